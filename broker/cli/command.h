@@ -1,0 +1,30 @@
+#pragma once
+// One `keten` subcommand: its CLI11 app (options bound to locals captured by `run`) and the action.
+// Each subcommand lives in its own file and only parses argv into options and calls the libraries.
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace keten_cli {
+
+// Exit codes shared by every subcommand (docs/cli.md).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;       // rejected, problems found, verification failed
+inline constexpr int kExitUsage = 2;        // bad arguments or configuration
+inline constexpr int kExitUnreachable = 3;  // broker unreachable or no answer in time
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_serve(CLI::App& root);
+Command add_send(CLI::App& root);
+Command add_recv(CLI::App& root);
+Command add_keygen(CLI::App& root);
+Command add_contracts(CLI::App& root);
+
+}  // namespace keten_cli

@@ -1,0 +1,34 @@
+// keten: the one executable. Chooses log sinks and levels, then runs one subcommand.
+#include <CLI/CLI.hpp>
+#include <spdlog/cfg/env.h>
+#include <spdlog/spdlog.h>
+
+#include <vector>
+
+#include "broker/cli/command.h"
+
+int main(int argc, char** argv) {
+  CLI::App root{"keten: a broker for schema-validated messages between the partners of a chain"};
+  root.require_subcommand(1);
+  std::string log_level = "info";
+  root.add_option("--log-level", log_level, "trace|debug|info|warn|error|off (also SPDLOG_LEVEL)")
+      ->capture_default_str();
+
+  std::vector<keten_cli::Command> commands = {
+      keten_cli::add_serve(root), keten_cli::add_send(root), keten_cli::add_recv(root),
+      keten_cli::add_keygen(root), keten_cli::add_contracts(root)};
+
+  try {
+    root.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = root.exit(e);
+    return code == 0 ? 0 : keten_cli::kExitUsage;
+  }
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::cfg::load_env_levels();
+  for (auto& command : commands) {
+    if (command.app->parsed()) return command.run();
+  }
+  return keten_cli::kExitUsage;
+}

@@ -1,0 +1,146 @@
+#pragma once
+// SqliteStore: the broker's durable state in one SQLite file (WAL): accepted messages, their
+// deliveries and the handover log. It owns SQL and nothing else; the broker loop decides what to
+// write. Table layout: docs/store-format.md.
+//
+// Threading: one SqliteStore belongs to one thread (the broker loop). Movable, not copyable.
+// Transactions: every write happens between begin() and commit(); the broker groups all the frames
+// it read in one loop turn into one transaction (group commit) and sends receipts only after
+// commit() returned ok. A failed statement leaves the transaction open: call rollback().
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "contracts/envelope.h"
+#include "contracts/error.h"
+
+namespace broker::store {
+
+using contracts::Millis;
+using contracts::Result;
+
+struct StoreOptions {
+  std::filesystem::path path;   // the database file; its folder is created if missing
+  bool sync_full = true;        // PRAGMA synchronous=FULL (durable on power loss) or NORMAL (on crash)
+};
+
+enum class DeliveryState : std::uint8_t { kPending = 0, kInFlight = 1, kAcked = 2, kDead = 3 };
+std::string_view to_string(DeliveryState state);
+
+// An accepted message as stored; enough to answer a resubmission with the first receipt.
+struct AcceptedMessage {
+  std::int64_t seq = 0;                  // store's row id
+  std::string message_id;
+  std::string sender;
+  std::string payload_digest;            // hex SHA-256 of the payload bytes
+  std::vector<std::string> recipients;
+  std::uint64_t log_seq = 0;             // handover-log seq of the "accepted" event
+  Millis accepted_at = 0;
+};
+
+struct NewMessage {
+  contracts::Header header;              // header.recipients is what the producer asked for
+  std::string sender;                    // authenticated partner id
+  std::string payload;                   // as submitted
+  std::string payload_digest;            // hex SHA-256 of payload
+  std::vector<std::string> recipients;   // the resolved recipients
+  std::uint64_t log_seq = 0;             // handover-log seq of the "accepted" event
+  Millis accepted_at = 0;
+};
+
+struct Delivery {
+  std::int64_t id = 0;
+  std::int64_t message_seq = 0;
+  std::string recipient;
+  DeliveryState state = DeliveryState::kPending;
+  std::uint32_t attempts = 0;            // how many times it was sent
+  Millis last_attempt_at = 0;
+};
+
+// A delivery joined with its message: what the broker needs to build a Deliver frame.
+struct OutboundDelivery {
+  std::int64_t delivery_id = 0;
+  std::string recipient;
+  std::uint32_t attempts = 0;            // sends so far (0 = never sent)
+  contracts::Header header;              // header.recipients = the resolved recipients
+  std::string sender;
+  std::string payload;
+  std::string payload_digest;
+  Millis accepted_at = 0;
+};
+
+// One handover-log row. `event` is one of: received, rejected, accepted, duplicate, routed,
+// delivered, redelivered, acknowledged, nacked, dead_lettered (docs/store-format.md lists them).
+struct LogEvent {
+  std::uint64_t seq = 0;                 // assigned by append_log; ignored on input
+  Millis at = 0;
+  std::string event;
+  std::string message_id;
+  std::string contract;
+  std::uint32_t version = 0;
+  std::string case_ref;
+  std::string sender;
+  std::string recipient;
+  std::int64_t delivery_id = 0;
+  std::string payload_digest;
+  std::string detail;                    // JSON object text with event-specific fields, or ""
+};
+
+struct DeliveryCounts {
+  std::int64_t pending = 0, in_flight = 0, acked = 0, dead = 0;
+};
+
+class SqliteStore {
+ public:
+  // Opens or creates the store (WAL, schema created or checked). kStorage names the path and the
+  // SQLite message on failure.
+  [[nodiscard]] static Result<SqliteStore> open(const StoreOptions& options);
+
+  SqliteStore(SqliteStore&&) noexcept;
+  SqliteStore& operator=(SqliteStore&&) noexcept;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+  ~SqliteStore();
+
+  [[nodiscard]] Result<void> begin();
+  [[nodiscard]] Result<void> commit();
+  void rollback();
+
+  // --- messages (inside a transaction for writes) ---
+  [[nodiscard]] Result<std::optional<AcceptedMessage>> find_message(std::string_view message_id);
+  [[nodiscard]] Result<std::int64_t> insert_message(const NewMessage& message);
+
+  // --- deliveries ---
+  [[nodiscard]] Result<std::int64_t> insert_delivery(std::int64_t message_seq, std::string_view recipient);
+  // Up to `limit` pending deliveries for `recipient`, oldest first.
+  [[nodiscard]] Result<std::vector<OutboundDelivery>> next_pending(std::string_view recipient,
+                                                                   std::size_t limit);
+  [[nodiscard]] Result<std::optional<OutboundDelivery>> find_outbound(std::int64_t delivery_id);
+  [[nodiscard]] Result<std::optional<Delivery>> find_delivery(std::int64_t delivery_id);
+  [[nodiscard]] Result<void> mark_in_flight(std::int64_t delivery_id, std::uint32_t attempts, Millis at);
+  [[nodiscard]] Result<void> mark_acked(std::int64_t delivery_id, Millis at);
+  [[nodiscard]] Result<void> mark_pending(std::int64_t delivery_id);
+  [[nodiscard]] Result<void> mark_dead(std::int64_t delivery_id, Millis at);
+  // Every in-flight delivery (for `recipient`, or all when empty) back to pending; returns how many.
+  [[nodiscard]] Result<std::int64_t> reset_in_flight(std::string_view recipient = {});
+  [[nodiscard]] Result<DeliveryCounts> count_deliveries(std::string_view recipient = {});
+  // Recipients with at least one pending delivery.
+  [[nodiscard]] Result<std::vector<std::string>> recipients_with_pending();
+
+  // --- handover log ---
+  [[nodiscard]] Result<std::uint64_t> append_log(const LogEvent& event);
+  // Rows with seq >= from_seq, ascending, at most `limit`.
+  [[nodiscard]] Result<std::vector<LogEvent>> read_log(std::uint64_t from_seq, std::size_t limit);
+
+ private:
+  struct Impl;
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace broker::store

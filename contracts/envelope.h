@@ -1,0 +1,88 @@
+#pragma once
+// The wire envelope as plain C++ values, and the codec between those values and FlatBuffers bytes.
+// Layout: contracts/envelope.fbs. Semantics: docs/protocol.md.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "contracts/error.h"
+
+namespace contracts {
+
+using Millis = std::int64_t;  // milliseconds since the Unix epoch, UTC; 0 = not given
+
+struct Header {
+  std::string message_id;
+  std::string contract;
+  std::uint32_t version = 0;
+  std::string case_ref;
+  std::vector<std::string> recipients;
+  std::string correlation_id;
+  std::string causation_id;
+  std::string supersedes;
+  Millis occurred_at = 0;
+  Millis recorded_at = 0;
+};
+
+struct Submit {
+  Header header;
+  std::string payload;  // UTF-8 JSON bytes, unchecked until validated
+};
+
+enum class ReceiptStatus : std::uint8_t { kAccepted = 0, kDuplicate = 1, kRejected = 2 };
+std::string_view to_string(ReceiptStatus status);
+
+struct FieldError {
+  std::string pointer;  // JSON pointer into the payload; "" is the whole payload
+  std::string code;     // required, type, format, enum, ...
+  std::string reason;
+};
+
+struct Receipt {
+  std::string message_id;
+  ReceiptStatus status = ReceiptStatus::kRejected;
+  std::vector<std::string> recipients;
+  std::uint64_t log_seq = 0;
+  Millis accepted_at = 0;
+  ErrorCode code = ErrorCode::kNone;
+  std::string detail;
+  std::vector<FieldError> errors;
+};
+
+struct Deliver {
+  std::uint64_t delivery_id = 0;
+  std::uint32_t attempt = 0;
+  Header header;
+  std::string sender;
+  Millis accepted_at = 0;
+  std::string payload;
+  std::vector<std::string> removed_fields;
+};
+
+struct Ack { std::uint64_t delivery_id = 0; };
+struct Nack { std::uint64_t delivery_id = 0; std::string reason; };
+struct Credit { std::uint32_t credit = 0; };
+struct Heartbeat { Millis sent_at = 0; };
+struct ErrorFrame { ErrorCode code = ErrorCode::kNone; std::string detail; std::uint64_t delivery_id = 0; };
+
+using Envelope = std::variant<Submit, Receipt, Deliver, Ack, Nack, Credit, Heartbeat, ErrorFrame>;
+
+inline constexpr std::size_t kDefaultMaxFrameBytes = 1 << 20;  // 1 MiB
+
+// Decodes one frame. Checks the size limit first, then runs the FlatBuffers verifier, then checks
+// that required fields are present. Returns kTooLarge or kMalformedEnvelope (detail names the
+// problem) on failure; never reads unverified bytes. Safe on any input.
+[[nodiscard]] Result<Envelope> decode_envelope(std::span<const std::byte> bytes,
+                                               std::size_t max_bytes = kDefaultMaxFrameBytes);
+
+// Encodes one frame; the result is the bytes of one ZeroMQ message.
+std::string encode_envelope(const Envelope& envelope);
+
+// Current time as Millis (system clock).
+Millis now_millis();
+
+}  // namespace contracts

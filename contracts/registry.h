@@ -1,0 +1,56 @@
+#pragma once
+// ContractRegistry: a contract set loaded from a folder holding one `<name>.v<N>.json` per contract
+// version (format: docs/contracts.md). Immutable after load except for the validators' caches.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "contracts/error.h"
+#include "contracts/validator.h"
+
+namespace contracts {
+
+struct Contract {
+  std::string name;                    // e.g. "departure.scheduled"
+  std::uint32_t version = 0;           // >= 1
+  std::string description;
+  std::vector<std::string> owners;     // partners allowed to produce it (usually exactly one)
+  std::vector<std::string> consumers;  // default recipients
+  std::filesystem::path path;          // the file it came from
+  PayloadValidator validator;
+
+  bool is_owner(std::string_view partner) const;
+  bool is_consumer(std::string_view partner) const;
+};
+
+class ContractRegistry {
+ public:
+  // Loads every `*.json` file directly in `dir`. Fails with kConfig listing every problem found
+  // (one per line: file, what is wrong) if any file is bad; see lint_contract_set.
+  [[nodiscard]] static Result<ContractRegistry> load(const std::filesystem::path& dir);
+
+  // nullptr when no such contract version.
+  Contract* find(std::string_view name, std::uint32_t version);
+  bool has_contract(std::string_view name) const;
+  std::vector<std::uint32_t> versions(std::string_view name) const;
+  std::size_t size() const { return contracts_.size(); }
+  const std::map<std::pair<std::string, std::uint32_t>, Contract, std::less<>>& all() const {
+    return contracts_;
+  }
+
+ private:
+  std::map<std::pair<std::string, std::uint32_t>, Contract, std::less<>> contracts_;
+};
+
+// Checks a contract set: each file parses, has the required keys with the right types, its name
+// matches `<contract>.v<version>.json`, its schema compiles; when `known_partners` is not empty,
+// every owner and consumer is one of them. Returns every problem, each "file: problem"; empty = ok.
+std::vector<std::string> lint_contract_set(const std::filesystem::path& dir,
+                                           const std::vector<std::string>& known_partners = {});
+
+}  // namespace contracts

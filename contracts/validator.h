@@ -1,0 +1,43 @@
+#pragma once
+// PayloadValidator: one compiled JSON Schema (draft 7, valijson) behind one function. valijson and
+// nlohmann stay inside validator.cpp.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "contracts/envelope.h"
+#include "contracts/error.h"
+
+namespace contracts {
+
+struct ValidationOutcome {
+  ErrorCode code = ErrorCode::kNone;  // kNone (valid), kInvalidPayload or kSchemaViolation
+  std::vector<FieldError> errors;     // every problem found, each with its JSON pointer
+  bool ok() const { return code == ErrorCode::kNone; }
+};
+
+class PayloadValidator {
+ public:
+  // Compiles `schema_json`. kConfig with the reason when it is not JSON or not a usable schema.
+  [[nodiscard]] static Result<PayloadValidator> compile(std::string_view schema_json);
+
+  PayloadValidator(PayloadValidator&&) noexcept;
+  PayloadValidator& operator=(PayloadValidator&&) noexcept;
+  ~PayloadValidator();
+
+  // Checks UTF-8, parses JSON, validates against the schema, including the formats date-time,
+  // date, time, email and uuid. Not thread-safe (valijson caches regexes); one broker thread.
+  ValidationOutcome validate(std::string_view payload);
+
+ private:
+  struct Impl;
+  explicit PayloadValidator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// True when `bytes` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
+bool is_valid_utf8(std::string_view bytes);
+
+}  // namespace contracts

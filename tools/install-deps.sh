@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs Keten's build, test and demo dependencies from Debian packages.
+# Idempotent and quiet when everything is present; uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  cppzmq-dev libzmq3-dev
+  libflatbuffers-dev flatbuffers-compiler
+  libvalijson-dev nlohmann-json3-dev
+  libsqlite3-dev sqlite3
+  libspdlog-dev libfmt-dev
+  catch2
+  libsodium-dev
+  libcli11-dev
+  libtomlplusplus-dev
+  python3-zmq
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
