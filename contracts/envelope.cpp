@@ -1,1 +1,227 @@
-// placeholder: being written
+#include "contracts/envelope.h"
+
+#include <chrono>
+
+#include "contracts/envelope_generated.h"
+
+namespace contracts {
+namespace {
+
+namespace wire = keten::wire;
+using flatbuffers::FlatBufferBuilder;
+using flatbuffers::Offset;
+
+std::string str(const flatbuffers::String* s) { return s ? std::string(s->data(), s->size()) : std::string(); }
+
+std::vector<std::string> strings(const flatbuffers::Vector<Offset<flatbuffers::String>>* v) {
+  std::vector<std::string> out;
+  if (!v) return out;
+  out.reserve(v->size());
+  for (const auto* s : *v) out.push_back(str(s));
+  return out;
+}
+
+std::string bytes(const flatbuffers::Vector<std::uint8_t>* v) {
+  return v ? std::string(reinterpret_cast<const char*>(v->data()), v->size()) : std::string();
+}
+
+Header read_header(const wire::Header* h) {
+  Header out;
+  out.message_id = str(h->message_id());
+  out.contract = str(h->contract());
+  out.version = h->version();
+  out.case_ref = str(h->case_ref());
+  out.recipients = strings(h->recipients());
+  out.correlation_id = str(h->correlation_id());
+  out.causation_id = str(h->causation_id());
+  out.supersedes = str(h->supersedes());
+  out.occurred_at = h->occurred_at();
+  out.recorded_at = h->recorded_at();
+  return out;
+}
+
+Offset<flatbuffers::Vector<Offset<flatbuffers::String>>> write_strings(
+    FlatBufferBuilder& fbb, const std::vector<std::string>& v) {
+  std::vector<Offset<flatbuffers::String>> offsets;
+  offsets.reserve(v.size());
+  for (const auto& s : v) offsets.push_back(fbb.CreateString(s));
+  return fbb.CreateVector(offsets);
+}
+
+Offset<flatbuffers::Vector<std::uint8_t>> write_bytes(FlatBufferBuilder& fbb, const std::string& s) {
+  return fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+}
+
+Offset<wire::Header> write_header(FlatBufferBuilder& fbb, const Header& h) {
+  auto message_id = fbb.CreateString(h.message_id);
+  auto contract = fbb.CreateString(h.contract);
+  auto case_ref = fbb.CreateString(h.case_ref);
+  auto recipients = write_strings(fbb, h.recipients);
+  auto correlation_id = fbb.CreateString(h.correlation_id);
+  auto causation_id = fbb.CreateString(h.causation_id);
+  auto supersedes = fbb.CreateString(h.supersedes);
+  return wire::CreateHeader(fbb, message_id, contract, h.version, case_ref, recipients, correlation_id,
+                            causation_id, supersedes, h.occurred_at, h.recorded_at);
+}
+
+wire::ErrorCode to_wire(ErrorCode code) { return static_cast<wire::ErrorCode>(code); }
+
+ErrorCode from_wire(wire::ErrorCode code) {
+  auto value = static_cast<std::uint8_t>(code);
+  if (value > static_cast<std::uint8_t>(ErrorCode::kProtocol)) return ErrorCode::kProtocol;
+  return static_cast<ErrorCode>(value);
+}
+
+Error malformed(std::string detail) { return Error{ErrorCode::kMalformedEnvelope, std::move(detail)}; }
+
+Result<Envelope> read_body(const wire::Frame* frame) {
+  switch (frame->body_type()) {
+    case wire::Body::Submit: {
+      const auto* s = frame->body_as_Submit();
+      if (!s->header()) return malformed("submit without header");
+      if (!s->payload()) return malformed("submit without payload");
+      return Envelope{Submit{read_header(s->header()), bytes(s->payload())}};
+    }
+    case wire::Body::Receipt: {
+      const auto* r = frame->body_as_Receipt();
+      Receipt out;
+      out.message_id = str(r->message_id());
+      auto status = static_cast<std::uint8_t>(r->status());
+      if (status > static_cast<std::uint8_t>(ReceiptStatus::kRejected)) return malformed("receipt with unknown status");
+      out.status = static_cast<ReceiptStatus>(status);
+      out.recipients = strings(r->recipients());
+      out.log_seq = r->log_seq();
+      out.accepted_at = r->accepted_at();
+      out.code = from_wire(r->code());
+      out.detail = str(r->detail());
+      if (r->errors()) {
+        for (const auto* e : *r->errors()) {
+          if (!e) continue;
+          out.errors.push_back(FieldError{str(e->pointer()), str(e->code()), str(e->reason())});
+        }
+      }
+      return Envelope{std::move(out)};
+    }
+    case wire::Body::Deliver: {
+      const auto* d = frame->body_as_Deliver();
+      if (!d->header()) return malformed("deliver without header");
+      Deliver out;
+      out.delivery_id = d->delivery_id();
+      out.attempt = d->attempt();
+      out.header = read_header(d->header());
+      out.sender = str(d->sender());
+      out.accepted_at = d->accepted_at();
+      out.payload = bytes(d->payload());
+      out.removed_fields = strings(d->removed_fields());
+      return Envelope{std::move(out)};
+    }
+    case wire::Body::Ack:
+      return Envelope{Ack{frame->body_as_Ack()->delivery_id()}};
+    case wire::Body::Nack: {
+      const auto* n = frame->body_as_Nack();
+      return Envelope{Nack{n->delivery_id(), str(n->reason())}};
+    }
+    case wire::Body::Credit:
+      return Envelope{Credit{frame->body_as_Credit()->credit()}};
+    case wire::Body::Heartbeat:
+      return Envelope{Heartbeat{frame->body_as_Heartbeat()->sent_at()}};
+    case wire::Body::Error: {
+      const auto* e = frame->body_as_Error();
+      return Envelope{ErrorFrame{from_wire(e->code()), str(e->detail()), e->delivery_id()}};
+    }
+    case wire::Body::NONE:
+      break;
+  }
+  return malformed("frame has no body or an unknown body type");
+}
+
+struct Encoder {
+  FlatBufferBuilder& fbb;
+
+  std::pair<wire::Body, Offset<void>> operator()(const Submit& s) const {
+    auto header = write_header(fbb, s.header);
+    auto payload = write_bytes(fbb, s.payload);
+    return {wire::Body::Submit, wire::CreateSubmit(fbb, header, payload).Union()};
+  }
+  std::pair<wire::Body, Offset<void>> operator()(const Receipt& r) const {
+    auto message_id = fbb.CreateString(r.message_id);
+    auto recipients = write_strings(fbb, r.recipients);
+    auto detail = fbb.CreateString(r.detail);
+    std::vector<Offset<wire::FieldError>> errors;
+    errors.reserve(r.errors.size());
+    for (const auto& e : r.errors) {
+      errors.push_back(wire::CreateFieldError(fbb, fbb.CreateString(e.pointer), fbb.CreateString(e.code),
+                                              fbb.CreateString(e.reason)));
+    }
+    auto errors_vec = fbb.CreateVector(errors);
+    return {wire::Body::Receipt,
+            wire::CreateReceipt(fbb, message_id, static_cast<wire::ReceiptStatus>(r.status), recipients,
+                                r.log_seq, r.accepted_at, to_wire(r.code), detail, errors_vec)
+                .Union()};
+  }
+  std::pair<wire::Body, Offset<void>> operator()(const Deliver& d) const {
+    auto header = write_header(fbb, d.header);
+    auto sender = fbb.CreateString(d.sender);
+    auto payload = write_bytes(fbb, d.payload);
+    auto removed = write_strings(fbb, d.removed_fields);
+    return {wire::Body::Deliver, wire::CreateDeliver(fbb, d.delivery_id, d.attempt, header, sender,
+                                                     d.accepted_at, payload, removed)
+                                     .Union()};
+  }
+  std::pair<wire::Body, Offset<void>> operator()(const Ack& a) const {
+    return {wire::Body::Ack, wire::CreateAck(fbb, a.delivery_id).Union()};
+  }
+  std::pair<wire::Body, Offset<void>> operator()(const Nack& n) const {
+    auto reason = fbb.CreateString(n.reason);
+    return {wire::Body::Nack, wire::CreateNack(fbb, n.delivery_id, reason).Union()};
+  }
+  std::pair<wire::Body, Offset<void>> operator()(const Credit& c) const {
+    return {wire::Body::Credit, wire::CreateCredit(fbb, c.credit).Union()};
+  }
+  std::pair<wire::Body, Offset<void>> operator()(const Heartbeat& h) const {
+    return {wire::Body::Heartbeat, wire::CreateHeartbeat(fbb, h.sent_at).Union()};
+  }
+  std::pair<wire::Body, Offset<void>> operator()(const ErrorFrame& e) const {
+    auto detail = fbb.CreateString(e.detail);
+    return {wire::Body::Error, wire::CreateError(fbb, to_wire(e.code), detail, e.delivery_id).Union()};
+  }
+};
+
+}  // namespace
+
+std::string_view to_string(ReceiptStatus status) {
+  switch (status) {
+    case ReceiptStatus::kAccepted: return "accepted";
+    case ReceiptStatus::kDuplicate: return "duplicate";
+    case ReceiptStatus::kRejected: return "rejected";
+  }
+  return "unknown";
+}
+
+Result<Envelope> decode_envelope(std::span<const std::byte> data, std::size_t max_bytes) {
+  if (data.size() > max_bytes) {
+    return Error{ErrorCode::kTooLarge, "frame of " + std::to_string(data.size()) +
+                                           " bytes exceeds max_message_bytes=" + std::to_string(max_bytes)};
+  }
+  if (data.size() < 8) return malformed("frame of " + std::to_string(data.size()) + " bytes is too short");
+  const auto* buf = reinterpret_cast<const std::uint8_t*>(data.data());
+  if (!wire::FrameBufferHasIdentifier(buf)) return malformed("frame lacks the KTN1 file identifier");
+  // Depth and table limits bound the verifier's work on hostile input.
+  flatbuffers::Verifier verifier(buf, data.size(), /*max_depth=*/16, /*max_tables=*/100000);
+  if (!wire::VerifyFrameBuffer(verifier)) return malformed("frame failed FlatBuffers verification");
+  return read_body(wire::GetFrame(buf));
+}
+
+std::string encode_envelope(const Envelope& envelope) {
+  FlatBufferBuilder fbb(256);
+  auto [type, body] = std::visit(Encoder{fbb}, envelope);
+  wire::FinishFrameBuffer(fbb, wire::CreateFrame(fbb, type, body));
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+Millis now_millis() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace contracts

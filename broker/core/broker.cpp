@@ -1,1 +1,224 @@
-// placeholder: being written
+#include "broker/core/broker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <variant>
+
+#include "broker/core/delivery.h"
+#include "broker/core/event_detail.h"
+#include "broker/core/log.h"
+#include "broker/core/pipeline.h"
+#include "broker/store/sqlite_store.h"
+#include "broker/transport/router_socket.h"
+#include "contracts/registry.h"
+
+namespace broker::core {
+namespace {
+
+using contracts::Error;
+using contracts::ErrorCode;
+using contracts::Millis;
+using contracts::Result;
+
+constexpr std::chrono::milliseconds kIdlePoll{100};
+
+// Where a receipt sits among a turn's replies, so a failed commit can replace it.
+struct ReceiptSlot {
+  std::size_t index;
+  std::string message_id;
+};
+
+}  // namespace
+
+struct Broker::Impl {
+  BrokerOptions options;
+  store::SqliteStore store;
+  contracts::ContractRegistry registry;
+  transport::RouterSocket socket;
+  std::vector<std::string> partner_ids;
+  DeliveryScheduler scheduler;
+  std::vector<std::string> unreachable;  // routing ids whose send failed; dropped next turn
+
+  Impl(BrokerOptions o, store::SqliteStore s, contracts::ContractRegistry r, transport::RouterSocket sock)
+      : options(std::move(o)),
+        store(std::move(s)),
+        registry(std::move(r)),
+        socket(std::move(sock)),
+        scheduler(store, options) {
+    for (const auto& p : options.partners) partner_ids.push_back(p.id);
+  }
+
+  // Rejects a frame that never became a Submit: logged, recorded, answered with an Error frame.
+  Result<void> reject_frame(const transport::Incoming& in, ErrorCode code, const std::string& detail,
+                            Millis now, std::vector<Outgoing>& replies) {
+    log().warn("rejected frame partner={} bytes={} code={} detail={}", in.partner, in.bytes.size(),
+               contracts::to_string(code), detail);
+    store::LogEvent e;
+    e.at = now;
+    e.event = "rejected";
+    e.sender = in.partner;
+    e.detail = rejected_detail(code, detail, {});
+    if (auto r = store.append_log(e); !r) return r.error();
+    replies.push_back({in.routing_id, contracts::encode_envelope(contracts::ErrorFrame{code, detail, 0})});
+    return {};
+  }
+
+  // Handles one frame inside the open transaction. An error means the store failed.
+  Result<void> handle(const transport::Incoming& in, Millis now, std::vector<Outgoing>& replies,
+                      std::vector<ReceiptSlot>& receipt_slots) {
+    scheduler.touch(in.routing_id, now);
+    if (in.multipart) return reject_frame(in, ErrorCode::kMalformedEnvelope, "a message must be exactly one frame", now, replies);
+    auto decoded = contracts::decode_envelope(
+        std::span(reinterpret_cast<const std::byte*>(in.bytes.data()), in.bytes.size()), options.max_message_bytes);
+    if (!decoded) return reject_frame(in, decoded.error().code, decoded.error().detail, now, replies);
+
+    return std::visit(
+        [&](auto& frame) -> Result<void> {
+          using T = std::decay_t<decltype(frame)>;
+          if constexpr (std::is_same_v<T, contracts::Submit>) {
+            PipelineDeps deps{store, registry, partner_ids};
+            auto outcome = process_submit(deps, in.partner, frame, now);
+            if (!outcome) return outcome.error();
+            scheduler.mark_dirty(outcome->recipients_with_new_deliveries);
+            receipt_slots.push_back({replies.size(), frame.header.message_id});
+            replies.push_back({in.routing_id, contracts::encode_envelope(outcome->receipt)});
+            return {};
+          } else if constexpr (std::is_same_v<T, contracts::Ack> || std::is_same_v<T, contracts::Nack>) {
+            Result<void> r = [&] {
+              if constexpr (std::is_same_v<T, contracts::Ack>) return scheduler.on_ack(in.partner, frame.delivery_id, now);
+              else return scheduler.on_nack(in.partner, frame.delivery_id, frame.reason, now);
+            }();
+            if (r || r.error().code != ErrorCode::kUnknownDelivery) return r;
+            log().warn("rejected ack partner={} delivery_id={} detail={}", in.partner, frame.delivery_id, r.error().detail);
+            replies.push_back({in.routing_id, contracts::encode_envelope(contracts::ErrorFrame{
+                                                  ErrorCode::kUnknownDelivery, r.error().detail, frame.delivery_id})});
+            return {};
+          } else if constexpr (std::is_same_v<T, contracts::Credit>) {
+            return scheduler.on_credit(in.routing_id, in.partner, frame.credit, now);
+          } else if constexpr (std::is_same_v<T, contracts::Heartbeat>) {
+            replies.push_back({in.routing_id, contracts::encode_envelope(contracts::Heartbeat{now})});
+            return {};
+          } else {
+            return reject_frame(in, ErrorCode::kProtocol, "the broker does not accept this frame type", now, replies);
+          }
+        },
+        *decoded);
+  }
+
+  Result<void> turn(std::chrono::milliseconds timeout) {
+    auto frames = socket.poll(timeout, options.max_batch);
+    if (!frames) return frames.error();
+    Millis now = contracts::now_millis();
+    if (frames->empty() && unreachable.empty() && !scheduler.has_work(now)) return {};
+
+    std::vector<Outgoing> replies;
+    std::vector<ReceiptSlot> receipt_slots;
+    std::vector<Outgoing> deliveries;
+    Result<void> status;
+    if (auto r = store.begin(); !r) {
+      status = r;
+    } else {
+      for (const auto& routing_id : unreachable) {
+        if (status = scheduler.drop_session(routing_id, now); !status) break;
+      }
+      for (const auto& in : *frames) {
+        if (!status) break;
+        status = handle(in, now, replies, receipt_slots);
+      }
+      if (status) status = scheduler.expire(now);
+      if (status) {
+        auto pumped = scheduler.pump(now);
+        if (pumped) deliveries = std::move(*pumped);
+        else status = pumped.error();
+      }
+      if (status) status = store.commit();
+    }
+    unreachable.clear();
+
+    if (!status) {
+      // Nothing of this turn is durable: every submit in it is refused with kStorage, nothing is
+      // delivered, and the in-flight view starts over from the store.
+      log().error("store failure, batch of {} frames refused: {}", frames->size(), status.error().detail);
+      store.rollback();
+      scheduler.reset();
+      deliveries.clear();
+      for (const auto& slot : receipt_slots) {
+        contracts::Receipt refused;
+        refused.message_id = slot.message_id;
+        refused.status = contracts::ReceiptStatus::kRejected;
+        refused.code = ErrorCode::kStorage;
+        refused.detail = "the broker could not store the message; resubmit it";
+        replies[slot.index].bytes = contracts::encode_envelope(refused);
+      }
+      if (auto r = store.begin(); r) {
+        if (auto reset = store.reset_in_flight(); reset && store.commit()) {
+          // in-flight rows are pending again; the next pump resends them
+        } else {
+          store.rollback();
+        }
+      }
+    }
+    for (const auto& out : replies) {
+      if (auto r = socket.send(out.routing_id, out.bytes); !r) {
+        log().warn("reply not sent detail={}", r.error().detail);
+      }
+    }
+    for (const auto& out : deliveries) {
+      if (auto r = socket.send(out.routing_id, out.bytes); !r) {
+        log().warn("delivery not sent, connection dropped detail={}", r.error().detail);
+        unreachable.push_back(out.routing_id);
+      }
+    }
+    return {};
+  }
+};
+
+Broker::Broker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Broker::~Broker() = default;
+
+Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
+  auto registry = contracts::ContractRegistry::load(options.contracts);
+  if (!registry) return Error{ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + registry.error().detail};
+  auto store = store::SqliteStore::open({options.store, options.sync_full});
+  if (!store) return store.error();
+  transport::RouterOptions router;
+  router.endpoint = options.listen;
+  router.secret_key = options.secret_key;
+  router.hard_max_bytes = options.max_message_bytes * 4;
+  for (const auto& p : options.partners) router.partner_keys[p.public_key] = p.id;
+  auto socket = transport::RouterSocket::bind(router);
+  if (!socket) return socket.error();
+
+  auto impl = std::make_unique<Impl>(options, std::move(*store), std::move(*registry), std::move(*socket));
+  // No connection survives a restart: whatever was in flight is sent again.
+  if (auto r = impl->store.begin(); !r) return r.error();
+  auto reset = impl->store.reset_in_flight();
+  if (!reset) {
+    impl->store.rollback();
+    return reset.error();
+  }
+  if (auto r = impl->store.commit(); !r) return r.error();
+  auto pending = impl->store.recipients_with_pending();
+  if (!pending) return pending.error();
+  impl->scheduler.mark_dirty(*pending);
+  log().info("broker started endpoint={} partners={} contracts={} store={} requeued={}", impl->socket.endpoint(),
+             options.partners.size(), impl->registry.size(), options.store.string(), *reset);
+  return std::unique_ptr<Broker>(new Broker(std::move(impl)));
+}
+
+std::string Broker::endpoint() const { return impl_->socket.endpoint(); }
+
+Result<void> Broker::turn(std::chrono::milliseconds timeout) { return impl_->turn(timeout); }
+
+Result<void> Broker::run() {
+  while (!stop_.load()) {
+    if (auto r = impl_->turn(kIdlePoll); !r) {
+      log().error("broker loop failed: {}", r.error().detail);
+      return r;
+    }
+  }
+  log().info("broker stopped");
+  return {};
+}
+
+}  // namespace broker::core

@@ -1,1 +1,225 @@
-// placeholder: being written
+#include "broker/core/delivery.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "broker/core/event_detail.h"
+#include "broker/core/log.h"
+#include "broker/store/sqlite_store.h"
+
+namespace broker::core {
+namespace {
+
+using contracts::Error;
+using contracts::ErrorCode;
+using contracts::Millis;
+using contracts::Result;
+
+// A nacked delivery waits this long per attempt before it is offered again (bounded by ack_timeout).
+constexpr Millis kNackBackoffPerAttempt = 1'000;
+
+store::LogEvent delivery_event(const char* name, const store::OutboundDelivery& d, Millis now) {
+  store::LogEvent e;
+  e.at = now;
+  e.event = name;
+  e.message_id = d.header.message_id;
+  e.contract = d.header.contract;
+  e.version = d.header.version;
+  e.case_ref = d.header.case_ref;
+  e.sender = d.sender;
+  e.recipient = d.recipient;
+  e.delivery_id = d.delivery_id;
+  e.payload_digest = d.payload_digest;
+  return e;
+}
+
+}  // namespace
+
+DeliveryScheduler::DeliveryScheduler(store::SqliteStore& store, const BrokerOptions& options)
+    : store_(store), options_(options) {}
+
+void DeliveryScheduler::touch(const std::string& routing_id, Millis now) {
+  if (auto it = sessions_.find(routing_id); it != sessions_.end()) it->second.last_seen = now;
+}
+
+Result<void> DeliveryScheduler::on_credit(const std::string& routing_id, const std::string& partner,
+                                          std::uint32_t credit, Millis now) {
+  if (credit == 0) return drop_session(routing_id, now);
+  auto [it, inserted] = sessions_.try_emplace(routing_id);
+  Session& s = it->second;
+  if (inserted) log().info("session open partner={} credit={}", partner, credit);
+  s.partner = partner;
+  s.credit = credit;
+  s.last_seen = now;
+  dirty_.insert(partner);
+  return {};
+}
+
+void DeliveryScheduler::release_credit(const InFlight& flight) {
+  if (flight.nacked) return;
+  if (auto it = sessions_.find(flight.routing_id); it != sessions_.end() && it->second.in_flight > 0) {
+    --it->second.in_flight;
+  }
+  dirty_.insert(flight.partner);
+}
+
+Result<void> DeliveryScheduler::return_to_pending(std::uint64_t delivery_id) {
+  auto it = in_flight_.find(delivery_id);
+  if (it == in_flight_.end()) return {};
+  if (auto r = store_.mark_pending(static_cast<std::int64_t>(delivery_id)); !r) return r;
+  release_credit(it->second);
+  dirty_.insert(it->second.partner);
+  in_flight_.erase(it);
+  return {};
+}
+
+Result<void> DeliveryScheduler::on_ack(const std::string& partner, std::uint64_t delivery_id, Millis now) {
+  auto id = static_cast<std::int64_t>(delivery_id);
+  auto it = in_flight_.find(delivery_id);
+  if (it == in_flight_.end() || it->second.partner != partner) {
+    // Not in flight here: a late ack (after a timeout or a restart) still counts when the delivery
+    // belongs to this partner and is not finished; a repeated ack is harmless.
+    auto row = store_.find_delivery(id);
+    if (!row) return row.error();
+    if (!*row || (*row)->recipient != partner) {
+      return Error{ErrorCode::kUnknownDelivery, "no delivery " + std::to_string(delivery_id) + " for " + partner};
+    }
+    if ((*row)->state == store::DeliveryState::kAcked) return {};
+    if ((*row)->state == store::DeliveryState::kDead) {
+      return Error{ErrorCode::kUnknownDelivery, "delivery " + std::to_string(delivery_id) + " was dead-lettered"};
+    }
+  } else {
+    release_credit(it->second);
+    in_flight_.erase(it);
+  }
+  if (auto r = store_.mark_acked(id, now); !r) return r;
+  auto d = store_.find_outbound(id);
+  if (!d) return d.error();
+  if (*d) {
+    if (auto r = store_.append_log(delivery_event("acknowledged", **d, now)); !r) return r.error();
+  }
+  log().debug("acknowledged delivery_id={} partner={}", delivery_id, partner);
+  return {};
+}
+
+Result<void> DeliveryScheduler::on_nack(const std::string& partner, std::uint64_t delivery_id,
+                                        const std::string& reason, Millis now) {
+  auto it = in_flight_.find(delivery_id);
+  if (it == in_flight_.end() || it->second.partner != partner || it->second.nacked) {
+    return Error{ErrorCode::kUnknownDelivery, "no delivery " + std::to_string(delivery_id) + " in flight for " + partner};
+  }
+  auto d = store_.find_outbound(static_cast<std::int64_t>(delivery_id));
+  if (!d) return d.error();
+  if (*d) {
+    store::LogEvent e = delivery_event("nacked", **d, now);
+    e.detail = reason_detail(reason);
+    if (auto r = store_.append_log(e); !r) return r.error();
+  }
+  log().warn("nacked delivery_id={} partner={} reason={}", delivery_id, partner, reason);
+  // Keep it in flight in the store, free the credit, and offer it again after a back-off.
+  release_credit(it->second);
+  it->second.nacked = true;
+  Millis attempts = *d ? (*d)->attempts : 1;
+  it->second.deadline = now + std::min<Millis>(options_.ack_timeout.count(), kNackBackoffPerAttempt * attempts);
+  return {};
+}
+
+Result<void> DeliveryScheduler::drop_session(const std::string& routing_id, Millis /*now*/) {
+  auto it = sessions_.find(routing_id);
+  if (it == sessions_.end()) return {};
+  log().info("session closed partner={}", it->second.partner);
+  sessions_.erase(it);
+  std::vector<std::uint64_t> orphaned;
+  for (const auto& [id, flight] : in_flight_) {
+    if (flight.routing_id == routing_id && !flight.nacked) orphaned.push_back(id);
+  }
+  for (auto id : orphaned) {
+    if (auto r = return_to_pending(id); !r) return r;
+  }
+  return {};
+}
+
+bool DeliveryScheduler::has_work(Millis now) const {
+  if (!dirty_.empty()) return true;
+  for (const auto& [id, s] : sessions_) {
+    if (now - s.last_seen > options_.session_timeout.count()) return true;
+  }
+  for (const auto& [id, f] : in_flight_) {
+    if (f.deadline <= now) return true;
+  }
+  return false;
+}
+
+Result<void> DeliveryScheduler::expire(Millis now) {
+  std::vector<std::string> silent;
+  for (const auto& [routing_id, s] : sessions_) {
+    if (now - s.last_seen > options_.session_timeout.count()) silent.push_back(routing_id);
+  }
+  for (const auto& routing_id : silent) {
+    log().info("session silent partner={} after_ms={}", sessions_[routing_id].partner, options_.session_timeout.count());
+    if (auto r = drop_session(routing_id, now); !r) return r;
+  }
+  std::vector<std::uint64_t> overdue;
+  for (const auto& [id, f] : in_flight_) {
+    if (f.deadline <= now) overdue.push_back(id);
+  }
+  for (auto id : overdue) {
+    if (!in_flight_[id].nacked) log().warn("ack overdue delivery_id={} partner={}", id, in_flight_[id].partner);
+    if (auto r = return_to_pending(id); !r) return r;
+  }
+  return {};
+}
+
+Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
+  std::vector<Outgoing> out;
+  std::set<std::string> partners;
+  partners.swap(dirty_);
+  for (const auto& partner : partners) {
+    for (auto& [routing_id, session] : sessions_) {
+      if (session.partner != partner) continue;
+      while (session.in_flight < session.credit) {
+        auto batch = store_.next_pending(partner, session.credit - session.in_flight);
+        if (!batch) return batch.error();
+        if (batch->empty()) break;
+        for (auto& d : *batch) {
+          if (d.attempts >= options_.max_attempts) {
+            if (auto r = store_.mark_dead(d.delivery_id, now); !r) return r.error();
+            store::LogEvent e = delivery_event("dead_lettered", d, now);
+            e.detail = attempt_detail(d.attempts);
+            if (auto r = store_.append_log(e); !r) return r.error();
+            log().warn("dead_lettered delivery_id={} message_id={} recipient={} attempts={}", d.delivery_id,
+                       d.header.message_id, partner, d.attempts);
+            continue;
+          }
+          std::uint32_t attempt = d.attempts + 1;
+          if (auto r = store_.mark_in_flight(d.delivery_id, attempt, now); !r) return r.error();
+          store::LogEvent e = delivery_event(attempt == 1 ? "delivered" : "redelivered", d, now);
+          e.detail = attempt_detail(attempt);
+          if (auto r = store_.append_log(e); !r) return r.error();
+          contracts::Deliver frame;
+          frame.delivery_id = static_cast<std::uint64_t>(d.delivery_id);
+          frame.attempt = attempt;
+          frame.header = std::move(d.header);
+          frame.sender = std::move(d.sender);
+          frame.accepted_at = d.accepted_at;
+          frame.payload = std::move(d.payload);
+          out.push_back({routing_id, contracts::encode_envelope(frame)});
+          in_flight_[frame.delivery_id] = InFlight{routing_id, partner, now + options_.ack_timeout.count(), false};
+          ++session.in_flight;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+void DeliveryScheduler::reset() {
+  in_flight_.clear();
+  for (auto& [routing_id, s] : sessions_) {
+    s.in_flight = 0;
+    dirty_.insert(s.partner);
+  }
+}
+
+}  // namespace broker::core

@@ -1,1 +1,192 @@
-// placeholder: being written
+#include "broker/core/pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+#include "broker/core/event_detail.h"
+#include "broker/core/log.h"
+#include "broker/core/routing.h"
+#include "broker/store/sqlite_store.h"
+#include "contracts/digest.h"
+#include "contracts/registry.h"
+
+namespace broker::core {
+namespace {
+
+using contracts::ErrorCode;
+using contracts::FieldError;
+using contracts::Receipt;
+using contracts::ReceiptStatus;
+using contracts::Result;
+using store::LogEvent;
+
+constexpr std::size_t kMaxIdBytes = 128;
+
+bool printable(const std::string& s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+void check_id(std::vector<FieldError>& errors, const char* field, const std::string& value, bool required) {
+  std::string pointer = std::string("header.") + field;
+  if (value.empty()) {
+    if (required) errors.push_back({pointer, "required", std::string(field) + " is required"});
+  } else if (value.size() > kMaxIdBytes) {
+    errors.push_back({pointer, "maxLength", std::string(field) + " is longer than " + std::to_string(kMaxIdBytes) + " bytes"});
+  } else if (!printable(value) || !contracts::is_valid_utf8(value)) {
+    errors.push_back({pointer, "format", std::string(field) + " holds control characters or invalid UTF-8"});
+  }
+}
+
+// The common fields of every event about this submit.
+LogEvent event_for(const char* name, const std::string& sender, const contracts::Header& h,
+                   const std::string& digest, contracts::Millis now) {
+  LogEvent e;
+  e.at = now;
+  e.event = name;
+  e.message_id = h.message_id;
+  e.contract = h.contract;
+  e.version = h.version;
+  e.case_ref = h.case_ref;
+  e.sender = sender;
+  e.payload_digest = digest;
+  return e;
+}
+
+struct Submission {
+  PipelineDeps& deps;
+  const std::string& sender;
+  const contracts::Submit& submit;
+  const std::string digest;
+  contracts::Millis now;
+
+  Result<SubmitOutcome> reject(ErrorCode code, std::string detail, std::vector<FieldError> errors) {
+    LogEvent e = event_for("rejected", sender, submit.header, digest, now);
+    e.detail = rejected_detail(code, detail, errors);
+    if (auto r = deps.store.append_log(e); !r) return r.error();
+    log().warn("rejected message_id={} partner={} contract={} v{} code={} errors={} detail={}",
+               submit.header.message_id, sender, submit.header.contract, submit.header.version,
+               contracts::to_string(code), errors.size(), detail);
+    SubmitOutcome out;
+    out.receipt.message_id = submit.header.message_id;
+    out.receipt.status = ReceiptStatus::kRejected;
+    out.receipt.code = code;
+    out.receipt.detail = std::move(detail);
+    out.receipt.errors = std::move(errors);
+    return out;
+  }
+
+  Result<SubmitOutcome> duplicate(const store::AcceptedMessage& first) {
+    LogEvent e = event_for("duplicate", sender, submit.header, digest, now);
+    e.detail = duplicate_detail(first.payload_digest, first.payload_digest == digest);
+    if (auto r = deps.store.append_log(e); !r) return r.error();
+    log().debug("duplicate message_id={} partner={}", submit.header.message_id, sender);
+    SubmitOutcome out;
+    out.receipt.message_id = first.message_id;
+    out.receipt.status = ReceiptStatus::kDuplicate;
+    out.receipt.recipients = first.recipients;
+    out.receipt.log_seq = first.log_seq;
+    out.receipt.accepted_at = first.accepted_at;
+    return out;
+  }
+
+  Result<SubmitOutcome> accept(const std::vector<std::string>& recipients) {
+    LogEvent accepted = event_for("accepted", sender, submit.header, digest, now);
+    accepted.detail = accepted_detail(submit.header, recipients);
+    auto log_seq = deps.store.append_log(accepted);
+    if (!log_seq) return log_seq.error();
+
+    store::NewMessage m;
+    m.header = submit.header;
+    m.sender = sender;
+    m.payload = submit.payload;
+    m.payload_digest = digest;
+    m.recipients = recipients;
+    m.log_seq = *log_seq;
+    m.accepted_at = now;
+    auto seq = deps.store.insert_message(m);
+    if (!seq) return seq.error();
+    for (const auto& recipient : recipients) {
+      auto delivery = deps.store.insert_delivery(*seq, recipient);
+      if (!delivery) return delivery.error();
+      LogEvent routed = event_for("routed", sender, submit.header, digest, now);
+      routed.recipient = recipient;
+      routed.delivery_id = *delivery;
+      if (auto r = deps.store.append_log(routed); !r) return r.error();
+    }
+    log().debug("accepted message_id={} partner={} contract={} v{} recipients={}", submit.header.message_id,
+                sender, submit.header.contract, submit.header.version, recipients.size());
+    SubmitOutcome out;
+    out.receipt.message_id = submit.header.message_id;
+    out.receipt.status = ReceiptStatus::kAccepted;
+    out.receipt.recipients = recipients;
+    out.receipt.log_seq = *log_seq;
+    out.receipt.accepted_at = now;
+    out.recipients_with_new_deliveries = recipients;
+    return out;
+  }
+
+  Result<SubmitOutcome> run() {
+    const auto& h = submit.header;
+    LogEvent received = event_for("received", sender, h, digest, now);
+    received.detail = received_detail(submit.payload.size());
+    if (auto r = deps.store.append_log(received); !r) return r.error();
+
+    if (auto errors = check_header(h); !errors.empty()) {
+      return reject(ErrorCode::kMalformedEnvelope, "the envelope header is incomplete or invalid", std::move(errors));
+    }
+    auto first = deps.store.find_message(h.message_id);
+    if (!first) return first.error();
+    if (*first) return duplicate(**first);
+
+    contracts::Contract* contract = deps.registry.find(h.contract, h.version);
+    if (!contract) {
+      if (!deps.registry.has_contract(h.contract)) {
+        return reject(ErrorCode::kUnknownContract, "unknown contract " + h.contract,
+                      {{"header.contract", "unknown_contract", "no contract named " + h.contract}});
+      }
+      std::string known;
+      for (auto v : deps.registry.versions(h.contract)) known += (known.empty() ? "" : ", ") + std::to_string(v);
+      return reject(ErrorCode::kUnknownVersion, h.contract + " has no version " + std::to_string(h.version),
+                    {{"header.version", "unknown_version",
+                      h.contract + " has no version " + std::to_string(h.version) + " (known: " + known + ")"}});
+    }
+    RouteDecision decision = route(*contract, sender, h.recipients, deps.partner_ids);
+    if (!decision.ok()) return reject(decision.code, decision.detail, std::move(decision.errors));
+
+    contracts::ValidationOutcome validation = contract->validator.validate(submit.payload);
+    if (!validation.ok()) {
+      std::string detail = validation.code == ErrorCode::kInvalidPayload
+                               ? "payload is not valid UTF-8 JSON"
+                               : "payload violates " + h.contract + " v" + std::to_string(h.version) + " in " +
+                                     std::to_string(validation.errors.size()) + " place(s)";
+      return reject(validation.code, std::move(detail), std::move(validation.errors));
+    }
+    return accept(decision.recipients);
+  }
+};
+
+}  // namespace
+
+std::vector<FieldError> check_header(const contracts::Header& h) {
+  std::vector<FieldError> errors;
+  check_id(errors, "message_id", h.message_id, true);
+  check_id(errors, "contract", h.contract, true);
+  check_id(errors, "case_ref", h.case_ref, true);
+  check_id(errors, "correlation_id", h.correlation_id, false);
+  check_id(errors, "causation_id", h.causation_id, false);
+  check_id(errors, "supersedes", h.supersedes, false);
+  if (h.version == 0) errors.push_back({"header.version", "minimum", "version must be 1 or more"});
+  for (std::size_t i = 0; i < h.recipients.size(); ++i) {
+    check_id(errors, ("recipients[" + std::to_string(i) + "]").c_str(), h.recipients[i], true);
+  }
+  return errors;
+}
+
+Result<SubmitOutcome> process_submit(PipelineDeps& deps, const std::string& sender,
+                                     const contracts::Submit& submit, contracts::Millis now) {
+  return Submission{deps, sender, submit, contracts::sha256_hex(submit.payload), now}.run();
+}
+
+}  // namespace broker::core

@@ -1,0 +1,44 @@
+#pragma once
+// Broker: the loop that owns the socket, the store and the contract registry, and runs one
+// pipeline step per event (malamute's actor model). Everything a partner sends is answered or
+// rejected; nothing a partner sends can stop the loop.
+//
+// Threading: create and run on one thread. stop() may be called from any thread or a signal
+// handler (it only sets a flag).
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "broker/core/options.h"
+#include "contracts/error.h"
+
+namespace broker::core {
+
+class Broker {
+ public:
+  // Opens the store, loads the contract set, binds the socket, and returns deliveries left in flight
+  // by a previous run to pending. kConfig / kStorage / kTransport naming what failed.
+  [[nodiscard]] static contracts::Result<std::unique_ptr<Broker>> start(const BrokerOptions& options);
+  ~Broker();
+
+  // The bound endpoint, with the real port when the config said `*`.
+  std::string endpoint() const;
+
+  // Runs loop turns until stop() is called. Returns an error only when the store or the socket
+  // fails for good.
+  [[nodiscard]] contracts::Result<void> run();
+  // One loop turn: wait up to `timeout` for frames, process them in one transaction, send replies.
+  [[nodiscard]] contracts::Result<void> turn(std::chrono::milliseconds timeout);
+
+  void stop() { stop_.store(true); }
+
+ private:
+  struct Impl;
+  explicit Broker(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace broker::core

@@ -1,0 +1,97 @@
+#pragma once
+// DeliveryScheduler: who is connected, how much credit each connection gave, which deliveries are
+// in flight, and what to send next. The store holds the backlog (pending rows); this class holds
+// only the connections and the in-flight set, and mirrors every state change into the store inside
+// the broker loop's transaction. Frames it returns must be sent only after that transaction commits.
+//
+// Rules (docs/protocol.md, "Delivery"): a connection gets nothing before its first Credit; Credit{n}
+// sets its window, Credit{0} says goodbye and returns its in-flight deliveries at once; a delivery
+// not acked within ack_timeout, or whose connection fell silent for session_timeout, goes back to
+// pending and is sent again (attempt + 1); a Nack retries after a back-off; after max_attempts sends
+// a delivery is dead-lettered. Acks are accepted from any connection of the recipient partner.
+//
+// Threading: the broker loop thread only.
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "broker/core/options.h"
+#include "contracts/envelope.h"
+#include "contracts/error.h"
+
+namespace broker::store {
+class SqliteStore;
+}
+
+namespace broker::core {
+
+struct Outgoing {
+  std::string routing_id;
+  std::string bytes;  // an encoded frame
+};
+
+class DeliveryScheduler {
+ public:
+  // `store` and `options` must outlive the scheduler.
+  DeliveryScheduler(store::SqliteStore& store, const BrokerOptions& options);
+
+  // Records that a connection spoke (any frame): keeps its session alive.
+  void touch(const std::string& routing_id, contracts::Millis now);
+  // Credit{n} from a connection of `partner`. n == 0 ends the session and returns its deliveries.
+  [[nodiscard]] contracts::Result<void> on_credit(const std::string& routing_id, const std::string& partner,
+                                                  std::uint32_t credit, contracts::Millis now);
+  // kUnknownDelivery when `partner` holds no such delivery; kStorage when the store failed.
+  [[nodiscard]] contracts::Result<void> on_ack(const std::string& partner, std::uint64_t delivery_id,
+                                               contracts::Millis now);
+  [[nodiscard]] contracts::Result<void> on_nack(const std::string& partner, std::uint64_t delivery_id,
+                                                const std::string& reason, contracts::Millis now);
+  // The connection could not be reached (send failed): forget it; its deliveries go back to pending.
+  [[nodiscard]] contracts::Result<void> drop_session(const std::string& routing_id, contracts::Millis now);
+
+  // New pending deliveries exist for `partner`.
+  void mark_dirty(const std::string& partner) { dirty_.insert(partner); }
+  // Partners to look at on the next pump (at start-up: everyone with pending deliveries).
+  void mark_dirty(const std::vector<std::string>& partners) { dirty_.insert(partners.begin(), partners.end()); }
+
+  // True when expire() or pump() has something to do at `now`.
+  bool has_work(contracts::Millis now) const;
+  // Silent sessions end; overdue in-flight deliveries go back to pending.
+  [[nodiscard]] contracts::Result<void> expire(contracts::Millis now);
+  // Marks deliveries in flight (or dead) in the store and returns the Deliver frames to send.
+  [[nodiscard]] contracts::Result<std::vector<Outgoing>> pump(contracts::Millis now);
+
+  // After a rolled-back transaction: forget every in-flight delivery (the store still has them
+  // pending or in flight; the caller resets them) and look at every partner again.
+  void reset();
+
+  std::size_t session_count() const { return sessions_.size(); }
+  std::size_t in_flight_count() const { return in_flight_.size(); }
+
+ private:
+  struct Session {
+    std::string partner;
+    std::uint32_t credit = 0;
+    std::uint32_t in_flight = 0;
+    contracts::Millis last_seen = 0;
+  };
+  struct InFlight {
+    std::string routing_id;
+    std::string partner;
+    contracts::Millis deadline = 0;  // back to pending after this
+    bool nacked = false;             // waiting out a nack back-off, not holding credit
+  };
+
+  contracts::Result<void> return_to_pending(std::uint64_t delivery_id);
+  void release_credit(const InFlight& flight);
+
+  store::SqliteStore& store_;
+  const BrokerOptions& options_;
+  std::map<std::string, Session> sessions_;       // by routing id
+  std::map<std::uint64_t, InFlight> in_flight_;   // by delivery id
+  std::set<std::string> dirty_;                   // partners that may have sendable deliveries
+};
+
+}  // namespace broker::core

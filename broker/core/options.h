@@ -1,0 +1,39 @@
+#pragma once
+// BrokerOptions: everything `keten serve` needs, as read from the TOML config (docs/configuration.md
+// describes each key once, with its default and bounds).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace broker::core {
+
+enum class PartnerRole : std::uint8_t { kChainPartner, kCareProvider, kNonChain };
+std::string_view to_string(PartnerRole role);
+
+struct PartnerConfig {
+  std::string id;          // e.g. "DTV"; the name used in contracts and in the handover log
+  std::string name;        // human name, e.g. "Dienst Terugkeer en Vertrek"
+  PartnerRole role = PartnerRole::kChainPartner;
+  std::string public_key;  // Curve public key, Z85 (read from the config or the file it names)
+};
+
+struct BrokerOptions {
+  std::string listen = "tcp://127.0.0.1:5555";   // ZeroMQ endpoint the ROUTER binds
+  std::filesystem::path store = "keten.db";       // SQLite file; its folder is created if missing
+  std::filesystem::path contracts = "contracts";  // contract-set folder
+  std::string secret_key;                         // broker's Curve secret key, Z85
+  std::size_t max_message_bytes = 1 << 20;        // bytes; larger frames are rejected unread
+  std::chrono::milliseconds ack_timeout{30'000};  // redeliver a delivery not acked after this
+  std::uint32_t max_attempts = 10;                // sends before a delivery is dead-lettered
+  std::chrono::milliseconds session_timeout{15'000};  // forget a connection silent this long
+  std::size_t max_batch = 512;                    // frames per loop turn (one transaction)
+  bool sync_full = true;                          // SQLite synchronous=FULL (else NORMAL)
+  std::vector<PartnerConfig> partners;
+};
+
+}  // namespace broker::core

@@ -1,0 +1,43 @@
+#pragma once
+// The submit pipeline, one small function per step (docs/architecture.md):
+//   check header -> dedupe -> contract lookup -> authorise + route -> validate payload ->
+//   persist message, deliveries and handover-log events.
+// It writes inside the caller's open store transaction; the caller commits, then sends the receipt.
+
+#include <string>
+#include <vector>
+
+#include "contracts/envelope.h"
+#include "contracts/error.h"
+
+namespace contracts {
+class ContractRegistry;
+}
+namespace broker::store {
+class SqliteStore;
+}
+
+namespace broker::core {
+
+struct PipelineDeps {
+  store::SqliteStore& store;
+  contracts::ContractRegistry& registry;
+  const std::vector<std::string>& partner_ids;  // every configured partner
+};
+
+struct SubmitOutcome {
+  contracts::Receipt receipt;
+  std::vector<std::string> recipients_with_new_deliveries;  // partners to offer deliveries to
+};
+
+// Processes one Submit from the authenticated `sender`. A rejected message is a receipt, not an
+// error. Returns an error only when the store failed: the caller must roll the transaction back.
+[[nodiscard]] contracts::Result<SubmitOutcome> process_submit(PipelineDeps& deps, const std::string& sender,
+                                                              const contracts::Submit& submit,
+                                                              contracts::Millis now);
+
+// Header problems (empty or over-long ids, version 0, control characters), each as a FieldError
+// with a `header.<field>` pointer. Empty when the header is acceptable.
+std::vector<contracts::FieldError> check_header(const contracts::Header& header);
+
+}  // namespace broker::core

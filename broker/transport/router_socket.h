@@ -1,0 +1,69 @@
+#pragma once
+// RouterSocket: the broker's one ZeroMQ ROUTER socket with CurveZMQ, and the ZAP handler that admits
+// only configured partner keys and names the partner behind each connection. It owns its ZeroMQ
+// context and sockets and nothing else; cppzmq stays inside router_socket.cpp.
+//
+// Threading: create, poll and send from one thread (the broker loop). Movable, not copyable.
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "contracts/error.h"
+
+namespace broker::transport {
+
+using contracts::Result;
+
+struct RouterOptions {
+  std::string endpoint;                            // e.g. "tcp://127.0.0.1:5555" or "tcp://127.0.0.1:*"
+  std::string secret_key;                          // broker's Curve secret key, Z85
+  std::map<std::string, std::string> partner_keys;  // Curve public key (Z85) -> partner id
+  std::size_t hard_max_bytes = 4 << 20;            // libzmq drops a connection sending more (ZMQ_MAXMSGSIZE)
+};
+
+// One ZeroMQ message read from a partner connection.
+struct Incoming {
+  std::string routing_id;  // opaque connection id, for replies
+  std::string partner;     // partner id from the ZAP handler (never from the message itself)
+  std::string bytes;       // the frame
+  bool multipart = false;  // the message had more than one frame (a protocol error)
+};
+
+class RouterSocket {
+ public:
+  // Binds the endpoint and the ZAP handler. kTransport naming the endpoint on failure, kConfig for
+  // a bad key.
+  [[nodiscard]] static Result<RouterSocket> bind(const RouterOptions& options);
+
+  RouterSocket(RouterSocket&&) noexcept;
+  RouterSocket& operator=(RouterSocket&&) noexcept;
+  ~RouterSocket();
+
+  // The bound endpoint with the real port (useful after binding port *).
+  std::string endpoint() const;
+
+  // Waits up to `timeout` for traffic, answers ZAP requests, then reads up to `max_batch` messages
+  // without blocking. An empty vector means nothing arrived. kTransport on a socket failure.
+  [[nodiscard]] Result<std::vector<Incoming>> poll(std::chrono::milliseconds timeout,
+                                                   std::size_t max_batch);
+
+  // Sends one frame to a connection. kTransport when the connection is gone or its queue is full
+  // (the frame is dropped: callers keep state in the store, not in the socket).
+  [[nodiscard]] Result<void> send(const std::string& routing_id, const std::string& bytes);
+
+ private:
+  struct Impl;
+  explicit RouterSocket(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Decodes a Z85 Curve key to its 32 bytes; empty string when `z85` is not a 40-character Z85 key.
+std::string decode_curve_key(const std::string& z85);
+// The Z85 public key belonging to a Z85 secret key; empty when the secret is invalid.
+std::string curve_public_key(const std::string& secret_z85);
+
+}  // namespace broker::transport

@@ -1,0 +1,77 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "broker/core/config.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+constexpr const char* kKeyA = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";  // Z85 text, 40 characters
+constexpr const char* kKeyB = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+
+std::filesystem::path write(const test_support::TempDir& dir, const std::string& text) {
+  auto path = dir / "keten.toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string minimal() {
+  return std::string("[broker]\nsecret_key = \"") + kKeyA + "\"\n";
+}
+
+}  // namespace
+
+TEST_CASE("config resolves relative paths against the file's folder", "[core][config]") {
+  test_support::TempDir dir;
+  std::ofstream(dir / "broker.secret") << kKeyA << "\n";
+  auto path = write(dir, "[broker]\nstore = \"data/k.db\"\ncontracts = \"set\"\nsecret_key = \"broker.secret\"\n"
+                         "[[partner]]\nid = \"DTV\"\nrole = \"chain-partner\"\npublic_key = \"" + std::string(kKeyB) + "\"\n");
+  auto options = broker::core::load_config(path);
+  REQUIRE(options);
+  CHECK(options->store == dir.path() / "data/k.db");
+  CHECK(options->contracts == dir.path() / "set");
+  CHECK(options->secret_key == kKeyA);
+  REQUIRE(options->partners.size() == 1);
+  CHECK(options->partners[0].id == "DTV");
+  CHECK(options->partners[0].public_key == kKeyB);
+}
+
+TEST_CASE("config keeps defaults for keys not given", "[core][config]") {
+  test_support::TempDir dir;
+  auto options = broker::core::load_config(write(dir, minimal()));
+  REQUIRE(options);
+  CHECK(options->listen == "tcp://127.0.0.1:5555");
+  CHECK(options->max_message_bytes == (1u << 20));
+  CHECK(options->sync_full);
+}
+
+TEST_CASE("config errors name the key and the place", "[core][config]") {
+  test_support::TempDir dir;
+  struct Case {
+    std::string text;
+    std::string expect;
+  };
+  auto c = GENERATE(
+      Case{"[broker]\n", "broker.secret_key: is required"},
+      Case{minimal() + "max_message_bytes = \"big\"\n", "broker.max_message_bytes"},
+      Case{minimal() + "max_message_bytes = 1\n", "must be between"},
+      Case{minimal() + "lisen = \"tcp://*:1\"\n", "broker.lisen: unknown key"},
+      Case{minimal() + "[[partner]]\nid = \"X\"\nrole = \"boss\"\npublic_key = \"" + kKeyB + "\"\n", "partner[0].role"},
+      Case{minimal() + "[[partner]]\nid = \"X\"\npublic_key = \"nokey\"\n", "partner[0].public_key"},
+      Case{minimal() + "[[partner]]\nid = \"X\"\npublic_key = \"" + kKeyB + "\"\n[[partner]]\nid = \"X\"\npublic_key = \"" + kKeyA + "\"\n",
+           "duplicate partner id X"},
+      Case{"[broker\n", "keten.toml:1:"},
+      Case{minimal() + "[extra]\n", "extra: unknown section"});
+  auto options = broker::core::load_config(write(dir, c.text));
+  REQUIRE_FALSE(options);
+  CHECK(options.error().code == contracts::ErrorCode::kConfig);
+  CHECK_THAT(options.error().detail, Catch::Contains(c.expect));
+}
+
+TEST_CASE("config reports a missing file", "[core][config]") {
+  test_support::TempDir dir;
+  auto options = broker::core::load_config(dir / "absent.toml");
+  REQUIRE_FALSE(options);
+  CHECK_THAT(options.error().detail, Catch::Contains("absent.toml"));
+}

@@ -1,0 +1,216 @@
+#include <catch2/catch.hpp>
+
+#include "broker/core/delivery.h"
+#include "broker/core/pipeline.h"
+#include "broker/store/sqlite_store.h"
+#include "contracts/registry.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+using broker::core::DeliveryScheduler;
+using broker::core::Outgoing;
+using contracts::Millis;
+
+constexpr Millis kT0 = 1'700'000'000'000;
+
+struct Fixture {
+  test_support::TempDir dir;
+  broker::store::SqliteStore store = [this] {
+    auto s = broker::store::SqliteStore::open({dir / "k.db", false});
+    REQUIRE(s);
+    return std::move(*s);
+  }();
+  contracts::ContractRegistry registry = [] {
+    auto r = contracts::ContractRegistry::load(std::filesystem::path(KETEN_SOURCE_DIR) / "tests/data/contracts");
+    REQUIRE(r);
+    return std::move(*r);
+  }();
+  std::vector<std::string> partners{"ALPHA", "BRAVO", "CHARLIE"};
+  broker::core::BrokerOptions options = [] {
+    broker::core::BrokerOptions o;
+    o.ack_timeout = std::chrono::milliseconds(1000);
+    o.session_timeout = std::chrono::milliseconds(5000);
+    o.max_attempts = 3;
+    return o;
+  }();
+  DeliveryScheduler scheduler{store, options};
+
+  void submit(int n) {
+    REQUIRE(store.begin());
+    broker::core::PipelineDeps deps{store, registry, partners};
+    for (int i = 0; i < n; ++i) {
+      contracts::Submit s;
+      s.header = {"m-" + std::to_string(i), "test.notice", 1, "9990012345", {"BRAVO"}, "", "", "", 0, 0};
+      s.payload = R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[]})";
+      auto out = broker::core::process_submit(deps, "ALPHA", s, kT0);
+      REQUIRE(out);
+      REQUIRE(out->receipt.status == contracts::ReceiptStatus::kAccepted);
+      scheduler.mark_dirty(out->recipients_with_new_deliveries);
+    }
+    REQUIRE(store.commit());
+  }
+
+  // One loop turn's worth of scheduler work in a transaction.
+  std::vector<contracts::Deliver> turn(Millis now) {
+    REQUIRE(store.begin());
+    REQUIRE(scheduler.expire(now));
+    auto out = scheduler.pump(now);
+    REQUIRE(out);
+    REQUIRE(store.commit());
+    std::vector<contracts::Deliver> frames;
+    for (const auto& o : *out) {
+      auto e = contracts::decode_envelope(std::span(reinterpret_cast<const std::byte*>(o.bytes.data()), o.bytes.size()));
+      REQUIRE(e);
+      frames.push_back(std::get<contracts::Deliver>(*e));
+    }
+    return frames;
+  }
+
+  contracts::Result<void> ack(std::uint64_t id, Millis now, const std::string& partner = "BRAVO") {
+    REQUIRE(store.begin());
+    auto r = scheduler.on_ack(partner, id, now);
+    REQUIRE(store.commit());
+    return r;
+  }
+
+  broker::store::DeliveryCounts counts() {
+    auto c = store.count_deliveries("BRAVO");
+    REQUIRE(c);
+    return *c;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("scheduler delivers nothing before the recipient gives credit", "[core][delivery]") {
+  Fixture f;
+  f.submit(3);
+  CHECK(f.turn(kT0).empty());
+  CHECK(f.counts().pending == 3);
+}
+
+TEST_CASE("scheduler respects the credit window and refills it on ack", "[core][delivery]") {
+  Fixture f;
+  f.submit(5);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 2, kT0));
+  auto first = f.turn(kT0);
+  REQUIRE(first.size() == 2);
+  CHECK(first[0].header.message_id == "m-0");
+  CHECK(first[0].attempt == 1);
+  CHECK(first[0].sender == "ALPHA");
+  CHECK(f.turn(kT0).empty());  // window full
+  REQUIRE(f.ack(first[0].delivery_id, kT0 + 10));
+  auto next = f.turn(kT0 + 10);
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].header.message_id == "m-2");
+  CHECK(f.counts().acked == 1);
+  CHECK(f.counts().in_flight == 2);
+}
+
+TEST_CASE("scheduler redelivers after the ack timeout with the next attempt number", "[core][delivery]") {
+  Fixture f;
+  f.submit(1);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 8, kT0));
+  auto first = f.turn(kT0);
+  REQUIRE(first.size() == 1);
+  f.scheduler.touch("conn-1", kT0 + 1500);
+  auto again = f.turn(kT0 + 1500);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].delivery_id == first[0].delivery_id);
+  CHECK(again[0].attempt == 2);
+}
+
+TEST_CASE("scheduler dead-letters a delivery after max_attempts sends", "[core][delivery]") {
+  Fixture f;
+  f.submit(1);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 8, kT0));
+  Millis now = kT0;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    f.scheduler.touch("conn-1", now);
+    auto sent = f.turn(now);
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].attempt == static_cast<std::uint32_t>(attempt));
+    now += 1500;
+  }
+  f.scheduler.touch("conn-1", now);
+  CHECK(f.turn(now).empty());
+  CHECK(f.counts().dead == 1);
+  auto log = f.store.read_log(0, 100);
+  REQUIRE(log);
+  CHECK(log->back().event == "dead_lettered");
+}
+
+TEST_CASE("scheduler returns a goodbye connection's deliveries at once", "[core][delivery]") {
+  Fixture f;
+  f.submit(2);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 8, kT0));
+  REQUIRE(f.turn(kT0).size() == 2);
+  REQUIRE(f.store.begin());
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 0, kT0 + 1));
+  REQUIRE(f.store.commit());
+  CHECK(f.counts().pending == 2);
+  REQUIRE(f.scheduler.on_credit("conn-2", "BRAVO", 8, kT0 + 2));
+  auto again = f.turn(kT0 + 2);
+  REQUIRE(again.size() == 2);
+  CHECK(again[0].attempt == 2);
+}
+
+TEST_CASE("scheduler forgets a silent connection and redelivers to the next one", "[core][delivery]") {
+  Fixture f;
+  f.submit(1);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 8, kT0));
+  REQUIRE(f.turn(kT0).size() == 1);
+  REQUIRE(f.scheduler.on_credit("conn-2", "BRAVO", 8, kT0 + 5500));
+  auto again = f.turn(kT0 + 5500);  // conn-1 silent for 5.5 s > session_timeout
+  REQUIRE(again.size() == 1);
+  CHECK(f.scheduler.session_count() == 1);
+}
+
+TEST_CASE("scheduler refuses an ack for a delivery the partner does not hold", "[core][delivery]") {
+  Fixture f;
+  f.submit(1);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 8, kT0));
+  auto sent = f.turn(kT0);
+  REQUIRE(sent.size() == 1);
+  auto wrong_partner = f.ack(sent[0].delivery_id, kT0, "CHARLIE");
+  REQUIRE_FALSE(wrong_partner);
+  CHECK(wrong_partner.error().code == contracts::ErrorCode::kUnknownDelivery);
+  auto no_such = f.ack(999, kT0);
+  REQUIRE_FALSE(no_such);
+  CHECK(no_such.error().code == contracts::ErrorCode::kUnknownDelivery);
+  CHECK(f.ack(sent[0].delivery_id, kT0));
+  CHECK(f.ack(sent[0].delivery_id, kT0));  // a repeated ack is harmless
+  CHECK(f.counts().acked == 1);
+}
+
+TEST_CASE("scheduler honours a late ack after the delivery went back to pending", "[core][delivery]") {
+  Fixture f;
+  f.submit(1);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 1, kT0));
+  auto sent = f.turn(kT0);
+  REQUIRE(sent.size() == 1);
+  REQUIRE(f.store.begin());
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 0, kT0 + 1));  // goodbye: back to pending
+  REQUIRE(f.store.commit());
+  CHECK(f.ack(sent[0].delivery_id, kT0 + 2));
+  CHECK(f.counts().acked == 1);
+  CHECK(f.counts().pending == 0);
+}
+
+TEST_CASE("scheduler retries a nacked delivery after a back-off", "[core][delivery]") {
+  Fixture f;
+  f.submit(1);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 1, kT0));
+  auto sent = f.turn(kT0);
+  REQUIRE(sent.size() == 1);
+  REQUIRE(f.store.begin());
+  REQUIRE(f.scheduler.on_nack("BRAVO", sent[0].delivery_id, "cannot parse", kT0 + 10));
+  REQUIRE(f.store.commit());
+  f.scheduler.touch("conn-1", kT0 + 20);
+  CHECK(f.turn(kT0 + 20).empty());  // still backing off
+  f.scheduler.touch("conn-1", kT0 + 1100);
+  auto again = f.turn(kT0 + 1100);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].attempt == 2);
+}

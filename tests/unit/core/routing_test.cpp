@@ -1,0 +1,61 @@
+#include <catch2/catch.hpp>
+
+#include "broker/core/routing.h"
+#include "contracts/registry.h"
+
+namespace {
+
+contracts::Contract make_contract(std::vector<std::string> owners, std::vector<std::string> consumers) {
+  auto validator = contracts::PayloadValidator::compile(R"({"type":"object"})");
+  REQUIRE(validator);
+  return contracts::Contract{"transfer.announced", 1, "test", std::move(owners), std::move(consumers), {},
+                             std::move(*validator)};
+}
+
+const std::vector<std::string> kPartners = {"IND", "COA", "DTV", "KMAR", "DJI", "DVO", "GZA"};
+
+}  // namespace
+
+TEST_CASE("routing sends to every configured consumer when no recipients are named", "[core][routing]") {
+  auto c = make_contract({"DTV"}, {"COA", "DVO", "GZA", "AIR-KL"});
+  auto d = broker::core::route(c, "DTV", {}, kPartners);
+  REQUIRE(d.ok());
+  CHECK(d.recipients == std::vector<std::string>{"COA", "DVO", "GZA"});  // AIR-KL has no key here
+}
+
+TEST_CASE("routing refuses a producer that does not own the contract", "[core][routing]") {
+  auto c = make_contract({"DTV"}, {"COA"});
+  auto d = broker::core::route(c, "COA", {}, kPartners);
+  CHECK(d.code == contracts::ErrorCode::kNotOwner);
+  CHECK(d.recipients.empty());
+  CHECK_THAT(d.detail, Catch::Contains("COA") && Catch::Contains("DTV"));
+}
+
+TEST_CASE("routing accepts any of several named producers", "[core][routing]") {
+  auto c = make_contract({"DVO", "KMAR"}, {"DTV", "DVO", "KMAR"});
+  auto d = broker::core::route(c, "KMAR", {}, kPartners);
+  REQUIRE(d.ok());
+  CHECK(d.recipients == std::vector<std::string>{"DTV", "DVO"});  // never back to the sender
+}
+
+TEST_CASE("routing limits explicit recipients to the contract's consumers", "[core][routing]") {
+  auto c = make_contract({"DTV"}, {"COA", "DVO"});
+  SECTION("a consumer is fine") {
+    auto d = broker::core::route(c, "DTV", {"DVO"}, kPartners);
+    REQUIRE(d.ok());
+    CHECK(d.recipients == std::vector<std::string>{"DVO"});
+  }
+  SECTION("a known partner that is not a consumer is refused by position") {
+    auto d = broker::core::route(c, "DTV", {"DVO", "KMAR"}, kPartners);
+    CHECK(d.code == contracts::ErrorCode::kRecipientNotAllowed);
+    REQUIRE(d.errors.size() == 1);
+    CHECK(d.errors[0].pointer == "header.recipients[1]");
+    CHECK(d.recipients.empty());
+  }
+  SECTION("an unknown partner is refused") {
+    auto d = broker::core::route(c, "DTV", {"NOBODY"}, kPartners);
+    CHECK(d.code == contracts::ErrorCode::kUnknownPartner);
+    REQUIRE(d.errors.size() == 1);
+    CHECK(d.errors[0].code == "unknown_partner");
+  }
+}
