@@ -1,1 +1,714 @@
-// placeholder: being written
+#include "broker/store/sqlite_store.h"
+
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <system_error>
+#include <utility>
+
+#include "broker/store/log.h"
+#include "broker/store/sqlite_handle.h"
+
+namespace broker::store {
+
+std::string_view to_string(DeliveryState state) {
+  switch (state) {
+    case DeliveryState::kPending:
+      return "pending";
+    case DeliveryState::kInFlight:
+      return "in_flight";
+    case DeliveryState::kAcked:
+      return "acked";
+    case DeliveryState::kDead:
+      return "dead";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using contracts::Error;
+using contracts::ErrorCode;
+
+constexpr int kSchemaVersion = 1;
+
+// The whole layout; docs/store-format.md describes every table, column, index and trigger here and
+// must change with it. Every column is NOT NULL: "absent" is '' or 0, so a row has exactly one
+// representation (the hash chain of the next schema version will hash rows). AUTOINCREMENT keeps
+// ids from ever being reused, even after the highest row is deleted: delivery ids are on the wire
+// and log seqs are cited by inspectors.
+constexpr const char* kSchemaSql = R"sql(
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT NOT NULL PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+  seq                  INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id           TEXT    NOT NULL UNIQUE,
+  contract             TEXT    NOT NULL,
+  version              INTEGER NOT NULL,
+  case_ref             TEXT    NOT NULL,
+  sender               TEXT    NOT NULL,
+  correlation_id       TEXT    NOT NULL,
+  causation_id         TEXT    NOT NULL,
+  supersedes           TEXT    NOT NULL,
+  occurred_at          INTEGER NOT NULL,
+  recorded_at          INTEGER NOT NULL,
+  accepted_at          INTEGER NOT NULL,
+  requested_recipients TEXT    NOT NULL,
+  recipients           TEXT    NOT NULL,
+  payload              BLOB    NOT NULL,
+  payload_digest       TEXT    NOT NULL,
+  log_seq              INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_seq     INTEGER NOT NULL REFERENCES messages(seq),
+  recipient       TEXT    NOT NULL,
+  state           INTEGER NOT NULL CHECK (state IN (0, 1, 2, 3)),
+  attempts        INTEGER NOT NULL,
+  last_attempt_at INTEGER NOT NULL,
+  acked_at        INTEGER NOT NULL,
+  dead_at         INTEGER NOT NULL,
+  UNIQUE (message_seq, recipient)
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_recipient ON deliveries (recipient, state, id);
+CREATE INDEX IF NOT EXISTS deliveries_by_state ON deliveries (state, recipient);
+CREATE TABLE IF NOT EXISTS handover_log (
+  seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+  at             INTEGER NOT NULL,
+  event          TEXT    NOT NULL CHECK (event <> ''),
+  message_id     TEXT    NOT NULL,
+  contract       TEXT    NOT NULL,
+  version        INTEGER NOT NULL,
+  case_ref       TEXT    NOT NULL,
+  sender         TEXT    NOT NULL,
+  recipient      TEXT    NOT NULL,
+  delivery_id    INTEGER NOT NULL,
+  payload_digest TEXT    NOT NULL,
+  detail         TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS handover_log_by_message ON handover_log (message_id, seq);
+CREATE INDEX IF NOT EXISTS handover_log_by_case ON handover_log (case_ref, seq);
+CREATE TRIGGER IF NOT EXISTS handover_log_no_update BEFORE UPDATE ON handover_log
+BEGIN SELECT RAISE(ABORT, 'handover_log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS handover_log_no_delete BEFORE DELETE ON handover_log
+BEGIN SELECT RAISE(ABORT, 'handover_log is append-only'); END;
+)sql";
+
+// Shared by next_pending and find_outbound; read_outbound() follows its column order.
+constexpr std::string_view kOutboundSelect =
+    "SELECT d.id, d.recipient, d.attempts, m.message_id, m.contract, m.version, m.case_ref,"
+    " m.recipients, m.correlation_id, m.causation_id, m.supersedes, m.occurred_at, m.recorded_at,"
+    " m.sender, m.payload, m.payload_digest, m.accepted_at"
+    " FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq ";
+
+Error storage_error(std::string_view what, std::string_view detail) {
+  std::string text;
+  text.reserve(what.size() + 3 + detail.size());
+  text.append(what).append(" : ").append(detail);
+  return Error{ErrorCode::kStorage, std::move(text)};
+}
+
+Error sqlite_error(std::string_view what, sqlite3* db) {
+  return storage_error(what, sqlite3_errmsg(db));  // sqlite3_errmsg(nullptr) is "out of memory"
+}
+
+// SQLite integers are signed 64-bit; ids, seqs and limits above that cannot exist in the file.
+std::int64_t clamp_to_int64(std::uint64_t value) {
+  return static_cast<std::int64_t>(
+      std::min<std::uint64_t>(value, std::numeric_limits<std::int64_t>::max()));
+}
+
+// One use of a cached prepared statement: binds parameters left to right, steps, reads columns,
+// and resets the statement when it goes out of scope, so no read stays open between calls (an
+// open read would pin the WAL and block checkpoints). Bound text and blobs are not copied
+// (SQLITE_STATIC): they must outlive the Query, which they do as locals of the calling function.
+class Query {
+ public:
+  Query(sqlite3* db, sqlite3_stmt* stmt, std::string_view what)
+      : db_(db), stmt_(stmt), what_(what) {}
+  ~Query() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  Query& int64(std::int64_t value) {
+    check_bind(sqlite3_bind_int64(stmt_, ++index_, value));
+    return *this;
+  }
+  Query& text(std::string_view value) {
+    // A null pointer would bind SQL NULL; every column is NOT NULL, so bind "" instead.
+    check_bind(sqlite3_bind_text64(stmt_, ++index_, non_null(value), value.size(), SQLITE_STATIC,
+                                   SQLITE_UTF8));
+    return *this;
+  }
+  Query& blob(std::string_view value) {
+    check_bind(sqlite3_bind_blob64(stmt_, ++index_, non_null(value), value.size(), SQLITE_STATIC));
+    return *this;
+  }
+
+  // true: a row is ready to read; false: no more rows.
+  [[nodiscard]] Result<bool> next() {
+    // Later successful binds clear the connection's message, so describe the code itself.
+    if (bind_rc_ != SQLITE_OK) return storage_error(what_, sqlite3_errstr(bind_rc_));
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return sqlite_error(what_, db_);
+  }
+  // For statements that return no rows.
+  [[nodiscard]] Result<void> run() {
+    auto row = next();
+    if (!row) return row.error();
+    return {};
+  }
+
+  std::int64_t int64_at(int column) const { return sqlite3_column_int64(stmt_, column); }
+  std::string text_at(int column) const {
+    const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    const int size = sqlite3_column_bytes(stmt_, column);
+    return data == nullptr ? std::string() : std::string(data, static_cast<std::size_t>(size));
+  }
+  std::string blob_at(int column) const {
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+    const int size = sqlite3_column_bytes(stmt_, column);
+    return data == nullptr ? std::string() : std::string(data, static_cast<std::size_t>(size));
+  }
+
+ private:
+  static const char* non_null(std::string_view value) {
+    return value.data() == nullptr ? "" : value.data();
+  }
+  void check_bind(int rc) {
+    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  std::string_view what_;
+  int index_ = 0;
+  int bind_rc_ = SQLITE_OK;
+};
+
+Result<std::string> encode_strings(const std::vector<std::string>& items, std::string_view what) {
+  try {
+    return nlohmann::json(items).dump();  // strict: invalid UTF-8 throws rather than being altered
+  } catch (const nlohmann::json::exception& e) {
+    return storage_error(what, e.what());
+  }
+}
+
+Result<std::vector<std::string>> decode_strings(std::string_view text, std::string_view what) {
+  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_array()) return storage_error(what, "not a JSON array");
+  std::vector<std::string> items;
+  items.reserve(json.size());
+  for (auto& item : json) {
+    if (!item.is_string()) return storage_error(what, "JSON array holds a non-string");
+    items.push_back(std::move(item.get_ref<std::string&>()));
+  }
+  return items;
+}
+
+Result<DeliveryState> to_state(std::int64_t value, std::string_view what) {
+  if (value < 0 || value > static_cast<std::int64_t>(DeliveryState::kDead)) {
+    return storage_error(what, "unknown delivery state " + std::to_string(value));
+  }
+  return static_cast<DeliveryState>(value);
+}
+
+// Reads a row of kOutboundSelect.
+Result<OutboundDelivery> read_outbound(const Query& q, std::string_view what) {
+  OutboundDelivery out;
+  out.delivery_id = q.int64_at(0);
+  out.recipient = q.text_at(1);
+  out.attempts = static_cast<std::uint32_t>(q.int64_at(2));
+  out.header.message_id = q.text_at(3);
+  out.header.contract = q.text_at(4);
+  out.header.version = static_cast<std::uint32_t>(q.int64_at(5));
+  out.header.case_ref = q.text_at(6);
+  auto recipients = decode_strings(q.text_at(7), what);
+  if (!recipients) return recipients.error();
+  out.header.recipients = std::move(*recipients);
+  out.header.correlation_id = q.text_at(8);
+  out.header.causation_id = q.text_at(9);
+  out.header.supersedes = q.text_at(10);
+  out.header.occurred_at = q.int64_at(11);
+  out.header.recorded_at = q.int64_at(12);
+  out.sender = q.text_at(13);
+  out.payload = q.blob_at(14);
+  out.payload_digest = q.text_at(15);
+  out.accepted_at = q.int64_at(16);
+  return out;
+}
+
+}  // namespace
+
+struct SqliteStore::Impl {
+  DbHandle db;  // declared before the statements, so it is destroyed after them
+  std::string path;
+
+  StmtHandle begin, commit, rollback;
+  StmtHandle find_message, insert_message;
+  StmtHandle insert_delivery, next_pending, find_outbound, find_delivery;
+  StmtHandle mark_in_flight, mark_acked, mark_pending, mark_dead;
+  StmtHandle reset_in_flight_one, reset_in_flight_all;
+  StmtHandle count_one, count_all, recipients_with_pending;
+  StmtHandle append_log, read_log;
+
+  ~Impl() {
+    if (db && !sqlite3_get_autocommit(db.get())) {
+      log().warn("store closed with an open transaction path={}; its writes are discarded", path);
+    }
+  }
+
+  Query query(const StmtHandle& stmt, std::string_view what) {
+    return Query(db.get(), stmt.get(), what);
+  }
+
+  Result<void> exec(const char* sql, std::string_view what) {
+    if (sqlite3_exec(db.get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return sqlite_error(what, db.get());
+    }
+    return {};
+  }
+
+  // First column of the first row as text; nullopt when there is no row.
+  Result<std::optional<std::string>> query_text(const char* sql, std::string_view what) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db.get(), sql, -1, &raw, nullptr) != SQLITE_OK) {
+      return sqlite_error(what, db.get());
+    }
+    StmtHandle stmt(raw);
+    Query q(db.get(), stmt.get(), what);
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return std::optional<std::string>();
+    return std::optional<std::string>(q.text_at(0));
+  }
+
+  Result<void> configure(const StoreOptions& options, bool in_memory) {
+    const std::string what = "open " + path;
+    // The first statement that reads the file: a file that is not a database fails here.
+    auto mode = query_text("PRAGMA journal_mode=WAL", what + " (journal_mode=WAL)");
+    if (!mode) return mode.error();
+    const std::string expected = in_memory ? "memory" : "wal";
+    if (!*mode || **mode != expected) {
+      return storage_error(what, "journal_mode is " + mode->value_or("?") + ", not " + expected);
+    }
+    const char* sync = options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+    if (auto r = exec(sync, what + " (synchronous)"); !r) return r;
+    if (auto r = exec("PRAGMA foreign_keys=ON", what + " (foreign_keys)"); !r) return r;
+    auto fk = query_text("PRAGMA foreign_keys", what + " (foreign_keys)");
+    if (!fk) return fk.error();
+    if (!*fk || **fk != "1") return storage_error(what, "foreign keys cannot be enabled");
+    return {};
+  }
+
+  // Creates the schema in a new file, or checks the version of an existing one. One IMMEDIATE
+  // transaction, so two processes opening a new file at once do not both create it.
+  Result<void> ensure_schema() {
+    const std::string what = "open " + path;
+    if (auto r = exec("BEGIN IMMEDIATE", what + " (begin)"); !r) return r;
+    auto result = check_or_create_schema(what);
+    if (!result) {
+      sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      return result;
+    }
+    return exec("COMMIT", what + " (commit schema)");
+  }
+
+  Result<void> check_or_create_schema(const std::string& what) {
+    auto has_meta = query_text(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", what);
+    if (!has_meta) return has_meta.error();
+    if (has_meta->value_or("0") == "0") {
+      auto tables = query_text(
+          "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
+          "ESCAPE '\\'",
+          what);
+      if (!tables) return tables.error();
+      if (tables->value_or("0") != "0") {
+        return storage_error(what, "the database has tables but no meta table: not a Keten store");
+      }
+      if (auto r = exec(kSchemaSql, what + " (create schema)"); !r) return r;
+      const std::string insert = "INSERT INTO meta (key, value) VALUES ('schema_version', '" +
+                                 std::to_string(kSchemaVersion) + "')";
+      if (auto r = exec(insert.c_str(), what + " (create schema)"); !r) return r;
+      log().info("store created path={} schema_version={}", path, kSchemaVersion);
+      return {};
+    }
+    auto stored = query_text("SELECT value FROM meta WHERE key = 'schema_version'", what);
+    if (!stored) return stored.error();
+    if (!*stored) return storage_error(what, "meta has no schema_version");
+    const std::string& text = **stored;
+    long long version = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+    if (ec != std::errc() || end != text.data() + text.size() || version < 1) {
+      return storage_error(what, "unrecognised schema version '" + text + "'");
+    }
+    if (version > kSchemaVersion) {
+      return storage_error(what, "schema version " + text +
+                                     " is newer than this broker supports (" +
+                                     std::to_string(kSchemaVersion) + "); use a newer keten");
+    }
+    // Same version: recreates any index or trigger that went missing; a no-op otherwise.
+    return exec(kSchemaSql, what + " (check schema)");
+  }
+
+  Result<void> prepare(StmtHandle& stmt, const char* sql) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v3(db.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) !=
+        SQLITE_OK) {
+      return sqlite_error(std::string("open ") + path + " (prepare '" + sql + "')", db.get());
+    }
+    stmt.reset(raw);
+    return {};
+  }
+
+  Result<void> prepare_all() {
+    const std::string next_pending_sql =
+        std::string(kOutboundSelect) +
+        "WHERE d.recipient = ? AND d.state = 0 ORDER BY d.id LIMIT ?";
+    const std::string find_outbound_sql = std::string(kOutboundSelect) + "WHERE d.id = ?";
+    const std::pair<StmtHandle*, const char*> statements[] = {
+        {&begin, "BEGIN IMMEDIATE"},
+        {&commit, "COMMIT"},
+        {&rollback, "ROLLBACK"},
+        {&find_message,
+         "SELECT seq, message_id, sender, payload_digest, recipients, log_seq, accepted_at"
+         " FROM messages WHERE message_id = ?"},
+        {&insert_message,
+         "INSERT INTO messages (message_id, contract, version, case_ref, sender, correlation_id,"
+         " causation_id, supersedes, occurred_at, recorded_at, accepted_at, requested_recipients,"
+         " recipients, payload, payload_digest, log_seq)"
+         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+        {&insert_delivery,
+         "INSERT INTO deliveries (message_seq, recipient, state, attempts, last_attempt_at,"
+         " acked_at, dead_at) VALUES (?, ?, 0, 0, 0, 0, 0)"},
+        {&next_pending, next_pending_sql.c_str()},
+        {&find_outbound, find_outbound_sql.c_str()},
+        {&find_delivery,
+         "SELECT id, message_seq, recipient, state, attempts, last_attempt_at, acked_at, dead_at"
+         " FROM deliveries WHERE id = ?"},
+        {&mark_in_flight,
+         "UPDATE deliveries SET state = 1, attempts = ?, last_attempt_at = ? WHERE id = ?"},
+        {&mark_acked, "UPDATE deliveries SET state = 2, acked_at = ? WHERE id = ?"},
+        {&mark_pending, "UPDATE deliveries SET state = 0 WHERE id = ?"},
+        {&mark_dead, "UPDATE deliveries SET state = 3, dead_at = ? WHERE id = ?"},
+        {&reset_in_flight_one, "UPDATE deliveries SET state = 0 WHERE state = 1 AND recipient = ?"},
+        {&reset_in_flight_all, "UPDATE deliveries SET state = 0 WHERE state = 1"},
+        {&count_one, "SELECT state, count(*) FROM deliveries WHERE recipient = ? GROUP BY state"},
+        {&count_all, "SELECT state, count(*) FROM deliveries GROUP BY state"},
+        {&recipients_with_pending,
+         "SELECT DISTINCT recipient FROM deliveries WHERE state = 0 ORDER BY recipient"},
+        {&append_log,
+         "INSERT INTO handover_log (at, event, message_id, contract, version, case_ref, sender,"
+         " recipient, delivery_id, payload_digest, detail)"
+         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+        {&read_log,
+         "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient,"
+         " delivery_id, payload_digest, detail FROM handover_log WHERE seq >= ? ORDER BY seq"
+         " LIMIT ?"},
+    };
+    for (const auto& [stmt, sql] : statements) {
+      if (auto r = prepare(*stmt, sql); !r) return r;
+    }
+    return {};
+  }
+
+  // Runs an UPDATE of one delivery by id and fails when no row has that id.
+  Result<void> update_delivery(Query& q, std::int64_t delivery_id, std::string_view what) {
+    if (auto r = q.run(); !r) return r;
+    if (sqlite3_changes64(db.get()) == 0) {
+      return storage_error(what, "no delivery with id " + std::to_string(delivery_id));
+    }
+    return {};
+  }
+
+  Result<DeliveryCounts> count(Query& q) {
+    DeliveryCounts counts;
+    for (;;) {
+      auto row = q.next();
+      if (!row) return row.error();
+      if (!*row) return counts;
+      auto state = to_state(q.int64_at(0), "count_deliveries");
+      if (!state) return state.error();
+      const std::int64_t n = q.int64_at(1);
+      switch (*state) {
+        case DeliveryState::kPending:
+          counts.pending = n;
+          break;
+        case DeliveryState::kInFlight:
+          counts.in_flight = n;
+          break;
+        case DeliveryState::kAcked:
+          counts.acked = n;
+          break;
+        case DeliveryState::kDead:
+          counts.dead = n;
+          break;
+      }
+    }
+  }
+};
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::SqliteStore(SqliteStore&&) noexcept = default;
+SqliteStore& SqliteStore::operator=(SqliteStore&&) noexcept = default;
+SqliteStore::~SqliteStore() = default;
+
+Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
+  const std::string path = options.path.string();
+  if (path.empty()) return storage_error("open", "empty path");
+  const bool in_memory = path == ":memory:";
+  if (!in_memory && options.path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.path.parent_path(), ec);
+    if (ec) return storage_error("open " + path + " (create folder)", ec.message());
+  }
+
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbHandle db(raw);  // sqlite3_open_v2 may hand back a handle even when it fails
+  if (rc != SQLITE_OK) return sqlite_error("open " + path, db.get());
+  sqlite3_extended_result_codes(db.get(), 1);
+  const auto timeout =
+      std::clamp<std::chrono::milliseconds::rep>(options.busy_timeout.count(), 0, INT_MAX);
+  sqlite3_busy_timeout(db.get(), static_cast<int>(timeout));
+
+  auto impl = std::make_unique<Impl>();
+  impl->db = std::move(db);
+  impl->path = path;
+  if (auto r = impl->configure(options, in_memory); !r) return r.error();
+  if (auto r = impl->ensure_schema(); !r) return r.error();
+  if (auto r = impl->prepare_all(); !r) return r.error();
+  log().info("store opened path={} schema_version={} synchronous={}", path, kSchemaVersion,
+             options.sync_full ? "full" : "normal");
+  return SqliteStore(std::move(impl));
+}
+
+Result<void> SqliteStore::begin() { return impl_->query(impl_->begin, "begin").run(); }
+
+Result<void> SqliteStore::commit() { return impl_->query(impl_->commit, "commit").run(); }
+
+void SqliteStore::rollback() {
+  if (sqlite3_get_autocommit(impl_->db.get())) return;  // no transaction open
+  if (auto r = impl_->query(impl_->rollback, "rollback").run(); !r) {
+    log().error("rollback failed path={} detail={}", impl_->path, r.error().detail);
+  }
+}
+
+Result<std::optional<AcceptedMessage>> SqliteStore::find_message(std::string_view message_id) {
+  auto q = impl_->query(impl_->find_message, "find_message");
+  q.text(message_id);
+  auto row = q.next();
+  if (!row) return row.error();
+  if (!*row) return std::optional<AcceptedMessage>();
+  AcceptedMessage message;
+  message.seq = q.int64_at(0);
+  message.message_id = q.text_at(1);
+  message.sender = q.text_at(2);
+  message.payload_digest = q.text_at(3);
+  auto recipients = decode_strings(q.text_at(4), "find_message (recipients)");
+  if (!recipients) return recipients.error();
+  message.recipients = std::move(*recipients);
+  message.log_seq = static_cast<std::uint64_t>(q.int64_at(5));
+  message.accepted_at = q.int64_at(6);
+  return std::optional<AcceptedMessage>(std::move(message));
+}
+
+Result<std::int64_t> SqliteStore::insert_message(const NewMessage& message) {
+  auto requested =
+      encode_strings(message.header.recipients, "insert_message (requested recipients)");
+  if (!requested) return requested.error();
+  auto recipients = encode_strings(message.recipients, "insert_message (recipients)");
+  if (!recipients) return recipients.error();
+  const contracts::Header& h = message.header;
+  auto q = impl_->query(impl_->insert_message, "insert_message");
+  q.text(h.message_id)
+      .text(h.contract)
+      .int64(h.version)
+      .text(h.case_ref)
+      .text(message.sender)
+      .text(h.correlation_id)
+      .text(h.causation_id)
+      .text(h.supersedes)
+      .int64(h.occurred_at)
+      .int64(h.recorded_at)
+      .int64(message.accepted_at)
+      .text(*requested)
+      .text(*recipients)
+      .blob(message.payload)
+      .text(message.payload_digest)
+      .int64(clamp_to_int64(message.log_seq));
+  if (auto r = q.run(); !r) return r.error();
+  return sqlite3_last_insert_rowid(impl_->db.get());
+}
+
+Result<std::int64_t> SqliteStore::insert_delivery(std::int64_t message_seq,
+                                                  std::string_view recipient) {
+  auto q = impl_->query(impl_->insert_delivery, "insert_delivery");
+  q.int64(message_seq).text(recipient);
+  if (auto r = q.run(); !r) return r.error();
+  return sqlite3_last_insert_rowid(impl_->db.get());
+}
+
+Result<std::vector<OutboundDelivery>> SqliteStore::next_pending(std::string_view recipient,
+                                                                std::size_t limit) {
+  std::vector<OutboundDelivery> out;
+  if (limit == 0) return out;
+  auto q = impl_->query(impl_->next_pending, "next_pending");
+  q.text(recipient).int64(clamp_to_int64(limit));
+  for (;;) {
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return out;
+    auto delivery = read_outbound(q, "next_pending (recipients)");
+    if (!delivery) return delivery.error();
+    out.push_back(std::move(*delivery));
+  }
+}
+
+Result<std::optional<OutboundDelivery>> SqliteStore::find_outbound(std::int64_t delivery_id) {
+  auto q = impl_->query(impl_->find_outbound, "find_outbound");
+  q.int64(delivery_id);
+  auto row = q.next();
+  if (!row) return row.error();
+  if (!*row) return std::optional<OutboundDelivery>();
+  auto delivery = read_outbound(q, "find_outbound (recipients)");
+  if (!delivery) return delivery.error();
+  return std::optional<OutboundDelivery>(std::move(*delivery));
+}
+
+Result<std::optional<Delivery>> SqliteStore::find_delivery(std::int64_t delivery_id) {
+  auto q = impl_->query(impl_->find_delivery, "find_delivery");
+  q.int64(delivery_id);
+  auto row = q.next();
+  if (!row) return row.error();
+  if (!*row) return std::optional<Delivery>();
+  Delivery delivery;
+  delivery.id = q.int64_at(0);
+  delivery.message_seq = q.int64_at(1);
+  delivery.recipient = q.text_at(2);
+  auto state = to_state(q.int64_at(3), "find_delivery");
+  if (!state) return state.error();
+  delivery.state = *state;
+  delivery.attempts = static_cast<std::uint32_t>(q.int64_at(4));
+  delivery.last_attempt_at = q.int64_at(5);
+  delivery.acked_at = q.int64_at(6);
+  delivery.dead_at = q.int64_at(7);
+  return std::optional<Delivery>(std::move(delivery));
+}
+
+Result<void> SqliteStore::mark_in_flight(std::int64_t delivery_id, std::uint32_t attempts,
+                                         Millis at) {
+  auto q = impl_->query(impl_->mark_in_flight, "mark_in_flight");
+  q.int64(attempts).int64(at).int64(delivery_id);
+  return impl_->update_delivery(q, delivery_id, "mark_in_flight");
+}
+
+Result<void> SqliteStore::mark_acked(std::int64_t delivery_id, Millis at) {
+  auto q = impl_->query(impl_->mark_acked, "mark_acked");
+  q.int64(at).int64(delivery_id);
+  return impl_->update_delivery(q, delivery_id, "mark_acked");
+}
+
+Result<void> SqliteStore::mark_pending(std::int64_t delivery_id) {
+  auto q = impl_->query(impl_->mark_pending, "mark_pending");
+  q.int64(delivery_id);
+  return impl_->update_delivery(q, delivery_id, "mark_pending");
+}
+
+Result<void> SqliteStore::mark_dead(std::int64_t delivery_id, Millis at) {
+  auto q = impl_->query(impl_->mark_dead, "mark_dead");
+  q.int64(at).int64(delivery_id);
+  return impl_->update_delivery(q, delivery_id, "mark_dead");
+}
+
+Result<std::int64_t> SqliteStore::reset_in_flight(std::string_view recipient) {
+  auto q = recipient.empty() ? impl_->query(impl_->reset_in_flight_all, "reset_in_flight")
+                             : impl_->query(impl_->reset_in_flight_one, "reset_in_flight");
+  if (!recipient.empty()) q.text(recipient);
+  if (auto r = q.run(); !r) return r.error();
+  return static_cast<std::int64_t>(sqlite3_changes64(impl_->db.get()));
+}
+
+Result<DeliveryCounts> SqliteStore::count_deliveries(std::string_view recipient) {
+  if (recipient.empty()) {
+    auto q = impl_->query(impl_->count_all, "count_deliveries");
+    return impl_->count(q);
+  }
+  auto q = impl_->query(impl_->count_one, "count_deliveries");
+  q.text(recipient);
+  return impl_->count(q);
+}
+
+Result<std::vector<std::string>> SqliteStore::recipients_with_pending() {
+  auto q = impl_->query(impl_->recipients_with_pending, "recipients_with_pending");
+  std::vector<std::string> recipients;
+  for (;;) {
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return recipients;
+    recipients.push_back(q.text_at(0));
+  }
+}
+
+Result<std::uint64_t> SqliteStore::append_log(const LogEvent& event) {
+  auto q = impl_->query(impl_->append_log, "append_log");
+  q.int64(event.at)
+      .text(event.event)
+      .text(event.message_id)
+      .text(event.contract)
+      .int64(event.version)
+      .text(event.case_ref)
+      .text(event.sender)
+      .text(event.recipient)
+      .int64(event.delivery_id)
+      .text(event.payload_digest)
+      .text(event.detail);
+  if (auto r = q.run(); !r) return r.error();
+  return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(impl_->db.get()));
+}
+
+Result<std::vector<LogEvent>> SqliteStore::read_log(std::uint64_t from_seq, std::size_t limit) {
+  std::vector<LogEvent> events;
+  // No stored seq can exceed INT64_MAX; binding a larger value would wrap to a negative one.
+  if (limit == 0 ||
+      from_seq > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return events;
+  }
+  auto q = impl_->query(impl_->read_log, "read_log");
+  q.int64(static_cast<std::int64_t>(from_seq)).int64(clamp_to_int64(limit));
+  for (;;) {
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return events;
+    LogEvent& e = events.emplace_back();
+    e.seq = static_cast<std::uint64_t>(q.int64_at(0));
+    e.at = q.int64_at(1);
+    e.event = q.text_at(2);
+    e.message_id = q.text_at(3);
+    e.contract = q.text_at(4);
+    e.version = static_cast<std::uint32_t>(q.int64_at(5));
+    e.case_ref = q.text_at(6);
+    e.sender = q.text_at(7);
+    e.recipient = q.text_at(8);
+    e.delivery_id = q.int64_at(9);
+    e.payload_digest = q.text_at(10);
+    e.detail = q.text_at(11);
+  }
+}
+
+}  // namespace broker::store

@@ -3,11 +3,16 @@
 // deliveries and the handover log. It owns SQL and nothing else; the broker loop decides what to
 // write. Table layout: docs/store-format.md.
 //
-// Threading: one SqliteStore belongs to one thread (the broker loop). Movable, not copyable.
+// Threading: one SqliteStore belongs to one thread (the broker loop). Movable, not copyable; a
+// moved-from store may only be destroyed or assigned to.
 // Transactions: every write happens between begin() and commit(); the broker groups all the frames
 // it read in one loop turn into one transaction (group commit) and sends receipts only after
-// commit() returned ok. A failed statement leaves the transaction open: call rollback().
+// commit() returned ok. A failed statement leaves the transaction open: call rollback(). (A write
+// made outside begin()/commit() commits on its own, which is correct but slow.)
+// Errors: every failure is Error{kStorage, "<what> : <cause>"}, the cause being SQLite's message
+// where SQLite failed; nothing throws.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -25,11 +30,16 @@ using contracts::Millis;
 using contracts::Result;
 
 struct StoreOptions {
-  std::filesystem::path path;   // the database file; its folder is created if missing
+  std::filesystem::path path;   // the database file; its folder is created if missing.
+                                // ":memory:" gives a private in-memory store (tests only; no WAL)
   bool sync_full = true;        // PRAGMA synchronous=FULL (durable on power loss) or NORMAL (on crash)
+  // How long begin() and other statements wait for a lock another connection holds.
+  std::chrono::milliseconds busy_timeout{5'000};
 };
 
+// Stored as these integers in deliveries.state (docs/store-format.md); never renumber.
 enum class DeliveryState : std::uint8_t { kPending = 0, kInFlight = 1, kAcked = 2, kDead = 3 };
+// "pending", "in_flight", "acked", "dead".
 std::string_view to_string(DeliveryState state);
 
 // An accepted message as stored; enough to answer a resubmission with the first receipt.
@@ -59,7 +69,9 @@ struct Delivery {
   std::string recipient;
   DeliveryState state = DeliveryState::kPending;
   std::uint32_t attempts = 0;            // how many times it was sent
-  Millis last_attempt_at = 0;
+  Millis last_attempt_at = 0;            // 0 = never sent
+  Millis acked_at = 0;                   // 0 = not acknowledged
+  Millis dead_at = 0;                    // 0 = not dead-lettered
 };
 
 // A delivery joined with its message: what the broker needs to build a Deliver frame.
@@ -107,21 +119,33 @@ class SqliteStore {
   SqliteStore& operator=(const SqliteStore&) = delete;
   ~SqliteStore();
 
+  // BEGIN IMMEDIATE: takes the write lock now (waiting up to busy_timeout). Fails inside a
+  // transaction.
   [[nodiscard]] Result<void> begin();
   [[nodiscard]] Result<void> commit();
+  // Discards the open transaction's writes; does nothing when none is open (SQLite may already
+  // have rolled back after an I/O error). A failure here is logged, as nobody can handle it.
   void rollback();
 
   // --- messages (inside a transaction for writes) ---
+  // The message with that id, or nullopt.
   [[nodiscard]] Result<std::optional<AcceptedMessage>> find_message(std::string_view message_id);
+  // Returns the new row's seq. A message_id already stored fails (kStorage): check find_message
+  // first.
   [[nodiscard]] Result<std::int64_t> insert_message(const NewMessage& message);
 
   // --- deliveries ---
+  // A pending delivery of message `message_seq`; returns its id (the wire delivery_id; ids are
+  // never reused). Fails for an unknown message_seq or a second delivery to the same recipient.
   [[nodiscard]] Result<std::int64_t> insert_delivery(std::int64_t message_seq, std::string_view recipient);
-  // Up to `limit` pending deliveries for `recipient`, oldest first.
+  // Up to `limit` pending deliveries for `recipient`, oldest (lowest id) first; empty when none.
   [[nodiscard]] Result<std::vector<OutboundDelivery>> next_pending(std::string_view recipient,
                                                                    std::size_t limit);
+  // The delivery joined with its message, in any state; nullopt for an unknown id.
   [[nodiscard]] Result<std::optional<OutboundDelivery>> find_outbound(std::int64_t delivery_id);
   [[nodiscard]] Result<std::optional<Delivery>> find_delivery(std::int64_t delivery_id);
+  // State changes. They do not check the previous state (the broker decides); an unknown
+  // delivery_id fails with kStorage. mark_in_flight stores `attempts` and `at` as given.
   [[nodiscard]] Result<void> mark_in_flight(std::int64_t delivery_id, std::uint32_t attempts, Millis at);
   [[nodiscard]] Result<void> mark_acked(std::int64_t delivery_id, Millis at);
   [[nodiscard]] Result<void> mark_pending(std::int64_t delivery_id);
@@ -129,10 +153,11 @@ class SqliteStore {
   // Every in-flight delivery (for `recipient`, or all when empty) back to pending; returns how many.
   [[nodiscard]] Result<std::int64_t> reset_in_flight(std::string_view recipient = {});
   [[nodiscard]] Result<DeliveryCounts> count_deliveries(std::string_view recipient = {});
-  // Recipients with at least one pending delivery.
+  // Recipients with at least one pending delivery, each once, in byte order.
   [[nodiscard]] Result<std::vector<std::string>> recipients_with_pending();
 
-  // --- handover log ---
+  // --- handover log (append-only: the table refuses UPDATE and DELETE) ---
+  // Returns the new row's seq: greater than every seq ever committed, never reused.
   [[nodiscard]] Result<std::uint64_t> append_log(const LogEvent& event);
   // Rows with seq >= from_seq, ascending, at most `limit`.
   [[nodiscard]] Result<std::vector<LogEvent>> read_log(std::uint64_t from_seq, std::size_t limit);

@@ -1,0 +1,404 @@
+// The store's file as other software sees it (docs/store-format.md), and what the store does with
+// files it did not write: newer or unknown schema versions, foreign databases, corrupted bytes,
+// a lock held by another connection. Uses SQLite's C API directly next to SqliteStore.
+#include <sqlite3.h>
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "broker/store/sqlite_handle.h"
+#include "broker/store/sqlite_store.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+using broker::store::DbHandle;
+using broker::store::LogEvent;
+using broker::store::NewMessage;
+using broker::store::SqliteStore;
+using broker::store::StmtHandle;
+using broker::store::StoreOptions;
+using Catch::Matchers::Contains;
+using contracts::ErrorCode;
+using contracts::Result;
+
+template <class T>
+T ok(Result<T> result) {
+  if (!result) FAIL("unexpected error: " << result.error().detail);
+  return std::move(*result);
+}
+void ok(Result<void> result) {
+  if (!result) FAIL("unexpected error: " << result.error().detail);
+}
+
+StoreOptions options_for(const std::filesystem::path& path) {
+  StoreOptions options;
+  options.path = path;
+  return options;
+}
+
+// A plain SQLite connection, as an inspector's tool would open the file.
+DbHandle raw_open(const std::filesystem::path& path) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  DbHandle db(raw);
+  INFO(sqlite3_errmsg(db.get()));
+  REQUIRE(rc == SQLITE_OK);
+  return db;
+}
+
+// sqlite3_exec's result; the message is in sqlite3_errmsg.
+int raw_exec(sqlite3* db, const std::string& sql) {
+  return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+}
+
+void raw_exec_ok(sqlite3* db, const std::string& sql) {
+  const int rc = raw_exec(db, sql);
+  INFO(sql << " : " << sqlite3_errmsg(db));
+  REQUIRE(rc == SQLITE_OK);
+}
+
+// Every row's first column as text.
+std::vector<std::string> raw_column(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr);
+  StmtHandle stmt(raw);
+  INFO(sql << " : " << sqlite3_errmsg(db));
+  REQUIRE(rc == SQLITE_OK);
+  std::vector<std::string> values;
+  while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));
+    values.emplace_back(text == nullptr ? "" : text);
+  }
+  return values;
+}
+
+std::string raw_value(sqlite3* db, const std::string& sql) {
+  auto values = raw_column(db, sql);
+  REQUIRE(values.size() == 1);
+  return values[0];
+}
+
+NewMessage sample_message(std::string message_id, std::vector<std::string> recipients) {
+  NewMessage m;
+  m.header.message_id = std::move(message_id);
+  m.header.contract = "verhuizing.gemeld";
+  m.header.version = 1;
+  m.header.case_ref = "case-1";
+  m.header.recipients = {"ind"};
+  m.sender = "coa";
+  m.payload = "{}";
+  m.payload_digest = std::string(64, 'a');
+  m.recipients = std::move(recipients);
+  m.accepted_at = 1'000;
+  return m;
+}
+
+LogEvent sample_event(std::string message_id) {
+  LogEvent e;
+  e.at = 1'000;
+  e.event = "accepted";
+  e.message_id = std::move(message_id);
+  e.case_ref = "case-1";
+  return e;
+}
+
+// Creates a store file holding one message (two deliveries) and one log row, then closes it.
+void create_store(const std::filesystem::path& path) {
+  auto store = ok(SqliteStore::open(options_for(path)));
+  ok(store.begin());
+  const std::int64_t seq =
+      ok(store.insert_message(sample_message("m-1", {"gemeente-utrecht", "ind"})));
+  ok(store.insert_delivery(seq, "gemeente-utrecht"));
+  ok(store.insert_delivery(seq, "ind"));
+  ok(store.append_log(sample_event("m-1")));
+  ok(store.commit());
+}
+
+void overwrite(const std::filesystem::path& path, std::size_t offset, const std::string& bytes) {
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  REQUIRE(file.is_open());
+  file.seekp(static_cast<std::streamoff>(offset));
+  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(file.good());
+}
+
+std::string garbage(std::size_t size) {
+  std::string bytes(size, '\0');
+  std::uint32_t x = 2463534242u;  // xorshift: the same bytes on every run
+  for (auto& byte : bytes) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    byte = static_cast<char>(x & 0xff);
+  }
+  return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("store file is in WAL mode and records schema version 1", "[store]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  create_store(path);
+  auto db = raw_open(path);
+  CHECK(raw_value(db.get(), "PRAGMA journal_mode") == "wal");
+  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "1");
+  CHECK(raw_value(db.get(), "PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md lists", "[store]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  create_store(path);
+  auto db = raw_open(path);
+  CHECK(
+      raw_column(db.get(),
+                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' "
+                 "ORDER BY name") ==
+      std::vector<std::string>{"deliveries", "handover_log", "messages", "meta"});
+  CHECK(raw_column(db.get(),
+                   "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                   "ORDER BY name") ==
+        std::vector<std::string>{"deliveries_by_recipient", "deliveries_by_state",
+                                 "handover_log_by_case", "handover_log_by_message"});
+  CHECK(
+      raw_column(db.get(), "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name") ==
+      std::vector<std::string>{"handover_log_no_delete", "handover_log_no_update"});
+  CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('deliveries') ORDER BY cid") ==
+        std::vector<std::string>{"id", "message_seq", "recipient", "state", "attempts",
+                                 "last_attempt_at", "acked_at", "dead_at"});
+  CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('handover_log') ORDER BY cid") ==
+        std::vector<std::string>{"seq", "at", "event", "message_id", "contract", "version",
+                                 "case_ref", "sender", "recipient", "delivery_id", "payload_digest",
+                                 "detail"});
+  CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('messages') ORDER BY cid") ==
+        std::vector<std::string>{"seq", "message_id", "contract", "version", "case_ref", "sender",
+                                 "correlation_id", "causation_id", "supersedes", "occurred_at",
+                                 "recorded_at", "accepted_at", "requested_recipients", "recipients",
+                                 "payload", "payload_digest", "log_seq"});
+}
+
+TEST_CASE("stored recipient lists are JSON arrays other software can read", "[store]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  create_store(path);
+  auto db = raw_open(path);
+  CHECK(raw_value(db.get(), "SELECT recipients FROM messages") == R"(["gemeente-utrecht","ind"])");
+  CHECK(raw_column(db.get(), "SELECT j.value FROM messages, json_each(messages.recipients) AS j") ==
+        std::vector<std::string>{"gemeente-utrecht", "ind"});
+  CHECK(raw_value(db.get(), "SELECT requested_recipients FROM messages") == R"(["ind"])");
+  CHECK(raw_column(db.get(), "SELECT state FROM deliveries ORDER BY id") ==
+        std::vector<std::string>{"0", "0"});
+}
+
+TEST_CASE("store refuses a newer schema version", "[store]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  create_store(path);
+  {
+    auto db = raw_open(path);
+    raw_exec_ok(db.get(), "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+  }
+  auto store = SqliteStore::open(options_for(path));
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.error().code == ErrorCode::kStorage);
+  CHECK_THAT(store.error().detail,
+             Contains("schema version 2 is newer") && Contains(path.string()));
+}
+
+TEST_CASE("store refuses an unrecognised schema version", "[store]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  create_store(path);
+  const std::string sql =
+      GENERATE(as<std::string>{}, "UPDATE meta SET value = 'abc' WHERE key = 'schema_version'",
+               "UPDATE meta SET value = '0' WHERE key = 'schema_version'",
+               "UPDATE meta SET value = '1x' WHERE key = 'schema_version'", "DELETE FROM meta");
+  {
+    auto db = raw_open(path);
+    raw_exec_ok(db.get(), sql);
+  }
+  INFO(sql);
+  auto store = SqliteStore::open(options_for(path));
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.error().code == ErrorCode::kStorage);
+  CHECK_THAT(store.error().detail, Contains("schema"));
+}
+
+TEST_CASE("store refuses a SQLite database that is not a Keten store", "[store]") {
+  test_support::TempDir dir;
+  const auto path = dir / "other.db";
+  {
+    auto db = raw_open(path);
+    raw_exec_ok(db.get(), "CREATE TABLE messages (x); INSERT INTO messages VALUES (1)");
+  }
+  auto store = SqliteStore::open(options_for(path));
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.error().code == ErrorCode::kStorage);
+  CHECK_THAT(store.error().detail, Contains("not a Keten store"));
+  auto db = raw_open(path);
+  CHECK(raw_value(db.get(), "SELECT count(*) FROM sqlite_master WHERE name = 'meta'") == "0");
+}
+
+TEST_CASE("store recreates a dropped index on open", "[store]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  create_store(path);
+  {
+    auto db = raw_open(path);
+    raw_exec_ok(db.get(), "DROP INDEX deliveries_by_recipient");
+  }
+  ok(SqliteStore::open(options_for(path)));
+  auto db = raw_open(path);
+  CHECK(raw_value(db.get(),
+                  "SELECT count(*) FROM sqlite_master WHERE name = 'deliveries_by_recipient'") ==
+        "1");
+}
+
+TEST_CASE("a store file with garbage over its header gives a storage error", "[store][hostile]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  create_store(path);
+  REQUIRE_FALSE(std::filesystem::exists(dir / "store.db-wal"));  // checkpointed on close
+  overwrite(path, 0, garbage(512));
+
+  auto store = SqliteStore::open(options_for(path));
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.error().code == ErrorCode::kStorage);
+  CHECK_THAT(store.error().detail, Contains(path.string()) && Contains("not a database"));
+}
+
+TEST_CASE("a file of random bytes gives a storage error", "[store][hostile]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  { std::ofstream(path, std::ios::binary) << garbage(64 * 1024); }
+  auto store = SqliteStore::open(options_for(path));
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.error().code == ErrorCode::kStorage);
+  CHECK(std::filesystem::file_size(path) == 64 * 1024);  // left as found
+}
+
+TEST_CASE("a store file with garbage over every page but the first is refused",
+          "[store][hostile]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  create_store(path);
+  const auto size = std::filesystem::file_size(path);
+  REQUIRE(size > 4096);
+  overwrite(path, 4096, garbage(size - 4096));  // page 1 (sqlite_master) survives, meta does not
+
+  auto store = SqliteStore::open(options_for(path));
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.error().code == ErrorCode::kStorage);
+  CHECK_THAT(store.error().detail, Contains(path.string()));
+}
+
+TEST_CASE("a store whose table pages were zeroed opens and reports storage errors on reads",
+          "[store][hostile]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  create_store(path);
+  std::size_t page_size = 0;
+  std::vector<std::string> roots;
+  {
+    auto db = raw_open(path);
+    page_size = std::stoul(raw_value(db.get(), "PRAGMA page_size"));
+    roots = raw_column(db.get(),
+                       "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name IN "
+                       "('messages', 'deliveries', 'handover_log')");
+  }
+  REQUIRE(roots.size() == 3);
+  // A zeroed page, as a lost write leaves it: page type 0 is invalid, so SQLite must notice.
+  for (const auto& root : roots) {
+    overwrite(path, (std::stoul(root) - 1) * page_size, std::string(page_size, '\0'));
+  }
+
+  auto store = ok(SqliteStore::open(options_for(path)));  // meta and the indexes are intact
+  auto check_storage_error = [](const auto& result) {
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().code == ErrorCode::kStorage);
+    CHECK_THAT(result.error().detail, Contains("malformed"));
+  };
+  // Each of these must read a table page (count_deliveries would not: an index covers it).
+  check_storage_error(store.find_message("m-1"));
+  check_storage_error(store.find_outbound(1));
+  check_storage_error(store.next_pending("ind", 10));
+  check_storage_error(store.read_log(0, 10));
+}
+
+TEST_CASE("handover log refuses updates and deletes", "[store]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  create_store(path);
+  auto db = raw_open(path);
+  CHECK(raw_exec(db.get(), "UPDATE handover_log SET event = 'edited'") != SQLITE_OK);
+  CHECK_THAT(std::string(sqlite3_errmsg(db.get())), Contains("append-only"));
+  CHECK(raw_exec(db.get(), "DELETE FROM handover_log") != SQLITE_OK);
+  CHECK(raw_value(db.get(), "SELECT event FROM handover_log") == "accepted");
+}
+
+TEST_CASE("handover log never reuses the seq of a deleted last row", "[store]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  std::uint64_t last = 0;
+  {
+    auto store = ok(SqliteStore::open(options_for(path)));
+    ok(store.begin());
+    ok(store.append_log(sample_event("m-1")));
+    last = ok(store.append_log(sample_event("m-2")));
+    ok(store.commit());
+  }
+  {
+    auto db = raw_open(path);  // what a tamperer would do
+    raw_exec_ok(db.get(), "DROP TRIGGER handover_log_no_delete");
+    raw_exec_ok(db.get(), "DELETE FROM handover_log WHERE seq = " + std::to_string(last));
+  }
+  auto store = ok(SqliteStore::open(options_for(path)));
+  ok(store.begin());
+  const std::uint64_t next = ok(store.append_log(sample_event("m-3")));
+  ok(store.commit());
+  CHECK(next > last);
+}
+
+TEST_CASE("a second writer gets a storage error while the first holds the lock", "[store]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  StoreOptions options = options_for(path);
+  options.busy_timeout = std::chrono::milliseconds(0);  // fail at once instead of waiting
+  auto first = ok(SqliteStore::open(options));
+  auto second = ok(SqliteStore::open(options));
+
+  ok(first.begin());
+  auto blocked = second.begin();
+  REQUIRE_FALSE(blocked.ok());
+  CHECK(blocked.error().code == ErrorCode::kStorage);
+  CHECK_THAT(blocked.error().detail, Contains("locked"));
+  ok(first.append_log(sample_event("m-1")));
+  ok(first.commit());
+
+  ok(second.begin());
+  CHECK(ok(second.read_log(0, 10)).size() == 1);  // sees the first writer's commit
+  ok(second.commit());
+}
+
+TEST_CASE("a store opened with sync_full off keeps committed writes across reopen", "[store]") {
+  test_support::TempDir dir;
+  StoreOptions options = options_for(dir / "store.db");
+  options.sync_full = false;
+  {
+    auto store = ok(SqliteStore::open(options));
+    ok(store.begin());
+    ok(store.append_log(sample_event("m-1")));
+    ok(store.commit());
+  }
+  auto store = ok(SqliteStore::open(options));
+  CHECK(ok(store.read_log(0, 10)).size() == 1);
+}
