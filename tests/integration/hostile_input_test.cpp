@@ -2,6 +2,8 @@
 // the same connection is still accepted (the broker is alive and serving).
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include <random>
 #include <zmq.hpp>
 

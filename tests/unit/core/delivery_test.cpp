@@ -4,7 +4,7 @@
 #include "broker/core/pipeline.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/registry.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/core_fixture.h"
 
 namespace {
 
@@ -16,16 +16,8 @@ constexpr Millis kT0 = 1'700'000'000'000;
 
 struct Fixture {
   test_support::TempDir dir;
-  broker::store::SqliteStore store = [this] {
-    auto s = broker::store::SqliteStore::open({dir / "k.db", false});
-    REQUIRE(s);
-    return std::move(*s);
-  }();
-  contracts::ContractRegistry registry = [] {
-    auto r = contracts::ContractRegistry::load(std::filesystem::path(KETEN_SOURCE_DIR) / "tests/data/contracts");
-    REQUIRE(r);
-    return std::move(*r);
-  }();
+  broker::store::SqliteStore store = test_support::open_store(dir);
+  contracts::ContractRegistry registry = test_support::load_test_contracts();
   std::vector<std::string> partners{"ALPHA", "BRAVO", "CHARLIE"};
   broker::core::BrokerOptions options = [] {
     broker::core::BrokerOptions o;

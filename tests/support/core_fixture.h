@@ -1,0 +1,25 @@
+#pragma once
+// Shared set-up for broker_core unit tests: a real SQLite store in a temp folder and the test
+// contract set (tests/data/contracts).
+
+#include <catch2/catch.hpp>
+
+#include "broker/store/sqlite_store.h"
+#include "contracts/registry.h"
+#include "tests/support/temp_dir.h"
+
+namespace test_support {
+
+inline broker::store::SqliteStore open_store(const TempDir& dir) {
+  auto s = broker::store::SqliteStore::open({dir / "k.db", false});
+  REQUIRE(s);
+  return std::move(*s);
+}
+
+inline contracts::ContractRegistry load_test_contracts() {
+  auto r = contracts::ContractRegistry::load(std::filesystem::path(KETEN_SOURCE_DIR) / "tests/data/contracts");
+  REQUIRE(r);
+  return std::move(*r);
+}
+
+}  // namespace test_support

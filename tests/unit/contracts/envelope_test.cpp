@@ -1,0 +1,136 @@
+#include <catch2/catch.hpp>
+
+#include "contracts/envelope.h"
+#include "contracts/envelope_generated.h"
+
+namespace {
+
+using contracts::Envelope;
+using contracts::ErrorCode;
+
+contracts::Result<Envelope> decode(const std::string& bytes, std::size_t max = contracts::kDefaultMaxFrameBytes) {
+  return contracts::decode_envelope(std::span(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()), max);
+}
+
+contracts::Header header() {
+  contracts::Header h;
+  h.message_id = "7d0f3b7e-2f7a-4c8e-9a55-0e0b7a9a1c01";
+  h.contract = "departure.scheduled";
+  h.version = 2;
+  h.case_ref = "9990012345";
+  h.recipients = {"KMAR", "DVO"};
+  h.correlation_id = "vertrektraject-2025-000417";
+  h.causation_id = "c10-000417";
+  h.supersedes = "6c1e";
+  h.occurred_at = 1741000000000;
+  h.recorded_at = 1741000060000;
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("envelope round-trips a submit with every header field", "[contracts][envelope]") {
+  contracts::Submit s{header(), R"({"std":"2025-03-05T06:00:00Z"})"};
+  auto e = decode(contracts::encode_envelope(s));
+  REQUIRE(e);
+  const auto& back = std::get<contracts::Submit>(*e);
+  CHECK(back.header.message_id == s.header.message_id);
+  CHECK(back.header.contract == s.header.contract);
+  CHECK(back.header.version == 2);
+  CHECK(back.header.case_ref == s.header.case_ref);
+  CHECK(back.header.recipients == s.header.recipients);
+  CHECK(back.header.correlation_id == s.header.correlation_id);
+  CHECK(back.header.causation_id == s.header.causation_id);
+  CHECK(back.header.supersedes == s.header.supersedes);
+  CHECK(back.header.occurred_at == s.header.occurred_at);
+  CHECK(back.header.recorded_at == s.header.recorded_at);
+  CHECK(back.payload == s.payload);
+}
+
+TEST_CASE("envelope round-trips receipts with field errors", "[contracts][envelope]") {
+  contracts::Receipt r;
+  r.message_id = "m-1";
+  r.status = contracts::ReceiptStatus::kRejected;
+  r.code = ErrorCode::kSchemaViolation;
+  r.detail = "payload violates departure.scheduled v1 in 2 place(s)";
+  r.errors = {{"/std", "format", "not a date-time"}, {"/carrier", "required", "carrier is required"}};
+  auto e = decode(contracts::encode_envelope(r));
+  REQUIRE(e);
+  const auto& back = std::get<contracts::Receipt>(*e);
+  CHECK(back.status == contracts::ReceiptStatus::kRejected);
+  CHECK(back.code == ErrorCode::kSchemaViolation);
+  REQUIRE(back.errors.size() == 2);
+  CHECK(back.errors[1].pointer == "/carrier");
+  CHECK(back.errors[1].code == "required");
+}
+
+TEST_CASE("envelope round-trips the small frames", "[contracts][envelope]") {
+  auto d = contracts::Deliver{77, 3, header(), "DTV", 1741000070000, "{}", {"/medical"}};
+  auto e = decode(contracts::encode_envelope(d));
+  REQUIRE(e);
+  CHECK(std::get<contracts::Deliver>(*e).delivery_id == 77);
+  CHECK(std::get<contracts::Deliver>(*e).attempt == 3);
+  CHECK(std::get<contracts::Deliver>(*e).removed_fields == std::vector<std::string>{"/medical"});
+  CHECK(std::get<contracts::Ack>(*decode(contracts::encode_envelope(contracts::Ack{9}))).delivery_id == 9);
+  CHECK(std::get<contracts::Nack>(*decode(contracts::encode_envelope(contracts::Nack{9, "no"}))).reason == "no");
+  CHECK(std::get<contracts::Credit>(*decode(contracts::encode_envelope(contracts::Credit{16}))).credit == 16);
+  CHECK(std::get<contracts::Heartbeat>(*decode(contracts::encode_envelope(contracts::Heartbeat{5}))).sent_at == 5);
+  auto err = std::get<contracts::ErrorFrame>(
+      *decode(contracts::encode_envelope(contracts::ErrorFrame{ErrorCode::kUnknownDelivery, "x", 4})));
+  CHECK(err.code == ErrorCode::kUnknownDelivery);
+  CHECK(err.delivery_id == 4);
+}
+
+TEST_CASE("envelope rejects a frame above the size limit before reading it", "[contracts][envelope]") {
+  std::string bytes = contracts::encode_envelope(contracts::Submit{header(), std::string(2000, 'x')});
+  auto e = decode(bytes, 1000);
+  REQUIRE_FALSE(e);
+  CHECK(e.error().code == ErrorCode::kTooLarge);
+  CHECK_THAT(e.error().detail, Catch::Contains("max_message_bytes=1000"));
+}
+
+TEST_CASE("envelope rejects damaged frames as malformed", "[contracts][envelope]") {
+  std::string valid = contracts::encode_envelope(contracts::Submit{header(), "{}"});
+  auto damaged = GENERATE_COPY(
+      std::string(), std::string("KTN1"), valid.substr(0, valid.size() - 9), std::string(64, '\0'),
+      std::string("\x08\x00\x00\x00XTN1\x00\x00\x00\x00", 12));
+  auto e = decode(damaged);
+  REQUIRE_FALSE(e);
+  CHECK(e.error().code == ErrorCode::kMalformedEnvelope);
+}
+
+TEST_CASE("envelope survives every single-byte corruption of a valid frame", "[contracts][envelope][hostile]") {
+  std::string valid = contracts::encode_envelope(contracts::Submit{header(), R"({"a":1})"});
+  std::size_t decoded = 0, refused = 0;
+  for (std::size_t i = 0; i < valid.size(); ++i) {
+    for (int flip : {0x01, 0x80, 0xff}) {
+      std::string bytes = valid;
+      bytes[i] = static_cast<char>(bytes[i] ^ flip);
+      auto e = decode(bytes);  // must never crash or read out of bounds (ASan run checks that)
+      (e ? decoded : refused)++;
+    }
+  }
+  CHECK(refused > 0);
+  CHECK(decoded + refused == valid.size() * 3);
+}
+
+TEST_CASE("envelope refuses a submit without header or payload", "[contracts][envelope]") {
+  namespace wire = keten::wire;
+  auto build = [](bool with_header, bool with_payload) {
+    flatbuffers::FlatBufferBuilder fbb;
+    flatbuffers::Offset<wire::Header> h;
+    if (with_header) h = wire::CreateHeaderDirect(fbb, "m-1", "departure.scheduled", 1, "9990012345");
+    flatbuffers::Offset<flatbuffers::Vector<std::uint8_t>> payload;
+    if (with_payload) payload = fbb.CreateVector(std::vector<std::uint8_t>{'{', '}'});
+    auto submit = wire::CreateSubmit(fbb, h, payload);
+    wire::FinishFrameBuffer(fbb, wire::CreateFrame(fbb, wire::Body::Submit, submit.Union()));
+    return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  };
+  REQUIRE(decode(build(true, true)));
+  auto no_header = decode(build(false, true));
+  REQUIRE_FALSE(no_header);
+  CHECK_THAT(no_header.error().detail, Catch::Contains("header"));
+  auto no_payload = decode(build(true, false));
+  REQUIRE_FALSE(no_payload);
+  CHECK_THAT(no_payload.error().detail, Catch::Contains("payload"));
+}

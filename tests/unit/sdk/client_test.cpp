@@ -1,0 +1,412 @@
+// partner::Client against a plain Curve ROUTER that stands in for the broker. The router has no ZAP
+// handler, so libzmq admits any client key. The client runs on its own thread (it blocks in send()
+// and receive()); the router and every assertion stay on the test's thread.
+#include <zmq.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "adapters/sdk/client.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using contracts::Envelope;
+using contracts::ErrorCode;
+using Clock = std::chrono::steady_clock;
+
+struct Keys {
+  std::string public_key;
+  std::string secret_key;
+};
+
+Keys make_keys() {
+  std::array<char, 41> public_key{};
+  std::array<char, 41> secret_key{};
+  REQUIRE(zmq_curve_keypair(public_key.data(), secret_key.data()) == 0);
+  return {public_key.data(), secret_key.data()};
+}
+
+// One message as the router saw it.
+struct Received {
+  std::string routing_id;
+  std::size_t frames = 0;  // frames after the routing id: the protocol wants exactly one
+  std::optional<Envelope> envelope;
+};
+
+class TestRouter {
+ public:
+  // Binds tcp://127.0.0.1:* unless `endpoint` names one (to come back on the same port).
+  explicit TestRouter(Keys keys = make_keys(), const std::string& endpoint = "tcp://127.0.0.1:*")
+      : keys_(std::move(keys)), socket_(context_, zmq::socket_type::router) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::curve_server, 1);
+    socket_.set(zmq::sockopt::curve_secretkey, keys_.secret_key);
+    socket_.bind(endpoint);
+    endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+  }
+
+  const std::string& endpoint() const { return endpoint_; }
+  const Keys& keys() const { return keys_; }
+  zmq::context_t& context() { return context_; }
+
+  std::optional<Received> receive(std::chrono::milliseconds timeout) {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, timeout) == 0) return std::nullopt;
+    std::vector<zmq::message_t> parts;
+    (void)zmq::recv_multipart(socket_, std::back_inserter(parts));
+    Received r;
+    r.routing_id = parts.front().to_string();
+    r.frames = parts.size() - 1;
+    auto decoded = contracts::decode_envelope(
+        std::span(static_cast<const std::byte*>(parts.back().data()), parts.back().size()));
+    if (decoded) r.envelope = std::move(*decoded);
+    return r;
+  }
+
+  // The next frame of type T, skipping heartbeats (unless T is Heartbeat); nullopt on timeout or
+  // any other frame.
+  template <class T>
+  std::optional<std::pair<std::string, T>> expect(std::chrono::milliseconds timeout = 5s) {
+    auto until = Clock::now() + timeout;
+    while (Clock::now() < until) {
+      auto r = receive(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()));
+      if (!r || !r->envelope) return std::nullopt;
+      if (auto* t = std::get_if<T>(&*r->envelope)) return std::make_pair(r->routing_id, std::move(*t));
+      if (!std::holds_alternative<contracts::Heartbeat>(*r->envelope)) return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  void send(const std::string& routing_id, const Envelope& envelope) {
+    std::string bytes = contracts::encode_envelope(envelope);
+    socket_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore);
+    socket_.send(zmq::buffer(bytes), zmq::send_flags::none);
+  }
+
+ private:
+  Keys keys_;
+  zmq::context_t context_{1};
+  zmq::socket_t socket_;
+  std::string endpoint_;
+};
+
+partner::Profile profile_for(const TestRouter& router) {
+  Keys ours = make_keys();
+  partner::Profile p;
+  p.broker = router.endpoint();
+  p.broker_public_key = router.keys().public_key;
+  p.partner = "DTV";
+  p.secret_key = ours.secret_key;
+  p.public_key = ours.public_key;
+  return p;
+}
+
+contracts::Submit a_submit() {
+  contracts::Submit s;
+  s.header.message_id = partner::new_message_id();
+  s.header.contract = "departure.scheduled";
+  s.header.version = 2;
+  s.header.case_ref = "9990012345";
+  s.header.recipients = {"KMAR", "DJI"};
+  s.header.correlation_id = "corr-1";
+  s.header.occurred_at = 1'741'000'000'000;
+  s.header.recorded_at = 1'741'000'060'000;
+  s.payload = R"({"departure_at":"2025-03-05T06:00:00+01:00"})";
+  return s;
+}
+
+contracts::Receipt accepted(const std::string& message_id) {
+  contracts::Receipt r;
+  r.message_id = message_id;
+  r.status = contracts::ReceiptStatus::kAccepted;
+  r.recipients = {"KMAR", "DJI"};
+  r.log_seq = 42;
+  r.accepted_at = 1'741'000'120'000;
+  return r;
+}
+
+contracts::Deliver a_delivery(std::uint64_t id) {
+  contracts::Deliver d;
+  d.delivery_id = id;
+  d.attempt = 1;
+  d.header = a_submit().header;
+  d.sender = "IND";
+  d.accepted_at = 1'741'000'120'000;
+  d.payload = R"({"x":1})";
+  d.removed_fields = {"/medical"};
+  return d;
+}
+
+// Runs `body` with a fresh client on its own thread; the client closes when `body` returns.
+template <class Body>
+auto with_client(partner::Profile profile, partner::ClientOptions options, Body body) {
+  return std::async(std::launch::async, [profile = std::move(profile), options, body]() {
+    auto client = partner::Client::connect(profile, options);
+    // Catch2 assertions belong to the test's thread; future.get() rethrows this there.
+    if (!client) throw std::runtime_error("connect: " + client.error().detail);
+    return body(*client);
+  });
+}
+
+}  // namespace
+
+TEST_CASE("client submits one frame the broker decodes and returns the broker's receipt", "[sdk][client]") {
+  TestRouter router;
+  const contracts::Submit submit = a_submit();
+  auto result = with_client(profile_for(router), {}, [submit](partner::Client& c) { return c.send(submit); });
+
+  auto got = router.receive(5s);
+  REQUIRE(got);
+  CHECK(got->frames == 1);  // no empty delimiter, one FlatBuffers frame
+  REQUIRE(got->envelope);
+  auto* sent = std::get_if<contracts::Submit>(&*got->envelope);
+  REQUIRE(sent);
+  CHECK(sent->header.message_id == submit.header.message_id);
+  CHECK(sent->header.contract == "departure.scheduled");
+  CHECK(sent->header.version == 2);
+  CHECK(sent->header.case_ref == "9990012345");
+  CHECK(sent->header.recipients == std::vector<std::string>{"KMAR", "DJI"});
+  CHECK(sent->header.correlation_id == "corr-1");
+  CHECK(sent->header.occurred_at == submit.header.occurred_at);
+  CHECK(sent->header.recorded_at == submit.header.recorded_at);
+  CHECK(sent->payload == submit.payload);
+
+  // A receipt for another message first: the client must wait for its own.
+  router.send(got->routing_id, accepted("some-other-id"));
+  router.send(got->routing_id, accepted(submit.header.message_id));
+  auto receipt = result.get();
+  REQUIRE(receipt);
+  CHECK(receipt->message_id == submit.header.message_id);
+  CHECK(receipt->status == contracts::ReceiptStatus::kAccepted);
+  CHECK(receipt->recipients == std::vector<std::string>{"KMAR", "DJI"});
+  CHECK(receipt->log_seq == 42);
+  CHECK(receipt->accepted_at == 1'741'000'120'000);
+}
+
+TEST_CASE("client resends the same message id on a fresh connection when no receipt comes", "[sdk][client]") {
+  TestRouter router;
+  partner::ClientOptions options;
+  options.resend_after = 200ms;
+  options.receipt_timeout = 5s;
+  const contracts::Submit submit = a_submit();
+  auto result = with_client(profile_for(router), options, [submit](partner::Client& c) { return c.send(submit); });
+
+  auto first = router.expect<contracts::Submit>();
+  REQUIRE(first);  // ignored: no receipt
+  auto second = router.expect<contracts::Submit>();
+  REQUIRE(second);
+  CHECK(second->second.header.message_id == first->second.header.message_id);
+  CHECK(second->first != first->first);  // a new connection, not the old one
+  router.send(second->first, accepted(submit.header.message_id));
+
+  auto receipt = result.get();
+  REQUIRE(receipt);
+  CHECK(receipt->status == contracts::ReceiptStatus::kAccepted);
+}
+
+TEST_CASE("client send times out when nothing answers", "[sdk][client]") {
+  partner::ClientOptions options;
+  options.resend_after = 100ms;
+  options.receipt_timeout = 400ms;
+  const contracts::Submit submit = a_submit();
+
+  SECTION("a broker that reads but never answers") {
+    TestRouter router;
+    auto start = Clock::now();
+    auto result = with_client(profile_for(router), options, [submit](partner::Client& c) { return c.send(submit); });
+    auto receipt = result.get();
+    REQUIRE_FALSE(receipt);
+    CHECK(receipt.error().code == ErrorCode::kTimeout);
+    CHECK_THAT(receipt.error().detail, Catch::Contains(submit.header.message_id));
+    CHECK(Clock::now() - start >= options.receipt_timeout);
+  }
+  SECTION("nothing listening at all") {
+    partner::Profile profile;
+    {
+      TestRouter gone;
+      profile = profile_for(gone);
+    }
+    auto result = with_client(profile, options, [submit](partner::Client& c) { return c.send(submit); });
+    auto receipt = result.get();
+    REQUIRE_FALSE(receipt);
+    CHECK(receipt.error().code == ErrorCode::kTimeout);
+    CHECK_THAT(receipt.error().detail, Catch::Contains("no connection to the broker was made"));
+  }
+}
+
+TEST_CASE("client send names a key the broker refused", "[sdk][client]") {
+  TestRouter router;
+  // A ZAP handler that says no to everyone: the broker's answer to an unknown key.
+  zmq::socket_t zap(router.context(), zmq::socket_type::rep);
+  zap.set(zmq::sockopt::linger, 0);
+  zap.bind("inproc://zeromq.zap.01");
+  partner::ClientOptions options;
+  options.resend_after = 300ms;
+  options.receipt_timeout = 900ms;
+  const contracts::Submit submit = a_submit();
+  auto result = with_client(profile_for(router), options, [submit](partner::Client& c) { return c.send(submit); });
+
+  while (result.wait_for(0s) != std::future_status::ready) {
+    zmq::pollitem_t item{zap.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, 50ms) == 0) continue;
+    std::vector<zmq::message_t> request;
+    (void)zmq::recv_multipart(zap, std::back_inserter(request));
+    REQUIRE(request.size() >= 2);
+    const std::string request_id = request[1].to_string();
+    std::array<zmq::const_buffer, 6> reply = {zmq::str_buffer("1.0"), zmq::buffer(request_id),
+                                              zmq::str_buffer("400"), zmq::str_buffer("unknown key"),
+                                              zmq::str_buffer(""), zmq::str_buffer("")};
+    (void)zmq::send_multipart(zap, reply);
+  }
+  auto receipt = result.get();
+  REQUIRE_FALSE(receipt);
+  CHECK(receipt.error().code == ErrorCode::kTimeout);
+  CHECK_THAT(receipt.error().detail, Catch::Contains("the broker refused our key"));
+}
+
+TEST_CASE("client turns a frame-level error about its submit into a rejected receipt", "[sdk][client]") {
+  TestRouter router;
+  const contracts::Submit submit = a_submit();
+  auto result = with_client(profile_for(router), {}, [submit](partner::Client& c) { return c.send(submit); });
+
+  auto got = router.expect<contracts::Submit>();
+  REQUIRE(got);
+  router.send(got->first, contracts::ErrorFrame{ErrorCode::kTooLarge, "frame of 9 bytes exceeds 8", 0});
+  auto receipt = result.get();
+  REQUIRE(receipt);
+  CHECK(receipt->status == contracts::ReceiptStatus::kRejected);
+  CHECK(receipt->code == ErrorCode::kTooLarge);
+  CHECK(receipt->message_id == submit.header.message_id);
+}
+
+TEST_CASE("client grants credit first, acks what it receives and says goodbye on close", "[sdk][client]") {
+  TestRouter router;
+  partner::ClientOptions options;
+  options.credit = 7;
+  auto result = with_client(profile_for(router), options, [](partner::Client& c) {
+    auto delivery = c.receive(5s);
+    if (delivery && *delivery) (void)c.ack((*delivery)->delivery_id);
+    return delivery;
+  });
+
+  auto credit = router.expect<contracts::Credit>();
+  REQUIRE(credit);
+  CHECK(credit->second.credit == 7);
+  router.send(credit->first, a_delivery(99));
+  auto ack = router.expect<contracts::Ack>();
+  REQUIRE(ack);
+  CHECK(ack->second.delivery_id == 99);
+  auto goodbye = router.expect<contracts::Credit>();
+  REQUIRE(goodbye);
+  CHECK(goodbye->second.credit == 0);
+
+  auto delivery = result.get();
+  REQUIRE(delivery);
+  REQUIRE(*delivery);
+  CHECK((*delivery)->delivery_id == 99);
+  CHECK((*delivery)->sender == "IND");
+  CHECK((*delivery)->payload == R"({"x":1})");
+  CHECK((*delivery)->removed_fields == std::vector<std::string>{"/medical"});
+}
+
+TEST_CASE("client keeps deliveries that arrive while it waits for a receipt", "[sdk][client]") {
+  TestRouter router;
+  const contracts::Submit submit = a_submit();
+  struct Outcome {
+    contracts::Result<contracts::Receipt> receipt;
+    contracts::Result<std::optional<contracts::Deliver>> delivery;
+  };
+  auto result = with_client(profile_for(router), {}, [submit](partner::Client& c) {
+    (void)c.receive(0ms);  // grants credit
+    auto receipt = c.send(submit);
+    auto delivery = c.receive(0ms);
+    return Outcome{std::move(receipt), std::move(delivery)};
+  });
+
+  auto credit = router.expect<contracts::Credit>();
+  REQUIRE(credit);
+  auto got = router.expect<contracts::Submit>();
+  REQUIRE(got);
+  router.send(got->first, a_delivery(5));
+  router.send(got->first, accepted(submit.header.message_id));
+
+  auto outcome = result.get();
+  REQUIRE(outcome.receipt);
+  CHECK(outcome.receipt->status == contracts::ReceiptStatus::kAccepted);
+  REQUIRE(outcome.delivery);
+  REQUIRE(*outcome.delivery);
+  CHECK((*outcome.delivery)->delivery_id == 5);
+}
+
+TEST_CASE("client sends heartbeats while it waits", "[sdk][client]") {
+  TestRouter router;
+  partner::ClientOptions options;
+  options.heartbeat = 50ms;
+  auto result = with_client(profile_for(router), options, [](partner::Client& c) { return c.receive(300ms); });
+
+  REQUIRE(router.expect<contracts::Credit>());
+  auto heartbeat = router.expect<contracts::Heartbeat>(2s);
+  REQUIRE(heartbeat);
+  CHECK(heartbeat->second.sent_at > 0);
+  auto nothing = result.get();
+  REQUIRE(nothing);
+  CHECK_FALSE(*nothing);
+}
+
+TEST_CASE("client grants credit again after the broker comes back", "[sdk][client]") {
+  Keys broker_keys = make_keys();
+  std::optional<TestRouter> router(std::in_place, broker_keys);
+  const std::string endpoint = router->endpoint();
+  auto result = with_client(profile_for(*router), {}, [](partner::Client& c) {
+    // Keep receiving until something comes: the broker restarts meanwhile.
+    auto until = Clock::now() + 10s;
+    contracts::Result<std::optional<contracts::Deliver>> delivery = std::optional<contracts::Deliver>{};
+    while (Clock::now() < until) {
+      delivery = c.receive(100ms);
+      if (!delivery || *delivery) break;
+    }
+    if (delivery && *delivery) (void)c.ack((*delivery)->delivery_id);
+    return delivery;
+  });
+
+  REQUIRE(router->expect<contracts::Credit>());
+  router.reset();  // the broker goes away, then binds the same endpoint again
+  router.emplace(broker_keys, endpoint);
+  auto credit = router->expect<contracts::Credit>();
+  REQUIRE(credit);
+  CHECK(credit->second.credit == 32);
+  router->send(credit->first, a_delivery(8));
+  auto ack = router->expect<contracts::Ack>();
+  REQUIRE(ack);
+  CHECK(ack->second.delivery_id == 8);
+
+  auto delivery = result.get();
+  REQUIRE(delivery);
+  REQUIRE(*delivery);
+  CHECK((*delivery)->delivery_id == 8);
+}
+
+TEST_CASE("client refuses options that cannot work", "[sdk][client]") {
+  TestRouter router;
+  partner::ClientOptions options;
+  options.credit = 0;
+  auto client = partner::Client::connect(profile_for(router), options);
+  REQUIRE_FALSE(client);
+  CHECK(client.error().code == ErrorCode::kConfig);
+
+  partner::Profile bad_endpoint = profile_for(router);
+  bad_endpoint.broker = "tcp://";
+  auto unreachable = partner::Client::connect(bad_endpoint);
+  REQUIRE_FALSE(unreachable);
+  CHECK(unreachable.error().code == ErrorCode::kConfig);
+  CHECK_THAT(unreachable.error().detail, Catch::Contains("tcp://"));
+}

@@ -1,0 +1,197 @@
+#include <zmq.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <string>
+
+#include "adapters/sdk/client.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using contracts::ErrorCode;
+
+struct Keys {
+  std::string public_key;
+  std::string secret_key;
+};
+
+Keys make_keys() {
+  std::array<char, 41> public_key{};
+  std::array<char, 41> secret_key{};
+  REQUIRE(zmq_curve_keypair(public_key.data(), secret_key.data()) == 0);
+  return {public_key.data(), secret_key.data()};
+}
+
+void write(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+std::string profile_text(const std::string& broker_key, const std::string& secret_key) {
+  return "broker = \"tcp://127.0.0.1:5555\"\n"
+         "broker_public_key = \"" + broker_key + "\"\n"
+         "partner = \"DTV\"\n"
+         "secret_key = \"" + secret_key + "\"\n";
+}
+
+}  // namespace
+
+TEST_CASE("profile with inline keys loads and derives our public key", "[sdk][profile]") {
+  test_support::TempDir dir;
+  Keys broker = make_keys();
+  Keys ours = make_keys();
+  write(dir / "dtv.toml", profile_text(broker.public_key, ours.secret_key));
+
+  auto profile = partner::load_profile(dir / "dtv.toml");
+  REQUIRE(profile);
+  CHECK(profile->broker == "tcp://127.0.0.1:5555");
+  CHECK(profile->partner == "DTV");
+  CHECK(profile->broker_public_key == broker.public_key);
+  CHECK(profile->secret_key == ours.secret_key);
+  CHECK(profile->public_key == ours.public_key);
+}
+
+TEST_CASE("profile key files resolve against the profile's folder", "[sdk][profile]") {
+  test_support::TempDir dir;
+  Keys broker = make_keys();
+  Keys ours = make_keys();
+  write(dir / "etc" / "keys" / "broker.public", broker.public_key + "\n");
+  write(dir / "etc" / "keys" / "DTV.secret", "  " + ours.secret_key + " \r\nignored second line\n");
+  write(dir / "etc" / "dtv.toml", profile_text("keys/broker.public", "keys/DTV.secret"));
+
+  // The current directory is not the profile's folder; resolution must not depend on it.
+  auto profile = partner::load_profile(dir / "etc" / "dtv.toml");
+  REQUIRE(profile);
+  CHECK(profile->broker_public_key == broker.public_key);
+  CHECK(profile->secret_key == ours.secret_key);
+  CHECK(profile->public_key == ours.public_key);
+}
+
+TEST_CASE("profile without a key names the missing key", "[sdk][profile]") {
+  test_support::TempDir dir;
+  Keys broker = make_keys();
+  Keys ours = make_keys();
+  std::string missing = GENERATE("broker", "broker_public_key", "partner", "secret_key");
+  std::string text;
+  auto add = [&](const std::string& key, const std::string& value) {
+    if (key != missing) text += key + " = \"" + value + "\"\n";
+  };
+  add("broker", "tcp://127.0.0.1:5555");
+  add("broker_public_key", broker.public_key);
+  add("partner", "DTV");
+  add("secret_key", ours.secret_key);
+  write(dir / "p.toml", text);
+
+  auto profile = partner::load_profile(dir / "p.toml");
+  REQUIRE_FALSE(profile);
+  CHECK(profile.error().code == ErrorCode::kConfig);
+  CHECK_THAT(profile.error().detail, Catch::Contains("key " + missing + ": missing"));
+  CHECK_THAT(profile.error().detail, Catch::Contains((dir / "p.toml").string()));
+}
+
+TEST_CASE("profile that is not TOML names the line and column", "[sdk][profile]") {
+  test_support::TempDir dir;
+  write(dir / "p.toml", "broker = \"tcp://127.0.0.1:5555\"\npartner = DTV\n");
+
+  auto profile = partner::load_profile(dir / "p.toml");
+  REQUIRE_FALSE(profile);
+  CHECK(profile.error().code == ErrorCode::kConfig);
+  CHECK_THAT(profile.error().detail, Catch::StartsWith("profile " + (dir / "p.toml").string() + ": line 2"));
+  CHECK_THAT(profile.error().detail, Catch::Contains("column"));
+}
+
+TEST_CASE("profile key of the wrong type names the key and line", "[sdk][profile]") {
+  test_support::TempDir dir;
+  Keys broker = make_keys();
+  Keys ours = make_keys();
+  write(dir / "p.toml", "broker = 5555\nbroker_public_key = \"" + broker.public_key +
+                            "\"\npartner = \"DTV\"\nsecret_key = \"" + ours.secret_key + "\"\n");
+
+  auto profile = partner::load_profile(dir / "p.toml");
+  REQUIRE_FALSE(profile);
+  CHECK_THAT(profile.error().detail, Catch::Contains("key broker (line 1): expected a string, found an integer"));
+}
+
+TEST_CASE("profile key of the wrong length is refused naming the key", "[sdk][profile]") {
+  test_support::TempDir dir;
+  Keys broker = make_keys();
+  Keys ours = make_keys();
+
+  SECTION("inline, one character short") {
+    write(dir / "p.toml", profile_text(broker.public_key, ours.secret_key.substr(1)));
+    auto profile = partner::load_profile(dir / "p.toml");
+    REQUIRE_FALSE(profile);
+    CHECK(profile.error().code == ErrorCode::kConfig);
+    CHECK_THAT(profile.error().detail, Catch::Contains("key secret_key: "));
+    CHECK_THAT(profile.error().detail, Catch::Contains("39 characters"));
+  }
+  SECTION("in a key file, one character long") {
+    write(dir / "keys" / "broker.public", broker.public_key + "x\n");
+    write(dir / "p.toml", profile_text("keys/broker.public", ours.secret_key));
+    auto profile = partner::load_profile(dir / "p.toml");
+    REQUIRE_FALSE(profile);
+    CHECK_THAT(profile.error().detail, Catch::Contains("key broker_public_key: key file "));
+    CHECK_THAT(profile.error().detail, Catch::Contains("broker.public: expected 40 Z85 characters"));
+    CHECK_THAT(profile.error().detail, Catch::Contains("found 41"));
+  }
+  SECTION("a key file that does not exist") {
+    write(dir / "p.toml", profile_text(broker.public_key, "keys/nowhere.secret"));
+    auto profile = partner::load_profile(dir / "p.toml");
+    REQUIRE_FALSE(profile);
+    CHECK_THAT(profile.error().detail, Catch::Contains("key secret_key: no key file "));
+    CHECK_THAT(profile.error().detail, Catch::Contains((dir / "keys" / "nowhere.secret").string()));
+  }
+}
+
+TEST_CASE("missing profile file names the file", "[sdk][profile]") {
+  test_support::TempDir dir;
+  auto profile = partner::load_profile(dir / "absent.toml");
+  REQUIRE_FALSE(profile);
+  CHECK(profile.error().code == ErrorCode::kConfig);
+  CHECK_THAT(profile.error().detail, Catch::StartsWith("profile " + (dir / "absent.toml").string() + ": cannot open"));
+}
+
+TEST_CASE("read_key takes a key inline or from the first line of a file", "[sdk][profile]") {
+  test_support::TempDir dir;
+  Keys keys = make_keys();
+
+  SECTION("inline text is the key") {
+    auto key = partner::read_key(keys.public_key, dir.path());
+    REQUIRE(key);
+    CHECK(*key == keys.public_key);
+  }
+  SECTION("a relative path resolves against the base folder") {
+    write(dir / "k" / "a.public", keys.public_key + "\n");
+    auto key = partner::read_key("k/a.public", dir.path());
+    REQUIRE(key);
+    CHECK(*key == keys.public_key);
+  }
+  SECTION("an absolute path ignores the base folder") {
+    write(dir / "a.public", keys.public_key);
+    auto key = partner::read_key((dir / "a.public").string(), "/nonexistent");
+    REQUIRE(key);
+    CHECK(*key == keys.public_key);
+  }
+  SECTION("40 characters outside the Z85 alphabet are neither a key nor a file") {
+    auto key = partner::read_key(std::string(40, ','), dir.path());
+    REQUIRE_FALSE(key);
+    CHECK(key.error().code == ErrorCode::kConfig);
+    CHECK_THAT(key.error().detail, Catch::Contains("not valid Z85"));
+  }
+  SECTION("an empty file names the file") {
+    write(dir / "empty.public", "");
+    auto key = partner::read_key("empty.public", dir.path());
+    REQUIRE_FALSE(key);
+    CHECK_THAT(key.error().detail, Catch::Contains((dir / "empty.public").string()));
+    CHECK_THAT(key.error().detail, Catch::Contains("found 0"));
+  }
+  SECTION("an empty value is refused") {
+    auto key = partner::read_key("  ", dir.path());
+    REQUIRE_FALSE(key);
+    CHECK_THAT(key.error().detail, Catch::Contains("empty"));
+  }
+}
