@@ -5,6 +5,7 @@
 // Threading: a Client belongs to one thread. Movable, not copyable.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -33,40 +34,72 @@ struct Profile {
   std::string public_key;         // Z85, derived from secret_key
 };
 
-// Reads a profile; kConfig naming the key and file on any problem.
+// Reads a profile. All four keys are required; unknown keys are logged (warn) and ignored.
+// kConfig on any problem, its detail starting "profile <path>: " and naming the key ("key
+// secret_key: ...") or, when the TOML does not parse, the line and column.
 [[nodiscard]] Result<Profile> load_profile(const std::filesystem::path& path);
 
-// Reads a key given inline (40 Z85 characters) or as a path to a file holding one (relative to
-// `base`). kConfig when neither.
-[[nodiscard]] Result<std::string> read_key(std::string_view value, const std::filesystem::path& base);
+// Reads a key given inline (40 Z85 characters) or as a path to a file whose first line (trimmed)
+// holds one; a relative path resolves against `base`. An existing file wins over inline text.
+// Returns the 40-character Z85 text; kConfig (naming the file, if any) when neither works.
+[[nodiscard]] Result<std::string> read_key(std::string_view value,
+                                           const std::filesystem::path& base);
 
 struct ClientOptions {
   std::chrono::milliseconds receipt_timeout{10'000};  // give up on a submit after this
   std::chrono::milliseconds resend_after{2'000};      // reconnect and resend the same id after this
-  std::uint32_t credit = 32;                          // deliveries in flight at once
+  std::uint32_t credit = 32;                          // deliveries in flight at once; >= 1
   std::chrono::milliseconds heartbeat{5'000};         // send a heartbeat when idle this long
+  std::chrono::milliseconds linger{100};    // on close, time queued acks and Credit{0} get to leave
+  std::size_t max_frame_bytes = 16u << 20;  // larger frames from the broker are dropped (warn)
 };
 
+// One connection to the broker: a DEALER socket with CurveZMQ, owned with its own ZeroMQ context.
+// Lives from connect() until close() or destruction. No call throws; every failure is a Result.
+// ZeroMQ reconnects by itself after a broken connection; the client then grants its credit again.
 class Client {
  public:
   // Sets up the socket and connects (ZeroMQ connects in the background; nothing blocks here).
+  // kConfig for unusable options, keys or endpoint; kTransport when ZeroMQ fails otherwise. An
+  // unreachable broker or a refused key shows later, as kTimeout from send().
   [[nodiscard]] static Result<Client> connect(const Profile& profile, ClientOptions options = {});
 
   Client(Client&&) noexcept;
   Client& operator=(Client&&) noexcept;
-  ~Client();
+  ~Client();  // close()
 
   // Submits one message and waits for its receipt. If no receipt comes within resend_after, the
   // client reconnects and resends the same message id (the broker answers a resubmission with the
-  // first receipt). kTimeout after receipt_timeout. A rejected message is a Receipt, not an error.
+  // first receipt). kTimeout after receipt_timeout, kTransport on socket failure. A rejected
+  // message is a Receipt, not an error; so is a frame-level Error the broker sends instead of a
+  // receipt (too_large, malformed_envelope). Deliveries arriving meanwhile wait for receive().
   [[nodiscard]] Result<contracts::Receipt> send(const contracts::Submit& submit);
 
-  // Waits up to `wait` for the next delivery; std::nullopt when none came. The first call grants
-  // the broker `credit`. Every delivery must be answered with ack() or nack().
+  // Returns the next delivery, waiting up to `wait` for one; std::nullopt when none came. The
+  // first call grants the broker `credit`. Sends heartbeats while it waits. Every delivery must be
+  // answered with ack() or nack(); the same message may come again (attempt > 1) and must again be
+  // answered. Call it at least every `heartbeat` while receiving: the broker takes back the
+  // deliveries of a connection silent for about three heartbeats.
   [[nodiscard]] Result<std::optional<contracts::Deliver>> receive(std::chrono::milliseconds wait);
 
+  // Queue the answer to a delivery; kTransport when the socket fails.
   [[nodiscard]] Result<void> ack(std::uint64_t delivery_id);
   [[nodiscard]] Result<void> nack(std::uint64_t delivery_id, std::string_view reason);
+
+  // Changes the number of unacknowledged deliveries the broker may send (>= 1; kConfig for 0) and
+  // tells the broker now. receive() grants options.credit unless this was called first.
+  [[nodiscard]] Result<void> set_credit(std::uint32_t credit);
+
+  // Ok once a CurveZMQ handshake with the broker has succeeded (on this socket or an earlier
+  // one). Otherwise kTransport saying what is known: no connection yet, our key refused, or the
+  // handshake failed (wrong broker key?). Lets a caller that received nothing tell "nothing for
+  // us" from "no broker".
+  [[nodiscard]] Result<void> check_connection() const;
+
+  // Says goodbye and closes: if credit was granted, sends Credit{0} so the broker puts our
+  // unacknowledged deliveries back at once, then gives queued frames up to `linger` to leave.
+  // Idempotent. Every other call on a closed client returns kTransport.
+  void close();
 
  private:
   struct Impl;
@@ -74,7 +107,8 @@ class Client {
   std::unique_ptr<Impl> impl_;
 };
 
-// A fresh message id (random UUID v4 text, libsodium).
+// A fresh message id: random UUID v4 text, lower-case, 36 characters (libsodium randombytes).
+// Thread-safe.
 std::string new_message_id();
 
 }  // namespace partner

@@ -1,1 +1,209 @@
-// placeholder: being written
+// Profile loading: a small TOML file naming the broker and the keys (adapters/sdk/client.h).
+#include <spdlog/spdlog.h>
+#include <toml++/toml.h>
+#include <zmq.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <system_error>
+
+#include "adapters/sdk/client.h"
+#include "adapters/sdk/log.h"
+
+namespace partner {
+namespace {
+
+namespace fs = std::filesystem;
+using contracts::Error;
+using contracts::ErrorCode;
+
+constexpr std::size_t kZ85KeyChars = 40;  // a 32-byte CurveZMQ key as Z85 text
+constexpr std::array<std::string_view, 4> kProfileKeys = {"broker", "broker_public_key", "partner",
+                                                          "secret_key"};
+
+Error config_error(std::string detail) { return Error{ErrorCode::kConfig, std::move(detail)}; }
+
+std::string_view trim(std::string_view text) {
+  constexpr std::string_view kSpace = " \t\r\n\v\f";
+  auto first = text.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return {};
+  auto last = text.find_last_not_of(kSpace);
+  return text.substr(first, last - first + 1);
+}
+
+// zmq_z85_decode rejects characters outside the alphabet and lengths not a multiple of 5.
+bool is_z85_key(std::string_view text) {
+  if (text.size() != kZ85KeyChars) return false;
+  std::array<std::uint8_t, 32> binary{};
+  std::string terminated(text);
+  return zmq_z85_decode(binary.data(), terminated.c_str()) != nullptr;
+}
+
+Result<std::string> read_text_file(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return config_error("is a directory");
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr)
+    return config_error(std::string("cannot open (") + std::strerror(errno) + ")");
+  std::string text;
+  std::array<char, 4096> buffer{};
+  std::size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), file)) > 0) text.append(buffer.data(), n);
+  bool failed = std::ferror(file) != 0;
+  std::fclose(file);
+  if (failed) return config_error("read failed");
+  return text;
+}
+
+fs::path resolve(std::string_view value, const fs::path& base) {
+  fs::path path(value);
+  if (path.is_relative()) path = base / path;
+  return path.lexically_normal();
+}
+
+std::string_view type_name(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::none:
+      return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+  }
+  return "an unknown type";
+}
+
+// The secret key protects the partner's identity at the broker; warn when others can read it.
+void warn_if_shared(const fs::path& key_file) {
+  std::error_code ec;
+  auto perms = fs::status(key_file, ec).permissions();
+  if (ec) return;
+  if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+    log().warn("secret key file is readable by others path={} (chmod 600 it)", key_file.string());
+  }
+}
+
+}  // namespace
+
+Result<std::string> read_key(std::string_view value, const fs::path& base) {
+  std::string_view text = trim(value);
+  if (text.empty()) return config_error("is empty; expected 40 Z85 characters or a key file");
+
+  fs::path path = resolve(text, base);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    if (is_z85_key(text)) return std::string(text);
+    if (text.size() == kZ85KeyChars) {
+      return config_error("is not valid Z85 and no key file " + path.string() + " exists");
+    }
+    return config_error("no key file " + path.string() + " and not a 40-character Z85 key (" +
+                        std::to_string(text.size()) + " characters)");
+  }
+
+  auto content = read_text_file(path);
+  if (!content) return config_error("key file " + path.string() + ": " + content.error().detail);
+  std::string_view first_line = *content;
+  first_line = first_line.substr(0, first_line.find('\n'));
+  first_line = trim(first_line);
+  if (first_line.size() != kZ85KeyChars) {
+    return config_error("key file " + path.string() +
+                        ": expected 40 Z85 characters on the first line, found " +
+                        std::to_string(first_line.size()));
+  }
+  if (!is_z85_key(first_line)) return config_error("key file " + path.string() + ": not valid Z85");
+  return std::string(first_line);
+}
+
+Result<Profile> load_profile(const fs::path& path) {
+  const std::string where = "profile " + path.string();
+  auto text = read_text_file(path);
+  if (!text) return config_error(where + ": " + text.error().detail);
+
+  toml::table table;
+  try {
+    table = toml::parse(*text, path.string());
+  } catch (const toml::parse_error& e) {
+    const auto& begin = e.source().begin;
+    return config_error(where + ": line " + std::to_string(begin.line) + ", column " +
+                        std::to_string(begin.column) + ": " + std::string(e.description()));
+  }
+
+  for (const auto& [key, node] : table) {
+    bool known = false;
+    for (auto name : kProfileKeys) known = known || key.str() == name;
+    if (!known) {
+      log().warn("profile has an unknown key path={} key={} line={}", path.string(), key.str(),
+                 node.source().begin.line);
+    }
+  }
+
+  // Every key is a non-empty string; the error names the key so the operator can find it.
+  auto string_at = [&](std::string_view key) -> Result<std::string> {
+    const toml::node* node = table.get(key);
+    if (node == nullptr) return config_error(where + ": key " + std::string(key) + ": missing");
+    const auto* value = node->as_string();
+    if (value == nullptr) {
+      return config_error(where + ": key " + std::string(key) + " (line " +
+                          std::to_string(node->source().begin.line) +
+                          "): expected a string, found " + std::string(type_name(node->type())));
+    }
+    if (trim(value->get()).empty())
+      return config_error(where + ": key " + std::string(key) + ": is empty");
+    return std::string(trim(value->get()));
+  };
+  const fs::path base = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  auto key_from = [&](std::string_view key, const std::string& value) -> Result<std::string> {
+    auto k = read_key(value, base);
+    if (!k) return config_error(where + ": key " + std::string(key) + ": " + k.error().detail);
+    return k;
+  };
+
+  Profile profile;
+  auto broker = string_at("broker");
+  if (!broker) return broker.error();
+  profile.broker = std::move(*broker);
+  auto partner = string_at("partner");
+  if (!partner) return partner.error();
+  profile.partner = std::move(*partner);
+  auto broker_key_value = string_at("broker_public_key");
+  if (!broker_key_value) return broker_key_value.error();
+  auto broker_key = key_from("broker_public_key", *broker_key_value);
+  if (!broker_key) return broker_key.error();
+  profile.broker_public_key = std::move(*broker_key);
+  auto secret_value = string_at("secret_key");
+  if (!secret_value) return secret_value.error();
+  auto secret = key_from("secret_key", *secret_value);
+  if (!secret) return secret.error();
+  profile.secret_key = std::move(*secret);
+
+  std::array<char, kZ85KeyChars + 1> public_key{};
+  if (zmq_curve_public(public_key.data(), profile.secret_key.c_str()) != 0) {
+    return config_error(where + ": key secret_key: cannot derive the public key (" +
+                        std::string(zmq_strerror(zmq_errno())) + "; is libzmq built with CURVE?)");
+  }
+  profile.public_key = public_key.data();
+
+  fs::path secret_file = resolve(*secret_value, base);
+  std::error_code ec;
+  if (fs::is_regular_file(secret_file, ec)) warn_if_shared(secret_file);
+  return profile;
+}
+
+}  // namespace partner

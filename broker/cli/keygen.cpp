@@ -1,1 +1,115 @@
-// placeholder: being written
+// keten keygen: makes a CurveZMQ key pair for a partner or the broker, as two one-line Z85 files.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "broker/cli/command.h"
+
+namespace keten_cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct KeygenOptions {
+  std::string name;
+  std::string dir = ".";
+  bool force = false;
+};
+
+int fail(std::string_view detail) {
+  std::cerr << "keten keygen: " << detail << "\n";
+  return kExitUsage;
+}
+
+// A name becomes a file name; keep it to one harmless path component.
+bool is_valid_name(std::string_view name) {
+  if (name.empty() || name.front() == '.' || name.front() == '-') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
+  });
+}
+
+// Writes `line` and a newline to `path` with `mode`, which open() applies from the first byte on,
+// so a secret is never readable by others even briefly. fchmod covers a file that existed
+// (--force).
+std::string write_key_file(const fs::path& path, const std::string& line, mode_t mode, bool force) {
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
+  const int fd = ::open(path.c_str(), flags, mode);
+  if (fd < 0) return path.string() + ": " + std::strerror(errno);
+  std::string text = line + "\n";
+  std::string error;
+  if (::fchmod(fd, mode) != 0 ||
+      ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+      ::fsync(fd) != 0) {
+    error = path.string() + ": " + std::strerror(errno);
+  }
+  if (::close(fd) != 0 && error.empty()) error = path.string() + ": " + std::strerror(errno);
+  return error;
+}
+
+int keygen(const KeygenOptions& options) {
+  if (!is_valid_name(options.name)) {
+    return fail("name '" + options.name +
+                "': use letters, digits, '.', '_' and '-', not starting with '.' or '-'");
+  }
+  const fs::path dir(options.dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail("directory " + dir.string() + ": " + ec.message());
+  const fs::path public_file = dir / (options.name + ".public");
+  const fs::path secret_file = dir / (options.name + ".secret");
+  if (!options.force) {
+    for (const auto& file : {public_file, secret_file}) {
+      if (fs::exists(file, ec)) return fail(file.string() + " exists (use --force to overwrite)");
+    }
+  }
+
+  std::array<char, 41> public_key{};
+  std::array<char, 41> secret_key{};
+  if (zmq_curve_keypair(public_key.data(), secret_key.data()) != 0) {
+    return fail(std::string("cannot make a key pair: ") + zmq_strerror(zmq_errno()) +
+                " (is libzmq built with CURVE?)");
+  }
+  if (auto error = write_key_file(secret_file, secret_key.data(), 0600, options.force);
+      !error.empty()) {
+    return fail(error);
+  }
+  if (auto error = write_key_file(public_file, public_key.data(), 0644, options.force);
+      !error.empty()) {
+    fs::remove(secret_file, ec);  // half a key pair is no use to anyone
+    return fail(error);
+  }
+  std::cout << public_key.data() << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_keygen(CLI::App& root) {
+  auto options = std::make_shared<KeygenOptions>();
+  CLI::App* app = root.add_subcommand("keygen",
+                                      "Make a CurveZMQ key pair: DIR/NAME.public and "
+                                      "DIR/NAME.secret (mode 0600); prints the public key");
+  app->add_option("NAME", options->name, "Whose keys these are: a partner id or 'broker'")
+      ->required();
+  app->add_option("--dir", options->dir, "Folder for the two key files (created if missing)")
+      ->capture_default_str();
+  app->add_flag("--force", options->force, "Overwrite existing key files");
+  app->footer(
+      "Exit codes: 0 written, 2 usage or I/O error (nothing is overwritten without --force).");
+  return {app, [options] { return keygen(*options); }};
+}
+
+}  // namespace keten_cli

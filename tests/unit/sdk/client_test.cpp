@@ -1,6 +1,8 @@
 // partner::Client against a plain Curve ROUTER that stands in for the broker. The router has no ZAP
 // handler, so libzmq admits any client key. The client runs on its own thread (it blocks in send()
 // and receive()); the router and every assertion stay on the test's thread.
+#include "adapters/sdk/client.h"
+
 #include <zmq.h>
 
 #include <array>
@@ -13,8 +15,6 @@
 #include <vector>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
-
-#include "adapters/sdk/client.h"
 
 namespace {
 
@@ -66,8 +66,9 @@ class TestRouter {
     Received r;
     r.routing_id = parts.front().to_string();
     r.frames = parts.size() - 1;
-    auto decoded = contracts::decode_envelope(
-        std::span(static_cast<const std::byte*>(parts.back().data()), parts.back().size()));
+    // Copied: libzmq's buffer may be misaligned for FlatBuffers (see client.cpp).
+    const std::string bytes = parts.back().to_string();
+    auto decoded = contracts::decode_envelope(std::as_bytes(std::span(bytes.data(), bytes.size())));
     if (decoded) r.envelope = std::move(*decoded);
     return r;
   }
@@ -80,7 +81,8 @@ class TestRouter {
     while (Clock::now() < until) {
       auto r = receive(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()));
       if (!r || !r->envelope) return std::nullopt;
-      if (auto* t = std::get_if<T>(&*r->envelope)) return std::make_pair(r->routing_id, std::move(*t));
+      if (auto* t = std::get_if<T>(&*r->envelope))
+        return std::make_pair(r->routing_id, std::move(*t));
       if (!std::holds_alternative<contracts::Heartbeat>(*r->envelope)) return std::nullopt;
     }
     return std::nullopt;
@@ -159,10 +161,12 @@ auto with_client(partner::Profile profile, partner::ClientOptions options, Body 
 
 }  // namespace
 
-TEST_CASE("client submits one frame the broker decodes and returns the broker's receipt", "[sdk][client]") {
+TEST_CASE("client submits one frame the broker decodes and returns the broker's receipt",
+          "[sdk][client]") {
   TestRouter router;
   const contracts::Submit submit = a_submit();
-  auto result = with_client(profile_for(router), {}, [submit](partner::Client& c) { return c.send(submit); });
+  auto result =
+      with_client(profile_for(router), {}, [submit](partner::Client& c) { return c.send(submit); });
 
   auto got = router.receive(5s);
   REQUIRE(got);
@@ -192,13 +196,15 @@ TEST_CASE("client submits one frame the broker decodes and returns the broker's 
   CHECK(receipt->accepted_at == 1'741'000'120'000);
 }
 
-TEST_CASE("client resends the same message id on a fresh connection when no receipt comes", "[sdk][client]") {
+TEST_CASE("client resends the same message id on a fresh connection when no receipt comes",
+          "[sdk][client]") {
   TestRouter router;
   partner::ClientOptions options;
   options.resend_after = 200ms;
   options.receipt_timeout = 5s;
   const contracts::Submit submit = a_submit();
-  auto result = with_client(profile_for(router), options, [submit](partner::Client& c) { return c.send(submit); });
+  auto result = with_client(profile_for(router), options,
+                            [submit](partner::Client& c) { return c.send(submit); });
 
   auto first = router.expect<contracts::Submit>();
   REQUIRE(first);  // ignored: no receipt
@@ -222,7 +228,8 @@ TEST_CASE("client send times out when nothing answers", "[sdk][client]") {
   SECTION("a broker that reads but never answers") {
     TestRouter router;
     auto start = Clock::now();
-    auto result = with_client(profile_for(router), options, [submit](partner::Client& c) { return c.send(submit); });
+    auto result = with_client(profile_for(router), options,
+                              [submit](partner::Client& c) { return c.send(submit); });
     auto receipt = result.get();
     REQUIRE_FALSE(receipt);
     CHECK(receipt.error().code == ErrorCode::kTimeout);
@@ -235,7 +242,8 @@ TEST_CASE("client send times out when nothing answers", "[sdk][client]") {
       TestRouter gone;
       profile = profile_for(gone);
     }
-    auto result = with_client(profile, options, [submit](partner::Client& c) { return c.send(submit); });
+    auto result =
+        with_client(profile, options, [submit](partner::Client& c) { return c.send(submit); });
     auto receipt = result.get();
     REQUIRE_FALSE(receipt);
     CHECK(receipt.error().code == ErrorCode::kTimeout);
@@ -253,7 +261,8 @@ TEST_CASE("client send names a key the broker refused", "[sdk][client]") {
   options.resend_after = 300ms;
   options.receipt_timeout = 900ms;
   const contracts::Submit submit = a_submit();
-  auto result = with_client(profile_for(router), options, [submit](partner::Client& c) { return c.send(submit); });
+  auto result = with_client(profile_for(router), options,
+                            [submit](partner::Client& c) { return c.send(submit); });
 
   while (result.wait_for(0s) != std::future_status::ready) {
     zmq::pollitem_t item{zap.handle(), 0, ZMQ_POLLIN, 0};
@@ -262,9 +271,9 @@ TEST_CASE("client send names a key the broker refused", "[sdk][client]") {
     (void)zmq::recv_multipart(zap, std::back_inserter(request));
     REQUIRE(request.size() >= 2);
     const std::string request_id = request[1].to_string();
-    std::array<zmq::const_buffer, 6> reply = {zmq::str_buffer("1.0"), zmq::buffer(request_id),
-                                              zmq::str_buffer("400"), zmq::str_buffer("unknown key"),
-                                              zmq::str_buffer(""), zmq::str_buffer("")};
+    std::array<zmq::const_buffer, 6> reply = {
+        zmq::str_buffer("1.0"),         zmq::buffer(request_id), zmq::str_buffer("400"),
+        zmq::str_buffer("unknown key"), zmq::str_buffer(""),     zmq::str_buffer("")};
     (void)zmq::send_multipart(zap, reply);
   }
   auto receipt = result.get();
@@ -273,14 +282,17 @@ TEST_CASE("client send names a key the broker refused", "[sdk][client]") {
   CHECK_THAT(receipt.error().detail, Catch::Contains("the broker refused our key"));
 }
 
-TEST_CASE("client turns a frame-level error about its submit into a rejected receipt", "[sdk][client]") {
+TEST_CASE("client turns a frame-level error about its submit into a rejected receipt",
+          "[sdk][client]") {
   TestRouter router;
   const contracts::Submit submit = a_submit();
-  auto result = with_client(profile_for(router), {}, [submit](partner::Client& c) { return c.send(submit); });
+  auto result =
+      with_client(profile_for(router), {}, [submit](partner::Client& c) { return c.send(submit); });
 
   auto got = router.expect<contracts::Submit>();
   REQUIRE(got);
-  router.send(got->first, contracts::ErrorFrame{ErrorCode::kTooLarge, "frame of 9 bytes exceeds 8", 0});
+  router.send(got->first,
+              contracts::ErrorFrame{ErrorCode::kTooLarge, "frame of 9 bytes exceeds 8", 0});
   auto receipt = result.get();
   REQUIRE(receipt);
   CHECK(receipt->status == contracts::ReceiptStatus::kRejected);
@@ -288,7 +300,8 @@ TEST_CASE("client turns a frame-level error about its submit into a rejected rec
   CHECK(receipt->message_id == submit.header.message_id);
 }
 
-TEST_CASE("client grants credit first, acks what it receives and says goodbye on close", "[sdk][client]") {
+TEST_CASE("client grants credit first, acks what it receives and says goodbye on close",
+          "[sdk][client]") {
   TestRouter router;
   partner::ClientOptions options;
   options.credit = 7;
@@ -351,7 +364,8 @@ TEST_CASE("client sends heartbeats while it waits", "[sdk][client]") {
   TestRouter router;
   partner::ClientOptions options;
   options.heartbeat = 50ms;
-  auto result = with_client(profile_for(router), options, [](partner::Client& c) { return c.receive(300ms); });
+  auto result = with_client(profile_for(router), options,
+                            [](partner::Client& c) { return c.receive(300ms); });
 
   REQUIRE(router.expect<contracts::Credit>());
   auto heartbeat = router.expect<contracts::Heartbeat>(2s);
@@ -369,7 +383,8 @@ TEST_CASE("client grants credit again after the broker comes back", "[sdk][clien
   auto result = with_client(profile_for(*router), {}, [](partner::Client& c) {
     // Keep receiving until something comes: the broker restarts meanwhile.
     auto until = Clock::now() + 10s;
-    contracts::Result<std::optional<contracts::Deliver>> delivery = std::optional<contracts::Deliver>{};
+    contracts::Result<std::optional<contracts::Deliver>> delivery =
+        std::optional<contracts::Deliver>{};
     while (Clock::now() < until) {
       delivery = c.receive(100ms);
       if (!delivery || *delivery) break;
@@ -409,4 +424,52 @@ TEST_CASE("client refuses options that cannot work", "[sdk][client]") {
   REQUIRE_FALSE(unreachable);
   CHECK(unreachable.error().code == ErrorCode::kConfig);
   CHECK_THAT(unreachable.error().detail, Catch::Contains("tcp://"));
+}
+
+TEST_CASE("client nacks with a reason and narrows its window on request", "[sdk][client]") {
+  TestRouter router;
+  auto result = with_client(profile_for(router), {}, [](partner::Client& c) {
+    if (auto set = c.set_credit(3); !set) return set;
+    auto delivery = c.receive(5s);
+    if (!delivery) return contracts::Result<void>(delivery.error());
+    if (!*delivery) return contracts::Result<void>(ErrorCode::kTimeout, "no delivery");
+    return c.nack((*delivery)->delivery_id, "case unknown here");
+  });
+
+  auto credit = router.expect<contracts::Credit>();
+  REQUIRE(credit);
+  CHECK(credit->second.credit == 3);  // set_credit replaces the default hello of 32
+  router.send(credit->first, a_delivery(12));
+  auto nack = router.expect<contracts::Nack>();
+  REQUIRE(nack);
+  CHECK(nack->second.delivery_id == 12);
+  CHECK(nack->second.reason == "case unknown here");
+  auto outcome = result.get();
+  CHECK(outcome);
+}
+
+TEST_CASE("client tells an empty queue from an unreachable broker", "[sdk][client]") {
+  auto connection_after_waiting = [](const partner::Profile& profile) {
+    return with_client(profile, {},
+                       [](partner::Client& c) {
+                         (void)c.receive(300ms);
+                         return c.check_connection();
+                       })
+        .get();
+  };
+  SECTION("a broker with nothing to deliver") {
+    TestRouter router;
+    CHECK(connection_after_waiting(profile_for(router)));
+  }
+  SECTION("no broker") {
+    partner::Profile profile;
+    {
+      TestRouter gone;
+      profile = profile_for(gone);
+    }
+    auto connection = connection_after_waiting(profile);
+    REQUIRE_FALSE(connection);
+    CHECK(connection.error().code == ErrorCode::kTransport);
+    CHECK_THAT(connection.error().detail, Catch::Contains("no connection to the broker was made"));
+  }
 }

@@ -6,7 +6,8 @@
 #include "adapters/sdk/client.h"
 
 TEST_CASE("new_message_id is lower-case UUID v4 text", "[sdk][message_id]") {
-  static const std::regex kUuidV4("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  static const std::regex kUuidV4(
+      "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
   for (int i = 0; i < 100; ++i) {
     std::string id = partner::new_message_id();
     INFO(id);

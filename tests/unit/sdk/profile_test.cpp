@@ -33,9 +33,12 @@ void write(const fs::path& path, const std::string& text) {
 
 std::string profile_text(const std::string& broker_key, const std::string& secret_key) {
   return "broker = \"tcp://127.0.0.1:5555\"\n"
-         "broker_public_key = \"" + broker_key + "\"\n"
+         "broker_public_key = \"" +
+         broker_key +
+         "\"\n"
          "partner = \"DTV\"\n"
-         "secret_key = \"" + secret_key + "\"\n";
+         "secret_key = \"" +
+         secret_key + "\"\n";
 }
 
 }  // namespace
@@ -100,7 +103,8 @@ TEST_CASE("profile that is not TOML names the line and column", "[sdk][profile]"
   auto profile = partner::load_profile(dir / "p.toml");
   REQUIRE_FALSE(profile);
   CHECK(profile.error().code == ErrorCode::kConfig);
-  CHECK_THAT(profile.error().detail, Catch::StartsWith("profile " + (dir / "p.toml").string() + ": line 2"));
+  CHECK_THAT(profile.error().detail,
+             Catch::StartsWith("profile " + (dir / "p.toml").string() + ": line 2"));
   CHECK_THAT(profile.error().detail, Catch::Contains("column"));
 }
 
@@ -113,7 +117,8 @@ TEST_CASE("profile key of the wrong type names the key and line", "[sdk][profile
 
   auto profile = partner::load_profile(dir / "p.toml");
   REQUIRE_FALSE(profile);
-  CHECK_THAT(profile.error().detail, Catch::Contains("key broker (line 1): expected a string, found an integer"));
+  CHECK_THAT(profile.error().detail,
+             Catch::Contains("key broker (line 1): expected a string, found an integer"));
 }
 
 TEST_CASE("profile key of the wrong length is refused naming the key", "[sdk][profile]") {
@@ -135,7 +140,8 @@ TEST_CASE("profile key of the wrong length is refused naming the key", "[sdk][pr
     auto profile = partner::load_profile(dir / "p.toml");
     REQUIRE_FALSE(profile);
     CHECK_THAT(profile.error().detail, Catch::Contains("key broker_public_key: key file "));
-    CHECK_THAT(profile.error().detail, Catch::Contains("broker.public: expected 40 Z85 characters"));
+    CHECK_THAT(profile.error().detail,
+               Catch::Contains("broker.public: expected 40 Z85 characters"));
     CHECK_THAT(profile.error().detail, Catch::Contains("found 41"));
   }
   SECTION("a key file that does not exist") {
@@ -152,7 +158,8 @@ TEST_CASE("missing profile file names the file", "[sdk][profile]") {
   auto profile = partner::load_profile(dir / "absent.toml");
   REQUIRE_FALSE(profile);
   CHECK(profile.error().code == ErrorCode::kConfig);
-  CHECK_THAT(profile.error().detail, Catch::StartsWith("profile " + (dir / "absent.toml").string() + ": cannot open"));
+  CHECK_THAT(profile.error().detail,
+             Catch::StartsWith("profile " + (dir / "absent.toml").string() + ": cannot open"));
 }
 
 TEST_CASE("read_key takes a key inline or from the first line of a file", "[sdk][profile]") {
