@@ -1,1 +1,305 @@
-// placeholder: being written
+#include "contracts/registry.h"
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+#include "contracts/log.h"
+
+namespace contracts {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// The keys of a contract file (docs/contracts.md). Anything else is a typo until we add it here.
+constexpr std::string_view kKeys[] = {"contract", "version",   "description",
+                                      "owner",    "consumers", "schema"};
+
+// "departure.scheduled": lower-case segments of letters, digits and '-', separated by dots, each
+// starting with a letter. The name goes into file names and log lines, so keep it plain.
+bool is_contract_name(std::string_view name) {
+  if (name.empty() || name.size() > 128) return false;
+  bool segment_start = true;
+  for (const char c : name) {
+    if (c == '.') {
+      if (segment_start) return false;
+      segment_start = true;
+    } else if (c >= 'a' && c <= 'z') {
+      segment_start = false;
+    } else if ((c >= '0' && c <= '9') || c == '-') {
+      if (segment_start) return false;
+    } else {
+      return false;
+    }
+  }
+  return !segment_start;
+}
+
+// A non-empty list of distinct, non-empty strings; `what` names the key in problems.
+std::optional<std::vector<std::string>> read_names(const json& value, std::string_view what,
+                                                   bool allow_single_string,
+                                                   std::vector<std::string>& problems) {
+  std::vector<std::string> names;
+  if (allow_single_string && value.is_string()) {
+    names.push_back(value.get<std::string>());
+  } else if (value.is_array()) {
+    for (const auto& item : value) {
+      if (!item.is_string()) {
+        problems.push_back(std::string(what) + " must list partner ids as strings");
+        return std::nullopt;
+      }
+      names.push_back(item.get<std::string>());
+    }
+  } else {
+    problems.push_back(std::string(what) + (allow_single_string
+                                                ? " must be a partner id or a list of them"
+                                                : " must be a list of partner ids"));
+    return std::nullopt;
+  }
+  if (names.empty()) {
+    problems.push_back(std::string(what) + " must name at least one partner");
+    return std::nullopt;
+  }
+  std::set<std::string_view> seen;
+  for (const auto& name : names) {
+    if (name.empty()) {
+      problems.push_back(std::string(what) + " contains an empty partner id");
+      return std::nullopt;
+    }
+    if (!seen.insert(name).second) {
+      problems.push_back(std::string(what) + " names '" + name + "' twice");
+      return std::nullopt;
+    }
+  }
+  return names;
+}
+
+// A Contract's fields before its validator exists.
+struct ContractFields {
+  std::string name;
+  std::uint32_t version = 0;
+  std::string description;
+  std::vector<std::string> owners;
+  std::vector<std::string> consumers;
+};
+
+// What one contract file gave: its name and version when readable (for the duplicate check even
+// if the file has other problems), and the contract only when it has no problems at all.
+struct ReadContract {
+  std::string name;
+  std::uint32_t version = 0;
+  std::optional<Contract> contract;
+};
+
+// Reads and checks one contract file. Every problem goes to `problems`, without the file name.
+ReadContract read_contract(const fs::path& path, const std::vector<std::string>& known_partners,
+                           std::vector<std::string>& problems) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    problems.push_back("cannot read the file");
+    return {};
+  }
+  json file;
+  try {
+    file = json::parse(text.str());
+  } catch (const json::exception& e) {
+    std::string what = e.what();
+    if (const auto bracket = what.find("] "); bracket != std::string::npos)
+      what.erase(0, bracket + 2);
+    problems.push_back("not JSON: " + what);
+    return {};
+  }
+  if (!file.is_object()) {
+    problems.push_back("must be a JSON object");
+    return {};
+  }
+  const std::size_t problems_before = problems.size();
+
+  for (auto it = file.begin(); it != file.end(); ++it) {
+    if (std::find(std::begin(kKeys), std::end(kKeys), it.key()) == std::end(kKeys)) {
+      problems.push_back("unknown key '" + it.key() + "'");
+    }
+  }
+  for (const auto key : kKeys) {
+    if (!file.contains(key)) problems.push_back("missing key '" + std::string(key) + "'");
+  }
+
+  ContractFields contract;
+  if (auto name = file.find("contract"); name != file.end()) {
+    if (name->is_string() && is_contract_name(name->get<std::string>())) {
+      contract.name = name->get<std::string>();
+    } else {
+      problems.push_back(
+          "'contract' must be a name like \"departure.scheduled\" (lower-case dotted segments)");
+    }
+  }
+  if (auto version = file.find("version"); version != file.end()) {
+    if (version->is_number_unsigned() && version->get<std::uint64_t>() >= 1 &&
+        version->get<std::uint64_t>() <= std::numeric_limits<std::uint32_t>::max()) {
+      contract.version = static_cast<std::uint32_t>(version->get<std::uint64_t>());
+    } else {
+      problems.push_back("'version' must be an integer >= 1");
+    }
+  }
+  if (auto description = file.find("description"); description != file.end()) {
+    if (description->is_string() && !description->get<std::string>().empty()) {
+      contract.description = description->get<std::string>();
+    } else {
+      problems.push_back("'description' must be a non-empty string");
+    }
+  }
+  if (auto owner = file.find("owner"); owner != file.end()) {
+    if (auto names = read_names(*owner, "'owner'", true, problems)) contract.owners = *names;
+  }
+  if (auto consumers = file.find("consumers"); consumers != file.end()) {
+    if (auto names = read_names(*consumers, "'consumers'", false, problems)) {
+      contract.consumers = *names;
+    }
+  }
+
+  if (!contract.name.empty() && contract.version != 0) {
+    const std::string expected = contract.name + ".v" + std::to_string(contract.version) + ".json";
+    if (path.filename().string() != expected) {
+      problems.push_back("file name must be '" + expected + "' (<contract>.v<version>.json)");
+    }
+  }
+
+  if (!known_partners.empty()) {
+    auto is_known = [&](const std::string& id) {
+      return std::find(known_partners.begin(), known_partners.end(), id) != known_partners.end();
+    };
+    for (const auto& owner : contract.owners) {
+      if (!is_known(owner)) problems.push_back("owner '" + owner + "' is not a known partner");
+    }
+    for (const auto& consumer : contract.consumers) {
+      if (!is_known(consumer)) {
+        problems.push_back("consumer '" + consumer + "' is not a known partner");
+      }
+    }
+  }
+
+  std::optional<PayloadValidator> validator;
+  if (auto schema = file.find("schema"); schema != file.end()) {
+    if (!schema->is_object()) {
+      problems.push_back("'schema' must be a JSON Schema (draft 7) object");
+    } else if (auto compiled = PayloadValidator::compile(schema->dump()); !compiled) {
+      problems.push_back(compiled.error().detail);
+    } else {
+      validator.emplace(std::move(*compiled));
+    }
+  }
+
+  ReadContract result{contract.name, contract.version, std::nullopt};
+  if (problems.size() == problems_before && validator) {
+    result.contract.emplace(Contract{std::move(contract.name), contract.version,
+                                     std::move(contract.description), std::move(contract.owners),
+                                     std::move(contract.consumers), path, std::move(*validator)});
+  }
+  return result;
+}
+
+// The shared walk of load() and lint_contract_set(): every problem as "file: problem".
+std::vector<std::string> scan(const fs::path& dir, const std::vector<std::string>& known_partners,
+                              std::vector<Contract>& contracts) {
+  std::vector<std::string> problems;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    problems.push_back(dir.string() + ": not a directory");
+    return problems;
+  }
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    // Only files directly in the folder: samples/ and other subfolders are not contracts.
+    if (it->path().extension() == ".json" && it->is_regular_file(ec)) files.push_back(it->path());
+  }
+  if (ec) {
+    problems.push_back(dir.string() + ": cannot list the folder: " + ec.message());
+    return problems;
+  }
+  if (files.empty()) {
+    problems.push_back(dir.string() + ": no contract files (*.json)");
+    return problems;
+  }
+  std::sort(files.begin(), files.end());
+
+  std::map<std::pair<std::string, std::uint32_t>, std::string> first_file;
+  for (const auto& path : files) {
+    const std::string file_name = path.filename().string();
+    std::vector<std::string> file_problems;
+    ReadContract read = read_contract(path, known_partners, file_problems);
+    for (const auto& problem : file_problems) problems.push_back(file_name + ": " + problem);
+    if (read.name.empty() || read.version == 0) continue;
+    const auto [it, inserted] = first_file.emplace(std::pair{read.name, read.version}, file_name);
+    if (!inserted) {
+      problems.push_back(file_name + ": duplicate of contract '" + read.name + "' version " +
+                         std::to_string(read.version) + " (already in " + it->second + ")");
+      continue;
+    }
+    if (read.contract) contracts.push_back(std::move(*read.contract));
+  }
+  return problems;
+}
+
+}  // namespace
+
+bool Contract::is_owner(std::string_view partner) const {
+  return std::find(owners.begin(), owners.end(), partner) != owners.end();
+}
+
+bool Contract::is_consumer(std::string_view partner) const {
+  return std::find(consumers.begin(), consumers.end(), partner) != consumers.end();
+}
+
+Result<ContractRegistry> ContractRegistry::load(const std::filesystem::path& dir) {
+  std::vector<Contract> contracts;
+  const std::vector<std::string> problems = scan(dir, {}, contracts);
+  if (!problems.empty()) {
+    std::string detail = problems.front();
+    for (std::size_t i = 1; i < problems.size(); ++i) detail += "\n" + problems[i];
+    return Error{ErrorCode::kConfig, std::move(detail)};
+  }
+  ContractRegistry registry;
+  for (auto& contract : contracts) {
+    std::pair<std::string, std::uint32_t> key{contract.name, contract.version};
+    registry.contracts_.emplace(std::move(key), std::move(contract));
+  }
+  log().debug("contract set loaded dir={} versions={}", dir.string(), registry.size());
+  return registry;
+}
+
+Contract* ContractRegistry::find(std::string_view name, std::uint32_t version) {
+  auto it = contracts_.find(Key{name, version});
+  return it == contracts_.end() ? nullptr : &it->second;
+}
+
+bool ContractRegistry::has_contract(std::string_view name) const {
+  auto it = contracts_.lower_bound(Key{name, 0});
+  return it != contracts_.end() && it->first.first == name;
+}
+
+std::vector<std::uint32_t> ContractRegistry::versions(std::string_view name) const {
+  std::vector<std::uint32_t> out;
+  for (auto it = contracts_.lower_bound(Key{name, 0});
+       it != contracts_.end() && it->first.first == name; ++it) {
+    out.push_back(it->first.second);
+  }
+  return out;
+}
+
+std::vector<std::string> lint_contract_set(const std::filesystem::path& dir,
+                                           const std::vector<std::string>& known_partners) {
+  std::vector<Contract> contracts;
+  return scan(dir, known_partners, contracts);
+}
+
+}  // namespace contracts

@@ -44,6 +44,21 @@ class ContractRegistry {
   }
 
  private:
+  // Looks up the map's pair<string, version> keys by string_view without building a string:
+  // std::less<> finds these operators by argument-dependent lookup.
+  struct Key {
+    std::string_view name;
+    std::uint32_t version = 0;
+    friend bool operator<(const Key& a, const std::pair<std::string, std::uint32_t>& b) {
+      const int order = a.name.compare(b.first);
+      return order < 0 || (order == 0 && a.version < b.second);
+    }
+    friend bool operator<(const std::pair<std::string, std::uint32_t>& a, const Key& b) {
+      const int order = b.name.compare(a.first);
+      return order > 0 || (order == 0 && a.second < b.version);
+    }
+  };
+
   std::map<std::pair<std::string, std::uint32_t>, Contract, std::less<>> contracts_;
 };
 

@@ -15,7 +15,7 @@ using contracts::ErrorCode;
 
 namespace {
 
-const std::vector<std::string> kChainPartners = {"IND", "COA",      "DTV", "KMAR",
+const std::vector<std::string> kChainPartners = {"IND",      "COA", "DTV", "KMAR",
                                                  "POL-AVIM", "DJI", "DVO", "GZA"};
 
 fs::path migration_chain_dir() { return fs::path(KETEN_SOURCE_DIR) / "contracts/migration-chain"; }
@@ -58,10 +58,10 @@ TEST_CASE("registry loads the migration-chain contract set and every schema comp
     files += entry.is_regular_file() && entry.path().extension() == ".json";
   }
   CHECK(registry->size() == files);
-  for (const char* name : {"departure.scheduled", "transfer.announced", "transport.ordered",
-                           "departure.particulars.published", "custody.handover.recorded",
-                           "transport.confirmed", "removability.checked",
-                           "departure.outcome.recorded", "returncase.opened"}) {
+  for (const char* name :
+       {"departure.scheduled", "transfer.announced", "transport.ordered",
+        "departure.particulars.published", "custody.handover.recorded", "transport.confirmed",
+        "removability.checked", "departure.outcome.recorded", "returncase.opened"}) {
     INFO(name);
     CHECK(registry->find(name, 1) != nullptr);
   }
@@ -104,9 +104,8 @@ TEST_CASE("registry finds contracts by name and version", "[contracts][registry]
 
 TEST_CASE("registry validators are usable after load", "[contracts][registry]") {
   test_support::TempDir dir;
-  write_file(dir / "test.notice.v1.json",
-             contract_text("test.notice", 1, "\"A\"",
-                           R"({"type": "object", "required": ["at"],
+  write_file(dir / "test.notice.v1.json", contract_text("test.notice", 1, "\"A\"",
+                                                        R"({"type": "object", "required": ["at"],
                                "properties": {"at": {"type": "string", "format": "date"}}})"));
   auto registry = ContractRegistry::load(dir.path());
   REQUIRE(registry);
@@ -193,8 +192,9 @@ TEST_CASE("lint skips partner checks when no partners are known", "[contracts][l
 
 TEST_CASE("lint finds schemas that do not compile", "[contracts][lint]") {
   test_support::TempDir dir;
-  write_file(dir / "test.keyword.v1.json",
-             contract_text("test.keyword", 1, "\"A\"", R"({"type": "object", "minProperties": "x"})"));
+  write_file(
+      dir / "test.keyword.v1.json",
+      contract_text("test.keyword", 1, "\"A\"", R"({"type": "object", "minProperties": "x"})"));
   write_file(dir / "test.ref.v1.json",
              contract_text("test.ref", 1, "\"A\"", R"({"$ref": "#/definitions/nothing"})"));
   write_file(dir / "test.array.v1.json", contract_text("test.array", 1, "\"A\"", "[]"));
@@ -240,8 +240,9 @@ TEST_CASE("lint finds a contract version defined twice", "[contracts][lint]") {
   write_file(dir / "zz.copy.v1.json", contract_text("test.notice", 1));
   const auto problems = contracts::lint_contract_set(dir.path());
   INFO(joined(problems));
-  CHECK(has_problem(problems, "zz.copy.v1.json",
-                    "duplicate of contract 'test.notice' version 1 (already in test.notice.v1.json)"));
+  CHECK(has_problem(
+      problems, "zz.copy.v1.json",
+      "duplicate of contract 'test.notice' version 1 (already in test.notice.v1.json)"));
   CHECK(has_problem(problems, "zz.copy.v1.json", "file name must be 'test.notice.v1.json'"));
 }
 

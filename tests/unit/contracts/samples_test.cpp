@@ -1,6 +1,7 @@
 // The samples in contracts/migration-chain/samples/ against their contracts:
 // <contract>.valid.json must pass, <contract>.invalid-<what>.json must be rejected.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -97,4 +98,52 @@ TEST_CASE("departure.scheduled samples include at least two invalid payloads",
     invalid += entry.path().filename().string().rfind("departure.scheduled.invalid-", 0) == 0;
   }
   CHECK(invalid >= 2);
+}
+
+namespace {
+
+// Pointers (in payload terms) of the properties tagged "x-sensitivity": "medical".
+void collect_medical(const nlohmann::json& schema, const std::string& pointer,
+                     std::set<std::string>& out) {
+  if (!schema.is_object()) return;
+  if (schema.value("x-sensitivity", "") == "medical") out.insert(pointer);
+  if (auto properties = schema.find("properties"); properties != schema.end()) {
+    for (auto it = properties->begin(); it != properties->end(); ++it) {
+      collect_medical(it.value(), pointer + "/" + it.key(), out);
+    }
+  }
+  if (auto items = schema.find("items"); items != schema.end()) {
+    collect_medical(*items, pointer + "/*", out);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the migration-chain set tags as medical exactly the fields the domain marks medical",
+          "[contracts][samples]") {
+  const std::map<std::string, std::set<std::string>> expected = {
+      {"custody.handover.recorded",
+       {"/medication_handed_over", "/action_perspective_version_acknowledged"}},
+      {"departure.outcome.recorded", {"/medical_abort"}},
+      {"departure.particulars.published", {"/action_perspective_ref"}},
+      {"departure.scheduled", {"/action_perspective_ref"}},
+      {"removability.checked", {"/medical_procedure_pending"}},
+      {"returncase.opened", {"/medical_procedure_pending"}},
+      {"transfer.announced", {"/warm_handover_required"}},
+      {"transport.confirmed", {}},
+      {"transport.ordered", {"/action_perspective_ref"}},
+  };
+  std::size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(kSetDir)) {
+    if (entry.path().extension() != ".json") continue;
+    ++files;
+    const auto file = nlohmann::json::parse(read_file(entry.path()));
+    const std::string name = file.at("contract").get<std::string>();
+    INFO(name);
+    std::set<std::string> medical;
+    collect_medical(file.at("schema"), "", medical);
+    REQUIRE(expected.count(name) == 1);
+    CHECK(medical == expected.at(name));
+  }
+  CHECK(files == expected.size());
 }

@@ -47,9 +47,15 @@ TEST_CASE("is_valid_utf8 rejects malformed UTF-8", "[contracts][utf8]") {
       {"truncated two-byte at end", "abc\xC3"},
       {"truncated three-byte at end", "\xE2\x82"},
       {"truncated four-byte at end", "\xF0\x9F\x98"},
-      {"lead byte followed by ASCII", "\xC3" "a"},
-      {"bad third byte", "\xE2\x82" "a"},
-      {"bad fourth byte", "\xF0\x9F\x98" "a"},
+      {"lead byte followed by ASCII",
+       "\xC3"
+       "a"},
+      {"bad third byte",
+       "\xE2\x82"
+       "a"},
+      {"bad fourth byte",
+       "\xF0\x9F\x98"
+       "a"},
   }));
   INFO(sample.name);
   CHECK_FALSE(contracts::is_valid_utf8(sample.bytes));

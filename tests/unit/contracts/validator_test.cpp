@@ -48,9 +48,7 @@ PayloadValidator compiled(const char* schema = kSchema) {
 }
 
 // A valid payload with `member` (a JSON `"key": value` fragment) added or replacing the default.
-std::string payload_with(const std::string& members) {
-  return "{" + members + "}";
-}
+std::string payload_with(const std::string& members) { return "{" + members + "}"; }
 
 std::string describe(const std::vector<FieldError>& errors) {
   std::string out;
@@ -92,8 +90,8 @@ TEST_CASE("validate names each kind of schema error with its pointer and code",
           "[contracts][validator]") {
   auto validator = compiled();
   SECTION("type") {
-    const auto error = single_error(validator, payload_with(kBase + R"(, "count": "3")"),
-                                    "/count", "type");
+    const auto error =
+        single_error(validator, payload_with(kBase + R"(, "count": "3")"), "/count", "type");
     CHECK(error.reason == "must be an integer (found string)");
   }
   SECTION("pattern") {
@@ -117,8 +115,8 @@ TEST_CASE("validate names each kind of schema error with its pointer and code",
     CHECK(error.reason == "must be at most 9");
   }
   SECTION("enum") {
-    const auto error = single_error(validator, payload_with(kBase + R"(, "kind": "voluntary")"),
-                                    "/kind", "enum");
+    const auto error =
+        single_error(validator, payload_with(kBase + R"(, "kind": "voluntary")"), "/kind", "enum");
     CHECK(error.reason == R"(must be one of "forced", "dublin")");
   }
   SECTION("const") {
@@ -127,8 +125,8 @@ TEST_CASE("validate names each kind of schema error with its pointer and code",
     CHECK(error.reason == R"(must be "x")");
   }
   SECTION("maxItems") {
-    single_error(validator, payload_with(kBase + R"(, "tags": ["ab", "cd", "ef", "gh"])"),
-                 "/tags", "maxItems");
+    single_error(validator, payload_with(kBase + R"(, "tags": ["ab", "cd", "ef", "gh"])"), "/tags",
+                 "maxItems");
   }
   SECTION("uniqueItems") {
     single_error(validator, payload_with(kBase + R"(, "tags": ["ab", "ab"])"), "/tags",
@@ -145,7 +143,8 @@ TEST_CASE("validate names each kind of schema error with its pointer and code",
   }
   SECTION("additionalProperties inside an array item reached through $ref") {
     single_error(validator, payload_with(kBase + R"(, "legs": [{"std": "2025-03-12T13:40:00Z",
-                 "gate": "D7"}])"), "/legs/0/gate", "additionalProperties");
+                 "gate": "D7"}])"),
+                 "/legs/0/gate", "additionalProperties");
   }
   SECTION("type of the whole payload") {
     const auto error = single_error(validator, "[]", "", "type");
@@ -163,7 +162,8 @@ TEST_CASE("validate points a missing required field at the field itself",
 TEST_CASE("validate points a missing required field inside an array item at that item",
           "[contracts][validator]") {
   auto validator = compiled();
-  single_error(validator, payload_with(kBase + R"(, "legs": [{"std": "2025-03-12T13:40:00Z"}, {}])"),
+  single_error(validator,
+               payload_with(kBase + R"(, "legs": [{"std": "2025-03-12T13:40:00Z"}, {}])"),
                "/legs/1/std", "required");
 }
 
@@ -197,15 +197,18 @@ TEST_CASE("validate checks formats where the schema puts them", "[contracts][val
   }
   SECTION("date-time inside an array item reached through $ref") {
     single_error(validator, payload_with(kBase + R"(, "legs": [{"std": "2025-03-12T13:40:00Z"},
-                 {"std": "2025-03-12 13:40"}])"), "/legs/1/std", "format");
+                 {"std": "2025-03-12 13:40"}])"),
+                 "/legs/1/std", "format");
   }
   SECTION("time inside an array item") {
     single_error(validator, payload_with(kBase + R"(, "legs": [{"std": "2025-03-12T13:40:00Z",
-                 "at": "13:40"}])"), "/legs/0/at", "format");
+                 "at": "13:40"}])"),
+                 "/legs/0/at", "format");
   }
   SECTION("date under additionalProperties") {
     single_error(validator, payload_with(kBase + R"(, "dates": {"ok": "2024-02-29",
-                 "bad": "2023-02-29"})"), "/dates/bad", "format");
+                 "bad": "2023-02-29"})"),
+                 "/dates/bad", "format");
   }
   SECTION("uuid under a key that needs RFC 6901 escaping") {
     single_error(validator, payload_with(kBase + R"(, "a/b~c": "not-a-uuid")"), "/a~1b~0c",
@@ -243,6 +246,23 @@ TEST_CASE("validate reports if-then requirements without the conditional wrapper
       "then": {"required": ["departure_id"]}})");
   CHECK(validator.validate(R"({"purpose": "transfer"})").ok());
   single_error(validator, R"({"purpose": "departure"})", "/departure_id", "required");
+}
+
+TEST_CASE("validate reports the errors of every allOf branch, not just the first failing one",
+          "[contracts][validator]") {
+  auto validator = compiled(R"({"type": "object", "allOf": [
+      {"required": ["a"]},
+      {"if": {"required": ["kind"], "properties": {"kind": {"const": "x"}}},
+       "then": {"required": ["x_id"]}},
+      {"properties": {"n": {"type": "integer", "minimum": 5}}},
+      {"required": ["b"]}]})");
+  const auto outcome = validator.validate(R"({"kind": "x", "n": 1})");
+  INFO(describe(outcome.errors));
+  std::vector<std::pair<std::string, std::string>> found;
+  for (const auto& e : outcome.errors) found.emplace_back(e.pointer, e.code);
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"/a", "required"}, {"/b", "required"}, {"/n", "minimum"}, {"/x_id", "required"}};
+  CHECK(found == expected);
 }
 
 TEST_CASE("validate reports an anyOf that no branch satisfies", "[contracts][validator]") {
