@@ -1,6 +1,7 @@
 #include "contracts/envelope.h"
 
 #include <chrono>
+#include <cstring>
 
 #include "contracts/envelope_generated.h"
 
@@ -37,6 +38,7 @@ Header read_header(const wire::Header* h) {
   out.supersedes = str(h->supersedes());
   out.occurred_at = h->occurred_at();
   out.recorded_at = h->recorded_at();
+  out.origin = str(h->origin());
   return out;
 }
 
@@ -60,8 +62,9 @@ Offset<wire::Header> write_header(FlatBufferBuilder& fbb, const Header& h) {
   auto correlation_id = fbb.CreateString(h.correlation_id);
   auto causation_id = fbb.CreateString(h.causation_id);
   auto supersedes = fbb.CreateString(h.supersedes);
+  auto origin = h.origin.empty() ? 0 : fbb.CreateString(h.origin);
   return wire::CreateHeader(fbb, message_id, contract, h.version, case_ref, recipients, correlation_id,
-                            causation_id, supersedes, h.occurred_at, h.recorded_at);
+                            causation_id, supersedes, h.occurred_at, h.recorded_at, origin);
 }
 
 wire::ErrorCode to_wire(ErrorCode code) { return static_cast<wire::ErrorCode>(code); }
@@ -205,6 +208,14 @@ Result<Envelope> decode_envelope(std::span<const std::byte> data, std::size_t ma
   }
   if (data.size() < 8) return malformed("frame of " + std::to_string(data.size()) + " bytes is too short");
   const auto* buf = reinterpret_cast<const std::uint8_t*>(data.data());
+  // FlatBuffers reads scalars in place; libzmq may hand over a frame at any address, so copy a
+  // misaligned frame to 8-byte-aligned memory first.
+  std::vector<std::uint64_t> aligned;
+  if (reinterpret_cast<std::uintptr_t>(buf) % alignof(std::uint64_t) != 0) {
+    aligned.resize((data.size() + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t));
+    std::memcpy(aligned.data(), buf, data.size());
+    buf = reinterpret_cast<const std::uint8_t*>(aligned.data());
+  }
   if (!wire::FrameBufferHasIdentifier(buf)) return malformed("frame lacks the KTN1 file identifier");
   // Depth and table limits bound the verifier's work on hostile input.
   flatbuffers::Verifier verifier(buf, data.size(), /*max_depth=*/16, /*max_tables=*/100000);

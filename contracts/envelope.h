@@ -26,6 +26,7 @@ struct Header {
   std::string supersedes;
   Millis occurred_at = 0;
   Millis recorded_at = 0;
+  std::string origin;  // adapters: "file:<party>/<name>" or "email:<address>"; "" for direct submits
 };
 
 struct Submit {

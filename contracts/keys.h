@@ -10,11 +10,11 @@
 
 namespace contracts {
 
-// True when `text` is 40 characters of the Z85 alphabet.
+// True when `text` is 40 characters of the Z85 alphabet that decode to 32 bytes.
 bool looks_like_z85_key(std::string_view text);
 
-// The key itself when `value` is one; otherwise the first line of the file `value` names (relative
-// paths against `base`). kConfig saying which when it is neither.
+// The first line of the file `value` names (relative paths against `base`) when that file exists,
+// otherwise `value` itself when it is a Z85 key. kConfig saying what is wrong when it is neither.
 [[nodiscard]] Result<std::string> read_key(std::string_view value, const std::filesystem::path& base);
 
 }  // namespace contracts

@@ -15,6 +15,7 @@
 
 #include "contracts/envelope.h"
 #include "contracts/error.h"
+#include "contracts/keys.h"
 
 namespace partner {
 
@@ -39,11 +40,9 @@ struct Profile {
 // secret_key: ...") or, when the TOML does not parse, the line and column.
 [[nodiscard]] Result<Profile> load_profile(const std::filesystem::path& path);
 
-// Reads a key given inline (40 Z85 characters) or as a path to a file whose first line (trimmed)
-// holds one; a relative path resolves against `base`. An existing file wins over inline text.
-// Returns the 40-character Z85 text; kConfig (naming the file, if any) when neither works.
-[[nodiscard]] Result<std::string> read_key(std::string_view value,
-                                           const std::filesystem::path& base);
+// Reads a key given inline (40 Z85 characters) or as a path to a file whose first line holds one
+// (contracts/keys.h; the broker's config uses the same rules).
+using contracts::read_key;
 
 struct ClientOptions {
   std::chrono::milliseconds receipt_timeout{10'000};  // give up on a submit after this

@@ -34,14 +34,6 @@ std::string_view trim(std::string_view text) {
   return text.substr(first, last - first + 1);
 }
 
-// zmq_z85_decode rejects characters outside the alphabet and lengths not a multiple of 5.
-bool is_z85_key(std::string_view text) {
-  if (text.size() != kZ85KeyChars) return false;
-  std::array<std::uint8_t, 32> binary{};
-  std::string terminated(text);
-  return zmq_z85_decode(binary.data(), terminated.c_str()) != nullptr;
-}
-
 Result<std::string> read_text_file(const fs::path& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return config_error("is a directory");
@@ -102,35 +94,6 @@ void warn_if_shared(const fs::path& key_file) {
 
 }  // namespace
 
-Result<std::string> read_key(std::string_view value, const fs::path& base) {
-  std::string_view text = trim(value);
-  if (text.empty()) return config_error("is empty; expected 40 Z85 characters or a key file");
-
-  fs::path path = resolve(text, base);
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    if (is_z85_key(text)) return std::string(text);
-    if (text.size() == kZ85KeyChars) {
-      return config_error("is not valid Z85 and no key file " + path.string() + " exists");
-    }
-    return config_error("no key file " + path.string() + " and not a 40-character Z85 key (" +
-                        std::to_string(text.size()) + " characters)");
-  }
-
-  auto content = read_text_file(path);
-  if (!content) return config_error("key file " + path.string() + ": " + content.error().detail);
-  std::string_view first_line = *content;
-  first_line = first_line.substr(0, first_line.find('\n'));
-  first_line = trim(first_line);
-  if (first_line.size() != kZ85KeyChars) {
-    return config_error("key file " + path.string() +
-                        ": expected 40 Z85 characters on the first line, found " +
-                        std::to_string(first_line.size()));
-  }
-  if (!is_z85_key(first_line)) return config_error("key file " + path.string() + ": not valid Z85");
-  return std::string(first_line);
-}
-
 Result<Profile> load_profile(const fs::path& path) {
   const std::string where = "profile " + path.string();
   auto text = read_text_file(path);
@@ -170,7 +133,7 @@ Result<Profile> load_profile(const fs::path& path) {
   };
   const fs::path base = path.has_parent_path() ? path.parent_path() : fs::path(".");
   auto key_from = [&](std::string_view key, const std::string& value) -> Result<std::string> {
-    auto k = read_key(value, base);
+    auto k = contracts::read_key(value, base);
     if (!k) return config_error(where + ": key " + std::string(key) + ": " + k.error().detail);
     return k;
   };

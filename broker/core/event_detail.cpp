@@ -19,6 +19,7 @@ std::string accepted_detail(const contracts::Header& h, const std::vector<std::s
   if (!h.supersedes.empty()) j["supersedes"] = h.supersedes;
   if (h.occurred_at != 0) j["occurred_at"] = h.occurred_at;
   if (h.recorded_at != 0) j["recorded_at"] = h.recorded_at;
+  if (!h.origin.empty()) j["origin"] = h.origin;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -13,7 +13,8 @@ namespace broker::core {
 // {"code": "...", "detail": "...", "errors": [{"pointer","code","reason"}...]}
 std::string rejected_detail(contracts::ErrorCode code, const std::string& detail,
                             const std::vector<contracts::FieldError>& errors);
-// {"recipients": [...], "correlation_id", "causation_id", "supersedes", "occurred_at", "recorded_at"}
+// {"recipients": [...], "correlation_id", "causation_id", "supersedes", "occurred_at", "recorded_at",
+//  "origin"}; empty fields are left out
 std::string accepted_detail(const contracts::Header& header, const std::vector<std::string>& recipients);
 // {"bytes": N, "connection": "..."} for a received frame
 std::string received_detail(std::size_t bytes);

@@ -177,6 +177,9 @@ std::vector<FieldError> check_header(const contracts::Header& h) {
   check_id(errors, "correlation_id", h.correlation_id, false);
   check_id(errors, "causation_id", h.causation_id, false);
   check_id(errors, "supersedes", h.supersedes, false);
+  if (h.origin.size() > 512 || !printable(h.origin) || !contracts::is_valid_utf8(h.origin)) {
+    errors.push_back({"header.origin", "format", "origin is longer than 512 bytes or holds control characters"});
+  }
   if (h.version == 0) errors.push_back({"header.version", "minimum", "version must be 1 or more"});
   for (std::size_t i = 0; i < h.recipients.size(); ++i) {
     check_id(errors, ("recipients[" + std::to_string(i) + "]").c_str(), h.recipients[i], true);

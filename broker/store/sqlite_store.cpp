@@ -64,7 +64,8 @@ CREATE TABLE IF NOT EXISTS messages (
   recipients           TEXT    NOT NULL,
   payload              BLOB    NOT NULL,
   payload_digest       TEXT    NOT NULL,
-  log_seq              INTEGER NOT NULL
+  log_seq              INTEGER NOT NULL,
+  origin               TEXT    NOT NULL
 );
 CREATE TABLE IF NOT EXISTS deliveries (
   id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -105,7 +106,7 @@ BEGIN SELECT RAISE(ABORT, 'handover_log is append-only'); END;
 constexpr std::string_view kOutboundSelect =
     "SELECT d.id, d.recipient, d.attempts, m.message_id, m.contract, m.version, m.case_ref,"
     " m.recipients, m.correlation_id, m.causation_id, m.supersedes, m.occurred_at, m.recorded_at,"
-    " m.sender, m.payload, m.payload_digest, m.accepted_at"
+    " m.sender, m.payload, m.payload_digest, m.accepted_at, m.origin"
     " FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq ";
 
 Error storage_error(std::string_view what, std::string_view detail) {
@@ -247,6 +248,7 @@ Result<OutboundDelivery> read_outbound(const Query& q, std::string_view what) {
   out.payload = q.blob_at(14);
   out.payload_digest = q.text_at(15);
   out.accepted_at = q.int64_at(16);
+  out.header.origin = q.text_at(17);
   return out;
 }
 
@@ -389,8 +391,8 @@ struct SqliteStore::Impl {
         {&insert_message,
          "INSERT INTO messages (message_id, contract, version, case_ref, sender, correlation_id,"
          " causation_id, supersedes, occurred_at, recorded_at, accepted_at, requested_recipients,"
-         " recipients, payload, payload_digest, log_seq)"
-         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+         " recipients, payload, payload_digest, log_seq, origin)"
+         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
         {&insert_delivery,
          "INSERT INTO deliveries (message_seq, recipient, state, attempts, last_attempt_at,"
          " acked_at, dead_at) VALUES (?, ?, 0, 0, 0, 0, 0)"},
@@ -551,7 +553,8 @@ Result<std::int64_t> SqliteStore::insert_message(const NewMessage& message) {
       .text(*recipients)
       .blob(message.payload)
       .text(message.payload_digest)
-      .int64(clamp_to_int64(message.log_seq));
+      .int64(clamp_to_int64(message.log_seq))
+      .text(h.origin);
   if (auto r = q.run(); !r) return r.error();
   return sqlite3_last_insert_rowid(impl_->db.get());
 }

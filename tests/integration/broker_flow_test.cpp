@@ -158,3 +158,18 @@ TEST_CASE("a broker restart loses no accepted message and resends nothing acknow
   }
   CHECK(got == std::vector<std::string>{"restart-2", "restart-3"});
 }
+
+TEST_CASE("the origin an adapter names travels with the message to its recipients", "[integration]") {
+  BrokerHarness h;
+  h.start();
+  auto alpha = h.client("ALPHA");
+  auto submit = notice();
+  submit.header.origin = "file:AIR-ZZ/bookings-2025-03-12.csv";
+  auto r = alpha.send(submit);
+  REQUIRE(r);
+  REQUIRE(r->status == ReceiptStatus::kAccepted);
+  auto bravo = h.client("BRAVO");
+  auto d = receive_one(bravo);
+  CHECK(d.header.origin == "file:AIR-ZZ/bookings-2025-03-12.csv");
+  REQUIRE(bravo.ack(d.delivery_id));
+}

@@ -134,3 +134,12 @@ TEST_CASE("envelope refuses a submit without header or payload", "[contracts][en
   REQUIRE_FALSE(no_payload);
   CHECK_THAT(no_payload.error().detail, Catch::Contains("payload"));
 }
+
+TEST_CASE("envelope decodes a frame at an odd address", "[contracts][envelope]") {
+  std::string valid = contracts::encode_envelope(contracts::Submit{header(), R"({"a":1})"});
+  std::string shifted = " " + valid;  // the frame starts one byte into the buffer
+  auto e = contracts::decode_envelope(
+      std::span(reinterpret_cast<const std::byte*>(shifted.data()) + 1, valid.size()));
+  REQUIRE(e);
+  CHECK(std::get<contracts::Submit>(*e).header.case_ref == "9990012345");
+}

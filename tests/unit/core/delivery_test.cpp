@@ -33,7 +33,11 @@ struct Fixture {
     broker::core::PipelineDeps deps{store, registry, partners};
     for (int i = 0; i < n; ++i) {
       contracts::Submit s;
-      s.header = {"m-" + std::to_string(i), "test.notice", 1, "9990012345", {"BRAVO"}, "", "", "", 0, 0};
+      s.header.message_id = "m-" + std::to_string(i);
+      s.header.contract = "test.notice";
+      s.header.version = 1;
+      s.header.case_ref = "9990012345";
+      s.header.recipients = {"BRAVO"};
       s.payload = R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[]})";
       auto out = broker::core::process_submit(deps, "ALPHA", s, kT0);
       REQUIRE(out);

@@ -183,7 +183,7 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
         std::vector<std::string>{"seq", "message_id", "contract", "version", "case_ref", "sender",
                                  "correlation_id", "causation_id", "supersedes", "occurred_at",
                                  "recorded_at", "accepted_at", "requested_recipients", "recipients",
-                                 "payload", "payload_digest", "log_seq"});
+                                 "payload", "payload_digest", "log_seq", "origin"});
 }
 
 TEST_CASE("stored recipient lists are JSON arrays other software can read", "[store]") {
