@@ -14,7 +14,7 @@ packages=(
   libsodium-dev
   libcli11-dev
   libtomlplusplus-dev
-  python3-zmq
+  python3-zmq python3-flatbuffers
 )
 
 missing=()
