@@ -15,6 +15,7 @@ packages=(
   libcli11-dev
   libtomlplusplus-dev
   python3-zmq python3-flatbuffers
+  libcurl4-openssl-dev libgmime-3.0-dev dovecot-imapd python3-aiosmtpd
 )
 
 missing=()
