@@ -1,0 +1,57 @@
+#pragma once
+// What one recipient may see of a payload. Pure functions over data (no store, no sockets): the
+// broker decides per delivery who the recipient is and which consent holds, and this code removes
+// what that recipient may not receive and says which rule removed it. nlohmann stays in the .cpp.
+//
+// Field patterns are JSON pointers (RFC 6901) in which the segment `*` matches any array index or
+// object key: "/escort/medical_notes", "/legs/*/wheelchair".
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "contracts/error.h"
+
+namespace broker::policy {
+
+struct SensitiveField {
+  std::string pattern;      // where in the payload, e.g. "/medication_to_carry" or "/legs/*/notes"
+  std::string sensitivity;  // the x-sensitivity value, e.g. "medical"
+};
+
+// Every property a JSON Schema (draft 7) tags with "x-sensitivity", at any depth: through
+// properties, items (list and tuple form), additionalProperties, allOf/anyOf/oneOf, if/then/else and
+// local $ref ("#/definitions/..", "#/$defs/.."). kConfig when the schema is not JSON.
+[[nodiscard]] contracts::Result<std::vector<SensitiveField>> sensitive_fields(std::string_view schema_json);
+
+// Who the recipient is, as far as the policy is concerned.
+struct RecipientView {
+  bool is_care_provider = false;       // role care-provider: receives medical fields
+  std::string consent_id;              // a valid consent covering (case, recipient), or ""
+  bool has_projection = false;         // the contract gives this consumer a projection
+  std::vector<std::string> projection; // patterns of the fields it receives (when has_projection)
+};
+
+struct Removal {
+  std::string pointer;  // the concrete pointer removed, e.g. "/legs/1/notes"
+  std::string rule;     // "medical:no-consent" or "projection"
+};
+
+struct Redaction {
+  std::string payload;             // the payload as this recipient receives it (JSON text)
+  std::vector<Removal> removed;    // empty when nothing was removed
+  std::string basis;               // why medical fields were kept: "role:care-provider",
+                                   // "consent:<id>", or "" when none were kept or none exist
+};
+
+// Applies the rules: medical fields go to care providers, or to others while a consent holds;
+// otherwise they are removed. A projection then keeps only the fields it lists. kInvalidPayload
+// when `payload` is not JSON (the broker validated it on the way in, so that is a bug upstream).
+[[nodiscard]] contracts::Result<Redaction> redact(std::string_view payload,
+                                                  const std::vector<SensitiveField>& sensitive,
+                                                  const RecipientView& recipient);
+
+// True when `pointer` (concrete) matches `pattern` (segments may be `*`).
+bool pointer_matches(std::string_view pattern, std::string_view pointer);
+
+}  // namespace broker::policy

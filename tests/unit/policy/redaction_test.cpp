@@ -1,0 +1,138 @@
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "broker/policy/redaction.h"
+
+namespace {
+
+using broker::policy::RecipientView;
+using nlohmann::json;
+
+// A health action perspective (C7) with medical fields at the top, nested and inside an array.
+constexpr const char* kSchema = R"({
+  "type": "object",
+  "definitions": {"leg": {"type": "object", "properties": {
+      "flight": {"type": "string"},
+      "oxygen": {"type": "boolean", "x-sensitivity": "medical"}}}},
+  "properties": {
+    "fit_to_travel": {"type": "string", "x-sensitivity": "medical"},
+    "transport_requirements": {"type": "array", "items": {"type": "string"}},
+    "escort": {"type": "object", "properties": {
+        "level": {"type": "string"},
+        "medication_days": {"type": "integer", "x-sensitivity": "medical"}}},
+    "legs": {"type": "array", "items": {"$ref": "#/definitions/leg"}},
+    "contact_point": {"type": "string"}
+  }
+})";
+
+constexpr const char* kPayload = R"({
+  "fit_to_travel": "yes-with-conditions",
+  "transport_requirements": ["WHEELCHAIR"],
+  "escort": {"level": "NURSE", "medication_days": 14},
+  "legs": [{"flight": "ZZ1417", "oxygen": true}, {"flight": "ZZ2210", "oxygen": false}],
+  "contact_point": "+31 00 000 0000"
+})";
+
+std::vector<broker::policy::SensitiveField> fields() {
+  auto f = broker::policy::sensitive_fields(kSchema);
+  REQUIRE(f);
+  return *f;
+}
+
+std::vector<std::string> removed_pointers(const broker::policy::Redaction& r) {
+  std::vector<std::string> out;
+  for (const auto& x : r.removed) out.push_back(x.pointer);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("sensitive fields are found at any depth, through arrays and $ref", "[policy]") {
+  std::vector<std::string> patterns;
+  for (const auto& f : fields()) {
+    CHECK(f.sensitivity == "medical");
+    patterns.push_back(f.pattern);
+  }
+  std::sort(patterns.begin(), patterns.end());
+  CHECK(patterns == std::vector<std::string>{"/escort/medication_days", "/fit_to_travel", "/legs/*/oxygen"});
+}
+
+TEST_CASE("a care provider receives the medical fields", "[policy]") {
+  RecipientView gza;
+  gza.is_care_provider = true;
+  auto r = broker::policy::redact(kPayload, fields(), gza);
+  REQUIRE(r);
+  CHECK(r->removed.empty());
+  CHECK(r->basis == "role:care-provider");
+  CHECK(json::parse(r->payload) == json::parse(kPayload));
+}
+
+TEST_CASE("a recipient without consent gets the payload with every medical field removed", "[policy]") {
+  auto r = broker::policy::redact(kPayload, fields(), RecipientView{});
+  REQUIRE(r);
+  CHECK(removed_pointers(*r) ==
+        std::vector<std::string>{"/escort/medication_days", "/fit_to_travel", "/legs/0/oxygen", "/legs/1/oxygen"});
+  for (const auto& x : r->removed) CHECK(x.rule == "medical:no-consent");
+  auto got = json::parse(r->payload);
+  CHECK_FALSE(got.contains("fit_to_travel"));
+  CHECK(got["escort"] == json{{"level", "NURSE"}});
+  CHECK(got["legs"] == json::parse(R"([{"flight":"ZZ1417"},{"flight":"ZZ2210"}])"));
+  CHECK(got["contact_point"] == "+31 00 000 0000");
+  CHECK(r->basis.empty());
+}
+
+TEST_CASE("a valid consent lets the medical fields through and names the consent", "[policy]") {
+  RecipientView kmar;
+  kmar.consent_id = "consent-000981";
+  auto r = broker::policy::redact(kPayload, fields(), kmar);
+  REQUIRE(r);
+  CHECK(r->removed.empty());
+  CHECK(r->basis == "consent:consent-000981");
+}
+
+TEST_CASE("a projection keeps only the listed fields, after the medical rule", "[policy]") {
+  RecipientView airline;
+  airline.has_projection = true;
+  airline.projection = {"/transport_requirements", "/escort/level", "/legs/*/flight"};
+  auto r = broker::policy::redact(kPayload, fields(), airline);
+  REQUIRE(r);
+  auto got = json::parse(r->payload);
+  CHECK(got == json::parse(R"({"transport_requirements":["WHEELCHAIR"],"escort":{"level":"NURSE"},
+                               "legs":[{"flight":"ZZ1417"},{"flight":"ZZ2210"}]})"));
+  std::map<std::string, std::string> rule_of;
+  for (const auto& x : r->removed) rule_of[x.pointer] = x.rule;
+  CHECK(rule_of["/fit_to_travel"] == "medical:no-consent");
+  CHECK(rule_of["/contact_point"] == "projection");
+  CHECK(rule_of.size() == 5);  // 4 medical + contact_point
+}
+
+TEST_CASE("a projection applies to care providers too", "[policy]") {
+  RecipientView view;
+  view.is_care_provider = true;
+  view.has_projection = true;
+  view.projection = {"/fit_to_travel"};
+  auto r = broker::policy::redact(kPayload, fields(), view);
+  REQUIRE(r);
+  CHECK(json::parse(r->payload) == json{{"fit_to_travel", "yes-with-conditions"}});
+}
+
+TEST_CASE("a payload without sensitive fields passes unchanged", "[policy]") {
+  auto r = broker::policy::redact(R"({"a":1})", fields(), RecipientView{});
+  REQUIRE(r);
+  CHECK(r->removed.empty());
+  CHECK(r->payload == R"({"a":1})");
+}
+
+TEST_CASE("pointer patterns match per segment", "[policy]") {
+  CHECK(broker::policy::pointer_matches("/legs/*/oxygen", "/legs/12/oxygen"));
+  CHECK_FALSE(broker::policy::pointer_matches("/legs/*/oxygen", "/legs/12"));
+  CHECK_FALSE(broker::policy::pointer_matches("/legs/0/oxygen", "/legs/1/oxygen"));
+  CHECK(broker::policy::pointer_matches("/a~1b", "/a~1b"));
+}
+
+TEST_CASE("redaction refuses a payload that is not JSON", "[policy]") {
+  auto r = broker::policy::redact("{", fields(), RecipientView{});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == contracts::ErrorCode::kInvalidPayload);
+}
