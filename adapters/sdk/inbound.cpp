@@ -321,10 +321,11 @@ Result<CsvMapping> read_mapping(const toml::table& table, const std::string& whe
     const std::string at = where + ".columns[" + std::to_string(i + 1) + "]";
     auto column = read_column(*list->get(i), at);
     if (!column) return column.error();
-    if (column->column == mapping.case_column || column->column == mapping.occurred_at_column ||
-        !seen_columns.insert(column->column).second) {
-      return Error{ErrorCode::kConfig, at + ".column: column " + with_quotes(column->column) +
-                                           " is mapped twice (or is the case/occurred_at column)"};
+    // A column may also be the case or occurred_at column (a time both in the header and the
+    // payload is common); mapping one column to two fields is a mistake.
+    if (!seen_columns.insert(column->column).second) {
+      return Error{ErrorCode::kConfig,
+                   at + ".column: column " + with_quotes(column->column) + " is mapped twice"};
     }
     if (!seen_fields.insert(column->field).second)
       return Error{ErrorCode::kConfig, at + ".field: " + column->field + " is mapped twice"};

@@ -7,7 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 keten="$(realpath "${1:-$here/../../build/keten}")"
 samples="$here/../../contracts/migration-chain/samples"
-partners=(IND COA DTV KMAR POL-AVIM DJI DVO GZA)
+partners=(IND COA DTV KMAR POL-AVIM DJI DVO GZA AIR-ZZ PTR-001)
 case_ref="9990012345"
 run="$(mktemp -d /tmp/keten-demo-XXXXXX)"
 broker_pid=""
@@ -101,6 +101,78 @@ for p in DTV KMAR DJI DVO IND GZA; do receive "$p"; done
 
 say "COA comes back online and catches up on everything it missed"
 receive COA
+
+# --- non-chain parties through the file adapter (docs/file-adapter.md) ----------------------
+# An airline (AIR-ZZ) and a private transport firm (PTR-001) run none of our software: one
+# `keten adapter file` per party holds its key and exchanges files with it (adapters/*.toml).
+adapter_pids=()
+trap 'for p in "${adapter_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; cleanup' EXIT
+rm -rf "$here/run/AIR-ZZ" "$here/run/PTR-001"
+
+# wait_for FILE PATTERN [N]: waits (up to 15 s) until N (default 1) lines of FILE match PATTERN.
+wait_for() {
+  for _ in $(seq 1 150); do
+    [ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "${3:-1}" ] && return 0; sleep 0.1
+  done
+  echo "demo: timed out waiting for '$2' in $1" >&2; cat "$run"/adapter-*.log >&2; return 1
+}
+# drop PARTY FILE: the party's system writes FILE into its inbox under a .tmp name, then renames it.
+drop() {
+  local inbox="$here/run/$1/inbox" name; name="$(basename "$2")"
+  cp "$2" "$inbox/$name.tmp" && mv "$inbox/$name.tmp" "$inbox/$name"
+  echo "$1 dropped $name"
+}
+for party in AIR-ZZ PTR-001; do
+  "$keten" --log-level warn adapter file --config "$here/adapters/$party.toml" >"$run/adapter-$party.out" 2>"$run/adapter-$party.log" &
+  adapter_pids+=($!)
+  wait_for "$run/adapter-$party.out" '^watching'
+done
+
+say "A file arrives: the airline drops booking confirmations (CSV) in its inbox"
+drop AIR-ZZ "$here/drop/AIR-ZZ/bookings-2025-03-10.csv"
+wait_for "$run/adapter-AIR-ZZ.out" '^processed bookings-2025-03-10.csv'
+echo "AIR-ZZ inbox/processed: $(ls "$here/run/AIR-ZZ/inbox/processed")"
+receive DTV
+echo "   stored with origin: $(sqlite3 "$run/keten.db" "select group_concat(distinct origin) from messages where sender = 'AIR-ZZ'")"
+
+say "A denied-boarding file with two bad rows: the good row goes through, the clerk gets a report"
+drop AIR-ZZ "$here/drop/AIR-ZZ/denied-2025-03-12.csv"
+wait_for "$run/adapter-AIR-ZZ.out" '^rejected denied-2025-03-12.csv'
+python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("rejected/denied-2025-03-12.csv.errors.json: " + r["summary"])
+for m in r["messages"]:
+    print("   line %s (case %s): %s" % (m.get("line"), m.get("case", "?"), m["status"]))
+    for e in m.get("errors", []):
+        print("      column %-18s %s" % (e.get("column", e["field"]), e["problem"]))
+' "$here/run/AIR-ZZ/inbox/rejected/denied-2025-03-12.csv.errors.json"
+receive KMAR
+
+say "A file leaves: DT&V orders special transport; the order appears in PTR-001's outbox"
+send DTV special.transport.ordered special.transport.ordered.valid.json --to PTR-001
+wait_for "$run/adapter-PTR-001.out" '^written '
+order_id="$(sed -n 's/^written //p' "$run/adapter-PTR-001.out" | head -1)"
+(cd "$here/run/PTR-001/outbox" && ls special.transport.ordered/)
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("   %s from %s, case %s: pickup %s at %s by %s" % (d["contract"], d["sender"], d["case"],
+      d["payload"]["pickup_location"], d["payload"]["pickup_at"], d["payload"]["vehicle"]))
+' "$here/run/PTR-001/outbox/special.transport.ordered/$order_id.json"
+
+say "PTR-001 answers with a JSON file; dropping it again is recognised as a duplicate"
+drop PTR-001 "$here/drop/PTR-001/transport-confirmed-STO-2025-000031.json"
+wait_for "$run/adapter-PTR-001.out" '^processed transport-confirmed-STO-2025-000031.json'
+drop PTR-001 "$here/drop/PTR-001/transport-confirmed-STO-2025-000031.json"
+wait_for "$run/adapter-PTR-001.out" '^processed transport-confirmed-STO-2025-000031.json' 2
+echo "PTR-001 inbox/processed: $(ls "$here/run/PTR-001/inbox/processed" | tr '\n' ' ')"
+receive DTV
+
+for p in "${adapter_pids[@]}"; do kill -TERM "$p"; wait "$p" || true; done
+adapter_pids=()
+trap cleanup EXIT
+echo "file adapters stopped"
 
 say "Stopping the broker"
 kill -TERM "$broker_pid"
