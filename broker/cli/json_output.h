@@ -7,6 +7,7 @@
 
 #include "contracts/envelope.h"
 #include "contracts/error.h"
+#include "contracts/time.h"
 
 namespace keten_cli {
 
@@ -20,12 +21,7 @@ std::string receipt_json(const contracts::Receipt& receipt);
 // when it parses, else as a string. No trailing newline.
 std::string delivery_json(const contracts::Deliver& deliver);
 
-// UTC with milliseconds: 2025-03-03T08:12:00.000Z.
-std::string format_rfc3339(contracts::Millis millis);
-
-// Parses an RFC 3339 date-time with a required offset (Z or +hh:mm), e.g.
-// 2025-03-03T09:12:00+01:00; fractions past milliseconds are dropped. kConfig naming the text and
-// the problem.
-[[nodiscard]] contracts::Result<contracts::Millis> parse_rfc3339(std::string_view text);
+using contracts::format_rfc3339;  // contracts/time.h
+using contracts::parse_rfc3339;
 
 }  // namespace keten_cli
