@@ -35,7 +35,7 @@ Result<FileAdapterConfig> load_config(const fs::path& path) {
   }
   static const std::set<std::string, std::less<>> kKeys = {
       "profile", "inbox",  "outbox",         "processed",       "rejected", "state",
-      "stable_ms", "poll_ms", "max_file_bytes", "ignore_suffixes", "csv"};
+      "stable_ms", "poll_ms", "max_file_bytes", "ignore_suffixes", "watch",  "csv"};
   for (const auto& [key, node] : table) {
     if (kKeys.count(key.str()) == 0) {
       return Error{ErrorCode::kConfig, where + ": key " + std::string(key.str()) + " (line " +
@@ -95,6 +95,14 @@ Result<FileAdapterConfig> load_config(const fs::path& path) {
   config.stable = std::chrono::milliseconds(stable);
   config.poll = std::chrono::milliseconds(poll);
   config.max_file_bytes = static_cast<std::uintmax_t>(max_bytes);
+
+  if (const toml::node* node = table.get("watch")) {
+    const auto* value = node->as_string();
+    if (value == nullptr || (value->get() != "inotify" && value->get() != "poll")) {
+      return Error{ErrorCode::kConfig, where + ": key watch: expected \"inotify\" or \"poll\""};
+    }
+    config.use_inotify = value->get() == "inotify";
+  }
 
   if (const toml::node* node = table.get("ignore_suffixes")) {
     const auto* list = node->as_array();

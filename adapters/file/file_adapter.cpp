@@ -93,10 +93,10 @@ Result<void> FileAdapter::prepare() {
     if (entry.is_directory(entry_ec)) stale += remove_stale_temporaries(entry.path());
   }
   if (stale > 0) log().info("removed stale temporary files count={}", stale);
-  watch_.emplace(config_.inbox);
+  if (config_.use_inotify) watch_.emplace(config_.inbox);
   log().info("file adapter ready party={} inbox={} outbox={} watch={} csv_mappings={}", party_,
              config_.inbox.string(), config_.outbox.string(),
-             watch_->is_active() ? "inotify" : "polling", config_.csv.size());
+             watch_ && watch_->is_active() ? "inotify" : "polling", config_.csv.size());
   return {};
 }
 

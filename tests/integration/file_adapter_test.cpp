@@ -101,9 +101,14 @@ class AdapterFixture {
     write(root_ / "profile.toml", "broker = \"" + h_.endpoint() + "\"\nbroker_public_key = \"" +
                                       h_.broker_keys().public_key + "\"\npartner = \"" + party_ +
                                       "\"\nsecret_key = \"" + keys.secret_key + "\"\n");
-    write(config(), std::string("profile = \"profile.toml\"\ninbox = \"in\"\noutbox = \"out\"\n") +
-                        "stable_ms = 60\npoll_ms = 20\n" + kNoticeMapping);
+    configure("stable_ms = 60\n");
     fs::create_directories(inbox());
+  }
+
+  // (Re)writes the adapter config: the folders, `settings` (top-level keys), the CSV mapping.
+  void configure(const std::string& settings) {
+    write(config(), "profile = \"profile.toml\"\ninbox = \"in\"\noutbox = \"out\"\npoll_ms = 20\n" +
+                        settings + kNoticeMapping);
   }
 
   std::unique_ptr<test_support::ChildProcess> start_adapter(const std::string& crash_at = "") {
@@ -152,7 +157,9 @@ class AdapterFixture {
 
 TEST_CASE("a JSON file dropped in the inbox reaches the consumer with its file origin",
           "[integration][file]") {
+  const std::string watch = GENERATE(as<std::string>{}, "inotify", "poll");
   AdapterFixture f;
+  f.configure("stable_ms = 60\nwatch = \"" + watch + "\"\n");
   auto adapter = f.start_adapter();
   drop(f.inbox(), "notice-1.json", notice_document("9990012345"));
   REQUIRE(eventually([&] { return fs::exists(f.processed() / "notice-1.json"); }));
@@ -231,11 +238,7 @@ TEST_CASE("a file dropped twice, under any name, yields duplicates and no second
 TEST_CASE("files still being written are not picked up", "[integration][file]") {
   AdapterFixture f;
   // A longer stability window than the writer's pauses.
-  {
-    std::string text = read(f.config());
-    text.replace(text.find("stable_ms = 60"), 14, "stable_ms = 400");
-    write(f.config(), text);
-  }
+  f.configure("stable_ms = 400\n");
   auto adapter = f.start_adapter();
   write(f.inbox() / "c.json.tmp", notice_document("9990012345"));
   write(f.inbox() / ".d.json", notice_document("9990012346"));
@@ -387,4 +390,80 @@ TEST_CASE("kill -9 of the adapter while writing a delivery loses and doubles not
     json_files += name.size() > 5 && name.substr(name.size() - 5) == ".json";
   }
   CHECK(json_files == (point == "before-rename" ? 1u : 0u));
+}
+
+namespace {
+
+// Runs the adapter, kills it with SIGKILL right after its `events_before_kill`-th outcome line
+// (mid-way through whatever it does next), `rounds` times; then runs it until `done` holds.
+void run_with_kills(AdapterFixture& f, int rounds, int events_before_kill,
+                    const std::function<bool()>& done) {
+  for (int round = 0; round < rounds && !done(); ++round) {
+    auto adapter = f.start_adapter();
+    for (int e = 0; e < events_before_kill; ++e) {
+      if (!adapter->read_line(20s)) break;
+    }
+    adapter->signal(SIGKILL);
+    REQUIRE(adapter->wait(10s) == -SIGKILL);
+  }
+  auto adapter = f.start_adapter();
+  REQUIRE(eventually(done, 60s));
+  adapter->signal(SIGTERM);
+  REQUIRE(adapter->wait(10s) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("repeated kill -9 while many files come in: every row arrives exactly once",
+          "[integration][file][crash]") {
+  AdapterFixture f;
+  std::multiset<std::string> expected;
+  std::string csv = "case,occurred,planned_at,location,item,count\n";
+  for (int i = 0; i < 20; ++i) {
+    const std::string case_ref = "99900" + std::to_string(10000 + i);
+    csv += case_ref + ",,2025-03-12T06:00:00+01:00,AZC-TER-APEL,AB1234," + std::to_string(i) + "\n";
+    expected.insert(case_ref);
+  }
+  drop(f.inbox(), "notices-big.csv", csv);
+  for (int i = 0; i < 12; ++i) {
+    const std::string case_ref = "99901" + std::to_string(10000 + i);
+    drop(f.inbox(), "n-" + std::to_string(i) + ".json", notice_document(case_ref));
+    expected.insert(case_ref);
+  }
+  run_with_kills(f, 5, 2, [&] { return files_in(f.inbox()).empty(); });
+  CHECK(files_in(f.processed()).size() == 13);
+  CHECK(files_in(f.rejected()).empty());
+  std::multiset<std::string> cases;
+  for (const auto& d : f.drain("BRAVO")) cases.insert(d.header.case_ref);
+  CHECK(cases == expected);
+}
+
+TEST_CASE("repeated kill -9 while deliveries go out: every message is in the outbox exactly once",
+          "[integration][file][crash]") {
+  AdapterFixture f("BRAVO");
+  auto alpha = f.harness().client("ALPHA");
+  std::set<std::string> expected;
+  for (int i = 0; i < 25; ++i) {
+    auto notice = test_support::notice();
+    auto receipt = alpha.send(notice);
+    REQUIRE(receipt);
+    REQUIRE(receipt->status == contracts::ReceiptStatus::kAccepted);
+    expected.insert(notice.header.message_id + ".json");
+  }
+  const fs::path dir = f.outbox() / "test.notice";
+  auto written = [&] {
+    std::set<std::string> names;
+    for (const auto& name : files_in(dir)) {
+      if (name.size() > 5 && name.substr(name.size() - 5) == ".json" && name.front() != '.')
+        names.insert(name);
+    }
+    return names;
+  };
+  run_with_kills(f, 4, 3, [&] {
+    return written() == expected && files_in(f.outbox() / ".keten").size() == expected.size();
+  });
+  for (const auto& name : files_in(dir)) CHECK(name.find(".keten-tmp") == std::string::npos);
+  CHECK(files_in(dir).size() == 2 * expected.size());  // .json and .csv, nothing else
+  // Every delivery was acknowledged (after the last run, which stopped cleanly).
+  CHECK(f.drain("BRAVO").empty());
 }

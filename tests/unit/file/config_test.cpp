@@ -42,6 +42,7 @@ columns = [{ column = "x", field = "/x" }]
   CHECK(config->state == fs::path("/srv/out/.keten"));
   CHECK(config->stable == std::chrono::milliseconds(2000));
   CHECK(config->poll == std::chrono::milliseconds(500));
+  CHECK(config->use_inotify);
   REQUIRE(config->csv.size() == 1);
   CHECK(config->csv[0].contract == "a.b");
 }
@@ -56,6 +57,7 @@ TEST_CASE("adapter config refuses what it does not understand, naming the key", 
       {"inbox = \"in\"\noutbox = \"out\"\n", "key profile: missing"},
       {base + "colour = \"red\"\n", "key colour"},
       {base + "poll_ms = 0\n", "key poll_ms"},
+      {base + "watch = \"fanotify\"\n", "key watch"},
       {base + "stable_ms = \"soon\"\n", "key stable_ms"},
       {base + "ignore_suffixes = \".tmp\"\n", "key ignore_suffixes"},
       {base + "[[csv]]\ncontract = \"a.b\"\n", "csv[1].files"},
