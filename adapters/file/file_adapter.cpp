@@ -130,7 +130,7 @@ Result<void> FileAdapter::scan_inbox() {
     if (r.error().code == ErrorCode::kTimeout) {
       // The broker did not answer: the file stays in the inbox and is offered again next scan;
       // what was already accepted comes back as duplicate.
-      log().warn("broker did not answer; file stays in the inbox name={} detail={}", name,
+      log().warn("broker did not take the file; it stays in the inbox name={} detail={}", name,
                  r.error().detail);
       return {};
     }
@@ -185,6 +185,11 @@ Result<void> FileAdapter::handle_file(const std::string& name) {
       for (const auto& message : batch->messages) {
         auto receipt = client_.send(message.submit);
         if (!receipt) return receipt.error();
+        if (receipt->status == contracts::ReceiptStatus::kRejected &&
+            receipt->code == ErrorCode::kStorage) {
+          // The broker could not commit: not the party's mistake. Keep the file and try again.
+          return Error{ErrorCode::kTimeout, "broker storage failure: " + receipt->detail};
+        }
         const auto& h = message.submit.header;
         log().debug("submitted name={} row={} message_id={} contract={} status={}", name,
                     message.row, h.message_id, h.contract, contracts::to_string(receipt->status));

@@ -35,7 +35,8 @@ std::vector<std::string> InboxScanner::ready(Clock::time_point now) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(inbox_, ec)) {
     std::error_code entry_ec;
-    if (!entry.is_regular_file(entry_ec)) continue;
+    // Symbolic links are never followed: the adapter must not read files outside the inbox.
+    if (entry.is_symlink(entry_ec) || !entry.is_regular_file(entry_ec)) continue;
     std::string name = entry.path().filename().string();
     if (is_ignored_name(name, ignore_suffixes_)) continue;
     const auto size = entry.file_size(entry_ec);

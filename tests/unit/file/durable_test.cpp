@@ -73,6 +73,7 @@ TEST_CASE("the inbox scanner hands out a file only after it stayed unchanged", "
   std::ofstream(dir / "a.json") << "{";
   std::ofstream(dir / "b.json.tmp") << "{}";
   std::ofstream(dir / ".c.json") << "{}";
+  fs::create_symlink("/etc/hostname", dir / "link.json");
   const auto t0 = file_adapter::InboxScanner::Clock::now();
   CHECK(scanner.ready(t0).empty());
   CHECK(scanner.has_waiting());
