@@ -48,8 +48,8 @@ Result<FileAdapterConfig> load_config(const fs::path& path) {
   auto path_at = [&](std::string_view key, bool required, fs::path& out) -> Result<void> {
     const toml::node* node = table.get(key);
     if (node == nullptr) {
-      if (required) return Error{ErrorCode::kConfig, where + ": key " + std::string(key) + ": missing"};
-      return {};
+      if (!required) return {};
+      return Error{ErrorCode::kConfig, where + ": key " + std::string(key) + ": missing"};
     }
     const auto* value = node->as_string();
     if (value == nullptr || value->get().empty()) {
@@ -79,7 +79,8 @@ Result<FileAdapterConfig> load_config(const fs::path& path) {
        {std::tuple{"profile", true, &config.profile}, std::tuple{"inbox", true, &config.inbox},
         std::tuple{"outbox", true, &config.outbox},
         std::tuple{"processed", false, &config.processed},
-        std::tuple{"rejected", false, &config.rejected}, std::tuple{"state", false, &config.state}}) {
+        std::tuple{"rejected", false, &config.rejected},
+        std::tuple{"state", false, &config.state}}) {
     if (auto r = path_at(key, required, *out); !r) return r.error();
   }
   if (config.processed.empty()) config.processed = config.inbox / "processed";

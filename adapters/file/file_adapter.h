@@ -1,7 +1,7 @@
 #pragma once
 // FileAdapter: a partner on behalf of a non-chain party that exchanges files. Inbound files
-// (JSON documents, CSV through mappings) become submits; each file then moves to processed/ or, with
-// a NAME.errors.json report, to rejected/. Each delivery becomes OUTBOX/<contract>/<id>.json (and
+// (JSON documents, CSV through mappings) become submits; each file then moves to processed/ or,
+// with a NAME.errors.json report, to rejected/. Each delivery becomes OUTBOX/<contract>/<id>.json (and
 // .csv where a mapping says so), durably, before it is acknowledged. Crash analysis:
 // adapters/file/README.md; formats: docs/file-adapter.md.
 //
@@ -45,8 +45,8 @@ class FileAdapter {
   // Creates the folders and removes our stale temporaries. kStorage when a folder cannot be made.
   [[nodiscard]] contracts::Result<void> prepare();
 
-  // Runs until `stop` is set (checked at least every config.poll): receives deliveries and scans the
-  // inbox. Returns kTransport when the connection to the broker fails for good, kStorage when the
+  // Runs until `stop` is set (checked at least every config.poll): receives deliveries and scans
+  // the inbox. Returns kTransport when the connection to the broker fails for good, kStorage when the
   // outbox cannot be written (the delivery is nacked first).
   [[nodiscard]] contracts::Result<void> run(const std::atomic<bool>& stop);
 
@@ -59,7 +59,9 @@ class FileAdapter {
   // Called with one line per outcome, for scripts and tests: "processed NAME", "rejected NAME"
   // (after the move), "written MESSAGE_ID" (after the ack was queued; also for a redelivery of a
   // message already written).
-  void set_event_sink(std::function<void(const std::string&)> sink) { event_sink_ = std::move(sink); }
+  void set_event_sink(std::function<void(const std::string&)> sink) {
+    event_sink_ = std::move(sink);
+  }
 
  private:
   [[nodiscard]] contracts::Result<void> scan_inbox();

@@ -25,9 +25,9 @@ class InboxScanner {
   InboxScanner(std::filesystem::path inbox, std::chrono::milliseconds stable,
                std::vector<std::string> ignore_suffixes);
 
-  // Lists the inbox (regular files only; symbolic links are skipped) and returns, sorted by name, the files whose size and
-  // mtime have not changed for at least `stable` as of `now`. A file that changes starts its wait
-  // again. Listing errors yield an empty list (the next scan tries again).
+  // Lists the inbox (regular files only; symbolic links are skipped) and returns, sorted by name,
+  // the files whose size and mtime have not changed for at least `stable` as of `now`. A file that
+  // changes starts its wait again. Listing errors yield an empty list (the next scan tries again).
   std::vector<std::string> ready(Clock::time_point now);
 
   // True while some listed file is still waiting to become stable (so the caller scans again

@@ -1,8 +1,8 @@
 #pragma once
 // Inbound documents from non-chain parties, turned into Submits: a JSON document
-// ({"contract", "case", "payload", ...}) or a CSV file read through a per-contract mapping. Shared by
-// the file adapter (drop folders) and the email adapter (mail attachments). Also renders the broker's
-// receipts as a report a clerk at the other side can read. Formats: docs/file-adapter.md.
+// ({"contract", "case", "payload", ...}) or a CSV file read through a per-contract mapping.
+// Shared by the file adapter (drop folders) and the email adapter (mail attachments). Also renders
+// the broker's receipts as a report a clerk at the other side can read. Formats: docs/file-adapter.md.
 //
 // Everything here is a pure function of its arguments: no I/O except load_csv_mappings, no logging
 // of payloads, thread-safe. Nothing throws; failures are Results or per-row errors.
@@ -43,7 +43,7 @@ struct CsvColumn {
   std::string field;    // JSON pointer into the payload, e.g. "/flight/number"; nested objects are
                         // created as needed
   CellType type = CellType::kString;
-  bool required = false;  // an empty cell is a row error; otherwise an empty cell leaves the field out
+  bool required = false;  // an empty cell is a row error; else an empty cell leaves the field out
 };
 
 // How the CSV files of one contract look. One `[[csv]]` table in an adapter's TOML config:
@@ -137,8 +137,8 @@ std::string content_message_id(std::string_view party, std::string_view canonica
 
 // Outbound CSV for one delivered message: a header line and one data line (CRLF line ends, cells
 // quoted where needed), with the mapping's case column first (the header's case_ref) and then each
-// mapped column read from the payload at its pointer (missing fields are empty cells). kInvalidPayload
-// when the payload is not a JSON object.
+// mapped column read from the payload at its pointer (missing fields are empty cells).
+// kInvalidPayload when the payload is not a JSON object.
 [[nodiscard]] Result<std::string> render_csv(const CsvMapping& mapping, std::string_view case_ref,
                                              std::string_view payload);
 

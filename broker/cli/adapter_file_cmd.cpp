@@ -39,8 +39,8 @@ int run_adapter(const AdapterFileOptions& options) {
   if (!profile) return fail(kExitUsage, profile.error().detail);
   auto client = partner::Client::connect(*profile);
   if (!client) {
-    return fail(client.error().code == contracts::ErrorCode::kConfig ? kExitUsage : kExitUnreachable,
-                client.error().detail);
+    const bool config_error = client.error().code == contracts::ErrorCode::kConfig;
+    return fail(config_error ? kExitUsage : kExitUnreachable, client.error().detail);
   }
 
   file_adapter::FileAdapter adapter(*config, *client, profile->partner, *crash_at);
