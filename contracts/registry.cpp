@@ -22,6 +22,8 @@ using json = nlohmann::json;
 // The keys of a contract file (docs/contracts.md). Anything else is a typo until we add it here.
 constexpr std::string_view kKeys[] = {"contract", "version",   "description",
                                       "owner",    "consumers", "schema"};
+// Optional keys: absent means the default that docs/contracts.md gives.
+constexpr std::string_view kOptionalKeys[] = {"compatibility", "norms", "projections"};
 
 // "departure.scheduled": lower-case segments of letters, digits and '-', separated by dots, each
 // starting with a letter. The name goes into file names and log lines, so keep it plain.
@@ -89,6 +91,9 @@ struct ContractFields {
   std::string description;
   std::vector<std::string> owners;
   std::vector<std::string> consumers;
+  CompatibilityMode compatibility = CompatibilityMode::kBackward;
+  std::vector<Norm> norms;
+  std::map<std::string, std::vector<std::string>, std::less<>> projections;
 };
 
 // What one contract file gave: its name and version when readable (for the duplicate check even
@@ -126,7 +131,9 @@ ReadContract read_contract(const fs::path& path, const std::vector<std::string>&
   const std::size_t problems_before = problems.size();
 
   for (auto it = file.begin(); it != file.end(); ++it) {
-    if (std::find(std::begin(kKeys), std::end(kKeys), it.key()) == std::end(kKeys)) {
+    if (std::find(std::begin(kKeys), std::end(kKeys), it.key()) == std::end(kKeys) &&
+        std::find(std::begin(kOptionalKeys), std::end(kOptionalKeys), it.key()) ==
+            std::end(kOptionalKeys)) {
       problems.push_back("unknown key '" + it.key() + "'");
     }
   }
@@ -167,6 +174,18 @@ ReadContract read_contract(const fs::path& path, const std::vector<std::string>&
     }
   }
 
+  if (auto mode = file.find("compatibility"); mode != file.end()) {
+    const auto parsed = mode->is_string() ? parse_compatibility_mode(mode->get<std::string>())
+                                          : std::nullopt;
+    if (parsed) {
+      contract.compatibility = *parsed;
+    } else {
+      problems.push_back(
+          "'compatibility' must be one of BACKWARD, FORWARD, FULL, BACKWARD_TRANSITIVE, "
+          "FORWARD_TRANSITIVE, FULL_TRANSITIVE, NONE");
+    }
+  }
+
   if (!contract.name.empty() && contract.version != 0) {
     const std::string expected = contract.name + ".v" + std::to_string(contract.version) + ".json";
     if (path.filename().string() != expected) {
@@ -189,13 +208,60 @@ ReadContract read_contract(const fs::path& path, const std::vector<std::string>&
   }
 
   std::optional<PayloadValidator> validator;
+  std::string schema_json;
   if (auto schema = file.find("schema"); schema != file.end()) {
+    if (schema->is_object()) schema_json = schema->dump();
     if (!schema->is_object()) {
       problems.push_back("'schema' must be a JSON Schema (draft 7) object");
-    } else if (auto compiled = PayloadValidator::compile(schema->dump()); !compiled) {
+    } else if (auto compiled = PayloadValidator::compile(schema_json); !compiled) {
       problems.push_back(compiled.error().detail);
     } else {
       validator.emplace(std::move(*compiled));
+    }
+  }
+
+  if (auto norms = file.find("norms"); norms != file.end()) {
+    ParsedNorms parsed = parse_norms(norms->dump());
+    for (const auto& problem : parsed.problems) problems.push_back(problem);
+    if (parsed.problems.empty() && !schema_json.empty()) {
+      for (const auto& problem : lint_norms(parsed.norms, schema_json, contract.consumers)) {
+        problems.push_back(problem);
+      }
+    }
+    contract.norms = std::move(parsed.norms);
+  }
+
+  if (auto projections = file.find("projections"); projections != file.end()) {
+    if (!projections->is_object()) {
+      problems.push_back("'projections' must map consumer ids to lists of payload pointers");
+    }
+    for (auto it = projections->begin(); projections->is_object() && it != projections->end();
+         ++it) {
+      const std::string& partner = it.key();
+      if (std::find(contract.consumers.begin(), contract.consumers.end(), partner) ==
+          contract.consumers.end()) {
+        problems.push_back("projection for '" + partner + "', which is not a consumer");
+      }
+      std::vector<std::string> pointers;
+      bool ok = it->is_array() && !it->empty();
+      for (const auto& pointer : *it) {
+        ok = ok && pointer.is_string();
+        if (!ok) break;
+        const std::string text = pointer.get<std::string>();
+        if (text.size() < 2 || text[0] != '/' || text.find('/', 1) != std::string::npos) {
+          problems.push_back("projection for '" + partner + "': '" + text +
+                             "' must name a top-level property, like \"/status\"");
+        } else if (!schema_json.empty() && !schema_declares(schema_json, text)) {
+          problems.push_back("projection for '" + partner + "': " + text +
+                             " is not in the schema");
+        }
+        pointers.push_back(text);
+      }
+      if (!ok) {
+        problems.push_back("projection for '" + partner +
+                           "' must be a non-empty list of payload pointers");
+      }
+      contract.projections.emplace(partner, std::move(pointers));
     }
   }
 
@@ -203,9 +269,36 @@ ReadContract read_contract(const fs::path& path, const std::vector<std::string>&
   if (problems.size() == problems_before && validator) {
     result.contract.emplace(Contract{std::move(contract.name), contract.version,
                                      std::move(contract.description), std::move(contract.owners),
-                                     std::move(contract.consumers), path, std::move(*validator)});
+                                     std::move(contract.consumers), path, std::move(*validator),
+                                     std::move(schema_json), contract.compatibility,
+                                     std::move(contract.norms), std::move(contract.projections)});
   }
   return result;
+}
+
+// Follow-up norms name other contracts: each must be in the set and declare the `match` pointer in
+// at least one of its versions, or the follow-up could never be recognised.
+void check_follow_ups(const std::vector<Contract>& contracts, std::vector<std::string>& problems) {
+  for (const Contract& contract : contracts) {
+    for (const Norm& norm : contract.norms) {
+      for (const std::string& expected : norm.expects) {
+        bool exists = false;
+        bool declares = false;
+        for (const Contract& other : contracts) {
+          if (other.name != expected) continue;
+          exists = true;
+          declares = declares || schema_declares(other.schema_json, norm.match);
+        }
+        const std::string where = contract.path.filename().string() + ": norm '" + norm.id + "': ";
+        if (!exists) {
+          problems.push_back(where + "expects '" + expected + "', which is not in the set");
+        } else if (!declares) {
+          problems.push_back(where + "'" + expected + "' has no " + norm.match +
+                             " to match on");
+        }
+      }
+    }
+  }
 }
 
 // The shared walk of load() and lint_contract_set(): every problem as "file: problem".
@@ -247,6 +340,7 @@ std::vector<std::string> scan(const fs::path& dir, const std::vector<std::string
     }
     if (read.contract) contracts.push_back(std::move(*read.contract));
   }
+  check_follow_ups(contracts, problems);
   return problems;
 }
 
@@ -268,12 +362,17 @@ Result<ContractRegistry> ContractRegistry::load(const std::filesystem::path& dir
     for (std::size_t i = 1; i < problems.size(); ++i) detail += "\n" + problems[i];
     return Error{ErrorCode::kConfig, std::move(detail)};
   }
+  ContractRegistry registry = from_contracts(std::move(contracts));
+  log().debug("contract set loaded dir={} versions={}", dir.string(), registry.size());
+  return registry;
+}
+
+ContractRegistry ContractRegistry::from_contracts(std::vector<Contract> contracts) {
   ContractRegistry registry;
   for (auto& contract : contracts) {
     std::pair<std::string, std::uint32_t> key{contract.name, contract.version};
     registry.contracts_.emplace(std::move(key), std::move(contract));
   }
-  log().debug("contract set loaded dir={} versions={}", dir.string(), registry.size());
   return registry;
 }
 
@@ -299,7 +398,47 @@ std::vector<std::uint32_t> ContractRegistry::versions(std::string_view name) con
 std::vector<std::string> lint_contract_set(const std::filesystem::path& dir,
                                            const std::vector<std::string>& known_partners) {
   std::vector<Contract> contracts;
-  return scan(dir, known_partners, contracts);
+  std::vector<std::string> problems = scan(dir, known_partners, contracts);
+  // Compatibility compares the versions that loaded; a broken file is reported above instead.
+  const ContractRegistry registry = ContractRegistry::from_contracts(std::move(contracts));
+  for (const auto& p : check_compatibility(registry)) {
+    problems.push_back(p.path.filename().string() + ": incompatible with version " +
+                       std::to_string(p.problem.old_version) + ": " +
+                       describe_break(p.problem.change, p.problem.mode, p.problem.old_version,
+                                      p.problem.new_version));
+  }
+  return problems;
+}
+
+Result<Contract> load_contract_file(const std::filesystem::path& path) {
+  std::vector<std::string> problems;
+  ReadContract read = read_contract(path, {}, problems);
+  if (!problems.empty() || !read.contract) {
+    std::string detail;
+    for (const auto& problem : problems) {
+      detail += (detail.empty() ? "" : "\n") + path.filename().string() + ": " + problem;
+    }
+    return Error{ErrorCode::kConfig, detail.empty() ? path.string() + ": not a contract" : detail};
+  }
+  return std::move(*read.contract);
+}
+
+std::vector<ContractCompatibilityProblem> check_compatibility(const ContractRegistry& registry) {
+  std::vector<ContractCompatibilityProblem> out;
+  const auto& all = registry.all();
+  for (auto it = all.begin(); it != all.end();) {
+    const std::string& name = it->first.first;
+    std::vector<VersionedSchema> versions;
+    std::map<std::uint32_t, std::filesystem::path> paths;
+    for (; it != all.end() && it->first.first == name; ++it) {  // the map orders versions
+      versions.push_back({it->second.version, it->second.schema_json, it->second.compatibility});
+      paths[it->second.version] = it->second.path;
+    }
+    for (auto& problem : check_versions(versions)) {
+      out.push_back({name, paths[problem.new_version], std::move(problem)});
+    }
+  }
+  return out;
 }
 
 }  // namespace contracts

@@ -10,7 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "contracts/compatibility.h"
 #include "contracts/error.h"
+#include "contracts/norms.h"
 #include "contracts/validator.h"
 
 namespace contracts {
@@ -23,6 +25,11 @@ struct Contract {
   std::vector<std::string> consumers;  // default recipients
   std::filesystem::path path;          // the file it came from
   PayloadValidator validator;
+  std::string schema_json;  // the `schema` object as compact JSON text, for compatibility checks
+  CompatibilityMode compatibility = CompatibilityMode::kBackward;  // checked against earlier versions
+  std::vector<Norm> norms;  // timeliness norms (contracts/norms.h); evaluated by the broker
+  // Per consumer, the payload pointers it receives (top-level properties); absent = everything.
+  std::map<std::string, std::vector<std::string>, std::less<>> projections;
 
   bool is_owner(std::string_view partner) const;
   bool is_consumer(std::string_view partner) const;
@@ -33,6 +40,10 @@ class ContractRegistry {
   // Loads every `*.json` file directly in `dir`. Fails with kConfig listing every problem found
   // (one per line: file, what is wrong) if any file is bad; see lint_contract_set.
   [[nodiscard]] static Result<ContractRegistry> load(const std::filesystem::path& dir);
+
+  // A registry of contracts already read and checked (lint, tests). A later duplicate of a name and
+  // version is dropped.
+  static ContractRegistry from_contracts(std::vector<Contract> contracts);
 
   // nullptr when no such contract version.
   Contract* find(std::string_view name, std::uint32_t version);
@@ -64,8 +75,23 @@ class ContractRegistry {
 
 // Checks a contract set: each file parses, has the required keys with the right types, its name
 // matches `<contract>.v<version>.json`, its schema compiles; when `known_partners` is not empty,
-// every owner and consumer is one of them. Returns every problem, each "file: problem"; empty = ok.
+// every owner and consumer is one of them; each version is compatible with the earlier ones under
+// the mode it declares (see check_compatibility). Returns every problem, each "file: problem";
+// empty = ok.
 std::vector<std::string> lint_contract_set(const std::filesystem::path& dir,
                                            const std::vector<std::string>& known_partners = {});
+
+// Reads one contract file with the same checks as load (partners are not checked). kConfig listing
+// every problem, one per line, when the file is bad.
+[[nodiscard]] Result<Contract> load_contract_file(const std::filesystem::path& path);
+
+// Every version of every contract in `registry` against its earlier versions under the mode the
+// newer version declares (contracts/compatibility.h). Empty = compatible.
+struct ContractCompatibilityProblem {
+  std::string contract;
+  std::filesystem::path path;  // the newer version's file
+  CompatibilityProblem problem;
+};
+std::vector<ContractCompatibilityProblem> check_compatibility(const ContractRegistry& registry);
 
 }  // namespace contracts
