@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   // `keten adapter file|email`: each adapter registers itself under this parent.
   CLI::App* adapter = root.add_subcommand("adapter", "Run an adapter on behalf of a non-chain party");
   adapter->require_subcommand(1);
+  commands.push_back(keten_cli::add_adapter_email(*adapter));
   commands.push_back(keten_cli::add_adapter_file(*adapter));
 
   try {

@@ -1,0 +1,86 @@
+// keten adapter email --config FILE [--once]: runs the email adapter for one non-chain party.
+#include <CLI/CLI.hpp>
+#include <signal.h>
+
+#include <atomic>
+#include <iostream>
+#include <memory>
+
+#include "adapters/email/config.h"
+#include "adapters/email/email_adapter.h"
+#include "adapters/email/mail_source.h"
+#include "adapters/email/render.h"
+#include "adapters/email/smtp_sender.h"
+#include "broker/cli/command.h"
+
+namespace keten_cli {
+namespace {
+
+std::atomic<bool> g_stop{false};  // set by SIGTERM/SIGINT; the adapter loop checks it
+void on_stop_signal(int) { g_stop.store(true); }
+
+struct EmailOptions {
+  std::string config;
+  bool once = false;
+  double wait_seconds = 2;
+};
+
+int fail(int code, std::string_view detail) {
+  std::cerr << "keten adapter email: " << detail << "\n";
+  return code;
+}
+
+int run_email(const EmailOptions& options) {
+  auto config = email::load_email_config(options.config);
+  if (!config) return fail(kExitUsage, config.error().detail);
+  auto texts = email::ContractTexts::load(config->contracts);
+  if (!texts) return fail(kExitUsage, texts.error().detail);
+  auto client = partner::Client::connect(config->profile);
+  if (!client) {
+    return fail(client.error().code == contracts::ErrorCode::kConfig ? kExitUsage : kExitUnreachable,
+                client.error().detail);
+  }
+  email::SmtpSender smtp(config->smtp);
+  std::unique_ptr<email::MailSource> source;
+  if (config->imap) source = email::make_imap_source(*config->imap);
+  if (config->maildir) source = email::make_maildir_source(*config->maildir);
+  email::EmailAdapter adapter(*config, *client, smtp, source.get(), *texts);
+
+  if (options.once) {
+    // One inbound pass, then mail deliveries until none came for --wait seconds.
+    if (auto r = adapter.poll_inbound(); !r) return fail(kExitUnreachable, r.error().detail);
+    const auto wait = std::chrono::milliseconds(static_cast<long>(options.wait_seconds * 1000));
+    while (true) {
+      auto r = adapter.pump_delivery(wait);
+      if (!r) return fail(kExitUnreachable, r.error().detail);
+      if (!*r) break;
+    }
+    if (auto connected = client->check_connection(); !connected)
+      return fail(kExitUnreachable, connected.error().detail);
+    client->close();
+    return kExitOk;
+  }
+
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  std::cout << "email adapter running party=" << config->party << std::endl;
+  if (auto r = adapter.run(g_stop); !r) return fail(kExitUnreachable, r.error().detail);
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_adapter_email(CLI::App& adapter) {
+  auto options = std::make_shared<EmailOptions>();
+  CLI::App* app = adapter.add_subcommand(
+      "email", "Mail deliveries to a non-chain party and submit the mail it sends (docs/email-adapter.md)");
+  app->add_option("--config", options->config, "the adapter's TOML file")->required();
+  app->add_flag("--once", options->once, "handle waiting mail and deliveries once, then exit");
+  app->add_option("--wait", options->wait_seconds, "with --once: stop after this many seconds without a delivery")
+      ->capture_default_str();
+  return {app, [options] { return run_email(*options); }};
+}
+
+}  // namespace keten_cli

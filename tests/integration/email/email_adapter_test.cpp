@@ -1,0 +1,375 @@
+// The email adapter against real mail servers (aiosmtpd, dovecot) and an in-process broker.
+// BRAVO is the party reached by mail: it receives test.notice from ALPHA and owns test.handover.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+
+#include <fstream>
+#include <set>
+
+#include "adapters/email/config.h"
+#include "adapters/email/email_adapter.h"
+#include "adapters/email/mime.h"
+#include "tests/support/broker_harness.h"
+#include "tests/support/mail_servers.h"
+#include "tests/support/process.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using test_support::BrokerHarness;
+using test_support::Dovecot;
+using test_support::SmtpSink;
+using Json = nlohmann::json;
+
+constexpr const char* kClerk = "clerk@bravo.example";
+constexpr const char* kPartyAddress = "desk@bravo.example";
+
+// Writes BRAVO's profile and the adapter config into `dir`; `source` is the [imap] or [maildir]
+// table (or "").
+fs::path write_config(const BrokerHarness& h, const fs::path& dir, const std::string& smtp_url,
+                      const std::string& source, const std::string& unknown = "reply") {
+  fs::create_directories(dir);
+  const auto p = h.profile("BRAVO");
+  std::ofstream(dir / "bravo.profile.toml") << "broker = \"" << p.broker << "\"\nbroker_public_key = \""
+                                            << p.broker_public_key << "\"\npartner = \"BRAVO\"\nsecret_key = \""
+                                            << p.secret_key << "\"\n";
+  std::ofstream(dir / "email.toml") << "profile = \"bravo.profile.toml\"\ncontracts = \""
+                                    << test_support::test_contracts_dir().string()
+                                    << "\"\npoll_interval_ms = 200\n\n[party]\nname = \"Bravo town hall\"\n"
+                                    << "address = \"" << kPartyAddress << "\"\nfrom = \"keten@broker.example\"\n"
+                                    << "allowed_senders = [\"" << kClerk << "\"]\nunknown_senders = \"" << unknown
+                                    << "\"\n\n[smtp]\nurl = \"" << smtp_url << "\"\ntimeout_ms = 10000\n\n"
+                                    << source << "\n[render.\"test.notice\"]\nsubject = \"Planned event\"\n"
+                                    << "labels = { \"/location\" = \"Where\" }\n";
+  return dir / "email.toml";
+}
+
+std::string imap_table(const Dovecot& d) {
+  return "[imap]\nurl = \"" + d.url() + "\"\nusername = \"bravo\"\npassword = \"secret\"\ntimeout_ms = 10000\n";
+}
+
+// A mail from `from` with `json` as attachment reply.json.
+std::string inbound_mail(const std::string& from, const std::string& message_id, const std::string& json) {
+  email::OutgoingMail m;
+  m.from = from;
+  m.to = kPartyAddress;
+  m.subject = "Handover " + message_id;
+  m.message_id = message_id;
+  m.auto_submitted = "no";
+  m.text = "See attachment.";
+  if (!json.empty()) m.attachments.push_back({"reply.json", "application/json", json});
+  return email::build_mail(m);
+}
+
+std::string handover_json(const std::string& when) {
+  return R"({"contract":"test.handover","case":"9990012345","payload":{"handed_over_at":")" + when + R"("}})";
+}
+
+// The adapter wired in-process, as `keten adapter email` wires it.
+struct Adapter {
+  email::EmailConfig config;
+  email::ContractTexts texts;
+  partner::Client client;
+  email::SmtpSender smtp;
+  std::unique_ptr<email::MailSource> source;
+  email::EmailAdapter adapter;
+
+  explicit Adapter(email::EmailConfig c)
+      : config(std::move(c)),
+        texts(*email::ContractTexts::load(config.contracts)),
+        client(*partner::Client::connect(config.profile)),
+        smtp(config.smtp),
+        source(config.imap      ? email::make_imap_source(*config.imap)
+               : config.maildir ? email::make_maildir_source(*config.maildir)
+                                : nullptr),
+        adapter(config, client, smtp, source.get(), texts) {}
+};
+
+email::EmailConfig load(const fs::path& file) {
+  auto c = email::load_email_config(file);
+  INFO((c ? "" : c.error().detail));
+  REQUIRE(c);
+  return std::move(*c);
+}
+
+// Everything ALPHA receives within `quiet` of the last delivery, acked.
+std::vector<contracts::Deliver> drain(partner::Client& client, std::chrono::milliseconds quiet = 1500ms) {
+  std::vector<contracts::Deliver> out;
+  while (true) {
+    auto d = client.receive(quiet);
+    REQUIRE(d);
+    if (!d->has_value()) return out;
+    REQUIRE(client.ack((*d)->delivery_id));
+    out.push_back(std::move(**d));
+  }
+}
+
+email::ParsedMail parsed(const std::string& raw) {
+  auto m = email::parse_mail(raw);
+  REQUIRE(m);
+  return *m;
+}
+
+}  // namespace
+
+TEST_CASE("a delivery becomes one readable mail with the delivery as JSON, acked once the server took it",
+          "[integration][email]") {
+  BrokerHarness h;
+  h.options().ack_timeout = 500ms;
+  h.start();
+  test_support::TempDir dir;
+  SmtpSink sink(dir.path());
+  Adapter a(load(write_config(h, dir / "adapter", sink.url(), "")));
+
+  auto alpha = h.client("ALPHA");
+  auto notice = test_support::notice();
+  REQUIRE(alpha.send(notice)->status == contracts::ReceiptStatus::kAccepted);
+
+  auto handled = a.adapter.pump_delivery(5s);
+  REQUIRE(handled);
+  REQUIRE(*handled);
+  auto mails = sink.wait_for(1, 5s);
+  REQUIRE(mails.size() == 1);
+  auto m = parsed(mails[0]);
+  CHECK(m.message_id == email::delivery_message_id(notice.header.message_id, "BRAVO", "keten@broker.example"));
+  CHECK(m.subject == "Planned event - case 9990012345 (from ALPHA)");
+  CHECK(m.text.find("A small contract for broker tests") != std::string::npos);  // the description
+  CHECK(m.text.find("Case:           9990012345") != std::string::npos);
+  CHECK(m.text.find("Sent by:        ALPHA") != std::string::npos);
+  CHECK(m.text.find("Where:") != std::string::npos);  // configured label
+  CHECK(m.text.find("AZC-TER-APEL") != std::string::npos);
+  CHECK(m.text.find("Items #1 / Id:") != std::string::npos);
+  CHECK(m.text.find("Withheld fields: none.") != std::string::npos);
+  REQUIRE(m.attachments.size() == 1);
+  CHECK(m.attachments[0].filename == "delivery.json");
+  auto json = Json::parse(m.attachments[0].data);
+  CHECK(json["message_id"] == notice.header.message_id);
+  CHECK(json["sender"] == "ALPHA");
+  CHECK(json["payload"]["location"] == "AZC-TER-APEL");
+
+  // Acked: nothing comes back after the ack timeout, and no second mail was sent.
+  auto again = a.adapter.pump_delivery(1500ms);
+  REQUIRE(again);
+  CHECK_FALSE(*again);
+  CHECK(sink.mails().size() == 1);
+}
+
+TEST_CASE("a mail the SMTP server refuses is retried until it is accepted", "[integration][email]") {
+  BrokerHarness h;
+  h.start();
+  test_support::TempDir dir;
+  SmtpSink sink(dir.path(), 2);
+  Adapter a(load(write_config(h, dir / "adapter", sink.url(), "")));
+  auto alpha = h.client("ALPHA");
+  REQUIRE(alpha.send(test_support::notice())->status == contracts::ReceiptStatus::kAccepted);
+
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (sink.mails().empty() && std::chrono::steady_clock::now() < deadline) {
+    REQUIRE(a.adapter.pump_delivery(1s));
+  }
+  auto mails = sink.mails();
+  REQUIRE(mails.size() == 1);
+  CHECK(sink.refused() == 2);
+  auto json = Json::parse(parsed(mails[0]).attachments.at(0).data);
+  CHECK(json["attempt"] == 3);
+}
+
+TEST_CASE("a mail the SMTP server always refuses is never dropped: the broker dead-letters it",
+          "[integration][email]") {
+  BrokerHarness h;
+  h.options().max_attempts = 2;
+  h.start();
+  test_support::TempDir dir;
+  SmtpSink sink(dir.path(), -1);
+  Adapter a(load(write_config(h, dir / "adapter", sink.url(), "")));
+  auto alpha = h.client("ALPHA");
+  REQUIRE(alpha.send(test_support::notice())->status == contracts::ReceiptStatus::kAccepted);
+
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (sink.refused() < 2 && std::chrono::steady_clock::now() < deadline) {
+    REQUIRE(a.adapter.pump_delivery(1s));
+  }
+  CHECK(sink.refused() == 2);
+  // No third attempt: the delivery is dead-lettered (recorded in the handover log) instead.
+  auto more = a.adapter.pump_delivery(2500ms);
+  REQUIRE(more);
+  CHECK_FALSE(*more);
+  CHECK(sink.mails().empty());
+}
+
+TEST_CASE("an inbound mail from an allowed sender is submitted, answered and filed", "[integration][email]") {
+  BrokerHarness h;
+  h.start();
+  test_support::TempDir dir;
+  SmtpSink sink(dir / "smtp");
+  Dovecot imap(dir / "imap", {{"bravo", "secret"}});
+  Adapter a(load(write_config(h, dir / "adapter", sink.url(), imap_table(imap))));
+
+  imap.deliver("bravo", inbound_mail(kClerk, "m1@bravo.example", handover_json("2025-03-05T06:00:00+01:00")));
+  auto filed = a.adapter.poll_inbound();
+  INFO((filed ? "" : filed.error().detail));
+  REQUIRE(filed);
+  CHECK(*filed == 1);
+  CHECK(imap.count("bravo", "INBOX") == 0);
+  CHECK(imap.count("bravo", "Processed") == 1);
+
+  auto replies = sink.wait_for(1, 5s);
+  REQUIRE(replies.size() == 1);
+  auto r = parsed(replies[0]);
+  CHECK(r.subject == "Re: Handover m1@bravo.example");
+  CHECK(r.text.find("1 of 1 message(s) recorded.") != std::string::npos);
+  CHECK(r.text.find("ACCEPTED") != std::string::npos);
+  CHECK(sink.mails().size() == 1);
+
+  auto alpha = h.client("ALPHA");
+  auto got = drain(alpha);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].header.contract == "test.handover");
+  CHECK(got[0].sender == "BRAVO");
+  CHECK(got[0].header.origin == std::string("email:") + kClerk);
+  CHECK(got[0].header.message_id == partner::content_message_id("BRAVO", "email\nm1@bravo.example\n0\n0"));
+}
+
+TEST_CASE("a rejected inbound mail is answered with every field error in words", "[integration][email]") {
+  BrokerHarness h;
+  h.start();
+  test_support::TempDir dir;
+  SmtpSink sink(dir / "smtp");
+  Dovecot imap(dir / "imap", {{"bravo", "secret"}});
+  Adapter a(load(write_config(h, dir / "adapter", sink.url(), imap_table(imap))));
+
+  imap.deliver("bravo", inbound_mail(kClerk, "bad@bravo.example", handover_json("yesterday at noon")));
+  imap.deliver("bravo", inbound_mail(kClerk, "none@bravo.example", ""));
+  REQUIRE(a.adapter.poll_inbound());
+  auto replies = sink.wait_for(2, 5s);
+  REQUIRE(replies.size() == 2);
+  std::string bad, none;
+  for (const auto& raw : replies) {
+    auto r = parsed(raw);
+    (r.subject.find("bad@") != std::string::npos ? bad : none) = r.text;
+  }
+  CHECK(bad.find("0 of 1 message(s) recorded") != std::string::npos);
+  CHECK(bad.find("REJECTED: some fields are missing or not filled in as agreed") != std::string::npos);
+  CHECK(bad.find("Handed over at (/handed_over_at):") != std::string::npos);
+  CHECK(bad.find("Please correct") != std::string::npos);
+  CHECK(none.find("no JSON or CSV attachment") != std::string::npos);
+  CHECK(imap.count("bravo", "Processed") == 2);
+  auto alpha = h.client("ALPHA");
+  CHECK(drain(alpha, 1000ms).empty());
+}
+
+TEST_CASE("mail from a sender not allowed is not submitted, and is answered or quarantined",
+          "[integration][email]") {
+  BrokerHarness h;
+  h.start();
+  test_support::TempDir dir;
+  SmtpSink sink(dir / "smtp");
+  Dovecot imap(dir / "imap", {{"bravo", "secret"}});
+  const std::string unknown = GENERATE("reply", "quarantine");
+  Adapter a(load(write_config(h, dir / "adapter", sink.url(), imap_table(imap), unknown)));
+
+  imap.deliver("bravo", inbound_mail("mallory@evil.example", "x1@evil.example",
+                                     handover_json("2025-03-05T06:00:00+01:00")));
+  REQUIRE(a.adapter.poll_inbound());
+  CHECK(imap.count("bravo", "INBOX") == 0);
+  if (unknown == "reply") {
+    auto replies = sink.wait_for(1, 5s);
+    REQUIRE(replies.size() == 1);
+    CHECK(parsed(replies[0]).text.find("is not registered") != std::string::npos);
+    CHECK(imap.count("bravo", "Processed") == 1);
+  } else {
+    CHECK(imap.count("bravo", "Quarantine") == 1);
+    CHECK(sink.mails().empty());
+  }
+  auto alpha = h.client("ALPHA");
+  CHECK(drain(alpha, 1000ms).empty());
+}
+
+TEST_CASE("the same mail sent twice is answered as a duplicate and submitted once", "[integration][email]") {
+  BrokerHarness h;
+  h.start();
+  test_support::TempDir dir;
+  SmtpSink sink(dir / "smtp");
+  // The Maildir source: the same logic as IMAP, from a local folder.
+  const fs::path maildir = dir / "maildir";
+  for (const char* sub : {"new", "cur", "tmp"}) fs::create_directories(maildir / sub);
+  Adapter a(load(write_config(h, dir / "adapter", sink.url(), "[maildir]\npath = \"" + maildir.string() + "\"\n")));
+
+  const std::string mail = inbound_mail(kClerk, "twice@bravo.example", handover_json("2025-03-05T06:00:00+01:00"));
+  std::ofstream(maildir / "new" / "1.first") << mail;
+  REQUIRE(*a.adapter.poll_inbound() == 1);
+  std::ofstream(maildir / "new" / "2.second") << mail;
+  REQUIRE(*a.adapter.poll_inbound() == 1);
+
+  auto replies = sink.wait_for(2, 5s);
+  REQUIRE(replies.size() == 2);
+  CHECK(parsed(replies[0]).text.find("ACCEPTED") != std::string::npos);
+  CHECK(parsed(replies[1]).text.find("DUPLICATE: this was already received") != std::string::npos);
+  CHECK(fs::exists(maildir / ".Processed" / "cur" / "1.first"));
+  CHECK(fs::exists(maildir / ".Processed" / "cur" / "2.second"));
+  auto alpha = h.client("ALPHA");
+  CHECK(drain(alpha).size() == 1);
+}
+
+TEST_CASE("kill -9 of the adapter mid-way loses and doubles nothing after a restart", "[integration][email][crash]") {
+  BrokerHarness h;
+  h.options().ack_timeout = 1000ms;
+  h.options().session_timeout = 1000ms;
+  h.start();
+  test_support::TempDir dir;
+  SmtpSink sink(dir / "smtp");
+  Dovecot imap(dir / "imap", {{"bravo", "secret"}});
+  const auto config = write_config(h, dir / "adapter", sink.url(), imap_table(imap));
+
+  constexpr int kMails = 6, kNotices = 20;
+  for (int i = 0; i < kMails; ++i) {
+    imap.deliver("bravo", inbound_mail(kClerk, "crash" + std::to_string(i) + "@bravo.example",
+                                       handover_json("2025-03-05T06:00:00+01:00")));
+  }
+  auto alpha = h.client("ALPHA");
+  std::set<std::string> notices;
+  for (int i = 0; i < kNotices; ++i) {
+    auto n = test_support::notice();
+    REQUIRE(alpha.send(n)->status == contracts::ReceiptStatus::kAccepted);
+    notices.insert(email::delivery_message_id(n.header.message_id, "BRAVO", "keten@broker.example"));
+  }
+
+  {
+    test_support::ChildProcess adapter({test_support::keten_binary(), "adapter", "email", "--config", config.string()});
+    REQUIRE(adapter.read_line(20s));
+    sink.wait_for(3, 30s);  // mid-way through the inbound mails
+    adapter.signal(SIGKILL);
+    REQUIRE(adapter.wait(10s) == -SIGKILL);
+  }
+  auto rerun = test_support::run(
+      {test_support::keten_binary(), "adapter", "email", "--config", config.string(), "--once", "--wait", "3"}, "",
+      60s);
+  INFO(rerun.err);
+  REQUIRE(rerun.exit_code == 0);
+
+  CHECK(imap.count("bravo", "INBOX") == 0);
+  CHECK(imap.count("bravo", "Processed") == kMails);
+  std::set<std::string> replied, delivered;
+  std::size_t delivery_mails = 0;
+  for (const auto& raw : sink.mails()) {
+    auto m = parsed(raw);
+    if (m.subject.rfind("Re: ", 0) == 0) {
+      replied.insert(m.subject);
+    } else {
+      delivered.insert(m.message_id);
+      ++delivery_mails;
+    }
+  }
+  CHECK(replied.size() == kMails);   // every mail answered (a reply may repeat after the kill)
+  CHECK(delivered == notices);       // every delivery mailed (one may repeat, same Message-ID)
+  CHECK(delivery_mails <= notices.size() + 2);
+
+  // The broker holds each inbound mail's message exactly once.
+  auto got = drain(alpha);
+  std::set<std::string> ids;
+  for (const auto& d : got) ids.insert(d.header.message_id);
+  CHECK(got.size() == kMails);
+  CHECK(ids.size() == kMails);
+}

@@ -1,0 +1,60 @@
+#pragma once
+// Real mail servers from Debian packages for the email adapter's tests, started by the test on
+// loopback ports with throwaway configuration in a per-test folder, and stopped by the destructor
+// (recipes: /work/shared/testing/README.md).
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.h"
+
+namespace test_support {
+
+// aiosmtpd (tests/support/smtp_sink.py) storing each accepted mail as a file.
+class SmtpSink {
+ public:
+  // Stores mails in `dir` (created). The first `refuse_first` mails are refused with 554 (-1: all of them).
+  explicit SmtpSink(const std::filesystem::path& dir, int refuse_first = 0);
+  std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
+  // The mails stored so far, oldest first (raw bytes).
+  std::vector<std::string> mails() const;
+  // Polls until at least `n` mails are stored; returns them (fewer on timeout).
+  std::vector<std::string> wait_for(std::size_t n, std::chrono::milliseconds timeout) const;
+  int refused() const;  // mails refused so far
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<ChildProcess> process_;
+  int port_ = 0;
+};
+
+// dovecot-imapd with one Maildir per user under `dir`, run in the foreground as a child process.
+// Runs as root with the `dovecot` user for mail access (the recipe's settings).
+class Dovecot {
+ public:
+  Dovecot(const std::filesystem::path& dir, const std::map<std::string, std::string>& users);
+  ~Dovecot();
+  Dovecot(const Dovecot&) = delete;
+  Dovecot& operator=(const Dovecot&) = delete;
+
+  std::string url() const { return "imap://127.0.0.1:" + std::to_string(port_); }
+  // Delivers a mail into `user`'s INBOX the way an MDA does (Maildir tmp/ then new/).
+  void deliver(const std::string& user, const std::string& raw_mail) const;
+  // Mails in a folder of `user` ("INBOX", "Processed", ...), read from the Maildir on disk.
+  std::size_t count(const std::string& user, const std::string& folder) const;
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<ChildProcess> process_;
+  int port_ = 0;
+};
+
+// A free loopback TCP port: bound to port 0 and released (another process could take it before
+// the server binds it; good enough for servers that need their port in a config file).
+int free_port();
+
+}  // namespace test_support
