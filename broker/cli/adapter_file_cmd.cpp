@@ -51,7 +51,11 @@ int run_adapter(const AdapterFileOptions& options) {
   std::cout << "watching " << config->inbox.string() << std::endl;
   auto result = adapter.run(g_stop);
   client->close();
-  if (!result) return fail(kExitUnreachable, result.error().detail);
+  if (!result) {
+    // kStorage: a folder could not be written (the file stays in the inbox); else the broker link.
+    const bool disk = result.error().code == contracts::ErrorCode::kStorage;
+    return fail(disk ? kExitFailed : kExitUnreachable, result.error().detail);
+  }
   return kExitOk;
 }
 
@@ -70,8 +74,8 @@ Command add_adapter_file(CLI::App& adapter) {
   app->footer(
       "Prints \"watching INBOX\" once ready, then one line per outcome (\"processed NAME\",\n"
       "\"rejected NAME\", \"written MESSAGE_ID\"), and runs until SIGTERM or SIGINT.\n"
-      "Exit codes: 0 stopped, 1 folders cannot be created, 2 usage or configuration error,\n"
-      "3 connection to the broker failed.");
+      "Exit codes: 0 stopped, 1 folders cannot be created or written, 2 usage or configuration\n"
+      "error, 3 connection to the broker failed.");
   return {app, [options] { return run_adapter(*options); }};
 }
 
