@@ -109,7 +109,7 @@ std::string join(const std::vector<std::string>& items, const std::string& sep =
 
 // One norm in words.
 std::string describe_norm(const Norm& norm) {
-  const std::string lead = format_duration(norm.lead);
+  const std::string lead = norm.lead == 0 ? "" : "at least " + format_duration(norm.lead) + " ";
   const std::string within = format_duration(norm.within);
   const std::string anchor = norm.after.empty() ? "acceptance" : "`" + norm.after + "`";
   const std::string who = norm.recipients.empty() ? "every recipient" : join(norm.recipients);
@@ -117,7 +117,7 @@ std::string describe_norm(const Norm& norm) {
   std::string text;
   switch (norm.kind) {
     case NormKind::kDeliveredBefore:
-      text = verb + who + " at least " + lead + " before `" + norm.field + "`";
+      text = verb + who + " " + lead + "before `" + norm.field + "`";
       break;
     case NormKind::kDeliveredWithin:
       text = verb + who + " within " + within + " of " + anchor;
@@ -129,7 +129,7 @@ std::string describe_norm(const Norm& norm) {
     case NormKind::kConfirmedWithin:
       text = "expects " + join(norm.expects) + " (same `" + norm.match + "`) " +
              (norm.field.empty() ? "within " + within + " of " + anchor
-                                 : "at least " + lead + " before `" + norm.field + "`");
+                                 : lead + "before `" + norm.field + "`");
       break;
   }
   if (!norm.when.empty()) {

@@ -30,6 +30,8 @@ TEST_CASE("the catalogue of the migration-chain set shows purpose, parties, fiel
   CHECK_THAT(md, Catch::Contains("expects transport.confirmed (same `/transport_id`) within 4h "
                                  "of acceptance"));
   CHECK_THAT(md, Catch::Contains("when `/unplanned` = true"));
+  CHECK_THAT(md, Catch::Contains("expects care.handover.status (same `/transfer_id`) before "
+                                 "`/planned_at`, when `/warm_handover_required` = true"));
   for (const auto& [key, contract] : registry->all()) {
     CHECK_THAT(md, Catch::Contains("## " + key.first + "\n"));
   }
