@@ -7,7 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 keten="$(realpath "${1:-$here/../../build/keten}")"
 samples="$here/../../contracts/migration-chain/samples"
-partners=(IND COA DTV KMAR POL-AVIM DJI DVO GZA AIR-ZZ PTR-001)
+partners=(IND COA DTV KMAR POL-AVIM DJI DVO GZA AIR-ZZ PTR-001 GEM-0014)
 case_ref="9990012345"
 run="$(mktemp -d /tmp/keten-demo-XXXXXX)"
 broker_pid=""
@@ -173,6 +173,58 @@ for p in "${adapter_pids[@]}"; do kill -TERM "$p"; wait "$p" || true; done
 adapter_pids=()
 trap cleanup EXIT
 echo "file adapters stopped"
+
+# --- a municipality by email (docs/email-adapter.md) -------------------------------------------
+# The municipality GEM-0014 only uses email. `keten adapter email` holds its key: DT&V's notice
+# goes out as a mail (here to a local SMTP sink, aiosmtpd), and the desk's answer mail (a JSON
+# attachment, read from a Maildir) comes in as a contract message, answered by mail.
+if (exec 3<>/dev/tcp/127.0.0.1/5571) 2>/dev/null; then
+  echo "demo: port 5571 (the demo's SMTP sink) is in use; stop whatever listens there and retry" >&2
+  exit 2
+fi
+rm -rf "$here/run/GEM-0014"
+mkdir -p "$here/run/GEM-0014/maildir/"{new,cur,tmp}  # the sink creates its own Maildir
+/usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:5571 -c aiosmtpd.handlers.Mailbox "$run/smtp-sink" >"$run/smtp-sink.log" 2>&1 &
+smtp_pid=$!
+for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/5571) 2>/dev/null && break; sleep 0.1; done
+"$keten" --log-level warn adapter email --config "$here/adapters/email-gem-0014.toml" >"$run/adapter-email.out" 2>"$run/adapter-email.log" &
+email_pid=$!
+trap 'kill -TERM "$email_pid" "$smtp_pid" 2>/dev/null || true; cleanup' EXIT
+wait_for "$run/adapter-email.out" '^email adapter running'
+
+# show_mails N: waits until the sink holds N mails, then prints the newest one as its reader sees it.
+show_mails() {
+  for _ in $(seq 1 150); do [ "$(ls "$run/smtp-sink/new" 2>/dev/null | wc -l)" -ge "$1" ] && break; sleep 0.1; done
+  /usr/bin/python3 -c '
+import email, email.policy, os, sys
+folder = os.path.join(sys.argv[1], "new")
+names = sorted(os.listdir(folder), key=lambda n: os.path.getmtime(os.path.join(folder, n)))
+if len(names) < int(sys.argv[2]):
+    sys.exit("demo: no mail arrived at the SMTP sink")
+m = email.message_from_binary_file(open(os.path.join(folder, names[-1]), "rb"), policy=email.policy.default)
+for h in ("From", "To", "Subject", "Message-ID", "In-Reply-To"):
+    if m[h]: print("   %-11s %s" % (h + ":", m[h]))
+print("   " + "-" * 72)
+for line in m.get_body(("plain",)).get_content().splitlines(): print("   | " + line)
+for a in m.iter_attachments(): print("   [attachment %s, %s, %d bytes]" % (a.get_filename(), a.get_content_type(), len(a.get_content())))
+' "$run/smtp-sink" "$1"
+}
+
+say "A municipality by email: DT&V tells GEM-0014 about the departure; the desk gets a mail"
+send DTV municipality.departure.notified municipality.departure.notified.valid.json
+show_mails 1
+
+say "The desk answers by mail with a JSON attachment; the adapter submits it and replies"
+cp "$here/drop/GEM-0014/antwoord-MDN-2025-000123.eml" "$here/run/GEM-0014/maildir/tmp/1.antwoord"
+mv "$here/run/GEM-0014/maildir/tmp/1.antwoord" "$here/run/GEM-0014/maildir/new/1.antwoord"
+show_mails 2
+echo "GEM-0014 maildir, handled: $(ls "$here/run/GEM-0014/maildir/.Processed/cur" 2>/dev/null | tr '\n' ' ')"
+receive DTV
+echo "   stored with origin: $(sqlite3 "$run/keten.db" "select group_concat(distinct origin) from messages where sender = 'GEM-0014'")"
+
+kill -TERM "$email_pid" "$smtp_pid"; wait "$email_pid" || true; wait "$smtp_pid" 2>/dev/null || true
+trap cleanup EXIT
+echo "email adapter and SMTP sink stopped"
 
 say "Stopping the broker"
 kill -TERM "$broker_pid"
