@@ -25,11 +25,11 @@ struct Contract {
   std::vector<std::string> consumers;  // default recipients
   std::filesystem::path path;          // the file it came from
   PayloadValidator validator;
-  std::string schema_json;  // the `schema` object as compact JSON text, for compatibility checks
+  std::string schema_json{};  // the `schema` object as compact JSON text, for compatibility checks
   CompatibilityMode compatibility = CompatibilityMode::kBackward;  // checked against earlier versions
-  std::vector<Norm> norms;  // timeliness norms (contracts/norms.h); evaluated by the broker
+  std::vector<Norm> norms{};  // timeliness norms (contracts/norms.h); evaluated by the broker
   // Per consumer, the payload pointers it receives (top-level properties); absent = everything.
-  std::map<std::string, std::vector<std::string>, std::less<>> projections;
+  std::map<std::string, std::vector<std::string>, std::less<>> projections{};
 
   bool is_owner(std::string_view partner) const;
   bool is_consumer(std::string_view partner) const;
