@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <sodium.h>
 
 #include "contracts/envelope_generated.h"
 
@@ -97,6 +98,8 @@ Result<Envelope> read_body(const wire::Frame* frame) {
       out.accepted_at = r->accepted_at();
       out.code = from_wire(r->code());
       out.detail = str(r->detail());
+      out.payload_digest = str(r->payload_digest());
+      out.signature = bytes(r->signature());
       if (r->errors()) {
         for (const auto* e : *r->errors()) {
           if (!e) continue;
@@ -157,9 +160,12 @@ struct Encoder {
                                               fbb.CreateString(e.reason)));
     }
     auto errors_vec = fbb.CreateVector(errors);
+    auto digest = fbb.CreateString(r.payload_digest);
+    auto signature = write_bytes(fbb, r.signature);
     return {wire::Body::Receipt,
             wire::CreateReceipt(fbb, message_id, static_cast<wire::ReceiptStatus>(r.status), recipients,
-                                r.log_seq, r.accepted_at, to_wire(r.code), detail, errors_vec)
+                                r.log_seq, r.accepted_at, to_wire(r.code), detail, errors_vec, digest,
+                                signature)
                 .Union()};
   }
   std::pair<wire::Body, Offset<void>> operator()(const Deliver& d) const {
@@ -233,6 +239,51 @@ std::string encode_envelope(const Envelope& envelope) {
 Millis now_millis() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+
+// The canonical field encoding of docs/handover-log-format.md §2: text as a 4-byte big-endian
+// length and its bytes, integers as 8 bytes big-endian two's complement.
+void put_text(std::string& out, std::string_view text) {
+  const auto n = static_cast<std::uint32_t>(text.size());
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
+  out.append(text);
+}
+
+void put_int(std::string& out, std::int64_t value) {
+  const auto v = static_cast<std::uint64_t>(value);
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+}  // namespace
+
+std::string receipt_signed_bytes(const Receipt& r) {
+  std::string out;
+  put_text(out, "keten.receipt.v1");
+  put_text(out, r.message_id);
+  put_text(out, r.payload_digest);
+  put_text(out, to_string(r.status));
+  put_int(out, static_cast<std::int64_t>(r.log_seq));
+  put_int(out, r.accepted_at);
+  put_text(out, to_string(r.code));
+  return out;
+}
+
+bool verify_receipt_signature(const Receipt& receipt, std::string_view public_key_hex) {
+  unsigned char key[crypto_sign_PUBLICKEYBYTES];
+  std::size_t key_len = 0;
+  if (public_key_hex.size() != 2 * sizeof key ||
+      sodium_hex2bin(key, sizeof key, public_key_hex.data(), public_key_hex.size(), nullptr, &key_len,
+                     nullptr) != 0 ||
+      key_len != sizeof key) {
+    return false;
+  }
+  if (receipt.signature.size() != crypto_sign_BYTES) return false;
+  const std::string message = receipt_signed_bytes(receipt);
+  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(receipt.signature.data()),
+                                     reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                                     key) == 0;
 }
 
 }  // namespace contracts

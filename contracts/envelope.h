@@ -52,7 +52,16 @@ struct Receipt {
   ErrorCode code = ErrorCode::kNone;
   std::string detail;
   std::vector<FieldError> errors;
+  std::string payload_digest;  // hex SHA-256 of the payload the receipt is about
+  std::string signature;       // 64 raw bytes (Ed25519), or "" when the broker does not sign
 };
+
+// The bytes a receipt signature covers: message_id, payload_digest, status, log_seq, accepted_at
+// and code, each length-prefixed or fixed-width (docs/handover-log-format.md §5).
+std::string receipt_signed_bytes(const Receipt& receipt);
+// True when receipt.signature is a valid Ed25519 signature of receipt_signed_bytes(receipt) by the
+// key `public_key_hex` (64 hex characters). False for a missing or malformed signature or key.
+bool verify_receipt_signature(const Receipt& receipt, std::string_view public_key_hex);
 
 struct Deliver {
   std::uint64_t delivery_id = 0;

@@ -32,6 +32,7 @@
 #include <zmq.hpp>
 
 #include "adapters/sdk/log.h"
+#include "contracts/digest.h"
 
 namespace partner {
 namespace {
@@ -106,6 +107,7 @@ struct Client::Impl {
   bool key_refused = false;       // the broker's ZAP handler said no to our key
   bool handshake_failed = false;  // a handshake failed for another reason (wrong broker key?)
   bool closed = false;
+  std::string receipt_problem;    // why the last awaited Receipt frame is not valid evidence
 
   Result<void> open_socket();
   void close_socket(milliseconds linger) noexcept;
@@ -316,7 +318,16 @@ void Client::Impl::on_event(std::uint16_t event, std::uint32_t value) {
 std::optional<contracts::Receipt> Client::Impl::dispatch(Envelope envelope,
                                                          const std::string* awaited_id) {
   if (auto* receipt = std::get_if<contracts::Receipt>(&envelope)) {
-    if (awaited_id != nullptr && receipt->message_id == *awaited_id) return std::move(*receipt);
+    if (awaited_id != nullptr && receipt->message_id == *awaited_id) {
+      receipt_problem.clear();
+      if (!profile.broker_signing_key.empty() &&
+          !contracts::verify_receipt_signature(*receipt, profile.broker_signing_key)) {
+        receipt_problem = receipt->signature.empty()
+                              ? "the receipt is not signed, but the profile names a broker signing key"
+                              : "the receipt's signature does not verify with the broker signing key";
+      }
+      return std::move(*receipt);
+    }
     log().debug("ignored a receipt for another message message_id={}", receipt->message_id);
   } else if (auto* deliver = std::get_if<contracts::Deliver>(&envelope)) {
     log().debug("delivery arrived delivery_id={} message_id={} attempt={} bytes={}",
@@ -433,7 +444,17 @@ Result<contracts::Receipt> Client::send(const contracts::Submit& submit) {
     auto frame = c.next_frame(resend_at);
     if (!frame) return frame.error();
     if (*frame) {
+      c.receipt_problem.clear();
       if (auto receipt = c.dispatch(std::move(**frame), &id)) {
+        if (c.receipt_problem.empty() && !c.profile.broker_signing_key.empty() &&
+            receipt->status == contracts::ReceiptStatus::kAccepted &&
+            receipt->payload_digest != contracts::sha256_hex(submit.payload)) {
+          c.receipt_problem = "the broker signed a different payload digest than ours";
+        }
+        if (!c.receipt_problem.empty()) {
+          log().warn("receipt refused message_id={} detail={}", id, c.receipt_problem);
+          return Error{ErrorCode::kProtocol, c.receipt_problem + " (message_id=" + id + ")"};
+        }
         log().debug("receipt message_id={} status={} after_ms={}", id,
                     contracts::to_string(receipt->status), elapsed_ms(start));
         return std::move(*receipt);

@@ -26,6 +26,7 @@ using contracts::Result;
 //   broker_public_key = "keys/broker.public"   # Z85 text, or a file holding it
 //   partner = "DTV"
 //   secret_key = "keys/DTV.secret"             # Z85 text, or a file holding it
+//   broker_signing_key = "keys/broker.sign.public"  # optional: 64 hex characters, or a file
 // Relative paths resolve against the profile's folder.
 struct Profile {
   std::string broker;             // ZeroMQ endpoint of the broker
@@ -33,9 +34,12 @@ struct Profile {
   std::string partner;            // our partner id (informational; the broker decides by key)
   std::string secret_key;         // Z85, 40 characters
   std::string public_key;         // Z85, derived from secret_key
+  // The broker's Ed25519 public signing key, 64 hex characters; "" = receipts are not checked.
+  std::string broker_signing_key;
 };
 
-// Reads a profile. All four keys are required; unknown keys are logged (warn) and ignored.
+// Reads a profile. broker, broker_public_key, partner and secret_key are required;
+// broker_signing_key is optional; unknown keys are logged (warn) and ignored.
 // kConfig on any problem, its detail starting "profile <path>: " and naming the key ("key
 // secret_key: ...") or, when the TOML does not parse, the line and column.
 [[nodiscard]] Result<Profile> load_profile(const std::filesystem::path& path);
@@ -72,6 +76,10 @@ class Client {
   // first receipt). kTimeout after receipt_timeout, kTransport on socket failure. A rejected
   // message is a Receipt, not an error; so is a frame-level Error the broker sends instead of a
   // receipt (too_large, malformed_envelope). Deliveries arriving meanwhile wait for receive().
+  // With profile.broker_signing_key set, every Receipt frame must carry a valid broker signature
+  // (and an accepted one the digest of our payload), else kProtocol: the receipt is not evidence.
+  // The returned receipt keeps its signature and payload_digest, so the caller can store them as
+  // proof of what the broker accepted (verify later with contracts::verify_receipt_signature).
   [[nodiscard]] Result<contracts::Receipt> send(const contracts::Submit& submit);
 
   // Returns the next delivery, waiting up to `wait` for one; std::nullopt when none came. The

@@ -21,8 +21,16 @@ using contracts::Error;
 using contracts::ErrorCode;
 
 constexpr std::size_t kZ85KeyChars = 40;  // a 32-byte CurveZMQ key as Z85 text
-constexpr std::array<std::string_view, 4> kProfileKeys = {"broker", "broker_public_key", "partner",
-                                                          "secret_key"};
+constexpr std::array<std::string_view, 5> kProfileKeys = {"broker", "broker_public_key", "partner",
+                                                          "secret_key", "broker_signing_key"};
+
+bool is_hex_key(std::string_view text) {
+  if (text.size() != 64) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
 
 Error config_error(std::string detail) { return Error{ErrorCode::kConfig, std::move(detail)}; }
 
@@ -162,6 +170,22 @@ Result<Profile> load_profile(const fs::path& path) {
                         std::string(zmq_strerror(zmq_errno())) + "; is libzmq built with CURVE?)");
   }
   profile.public_key = public_key.data();
+
+  if (table.get("broker_signing_key") != nullptr) {
+    auto value = string_at("broker_signing_key");
+    if (!value) return value.error();
+    std::string key = *value;
+    if (!is_hex_key(key)) {
+      auto text = read_text_file(resolve(key, base));
+      if (!text) return config_error(where + ": key broker_signing_key: " + key + ": " + text.error().detail);
+      key = std::string(trim(text->substr(0, text->find('\n'))));
+      if (!is_hex_key(key)) {
+        return config_error(where + ": key broker_signing_key: " + *value +
+                            ": first line is not 64 lower-case hex characters");
+      }
+    }
+    profile.broker_signing_key = std::move(key);
+  }
 
   fs::path secret_file = resolve(*secret_value, base);
   std::error_code ec;

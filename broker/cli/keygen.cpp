@@ -1,4 +1,5 @@
-// keten keygen: makes a CurveZMQ key pair for a partner or the broker, as two one-line Z85 files.
+// keten keygen: makes a CurveZMQ key pair for a partner or the broker, as two one-line Z85 files,
+// or with --signing the broker's Ed25519 signing key pair as two one-line hex files.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "broker/audit/signing.h"
 #include "broker/cli/command.h"
 
 namespace keten_cli {
@@ -26,6 +28,7 @@ struct KeygenOptions {
   std::string name;
   std::string dir = ".";
   bool force = false;
+  bool signing = false;
 };
 
 int fail(std::string_view detail) {
@@ -68,30 +71,41 @@ int keygen(const KeygenOptions& options) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return fail("directory " + dir.string() + ": " + ec.message());
-  const fs::path public_file = dir / (options.name + ".public");
-  const fs::path secret_file = dir / (options.name + ".secret");
+  const std::string suffix = options.signing ? ".sign" : "";
+  const fs::path public_file = dir / (options.name + suffix + ".public");
+  const fs::path secret_file = dir / (options.name + suffix + ".secret");
   if (!options.force) {
     for (const auto& file : {public_file, secret_file}) {
       if (fs::exists(file, ec)) return fail(file.string() + " exists (use --force to overwrite)");
     }
   }
 
-  std::array<char, 41> public_key{};
-  std::array<char, 41> secret_key{};
-  if (zmq_curve_keypair(public_key.data(), secret_key.data()) != 0) {
-    return fail(std::string("cannot make a key pair: ") + zmq_strerror(zmq_errno()) +
-                " (is libzmq built with CURVE?)");
+  std::string public_key, secret_key;
+  if (options.signing) {
+    auto key = broker::audit::generate_signing_key();
+    if (key.empty()) return fail("cannot make a signing key (libsodium failed to initialise)");
+    public_key = key.public_hex;
+    secret_key = broker::audit::seed_hex(key);
+  } else {
+    std::array<char, 41> curve_public{};
+    std::array<char, 41> curve_secret{};
+    if (zmq_curve_keypair(curve_public.data(), curve_secret.data()) != 0) {
+      return fail(std::string("cannot make a key pair: ") + zmq_strerror(zmq_errno()) +
+                  " (is libzmq built with CURVE?)");
+    }
+    public_key = curve_public.data();
+    secret_key = curve_secret.data();
   }
-  if (auto error = write_key_file(secret_file, secret_key.data(), 0600, options.force);
+  if (auto error = write_key_file(secret_file, secret_key, 0600, options.force);
       !error.empty()) {
     return fail(error);
   }
-  if (auto error = write_key_file(public_file, public_key.data(), 0644, options.force);
+  if (auto error = write_key_file(public_file, public_key, 0644, options.force);
       !error.empty()) {
     fs::remove(secret_file, ec);  // half a key pair is no use to anyone
     return fail(error);
   }
-  std::cout << public_key.data() << "\n";
+  std::cout << public_key << "\n";
   return kExitOk;
 }
 
@@ -107,6 +121,10 @@ Command add_keygen(CLI::App& root) {
   app->add_option("--dir", options->dir, "Folder for the two key files (created if missing)")
       ->capture_default_str();
   app->add_flag("--force", options->force, "Overwrite existing key files");
+  app->add_flag("--signing", options->signing,
+                "Make the broker's Ed25519 signing key instead: DIR/NAME.sign.public and "
+                "DIR/NAME.sign.secret, 64 hex characters each (for [broker] signing_key and the "
+                "profiles' broker_signing_key)");
   app->footer(
       "Exit codes: 0 written, 2 usage or I/O error (nothing is overwritten without --force).");
   return {app, [options] { return keygen(*options); }};

@@ -8,11 +8,13 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "adapters/sdk/client.h"
 #include "broker/cli/command.h"
 #include "broker/cli/json_output.h"
+#include "broker/audit/signing.h"
 
 namespace keten_cli {
 namespace {
@@ -81,6 +83,16 @@ contracts::Result<contracts::Millis> optional_time(std::string_view flag, const 
   return millis;
 }
 
+// The receipt line plus the evidence: the payload digest the broker signed, its signature (hex)
+// and whether the SDK checked it against the profile's broker_signing_key.
+std::string signed_receipt_json(const contracts::Receipt& receipt, const std::string& signing_key) {
+  auto j = nlohmann::json::parse(receipt_json(receipt));
+  j["payload_digest"] = receipt.payload_digest;
+  j["signature"] = receipt.signature.empty() ? nlohmann::json() : nlohmann::json(broker::audit::to_hex(receipt.signature));
+  j["signature_verified"] = !signing_key.empty() && !receipt.signature.empty();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 int send(const SendOptions& options) {
   auto profile = partner::load_profile(options.profile);
   if (!profile) return fail(kExitUsage, profile.error().detail);
@@ -115,7 +127,7 @@ int send(const SendOptions& options) {
   auto receipt = client->send(submit);
   if (!receipt) return fail(exit_code(receipt.error().code), receipt.error().detail);
 
-  std::cout << receipt_json(*receipt) << std::endl;
+  std::cout << signed_receipt_json(*receipt, profile->broker_signing_key) << std::endl;
   if (receipt->status == contracts::ReceiptStatus::kRejected) {
     std::cerr << "keten send: rejected message_id=" << receipt->message_id
               << " code=" << contracts::to_string(receipt->code) << ": " << receipt->detail << "\n";

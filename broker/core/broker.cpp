@@ -4,6 +4,7 @@
 
 #include <variant>
 
+#include "broker/audit/signing.h"
 #include "broker/core/delivery.h"
 #include "broker/core/event_detail.h"
 #include "broker/core/log.h"
@@ -38,6 +39,9 @@ struct Broker::Impl {
   std::vector<std::string> partner_ids;
   DeliveryScheduler scheduler;
   std::vector<std::string> unreachable;  // routing ids whose send failed; dropped next turn
+  audit::SigningKey signing_key;         // empty: no checkpoints, unsigned receipts
+  Millis last_checkpoint_at = 0;
+  std::uint64_t last_checkpoint_seq = 0;  // head seq the last checkpoint signed
 
   Impl(BrokerOptions o, store::SqliteStore s, contracts::ContractRegistry r, transport::RouterSocket sock)
       : options(std::move(o)),
@@ -81,6 +85,7 @@ struct Broker::Impl {
             if (!outcome) return outcome.error();
             scheduler.mark_dirty(outcome->recipients_with_new_deliveries);
             receipt_slots.push_back({replies.size(), frame.header.message_id});
+            audit::sign_receipt(signing_key, outcome->receipt);
             replies.push_back({in.routing_id, contracts::encode_envelope(outcome->receipt)});
             return {};
           } else if constexpr (std::is_same_v<T, contracts::Ack> || std::is_same_v<T, contracts::Nack>) {
@@ -105,10 +110,39 @@ struct Broker::Impl {
         *decoded);
   }
 
+  // Signs the log's head in its own transaction when the log grew since the last checkpoint and
+  // the interval has passed (or `force`, at shutdown). docs/handover-log-format.md §4.
+  Result<void> checkpoint(Millis now, bool force) {
+    if (signing_key.empty()) return {};
+    if (!force && now - last_checkpoint_at < options.checkpoint_interval.count()) return {};
+    if (auto r = store.begin(); !r) return r;
+    const store::LogHead head = store.log_head();  // reloaded by begin(): includes other writers
+    if (head.seq == 0 || head.seq == last_checkpoint_seq) {
+      store.rollback();
+      last_checkpoint_at = now;
+      return {};
+    }
+    auto id = store.append_checkpoint(audit::sign_checkpoint(signing_key, head.seq, head.hash, now));
+    if (!id) {
+      store.rollback();
+      return id.error();
+    }
+    if (auto r = store.commit(); !r) {
+      store.rollback();
+      return r;
+    }
+    last_checkpoint_at = now;
+    last_checkpoint_seq = head.seq;
+    log().debug("checkpoint signed id={} log_seq={}", *id, head.seq);
+    return {};
+  }
+
   Result<void> turn(std::chrono::milliseconds timeout) {
     auto frames = socket.poll(timeout, options.max_batch);
     if (!frames) return frames.error();
     Millis now = contracts::now_millis();
+    // A failed checkpoint is retried next turn; it does not stop the broker.
+    if (auto r = checkpoint(now, false); !r) log().error("checkpoint failed: {}", r.error().detail);
     if (frames->empty() && unreachable.empty() && !scheduler.has_work(now)) return {};
 
     std::vector<Outgoing> replies;
@@ -148,6 +182,7 @@ struct Broker::Impl {
         refused.status = contracts::ReceiptStatus::kRejected;
         refused.code = ErrorCode::kStorage;
         refused.detail = "the broker could not store the message; resubmit it";
+        audit::sign_receipt(signing_key, refused);
         replies[slot.index].bytes = contracts::encode_envelope(refused);
       }
       if (auto r = store.begin(); r) {
@@ -189,15 +224,41 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   auto socket = transport::RouterSocket::bind(router);
   if (!socket) return socket.error();
 
+  audit::SigningKey signing_key;
+  if (!options.signing_key.empty()) {
+    auto key = audit::signing_key_from_hex(options.signing_key);
+    if (!key) return Error{ErrorCode::kConfig, "signing_key: " + key.error().detail};
+    signing_key = std::move(*key);
+  }
+  const std::size_t contract_count = registry->size();
   auto impl = std::make_unique<Impl>(options, std::move(*store), std::move(*registry), std::move(*socket));
-  // No connection survives a restart: whatever was in flight is sent again.
+  impl->signing_key = std::move(signing_key);
+  // No connection survives a restart: whatever was in flight is sent again. The `started` event
+  // records which configuration and contract set this run uses (and whether they changed).
   if (auto r = impl->store.begin(); !r) return r.error();
   auto reset = impl->store.reset_in_flight();
   if (!reset) {
     impl->store.rollback();
     return reset.error();
   }
+  auto previous = impl->store.last_log_event("started");
+  if (!previous) {
+    impl->store.rollback();
+    return previous.error();
+  }
+  store::LogEvent started;
+  started.at = contracts::now_millis();
+  started.event = "started";
+  started.detail = started_detail(config_digest(options, impl->signing_key.public_hex),
+                                  contract_set_digest(options.contracts), impl->signing_key.public_hex,
+                                  options.partners.size(), contract_count,
+                                  *previous ? (*previous)->detail : std::string());
+  if (auto r = impl->store.append_log(started); !r) {
+    impl->store.rollback();
+    return r.error();
+  }
   if (auto r = impl->store.commit(); !r) return r.error();
+  impl->last_checkpoint_at = started.at;
   auto pending = impl->store.recipients_with_pending();
   if (!pending) return pending.error();
   impl->scheduler.mark_dirty(*pending);
@@ -216,6 +277,9 @@ Result<void> Broker::run() {
       log().error("broker loop failed: {}", r.error().detail);
       return r;
     }
+  }
+  if (auto r = impl_->checkpoint(contracts::now_millis(), true); !r) {
+    log().error("final checkpoint failed: {}", r.error().detail);
   }
   log().info("broker stopped");
   return {};

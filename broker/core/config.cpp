@@ -3,6 +3,7 @@
 #include <set>
 #include <toml++/toml.h>
 
+#include "broker/audit/signing.h"
 #include "contracts/keys.h"
 
 namespace broker::core {
@@ -80,7 +81,8 @@ struct Reader {
 
 bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
   if (!r.check_known(t, "broker", {"listen", "store", "contracts", "secret_key", "max_message_bytes",
-                                   "ack_timeout_ms", "max_attempts", "session_timeout_ms", "max_batch", "sync"})) {
+                                   "ack_timeout_ms", "max_attempts", "session_timeout_ms", "max_batch", "sync",
+                                   "signing_key", "checkpoint_interval_ms"})) {
     return false;
   }
   std::string store, contracts_dir, sync;
@@ -99,6 +101,16 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
   if (!r.integer(t, "broker", "max_attempts", 1, 1000, attempts)) return false;
   if (!r.integer(t, "broker", "max_batch", 1, 100'000, batch)) return false;
   if (!r.string(t, "broker", "sync", sync, false)) return false;
+  std::string signing;
+  if (!r.string(t, "broker", "signing_key", signing, false)) return false;
+  if (!signing.empty()) {
+    auto seed = audit::read_hex_key(signing, r.base);
+    if (!seed) return r.fail("broker.signing_key", t.get("signing_key"), seed.error().detail);
+    o.signing_key = *seed;
+  }
+  std::int64_t checkpoint_ms = o.checkpoint_interval.count();
+  if (!r.integer(t, "broker", "checkpoint_interval_ms", 100, 86'400'000, checkpoint_ms)) return false;
+  o.checkpoint_interval = std::chrono::milliseconds(checkpoint_ms);
   if (!sync.empty() && sync != "full" && sync != "normal") return r.fail("broker.sync", t.get("sync"), "must be \"full\" or \"normal\"");
   o.max_message_bytes = static_cast<std::size_t>(max_bytes);
   o.ack_timeout = std::chrono::milliseconds(ack_ms);

@@ -1,6 +1,11 @@
 #include "broker/core/event_detail.h"
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+
+#include "contracts/digest.h"
 
 namespace broker::core {
 
@@ -33,6 +38,61 @@ std::string reason_detail(const std::string& reason) {
 
 std::string duplicate_detail(const std::string& first_digest, bool same_payload) {
   return nlohmann::json{{"first_payload_digest", first_digest}, {"same_payload", same_payload}}.dump();
+}
+
+std::string config_digest(const BrokerOptions& o, const std::string& signing_public_key) {
+  nlohmann::json partners = nlohmann::json::array();
+  for (const auto& p : o.partners) {
+    partners.push_back({{"id", p.id}, {"name", p.name}, {"role", to_string(p.role)}, {"public_key", p.public_key}});
+  }
+  // nlohmann's object keys are sorted, so the text (and the digest) has one form.
+  nlohmann::json j{{"listen", o.listen},
+                   {"store", o.store.string()},
+                   {"contracts", o.contracts.string()},
+                   {"max_message_bytes", o.max_message_bytes},
+                   {"ack_timeout_ms", o.ack_timeout.count()},
+                   {"max_attempts", o.max_attempts},
+                   {"session_timeout_ms", o.session_timeout.count()},
+                   {"max_batch", o.max_batch},
+                   {"sync_full", o.sync_full},
+                   {"checkpoint_interval_ms", o.checkpoint_interval.count()},
+                   {"signing_public_key", signing_public_key},
+                   {"partners", partners}};
+  return contracts::sha256_hex(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::string contract_set_digest(const std::filesystem::path& folder) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    if (entry.is_regular_file(ec)) files.push_back(entry.path());
+  }
+  if (ec) return "";
+  std::sort(files.begin(), files.end());
+  std::string listing;
+  for (const auto& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    listing += file.filename().string() + " " + contracts::sha256_hex(bytes) + "\n";
+  }
+  return contracts::sha256_hex(listing);
+}
+
+std::string started_detail(const std::string& config, const std::string& contract_set,
+                           const std::string& signing_public_key, std::size_t partners,
+                           std::size_t contract_count, const std::string& previous_detail) {
+  nlohmann::json previous = nlohmann::json::parse(previous_detail, nullptr, false);
+  if (!previous.is_object()) previous = nlohmann::json::object();
+  nlohmann::json j{{"config_digest", config},
+                   {"contracts_digest", contract_set},
+                   {"signing_key", signing_public_key},
+                   {"partners", partners},
+                   {"contracts", contract_count},
+                   {"config_changed", previous.value("config_digest", "") != config},
+                   {"contracts_changed", previous.value("contracts_digest", "") != contract_set}};
+  if (previous.contains("config_digest")) j["previous_config_digest"] = previous["config_digest"];
+  if (previous.contains("contracts_digest")) j["previous_contracts_digest"] = previous["contracts_digest"];
+  return j.dump();
 }
 
 }  // namespace broker::core

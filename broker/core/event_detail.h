@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/core/options.h"
 #include "contracts/envelope.h"
 
 namespace broker::core {
@@ -24,5 +25,18 @@ std::string attempt_detail(std::uint32_t attempt);
 std::string reason_detail(const std::string& reason);
 // {"first_payload_digest": "...", "same_payload": bool}
 std::string duplicate_detail(const std::string& first_digest, bool same_payload);
+
+// Hex SHA-256 of the configuration as the broker uses it (listen, store, contracts, limits,
+// partners with role and public key, the signing public key); secret keys are left out.
+std::string config_digest(const BrokerOptions& options, const std::string& signing_public_key);
+// Hex SHA-256 over the contract set folder: for each regular file, sorted by name, the line
+// "<name> <hex sha256 of its bytes>\n". "" when the folder cannot be read.
+std::string contract_set_digest(const std::filesystem::path& folder);
+// {"config_digest", "contracts_digest", "config_changed", "contracts_changed", "signing_key",
+//  "partners": N, "contracts": N}: the `started` event, compared with the previous `started`
+// event's detail ("" when there was none).
+std::string started_detail(const std::string& config_digest, const std::string& contracts_digest,
+                           const std::string& signing_public_key, std::size_t partners,
+                           std::size_t contracts, const std::string& previous_detail);
 
 }  // namespace broker::core

@@ -33,6 +33,11 @@ struct BrokerOptions {
   std::chrono::milliseconds session_timeout{15'000};  // forget a connection silent this long
   std::size_t max_batch = 512;                    // frames per loop turn (one transaction)
   bool sync_full = true;                          // SQLite synchronous=FULL (else NORMAL)
+  // Ed25519 signing key seed, 64 hex characters (`keten keygen --signing`); "" = the broker signs
+  // no checkpoints and no receipts.
+  std::string signing_key;
+  // Sign a checkpoint of the handover log's head this often while the log grows, and at shutdown.
+  std::chrono::milliseconds checkpoint_interval{60'000};
   std::vector<PartnerConfig> partners;
 };
 

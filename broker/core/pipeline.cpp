@@ -74,6 +74,7 @@ struct Submission {
     out.receipt.code = code;
     out.receipt.detail = std::move(detail);
     out.receipt.errors = std::move(errors);
+    out.receipt.payload_digest = digest;
     return out;
   }
 
@@ -88,6 +89,7 @@ struct Submission {
     out.receipt.recipients = first.recipients;
     out.receipt.log_seq = first.log_seq;
     out.receipt.accepted_at = first.accepted_at;
+    out.receipt.payload_digest = first.payload_digest;  // the receipt is about the stored message
     return out;
   }
 
@@ -123,6 +125,7 @@ struct Submission {
     out.receipt.recipients = recipients;
     out.receipt.log_seq = *log_seq;
     out.receipt.accepted_at = now;
+    out.receipt.payload_digest = digest;
     out.recipients_with_new_deliveries = recipients;
     return out;
   }

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <utility>
 
+#include "broker/audit/hash_chain.h"
 #include "broker/store/log.h"
 #include "broker/store/sqlite_handle.h"
 
@@ -39,7 +40,7 @@ constexpr int kSchemaVersion = 1;
 
 // The whole layout; docs/store-format.md describes every table, column, index and trigger here and
 // must change with it. Every column is NOT NULL: "absent" is '' or 0, so a row has exactly one
-// representation (the hash chain of the next schema version will hash rows). AUTOINCREMENT keeps
+// representation, which the handover log's hash chain needs (docs/handover-log-format.md). AUTOINCREMENT keeps
 // ids from ever being reused, even after the highest row is deleted: delivery ids are on the wire
 // and log seqs are cited by inspectors.
 constexpr const char* kSchemaSql = R"sql(
@@ -92,7 +93,9 @@ CREATE TABLE IF NOT EXISTS handover_log (
   recipient      TEXT    NOT NULL,
   delivery_id    INTEGER NOT NULL,
   payload_digest TEXT    NOT NULL,
-  detail         TEXT    NOT NULL
+  detail         TEXT    NOT NULL,
+  prev_hash      TEXT    NOT NULL,
+  hash           TEXT    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS handover_log_by_message ON handover_log (message_id, seq);
 CREATE INDEX IF NOT EXISTS handover_log_by_case ON handover_log (case_ref, seq);
@@ -100,6 +103,18 @@ CREATE TRIGGER IF NOT EXISTS handover_log_no_update BEFORE UPDATE ON handover_lo
 BEGIN SELECT RAISE(ABORT, 'handover_log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS handover_log_no_delete BEFORE DELETE ON handover_log
 BEGIN SELECT RAISE(ABORT, 'handover_log is append-only'); END;
+CREATE TABLE IF NOT EXISTS checkpoints (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  at         INTEGER NOT NULL,
+  log_seq    INTEGER NOT NULL,
+  head_hash  TEXT    NOT NULL,
+  public_key TEXT    NOT NULL,
+  signature  TEXT    NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 )sql";
 
 // Shared by next_pending and find_outbound; read_outbound() follows its column order.
@@ -264,7 +279,11 @@ struct SqliteStore::Impl {
   StmtHandle mark_in_flight, mark_acked, mark_pending, mark_dead;
   StmtHandle reset_in_flight_one, reset_in_flight_all;
   StmtHandle count_one, count_all, recipients_with_pending;
-  StmtHandle append_log, read_log;
+  StmtHandle append_log, read_log, last_log_event, read_head, read_high_water;
+  StmtHandle find_message_content, append_checkpoint, read_checkpoints;
+  bool read_only = false;
+  audit::LogRecord head;       // seq and hash of the last row (seq 0, genesis hash when empty)
+  std::uint64_t high_water = 0;  // highest seq ever assigned (sqlite_sequence)
 
   ~Impl() {
     if (db && !sqlite3_get_autocommit(db.get())) {
@@ -300,12 +319,14 @@ struct SqliteStore::Impl {
   Result<void> configure(const StoreOptions& options, bool in_memory) {
     const std::string what = "open " + path;
     // The first statement that reads the file: a file that is not a database fails here.
-    auto mode = query_text("PRAGMA journal_mode=WAL", what + " (journal_mode=WAL)");
+    auto mode = query_text(read_only ? "PRAGMA journal_mode" : "PRAGMA journal_mode=WAL",
+                           what + " (journal_mode=WAL)");
     if (!mode) return mode.error();
     const std::string expected = in_memory ? "memory" : "wal";
     if (!*mode || **mode != expected) {
       return storage_error(what, "journal_mode is " + mode->value_or("?") + ", not " + expected);
     }
+    if (read_only) return {};
     const char* sync = options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
     if (auto r = exec(sync, what + " (synchronous)"); !r) return r;
     if (auto r = exec("PRAGMA foreign_keys=ON", what + " (foreign_keys)"); !r) return r;
@@ -319,6 +340,7 @@ struct SqliteStore::Impl {
   // transaction, so two processes opening a new file at once do not both create it.
   Result<void> ensure_schema() {
     const std::string what = "open " + path;
+    if (read_only) return check_read_only_schema(what);
     if (auto r = exec("BEGIN IMMEDIATE", what + " (begin)"); !r) return r;
     auto result = check_or_create_schema(what);
     if (!result) {
@@ -364,6 +386,39 @@ struct SqliteStore::Impl {
     }
     // Same version: recreates any index or trigger that went missing; a no-op otherwise.
     return exec(kSchemaSql, what + " (check schema)");
+  }
+
+  // A read-only connection cannot create anything: it only checks the version.
+  Result<void> check_read_only_schema(const std::string& what) {
+    auto stored = query_text(
+        "SELECT value FROM meta WHERE key = 'schema_version' AND "
+        "EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'checkpoints')",
+        what);
+    if (!stored) return storage_error(what, "not a Keten store of this version: " + stored.error().detail);
+    if (!*stored || **stored != std::to_string(kSchemaVersion)) {
+      return storage_error(what, "not a Keten store of schema version " + std::to_string(kSchemaVersion));
+    }
+    return {};
+  }
+
+  // Reloads the head and the high-water mark from the file (another process may have appended).
+  Result<void> load_head() {
+    {
+      auto q = query(read_head, "read log head");
+      auto row = q.next();
+      if (!row) return row.error();
+      head = audit::LogRecord{};
+      head.hash = audit::kGenesisHash;
+      if (*row) {
+        head.seq = static_cast<std::uint64_t>(q.int64_at(0));
+        head.hash = q.text_at(1);
+      }
+    }
+    auto q = query(read_high_water, "read log high water");
+    auto row = q.next();
+    if (!row) return row.error();
+    high_water = *row ? static_cast<std::uint64_t>(q.int64_at(0)) : 0;
+    return {};
   }
 
   Result<void> prepare(StmtHandle& stmt, const char* sql) {
@@ -413,13 +468,28 @@ struct SqliteStore::Impl {
         {&recipients_with_pending,
          "SELECT DISTINCT recipient FROM deliveries WHERE state = 0 ORDER BY recipient"},
         {&append_log,
-         "INSERT INTO handover_log (at, event, message_id, contract, version, case_ref, sender,"
-         " recipient, delivery_id, payload_digest, detail)"
-         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+         "INSERT INTO handover_log (seq, at, event, message_id, contract, version, case_ref, sender,"
+         " recipient, delivery_id, payload_digest, detail, prev_hash, hash)"
+         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
         {&read_log,
          "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient,"
-         " delivery_id, payload_digest, detail FROM handover_log WHERE seq >= ? ORDER BY seq"
-         " LIMIT ?"},
+         " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log WHERE seq >= ?"
+         " ORDER BY seq LIMIT ?"},
+        {&last_log_event,
+         "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient,"
+         " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log WHERE event = ?"
+         " ORDER BY seq DESC LIMIT 1"},
+        {&read_head, "SELECT seq, hash FROM handover_log ORDER BY seq DESC LIMIT 1"},
+        {&read_high_water, "SELECT seq FROM sqlite_sequence WHERE name = 'handover_log'"},
+        {&find_message_content,
+         "SELECT message_id, contract, version, case_ref, recipients, correlation_id, causation_id,"
+         " supersedes, occurred_at, recorded_at, origin, requested_recipients, sender, payload,"
+         " payload_digest, log_seq, accepted_at FROM messages WHERE message_id = ?"},
+        {&append_checkpoint,
+         "INSERT INTO checkpoints (at, log_seq, head_hash, public_key, signature)"
+         " VALUES (?, ?, ?, ?, ?)"},
+        {&read_checkpoints,
+         "SELECT id, at, log_seq, head_hash, public_key, signature FROM checkpoints ORDER BY id"},
     };
     for (const auto& [stmt, sql] : statements) {
       if (auto r = prepare(*stmt, sql); !r) return r;
@@ -472,16 +542,16 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
   const std::string path = options.path.string();
   if (path.empty()) return storage_error("open", "empty path");
   const bool in_memory = path == ":memory:";
-  if (!in_memory && options.path.has_parent_path()) {
+  if (!in_memory && !options.read_only && options.path.has_parent_path()) {
     std::error_code ec;
     std::filesystem::create_directories(options.path.parent_path(), ec);
     if (ec) return storage_error("open " + path + " (create folder)", ec.message());
   }
 
   sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int flags = options.read_only ? SQLITE_OPEN_READONLY
+                                      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   DbHandle db(raw);  // sqlite3_open_v2 may hand back a handle even when it fails
   if (rc != SQLITE_OK) return sqlite_error("open " + path, db.get());
   sqlite3_extended_result_codes(db.get(), 1);
@@ -492,15 +562,21 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db);
   impl->path = path;
+  impl->read_only = options.read_only;
   if (auto r = impl->configure(options, in_memory); !r) return r.error();
   if (auto r = impl->ensure_schema(); !r) return r.error();
   if (auto r = impl->prepare_all(); !r) return r.error();
+  if (auto r = impl->load_head(); !r) return r.error();
   log().info("store opened path={} schema_version={} synchronous={}", path, kSchemaVersion,
              options.sync_full ? "full" : "normal");
   return SqliteStore(std::move(impl));
 }
 
-Result<void> SqliteStore::begin() { return impl_->query(impl_->begin, "begin").run(); }
+Result<void> SqliteStore::begin() {
+  if (auto r = impl_->query(impl_->begin, "begin").run(); !r) return r;
+  // The write lock is ours now; another process may have appended since our last transaction.
+  return impl_->load_head();
+}
 
 Result<void> SqliteStore::commit() { return impl_->query(impl_->commit, "commit").run(); }
 
@@ -508,6 +584,10 @@ void SqliteStore::rollback() {
   if (sqlite3_get_autocommit(impl_->db.get())) return;  // no transaction open
   if (auto r = impl_->query(impl_->rollback, "rollback").run(); !r) {
     log().error("rollback failed path={} detail={}", impl_->path, r.error().detail);
+  }
+  // The rolled-back rows are gone, and so is the head they made.
+  if (auto r = impl_->load_head(); !r) {
+    log().error("reloading the log head failed path={} detail={}", impl_->path, r.error().detail);
   }
 }
 
@@ -668,21 +748,90 @@ Result<std::vector<std::string>> SqliteStore::recipients_with_pending() {
   }
 }
 
+namespace {
+
+// Reads a row of the read_log / last_log_event column list.
+LogEvent read_log_row(const Query& q) {
+  LogEvent e;
+  e.seq = static_cast<std::uint64_t>(q.int64_at(0));
+  e.at = q.int64_at(1);
+  e.event = q.text_at(2);
+  e.message_id = q.text_at(3);
+  e.contract = q.text_at(4);
+  e.version = static_cast<std::uint32_t>(q.int64_at(5));
+  e.case_ref = q.text_at(6);
+  e.sender = q.text_at(7);
+  e.recipient = q.text_at(8);
+  e.delivery_id = q.int64_at(9);
+  e.payload_digest = q.text_at(10);
+  e.detail = q.text_at(11);
+  e.prev_hash = q.text_at(12);
+  e.hash = q.text_at(13);
+  return e;
+}
+
+}  // namespace
+
+Result<std::optional<StoredMessage>> SqliteStore::find_message_content(std::string_view message_id) {
+  auto q = impl_->query(impl_->find_message_content, "find_message_content");
+  q.text(message_id);
+  auto row = q.next();
+  if (!row) return row.error();
+  if (!*row) return std::optional<StoredMessage>();
+  StoredMessage m;
+  m.header.message_id = q.text_at(0);
+  m.header.contract = q.text_at(1);
+  m.header.version = static_cast<std::uint32_t>(q.int64_at(2));
+  m.header.case_ref = q.text_at(3);
+  auto recipients = decode_strings(q.text_at(4), "find_message_content (recipients)");
+  if (!recipients) return recipients.error();
+  m.header.recipients = std::move(*recipients);
+  m.header.correlation_id = q.text_at(5);
+  m.header.causation_id = q.text_at(6);
+  m.header.supersedes = q.text_at(7);
+  m.header.occurred_at = q.int64_at(8);
+  m.header.recorded_at = q.int64_at(9);
+  m.header.origin = q.text_at(10);
+  auto requested = decode_strings(q.text_at(11), "find_message_content (requested recipients)");
+  if (!requested) return requested.error();
+  m.requested_recipients = std::move(*requested);
+  m.sender = q.text_at(12);
+  m.payload = q.blob_at(13);
+  m.payload_digest = q.text_at(14);
+  m.log_seq = static_cast<std::uint64_t>(q.int64_at(15));
+  m.accepted_at = q.int64_at(16);
+  return std::optional<StoredMessage>(std::move(m));
+}
+
 Result<std::uint64_t> SqliteStore::append_log(const LogEvent& event) {
+  if (sqlite3_get_autocommit(impl_->db.get())) {
+    if (auto r = impl_->load_head(); !r) return r.error();
+  }
+  // AUTOINCREMENT would hand out max(highest row, sqlite_sequence) + 1; the store picks the same
+  // number itself because the hash covers the seq.
+  LogEvent row = event;
+  row.seq = std::max(impl_->head.seq, impl_->high_water) + 1;
+  audit::seal(row, impl_->head.hash);
   auto q = impl_->query(impl_->append_log, "append_log");
-  q.int64(event.at)
-      .text(event.event)
-      .text(event.message_id)
-      .text(event.contract)
-      .int64(event.version)
-      .text(event.case_ref)
-      .text(event.sender)
-      .text(event.recipient)
-      .int64(event.delivery_id)
-      .text(event.payload_digest)
-      .text(event.detail);
+  q.int64(clamp_to_int64(row.seq))
+      .int64(row.at)
+      .text(row.event)
+      .text(row.message_id)
+      .text(row.contract)
+      .int64(row.version)
+      .text(row.case_ref)
+      .text(row.sender)
+      .text(row.recipient)
+      .int64(row.delivery_id)
+      .text(row.payload_digest)
+      .text(row.detail)
+      .text(row.prev_hash)
+      .text(row.hash);
   if (auto r = q.run(); !r) return r.error();
-  return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(impl_->db.get()));
+  impl_->head.seq = row.seq;
+  impl_->head.hash = row.hash;
+  impl_->high_water = row.seq;
+  return row.seq;
 }
 
 Result<std::vector<LogEvent>> SqliteStore::read_log(std::uint64_t from_seq, std::size_t limit) {
@@ -698,20 +847,76 @@ Result<std::vector<LogEvent>> SqliteStore::read_log(std::uint64_t from_seq, std:
     auto row = q.next();
     if (!row) return row.error();
     if (!*row) return events;
-    LogEvent& e = events.emplace_back();
-    e.seq = static_cast<std::uint64_t>(q.int64_at(0));
-    e.at = q.int64_at(1);
-    e.event = q.text_at(2);
-    e.message_id = q.text_at(3);
-    e.contract = q.text_at(4);
-    e.version = static_cast<std::uint32_t>(q.int64_at(5));
-    e.case_ref = q.text_at(6);
-    e.sender = q.text_at(7);
-    e.recipient = q.text_at(8);
-    e.delivery_id = q.int64_at(9);
-    e.payload_digest = q.text_at(10);
-    e.detail = q.text_at(11);
+    events.push_back(read_log_row(q));
   }
+}
+
+Result<std::optional<LogEvent>> SqliteStore::last_log_event(std::string_view event) {
+  auto q = impl_->query(impl_->last_log_event, "last_log_event");
+  q.text(event);
+  auto row = q.next();
+  if (!row) return row.error();
+  if (!*row) return std::optional<LogEvent>();
+  return std::optional<LogEvent>(read_log_row(q));
+}
+
+LogHead SqliteStore::log_head() const { return LogHead{impl_->head.seq, impl_->head.hash}; }
+
+Result<std::int64_t> SqliteStore::append_checkpoint(const audit::Checkpoint& cp) {
+  auto q = impl_->query(impl_->append_checkpoint, "append_checkpoint");
+  q.int64(cp.at).int64(clamp_to_int64(cp.log_seq)).text(cp.head_hash).text(cp.public_key).text(cp.signature);
+  if (auto r = q.run(); !r) return r.error();
+  return sqlite3_last_insert_rowid(impl_->db.get());
+}
+
+Result<std::vector<audit::Checkpoint>> SqliteStore::read_checkpoints() {
+  auto q = impl_->query(impl_->read_checkpoints, "read_checkpoints");
+  std::vector<audit::Checkpoint> out;
+  for (;;) {
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return out;
+    audit::Checkpoint& cp = out.emplace_back();
+    cp.id = q.int64_at(0);
+    cp.at = q.int64_at(1);
+    cp.log_seq = static_cast<std::uint64_t>(q.int64_at(2));
+    cp.head_hash = q.text_at(3);
+    cp.public_key = q.text_at(4);
+    cp.signature = q.text_at(5);
+  }
+}
+
+Result<audit::LogData> SqliteStore::read_log_data() {
+  audit::LogData data;
+  // One read transaction, so rows, checkpoints and the high-water mark are one snapshot.
+  const bool own_transaction = sqlite3_get_autocommit(impl_->db.get()) != 0;
+  if (own_transaction) {
+    if (auto r = impl_->exec("BEGIN", "read_log_data (begin)"); !r) return r.error();
+  }
+  auto result = [&]() -> Result<void> {
+    constexpr std::size_t kPage = 10'000;
+    std::uint64_t from = 1;
+    for (;;) {
+      auto page = read_log(from, kPage);
+      if (!page) return page.error();
+      if (page->empty()) break;
+      from = page->back().seq + 1;
+      for (auto& row : *page) data.rows.push_back(std::move(row));
+      if (page->size() < kPage) break;
+    }
+    auto checkpoints = read_checkpoints();
+    if (!checkpoints) return checkpoints.error();
+    data.checkpoints = std::move(*checkpoints);
+    if (!data.checkpoints.empty()) data.public_key = data.checkpoints.back().public_key;
+    auto q = impl_->query(impl_->read_high_water, "read log high water");
+    auto row = q.next();
+    if (!row) return row.error();
+    data.high_water = *row ? static_cast<std::uint64_t>(q.int64_at(0)) : 0;
+    return {};
+  }();
+  if (own_transaction) sqlite3_exec(impl_->db.get(), "COMMIT", nullptr, nullptr, nullptr);
+  if (!result) return result.error();
+  return data;
 }
 
 }  // namespace broker::store

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/audit/log_record.h"
 #include "contracts/envelope.h"
 #include "contracts/error.h"
 
@@ -35,6 +36,9 @@ struct StoreOptions {
   bool sync_full = true;        // PRAGMA synchronous=FULL (durable on power loss) or NORMAL (on crash)
   // How long begin() and other statements wait for a lock another connection holds.
   std::chrono::milliseconds busy_timeout{5'000};
+  // Open with SQLITE_OPEN_READONLY: every write fails; the file must exist with this schema
+  // version (inspectors' tools).
+  bool read_only = false;
 };
 
 // Stored as these integers in deliveries.state (docs/store-format.md); never renumber.
@@ -86,21 +90,26 @@ struct OutboundDelivery {
   Millis accepted_at = 0;
 };
 
-// One handover-log row. `event` is one of: received, rejected, accepted, duplicate, routed,
-// delivered, redelivered, acknowledged, nacked, dead_lettered (docs/store-format.md lists them).
-struct LogEvent {
-  std::uint64_t seq = 0;                 // assigned by append_log; ignored on input
-  Millis at = 0;
-  std::string event;
-  std::string message_id;
-  std::string contract;
-  std::uint32_t version = 0;
-  std::string case_ref;
+// One handover-log row (broker/audit/log_record.h). On append the store assigns seq, prev_hash and
+// hash; `omitted` and `content_hash` are for bundles and unused here. The event names are listed in
+// docs/handover-log-format.md.
+using LogEvent = audit::LogRecord;
+
+// The last row of the handover log: seq 0 and 64 zeros when the log is empty.
+struct LogHead {
+  std::uint64_t seq = 0;
+  std::string hash;
+};
+
+// An accepted message with its content: what a resend needs.
+struct StoredMessage {
+  contracts::Header header;              // header.recipients = the resolved recipients
+  std::vector<std::string> requested_recipients;
   std::string sender;
-  std::string recipient;
-  std::int64_t delivery_id = 0;
+  std::string payload;
   std::string payload_digest;
-  std::string detail;                    // JSON object text with event-specific fields, or ""
+  std::uint64_t log_seq = 0;
+  Millis accepted_at = 0;
 };
 
 struct DeliveryCounts {
@@ -156,11 +165,29 @@ class SqliteStore {
   // Recipients with at least one pending delivery, each once, in byte order.
   [[nodiscard]] Result<std::vector<std::string>> recipients_with_pending();
 
+  // The accepted message with its payload, or nullopt for an unknown id.
+  [[nodiscard]] Result<std::optional<StoredMessage>> find_message_content(std::string_view message_id);
+
   // --- handover log (append-only: the table refuses UPDATE and DELETE) ---
-  // Returns the new row's seq: greater than every seq ever committed, never reused.
+  // Appends `event` as the next row: assigns seq (one above every seq ever assigned), chains it
+  // to the head (prev_hash, hash: docs/handover-log-format.md) and returns the seq. The head lives
+  // in memory and is reloaded from the file by begin() and rollback(), so another process (a
+  // `keten log` tool) may append between two transactions of this one. Outside begin()/commit()
+  // the head is reloaded first, which is safe only while no other process writes at that moment.
   [[nodiscard]] Result<std::uint64_t> append_log(const LogEvent& event);
-  // Rows with seq >= from_seq, ascending, at most `limit`.
+  // Rows with seq >= from_seq, ascending, at most `limit`, with their hashes.
   [[nodiscard]] Result<std::vector<LogEvent>> read_log(std::uint64_t from_seq, std::size_t limit);
+  // The latest row with this event name, or nullopt.
+  [[nodiscard]] Result<std::optional<LogEvent>> last_log_event(std::string_view event);
+  // The head as of the last append, begin() or rollback().
+  LogHead log_head() const;
+  // Stores a signed checkpoint (the caller signs; broker/audit/signing.h); returns its id.
+  [[nodiscard]] Result<std::int64_t> append_checkpoint(const audit::Checkpoint& checkpoint);
+  // Every checkpoint, oldest first.
+  [[nodiscard]] Result<std::vector<audit::Checkpoint>> read_checkpoints();
+  // The whole log for verification and export: every row, every checkpoint, the highest seq ever
+  // assigned (sqlite_sequence) and the public key of the latest checkpoint.
+  [[nodiscard]] Result<audit::LogData> read_log_data();
 
  private:
   struct Impl;

@@ -25,6 +25,7 @@ mkdir -p "$here/keys"
 for name in broker "${partners[@]}"; do
   [ -f "$here/keys/$name.secret" ] || "$keten" keygen "$name" --dir "$here/keys" >/dev/null
 done
+[ -f "$here/keys/broker.sign.secret" ] || "$keten" keygen broker --signing --dir "$here/keys" >/dev/null
 
 if (exec 3<>/dev/tcp/127.0.0.1/5570) 2>/dev/null; then
   echo "demo: port 5570 is in use; stop whatever listens there (another demo?) and retry" >&2
@@ -232,3 +233,15 @@ wait "$broker_pid" && echo "broker stopped cleanly"
 broker_pid=""
 say "Handover log: $(sqlite3 "$run/keten.db" 'select count(*) from handover_log') events; by kind:"
 sqlite3 -column "$run/keten.db" 'select event, count(*) as n from handover_log group by event order by min(seq)'
+
+# --- the inspector's view: verify the log, replay the case (docs/inspector.md) ----------------
+# Read-only tools on the stopped broker's store; each read is itself recorded in the log.
+timeline="${KETEN_DEMO_TIMELINE:-$(dirname "$keten")/case-$case_ref.html}"
+say "Verifying the handover log against the broker's signing key"
+"$keten" --log-level warn log verify --store "$run/keten.db" --signing-key "$here/keys/broker.sign.public"
+say "The timeline of case $case_ref, across all partners"
+"$keten" --log-level warn log replay --store "$run/keten.db" --case "$case_ref"
+say "What KMAR had received about the case, and acknowledged"
+"$keten" --log-level warn log replay --store "$run/keten.db" --case "$case_ref" --partner KMAR | sed -n '/^KMAR had/,$p'
+"$keten" --log-level warn log replay --store "$run/keten.db" --case "$case_ref" --format html --out "$timeline"
+say "HTML timeline for the inspector: $timeline"

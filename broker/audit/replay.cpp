@@ -1,0 +1,360 @@
+#include "broker/audit/replay.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace broker::audit {
+namespace {
+
+using nlohmann::json;
+
+json parse_detail(const std::string& detail) {
+  if (detail.empty()) return json::object();
+  json j = json::parse(detail, nullptr, false);
+  return j.is_object() ? j : json::object();
+}
+
+std::string str_at(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+
+std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : sep) + item;
+  return out;
+}
+
+std::string short_id(const std::string& id) { return id.size() > 8 ? id.substr(0, 8) : id; }
+
+std::string what(const LogRecord& r) {
+  if (r.contract.empty()) return "message " + short_id(r.message_id);
+  return r.contract + " v" + std::to_string(r.version) + " (id " + short_id(r.message_id) + ")";
+}
+
+bool is_delivery_event(const std::string& e) {
+  return e == "routed" || e == "delivered" || e == "redelivered" || e == "acknowledged" || e == "nacked" ||
+         e == "dead_lettered" || e == "policy";
+}
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string verification_line(const VerifyReport& v) {
+  if (!v.ok) return "LOG NOT INTACT: first bad seq " + std::to_string(v.first_bad_seq) + ": " + v.problem;
+  std::string line = "log intact: " + std::to_string(v.rows) + " rows, hash chain recomputed up to seq " +
+                     std::to_string(v.last_seq);
+  if (v.signed_up_to > 0) {
+    line += ", signed by broker key " + v.public_key.substr(0, 16) + "... up to seq " + std::to_string(v.signed_up_to);
+  } else {
+    line += ", no signed checkpoint";
+  }
+  if (v.signed_up_to < v.last_seq) line += " (seq " + std::to_string(v.signed_up_to + 1) + ".." + std::to_string(v.last_seq) + " not yet signed)";
+  return line;
+}
+
+json view_json(const MessageView& m) {
+  json removed = m.removed_fields;
+  return json{{"message_id", m.message_id},
+              {"contract", m.contract},
+              {"version", m.version},
+              {"sender", m.sender},
+              {"payload_digest", m.payload_digest},
+              {"accepted_at", m.accepted_at ? json(format_time(m.accepted_at)) : json()},
+              {"delivered_at", m.delivered_at ? json(format_time(m.delivered_at)) : json()},
+              {"acked_at", m.acked_at ? json(format_time(m.acked_at)) : json()},
+              {"dead_at", m.dead_at ? json(format_time(m.dead_at)) : json()},
+              {"attempts", m.attempts},
+              {"removed_fields", removed}};
+}
+
+std::string view_line(const MessageView& m, bool received) {
+  std::string line = m.contract + " v" + std::to_string(m.version) + " id " + m.message_id;
+  if (received) {
+    line += " from " + m.sender + ", delivered " + format_time(m.delivered_at) + " (" +
+            std::to_string(m.attempts) + (m.attempts == 1 ? " attempt)" : " attempts)");
+    line += m.acked_at ? ", acknowledged " + format_time(m.acked_at) : ", NOT acknowledged";
+    if (m.dead_at) line += ", dead-lettered " + format_time(m.dead_at);
+    if (!m.removed_fields.empty()) line += ", fields removed by policy: " + join(m.removed_fields);
+  } else {
+    line += ", accepted " + format_time(m.accepted_at);
+  }
+  return line + ", payload sha256 " + m.payload_digest.substr(0, 16) + "...";
+}
+
+}  // namespace
+
+std::string format_time(Millis millis) {
+  std::time_t seconds = static_cast<std::time_t>(millis / 1000);
+  long ms = static_cast<long>(millis % 1000);
+  if (ms < 0) {
+    ms += 1000;
+    --seconds;
+  }
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  return buf;
+}
+
+std::string lane_of(const LogRecord& r) {
+  if (is_delivery_event(r.event) && !r.recipient.empty()) return r.recipient;
+  return r.sender;
+}
+
+std::string describe(const LogRecord& r) {
+  const json d = parse_detail(r.detail);
+  const std::string& e = r.event;
+  if (e == "received") return (r.sender.empty() ? "someone" : r.sender) + " submitted " + what(r);
+  if (e == "rejected") {
+    std::string text = "broker rejected " + what(r) + " from " + (r.sender.empty() ? "?" : r.sender) + ": " +
+                       str_at(d, "code") + ", " + str_at(d, "detail");
+    if (d.contains("errors") && d["errors"].is_array()) {
+      std::vector<std::string> problems;
+      for (const auto& err : d["errors"]) {
+        problems.push_back(str_at(err, "pointer") + " " + str_at(err, "code") + ": " + str_at(err, "reason"));
+      }
+      if (!problems.empty()) text += " [" + join(problems, "; ") + "]";
+    }
+    return text;
+  }
+  if (e == "accepted") {
+    std::vector<std::string> to;
+    if (d.contains("recipients") && d["recipients"].is_array()) {
+      for (const auto& x : d["recipients"]) to.push_back(x.is_string() ? x.get<std::string>() : x.dump());
+    }
+    std::string text = "broker accepted " + what(r) + " from " + r.sender + " for " + (to.empty() ? "nobody" : join(to));
+    if (d.contains("supersedes")) text += ", superseding " + str_at(d, "supersedes");
+    if (d.contains("origin")) text += ", origin " + str_at(d, "origin");
+    return text;
+  }
+  if (e == "duplicate") return r.sender + " resubmitted " + what(r) + "; the first receipt was returned";
+  if (e == "routed") return what(r) + " queued for " + r.recipient + " (delivery " + std::to_string(r.delivery_id) + ")";
+  if (e == "delivered" || e == "redelivered") {
+    return what(r) + (e == "delivered" ? " delivered to " : " delivered again to ") + r.recipient + " (attempt " +
+           str_at(d, "attempt") + ")";
+  }
+  if (e == "acknowledged") return r.recipient + " acknowledged " + what(r);
+  if (e == "nacked") return r.recipient + " refused " + what(r) + ": " + str_at(d, "reason");
+  if (e == "dead_lettered") return "broker gave up delivering " + what(r) + " to " + r.recipient;
+  if (e == "policy") return "policy removed " + str_at(d, "removed_fields") + " for " + r.recipient + " (rule " + str_at(d, "rule") + ")";
+  if (e == "norm_violated") return "NORM VIOLATED: " + str_at(d, "norm") + " " + str_at(d, "detail");
+  if (e == "resent") return "operator re-sent " + what(r) + " as " + str_at(d, "new_message_id") + " to " + str_at(d, "target");
+  if (e == "log_read") return "log read with '" + str_at(d, "command") + "' by " + str_at(d, "user");
+  if (e == "started") return "broker started (config " + str_at(d, "config_digest").substr(0, 12) + ", contracts " + str_at(d, "contracts_digest").substr(0, 12) + ")";
+  return e + (r.detail.empty() ? "" : " " + r.detail);
+}
+
+Timeline build_timeline(const std::vector<LogRecord>& rows, const ReplayQuery& q) {
+  Timeline t;
+  t.query = q;
+  std::map<std::string, MessageView> messages;  // by message_id, from the accepted events
+  std::map<std::string, MessageView> received;
+  std::vector<std::string> received_order;
+  for (const auto& r : rows) {
+    if (r.omitted || r.case_ref != q.case_ref) continue;
+    if (q.as_of != 0 && r.at > q.as_of) continue;
+    if (r.event == "accepted") {
+      MessageView m;
+      m.message_id = r.message_id;
+      m.contract = r.contract;
+      m.version = r.version;
+      m.sender = r.sender;
+      m.payload_digest = r.payload_digest;
+      m.accepted_at = r.at;
+      messages[r.message_id] = m;
+      if (!q.partner.empty() && r.sender == q.partner) t.sent.push_back(m);
+    }
+    if (!q.partner.empty() && r.recipient == q.partner) {
+      auto known = messages.find(r.message_id);
+      if (r.event == "delivered" || r.event == "redelivered") {
+        auto [it, fresh] = received.try_emplace(r.message_id, known != messages.end() ? known->second : MessageView{});
+        if (fresh) {
+          received_order.push_back(r.message_id);
+          it->second.message_id = r.message_id;
+          it->second.contract = r.contract;
+          it->second.version = r.version;
+          it->second.sender = r.sender;
+          it->second.payload_digest = r.payload_digest;
+          it->second.delivered_at = r.at;
+        }
+        ++it->second.attempts;
+      } else if (auto it = received.find(r.message_id); it != received.end()) {
+        if (r.event == "acknowledged" && it->second.acked_at == 0) it->second.acked_at = r.at;
+        if (r.event == "dead_lettered") it->second.dead_at = r.at;
+      }
+      if (r.event == "policy") {
+        const json d = parse_detail(r.detail);
+        if (d.contains("removed_fields") && d["removed_fields"].is_array()) {
+          auto& removed = messages[r.message_id].removed_fields;
+          for (const auto& f : d["removed_fields"]) {
+            if (f.is_string()) removed.push_back(f.get<std::string>());
+          }
+        }
+      }
+    }
+    if (!q.partner.empty() && r.sender != q.partner && r.recipient != q.partner) continue;
+    t.events.push_back(r);
+    if (r.event == "norm_violated") t.violations.push_back(r);
+    for (const auto& p : {r.sender, r.recipient}) {
+      if (!p.empty() && std::find(t.partners.begin(), t.partners.end(), p) == t.partners.end()) t.partners.push_back(p);
+    }
+  }
+  for (const auto& id : received_order) {
+    MessageView m = received[id];
+    if (auto known = messages.find(id); known != messages.end()) m.removed_fields = known->second.removed_fields;
+    t.received.push_back(std::move(m));
+  }
+  return t;
+}
+
+std::string render_text(const Timeline& t, const VerifyReport& v) {
+  std::string out = "Case " + t.query.case_ref;
+  if (!t.query.partner.empty()) out += ", as seen by " + t.query.partner;
+  if (t.query.as_of != 0) out += ", as of " + format_time(t.query.as_of);
+  out += "\n" + verification_line(v) + "\n\n";
+  for (const auto& r : t.events) {
+    char seq[32];
+    std::snprintf(seq, sizeof seq, "#%-6llu", static_cast<unsigned long long>(r.seq));
+    std::string event = r.event;
+    event.resize(std::max<std::size_t>(event.size(), 13), ' ');
+    out += format_time(r.at) + "  " + seq + " " + event + " " + describe(r) + "\n";
+  }
+  if (t.events.empty()) out += "(no events)\n";
+  if (!t.query.partner.empty()) {
+    out += "\n" + t.query.partner + " had received " + std::to_string(t.received.size()) + " message(s) about the case:\n";
+    for (const auto& m : t.received) out += "  - " + view_line(m, true) + "\n";
+    out += t.query.partner + " had sent " + std::to_string(t.sent.size()) + " accepted message(s) about the case:\n";
+    for (const auto& m : t.sent) out += "  - " + view_line(m, false) + "\n";
+  }
+  out += "\nNorm violations recorded: ";
+  if (t.violations.empty()) out += "none\n";
+  for (const auto& r : t.violations) out += "\n  - #" + std::to_string(r.seq) + " " + describe(r);
+  if (!t.violations.empty()) out += "\n";
+  return out;
+}
+
+std::string render_json(const Timeline& t, const VerifyReport& v) {
+  json events = json::array();
+  for (const auto& r : t.events) {
+    events.push_back({{"seq", r.seq},
+                      {"at", format_time(r.at)},
+                      {"at_ms", r.at},
+                      {"event", r.event},
+                      {"message_id", r.message_id},
+                      {"contract", r.contract},
+                      {"version", r.version},
+                      {"sender", r.sender},
+                      {"recipient", r.recipient},
+                      {"delivery_id", r.delivery_id},
+                      {"payload_digest", r.payload_digest},
+                      {"detail", parse_detail(r.detail)},
+                      {"hash", r.hash},
+                      {"description", describe(r)}});
+  }
+  json out{{"case", t.query.case_ref},
+           {"partner", t.query.partner.empty() ? json() : json(t.query.partner)},
+           {"as_of", t.query.as_of ? json(format_time(t.query.as_of)) : json()},
+           {"verification",
+            {{"ok", v.ok},
+             {"first_bad_seq", v.ok ? json() : json(v.first_bad_seq)},
+             {"problem", v.problem},
+             {"last_seq", v.last_seq},
+             {"signed_up_to", v.signed_up_to},
+             {"public_key", v.public_key}}},
+           {"partners", t.partners},
+           {"events", events},
+           {"norm_violations", json::array()}};
+  for (const auto& r : t.violations) out["norm_violations"].push_back({{"seq", r.seq}, {"description", describe(r)}});
+  if (!t.query.partner.empty()) {
+    out["received"] = json::array();
+    for (const auto& m : t.received) out["received"].push_back(view_json(m));
+    out["sent"] = json::array();
+    for (const auto& m : t.sent) out["sent"].push_back(view_json(m));
+  }
+  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string render_html(const Timeline& t, const VerifyReport& v) {
+  std::string title = "Case " + t.query.case_ref;
+  if (!t.query.partner.empty()) title += " as seen by " + t.query.partner;
+  if (t.query.as_of != 0) title += " as of " + format_time(t.query.as_of);
+  std::vector<std::string> lanes = t.partners;
+  if (lanes.empty()) lanes.push_back("broker");
+  std::string h;
+  h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>" + html_escape(title) + "</title>\n";
+  h += "<style>\n"
+       "body{font-family:sans-serif;margin:1.5em;color:#222}\n"
+       "h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.5em}\n"
+       ".ok{background:#e6f4e6;border:1px solid #6a6;padding:.6em}\n"
+       ".bad{background:#fbe3e3;border:1px solid #c44;padding:.6em;font-weight:bold}\n"
+       "table{border-collapse:collapse;width:100%;font-size:.9em}\n"
+       "th,td{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left}\n"
+       "th{background:#f0f0f0;position:sticky;top:0}\n"
+       "td.lane{min-width:8em}\n"
+       ".card{border-radius:4px;padding:.2em .4em;background:#eef}\n"
+       ".ev-rejected .card,.ev-dead_lettered .card,.ev-nacked .card,.ev-norm_violated .card{background:#fdd}\n"
+       ".ev-accepted .card{background:#dfd}.ev-acknowledged .card{background:#dfe8ff}\n"
+       ".ev-log_read .card,.ev-resent .card{background:#f4f0d8}\n"
+       ".time{white-space:nowrap;font-family:monospace}\n"
+       "</style></head><body>\n";
+  h += "<h1>" + html_escape(title) + "</h1>\n";
+  h += std::string("<p class=\"") + (v.ok ? "ok" : "bad") + "\" id=\"verification\">" + html_escape(verification_line(v)) + "</p>\n";
+  h += "<p>Each row is one event of the handover log, in log order. The column says which partner it "
+       "concerns: the sender for submissions, the recipient for deliveries and acknowledgements.</p>\n";
+  h += "<h2>Timeline</h2>\n<table id=\"timeline\"><thead><tr><th>Time (UTC)</th><th>Seq</th>";
+  for (const auto& lane : lanes) h += "<th>" + html_escape(lane) + "</th>";
+  h += "</tr></thead><tbody>\n";
+  for (const auto& r : t.events) {
+    const std::string lane = lane_of(r);
+    h += "<tr class=\"event ev-" + html_escape(r.event) + "\" data-seq=\"" + std::to_string(r.seq) + "\" data-event=\"" +
+         html_escape(r.event) + "\"><td class=\"time\">" + html_escape(format_time(r.at)) + "</td><td>" +
+         std::to_string(r.seq) + "</td>";
+    for (const auto& l : lanes) {
+      h += "<td class=\"lane\">";
+      if (l == lane || (lane.empty() && &l == &lanes.front())) {
+        h += "<div class=\"card\"><b>" + html_escape(r.event) + "</b><br>" + html_escape(describe(r)) + "</div>";
+      }
+      h += "</td>";
+    }
+    h += "</tr>\n";
+  }
+  h += "</tbody></table>\n";
+  if (t.events.empty()) h += "<p>No events.</p>\n";
+  if (!t.query.partner.empty()) {
+    h += "<h2>What " + html_escape(t.query.partner) + " had received</h2>\n<ul id=\"received\">\n";
+    for (const auto& m : t.received) h += "<li>" + html_escape(view_line(m, true)) + "</li>\n";
+    if (t.received.empty()) h += "<li>nothing</li>\n";
+    h += "</ul>\n<h2>What " + html_escape(t.query.partner) + " had sent</h2>\n<ul id=\"sent\">\n";
+    for (const auto& m : t.sent) h += "<li>" + html_escape(view_line(m, false)) + "</li>\n";
+    if (t.sent.empty()) h += "<li>nothing</li>\n";
+    h += "</ul>\n";
+  }
+  h += "<h2>Norm violations recorded</h2>\n<ul id=\"violations\">";
+  for (const auto& r : t.violations) h += "<li>#" + std::to_string(r.seq) + " " + html_escape(describe(r)) + "</li>";
+  if (t.violations.empty()) h += "<li>none</li>";
+  h += "</ul>\n</body></html>\n";
+  return h;
+}
+
+}  // namespace broker::audit

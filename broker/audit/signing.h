@@ -1,0 +1,48 @@
+#pragma once
+// The broker's Ed25519 signing key and the messages it signs: checkpoints of the log head and
+// receipts. libsodium stays in signing.cpp. docs/handover-log-format.md §4 gives the exact bytes.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "broker/audit/log_record.h"
+#include "contracts/envelope.h"
+#include "contracts/error.h"
+
+namespace broker::audit {
+
+struct SigningKey {
+  std::string seed;        // 32 raw bytes; the secret
+  std::string secret;      // 64 raw bytes (libsodium's seed || public key)
+  std::string public_hex;  // 64 hex characters
+  bool empty() const { return seed.empty(); }
+};
+
+// A fresh key pair from the system's random source.
+SigningKey generate_signing_key();
+// The key whose secret seed is `seed_hex` (64 hex characters). kConfig when it is not.
+[[nodiscard]] contracts::Result<SigningKey> signing_key_from_hex(std::string_view seed_hex);
+// Hex seed (the `.sign.secret` file's line) of `key`.
+std::string seed_hex(const SigningKey& key);
+// `value` is 64 hex characters, or a file (relative to `base`) whose first line holds them.
+// kConfig naming the problem otherwise.
+[[nodiscard]] contracts::Result<std::string> read_hex_key(std::string_view value,
+                                                          const std::filesystem::path& base);
+
+// The bytes a checkpoint signature covers.
+std::string checkpoint_message(std::uint64_t log_seq, Millis at, std::string_view head_hash);
+// A signed checkpoint of the head (log_seq, head_hash) at time `at`.
+Checkpoint sign_checkpoint(const SigningKey& key, std::uint64_t log_seq, std::string_view head_hash,
+                           Millis at);
+// True when the checkpoint's signature verifies with its public key.
+bool verify_checkpoint(const Checkpoint& checkpoint);
+
+// Sets receipt.signature (64 raw bytes) over contracts::receipt_signed_bytes(receipt).
+void sign_receipt(const SigningKey& key, contracts::Receipt& receipt);
+
+// Lower-case hex of bytes, and back (nullopt-like "" plus false on bad input).
+std::string to_hex(std::string_view bytes);
+bool from_hex(std::string_view hex, std::string& out);
+
+}  // namespace broker::audit

@@ -1,0 +1,117 @@
+// Replay of the scripted removal case: the case timeline and the as-of answers, event by event.
+#include "broker/audit/replay.h"
+
+#include <catch2/catch.hpp>
+
+#include "tests/unit/audit/removal_case.h"
+
+namespace {
+
+using broker::audit::build_timeline;
+using broker::audit::ReplayQuery;
+using Catch::Matchers::Contains;
+using test_support::kCase;
+using test_support::kT0;
+
+std::vector<std::uint64_t> seqs(const broker::audit::Timeline& t) {
+  std::vector<std::uint64_t> out;
+  for (const auto& r : t.events) out.push_back(r.seq);
+  return out;
+}
+
+const auto kRows = test_support::seal_all(test_support::removal_case_rows());
+
+}  // namespace
+
+TEST_CASE("the case timeline holds every event of the case in log order and nothing else", "[audit]") {
+  const auto t = build_timeline(kRows, {kCase, "", 0});
+  CHECK(seqs(t) == std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17});
+  CHECK(t.partners == std::vector<std::string>{"DTV", "KMAR", "DVO"});
+  CHECK(t.violations.empty());
+  CHECK(build_timeline(kRows, {"no-such-case", "", 0}).events.empty());
+}
+
+TEST_CASE("the timeline describes rejections with their reasons", "[audit]") {
+  const auto t = build_timeline(kRows, {kCase, "", 0});
+  REQUIRE(t.events[8].seq == 10);
+  CHECK(broker::audit::describe(t.events[8]) ==
+        "broker rejected transport.ordered v1 (id m-bad) from KMAR: not_owner, KMAR may not produce transport.ordered");
+  CHECK(broker::audit::describe(t.events[1]) ==
+        "broker accepted departure.scheduled v1 (id m-depart) from DTV for KMAR, DVO");
+  CHECK(broker::audit::describe(t.events[6]) == "KMAR acknowledged departure.scheduled v1 (id m-depart)");
+  CHECK(broker::audit::lane_of(t.events[6]) == "KMAR");
+  CHECK(broker::audit::lane_of(t.events[0]) == "DTV");
+}
+
+TEST_CASE("as of a moment, a partner's view holds exactly what it had received and acknowledged", "[audit]") {
+  SECTION("DVO before anything reached it") {
+    const auto t = build_timeline(kRows, {kCase, "DVO", kT0 + 500});
+    CHECK(t.received.empty());
+    CHECK(seqs(t) == std::vector<std::uint64_t>{4});  // only the routing towards it
+  }
+  SECTION("DVO after the first deliveries, before any acknowledgement") {
+    const auto t = build_timeline(kRows, {kCase, "DVO", kT0 + 10'000});
+    REQUIRE(t.received.size() == 2);
+    CHECK(t.received[0].message_id == "m-departure");
+    CHECK(t.received[0].sender == "DTV");
+    CHECK(t.received[0].delivered_at == kT0 + 1000);
+    CHECK(t.received[0].attempts == 1);
+    CHECK(t.received[0].acked_at == 0);
+    CHECK(t.received[0].accepted_at == kT0);
+    CHECK(t.received[1].message_id == "m-transport");
+    CHECK(t.received[1].delivered_at == kT0 + 6000);
+    CHECK(t.received[1].acked_at == 0);
+    CHECK(seqs(t) == std::vector<std::uint64_t>{4, 6, 13, 14});
+    CHECK(t.sent.empty());
+  }
+  SECTION("DVO at the end") {
+    const auto t = build_timeline(kRows, {kCase, "DVO", 0});
+    REQUIRE(t.received.size() == 2);
+    CHECK(t.received[0].attempts == 2);
+    CHECK(t.received[0].acked_at == kT0 + 32'000);
+    CHECK(t.received[1].attempts == 1);
+    CHECK(t.received[1].acked_at == kT0 + 33'000);
+    CHECK(seqs(t) == std::vector<std::uint64_t>{4, 6, 13, 14, 15, 16, 17});
+  }
+  SECTION("KMAR between delivery and acknowledgement, and after") {
+    auto t = build_timeline(kRows, {kCase, "KMAR", kT0 + 1500});
+    REQUIRE(t.received.size() == 1);
+    CHECK(t.received[0].acked_at == 0);
+    t = build_timeline(kRows, {kCase, "KMAR", kT0 + 2000});
+    REQUIRE(t.received.size() == 1);
+    CHECK(t.received[0].acked_at == kT0 + 2000);
+    CHECK(t.sent.empty());  // its transport.ordered was rejected
+    t = build_timeline(kRows, {kCase, "KMAR", 0});
+    CHECK(seqs(t) == std::vector<std::uint64_t>{3, 5, 7, 9, 10});
+  }
+  SECTION("DTV sent two accepted messages and received nothing") {
+    const auto t = build_timeline(kRows, {kCase, "DTV", 0});
+    REQUIRE(t.sent.size() == 2);
+    CHECK(t.sent[0].message_id == "m-departure");
+    CHECK(t.sent[1].message_id == "m-transport");
+    CHECK(t.received.empty());
+  }
+}
+
+TEST_CASE("text, json and html renderings carry every event", "[audit]") {
+  const auto t = build_timeline(kRows, {kCase, "DVO", 0});
+  broker::audit::VerifyReport ok;
+  ok.rows = ok.last_seq = ok.signed_up_to = 17;
+  const std::string text = broker::audit::render_text(t, ok);
+  CHECK_THAT(text, Contains("#16") && Contains("DVO acknowledged departure.scheduled") && Contains("log intact"));
+  CHECK_THAT(text, Contains("DVO had received 2 message(s)"));
+  const std::string json = broker::audit::render_json(t, ok);
+  CHECK_THAT(json, Contains("\"seq\": 17") && Contains("\"received\""));
+  const std::string html = broker::audit::render_html(t, ok);
+  for (auto seq : seqs(t)) CHECK_THAT(html, Contains("data-seq=\"" + std::to_string(seq) + "\""));
+  CHECK_THAT(html, !Contains("http://") && !Contains("https://") && !Contains("<script"));
+}
+
+TEST_CASE("html rendering escapes what partners wrote", "[audit][hostile]") {
+  auto rows = test_support::removal_case_rows();
+  rows[9].detail = R"({"code":"schema_violation","detail":"<script>alert(1)</script>","errors":[]})";
+  const auto t = build_timeline(test_support::seal_all(rows), {kCase, "", 0});
+  const std::string html = broker::audit::render_html(t, {});
+  CHECK_THAT(html, !Contains("<script>alert"));
+  CHECK_THAT(html, Contains("&lt;script&gt;"));
+}
