@@ -9,15 +9,14 @@
 #include <array>
 #include <cctype>
 #include <charconv>
-#include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <set>
 #include <sstream>
 
 #include "contracts/formats.h"
+#include "contracts/time.h"
 #include "contracts/validator.h"
 
 namespace partner {
@@ -39,49 +38,13 @@ std::string_view trim(std::string_view text) {
 
 std::string with_quotes(std::string_view name) { return "\"" + std::string(name) + "\""; }
 
-// RFC 3339 date-time (already checked by contracts::is_valid_date_time) -> Millis.
-Millis to_millis(std::string_view text) {
-  auto num = [&](std::size_t at, std::size_t n) {
-    int v = 0;
-    for (std::size_t k = 0; k < n; ++k) v = v * 10 + (text[at + k] - '0');
-    return v;
-  };
-  using namespace std::chrono;
-  const year_month_day date{year{num(0, 4)}, month{static_cast<unsigned>(num(5, 2))},
-                            day{static_cast<unsigned>(num(8, 2))}};
-  Millis millis = duration_cast<milliseconds>(sys_days{date}.time_since_epoch()).count();
-  millis += (num(11, 2) * 3600LL + num(14, 2) * 60LL + std::min(num(17, 2), 59)) * 1000LL;
-  std::size_t at = 19;
-  if (at < text.size() && text[at] == '.') {
-    int frac = 0, count = 0;
-    for (++at; at < text.size() && std::isdigit(static_cast<unsigned char>(text[at])); ++at) {
-      if (count++ < 3) frac = frac * 10 + (text[at] - '0');
-    }
-    for (; count < 3; ++count) frac *= 10;
-    millis += frac;
-  }
-  if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
-    const int sign = text[at] == '-' ? -1 : 1;
-    millis -= sign * (num(at + 1, 2) * 60LL + num(at + 4, 2)) * 60'000LL;
-  }
-  return millis;
-}
-
-// Millis -> 2025-03-10T08:00:00.000Z.
-std::string format_time(Millis millis) {
-  using namespace std::chrono;
-  const sys_time<milliseconds> t{milliseconds{millis}};
-  const auto days = floor<std::chrono::days>(t);
-  const year_month_day date{days};
-  const hh_mm_ss<milliseconds> clock{t - days};
-  std::array<char, 32> buffer{};
-  std::snprintf(buffer.data(), buffer.size(), "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                static_cast<unsigned>(date.day()), static_cast<long long>(clock.hours().count()),
-                static_cast<long long>(clock.minutes().count()),
-                static_cast<long long>(clock.seconds().count()),
-                static_cast<long long>(clock.subseconds().count()));
-  return buffer.data();
+// RFC 3339 date-time -> Millis, or nullopt when it is not one (contracts/time.h parses; the
+// format checker is the one schemas use, so the two never disagree on what is valid).
+std::optional<Millis> to_millis(std::string_view text) {
+  if (!contracts::is_valid_date_time(text)) return std::nullopt;
+  auto millis = contracts::parse_rfc3339(text);
+  if (!millis) return std::nullopt;
+  return *millis;
 }
 
 // The fields that make a message what it is; the id is derived from exactly these.
@@ -510,8 +473,8 @@ Result<InboundBatch> parse_json_document(std::string_view content, const Inbound
   std::string occurred_at;
   text_at("occurred_at", false, occurred_at);
   if (!occurred_at.empty()) {
-    if (contracts::is_valid_date_time(occurred_at)) {
-      header.occurred_at = to_millis(occurred_at);
+    if (auto millis = to_millis(occurred_at)) {
+      header.occurred_at = *millis;
     } else {
       problems.errors.push_back(field_error(
           "/occurred_at", "format", std::string(contracts::describe(contracts::Format::kDateTime))));
@@ -618,8 +581,8 @@ Result<InboundBatch> parse_csv(std::string_view content, const CsvMapping& mappi
     if (occurred_index) {
       auto text = trim(record.cells[*occurred_index]);
       if (!text.empty()) {
-        if (contracts::is_valid_date_time(text)) {
-          header.occurred_at = to_millis(text);
+        if (auto millis = to_millis(text)) {
+          header.occurred_at = *millis;
         } else {
           problems.errors.push_back(field_error(
               "header.occurred_at", "format",
@@ -711,7 +674,7 @@ std::string render_outbound_document(const contracts::Deliver& deliver) {
     if (!value.empty()) doc[key] = value;
   };
   auto time = [&](const char* key, Millis value) {
-    if (value != 0) doc[key] = format_time(value);
+    if (value != 0) doc[key] = contracts::format_rfc3339(value);
   };
   time("occurred_at", h.occurred_at);
   time("recorded_at", h.recorded_at);
