@@ -35,7 +35,11 @@ int run_email(const EmailOptions& options) {
   if (!config) return fail(kExitUsage, config.error().detail);
   auto texts = email::ContractTexts::load(config->contracts);
   if (!texts) return fail(kExitUsage, texts.error().detail);
-  auto client = partner::Client::connect(config->profile);
+  // Mails go out one at a time: a small window keeps waiting deliveries at the broker, where a
+  // slow or refusing SMTP server cannot make them time out and come back as copies.
+  partner::ClientOptions client_options;
+  client_options.credit = 4;
+  auto client = partner::Client::connect(config->profile, client_options);
   if (!client) {
     return fail(client.error().code == contracts::ErrorCode::kConfig ? kExitUsage : kExitUnreachable,
                 client.error().detail);
