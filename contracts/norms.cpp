@@ -1,5 +1,7 @@
 #include "contracts/norms.h"
 
+#include "contracts/time.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -45,29 +47,6 @@ std::vector<std::string_view> keys_for(NormKind kind) {
 }
 
 bool is_pointer(const std::string& text) { return !text.empty() && text[0] == '/'; }
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-bool is_leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-// Reads exactly `n` digits at `pos`.
-std::optional<int> digits(std::string_view s, std::size_t pos, std::size_t n) {
-  if (pos + n > s.size()) return std::nullopt;
-  int value = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return std::nullopt;
-    value = value * 10 + (s[i] - '0');
-  }
-  return value;
-}
 
 // The payload value at `pointer`; nullptr when absent or the pointer is malformed.
 const json* value_at(const json& payload, const std::string& pointer) {
@@ -185,55 +164,8 @@ std::optional<Millis> parse_duration(std::string_view text) {
 }
 
 std::optional<Millis> parse_date_time(std::string_view s) {
-  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
-      s[13] != ':' || s[16] != ':') {
-    return std::nullopt;
-  }
-  const auto year = digits(s, 0, 4);
-  const auto month = digits(s, 5, 2);
-  const auto day = digits(s, 8, 2);
-  const auto hour = digits(s, 11, 2);
-  const auto minute = digits(s, 14, 2);
-  const auto second = digits(s, 17, 2);
-  if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
-  static constexpr int kDaysIn[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (*month < 1 || *month > 12 || *day < 1) return std::nullopt;
-  const int month_days = kDaysIn[*month - 1] + (*month == 2 && is_leap(*year) ? 1 : 0);
-  if (*day > month_days || *hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
-  std::size_t pos = 19;
-  Millis fraction = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    const std::size_t start = pos;
-    Millis scale = 100;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      fraction += (s[pos] - '0') * scale;
-      scale /= 10;
-      ++pos;
-    }
-    if (pos == start) return std::nullopt;
-  }
-  if (pos >= s.size()) return std::nullopt;
-  Millis offset = 0;
-  if (s[pos] == 'Z' || s[pos] == 'z') {
-    ++pos;
-  } else if (s[pos] == '+' || s[pos] == '-') {
-    const auto oh = digits(s, pos + 1, 2);
-    const auto om = digits(s, pos + 4, 2);
-    if (!oh || !om || pos + 3 >= s.size() || s[pos + 3] != ':' || *oh > 23 || *om > 59) {
-      return std::nullopt;
-    }
-    offset = (s[pos] == '+' ? 1 : -1) * (*oh * kHour + *om * kMinute);
-    pos += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != s.size()) return std::nullopt;
-  const std::int64_t days = days_from_civil(*year, static_cast<unsigned>(*month),
-                                            static_cast<unsigned>(*day));
-  // A leap second (:60) counts as the first millisecond of the next minute's :00.
-  return days * kDay + *hour * kHour + *minute * kMinute + *second * kSecond + fraction - offset;
+  auto t = parse_rfc3339(s);
+  return t ? std::optional<Millis>(*t) : std::nullopt;
 }
 
 std::string format_duration(Millis ms) {

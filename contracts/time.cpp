@@ -51,7 +51,7 @@ Result<Millis> parse_rfc3339(std::string_view text) {
   if (!digits(4, year) || !literal("-") || !digits(2, month) || !literal("-") || !digits(2, day)) {
     return bad("the date is not YYYY-MM-DD");
   }
-  if (!literal("Tt ")) return bad("no T between date and time");
+  if (!literal("Tt")) return bad("no T between date and time");
   if (!digits(2, hour) || !literal(":") || !digits(2, minute) || !literal(":") ||
       !digits(2, second)) {
     return bad("the time of day is not hh:mm:ss");
