@@ -48,7 +48,7 @@ struct Broker::Impl {
         store(std::move(s)),
         registry(std::move(r)),
         socket(std::move(sock)),
-        scheduler(store, options) {
+        scheduler(store, options, &registry) {
     for (const auto& p : options.partners) partner_ids.push_back(p.id);
   }
 

@@ -6,7 +6,9 @@
 
 #include "broker/core/event_detail.h"
 #include "broker/core/log.h"
+#include "broker/policy/redaction.h"
 #include "broker/store/sqlite_store.h"
+#include "contracts/registry.h"
 
 namespace broker::core {
 namespace {
@@ -36,8 +38,53 @@ store::LogEvent delivery_event(const char* name, const store::OutboundDelivery& 
 
 }  // namespace
 
-DeliveryScheduler::DeliveryScheduler(store::SqliteStore& store, const BrokerOptions& options)
-    : store_(store), options_(options) {}
+DeliveryScheduler::DeliveryScheduler(store::SqliteStore& store, const BrokerOptions& options,
+                                     contracts::ContractRegistry* registry)
+    : store_(store), options_(options), registry_(registry) {
+  for (const auto& p : options.partners) roles_[p.id] = p.role;
+}
+
+Result<void> DeliveryScheduler::apply_policy(store::OutboundDelivery& d, std::vector<std::string>& removed,
+                                             Millis now) {
+  if (!registry_) return {};
+  contracts::Contract* contract = registry_->find(d.header.contract, d.header.version);
+  if (!contract) return {};  // a contract removed from the set since acceptance: nothing to apply
+  auto cached = sensitive_.find(contract);
+  if (cached == sensitive_.end()) {
+    auto fields = policy::sensitive_fields(contract->schema_json);
+    cached = sensitive_.emplace(contract, fields ? std::move(*fields) : std::vector<policy::SensitiveField>{}).first;
+  }
+  const auto& sensitive = cached->second;
+  policy::RecipientView view;
+  auto role = roles_.find(d.recipient);
+  view.is_care_provider = role != roles_.end() && role->second == PartnerRole::kCareProvider;
+  if (auto p = contract->projections.find(d.recipient); p != contract->projections.end()) {
+    view.has_projection = true;
+    view.projection = p->second;
+  }
+  if (sensitive.empty() && !view.has_projection) return {};
+  auto decision = policy::redact(d.payload, sensitive, view);
+  if (!decision) {
+    // The payload was validated JSON on the way in; not being able to read it now is a bug. Send
+    // nothing rather than something unfiltered.
+    return Error{ErrorCode::kStorage, "policy could not read the payload of delivery " +
+                                          std::to_string(d.delivery_id) + ": " + decision.error().detail};
+  }
+  if (decision->removed.empty() && decision->basis.empty()) return {};
+  std::vector<std::pair<std::string, std::string>> removals;
+  for (auto& r : decision->removed) {
+    removed.push_back(r.pointer);
+    removals.emplace_back(std::move(r.pointer), std::move(r.rule));
+  }
+  store::LogEvent e = delivery_event(removals.empty() ? "policy_allowed" : "redacted", d, now);
+  e.detail = policy_detail(removals, decision->basis);
+  if (auto r = store_.append_log(e); !r) return r.error();
+  if (!removals.empty()) {
+    log().debug("redacted delivery_id={} recipient={} fields={}", d.delivery_id, d.recipient, removals.size());
+  }
+  if (!removals.empty()) d.payload = std::move(decision->payload);  // otherwise the bytes as submitted
+  return {};
+}
 
 void DeliveryScheduler::touch(const std::string& routing_id, Millis now) {
   if (auto it = sessions_.find(routing_id); it != sessions_.end()) it->second.last_seen = now;
@@ -198,6 +245,7 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
           e.detail = attempt_detail(attempt);
           if (auto r = store_.append_log(e); !r) return r.error();
           contracts::Deliver frame;
+          if (auto r = apply_policy(d, frame.removed_fields, now); !r) return r.error();
           frame.delivery_id = static_cast<std::uint64_t>(d.delivery_id);
           frame.attempt = attempt;
           frame.header = std::move(d.header);

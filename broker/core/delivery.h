@@ -19,11 +19,17 @@
 #include <vector>
 
 #include "broker/core/options.h"
+#include "broker/policy/redaction.h"
 #include "contracts/envelope.h"
 #include "contracts/error.h"
 
 namespace broker::store {
 class SqliteStore;
+struct OutboundDelivery;
+}
+namespace contracts {
+class ContractRegistry;
+struct Contract;
 }
 
 namespace broker::core {
@@ -35,8 +41,12 @@ struct Outgoing {
 
 class DeliveryScheduler {
  public:
-  // `store` and `options` must outlive the scheduler.
-  DeliveryScheduler(store::SqliteStore& store, const BrokerOptions& options);
+  // `store`, `options` and `registry` must outlive the scheduler. With a registry, every delivery
+  // passes the data-protection policy (broker/policy): medical fields only to care providers,
+  // projections per consumer; each decision is a handover-log event. Without one, payloads go as
+  // submitted (unit tests of the delivery rules).
+  DeliveryScheduler(store::SqliteStore& store, const BrokerOptions& options,
+                    contracts::ContractRegistry* registry = nullptr);
 
   // Records that a connection spoke (any frame): keeps its session alive.
   void touch(const std::string& routing_id, contracts::Millis now);
@@ -85,10 +95,16 @@ class DeliveryScheduler {
   };
 
   contracts::Result<void> return_to_pending(std::uint64_t delivery_id);
+  // Redacts `d.payload` for its recipient and logs the policy decision; fills `removed`.
+  contracts::Result<void> apply_policy(store::OutboundDelivery& d, std::vector<std::string>& removed,
+                                       contracts::Millis now);
   void release_credit(const InFlight& flight);
 
   store::SqliteStore& store_;
   const BrokerOptions& options_;
+  contracts::ContractRegistry* registry_;
+  std::map<std::string, PartnerRole, std::less<>> roles_;
+  std::map<const contracts::Contract*, std::vector<policy::SensitiveField>> sensitive_;  // per contract version
   std::map<std::string, Session> sessions_;       // by routing id
   std::map<std::uint64_t, InFlight> in_flight_;   // by delivery id
   std::set<std::string> dirty_;                   // partners that may have sendable deliveries

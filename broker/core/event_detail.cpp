@@ -32,6 +32,12 @@ std::string received_detail(std::size_t bytes) { return nlohmann::json{{"bytes",
 
 std::string attempt_detail(std::uint32_t attempt) { return nlohmann::json{{"attempt", attempt}}.dump(); }
 
+std::string policy_detail(const std::vector<std::pair<std::string, std::string>>& removed, const std::string& basis) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [pointer, rule] : removed) list.push_back({{"pointer", pointer}, {"rule", rule}});
+  return nlohmann::json{{"removed", list}, {"basis", basis}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string reason_detail(const std::string& reason) {
   return nlohmann::json{{"reason", reason}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

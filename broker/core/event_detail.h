@@ -3,6 +3,7 @@
 // nlohmann stays in event_detail.cpp.
 
 #include <cstdint>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ std::string accepted_detail(const contracts::Header& header, const std::vector<s
 std::string received_detail(std::size_t bytes);
 // {"attempt": N}
 std::string attempt_detail(std::uint32_t attempt);
+// {"removed": [{"pointer","rule"}...], "basis": "role:care-provider" | "consent:<id>" | ""}: a policy
+// decision for one delivery; names fields and rules, never values
+std::string policy_detail(const std::vector<std::pair<std::string, std::string>>& removed, const std::string& basis);
 // {"reason": "..."}
 std::string reason_detail(const std::string& reason);
 // {"first_payload_digest": "...", "same_payload": bool}

@@ -173,3 +173,36 @@ TEST_CASE("the origin an adapter names travels with the message to its recipient
   CHECK(d.header.origin == "file:AIR-ZZ/bookings-2025-03-12.csv");
   REQUIRE(bravo.ack(d.delivery_id));
 }
+
+TEST_CASE("each recipient receives what the data-protection policy lets it see", "[integration][policy]") {
+  BrokerHarness h({"ALPHA", "BRAVO", "CHARLIE", "DELTA"});
+  for (auto& p : h.options().partners) {
+    if (p.id == "BRAVO") p.role = broker::core::PartnerRole::kCareProvider;
+    if (p.id == "CHARLIE") p.role = broker::core::PartnerRole::kNonChain;
+  }
+  h.start();
+  auto alpha = h.client("ALPHA");
+  contracts::Submit s = notice();
+  s.header.contract = "test.health";
+  s.payload = R"({"fit_to_travel":"no","transport_requirements":["LYING"],"escort":"NURSE","medication":{"days":3}})";
+  auto r = alpha.send(s);
+  REQUIRE(r);
+  REQUIRE(r->status == ReceiptStatus::kAccepted);
+
+  auto bravo = h.client("BRAVO");
+  auto care = receive_one(bravo);
+  CHECK(care.payload == s.payload);
+  CHECK(care.removed_fields.empty());
+  REQUIRE(bravo.ack(care.delivery_id));
+
+  auto delta = h.client("DELTA");
+  auto chain = receive_one(delta);
+  CHECK(chain.removed_fields == std::vector<std::string>{"/fit_to_travel", "/medication/days"});
+  CHECK(chain.payload.find("fit_to_travel") == std::string::npos);
+  REQUIRE(delta.ack(chain.delivery_id));
+
+  auto charlie = h.client("CHARLIE");
+  auto projected = receive_one(charlie);
+  CHECK(projected.payload == R"({"escort":"NURSE","transport_requirements":["LYING"]})");
+  REQUIRE(charlie.ack(projected.delivery_id));
+}

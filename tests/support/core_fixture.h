@@ -18,6 +18,7 @@ inline broker::store::SqliteStore open_store(const TempDir& dir) {
 
 inline contracts::ContractRegistry load_test_contracts() {
   auto r = contracts::ContractRegistry::load(std::filesystem::path(KETEN_SOURCE_DIR) / "tests/data/contracts");
+  INFO((r ? std::string() : r.error().detail));
   REQUIRE(r);
   return std::move(*r);
 }

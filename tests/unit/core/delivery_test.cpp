@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include "broker/core/delivery.h"
 #include "broker/core/pipeline.h"
 #include "broker/store/sqlite_store.h"
@@ -209,4 +211,65 @@ TEST_CASE("scheduler retries a nacked delivery after a back-off", "[core][delive
   auto again = f.turn(kT0 + 1100);
   REQUIRE(again.size() == 1);
   CHECK(again[0].attempt == 2);
+}
+
+TEST_CASE("scheduler redacts per recipient and logs each policy decision", "[core][delivery][policy]") {
+  test_support::TempDir dir;
+  auto store = test_support::open_store(dir);
+  auto registry = test_support::load_test_contracts();
+  broker::core::BrokerOptions options;
+  options.partners = {{"ALPHA", "", broker::core::PartnerRole::kChainPartner, ""},
+                      {"BRAVO", "", broker::core::PartnerRole::kCareProvider, ""},
+                      {"CHARLIE", "", broker::core::PartnerRole::kNonChain, ""},
+                      {"DELTA", "", broker::core::PartnerRole::kChainPartner, ""}};
+  std::vector<std::string> partners{"ALPHA", "BRAVO", "CHARLIE", "DELTA"};
+  DeliveryScheduler scheduler(store, options, &registry);
+
+  REQUIRE(store.begin());
+  broker::core::PipelineDeps deps{store, registry, partners};
+  contracts::Submit s;
+  s.header.message_id = "h-1";
+  s.header.contract = "test.health";
+  s.header.version = 1;
+  s.header.case_ref = "9990012345";
+  s.payload = R"({"fit_to_travel":"yes-with-conditions","transport_requirements":["WHEELCHAIR"],"escort":"NURSE",
+                  "medication":{"days":14,"carry":true},"contact_point":"+31 00 000 0000"})";
+  auto out = broker::core::process_submit(deps, "ALPHA", s, kT0);
+  REQUIRE(out);
+  REQUIRE(out->receipt.status == contracts::ReceiptStatus::kAccepted);
+  scheduler.mark_dirty(out->recipients_with_new_deliveries);
+  for (const char* p : {"BRAVO", "CHARLIE", "DELTA"}) REQUIRE(scheduler.on_credit(std::string("conn-") + p, p, 4, kT0));
+  auto frames = scheduler.pump(kT0);
+  REQUIRE(frames);
+  REQUIRE(store.commit());
+
+  std::map<std::string, contracts::Deliver> by_recipient;
+  for (const auto& f : *frames) {
+    auto e = contracts::decode_envelope(std::span(reinterpret_cast<const std::byte*>(f.bytes.data()), f.bytes.size()));
+    REQUIRE(e);
+    by_recipient[f.routing_id.substr(5)] = std::get<contracts::Deliver>(*e);
+  }
+  REQUIRE(by_recipient.size() == 3);
+  // The care provider gets everything.
+  CHECK(by_recipient["BRAVO"].payload == s.payload);
+  CHECK(by_recipient["BRAVO"].removed_fields.empty());
+  // A chain partner without consent: medical fields removed and listed.
+  CHECK(by_recipient["DELTA"].removed_fields == std::vector<std::string>{"/fit_to_travel", "/medication/days"});
+  CHECK(by_recipient["DELTA"].payload.find("fit_to_travel") == std::string::npos);
+  CHECK(by_recipient["DELTA"].payload.find("\"carry\":true") != std::string::npos);
+  // The non-chain party: only its projection.
+  CHECK(by_recipient["CHARLIE"].payload == R"({"escort":"NURSE","transport_requirements":["WHEELCHAIR"]})");
+
+  auto log = store.read_log(0, 100);
+  REQUIRE(log);
+  std::map<std::string, std::string> policy_event;  // recipient -> event
+  for (const auto& row : *log) {
+    if (row.event == "redacted" || row.event == "policy_allowed") {
+      policy_event[row.recipient] = row.event;
+      CHECK(row.detail.find("yes-with-conditions") == std::string::npos);  // never values
+    }
+  }
+  CHECK(policy_event["BRAVO"] == "policy_allowed");
+  CHECK(policy_event["DELTA"] == "redacted");
+  CHECK(policy_event["CHARLIE"] == "redacted");
 }

@@ -8,8 +8,11 @@ namespace {
 contracts::Contract make_contract(std::vector<std::string> owners, std::vector<std::string> consumers) {
   auto validator = contracts::PayloadValidator::compile(R"({"type":"object"})");
   REQUIRE(validator);
-  return contracts::Contract{"transfer.announced", 1, "test", std::move(owners), std::move(consumers), {},
-                             std::move(*validator)};
+  contracts::Contract c{.name = "transfer.announced", .version = 1, .description = "test",
+                        .owners = std::move(owners), .consumers = std::move(consumers), .path = {},
+                        .validator = std::move(*validator), .schema_json = "{}", .norms = {},
+                        .projections = {}};
+  return c;
 }
 
 const std::vector<std::string> kPartners = {"IND", "COA", "DTV", "KMAR", "DJI", "DVO", "GZA"};
