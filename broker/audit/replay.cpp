@@ -39,7 +39,7 @@ std::string what(const LogRecord& r) {
 
 bool is_delivery_event(const std::string& e) {
   return e == "routed" || e == "delivered" || e == "redelivered" || e == "acknowledged" || e == "nacked" ||
-         e == "dead_lettered" || e == "policy";
+         e == "dead_lettered" || e == "redacted" || e == "policy_allowed";
 }
 
 std::string html_escape(const std::string& s) {
@@ -157,7 +157,14 @@ std::string describe(const LogRecord& r) {
   if (e == "acknowledged") return r.recipient + " acknowledged " + what(r);
   if (e == "nacked") return r.recipient + " refused " + what(r) + ": " + str_at(d, "reason");
   if (e == "dead_lettered") return "broker gave up delivering " + what(r) + " to " + r.recipient;
-  if (e == "policy") return "policy removed " + str_at(d, "removed_fields") + " for " + r.recipient + " (rule " + str_at(d, "rule") + ")";
+  if (e == "redacted") {
+    std::vector<std::string> removed;
+    if (auto it = d.find("removed"); it != d.end() && it->is_array()) {
+      for (const auto& f : *it) removed.push_back(str_at(f, "pointer") + " (" + str_at(f, "rule") + ")");
+    }
+    return "policy removed " + join(removed) + " from " + what(r) + " for " + r.recipient;
+  }
+  if (e == "policy_allowed") return "medical fields of " + what(r) + " went to " + r.recipient + " (" + str_at(d, "basis") + ")";
   if (e == "norm_violated") return "NORM VIOLATED: " + str_at(d, "norm") + " " + str_at(d, "detail");
   if (e == "resent") return "operator re-sent " + what(r) + " as " + str_at(d, "new_message_id") + " to " + str_at(d, "target");
   if (e == "log_read") return "log read with '" + str_at(d, "command") + "' by " + str_at(d, "user");
@@ -203,12 +210,13 @@ Timeline build_timeline(const std::vector<LogRecord>& rows, const ReplayQuery& q
         if (r.event == "acknowledged" && it->second.acked_at == 0) it->second.acked_at = r.at;
         if (r.event == "dead_lettered") it->second.dead_at = r.at;
       }
-      if (r.event == "policy") {
+      if (r.event == "redacted") {
         const json d = parse_detail(r.detail);
-        if (d.contains("removed_fields") && d["removed_fields"].is_array()) {
+        if (auto it = d.find("removed"); it != d.end() && it->is_array()) {
           auto& removed = messages[r.message_id].removed_fields;
-          for (const auto& f : d["removed_fields"]) {
-            if (f.is_string()) removed.push_back(f.get<std::string>());
+          for (const auto& f : *it) {
+            std::string pointer = str_at(f, "pointer");
+            if (std::find(removed.begin(), removed.end(), pointer) == removed.end()) removed.push_back(pointer);
           }
         }
       }

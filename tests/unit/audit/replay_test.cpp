@@ -115,3 +115,26 @@ TEST_CASE("html rendering escapes what partners wrote", "[audit][hostile]") {
   CHECK_THAT(html, !Contains("<script>alert"));
   CHECK_THAT(html, Contains("&lt;script&gt;"));
 }
+
+TEST_CASE("a partner's view lists the fields policy removed from its deliveries", "[audit][policy]") {
+  using test_support::case_row;
+  std::vector<broker::audit::LogRecord> rows = {
+      case_row(0, "accepted", "m-health", "health.action-perspective.published", "GZA", "", 0,
+               R"({"recipients":["DVO","GZA2"]})"),
+      case_row(0, "routed", "m-health", "health.action-perspective.published", "GZA", "DVO", 1),
+      case_row(1000, "delivered", "m-health", "health.action-perspective.published", "GZA", "DVO", 1, R"({"attempt":1})"),
+      case_row(1000, "redacted", "m-health", "health.action-perspective.published", "GZA", "DVO", 1,
+               R"({"removed":[{"pointer":"/fit_to_travel","rule":"medical:no-consent"}],"basis":""})"),
+      case_row(2000, "delivered", "m-health", "health.action-perspective.published", "GZA", "DVO", 1, R"({"attempt":2})"),
+      case_row(2000, "redacted", "m-health", "health.action-perspective.published", "GZA", "DVO", 1,
+               R"({"removed":[{"pointer":"/fit_to_travel","rule":"medical:no-consent"}],"basis":""})"),
+      case_row(2500, "acknowledged", "m-health", "health.action-perspective.published", "GZA", "DVO", 1)};
+  const auto sealed = test_support::seal_all(rows);
+  const auto t = build_timeline(sealed, {kCase, "DVO", 0});
+  REQUIRE(t.received.size() == 1);
+  CHECK(t.received[0].removed_fields == std::vector<std::string>{"/fit_to_travel"});
+  CHECK(t.received[0].attempts == 2);
+  CHECK(broker::audit::describe(sealed[3]) ==
+        "policy removed /fit_to_travel (medical:no-consent) from health.action-perspective.published v1 (id m-health) "
+        "for DVO");
+}
