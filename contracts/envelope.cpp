@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include "contracts/envelope_generated.h"
+#include "contracts/canonical.h"
 
 namespace contracts {
 namespace {
@@ -243,18 +244,9 @@ Millis now_millis() {
 
 namespace {
 
-// The canonical field encoding of docs/handover-log-format.md §2: text as a 4-byte big-endian
-// length and its bytes, integers as 8 bytes big-endian two's complement.
-void put_text(std::string& out, std::string_view text) {
-  const auto n = static_cast<std::uint32_t>(text.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
-  out.append(text);
-}
-
-void put_int(std::string& out, std::int64_t value) {
-  const auto v = static_cast<std::uint64_t>(value);
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
+// The canonical field encoding of docs/handover-log-format.md §2 (contracts/canonical.h).
+using contracts::canonical::put_int;
+using contracts::canonical::put_text;
 
 }  // namespace
 

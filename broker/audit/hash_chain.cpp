@@ -8,22 +8,15 @@
 #include <optional>
 
 #include "broker/audit/signing.h"
+#include "contracts/canonical.h"
 
 namespace broker::audit {
 namespace {
 
 // docs/handover-log-format.md §2: text = 4-byte big-endian length + bytes; integer = 8 bytes
 // big-endian two's complement. Fixed field order, no separators, so every row has one encoding.
-void put_text(std::string& out, std::string_view text) {
-  const auto n = static_cast<std::uint32_t>(text.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
-  out.append(text);
-}
-
-void put_int(std::string& out, std::int64_t value) {
-  const auto v = static_cast<std::uint64_t>(value);
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
+using contracts::canonical::put_int;
+using contracts::canonical::put_text;
 
 std::string sha256_hex(std::string_view bytes) {
   std::array<unsigned char, crypto_hash_sha256_BYTES> hash{};

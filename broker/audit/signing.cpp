@@ -1,4 +1,5 @@
 #include "broker/audit/signing.h"
+#include "contracts/canonical.h"
 
 #include <sodium.h>
 
@@ -10,16 +11,8 @@ namespace {
 using contracts::Error;
 using contracts::ErrorCode;
 
-void put_text(std::string& out, std::string_view text) {
-  const auto n = static_cast<std::uint32_t>(text.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
-  out.append(text);
-}
-
-void put_int(std::string& out, std::int64_t value) {
-  const auto v = static_cast<std::uint64_t>(value);
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
+using contracts::canonical::put_int;
+using contracts::canonical::put_text;
 
 const unsigned char* u8(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
