@@ -145,6 +145,12 @@ TEST_CASE("a broker restart loses no accepted message and resends nothing acknow
       auto d = receive_one(bravo);
       REQUIRE(bravo.ack(d.delivery_id));
     }
+    // Barrier: a connection's frames are handled in order and a receipt goes out only after its
+    // transaction committed, so once this (refused: BRAVO does not own test.notice) submit is
+    // answered, both acks are durable. Without it the broker may stop before it read them.
+    auto barrier = bravo.send(notice());
+    REQUIRE(barrier);
+    REQUIRE(barrier->status == ReceiptStatus::kRejected);
   }
   h.restart();
   auto bravo = h.client("BRAVO");
