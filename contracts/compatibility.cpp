@@ -1,4 +1,5 @@
 #include "contracts/compatibility.h"
+#include "contracts/json_pointer.h"
 
 #include <nlohmann/json.hpp>
 
@@ -47,20 +48,6 @@ std::string quoted_list(const std::vector<json>& values) {
   return out;
 }
 
-// RFC 6901: "~" is written "~0" and "/" is written "~1" inside a pointer token.
-std::string escape_pointer_token(const std::string& token) {
-  std::string out;
-  for (const char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string where(const std::string& pointer) {
   return pointer.empty() ? "the payload" : pointer;

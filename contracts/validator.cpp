@@ -6,6 +6,7 @@
 #endif
 
 #include "contracts/validator.h"
+#include "contracts/json_pointer.h"
 
 // Without this, valijson calls abort() on a schema it cannot parse.
 #ifndef VALIJSON_USE_EXCEPTIONS
@@ -94,20 +95,6 @@ std::size_t first_invalid_utf8(std::string_view bytes) {
   return kNoError;
 }
 
-std::string escape_pointer_token(std::string_view token) {
-  std::string out;
-  out.reserve(token.size());
-  for (const char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string join_pointer(const std::vector<std::string>& tokens) {
   std::string out;

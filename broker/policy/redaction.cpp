@@ -1,4 +1,5 @@
 #include "broker/policy/redaction.h"
+#include "contracts/json_pointer.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,15 +15,6 @@ using Json = nlohmann::json;
 
 constexpr int kMaxSchemaDepth = 64;  // bounds $ref cycles and absurd nesting
 
-std::string escape(const std::string& key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
 
 std::vector<std::string_view> segments(std::string_view pointer) {
   std::vector<std::string_view> out;
@@ -57,7 +49,7 @@ struct SchemaWalker {
       }
     }
     if (auto it = node.find("properties"); it != node.end() && it->is_object()) {
-      for (const auto& [key, child] : it->items()) walk(child, pattern + "/" + escape(key), depth + 1);
+      for (const auto& [key, child] : it->items()) walk(child, pattern + "/" + contracts::escape_pointer_token(key), depth + 1);
     }
     if (auto it = node.find("additionalProperties"); it != node.end()) walk(*it, pattern + "/*", depth + 1);
     if (auto it = node.find("items"); it != node.end()) {
@@ -88,7 +80,7 @@ void find_matches(const Json& node, const std::vector<std::string_view>& pattern
   std::string_view seg = pattern[at];
   if (node.is_object()) {
     for (const auto& [key, child] : node.items()) {
-      if (seg == "*" || seg == escape(key)) find_matches(child, pattern, at + 1, pointer + "/" + escape(key), out);
+      if (seg == "*" || seg == contracts::escape_pointer_token(key)) find_matches(child, pattern, at + 1, pointer + "/" + contracts::escape_pointer_token(key), out);
     }
   } else if (node.is_array()) {
     for (std::size_t i = 0; i < node.size(); ++i) {
@@ -139,7 +131,7 @@ void outside_projection(const Json& node, const std::string& pointer, const std:
     return;
   }
   if (node.is_object()) {
-    for (const auto& [key, child] : node.items()) outside_projection(child, pointer + "/" + escape(key), keep, out);
+    for (const auto& [key, child] : node.items()) outside_projection(child, pointer + "/" + contracts::escape_pointer_token(key), keep, out);
   } else if (node.is_array()) {
     for (std::size_t i = 0; i < node.size(); ++i) outside_projection(node[i], pointer + "/" + std::to_string(i), keep, out);
   } else if (!pointer.empty()) {
