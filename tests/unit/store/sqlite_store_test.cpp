@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "contracts/digest.h"
+#include "tests/support/ok.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -24,15 +25,7 @@ using Catch::Matchers::Contains;
 using contracts::ErrorCode;
 using contracts::Result;
 
-// The value of an ok Result; fails the test with the error's detail otherwise.
-template <class T>
-T ok(Result<T> result) {
-  if (!result) FAIL("unexpected error: " << result.error().detail);
-  return std::move(*result);
-}
-void ok(Result<void> result) {
-  if (!result) FAIL("unexpected error: " << result.error().detail);
-}
+using test_support::ok;
 
 StoreOptions options_for(const std::filesystem::path& path) {
   StoreOptions options;

@@ -14,6 +14,7 @@
 
 #include "broker/store/sqlite_handle.h"
 #include "broker/store/sqlite_store.h"
+#include "tests/support/ok.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -28,14 +29,7 @@ using Catch::Matchers::Contains;
 using contracts::ErrorCode;
 using contracts::Result;
 
-template <class T>
-T ok(Result<T> result) {
-  if (!result) FAIL("unexpected error: " << result.error().detail);
-  return std::move(*result);
-}
-void ok(Result<void> result) {
-  if (!result) FAIL("unexpected error: " << result.error().detail);
-}
+using test_support::ok;
 
 StoreOptions options_for(const std::filesystem::path& path) {
   StoreOptions options;
