@@ -20,6 +20,8 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::kConfig: return "config";
     case ErrorCode::kUnknownDelivery: return "unknown_delivery";
     case ErrorCode::kProtocol: return "protocol";
+    case ErrorCode::kRateLimited: return "rate_limited";
+    case ErrorCode::kBacklogFull: return "backlog_full";
   }
   return "unknown";
 }

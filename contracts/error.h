@@ -29,6 +29,8 @@ enum class ErrorCode : std::uint8_t {
   kConfig = 13,              // bad configuration or profile
   kUnknownDelivery = 14,     // ack/nack for a delivery the partner does not hold
   kProtocol = 15,            // a valid frame that this side does not accept (e.g. Deliver sent to the broker)
+  kRateLimited = 16,         // the sender submitted faster than its rate limit; resend later
+  kBacklogFull = 17,         // a recipient's backlog is at its bound; resend later
 };
 
 // Stable lower-case name of a code, used in logs, JSON output and docs ("schema_violation").

@@ -2,14 +2,20 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+#include <set>
 #include <variant>
 
 #include "broker/audit/signing.h"
 #include "broker/core/delivery.h"
 #include "broker/core/event_detail.h"
+#include "broker/core/limits.h"
 #include "broker/core/log.h"
+#include "broker/core/norm_tracker.h"
 #include "broker/core/pipeline.h"
+#include "broker/policy/consent.h"
 #include "broker/store/sqlite_store.h"
+#include "broker/store/tracking.h"
 #include "broker/transport/router_socket.h"
 #include "contracts/registry.h"
 
@@ -29,27 +35,99 @@ struct ReceiptSlot {
   std::string message_id;
 };
 
+// A contract naming an owner or consumer the config lacks is legal (one config may serve part of a
+// chain), but nothing is routed to a partner the broker does not know: say so once, at start.
+void warn_unconfigured_partners(const contracts::ContractRegistry& registry, const BrokerOptions& options) {
+  std::set<std::string> known;
+  for (const auto& p : options.partners) known.insert(p.id);
+  std::map<std::string, std::set<std::string>> missing;  // partner -> contracts naming it
+  for (const auto& [key, c] : registry.all()) {
+    for (const auto* list : {&c.owners, &c.consumers}) {
+      for (const auto& id : *list) {
+        if (!known.count(id)) missing[id].insert(c.name);
+      }
+    }
+  }
+  for (const auto& [id, names] : missing) {
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ",") + n;
+    log().warn("partner not configured partner={} named_by={} (messages for it are not routed)", id, list);
+  }
+}
+
 }  // namespace
 
 struct Broker::Impl {
   BrokerOptions options;
   store::SqliteStore store;
+  store::TrackingTables tables;
   contracts::ContractRegistry registry;
   transport::RouterSocket socket;
   std::vector<std::string> partner_ids;
+  std::set<std::string, std::less<>> care_providers;
+  VersionChoices choices;
   DeliveryScheduler scheduler;
+  policy::ConsentRegister consents;
+  RateLimiter rate;
+  BacklogBound backlog;
+  NormTracker norms;
   std::vector<std::string> unreachable;  // routing ids whose send failed; dropped next turn
   audit::SigningKey signing_key;         // empty: no checkpoints, unsigned receipts
   Millis last_checkpoint_at = 0;
   std::uint64_t last_checkpoint_seq = 0;  // head seq the last checkpoint signed
 
-  Impl(BrokerOptions o, store::SqliteStore s, contracts::ContractRegistry r, transport::RouterSocket sock)
+  Impl(BrokerOptions o, store::SqliteStore s, store::TrackingTables t, contracts::ContractRegistry r,
+       transport::RouterSocket sock)
       : options(std::move(o)),
         store(std::move(s)),
+        tables(std::move(t)),
         registry(std::move(r)),
         socket(std::move(sock)),
-        scheduler(store, options, &registry) {
-    for (const auto& p : options.partners) partner_ids.push_back(p.id);
+        scheduler(store, options, &registry),
+        rate(options.rate_limit, options.rate_burst),
+        backlog(options.max_backlog),
+        norms(store, tables, registry) {
+    for (const auto& p : options.partners) {
+      partner_ids.push_back(p.id);
+      if (p.role == PartnerRole::kCareProvider) care_providers.insert(p.id);
+      if (!p.takes.empty()) choices[p.id] = p.takes;
+    }
+    scheduler.attach(&consents, &backlog);
+  }
+
+  // Rebuilds what the loop keeps in memory beside the store: the consent register, the backlog
+  // counts and the norm timer. At start, and after a rolled-back transaction.
+  Result<void> load_state() {
+    consents.clear();
+    auto ids = tables.message_ids_of({std::string(policy::kConsentRegistered), std::string(policy::kConsentWithdrawn)});
+    if (!ids) return ids.error();
+    for (const auto& id : *ids) {
+      auto m = store.find_message_content(id);
+      if (!m) return m.error();
+      if (!*m) continue;
+      const auto& h = (*m)->header;
+      if (auto r = consents.apply(h.contract, id, h.case_ref, (*m)->payload, (*m)->accepted_at); !r) {
+        log().warn("consent message not applied message_id={} detail={}", id, r.error().detail);
+      }
+    }
+    auto counts = tables.backlog_counts();
+    if (!counts) return counts.error();
+    backlog.reset(std::move(*counts));
+    return norms.load();
+  }
+
+  // What an accepted message changes beyond the store rows the pipeline wrote.
+  Result<void> after_accept(const contracts::Submit& frame, const std::string& sender, Millis now) {
+    const auto& h = frame.header;
+    if (policy::is_consent_contract(h.contract)) {
+      if (auto r = consents.apply(h.contract, h.message_id, h.case_ref, frame.payload, now); !r) {
+        log().warn("consent message not applied message_id={} detail={}", h.message_id, r.error().detail);
+      } else {
+        log().info("consent {} message_id={} case={} sender={}", h.contract == policy::kConsentRegistered ? "registered" : "withdrawn",
+                   h.message_id, h.case_ref, sender);
+      }
+    }
+    return norms.on_accepted(h, sender, frame.payload, now);
   }
 
   // Rejects a frame that never became a Submit: logged, recorded, answered with an Error frame.
@@ -80,9 +158,12 @@ struct Broker::Impl {
         [&](auto& frame) -> Result<void> {
           using T = std::decay_t<decltype(frame)>;
           if constexpr (std::is_same_v<T, contracts::Submit>) {
-            PipelineDeps deps{store, registry, partner_ids};
+            PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices};
             auto outcome = process_submit(deps, in.partner, frame, now);
             if (!outcome) return outcome.error();
+            if (outcome->receipt.status == contracts::ReceiptStatus::kAccepted) {
+              if (auto r = after_accept(frame, in.partner, now); !r) return r;
+            }
             scheduler.mark_dirty(outcome->recipients_with_new_deliveries);
             receipt_slots.push_back({replies.size(), frame.header.message_id});
             audit::sign_receipt(signing_key, outcome->receipt);
@@ -143,7 +224,7 @@ struct Broker::Impl {
     Millis now = contracts::now_millis();
     // A failed checkpoint is retried next turn; it does not stop the broker.
     if (auto r = checkpoint(now, false); !r) log().error("checkpoint failed: {}", r.error().detail);
-    if (frames->empty() && unreachable.empty() && !scheduler.has_work(now)) return {};
+    if (frames->empty() && unreachable.empty() && !scheduler.has_work(now) && !norms.due(now)) return {};
 
     std::vector<Outgoing> replies;
     std::vector<ReceiptSlot> receipt_slots;
@@ -165,6 +246,11 @@ struct Broker::Impl {
         if (pumped) deliveries = std::move(*pumped);
         else status = pumped.error();
       }
+      for (const auto& p : scheduler.take_progress()) {
+        if (!status) break;
+        status = norms.on_progress(p.message_id, p.contract, p.version, now);
+      }
+      if (status && norms.due(now)) status = norms.tick(now);
       if (status) status = store.commit();
     }
     unreachable.clear();
@@ -192,6 +278,7 @@ struct Broker::Impl {
           store.rollback();
         }
       }
+      if (auto r = load_state(); !r) log().error("reloading state after a failed commit: {}", r.error().detail);
     }
     for (const auto& out : replies) {
       if (auto r = socket.send(out.routing_id, out.bytes); !r) {
@@ -223,6 +310,9 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   for (const auto& p : options.partners) router.partner_keys[p.public_key] = p.id;
   auto socket = transport::RouterSocket::bind(router);
   if (!socket) return socket.error();
+  auto tables = store::TrackingTables::open(*store);
+  if (!tables) return tables.error();
+  warn_unconfigured_partners(*registry, options);
 
   audit::SigningKey signing_key;
   if (!options.signing_key.empty()) {
@@ -231,7 +321,8 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
     signing_key = std::move(*key);
   }
   const std::size_t contract_count = registry->size();
-  auto impl = std::make_unique<Impl>(options, std::move(*store), std::move(*registry), std::move(*socket));
+  auto impl = std::make_unique<Impl>(options, std::move(*store), std::move(*tables), std::move(*registry),
+                                     std::move(*socket));
   impl->signing_key = std::move(signing_key);
   // No connection survives a restart: whatever was in flight is sent again. The `started` event
   // records which configuration and contract set this run uses (and whether they changed).
@@ -259,6 +350,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   }
   if (auto r = impl->store.commit(); !r) return r.error();
   impl->last_checkpoint_at = started.at;
+  if (auto r = impl->load_state(); !r) return r.error();
   auto pending = impl->store.recipients_with_pending();
   if (!pending) return pending.error();
   impl->scheduler.mark_dirty(*pending);

@@ -82,7 +82,8 @@ struct Reader {
 bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
   if (!r.check_known(t, "broker", {"listen", "store", "contracts", "secret_key", "max_message_bytes",
                                    "ack_timeout_ms", "max_attempts", "session_timeout_ms", "max_batch", "sync",
-                                   "signing_key", "checkpoint_interval_ms"})) {
+                                   "signing_key", "checkpoint_interval_ms", "rate_limit", "rate_burst",
+                                   "max_backlog", "max_credit"})) {
     return false;
   }
   std::string store, contracts_dir, sync;
@@ -111,6 +112,16 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
   std::int64_t checkpoint_ms = o.checkpoint_interval.count();
   if (!r.integer(t, "broker", "checkpoint_interval_ms", 100, 86'400'000, checkpoint_ms)) return false;
   o.checkpoint_interval = std::chrono::milliseconds(checkpoint_ms);
+  std::int64_t rate = o.rate_limit, burst = o.rate_burst, backlog = static_cast<std::int64_t>(o.max_backlog);
+  std::int64_t credit = o.max_credit;
+  if (!r.integer(t, "broker", "rate_limit", 0, 10'000'000, rate)) return false;
+  if (!r.integer(t, "broker", "rate_burst", 1, 10'000'000, burst)) return false;
+  if (!r.integer(t, "broker", "max_backlog", 0, std::int64_t{1} << 40, backlog)) return false;
+  if (!r.integer(t, "broker", "max_credit", 1, 1'000'000, credit)) return false;
+  o.rate_limit = static_cast<std::uint32_t>(rate);
+  o.rate_burst = static_cast<std::uint32_t>(burst);
+  o.max_backlog = static_cast<std::uint64_t>(backlog);
+  o.max_credit = static_cast<std::uint32_t>(credit);
   if (!sync.empty() && sync != "full" && sync != "normal") return r.fail("broker.sync", t.get("sync"), "must be \"full\" or \"normal\"");
   o.max_message_bytes = static_cast<std::size_t>(max_bytes);
   o.ack_timeout = std::chrono::milliseconds(ack_ms);
@@ -121,14 +132,37 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
   return true;
 }
 
+// `takes = { "departure.scheduled" = [1, 2] }`: per contract, the versions a consumer takes.
+bool read_takes(Reader& r, const toml::table& t, const std::string& section, PartnerConfig& p) {
+  const toml::node* node = t.get("takes");
+  if (!node) return true;
+  const std::string name = section + ".takes";
+  const toml::table* table = node->as_table();
+  if (!table) return r.fail(name, node, "must be a table of contract = [versions]");
+  for (const auto& [contract, list] : *table) {
+    const std::string key = name + "." + std::string(contract.str());
+    const toml::array* versions = list.as_array();
+    if (!versions || versions->empty()) return r.fail(key, &list, "must be a non-empty list of versions");
+    std::vector<std::uint32_t> out;
+    for (const auto& v : *versions) {
+      auto n = v.value<std::int64_t>();
+      if (!v.is_integer() || !n || *n < 1 || *n > 1'000'000) return r.fail(key, &v, "versions must be integers of 1 or more");
+      out.push_back(static_cast<std::uint32_t>(*n));
+    }
+    p.takes[std::string(contract.str())] = std::move(out);
+  }
+  return true;
+}
+
 bool read_partner(Reader& r, const toml::table& t, std::size_t index, BrokerOptions& o) {
   std::string section = "partner[" + std::to_string(index) + "]";
-  if (!r.check_known(t, section, {"id", "name", "role", "public_key"})) return false;
+  if (!r.check_known(t, section, {"id", "name", "role", "public_key", "takes"})) return false;
   PartnerConfig p;
   std::string role = "chain-partner";
   if (!r.string(t, section, "id", p.id, true)) return false;
   if (!r.string(t, section, "name", p.name, false)) return false;
   if (!r.string(t, section, "role", role, false)) return false;
+  if (!read_takes(r, t, section, p)) return false;
   if (role == "chain-partner") {
     p.role = PartnerRole::kChainPartner;
   } else if (role == "care-provider") {

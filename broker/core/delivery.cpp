@@ -5,7 +5,9 @@
 #include <algorithm>
 
 #include "broker/core/event_detail.h"
+#include "broker/core/limits.h"
 #include "broker/core/log.h"
+#include "broker/policy/consent.h"
 #include "broker/policy/redaction.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/registry.h"
@@ -58,6 +60,10 @@ Result<void> DeliveryScheduler::apply_policy(store::OutboundDelivery& d, std::ve
   policy::RecipientView view;
   auto role = roles_.find(d.recipient);
   view.is_care_provider = role != roles_.end() && role->second == PartnerRole::kCareProvider;
+  if (!view.is_care_provider && consents_ && !sensitive.empty()) {
+    // Asked at every send, so a withdrawal also covers redeliveries of older messages.
+    view.consent_id = consents_->holding(d.header.case_ref, d.recipient, now).value_or("");
+  }
   if (auto p = contract->projections.find(d.recipient); p != contract->projections.end()) {
     view.has_projection = true;
     view.projection = p->second;
@@ -97,6 +103,10 @@ Result<void> DeliveryScheduler::on_credit(const std::string& routing_id, const s
   Session& s = it->second;
   if (inserted) log().info("session open partner={} credit={}", partner, credit);
   s.partner = partner;
+  if (credit > options_.max_credit) {
+    log().info("credit capped partner={} asked={} max_credit={}", partner, credit, options_.max_credit);
+    credit = options_.max_credit;
+  }
   s.credit = credit;
   s.last_seen = now;
   dirty_.insert(partner);
@@ -145,7 +155,9 @@ Result<void> DeliveryScheduler::on_ack(const std::string& partner, std::uint64_t
   if (!d) return d.error();
   if (*d) {
     if (auto r = store_.append_log(delivery_event("acknowledged", **d, now)); !r) return r.error();
+    progress_.push_back({(*d)->header.message_id, (*d)->header.contract, (*d)->header.version});
   }
+  if (backlog_) backlog_->settled(partner);
   log().debug("acknowledged delivery_id={} partner={}", delivery_id, partner);
   return {};
 }
@@ -235,6 +247,7 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
             store::LogEvent e = delivery_event("dead_lettered", d, now);
             e.detail = attempt_detail(d.attempts);
             if (auto r = store_.append_log(e); !r) return r.error();
+            if (backlog_) backlog_->settled(partner);
             log().warn("dead_lettered delivery_id={} message_id={} recipient={} attempts={}", d.delivery_id,
                        d.header.message_id, partner, d.attempts);
             continue;
@@ -244,6 +257,7 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
           store::LogEvent e = delivery_event(attempt == 1 ? "delivered" : "redelivered", d, now);
           e.detail = attempt_detail(attempt);
           if (auto r = store_.append_log(e); !r) return r.error();
+          progress_.push_back({d.header.message_id, d.header.contract, d.header.version});
           contracts::Deliver frame;
           if (auto r = apply_policy(d, frame.removed_fields, now); !r) return r.error();
           frame.delivery_id = static_cast<std::uint64_t>(d.delivery_id);

@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "broker/core/options.h"
@@ -32,7 +33,13 @@ class ContractRegistry;
 struct Contract;
 }
 
+namespace broker::policy {
+class ConsentRegister;
+}
+
 namespace broker::core {
+
+class BacklogBound;
 
 struct Outgoing {
   std::string routing_id;
@@ -47,6 +54,21 @@ class DeliveryScheduler {
   // submitted (unit tests of the delivery rules).
   DeliveryScheduler(store::SqliteStore& store, const BrokerOptions& options,
                     contracts::ContractRegistry* registry = nullptr);
+
+  // Optional collaborators (nullptr = not used): the consent register the policy asks per delivery,
+  // and the backlog bound told when a delivery leaves the backlog (acknowledged or dead).
+  void attach(policy::ConsentRegister* consents, BacklogBound* backlog) {
+    consents_ = consents;
+    backlog_ = backlog;
+  }
+
+  // A delivery sent or acknowledged since the last take_progress(): what the norm tracker looks at.
+  struct Progress {
+    std::string message_id;
+    std::string contract;
+    std::uint32_t version = 0;
+  };
+  std::vector<Progress> take_progress() { return std::exchange(progress_, {}); }
 
   // Records that a connection spoke (any frame): keeps its session alive.
   void touch(const std::string& routing_id, contracts::Millis now);
@@ -108,6 +130,9 @@ class DeliveryScheduler {
   std::map<std::string, Session> sessions_;       // by routing id
   std::map<std::uint64_t, InFlight> in_flight_;   // by delivery id
   std::set<std::string> dirty_;                   // partners that may have sendable deliveries
+  policy::ConsentRegister* consents_ = nullptr;
+  BacklogBound* backlog_ = nullptr;
+  std::vector<Progress> progress_;
 };
 
 }  // namespace broker::core

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "contracts/digest.h"
+#include "contracts/norms.h"
 
 namespace broker::core {
 
@@ -17,8 +18,10 @@ std::string rejected_detail(contracts::ErrorCode code, const std::string& detail
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string accepted_detail(const contracts::Header& h, const std::vector<std::string>& recipients) {
+std::string accepted_detail(const contracts::Header& h, const std::vector<std::string>& recipients,
+                            const std::vector<Skipped>& skipped) {
   nlohmann::json j{{"recipients", recipients}};
+  for (const auto& s : skipped) j["skipped"].push_back({{"partner", s.partner}, {"reason", s.reason}});
   if (!h.correlation_id.empty()) j["correlation_id"] = h.correlation_id;
   if (!h.causation_id.empty()) j["causation_id"] = h.causation_id;
   if (!h.supersedes.empty()) j["supersedes"] = h.supersedes;
@@ -46,10 +49,24 @@ std::string duplicate_detail(const std::string& first_digest, bool same_payload)
   return nlohmann::json{{"first_payload_digest", first_digest}, {"same_payload", same_payload}}.dump();
 }
 
+std::string norm_violation_detail(const contracts::NormViolation& v) {
+  nlohmann::json j{{"norm", v.norm_id},
+                   {"kind", contracts::to_string(v.kind)},
+                   {"state", v.done_at == 0 ? "open" : "closed"},
+                   {"due_at", v.due_at},
+                   {"done_at", v.done_at},
+                   {"by_ms", v.late_by},
+                   {"explanation", v.explanation}};
+  if (!v.expected_contract.empty()) j["expected_contract"] = v.expected_contract;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string config_digest(const BrokerOptions& o, const std::string& signing_public_key) {
   nlohmann::json partners = nlohmann::json::array();
   for (const auto& p : o.partners) {
-    partners.push_back({{"id", p.id}, {"name", p.name}, {"role", to_string(p.role)}, {"public_key", p.public_key}});
+    nlohmann::json partner{{"id", p.id}, {"name", p.name}, {"role", to_string(p.role)}, {"public_key", p.public_key}};
+    if (!p.takes.empty()) partner["takes"] = p.takes;
+    partners.push_back(std::move(partner));
   }
   // nlohmann's object keys are sorted, so the text (and the digest) has one form.
   nlohmann::json j{{"listen", o.listen},
@@ -62,6 +79,10 @@ std::string config_digest(const BrokerOptions& o, const std::string& signing_pub
                    {"max_batch", o.max_batch},
                    {"sync_full", o.sync_full},
                    {"checkpoint_interval_ms", o.checkpoint_interval.count()},
+                   {"rate_limit", o.rate_limit},
+                   {"rate_burst", o.rate_burst},
+                   {"max_backlog", o.max_backlog},
+                   {"max_credit", o.max_credit},
                    {"signing_public_key", signing_public_key},
                    {"partners", partners}};
   return contracts::sha256_hex(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

@@ -8,7 +8,12 @@
 #include <vector>
 
 #include "broker/core/options.h"
+#include "broker/core/routing.h"
 #include "contracts/envelope.h"
+
+namespace contracts {
+struct NormViolation;
+}
 
 namespace broker::core {
 
@@ -16,8 +21,10 @@ namespace broker::core {
 std::string rejected_detail(contracts::ErrorCode code, const std::string& detail,
                             const std::vector<contracts::FieldError>& errors);
 // {"recipients": [...], "correlation_id", "causation_id", "supersedes", "occurred_at", "recorded_at",
-//  "origin"}; empty fields are left out
-std::string accepted_detail(const contracts::Header& header, const std::vector<std::string>& recipients);
+//  "origin", "skipped": [{"partner","reason"}]}; empty fields are left out. `skipped`: consumers
+//  left out because they do not take this contract version
+std::string accepted_detail(const contracts::Header& header, const std::vector<std::string>& recipients,
+                            const std::vector<Skipped>& skipped = {});
 // {"bytes": N, "connection": "..."} for a received frame
 std::string received_detail(std::size_t bytes);
 // {"attempt": N}
@@ -29,6 +36,11 @@ std::string policy_detail(const std::vector<std::pair<std::string, std::string>>
 std::string reason_detail(const std::string& reason);
 // {"first_payload_digest": "...", "same_payload": bool}
 std::string duplicate_detail(const std::string& first_digest, bool same_payload);
+
+// {"norm", "kind", "state": "open"|"closed", "due_at", "done_at" (0 while open), "by_ms" (how late),
+//  "expected_contract" (follow-ups), "explanation"}: a `norm_violated` event; the recipient is the
+//  row's own column
+std::string norm_violation_detail(const contracts::NormViolation& violation);
 
 // Hex SHA-256 of the configuration as the broker uses it (listen, store, contracts, limits,
 // partners with role and public key, the signing public key); secret keys are left out.

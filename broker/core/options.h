@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,9 @@ struct PartnerConfig {
   std::string name;        // human name, e.g. "Dienst Terugkeer en Vertrek"
   PartnerRole role = PartnerRole::kChainPartner;
   std::string public_key;  // Curve public key, Z85 (read from the config or the file it names)
+  // Contract name -> the versions this partner takes as a consumer; a contract not listed: every
+  // version. A message of another version is not routed to it (docs/contracts.md, "Versions").
+  std::map<std::string, std::vector<std::uint32_t>, std::less<>> takes{};
 };
 
 struct BrokerOptions {
@@ -38,6 +42,14 @@ struct BrokerOptions {
   std::string signing_key;
   // Sign a checkpoint of the handover log's head this often while the log grows, and at shutdown.
   std::chrono::milliseconds checkpoint_interval{60'000};
+  // Admission limits (broker/core/limits.h). Per partner: submits per second (0 = unlimited) with a
+  // burst after a quiet spell; per recipient: deliveries not yet acknowledged or dead-lettered
+  // (0 = unbounded); per connection: the largest credit window honoured (bounds what a client that
+  // never reads can hold in memory).
+  std::uint32_t rate_limit = 50'000;
+  std::uint32_t rate_burst = 50'000;
+  std::uint64_t max_backlog = 5'000'000;
+  std::uint32_t max_credit = 1'024;
   std::vector<PartnerConfig> partners;
 };
 

@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/core/event_detail.h"
+#include "broker/core/limits.h"
 #include "broker/core/log.h"
 #include "broker/core/routing.h"
+#include "broker/policy/consent.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/digest.h"
 #include "contracts/registry.h"
@@ -93,9 +95,9 @@ struct Submission {
     return out;
   }
 
-  Result<SubmitOutcome> accept(const std::vector<std::string>& recipients) {
+  Result<SubmitOutcome> accept(const std::vector<std::string>& recipients, const std::vector<Skipped>& skipped) {
     LogEvent accepted = event_for("accepted", sender, submit.header, digest, now);
-    accepted.detail = accepted_detail(submit.header, recipients);
+    accepted.detail = accepted_detail(submit.header, recipients, skipped);
     auto log_seq = deps.store.append_log(accepted);
     if (!log_seq) return log_seq.error();
 
@@ -112,6 +114,7 @@ struct Submission {
     for (const auto& recipient : recipients) {
       auto delivery = deps.store.insert_delivery(*seq, recipient);
       if (!delivery) return delivery.error();
+      if (deps.backlog) deps.backlog->added(recipient);
       LogEvent routed = event_for("routed", sender, submit.header, digest, now);
       routed.recipient = recipient;
       routed.delivery_id = *delivery;
@@ -136,6 +139,12 @@ struct Submission {
     received.detail = received_detail(submit.payload.size());
     if (auto r = deps.store.append_log(received); !r) return r.error();
 
+    if (deps.rate && !deps.rate->admit(sender, now)) {
+      return reject(ErrorCode::kRateLimited,
+                    sender + " is over its rate limit of " + std::to_string(static_cast<long long>(deps.rate->per_second())) +
+                        " messages per second (rate_limit); resend later",
+                    {});
+    }
     if (auto errors = check_header(h); !errors.empty()) {
       return reject(ErrorCode::kMalformedEnvelope, "the envelope header is incomplete or invalid", std::move(errors));
     }
@@ -155,8 +164,20 @@ struct Submission {
                     {{"header.version", "unknown_version",
                       h.contract + " has no version " + std::to_string(h.version) + " (known: " + known + ")"}});
     }
-    RouteDecision decision = route(*contract, sender, h.recipients, deps.partner_ids);
+    RouteDecision decision = route(*contract, sender, h.recipients, deps.partner_ids, deps.choices);
     if (!decision.ok()) return reject(decision.code, decision.detail, std::move(decision.errors));
+    if (deps.care_providers && policy::is_consent_contract(h.contract) && !deps.care_providers->count(sender)) {
+      return reject(ErrorCode::kNotOwner, "only care providers may send " + h.contract + "; " + sender + " is not one",
+                    {{"header.contract", "not_owner", "only partners with role care-provider may send " + h.contract}});
+    }
+    if (deps.backlog) {
+      if (auto full = deps.backlog->full(decision.recipients)) {
+        return reject(ErrorCode::kBacklogFull,
+                      *full + " already has " + std::to_string(deps.backlog->count(*full)) +
+                          " undelivered messages, the bound (max_backlog); resend later",
+                      {{"header.recipients", "backlog_full", *full + " has reached max_backlog"}});
+      }
+    }
 
     contracts::ValidationOutcome validation = contract->validator.validate(submit.payload);
     if (!validation.ok()) {
@@ -166,7 +187,7 @@ struct Submission {
                                      std::to_string(validation.errors.size()) + " place(s)";
       return reject(validation.code, std::move(detail), std::move(validation.errors));
     }
-    return accept(decision.recipients);
+    return accept(decision.recipients, decision.skipped);
   }
 };
 

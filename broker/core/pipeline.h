@@ -1,12 +1,14 @@
 #pragma once
 // The submit pipeline, one small function per step (docs/architecture.md):
-//   check header -> dedupe -> contract lookup -> authorise + route -> validate payload ->
-//   persist message, deliveries and handover-log events.
+//   rate limit -> check header -> dedupe -> contract lookup -> authorise + route -> backlog bound
+//   -> validate payload -> persist message, deliveries and handover-log events.
 // It writes inside the caller's open store transaction; the caller commits, then sends the receipt.
 
+#include <set>
 #include <string>
 #include <vector>
 
+#include "broker/core/routing.h"
 #include "contracts/envelope.h"
 #include "contracts/error.h"
 
@@ -19,10 +21,18 @@ class SqliteStore;
 
 namespace broker::core {
 
+class RateLimiter;
+class BacklogBound;
+
 struct PipelineDeps {
   store::SqliteStore& store;
   contracts::ContractRegistry& registry;
   const std::vector<std::string>& partner_ids;  // every configured partner
+  // Optional admission rules (nullptr = not applied; unit tests of the other steps):
+  const std::set<std::string, std::less<>>* care_providers = nullptr;  // only they send consent.*
+  RateLimiter* rate = nullptr;       // per-sender submits per second
+  BacklogBound* backlog = nullptr;   // per-recipient undelivered bound; counts new deliveries
+  const VersionChoices* choices = nullptr;  // which versions each consumer takes
 };
 
 struct SubmitOutcome {

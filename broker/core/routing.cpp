@@ -13,8 +13,22 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 
 }  // namespace
 
+std::string version_refusal(const VersionChoices* choices, const std::string& partner, const std::string& contract,
+                            std::uint32_t version) {
+  if (!choices) return {};
+  auto p = choices->find(partner);
+  if (p == choices->end()) return {};
+  auto c = p->second.find(contract);
+  if (c == p->second.end()) return {};
+  if (std::find(c->second.begin(), c->second.end(), version) != c->second.end()) return {};
+  std::string list;
+  for (auto v : c->second) list += (list.empty() ? "v" : ", v") + std::to_string(v);
+  return partner + " takes " + contract + " " + list + " only";
+}
+
 RouteDecision route(const contracts::Contract& contract, const std::string& sender,
-                    const std::vector<std::string>& requested, const std::vector<std::string>& known_partners) {
+                    const std::vector<std::string>& requested, const std::vector<std::string>& known_partners,
+                    const VersionChoices* choices) {
   using contracts::ErrorCode;
   RouteDecision d;
   if (!contract.is_owner(sender)) {
@@ -26,7 +40,12 @@ RouteDecision route(const contracts::Contract& contract, const std::string& send
   }
   if (requested.empty()) {
     for (const auto& c : contract.consumers) {
-      if (c != sender && contains(known_partners, c) && !contains(d.recipients, c)) d.recipients.push_back(c);
+      if (c == sender || !contains(known_partners, c) || contains(d.recipients, c)) continue;
+      if (auto why = version_refusal(choices, c, contract.name, contract.version); !why.empty()) {
+        d.skipped.push_back({c, std::move(why)});
+        continue;
+      }
+      d.recipients.push_back(c);
     }
     return d;
   }
@@ -38,6 +57,9 @@ RouteDecision route(const contracts::Contract& contract, const std::string& send
       if (d.code == ErrorCode::kNone) d.code = ErrorCode::kUnknownPartner;
     } else if (!contract.is_consumer(r) || r == sender) {
       d.errors.push_back({pointer, "recipient_not_allowed", "recipient " + r + " is not a consumer of " + contract.name});
+      if (d.code == ErrorCode::kNone) d.code = ErrorCode::kRecipientNotAllowed;
+    } else if (auto why = version_refusal(choices, r, contract.name, contract.version); !why.empty()) {
+      d.errors.push_back({pointer, "recipient_not_allowed", why});
       if (d.code == ErrorCode::kNone) d.code = ErrorCode::kRecipientNotAllowed;
     } else if (!contains(d.recipients, r)) {
       d.recipients.push_back(r);

@@ -919,4 +919,6 @@ Result<audit::LogData> SqliteStore::read_log_data() {
   return data;
 }
 
+sqlite3* SqliteStore::connection() { return impl_->db.get(); }
+
 }  // namespace broker::store

@@ -25,6 +25,8 @@
 #include "contracts/envelope.h"
 #include "contracts/error.h"
 
+struct sqlite3;
+
 namespace broker::store {
 
 using contracts::Millis;
@@ -188,6 +190,10 @@ class SqliteStore {
   // The whole log for verification and export: every row, every checkpoint, the highest seq ever
   // assigned (sqlite_sequence) and the public key of the latest checkpoint.
   [[nodiscard]] Result<audit::LogData> read_log_data();
+
+  // The connection, for the store's satellite tables (broker/store/tracking.h), which share its
+  // transactions. Nobody else uses it.
+  sqlite3* connection();
 
  private:
   struct Impl;

@@ -75,3 +75,26 @@ TEST_CASE("config reports a missing file", "[core][config]") {
   REQUIRE_FALSE(options);
   CHECK_THAT(options.error().detail, Catch::Contains("absent.toml"));
 }
+
+TEST_CASE("config reads limits and the versions a partner takes", "[core][config]") {
+  test_support::TempDir dir;
+  auto path = write(dir, minimal() + "rate_limit = 200\nrate_burst = 400\nmax_backlog = 1000\nmax_credit = 64\n"
+                         "[[partner]]\nid = \"DVO\"\npublic_key = \"" + std::string(kKeyB) + "\"\n"
+                         "takes = { \"departure.scheduled\" = [1, 2] }\n");
+  auto options = broker::core::load_config(path);
+  INFO((options ? "" : options.error().detail));
+  REQUIRE(options);
+  CHECK(options->rate_limit == 200);
+  CHECK(options->rate_burst == 400);
+  CHECK(options->max_backlog == 1000);
+  CHECK(options->max_credit == 64);
+  REQUIRE(options->partners.size() == 1);
+  CHECK(options->partners[0].takes.at("departure.scheduled") == std::vector<std::uint32_t>{1, 2});
+
+  auto bad = write(dir, minimal() + "[[partner]]\nid = \"DVO\"\npublic_key = \"" + std::string(kKeyB) + "\"\n"
+                        "takes = { \"departure.scheduled\" = [0] }\n");
+  auto refused = broker::core::load_config(bad);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().detail, Catch::Contains("partner[0].takes.departure.scheduled") &&
+                                         Catch::Contains("versions must be integers of 1 or more"));
+}

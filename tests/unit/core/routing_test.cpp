@@ -62,3 +62,23 @@ TEST_CASE("routing limits explicit recipients to the contract's consumers", "[co
     CHECK(d.errors[0].code == "unknown_partner");
   }
 }
+
+TEST_CASE("a consumer that declares its versions gets only those", "[core][routing][versions]") {
+  auto c = make_contract({"DTV"}, {"COA", "DVO", "GZA"});  // transfer.announced v1
+  broker::core::VersionChoices choices{{"DVO", {{"transfer.announced", {2}}}}, {"GZA", {{"other.contract", {1}}}}};
+  auto d = broker::core::route(c, "DTV", {}, kPartners, &choices);
+  REQUIRE(d.ok());
+  CHECK(d.recipients == std::vector<std::string>{"COA", "GZA"});  // GZA chose versions of another contract only
+  REQUIRE(d.skipped.size() == 1);
+  CHECK(d.skipped[0].partner == "DVO");
+  CHECK(d.skipped[0].reason == "DVO takes transfer.announced v2 only");
+
+  auto named = broker::core::route(c, "DTV", {"COA", "DVO"}, kPartners, &choices);
+  CHECK(named.code == contracts::ErrorCode::kRecipientNotAllowed);
+  REQUIRE(named.errors.size() == 1);
+  CHECK(named.errors[0].pointer == "header.recipients[1]");
+  CHECK(named.errors[0].reason == "DVO takes transfer.announced v2 only");
+
+  choices["DVO"]["transfer.announced"] = {1, 2};
+  CHECK(broker::core::route(c, "DTV", {"DVO"}, kPartners, &choices).ok());
+}

@@ -1,0 +1,79 @@
+#pragma once
+// TrackingTables: the broker's bookkeeping beside the messages, in the same SQLite file and the same
+// transactions as SqliteStore (it uses its connection): what the norm tracker needs to survive a
+// restart (case keys of messages, messages watched for open obligations, violations recorded), and
+// the reads over deliveries the broker's limits and norms need. Layout: docs/store-format.md,
+// "Tracking tables".
+//
+// Threading and errors as SqliteStore: one thread; every failure is Error{kStorage, ...}.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/store/sqlite_store.h"
+
+namespace broker::store {
+
+// A message's value at a follow-up norm's `match` pointer (its case key for that pointer).
+struct NormKey {
+  std::string contract;
+  std::string message_id;
+  Millis accepted_at = 0;
+};
+
+// One delivery of a message, as the norm tracker sees it.
+struct DeliveryTimes {
+  std::string recipient;
+  std::uint32_t attempts = 0;
+  Millis last_attempt_at = 0;
+  Millis acked_at = 0;
+};
+
+// When a norm violation was recorded: open (not met, past due) or closed (met late).
+enum class RecordedViolation : std::uint8_t { kNone, kOpen, kClosed };
+
+class TrackingTables {
+ public:
+  // Creates the tables when missing (inside its own transaction when none is open).
+  [[nodiscard]] static Result<TrackingTables> open(SqliteStore& store);
+  TrackingTables(TrackingTables&&) noexcept;
+  TrackingTables& operator=(TrackingTables&&) noexcept;
+  ~TrackingTables();
+
+  // --- norm case keys ---
+  [[nodiscard]] Result<void> add_key(std::string_view pointer, std::string_view case_key, const NormKey& key);
+  // Every message with that value at that pointer, oldest first.
+  [[nodiscard]] Result<std::vector<NormKey>> keys(std::string_view pointer, std::string_view case_key);
+
+  // --- watched messages (open obligations) ---
+  [[nodiscard]] Result<void> watch(std::string_view message_id, Millis due_at);
+  [[nodiscard]] Result<void> unwatch(std::string_view message_id);
+  [[nodiscard]] Result<bool> watched(std::string_view message_id);
+  // Up to `limit` watched messages due at or before `now`, earliest first.
+  [[nodiscard]] Result<std::vector<std::string>> due(Millis now, std::size_t limit);
+  // The earliest due time, or nullopt when nothing is watched.
+  [[nodiscard]] Result<std::optional<Millis>> next_due();
+
+  // --- recorded violations, by NormViolation::key ---
+  [[nodiscard]] Result<RecordedViolation> recorded(std::string_view key);
+  [[nodiscard]] Result<void> record(std::string_view key, RecordedViolation state);
+
+  // --- reads over deliveries ---
+  [[nodiscard]] Result<std::vector<DeliveryTimes>> deliveries_of(std::string_view message_id);
+  // Per recipient, deliveries pending or in flight (its backlog).
+  [[nodiscard]] Result<std::map<std::string, std::uint64_t, std::less<>>> backlog_counts();
+  // Ids of accepted messages of these contracts, in acceptance order.
+  [[nodiscard]] Result<std::vector<std::string>> message_ids_of(const std::vector<std::string>& contracts);
+
+ private:
+  struct Impl;
+  explicit TrackingTables(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace broker::store
