@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/ops/options.h"
+
 namespace broker::core {
 
 enum class PartnerRole : std::uint8_t { kChainPartner, kCareProvider, kNonChain };
@@ -39,6 +41,7 @@ struct BrokerOptions {
   // Sign a checkpoint of the handover log's head this often while the log grows, and at shutdown.
   std::chrono::milliseconds checkpoint_interval{60'000};
   std::vector<PartnerConfig> partners;
+  ops::OpsOptions ops;  // [http] and [alerts]: the operator's endpoint and alert thresholds
 };
 
 }  // namespace broker::core
