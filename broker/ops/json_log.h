@@ -7,16 +7,14 @@
 // A value runs to the next " key=" (so a value may hold spaces); a field named like a fixed key
 // (time, level, logger, msg, event, thread) stays only in "msg". Invalid UTF-8 becomes U+FFFD.
 
+#include <spdlog/formatter.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-namespace spdlog {
-class formatter;
-}
 
 namespace broker::ops {
 

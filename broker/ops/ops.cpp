@@ -61,6 +61,7 @@ Result<std::unique_ptr<Ops>> Ops::start(OpsContext context, store::SqliteStore& 
   ops->last_turn_ = now;
   ops->last_check_ = now;
   ops->metrics_.set("keten_ready", {}, 0);
+  ops->metrics_.set("keten_alerts_active", {}, 0);
   if (!ops->context_.options.http_listen.empty()) {
     Ops* self = ops.get();
     HttpHandlers handlers;
@@ -188,6 +189,7 @@ void Ops::check_alerts(Millis now) {
 void Ops::append_alerts(store::SqliteStore& store) {
   if (unwritten_.empty()) return;
   if (auto r = store.begin(); !r) {
+    store_writable_ = false;
     log().warn("alert events not written, retrying detail={}", r.error().detail);
     return;
   }
@@ -200,9 +202,11 @@ void Ops::append_alerts(store::SqliteStore& store) {
   }
   if (auto r = store.commit(); !r) {
     store.rollback();
+    store_writable_ = false;
     log().warn("alert events not written, retrying detail={}", r.error().detail);
     return;
   }
+  store_writable_ = true;
   unwritten_.clear();
 }
 
