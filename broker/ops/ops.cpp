@@ -212,6 +212,7 @@ void Ops::append_alerts(store::SqliteStore& store) {
 
 void Ops::tick(store::SqliteStore& store, const LoopView& view, Millis now) {
   last_turn_ = now;
+  observe(store);  // the check below sees every committed row
   if (now - last_refresh_ >= kRefreshEvery) refresh_gauges(store, view, now);
   const auto& alerts = context_.options.alerts;
   if (alerts.enabled && now - last_check_ >= alerts.check_interval.count()) {
@@ -219,7 +220,7 @@ void Ops::tick(store::SqliteStore& store, const LoopView& view, Millis now) {
     check_alerts(now);
   }
   append_alerts(store);
-  observe(store);
+  observe(store);  // counts the alert rows just written
 }
 
 }  // namespace broker::ops
