@@ -213,12 +213,11 @@ void Ops::append_alerts(store::SqliteStore& store) {
 void Ops::tick(store::SqliteStore& store, const LoopView& view, Millis now) {
   last_turn_ = now;
   observe(store);  // the check below sees every committed row
-  if (now - last_refresh_ >= kRefreshEvery) refresh_gauges(store, view, now);
   const auto& alerts = context_.options.alerts;
-  if (alerts.enabled && now - last_check_ >= alerts.check_interval.count()) {
-    refresh_gauges(store, view, now);  // the check sees the state of now, not up to a second ago
-    check_alerts(now);
-  }
+  bool check_due = alerts.enabled && now - last_check_ >= alerts.check_interval.count();
+  // A check sees the state of now, not of up to a second ago.
+  if (check_due || now - last_refresh_ >= kRefreshEvery) refresh_gauges(store, view, now);
+  if (check_due) check_alerts(now);
   append_alerts(store);
   observe(store);  // counts the alert rows just written
 }
