@@ -16,6 +16,7 @@ packages=(
   libtomlplusplus-dev
   python3-zmq python3-flatbuffers
   libcurl4-openssl-dev libgmime-3.0-dev dovecot-imapd python3-aiosmtpd
+  libcpp-httplib-dev  # broker/ops: the /healthz, /readyz, /metrics endpoint
   chromium
 )
 

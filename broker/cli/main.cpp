@@ -6,12 +6,17 @@
 #include <vector>
 
 #include "broker/cli/command.h"
+#include "broker/ops/json_log.h"
 
 int main(int argc, char** argv) {
   CLI::App root{"keten: a broker for schema-validated messages between the partners of a chain"};
   root.require_subcommand(1);
   std::string log_level = "info";
   root.add_option("--log-level", log_level, "trace|debug|info|warn|error|off (also SPDLOG_LEVEL)")
+      ->capture_default_str();
+  std::string log_format = "text";
+  root.add_option("--log-format", log_format, "text|json: json writes one JSON object per log line (docs/operations.md)")
+      ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
 
   std::vector<keten_cli::Command> commands = {
@@ -31,6 +36,7 @@ int main(int argc, char** argv) {
   }
 
   spdlog::set_level(spdlog::level::from_str(log_level));
+  if (log_format == "json") spdlog::set_formatter(broker::ops::make_json_formatter());
   spdlog::cfg::load_env_levels();
   for (auto& command : commands) {
     if (command.app->parsed()) return command.run();

@@ -17,6 +17,7 @@ struct ServeArgs {
   std::string config;
   std::string listen;
   std::string store;
+  std::string http_listen;
   bool check_config = false;
 };
 
@@ -34,6 +35,7 @@ int serve(const ServeArgs& args) {
   }
   if (!args.listen.empty()) options->listen = args.listen;
   if (!args.store.empty()) options->store = args.store;
+  if (!args.http_listen.empty()) options->ops.http_listen = args.http_listen;
   if (args.check_config) {
     std::cout << "ok: " << args.config << ": listen " << options->listen << ", " << options->partners.size()
               << " partners, store " << options->store.string() << ", contracts " << options->contracts.string()
@@ -50,6 +52,7 @@ int serve(const ServeArgs& args) {
   std::signal(SIGINT, on_stop_signal);
   // The endpoint line is for scripts that bound port `*` (tests, the demo).
   std::cout << "listening " << (*broker)->endpoint() << std::endl;
+  if (auto http = (*broker)->http_endpoint(); !http.empty()) std::cout << "http " << http << std::endl;
   auto result = (*broker)->run();
   g_running = nullptr;
   if (!result) {
@@ -67,6 +70,8 @@ Command add_serve(CLI::App& root) {
   app->add_option("--config", args->config, "Broker configuration (TOML)")->required();
   app->add_option("--listen", args->listen, "ZeroMQ endpoint to bind, overrides [broker] listen");
   app->add_option("--store", args->store, "SQLite store file, overrides [broker] store");
+  app->add_option("--http-listen", args->http_listen,
+                  "host:port for /healthz, /readyz and /metrics, overrides [http] listen");
   app->add_flag("--check-config", args->check_config, "Check the configuration and exit (0 ok, 2 bad)");
   return {app, [args] { return serve(*args); }};
 }

@@ -13,6 +13,7 @@
 #include "broker/core/log.h"
 #include "broker/core/norm_tracker.h"
 #include "broker/core/pipeline.h"
+#include "broker/ops/ops.h"
 #include "broker/policy/consent.h"
 #include "broker/store/sqlite_store.h"
 #include "broker/store/tracking.h"
@@ -75,6 +76,7 @@ struct Broker::Impl {
   audit::SigningKey signing_key;         // empty: no checkpoints, unsigned receipts
   Millis last_checkpoint_at = 0;
   std::uint64_t last_checkpoint_seq = 0;  // head seq the last checkpoint signed
+  std::unique_ptr<ops::Ops> ops;          // metrics, HTTP endpoint, alerts; null when all are off
 
   Impl(BrokerOptions o, store::SqliteStore s, store::TrackingTables t, contracts::ContractRegistry r,
        transport::RouterSocket sock)
@@ -224,6 +226,10 @@ struct Broker::Impl {
     Millis now = contracts::now_millis();
     // A failed checkpoint is retried next turn; it does not stop the broker.
     if (auto r = checkpoint(now, false); !r) log().error("checkpoint failed: {}", r.error().detail);
+    if (ops) {
+      for (const auto& in : *frames) ops->frame_from(in.partner, now);
+      ops->tick(store, {scheduler.session_count(), last_checkpoint_at}, now);
+    }
     if (frames->empty() && unreachable.empty() && !scheduler.has_work(now) && !norms.due(now)) return {};
 
     std::vector<Outgoing> replies;
@@ -251,7 +257,11 @@ struct Broker::Impl {
         status = norms.on_progress(p.message_id, p.contract, p.version, now);
       }
       if (status && norms.due(now)) status = norms.tick(now);
-      if (status) status = store.commit();
+      if (status) {
+        auto commit_started = std::chrono::steady_clock::now();
+        status = store.commit();
+        if (ops) ops->commit_finished(std::chrono::steady_clock::now() - commit_started, bool(status));
+      }
     }
     unreachable.clear();
 
@@ -260,6 +270,7 @@ struct Broker::Impl {
       // delivered, and the in-flight view starts over from the store.
       log().error("store failure, batch of {} frames refused: {}", frames->size(), status.error().detail);
       store.rollback();
+      if (ops) ops->store_failed();
       scheduler.reset();
       deliveries.clear();
       for (const auto& slot : receipt_slots) {
@@ -354,22 +365,32 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   auto pending = impl->store.recipients_with_pending();
   if (!pending) return pending.error();
   impl->scheduler.mark_dirty(*pending);
+  if (!options.ops.http_listen.empty() || options.ops.alerts.enabled) {
+    ops::OpsContext context{options.ops, options.store, impl->partner_ids, options.session_timeout,
+                            options.checkpoint_interval, !impl->signing_key.empty()};
+    auto ops = ops::Ops::start(std::move(context), impl->store, started.at);
+    if (!ops) return ops.error();
+    impl->ops = std::move(*ops);
+  }
   log().info("broker started endpoint={} partners={} contracts={} store={} requeued={}", impl->socket.endpoint(),
              options.partners.size(), impl->registry.size(), options.store.string(), *reset);
   return std::unique_ptr<Broker>(new Broker(std::move(impl)));
 }
 
 std::string Broker::endpoint() const { return impl_->socket.endpoint(); }
+std::string Broker::http_endpoint() const { return impl_->ops ? impl_->ops->http_endpoint() : std::string(); }
 
 Result<void> Broker::turn(std::chrono::milliseconds timeout) { return impl_->turn(timeout); }
 
 Result<void> Broker::run() {
+  if (impl_->ops) impl_->ops->set_ready(true);
   while (!stop_.load()) {
     if (auto r = impl_->turn(kIdlePoll); !r) {
       log().error("broker loop failed: {}", r.error().detail);
       return r;
     }
   }
+  if (impl_->ops) impl_->ops->set_ready(false);
   if (auto r = impl_->checkpoint(contracts::now_millis(), true); !r) {
     log().error("final checkpoint failed: {}", r.error().detail);
   }

@@ -25,6 +25,8 @@ class Broker {
 
   // The bound endpoint, with the real port when the config said `*`.
   std::string endpoint() const;
+  // The HTTP endpoint (/healthz, /readyz, /metrics) as bound, "" when [http] listen is not set.
+  std::string http_endpoint() const;
 
   // Runs loop turns until stop() is called. Returns an error only when the store or the socket
   // fails for good.

@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include "broker/audit/signing.h"
+#include "broker/ops/http_server.h"
 #include "contracts/keys.h"
 
 namespace broker::core {
@@ -177,6 +178,60 @@ bool read_partner(Reader& r, const toml::table& t, std::size_t index, BrokerOpti
   return true;
 }
 
+bool read_http(Reader& r, const toml::table& t, BrokerOptions& o) {
+  if (!r.check_known(t, "http", {"listen"})) return false;
+  if (!r.string(t, "http", "listen", o.ops.http_listen, false)) return false;
+  if (o.ops.http_listen.empty()) return true;
+  auto address = ops::parse_host_port(o.ops.http_listen);
+  return address ? true : r.fail("http.listen", t.get("listen"), address.error().detail);
+}
+
+// [alerts]: thresholds in docs/configuration.md; 0 (or -1 for the per-check counts) turns one off.
+bool read_alerts(Reader& r, const toml::table& t, BrokerOptions& o) {
+  if (!r.check_known(t, "alerts", {"enabled", "check_interval_ms", "backlog_max", "oldest_undelivered_ms",
+                                   "dead_letters_max", "norm_violations_max", "partner_silent_ms",
+                                   "partner_silent_ms_by_partner", "store_max_bytes", "store_full_percent",
+                                   "checkpoint_overdue_ms"})) {
+    return false;
+  }
+  ops::AlertOptions& a = o.ops.alerts;
+  if (const toml::node* enabled = t.get("enabled")) {
+    if (!enabled->is_boolean()) return r.fail("alerts.enabled", enabled, "must be true or false");
+    a.enabled = *enabled->value<bool>();
+  }
+  constexpr std::int64_t kDay = 86'400'000;
+  auto ms = [&](std::string_view key, std::int64_t min, std::int64_t max, std::chrono::milliseconds& out) {
+    std::int64_t v = out.count();
+    if (!r.integer(t, "alerts", key, min, max, v)) return false;
+    out = std::chrono::milliseconds(v);
+    return true;
+  };
+  std::int64_t store_max = static_cast<std::int64_t>(a.store_max_bytes);
+  if (!ms("check_interval_ms", 100, kDay, a.check_interval)) return false;
+  if (!r.integer(t, "alerts", "backlog_max", 0, 1'000'000'000, a.backlog_max)) return false;
+  if (!ms("oldest_undelivered_ms", 0, 365 * kDay, a.oldest_undelivered_max)) return false;
+  if (!r.integer(t, "alerts", "dead_letters_max", -1, 1'000'000'000, a.dead_letters_max)) return false;
+  if (!r.integer(t, "alerts", "norm_violations_max", -1, 1'000'000'000, a.norm_violations_max)) return false;
+  if (!ms("partner_silent_ms", 0, 365 * kDay, a.partner_silent_after)) return false;
+  if (!r.integer(t, "alerts", "store_max_bytes", 0, std::int64_t{1} << 50, store_max)) return false;
+  if (!r.integer(t, "alerts", "store_full_percent", 1, 100, a.store_full_percent)) return false;
+  if (!ms("checkpoint_overdue_ms", 0, 365 * kDay, a.checkpoint_overdue_after)) return false;
+  a.store_max_bytes = static_cast<std::uint64_t>(store_max);
+  if (const toml::node* by = t.get("partner_silent_ms_by_partner")) {
+    const toml::table* table = by->as_table();
+    if (!table) return r.fail("alerts.partner_silent_ms_by_partner", by, "must be a table of partner id = ms");
+    for (const auto& [id, node] : *table) {
+      std::chrono::milliseconds limit{0};
+      std::string section = "alerts.partner_silent_ms_by_partner";
+      std::int64_t v = 0;
+      if (!r.integer(*table, section, id.str(), 0, 365 * kDay, v)) return false;
+      limit = std::chrono::milliseconds(v);
+      a.partner_silent_after_by_partner[std::string(id.str())] = limit;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string_view to_string(PartnerRole role) {
@@ -203,7 +258,7 @@ Result<BrokerOptions> load_config(const std::filesystem::path& path) {
   options.contracts = r.base / options.contracts;
 
   for (const auto& [key, node] : root) {
-    if (key != "broker" && key != "partner") r.fail(key.str(), &node, "unknown section");
+    if (key != "broker" && key != "partner" && key != "http" && key != "alerts") r.fail(key.str(), &node, "unknown section");
   }
   const toml::table* broker = root["broker"].as_table();
   if (!broker) {
@@ -226,10 +281,18 @@ Result<BrokerOptions> load_config(const std::filesystem::path& path) {
       }
     }
   }
+  for (const char* name : {"http", "alerts"}) {
+    if (const toml::node* node = root.get(name); node && !node->is_table()) r.fail(name, node, "must be a table");
+  }
+  if (const toml::table* http = root["http"].as_table()) read_http(r, *http, options);
+  if (const toml::table* alerts = root["alerts"].as_table()) read_alerts(r, *alerts, options);
   std::set<std::string> ids, keys;
   for (const auto& p : options.partners) {
     if (!ids.insert(p.id).second) r.fail("partner.id", nullptr, "duplicate partner id " + p.id);
     if (!keys.insert(p.public_key).second) r.fail("partner.public_key", nullptr, "partner " + p.id + " reuses another partner's key");
+  }
+  for (const auto& [id, limit] : options.ops.alerts.partner_silent_after_by_partner) {
+    if (!ids.contains(id)) r.fail("alerts.partner_silent_ms_by_partner." + id, nullptr, "no partner has this id");
   }
   if (!r.problem.empty()) return Error{ErrorCode::kConfig, r.problem};
   return options;

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/ops/options.h"
+
 namespace broker::core {
 
 enum class PartnerRole : std::uint8_t { kChainPartner, kCareProvider, kNonChain };
@@ -51,6 +53,7 @@ struct BrokerOptions {
   std::uint64_t max_backlog = 5'000'000;
   std::uint32_t max_credit = 1'024;
   std::vector<PartnerConfig> partners;
+  ops::OpsOptions ops;  // [http] and [alerts]: the operator's endpoint and alert thresholds
 };
 
 }  // namespace broker::core

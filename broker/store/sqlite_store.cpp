@@ -279,6 +279,7 @@ struct SqliteStore::Impl {
   StmtHandle mark_in_flight, mark_acked, mark_pending, mark_dead;
   StmtHandle reset_in_flight_one, reset_in_flight_all;
   StmtHandle count_one, count_all, recipients_with_pending;
+  StmtHandle backlog;
   StmtHandle append_log, read_log, last_log_event, read_head, read_high_water;
   StmtHandle find_message_content, append_checkpoint, read_checkpoints;
   bool read_only = false;
@@ -467,6 +468,10 @@ struct SqliteStore::Impl {
         {&count_all, "SELECT state, count(*) FROM deliveries GROUP BY state"},
         {&recipients_with_pending,
          "SELECT DISTINCT recipient FROM deliveries WHERE state = 0 ORDER BY recipient"},
+        {&backlog,
+         "SELECT d.recipient, count(*), min(m.accepted_at) FROM deliveries d"
+         " JOIN messages m ON m.seq = d.message_seq WHERE d.state IN (0, 1)"
+         " GROUP BY d.recipient ORDER BY d.recipient"},
         {&append_log,
          "INSERT INTO handover_log (seq, at, event, message_id, contract, version, case_ref, sender,"
          " recipient, delivery_id, payload_digest, detail, prev_hash, hash)"
@@ -745,6 +750,17 @@ Result<std::vector<std::string>> SqliteStore::recipients_with_pending() {
     if (!row) return row.error();
     if (!*row) return recipients;
     recipients.push_back(q.text_at(0));
+  }
+}
+
+Result<std::vector<RecipientBacklog>> SqliteStore::backlog() {
+  auto q = impl_->query(impl_->backlog, "backlog");
+  std::vector<RecipientBacklog> out;
+  for (;;) {
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back({q.text_at(0), q.int64_at(1), q.int64_at(2)});
   }
 }
 

@@ -118,6 +118,13 @@ struct DeliveryCounts {
   std::int64_t pending = 0, in_flight = 0, acked = 0, dead = 0;
 };
 
+// A recipient's undelivered (pending or in-flight) deliveries (docs/operations.md).
+struct RecipientBacklog {
+  std::string recipient;
+  std::int64_t undelivered = 0;
+  Millis oldest_accepted_at = 0;  // accepted_at of the oldest undelivered message
+};
+
 class SqliteStore {
  public:
   // Opens or creates the store (WAL, schema created or checked). kStorage names the path and the
@@ -166,6 +173,8 @@ class SqliteStore {
   [[nodiscard]] Result<DeliveryCounts> count_deliveries(std::string_view recipient = {});
   // Recipients with at least one pending delivery, each once, in byte order.
   [[nodiscard]] Result<std::vector<std::string>> recipients_with_pending();
+  // Every recipient with undelivered deliveries, in byte order.
+  [[nodiscard]] Result<std::vector<RecipientBacklog>> backlog();
 
   // The accepted message with its payload, or nullopt for an unknown id.
   [[nodiscard]] Result<std::optional<StoredMessage>> find_message_content(std::string_view message_id);

@@ -1,0 +1,33 @@
+#pragma once
+// The broker's metric families and how committed handover-log rows move them. Counting from the
+// log (rather than at each call site) means the figures only include what was durably recorded,
+// match `keten log export` one for one, and need no hooks in the pipeline or the scheduler.
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "broker/audit/log_record.h"
+#include "broker/ops/metrics.h"
+
+namespace broker::ops {
+
+// Declares every family listed in docs/operations.md.
+void describe_broker_metrics(MetricsRegistry& registry);
+
+// What the alert check needs from the rows since its last run.
+struct EventTally {
+  std::map<std::string, std::int64_t> dead_letters;     // by recipient
+  std::map<std::string, std::int64_t> norm_violations;  // by contract
+};
+
+// Counts one row: keten_handover_log_events_total{event} always, plus the family its event name
+// belongs to (accepted/rejected/duplicate, delivered, redelivered, acknowledged, nacked,
+// dead_lettered, norm_violated, alert). Rows of other events only count in the first.
+void count_event(MetricsRegistry& registry, EventTally& tally, const audit::LogRecord& row);
+
+// Counts a norm violation (keten_norm_violations_total{contract,norm}) and tallies it for alerts.
+void count_norm_violation(MetricsRegistry& registry, EventTally& tally, const std::string& contract,
+                          const std::string& norm);
+
+}  // namespace broker::ops

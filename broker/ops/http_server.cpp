@@ -1,0 +1,111 @@
+#include "broker/ops/http_server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <charconv>
+#include <thread>
+
+#include "broker/ops/log.h"
+
+namespace broker::ops {
+namespace {
+
+using contracts::Error;
+using contracts::ErrorCode;
+using contracts::Result;
+
+constexpr const char* kPrometheusType = "text/plain; version=0.0.4; charset=utf-8";
+
+}  // namespace
+
+Result<HostPort> parse_host_port(const std::string& listen) {
+  std::size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
+    return Error{ErrorCode::kConfig, "http listen address \"" + listen + "\" must be host:port"};
+  }
+  HostPort out;
+  out.host = listen.substr(0, colon);
+  if (out.host.front() == '[') {
+    if (out.host.size() < 3 || out.host.back() != ']') {
+      return Error{ErrorCode::kConfig, "http listen address \"" + listen + "\" has an unclosed [ipv6] host"};
+    }
+    out.host = out.host.substr(1, out.host.size() - 2);
+  }
+  const char* first = listen.data() + colon + 1;
+  const char* last = listen.data() + listen.size();
+  auto [end, ec] = std::from_chars(first, last, out.port);
+  if (ec != std::errc() || end != last || out.port < 0 || out.port > 65535) {
+    return Error{ErrorCode::kConfig, "http listen address \"" + listen + "\" has no port number 0-65535"};
+  }
+  return out;
+}
+
+struct HttpServer::Impl {
+  httplib::Server server;
+  std::thread thread;
+  std::string endpoint;
+  std::atomic<bool> finished{false};
+};
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() {
+  impl_->server.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+std::string HttpServer::endpoint() const { return impl_->endpoint; }
+
+Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& listen, HttpHandlers handlers) {
+  auto address = parse_host_port(listen);
+  if (!address) return address.error();
+  auto impl = std::make_unique<Impl>();
+  auto& server = impl->server;
+  // Scrapes and probes are few; two workers are plenty and keep the thread count small.
+  server.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  server.set_read_timeout(5, 0);
+  server.set_write_timeout(5, 0);
+
+  server.Get("/healthz", [health = handlers.health](const httplib::Request&, httplib::Response& res) {
+    HealthStatus s = health ? health() : HealthStatus{};
+    std::string body = std::string(s.healthy() ? "ok" : "unhealthy") +
+                       "\nstore_writable=" + (s.store_writable ? "true" : "false") +
+                       "\nsocket_bound=" + (s.socket_bound ? "true" : "false") +
+                       "\nloop_alive=" + (s.loop_alive ? "true" : "false") + "\n";
+    if (!s.detail.empty()) body += "detail=" + s.detail + "\n";
+    res.status = s.healthy() ? 200 : 503;
+    res.set_content(body, "text/plain; charset=utf-8");
+  });
+  server.Get("/readyz", [ready = handlers.ready](const httplib::Request&, httplib::Response& res) {
+    bool ok = ready && ready();
+    res.status = ok ? 200 : 503;
+    res.set_content(ok ? "ready\n" : "not ready\n", "text/plain; charset=utf-8");
+  });
+  server.Get("/metrics", [metrics = handlers.metrics](const httplib::Request&, httplib::Response& res) {
+    res.status = 200;
+    res.set_content(metrics ? metrics() : std::string(), kPrometheusType);
+  });
+
+  int port = address->port;
+  if (port == 0) {
+    port = server.bind_to_any_port(address->host);
+    if (port <= 0) return Error{ErrorCode::kTransport, "http: cannot bind " + listen};
+  } else if (!server.bind_to_port(address->host, port)) {
+    return Error{ErrorCode::kTransport, "http: cannot bind " + listen + " (address in use or not local?)"};
+  }
+  bool v6 = address->host.find(':') != std::string::npos;
+  impl->endpoint = (v6 ? "[" + address->host + "]" : address->host) + ":" + std::to_string(port);
+  impl->thread = std::thread([&server, &finished = impl->finished] {
+    if (!server.listen_after_bind()) log().error("http server stopped serving");
+    finished = true;
+  });
+  // stop() only interrupts a server that is running; wait for that before handing it out, so the
+  // destructor can never miss it.
+  while (!server.is_running() && !impl->finished) std::this_thread::yield();
+  log().info("http listening endpoint={}", impl->endpoint);
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+}  // namespace broker::ops

@@ -1,0 +1,225 @@
+#include "broker/ops/ops.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+#include <system_error>
+
+#include "broker/ops/http_server.h"
+#include "broker/ops/log.h"
+#include "broker/store/sqlite_store.h"
+
+namespace broker::ops {
+namespace {
+
+using contracts::Millis;
+using contracts::Result;
+
+constexpr Millis kRefreshEvery = 1'000;      // gauges that cost a store query
+constexpr Millis kLoopStalledAfter = 30'000;  // /healthz: the loop has not turned for this long
+constexpr std::size_t kLogPage = 1'000;
+
+std::uint64_t file_bytes(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<std::uint64_t>(n);
+}
+
+std::string alert_detail(const Alert& a) {
+  return nlohmann::json{{"kind", to_string(a.kind)}, {"subject", a.subject}, {"value", a.value}, {"threshold", a.threshold}}
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+store::LogEvent alert_event(const Alert& a, Millis at) {
+  store::LogEvent e;
+  e.at = at;
+  e.event = "alert";
+  // The subject also goes where `keten log` filters look for it.
+  switch (a.kind) {
+    case AlertKind::kBacklog:
+    case AlertKind::kOldestUndelivered:
+    case AlertKind::kDeadLetters: e.recipient = a.subject; break;
+    case AlertKind::kPartnerSilent: e.sender = a.subject; break;
+    case AlertKind::kNormViolations: e.contract = a.subject; break;
+    case AlertKind::kStoreNearlyFull:
+    case AlertKind::kCheckpointOverdue: break;
+  }
+  e.detail = alert_detail(a);
+  return e;
+}
+
+}  // namespace
+
+Ops::Ops(OpsContext context) : context_(std::move(context)) {}
+Ops::~Ops() = default;
+
+Result<std::unique_ptr<Ops>> Ops::start(OpsContext context, store::SqliteStore& store, Millis now) {
+  std::unique_ptr<Ops> ops(new Ops(std::move(context)));
+  describe_broker_metrics(ops->metrics_);
+  ops->observed_seq_ = store.log_head().seq;
+  ops->started_at_ = now;
+  ops->last_turn_ = now;
+  ops->last_check_ = now;
+  ops->metrics_.set("keten_ready", {}, 0);
+  ops->metrics_.set("keten_alerts_active", {}, 0);
+  if (!ops->context_.options.http_listen.empty()) {
+    Ops* self = ops.get();
+    HttpHandlers handlers;
+    handlers.health = [self] {
+      HealthStatus s;
+      s.store_writable = self->store_writable_.load();
+      s.socket_bound = true;  // Ops exists only for a broker whose socket is bound
+      s.loop_alive = contracts::now_millis() - self->last_turn_.load() < kLoopStalledAfter;
+      if (!s.store_writable) s.detail = "the last store transaction failed";
+      else if (!s.loop_alive) s.detail = "the broker loop has not turned for " + std::to_string(kLoopStalledAfter / 1000) + " s";
+      return s;
+    };
+    handlers.ready = [self] { return self->ready_.load(); };
+    handlers.metrics = [self] { return render_prometheus(self->metrics_.snapshot()); };
+    auto http = HttpServer::start(ops->context_.options.http_listen, std::move(handlers));
+    if (!http) return http.error();
+    ops->http_ = std::move(*http);
+  }
+  return ops;
+}
+
+std::string Ops::http_endpoint() const { return http_ ? http_->endpoint() : std::string(); }
+
+void Ops::set_ready(bool ready) {
+  ready_ = ready;
+  metrics_.set("keten_ready", {}, ready ? 1 : 0);
+}
+
+void Ops::frame_from(const std::string& partner, Millis now) { last_seen_[partner] = now; }
+
+void Ops::commit_finished(std::chrono::steady_clock::duration took, bool ok) {
+  store_writable_ = ok;
+  metrics_.observe("keten_store_commit_seconds", {{"result", ok ? "ok" : "failed"}},
+                   std::chrono::duration<double>(took).count());
+}
+
+void Ops::norm_violated(const std::string& contract, const std::string& norm) {
+  count_norm_violation(metrics_, tally_, contract, norm);
+}
+
+void Ops::observe(store::SqliteStore& store) {
+  while (store.log_head().seq > observed_seq_) {
+    auto rows = store.read_log(observed_seq_ + 1, kLogPage);
+    if (!rows) {
+      log().warn("metrics could not read the handover log detail={}", rows.error().detail);
+      return;
+    }
+    if (rows->empty()) return;
+    for (const auto& row : *rows) count_event(metrics_, tally_, row);
+    observed_seq_ = rows->back().seq;
+  }
+}
+
+void Ops::refresh_gauges(store::SqliteStore& store, const LoopView& view, Millis now) {
+  last_refresh_ = now;
+  if (auto backlog = store.backlog(); backlog) {
+    snapshot_.backlog.clear();
+    metrics_.clear("keten_backlog");
+    metrics_.clear("keten_oldest_undelivered_age_seconds");
+    for (const auto& p : context_.partners) {
+      metrics_.set("keten_backlog", {{"recipient", p}}, 0);
+      metrics_.set("keten_oldest_undelivered_age_seconds", {{"recipient", p}}, 0);
+    }
+    for (const auto& b : *backlog) {
+      std::int64_t age = std::max<Millis>(0, now - b.oldest_accepted_at);
+      snapshot_.backlog.push_back({b.recipient, b.undelivered, age});
+      metrics_.set("keten_backlog", {{"recipient", b.recipient}}, double(b.undelivered));
+      metrics_.set("keten_oldest_undelivered_age_seconds", {{"recipient", b.recipient}}, double(age) / 1000.0);
+    }
+  } else {
+    log().warn("metrics could not read the backlog detail={}", backlog.error().detail);
+  }
+
+  std::size_t connected = 0;
+  snapshot_.partner_silent_ms.clear();
+  for (const auto& p : context_.partners) {
+    auto seen = last_seen_.find(p);
+    bool live = seen != last_seen_.end() && now - seen->second < context_.session_timeout.count();
+    connected += live ? 1 : 0;
+    Millis silent = now - (seen != last_seen_.end() ? seen->second : started_at_);
+    snapshot_.partner_silent_ms[p] = silent;
+    metrics_.set("keten_partner_connected", {{"partner", p}}, live ? 1 : 0);
+    metrics_.set("keten_partner_last_seen_age_seconds", {{"partner", p}}, double(silent) / 1000.0);
+  }
+  metrics_.set("keten_connected_partners", {}, double(connected));
+  metrics_.set("keten_sessions", {}, double(view.sessions));
+
+  const auto& path = context_.store_path;
+  snapshot_.store_bytes = file_bytes(path) + file_bytes(path.string() + "-wal");
+  snapshot_.store_max_bytes = context_.options.alerts.store_max_bytes;
+  if (snapshot_.store_max_bytes == 0) {
+    std::error_code ec;
+    auto space = std::filesystem::space(path.parent_path().empty() ? "." : path.parent_path(), ec);
+    if (!ec) snapshot_.store_max_bytes = snapshot_.store_bytes + static_cast<std::uint64_t>(space.available);
+  }
+  metrics_.set("keten_store_size_bytes", {}, double(snapshot_.store_bytes));
+  metrics_.set("keten_store_max_bytes", {}, double(snapshot_.store_max_bytes));
+
+  if (context_.signing) {
+    snapshot_.since_checkpoint_ms = now - view.last_checkpoint_at;
+    auto overdue = context_.options.alerts.checkpoint_overdue_after;
+    snapshot_.checkpoint_overdue_ms = overdue.count() > 0 ? overdue.count() : 3 * context_.checkpoint_interval.count();
+    metrics_.set("keten_checkpoint_age_seconds", {}, double(*snapshot_.since_checkpoint_ms) / 1000.0);
+  }
+  metrics_.set("keten_handover_log_seq", {}, double(store.log_head().seq));
+}
+
+void Ops::check_alerts(Millis now) {
+  last_check_ = now;
+  snapshot_.dead_letters = std::move(tally_.dead_letters);
+  snapshot_.norm_violations = std::move(tally_.norm_violations);
+  tally_ = {};
+  AlertChanges changes = alerts_.evaluate(snapshot_, context_.options.alerts);
+  for (const auto& a : changes.fired) {
+    log().warn("alert kind={} subject={} value={} threshold={}", to_string(a.kind), a.subject,
+               format_value(a.value), format_value(a.threshold));
+    unwritten_.emplace_back(a, now);
+  }
+  for (const auto& a : changes.cleared) {
+    log().info("alert cleared kind={} subject={}", to_string(a.kind), a.subject);
+  }
+  metrics_.set("keten_alerts_active", {}, double(alerts_.active_count()));
+}
+
+void Ops::append_alerts(store::SqliteStore& store) {
+  if (unwritten_.empty()) return;
+  if (auto r = store.begin(); !r) {
+    store_writable_ = false;
+    log().warn("alert events not written, retrying detail={}", r.error().detail);
+    return;
+  }
+  for (const auto& [alert, at] : unwritten_) {
+    if (auto r = store.append_log(alert_event(alert, at)); !r) {
+      store.rollback();
+      log().warn("alert events not written, retrying detail={}", r.error().detail);
+      return;
+    }
+  }
+  if (auto r = store.commit(); !r) {
+    store.rollback();
+    store_writable_ = false;
+    log().warn("alert events not written, retrying detail={}", r.error().detail);
+    return;
+  }
+  store_writable_ = true;
+  unwritten_.clear();
+}
+
+void Ops::tick(store::SqliteStore& store, const LoopView& view, Millis now) {
+  last_turn_ = now;
+  observe(store);  // the check below sees every committed row
+  const auto& alerts = context_.options.alerts;
+  bool check_due = alerts.enabled && now - last_check_ >= alerts.check_interval.count();
+  // A check sees the state of now, not of up to a second ago.
+  if (check_due || now - last_refresh_ >= kRefreshEvery) refresh_gauges(store, view, now);
+  if (check_due) check_alerts(now);
+  append_alerts(store);
+  observe(store);  // counts the alert rows just written
+}
+
+}  // namespace broker::ops

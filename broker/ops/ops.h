@@ -1,0 +1,104 @@
+#pragma once
+// Ops: the broker's operational side in one object, owned by the broker loop: the metrics
+// registry (fed from committed handover-log rows and a few loop measurements), the HTTP endpoint
+// (when configured) and the alert check. Each fired alert becomes an `alert` handover-log event
+// and one warn line. docs/operations.md describes the endpoint, the metrics and the alerts.
+//
+// Threading: every member is for the broker loop thread, except that the HTTP threads read the
+// registry and the health/ready state through the handlers Ops installs.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/ops/alerts.h"
+#include "broker/ops/event_metrics.h"
+#include "broker/ops/metrics.h"
+#include "broker/ops/options.h"
+#include "contracts/error.h"
+
+namespace broker::store {
+class SqliteStore;
+}
+
+namespace broker::ops {
+
+class HttpServer;
+
+// What Ops needs to know about the broker, fixed at start.
+struct OpsContext {
+  OpsOptions options;
+  std::filesystem::path store_path;
+  std::vector<std::string> partners;                  // configured partner ids
+  std::chrono::milliseconds session_timeout{15'000};  // a partner silent this long is not connected
+  std::chrono::milliseconds checkpoint_interval{60'000};
+  bool signing = false;                               // the broker signs checkpoints
+};
+
+// The loop's state at a tick.
+struct LoopView {
+  std::size_t sessions = 0;
+  contracts::Millis last_checkpoint_at = 0;  // or the last time there was nothing to sign
+};
+
+class Ops {
+ public:
+  // Counts the log from the store's current head on; binds the HTTP endpoint when configured
+  // (kConfig / kTransport naming the address when that fails). `now` is the broker's start time:
+  // a partner not seen yet counts as seen then.
+  [[nodiscard]] static contracts::Result<std::unique_ptr<Ops>> start(OpsContext context,
+                                                                     store::SqliteStore& store,
+                                                                     contracts::Millis now);
+  ~Ops();
+
+  std::string http_endpoint() const;  // "" without an HTTP endpoint
+
+  // Readiness: true once start-up recovery is done and the loop runs; false when stopping.
+  void set_ready(bool ready);
+  // Any frame from `partner`.
+  void frame_from(const std::string& partner, contracts::Millis now);
+  // A store commit took `took`; ok=false when it failed (then the store counts as not writable).
+  void commit_finished(std::chrono::steady_clock::duration took, bool ok);
+  // A store transaction failed: /healthz reports the store as not writable until a commit succeeds.
+  void store_failed() { store_writable_ = false; }
+  // After a commit: counts the handover-log rows appended since the last call.
+  void observe(store::SqliteStore& store);
+  // Once per loop turn, outside any transaction: refreshes the gauges at most once a second and
+  // runs the alert check every check_interval, appending fired alerts in their own transaction
+  // (kept and retried next time when the store refuses). Logs its own store errors.
+  void tick(store::SqliteStore& store, const LoopView& view, contracts::Millis now);
+  // A timeliness-norm violation. Rows of the `norm_violated` event are counted by observe(), so
+  // call this only for violations that are not logged as that event.
+  void norm_violated(const std::string& contract, const std::string& norm);
+
+  const MetricsRegistry& metrics() const { return metrics_; }
+
+ private:
+  explicit Ops(OpsContext context);
+  void refresh_gauges(store::SqliteStore& store, const LoopView& view, contracts::Millis now);
+  void check_alerts(contracts::Millis now);
+  void append_alerts(store::SqliteStore& store);
+
+  OpsContext context_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<HttpServer> http_;
+  EventTally tally_;                                    // since the last alert check
+  AlertState alerts_;
+  AlertSnapshot snapshot_;                              // as of the last refresh
+  std::vector<std::pair<Alert, contracts::Millis>> unwritten_;  // fired (at), not yet in the log
+  std::map<std::string, contracts::Millis> last_seen_;  // by partner; only partners that spoke
+  contracts::Millis started_at_ = 0;
+  std::uint64_t observed_seq_ = 0;
+  contracts::Millis last_refresh_ = 0;
+  contracts::Millis last_check_ = 0;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> store_writable_{true};
+  std::atomic<contracts::Millis> last_turn_{0};
+};
+
+}  // namespace broker::ops

@@ -1,0 +1,78 @@
+#include "broker/ops/event_metrics.h"
+
+#include <catch2/catch.hpp>
+
+using namespace broker::ops;
+
+namespace {
+
+broker::audit::LogRecord row(const char* event, const char* contract = "test.notice", const char* recipient = "",
+                             const char* detail = "") {
+  broker::audit::LogRecord r;
+  r.event = event;
+  r.contract = contract;
+  r.recipient = recipient;
+  r.detail = detail;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("committed handover-log rows move the message, delivery and dead-letter counters", "[ops]") {
+  MetricsRegistry m;
+  describe_broker_metrics(m);
+  EventTally tally;
+  for (const auto& r : {row("received"), row("accepted"), row("routed", "test.notice", "BRAVO"), row("accepted"),
+                        row("duplicate"), row("rejected", "test.notice", "", R"({"code":"schema_violation","errors":[]})"),
+                        row("rejected", "", "", R"({"code":"malformed_envelope"})"), row("rejected", "x", "", "not json"),
+                        row("delivered", "test.notice", "BRAVO"), row("redelivered", "test.notice", "BRAVO"),
+                        row("acknowledged", "test.notice", "BRAVO"), row("nacked", "test.notice", "BRAVO"),
+                        row("dead_lettered", "test.notice", "CHARLIE"), row("dead_lettered", "test.notice", "CHARLIE")}) {
+    count_event(m, tally, r);
+  }
+  CHECK(m.value("keten_messages_total", {{"contract", "test.notice"}, {"outcome", "accepted"}}) == 2);
+  CHECK(m.value("keten_messages_total", {{"contract", "test.notice"}, {"outcome", "duplicate"}}) == 1);
+  CHECK(m.value("keten_messages_total", {{"contract", "test.notice"}, {"outcome", "rejected"}}) == 1);
+  CHECK(m.value("keten_rejections_total", {{"contract", "test.notice"}, {"reason", "schema_violation"}}) == 1);
+  CHECK(m.value("keten_rejections_total", {{"contract", ""}, {"reason", "malformed_envelope"}}) == 1);
+  CHECK(m.value("keten_rejections_total", {{"contract", "x"}, {"reason", "unknown"}}) == 1);
+  CHECK(m.value("keten_deliveries_total", {{"contract", "test.notice"}, {"recipient", "BRAVO"}}) == 1);
+  CHECK(m.value("keten_redeliveries_total", {{"contract", "test.notice"}, {"recipient", "BRAVO"}}) == 1);
+  CHECK(m.value("keten_acks_total", {{"contract", "test.notice"}, {"recipient", "BRAVO"}}) == 1);
+  CHECK(m.value("keten_nacks_total", {{"contract", "test.notice"}, {"recipient", "BRAVO"}}) == 1);
+  CHECK(m.value("keten_dead_letters_total", {{"contract", "test.notice"}, {"recipient", "CHARLIE"}}) == 2);
+  CHECK(m.value("keten_handover_log_events_total", {{"event", "routed"}}) == 1);
+  CHECK(m.value("keten_handover_log_events_total", {{"event", "rejected"}}) == 3);
+  CHECK(tally.dead_letters == std::map<std::string, std::int64_t>{{"CHARLIE", 2}});
+  CHECK(tally.norm_violations.empty());
+}
+
+TEST_CASE("norm violations count from norm_violated rows and from direct calls", "[ops]") {
+  MetricsRegistry m;
+  describe_broker_metrics(m);
+  EventTally tally;
+  count_event(m, tally, row("norm_violated", "return.decision", "", R"({"norm":"decision_within_8_weeks"})"));
+  count_norm_violation(m, tally, "return.decision", "decision_within_8_weeks");
+  CHECK(m.value("keten_norm_violations_total", {{"contract", "return.decision"}, {"norm", "decision_within_8_weeks"}}) == 2);
+  CHECK(tally.norm_violations == std::map<std::string, std::int64_t>{{"return.decision", 2}});
+}
+
+TEST_CASE("alert rows count by kind", "[ops]") {
+  MetricsRegistry m;
+  describe_broker_metrics(m);
+  EventTally tally;
+  count_event(m, tally, row("alert", "", "BRAVO", R"({"kind":"backlog","subject":"BRAVO","value":6,"threshold":5})"));
+  CHECK(m.value("keten_alerts_total", {{"kind", "backlog"}}) == 1);
+}
+
+TEST_CASE("every family in docs/operations.md is declared with HELP text", "[ops]") {
+  MetricsRegistry m;
+  describe_broker_metrics(m);
+  auto snap = m.snapshot();
+  CHECK(snap.size() == 23);
+  for (const auto& f : snap) {
+    INFO(f.name);
+    CHECK(f.name.rfind("keten_", 0) == 0);
+    CHECK_FALSE(f.help.empty());
+  }
+}
