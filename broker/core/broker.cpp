@@ -37,6 +37,7 @@ struct Broker::Impl {
   contracts::ContractRegistry registry;
   transport::RouterSocket socket;
   std::vector<std::string> partner_ids;
+  SealedContracts sealed;  // contract versions whose payloads are stored sealed
   DeliveryScheduler scheduler;
   std::vector<std::string> unreachable;  // routing ids whose send failed; dropped next turn
   audit::SigningKey signing_key;         // empty: no checkpoints, unsigned receipts
@@ -80,7 +81,7 @@ struct Broker::Impl {
         [&](auto& frame) -> Result<void> {
           using T = std::decay_t<decltype(frame)>;
           if constexpr (std::is_same_v<T, contracts::Submit>) {
-            PipelineDeps deps{store, registry, partner_ids};
+            PipelineDeps deps{store, registry, partner_ids, &sealed};
             auto outcome = process_submit(deps, in.partner, frame, now);
             if (!outcome) return outcome.error();
             scheduler.mark_dirty(outcome->recipients_with_new_deliveries);
@@ -214,7 +215,14 @@ Broker::~Broker() = default;
 Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   auto registry = contracts::ContractRegistry::load(options.contracts);
   if (!registry) return Error{ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + registry.error().detail};
-  auto store = store::SqliteStore::open({options.store, options.sync_full});
+  SealedContracts sealed = sealed_contracts(*registry);
+  auto payload_key = store_payload_key(options, sealed);
+  if (!payload_key) return payload_key.error();
+  store::StoreOptions store_options;
+  store_options.path = options.store;
+  store_options.sync_full = options.sync_full;
+  store_options.payload_key = std::move(*payload_key);
+  auto store = store::SqliteStore::open(store_options);
   if (!store) return store.error();
   transport::RouterOptions router;
   router.endpoint = options.listen;
@@ -233,6 +241,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   const std::size_t contract_count = registry->size();
   auto impl = std::make_unique<Impl>(options, std::move(*store), std::move(*registry), std::move(*socket));
   impl->signing_key = std::move(signing_key);
+  impl->sealed = std::move(sealed);
   // No connection survives a restart: whatever was in flight is sent again. The `started` event
   // records which configuration and contract set this run uses (and whether they changed).
   if (auto r = impl->store.begin(); !r) return r.error();

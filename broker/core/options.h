@@ -38,6 +38,9 @@ struct BrokerOptions {
   std::string signing_key;
   // Sign a checkpoint of the handover log's head this often while the log grows, and at shutdown.
   std::chrono::milliseconds checkpoint_interval{60'000};
+  // Key that encrypts stored payloads of contracts with medical fields, 64 hex characters
+  // (`keten keygen broker --payload`); required when the contract set has medical fields.
+  std::string payload_key{};
   std::vector<PartnerConfig> partners;
 };
 

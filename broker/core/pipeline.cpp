@@ -93,7 +93,7 @@ struct Submission {
     return out;
   }
 
-  Result<SubmitOutcome> accept(const std::vector<std::string>& recipients) {
+  Result<SubmitOutcome> accept(const std::vector<std::string>& recipients, const contracts::Contract& contract) {
     LogEvent accepted = event_for("accepted", sender, submit.header, digest, now);
     accepted.detail = accepted_detail(submit.header, recipients);
     auto log_seq = deps.store.append_log(accepted);
@@ -107,6 +107,7 @@ struct Submission {
     m.recipients = recipients;
     m.log_seq = *log_seq;
     m.accepted_at = now;
+    m.seal = must_seal(deps.sealed, contract);
     auto seq = deps.store.insert_message(m);
     if (!seq) return seq.error();
     for (const auto& recipient : recipients) {
@@ -166,7 +167,7 @@ struct Submission {
                                      std::to_string(validation.errors.size()) + " place(s)";
       return reject(validation.code, std::move(detail), std::move(validation.errors));
     }
-    return accept(decision.recipients);
+    return accept(decision.recipients, *contract);
   }
 };
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/core/sealing.h"
 #include "contracts/envelope.h"
 #include "contracts/error.h"
 
@@ -23,6 +24,7 @@ struct PipelineDeps {
   store::SqliteStore& store;
   contracts::ContractRegistry& registry;
   const std::vector<std::string>& partner_ids;  // every configured partner
+  const SealedContracts* sealed = nullptr;       // contracts stored sealed; nullptr: from each schema
 };
 
 struct SubmitOutcome {

@@ -45,7 +45,7 @@ struct StoreOptions {
   // The payload key: 32 raw bytes (broker/store/seal.h), or "" for none. Needed to write a
   // NewMessage with seal = true and to read a sealed payload back; without it those fail with
   // kStorage. The handover log never needs it.
-  std::string payload_key;
+  std::string payload_key{};
 };
 
 // Stored as these integers in deliveries.state (docs/store-format.md); never renumber.
@@ -74,7 +74,7 @@ struct NewMessage {
   Millis accepted_at = 0;
   // Store the payload sealed (XChaCha20-Poly1305 under StoreOptions::payload_key; seal.h): the
   // broker sets it for contract versions with medical fields. Readers get the plaintext back.
-  bool seal = false;
+  bool seal{false};
 };
 
 struct Delivery {
