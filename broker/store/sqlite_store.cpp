@@ -9,6 +9,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <system_error>
+#include <tuple>
 #include <utility>
 
 #include "broker/audit/hash_chain.h"
@@ -439,6 +440,41 @@ struct SqliteStore::Impl {
     return {};
   }
 
+  // With a payload key: the newest sealed payload must open with it, so a wrong key is found when
+  // the store opens, not at the first delivery.
+  Result<void> check_payload_key() {
+    if (payload_key.empty()) return {};
+    auto q = newest_sealed_row();
+    if (!q) return q.error();
+    if (!*q) return {};
+    const auto& [message_id, sealed, digest] = **q;
+    auto plain = open_payload(payload_key, sealed, payload_associated_data(message_id, digest));
+    if (!plain) {
+      return storage_error("open " + path, "payload_key does not open the newest sealed payload (message " +
+                                               message_id + "): wrong key, or that row was altered");
+    }
+    return {};
+  }
+
+  // message_id, payload and payload_digest of the newest sealed message, or nullopt.
+  Result<std::optional<std::tuple<std::string, std::string, std::string>>> newest_sealed_row() {
+    const std::string what = "open " + path + " (check payload key)";
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db.get(),
+                           "SELECT message_id, payload, payload_digest FROM messages WHERE sealed = 1 "
+                           "ORDER BY seq DESC LIMIT 1",
+                           -1, &raw, nullptr) != SQLITE_OK) {
+      return sqlite_error(what, db.get());
+    }
+    StmtHandle stmt(raw);
+    Query q(db.get(), stmt.get(), what);
+    auto row = q.next();
+    if (!row) return row.error();
+    using Row = std::tuple<std::string, std::string, std::string>;
+    if (!*row) return std::optional<Row>();
+    return std::optional<Row>(Row{q.text_at(0), q.blob_at(1), q.text_at(2)});
+  }
+
   // Reloads the head and the high-water mark from the file (another process may have appended).
   Result<void> load_head() {
     {
@@ -610,6 +646,7 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
   if (auto r = impl->ensure_schema(); !r) return r.error();
   if (auto r = impl->prepare_all(); !r) return r.error();
   if (auto r = impl->load_head(); !r) return r.error();
+  if (auto r = impl->check_payload_key(); !r) return r.error();
   log().info("store opened path={} schema_version={} synchronous={}", path, kSchemaVersion,
              options.sync_full ? "full" : "normal");
   return SqliteStore(std::move(impl));

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "broker/core/broker.h"
+#include "broker/store/seal.h"
 #include "contracts/registry.h"
 #include "tests/support/broker_harness.h"
 #include "tests/support/process.h"
@@ -256,6 +257,13 @@ TEST_CASE("medical payloads are sealed at rest and the log verifies without the 
   CHECK(with_key.exit_code == 2);
   CHECK_THAT(with_key.err, Contains("nowhere.toml"));
   CHECK_THAT(with_key.err, !Contains("payload"));
+
+  // With another key the broker refuses to start: the stored payloads would not open.
+  h.options().payload_key = broker::store::generate_payload_key_hex();
+  auto wrong = broker::core::Broker::start(h.options());
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().code == contracts::ErrorCode::kStorage);
+  CHECK_THAT(wrong.error().detail, Contains("payload_key does not open") && Contains("seal-health-1"));
 }
 
 TEST_CASE("the broker refuses to start a contract set with medical fields without a payload key",
