@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "broker/cli/command.h"
+#include "broker/policy/coverage.h"
 #include "contracts/catalogue.h"
 #include "contracts/registry.h"
 
@@ -29,7 +30,9 @@ struct LintOptions {
 
 // The `id` of every [[partner]] table in the broker config. nullopt (reason on stderr) when the
 // file is not TOML or declares no partners: linting against an empty list would check nothing.
-std::optional<std::vector<std::string>> read_partner_ids(const std::string& path) {
+// Also fills `kinds` with each partner's role (default chain-partner, as the broker reads it).
+std::optional<std::vector<std::string>> read_partner_ids(const std::string& path,
+                                                         broker::policy::PartnerKinds& kinds) {
   toml::table config;
   try {
     config = toml::parse_file(path);
@@ -53,14 +56,23 @@ std::optional<std::vector<std::string>> read_partner_ids(const std::string& path
       return std::nullopt;
     }
     ids.push_back(*id);
+    const std::string role = (*partner)["role"].value_or(std::string("chain-partner"));
+    const auto kind = broker::policy::partner_kind(role);
+    if (!kind) {
+      std::cerr << path << ":" << node.source().begin.line << ": partner " << *id << ": unknown role '" << role
+                << "' (chain-partner, care-provider or non-chain)\n";
+      return std::nullopt;
+    }
+    kinds[*id] = *kind;
   }
   return ids;
 }
 
 int run_lint(const LintOptions& options) {
   std::vector<std::string> partners;
+  broker::policy::PartnerKinds kinds;  // roles from --config; without it the role rule is skipped
   if (!options.config.empty()) {
-    auto ids = read_partner_ids(options.config);
+    auto ids = read_partner_ids(options.config, kinds);
     if (!ids) return kExitUsage;
     partners = std::move(*ids);
   }
@@ -72,6 +84,11 @@ int run_lint(const LintOptions& options) {
   auto registry = contracts::ContractRegistry::load(options.dir);
   if (!registry) {  // lint and load share their checks; kept so a divergence cannot pass silently
     std::cout << registry.error().detail << "\n";
+    return kExitFailed;
+  }
+  // Sensitive fields the delivery rules do not cover (broker/policy/coverage.h).
+  if (const auto uncovered = broker::policy::check_sensitive_coverage(*registry, kinds); !uncovered.empty()) {
+    for (const auto& problem : uncovered) std::cout << problem << "\n";
     return kExitFailed;
   }
   std::cout << "ok: " << registry->size() << " contract versions\n";
@@ -198,7 +215,8 @@ Command add_contracts(CLI::App& root) {
       ->required()
       ->check(CLI::ExistingDirectory);
   lint->add_option("--config", options->config,
-                   "Broker config (TOML): owners and consumers must be its [[partner]] ids")
+                   "Broker config (TOML): owners and consumers must be its [[partner]] ids, and a "
+                   "non-chain consumer of medical fields needs a projection")
       ->check(CLI::ExistingFile);
 
   CLI::App* check = contracts->add_subcommand(

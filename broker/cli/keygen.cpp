@@ -1,5 +1,6 @@
 // keten keygen: makes a CurveZMQ key pair for a partner or the broker, as two one-line Z85 files,
-// or with --signing the broker's Ed25519 signing key pair as two one-line hex files.
+// or with --signing the broker's Ed25519 signing key pair as two one-line hex files, or with
+// --payload the broker's payload key (seals stored medical payloads) as one one-line hex file.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 
 #include "broker/audit/signing.h"
 #include "broker/cli/command.h"
+#include "broker/store/seal.h"
 
 namespace keten_cli {
 namespace {
@@ -29,6 +31,7 @@ struct KeygenOptions {
   std::string dir = ".";
   bool force = false;
   bool signing = false;
+  bool payload = false;
 };
 
 int fail(std::string_view detail) {
@@ -62,15 +65,33 @@ std::string write_key_file(const fs::path& path, const std::string& line, mode_t
   return error;
 }
 
+// One secret file, DIR/NAME.payload.secret: 64 hex characters (32 bytes) for [broker] payload_key.
+// Prints the file's path, never the key.
+int payload_keygen(const KeygenOptions& options, const fs::path& dir) {
+  const fs::path secret_file = dir / (options.name + ".payload.secret");
+  std::error_code ec;
+  if (!options.force && fs::exists(secret_file, ec)) {
+    return fail(secret_file.string() + " exists (use --force to overwrite; stored payloads sealed with the "
+                                       "old key then no longer open)");
+  }
+  const std::string key = broker::store::generate_payload_key_hex();
+  if (key.empty()) return fail("cannot make a payload key (libsodium failed to initialise)");
+  if (auto error = write_key_file(secret_file, key, 0600, options.force); !error.empty()) return fail(error);
+  std::cout << secret_file.string() << "\n";
+  return kExitOk;
+}
+
 int keygen(const KeygenOptions& options) {
   if (!is_valid_name(options.name)) {
     return fail("name '" + options.name +
                 "': use letters, digits, '.', '_' and '-', not starting with '.' or '-'");
   }
+  if (options.signing && options.payload) return fail("--signing and --payload make different keys; pick one");
   const fs::path dir(options.dir);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return fail("directory " + dir.string() + ": " + ec.message());
+  if (options.payload) return payload_keygen(options, dir);
   const std::string suffix = options.signing ? ".sign" : "";
   const fs::path public_file = dir / (options.name + suffix + ".public");
   const fs::path secret_file = dir / (options.name + suffix + ".secret");
@@ -125,6 +146,10 @@ Command add_keygen(CLI::App& root) {
                 "Make the broker's Ed25519 signing key instead: DIR/NAME.sign.public and "
                 "DIR/NAME.sign.secret, 64 hex characters each (for [broker] signing_key and the "
                 "profiles' broker_signing_key)");
+  app->add_flag("--payload", options->payload,
+                "Make the broker's payload key instead: DIR/NAME.payload.secret, 64 hex characters "
+                "(mode 0600), for [broker] payload_key; prints the file's path. It encrypts stored "
+                "payloads of contracts with medical fields: keep it with the store's backups");
   app->footer(
       "Exit codes: 0 written, 2 usage or I/O error (nothing is overwritten without --force).");
   return {app, [options] { return keygen(*options); }};

@@ -23,6 +23,7 @@
 #include "broker/audit/signing.h"
 #include "broker/cli/command.h"
 #include "broker/cli/json_output.h"
+#include "broker/store/seal.h"
 #include "broker/store/sqlite_store.h"
 
 namespace keten_cli {
@@ -45,6 +46,7 @@ struct LogArgs {
   std::string into;
   std::string message_id;
   std::string to_partner;
+  std::string payload_key;  // the broker's payload key (hex or file), to read sealed payloads
   double timeout_seconds = 10;
   std::vector<std::string> argv;  // the command as typed, for the log_read record
 };
@@ -72,12 +74,14 @@ Result<contracts::Millis> optional_time(const char* flag, const std::string& tex
   return t;
 }
 
-Result<broker::store::SqliteStore> open_store(const std::string& path, bool read_only) {
+Result<broker::store::SqliteStore> open_store(const std::string& path, bool read_only,
+                                              std::string payload_key = {}) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return Error{ErrorCode::kConfig, "store " + path + " does not exist"};
   broker::store::StoreOptions options;
   options.path = path;
   options.read_only = read_only;
+  options.payload_key = std::move(payload_key);
   return broker::store::SqliteStore::open(options);
 }
 
@@ -225,12 +229,30 @@ Result<partner::Client*> client_for(const LogArgs& args, const std::string& send
 int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
   std::vector<broker::store::StoredMessage> messages;
   {
-    auto store = open_store(args.store, true);
+    // Payloads of contracts with medical fields are sealed in the store: reading them back needs
+    // the broker's payload key (docs/store-format.md). Verification never does.
+    std::string key;
+    if (!args.payload_key.empty()) {
+      auto hex = broker::audit::read_hex_key(args.payload_key, fs::current_path());
+      auto bytes = hex ? broker::store::payload_key_from_hex(*hex) : Result<std::string>(hex.error());
+      if (!bytes) return fail(kExitUsage, "--payload-key: " + bytes.error().detail);
+      key = std::move(*bytes);
+    }
+    auto store = open_store(args.store, true, std::move(key));
     if (!store) return fail(kExitUsage, store.error().detail);
     for (const auto& id : ids) {
       auto m = store->find_message_content(id);
-      if (!m) return fail(kExitFailed, m.error().detail);
+      if (!m) {
+        return fail(kExitFailed, m.error().detail + (args.payload_key.empty()
+                                                         ? " (give the broker's payload key with --payload-key)"
+                                                         : ""));
+      }
       if (!*m) return fail(kExitFailed, "no accepted message with id " + id + " in " + args.store);
+      if (!(*m)->unreadable.empty()) {
+        return fail(kExitFailed, (*m)->unreadable + (args.payload_key.empty()
+                                                         ? " (give the broker's payload key with --payload-key)"
+                                                         : ""));
+      }
       messages.push_back(std::move(**m));
     }
   }
@@ -365,6 +387,9 @@ Command add_log(CLI::App& root) {
                          "Re-send the case's accepted messages, in order, into another broker: a client "
                          "profile, or a folder of <sender>.toml profiles (needs --store)");
   replay_app->add_option("--timeout", args->timeout_seconds, "Seconds to wait for each receipt")->capture_default_str();
+  replay_app->add_option("--payload-key", args->payload_key,
+                         "With --into: the broker's payload_key (64 hex characters or a file), needed to "
+                         "re-send messages whose payloads are sealed (contracts with medical fields)");
 
   CLI::App* resend_app = app->add_subcommand("resend", "Operator: re-send one logged message as a new handover");
   add_source(resend_app, *args, false);
@@ -372,6 +397,9 @@ Command add_log(CLI::App& root) {
   resend_app->add_option("--to", args->to_partner, "Recipient partner id for the new handover")->required();
   resend_app->add_option("--into", args->into, "Client profile (or folder of <sender>.toml) to send with")->required();
   resend_app->add_option("--timeout", args->timeout_seconds, "Seconds to wait for the receipt")->capture_default_str();
+  resend_app->add_option("--payload-key", args->payload_key,
+                         "The broker's payload_key (64 hex characters or a file), needed when the message's "
+                         "payload is sealed (contracts with medical fields)");
 
   for (CLI::App* sub : {verify_app, export_app, replay_app, resend_app}) {
     CLI::App* self = sub;

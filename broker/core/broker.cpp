@@ -67,6 +67,7 @@ struct Broker::Impl {
   std::vector<std::string> partner_ids;
   std::set<std::string, std::less<>> care_providers;
   VersionChoices choices;
+  SealedContracts sealed;  // contract versions whose payloads are stored sealed
   DeliveryScheduler scheduler;
   policy::ConsentRegister consents;
   RateLimiter rate;
@@ -107,6 +108,10 @@ struct Broker::Impl {
       auto m = store.find_message_content(id);
       if (!m) return m.error();
       if (!*m) continue;
+      if (!(*m)->unreadable.empty()) {
+        log().error("consent message not readable message_id={} detail={}", id, (*m)->unreadable);
+        continue;
+      }
       const auto& h = (*m)->header;
       if (auto r = consents.apply(h.contract, id, h.case_ref, (*m)->payload, (*m)->accepted_at); !r) {
         log().warn("consent message not applied message_id={} detail={}", id, r.error().detail);
@@ -160,7 +165,7 @@ struct Broker::Impl {
         [&](auto& frame) -> Result<void> {
           using T = std::decay_t<decltype(frame)>;
           if constexpr (std::is_same_v<T, contracts::Submit>) {
-            PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices};
+            PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices, &sealed};
             auto outcome = process_submit(deps, in.partner, frame, now);
             if (!outcome) return outcome.error();
             if (outcome->receipt.status == contracts::ReceiptStatus::kAccepted) {
@@ -312,7 +317,14 @@ Broker::~Broker() = default;
 Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   auto registry = contracts::ContractRegistry::load(options.contracts);
   if (!registry) return Error{ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + registry.error().detail};
-  auto store = store::SqliteStore::open({options.store, options.sync_full});
+  SealedContracts sealed = sealed_contracts(*registry);
+  auto payload_key = store_payload_key(options, sealed);
+  if (!payload_key) return payload_key.error();
+  store::StoreOptions store_options;
+  store_options.path = options.store;
+  store_options.sync_full = options.sync_full;
+  store_options.payload_key = std::move(*payload_key);
+  auto store = store::SqliteStore::open(store_options);
   if (!store) return store.error();
   transport::RouterOptions router;
   router.endpoint = options.listen;
@@ -335,6 +347,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   auto impl = std::make_unique<Impl>(options, std::move(*store), std::move(*tables), std::move(*registry),
                                      std::move(*socket));
   impl->signing_key = std::move(signing_key);
+  impl->sealed = std::move(sealed);
   // No connection survives a restart: whatever was in flight is sent again. The `started` event
   // records which configuration and contract set this run uses (and whether they changed).
   if (auto r = impl->store.begin(); !r) return r.error();

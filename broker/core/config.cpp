@@ -84,7 +84,7 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
   if (!r.check_known(t, "broker", {"listen", "store", "contracts", "secret_key", "max_message_bytes",
                                    "ack_timeout_ms", "max_attempts", "session_timeout_ms", "max_batch", "sync",
                                    "signing_key", "checkpoint_interval_ms", "rate_limit", "rate_burst",
-                                   "max_backlog", "max_credit"})) {
+                                   "max_backlog", "max_credit", "payload_key"})) {
     return false;
   }
   std::string store, contracts_dir, sync;
@@ -109,6 +109,13 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
     auto seed = audit::read_hex_key(signing, r.base);
     if (!seed) return r.fail("broker.signing_key", t.get("signing_key"), seed.error().detail);
     o.signing_key = *seed;
+  }
+  std::string payload;
+  if (!r.string(t, "broker", "payload_key", payload, false)) return false;
+  if (!payload.empty()) {
+    auto key = audit::read_hex_key(payload, r.base);
+    if (!key) return r.fail("broker.payload_key", t.get("payload_key"), key.error().detail);
+    o.payload_key = *key;
   }
   std::int64_t checkpoint_ms = o.checkpoint_interval.count();
   if (!r.integer(t, "broker", "checkpoint_interval_ms", 100, 86'400'000, checkpoint_ms)) return false;

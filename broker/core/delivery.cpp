@@ -242,10 +242,12 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
         if (!batch) return batch.error();
         if (batch->empty()) break;
         for (auto& d : *batch) {
-          if (d.attempts >= options_.max_attempts) {
+          if (d.attempts >= options_.max_attempts || !d.unreadable.empty()) {
+            // Given up: too many sends, or a stored payload that cannot be opened (which no retry
+            // mends; the other deliveries go on).
             if (auto r = store_.mark_dead(d.delivery_id, now); !r) return r.error();
             store::LogEvent e = delivery_event("dead_lettered", d, now);
-            e.detail = attempt_detail(d.attempts);
+            e.detail = d.unreadable.empty() ? attempt_detail(d.attempts) : reason_detail(d.unreadable);
             if (auto r = store_.append_log(e); !r) return r.error();
             if (backlog_) backlog_->settled(partner);
             log().warn("dead_lettered delivery_id={} message_id={} recipient={} attempts={}", d.delivery_id,

@@ -119,6 +119,10 @@ Result<void> NormTracker::evaluate(const std::string& message_id, Millis now) {
   if (!stored) return stored.error();
   if (!*stored) return tables_.unwatch(message_id);
   const store::StoredMessage& m = **stored;
+  if (!m.unreadable.empty()) {
+    log().warn("norms not evaluated message_id={} detail={}", message_id, m.unreadable);
+    return tables_.unwatch(message_id);
+  }
   const contracts::Contract* contract = registry_.find(m.header.contract, m.header.version);
   if (!contract || contract->norms.empty()) return tables_.unwatch(message_id);
 

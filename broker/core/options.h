@@ -52,6 +52,9 @@ struct BrokerOptions {
   std::uint32_t rate_burst = 50'000;
   std::uint64_t max_backlog = 5'000'000;
   std::uint32_t max_credit = 1'024;
+  // Key that encrypts stored payloads of contracts with medical fields, 64 hex characters
+  // (`keten keygen broker --payload`); required when the contract set has medical fields.
+  std::string payload_key{};
   std::vector<PartnerConfig> partners;
   ops::OpsOptions ops;  // [http] and [alerts]: the operator's endpoint and alert thresholds
 };

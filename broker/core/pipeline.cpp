@@ -95,7 +95,8 @@ struct Submission {
     return out;
   }
 
-  Result<SubmitOutcome> accept(const std::vector<std::string>& recipients, const std::vector<Skipped>& skipped) {
+  Result<SubmitOutcome> accept(const std::vector<std::string>& recipients, const std::vector<Skipped>& skipped,
+                               const contracts::Contract& contract) {
     LogEvent accepted = event_for("accepted", sender, submit.header, digest, now);
     accepted.detail = accepted_detail(submit.header, recipients, skipped);
     auto log_seq = deps.store.append_log(accepted);
@@ -109,6 +110,7 @@ struct Submission {
     m.recipients = recipients;
     m.log_seq = *log_seq;
     m.accepted_at = now;
+    m.seal = must_seal(deps.sealed, contract);
     auto seq = deps.store.insert_message(m);
     if (!seq) return seq.error();
     for (const auto& recipient : recipients) {
@@ -187,7 +189,7 @@ struct Submission {
                                      std::to_string(validation.errors.size()) + " place(s)";
       return reject(validation.code, std::move(detail), std::move(validation.errors));
     }
-    return accept(decision.recipients, decision.skipped);
+    return accept(decision.recipients, decision.skipped, *contract);
   }
 };
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "broker/core/routing.h"
+#include "broker/core/sealing.h"
 #include "contracts/envelope.h"
 #include "contracts/error.h"
 
@@ -33,6 +34,7 @@ struct PipelineDeps {
   RateLimiter* rate = nullptr;       // per-sender submits per second
   BacklogBound* backlog = nullptr;   // per-recipient undelivered bound; counts new deliveries
   const VersionChoices* choices = nullptr;  // which versions each consumer takes
+  const SealedContracts* sealed = nullptr;       // contracts stored sealed; nullptr: from each schema
 };
 
 struct SubmitOutcome {

@@ -9,10 +9,12 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <system_error>
+#include <tuple>
 #include <utility>
 
 #include "broker/audit/hash_chain.h"
 #include "broker/store/log.h"
+#include "broker/store/seal.h"
 #include "broker/store/sqlite_handle.h"
 
 namespace broker::store {
@@ -36,7 +38,8 @@ namespace {
 using contracts::Error;
 using contracts::ErrorCode;
 
-constexpr int kSchemaVersion = 1;
+// 2: messages.sealed (sealed payloads). A version-1 file is upgraded when opened read-write.
+constexpr int kSchemaVersion = 2;
 
 // The whole layout; docs/store-format.md describes every table, column, index and trigger here and
 // must change with it. Every column is NOT NULL: "absent" is '' or 0, so a row has exactly one
@@ -66,7 +69,8 @@ CREATE TABLE IF NOT EXISTS messages (
   payload              BLOB    NOT NULL,
   payload_digest       TEXT    NOT NULL,
   log_seq              INTEGER NOT NULL,
-  origin               TEXT    NOT NULL
+  origin               TEXT    NOT NULL,
+  sealed               INTEGER NOT NULL DEFAULT 0 CHECK (sealed IN (0, 1))
 );
 CREATE TABLE IF NOT EXISTS deliveries (
   id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -121,7 +125,7 @@ BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 constexpr std::string_view kOutboundSelect =
     "SELECT d.id, d.recipient, d.attempts, m.message_id, m.contract, m.version, m.case_ref,"
     " m.recipients, m.correlation_id, m.causation_id, m.supersedes, m.occurred_at, m.recorded_at,"
-    " m.sender, m.payload, m.payload_digest, m.accepted_at, m.origin"
+    " m.sender, m.payload, m.payload_digest, m.accepted_at, m.origin, m.sealed"
     " FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq ";
 
 Error storage_error(std::string_view what, std::string_view detail) {
@@ -241,8 +245,22 @@ Result<DeliveryState> to_state(std::int64_t value, std::string_view what) {
   return static_cast<DeliveryState>(value);
 }
 
+// The stored payload bytes as the reader gets them: opened with `key` when the row is sealed.
+Result<std::string> stored_payload(std::string bytes, bool sealed, std::string_view key,
+                                   std::string_view message_id, std::string_view digest,
+                                   std::string_view what) {
+  if (!sealed) return bytes;
+  const std::string where = std::string(what) + " (message " + std::string(message_id) + ")";
+  if (key.empty()) {
+    return storage_error(where, "the payload is sealed and no payload key is configured (payload_key)");
+  }
+  auto plain = open_payload(key, bytes, payload_associated_data(message_id, digest));
+  if (!plain) return storage_error(where, plain.error().detail);
+  return plain;
+}
+
 // Reads a row of kOutboundSelect.
-Result<OutboundDelivery> read_outbound(const Query& q, std::string_view what) {
+Result<OutboundDelivery> read_outbound(const Query& q, std::string_view what, std::string_view key) {
   OutboundDelivery out;
   out.delivery_id = q.int64_at(0);
   out.recipient = q.text_at(1);
@@ -264,6 +282,14 @@ Result<OutboundDelivery> read_outbound(const Query& q, std::string_view what) {
   out.payload_digest = q.text_at(15);
   out.accepted_at = q.int64_at(16);
   out.header.origin = q.text_at(17);
+  auto payload = stored_payload(std::move(out.payload), q.int64_at(18) != 0, key, out.header.message_id,
+                                out.payload_digest, what);
+  if (payload) {
+    out.payload = std::move(*payload);
+  } else {
+    out.payload.clear();
+    out.unreadable = payload.error().detail;
+  }
   return out;
 }
 
@@ -283,6 +309,7 @@ struct SqliteStore::Impl {
   StmtHandle append_log, read_log, last_log_event, read_head, read_high_water;
   StmtHandle find_message_content, append_checkpoint, read_checkpoints;
   bool read_only = false;
+  std::string payload_key;     // 32 raw bytes, or "" (seal.h)
   audit::LogRecord head;       // seq and hash of the last row (seq 0, genesis hash when empty)
   std::uint64_t high_water = 0;  // highest seq ever assigned (sqlite_sequence)
 
@@ -385,6 +412,17 @@ struct SqliteStore::Impl {
                                      " is newer than this broker supports (" +
                                      std::to_string(kSchemaVersion) + "); use a newer keten");
     }
+    if (version == 1) {
+      // 1 -> 2: every stored payload is plaintext, which sealed = 0 says.
+      if (auto r = exec("ALTER TABLE messages ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0 "
+                        "CHECK (sealed IN (0, 1));"
+                        "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+                        what + " (upgrade schema 1 to 2)");
+          !r) {
+        return r;
+      }
+      log().info("store upgraded path={} schema_version=1->{}", path, kSchemaVersion);
+    }
     // Same version: recreates any index or trigger that went missing; a no-op otherwise.
     return exec(kSchemaSql, what + " (check schema)");
   }
@@ -396,10 +434,50 @@ struct SqliteStore::Impl {
         "EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'checkpoints')",
         what);
     if (!stored) return storage_error(what, "not a Keten store of this version: " + stored.error().detail);
+    if (*stored && **stored == "1") {
+      return storage_error(what, "schema version 1, and this keten reads version " +
+                                     std::to_string(kSchemaVersion) +
+                                     " read-only; start the broker (keten serve) on it once to upgrade it");
+    }
     if (!*stored || **stored != std::to_string(kSchemaVersion)) {
       return storage_error(what, "not a Keten store of schema version " + std::to_string(kSchemaVersion));
     }
     return {};
+  }
+
+  // With a payload key: the newest sealed payload must open with it, so a wrong key is found when
+  // the store opens, not at the first delivery.
+  Result<void> check_payload_key() {
+    if (payload_key.empty()) return {};
+    auto q = newest_sealed_row();
+    if (!q) return q.error();
+    if (!*q) return {};
+    const auto& [message_id, sealed, digest] = **q;
+    auto plain = open_payload(payload_key, sealed, payload_associated_data(message_id, digest));
+    if (!plain) {
+      return storage_error("open " + path, "payload_key does not open the newest sealed payload (message " +
+                                               message_id + "): wrong key, or that row was altered");
+    }
+    return {};
+  }
+
+  // message_id, payload and payload_digest of the newest sealed message, or nullopt.
+  Result<std::optional<std::tuple<std::string, std::string, std::string>>> newest_sealed_row() {
+    const std::string what = "open " + path + " (check payload key)";
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db.get(),
+                           "SELECT message_id, payload, payload_digest FROM messages WHERE sealed = 1 "
+                           "ORDER BY seq DESC LIMIT 1",
+                           -1, &raw, nullptr) != SQLITE_OK) {
+      return sqlite_error(what, db.get());
+    }
+    StmtHandle stmt(raw);
+    Query q(db.get(), stmt.get(), what);
+    auto row = q.next();
+    if (!row) return row.error();
+    using Row = std::tuple<std::string, std::string, std::string>;
+    if (!*row) return std::optional<Row>();
+    return std::optional<Row>(Row{q.text_at(0), q.blob_at(1), q.text_at(2)});
   }
 
   // Reloads the head and the high-water mark from the file (another process may have appended).
@@ -447,8 +525,8 @@ struct SqliteStore::Impl {
         {&insert_message,
          "INSERT INTO messages (message_id, contract, version, case_ref, sender, correlation_id,"
          " causation_id, supersedes, occurred_at, recorded_at, accepted_at, requested_recipients,"
-         " recipients, payload, payload_digest, log_seq, origin)"
-         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+         " recipients, payload, payload_digest, log_seq, origin, sealed)"
+         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
         {&insert_delivery,
          "INSERT INTO deliveries (message_seq, recipient, state, attempts, last_attempt_at,"
          " acked_at, dead_at) VALUES (?, ?, 0, 0, 0, 0, 0)"},
@@ -489,7 +567,7 @@ struct SqliteStore::Impl {
         {&find_message_content,
          "SELECT message_id, contract, version, case_ref, recipients, correlation_id, causation_id,"
          " supersedes, occurred_at, recorded_at, origin, requested_recipients, sender, payload,"
-         " payload_digest, log_seq, accepted_at FROM messages WHERE message_id = ?"},
+         " payload_digest, log_seq, accepted_at, sealed FROM messages WHERE message_id = ?"},
         {&append_checkpoint,
          "INSERT INTO checkpoints (at, log_seq, head_hash, public_key, signature)"
          " VALUES (?, ?, ?, ?, ?)"},
@@ -568,10 +646,16 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
   impl->db = std::move(db);
   impl->path = path;
   impl->read_only = options.read_only;
+  if (!options.payload_key.empty() && options.payload_key.size() != kPayloadKeyBytes) {
+    return storage_error("open " + path, "payload key must be " + std::to_string(kPayloadKeyBytes) +
+                                             " bytes, not " + std::to_string(options.payload_key.size()));
+  }
+  impl->payload_key = options.payload_key;
   if (auto r = impl->configure(options, in_memory); !r) return r.error();
   if (auto r = impl->ensure_schema(); !r) return r.error();
   if (auto r = impl->prepare_all(); !r) return r.error();
   if (auto r = impl->load_head(); !r) return r.error();
+  if (auto r = impl->check_payload_key(); !r) return r.error();
   log().info("store opened path={} schema_version={} synchronous={}", path, kSchemaVersion,
              options.sync_full ? "full" : "normal");
   return SqliteStore(std::move(impl));
@@ -622,6 +706,17 @@ Result<std::int64_t> SqliteStore::insert_message(const NewMessage& message) {
   auto recipients = encode_strings(message.recipients, "insert_message (recipients)");
   if (!recipients) return recipients.error();
   const contracts::Header& h = message.header;
+  std::string sealed;
+  if (message.seal) {
+    const std::string what = "insert_message (message " + h.message_id + ")";
+    if (impl_->payload_key.empty()) {
+      return storage_error(what, "the payload must be sealed and no payload key is configured (payload_key)");
+    }
+    auto box = seal_payload(impl_->payload_key, message.payload,
+                            payload_associated_data(h.message_id, message.payload_digest));
+    if (!box) return storage_error(what, box.error().detail);
+    sealed = std::move(*box);
+  }
   auto q = impl_->query(impl_->insert_message, "insert_message");
   q.text(h.message_id)
       .text(h.contract)
@@ -636,10 +731,11 @@ Result<std::int64_t> SqliteStore::insert_message(const NewMessage& message) {
       .int64(message.accepted_at)
       .text(*requested)
       .text(*recipients)
-      .blob(message.payload)
+      .blob(message.seal ? std::string_view(sealed) : std::string_view(message.payload))
       .text(message.payload_digest)
       .int64(clamp_to_int64(message.log_seq))
-      .text(h.origin);
+      .text(h.origin)
+      .int64(message.seal ? 1 : 0);
   if (auto r = q.run(); !r) return r.error();
   return sqlite3_last_insert_rowid(impl_->db.get());
 }
@@ -662,7 +758,7 @@ Result<std::vector<OutboundDelivery>> SqliteStore::next_pending(std::string_view
     auto row = q.next();
     if (!row) return row.error();
     if (!*row) return out;
-    auto delivery = read_outbound(q, "next_pending (recipients)");
+    auto delivery = read_outbound(q, "next_pending", impl_->payload_key);
     if (!delivery) return delivery.error();
     out.push_back(std::move(*delivery));
   }
@@ -674,7 +770,7 @@ Result<std::optional<OutboundDelivery>> SqliteStore::find_outbound(std::int64_t 
   auto row = q.next();
   if (!row) return row.error();
   if (!*row) return std::optional<OutboundDelivery>();
-  auto delivery = read_outbound(q, "find_outbound (recipients)");
+  auto delivery = read_outbound(q, "find_outbound", impl_->payload_key);
   if (!delivery) return delivery.error();
   return std::optional<OutboundDelivery>(std::move(*delivery));
 }
@@ -816,6 +912,14 @@ Result<std::optional<StoredMessage>> SqliteStore::find_message_content(std::stri
   m.payload_digest = q.text_at(14);
   m.log_seq = static_cast<std::uint64_t>(q.int64_at(15));
   m.accepted_at = q.int64_at(16);
+  auto payload = stored_payload(std::move(m.payload), q.int64_at(17) != 0, impl_->payload_key,
+                                m.header.message_id, m.payload_digest, "find_message_content");
+  if (payload) {
+    m.payload = std::move(*payload);
+  } else {
+    m.payload.clear();
+    m.unreadable = payload.error().detail;
+  }
   return std::optional<StoredMessage>(std::move(m));
 }
 

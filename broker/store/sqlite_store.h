@@ -11,6 +11,9 @@
 // made outside begin()/commit() commits on its own, which is correct but slow.)
 // Errors: every failure is Error{kStorage, "<what> : <cause>"}, the cause being SQLite's message
 // where SQLite failed; nothing throws.
+// Sealed payloads: a message inserted with NewMessage::seal is stored encrypted (seal.h); every read
+// that returns a payload opens it with StoreOptions::payload_key, and a missing or wrong key, or
+// an altered row, is a kStorage error naming the message.
 
 #include <chrono>
 #include <cstdint>
@@ -41,6 +44,10 @@ struct StoreOptions {
   // Open with SQLITE_OPEN_READONLY: every write fails; the file must exist with this schema
   // version (inspectors' tools).
   bool read_only = false;
+  // The payload key: 32 raw bytes (broker/store/seal.h), or "" for none. Needed to write a
+  // NewMessage with seal = true and to read a sealed payload back; without it those fail with
+  // kStorage. The handover log never needs it.
+  std::string payload_key{};
 };
 
 // Stored as these integers in deliveries.state (docs/store-format.md); never renumber.
@@ -67,6 +74,9 @@ struct NewMessage {
   std::vector<std::string> recipients;   // the resolved recipients
   std::uint64_t log_seq = 0;             // handover-log seq of the "accepted" event
   Millis accepted_at = 0;
+  // Store the payload sealed (XChaCha20-Poly1305 under StoreOptions::payload_key; seal.h): the
+  // broker sets it for contract versions with medical fields. Readers get the plaintext back.
+  bool seal{false};
 };
 
 struct Delivery {
@@ -90,6 +100,9 @@ struct OutboundDelivery {
   std::string payload;
   std::string payload_digest;
   Millis accepted_at = 0;
+  // Not empty when the stored payload is sealed and cannot be opened (no key, wrong key, tampered
+  // row): why; `payload` is then empty. One bad row must not stop the others.
+  std::string unreadable{};
 };
 
 // One handover-log row (broker/audit/log_record.h). On append the store assigns seq, prev_hash and
@@ -112,6 +125,7 @@ struct StoredMessage {
   std::string payload_digest;
   std::uint64_t log_seq = 0;
   Millis accepted_at = 0;
+  std::string unreadable{};  // as OutboundDelivery::unreadable
 };
 
 struct DeliveryCounts {

@@ -26,6 +26,7 @@ for name in broker "${partners[@]}"; do
   [ -f "$here/keys/$name.secret" ] || "$keten" keygen "$name" --dir "$here/keys" >/dev/null
 done
 [ -f "$here/keys/broker.sign.secret" ] || "$keten" keygen broker --signing --dir "$here/keys" >/dev/null
+[ -f "$here/keys/broker.payload.secret" ] || "$keten" keygen broker --payload --dir "$here/keys" >/dev/null
 
 if (exec 3<>/dev/tcp/127.0.0.1/5570) 2>/dev/null; then
   echo "demo: port 5570 is in use; stop whatever listens there (another demo?) and retry" >&2

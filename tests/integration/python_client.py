@@ -92,6 +92,7 @@ def main():
     with open(config, "w") as f:
         f.write('[broker]\nlisten = "tcp://127.0.0.1:*"\nstore = "store/keten.db"\n')
         f.write('contracts = "%s"\nsecret_key = "%s"\n' % (contracts_dir, broker_sec.decode()))
+        f.write('payload_key = "%s"\n' % os.urandom(32).hex())  # the test contracts have medical fields
         for partner, (pub, _) in keys.items():
             f.write('[[partner]]\nid = "%s"\npublic_key = "%s"\n' % (partner, pub.decode()))
     broker = subprocess.Popen([keten, "serve", "--config", config], stdout=subprocess.PIPE, text=True)

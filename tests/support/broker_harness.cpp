@@ -1,5 +1,7 @@
 #include "tests/support/broker_harness.h"
 
+#include "broker/store/seal.h"
+
 #include <zmq.h>
 
 #include <array>
@@ -22,6 +24,7 @@ BrokerHarness::BrokerHarness(std::vector<std::string> partners, std::filesystem:
   options_.store = dir_ / "store" / "keten.db";
   options_.contracts = std::move(contracts);
   options_.secret_key = broker_keys_.secret_key;
+  options_.payload_key = broker::store::generate_payload_key_hex();  // the test contracts have medical fields
   options_.sync_full = false;  // tests check crash safety with kill -9, not power loss
   for (const auto& id : partners) {
     keys_[id] = make_keys();
@@ -78,6 +81,7 @@ std::filesystem::path BrokerHarness::write_files(const std::string& endpoint) co
   write(keys_dir / "broker.secret", broker_keys_.secret_key + "\n");
   std::string config = "[broker]\nlisten = \"" + endpoint + "\"\nstore = \"store/keten.db\"\ncontracts = \"" +
                        options_.contracts.string() + "\"\nsecret_key = \"keys/broker.secret\"\nsync = \"full\"\n" +
+                       "payload_key = \"" + options_.payload_key + "\"\n" +
                        "ack_timeout_ms = " + std::to_string(options_.ack_timeout.count()) + "\n";
   for (const auto& [id, k] : keys_) {
     write(keys_dir / (id + ".public"), k.public_key + "\n");

@@ -11,7 +11,11 @@
 namespace test_support {
 
 inline broker::store::SqliteStore open_store(const TempDir& dir) {
-  auto s = broker::store::SqliteStore::open({dir / "k.db", false});
+  broker::store::StoreOptions options;
+  options.path = dir / "k.db";
+  options.sync_full = false;
+  options.payload_key = std::string(32, 'k');  // the test contracts have medical fields (sealed)
+  auto s = broker::store::SqliteStore::open(options);
   REQUIRE(s);
   return std::move(*s);
 }

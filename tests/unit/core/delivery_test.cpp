@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <sqlite3.h>
 
 #include "broker/core/delivery.h"
 #include "broker/core/pipeline.h"
@@ -272,4 +273,46 @@ TEST_CASE("scheduler redacts per recipient and logs each policy decision", "[cor
   CHECK(policy_event["BRAVO"] == "policy_allowed");
   CHECK(policy_event["DELTA"] == "redacted");
   CHECK(policy_event["CHARLIE"] == "redacted");
+}
+
+TEST_CASE("a stored payload that no longer opens is dead-lettered and the others still go", "[core][delivery][seal]") {
+  Fixture f;
+  REQUIRE(f.store.begin());
+  broker::core::PipelineDeps deps{f.store, f.registry, f.partners};
+  for (const char* id : {"bad", "good"}) {
+    contracts::Submit s;
+    s.header.message_id = id;
+    s.header.contract = "test.health";  // medical fields: stored sealed
+    s.header.version = 1;
+    s.header.case_ref = "9990012345";
+    s.header.recipients = {"BRAVO"};
+    s.payload = R"({"fit_to_travel":"no","transport_requirements":["LYING"]})";
+    auto out = broker::core::process_submit(deps, "ALPHA", s, kT0);
+    REQUIRE(out);
+    REQUIRE(out->receipt.status == contracts::ReceiptStatus::kAccepted);
+  }
+  REQUIRE(f.store.commit());
+  f.scheduler.mark_dirty(std::vector<std::string>{"BRAVO"});
+  {  // someone with write access flips a byte of one sealed payload
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open((f.dir / "k.db").string().c_str(), &raw) == SQLITE_OK);
+    CHECK(sqlite3_exec(raw, "UPDATE messages SET payload = substr(payload, 1, 30) || "
+                            "CASE WHEN substr(payload, 31, 1) = x'00' THEN x'01' ELSE x'00' END || substr(payload, 32) "
+                            "WHERE message_id = 'bad'", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  REQUIRE(f.store.begin());
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 10, kT0));
+  REQUIRE(f.store.commit());
+  auto frames = f.turn(kT0);
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].header.message_id == "good");
+  CHECK(f.counts().dead == 1);
+  auto rows = f.store.read_log(0, 1000);
+  REQUIRE(rows);
+  bool logged = false;
+  for (const auto& r : *rows) {
+    if (r.event == "dead_lettered" && r.message_id == "bad") logged = r.detail.find("does not open") != std::string::npos;
+  }
+  CHECK(logged);
 }

@@ -138,13 +138,13 @@ std::string garbage(std::size_t size) {
 
 }  // namespace
 
-TEST_CASE("store file is in WAL mode and records schema version 1", "[store]") {
+TEST_CASE("store file is in WAL mode and records schema version 2", "[store]") {
   test_support::TempDir dir;
   const auto path = dir / "store.db";
   create_store(path);
   auto db = raw_open(path);
   CHECK(raw_value(db.get(), "PRAGMA journal_mode") == "wal");
-  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "1");
+  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "2");
   CHECK(raw_value(db.get(), "PRAGMA integrity_check") == "ok");
 }
 
@@ -180,7 +180,7 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
         std::vector<std::string>{"seq", "message_id", "contract", "version", "case_ref", "sender",
                                  "correlation_id", "causation_id", "supersedes", "occurred_at",
                                  "recorded_at", "accepted_at", "requested_recipients", "recipients",
-                                 "payload", "payload_digest", "log_seq", "origin"});
+                                 "payload", "payload_digest", "log_seq", "origin", "sealed"});
 }
 
 TEST_CASE("stored recipient lists are JSON arrays other software can read", "[store]") {
@@ -202,13 +202,13 @@ TEST_CASE("store refuses a newer schema version", "[store]") {
   create_store(path);
   {
     auto db = raw_open(path);
-    raw_exec_ok(db.get(), "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    raw_exec_ok(db.get(), "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
   }
   auto store = SqliteStore::open(options_for(path));
   REQUIRE_FALSE(store.ok());
   CHECK(store.error().code == ErrorCode::kStorage);
   CHECK_THAT(store.error().detail,
-             Contains("schema version 2 is newer") && Contains(path.string()));
+             Contains("schema version 3 is newer") && Contains("(2)") && Contains(path.string()));
 }
 
 TEST_CASE("store refuses an unrecognised schema version", "[store]") {

@@ -1,0 +1,103 @@
+#include "broker/store/seal.h"
+
+#include <sodium.h>
+
+#include <cstdint>
+
+#include "broker/audit/signing.h"
+
+namespace broker::store {
+namespace {
+
+using contracts::Error;
+using contracts::ErrorCode;
+using contracts::Result;
+
+static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == kPayloadKeyBytes);
+static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES ==
+              kSealOverheadBytes);
+
+const unsigned char* u8(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+Error seal_error(std::string detail) { return Error{ErrorCode::kStorage, std::move(detail)}; }
+
+Result<void> check_key(std::string_view key) {
+  if (key.size() != kPayloadKeyBytes) {
+    return seal_error("payload key must be " + std::to_string(kPayloadKeyBytes) + " bytes, not " +
+                      std::to_string(key.size()));
+  }
+  if (sodium_init() < 0) return seal_error("libsodium failed to initialise");
+  return {};
+}
+
+void put_field(std::string& out, std::string_view field) {
+  const std::uint64_t n = field.size();
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
+  out.append(field);
+}
+
+}  // namespace
+
+std::string generate_payload_key_hex() {
+  if (sodium_init() < 0) return {};
+  std::string key(kPayloadKeyBytes, '\0');
+  crypto_aead_xchacha20poly1305_ietf_keygen(reinterpret_cast<unsigned char*>(key.data()));
+  std::string hex = audit::to_hex(key);
+  sodium_memzero(key.data(), key.size());
+  return hex;
+}
+
+Result<std::string> payload_key_from_hex(std::string_view hex) {
+  std::string bytes;
+  if (hex.size() != 2 * kPayloadKeyBytes || !audit::from_hex(hex, bytes) || bytes.size() != kPayloadKeyBytes) {
+    return Error{ErrorCode::kConfig, "payload key must be " + std::to_string(2 * kPayloadKeyBytes) +
+                                         " hex characters (`keten keygen broker --payload`), got " +
+                                         std::to_string(hex.size()) + " characters"};
+  }
+  return bytes;
+}
+
+std::string payload_associated_data(std::string_view message_id, std::string_view payload_digest) {
+  std::string out = "keten.payload.v1";
+  put_field(out, message_id);
+  put_field(out, payload_digest);
+  return out;
+}
+
+Result<std::string> seal_payload(std::string_view key, std::string_view plaintext,
+                                 std::string_view associated_data) {
+  if (auto r = check_key(key); !r) return r.error();
+  std::string out(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + plaintext.size() +
+                      crypto_aead_xchacha20poly1305_ietf_ABYTES,
+                  '\0');
+  auto* nonce = reinterpret_cast<unsigned char*>(out.data());
+  randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  unsigned long long written = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &written,
+                                             u8(plaintext), plaintext.size(), u8(associated_data),
+                                             associated_data.size(), nullptr, nonce, u8(key));
+  out.resize(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + written);
+  return out;
+}
+
+Result<std::string> open_payload(std::string_view key, std::string_view sealed,
+                                 std::string_view associated_data) {
+  if (auto r = check_key(key); !r) return r.error();
+  if (sealed.size() < kSealOverheadBytes) {
+    return seal_error("sealed payload is " + std::to_string(sealed.size()) + " bytes, shorter than the " +
+                      std::to_string(kSealOverheadBytes) + " bytes of nonce and tag");
+  }
+  const auto* nonce = u8(sealed);
+  const std::string_view box = sealed.substr(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  std::string out(box.size() - crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
+  unsigned long long written = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(out.data()), &written, nullptr,
+                                                 u8(box), box.size(), u8(associated_data),
+                                                 associated_data.size(), nonce, u8(key)) != 0) {
+    return seal_error("sealed payload does not open: wrong payload key, or the row was altered or moved");
+  }
+  out.resize(written);
+  return out;
+}
+
+}  // namespace broker::store

@@ -1,0 +1,40 @@
+#pragma once
+// Sealing of stored payloads (docs/store-format.md, "Sealed payloads"): XChaCha20-Poly1305 (IETF
+// AEAD, libsodium) under the broker's 32-byte payload key, a fresh random nonce per row, and
+// associated data that binds the ciphertext to its row, so a sealed payload copied into another
+// row does not open. Pure functions over bytes: no SQL, no files. libsodium stays in the .cpp.
+//
+// Sealed form: nonce (24 bytes) || ciphertext || tag (16 bytes).
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "contracts/error.h"
+
+namespace broker::store {
+
+inline constexpr std::size_t kPayloadKeyBytes = 32;
+inline constexpr std::size_t kSealOverheadBytes = 24 + 16;  // nonce + tag
+
+// A fresh random key as 64 lower-case hex characters ("" when libsodium cannot initialise).
+std::string generate_payload_key_hex();
+
+// The 32 raw bytes of a 64-hex-character key. kConfig naming what is wrong otherwise.
+[[nodiscard]] contracts::Result<std::string> payload_key_from_hex(std::string_view hex);
+
+// The associated data of one stored message: a label, its message_id and its payload digest
+// (hex SHA-256 of the plaintext), each length-prefixed, so the pair cannot be re-split.
+std::string payload_associated_data(std::string_view message_id, std::string_view payload_digest);
+
+// Encrypts `plaintext` under `key` (32 raw bytes). kStorage when the key has the wrong size or
+// libsodium cannot initialise.
+[[nodiscard]] contracts::Result<std::string> seal_payload(std::string_view key, std::string_view plaintext,
+                                                          std::string_view associated_data);
+
+// Decrypts what seal_payload made. kStorage when the key is wrong, the bytes or the associated
+// data were altered, or the sealed form is too short; never throws.
+[[nodiscard]] contracts::Result<std::string> open_payload(std::string_view key, std::string_view sealed,
+                                                          std::string_view associated_data);
+
+}  // namespace broker::store
