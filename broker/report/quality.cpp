@@ -337,7 +337,17 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
             ++w.reasons[{pointer, keyword}];
             if (keyword == "required") {
               lacks_required = true;
-              if (auto f = top_level(pointer); !f.empty()) ++w.fields[f].missing_when_required;
+              // Counted for conditional fields only: a plain required field is not in the table.
+              const auto f = top_level(pointer);
+              const auto info = latest_info.find(r.contract);
+              if (!f.empty() && info != latest_info.end()) {
+                const auto& c = info->second->conditional_fields;
+                if (std::find(c.begin(), c.end(), f) != c.end()) {
+                  auto& field = w.fields[f];
+                  field.conditional = true;
+                  ++field.missing_when_required;
+                }
+              }
             }
           }
         }

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "tests/support/broker_harness.h"
@@ -76,7 +77,7 @@ void play(BrokerHarness& h) {
   bravo.close();
 }
 
-test_support::RunResult report(const BrokerHarness& h, std::vector<std::string> extra) {
+test_support::RunResult report(BrokerHarness& h, std::vector<std::string> extra) {
   std::vector<std::string> argv{test_support::keten_binary(), "report", "quality", "--store",
                                 h.options().store.string(), "--contracts", test_support::test_contracts_dir().string()};
   argv.insert(argv.end(), extra.begin(), extra.end());

@@ -150,9 +150,10 @@ void play(Scenario& s) {
   s.accepted("m2", "test.notice", "ALPHA", t + 2'500, kFull, {"BRAVO", "CHARLIE"}, t, t + 2'000);
   s.accepted("m3", "test.notice", "ALPHA", t + 3'500, kPriority, {"BRAVO", "CHARLIE"}, t, t + 3'000);
   s.accepted("m4", "test.notice", "ALPHA", t + 60'500, kBare, {"BRAVO", "CHARLIE"}, t, t + 60'000);
-  // 2 rejected (one lacks /planned_at and has a bad /location; one lacks /planned_at), 1 duplicate.
+  // 2 rejected (one lacks /planned_at and has a bad /location; one lacks /planned_at and the
+  // conditionally required /priority), 1 duplicate.
   s.rejected("r1", "test.notice", "ALPHA", t + 70'000, {{"/planned_at", "required"}, {"/location", "enum"}});
-  s.rejected("r2", "test.notice", "ALPHA", t + 71'000, {{"/planned_at", "required"}});
+  s.rejected("r2", "test.notice", "ALPHA", t + 71'000, {{"/planned_at", "required"}, {"/priority", "required"}});
   s.duplicate("m1", "test.notice", "ALPHA", t + 72'000);
   // BRAVO may not produce test.notice.
   s.rejected("b1", "test.notice", "BRAVO", t + 73'000, {{"", "not_owner"}});
@@ -256,13 +257,15 @@ TEST_CASE("the report counts a scripted scenario exactly", "[report]") {
     CHECK(alpha.rejected == 3);
     CHECK(alpha.duplicates == 1);
     CHECK(alpha.rejection_rate() == Approx(3.0 / 9.0));
-    REQUIRE(alpha.top_reasons.size() == 2);
+    REQUIRE(alpha.top_reasons.size() == 3);
     CHECK(alpha.top_reasons[0].pointer == "/location");  // r1 and r3
     CHECK(alpha.top_reasons[0].keyword == "enum");
     CHECK(alpha.top_reasons[0].count == 2);
     CHECK(alpha.top_reasons[1].pointer == "/planned_at");
     CHECK(alpha.top_reasons[1].keyword == "required");
     CHECK(alpha.top_reasons[1].count == 2);
+    CHECK(alpha.top_reasons[2].pointer == "/priority");
+    CHECK(alpha.top_reasons[2].count == 1);
     CHECK(alpha.lacking_required == 2);
     REQUIRE(alpha.completeness_share());
     CHECK(*alpha.completeness_share() == Approx(6.0 / 8.0));  // 8 decided, 2 lacked a required field
@@ -285,6 +288,8 @@ TEST_CASE("the report counts a scripted scenario exactly", "[report]") {
     CHECK(alpha.fields[1].pointer == "/priority");
     CHECK(alpha.fields[1].conditional);
     CHECK(alpha.fields[1].present == 1);  // m3
+    CHECK(alpha.fields[1].missing_when_required == 1);  // r2
+    CHECK(alpha.fields[0].missing_when_required == 0);
     REQUIRE(alpha.optional_fields_share());
     CHECK(*alpha.optional_fields_share() == Approx(0.4));
   }
@@ -423,7 +428,8 @@ TEST_CASE("renderings carry the figures; the HTML page is self-contained", "[rep
   const json j = json::parse(broker::report::render_json(r));
   CHECK(j["totals"]["submitted"] == 11);
   CHECK(j["rows"][0]["producer"] == "ALPHA");
-  CHECK(j["consumers"][0]["latency"]["p95_ms"] == 400);
+  CHECK(j["consumers"][1]["consumer"] == "BRAVO");  // after ALPHA, the recipient of the dispute
+  CHECK(j["consumers"][1]["latency"]["p95_ms"] == 400);
   CHECK(j["weeks"].size() == 2);
   const std::string html = broker::report::render_html(r);
   CHECK_THAT(html, Contains("<svg id=\"chart-rejections\"") && Contains("<svg id=\"chart-latency\"") &&
