@@ -120,7 +120,7 @@ TEST_CASE("keten report quality counts what partners sent through a real broker"
   CHECK(alpha["lacking_required"] == 1);
   CHECK(alpha["completeness_share"].get<double>() == Approx(5.0 / 6.0));
   std::set<std::pair<std::string, std::string>> reasons;
-  for (const auto& r : alpha["top_rejection_reasons"]) reasons.insert({r["pointer"], r["keyword"]});
+  for (const auto& r : alpha["top_rejection_reasons"]) reasons.insert({r["pointer"].get<std::string>(), r["keyword"].get<std::string>()});
   CHECK(reasons.count({"/planned_at", "required"}) == 1);
   CHECK(reasons.count({"/location", "enum"}) == 1);
   // /note is optional in test.notice and no sample fills it in.
