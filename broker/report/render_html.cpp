@@ -214,18 +214,19 @@ std::string render_html(const QualityReport& r) {
        "<code>additionalProperties</code> = a field the contract does not allow, <code>not_owner</code> = the "
        "sender may not produce this message type.</p>";
   bool any_reason = false;
-  o << "<table id=\"reason-table\"><tr><th class=\"name\">Partner</th><th class=\"name\">Message type</th>"
+  std::ostringstream reason_rows;
+  reason_rows << "<table id=\"reason-table\"><tr><th class=\"name\">Partner</th><th class=\"name\">Message type</th>"
        "<th class=\"name\">Field</th><th class=\"name\">Problem</th><th>Times</th></tr>";
   for (const auto& row : r.rows) {
     for (const auto& reason : row.top_reasons) {
       any_reason = true;
-      o << "<tr><td class=\"name\">" << esc(row.producer) << "</td><td class=\"name\">" << esc(row.contract)
+      reason_rows << "<tr><td class=\"name\">" << esc(row.producer) << "</td><td class=\"name\">" << esc(row.contract)
         << "</td><td class=\"name\"><code>" << esc(reason.pointer.empty() ? "(whole message)" : reason.pointer)
         << "</code></td><td class=\"name\">" << esc(reason.keyword) << "</td><td>" << reason.count << "</td></tr>";
     }
   }
-  o << "</table>";
-  if (!any_reason) o << "<p class=\"none\">No message was refused.</p>";
+  reason_rows << "</table>";
+  o << (any_reason ? reason_rows.str() : "<p class=\"none\">No message was refused.</p>");
   o << "</section>\n";
 
   // Completeness.
@@ -235,19 +236,21 @@ std::string render_html(const QualityReport& r) {
        "granted); when it was missing in such a situation the message was refused, counted under <i>missing when "
        "required</i>.</p>";
   bool any_field = false;
-  o << "<table id=\"completeness-table\"><tr><th class=\"name\">Partner</th><th class=\"name\">Message type</th>"
+  std::ostringstream field_rows;
+  field_rows << "<table id=\"completeness-table\"><tr><th class=\"name\">Partner</th><th class=\"name\">Message type</th>"
        "<th class=\"name\">Field</th><th>Filled in</th><th>Of accepted</th><th>Share</th><th>Missing when required</th></tr>";
   for (const auto& row : r.rows) {
     for (const auto& f : row.fields) {
       any_field = true;
-      o << "<tr><td class=\"name\">" << esc(row.producer) << "</td><td class=\"name\">" << esc(row.contract)
+      field_rows << "<tr><td class=\"name\">" << esc(row.producer) << "</td><td class=\"name\">" << esc(row.contract)
         << "</td><td class=\"name\"><code>" << esc(f.pointer) << "</code>" << (f.conditional ? " (conditional)" : "")
         << "</td><td>" << f.present << "</td><td>" << f.of << "</td><td>"
         << (f.of ? format_share(static_cast<double>(f.present) / static_cast<double>(f.of)) : "-") << "</td><td>"
         << f.missing_when_required << "</td></tr>";
     }
   }
-  o << "</table>";
+  field_rows << "</table>";
+  if (any_field) o << field_rows.str();
   if (!any_field) o << "<p class=\"none\">No optional fields to report (no contract set given, or no accepted messages).</p>";
   o << "</section>\n";
 

@@ -10,7 +10,7 @@ namespace {
 std::string dist(const Distribution& d) {
   if (d.count == 0) return "no samples";
   return "p50 " + format_millis(d.p50) + ", p95 " + format_millis(d.p95) + ", max " + format_millis(d.max) +
-         " (" + std::to_string(d.count) + " samples)";
+         " (n=" + std::to_string(d.count) + ")";
 }
 
 std::string opt_share(const std::optional<double>& share, const char* none) {
