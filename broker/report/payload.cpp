@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "contracts/time.h"
 
@@ -13,6 +14,20 @@ using nlohmann::json;
 
 // Shares rounded to 4 decimals, so the payload reads well and compares stably.
 double round4(double v) { return std::round(v * 10000.0) / 10000.0; }
+
+// What the contract allows (dataquality.report.published v1): names of 1..128 bytes, pointers of at
+// most 256 bytes that are JSON pointers or header.<field>, keywords of letters and '_'.
+bool name_ok(const std::string& s) { return !s.empty() && s.size() <= 128; }
+
+bool pointer_ok(const std::string& p) {
+  static const std::regex shape(R"(^(/[^/]*)*$|^header\.[a-z_]+(\[[0-9]+\])?$)");
+  return !p.empty() && p.size() <= 256 && std::regex_match(p, shape);
+}
+
+bool keyword_ok(const std::string& k) {
+  static const std::regex shape("^[A-Za-z_]{1,64}$");
+  return std::regex_match(k, shape);
+}
 
 std::string yyyymmdd(Millis at) {
   const std::string t = contracts::format_rfc3339(at);  // 2025-03-03T...
@@ -31,7 +46,7 @@ std::string default_report_id(const QualityReport& report) {
 std::string build_quality_payload(const QualityReport& report, const PayloadOptions& options) {
   json rows = json::array();
   for (const auto& r : report.rows) {
-    if (r.contract.empty() || r.producer.empty()) continue;
+    if (!name_ok(r.contract) || !name_ok(r.producer)) continue;  // e.g. an undecodable frame
     json row{{"producer", r.producer},
              {"contract", r.contract},
              {"submitted", r.submitted},
@@ -50,9 +65,9 @@ std::string build_quality_payload(const QualityReport& report, const PayloadOpti
     if (r.source_delay.count) row["source_delay_p95_ms"] = std::max<Millis>(0, r.source_delay.p95);
     json reasons = json::array();
     for (const auto& reason : r.top_reasons) {
-      if (reason.keyword.empty()) continue;
+      if (!keyword_ok(reason.keyword)) continue;
       json entry{{"keyword", reason.keyword}, {"count", reason.count}};
-      if (!reason.pointer.empty()) entry["pointer"] = reason.pointer;
+      if (pointer_ok(reason.pointer)) entry["pointer"] = reason.pointer;
       reasons.push_back(entry);
     }
     if (!reasons.empty()) row["top_rejections"] = reasons;
@@ -60,6 +75,7 @@ std::string build_quality_payload(const QualityReport& report, const PayloadOpti
   }
   json consumers = json::array();
   for (const auto& c : report.consumers) {
+    if (!name_ok(c.consumer)) continue;
     json entry{{"consumer", c.consumer}, {"acknowledged", c.acknowledged}, {"redeliveries", c.redeliveries},
                {"dead_letters", c.dead_letters}};
     if (c.latency.count) {
@@ -75,8 +91,8 @@ std::string build_quality_payload(const QualityReport& report, const PayloadOpti
            {"generated_at", contracts::format_rfc3339(options.generated_at)},
            {"rows", rows},
            {"consumers", consumers}};
-  if (!report.query.partner.empty()) out["partner_filter"] = report.query.partner;
-  if (!report.query.contract.empty()) out["contract_filter"] = report.query.contract;
+  if (name_ok(report.query.partner)) out["partner_filter"] = report.query.partner;
+  if (name_ok(report.query.contract)) out["contract_filter"] = report.query.contract;
   return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

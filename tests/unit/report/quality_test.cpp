@@ -469,3 +469,31 @@ TEST_CASE("the payload is a valid dataquality.report.published v1 message", "[re
   const auto one_week = report_of(s.path(), {kWeek48, kWeek48 + 7 * 24 * kHour, "", ""});
   CHECK(broker::report::default_report_id(one_week) == "DQR-2026-W48");
 }
+
+TEST_CASE("the payload stays valid for odd names, pointers and keywords", "[report]") {
+  QualityReport r;
+  r.period_from = kWeek47;
+  r.period_to = kWeek48;
+  broker::report::ProducerContract odd;
+  odd.producer = "gemeente-utrecht";
+  odd.contract = "Not A Contract!";
+  odd.submitted = odd.rejected = 1;
+  odd.top_reasons = {{std::string(300, 'x'), "unknown_contract", 1}, {"/a", "not a keyword", 1},
+                     {"header.recipients[0]", "unknown_partner", 1}};
+  r.rows.push_back(odd);
+  broker::report::ProducerContract undecodable;  // a frame that never became a Submit
+  undecodable.producer = "ALPHA";
+  undecodable.submitted = undecodable.rejected = 1;
+  r.rows.push_back(undecodable);
+  const std::string payload = broker::report::build_quality_payload(r, {"DQR-2026-W47", kWeek48});
+  auto contract = ok(contracts::load_contract_file(std::filesystem::path(KETEN_SOURCE_DIR) /
+                                                   "contracts/migration-chain/dataquality.report.published.v1.json"));
+  const auto outcome = contract.validator.validate(payload);
+  INFO(payload);
+  CHECK(outcome.ok());
+  const json p = json::parse(payload);
+  REQUIRE(p["rows"].size() == 1);
+  REQUIRE(p["rows"][0]["top_rejections"].size() == 2);
+  CHECK_FALSE(p["rows"][0]["top_rejections"][0].contains("pointer"));
+  CHECK(p["rows"][0]["top_rejections"][1]["pointer"] == "header.recipients[0]");
+}
