@@ -3,6 +3,12 @@
 // (contracts/migration-chain/dataquality.report.published.v1.json): per contract and producer the
 // counts and the timeliness, completeness and rejection shares, and the dispute count. The broker
 // publishes it on a schedule; `keten report quality --format payload` prints it. Pure.
+//
+// In the broker (between transactions, on its own store handle):
+//   auto input = report::read_input(store, {from, to, "", ""});          // source.h
+//   input->contracts = report::contract_infos(registry);                 // contract_info.h
+//   auto quality = report::compute_quality(*input, {from, to, "", ""});  // quality.h
+//   std::string payload = report::build_quality_payload(quality, {report::default_report_id(quality), now});
 
 #include <string>
 

@@ -9,7 +9,15 @@
 #include "broker/report/quality.h"
 #include "contracts/error.h"
 
+namespace broker::store {
+class SqliteStore;
+}
+
 namespace broker::report {
+
+// The same from a store already open (the broker's own handle, between its transactions): what a
+// scheduled publication uses. Reads the whole log (read_log_data) and the period's payloads.
+[[nodiscard]] contracts::Result<ReportInput> read_input(store::SqliteStore& store, const ReportQuery& query);
 
 // Fails with kStorage naming the file when it is missing or not a Keten store.
 [[nodiscard]] contracts::Result<ReportInput> read_store(const std::filesystem::path& store,
