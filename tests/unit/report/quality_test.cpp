@@ -416,7 +416,7 @@ TEST_CASE("read_store refuses a missing file", "[report]") {
   CHECK_THAT(input.error().detail, Contains("nope.db"));
 }
 
-TEST_CASE("renderings carry the figures; the HTML page is self-contained", "[report]") {
+TEST_CASE("renderings carry the figures, and the HTML page is self-contained", "[report]") {
   test_support::TempDir dir;
   Scenario s(dir);
   play(s);
