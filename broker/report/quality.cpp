@@ -221,6 +221,13 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
     w.week.start = start;
     return w;
   };
+  struct Violation {
+    std::string contract, norm, producer, message;
+    bool follow_up = false;
+    Millis at = 0;                 // first recorded
+    std::optional<Millis> by_ms;   // from the last record
+  };
+  std::map<std::string, Violation> violations;  // by obligation
   Millis first_seen = 0, last_seen = 0;
   auto seen = [&](Millis at) {
     if (first_seen == 0 || at < first_seen) first_seen = at;
@@ -290,19 +297,24 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
         }
       }
       const bool follow_up = is_follow_up_kind(kind) || !str_at(d, "expected_contract").empty();
-      auto& w = row_for(producer, contract);
-      w.row.has_norms = true;
-      ++w.row.norm_violations;
-      w.row.missing_follow_ups += follow_up;
-      w.late_messages.insert(r.message_id.empty() ? "seq:" + std::to_string(r.seq) : r.message_id);
-      auto& [count, late] = norms[{contract, norm, producer}];
-      count.contract = contract;
-      count.norm = norm;
-      count.producer = producer;
-      ++count.violations;
-      count.missing_follow_ups += follow_up;
-      if (d.contains("by_ms")) late.push_back(int_at(d, "by_ms"));
-      ++week_for(r.at).week.norm_violations;
+      // One obligation (message, norm, recipient or expected contract) counts once, even when the
+      // broker records it first while open and again when it is met late; the last by_ms wins.
+      const std::string obligation = str_at(d, "key").empty()
+                                         ? (r.message_id.empty() ? "seq:" + std::to_string(r.seq) : r.message_id) +
+                                               "\n" + norm + "\n" + r.recipient + "\n" + str_at(d, "recipient") +
+                                               "\n" + str_at(d, "expected_contract")
+                                         : str_at(d, "key");
+      auto [it, fresh] = violations.try_emplace(obligation);
+      auto& v = it->second;
+      if (fresh) {
+        v.contract = contract;
+        v.norm = norm;
+        v.producer = producer;
+        v.message = r.message_id.empty() ? "seq:" + std::to_string(r.seq) : r.message_id;
+        v.follow_up = follow_up;
+        v.at = r.at;
+      }
+      if (d.contains("by_ms")) v.by_ms = int_at(d, "by_ms");
       seen(r.at);
       continue;
     }
@@ -406,6 +418,22 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
         week_for(r.at).latencies.push_back(latency);
       }
     }
+  }
+
+  for (const auto& [key, v] : violations) {
+    auto& w = row_for(v.producer, v.contract);
+    w.row.has_norms = true;
+    ++w.row.norm_violations;
+    w.row.missing_follow_ups += v.follow_up;
+    w.late_messages.insert(v.message);
+    auto& [count, late] = norms[{v.contract, v.norm, v.producer}];
+    count.contract = v.contract;
+    count.norm = v.norm;
+    count.producer = v.producer;
+    ++count.violations;
+    count.missing_follow_ups += v.follow_up;
+    if (v.by_ms) late.push_back(*v.by_ms);
+    ++week_for(v.at).week.norm_violations;
   }
 
   // Reduce.

@@ -101,6 +101,11 @@ class Scenario {
         json{{"norm", norm}, {"contract", contract}, {"case", "9990012345"}, {"by_ms", by_ms}}.dump());
   }
 
+  // A norm_violated row with any detail (for the lead's variants: recipient, expected_contract).
+  void norm_detail(const std::string& id, const std::string& sender, const json& detail, Millis at) {
+    log("norm_violated", id, "test.notice", sender, "", 0, at, detail.dump());
+  }
+
   void close() { store_.reset(); }
 
  private:
@@ -496,4 +501,30 @@ TEST_CASE("the payload stays valid for odd names, pointers and keywords", "[repo
   REQUIRE(p["rows"][0]["top_rejections"].size() == 2);
   CHECK_FALSE(p["rows"][0]["top_rejections"][0].contains("pointer"));
   CHECK(p["rows"][0]["top_rejections"][1]["pointer"] == "header.recipients[0]");
+}
+
+TEST_CASE("one obligation recorded twice (open, then met late) counts once", "[report]") {
+  test_support::TempDir dir;
+  Scenario s(dir);
+  s.accepted("m1", "test.notice", "ALPHA", kWeek47, kBare, {"BRAVO", "CHARLIE"});
+  const json base{{"norm", "delivered-in-time"}, {"contract", "test.notice"}, {"case", "9990012345"}};
+  json open = base, closed = base, other = base;
+  open["recipient"] = "BRAVO";
+  open["by_ms"] = 1'000;
+  closed["recipient"] = "BRAVO";
+  closed["by_ms"] = 7'000;
+  other["recipient"] = "CHARLIE";
+  other["by_ms"] = 2'000;
+  s.norm_detail("m1", "ALPHA", open, kWeek47 + kHour);
+  s.norm_detail("m1", "ALPHA", closed, kWeek47 + 2 * kHour);
+  s.norm_detail("m1", "ALPHA", other, kWeek47 + 3 * kHour);
+  s.close();
+  const auto r = report_of(s.path(), {});
+  const auto& alpha = row(r, "ALPHA", "test.notice");
+  CHECK(alpha.norm_violations == 2);  // BRAVO's and CHARLIE's
+  CHECK(alpha.late_messages == 1);
+  CHECK(*alpha.timeliness_share() == 0.0);
+  REQUIRE(r.norms.size() == 1);
+  CHECK(r.norms[0].late_by.max == 7'000);
+  CHECK(r.norms[0].late_by.count == 2);
 }
