@@ -224,6 +224,7 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
   struct Violation {
     std::string contract, norm, producer, message;
     bool follow_up = false;
+    bool open = false;             // the last record says "state": "open"
     Millis at = 0;                 // first recorded
     std::optional<Millis> by_ms;   // from the last record
   };
@@ -315,6 +316,7 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
         v.at = r.at;
       }
       if (d.contains("by_ms")) v.by_ms = int_at(d, "by_ms");
+      v.open = str_at(d, "state") == "open";
       seen(r.at);
       continue;
     }
@@ -432,6 +434,7 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
     count.producer = v.producer;
     ++count.violations;
     count.missing_follow_ups += v.follow_up;
+    count.still_open += v.open;
     if (v.by_ms) late.push_back(*v.by_ms);
     ++week_for(v.at).week.norm_violations;
   }

@@ -109,7 +109,8 @@ struct NormCount {
   std::string producer;
   std::int64_t violations = 0;
   std::int64_t missing_follow_ups = 0;
-  Distribution late_by;              // detail.by_ms
+  std::int64_t still_open = 0;       // last recorded with detail.state "open": not met by then
+  Distribution late_by;              // detail.by_ms (the last record of each obligation)
 };
 
 struct DisputeCount {

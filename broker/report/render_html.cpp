@@ -301,17 +301,18 @@ std::string render_html(const QualityReport& r) {
   // Norms.
   o << "<section id=\"norms\"><h2>Deadlines missed</h2><p class=\"explain\">Contracts can set deadlines "
        "(norms), such as \"the recipients have the message 48 hours before departure\" or \"a confirmation "
-       "follows within 4 hours\". Each line counts how often one was missed, and by how much.</p>";
+       "follows within 4 hours\". Each line counts how often one was missed, and by how much. <i>Still not done</i>: "
+       "at the last check the obligation was still not met (the message or confirmation never came).</p>";
   if (r.norms.empty()) {
     o << "<p class=\"none\">No deadline was recorded as missed in this period.</p>";
   } else {
     o << "<table id=\"norm-table\"><tr><th class=\"name\">Message type</th><th class=\"name\">Deadline</th>"
-         "<th class=\"name\">Partner</th><th>Missed</th><th>Of which follow-ups</th><th>Late p50</th><th>p95</th>"
+         "<th class=\"name\">Partner</th><th>Missed</th><th>Of which follow-ups</th><th>Still not done</th><th>Late p50</th><th>p95</th>"
          "<th>max</th></tr>";
     for (const auto& n : r.norms) {
       o << "<tr><td class=\"name\">" << esc(n.contract) << "</td><td class=\"name\">" << esc(n.norm)
         << "</td><td class=\"name\">" << esc(n.producer) << "</td><td class=\"bad\">" << n.violations << "</td><td>"
-        << n.missing_follow_ups << "</td>" << dist_cell(n.late_by) << "</tr>";
+        << n.missing_follow_ups << "</td><td>" << n.still_open << "</td>" << dist_cell(n.late_by) << "</tr>";
     }
     o << "</table>";
   }

@@ -75,7 +75,7 @@ std::string render_json(const QualityReport& r) {
   for (const auto& n : r.norms) {
     out["norm_violations"].push_back({{"contract", n.contract}, {"norm", n.norm}, {"producer", n.producer},
                                       {"violations", n.violations}, {"missing_follow_ups", n.missing_follow_ups},
-                                      {"late_by", dist(n.late_by)}});
+                                      {"still_open", n.still_open}, {"late_by", dist(n.late_by)}});
   }
   out["disputes"] = json::array();
   for (const auto& d : r.disputes) {

@@ -71,7 +71,7 @@ std::string render_text(const QualityReport& r) {
   if (r.norms.empty()) o << "  (none recorded)\n";
   for (const auto& n : r.norms) {
     o << "  " << n.contract << " " << n.norm << " by " << n.producer << ": " << n.violations
-      << " (missing follow-ups " << n.missing_follow_ups << "); late by " << dist(n.late_by) << "\n";
+      << " (missing follow-ups " << n.missing_follow_ups << ", still open " << n.still_open << "); late by " << dist(n.late_by) << "\n";
   }
 
   o << "\nDisputes raised against owners' items\n";

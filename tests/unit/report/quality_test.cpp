@@ -101,9 +101,11 @@ class Scenario {
         json{{"norm", norm}, {"contract", contract}, {"case", "9990012345"}, {"by_ms", by_ms}}.dump());
   }
 
-  // A norm_violated row with any detail (for the lead's variants: recipient, expected_contract).
-  void norm_detail(const std::string& id, const std::string& sender, const json& detail, Millis at) {
-    log("norm_violated", id, "test.notice", sender, "", 0, at, detail.dump());
+  // A norm_violated row as broker/core's NormTracker writes it: the recipient in the row's column,
+  // the detail with norm, kind, state (open|closed), by_ms.
+  void norm_detail(const std::string& id, const std::string& sender, const std::string& recipient, const json& detail,
+                   Millis at) {
+    log("norm_violated", id, "test.notice", sender, recipient, 0, at, detail.dump());
   }
 
   void close() { store_.reset(); }
@@ -507,17 +509,17 @@ TEST_CASE("one obligation recorded twice (open, then met late) counts once", "[r
   test_support::TempDir dir;
   Scenario s(dir);
   s.accepted("m1", "test.notice", "ALPHA", kWeek47, kBare, {"BRAVO", "CHARLIE"});
-  const json base{{"norm", "delivered-in-time"}, {"contract", "test.notice"}, {"case", "9990012345"}};
+  const json base{{"norm", "delivered-in-time"}, {"kind", "delivered_within"}};
   json open = base, closed = base, other = base;
-  open["recipient"] = "BRAVO";
   open["by_ms"] = 1'000;
-  closed["recipient"] = "BRAVO";
+  open["state"] = "open";
   closed["by_ms"] = 7'000;
-  other["recipient"] = "CHARLIE";
+  closed["state"] = "closed";
   other["by_ms"] = 2'000;
-  s.norm_detail("m1", "ALPHA", open, kWeek47 + kHour);
-  s.norm_detail("m1", "ALPHA", closed, kWeek47 + 2 * kHour);
-  s.norm_detail("m1", "ALPHA", other, kWeek47 + 3 * kHour);
+  other["state"] = "open";
+  s.norm_detail("m1", "ALPHA", "BRAVO", open, kWeek47 + kHour);
+  s.norm_detail("m1", "ALPHA", "BRAVO", closed, kWeek47 + 2 * kHour);
+  s.norm_detail("m1", "ALPHA", "CHARLIE", other, kWeek47 + 3 * kHour);
   s.close();
   const auto r = report_of(s.path(), {});
   const auto& alpha = row(r, "ALPHA", "test.notice");
@@ -527,4 +529,5 @@ TEST_CASE("one obligation recorded twice (open, then met late) counts once", "[r
   REQUIRE(r.norms.size() == 1);
   CHECK(r.norms[0].late_by.max == 7'000);
   CHECK(r.norms[0].late_by.count == 2);
+  CHECK(r.norms[0].still_open == 1);  // CHARLIE's; BRAVO's was met late
 }
