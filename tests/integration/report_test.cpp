@@ -1,0 +1,208 @@
+// `keten report quality` end to end: an in-process broker on loopback, partners sending valid,
+// invalid and duplicate messages and acknowledging deliveries, then the built `keten` binary
+// reporting on the real store as text, JSON, payload and HTML (rendered in headless chromium).
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "tests/support/broker_harness.h"
+#include "tests/support/process.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+using contracts::ReceiptStatus;
+using nlohmann::json;
+using test_support::BrokerHarness;
+using test_support::notice;
+using test_support::run;
+
+std::string find_chromium() {
+  for (const char* path : {"/usr/bin/chromium", "/usr/bin/chromium-browser"}) {
+    if (::access(path, X_OK) == 0) return path;
+  }
+  return "";
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Known counts: ALPHA submits 4 valid notices (one of them twice: a duplicate) and 2 invalid ones
+// (one lacks /planned_at, one has a /location outside the enum); BRAVO submits 1 notice it may not
+// produce. BRAVO takes and acknowledges its 4 deliveries; CHARLIE never connects.
+void play(BrokerHarness& h) {
+  auto alpha = h.client("ALPHA");
+  contracts::Submit first;
+  for (int i = 0; i < 4; ++i) {
+    auto submit = notice(partner::new_message_id());
+    if (i == 0) first = submit;
+    auto receipt = alpha.send(submit);
+    REQUIRE(receipt);
+    REQUIRE(receipt->status == ReceiptStatus::kAccepted);
+  }
+  auto again = alpha.send(first);
+  REQUIRE(again);
+  REQUIRE(again->status == ReceiptStatus::kDuplicate);
+  auto missing = notice(partner::new_message_id());
+  missing.payload = R"({"location":"AZC-TER-APEL","items":[]})";
+  auto bad_location = notice(partner::new_message_id());
+  bad_location.payload = R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"NOWHERE","items":[]})";
+  for (const auto& submit : {missing, bad_location}) {
+    auto receipt = alpha.send(submit);
+    REQUIRE(receipt);
+    REQUIRE(receipt->status == ReceiptStatus::kRejected);
+  }
+  alpha.close();
+
+  auto bravo = h.client("BRAVO");
+  for (int i = 0; i < 4; ++i) {
+    auto d = bravo.receive(10s);
+    REQUIRE(d);
+    REQUIRE(d->has_value());
+    REQUIRE(bravo.ack((*d)->delivery_id));
+  }
+  // Answered only after the acks before it were committed; a rejection (BRAVO is not the owner).
+  auto barrier = bravo.send(notice(partner::new_message_id()));
+  REQUIRE(barrier);
+  REQUIRE(barrier->status == ReceiptStatus::kRejected);
+  bravo.close();
+}
+
+test_support::RunResult report(BrokerHarness& h, std::vector<std::string> extra) {
+  std::vector<std::string> argv{test_support::keten_binary(), "report", "quality", "--store",
+                                h.options().store.string(), "--contracts", test_support::test_contracts_dir().string()};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return run(argv);
+}
+
+const json& row_of(const json& j, const std::string& producer) {
+  for (const auto& r : j["rows"]) {
+    if (r["producer"] == producer && r["contract"] == "test.notice") return r;
+  }
+  FAIL("no row for " << producer);
+  throw;
+}
+
+const json& consumer_of(const json& j, const std::string& id) {
+  for (const auto& c : j["consumers"]) {
+    if (c["consumer"] == id) return c;
+  }
+  FAIL("no consumer " << id);
+  throw;
+}
+
+}  // namespace
+
+TEST_CASE("keten report quality counts what partners sent through a real broker", "[integration][report]") {
+  BrokerHarness h;
+  h.start();
+  play(h);
+  h.stop();
+
+  auto out = report(h, {"--format", "json"});
+  INFO(out.err);
+  REQUIRE(out.exit_code == 0);
+  const json j = json::parse(out.out);
+  const auto& alpha = row_of(j, "ALPHA");
+  CHECK(alpha["submitted"] == 7);
+  CHECK(alpha["accepted"] == 4);
+  CHECK(alpha["rejected"] == 2);
+  CHECK(alpha["duplicates"] == 1);
+  CHECK(alpha["lacking_required"] == 1);
+  CHECK(alpha["completeness_share"].get<double>() == Approx(5.0 / 6.0));
+  std::set<std::pair<std::string, std::string>> reasons;
+  for (const auto& r : alpha["top_rejection_reasons"]) reasons.insert({r["pointer"].get<std::string>(), r["keyword"].get<std::string>()});
+  CHECK(reasons.count({"/planned_at", "required"}) == 1);
+  CHECK(reasons.count({"/location", "enum"}) == 1);
+  // /note is optional in test.notice and no sample fills it in.
+  REQUIRE(alpha["fields"].size() == 1);
+  CHECK(alpha["fields"][0]["pointer"] == "/note");
+  CHECK(alpha["fields"][0]["present"] == 0);
+  CHECK(alpha["fields"][0]["of"] == 4);
+  // notice() states occurred 60 s and recorded 30 s before sending.
+  CHECK(alpha["source_delay"]["count"] == 4);
+  CHECK(alpha["source_delay"]["p50_ms"].get<std::int64_t>() >= 30'000);
+  CHECK(alpha["source_delay"]["max_ms"].get<std::int64_t>() < 40'000);
+  CHECK(alpha["norm_violations"] == 0);
+  const auto& bravo_row = row_of(j, "BRAVO");
+  CHECK(bravo_row["rejected"] == 1);
+  CHECK(bravo_row["top_rejection_reasons"][0]["keyword"] == "not_owner");
+  CHECK(j["totals"]["submitted"] == 8);
+  CHECK(j["totals"]["rejected"] == 3);
+
+  const auto& bravo = consumer_of(j, "BRAVO");
+  CHECK(bravo["routed"] == 4);
+  CHECK(bravo["delivered"] == 4);
+  CHECK(bravo["acknowledged"] == 4);
+  CHECK(bravo["latency"]["count"] == 4);
+  CHECK(bravo["latency"]["max_ms"].get<std::int64_t>() >= bravo["latency"]["p50_ms"].get<std::int64_t>());
+  const auto& charlie = consumer_of(j, "CHARLIE");
+  CHECK(charlie["routed"] == 4);
+  CHECK(charlie["delivered"] == 0);
+  CHECK(charlie["latency"]["count"] == 0);
+
+  auto text = report(h, {"--partner", "ALPHA"});
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.out, Contains("ALPHA / test.notice") && Contains("submitted 7, accepted 4, rejected 2 (28.6%)"));
+  CHECK_THAT(text.out, !Contains("BRAVO / test.notice"));
+
+  auto payload = report(h, {"--format", "payload", "--report-id", "DQR-TEST-1"});
+  INFO(payload.err);
+  REQUIRE(payload.exit_code == 0);
+  const json p = json::parse(payload.out);
+  CHECK(p["report_id"] == "DQR-TEST-1");
+  CHECK(p["rows"].size() == 2);
+}
+
+TEST_CASE("keten report quality refuses bad arguments and a missing store", "[integration][report]") {
+  test_support::TempDir dir;
+  auto missing = run({test_support::keten_binary(), "report", "quality", "--store", (dir / "none.db").string()});
+  CHECK(missing.exit_code == 1);
+  CHECK_THAT(missing.err, Contains("none.db"));
+  auto format = run({test_support::keten_binary(), "report", "quality", "--store", (dir / "none.db").string(),
+                     "--format", "pdf"});
+  CHECK(format.exit_code == 2);
+  CHECK_THAT(format.err, Contains("--format"));
+  auto period = run({test_support::keten_binary(), "report", "quality", "--store", (dir / "none.db").string(),
+                     "--from", "2026-11-30", "--to", "2026-11-23"});
+  CHECK(period.exit_code == 2);
+}
+
+TEST_CASE("keten report quality writes an HTML page that headless chromium renders", "[integration][report]") {
+  const std::string chromium = find_chromium();
+  REQUIRE_FALSE(chromium.empty());  // tools/install-deps.sh installs Debian's chromium
+  BrokerHarness h;
+  h.start();
+  play(h);
+  h.stop();
+  const auto html = h.dir() / "quality.html";
+  auto out = report(h, {"--format", "html", "--out", html.string()});
+  INFO(out.err);
+  REQUIRE(out.exit_code == 0);
+  CHECK_THAT(read_file(html), !Contains("<script") && !Contains("src=") && !Contains("href="));
+
+  test_support::TempDir profile;
+  auto rendered = run({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                       "--disable-component-update", "--disable-sync", "--no-first-run",
+                       "--user-data-dir=" + profile.path().string(), "--dump-dom", "file://" + html.string()},
+                      "", 90s);
+  INFO(rendered.err);
+  REQUIRE(rendered.exit_code == 0);
+  const std::string& dom = rendered.out;
+  CHECK_THAT(dom, Contains("Data quality of the messages exchanged in the chain"));
+  CHECK_THAT(dom, Contains("data-figure=\"submitted\">8<") && Contains("data-figure=\"rejected\">3<") &&
+                      Contains("data-figure=\"duplicates\">1<"));
+  CHECK_THAT(dom, Contains("Why messages were refused") && Contains("/planned_at") && Contains("not_owner"));
+  CHECK_THAT(dom, Contains("<svg id=\"chart-rejections\"") && Contains("<svg id=\"chart-latency\""));
+  CHECK_THAT(dom, Contains("data-consumer=\"BRAVO\""));
+  CHECK_THAT(dom, Contains("No deadline was recorded as missed"));
+}
