@@ -1,0 +1,158 @@
+#include "bench/broker_child.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <zmq.h>
+
+#include <array>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "bench/proc_stats.h"
+
+namespace bench {
+namespace fs = std::filesystem;
+using contracts::Error;
+using contracts::ErrorCode;
+
+namespace {
+
+struct KeyPair {
+  std::string public_key, secret_key;
+};
+
+bool make_keys(KeyPair& out) {
+  std::array<char, 41> pub{}, sec{};
+  if (zmq_curve_keypair(pub.data(), sec.data()) != 0) return false;
+  out = {std::string(pub.data(), 40), std::string(sec.data(), 40)};
+  return true;
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+}
+
+// Reads one line from `fd` within `timeout`; "" on timeout or end of file.
+std::string read_line(int fd, std::chrono::milliseconds timeout) {
+  std::string line;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - std::chrono::steady_clock::now()).count());
+    if (::poll(&p, 1, std::max(left, 1)) <= 0) continue;
+    char c;
+    ssize_t n = ::read(fd, &c, 1);
+    if (n <= 0) return "";
+    if (c == '\n') return line;
+    line += c;
+  }
+  return "";
+}
+
+}  // namespace
+
+contracts::Result<std::unique_ptr<ChildBroker>> ChildBroker::start(const ChildBrokerOptions& options) {
+  std::unique_ptr<ChildBroker> b(new ChildBroker());
+  b->options_ = options;
+  if (options.dir.empty()) {
+    std::string templ = (fs::temp_directory_path() / "keten-bench-XXXXXX").string();
+    if (!mkdtemp(templ.data())) return Error{ErrorCode::kConfig, "cannot create a temporary folder under " + fs::temp_directory_path().string()};
+    b->dir_ = templ;
+  } else {
+    b->dir_ = options.dir;
+    fs::create_directories(b->dir_);
+  }
+  KeyPair broker;
+  if (!make_keys(broker)) return Error{ErrorCode::kConfig, "zmq_curve_keypair failed (libzmq without CurveZMQ?)"};
+  b->broker_public_key_ = broker.public_key;
+  std::string config = "[broker]\nlisten = \"tcp://127.0.0.1:*\"\nstore = \"store/keten.db\"\ncontracts = \"" +
+                       fs::absolute(options.contracts).string() + "\"\nsecret_key = \"" + broker.secret_key +
+                       "\"\nsync = \"" + (options.sync_full ? "full" : "normal") +
+                       "\"\nmax_batch = " + std::to_string(options.max_batch) + "\n";
+  for (const auto& id : options.partners) {
+    KeyPair k;
+    if (!make_keys(k)) return Error{ErrorCode::kConfig, "zmq_curve_keypair failed"};
+    b->secret_keys_[id] = k.secret_key;
+    config += "\n[[partner]]\nid = \"" + id + "\"\nrole = \"chain-partner\"\npublic_key = \"" + k.public_key + "\"\n";
+  }
+  write_file(b->dir_ / "keten.toml", config);
+
+  int out[2];
+  if (pipe(out) != 0) return Error{ErrorCode::kConfig, "pipe failed"};
+  const std::string binary = options.keten_binary.string();
+  const std::string config_path = (b->dir_ / "keten.toml").string();
+  const std::string log_path = (b->dir_ / "broker.log").string();
+  pid_t pid = fork();
+  if (pid < 0) return Error{ErrorCode::kConfig, "fork failed"};
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (log >= 0) dup2(log, STDERR_FILENO);
+    ::close(out[0]);
+    ::close(out[1]);
+    execl(binary.c_str(), binary.c_str(), "--log-level", options.log_level.c_str(), "serve", "--config",
+          config_path.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ::close(out[1]);
+  b->pid_ = pid;
+  std::string line = read_line(out[0], std::chrono::seconds(20));
+  ::close(out[0]);  // the broker prints nothing else on stdout
+  const std::string prefix = "listening ";
+  if (line.rfind(prefix, 0) != 0) {
+    std::ifstream log(log_path);
+    std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    b->stop();
+    return Error{ErrorCode::kConfig, "the bench broker did not start (" + binary + " serve --config " + config_path +
+                                         "): " + (text.empty() ? "no output" : text)};
+  }
+  b->endpoint_ = line.substr(prefix.size());
+  return b;
+}
+
+ChildBroker::~ChildBroker() {
+  stop();
+  if (!options_.keep_dir && !dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
+
+partner::Profile ChildBroker::profile(const std::string& partner) const {
+  partner::Profile p;
+  p.broker = endpoint_;
+  p.broker_public_key = broker_public_key_;
+  p.partner = partner;
+  p.secret_key = secret_keys_.at(partner);
+  return p;
+}
+
+ProcessUsage ChildBroker::usage() const {
+  if (pid_ <= 0) return {};
+  return read_process_usage(pid_);
+}
+
+std::string ChildBroker::stop() {
+  if (pid_ <= 0) return "not running";
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  pid_t done = 0;
+  while ((done = waitpid(pid_, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (done == 0) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+  pid_ = -1;
+  if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
+  return "signal " + std::to_string(WTERMSIG(status));
+}
+
+}  // namespace bench
