@@ -34,6 +34,7 @@ while [ $# -gt 0 ]; do
 done
 
 "$root/tools/install-deps.sh" --bench
+keep=${KEEP:-}
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
@@ -76,7 +77,8 @@ trap cleanup EXIT
 echo "bench: starting RabbitMQ on 127.0.0.1:$rabbit_port (data in $tmp)"
 /usr/lib/rabbitmq/bin/rabbitmq-server > "$tmp/rabbitmq.out" 2>&1 &
 rabbit_pid=$!
-if ! timeout 120 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" await_startup >/dev/null 2>&1; then
+if ! timeout 120 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" await_startup > "$tmp/await.out" 2>&1; then
+  cat "$tmp/await.out" >&2
   echo "bench: RabbitMQ did not start:" >&2; tail -20 "$tmp/rabbitmq.out" >&2; exit 1
 fi
 rabbit_version=$(/usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" version 2>/dev/null || echo "?")
