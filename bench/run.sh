@@ -34,7 +34,6 @@ while [ $# -gt 0 ]; do
 done
 
 "$root/tools/install-deps.sh" --bench
-keep=${KEEP:-}
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
@@ -77,7 +76,16 @@ trap cleanup EXIT
 echo "bench: starting RabbitMQ on 127.0.0.1:$rabbit_port (data in $tmp)"
 /usr/lib/rabbitmq/bin/rabbitmq-server > "$tmp/rabbitmq.out" 2>&1 &
 rabbit_pid=$!
-if ! timeout 120 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" await_startup > "$tmp/await.out" 2>&1; then
+# await_startup fails at once while the node has not registered with epmd yet: retry until it is up.
+started=""
+for _ in $(seq 1 60); do
+  if timeout 60 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" await_startup > "$tmp/await.out" 2>&1; then
+    started=1; break
+  fi
+  kill -0 "$rabbit_pid" 2>/dev/null || break
+  sleep 2
+done
+if [ -z "$started" ]; then
   cat "$tmp/await.out" >&2
   echo "bench: RabbitMQ did not start:" >&2; tail -20 "$tmp/rabbitmq.out" >&2; exit 1
 fi
