@@ -1,6 +1,5 @@
 #include "bench/broker_child.h"
 
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,20 +36,20 @@ void write_file(const fs::path& path, const std::string& text) {
   out << text;
 }
 
-// Reads one line from `fd` within `timeout`; "" on timeout or end of file.
-std::string read_line(int fd, std::chrono::milliseconds timeout) {
-  std::string line;
+// Waits up to `timeout` for the first complete line of the file at `path` (the child's stdout);
+// "" when none came or the child `pid` exited first (then `exited` is set: it has been reaped).
+std::string first_line(const fs::path& path, pid_t pid, std::chrono::milliseconds timeout, bool& exited) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    deadline - std::chrono::steady_clock::now()).count());
-    if (::poll(&p, 1, std::max(left, 1)) <= 0) continue;
-    char c;
-    ssize_t n = ::read(fd, &c, 1);
-    if (n <= 0) return "";
-    if (c == '\n') return line;
-    line += c;
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (auto end = text.find('\n'); end != std::string::npos) return text.substr(0, end);
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      return "";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return "";
 }
@@ -83,27 +82,26 @@ contracts::Result<std::unique_ptr<ChildBroker>> ChildBroker::start(const ChildBr
   }
   write_file(b->dir_ / "keten.toml", config);
 
-  int out[2];
-  if (pipe(out) != 0) return Error{ErrorCode::kConfig, "pipe failed"};
   const std::string binary = options.keten_binary.string();
   const std::string config_path = (b->dir_ / "keten.toml").string();
   const std::string log_path = (b->dir_ / "broker.log").string();
+  const std::string out_path = (b->dir_ / "broker.out").string();
   pid_t pid = fork();
   if (pid < 0) return Error{ErrorCode::kConfig, "fork failed"};
   if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
+    // stdout and stderr go to files: a pipe nobody reads could block or kill the broker later.
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (out >= 0) dup2(out, STDOUT_FILENO);
     if (log >= 0) dup2(log, STDERR_FILENO);
-    ::close(out[0]);
-    ::close(out[1]);
     execl(binary.c_str(), binary.c_str(), "--log-level", options.log_level.c_str(), "serve", "--config",
           config_path.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  ::close(out[1]);
   b->pid_ = pid;
-  std::string line = read_line(out[0], std::chrono::seconds(20));
-  ::close(out[0]);  // the broker prints nothing else on stdout
+  bool exited = false;
+  std::string line = first_line(out_path, pid, std::chrono::seconds(20), exited);
+  if (exited) b->pid_ = -1;
   const std::string prefix = "listening ";
   if (line.rfind(prefix, 0) != 0) {
     std::ifstream log(log_path);
