@@ -7,6 +7,7 @@ set output "throughput_vs_window.png"
 set title "Throughput vs in-flight window (1 KiB, 1 producer, 1 consumer)"
 set xlabel "window (messages in flight)"
 set ylabel "msg/s (acknowledged deliveries)"
+set xrange [0.7:1500]
 set logscale xy
 plot "window.dat" using 1:2 with linespoints title "Keten (validated, fsync'd, hash-chained)", \
      "" using 1:3 with linespoints title "RabbitMQ (durable, persistent, confirms)", \
@@ -16,6 +17,7 @@ set output "p99_vs_rate.png"
 set title "p99 end-to-end latency vs offered rate (window 64)"
 set xlabel "offered msg/s"
 set ylabel "p99 latency (us)"
+set xrange [700:14000]
 set logscale xy
 plot "rate.dat" using 1:2 with linespoints title "Keten", \
      "" using 1:3 with linespoints title "RabbitMQ", \
