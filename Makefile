@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all deps configure build test test-fast test-asan demo clean
+.PHONY: all deps configure build test test-fast test-asan demo bench clean
 
 all: build
 
@@ -42,6 +42,12 @@ test-asan: deps $(ASAN_DIR)/build.ninja
 # Sets everything up and plays one removal case of the migration chain end to end.
 demo: build
 	./examples/migration-chain/demo.sh $(BUILD_DIR)/keten
+
+# Keten vs RabbitMQ vs raw ZeroMQ on this machine (docs/performance.md); installs RabbitMQ and gnuplot
+# (tools/install-deps.sh --bench), writes bench/results/. BENCH_ARGS e.g. --quick or --backlog 1000000.
+BENCH_ARGS ?=
+bench: configure
+	BUILD_DIR=$(BUILD_DIR) ./bench/run.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs Keten's build, test and demo dependencies from Debian packages.
 # Idempotent and quiet when everything is present; uses sudo when not root.
+#   --bench  also the comparison peers of bench/run.sh (RabbitMQ and its C client, gnuplot);
+#            `make test` does not need them.
 set -euo pipefail
 
 packages=(
@@ -19,6 +21,15 @@ packages=(
   libcpp-httplib-dev  # broker/ops: the /healthz, /readyz, /metrics endpoint
   chromium
 )
+bench_packages=(
+  rabbitmq-server librabbitmq-dev gnuplot-nox  # bench/run.sh: RabbitMQ peer, its C client, plots
+)
+for arg in "$@"; do
+  case "$arg" in
+    --bench) packages+=("${bench_packages[@]}") ;;
+    *) echo "install-deps: unknown option $arg (known: --bench)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

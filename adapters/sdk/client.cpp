@@ -98,6 +98,8 @@ struct Client::Impl {
   zmq::socket_t monitor;         // PAIR receiving the DEALER's handshake and disconnect events
   std::uint64_t generation = 0;  // sockets made so far; names each monitor endpoint
   std::deque<contracts::Deliver> pending;  // deliveries received but not yet handed out
+  std::deque<contracts::Receipt> receipts;  // receipts for pipelined submits, not yet handed out
+  bool pipelined = false;                   // submit() was used: keep receipts nobody awaits
   Clock::time_point last_sent = Clock::now();
 
   bool credit_granted = false;        // the application wants deliveries
@@ -328,6 +330,10 @@ std::optional<contracts::Receipt> Client::Impl::dispatch(Envelope envelope,
       }
       return std::move(*receipt);
     }
+    if (pipelined) {
+      receipts.push_back(std::move(*receipt));
+      return std::nullopt;
+    }
     log().debug("ignored a receipt for another message message_id={}", receipt->message_id);
   } else if (auto* deliver = std::get_if<contracts::Deliver>(&envelope)) {
     log().debug("delivery arrived delivery_id={} message_id={} attempt={} bytes={}",
@@ -347,6 +353,15 @@ std::optional<contracts::Receipt> Client::Impl::dispatch(Envelope envelope,
       rejected.code = error->code;
       rejected.detail = error->detail;
       return rejected;
+    }
+    if (pipelined && awaited_id == nullptr && error->delivery_id == 0 &&
+        (error->code == ErrorCode::kTooLarge || error->code == ErrorCode::kMalformedEnvelope)) {
+      contracts::Receipt rejected;  // which pipelined submit it was about is unknown: no id
+      rejected.status = contracts::ReceiptStatus::kRejected;
+      rejected.code = error->code;
+      rejected.detail = error->detail;
+      receipts.push_back(std::move(rejected));
+      return std::nullopt;
     }
     log().warn("broker reported an error code={} delivery_id={} detail={}",
                contracts::to_string(error->code), error->delivery_id, error->detail);
@@ -476,6 +491,36 @@ Result<contracts::Receipt> Client::send(const contracts::Submit& submit) {
     if (auto sent = c.send_bytes(bytes); !sent) return sent.error();
     resend_at = std::min(now + c.options.resend_after, give_up);
   }
+}
+
+Result<void> Client::submit(const contracts::Submit& submit) {
+  assert(impl_ && "use of a moved-from Client");
+  Impl& c = *impl_;
+  if (auto open = c.check_open(); !open) return open.error();
+  c.pipelined = true;
+  return c.send_bytes(contracts::encode_envelope(submit));
+}
+
+Result<std::optional<contracts::Receipt>> Client::next_receipt(milliseconds wait) {
+  assert(impl_ && "use of a moved-from Client");
+  Impl& c = *impl_;
+  if (auto open = c.check_open(); !open) return open.error();
+  const auto deadline = Clock::now() + wait;
+  while (c.receipts.empty()) {
+    auto frame = c.next_frame(deadline);
+    if (!frame) return frame.error();
+    if (!*frame) return std::optional<contracts::Receipt>{};
+    (void)c.dispatch(std::move(**frame), nullptr);
+  }
+  contracts::Receipt next = std::move(c.receipts.front());
+  c.receipts.pop_front();
+  if (!c.profile.broker_signing_key.empty() && !next.message_id.empty() &&
+      !contracts::verify_receipt_signature(next, c.profile.broker_signing_key)) {
+    return Error{ErrorCode::kProtocol,
+                 "the receipt's signature does not verify with the broker signing key (message_id=" +
+                     next.message_id + ")"};
+  }
+  return std::optional<contracts::Receipt>(std::move(next));
 }
 
 Result<std::optional<contracts::Deliver>> Client::receive(milliseconds wait) {

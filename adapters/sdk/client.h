@@ -82,6 +82,16 @@ class Client {
   // proof of what the broker accepted (verify later with contracts::verify_receipt_signature).
   [[nodiscard]] Result<contracts::Receipt> send(const contracts::Submit& submit);
 
+  // Pipelined submitting, for producers that keep many submits in flight on one connection:
+  // submit() queues the frame and returns at once; next_receipt() returns the next receipt (or
+  // frame-level Error turned into a Rejected receipt, as send() does) in arrival order, waiting up
+  // to `wait`, std::nullopt when none came. No resend and no timeout here: the caller tracks what
+  // is outstanding and resubmits the same message id if it must (the broker answers Duplicate).
+  // With profile.broker_signing_key, a receipt whose signature does not verify is kProtocol.
+  // Deliveries arriving meanwhile wait for receive(). kTransport when the send queue is full.
+  [[nodiscard]] Result<void> submit(const contracts::Submit& submit);
+  [[nodiscard]] Result<std::optional<contracts::Receipt>> next_receipt(std::chrono::milliseconds wait);
+
   // Returns the next delivery, waiting up to `wait` for one; std::nullopt when none came. The
   // first call grants the broker `credit`. Sends heartbeats while it waits. Every delivery must be
   // answered with ack() or nack(); the same message may come again (attempt > 1) and must again be

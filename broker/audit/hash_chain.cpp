@@ -26,6 +26,43 @@ std::string sha256_hex(std::string_view bytes) {
 
 std::string seq_text(std::uint64_t seq) { return std::to_string(seq); }
 
+// The chain's hot path (two hashes per handover-log row) works on raw bytes: no hex round trips or
+// temporary strings between the content hash and the link hash (docs/performance.md).
+using Digest = std::array<unsigned char, crypto_hash_sha256_BYTES>;
+
+Digest sha256_raw(const unsigned char* bytes, std::size_t size) {
+  Digest hash{};
+  crypto_hash_sha256(hash.data(), bytes, size);
+  return hash;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;  // lower case only, as from_hex
+}
+
+// 64 lower-case hex characters into 32 bytes at `out`; false for anything else.
+bool decode_hash(std::string_view hex, unsigned char* out) {
+  if (hex.size() != 2 * crypto_hash_sha256_BYTES) return false;
+  for (std::size_t i = 0; i < crypto_hash_sha256_BYTES; ++i) {
+    int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<unsigned char>(hi << 4 | lo);
+  }
+  return true;
+}
+
+std::string hex_of(const Digest& digest) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(2 * digest.size(), '0');
+  for (std::size_t i = 0; i < digest.size(); ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 0x0f];
+  }
+  return out;
+}
+
 }  // namespace
 
 const std::string kGenesisHash(64, '0');
@@ -52,17 +89,25 @@ std::string encode_row(const LogRecord& row) {
 std::string content_hash(const LogRecord& row) { return sha256_hex(encode_row(row)); }
 
 std::string link_hash(std::string_view prev_hash, std::string_view content) {
-  std::string prev_bytes, content_bytes;
-  if (prev_hash.size() != 64 || content.size() != 64 || !from_hex(prev_hash, prev_bytes) ||
-      !from_hex(content, content_bytes)) {
+  std::array<unsigned char, 2 * crypto_hash_sha256_BYTES> both{};
+  if (!decode_hash(prev_hash, both.data()) || !decode_hash(content, both.data() + crypto_hash_sha256_BYTES)) {
     return "";
   }
-  return sha256_hex(prev_bytes + content_bytes);
+  return hex_of(sha256_raw(both.data(), both.size()));
 }
 
 void seal(LogRecord& row, const std::string& prev_hash) {
+  // Same value as link_hash(prev_hash, content_hash(row)), without hex in between.
   row.prev_hash = prev_hash;
-  row.hash = link_hash(prev_hash, content_hash(row));
+  std::array<unsigned char, 2 * crypto_hash_sha256_BYTES> both{};
+  if (!decode_hash(prev_hash, both.data())) {
+    row.hash = "";
+    return;
+  }
+  const std::string encoded = encode_row(row);
+  const Digest content = sha256_raw(reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size());
+  std::copy(content.begin(), content.end(), both.begin() + crypto_hash_sha256_BYTES);
+  row.hash = hex_of(sha256_raw(both.data(), both.size()));
 }
 
 VerifyReport verify_log(const LogData& data, const VerifyOptions& options) {

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
 
   std::vector<keten_cli::Command> commands = {
       keten_cli::add_serve(root), keten_cli::add_send(root), keten_cli::add_recv(root),
-      keten_cli::add_keygen(root), keten_cli::add_contracts(root), keten_cli::add_log(root)};
+      keten_cli::add_keygen(root), keten_cli::add_contracts(root), keten_cli::add_log(root), keten_cli::add_bench(root)};
   commands.push_back(keten_cli::add_report(root));
   // `keten adapter file|email`: each adapter registers itself under this parent.
   CLI::App* adapter = root.add_subcommand("adapter", "Run an adapter on behalf of a non-chain party");

@@ -1,0 +1,60 @@
+#pragma once
+// A broker for `keten bench`: a temporary folder with fresh Curve keys, a config and an empty store,
+// and `keten serve` running on it as a child process (so its CPU time and peak RSS are its own).
+// The folder is removed when the ChildBroker goes (unless keep_dir).
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapters/sdk/client.h"
+#include "bench/report.h"
+#include "contracts/error.h"
+
+namespace bench {
+
+struct ChildBrokerOptions {
+  std::filesystem::path keten_binary;  // the `keten` executable to run
+  std::filesystem::path contracts;     // contract-set folder
+  std::vector<std::string> partners = {"DTV", "KMAR"};
+  bool sync_full = true;               // [broker] sync = "full": fsync'd commits (power-loss safe)
+  std::size_t max_batch = 512;         // [broker] max_batch
+  std::string log_level = "warn";      // --log-level of the child (its log goes to broker.log)
+  bool keep_dir = false;
+  std::filesystem::path dir;           // "" = a fresh folder under the system temp folder
+};
+
+class ChildBroker {
+ public:
+  // Writes everything, starts the child and waits (up to 20 s) for its "listening" line.
+  static contracts::Result<std::unique_ptr<ChildBroker>> start(const ChildBrokerOptions& options);
+  ~ChildBroker();  // stop(), then remove the folder unless keep_dir
+  ChildBroker(const ChildBroker&) = delete;
+  ChildBroker& operator=(const ChildBroker&) = delete;
+
+  const std::string& endpoint() const { return endpoint_; }
+  pid_t pid() const { return pid_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path store() const { return dir_ / "store" / "keten.db"; }
+  partner::Profile profile(const std::string& partner) const;
+  ProcessUsage usage() const;  // /proc of the running child
+  // SIGTERM and wait up to 30 s (then SIGKILL). Returns the exit status text ("exit 0", ...).
+  std::string stop();
+
+ private:
+  ChildBroker() = default;
+  ChildBrokerOptions options_;
+  std::filesystem::path dir_;
+  std::string endpoint_;
+  std::string broker_public_key_;
+  std::map<std::string, std::string> secret_keys_;  // partner -> secret key
+  pid_t pid_ = -1;
+};
+
+}  // namespace bench

@@ -1,0 +1,34 @@
+#pragma once
+// The load generator of `keten bench`: P producer threads and C consumer threads, each with its own
+// partner::Client (the real client library), against one broker. Producers keep up to `window`
+// submits in flight (Client::submit / next_receipt), paced to an offered rate if one is given;
+// consumers grant `window` credit and acknowledge every delivery. Latency is measured from submit
+// (or, when paced, from the message's due time) to the moment its consumer has acknowledged it.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "adapters/sdk/client.h"
+#include "bench/report.h"
+
+namespace bench {
+
+struct LoadOptions {
+  std::uint64_t messages = 10'000;
+  std::uint32_t window = 64;
+  std::uint32_t producers = 1;
+  std::uint32_t consumers = 1;   // 0: nobody receives (the backlog measurement)
+  double rate = 0;               // msg/s over all producers; 0 = as fast as the window allows
+  std::string contract = "departure.scheduled";
+  std::uint32_t version = 1;
+  std::string payload;           // the JSON body every message carries
+  std::string case_ref = "9990012345";
+  std::chrono::milliseconds timeout{120'000};  // give up (and report error) after this
+};
+
+// Runs the load; the report's broker usage is left for the caller. Never throws; a failure is
+// reported in RunReport::error with what was measured so far.
+RunReport run_load(const LoadOptions& options, const partner::Profile& producer, const partner::Profile& consumer);
+
+}  // namespace bench

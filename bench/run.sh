@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# bench/run.sh: Keten against RabbitMQ and raw ZeroMQ on this machine, in one go and in alternating
+# rounds, with the same payload size and window (docs/performance.md). Installs what it needs
+# (tools/install-deps.sh --bench), starts a throwaway RabbitMQ on loopback, writes JSON lines,
+# a summary with the ratios, and gnuplot plots into bench/results/, and cleans up after itself.
+#
+#   bench/run.sh [--quick] [--rounds N] [--messages N] [--size BYTES] [--window W] [--backlog N]
+#
+# Environment: BUILD_DIR (default build), OUT (default bench/results).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$root/build}
+out=${OUT:-$root/bench/results}
+rounds=3
+messages=10000
+size=1024
+window=64
+backlog=0
+windows="1 8 64 256 1024"
+rates="1000 2000 5000 10000"
+sweep_messages=3000
+rate_seconds=2
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) rounds=1; messages=3000; sweep_messages=1000; rate_seconds=1; shift ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --messages) messages=$2; shift 2 ;;
+    --size) size=$2; shift 2 ;;
+    --window) window=$2; shift 2 ;;
+    --backlog) backlog=$2; shift 2 ;;
+    *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+"$root/tools/install-deps.sh" --bench
+if [ ! -f "$build/build.ninja" ]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+fi
+cmake --build "$build" --target keten raw_zmq rabbit_bench
+keten=$build/keten
+raw=$build/bench/raw_zmq
+rabbit=$build/bench/rabbit_bench
+
+# --- a throwaway RabbitMQ: every file under one temporary folder, its own ports, loopback only ---
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/keten-bench-run-XXXXXX")
+port_base=$(( 20000 + RANDOM % 20000 ))
+rabbit_port=$port_base
+export HOME=$tmp RABBITMQ_HOME=/usr/lib/rabbitmq
+export RABBITMQ_CONF_ENV_FILE=$tmp/rabbitmq-env.conf RABBITMQ_CONFIG_FILE=$tmp/rabbitmq
+export RABBITMQ_ADVANCED_CONFIG_FILE=$tmp/advanced.config RABBITMQ_ENABLED_PLUGINS_FILE=$tmp/enabled_plugins
+export RABBITMQ_MNESIA_BASE=$tmp/mnesia RABBITMQ_LOG_BASE=$tmp/log RABBITMQ_PLUGINS_EXPAND_DIR=$tmp/plugins
+export RABBITMQ_PID_FILE=$tmp/rabbit.pid RABBITMQ_NODENAME=ketenbench$$@localhost
+export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$rabbit_port
+export RABBITMQ_DIST_PORT=$(( port_base + 1 )) ERL_EPMD_PORT=$(( port_base + 2 ))
+touch "$tmp/rabbitmq-env.conf"
+echo "[]." > "$tmp/enabled_plugins"
+echo "[]." > "$tmp/advanced.config"
+printf 'listeners.tcp.default = 127.0.0.1:%s\nloopback_users.guest = true\n' "$rabbit_port" > "$tmp/rabbitmq.conf"
+rabbit_pid=""
+
+cleanup() {
+  if [ -n "$rabbit_pid" ]; then
+    /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" stop >/dev/null 2>&1 || kill "$rabbit_pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$rabbit_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$rabbit_pid" 2>/dev/null || true
+  fi
+  # the epmd our node started listens on our own ERL_EPMD_PORT: stop that one only
+  for p in $(pgrep -x epmd 2>/dev/null || true); do
+    if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "ERL_EPMD_PORT=$ERL_EPMD_PORT"; then kill "$p" 2>/dev/null || true; fi
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "bench: starting RabbitMQ on 127.0.0.1:$rabbit_port (data in $tmp)"
+/usr/lib/rabbitmq/bin/rabbitmq-server > "$tmp/rabbitmq.out" 2>&1 &
+rabbit_pid=$!
+# await_startup fails at once while the node has not registered with epmd yet: retry until it is up.
+started=""
+for _ in $(seq 1 60); do
+  if timeout 60 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" await_startup > "$tmp/await.out" 2>&1; then
+    started=1; break
+  fi
+  kill -0 "$rabbit_pid" 2>/dev/null || break
+  sleep 2
+done
+if [ -z "$started" ]; then
+  cat "$tmp/await.out" >&2
+  echo "bench: RabbitMQ did not start:" >&2; tail -20 "$tmp/rabbitmq.out" >&2; exit 1
+fi
+rabbit_version=$(/usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" version 2>/dev/null || echo "?")
+
+mkdir -p "$out"
+results=$out/results.jsonl
+: > "$results"
+# run LABEL SYSTEM ARGS...: one measurement, appended to results.jsonl as {"label":..,"round":..,...}
+run() {
+  local label=$1 round=$2 system=$3; shift 3
+  local line
+  case "$system" in
+    keten) line=$(TMPDIR=$tmp "$keten" --log-level warn bench --json "$@") || true ;;
+    raw-zmq) line=$("$raw" --json "$@") || true ;;
+    raw-zmq-curve) line=$("$raw" --json --curve "$@") || true ;;
+    rabbitmq) line=$("$rabbit" --json --port "$rabbit_port" "$@") || true ;;
+  esac
+  if [ -z "$line" ]; then line="{\"system\":\"$system\",\"error\":\"no output\"}"; fi
+  echo "{\"label\":\"$label\",\"round\":$round,\"run\":$line}" >> "$results"
+  printf '  %-8s %-14s %s\n' "$label" "$system" "$(echo "$line" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print("%8.0f msg/s  p99 %s us%s" % (j.get("throughput",0), j.get("latency_us",{}).get("p99","?"), ("  ERROR "+j["error"]) if j.get("error") else ""))')"
+}
+
+echo "bench: main comparison, $rounds alternating rounds of $messages x $size bytes, window $window"
+for r in $(seq 1 "$rounds"); do
+  # Alternate the order so drift of the machine (other load, page cache) hits every system alike.
+  if [ $((r % 2)) -eq 1 ]; then order="keten rabbitmq raw-zmq raw-zmq-curve"; else order="raw-zmq-curve raw-zmq rabbitmq keten"; fi
+  for s in $order; do run main "$r" "$s" --messages "$messages" --size "$size" --window "$window"; done
+done
+# One fsync of 1 KiB on the filesystem the bench stores use (target 2's "plus one fsync").
+fsync_line=$("$raw" --json --messages 1000 --size "$size" --window 1 --fsync-dir "$tmp" --fsync-count 300)
+echo "{\"label\":\"fsync\",\"round\":1,\"run\":$fsync_line}" >> "$results"
+
+echo "bench: throughput vs window ($windows)"
+for w in $windows; do
+  for s in keten rabbitmq raw-zmq; do
+    n=$sweep_messages
+    [ "$w" -le 8 ] && [ "$s" != raw-zmq ] && n=$(( sweep_messages / 2 ))
+    run "window=$w" 1 "$s" --messages "$n" --size "$size" --window "$w"
+  done
+done
+
+echo "bench: p99 latency vs offered rate ($rates msg/s), window $window"
+for rate in $rates; do
+  n=$(( rate * rate_seconds ))
+  for s in keten rabbitmq raw-zmq; do
+    run "rate=$rate" 1 "$s" --messages "$n" --size "$size" --window "$window" --rate "$rate"
+  done
+done
+
+if [ "$backlog" -gt 0 ]; then
+  echo "bench: broker RSS with a backlog of $backlog undelivered messages (no consumer connected)"
+  run backlog 1 keten --messages "$backlog" --size "$size" --window "$window" --consumers 0 --timeout 7200
+fi
+
+echo "bench: summary"
+/usr/bin/python3 "$root/bench/summarize.py" "$results" "$out" \
+  --machine "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)" \
+  --rabbitmq "$rabbit_version"
+if command -v gnuplot >/dev/null; then
+  (cd "$out" && gnuplot "$root/bench/plots.gp")
+  echo "bench: plots in $out/throughput_vs_window.png and $out/p99_vs_rate.png"
+fi

@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""Summarizes bench/run.sh's results.jsonl: medians over rounds, ratios Keten/RabbitMQ and
+Keten/raw ZeroMQ, the targets of issue #8, and the data files bench/plots.gp draws.
+Usage: summarize.py results.jsonl OUT_DIR [--machine TEXT] [--rabbitmq VERSION]"""
+import argparse
+import json
+import statistics
+from collections import defaultdict
+
+SYSTEMS = ["keten", "rabbitmq", "raw-zmq", "raw-zmq-curve"]
+
+
+def load(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                rows.append(json.loads(line))
+    return rows
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "n/a"
+    if isinstance(v, float) and v < 10:
+        return f"{v:.2f}{unit}"
+    return f"{v:,.0f}{unit}"
+
+
+def ratio(a, b):
+    return None if a is None or b in (None, 0) else a / b
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("out")
+    ap.add_argument("--machine", default="?")
+    ap.add_argument("--rabbitmq", default="?")
+    a = ap.parse_args()
+    rows = load(a.results)
+    by = defaultdict(list)  # (label, system) -> runs
+    for r in rows:
+        run = r["run"]
+        by[(r["label"], run.get("system"))].append(run)
+
+    def figure(label, system, key):
+        runs = [x for x in by.get((label, system), []) if not x.get("error")]
+        if key == "throughput":
+            return med([x.get("throughput") for x in runs])
+        if key.startswith("broker."):
+            return med([(x.get("broker") or {}).get(key[7:]) for x in runs])
+        outer, inner = key.split(".")
+        return med([x.get(outer, {}).get(inner) for x in runs])
+
+    errors = [f'{r["label"]} {r["run"].get("system")}: {r["run"]["error"]}' for r in rows if r["run"].get("error")]
+    fsync = next((r["run"].get("fsync_us", {}) for r in rows if r["label"] == "fsync"), {})
+    rounds = max([r["round"] for r in rows if r["label"] == "main"] or [0])
+    main_run = next((r["run"] for r in rows if r["label"] == "main"), {})
+
+    lines = []
+    lines.append(f"Machine: {a.machine}. RabbitMQ {a.rabbitmq}.")
+    lines.append(f"Main comparison: {main_run.get('messages')} messages of {main_run.get('payload_bytes')} bytes, "
+                 f"window {main_run.get('window')}, 1 producer, 1 consumer, median of {rounds} alternating rounds.")
+    lines.append("")
+    lines.append("| system | throughput msg/s | p50 µs | p99 µs | p99.9 µs | receipt/confirm p99 µs | broker CPU µs/msg | broker peak RSS MiB |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for s in SYSTEMS:
+        if (("main", s)) not in by:
+            continue
+        rss = figure("main", s, "broker.peak_rss_bytes")
+        lines.append(f"| {s} | {fmt(figure('main', s, 'throughput'))} | {fmt(figure('main', s, 'latency_us.p50'))} | "
+                     f"{fmt(figure('main', s, 'latency_us.p99'))} | {fmt(figure('main', s, 'latency_us.p999'))} | "
+                     f"{fmt(figure('main', s, 'receipt_us.p99'))} | {fmt(figure('main', s, 'broker.cpu_us_per_message'))} | "
+                     f"{fmt(rss / 2**20 if rss else None)} |")
+    kt, rt, zt = (figure("main", s, "throughput") for s in ("keten", "rabbitmq", "raw-zmq"))
+    kp, rp, zp = (figure("main", s, "latency_us.p99") for s in ("keten", "rabbitmq", "raw-zmq"))
+    lines.append("")
+    lines.append(f"Ratios: throughput Keten/RabbitMQ {fmt(ratio(kt, rt))}, Keten/raw ZeroMQ {fmt(ratio(kt, zt))}; "
+                 f"p99 Keten/RabbitMQ {fmt(ratio(kp, rp))}, Keten/raw ZeroMQ {fmt(ratio(kp, zp))}.")
+    lines.append(f"fsync of 1 KiB on the bench store's filesystem: p50 {fsync.get('p50', 'n/a')} µs, p99 {fsync.get('p99', 'n/a')} µs.")
+    lines.append("")
+
+    # Targets (issue #8)
+    lines.append("| target (issue #8) | measured | status |")
+    lines.append("|---|---|---|")
+    if kt is not None and rt:
+        ok = kt >= 4 * rt and kt >= 39000
+        lines.append(f"| 1. durable throughput ≥ 4× RabbitMQ with confirms and ≥ ~40k msg/s | Keten {fmt(kt)} msg/s = {fmt(ratio(kt, rt))}× RabbitMQ ({fmt(rt)}); {fmt(ratio(kt, 39000))}× 39k | {'met' if ok else 'not met'} |")
+    k5 = figure("rate=5000", "keten", "latency_us.p99")
+    z64 = figure("main", "raw-zmq", "latency_us.p99")
+    if k5 is not None and z64 is not None and fsync.get("p99") is not None:
+        limit = 3 * z64 + fsync["p99"]
+        lines.append(f"| 2. p99 at 5k msg/s offered < 3× raw ZeroMQ p99 (W=64) + one fsync | Keten p99 {fmt(k5)} µs vs limit {fmt(limit)} µs (3×{fmt(z64)} + {fsync['p99']}) = {fmt(ratio(k5, limit))}× the limit | {'met' if k5 < limit else 'not met'} |")
+    bl = [r["run"] for r in rows if r["label"] == "backlog"]
+    if bl:
+        b = bl[0]
+        rss = (b.get("broker") or {}).get("peak_rss_bytes")
+        lines.append(f"| 3a. broker RSS < 200 MiB with a backlog of 1M undelivered | backlog of {b.get('accepted')} messages: peak RSS {fmt(rss / 2**20 if rss else None)} MiB | {'met for this backlog' if rss and rss < 200 * 2**20 else 'not met'} |")
+    else:
+        lines.append("| 3a. broker RSS < 200 MiB with a backlog of 1M undelivered | not run here (bench/run.sh --backlog N) | not measured |")
+    lines.append("| 3b. throughput within 20 % with 10M stored messages | not run | not measured |")
+    lines.append("| 3c. case replay from a 10M-row log < 100 ms | not run | not measured |")
+    if errors:
+        lines.append("")
+        lines.append("Runs with errors (left out of the medians):")
+        lines += [f"- {e}" for e in errors]
+
+    # Sweeps as gnuplot data: one row per x, one column per system.
+    def sweep(prefix, key, filename, header):
+        xs = sorted({int(l.split("=")[1]) for (l, _) in by if l.startswith(prefix + "=")})
+        with open(f"{a.out}/{filename}", "w") as f:
+            f.write(f"# {header}: {' '.join(SYSTEMS[:3])}\n")
+            for x in xs:
+                vals = [figure(f"{prefix}={x}", s, key) for s in SYSTEMS[:3]]
+                f.write(f"{x} " + " ".join("NaN" if v is None else f"{v:.1f}" for v in vals) + "\n")
+        return xs
+
+    ws = sweep("window", "throughput", "window.dat", "window, throughput msg/s")
+    rs = sweep("rate", "latency_us.p99", "rate.dat", "offered msg/s, p99 end-to-end us")
+    if ws:
+        lines.append("")
+        lines.append("Throughput (msg/s) vs window: " + "; ".join(
+            f"W={w}: " + ", ".join(f"{s} {fmt(figure(f'window={w}', s, 'throughput'))}" for s in SYSTEMS[:3]) for w in ws) + ".")
+    if rs:
+        lines.append("")
+        lines.append("p99 end to end (µs) vs offered rate: " + "; ".join(
+            f"{r}/s: " + ", ".join(f"{s} {fmt(figure(f'rate={r}', s, 'latency_us.p99'))} (achieved {fmt(figure(f'rate={r}', s, 'throughput'))}/s)" for s in SYSTEMS[:3]) for r in rs) + ".")
+    text = "\n".join(lines) + "\n"
+    with open(f"{a.out}/summary.md", "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

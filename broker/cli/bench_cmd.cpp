@@ -1,0 +1,125 @@
+// keten bench: load a broker through the real client library and report throughput, end-to-end
+// latency and the broker's CPU time and peak RSS (docs/performance.md). The logic lives in bench/.
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "adapters/sdk/client.h"
+#include "bench/broker_child.h"
+#include "bench/load.h"
+#include "bench/payload.h"
+#include "bench/proc_stats.h"
+#include "broker/cli/command.h"
+
+namespace keten_cli {
+namespace {
+
+struct BenchArgs {
+  bench::LoadOptions load;
+  std::uint64_t size = 1024;
+  std::string contracts = KETEN_BENCH_CONTRACTS;
+  std::string payload_file;  // "" = <contracts>/samples/<contract>.valid.json
+  std::string pad_field = "remarks";
+  bool json = false;
+  bool sync_normal = false;
+  std::size_t max_batch = 512;
+  bool keep = false;
+  // Against a running broker instead of a child:
+  std::string producer_profile, consumer_profile, endpoint;
+  int broker_pid = 0;
+  double timeout_seconds = 300;
+};
+
+int fail(int code, const std::string& detail) {
+  std::cerr << "keten bench: " << detail << "\n";
+  return code;
+}
+
+int run_bench(BenchArgs args) {
+  std::string payload_path = args.payload_file.empty()
+                                 ? args.contracts + "/samples/" + args.load.contract + ".valid.json"
+                                 : args.payload_file;
+  std::ifstream in(payload_path);
+  if (!in) return fail(kExitUsage, "cannot read the payload sample " + payload_path + " (--payload FILE)");
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    args.load.payload = bench::padded_payload(text.str(), args.size, args.pad_field);
+  } catch (const std::exception& e) {
+    return fail(kExitUsage, payload_path + ": " + e.what());
+  }
+  args.load.timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
+
+  std::unique_ptr<bench::ChildBroker> child;
+  partner::Profile producer, consumer;
+  if (!args.producer_profile.empty() || !args.consumer_profile.empty()) {
+    if (args.producer_profile.empty() || args.consumer_profile.empty())
+      return fail(kExitUsage, "--producer-profile and --consumer-profile go together");
+    auto p = partner::load_profile(args.producer_profile);
+    if (!p) return fail(kExitUsage, p.error().detail);
+    auto c = partner::load_profile(args.consumer_profile);
+    if (!c) return fail(kExitUsage, c.error().detail);
+    producer = *p;
+    consumer = *c;
+    if (!args.endpoint.empty()) producer.broker = consumer.broker = args.endpoint;
+  } else {
+    bench::ChildBrokerOptions options;
+    options.keten_binary = "/proc/self/exe";
+    options.contracts = args.contracts;
+    options.sync_full = !args.sync_normal;
+    options.max_batch = args.max_batch;
+    options.keep_dir = args.keep;
+    auto started = bench::ChildBroker::start(options);
+    if (!started) return fail(kExitFailed, started.error().detail);
+    child = std::move(*started);
+    producer = child->profile("DTV");
+    consumer = child->profile("KMAR");
+    if (!args.json) std::cerr << "keten bench: broker pid " << child->pid() << " at " << child->endpoint() << ", store " << child->store().string() << "\n";
+  }
+
+  bench::RunReport report = bench::run_load(args.load, producer, consumer);
+  if (child) {
+    report.broker = child->usage();
+    std::string how = child->stop();
+    if (how != "exit 0" && report.error.empty()) report.error = "the broker ended with " + how;
+  } else if (args.broker_pid > 0) {
+    report.broker = bench::read_process_usage(args.broker_pid);
+  }
+  std::cout << (args.json ? bench::to_json(report) + "\n" : bench::to_table(report)) << std::flush;
+  return report.error.empty() ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+Command add_bench(CLI::App& root) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* app = root.add_subcommand("bench", "Measure throughput, latency and broker CPU/RSS (docs/performance.md)");
+  app->add_option("--messages", args->load.messages, "Messages to send")->capture_default_str()->check(CLI::Range(1ull, 100'000'000ull));
+  app->add_option("--window", args->load.window, "Submits in flight per producer, and each consumer's credit")
+      ->capture_default_str()->check(CLI::Range(1u, 100'000u));
+  app->add_option("--size", args->size, "Payload bytes (the sample padded with --pad-field)")->capture_default_str();
+  app->add_option("--producers", args->load.producers, "Producer connections (partner DTV)")->capture_default_str()->check(CLI::Range(1u, 256u));
+  app->add_option("--consumers", args->load.consumers, "Consumer connections (partner KMAR); 0 leaves a backlog")
+      ->capture_default_str()->check(CLI::Range(0u, 256u));
+  app->add_option("--rate", args->load.rate, "Offered msg/s over all producers; 0 = as fast as the window allows")->capture_default_str();
+  app->add_option("--contract", args->load.contract, "Contract name (version 1) in --contracts")->capture_default_str();
+  app->add_option("--contracts", args->contracts, "Contract-set folder for the bench broker")->capture_default_str();
+  app->add_option("--payload", args->payload_file, "JSON payload to pad (default <contracts>/samples/<contract>.valid.json)");
+  app->add_option("--pad-field", args->pad_field, "String field the contract allows, used to pad to --size")->capture_default_str();
+  app->add_flag("--json", args->json, "One JSON object instead of the table");
+  app->add_flag("--sync-normal", args->sync_normal, "Bench broker with sync = \"normal\" (no fsync per commit; not durable)");
+  app->add_option("--max-batch", args->max_batch, "Bench broker's max_batch (frames per transaction)")->capture_default_str();
+  app->add_flag("--keep", args->keep, "Keep the bench broker's folder (store, broker.log)");
+  app->add_option("--producer-profile", args->producer_profile, "Target a running broker: the producer's profile");
+  app->add_option("--consumer-profile", args->consumer_profile, "Target a running broker: the consumer's profile");
+  app->add_option("--endpoint", args->endpoint, "With the profiles: override their broker endpoint");
+  app->add_option("--broker-pid", args->broker_pid, "With the profiles: read this process's CPU and RSS from /proc");
+  app->add_option("--timeout", args->timeout_seconds, "Give up after this many seconds")->capture_default_str();
+  return {app, [args] { return run_bench(*args); }};
+}
+
+}  // namespace keten_cli

@@ -1,0 +1,71 @@
+// keten bench end to end: the built binary starts its own broker (a child on a temporary store) and
+// sends through the real client library; or it targets a running broker with partner profiles.
+// Checks what was delivered and that the JSON carries the figures bench/run.sh reads. No timing
+// assertions: figures are only required to be present and consistent.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/broker_harness.h"
+#include "tests/support/process.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+void check_figures(const nlohmann::json& j, std::uint64_t messages) {
+  INFO(j.dump());
+  CHECK(j["error"].is_null());
+  CHECK(j["accepted"] == messages);
+  CHECK(j["rejected"] == 0);
+  CHECK(j["delivered"] == messages);
+  REQUIRE(j["throughput"].is_number());
+  CHECK(j["throughput"].get<double>() > 0);
+  for (const char* p : {"p50", "p99", "p999"}) {
+    REQUIRE(j["latency_us"][p].is_number_unsigned());
+  }
+  CHECK(j["latency_us"]["count"] == messages);
+  CHECK(j["latency_us"]["p50"].get<std::uint64_t>() <= j["latency_us"]["p99"].get<std::uint64_t>());
+  CHECK(j["latency_us"]["p99"].get<std::uint64_t>() <= j["latency_us"]["p999"].get<std::uint64_t>());
+}
+
+}  // namespace
+
+TEST_CASE("keten bench runs its own broker and delivers every message") {
+  auto r = test_support::run({test_support::keten_binary(), "bench", "--messages", "2000", "--window", "32", "--json"},
+                             "", 300s);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  check_figures(j, 2000);
+  CHECK(j["payload_bytes"] == 1024);  // the sample padded to --size
+  CHECK(j["contract"] == "departure.scheduled");
+  // The child broker's CPU time and peak RSS come from /proc.
+  REQUIRE(j["broker"].is_object());
+  CHECK(j["broker"]["peak_rss_bytes"].get<std::uint64_t>() > 0);
+  CHECK(j["broker"]["cpu_seconds"].get<double>() > 0);
+}
+
+TEST_CASE("keten bench targets a running broker with partner profiles") {
+  test_support::BrokerHarness h;
+  h.start();
+  auto write_profile = [&](const std::string& partner) {
+    auto p = h.profile(partner);
+    auto path = h.dir() / (partner + ".profile.toml");
+    std::ofstream(path) << "broker = \"" << p.broker << "\"\nbroker_public_key = \"" << p.broker_public_key
+                        << "\"\npartner = \"" << partner << "\"\nsecret_key = \"" << p.secret_key << "\"\n";
+    return path.string();
+  };
+  auto payload = h.dir() / "notice.json";
+  std::ofstream(payload) << test_support::notice().payload;
+  auto r = test_support::run({test_support::keten_binary(), "bench", "--messages", "200", "--window", "8",
+                              "--contract", "test.notice", "--payload", payload.string(), "--size", "0",
+                              "--producer-profile", write_profile("ALPHA"), "--consumer-profile",
+                              write_profile("BRAVO"), "--json"},
+                             "", 120s);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  check_figures(j, 200);
+  CHECK(j["broker"].is_null());  // no --broker-pid: the broker's usage is not known
+}
