@@ -17,6 +17,7 @@ packages=(
   python3-zmq python3-flatbuffers
   libcurl4-openssl-dev libgmime-3.0-dev dovecot-imapd python3-aiosmtpd
   chromium
+  clang-14 libclang-rt-14-dev  # make fuzz / fuzz-smoke: libFuzzer with ASan+UBSan (docs/fuzzing.md)
 )
 
 missing=()
