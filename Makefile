@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all deps configure build test test-fast test-asan demo bench clean
+.PHONY: all deps configure build test test-fast test-asan demo bench clean fuzz fuzz-smoke fuzz-build fuzz-run
 
 all: build
 
@@ -38,6 +38,41 @@ test-asan: deps $(ASAN_DIR)/build.ninja
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 600
+	$(MAKE) fuzz-smoke
+
+# libFuzzer targets (docs/fuzzing.md): their own clang build with only the libraries they need.
+# `make fuzz` runs each for FUZZ_SECONDS; `make test` runs each for FUZZ_SMOKE_SECONDS. New inputs
+# go to $(FUZZ_DIR)/corpus/<target>; a crash is saved as $(FUZZ_DIR)/artifacts/<target>-crash-*.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_TARGETS := fuzz_envelope fuzz_validator fuzz_redaction
+
+$(FUZZ_DIR)/build.ninja:
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
+	  -DCMAKE_CXX_COMPILER=clang++-14 -DKETEN_FUZZ=ON -DKETEN_TESTS=OFF $(CMAKE_FLAGS)
+
+fuzz-build: deps $(FUZZ_DIR)/build.ninja
+	cmake --build $(FUZZ_DIR) --target fuzz_targets -j $(JOBS)
+
+fuzz-run: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts; \
+	  dict=; [ $$t = fuzz_envelope ] || dict=-dict=tests/fuzz/json.dict; \
+	  echo "fuzz: $$t for $(FUZZ_RUN_SECONDS)s"; \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(FUZZ_DIR)/tests/fuzz/$$t $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t $$dict \
+	    -max_total_time=$(FUZZ_RUN_SECONDS) -max_len=16384 -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- 2>$(FUZZ_DIR)/$$t.log \
+	    || { tail -n 60 $(FUZZ_DIR)/$$t.log; echo "fuzz: $$t FAILED (log: $(FUZZ_DIR)/$$t.log)"; exit 1; }; \
+	  grep -E '^(Done|stat::number_of_executed_units)' $(FUZZ_DIR)/$$t.log || true; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-run FUZZ_RUN_SECONDS=$(FUZZ_SECONDS)
+
+fuzz-smoke:
+	$(MAKE) fuzz-run FUZZ_RUN_SECONDS=$(FUZZ_SMOKE_SECONDS)
 
 # Sets everything up and plays one removal case of the migration chain end to end.
 demo: build
@@ -50,4 +85,4 @@ bench: configure
 	BUILD_DIR=$(BUILD_DIR) ./bench/run.sh $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

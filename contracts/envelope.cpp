@@ -80,6 +80,11 @@ ErrorCode from_wire(wire::ErrorCode code) {
 Error malformed(std::string detail) { return Error{ErrorCode::kMalformedEnvelope, std::move(detail)}; }
 
 Result<Envelope> read_body(const wire::Frame* frame) {
+  // The verifier accepts a body type without a body table (an absent union value); every
+  // body_as_X() below would then be null.
+  if (frame->body_type() != wire::Body::NONE && frame->body() == nullptr) {
+    return malformed("frame names a body type but carries no body");
+  }
   switch (frame->body_type()) {
     case wire::Body::Submit: {
       const auto* s = frame->body_as_Submit();

@@ -626,6 +626,88 @@ std::string json_error_text(const json::exception& e) {
   return text;
 }
 
+// A payload that breaks a parse-time limit; thrown from PayloadLimits to stop the parser at once.
+struct PayloadLimitError {
+  FieldError error;
+};
+
+// nlohmann parser callback enforcing kMaxPayloadDepth and unique keys while the payload is parsed
+// (nlohmann's own parser keeps the last of two equal keys without a word). Keeps the path to the
+// value being parsed so that a duplicate key is named by its JSON pointer.
+class PayloadLimits {
+ public:
+  bool operator()(int depth, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        if (depth + 1 > kMaxPayloadDepth) {
+          throw PayloadLimitError{{pointer(), "depth",
+                                   "payload nests objects and arrays deeper than the limit of " +
+                                       std::to_string(kMaxPayloadDepth) + " levels"}};
+        }
+        frames_.push_back(Frame{event == json::parse_event_t::object_start, {}, 0});
+        break;
+      case json::parse_event_t::key:
+        if (!frames_.empty()) frames_.back().keys.push_back(parsed.get<std::string>());
+        break;
+      case json::parse_event_t::object_end:
+        if (!frames_.empty() && frames_.back().keys.size() != parsed.size()) duplicate();
+        end_value(true);
+        break;
+      case json::parse_event_t::array_end:
+        end_value(true);
+        break;
+      case json::parse_event_t::value:
+        end_value(false);
+        break;
+    }
+    return true;
+  }
+
+ private:
+  struct Frame {
+    bool is_object = false;
+    std::vector<std::string> keys;  // in order of appearance
+    std::size_t index = 0;          // arrays: index of the element being parsed
+  };
+
+  // A value is complete: a closed container leaves the stack, and an enclosing array moves on.
+  void end_value(bool closes_container) {
+    if (closes_container && !frames_.empty()) frames_.pop_back();
+    if (!frames_.empty() && !frames_.back().is_object) ++frames_.back().index;
+  }
+
+  // JSON pointer of the value being parsed in the innermost open container (that container's own
+  // pointer when no member or element has started yet).
+  std::string pointer(std::size_t frames) const {
+    std::string out;
+    for (std::size_t i = 0; i < frames; ++i) {
+      const Frame& frame = frames_[i];
+      if (frame.is_object) {
+        if (frame.keys.empty()) break;
+        out += '/';
+        out += escape_pointer_token(frame.keys.back());
+      } else {
+        out += '/';
+        out += std::to_string(frame.index);
+      }
+    }
+    return out;
+  }
+  std::string pointer() const { return pointer(frames_.size()); }
+
+  [[noreturn]] void duplicate() const {
+    std::vector<std::string> keys = frames_.back().keys;
+    std::sort(keys.begin(), keys.end());
+    const auto twice = std::adjacent_find(keys.begin(), keys.end());
+    const std::string name = twice == keys.end() ? std::string() : *twice;
+    throw PayloadLimitError{{pointer(frames_.size() - 1) + "/" + escape_pointer_token(name), "duplicate_key",
+                             "property '" + name + "' appears more than once in the same object"}};
+  }
+
+  std::vector<Frame> frames_;
+};
+
 }  // namespace
 
 struct PayloadValidator::Impl {
@@ -708,7 +790,12 @@ ValidationOutcome PayloadValidator::validate(std::string_view payload) {
 
   json document;
   try {
-    document = json::parse(payload);
+    PayloadLimits limits;
+    document = json::parse(payload, std::ref(limits));
+  } catch (const PayloadLimitError& e) {
+    outcome.code = ErrorCode::kInvalidPayload;
+    outcome.errors.push_back(e.error);
+    return outcome;
   } catch (const json::exception& e) {
     std::string reason = "payload is not valid JSON";
     if (const auto* parse_error = dynamic_cast<const json::parse_error*>(&e)) {

@@ -12,6 +12,12 @@
 
 namespace contracts {
 
+// Payload limits checked while parsing, before the schema (docs/contracts.md, "Payload limits"):
+// objects and arrays nested deeper than this are refused (code "depth") so that no recursive code
+// downstream meets an unbounded depth, and an object naming a key twice is refused (code
+// "duplicate_key"): JSON leaves the meaning open and parsers disagree on which value wins.
+inline constexpr int kMaxPayloadDepth = 32;
+
 struct ValidationOutcome {
   ErrorCode code = ErrorCode::kNone;  // kNone (valid), kInvalidPayload or kSchemaViolation
   std::vector<FieldError> errors;     // every problem found, each with its JSON pointer
@@ -27,8 +33,8 @@ class PayloadValidator {
   PayloadValidator& operator=(PayloadValidator&&) noexcept;
   ~PayloadValidator();
 
-  // Checks UTF-8, parses JSON, validates against the schema, including the formats date-time,
-  // date, time, email and uuid. Not thread-safe (valijson caches regexes); one broker thread.
+  // Checks UTF-8, parses JSON (depth at most kMaxPayloadDepth, no duplicate keys), validates
+  // against the schema, including the formats date-time, date, time, email and uuid. Not thread-safe (valijson caches regexes); one broker thread.
   ValidationOutcome validate(std::string_view payload);
 
  private:

@@ -20,6 +20,7 @@ packages=(
   libcurl4-openssl-dev libgmime-3.0-dev dovecot-imapd python3-aiosmtpd
   libcpp-httplib-dev  # broker/ops: the /healthz, /readyz, /metrics endpoint
   chromium
+  clang-14 libclang-rt-14-dev  # make fuzz / fuzz-smoke: libFuzzer with ASan+UBSan (docs/fuzzing.md)
 )
 bench_packages=(
   rabbitmq-server librabbitmq-dev gnuplot-nox  # bench/run.sh: RabbitMQ peer, its C client, plots

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
+#include <utility>
 
 namespace broker::policy {
 namespace {
@@ -14,6 +16,9 @@ using contracts::Result;
 using Json = nlohmann::json;
 
 constexpr int kMaxSchemaDepth = 64;  // bounds $ref cycles and absurd nesting
+// Bounds the whole walk: a recursive $ref with two branches (two properties, or an allOf of two
+// references back) would otherwise take 2^depth steps (fuzzing finding 4, docs/fuzzing.md).
+constexpr std::size_t kMaxSchemaSteps = 20000;
 
 
 std::vector<std::string_view> segments(std::string_view pointer) {
@@ -32,9 +37,23 @@ std::vector<std::string_view> segments(std::string_view pointer) {
 struct SchemaWalker {
   const Json& root;
   std::vector<SensitiveField> found;
+  // Each schema location is walked once per pattern (again only when reached at a smaller depth,
+  // which explores more): an allOf of two $refs to the same place no longer doubles the work.
+  std::map<std::pair<const Json*, std::string>, int> walked{};
+  std::size_t steps = 0;
+  bool exhausted = false;
 
   void walk(const Json& node, const std::string& pattern, int depth) {
-    if (!node.is_object() || depth > kMaxSchemaDepth) return;
+    if (!node.is_object() || depth > kMaxSchemaDepth || exhausted) return;
+    if (++steps > kMaxSchemaSteps) {
+      exhausted = true;
+      return;
+    }
+    auto [seen, first] = walked.try_emplace({&node, pattern}, depth);
+    if (!first) {
+      if (seen->second <= depth) return;
+      seen->second = depth;
+    }
     if (auto it = node.find("x-sensitivity"); it != node.end() && it->is_string()) {
       found.push_back({pattern, it->get<std::string>()});
     }
@@ -155,6 +174,11 @@ Result<std::vector<SensitiveField>> sensitive_fields(std::string_view schema_jso
   if (schema.is_discarded()) return Error{ErrorCode::kConfig, "schema is not JSON"};
   SchemaWalker walker{schema, {}};
   walker.walk(schema, "", 0);
+  if (walker.exhausted) {
+    return Error{ErrorCode::kConfig, "schema: finding its x-sensitivity fields takes more than " +
+                                         std::to_string(kMaxSchemaSteps) +
+                                         " steps (a recursive $ref with more than one branch?)"};
+  }
   return std::move(walker.found);
 }
 

@@ -135,6 +135,20 @@ TEST_CASE("envelope refuses a submit without header or payload", "[contracts][en
   CHECK_THAT(no_payload.error().detail, Catch::Contains("payload"));
 }
 
+// Found by tests/fuzz/fuzz_envelope: a body type with no body table passed the verifier and the
+// decoder then read through a null body (docs/fuzzing.md, finding 1).
+TEST_CASE("envelope refuses a body type without a body", "[contracts][envelope][hostile]") {
+  namespace wire = keten::wire;
+  auto kind = GENERATE(wire::Body::Submit, wire::Body::Receipt, wire::Body::Deliver, wire::Body::Ack,
+                       wire::Body::Nack, wire::Body::Credit, wire::Body::Heartbeat, wire::Body::Error);
+  flatbuffers::FlatBufferBuilder fbb;
+  wire::FinishFrameBuffer(fbb, wire::CreateFrame(fbb, kind, /*body=*/0));
+  auto e = decode(std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
+  REQUIRE_FALSE(e);
+  CHECK(e.error().code == ErrorCode::kMalformedEnvelope);
+  CHECK_THAT(e.error().detail, Catch::Contains("no body"));
+}
+
 TEST_CASE("envelope decodes a frame at an odd address", "[contracts][envelope]") {
   std::string valid = contracts::encode_envelope(contracts::Submit{header(), R"({"a":1})"});
   std::string shifted = " " + valid;  // the frame starts one byte into the buffer

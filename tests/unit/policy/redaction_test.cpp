@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "broker/policy/redaction.h"
@@ -135,4 +137,38 @@ TEST_CASE("redaction refuses a payload that is not JSON", "[policy]") {
   auto r = broker::policy::redact("{", fields(), RecipientView{});
   REQUIRE_FALSE(r);
   CHECK(r.error().code == contracts::ErrorCode::kInvalidPayload);
+}
+
+// Found by tests/fuzz/fuzz_redaction (docs/fuzzing.md, finding 4): an allOf of two $refs back to the
+// same definition doubled the walk at every level, 2^32 steps for one schema, and the broker's
+// first delivery of such a contract hung.
+TEST_CASE("sensitive fields of a schema whose $refs recurse through an allOf are found at once", "[policy]") {
+  auto f = broker::policy::sensitive_fields(R"({"$ref": "#/definitions/node", "definitions": {"node": {
+      "allOf": [{"$ref": "#/definitions/node"}, {"$ref": "#/definitions/node"},
+                {"properties": {"diagnosis": {"type": "string", "x-sensitivity": "medical"}}}]}}})");
+  REQUIRE(f);
+  REQUIRE_FALSE(f->empty());
+  for (const auto& field : *f) CHECK(field.pattern == "/diagnosis");
+}
+
+TEST_CASE("sensitive fields of a schema recursing through two properties are refused, not walked for ever", "[policy]") {
+  // Every path /left/right/left/... is a different pattern: 2^depth of them.
+  auto f = broker::policy::sensitive_fields(R"({"$ref": "#/definitions/tree", "definitions": {"tree": {
+      "properties": {"notes": {"type": "string", "x-sensitivity": "medical"},
+                     "left": {"$ref": "#/definitions/tree"}, "right": {"$ref": "#/definitions/tree"}}}}})");
+  REQUIRE_FALSE(f);
+  CHECK(f.error().code == contracts::ErrorCode::kConfig);
+  CHECK_THAT(f.error().detail, Catch::Contains("steps"));
+}
+
+TEST_CASE("sensitive fields of a schema recursing through one property are found down to the depth bound", "[policy]") {
+  auto f = broker::policy::sensitive_fields(R"({"$ref": "#/definitions/step", "definitions": {"step": {
+      "properties": {"notes": {"type": "string", "x-sensitivity": "medical"},
+                     "next": {"$ref": "#/definitions/step"}}}}})");
+  REQUIRE(f);
+  std::set<std::string> patterns;
+  for (const auto& field : *f) patterns.insert(field.pattern);
+  CHECK(patterns.count("/notes") == 1);
+  CHECK(patterns.count("/next/notes") == 1);
+  CHECK(patterns.count("/next/next/next/next/next/next/next/next/notes") == 1);
 }
