@@ -15,6 +15,7 @@
 #include "broker/core/pipeline.h"
 #include "broker/ops/ops.h"
 #include "broker/policy/consent.h"
+#include "broker/policy/redaction.h"
 #include "broker/store/sqlite_store.h"
 #include "broker/store/tracking.h"
 #include "broker/transport/router_socket.h"
@@ -317,6 +318,13 @@ Broker::~Broker() = default;
 Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   auto registry = contracts::ContractRegistry::load(options.contracts);
   if (!registry) return Error{ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + registry.error().detail};
+  // The data-protection policy must be able to find every sensitive field before anything is sent.
+  for (const auto& [key, c] : registry->all()) {
+    if (auto fields = policy::sensitive_fields(c.schema_json); !fields) {
+      return Error{ErrorCode::kConfig, "contracts " + c.path.string() + ": the policy cannot find the sensitive fields of " +
+                                           c.name + " v" + std::to_string(c.version) + ": " + fields.error().detail};
+    }
+  }
   SealedContracts sealed = sealed_contracts(*registry);
   auto payload_key = store_payload_key(options, sealed);
   if (!payload_key) return payload_key.error();

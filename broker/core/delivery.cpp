@@ -54,7 +54,13 @@ Result<void> DeliveryScheduler::apply_policy(store::OutboundDelivery& d, std::ve
   auto cached = sensitive_.find(contract);
   if (cached == sensitive_.end()) {
     auto fields = policy::sensitive_fields(contract->schema_json);
-    cached = sensitive_.emplace(contract, fields ? std::move(*fields) : std::vector<policy::SensitiveField>{}).first;
+    if (!fields) {
+      // Fail closed: never send a payload whose sensitive fields cannot be found. Broker::start
+      // refuses such a contract set, so this is a bug if it happens.
+      return Error{ErrorCode::kConfig, "policy cannot read the schema of " + contract->name + " v" +
+                                           std::to_string(contract->version) + ": " + fields.error().detail};
+    }
+    cached = sensitive_.emplace(contract, std::move(*fields)).first;
   }
   const auto& sensitive = cached->second;
   policy::RecipientView view;

@@ -3,12 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "broker/store/sqlite_store.h"
 #include "contracts/time.h"
 #include "tests/support/broker_harness.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -270,4 +272,19 @@ TEST_CASE("a late announcement and a missing follow-up become norm_violated even
   std::sort(seen.begin(), seen.end());  // the ack and the timer may come in either order
   CHECK(seen == std::vector<std::string>{"announced-1h-before-std:closed", "announced-1h-before-std:open",
                                          "transport-within-2s:open"});
+}
+
+TEST_CASE("a contract set whose sensitive fields cannot be found is refused at start", "[integration][policy]") {
+  BrokerHarness h;
+  test_support::TempDir set;
+  std::ofstream(set / "test.tree.v1.json") << R"({"contract": "test.tree", "version": 1, "description": "t", "owner": "ALPHA",
+    "consumers": ["BRAVO"], "schema": {"$ref": "#/definitions/tree", "definitions": {"tree": {"type": "object",
+    "properties": {"note": {"type": "string", "x-sensitivity": "medical"},
+                   "left": {"$ref": "#/definitions/tree"}, "right": {"$ref": "#/definitions/tree"}}}}}})";
+  auto options = h.options();
+  options.contracts = set.path();
+  auto broker = broker::core::Broker::start(options);
+  REQUIRE_FALSE(broker);
+  CHECK(broker.error().code == ErrorCode::kConfig);
+  CHECK_THAT(broker.error().detail, Catch::Contains("test.tree v1") && Catch::Contains("sensitive fields"));
 }
