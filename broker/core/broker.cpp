@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <variant>
 
@@ -13,6 +14,7 @@
 #include "broker/core/log.h"
 #include "broker/core/norm_tracker.h"
 #include "broker/core/pipeline.h"
+#include "broker/core/report_schedule.h"
 #include "broker/ops/ops.h"
 #include "broker/policy/consent.h"
 #include "broker/policy/redaction.h"
@@ -74,6 +76,8 @@ struct Broker::Impl {
   RateLimiter rate;
   BacklogBound backlog;
   NormTracker norms;
+  ReportSchedule reports;
+  std::optional<contracts::Submit> due_report;  // made before the turn's transaction, submitted in it
   std::vector<std::string> unreachable;  // routing ids whose send failed; dropped next turn
   audit::SigningKey signing_key;         // empty: no checkpoints, unsigned receipts
   Millis last_checkpoint_at = 0;
@@ -90,7 +94,8 @@ struct Broker::Impl {
         scheduler(store, options, &registry),
         rate(options.rate_limit, options.rate_burst),
         backlog(options.max_backlog),
-        norms(store, tables, registry) {
+        norms(store, tables, registry),
+        reports(options, contracts::now_millis()) {
     for (const auto& p : options.partners) {
       partner_ids.push_back(p.id);
       if (p.role == PartnerRole::kCareProvider) care_providers.insert(p.id);
@@ -122,6 +127,26 @@ struct Broker::Impl {
     if (!counts) return counts.error();
     backlog.reset(std::move(*counts));
     return norms.load();
+  }
+
+  // The scheduled quality report, submitted on behalf of report_producer like any message.
+  Result<void> publish_report(Millis now) {
+    contracts::Submit report = std::move(*due_report);
+    due_report.reset();
+    PipelineDeps deps{store, registry, partner_ids, nullptr, nullptr, &backlog, &choices, &sealed};
+    auto outcome = process_submit(deps, options.report_producer, report, now);
+    if (!outcome) return outcome.error();
+    const auto& receipt = outcome->receipt;
+    if (receipt.status == contracts::ReceiptStatus::kRejected) {
+      log().error("quality report refused message_id={} producer={} code={} detail={}", report.header.message_id,
+                  options.report_producer, contracts::to_string(receipt.code), receipt.detail);
+      return {};
+    }
+    scheduler.mark_dirty(outcome->recipients_with_new_deliveries);
+    log().info("quality report published message_id={} report_id={} recipients={}", report.header.message_id,
+               report.header.case_ref, receipt.recipients.size());
+    if (receipt.status == contracts::ReceiptStatus::kAccepted) return after_accept(report, options.report_producer, now);
+    return {};
   }
 
   // What an accepted message changes beyond the store rows the pipeline wrote.
@@ -236,7 +261,12 @@ struct Broker::Impl {
       for (const auto& in : *frames) ops->frame_from(in.partner, now);
       ops->tick(store, {scheduler.session_count(), last_checkpoint_at}, now);
     }
-    if (frames->empty() && unreachable.empty() && !scheduler.has_work(now) && !norms.due(now)) return {};
+    if (reports.due(now)) {
+      // Read outside the transaction; a failure is logged and the next interval tries again.
+      if (auto report = reports.make(store, registry, now)) due_report = std::move(*report);
+      else log().error("quality report not made: {}", report.error().detail);
+    }
+    if (frames->empty() && unreachable.empty() && !scheduler.has_work(now) && !norms.due(now) && !due_report) return {};
 
     std::vector<Outgoing> replies;
     std::vector<ReceiptSlot> receipt_slots;
@@ -252,6 +282,7 @@ struct Broker::Impl {
         if (!status) break;
         status = handle(in, now, replies, receipt_slots);
       }
+      if (status && due_report) status = publish_report(now);
       if (status) status = scheduler.expire(now);
       if (status) {
         auto pumped = scheduler.pump(now);

@@ -84,7 +84,8 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
   if (!r.check_known(t, "broker", {"listen", "store", "contracts", "secret_key", "max_message_bytes",
                                    "ack_timeout_ms", "max_attempts", "session_timeout_ms", "max_batch", "sync",
                                    "signing_key", "checkpoint_interval_ms", "rate_limit", "rate_burst",
-                                   "max_backlog", "max_credit", "payload_key"})) {
+                                   "max_backlog", "max_credit", "payload_key", "report_interval_ms",
+                                   "report_producer"})) {
     return false;
   }
   std::string store, contracts_dir, sync;
@@ -130,6 +131,11 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
   o.rate_burst = static_cast<std::uint32_t>(burst);
   o.max_backlog = static_cast<std::uint64_t>(backlog);
   o.max_credit = static_cast<std::uint32_t>(credit);
+  std::int64_t report_ms = o.report_interval.count();
+  if (!r.integer(t, "broker", "report_interval_ms", 0, std::int64_t{366} * 86'400'000, report_ms)) return false;
+  if (report_ms != 0 && report_ms < 1'000) return r.fail("broker.report_interval_ms", t.get("report_interval_ms"), "must be 0 (off) or at least 1000");
+  o.report_interval = std::chrono::milliseconds(report_ms);
+  if (!r.string(t, "broker", "report_producer", o.report_producer, false)) return false;
   if (!sync.empty() && sync != "full" && sync != "normal") return r.fail("broker.sync", t.get("sync"), "must be \"full\" or \"normal\"");
   o.max_message_bytes = static_cast<std::size_t>(max_bytes);
   o.ack_timeout = std::chrono::milliseconds(ack_ms);

@@ -83,6 +83,8 @@ std::string config_digest(const BrokerOptions& o, const std::string& signing_pub
                    {"rate_burst", o.rate_burst},
                    {"max_backlog", o.max_backlog},
                    {"max_credit", o.max_credit},
+                   {"report_interval_ms", o.report_interval.count()},
+                   {"report_producer", o.report_producer},
                    {"signing_public_key", signing_public_key},
                    {"partners", partners}};
   return contracts::sha256_hex(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

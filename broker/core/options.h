@@ -55,6 +55,10 @@ struct BrokerOptions {
   // Key that encrypts stored payloads of contracts with medical fields, 64 hex characters
   // (`keten keygen broker --payload`); required when the contract set has medical fields.
   std::string payload_key{};
+  // Publish the data-quality report as a `dataquality.report.published` message this often, on
+  // behalf of `report_producer` (an owner of that contract); 0 = never (docs/quality-report.md).
+  std::chrono::milliseconds report_interval{0};
+  std::string report_producer = "DRM";
   std::vector<PartnerConfig> partners;
   ops::OpsOptions ops;  // [http] and [alerts]: the operator's endpoint and alert thresholds
 };

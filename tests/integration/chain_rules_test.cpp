@@ -288,3 +288,23 @@ TEST_CASE("a contract set whose sensitive fields cannot be found is refused at s
   CHECK(broker.error().code == ErrorCode::kConfig);
   CHECK_THAT(broker.error().detail, Catch::Contains("test.tree v1") && Catch::Contains("sensitive fields"));
 }
+
+TEST_CASE("the broker publishes the quality report on its schedule as a normal message", "[integration][report]") {
+  BrokerHarness h({"DRM", "DTV", "KMAR"}, std::filesystem::path(KETEN_SOURCE_DIR) / "contracts/migration-chain");
+  h.options().report_interval = std::chrono::milliseconds(1'000);
+  h.options().report_producer = "DRM";
+  h.start();
+  auto kmar = h.client("KMAR");
+  auto d = receive_one(kmar, 20s);
+  CHECK(d.header.contract == "dataquality.report.published");
+  CHECK(d.sender == "DRM");
+  CHECK(d.header.origin == "broker:report-schedule");
+  auto payload = nlohmann::json::parse(d.payload);
+  CHECK(payload["report_id"].get<std::string>().rfind("DQR-", 0) == 0);
+  CHECK(payload["period_to"].get<std::string>() > payload["period_from"].get<std::string>());
+  REQUIRE(kmar.ack(d.delivery_id));
+  // It is in the handover log like any message: accepted, routed, delivered.
+  bool accepted_in_log = false;
+  for (const auto& e : events(h, "accepted")) accepted_in_log |= e.message_id == d.header.message_id && e.sender == "DRM";
+  CHECK(accepted_in_log);
+}
