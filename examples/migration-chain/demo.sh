@@ -71,6 +71,8 @@ rows = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
 print("%s received %d message(s):" % (sys.argv[1], len(rows)))
 for d in rows:
     print("   %-34s from %-6s case %s  attempt %s  id %s" % (d["contract"], d["sender"], d["case"], d["attempt"], d["message_id"][:8]))
+    if d["removed_fields"]:
+        print("      withheld from it: " + ", ".join(d["removed_fields"]))
 ' "$partner" "$run/$partner.jsonl"
 }
 
@@ -97,6 +99,19 @@ send DVO transport.confirmed transport.confirmed.valid.json
 send DVO custody.handover.recorded custody.handover.recorded.valid.json
 send KMAR custody.handover.recorded "$here/samples/custody.handover.recorded.taker.json"
 send KMAR departure.outcome.recorded departure.outcome.recorded.valid.json
+
+say "Medical information goes only where it may: GZA's action perspective for the transport"
+send GZA health.action-perspective.published health.action-perspective.published.valid.json --to DVO
+receive DVO
+echo "GZA (care provider) registers the person's consent: DVO may see the medical details for this case"
+valid_until="$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)"
+printf '{"recipient":"DVO","purpose":"safe-transport-and-removal","valid_until":"%s","form_ref":"M39-A/2025/000981"}\n' \
+  "$valid_until" >"$run/consent.json"
+send GZA consent.registered "$run/consent.json"
+send GZA health.action-perspective.published health.action-perspective.published.valid.json --to DVO
+receive DVO
+echo "   the log records each decision and its basis, never the values:"
+sqlite3 "$run/keten.db" "select '   ' || event || ' ' || recipient || ' ' || detail from handover_log where event in ('redacted','policy_allowed') and recipient = 'DVO'"
 
 say "What each online partner received (each delivery acknowledged after it was written out)"
 for p in DTV KMAR DJI DVO IND GZA; do receive "$p"; done
@@ -246,3 +261,12 @@ say "What KMAR had received about the case, and acknowledged"
 "$keten" --log-level warn log replay --store "$run/keten.db" --case "$case_ref" --partner KMAR | sed -n '/^KMAR had/,$p'
 "$keten" --log-level warn log replay --store "$run/keten.db" --case "$case_ref" --format html --out "$timeline"
 say "HTML timeline for the inspector: $timeline"
+
+# --- the chain manager's view: data quality for the PDCA cycle (docs/quality-report.md) -------
+quality="${KETEN_DEMO_QUALITY:-$(dirname "$keten")/quality-report.html}"
+say "Timeliness norms missed in this run (the sample dates lie in the past, so announcements came late)"
+sqlite3 "$run/keten.db" "select '   ' || contract || ' ' || json_extract(detail, '$.norm') || ' (' || json_extract(detail, '$.state') || '): ' || json_extract(detail, '$.explanation') from handover_log where event = 'norm_violated' limit 6"
+say "Data-quality report (text; the same as one HTML page for the chain manager: $quality)"
+"$keten" --log-level warn report quality --store "$run/keten.db" --contracts "$here/../../contracts/migration-chain" >"$run/quality.txt"
+sed -n 1,40p "$run/quality.txt"
+"$keten" --log-level warn report quality --store "$run/keten.db" --contracts "$here/../../contracts/migration-chain" --format html --out "$quality"
