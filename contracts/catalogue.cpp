@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <vector>
+#include "contracts/html_escape.h"
 
 namespace contracts {
 namespace {
@@ -154,19 +155,6 @@ std::string md_cell(const std::string& text) {
   return out;
 }
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // `code` spans of the norm texts become <code> in HTML.
 std::string html_code_spans(const std::string& text) {

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+#include "contracts/html_escape.h"
 
 namespace broker::audit {
 namespace {
@@ -42,21 +43,7 @@ bool is_delivery_event(const std::string& e) {
          e == "dead_lettered" || e == "redacted" || e == "policy_allowed";
 }
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+using contracts::html_escape;
 
 std::string verification_line(const VerifyReport& v) {
   if (!v.ok) return "LOG NOT INTACT: first bad seq " + std::to_string(v.first_bad_seq) + ": " + v.problem;

@@ -8,25 +8,13 @@
 
 #include "broker/report/render.h"
 #include "contracts/time.h"
+#include "contracts/html_escape.h"
 
 namespace broker::report {
 
 namespace {
 
-std::string esc(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string esc(const std::string& s) { return contracts::html_escape(s); }
 
 std::string num(double v) {
   char buf[32];
