@@ -38,7 +38,7 @@ int serve(const ServeArgs& args) {
   if (!args.http_listen.empty()) options->ops.http_listen = args.http_listen;
   if (args.check_config) {
     std::cout << "ok: " << args.config << ": listen " << options->listen << ", " << options->partners.size()
-              << " partners, store " << options->store.string() << ", contracts " << options->contracts.string()
+              << " partners, " << options->supervisors.size() << " supervisors, store " << options->store.string() << ", contracts " << options->contracts.string()
               << "\n";
     return kExitOk;
   }

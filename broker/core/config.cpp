@@ -271,7 +271,9 @@ Result<BrokerOptions> load_config(const std::filesystem::path& path) {
   options.contracts = r.base / options.contracts;
 
   for (const auto& [key, node] : root) {
-    if (key != "broker" && key != "partner" && key != "http" && key != "alerts") r.fail(key.str(), &node, "unknown section");
+    if (key != "broker" && key != "partner" && key != "supervisor" && key != "http" && key != "alerts") {
+      r.fail(key.str(), &node, "unknown section");
+    }
   }
   const toml::table* broker = root["broker"].as_table();
   if (!broker) {
@@ -294,6 +296,28 @@ Result<BrokerOptions> load_config(const std::filesystem::path& path) {
       }
     }
   }
+  if (const toml::node* supervisors = root.get("supervisor")) {
+    const toml::array* list = supervisors->as_array();
+    if (!list) {
+      r.fail("supervisor", supervisors, "must be [[supervisor]] tables");
+    } else {
+      std::size_t i = 0;
+      for (const auto& item : *list) {
+        const std::string section = "supervisor[" + std::to_string(i++) + "]";
+        const toml::table* t = item.as_table();
+        if (!t) {
+          r.fail(section, &item, "must be a table");
+          break;
+        }
+        SupervisorConfig sup;
+        if (!r.check_known(*t, section, {"id", "name"}) || !r.string(*t, section, "id", sup.id, true) ||
+            !r.string(*t, section, "name", sup.name, false)) {
+          break;
+        }
+        options.supervisors.push_back(std::move(sup));
+      }
+    }
+  }
   for (const char* name : {"http", "alerts"}) {
     if (const toml::node* node = root.get(name); node && !node->is_table()) r.fail(name, node, "must be a table");
   }
@@ -303,6 +327,9 @@ Result<BrokerOptions> load_config(const std::filesystem::path& path) {
   for (const auto& p : options.partners) {
     if (!ids.insert(p.id).second) r.fail("partner.id", nullptr, "duplicate partner id " + p.id);
     if (!keys.insert(p.public_key).second) r.fail("partner.public_key", nullptr, "partner " + p.id + " reuses another partner's key");
+  }
+  for (const auto& s : options.supervisors) {
+    if (!ids.insert(s.id).second) r.fail("supervisor.id", nullptr, "id " + s.id + " is already a partner or supervisor");
   }
   for (const auto& [id, limit] : options.ops.alerts.partner_silent_after_by_partner) {
     if (!ids.contains(id)) r.fail("alerts.partner_silent_ms_by_partner." + id, nullptr, "no partner has this id");

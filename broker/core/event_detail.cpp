@@ -87,6 +87,7 @@ std::string config_digest(const BrokerOptions& o, const std::string& signing_pub
                    {"report_producer", o.report_producer},
                    {"signing_public_key", signing_public_key},
                    {"partners", partners}};
+  for (const auto& sup : o.supervisors) j["supervisors"].push_back({{"id", sup.id}, {"name", sup.name}});
   return contracts::sha256_hex(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 

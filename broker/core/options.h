@@ -28,6 +28,13 @@ struct PartnerConfig {
   std::map<std::string, std::vector<std::uint32_t>, std::less<>> takes{};
 };
 
+// A supervisor (an inspectorate): named in the config so the chain's parties are listed in one
+// place, but it never connects; it works on exported bundles with `keten log` (docs/inspector.md).
+struct SupervisorConfig {
+  std::string id;    // e.g. "INSP-JENV"
+  std::string name;
+};
+
 struct BrokerOptions {
   std::string listen = "tcp://127.0.0.1:5555";   // ZeroMQ endpoint the ROUTER binds
   std::filesystem::path store = "keten.db";       // SQLite file; its folder is created if missing
@@ -61,6 +68,7 @@ struct BrokerOptions {
   std::string report_producer = "DRM";
   std::vector<PartnerConfig> partners;
   ops::OpsOptions ops;  // [http] and [alerts]: the operator's endpoint and alert thresholds
+  std::vector<SupervisorConfig> supervisors{};  // [[supervisor]]: named, never connect
 };
 
 }  // namespace broker::core

@@ -7,7 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 keten="$(realpath "${1:-$here/../../build/keten}")"
 samples="$here/../../contracts/migration-chain/samples"
-partners=(IND COA DTV KMAR POL-AVIM DJI DVO GZA AIR-ZZ PTR-001 GEM-0014)
+partners=(IND COA DTV KMAR POL-AVIM DJI DVO GZA DJI-MD IND-BMA ZHP IOM BZ DRM RECHTSPRAAK AIR-ZZ PTR-001 GEM-0014)
 case_ref="9990012345"
 run="$(mktemp -d /tmp/keten-demo-XXXXXX)"
 broker_pid=""

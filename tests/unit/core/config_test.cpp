@@ -98,3 +98,25 @@ TEST_CASE("config reads limits and the versions a partner takes", "[core][config
   CHECK_THAT(refused.error().detail, Catch::Contains("partner[0].takes.departure.scheduled") &&
                                          Catch::Contains("versions must be integers of 1 or more"));
 }
+
+TEST_CASE("config lists supervisors, which have no key, and keeps ids unique", "[core][config]") {
+  test_support::TempDir dir;
+  auto path = write(dir, minimal() + "[[partner]]\nid = \"DTV\"\npublic_key = \"" + std::string(kKeyB) + "\"\n"
+                         "[[supervisor]]\nid = \"INSP-JENV\"\nname = \"Inspectie JenV\"\n");
+  auto options = broker::core::load_config(path);
+  INFO((options ? "" : options.error().detail));
+  REQUIRE(options);
+  REQUIRE(options->supervisors.size() == 1);
+  CHECK(options->supervisors[0].id == "INSP-JENV");
+  CHECK(options->supervisors[0].name == "Inspectie JenV");
+
+  auto clash = write(dir, minimal() + "[[partner]]\nid = \"DTV\"\npublic_key = \"" + std::string(kKeyB) + "\"\n"
+                          "[[supervisor]]\nid = \"DTV\"\n");
+  auto refused = broker::core::load_config(clash);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().detail, Catch::Contains("supervisor.id") && Catch::Contains("DTV"));
+  auto keyed = write(dir, minimal() + "[[supervisor]]\nid = \"IGJ\"\npublic_key = \"" + std::string(kKeyB) + "\"\n");
+  auto no_keys = broker::core::load_config(keyed);
+  REQUIRE_FALSE(no_keys);
+  CHECK_THAT(no_keys.error().detail, Catch::Contains("supervisor[0].public_key") && Catch::Contains("unknown key"));
+}
