@@ -241,6 +241,7 @@ TEST_CASE("a recipient's backlog is bounded and frees up as it acknowledges", "[
 
 TEST_CASE("a late announcement and a missing follow-up become norm_violated events", "[integration][norms]") {
   BrokerHarness h;
+  h.options().ops.alerts.check_interval = std::chrono::milliseconds(200);
   h.start();
   auto alpha = h.client("ALPHA");
   // Departure in 30 minutes: it had to be acknowledged an hour before (late already), and its
@@ -272,6 +273,14 @@ TEST_CASE("a late announcement and a missing follow-up become norm_violated even
   std::sort(seen.begin(), seen.end());  // the ack and the timer may come in either order
   CHECK(seen == std::vector<std::string>{"announced-1h-before-std:closed", "announced-1h-before-std:open",
                                          "transport-within-2s:open"});
+
+  // The operator is alerted too (docs/operations.md): an `alert` event of kind norm_violations.
+  bool alerted = false;
+  for (int i = 0; i < 100 && !alerted; ++i) {
+    for (const auto& e : events(h, "alert")) alerted |= e.detail.find("norm_violations") != std::string::npos;
+    if (!alerted) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(alerted);
 }
 
 TEST_CASE("a contract set whose sensitive fields cannot be found is refused at start", "[integration][policy]") {
