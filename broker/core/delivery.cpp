@@ -24,17 +24,9 @@ using contracts::Result;
 constexpr Millis kNackBackoffPerAttempt = 1'000;
 
 store::LogEvent delivery_event(const char* name, const store::OutboundDelivery& d, Millis now) {
-  store::LogEvent e;
-  e.at = now;
-  e.event = name;
-  e.message_id = d.header.message_id;
-  e.contract = d.header.contract;
-  e.version = d.header.version;
-  e.case_ref = d.header.case_ref;
-  e.sender = d.sender;
+  store::LogEvent e = message_event(name, d.header, d.sender, d.payload_digest, now);
   e.recipient = d.recipient;
   e.delivery_id = d.delivery_id;
-  e.payload_digest = d.payload_digest;
   return e;
 }
 
@@ -157,7 +149,7 @@ Result<void> DeliveryScheduler::on_ack(const std::string& partner, std::uint64_t
     in_flight_.erase(it);
   }
   if (auto r = store_.mark_acked(id, now); !r) return r;
-  auto d = store_.find_outbound(id);
+  auto d = store_.find_delivery_header(id);
   if (!d) return d.error();
   if (*d) {
     if (auto r = store_.append_log(delivery_event("acknowledged", **d, now)); !r) return r.error();
@@ -174,7 +166,7 @@ Result<void> DeliveryScheduler::on_nack(const std::string& partner, std::uint64_
   if (it == in_flight_.end() || it->second.partner != partner || it->second.nacked) {
     return Error{ErrorCode::kUnknownDelivery, "no delivery " + std::to_string(delivery_id) + " in flight for " + partner};
   }
-  auto d = store_.find_outbound(static_cast<std::int64_t>(delivery_id));
+  auto d = store_.find_delivery_header(static_cast<std::int64_t>(delivery_id));
   if (!d) return d.error();
   if (*d) {
     store::LogEvent e = delivery_event("nacked", **d, now);

@@ -10,6 +10,20 @@
 
 namespace broker::core {
 
+audit::LogRecord message_event(const char* name, const contracts::Header& h, const std::string& sender,
+                               const std::string& payload_digest, contracts::Millis at) {
+  audit::LogRecord e;
+  e.at = at;
+  e.event = name;
+  e.message_id = h.message_id;
+  e.contract = h.contract;
+  e.version = h.version;
+  e.case_ref = h.case_ref;
+  e.sender = sender;
+  e.payload_digest = payload_digest;
+  return e;
+}
+
 std::string rejected_detail(contracts::ErrorCode code, const std::string& detail,
                             const std::vector<contracts::FieldError>& errors) {
   nlohmann::json j{{"code", contracts::to_string(code)}, {"detail", detail}};

@@ -1,5 +1,5 @@
 #pragma once
-// The `detail` JSON objects of handover-log events (docs/store-format.md lists each event's fields).
+// The handover-log events' common columns and their `detail` JSON objects (docs/store-format.md lists each event's fields).
 // nlohmann stays in event_detail.cpp.
 
 #include <cstdint>
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/audit/log_record.h"
 #include "broker/core/options.h"
 #include "broker/core/routing.h"
 #include "contracts/envelope.h"
@@ -16,6 +17,11 @@ struct NormViolation;
 }
 
 namespace broker::core {
+
+// A handover-log row about one message: event name, time and the message's identifying columns
+// (id, contract, version, case, sender, payload digest). Callers add recipient, delivery and detail.
+audit::LogRecord message_event(const char* name, const contracts::Header& header, const std::string& sender,
+                               const std::string& payload_digest, contracts::Millis at);
 
 // {"code": "...", "detail": "...", "errors": [{"pointer","code","reason"}...]}
 std::string rejected_detail(contracts::ErrorCode code, const std::string& detail,

@@ -167,16 +167,8 @@ Result<void> NormTracker::evaluate(const std::string& message_id, Millis now) {
     if (auto r = tables_.record(key, closed ? store::RecordedViolation::kClosed : store::RecordedViolation::kOpen); !r) {
       return r;
     }
-    store::LogEvent e;
-    e.at = now;
-    e.event = "norm_violated";
-    e.message_id = message_id;
-    e.contract = m.header.contract;
-    e.version = m.header.version;
-    e.case_ref = m.header.case_ref;
-    e.sender = m.sender;
+    store::LogEvent e = message_event("norm_violated", m.header, m.sender, m.payload_digest, now);
     e.recipient = v.recipient;
-    e.payload_digest = m.payload_digest;
     e.detail = norm_violation_detail(v);
     if (auto r = store_.append_log(e); !r) return r.error();
     ++violations_recorded_;

@@ -41,21 +41,6 @@ void check_id(std::vector<FieldError>& errors, const char* field, const std::str
   }
 }
 
-// The common fields of every event about this submit.
-LogEvent event_for(const char* name, const std::string& sender, const contracts::Header& h,
-                   const std::string& digest, contracts::Millis now) {
-  LogEvent e;
-  e.at = now;
-  e.event = name;
-  e.message_id = h.message_id;
-  e.contract = h.contract;
-  e.version = h.version;
-  e.case_ref = h.case_ref;
-  e.sender = sender;
-  e.payload_digest = digest;
-  return e;
-}
-
 struct Submission {
   PipelineDeps& deps;
   const std::string& sender;
@@ -64,7 +49,7 @@ struct Submission {
   contracts::Millis now;
 
   Result<SubmitOutcome> reject(ErrorCode code, std::string detail, std::vector<FieldError> errors) {
-    LogEvent e = event_for("rejected", sender, submit.header, digest, now);
+    LogEvent e = message_event("rejected", submit.header, sender, digest, now);
     e.detail = rejected_detail(code, detail, errors);
     if (auto r = deps.store.append_log(e); !r) return r.error();
     log().warn("rejected message_id={} partner={} contract={} v{} code={} errors={} detail={}",
@@ -81,7 +66,7 @@ struct Submission {
   }
 
   Result<SubmitOutcome> duplicate(const store::AcceptedMessage& first) {
-    LogEvent e = event_for("duplicate", sender, submit.header, digest, now);
+    LogEvent e = message_event("duplicate", submit.header, sender, digest, now);
     e.detail = duplicate_detail(first.payload_digest, first.payload_digest == digest);
     if (auto r = deps.store.append_log(e); !r) return r.error();
     log().debug("duplicate message_id={} partner={}", submit.header.message_id, sender);
@@ -97,7 +82,7 @@ struct Submission {
 
   Result<SubmitOutcome> accept(const std::vector<std::string>& recipients, const std::vector<Skipped>& skipped,
                                const contracts::Contract& contract) {
-    LogEvent accepted = event_for("accepted", sender, submit.header, digest, now);
+    LogEvent accepted = message_event("accepted", submit.header, sender, digest, now);
     accepted.detail = accepted_detail(submit.header, recipients, skipped);
     auto log_seq = deps.store.append_log(accepted);
     if (!log_seq) return log_seq.error();
@@ -117,7 +102,7 @@ struct Submission {
       auto delivery = deps.store.insert_delivery(*seq, recipient);
       if (!delivery) return delivery.error();
       if (deps.backlog) deps.backlog->added(recipient);
-      LogEvent routed = event_for("routed", sender, submit.header, digest, now);
+      LogEvent routed = message_event("routed", submit.header, sender, digest, now);
       routed.recipient = recipient;
       routed.delivery_id = *delivery;
       if (auto r = deps.store.append_log(routed); !r) return r.error();
@@ -137,7 +122,7 @@ struct Submission {
 
   Result<SubmitOutcome> run() {
     const auto& h = submit.header;
-    LogEvent received = event_for("received", sender, h, digest, now);
+    LogEvent received = message_event("received", h, sender, digest, now);
     received.detail = received_detail(submit.payload.size());
     if (auto r = deps.store.append_log(received); !r) return r.error();
 

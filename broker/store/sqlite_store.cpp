@@ -121,12 +121,16 @@ CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 )sql";
 
-// Shared by next_pending and find_outbound; read_outbound() follows its column order.
-constexpr std::string_view kOutboundSelect =
-    "SELECT d.id, d.recipient, d.attempts, m.message_id, m.contract, m.version, m.case_ref,"
-    " m.recipients, m.correlation_id, m.causation_id, m.supersedes, m.occurred_at, m.recorded_at,"
-    " m.sender, m.payload, m.payload_digest, m.accepted_at, m.origin, m.sealed"
-    " FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq ";
+// Shared by next_pending, find_outbound and find_delivery_header; read_outbound() follows its column
+// order. Without the payload, an empty unsealed one is read in its place (nothing to decrypt).
+std::string outbound_select(bool with_payload) {
+  return std::string(
+             "SELECT d.id, d.recipient, d.attempts, m.message_id, m.contract, m.version, m.case_ref,"
+             " m.recipients, m.correlation_id, m.causation_id, m.supersedes, m.occurred_at, m.recorded_at,"
+             " m.sender, ") +
+         (with_payload ? "m.payload" : "x''") + ", m.payload_digest, m.accepted_at, m.origin, " +
+         (with_payload ? "m.sealed" : "0") + " FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq ";
+}
 
 Error storage_error(std::string_view what, std::string_view detail) {
   std::string text;
@@ -301,7 +305,7 @@ struct SqliteStore::Impl {
 
   StmtHandle begin, commit, rollback;
   StmtHandle find_message, insert_message;
-  StmtHandle insert_delivery, next_pending, find_outbound, find_delivery;
+  StmtHandle insert_delivery, next_pending, find_outbound, find_delivery_header, find_delivery;
   StmtHandle mark_in_flight, mark_acked, mark_pending, mark_dead;
   StmtHandle reset_in_flight_one, reset_in_flight_all;
   StmtHandle count_one, count_all, recipients_with_pending;
@@ -510,11 +514,23 @@ struct SqliteStore::Impl {
     return {};
   }
 
+  Result<std::optional<OutboundDelivery>> find_one_outbound(const StmtHandle& stmt, std::int64_t delivery_id,
+                                                           std::string_view what) {
+    auto q = query(stmt, what);
+    q.int64(delivery_id);
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return std::optional<OutboundDelivery>();
+    auto delivery = read_outbound(q, what, payload_key);
+    if (!delivery) return delivery.error();
+    return std::optional<OutboundDelivery>(std::move(*delivery));
+  }
+
   Result<void> prepare_all() {
     const std::string next_pending_sql =
-        std::string(kOutboundSelect) +
-        "WHERE d.recipient = ? AND d.state = 0 ORDER BY d.id LIMIT ?";
-    const std::string find_outbound_sql = std::string(kOutboundSelect) + "WHERE d.id = ?";
+        outbound_select(true) + "WHERE d.recipient = ? AND d.state = 0 ORDER BY d.id LIMIT ?";
+    const std::string find_outbound_sql = outbound_select(true) + "WHERE d.id = ?";
+    const std::string find_delivery_header_sql = outbound_select(false) + "WHERE d.id = ?";
     const std::pair<StmtHandle*, const char*> statements[] = {
         {&begin, "BEGIN IMMEDIATE"},
         {&commit, "COMMIT"},
@@ -532,6 +548,7 @@ struct SqliteStore::Impl {
          " acked_at, dead_at) VALUES (?, ?, 0, 0, 0, 0, 0)"},
         {&next_pending, next_pending_sql.c_str()},
         {&find_outbound, find_outbound_sql.c_str()},
+        {&find_delivery_header, find_delivery_header_sql.c_str()},
         {&find_delivery,
          "SELECT id, message_seq, recipient, state, attempts, last_attempt_at, acked_at, dead_at"
          " FROM deliveries WHERE id = ?"},
@@ -765,14 +782,11 @@ Result<std::vector<OutboundDelivery>> SqliteStore::next_pending(std::string_view
 }
 
 Result<std::optional<OutboundDelivery>> SqliteStore::find_outbound(std::int64_t delivery_id) {
-  auto q = impl_->query(impl_->find_outbound, "find_outbound");
-  q.int64(delivery_id);
-  auto row = q.next();
-  if (!row) return row.error();
-  if (!*row) return std::optional<OutboundDelivery>();
-  auto delivery = read_outbound(q, "find_outbound", impl_->payload_key);
-  if (!delivery) return delivery.error();
-  return std::optional<OutboundDelivery>(std::move(*delivery));
+  return impl_->find_one_outbound(impl_->find_outbound, delivery_id, "find_outbound");
+}
+
+Result<std::optional<OutboundDelivery>> SqliteStore::find_delivery_header(std::int64_t delivery_id) {
+  return impl_->find_one_outbound(impl_->find_delivery_header, delivery_id, "find_delivery_header");
 }
 
 Result<std::optional<Delivery>> SqliteStore::find_delivery(std::int64_t delivery_id) {

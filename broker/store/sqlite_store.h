@@ -175,6 +175,8 @@ class SqliteStore {
                                                                    std::size_t limit);
   // The delivery joined with its message, in any state; nullopt for an unknown id.
   [[nodiscard]] Result<std::optional<OutboundDelivery>> find_outbound(std::int64_t delivery_id);
+  // The same without the payload (left empty, nothing decrypted): enough for a log row.
+  [[nodiscard]] Result<std::optional<OutboundDelivery>> find_delivery_header(std::int64_t delivery_id);
   [[nodiscard]] Result<std::optional<Delivery>> find_delivery(std::int64_t delivery_id);
   // State changes. They do not check the previous state (the broker decides); an unknown
   // delivery_id fails with kStorage. mark_in_flight stores `attempts` and `at` as given.

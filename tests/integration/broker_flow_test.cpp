@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/support/broker_harness.h"
+#include "tests/support/receive.h"
 
 namespace {
 
@@ -9,13 +10,7 @@ using namespace std::chrono_literals;
 using contracts::ReceiptStatus;
 using test_support::BrokerHarness;
 using test_support::notice;
-
-contracts::Deliver receive_one(partner::Client& c, std::chrono::milliseconds wait = 5s) {
-  auto d = c.receive(wait);
-  REQUIRE(d);
-  REQUIRE(d->has_value());
-  return std::move(**d);
-}
+using test_support::receive_one;
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include "broker/store/sqlite_store.h"
 #include "contracts/time.h"
 #include "tests/support/broker_harness.h"
+#include "tests/support/receive.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -19,13 +20,7 @@ using contracts::ErrorCode;
 using contracts::ReceiptStatus;
 using test_support::BrokerHarness;
 using test_support::notice;
-
-contracts::Deliver receive_one(partner::Client& c, std::chrono::milliseconds wait = 10s) {
-  auto d = c.receive(wait);
-  REQUIRE(d);
-  REQUIRE(d->has_value());
-  return std::move(**d);
-}
+using test_support::receive_one;
 
 // ALPHA (owner), BRAVO (care provider), DELTA (chain partner without care role).
 struct HealthChain : BrokerHarness {

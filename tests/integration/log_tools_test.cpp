@@ -105,13 +105,6 @@ void write_profiles(const BrokerHarness& h, const std::filesystem::path& dir, co
   }
 }
 
-std::string find_chromium() {
-  for (const char* path : {"/usr/bin/chromium", "/usr/bin/chromium-browser"}) {
-    if (::access(path, X_OK) == 0) return path;
-  }
-  return "";
-}
-
 }  // namespace
 
 TEST_CASE("the SDK verifies signed receipts and keeps the signature", "[integration][audit]") {
@@ -244,8 +237,6 @@ TEST_CASE("keten log verify names the first bad seq in a tampered store and bund
 
 TEST_CASE("keten log replay writes an HTML timeline that headless chromium renders with every event",
           "[integration][audit]") {
-  const std::string chromium = find_chromium();
-  REQUIRE_FALSE(chromium.empty());  // tools/install-deps.sh installs Debian's chromium
   BrokerHarness h;
   auto key = sign_with(h);
   h.start();
@@ -269,11 +260,7 @@ TEST_CASE("keten log replay writes an HTML timeline that headless chromium rende
   }
   REQUIRE(case_seqs.size() >= 12);  // 2 x (received, accepted, 2 routed, 2 delivered, 2 acknowledged)
 
-  test_support::TempDir profile;
-  auto rendered = run({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                       "--disable-component-update", "--disable-sync", "--no-first-run",
-                       "--user-data-dir=" + profile.path().string(), "--dump-dom", "file://" + html.string()},
-                      "", 90s);
+  auto rendered = test_support::chromium_dom(html.string());
   INFO(rendered.err);
   REQUIRE(rendered.exit_code == 0);
   CHECK_THAT(rendered.out, Contains("id=\"verification\"") && Contains("log intact"));

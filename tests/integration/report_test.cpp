@@ -22,13 +22,6 @@ using test_support::BrokerHarness;
 using test_support::notice;
 using test_support::run;
 
-std::string find_chromium() {
-  for (const char* path : {"/usr/bin/chromium", "/usr/bin/chromium-browser"}) {
-    if (::access(path, X_OK) == 0) return path;
-  }
-  return "";
-}
-
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream s;
@@ -178,8 +171,6 @@ TEST_CASE("keten report quality refuses bad arguments and a missing store", "[in
 }
 
 TEST_CASE("keten report quality writes an HTML page that headless chromium renders", "[integration][report]") {
-  const std::string chromium = find_chromium();
-  REQUIRE_FALSE(chromium.empty());  // tools/install-deps.sh installs Debian's chromium
   BrokerHarness h;
   h.start();
   play(h);
@@ -190,11 +181,7 @@ TEST_CASE("keten report quality writes an HTML page that headless chromium rende
   REQUIRE(out.exit_code == 0);
   CHECK_THAT(read_file(html), !Contains("<script") && !Contains("src=") && !Contains("href="));
 
-  test_support::TempDir profile;
-  auto rendered = run({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                       "--disable-component-update", "--disable-sync", "--no-first-run",
-                       "--user-data-dir=" + profile.path().string(), "--dump-dom", "file://" + html.string()},
-                      "", 90s);
+  auto rendered = test_support::chromium_dom(html.string());
   INFO(rendered.err);
   REQUIRE(rendered.exit_code == 0);
   const std::string& dom = rendered.out;

@@ -1,5 +1,7 @@
 #include "tests/support/process.h"
 
+#include "tests/support/temp_dir.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -35,6 +37,19 @@ int decode_status(int status) {
 }  // namespace
 
 std::string keten_binary() { return KETEN_BINARY; }
+
+RunResult chromium_dom(const std::string& html_path) {
+  std::string chromium;
+  for (const char* path : {"/usr/bin/chromium", "/usr/bin/chromium-browser"}) {
+    if (::access(path, X_OK) == 0) chromium = path;
+  }
+  if (chromium.empty()) return {-1, "", "chromium is not installed (tools/install-deps.sh installs it)"};
+  TempDir profile;
+  return run({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run",
+              "--user-data-dir=" + profile.path().string(), "--dump-dom", "file://" + html_path},
+             "", std::chrono::seconds(90));
+}
 
 RunResult run(const std::vector<std::string>& argv, const std::string& stdin_text, std::chrono::milliseconds timeout) {
   int in[2], out[2], err[2];

@@ -24,6 +24,11 @@ RunResult run(const std::vector<std::string>& argv, const std::string& stdin_tex
 // The path of the built keten binary.
 std::string keten_binary();
 
+// Renders the HTML file in Debian's headless chromium (installed by tools/install-deps.sh), with no
+// network and a throwaway profile, and returns the DOM it built (`out`). exit_code -1 and a reason
+// in `err` when chromium is not installed.
+RunResult chromium_dom(const std::string& html_path);
+
 class ChildProcess {
  public:
   explicit ChildProcess(const std::vector<std::string>& argv);  // stdout piped, stderr to a file

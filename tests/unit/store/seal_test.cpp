@@ -248,6 +248,14 @@ TEST_CASE("a sealed row is refused with a wrong key or without a key, naming the
   REQUIRE(pending.size() == 2);
   CHECK_FALSE(pending[0].unreadable.empty());
   CHECK(pending[1].unreadable.empty());  // the unsealed row next to it reads normally
+  // The header of the delivery (what a log row needs) reads without the key: nothing is decrypted.
+  const auto header = ok(store.find_delivery_header(delivery_id));
+  REQUIRE(header.has_value());
+  CHECK(header->header.message_id == "m-1");
+  CHECK(header->recipient == "DTV");
+  CHECK(header->payload.empty());
+  CHECK(header->unreadable.empty());
+  CHECK_FALSE(header->payload_digest.empty());
   // Unsealed rows need no key.
   const auto plain = ok(store.find_message_content("plain-1"));
   REQUIRE(plain.has_value());
