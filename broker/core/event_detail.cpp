@@ -63,7 +63,7 @@ std::string duplicate_detail(const std::string& first_digest, bool same_payload)
   return nlohmann::json{{"first_payload_digest", first_digest}, {"same_payload", same_payload}}.dump();
 }
 
-std::string norm_violation_detail(const contracts::NormViolation& v) {
+std::string norm_violation_detail(const contracts::NormViolation& v, bool was_open) {
   nlohmann::json j{{"norm", v.norm_id},
                    {"kind", contracts::to_string(v.kind)},
                    {"state", v.done_at == 0 ? "open" : "closed"},
@@ -72,6 +72,7 @@ std::string norm_violation_detail(const contracts::NormViolation& v) {
                    {"by_ms", v.late_by},
                    {"explanation", v.explanation}};
   if (!v.expected_contract.empty()) j["expected_contract"] = v.expected_contract;
+  if (v.done_at != 0) j["was_open"] = was_open;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -169,7 +169,7 @@ Result<void> NormTracker::evaluate(const std::string& message_id, Millis now) {
     }
     store::LogEvent e = message_event("norm_violated", m.header, m.sender, m.payload_digest, now);
     e.recipient = v.recipient;
-    e.detail = norm_violation_detail(v);
+    e.detail = norm_violation_detail(v, *recorded == store::RecordedViolation::kOpen);
     if (auto r = store_.append_log(e); !r) return r.error();
     ++violations_recorded_;
     log().info("norm_violated message_id={} contract={} v{} norm={} state={} recipient={} expected={} late_by_ms={}",

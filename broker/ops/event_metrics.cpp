@@ -14,6 +14,14 @@ std::string detail_field(const std::string& detail, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// A boolean field of the detail object; false when absent or not a boolean.
+bool detail_flag(const std::string& detail, const char* key) {
+  auto j = nlohmann::json::parse(detail, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
 }  // namespace
 
 void describe_broker_metrics(MetricsRegistry& r) {
@@ -71,6 +79,8 @@ void count_event(MetricsRegistry& r, EventTally& tally, const audit::LogRecord& 
     r.add("keten_dead_letters_total", {{"contract", row.contract}, {"recipient", row.recipient}});
     ++tally.dead_letters[row.recipient];
   } else if (e == "norm_violated") {
+    // One violation per obligation: a late close of an obligation already counted open is not new.
+    if (detail_flag(row.detail, "was_open")) return;
     std::string norm = detail_field(row.detail, "norm");
     count_norm_violation(r, tally, row.contract, norm.empty() ? "unknown" : norm);
   } else if (e == "alert") {

@@ -98,10 +98,6 @@ void Ops::commit_finished(std::chrono::steady_clock::duration took, bool ok) {
                    std::chrono::duration<double>(took).count());
 }
 
-void Ops::norm_violated(const std::string& contract, const std::string& norm) {
-  count_norm_violation(metrics_, tally_, contract, norm);
-}
-
 void Ops::observe(store::SqliteStore& store) {
   while (store.log_head().seq > observed_seq_) {
     auto rows = store.read_log(observed_seq_ + 1, kLogPage);

@@ -72,9 +72,6 @@ class Ops {
   // runs the alert check every check_interval, appending fired alerts in their own transaction
   // (kept and retried next time when the store refuses). Logs its own store errors.
   void tick(store::SqliteStore& store, const LoopView& view, contracts::Millis now);
-  // A timeliness-norm violation. Rows of the `norm_violated` event are counted by observe(), so
-  // call this only for violations that are not logged as that event.
-  void norm_violated(const std::string& contract, const std::string& norm);
 
   const MetricsRegistry& metrics() const { return metrics_; }
 

@@ -103,6 +103,7 @@ TEST_CASE("a late announcement is recorded open at acceptance and closed when ac
   CHECK(v[1]["state"] == "closed");
   CHECK(v[1]["done_at"] == kT0 + 5'000);
   CHECK(v[1]["by_ms"] == 30 * 60'000 + 5'000);
+  CHECK(v[1]["was_open"] == true);  // the same obligation: not a second violation
 
   // Evaluating again records nothing new.
   REQUIRE(f.store.begin());
@@ -136,6 +137,7 @@ TEST_CASE("a missing follow-up is found by the timer and closed when it comes la
   CHECK(v[1]["state"] == "closed");
   CHECK(v[1]["done_at"] == kT0 + 4'500);
   CHECK(v[1]["by_ms"] == 2'500);
+  CHECK(v[1]["was_open"] == true);
 }
 
 TEST_CASE("a follow-up that came first counts, and an obligation met in time records nothing", "[core][norms]") {

@@ -111,7 +111,9 @@ TEST_CASE("a silent partner alerts once as an alert event and clears when it spe
 TEST_CASE("dead letters and norm violations alert per check and clear without new ones", "[ops]") {
   Fixture f(quiet_alerts());
   f.append("dead_lettered", "BRAVO");
-  f.o->norm_violated("test.notice", "within_1_day");
+  f.append("norm_violated", "BRAVO", R"({"norm":"within_1_day","state":"open","by_ms":5})");
+  // Its late close is the same obligation, not a second violation.
+  f.append("norm_violated", "BRAVO", R"({"norm":"within_1_day","state":"closed","by_ms":9,"was_open":true})");
   f.tick(kStart + 100);
   auto fired = f.alerts();
   REQUIRE(fired.size() == 2);
