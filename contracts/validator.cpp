@@ -28,6 +28,7 @@
 #include <exception>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <utility>
@@ -718,6 +719,7 @@ struct PayloadValidator::Impl {
   std::vector<std::unique_ptr<valijson::Schema>> all_of_variants;
   valijson::Validator validator{valijson::Validator::kStrongTypes};  // caches `pattern` regexes
   std::vector<SchemaNode> nodes;                                     // nodes[0] is the root
+  std::mutex mutex;  // one validate() at a time: `validator` caches regexes as it goes
 };
 
 PayloadValidator::PayloadValidator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -780,6 +782,7 @@ Result<PayloadValidator> PayloadValidator::compile(std::string_view schema_json)
 }
 
 ValidationOutcome PayloadValidator::validate(std::string_view payload) {
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
   ValidationOutcome outcome;
   if (const std::size_t bad = first_invalid_utf8(payload); bad != kNoError) {
     outcome.code = ErrorCode::kInvalidPayload;

@@ -34,7 +34,8 @@ class PayloadValidator {
   ~PayloadValidator();
 
   // Checks UTF-8, parses JSON (depth at most kMaxPayloadDepth, no duplicate keys), validates
-  // against the schema, including the formats date-time, date, time, email and uuid. Not thread-safe (valijson caches regexes); one broker thread.
+  // against the schema, including the formats date-time, date, time, email and uuid. Safe to call
+  // from several threads; calls on one validator take turns (valijson's regex cache is shared).
   ValidationOutcome validate(std::string_view payload);
 
  private:

@@ -14,6 +14,7 @@ packages=(
   libspdlog-dev libfmt-dev
   catch2
   libsodium-dev
+  libssl-dev  # contracts/digest: SHA-256 through libcrypto (SHA extensions)
   libcli11-dev
   libtomlplusplus-dev
   python3-zmq python3-flatbuffers

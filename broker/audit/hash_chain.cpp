@@ -9,32 +9,28 @@
 
 #include "broker/audit/signing.h"
 #include "contracts/canonical.h"
+#include "contracts/digest.h"
 
 namespace broker::audit {
 namespace {
+
+constexpr std::size_t kDigestBytes = std::tuple_size_v<contracts::Sha256>;
 
 // docs/handover-log-format.md §2: text = 4-byte big-endian length + bytes; integer = 8 bytes
 // big-endian two's complement. Fixed field order, no separators, so every row has one encoding.
 using contracts::canonical::put_int;
 using contracts::canonical::put_text;
 
-std::string sha256_hex(std::string_view bytes) {
-  std::array<unsigned char, crypto_hash_sha256_BYTES> hash{};
-  crypto_hash_sha256(hash.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  return to_hex(std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
-}
+using contracts::sha256_hex;
 
 std::string seq_text(std::uint64_t seq) { return std::to_string(seq); }
 
 // The chain's hot path (two hashes per handover-log row) works on raw bytes: no hex round trips or
 // temporary strings between the content hash and the link hash (docs/performance.md).
-using Digest = std::array<unsigned char, crypto_hash_sha256_BYTES>;
+using Digest = contracts::Sha256;
+using contracts::hex_of;
 
-Digest sha256_raw(const unsigned char* bytes, std::size_t size) {
-  Digest hash{};
-  crypto_hash_sha256(hash.data(), bytes, size);
-  return hash;
-}
+Digest sha256_raw(const unsigned char* bytes, std::size_t size) { return contracts::sha256(bytes, size); }
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -44,8 +40,8 @@ int hex_value(char c) {
 
 // 64 lower-case hex characters into 32 bytes at `out`; false for anything else.
 bool decode_hash(std::string_view hex, unsigned char* out) {
-  if (hex.size() != 2 * crypto_hash_sha256_BYTES) return false;
-  for (std::size_t i = 0; i < crypto_hash_sha256_BYTES; ++i) {
+  if (hex.size() != 2 * kDigestBytes) return false;
+  for (std::size_t i = 0; i < kDigestBytes; ++i) {
     int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return false;
     out[i] = static_cast<unsigned char>(hi << 4 | lo);
@@ -53,15 +49,6 @@ bool decode_hash(std::string_view hex, unsigned char* out) {
   return true;
 }
 
-std::string hex_of(const Digest& digest) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(2 * digest.size(), '0');
-  for (std::size_t i = 0; i < digest.size(); ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 0x0f];
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -89,8 +76,8 @@ std::string encode_row(const LogRecord& row) {
 std::string content_hash(const LogRecord& row) { return sha256_hex(encode_row(row)); }
 
 std::string link_hash(std::string_view prev_hash, std::string_view content) {
-  std::array<unsigned char, 2 * crypto_hash_sha256_BYTES> both{};
-  if (!decode_hash(prev_hash, both.data()) || !decode_hash(content, both.data() + crypto_hash_sha256_BYTES)) {
+  std::array<unsigned char, 2 * kDigestBytes> both{};
+  if (!decode_hash(prev_hash, both.data()) || !decode_hash(content, both.data() + kDigestBytes)) {
     return "";
   }
   return hex_of(sha256_raw(both.data(), both.size()));
@@ -99,14 +86,14 @@ std::string link_hash(std::string_view prev_hash, std::string_view content) {
 void seal(LogRecord& row, const std::string& prev_hash) {
   // Same value as link_hash(prev_hash, content_hash(row)), without hex in between.
   row.prev_hash = prev_hash;
-  std::array<unsigned char, 2 * crypto_hash_sha256_BYTES> both{};
+  std::array<unsigned char, 2 * kDigestBytes> both{};
   if (!decode_hash(prev_hash, both.data())) {
     row.hash = "";
     return;
   }
   const std::string encoded = encode_row(row);
   const Digest content = sha256_raw(reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size());
-  std::copy(content.begin(), content.end(), both.begin() + crypto_hash_sha256_BYTES);
+  std::copy(content.begin(), content.end(), both.begin() + kDigestBytes);
   row.hash = hex_of(sha256_raw(both.data(), both.size()));
 }
 

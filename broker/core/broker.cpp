@@ -10,6 +10,7 @@
 #include "broker/audit/signing.h"
 #include "broker/core/delivery.h"
 #include "broker/core/event_detail.h"
+#include "broker/core/intake.h"
 #include "broker/core/limits.h"
 #include "broker/core/log.h"
 #include "broker/core/norm_tracker.h"
@@ -83,6 +84,7 @@ struct Broker::Impl {
   Millis last_checkpoint_at = 0;
   std::uint64_t last_checkpoint_seq = 0;  // head seq the last checkpoint signed
   std::unique_ptr<ops::Ops> ops;          // metrics, HTTP endpoint, alerts; null when all are off
+  std::unique_ptr<Intake> intake;         // decodes and validates the next batch while this one is stored
 
   Impl(BrokerOptions o, store::SqliteStore s, store::TrackingTables t, contracts::ContractRegistry r,
        transport::RouterSocket sock)
@@ -95,7 +97,8 @@ struct Broker::Impl {
         rate(options.rate_limit, options.rate_burst),
         backlog(options.max_backlog),
         norms(store, tables, registry),
-        reports(options, contracts::now_millis()) {
+        reports(options, contracts::now_millis()),
+        intake(std::make_unique<Intake>(registry, options.max_message_bytes)) {
     for (const auto& p : options.partners) {
       partner_ids.push_back(p.id);
       if (p.role == PartnerRole::kCareProvider) care_providers.insert(p.id);
@@ -179,12 +182,11 @@ struct Broker::Impl {
   }
 
   // Handles one frame inside the open transaction. An error means the store failed.
-  Result<void> handle(const transport::Incoming& in, Millis now, std::vector<Outgoing>& replies,
-                      std::vector<ReceiptSlot>& receipt_slots) {
+  Result<void> handle(Prepared& p, Millis now, std::vector<Outgoing>& replies, std::vector<ReceiptSlot>& receipt_slots) {
+    const transport::Incoming& in = p.in;
     scheduler.touch(in.routing_id, now);
     if (in.multipart) return reject_frame(in, ErrorCode::kMalformedEnvelope, "a message must be exactly one frame", now, replies);
-    auto decoded = contracts::decode_envelope(
-        std::span(reinterpret_cast<const std::byte*>(in.bytes.data()), in.bytes.size()), options.max_message_bytes);
+    auto& decoded = p.decoded;
     if (!decoded) return reject_frame(in, decoded.error().code, decoded.error().detail, now, replies);
 
     return std::visit(
@@ -192,9 +194,13 @@ struct Broker::Impl {
           using T = std::decay_t<decltype(frame)>;
           if constexpr (std::is_same_v<T, contracts::Submit>) {
             PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices, &sealed};
-            auto outcome = process_submit(deps, in.partner, frame, now);
+            auto outcome = process_submit(deps, in.partner, frame, now, &p.checks);
             if (!outcome) return outcome.error();
             if (outcome->receipt.status == contracts::ReceiptStatus::kAccepted) {
+              if (p.checks.prepared) {
+                scheduler.remember_prepared(frame.header.contract, frame.header.version, p.checks.digest,
+                                            std::move(p.checks.prepared));
+              }
               if (auto r = after_accept(frame, in.partner, now); !r) return r;
             }
             scheduler.mark_dirty(outcome->recipients_with_new_deliveries);
@@ -251,14 +257,34 @@ struct Broker::Impl {
     return {};
   }
 
+  // One loop turn: reads what arrived and hands it to the intake worker, then stores, commits and
+  // answers the oldest batch the worker has finished. Under load the worker prepares batch n+1
+  // while this thread handles batch n; when traffic pauses, the last batch is taken the next turn.
   Result<void> turn(std::chrono::milliseconds timeout) {
-    auto frames = socket.poll(timeout, options.max_batch);
-    if (!frames) return frames.error();
-    Millis now = contracts::now_millis();
+    const bool busy = intake->outstanding() > 0;
+    auto polled = socket.poll(busy ? std::chrono::milliseconds(0) : timeout, options.max_batch);
+    if (!polled) return polled.error();
+    const bool arrived = !polled->empty();
+    if (arrived) intake->push(std::move(*polled));
+    std::vector<Prepared> batch;
+    if (intake->outstanding() > 1 || (!arrived && busy)) batch = intake->take();
+    return handle_batch(std::move(batch), contracts::now_millis());
+  }
+
+  // Handles the batches still with the intake worker (at shutdown), reading nothing new.
+  Result<void> drain() {
+    while (intake->outstanding() > 0) {
+      if (auto r = handle_batch(intake->take(), contracts::now_millis()); !r) return r;
+    }
+    return {};
+  }
+
+  Result<void> handle_batch(std::vector<Prepared> batch, Millis now) {
+    auto* frames = &batch;
     // A failed checkpoint is retried next turn; it does not stop the broker.
     if (auto r = checkpoint(now, false); !r) log().error("checkpoint failed: {}", r.error().detail);
     if (ops) {
-      for (const auto& in : *frames) ops->frame_from(in.partner, now);
+      for (const auto& p : *frames) ops->frame_from(p.in.partner, now);
       ops->tick(store, {scheduler.session_count(), last_checkpoint_at}, now);
     }
     if (reports.due(now)) {
@@ -278,9 +304,9 @@ struct Broker::Impl {
       for (const auto& routing_id : unreachable) {
         if (status = scheduler.drop_session(routing_id, now); !status) break;
       }
-      for (const auto& in : *frames) {
+      for (auto& p : *frames) {
         if (!status) break;
-        status = handle(in, now, replies, receipt_slots);
+        status = handle(p, now, replies, receipt_slots);
       }
       if (status && due_report) status = publish_report(now);
       if (status) status = scheduler.expire(now);
@@ -442,6 +468,7 @@ Result<void> Broker::run() {
       return r;
     }
   }
+  if (auto r = impl_->drain(); !r) log().error("frames received before the stop not handled: {}", r.error().detail);
   if (impl_->ops) impl_->ops->set_ready(false);
   if (auto r = impl_->checkpoint(contracts::now_millis(), true); !r) {
     log().error("final checkpoint failed: {}", r.error().detail);

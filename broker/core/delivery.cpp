@@ -30,7 +30,29 @@ store::LogEvent delivery_event(const char* name, const store::OutboundDelivery& 
   return e;
 }
 
+std::string prepared_key(const std::string& contract, std::uint32_t version, const std::string& digest) {
+  std::string key = contract;
+  key += '\0';
+  key += std::to_string(version);
+  key += '\0';
+  key += digest;
+  return key;
+}
+
 }  // namespace
+
+void DeliveryScheduler::remember_prepared(const std::string& contract, std::uint32_t version,
+                                          const std::string& payload_digest,
+                                          std::shared_ptr<const policy::PreparedPayload> prepared) {
+  std::string key = prepared_key(contract, version, payload_digest);
+  auto [it, inserted] = prepared_.insert_or_assign(key, std::move(prepared));
+  if (!inserted) return;
+  prepared_order_.push_back(std::move(key));
+  if (prepared_order_.size() > kPreparedKept) {
+    prepared_.erase(prepared_order_.front());
+    prepared_order_.pop_front();
+  }
+}
 
 DeliveryScheduler::DeliveryScheduler(store::SqliteStore& store, const BrokerOptions& options,
                                      contracts::ContractRegistry* registry)
@@ -67,7 +89,17 @@ Result<void> DeliveryScheduler::apply_policy(store::OutboundDelivery& d, std::ve
     view.projection = p->second;
   }
   if (sensitive.empty() && !view.has_projection) return {};
-  auto decision = policy::redact(d.payload, sensitive, view);
+  contracts::Result<policy::Redaction> decision = policy::Redaction{};
+  if (view.has_projection) {
+    decision = policy::redact(d.payload, sensitive, view);
+  } else if (auto kept = prepared_.find(prepared_key(d.header.contract, d.header.version, d.payload_digest));
+             kept != prepared_.end()) {
+    decision = policy::redact_prepared(d.payload, *kept->second, view);
+  } else if (auto prepared = policy::prepare_payload(d.payload, sensitive)) {
+    decision = policy::redact_prepared(d.payload, *prepared, view);
+  } else {
+    decision = prepared.error();
+  }
   if (!decision) {
     // The payload was validated JSON on the way in; not being able to read it now is a bug. Send
     // nothing rather than something unfiltered.
@@ -144,16 +176,22 @@ Result<void> DeliveryScheduler::on_ack(const std::string& partner, std::uint64_t
     if ((*row)->state == store::DeliveryState::kDead) {
       return Error{ErrorCode::kUnknownDelivery, "delivery " + std::to_string(delivery_id) + " was dead-lettered"};
     }
+    if (auto r = store_.mark_acked(id, now); !r) return r;
+    auto d = store_.find_delivery_header(id);
+    if (!d) return d.error();
+    if (*d) {
+      if (auto r = store_.append_log(delivery_event("acknowledged", **d, now)); !r) return r.error();
+      progress_.push_back({(*d)->header.message_id, (*d)->header.contract, (*d)->header.version});
+    }
   } else {
+    if (auto r = store_.mark_acked(id, now); !r) return r;
+    store::LogEvent& e = it->second.row;
+    e.event = "acknowledged";
+    e.at = now;
+    progress_.push_back({e.message_id, e.contract, e.version});
+    if (auto r = store_.append_log(e); !r) return r.error();
     release_credit(it->second);
     in_flight_.erase(it);
-  }
-  if (auto r = store_.mark_acked(id, now); !r) return r;
-  auto d = store_.find_delivery_header(id);
-  if (!d) return d.error();
-  if (*d) {
-    if (auto r = store_.append_log(delivery_event("acknowledged", **d, now)); !r) return r.error();
-    progress_.push_back({(*d)->header.message_id, (*d)->header.contract, (*d)->header.version});
   }
   if (backlog_) backlog_->settled(partner);
   log().debug("acknowledged delivery_id={} partner={}", delivery_id, partner);
@@ -257,6 +295,7 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
           store::LogEvent e = delivery_event(attempt == 1 ? "delivered" : "redelivered", d, now);
           e.detail = attempt_detail(attempt);
           if (auto r = store_.append_log(e); !r) return r.error();
+          e.detail.clear();  // what an ack row carries (delivery_event without detail)
           progress_.push_back({d.header.message_id, d.header.contract, d.header.version});
           contracts::Deliver frame;
           if (auto r = apply_policy(d, frame.removed_fields, now); !r) return r.error();
@@ -267,7 +306,8 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
           frame.accepted_at = d.accepted_at;
           frame.payload = std::move(d.payload);
           out.push_back({routing_id, contracts::encode_envelope(frame)});
-          in_flight_[frame.delivery_id] = InFlight{routing_id, partner, now + options_.ack_timeout.count(), false};
+          in_flight_[frame.delivery_id] =
+              InFlight{routing_id, partner, now + options_.ack_timeout.count(), false, std::move(e)};
           ++session.in_flight;
         }
       }

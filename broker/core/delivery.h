@@ -13,12 +13,15 @@
 // Threading: the broker loop thread only.
 
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "broker/audit/log_record.h"
 #include "broker/core/options.h"
 #include "broker/policy/redaction.h"
 #include "contracts/envelope.h"
@@ -99,6 +102,13 @@ class DeliveryScheduler {
   // pending or in flight; the caller resets them) and look at every partner again.
   void reset();
 
+  // A payload of `contract` v`version` prepared for redaction when it arrived (SubmitChecks::
+  // prepared): its deliveries use it instead of parsing the payload again. The latest
+  // kPreparedKept are kept; a delivery of an older one (a backlog, after a restart) prepares anew.
+  static constexpr std::size_t kPreparedKept = 4096;
+  void remember_prepared(const std::string& contract, std::uint32_t version, const std::string& payload_digest,
+                         std::shared_ptr<const policy::PreparedPayload> prepared);
+
   std::size_t session_count() const { return sessions_.size(); }
   std::size_t in_flight_count() const { return in_flight_.size(); }
 
@@ -114,6 +124,9 @@ class DeliveryScheduler {
     std::string partner;
     contracts::Millis deadline = 0;  // back to pending after this
     bool nacked = false;             // waiting out a nack back-off, not holding credit
+    // The delivery's handover-log identity (message, contract, case, sender, digest, recipient),
+    // so an ack is logged without reading the delivery back from the store.
+    audit::LogRecord row;
   };
 
   contracts::Result<void> return_to_pending(std::uint64_t delivery_id);
@@ -133,6 +146,8 @@ class DeliveryScheduler {
   policy::ConsentRegister* consents_ = nullptr;
   BacklogBound* backlog_ = nullptr;
   std::vector<Progress> progress_;
+  std::map<std::string, std::shared_ptr<const policy::PreparedPayload>> prepared_;  // by prepared_key()
+  std::deque<std::string> prepared_order_;                                          // oldest first
 };
 
 }  // namespace broker::core

@@ -47,6 +47,7 @@ struct Submission {
   const contracts::Submit& submit;
   const std::string digest;
   contracts::Millis now;
+  std::optional<contracts::ValidationOutcome> validated;  // from precheck_submit, if it ran
 
   Result<SubmitOutcome> reject(ErrorCode code, std::string detail, std::vector<FieldError> errors) {
     LogEvent e = message_event("rejected", submit.header, sender, digest, now);
@@ -166,7 +167,8 @@ struct Submission {
       }
     }
 
-    contracts::ValidationOutcome validation = contract->validator.validate(submit.payload);
+    contracts::ValidationOutcome validation =
+        validated ? std::move(*validated) : contract->validator.validate(submit.payload);
     if (!validation.ok()) {
       std::string detail = validation.code == ErrorCode::kInvalidPayload
                                ? "payload is not valid UTF-8 JSON"
@@ -198,9 +200,41 @@ std::vector<FieldError> check_header(const contracts::Header& h) {
   return errors;
 }
 
+SensitiveByContract sensitive_by_contract(contracts::ContractRegistry& registry) {
+  SensitiveByContract out;
+  for (auto& [key, contract] : registry.all()) {
+    // Broker::start refuses a set whose fields cannot be found; such a contract is simply left out.
+    if (auto fields = policy::sensitive_fields(contract.schema_json); fields && !fields->empty()) {
+      out.emplace(&contract, std::move(*fields));
+    }
+  }
+  return out;
+}
+
+SubmitChecks precheck_submit(contracts::ContractRegistry& registry, const contracts::Submit& submit,
+                             const SensitiveByContract* sensitive) {
+  SubmitChecks checks;
+  checks.digest = contracts::sha256_hex(submit.payload);
+  if (!check_header(submit.header).empty()) return checks;
+  contracts::Contract* contract = registry.find(submit.header.contract, submit.header.version);
+  if (!contract) return checks;
+  checks.validation = contract->validator.validate(submit.payload);
+  if (!checks.validation->ok() || !sensitive) return checks;
+  if (auto fields = sensitive->find(contract); fields != sensitive->end()) {
+    if (auto prepared = policy::prepare_payload(submit.payload, fields->second)) {
+      checks.prepared = std::make_shared<const policy::PreparedPayload>(std::move(*prepared));
+    }
+  }
+  return checks;
+}
+
 Result<SubmitOutcome> process_submit(PipelineDeps& deps, const std::string& sender,
-                                     const contracts::Submit& submit, contracts::Millis now) {
-  return Submission{deps, sender, submit, contracts::sha256_hex(submit.payload), now}.run();
+                                     const contracts::Submit& submit, contracts::Millis now,
+                                     const SubmitChecks* checks) {
+  std::string digest = checks && !checks->digest.empty() ? checks->digest : contracts::sha256_hex(submit.payload);
+  std::optional<contracts::ValidationOutcome> validated;
+  if (checks) validated = checks->validation;
+  return Submission{deps, sender, submit, std::move(digest), now, std::move(validated)}.run();
 }
 
 }  // namespace broker::core

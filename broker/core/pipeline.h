@@ -4,17 +4,23 @@
 //   -> validate payload -> persist message, deliveries and handover-log events.
 // It writes inside the caller's open store transaction; the caller commits, then sends the receipt.
 
+#include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "broker/core/routing.h"
 #include "broker/core/sealing.h"
+#include "broker/policy/redaction.h"
 #include "contracts/envelope.h"
 #include "contracts/error.h"
+#include "contracts/validator.h"
 
 namespace contracts {
 class ContractRegistry;
+struct Contract;
 }
 namespace broker::store {
 class SqliteStore;
@@ -42,11 +48,32 @@ struct SubmitOutcome {
   std::vector<std::string> recipients_with_new_deliveries;  // partners to offer deliveries to
 };
 
+// The steps of a Submit that need no broker state, done ahead of process_submit (on the intake
+// thread, broker/core/intake.h) or by it.
+struct SubmitChecks {
+  std::string digest;  // hex SHA-256 of the payload; "" = not computed
+  // The payload against the contract version the header names; nullopt when the header is
+  // invalid or names no known version (the pipeline refuses those before validating).
+  std::optional<contracts::ValidationOutcome> validation;
+  // A valid payload of a contract with sensitive fields, prepared for the deliveries' redaction.
+  std::shared_ptr<const policy::PreparedPayload> prepared;
+};
+
+// The sensitive fields of each contract version (policy::sensitive_fields), worked out once.
+using SensitiveByContract = std::map<const contracts::Contract*, std::vector<policy::SensitiveField>>;
+SensitiveByContract sensitive_by_contract(contracts::ContractRegistry& registry);
+
+// `sensitive`: when given, a valid payload of a contract listed there with fields is also prepared.
+SubmitChecks precheck_submit(contracts::ContractRegistry& registry, const contracts::Submit& submit,
+                             const SensitiveByContract* sensitive = nullptr);
+
 // Processes one Submit from the authenticated `sender`. A rejected message is a receipt, not an
 // error. Returns an error only when the store failed: the caller must roll the transaction back.
+// `checks` from precheck_submit of the same frame, or nullptr to run those steps here.
 [[nodiscard]] contracts::Result<SubmitOutcome> process_submit(PipelineDeps& deps, const std::string& sender,
                                                               const contracts::Submit& submit,
-                                                              contracts::Millis now);
+                                                              contracts::Millis now,
+                                                              const SubmitChecks* checks = nullptr);
 
 // Header problems (empty or over-long ids, version 0, control characters), each as a FieldError
 // with a `header.<field>` pointer. Empty when the header is acceptable.

@@ -57,6 +57,7 @@ Result<std::unique_ptr<Ops>> Ops::start(OpsContext context, store::SqliteStore& 
   std::unique_ptr<Ops> ops(new Ops(std::move(context)));
   describe_broker_metrics(ops->metrics_);
   ops->observed_seq_ = store.log_head().seq;
+  store.keep_committed_log(true);
   ops->started_at_ = now;
   ops->last_turn_ = now;
   ops->last_check_ = now;
@@ -99,8 +100,20 @@ void Ops::commit_finished(std::chrono::steady_clock::duration took, bool ok) {
 }
 
 void Ops::observe(store::SqliteStore& store) {
-  while (store.log_head().seq > observed_seq_) {
-    auto rows = store.read_log(observed_seq_ + 1, kLogPage);
+  // The rows the store just committed, counted as they are; only a gap (rows this connection did
+  // not append, or appended before the metrics started) is read back from the file.
+  for (const auto& row : store.take_committed_log()) {
+    if (row.seq <= observed_seq_) continue;
+    if (row.seq != observed_seq_ + 1) read_back(store, row.seq - 1);
+    count_event(metrics_, tally_, row);
+    observed_seq_ = row.seq;
+  }
+  read_back(store, store.log_head().seq);
+}
+
+void Ops::read_back(store::SqliteStore& store, std::uint64_t up_to) {
+  while (up_to > observed_seq_) {
+    auto rows = store.read_log(observed_seq_ + 1, std::min<std::uint64_t>(kLogPage, up_to - observed_seq_));
     if (!rows) {
       log().warn("metrics could not read the handover log detail={}", rows.error().detail);
       return;

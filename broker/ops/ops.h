@@ -90,6 +90,8 @@ class Ops {
   std::vector<std::pair<Alert, contracts::Millis>> unwritten_;  // fired (at), not yet in the log
   std::map<std::string, contracts::Millis> last_seen_;  // by partner; only partners that spoke
   contracts::Millis started_at_ = 0;
+  // Counts rows observed_seq_+1 .. up_to read from the file (a gap in what the store handed over).
+  void read_back(store::SqliteStore& store, std::uint64_t up_to);
   std::uint64_t observed_seq_ = 0;
   contracts::Millis last_refresh_ = 0;
   contracts::Millis last_check_ = 0;

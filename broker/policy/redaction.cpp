@@ -182,17 +182,72 @@ Result<std::vector<SensitiveField>> sensitive_fields(std::string_view schema_jso
   return std::move(walker.found);
 }
 
+namespace {
+
+// Drops removals nested inside another removal, then erases the rest deepest / highest index
+// first (so earlier erasures do not shift later pointers). Returns what was erased, sorted.
+std::vector<std::pair<std::string, std::string>> erase_removals(Json& doc,
+                                                                std::vector<std::pair<std::string, std::string>> removals) {
+  std::sort(removals.begin(), removals.end());
+  std::vector<std::pair<std::string, std::string>> kept;
+  for (auto& r : removals) {
+    if (!kept.empty() && (r.first == kept.back().first || r.first.rfind(kept.back().first + "/", 0) == 0)) continue;
+    kept.push_back(std::move(r));
+  }
+  std::vector<std::string> order;
+  for (const auto& r : kept) order.push_back(r.first);
+  std::sort(order.begin(), order.end(), erase_before);
+  for (const auto& p : order) erase(doc, p);
+  return kept;
+}
+
+std::vector<std::string> medical_in(const Json& doc, const std::vector<SensitiveField>& sensitive) {
+  std::vector<std::string> medical;
+  for (const auto& field : sensitive) {
+    if (field.sensitivity != "medical") continue;
+    find_matches(doc, segments(field.pattern), 0, "", medical);
+  }
+  return medical;
+}
+
+}  // namespace
+
+Result<PreparedPayload> prepare_payload(std::string_view payload, const std::vector<SensitiveField>& sensitive) {
+  Json doc = Json::parse(payload, nullptr, false);
+  if (doc.is_discarded()) return Error{ErrorCode::kInvalidPayload, "payload is not JSON"};
+  PreparedPayload out;
+  std::vector<std::pair<std::string, std::string>> removals;
+  for (auto& p : medical_in(doc, sensitive)) removals.emplace_back(std::move(p), "medical:no-consent");
+  if (removals.empty()) return out;
+  for (auto& r : erase_removals(doc, std::move(removals))) out.medical.push_back(std::move(r.first));
+  out.without_medical = doc.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return out;
+}
+
+Redaction redact_prepared(std::string_view payload, const PreparedPayload& prepared, const RecipientView& recipient) {
+  Redaction out;
+  if (prepared.medical.empty()) {
+    out.payload = std::string(payload);
+  } else if (recipient.is_care_provider) {
+    out.basis = "role:care-provider";
+    out.payload = std::string(payload);
+  } else if (!recipient.consent_id.empty()) {
+    out.basis = "consent:" + recipient.consent_id;
+    out.payload = std::string(payload);
+  } else {
+    for (const auto& p : prepared.medical) out.removed.push_back({p, "medical:no-consent"});
+    out.payload = prepared.without_medical;
+  }
+  return out;
+}
+
 Result<Redaction> redact(std::string_view payload, const std::vector<SensitiveField>& sensitive,
                          const RecipientView& recipient) {
   Json doc = Json::parse(payload, nullptr, false);
   if (doc.is_discarded()) return Error{ErrorCode::kInvalidPayload, "payload is not JSON"};
 
   Redaction out;
-  std::vector<std::string> medical;
-  for (const auto& field : sensitive) {
-    if (field.sensitivity != "medical") continue;
-    find_matches(doc, segments(field.pattern), 0, "", medical);
-  }
+  std::vector<std::string> medical = medical_in(doc, sensitive);
   std::vector<std::pair<std::string, std::string>> removals;  // pointer, rule
   if (!medical.empty()) {
     if (recipient.is_care_provider) {
@@ -213,18 +268,7 @@ Result<Redaction> redact(std::string_view payload, const std::vector<SensitiveFi
       if (!already) removals.emplace_back(std::move(p), "projection");
     }
   }
-  // Drop removals nested inside another removal, then erase deepest / highest index first.
-  std::sort(removals.begin(), removals.end());
-  std::vector<std::pair<std::string, std::string>> kept;
-  for (auto& r : removals) {
-    if (!kept.empty() && (r.first == kept.back().first || r.first.rfind(kept.back().first + "/", 0) == 0)) continue;
-    kept.push_back(std::move(r));
-  }
-  std::vector<std::string> order;
-  for (const auto& r : kept) order.push_back(r.first);
-  std::sort(order.begin(), order.end(), erase_before);
-  for (const auto& p : order) erase(doc, p);
-  for (auto& r : kept) out.removed.push_back({std::move(r.first), std::move(r.second)});
+  for (auto& r : erase_removals(doc, std::move(removals))) out.removed.push_back({std::move(r.first), std::move(r.second)});
   out.payload = doc.dump(-1, ' ', false, Json::error_handler_t::replace);
   return out;
 }

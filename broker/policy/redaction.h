@@ -51,6 +51,21 @@ struct Redaction {
                                                   const std::vector<SensitiveField>& sensitive,
                                                   const RecipientView& recipient);
 
+// What redact() needs of a payload for any recipient without a projection, worked out once per
+// message (the broker does it on its intake thread when the message arrives, and keeps it for the
+// deliveries that follow; docs/performance.md): the medical fields present, and the payload
+// without them.
+struct PreparedPayload {
+  std::vector<std::string> medical;  // concrete pointers, sorted, none inside another; empty: none
+  std::string without_medical;       // the payload with them removed (when `medical` is not empty)
+};
+[[nodiscard]] contracts::Result<PreparedPayload> prepare_payload(std::string_view payload,
+                                                                 const std::vector<SensitiveField>& sensitive);
+// redact() for a recipient without a projection (`recipient.has_projection` is ignored), from a
+// prepared payload: the same removals, basis and, when something is removed, the same text.
+// When nothing is removed the payload is `payload` as given (redact() re-serialises it).
+Redaction redact_prepared(std::string_view payload, const PreparedPayload& prepared, const RecipientView& recipient);
+
 // True when `pointer` (concrete) matches `pattern` (segments may be `*`).
 bool pointer_matches(std::string_view pattern, std::string_view pointer);
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <climits>
+#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <system_error>
@@ -316,6 +317,9 @@ struct SqliteStore::Impl {
   std::string payload_key;     // 32 raw bytes, or "" (seal.h)
   audit::LogRecord head;       // seq and hash of the last row (seq 0, genesis hash when empty)
   std::uint64_t high_water = 0;  // highest seq ever assigned (sqlite_sequence)
+  bool keep_committed = false;
+  std::vector<audit::LogRecord> uncommitted;  // appended in the open transaction (keep_committed)
+  std::vector<audit::LogRecord> committed;    // committed, not yet taken
 
   ~Impl() {
     if (db && !sqlite3_get_autocommit(db.get())) {
@@ -679,14 +683,37 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
 }
 
 Result<void> SqliteStore::begin() {
+  impl_->uncommitted.clear();
   if (auto r = impl_->query(impl_->begin, "begin").run(); !r) return r;
   // The write lock is ours now; another process may have appended since our last transaction.
   return impl_->load_head();
 }
 
-Result<void> SqliteStore::commit() { return impl_->query(impl_->commit, "commit").run(); }
+Result<void> SqliteStore::commit() {
+  if (auto r = impl_->query(impl_->commit, "commit").run(); !r) return r;
+  if (impl_->committed.empty()) {
+    impl_->committed.swap(impl_->uncommitted);
+  } else {
+    std::move(impl_->uncommitted.begin(), impl_->uncommitted.end(), std::back_inserter(impl_->committed));
+  }
+  impl_->uncommitted.clear();
+  return {};
+}
+
+void SqliteStore::keep_committed_log(bool keep) {
+  impl_->keep_committed = keep;
+  impl_->uncommitted.clear();
+  impl_->committed.clear();
+}
+
+std::vector<LogEvent> SqliteStore::take_committed_log() {
+  std::vector<LogEvent> rows;
+  rows.swap(impl_->committed);
+  return rows;
+}
 
 void SqliteStore::rollback() {
+  impl_->uncommitted.clear();
   if (sqlite3_get_autocommit(impl_->db.get())) return;  // no transaction open
   if (auto r = impl_->query(impl_->rollback, "rollback").run(); !r) {
     log().error("rollback failed path={} detail={}", impl_->path, r.error().detail);
@@ -965,7 +992,13 @@ Result<std::uint64_t> SqliteStore::append_log(const LogEvent& event) {
   impl_->head.seq = row.seq;
   impl_->head.hash = row.hash;
   impl_->high_water = row.seq;
-  return row.seq;
+  const std::uint64_t seq = row.seq;
+  if (impl_->keep_committed) {
+    // Outside a transaction the row committed with its own statement.
+    auto& list = sqlite3_get_autocommit(impl_->db.get()) ? impl_->committed : impl_->uncommitted;
+    list.push_back(std::move(row));
+  }
+  return seq;
 }
 
 Result<std::vector<LogEvent>> SqliteStore::read_log(std::uint64_t from_seq, std::size_t limit) {

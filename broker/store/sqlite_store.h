@@ -208,6 +208,11 @@ class SqliteStore {
   [[nodiscard]] Result<std::optional<LogEvent>> last_log_event(std::string_view event);
   // The head as of the last append, begin() or rollback().
   LogHead log_head() const;
+  // Rows this connection appended in transactions that have since committed, ascending seq, each
+  // handed out once; kept only after keep_committed_log(true). The metrics count them instead of
+  // selecting them again (docs/performance.md). Rolled-back rows never appear.
+  void keep_committed_log(bool keep);
+  std::vector<LogEvent> take_committed_log();
   // Stores a signed checkpoint (the caller signs; broker/audit/signing.h); returns its id.
   [[nodiscard]] Result<std::int64_t> append_checkpoint(const audit::Checkpoint& checkpoint);
   // Every checkpoint, oldest first.

@@ -172,3 +172,41 @@ TEST_CASE("sensitive fields of a schema recursing through one property are found
   CHECK(patterns.count("/next/notes") == 1);
   CHECK(patterns.count("/next/next/next/next/next/next/next/next/notes") == 1);
 }
+
+TEST_CASE("a prepared payload redacts exactly as redact() for every view without a projection", "[policy]") {
+  const auto sensitive = fields();
+  const std::vector<std::string> payloads = {
+      kPayload,
+      R"({"transport_requirements":["NONE"],"contact_point":"x"})",              // no medical field
+      R"({"legs":[{"flight":"ZZ1","oxygen":true},{"flight":"ZZ2"},{"oxygen":false}]})",  // only in the array
+      R"({"escort":{"level":"NONE"},"fit_to_travel":"no"})",
+  };
+  RecipientView none;
+  RecipientView care;
+  care.is_care_provider = true;
+  RecipientView consented;
+  consented.consent_id = "cons-7";
+  for (const auto& payload : payloads) {
+    auto prepared = broker::policy::prepare_payload(payload, sensitive);
+    REQUIRE(prepared);
+    for (const auto* view : {&none, &care, &consented}) {
+      INFO(payload << " care=" << view->is_care_provider << " consent=" << view->consent_id);
+      auto full = broker::policy::redact(payload, sensitive, *view);
+      REQUIRE(full);
+      auto quick = broker::policy::redact_prepared(payload, *prepared, *view);
+      CHECK(removed_pointers(quick) == removed_pointers(*full));
+      for (std::size_t i = 0; i < quick.removed.size() && i < full->removed.size(); ++i) {
+        CHECK(quick.removed[i].rule == full->removed[i].rule);
+      }
+      CHECK(quick.basis == full->basis);
+      if (full->removed.empty()) {
+        CHECK(quick.payload == payload);  // sent as submitted
+      } else {
+        CHECK(quick.payload == full->payload);
+      }
+    }
+  }
+  auto bad = broker::policy::prepare_payload("{not json", sensitive);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == contracts::ErrorCode::kInvalidPayload);
+}

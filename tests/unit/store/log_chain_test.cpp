@@ -187,3 +187,35 @@ TEST_CASE("a store opened read-only refuses writes and needs an existing file", 
   CHECK_THAT(appended.error().detail, Contains("readonly"));
   CHECK_FALSE(SqliteStore::open(options_for(dir / "missing.db", true)).ok());
 }
+
+TEST_CASE("committed rows are handed over once, in order, and rolled-back rows never", "[store][audit]") {
+  test_support::TempDir dir;
+  auto store = ok(SqliteStore::open(options_for(dir / "store.db")));
+  auto rows = test_support::removal_case_rows();
+  ok(store.begin());
+  ok(store.append_log(rows[0]));
+  ok(store.commit());
+  CHECK(store.take_committed_log().empty());  // not asked for yet: nothing kept
+
+  store.keep_committed_log(true);
+  ok(store.begin());
+  ok(store.append_log(rows[1]));
+  ok(store.append_log(rows[2]));
+  CHECK(store.take_committed_log().empty());  // not committed yet
+  ok(store.commit());
+  ok(store.begin());
+  ok(store.append_log(rows[3]));
+  store.rollback();
+  ok(store.begin());
+  ok(store.append_log(rows[4]));
+  ok(store.commit());
+
+  auto handed = store.take_committed_log();
+  REQUIRE(handed.size() == 3);
+  CHECK(handed[0].seq == 2);
+  CHECK(handed[1].seq == 3);
+  CHECK(handed[2].seq == 4);
+  CHECK(handed[2].event == rows[4].event);
+  CHECK(handed == ok(store.read_log(2, 10)));  // the same rows, hashes included, as in the file
+  CHECK(store.take_committed_log().empty());   // each row once
+}
