@@ -28,7 +28,6 @@
 #include <exception>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <utility>
@@ -717,9 +716,7 @@ struct PayloadValidator::Impl {
   // validated again against variants of the schema, each with one allOf's first k branches removed
   // so that branch k runs first. Only rejected payloads pay for this.
   std::vector<std::unique_ptr<valijson::Schema>> all_of_variants;
-  valijson::Validator validator{valijson::Validator::kStrongTypes};  // caches `pattern` regexes
   std::vector<SchemaNode> nodes;                                     // nodes[0] is the root
-  std::mutex mutex;  // one validate() at a time: `validator` caches regexes as it goes
 };
 
 PayloadValidator::PayloadValidator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -782,7 +779,6 @@ Result<PayloadValidator> PayloadValidator::compile(std::string_view schema_json)
 }
 
 ValidationOutcome PayloadValidator::validate(std::string_view payload) {
-  const std::lock_guard<std::mutex> lock(impl_->mutex);
   ValidationOutcome outcome;
   if (const std::size_t bad = first_invalid_utf8(payload); bad != kNoError) {
     outcome.code = ErrorCode::kInvalidPayload;
@@ -814,10 +810,13 @@ ValidationOutcome PayloadValidator::validate(std::string_view payload) {
   bool valid = false;
   try {
     const valijson::adapters::NlohmannJsonAdapter target(document);
-    valid = impl_->validator.validate(impl_->schema, target, &results);
+    // valijson's Validator caches compiled `pattern` regexes by their text and is not thread-safe:
+    // one per thread, shared by every schema (the same pattern text is the same regex).
+    thread_local valijson::Validator validator{valijson::Validator::kStrongTypes};
+    valid = validator.validate(impl_->schema, target, &results);
     if (!valid) {
       for (const auto& variant : impl_->all_of_variants) {
-        impl_->validator.validate(*variant, target, &results);
+        validator.validate(*variant, target, &results);
       }
     }
   } catch (const std::exception& e) {

@@ -35,7 +35,7 @@ class PayloadValidator {
 
   // Checks UTF-8, parses JSON (depth at most kMaxPayloadDepth, no duplicate keys), validates
   // against the schema, including the formats date-time, date, time, email and uuid. Safe to call
-  // from several threads; calls on one validator take turns (valijson's regex cache is shared).
+  // from several threads at once (each thread has its own regex cache).
   ValidationOutcome validate(std::string_view payload);
 
  private:

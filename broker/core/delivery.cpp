@@ -114,7 +114,7 @@ Result<void> DeliveryScheduler::apply_policy(store::OutboundDelivery& d, std::ve
   }
   store::LogEvent e = delivery_event(removals.empty() ? "policy_allowed" : "redacted", d, now);
   e.detail = policy_detail(removals, decision->basis);
-  if (auto r = store_.append_log(e); !r) return r.error();
+  if (auto r = store_.append_log(std::move(e)); !r) return r.error();
   if (!removals.empty()) {
     log().debug("redacted delivery_id={} recipient={} fields={}", d.delivery_id, d.recipient, removals.size());
   }
@@ -189,7 +189,7 @@ Result<void> DeliveryScheduler::on_ack(const std::string& partner, std::uint64_t
     e.event = "acknowledged";
     e.at = now;
     progress_.push_back({e.message_id, e.contract, e.version});
-    if (auto r = store_.append_log(e); !r) return r.error();
+    if (auto r = store_.append_log(std::move(e)); !r) return r.error();
     release_credit(it->second);
     in_flight_.erase(it);
   }

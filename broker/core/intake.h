@@ -6,8 +6,9 @@
 // A valid payload with sensitive fields is also prepared for redaction (policy::prepare_payload),
 // so that its deliveries need not parse it again.
 //
-// Threading: push, outstanding and take from the loop thread only. The worker reads the contract
-// registry (immutable while the broker runs) and calls the validators, which take turns inside.
+// Threading: push, outstanding and take from the loop thread only. A waiting take() prepares
+// frames of its batch itself beside the worker. Both read the contract registry (immutable while
+// the broker runs) and call the validators, which take turns inside.
 
 #include <cstddef>
 #include <memory>
@@ -26,7 +27,8 @@ namespace broker::core {
 // One frame as the loop will handle it.
 struct Prepared {
   transport::Incoming in;
-  contracts::Result<contracts::Envelope> decoded;  // the envelope, or why it could not be read
+  // The envelope, or why it could not be read.
+  contracts::Result<contracts::Envelope> decoded = contracts::Error{contracts::ErrorCode::kMalformedEnvelope, ""};
   SubmitChecks checks;                             // for a Submit; empty otherwise
 };
 

@@ -52,7 +52,7 @@ struct Submission {
   Result<SubmitOutcome> reject(ErrorCode code, std::string detail, std::vector<FieldError> errors) {
     LogEvent e = message_event("rejected", submit.header, sender, digest, now);
     e.detail = rejected_detail(code, detail, errors);
-    if (auto r = deps.store.append_log(e); !r) return r.error();
+    if (auto r = deps.store.append_log(std::move(e)); !r) return r.error();
     log().warn("rejected message_id={} partner={} contract={} v{} code={} errors={} detail={}",
                submit.header.message_id, sender, submit.header.contract, submit.header.version,
                contracts::to_string(code), errors.size(), detail);
@@ -69,7 +69,7 @@ struct Submission {
   Result<SubmitOutcome> duplicate(const store::AcceptedMessage& first) {
     LogEvent e = message_event("duplicate", submit.header, sender, digest, now);
     e.detail = duplicate_detail(first.payload_digest, first.payload_digest == digest);
-    if (auto r = deps.store.append_log(e); !r) return r.error();
+    if (auto r = deps.store.append_log(std::move(e)); !r) return r.error();
     log().debug("duplicate message_id={} partner={}", submit.header.message_id, sender);
     SubmitOutcome out;
     out.receipt.message_id = first.message_id;
@@ -85,7 +85,7 @@ struct Submission {
                                const contracts::Contract& contract) {
     LogEvent accepted = message_event("accepted", submit.header, sender, digest, now);
     accepted.detail = accepted_detail(submit.header, recipients, skipped);
-    auto log_seq = deps.store.append_log(accepted);
+    auto log_seq = deps.store.append_log(std::move(accepted));
     if (!log_seq) return log_seq.error();
 
     store::NewMessage m;
@@ -106,7 +106,7 @@ struct Submission {
       LogEvent routed = message_event("routed", submit.header, sender, digest, now);
       routed.recipient = recipient;
       routed.delivery_id = *delivery;
-      if (auto r = deps.store.append_log(routed); !r) return r.error();
+      if (auto r = deps.store.append_log(std::move(routed)); !r) return r.error();
     }
     log().debug("accepted message_id={} partner={} contract={} v{} recipients={}", submit.header.message_id,
                 sender, submit.header.contract, submit.header.version, recipients.size());
@@ -125,7 +125,7 @@ struct Submission {
     const auto& h = submit.header;
     LogEvent received = message_event("received", h, sender, digest, now);
     received.detail = received_detail(submit.payload.size());
-    if (auto r = deps.store.append_log(received); !r) return r.error();
+    if (auto r = deps.store.append_log(std::move(received)); !r) return r.error();
 
     if (deps.rate && !deps.rate->admit(sender, now)) {
       return reject(ErrorCode::kRateLimited,

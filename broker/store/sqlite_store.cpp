@@ -964,13 +964,12 @@ Result<std::optional<StoredMessage>> SqliteStore::find_message_content(std::stri
   return std::optional<StoredMessage>(std::move(m));
 }
 
-Result<std::uint64_t> SqliteStore::append_log(const LogEvent& event) {
+Result<std::uint64_t> SqliteStore::append_log(LogEvent row) {
   if (sqlite3_get_autocommit(impl_->db.get())) {
     if (auto r = impl_->load_head(); !r) return r.error();
   }
   // AUTOINCREMENT would hand out max(highest row, sqlite_sequence) + 1; the store picks the same
   // number itself because the hash covers the seq.
-  LogEvent row = event;
   row.seq = std::max(impl_->head.seq, impl_->high_water) + 1;
   audit::seal(row, impl_->head.hash);
   auto q = impl_->query(impl_->append_log, "append_log");

@@ -201,7 +201,7 @@ class SqliteStore {
   // in memory and is reloaded from the file by begin() and rollback(), so another process (a
   // `keten log` tool) may append between two transactions of this one. Outside begin()/commit()
   // the head is reloaded first, which is safe only while no other process writes at that moment.
-  [[nodiscard]] Result<std::uint64_t> append_log(const LogEvent& event);
+  [[nodiscard]] Result<std::uint64_t> append_log(LogEvent event);
   // Rows with seq >= from_seq, ascending, at most `limit`, with their hashes.
   [[nodiscard]] Result<std::vector<LogEvent>> read_log(std::uint64_t from_seq, std::size_t limit);
   // The latest row with this event name, or nullopt.
