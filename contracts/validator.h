@@ -2,6 +2,8 @@
 // PayloadValidator: one compiled JSON Schema (draft 7, valijson) behind one function. valijson and
 // nlohmann stay inside validator.cpp.
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,7 +38,9 @@ class PayloadValidator {
   // Checks UTF-8, parses JSON (depth at most kMaxPayloadDepth, no duplicate keys), validates
   // against the schema, including the formats date-time, date, time, email and uuid. Safe to call
   // from several threads at once (each thread has its own regex cache).
-  ValidationOutcome validate(std::string_view payload);
+  // `document`, when given, receives the parsed payload if it is valid (for a caller that needs
+  // the parsed form too; it is left as it was otherwise).
+  ValidationOutcome validate(std::string_view payload, nlohmann::json* document = nullptr);
 
  private:
   struct Impl;

@@ -54,6 +54,29 @@ bool decode_hash(std::string_view hex, unsigned char* out) {
 
 const std::string kGenesisHash(64, '0');
 
+VerifyReport verify_rows(const std::vector<LogRecord>& rows) {
+  VerifyReport report;
+  report.scope = "rows";
+  for (const auto& row : rows) {
+    ++report.rows;
+    std::string problem;
+    if (row.seq <= report.last_seq) {
+      problem = "rows are not in ascending seq order";
+    } else if (link_hash(row.prev_hash, content_hash(row)) != row.hash) {
+      problem = "the row's hash does not match its content and prev_hash";
+    }
+    if (!problem.empty()) {
+      report.ok = false;
+      report.first_bad_seq = row.seq;
+      report.problem = std::move(problem);
+      return report;
+    }
+    report.last_seq = row.seq;
+    report.head_hash = row.hash;
+  }
+  return report;
+}
+
 std::string encode_row(const LogRecord& row) {
   std::string out;
   out.reserve(160 + row.detail.size());

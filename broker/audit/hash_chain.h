@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "broker/audit/log_record.h"
 
@@ -39,11 +40,20 @@ struct VerifyReport {
   std::uint64_t signed_up_to = 0;   // log_seq of the latest checkpoint that verified
   std::size_t checkpoints = 0;
   std::string public_key;           // the key the checkpoints were checked with
+  // What was checked: "chain" (verify_log: every row from seq 1, linked, and the checkpoints) or
+  // "rows" (verify_rows: only the rows given, each against its own prev_hash).
+  std::string scope = "chain";
 };
 
 // Recomputes the chain from seq 1 and checks every checkpoint. Stops at the first problem in the
 // rows; a checkpoint problem is reported at its seq when the rows are sound. Rows after the last
 // checkpoint are checked but not signed: `signed_up_to < last_seq` is not a failure.
 VerifyReport verify_log(const LogData& data, const VerifyOptions& options = {});
+
+// Checks each of `rows` (ascending seq, e.g. one case's rows read through the case index) on its
+// own: its hash must be link_hash(prev_hash, content_hash(row)). It does not show that the rows
+// are linked to each other or to a checkpoint (the rows between them are not read): a fast,
+// partial check whose report says so (scope "rows"); verify_log is the full one.
+VerifyReport verify_rows(const std::vector<LogRecord>& rows);
 
 }  // namespace broker::audit

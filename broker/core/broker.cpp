@@ -280,11 +280,10 @@ struct Broker::Impl {
   }
 
   Result<void> handle_batch(std::vector<Prepared> batch, Millis now) {
-    auto* frames = &batch;
     // A failed checkpoint is retried next turn; it does not stop the broker.
     if (auto r = checkpoint(now, false); !r) log().error("checkpoint failed: {}", r.error().detail);
     if (ops) {
-      for (const auto& p : *frames) ops->frame_from(p.in.partner, now);
+      for (const auto& p : batch) ops->frame_from(p.in.partner, now);
       ops->tick(store, {scheduler.session_count(), last_checkpoint_at}, now);
     }
     if (reports.due(now)) {
@@ -292,7 +291,7 @@ struct Broker::Impl {
       if (auto report = reports.make(store, registry, now)) due_report = std::move(*report);
       else log().error("quality report not made: {}", report.error().detail);
     }
-    if (frames->empty() && unreachable.empty() && !scheduler.has_work(now) && !norms.due(now) && !due_report) return {};
+    if (batch.empty() && unreachable.empty() && !scheduler.has_work(now) && !norms.due(now) && !due_report) return {};
 
     std::vector<Outgoing> replies;
     std::vector<ReceiptSlot> receipt_slots;
@@ -304,7 +303,7 @@ struct Broker::Impl {
       for (const auto& routing_id : unreachable) {
         if (status = scheduler.drop_session(routing_id, now); !status) break;
       }
-      for (auto& p : *frames) {
+      for (auto& p : batch) {
         if (!status) break;
         status = handle(p, now, replies, receipt_slots);
       }
@@ -331,7 +330,7 @@ struct Broker::Impl {
     if (!status) {
       // Nothing of this turn is durable: every submit in it is refused with kStorage, nothing is
       // delivered, and the in-flight view starts over from the store.
-      log().error("store failure, batch of {} frames refused: {}", frames->size(), status.error().detail);
+      log().error("store failure, batch of {} frames refused: {}", batch.size(), status.error().detail);
       store.rollback();
       if (ops) ops->store_failed();
       scheduler.reset();

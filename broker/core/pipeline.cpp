@@ -1,5 +1,7 @@
 #include "broker/core/pipeline.h"
 
+#include <nlohmann/json.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include "broker/core/event_detail.h"
@@ -218,12 +220,17 @@ SubmitChecks precheck_submit(contracts::ContractRegistry& registry, const contra
   if (!check_header(submit.header).empty()) return checks;
   contracts::Contract* contract = registry.find(submit.header.contract, submit.header.version);
   if (!contract) return checks;
-  checks.validation = contract->validator.validate(submit.payload);
-  if (!checks.validation->ok() || !sensitive) return checks;
-  if (auto fields = sensitive->find(contract); fields != sensitive->end()) {
-    if (auto prepared = policy::prepare_payload(submit.payload, fields->second)) {
-      checks.prepared = std::make_shared<const policy::PreparedPayload>(std::move(*prepared));
-    }
+  const auto fields = sensitive ? sensitive->find(contract) : SensitiveByContract::const_iterator();
+  if (!sensitive || fields == sensitive->end()) {
+    checks.validation = contract->validator.validate(submit.payload);
+    return checks;
+  }
+  // One parse for both: the validator hands over the document it checked.
+  nlohmann::json document;
+  checks.validation = contract->validator.validate(submit.payload, &document);
+  if (checks.validation->ok()) {
+    checks.prepared =
+        std::make_shared<const policy::PreparedPayload>(policy::prepare_parsed_payload(std::move(document), fields->second));
   }
   return checks;
 }

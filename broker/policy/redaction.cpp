@@ -215,12 +215,16 @@ std::vector<std::string> medical_in(const Json& doc, const std::vector<Sensitive
 Result<PreparedPayload> prepare_payload(std::string_view payload, const std::vector<SensitiveField>& sensitive) {
   Json doc = Json::parse(payload, nullptr, false);
   if (doc.is_discarded()) return Error{ErrorCode::kInvalidPayload, "payload is not JSON"};
+  return prepare_parsed_payload(std::move(doc), sensitive);
+}
+
+PreparedPayload prepare_parsed_payload(nlohmann::json document, const std::vector<SensitiveField>& sensitive) {
   PreparedPayload out;
   std::vector<std::pair<std::string, std::string>> removals;
-  for (auto& p : medical_in(doc, sensitive)) removals.emplace_back(std::move(p), "medical:no-consent");
+  for (auto& p : medical_in(document, sensitive)) removals.emplace_back(std::move(p), "medical:no-consent");
   if (removals.empty()) return out;
-  for (auto& r : erase_removals(doc, std::move(removals))) out.medical.push_back(std::move(r.first));
-  out.without_medical = doc.dump(-1, ' ', false, Json::error_handler_t::replace);
+  for (auto& r : erase_removals(document, std::move(removals))) out.medical.push_back(std::move(r.first));
+  out.without_medical = document.dump(-1, ' ', false, Json::error_handler_t::replace);
   return out;
 }
 

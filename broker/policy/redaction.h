@@ -6,6 +6,8 @@
 // Field patterns are JSON pointers (RFC 6901) in which the segment `*` matches any array index or
 // object key: "/escort/medical_notes", "/legs/*/wheelchair".
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +63,8 @@ struct PreparedPayload {
 };
 [[nodiscard]] contracts::Result<PreparedPayload> prepare_payload(std::string_view payload,
                                                                  const std::vector<SensitiveField>& sensitive);
+// The same from a payload already parsed (the validator's document, contracts/validator.h).
+PreparedPayload prepare_parsed_payload(nlohmann::json document, const std::vector<SensitiveField>& sensitive);
 // redact() for a recipient without a projection (`recipient.has_projection` is ignored), from a
 // prepared payload: the same removals, basis and, when something is removed, the same text.
 // When nothing is removed the payload is `payload` as given (redact() re-serialises it).

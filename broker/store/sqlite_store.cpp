@@ -311,7 +311,7 @@ struct SqliteStore::Impl {
   StmtHandle reset_in_flight_one, reset_in_flight_all;
   StmtHandle count_one, count_all, recipients_with_pending;
   StmtHandle backlog;
-  StmtHandle append_log, read_log, last_log_event, read_head, read_high_water;
+  StmtHandle append_log, read_log, read_case_log, last_log_event, read_head, read_high_water;
   StmtHandle find_message_content, append_checkpoint, read_checkpoints;
   bool read_only = false;
   std::string payload_key;     // 32 raw bytes, or "" (seal.h)
@@ -579,6 +579,10 @@ struct SqliteStore::Impl {
          "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient,"
          " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log WHERE seq >= ?"
          " ORDER BY seq LIMIT ?"},
+        {&read_case_log,
+         "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient,"
+         " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log WHERE case_ref = ?"
+         " ORDER BY seq"},
         {&last_log_event,
          "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient,"
          " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log WHERE event = ?"
@@ -1009,6 +1013,18 @@ Result<std::vector<LogEvent>> SqliteStore::read_log(std::uint64_t from_seq, std:
   }
   auto q = impl_->query(impl_->read_log, "read_log");
   q.int64(static_cast<std::int64_t>(from_seq)).int64(clamp_to_int64(limit));
+  for (;;) {
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return events;
+    events.push_back(read_log_row(q));
+  }
+}
+
+Result<std::vector<LogEvent>> SqliteStore::read_case_log(std::string_view case_ref) {
+  std::vector<LogEvent> events;
+  auto q = impl_->query(impl_->read_case_log, "read_case_log");
+  q.text(case_ref);
   for (;;) {
     auto row = q.next();
     if (!row) return row.error();

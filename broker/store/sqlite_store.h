@@ -204,6 +204,9 @@ class SqliteStore {
   [[nodiscard]] Result<std::uint64_t> append_log(LogEvent event);
   // Rows with seq >= from_seq, ascending, at most `limit`, with their hashes.
   [[nodiscard]] Result<std::vector<LogEvent>> read_log(std::uint64_t from_seq, std::size_t limit);
+  // The rows about one case, ascending seq, through the case index (handover_log_by_case): a
+  // replay that does not read the whole log.
+  [[nodiscard]] Result<std::vector<LogEvent>> read_case_log(std::string_view case_ref);
   // The latest row with this event name, or nullopt.
   [[nodiscard]] Result<std::optional<LogEvent>> last_log_event(std::string_view event);
   // The head as of the last append, begin() or rollback().

@@ -200,3 +200,34 @@ TEST_CASE("an empty log verifies with nothing signed", "[audit]") {
   CHECK(report.last_seq == 0);
   CHECK(report.head_hash == broker::audit::kGenesisHash);
 }
+
+TEST_CASE("verify_rows checks each row on its own and names the first altered one", "[audit]") {
+  auto rows = test_support::seal_all(test_support::removal_case_rows());
+  // A case's rows: every third row, as a case index would return them (gaps between them).
+  std::vector<LogRecord> picked;
+  for (std::size_t i = 0; i < rows.size(); i += 3) picked.push_back(rows[i]);
+  auto report = broker::audit::verify_rows(picked);
+  CHECK(report.ok);
+  CHECK(report.scope == "rows");
+  CHECK(report.rows == picked.size());
+  CHECK(report.last_seq == picked.back().seq);
+
+  auto altered = picked;
+  altered[2].recipient = "SOMEONE-ELSE";
+  report = broker::audit::verify_rows(altered);
+  CHECK_FALSE(report.ok);
+  CHECK(report.first_bad_seq == altered[2].seq);
+  CHECK_THAT(report.problem, Contains("does not match"));
+
+  auto relinked = picked;
+  relinked[1].prev_hash = relinked[0].hash;  // a forged link changes the row's hash input
+  CHECK(broker::audit::verify_rows(relinked).first_bad_seq == relinked[1].seq);
+
+  auto shuffled = picked;
+  std::swap(shuffled[0], shuffled[1]);
+  report = broker::audit::verify_rows(shuffled);
+  CHECK_FALSE(report.ok);
+  CHECK_THAT(report.problem, Contains("ascending"));
+
+  CHECK(broker::audit::verify_log(LogData{}).scope == "chain");
+}

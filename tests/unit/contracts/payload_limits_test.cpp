@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "contracts/validator.h"
 
 using contracts::ErrorCode;
@@ -97,4 +99,18 @@ TEST_CASE("validate refuses integers beyond 64 bits where the schema wants an in
   CHECK(overflow.code == ErrorCode::kInvalidPayload);
   REQUIRE(overflow.errors.size() == 1);
   CHECK(overflow.errors[0].code == "json");
+}
+
+TEST_CASE("keys repeat freely across levels and sibling objects, and the document is handed back", "[contracts][validator][limits]") {
+  auto validator = compiled(kAnything);
+  for (const char* payload : {R"({"a": {"a": {"a": 1}}, "b": 2})", R"({"x": {"k": 1}, "y": {"k": 2}, "k": [{"k": 3}, {"k": 4}]})",
+                              R"([{"id": 1, "id2": 2}, {"id": 1}, [{"id": 5}]])"}) {
+    INFO(payload);
+    nlohmann::json document;
+    CHECK(validator.validate(payload, &document).ok());
+    CHECK(document == nlohmann::json::parse(payload));
+  }
+  nlohmann::json untouched = {{"kept", true}};
+  CHECK_FALSE(validator.validate(R"({"k": 1, "k": 2})", &untouched).ok());
+  CHECK(untouched == nlohmann::json{{"kept", true}});  // left as it was when the payload is refused
 }

@@ -219,3 +219,26 @@ TEST_CASE("committed rows are handed over once, in order, and rolled-back rows n
   CHECK(handed == ok(store.read_log(2, 10)));  // the same rows, hashes included, as in the file
   CHECK(store.take_committed_log().empty());   // each row once
 }
+
+TEST_CASE("read_case_log returns one case's rows, in seq order, as they are in the file", "[store][audit]") {
+  test_support::TempDir dir;
+  auto store = ok(SqliteStore::open(options_for(dir / "store.db")));
+  auto rows = test_support::removal_case_rows();
+  ok(store.begin());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    auto row = rows[i];
+    row.case_ref = i % 3 == 1 ? "V-OTHER" : "V-ONE";
+    ok(store.append_log(std::move(row)));
+  }
+  ok(store.commit());
+  auto all = ok(store.read_log(1, 1000));
+  auto one = ok(store.read_case_log("V-ONE"));
+  std::vector<broker::store::LogEvent> expected;
+  for (const auto& row : all) {
+    if (row.case_ref == "V-ONE") expected.push_back(row);
+  }
+  REQUIRE(!expected.empty());
+  CHECK(one == expected);
+  CHECK(broker::audit::verify_rows(one).ok);
+  CHECK(ok(store.read_case_log("V-NOBODY")).empty());
+}
