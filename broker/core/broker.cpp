@@ -284,7 +284,7 @@ struct Broker::Impl {
     if (auto r = checkpoint(now, false); !r) log().error("checkpoint failed: {}", r.error().detail);
     if (ops) {
       for (const auto& p : batch) ops->frame_from(p.in.partner, now);
-      ops->tick(store, {scheduler.session_count(), last_checkpoint_at}, now);
+      ops->tick(store, {scheduler.session_count(), last_checkpoint_at, &backlog.counts()}, now);
     }
     if (reports.due(now)) {
       // Read outside the transaction; a failure is logged and the next interval tries again.

@@ -47,6 +47,8 @@ class BacklogBound {
   // A delivery left the backlog (acknowledged or dead-lettered).
   void settled(const std::string& recipient);
   std::uint64_t count(std::string_view recipient) const;
+  // Every recipient's undelivered count (pending and in flight), as the store has them.
+  const std::map<std::string, std::uint64_t, std::less<>>& counts() const { return counts_; }
   std::uint64_t max() const { return max_; }
 
  private:

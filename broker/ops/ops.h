@@ -44,6 +44,9 @@ struct OpsContext {
 struct LoopView {
   std::size_t sessions = 0;
   contracts::Millis last_checkpoint_at = 0;  // or the last time there was nothing to sign
+  // Undelivered deliveries per recipient as the loop counts them (core/limits.h BacklogBound);
+  // null: counted in the store (a scan of the whole backlog, which grows with it).
+  const std::map<std::string, std::uint64_t, std::less<>>* undelivered = nullptr;
 };
 
 class Ops {

@@ -310,7 +310,7 @@ struct SqliteStore::Impl {
   StmtHandle mark_in_flight, mark_acked, mark_pending, mark_dead;
   StmtHandle reset_in_flight_one, reset_in_flight_all;
   StmtHandle count_one, count_all, recipients_with_pending;
-  StmtHandle backlog;
+  StmtHandle backlog, oldest_undelivered;
   StmtHandle append_log, read_log, read_case_log, last_log_event, read_head, read_high_water;
   StmtHandle find_message_content, append_checkpoint, read_checkpoints;
   bool read_only = false;
@@ -571,6 +571,10 @@ struct SqliteStore::Impl {
          "SELECT d.recipient, count(*), min(m.accepted_at) FROM deliveries d"
          " JOIN messages m ON m.seq = d.message_seq WHERE d.state IN (0, 1)"
          " GROUP BY d.recipient ORDER BY d.recipient"},
+        // Delivery ids grow with acceptance, so the lowest id in a state is its oldest message.
+        {&oldest_undelivered,
+         "SELECT m.accepted_at FROM deliveries d JOIN messages m ON m.seq = d.message_seq"
+         " WHERE d.recipient = ? AND d.state = ? ORDER BY d.id LIMIT 1"},
         {&append_log,
          "INSERT INTO handover_log (seq, at, event, message_id, contract, version, case_ref, sender,"
          " recipient, delivery_id, payload_digest, detail, prev_hash, hash)"
@@ -903,6 +907,18 @@ Result<std::vector<RecipientBacklog>> SqliteStore::backlog() {
     if (!*row) return out;
     out.push_back({q.text_at(0), q.int64_at(1), q.int64_at(2)});
   }
+}
+
+Result<std::optional<Millis>> SqliteStore::oldest_undelivered(std::string_view recipient) {
+  std::optional<Millis> oldest;
+  for (auto state : {DeliveryState::kPending, DeliveryState::kInFlight}) {
+    auto q = impl_->query(impl_->oldest_undelivered, "oldest_undelivered");
+    q.text(recipient).int64(static_cast<std::int64_t>(state));
+    auto row = q.next();
+    if (!row) return row.error();
+    if (*row) oldest = std::min(oldest.value_or(q.int64_at(0)), q.int64_at(0));
+  }
+  return oldest;
 }
 
 namespace {

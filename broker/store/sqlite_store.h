@@ -191,6 +191,9 @@ class SqliteStore {
   [[nodiscard]] Result<std::vector<std::string>> recipients_with_pending();
   // Every recipient with undelivered deliveries, in byte order.
   [[nodiscard]] Result<std::vector<RecipientBacklog>> backlog();
+  // accepted_at of the oldest message `recipient` has not acknowledged (pending or in flight), or
+  // nullopt when there is none. Two index seeks, whatever the backlog's size (backlog() scans it).
+  [[nodiscard]] Result<std::optional<Millis>> oldest_undelivered(std::string_view recipient);
 
   // The accepted message with its payload, or nullopt for an unknown id.
   [[nodiscard]] Result<std::optional<StoredMessage>> find_message_content(std::string_view message_id);

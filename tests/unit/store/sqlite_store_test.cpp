@@ -650,3 +650,28 @@ TEST_CASE("delivery states have stable names", "[store]") {
   CHECK(broker::store::to_string(DeliveryState::kAcked) == "acked");
   CHECK(broker::store::to_string(DeliveryState::kDead) == "dead");
 }
+
+TEST_CASE("oldest_undelivered follows acks and in-flight rows and agrees with backlog()", "[store]") {
+  test_support::TempDir dir;
+  auto store = open_store(dir);
+  CHECK_FALSE(ok(store.oldest_undelivered("ind")));
+  std::vector<std::vector<std::int64_t>> ids;
+  for (int i = 0; i < 4; ++i) {
+    auto m = sample_message("m-" + std::to_string(i));
+    m.accepted_at = 1'700'000'000'000 + i * 1000;
+    ids.push_back(accept(store, m));  // [gemeente-utrecht, ind]
+  }
+  CHECK(ok(store.oldest_undelivered("ind")) == 1'700'000'000'000);
+  ok(store.begin());
+  ok(store.mark_acked(ids[0][1], 1));                  // m-0 done for ind
+  ok(store.mark_in_flight(ids[1][1], 1, 2));           // m-1 in flight for ind: still undelivered
+  ok(store.mark_dead(ids[0][0], 3));                   // m-0 dead for gemeente-utrecht
+  ok(store.commit());
+  CHECK(ok(store.oldest_undelivered("ind")) == 1'700'000'001'000);
+  CHECK(ok(store.oldest_undelivered("gemeente-utrecht")) == 1'700'000'001'000);
+  for (const auto& b : ok(store.backlog())) {
+    INFO(b.recipient);
+    CHECK(ok(store.oldest_undelivered(b.recipient)) == b.oldest_accepted_at);
+  }
+  CHECK_FALSE(ok(store.oldest_undelivered("nobody")));
+}
