@@ -710,64 +710,6 @@ class PayloadLimits {
 
 }  // namespace
 
-// The parse every valid payload takes: nlohmann's own DOM builder, driven through SAX, with the
-// payload limits checked by counters alone (no key copies, no std::function per event). A key is
-// remembered by its hash, so a hash collision looks like a duplicate: then, as on any breach, the
-// caller parses again with PayloadLimits, which names the place or finds nothing wrong.
-class LimitedDomBuilder {
- public:
-  explicit LimitedDomBuilder(json& result) : dom_(result, /*allow_exceptions=*/true) {}
-
-  bool breached() const { return breached_; }
-
-  bool null() { return dom_.null(); }
-  bool boolean(bool value) { return dom_.boolean(value); }
-  bool number_integer(json::number_integer_t value) { return dom_.number_integer(value); }
-  bool number_unsigned(json::number_unsigned_t value) { return dom_.number_unsigned(value); }
-  bool number_float(json::number_float_t value, const std::string& text) { return dom_.number_float(value, text); }
-  bool string(json::string_t& value) { return dom_.string(value); }
-  bool binary(json::binary_t& value) { return dom_.binary(value); }
-  bool start_object(std::size_t size) { return open() && dom_.start_object(size); }
-  bool key(json::string_t& name) {
-    auto& keys = levels_[depth_ - 1];
-    const std::size_t h = std::hash<std::string_view>{}(name);
-    if (std::find(keys.begin(), keys.end(), h) != keys.end()) return breach();
-    keys.push_back(h);
-    return dom_.key(name);
-  }
-  bool end_object() {
-    --depth_;
-    return dom_.end_object();
-  }
-  bool start_array(std::size_t size) { return open() && dom_.start_array(size); }
-  bool end_array() {
-    --depth_;
-    return dom_.end_array();
-  }
-  template <class Exception>
-  bool parse_error(std::size_t position, const std::string& last_token, const Exception& e) {
-    return dom_.parse_error(position, last_token, e);  // throws e, as json::parse does
-  }
-
- private:
-  bool open() {
-    if (depth_ + 1 > kMaxPayloadDepth) return breach();
-    if (levels_.size() <= depth_) levels_.resize(depth_ + 1);
-    levels_[depth_].clear();  // keeps its capacity for the next object at this depth
-    ++depth_;
-    return true;
-  }
-  bool breach() {
-    breached_ = true;
-    return false;  // stops the parser
-  }
-
-  nlohmann::detail::json_sax_dom_parser<json> dom_;
-  std::vector<std::vector<std::size_t>> levels_;  // key hashes of the open container at each depth
-  std::size_t depth_ = 0;
-  bool breached_ = false;
-};
-
 struct PayloadValidator::Impl {
   valijson::Schema schema;
   // valijson stops an allOf at its first failing branch. To name every error, a rejected payload is
@@ -847,14 +789,8 @@ ValidationOutcome PayloadValidator::validate(std::string_view payload, nlohmann:
 
   json document;
   try {
-    LimitedDomBuilder builder(document);
-    const bool parsed = json::sax_parse(payload, &builder);
-    if (!parsed || builder.breached()) {
-      // A limit looked breached: parse again, slowly, to name it (or to find it was a hash collision).
-      document = json();
-      PayloadLimits limits;
-      document = json::parse(payload, std::ref(limits));
-    }
+    PayloadLimits limits;
+    document = json::parse(payload, std::ref(limits));
   } catch (const PayloadLimitError& e) {
     outcome.code = ErrorCode::kInvalidPayload;
     outcome.errors.push_back(e.error);
