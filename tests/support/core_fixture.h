@@ -27,4 +27,18 @@ inline contracts::ContractRegistry load_test_contracts() {
   return std::move(*r);
 }
 
+// A valid payload of test.notice v1, and a Submit of it (case 9990012345) from its owner's side.
+inline const std::string kNoticePayload =
+    R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[{"id":"AB1234","count":2}]})";
+
+inline contracts::Submit notice_submit(const std::string& id, const std::string& payload = kNoticePayload) {
+  contracts::Submit s;
+  s.header.message_id = id;
+  s.header.contract = "test.notice";
+  s.header.version = 1;
+  s.header.case_ref = "9990012345";
+  s.payload = payload;
+  return s;
+}
+
 }  // namespace test_support

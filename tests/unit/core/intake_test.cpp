@@ -11,18 +11,9 @@ namespace {
 
 using broker::transport::Incoming;
 
-contracts::Submit notice(const std::string& id, const std::string& payload) {
-  contracts::Submit s;
-  s.header.message_id = id;
-  s.header.contract = "test.notice";
-  s.header.version = 1;
-  s.header.case_ref = "9990012345";
-  s.payload = payload;
-  return s;
-}
+using test_support::notice_submit;
 
-const std::string kValid =
-    R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[{"id":"AB1234","count":2}]})";
+const std::string& kValid = test_support::kNoticePayload;
 
 Incoming frame(const std::string& routing_id, const contracts::Envelope& e) {
   return Incoming{routing_id, "ALPHA", contracts::encode_envelope(e), false};
@@ -32,22 +23,22 @@ Incoming frame(const std::string& routing_id, const contracts::Envelope& e) {
 
 TEST_CASE("prepare_frame decodes, digests and validates a submit ahead of the loop", "[core][intake]") {
   auto registry = test_support::load_test_contracts();
-  auto p = broker::core::prepare_frame(frame("c1", notice("m-1", kValid)), registry, 1 << 20);
+  auto p = broker::core::prepare_frame(frame("c1", notice_submit("m-1", kValid)), registry, 1 << 20);
   REQUIRE(p.decoded);
   REQUIRE(std::holds_alternative<contracts::Submit>(*p.decoded));
   CHECK(p.checks.digest == contracts::sha256_hex(kValid));
   REQUIRE(p.checks.validation);
   CHECK(p.checks.validation->ok());
 
-  auto bad = broker::core::prepare_frame(frame("c1", notice("m-2", R"({"planned_at":"yesterday"})")), registry, 1 << 20);
+  auto bad = broker::core::prepare_frame(frame("c1", notice_submit("m-2", R"({"planned_at":"yesterday"})")), registry, 1 << 20);
   REQUIRE(bad.checks.validation);
   CHECK(bad.checks.validation->code == contracts::ErrorCode::kSchemaViolation);
 
   // Unknown version or a bad header: the pipeline refuses those before validation, so nothing runs.
-  auto unknown = notice("m-3", kValid);
+  auto unknown = notice_submit("m-3", kValid);
   unknown.header.version = 9;
   CHECK_FALSE(broker::core::prepare_frame(frame("c1", unknown), registry, 1 << 20).checks.validation);
-  auto no_case = notice("m-4", kValid);
+  auto no_case = notice_submit("m-4", kValid);
   no_case.header.case_ref.clear();
   CHECK_FALSE(broker::core::prepare_frame(frame("c1", no_case), registry, 1 << 20).checks.validation);
 }
@@ -74,7 +65,7 @@ TEST_CASE("intake hands batches back whole and in the order they were pushed", "
   for (int b = 0; b < kBatches; ++b) {
     std::vector<Incoming> frames;
     for (int i = 0; i < 5; ++i) {
-      frames.push_back(frame("c" + std::to_string(b), notice("m-" + std::to_string(b) + "-" + std::to_string(i), kValid)));
+      frames.push_back(frame("c" + std::to_string(b), notice_submit("m-" + std::to_string(b) + "-" + std::to_string(i), kValid)));
     }
     intake.push(std::move(frames));
   }
@@ -97,7 +88,7 @@ TEST_CASE("intake hands batches back whole and in the order they were pushed", "
 TEST_CASE("intake stops cleanly with batches still queued", "[core][intake]") {
   auto registry = test_support::load_test_contracts();
   auto intake = std::make_unique<broker::core::Intake>(registry, 1 << 20);
-  for (int b = 0; b < 50; ++b) intake->push({frame("c", notice("m-" + std::to_string(b), kValid))});
+  for (int b = 0; b < 50; ++b) intake->push({frame("c", notice_submit("m-" + std::to_string(b), kValid))});
   auto first = intake->take();
   REQUIRE(first.size() == 1);
   CHECK(std::get<contracts::Submit>(*first[0].decoded).header.message_id == "m-0");

@@ -36,15 +36,8 @@ struct Fixture {
   }
 };
 
-contracts::Submit notice(const std::string& id, const std::string& payload =
-    R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[{"id":"AB1234","count":2}]})") {
-  contracts::Submit s;
-  s.header.message_id = id;
-  s.header.contract = "test.notice";
-  s.header.version = 1;
-  s.header.case_ref = "9990012345";
-  s.payload = payload;
-  return s;
+contracts::Submit notice(const std::string& id, const std::string& payload = test_support::kNoticePayload) {
+  return test_support::notice_submit(id, payload);
 }
 
 }  // namespace
