@@ -67,6 +67,8 @@ struct Broker::Impl {
   store::SqliteStore store;
   store::TrackingTables tables;
   contracts::ContractRegistry registry;
+  // Keys point into `registry`; moving a registry (its std::map) keeps its elements where they are.
+  SensitiveByContract sensitive;
   transport::RouterSocket socket;
   std::vector<std::string> partner_ids;
   std::set<std::string, std::less<>> care_providers;
@@ -87,18 +89,19 @@ struct Broker::Impl {
   std::unique_ptr<Intake> intake;         // decodes and validates the next batch while this one is stored
 
   Impl(BrokerOptions o, store::SqliteStore s, store::TrackingTables t, contracts::ContractRegistry r,
-       transport::RouterSocket sock)
+       SensitiveByContract sens, transport::RouterSocket sock)
       : options(std::move(o)),
         store(std::move(s)),
         tables(std::move(t)),
         registry(std::move(r)),
+        sensitive(std::move(sens)),
         socket(std::move(sock)),
-        scheduler(store, options, &registry),
+        scheduler(store, options, &registry, &sensitive),
         rate(options.rate_limit, options.rate_burst),
         backlog(options.max_backlog),
         norms(store, tables, registry),
         reports(options, contracts::now_millis()),
-        intake(std::make_unique<Intake>(registry, options.max_message_bytes)) {
+        intake(std::make_unique<Intake>(registry, options.max_message_bytes, sensitive)) {
     for (const auto& p : options.partners) {
       partner_ids.push_back(p.id);
       if (p.role == PartnerRole::kCareProvider) care_providers.insert(p.id);
@@ -375,13 +378,9 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   auto registry = contracts::ContractRegistry::load(options.contracts);
   if (!registry) return Error{ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + registry.error().detail};
   // The data-protection policy must be able to find every sensitive field before anything is sent.
-  for (const auto& [key, c] : registry->all()) {
-    if (auto fields = policy::sensitive_fields(c.schema_json); !fields) {
-      return Error{ErrorCode::kConfig, "contracts " + c.path.string() + ": the policy cannot find the sensitive fields of " +
-                                           c.name + " v" + std::to_string(c.version) + ": " + fields.error().detail};
-    }
-  }
-  SealedContracts sealed = sealed_contracts(*registry);
+  auto sensitive = sensitive_by_contract(*registry);
+  if (!sensitive) return sensitive.error();
+  SealedContracts sealed = sealed_contracts(*sensitive);
   auto payload_key = store_payload_key(options, sealed);
   if (!payload_key) return payload_key.error();
   store::StoreOptions store_options;
@@ -409,7 +408,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   }
   const std::size_t contract_count = registry->size();
   auto impl = std::make_unique<Impl>(options, std::move(*store), std::move(*tables), std::move(*registry),
-                                     std::move(*socket));
+                                     std::move(*sensitive), std::move(*socket));
   impl->signing_key = std::move(signing_key);
   impl->sealed = std::move(sealed);
   // No connection survives a restart: whatever was in flight is sent again. The `started` event

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "broker/core/event_detail.h"
 #include "broker/core/limits.h"
@@ -55,8 +56,8 @@ void DeliveryScheduler::remember_prepared(const std::string& contract, std::uint
 }
 
 DeliveryScheduler::DeliveryScheduler(store::SqliteStore& store, const BrokerOptions& options,
-                                     contracts::ContractRegistry* registry)
-    : store_(store), options_(options), registry_(registry) {
+                                     contracts::ContractRegistry* registry, const SensitiveByContract* sensitive)
+    : store_(store), options_(options), registry_(registry), sensitive_(sensitive) {
   for (const auto& p : options.partners) roles_[p.id] = p.role;
 }
 
@@ -65,18 +66,13 @@ Result<void> DeliveryScheduler::apply_policy(store::OutboundDelivery& d, std::ve
   if (!registry_) return {};
   contracts::Contract* contract = registry_->find(d.header.contract, d.header.version);
   if (!contract) return {};  // a contract removed from the set since acceptance: nothing to apply
-  auto cached = sensitive_.find(contract);
-  if (cached == sensitive_.end()) {
-    auto fields = policy::sensitive_fields(contract->schema_json);
-    if (!fields) {
-      // Fail closed: never send a payload whose sensitive fields cannot be found. Broker::start
-      // refuses such a contract set, so this is a bug if it happens.
-      return Error{ErrorCode::kConfig, "policy cannot read the schema of " + contract->name + " v" +
-                                           std::to_string(contract->version) + ": " + fields.error().detail};
-    }
-    cached = sensitive_.emplace(contract, std::move(*fields)).first;
+  if (!sensitive_) {
+    // Fail closed: never send a payload whose sensitive fields were not looked up.
+    return Error{ErrorCode::kConfig, "the delivery policy has no sensitive fields for the contract set"};
   }
-  const auto& sensitive = cached->second;
+  static const std::vector<policy::SensitiveField> kNone;
+  auto found = sensitive_->find(contract);
+  const auto& sensitive = found == sensitive_->end() ? kNone : found->second;
   policy::RecipientView view;
   auto role = roles_.find(d.recipient);
   view.is_care_provider = role != roles_.end() && role->second == PartnerRole::kCareProvider;
@@ -164,34 +160,33 @@ Result<void> DeliveryScheduler::return_to_pending(std::uint64_t delivery_id) {
 Result<void> DeliveryScheduler::on_ack(const std::string& partner, std::uint64_t delivery_id, Millis now) {
   auto id = static_cast<std::int64_t>(delivery_id);
   auto it = in_flight_.find(delivery_id);
-  if (it == in_flight_.end() || it->second.partner != partner) {
-    // Not in flight here: a late ack (after a timeout or a restart) still counts when the delivery
-    // belongs to this partner and is not finished; a repeated ack is harmless.
-    auto row = store_.find_delivery(id);
-    if (!row) return row.error();
-    if (!*row || (*row)->recipient != partner) {
-      return Error{ErrorCode::kUnknownDelivery, "no delivery " + std::to_string(delivery_id) + " for " + partner};
-    }
-    if ((*row)->state == store::DeliveryState::kAcked) return {};
-    if ((*row)->state == store::DeliveryState::kDead) {
-      return Error{ErrorCode::kUnknownDelivery, "delivery " + std::to_string(delivery_id) + " was dead-lettered"};
-    }
-    if (auto r = store_.mark_acked(id, now); !r) return r;
-    auto d = store_.find_delivery_header(id);
-    if (!d) return d.error();
-    if (*d) {
-      if (auto r = store_.append_log(delivery_event("acknowledged", **d, now)); !r) return r.error();
-      progress_.push_back({(*d)->header.message_id, (*d)->header.contract, (*d)->header.version});
-    }
-  } else {
-    if (auto r = store_.mark_acked(id, now); !r) return r;
-    store::LogEvent& e = it->second.row;
-    e.event = "acknowledged";
-    e.at = now;
-    progress_.push_back({e.message_id, e.contract, e.version});
-    if (auto r = store_.append_log(std::move(e)); !r) return r.error();
+  std::optional<store::LogEvent> row;  // the delivery's log identity: kept in flight, or read back
+  if (it != in_flight_.end() && it->second.partner == partner) {
+    row = std::move(it->second.row);
     release_credit(it->second);
     in_flight_.erase(it);
+  } else {
+    // Not in flight here: a late ack (after a timeout or a restart) still counts when the delivery
+    // belongs to this partner and is not finished; a repeated ack is harmless.
+    auto state = store_.find_delivery(id);
+    if (!state) return state.error();
+    if (!*state || (*state)->recipient != partner) {
+      return Error{ErrorCode::kUnknownDelivery, "no delivery " + std::to_string(delivery_id) + " for " + partner};
+    }
+    if ((*state)->state == store::DeliveryState::kAcked) return {};
+    if ((*state)->state == store::DeliveryState::kDead) {
+      return Error{ErrorCode::kUnknownDelivery, "delivery " + std::to_string(delivery_id) + " was dead-lettered"};
+    }
+    auto d = store_.find_delivery_header(id);
+    if (!d) return d.error();
+    if (*d) row = delivery_event("acknowledged", **d, now);
+  }
+  if (auto r = store_.mark_acked(id, now); !r) return r;
+  if (row) {
+    row->event = "acknowledged";
+    row->at = now;
+    progress_.push_back({row->message_id, row->contract, row->version});
+    if (auto r = store_.append_log(std::move(*row)); !r) return r.error();
   }
   if (backlog_) backlog_->settled(partner);
   log().debug("acknowledged delivery_id={} partner={}", delivery_id, partner);

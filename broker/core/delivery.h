@@ -23,6 +23,7 @@
 
 #include "broker/audit/log_record.h"
 #include "broker/core/options.h"
+#include "broker/core/sealing.h"
 #include "broker/policy/redaction.h"
 #include "contracts/envelope.h"
 #include "contracts/error.h"
@@ -51,12 +52,13 @@ struct Outgoing {
 
 class DeliveryScheduler {
  public:
-  // `store`, `options` and `registry` must outlive the scheduler. With a registry, every delivery
-  // passes the data-protection policy (broker/policy): medical fields only to care providers,
-  // projections per consumer; each decision is a handover-log event. Without one, payloads go as
-  // submitted (unit tests of the delivery rules).
+  // `store`, `options`, `registry` and `sensitive` must outlive the scheduler. With a registry and
+  // its sensitive fields (sensitive_by_contract), every delivery passes the data-protection policy
+  // (broker/policy): medical fields only to care providers, projections per consumer; each
+  // decision is a handover-log event. Without a registry, payloads go as submitted (unit tests of
+  // the delivery rules); a registry without `sensitive` sends nothing (fails closed).
   DeliveryScheduler(store::SqliteStore& store, const BrokerOptions& options,
-                    contracts::ContractRegistry* registry = nullptr);
+                    contracts::ContractRegistry* registry = nullptr, const SensitiveByContract* sensitive = nullptr);
 
   // Optional collaborators (nullptr = not used): the consent register the policy asks per delivery,
   // and the backlog bound told when a delivery leaves the backlog (acknowledged or dead).
@@ -139,7 +141,7 @@ class DeliveryScheduler {
   const BrokerOptions& options_;
   contracts::ContractRegistry* registry_;
   std::map<std::string, PartnerRole, std::less<>> roles_;
-  std::map<const contracts::Contract*, std::vector<policy::SensitiveField>> sensitive_;  // per contract version
+  const SensitiveByContract* sensitive_;
   std::map<std::string, Session> sessions_;       // by routing id
   std::map<std::uint64_t, InFlight> in_flight_;   // by delivery id
   std::set<std::string> dirty_;                   // partners that may have sendable deliveries

@@ -36,7 +36,7 @@ struct Intake::State {
 
   contracts::ContractRegistry& registry;
   const std::size_t max_message_bytes;
-  const SensitiveByContract sensitive;
+  const SensitiveByContract& sensitive;
   mutable std::mutex mutex;
   std::condition_variable work;      // the worker waits for a batch
   std::condition_variable finished;  // take() waits for the frames others are still preparing
@@ -44,8 +44,8 @@ struct Intake::State {
   bool stopping = false;
   std::thread worker;
 
-  State(contracts::ContractRegistry& r, std::size_t max_bytes)
-      : registry(r), max_message_bytes(max_bytes), sensitive(sensitive_by_contract(r)) {
+  State(contracts::ContractRegistry& r, std::size_t max_bytes, const SensitiveByContract& s)
+      : registry(r), max_message_bytes(max_bytes), sensitive(s) {
     worker = std::thread([this] { run(); });
   }
 
@@ -83,8 +83,8 @@ struct Intake::State {
   }
 };
 
-Intake::Intake(contracts::ContractRegistry& registry, std::size_t max_message_bytes)
-    : state_(std::make_unique<State>(registry, max_message_bytes)) {}
+Intake::Intake(contracts::ContractRegistry& registry, std::size_t max_message_bytes, const SensitiveByContract& sensitive)
+    : state_(std::make_unique<State>(registry, max_message_bytes, sensitive)) {}
 
 Intake::~Intake() {
   {

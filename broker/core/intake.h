@@ -39,7 +39,8 @@ Prepared prepare_frame(transport::Incoming in, contracts::ContractRegistry& regi
 
 class Intake {
  public:
-  Intake(contracts::ContractRegistry& registry, std::size_t max_message_bytes);
+  // `registry` and `sensitive` must outlive the intake; neither changes while it runs.
+  Intake(contracts::ContractRegistry& registry, std::size_t max_message_bytes, const SensitiveByContract& sensitive);
   ~Intake();  // finishes the batch in hand, drops the rest, joins the worker
   Intake(const Intake&) = delete;
   Intake& operator=(const Intake&) = delete;

@@ -202,17 +202,6 @@ std::vector<FieldError> check_header(const contracts::Header& h) {
   return errors;
 }
 
-SensitiveByContract sensitive_by_contract(contracts::ContractRegistry& registry) {
-  SensitiveByContract out;
-  for (auto& [key, contract] : registry.all()) {
-    // Broker::start refuses a set whose fields cannot be found; such a contract is simply left out.
-    if (auto fields = policy::sensitive_fields(contract.schema_json); fields && !fields->empty()) {
-      out.emplace(&contract, std::move(*fields));
-    }
-  }
-  return out;
-}
-
 SubmitChecks precheck_submit(contracts::ContractRegistry& registry, const contracts::Submit& submit,
                              const SensitiveByContract* sensitive) {
   SubmitChecks checks;

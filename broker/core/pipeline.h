@@ -59,10 +59,6 @@ struct SubmitChecks {
   std::shared_ptr<const policy::PreparedPayload> prepared;
 };
 
-// The sensitive fields of each contract version (policy::sensitive_fields), worked out once.
-using SensitiveByContract = std::map<const contracts::Contract*, std::vector<policy::SensitiveField>>;
-SensitiveByContract sensitive_by_contract(contracts::ContractRegistry& registry);
-
 // `sensitive`: when given, a valid payload of a contract listed there with fields is also prepared.
 SubmitChecks precheck_submit(contracts::ContractRegistry& registry, const contracts::Submit& submit,
                              const SensitiveByContract* sensitive = nullptr);

@@ -16,11 +16,23 @@ bool has_sensitive_fields(const contracts::Contract& contract) {
 
 }  // namespace
 
-SealedContracts sealed_contracts(const contracts::ContractRegistry& registry) {
-  SealedContracts sealed;
-  for (const auto& [key, contract] : registry.all()) {
-    if (has_sensitive_fields(contract)) sealed.insert(key);
+contracts::Result<SensitiveByContract> sensitive_by_contract(const contracts::ContractRegistry& registry) {
+  SensitiveByContract out;
+  for (const auto& [key, c] : registry.all()) {
+    auto fields = policy::sensitive_fields(c.schema_json);
+    if (!fields) {
+      return contracts::Error{contracts::ErrorCode::kConfig,
+                              "contracts " + c.path.string() + ": the policy cannot find the sensitive fields of " +
+                                  c.name + " v" + std::to_string(c.version) + ": " + fields.error().detail};
+    }
+    if (!fields->empty()) out.emplace(&c, std::move(*fields));
   }
+  return out;
+}
+
+SealedContracts sealed_contracts(const SensitiveByContract& sensitive) {
+  SealedContracts sealed;
+  for (const auto& [contract, fields] : sensitive) sealed.emplace(contract->name, contract->version);
   return sealed;
 }
 

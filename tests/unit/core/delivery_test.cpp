@@ -224,7 +224,9 @@ TEST_CASE("scheduler redacts per recipient and logs each policy decision", "[cor
                       {"CHARLIE", "", broker::core::PartnerRole::kNonChain, ""},
                       {"DELTA", "", broker::core::PartnerRole::kChainPartner, ""}};
   std::vector<std::string> partners{"ALPHA", "BRAVO", "CHARLIE", "DELTA"};
-  DeliveryScheduler scheduler(store, options, &registry);
+  auto sensitive = broker::core::sensitive_by_contract(registry);
+  REQUIRE(sensitive);
+  DeliveryScheduler scheduler(store, options, &registry, &*sensitive);
 
   REQUIRE(store.begin());
   broker::core::PipelineDeps deps{store, registry, partners};
@@ -315,4 +317,32 @@ TEST_CASE("a stored payload that no longer opens is dead-lettered and the others
     if (r.event == "dead_lettered" && r.message_id == "bad") logged = r.detail.find("does not open") != std::string::npos;
   }
   CHECK(logged);
+}
+
+TEST_CASE("a scheduler with contracts but no sensitive fields looked up sends nothing", "[core][delivery][policy]") {
+  test_support::TempDir dir;
+  auto store = test_support::open_store(dir);
+  auto registry = test_support::load_test_contracts();
+  broker::core::BrokerOptions options;
+  options.partners = {{"ALPHA", "", broker::core::PartnerRole::kChainPartner, ""},
+                      {"BRAVO", "", broker::core::PartnerRole::kChainPartner, ""}};
+  std::vector<std::string> partners{"ALPHA", "BRAVO"};
+  DeliveryScheduler scheduler(store, options, &registry);  // no sensitive fields given: fails closed
+  REQUIRE(store.begin());
+  broker::core::PipelineDeps deps{store, registry, partners};
+  contracts::Submit s;
+  s.header.message_id = "n-1";
+  s.header.contract = "test.notice";
+  s.header.version = 1;
+  s.header.case_ref = "9990012345";
+  s.payload = test_support::kNoticePayload;
+  auto out = broker::core::process_submit(deps, "ALPHA", s, 1'700'000'000'000);
+  REQUIRE(out);
+  REQUIRE(out->receipt.status == contracts::ReceiptStatus::kAccepted);
+  scheduler.mark_dirty(std::string("BRAVO"));
+  REQUIRE(scheduler.on_credit("conn-b", "BRAVO", 4, 1'700'000'000'000));
+  auto sent = scheduler.pump(1'700'000'000'000);
+  REQUIRE_FALSE(sent);
+  CHECK(sent.error().code == contracts::ErrorCode::kConfig);
+  store.rollback();
 }

@@ -57,7 +57,8 @@ TEST_CASE("prepare_frame names an unreadable frame and leaves other frame types 
 
 TEST_CASE("intake hands batches back whole and in the order they were pushed", "[core][intake]") {
   auto registry = test_support::load_test_contracts();
-  broker::core::Intake intake(registry, 1 << 20);
+  const broker::core::SensitiveByContract none;
+  broker::core::Intake intake(registry, 1 << 20, none);
   CHECK(intake.outstanding() == 0);
   CHECK(intake.take().empty());
 
@@ -87,7 +88,8 @@ TEST_CASE("intake hands batches back whole and in the order they were pushed", "
 
 TEST_CASE("intake stops cleanly with batches still queued", "[core][intake]") {
   auto registry = test_support::load_test_contracts();
-  auto intake = std::make_unique<broker::core::Intake>(registry, 1 << 20);
+  const broker::core::SensitiveByContract none;
+  auto intake = std::make_unique<broker::core::Intake>(registry, 1 << 20, none);
   for (int b = 0; b < 50; ++b) intake->push({frame("c", notice_submit("m-" + std::to_string(b), kValid))});
   auto first = intake->take();
   REQUIRE(first.size() == 1);

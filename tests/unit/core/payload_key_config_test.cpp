@@ -53,7 +53,9 @@ TEST_CASE("config reads payload_key inline or from a file, and leaves it empty w
 
 TEST_CASE("contracts with sensitive fields are sealed and need a payload key", "[core][seal]") {
   auto registry = test_support::load_test_contracts();
-  const auto sealed = broker::core::sealed_contracts(registry);
+  const auto sensitive = broker::core::sensitive_by_contract(registry);
+  REQUIRE(sensitive);
+  const auto sealed = broker::core::sealed_contracts(*sensitive);
   CHECK(sealed.count({"test.health", 1}) == 1);
   CHECK(sealed.count({"test.notice", 1}) == 0);
   CHECK(broker::core::must_seal(&sealed, *registry.find("test.health", 1)));

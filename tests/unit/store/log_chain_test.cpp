@@ -9,6 +9,7 @@
 #include "broker/audit/signing.h"
 #include "broker/store/sqlite_handle.h"
 #include "broker/store/sqlite_store.h"
+#include "tests/support/ok.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/audit/removal_case.h"
 
@@ -18,14 +19,7 @@ using broker::store::SqliteStore;
 using broker::store::StoreOptions;
 using Catch::Matchers::Contains;
 
-template <class T>
-T ok(contracts::Result<T> result) {
-  if (!result) FAIL("unexpected error: " << result.error().detail);
-  return std::move(*result);
-}
-void ok(contracts::Result<void> result) {
-  if (!result) FAIL("unexpected error: " << result.error().detail);
-}
+using test_support::ok;
 
 StoreOptions options_for(const std::filesystem::path& path, bool read_only = false) {
   StoreOptions options;

@@ -10,20 +10,14 @@
 
 #include "broker/store/sqlite_store.h"
 #include "contracts/digest.h"
+#include "tests/support/ok.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
 
 using broker::store::SqliteStore;
 
-template <class T>
-T ok(contracts::Result<T> result) {
-  if (!result) FAIL("unexpected error: " << result.error().detail);
-  return std::move(*result);
-}
-void ok(contracts::Result<void> result) {
-  if (!result) FAIL("unexpected error: " << result.error().detail);
-}
+using test_support::ok;
 
 }  // namespace
 
