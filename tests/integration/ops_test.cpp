@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <memory>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -309,12 +310,16 @@ TEST_CASE("each alert fires once as an `alert` handover-log event", "[integratio
   // The checkpoint is overdue while another connection holds the store's write lock (longer than
   // the store's 5 s busy timeout); /healthz says the store is not writable meanwhile.
   {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(store_path.c_str(), &db) == SQLITE_OK);
+    sqlite3* raw = nullptr;
+    const int opened = sqlite3_open(store_path.c_str(), &raw);
+    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> guard(raw, &sqlite3_close);  // closed on any exit
+    sqlite3* db = guard.get();
+    REQUIRE(opened == SQLITE_OK);
+    // The broker may be inside a turn's transaction right now: wait for it, as any writer would.
+    sqlite3_busy_timeout(db, 10'000);
     REQUIRE(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
     bool unhealthy = eventually([&] { return http_get(broker.http, "/healthz").status == 503; }, 40s);
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    sqlite3_close(db);
     CHECK(unhealthy);
   }
   REQUIRE(eventually([&] { return has_alert(alert_events(store_path), "checkpoint_overdue", "checkpoint"); }, 40s));
