@@ -419,7 +419,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
     impl->store.rollback();
     return reset.error();
   }
-  auto previous = impl->store.last_log_event("started");
+  auto previous = impl->store.last_started_event();
   if (!previous) {
     impl->store.rollback();
     return previous.error();

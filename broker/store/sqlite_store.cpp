@@ -40,7 +40,7 @@ using contracts::Error;
 using contracts::ErrorCode;
 
 // 2: messages.sealed (sealed payloads). A version-1 file is upgraded when opened read-write.
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // The whole layout; docs/store-format.md describes every table, column, index and trigger here and
 // must change with it. Every column is NOT NULL: "absent" is '' or 0, so a row has exactly one
@@ -84,8 +84,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
   dead_at         INTEGER NOT NULL,
   UNIQUE (message_seq, recipient)
 );
-CREATE INDEX IF NOT EXISTS deliveries_by_recipient ON deliveries (recipient, state, id);
-CREATE INDEX IF NOT EXISTS deliveries_by_state ON deliveries (state, recipient);
+CREATE INDEX IF NOT EXISTS deliveries_open_by_recipient ON deliveries (recipient, state, id)
+  WHERE state IN (0, 1);
+CREATE INDEX IF NOT EXISTS deliveries_open_by_state ON deliveries (state, recipient)
+  WHERE state IN (0, 1);
 CREATE TABLE IF NOT EXISTS handover_log (
   seq            INTEGER PRIMARY KEY AUTOINCREMENT,
   at             INTEGER NOT NULL,
@@ -104,6 +106,7 @@ CREATE TABLE IF NOT EXISTS handover_log (
 );
 CREATE INDEX IF NOT EXISTS handover_log_by_message ON handover_log (message_id, seq);
 CREATE INDEX IF NOT EXISTS handover_log_by_case ON handover_log (case_ref, seq);
+CREATE INDEX IF NOT EXISTS handover_log_started ON handover_log (seq) WHERE event = 'started';
 CREATE TRIGGER IF NOT EXISTS handover_log_no_update BEFORE UPDATE ON handover_log
 BEGIN SELECT RAISE(ABORT, 'handover_log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS handover_log_no_delete BEFORE DELETE ON handover_log
@@ -311,7 +314,7 @@ struct SqliteStore::Impl {
   StmtHandle reset_in_flight_one, reset_in_flight_all;
   StmtHandle count_one, count_all, recipients_with_pending;
   StmtHandle backlog, oldest_undelivered;
-  StmtHandle append_log, read_log, read_case_log, last_log_event, read_head, read_high_water;
+  StmtHandle append_log, read_log, read_case_log, last_started, read_head, read_high_water;
   StmtHandle find_message_content, append_checkpoint, read_checkpoints;
   bool read_only = false;
   std::string payload_key;     // 32 raw bytes, or "" (seal.h)
@@ -429,7 +432,19 @@ struct SqliteStore::Impl {
           !r) {
         return r;
       }
-      log().info("store upgraded path={} schema_version=1->{}", path, kSchemaVersion);
+      log().info("store upgraded path={} schema_version=1->2", path);
+    }
+    if (version <= 2) {
+      // 2 -> 3: the delivery indexes become partial (undelivered rows only) and the log gets an
+      // index of its `started` rows. Only indexes change; kSchemaSql below creates the new ones.
+      if (auto r = exec("DROP INDEX IF EXISTS deliveries_by_recipient;"
+                        "DROP INDEX IF EXISTS deliveries_by_state;"
+                        "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+                        what + " (upgrade schema 2 to 3)");
+          !r) {
+        return r;
+      }
+      log().info("store upgraded path={} schema_version=2->3", path);
     }
     // Same version: recreates any index or trigger that went missing; a no-op otherwise.
     return exec(kSchemaSql, what + " (check schema)");
@@ -447,8 +462,9 @@ struct SqliteStore::Impl {
                                      std::to_string(kSchemaVersion) +
                                      " read-only; start the broker (keten serve) on it once to upgrade it");
     }
-    if (!*stored || **stored != std::to_string(kSchemaVersion)) {
-      return storage_error(what, "not a Keten store of schema version " + std::to_string(kSchemaVersion));
+    // Version 2 differs from 3 only in its indexes, which every query here works without.
+    if (!*stored || (**stored != std::to_string(kSchemaVersion) && **stored != "2")) {
+      return storage_error(what, "not a Keten store of schema version 2 or " + std::to_string(kSchemaVersion));
     }
     return {};
   }
@@ -531,8 +547,12 @@ struct SqliteStore::Impl {
   }
 
   Result<void> prepare_all() {
+    // The delivery indexes hold only undelivered rows (WHERE state IN (0, 1)), so they stay the
+    // size of the backlog however long the history grows. SQLite uses a partial index only when
+    // the query repeats its WHERE term literally ("state = 0" alone does not imply it), hence the
+    // redundant "state IN (0, 1)" in the statements below.
     const std::string next_pending_sql =
-        outbound_select(true) + "WHERE d.recipient = ? AND d.state = 0 ORDER BY d.id LIMIT ?";
+        outbound_select(true) + "WHERE d.recipient = ? AND d.state = 0 AND d.state IN (0, 1) ORDER BY d.id LIMIT ?";
     const std::string find_outbound_sql = outbound_select(true) + "WHERE d.id = ?";
     const std::string find_delivery_header_sql = outbound_select(false) + "WHERE d.id = ?";
     const std::pair<StmtHandle*, const char*> statements[] = {
@@ -561,12 +581,12 @@ struct SqliteStore::Impl {
         {&mark_acked, "UPDATE deliveries SET state = 2, acked_at = ? WHERE id = ?"},
         {&mark_pending, "UPDATE deliveries SET state = 0 WHERE id = ?"},
         {&mark_dead, "UPDATE deliveries SET state = 3, dead_at = ? WHERE id = ?"},
-        {&reset_in_flight_one, "UPDATE deliveries SET state = 0 WHERE state = 1 AND recipient = ?"},
-        {&reset_in_flight_all, "UPDATE deliveries SET state = 0 WHERE state = 1"},
+        {&reset_in_flight_one, "UPDATE deliveries SET state = 0 WHERE state = 1 AND state IN (0, 1) AND recipient = ?"},
+        {&reset_in_flight_all, "UPDATE deliveries SET state = 0 WHERE state = 1 AND state IN (0, 1)"},
         {&count_one, "SELECT state, count(*) FROM deliveries WHERE recipient = ? GROUP BY state"},
         {&count_all, "SELECT state, count(*) FROM deliveries GROUP BY state"},
         {&recipients_with_pending,
-         "SELECT DISTINCT recipient FROM deliveries WHERE state = 0 ORDER BY recipient"},
+         "SELECT DISTINCT recipient FROM deliveries WHERE state = 0 AND state IN (0, 1) ORDER BY recipient"},
         {&backlog,
          "SELECT d.recipient, count(*), min(m.accepted_at) FROM deliveries d"
          " JOIN messages m ON m.seq = d.message_seq WHERE d.state IN (0, 1)"
@@ -574,7 +594,7 @@ struct SqliteStore::Impl {
         // Delivery ids grow with acceptance, so the lowest id in a state is its oldest message.
         {&oldest_undelivered,
          "SELECT m.accepted_at FROM deliveries d JOIN messages m ON m.seq = d.message_seq"
-         " WHERE d.recipient = ? AND d.state = ? ORDER BY d.id LIMIT 1"},
+         " WHERE d.recipient = ? AND d.state = ? AND d.state IN (0, 1) ORDER BY d.id LIMIT 1"},
         {&append_log,
          "INSERT INTO handover_log (seq, at, event, message_id, contract, version, case_ref, sender,"
          " recipient, delivery_id, payload_digest, detail, prev_hash, hash)"
@@ -587,10 +607,11 @@ struct SqliteStore::Impl {
          "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient,"
          " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log WHERE case_ref = ?"
          " ORDER BY seq"},
-        {&last_log_event,
+        // Through the partial index handover_log_started: no scan of the log at start.
+        {&last_started,
          "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient,"
-         " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log WHERE event = ?"
-         " ORDER BY seq DESC LIMIT 1"},
+         " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log"
+         " WHERE event = 'started' ORDER BY seq DESC LIMIT 1"},
         {&read_head, "SELECT seq, hash FROM handover_log ORDER BY seq DESC LIMIT 1"},
         {&read_high_water, "SELECT seq FROM sqlite_sequence WHERE name = 'handover_log'"},
         {&find_message_content,
@@ -923,7 +944,7 @@ Result<std::optional<Millis>> SqliteStore::oldest_undelivered(std::string_view r
 
 namespace {
 
-// Reads a row of the read_log / last_log_event column list.
+// Reads a row of the read_log / last_started column list.
 LogEvent read_log_row(const Query& q) {
   LogEvent e;
   e.seq = static_cast<std::uint64_t>(q.int64_at(0));
@@ -1049,9 +1070,8 @@ Result<std::vector<LogEvent>> SqliteStore::read_case_log(std::string_view case_r
   }
 }
 
-Result<std::optional<LogEvent>> SqliteStore::last_log_event(std::string_view event) {
-  auto q = impl_->query(impl_->last_log_event, "last_log_event");
-  q.text(event);
+Result<std::optional<LogEvent>> SqliteStore::last_started_event() {
+  auto q = impl_->query(impl_->last_started, "last_started_event");
   auto row = q.next();
   if (!row) return row.error();
   if (!*row) return std::optional<LogEvent>();

@@ -210,8 +210,8 @@ class SqliteStore {
   // The rows about one case, ascending seq, through the case index (handover_log_by_case): a
   // replay that does not read the whole log.
   [[nodiscard]] Result<std::vector<LogEvent>> read_case_log(std::string_view case_ref);
-  // The latest row with this event name, or nullopt.
-  [[nodiscard]] Result<std::optional<LogEvent>> last_log_event(std::string_view event);
+  // The latest `started` row, or nullopt (an index lookup, however long the log).
+  [[nodiscard]] Result<std::optional<LogEvent>> last_started_event();
   // The head as of the last append, begin() or rollback().
   LogHead log_head() const;
   // Rows this connection appended in transactions that have since committed, ascending seq, each

@@ -59,6 +59,19 @@ TEST_CASE("the per-message statements use indexes, not table scans", "[store]") 
     ok(store.mark_acked(d.delivery_id, 2));
   }
   ok(store.commit());
+  // What start-up and reconnects run, on a store with history.
+  ok(store.begin());
+  broker::store::LogEvent started;
+  started.at = 1'800'000'000'000;
+  started.event = "started";
+  ok(store.append_log(started));
+  for (const auto& d : ok(store.next_pending("DVO", 5))) ok(store.mark_in_flight(d.delivery_id, 1, 1));
+  CHECK(ok(store.reset_in_flight("DVO")) == 5);
+  CHECK(ok(store.reset_in_flight()) == 0);
+  ok(store.commit());
+  CHECK(ok(store.last_started_event())->event == "started");
+  CHECK(ok(store.recipients_with_pending()) == std::vector<std::string>{"DVO", "KMAR"});
+  CHECK(ok(store.backlog()).size() == 2);
   CHECK(ok(store.oldest_undelivered("KMAR")));
   CHECK(ok(store.find_delivery(deliveries.back())));
   CHECK(ok(store.find_message_content("m-3")));

@@ -138,13 +138,13 @@ std::string garbage(std::size_t size) {
 
 }  // namespace
 
-TEST_CASE("store file is in WAL mode and records schema version 2", "[store]") {
+TEST_CASE("store file is in WAL mode and records schema version 3", "[store]") {
   test_support::TempDir dir;
   const auto path = dir / "store.db";
   create_store(path);
   auto db = raw_open(path);
   CHECK(raw_value(db.get(), "PRAGMA journal_mode") == "wal");
-  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "2");
+  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "3");
   CHECK(raw_value(db.get(), "PRAGMA integrity_check") == "ok");
 }
 
@@ -161,8 +161,9 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
   CHECK(raw_column(db.get(),
                    "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
                    "ORDER BY name") ==
-        std::vector<std::string>{"deliveries_by_recipient", "deliveries_by_state",
-                                 "handover_log_by_case", "handover_log_by_message"});
+        std::vector<std::string>{"deliveries_open_by_recipient", "deliveries_open_by_state",
+                                 "handover_log_by_case", "handover_log_by_message",
+                                 "handover_log_started"});
   CHECK(
       raw_column(db.get(), "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name") ==
       std::vector<std::string>{"checkpoints_no_delete", "checkpoints_no_update",
@@ -202,13 +203,13 @@ TEST_CASE("store refuses a newer schema version", "[store]") {
   create_store(path);
   {
     auto db = raw_open(path);
-    raw_exec_ok(db.get(), "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+    raw_exec_ok(db.get(), "UPDATE meta SET value = '4' WHERE key = 'schema_version'");
   }
   auto store = SqliteStore::open(options_for(path));
   REQUIRE_FALSE(store.ok());
   CHECK(store.error().code == ErrorCode::kStorage);
   CHECK_THAT(store.error().detail,
-             Contains("schema version 3 is newer") && Contains("(2)") && Contains(path.string()));
+             Contains("schema version 4 is newer") && Contains("(3)") && Contains(path.string()));
 }
 
 TEST_CASE("store refuses an unrecognised schema version", "[store]") {
@@ -245,18 +246,56 @@ TEST_CASE("store refuses a SQLite database that is not a Keten store", "[store]"
   CHECK(raw_value(db.get(), "SELECT count(*) FROM sqlite_master WHERE name = 'meta'") == "0");
 }
 
+TEST_CASE("a schema version 2 store is read as it is read-only and upgraded to 3 read-write", "[store]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  create_store(path);
+  {
+    // Make it what version 2 wrote: full delivery indexes, no index of `started` rows.
+    auto db = raw_open(path);
+    raw_exec_ok(db.get(),
+                "DROP INDEX deliveries_open_by_recipient; DROP INDEX deliveries_open_by_state;"
+                "DROP INDEX handover_log_started;"
+                "CREATE INDEX deliveries_by_recipient ON deliveries (recipient, state, id);"
+                "CREATE INDEX deliveries_by_state ON deliveries (state, recipient);"
+                "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+  }
+  {
+    StoreOptions read_only = options_for(path);
+    read_only.read_only = true;
+    auto store = ok(SqliteStore::open(read_only));
+    CHECK(ok(store.next_pending("ind", 10)).size() == 1);
+  }
+  {
+    auto db = raw_open(path);
+    CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "2");
+  }
+  {
+    auto store = ok(SqliteStore::open(options_for(path)));
+    CHECK(ok(store.next_pending("ind", 10)).size() == 1);
+  }
+  auto db = raw_open(path);
+  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "3");
+  CHECK(raw_column(db.get(),
+                   "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'deliveries%' "
+                   "ORDER BY name") ==
+        std::vector<std::string>{"deliveries_open_by_recipient", "deliveries_open_by_state"});
+  CHECK(raw_value(db.get(), "SELECT count(*) FROM sqlite_master WHERE name = 'handover_log_started'") == "1");
+  CHECK(raw_value(db.get(), "PRAGMA integrity_check") == "ok");
+}
+
 TEST_CASE("store recreates a dropped index on open", "[store]") {
   test_support::TempDir dir;
   const auto path = dir / "store.db";
   create_store(path);
   {
     auto db = raw_open(path);
-    raw_exec_ok(db.get(), "DROP INDEX deliveries_by_recipient");
+    raw_exec_ok(db.get(), "DROP INDEX deliveries_open_by_recipient");
   }
   ok(SqliteStore::open(options_for(path)));
   auto db = raw_open(path);
   CHECK(raw_value(db.get(),
-                  "SELECT count(*) FROM sqlite_master WHERE name = 'deliveries_by_recipient'") ==
+                  "SELECT count(*) FROM sqlite_master WHERE name = 'deliveries_open_by_recipient'") ==
         "1");
 }
 
