@@ -35,6 +35,20 @@ std::string random_hex_key() {
   return std::string(hex.data(), 64);
 }
 
+// The payload key for the child's store. A store given by path (used across runs) keeps its key
+// beside it in <store>.payload_key, since the broker refuses a store whose sealed rows do not open.
+std::string payload_key_for(const fs::path& store) {
+  if (store.empty()) return random_hex_key();
+  const fs::path file = store.string() + ".payload_key";
+  std::ifstream in(file);
+  std::string key;
+  if (in >> key && key.size() == 64) return key;
+  key = random_hex_key();
+  std::ofstream(file) << key << "\n";
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+  return key;
+}
+
 bool make_keys(KeyPair& out) {
   std::array<char, 41> pub{}, sec{};
   if (zmq_curve_keypair(pub.data(), sec.data()) != 0) return false;
@@ -81,11 +95,12 @@ contracts::Result<std::unique_ptr<ChildBroker>> ChildBroker::start(const ChildBr
   KeyPair broker;
   if (!make_keys(broker)) return Error{ErrorCode::kConfig, "zmq_curve_keypair failed (libzmq without CurveZMQ?)"};
   b->broker_public_key_ = broker.public_key;
-  std::string config = "[broker]\nlisten = \"tcp://127.0.0.1:*\"\nstore = \"store/keten.db\"\ncontracts = \"" +
+  const std::string store = options.store.empty() ? "store/keten.db" : fs::absolute(options.store).string();
+  std::string config = "[broker]\nlisten = \"tcp://127.0.0.1:*\"\nstore = \"" + store + "\"\ncontracts = \"" +
                        fs::absolute(options.contracts).string() + "\"\nsecret_key = \"" + broker.secret_key +
                        "\"\nsync = \"" + (options.sync_full ? "full" : "normal") +
                        "\"\nmax_batch = " + std::to_string(options.max_batch) + "\n" +
-                       "payload_key = \"" + random_hex_key() + "\"\n";
+                       "payload_key = \"" + payload_key_for(options.store) + "\"\n";
   for (const auto& id : options.partners) {
     KeyPair k;
     if (!make_keys(k)) return Error{ErrorCode::kConfig, "zmq_curve_keypair failed"};

@@ -1,6 +1,7 @@
 #pragma once
-// A broker for `keten bench`: a temporary folder with fresh Curve keys, a config and an empty store,
-// and `keten serve` running on it as a child process (so its CPU time and peak RSS are its own).
+// A broker for `keten bench`: a temporary folder with fresh Curve keys, a config and an empty store
+// (or a given one, used in place), and `keten serve` running on it as a child process (so its CPU
+// time and peak RSS are its own).
 // The folder is removed when the ChildBroker goes (unless keep_dir).
 
 #include <sys/types.h>
@@ -28,6 +29,7 @@ struct ChildBrokerOptions {
   std::string log_level = "warn";      // --log-level of the child (its log goes to broker.log)
   bool keep_dir = false;
   std::filesystem::path dir;           // "" = a fresh folder under the system temp folder
+  std::filesystem::path store;         // "" = a new store in the folder; else this file, used in place
 };
 
 class ChildBroker {
@@ -41,7 +43,9 @@ class ChildBroker {
   const std::string& endpoint() const { return endpoint_; }
   pid_t pid() const { return pid_; }
   const std::filesystem::path& dir() const { return dir_; }
-  std::filesystem::path store() const { return dir_ / "store" / "keten.db"; }
+  std::filesystem::path store() const {
+    return options_.store.empty() ? dir_ / "store" / "keten.db" : std::filesystem::absolute(options_.store);
+  }
   partner::Profile profile(const std::string& partner) const;
   ProcessUsage usage() const;  // /proc of the running child
   // SIGTERM and wait up to 30 s (then SIGKILL). Returns the exit status text ("exit 0", ...).

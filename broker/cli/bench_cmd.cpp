@@ -28,6 +28,7 @@ struct BenchArgs {
   bool sync_normal = false;
   std::size_t max_batch = 512;
   bool keep = false;
+  std::string store;
   // Against a running broker instead of a child:
   std::string producer_profile, consumer_profile, endpoint;
   int broker_pid = 0;
@@ -73,6 +74,7 @@ int run_bench(BenchArgs args) {
     options.sync_full = !args.sync_normal;
     options.max_batch = args.max_batch;
     options.keep_dir = args.keep;
+    options.store = args.store;
     auto started = bench::ChildBroker::start(options);
     if (!started) return fail(kExitFailed, started.error().detail);
     child = std::move(*started);
@@ -114,6 +116,9 @@ Command add_bench(CLI::App& root) {
   app->add_flag("--sync-normal", args->sync_normal, "Bench broker with sync = \"normal\" (no fsync per commit; not durable)");
   app->add_option("--max-batch", args->max_batch, "Bench broker's max_batch (frames per transaction)")->capture_default_str();
   app->add_flag("--keep", args->keep, "Keep the bench broker's folder (store, broker.log)");
+  app->add_option("--store", args->store,
+                  "Bench broker's store file, used in place (e.g. one filled by bench/fill_store); default a new one")
+      ->check(CLI::ExistingFile);
   app->add_option("--producer-profile", args->producer_profile, "Target a running broker: the producer's profile");
   app->add_option("--consumer-profile", args->consumer_profile, "Target a running broker: the consumer's profile");
   app->add_option("--endpoint", args->endpoint, "With the profiles: override their broker endpoint");

@@ -6,8 +6,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "broker/store/sqlite_store.h"
 #include "tests/support/broker_harness.h"
+#include "tests/support/ok.h"
 #include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -68,4 +71,27 @@ TEST_CASE("keten bench targets a running broker with partner profiles") {
   auto j = nlohmann::json::parse(r.out);
   check_figures(j, 200);
   CHECK(j["broker"].is_null());  // no --broker-pid: the broker's usage is not known
+}
+
+TEST_CASE("keten bench runs on a given store in place, run after run") {
+  test_support::TempDir dir;
+  const auto store_path = dir / "big.db";
+  broker::store::StoreOptions options;
+  options.path = store_path;
+  test_support::ok(broker::store::SqliteStore::open(options));  // an empty store of this version
+  for (int run = 1; run <= 2; ++run) {
+    // The second run opens sealed rows of the first: the payload key is kept beside the store.
+    auto r = test_support::run({test_support::keten_binary(), "bench", "--messages", "300", "--store",
+                                store_path.string(), "--json"},
+                               "", 120s);
+    INFO("run " << run << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    check_figures(nlohmann::json::parse(r.out), 300);
+  }
+  CHECK(std::filesystem::exists(store_path.string() + ".payload_key"));
+  options.read_only = true;
+  auto store = test_support::ok(broker::store::SqliteStore::open(options));
+  const auto counts = test_support::ok(store.count_deliveries());
+  CHECK(counts.acked == 600);
+  CHECK(counts.pending + counts.in_flight == 0);
 }

@@ -1,0 +1,138 @@
+// fill_store: fills a store for the size targets of issue #8 (docs/performance.md), through
+// SqliteStore, so that rows, hashes and indexes are the broker's own.
+//   fill_store --store PATH --rows N     [--cases K] [--batch B]   a handover log of N rows
+//   fill_store --store PATH --messages N [--cases K] [--batch B]   N delivered messages
+// Each message gets the six log rows a delivered message has (received, accepted, routed,
+// delivered, redacted, acknowledged). With --messages it also gets its `messages` row (a 1 KiB
+// plaintext payload) and one acknowledged delivery to KMAR: the history a store holds after N
+// messages went through. Cases are spread round-robin, so a case's rows are scattered over the
+// whole log, as in a real chain. B is the number of messages per transaction.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "broker/store/sqlite_store.h"
+#include "contracts/digest.h"
+
+namespace {
+
+namespace store = broker::store;
+
+std::string case_ref(std::uint64_t k) {
+  char text[32];
+  std::snprintf(text, sizeof text, "V%09llu", static_cast<unsigned long long>(k));
+  return text;
+}
+
+int fail(const contracts::Error& e) {
+  std::fprintf(stderr, "fill_store: %s\n", e.detail.c_str());
+  return 1;
+}
+
+constexpr const char* kEvents[] = {"received", "accepted", "routed", "delivered", "redacted", "acknowledged"};
+constexpr std::int64_t kEpoch = 1'764'000'000'000;
+
+// One log row of message `message`; rows from "routed" on name the delivery.
+store::LogEvent log_row(std::uint64_t message, int step, std::uint64_t cases, std::int64_t delivery_id,
+                        const std::string& digest) {
+  store::LogEvent e;
+  e.at = kEpoch + static_cast<std::int64_t>(message * 6 + step);
+  e.event = kEvents[step];
+  e.message_id = "m-" + std::to_string(message);
+  e.contract = "departure.scheduled";
+  e.version = 1;
+  e.case_ref = case_ref(message % cases);
+  e.sender = "DTV";
+  if (step >= 2) {
+    e.recipient = "KMAR";
+    e.delivery_id = delivery_id;
+  }
+  e.payload_digest = digest;
+  return e;
+}
+
+// A delivered message: its row, its acknowledged delivery and its six log rows.
+contracts::Result<void> write_message(store::SqliteStore& s, std::uint64_t message, std::uint64_t cases,
+                                      const std::string& payload, const std::string& digest) {
+  store::NewMessage m;
+  m.header.message_id = "m-" + std::to_string(message);
+  m.header.contract = "departure.scheduled";
+  m.header.version = 1;
+  m.header.case_ref = case_ref(message % cases);
+  m.header.recipients = {"KMAR"};
+  m.sender = "DTV";
+  m.payload = payload;
+  m.payload_digest = digest;
+  m.recipients = {"KMAR"};
+  m.accepted_at = kEpoch + static_cast<std::int64_t>(message * 6 + 1);
+  for (int step = 0; step < 2; ++step) {
+    auto seq = s.append_log(log_row(message, step, cases, 0, digest));
+    if (!seq) return seq.error();
+    m.log_seq = *seq;
+  }
+  auto seq = s.insert_message(m);
+  if (!seq) return seq.error();
+  auto delivery = s.insert_delivery(*seq, "KMAR");
+  if (!delivery) return delivery.error();
+  if (auto r = s.mark_in_flight(*delivery, 1, m.accepted_at + 1); !r) return r.error();
+  if (auto r = s.mark_acked(*delivery, m.accepted_at + 4); !r) return r.error();
+  for (int step = 2; step < 6; ++step) {
+    if (auto r = s.append_log(log_row(message, step, cases, *delivery, digest)); !r) return r.error();
+  }
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string path;
+  std::uint64_t rows = 0, messages = 0, cases = 10'000, batch = 10'000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const std::string value = argv[i + 1];
+    if (flag == "--store") path = value;
+    else if (flag == "--rows") rows = std::strtoull(value.c_str(), nullptr, 10);
+    else if (flag == "--messages") messages = std::strtoull(value.c_str(), nullptr, 10);
+    else if (flag == "--cases") cases = std::strtoull(value.c_str(), nullptr, 10);
+    else if (flag == "--batch") batch = std::strtoull(value.c_str(), nullptr, 10);
+  }
+  if (path.empty() || (rows == 0) == (messages == 0) || cases == 0 || batch == 0) {
+    std::fprintf(stderr, "usage: fill_store --store PATH (--rows N | --messages N) [--cases K] [--batch B]\n");
+    return 2;
+  }
+  store::StoreOptions options;
+  options.path = path;
+  options.sync_full = false;
+  auto s = store::SqliteStore::open(options);
+  if (!s) return fail(s.error());
+  const std::string payload = "{\"remarks\":\"" + std::string(1024 - 14, 'x') + "\"}";
+  const std::string digest = contracts::sha256_hex(payload);
+  const auto started = std::chrono::steady_clock::now();
+  const std::uint64_t total = messages != 0 ? messages : (rows + 5) / 6;
+  std::uint64_t written_rows = 0;
+  for (std::uint64_t message = 0; message < total;) {
+    if (auto r = s->begin(); !r) return fail(r.error());
+    for (std::uint64_t i = 0; i < batch && message < total; ++i, ++message) {
+      if (messages != 0) {
+        if (auto r = write_message(*s, message, cases, payload, digest); !r) return fail(r.error());
+        written_rows += 6;
+        continue;
+      }
+      for (int step = 0; step < 6 && written_rows < rows; ++step, ++written_rows) {
+        const auto delivery = static_cast<std::int64_t>(message + 1);
+        if (auto r = s->append_log(log_row(message, step, cases, delivery, digest)); !r) return fail(r.error());
+      }
+    }
+    if (auto r = s->commit(); !r) return fail(r.error());
+    if (messages != 0 && message % 1'000'000 < batch) {
+      const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      std::fprintf(stderr, "fill_store: %llu messages, %.0f s\n", static_cast<unsigned long long>(message), t);
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::printf("fill_store: %llu messages, %llu log rows, %llu cases, %.1f s\n",
+              static_cast<unsigned long long>(messages), static_cast<unsigned long long>(written_rows),
+              static_cast<unsigned long long>(cases), seconds);
+  return 0;
+}
