@@ -125,6 +125,12 @@ CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 )sql";
 
+// One log row; append_log_chunk repeats its VALUES group.
+constexpr const char* kAppendLogSql =
+    "INSERT INTO handover_log (seq, at, event, message_id, contract, version, case_ref, sender,"
+    " recipient, delivery_id, payload_digest, detail, prev_hash, hash)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
 // Shared by next_pending, find_outbound and find_delivery_header; read_outbound() follows its column
 // order. Without the payload, an empty unsealed one is read in its place (nothing to decrypt).
 std::string outbound_select(bool with_payload) {
@@ -321,6 +327,12 @@ struct SqliteStore::Impl {
   audit::LogRecord head;       // seq and hash of the last row (seq 0, genesis hash when empty)
   std::uint64_t high_water = 0;  // highest seq ever assigned (sqlite_sequence)
   bool keep_committed = false;
+  // Appended in the open transaction (sealed, seq assigned) but not yet inserted: they go in with
+  // multi-row INSERTs at commit, or before anything reads the log (write_log). One statement per
+  // kLogChunk rows saves the per-statement work, AUTOINCREMENT's sqlite_sequence update included.
+  static constexpr std::size_t kLogChunk = 16;
+  std::vector<audit::LogRecord> unwritten;
+  StmtHandle append_log_chunk;
   std::vector<audit::LogRecord> uncommitted;  // appended in the open transaction (keep_committed)
   std::vector<audit::LogRecord> committed;    // committed, not yet taken
 
@@ -595,10 +607,7 @@ struct SqliteStore::Impl {
         {&oldest_undelivered,
          "SELECT m.accepted_at FROM deliveries d JOIN messages m ON m.seq = d.message_seq"
          " WHERE d.recipient = ? AND d.state = ? AND d.state IN (0, 1) ORDER BY d.id LIMIT 1"},
-        {&append_log,
-         "INSERT INTO handover_log (seq, at, event, message_id, contract, version, case_ref, sender,"
-         " recipient, delivery_id, payload_digest, detail, prev_hash, hash)"
-         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+        {&append_log, kAppendLogSql},
         {&read_log,
          "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient,"
          " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log WHERE seq >= ?"
@@ -627,7 +636,50 @@ struct SqliteStore::Impl {
     for (const auto& [stmt, sql] : statements) {
       if (auto r = prepare(*stmt, sql); !r) return r;
     }
-    return {};
+    std::string chunk = kAppendLogSql;
+    for (std::size_t k = 1; k < kLogChunk; ++k) chunk += ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    return prepare(append_log_chunk, chunk.c_str());
+  }
+
+  static void bind_log_row(Query& q, const audit::LogRecord& row) {
+    q.int64(clamp_to_int64(row.seq))
+        .int64(row.at)
+        .text(row.event)
+        .text(row.message_id)
+        .text(row.contract)
+        .int64(row.version)
+        .text(row.case_ref)
+        .text(row.sender)
+        .text(row.recipient)
+        .int64(row.delivery_id)
+        .text(row.payload_digest)
+        .text(row.detail)
+        .text(row.prev_hash)
+        .text(row.hash);
+  }
+
+  // Inserts the unwritten log rows, kLogChunk per statement, the rest one by one. Written rows
+  // are kept for take_committed_log() when asked. On failure the transaction must be rolled back.
+  Result<void> write_log() {
+    std::size_t i = 0;
+    Result<void> result;
+    for (; result && unwritten.size() - i >= kLogChunk; i += kLogChunk) {
+      auto q = query(append_log_chunk, "append_log");
+      for (std::size_t k = 0; k < kLogChunk; ++k) bind_log_row(q, unwritten[i + k]);
+      result = q.run();
+    }
+    for (; result && i < unwritten.size(); ++i) {
+      auto q = query(append_log, "append_log");
+      bind_log_row(q, unwritten[i]);
+      result = q.run();
+    }
+    if (result && keep_committed) {
+      // Outside a transaction the rows committed with their own statements.
+      auto& list = sqlite3_get_autocommit(db.get()) ? committed : uncommitted;
+      std::move(unwritten.begin(), unwritten.end(), std::back_inserter(list));
+    }
+    unwritten.clear();
+    return result;
   }
 
   // Runs an UPDATE of one delivery by id and fails when no row has that id.
@@ -713,12 +765,14 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
 
 Result<void> SqliteStore::begin() {
   impl_->uncommitted.clear();
+  impl_->unwritten.clear();
   if (auto r = impl_->query(impl_->begin, "begin").run(); !r) return r;
   // The write lock is ours now; another process may have appended since our last transaction.
   return impl_->load_head();
 }
 
 Result<void> SqliteStore::commit() {
+  if (auto r = impl_->write_log(); !r) return r;
   if (auto r = impl_->query(impl_->commit, "commit").run(); !r) return r;
   if (impl_->committed.empty()) {
     impl_->committed.swap(impl_->uncommitted);
@@ -743,6 +797,7 @@ std::vector<LogEvent> SqliteStore::take_committed_log() {
 
 void SqliteStore::rollback() {
   impl_->uncommitted.clear();
+  impl_->unwritten.clear();
   if (sqlite3_get_autocommit(impl_->db.get())) return;  // no transaction open
   if (auto r = impl_->query(impl_->rollback, "rollback").run(); !r) {
     log().error("rollback failed path={} detail={}", impl_->path, r.error().detail);
@@ -1006,6 +1061,8 @@ Result<std::optional<StoredMessage>> SqliteStore::find_message_content(std::stri
 }
 
 Result<std::uint64_t> SqliteStore::append_log(LogEvent row) {
+  // The table's CHECK, at the call: inside a transaction the row is inserted only at commit.
+  if (row.event.empty()) return storage_error("append_log", "an event needs a name (CHECK event <> '')");
   if (sqlite3_get_autocommit(impl_->db.get())) {
     if (auto r = impl_->load_head(); !r) return r.error();
   }
@@ -1013,35 +1070,23 @@ Result<std::uint64_t> SqliteStore::append_log(LogEvent row) {
   // number itself because the hash covers the seq.
   row.seq = std::max(impl_->head.seq, impl_->high_water) + 1;
   audit::seal(row, impl_->head.hash);
-  auto q = impl_->query(impl_->append_log, "append_log");
-  q.int64(clamp_to_int64(row.seq))
-      .int64(row.at)
-      .text(row.event)
-      .text(row.message_id)
-      .text(row.contract)
-      .int64(row.version)
-      .text(row.case_ref)
-      .text(row.sender)
-      .text(row.recipient)
-      .int64(row.delivery_id)
-      .text(row.payload_digest)
-      .text(row.detail)
-      .text(row.prev_hash)
-      .text(row.hash);
-  if (auto r = q.run(); !r) return r.error();
   impl_->head.seq = row.seq;
   impl_->head.hash = row.hash;
   impl_->high_water = row.seq;
   const std::uint64_t seq = row.seq;
-  if (impl_->keep_committed) {
-    // Outside a transaction the row committed with its own statement.
-    auto& list = sqlite3_get_autocommit(impl_->db.get()) ? impl_->committed : impl_->uncommitted;
-    list.push_back(std::move(row));
+  impl_->unwritten.push_back(std::move(row));
+  if (sqlite3_get_autocommit(impl_->db.get())) {
+    // Outside a transaction the row commits with its own statement, now.
+    if (auto r = impl_->write_log(); !r) {
+      if (auto reload = impl_->load_head(); !reload) return reload.error();
+      return r.error();
+    }
   }
   return seq;
 }
 
 Result<std::vector<LogEvent>> SqliteStore::read_log(std::uint64_t from_seq, std::size_t limit) {
+  if (auto r = impl_->write_log(); !r) return r.error();  // this transaction's own rows too
   std::vector<LogEvent> events;
   // No stored seq can exceed INT64_MAX; binding a larger value would wrap to a negative one.
   if (limit == 0 ||
@@ -1059,6 +1104,7 @@ Result<std::vector<LogEvent>> SqliteStore::read_log(std::uint64_t from_seq, std:
 }
 
 Result<std::vector<LogEvent>> SqliteStore::read_case_log(std::string_view case_ref) {
+  if (auto r = impl_->write_log(); !r) return r.error();
   std::vector<LogEvent> events;
   auto q = impl_->query(impl_->read_case_log, "read_case_log");
   q.text(case_ref);
@@ -1071,6 +1117,7 @@ Result<std::vector<LogEvent>> SqliteStore::read_case_log(std::string_view case_r
 }
 
 Result<std::optional<LogEvent>> SqliteStore::last_started_event() {
+  if (auto r = impl_->write_log(); !r) return r.error();
   auto q = impl_->query(impl_->last_started, "last_started_event");
   auto row = q.next();
   if (!row) return row.error();

@@ -204,6 +204,9 @@ class SqliteStore {
   // in memory and is reloaded from the file by begin() and rollback(), so another process (a
   // `keten log` tool) may append between two transactions of this one. Outside begin()/commit()
   // the head is reloaded first, which is safe only while no other process writes at that moment.
+  // Inside a transaction the rows are inserted together at commit() (or before the next read of
+  // the log through this store), so an error in one surfaces there and the transaction must be
+  // rolled back, as for any failed write.
   [[nodiscard]] Result<std::uint64_t> append_log(LogEvent event);
   // Rows with seq >= from_seq, ascending, at most `limit`, with their hashes.
   [[nodiscard]] Result<std::vector<LogEvent>> read_log(std::uint64_t from_seq, std::size_t limit);
@@ -228,7 +231,8 @@ class SqliteStore {
   [[nodiscard]] Result<audit::LogData> read_log_data();
 
   // The connection, for the store's satellite tables (broker/store/tracking.h), which share its
-  // transactions. Nobody else uses it.
+  // transactions. Nobody else uses it. Log rows of the open transaction are not in the file
+  // through it before commit().
   sqlite3* connection();
 
  private:

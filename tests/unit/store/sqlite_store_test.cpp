@@ -543,6 +543,36 @@ TEST_CASE("append_log stores every field of the event", "[store]") {
   CHECK(out[1].detail.empty());
 }
 
+TEST_CASE("log rows of an open transaction are read back before commit and handed over after it", "[store]") {
+  // Inside a transaction rows are inserted in multi-row chunks at commit or before a read.
+  test_support::TempDir dir;
+  auto store = open_store(dir);
+  store.keep_committed_log(true);
+  ok(store.begin());
+  for (int i = 0; i < 40; ++i) ok(store.append_log(sample_event("routed", "m-" + std::to_string(i))));
+  const auto before_commit = ok(store.read_log(0, 100));
+  REQUIRE(before_commit.size() == 40);
+  for (int i = 40; i < 45; ++i) ok(store.append_log(sample_event("routed", "m-" + std::to_string(i))));
+  ok(store.commit());
+  const auto handed_over = store.take_committed_log();
+  REQUIRE(handed_over.size() == 45);
+
+  ok(store.begin());
+  ok(store.append_log(sample_event("routed", "m-rolled-back")));
+  store.rollback();
+  CHECK(store.take_committed_log().empty());
+
+  const auto rows = ok(store.read_log(0, 100));
+  REQUIRE(rows.size() == 45);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    CHECK(rows[i].message_id == "m-" + std::to_string(i));
+    CHECK(rows[i].hash == handed_over[i].hash);
+    if (i > 0) CHECK(rows[i].prev_hash == rows[i - 1].hash);
+  }
+  CHECK(store.log_head().seq == rows.back().seq);
+  CHECK(store.log_head().hash == rows.back().hash);
+}
+
 TEST_CASE("append_log refuses an event without a name", "[store]") {
   test_support::TempDir dir;
   auto store = open_store(dir);
