@@ -39,7 +39,8 @@ namespace {
 using contracts::Error;
 using contracts::ErrorCode;
 
-// 2: messages.sealed (sealed payloads). A version-1 file is upgraded when opened read-write.
+// 2: messages.sealed (sealed payloads). 3: partial delivery indexes, an index of `started` rows.
+// Older files are upgraded when opened read-write.
 constexpr int kSchemaVersion = 3;
 
 // The whole layout; docs/store-format.md describes every table, column, index and trigger here and
