@@ -100,4 +100,21 @@ Result<std::string> open_payload(std::string_view key, std::string_view sealed,
   return out;
 }
 
+namespace {
+constexpr std::string_view kKeyCheckText = "keten.payload_key_check.v1";
+}  // namespace
+
+Result<std::string> make_key_check(std::string_view key) {
+  auto sealed = seal_payload(key, kKeyCheckText, kKeyCheckText);
+  if (!sealed) return sealed.error();
+  return audit::to_hex(*sealed);
+}
+
+bool key_check_opens(std::string_view key, std::string_view check_hex) {
+  std::string sealed;
+  if (!audit::from_hex(check_hex, sealed)) return false;
+  auto plain = open_payload(key, sealed, kKeyCheckText);
+  return plain && *plain == kKeyCheckText;
+}
+
 }  // namespace broker::store

@@ -37,4 +37,9 @@ std::string payload_associated_data(std::string_view message_id, std::string_vie
 [[nodiscard]] contracts::Result<std::string> open_payload(std::string_view key, std::string_view sealed,
                                                           std::string_view associated_data);
 
+// The store's record of which key seals its payloads (meta.payload_key_check): a fixed text sealed
+// under `key`, as hex. key_check_opens is true when `check_hex` was made with this key.
+[[nodiscard]] contracts::Result<std::string> make_key_check(std::string_view key);
+bool key_check_opens(std::string_view key, std::string_view check_hex);
+
 }  // namespace broker::store

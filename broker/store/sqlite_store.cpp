@@ -482,20 +482,38 @@ struct SqliteStore::Impl {
     return {};
   }
 
-  // With a payload key: the newest sealed payload must open with it, so a wrong key is found when
-  // the store opens, not at the first delivery.
+  // With a payload key: a wrong key is found when the store opens, not at the first delivery.
+  // The first open with a key seals a fixed text into meta (payload_key_check); later opens only
+  // open that. A store without it (from before) is checked once against its newest sealed
+  // payload, which may read far back through the messages, and then gets it.
   Result<void> check_payload_key() {
     if (payload_key.empty()) return {};
+    const std::string what = "open " + path + " (check payload key)";
+    auto stored = query_text("SELECT value FROM meta WHERE key = 'payload_key_check'", what);
+    if (!stored) return stored.error();
+    if (*stored) {
+      if (!key_check_opens(payload_key, **stored)) {
+        return storage_error("open " + path,
+                             "payload_key does not open the store's key check (meta payload_key_check): "
+                             "not the key this store's payloads are sealed with");
+      }
+      return {};
+    }
     auto q = newest_sealed_row();
     if (!q) return q.error();
-    if (!*q) return {};
-    const auto& [message_id, sealed, digest] = **q;
-    auto plain = open_payload(payload_key, sealed, payload_associated_data(message_id, digest));
-    if (!plain) {
-      return storage_error("open " + path, "payload_key does not open the newest sealed payload (message " +
-                                               message_id + "): wrong key, or that row was altered");
+    if (*q) {
+      const auto& [message_id, sealed, digest] = **q;
+      auto plain = open_payload(payload_key, sealed, payload_associated_data(message_id, digest));
+      if (!plain) {
+        return storage_error("open " + path, "payload_key does not open the newest sealed payload (message " +
+                                                 message_id + "): wrong key, or that row was altered");
+      }
     }
-    return {};
+    if (read_only) return {};
+    auto check = make_key_check(payload_key);
+    if (!check) return check.error();
+    const std::string insert = "INSERT INTO meta (key, value) VALUES ('payload_key_check', '" + *check + "')";
+    return exec(insert.c_str(), what);
   }
 
   // message_id, payload and payload_digest of the newest sealed message, or nullopt.

@@ -263,7 +263,7 @@ TEST_CASE("medical payloads are sealed at rest and the log verifies without the 
   auto wrong = broker::core::Broker::start(h.options());
   REQUIRE_FALSE(wrong);
   CHECK(wrong.error().code == contracts::ErrorCode::kStorage);
-  CHECK_THAT(wrong.error().detail, Contains("payload_key does not open") && Contains("seal-health-1"));
+  CHECK_THAT(wrong.error().detail, Contains("payload_key does not open") && Contains("payload_key_check"));
 }
 
 TEST_CASE("the broker refuses to start a contract set with medical fields without a payload key",

@@ -228,11 +228,11 @@ TEST_CASE("a sealed row is refused with a wrong key or without a key, naming the
     delivery_id = store_message(store, medical_message("m-1"));
     store_message(store, medical_message("plain-1", /*seal=*/false));
   }
-  // A wrong key is found when the store opens (the newest sealed row does not open).
+  // A wrong key is found when the store opens (the key check the first open left in meta).
   const auto wrong = SqliteStore::open(options_for(path, key_bytes('j')));
   REQUIRE_FALSE(wrong.ok());
   CHECK(wrong.error().code == ErrorCode::kStorage);
-  CHECK_THAT(wrong.error().detail, Contains("payload_key does not open") && Contains("m-1"));
+  CHECK_THAT(wrong.error().detail, Contains("payload_key does not open") && Contains("payload_key_check"));
   // Without a key the store opens (the log tools need no key) and every sealed read says why it
   // cannot give the payload, row by row, so one unreadable row does not stop the others.
   auto store = ok(SqliteStore::open(options_for(path, "")));
@@ -260,6 +260,34 @@ TEST_CASE("a sealed row is refused with a wrong key or without a key, naming the
   const auto plain = ok(store.find_message_content("plain-1"));
   REQUIRE(plain.has_value());
   CHECK(plain->payload == medical_message("plain-1").payload);
+}
+
+TEST_CASE("a store without a key check is checked against its newest sealed row once, then gets one",
+          "[store][seal]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  {
+    auto store = ok(SqliteStore::open(options_for(path, key_bytes('k'))));
+    store_message(store, medical_message("m-1"));
+  }
+  {
+    // What a store from before the key check looks like.
+    auto db = raw_open(path);
+    raw_exec_ok(db.get(), "DELETE FROM meta WHERE key = 'payload_key_check'");
+  }
+  const auto wrong = SqliteStore::open(options_for(path, key_bytes('j')));
+  REQUIRE_FALSE(wrong.ok());
+  CHECK_THAT(wrong.error().detail, Contains("newest sealed payload") && Contains("m-1"));
+  ok(SqliteStore::open(options_for(path, key_bytes('k'))));
+  // The right key left its check; the wrong one is now refused without reading any message.
+  {
+    auto db = raw_open(path);
+    raw_exec_ok(db.get(), "UPDATE messages SET payload = x'00'");  // no sealed row would open now
+  }
+  const auto again = SqliteStore::open(options_for(path, key_bytes('j')));
+  REQUIRE_FALSE(again.ok());
+  CHECK_THAT(again.error().detail, Contains("payload_key_check"));
+  ok(SqliteStore::open(options_for(path, key_bytes('k'))));
 }
 
 TEST_CASE("a sealed payload moved to another row or altered in the file does not open", "[store][seal]") {
