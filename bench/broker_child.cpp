@@ -127,7 +127,7 @@ contracts::Result<std::unique_ptr<ChildBroker>> ChildBroker::start(const ChildBr
   }
   b->pid_ = pid;
   bool exited = false;
-  std::string line = first_line(out_path, pid, std::chrono::seconds(20), exited);
+  std::string line = first_line(out_path, pid, options.start_timeout, exited);
   if (exited) b->pid_ = -1;
   const std::string prefix = "listening ";
   if (line.rfind(prefix, 0) != 0) {

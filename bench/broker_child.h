@@ -30,11 +30,12 @@ struct ChildBrokerOptions {
   bool keep_dir = false;
   std::filesystem::path dir;           // "" = a fresh folder under the system temp folder
   std::filesystem::path store;         // "" = a new store in the folder; else this file, used in place
+  std::chrono::milliseconds start_timeout{20'000};  // how long to wait for the "listening" line
 };
 
 class ChildBroker {
  public:
-  // Writes everything, starts the child and waits (up to 20 s) for its "listening" line.
+  // Writes everything, starts the child and waits (up to start_timeout) for its "listening" line.
   static contracts::Result<std::unique_ptr<ChildBroker>> start(const ChildBrokerOptions& options);
   ~ChildBroker();  // stop(), then remove the folder unless keep_dir
   ChildBroker(const ChildBroker&) = delete;

@@ -5,6 +5,11 @@
 # a summary with the ratios, and gnuplot plots into bench/results/, and cleans up after itself.
 #
 #   bench/run.sh [--quick] [--rounds N] [--messages N] [--size BYTES] [--window W] [--backlog N]
+#                [--large-store FILE]
+#
+# --large-store FILE: also runs Keten in alternating rounds on a fresh store and on FILE (a store
+# filled beforehand, e.g. build/bench/fill_store --store FILE --messages 10000000), for target 3b.
+# The runs add their messages to FILE.
 #
 # Environment: BUILD_DIR (default build), OUT (default bench/results).
 set -euo pipefail
@@ -17,6 +22,7 @@ messages=10000
 size=1024
 window=64
 backlog=0
+large_store=""
 windows="1 8 64 256 1024"
 rates="1000 2000 5000 10000"
 sweep_messages=3000
@@ -29,6 +35,7 @@ while [ $# -gt 0 ]; do
     --size) size=$2; shift 2 ;;
     --window) window=$2; shift 2 ;;
     --backlog) backlog=$2; shift 2 ;;
+    --large-store) large_store=$2; shift 2 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -139,6 +146,24 @@ done
 if [ "$backlog" -gt 0 ]; then
   echo "bench: broker RSS with a backlog of $backlog undelivered messages (no consumer connected)"
   run backlog 1 keten --messages "$backlog" --size "$size" --window "$window" --consumers 0 --timeout 7200
+fi
+
+if [ -n "$large_store" ]; then
+  held=$(/usr/bin/python3 -c 'import sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+print(db.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()[0])' "$large_store")
+  echo "bench: a fresh store against $large_store ($held messages), $rounds alternating rounds"
+  echo "{\"label\":\"large-store\",\"round\":1,\"run\":{\"system\":\"store\",\"messages_held\":$held}}" >> "$results"
+  for r in $(seq 1 "$rounds"); do
+    if [ $((r % 2)) -eq 1 ]; then order="empty large"; else order="large empty"; fi
+    for which in $order; do
+      if [ "$which" = large ]; then
+        run store=large "$r" keten --messages "$messages" --size "$size" --window "$window" --store "$large_store"
+      else
+        run store=empty "$r" keten --messages "$messages" --size "$size" --window "$window"
+      fi
+    done
+  done
 fi
 
 echo "bench: summary"

@@ -75,6 +75,7 @@ int run_bench(BenchArgs args) {
     options.max_batch = args.max_batch;
     options.keep_dir = args.keep;
     options.store = args.store;
+    options.start_timeout = args.load.timeout;  // a large store may take a while to open
     auto started = bench::ChildBroker::start(options);
     if (!started) return fail(kExitFailed, started.error().detail);
     child = std::move(*started);
