@@ -269,7 +269,7 @@ struct Broker::Impl {
     if (!polled) return polled.error();
     const bool arrived = !polled->empty();
     if (arrived) intake->push(std::move(*polled));
-    std::vector<Prepared> batch;
+    Intake::TakenBatch batch;
     if (intake->outstanding() > 1 || (!arrived && busy)) batch = intake->take();
     return handle_batch(std::move(batch), contracts::now_millis());
   }
@@ -282,11 +282,11 @@ struct Broker::Impl {
     return {};
   }
 
-  Result<void> handle_batch(std::vector<Prepared> batch, Millis now) {
+  Result<void> handle_batch(Intake::TakenBatch batch, Millis now) {
     // A failed checkpoint is retried next turn; it does not stop the broker.
     if (auto r = checkpoint(now, false); !r) log().error("checkpoint failed: {}", r.error().detail);
     if (ops) {
-      for (const auto& p : batch) ops->frame_from(p.in.partner, now);
+      for (std::size_t i = 0; i < batch.size(); ++i) ops->frame_from(batch.partner(i), now);
       ops->tick(store, {scheduler.session_count(), last_checkpoint_at, &backlog.counts()}, now);
     }
     if (reports.due(now)) {
@@ -306,9 +306,9 @@ struct Broker::Impl {
       for (const auto& routing_id : unreachable) {
         if (status = scheduler.drop_session(routing_id, now); !status) break;
       }
-      for (auto& p : batch) {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
         if (!status) break;
-        status = handle(p, now, replies, receipt_slots);
+        status = handle(batch.at(i), now, replies, receipt_slots);  // frame i as soon as it is prepared
       }
       if (status && due_report) status = publish_report(now);
       if (status) status = scheduler.expire(now);

@@ -24,46 +24,72 @@ Prepared prepare_frame(transport::Incoming in, contracts::ContractRegistry& regi
   return p;
 }
 
-struct Intake::State {
-  // A batch's frames are prepared by whoever claims them: the worker, and the loop thread while it
-  // waits in take() (so the loop never idles while frames it needs are still unprepared).
-  struct Batch {
-    std::vector<transport::Incoming> frames;
-    std::vector<Prepared> prepared;  // sized up front; slot i belongs to whoever claimed frame i
-    std::atomic<std::size_t> claimed{0};
-    std::atomic<std::size_t> finished{0};
-  };
+// A batch's frames are prepared by whoever claims them, in index order: the worker, and the loop
+// thread when the frame it asks for is not ready (it then prepares the next unclaimed one itself,
+// so it never idles while frames are left).
+struct Intake::Batch {
+  Batch(std::vector<transport::Incoming> in, const Preparer& p) : frames(std::move(in)), prepare(p) {
+    prepared.resize(frames.size());
+    partners.reserve(frames.size());
+    for (const auto& f : frames) partners.push_back(f.partner);
+    done = std::make_unique<std::atomic<bool>[]>(frames.size());
+  }
 
-  contracts::ContractRegistry& registry;
-  const std::size_t max_message_bytes;
-  const SensitiveByContract& sensitive;
+  std::vector<transport::Incoming> frames;
+  std::vector<Prepared> prepared;   // slot i belongs to whoever claimed frame i, until done[i]
+  std::vector<std::string> partners;  // read by the loop while frames are being prepared
+  std::unique_ptr<std::atomic<bool>[]> done;
+  std::atomic<std::size_t> claimed{0};
+  bool taken = false;  // guarded by Intake::State::mutex
+  const Preparer& prepare;
+
+  bool all_claimed() const { return claimed.load() >= frames.size(); }
+
+  // Claims the next unclaimed frame and prepares it; false when none was left.
+  bool prepare_next() {
+    const std::size_t i = claimed.fetch_add(1);
+    if (i >= frames.size()) return false;
+    prepared[i] = prepare(std::move(frames[i]));
+    done[i].store(true, std::memory_order_release);
+    done[i].notify_all();
+    return true;
+  }
+};
+
+Prepared& Intake::TakenBatch::at(std::size_t i) {
+  while (!batch_->done[i].load(std::memory_order_acquire)) {
+    // Someone has frame i in hand: prepare a later one meanwhile, or wait when none is left.
+    if (!batch_->prepare_next()) batch_->done[i].wait(false, std::memory_order_acquire);
+  }
+  return batch_->prepared[i];
+}
+
+std::size_t Intake::TakenBatch::size() const { return batch_ ? batch_->frames.size() : 0; }
+
+const std::string& Intake::TakenBatch::partner(std::size_t i) const { return batch_->partners[i]; }
+
+std::vector<Prepared> Intake::TakenBatch::all() {
+  std::vector<Prepared> out;
+  out.reserve(size());
+  for (std::size_t i = 0; i < size(); ++i) out.push_back(std::move(at(i)));
+  return out;
+}
+
+struct Intake::State {
+  Preparer prepare;
   mutable std::mutex mutex;
-  std::condition_variable work;      // the worker waits for a batch
-  std::condition_variable finished;  // take() waits for the frames others are still preparing
-  std::deque<std::shared_ptr<Batch>> batches;  // pushed, not taken; oldest first
+  std::condition_variable work;           // the worker waits for frames to claim
+  std::deque<std::shared_ptr<Batch>> batches;  // not yet taken, or taken with frames unclaimed
   bool stopping = false;
   std::thread worker;
 
-  State(contracts::ContractRegistry& r, std::size_t max_bytes, const SensitiveByContract& s)
-      : registry(r), max_message_bytes(max_bytes), sensitive(s) {
-    worker = std::thread([this] { run(); });
-  }
+  explicit State(Preparer p) : prepare(std::move(p)) { worker = std::thread([this] { run(); }); }
 
-  // Prepares unclaimed frames of `batch` until none is left; true if this call finished the batch.
-  bool help(Batch& batch) {
-    const std::size_t n = batch.frames.size();
-    bool last = false;
-    for (std::size_t i = batch.claimed.fetch_add(1); i < n; i = batch.claimed.fetch_add(1)) {
-      batch.prepared[i] = prepare_frame(std::move(batch.frames[i]), registry, max_message_bytes, &sensitive);
-      last = batch.finished.fetch_add(1) + 1 == n;
-    }
-    return last;
-  }
-
-  // The oldest batch that still has unclaimed frames, or null.
-  std::shared_ptr<Batch> next_unclaimed() const {
+  // The oldest batch with unclaimed frames, or null. Forgets batches that are taken and claimed.
+  std::shared_ptr<Batch> next_unclaimed() {
+    while (!batches.empty() && batches.front()->taken && batches.front()->all_claimed()) batches.pop_front();
     for (const auto& b : batches) {
-      if (b->claimed.load() < b->frames.size()) return b;
+      if (!b->all_claimed()) return b;
     }
     return nullptr;
   }
@@ -76,15 +102,17 @@ struct Intake::State {
       work.wait(lock, [&] { return stopping || (batch = next_unclaimed()) != nullptr; });
       if (stopping) return;
       lock.unlock();
-      const bool last = help(*batch);
+      while (batch->prepare_next()) {
+      }
       lock.lock();
-      if (last) finished.notify_all();
     }
   }
 };
 
 Intake::Intake(contracts::ContractRegistry& registry, std::size_t max_message_bytes, const SensitiveByContract& sensitive)
-    : state_(std::make_unique<State>(registry, max_message_bytes, sensitive)) {}
+    : state_(std::make_unique<State>([&registry, max_message_bytes, &sensitive](transport::Incoming in) {
+        return prepare_frame(std::move(in), registry, max_message_bytes, &sensitive);
+      })) {}
 
 Intake::~Intake() {
   {
@@ -96,9 +124,7 @@ Intake::~Intake() {
 }
 
 void Intake::push(std::vector<transport::Incoming> frames) {
-  auto batch = std::make_shared<State::Batch>();
-  batch->prepared.resize(frames.size());
-  batch->frames = std::move(frames);
+  auto batch = std::make_shared<Batch>(std::move(frames), state_->prepare);
   {
     std::lock_guard<std::mutex> lock(state_->mutex);
     state_->batches.push_back(std::move(batch));
@@ -108,21 +134,20 @@ void Intake::push(std::vector<transport::Incoming> frames) {
 
 std::size_t Intake::outstanding() const {
   std::lock_guard<std::mutex> lock(state_->mutex);
-  return state_->batches.size();
+  std::size_t n = 0;
+  for (const auto& b : state_->batches) n += b->taken ? 0 : 1;
+  return n;
 }
 
-std::vector<Prepared> Intake::take() {
-  std::shared_ptr<State::Batch> oldest;
-  {
-    std::lock_guard<std::mutex> lock(state_->mutex);
-    if (state_->batches.empty()) return {};
-    oldest = state_->batches.front();
-    state_->batches.pop_front();
+Intake::TakenBatch Intake::take() {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  for (const auto& b : state_->batches) {
+    if (!b->taken) {
+      b->taken = true;
+      return TakenBatch(b);
+    }
   }
-  state_->help(*oldest);
-  std::unique_lock<std::mutex> lock(state_->mutex);
-  state_->finished.wait(lock, [&] { return oldest->finished.load() == oldest->frames.size(); });
-  return std::move(oldest->prepared);
+  return TakenBatch(nullptr);
 }
 
 }  // namespace broker::core

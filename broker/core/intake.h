@@ -2,16 +2,20 @@
 // Intake: the work on a received frame that needs no broker state (decoding the envelope and, for
 // a Submit, the payload digest and the schema validation) done on one worker thread while the
 // broker loop stores, commits and sends the batch before it (docs/architecture.md, "The loop").
-// Batches come out whole and in the order they went in, so frames keep their order per connection.
+// Batches come out in the order they went in, and the loop reads a batch's frames in order, each as
+// soon as it is prepared, so frames keep their order per connection while the loop stores frame i
+// and the worker prepares frame i+1.
 // A valid payload with sensitive fields is also prepared for redaction (policy::prepare_payload),
 // so that its deliveries need not parse it again.
 //
-// Threading: push, outstanding and take from the loop thread only. A waiting take() prepares
-// frames of its batch itself beside the worker. Both read the contract registry (immutable while
+// Threading: push, outstanding, take and TakenBatch from the loop thread only. A TakenBatch asked
+// for a frame that is not ready prepares the batch's next unclaimed frame itself beside the worker. Both read the contract registry (immutable while
 // the broker runs) and call the validators, which take turns inside.
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "broker/core/pipeline.h"
@@ -38,10 +42,32 @@ Prepared prepare_frame(transport::Incoming in, contracts::ContractRegistry& regi
                        const SensitiveByContract* sensitive = nullptr);
 
 class Intake {
+  struct Batch;
+
  public:
+  // A batch handed to the loop. Its frames may still be in preparation: at(i) returns frame i once
+  // it is prepared (preparing others meanwhile). Frames are meant to be read in index order.
+  class TakenBatch {
+   public:
+    TakenBatch() = default;  // no frames
+    std::size_t size() const;
+    bool empty() const { return size() == 0; }
+    // The partner a frame came from, known before it is prepared.
+    const std::string& partner(std::size_t i) const;
+    Prepared& at(std::size_t i);
+    Prepared& operator[](std::size_t i) { return at(i); }
+    // Every frame, prepared, moved out.
+    std::vector<Prepared> all();
+
+   private:
+    friend class Intake;
+    explicit TakenBatch(std::shared_ptr<Batch> batch) : batch_(std::move(batch)) {}
+    std::shared_ptr<Batch> batch_;
+  };
+
   // `registry` and `sensitive` must outlive the intake; neither changes while it runs.
   Intake(contracts::ContractRegistry& registry, std::size_t max_message_bytes, const SensitiveByContract& sensitive);
-  ~Intake();  // finishes the batch in hand, drops the rest, joins the worker
+  ~Intake();  // finishes the frame in hand, joins the worker; TakenBatches must be gone before
   Intake(const Intake&) = delete;
   Intake& operator=(const Intake&) = delete;
 
@@ -49,10 +75,11 @@ class Intake {
   void push(std::vector<transport::Incoming> frames);
   // Batches pushed and not yet taken.
   std::size_t outstanding() const;
-  // The oldest batch not yet taken, waiting for the worker to finish it; empty when none is left.
-  std::vector<Prepared> take();
+  // The oldest batch not yet taken (empty when none is left); the worker may still be preparing it.
+  TakenBatch take();
 
  private:
+  using Preparer = std::function<Prepared(transport::Incoming)>;
   struct State;
   std::unique_ptr<State> state_;
 };

@@ -55,7 +55,7 @@ TEST_CASE("prepare_frame names an unreadable frame and leaves other frame types 
   CHECK(ack.checks.digest.empty());
 }
 
-TEST_CASE("intake hands batches back whole and in the order they were pushed", "[core][intake]") {
+TEST_CASE("intake hands batches back in the order they were pushed, each frame prepared", "[core][intake]") {
   auto registry = test_support::load_test_contracts();
   const broker::core::SensitiveByContract none;
   broker::core::Intake intake(registry, 1 << 20, none);
@@ -84,6 +84,38 @@ TEST_CASE("intake hands batches back whole and in the order they were pushed", "
     }
   }
   CHECK(intake.outstanding() == 0);
+}
+
+TEST_CASE("a taken batch names its partners at once and gives each frame once it is prepared", "[core][intake]") {
+  auto registry = test_support::load_test_contracts();
+  const broker::core::SensitiveByContract none;
+  broker::core::Intake intake(registry, 1 << 20, none);
+  // Large batches taken straight away: the loop reads frames while the worker still prepares
+  // later ones, and prepares unclaimed ones itself when the one it needs is not ready.
+  for (int round = 0; round < 20; ++round) {
+    std::vector<Incoming> frames;
+    for (int i = 0; i < 64; ++i) {
+      Incoming in = frame("c", notice_submit("m-" + std::to_string(round) + "-" + std::to_string(i), kValid));
+      in.partner = i % 2 ? "ALPHA" : "BRAVO";
+      frames.push_back(std::move(in));
+    }
+    intake.push(std::move(frames));
+    auto batch = intake.take();
+    REQUIRE(batch.size() == 64);
+    CHECK(intake.outstanding() == 0);
+    for (std::size_t i = 0; i < batch.size(); ++i) CHECK(batch.partner(i) == (i % 2 ? "ALPHA" : "BRAVO"));
+    // Out of order too (the loop reads in order, but any order is safe).
+    CHECK(std::get<contracts::Submit>(*batch.at(63).decoded).header.message_id == "m-" + std::to_string(round) + "-63");
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& p = batch.at(i);
+      REQUIRE(p.decoded);
+      CHECK(std::get<contracts::Submit>(*p.decoded).header.message_id ==
+            "m-" + std::to_string(round) + "-" + std::to_string(i));
+      REQUIRE(p.checks.validation);
+      CHECK(p.checks.validation->ok());
+    }
+  }
+  CHECK(intake.take().empty());
 }
 
 TEST_CASE("intake stops cleanly with batches still queued", "[core][intake]") {
