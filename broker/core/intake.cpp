@@ -68,13 +68,6 @@ std::size_t Intake::TakenBatch::size() const { return batch_ ? batch_->frames.si
 
 const std::string& Intake::TakenBatch::partner(std::size_t i) const { return batch_->partners[i]; }
 
-std::vector<Prepared> Intake::TakenBatch::all() {
-  std::vector<Prepared> out;
-  out.reserve(size());
-  for (std::size_t i = 0; i < size(); ++i) out.push_back(std::move(at(i)));
-  return out;
-}
-
 struct Intake::State {
   Preparer prepare;
   mutable std::mutex mutex;

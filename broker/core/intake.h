@@ -9,8 +9,9 @@
 // so that its deliveries need not parse it again.
 //
 // Threading: push, outstanding, take and TakenBatch from the loop thread only. A TakenBatch asked
-// for a frame that is not ready prepares the batch's next unclaimed frame itself beside the worker. Both read the contract registry (immutable while
-// the broker runs) and call the validators, which take turns inside.
+// for a frame that is not ready prepares the batch's next unclaimed frame itself beside the worker.
+// Both read the contract registry (immutable while the broker runs); each thread has its own
+// validator state.
 
 #include <cstddef>
 #include <functional>
@@ -46,7 +47,8 @@ class Intake {
 
  public:
   // A batch handed to the loop. Its frames may still be in preparation: at(i) returns frame i once
-  // it is prepared (preparing others meanwhile). Frames are meant to be read in index order.
+  // it is prepared (preparing others meanwhile). Frames are meant to be read in index order. It
+  // must not outlive the Intake that gave it.
   class TakenBatch {
    public:
     TakenBatch() = default;  // no frames
@@ -56,8 +58,6 @@ class Intake {
     const std::string& partner(std::size_t i) const;
     Prepared& at(std::size_t i);
     Prepared& operator[](std::size_t i) { return at(i); }
-    // Every frame, prepared, moved out.
-    std::vector<Prepared> all();
 
    private:
     friend class Intake;
@@ -67,7 +67,7 @@ class Intake {
 
   // `registry` and `sensitive` must outlive the intake; neither changes while it runs.
   Intake(contracts::ContractRegistry& registry, std::size_t max_message_bytes, const SensitiveByContract& sensitive);
-  ~Intake();  // finishes the frame in hand, joins the worker; TakenBatches must be gone before
+  ~Intake();  // the worker finishes the batch in hand, the rest is dropped; joins the worker
   Intake(const Intake&) = delete;
   Intake& operator=(const Intake&) = delete;
 
