@@ -15,6 +15,7 @@ packages=(
   catch2
   libsodium-dev
   libssl-dev  # contracts/digest: SHA-256 through libcrypto (SHA extensions)
+  libmimalloc-dev  # the keten executable's allocator (KETEN_MIMALLOC; not in sanitizer builds)
   libcli11-dev
   libtomlplusplus-dev
   python3-zmq python3-flatbuffers
