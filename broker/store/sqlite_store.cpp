@@ -753,6 +753,11 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
   }
 
   sqlite3* raw = nullptr;
+  // SQLite's memory statistics take a global mutex around every allocation it makes, and nothing
+  // here reads them. Only possible before SQLite initialises (the first open in the process); a
+  // later call is refused by SQLite and changes nothing.
+  static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)memstatus_off;
   const int flags = options.read_only ? SQLITE_OPEN_READONLY
                                       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
