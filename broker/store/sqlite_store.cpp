@@ -436,28 +436,25 @@ struct SqliteStore::Impl {
                                      " is newer than this broker supports (" +
                                      std::to_string(kSchemaVersion) + "); use a newer keten");
     }
-    if (version == 1) {
-      // 1 -> 2: every stored payload is plaintext, which sealed = 0 says.
-      if (auto r = exec("ALTER TABLE messages ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0 "
-                        "CHECK (sealed IN (0, 1));"
-                        "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
-                        what + " (upgrade schema 1 to 2)");
-          !r) {
-        return r;
-      }
-      log().info("store upgraded path={} schema_version=1->2", path);
-    }
-    if (version <= 2) {
-      // 2 -> 3: the delivery indexes become partial (undelivered rows only) and the log gets an
-      // index of its `started` rows. Only indexes change; kSchemaSql below creates the new ones.
-      if (auto r = exec("DROP INDEX IF EXISTS deliveries_by_recipient;"
-                        "DROP INDEX IF EXISTS deliveries_by_state;"
-                        "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
-                        what + " (upgrade schema 2 to 3)");
-          !r) {
-        return r;
-      }
-      log().info("store upgraded path={} schema_version=2->3", path);
+    // One step per version, in order, inside the schema transaction.
+    struct Upgrade {
+      long long from;
+      const char* sql;
+    };
+    static constexpr Upgrade kUpgrades[] = {
+        // 1 -> 2: every stored payload is plaintext, which sealed = 0 says.
+        {1, "ALTER TABLE messages ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0 CHECK (sealed IN (0, 1));"
+            "UPDATE meta SET value = '2' WHERE key = 'schema_version'"},
+        // 2 -> 3: the delivery indexes become partial (undelivered rows only) and the log gets an
+        // index of its `started` rows. Only indexes change; kSchemaSql below creates the new ones.
+        {2, "DROP INDEX IF EXISTS deliveries_by_recipient; DROP INDEX IF EXISTS deliveries_by_state;"
+            "UPDATE meta SET value = '3' WHERE key = 'schema_version'"},
+    };
+    for (const auto& step : kUpgrades) {
+      if (step.from < version) continue;
+      const std::string from = std::to_string(step.from), to = std::to_string(step.from + 1);
+      if (auto r = exec(step.sql, what + " (upgrade schema " + from + " to " + to + ")"); !r) return r;
+      log().info("store upgraded path={} schema_version={}->{}", path, from, to);
     }
     // Same version: recreates any index or trigger that went missing; a no-op otherwise.
     return exec(kSchemaSql, what + " (check schema)");

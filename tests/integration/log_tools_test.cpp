@@ -68,6 +68,16 @@ std::vector<std::string> play_case(BrokerHarness& h, const std::string& signing_
   return ids;
 }
 
+// A signing broker that played the case (play_case) and stopped: its store holds it all, and
+// the final checkpoint covers it.
+broker::audit::SigningKey played_and_stopped(BrokerHarness& h) {
+  auto key = sign_with(h);
+  h.start();
+  play_case(h, key.public_hex);
+  h.stop();
+  return key;
+}
+
 broker::audit::LogData read_data(const std::filesystem::path& store_path) {
   broker::store::StoreOptions o;
   o.path = store_path;
@@ -143,10 +153,7 @@ TEST_CASE("the SDK refuses a receipt that does not verify with the profile's bro
 
 TEST_CASE("a running broker signs checkpoints and keten log verify passes on its store", "[integration][audit]") {
   BrokerHarness h;
-  auto key = sign_with(h);
-  h.start();
-  play_case(h, key.public_hex);
-  h.stop();  // the final checkpoint covers everything
+  auto key = played_and_stopped(h);  // the final checkpoint covers everything
   const auto store_path = h.options().store;
   auto data = read_data(store_path);
   REQUIRE_FALSE(data.checkpoints.empty());
@@ -186,10 +193,7 @@ TEST_CASE("a running broker signs checkpoints and keten log verify passes on its
 
 TEST_CASE("keten log verify names the first bad seq in a tampered store and bundle", "[integration][audit]") {
   BrokerHarness h;
-  auto key = sign_with(h);
-  h.start();
-  play_case(h, key.public_hex);
-  h.stop();
+  played_and_stopped(h);
   const auto store_path = h.options().store;
   const auto bundle = h.dir() / "full.jsonl";
   auto exported = run({test_support::keten_binary(), "log", "export", "--store", store_path.string(), "--out",
@@ -238,10 +242,7 @@ TEST_CASE("keten log verify names the first bad seq in a tampered store and bund
 TEST_CASE("keten log replay writes an HTML timeline that headless chromium renders with every event",
           "[integration][audit]") {
   BrokerHarness h;
-  auto key = sign_with(h);
-  h.start();
-  play_case(h, key.public_hex);
-  h.stop();
+  played_and_stopped(h);
   const auto store_path = h.options().store;
   const auto bundle = h.dir() / "case.jsonl";
   REQUIRE(run({test_support::keten_binary(), "log", "export", "--store", store_path.string(), "--out", bundle.string(),
@@ -270,10 +271,7 @@ TEST_CASE("keten log replay writes an HTML timeline that headless chromium rende
 
 TEST_CASE("keten log replay answers what a partner had received as of a moment", "[integration][audit]") {
   BrokerHarness h;
-  auto key = sign_with(h);
-  h.start();
-  play_case(h, key.public_hex);
-  h.stop();
+  played_and_stopped(h);
   auto replay = run({test_support::keten_binary(), "log", "replay", "--store", h.options().store.string(), "--case",
                      kCase, "--partner", "CHARLIE", "--format", "json"});
   INFO(replay.err);
@@ -352,10 +350,7 @@ TEST_CASE("replay --into a second broker yields the same accepted messages, link
 TEST_CASE("keten log replay --fast gives the case's timeline from the case index, saying what it checked",
           "[integration][audit]") {
   BrokerHarness h;
-  auto key = sign_with(h);
-  h.start();
-  play_case(h, key.public_hex);
-  h.stop();
+  played_and_stopped(h);
   const std::string store = h.options().store.string();
   auto full = run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase, "--format", "json"});
   auto fast = run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase, "--format", "json", "--fast"});

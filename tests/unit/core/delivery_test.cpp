@@ -35,13 +35,9 @@ struct Fixture {
     REQUIRE(store.begin());
     broker::core::PipelineDeps deps{store, registry, partners};
     for (int i = 0; i < n; ++i) {
-      contracts::Submit s;
-      s.header.message_id = "m-" + std::to_string(i);
-      s.header.contract = "test.notice";
-      s.header.version = 1;
-      s.header.case_ref = "9990012345";
+      auto s = test_support::notice_submit("m-" + std::to_string(i),
+                                           R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[]})");
       s.header.recipients = {"BRAVO"};
-      s.payload = R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[]})";
       auto out = broker::core::process_submit(deps, "ALPHA", s, kT0);
       REQUIRE(out);
       REQUIRE(out->receipt.status == contracts::ReceiptStatus::kAccepted);
@@ -330,13 +326,7 @@ TEST_CASE("a scheduler with contracts but no sensitive fields looked up sends no
   DeliveryScheduler scheduler(store, options, &registry);  // no sensitive fields given: fails closed
   REQUIRE(store.begin());
   broker::core::PipelineDeps deps{store, registry, partners};
-  contracts::Submit s;
-  s.header.message_id = "n-1";
-  s.header.contract = "test.notice";
-  s.header.version = 1;
-  s.header.case_ref = "9990012345";
-  s.payload = test_support::kNoticePayload;
-  auto out = broker::core::process_submit(deps, "ALPHA", s, 1'700'000'000'000);
+  auto out = broker::core::process_submit(deps, "ALPHA", test_support::notice_submit("n-1"), 1'700'000'000'000);
   REQUIRE(out);
   REQUIRE(out->receipt.status == contracts::ReceiptStatus::kAccepted);
   scheduler.mark_dirty(std::string("BRAVO"));

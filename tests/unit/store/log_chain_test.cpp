@@ -30,6 +30,14 @@ StoreOptions options_for(const std::filesystem::path& path, bool read_only = fal
 }
 
 // The removal case written through the store, with checkpoints signed after seq 10 and seq 17.
+// One row in a transaction of its own; its seq.
+std::uint64_t append_committed(SqliteStore& store, const broker::store::LogEvent& row) {
+  ok(store.begin());
+  const auto seq = ok(store.append_log(row));
+  ok(store.commit());
+  return seq;
+}
+
 void write_case(const std::filesystem::path& path, const broker::audit::SigningKey& key) {
   auto store = ok(SqliteStore::open(options_for(path)));
   auto rows = test_support::removal_case_rows();
@@ -139,9 +147,7 @@ TEST_CASE("the store reloads the head after a rollback, so the chain has no hole
   test_support::TempDir dir;
   auto store = ok(SqliteStore::open(options_for(dir / "store.db")));
   auto rows = test_support::removal_case_rows();
-  ok(store.begin());
-  ok(store.append_log(rows[0]));
-  ok(store.commit());
+  append_committed(store, rows[0]);
   ok(store.begin());
   CHECK(ok(store.append_log(rows[1])) == 2);
   store.rollback();
@@ -157,9 +163,7 @@ TEST_CASE("a second process appending between transactions keeps the chain whole
   auto broker_store = ok(SqliteStore::open(options_for(dir / "store.db")));
   auto tool_store = ok(SqliteStore::open(options_for(dir / "store.db")));
   auto rows = test_support::removal_case_rows();
-  ok(broker_store.begin());
-  ok(broker_store.append_log(rows[0]));
-  ok(broker_store.commit());
+  append_committed(broker_store, rows[0]);
   ok(tool_store.begin());
   CHECK(ok(tool_store.append_log(rows[1])) == 2);  // e.g. a log_read row from `keten log`
   ok(tool_store.commit());
@@ -186,9 +190,7 @@ TEST_CASE("committed rows are handed over once, in order, and rolled-back rows n
   test_support::TempDir dir;
   auto store = ok(SqliteStore::open(options_for(dir / "store.db")));
   auto rows = test_support::removal_case_rows();
-  ok(store.begin());
-  ok(store.append_log(rows[0]));
-  ok(store.commit());
+  append_committed(store, rows[0]);
   CHECK(store.take_committed_log().empty());  // not asked for yet: nothing kept
 
   store.keep_committed_log(true);
@@ -200,9 +202,7 @@ TEST_CASE("committed rows are handed over once, in order, and rolled-back rows n
   ok(store.begin());
   ok(store.append_log(rows[3]));
   store.rollback();
-  ok(store.begin());
-  ok(store.append_log(rows[4]));
-  ok(store.commit());
+  append_committed(store, rows[4]);
 
   auto handed = store.take_committed_log();
   REQUIRE(handed.size() == 3);
