@@ -196,13 +196,16 @@ struct Broker::Impl {
         [&](auto& frame) -> Result<void> {
           using T = std::decay_t<decltype(frame)>;
           if constexpr (std::is_same_v<T, contracts::Submit>) {
-            PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices, &sealed};
+            PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices, &sealed, &scheduler};
             auto outcome = process_submit(deps, in.partner, frame, now, &p.checks);
             if (!outcome) return outcome.error();
             if (outcome->receipt.status == contracts::ReceiptStatus::kAccepted) {
               if (p.checks.prepared) {
                 scheduler.remember_prepared(frame.header.contract, frame.header.version, p.checks.digest,
                                             std::move(p.checks.prepared));
+              }
+              for (auto& r : outcome->reserved) {
+                if (auto sent = scheduler.send_reserved(std::move(r.delivery), r.routing_id, now); !sent) return sent;
               }
               if (auto r = after_accept(frame, in.partner, now); !r) return r;
             }

@@ -152,7 +152,7 @@ Result<void> DeliveryScheduler::return_to_pending(std::uint64_t delivery_id) {
   if (it == in_flight_.end()) return {};
   if (auto r = store_.mark_pending(static_cast<std::int64_t>(delivery_id)); !r) return r;
   release_credit(it->second);
-  dirty_.insert(it->second.partner);
+  mark_dirty(it->second.partner);  // pending again: no longer drained
   in_flight_.erase(it);
   return {};
 }
@@ -231,7 +231,7 @@ Result<void> DeliveryScheduler::drop_session(const std::string& routing_id, Mill
 }
 
 bool DeliveryScheduler::has_work(Millis now) const {
-  if (!dirty_.empty()) return true;
+  if (!dirty_.empty() || !sent_.empty()) return true;
   for (const auto& [id, s] : sessions_) {
     if (now - s.last_seen > options_.session_timeout.count()) return true;
   }
@@ -261,17 +261,54 @@ Result<void> DeliveryScheduler::expire(Millis now) {
   return {};
 }
 
+std::optional<std::string> DeliveryScheduler::reserve(const std::string& recipient) {
+  if (drained_.find(recipient) == drained_.end()) return std::nullopt;
+  for (auto& [routing_id, session] : sessions_) {
+    if (session.partner == recipient && session.in_flight < session.credit) {
+      ++session.in_flight;
+      return routing_id;
+    }
+  }
+  return std::nullopt;
+}
+
+Result<void> DeliveryScheduler::send_reserved(store::OutboundDelivery d, const std::string& routing_id, Millis now) {
+  return send(d, 1, routing_id, now, sent_);
+}
+
+Result<void> DeliveryScheduler::send(store::OutboundDelivery& d, std::uint32_t attempt, const std::string& routing_id,
+                                     Millis now, std::vector<Outgoing>& out) {
+  store::LogEvent e = delivery_event(attempt == 1 ? "delivered" : "redelivered", d, now);
+  e.detail = attempt_detail(attempt);
+  if (auto r = store_.append_log(e); !r) return r.error();
+  e.detail.clear();  // what an ack row carries (delivery_event without detail)
+  progress_.push_back({d.header.message_id, d.header.contract, d.header.version});
+  contracts::Deliver frame;
+  if (auto r = apply_policy(d, frame.removed_fields, now); !r) return r.error();
+  frame.delivery_id = static_cast<std::uint64_t>(d.delivery_id);
+  frame.attempt = attempt;
+  frame.header = std::move(d.header);
+  frame.sender = std::move(d.sender);
+  frame.accepted_at = d.accepted_at;
+  frame.payload = std::move(d.payload);
+  out.push_back({routing_id, contracts::encode_envelope(frame)});
+  in_flight_[frame.delivery_id] = InFlight{routing_id, d.recipient, now + options_.ack_timeout.count(), false, std::move(e)};
+  return {};
+}
+
 Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
-  std::vector<Outgoing> out;
+  std::vector<Outgoing> out = std::exchange(sent_, {});
   std::set<std::string> partners;
   partners.swap(dirty_);
   for (const auto& partner : partners) {
     for (auto& [routing_id, session] : sessions_) {
       if (session.partner != partner) continue;
-      while (session.in_flight < session.credit) {
-        auto batch = store_.next_pending(partner, session.credit - session.in_flight);
+      while (session.in_flight < session.credit && drained_.find(partner) == drained_.end()) {
+        const std::size_t wanted = session.credit - session.in_flight;
+        auto batch = store_.next_pending(partner, wanted);
         if (!batch) return batch.error();
-        if (batch->empty()) break;
+        // Short of what was asked: after this batch nothing of `partner` is pending in the store.
+        if (batch->size() < wanted) drained_.insert(partner);
         for (auto& d : *batch) {
           if (d.attempts >= options_.max_attempts || !d.unreadable.empty()) {
             // Given up: too many sends, or a stored payload that cannot be opened (which no retry
@@ -287,22 +324,7 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
           }
           std::uint32_t attempt = d.attempts + 1;
           if (auto r = store_.mark_in_flight(d.delivery_id, attempt, now); !r) return r.error();
-          store::LogEvent e = delivery_event(attempt == 1 ? "delivered" : "redelivered", d, now);
-          e.detail = attempt_detail(attempt);
-          if (auto r = store_.append_log(e); !r) return r.error();
-          e.detail.clear();  // what an ack row carries (delivery_event without detail)
-          progress_.push_back({d.header.message_id, d.header.contract, d.header.version});
-          contracts::Deliver frame;
-          if (auto r = apply_policy(d, frame.removed_fields, now); !r) return r.error();
-          frame.delivery_id = static_cast<std::uint64_t>(d.delivery_id);
-          frame.attempt = attempt;
-          frame.header = std::move(d.header);
-          frame.sender = std::move(d.sender);
-          frame.accepted_at = d.accepted_at;
-          frame.payload = std::move(d.payload);
-          out.push_back({routing_id, contracts::encode_envelope(frame)});
-          in_flight_[frame.delivery_id] =
-              InFlight{routing_id, partner, now + options_.ack_timeout.count(), false, std::move(e)};
+          if (auto r = send(d, attempt, routing_id, now, out); !r) return r.error();
           ++session.in_flight;
         }
       }
@@ -313,6 +335,8 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
 
 void DeliveryScheduler::reset() {
   in_flight_.clear();
+  drained_.clear();
+  sent_.clear();
   for (auto& [routing_id, s] : sessions_) {
     s.in_flight = 0;
     dirty_.insert(s.partner);

@@ -16,6 +16,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -89,9 +90,24 @@ class DeliveryScheduler {
   [[nodiscard]] contracts::Result<void> drop_session(const std::string& routing_id, contracts::Millis now);
 
   // New pending deliveries exist for `partner`.
-  void mark_dirty(const std::string& partner) { dirty_.insert(partner); }
+  void mark_dirty(const std::string& partner) {
+    drained_.erase(partner);
+    dirty_.insert(partner);
+  }
   // Partners to look at on the next pump (at start-up: everyone with pending deliveries).
-  void mark_dirty(const std::vector<std::string>& partners) { dirty_.insert(partners.begin(), partners.end()); }
+  void mark_dirty(const std::vector<std::string>& partners) {
+    for (const auto& p : partners) mark_dirty(p);
+  }
+
+  // A delivery sent the moment its message is accepted, skipping the pending state (the store's
+  // insert_delivery_sent): possible when a connection of `recipient` has free credit and no older
+  // delivery for it waits in the store, so the order of deliveries is kept. Returns that
+  // connection's routing id with one credit taken, or nullopt: store the delivery pending.
+  std::optional<std::string> reserve(const std::string& recipient);
+  // Sends `d`, stored in flight (attempt 1) on the connection reserve() returned: logs it, applies
+  // the policy and queues its frame; the next pump() returns it first.
+  [[nodiscard]] contracts::Result<void> send_reserved(store::OutboundDelivery d, const std::string& routing_id,
+                                                      contracts::Millis now);
 
   // True when expire() or pump() has something to do at `now`.
   bool has_work(contracts::Millis now) const;
@@ -132,6 +148,10 @@ class DeliveryScheduler {
   };
 
   contracts::Result<void> return_to_pending(std::uint64_t delivery_id);
+  // Logs `d` as sent (attempt `attempt`), applies the policy, appends its frame to `out` and keeps
+  // it in flight. The caller has marked it in flight in the store and counted the credit.
+  contracts::Result<void> send(store::OutboundDelivery& d, std::uint32_t attempt, const std::string& routing_id,
+                               contracts::Millis now, std::vector<Outgoing>& out);
   // Redacts `d.payload` for its recipient and logs the policy decision; fills `removed`.
   contracts::Result<void> apply_policy(store::OutboundDelivery& d, std::vector<std::string>& removed,
                                        contracts::Millis now);
@@ -145,6 +165,10 @@ class DeliveryScheduler {
   std::map<std::string, Session> sessions_;       // by routing id
   std::map<std::uint64_t, InFlight> in_flight_;   // by delivery id
   std::set<std::string> dirty_;                   // partners that may have sendable deliveries
+  // Partners with no pending delivery in the store: the last next_pending for them came back short
+  // and none was added or returned since. Only they get deliveries sent at acceptance.
+  std::set<std::string, std::less<>> drained_;
+  std::vector<Outgoing> sent_;                    // frames of send_reserved(), for the next pump()
   policy::ConsentRegister* consents_ = nullptr;
   BacklogBound* backlog_ = nullptr;
   std::vector<Progress> progress_;

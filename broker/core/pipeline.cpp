@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "broker/core/delivery.h"
 #include "broker/core/event_detail.h"
 #include "broker/core/limits.h"
 #include "broker/core/log.h"
@@ -101,25 +102,41 @@ struct Submission {
     m.seal = must_seal(deps.sealed, contract);
     auto seq = deps.store.insert_message(m);
     if (!seq) return seq.error();
+    SubmitOutcome out;
     for (const auto& recipient : recipients) {
-      auto delivery = deps.store.insert_delivery(*seq, recipient);
+      auto routing_id = deps.scheduler ? deps.scheduler->reserve(recipient) : std::nullopt;
+      auto delivery = routing_id ? deps.store.insert_delivery_sent(*seq, recipient, now)
+                                 : deps.store.insert_delivery(*seq, recipient);
       if (!delivery) return delivery.error();
       if (deps.backlog) deps.backlog->added(recipient);
       LogEvent routed = message_event("routed", submit.header, sender, digest, now);
       routed.recipient = recipient;
       routed.delivery_id = *delivery;
       if (auto r = deps.store.append_log(std::move(routed)); !r) return r.error();
+      if (!routing_id) {
+        out.recipients_with_new_deliveries.push_back(recipient);
+        continue;
+      }
+      // What next_pending would read back for it.
+      store::OutboundDelivery d;
+      d.delivery_id = *delivery;
+      d.recipient = recipient;
+      d.header = submit.header;
+      d.header.recipients = recipients;
+      d.sender = sender;
+      d.payload = submit.payload;
+      d.payload_digest = digest;
+      d.accepted_at = now;
+      out.reserved.push_back({std::move(*routing_id), std::move(d)});
     }
     log().debug("accepted message_id={} partner={} contract={} v{} recipients={}", submit.header.message_id,
                 sender, submit.header.contract, submit.header.version, recipients.size());
-    SubmitOutcome out;
     out.receipt.message_id = submit.header.message_id;
     out.receipt.status = ReceiptStatus::kAccepted;
     out.receipt.recipients = recipients;
     out.receipt.log_seq = *log_seq;
     out.receipt.accepted_at = now;
     out.receipt.payload_digest = digest;
-    out.recipients_with_new_deliveries = recipients;
     return out;
   }
 

@@ -14,6 +14,7 @@
 #include "broker/core/routing.h"
 #include "broker/core/sealing.h"
 #include "broker/policy/redaction.h"
+#include "broker/store/sqlite_store.h"
 #include "contracts/envelope.h"
 #include "contracts/error.h"
 #include "contracts/validator.h"
@@ -22,14 +23,12 @@ namespace contracts {
 class ContractRegistry;
 struct Contract;
 }
-namespace broker::store {
-class SqliteStore;
-}
 
 namespace broker::core {
 
 class RateLimiter;
 class BacklogBound;
+class DeliveryScheduler;
 
 struct PipelineDeps {
   store::SqliteStore& store;
@@ -41,11 +40,22 @@ struct PipelineDeps {
   BacklogBound* backlog = nullptr;   // per-recipient undelivered bound; counts new deliveries
   const VersionChoices* choices = nullptr;  // which versions each consumer takes
   const SealedContracts* sealed = nullptr;       // contracts stored sealed; nullptr: from each schema
+  // Asked per new delivery whether it can be sent at once (DeliveryScheduler::reserve); nullptr:
+  // every delivery is stored pending.
+  DeliveryScheduler* scheduler = nullptr;
+};
+
+// A delivery stored in flight at acceptance, to be sent on the connection the scheduler reserved
+// (DeliveryScheduler::send_reserved).
+struct ReservedDelivery {
+  std::string routing_id;
+  store::OutboundDelivery delivery;
 };
 
 struct SubmitOutcome {
   contracts::Receipt receipt;
-  std::vector<std::string> recipients_with_new_deliveries;  // partners to offer deliveries to
+  std::vector<std::string> recipients_with_new_deliveries;  // partners with a new pending delivery
+  std::vector<ReservedDelivery> reserved;                   // deliveries to send now
 };
 
 // The steps of a Submit that need no broker state, done ahead of process_submit (on the intake

@@ -316,7 +316,7 @@ struct SqliteStore::Impl {
 
   StmtHandle begin, commit, rollback;
   StmtHandle find_message, insert_message;
-  StmtHandle insert_delivery, next_pending, find_outbound, find_delivery_header, find_delivery;
+  StmtHandle insert_delivery, insert_delivery_sent, next_pending, find_outbound, find_delivery_header, find_delivery;
   StmtHandle mark_in_flight, mark_acked, mark_pending, mark_dead;
   StmtHandle reset_in_flight_one, reset_in_flight_all;
   StmtHandle count_one, count_all, recipients_with_pending;
@@ -598,6 +598,9 @@ struct SqliteStore::Impl {
         {&insert_delivery,
          "INSERT INTO deliveries (message_seq, recipient, state, attempts, last_attempt_at,"
          " acked_at, dead_at) VALUES (?, ?, 0, 0, 0, 0, 0)"},
+        {&insert_delivery_sent,
+         "INSERT INTO deliveries (message_seq, recipient, state, attempts, last_attempt_at,"
+         " acked_at, dead_at) VALUES (?, ?, 1, 1, ?, 0, 0)"},
         {&next_pending, next_pending_sql.c_str()},
         {&find_outbound, find_outbound_sql.c_str()},
         {&find_delivery_header, find_delivery_header_sql.c_str()},
@@ -893,6 +896,14 @@ Result<std::int64_t> SqliteStore::insert_delivery(std::int64_t message_seq,
                                                   std::string_view recipient) {
   auto q = impl_->query(impl_->insert_delivery, "insert_delivery");
   q.int64(message_seq).text(recipient);
+  if (auto r = q.run(); !r) return r.error();
+  return sqlite3_last_insert_rowid(impl_->db.get());
+}
+
+Result<std::int64_t> SqliteStore::insert_delivery_sent(std::int64_t message_seq, std::string_view recipient,
+                                                       Millis at) {
+  auto q = impl_->query(impl_->insert_delivery_sent, "insert_delivery_sent");
+  q.int64(message_seq).text(recipient).int64(at);
   if (auto r = q.run(); !r) return r.error();
   return sqlite3_last_insert_rowid(impl_->db.get());
 }

@@ -170,6 +170,10 @@ class SqliteStore {
   // A pending delivery of message `message_seq`; returns its id (the wire delivery_id; ids are
   // never reused). Fails for an unknown message_seq or a second delivery to the same recipient.
   [[nodiscard]] Result<std::int64_t> insert_delivery(std::int64_t message_seq, std::string_view recipient);
+  // The same delivery already in flight, first attempt at `at`: what insert_delivery followed by
+  // mark_in_flight(id, 1, at) leaves, in one write (a delivery sent the moment it is accepted).
+  [[nodiscard]] Result<std::int64_t> insert_delivery_sent(std::int64_t message_seq, std::string_view recipient,
+                                                          Millis at);
   // Up to `limit` pending deliveries for `recipient`, oldest (lowest id) first; empty when none.
   [[nodiscard]] Result<std::vector<OutboundDelivery>> next_pending(std::string_view recipient,
                                                                    std::size_t limit);

@@ -31,19 +31,37 @@ struct Fixture {
   }();
   DeliveryScheduler scheduler{store, options};
 
-  void submit(int n) {
+  int submitted = 0;  // messages are m-0, m-1, ... across calls
+
+  // Submits n messages to BRAVO in one transaction. With `send_at_once`, as the broker loop does:
+  // the pipeline asks the scheduler to send each delivery at acceptance (reserve/send_reserved).
+  // Returns how many were sent at once.
+  std::size_t submit(int n, bool send_at_once = false) {
     REQUIRE(store.begin());
     broker::core::PipelineDeps deps{store, registry, partners};
+    if (send_at_once) deps.scheduler = &scheduler;
+    std::size_t reserved = 0;
     for (int i = 0; i < n; ++i) {
-      auto s = test_support::notice_submit("m-" + std::to_string(i),
+      auto s = test_support::notice_submit("m-" + std::to_string(submitted++),
                                            R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[]})");
       s.header.recipients = {"BRAVO"};
       auto out = broker::core::process_submit(deps, "ALPHA", s, kT0);
       REQUIRE(out);
       REQUIRE(out->receipt.status == contracts::ReceiptStatus::kAccepted);
+      for (auto& r : out->reserved) {
+        REQUIRE(scheduler.send_reserved(std::move(r.delivery), r.routing_id, kT0));
+        ++reserved;
+      }
       scheduler.mark_dirty(out->recipients_with_new_deliveries);
     }
     REQUIRE(store.commit());
+    return reserved;
+  }
+
+  std::vector<std::string> ids(const std::vector<contracts::Deliver>& frames) {
+    std::vector<std::string> out;
+    for (const auto& f : frames) out.push_back(f.header.message_id);
+    return out;
   }
 
   // One loop turn's worth of scheduler work in a transaction.
@@ -335,4 +353,100 @@ TEST_CASE("a scheduler with contracts but no sensitive fields looked up sends no
   REQUIRE_FALSE(sent);
   CHECK(sent.error().code == contracts::ErrorCode::kConfig);
   store.rollback();
+}
+
+TEST_CASE("a delivery is sent at acceptance when its recipient has credit and nothing waits", "[core][delivery]") {
+  Fixture f;
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 4, kT0));
+  CHECK(f.submit(1, true) == 0);  // nothing known yet about what waits in the store: stored pending
+  REQUIRE(f.turn(kT0).size() == 1);  // that pump finds the store drained for BRAVO
+  CHECK(f.submit(2, true) == 2);
+  // In flight in the store before any pump, attempt 1, never pending.
+  CHECK(f.counts().in_flight == 3);
+  CHECK(f.counts().pending == 0);
+  auto sent = f.turn(kT0);
+  REQUIRE(f.ids(sent) == std::vector<std::string>{"m-1", "m-2"});
+  CHECK(sent[0].attempt == 1);
+  CHECK(sent[0].sender == "ALPHA");
+  CHECK(sent[0].header.recipients == std::vector<std::string>{"BRAVO"});
+  CHECK(sent[0].payload == R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[]})");
+  // The same frame the pending path would have built (what next_pending reads back).
+  auto stored = f.store.find_outbound(static_cast<std::int64_t>(sent[1].delivery_id));
+  REQUIRE(stored);
+  REQUIRE(*stored);
+  CHECK((*stored)->header.message_id == "m-2");
+  CHECK((*stored)->attempts == 1);
+  CHECK((*stored)->payload == sent[1].payload);
+  CHECK((*stored)->accepted_at == sent[1].accepted_at);
+  // Logged like any first send, and acknowledged like one.
+  auto log = f.store.read_log(0, 1000);
+  REQUIRE(log);
+  int delivered = 0;
+  for (const auto& row : *log) delivered += row.event == "delivered" && row.message_id == "m-2";
+  CHECK(delivered == 1);
+  CHECK(f.ack(sent[1].delivery_id, kT0 + 5));
+  CHECK(f.counts().acked == 1);
+}
+
+TEST_CASE("a new delivery waits behind older pending ones of its recipient", "[core][delivery]") {
+  Fixture f;
+  f.submit(3);  // pending, nobody connected
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 8, kT0));
+  CHECK(f.submit(1, true) == 0);  // m-0..m-2 wait in the store: m-3 goes behind them
+  CHECK(f.ids(f.turn(kT0)) == std::vector<std::string>{"m-0", "m-1", "m-2", "m-3"});
+  CHECK(f.submit(1, true) == 1);  // drained now: m-4 goes at once
+  CHECK(f.ids(f.turn(kT0)) == std::vector<std::string>{"m-4"});
+}
+
+TEST_CASE("a delivery is stored pending when its recipient's credit is used up", "[core][delivery]") {
+  Fixture f;
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 1, kT0));
+  CHECK(f.turn(kT0).empty());
+  CHECK(f.submit(2, true) == 1);  // m-0 takes the one credit, m-1 waits
+  CHECK(f.counts().pending == 1);
+  auto first = f.turn(kT0);
+  REQUIRE(f.ids(first) == std::vector<std::string>{"m-0"});
+  CHECK(f.submit(1, true) == 0);  // m-1 still waits: m-2 goes behind it
+  REQUIRE(f.ack(first[0].delivery_id, kT0 + 1));
+  CHECK(f.ids(f.turn(kT0 + 1)) == std::vector<std::string>{"m-1"});
+}
+
+TEST_CASE("a delivery back to pending stops sending at acceptance until it is sent again", "[core][delivery]") {
+  Fixture f;
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 4, kT0));
+  CHECK(f.turn(kT0).empty());
+  CHECK(f.submit(1, true) == 1);
+  REQUIRE(f.turn(kT0).size() == 1);
+  // The ack timeout (1 s) passes: m-0 goes back to pending at the next expire.
+  f.scheduler.touch("conn-1", kT0 + 1500);
+  REQUIRE(f.store.begin());
+  REQUIRE(f.scheduler.expire(kT0 + 1500));
+  REQUIRE(f.store.commit());
+  CHECK(f.submit(1, true) == 0);  // m-1 must not overtake m-0
+  auto again = f.turn(kT0 + 1500);
+  REQUIRE(f.ids(again) == std::vector<std::string>{"m-0", "m-1"});
+  CHECK(again[0].attempt == 2);
+  CHECK(again[1].attempt == 1);
+}
+
+TEST_CASE("a rolled-back transaction forgets deliveries reserved in it", "[core][delivery]") {
+  Fixture f;
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 4, kT0));
+  CHECK(f.turn(kT0).empty());
+  REQUIRE(f.store.begin());
+  broker::core::PipelineDeps deps{f.store, f.registry, f.partners};
+  deps.scheduler = &f.scheduler;
+  auto s = test_support::notice_submit("lost");
+  s.header.recipients = {"BRAVO"};
+  auto out = broker::core::process_submit(deps, "ALPHA", s, kT0);
+  REQUIRE(out);
+  REQUIRE(out->receipt.status == contracts::ReceiptStatus::kAccepted);
+  REQUIRE(out->reserved.size() == 1);
+  REQUIRE(f.scheduler.send_reserved(std::move(out->reserved[0].delivery), out->reserved[0].routing_id, kT0));
+  f.store.rollback();  // as the broker loop after a failed commit
+  f.scheduler.reset();
+  CHECK(f.scheduler.in_flight_count() == 0);
+  CHECK(f.turn(kT0).empty());  // the reserved frame is not sent
+  CHECK(f.submit(4, false) == 0);
+  CHECK(f.turn(kT0).size() == 4);  // the whole credit is free again
 }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -248,6 +249,31 @@ TEST_CASE("a delivery moves from pending to in flight and on to its outcome", "[
     ok(store.commit());
     CHECK(ok(store.find_delivery(id))->attempts == 2);
   }
+}
+
+TEST_CASE("a delivery inserted as sent is what insert and mark_in_flight leave", "[store]") {
+  test_support::TempDir dir;
+  auto store = open_store(dir);
+  ok(store.begin());
+  const std::int64_t seq = ok(store.insert_message(sample_message("m-1", {"ind", "coa"})));
+  const std::int64_t sent = ok(store.insert_delivery_sent(seq, "ind", 4'000));
+  const std::int64_t pending = ok(store.insert_delivery(seq, "coa"));
+  ok(store.mark_in_flight(pending, 1, 4'000));
+  ok(store.commit());
+  auto a = ok(store.find_delivery(sent)), b = ok(store.find_delivery(pending));
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->state == DeliveryState::kInFlight);
+  CHECK(a->attempts == 1);
+  CHECK(a->last_attempt_at == 4'000);
+  CHECK(std::tie(a->state, a->attempts, a->last_attempt_at, a->acked_at, a->dead_at) ==
+        std::tie(b->state, b->attempts, b->last_attempt_at, b->acked_at, b->dead_at));
+  CHECK(ok(store.next_pending("ind", 10)).empty());
+  CHECK(ok(store.count_deliveries("ind")).in_flight == 1);
+  ok(store.begin());  // it goes back to pending like any delivery in flight
+  CHECK(ok(store.reset_in_flight("ind")) == 1);
+  ok(store.commit());
+  CHECK(ids_of(ok(store.next_pending("ind", 10))) == std::vector<std::int64_t>{sent});
 }
 
 TEST_CASE("marking an unknown delivery fails with a storage error", "[store]") {
