@@ -40,8 +40,12 @@ using contracts::Error;
 using contracts::ErrorCode;
 
 // 2: messages.sealed (sealed payloads). 3: partial delivery indexes, an index of `started` rows.
-// Older files are upgraded when opened read-write.
-constexpr int kSchemaVersion = 3;
+// 4: the CHECK on deliveries.state as equalities; until 3 it read `state IN (0, 1, 2, 3)`, and
+// SQLite codes an IN list of more than two constants as a temporary B-tree built for every row
+// written (docs/performance.md). Older files are upgraded when opened read-write.
+constexpr int kSchemaVersion = 4;
+
+
 
 // The whole layout; docs/store-format.md describes every table, column, index and trigger here and
 // must change with it. Every column is NOT NULL: "absent" is '' or 0, so a row has exactly one
@@ -78,7 +82,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
   id              INTEGER PRIMARY KEY AUTOINCREMENT,
   message_seq     INTEGER NOT NULL REFERENCES messages(seq),
   recipient       TEXT    NOT NULL,
-  state           INTEGER NOT NULL CHECK (state IN (0, 1, 2, 3)),
+  state           INTEGER NOT NULL CHECK (state = 0 OR state = 1 OR state = 2 OR state = 3),
   attempts        INTEGER NOT NULL,
   last_attempt_at INTEGER NOT NULL,
   acked_at        INTEGER NOT NULL,
@@ -437,9 +441,12 @@ struct SqliteStore::Impl {
                                      std::to_string(kSchemaVersion) + "); use a newer keten");
     }
     // One step per version, in order, inside the schema transaction.
+    // A step whose `sql` edits sqlite_master (writable_schema) also needs the schema cookie bumped
+    // before `then`, so that every connection, this one included, parses the tables again.
     struct Upgrade {
       long long from;
       const char* sql;
+      const char* then = nullptr;
     };
     static constexpr Upgrade kUpgrades[] = {
         // 1 -> 2: every stored payload is plaintext, which sealed = 0 says.
@@ -449,11 +456,32 @@ struct SqliteStore::Impl {
         // index of its `started` rows. Only indexes change; kSchemaSql below creates the new ones.
         {2, "DROP INDEX IF EXISTS deliveries_by_recipient; DROP INDEX IF EXISTS deliveries_by_state;"
             "UPDATE meta SET value = '3' WHERE key = 'schema_version'"},
+        // 3 -> 4: the same rule on deliveries.state, written as equalities. An equivalent CHECK
+        // changes no row, so the table's text is edited in place: SQLite's documented procedure
+        // for changing a constraint (sqlite.org/lang_altertable.html, "other kinds of changes").
+        {3, "PRAGMA writable_schema = ON;"
+            "UPDATE sqlite_master SET sql = replace(sql, 'CHECK (state IN (0, 1, 2, 3))',"
+            " 'CHECK (state = 0 OR state = 1 OR state = 2 OR state = 3)')"
+            " WHERE type = 'table' AND name = 'deliveries'",
+         "PRAGMA writable_schema = OFF; UPDATE meta SET value = '4' WHERE key = 'schema_version'"},
     };
     for (const auto& step : kUpgrades) {
       if (step.from < version) continue;
       const std::string from = std::to_string(step.from), to = std::to_string(step.from + 1);
-      if (auto r = exec(step.sql, what + " (upgrade schema " + from + " to " + to + ")"); !r) return r;
+      const std::string where = what + " (upgrade schema " + from + " to " + to + ")";
+      if (auto r = exec(step.sql, where); !r) return r;
+      if (step.then) {
+        auto cookie = query_text("PRAGMA schema_version", where);
+        if (!cookie) return cookie.error();
+        const std::string cookie_text = cookie->value_or("");
+        long long value = 0;
+        if (std::from_chars(cookie_text.data(), cookie_text.data() + cookie_text.size(), value).ec != std::errc()) {
+          return storage_error(where, "unreadable schema cookie '" + cookie_text + "'");
+        }
+        const std::string bump = "PRAGMA schema_version = " + std::to_string(value + 1);
+        if (auto r = exec(bump.c_str(), where); !r) return r;
+        if (auto r = exec(step.then, where); !r) return r;
+      }
       log().info("store upgraded path={} schema_version={}->{}", path, from, to);
     }
     // Same version: recreates any index or trigger that went missing; a no-op otherwise.
@@ -468,13 +496,13 @@ struct SqliteStore::Impl {
         what);
     if (!stored) return storage_error(what, "not a Keten store of this version: " + stored.error().detail);
     if (*stored && **stored == "1") {
-      return storage_error(what, "schema version 1, and this keten reads version " +
+      return storage_error(what, "schema version 1, and this keten reads versions 2 to " +
                                      std::to_string(kSchemaVersion) +
                                      " read-only; start the broker (keten serve) on it once to upgrade it");
     }
-    // Version 2 differs from 3 only in its indexes, which every query here works without.
-    if (!*stored || (**stored != std::to_string(kSchemaVersion) && **stored != "2")) {
-      return storage_error(what, "not a Keten store of schema version 2 or " + std::to_string(kSchemaVersion));
+    // Versions 2 and 3 differ from 4 only in indexes and a CHECK, which no read here depends on.
+    if (!*stored || (**stored != std::to_string(kSchemaVersion) && **stored != "2" && **stored != "3")) {
+      return storage_error(what, "not a Keten store of schema version 2 to " + std::to_string(kSchemaVersion));
     }
     return {};
   }

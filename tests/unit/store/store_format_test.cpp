@@ -3,6 +3,7 @@
 // a lock held by another connection. Uses SQLite's C API directly next to SqliteStore.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
@@ -59,8 +60,8 @@ void raw_exec_ok(sqlite3* db, const std::string& sql) {
   REQUIRE(rc == SQLITE_OK);
 }
 
-// Every row's first column as text.
-std::vector<std::string> raw_column(sqlite3* db, const std::string& sql) {
+// Every row's column `column` as text.
+std::vector<std::string> raw_column(sqlite3* db, const std::string& sql, int column = 0) {
   sqlite3_stmt* raw = nullptr;
   const int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr);
   StmtHandle stmt(raw);
@@ -68,7 +69,7 @@ std::vector<std::string> raw_column(sqlite3* db, const std::string& sql) {
   REQUIRE(rc == SQLITE_OK);
   std::vector<std::string> values;
   while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
-    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), column));
     values.emplace_back(text == nullptr ? "" : text);
   }
   return values;
@@ -138,13 +139,13 @@ std::string garbage(std::size_t size) {
 
 }  // namespace
 
-TEST_CASE("store file is in WAL mode and records schema version 3", "[store]") {
+TEST_CASE("store file is in WAL mode and records schema version 4", "[store]") {
   test_support::TempDir dir;
   const auto path = dir / "store.db";
   create_store(path);
   auto db = raw_open(path);
   CHECK(raw_value(db.get(), "PRAGMA journal_mode") == "wal");
-  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "3");
+  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "4");
   CHECK(raw_value(db.get(), "PRAGMA integrity_check") == "ok");
 }
 
@@ -203,13 +204,13 @@ TEST_CASE("store refuses a newer schema version", "[store]") {
   create_store(path);
   {
     auto db = raw_open(path);
-    raw_exec_ok(db.get(), "UPDATE meta SET value = '4' WHERE key = 'schema_version'");
+    raw_exec_ok(db.get(), "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
   }
   auto store = SqliteStore::open(options_for(path));
   REQUIRE_FALSE(store.ok());
   CHECK(store.error().code == ErrorCode::kStorage);
   CHECK_THAT(store.error().detail,
-             Contains("schema version 4 is newer") && Contains("(3)") && Contains(path.string()));
+             Contains("schema version 5 is newer") && Contains("(4)") && Contains(path.string()));
 }
 
 TEST_CASE("store refuses an unrecognised schema version", "[store]") {
@@ -246,7 +247,7 @@ TEST_CASE("store refuses a SQLite database that is not a Keten store", "[store]"
   CHECK(raw_value(db.get(), "SELECT count(*) FROM sqlite_master WHERE name = 'meta'") == "0");
 }
 
-TEST_CASE("a schema version 2 store is read as it is read-only and upgraded to 3 read-write", "[store]") {
+TEST_CASE("a schema version 2 store is read as it is read-only and upgraded to 4 read-write", "[store]") {
   test_support::TempDir dir;
   const auto path = dir / "store.db";
   create_store(path);
@@ -275,13 +276,63 @@ TEST_CASE("a schema version 2 store is read as it is read-only and upgraded to 3
     CHECK(ok(store.next_pending("ind", 10)).size() == 1);
   }
   auto db = raw_open(path);
-  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "3");
+  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "4");
   CHECK(raw_column(db.get(),
                    "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'deliveries%' "
                    "ORDER BY name") ==
         std::vector<std::string>{"deliveries_open_by_recipient", "deliveries_open_by_state"});
   CHECK(raw_value(db.get(), "SELECT count(*) FROM sqlite_master WHERE name = 'handover_log_started'") == "1");
   CHECK(raw_value(db.get(), "PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("a schema version 3 store gets its delivery state check as equalities, rows untouched", "[store]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  create_store(path);
+  std::string fresh_sql;
+  {
+    // Make it what version 3 wrote: the same table with `state IN (0, 1, 2, 3)`.
+    auto db = raw_open(path);
+    fresh_sql = raw_value(db.get(), "SELECT sql FROM sqlite_master WHERE name = 'deliveries'");
+    REQUIRE_THAT(fresh_sql, Contains("CHECK (state = 0 OR state = 1 OR state = 2 OR state = 3)"));
+    raw_exec_ok(db.get(),
+                "PRAGMA writable_schema = ON;"
+                "UPDATE sqlite_master SET sql = replace(sql, 'CHECK (state = 0 OR state = 1 OR state = 2 OR state = 3)',"
+                " 'CHECK (state IN (0, 1, 2, 3))') WHERE name = 'deliveries';"
+                "PRAGMA writable_schema = OFF;"
+                "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+  }
+  {
+    StoreOptions read_only = options_for(path);  // read-only tools take it as it is
+    read_only.read_only = true;
+    CHECK(ok(ok(SqliteStore::open(read_only)).count_deliveries()).pending == 2);
+  }
+  {
+    auto db = raw_open(path);
+    CHECK_THAT(raw_value(db.get(), "SELECT sql FROM sqlite_master WHERE name = 'deliveries'"),
+               Contains("CHECK (state IN (0, 1, 2, 3))"));
+  }
+  {
+    auto store = ok(SqliteStore::open(options_for(path)));
+    CHECK(ok(store.count_deliveries()).pending == 2);
+    // The open connection uses the new text at once (the schema cookie moved): a bad state is
+    // still refused, a good one written.
+    auto* db = store.connection();
+    CHECK(sqlite3_exec(db, "UPDATE deliveries SET state = 4 WHERE id = 1", nullptr, nullptr, nullptr) ==
+          SQLITE_CONSTRAINT_CHECK);
+    CHECK(sqlite3_exec(db, "UPDATE deliveries SET state = 1.5 WHERE id = 1", nullptr, nullptr, nullptr) ==
+          SQLITE_CONSTRAINT_CHECK);
+    CHECK(sqlite3_exec(db, "UPDATE deliveries SET state = 3 WHERE id = 1", nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+  auto db = raw_open(path);
+  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "4");
+  CHECK(raw_value(db.get(), "SELECT sql FROM sqlite_master WHERE name = 'deliveries'") == fresh_sql);
+  CHECK(raw_column(db.get(), "SELECT state FROM deliveries ORDER BY id") == std::vector<std::string>{"3", "0"});
+  CHECK(raw_value(db.get(), "PRAGMA integrity_check") == "ok");
+  // Writing a delivery no longer builds a temporary B-tree for the check.
+  const auto opcodes = raw_column(db.get(), "EXPLAIN UPDATE deliveries SET state = 2 WHERE id = 2", 1);
+  CHECK(std::count(opcodes.begin(), opcodes.end(), "OpenWrite") > 0);
+  CHECK(std::count(opcodes.begin(), opcodes.end(), "OpenEphemeral") == 0);
 }
 
 TEST_CASE("store recreates a dropped index on open", "[store]") {
