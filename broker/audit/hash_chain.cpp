@@ -32,21 +32,28 @@ using contracts::hex_of;
 
 Digest sha256_raw(const unsigned char* bytes, std::size_t size) { return contracts::sha256(bytes, size); }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;  // lower case only, as from_hex
-}
+// Each byte's value as a lower-case hex digit, or -1 (lower case only, as from_hex). A table, not
+// comparisons: hash digits are random, and the branches of a comparison chain mispredict on them
+// (decode_hash ran on every appended row; docs/performance.md).
+constexpr std::array<signed char, 256> kHexValue = [] {
+  std::array<signed char, 256> table{};
+  for (auto& v : table) v = -1;
+  for (int c = '0'; c <= '9'; ++c) table[static_cast<std::size_t>(c)] = static_cast<signed char>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) table[static_cast<std::size_t>(c)] = static_cast<signed char>(c - 'a' + 10);
+  return table;
+}();
 
 // 64 lower-case hex characters into 32 bytes at `out`; false for anything else.
 bool decode_hash(std::string_view hex, unsigned char* out) {
   if (hex.size() != 2 * kDigestBytes) return false;
+  int bad = 0;
   for (std::size_t i = 0; i < kDigestBytes; ++i) {
-    int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<unsigned char>(hi << 4 | lo);
+    const int hi = kHexValue[static_cast<unsigned char>(hex[2 * i])];
+    const int lo = kHexValue[static_cast<unsigned char>(hex[2 * i + 1])];
+    bad |= hi | lo;  // negative when either is not a digit
+    out[i] = static_cast<unsigned char>((hi & 0xf) << 4 | (lo & 0xf));
   }
-  return true;
+  return bad >= 0;
 }
 
 

@@ -65,6 +65,28 @@ TEST_CASE("a known row hashes to the documented value", "[audit]") {
   CHECK(r.hash == "47fff5cef062f0f3685ef6a515c6d6464e86475815c75a95846d24ed4039fb37");
 }
 
+TEST_CASE("a link hash takes only 64 lower-case hex digits", "[audit]") {
+  const std::string content(64, 'b');
+  const std::string good = "0123456789abcdef" "0123456789abcdef" "0123456789abcdef" "0123456789abcdef";
+  CHECK(broker::audit::link_hash(good, content).size() == 64);
+  std::string upper = good;
+  upper[10] = 'A';
+  std::string outside = good;
+  outside[63] = 'g';
+  std::string high = good;
+  high[0] = static_cast<char>(0xe9);
+  for (const auto& bad : {upper, outside, high, good.substr(1), good + "0", std::string()}) {
+    INFO(bad);
+    CHECK(broker::audit::link_hash(bad, content).empty());
+    CHECK(broker::audit::link_hash(good, bad).empty());
+    LogRecord r;
+    r.seq = 1;
+    r.event = "received";
+    broker::audit::seal(r, bad);
+    CHECK(r.hash.empty());
+  }
+}
+
 TEST_CASE("the scripted removal case verifies and is signed to its head", "[audit]") {
   auto key = broker::audit::generate_signing_key();
   const auto report = verify_log(signed_case(key));
