@@ -207,9 +207,9 @@ struct Broker::Impl {
               for (auto& r : outcome->reserved) {
                 if (auto sent = scheduler.send_reserved(std::move(r.delivery), r.routing_id, now); !sent) return sent;
               }
+              for (auto& d : outcome->pending) scheduler.add_pending(std::move(d));
               if (auto r = after_accept(frame, in.partner, now); !r) return r;
             }
-            scheduler.mark_dirty(outcome->recipients_with_new_deliveries);
             receipt_slots.push_back({replies.size(), frame.header.message_id});
             audit::sign_receipt(signing_key, outcome->receipt);
             replies.push_back({in.routing_id, contracts::encode_envelope(outcome->receipt)});

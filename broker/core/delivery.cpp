@@ -261,8 +261,21 @@ Result<void> DeliveryScheduler::expire(Millis now) {
   return {};
 }
 
+void DeliveryScheduler::add_pending(store::OutboundDelivery d) {
+  if (drained_.find(d.recipient) != drained_.end()) {
+    auto& queue = waiting_[d.recipient];
+    if (queue.size() < kWaitingKept) {
+      dirty_.insert(d.recipient);
+      queue.push_back(std::move(d));
+      return;
+    }
+  }
+  mark_dirty(d.recipient);  // the store holds more than is kept here: read it from there
+}
+
 std::optional<std::string> DeliveryScheduler::reserve(const std::string& recipient) {
   if (drained_.find(recipient) == drained_.end()) return std::nullopt;
+  if (auto w = waiting_.find(recipient); w != waiting_.end() && !w->second.empty()) return std::nullopt;
   for (auto& [routing_id, session] : sessions_) {
     if (session.partner == recipient && session.in_flight < session.credit) {
       ++session.in_flight;
@@ -303,13 +316,26 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
   for (const auto& partner : partners) {
     for (auto& [routing_id, session] : sessions_) {
       if (session.partner != partner) continue;
-      while (session.in_flight < session.credit && drained_.find(partner) == drained_.end()) {
+      while (session.in_flight < session.credit) {
         const std::size_t wanted = session.credit - session.in_flight;
-        auto batch = store_.next_pending(partner, wanted);
-        if (!batch) return batch.error();
-        // Short of what was asked: after this batch nothing of `partner` is pending in the store.
-        if (batch->size() < wanted) drained_.insert(partner);
-        for (auto& d : *batch) {
+        std::vector<store::OutboundDelivery> batch;
+        if (drained_.find(partner) != drained_.end()) {
+          // Every pending delivery of `partner` is in waiting_: no need to read them back.
+          auto w = waiting_.find(partner);
+          if (w == waiting_.end() || w->second.empty()) break;
+          while (batch.size() < wanted && !w->second.empty()) {
+            batch.push_back(std::move(w->second.front()));
+            w->second.pop_front();
+          }
+        } else {
+          auto read = store_.next_pending(partner, wanted);
+          if (!read) return read.error();
+          batch = std::move(*read);
+          // Short of what was asked: after this batch nothing of `partner` is pending in the store.
+          if (batch.size() < wanted) drained_.insert(partner);
+          if (batch.empty()) break;
+        }
+        for (auto& d : batch) {
           if (d.attempts >= options_.max_attempts || !d.unreadable.empty()) {
             // Given up: too many sends, or a stored payload that cannot be opened (which no retry
             // mends; the other deliveries go on).
@@ -336,6 +362,7 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
 void DeliveryScheduler::reset() {
   in_flight_.clear();
   drained_.clear();
+  waiting_.clear();
   sent_.clear();
   for (auto& [routing_id, s] : sessions_) {
     s.in_flight = 0;

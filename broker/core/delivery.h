@@ -92,8 +92,14 @@ class DeliveryScheduler {
   // New pending deliveries exist for `partner`.
   void mark_dirty(const std::string& partner) {
     drained_.erase(partner);
+    waiting_.erase(partner);
     dirty_.insert(partner);
   }
+  // A delivery just stored pending, as next_pending would read it. While nothing else of its
+  // recipient is pending in the store, the scheduler keeps it (up to kWaitingKept per recipient)
+  // and the pump sends it from memory instead of reading it back; otherwise this is mark_dirty.
+  static constexpr std::size_t kWaitingKept = 256;
+  void add_pending(store::OutboundDelivery d);
   // Partners to look at on the next pump (at start-up: everyone with pending deliveries).
   void mark_dirty(const std::vector<std::string>& partners) {
     for (const auto& p : partners) mark_dirty(p);
@@ -165,9 +171,13 @@ class DeliveryScheduler {
   std::map<std::string, Session> sessions_;       // by routing id
   std::map<std::uint64_t, InFlight> in_flight_;   // by delivery id
   std::set<std::string> dirty_;                   // partners that may have sendable deliveries
-  // Partners with no pending delivery in the store: the last next_pending for them came back short
-  // and none was added or returned since. Only they get deliveries sent at acceptance.
+  // Partners whose pending deliveries in the store are all known here: the last next_pending for
+  // them came back short, and since then deliveries were only added through add_pending (none
+  // returned to pending). Only they get deliveries sent at acceptance.
   std::set<std::string, std::less<>> drained_;
+  // For drained partners: the deliveries stored pending since (add_pending), oldest first. They
+  // are then exactly the partner's pending rows in the store.
+  std::map<std::string, std::deque<store::OutboundDelivery>, std::less<>> waiting_;
   std::vector<Outgoing> sent_;                    // frames of send_reserved(), for the next pump()
   policy::ConsentRegister* consents_ = nullptr;
   BacklogBound* backlog_ = nullptr;

@@ -113,10 +113,8 @@ struct Submission {
       routed.recipient = recipient;
       routed.delivery_id = *delivery;
       if (auto r = deps.store.append_log(std::move(routed)); !r) return r.error();
-      if (!routing_id) {
-        out.recipients_with_new_deliveries.push_back(recipient);
-        continue;
-      }
+      if (!routing_id) out.recipients_with_new_deliveries.push_back(recipient);
+      if (!deps.scheduler) continue;
       // What next_pending would read back for it.
       store::OutboundDelivery d;
       d.delivery_id = *delivery;
@@ -127,7 +125,8 @@ struct Submission {
       d.payload = submit.payload;
       d.payload_digest = digest;
       d.accepted_at = now;
-      out.reserved.push_back({std::move(*routing_id), std::move(d)});
+      if (routing_id) out.reserved.push_back({std::move(*routing_id), std::move(d)});
+      else out.pending.push_back(std::move(d));
     }
     log().debug("accepted message_id={} partner={} contract={} v{} recipients={}", submit.header.message_id,
                 sender, submit.header.contract, submit.header.version, recipients.size());

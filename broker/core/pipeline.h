@@ -56,6 +56,9 @@ struct SubmitOutcome {
   contracts::Receipt receipt;
   std::vector<std::string> recipients_with_new_deliveries;  // partners with a new pending delivery
   std::vector<ReservedDelivery> reserved;                   // deliveries to send now
+  // With PipelineDeps::scheduler: each new pending delivery as next_pending would read it, for
+  // DeliveryScheduler::add_pending.
+  std::vector<store::OutboundDelivery> pending;
 };
 
 // The steps of a Submit that need no broker state, done ahead of process_submit (on the intake

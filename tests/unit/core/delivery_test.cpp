@@ -34,8 +34,8 @@ struct Fixture {
   int submitted = 0;  // messages are m-0, m-1, ... across calls
 
   // Submits n messages to BRAVO in one transaction. With `send_at_once`, as the broker loop does:
-  // the pipeline asks the scheduler to send each delivery at acceptance (reserve/send_reserved).
-  // Returns how many were sent at once.
+  // the pipeline asks the scheduler to send each delivery at acceptance (reserve/send_reserved)
+  // and hands it the others (add_pending). Returns how many were sent at once.
   std::size_t submit(int n, bool send_at_once = false) {
     REQUIRE(store.begin());
     broker::core::PipelineDeps deps{store, registry, partners};
@@ -52,7 +52,11 @@ struct Fixture {
         REQUIRE(scheduler.send_reserved(std::move(r.delivery), r.routing_id, kT0));
         ++reserved;
       }
-      scheduler.mark_dirty(out->recipients_with_new_deliveries);
+      if (send_at_once) {
+        for (auto& d : out->pending) scheduler.add_pending(std::move(d));
+      } else {
+        scheduler.mark_dirty(out->recipients_with_new_deliveries);
+      }
     }
     REQUIRE(store.commit());
     return reserved;
@@ -449,4 +453,41 @@ TEST_CASE("a rolled-back transaction forgets deliveries reserved in it", "[core]
   CHECK(f.turn(kT0).empty());  // the reserved frame is not sent
   CHECK(f.submit(4, false) == 0);
   CHECK(f.turn(kT0).size() == 4);  // the whole credit is free again
+}
+
+TEST_CASE("deliveries stored pending while nothing else waits are sent from memory, in order", "[core][delivery]") {
+  Fixture f;
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 1, kT0));
+  CHECK(f.turn(kT0).empty());
+  CHECK(f.submit(3, true) == 1);  // m-0 at once; m-1 and m-2 stored pending and kept
+  CHECK(f.counts().pending == 2);
+  // Change what the store holds for m-1: a pump that read it back would send this text.
+  REQUIRE(sqlite3_exec(f.store.connection(),
+                       "UPDATE messages SET payload = CAST('{\"changed\":true}' AS BLOB) WHERE message_id = 'm-1'",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  auto first = f.turn(kT0);
+  REQUIRE(f.ids(first) == std::vector<std::string>{"m-0"});
+  REQUIRE(f.ack(first[0].delivery_id, kT0 + 1));
+  auto second = f.turn(kT0 + 1);
+  REQUIRE(f.ids(second) == std::vector<std::string>{"m-1"});
+  CHECK(second[0].payload.find("changed") == std::string::npos);
+  CHECK(second[0].attempt == 1);
+  CHECK(f.counts().in_flight == 1);  // and marked in flight in the store like any send
+  REQUIRE(f.ack(second[0].delivery_id, kT0 + 2));
+  CHECK(f.ids(f.turn(kT0 + 2)) == std::vector<std::string>{"m-2"});
+  CHECK(f.counts().pending == 0);
+}
+
+TEST_CASE("more pending deliveries than are kept are read back from the store, in order", "[core][delivery]") {
+  Fixture f;
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 1, kT0));
+  CHECK(f.turn(kT0).empty());
+  const int n = static_cast<int>(DeliveryScheduler::kWaitingKept) + 10;
+  CHECK(f.submit(n, true) == 1);
+  CHECK(f.counts().pending == n - 1);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 1000, kT0));
+  auto sent = f.turn(kT0);  // m-0 (sent at acceptance), then the rest from the store
+  REQUIRE(sent.size() == static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) CHECK(sent[static_cast<std::size_t>(i)].header.message_id == "m-" + std::to_string(i));
+  CHECK(f.counts().pending == 0);
 }
