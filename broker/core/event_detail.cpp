@@ -149,9 +149,34 @@ std::string received_detail(std::size_t bytes) { return "{\"bytes\":" + std::to_
 std::string attempt_detail(std::uint32_t attempt) { return "{\"attempt\":" + std::to_string(attempt) + "}"; }
 
 std::string policy_detail(const std::vector<std::pair<std::string, std::string>>& removed, const std::string& basis) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& [pointer, rule] : removed) list.push_back({{"pointer", pointer}, {"rule", rule}});
-  return nlohmann::json{{"removed", list}, {"basis", basis}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // One per delivery of a contract with sensitive fields: written by hand like the hot rows above.
+  bool plain = contracts::is_valid_utf8(basis);
+  for (const auto& [pointer, rule] : removed) plain = plain && contracts::is_valid_utf8(pointer) && contracts::is_valid_utf8(rule);
+  if (!plain) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [pointer, rule] : removed) list.push_back({{"pointer", pointer}, {"rule", rule}});
+    return nlohmann::json{{"removed", list}, {"basis", basis}}.dump(-1, ' ', false,
+                                                                   nlohmann::json::error_handler_t::replace);
+  }
+  std::string out = "{";
+  out.reserve(32 + basis.size() + 48 * removed.size());
+  put_key(out, "basis");
+  put_json_string(out, basis);
+  put_key(out, "removed");
+  out += '[';
+  for (std::size_t i = 0; i < removed.size(); ++i) {
+    out += i ? ",{" : "{";
+    put_json_string(out, "pointer");
+    out += ':';
+    put_json_string(out, removed[i].first);
+    out += ',';
+    put_json_string(out, "rule");
+    out += ':';
+    put_json_string(out, removed[i].second);
+    out += '}';
+  }
+  out += "]}";
+  return out;
 }
 
 std::string reason_detail(const std::string& reason) {

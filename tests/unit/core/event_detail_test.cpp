@@ -55,3 +55,30 @@ TEST_CASE("received and attempt details", "[core][event_detail]") {
   CHECK(broker::core::received_detail(1024) == nlohmann::json{{"bytes", 1024}}.dump());
   CHECK(broker::core::attempt_detail(3) == nlohmann::json{{"attempt", 3}}.dump());
 }
+
+TEST_CASE("policy detail is what nlohmann writes", "[core][event_detail]") {
+  auto reference = [](const std::vector<std::pair<std::string, std::string>>& removed, const std::string& basis) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [pointer, rule] : removed) list.push_back({{"pointer", pointer}, {"rule", rule}});
+    return nlohmann::json{{"removed", list}, {"basis", basis}}.dump(-1, ' ', false,
+                                                                   nlohmann::json::error_handler_t::replace);
+  };
+  using Removed = std::vector<std::pair<std::string, std::string>>;
+  const std::vector<std::pair<Removed, std::string>> cases{
+      {{}, ""},
+      {{}, "role:care-provider"},
+      {{{"/fit_to_travel", "medical:no-consent"}}, ""},
+      {{{"/fit_to_travel", "medical:no-consent"}, {"/medication/days", "projection:KLM"}}, "consent:c-1"},
+      {{{"/a~1b\"q\\", "rule\twith\ncontrol\x01"}}, "consent:\"odd\" ü €"},
+      {{{"/bad \xff", "medical:no-consent"}}, "x"},  // invalid UTF-8: nlohmann's replacement characters
+      {{{"/p", "r"}}, "bad \xc3"},
+  };
+  for (const auto& [removed, basis] : cases) {
+    INFO(basis);
+    const std::string hand = broker::core::policy_detail(removed, basis);
+    CHECK(hand == reference(removed, basis));
+    CHECK_NOTHROW(nlohmann::json::parse(hand));
+  }
+  CHECK(broker::core::policy_detail({{"/x", "medical:no-consent"}}, "") ==
+        R"({"basis":"","removed":[{"pointer":"/x","rule":"medical:no-consent"}]})");
+}
