@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 #include "broker/core/event_detail.h"
@@ -262,15 +263,15 @@ Result<void> DeliveryScheduler::expire(Millis now) {
 }
 
 void DeliveryScheduler::add_pending(store::OutboundDelivery d) {
-  if (drained_.find(d.recipient) != drained_.end()) {
-    auto& queue = waiting_[d.recipient];
-    if (queue.size() < kWaitingKept) {
-      dirty_.insert(d.recipient);
-      queue.push_back(std::move(d));
-      return;
-    }
+  dirty_.insert(d.recipient);
+  auto& queue = waiting_[d.recipient];
+  queue.push_back(std::move(d));
+  if (queue.size() > kWaitingKept) {
+    // The oldest kept one stays pending in the store only: the store now holds pending deliveries
+    // older than the queue's front, which the pump reads from there first.
+    drained_.erase(queue.front().recipient);
+    queue.pop_front();
   }
-  mark_dirty(d.recipient);  // the store holds more than is kept here: read it from there
 }
 
 std::optional<std::string> DeliveryScheduler::reserve(const std::string& recipient) {
@@ -319,22 +320,25 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
       while (session.in_flight < session.credit) {
         const std::size_t wanted = session.credit - session.in_flight;
         std::vector<store::OutboundDelivery> batch;
-        if (drained_.find(partner) != drained_.end()) {
-          // Every pending delivery of `partner` is in waiting_: no need to read them back.
-          auto w = waiting_.find(partner);
-          if (w == waiting_.end() || w->second.empty()) break;
+        auto w = waiting_.find(partner);
+        const bool kept = w != waiting_.end() && !w->second.empty();
+        if (drained_.find(partner) == drained_.end()) {
+          // Pending deliveries older than what is kept here are only in the store: read those.
+          auto read = store_.next_pending(partner, wanted,
+                                          kept ? w->second.front().delivery_id
+                                               : std::numeric_limits<std::int64_t>::max());
+          if (!read) return read.error();
+          batch = std::move(*read);
+          // Short of what was asked: the store holds nothing older than what is kept here.
+          if (batch.size() < wanted) drained_.insert(partner);
+        }
+        if (batch.empty() && kept && drained_.find(partner) != drained_.end()) {
           while (batch.size() < wanted && !w->second.empty()) {
             batch.push_back(std::move(w->second.front()));
             w->second.pop_front();
           }
-        } else {
-          auto read = store_.next_pending(partner, wanted);
-          if (!read) return read.error();
-          batch = std::move(*read);
-          // Short of what was asked: after this batch nothing of `partner` is pending in the store.
-          if (batch.size() < wanted) drained_.insert(partner);
-          if (batch.empty()) break;
         }
+        if (batch.empty()) break;
         for (auto& d : batch) {
           if (d.attempts >= options_.max_attempts || !d.unreadable.empty()) {
             // Given up: too many sends, or a stored payload that cannot be opened (which no retry

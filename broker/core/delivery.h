@@ -95,10 +95,10 @@ class DeliveryScheduler {
     waiting_.erase(partner);
     dirty_.insert(partner);
   }
-  // A delivery just stored pending, as next_pending would read it. While nothing else of its
-  // recipient is pending in the store, the scheduler keeps it (up to kWaitingKept per recipient)
-  // and the pump sends it from memory instead of reading it back; otherwise this is mark_dirty.
-  static constexpr std::size_t kWaitingKept = 256;
+  // A delivery just stored pending, as next_pending would read it. The scheduler keeps the newest
+  // kWaitingKept of each recipient; the pump reads from the store only the pending deliveries
+  // older than those, and sends the kept ones from memory.
+  static constexpr std::size_t kWaitingKept = 1024;
   void add_pending(store::OutboundDelivery d);
   // Partners to look at on the next pump (at start-up: everyone with pending deliveries).
   void mark_dirty(const std::vector<std::string>& partners) {
@@ -171,13 +171,15 @@ class DeliveryScheduler {
   std::map<std::string, Session> sessions_;       // by routing id
   std::map<std::uint64_t, InFlight> in_flight_;   // by delivery id
   std::set<std::string> dirty_;                   // partners that may have sendable deliveries
-  // Partners whose pending deliveries in the store are all known here: the last next_pending for
-  // them came back short, and since then deliveries were only added through add_pending (none
-  // returned to pending). Only they get deliveries sent at acceptance.
-  std::set<std::string, std::less<>> drained_;
-  // For drained partners: the deliveries stored pending since (add_pending), oldest first. They
-  // are then exactly the partner's pending rows in the store.
+  // Per partner, the newest pending deliveries (add_pending), oldest first: every pending delivery
+  // of the partner with an id from the front's on is here, so together with what the store holds
+  // below the front's id they are all of its pending rows. Cleared for a partner by mark_dirty.
   std::map<std::string, std::deque<store::OutboundDelivery>, std::less<>> waiting_;
+  // Partners with nothing pending in the store below waiting_'s front (or at all, when nothing is
+  // kept): the last next_pending for them came back short, and nothing went back to pending or
+  // dropped out of waiting_ since. Only they get deliveries sent at acceptance, and only when
+  // nothing is kept for them.
+  std::set<std::string, std::less<>> drained_;
   std::vector<Outgoing> sent_;                    // frames of send_reserved(), for the next pump()
   policy::ConsentRegister* consents_ = nullptr;
   BacklogBound* backlog_ = nullptr;

@@ -608,7 +608,8 @@ struct SqliteStore::Impl {
     // the query repeats its WHERE term literally ("state = 0" alone does not imply it), hence the
     // redundant "state IN (0, 1)" in the statements below.
     const std::string next_pending_sql =
-        outbound_select(true) + "WHERE d.recipient = ? AND d.state = 0 AND d.state IN (0, 1) ORDER BY d.id LIMIT ?";
+        outbound_select(true) +
+        "WHERE d.recipient = ? AND d.state = 0 AND d.state IN (0, 1) AND d.id < ? ORDER BY d.id LIMIT ?";
     const std::string find_outbound_sql = outbound_select(true) + "WHERE d.id = ?";
     const std::string find_delivery_header_sql = outbound_select(false) + "WHERE d.id = ?";
     const std::pair<StmtHandle*, const char*> statements[] = {
@@ -937,11 +938,11 @@ Result<std::int64_t> SqliteStore::insert_delivery_sent(std::int64_t message_seq,
 }
 
 Result<std::vector<OutboundDelivery>> SqliteStore::next_pending(std::string_view recipient,
-                                                                std::size_t limit) {
+                                                                std::size_t limit, std::int64_t before_id) {
   std::vector<OutboundDelivery> out;
   if (limit == 0) return out;
   auto q = impl_->query(impl_->next_pending, "next_pending");
-  q.text(recipient).int64(clamp_to_int64(limit));
+  q.text(recipient).int64(before_id).int64(clamp_to_int64(limit));
   for (;;) {
     auto row = q.next();
     if (!row) return row.error();

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -174,9 +175,11 @@ class SqliteStore {
   // mark_in_flight(id, 1, at) leaves, in one write (a delivery sent the moment it is accepted).
   [[nodiscard]] Result<std::int64_t> insert_delivery_sent(std::int64_t message_seq, std::string_view recipient,
                                                           Millis at);
-  // Up to `limit` pending deliveries for `recipient`, oldest (lowest id) first; empty when none.
-  [[nodiscard]] Result<std::vector<OutboundDelivery>> next_pending(std::string_view recipient,
-                                                                   std::size_t limit);
+  // Up to `limit` pending deliveries for `recipient` with an id below `before_id`, oldest (lowest
+  // id) first; empty when none.
+  [[nodiscard]] Result<std::vector<OutboundDelivery>> next_pending(
+      std::string_view recipient, std::size_t limit,
+      std::int64_t before_id = std::numeric_limits<std::int64_t>::max());
   // The delivery joined with its message, in any state; nullopt for an unknown id.
   [[nodiscard]] Result<std::optional<OutboundDelivery>> find_outbound(std::int64_t delivery_id);
   // The same without the payload (left empty, nothing decrypted): enough for a log row.

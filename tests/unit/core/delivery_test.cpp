@@ -478,16 +478,32 @@ TEST_CASE("deliveries stored pending while nothing else waits are sent from memo
   CHECK(f.counts().pending == 0);
 }
 
-TEST_CASE("more pending deliveries than are kept are read back from the store, in order", "[core][delivery]") {
+TEST_CASE("more pending deliveries than are kept: the oldest come from the store, all in order", "[core][delivery]") {
   Fixture f;
   REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 1, kT0));
   CHECK(f.turn(kT0).empty());
   const int n = static_cast<int>(DeliveryScheduler::kWaitingKept) + 10;
   CHECK(f.submit(n, true) == 1);
   CHECK(f.counts().pending == n - 1);
-  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 1000, kT0));
-  auto sent = f.turn(kT0);  // m-0 (sent at acceptance), then the rest from the store
+  f.options.max_credit = static_cast<std::uint32_t>(n);  // the scheduler reads its options by reference
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", static_cast<std::uint32_t>(n), kT0));
+  auto sent = f.turn(kT0);  // m-0 (sent at acceptance), m-1..m-10 from the store, the rest kept
   REQUIRE(sent.size() == static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) CHECK(sent[static_cast<std::size_t>(i)].header.message_id == "m-" + std::to_string(i));
   CHECK(f.counts().pending == 0);
+}
+
+TEST_CASE("the store is read only below the deliveries kept in memory", "[core][delivery]") {
+  Fixture f;
+  f.submit(3);  // m-0..m-2 pending while nobody is connected: only in the store
+  CHECK(f.submit(2, true) == 0);  // m-3, m-4 pending behind them, also kept in memory
+  REQUIRE(sqlite3_exec(f.store.connection(),
+                       "UPDATE messages SET payload = CAST('{\"changed\":true}' AS BLOB) WHERE message_id = 'm-3'",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 10, kT0));
+  auto sent = f.turn(kT0);
+  REQUIRE(f.ids(sent) == std::vector<std::string>{"m-0", "m-1", "m-2", "m-3", "m-4"});
+  CHECK(sent[3].payload.find("changed") == std::string::npos);  // m-3 from memory, not read back
+  CHECK(f.counts().pending == 0);
+  CHECK(f.counts().in_flight == 5);
 }

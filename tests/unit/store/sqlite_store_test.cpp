@@ -331,6 +331,11 @@ TEST_CASE("next_pending returns the oldest pending deliveries first, up to the l
   auto first = ok(store.next_pending("ind", 1));
   REQUIRE(first.size() == 1);
   CHECK(first[0].header.message_id == "m-0");
+
+  // Only ids below a bound: what the scheduler does not hold in memory.
+  CHECK(ids_of(ok(store.next_pending("ind", 100, ids[3]))) == std::vector<std::int64_t>(ids.begin(), ids.begin() + 3));
+  CHECK(ids_of(ok(store.next_pending("ind", 2, ids[3]))) == std::vector<std::int64_t>(ids.begin(), ids.begin() + 2));
+  CHECK(ok(store.next_pending("ind", 100, ids[0])).empty());
 }
 
 TEST_CASE("next_pending returns only the asked recipient's deliveries", "[store]") {
