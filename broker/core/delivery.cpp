@@ -262,21 +262,28 @@ Result<void> DeliveryScheduler::expire(Millis now) {
   return {};
 }
 
+namespace {
+// What a kept delivery holds in memory, roughly: its payload and header.
+std::size_t kept_bytes(const store::OutboundDelivery& d) { return d.payload.size() + 256; }
+}  // namespace
+
 void DeliveryScheduler::add_pending(store::OutboundDelivery d) {
   dirty_.insert(d.recipient);
-  auto& queue = waiting_[d.recipient];
-  queue.push_back(std::move(d));
-  if (queue.size() > kWaitingKept) {
+  Kept& kept = waiting_[d.recipient];
+  kept.bytes += kept_bytes(d);
+  kept.queue.push_back(std::move(d));
+  while (!kept.queue.empty() && (kept.queue.size() > kWaitingKept || kept.bytes > kWaitingBytes)) {
     // The oldest kept one stays pending in the store only: the store now holds pending deliveries
     // older than the queue's front, which the pump reads from there first.
-    drained_.erase(queue.front().recipient);
-    queue.pop_front();
+    drained_.erase(kept.queue.front().recipient);
+    kept.bytes -= kept_bytes(kept.queue.front());
+    kept.queue.pop_front();
   }
 }
 
 std::optional<std::string> DeliveryScheduler::reserve(const std::string& recipient) {
   if (drained_.find(recipient) == drained_.end()) return std::nullopt;
-  if (auto w = waiting_.find(recipient); w != waiting_.end() && !w->second.empty()) return std::nullopt;
+  if (auto w = waiting_.find(recipient); w != waiting_.end() && !w->second.queue.empty()) return std::nullopt;
   for (auto& [routing_id, session] : sessions_) {
     if (session.partner == recipient && session.in_flight < session.credit) {
       ++session.in_flight;
@@ -321,11 +328,11 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
         const std::size_t wanted = session.credit - session.in_flight;
         std::vector<store::OutboundDelivery> batch;
         auto w = waiting_.find(partner);
-        const bool kept = w != waiting_.end() && !w->second.empty();
+        const bool kept = w != waiting_.end() && !w->second.queue.empty();
         if (drained_.find(partner) == drained_.end()) {
           // Pending deliveries older than what is kept here are only in the store: read those.
           auto read = store_.next_pending(partner, wanted,
-                                          kept ? w->second.front().delivery_id
+                                          kept ? w->second.queue.front().delivery_id
                                                : std::numeric_limits<std::int64_t>::max());
           if (!read) return read.error();
           batch = std::move(*read);
@@ -333,9 +340,11 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
           if (batch.size() < wanted) drained_.insert(partner);
         }
         if (batch.empty() && kept && drained_.find(partner) != drained_.end()) {
-          while (batch.size() < wanted && !w->second.empty()) {
-            batch.push_back(std::move(w->second.front()));
-            w->second.pop_front();
+          auto& queue = w->second.queue;
+          while (batch.size() < wanted && !queue.empty()) {
+            w->second.bytes -= kept_bytes(queue.front());
+            batch.push_back(std::move(queue.front()));
+            queue.pop_front();
           }
         }
         if (batch.empty()) break;

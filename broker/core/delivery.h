@@ -96,9 +96,10 @@ class DeliveryScheduler {
     dirty_.insert(partner);
   }
   // A delivery just stored pending, as next_pending would read it. The scheduler keeps the newest
-  // kWaitingKept of each recipient; the pump reads from the store only the pending deliveries
-  // older than those, and sends the kept ones from memory.
+  // of each recipient, at most kWaitingKept and about kWaitingBytes; the pump reads from the store
+  // only the pending deliveries older than those, and sends the kept ones from memory.
   static constexpr std::size_t kWaitingKept = 1024;
+  static constexpr std::size_t kWaitingBytes = 4u << 20;
   void add_pending(store::OutboundDelivery d);
   // Partners to look at on the next pump (at start-up: everyone with pending deliveries).
   void mark_dirty(const std::vector<std::string>& partners) {
@@ -174,7 +175,11 @@ class DeliveryScheduler {
   // Per partner, the newest pending deliveries (add_pending), oldest first: every pending delivery
   // of the partner with an id from the front's on is here, so together with what the store holds
   // below the front's id they are all of its pending rows. Cleared for a partner by mark_dirty.
-  std::map<std::string, std::deque<store::OutboundDelivery>, std::less<>> waiting_;
+  struct Kept {
+    std::deque<store::OutboundDelivery> queue;
+    std::size_t bytes = 0;  // kept_bytes() of the queue
+  };
+  std::map<std::string, Kept, std::less<>> waiting_;
   // Partners with nothing pending in the store below waiting_'s front (or at all, when nothing is
   // kept): the last next_pending for them came back short, and nothing went back to pending or
   // dropped out of waiting_ since. Only they get deliveries sent at acceptance, and only when

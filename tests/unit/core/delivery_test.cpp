@@ -507,3 +507,40 @@ TEST_CASE("the store is read only below the deliveries kept in memory", "[core][
   CHECK(f.counts().pending == 0);
   CHECK(f.counts().in_flight == 5);
 }
+
+TEST_CASE("what is kept in memory is bounded in bytes too: large payloads come from the store", "[core][delivery]") {
+  Fixture f;
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 1, kT0));
+  CHECK(f.turn(kT0).empty());
+  std::string items;
+  for (int i = 0; i < 2000; ++i) items += std::string(i ? "," : "") + R"({"id":"AB1234","count":1})";
+  const std::string big = R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[)" + items + "]}";
+  REQUIRE(big.size() > 50'000);
+  const int n = 100;  // 5 MB of payloads: more than kWaitingBytes, far fewer than kWaitingKept
+  REQUIRE(static_cast<std::size_t>(n) * big.size() > DeliveryScheduler::kWaitingBytes);
+  REQUIRE(f.store.begin());
+  broker::core::PipelineDeps deps{f.store, f.registry, f.partners};
+  deps.scheduler = &f.scheduler;
+  for (int i = 0; i < n; ++i) {
+    auto s = test_support::notice_submit("m-" + std::to_string(i), big);
+    s.header.recipients = {"BRAVO"};
+    auto out = broker::core::process_submit(deps, "ALPHA", s, kT0);
+    REQUIRE(out);
+    REQUIRE(out->receipt.status == contracts::ReceiptStatus::kAccepted);
+    for (auto& r : out->reserved) REQUIRE(f.scheduler.send_reserved(std::move(r.delivery), r.routing_id, kT0));
+    for (auto& d : out->pending) f.scheduler.add_pending(std::move(d));
+  }
+  REQUIRE(f.store.commit());
+  // Mark the oldest and the newest pending message in the store: a send read from the store shows it.
+  for (const char* id : {"m-1", "m-99"}) {
+    const std::string sql = std::string("UPDATE messages SET payload = CAST('{\"changed\":true}' AS BLOB) WHERE message_id = '") + id + "'";
+    REQUIRE(sqlite3_exec(f.store.connection(), sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+  f.options.max_credit = static_cast<std::uint32_t>(n);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", static_cast<std::uint32_t>(n), kT0));
+  auto sent = f.turn(kT0);
+  REQUIRE(sent.size() == static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) CHECK(sent[static_cast<std::size_t>(i)].header.message_id == "m-" + std::to_string(i));
+  CHECK(sent[1].payload == R"({"changed":true})");  // dropped from memory: read from the store
+  CHECK(sent[99].payload == big);                   // kept: sent from memory
+}
