@@ -41,17 +41,32 @@ std::string prepared_key(const std::string& contract, std::uint32_t version, con
   return key;
 }
 
+// What a kept prepared payload holds in memory, roughly.
+std::size_t prepared_size(const std::string& key, const policy::PreparedPayload& p) {
+  std::size_t n = key.size() + p.without_medical.size() + 64;
+  for (const auto& m : p.medical) n += m.size() + 32;
+  return n;
+}
+
 }  // namespace
 
 void DeliveryScheduler::remember_prepared(const std::string& contract, std::uint32_t version,
                                           const std::string& payload_digest,
                                           std::shared_ptr<const policy::PreparedPayload> prepared) {
+  if (!prepared) return;
   std::string key = prepared_key(contract, version, payload_digest);
-  auto [it, inserted] = prepared_.insert_or_assign(key, std::move(prepared));
-  if (!inserted) return;
-  prepared_order_.push_back(std::move(key));
-  if (prepared_order_.size() > kPreparedKept) {
-    prepared_.erase(prepared_order_.front());
+  prepared_bytes_ += prepared_size(key, *prepared);
+  if (auto it = prepared_.find(key); it != prepared_.end()) {
+    prepared_bytes_ -= prepared_size(key, *it->second);
+    it->second = std::move(prepared);
+  } else {
+    prepared_.emplace(key, std::move(prepared));
+    prepared_order_.push_back(std::move(key));
+  }
+  while (!prepared_order_.empty() && (prepared_order_.size() > kPreparedKept || prepared_bytes_ > kPreparedBytes)) {
+    auto oldest = prepared_.find(prepared_order_.front());
+    prepared_bytes_ -= prepared_size(oldest->first, *oldest->second);
+    prepared_.erase(oldest);
     prepared_order_.pop_front();
   }
 }

@@ -128,9 +128,12 @@ class DeliveryScheduler {
   void reset();
 
   // A payload of `contract` v`version` prepared for redaction when it arrived (SubmitChecks::
-  // prepared): its deliveries use it instead of parsing the payload again. The latest
-  // kPreparedKept are kept; a delivery of an older one (a backlog, after a restart) prepares anew.
+  // prepared): its deliveries use it instead of parsing the payload again. The latest are kept, at
+  // most kPreparedKept and about kPreparedBytes; a delivery of an older one (a backlog, after a
+  // restart) prepares anew.
   static constexpr std::size_t kPreparedKept = 4096;
+  static constexpr std::size_t kPreparedBytes = 16u << 20;
+  std::size_t prepared_count() const { return prepared_.size(); }
   void remember_prepared(const std::string& contract, std::uint32_t version, const std::string& payload_digest,
                          std::shared_ptr<const policy::PreparedPayload> prepared);
 
@@ -191,6 +194,7 @@ class DeliveryScheduler {
   std::vector<Progress> progress_;
   std::map<std::string, std::shared_ptr<const policy::PreparedPayload>> prepared_;  // by prepared_key()
   std::deque<std::string> prepared_order_;                                          // oldest first
+  std::size_t prepared_bytes_ = 0;                                                  // of prepared_
 };
 
 }  // namespace broker::core

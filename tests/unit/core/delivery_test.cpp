@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <memory>
 #include <sqlite3.h>
 
 #include "broker/core/delivery.h"
@@ -543,4 +544,24 @@ TEST_CASE("what is kept in memory is bounded in bytes too: large payloads come f
   for (int i = 0; i < n; ++i) CHECK(sent[static_cast<std::size_t>(i)].header.message_id == "m-" + std::to_string(i));
   CHECK(sent[1].payload == R"({"changed":true})");  // dropped from memory: read from the store
   CHECK(sent[99].payload == big);                   // kept: sent from memory
+}
+
+TEST_CASE("prepared payloads are kept by count and by size", "[core][delivery][policy]") {
+  Fixture f;
+  auto prepared = [](std::size_t bytes) {
+    auto p = std::make_shared<broker::policy::PreparedPayload>();
+    p->medical = {"/fit_to_travel"};
+    p->without_medical = std::string(bytes, 'x');
+    return std::shared_ptr<const broker::policy::PreparedPayload>(std::move(p));
+  };
+  for (int i = 0; i < 5000; ++i) f.scheduler.remember_prepared("test.health", 1, "small-" + std::to_string(i), prepared(10));
+  CHECK(f.scheduler.prepared_count() == DeliveryScheduler::kPreparedKept);
+  // 1 MiB each: about 16 fit, whatever the count.
+  for (int i = 0; i < 40; ++i) f.scheduler.remember_prepared("test.health", 1, "big-" + std::to_string(i), prepared(1 << 20));
+  CHECK(f.scheduler.prepared_count() <= DeliveryScheduler::kPreparedBytes / (1 << 20));
+  CHECK(f.scheduler.prepared_count() >= DeliveryScheduler::kPreparedBytes / (1 << 20) - 1);
+  // The same key again replaces, it does not add.
+  const auto before = f.scheduler.prepared_count();
+  f.scheduler.remember_prepared("test.health", 1, "big-39", prepared(10));
+  CHECK(f.scheduler.prepared_count() == before);
 }
