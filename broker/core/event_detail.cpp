@@ -46,6 +46,26 @@ void put_key(std::string& out, std::string_view key) {
   out += ':';
 }
 
+// `[{"<a>":"..","<b>":".."},...]`, `a` before `b` in byte order as nlohmann writes them: one
+// object per item, its two strings from `first(item)` and `second(item)`.
+template <typename Items, typename First, typename Second>
+void put_pair_objects(std::string& out, const Items& items, std::string_view a, First first, std::string_view b,
+                      Second second) {
+  out += '[';
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    out += i ? ",{" : "{";
+    put_json_string(out, a);
+    out += ':';
+    put_json_string(out, first(items[i]));
+    out += ',';
+    put_json_string(out, b);
+    out += ':';
+    put_json_string(out, second(items[i]));
+    out += '}';
+  }
+  out += ']';
+}
+
 }  // namespace
 
 audit::LogRecord message_event(const char* name, const contracts::Header& h, const std::string& sender,
@@ -122,19 +142,8 @@ std::string accepted_detail(const contracts::Header& h, const std::vector<std::s
   }
   if (!skipped.empty()) {
     put_key(out, "skipped");
-    out += '[';
-    for (std::size_t i = 0; i < skipped.size(); ++i) {
-      out += i ? ",{" : "{";
-      put_json_string(out, "partner");
-      out += ':';
-      put_json_string(out, skipped[i].partner);
-      out += ',';
-      put_json_string(out, "reason");
-      out += ':';
-      put_json_string(out, skipped[i].reason);
-      out += '}';
-    }
-    out += ']';
+    put_pair_objects(out, skipped, "partner", [](const Skipped& k) -> const std::string& { return k.partner; },
+                     "reason", [](const Skipped& k) -> const std::string& { return k.reason; });
   }
   if (!h.supersedes.empty()) {
     put_key(out, "supersedes");
@@ -162,20 +171,11 @@ std::string policy_detail(const std::vector<std::pair<std::string, std::string>>
   out.reserve(32 + basis.size() + 48 * removed.size());
   put_key(out, "basis");
   put_json_string(out, basis);
+  using Removal = std::pair<std::string, std::string>;
   put_key(out, "removed");
-  out += '[';
-  for (std::size_t i = 0; i < removed.size(); ++i) {
-    out += i ? ",{" : "{";
-    put_json_string(out, "pointer");
-    out += ':';
-    put_json_string(out, removed[i].first);
-    out += ',';
-    put_json_string(out, "rule");
-    out += ':';
-    put_json_string(out, removed[i].second);
-    out += '}';
-  }
-  out += "]}";
+  put_pair_objects(out, removed, "pointer", [](const Removal& r) -> const std::string& { return r.first; }, "rule",
+                   [](const Removal& r) -> const std::string& { return r.second; });
+  out += '}';
   return out;
 }
 
