@@ -45,8 +45,6 @@ using contracts::ErrorCode;
 // written (docs/performance.md). Older files are upgraded when opened read-write.
 constexpr int kSchemaVersion = 4;
 
-
-
 // The whole layout; docs/store-format.md describes every table, column, index and trigger here and
 // must change with it. Every column is NOT NULL: "absent" is '' or 0, so a row has exactly one
 // representation, which the handover log's hash chain needs (docs/handover-log-format.md). AUTOINCREMENT keeps
