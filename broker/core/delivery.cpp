@@ -196,6 +196,9 @@ Result<void> DeliveryScheduler::on_ack(const std::string& partner, std::uint64_t
     auto d = store_.find_delivery_header(id);
     if (!d) return d.error();
     if (*d) row = delivery_event("acknowledged", **d, now);
+    // It may be a pending delivery kept in memory (an ack for one never sent): forget what is
+    // kept for this partner, so the pump reads the store, which no longer offers it.
+    if ((*state)->state == store::DeliveryState::kPending) mark_dirty(partner);
   }
   if (auto r = store_.mark_acked(id, now); !r) return r;
   if (row) {

@@ -565,3 +565,19 @@ TEST_CASE("prepared payloads are kept by count and by size", "[core][delivery][p
   f.scheduler.remember_prepared("test.health", 1, "big-39", prepared(10));
   CHECK(f.scheduler.prepared_count() == before);
 }
+
+TEST_CASE("an ack for a kept pending delivery never sent stops it being sent", "[core][delivery]") {
+  Fixture f;
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 1, kT0));
+  CHECK(f.turn(kT0).empty());
+  CHECK(f.submit(3, true) == 1);  // m-0 at once; m-1, m-2 pending and kept
+  auto first = f.turn(kT0);
+  REQUIRE(f.ids(first) == std::vector<std::string>{"m-0"});
+  // BRAVO acks m-1's delivery, which it was never sent (its id is m-0's plus one).
+  CHECK(f.ack(first[0].delivery_id + 1, kT0 + 1));
+  CHECK(f.counts().acked == 1);
+  REQUIRE(f.ack(first[0].delivery_id, kT0 + 2));
+  CHECK(f.ids(f.turn(kT0 + 2)) == std::vector<std::string>{"m-2"});  // m-1 is not sent after all
+  CHECK(f.counts().acked == 2);
+  CHECK(f.counts().in_flight == 1);
+}
