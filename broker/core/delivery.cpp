@@ -41,6 +41,9 @@ std::string prepared_key(const std::string& contract, std::uint32_t version, con
   return key;
 }
 
+// What a kept pending delivery holds in memory, roughly: its payload and header.
+std::size_t kept_bytes(const store::OutboundDelivery& d) { return d.payload.size() + 256; }
+
 // What a kept prepared payload holds in memory, roughly.
 std::size_t prepared_size(const std::string& key, const policy::PreparedPayload& p) {
   std::size_t n = key.size() + p.without_medical.size() + 64;
@@ -279,11 +282,6 @@ Result<void> DeliveryScheduler::expire(Millis now) {
   }
   return {};
 }
-
-namespace {
-// What a kept delivery holds in memory, roughly: its payload and header.
-std::size_t kept_bytes(const store::OutboundDelivery& d) { return d.payload.size() + 256; }
-}  // namespace
 
 void DeliveryScheduler::add_pending(store::OutboundDelivery d) {
   dirty_.insert(d.recipient);

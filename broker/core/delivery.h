@@ -89,7 +89,9 @@ class DeliveryScheduler {
   // The connection could not be reached (send failed): forget it; its deliveries go back to pending.
   [[nodiscard]] contracts::Result<void> drop_session(const std::string& routing_id, contracts::Millis now);
 
-  // New pending deliveries exist for `partner`.
+  // Pending deliveries of `partner` changed other than through add_pending (stored by someone
+  // else, returned to pending, acknowledged unsent): forget what is kept for it, so the next pump
+  // reads the store.
   void mark_dirty(const std::string& partner) {
     drained_.erase(partner);
     waiting_.erase(partner);

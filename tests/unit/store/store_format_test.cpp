@@ -117,6 +117,13 @@ void create_store(const std::filesystem::path& path) {
   ok(store.commit());
 }
 
+// A fresh store file made by create_store() in its own temporary folder.
+struct CreatedStore {
+  test_support::TempDir dir;
+  std::filesystem::path path = dir / "store.db";
+  CreatedStore() { create_store(path); }
+};
+
 void overwrite(const std::filesystem::path& path, std::size_t offset, const std::string& bytes) {
   std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
   REQUIRE(file.is_open());
@@ -140,9 +147,8 @@ std::string garbage(std::size_t size) {
 }  // namespace
 
 TEST_CASE("store file is in WAL mode and records schema version 4", "[store]") {
-  test_support::TempDir dir;
-  const auto path = dir / "store.db";
-  create_store(path);
+  const CreatedStore created;
+  const auto& path = created.path;
   auto db = raw_open(path);
   CHECK(raw_value(db.get(), "PRAGMA journal_mode") == "wal");
   CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "4");
@@ -150,9 +156,8 @@ TEST_CASE("store file is in WAL mode and records schema version 4", "[store]") {
 }
 
 TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md lists", "[store]") {
-  test_support::TempDir dir;
-  const auto path = dir / "store.db";
-  create_store(path);
+  const CreatedStore created;
+  const auto& path = created.path;
   auto db = raw_open(path);
   CHECK(
       raw_column(db.get(),
@@ -186,9 +191,8 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
 }
 
 TEST_CASE("stored recipient lists are JSON arrays other software can read", "[store]") {
-  test_support::TempDir dir;
-  const auto path = dir / "store.db";
-  create_store(path);
+  const CreatedStore created;
+  const auto& path = created.path;
   auto db = raw_open(path);
   CHECK(raw_value(db.get(), "SELECT recipients FROM messages") == R"(["gemeente-utrecht","ind"])");
   CHECK(raw_column(db.get(), "SELECT j.value FROM messages, json_each(messages.recipients) AS j") ==
@@ -199,9 +203,8 @@ TEST_CASE("stored recipient lists are JSON arrays other software can read", "[st
 }
 
 TEST_CASE("store refuses a newer schema version", "[store]") {
-  test_support::TempDir dir;
-  const auto path = dir / "store.db";
-  create_store(path);
+  const CreatedStore created;
+  const auto& path = created.path;
   {
     auto db = raw_open(path);
     raw_exec_ok(db.get(), "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
@@ -214,9 +217,8 @@ TEST_CASE("store refuses a newer schema version", "[store]") {
 }
 
 TEST_CASE("store refuses an unrecognised schema version", "[store]") {
-  test_support::TempDir dir;
-  const auto path = dir / "store.db";
-  create_store(path);
+  const CreatedStore created;
+  const auto& path = created.path;
   const std::string sql =
       GENERATE(as<std::string>{}, "UPDATE meta SET value = 'abc' WHERE key = 'schema_version'",
                "UPDATE meta SET value = '0' WHERE key = 'schema_version'",
@@ -248,9 +250,8 @@ TEST_CASE("store refuses a SQLite database that is not a Keten store", "[store]"
 }
 
 TEST_CASE("a schema version 2 store is read as it is read-only and upgraded to 4 read-write", "[store]") {
-  test_support::TempDir dir;
-  const auto path = dir / "store.db";
-  create_store(path);
+  const CreatedStore created;
+  const auto& path = created.path;
   {
     // Make it what version 2 wrote: full delivery indexes, no index of `started` rows.
     auto db = raw_open(path);
@@ -286,9 +287,8 @@ TEST_CASE("a schema version 2 store is read as it is read-only and upgraded to 4
 }
 
 TEST_CASE("a schema version 3 store gets its delivery state check as equalities, rows untouched", "[store]") {
-  test_support::TempDir dir;
-  const auto path = dir / "store.db";
-  create_store(path);
+  const CreatedStore created;
+  const auto& path = created.path;
   std::string fresh_sql;
   {
     // Make it what version 3 wrote: the same table with `state IN (0, 1, 2, 3)`.
@@ -336,9 +336,8 @@ TEST_CASE("a schema version 3 store gets its delivery state check as equalities,
 }
 
 TEST_CASE("store recreates a dropped index on open", "[store]") {
-  test_support::TempDir dir;
-  const auto path = dir / "store.db";
-  create_store(path);
+  const CreatedStore created;
+  const auto& path = created.path;
   {
     auto db = raw_open(path);
     raw_exec_ok(db.get(), "DROP INDEX deliveries_open_by_recipient");
@@ -351,10 +350,9 @@ TEST_CASE("store recreates a dropped index on open", "[store]") {
 }
 
 TEST_CASE("a store file with garbage over its header gives a storage error", "[store][hostile]") {
-  test_support::TempDir dir;
-  const auto path = dir / "store.db";
-  create_store(path);
-  REQUIRE_FALSE(std::filesystem::exists(dir / "store.db-wal"));  // checkpointed on close
+  const CreatedStore created;
+  const auto& path = created.path;
+  REQUIRE_FALSE(std::filesystem::exists(created.dir / "store.db-wal"));  // checkpointed on close
   overwrite(path, 0, garbage(512));
 
   auto store = SqliteStore::open(options_for(path));
@@ -375,9 +373,8 @@ TEST_CASE("a file of random bytes gives a storage error", "[store][hostile]") {
 
 TEST_CASE("a store file with garbage over every page but the first is refused",
           "[store][hostile]") {
-  test_support::TempDir dir;
-  const auto path = dir / "store.db";
-  create_store(path);
+  const CreatedStore created;
+  const auto& path = created.path;
   const auto size = std::filesystem::file_size(path);
   REQUIRE(size > 4096);
   overwrite(path, 4096, garbage(size - 4096));  // page 1 (sqlite_master) survives, meta does not
@@ -390,9 +387,8 @@ TEST_CASE("a store file with garbage over every page but the first is refused",
 
 TEST_CASE("a store whose table pages were zeroed is refused with a storage error",
           "[store][hostile]") {
-  test_support::TempDir dir;
-  const auto path = dir / "store.db";
-  create_store(path);
+  const CreatedStore created;
+  const auto& path = created.path;
   std::size_t page_size = 0;
   std::vector<std::string> roots;
   {
@@ -417,9 +413,8 @@ TEST_CASE("a store whose table pages were zeroed is refused with a storage error
 }
 
 TEST_CASE("handover log refuses updates and deletes", "[store]") {
-  test_support::TempDir dir;
-  const auto path = dir / "store.db";
-  create_store(path);
+  const CreatedStore created;
+  const auto& path = created.path;
   auto db = raw_open(path);
   CHECK(raw_exec(db.get(), "UPDATE handover_log SET event = 'edited'") != SQLITE_OK);
   CHECK_THAT(std::string(sqlite3_errmsg(db.get())), Contains("append-only"));
