@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <zmq.hpp>
 
@@ -19,6 +20,12 @@ constexpr const char* kZapDomain = "keten";
 std::string to_string(const zmq::message_t& m) { return std::string(static_cast<const char*>(m.data()), m.size()); }
 
 }  // namespace
+
+int receive_high_water_mark(std::size_t hard_max_bytes, std::size_t queue_bytes) {
+  constexpr std::size_t kMost = 10'000;
+  const std::size_t count = queue_bytes / std::max<std::size_t>(hard_max_bytes, 1);
+  return static_cast<int>(std::clamp<std::size_t>(count, 1, kMost));
+}
 
 std::string decode_curve_key(const std::string& z85) {
   if (z85.size() != 40) return {};
@@ -104,7 +111,7 @@ Result<RouterSocket> RouterSocket::bind(const RouterOptions& options) {
     r.set(zmq::sockopt::router_mandatory, 1);
     r.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(options.hard_max_bytes));
     r.set(zmq::sockopt::sndhwm, 10000);
-    r.set(zmq::sockopt::rcvhwm, 10000);
+    r.set(zmq::sockopt::rcvhwm, receive_high_water_mark(options.hard_max_bytes, options.queue_bytes));
     r.set(zmq::sockopt::sndtimeo, 0);
     r.bind(options.endpoint);
   } catch (const zmq::error_t& e) {
@@ -121,14 +128,16 @@ std::string RouterSocket::endpoint() const {
   }
 }
 
-Result<std::vector<Incoming>> RouterSocket::poll(std::chrono::milliseconds timeout, std::size_t max_batch) {
+Result<std::vector<Incoming>> RouterSocket::poll(std::chrono::milliseconds timeout, std::size_t max_batch,
+                                                 std::size_t max_bytes) {
   std::vector<Incoming> out;
+  std::size_t bytes = 0;
   try {
     std::array<zmq::pollitem_t, 2> items{{{impl_->router.handle(), 0, ZMQ_POLLIN, 0},
                                           {impl_->zap.handle(), 0, ZMQ_POLLIN, 0}}};
     zmq::poll(items.data(), items.size(), timeout);
     if (items[1].revents & ZMQ_POLLIN) impl_->handle_zap();
-    while (out.size() < max_batch) {
+    while (out.size() < max_batch && bytes < max_bytes) {
       zmq::message_t routing_id;
       if (!impl_->router.recv(routing_id, zmq::recv_flags::dontwait)) break;
       Incoming in;
@@ -146,6 +155,7 @@ Result<std::vector<Incoming>> RouterSocket::poll(std::chrono::milliseconds timeo
         routing_id = std::move(part);
       }
       in.multipart = parts > 1;
+      bytes += in.bytes.size();
       out.push_back(std::move(in));
     }
   } catch (const zmq::error_t& e) {

@@ -23,7 +23,14 @@ struct RouterOptions {
   std::string secret_key;                          // broker's Curve secret key, Z85
   std::map<std::string, std::string> partner_keys;  // Curve public key (Z85) -> partner id
   std::size_t hard_max_bytes = 4 << 20;            // libzmq drops a connection sending more (ZMQ_MAXMSGSIZE)
+  std::size_t queue_bytes = 256 << 20;             // what libzmq may queue per connection (see below)
 };
+
+// libzmq bounds its queue of received messages per connection by a count (ZMQ_RCVHWM), not by
+// bytes; a partner flooding frames of `hard_max_bytes` fills it before the broker reads them. The
+// count is chosen so that the queue holds at most `queue_bytes`: queue_bytes / hard_max_bytes,
+// at least 1 and at most 10 000 (the bound for small frames).
+int receive_high_water_mark(std::size_t hard_max_bytes, std::size_t queue_bytes);
 
 // One ZeroMQ message read from a partner connection.
 struct Incoming {
@@ -46,10 +53,11 @@ class RouterSocket {
   // The bound endpoint with the real port (useful after binding port *).
   std::string endpoint() const;
 
-  // Waits up to `timeout` for traffic, answers ZAP requests, then reads up to `max_batch` messages
-  // without blocking. An empty vector means nothing arrived. kTransport on a socket failure.
-  [[nodiscard]] Result<std::vector<Incoming>> poll(std::chrono::milliseconds timeout,
-                                                   std::size_t max_batch);
+  // Waits up to `timeout` for traffic, answers ZAP requests, then reads without blocking up to
+  // `max_batch` messages, stopping early once they hold `max_bytes` (always at least one message).
+  // An empty vector means nothing arrived. kTransport on a socket failure.
+  [[nodiscard]] Result<std::vector<Incoming>> poll(std::chrono::milliseconds timeout, std::size_t max_batch,
+                                                   std::size_t max_bytes);
 
   // Sends one frame to a connection. kTransport when the connection is gone or its queue is full
   // (the frame is dropped: callers keep state in the store, not in the socket).
