@@ -6,12 +6,14 @@
 // delivered, redacted, acknowledged). With --messages it also gets its `messages` row (a 1 KiB
 // plaintext payload) and one acknowledged delivery to KMAR: the history a store holds after N
 // messages went through. Cases are spread round-robin, so a case's rows are scattered over the
-// whole log, as in a real chain. B is the number of messages per transaction.
+// whole log, as in a real chain. B is the number of messages per transaction. --json prints one
+// line with the CPU per message (this process, getrusage): the store's share of the cost floor.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "bench/proc_stats.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/digest.h"
 
@@ -88,8 +90,15 @@ contracts::Result<void> write_message(store::SqliteStore& s, std::uint64_t messa
 int main(int argc, char** argv) {
   std::string path;
   std::uint64_t rows = 0, messages = 0, cases = 10'000, batch = 10'000;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool json = false;
+  for (int i = 1; i < argc; i += 2) {
     const std::string flag = argv[i];
+    if (flag == "--json") {
+      json = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) break;
     const std::string value = argv[i + 1];
     if (flag == "--store") path = value;
     else if (flag == "--rows") rows = std::strtoull(value.c_str(), nullptr, 10);
@@ -98,7 +107,7 @@ int main(int argc, char** argv) {
     else if (flag == "--batch") batch = std::strtoull(value.c_str(), nullptr, 10);
   }
   if (path.empty() || (rows == 0) == (messages == 0) || cases == 0 || batch == 0) {
-    std::fprintf(stderr, "usage: fill_store --store PATH (--rows N | --messages N) [--cases K] [--batch B]\n");
+    std::fprintf(stderr, "usage: fill_store --store PATH (--rows N | --messages N) [--cases K] [--batch B] [--json]\n");
     return 2;
   }
   store::StoreOptions options;
@@ -108,6 +117,7 @@ int main(int argc, char** argv) {
   if (!s) return fail(s.error());
   const std::string payload = "{\"remarks\":\"" + std::string(1024 - 14, 'x') + "\"}";
   const std::string digest = contracts::sha256_hex(payload);
+  const double cpu_before = bench::self_usage().cpu_seconds;
   const auto started = std::chrono::steady_clock::now();
   const std::uint64_t total = messages != 0 ? messages : (rows + 5) / 6;
   std::uint64_t written_rows = 0;
@@ -131,6 +141,14 @@ int main(int argc, char** argv) {
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double cpu_us = (bench::self_usage().cpu_seconds - cpu_before) * 1e6 / static_cast<double>(total);
+  if (json) {  // the store's share of the cost floor (bench/run.sh, docs/performance.md)
+    std::printf("{\"system\":\"store-cost\",\"messages\":%llu,\"log_rows\":%llu,\"batch\":%llu,\"seconds\":%.3f,"
+                "\"cpu_us_per_message\":%.2f}\n",
+                static_cast<unsigned long long>(total), static_cast<unsigned long long>(written_rows),
+                static_cast<unsigned long long>(batch), seconds, cpu_us);
+    return 0;
+  }
   std::printf("fill_store: %llu messages, %llu log rows, %llu cases, %.1f s\n",
               static_cast<unsigned long long>(messages), static_cast<unsigned long long>(written_rows),
               static_cast<unsigned long long>(cases), seconds);

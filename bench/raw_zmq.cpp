@@ -18,6 +18,7 @@
 
 #include "bench/args.h"
 #include "bench/pacing.h"
+#include "bench/proc_stats.h"
 #include "bench/report.h"
 #include "bench/stats.h"
 
@@ -102,6 +103,7 @@ int main(int argc, char** argv) try {
   std::vector<std::int64_t> sent_ns(messages);
   std::vector<std::uint64_t> latency;
   latency.reserve(messages);
+  const bench::ProcessUsage usage_before = bench::self_usage();
   const auto start = Clock::now();
   auto now_ns = [&] { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count(); };
   std::uint64_t next = 0, done = 0;
@@ -155,6 +157,11 @@ int main(int argc, char** argv) try {
   report.throughput = bench::throughput_of(report);
   report.latency_us = bench::summarize(latency);
   report.receipt_us = report.latency_us;
+  // CPU of both ends and their ZeroMQ I/O threads (one process) for the timed round trips: the
+  // transport's share of the cost floor (docs/performance.md).
+  report.broker = bench::self_usage();
+  report.broker.cpu_seconds -= usage_before.cpu_seconds;
+  report.broker.source = "both ends, in-process getrusage";
   std::string fsync_dir = args.str("fsync-dir", "");
   bench::Percentiles fsync;
   if (!fsync_dir.empty()) fsync = fsync_probe(fsync_dir, static_cast<int>(args.num("fsync-count", 500)));

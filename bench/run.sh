@@ -44,10 +44,12 @@ done
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
-cmake --build "$build" --target keten raw_zmq rabbit_bench
+cmake --build "$build" --target keten raw_zmq rabbit_bench intake_cost fill_store
 keten=$build/keten
 raw=$build/bench/raw_zmq
 rabbit=$build/bench/rabbit_bench
+intake_cost=$build/bench/intake_cost
+fill_store=$build/bench/fill_store
 
 # --- a throwaway RabbitMQ: every file under one temporary folder, its own ports, loopback only ---
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/keten-bench-run-XXXXXX")
@@ -110,10 +112,16 @@ run() {
     raw-zmq) line=$("$raw" --json "$@") || true ;;
     raw-zmq-curve) line=$("$raw" --json --curve "$@") || true ;;
     rabbitmq) line=$("$rabbit" --json --port "$rabbit_port" "$@") || true ;;
+    intake-cost) line=$("$intake_cost" --json --contracts "$root/bench/contracts" "$@") || true ;;
+    store-cost) rm -f "$tmp/floor.db"*
+                line=$("$fill_store" --json --store "$tmp/floor.db" "$@" 2>/dev/null) || true
+                rm -f "$tmp/floor.db"* ;;
   esac
   if [ -z "$line" ]; then line="{\"system\":\"$system\",\"error\":\"no output\"}"; fi
   echo "{\"label\":\"$label\",\"round\":$round,\"run\":$line}" >> "$results"
-  printf '  %-8s %-14s %s\n' "$label" "$system" "$(echo "$line" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print("%8.0f msg/s  p99 %s us%s" % (j.get("throughput",0), j.get("latency_us",{}).get("p99","?"), ("  ERROR "+j["error"]) if j.get("error") else ""))')"
+  printf '  %-8s %-14s %s\n' "$label" "$system" "$(echo "$line" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin)
+if "throughput" not in j and "cpu_us_per_message" in j: print("%8.1f us of CPU per message" % j["cpu_us_per_message"])
+else: print("%8.0f msg/s  p99 %s us%s" % (j.get("throughput",0), j.get("latency_us",{}).get("p99","?"), ("  ERROR "+j["error"]) if j.get("error") else ""))')"
 }
 
 echo "bench: main comparison, $rounds alternating rounds of $messages x $size bytes, window $window"
@@ -121,6 +129,14 @@ for r in $(seq 1 "$rounds"); do
   # Alternate the order so drift of the machine (other load, page cache) hits every system alike.
   if [ $((r % 2)) -eq 1 ]; then order="keten rabbitmq raw-zmq raw-zmq-curve"; else order="raw-zmq-curve raw-zmq rabbitmq keten"; fi
   for s in $order; do run main "$r" "$s" --messages "$messages" --size "$size" --window "$window"; done
+done
+# The cost floor: CPU per message of work Keten cannot skip, each part alone on this machine (the
+# transport's share comes from the raw-zmq-curve runs above): the intake's work on one Submit, and
+# the store's rows for one delivered message (30 per transaction, as the broker's turns at W=64).
+echo "bench: cost floor, $rounds rounds"
+for r in $(seq 1 "$rounds"); do
+  run floor "$r" intake-cost --size "$size" --messages 20000
+  run floor "$r" store-cost --messages 30000 --batch 30
 done
 # One fsync of 1 KiB on the filesystem the bench stores use (target 2's "plus one fsync").
 fsync_line=$("$raw" --json --messages 1000 --size "$size" --window 1 --fsync-dir "$tmp" --fsync-count 300)
@@ -169,7 +185,7 @@ fi
 echo "bench: summary"
 /usr/bin/python3 "$root/bench/summarize.py" "$results" "$out" \
   --machine "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)" \
-  --rabbitmq "$rabbit_version"
+  --rabbitmq "$rabbit_version" --cores "$(nproc)"
 if command -v gnuplot >/dev/null; then
   (cd "$out" && gnuplot "$root/bench/plots.gp")
   echo "bench: plots in $out/throughput_vs_window.png and $out/p99_vs_rate.png"

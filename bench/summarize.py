@@ -43,6 +43,7 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--machine", default="?")
     ap.add_argument("--rabbitmq", default="?")
+    ap.add_argument("--cores", type=int, default=2)
     a = ap.parse_args()
     rows = load(a.results)
     by = defaultdict(list)  # (label, system) -> runs
@@ -56,6 +57,8 @@ def main():
             return med([x.get("throughput") for x in runs])
         if key.startswith("broker."):
             return med([(x.get("broker") or {}).get(key[7:]) for x in runs])
+        if "." not in key:
+            return med([x.get(key) for x in runs])
         outer, inner = key.split(".")
         return med([x.get(outer, {}).get(inner) for x in runs])
 
@@ -84,6 +87,7 @@ def main():
     lines.append("")
     lines.append(f"Ratios: throughput Keten/RabbitMQ {fmt(ratio(kt, rt))}, Keten/raw ZeroMQ {fmt(ratio(kt, zt))}; "
                  f"p99 Keten/RabbitMQ {fmt(ratio(kp, rp))}, Keten/raw ZeroMQ {fmt(ratio(kp, zp))}.")
+    lines.append("Broker CPU and RSS: the Keten broker process (/proc); for raw ZeroMQ both ends and their I/O threads (one process, getrusage); not measured for RabbitMQ.")
     lines.append(f"fsync of 1 KiB on the bench store's filesystem: p50 {fsync.get('p50', 'n/a')} µs, p99 {fsync.get('p99', 'n/a')} µs.")
     lines.append("")
 
@@ -114,6 +118,25 @@ def main():
     else:
         lines.append("| 3b. throughput within 20 % with 10M stored messages | not run here (bench/run.sh --large-store FILE) | not measured |")
     lines.append("| 3c. case replay from a 10M-row log < 100 ms | not run | not measured |")
+
+    # The cost floor: CPU per message of work Keten cannot skip, each part measured alone.
+    transport = figure("main", "raw-zmq-curve", "broker.cpu_us_per_message")
+    intake = figure("floor", "intake-cost", "cpu_us_per_message")
+    store = figure("floor", "store-cost", "cpu_us_per_message")
+    if None not in (transport, intake, store):
+        total = 2 * transport + intake + store
+        ceiling = a.cores * 1e6 / total
+        need = max(4 * rt, 39000) if rt else 39000
+        lines.append("")
+        lines.append(f"Cost floor, CPU per message of work Keten cannot skip, each part measured alone in this run "
+                     f"(medians): transport 2 × {transport:.1f} µs (one raw ZeroMQ+Curve round trip of a "
+                     f"{main_run.get('payload_bytes')}-byte frame, both ends and their I/O threads; a Keten message "
+                     f"makes two: submit/receipt and deliver/ack) + intake {intake:.1f} µs (decoding, digest, "
+                     f"validation with formats, redaction preparation; bench/intake_cost) + store {store:.1f} µs "
+                     f"(the message, its delivery and six log rows through SqliteStore, 30 per transaction, no fsync; "
+                     f"bench/fill_store) = {total:.0f} µs. On {a.cores} cores that is at most {fmt(ceiling)} msg/s "
+                     f"if they did nothing else (no bench clients, no scheduling, no fsync): "
+                     f"{fmt(ratio(ceiling, need))}× the {fmt(need)} msg/s target 1 asks for.")
     if errors:
         lines.append("")
         lines.append("Runs with errors (left out of the medians):")
