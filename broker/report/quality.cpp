@@ -9,6 +9,8 @@ namespace broker::report {
 
 namespace {
 
+constexpr const char* kDisputeContract = "dataitem.dispute.raised";
+
 using audit::LogRecord;
 using nlohmann::json;
 
@@ -159,6 +161,22 @@ std::pair<std::string, Millis> iso_week(Millis at) {
   return {label, monday * kDay};
 }
 
+std::set<std::string> messages_referenced(const ReportInput& input, const ReportQuery& query) {
+  std::set<std::string> ids;
+  for (const auto& r : input.rows) {
+    if (r.omitted || r.at < query.from || (query.to != 0 && r.at >= query.to)) continue;
+    if (!r.message_id.empty()) ids.insert(r.message_id);
+    if (r.event != "accepted" || r.contract != kDisputeContract) continue;
+    if (auto p = input.payloads.find(r.message_id); p != input.payloads.end()) {
+      const json payload = json::parse(p->second, nullptr, false);
+      if (payload.is_object() && !str_at(payload, "disputed_message_id").empty()) {
+        ids.insert(str_at(payload, "disputed_message_id"));
+      }
+    }
+  }
+  return ids;
+}
+
 QualityReport compute_quality(const ReportInput& input, const ReportQuery& query) {
   QualityReport report;
   report.query = query;
@@ -240,7 +258,7 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
     const std::string& e = r.event;
 
     // Disputes are counted against the disputed message's producer and contract.
-    if (e == "accepted" && r.contract == "dataitem.dispute.raised") {
+    if (e == "accepted" && r.contract == kDisputeContract) {
       std::string disputed_id, reason;
       if (auto p = input.payloads.find(r.message_id); p != input.payloads.end()) {
         const json payload = json::parse(p->second, nullptr, false);

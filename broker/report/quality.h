@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,9 @@ struct ReportQuery {
 };
 
 struct ReportInput {
-  std::vector<audit::LogRecord> rows;        // the whole handover log, ascending seq
+  // Ascending seq: the whole handover log, or (read_input with a period start) the rows from the
+  // period on plus the older `accepted` rows of the messages they mention.
+  std::vector<audit::LogRecord> rows;
   std::map<std::string, std::string> payloads;  // message_id -> payload of accepted messages
   std::vector<ContractInfo> contracts;       // empty = completeness and norm kinds unknown
 };
@@ -144,6 +147,11 @@ struct QualityReport {
 };
 
 QualityReport compute_quality(const ReportInput& input, const ReportQuery& query);
+
+// The messages whose `accepted` rows compute_quality may look up for `query`: those of the rows in
+// the period, and the messages that the period's disputes name (from their payloads). A reader
+// that reads only the period's rows (read_input) fetches these beside them.
+std::set<std::string> messages_referenced(const ReportInput& input, const ReportQuery& query);
 
 // ISO 8601 week of a time: {"2026-W48", Monday 00:00 UTC of that week}.
 std::pair<std::string, Millis> iso_week(Millis at);

@@ -1,7 +1,12 @@
 #pragma once
-// Reads what the quality report needs from a store file, opened read-only: the whole handover log
+// Reads what the quality report needs from a store file, opened read-only: the handover log's rows
 // and the payloads of the messages accepted in the period (for completeness and disputes). The
 // store is not changed; no log_read row is written (the report holds counts, not case contents).
+// With a period start (`query.from` > 0) only the rows from there to the head are read, plus the
+// older `accepted` rows of the messages they mention or their disputes name (messages_referenced;
+// through the message index), so that a
+// scheduled report's cost follows its period, not the log's length; the report is the same as
+// from the whole log as long as the broker's clock never stepped back across the period's start.
 
 #include <filesystem>
 #include <string>
@@ -16,7 +21,7 @@ class SqliteStore;
 namespace broker::report {
 
 // The same from a store already open (the broker's own handle, between its transactions): what a
-// scheduled publication uses. Reads the whole log (read_log_data) and the period's payloads.
+// scheduled publication uses.
 [[nodiscard]] contracts::Result<ReportInput> read_input(store::SqliteStore& store, const ReportQuery& query);
 
 // Fails with kStorage naming the file when it is missing or not a Keten store.

@@ -324,6 +324,7 @@ struct SqliteStore::Impl {
   StmtHandle count_one, count_all, recipients_with_pending;
   StmtHandle backlog, oldest_undelivered;
   StmtHandle append_log, read_log, read_case_log, last_started, read_head, read_high_water;
+  StmtHandle log_times_before, accepted_event;
   StmtHandle find_message_content, append_checkpoint, read_checkpoints;
   bool read_only = false;
   std::string payload_key;     // 32 raw bytes, or "" (seal.h)
@@ -668,6 +669,11 @@ struct SqliteStore::Impl {
          " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log"
          " WHERE event = 'started' ORDER BY seq DESC LIMIT 1"},
         {&read_head, "SELECT seq, hash FROM handover_log ORDER BY seq DESC LIMIT 1"},
+        {&log_times_before, "SELECT seq, at FROM handover_log WHERE seq < ? ORDER BY seq DESC LIMIT ?"},
+        {&accepted_event,
+         "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient,"
+         " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log"
+         " WHERE message_id = ? AND event = 'accepted' ORDER BY seq LIMIT 1"},
         {&read_high_water, "SELECT seq FROM sqlite_sequence WHERE name = 'handover_log'"},
         {&find_message_content,
          "SELECT message_id, contract, version, case_ref, recipients, correlation_id, causation_id,"
@@ -1178,6 +1184,39 @@ Result<std::vector<LogEvent>> SqliteStore::read_case_log(std::string_view case_r
 Result<std::optional<LogEvent>> SqliteStore::last_started_event() {
   if (auto r = impl_->write_log(); !r) return r.error();
   auto q = impl_->query(impl_->last_started, "last_started_event");
+  auto row = q.next();
+  if (!row) return row.error();
+  if (!*row) return std::optional<LogEvent>();
+  return std::optional<LogEvent>(read_log_row(q));
+}
+
+Result<std::uint64_t> SqliteStore::log_seq_since(Millis at) {
+  if (auto r = impl_->write_log(); !r) return r.error();
+  constexpr std::int64_t kPage = 4096;
+  std::int64_t below = std::numeric_limits<std::int64_t>::max();
+  std::uint64_t first = 0;  // the oldest row seen so far that is at or after `at`; 0 = none yet
+  for (;;) {
+    auto q = impl_->query(impl_->log_times_before, "log_seq_since");
+    q.int64(below).int64(kPage);
+    std::int64_t rows = 0;
+    for (;;) {
+      auto row = q.next();
+      if (!row) return row.error();
+      if (!*row) break;
+      ++rows;
+      const auto seq = static_cast<std::uint64_t>(q.int64_at(0));
+      if (q.int64_at(1) < at) return seq + 1;
+      first = seq;
+      below = q.int64_at(0);
+    }
+    if (rows < kPage) return first == 0 ? impl_->head.seq + 1 : first;
+  }
+}
+
+Result<std::optional<LogEvent>> SqliteStore::accepted_event(std::string_view message_id) {
+  if (auto r = impl_->write_log(); !r) return r.error();
+  auto q = impl_->query(impl_->accepted_event, "accepted_event");
+  q.text(message_id);
   auto row = q.next();
   if (!row) return row.error();
   if (!*row) return std::optional<LogEvent>();

@@ -220,6 +220,13 @@ class SqliteStore {
   // The rows about one case, ascending seq, through the case index (handover_log_by_case): a
   // replay that does not read the whole log.
   [[nodiscard]] Result<std::vector<LogEvent>> read_case_log(std::string_view case_ref);
+  // The first seq of the log's newest stretch of rows at or after `at`: walking back from the head,
+  // the seq after the first row older than `at` (1 when there is none; one above the head when the
+  // newest row is older). With the broker's clock never stepping back, exactly the rows at or after
+  // `at`. Reads (seq, at) pairs through the primary key, as many as that stretch has.
+  [[nodiscard]] Result<std::uint64_t> log_seq_since(Millis at);
+  // The `accepted` row of one message, or nullopt (an index lookup, however long the log).
+  [[nodiscard]] Result<std::optional<LogEvent>> accepted_event(std::string_view message_id);
   // The latest `started` row, or nullopt (an index lookup, however long the log).
   [[nodiscard]] Result<std::optional<LogEvent>> last_started_event();
   // The head as of the last append, begin() or rollback().

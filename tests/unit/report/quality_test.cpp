@@ -531,3 +531,52 @@ TEST_CASE("one obligation recorded twice (open, then met late) counts once", "[r
   CHECK(r.norms[0].late_by.count == 2);
   CHECK(r.norms[0].still_open == 1);  // CHARLIE's; BRAVO's was met late
 }
+
+TEST_CASE("a period's report reads only the period and matches the report from the whole log", "[report]") {
+  test_support::TempDir dir;
+  Scenario s(dir);
+  // Written in time order, as the broker writes: week 47's messages, and in week 48 their late
+  // deliveries, acks, a redelivery, a norm record and a dispute, between week 48's own messages.
+  const Millis t = kWeek47 + 10 * kHour;
+  s.accepted("m1", "test.notice", "ALPHA", t, kFull, {"BRAVO", "CHARLIE"}, t - 1'000, t - 500);
+  s.accepted("m2", "test.notice", "ALPHA", t + kHour, kBare, {"BRAVO"}, t, t + 1'000);
+  s.delivery("delivered", "m1", "test.notice", "ALPHA", "BRAVO", t + 2 * kHour);
+  s.rejected("r1", "test.notice", "ALPHA", t + 3 * kHour, {{"/location", "enum"}});
+  const Millis u = kWeek48 + 10 * kHour;
+  s.delivery("acknowledged", "m1", "test.notice", "ALPHA", "BRAVO", u);
+  s.accepted("m3", "test.notice", "ALPHA", u + 1'000, kFull, {"CHARLIE"}, u, u + 500);
+  s.delivery("delivered", "m1", "test.notice", "ALPHA", "CHARLIE", u + 2'000);
+  s.delivery("redelivered", "m1", "test.notice", "ALPHA", "CHARLIE", u + 3'000);
+  s.delivery("acknowledged", "m1", "test.notice", "ALPHA", "CHARLIE", u + 4'000);
+  s.delivery("delivered", "m2", "test.notice", "ALPHA", "BRAVO", u + 5'000);
+  s.delivery("dead_lettered", "m2", "test.notice", "ALPHA", "BRAVO", u + 6'000);
+  s.norm_violated("m2", "test.notice", "ALPHA", "delivered-in-time", 7'000, u + 7'000);
+  s.accepted("d1", "dataitem.dispute.raised", "CHARLIE", u + 8'000,
+             R"({"dispute_id":"DSP-2026-000002","disputed_message_id":"m1","item_code":"GMK-000001","reason":"incorrect","raised_by":"CHARLIE"})",
+             {"ALPHA"});
+  s.delivery("delivered", "m3", "test.notice", "ALPHA", "CHARLIE", u + 9'000);
+  s.delivery("acknowledged", "m3", "test.notice", "ALPHA", "CHARLIE", u + 9'500);
+  s.close();
+
+  const auto whole = ok(broker::report::read_store(s.path(), {}));
+  const ReportQuery periods[] = {{kWeek48, kWeek48 + 7 * 24 * kHour, "", ""},
+                                 {u + 2'500, 0, "", ""},
+                                 {t + kHour, u + 5'500, "", ""},
+                                 {u + 8'000, 0, "CHARLIE", ""}};
+  for (const auto& query : periods) {
+    INFO("period from " << query.from << " to " << query.to << " partner " << query.partner);
+    auto windowed = ok(broker::report::read_store(s.path(), query));
+    CHECK(windowed.rows.size() < whole.rows.size());  // it did not read the whole log
+    for (const auto& row : windowed.rows) CHECK((row.at >= query.from || row.event == "accepted"));
+    windowed.contracts = infos();
+    auto reference = whole;
+    reference.contracts = infos();
+    CHECK(broker::report::render_json(broker::report::compute_quality(windowed, query)) ==
+          broker::report::render_json(broker::report::compute_quality(reference, query)));
+  }
+  // The week-48 report counts week 47's messages' late acks and latencies, through their older
+  // `accepted` rows.
+  const auto week48 = report_of(s.path(), periods[0]);
+  CHECK(consumer(week48, "BRAVO").acknowledged == 1);
+  CHECK(consumer(week48, "CHARLIE").acknowledged == 2);
+}

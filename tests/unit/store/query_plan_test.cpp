@@ -76,6 +76,9 @@ TEST_CASE("the per-message statements use indexes, not table scans", "[store]") 
   CHECK(ok(store.find_delivery(deliveries.back())));
   CHECK(ok(store.find_message_content("m-3")));
   CHECK_FALSE(ok(store.read_case_log("V3")).empty());
+  // What a scheduled quality report reads: the period's rows and older acceptances.
+  CHECK(ok(store.log_seq_since(1'700'000'000'150)) > 1);
+  CHECK(ok(store.accepted_event("m-3")));
 
   std::vector<std::string> scanning;
   for (sqlite3_stmt* stmt = sqlite3_next_stmt(store.connection(), nullptr); stmt != nullptr;

@@ -736,3 +736,36 @@ TEST_CASE("oldest_undelivered follows acks and in-flight rows and agrees with ba
   }
   CHECK_FALSE(ok(store.oldest_undelivered("nobody")));
 }
+
+TEST_CASE("log_seq_since finds the newest stretch of rows at or after a time", "[store]") {
+  test_support::TempDir dir;
+  auto store = open_store(dir);
+  CHECK(ok(store.log_seq_since(100)) == 1);  // an empty log
+  auto append_at = [&](contracts::Millis at) {
+    auto e = sample_event("delivered", "m-" + std::to_string(at));
+    e.at = at;
+    return ok(store.append_log(e));
+  };
+  // More rows than one page of the backward walk (4096), ten apart in time.
+  ok(store.begin());
+  for (contracts::Millis at = 10; at <= 50'000; at += 10) append_at(at);
+  ok(store.commit());
+  CHECK(ok(store.log_seq_since(25)) == 3);        // at 30 is row 3
+  CHECK(ok(store.log_seq_since(30)) == 3);        // inclusive
+  CHECK(ok(store.log_seq_since(1)) == 1);         // every row
+  CHECK(ok(store.log_seq_since(10'005)) == 1'001);  // 5 000 rows back: across pages
+  CHECK(ok(store.log_seq_since(60'000)) == 5'001);  // none: one above the head
+  // A clock that stepped back: the stretch ends at the first older row walking back from the head.
+  append_at(40'000);
+  append_at(60'000);
+  CHECK(ok(store.log_seq_since(45'000)) == 5'002);  // 60 000 only, although 50 000 is newer than 45 000
+
+  const auto accepted = sample_event("accepted", "m-accepted");
+  const auto seq = ok(store.append_log(accepted));
+  append_at(70'000);
+  auto found = ok(store.accepted_event("m-accepted"));
+  REQUIRE(found);
+  CHECK(found->seq == seq);
+  CHECK(found->event == "accepted");
+  CHECK_FALSE(ok(store.accepted_event("m-10")));  // only a `delivered` row
+}
