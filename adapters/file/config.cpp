@@ -35,7 +35,7 @@ Result<FileAdapterConfig> load_config(const fs::path& path) {
   }
   static const std::set<std::string, std::less<>> kKeys = {
       "profile", "inbox",  "outbox",         "processed",       "rejected", "state",
-      "stable_ms", "poll_ms", "max_file_bytes", "ignore_suffixes", "watch",  "csv"};
+      "stable_ms", "poll_ms", "max_file_bytes", "marker_retention_days", "ignore_suffixes", "watch",  "csv"};
   for (const auto& [key, node] : table) {
     if (kKeys.count(key.str()) == 0) {
       return Error{ErrorCode::kConfig, where + ": key " + std::string(key.str()) + " (line " +
@@ -93,6 +93,9 @@ Result<FileAdapterConfig> load_config(const fs::path& path) {
   if (auto r = integer_at("stable_ms", 0, 3'600'000, stable); !r) return r.error();
   if (auto r = integer_at("poll_ms", 10, 60'000, poll); !r) return r.error();
   if (auto r = integer_at("max_file_bytes", 1, 1LL << 30, max_bytes); !r) return r.error();
+  std::int64_t retention_days = config.marker_retention.count() / 24;
+  if (auto r = integer_at("marker_retention_days", 0, 3650, retention_days); !r) return r.error();
+  config.marker_retention = std::chrono::hours(retention_days * 24);
   config.stable = std::chrono::milliseconds(stable);
   config.poll = std::chrono::milliseconds(poll);
   config.max_file_bytes = static_cast<std::uintmax_t>(max_bytes);

@@ -137,4 +137,17 @@ std::size_t remove_stale_temporaries(const fs::path& dir) {
   return removed;
 }
 
+std::size_t remove_files_older_than(const fs::path& dir, fs::file_time_type cutoff) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::error_code entry_ec;
+    if (entry.path().filename().string().front() == '.' || !entry.is_regular_file(entry_ec)) continue;
+    const auto written = entry.last_write_time(entry_ec);
+    if (entry_ec || written >= cutoff) continue;
+    if (fs::remove(entry.path(), entry_ec)) ++removed;
+  }
+  return removed;
+}
+
 }  // namespace file_adapter

@@ -41,4 +41,9 @@ std::string free_name(const std::filesystem::path& dir, const std::string& name)
 // Removes our own temporaries (".*.keten-tmp") left in `dir` by a crash. Returns how many.
 std::size_t remove_stale_temporaries(const std::filesystem::path& dir);
 
+// Removes the files directly in `dir` last written before `cutoff`, except names starting with '.'
+// (the delivered-message markers past their retention). Best effort, not fsync'd: a removal lost in
+// a crash leaves a marker, which is harmless. Returns how many were removed.
+std::size_t remove_files_older_than(const std::filesystem::path& dir, std::filesystem::file_time_type cutoff);
+
 }  // namespace file_adapter

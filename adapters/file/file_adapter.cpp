@@ -27,6 +27,7 @@ using contracts::ErrorCode;
 using contracts::Result;
 
 constexpr int kFullScanEvery = 10;  // polls between scans when inotify reports nothing
+constexpr std::chrono::hours kPruneEvery{1};  // between removals of old delivered-message markers
 
 bool ends_with_json(const std::string& name) {
   if (name.size() < 5) return false;
@@ -93,6 +94,7 @@ Result<void> FileAdapter::prepare() {
     if (entry.is_directory(entry_ec)) stale += remove_stale_temporaries(entry.path());
   }
   if (stale > 0) log().info("removed stale temporary files count={}", stale);
+  prune_markers();
   if (config_.use_inotify) watch_.emplace(config_.inbox);
   log().info("file adapter ready party={} inbox={} outbox={} watch={} csv_mappings={}", party_,
              config_.inbox.string(), config_.outbox.string(),
@@ -116,6 +118,7 @@ Result<void> FileAdapter::step(std::chrono::milliseconds wait) {
     if (auto r = handle_delivery(**delivery); !r) return r;
   }
   const auto now = InboxScanner::Clock::now();
+  if (now - last_prune_ >= kPruneEvery) prune_markers();
   const bool look = !watch_ || watch_->changed() || scanner_.has_waiting() ||
                     now - last_full_scan_ >= kFullScanEvery * config_.poll;
   if (!look) return {};
@@ -290,6 +293,20 @@ Result<void> FileAdapter::handle_delivery(const contracts::Deliver& deliver) {
   ++counts_.written;
   if (event_sink_) event_sink_("written " + h.message_id);
   return {};
+}
+
+// A marker only has to outlive the redeliveries of its message: the broker redelivers a message
+// whose ack it never committed after its ack timeout, or when the adapter reconnects, so within
+// minutes. Markers kept for days cost one empty file per message; kept forever, a full disk.
+void FileAdapter::prune_markers() {
+  last_prune_ = InboxScanner::Clock::now();
+  if (config_.marker_retention.count() == 0) return;
+  const auto cutoff = fs::file_time_type::clock::now() - config_.marker_retention;
+  const std::size_t removed = remove_files_older_than(config_.state, cutoff);
+  if (removed > 0) {
+    log().info("delivered-message markers removed count={} older_than_days={}", removed,
+               config_.marker_retention.count() / 24);
+  }
 }
 
 void FileAdapter::maybe_crash(CrashPoint point) {

@@ -70,6 +70,8 @@ class FileAdapter {
   [[nodiscard]] contracts::Result<void> finish_file(const std::string& name, bool success,
                                                     const std::string& report);
   void maybe_crash(CrashPoint point);
+  // Removes the delivered-message markers older than config.marker_retention (at start, then hourly).
+  void prune_markers();
 
   const FileAdapterConfig& config_;
   partner::Client& client_;
@@ -78,6 +80,7 @@ class FileAdapter {
   InboxScanner scanner_;
   std::optional<InboxWatch> watch_;
   InboxScanner::Clock::time_point last_full_scan_{};
+  InboxScanner::Clock::time_point last_prune_{};
   FileCounts counts_;
   std::function<void(const std::string&)> event_sink_;
 };

@@ -467,3 +467,27 @@ TEST_CASE("repeated kill -9 while deliveries go out: every message is in the out
   // Every delivery was acknowledged (after the last run, which stopped cleanly).
   CHECK(f.drain("BRAVO").empty());
 }
+
+TEST_CASE("delivered-message markers past their retention are removed, newer ones kept", "[integration][file]") {
+  AdapterFixture f("BRAVO");
+  f.configure("stable_ms = 60\nmarker_retention_days = 7\n");
+  const fs::path state = f.outbox() / ".keten";
+  fs::create_directories(state);
+  const auto now = fs::file_time_type::clock::now();
+  write(state / "m-old", "");
+  write(state / "m-recent", "");
+  fs::last_write_time(state / "m-old", now - std::chrono::hours(8 * 24));
+  fs::last_write_time(state / "m-recent", now - std::chrono::hours(6 * 24));
+
+  auto adapter = f.start_adapter();  // it prunes when it starts, then hourly
+  CHECK(eventually([&] { return !fs::exists(state / "m-old"); }));
+  CHECK(fs::exists(state / "m-recent"));
+
+  // A new delivery still gets its marker.
+  auto alpha = f.harness().client("ALPHA");
+  auto notice = test_support::notice();
+  REQUIRE(alpha.send(notice));
+  REQUIRE(eventually([&] { return fs::exists(state / notice.header.message_id); }));
+  adapter->signal(SIGTERM);
+  REQUIRE(adapter->wait(10s) == 0);
+}

@@ -43,6 +43,7 @@ columns = [{ column = "x", field = "/x" }]
   CHECK(config->stable == std::chrono::milliseconds(2000));
   CHECK(config->poll == std::chrono::milliseconds(500));
   CHECK(config->use_inotify);
+  CHECK(config->marker_retention == std::chrono::hours(30 * 24));
   REQUIRE(config->csv.size() == 1);
   CHECK(config->csv[0].contract == "a.b");
 }
@@ -59,6 +60,8 @@ TEST_CASE("adapter config refuses what it does not understand, naming the key", 
       {base + "poll_ms = 0\n", "key poll_ms"},
       {base + "watch = \"fanotify\"\n", "key watch"},
       {base + "stable_ms = \"soon\"\n", "key stable_ms"},
+      {base + "marker_retention_days = 3651\n", "key marker_retention_days"},
+      {base + "marker_retention_days = -1\n", "key marker_retention_days"},
       {base + "ignore_suffixes = \".tmp\"\n", "key ignore_suffixes"},
       {base + "[[csv]]\ncontract = \"a.b\"\n", "csv[1].files"},
       {base + "inbox = \"again\"\n", "line 4"},
@@ -68,4 +71,12 @@ TEST_CASE("adapter config refuses what it does not understand, naming the key", 
   REQUIRE_FALSE(config);
   CHECK(config.error().code == contracts::ErrorCode::kConfig);
   CHECK_THAT(config.error().detail, Catch::Matchers::Contains(bad.expect));
+}
+
+TEST_CASE("marker_retention_days 0 keeps the markers", "[file][config]") {
+  test_support::TempDir dir;
+  auto config = file_adapter::load_config(
+      write_config(dir, "profile = \"p.toml\"\ninbox = \"in\"\noutbox = \"out\"\nmarker_retention_days = 0\n"));
+  REQUIRE(config);
+  CHECK(config->marker_retention.count() == 0);
 }

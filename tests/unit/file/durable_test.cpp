@@ -97,3 +97,23 @@ TEST_CASE("ignored names and safe outbox names", "[file][inbox]") {
   CHECK(odd.front() != '.');
   CHECK(odd != file_adapter::file_name_for("../a_b"));
 }
+
+TEST_CASE("remove_files_older_than removes old markers only", "[file][durable]") {
+  test_support::TempDir dir;
+  const fs::path state = dir / "state";
+  fs::create_directories(state / "sub");
+  const auto now = fs::file_time_type::clock::now();
+  for (const char* name : {"old-1", "old-2", "fresh", ".old-hidden"}) std::ofstream(state / name) << "";
+  fs::last_write_time(state / "old-1", now - 40 * 24h);
+  fs::last_write_time(state / "old-2", now - 31 * 24h);
+  fs::last_write_time(state / ".old-hidden", now - 40 * 24h);
+  fs::last_write_time(state / "sub", now - 40 * 24h);
+
+  CHECK(file_adapter::remove_files_older_than(state, now - 30 * 24h) == 2);
+  CHECK_FALSE(fs::exists(state / "old-1"));
+  CHECK_FALSE(fs::exists(state / "old-2"));
+  CHECK(fs::exists(state / "fresh"));
+  CHECK(fs::exists(state / ".old-hidden"));  // not a marker
+  CHECK(fs::exists(state / "sub"));          // folders are left alone
+  CHECK(file_adapter::remove_files_older_than(dir / "missing", now) == 0);
+}
