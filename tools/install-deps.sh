@@ -20,6 +20,7 @@ packages=(
   libtomlplusplus-dev
   python3-zmq python3-flatbuffers
   libcurl4-openssl-dev libgmime-3.0-dev dovecot-imapd python3-aiosmtpd
+  openssl  # the email tests' throwaway TLS certificate (STARTTLS against aiosmtpd and dovecot)
   libcpp-httplib-dev  # broker/ops: the /healthz, /readyz, /metrics endpoint
   chromium
   clang-14 libclang-rt-14-dev  # make fuzz / fuzz-smoke: libFuzzer with ASan+UBSan (docs/fuzzing.md)

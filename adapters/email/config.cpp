@@ -99,6 +99,17 @@ void read_password(Table& t, const fs::path& base, std::string& out, std::vector
   if (!in || !std::getline(in, out)) errors.push_back("key " + prefix + "password_file: cannot read " + file);
 }
 
+// `ca_file`: PEM certificates of the CAs to trust for TLS instead of the system's (a private CA).
+// Resolved against the config's folder and checked to be readable now, not at the first send.
+void read_ca_file(Table& t, const fs::path& base, std::string& out, std::vector<std::string>& errors,
+                  const std::string& prefix) {
+  std::string file;
+  t.read("ca_file", file, errors);
+  if (file.empty()) return;
+  out = resolve(file, base).string();
+  if (!std::ifstream(out)) errors.push_back("key " + prefix + "ca_file: cannot read " + out);
+}
+
 std::chrono::milliseconds read_ms(Table& t, const char* key, std::chrono::milliseconds def,
                                   std::vector<std::string>& errors, const std::string& prefix) {
   std::int64_t value = def.count();
@@ -162,6 +173,7 @@ Result<EmailConfig> load_email_config(const fs::path& file) {
   if (!smtp.present()) errors.push_back("table [smtp]: required");
   smtp.require("url", c.smtp.url, errors);
   smtp.read("starttls", c.smtp.starttls, errors);
+  read_ca_file(smtp, base, c.smtp.ca_file, errors, "smtp.");
   smtp.read("username", c.smtp.username, errors);
   read_password(smtp, base, c.smtp.password, errors, "smtp.");
   c.smtp.timeout = read_ms(smtp, "timeout_ms", c.smtp.timeout, errors, "smtp.");
@@ -173,6 +185,7 @@ Result<EmailConfig> load_email_config(const fs::path& file) {
     imap.require("url", o.url, errors);
     imap.read("mailbox", o.mailbox, errors);
     imap.read("starttls", o.starttls, errors);
+    read_ca_file(imap, base, o.ca_file, errors, "imap.");
     imap.require("username", o.username, errors);
     read_password(imap, base, o.password, errors, "imap.");
     imap.read("processed_folder", o.processed_folder, errors);

@@ -20,6 +20,7 @@ using contracts::Result;
 struct SmtpOptions {
   std::string url;        // smtp://host:port or smtps://host:port
   bool starttls = false;  // require STARTTLS on smtp://
+  std::string ca_file;    // PEM CA certificates to trust for TLS; empty: the system's
   std::string username;   // empty: no AUTH
   std::string password;
   std::chrono::milliseconds timeout{30'000};  // one whole send, connect to 250
@@ -29,6 +30,7 @@ struct ImapOptions {
   std::string url;  // imap://host:port or imaps://host:port (no mailbox)
   std::string mailbox = "INBOX";
   bool starttls = false;
+  std::string ca_file;  // as for SMTP
   std::string username;
   std::string password;
   std::string processed_folder = "Processed";    // handled mails are moved here

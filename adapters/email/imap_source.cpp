@@ -90,6 +90,7 @@ class ImapSource final : public MailSource {
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_text);
     if (options_.starttls) curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+    if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
     CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {
       return Error{ErrorCode::kTransport, "imap " + url + (command.empty() ? "" : " " + command) + ": " +

@@ -75,12 +75,29 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
-SmtpSink::SmtpSink(const fs::path& dir, int refuse_first) : dir_(dir) {
+TestCertificate make_test_certificate(const fs::path& dir) {
+  fs::create_directories(dir);
+  TestCertificate c{dir / "cert.pem", dir / "key.pem"};
+  auto r = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", c.key.string(),
+                "-out", c.cert.string()});
+  if (r.exit_code != 0) throw std::runtime_error("openssl req failed: " + r.err);
+  // dovecot reads the key as root, aiosmtpd as this user; both fine with 0644 in a 0700 test folder.
+  fs::permissions(c.key, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                             fs::perms::others_read);
+  return c;
+}
+
+SmtpSink::SmtpSink(const fs::path& dir, int refuse_first, const TestCertificate* tls) : dir_(dir) {
   fs::create_directories(dir);
   const std::string script = std::string(KETEN_SOURCE_DIR) + "/tests/support/smtp_sink.py";
   // Debian's python3 sees the python3-aiosmtpd package; a python3 earlier on PATH may not.
-  process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{"/usr/bin/python3", script, dir.string(), std::to_string(refuse_first)});
+  std::vector<std::string> argv{"/usr/bin/python3", script, dir.string(), std::to_string(refuse_first)};
+  if (tls != nullptr) {
+    argv.push_back(tls->cert.string());
+    argv.push_back(tls->key.string());
+  }
+  process_ = std::make_unique<ChildProcess>(argv);
   auto line = process_->read_line(std::chrono::seconds(20));
   if (!line || line->rfind("PORT ", 0) != 0) throw std::runtime_error("smtp sink did not start");
   port_ = std::stoi(line->substr(5));
@@ -109,7 +126,8 @@ int SmtpSink::refused() const {
   return static_cast<int>(std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
 }
 
-Dovecot::Dovecot(const fs::path& dir, const std::map<std::string, std::string>& users) : dir_(dir) {
+Dovecot::Dovecot(const fs::path& dir, const std::map<std::string, std::string>& users, const TestCertificate* tls)
+    : dir_(dir) {
   const passwd* pw = getpwnam("dovecot");
   if (pw == nullptr) throw std::runtime_error("no dovecot user: is dovecot-imapd installed?");
   fs::create_directories(dir);
@@ -132,8 +150,12 @@ Dovecot::Dovecot(const fs::path& dir, const std::map<std::string, std::string>& 
 
   std::string conf = read_file(fs::path(KETEN_SOURCE_DIR) / "tests/support/dovecot.conf.in");
   port_ = free_port();
+  const std::string ssl = tls == nullptr ? "ssl = no\ndisable_plaintext_auth = no"
+                                          : "ssl = required\ndisable_plaintext_auth = yes\nssl_cert = <" +
+                                                tls->cert.string() + "\nssl_key = <" + tls->key.string();
   for (auto [key, value] : {std::pair<std::string, std::string>{"@DIR@", dir.string()},
-                            {"@PORT@", std::to_string(port_)}}) {
+                            {"@PORT@", std::to_string(port_)},
+                            {"@SSL@", ssl}}) {
     for (std::size_t at; (at = conf.find(key)) != std::string::npos;) conf.replace(at, key.size(), value);
   }
   std::ofstream(dir / "etc" / "dovecot.conf") << conf;

@@ -14,11 +14,20 @@
 
 namespace test_support {
 
+// A self-signed certificate for 127.0.0.1 (and "localhost"), valid for a day, made by Debian's
+// openssl; it is its own CA, so a client trusts it through `cert` as its CA file.
+struct TestCertificate {
+  std::filesystem::path cert;  // PEM
+  std::filesystem::path key;   // PEM, unencrypted
+};
+TestCertificate make_test_certificate(const std::filesystem::path& dir);
+
 // aiosmtpd (tests/support/smtp_sink.py) storing each accepted mail as a file.
 class SmtpSink {
  public:
   // Stores mails in `dir` (created). The first `refuse_first` mails are refused with 554 (-1: all of them).
-  explicit SmtpSink(const std::filesystem::path& dir, int refuse_first = 0);
+  // With `tls`, the server offers STARTTLS with that certificate and refuses mail without it.
+  explicit SmtpSink(const std::filesystem::path& dir, int refuse_first = 0, const TestCertificate* tls = nullptr);
   std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
   // The mails stored so far, oldest first (raw bytes).
   std::vector<std::string> mails() const;
@@ -36,7 +45,9 @@ class SmtpSink {
 // Runs as root with the `dovecot` user for mail access (the recipe's settings).
 class Dovecot {
  public:
-  Dovecot(const std::filesystem::path& dir, const std::map<std::string, std::string>& users);
+  // With `tls`, STARTTLS with that certificate is required before login (ssl = required).
+  Dovecot(const std::filesystem::path& dir, const std::map<std::string, std::string>& users,
+          const TestCertificate* tls = nullptr);
   ~Dovecot();
   Dovecot(const Dovecot&) = delete;
   Dovecot& operator=(const Dovecot&) = delete;

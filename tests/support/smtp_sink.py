@@ -2,9 +2,11 @@
 # port, prints "PORT <n>", stores each accepted mail as DIR/mail-<n>.eml (written to a temporary
 # name first, then renamed, so a reader never sees half a mail). Refuses the first REFUSE mails
 # with 554 at the end of DATA (REFUSE -1: every mail), appending a line to DIR/refused.log each time.
-# Usage: /usr/bin/python3 smtp_sink.py DIR REFUSE
+# With CERT and KEY (PEM files) it offers STARTTLS with them and refuses mail sent without it.
+# Usage: /usr/bin/python3 smtp_sink.py DIR REFUSE [CERT KEY]
 import asyncio
 import os
+import ssl
 import sys
 
 from aiosmtpd.smtp import SMTP
@@ -37,7 +39,13 @@ class Handler:
 async def main():
     handler = Handler(sys.argv[1], int(sys.argv[2]))
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(handler), "127.0.0.1", 0)
+    if len(sys.argv) > 4:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(sys.argv[3], sys.argv[4])
+        factory = lambda: SMTP(handler, tls_context=context, require_starttls=True)
+    else:
+        factory = lambda: SMTP(handler)
+    server = await loop.create_server(factory, "127.0.0.1", 0)
     print("PORT %d" % server.sockets[0].getsockname()[1], flush=True)
     await server.serve_forever()
 

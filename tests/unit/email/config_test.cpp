@@ -72,3 +72,20 @@ TEST_CASE("email config gives line and column for a TOML syntax error", "[email]
   REQUIRE_FALSE(c);
   CHECK(c.error().detail.find("line 1") != std::string::npos);
 }
+
+TEST_CASE("email config resolves ca_file against its folder and refuses one it cannot read", "[email]") {
+  test_support::TempDir dir;
+  std::ofstream(dir / "chain-ca.pem") << "-----BEGIN CERTIFICATE-----\n";
+  auto c = email::load_email_config(write(
+      dir, kMinimal + "starttls = true\nca_file = \"chain-ca.pem\"\n[imap]\nurl = \"imap://h\"\nusername = \"u\"\n"
+                      "starttls = true\nca_file = \"" + (dir / "chain-ca.pem").string() + "\"\n"));
+  INFO((c ? "" : c.error().detail));
+  REQUIRE(c);
+  CHECK(c->smtp.starttls);
+  CHECK(c->smtp.ca_file == (dir / "chain-ca.pem").lexically_normal().string());
+  CHECK(c->imap->ca_file == (dir / "chain-ca.pem").lexically_normal().string());
+
+  auto missing = email::load_email_config(write(dir, kMinimal + "ca_file = \"nope.pem\"\n"));
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().detail.find("key smtp.ca_file: cannot read") != std::string::npos);
+}
