@@ -82,6 +82,23 @@ std::string unescape_token(const std::string& token) {
   return out;
 }
 
+// A dispute's payload fields the report uses; empty when its payload is not at hand or not an object.
+struct DisputeFields {
+  std::string disputed_id;
+  std::string reason;
+};
+DisputeFields dispute_fields(const ReportInput& input, const std::string& message_id) {
+  DisputeFields f;
+  if (auto p = input.payloads.find(message_id); p != input.payloads.end()) {
+    const json payload = json::parse(p->second, nullptr, false);
+    if (payload.is_object()) {
+      f.disputed_id = str_at(payload, "disputed_message_id");
+      f.reason = str_at(payload, "reason");
+    }
+  }
+  return f;
+}
+
 }  // namespace
 
 Distribution distribution(std::vector<Millis> samples) {
@@ -167,12 +184,7 @@ std::set<std::string> messages_referenced(const ReportInput& input, const Report
     if (r.omitted || r.at < query.from || (query.to != 0 && r.at >= query.to)) continue;
     if (!r.message_id.empty()) ids.insert(r.message_id);
     if (r.event != "accepted" || r.contract != kDisputeContract) continue;
-    if (auto p = input.payloads.find(r.message_id); p != input.payloads.end()) {
-      const json payload = json::parse(p->second, nullptr, false);
-      if (payload.is_object() && !str_at(payload, "disputed_message_id").empty()) {
-        ids.insert(str_at(payload, "disputed_message_id"));
-      }
-    }
+    if (auto disputed = dispute_fields(input, r.message_id).disputed_id; !disputed.empty()) ids.insert(disputed);
   }
   return ids;
 }
@@ -259,14 +271,7 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
 
     // Disputes are counted against the disputed message's producer and contract.
     if (e == "accepted" && r.contract == kDisputeContract) {
-      std::string disputed_id, reason;
-      if (auto p = input.payloads.find(r.message_id); p != input.payloads.end()) {
-        const json payload = json::parse(p->second, nullptr, false);
-        if (payload.is_object()) {
-          disputed_id = str_at(payload, "disputed_message_id");
-          reason = str_at(payload, "reason");
-        }
-      }
+      const auto [disputed_id, reason] = dispute_fields(input, r.message_id);
       std::string owner, contract;
       if (auto it = accepted.find(disputed_id); !disputed_id.empty() && it != accepted.end()) {
         owner = it->second.sender;

@@ -37,7 +37,7 @@ struct ReportQuery {
 
 struct ReportInput {
   // Ascending seq: the whole handover log, or (read_input with a period start) the rows from the
-  // period on plus the older `accepted` rows of the messages they mention.
+  // period on plus the older `accepted` rows of the messages they mention or their disputes name.
   std::vector<audit::LogRecord> rows;
   std::map<std::string, std::string> payloads;  // message_id -> payload of accepted messages
   std::vector<ContractInfo> contracts;       // empty = completeness and norm kinds unknown
