@@ -11,8 +11,9 @@ namespace broker::report {
 
 namespace {
 
-// The rows from the first row at or after `from` to the head, ascending seq.
-contracts::Result<std::vector<audit::LogRecord>> rows_since(store::SqliteStore& store, Millis from) {
+// The rows from the first row at or after `from` up to the first row at or after `to` (0: to the
+// head), ascending seq.
+contracts::Result<std::vector<audit::LogRecord>> rows_between(store::SqliteStore& store, Millis from, Millis to) {
   auto first = store.log_seq_since(from);
   if (!first) return first.error();
   std::vector<audit::LogRecord> rows;
@@ -20,7 +21,10 @@ contracts::Result<std::vector<audit::LogRecord>> rows_since(store::SqliteStore& 
   for (std::uint64_t seq = *first;;) {
     auto page = store.read_log(seq, kPage);
     if (!page) return page.error();
-    for (auto& row : *page) rows.push_back(std::move(row));
+    for (auto& row : *page) {
+      if (to != 0 && row.at >= to) return rows;
+      rows.push_back(std::move(row));
+    }
     if (page->size() < kPage) break;
     seq = rows.back().seq + 1;
   }
@@ -56,7 +60,7 @@ contracts::Result<ReportInput> read_input(store::SqliteStore& store, const Repor
     if (!data) return data.error();
     input.rows = std::move(data->rows);
   } else {
-    auto rows = rows_since(store, query.from);
+    auto rows = rows_between(store, query.from, query.to);
     if (!rows) return rows.error();
     input.rows = std::move(*rows);
   }

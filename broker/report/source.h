@@ -2,11 +2,13 @@
 // Reads what the quality report needs from a store file, opened read-only: the handover log's rows
 // and the payloads of the messages accepted in the period (for completeness and disputes). The
 // store is not changed; no log_read row is written (the report holds counts, not case contents).
-// With a period start (`query.from` > 0) only the rows from there to the head are read, plus the
+// With a period start (`query.from` > 0) only the rows from there to the period's end (or the
+// head) are read, plus the
 // older `accepted` rows of the messages they mention or their disputes name (messages_referenced;
 // through the message index), so that a
 // scheduled report's cost follows its period, not the log's length; the report is the same as
-// from the whole log as long as the broker's clock never stepped back across the period's start.
+// from the whole log as long as the broker's clock never stepped back across the period's start
+// or end.
 
 #include <filesystem>
 #include <string>
