@@ -91,15 +91,14 @@ int main(int argc, char** argv) {
   std::string path;
   std::uint64_t rows = 0, messages = 0, cases = 10'000, batch = 10'000;
   bool json = false;
-  for (int i = 1; i < argc; i += 2) {
+  for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--json") {
       json = true;
-      --i;
       continue;
     }
     if (i + 1 >= argc) break;
-    const std::string value = argv[i + 1];
+    const std::string value = argv[++i];
     if (flag == "--store") path = value;
     else if (flag == "--rows") rows = std::strtoull(value.c_str(), nullptr, 10);
     else if (flag == "--messages") messages = std::strtoull(value.c_str(), nullptr, 10);

@@ -4,8 +4,6 @@
 // floor in docs/performance.md.
 //
 //   intake_cost --contracts DIR [--contract NAME] [--size BYTES] [--messages N] [--json]
-#include <sys/resource.h>
-
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -15,20 +13,10 @@
 
 #include "bench/args.h"
 #include "bench/payload.h"
+#include "bench/proc_stats.h"
 #include "broker/core/intake.h"
 #include "broker/core/sealing.h"
 #include "contracts/registry.h"
-
-namespace {
-
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_THREAD, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) try {
   bench::Args args(argc, argv, {"json"});
@@ -45,7 +33,9 @@ int main(int argc, char** argv) try {
   if (versions.empty()) throw std::runtime_error("no contract " + contract + " in " + dir);
   const contracts::Contract* latest = registry->find(contract, versions.back());
 
-  std::ifstream in(dir + "/samples/" + contract + ".valid.json");
+  const std::string sample_path = dir + "/samples/" + contract + ".valid.json";
+  std::ifstream in(sample_path);
+  if (!in) throw std::runtime_error("cannot read the payload sample " + sample_path);
   std::stringstream sample;
   sample << in.rdbuf();
   contracts::Submit submit;
@@ -63,12 +53,13 @@ int main(int argc, char** argv) try {
     frames[i].bytes = contracts::encode_envelope(submit);
   }
   std::size_t valid = 0;
-  const double started = cpu_seconds();
+  // One thread does all the work (mimalloc starts none), so the process's CPU is the intake's.
+  const double started = bench::self_usage().cpu_seconds;
   for (auto& frame : frames) {
     auto prepared = broker::core::prepare_frame(std::move(frame), *registry, 1 << 20, &*sensitive);
     if (prepared.decoded && prepared.checks.validation && prepared.checks.validation->ok()) ++valid;
   }
-  const double seconds = cpu_seconds() - started;
+  const double seconds = bench::self_usage().cpu_seconds - started;
   if (valid != messages) throw std::runtime_error(std::to_string(messages - valid) + " frames did not validate");
   const double us = seconds * 1e6 / static_cast<double>(messages);
   if (args.flag("json")) {

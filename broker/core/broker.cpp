@@ -35,10 +35,9 @@ using contracts::Result;
 constexpr std::chrono::milliseconds kIdlePoll{100};
 // Memory a flood of large frames can make the broker hold (docs/operations.md, "Memory"): each poll
 // takes at most this many bytes of frames (and at least one frame), and at most three polls' worth
-// are in hand at once (one stored, two with the intake worker); libzmq queues at most
-// kConnectionQueueBytes per connection before it stops reading that connection's socket.
+// are in hand at once (one stored, two with the intake worker). What libzmq queues per connection
+// before it stops reading that connection's socket is RouterOptions::queue_bytes.
 constexpr std::size_t kBatchBytes = 32 << 20;
-constexpr std::size_t kConnectionQueueBytes = 256 << 20;
 
 // Where a receipt sits among a turn's replies, so a failed commit can replace it.
 struct ReceiptSlot {
@@ -402,7 +401,6 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   router.endpoint = options.listen;
   router.secret_key = options.secret_key;
   router.hard_max_bytes = options.max_message_bytes * 4;
-  router.queue_bytes = kConnectionQueueBytes;
   for (const auto& p : options.partners) router.partner_keys[p.public_key] = p.id;
   auto socket = transport::RouterSocket::bind(router);
   if (!socket) return socket.error();

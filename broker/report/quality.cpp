@@ -181,7 +181,7 @@ std::pair<std::string, Millis> iso_week(Millis at) {
 std::set<std::string> messages_referenced(const ReportInput& input, const ReportQuery& query) {
   std::set<std::string> ids;
   for (const auto& r : input.rows) {
-    if (r.omitted || r.at < query.from || (query.to != 0 && r.at >= query.to)) continue;
+    if (r.omitted || !query.contains(r.at)) continue;
     if (!r.message_id.empty()) ids.insert(r.message_id);
     if (r.event != "accepted" || r.contract != kDisputeContract) continue;
     if (auto disputed = dispute_fields(input, r.message_id).disputed_id; !disputed.empty()) ids.insert(disputed);
@@ -217,7 +217,6 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
     accepted.emplace(r.message_id, std::move(a));
   }
 
-  auto in_period = [&](Millis at) { return at >= query.from && (query.to == 0 || at < query.to); };
   auto partner_ok = [&](const std::string& a, const std::string& b) {
     return query.partner.empty() || a == query.partner || b == query.partner;
   };
@@ -266,7 +265,7 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
   };
 
   for (const auto& r : input.rows) {
-    if (r.omitted || !in_period(r.at)) continue;
+    if (r.omitted || !query.contains(r.at)) continue;
     const std::string& e = r.event;
 
     // Disputes are counted against the disputed message's producer and contract.

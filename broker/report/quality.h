@@ -33,6 +33,8 @@ struct ReportQuery {
   Millis to = 0;        // exclusive; 0 = up to the last event
   std::string partner;  // "" = every partner; else rows where it is producer or consumer
   std::string contract; // "" = every contract
+
+  bool contains(Millis at) const { return at >= from && (to == 0 || at < to); }
 };
 
 struct ReportInput {

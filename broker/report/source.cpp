@@ -65,7 +65,7 @@ contracts::Result<ReportInput> read_input(store::SqliteStore& store, const Repor
     input.rows = std::move(*rows);
   }
   for (const auto& row : input.rows) {
-    if (row.event != "accepted" || row.at < query.from || (query.to != 0 && row.at >= query.to)) continue;
+    if (row.event != "accepted" || !query.contains(row.at)) continue;
     auto message = store.find_message_content(row.message_id);
     if (!message) return message.error();
     if (*message) input.payloads.emplace(row.message_id, std::move((*message)->payload));
