@@ -74,8 +74,10 @@ fuzz:
 fuzz-smoke:
 	$(MAKE) fuzz-run FUZZ_RUN_SECONDS=$(FUZZ_SMOKE_SECONDS)
 
-# Sets everything up and plays one removal case of the migration chain end to end.
-demo: build
+# Sets everything up and plays one removal case of the migration chain end to end. Builds only the
+# `keten` executable the demo runs, not the tests and benchmarks.
+demo: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target keten
 	./examples/migration-chain/demo.sh $(BUILD_DIR)/keten
 
 # Keten vs RabbitMQ vs raw ZeroMQ on this machine (docs/performance.md); installs RabbitMQ and gnuplot

@@ -9,6 +9,7 @@
 #include "broker/cli/command.h"
 #include "broker/core/broker.h"
 #include "broker/core/config.h"
+#include "broker/core/start_checks.h"
 
 namespace keten_cli {
 namespace {
@@ -37,6 +38,11 @@ int serve(const ServeArgs& args) {
   if (!args.store.empty()) options->store = args.store;
   if (!args.http_listen.empty()) options->ops.http_listen = args.http_listen;
   if (args.check_config) {
+    // The checks `keten serve` makes before it opens the store and binds the endpoint.
+    if (auto checked = broker::core::check_start_config(*options); !checked) {
+      std::cerr << "keten serve: " << checked.error().detail << "\n";
+      return kExitUsage;
+    }
     std::cout << "ok: " << args.config << ": listen " << options->listen << ", " << options->partners.size()
               << " partners, " << options->supervisors.size() << " supervisors, store " << options->store.string() << ", contracts " << options->contracts.string()
               << "\n";

@@ -16,6 +16,7 @@
 #include "broker/core/norm_tracker.h"
 #include "broker/core/pipeline.h"
 #include "broker/core/report_schedule.h"
+#include "broker/core/start_checks.h"
 #include "broker/ops/ops.h"
 #include "broker/policy/consent.h"
 #include "broker/policy/redaction.h"
@@ -383,18 +384,12 @@ Broker::Broker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Broker::~Broker() = default;
 
 Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
-  auto registry = contracts::ContractRegistry::load(options.contracts);
-  if (!registry) return Error{ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + registry.error().detail};
-  // The data-protection policy must be able to find every sensitive field before anything is sent.
-  auto sensitive = sensitive_by_contract(*registry);
-  if (!sensitive) return sensitive.error();
-  SealedContracts sealed = sealed_contracts(*sensitive);
-  auto payload_key = store_payload_key(options, sealed);
-  if (!payload_key) return payload_key.error();
+  auto checked = check_start_config(options);
+  if (!checked) return checked.error();
   store::StoreOptions store_options;
   store_options.path = options.store;
   store_options.sync_full = options.sync_full;
-  store_options.payload_key = std::move(*payload_key);
+  store_options.payload_key = std::move(checked->payload_key);
   auto store = store::SqliteStore::open(store_options);
   if (!store) return store.error();
   transport::RouterOptions router;
@@ -406,19 +401,13 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   if (!socket) return socket.error();
   auto tables = store::TrackingTables::open(*store);
   if (!tables) return tables.error();
-  warn_unconfigured_partners(*registry, options);
+  warn_unconfigured_partners(checked->registry, options);
 
-  audit::SigningKey signing_key;
-  if (!options.signing_key.empty()) {
-    auto key = audit::signing_key_from_hex(options.signing_key);
-    if (!key) return Error{ErrorCode::kConfig, "signing_key: " + key.error().detail};
-    signing_key = std::move(*key);
-  }
-  const std::size_t contract_count = registry->size();
-  auto impl = std::make_unique<Impl>(options, std::move(*store), std::move(*tables), std::move(*registry),
-                                     std::move(*sensitive), std::move(*socket));
-  impl->signing_key = std::move(signing_key);
-  impl->sealed = std::move(sealed);
+  const std::size_t contract_count = checked->registry.size();
+  auto impl = std::make_unique<Impl>(options, std::move(*store), std::move(*tables), std::move(checked->registry),
+                                     std::move(checked->sensitive), std::move(*socket));
+  impl->signing_key = std::move(checked->signing_key);
+  impl->sealed = std::move(checked->sealed);
   // No connection survives a restart: whatever was in flight is sent again. The `started` event
   // records which configuration and contract set this run uses (and whether they changed).
   if (auto r = impl->store.begin(); !r) return r.error();

@@ -162,6 +162,25 @@ TEST_CASE("keten serve checks its config and exits 2 naming the problem", "[inte
   CHECK_THAT(bad.err, Catch::Contains("broker.max_attempts"));
 }
 
+TEST_CASE("keten serve --check-config refuses what keten serve would refuse: no payload_key for medical fields",
+          "[integration][cli]") {
+  test_support::BrokerHarness h;
+  auto config = h.write_files();
+  // The same config without its payload_key: the test contracts have medical fields.
+  std::ifstream in(config);
+  std::ostringstream kept;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("payload_key", 0) != 0) kept << line << "\n";
+  }
+  std::ofstream(h.dir() / "no-key.toml") << kept.str();
+  auto check = run({keten_binary(), "serve", "--config", (h.dir() / "no-key.toml").string(), "--check-config"});
+  CHECK(check.exit_code == 2);
+  CHECK_THAT(check.err, Catch::Contains("payload_key") && Catch::Contains("medical"));
+  auto serve = run({keten_binary(), "serve", "--config", (h.dir() / "no-key.toml").string()});
+  CHECK(serve.exit_code == 2);
+  CHECK_THAT(serve.err, Catch::Contains("payload_key"));
+}
+
 TEST_CASE("keten contracts lint passes the migration-chain set and lists every problem of a broken one",
           "[integration][cli]") {
   auto good = run({keten_binary(), "contracts", "lint", std::string(KETEN_SOURCE_DIR) + "/contracts/migration-chain"});

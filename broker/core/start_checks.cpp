@@ -1,0 +1,28 @@
+#include "broker/core/start_checks.h"
+
+#include "broker/core/options.h"
+
+namespace broker::core {
+
+contracts::Result<CheckedConfig> check_start_config(const BrokerOptions& options) {
+  using contracts::Error;
+  using contracts::ErrorCode;
+  auto registry = contracts::ContractRegistry::load(options.contracts);
+  if (!registry) return Error{ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + registry.error().detail};
+  // The data-protection policy must be able to find every sensitive field before anything is sent.
+  auto sensitive = sensitive_by_contract(*registry);
+  if (!sensitive) return sensitive.error();
+  SealedContracts sealed = sealed_contracts(*sensitive);
+  auto payload_key = store_payload_key(options, sealed);
+  if (!payload_key) return payload_key.error();
+  audit::SigningKey signing_key;
+  if (!options.signing_key.empty()) {
+    auto key = audit::signing_key_from_hex(options.signing_key);
+    if (!key) return Error{ErrorCode::kConfig, "signing_key: " + key.error().detail};
+    signing_key = std::move(*key);
+  }
+  return CheckedConfig{std::move(*registry), std::move(*sensitive), std::move(sealed), std::move(*payload_key),
+                       std::move(signing_key)};
+}
+
+}  // namespace broker::core

@@ -1,0 +1,34 @@
+#pragma once
+// The checks Broker::start makes of a configuration before it touches the store or the network:
+// the contract set loads, the data-protection policy finds every sensitive field, a payload key is
+// configured when anything is stored sealed, and the signing key parses. `keten serve
+// --check-config` runs exactly these, so a configuration it calls good is never refused by `keten
+// serve` for a reason the check could have seen (what remains is the store and the endpoint, which
+// only starting can test).
+
+#include <string>
+
+#include "broker/audit/signing.h"
+#include "broker/core/sealing.h"
+#include "contracts/error.h"
+#include "contracts/registry.h"
+
+namespace broker::core {
+
+struct BrokerOptions;
+
+// What the checks found, handed on to the broker so that nothing is read twice. `sensitive` points
+// into `registry`'s contracts, which keep their addresses when the registry is moved.
+struct CheckedConfig {
+  contracts::ContractRegistry registry;
+  SensitiveByContract sensitive;
+  SealedContracts sealed;
+  std::string payload_key;  // 32 raw bytes, or "" when nothing is sealed
+  audit::SigningKey signing_key;  // empty when none is configured
+};
+
+// kConfig naming what is wrong: the contract folder and the file, the contract whose sensitive
+// fields cannot be found, the missing or malformed payload key, the malformed signing key.
+[[nodiscard]] contracts::Result<CheckedConfig> check_start_config(const BrokerOptions& options);
+
+}  // namespace broker::core
