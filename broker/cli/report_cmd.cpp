@@ -2,17 +2,20 @@
 // read-only, as text, JSON, one HTML page, or a dataquality.report.published payload.
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "broker/cli/command.h"
+#include "broker/audit/signing.h"
 #include "broker/cli/json_output.h"
 #include "broker/report/contract_info.h"
 #include "broker/report/payload.h"
 #include "broker/report/render.h"
 #include "broker/report/source.h"
+#include "broker/store/seal.h"
 #include "contracts/registry.h"
 
 namespace keten_cli {
@@ -32,6 +35,7 @@ struct ReportArgs {
   std::string format = "text";
   std::string out;
   std::string report_id;
+  std::string payload_key;  // hex or a file holding it: opens sealed payloads for completeness
 };
 
 int fail(int code, const std::string& detail) {
@@ -59,7 +63,14 @@ int quality(const ReportArgs& args) {
   if (*to != 0 && *to <= *from) return fail(kExitUsage, "--to must be later than --from");
   broker::report::ReportQuery query{*from, *to, args.partner, args.contract};
 
-  auto input = broker::report::read_store(args.store, query);
+  std::string payload_key;
+  if (!args.payload_key.empty()) {
+    auto hex = broker::audit::read_hex_key(args.payload_key, std::filesystem::current_path());
+    auto bytes = hex ? broker::store::payload_key_from_hex(*hex) : Result<std::string>(hex.error());
+    if (!bytes) return fail(kExitUsage, "--payload-key: " + bytes.error().detail);
+    payload_key = std::move(*bytes);
+  }
+  auto input = broker::report::read_store(args.store, query, std::move(payload_key));
   if (!input) return fail(kExitFailed, input.error().detail);
   if (!args.contracts.empty()) {
     auto registry = contracts::ContractRegistry::load(args.contracts);
@@ -113,6 +124,8 @@ Command add_report(CLI::App& root) {
   q->add_option("--format", args->format, "text, json, html, or payload (dataquality.report.published v1)")
       ->capture_default_str();
   q->add_option("--report-id", args->report_id, "payload: the report_id (default DQR-<week> or DQR-<from>-<to>)");
+  q->add_option("--payload-key", args->payload_key,
+                "The broker's payload key (hex, or a file holding it): counts the fields of sealed (medical) payloads");
   q->add_option("--out", args->out, "Write to this file instead of standard output");
   return {app, [args] { return quality(*args); }};
 }

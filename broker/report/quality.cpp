@@ -398,6 +398,7 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
         // Completeness: which optional and conditional top-level fields the payload holds.
         auto info = infos.find({r.contract, r.version});
         auto payload = input.payloads.find(r.message_id);
+        if (payload == input.payloads.end() && input.sealed_unread.count(r.message_id)) ++w.row.payloads_not_read;
         if (info != infos.end() && payload != input.payloads.end()) {
           const json p = json::parse(payload->second, nullptr, false);
           if (p.is_object()) {

@@ -42,6 +42,9 @@ struct ReportInput {
   // period on plus the older `accepted` rows of the messages they mention or their disputes name.
   std::vector<audit::LogRecord> rows;
   std::map<std::string, std::string> payloads;  // message_id -> payload of accepted messages
+  // Accepted messages whose payload is stored sealed and could not be opened (no payload key given,
+  // or the wrong one): their completeness is unknown, and the report says so instead of "n/a".
+  std::set<std::string> sealed_unread;
   std::vector<ContractInfo> contracts;       // empty = completeness and norm kinds unknown
 };
 
@@ -78,6 +81,7 @@ struct ProducerContract {
   std::vector<ReasonCount> top_reasons;     // most frequent first, at most 5
   std::int64_t lacking_required = 0;        // rejected submissions with at least one `required` error
   std::vector<FieldPresence> fields;        // optional and conditional fields (needs --contracts)
+  std::int64_t payloads_not_read = 0;       // accepted messages with a sealed payload not opened
   Distribution source_delay;                // recorded_at - occurred_at (header times)
   Distribution submit_delay;                // accepted_at - recorded_at
   std::int64_t redeliveries = 0;

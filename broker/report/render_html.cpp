@@ -240,6 +240,13 @@ std::string render_html(const QualityReport& r) {
   field_rows << "</table>";
   if (any_field) o << field_rows.str();
   if (!any_field) o << "<p class=\"none\">No optional fields to report (no contract set given, or no accepted messages).</p>";
+  for (const auto& row : r.rows) {
+    if (row.payloads_not_read == 0) continue;
+    o << "<p class=\"none\" data-sealed=\"" << esc(row.producer) << "/" << esc(row.contract) << "\">"
+      << row.payloads_not_read << " messages of " << esc(row.producer) << " / " << esc(row.contract)
+      << " hold medical data stored encrypted and were not read, so their fields are not counted here (the report "
+         "was made without the broker's payload key).</p>";
+  }
   o << "</section>\n";
 
   // Source delay.

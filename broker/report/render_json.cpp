@@ -38,6 +38,7 @@ json row_json(const ProducerContract& row) {
           {"lacking_required", row.lacking_required},
           {"completeness_share", share(row.completeness_share())},
           {"optional_fields_share", share(row.optional_fields_share())},
+          {"payloads_not_read", row.payloads_not_read},
           {"fields", fields},
           {"source_delay", dist(row.source_delay)},
           {"submit_delay", dist(row.submit_delay)},

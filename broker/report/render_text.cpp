@@ -45,6 +45,10 @@ std::string render_text(const QualityReport& r) {
     }
     o << "  completeness (required fields present): " << opt_share(row.completeness_share(), "n/a")
       << "; optional fields present: " << opt_share(row.optional_fields_share(), "n/a") << "\n";
+    if (row.payloads_not_read > 0) {
+      o << "    " << row.payloads_not_read << " sealed payloads not read: their fields are not counted "
+        << "(give the broker's payload key with --payload-key)\n";
+    }
     for (const auto& f : row.fields) {
       o << "    " << f.pointer << (f.conditional ? " (conditional)" : "") << ": present in " << f.present << " of "
         << f.of;

@@ -68,7 +68,12 @@ contracts::Result<ReportInput> read_input(store::SqliteStore& store, const Repor
     if (row.event != "accepted" || !query.contains(row.at)) continue;
     auto message = store.find_message_content(row.message_id);
     if (!message) return message.error();
-    if (*message) input.payloads.emplace(row.message_id, std::move((*message)->payload));
+    if (!*message) continue;
+    if (!(*message)->unreadable.empty()) {
+      input.sealed_unread.insert(row.message_id);
+    } else {
+      input.payloads.emplace(row.message_id, std::move((*message)->payload));
+    }
   }
   if (query.from != 0) {
     if (auto r = add_older_acceptances(store, query, input); !r) return r.error();
@@ -76,7 +81,8 @@ contracts::Result<ReportInput> read_input(store::SqliteStore& store, const Repor
   return input;
 }
 
-contracts::Result<ReportInput> read_store(const std::filesystem::path& path, const ReportQuery& query) {
+contracts::Result<ReportInput> read_store(const std::filesystem::path& path, const ReportQuery& query,
+                                          std::string payload_key) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return contracts::Error{contracts::ErrorCode::kStorage, "no store file at " + path.string()};
@@ -84,6 +90,7 @@ contracts::Result<ReportInput> read_store(const std::filesystem::path& path, con
   store::StoreOptions options;
   options.path = path;
   options.read_only = true;
+  options.payload_key = std::move(payload_key);
   auto store = store::SqliteStore::open(options);
   if (!store) return store.error();
   return read_input(*store, query);

@@ -22,12 +22,14 @@ class SqliteStore;
 
 namespace broker::report {
 
-// The same from a store already open (the broker's own handle, between its transactions): what a
+// The payloads are opened with the store's payload key. The same from a store already open (the broker's own handle, between its transactions): what a
 // scheduled publication uses.
 [[nodiscard]] contracts::Result<ReportInput> read_input(store::SqliteStore& store, const ReportQuery& query);
 
-// Fails with kStorage naming the file when it is missing or not a Keten store.
+// Fails with kStorage naming the file when it is missing or not a Keten store. `payload_key` (32 raw
+// bytes, or "") opens sealed payloads; without it those messages are listed in
+// ReportInput::sealed_unread and their completeness is reported as not read.
 [[nodiscard]] contracts::Result<ReportInput> read_store(const std::filesystem::path& store,
-                                                        const ReportQuery& query);
+                                                        const ReportQuery& query, std::string payload_key = {});
 
 }  // namespace broker::report

@@ -156,6 +156,61 @@ TEST_CASE("keten report quality counts what partners sent through a real broker"
   CHECK(p["rows"].size() == 2);
 }
 
+TEST_CASE("keten report quality without the payload key says sealed payloads were not read, with it counts them",
+          "[integration][report]") {
+  BrokerHarness h;
+  h.start();
+  auto alpha = h.client("ALPHA");
+  for (int i = 0; i < 3; ++i) {
+    contracts::Submit s = notice(partner::new_message_id());
+    s.header.contract = "test.health";
+    s.payload = i == 0 ? R"({"fit_to_travel":"yes","transport_requirements":[],"escort":"NURSE"})"
+                       : R"({"fit_to_travel":"no","transport_requirements":["LYING"]})";
+    auto receipt = alpha.send(s);
+    REQUIRE(receipt);
+    REQUIRE(receipt->status == ReceiptStatus::kAccepted);
+  }
+  alpha.close();
+  h.stop();
+
+  auto health_row = [](const json& j) -> json {
+    for (const auto& r : j["rows"]) {
+      if (r["contract"] == "test.health") return r;
+    }
+    FAIL("no test.health row");
+    return {};
+  };
+  auto without = report(h, {"--format", "json"});
+  INFO(without.err);
+  REQUIRE(without.exit_code == 0);
+  const json blind = health_row(json::parse(without.out));
+  CHECK(blind["accepted"] == 3);
+  CHECK(blind["payloads_not_read"] == 3);
+  CHECK(blind["optional_fields_share"].is_null());
+  auto text = report(h, {});
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.out, Contains("3 sealed payloads not read") && Contains("--payload-key"));
+
+  auto with = report(h, {"--format", "json", "--payload-key", h.options().payload_key});
+  INFO(with.err);
+  REQUIRE(with.exit_code == 0);
+  const json seen = health_row(json::parse(with.out));
+  CHECK(seen["payloads_not_read"] == 0);
+  bool escort_counted = false;
+  for (const auto& f : seen["fields"]) {
+    if (f["pointer"] == "/escort") {
+      escort_counted = true;
+      CHECK(f["present"] == 1);
+      CHECK(f["of"] == 3);
+    }
+  }
+  CHECK(escort_counted);
+
+  auto wrong = report(h, {"--payload-key", "zz"});
+  CHECK(wrong.exit_code == 2);
+  CHECK_THAT(wrong.err, Contains("--payload-key"));
+}
+
 TEST_CASE("keten report quality refuses bad arguments and a missing store", "[integration][report]") {
   test_support::TempDir dir;
   auto missing = run({test_support::keten_binary(), "report", "quality", "--store", (dir / "none.db").string()});
