@@ -19,6 +19,7 @@ packages=(
   libcli11-dev
   libtomlplusplus-dev
   python3-zmq python3-flatbuffers
+  python3-nacl  # tests/integration/tlog_verify.py: Ed25519 of the checkpoint notes, outside our C++
   libcurl4-openssl-dev libgmime-3.0-dev dovecot-imapd python3-aiosmtpd
   openssl  # the email tests' throwaway TLS certificate (STARTTLS against aiosmtpd and dovecot)
   libcpp-httplib-dev  # broker/ops: the /healthz, /readyz, /metrics endpoint

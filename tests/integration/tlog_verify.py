@@ -1,0 +1,300 @@
+#!/usr/bin/python3
+"""An independent checker of Keten's transparency-log evidence, written from
+docs/transparency-log.md alone: hashlib for SHA-256, PyNaCl for Ed25519, nothing of Keten's.
+
+    tlog_verify.py CHECKPOINT VKEY PROOFS
+
+CHECKPOINT is a signed note (the latest tree head), VKEY a file whose first line is the verifier
+key, PROOFS the JSON of docs/transparency-log.md §8. Prints "ok: ..." and exits 0, or
+"rejected: <reason>" and exits 1; exits 2 on a usage error.
+"""
+import base64
+import binascii
+import hashlib
+import json
+import sys
+
+import nacl.exceptions
+import nacl.signing
+
+
+class Rejected(Exception):
+    pass
+
+
+def sha256(data):
+    return hashlib.sha256(data).digest()
+
+
+def leaf_hash(entry):
+    return sha256(b"\x00" + entry)
+
+
+def node_hash(left, right):
+    return sha256(b"\x01" + left + right)
+
+
+def b64(text, what):
+    """Strict base64 (§6): the decoding must re-encode to exactly the same text."""
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise Rejected(f"{what}: bad base64")
+    if base64.b64encode(data).decode() != text:
+        raise Rejected(f"{what}: bad base64 (not the canonical spelling)")
+    return data
+
+
+def hash32(text, what):
+    data = b64(text, what)
+    if len(data) != 32:
+        raise Rejected(f"{what}: wrong hash length {len(data)}")
+    return data
+
+
+def largest_power_of_two_below(n):
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def mth(leaves):
+    """MTH over leaf hashes (§1)."""
+    if not leaves:
+        return sha256(b"")
+    if len(leaves) == 1:
+        return leaves[0]
+    k = largest_power_of_two_below(len(leaves))
+    return node_hash(mth(leaves[:k]), mth(leaves[k:]))
+
+
+# --- keys and signed notes (§6) ---------------------------------------------------------------
+
+def key_id(name, public_key):
+    return sha256(name.encode() + b"\x0a\x01" + public_key)[:4]
+
+
+def is_valid_name(name):
+    return name != "" and "+" not in name and not any(ch.isspace() for ch in name)
+
+
+def parse_vkey(text):
+    parts = text.split("+", 2)
+    if len(parts) != 3:
+        raise Rejected("verifier key: not name+id+key")
+    name, id_hex, key_b64 = parts
+    if not is_valid_name(name):
+        raise Rejected("verifier key: bad key name")
+    key = b64(key_b64, "verifier key")
+    if len(key) != 33 or key[0] != 0x01:
+        raise Rejected("verifier key: not an Ed25519 key")
+    public_key = key[1:]
+    if key_id(name, public_key).hex() != id_hex:
+        raise Rejected("verifier key: key id does not match name and key")
+    return name, public_key
+
+
+def open_note(note, name, public_key):
+    """The verified text of a signed note, or Rejected."""
+    try:
+        decoded = note.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Rejected("signed note: not valid UTF-8")
+    if any(ord(ch) < 0x20 and ch != "\n" for ch in decoded):
+        raise Rejected("signed note: a control character")
+    split = note.rfind(b"\n\n")
+    if split < 0:
+        raise Rejected("signed note: missing blank line")
+    text, block = note[: split + 1], note[split + 2:]
+    if not block or not block.endswith(b"\n"):
+        raise Rejected("signed note: no signature lines, or the last does not end in a newline")
+    want_id = key_id(name, public_key)
+    verifier = nacl.signing.VerifyKey(public_key)
+    verified = False
+    seen = []
+    lines = block[:-1].split(b"\n")
+    if len(lines) > 32:
+        raise Rejected("signed note: more than 32 signature lines")
+    for line in lines:
+        prefix = "\u2014 ".encode()
+        if not line.startswith(prefix):
+            raise Rejected("signed note: a signature line does not start with an em dash")
+        sig_name, sep, sig_b64 = line[len(prefix):].decode().partition(" ")
+        if not sep or not is_valid_name(sig_name):
+            raise Rejected("signed note: malformed signature line")
+        sig = b64(sig_b64, "signature")
+        if len(sig) < 5:
+            raise Rejected("signed note: signature too short")
+        if sig_name != name or sig[:4] != want_id:
+            seen.append(f"{sig_name} ({sig[:4].hex()})")
+            continue
+        try:
+            verifier.verify(text, sig[4:])
+        except (nacl.exceptions.BadSignatureError, ValueError):
+            raise Rejected(f"bad signature by {name}")
+        verified = True
+    if not verified:
+        raise Rejected(f"unknown key: no signature by {name} ({want_id.hex()}); seen: {', '.join(seen)}")
+    return text
+
+
+def parse_checkpoint(text, origin):
+    """(size, root) from checkpoint text (§5)."""
+    if not text.endswith(b"\n"):
+        raise Rejected("checkpoint: no final newline")
+    lines = text[:-1].decode().split("\n")
+    if len(lines) < 3:
+        raise Rejected("checkpoint: fewer than three lines")
+    if lines[0] == "":
+        raise Rejected("checkpoint: missing origin")
+    if lines[0] != origin:
+        raise Rejected(f"checkpoint: origin {lines[0]!r} is not the key's name {origin!r}")
+    size_text = lines[1]
+    if not size_text.isascii() or not size_text.isdigit() or (len(size_text) > 1 and size_text[0] == "0"):
+        raise Rejected(f"checkpoint: tree size {size_text!r} is not decimal without leading zeros")
+    size = int(size_text)
+    if size >= 2**64:
+        raise Rejected("checkpoint: tree size above 2^64 - 1")
+    root = hash32(lines[2], "checkpoint root hash")
+    if any(line == "" for line in lines[3:]):
+        raise Rejected("checkpoint: empty extension line")
+    return size, root
+
+
+def open_checkpoint(note, name, public_key):
+    return parse_checkpoint(open_note(note, name, public_key), name)
+
+
+# --- proofs (§3, §4) --------------------------------------------------------------------------
+
+def inclusion_path_length(i, n):
+    length, lo, hi = 0, 0, n
+    while hi - lo > 1:
+        k = largest_power_of_two_below(hi - lo)
+        if i < lo + k:
+            hi = lo + k
+        else:
+            lo += k
+        length += 1
+    return length
+
+
+def verify_inclusion(i, n, leaf, proof, root):
+    if i >= n:
+        raise Rejected(f"inclusion: index {i} not below size {n}")
+    if len(proof) != inclusion_path_length(i, n):
+        raise Rejected(f"inclusion of {i}: wrong proof length {len(proof)}")
+    fn, sn, r = i, n - 1, leaf
+    for p in proof:
+        if sn == 0:
+            raise Rejected(f"inclusion of {i}: proof too long")
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0 or r != root:
+        raise Rejected(f"inclusion of {i} in {n}: the proof does not lead to the root")
+
+
+def verify_consistency(m, n, root_m, root_n, proof):
+    if m == 0:
+        raise Rejected("consistency: from the empty tree")
+    if m > n:
+        raise Rejected(f"consistency: size {m} above {n}")
+    if m == n:
+        if proof or root_m != root_n:
+            raise Rejected(f"consistency {m} to {n}: equal sizes need an empty proof and equal roots")
+        return
+    if not proof:
+        raise Rejected(f"consistency {m} to {n}: empty proof")
+    path = list(proof)
+    if m & (m - 1) == 0:
+        path.insert(0, root_m)
+    fn, sn = m - 1, n - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            raise Rejected(f"consistency {m} to {n}: proof too long")
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0 or fr != root_m or sr != root_n:
+        raise Rejected(f"consistency {m} to {n}: the proof does not lead from the old root to the new one")
+
+
+# --- the evidence -----------------------------------------------------------------------------
+
+def verify(checkpoint_note, vkey_text, proofs):
+    name, public_key = parse_vkey(vkey_text)
+    size, root = open_checkpoint(checkpoint_note, name, public_key)
+
+    older = []
+    for k, note in enumerate(proofs["checkpoints"]):
+        try:
+            older.append(open_checkpoint(note.encode(), name, public_key))
+        except Rejected as e:
+            raise Rejected(f"earlier checkpoint {k}: {e}")
+    consistency = {(c["from"], c["to"]): [hash32(h, "consistency proof hash") for h in c["proof"]]
+                   for c in proofs["consistency"]}
+    for m, root_m in older:
+        if (m, size) not in consistency:
+            raise Rejected(f"no consistency proof from the earlier checkpoint of size {m} to {size}")
+        verify_consistency(m, size, root_m, root, consistency[(m, size)])
+
+    leaves = [leaf_hash(b64(entry, "leaf")) for entry in proofs["leaves"]]
+    if len(leaves) != size:
+        raise Rejected(f"the checkpoint says {size} entries, the evidence holds {len(leaves)}")
+    if mth(leaves) != root:
+        raise Rejected("the leaves do not give the checkpoint's root")
+
+    for p in proofs["inclusion"]:
+        i, n = p["index"], p["size"]
+        if n != size:
+            raise Rejected(f"inclusion proof of {i} for size {n}, the checkpoint is of size {size}")
+        verify_inclusion(i, n, leaves[i], [hash32(h, "inclusion proof hash") for h in p["proof"]], root)
+
+    for m, root_m in older:
+        if mth(leaves[:m]) != root_m:
+            raise Rejected(f"the earlier checkpoint of size {m} is not the tree of the first {m} leaves")
+    return (f"ok: {name} size {size}, {len(proofs['inclusion'])} inclusion proofs, "
+            f"{len(older)} earlier checkpoints consistent")
+
+
+def main(argv):
+    if len(argv) != 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    with open(argv[1], "rb") as f:
+        checkpoint_note = f.read()
+    with open(argv[2], encoding="utf-8") as f:
+        vkey_text = f.readline().strip()
+    with open(argv[3], encoding="utf-8") as f:
+        proofs = json.load(f)
+    try:
+        print(verify(checkpoint_note, vkey_text, proofs))
+        return 0
+    except Rejected as e:
+        print(f"rejected: {e}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
