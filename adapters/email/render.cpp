@@ -141,6 +141,33 @@ std::string rejection_words(const contracts::Receipt& r) {
   }
 }
 
+// A CSV row's problem as the clerk who filled in the sheet reads it: the column and the row, and
+// the rule in words. The clerk never saw the JSON pointer the column was mapped to, and a regular
+// expression is no help to them.
+std::string csv_problem(const contracts::FieldError& e, const partner::CsvMapping& mapping, std::size_t row,
+                        const ContractText* text) {
+  std::string column;
+  if (e.pointer == "header.case_ref") column = mapping.case_column;
+  if (e.pointer == "header.occurred_at") column = mapping.occurred_at_column;
+  for (const auto& c : mapping.columns) {
+    if (c.field == e.pointer) column = c.column;
+  }
+  std::string reason = e.reason;
+  // Local problems already start with 'column "NAME" '; say it once.
+  const std::string prefix = "column \"" + column + "\" ";
+  if (!column.empty() && reason.rfind(prefix, 0) == 0) reason = reason.substr(prefix.size());
+  if (e.code == "pattern") reason = "is not in the agreed form";
+  std::string where;
+  if (!column.empty()) {
+    where = "column " + column;
+  } else if (e.pointer.empty() || e.pointer.rfind("header.", 0) == 0) {
+    where = "the row as a whole";
+  } else {
+    where = field_label(e.pointer, text, nullptr) + " (no column of the agreed sheet holds it)";
+  }
+  return where + ", row " + std::to_string(row) + ": " + reason;
+}
+
 }  // namespace
 
 Result<ContractTexts> ContractTexts::load(const fs::path& dir) {
@@ -337,6 +364,10 @@ std::string reply_text(const std::string& subject, const std::string& party_name
       out << "    REJECTED: the attachment could not be read as a message. Nothing was recorded.\n";
     }
     for (const auto& e : errors) {
+      if (r.mapping != nullptr) {
+        out << "      - " << csv_problem(e, *r.mapping, o.row, text) << "\n";
+        continue;
+      }
       const std::string where = e.pointer.rfind("header.", 0) == 0 ? e.pointer : field_label(e.pointer, text, nullptr);
       out << "      - " << where;
       if (!e.pointer.empty() && e.pointer[0] == '/') out << " (" << e.pointer << ")";
