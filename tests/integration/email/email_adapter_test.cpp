@@ -508,7 +508,7 @@ TEST_CASE("SIGTERM and SIGINT stop the adapter with exit 0 every time, not as an
 
   // A stop while the adapter waits on the broker (right after start) and one while it works
   // (a delivery just mailed), by each signal; the old handler made most of these exit 3.
-  for (int round = 0; round < 8; ++round) {
+  for (int round = 0; round < 12; ++round) {
     const int sig = round % 2 == 0 ? SIGTERM : SIGINT;
     test_support::ChildProcess adapter(
         {test_support::keten_binary(), "adapter", "email", "--config", config.string()});
