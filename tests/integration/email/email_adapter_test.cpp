@@ -628,7 +628,7 @@ TEST_CASE("a mail that cannot be filed is answered and submitted once, however o
   CHECK(drain(alpha, 1000ms).size() == 1);
 }
 
-TEST_CASE("an IMAP server without MOVE gets the mail filed by COPY, \\Deleted and EXPUNGE", "[integration][email]") {
+TEST_CASE("an IMAP server without MOVE gets the mail filed by COPY, a Deleted flag and EXPUNGE", "[integration][email]") {
   BrokerHarness h;
   h.start();
   test_support::TempDir dir;
