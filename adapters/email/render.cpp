@@ -1,6 +1,7 @@
 // Texts for people. Labels come from the adapter config, then the contract's schema titles, then
 // the field names; docs/email-adapter.md shows a rendered mail.
 #include "adapters/email/render.h"
+#include "adapters/sdk/csv_columns.h"
 
 #include <nlohmann/json.hpp>
 
@@ -146,12 +147,7 @@ std::string rejection_words(const contracts::Receipt& r) {
 // expression is no help to them.
 std::string csv_problem(const contracts::FieldError& e, const partner::CsvMapping& mapping, std::size_t row,
                         const ContractText* text) {
-  std::string column;
-  if (e.pointer == "header.case_ref") column = mapping.case_column;
-  if (e.pointer == "header.occurred_at") column = mapping.occurred_at_column;
-  for (const auto& c : mapping.columns) {
-    if (c.field == e.pointer) column = c.column;
-  }
+  const std::string column = partner::column_for(mapping, e.pointer);
   std::string reason = e.reason;
   // Local problems already start with 'column "NAME" '; say it once.
   const std::string prefix = "column \"" + column + "\" ";
