@@ -150,6 +150,9 @@ Result<EmailConfig> load_email_config(const fs::path& file) {
   top.read("contracts", contracts_dir, errors);
   if (!contracts_dir.empty()) c.contracts = resolve(contracts_dir, base);
   c.poll_interval = read_ms(top, "poll_interval_ms", c.poll_interval, errors, "");
+  std::string handled_file;
+  top.read("handled_file", handled_file, errors);
+  c.handled_file = resolve(handled_file.empty() ? file.filename().string() + ".handled" : handled_file, base);
 
   Table party(top.sub("party"), "party.");
   if (!party.present()) errors.push_back("table [party]: required");

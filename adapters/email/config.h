@@ -66,6 +66,8 @@ struct EmailConfig {
   std::optional<ImapOptions> imap;      // exactly one of imap and maildir, or neither (outbound only)
   std::optional<MaildirOptions> maildir;
   std::chrono::milliseconds poll_interval{5'000};  // between inbound polls
+  // The handled-mails file (handled_mails.h); default: "<config file name>.handled" beside it.
+  std::filesystem::path handled_file;
   std::map<std::string, Rendering> rendering;      // by contract name
   std::vector<partner::CsvMapping> csv;            // [[csv]] tables, as the file adapter reads them
 };

@@ -12,6 +12,7 @@
 
 #include "adapters/email/log.h"
 #include "adapters/email/mime.h"
+#include "adapters/email/reply_policy.h"
 #include "contracts/digest.h"
 
 namespace email {
@@ -94,48 +95,88 @@ Result<int> EmailAdapter::poll_inbound() {
   if (!ids) return ids.error();
   int filed = 0;
   for (const auto& id : *ids) {
+    if (stop_ != nullptr && stop_->load()) break;  // a stop request: the rest waits for the next start
     auto raw = source_->fetch(id);
     if (!raw) return raw.error();
-    if (auto r = handle_mail(id, *raw); !r) return r.error();
-    ++filed;
+    auto handled = handle_mail(id, *raw);
+    if (!handled) return handled.error();
+    filed += *handled ? 1 : 0;
   }
   return filed;
 }
 
-Result<void> EmailAdapter::handle_mail(const std::string& id, const std::string& raw) {
+Result<bool> EmailAdapter::handle_mail(const std::string& id, const std::string& raw) {
   auto mail = parse_mail(raw);
   if (!mail) {
     log().warn("unreadable mail quarantined id={} detail={}", id, mail.error().detail);
-    return source_->move(id, Folder::kQuarantine);
+    return file(id, Folder::kQuarantine, contracts::sha256_hex(raw));
   }
   const std::string key = mail->message_id.empty() ? contracts::sha256_hex(raw) : mail->message_id;
   const auto& allowed = config_.allowed_senders;
-  if (std::find(allowed.begin(), allowed.end(), mail->from) == allowed.end()) {
-    const bool answer = config_.unknown_senders == UnknownSenders::kReply && !mail->auto_submitted &&
-                        !mail->from.empty();
-    log().warn("mail from unknown sender not submitted sender={} mail_id={} action={}", mail->from, key,
-               answer ? "reply" : "quarantine");
-    if (!answer) return source_->move(id, Folder::kQuarantine);
-    if (auto r = reply(mail->from, mail->message_id, key, mail->subject,
-                       unknown_sender_text(mail->from, config_.party_name));
-        !r)
-      return r;
-    return source_->move(id, Folder::kProcessed);
-  }
+  const bool known = std::find(allowed.begin(), allowed.end(), mail->from) != allowed.end();
+  const std::string no_answer = reason_not_to_answer(*mail);
+  const bool answer_unknown = config_.unknown_senders == UnknownSenders::kReply && no_answer.empty();
+  const Folder folder = known || answer_unknown ? Folder::kProcessed : Folder::kQuarantine;
 
-  const partner::InboundSource origin{config_.party, "email:" + mail->from};
+  // This copy of the mail: the same mail sent again is a new copy and is answered (as a duplicate).
+  const std::string copy = key + "\n" + source_->stable_id(id);
+  if (handled_ != nullptr && handled_->contains(copy)) {
+    // Handled before, but filing it failed: only file it, so nothing is submitted or answered twice.
+    log().debug("mail handled before, filing again mail_id={}", key);
+    return file(id, folder, key);
+  }
+  if (!known) {
+    log().warn("mail from unknown sender not submitted sender={} mail_id={} action={}{}", mail->from, key,
+               answer_unknown ? "reply" : "quarantine", no_answer.empty() ? "" : " not_answered=" + no_answer);
+    if (answer_unknown) {
+      if (auto r = reply(mail->from, mail->message_id, key, mail->subject,
+                         unknown_sender_text(mail->from, config_.party_name));
+          !r)
+        return r.error();
+    }
+  } else if (auto r = submit_and_answer(*mail, key); !r) {
+    return r.error();
+  }
+  if (handled_ != nullptr) {
+    // Recorded before filing: if filing fails, the record keeps the mail from being answered again.
+    if (auto r = handled_->add(copy, contracts::now_millis()); !r) {
+      log().error("cannot record a handled mail mail_id={} detail={}", key, r.error().detail);
+    }
+  }
+  return file(id, folder, key);
+}
+
+Result<bool> EmailAdapter::file(const std::string& id, Folder folder, const std::string& key) {
+  const char* name = folder == Folder::kProcessed ? "processed" : "quarantine";
+  auto moved = source_->move(id, folder);
+  if (moved) {
+    unfiled_.erase(key);
+    return true;
+  }
+  if (unfiled_.insert(key).second) {
+    log().warn("mail handled but not filed; it stays in the inbox and is not answered again mail_id={} folder={} detail={}",
+               key, name, moved.error().detail);
+  } else {
+    log().debug("mail still not filed mail_id={} folder={} detail={}", key, name, moved.error().detail);
+  }
+  return false;
+}
+
+Result<void> EmailAdapter::submit_and_answer(const ParsedMail& mail, const std::string& key) {
+  const partner::InboundSource origin{config_.party, "email:" + mail.from};
   std::vector<InboundResult> results;
   std::vector<std::string> problems;
-  for (std::size_t index = 0; index < mail->attachments.size(); ++index) {
-    const Attachment& a = mail->attachments[index];
+  for (std::size_t index = 0; index < mail.attachments.size(); ++index) {
+    const Attachment& a = mail.attachments[index];
     const std::string name = a.filename.empty() ? "attachment " + std::to_string(index + 1) : a.filename;
     Result<partner::InboundBatch> batch = Error{ErrorCode::kInvalidPayload, ""};
     bool own_ids = false;
+    const partner::CsvMapping* mapping = nullptr;
     if (is_json(a)) {
       batch = partner::parse_json_document(a.data, origin);
       own_ids = names_own_id(a.data);
     } else if (is_csv(a)) {
-      const partner::CsvMapping* mapping = partner::find_mapping(config_.csv, a.filename);
+      mapping = partner::find_mapping(config_.csv, a.filename);
       if (mapping == nullptr) {
         problems.push_back("the attachment " + name + " matches none of the agreed CSV file names; nothing in it was read.");
         continue;
@@ -156,7 +197,7 @@ Result<void> EmailAdapter::handle_mail(const std::string& id, const std::string&
       auto receipt = client_.send(m.submit);
       if (!receipt) return receipt.error();
       log().info("submitted mail_id={} message_id={} status={} sender={}", key, m.submit.header.message_id,
-                 contracts::to_string(receipt->status), mail->from);
+                 contracts::to_string(receipt->status), mail.from);
       partner::MessageOutcome o;
       o.row = m.row;
       o.line = m.line;
@@ -164,30 +205,30 @@ Result<void> EmailAdapter::handle_mail(const std::string& id, const std::string&
       o.contract = m.submit.header.contract;
       o.case_ref = m.submit.header.case_ref;
       o.receipt = std::move(*receipt);
-      results.push_back({m.row ? name + " row " + std::to_string(m.row) : name, std::move(o)});
+      results.push_back({m.row ? name + " row " + std::to_string(m.row) : name, std::move(o), mapping});
     }
     for (auto& e : batch->row_errors) {
       partner::MessageOutcome o;
       o.row = e.row;
       o.line = e.line;
       o.case_ref = e.case_ref;
+      o.contract = mapping != nullptr ? mapping->contract : "";
       o.errors = std::move(e.errors);
-      results.push_back({e.row ? name + " row " + std::to_string(e.row) : name, std::move(o)});
+      results.push_back({e.row ? name + " row " + std::to_string(e.row) : name, std::move(o), mapping});
     }
   }
   if (results.empty() && problems.empty()) {
     problems.push_back(
         "the mail carries no JSON or CSV attachment. Attach a .json file of the form "
-        "{\"contract\": \"...\", \"case\": \"...\", \"payload\": {...}}.");
+        "{\"contract\": \"...\", \"case\": \"...\", \"payload\": {...}}, or a CSV file as agreed.");
   }
-  if (!problems.empty()) log().warn("mail with problems mail_id={} sender={} problems={}", key, mail->from, problems.size());
-  if (!mail->auto_submitted) {
-    if (auto r = reply(mail->from, mail->message_id, key, mail->subject,
-                       reply_text(mail->subject, config_.party_name, results, problems, texts_));
-        !r)
-      return r;
+  if (!problems.empty()) log().warn("mail with problems mail_id={} sender={} problems={}", key, mail.from, problems.size());
+  if (const std::string why = reason_not_to_answer(mail); !why.empty()) {
+    log().info("mail not answered mail_id={} sender={} reason={}", key, mail.from, why);
+    return {};
   }
-  return source_->move(id, Folder::kProcessed);
+  return reply(mail.from, mail.message_id, key, mail.subject,
+               reply_text(mail.subject, config_.party_name, results, problems, texts_));
 }
 
 Result<void> EmailAdapter::reply(const std::string& to, const std::string& in_reply_to, const std::string& key,
@@ -213,15 +254,37 @@ Result<void> EmailAdapter::reply(const std::string& to, const std::string& in_re
 
 Result<void> EmailAdapter::run(const std::atomic<bool>& stop) {
   using Clock = std::chrono::steady_clock;
+  using std::chrono::seconds;
+  stop_ = &stop;
   const auto slice = std::min<std::chrono::milliseconds>(config_.poll_interval, std::chrono::milliseconds(500));
+  const auto started = Clock::now();
   auto next_poll = Clock::now();
+  // Until the first handshake: report the broker missing after 1 s, then 2, 4, ... up to 60 s apart.
+  bool connected = false;
+  seconds backoff{1};
+  auto next_report = started + backoff;
   while (!stop.load()) {
-    if (source_ != nullptr && Clock::now() >= next_poll) {
+    if (!connected) {
+      if (client_.check_connection()) {
+        connected = true;
+        log().info("connected to the broker endpoint={} party={}", config_.profile.broker, config_.party);
+      } else if (Clock::now() >= next_report) {
+        backoff = std::min(backoff * 2, seconds{60});
+        log().warn("broker not reachable endpoint={} waited_s={} next_report_in_s={} detail={}", config_.profile.broker,
+                   std::chrono::duration_cast<seconds>(Clock::now() - started).count(), backoff.count(),
+                   client_.check_connection().error().detail);
+        next_report = Clock::now() + backoff;
+      }
+    }
+    // Inbound mail waits for the broker: submitting without one would only time out.
+    if (source_ != nullptr && connected && Clock::now() >= next_poll) {
       if (auto r = poll_inbound(); !r) log().warn("inbound pass stopped detail={}", r.error().detail);
       next_poll = Clock::now() + config_.poll_interval;
     }
+    if (stop.load()) break;
     if (auto r = pump_delivery(slice); !r) {
       client_.close();
+      if (stop.load()) return {};  // the stop request interrupted the wait: still a clean stop
       return r.error();
     }
   }

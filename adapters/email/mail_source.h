@@ -23,6 +23,10 @@ class MailSource {
   [[nodiscard]] virtual Result<std::vector<std::string>> list() = 0;
   // The raw bytes of one mail. kTransport on failure.
   [[nodiscard]] virtual Result<std::string> fetch(const std::string& id) = 0;
+  // A name for the mail that stays the same while it waits in the inbox, also across restarts, and
+  // differs between two copies of one mail: the IMAP UID, or the Maildir file's unique name without
+  // its flags (a mail program may move it from new/ to cur/ and add flags).
+  virtual std::string stable_id(const std::string& id) const { return id; }
   // Moves a handled mail from the inbox into `folder` (created when missing). kTransport on failure;
   // the mail then stays in the inbox and is handled again on the next poll.
   [[nodiscard]] virtual Result<void> move(const std::string& id, Folder folder) = 0;

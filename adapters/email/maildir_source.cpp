@@ -44,6 +44,11 @@ class MaildirSource final : public MailSource {
     return text.str();
   }
 
+  std::string stable_id(const std::string& id) const override {
+    const std::string name = fs::path(id).filename().string();
+    return name.substr(0, name.find(':'));
+  }
+
   Result<void> move(const std::string& id, Folder folder) override {
     const fs::path target = options_.path /
                             (folder == Folder::kProcessed ? options_.processed_folder : options_.quarantine_folder);

@@ -29,6 +29,13 @@ std::string lower(std::string text) {
   return text;
 }
 
+std::string trimmed(std::string_view text) {
+  const auto begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos) return {};
+  const auto end = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(begin, end - begin + 1));
+}
+
 GPtr<GMimeObject> text_part(const std::string& text) {
   GMimeTextPart* part = g_mime_text_part_new_with_subtype("plain");
   g_mime_text_part_set_text(part, text.c_str());  // picks charset utf-8 and a safe encoding
@@ -144,8 +151,21 @@ Result<ParsedMail> parse_mail(std::string_view raw) {
       out.from = lower(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(first)));
     }
   }
-  if (const char* auto_submitted = g_mime_object_get_header(GMIME_OBJECT(message.get()), "Auto-Submitted")) {
-    out.auto_submitted = lower(auto_submitted).rfind("no", 0) != 0;
+  GMimeObject* headers = GMIME_OBJECT(message.get());
+  if (const char* auto_submitted = g_mime_object_get_header(headers, "Auto-Submitted")) {
+    out.auto_submitted_value = trimmed(lower(auto_submitted));
+    out.auto_submitted = out.auto_submitted_value.rfind("no", 0) != 0;
+  }
+  if (const char* return_path = g_mime_object_get_header(headers, "Return-Path")) {
+    std::string path = trimmed(return_path);
+    if (path.size() >= 2 && path.front() == '<' && path.back() == '>') path = path.substr(1, path.size() - 2);
+    out.return_path = lower(trimmed(path));
+  }
+  if (const char* precedence = g_mime_object_get_header(headers, "Precedence")) {
+    out.precedence = trimmed(lower(precedence));
+  }
+  for (const char* name : {"List-Id", "List-Unsubscribe"}) {
+    if (out.list_header.empty() && g_mime_object_get_header(headers, name) != nullptr) out.list_header = name;
   }
   g_mime_message_foreach(message.get(), collect_attachment, &out);
   return out;

@@ -2,6 +2,7 @@
 // Building and parsing mail with GMime: the only file that includes GMime headers.
 // Every function may be called from any thread after init_mime() (idempotent, thread-safe).
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,12 @@ struct ParsedMail {
   std::string from;        // the first From address, lower-case; "" when none
   std::string subject;
   bool auto_submitted = false;  // Auto-Submitted present and not "no": never answered
+  std::string auto_submitted_value;  // that header, lower-case; "" when absent
+  // The Return-Path's address without brackets; "" for the null path "<>" (a bounce); nullopt
+  // when the mail has no Return-Path (mail read straight from a Maildir may have none).
+  std::optional<std::string> return_path;
+  std::string precedence;    // Precedence header, lower-case ("bulk", "list", "junk"); "" when absent
+  std::string list_header;   // "List-Id" or "List-Unsubscribe" when present (mailing-list mail); else ""
   std::string text;             // the first text/plain body part, decoded; "" when none
   std::vector<Attachment> attachments;  // leaf parts with a file name or a non-text type
 };

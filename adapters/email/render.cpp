@@ -1,6 +1,7 @@
 // Texts for people. Labels come from the adapter config, then the contract's schema titles, then
 // the field names; docs/email-adapter.md shows a rendered mail.
 #include "adapters/email/render.h"
+#include "adapters/sdk/csv_columns.h"
 
 #include <nlohmann/json.hpp>
 
@@ -139,6 +140,28 @@ std::string rejection_words(const contracts::Receipt& r) {
     default:
       return "the broker refused it";
   }
+}
+
+// A CSV row's problem as the clerk who filled in the sheet reads it: the column and the row, and
+// the rule in words. The clerk never saw the JSON pointer the column was mapped to, and a regular
+// expression is no help to them.
+std::string csv_problem(const contracts::FieldError& e, const partner::CsvMapping& mapping, std::size_t row,
+                        const ContractText* text) {
+  const std::string column = partner::column_for(mapping, e.pointer);
+  std::string reason = e.reason;
+  // Local problems already start with 'column "NAME" '; say it once.
+  const std::string prefix = "column \"" + column + "\" ";
+  if (!column.empty() && reason.rfind(prefix, 0) == 0) reason = reason.substr(prefix.size());
+  if (e.code == "pattern") reason = "is not in the agreed form";
+  std::string where;
+  if (!column.empty()) {
+    where = "column " + column;
+  } else if (e.pointer.empty() || e.pointer.rfind("header.", 0) == 0) {
+    where = "the row as a whole";
+  } else {
+    where = field_label(e.pointer, text, nullptr) + " (no column of the agreed sheet holds it)";
+  }
+  return where + ", row " + std::to_string(row) + ": " + reason;
 }
 
 }  // namespace
@@ -337,6 +360,10 @@ std::string reply_text(const std::string& subject, const std::string& party_name
       out << "    REJECTED: the attachment could not be read as a message. Nothing was recorded.\n";
     }
     for (const auto& e : errors) {
+      if (r.mapping != nullptr) {
+        out << "      - " << csv_problem(e, *r.mapping, o.row, text) << "\n";
+        continue;
+      }
       const std::string where = e.pointer.rfind("header.", 0) == 0 ? e.pointer : field_label(e.pointer, text, nullptr);
       out << "      - " << where;
       if (!e.pointer.empty() && e.pointer[0] == '/') out << " (" << e.pointer << ")";

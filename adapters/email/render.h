@@ -52,10 +52,14 @@ std::string delivery_json(const contracts::Deliver& d);
 struct InboundResult {
   std::string source;  // "reply.json", "rows.csv row 3"
   partner::MessageOutcome outcome;
+  const partner::CsvMapping* mapping = nullptr;  // the CSV mapping the row was read with; null for JSON
 };
 
 // The reply to an inbound mail: one paragraph per record (accepted, duplicate, rejected with every
 // field problem in words), and `problems` (mail-level: no attachment, unreadable attachment).
+// A JSON document's field problems read "Label (/pointer): reason"; a CSV row's read in the
+// clerk's terms, "column departure_at, row 2: reason", with a pattern named as "not in the agreed
+// form" instead of the regular expression.
 std::string reply_text(const std::string& subject, const std::string& party_name,
                        const std::vector<InboundResult>& results, const std::vector<std::string>& problems,
                        const ContractTexts& texts);

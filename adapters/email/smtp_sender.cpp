@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <string_view>
 
 namespace email {
 namespace {
@@ -25,6 +26,53 @@ std::size_t read_chunk(char* buffer, std::size_t size, std::size_t count, void* 
   std::memcpy(buffer, reader->data->data() + reader->offset, n);
   reader->offset += n;
   return n;
+}
+
+// What the server last said, from libcurl's debug callback: curl itself reports a refused DATA
+// only as "Weird server reply", without the server's words, which are what an operator needs.
+struct Dialogue {
+  std::string command;  // the verb of the last command we sent (MAIL, RCPT, DATA, ...); never AUTH data
+  std::string partial;  // lines of a multi-line reply (NNN-text) received so far
+  // The last refusal (4xx or 5xx) with its lines joined by " ", and the command it answered; kept
+  // apart because curl's QUIT after a refusal gets a 221 that says nothing.
+  std::string refusal;
+  std::string refused_command;
+};
+
+int on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user) {
+  auto* d = static_cast<Dialogue*>(user);
+  std::string_view text(data, size);
+  if (type == CURLINFO_HEADER_OUT) {
+    // Only known verbs: an AUTH exchange's continuation lines are credentials.
+    static constexpr std::string_view kVerbs[] = {"EHLO", "HELO", "STARTTLS", "AUTH", "MAIL",
+                                                  "RCPT", "DATA", "RSET", "QUIT"};
+    const std::string_view verb = text.substr(0, text.find_first_of(" \r\n"));
+    for (const auto known : kVerbs) {
+      if (verb == known) d->command = std::string(known);
+    }
+  } else if (type == CURLINFO_HEADER_IN) {
+    while (!text.empty()) {
+      const auto eol = text.find('\n');
+      std::string_view line = text.substr(0, eol);
+      text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+      while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+      if (line.empty()) continue;
+      // "NNN-text" continues a reply, "NNN text" ends it: keep the code once, then every text.
+      const bool more = line.size() >= 4 && line[3] == '-';
+      if (d->partial.empty()) {
+        d->partial = std::string(line.substr(0, 3));
+      }
+      if (line.size() > 4) d->partial += " " + std::string(line.substr(4));
+      if (!more) {
+        if (d->partial[0] == '4' || d->partial[0] == '5') {
+          d->refusal = d->partial;
+          d->refused_command = d->command;
+        }
+        d->partial.clear();
+      }
+    }
+  }
+  return 0;
 }
 
 struct CurlDeleter {
@@ -54,6 +102,7 @@ contracts::Result<void> SmtpSender::send(const std::string& from, const std::vec
   const std::string mail_from = "<" + from + ">";
   Reader reader{&mail};
   char error_text[CURL_ERROR_SIZE] = {};
+  Dialogue dialogue;
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, options_.url.c_str());
   curl_easy_setopt(c, CURLOPT_MAIL_FROM, mail_from.c_str());
@@ -65,6 +114,9 @@ contracts::Result<void> SmtpSender::send(const std::string& from, const std::vec
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_text);
+  curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
+  curl_easy_setopt(c, CURLOPT_DEBUGDATA, &dialogue);
+  curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);  // only feeds on_debug; nothing is printed
   if (options_.starttls) curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
   if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
   if (!options_.username.empty()) {
@@ -73,10 +125,19 @@ contracts::Result<void> SmtpSender::send(const std::string& from, const std::vec
   }
   CURLcode rc = curl_easy_perform(c);
   if (rc == CURLE_OK) return {};
-  long reply = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply);
-  return Error{ErrorCode::kTransport, "smtp " + options_.url + ": reply " + std::to_string(reply) + ", " +
-                                          (error_text[0] ? error_text : curl_easy_strerror(rc))};
+  long code = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  const std::string reason = error_text[0] ? error_text : curl_easy_strerror(rc);
+  // A 4xx or 5xx reply is the server's refusal: its own words name the reason. Without one (no
+  // connection, TLS, timeout) curl's reason is all there is.
+  if (!dialogue.refusal.empty()) {
+    return Error{ErrorCode::kTransport,
+                 "smtp " + options_.url + ": refused" +
+                     (dialogue.refused_command.empty() ? "" : " after " + dialogue.refused_command) + ": " +
+                     dialogue.refusal};
+  }
+  return Error{ErrorCode::kTransport,
+               "smtp " + options_.url + ": " + (code ? "reply " + std::to_string(code) + ", " : "") + reason};
 }
 
 }  // namespace email

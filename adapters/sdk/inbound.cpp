@@ -1,6 +1,7 @@
 // Inbound JSON documents and CSV files -> Submits, and the clerk's report (adapters/sdk/inbound.h).
 // Formats: docs/file-adapter.md. nlohmann and toml++ stay inside this file.
 #include "adapters/sdk/inbound.h"
+#include "adapters/sdk/csv_columns.h"
 
 #include <nlohmann/json.hpp>
 #include <sodium.h>
@@ -696,13 +697,7 @@ bool is_success(const MessageOutcome& outcome) {
 std::string render_report(std::string_view file_name, std::string_view party,
                           const std::vector<MessageOutcome>& outcomes, const CsvMapping* mapping) {
   auto column_for = [&](const std::string& pointer) -> std::string {
-    if (mapping == nullptr) return {};
-    if (pointer == "header.case_ref") return mapping->case_column;
-    if (pointer == "header.occurred_at") return mapping->occurred_at_column;
-    for (const auto& column : mapping->columns) {
-      if (column.field == pointer) return column.column;
-    }
-    return {};
+    return mapping == nullptr ? std::string() : partner::column_for(*mapping, pointer);
   };
   std::size_t accepted = 0, duplicate = 0, refused = 0;
   json messages = json::array();

@@ -1,13 +1,18 @@
 // keten adapter email --config FILE [--once]: runs the email adapter for one non-chain party.
 #include <CLI/CLI.hpp>
+#include <pthread.h>
 #include <signal.h>
 
 #include <atomic>
+#include <ctime>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <thread>
 
 #include "adapters/email/config.h"
 #include "adapters/email/email_adapter.h"
+#include "adapters/email/handled_mails.h"
 #include "adapters/email/mail_source.h"
 #include "adapters/email/render.h"
 #include "adapters/email/smtp_sender.h"
@@ -16,8 +21,37 @@
 namespace keten_cli {
 namespace {
 
-std::atomic<bool> g_stop{false};  // set by SIGTERM/SIGINT; the adapter loop checks it
-void on_stop_signal(int) { g_stop.store(true); }
+// SIGTERM and SIGINT are a request to stop, not an interruption. A signal handler would interrupt
+// whatever system call the adapter is in (ZeroMQ's poll fails with EINTR, which surfaced as "broker
+// unreachable", exit 3). Instead both signals are blocked in every thread (the threads ZeroMQ and
+// libcurl start later inherit the mask) and one thread takes them with sigtimedwait and sets the
+// flag the adapter's loop checks between steps, so a stop always ends cleanly with exit 0.
+class StopSignals {
+ public:
+  explicit StopSignals(std::atomic<bool>& stop) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    waiter_ = std::thread([this, &stop] {
+      const timespec tick{0, 200'000'000};  // how often to check whether we are done
+      while (!done_.load()) {
+        if (sigtimedwait(&set_, nullptr, &tick) > 0) stop.store(true);
+      }
+    });
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  ~StopSignals() {
+    done_.store(true);
+    waiter_.join();
+  }
+
+ private:
+  sigset_t set_{};
+  std::atomic<bool> done_{false};
+  std::thread waiter_;
+};
 
 struct EmailOptions {
   std::string config;
@@ -31,6 +65,10 @@ int fail(int code, std::string_view detail) {
 }
 
 int run_email(const EmailOptions& options) {
+  std::atomic<bool> stop{false};
+  // Before anything starts a thread (the ZeroMQ context does, at connect).
+  std::optional<StopSignals> signals;
+  if (!options.once) signals.emplace(stop);
   auto config = email::load_email_config(options.config);
   if (!config) return fail(kExitUsage, config.error().detail);
   auto texts = email::ContractTexts::load(config->contracts);
@@ -48,7 +86,13 @@ int run_email(const EmailOptions& options) {
   std::unique_ptr<email::MailSource> source;
   if (config->imap) source = email::make_imap_source(*config->imap);
   if (config->maildir) source = email::make_maildir_source(*config->maildir);
-  email::EmailAdapter adapter(*config, *client, smtp, source.get(), *texts);
+  std::optional<email::HandledMails> handled;
+  if (source) {
+    auto opened = email::HandledMails::open(config->handled_file, email::kHandledRetention, contracts::now_millis());
+    if (!opened) return fail(kExitFailed, opened.error().detail);
+    handled = std::move(*opened);
+  }
+  email::EmailAdapter adapter(*config, *client, smtp, source.get(), *texts, handled ? &*handled : nullptr);
 
   if (options.once) {
     // One inbound pass, then mail deliveries until none came for --wait seconds.
@@ -65,12 +109,8 @@ int run_email(const EmailOptions& options) {
     return kExitOk;
   }
 
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGINT, &action, nullptr);
   std::cout << "email adapter running party=" << config->party << std::endl;
-  if (auto r = adapter.run(g_stop); !r) return fail(kExitUnreachable, r.error().detail);
+  if (auto r = adapter.run(stop); !r) return fail(kExitUnreachable, r.error().detail);
   return kExitOk;
 }
 

@@ -173,6 +173,23 @@ Dovecot::~Dovecot() {
   process_->wait(std::chrono::seconds(10));  // ChildProcess's destructor kills it if still there
 }
 
+ImapRefusing::ImapRefusing(const Dovecot& upstream, const fs::path& dir, bool refuse_copy) : dir_(dir) {
+  fs::create_directories(dir);
+  const std::string script = std::string(KETEN_SOURCE_DIR) + "/tests/support/imap_refuse.py";
+  process_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+      "/usr/bin/python3", script, std::to_string(upstream.port()), refuse_copy ? "copy" : "move", dir.string()});
+  auto line = process_->read_line(std::chrono::seconds(20));
+  if (!line || line->rfind("PORT ", 0) != 0) throw std::runtime_error("imap proxy did not start");
+  port_ = std::stoi(line->substr(5));
+}
+
+int ImapRefusing::refused(const std::string& verb) const {
+  std::ifstream in(dir_ / "refused.log");
+  int n = 0;
+  for (std::string line; std::getline(in, line);) n += line == verb ? 1 : 0;
+  return n;
+}
+
 void Dovecot::deliver(const std::string& user, const std::string& raw_mail) const {
   static std::atomic<int> counter{0};
   const std::string name = std::to_string(std::time(nullptr)) + ".M" + std::to_string(counter++) + "P" +

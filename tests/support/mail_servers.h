@@ -53,10 +53,26 @@ class Dovecot {
   Dovecot& operator=(const Dovecot&) = delete;
 
   std::string url() const { return "imap://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
   // Delivers a mail into `user`'s INBOX the way an MDA does (Maildir tmp/ then new/).
   void deliver(const std::string& user, const std::string& raw_mail) const;
   // Mails in a folder of `user` ("INBOX", "Processed", ...), read from the Maildir on disk.
   std::size_t count(const std::string& user, const std::string& folder) const;
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<ChildProcess> process_;
+  int port_ = 0;
+};
+
+// A proxy in front of `upstream` (tests/support/imap_refuse.py) that makes it a server which cannot
+// file mail the usual way: UID MOVE is an unknown command (an older server), and with `refuse_copy`
+// UID COPY is refused as over quota (a full mailbox). Files its refusals in `dir`.
+class ImapRefusing {
+ public:
+  ImapRefusing(const Dovecot& upstream, const std::filesystem::path& dir, bool refuse_copy);
+  std::string url() const { return "imap://127.0.0.1:" + std::to_string(port_); }
+  int refused(const std::string& verb) const;  // refusals of "MOVE" or "COPY" so far
 
  private:
   std::filesystem::path dir_;

@@ -51,3 +51,38 @@ TEST_CASE("a reply lists every field error of a rejected message", "[email]") {
   CHECK(t.find("- A (/a): is required") != std::string::npos);
   CHECK(t.find("- B (/b): must be a date-time") != std::string::npos);
 }
+
+TEST_CASE("a refused CSV row names the clerk's column and row, not a JSON pointer or a regular expression",
+          "[email]") {
+  partner::CsvMapping mapping;
+  mapping.contract = "departure.scheduled";
+  mapping.case_column = "v_nummer";
+  mapping.columns = {{"vertrek", "/std", partner::CellType::kString, true},
+                     {"vlucht", "/flight/number", partner::CellType::kString, false}};
+  email::InboundResult r;
+  r.source = "vertrek.csv row 2";
+  r.mapping = &mapping;
+  r.outcome.row = 2;
+  r.outcome.contract = "departure.scheduled";
+  contracts::Receipt receipt;
+  receipt.status = contracts::ReceiptStatus::kRejected;
+  receipt.code = contracts::ErrorCode::kSchemaViolation;
+  receipt.errors = {{"/flight/number", "pattern", "does not match the pattern ^[A-Z0-9]{2}[0-9]{1,4}$"},
+                    {"/std", "format", "not a valid date-time: expected RFC 3339"},
+                    {"/escort", "required", "is missing"}};
+  r.outcome.receipt = receipt;
+  email::InboundResult local;  // a row refused before it was sent
+  local.source = "vertrek.csv row 3";
+  local.mapping = &mapping;
+  local.outcome.row = 3;
+  local.outcome.errors = {{"/std", "required", "column \"vertrek\" is empty"}};
+  email::ContractTexts none;
+  const std::string t = email::reply_text("subject", "GEM", {r, local}, {}, none);
+  INFO(t);
+  CHECK(t.find("- column vlucht, row 2: is not in the agreed form") != std::string::npos);
+  CHECK(t.find("- column vertrek, row 2: not a valid date-time") != std::string::npos);
+  CHECK(t.find("- Escort (no column of the agreed sheet holds it), row 2: is missing") != std::string::npos);
+  CHECK(t.find("- column vertrek, row 3: is empty") != std::string::npos);
+  CHECK(t.find("^[A-Z0-9]") == std::string::npos);
+  CHECK(t.find("(/std)") == std::string::npos);
+}
