@@ -166,21 +166,45 @@ void DeliveryScheduler::release_credit(const InFlight& flight) {
   dirty_.insert(flight.partner);
 }
 
-Result<void> DeliveryScheduler::return_to_pending(std::uint64_t delivery_id) {
+void DeliveryScheduler::mark_answered(const std::string& routing_id) {
+  if (auto it = sessions_.find(routing_id); it != sessions_.end()) it->second.answered = true;
+}
+
+DeliveryScheduler::Taken DeliveryScheduler::taken_from(const InFlight& flight) const {
+  if (flight.nacked) return Taken::kCounted;  // the partner read it and refused it
+  auto s = sessions_.find(flight.routing_id);
+  return s != sessions_.end() && s->second.answered ? Taken::kCounted : Taken::kUnproven;
+}
+
+Result<void> DeliveryScheduler::return_to_pending(std::uint64_t delivery_id, Taken taken) {
   auto it = in_flight_.find(delivery_id);
   if (it == in_flight_.end()) return {};
-  if (auto r = store_.mark_pending(static_cast<std::int64_t>(delivery_id)); !r) return r;
+  const auto id = static_cast<std::int64_t>(delivery_id);
+  const InFlight& flight = it->second;
+  // The store counted the attempt when the frame was queued; say whether it stands
+  // (docs/protocol.md, "Delivery"). A connection that never answered may be one that cannot read
+  // (it vanished, crashed at start, or takes credit and never reads): it must not use up the
+  // attempts of a client that works. With none left standing the delivery is as never sent (no
+  // last_attempt_at); otherwise this attempt's time stays, no earlier than the last that stands.
+  if (taken != Taken::kCounted) {
+    const std::uint32_t stands = flight.attempt - 1;
+    if (auto r = store_.mark_in_flight(id, stands, stands == 0 ? 0 : flight.sent_at); !r) return r;
+  }
+  if (auto r = store_.mark_pending(id); !r) return r;
   release_credit(it->second);
   mark_dirty(it->second.partner);  // pending again: no longer drained
   in_flight_.erase(it);
   return {};
 }
 
-Result<void> DeliveryScheduler::on_ack(const std::string& partner, std::uint64_t delivery_id, Millis now) {
+Result<void> DeliveryScheduler::on_ack(const std::string& routing_id, const std::string& partner,
+                                      std::uint64_t delivery_id, Millis now) {
   auto id = static_cast<std::int64_t>(delivery_id);
   auto it = in_flight_.find(delivery_id);
   std::optional<store::LogEvent> row;  // the delivery's log identity: kept in flight, or read back
   if (it != in_flight_.end() && it->second.partner == partner) {
+    mark_answered(routing_id);
+    mark_answered(it->second.routing_id);
     row = std::move(it->second.row);
     release_credit(it->second);
     in_flight_.erase(it);
@@ -196,6 +220,7 @@ Result<void> DeliveryScheduler::on_ack(const std::string& partner, std::uint64_t
     if ((*state)->state == store::DeliveryState::kDead) {
       return Error{ErrorCode::kUnknownDelivery, "delivery " + std::to_string(delivery_id) + " was dead-lettered"};
     }
+    mark_answered(routing_id);
     auto d = store_.find_delivery_header(id);
     if (!d) return d.error();
     if (*d) row = delivery_event("acknowledged", **d, now);
@@ -215,12 +240,14 @@ Result<void> DeliveryScheduler::on_ack(const std::string& partner, std::uint64_t
   return {};
 }
 
-Result<void> DeliveryScheduler::on_nack(const std::string& partner, std::uint64_t delivery_id,
-                                        const std::string& reason, Millis now) {
+Result<void> DeliveryScheduler::on_nack(const std::string& routing_id, const std::string& partner,
+                                        std::uint64_t delivery_id, const std::string& reason, Millis now) {
   auto it = in_flight_.find(delivery_id);
   if (it == in_flight_.end() || it->second.partner != partner || it->second.nacked) {
     return Error{ErrorCode::kUnknownDelivery, "no delivery " + std::to_string(delivery_id) + " in flight for " + partner};
   }
+  mark_answered(routing_id);
+  mark_answered(it->second.routing_id);
   auto d = store_.find_delivery_header(static_cast<std::int64_t>(delivery_id));
   if (!d) return d.error();
   if (*d) {
@@ -240,16 +267,35 @@ Result<void> DeliveryScheduler::on_nack(const std::string& partner, std::uint64_
 Result<void> DeliveryScheduler::drop_session(const std::string& routing_id, Millis /*now*/) {
   auto it = sessions_.find(routing_id);
   if (it == sessions_.end()) return {};
-  log().info("session closed partner={}", it->second.partner);
-  sessions_.erase(it);
+  const Taken taken = it->second.answered ? Taken::kCounted : Taken::kUnproven;
   std::vector<std::uint64_t> orphaned;
   for (const auto& [id, flight] : in_flight_) {
     if (flight.routing_id == routing_id && !flight.nacked) orphaned.push_back(id);
   }
+  log().info("session closed partner={} returned={}", it->second.partner, orphaned.size());
+  sessions_.erase(it);
   for (auto id : orphaned) {
-    if (auto r = return_to_pending(id); !r) return r;
+    if (auto r = return_to_pending(id, taken); !r) return r;
   }
   return {};
+}
+
+Result<void> DeliveryScheduler::not_delivered(const std::string& routing_id, const std::vector<std::uint64_t>& delivery_ids,
+                                              const std::string& reason, Millis now) {
+  for (auto id : delivery_ids) {
+    auto it = in_flight_.find(id);
+    if (it == in_flight_.end() || it->second.routing_id != routing_id || it->second.nacked) continue;
+    // The log said `delivered` when the frame was queued (before the commit, as every log row);
+    // this row says it never left, so the log does not claim the partner could have read it.
+    store::LogEvent e = it->second.row;
+    e.event = "undelivered";
+    e.at = now;
+    e.detail = undelivered_detail(it->second.attempt, reason);
+    if (auto r = store_.append_log(std::move(e)); !r) return r.error();
+    log().debug("undelivered delivery_id={} partner={} reason={}", id, it->second.partner, reason);
+    if (auto r = return_to_pending(id, Taken::kNotSent); !r) return r;
+  }
+  return drop_session(routing_id, now);
 }
 
 bool DeliveryScheduler::has_work(Millis now) const {
@@ -277,8 +323,9 @@ Result<void> DeliveryScheduler::expire(Millis now) {
     if (f.deadline <= now) overdue.push_back(id);
   }
   for (auto id : overdue) {
-    if (!in_flight_[id].nacked) log().warn("ack overdue delivery_id={} partner={}", id, in_flight_[id].partner);
-    if (auto r = return_to_pending(id); !r) return r;
+    const InFlight& flight = in_flight_[id];
+    if (!flight.nacked) log().warn("ack overdue delivery_id={} partner={}", id, flight.partner);
+    if (auto r = return_to_pending(id, taken_from(flight)); !r) return r;
   }
   return {};
 }
@@ -328,8 +375,9 @@ Result<void> DeliveryScheduler::send(store::OutboundDelivery& d, std::uint32_t a
   frame.sender = std::move(d.sender);
   frame.accepted_at = d.accepted_at;
   frame.payload = std::move(d.payload);
-  out.push_back({routing_id, contracts::encode_envelope(frame)});
-  in_flight_[frame.delivery_id] = InFlight{routing_id, d.recipient, now + options_.ack_timeout.count(), false, std::move(e)};
+  out.push_back({routing_id, contracts::encode_envelope(frame), frame.delivery_id});
+  InFlight& flight = in_flight_[frame.delivery_id];
+  flight = InFlight{routing_id, d.recipient, now + options_.ack_timeout.count(), false, attempt, now, std::move(e)};
   return {};
 }
 
