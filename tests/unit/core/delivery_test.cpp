@@ -711,3 +711,22 @@ TEST_CASE("a connection that never acked or nacked anything cannot dead-letter a
   }
   CHECK(f.counts().dead == 1);
 }
+
+TEST_CASE("connections that have answered are served before a partner's others", "[core][delivery][fault]") {
+  Fixture f;
+  f.submit(1);
+  // "a-stale" sorts first; "b-reader" acks its first delivery.
+  REQUIRE(f.scheduler.on_credit("b-reader", "BRAVO", 8, kT0));
+  auto first = f.turn(kT0);
+  REQUIRE(first.size() == 1);
+  REQUIRE(f.ack(first[0].delivery_id, kT0, "BRAVO", "b-reader"));
+  REQUIRE(f.scheduler.on_credit("a-stale", "BRAVO", 8, kT0));
+  f.submit(2);
+  REQUIRE(f.store.begin());
+  auto out = f.scheduler.pump(kT0 + 1);
+  REQUIRE(f.store.commit());
+  REQUIRE(out);
+  REQUIRE(out->size() == 2);
+  CHECK((*out)[0].routing_id == "b-reader");
+  CHECK((*out)[1].routing_id == "b-reader");
+}
