@@ -344,15 +344,28 @@ void DeliveryScheduler::add_pending(store::OutboundDelivery d) {
   }
 }
 
+std::vector<std::pair<const std::string, DeliveryScheduler::Session>*> DeliveryScheduler::sessions_of(
+    const std::string& partner) {
+  // Connections that have shown they read come first: a partner's stale or never-reading
+  // connections get only what its working ones have no room for.
+  std::vector<std::pair<const std::string, Session>*> out;
+  for (auto& entry : sessions_) {
+    if (entry.second.partner == partner && entry.second.answered) out.push_back(&entry);
+  }
+  for (auto& entry : sessions_) {
+    if (entry.second.partner == partner && !entry.second.answered) out.push_back(&entry);
+  }
+  return out;
+}
+
 std::optional<std::string> DeliveryScheduler::reserve(const std::string& recipient) {
   if (drained_.find(recipient) == drained_.end()) return std::nullopt;
   if (auto w = waiting_.find(recipient); w != waiting_.end() && !w->second.queue.empty()) return std::nullopt;
-  for (const bool answered : {true, false}) {  // connections that have shown they read first, as in pump()
-    for (auto& [routing_id, session] : sessions_) {
-      if (session.partner == recipient && session.answered == answered && session.in_flight < session.credit) {
-        ++session.in_flight;
-        return routing_id;
-      }
+  for (auto* entry : sessions_of(recipient)) {
+    auto& [routing_id, session] = *entry;
+    if (session.in_flight < session.credit) {
+      ++session.in_flight;
+      return routing_id;
     }
   }
   return std::nullopt;
@@ -388,53 +401,49 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
   std::set<std::string> partners;
   partners.swap(dirty_);
   for (const auto& partner : partners) {
-    // Connections that have shown they read come first: a partner's stale or never-reading
-    // connections get only what its working ones have no room for.
-    for (const bool answered : {true, false}) {
-      for (auto& [routing_id, session] : sessions_) {
-        if (session.partner != partner || session.answered != answered) continue;
-        while (session.in_flight < session.credit) {
-          const std::size_t wanted = session.credit - session.in_flight;
-          std::vector<store::OutboundDelivery> batch;
-          auto w = waiting_.find(partner);
-          const bool kept = w != waiting_.end() && !w->second.queue.empty();
-          if (drained_.find(partner) == drained_.end()) {
-            // Pending deliveries older than what is kept here are only in the store: read those.
-            auto read = store_.next_pending(partner, wanted,
-                                            kept ? w->second.queue.front().delivery_id
-                                                 : std::numeric_limits<std::int64_t>::max());
-            if (!read) return read.error();
-            batch = std::move(*read);
-            // Short of what was asked: the store holds nothing older than what is kept here.
-            if (batch.size() < wanted) drained_.insert(partner);
+    for (auto* entry : sessions_of(partner)) {
+      auto& [routing_id, session] = *entry;
+      while (session.in_flight < session.credit) {
+        const std::size_t wanted = session.credit - session.in_flight;
+        std::vector<store::OutboundDelivery> batch;
+        auto w = waiting_.find(partner);
+        const bool kept = w != waiting_.end() && !w->second.queue.empty();
+        if (drained_.find(partner) == drained_.end()) {
+          // Pending deliveries older than what is kept here are only in the store: read those.
+          auto read = store_.next_pending(partner, wanted,
+                                          kept ? w->second.queue.front().delivery_id
+                                               : std::numeric_limits<std::int64_t>::max());
+          if (!read) return read.error();
+          batch = std::move(*read);
+          // Short of what was asked: the store holds nothing older than what is kept here.
+          if (batch.size() < wanted) drained_.insert(partner);
+        }
+        if (batch.empty() && kept && drained_.find(partner) != drained_.end()) {
+          auto& queue = w->second.queue;
+          while (batch.size() < wanted && !queue.empty()) {
+            w->second.bytes -= kept_bytes(queue.front());
+            batch.push_back(std::move(queue.front()));
+            queue.pop_front();
           }
-          if (batch.empty() && kept && drained_.find(partner) != drained_.end()) {
-            auto& queue = w->second.queue;
-            while (batch.size() < wanted && !queue.empty()) {
-              w->second.bytes -= kept_bytes(queue.front());
-              batch.push_back(std::move(queue.front()));
-              queue.pop_front();
-            }
+        }
+        if (batch.empty()) break;
+        for (auto& d : batch) {
+          if (d.attempts >= options_.max_attempts || !d.unreadable.empty()) {
+            // Given up: too many sends, or a stored payload that cannot be opened (which no retry
+            // mends; the other deliveries go on).
+            if (auto r = store_.mark_dead(d.delivery_id, now); !r) return r.error();
+            store::LogEvent e = delivery_event("dead_lettered", d, now);
+            e.detail = d.unreadable.empty() ? attempt_detail(d.attempts) : reason_detail(d.unreadable);
+            if (auto r = store_.append_log(e); !r) return r.error();
+            if (backlog_) backlog_->settled(partner);
+            log().warn("dead_lettered delivery_id={} message_id={} recipient={} attempts={}", d.delivery_id,
+                       d.header.message_id, partner, d.attempts);
+            continue;
           }
-          if (batch.empty()) break;
-          for (auto& d : batch) {
-            if (d.attempts >= options_.max_attempts || !d.unreadable.empty()) {
-              // Given up: too many sends, or a stored payload that cannot be opened (which no retry
-              // mends; the other deliveries go on).
-              if (auto r = store_.mark_dead(d.delivery_id, now); !r) return r.error();
-              store::LogEvent e = delivery_event("dead_lettered", d, now);
-              e.detail = d.unreadable.empty() ? attempt_detail(d.attempts) : reason_detail(d.unreadable);
-              if (auto r = store_.append_log(e); !r) return r.error();
-              if (backlog_) backlog_->settled(partner);
-              log().warn("dead_lettered delivery_id={} message_id={} recipient={} attempts={}", d.delivery_id,
-                         d.header.message_id, partner, d.attempts);
-              continue;
-            }
-            std::uint32_t attempt = d.attempts + 1;
-            if (auto r = store_.mark_in_flight(d.delivery_id, attempt, now); !r) return r.error();
-            if (auto r = send(d, attempt, routing_id, now, out); !r) return r.error();
-            ++session.in_flight;
-          }
+          std::uint32_t attempt = d.attempts + 1;
+          if (auto r = store_.mark_in_flight(d.delivery_id, attempt, now); !r) return r.error();
+          if (auto r = send(d, attempt, routing_id, now, out); !r) return r.error();
+          ++session.in_flight;
         }
       }
     }

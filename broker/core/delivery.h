@@ -189,6 +189,8 @@ class DeliveryScheduler {
   // kCounted or kUnproven for an in-flight delivery, by what its connection has shown.
   Taken taken_from(const InFlight& flight) const;
   void mark_answered(const std::string& routing_id);
+  // The sessions of `partner`, those that have answered first (each group in routing-id order).
+  std::vector<std::pair<const std::string, Session>*> sessions_of(const std::string& partner);
   // Logs `d` as sent (attempt `attempt`), applies the policy, appends its frame to `out` and keeps
   // it in flight. The caller has marked it in flight in the store and counted the credit.
   contracts::Result<void> send(store::OutboundDelivery& d, std::uint32_t attempt, const std::string& routing_id,
