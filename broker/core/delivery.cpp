@@ -189,6 +189,9 @@ Result<void> DeliveryScheduler::return_to_pending(std::uint64_t delivery_id, Tak
   if (taken != Taken::kCounted) {
     const std::uint32_t stands = flight.attempt - 1;
     if (auto r = store_.mark_in_flight(id, stands, stands == 0 ? 0 : flight.sent_at); !r) return r;
+    // The norm tracker looked at the send; let it look again at what stands.
+    progress_.push_back({flight.row.message_id, flight.row.contract, flight.row.version});
+    if (taken == Taken::kUnproven) ++uncounted_[delivery_id];  // it did leave: the next frame says so
   }
   if (auto r = store_.mark_pending(id); !r) return r;
   release_credit(it->second);
@@ -202,6 +205,7 @@ Result<void> DeliveryScheduler::on_ack(const std::string& routing_id, const std:
   auto id = static_cast<std::int64_t>(delivery_id);
   auto it = in_flight_.find(delivery_id);
   std::optional<store::LogEvent> row;  // the delivery's log identity: kept in flight, or read back
+  uncounted_.erase(delivery_id);
   if (it != in_flight_.end() && it->second.partner == partner) {
     mark_answered(routing_id);
     mark_answered(it->second.routing_id);
@@ -290,7 +294,9 @@ Result<void> DeliveryScheduler::not_delivered(const std::string& routing_id, con
     store::LogEvent e = it->second.row;
     e.event = "undelivered";
     e.at = now;
-    e.detail = undelivered_detail(it->second.attempt, reason);
+    std::uint32_t shown = it->second.attempt;  // as the `delivered` row said
+    if (auto u = uncounted_.find(id); u != uncounted_.end()) shown += u->second;
+    e.detail = undelivered_detail(shown, reason);
     if (auto r = store_.append_log(std::move(e)); !r) return r.error();
     log().debug("undelivered delivery_id={} partner={} reason={}", id, it->second.partner, reason);
     if (auto r = return_to_pending(id, Taken::kNotSent); !r) return r;
@@ -377,15 +383,17 @@ Result<void> DeliveryScheduler::send_reserved(store::OutboundDelivery d, const s
 
 Result<void> DeliveryScheduler::send(store::OutboundDelivery& d, std::uint32_t attempt, const std::string& routing_id,
                                      Millis now, std::vector<Outgoing>& out) {
-  store::LogEvent e = delivery_event(attempt == 1 ? "delivered" : "redelivered", d, now);
-  e.detail = attempt_detail(attempt);
+  std::uint32_t shown = attempt;  // every send that left the broker, counted or not
+  if (auto u = uncounted_.find(static_cast<std::uint64_t>(d.delivery_id)); u != uncounted_.end()) shown += u->second;
+  store::LogEvent e = delivery_event(shown == 1 ? "delivered" : "redelivered", d, now);
+  e.detail = attempt_detail(shown);
   if (auto r = store_.append_log(e); !r) return r.error();
   e.detail.clear();  // what an ack row carries (delivery_event without detail)
   progress_.push_back({d.header.message_id, d.header.contract, d.header.version});
   contracts::Deliver frame;
   if (auto r = apply_policy(d, frame.removed_fields, now); !r) return r.error();
   frame.delivery_id = static_cast<std::uint64_t>(d.delivery_id);
-  frame.attempt = attempt;
+  frame.attempt = shown;
   frame.header = std::move(d.header);
   frame.sender = std::move(d.sender);
   frame.accepted_at = d.accepted_at;
@@ -432,6 +440,7 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
             // Given up: too many sends, or a stored payload that cannot be opened (which no retry
             // mends; the other deliveries go on).
             if (auto r = store_.mark_dead(d.delivery_id, now); !r) return r.error();
+            uncounted_.erase(static_cast<std::uint64_t>(d.delivery_id));
             store::LogEvent e = delivery_event("dead_lettered", d, now);
             e.detail = d.unreadable.empty() ? attempt_detail(d.attempts) : reason_detail(d.unreadable);
             if (auto r = store_.append_log(e); !r) return r.error();

@@ -8,11 +8,12 @@
 // sets its window, Credit{0} says goodbye and returns its in-flight deliveries at once; a delivery
 // not acked within ack_timeout, or whose connection fell silent for session_timeout or ended, goes
 // back to pending and is sent again (attempt + 1); a Nack retries after a back-off; after
-// max_attempts attempts a delivery is dead-lettered. An attempt counts only when the frame was
-// handed to a live connection that reads: a frame the socket refused is taken back
-// (not_delivered), and so is one returned by a connection that never acked or nacked anything (it
-// vanished, crashed at start, or takes credit and never reads). Acks are accepted from any
-// connection of the recipient partner.
+// max_attempts counted attempts a delivery is dead-lettered. An attempt counts only when the frame
+// was handed to a live connection that reads: a frame the socket refused is taken back
+// (not_delivered: the frame never left, the next one has the same number), and one returned by a
+// connection that never acked or nacked anything (it vanished, crashed at start, or takes credit
+// and never reads) does not count either (it left: the next frame's number is one higher). Acks
+// are accepted from any connection of the recipient partner.
 //
 // Threading: the broker loop thread only.
 
@@ -172,7 +173,7 @@ class DeliveryScheduler {
     std::string partner;
     contracts::Millis deadline = 0;  // back to pending after this
     bool nacked = false;             // waiting out a nack back-off, not holding credit
-    std::uint32_t attempt = 1;       // as stored in the store while in flight
+    std::uint32_t attempt = 1;       // as stored in the store while in flight (counted attempts)
     contracts::Millis sent_at = 0;
     // The delivery's handover-log identity (message, contract, case, sender, digest, recipient),
     // so an ack is logged without reading the delivery back from the store.
@@ -182,7 +183,7 @@ class DeliveryScheduler {
   // How a delivery taken back from a connection counts toward max_attempts.
   enum class Taken {
     kCounted,   // the attempt stands (a nack, or a connection that has acked or nacked before)
-    kUnproven,  // the connection never acked or nacked anything: the attempt is taken back
+    kUnproven,  // the connection never acked or nacked anything: the attempt does not count
     kNotSent,   // the frame never left the socket: the attempt is taken back
   };
   contracts::Result<void> return_to_pending(std::uint64_t delivery_id, Taken taken);
@@ -191,8 +192,9 @@ class DeliveryScheduler {
   void mark_answered(const std::string& routing_id);
   // The sessions of `partner`, those that have answered first (each group in routing-id order).
   std::vector<std::pair<const std::string, Session>*> sessions_of(const std::string& partner);
-  // Logs `d` as sent (attempt `attempt`), applies the policy, appends its frame to `out` and keeps
-  // it in flight. The caller has marked it in flight in the store and counted the credit.
+  // Logs `d` as sent (attempt `attempt`, which counts), applies the policy, appends its frame to
+  // `out` and keeps it in flight. The caller has marked it in flight in the store with `attempt`
+  // and counted the credit. The frame and the log show `attempt` plus the sends not counted.
   contracts::Result<void> send(store::OutboundDelivery& d, std::uint32_t attempt, const std::string& routing_id,
                                contracts::Millis now, std::vector<Outgoing>& out);
   // Redacts `d.payload` for its recipient and logs the policy decision; fills `removed`.
@@ -222,6 +224,10 @@ class DeliveryScheduler {
   // nothing is kept for them.
   std::set<std::string, std::less<>> drained_;
   std::vector<Outgoing> sent_;                    // frames of send_reserved(), for the next pump()
+  // By delivery id, sends given back by connections that never answered: they left the broker, so
+  // the Deliver frame's `attempt` numbers them, but they do not count toward max_attempts (the
+  // store keeps counted attempts only). Memory only; forgotten at ack and dead letter.
+  std::map<std::uint64_t, std::uint32_t> uncounted_;
   policy::ConsentRegister* consents_ = nullptr;
   BacklogBound* backlog_ = nullptr;
   std::vector<Progress> progress_;
