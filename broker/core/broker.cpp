@@ -394,7 +394,8 @@ struct Broker::Impl {
       if (auto r = socket.send(out.routing_id, out.bytes); !r) {
         auto& refused = unreachable[out.routing_id];
         if (refused.delivery_ids.empty()) {
-          log().warn("delivery not sent, connection retired delivery_id={} detail={}", out.delivery_id, r.error().detail);
+          log().warn("delivery not sent, connection retired delivery_id={} detail={}", out.delivery_id,
+                     r.error().detail);
         }
         refused.delivery_ids.push_back(out.delivery_id);
         refused.reason = r.error().detail;

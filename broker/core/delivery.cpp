@@ -284,8 +284,9 @@ Result<void> DeliveryScheduler::drop_session(const std::string& routing_id, Mill
   return {};
 }
 
-Result<void> DeliveryScheduler::not_delivered(const std::string& routing_id, const std::vector<std::uint64_t>& delivery_ids,
-                                              const std::string& reason, Millis now) {
+Result<void> DeliveryScheduler::not_delivered(const std::string& routing_id,
+                                              const std::vector<std::uint64_t>& delivery_ids, const std::string& reason,
+                                              Millis now) {
   for (auto id : delivery_ids) {
     auto it = in_flight_.find(id);
     if (it == in_flight_.end() || it->second.routing_id != routing_id || it->second.nacked) continue;

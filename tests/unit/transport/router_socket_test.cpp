@@ -109,8 +109,8 @@ zmq::socket_t partner_dealer(zmq::context_t& context, const Keys& broker_keys, c
 
 // Polls until `done` said so for an entry (a generous bound only against a hang); returns
 // everything read, to the end of that poll's batch.
-std::vector<broker::transport::Incoming> poll_until(RouterSocket& socket,
-                                                    const std::function<bool(const broker::transport::Incoming&)>& done) {
+using Done = std::function<bool(const broker::transport::Incoming&)>;
+std::vector<broker::transport::Incoming> poll_until(RouterSocket& socket, const Done& done) {
   std::vector<broker::transport::Incoming> all;
   for (int polls = 0; polls < 600; ++polls) {
     auto batch = socket.poll(50ms, 512, kMiB);
