@@ -40,6 +40,13 @@ constexpr std::chrono::milliseconds kIdlePoll{100};
 // before it stops reading that connection's socket is RouterOptions::queue_bytes.
 constexpr std::size_t kBatchBytes = 32 << 20;
 
+// A connection the socket refused frames for (it is gone, or its queue is full), and the
+// deliveries among them, which never left.
+struct RefusedSends {
+  std::vector<std::uint64_t> delivery_ids;
+  std::string reason;
+};
+
 // Where a receipt sits among a turn's replies, so a failed commit can replace it.
 struct ReceiptSlot {
   std::size_t index;
@@ -87,7 +94,9 @@ struct Broker::Impl {
   NormTracker norms;
   ReportSchedule reports;
   std::optional<contracts::Submit> due_report;  // made before the turn's transaction, submitted in it
-  std::vector<std::string> unreachable;  // routing ids whose send failed; dropped next turn
+  // By routing id, connections whose sends failed: retired at the start of the next turn, their
+  // unsent deliveries taken back (DeliveryScheduler::not_delivered).
+  std::map<std::string, RefusedSends> unreachable;
   audit::SigningKey signing_key;         // empty: no checkpoints, unsigned receipts
   Millis last_checkpoint_at = 0;
   std::uint64_t last_checkpoint_seq = 0;  // head seq the last checkpoint signed
@@ -193,6 +202,8 @@ struct Broker::Impl {
   // Handles one frame inside the open transaction. An error means the store failed.
   Result<void> handle(Prepared& p, Millis now, std::vector<Outgoing>& replies, std::vector<ReceiptSlot>& receipt_slots) {
     const transport::Incoming& in = p.in;
+    // The socket monitor saw the connection end: retire it now, after every frame it sent before.
+    if (in.gone) return scheduler.drop_session(in.routing_id, now);
     scheduler.touch(in.routing_id, now);
     if (in.multipart) return reject_frame(in, ErrorCode::kMalformedEnvelope, "a message must be exactly one frame", now, replies);
     auto& decoded = p.decoded;
@@ -222,8 +233,11 @@ struct Broker::Impl {
             return {};
           } else if constexpr (std::is_same_v<T, contracts::Ack> || std::is_same_v<T, contracts::Nack>) {
             Result<void> r = [&] {
-              if constexpr (std::is_same_v<T, contracts::Ack>) return scheduler.on_ack(in.partner, frame.delivery_id, now);
-              else return scheduler.on_nack(in.partner, frame.delivery_id, frame.reason, now);
+              if constexpr (std::is_same_v<T, contracts::Ack>) {
+                return scheduler.on_ack(in.routing_id, in.partner, frame.delivery_id, now);
+              } else {
+                return scheduler.on_nack(in.routing_id, in.partner, frame.delivery_id, frame.reason, now);
+              }
             }();
             if (r || r.error().code != ErrorCode::kUnknownDelivery) return r;
             log().warn("rejected ack partner={} delivery_id={} detail={}", in.partner, frame.delivery_id, r.error().detail);
@@ -274,7 +288,9 @@ struct Broker::Impl {
   // while this thread handles batch n; when traffic pauses, the last batch is taken the next turn.
   Result<void> turn(std::chrono::milliseconds timeout) {
     const bool busy = intake->outstanding() > 0;
-    auto polled = socket.poll(busy ? std::chrono::milliseconds(0) : timeout, options.max_batch, kBatchBytes);
+    // Refused sends are retired (and their deliveries offered elsewhere) without waiting for traffic.
+    const bool waiting = busy || !unreachable.empty();
+    auto polled = socket.poll(waiting ? std::chrono::milliseconds(0) : timeout, options.max_batch, kBatchBytes);
     if (!polled) return polled.error();
     const bool arrived = !polled->empty();
     if (arrived) intake->push(std::move(*polled));
@@ -295,7 +311,9 @@ struct Broker::Impl {
     // A failed checkpoint is retried next turn; it does not stop the broker.
     if (auto r = checkpoint(now, false); !r) log().error("checkpoint failed: {}", r.error().detail);
     if (ops) {
-      for (std::size_t i = 0; i < batch.size(); ++i) ops->frame_from(batch.partner(i), now);
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (!batch.partner(i).empty()) ops->frame_from(batch.partner(i), now);  // not a `gone` notice
+      }
       ops->tick(store, {scheduler.session_count(), last_checkpoint_at, &backlog.counts()}, now);
     }
     if (reports.due(now)) {
@@ -312,8 +330,8 @@ struct Broker::Impl {
     if (auto r = store.begin(); !r) {
       status = r;
     } else {
-      for (const auto& routing_id : unreachable) {
-        if (status = scheduler.drop_session(routing_id, now); !status) break;
+      for (const auto& [routing_id, refused] : unreachable) {
+        if (status = scheduler.not_delivered(routing_id, refused.delivery_ids, refused.reason, now); !status) break;
       }
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (!status) break;
@@ -368,12 +386,20 @@ struct Broker::Impl {
     for (const auto& out : replies) {
       if (auto r = socket.send(out.routing_id, out.bytes); !r) {
         log().warn("reply not sent detail={}", r.error().detail);
+        unreachable[out.routing_id].reason = r.error().detail;
       }
     }
+    // A delivery the socket refuses never reached the connection: it does not count as an attempt,
+    // and the connection is retired next turn (docs/protocol.md, "Delivery").
     for (const auto& out : deliveries) {
       if (auto r = socket.send(out.routing_id, out.bytes); !r) {
-        log().warn("delivery not sent, connection dropped detail={}", r.error().detail);
-        unreachable.push_back(out.routing_id);
+        auto& refused = unreachable[out.routing_id];
+        if (refused.delivery_ids.empty()) {
+          log().warn("delivery not sent, connection retired delivery_id={} detail={}", out.delivery_id,
+                     r.error().detail);
+        }
+        refused.delivery_ids.push_back(out.delivery_id);
+        refused.reason = r.error().detail;
       }
     }
     return {};

@@ -166,21 +166,49 @@ void DeliveryScheduler::release_credit(const InFlight& flight) {
   dirty_.insert(flight.partner);
 }
 
-Result<void> DeliveryScheduler::return_to_pending(std::uint64_t delivery_id) {
+void DeliveryScheduler::mark_answered(const std::string& routing_id) {
+  if (auto it = sessions_.find(routing_id); it != sessions_.end()) it->second.answered = true;
+}
+
+DeliveryScheduler::Taken DeliveryScheduler::taken_from(const InFlight& flight) const {
+  if (flight.nacked) return Taken::kCounted;  // the partner read it and refused it
+  auto s = sessions_.find(flight.routing_id);
+  return s != sessions_.end() && s->second.answered ? Taken::kCounted : Taken::kUnproven;
+}
+
+Result<void> DeliveryScheduler::return_to_pending(std::uint64_t delivery_id, Taken taken) {
   auto it = in_flight_.find(delivery_id);
   if (it == in_flight_.end()) return {};
-  if (auto r = store_.mark_pending(static_cast<std::int64_t>(delivery_id)); !r) return r;
+  const auto id = static_cast<std::int64_t>(delivery_id);
+  const InFlight& flight = it->second;
+  // The store counted the attempt when the frame was queued; say whether it stands
+  // (docs/protocol.md, "Delivery"). A connection that never answered may be one that cannot read
+  // (it vanished, crashed at start, or takes credit and never reads): it must not use up the
+  // attempts of a client that works. With none left standing the delivery is as never sent (no
+  // last_attempt_at); otherwise this attempt's time stays, no earlier than the last that stands.
+  if (taken != Taken::kCounted) {
+    const std::uint32_t stands = flight.attempt - 1;
+    if (auto r = store_.mark_in_flight(id, stands, stands == 0 ? 0 : flight.sent_at); !r) return r;
+    // The norm tracker looked at the send; let it look again at what stands.
+    progress_.push_back({flight.row.message_id, flight.row.contract, flight.row.version});
+    if (taken == Taken::kUnproven) ++uncounted_[delivery_id];  // it did leave: the next frame says so
+  }
+  if (auto r = store_.mark_pending(id); !r) return r;
   release_credit(it->second);
   mark_dirty(it->second.partner);  // pending again: no longer drained
   in_flight_.erase(it);
   return {};
 }
 
-Result<void> DeliveryScheduler::on_ack(const std::string& partner, std::uint64_t delivery_id, Millis now) {
+Result<void> DeliveryScheduler::on_ack(const std::string& routing_id, const std::string& partner,
+                                      std::uint64_t delivery_id, Millis now) {
   auto id = static_cast<std::int64_t>(delivery_id);
   auto it = in_flight_.find(delivery_id);
   std::optional<store::LogEvent> row;  // the delivery's log identity: kept in flight, or read back
+  uncounted_.erase(delivery_id);
   if (it != in_flight_.end() && it->second.partner == partner) {
+    mark_answered(routing_id);
+    mark_answered(it->second.routing_id);
     row = std::move(it->second.row);
     release_credit(it->second);
     in_flight_.erase(it);
@@ -196,6 +224,7 @@ Result<void> DeliveryScheduler::on_ack(const std::string& partner, std::uint64_t
     if ((*state)->state == store::DeliveryState::kDead) {
       return Error{ErrorCode::kUnknownDelivery, "delivery " + std::to_string(delivery_id) + " was dead-lettered"};
     }
+    mark_answered(routing_id);
     auto d = store_.find_delivery_header(id);
     if (!d) return d.error();
     if (*d) row = delivery_event("acknowledged", **d, now);
@@ -215,12 +244,14 @@ Result<void> DeliveryScheduler::on_ack(const std::string& partner, std::uint64_t
   return {};
 }
 
-Result<void> DeliveryScheduler::on_nack(const std::string& partner, std::uint64_t delivery_id,
-                                        const std::string& reason, Millis now) {
+Result<void> DeliveryScheduler::on_nack(const std::string& routing_id, const std::string& partner,
+                                        std::uint64_t delivery_id, const std::string& reason, Millis now) {
   auto it = in_flight_.find(delivery_id);
   if (it == in_flight_.end() || it->second.partner != partner || it->second.nacked) {
     return Error{ErrorCode::kUnknownDelivery, "no delivery " + std::to_string(delivery_id) + " in flight for " + partner};
   }
+  mark_answered(routing_id);
+  mark_answered(it->second.routing_id);
   auto d = store_.find_delivery_header(static_cast<std::int64_t>(delivery_id));
   if (!d) return d.error();
   if (*d) {
@@ -240,16 +271,38 @@ Result<void> DeliveryScheduler::on_nack(const std::string& partner, std::uint64_
 Result<void> DeliveryScheduler::drop_session(const std::string& routing_id, Millis /*now*/) {
   auto it = sessions_.find(routing_id);
   if (it == sessions_.end()) return {};
-  log().info("session closed partner={}", it->second.partner);
-  sessions_.erase(it);
+  const Taken taken = it->second.answered ? Taken::kCounted : Taken::kUnproven;
   std::vector<std::uint64_t> orphaned;
   for (const auto& [id, flight] : in_flight_) {
     if (flight.routing_id == routing_id && !flight.nacked) orphaned.push_back(id);
   }
+  log().info("session closed partner={} returned={}", it->second.partner, orphaned.size());
+  sessions_.erase(it);
   for (auto id : orphaned) {
-    if (auto r = return_to_pending(id); !r) return r;
+    if (auto r = return_to_pending(id, taken); !r) return r;
   }
   return {};
+}
+
+Result<void> DeliveryScheduler::not_delivered(const std::string& routing_id,
+                                              const std::vector<std::uint64_t>& delivery_ids, const std::string& reason,
+                                              Millis now) {
+  for (auto id : delivery_ids) {
+    auto it = in_flight_.find(id);
+    if (it == in_flight_.end() || it->second.routing_id != routing_id || it->second.nacked) continue;
+    // The log said `delivered` when the frame was queued (before the commit, as every log row);
+    // this row says it never left, so the log does not claim the partner could have read it.
+    store::LogEvent e = it->second.row;
+    e.event = "undelivered";
+    e.at = now;
+    std::uint32_t shown = it->second.attempt;  // as the `delivered` row said
+    if (auto u = uncounted_.find(id); u != uncounted_.end()) shown += u->second;
+    e.detail = undelivered_detail(shown, reason);
+    if (auto r = store_.append_log(std::move(e)); !r) return r.error();
+    log().debug("undelivered delivery_id={} partner={} reason={}", id, it->second.partner, reason);
+    if (auto r = return_to_pending(id, Taken::kNotSent); !r) return r;
+  }
+  return drop_session(routing_id, now);
 }
 
 bool DeliveryScheduler::has_work(Millis now) const {
@@ -277,8 +330,9 @@ Result<void> DeliveryScheduler::expire(Millis now) {
     if (f.deadline <= now) overdue.push_back(id);
   }
   for (auto id : overdue) {
-    if (!in_flight_[id].nacked) log().warn("ack overdue delivery_id={} partner={}", id, in_flight_[id].partner);
-    if (auto r = return_to_pending(id); !r) return r;
+    const InFlight& flight = in_flight_[id];
+    if (!flight.nacked) log().warn("ack overdue delivery_id={} partner={}", id, flight.partner);
+    if (auto r = return_to_pending(id, taken_from(flight)); !r) return r;
   }
   return {};
 }
@@ -297,11 +351,26 @@ void DeliveryScheduler::add_pending(store::OutboundDelivery d) {
   }
 }
 
+std::vector<std::pair<const std::string, DeliveryScheduler::Session>*> DeliveryScheduler::sessions_of(
+    const std::string& partner) {
+  // Connections that have shown they read come first: a partner's stale or never-reading
+  // connections get only what its working ones have no room for.
+  std::vector<std::pair<const std::string, Session>*> out;
+  for (auto& entry : sessions_) {
+    if (entry.second.partner == partner && entry.second.answered) out.push_back(&entry);
+  }
+  for (auto& entry : sessions_) {
+    if (entry.second.partner == partner && !entry.second.answered) out.push_back(&entry);
+  }
+  return out;
+}
+
 std::optional<std::string> DeliveryScheduler::reserve(const std::string& recipient) {
   if (drained_.find(recipient) == drained_.end()) return std::nullopt;
   if (auto w = waiting_.find(recipient); w != waiting_.end() && !w->second.queue.empty()) return std::nullopt;
-  for (auto& [routing_id, session] : sessions_) {
-    if (session.partner == recipient && session.in_flight < session.credit) {
+  for (auto* entry : sessions_of(recipient)) {
+    auto& [routing_id, session] = *entry;
+    if (session.in_flight < session.credit) {
       ++session.in_flight;
       return routing_id;
     }
@@ -315,21 +384,24 @@ Result<void> DeliveryScheduler::send_reserved(store::OutboundDelivery d, const s
 
 Result<void> DeliveryScheduler::send(store::OutboundDelivery& d, std::uint32_t attempt, const std::string& routing_id,
                                      Millis now, std::vector<Outgoing>& out) {
-  store::LogEvent e = delivery_event(attempt == 1 ? "delivered" : "redelivered", d, now);
-  e.detail = attempt_detail(attempt);
+  std::uint32_t shown = attempt;  // every send that left the broker, counted or not
+  if (auto u = uncounted_.find(static_cast<std::uint64_t>(d.delivery_id)); u != uncounted_.end()) shown += u->second;
+  store::LogEvent e = delivery_event(shown == 1 ? "delivered" : "redelivered", d, now);
+  e.detail = attempt_detail(shown);
   if (auto r = store_.append_log(e); !r) return r.error();
   e.detail.clear();  // what an ack row carries (delivery_event without detail)
   progress_.push_back({d.header.message_id, d.header.contract, d.header.version});
   contracts::Deliver frame;
   if (auto r = apply_policy(d, frame.removed_fields, now); !r) return r.error();
   frame.delivery_id = static_cast<std::uint64_t>(d.delivery_id);
-  frame.attempt = attempt;
+  frame.attempt = shown;
   frame.header = std::move(d.header);
   frame.sender = std::move(d.sender);
   frame.accepted_at = d.accepted_at;
   frame.payload = std::move(d.payload);
-  out.push_back({routing_id, contracts::encode_envelope(frame)});
-  in_flight_[frame.delivery_id] = InFlight{routing_id, d.recipient, now + options_.ack_timeout.count(), false, std::move(e)};
+  out.push_back({routing_id, contracts::encode_envelope(frame), frame.delivery_id});
+  InFlight& flight = in_flight_[frame.delivery_id];
+  flight = InFlight{routing_id, d.recipient, now + options_.ack_timeout.count(), false, attempt, now, std::move(e)};
   return {};
 }
 
@@ -338,8 +410,8 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
   std::set<std::string> partners;
   partners.swap(dirty_);
   for (const auto& partner : partners) {
-    for (auto& [routing_id, session] : sessions_) {
-      if (session.partner != partner) continue;
+    for (auto* entry : sessions_of(partner)) {
+      auto& [routing_id, session] = *entry;
       while (session.in_flight < session.credit) {
         const std::size_t wanted = session.credit - session.in_flight;
         std::vector<store::OutboundDelivery> batch;
@@ -369,6 +441,7 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
             // Given up: too many sends, or a stored payload that cannot be opened (which no retry
             // mends; the other deliveries go on).
             if (auto r = store_.mark_dead(d.delivery_id, now); !r) return r.error();
+            uncounted_.erase(static_cast<std::uint64_t>(d.delivery_id));
             store::LogEvent e = delivery_event("dead_lettered", d, now);
             e.detail = d.unreadable.empty() ? attempt_detail(d.attempts) : reason_detail(d.unreadable);
             if (auto r = store_.append_log(e); !r) return r.error();

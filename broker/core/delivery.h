@@ -6,9 +6,14 @@
 //
 // Rules (docs/protocol.md, "Delivery"): a connection gets nothing before its first Credit; Credit{n}
 // sets its window, Credit{0} says goodbye and returns its in-flight deliveries at once; a delivery
-// not acked within ack_timeout, or whose connection fell silent for session_timeout, goes back to
-// pending and is sent again (attempt + 1); a Nack retries after a back-off; after max_attempts sends
-// a delivery is dead-lettered. Acks are accepted from any connection of the recipient partner.
+// not acked within ack_timeout, or whose connection fell silent for session_timeout or ended, goes
+// back to pending and is sent again (attempt + 1); a Nack retries after a back-off; after
+// max_attempts counted attempts a delivery is dead-lettered. An attempt counts only when the frame
+// was handed to a live connection that reads: a frame the socket refused is taken back
+// (not_delivered: the frame never left, the next one has the same number), and one returned by a
+// connection that never acked or nacked anything (it vanished, crashed at start, or takes credit
+// and never reads) does not count either (it left: the next frame's number is one higher). Acks
+// are accepted from any connection of the recipient partner.
 //
 // Threading: the broker loop thread only.
 
@@ -48,7 +53,8 @@ class BacklogBound;
 
 struct Outgoing {
   std::string routing_id;
-  std::string bytes;  // an encoded frame
+  std::string bytes;               // an encoded frame
+  std::uint64_t delivery_id = 0;   // the delivery a Deliver frame carries; 0 for other frames
 };
 
 class DeliveryScheduler {
@@ -81,13 +87,25 @@ class DeliveryScheduler {
   // Credit{n} from a connection of `partner`. n == 0 ends the session and returns its deliveries.
   [[nodiscard]] contracts::Result<void> on_credit(const std::string& routing_id, const std::string& partner,
                                                   std::uint32_t credit, contracts::Millis now);
-  // kUnknownDelivery when `partner` holds no such delivery; kStorage when the store failed.
-  [[nodiscard]] contracts::Result<void> on_ack(const std::string& partner, std::uint64_t delivery_id,
-                                               contracts::Millis now);
-  [[nodiscard]] contracts::Result<void> on_nack(const std::string& partner, std::uint64_t delivery_id,
-                                                const std::string& reason, contracts::Millis now);
-  // The connection could not be reached (send failed): forget it; its deliveries go back to pending.
+  // An Ack or Nack that came in on connection `routing_id` of `partner`; that connection (and the
+  // one the delivery was sent to) has shown it reads. kUnknownDelivery when `partner` holds no such
+  // delivery; kStorage when the store failed.
+  [[nodiscard]] contracts::Result<void> on_ack(const std::string& routing_id, const std::string& partner,
+                                               std::uint64_t delivery_id, contracts::Millis now);
+  [[nodiscard]] contracts::Result<void> on_nack(const std::string& routing_id, const std::string& partner,
+                                                std::uint64_t delivery_id, const std::string& reason,
+                                                contracts::Millis now);
+  // The connection ended (its peer disconnected, said goodbye or fell silent): forget it; its
+  // deliveries go back to pending (their attempts count if the connection had answered before).
+  // Nothing happens for a routing id without a session.
   [[nodiscard]] contracts::Result<void> drop_session(const std::string& routing_id, contracts::Millis now);
+  // The socket refused the Deliver frames of `delivery_ids` for `routing_id` (connection gone or
+  // its queue full): they never left, so their attempts are taken back and each is logged
+  // `undelivered` with `reason`; then the connection is retired as by drop_session. Ids no longer
+  // in flight on that connection are skipped.
+  [[nodiscard]] contracts::Result<void> not_delivered(const std::string& routing_id,
+                                                      const std::vector<std::uint64_t>& delivery_ids,
+                                                      const std::string& reason, contracts::Millis now);
 
   // Pending deliveries of `partner` changed other than through add_pending (stored by someone
   // else, returned to pending, acknowledged unsent): forget what is kept for it, so the next pump
@@ -148,20 +166,35 @@ class DeliveryScheduler {
     std::uint32_t credit = 0;
     std::uint32_t in_flight = 0;
     contracts::Millis last_seen = 0;
+    bool answered = false;  // acked or nacked a delivery: it reads what it is sent
   };
   struct InFlight {
     std::string routing_id;
     std::string partner;
     contracts::Millis deadline = 0;  // back to pending after this
     bool nacked = false;             // waiting out a nack back-off, not holding credit
+    std::uint32_t attempt = 1;       // as stored in the store while in flight (counted attempts)
+    contracts::Millis sent_at = 0;
     // The delivery's handover-log identity (message, contract, case, sender, digest, recipient),
     // so an ack is logged without reading the delivery back from the store.
     audit::LogRecord row;
   };
 
-  contracts::Result<void> return_to_pending(std::uint64_t delivery_id);
-  // Logs `d` as sent (attempt `attempt`), applies the policy, appends its frame to `out` and keeps
-  // it in flight. The caller has marked it in flight in the store and counted the credit.
+  // How a delivery taken back from a connection counts toward max_attempts.
+  enum class Taken {
+    kCounted,   // the attempt stands (a nack, or a connection that has acked or nacked before)
+    kUnproven,  // the connection never acked or nacked anything: the attempt does not count
+    kNotSent,   // the frame never left the socket: the attempt is taken back
+  };
+  contracts::Result<void> return_to_pending(std::uint64_t delivery_id, Taken taken);
+  // kCounted or kUnproven for an in-flight delivery, by what its connection has shown.
+  Taken taken_from(const InFlight& flight) const;
+  void mark_answered(const std::string& routing_id);
+  // The sessions of `partner`, those that have answered first (each group in routing-id order).
+  std::vector<std::pair<const std::string, Session>*> sessions_of(const std::string& partner);
+  // Logs `d` as sent (attempt `attempt`, which counts), applies the policy, appends its frame to
+  // `out` and keeps it in flight. The caller has marked it in flight in the store with `attempt`
+  // and counted the credit. The frame and the log show `attempt` plus the sends not counted.
   contracts::Result<void> send(store::OutboundDelivery& d, std::uint32_t attempt, const std::string& routing_id,
                                contracts::Millis now, std::vector<Outgoing>& out);
   // Redacts `d.payload` for its recipient and logs the policy decision; fills `removed`.
@@ -191,6 +224,10 @@ class DeliveryScheduler {
   // nothing is kept for them.
   std::set<std::string, std::less<>> drained_;
   std::vector<Outgoing> sent_;                    // frames of send_reserved(), for the next pump()
+  // By delivery id, sends given back by connections that never answered: they left the broker, so
+  // the Deliver frame's `attempt` numbers them, but they do not count toward max_attempts (the
+  // store keeps counted attempts only). Memory only; forgotten at ack and dead letter.
+  std::map<std::uint64_t, std::uint32_t> uncounted_;
   policy::ConsentRegister* consents_ = nullptr;
   BacklogBound* backlog_ = nullptr;
   std::vector<Progress> progress_;

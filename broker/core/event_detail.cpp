@@ -183,6 +183,11 @@ std::string reason_detail(const std::string& reason) {
   return nlohmann::json{{"reason", reason}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string undelivered_detail(std::uint32_t attempt, const std::string& reason) {
+  return nlohmann::json{{"attempt", attempt}, {"reason", reason}}.dump(-1, ' ', false,
+                                                                      nlohmann::json::error_handler_t::replace);
+}
+
 std::string duplicate_detail(const std::string& first_digest, bool same_payload) {
   return nlohmann::json{{"first_payload_digest", first_digest}, {"same_payload", same_payload}}.dump();
 }

@@ -40,6 +40,8 @@ std::string attempt_detail(std::uint32_t attempt);
 std::string policy_detail(const std::vector<std::pair<std::string, std::string>>& removed, const std::string& basis);
 // {"reason": "..."}
 std::string reason_detail(const std::string& reason);
+// {"attempt": N, "reason": "..."}: an `undelivered` event (the frame of that attempt never left)
+std::string undelivered_detail(std::uint32_t attempt, const std::string& reason);
 // {"first_payload_digest": "...", "same_payload": bool}
 std::string duplicate_detail(const std::string& first_digest, bool same_payload);
 

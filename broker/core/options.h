@@ -42,7 +42,7 @@ struct BrokerOptions {
   std::string secret_key;                         // broker's Curve secret key, Z85
   std::size_t max_message_bytes = 1 << 20;        // bytes; larger frames are rejected unread
   std::chrono::milliseconds ack_timeout{30'000};  // redeliver a delivery not acked after this
-  std::uint32_t max_attempts = 10;                // sends before a delivery is dead-lettered
+  std::uint32_t max_attempts = 10;                // counted attempts before a delivery is dead-lettered
   std::chrono::milliseconds session_timeout{15'000};  // forget a connection silent this long
   std::size_t max_batch = 512;                    // frames per loop turn (one transaction)
   bool sync_full = true;                          // SQLite synchronous=FULL (else NORMAL)

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <zmq.hpp>
 
+#include "broker/transport/connection_tracker.h"
 #include "broker/transport/log.h"
 
 namespace broker::transport {
@@ -16,6 +18,8 @@ using contracts::ErrorCode;
 
 constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
 constexpr const char* kZapDomain = "keten";
+// Each RouterSocket has its own context, so one inproc name serves all of them.
+constexpr const char* kMonitorEndpoint = "inproc://keten.router.monitor";
 
 std::string to_string(const zmq::message_t& m) { return std::string(static_cast<const char*>(m.data()), m.size()); }
 
@@ -45,7 +49,41 @@ struct RouterSocket::Impl {
   zmq::context_t context{1};
   zmq::socket_t zap{context, zmq::socket_type::rep};
   zmq::socket_t router{context, zmq::socket_type::router};
+  zmq::socket_t monitor{context, zmq::socket_type::pair};  // the router's accept/disconnect events
   std::map<std::string, std::string> partner_by_raw_key;  // 32-byte key -> partner id
+  ConnectionTracker connections;
+
+  // Applies every monitor event queued now; appends the routing ids they show gone to `out`.
+  void drain_monitor(std::vector<Incoming>& out) {
+    std::vector<std::string> gone;
+    while (true) {
+      zmq::message_t event;
+      if (!monitor.recv(event, zmq::recv_flags::dontwait)) break;
+      // Two frames: 16-bit event and 32-bit value (the descriptor), then the endpoint.
+      const bool more = event.more();
+      if (more) {
+        zmq::message_t endpoint;
+        (void)monitor.recv(endpoint, zmq::recv_flags::dontwait);
+      }
+      if (event.size() < 6) continue;
+      std::uint16_t id = 0;
+      std::int32_t fd = 0;
+      std::memcpy(&id, event.data(), sizeof id);
+      std::memcpy(&fd, static_cast<const char*>(event.data()) + sizeof id, sizeof fd);
+      if (id == ZMQ_EVENT_ACCEPTED) connections.accepted(fd);
+      else if (id == ZMQ_EVENT_DISCONNECTED) connections.disconnected(fd, gone);
+    }
+    report(gone, out);
+  }
+
+  static void report(const std::vector<std::string>& gone, std::vector<Incoming>& out) {
+    for (const auto& routing_id : gone) {
+      Incoming in;
+      in.routing_id = routing_id;
+      in.gone = true;
+      out.push_back(std::move(in));
+    }
+  }
 
   // One ZAP request (RFC 27): version, request id, domain, address, identity, mechanism, key.
   void handle_zap() {
@@ -113,6 +151,15 @@ Result<RouterSocket> RouterSocket::bind(const RouterOptions& options) {
     r.set(zmq::sockopt::sndhwm, 10000);
     r.set(zmq::sockopt::rcvhwm, receive_high_water_mark(options.hard_max_bytes, options.queue_bytes));
     r.set(zmq::sockopt::sndtimeo, 0);
+    // The monitor tells which connections ended, so the broker retires them at once rather than
+    // after a failed send or a silent session_timeout. Events must not be dropped (the tracker
+    // counts them per descriptor): no high-water mark on the reading side.
+    if (zmq_socket_monitor(r.handle(), kMonitorEndpoint, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+      throw zmq::error_t();
+    }
+    impl->monitor.set(zmq::sockopt::linger, 0);
+    impl->monitor.set(zmq::sockopt::rcvhwm, 0);
+    impl->monitor.connect(kMonitorEndpoint);
     r.bind(options.endpoint);
   } catch (const zmq::error_t& e) {
     return Error{ErrorCode::kTransport, "bind " + options.endpoint + ": " + e.what()};
@@ -133,11 +180,14 @@ Result<std::vector<Incoming>> RouterSocket::poll(std::chrono::milliseconds timeo
   std::vector<Incoming> out;
   std::size_t bytes = 0;
   try {
-    std::array<zmq::pollitem_t, 2> items{{{impl_->router.handle(), 0, ZMQ_POLLIN, 0},
-                                          {impl_->zap.handle(), 0, ZMQ_POLLIN, 0}}};
+    std::array<zmq::pollitem_t, 3> items{{{impl_->router.handle(), 0, ZMQ_POLLIN, 0},
+                                          {impl_->zap.handle(), 0, ZMQ_POLLIN, 0},
+                                          {impl_->monitor.handle(), 0, ZMQ_POLLIN, 0}}};
     zmq::poll(items.data(), items.size(), timeout);
     if (items[1].revents & ZMQ_POLLIN) impl_->handle_zap();
-    while (out.size() < max_batch && bytes < max_bytes) {
+    impl_->drain_monitor(out);
+    std::size_t messages = 0;
+    while (messages < max_batch && bytes < max_bytes) {
       zmq::message_t routing_id;
       if (!impl_->router.recv(routing_id, zmq::recv_flags::dontwait)) break;
       Incoming in;
@@ -147,17 +197,26 @@ Result<std::vector<Incoming>> RouterSocket::poll(std::chrono::milliseconds timeo
         zmq::message_t part;
         if (!impl_->router.recv(part, zmq::recv_flags::dontwait)) break;
         if (parts == 0) {
-          const char* user_id = part.gets("User-Id");
+          const char* user_id = zmq_msg_gets(part.handle(), "User-Id");
           in.partner = user_id ? user_id : "";
           in.bytes = to_string(part);
+          impl_->connections.seen(in.routing_id, zmq_msg_get(part.handle(), ZMQ_SRCFD));
         }
         ++parts;
         routing_id = std::move(part);
       }
       in.multipart = parts > 1;
       bytes += in.bytes.size();
+      ++messages;
       out.push_back(std::move(in));
     }
+    // Events queued while the messages were read, then the routing ids of those messages placed
+    // on their connections: a connection that ended before this point is reported after its last
+    // message read (ConnectionTracker).
+    impl_->drain_monitor(out);
+    std::vector<std::string> gone;
+    impl_->connections.settle(gone);
+    Impl::report(gone, out);
   } catch (const zmq::error_t& e) {
     if (e.num() == EINTR) return out;  // a signal: let the caller look at its stop flag
     return Error{ErrorCode::kTransport, std::string("poll: ") + e.what()};

@@ -32,12 +32,15 @@ struct RouterOptions {
 // at least 1 and at most 10 000 (the bound for small frames).
 int receive_high_water_mark(std::size_t hard_max_bytes, std::size_t queue_bytes);
 
-// One ZeroMQ message read from a partner connection.
+// One ZeroMQ message read from a partner connection, or the news that a connection is gone.
 struct Incoming {
   std::string routing_id;  // opaque connection id, for replies
   std::string partner;     // partner id from the ZAP handler (never from the message itself)
   std::string bytes;       // the frame
   bool multipart = false;  // the message had more than one frame (a protocol error)
+  // Not a message: the connection `routing_id` has ended (the peer disconnected); `partner` and
+  // `bytes` are empty. It comes after every message of that connection read so far.
+  bool gone = false;
 };
 
 class RouterSocket {
@@ -55,12 +58,15 @@ class RouterSocket {
 
   // Waits up to `timeout` for traffic, answers ZAP requests, then reads without blocking up to
   // `max_batch` messages, stopping early once they hold `max_bytes` (always at least one message).
-  // An empty vector means nothing arrived. kTransport on a socket failure.
+  // Connections the socket monitor saw end are reported in the same vector as `gone` entries, in
+  // order with the messages (see ConnectionTracker). An empty vector means nothing arrived.
+  // kTransport on a socket failure.
   [[nodiscard]] Result<std::vector<Incoming>> poll(std::chrono::milliseconds timeout, std::size_t max_batch,
                                                    std::size_t max_bytes);
 
-  // Sends one frame to a connection. kTransport when the connection is gone or its queue is full
-  // (the frame is dropped: callers keep state in the store, not in the socket).
+  // Sends one frame to a connection. kTransport when the connection is gone (ROUTER_MANDATORY:
+  // EHOSTUNREACH) or its queue is full; either way the frame was not handed to the connection (it
+  // is dropped: callers keep state in the store, not in the socket).
   [[nodiscard]] Result<void> send(const std::string& routing_id, const std::string& bytes);
 
  private:

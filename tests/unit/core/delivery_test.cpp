@@ -85,9 +85,10 @@ struct Fixture {
     return frames;
   }
 
-  contracts::Result<void> ack(std::uint64_t id, Millis now, const std::string& partner = "BRAVO") {
+  contracts::Result<void> ack(std::uint64_t id, Millis now, const std::string& partner = "BRAVO",
+                              const std::string& routing_id = "conn-1") {
     REQUIRE(store.begin());
-    auto r = scheduler.on_ack(partner, id, now);
+    auto r = scheduler.on_ack(routing_id, partner, id, now);
     REQUIRE(store.commit());
     return r;
   }
@@ -139,15 +140,18 @@ TEST_CASE("scheduler redelivers after the ack timeout with the next attempt numb
   CHECK(again[0].attempt == 2);
 }
 
-TEST_CASE("scheduler dead-letters a delivery after max_attempts sends", "[core][delivery]") {
+TEST_CASE("scheduler dead-letters a delivery after max_attempts sends to a connection that reads", "[core][delivery]") {
   Fixture f;
-  f.submit(1);
-  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 8, kT0));
+  f.submit(2);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 1, kT0));
+  auto first = f.turn(kT0);
+  REQUIRE(f.ids(first) == std::vector<std::string>{"m-0"});
+  REQUIRE(f.ack(first[0].delivery_id, kT0));  // conn-1 reads: its timeouts count
   Millis now = kT0;
   for (int attempt = 1; attempt <= 3; ++attempt) {
     f.scheduler.touch("conn-1", now);
     auto sent = f.turn(now);
-    REQUIRE(sent.size() == 1);
+    REQUIRE(f.ids(sent) == std::vector<std::string>{"m-1"});
     CHECK(sent[0].attempt == static_cast<std::uint32_t>(attempt));
     now += 1500;
   }
@@ -223,7 +227,7 @@ TEST_CASE("scheduler retries a nacked delivery after a back-off", "[core][delive
   auto sent = f.turn(kT0);
   REQUIRE(sent.size() == 1);
   REQUIRE(f.store.begin());
-  REQUIRE(f.scheduler.on_nack("BRAVO", sent[0].delivery_id, "cannot parse", kT0 + 10));
+  REQUIRE(f.scheduler.on_nack("conn-1", "BRAVO", sent[0].delivery_id, "cannot parse", kT0 + 10));
   REQUIRE(f.store.commit());
   f.scheduler.touch("conn-1", kT0 + 20);
   CHECK(f.turn(kT0 + 20).empty());  // still backing off
@@ -580,4 +584,146 @@ TEST_CASE("an ack for a kept pending delivery never sent stops it being sent", "
   CHECK(f.ids(f.turn(kT0 + 2)) == std::vector<std::string>{"m-2"});  // m-1 is not sent after all
   CHECK(f.counts().acked == 2);
   CHECK(f.counts().in_flight == 1);
+}
+
+namespace {
+
+// The delivery as stored: state, attempts, last_attempt_at.
+broker::store::Delivery stored(Fixture& f, std::uint64_t delivery_id) {
+  auto d = f.store.find_delivery(static_cast<std::int64_t>(delivery_id));
+  REQUIRE(d);
+  REQUIRE(d->has_value());
+  return **d;
+}
+
+}  // namespace
+
+TEST_CASE("a delivery the socket refused is not an attempt: pending again and its connection retired",
+          "[core][delivery][fault]") {
+  Fixture f;
+  f.submit(1);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 8, kT0));
+  auto sent = f.turn(kT0);
+  REQUIRE(sent.size() == 1);
+  CHECK(stored(f, sent[0].delivery_id).attempts == 1);
+  REQUIRE(f.store.begin());
+  REQUIRE(f.scheduler.not_delivered("conn-1", {sent[0].delivery_id}, "connection gone", kT0 + 1));
+  REQUIRE(f.store.commit());
+  CHECK(f.scheduler.session_count() == 0);
+  CHECK(f.scheduler.in_flight_count() == 0);
+  const auto d = stored(f, sent[0].delivery_id);
+  CHECK(d.state == broker::store::DeliveryState::kPending);
+  CHECK(d.attempts == 0);          // as if never sent
+  CHECK(d.last_attempt_at == 0);
+  auto log = f.store.read_log(0, 100);
+  REQUIRE(log);
+  CHECK(log->back().event == "undelivered");
+  CHECK(log->back().delivery_id == static_cast<std::int64_t>(sent[0].delivery_id));
+  CHECK_THAT(log->back().detail, Catch::Contains("connection gone"));
+  // Another connection of the partner gets it as a first attempt.
+  REQUIRE(f.scheduler.on_credit("conn-2", "BRAVO", 8, kT0 + 2));
+  auto again = f.turn(kT0 + 2);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].attempt == 1);
+}
+
+TEST_CASE("a delivery bouncing through many vanished connections of its partner is never dead-lettered",
+          "[core][delivery][fault]") {
+  Fixture f;  // max_attempts 3
+  f.submit(2);
+  for (int c = 0; c < 20; ++c) REQUIRE(f.scheduler.on_credit("dead-" + std::to_string(c), "BRAVO", 4, kT0));
+  Millis now = kT0;
+  for (int round = 0; round < 20; ++round) {
+    // One loop turn: both go to one connection, whose socket refuses them (its peer is gone); the
+    // next turn takes them back.
+    REQUIRE(f.store.begin());
+    auto out = f.scheduler.pump(now);
+    REQUIRE(out);
+    REQUIRE(f.store.commit());
+    REQUIRE(out->size() == 2);
+    REQUIRE((*out)[0].routing_id == (*out)[1].routing_id);
+    REQUIRE(f.store.begin());
+    REQUIRE(f.scheduler.not_delivered((*out)[0].routing_id, {(*out)[0].delivery_id, (*out)[1].delivery_id},
+                                      "connection gone", now + 1));
+    REQUIRE(f.store.commit());
+    CHECK(f.scheduler.session_count() == static_cast<std::size_t>(19 - round));
+    now += 10;
+  }
+  CHECK(f.counts().dead == 0);
+  CHECK(f.counts().pending == 2);
+  // The healthy client that comes next receives both, as first attempts.
+  REQUIRE(f.scheduler.on_credit("healthy", "BRAVO", 8, now));
+  auto got = f.turn(now);
+  REQUIRE(f.ids(got) == std::vector<std::string>{"m-0", "m-1"});
+  CHECK(got[0].attempt == 1);
+  CHECK(got[1].attempt == 1);
+}
+
+TEST_CASE("a connection that never acked or nacked anything cannot dead-letter a delivery", "[core][delivery][fault]") {
+  Fixture f;  // max_attempts 3, ack_timeout 1 s
+  f.submit(1);
+  Millis now = kT0;
+  std::vector<std::uint32_t> attempts;
+  for (int round = 0; round < 8; ++round) {
+    // A fresh connection takes credit and never reads: the ack timeout returns the delivery, or
+    // (every other round) the connection ends.
+    const std::string conn = "silent-" + std::to_string(round);
+    REQUIRE(f.scheduler.on_credit(conn, "BRAVO", 8, now));
+    auto sent = f.turn(now);
+    REQUIRE(sent.size() == 1);
+    attempts.push_back(sent[0].attempt);
+    if (round % 2 == 0) {
+      now += 1500;
+      f.scheduler.touch(conn, now);
+      REQUIRE(f.store.begin());
+      REQUIRE(f.scheduler.expire(now));
+      REQUIRE(f.store.commit());
+      REQUIRE(f.store.begin());
+      REQUIRE(f.scheduler.drop_session(conn, now));
+      REQUIRE(f.store.commit());
+    } else {
+      REQUIRE(f.store.begin());
+      REQUIRE(f.scheduler.drop_session(conn, now));
+      REQUIRE(f.store.commit());
+    }
+    CHECK(f.counts().pending == 1);
+  }
+  CHECK(f.counts().dead == 0);
+  // Each send is numbered, but none of those connections showed it reads: no attempt counted.
+  CHECK(attempts == std::vector<std::uint32_t>{1, 2, 3, 4, 5, 6, 7, 8});
+  CHECK(stored(f, 1).attempts == 0);
+  // A client that reads gets it; if it then lets it time out too, that counts: dead-lettered.
+  f.submit(1);
+  REQUIRE(f.scheduler.on_credit("reader", "BRAVO", 1, now));
+  auto got = f.turn(now);
+  REQUIRE(f.ids(got) == std::vector<std::string>{"m-0"});
+  CHECK(got[0].attempt == 9);
+  REQUIRE(f.ack(got[0].delivery_id, now, "BRAVO", "reader"));
+  auto next = f.turn(now);
+  REQUIRE(f.ids(next) == std::vector<std::string>{"m-1"});
+  for (int i = 0; i < 3; ++i) {
+    now += 1500;
+    f.scheduler.touch("reader", now);
+    f.turn(now);
+  }
+  CHECK(f.counts().dead == 1);
+}
+
+TEST_CASE("connections that have answered are served before a partner's others", "[core][delivery][fault]") {
+  Fixture f;
+  f.submit(1);
+  // "a-stale" sorts first; "b-reader" acks its first delivery.
+  REQUIRE(f.scheduler.on_credit("b-reader", "BRAVO", 8, kT0));
+  auto first = f.turn(kT0);
+  REQUIRE(first.size() == 1);
+  REQUIRE(f.ack(first[0].delivery_id, kT0, "BRAVO", "b-reader"));
+  REQUIRE(f.scheduler.on_credit("a-stale", "BRAVO", 8, kT0));
+  f.submit(2);
+  REQUIRE(f.store.begin());
+  auto out = f.scheduler.pump(kT0 + 1);
+  REQUIRE(f.store.commit());
+  REQUIRE(out);
+  REQUIRE(out->size() == 2);
+  CHECK((*out)[0].routing_id == "b-reader");
+  CHECK((*out)[1].routing_id == "b-reader");
 }

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <functional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -90,4 +92,88 @@ TEST_CASE("a poll stops at its byte budget and the next poll takes the rest", "[
   }
   REQUIRE(one.size() == 1);
   CHECK(one.front().bytes == std::string(kMiB, 'z'));
+}
+
+namespace {
+
+// A DEALER with `keys` connected to `socket`.
+zmq::socket_t partner_dealer(zmq::context_t& context, const Keys& broker_keys, const Keys& keys, RouterSocket& socket) {
+  zmq::socket_t dealer(context, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.set(zmq::sockopt::curve_serverkey, broker_keys.public_key);
+  dealer.set(zmq::sockopt::curve_publickey, keys.public_key);
+  dealer.set(zmq::sockopt::curve_secretkey, keys.secret_key);
+  dealer.connect(socket.endpoint());
+  return dealer;
+}
+
+// Polls until `done` said so for an entry (a generous bound only against a hang); returns
+// everything read, to the end of that poll's batch.
+using Done = std::function<bool(const broker::transport::Incoming&)>;
+std::vector<broker::transport::Incoming> poll_until(RouterSocket& socket, const Done& done) {
+  std::vector<broker::transport::Incoming> all;
+  for (int polls = 0; polls < 600; ++polls) {
+    auto batch = socket.poll(50ms, 512, kMiB);
+    REQUIRE(batch);
+    bool finished = false;
+    for (auto& in : *batch) {
+      finished = done(in) || finished;
+      all.push_back(std::move(in));
+    }
+    if (finished) return all;
+  }
+  FAIL("nothing came");
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("a connection whose peer went away is reported gone after its frames, and only that one",
+          "[transport][fault]") {
+  const Keys broker_keys = curve_keys(), partner_keys = curve_keys();
+  RouterOptions options;
+  options.endpoint = "tcp://127.0.0.1:*";
+  options.secret_key = broker_keys.secret_key;
+  options.partner_keys[partner_keys.public_key] = "BRAVO";
+  auto socket = RouterSocket::bind(options);
+  REQUIRE(socket);
+  zmq::context_t context;
+
+  // Ten connections one after the other, each sending one frame and closing (a crash loop): each
+  // is reported gone once, after its frame; the descriptors the kernel hands out are reused.
+  std::set<std::string> ids, gone;
+  for (int i = 0; i < 10; ++i) {
+    auto dealer = partner_dealer(context, broker_keys, partner_keys, *socket);
+    REQUIRE(dealer.send(zmq::buffer("credit-" + std::to_string(i)), zmq::send_flags::none));
+    const std::string frame = "credit-" + std::to_string(i);
+    auto got = poll_until(*socket, [&](const auto& in) { return !in.gone && in.bytes == frame; });
+    for (const auto& in : got) {
+      if (in.gone) {
+        gone.insert(in.routing_id);
+      } else {
+        REQUIRE(in.bytes == frame);
+        CHECK(in.partner == "BRAVO");
+        ids.insert(in.routing_id);
+      }
+    }
+    dealer.close();
+  }
+  // A live connection, opened after the others closed: never reported gone.
+  auto live = partner_dealer(context, broker_keys, partner_keys, *socket);
+  REQUIRE(live.send(zmq::buffer(std::string("live")), zmq::send_flags::none));
+  std::string live_id;
+  poll_until(*socket, [&](const auto& in) {
+    if (in.gone) gone.insert(in.routing_id);
+    if (!in.gone && in.bytes == "live") live_id = in.routing_id;
+    return gone.size() == ids.size() && !live_id.empty();
+  });
+  CHECK(gone == ids);
+  CHECK(gone.count(live_id) == 0);
+  // The socket agrees: a send to a gone one is refused, the live one gets its frame.
+  CHECK_FALSE(socket->send(*ids.begin(), "deliver"));
+  REQUIRE(socket->send(live_id, "deliver"));
+  zmq::message_t m;
+  live.set(zmq::sockopt::rcvtimeo, 10'000);
+  REQUIRE(live.recv(m));
+  CHECK(m.to_string() == "deliver");
 }
