@@ -60,9 +60,9 @@ TEST_CASE("a client gets the receipt of a broker paused while its submit is outs
     INFO("message_id " << id);
     CHECK(events[id]["accepted"] == 1);
     CHECK(events[id]["rejected"] == 0);
-    // Copies the client resent during the pause are answered as duplicates (at most one per
-    // scheduled resend: 2 s, then 6 s).
-    CHECK(events[id]["duplicate"] <= 2);
+    // Copies the client resent are answered as duplicates: at most one per scheduled resend
+    // (2, 6, 14 and 22 s), however long the broker takes to catch up.
+    CHECK(events[id]["duplicate"] <= 4);
   }
 }
 
@@ -74,11 +74,9 @@ TEST_CASE("keten send exits 0 with its receipt from a broker paused as it connec
   std::ofstream(payload) << test_support::notice().payload;
 
   broker.signal(SIGSTOP);
-  // Resend often: while there is no connection the SDK queues no further copies.
   test_support::ChildProcess send({keten_binary(), "send", "--profile", broker.profile("ALPHA"),
                                    "--contract", "test.notice", "--case", "9990012345",
-                                   "--resend-after", "0.3", "--resend-max", "0.6",
-                                   payload.string()});
+                                   "--resend-after", "1", "--resend-max", "4", payload.string()});
   CHECK_FALSE(send.wait(kPause).has_value());  // still waiting for its receipt
   broker.signal(SIGCONT);
   auto line = send.read_line(60s);
@@ -92,7 +90,7 @@ TEST_CASE("keten send exits 0 with its receipt from a broker paused as it connec
   test_support::StoreProbe store(broker.store());
   auto events = store.events_by_message();
   CHECK(events[id]["accepted"] == 1);
-  CHECK(events[id]["duplicate"] == 0);  // one copy: nothing piled up while unconnected
+  CHECK(events[id]["rejected"] == 0);
 }
 
 TEST_CASE("keten send takes its receipt timing from the profile, and its flags over the profile",

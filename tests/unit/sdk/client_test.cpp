@@ -276,6 +276,47 @@ TEST_CASE("client resends at once on the new connection when the broker comes ba
   CHECK(receipt->status == contracts::ReceiptStatus::kAccepted);
 }
 
+TEST_CASE("client queues one copy, not one per due resend, while its handshake is pending",
+          "[sdk][client]") {
+  TestRouter router;
+  // A ZAP handler that holds the handshake: the client has a TCP connection but no session yet.
+  zmq::socket_t zap(router.context(), zmq::socket_type::rep);
+  zap.set(zmq::sockopt::linger, 0);
+  zap.bind("inproc://zeromq.zap.01");
+  partner::ClientOptions options;
+  options.resend_after = 100ms;  // due at 100, 300, 700 and 1500 ms, then 3100 ms
+  options.resend_max = 60s;
+  options.receipt_timeout = 60s;
+  const contracts::Submit submit = a_submit();
+  auto result = with_client(profile_for(router), options,
+                            [submit](partner::Client& c) { return c.send(submit); });
+
+  zmq::pollitem_t zap_item{zap.handle(), 0, ZMQ_POLLIN, 0};
+  REQUIRE(zmq::poll(&zap_item, 1, 10s) == 1);
+  std::vector<zmq::message_t> request;
+  (void)zmq::recv_multipart(zap, std::back_inserter(request));
+  REQUIRE(request.size() >= 2);
+  // Four resends fall due while the handshake waits; nothing can reach the router meanwhile.
+  CHECK_FALSE(router.receive(1600ms).has_value());
+  const std::string request_id = request[1].to_string();
+  std::array<zmq::const_buffer, 6> ok = {zmq::str_buffer("1.0"), zmq::buffer(request_id),
+                                         zmq::str_buffer("200"),  zmq::str_buffer("OK"),
+                                         zmq::str_buffer(""),     zmq::str_buffer("")};
+  (void)zmq::send_multipart(zap, ok);
+
+  auto copy = router.expect<contracts::Submit>(10s);
+  REQUIRE(copy);
+  router.send(copy->first, accepted(submit.header.message_id));
+  auto receipt = result.get();
+  REQUIRE(receipt);
+  CHECK(receipt->status == contracts::ReceiptStatus::kAccepted);
+  int more_copies = 0;  // a copy queued per due resend would arrive right behind the first
+  while (auto r = router.receive(300ms)) {
+    if (r->envelope && std::holds_alternative<contracts::Submit>(*r->envelope)) ++more_copies;
+  }
+  CHECK(more_copies == 0);
+}
+
 TEST_CASE("client sends one copy when the broker answers before the first resend",
           "[sdk][client]") {
   TestRouter router;
