@@ -2,9 +2,8 @@
 // `keten serve` process is killed with SIGKILL several times and restarted on the same store and
 // port. Every message a producer got a receipt for must be stored once and delivered, and nothing
 // may be dead-lettered. (crash_test.cpp covers one kill between two quiet phases.)
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -52,7 +51,8 @@ void produce(const test_support::BrokerHarness& h, const std::string& endpoint, 
     const contracts::Submit submit = test_support::notice();
     auto receipt = client.send(submit);
     if (!receipt) {
-      traffic.add(traffic.problems, "send " + submit.header.message_id + ": " + receipt.error().detail);
+      traffic.add(traffic.problems,
+                  "send " + submit.header.message_id + ": " + receipt.error().detail);
       return;
     }
     if (receipt->status == contracts::ReceiptStatus::kRejected) {
@@ -99,7 +99,8 @@ TEST_CASE("kill -9 of the broker under load loses no receipted message",
 
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p) {
-    producers.emplace_back(produce, std::cref(h), endpoint, messages / kProducers, std::ref(traffic));
+    producers.emplace_back(produce, std::cref(h), endpoint, messages / kProducers,
+                           std::ref(traffic));
   }
   std::thread consumer(consume, std::cref(h), endpoint, std::ref(traffic));
 
@@ -108,9 +109,8 @@ TEST_CASE("kill -9 of the broker under load loses no receipted message",
   int killed = 0;
   for (int k = 1; k <= kills; ++k) {
     const std::size_t mark = static_cast<std::size_t>(messages) * k / (kills + 1);
-    bool reached = traffic.wait_for(kHang, [&] {
-      return traffic.receipted.size() >= mark || !traffic.problems.empty();
-    });
+    bool reached = traffic.wait_for(
+        kHang, [&] { return traffic.receipted.size() >= mark || !traffic.problems.empty(); });
     if (!reached || !traffic.problems.empty()) break;
     broker.kill9();
     broker.start();
@@ -150,7 +150,8 @@ TEST_CASE("kill -9 of the broker under load loses no receipted message",
   }
   CHECK(not_once == 0);
   std::size_t answered_as_duplicate = 0;  // committed, but the receipt was lost in a kill
-  for (const auto& id : traffic.receipted) answered_as_duplicate += events[id]["duplicate"] > 0 ? 1 : 0;
+  for (const auto& id : traffic.receipted)
+    answered_as_duplicate += events[id]["duplicate"] > 0 ? 1 : 0;
   WARN("kill -9: " << killed << " kills, " << traffic.receipted.size() << " receipted, "
                    << answered_as_duplicate << " resent after a kill and answered as duplicate");
   CHECK(store.count("SELECT COUNT(*) FROM messages") == messages);

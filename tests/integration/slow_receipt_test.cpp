@@ -1,13 +1,12 @@
 // Slow receipts: a real `keten serve` process paused with SIGSTOP/SIGCONT (as a long garbage
 // collection, swapping or a stalled VM would pause it) while a client waits for a receipt. The
 // client must get its receipt, and the broker must accept the message once.
-#include <catch2/catch.hpp>
-
-#include <nlohmann/json.hpp>
 #include <signal.h>
 
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <future>
+#include <nlohmann/json.hpp>
 
 #include "tests/support/broker_harness.h"
 #include "tests/support/fault.h"
@@ -105,8 +104,9 @@ TEST_CASE("keten send takes its receipt timing from the profile, and its flags o
                                 << "secret_key = \"" << keys.secret_key << "\"\n"
                                 << "receipt_timeout_ms = 700\nresend_after_ms = 100\n";
   std::ofstream(dir / "n.json") << test_support::notice().payload;
-  const std::vector<std::string> base = {keten_binary(), "send", "--profile", (dir / "p.toml").string(),
-                                         "--contract", "test.notice", "--case", "9990012345"};
+  const std::vector<std::string> base = {
+      keten_binary(), "send",        "--profile", (dir / "p.toml").string(),
+      "--contract",   "test.notice", "--case",    "9990012345"};
 
   auto args = base;
   args.push_back((dir / "n.json").string());

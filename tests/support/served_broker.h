@@ -3,9 +3,9 @@
 // profiles for its partners, for tests that pause, kill and restart the broker. Restarts reuse
 // the first run's port and store, so clients reconnect to the same endpoint.
 
-#include <catch2/catch.hpp>
 #include <signal.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>

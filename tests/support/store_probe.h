@@ -6,7 +6,6 @@
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -44,7 +43,9 @@ class StoreProbe {
                                "WHERE message_id <> '' GROUP BY message_id, event",
                                -1, &stmt, nullptr) == SQLITE_OK);
     while (sqlite3_step(stmt) == SQLITE_ROW) {
-      auto text = [&](int i) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, i))); };
+      auto text = [&](int i) {
+        return std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, i)));
+      };
       out[text(0)][text(1)] = sqlite3_column_int(stmt, 2);
     }
     sqlite3_finalize(stmt);

@@ -33,7 +33,8 @@ std::vector<std::chrono::milliseconds> copies_until_give_up(const partner::Resen
 
 }  // namespace
 
-TEST_CASE("resend schedule backs off by doubling up to its maximum, then gives up", "[sdk][resend]") {
+TEST_CASE("resend schedule backs off by doubling up to its maximum, then gives up",
+          "[sdk][resend]") {
   // The defaults: 2 s, doubling to 8 s, 30 s in all.
   CHECK(copies_until_give_up({30s, 2s, 8s}) ==
         std::vector<std::chrono::milliseconds>{2s, 6s, 14s, 22s});
@@ -70,7 +71,8 @@ TEST_CASE("resend schedule counts a copy sent early (a renewed connection) from 
   CHECK(schedule.next_resend() == kStart + 20500ms);
 }
 
-TEST_CASE("resend schedule keeps the first interval when the maximum is below it", "[sdk][resend]") {
+TEST_CASE("resend schedule keeps the first interval when the maximum is below it",
+          "[sdk][resend]") {
   ResendSchedule schedule({120s, 60s, 8s}, kStart);
   CHECK(schedule.next_resend() == kStart + 60s);
   schedule.resent(kStart + 60s);
