@@ -219,9 +219,9 @@ Result<Profile> load_profile(const fs::path& path) {
     profile.*field = *value;
   }
   if (profile.resend_after && profile.resend_max && *profile.resend_max < *profile.resend_after) {
-    return config_error(where + ": key resend_max_ms: " + std::to_string(profile.resend_max->count()) +
-                        " is below resend_after_ms (" + std::to_string(profile.resend_after->count()) +
-                        ")");
+    return config_error(where + ": key resend_max_ms: " +
+                        std::to_string(profile.resend_max->count()) + " is below resend_after_ms (" +
+                        std::to_string(profile.resend_after->count()) + ")");
   }
 
   fs::path secret_file = resolve(*secret_value, base);

@@ -244,7 +244,8 @@ TEST_CASE("profile timing key that is no number of milliseconds names the key an
   CHECK_THAT(refused("resend_after_ms = 1.5\n"),
              Catch::Contains("key resend_after_ms (line 5): expected a whole number"));
   CHECK_THAT(refused("resend_after_ms = 0\n"),
-             Catch::Contains("key resend_after_ms (line 5): 0 is out of bounds (1 to 86400000 ms)"));
+             Catch::Contains("key resend_after_ms (line 5): 0 is out of bounds "
+                             "(1 to 86400000 ms)"));
   CHECK_THAT(refused("receipt_timeout_ms = 86400001\n"), Catch::Contains("out of bounds"));
   CHECK_THAT(refused("resend_after_ms = 5000\nresend_max_ms = 1000\n"),
              Catch::Contains("key resend_max_ms: 1000 is below resend_after_ms (5000)"));
