@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all deps configure build test test-fast test-asan demo bench clean fuzz fuzz-smoke fuzz-build fuzz-run
+.PHONY: all deps configure build test test-fast test-asan soak demo bench clean fuzz fuzz-smoke fuzz-build fuzz-run
 
 all: build
 
@@ -39,6 +39,18 @@ test-asan: deps $(ASAN_DIR)/build.ninja
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 600
 	$(MAKE) fuzz-smoke
+
+# The fault-injection suite (docs/hardening.md, "Fault injection") in its long form: every test
+# tagged [fault], in every test executable, with KETEN_SOAK=1 (more kills, rounds and messages).
+# `make test` runs the same tests in their quick form with the rest of the suite.
+SOAK_TIMEOUT ?= 7200
+soak: build
+	@set -e; cd $(BUILD_DIR)/tests; for t in unit_* integration_*; do \
+	  [ -f $$t ] && [ -x $$t ] || continue; \
+	  ./$$t --list-test-names-only '[fault]' | grep -q . || continue; \
+	  echo "soak: $$t [fault]"; \
+	  KETEN_SOAK=1 timeout $(SOAK_TIMEOUT) ./$$t '[fault]' --durations yes; \
+	done
 
 # libFuzzer targets (docs/fuzzing.md): their own clang build with only the libraries they need.
 # `make fuzz` runs each for FUZZ_SECONDS; `make test` runs each for FUZZ_SMOKE_SECONDS. New inputs

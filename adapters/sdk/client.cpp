@@ -5,10 +5,14 @@
 //   completed wait in the socket's queue and leave once it completes, so send() and the Credit
 //   hello never block or fail with EAGAIN right after connect(). The queue also survives a broken
 //   connection, so frames sent during an outage go out after ZeroMQ reconnects. The price is that
-//   frames queued for a connection that never comes (refused key, wrong broker key) sit there;
-//   send() throws them away with the socket when it reconnects.
-// - ZMQ_LINGER: 0 when send() drops a socket to reconnect (it resends anyway), options.linger
-//   (default 100 ms) on close(), so a final ack or Credit{0} usually leaves but exit stays prompt.
+//   frames queued for a connection that never comes (refused key, wrong broker key) sit there
+//   until close().
+// - One socket for the client's life: send() never replaces it to resend. A receipt always goes to
+//   the connection its Submit came on, so a client that hung up on a slow broker would miss it;
+//   ZeroMQ itself reconnects when the connection is really gone (TCP closed, or no ZMTP heartbeat
+//   answer), and the monitor tells send() to resend on the new connection.
+// - ZMQ_LINGER: options.linger (default 100 ms) on close(), so a final ack or Credit{0} usually
+//   leaves but exit stays prompt.
 // - ZMTP heartbeats (ZMQ_HEARTBEAT_IVL/TIMEOUT) let ZeroMQ notice a dead TCP connection and
 //   reconnect; our own Heartbeat frames tell the broker's loop that we are alive.
 // - A socket monitor reports handshakes and disconnects. After each new handshake the client
@@ -32,6 +36,7 @@
 #include <zmq.hpp>
 
 #include "adapters/sdk/log.h"
+#include "adapters/sdk/resend_schedule.h"
 #include "contracts/digest.h"
 
 namespace partner {
@@ -106,6 +111,8 @@ struct Client::Impl {
   std::uint32_t credit = 0;           // the window it wants
   bool credit_on_connection = false;  // a Credit has gone out for the current connection
   bool ever_connected = false;
+  bool connected = false;         // a handshake succeeded and no disconnect was seen since
+  std::uint64_t handshakes = 0;   // successful handshakes so far: a new value is a new connection
   bool key_refused = false;       // the broker's ZAP handler said no to our key
   bool handshake_failed = false;  // a handshake failed for another reason (wrong broker key?)
   bool closed = false;
@@ -113,13 +120,13 @@ struct Client::Impl {
 
   Result<void> open_socket();
   void close_socket(milliseconds linger) noexcept;
-  Result<void> reconnect();
   Result<void> send_bytes(const std::string& bytes);
   Result<void> send_frame(const Envelope& envelope) {
     return send_bytes(contracts::encode_envelope(envelope));
   }
   Result<void> grant_credit();
-  Result<std::optional<Envelope>> next_frame(Clock::time_point deadline);
+  Result<std::optional<Envelope>> next_frame(Clock::time_point deadline,
+                                             bool until_new_connection = false);
   void drain_monitor();
   void on_event(std::uint16_t event, std::uint32_t value);
   std::optional<contracts::Receipt> dispatch(Envelope envelope, const std::string* awaited_id);
@@ -183,15 +190,6 @@ void Client::Impl::close_socket(milliseconds linger) noexcept {
   credit_on_connection = false;
 }
 
-// A fresh socket is a fresh connection: the broker sees a new peer, and our old connection's
-// unacknowledged deliveries go back to it when it notices the old one is gone.
-Result<void> Client::Impl::reconnect() {
-  close_socket(milliseconds{0});
-  if (auto opened = open_socket(); !opened) return opened;
-  if (credit_granted) return grant_credit();
-  return {};
-}
-
 Result<void> Client::Impl::send_bytes(const std::string& bytes) {
   try {
     auto sent = socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
@@ -215,8 +213,11 @@ Result<void> Client::Impl::grant_credit() {
 
 // Waits until `deadline` for one frame from the broker, handling monitor events and sending a
 // heartbeat whenever we have been quiet for options.heartbeat. Polls at least once, so a deadline
-// in the past still picks up a frame that is already there.
-Result<std::optional<Envelope>> Client::Impl::next_frame(Clock::time_point deadline) {
+// in the past still picks up a frame that is already there. With `until_new_connection` it also
+// returns (nothing) as soon as a new connection's handshake succeeds.
+Result<std::optional<Envelope>> Client::Impl::next_frame(Clock::time_point deadline,
+                                                         bool until_new_connection) {
+  const std::uint64_t handshakes_before = handshakes;
   while (true) {
     auto now = Clock::now();
     if (now - last_sent >= options.heartbeat) {
@@ -257,6 +258,7 @@ Result<std::optional<Envelope>> Client::Impl::next_frame(Clock::time_point deadl
                  envelope.error().detail);
     }
     if (Clock::now() >= deadline) return std::optional<Envelope>{};
+    if (until_new_connection && handshakes != handshakes_before) return std::optional<Envelope>{};
   }
 }
 
@@ -286,6 +288,8 @@ void Client::Impl::on_event(std::uint16_t event, std::uint32_t value) {
         log().debug("connected broker={} partner={}", profile.broker, profile.partner);
       }
       ever_connected = true;
+      connected = true;
+      ++handshakes;
       key_refused = false;
       handshake_failed = false;
       if (credit_granted && !credit_on_connection) {
@@ -297,6 +301,7 @@ void Client::Impl::on_event(std::uint16_t event, std::uint32_t value) {
       if (ever_connected && !key_refused && !handshake_failed) {
         log().info("disconnected broker={} partner={}", profile.broker, profile.partner);
       }
+      connected = false;
       credit_on_connection = false;
       break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
@@ -409,9 +414,13 @@ Result<Client> Client::connect(const Profile& profile, ClientOptions options) {
     return Error{ErrorCode::kConfig, std::move(detail)};
   };
   if (options.credit == 0) return config_error("credit must be at least 1");
+  // The profile's timing keys are the operator's choice for this partner: they win.
+  if (profile.receipt_timeout) options.receipt_timeout = *profile.receipt_timeout;
+  if (profile.resend_after) options.resend_after = *profile.resend_after;
+  if (profile.resend_max) options.resend_max = *profile.resend_max;
   if (options.receipt_timeout <= milliseconds{0} || options.resend_after <= milliseconds{0} ||
-      options.heartbeat <= milliseconds{0}) {
-    return config_error("receipt_timeout, resend_after and heartbeat must be positive");
+      options.resend_max <= milliseconds{0} || options.heartbeat <= milliseconds{0}) {
+    return config_error("receipt_timeout, resend_after, resend_max and heartbeat must be positive");
   }
   if (profile.broker.empty()) return config_error("no broker endpoint");
   if (profile.broker_public_key.size() != 40 || profile.secret_key.size() != 40) {
@@ -448,18 +457,29 @@ Result<contracts::Receipt> Client::send(const contracts::Submit& submit) {
   const std::string& id = submit.header.message_id;
   const std::string bytes = contracts::encode_envelope(submit);
   const auto start = Clock::now();
-  const auto give_up = start + c.options.receipt_timeout;
-  int attempts = 1;
+  ResendSchedule schedule(
+      {c.options.receipt_timeout, c.options.resend_after, c.options.resend_max}, start);
+  int copies = 0;
+  // The connection the last copy went out on. A copy sent while disconnected waits in the socket's
+  // queue and leaves on the next connection, so it counts as sent on that one.
+  std::uint64_t copy_connection = 0;
+  auto send_copy = [&]() -> Result<void> {
+    c.drain_monitor();
+    if (auto sent = c.send_bytes(bytes); !sent) return sent;
+    ++copies;
+    copy_connection = c.connected ? c.handshakes : c.handshakes + 1;
+    return {};
+  };
 
-  if (auto sent = c.send_bytes(bytes); !sent) return sent.error();
+  if (auto sent = send_copy(); !sent) return sent.error();
   log().debug("submitted message_id={} contract={} version={} bytes={}", id, submit.header.contract,
               submit.header.version, bytes.size());
-  auto resend_at = std::min(start + c.options.resend_after, give_up);
   while (true) {
-    auto frame = c.next_frame(resend_at);
+    auto frame = c.next_frame(schedule.next_resend(), /*until_new_connection=*/true);
     if (!frame) return frame.error();
     if (*frame) {
       c.receipt_problem.clear();
+      // Any receipt with our message id answers, whichever copy it is for.
       if (auto receipt = c.dispatch(std::move(**frame), &id)) {
         if (c.receipt_problem.empty() && !c.profile.broker_signing_key.empty() &&
             receipt->status == contracts::ReceiptStatus::kAccepted &&
@@ -470,26 +490,34 @@ Result<contracts::Receipt> Client::send(const contracts::Submit& submit) {
           log().warn("receipt refused message_id={} detail={}", id, c.receipt_problem);
           return Error{ErrorCode::kProtocol, c.receipt_problem + " (message_id=" + id + ")"};
         }
-        log().debug("receipt message_id={} status={} after_ms={}", id,
-                    contracts::to_string(receipt->status), elapsed_ms(start));
+        log().debug("receipt message_id={} status={} after_ms={} copies={}", id,
+                    contracts::to_string(receipt->status), elapsed_ms(start), copies);
         return std::move(*receipt);
       }
-      continue;
     }
-    auto now = Clock::now();
-    if (now >= give_up) {
+    const auto now = Clock::now();
+    if (schedule.is_expired(now)) {
       return Error{ErrorCode::kTimeout,
                    "no receipt for message_id=" + id + " from " + c.profile.broker + " within " +
                        std::to_string(c.options.receipt_timeout.count()) + " ms (" +
-                       std::to_string(attempts) + (attempts == 1 ? " attempt)" : " attempts)") +
+                       std::to_string(copies) + (copies == 1 ? " copy sent)" : " copies sent)") +
                        c.no_answer_hint()};
     }
-    ++attempts;
-    log().warn("no receipt yet, reconnecting to resend message_id={} attempt={} after_ms={}", id,
-               attempts, elapsed_ms(start));
-    if (auto renewed = c.reconnect(); !renewed) return renewed.error();
-    if (auto sent = c.send_bytes(bytes); !sent) return sent.error();
-    resend_at = std::min(now + c.options.resend_after, give_up);
+    if (c.connected && c.handshakes > copy_connection) {
+      // ZeroMQ reconnected after our copy left: a receipt for it went to the old connection.
+      log().warn("connection renewed, resending message_id={} copy={} after_ms={}", id, copies + 1,
+                 elapsed_ms(start));
+      if (auto sent = send_copy(); !sent) return sent.error();
+      schedule.resent(now);
+    } else if (schedule.is_due(now)) {
+      schedule.resent(now);
+      if (c.connected) {
+        log().warn("no receipt yet, resending message_id={} copy={} after_ms={} next_in_ms={}", id,
+                   copies + 1, elapsed_ms(start), schedule.interval().count());
+        if (auto sent = send_copy(); !sent) return sent.error();
+      }
+      // Not connected: the last copy is still queued, or goes again on the next connection.
+    }
   }
 }
 

@@ -27,6 +27,9 @@ using contracts::Result;
 //   partner = "DTV"
 //   secret_key = "keys/DTV.secret"             # Z85 text, or a file holding it
 //   broker_signing_key = "keys/broker.sign.public"  # optional: 64 hex characters, or a file
+//   receipt_timeout_ms = 30000   # optional: how send() waits for a receipt (ClientOptions)
+//   resend_after_ms = 2000
+//   resend_max_ms = 8000
 // Relative paths resolve against the profile's folder.
 struct Profile {
   std::string broker;             // ZeroMQ endpoint of the broker
@@ -36,10 +39,17 @@ struct Profile {
   std::string public_key;         // Z85, derived from secret_key
   // The broker's Ed25519 public signing key, 64 hex characters; "" = receipts are not checked.
   std::string broker_signing_key;
+  // Optional receipt timing from the profile's receipt_timeout_ms, resend_after_ms and
+  // resend_max_ms; when set, Client::connect() uses it instead of the ClientOptions field of the
+  // same name, so the operator who writes the profile decides for every program that reads it.
+  std::optional<std::chrono::milliseconds> receipt_timeout;
+  std::optional<std::chrono::milliseconds> resend_after;
+  std::optional<std::chrono::milliseconds> resend_max;
 };
 
 // Reads a profile. broker, broker_public_key, partner and secret_key are required;
-// broker_signing_key is optional; unknown keys are logged (warn) and ignored.
+// broker_signing_key and the three timing keys (whole milliseconds, 1 to 86 400 000) are
+// optional; unknown keys are logged (warn) and ignored.
 // kConfig on any problem, its detail starting "profile <path>: " and naming the key ("key
 // secret_key: ...") or, when the TOML does not parse, the line and column.
 [[nodiscard]] Result<Profile> load_profile(const std::filesystem::path& path);
@@ -48,9 +58,14 @@ struct Profile {
 // (contracts/keys.h; the broker's config uses the same rules).
 using contracts::read_key;
 
+// How send() waits for a receipt (docs/protocol.md, "Resending a Submit"): it sends the same
+// Submit again on the same connection after resend_after, then after twice the previous wait each
+// time up to resend_max; a receipt answering any copy ends the wait. A profile's timing keys
+// override these three.
 struct ClientOptions {
-  std::chrono::milliseconds receipt_timeout{10'000};  // give up on a submit after this
-  std::chrono::milliseconds resend_after{2'000};      // reconnect and resend the same id after this
+  std::chrono::milliseconds receipt_timeout{30'000};  // give up on a submit after this
+  std::chrono::milliseconds resend_after{2'000};      // first resend of an unanswered submit
+  std::chrono::milliseconds resend_max{8'000};        // longest wait between two copies
   std::uint32_t credit = 32;                          // deliveries in flight at once; >= 1
   std::chrono::milliseconds heartbeat{5'000};         // send a heartbeat when idle this long
   std::chrono::milliseconds linger{100};    // on close, time queued acks and Credit{0} get to leave
@@ -71,9 +86,12 @@ class Client {
   Client& operator=(Client&&) noexcept;
   ~Client();  // close()
 
-  // Submits one message and waits for its receipt. If no receipt comes within resend_after, the
-  // client reconnects and resends the same message id (the broker answers a resubmission with the
-  // first receipt). kTimeout after receipt_timeout, kTransport on socket failure. A rejected
+  // Submits one message and waits for its receipt. While none comes it sends the same Submit again
+  // on the same connection, backing off from resend_after to resend_max (the broker answers a
+  // resubmission with the first receipt, so any copy's receipt answers the submit); when ZeroMQ
+  // had to reconnect (the socket monitor saw the old connection go), it resends at once on the new
+  // connection, since a receipt sent to the old one is lost. kTimeout after receipt_timeout,
+  // kTransport on socket failure. A rejected
   // message is a Receipt, not an error; so is a frame-level Error the broker sends instead of a
   // receipt (too_large, malformed_envelope). Deliveries arriving meanwhile wait for receive().
   // With profile.broker_signing_key set, every Receipt frame must carry a valid broker signature

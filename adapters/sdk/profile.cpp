@@ -5,6 +5,10 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <utility>
 #include <cstdio>
 #include <cstring>
 #include <sstream>
@@ -21,8 +25,11 @@ using contracts::Error;
 using contracts::ErrorCode;
 
 constexpr std::size_t kZ85KeyChars = 40;  // a 32-byte CurveZMQ key as Z85 text
-constexpr std::array<std::string_view, 5> kProfileKeys = {"broker", "broker_public_key", "partner",
-                                                          "secret_key", "broker_signing_key"};
+constexpr std::array<std::string_view, 8> kProfileKeys = {
+    "broker",          "broker_public_key",  "partner",         "secret_key",
+    "broker_signing_key", "receipt_timeout_ms", "resend_after_ms", "resend_max_ms"};
+// Bounds of the timing keys: at least a millisecond, at most a day.
+constexpr std::int64_t kMaxTimingMs = 86'400'000;
 
 bool is_hex_key(std::string_view text) {
   if (text.size() != 64) return false;
@@ -185,6 +192,36 @@ Result<Profile> load_profile(const fs::path& path) {
       }
     }
     profile.broker_signing_key = std::move(key);
+  }
+
+  // Optional whole milliseconds, 1 to a day; the error names the key and its line.
+  auto millis_at = [&](std::string_view key) -> Result<std::optional<std::chrono::milliseconds>> {
+    const toml::node* node = table.get(key);
+    if (node == nullptr) return std::optional<std::chrono::milliseconds>{};
+    const std::string at = where + ": key " + std::string(key) + " (line " +
+                           std::to_string(node->source().begin.line) + "): ";
+    const auto* value = node->as_integer();
+    if (value == nullptr) {
+      return config_error(at + "expected a whole number of milliseconds, found " +
+                          std::string(type_name(node->type())));
+    }
+    if (value->get() < 1 || value->get() > kMaxTimingMs) {
+      return config_error(at + std::to_string(value->get()) + " is out of bounds (1 to " +
+                          std::to_string(kMaxTimingMs) + " ms)");
+    }
+    return std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(value->get()));
+  };
+  for (auto [key, field] : {std::pair{"receipt_timeout_ms", &Profile::receipt_timeout},
+                            std::pair{"resend_after_ms", &Profile::resend_after},
+                            std::pair{"resend_max_ms", &Profile::resend_max}}) {
+    auto value = millis_at(key);
+    if (!value) return value.error();
+    profile.*field = *value;
+  }
+  if (profile.resend_after && profile.resend_max && *profile.resend_max < *profile.resend_after) {
+    return config_error(where + ": key resend_max_ms: " +
+                        std::to_string(profile.resend_max->count()) + " is below resend_after_ms (" +
+                        std::to_string(profile.resend_after->count()) + ")");
   }
 
   fs::path secret_file = resolve(*secret_value, base);

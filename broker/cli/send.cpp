@@ -1,12 +1,15 @@
 // keten send: submits one message with the partner SDK and prints the receipt as one JSON line.
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -33,7 +36,10 @@ struct SendOptions {
   std::string supersedes;
   std::string occurred_at;
   std::string recorded_at;
-  double timeout_seconds = 10;
+  // Receipt timing in seconds; 0 = not given: the profile's key, else the SDK's default.
+  double timeout_seconds = 0;
+  double resend_after_seconds = 0;
+  double resend_max_seconds = 0;
   std::string payload_file;
 };
 
@@ -117,12 +123,14 @@ int send(const SendOptions& options) {
   if (!payload) return fail(kExitUsage, payload.error().detail);
   submit.payload = std::move(*payload);
 
-  partner::ClientOptions client_options;
-  client_options.receipt_timeout =
-      std::chrono::milliseconds(std::llround(options.timeout_seconds * 1000));
-  client_options.resend_after =
-      std::min(client_options.resend_after, client_options.receipt_timeout);
-  auto client = partner::Client::connect(*profile, client_options);
+  // A flag wins over the profile's key, which wins over the SDK's default (docs/cli.md).
+  auto from_flag = [](double seconds, std::optional<std::chrono::milliseconds>& field) {
+    if (seconds > 0) field = std::chrono::milliseconds(std::max(1LL, std::llround(seconds * 1000)));
+  };
+  from_flag(options.timeout_seconds, profile->receipt_timeout);
+  from_flag(options.resend_after_seconds, profile->resend_after);
+  from_flag(options.resend_max_seconds, profile->resend_max);
+  auto client = partner::Client::connect(*profile);
   if (!client) return fail(exit_code(client.error().code), client.error().detail);
   auto receipt = client->send(submit);
   if (!receipt) return fail(exit_code(receipt.error().code), receipt.error().detail);
@@ -165,9 +173,17 @@ Command add_send(CLI::App& root) {
                   "When the event happened, RFC 3339 (e.g. 2025-03-03T09:12:00+01:00)");
   app->add_option("--recorded-at", options->recorded_at, "When your system recorded it, RFC 3339");
   app->add_option("--timeout", options->timeout_seconds,
-                  "Seconds to wait for the receipt, resending on a fresh connection every 2 s")
-      ->check(CLI::Range(0.001, 86'400.0))
-      ->capture_default_str();
+                  "Seconds to wait for the receipt (default: the profile's receipt_timeout_ms, "
+                  "else 30)")
+      ->check(CLI::Range(0.001, 86'400.0));
+  app->add_option("--resend-after", options->resend_after_seconds,
+                  "Seconds before the first resend of an unanswered submit, on the same connection "
+                  "(default: the profile's resend_after_ms, else 2)")
+      ->check(CLI::Range(0.001, 86'400.0));
+  app->add_option("--resend-max", options->resend_max_seconds,
+                  "Longest wait in seconds between two resends; the wait doubles up to it "
+                  "(default: the profile's resend_max_ms, else 8)")
+      ->check(CLI::Range(0.001, 86'400.0));
   app->add_option("PAYLOAD_FILE", options->payload_file,
                   "File holding the JSON payload, or - for standard input")
       ->required();

@@ -76,6 +76,32 @@ def read_frame(sock, timeout_ms=5000):
     return Frame.Frame.GetRootAs(data, 0)
 
 
+def submit_and_wait(sock, frame_bytes, message_id, resend_after=2.0, resend_max=8.0, timeout=30.0):
+    """Sends a Submit and returns the first Receipt naming message_id (docs/protocol.md, "Resending a
+    Submit"): the same bytes again on the same socket while none comes, the wait doubling up to
+    resend_max; a receipt for any copy answers. None after `timeout` seconds."""
+    start = time.monotonic()
+    wait = resend_after
+    next_copy = start + wait
+    sock.send(frame_bytes)
+    while True:
+        now = time.monotonic()
+        if now >= start + timeout:
+            return None
+        if now >= next_copy:
+            sock.send(frame_bytes)
+            wait = min(wait * 2, max(resend_max, resend_after))
+            next_copy = now + wait
+        until = min(next_copy, start + timeout)
+        frame = read_frame(sock, max(1, int((until - time.monotonic()) * 1000)))
+        if frame is None or frame.BodyType() != Body.Body.Receipt:
+            continue  # a heartbeat, or a delivery this example does not expect here
+        receipt = Receipt.Receipt()
+        receipt.Init(frame.Body().Bytes, frame.Body().Pos)
+        if receipt.MessageId().decode() == message_id:
+            return receipt
+
+
 def dealer(ctx, endpoint, server_public, public, secret):
     s = ctx.socket(zmq.DEALER)
     s.curve_serverkey, s.curve_publickey, s.curve_secretkey = server_public, public, secret
@@ -106,12 +132,9 @@ def main():
 
         message_id = str(uuid.uuid4())
         payload = '{"planned_at":"2025-03-05T06:00:00+01:00","location":"SCHIPHOL-G","items":[]}'
-        alpha.send(submit_frame(message_id, "test.notice", 1, "9990012345", payload))
-        frame = read_frame(alpha)
-        check(frame is not None and frame.BodyType() == Body.Body.Receipt, "a receipt answers the submit")
-        receipt = Receipt.Receipt()
-        receipt.Init(frame.Body().Bytes, frame.Body().Pos)
-        check(receipt.MessageId().decode() == message_id, "receipt names the message id")
+        receipt = submit_and_wait(alpha, submit_frame(message_id, "test.notice", 1, "9990012345", payload),
+                                  message_id)
+        check(receipt is not None, "a receipt naming the message id answers the submit")
         check(receipt.Status() == ReceiptStatus.ReceiptStatus.Accepted, "valid message accepted")
         check(sorted(receipt.Recipients(i).decode() for i in range(receipt.RecipientsLength())) == ["BRAVO", "CHARLIE"],
               "receipt lists the consumers")

@@ -196,27 +196,147 @@ TEST_CASE("client submits one frame the broker decodes and returns the broker's 
   CHECK(receipt->accepted_at == 1'741'000'120'000);
 }
 
-TEST_CASE("client resends the same message id on a fresh connection when no receipt comes",
+TEST_CASE("client resends the same message id on the same connection when no receipt comes",
           "[sdk][client]") {
   TestRouter router;
   partner::ClientOptions options;
   options.resend_after = 200ms;
-  options.receipt_timeout = 5s;
+  options.receipt_timeout = 10s;
   const contracts::Submit submit = a_submit();
   auto result = with_client(profile_for(router), options,
                             [submit](partner::Client& c) { return c.send(submit); });
 
   auto first = router.expect<contracts::Submit>();
-  REQUIRE(first);  // ignored: no receipt
+  REQUIRE(first);  // not answered yet
   auto second = router.expect<contracts::Submit>();
   REQUIRE(second);
   CHECK(second->second.header.message_id == first->second.header.message_id);
-  CHECK(second->first != first->first);  // a new connection, not the old one
+  CHECK(second->first == first->first);  // the same connection: a receipt to it still arrives
   router.send(second->first, accepted(submit.header.message_id));
 
   auto receipt = result.get();
   REQUIRE(receipt);
   CHECK(receipt->status == contracts::ReceiptStatus::kAccepted);
+}
+
+TEST_CASE("client takes a slow receipt for its first copy after it has resent", "[sdk][client]") {
+  TestRouter router;
+  partner::ClientOptions options;
+  options.resend_after = 100ms;
+  options.resend_max = 200ms;
+  options.receipt_timeout = 20s;
+  const contracts::Submit submit = a_submit();
+  auto result = with_client(profile_for(router), options,
+                            [submit](partner::Client& c) { return c.send(submit); });
+
+  // The broker is slow: three copies arrive before it answers the first one, as accepted. The
+  // answers to the later copies (duplicates) come after the client has returned.
+  std::vector<std::string> connections;
+  for (int i = 0; i < 3; ++i) {
+    auto copy = router.expect<contracts::Submit>();
+    REQUIRE(copy);
+    CHECK(copy->second.header.message_id == submit.header.message_id);
+    connections.push_back(copy->first);
+  }
+  CHECK(connections == std::vector<std::string>(3, connections.front()));
+  router.send(connections.front(), accepted(submit.header.message_id));
+  contracts::Receipt duplicate = accepted(submit.header.message_id);
+  duplicate.status = contracts::ReceiptStatus::kDuplicate;
+  router.send(connections.front(), duplicate);
+
+  auto receipt = result.get();
+  REQUIRE(receipt);
+  CHECK(receipt->status == contracts::ReceiptStatus::kAccepted);
+  CHECK(receipt->log_seq == 42);
+}
+
+TEST_CASE("client resends at once on the new connection when the broker comes back",
+          "[sdk][client]") {
+  Keys broker_keys = make_keys();
+  std::optional<TestRouter> router(std::in_place, broker_keys);
+  const std::string endpoint = router->endpoint();
+  partner::ClientOptions options;
+  options.resend_after = 60s;  // no scheduled resend within this test
+  options.receipt_timeout = 120s;
+  const contracts::Submit submit = a_submit();
+  auto result = with_client(profile_for(*router), options,
+                            [submit](partner::Client& c) { return c.send(submit); });
+
+  auto first = router->expect<contracts::Submit>();
+  REQUIRE(first);
+  router.reset();  // the broker goes away before answering, then binds the same endpoint again
+  router.emplace(broker_keys, endpoint);
+  auto again = router->expect<contracts::Submit>(30s);
+  REQUIRE(again);
+  CHECK(again->second.header.message_id == submit.header.message_id);
+  router->send(again->first, accepted(submit.header.message_id));
+
+  auto receipt = result.get();
+  REQUIRE(receipt);
+  CHECK(receipt->status == contracts::ReceiptStatus::kAccepted);
+}
+
+TEST_CASE("client queues one copy, not one per due resend, while its handshake is pending",
+          "[sdk][client]") {
+  TestRouter router;
+  // A ZAP handler that holds the handshake: the client has a TCP connection but no session yet.
+  zmq::socket_t zap(router.context(), zmq::socket_type::rep);
+  zap.set(zmq::sockopt::linger, 0);
+  zap.bind("inproc://zeromq.zap.01");
+  partner::ClientOptions options;
+  options.resend_after = 100ms;  // due at 100, 300, 700 and 1500 ms, then 3100 ms
+  options.resend_max = 60s;
+  options.receipt_timeout = 60s;
+  const contracts::Submit submit = a_submit();
+  auto result = with_client(profile_for(router), options,
+                            [submit](partner::Client& c) { return c.send(submit); });
+
+  zmq::pollitem_t zap_item{zap.handle(), 0, ZMQ_POLLIN, 0};
+  REQUIRE(zmq::poll(&zap_item, 1, 10s) == 1);
+  std::vector<zmq::message_t> request;
+  (void)zmq::recv_multipart(zap, std::back_inserter(request));
+  REQUIRE(request.size() >= 2);
+  // Four resends fall due while the handshake waits; nothing can reach the router meanwhile.
+  CHECK_FALSE(router.receive(1600ms).has_value());
+  const std::string request_id = request[1].to_string();
+  std::array<zmq::const_buffer, 6> ok = {zmq::str_buffer("1.0"), zmq::buffer(request_id),
+                                         zmq::str_buffer("200"),  zmq::str_buffer("OK"),
+                                         zmq::str_buffer(""),     zmq::str_buffer("")};
+  (void)zmq::send_multipart(zap, ok);
+
+  auto copy = router.expect<contracts::Submit>(10s);
+  REQUIRE(copy);
+  router.send(copy->first, accepted(submit.header.message_id));
+  auto receipt = result.get();
+  REQUIRE(receipt);
+  CHECK(receipt->status == contracts::ReceiptStatus::kAccepted);
+  int more_copies = 0;  // a copy queued per due resend would arrive right behind the first
+  while (auto r = router.receive(300ms)) {
+    if (r->envelope && std::holds_alternative<contracts::Submit>(*r->envelope)) ++more_copies;
+  }
+  CHECK(more_copies == 0);
+}
+
+TEST_CASE("client sends one copy when the broker answers before the first resend",
+          "[sdk][client]") {
+  TestRouter router;
+  partner::ClientOptions options;
+  options.resend_after = 60s;
+  const contracts::Submit submit = a_submit();
+  auto result = with_client(profile_for(router), options, [submit](partner::Client& c) {
+    auto receipt = c.send(submit);
+    (void)c.receive(300ms);  // time for a stray copy to show
+    return receipt;
+  });
+  auto copy = router.expect<contracts::Submit>();
+  REQUIRE(copy);
+  router.send(copy->first, accepted(submit.header.message_id));
+  REQUIRE(result.get());
+  // Only Credit and heartbeats may follow: a connection's first handshake is no reason to resend.
+  while (auto r = router.receive(500ms)) {
+    REQUIRE(r->envelope);
+    CHECK_FALSE(std::holds_alternative<contracts::Submit>(*r->envelope));
+  }
 }
 
 TEST_CASE("client send times out when nothing answers", "[sdk][client]") {

@@ -202,3 +202,51 @@ TEST_CASE("read_key takes a key inline or from the first line of a file", "[sdk]
     CHECK_THAT(key.error().detail, Catch::Contains("empty"));
   }
 }
+
+TEST_CASE("profile timing keys are optional whole milliseconds", "[sdk][profile]") {
+  test_support::TempDir dir;
+  Keys broker = make_keys();
+  Keys ours = make_keys();
+  const std::string base = profile_text(broker.public_key, ours.secret_key);
+
+  write(dir / "none.toml", base);
+  auto plain = partner::load_profile(dir / "none.toml");
+  REQUIRE(plain);
+  CHECK_FALSE(plain->receipt_timeout);
+  CHECK_FALSE(plain->resend_after);
+  CHECK_FALSE(plain->resend_max);
+
+  write(dir / "all.toml",
+        base + "receipt_timeout_ms = 60000\nresend_after_ms = 500\nresend_max_ms = 4000\n");
+  auto timed = partner::load_profile(dir / "all.toml");
+  REQUIRE(timed);
+  CHECK(timed->receipt_timeout == std::chrono::milliseconds(60'000));
+  CHECK(timed->resend_after == std::chrono::milliseconds(500));
+  CHECK(timed->resend_max == std::chrono::milliseconds(4'000));
+}
+
+TEST_CASE("profile timing key that is no number of milliseconds names the key and line",
+          "[sdk][profile]") {
+  test_support::TempDir dir;
+  Keys broker = make_keys();
+  Keys ours = make_keys();
+  const std::string base = profile_text(broker.public_key, ours.secret_key);  // 4 lines
+  auto refused = [&](const std::string& extra) {
+    write(dir / "p.toml", base + extra);
+    auto profile = partner::load_profile(dir / "p.toml");
+    REQUIRE_FALSE(profile);
+    CHECK(profile.error().code == ErrorCode::kConfig);
+    return profile.error().detail;
+  };
+  CHECK_THAT(refused("receipt_timeout_ms = \"30s\"\n"),
+             Catch::Contains("key receipt_timeout_ms (line 5): expected a whole number of "
+                             "milliseconds, found a string"));
+  CHECK_THAT(refused("resend_after_ms = 1.5\n"),
+             Catch::Contains("key resend_after_ms (line 5): expected a whole number"));
+  CHECK_THAT(refused("resend_after_ms = 0\n"),
+             Catch::Contains("key resend_after_ms (line 5): 0 is out of bounds "
+                             "(1 to 86400000 ms)"));
+  CHECK_THAT(refused("receipt_timeout_ms = 86400001\n"), Catch::Contains("out of bounds"));
+  CHECK_THAT(refused("resend_after_ms = 5000\nresend_max_ms = 1000\n"),
+             Catch::Contains("key resend_max_ms: 1000 is below resend_after_ms (5000)"));
+}
