@@ -23,7 +23,8 @@ class RateLimitedLog {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
 
-  explicit RateLimitedLog(std::chrono::milliseconds interval, Clock clock = &std::chrono::steady_clock::now);
+  explicit RateLimitedLog(std::chrono::milliseconds interval,
+                          Clock clock = &std::chrono::steady_clock::now);
 
   // One occurrence of the error `text`. nullopt: stay quiet. Otherwise write the line now,
   // noting the returned number of occurrences held back since the last line written (0: none).
@@ -44,8 +45,8 @@ class RateLimitedLog {
   std::uint64_t held_back_ = 0;
 };
 
-// " suppressed=N" for a line written after N occurrences were held back, "" for N = 0: a key=value field
-// to append to the written line.
+// " suppressed=N" for a line written after N occurrences were held back, "" for N = 0: a key=value
+// field to append to the written line.
 std::string suppressed_field(std::uint64_t held_back);
 
 }  // namespace contracts

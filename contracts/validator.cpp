@@ -801,7 +801,9 @@ class CountingAdapter : public valijson::adapters::NlohmannJsonAdapter {
  private:
   static void check() {
     if (!t_budget.results) return;
-    if (t_budget.results->numErrors() >= t_budget.limit || t_budget.visits_left == 0) throw ErrorBudgetSpent{};
+    if (t_budget.results->numErrors() >= t_budget.limit || t_budget.visits_left == 0) {
+      throw ErrorBudgetSpent{};
+    }
     --t_budget.visits_left;
   }
 };
@@ -857,7 +859,8 @@ void list_errors(std::vector<FieldError> errors, bool complete, ValidationOutcom
   if (complete) {
     reason += left_out == 1 ? " more error not listed" : " more errors not listed";
   } else {
-    reason += " or more errors not listed (checking stopped after " + std::to_string(outcome.found) + " errors)";
+    reason += " or more errors not listed (checking stopped after " +
+              std::to_string(outcome.found) + " errors)";
   }
   outcome.errors.push_back({"", std::string(kTooManyErrorsCode), std::move(reason)});
 }
@@ -1042,24 +1045,28 @@ ValidationOutcome PayloadValidator::validate(std::string_view payload, nlohmann:
   return outcome;
 }
 
-std::string describe_refusal(const ValidationOutcome& outcome, std::string_view contract, std::uint32_t version) {
+std::string describe_refusal(const ValidationOutcome& outcome, std::string_view contract,
+                             std::uint32_t version) {
   // The reason may quote a key of any length; the FieldError keeps it whole.
   constexpr std::size_t kMaxPointerInDetail = 200;
   constexpr std::size_t kMaxReasonInDetail = 300;
   if (outcome.ok()) return {};
   if (outcome.code == ErrorCode::kInvalidPayload && !outcome.errors.empty()) {
-    // One error says it all: utf8 and json carry the byte offset, depth the limit, duplicate_key the key.
+    // One error says it all: utf8 and json carry the byte offset, depth the limit, duplicate_key
+    // the key.
     const FieldError& error = outcome.errors.front();
     std::string detail = cut_text(error.reason, kMaxReasonInDetail);
     if (!error.pointer.empty()) detail += " (at " + cut_text(error.pointer, kMaxPointerInDetail) + ")";
     return detail;
   }
-  std::string detail = "payload violates " + std::string(contract) + " v" + std::to_string(version) + " in " +
-                       std::to_string(outcome.found) + (outcome.complete ? "" : " or more") +
+  std::string detail = "payload violates " + std::string(contract) + " v" + std::to_string(version) +
+                       " in " + std::to_string(outcome.found) + (outcome.complete ? "" : " or more") +
                        (outcome.found == 1 && outcome.complete ? " place" : " places");
-  const std::size_t listed = outcome.errors.size() - (outcome.errors.size() > 0 &&
-                                                      outcome.errors.back().code == kTooManyErrorsCode);
-  if (listed < outcome.found || !outcome.complete) detail += " (the first " + std::to_string(listed) + " listed)";
+  const bool marked = !outcome.errors.empty() && outcome.errors.back().code == kTooManyErrorsCode;
+  const std::size_t listed = outcome.errors.size() - (marked ? 1 : 0);
+  if (listed < outcome.found || !outcome.complete) {
+    detail += " (the first " + std::to_string(listed) + " listed)";
+  }
   return detail;
 }
 

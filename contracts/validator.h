@@ -47,7 +47,8 @@ struct ValidationOutcome {
 // The one-line summary of a refusal for the receipt's `detail` and the log: names the cause
 // (the depth limit, the duplicate key and its pointer, the UTF-8 or JSON error and its offset) or,
 // for a schema violation, how many places break `contract` v`version`. Bounded in length.
-std::string describe_refusal(const ValidationOutcome& outcome, std::string_view contract, std::uint32_t version);
+std::string describe_refusal(const ValidationOutcome& outcome, std::string_view contract,
+                             std::uint32_t version);
 
 class PayloadValidator {
  public:

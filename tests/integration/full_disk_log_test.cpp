@@ -3,13 +3,14 @@
 // counted: each error that recurs on every loop turn (the failing commit) must be written once per
 // interval (broker/core/rate_limited_log.h), not ten times a second. Needs root for the mount; says
 // so and passes without checking anything else where it cannot mount (docs/hardening.md).
-#include <catch2/catch.hpp>
-
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -17,9 +18,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "broker/audit/signing.h"
 #include "broker/core/log.h"
@@ -82,8 +80,10 @@ class TmpfsMount {
 contracts::Submit big_notice() {
   contracts::Submit s = test_support::notice();
   std::string items;
-  for (int i = 0; i < 2000; ++i) items += std::string(i ? "," : "") + R"({"id":"AB1234","count":1})";
-  s.payload = R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[)" + items + "]}";
+  for (int i = 0; i < 2000; ++i)
+    items += std::string(i ? "," : "") + R"({"id":"AB1234","count":1})";
+  s.payload = R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[)" +
+              items + "]}";
   return s;
 }
 
@@ -94,8 +94,10 @@ TEST_CASE("a full disk is logged once per interval while the broker idles, not o
   test_support::BrokerHarness h;
   TmpfsMount disk(h.dir() / "small-disk", "2m");
   if (!disk.mounted()) {
-    WARN("cannot mount a tmpfs here (needs root): the full-disk log rate is covered by the unit tests of "
-         "RateLimitedLog only");
+    WARN(
+        "cannot mount a tmpfs here (needs root): the full-disk log rate is covered by the unit "
+        "tests of "
+        "RateLimitedLog only");
     return;
   }
   h.options().store = h.dir() / "small-disk" / "keten.db";
@@ -109,7 +111,8 @@ TEST_CASE("a full disk is logged once per interval while the broker idles, not o
   broker::core::log();
   broker::store::log();
   contracts::log();
-  spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& logger) { logger->sinks().push_back(sink); });
+  spdlog::apply_all(
+      [&](const std::shared_ptr<spdlog::logger>& logger) { logger->sinks().push_back(sink); });
   struct Detach {
     std::shared_ptr<CapturingSink> sink;
     ~Detach() {
@@ -156,7 +159,8 @@ TEST_CASE("a full disk is logged once per interval while the broker idles, not o
     std::FILE* filler = std::fopen((h.dir() / "small-disk" / "filler").c_str(), "wb");
     REQUIRE(filler);
     const std::string block(4096, 'f');
-    while (std::fwrite(block.data(), 1, block.size(), filler) == block.size() && std::fflush(filler) == 0) {
+    while (std::fwrite(block.data(), 1, block.size(), filler) == block.size() &&
+           std::fflush(filler) == 0) {
     }
     std::fclose(filler);
   }
@@ -167,8 +171,9 @@ TEST_CASE("a full disk is logged once per interval while the broker idles, not o
   std::this_thread::sleep_for(kIdle);  // the thing measured is what happens over time while idle
   const auto lines = sink->lines_since(from);
   for (const auto& l : lines) std::printf("idle line: %s", l.text.c_str());
-  std::printf("full disk: %zu lines logged in %lld s idle\n", lines.size(),
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(kIdle).count()));
+  std::printf(
+      "full disk: %zu lines logged in %lld s idle\n", lines.size(),
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(kIdle).count()));
   // At most one line per kind of error per interval (10 s), and a few kinds: before, the loop
   // wrote each of them on every turn, about ten a second.
   CHECK(lines.size() <= 6);

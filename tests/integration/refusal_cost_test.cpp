@@ -5,17 +5,15 @@
 // printed (p50/p99/max), never asserted: it depends on the machine and its load. Also: refusals
 // before the schema (too deep, a duplicate key) name their cause in the receipt's detail and the
 // `rejected` event.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "broker/store/sqlite_store.h"
@@ -41,20 +39,23 @@ struct RawClient {
     socket.connect(h.endpoint());
   }
 
-  // The receipt, or nullopt when none came (no Catch2 assertions: the flood runs on its own thread).
+  // The receipt, or nullopt when none came (no Catch2 assertions: the flood runs on its own
+  // thread).
   std::optional<contracts::Receipt> submit(const contracts::Submit& s) {
     const std::string bytes = contracts::encode_envelope(s);
     if (!socket.send(zmq::buffer(bytes), zmq::send_flags::none)) return std::nullopt;
     zmq::message_t m;
     if (!socket.recv(m)) return std::nullopt;
-    auto e = contracts::decode_envelope(std::span(static_cast<const std::byte*>(m.data()), m.size()));
+    auto e =
+        contracts::decode_envelope(std::span(static_cast<const std::byte*>(m.data()), m.size()));
     if (!e || !std::holds_alternative<contracts::Receipt>(*e)) return std::nullopt;
     return std::get<contracts::Receipt>(*e);
   }
 };
 
 std::string with_items(const std::string& item, int count) {
-  std::string out = R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[)";
+  std::string out =
+      R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[)";
   for (int i = 0; i < count; ++i) out += (i ? "," : "") + item;
   return out + "]}";
 }
@@ -62,7 +63,8 @@ std::string with_items(const std::string& item, int count) {
 // test.notice v1 payloads under the default max_message_bytes (1 MiB), each breaking the schema in
 // about 100 000 places, in the shapes bench/refusal_cost times.
 std::vector<std::string> worst_case_payloads() {
-  std::string undeclared = R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[])";
+  std::string undeclared =
+      R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[])";
   for (int i = 0; i < 100'000; ++i) undeclared += ",\"" + std::to_string(i) + "\":0";
   undeclared += "}";
   return {with_items("1", 100'000), with_items("{}", 50'000), std::move(undeclared),
@@ -89,8 +91,10 @@ std::vector<broker::store::LogEvent> log_events(test_support::BrokerHarness& h) 
 
 }  // namespace
 
-TEST_CASE("a partner sending payloads with 100 000 violations does not hold up another partner's receipts",
-          "[integration][fault][hostile]") {
+TEST_CASE(
+    "a partner sending payloads with 100 000 violations does not hold up another partner's "
+    "receipts",
+    "[integration][fault][hostile]") {
   test_support::BrokerHarness h;
   h.start();
   const auto payloads = worst_case_payloads();
@@ -114,7 +118,8 @@ TEST_CASE("a partner sending payloads with 100 000 violations does not hold up a
       const bool as_expected = r.status == contracts::ReceiptStatus::kRejected &&
                                r.code == ErrorCode::kSchemaViolation &&
                                r.errors.size() == contracts::kMaxListedErrors + 1 &&
-                               r.errors.back().code == contracts::kTooManyErrorsCode && r.detail.size() < 200;
+                               r.errors.back().code == contracts::kTooManyErrorsCode &&
+                               r.detail.size() < 200;
       if (!as_expected) ++bad_receipts;
       ++refused;
     }
@@ -144,18 +149,24 @@ TEST_CASE("a partner sending payloads with 100 000 violations does not hold up a
       receipt = *next;
     }
     REQUIRE(receipt);
-    latencies_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count());
     CHECK(receipt->message_id == s.header.message_id);
     if (receipt->status == contracts::ReceiptStatus::kAccepted) ++accepted;
   }
   stop = true;
   hostile.join();
 
-  const auto over_100ms = std::count_if(latencies_ms.begin(), latencies_ms.end(), [](double ms) { return ms > 100; });
-  std::printf("refusal flood: %d worst-case refusals meanwhile; BRAVO's %zu receipts: p50 %.1f ms, p90 %.1f ms, "
-              "p99 %.1f ms, max %.1f ms, %td over 100 ms\n",
-              refused.load(), latencies_ms.size(), percentile(latencies_ms, 0.5), percentile(latencies_ms, 0.9),
-              percentile(latencies_ms, 0.99), percentile(latencies_ms, 1.0), over_100ms);
+  const auto over_100ms =
+      std::count_if(latencies_ms.begin(), latencies_ms.end(), [](double ms) { return ms > 100; });
+  std::printf(
+      "refusal flood: %d worst-case refusals meanwhile; BRAVO's %zu receipts: p50 %.1f ms, p90 "
+      "%.1f ms, "
+      "p99 %.1f ms, max %.1f ms, %td over 100 ms\n",
+      refused.load(), latencies_ms.size(), percentile(latencies_ms, 0.5),
+      percentile(latencies_ms, 0.9), percentile(latencies_ms, 0.99), percentile(latencies_ms, 1.0),
+      over_100ms);
   CHECK(latencies_ms.size() >= 300);
   CHECK(accepted == static_cast<int>(latencies_ms.size()));  // every receipt arrived, accepted
   CHECK(refused.load() >= 20);
@@ -173,8 +184,9 @@ TEST_CASE("a partner sending payloads with 100 000 violations does not hold up a
   CHECK(largest < 2 * contracts::kMaxListedErrorBytes);
 }
 
-TEST_CASE("refusals for nesting depth and a duplicate key name their cause in the receipt and the log",
-          "[integration][fault][hostile]") {
+TEST_CASE(
+    "refusals for nesting depth and a duplicate key name their cause in the receipt and the log",
+    "[integration][fault][hostile]") {
   struct Case {
     const char* name;
     std::string payload;
@@ -185,9 +197,10 @@ TEST_CASE("refusals for nesting depth and a duplicate key name their cause in th
   for (int i = 0; i < 1000; ++i) deep += R"({"a":[)";
   const auto c = GENERATE_COPY(
       Case{"too deep", deep, "deeper than the limit of 32 levels", "(at /note/a/0/a/0/"},
-      Case{"a duplicate key",
-           R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[],"location":"SCHIPHOL-G"})",
-           "property 'location' appears more than once in the same object", "(at /location)"});
+      Case{
+          "a duplicate key",
+          R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[],"location":"SCHIPHOL-G"})",
+          "property 'location' appears more than once in the same object", "(at /location)"});
   INFO(c.name);
   test_support::BrokerHarness h;
   h.start();

@@ -3,7 +3,6 @@
 // counting the rest; checking stops after kMaxCollectedErrors; and describe_refusal names the cause
 // of a refusal before the schema (depth, duplicate key, UTF-8, JSON) in the receipt's detail.
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <string>
 
@@ -35,26 +34,32 @@ constexpr const char* kNotice = R"({
     "note": {"type": "string", "maxLength": 200}}})";
 
 std::string with_items(const std::string& item, int count) {
-  std::string out = R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[)";
+  std::string out =
+      R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[)";
   for (int i = 0; i < count; ++i) out += (i ? "," : "") + item;
   return out + "]}";
 }
 
 std::string with_undeclared(int count, const std::string& prefix = "x") {
-  std::string out = R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[])";
+  std::string out =
+      R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[])";
   for (int i = 0; i < count; ++i) out += ",\"" + prefix + std::to_string(i) + "\":0";
   return out + "}";
 }
 
 // The number a too_many_errors reason starts with.
-unsigned long left_out(const contracts::FieldError& marker) { return std::strtoul(marker.reason.c_str(), nullptr, 10); }
+unsigned long left_out(const contracts::FieldError& marker) {
+  return std::strtoul(marker.reason.c_str(), nullptr, 10);
+}
 
 }  // namespace
 
-TEST_CASE("a payload breaking its schema 100 000 times lists 100 errors and a marker", "[contracts][validator][cap]") {
+TEST_CASE("a payload breaking its schema 100 000 times lists 100 errors and a marker",
+          "[contracts][validator][cap]") {
   auto validator = compiled(kNotice);
-  const auto payload = GENERATE(with_items("1", 100'000), with_items("{}", 50'000), with_undeclared(100'000),
-                                with_items(R"({"id":"x","count":-1})", 40'000));
+  const auto payload =
+      GENERATE(with_items("1", 100'000), with_items("{}", 50'000), with_undeclared(100'000),
+               with_items(R"({"id":"x","count":-1})", 40'000));
   const auto outcome = validator.validate(payload);
   CHECK(outcome.code == ErrorCode::kSchemaViolation);
   REQUIRE(outcome.errors.size() == kMaxListedErrors + 1);
@@ -67,10 +72,12 @@ TEST_CASE("a payload breaking its schema 100 000 times lists 100 errors and a ma
   CHECK(outcome.found <= kMaxCollectedErrors);
   CHECK(left_out(marker) == outcome.found - kMaxListedErrors);
   CHECK_THAT(marker.reason, Catch::Contains("or more errors not listed"));
-  for (std::size_t i = 0; i < kMaxListedErrors; ++i) CHECK(outcome.errors[i].code != kTooManyErrorsCode);
+  for (std::size_t i = 0; i < kMaxListedErrors; ++i)
+    CHECK(outcome.errors[i].code != kTooManyErrorsCode);
 }
 
-TEST_CASE("errors above the cap but within the bound are counted exactly", "[contracts][validator][cap]") {
+TEST_CASE("errors above the cap but within the bound are counted exactly",
+          "[contracts][validator][cap]") {
   auto validator = compiled(kNotice);
   const auto outcome = validator.validate(with_items("1", 150));
   REQUIRE(outcome.errors.size() == kMaxListedErrors + 1);
@@ -83,7 +90,8 @@ TEST_CASE("errors above the cap but within the bound are counted exactly", "[con
   CHECK(outcome.errors[kMaxListedErrors - 1].pointer == "/items/99");
 }
 
-TEST_CASE("a refusal with at most 100 errors lists them all, without a marker", "[contracts][validator][cap]") {
+TEST_CASE("a refusal with at most 100 errors lists them all, without a marker",
+          "[contracts][validator][cap]") {
   auto validator = compiled(kNotice);
   for (int count : {1, 99, 100}) {
     const auto outcome = validator.validate(with_items("1", count));
@@ -97,7 +105,8 @@ TEST_CASE("a refusal with at most 100 errors lists them all, without a marker", 
   CHECK(one_more.errors.back().reason == "1 more error not listed");
 }
 
-TEST_CASE("errors with long pointers are listed up to the byte bound, the rest counted", "[contracts][validator][cap]") {
+TEST_CASE("errors with long pointers are listed up to the byte bound, the rest counted",
+          "[contracts][validator][cap]") {
   auto validator = compiled(kNotice);
   // 60 undeclared properties with 4 KiB names: each error carries the name twice (pointer, reason).
   const auto outcome = validator.validate(with_undeclared(60, std::string(4096, 'k')));
@@ -127,11 +136,13 @@ TEST_CASE("many equal items under uniqueItems are one error, found without compa
   CHECK(outcome.errors[0].code == "uniqueItems");
   CHECK(outcome.errors[0].pointer == "/remarks");
   CHECK(validator.validate(R"({"remarks":["a","b","c"]})").ok());
-  CHECK(validator.validate(R"({"remarks":[{"a":1,"b":[1,2]},{"b":[1,2],"a":1}]})").code == ErrorCode::kSchemaViolation);
+  CHECK(validator.validate(R"({"remarks":[{"a":1,"b":[1,2]},{"b":[1,2],"a":1}]})").code ==
+        ErrorCode::kSchemaViolation);
   CHECK_FALSE(validator.validate(R"({"remarks":[1, 1.0]})").ok());  // type error and equal numbers
 }
 
-TEST_CASE("describe_refusal names the cause of a refusal before the schema", "[contracts][validator][cap]") {
+TEST_CASE("describe_refusal names the cause of a refusal before the schema",
+          "[contracts][validator][cap]") {
   auto validator = compiled(kNotice);
   SECTION("too deep: the limit and where") {
     std::string payload = R"({"note":)";
@@ -143,14 +154,17 @@ TEST_CASE("describe_refusal names the cause of a refusal before the schema", "[c
   }
   SECTION("a duplicate key: which key, at which pointer") {
     const auto detail = contracts::describe_refusal(
-        validator.validate(R"({"items":[{"id":"AB1234","count":1,"id":"CD5678"}]})"), "test.notice", 1);
+        validator.validate(R"({"items":[{"id":"AB1234","count":1,"id":"CD5678"}]})"), "test.notice",
+        1);
     CHECK(detail == "property 'id' appears more than once in the same object (at /items/0/id)");
   }
   SECTION("invalid UTF-8 and invalid JSON keep their byte offsets") {
-    CHECK(contracts::describe_refusal(validator.validate("{\"note\":\"caf\xc3\x28\"}"), "test.notice", 1) ==
-          "payload is not valid UTF-8 (byte offset 12)");
-    CHECK_THAT(contracts::describe_refusal(validator.validate(R"({"note": nope})"), "test.notice", 1),
-               Catch::StartsWith("payload is not valid JSON (byte offset "));
+    CHECK(contracts::describe_refusal(validator.validate("{\"note\":\"caf\xc3\x28\"}"),
+                                      "test.notice",
+                                      1) == "payload is not valid UTF-8 (byte offset 12)");
+    CHECK_THAT(
+        contracts::describe_refusal(validator.validate(R"({"note": nope})"), "test.notice", 1),
+        Catch::StartsWith("payload is not valid JSON (byte offset "));
   }
   SECTION("a long pointer is cut in the detail, not in the FieldError") {
     const std::string key(1000, 'k');
@@ -166,7 +180,9 @@ TEST_CASE("describe_refusal names the cause of a refusal before the schema", "[c
           "payload violates test.notice v1 in 2 places");
     CHECK(contracts::describe_refusal(validator.validate(with_items("1", 150)), "test.notice", 1) ==
           "payload violates test.notice v1 in 150 places (the first 100 listed)");
-    CHECK_THAT(contracts::describe_refusal(validator.validate(with_items("1", 100'000)), "test.notice", 1),
-               Catch::Matches("payload violates test.notice v1 in [0-9]+ or more places \\(the first 100 listed\\)"));
+    CHECK_THAT(
+        contracts::describe_refusal(validator.validate(with_items("1", 100'000)), "test.notice", 1),
+        Catch::Matches(
+            "payload violates test.notice v1 in [0-9]+ or more places \\(the first 100 listed\\)"));
   }
 }

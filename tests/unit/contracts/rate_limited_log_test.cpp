@@ -1,7 +1,7 @@
 // RateLimitedLog with a hand-driven clock: no sleeping.
-#include <catch2/catch.hpp>
-
 #include "contracts/rate_limited_log.h"
+
+#include <catch2/catch.hpp>
 
 namespace {
 
@@ -17,7 +17,8 @@ struct ManualClock {
 
 }  // namespace
 
-TEST_CASE("a repeated identical error is written once per interval with the count held back", "[contracts][log]") {
+TEST_CASE("a repeated identical error is written once per interval with the count held back",
+          "[contracts][log]") {
   ManualClock t;
   RateLimitedLog log(10s, t.clock());
   CHECK(log.admit("disk I/O error") == 0u);  // the first is written at once
