@@ -134,6 +134,7 @@ struct SchemaNode {
   int items = -1;                // "items": {...}
   std::vector<int> tuple_items;  // "items": [...]
   int additional_items = -1;
+  bool unique_items = false;  // checked by the walk, not by valijson (see strip_formats)
   // The rule of each keyword here, rendered for reasons, keyed by the error code it explains:
   // "type" -> "a string or null", "enum" -> "\"forced\", \"dublin\"", "maximum" -> "9".
   std::map<std::string, std::string, std::less<>> rule_text;
@@ -171,6 +172,9 @@ class SchemaTreeBuilder {
     }
     if (auto type = schema.find("type"); type != schema.end()) {
       node.rule_text["type"] = type_text(*type);
+    }
+    if (auto unique = schema.find("uniqueItems"); unique != schema.end() && unique->is_boolean()) {
+      node.unique_items = unique->get<bool>();
     }
     if (auto values = schema.find("enum"); values != schema.end() && values->is_array()) {
       std::string text;
@@ -289,7 +293,9 @@ class SchemaTreeBuilder {
 
 // Removes every `format` keyword so valijson never runs its regex-per-call format checks, and
 // reports known formats in places the walk does not reach: those would silently go unchecked.
-// Also lists the schema pointers of every allOf with two or more branches (see Impl).
+// Also removes `uniqueItems` where the walk reaches it: valijson compares every pair of items
+// (and, collecting errors, records one per equal pair: n^2/2 of them for n equal items), while
+// the walk sorts. Also lists the schema pointers of every allOf with two or more branches (see Impl).
 void strip_formats(json& schema, const std::string& pointer, const SchemaTreeBuilder& tree,
                    std::vector<std::string>& problems, std::vector<std::string>& all_ofs) {
   if (!schema.is_object()) return;
@@ -306,6 +312,7 @@ void strip_formats(json& schema, const std::string& pointer, const SchemaTreeBui
     }
     schema.erase(format);
   }
+  if (tree.reaches(pointer) && !schema.contains("$ref")) schema.erase("uniqueItems");
   auto each_member = [&](const char* keyword) {
     if (auto it = schema.find(keyword); it != schema.end() && it->is_object()) {
       for (auto member = it->begin(); member != it->end(); ++member) {
@@ -417,15 +424,22 @@ std::string render_pointer(const std::vector<PathStep>& path) {
   return out;
 }
 
-// Walks the payload alongside the SchemaNodes: checks formats, and names every property of a
-// closed object that the schema does not declare (valijson names only the first).
+// Walks the payload alongside the SchemaNodes: checks formats and uniqueItems, and names every
+// property of a closed object that the schema does not declare (valijson names only the first).
+// Stops once `errors` holds `limit` errors (stopped() tells).
 class InstanceWalker {
  public:
-  InstanceWalker(const std::vector<SchemaNode>& nodes, std::vector<FieldError>& errors)
-      : nodes_(nodes), errors_(errors) {}
+  InstanceWalker(const std::vector<SchemaNode>& nodes, std::vector<FieldError>& errors, std::size_t limit)
+      : nodes_(nodes), errors_(errors), limit_(limit) {}
+
+  bool stopped() const { return stopped_; }
 
   void walk(const json& value, int index, int hops) {
     if (index < 0 || hops > kMaxRefHops) return;
+    if (errors_.size() >= limit_) {
+      stopped_ = true;
+      return;
+    }
     const SchemaNode& node = nodes_[static_cast<std::size_t>(index)];
     if (node.ref >= 0) {
       walk(value, node.ref, hops + 1);
@@ -438,6 +452,10 @@ class InstanceWalker {
     }
     if (value.is_object()) {
       for (auto it = value.begin(); it != value.end(); ++it) {
+        if (errors_.size() >= limit_) {
+          stopped_ = true;
+          return;
+        }
         int child = node.additional_properties;
         if (auto property = node.properties.find(it.key()); property != node.properties.end()) {
           child = property->second;
@@ -456,7 +474,10 @@ class InstanceWalker {
         path_.pop_back();
       }
     } else if (value.is_array()) {
-      for (std::size_t i = 0; i < value.size(); ++i) {
+      if (node.unique_items && has_equal_items(value)) {
+        errors_.push_back({render_pointer(path_), "uniqueItems", "must not contain the same item twice"});
+      }
+      for (std::size_t i = 0; i < value.size() && !stopped_; ++i) {
         int child = node.items;
         if (!node.tuple_items.empty()) {
           child = i < node.tuple_items.size() ? node.tuple_items[i] : node.additional_items;
@@ -470,8 +491,22 @@ class InstanceWalker {
   }
 
  private:
+  // Sorted, equal items are neighbours: n log n comparisons instead of valijson's n^2/2. Equality
+  // is nlohmann's (numbers by value, so 1 equals 1.0, as draft 7 says).
+  static bool has_equal_items(const json& array) {
+    if (array.size() < 2) return false;
+    std::vector<const json*> items;
+    items.reserve(array.size());
+    for (const auto& item : array) items.push_back(&item);
+    std::sort(items.begin(), items.end(), [](const json* a, const json* b) { return *a < *b; });
+    return std::adjacent_find(items.begin(), items.end(),
+                              [](const json* a, const json* b) { return *a == *b; }) != items.end();
+  }
+
   const std::vector<SchemaNode>& nodes_;
   std::vector<FieldError>& errors_;
+  std::size_t limit_;
+  bool stopped_ = false;
   std::vector<PathStep> path_;
 };
 
@@ -631,82 +666,204 @@ struct PayloadLimitError {
   FieldError error;
 };
 
-// nlohmann parser callback enforcing kMaxPayloadDepth and unique keys while the payload is parsed
-// (nlohmann's own parser keeps the last of two equal keys without a word). Keeps the path to the
-// value being parsed so that a duplicate key is named by its JSON pointer.
-class PayloadLimits {
+// Builds the parsed payload from nlohmann's SAX events, as nlohmann's DOM parser does, enforcing
+// kMaxPayloadDepth and unique keys on the way (nlohmann keeps the last of two equal keys without a
+// word): a key the object already holds is refused at once, named by its JSON pointer. Not
+// nlohmann's parser callback: in nlohmann 3.11.2, with a callback, closing an object scans every
+// element of its parent, so an array of n objects cost n^2/2 steps (a second for 50 000 `{}`).
+class LimitedDomParser {
  public:
-  bool operator()(int depth, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-      case json::parse_event_t::array_start:
-        if (depth + 1 > kMaxPayloadDepth) {
-          throw PayloadLimitError{{pointer(), "depth",
-                                   "payload nests objects and arrays deeper than the limit of " +
-                                       std::to_string(kMaxPayloadDepth) + " levels"}};
-        }
-        frames_.push_back(Frame{event == json::parse_event_t::object_start, {}, 0});
-        break;
-      case json::parse_event_t::key:
-        if (!frames_.empty()) frames_.back().keys.push_back(parsed.get<std::string>());
-        break;
-      case json::parse_event_t::object_end:
-        if (!frames_.empty() && frames_.back().keys.size() != parsed.size()) duplicate();
-        end_value(true);
-        break;
-      case json::parse_event_t::array_end:
-        end_value(true);
-        break;
-      case json::parse_event_t::value:
-        end_value(false);
-        break;
+  explicit LimitedDomParser(json& root) : root_(root) {}
+
+  bool null() { return place(json(nullptr)); }
+  bool boolean(bool value) { return place(json(value)); }
+  bool number_integer(json::number_integer_t value) { return place(json(value)); }
+  bool number_unsigned(json::number_unsigned_t value) { return place(json(value)); }
+  bool number_float(json::number_float_t value, const json::string_t&) { return place(json(value)); }
+  bool string(json::string_t& value) { return place(json(std::move(value))); }
+  bool binary(json::binary_t& value) { return place(json::binary(std::move(value))); }
+  bool start_object(std::size_t) { return open(json::value_t::object); }
+  bool start_array(std::size_t) { return open(json::value_t::array); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(json::string_t& name) {
+    Frame& frame = frames_.back();
+    auto& members = frame.container->get_ref<json::object_t&>();
+    auto [it, inserted] = members.try_emplace(std::move(name));
+    frame.key = &it->first;
+    if (!inserted) {
+      throw PayloadLimitError{{pointer(), "duplicate_key",
+                               "property '" + it->first + "' appears more than once in the same object"}};
     }
+    slot_ = &it->second;
     return true;
   }
+  template <class Exception>
+  bool parse_error(std::size_t, const std::string&, const Exception& error) {
+    throw error;
+  }
+
+  // Values parsed so far, each container counted twice (its start and its end).
+  std::size_t values() const { return values_; }
 
  private:
   struct Frame {
-    bool is_object = false;
-    std::vector<std::string> keys;  // in order of appearance
-    std::size_t index = 0;          // arrays: index of the element being parsed
+    json* container = nullptr;
+    const std::string* key = nullptr;  // objects: the member being parsed (a key of the map)
   };
 
-  // A value is complete: a closed container leaves the stack, and an enclosing array moves on.
-  void end_value(bool closes_container) {
-    if (closes_container && !frames_.empty()) frames_.pop_back();
-    if (!frames_.empty() && !frames_.back().is_object) ++frames_.back().index;
+  // Puts a value where the innermost container expects it; the value's place in the document.
+  json* put(json value) {
+    ++values_;
+    if (frames_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    json& container = *frames_.back().container;
+    if (container.is_array()) {
+      auto& elements = container.get_ref<json::array_t&>();
+      elements.push_back(std::move(value));
+      return &elements.back();  // stays valid: the array grows again only after this value closed
+    }
+    *slot_ = std::move(value);
+    return slot_;
+  }
+  bool place(json value) {
+    put(std::move(value));
+    return true;
+  }
+  bool open(json::value_t type) {
+    if (frames_.size() + 1 > static_cast<std::size_t>(kMaxPayloadDepth)) {
+      throw PayloadLimitError{{pointer(), "depth",
+                               "payload nests objects and arrays deeper than the limit of " +
+                                   std::to_string(kMaxPayloadDepth) + " levels"}};
+    }
+    frames_.push_back(Frame{put(json(type)), nullptr});
+    return true;
+  }
+  bool close() {
+    ++values_;
+    frames_.pop_back();
+    return true;
   }
 
-  // JSON pointer of the value being parsed in the innermost open container (that container's own
-  // pointer when no member or element has started yet).
-  std::string pointer(std::size_t frames) const {
+  // JSON pointer of the value being parsed: the current member or next element of each open
+  // container (a container's own pointer when it has no member or element yet).
+  std::string pointer() const {
     std::string out;
-    for (std::size_t i = 0; i < frames; ++i) {
+    for (std::size_t i = 0; i < frames_.size(); ++i) {
       const Frame& frame = frames_[i];
-      if (frame.is_object) {
-        if (frame.keys.empty()) break;
+      if (frame.container->is_array()) {
+        // An outer array's last element is the open container below; the innermost array's next
+        // element is the one being parsed.
+        const std::size_t size = frame.container->size();
         out += '/';
-        out += escape_pointer_token(frame.keys.back());
+        out += std::to_string(i + 1 < frames_.size() ? size - 1 : size);
       } else {
+        if (!frame.key) break;
         out += '/';
-        out += std::to_string(frame.index);
+        out += escape_pointer_token(*frame.key);
       }
     }
     return out;
   }
-  std::string pointer() const { return pointer(frames_.size()); }
 
-  [[noreturn]] void duplicate() const {
-    std::vector<std::string> keys = frames_.back().keys;
-    std::sort(keys.begin(), keys.end());
-    const auto twice = std::adjacent_find(keys.begin(), keys.end());
-    const std::string name = twice == keys.end() ? std::string() : *twice;
-    throw PayloadLimitError{{pointer(frames_.size() - 1) + "/" + escape_pointer_token(name), "duplicate_key",
-                             "property '" + name + "' appears more than once in the same object"}};
-  }
-
+  json& root_;
   std::vector<Frame> frames_;
+  json* slot_ = nullptr;  // the member value the next value fills, when the innermost container is an object
+  std::size_t values_ = 0;
 };
+
+// Stops valijson once a collecting pass has recorded enough errors. valijson has no such switch:
+// given a ValidationResults it visits every value and records every failure. But its visitor
+// keeps its target adapter by value and makes one for each value it visits, so an adapter whose
+// copy checks the error count can end the pass by throwing ErrorBudgetSpent; the errors recorded
+// so far stay in the results. One budget per thread, set only while a pass runs (BudgetScope).
+struct ErrorBudgetSpent {};
+
+struct ErrorBudget {
+  const valijson::ValidationResults* results = nullptr;
+  std::size_t limit = 0;        // errors recorded in `results`
+  std::size_t visits_left = 0;  // adapters made: also bounds anyOf/oneOf branches, whose errors
+                                // valijson keeps apart until the branch is done
+};
+thread_local ErrorBudget t_budget;
+
+class CountingAdapter : public valijson::adapters::NlohmannJsonAdapter {
+ public:
+  explicit CountingAdapter(const json& value) : NlohmannJsonAdapter(value) {}
+  // Implicit on purpose: valijson's arrays and objects hand out plain adapters, and the visitor
+  // turns each into its AdapterType, so every child value passes through here.
+  CountingAdapter(const NlohmannJsonAdapter& other) : NlohmannJsonAdapter(other) { check(); }  // NOLINT
+  CountingAdapter(const CountingAdapter& other) : NlohmannJsonAdapter(other) { check(); }
+  CountingAdapter& operator=(const CountingAdapter&) = default;
+
+ private:
+  static void check() {
+    if (!t_budget.results) return;
+    if (t_budget.results->numErrors() >= t_budget.limit || t_budget.visits_left == 0) {
+      throw ErrorBudgetSpent{};
+    }
+    --t_budget.visits_left;
+  }
+};
+
+class BudgetScope {
+ public:
+  BudgetScope(const valijson::ValidationResults& results, std::size_t limit, std::size_t visits) {
+    t_budget = {&results, limit, visits};
+  }
+  ~BudgetScope() { t_budget = {}; }
+  BudgetScope(const BudgetScope&) = delete;
+  BudgetScope& operator=(const BudgetScope&) = delete;
+};
+
+// valijson also records a wrapper on every level above a real error ("failed to validate item #3"),
+// so a pass that stops at this many entries has found between a third and all of them.
+constexpr std::size_t kMaxRecordedErrors = kMaxCollectedErrors;
+// Adapters the collecting passes may make, per value in the payload: one pass over the payload
+// makes about one per value, and an allOf variant or an anyOf/oneOf branch makes another.
+constexpr std::size_t kVisitsPerValue = 8;
+constexpr std::size_t kMinVisits = 10'000;
+
+// `text` cut to at most `limit` bytes without splitting a UTF-8 sequence, "..." marking a cut.
+std::string cut_text(std::string_view text, std::size_t limit) {
+  if (text.size() <= limit) return std::string(text);
+  std::size_t cut = limit > 3 ? limit - 3 : 0;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + "...";
+}
+
+// Sorted, deduplicated errors as a refusal lists them: at most kMaxListedErrors, within
+// kMaxListedErrorBytes, then the marker naming how many were left out.
+void list_errors(std::vector<FieldError> errors, bool complete, ValidationOutcome& outcome) {
+  std::stable_sort(errors.begin(), errors.end(), [](const FieldError& a, const FieldError& b) {
+    return pointer_less(a.pointer, b.pointer);
+  });
+  std::set<std::pair<std::string, std::string>> seen;
+  std::vector<FieldError> unique;
+  for (auto& error : errors) {
+    if (seen.emplace(error.pointer, error.code).second) unique.push_back(std::move(error));
+  }
+  outcome.found = unique.size();
+  outcome.complete = complete;
+  std::size_t bytes = 0;
+  for (auto& error : unique) {
+    bytes += error.pointer.size() + error.code.size() + error.reason.size();
+    if (outcome.errors.size() >= kMaxListedErrors || bytes > kMaxListedErrorBytes) break;
+    outcome.errors.push_back(std::move(error));
+  }
+  const std::size_t left_out = outcome.found - outcome.errors.size();
+  if (left_out == 0 && complete) return;
+  std::string reason = std::to_string(left_out);
+  if (complete) {
+    reason += left_out == 1 ? " more error not listed" : " more errors not listed";
+  } else {
+    reason += " or more errors not listed (checking stopped after " +
+              std::to_string(outcome.found) + " errors)";
+  }
+  outcome.errors.push_back({"", std::string(kTooManyErrorsCode), std::move(reason)});
+}
 
 }  // namespace
 
@@ -784,13 +941,15 @@ ValidationOutcome PayloadValidator::validate(std::string_view payload, nlohmann:
     outcome.code = ErrorCode::kInvalidPayload;
     outcome.errors.push_back(
         {"", "utf8", "payload is not valid UTF-8 (byte offset " + std::to_string(bad) + ")"});
+    outcome.found = 1;
     return outcome;
   }
 
   json document;
+  LimitedDomParser parser(document);
+  outcome.found = 1;  // the refusals before the schema name one error
   try {
-    PayloadLimits limits;
-    document = json::parse(payload, std::ref(limits));
+    json::sax_parse(payload, &parser);
   } catch (const PayloadLimitError& e) {
     outcome.code = ErrorCode::kInvalidPayload;
     outcome.errors.push_back(e.error);
@@ -806,22 +965,34 @@ ValidationOutcome PayloadValidator::validate(std::string_view payload, nlohmann:
     return outcome;
   }
 
+  outcome.found = 0;
+  const std::size_t values = parser.values();
   valijson::ValidationResults results;
   bool valid = false;
+  bool complete = true;
   try {
-    const valijson::adapters::NlohmannJsonAdapter target(document);
+    const CountingAdapter target(document);
     // valijson's Validator caches compiled `pattern` regexes by their text and is not thread-safe:
     // one per thread, shared by every schema (the same pattern text is the same regex).
     thread_local valijson::Validator validator{valijson::Validator::kStrongTypes};
-    valid = validator.validate(impl_->schema, target, &results);
+    // A first pass stops at the first failure: all a valid payload needs, and cheap for a refused
+    // one. Only a refused payload pays for naming its errors, within a budget.
+    valid = validator.validate(impl_->schema, target, nullptr);
     if (!valid) {
-      for (const auto& variant : impl_->all_of_variants) {
-        validator.validate(*variant, target, &results);
+      BudgetScope budget(results, kMaxRecordedErrors, std::max(kMinVisits, kVisitsPerValue * values));
+      try {
+        validator.validate(impl_->schema, target, &results);
+        for (const auto& variant : impl_->all_of_variants) {
+          validator.validate(*variant, target, &results);
+        }
+      } catch (const ErrorBudgetSpent&) {
+        complete = false;
       }
     }
   } catch (const std::exception& e) {
     outcome.code = ErrorCode::kSchemaViolation;
     outcome.errors.push_back({"", "schema", std::string("validator failed: ") + e.what()});
+    outcome.found = 1;
     return outcome;
   }
 
@@ -854,7 +1025,11 @@ ValidationOutcome PayloadValidator::validate(std::string_view payload, nlohmann:
                       reason_for(code, error.description, impl_->nodes, document, tokens)});
   }
 
-  InstanceWalker(impl_->nodes, errors).walk(document, 0, 0);
+  if (complete) {
+    InstanceWalker walker(impl_->nodes, errors, kMaxCollectedErrors);
+    walker.walk(document, 0, 0);
+    complete = !walker.stopped();
+  }
 
   if (!valid && errors.empty()) {
     // valijson rejected without naming a reason (e.g. propertyNames): report where it gave up.
@@ -865,16 +1040,34 @@ ValidationOutcome PayloadValidator::validate(std::string_view payload, nlohmann:
     if (parsed) *parsed = std::move(document);
     return outcome;
   }
-
-  std::stable_sort(errors.begin(), errors.end(), [](const FieldError& a, const FieldError& b) {
-    return pointer_less(a.pointer, b.pointer);
-  });
-  std::set<std::pair<std::string, std::string>> seen;
-  for (auto& error : errors) {
-    if (seen.emplace(error.pointer, error.code).second) outcome.errors.push_back(std::move(error));
-  }
   outcome.code = ErrorCode::kSchemaViolation;
+  list_errors(std::move(errors), complete, outcome);
   return outcome;
+}
+
+std::string describe_refusal(const ValidationOutcome& outcome, std::string_view contract,
+                             std::uint32_t version) {
+  // The reason may quote a key of any length; the FieldError keeps it whole.
+  constexpr std::size_t kMaxPointerInDetail = 200;
+  constexpr std::size_t kMaxReasonInDetail = 300;
+  if (outcome.ok()) return {};
+  if (outcome.code == ErrorCode::kInvalidPayload && !outcome.errors.empty()) {
+    // One error says it all: utf8 and json carry the byte offset, depth the limit, duplicate_key
+    // the key.
+    const FieldError& error = outcome.errors.front();
+    std::string detail = cut_text(error.reason, kMaxReasonInDetail);
+    if (!error.pointer.empty()) detail += " (at " + cut_text(error.pointer, kMaxPointerInDetail) + ")";
+    return detail;
+  }
+  std::string detail = "payload violates " + std::string(contract) + " v" + std::to_string(version) +
+                       " in " + std::to_string(outcome.found) + (outcome.complete ? "" : " or more") +
+                       (outcome.found == 1 && outcome.complete ? " place" : " places");
+  const bool marked = !outcome.errors.empty() && outcome.errors.back().code == kTooManyErrorsCode;
+  const std::size_t listed = outcome.errors.size() - (marked ? 1 : 0);
+  if (listed < outcome.found || !outcome.complete) {
+    detail += " (the first " + std::to_string(listed) + " listed)";
+  }
+  return detail;
 }
 
 bool is_valid_utf8(std::string_view bytes) { return first_invalid_utf8(bytes) == kNoError; }

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,11 +22,33 @@ namespace contracts {
 // "duplicate_key"): JSON leaves the meaning open and parsers disagree on which value wins.
 inline constexpr int kMaxPayloadDepth = 32;
 
+// What a refusal may cost (docs/contracts.md, "Error cap"). A payload can break its schema in
+// hundreds of thousands of places; naming each would cost the broker seconds and megabytes of
+// receipt and handover log. So checking stops once kMaxCollectedErrors problems are found, and a
+// refusal lists at most kMaxListedErrors of them (fewer when their pointers and reasons pass
+// kMaxListedErrorBytes), followed by one FieldError {pointer "", code kTooManyErrorsCode} whose
+// reason starts with the number left out: "N more errors not listed", or, when checking stopped
+// early, "N or more errors not listed ...".
+inline constexpr std::size_t kMaxListedErrors = 100;
+inline constexpr std::size_t kMaxListedErrorBytes = 64 * 1024;
+inline constexpr std::size_t kMaxCollectedErrors = 1000;
+inline constexpr std::string_view kTooManyErrorsCode = "too_many_errors";
+
 struct ValidationOutcome {
   ErrorCode code = ErrorCode::kNone;  // kNone (valid), kInvalidPayload or kSchemaViolation
-  std::vector<FieldError> errors;     // every problem found, each with its JSON pointer
+  // The problems listed, in pointer order, each with its JSON pointer; when more were found than
+  // listed, the last one is the kTooManyErrorsCode marker.
+  std::vector<FieldError> errors;
+  std::size_t found = 0;     // problems found, listed or not (the marker not counted)
+  bool complete = true;      // false: checking stopped early, so `found` is a lower bound
   bool ok() const { return code == ErrorCode::kNone; }
 };
+
+// The one-line summary of a refusal for the receipt's `detail` and the log: names the cause
+// (the depth limit, the duplicate key and its pointer, the UTF-8 or JSON error and its offset) or,
+// for a schema violation, how many places break `contract` v`version`. Bounded in length.
+std::string describe_refusal(const ValidationOutcome& outcome, std::string_view contract,
+                             std::uint32_t version);
 
 class PayloadValidator {
  public:

@@ -23,6 +23,7 @@
 #include "broker/store/sqlite_store.h"
 #include "broker/store/tracking.h"
 #include "broker/transport/router_socket.h"
+#include "contracts/rate_limited_log.h"
 #include "contracts/registry.h"
 
 namespace broker::core {
@@ -39,6 +40,9 @@ constexpr std::chrono::milliseconds kIdlePoll{100};
 // are in hand at once (one stored, two with the intake worker). What libzmq queues per connection
 // before it stops reading that connection's socket is RouterOptions::queue_bytes.
 constexpr std::size_t kBatchBytes = 32 << 20;
+// A store error that recurs on every turn (a full disk) is logged at most once per this interval,
+// with the number of repeats held back (contracts/rate_limited_log.h).
+constexpr std::chrono::seconds kRepeatedErrorInterval{10};
 
 // A connection the socket refused frames for (it is gone, or its queue is full), and the
 // deliveries among them, which never left.
@@ -102,6 +106,8 @@ struct Broker::Impl {
   std::uint64_t last_checkpoint_seq = 0;  // head seq the last checkpoint signed
   std::unique_ptr<ops::Ops> ops;          // metrics, HTTP endpoint, alerts; null when all are off
   std::unique_ptr<Intake> intake;         // decodes and validates the next batch while this one is stored
+  contracts::RateLimitedLog checkpoint_errors{kRepeatedErrorInterval};
+  contracts::RateLimitedLog store_errors{kRepeatedErrorInterval};
 
   Impl(BrokerOptions o, store::SqliteStore s, store::TrackingTables t, contracts::ContractRegistry r,
        SensitiveByContract sens, transport::RouterSocket sock)
@@ -309,7 +315,13 @@ struct Broker::Impl {
 
   Result<void> handle_batch(Intake::TakenBatch batch, Millis now) {
     // A failed checkpoint is retried next turn; it does not stop the broker.
-    if (auto r = checkpoint(now, false); !r) log().error("checkpoint failed: {}", r.error().detail);
+    if (auto r = checkpoint(now, false); !r) {
+      if (auto held = checkpoint_errors.admit(r.error().detail)) {
+        log().error("checkpoint failed: {}{}", r.error().detail, contracts::suppressed_field(*held));
+      }
+    } else if (auto held = checkpoint_errors.clear()) {
+      log().info("checkpoint failures ended{}", contracts::suppressed_field(*held));
+    }
     if (ops) {
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (!batch.partner(i).empty()) ops->frame_from(batch.partner(i), now);  // not a `gone` notice
@@ -360,7 +372,10 @@ struct Broker::Impl {
     if (!status) {
       // Nothing of this turn is durable: every submit in it is refused with kStorage, nothing is
       // delivered, and the in-flight view starts over from the store.
-      log().error("store failure, batch of {} frames refused: {}", batch.size(), status.error().detail);
+      if (auto held = store_errors.admit(status.error().detail)) {
+        log().error("store failure, batch of {} frames refused: {}{}", batch.size(), status.error().detail,
+                    contracts::suppressed_field(*held));
+      }
       store.rollback();
       if (ops) ops->store_failed();
       scheduler.reset();
@@ -382,6 +397,8 @@ struct Broker::Impl {
         }
       }
       if (auto r = load_state(); !r) log().error("reloading state after a failed commit: {}", r.error().detail);
+    } else if (auto held = store_errors.clear()) {
+      log().info("store failures ended{}", contracts::suppressed_field(*held));
     }
     for (const auto& out : replies) {
       if (auto r = socket.send(out.routing_id, out.bytes); !r) {

@@ -188,10 +188,7 @@ struct Submission {
     contracts::ValidationOutcome validation =
         validated ? std::move(*validated) : contract->validator.validate(submit.payload);
     if (!validation.ok()) {
-      std::string detail = validation.code == ErrorCode::kInvalidPayload
-                               ? "payload is not valid UTF-8 JSON"
-                               : "payload violates " + h.contract + " v" + std::to_string(h.version) + " in " +
-                                     std::to_string(validation.errors.size()) + " place(s)";
+      std::string detail = contracts::describe_refusal(validation, h.contract, h.version);
       return reject(validation.code, std::move(detail), std::move(validation.errors));
     }
     return accept(decision.recipients, decision.skipped, *contract);

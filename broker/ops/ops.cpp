@@ -216,25 +216,31 @@ void Ops::check_alerts(Millis now) {
 
 void Ops::append_alerts(store::SqliteStore& store) {
   if (unwritten_.empty()) return;
+  auto not_written = [this](const std::string& detail) {
+    if (auto held = write_errors_.admit(detail)) {
+      log().warn("alert events not written, retrying detail={}{}", detail, contracts::suppressed_field(*held));
+    }
+  };
   if (auto r = store.begin(); !r) {
     store_writable_ = false;
-    log().warn("alert events not written, retrying detail={}", r.error().detail);
+    not_written(r.error().detail);
     return;
   }
   for (const auto& [alert, at] : unwritten_) {
     if (auto r = store.append_log(alert_event(alert, at)); !r) {
       store.rollback();
-      log().warn("alert events not written, retrying detail={}", r.error().detail);
+      not_written(r.error().detail);
       return;
     }
   }
   if (auto r = store.commit(); !r) {
     store.rollback();
     store_writable_ = false;
-    log().warn("alert events not written, retrying detail={}", r.error().detail);
+    not_written(r.error().detail);
     return;
   }
   store_writable_ = true;
+  write_errors_.clear();
   unwritten_.clear();
 }
 

@@ -21,6 +21,7 @@
 #include "broker/ops/metrics.h"
 #include "broker/ops/options.h"
 #include "contracts/error.h"
+#include "contracts/rate_limited_log.h"
 
 namespace broker::store {
 class SqliteStore;
@@ -91,6 +92,8 @@ class Ops {
   AlertState alerts_;
   AlertSnapshot snapshot_;                              // as of the last refresh
   std::vector<std::pair<Alert, contracts::Millis>> unwritten_;  // fired (at), not yet in the log
+  // Retried every turn while the store refuses writes (a full disk): logged once per 10 s.
+  contracts::RateLimitedLog write_errors_{std::chrono::seconds(10)};
   std::map<std::string, contracts::Millis> last_seen_;  // by partner; only partners that spoke
   contracts::Millis started_at_ = 0;
   // Counts rows observed_seq_+1 .. up_to read from the file (a gap in what the store handed over).
