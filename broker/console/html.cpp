@@ -106,7 +106,7 @@ std::string age_text(Millis span) {
   if (span < 0) return "\u2014";
   const Millis s = span / 1000;
   if (s < 120) return std::to_string(s) + " s";
-  if (s < 7200) return std::to_string(s / 60) + "m " + std::to_string(s % 60) + "s";
+  if (s < 3600) return std::to_string(s / 60) + "m " + std::to_string(s % 60) + "s";
   if (s < 172800) return std::to_string(s / 3600) + "h " + std::to_string(s % 3600 / 60) + "m";
   return std::to_string(s / 86400) + "d " + std::to_string(s % 86400 / 3600) + "h";
 }
