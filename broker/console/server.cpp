@@ -42,7 +42,8 @@ constexpr std::string_view kPurposeCookie = "keten_purpose";
 std::string param(const Request& req, const char* key) { return req.has_param(key) ? req.get_param_value(key) : ""; }
 
 std::string cookie(const Request& req, std::string_view name) {
-  std::string_view header = req.get_header_value("Cookie");
+  const std::string all = req.get_header_value("Cookie");
+  std::string_view header = all;
   while (!header.empty()) {
     const auto semi = header.find(';');
     std::string_view pair = header.substr(0, semi);
@@ -380,6 +381,8 @@ struct ConsoleServer::Impl {
     }
     std::sort(view.event_times.begin(), view.event_times.end());
     view.event_times.erase(std::unique(view.event_times.begin(), view.event_times.end()), view.event_times.end());
+    // The first stop is just before the case began: what nobody knew yet.
+    if (!view.event_times.empty()) view.event_times.insert(view.event_times.begin(), view.event_times.front() - 1);
     view.partners = audit::build_timeline(*rows, {case_ref, "", 0}).partners;
     view.verification = audit::verify_rows(*rows);
     view.timeline = audit::build_timeline(*rows, {case_ref, partner, *as_of});
@@ -424,6 +427,8 @@ struct ConsoleServer::Impl {
     }
     log().info("console login viewer={} role={}", v->name, to_string(v->role));
     res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + url_encode(token) + "; Path=/; HttpOnly; SameSite=Strict");
+    // A purpose is the viewer's own: a new login asks again.
+    res.set_header("Set-Cookie", std::string(kPurposeCookie) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
     res.set_redirect("/partners", 303);
   }
 
@@ -433,6 +438,7 @@ struct ConsoleServer::Impl {
     server.Post("/login", [this](const Request& req, Response& res) { login(req, res); });
     server.Get("/logout", [](const Request&, Response& res) {
       res.set_header("Set-Cookie", std::string(kSessionCookie) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+      res.set_header("Set-Cookie", std::string(kPurposeCookie) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
       res.set_redirect("/login", 303);
     });
     server.Get("/partners", [this](const Request& req, Response& res) { partners(req, res); });
