@@ -3,6 +3,8 @@
 #include <pthread.h>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
 #include <csignal>
 #include <iostream>
 #include <memory>
@@ -10,6 +12,7 @@
 #include "broker/audit/signing.h"
 #include "broker/cli/command.h"
 #include "broker/console/server.h"
+#include "broker/store/log.h"
 #include "broker/store/seal.h"
 
 namespace keten_cli {
@@ -50,6 +53,8 @@ int run_console(const ConsoleArgs& args) {
     if (!bytes) return fail(kExitUsage, "--payload-key: " + bytes.error().detail);
     options.payload_key = std::move(*bytes);
   }
+  // Each request opens its own store connections; their "store opened" lines are noise at info.
+  if (broker::store::log().level() == spdlog::level::info) broker::store::log().set_level(spdlog::level::warn);
   // The HTTP threads inherit this mask, so the signals reach only sigwait below.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);

@@ -74,7 +74,7 @@ std::string render_case(const CaseView& v) {
            "<input type=\"range\" id=\"slider\" min=\"0\" max=\"" + std::to_string(v.event_times.size() - 1) +
            "\" step=\"1\" value=\"" + std::to_string(at) + "\" aria-label=\"time\">"
            "<div class=\"muted\">" + time_text(v.event_times.front()) + " \u2192 " + time_text(v.event_times.back()) +
-           " \u00b7 " + std::to_string(v.event_times.size()) + " events</div></div>"
+           " \u00b7 " + std::to_string(v.event_times.size()) + " moments</div></div>"
            "<script>(function(){var t=" + times + ";var s=document.getElementById('slider');"
            "s.addEventListener('input',function(){document.getElementById('slider-time').textContent=t[s.value];});"
            "s.addEventListener('change',function(){document.getElementById('as_of').value=t[s.value];"

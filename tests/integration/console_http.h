@@ -13,7 +13,7 @@ namespace console_test {
 
 struct Reply {
   int status = 0;
-  std::map<std::string, std::string> headers;  // names lowercased; the last of each
+  std::map<std::string, std::string> headers;  // names lowercased; repeated ones joined by "\n"
   std::string body;
 };
 
@@ -61,7 +61,8 @@ inline Reply http(const std::string& endpoint, const std::string& method, const 
     if (sep != std::string::npos) {
       std::string name = h.substr(0, sep);
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      reply.headers[name] = h.substr(h.find_first_not_of(' ', sep + 1));
+      auto& value = reply.headers[name];
+      value += (value.empty() ? "" : "\n") + h.substr(h.find_first_not_of(' ', sep + 1));
     }
     line = next + 2;
   }

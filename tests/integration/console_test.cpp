@@ -161,8 +161,12 @@ TEST_CASE("the console answers only a valid token, by bearer header or the login
   CHECK(refused.status == 401);
   auto login = http(s.endpoint, "POST", "/login", {}, "token=" + kInspectorToken);
   REQUIRE(login.status == 303);
-  const std::string cookie = login.headers["set-cookie"].substr(0, login.headers["set-cookie"].find(';'));
-  CHECK_THAT(login.headers["set-cookie"], Contains("HttpOnly"));
+  const std::string& set = login.headers["set-cookie"];
+  const auto at = set.find("keten_console=");
+  REQUIRE(at != std::string::npos);
+  const std::string cookie = set.substr(at, set.find(';', at) - at);
+  CHECK_THAT(set, Contains("HttpOnly"));
+  CHECK_THAT(set, Contains("keten_purpose=; Path=/; Max-Age=0"));  // a new login asks for a purpose again
   auto with_cookie = http(s.endpoint, "GET", "/partners", {{"Cookie", cookie}});
   CHECK(with_cookie.status == 200);
   CHECK(has(with_cookie.body, "ilse (inspector)"));
