@@ -115,7 +115,11 @@ class Browser:
                   deviceScaleFactor=1, mobile=width < 600)
 
     def screenshot(self, path):
-        data = self.call("Page.captureScreenshot", format="png")["data"]
+        """The page from its top down to its content's end (at most 1400 px tall)."""
+        width = self.js("window.innerWidth")
+        height = min(1400, self.js("Math.max(document.body.scrollHeight, 200)"))
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                         clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1})["data"]
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
 
