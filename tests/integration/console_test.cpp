@@ -65,6 +65,11 @@ struct Setup {
       REQUIRE(r);
       REQUIRE(r->status == contracts::ReceiptStatus::kAccepted);
     }
+    auto refused = test_support::notice(partner::new_message_id(), kOtherCase);
+    refused.payload = "{}";
+    auto r = alpha.send(refused);
+    REQUIRE(r);
+    REQUIRE(r->status == contracts::ReceiptStatus::kRejected);
     bravo = std::make_unique<partner::Client>(h.client("BRAVO"));
     auto charlie = h.client("CHARLIE");
     int handled = 0;
@@ -155,6 +160,7 @@ TEST_CASE("the console answers only a valid token, by bearer header or the login
   auto ok = http(s.endpoint, "GET", "/partners", bearer(kOperatorToken));
   REQUIRE(ok.status == 200);
   CHECK(has(ok.body, "data-partner=\"BRAVO\""));
+  CHECK(has(ok.body, "<td class=\"num\">33.3%</td>"));  // ALPHA: 2 accepted, 1 refused
   CHECK(has(ok.body, "anna (operator)"));
 
   auto refused = http(s.endpoint, "POST", "/login", {}, "token=nope");
