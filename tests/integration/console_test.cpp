@@ -259,6 +259,36 @@ TEST_CASE("an operator resends a dead letter as a new linked message, recorded w
   // The list shows what it was re-sent as.
   auto list = http(s.endpoint, "GET", "/dead-letters?purpose=check", bearer(kOperatorToken));
   CHECK(has(list.body, "/messages/" + new_id));
+
+  // "All matching" follows the filter: nothing is dead for CHARLIE, one dead letter for BRAVO.
+  auto none = http(s.endpoint, "POST", "/dead-letters/resend", bearer(kOperatorToken), "all=1&recipient=CHARLIE");
+  REQUIRE(none.status == 200);
+  CHECK(has(none.body, "Nothing was selected"));
+  CHECK(s.rows("resent").size() == 1);
+  auto all = http(s.endpoint, "POST", "/dead-letters/resend", bearer(kOperatorToken), "all=1&recipient=BRAVO");
+  REQUIRE(all.status == 200);
+  CHECK(has(all.body, "<td class=\"status\">accepted</td>"));
+  CHECK(s.rows("resent").size() == 2);
+  // A delivery that is not a dead letter is refused by name, and nothing is sent.
+  auto not_dead = http(s.endpoint, "POST", "/dead-letters/resend", bearer(kOperatorToken), "one=99999");
+  REQUIRE(not_dead.status == 200);
+  CHECK(has(not_dead.body, "no such delivery"));
+  CHECK(s.rows("resent").size() == 2);
+}
+
+TEST_CASE("keten console refuses a bad token file or a missing store with exit code 2 naming the problem",
+          "[integration][console]") {
+  test_support::TempDir dir;
+  std::ofstream(dir / "access.toml") << "[[viewer]]\nname = \"x\"\nrole = \"admin\"\ntoken = \"0123456789abcdef\"\n";
+  std::ofstream(dir / "good.toml") << "[[viewer]]\nname = \"x\"\nrole = \"operator\"\ntoken = \"0123456789abcdef\"\n";
+  auto bad_access = test_support::run({test_support::keten_binary(), "console", "--store", (dir / "none.db").string(),
+                                       "--access", (dir / "access.toml").string(), "--listen", "127.0.0.1:0"});
+  CHECK(bad_access.exit_code == 2);
+  CHECK_THAT(bad_access.err, Contains("`role` must be"));
+  auto no_store = test_support::run({test_support::keten_binary(), "console", "--store", (dir / "none.db").string(),
+                                     "--access", (dir / "good.toml").string(), "--listen", "127.0.0.1:0"});
+  CHECK(no_store.exit_code == 2);
+  CHECK_THAT(no_store.err, Contains("does not exist"));
 }
 
 TEST_CASE("an inspector cannot resend and sees only the cases it is given", "[integration][console]") {
