@@ -39,6 +39,27 @@ std::string render_partners(const std::vector<store::PartnerSummary>& partners, 
            (p.last_seen == 0 ? "\u2014" : age_text(now - p.last_seen) + " ago") + "</td></tr>";
   }
   out += "</tbody></table></div>";
+  // Per partner and contract, only where there is something to see.
+  std::string rows;
+  for (const auto& p : partners) {
+    for (const auto& f : p.by_contract) {
+      if (f.undelivered == 0 && f.dead_letters == 0 && f.rejected == 0) continue;
+      rows += "<tr data-partner=\"" + escape(p.partner) + "\" data-contract=\"" + escape(f.contract) + "\"><td>" +
+              escape(p.partner) + "</td><td>" + (f.contract.empty() ? "(unreadable)" : escape(f.contract)) +
+              "</td><td class=\"num\">" + std::to_string(f.undelivered) + "</td><td>" +
+              (f.oldest_undelivered == 0 ? "\u2014" : age_text(now - f.oldest_undelivered) + " ago") +
+              "</td><td class=\"num\">" + std::to_string(f.dead_letters) + "</td><td class=\"num\">" +
+              std::to_string(f.accepted) + "</td><td class=\"num\">" + std::to_string(f.rejected) +
+              "</td><td class=\"num\">" + rate_text(store::rejection_rate(f.accepted, f.rejected)) + "</td></tr>";
+    }
+  }
+  if (!rows.empty()) {
+    out += "<h2>Per contract</h2><p class=\"muted\">Where a partner has a backlog, dead letters or refusals.</p>"
+           "<div class=\"scroll\"><table id=\"partner-contracts\"><thead><tr><th>Partner</th><th>Contract</th>"
+           "<th class=\"num\">Backlog</th><th>Oldest undelivered</th><th class=\"num\">Dead letters</th>"
+           "<th class=\"num\">Accepted</th><th class=\"num\">Rejected</th><th class=\"num\">Rejection rate</th>"
+           "</tr></thead><tbody>" + rows + "</tbody></table></div>";
+  }
   return out;
 }
 

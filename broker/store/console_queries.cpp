@@ -128,42 +128,48 @@ std::vector<std::string> json_list(const std::string& text) {
 
 }  // namespace
 
+double rejection_rate(std::int64_t accepted, std::int64_t rejected) {
+  const auto total = accepted + rejected;
+  return total == 0 ? -1.0 : static_cast<double>(rejected) / static_cast<double>(total);
+}
+
 Result<std::vector<PartnerSummary>> partner_summaries(SqliteStore& store, Millis since) {
   sqlite3* db = store.connection();
   std::map<std::string, PartnerSummary> by_partner;
+  std::map<std::pair<std::string, std::string>, ContractFigures> by_contract;
   auto entry = [&](const std::string& partner) -> PartnerSummary& {
     auto& s = by_partner[partner];
     s.partner = partner;
     return s;
   };
+  auto figures = [&](const std::string& partner, const std::string& contract) -> ContractFigures& {
+    entry(partner);
+    auto& f = by_contract[{partner, contract}];
+    f.contract = contract;
+    return f;
+  };
   {
+    // Open and dead deliveries per recipient and contract: a scan of the deliveries table.
     Query q(db,
-            "SELECT d.recipient, COUNT(*), MIN(m.accepted_at) FROM deliveries d JOIN messages m ON m.seq = "
-            "d.message_seq WHERE d.state IN (0, 1) GROUP BY d.recipient",
+            "SELECT d.recipient, m.contract, SUM(d.state IN (0, 1)), MIN(CASE WHEN d.state IN (0, 1) THEN "
+            "m.accepted_at END), SUM(d.state = 3) FROM deliveries d JOIN messages m ON m.seq = d.message_seq "
+            "WHERE d.state IN (0, 1, 3) GROUP BY d.recipient, m.contract",
             "console backlog");
     for (;;) {
       auto row = q.next();
       if (!row) return row.error();
       if (!*row) break;
-      auto& s = entry(q.text_at(0));
-      s.undelivered = q.int64_at(1);
-      s.oldest_undelivered = q.int64_at(2);
-    }
-  }
-  {
-    Query q(db, "SELECT recipient, COUNT(*) FROM deliveries WHERE state = 3 GROUP BY recipient", "console dead letters");
-    for (;;) {
-      auto row = q.next();
-      if (!row) return row.error();
-      if (!*row) break;
-      entry(q.text_at(0)).dead_letters = q.int64_at(1);
+      auto& f = figures(q.text_at(0), q.text_at(1));
+      f.undelivered = q.int64_at(2);
+      f.oldest_undelivered = q.int64_at(3);
+      f.dead_letters = q.int64_at(4);
     }
   }
   auto from_seq = store.log_seq_since(since);
   if (!from_seq) return from_seq.error();
   Query q(db,
-          "SELECT event, sender, recipient, COUNT(*), MAX(at) FROM handover_log WHERE seq >= ? AND event IN "
-          "('accepted', 'rejected', 'acknowledged', 'nacked') GROUP BY event, sender, recipient",
+          "SELECT event, sender, recipient, contract, COUNT(*), MAX(at) FROM handover_log WHERE seq >= ? AND "
+          "event IN ('accepted', 'rejected', 'acknowledged', 'nacked') GROUP BY event, sender, recipient, contract",
           "console partner activity");
   q.int64(static_cast<std::int64_t>(*from_seq));
   for (;;) {
@@ -175,9 +181,22 @@ Result<std::vector<PartnerSummary>> partner_summaries(SqliteStore& store, Millis
     const std::string partner = produced ? q.text_at(1) : q.text_at(2);
     if (partner.empty()) continue;  // a refused message from an unknown sender
     auto& s = entry(partner);
-    if (event == "accepted") s.accepted += q.int64_at(3);
-    if (event == "rejected") s.rejected += q.int64_at(3);
-    s.last_seen = std::max(s.last_seen, q.int64_at(4));
+    s.last_seen = std::max(s.last_seen, q.int64_at(5));
+    if (!produced) continue;
+    // A refused message may name no contract (it could not be read that far).
+    auto& f = figures(partner, q.text_at(3));
+    (event == "accepted" ? f.accepted : f.rejected) += q.int64_at(4);
+  }
+  for (auto& [key, f] : by_contract) {
+    auto& s = by_partner[key.first];
+    s.undelivered += f.undelivered;
+    if (f.oldest_undelivered != 0 && (s.oldest_undelivered == 0 || f.oldest_undelivered < s.oldest_undelivered)) {
+      s.oldest_undelivered = f.oldest_undelivered;
+    }
+    s.dead_letters += f.dead_letters;
+    s.accepted += f.accepted;
+    s.rejected += f.rejected;
+    s.by_contract.push_back(std::move(f));
   }
   std::vector<PartnerSummary> out;
   for (auto& [name, s] : by_partner) out.push_back(std::move(s));

@@ -14,10 +14,24 @@
 
 namespace broker::store {
 
+// rejected / (accepted + rejected), or -1 when nothing was produced.
+double rejection_rate(std::int64_t accepted, std::int64_t rejected);
+
+// One partner's figures for one contract: as recipient (backlog, dead letters) and as producer.
+struct ContractFigures {
+  std::string contract;
+  std::int64_t undelivered = 0;
+  Millis oldest_undelivered = 0;
+  std::int64_t dead_letters = 0;
+  std::int64_t accepted = 0;
+  std::int64_t rejected = 0;
+};
+
 // One partner as the console's overview shows it. Counts of the log cover the window given to
 // partner_summaries (rows at or after `since`); deliveries are counted whole.
 struct PartnerSummary {
   std::string partner;
+  std::vector<ContractFigures> by_contract;  // the same figures per contract, in byte order
   std::int64_t undelivered = 0;     // pending or in flight to it
   Millis oldest_undelivered = 0;    // accepted_at of its oldest undelivered message, 0 = none
   std::int64_t dead_letters = 0;    // deliveries to it given up
@@ -25,10 +39,7 @@ struct PartnerSummary {
   std::int64_t rejected = 0;        // messages it produced that were refused (in the window)
   Millis last_seen = 0;             // its latest submit, ack or nack in the window, 0 = none
   // rejected / (accepted + rejected), or -1 when it produced nothing in the window.
-  double rejection_rate() const {
-    const auto total = accepted + rejected;
-    return total == 0 ? -1.0 : static_cast<double>(rejected) / static_cast<double>(total);
-  }
+  double rejection_rate() const { return store::rejection_rate(accepted, rejected); }
 };
 
 // Every partner that appears in deliveries or, within the window, as a producer or an acknowledging

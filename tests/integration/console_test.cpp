@@ -161,6 +161,8 @@ TEST_CASE("the console answers only a valid token, by bearer header or the login
   REQUIRE(ok.status == 200);
   CHECK(has(ok.body, "data-partner=\"BRAVO\""));
   CHECK(has(ok.body, "<td class=\"num\">33.3%</td>"));  // ALPHA: 2 accepted, 1 refused
+  CHECK(has(ok.body, "<tr data-partner=\"ALPHA\" data-contract=\"test.notice\">"));
+  CHECK(has(ok.body, "<tr data-partner=\"BRAVO\" data-contract=\"test.notice\">"));  // its dead letter
   CHECK(has(ok.body, "anna (operator)"));
 
   auto refused = http(s.endpoint, "POST", "/login", {}, "token=nope");

@@ -87,6 +87,14 @@ TEST_CASE("partner summaries count backlog, dead letters and rejections per part
   CHECK(bravo.undelivered == 1);
   CHECK(bravo.oldest_undelivered == 2000);
   CHECK(bravo.dead_letters == 1);
+  REQUIRE(alpha.by_contract.size() == 2);  // the refusal named no contract
+  CHECK(alpha.by_contract[0].contract.empty());
+  CHECK(alpha.by_contract[0].rejected == 1);
+  CHECK(alpha.by_contract[1].contract == "test.notice");
+  CHECK(alpha.by_contract[1].accepted == 2);
+  REQUIRE(bravo.by_contract.size() == 1);
+  CHECK(bravo.by_contract[0].dead_letters == 1);
+  CHECK(bravo.by_contract[0].undelivered == 1);
   const auto& charlie = (*rows)[2];
   CHECK(charlie.undelivered == 0);
   CHECK(charlie.last_seen == 4000);

@@ -65,6 +65,8 @@ TEST_CASE("the partners page shows backlog, dead letters and the rejection rate"
   bravo.dead_letters = 2;
   bravo.accepted = 3;
   bravo.rejected = 1;
+  bravo.by_contract.push_back({"test.notice", 4, 1'000'000, 2, 0, 0});
+  bravo.by_contract.push_back({"test.quiet", 0, 0, 0, 5, 0});
   store::PartnerSummary quiet;
   quiet.partner = "QUIET";
   const std::string html = render_partners({bravo, quiet}, 1'000'000 + 90'000, 24 * 3600'000);
@@ -75,6 +77,8 @@ TEST_CASE("the partners page shows backlog, dead letters and the rejection rate"
   CHECK(has(html, "/dead-letters?recipient=BRAVO"));
   CHECK(quiet.rejection_rate() < 0);
   CHECK(has(html, "over the last 24h 0m"));
+  CHECK(has(html, "data-contract=\"test.notice\""));
+  CHECK_FALSE(has(html, "data-contract=\"test.quiet\""));  // nothing to see there
 }
 
 TEST_CASE("a viewer sees a payload only as its role and the medical policy allow", "[console]") {
