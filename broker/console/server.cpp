@@ -461,10 +461,6 @@ ConsoleServer::~ConsoleServer() {
 
 void ConsoleServer::stop() { impl_->server.stop(); }
 
-void ConsoleServer::wait() {
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
-
 std::string ConsoleServer::endpoint() const { return impl_->endpoint; }
 
 Result<std::unique_ptr<ConsoleServer>> ConsoleServer::start(ConsoleOptions options) {

@@ -39,8 +39,7 @@ class ConsoleServer {
   ConsoleServer& operator=(const ConsoleServer&) = delete;
 
   std::string endpoint() const;  // "host:port" as bound
-  void wait();                   // blocks until the server stops (a signal handler calls stop())
-  void stop();
+  void stop();                   // stops serving; any thread may call it (the destructor does)
 
  private:
   struct Impl;

@@ -2,6 +2,8 @@
 // on the same SQLite store, over real HTTP: access, the purpose and log_read rule, the dead letters
 // and their resend (received by the recipient), an inspector's limits, the as-of case view, and
 // the same in headless chromium (console_browser.py). docs/console.md.
+#include <sqlite3.h>
+
 #include <csignal>
 
 #include <catch2/catch.hpp>
@@ -218,6 +220,27 @@ TEST_CASE("case data is shown only with a purpose, and each view is a log_read r
   auto inspected = http(s.endpoint, "GET", "/messages/" + s.other_id + "?purpose=audit", bearer(kInspectorToken));
   REQUIRE(inspected.status == 200);
   CHECK(has(inspected.body, "AZC-TER-APEL"));
+}
+
+TEST_CASE("case data is not shown when its read cannot be recorded in the handover log", "[integration][console]") {
+  Setup s;
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(s.h.options().store.c_str(), &raw) == SQLITE_OK);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, &sqlite3_close);
+  sqlite3_busy_timeout(db.get(), 30'000);
+  // Another writer holds the store's write lock for longer than the console's busy timeout (5 s).
+  REQUIRE(sqlite3_exec(db.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  auto refused = http(s.endpoint, "GET", "/dead-letters?purpose=audit", bearer(kOperatorToken));
+  sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  CHECK(refused.status == 503);
+  CHECK(has(refused.body, "could not be recorded"));
+  CHECK_FALSE(has(refused.body, s.dead_id));
+  CHECK(s.rows("log_read").empty());
+  // Once the lock is gone the same page is recorded and shown.
+  auto shown = http(s.endpoint, "GET", "/dead-letters?purpose=audit", bearer(kOperatorToken));
+  CHECK(shown.status == 200);
+  CHECK(has(shown.body, s.dead_id));
+  CHECK(s.rows("log_read").size() == 1);
 }
 
 TEST_CASE("an operator resends a dead letter as a new linked message, recorded with its name, and the recipient "
