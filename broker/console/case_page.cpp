@@ -16,7 +16,8 @@ std::size_t stop_index(const std::vector<Millis>& times, Millis as_of) {
   return it == times.begin() ? 0 : static_cast<std::size_t>(it - times.begin()) - 1;
 }
 
-std::string violations(const std::vector<audit::LogRecord>& rows) {
+std::string violations(const std::vector<audit::LogRecord>& rows,
+                       const std::map<std::string, std::vector<std::string>>& owners) {
   if (rows.empty()) return "<p id=\"violations-none\">No norm violations in this view.</p>";
   std::string out = "<div class=\"scroll\"><table id=\"violations\"><thead><tr><th>At</th><th>Norm</th><th>Who</th>"
                     "<th>Late by</th><th>State</th><th>Due</th></tr></thead><tbody>";
@@ -28,9 +29,17 @@ std::string violations(const std::vector<audit::LogRecord>& rows) {
     auto num = [&](const char* key) -> Millis {
       return d.is_object() && d.contains(key) && d[key].is_number_integer() ? d[key].get<Millis>() : 0;
     };
-    // Delivery norms name the recipient who had to act; the others the producer expected to send.
-    std::string who = !r.recipient.empty() ? r.recipient : r.sender;
-    if (who.empty()) who = str("expected_producer");
+    // A delivery norm names the recipient who had to acknowledge. A follow-up norm was due from
+    // the owner of the expected contract (the row's sender sent the message that started it).
+    std::string who = r.recipient;
+    const std::string expected = str("expected_contract");
+    if (who.empty() && !expected.empty()) {
+      if (auto it = owners.find(expected); it != owners.end()) {
+        for (const auto& o : it->second) who += (who.empty() ? "" : ", ") + o;
+      }
+      who = who.empty() ? "the producer of " + expected : who + " (" + expected + ")";
+    }
+    if (who.empty()) who = r.sender;
     out += "<tr class=\"bad\"><td>" + time_text(r.at) + "</td><td>" + escape(str("norm")) + "</td><td>" +
            escape(who.empty() ? "\u2014" : who) + "</td><td>" + age_text(num("by_ms")) + "</td><td>" +
            escape(str("state")) + "</td><td>" + time_text(num("due_at")) + "</td></tr>";
@@ -110,7 +119,7 @@ std::string render_case(const CaseView& v) {
       out += "</tbody></table></div>";
     }
   }
-  out += "<h2>Norm violations</h2>" + violations(v.timeline.violations);
+  out += "<h2>Norm violations</h2>" + violations(v.timeline.violations, v.owners);
   out += "<h2>Timeline</h2><iframe id=\"replay\" title=\"timeline\" sandbox srcdoc=\"" + escape(v.replay_html) +
          "\"></iframe>";
   return out;

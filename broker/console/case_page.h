@@ -5,6 +5,7 @@
 // then; the norm violations with who was late and by how much; the log's verification status.
 // Pure.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct CaseView {
   audit::Timeline timeline;          // built with the chosen partner and as-of
   audit::VerifyReport verification;
   std::string replay_html;           // audit::render_html of the same timeline
+  // Contract name -> its owners (from --contracts): who was due to send an expected follow-up.
+  std::map<std::string, std::vector<std::string>> owners;
 };
 
 // The case chooser when no case is given.

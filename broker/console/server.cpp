@@ -387,6 +387,9 @@ struct ConsoleServer::Impl {
     view.verification = audit::verify_rows(*rows);
     view.timeline = audit::build_timeline(*rows, {case_ref, partner, *as_of});
     view.replay_html = audit::render_html(view.timeline, view.verification);
+    if (options.contracts) {
+      for (const auto& [key, c] : options.contracts->all()) view.owners[c.name] = c.owners;
+    }
     send_page(res, 200, frame, render_case(view));
   }
 

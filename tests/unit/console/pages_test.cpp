@@ -132,7 +132,12 @@ TEST_CASE("the case page has one slider stop per event time and says what the pa
   late.event = "norm_violated";
   late.recipient = "BRAVO";
   late.detail = R"({"norm":"ack-within-1h","by_ms":5400000,"state":"closed","due_at":1000})";
-  v.timeline.violations = {late};
+  broker::audit::LogRecord missing;
+  missing.event = "norm_violated";
+  missing.sender = "ALPHA";  // sent the message the follow-up answers
+  missing.detail = R"({"norm":"transport-within-2d","expected_contract":"test.transport","by_ms":60000,"state":"open"})";
+  v.timeline.violations = {late, missing};
+  v.owners = {{"test.transport", {"CHARLIE"}}};
   v.replay_html = "<html><body><p>\"quoted\"</p></body></html>";
   const std::string html = render_case(v);
   CHECK(has(html, "type=\"range\" id=\"slider\" min=\"0\" max=\"2\" step=\"1\" value=\"1\""));
@@ -140,6 +145,9 @@ TEST_CASE("the case page has one slider stop per event time and says what the pa
   CHECK(has(html, "What BRAVO knew at 1970-01-01T00:00:02.000Z"));
   CHECK(has(html, "<option selected value=\"BRAVO\">"));
   CHECK(has(html, "ack-within-1h</td><td>BRAVO</td><td>1h 30m"));
+  CHECK(has(html, "transport-within-2d</td><td>CHARLIE (test.transport)</td><td>60 s"));
+  v.owners.clear();
+  CHECK(has(render_case(v), "<td>the producer of test.transport</td>"));
   // The replay page sits in a frame's srcdoc attribute, escaped.
   CHECK(has(html, "srcdoc=\"&lt;html&gt;&lt;body&gt;&lt;p&gt;&quot;quoted&quot;"));
   v.timeline.query.as_of = 0;
