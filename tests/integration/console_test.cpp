@@ -100,15 +100,22 @@ struct Setup {
         << "[[viewer]]\nname = \"ilse\"\nrole = \"inspector\"\ntoken_sha256 = \"" << contracts::sha256_hex(kInspectorToken)
         << "\"\ncases = [\"" << kOtherCase << "\"]\n\n"
         << "[[viewer]]\nname = \"ivo\"\nrole = \"inspector\"\ntoken = \"" << kAllCasesToken << "\"\n";
-    console = std::make_unique<ChildProcess>(std::vector<std::string>{
-        test_support::keten_binary(), "console", "--store", h.options().store.string(), "--listen", "127.0.0.1:0",
-        "--access", (h.dir() / "access.toml").string(), "--contracts", h.options().contracts.string(), "--profiles",
-        (h.dir() / "profiles").string()});
-    auto line = console->read_line(60s);
+    endpoint = launch(console);
+  }
+
+  // Starts `keten console` on the store with `extra` flags; returns its host:port.
+  std::string launch(std::unique_ptr<ChildProcess>& process, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{test_support::keten_binary(), "console", "--store", h.options().store.string(),
+                                  "--listen", "127.0.0.1:0", "--access", (h.dir() / "access.toml").string(),
+                                  "--contracts", h.options().contracts.string(), "--profiles",
+                                  (h.dir() / "profiles").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process = std::make_unique<ChildProcess>(argv);
+    auto line = process->read_line(60s);
     REQUIRE(line);
     const std::string prefix = "console listening on http://";
     REQUIRE(line->rfind(prefix, 0) == 0);
-    endpoint = line->substr(prefix.size(), line->size() - prefix.size() - 1);
+    return line->substr(prefix.size(), line->size() - prefix.size() - 1);
   }
 
   ~Setup() {
@@ -241,6 +248,39 @@ TEST_CASE("case data is not shown when its read cannot be recorded in the handov
   CHECK(shown.status == 200);
   CHECK(has(shown.body, s.dead_id));
   CHECK(s.rows("log_read").size() == 1);
+}
+
+TEST_CASE("an inspector sees a sealed medical payload only with the payload key, and never its medical fields",
+          "[integration][console]") {
+  Setup s;
+  contracts::Submit health = test_support::notice(partner::new_message_id(), kOtherCase);
+  health.header.contract = "test.health";
+  health.payload = R"({"fit_to_travel":"no","transport_requirements":["LYING"]})";
+  {
+    auto alpha = s.h.client("ALPHA");
+    auto r = alpha.send(health);
+    REQUIRE(r);
+    REQUIRE(r->status == contracts::ReceiptStatus::kAccepted);
+  }
+  const std::string path = "/messages/" + health.header.message_id + "?purpose=audit";
+  auto without_key = http(s.endpoint, "GET", path, bearer(kInspectorToken));
+  REQUIRE(without_key.status == 200);
+  CHECK(has(without_key.body, "sealed"));
+  CHECK_FALSE(has(without_key.body, "LYING"));
+
+  std::unique_ptr<ChildProcess> keyed;
+  const auto endpoint = s.launch(keyed, {"--payload-key", s.h.options().payload_key});
+  auto with_key = http(endpoint, "GET", path, bearer(kInspectorToken));
+  REQUIRE(with_key.status == 200);
+  CHECK(has(with_key.body, "LYING"));
+  CHECK(has(with_key.body, "Removed: /fit_to_travel"));
+  CHECK_FALSE(has(with_key.body, "&quot;fit_to_travel&quot;"));
+  // An operator gets no payload with or without the key.
+  auto as_operator = http(endpoint, "GET", path, bearer(kOperatorToken));
+  REQUIRE(as_operator.status == 200);
+  CHECK_FALSE(has(as_operator.body, "LYING"));
+  keyed->signal(SIGTERM);
+  CHECK(keyed->wait(30s) == 0);
 }
 
 TEST_CASE("an operator resends a dead letter as a new linked message, recorded with its name, and the recipient "
