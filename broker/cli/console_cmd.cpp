@@ -25,6 +25,7 @@ struct ConsoleArgs {
   std::string contracts;
   std::string payload_key;
   std::string profiles;
+  std::string broker_http;
   double timeout_seconds = 10;
 };
 
@@ -38,6 +39,7 @@ int run_console(const ConsoleArgs& args) {
   options.store = args.store;
   options.listen = args.listen;
   options.profiles = args.profiles;
+  options.broker_http = args.broker_http;
   options.receipt_timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
   auto access = broker::console::AccessList::load(args.access);
   if (!access) return fail(kExitUsage, "--access: " + access.error().detail);
@@ -85,6 +87,8 @@ Command add_console(CLI::App& root) {
   app->add_option("--payload-key", args->payload_key,
                   "The broker's payload_key (64 hex characters or a file): to open sealed payloads");
   app->add_option("--profiles", args->profiles, "Folder of <partner>.toml client profiles: resend as the original sender");
+  app->add_option("--broker-http", args->broker_http,
+                  "The broker's operator endpoint host:port ([http] listen): which partners are connected now");
   app->add_option("--timeout", args->timeout_seconds, "Seconds a resend waits for its receipt")->capture_default_str();
   app->footer("Exit codes: 0 stopped by SIGTERM/SIGINT, 1 cannot bind, 2 usage or configuration error.");
   return {app, [args] { return run_console(*args); }};

@@ -27,6 +27,7 @@ th{background:#eef2f7;font-weight:600}
 td.num,th.num{text-align:right}
 tr.warn td{background:#fff4e0}
 tr.bad td{background:#fde8e8}
+td.connection[data-connected=yes]{color:#1a7f37;font-weight:600}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin:0 0 1rem}
 form.filters label{display:flex;flex-direction:column;font-size:.8rem;color:#4a5768}
 input,select,button{font:inherit;padding:.3rem .45rem;max-width:100%}

@@ -17,18 +17,36 @@ std::string rate_text(double rate) {
 }  // namespace
 
 std::string render_partners(const std::vector<store::PartnerSummary>& partners, contracts::Millis now,
-                            contracts::Millis window) {
+                            contracts::Millis window, const Liveness& live) {
   std::string out = "<p class=\"muted\">Backlog and dead letters as stored now; accepted, rejected and last seen "
                     "over the last " + age_text(window) + " of the handover log. Refreshes every 10 s.</p>";
+  if (!live.problem.empty()) {
+    out += "<p class=\"error\" id=\"liveness-problem\">Connections unknown: " + escape(live.problem) + "</p>";
+  }
   if (partners.empty()) return out + "<p>No partner has sent or been sent anything yet.</p>";
-  out += "<div class=\"scroll\"><table id=\"partners\"><thead><tr><th>Partner</th><th class=\"num\">Backlog</th>"
+  const bool connections = live.partners != nullptr;
+  out += "<div class=\"scroll\"><table id=\"partners\"><thead><tr><th>Partner</th>";
+  if (connections) out += "<th>Connected</th><th>Last frame</th>";
+  out += "<th class=\"num\">Backlog</th>"
          "<th>Oldest undelivered</th><th class=\"num\">Dead letters</th><th class=\"num\">Accepted</th>"
          "<th class=\"num\">Rejected</th><th class=\"num\">Rejection rate</th><th>Last seen</th></tr></thead><tbody>";
   for (const auto& p : partners) {
     const char* row_class = p.dead_letters > 0 ? " class=\"bad\"" : p.undelivered > 0 ? " class=\"warn\"" : "";
     const std::string enc = url_encode(p.partner);
+    std::string connection;
+    if (connections) {
+      auto it = live.partners->find(p.partner);
+      const bool known = it != live.partners->end();
+      const bool up = known && it->second.connected;
+      connection = "<td class=\"connection\" data-connected=\"" + std::string(up ? "yes" : known ? "no" : "unknown") +
+                   "\">" + (up ? "\u25cf yes" : known ? "no" : "\u2014") + "</td><td>" +
+                   (known && it->second.last_seen_age_seconds >= 0
+                        ? age_text(static_cast<Millis>(it->second.last_seen_age_seconds * 1000)) + " ago"
+                        : "\u2014") +
+                   "</td>";
+    }
     out += "<tr" + std::string(row_class) + " data-partner=\"" + escape(p.partner) + "\"><td>" + escape(p.partner) +
-           "</td><td class=\"num\"><a href=\"/messages?recipient=" + enc + "&amp;state=pending\">" +
+           "</td>" + connection + "<td class=\"num\"><a href=\"/messages?recipient=" + enc + "&amp;state=pending\">" +
            std::to_string(p.undelivered) + "</a></td><td>" +
            (p.oldest_undelivered == 0 ? "\u2014"
                                       : age_text(now - p.oldest_undelivered) + " ago <span class=\"muted\">" +

@@ -3,12 +3,14 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "broker/audit/hash_chain.h"
 #include "broker/audit/replay.h"
+#include "broker/console/broker_status.h"
 #include "broker/console/case_page.h"
 #include "broker/console/catalogue_page.h"
 #include "broker/console/dead_letters_page.h"
@@ -198,7 +200,29 @@ struct ConsoleServer::Impl {
     const Millis window = options.partner_window.count();
     auto rows = store::partner_summaries(*s, now - window);
     if (!rows) return storage_failure(res, frame, rows.error());
-    send_page(res, 200, frame, render_partners(*rows, now, window));
+    std::map<std::string, PartnerLiveness> connections;
+    Liveness live;
+    if (!options.broker_http.empty()) {
+      auto metrics = fetch_metrics(options.broker_http);
+      if (metrics) {
+        connections = parse_partner_liveness(*metrics);
+        live.partners = &connections;
+        // A configured partner that has neither sent nor been sent anything yet.
+        for (const auto& [name, l] : connections) {
+          auto at = std::lower_bound(rows->begin(), rows->end(), name,
+                                     [](const store::PartnerSummary& p, const std::string& n) { return p.partner < n; });
+          if (at == rows->end() || at->partner != name) {
+            store::PartnerSummary quiet;
+            quiet.partner = name;
+            rows->insert(at, std::move(quiet));
+          }
+        }
+      } else {
+        log().warn("broker metrics not read endpoint={} detail={}", options.broker_http, metrics.error().detail);
+        live.problem = metrics.error().detail;
+      }
+    }
+    send_page(res, 200, frame, render_partners(*rows, now, window, live));
   }
 
   void dead_letters(const Request& req, Response& res) const {

@@ -28,6 +28,7 @@ struct ConsoleOptions {
   std::filesystem::path profiles;     // folder of <partner>.toml client profiles for resend, or ""
   std::chrono::milliseconds receipt_timeout{10'000};  // a resend waits this long for its receipt
   std::chrono::milliseconds partner_window{24 * 3600 * 1000};  // the partners page's log window
+  std::string broker_http;            // the broker's operator endpoint host:port (its /metrics), or ""
 };
 
 class ConsoleServer {

@@ -33,6 +33,21 @@ const std::string kOperatorToken = "operator-token-0123456789";
 const std::string kInspectorToken = "inspector-token-0123456789";  // limited to kOtherCase
 const std::string kAllCasesToken = "inspector-all-cases-token";
 
+// A loopback port the kernel just handed out (the broker's HTTP options take a fixed port; 0
+// would hide the port from the test).
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
 bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = 60s) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -56,8 +71,12 @@ struct Setup {
   std::unique_ptr<ChildProcess> console;
   std::string endpoint;  // the console's host:port
 
+  std::string broker_http;  // the broker's operator endpoint (its /metrics)
+
   Setup() {
     h.options().max_attempts = 1;
+    broker_http = "127.0.0.1:" + std::to_string(free_port());
+    h.options().ops.http_listen = broker_http;
     h.start();
     auto alpha = h.client("ALPHA");
     dead_id = partner::new_message_id();
@@ -108,7 +127,7 @@ struct Setup {
     std::vector<std::string> argv{test_support::keten_binary(), "console", "--store", h.options().store.string(),
                                   "--listen", "127.0.0.1:0", "--access", (h.dir() / "access.toml").string(),
                                   "--contracts", h.options().contracts.string(), "--profiles",
-                                  (h.dir() / "profiles").string()};
+                                  (h.dir() / "profiles").string(), "--broker-http", broker_http};
     argv.insert(argv.end(), extra.begin(), extra.end());
     process = std::make_unique<ChildProcess>(argv);
     auto line = process->read_line(60s);
@@ -170,6 +189,9 @@ TEST_CASE("the console answers only a valid token, by bearer header or the login
   REQUIRE(ok.status == 200);
   CHECK(has(ok.body, "data-partner=\"BRAVO\""));
   CHECK(has(ok.body, "<td class=\"num\">33.3%</td>"));  // ALPHA: 2 accepted, 1 refused
+  // From the broker's /metrics: BRAVO's client is connected.
+  CHECK(has(ok.body, "<tr class=\"bad\" data-partner=\"BRAVO\"><td>BRAVO</td><td class=\"connection\" "
+                     "data-connected=\"yes\">"));
   CHECK(has(ok.body, "<tr data-partner=\"ALPHA\" data-contract=\"test.notice\">"));
   CHECK(has(ok.body, "<tr data-partner=\"BRAVO\" data-contract=\"test.notice\">"));  // its dead letter
   CHECK(has(ok.body, "anna (operator)"));

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "broker/console/broker_status.h"
 #include "broker/console/case_page.h"
 #include "broker/console/dead_letters_page.h"
 #include "broker/console/gate_page.h"
@@ -160,4 +161,33 @@ TEST_CASE("the purpose form keeps the page's filters", "[console]") {
   CHECK(has(html, "name=\"case\" value=\"9990012345\""));
   CHECK_FALSE(has(html, "value=\"old\""));
   CHECK(has(html, "name=\"purpose\""));
+}
+
+TEST_CASE("the partners page says who is connected, from the broker's metrics", "[console]") {
+  const auto live = parse_partner_liveness(
+      "# HELP keten_partner_connected 1 while the partner has a live connection, else 0.\n"
+      "# TYPE keten_partner_connected gauge\n"
+      "keten_partner_connected{partner=\"ALPHA\"} 1\n"
+      "keten_partner_connected{partner=\"BRAVO\"} 0\n"
+      "keten_partner_last_seen_age_seconds{partner=\"ALPHA\"} 2.5\n"
+      "keten_partner_last_seen_age_seconds{partner=\"BRAVO\"} 4000\n"
+      "keten_other{partner=\"ALPHA\"} 7\n"
+      "keten_partner_connected{partner=\"BROKEN\n");
+  REQUIRE(live.size() == 2);
+  CHECK(live.at("ALPHA").connected);
+  CHECK(live.at("ALPHA").last_seen_age_seconds == Approx(2.5));
+  CHECK_FALSE(live.at("BRAVO").connected);
+  std::vector<store::PartnerSummary> rows(3);
+  rows[0].partner = "ALPHA";
+  rows[1].partner = "BRAVO";
+  rows[2].partner = "CHARLIE";
+  const std::string html = render_partners(rows, 0, 1000, {&live, ""});
+  CHECK(has(html, "<th>Connected</th>"));
+  CHECK(has(html, "data-connected=\"yes\""));
+  CHECK(has(html, "data-connected=\"no\">no</td><td>1h 6m ago"));
+  CHECK(has(html, "data-connected=\"unknown\""));
+  // Without the endpoint no column; when it cannot be read, the page says so.
+  CHECK_FALSE(has(render_partners(rows, 0, 1000), "Connected"));
+  CHECK(has(render_partners(rows, 0, 1000, {nullptr, "broker endpoint 127.0.0.1:9 did not answer"}),
+            "Connections unknown: broker endpoint 127.0.0.1:9 did not answer"));
 }
