@@ -356,11 +356,17 @@ TEST_CASE("an operator resends a dead letter as a new linked message, recorded w
   REQUIRE(all.status == 200);
   CHECK(has(all.body, "<td class=\"status\">accepted</td>"));
   CHECK(s.rows("resent").size() == 2);
+  // The ticked rows of the list (checkboxes named delivery).
+  auto selected = http(s.endpoint, "POST", "/dead-letters/resend", bearer(kOperatorToken),
+                       "selected=1&delivery=" + std::to_string(delivery));
+  REQUIRE(selected.status == 200);
+  CHECK(has(selected.body, "<td class=\"status\">accepted</td>"));
+  CHECK(s.rows("resent").size() == 3);
   // A delivery that is not a dead letter is refused by name, and nothing is sent.
   auto not_dead = http(s.endpoint, "POST", "/dead-letters/resend", bearer(kOperatorToken), "one=99999");
   REQUIRE(not_dead.status == 200);
   CHECK(has(not_dead.body, "no such delivery"));
-  CHECK(s.rows("resent").size() == 2);
+  CHECK(s.rows("resent").size() == 3);
 }
 
 TEST_CASE("keten console refuses a bad token file or a missing store with exit code 2 naming the problem",
