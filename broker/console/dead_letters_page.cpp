@@ -35,13 +35,16 @@ std::string render_dead_letters(const std::vector<store::DeadLetter>& rows, cons
   out += "<div class=\"scroll\"><table id=\"dead-letters\"><thead><tr>";
   if (resend) out += "<th></th>";
   out += "<th>Dead since</th><th>Recipient</th><th>Contract</th><th>Case</th><th>Producer</th>"
-         "<th class=\"num\">Attempts</th><th>Message</th><th>Re-sent as</th>";
-  if (resend) out += "<th></th>";
-  out += "</tr></thead><tbody>";
+         "<th class=\"num\">Attempts</th><th>Message</th><th>Re-sent as</th></tr></thead><tbody>";
   for (const auto& d : rows) {
     const std::string id = std::to_string(d.delivery_id);
     out += "<tr data-delivery=\"" + id + "\" data-message=\"" + escape(d.message.message_id) + "\">";
-    if (resend) out += "<td><input type=\"checkbox\" name=\"delivery\" value=\"" + id + "\" aria-label=\"select\"></td>";
+    // The controls come first, so a phone shows them without scrolling the table sideways.
+    if (resend) {
+      out += "<td><input type=\"checkbox\" name=\"delivery\" value=\"" + id +
+             "\" aria-label=\"select\"> <button type=\"submit\" name=\"one\" value=\"" + id +
+             "\" class=\"resend-one\">Resend</button></td>";
+    }
     out += "<td>" + time_text(d.dead_at) + "</td><td>" + escape(d.recipient) + "</td><td>" + escape(d.message.contract) +
            " v" + std::to_string(d.message.version) + "</td><td><a href=\"/cases?case=" + url_encode(d.message.case_ref) +
            "\">" + escape(d.message.case_ref) + "</a></td><td>" + escape(d.message.sender) + "</td><td class=\"num\">" +
@@ -51,11 +54,7 @@ std::string render_dead_letters(const std::vector<store::DeadLetter>& rows, cons
       out += (i ? ", " : "") + std::string("<a href=\"/messages/") + url_encode(d.resent_as[i]) + "\"><code>" +
              escape(d.resent_as[i]) + "</code></a>";
     }
-    out += "</td>";
-    if (resend) {
-      out += "<td><button type=\"submit\" name=\"one\" value=\"" + id + "\" class=\"resend-one\">Resend</button></td>";
-    }
-    out += "</tr>";
+    out += "</td></tr>";
   }
   out += "</tbody></table></div>";
   if (resend) {

@@ -19,7 +19,8 @@ std::string rate_text(double rate) {
 std::string render_partners(const std::vector<store::PartnerSummary>& partners, contracts::Millis now,
                             contracts::Millis window, const Liveness& live) {
   std::string out = "<p class=\"muted\">Backlog and dead letters as stored now; accepted, rejected and last seen "
-                    "over the last " + age_text(window) + " of the handover log. Refreshes every 10 s.</p>";
+                    "over the last " + (window % 3'600'000 == 0 ? std::to_string(window / 3'600'000) + " hours" : age_text(window)) +
+                    " of the handover log. Refreshes every 10 s.</p>";
   if (!live.problem.empty()) {
     out += "<p class=\"error\" id=\"liveness-problem\">Connections unknown: " + escape(live.problem) + "</p>";
   }

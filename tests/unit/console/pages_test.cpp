@@ -77,7 +77,7 @@ TEST_CASE("the partners page shows backlog, dead letters and the rejection rate"
   CHECK(has(html, "<tr class=\"bad\" data-partner=\"BRAVO\""));
   CHECK(has(html, "/dead-letters?recipient=BRAVO"));
   CHECK(quiet.rejection_rate() < 0);
-  CHECK(has(html, "over the last 24h 0m"));
+  CHECK(has(html, "over the last 24 hours"));
   CHECK(has(html, "data-contract=\"test.notice\""));
   CHECK_FALSE(has(html, "data-contract=\"test.quiet\""));  // nothing to see there
 }
