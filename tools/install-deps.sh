@@ -24,6 +24,7 @@ packages=(
   openssl  # the email tests' throwaway TLS certificate (STARTTLS against aiosmtpd and dovecot)
   libcpp-httplib-dev  # broker/ops: the /healthz, /readyz, /metrics endpoint
   chromium
+  python3-websocket  # tests/integration/console_browser.py: drives headless chromium over the DevTools protocol
   clang-14 libclang-rt-14-dev  # make fuzz / fuzz-smoke: libFuzzer with ASan+UBSan (docs/fuzzing.md)
 )
 bench_packages=(

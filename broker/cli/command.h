@@ -29,6 +29,7 @@ Command add_contracts(CLI::App& root);
 Command add_log(CLI::App& root);
 Command add_report(CLI::App& root);
 Command add_bench(CLI::App& root);
+Command add_console(CLI::App& root);
 // Registered under `keten adapter` (the `adapter` parent app made in main.cpp).
 Command add_adapter_file(CLI::App& adapter);
 Command add_adapter_email(CLI::App& adapter);

@@ -16,13 +16,13 @@
 #include <string>
 #include <vector>
 
-#include "adapters/sdk/client.h"
 #include "broker/audit/bundle.h"
 #include "broker/audit/hash_chain.h"
 #include "broker/audit/replay.h"
 #include "broker/audit/signing.h"
 #include "broker/cli/command.h"
 #include "broker/cli/json_output.h"
+#include "broker/console/resend.h"
 #include "broker/store/seal.h"
 #include "broker/store/sqlite_store.h"
 
@@ -205,24 +205,6 @@ int export_bundle(const LogArgs& args) {
   return kExitOk;
 }
 
-// PROFILE may be a folder holding <partner>.toml for each original sender, or one profile file.
-Result<partner::Client*> client_for(const LogArgs& args, const std::string& sender,
-                                    std::map<std::string, partner::Client>& clients) {
-  fs::path profile_path = args.into;
-  std::error_code ec;
-  if (fs::is_directory(profile_path, ec)) profile_path /= sender + ".toml";
-  const std::string key = profile_path.string();
-  if (auto it = clients.find(key); it != clients.end()) return &it->second;
-  auto profile = partner::load_profile(profile_path);
-  if (!profile) return profile.error();
-  partner::ClientOptions options;
-  options.receipt_timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
-  options.resend_after = std::min(options.resend_after, options.receipt_timeout);
-  auto client = partner::Client::connect(*profile, options);
-  if (!client) return client.error();
-  return &clients.emplace(key, std::move(*client)).first->second;
-}
-
 // Re-sends the accepted messages `ids` (in the given order) into the broker behind --into, each as
 // a new message whose header.origin is "resend:<original message id>", with causation and
 // supersedes mapped to the new ids of messages re-sent in the same run. Records a `resent` row per
@@ -257,22 +239,18 @@ int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
       messages.push_back(std::move(**m));
     }
   }
-  std::map<std::string, partner::Client> clients;
+  // The Submit and the `resent` row are built as the console builds them (broker/console/resend.h).
+  broker::console::Resender resender(args.into, std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000)));
+  const broker::console::ResendActor actor{who(), args.into, "", ""};
   std::map<std::string, std::string> new_ids;
   int exit = kExitOk;
   for (const auto& m : messages) {
-    auto client = client_for(args, m.sender, clients);
-    if (!client) return fail(client.error().code == ErrorCode::kConfig ? kExitUsage : kExitUnreachable, client.error().detail);
-    contracts::Submit submit;
-    submit.header = m.header;
-    submit.header.message_id = partner::new_message_id();
-    submit.header.recipients = args.to_partner.empty() ? m.requested_recipients : std::vector<std::string>{args.to_partner};
-    submit.header.origin = "resend:" + m.header.message_id;
-    if (auto it = new_ids.find(m.header.causation_id); it != new_ids.end()) submit.header.causation_id = it->second;
-    if (auto it = new_ids.find(m.header.supersedes); it != new_ids.end()) submit.header.supersedes = it->second;
-    submit.payload = m.payload;
-    auto receipt = (*client)->send(submit);
-    if (!receipt) return fail(kExitUnreachable, "resend of " + m.header.message_id + ": " + receipt.error().detail);
+    const auto submit = broker::console::resend_submit(m, args.to_partner, new_ids);
+    auto receipt = resender.send(m.sender, submit);
+    if (!receipt) {
+      if (receipt.error().code == ErrorCode::kConfig) return fail(kExitUsage, receipt.error().detail);
+      return fail(kExitUnreachable, "resend of " + m.header.message_id + ": " + receipt.error().detail);
+    }
     new_ids[m.header.message_id] = submit.header.message_id;
     nlohmann::json line{{"original_message_id", m.header.message_id},
                         {"message_id", submit.header.message_id},
@@ -285,24 +263,7 @@ int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
       exit = kExitFailed;
     }
     std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
-
-    broker::store::LogEvent e;
-    e.at = contracts::now_millis();
-    e.event = "resent";
-    e.message_id = m.header.message_id;
-    e.contract = m.header.contract;
-    e.version = m.header.version;
-    e.case_ref = m.header.case_ref;
-    e.sender = m.sender;
-    e.recipient = args.to_partner;
-    e.payload_digest = m.payload_digest;
-    e.detail = nlohmann::json{{"new_message_id", submit.header.message_id},
-                              {"target", args.into},
-                              {"status", contracts::to_string(receipt->status)},
-                              {"target_log_seq", receipt->log_seq},
-                              {"user", who()}}
-                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    record(args, std::move(e));
+    record(args, broker::console::resent_event(m, args.to_partner, 0, submit, *receipt, actor, contracts::now_millis()));
   }
   return exit;
 }

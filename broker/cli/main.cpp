@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       keten_cli::add_serve(root), keten_cli::add_send(root), keten_cli::add_recv(root),
       keten_cli::add_keygen(root), keten_cli::add_contracts(root), keten_cli::add_log(root), keten_cli::add_bench(root)};
   commands.push_back(keten_cli::add_report(root));
+  commands.push_back(keten_cli::add_console(root));
   // `keten adapter file|email`: each adapter registers itself under this parent.
   CLI::App* adapter = root.add_subcommand("adapter", "Run an adapter on behalf of a non-chain party");
   adapter->require_subcommand(1);

@@ -1,0 +1,102 @@
+#include "broker/console/messages_page.h"
+
+#include "broker/audit/replay.h"
+#include "broker/console/html.h"
+
+namespace broker::console {
+namespace {
+
+std::string field(const char* name, const char* label, const std::string& value, const char* placeholder = "") {
+  return "<label>" + std::string(label) + "<input type=\"text\" name=\"" + name + "\" value=\"" + escape(value) +
+         "\" size=\"14\" placeholder=\"" + placeholder + "\"></label>";
+}
+
+std::string state_select(const std::string& state) {
+  std::string out = "<label>State<select name=\"state\"><option value=\"\">any</option>";
+  for (const char* s : {"pending", "in_flight", "acked", "dead"}) {
+    out += "<option" + std::string(state == s ? " selected" : "") + ">" + s + "</option>";
+  }
+  return out + "</select></label>";
+}
+
+std::string list(const std::vector<std::string>& items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + escape(items[i]);
+  return out.empty() ? "\u2014" : out;
+}
+
+std::string message_link(const std::string& id) {
+  if (id.empty()) return "\u2014";
+  return "<a href=\"/messages/" + url_encode(id) + "\"><code>" + escape(id) + "</code></a>";
+}
+
+}  // namespace
+
+std::string render_message_search(const std::vector<store::MessageRow>& rows, const store::MessageFilter& filter,
+                                  const std::string& from_text, const std::string& to_text) {
+  std::string out = "<form class=\"filters\" method=\"get\" action=\"/messages\">" +
+                    field("case", "Case", filter.case_ref) + field("contract", "Contract", filter.contract) +
+                    field("sender", "Producer", filter.sender) + field("recipient", "Recipient", filter.recipient) +
+                    state_select(filter.state) + field("from", "Accepted from", from_text, "2025-03-01") +
+                    field("to", "before", to_text, "2025-03-02T12:00:00Z") +
+                    "<button type=\"submit\">Search</button></form>";
+  if (rows.empty()) return out + "<p id=\"none\">No messages match.</p>";
+  out += "<p class=\"muted\">" + std::to_string(rows.size()) + " message(s), newest first (at most " +
+         std::to_string(filter.limit) + ").</p><div class=\"scroll\"><table id=\"messages\"><thead><tr><th>Accepted</th>"
+         "<th>Contract</th><th>Case</th><th>Producer</th><th>Message</th><th>Origin</th></tr></thead><tbody>";
+  for (const auto& r : rows) {
+    out += "<tr><td>" + time_text(r.accepted_at) + "</td><td>" + escape(r.contract) + " v" + std::to_string(r.version) +
+           "</td><td><a href=\"/cases?case=" + url_encode(r.case_ref) + "\">" + escape(r.case_ref) + "</a></td><td>" +
+           escape(r.sender) + "</td><td>" + message_link(r.message_id) + "</td><td>" + escape(r.origin) + "</td></tr>";
+  }
+  return out + "</tbody></table></div>";
+}
+
+std::string render_message(const store::MessageRecord& m, const PayloadView& payload) {
+  const auto& r = m.row;
+  std::string origin = escape(r.origin);
+  if (r.origin.rfind("resend:", 0) == 0) origin = "resend of " + message_link(r.origin.substr(7));
+  std::string out = "<dl class=\"kv\" id=\"header\"><dt>Message</dt><dd><code>" + escape(r.message_id) +
+                    "</code></dd><dt>Contract</dt><dd>" + escape(r.contract) + " v" + std::to_string(r.version) +
+                    "</dd><dt>Case</dt><dd><a href=\"/cases?case=" + url_encode(r.case_ref) + "\">" +
+                    escape(r.case_ref) + "</a></dd><dt>Producer</dt><dd>" + escape(r.sender) +
+                    "</dd><dt>Recipients</dt><dd>" + list(m.recipients) + " <span class=\"muted\">(asked: " +
+                    list(m.requested_recipients) + ")</span></dd><dt>Accepted</dt><dd>" + time_text(r.accepted_at) +
+                    "</dd><dt>Occurred</dt><dd>" + time_text(m.occurred_at) + "</dd><dt>Correlation</dt><dd>" +
+                    message_link(m.correlation_id) + "</dd><dt>Causation</dt><dd>" + message_link(m.causation_id) +
+                    "</dd><dt>Supersedes</dt><dd>" + message_link(m.supersedes) + "</dd><dt>Origin</dt><dd>" +
+                    (origin.empty() ? "\u2014" : origin) + "</dd><dt>Payload digest</dt><dd><code>" +
+                    escape(m.payload_digest) + "</code>" + (m.sealed ? " (sealed in the store)" : "") + "</dd></dl>";
+
+  out += "<h2>Deliveries</h2><div class=\"scroll\"><table id=\"deliveries\"><thead><tr><th>Delivery</th><th>Recipient</th>"
+         "<th>State</th><th class=\"num\">Attempts</th><th>Last attempt</th><th>Acknowledged</th><th>Dead</th></tr>"
+         "</thead><tbody>";
+  for (const auto& d : m.deliveries) {
+    const std::string state(store::to_string(d.state));
+    out += "<tr class=\"" + std::string(d.state == store::DeliveryState::kDead ? "bad" : "") + "\" data-recipient=\"" +
+           escape(d.recipient) + "\"><td>" + std::to_string(d.id) + "</td><td>" + escape(d.recipient) +
+           "</td><td class=\"state\">" + state + "</td><td class=\"num\">" + std::to_string(d.attempts) + "</td><td>" +
+           time_text(d.last_attempt_at) + "</td><td>" + time_text(d.acked_at) + "</td><td>" + time_text(d.dead_at) +
+           "</td></tr>";
+  }
+  out += "</tbody></table></div>";
+
+  out += "<h2>Handover log</h2><p class=\"muted\">Each row with its hash in the log's chain; "
+         "<code>keten log verify</code> rechecks the chain and its signed checkpoints.</p>"
+         "<div class=\"scroll\"><table id=\"events\"><thead><tr><th class=\"num\">Seq</th><th>At</th><th>Event</th>"
+         "<th>What happened</th><th>Hash</th></tr></thead><tbody>";
+  for (const auto& e : m.events) {
+    out += "<tr><td class=\"num\">" + std::to_string(e.seq) + "</td><td>" + time_text(e.at) + "</td><td>" +
+           escape(e.event) + "</td><td>" + escape(audit::describe(e)) + "</td><td><code title=\"" + escape(e.hash) +
+           "\">" + escape(e.hash.substr(0, 16)) + "\u2026</code></td></tr>";
+  }
+  out += "</tbody></table></div><h2>Payload</h2>";
+  if (!payload.reason.empty()) out += "<p class=\"muted\" id=\"payload-note\">" + escape(payload.reason) + "</p>";
+  if (payload.shown) {
+    if (!payload.removed.empty()) out += "<p class=\"muted\">Removed: " + list(payload.removed) + "</p>";
+    out += "<pre id=\"payload\">" + escape(payload.text) + "</pre>";
+  }
+  return out;
+}
+
+}  // namespace broker::console

@@ -1,0 +1,376 @@
+#include "broker/store/console_queries.h"
+
+#include <sqlite3.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "broker/store/sqlite_handle.h"
+
+namespace broker::store {
+namespace {
+
+using contracts::Error;
+using contracts::ErrorCode;
+
+// One prepared statement with positional binds, stepped row by row. Bound text is copied
+// (SQLITE_TRANSIENT): the console's queries are few and small, and the filters are temporaries.
+class Query {
+ public:
+  Query(sqlite3* db, const std::string& sql, std::string_view what) : db_(db), what_(what) {
+    sqlite3_stmt* raw = nullptr;
+    rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr);
+    stmt_.reset(raw);
+  }
+  Query& text(const std::string& v) {
+    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_text(stmt_.get(), ++index_, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Query& int64(std::int64_t v) {
+    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_int64(stmt_.get(), ++index_, v);
+    return *this;
+  }
+  Result<bool> next() {
+    if (rc_ != SQLITE_OK) return Error{ErrorCode::kStorage, std::string(what_) + " : " + sqlite3_errmsg(db_)};
+    const int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return Error{ErrorCode::kStorage, std::string(what_) + " : " + sqlite3_errmsg(db_)};
+  }
+  std::int64_t int64_at(int c) const { return sqlite3_column_int64(stmt_.get(), c); }
+  std::string text_at(int c) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), c));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), c))) : std::string();
+  }
+
+ private:
+  sqlite3* db_;
+  StmtHandle stmt_;
+  std::string_view what_;
+  int rc_ = SQLITE_OK;
+  int index_ = 0;
+};
+
+int state_number(const std::string& state) {
+  for (auto s : {DeliveryState::kPending, DeliveryState::kInFlight, DeliveryState::kAcked, DeliveryState::kDead}) {
+    if (to_string(s) == state) return static_cast<int>(s);
+  }
+  return -1;
+}
+
+// The WHERE clause of the message filter over `messages m` (and `deliveries d` when `joined`), with
+// its binds in order.
+struct Where {
+  std::string sql;
+  std::vector<std::string> texts;  // bound in order, then the integers
+  std::vector<std::int64_t> ints;
+  std::vector<bool> order;         // true = next text, false = next int
+  void add_text(const std::string& clause, const std::string& value) {
+    sql += " AND " + clause;
+    texts.push_back(value);
+    order.push_back(true);
+  }
+  void add_int(const std::string& clause, std::int64_t value) {
+    sql += " AND " + clause;
+    ints.push_back(value);
+    order.push_back(false);
+  }
+  void bind(Query& q) const {
+    std::size_t t = 0, i = 0;
+    for (bool is_text : order) {
+      if (is_text) q.text(texts[t++]);
+      else q.int64(ints[i++]);
+    }
+  }
+};
+
+void message_clauses(const MessageFilter& f, Where& w) {
+  // One case's messages through the log's case index, not a scan of messages.
+  if (!f.case_ref.empty()) {
+    w.add_text("m.message_id IN (SELECT message_id FROM handover_log WHERE case_ref = ? AND event = 'accepted')",
+               f.case_ref);
+  }
+  if (!f.contract.empty()) w.add_text("m.contract = ?", f.contract);
+  if (!f.sender.empty()) w.add_text("m.sender = ?", f.sender);
+  if (f.from != 0) w.add_int("m.accepted_at >= ?", f.from);
+  if (f.to != 0) w.add_int("m.accepted_at < ?", f.to);
+  if (!f.cases.empty()) {
+    w.sql += " AND m.case_ref IN (";
+    for (std::size_t i = 0; i < f.cases.size(); ++i) {
+      w.sql += i == 0 ? "?" : ", ?";
+      w.texts.push_back(f.cases[i]);
+      w.order.push_back(true);
+    }
+    w.sql += ")";
+  }
+}
+
+constexpr const char* kMessageColumns =
+    "m.message_id, m.contract, m.version, m.case_ref, m.sender, m.accepted_at, m.origin";
+
+MessageRow message_row(const Query& q, int first) {
+  MessageRow r;
+  r.message_id = q.text_at(first);
+  r.contract = q.text_at(first + 1);
+  r.version = static_cast<std::uint32_t>(q.int64_at(first + 2));
+  r.case_ref = q.text_at(first + 3);
+  r.sender = q.text_at(first + 4);
+  r.accepted_at = q.int64_at(first + 5);
+  r.origin = q.text_at(first + 6);
+  return r;
+}
+
+std::vector<std::string> json_list(const std::string& text) {
+  std::vector<std::string> out;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return out;
+  for (const auto& v : j) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+double rejection_rate(std::int64_t accepted, std::int64_t rejected) {
+  const auto total = accepted + rejected;
+  return total == 0 ? -1.0 : static_cast<double>(rejected) / static_cast<double>(total);
+}
+
+Result<std::vector<PartnerSummary>> partner_summaries(SqliteStore& store, Millis since) {
+  sqlite3* db = store.connection();
+  std::map<std::string, PartnerSummary> by_partner;
+  std::map<std::pair<std::string, std::string>, ContractFigures> by_contract;
+  auto entry = [&](const std::string& partner) -> PartnerSummary& {
+    auto& s = by_partner[partner];
+    s.partner = partner;
+    return s;
+  };
+  auto figures = [&](const std::string& partner, const std::string& contract) -> ContractFigures& {
+    entry(partner);
+    auto& f = by_contract[{partner, contract}];
+    f.contract = contract;
+    return f;
+  };
+  {
+    // The backlog through the partial index of open deliveries: as large as the backlog.
+    Query q(db,
+            "SELECT d.recipient, m.contract, COUNT(*), MIN(m.accepted_at) FROM deliveries d JOIN messages m ON "
+            "m.seq = d.message_seq WHERE d.state IN (0, 1) GROUP BY d.recipient, m.contract",
+            "console backlog");
+    for (;;) {
+      auto row = q.next();
+      if (!row) return row.error();
+      if (!*row) break;
+      auto& f = figures(q.text_at(0), q.text_at(1));
+      f.undelivered = q.int64_at(2);
+      f.oldest_undelivered = q.int64_at(3);
+    }
+  }
+  {
+    // Dead letters have no index of their own: a scan of the deliveries table
+    // (docs/console.md, "Costs").
+    Query q(db,
+            "SELECT d.recipient, m.contract, COUNT(*) FROM deliveries d JOIN messages m ON m.seq = d.message_seq "
+            "WHERE d.state = 3 GROUP BY d.recipient, m.contract",
+            "console dead letters");
+    for (;;) {
+      auto row = q.next();
+      if (!row) return row.error();
+      if (!*row) break;
+      figures(q.text_at(0), q.text_at(1)).dead_letters = q.int64_at(2);
+    }
+  }
+  auto from_seq = store.log_seq_since(since);
+  if (!from_seq) return from_seq.error();
+  Query q(db,
+          "SELECT event, sender, recipient, contract, COUNT(*), MAX(at) FROM handover_log WHERE seq >= ? AND "
+          "event IN ('accepted', 'rejected', 'acknowledged', 'nacked') GROUP BY event, sender, recipient, contract",
+          "console partner activity");
+  q.int64(static_cast<std::int64_t>(*from_seq));
+  for (;;) {
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) break;
+    const std::string event = q.text_at(0);
+    const bool produced = event == "accepted" || event == "rejected";
+    const std::string partner = produced ? q.text_at(1) : q.text_at(2);
+    if (partner.empty()) continue;  // a refused message from an unknown sender
+    auto& s = entry(partner);
+    s.last_seen = std::max(s.last_seen, q.int64_at(5));
+    if (!produced) continue;
+    // A refused message may name no contract (it could not be read that far).
+    auto& f = figures(partner, q.text_at(3));
+    (event == "accepted" ? f.accepted : f.rejected) += q.int64_at(4);
+  }
+  for (auto& [key, f] : by_contract) {
+    auto& s = by_partner[key.first];
+    s.undelivered += f.undelivered;
+    if (f.oldest_undelivered != 0 && (s.oldest_undelivered == 0 || f.oldest_undelivered < s.oldest_undelivered)) {
+      s.oldest_undelivered = f.oldest_undelivered;
+    }
+    s.dead_letters += f.dead_letters;
+    s.accepted += f.accepted;
+    s.rejected += f.rejected;
+    s.by_contract.push_back(std::move(f));
+  }
+  std::vector<PartnerSummary> out;
+  for (auto& [name, s] : by_partner) out.push_back(std::move(s));
+  return out;
+}
+
+Result<std::vector<MessageRow>> find_messages(SqliteStore& store, const MessageFilter& filter) {
+  Where w;
+  message_clauses(filter, w);
+  const int state = state_number(filter.state);
+  if (!filter.state.empty() && state < 0) {
+    return Error{ErrorCode::kConfig, "unknown delivery state \"" + filter.state + "\" (pending, in_flight, acked, dead)"};
+  }
+  if (!filter.recipient.empty() || state >= 0) {
+    std::string sub = "EXISTS (SELECT 1 FROM deliveries d WHERE d.message_seq = m.seq";
+    Where inner;
+    if (!filter.recipient.empty()) inner.add_text("d.recipient = ?", filter.recipient);
+    if (state >= 0) inner.add_int("d.state = ?", state);
+    w.sql += " AND " + sub + inner.sql + ")";
+    for (bool is_text : inner.order) w.order.push_back(is_text);
+    w.texts.insert(w.texts.end(), inner.texts.begin(), inner.texts.end());
+    w.ints.insert(w.ints.end(), inner.ints.begin(), inner.ints.end());
+  }
+  Query q(store.connection(),
+          std::string("SELECT ") + kMessageColumns + " FROM messages m WHERE 1 = 1" + w.sql +
+              " ORDER BY m.seq DESC LIMIT ?",
+          "console find messages");
+  w.bind(q);
+  q.int64(static_cast<std::int64_t>(filter.limit));
+  std::vector<MessageRow> out;
+  for (;;) {
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(message_row(q, 0));
+  }
+  return out;
+}
+
+Result<std::vector<DeadLetter>> find_dead_letters(SqliteStore& store, const MessageFilter& filter) {
+  Where w;
+  message_clauses(filter, w);
+  if (!filter.recipient.empty()) w.add_text("d.recipient = ?", filter.recipient);
+  sqlite3* db = store.connection();
+  Query q(db,
+          std::string("SELECT d.id, d.recipient, d.attempts, d.dead_at, ") + kMessageColumns +
+              " FROM deliveries d JOIN messages m ON m.seq = d.message_seq WHERE d.state = 3" + w.sql +
+              " ORDER BY d.dead_at DESC, d.id DESC LIMIT ?",
+          "console find dead letters");
+  w.bind(q);
+  q.int64(static_cast<std::int64_t>(filter.limit));
+  std::vector<DeadLetter> out;
+  for (;;) {
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) break;
+    DeadLetter d;
+    d.delivery_id = q.int64_at(0);
+    d.recipient = q.text_at(1);
+    d.attempts = static_cast<std::uint32_t>(q.int64_at(2));
+    d.dead_at = q.int64_at(3);
+    d.message = message_row(q, 4);
+    out.push_back(std::move(d));
+  }
+  // Through the message index: a few rows per dead letter.
+  for (auto& d : out) {
+    Query r(db, "SELECT detail FROM handover_log WHERE message_id = ? AND event = 'resent' ORDER BY seq",
+            "console resent rows");
+    r.text(d.message.message_id);
+    for (;;) {
+      auto row = r.next();
+      if (!row) return row.error();
+      if (!*row) break;
+      auto detail = nlohmann::json::parse(r.text_at(0), nullptr, false);
+      if (detail.is_object() && detail.contains("new_message_id") && detail["new_message_id"].is_string()) {
+        d.resent_as.push_back(detail["new_message_id"].get<std::string>());
+      }
+    }
+  }
+  return out;
+}
+
+Result<std::optional<MessageRecord>> find_message_record(SqliteStore& store, const std::string& message_id) {
+  sqlite3* db = store.connection();
+  MessageRecord record;
+  std::int64_t seq = 0;
+  {
+    Query q(db,
+            std::string("SELECT ") + kMessageColumns +
+                ", m.seq, m.correlation_id, m.causation_id, m.supersedes, m.occurred_at, m.recorded_at, "
+                "m.requested_recipients, m.recipients, m.payload_digest, m.sealed FROM messages m WHERE "
+                "m.message_id = ?",
+            "console message");
+    q.text(message_id);
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return std::optional<MessageRecord>{};
+    record.row = message_row(q, 0);
+    seq = q.int64_at(7);
+    record.correlation_id = q.text_at(8);
+    record.causation_id = q.text_at(9);
+    record.supersedes = q.text_at(10);
+    record.occurred_at = q.int64_at(11);
+    record.recorded_at = q.int64_at(12);
+    record.requested_recipients = json_list(q.text_at(13));
+    record.recipients = json_list(q.text_at(14));
+    record.payload_digest = q.text_at(15);
+    record.sealed = q.int64_at(16) != 0;
+  }
+  {
+    Query q(db,
+            "SELECT id, recipient, state, attempts, last_attempt_at, acked_at, dead_at FROM deliveries WHERE "
+            "message_seq = ? ORDER BY id",
+            "console message deliveries");
+    q.int64(seq);
+    for (;;) {
+      auto row = q.next();
+      if (!row) return row.error();
+      if (!*row) break;
+      Delivery d;
+      d.id = q.int64_at(0);
+      d.message_seq = seq;
+      d.recipient = q.text_at(1);
+      d.state = static_cast<DeliveryState>(q.int64_at(2));
+      d.attempts = static_cast<std::uint32_t>(q.int64_at(3));
+      d.last_attempt_at = q.int64_at(4);
+      d.acked_at = q.int64_at(5);
+      d.dead_at = q.int64_at(6);
+      record.deliveries.push_back(std::move(d));
+    }
+  }
+  Query q(db,
+          "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient, delivery_id, "
+          "payload_digest, detail, prev_hash, hash FROM handover_log WHERE message_id = ? ORDER BY seq",
+          "console message log");
+  q.text(message_id);
+  for (;;) {
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) break;
+    LogEvent e;
+    e.seq = static_cast<std::uint64_t>(q.int64_at(0));
+    e.at = q.int64_at(1);
+    e.event = q.text_at(2);
+    e.message_id = q.text_at(3);
+    e.contract = q.text_at(4);
+    e.version = static_cast<std::uint32_t>(q.int64_at(5));
+    e.case_ref = q.text_at(6);
+    e.sender = q.text_at(7);
+    e.recipient = q.text_at(8);
+    e.delivery_id = q.int64_at(9);
+    e.payload_digest = q.text_at(10);
+    e.detail = q.text_at(11);
+    e.prev_hash = q.text_at(12);
+    e.hash = q.text_at(13);
+    record.events.push_back(std::move(e));
+  }
+  return std::optional<MessageRecord>(std::move(record));
+}
+
+}  // namespace broker::store

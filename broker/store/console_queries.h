@@ -1,0 +1,109 @@
+#pragma once
+// Read-only queries for the console (broker/console): partner summaries, dead letters, message
+// search and one message's record. Each function runs plain SELECTs on a store's connection and
+// changes nothing; give it a store opened with StoreOptions::read_only (a separate connection from
+// the broker's, which SQLite's WAL lets read while the broker writes). The tables:
+// docs/store-format.md. Errors: kStorage naming the query and SQLite's message.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/store/sqlite_store.h"
+
+namespace broker::store {
+
+// rejected / (accepted + rejected), or -1 when nothing was produced.
+double rejection_rate(std::int64_t accepted, std::int64_t rejected);
+
+// One partner's figures for one contract: as recipient (backlog, dead letters) and as producer.
+struct ContractFigures {
+  std::string contract;
+  std::int64_t undelivered = 0;
+  Millis oldest_undelivered = 0;
+  std::int64_t dead_letters = 0;
+  std::int64_t accepted = 0;
+  std::int64_t rejected = 0;
+};
+
+// One partner as the console's overview shows it. Counts of the log cover the window given to
+// partner_summaries (rows at or after `since`); deliveries are counted whole.
+struct PartnerSummary {
+  std::string partner;
+  std::vector<ContractFigures> by_contract;  // the same figures per contract, in byte order
+  std::int64_t undelivered = 0;     // pending or in flight to it
+  Millis oldest_undelivered = 0;    // accepted_at of its oldest undelivered message, 0 = none
+  std::int64_t dead_letters = 0;    // deliveries to it given up
+  std::int64_t accepted = 0;        // messages it produced that were accepted (in the window)
+  std::int64_t rejected = 0;        // messages it produced that were refused (in the window)
+  Millis last_seen = 0;             // its latest submit, ack or nack in the window, 0 = none
+  // rejected / (accepted + rejected), or -1 when it produced nothing in the window.
+  double rejection_rate() const { return store::rejection_rate(accepted, rejected); }
+};
+
+// Every partner that appears in deliveries or, within the window, as a producer or an acknowledging
+// recipient in the log; in byte order. Reads the log from `since` on (log_seq_since) and the
+// deliveries table (the dead letters by a scan of it).
+[[nodiscard]] Result<std::vector<PartnerSummary>> partner_summaries(SqliteStore& store, Millis since);
+
+// Filters of the message and dead-letter lists; an empty field matches everything.
+struct MessageFilter {
+  std::string case_ref;
+  std::string contract;
+  std::string sender;     // producer
+  std::string recipient;  // a delivery to it exists
+  std::string state;      // "pending", "in_flight", "acked" or "dead": a delivery in that state
+                          // (to `recipient` when given)
+  Millis from = 0;        // accepted at or after, 0 = no bound
+  Millis to = 0;          // accepted before, 0 = no bound
+  std::vector<std::string> cases;  // when not empty: only these cases (an inspector's limit)
+  std::size_t limit = 200;
+};
+
+struct MessageRow {
+  std::string message_id;
+  std::string contract;
+  std::uint32_t version = 0;
+  std::string case_ref;
+  std::string sender;
+  Millis accepted_at = 0;
+  std::string origin;  // "resend:<id>" for a re-sent message, else as the producer gave it
+};
+
+// Newest first, at most filter.limit.
+[[nodiscard]] Result<std::vector<MessageRow>> find_messages(SqliteStore& store, const MessageFilter& filter);
+
+// A dead-lettered delivery with its message.
+struct DeadLetter {
+  std::int64_t delivery_id = 0;
+  std::string recipient;
+  std::uint32_t attempts = 0;
+  Millis dead_at = 0;
+  MessageRow message;
+  // New message ids this message was re-sent as (its `resent` log rows), oldest first.
+  std::vector<std::string> resent_as;
+};
+
+// Newest dead letter first, at most filter.limit; `state` is ignored.
+[[nodiscard]] Result<std::vector<DeadLetter>> find_dead_letters(SqliteStore& store, const MessageFilter& filter);
+
+// One message's record: its row, its deliveries and its log rows (through the message index).
+struct MessageRecord {
+  MessageRow row;
+  std::string correlation_id, causation_id, supersedes;
+  Millis occurred_at = 0;
+  Millis recorded_at = 0;
+  std::vector<std::string> requested_recipients;
+  std::vector<std::string> recipients;
+  std::string payload_digest;
+  bool sealed = false;
+  std::vector<Delivery> deliveries;   // by id
+  std::vector<LogEvent> events;       // ascending seq
+};
+
+// nullopt for an unknown id.
+[[nodiscard]] Result<std::optional<MessageRecord>> find_message_record(SqliteStore& store,
+                                                                      const std::string& message_id);
+
+}  // namespace broker::store

@@ -1,0 +1,481 @@
+// `keten console` as its own process beside a real broker (in-process, tests/support/broker_harness.h)
+// on the same SQLite store, over real HTTP: access, the purpose and log_read rule, the dead letters
+// and their resend (received by the recipient), an inspector's limits, the as-of case view, and
+// the same in headless chromium (console_browser.py). docs/console.md.
+#include <sqlite3.h>
+
+#include <csignal>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "broker/audit/replay.h"
+#include "broker/store/sqlite_store.h"
+#include "contracts/digest.h"
+#include "tests/integration/console_http.h"
+#include "tests/support/broker_harness.h"
+#include "tests/support/process.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+using console_test::http;
+using test_support::BrokerHarness;
+using test_support::ChildProcess;
+
+const std::string kDeadCase = "9990012345";
+const std::string kOtherCase = "9990067890";
+const std::string kOperatorToken = "operator-token-0123456789";
+const std::string kInspectorToken = "inspector-token-0123456789";  // limited to kOtherCase
+const std::string kAllCasesToken = "inspector-all-cases-token";
+
+// A loopback port the kernel just handed out (the broker's HTTP options take a fixed port; 0
+// would hide the port from the test).
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = 60s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return done();
+}
+
+std::map<std::string, std::string> bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// A broker with one dead letter (ALPHA's notice of kDeadCase, nacked by BRAVO with max_attempts 1),
+// one acknowledged notice of kOtherCase, and `keten console` on its store.
+struct Setup {
+  BrokerHarness h;
+  std::string dead_id;   // the dead-lettered message
+  std::string other_id;  // the delivered one
+  std::unique_ptr<partner::Client> bravo;
+  std::unique_ptr<ChildProcess> console;
+  std::string endpoint;  // the console's host:port
+
+  std::string broker_http;  // the broker's operator endpoint (its /metrics)
+
+  Setup() {
+    h.options().max_attempts = 1;
+    broker_http = "127.0.0.1:" + std::to_string(free_port());
+    h.options().ops.http_listen = broker_http;
+    h.start();
+    auto alpha = h.client("ALPHA");
+    dead_id = partner::new_message_id();
+    other_id = partner::new_message_id();
+    for (const auto& [id, case_ref] : {std::pair{dead_id, kDeadCase}, std::pair{other_id, kOtherCase}}) {
+      auto r = alpha.send(test_support::notice(id, case_ref));
+      REQUIRE(r);
+      REQUIRE(r->status == contracts::ReceiptStatus::kAccepted);
+    }
+    auto refused = test_support::notice(partner::new_message_id(), kOtherCase);
+    refused.payload = "{}";
+    auto r = alpha.send(refused);
+    REQUIRE(r);
+    REQUIRE(r->status == contracts::ReceiptStatus::kRejected);
+    bravo = std::make_unique<partner::Client>(h.client("BRAVO"));
+    auto charlie = h.client("CHARLIE");
+    int handled = 0;
+    REQUIRE(eventually([&] {
+      auto d = bravo->receive(200ms);
+      REQUIRE(d);
+      if (d->has_value()) {
+        if ((*d)->header.message_id == dead_id) REQUIRE(bravo->nack((*d)->delivery_id, "cannot process"));
+        else REQUIRE(bravo->ack((*d)->delivery_id));
+        ++handled;
+      }
+      auto c = charlie.receive(50ms);
+      REQUIRE(c);
+      if (c->has_value()) REQUIRE(charlie.ack((*c)->delivery_id));
+      return handled == 2 && dead_letters("BRAVO") == 1;
+    }));
+
+    std::filesystem::create_directories(h.dir() / "profiles");
+    for (const std::string id : {"ALPHA", "BRAVO", "CHARLIE"}) {
+      std::ofstream(h.dir() / "profiles" / (id + ".toml"))
+          << "broker = \"" << h.endpoint() << "\"\nbroker_public_key = \"" << h.broker_keys().public_key
+          << "\"\npartner = \"" << id << "\"\nsecret_key = \"" << h.keys(id).secret_key << "\"\n";
+    }
+    std::ofstream(h.dir() / "access.toml")
+        << "[[viewer]]\nname = \"anna\"\nrole = \"operator\"\ntoken = \"" << kOperatorToken << "\"\n\n"
+        << "[[viewer]]\nname = \"ilse\"\nrole = \"inspector\"\ntoken_sha256 = \"" << contracts::sha256_hex(kInspectorToken)
+        << "\"\ncases = [\"" << kOtherCase << "\"]\n\n"
+        << "[[viewer]]\nname = \"ivo\"\nrole = \"inspector\"\ntoken = \"" << kAllCasesToken << "\"\n";
+    endpoint = launch(console);
+  }
+
+  // Starts `keten console` on the store with `extra` flags; returns its host:port.
+  std::string launch(std::unique_ptr<ChildProcess>& process, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{test_support::keten_binary(), "console", "--store", h.options().store.string(),
+                                  "--listen", "127.0.0.1:0", "--access", (h.dir() / "access.toml").string(),
+                                  "--contracts", h.options().contracts.string(), "--profiles",
+                                  (h.dir() / "profiles").string(), "--broker-http", broker_http};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process = std::make_unique<ChildProcess>(argv);
+    auto line = process->read_line(60s);
+    REQUIRE(line);
+    const std::string prefix = "console listening on http://";
+    REQUIRE(line->rfind(prefix, 0) == 0);
+    return line->substr(prefix.size(), line->size() - prefix.size() - 1);
+  }
+
+  ~Setup() {
+    if (console) {
+      console->signal(SIGTERM);
+      console->wait(30s);
+    }
+  }
+
+  std::int64_t dead_letters(const std::string& recipient) {
+    broker::store::StoreOptions o;
+    o.path = h.options().store;
+    o.read_only = true;
+    auto s = broker::store::SqliteStore::open(o);
+    if (!s) return -1;
+    auto c = s->count_deliveries(recipient);
+    return c ? c->dead : -1;
+  }
+
+  std::vector<broker::store::LogEvent> rows(const std::string& event) {
+    broker::store::StoreOptions o;
+    o.path = h.options().store;
+    o.read_only = true;
+    auto s = broker::store::SqliteStore::open(o);
+    REQUIRE(s);
+    auto all = s->read_log(1, 1'000'000);
+    REQUIRE(all);
+    std::vector<broker::store::LogEvent> out;
+    for (auto& r : *all) {
+      if (r.event == event) out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  std::int64_t dead_delivery_id() {
+    for (const auto& r : rows("dead_lettered")) {
+      if (r.message_id == dead_id) return r.delivery_id;
+    }
+    return 0;
+  }
+};
+
+nlohmann::json detail(const broker::store::LogEvent& e) { return nlohmann::json::parse(e.detail); }
+
+}  // namespace
+
+TEST_CASE("the console answers only a valid token, by bearer header or the login cookie", "[integration][console]") {
+  Setup s;
+  CHECK(http(s.endpoint, "GET", "/partners").status == 401);
+  CHECK(http(s.endpoint, "GET", "/partners", bearer("wrong-token-0123456789")).status == 401);
+  auto ok = http(s.endpoint, "GET", "/partners", bearer(kOperatorToken));
+  REQUIRE(ok.status == 200);
+  CHECK(has(ok.body, "data-partner=\"BRAVO\""));
+  CHECK(has(ok.body, "<td class=\"num\">33.3%</td>"));  // ALPHA: 2 accepted, 1 refused
+  // From the broker's /metrics: BRAVO's client is connected.
+  CHECK(has(ok.body, "<tr class=\"bad\" data-partner=\"BRAVO\"><td>BRAVO</td><td class=\"connection\" "
+                     "data-connected=\"yes\">"));
+  CHECK(has(ok.body, "<tr data-partner=\"ALPHA\" data-contract=\"test.notice\">"));
+  CHECK(has(ok.body, "<tr data-partner=\"BRAVO\" data-contract=\"test.notice\">"));  // its dead letter
+  CHECK(has(ok.body, "anna (operator)"));
+
+  auto refused = http(s.endpoint, "POST", "/login", {}, "token=nope");
+  CHECK(refused.status == 401);
+  auto login = http(s.endpoint, "POST", "/login", {}, "token=" + kInspectorToken);
+  REQUIRE(login.status == 303);
+  const std::string& set = login.headers["set-cookie"];
+  const auto at = set.find("keten_console=");
+  REQUIRE(at != std::string::npos);
+  const std::string cookie = set.substr(at, set.find(';', at) - at);
+  CHECK_THAT(set, Contains("HttpOnly"));
+  CHECK_THAT(set, Contains("keten_purpose=; Path=/; Max-Age=0"));  // a new login asks for a purpose again
+  auto with_cookie = http(s.endpoint, "GET", "/partners", {{"Cookie", cookie}});
+  CHECK(with_cookie.status == 200);
+  CHECK(has(with_cookie.body, "ilse (inspector)"));
+  // The partners overview holds counts only: it is not a read of case data.
+  CHECK(s.rows("log_read").empty());
+}
+
+TEST_CASE("case data is shown only with a purpose, and each view is a log_read row with the viewer",
+          "[integration][console]") {
+  Setup s;
+  auto asked = http(s.endpoint, "GET", "/dead-letters", bearer(kOperatorToken));
+  REQUIRE(asked.status == 200);
+  CHECK(has(asked.body, "name=\"purpose\""));
+  CHECK_FALSE(has(asked.body, s.dead_id));
+  CHECK(s.rows("log_read").empty());
+
+  auto shown = http(s.endpoint, "GET", "/dead-letters?purpose=incident%2042", bearer(kOperatorToken));
+  REQUIRE(shown.status == 200);
+  CHECK(has(shown.body, "data-message=\"" + s.dead_id + "\""));
+  CHECK_FALSE(has(shown.body, "data-message=\"" + s.other_id + "\""));
+  auto reads = s.rows("log_read");
+  REQUIRE(reads.size() == 1);
+  CHECK(detail(reads[0])["user"] == "anna");
+  CHECK(detail(reads[0])["role"] == "operator");
+  CHECK(detail(reads[0])["purpose"] == "incident 42");
+  CHECK(detail(reads[0])["command"] == "console GET /dead-letters");
+  // The purpose is remembered in a cookie for the next pages.
+  CHECK_THAT(shown.headers["set-cookie"], Contains("keten_purpose=incident%2042"));
+
+  auto message = http(s.endpoint, "GET", "/messages/" + s.dead_id,
+                      {{"Authorization", "Bearer " + kOperatorToken}, {"Cookie", "keten_purpose=incident%2042"}});
+  REQUIRE(message.status == 200);
+  CHECK(has(message.body, "<td class=\"state\">dead</td>"));
+  CHECK(has(message.body, "Operators see headers"));
+  CHECK_FALSE(has(message.body, "AZC-TER-APEL"));  // no payload for an operator
+  reads = s.rows("log_read");
+  REQUIRE(reads.size() == 2);
+  CHECK(reads[1].case_ref == kDeadCase);
+
+  // An inspector sees the payload of a case it may see (test.notice has no medical fields).
+  auto inspected = http(s.endpoint, "GET", "/messages/" + s.other_id + "?purpose=audit", bearer(kInspectorToken));
+  REQUIRE(inspected.status == 200);
+  CHECK(has(inspected.body, "AZC-TER-APEL"));
+}
+
+TEST_CASE("case data is not shown when its read cannot be recorded in the handover log", "[integration][console]") {
+  Setup s;
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(s.h.options().store.c_str(), &raw) == SQLITE_OK);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, &sqlite3_close);
+  sqlite3_busy_timeout(db.get(), 30'000);
+  // Another writer holds the store's write lock for longer than the console's busy timeout (5 s).
+  REQUIRE(sqlite3_exec(db.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  auto refused = http(s.endpoint, "GET", "/dead-letters?purpose=audit", bearer(kOperatorToken));
+  sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  CHECK(refused.status == 503);
+  CHECK(has(refused.body, "could not be recorded"));
+  CHECK_FALSE(has(refused.body, s.dead_id));
+  CHECK(s.rows("log_read").empty());
+  // Once the lock is gone the same page is recorded and shown.
+  auto shown = http(s.endpoint, "GET", "/dead-letters?purpose=audit", bearer(kOperatorToken));
+  CHECK(shown.status == 200);
+  CHECK(has(shown.body, s.dead_id));
+  CHECK(s.rows("log_read").size() == 1);
+}
+
+TEST_CASE("an inspector sees a sealed medical payload only with the payload key, and never its medical fields",
+          "[integration][console]") {
+  Setup s;
+  contracts::Submit health = test_support::notice(partner::new_message_id(), kOtherCase);
+  health.header.contract = "test.health";
+  health.payload = R"({"fit_to_travel":"no","transport_requirements":["LYING"]})";
+  {
+    auto alpha = s.h.client("ALPHA");
+    auto r = alpha.send(health);
+    REQUIRE(r);
+    REQUIRE(r->status == contracts::ReceiptStatus::kAccepted);
+  }
+  const std::string path = "/messages/" + health.header.message_id + "?purpose=audit";
+  auto without_key = http(s.endpoint, "GET", path, bearer(kInspectorToken));
+  REQUIRE(without_key.status == 200);
+  CHECK(has(without_key.body, "sealed"));
+  CHECK_FALSE(has(without_key.body, "LYING"));
+
+  std::unique_ptr<ChildProcess> keyed;
+  const auto endpoint = s.launch(keyed, {"--payload-key", s.h.options().payload_key});
+  auto with_key = http(endpoint, "GET", path, bearer(kInspectorToken));
+  REQUIRE(with_key.status == 200);
+  CHECK(has(with_key.body, "LYING"));
+  CHECK(has(with_key.body, "Removed: /fit_to_travel"));
+  CHECK_FALSE(has(with_key.body, "&quot;fit_to_travel&quot;"));
+  // An operator gets no payload with or without the key.
+  auto as_operator = http(endpoint, "GET", path, bearer(kOperatorToken));
+  REQUIRE(as_operator.status == 200);
+  CHECK_FALSE(has(as_operator.body, "LYING"));
+  keyed->signal(SIGTERM);
+  CHECK(keyed->wait(30s) == 0);
+}
+
+TEST_CASE("an operator resends a dead letter as a new linked message, recorded with its name, and the recipient "
+          "receives it",
+          "[integration][console]") {
+  Setup s;
+  const auto delivery = s.dead_delivery_id();
+  REQUIRE(delivery != 0);
+  auto result = http(s.endpoint, "POST", "/dead-letters/resend",
+                     {{"Authorization", "Bearer " + kOperatorToken}, {"Cookie", "keten_purpose=replay%20after%20fix"}},
+                     "one=" + std::to_string(delivery));
+  INFO(result.body);
+  REQUIRE(result.status == 200);
+  CHECK(has(result.body, "<td class=\"status\">accepted</td>"));
+
+  auto resent = s.rows("resent");
+  REQUIRE(resent.size() == 1);
+  CHECK(resent[0].message_id == s.dead_id);
+  CHECK(resent[0].recipient == "BRAVO");
+  CHECK(resent[0].delivery_id == delivery);
+  const auto d = detail(resent[0]);
+  CHECK(d["user"] == "anna");
+  CHECK(d["via"] == "console");
+  CHECK(d["purpose"] == "replay after fix");
+  CHECK(d["status"] == "accepted");
+  const std::string new_id = d["new_message_id"];
+  CHECK(has(result.body, new_id));
+
+  bool received = false;
+  REQUIRE(eventually([&] {
+    auto got = s.bravo->receive(200ms);
+    REQUIRE(got);
+    if (got->has_value() && (*got)->header.message_id == new_id) {
+      CHECK((*got)->header.origin == "resend:" + s.dead_id);
+      CHECK((*got)->header.case_ref == kDeadCase);
+      REQUIRE(s.bravo->ack((*got)->delivery_id));
+      received = true;
+    }
+    return received;
+  }));
+  // The list shows what it was re-sent as.
+  auto list = http(s.endpoint, "GET", "/dead-letters?purpose=check", bearer(kOperatorToken));
+  CHECK(has(list.body, "/messages/" + new_id));
+
+  // "All matching" follows the filter: nothing is dead for CHARLIE, one dead letter for BRAVO.
+  auto none = http(s.endpoint, "POST", "/dead-letters/resend", bearer(kOperatorToken), "all=1&recipient=CHARLIE");
+  REQUIRE(none.status == 200);
+  CHECK(has(none.body, "Nothing was selected"));
+  CHECK(s.rows("resent").size() == 1);
+  auto all = http(s.endpoint, "POST", "/dead-letters/resend", bearer(kOperatorToken), "all=1&recipient=BRAVO");
+  REQUIRE(all.status == 200);
+  CHECK(has(all.body, "<td class=\"status\">accepted</td>"));
+  CHECK(s.rows("resent").size() == 2);
+  // The ticked rows of the list (checkboxes named delivery).
+  auto selected = http(s.endpoint, "POST", "/dead-letters/resend", bearer(kOperatorToken),
+                       "selected=1&delivery=" + std::to_string(delivery));
+  REQUIRE(selected.status == 200);
+  CHECK(has(selected.body, "<td class=\"status\">accepted</td>"));
+  CHECK(s.rows("resent").size() == 3);
+  // A delivery that is not a dead letter is refused by name, and nothing is sent.
+  auto not_dead = http(s.endpoint, "POST", "/dead-letters/resend", bearer(kOperatorToken), "one=99999");
+  REQUIRE(not_dead.status == 200);
+  CHECK(has(not_dead.body, "no such delivery"));
+  CHECK(s.rows("resent").size() == 3);
+}
+
+TEST_CASE("keten console refuses a bad token file or a missing store with exit code 2 naming the problem",
+          "[integration][console]") {
+  test_support::TempDir dir;
+  std::ofstream(dir / "access.toml") << "[[viewer]]\nname = \"x\"\nrole = \"admin\"\ntoken = \"0123456789abcdef\"\n";
+  std::ofstream(dir / "good.toml") << "[[viewer]]\nname = \"x\"\nrole = \"operator\"\ntoken = \"0123456789abcdef\"\n";
+  auto bad_access = test_support::run({test_support::keten_binary(), "console", "--store", (dir / "none.db").string(),
+                                       "--access", (dir / "access.toml").string(), "--listen", "127.0.0.1:0"});
+  CHECK(bad_access.exit_code == 2);
+  CHECK_THAT(bad_access.err, Contains("`role` must be"));
+  auto no_store = test_support::run({test_support::keten_binary(), "console", "--store", (dir / "none.db").string(),
+                                     "--access", (dir / "good.toml").string(), "--listen", "127.0.0.1:0"});
+  CHECK(no_store.exit_code == 2);
+  CHECK_THAT(no_store.err, Contains("does not exist"));
+}
+
+TEST_CASE("an inspector cannot resend and sees only the cases it is given", "[integration][console]") {
+  Setup s;
+  const auto delivery = s.dead_delivery_id();
+  REQUIRE(delivery != 0);
+  for (const auto& token : {kInspectorToken, kAllCasesToken}) {
+    auto refused = http(s.endpoint, "POST", "/dead-letters/resend", bearer(token), "one=" + std::to_string(delivery));
+    CHECK(refused.status == 403);
+  }
+  CHECK(s.rows("resent").empty());
+  CHECK(s.dead_letters("BRAVO") == 1);
+
+  auto everyone = http(s.endpoint, "GET", "/dead-letters?purpose=audit", bearer(kAllCasesToken));
+  REQUIRE(everyone.status == 200);
+  CHECK(has(everyone.body, "data-message=\"" + s.dead_id + "\""));
+  CHECK_FALSE(has(everyone.body, "resend-one"));
+
+  // ilse may see kOtherCase only.
+  auto limited = http(s.endpoint, "GET", "/dead-letters?purpose=audit", bearer(kInspectorToken));
+  REQUIRE(limited.status == 200);
+  CHECK_FALSE(has(limited.body, s.dead_id));
+  auto messages = http(s.endpoint, "GET", "/messages?purpose=audit", bearer(kInspectorToken));
+  REQUIRE(messages.status == 200);
+  CHECK(has(messages.body, s.other_id));
+  CHECK_FALSE(has(messages.body, s.dead_id));
+  CHECK(http(s.endpoint, "GET", "/messages/" + s.dead_id + "?purpose=audit", bearer(kInspectorToken)).status == 403);
+  CHECK(http(s.endpoint, "GET", "/cases?case=" + kDeadCase + "&purpose=audit", bearer(kInspectorToken)).status == 403);
+  CHECK(http(s.endpoint, "GET", "/cases?case=" + kOtherCase + "&purpose=audit", bearer(kInspectorToken)).status == 200);
+}
+
+TEST_CASE("the case page as a partner at a moment shows what the partner knew then", "[integration][console]") {
+  Setup s;
+  const auto accepted = s.rows("accepted");
+  REQUIRE(!accepted.empty());
+  const auto now = http(s.endpoint, "GET", "/cases?case=" + kOtherCase + "&partner=BRAVO&purpose=audit",
+                        bearer(kAllCasesToken));
+  REQUIRE(now.status == 200);
+  CHECK(has(now.body, "data-received=\"1\""));
+  CHECK(has(now.body, "id=\"slider\""));
+  CHECK(has(now.body, "are intact"));
+  // Just before ALPHA's notice was accepted (the broker may send it in the same millisecond),
+  // BRAVO had received nothing of the case.
+  std::string at;
+  for (const auto& r : accepted) {
+    if (r.message_id == s.other_id) at = broker::audit::format_time(r.at - 1);
+  }
+  const auto then = http(s.endpoint, "GET", "/cases?case=" + kOtherCase + "&partner=BRAVO&as_of=" + at + "&purpose=audit",
+                         bearer(kAllCasesToken));
+  REQUIRE(then.status == 200);
+  CHECK(has(then.body, "data-received=\"0\""));
+  auto reads = s.rows("log_read");
+  REQUIRE(reads.size() == 2);
+  CHECK(reads[1].case_ref == kOtherCase);
+  CHECK(reads[1].recipient == "BRAVO");
+
+  CHECK(http(s.endpoint, "GET", "/contracts", bearer(kAllCasesToken)).status == 200);
+  auto quality = http(s.endpoint, "GET", "/quality?from=2000-01-01", bearer(kAllCasesToken));
+  CHECK(quality.status == 200);
+  CHECK(has(quality.body, "srcdoc="));
+  CHECK(http(s.endpoint, "GET", "/quality?from=yesterday", bearer(kAllCasesToken)).status == 400);
+}
+
+TEST_CASE("the console in headless chromium: resend as operator, refused as inspector, the slider, small screens",
+          "[integration][console][browser]") {
+  Setup s;
+  const std::filesystem::path shots = std::filesystem::path(test_support::keten_binary()).parent_path() / "console-screenshots";
+  std::filesystem::create_directories(shots);
+  auto run = test_support::run({"/usr/bin/python3", std::string(KETEN_SOURCE_DIR) + "/tests/integration/console_browser.py",
+                                "--url", "http://" + s.endpoint, "--operator-token", kOperatorToken,
+                                "--inspector-token", kAllCasesToken, "--case", kOtherCase, "--dead-message", s.dead_id,
+                                "--out", shots.string()},
+                               "", std::chrono::seconds(300));
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  // The script's last line: {"new_message_id": ...} of the resend it clicked.
+  const auto last = run.out.substr(run.out.rfind('{'));
+  const std::string new_id = nlohmann::json::parse(last)["new_message_id"];
+  bool received = false;
+  REQUIRE(eventually([&] {
+    auto got = s.bravo->receive(200ms);
+    REQUIRE(got);
+    if (got->has_value() && (*got)->header.message_id == new_id) {
+      CHECK((*got)->header.origin == "resend:" + s.dead_id);
+      REQUIRE(s.bravo->ack((*got)->delivery_id));
+      received = true;
+    }
+    return received;
+  }));
+  auto resent = s.rows("resent");
+  REQUIRE(resent.size() == 1);
+  CHECK(detail(resent[0])["user"] == "anna");
+  for (const char* name : {"partners-1280.png", "partners-390.png", "dead-letters-1280.png", "dead-letters-390.png",
+                           "case-1280.png", "case-390.png"}) {
+    CHECK(std::filesystem::file_size(shots / name) > 1000);
+  }
+}

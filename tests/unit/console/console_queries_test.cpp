@@ -1,0 +1,192 @@
+// The console's queries against a real SQLite store filled through SqliteStore's own writes.
+#include <catch2/catch.hpp>
+
+#include "broker/store/console_queries.h"
+#include "tests/support/temp_dir.h"
+
+namespace store = broker::store;
+
+namespace {
+
+struct Filled {
+  test_support::TempDir dir;
+  store::SqliteStore s = open();
+
+  store::SqliteStore open() {
+    store::StoreOptions o;
+    o.path = dir / "keten.db";
+    auto r = store::SqliteStore::open(o);
+    REQUIRE(r);
+    return std::move(*r);
+  }
+
+  // A message from `sender` to `recipients` accepted at `at`; returns its seq.
+  std::int64_t message(const std::string& id, const std::string& sender, const std::string& case_ref,
+                       const std::vector<std::string>& recipients, store::Millis at) {
+    store::LogEvent e;
+    e.at = at;
+    e.event = "accepted";
+    e.message_id = id;
+    e.contract = "test.notice";
+    e.version = 1;
+    e.case_ref = case_ref;
+    e.sender = sender;
+    auto log_seq = s.append_log(e);
+    REQUIRE(log_seq);
+    store::NewMessage m;
+    m.header.message_id = id;
+    m.header.contract = "test.notice";
+    m.header.version = 1;
+    m.header.case_ref = case_ref;
+    m.sender = sender;
+    m.payload = "{}";
+    m.payload_digest = "00";
+    m.recipients = recipients;
+    m.log_seq = *log_seq;
+    m.accepted_at = at;
+    auto seq = s.insert_message(m);
+    REQUIRE(seq);
+    return *seq;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("partner summaries count backlog, dead letters and rejections per partner", "[console]") {
+  Filled f;
+  const auto m1 = f.message("m-1", "ALPHA", "C1", {"BRAVO", "CHARLIE"}, 1000);
+  const auto m2 = f.message("m-2", "ALPHA", "C2", {"BRAVO"}, 2000);
+  auto d1 = f.s.insert_delivery(m1, "BRAVO");
+  auto d2 = f.s.insert_delivery(m1, "CHARLIE");
+  auto d3 = f.s.insert_delivery(m2, "BRAVO");
+  REQUIRE((d1 && d2 && d3));
+  REQUIRE(f.s.mark_dead(*d1, 5000));
+  REQUIRE(f.s.mark_acked(*d2, 4000));
+  store::LogEvent rejected;
+  rejected.at = 3000;
+  rejected.event = "rejected";
+  rejected.sender = "ALPHA";
+  REQUIRE(f.s.append_log(rejected));
+  store::LogEvent ack;
+  ack.at = 4000;
+  ack.event = "acknowledged";
+  ack.recipient = "CHARLIE";
+  REQUIRE(f.s.append_log(ack));
+
+  auto rows = store::partner_summaries(f.s, 0);
+  REQUIRE(rows);
+  REQUIRE(rows->size() == 3);
+  const auto& alpha = (*rows)[0];
+  CHECK(alpha.partner == "ALPHA");
+  CHECK(alpha.accepted == 2);
+  CHECK(alpha.rejected == 1);
+  CHECK(alpha.rejection_rate() == Approx(1.0 / 3));
+  CHECK(alpha.last_seen == 3000);
+  const auto& bravo = (*rows)[1];
+  CHECK(bravo.partner == "BRAVO");
+  CHECK(bravo.undelivered == 1);
+  CHECK(bravo.oldest_undelivered == 2000);
+  CHECK(bravo.dead_letters == 1);
+  REQUIRE(alpha.by_contract.size() == 2);  // the refusal named no contract
+  CHECK(alpha.by_contract[0].contract.empty());
+  CHECK(alpha.by_contract[0].rejected == 1);
+  CHECK(alpha.by_contract[1].contract == "test.notice");
+  CHECK(alpha.by_contract[1].accepted == 2);
+  REQUIRE(bravo.by_contract.size() == 1);
+  CHECK(bravo.by_contract[0].dead_letters == 1);
+  CHECK(bravo.by_contract[0].undelivered == 1);
+  const auto& charlie = (*rows)[2];
+  CHECK(charlie.undelivered == 0);
+  CHECK(charlie.last_seen == 4000);
+
+  // A window after the rows leaves only what the deliveries say.
+  auto later = store::partner_summaries(f.s, 10'000);
+  REQUIRE(later);
+  CHECK(later->size() == 1);  // BRAVO (backlog, dead); CHARLIE acknowledged before the window
+  CHECK((*later)[0].partner == "BRAVO");
+  CHECK((*later)[0].accepted == 0);
+}
+
+TEST_CASE("dead letters and messages are filtered, limited to an inspector's cases, newest first", "[console]") {
+  Filled f;
+  const auto m1 = f.message("m-1", "ALPHA", "C1", {"BRAVO"}, 1000);
+  const auto m2 = f.message("m-2", "ALPHA", "C2", {"BRAVO"}, 2000);
+  const auto m3 = f.message("m-3", "DELTA", "C1", {"CHARLIE"}, 3000);
+  auto d1 = f.s.insert_delivery(m1, "BRAVO");
+  auto d2 = f.s.insert_delivery(m2, "BRAVO");
+  auto d3 = f.s.insert_delivery(m3, "CHARLIE");
+  REQUIRE((d1 && d2 && d3));
+  REQUIRE(f.s.mark_dead(*d1, 5000));
+  REQUIRE(f.s.mark_dead(*d2, 6000));
+  store::LogEvent resent;
+  resent.at = 7000;
+  resent.event = "resent";
+  resent.message_id = "m-1";
+  resent.detail = R"({"new_message_id":"m-1b"})";
+  REQUIRE(f.s.append_log(resent));
+
+  store::MessageFilter all;
+  auto dead = store::find_dead_letters(f.s, all);
+  REQUIRE(dead);
+  REQUIRE(dead->size() == 2);
+  CHECK((*dead)[0].message.message_id == "m-2");
+  CHECK((*dead)[1].resent_as == std::vector<std::string>{"m-1b"});
+
+  store::MessageFilter limited;
+  limited.cases = {"C1"};
+  dead = store::find_dead_letters(f.s, limited);
+  REQUIRE(dead);
+  REQUIRE(dead->size() == 1);
+  CHECK((*dead)[0].message.case_ref == "C1");
+
+  store::MessageFilter by_recipient;
+  by_recipient.recipient = "CHARLIE";
+  auto msgs = store::find_messages(f.s, by_recipient);
+  REQUIRE(msgs);
+  REQUIRE(msgs->size() == 1);
+  CHECK((*msgs)[0].message_id == "m-3");
+
+  store::MessageFilter dead_to_bravo;
+  dead_to_bravo.recipient = "BRAVO";
+  dead_to_bravo.state = "dead";
+  dead_to_bravo.from = 1500;
+  msgs = store::find_messages(f.s, dead_to_bravo);
+  REQUIRE(msgs);
+  REQUIRE(msgs->size() == 1);
+  CHECK((*msgs)[0].message_id == "m-2");
+
+  store::MessageFilter by_case_and_sender;
+  by_case_and_sender.case_ref = "C1";
+  by_case_and_sender.sender = "ALPHA";
+  by_case_and_sender.cases = {"C1", "C2"};
+  msgs = store::find_messages(f.s, by_case_and_sender);
+  REQUIRE(msgs);
+  REQUIRE(msgs->size() == 1);
+  CHECK((*msgs)[0].message_id == "m-1");
+
+  store::MessageFilter bad;
+  bad.state = "lost";
+  CHECK_FALSE(store::find_messages(f.s, bad));
+}
+
+TEST_CASE("a message record holds its header, deliveries and log rows", "[console]") {
+  Filled f;
+  const auto m1 = f.message("m-1", "ALPHA", "C1", {"BRAVO"}, 1000);
+  auto d1 = f.s.insert_delivery(m1, "BRAVO");
+  REQUIRE(d1);
+  REQUIRE(f.s.mark_in_flight(*d1, 2, 1500));
+  auto r = store::find_message_record(f.s, "m-1");
+  REQUIRE(r);
+  REQUIRE(*r);
+  CHECK((*r)->row.sender == "ALPHA");
+  CHECK((*r)->recipients == std::vector<std::string>{"BRAVO"});
+  REQUIRE((*r)->deliveries.size() == 1);
+  CHECK((*r)->deliveries[0].attempts == 2);
+  CHECK((*r)->deliveries[0].state == store::DeliveryState::kInFlight);
+  REQUIRE((*r)->events.size() == 1);
+  CHECK((*r)->events[0].event == "accepted");
+  CHECK((*r)->events[0].hash.size() == 64);
+  auto none = store::find_message_record(f.s, "nope");
+  REQUIRE(none);
+  CHECK_FALSE(*none);
+}
