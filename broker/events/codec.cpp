@@ -313,7 +313,11 @@ Result<Event> decode_aligned(std::string_view bytes) {
 }  // namespace
 
 std::string encode_event(const Event& event) {
-  FlatBufferBuilder fbb(256);
+  // One builder per thread, cleared for each event: its buffer is reused instead of allocated
+  // per event. Clear() resets every state that shapes the output, so the bytes do not depend on
+  // what the builder wrote before.
+  thread_local FlatBufferBuilder fbb(512);
+  fbb.Clear();
   fbb.ForceDefaults(true);
   // Children before the table that points at them, always in this order.
   auto record = std::visit(RecordWriter{fbb}, event.record);
