@@ -87,6 +87,9 @@ TEST_CASE("the same event always gives the same bytes, and those bytes are pinne
         "040000000000000000000000040000004b4d41520000000003000000445456000a00000039393930"
         "3031323334350000130000006465706172747572652e7363686564756c656400030000006d2d3100"
         "00000600080004000600000001000000");
+  const std::string leaf = std::string(1, '\0') + bytes;
+  CHECK(contracts::hex_of(contracts::sha256(leaf.data(), leaf.size())) ==
+        "02f2b3e648c4935b66332146f8fd8cec8bb4c683750052e0e6f933b9c90e6566");
 }
 
 TEST_CASE("decode refuses what is not an event, naming the defect", "[events][codec][hostile]") {
