@@ -5,6 +5,7 @@
 #include "broker/audit/replay.h"
 #include "broker/events/legacy.h"
 #include "broker/events/render.h"
+#include "tests/unit/audit/removal_case.h"
 #include "tests/unit/events/todays_rows.h"
 
 // Every rendering generated from the types must be what today's replay prints for the same row,
@@ -55,10 +56,12 @@ TEST_CASE("the text line is the line replay prints for the event", "[events][ren
     broker::audit::Timeline t;
     t.query.case_ref = row.case_ref;
     t.events = {row};
-    const auto lines = lines_of(broker::audit::render_text(t, broker::audit::VerifyReport{}));
-    // "Case ...", the verification line, a blank line, then the event.
-    REQUIRE(lines.size() > 3);
-    CHECK(broker::events::text_line(event, row.seq) == lines[3]);
+    const std::string text = broker::audit::render_text(t, broker::audit::VerifyReport{});
+    // "Case ...", the verification line, a blank line, then the event's line (whose sentence may
+    // itself hold a newline a partner wrote), then a blank line.
+    const std::string header = text.substr(0, text.find("\n\n") + 2);
+    CHECK(text.substr(header.size(), text.find("\n\nNorm violations") + 1 - header.size()) ==
+          broker::events::text_line(event, row.seq) + "\n");
   }
 }
 
@@ -107,4 +110,21 @@ TEST_CASE("a migrated event with a legacy detail renders that detail", "[events]
   CHECK(broker::events::detail_json(*e) == row.detail);
   CHECK(broker::events::describe(*e) == "alert " + row.detail);
   CHECK(broker::events::detail_object(*e)["value"] == 12);
+}
+
+TEST_CASE("replay's scripted removal case renders the same from typed events", "[events][render]") {
+  auto rows = test_support::removal_case_rows();
+  std::uint64_t seq = 0;
+  for (auto& row : rows) row.seq = ++seq;
+  const auto t = broker::audit::build_timeline(rows, broker::audit::ReplayQuery{test_support::kCase, "", 0});
+  const auto lines = lines_of(broker::audit::render_text(t, broker::audit::VerifyReport{}));
+  REQUIRE(lines.size() > 3 + t.events.size());
+  for (std::size_t i = 0; i < t.events.size(); ++i) {
+    const auto& row = t.events[i];
+    INFO(row.seq << " " << row.event);
+    auto event = broker::events::from_legacy_row(events_test::legacy(row));
+    REQUIRE(event);
+    CHECK_FALSE(event->legacy_detail.has_value());
+    CHECK(broker::events::text_line(*event, row.seq) == lines[3 + i]);
+  }
 }

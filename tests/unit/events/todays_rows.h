@@ -77,6 +77,16 @@ inline std::vector<broker::audit::LogRecord> todays_rows() {
   rows.push_back(message_row("received", full, 11, broker::core::received_detail(4096)));
   rows.push_back(message_row("accepted", full, 11,
                              broker::core::accepted_detail(full, {}, {Skipped{"KMAR", "takes versions 2"}})));
+  // event_detail_test's hostile texts: control characters, quotes, and invalid UTF-8 (which
+  // today's writer replaces by U+FFFD).
+  contracts::Header odd = header("m-odd-3");
+  odd.causation_id = "cause\twith\ntabs\x01";
+  odd.origin = "bad \xff byte";
+  rows.push_back(message_row("accepted", odd, 11, broker::core::accepted_detail(odd, {"COA"})));
+  rows.push_back(delivery_row("redacted", odd, 12, "DVO", 7,
+                              broker::core::policy_detail({{"/a~1b\"q\\", "rule\twith\ncontrol\x01"},
+                                                           {"/bad \xff", "medical:no-consent"}},
+                                                          "consent:\"odd\" \xc3")));
   rows.push_back(message_row("rejected", header("m-bad", "transport.ordered"), 12,
                              broker::core::rejected_detail(contracts::ErrorCode::kSchemaViolation, "payload does not match",
                                                            {{"/std", "format", "not a date-time"},
