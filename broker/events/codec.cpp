@@ -61,9 +61,11 @@ struct RecordWriter {
     auto key = text(fbb, s.signing_key);
     auto previous_config = s.previous_config_digest ? text(fbb, *s.previous_config_digest) : 0;
     auto previous_contracts = s.previous_contracts_digest ? text(fbb, *s.previous_contracts_digest) : 0;
+    auto clock = text(fbb, s.clock_source);
     return fb::CreateStarted(fbb, config, contracts, key, s.partners, s.contracts, s.config_changed,
                              s.contracts_changed, previous_config, previous_contracts,
-                             s.previous_config_digest.has_value(), s.previous_contracts_digest.has_value())
+                             s.previous_config_digest.has_value(), s.previous_contracts_digest.has_value(), clock,
+                             s.clock_synced)
         .Union();
   }
   Offset<void> operator()(const Received& r) const { return fb::CreateReceived(fbb, r.bytes).Union(); }
@@ -134,7 +136,8 @@ struct RecordWriter {
   Offset<void> operator()(const LogRead& l) const {
     auto command = text(fbb, l.command);
     auto user = text(fbb, l.user);
-    return fb::CreateLogRead(fbb, command, user).Union();
+    auto purpose = text(fbb, l.purpose);
+    return fb::CreateLogRead(fbb, command, user, purpose).Union();
   }
 };
 
@@ -170,7 +173,8 @@ Result<Record> read_record(const fb::Event& e) {
     case fb::Detail::Started: {
       const auto* s = e.detail_as_Started();
       Started out{str(s->config_digest()), str(s->contracts_digest()), str(s->signing_key()), s->partners(),
-                  s->contracts(), s->config_changed(), s->contracts_changed(), std::nullopt, std::nullopt};
+                  s->contracts(), s->config_changed(), s->contracts_changed(), std::nullopt, std::nullopt,
+                  str(s->clock_source()), s->clock_synced()};
       if (s->has_previous_config_digest()) out.previous_config_digest = str(s->previous_config_digest());
       if (s->has_previous_contracts_digest()) out.previous_contracts_digest = str(s->previous_contracts_digest());
       return Record{std::move(out)};
@@ -245,7 +249,7 @@ Result<Record> read_record(const fb::Event& e) {
     }
     case fb::Detail::LogRead: {
       const auto* l = e.detail_as_LogRead();
-      return Record{LogRead{str(l->command()), str(l->user())}};
+      return Record{LogRead{str(l->command()), str(l->user()), str(l->purpose())}};
     }
     case fb::Detail::NONE: break;
   }

@@ -92,6 +92,8 @@ struct Started {
   bool contracts_changed = false;
   std::optional<std::string> previous_config_digest;     // nullopt: no earlier start
   std::optional<std::string> previous_contracts_digest;  // nullopt: no earlier start
+  std::string clock_source;  // where the broker's time comes from; "" = not recorded
+  bool clock_synced = false; // synchronised at start (meaningful with a clock_source)
   bool operator==(const Started&) const = default;
 };
 
@@ -191,6 +193,7 @@ struct Resent {
 struct LogRead {
   std::string command;  // the command line
   std::string user;
+  std::string purpose;  // why, as the reader stated it; "" = not stated
   bool operator==(const LogRead&) const = default;
 };
 

@@ -12,13 +12,6 @@ using contracts::ErrorCode;
 using contracts::Result;
 using nlohmann::json;
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
-
 // Field readers: a missing field or one of another type reads as the type's empty value; the
 // caller's byte-for-byte check then keeps the original text.
 std::string text(const json& j, const char* key) {
@@ -83,7 +76,8 @@ Record record_of(Kind kind, const json& d) {
                      text(d, "signing_key"),             integer<std::uint32_t>(d, "partners"),
                      integer<std::uint32_t>(d, "contracts"), flag(d, "config_changed"),
                      flag(d, "contracts_changed"),       optional_text(d, "previous_config_digest"),
-                     optional_text(d, "previous_contracts_digest")};
+                     optional_text(d, "previous_contracts_digest"), text(d, "clock_source"),
+                     flag(d, "clock_synced")};
     case Kind::kReceived: return Received{integer<std::uint64_t>(d, "bytes")};
     case Kind::kRejected: {
       Rejected r;
@@ -140,7 +134,7 @@ Record record_of(Kind kind, const json& d) {
       r.user = text(d, "user");
       return r;
     }
-    case Kind::kLogRead: return LogRead{text(d, "command"), text(d, "user")};
+    case Kind::kLogRead: return LogRead{text(d, "command"), text(d, "user"), text(d, "purpose")};
   }
   return Routed{};  // not reached: every kind is handled above
 }

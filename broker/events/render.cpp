@@ -42,6 +42,10 @@ std::optional<json> record_json(const Record& record) {
                    {"contracts_changed", s.contracts_changed}};
             if (s.previous_config_digest) j["previous_config_digest"] = *s.previous_config_digest;
             if (s.previous_contracts_digest) j["previous_contracts_digest"] = *s.previous_contracts_digest;
+            if (!s.clock_source.empty()) {
+              j["clock_source"] = s.clock_source;
+              j["clock_synced"] = s.clock_synced;
+            }
             return j;
           },
           [](const Received& r) -> std::optional<json> { return json{{"bytes", r.bytes}}; },
@@ -102,7 +106,11 @@ std::optional<json> record_json(const Record& record) {
                         {"target_log_seq", r.target_log_seq},
                         {"user", r.user}};
           },
-          [](const LogRead& l) -> std::optional<json> { return json{{"command", l.command}, {"user", l.user}}; },
+          [](const LogRead& l) -> std::optional<json> {
+            json j{{"command", l.command}, {"user", l.user}};
+            if (!l.purpose.empty()) j["purpose"] = l.purpose;
+            return j;
+          },
       },
       record);
 }
@@ -206,7 +214,9 @@ std::string describe(const Event& e) {
             return std::string("alert") + (detail.empty() ? "" : " " + detail);
           },
           [&](const Resent& r) { return "operator re-sent " + what(e) + " as " + r.new_message_id + " to " + r.target; },
-          [&](const LogRead& l) { return "log read with '" + l.command + "' by " + l.user; },
+          [&](const LogRead& l) {
+            return "log read with '" + l.command + "' by " + l.user + (l.purpose.empty() ? "" : " for " + l.purpose);
+          },
       },
       e.record);
 }
@@ -220,7 +230,7 @@ std::string text_line(const Event& e, std::uint64_t seq) {
 }
 
 json event_object(const Event& e, std::uint64_t seq, std::string_view hash) {
-  return json{{"seq", seq},
+  json j{{"seq", seq},
               {"at", contracts::format_rfc3339(e.at)},
               {"at_ms", e.at},
               {"event", to_string(e.kind())},
@@ -234,6 +244,10 @@ json event_object(const Event& e, std::uint64_t seq, std::string_view hash) {
               {"detail", detail_object(e)},
               {"hash", hash},
               {"description", describe(e)}};
+  if (e.trace_id) j["trace_id"] = hex(*e.trace_id);
+  if (e.span_id) j["span_id"] = hex(*e.span_id);
+  if (!e.processing_activity.empty()) j["processing_activity"] = e.processing_activity;
+  return j;
 }
 
 std::string html_card(const Event& e) {

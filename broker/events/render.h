@@ -33,7 +33,7 @@ nlohmann::json detail_object(const Event& event);
 
 // Replay's JSON object for one event: seq, at, at_ms, event, message_id, contract, version,
 // sender, recipient, delivery_id, payload_digest (hex or ""), detail (object), hash (as given),
-// description.
+// description; and, only when set, trace_id and span_id (hex) and processing_activity.
 nlohmann::json event_object(const Event& event, std::uint64_t seq, std::string_view hash);
 
 // Replay's HTML card: <div class="card"><b>kind</b><br>sentence</div>, escaped.

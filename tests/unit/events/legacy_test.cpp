@@ -112,3 +112,28 @@ TEST_CASE("a row that cannot be typed is refused naming what is wrong", "[events
     CHECK(bad.error().detail == "row payload_digest '" + digest + "' is not 64 lower-case hex characters");
   }
 }
+
+TEST_CASE("a read's purpose and the broker's clock source convert and render when given", "[events][legacy]") {
+  LegacyRow read;
+  read.at = events_test::kT0;
+  read.event = "log_read";
+  read.case_ref = "9990012345";
+  read.detail = R"j({"command":"keten log replay --case 9990012345","purpose":"complaint 2025-17","user":"i@h (uid 1)"})j";
+  auto e = broker::events::from_legacy_row(read);
+  REQUIRE(e);
+  CHECK_FALSE(e->legacy_detail.has_value());
+  CHECK(std::get<broker::events::LogRead>(e->record).purpose == "complaint 2025-17");
+  CHECK(broker::events::describe(*e) == "log read with 'keten log replay --case 9990012345' by i@h (uid 1) for complaint 2025-17");
+  CHECK(broker::events::to_legacy_row(*broker::events::decode_event(broker::events::encode_event(*e))) == read);
+
+  LegacyRow started;
+  started.event = "started";
+  started.detail = R"({"clock_source":"chrony:ntp1.example","clock_synced":true,"config_changed":false,)"
+                   R"("config_digest":"c","contracts":1,"contracts_changed":false,"contracts_digest":"d",)"
+                   R"("partners":2,"signing_key":""})";
+  auto s = broker::events::from_legacy_row(started);
+  REQUIRE(s);
+  CHECK_FALSE(s->legacy_detail.has_value());
+  CHECK(std::get<broker::events::Started>(s->record).clock_synced);
+  CHECK(broker::events::to_legacy_row(*broker::events::decode_event(broker::events::encode_event(*s))) == started);
+}

@@ -128,3 +128,17 @@ TEST_CASE("replay's scripted removal case renders the same from typed events", "
     CHECK(broker::events::text_line(*event, row.seq) == lines[3 + i]);
   }
 }
+
+TEST_CASE("the JSON event object carries the trace, span and processing activity when set", "[events][render]") {
+  broker::events::Event e;
+  e.record = broker::events::Routed{};
+  CHECK_FALSE(broker::events::event_object(e, 1, "").contains("trace_id"));
+  e.trace_id = broker::events::TraceId{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
+                                       0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36};
+  e.span_id = broker::events::SpanId{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7};
+  e.processing_activity = "https://example.org/processing/removal";
+  const auto j = broker::events::event_object(e, 1, "");
+  CHECK(j["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(j["span_id"] == "00f067aa0ba902b7");
+  CHECK(j["processing_activity"] == "https://example.org/processing/removal");
+}
