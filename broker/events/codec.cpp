@@ -1,7 +1,9 @@
 #include "broker/events/codec.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <cstring>
 #include <type_traits>
 
@@ -21,6 +23,39 @@ using flatbuffers::String;
 using flatbuffers::Vector;
 
 Error bad(std::string detail) { return Error{ErrorCode::kMalformedEnvelope, "event: " + std::move(detail)}; }
+
+// The slots this version knows in the root table and in each kind's record (index: the kind), so
+// that a field added by a later version is named as such instead of showing up as a
+// non-canonical encoding. The asserts tie the counts to the schema's last field of each table.
+constexpr std::uint16_t kEventSlots = 15;
+constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 13, 1, 3, 8, 2, 0, 1, 1, 0, 1, 2, 2, 2, 8, 4, 5, 3};
+constexpr std::uint16_t last_slot_count(std::uint16_t vt_offset) { return static_cast<std::uint16_t>((vt_offset - 4) / 2 + 1); }
+static_assert(last_slot_count(fb::Event::VT_DETAIL) == kEventSlots);
+static_assert(last_slot_count(fb::Started::VT_CLOCK_SYNCED) == kRecordSlots[1]);
+static_assert(last_slot_count(fb::Received::VT_BYTES) == kRecordSlots[2]);
+static_assert(last_slot_count(fb::Rejected::VT_ERRORS) == kRecordSlots[3]);
+static_assert(last_slot_count(fb::Accepted::VT_SKIPPED) == kRecordSlots[4]);
+static_assert(last_slot_count(fb::Duplicate::VT_SAME_PAYLOAD) == kRecordSlots[5]);
+static_assert(last_slot_count(fb::Delivered::VT_ATTEMPT) == kRecordSlots[7]);
+static_assert(last_slot_count(fb::Redelivered::VT_ATTEMPT) == kRecordSlots[8]);
+static_assert(last_slot_count(fb::Nacked::VT_REASON) == kRecordSlots[10]);
+static_assert(last_slot_count(fb::DeadLettered::VT_REASON) == kRecordSlots[11]);
+static_assert(last_slot_count(fb::Redacted::VT_BASIS) == kRecordSlots[12]);
+static_assert(last_slot_count(fb::PolicyAllowed::VT_BASIS) == kRecordSlots[13]);
+static_assert(last_slot_count(fb::NormViolated::VT_WAS_OPEN) == kRecordSlots[14]);
+static_assert(last_slot_count(fb::Alert::VT_THRESHOLD) == kRecordSlots[15]);
+static_assert(last_slot_count(fb::Resent::VT_USER) == kRecordSlots[16]);
+static_assert(last_slot_count(fb::LogRead::VT_PURPOSE) == kRecordSlots[17]);
+
+// The first slot at or after `known` that `table` (verified) has a field in, if any.
+std::optional<std::size_t> unknown_slot(const flatbuffers::Table& table, std::uint16_t known) {
+  const std::uint8_t* vtable = table.GetVTable();
+  const auto size = flatbuffers::ReadScalar<flatbuffers::voffset_t>(vtable);
+  for (std::size_t slot = known; 4 + 2 * slot + 2 <= size; ++slot) {
+    if (flatbuffers::ReadScalar<flatbuffers::voffset_t>(vtable + 4 + 2 * slot) != 0) return slot;
+  }
+  return std::nullopt;
+}
 
 // --- writing: every helper leaves a text or list out when it is empty (the canonical form) ---
 
@@ -266,8 +301,15 @@ Result<const fb::Event*> verified_root(std::string_view bytes) {
   const auto kind = static_cast<std::uint8_t>(e->detail_type());
   if (kind == 0) return bad("no kind (the detail union is empty)");
   if (kind > kLastKind) return bad("kind " + std::to_string(kind) + " is no known kind (1.." + std::to_string(kLastKind) + ")");
-  if (!e->detail()) {
-    return bad("kind " + std::string(to_string(static_cast<Kind>(kind))) + " carries no record");
+  const std::string name(to_string(static_cast<Kind>(kind)));
+  if (!e->detail()) return bad("kind " + name + " carries no record");
+  // Generated tables derive privately from flatbuffers::Table, at the same address.
+  if (auto slot = unknown_slot(*reinterpret_cast<const flatbuffers::Table*>(e), kEventSlots)) {
+    return bad("field slot " + std::to_string(*slot) + " of the event is unknown to this version (written by a newer one?)");
+  }
+  if (auto slot = unknown_slot(*static_cast<const flatbuffers::Table*>(e->detail()), kRecordSlots[kind])) {
+    return bad("field slot " + std::to_string(*slot) + " of the " + name +
+               " record is unknown to this version (written by a newer one?)");
   }
   return e;
 }

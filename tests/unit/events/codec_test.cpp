@@ -254,3 +254,34 @@ TEST_CASE("kind names are the handover log's event names", "[events]") {
   CHECK(std::string(keten::events::EnumNameNormKind(keten::events::NormKind::ConfirmedWithin)) == "ConfirmedWithin");
   CHECK(contracts::to_string(contracts::NormKind::kConfirmedWithin) == "confirmed_within");
 }
+
+TEST_CASE("decode names a field a later version added instead of calling the bytes non-canonical", "[events][codec]") {
+  namespace fb = keten::events;
+  auto build = [](bool in_root) {
+    flatbuffers::FlatBufferBuilder fbb;
+    fbb.ForceDefaults(true);
+    flatbuffers::Offset<void> record;
+    if (in_root) {
+      record = fb::CreateRouted(fbb).Union();
+    } else {
+      const auto start = fbb.StartTable();
+      fbb.AddElement<std::uint32_t>(fb::Delivered::VT_ATTEMPT, 1, 0);
+      fbb.AddElement<std::uint32_t>(fb::Delivered::VT_ATTEMPT + 2, 7, 0);  // slot 1: unknown
+      record = flatbuffers::Offset<void>(fbb.EndTable(start));
+    }
+    const auto start = fbb.StartTable();
+    fbb.AddOffset(fb::Event::VT_DETAIL, record);
+    if (in_root) fbb.AddElement<std::uint32_t>(fb::Event::VT_DETAIL + 2, 7, 0);  // slot 15: unknown
+    fbb.AddElement<std::uint8_t>(fb::Event::VT_DETAIL_TYPE,
+                                 static_cast<std::uint8_t>(in_root ? fb::Detail::Routed : fb::Detail::Delivered), 0);
+    fb::FinishEventBuffer(fbb, flatbuffers::Offset<fb::Event>(fbb.EndTable(start)));
+    return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  };
+  auto r = decode_event(build(true));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().detail == "event: field slot 15 of the event is unknown to this version (written by a newer one?)");
+  r = decode_event(build(false));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().detail ==
+        "event: field slot 1 of the delivered record is unknown to this version (written by a newer one?)");
+}
