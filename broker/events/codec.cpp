@@ -28,7 +28,7 @@ Error bad(std::string detail) { return Error{ErrorCode::kMalformedEnvelope, "eve
 // that a field added by a later version is named as such instead of showing up as a
 // non-canonical encoding. The asserts tie the counts to the schema's last field of each table.
 constexpr std::uint16_t kEventSlots = 15;
-constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 13, 1, 3, 8, 2, 0, 1, 1, 0, 1, 2, 2, 2, 8, 4, 5, 3};
+constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 13, 1, 3, 8, 2, 0, 1, 1, 0, 1, 2, 2, 2, 8, 4, 5, 3, 2};
 constexpr std::uint16_t last_slot_count(std::uint16_t vt_offset) { return static_cast<std::uint16_t>((vt_offset - 4) / 2 + 1); }
 static_assert(last_slot_count(fb::Event::VT_DETAIL) == kEventSlots);
 static_assert(last_slot_count(fb::Started::VT_CLOCK_SYNCED) == kRecordSlots[1]);
@@ -46,6 +46,7 @@ static_assert(last_slot_count(fb::NormViolated::VT_WAS_OPEN) == kRecordSlots[14]
 static_assert(last_slot_count(fb::Alert::VT_THRESHOLD) == kRecordSlots[15]);
 static_assert(last_slot_count(fb::Resent::VT_USER) == kRecordSlots[16]);
 static_assert(last_slot_count(fb::LogRead::VT_PURPOSE) == kRecordSlots[17]);
+static_assert(last_slot_count(fb::Undelivered::VT_REASON) == kRecordSlots[18]);
 
 // The first slot at or after `known` that `table` (verified) has a field in, if any.
 std::optional<std::size_t> unknown_slot(const flatbuffers::Table& table, std::uint16_t known) {
@@ -174,6 +175,9 @@ struct RecordWriter {
     auto purpose = text(fbb, l.purpose);
     return fb::CreateLogRead(fbb, command, user, purpose).Union();
   }
+  Offset<void> operator()(const Undelivered& u) const {
+    return fb::CreateUndelivered(fbb, u.attempt, text(fbb, u.reason)).Union();
+  }
 };
 
 // --- reading ---
@@ -285,6 +289,10 @@ Result<Record> read_record(const fb::Event& e) {
     case fb::Detail::LogRead: {
       const auto* l = e.detail_as_LogRead();
       return Record{LogRead{str(l->command()), str(l->user()), str(l->purpose())}};
+    }
+    case fb::Detail::Undelivered: {
+      const auto* u = e.detail_as_Undelivered();
+      return Record{Undelivered{u->attempt(), str(u->reason())}};
     }
     case fb::Detail::NONE: break;
   }

@@ -41,8 +41,9 @@ enum class Kind : std::uint8_t {
   kAlert = 15,
   kResent = 16,
   kLogRead = 17,
+  kUndelivered = 18,
 };
-inline constexpr std::uint8_t kLastKind = 17;
+inline constexpr std::uint8_t kLastKind = 18;
 
 // The event's name as the handover log has always written it: "started", "dead_lettered", ...
 std::string_view to_string(Kind kind);
@@ -197,10 +198,18 @@ struct LogRead {
   bool operator==(const LogRead&) const = default;
 };
 
+// The send logged just before (delivered or redelivered, this attempt) never left the broker: the
+// socket refused it because the connection was gone. The attempt does not count.
+struct Undelivered {
+  std::uint32_t attempt = 0;  // as the delivered row said
+  std::string reason;
+  bool operator==(const Undelivered&) const = default;
+};
+
 // The alternatives in Kind order: index() + 1 is the kind's number.
 using Record = std::variant<Started, Received, Rejected, Accepted, Duplicate, Routed, Delivered, Redelivered,
                             Acknowledged, Nacked, DeadLettered, Redacted, PolicyAllowed, NormViolated, Alert,
-                            Resent, LogRead>;
+                            Resent, LogRead, Undelivered>;
 
 // One event. Empty texts and zero numbers mean "does not apply" (a `started` event has no message).
 struct Event {

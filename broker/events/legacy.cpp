@@ -135,6 +135,7 @@ Record record_of(Kind kind, const json& d) {
       return r;
     }
     case Kind::kLogRead: return LogRead{text(d, "command"), text(d, "user"), text(d, "purpose")};
+    case Kind::kUndelivered: return Undelivered{integer<std::uint32_t>(d, "attempt"), text(d, "reason")};
   }
   return Routed{};  // not reached: every kind is handled above
 }

@@ -111,6 +111,7 @@ std::optional<json> record_json(const Record& record) {
             if (!l.purpose.empty()) j["purpose"] = l.purpose;
             return j;
           },
+          [](const Undelivered& u) -> std::optional<json> { return json{{"attempt", u.attempt}, {"reason", u.reason}}; },
       },
       record);
 }
@@ -217,6 +218,8 @@ std::string describe(const Event& e) {
           [&](const LogRead& l) {
             return "log read with '" + l.command + "' by " + l.user + (l.purpose.empty() ? "" : " for " + l.purpose);
           },
+          // Replay has no sentence of its own for it yet: the name and the detail, as for alerts.
+          [&](const Undelivered&) { return "undelivered " + detail_json(e); },
       },
       e.record);
 }

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
       {"norm_violated", R"j({"by_ms":3600000,"done_at":1741007200000,"due_at":1741003600000,"expected_contract":"departure.outcome","explanation":"late","kind":"follow_up","norm":"n-1","state":"closed","was_open":true})j"},
       {"alert", R"j({"kind":"backlog","subject":"DVO","threshold":1000.0,"value":1250.0})j"},
       {"resent", R"j({"new_message_id":"m-2","status":"accepted","target":"tcp://127.0.0.1:5555","target_log_seq":4711,"user":"u@h (uid 1)"})j"},
+      {"undelivered", R"j({"attempt":1,"reason":"connection gone"})j"},
       {"log_read", R"j({"command":"keten log replay --case 9990012345","user":"u@h (uid 1)"})j"},
   };
   auto write = [&](const std::string& name, const broker::events::Event& e) {
