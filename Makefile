@@ -58,7 +58,7 @@ soak: build
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 15
-FUZZ_TARGETS := fuzz_envelope fuzz_validator fuzz_redaction
+FUZZ_TARGETS := fuzz_envelope fuzz_validator fuzz_redaction fuzz_note fuzz_checkpoint fuzz_event
 
 $(FUZZ_DIR)/build.ninja:
 	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
@@ -70,7 +70,7 @@ fuzz-build: deps $(FUZZ_DIR)/build.ninja
 fuzz-run: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts; \
-	  dict=; [ $$t = fuzz_envelope ] || dict=-dict=tests/fuzz/json.dict; \
+	  dict=; case $$t in fuzz_validator|fuzz_redaction) dict=-dict=tests/fuzz/json.dict;; fuzz_note|fuzz_checkpoint) dict=-dict=tests/fuzz/note.dict;; esac; \
 	  echo "fuzz: $$t for $(FUZZ_RUN_SECONDS)s"; \
 	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(FUZZ_DIR)/tests/fuzz/$$t $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t $$dict \

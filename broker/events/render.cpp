@@ -1,0 +1,266 @@
+#include "broker/events/render.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "contracts/html_escape.h"
+#include "contracts/time.h"
+
+namespace broker::events {
+namespace {
+
+using nlohmann::json;
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+json removals_json(const std::vector<Removal>& removed) {
+  json list = json::array();
+  for (const auto& r : removed) list.push_back({{"pointer", r.pointer}, {"rule", r.rule}});
+  return list;
+}
+
+// The detail object of each kind, field for field as broker/core/event_detail.cpp, broker/ops and
+// the `keten log` commands wrote it into schema-4 rows. nullopt: the kind has no detail.
+std::optional<json> record_json(const Record& record) {
+  return std::visit(
+      Overloaded{
+          [](const Started& s) -> std::optional<json> {
+            json j{{"config_digest", s.config_digest},
+                   {"contracts_digest", s.contracts_digest},
+                   {"signing_key", s.signing_key},
+                   {"partners", s.partners},
+                   {"contracts", s.contracts},
+                   {"config_changed", s.config_changed},
+                   {"contracts_changed", s.contracts_changed}};
+            if (s.previous_config_digest) j["previous_config_digest"] = *s.previous_config_digest;
+            if (s.previous_contracts_digest) j["previous_contracts_digest"] = *s.previous_contracts_digest;
+            if (!s.clock_source.empty()) {
+              j["clock_source"] = s.clock_source;
+              j["clock_synced"] = s.clock_synced;
+            }
+            return j;
+          },
+          [](const Received& r) -> std::optional<json> { return json{{"bytes", r.bytes}}; },
+          [](const Rejected& r) -> std::optional<json> {
+            json j{{"code", contracts::to_string(r.code)}, {"detail", r.detail}};
+            auto& list = j["errors"] = json::array();
+            for (const auto& e : r.errors) list.push_back({{"pointer", e.pointer}, {"code", e.code}, {"reason", e.reason}});
+            return j;
+          },
+          [](const Accepted& a) -> std::optional<json> {
+            json j{{"recipients", a.recipients}};
+            for (const auto& k : a.skipped) j["skipped"].push_back({{"partner", k.partner}, {"reason", k.reason}});
+            if (!a.correlation_id.empty()) j["correlation_id"] = a.correlation_id;
+            if (!a.causation_id.empty()) j["causation_id"] = a.causation_id;
+            if (!a.supersedes.empty()) j["supersedes"] = a.supersedes;
+            if (a.occurred_at != 0) j["occurred_at"] = a.occurred_at;
+            if (a.recorded_at != 0) j["recorded_at"] = a.recorded_at;
+            if (!a.origin.empty()) j["origin"] = a.origin;
+            return j;
+          },
+          [](const Duplicate& d) -> std::optional<json> {
+            return json{{"first_payload_digest", hex(d.first_payload_digest)}, {"same_payload", d.same_payload}};
+          },
+          [](const Routed&) -> std::optional<json> { return std::nullopt; },
+          [](const Delivered& d) -> std::optional<json> { return json{{"attempt", d.attempt}}; },
+          [](const Redelivered& d) -> std::optional<json> { return json{{"attempt", d.attempt}}; },
+          [](const Acknowledged&) -> std::optional<json> { return std::nullopt; },
+          [](const Nacked& n) -> std::optional<json> { return json{{"reason", n.reason}}; },
+          [](const DeadLettered& d) -> std::optional<json> {
+            if (!d.reason.empty()) return json{{"reason", d.reason}};
+            return json{{"attempt", d.attempt}};
+          },
+          [](const Redacted& r) -> std::optional<json> {
+            return json{{"removed", removals_json(r.removed)}, {"basis", r.basis}};
+          },
+          [](const PolicyAllowed& p) -> std::optional<json> {
+            return json{{"removed", removals_json(p.removed)}, {"basis", p.basis}};
+          },
+          [](const NormViolated& n) -> std::optional<json> {
+            json j{{"norm", n.norm},
+                   {"kind", contracts::to_string(n.kind)},
+                   {"state", n.is_open() ? "open" : "closed"},
+                   {"due_at", n.due_at},
+                   {"done_at", n.done_at},
+                   {"by_ms", n.by_ms},
+                   {"explanation", n.explanation}};
+            if (!n.expected_contract.empty()) j["expected_contract"] = n.expected_contract;
+            if (!n.is_open()) j["was_open"] = n.was_open;
+            return j;
+          },
+          [](const Alert& a) -> std::optional<json> {
+            return json{{"kind", to_string(a.kind)}, {"subject", a.subject}, {"value", a.value}, {"threshold", a.threshold}};
+          },
+          [](const Resent& r) -> std::optional<json> {
+            return json{{"new_message_id", r.new_message_id},
+                        {"target", r.target},
+                        {"status", contracts::to_string(r.status)},
+                        {"target_log_seq", r.target_log_seq},
+                        {"user", r.user}};
+          },
+          [](const LogRead& l) -> std::optional<json> {
+            json j{{"command", l.command}, {"user", l.user}};
+            if (!l.purpose.empty()) j["purpose"] = l.purpose;
+            return j;
+          },
+          [](const Undelivered& u) -> std::optional<json> { return json{{"attempt", u.attempt}, {"reason", u.reason}}; },
+      },
+      record);
+}
+
+std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : sep) + item;
+  return out;
+}
+
+std::string short_id(const std::string& id) { return id.size() > 8 ? id.substr(0, 8) : id; }
+
+std::string what(const Event& e) {
+  if (e.contract.empty()) return "message " + short_id(e.message_id);
+  return e.contract + " v" + std::to_string(e.version) + " (id " + short_id(e.message_id) + ")";
+}
+
+bool is_delivery_kind(Kind k) {
+  return k == Kind::kRouted || k == Kind::kDelivered || k == Kind::kRedelivered || k == Kind::kAcknowledged ||
+         k == Kind::kNacked || k == Kind::kDeadLettered || k == Kind::kRedacted || k == Kind::kPolicyAllowed;
+}
+
+}  // namespace
+
+std::string hex(const std::uint8_t* bytes, std::size_t size) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(2 * size, '0');
+  for (std::size_t i = 0; i < size; ++i) {
+    out[2 * i] = kHex[bytes[i] >> 4];
+    out[2 * i + 1] = kHex[bytes[i] & 0x0f];
+  }
+  return out;
+}
+
+std::string detail_json(const Event& e) {
+  if (e.legacy_detail) return *e.legacy_detail;
+  auto j = record_json(e.record);
+  return j ? dump(*j) : std::string();
+}
+
+json detail_object(const Event& e) {
+  const std::string text = detail_json(e);
+  if (text.empty()) return json::object();
+  json j = json::parse(text, nullptr, false);
+  return j.is_object() ? j : json::object();
+}
+
+std::string lane_of(const Event& e) {
+  if (is_delivery_kind(e.kind()) && !e.recipient.empty()) return e.recipient;
+  return e.sender;
+}
+
+std::string describe(const Event& e) {
+  return std::visit(
+      Overloaded{
+          [&](const Started& s) {
+            return "broker started (config " + s.config_digest.substr(0, 12) + ", contracts " +
+                   s.contracts_digest.substr(0, 12) + ")";
+          },
+          [&](const Received&) { return (e.sender.empty() ? "someone" : e.sender) + " submitted " + what(e); },
+          [&](const Rejected& r) {
+            std::string text = "broker rejected " + what(e) + " from " + (e.sender.empty() ? "?" : e.sender) + ": " +
+                               std::string(contracts::to_string(r.code)) + ", " + r.detail;
+            std::vector<std::string> problems;
+            for (const auto& f : r.errors) problems.push_back(f.pointer + " " + f.code + ": " + f.reason);
+            if (!problems.empty()) text += " [" + join(problems, "; ") + "]";
+            return text;
+          },
+          [&](const Accepted& a) {
+            std::string text = "broker accepted " + what(e) + " from " + e.sender + " for " +
+                               (a.recipients.empty() ? "nobody" : join(a.recipients));
+            if (!a.supersedes.empty()) text += ", superseding " + a.supersedes;
+            if (!a.origin.empty()) text += ", origin " + a.origin;
+            return text;
+          },
+          [&](const Duplicate&) { return e.sender + " resubmitted " + what(e) + "; the first receipt was returned"; },
+          [&](const Routed&) {
+            return what(e) + " queued for " + e.recipient + " (delivery " + std::to_string(e.delivery_id) + ")";
+          },
+          [&](const Delivered& d) {
+            return what(e) + " delivered to " + e.recipient + " (attempt " + std::to_string(d.attempt) + ")";
+          },
+          [&](const Redelivered& d) {
+            return what(e) + " delivered again to " + e.recipient + " (attempt " + std::to_string(d.attempt) + ")";
+          },
+          [&](const Acknowledged&) { return e.recipient + " acknowledged " + what(e); },
+          [&](const Nacked& n) { return e.recipient + " refused " + what(e) + ": " + n.reason; },
+          [&](const DeadLettered&) { return "broker gave up delivering " + what(e) + " to " + e.recipient; },
+          [&](const Redacted& r) {
+            std::vector<std::string> removed;
+            for (const auto& f : r.removed) removed.push_back(f.pointer + " (" + f.rule + ")");
+            return "policy removed " + join(removed) + " from " + what(e) + " for " + e.recipient;
+          },
+          [&](const PolicyAllowed& p) {
+            return "medical fields of " + what(e) + " went to " + e.recipient + " (" + p.basis + ")";
+          },
+          // As replay has always written it: the norm, then a "detail" the row never held.
+          [&](const NormViolated& n) { return "NORM VIOLATED: " + n.norm + " "; },
+          [&](const Alert&) {
+            const std::string detail = detail_json(e);
+            return std::string("alert") + (detail.empty() ? "" : " " + detail);
+          },
+          [&](const Resent& r) { return "operator re-sent " + what(e) + " as " + r.new_message_id + " to " + r.target; },
+          [&](const LogRead& l) {
+            return "log read with '" + l.command + "' by " + l.user + (l.purpose.empty() ? "" : " for " + l.purpose);
+          },
+          // Replay has no sentence of its own for it yet: the name and the detail, as for alerts.
+          [&](const Undelivered&) { return "undelivered " + detail_json(e); },
+      },
+      e.record);
+}
+
+std::string text_line(const Event& e, std::uint64_t seq) {
+  char number[32];
+  std::snprintf(number, sizeof number, "#%-6llu", static_cast<unsigned long long>(seq));
+  std::string name(to_string(e.kind()));
+  name.resize(std::max<std::size_t>(name.size(), 13), ' ');
+  return contracts::format_rfc3339(e.at) + "  " + number + " " + name + " " + describe(e);
+}
+
+json event_object(const Event& e, std::uint64_t seq, std::string_view hash) {
+  json j{{"seq", seq},
+              {"at", contracts::format_rfc3339(e.at)},
+              {"at_ms", e.at},
+              {"event", to_string(e.kind())},
+              {"message_id", e.message_id},
+              {"contract", e.contract},
+              {"version", e.version},
+              {"sender", e.sender},
+              {"recipient", e.recipient},
+              {"delivery_id", e.delivery_id},
+              {"payload_digest", e.payload_digest ? hex(*e.payload_digest) : std::string()},
+              {"detail", detail_object(e)},
+              {"hash", hash},
+              {"description", describe(e)}};
+  if (e.trace_id) j["trace_id"] = hex(*e.trace_id);
+  if (e.span_id) j["span_id"] = hex(*e.span_id);
+  if (!e.processing_activity.empty()) j["processing_activity"] = e.processing_activity;
+  return j;
+}
+
+std::string html_card(const Event& e) {
+  return "<div class=\"card\"><b>" + contracts::html_escape(std::string(to_string(e.kind()))) + "</b><br>" +
+         contracts::html_escape(describe(e)) + "</div>";
+}
+
+std::string html_row_attributes(const Event& e, std::uint64_t seq) {
+  const std::string name = contracts::html_escape(std::string(to_string(e.kind())));
+  return "class=\"event ev-" + name + "\" data-seq=\"" + std::to_string(seq) + "\" data-event=\"" + name + "\"";
+}
+
+}  // namespace broker::events

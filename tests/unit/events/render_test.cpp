@@ -1,0 +1,144 @@
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "broker/audit/replay.h"
+#include "broker/events/legacy.h"
+#include "broker/events/render.h"
+#include "tests/unit/audit/removal_case.h"
+#include "tests/unit/events/todays_rows.h"
+
+// Every rendering generated from the types must be what today's replay prints for the same row,
+// so that replay, `keten log export` readers and the docs' examples keep working when they move.
+
+namespace {
+
+struct Pair {
+  broker::audit::LogRecord row;  // as the store holds it today, with its seq
+  broker::events::Event event;   // the same, typed
+};
+
+std::vector<Pair> pairs() {
+  std::vector<Pair> out;
+  std::uint64_t seq = 0;
+  for (auto row : events_test::todays_rows()) {
+    row.seq = ++seq;
+    row.hash = std::string(64, 'f');
+    auto event = broker::events::from_legacy_row(events_test::legacy(row));
+    REQUIRE(event);
+    out.push_back({row, *event});
+  }
+  return out;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    out.push_back(text.substr(start, nl - start));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the sentence and the lane are replay's for every kind", "[events][render]") {
+  for (const auto& [row, event] : pairs()) {
+    INFO(row.event << " " << row.detail);
+    CHECK(broker::events::describe(event) == broker::audit::describe(row));
+    CHECK(broker::events::lane_of(event) == broker::audit::lane_of(row));
+  }
+}
+
+TEST_CASE("the text line is the line replay prints for the event", "[events][render]") {
+  for (const auto& [row, event] : pairs()) {
+    INFO(row.event);
+    broker::audit::Timeline t;
+    t.query.case_ref = row.case_ref;
+    t.events = {row};
+    const std::string text = broker::audit::render_text(t, broker::audit::VerifyReport{});
+    // "Case ...", the verification line, a blank line, then the event's line (whose sentence may
+    // itself hold a newline a partner wrote), then a blank line.
+    const std::string header = text.substr(0, text.find("\n\n") + 2);
+    CHECK(text.substr(header.size(), text.find("\n\nNorm violations") + 1 - header.size()) ==
+          broker::events::text_line(event, row.seq) + "\n");
+  }
+}
+
+TEST_CASE("the JSON detail and event object are replay's and the row's", "[events][render]") {
+  for (const auto& [row, event] : pairs()) {
+    INFO(row.event << " " << row.detail);
+    CHECK(broker::events::detail_json(event) == row.detail);
+    broker::audit::Timeline t;
+    t.query.case_ref = row.case_ref;
+    t.events = {row};
+    const auto replay = nlohmann::json::parse(broker::audit::render_json(t, broker::audit::VerifyReport{}));
+    CHECK(broker::events::event_object(event, row.seq, row.hash) == replay["events"][0]);
+  }
+}
+
+TEST_CASE("the HTML card and row attributes are replay's", "[events][render]") {
+  for (const auto& [row, event] : pairs()) {
+    INFO(row.event);
+    // Built as replay builds it, so the partner lanes are there.
+    const auto t = broker::audit::build_timeline({row}, broker::audit::ReplayQuery{row.case_ref, "", 0});
+    REQUIRE(t.events.size() == 1);
+    const std::string page = broker::audit::render_html(t, broker::audit::VerifyReport{});
+    CHECK_THAT(page, Catch::Contains("<tr " + broker::events::html_row_attributes(event, row.seq) + ">"));
+    CHECK_THAT(page, Catch::Contains(broker::events::html_card(event)));
+  }
+}
+
+TEST_CASE("the HTML card escapes what partners wrote", "[events][render][hostile]") {
+  broker::events::Event e;
+  e.recipient = "<script>";
+  e.contract = "a&b";
+  e.record = broker::events::Nacked{"\"quoted\" <b>'x'</b>"};
+  const std::string card = broker::events::html_card(e);
+  CHECK(card.find("<script>") == std::string::npos);
+  CHECK(card.find("<b>'x'") == std::string::npos);
+  CHECK_THAT(card, Catch::Contains("&lt;script&gt; refused a&amp;b v0"));
+}
+
+TEST_CASE("a migrated event with a legacy detail renders that detail", "[events][render]") {
+  broker::events::LegacyRow row;
+  row.event = "alert";
+  row.detail = R"({"kind":"backlog","subject":"DVO","value":12,"threshold":10})";  // integers, an older writer
+  auto e = broker::events::from_legacy_row(row);
+  REQUIRE(e);
+  REQUIRE(e->legacy_detail);
+  CHECK(broker::events::detail_json(*e) == row.detail);
+  CHECK(broker::events::describe(*e) == "alert " + row.detail);
+  CHECK(broker::events::detail_object(*e)["value"] == 12);
+}
+
+TEST_CASE("replay's scripted removal case renders the same from typed events", "[events][render]") {
+  auto rows = test_support::removal_case_rows();
+  std::uint64_t seq = 0;
+  for (auto& row : rows) row.seq = ++seq;
+  const auto t = broker::audit::build_timeline(rows, broker::audit::ReplayQuery{test_support::kCase, "", 0});
+  const auto lines = lines_of(broker::audit::render_text(t, broker::audit::VerifyReport{}));
+  REQUIRE(lines.size() > 3 + t.events.size());
+  for (std::size_t i = 0; i < t.events.size(); ++i) {
+    const auto& row = t.events[i];
+    INFO(row.seq << " " << row.event);
+    auto event = broker::events::from_legacy_row(events_test::legacy(row));
+    REQUIRE(event);
+    CHECK_FALSE(event->legacy_detail.has_value());
+    CHECK(broker::events::text_line(*event, row.seq) == lines[3 + i]);
+  }
+}
+
+TEST_CASE("the JSON event object carries the trace, span and processing activity when set", "[events][render]") {
+  broker::events::Event e;
+  e.record = broker::events::Routed{};
+  CHECK_FALSE(broker::events::event_object(e, 1, "").contains("trace_id"));
+  e.trace_id = broker::events::TraceId{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
+                                       0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36};
+  e.span_id = broker::events::SpanId{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7};
+  e.processing_activity = "https://example.org/processing/removal";
+  const auto j = broker::events::event_object(e, 1, "");
+  CHECK(j["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(j["span_id"] == "00f067aa0ba902b7");
+  CHECK(j["processing_activity"] == "https://example.org/processing/removal");
+}
