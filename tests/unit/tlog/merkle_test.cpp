@@ -75,16 +75,10 @@ TEST_CASE("the roots of the RFC 6962 test tree match the published values at eve
 }
 
 TEST_CASE("the RFC 9162 worked example: seven leaves named as in section 2.1.5", "[tlog]") {
-  MemoryTree tree;
-  std::vector<Hash> d;
-  for (int i = 0; i < 7; ++i) {
-    tree.append("d" + std::to_string(i));
-    d.push_back(broker::tlog::leaf_hash("d" + std::to_string(i)));
-  }
+  const tlog_test::Rfc9162Example x;
+  const auto& tree = x.tree;
   using broker::tlog::node_hash;
-  const Hash a = d[0], b = d[1], c = d[2], dd = d[3], e = d[4], f = d[5], j = d[6];
-  const Hash g = node_hash(a, b), h = node_hash(c, dd), i = node_hash(e, f);
-  const Hash k = node_hash(g, h), l = node_hash(i, j);
+  const Hash &c = x.c, &g = x.g, &i = x.i, &k = x.k, &l = x.l;
   const Hash root = node_hash(k, l);
   CHECK(tree.root() == root);
   CHECK(*tree.root_at(3) == node_hash(g, c));  // hash0

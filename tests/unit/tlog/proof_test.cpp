@@ -42,16 +42,10 @@ Proof hexes(std::initializer_list<const char*> list) {
 }  // namespace
 
 TEST_CASE("the RFC 9162 worked example's audit paths and consistency proofs", "[tlog]") {
-  MemoryTree tree;
-  std::vector<Hash> d;
-  for (int i = 0; i < 7; ++i) {
-    tree.append("d" + std::to_string(i));
-    d.push_back(broker::tlog::leaf_hash("d" + std::to_string(i)));
-  }
+  const tlog_test::Rfc9162Example x;
+  const auto& tree = x.tree;
   using broker::tlog::node_hash;
-  const Hash a = d[0], b = d[1], c = d[2], dd = d[3], e = d[4], f = d[5], j = d[6];
-  const Hash g = node_hash(a, b), h = node_hash(c, dd), i = node_hash(e, f);
-  const Hash k = node_hash(g, h), l = node_hash(i, j);
+  const Hash &b = x.b, &c = x.c, &dd = x.dd, &f = x.f, &j = x.j, &g = x.g, &h = x.h, &i = x.i, &k = x.k, &l = x.l;
   const auto reader = tree.reader();
 
   CHECK(*broker::tlog::inclusion_proof(0, 7, reader) == Proof{b, h, l});
