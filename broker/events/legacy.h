@@ -12,7 +12,11 @@
 
 namespace broker::events {
 
-// A schema-4 row's columns 2..12 (seq and the hashes stay with the caller).
+// A schema-4 row's columns 2..12 (seq and the hashes stay with the caller). The same columns as
+// broker::audit::LogRecord's, kept as a copy on purpose: broker_events depends on `contracts` only,
+// and broker_audit's replay is one of the readers that move to these events next (README.md), so
+// broker_audit is to depend on broker_events; using LogRecord here would make that a cycle. A
+// caller holding a LogRecord copies the columns (tests/unit/events/todays_rows.h, `legacy`).
 struct LegacyRow {
   Millis at = 0;
   std::string event;
