@@ -4,27 +4,20 @@
 // the parsed checkpoint gives the input back byte for byte.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string_view>
 
 #include "broker/tlog/checkpoint.h"
+#include "tests/fuzz/fuzz_check.h"
 
-namespace {
+const char* const fuzz_check::kTarget = "fuzz_checkpoint";
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_checkpoint: %s\n", what);
-  std::abort();
-}
-
-}  // namespace
+using fuzz_check::fail;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto checkpoint = broker::tlog::parse_checkpoint(text);
   if (!checkpoint) {
-    if (checkpoint.error().code != contracts::ErrorCode::kMalformedEnvelope) fail("refused with a code other than malformed_envelope");
-    if (!checkpoint.error().detail.starts_with("checkpoint: ")) fail("a refusal's detail does not start with 'checkpoint: '");
+    fuzz_check::check_refusal(checkpoint.error(), "checkpoint: ");
     return 0;
   }
   auto formatted = broker::tlog::format_checkpoint(*checkpoint);

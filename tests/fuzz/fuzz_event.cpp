@@ -5,30 +5,23 @@
 // (without a legacy detail) and its schema-4 row converts back to the same kind.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "broker/events/codec.h"
 #include "broker/events/legacy.h"
 #include "broker/events/render.h"
+#include "tests/fuzz/fuzz_check.h"
 
-namespace {
+const char* const fuzz_check::kTarget = "fuzz_event";
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_event: %s\n", what);
-  std::abort();
-}
-
-}  // namespace
+using fuzz_check::fail;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   auto event = broker::events::decode_event(bytes);
   if (!event) {
-    if (event.error().code != contracts::ErrorCode::kMalformedEnvelope) fail("refused with a code other than malformed_envelope");
-    if (!event.error().detail.starts_with("event: ")) fail("a refusal's detail does not start with 'event: '");
+    fuzz_check::check_refusal(event.error(), "event: ");
     return 0;
   }
   if (broker::events::encode_event(*event) != bytes) fail("an accepted event is not in canonical form");
