@@ -884,6 +884,19 @@ Result<std::optional<AcceptedMessage>> SqliteStore::find_message(std::string_vie
   return std::optional<AcceptedMessage>(std::move(message));
 }
 
+Result<IdClaim> SqliteStore::find_own_message(std::string_view producer, std::string_view message_id) {
+  auto first = find_message(message_id);
+  if (!first) return first.error();
+  IdClaim claim;
+  if (!*first) return claim;
+  if ((*first)->sender == producer) {
+    claim.own = std::move(*first);
+  } else {
+    claim.taken = true;  // the other producer's message stays here: no field of it leaves
+  }
+  return claim;
+}
+
 Result<std::int64_t> SqliteStore::insert_message(const NewMessage& message) {
   auto requested =
       encode_strings(message.header.recipients, "insert_message (requested recipients)");

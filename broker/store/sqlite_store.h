@@ -67,6 +67,12 @@ struct AcceptedMessage {
   Millis accepted_at = 0;
 };
 
+// What a message id refers to for one producer (SqliteStore::find_own_message).
+struct IdClaim {
+  std::optional<AcceptedMessage> own;  // the producer's own earlier message with this id
+  bool taken = false;                  // another producer's message holds this id
+};
+
 struct NewMessage {
   contracts::Header header;              // header.recipients is what the producer asked for
   std::string sender;                    // authenticated partner id
@@ -163,6 +169,11 @@ class SqliteStore {
   // --- messages (inside a transaction for writes) ---
   // The message with that id, or nullopt.
   [[nodiscard]] Result<std::optional<AcceptedMessage>> find_message(std::string_view message_id);
+  // The dedupe lookup of a Submit: `producer`'s own earlier message with that id (answered with its
+  // first receipt), or `taken` when another producer's message holds the id. Message ids stay
+  // unique in the store, so a taken id cannot be stored again; of the other producer's message
+  // nothing is returned.
+  [[nodiscard]] Result<IdClaim> find_own_message(std::string_view producer, std::string_view message_id);
   // Returns the new row's seq. A message_id already stored fails (kStorage): check find_message
   // first.
   [[nodiscard]] Result<std::int64_t> insert_message(const NewMessage& message);
