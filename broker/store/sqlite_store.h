@@ -49,6 +49,14 @@ struct StoreOptions {
   // NewMessage with seal = true and to read a sealed payload back; without it those fail with
   // kStorage. The handover log never needs it.
   std::string payload_key{};
+  // Open as the store's one broker (keten serve): take the store lock (`<path>.lock`,
+  // store_lock.h; another holder is an error naming it), refuse a store that fails the checks at
+  // start (store_check.h), and keep the committed high-water mark in the lock file after every
+  // commit. Tools and most tests leave it off; it is ignored for ":memory:".
+  bool owner = false;
+  // With `owner`: run SQLite's quick_check over the whole file at open (its cost grows with the
+  // file: docs/store-format.md, "Checks at start"). The log's tail is checked either way.
+  bool quick_check = true;
 };
 
 // Stored as these integers in deliveries.state (docs/store-format.md); never renumber.
@@ -148,8 +156,10 @@ struct RecipientBacklog {
 
 class SqliteStore {
  public:
-  // Opens or creates the store (WAL, schema created or checked). kStorage names the path and the
-  // SQLite message on failure.
+  // Opens the store, or creates it (mode 0600, and so its -wal and -shm) when nothing is at the
+  // path (WAL, schema created or checked). A file that is there is never made into a new store:
+  // an empty file, or a database without Keten's tables, is refused. kStorage names the path and
+  // what is wrong (SQLite's message where SQLite failed).
   [[nodiscard]] static Result<SqliteStore> open(const StoreOptions& options);
 
   SqliteStore(SqliteStore&&) noexcept;
