@@ -325,6 +325,10 @@ TEST_CASE("pages overwritten in the middle of a store are found by the check at 
   std::filesystem::remove(StoreLock::lock_path(path));
   // A plain open reads only what it needs and does not notice...
   ok(SqliteStore::open(plain_options(path)));
-  // ...the broker's open does.
+  // ...the broker's open does...
   refused(owner_options(path), "quick_check");
+  // ...unless told to leave it out (keten serve --no-quick-check): the other checks still pass.
+  auto without = owner_options(path);
+  without.quick_check = false;
+  ok(SqliteStore::open(without));
 }
