@@ -73,7 +73,7 @@ wire::ErrorCode to_wire(ErrorCode code) { return static_cast<wire::ErrorCode>(co
 
 ErrorCode from_wire(wire::ErrorCode code) {
   auto value = static_cast<std::uint8_t>(code);
-  if (value > static_cast<std::uint8_t>(ErrorCode::kBacklogFull)) return ErrorCode::kProtocol;
+  if (value > static_cast<std::uint8_t>(ErrorCode::kMessageIdTaken)) return ErrorCode::kProtocol;
   return static_cast<ErrorCode>(value);
 }
 

@@ -22,6 +22,7 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::kProtocol: return "protocol";
     case ErrorCode::kRateLimited: return "rate_limited";
     case ErrorCode::kBacklogFull: return "backlog_full";
+    case ErrorCode::kMessageIdTaken: return "message_id_taken";
   }
   return "unknown";
 }

@@ -31,6 +31,7 @@ enum class ErrorCode : std::uint8_t {
   kProtocol = 15,            // a valid frame that this side does not accept (e.g. Deliver sent to the broker)
   kRateLimited = 16,         // the sender submitted faster than its rate limit; resend later
   kBacklogFull = 17,         // a recipient's backlog is at its bound; resend later
+  kMessageIdTaken = 18,      // another producer already used this message id; choose another
 };
 
 // Stable lower-case name of a code, used in logs, JSON output and docs ("schema_violation").

@@ -433,6 +433,8 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   store_options.path = options.store;
   store_options.sync_full = options.sync_full;
   store_options.payload_key = std::move(checked->payload_key);
+  store_options.owner = true;  // one broker per store; the store is checked before it is served
+  store_options.quick_check = options.store_quick_check;
   auto store = store::SqliteStore::open(store_options);
   if (!store) return store.error();
   transport::RouterOptions router;

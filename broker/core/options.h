@@ -46,6 +46,7 @@ struct BrokerOptions {
   std::chrono::milliseconds session_timeout{15'000};  // forget a connection silent this long
   std::size_t max_batch = 512;                    // frames per loop turn (one transaction)
   bool sync_full = true;                          // SQLite synchronous=FULL (else NORMAL)
+  bool store_quick_check = true;                  // PRAGMA quick_check of the whole store at start (keten serve --no-quick-check)
   // Ed25519 signing key seed, 64 hex characters (`keten keygen --signing`); "" = the broker signs
   // no checkpoints and no receipts.
   std::string signing_key;

@@ -154,9 +154,15 @@ struct Submission {
     if (auto errors = check_header(h); !errors.empty()) {
       return reject(ErrorCode::kMalformedEnvelope, "the envelope header is incomplete or invalid", std::move(errors));
     }
-    auto first = deps.store.find_message(h.message_id);
+    // Dedupe is per producer: another producer's id is refused without a word about its message.
+    auto first = deps.store.find_own_message(sender, h.message_id);
     if (!first) return first.error();
-    if (*first) return duplicate(**first);
+    if (first->own) return duplicate(*first->own);
+    if (first->taken) {
+      return reject(ErrorCode::kMessageIdTaken,
+                    "message_id " + h.message_id + " is already used by another producer; choose another id",
+                    {{"header.message_id", "message_id_taken", "this message_id is already used by another producer"}});
+    }
 
     contracts::Contract* contract = deps.registry.find(h.contract, h.version);
     if (!contract) {

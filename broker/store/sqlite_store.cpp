@@ -1,11 +1,16 @@
 #include "broker/store/sqlite_store.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <climits>
+#include <cstring>
 #include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -17,6 +22,8 @@
 #include "broker/store/log.h"
 #include "broker/store/seal.h"
 #include "broker/store/sqlite_handle.h"
+#include "broker/store/store_check.h"
+#include "broker/store/store_lock.h"
 
 namespace broker::store {
 
@@ -310,6 +317,49 @@ Result<OutboundDelivery> read_outbound(const Query& q, std::string_view what, st
   return out;
 }
 
+// Before SQLite touches a read-write path. A missing store file is created here, empty and 0600:
+// SQLite gives the -wal and -shm it makes the mode of the database file, so none of the three is
+// ever readable by others, whatever the umask. A file that is there is checked not to be an
+// empty one, which SQLite would silently turn into a new store. Returns true when this call (or
+// a process racing it) created the file, so that a new schema may be written into it.
+Result<bool> prepare_file(const std::filesystem::path& file) {
+  const std::string path = file.string();
+  const std::string what = "open " + path;
+  std::filesystem::path wal = file;
+  wal += "-wal";
+  std::error_code ec;
+  const auto status = std::filesystem::status(file, ec);
+  const bool wal_has_frames = std::filesystem::file_size(wal, ec) > 0 && !ec;
+  if (!std::filesystem::exists(status)) {
+    if (wal_has_frames) {
+      return storage_error(what, "the store file is missing but its write-ahead log " + wal.string() +
+                                     " is there: the store was removed or moved without it; restore the store "
+                                     "from a backup, or remove " + wal.string() + " to start a new store");
+    }
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      if (errno == EEXIST) return true;  // another process is creating it this instant
+      return storage_error(what + " (create)", std::strerror(errno));
+    }
+    const bool mode_ok = ::fchmod(fd, 0600) == 0;  // 0600 whatever the umask took away
+    ::close(fd);
+    if (!mode_ok) return storage_error(what + " (chmod 0600)", std::strerror(errno));
+    return true;
+  }
+  if (!std::filesystem::is_regular_file(status)) return storage_error(what, "not a regular file");
+  // A new store's first pages may still all be in its WAL (not yet checkpointed): not empty then.
+  if (std::filesystem::file_size(file, ec) == 0 && !ec && !wal_has_frames) {
+    return storage_error(what, "the store file is empty (0 bytes), not a Keten store; a store is only created "
+                               "where no file is. Restore it from a backup (docs/operations.md, \"Recovering a "
+                               "damaged store\"), or remove it to start a new, empty store");
+  }
+  if ((static_cast<unsigned>(status.permissions()) & 0077) != 0) {
+    log().warn("store file readable by others path={} mode={:o}; chmod 600 it (and its -wal, -shm)", path,
+               static_cast<unsigned>(status.permissions()) & 0777);
+  }
+  return false;
+}
+
 }  // namespace
 
 struct SqliteStore::Impl {
@@ -327,6 +377,8 @@ struct SqliteStore::Impl {
   StmtHandle log_times_before, accepted_event;
   StmtHandle find_message_content, append_checkpoint, read_checkpoints;
   bool read_only = false;
+  bool allow_create = true;    // false for a file that was there before open(): never a new schema in it
+  std::optional<StoreLock> lock;  // held by the owner (StoreOptions::owner) for the store's life
   std::string payload_key;     // 32 raw bytes, or "" (seal.h)
   audit::LogRecord head;       // seq and hash of the last row (seq 0, genesis hash when empty)
   std::uint64_t high_water = 0;  // highest seq ever assigned (sqlite_sequence)
@@ -417,6 +469,10 @@ struct SqliteStore::Impl {
       if (!tables) return tables.error();
       if (tables->value_or("0") != "0") {
         return storage_error(what, "the database has tables but no meta table: not a Keten store");
+      }
+      if (!allow_create) {
+        return storage_error(what, "an SQLite database without Keten's tables, not a Keten store; a store is "
+                                   "only created where no file is");
       }
       if (auto r = exec(kSchemaSql, what + " (create schema)"); !r) return r;
       const std::string insert = "INSERT INTO meta (key, value) VALUES ('schema_version', '" +
@@ -785,14 +841,30 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
     if (ec) return storage_error("open " + path + " (create folder)", ec.message());
   }
 
+  // The lock comes first: nothing at the path is touched while another broker serves it.
+  const bool owner = options.owner && !in_memory;
+  std::optional<StoreLock> lock;
+  if (owner) {
+    auto taken = StoreLock::acquire(options.path);
+    if (!taken) return taken.error();
+    lock.emplace(std::move(*taken));
+  }
+  bool created = in_memory;
+  if (!in_memory && !options.read_only) {
+    auto made = prepare_file(options.path);
+    if (!made) return made.error();
+    created = *made;
+  }
+
   sqlite3* raw = nullptr;
   // SQLite's memory statistics take a global mutex around every allocation it makes, and nothing
   // here reads them. Only possible before SQLite initialises (the first open in the process); a
   // later call is refused by SQLite and changes nothing.
   static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)memstatus_off;
+  // A file path exists by now (prepare_file), so SQLite never creates one with its own mode.
   const int flags = options.read_only ? SQLITE_OPEN_READONLY
-                                      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+                                      : SQLITE_OPEN_READWRITE | (in_memory ? SQLITE_OPEN_CREATE : 0);
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   DbHandle db(raw);  // sqlite3_open_v2 may hand back a handle even when it fails
   if (rc != SQLITE_OK) return sqlite_error("open " + path, db.get());
@@ -810,14 +882,43 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
                                              " bytes, not " + std::to_string(options.payload_key.size()));
   }
   impl->payload_key = options.payload_key;
+  impl->allow_create = created;
+  // Until the owner's checks pass, closing must not checkpoint: a refused store keeps its WAL as
+  // found (the frames after a bad checksum are what a recovery by hand could still read).
+  if (owner) sqlite3_db_config(impl->db.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   if (auto r = impl->configure(options, in_memory); !r) return r.error();
+  // Before the schema is checked or upgraded: nothing is written into a damaged file.
+  if (owner && options.quick_check) {
+    const auto started = std::chrono::steady_clock::now();
+    if (auto r = quick_check(impl->db.get(), path); !r) return r.error();
+    log().info("store quick_check ok path={} ms={}", path,
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+  }
   if (auto r = impl->ensure_schema(); !r) return r.error();
   if (auto r = impl->prepare_all(); !r) return r.error();
   if (auto r = impl->load_head(); !r) return r.error();
   if (auto r = impl->check_payload_key(); !r) return r.error();
-  log().info("store opened path={} schema_version={} synchronous={}", path, kSchemaVersion,
-             options.sync_full ? "full" : "normal");
-  return SqliteStore(std::move(impl));
+  SqliteStore store(std::move(impl));
+  if (owner) {
+    TailCheck check;
+    check.mark = lock->previous_mark();
+    check.lock_path = lock->path().string();
+    if (!lock->unreadable().empty()) {
+      log().warn("store lock file unreadable path={} detail={}; the committed high-water mark is not checked",
+                 check.lock_path, lock->unreadable());
+    }
+    const auto started = std::chrono::steady_clock::now();
+    if (auto r = check_log_tail(store, path, check); !r) return r.error();
+    log().info("store log tail ok path={} head={} ms={}", path, store.log_head().seq,
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+    const LogHead head = store.log_head();
+    if (auto r = lock->claim({head.seq, head.hash}, contracts::now_millis()); !r) return r.error();
+    store.impl_->lock = std::move(lock);
+    sqlite3_db_config(store.impl_->db.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, nullptr);
+  }
+  log().info("store opened path={} schema_version={} synchronous={} owner={}", path, kSchemaVersion,
+             options.sync_full ? "full" : "normal", owner);
+  return store;
 }
 
 Result<void> SqliteStore::begin() {
@@ -831,6 +932,7 @@ Result<void> SqliteStore::begin() {
 Result<void> SqliteStore::commit() {
   if (auto r = impl_->write_log(); !r) return r;
   if (auto r = impl_->query(impl_->commit, "commit").run(); !r) return r;
+  if (impl_->lock) impl_->lock->record({impl_->head.seq, impl_->head.hash});
   if (impl_->committed.empty()) {
     impl_->committed.swap(impl_->uncommitted);
   } else {
@@ -882,6 +984,19 @@ Result<std::optional<AcceptedMessage>> SqliteStore::find_message(std::string_vie
   message.log_seq = static_cast<std::uint64_t>(q.int64_at(5));
   message.accepted_at = q.int64_at(6);
   return std::optional<AcceptedMessage>(std::move(message));
+}
+
+Result<IdClaim> SqliteStore::find_own_message(std::string_view producer, std::string_view message_id) {
+  auto first = find_message(message_id);
+  if (!first) return first.error();
+  IdClaim claim;
+  if (!*first) return claim;
+  if ((*first)->sender == producer) {
+    claim.own = std::move(*first);
+  } else {
+    claim.taken = true;  // the other producer's message stays here: no field of it leaves
+  }
+  return claim;
 }
 
 Result<std::int64_t> SqliteStore::insert_message(const NewMessage& message) {
@@ -1146,6 +1261,7 @@ Result<std::uint64_t> SqliteStore::append_log(LogEvent row) {
       if (auto reload = impl_->load_head(); !reload) return reload.error();
       return r.error();
     }
+    if (impl_->lock) impl_->lock->record({impl_->head.seq, impl_->head.hash});
   }
   return seq;
 }

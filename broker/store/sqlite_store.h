@@ -49,6 +49,14 @@ struct StoreOptions {
   // NewMessage with seal = true and to read a sealed payload back; without it those fail with
   // kStorage. The handover log never needs it.
   std::string payload_key{};
+  // Open as the store's one broker (keten serve): take the store lock (`<path>.lock`,
+  // store_lock.h; another holder is an error naming it), refuse a store that fails the checks at
+  // start (store_check.h), and keep the committed high-water mark in the lock file after every
+  // commit. Tools and most tests leave it off; it is ignored for ":memory:".
+  bool owner = false;
+  // With `owner`: run SQLite's quick_check over the whole file at open (its cost grows with the
+  // file: docs/store-format.md, "Checks at start"). The log's tail is checked either way.
+  bool quick_check = true;
 };
 
 // Stored as these integers in deliveries.state (docs/store-format.md); never renumber.
@@ -65,6 +73,12 @@ struct AcceptedMessage {
   std::vector<std::string> recipients;
   std::uint64_t log_seq = 0;             // handover-log seq of the "accepted" event
   Millis accepted_at = 0;
+};
+
+// What a message id refers to for one producer (SqliteStore::find_own_message).
+struct IdClaim {
+  std::optional<AcceptedMessage> own;  // the producer's own earlier message with this id
+  bool taken = false;                  // another producer's message holds this id
 };
 
 struct NewMessage {
@@ -142,8 +156,10 @@ struct RecipientBacklog {
 
 class SqliteStore {
  public:
-  // Opens or creates the store (WAL, schema created or checked). kStorage names the path and the
-  // SQLite message on failure.
+  // Opens the store, or creates it (mode 0600, and so its -wal and -shm) when nothing is at the
+  // path (WAL, schema created or checked). A file that is there is never made into a new store:
+  // an empty file, or a database without Keten's tables, is refused. kStorage names the path and
+  // what is wrong (SQLite's message where SQLite failed).
   [[nodiscard]] static Result<SqliteStore> open(const StoreOptions& options);
 
   SqliteStore(SqliteStore&&) noexcept;
@@ -163,6 +179,11 @@ class SqliteStore {
   // --- messages (inside a transaction for writes) ---
   // The message with that id, or nullopt.
   [[nodiscard]] Result<std::optional<AcceptedMessage>> find_message(std::string_view message_id);
+  // The dedupe lookup of a Submit: `producer`'s own earlier message with that id (answered with its
+  // first receipt), or `taken` when another producer's message holds the id. Message ids stay
+  // unique in the store, so a taken id cannot be stored again; of the other producer's message
+  // nothing is returned.
+  [[nodiscard]] Result<IdClaim> find_own_message(std::string_view producer, std::string_view message_id);
   // Returns the new row's seq. A message_id already stored fails (kStorage): check find_message
   // first.
   [[nodiscard]] Result<std::int64_t> insert_message(const NewMessage& message);
