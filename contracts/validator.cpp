@@ -796,7 +796,7 @@ class CountingAdapter : public valijson::adapters::NlohmannJsonAdapter {
   // turns each into its AdapterType, so every child value passes through here.
   CountingAdapter(const NlohmannJsonAdapter& other) : NlohmannJsonAdapter(other) { check(); }  // NOLINT
   CountingAdapter(const CountingAdapter& other) : NlohmannJsonAdapter(other) { check(); }
-  CountingAdapter& operator=(const CountingAdapter&) = default;
+  CountingAdapter& operator=(const CountingAdapter&) = delete;  // as the base: it holds a const value
 
  private:
   static void check() {
