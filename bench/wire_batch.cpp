@@ -9,6 +9,7 @@
 // Usage: wire_batch --keten PATH [--messages 4000] [--size 1024] [--window 64] [--batch 64]
 //                   [--batches-in-flight 1] [--rounds 2]
 #include <unistd.h>
+#include <zmq.h>
 
 #include <chrono>
 #include <cstdio>
@@ -40,7 +41,9 @@ struct Run {
       : payload(std::move(body)), prefix(std::move(id_prefix)) {
     socket.set(zmq::sockopt::linger, 0);
     socket.set(zmq::sockopt::curve_serverkey, p.broker_public_key);
-    socket.set(zmq::sockopt::curve_publickey, p.public_key);
+    char public_key[41] = {};
+    if (zmq_curve_public(public_key, p.secret_key.c_str()) != 0) throw std::runtime_error("bad secret key");
+    socket.set(zmq::sockopt::curve_publickey, std::string(public_key));
     socket.set(zmq::sockopt::curve_secretkey, p.secret_key);
     socket.set(zmq::sockopt::rcvtimeo, 60'000);
     socket.connect(p.broker);
