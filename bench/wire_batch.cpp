@@ -136,17 +136,28 @@ int main(int argc, char** argv) try {
   text << sample.rdbuf();
   Run run((*broker)->profile("DTV"), bench::padded_payload(text.str(), size), "wire-batch-" + std::to_string(::getpid()));
   single(run, 200, window);  // warm-up: connection, caches, the store's first pages
-  double single_sum = 0, batched_sum = 0;
+  // The broker's CPU time (user + system, from /proc) per message of a phase, in microseconds.
+  auto cpu_us = [&](double before, std::size_t n) { return ((*broker)->usage().cpu_seconds - before) * 1e6 / n; };
+  double single_sum = 0, batched_sum = 0, single_cpu = 0, batched_cpu = 0;
   for (int r = 1; r <= rounds; ++r) {
+    double before = (*broker)->usage().cpu_seconds;
     const double s = single(run, messages, window);
+    const double s_cpu = cpu_us(before, messages);
+    before = (*broker)->usage().cpu_seconds;
     const double b = batched(run, messages, batch, in_flight);
-    std::printf("round %d: single (window %zu) %.0f msg/s, batches of %zu (%zu in flight) %.0f msg/s, ratio %.2f\n",
-                r, window, s, batch, in_flight, b, b / s);
+    const double b_cpu = cpu_us(before, messages);
+    std::printf("round %d: single (window %zu) %.0f msg/s %.0f us broker CPU/msg, batches of %zu (%zu in flight) "
+                "%.0f msg/s %.0f us/msg, ratio %.2f\n",
+                r, window, s, s_cpu, batch, in_flight, b, b_cpu, b / s);
     single_sum += s;
     batched_sum += b;
+    single_cpu += s_cpu;
+    batched_cpu += b_cpu;
   }
-  std::printf("mean: single %.0f msg/s, batched %.0f msg/s, ratio %.2f (%zu-byte payloads, %zu messages per round)\n",
-              single_sum / rounds, batched_sum / rounds, batched_sum / single_sum, run.payload.size(), messages);
+  std::printf("mean: single %.0f msg/s %.0f us/msg, batched %.0f msg/s %.0f us/msg, throughput ratio %.2f "
+              "(%zu-byte payloads, %zu messages per round)\n",
+              single_sum / rounds, single_cpu / rounds, batched_sum / rounds, batched_cpu / rounds,
+              batched_sum / single_sum, run.payload.size(), messages);
   std::printf("broker stop: %s\n", (*broker)->stop().c_str());
   return 0;
 } catch (const std::exception& e) {
