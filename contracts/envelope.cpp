@@ -79,6 +79,69 @@ ErrorCode from_wire(wire::ErrorCode code) {
 
 Error malformed(std::string detail) { return Error{ErrorCode::kMalformedEnvelope, std::move(detail)}; }
 
+Result<Submit> read_submit(const wire::Submit* s) {
+  if (!s->header()) return malformed("submit without header");
+  if (!s->payload()) return malformed("submit without payload");
+  return Submit{read_header(s->header()), bytes(s->payload())};
+}
+
+Result<Receipt> read_receipt(const wire::Receipt* r) {
+  Receipt out;
+  out.message_id = str(r->message_id());
+  auto status = static_cast<std::uint8_t>(r->status());
+  if (status > static_cast<std::uint8_t>(ReceiptStatus::kRejected)) return malformed("receipt with unknown status");
+  out.status = static_cast<ReceiptStatus>(status);
+  out.recipients = strings(r->recipients());
+  out.log_seq = r->log_seq();
+  out.accepted_at = r->accepted_at();
+  out.code = from_wire(r->code());
+  out.detail = str(r->detail());
+  out.payload_digest = str(r->payload_digest());
+  out.signature = bytes(r->signature());
+  if (r->errors()) {
+    for (const auto* e : *r->errors()) {
+      if (!e) continue;
+      out.errors.push_back(FieldError{str(e->pointer()), str(e->code()), str(e->reason())});
+    }
+  }
+  return out;
+}
+
+Result<Deliver> read_deliver(const wire::Deliver* d) {
+  if (!d->header()) return malformed("deliver without header");
+  Deliver out;
+  out.delivery_id = d->delivery_id();
+  out.attempt = d->attempt();
+  out.header = read_header(d->header());
+  out.sender = str(d->sender());
+  out.accepted_at = d->accepted_at();
+  out.payload = bytes(d->payload());
+  out.removed_fields = strings(d->removed_fields());
+  return out;
+}
+
+// The entries of a batch frame's vector, each read by `read`; the whole frame fails on the first
+// entry that does (its detail names the entry). More than kMaxBatchMessages is kTooLarge.
+template <typename T, typename WireT, typename Read>
+Result<std::vector<T>> read_batch(const flatbuffers::Vector<Offset<WireT>>* v, const char* what, Read read) {
+  std::vector<T> out;
+  if (!v) return out;
+  if (v->size() > kMaxBatchMessages) {
+    return Error{ErrorCode::kTooLarge, std::string(what) + " of " + std::to_string(v->size()) +
+                                           " entries exceeds the limit of " + std::to_string(kMaxBatchMessages) +
+                                           " per batch"};
+  }
+  out.reserve(v->size());
+  for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
+    const auto* entry = v->Get(i);
+    if (!entry) return malformed(std::string(what) + " entry " + std::to_string(i) + " is absent");
+    auto value = read(entry);
+    if (!value) return malformed(std::string(what) + " entry " + std::to_string(i) + ": " + value.error().detail);
+    out.push_back(std::move(*value));
+  }
+  return out;
+}
+
 Result<Envelope> read_body(const wire::Frame* frame) {
   // The verifier accepts a body type without a body table (an absent union value); every
   // body_as_X() below would then be null.
@@ -87,45 +150,19 @@ Result<Envelope> read_body(const wire::Frame* frame) {
   }
   switch (frame->body_type()) {
     case wire::Body::Submit: {
-      const auto* s = frame->body_as_Submit();
-      if (!s->header()) return malformed("submit without header");
-      if (!s->payload()) return malformed("submit without payload");
-      return Envelope{Submit{read_header(s->header()), bytes(s->payload())}};
+      auto s = read_submit(frame->body_as_Submit());
+      if (!s) return s.error();
+      return Envelope{std::move(*s)};
     }
     case wire::Body::Receipt: {
-      const auto* r = frame->body_as_Receipt();
-      Receipt out;
-      out.message_id = str(r->message_id());
-      auto status = static_cast<std::uint8_t>(r->status());
-      if (status > static_cast<std::uint8_t>(ReceiptStatus::kRejected)) return malformed("receipt with unknown status");
-      out.status = static_cast<ReceiptStatus>(status);
-      out.recipients = strings(r->recipients());
-      out.log_seq = r->log_seq();
-      out.accepted_at = r->accepted_at();
-      out.code = from_wire(r->code());
-      out.detail = str(r->detail());
-      out.payload_digest = str(r->payload_digest());
-      out.signature = bytes(r->signature());
-      if (r->errors()) {
-        for (const auto* e : *r->errors()) {
-          if (!e) continue;
-          out.errors.push_back(FieldError{str(e->pointer()), str(e->code()), str(e->reason())});
-        }
-      }
-      return Envelope{std::move(out)};
+      auto r = read_receipt(frame->body_as_Receipt());
+      if (!r) return r.error();
+      return Envelope{std::move(*r)};
     }
     case wire::Body::Deliver: {
-      const auto* d = frame->body_as_Deliver();
-      if (!d->header()) return malformed("deliver without header");
-      Deliver out;
-      out.delivery_id = d->delivery_id();
-      out.attempt = d->attempt();
-      out.header = read_header(d->header());
-      out.sender = str(d->sender());
-      out.accepted_at = d->accepted_at();
-      out.payload = bytes(d->payload());
-      out.removed_fields = strings(d->removed_fields());
-      return Envelope{std::move(out)};
+      auto d = read_deliver(frame->body_as_Deliver());
+      if (!d) return d.error();
+      return Envelope{std::move(*d)};
     }
     case wire::Body::Ack:
       return Envelope{Ack{frame->body_as_Ack()->delivery_id()}};
@@ -133,13 +170,43 @@ Result<Envelope> read_body(const wire::Frame* frame) {
       const auto* n = frame->body_as_Nack();
       return Envelope{Nack{n->delivery_id(), str(n->reason())}};
     }
-    case wire::Body::Credit:
-      return Envelope{Credit{frame->body_as_Credit()->credit()}};
+    case wire::Body::Credit: {
+      const auto* c = frame->body_as_Credit();
+      return Envelope{Credit{c->credit(), c->batches()}};
+    }
     case wire::Body::Heartbeat:
       return Envelope{Heartbeat{frame->body_as_Heartbeat()->sent_at()}};
     case wire::Body::Error: {
       const auto* e = frame->body_as_Error();
       return Envelope{ErrorFrame{from_wire(e->code()), str(e->detail()), e->delivery_id()}};
+    }
+    case wire::Body::SubmitBatch: {
+      auto m = read_batch<Submit>(frame->body_as_SubmitBatch()->messages(), "submit batch", read_submit);
+      if (!m) return m.error();
+      return Envelope{SubmitBatch{std::move(*m)}};
+    }
+    case wire::Body::ReceiptBatch: {
+      auto r = read_batch<Receipt>(frame->body_as_ReceiptBatch()->receipts(), "receipt batch", read_receipt);
+      if (!r) return r.error();
+      return Envelope{ReceiptBatch{std::move(*r)}};
+    }
+    case wire::Body::DeliverBatch: {
+      auto d = read_batch<Deliver>(frame->body_as_DeliverBatch()->deliveries(), "deliver batch", read_deliver);
+      if (!d) return d.error();
+      return Envelope{DeliverBatch{std::move(*d)}};
+    }
+    case wire::Body::AckBatch: {
+      const auto* ids = frame->body_as_AckBatch()->delivery_ids();
+      AckBatch out;
+      if (ids) {
+        if (ids->size() > kMaxBatchMessages) {
+          return Error{ErrorCode::kTooLarge, "ack batch of " + std::to_string(ids->size()) +
+                                                 " entries exceeds the limit of " +
+                                                 std::to_string(kMaxBatchMessages) + " per batch"};
+        }
+        out.delivery_ids.assign(ids->begin(), ids->end());
+      }
+      return Envelope{std::move(out)};
     }
     case wire::Body::NONE:
       break;
@@ -147,41 +214,57 @@ Result<Envelope> read_body(const wire::Frame* frame) {
   return malformed("frame has no body or an unknown body type");
 }
 
+Offset<wire::Submit> write_submit(FlatBufferBuilder& fbb, const Submit& s) {
+  auto header = write_header(fbb, s.header);
+  auto payload = write_bytes(fbb, s.payload);
+  return wire::CreateSubmit(fbb, header, payload);
+}
+
+Offset<wire::Receipt> write_receipt(FlatBufferBuilder& fbb, const Receipt& r) {
+  auto message_id = fbb.CreateString(r.message_id);
+  auto recipients = write_strings(fbb, r.recipients);
+  auto detail = fbb.CreateString(r.detail);
+  std::vector<Offset<wire::FieldError>> errors;
+  errors.reserve(r.errors.size());
+  for (const auto& e : r.errors) {
+    errors.push_back(wire::CreateFieldError(fbb, fbb.CreateString(e.pointer), fbb.CreateString(e.code),
+                                            fbb.CreateString(e.reason)));
+  }
+  auto errors_vec = fbb.CreateVector(errors);
+  auto digest = fbb.CreateString(r.payload_digest);
+  auto signature = write_bytes(fbb, r.signature);
+  return wire::CreateReceipt(fbb, message_id, static_cast<wire::ReceiptStatus>(r.status), recipients, r.log_seq,
+                             r.accepted_at, to_wire(r.code), detail, errors_vec, digest, signature);
+}
+
+Offset<wire::Deliver> write_deliver(FlatBufferBuilder& fbb, const Deliver& d) {
+  auto header = write_header(fbb, d.header);
+  auto sender = fbb.CreateString(d.sender);
+  auto payload = write_bytes(fbb, d.payload);
+  auto removed = write_strings(fbb, d.removed_fields);
+  return wire::CreateDeliver(fbb, d.delivery_id, d.attempt, header, sender, d.accepted_at, payload, removed);
+}
+
+template <typename WireT, typename T, typename Write>
+Offset<flatbuffers::Vector<Offset<WireT>>> write_batch(FlatBufferBuilder& fbb, const std::vector<T>& items,
+                                                       Write write) {
+  std::vector<Offset<WireT>> offsets;
+  offsets.reserve(items.size());
+  for (const auto& item : items) offsets.push_back(write(fbb, item));
+  return fbb.CreateVector(offsets);
+}
+
 struct Encoder {
   FlatBufferBuilder& fbb;
 
   std::pair<wire::Body, Offset<void>> operator()(const Submit& s) const {
-    auto header = write_header(fbb, s.header);
-    auto payload = write_bytes(fbb, s.payload);
-    return {wire::Body::Submit, wire::CreateSubmit(fbb, header, payload).Union()};
+    return {wire::Body::Submit, write_submit(fbb, s).Union()};
   }
   std::pair<wire::Body, Offset<void>> operator()(const Receipt& r) const {
-    auto message_id = fbb.CreateString(r.message_id);
-    auto recipients = write_strings(fbb, r.recipients);
-    auto detail = fbb.CreateString(r.detail);
-    std::vector<Offset<wire::FieldError>> errors;
-    errors.reserve(r.errors.size());
-    for (const auto& e : r.errors) {
-      errors.push_back(wire::CreateFieldError(fbb, fbb.CreateString(e.pointer), fbb.CreateString(e.code),
-                                              fbb.CreateString(e.reason)));
-    }
-    auto errors_vec = fbb.CreateVector(errors);
-    auto digest = fbb.CreateString(r.payload_digest);
-    auto signature = write_bytes(fbb, r.signature);
-    return {wire::Body::Receipt,
-            wire::CreateReceipt(fbb, message_id, static_cast<wire::ReceiptStatus>(r.status), recipients,
-                                r.log_seq, r.accepted_at, to_wire(r.code), detail, errors_vec, digest,
-                                signature)
-                .Union()};
+    return {wire::Body::Receipt, write_receipt(fbb, r).Union()};
   }
   std::pair<wire::Body, Offset<void>> operator()(const Deliver& d) const {
-    auto header = write_header(fbb, d.header);
-    auto sender = fbb.CreateString(d.sender);
-    auto payload = write_bytes(fbb, d.payload);
-    auto removed = write_strings(fbb, d.removed_fields);
-    return {wire::Body::Deliver, wire::CreateDeliver(fbb, d.delivery_id, d.attempt, header, sender,
-                                                     d.accepted_at, payload, removed)
-                                     .Union()};
+    return {wire::Body::Deliver, write_deliver(fbb, d).Union()};
   }
   std::pair<wire::Body, Offset<void>> operator()(const Ack& a) const {
     return {wire::Body::Ack, wire::CreateAck(fbb, a.delivery_id).Union()};
@@ -191,7 +274,7 @@ struct Encoder {
     return {wire::Body::Nack, wire::CreateNack(fbb, n.delivery_id, reason).Union()};
   }
   std::pair<wire::Body, Offset<void>> operator()(const Credit& c) const {
-    return {wire::Body::Credit, wire::CreateCredit(fbb, c.credit).Union()};
+    return {wire::Body::Credit, wire::CreateCredit(fbb, c.credit, c.batches).Union()};
   }
   std::pair<wire::Body, Offset<void>> operator()(const Heartbeat& h) const {
     return {wire::Body::Heartbeat, wire::CreateHeartbeat(fbb, h.sent_at).Union()};
@@ -199,6 +282,22 @@ struct Encoder {
   std::pair<wire::Body, Offset<void>> operator()(const ErrorFrame& e) const {
     auto detail = fbb.CreateString(e.detail);
     return {wire::Body::Error, wire::CreateError(fbb, to_wire(e.code), detail, e.delivery_id).Union()};
+  }
+  std::pair<wire::Body, Offset<void>> operator()(const SubmitBatch& b) const {
+    auto messages = write_batch<wire::Submit>(fbb, b.messages, write_submit);
+    return {wire::Body::SubmitBatch, wire::CreateSubmitBatch(fbb, messages).Union()};
+  }
+  std::pair<wire::Body, Offset<void>> operator()(const ReceiptBatch& b) const {
+    auto receipts = write_batch<wire::Receipt>(fbb, b.receipts, write_receipt);
+    return {wire::Body::ReceiptBatch, wire::CreateReceiptBatch(fbb, receipts).Union()};
+  }
+  std::pair<wire::Body, Offset<void>> operator()(const DeliverBatch& b) const {
+    auto deliveries = write_batch<wire::Deliver>(fbb, b.deliveries, write_deliver);
+    return {wire::Body::DeliverBatch, wire::CreateDeliverBatch(fbb, deliveries).Union()};
+  }
+  std::pair<wire::Body, Offset<void>> operator()(const AckBatch& b) const {
+    auto ids = fbb.CreateVector(b.delivery_ids);
+    return {wire::Body::AckBatch, wire::CreateAckBatch(fbb, ids).Union()};
   }
 };
 

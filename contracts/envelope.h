@@ -75,17 +75,35 @@ struct Deliver {
 
 struct Ack { std::uint64_t delivery_id = 0; };
 struct Nack { std::uint64_t delivery_id = 0; std::string reason; };
-struct Credit { std::uint32_t credit = 0; };
+struct Credit {
+  std::uint32_t credit = 0;
+  bool batches = false;  // the connection takes DeliverBatch frames
+};
 struct Heartbeat { Millis sent_at = 0; };
 struct ErrorFrame { ErrorCode code = ErrorCode::kNone; std::string detail; std::uint64_t delivery_id = 0; };
 
-using Envelope = std::variant<Submit, Receipt, Deliver, Ack, Nack, Credit, Heartbeat, ErrorFrame>;
+// Batches (docs/protocol.md, "Batches"). A SubmitBatch is answered by one ReceiptBatch with a
+// receipt per message in the same order; a DeliverBatch goes only to a connection whose Credit
+// said `batches`; an AckBatch acknowledges every id it lists.
+struct SubmitBatch { std::vector<Submit> messages; };
+struct ReceiptBatch { std::vector<Receipt> receipts; };
+struct DeliverBatch { std::vector<Deliver> deliveries; };
+struct AckBatch { std::vector<std::uint64_t> delivery_ids; };
+
+using Envelope = std::variant<Submit, Receipt, Deliver, Ack, Nack, Credit, Heartbeat, ErrorFrame, SubmitBatch,
+                              ReceiptBatch, DeliverBatch, AckBatch>;
 
 inline constexpr std::size_t kDefaultMaxFrameBytes = 1 << 20;  // 1 MiB
+// Messages (or receipts, deliveries, ack ids) one batch frame may hold. A fixed protocol constant,
+// not a setting: both sides must know it. More is refused with kTooLarge before anything is read.
+inline constexpr std::size_t kMaxBatchMessages = 1000;
 
 // Decodes one frame. Checks the size limit first, then runs the FlatBuffers verifier, then checks
 // that required fields are present. Returns kTooLarge or kMalformedEnvelope (detail names the
-// problem) on failure; never reads unverified bytes. Safe on any input.
+// problem) on failure; never reads unverified bytes. Safe on any input. A batch of more than
+// kMaxBatchMessages entries is kTooLarge; a message of a SubmitBatch (or a delivery of a
+// DeliverBatch) that lacks its header or payload makes the whole frame kMalformedEnvelope, as it
+// would a single frame. An empty batch decodes (the broker refuses it, naming why).
 [[nodiscard]] Result<Envelope> decode_envelope(std::span<const std::byte> bytes,
                                                std::size_t max_bytes = kDefaultMaxFrameBytes);
 

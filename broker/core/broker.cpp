@@ -51,11 +51,28 @@ struct RefusedSends {
   std::string reason;
 };
 
-// Where a receipt sits among a turn's replies, so a failed commit can replace it.
+// Where a receipt (or a SubmitBatch's receipts) sits among a turn's replies, so a failed commit can
+// replace it.
 struct ReceiptSlot {
   std::size_t index;
-  std::string message_id;
+  std::vector<std::string> message_ids;  // one per receipt, in order
+  bool batch = false;                    // a ReceiptBatch frame, else one Receipt
 };
+
+// A SubmitBatch's receipts as one frame within `max_bytes`. Only rejections listing many field
+// errors can make it larger: those lists (not covered by the receipt signature) are then cut to
+// their first entry, and dropped if that is not enough; code and detail still say why.
+std::string encode_receipts(contracts::ReceiptBatch batch, std::size_t max_bytes) {
+  std::string bytes = contracts::encode_envelope(batch);
+  for (std::size_t keep : {std::size_t{1}, std::size_t{0}}) {
+    if (bytes.size() <= max_bytes) break;
+    for (auto& r : batch.receipts) {
+      if (r.errors.size() > keep) r.errors.resize(keep);
+    }
+    bytes = contracts::encode_envelope(batch);
+  }
+  return bytes;
+}
 
 // A contract naming an owner or consumer the config lacks is legal (one config may serve part of a
 // chain), but nothing is routed to a partner the broker does not know: say so once, at start.
@@ -205,6 +222,47 @@ struct Broker::Impl {
     return {};
   }
 
+  // One Submit (alone or from a SubmitBatch) inside the open transaction: its signed receipt. An
+  // error means the store failed. `checks` from the intake worker, or empty.
+  Result<contracts::Receipt> submit_one(const transport::Incoming& in, const contracts::Submit& frame,
+                                        SubmitChecks& checks, Millis now) {
+    PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices, &sealed, &scheduler};
+    auto outcome = process_submit(deps, in.partner, frame, now, &checks);
+    if (!outcome) return outcome.error();
+    if (outcome->receipt.status == contracts::ReceiptStatus::kAccepted) {
+      if (checks.prepared) {
+        scheduler.remember_prepared(frame.header.contract, frame.header.version, checks.digest,
+                                    std::move(checks.prepared));
+      }
+      for (auto& r : outcome->reserved) {
+        if (auto sent = scheduler.send_reserved(std::move(r.delivery), r.routing_id, now); !sent) return sent.error();
+      }
+      for (auto& d : outcome->pending) scheduler.add_pending(std::move(d));
+      if (auto r = after_accept(frame, in.partner, now); !r) return r.error();
+    }
+    audit::sign_receipt(signing_key, outcome->receipt);
+    return std::move(outcome->receipt);
+  }
+
+  // One Ack or Nack (alone or from an AckBatch). An unknown delivery id is answered with an Error
+  // frame naming it; an error means the store failed.
+  template <typename AckOrNack>
+  Result<void> ack_one(const transport::Incoming& in, const AckOrNack& frame, Millis now,
+                       std::vector<Outgoing>& replies) {
+    Result<void> r = [&] {
+      if constexpr (std::is_same_v<AckOrNack, contracts::Ack>) {
+        return scheduler.on_ack(in.routing_id, in.partner, frame.delivery_id, now);
+      } else {
+        return scheduler.on_nack(in.routing_id, in.partner, frame.delivery_id, frame.reason, now);
+      }
+    }();
+    if (r || r.error().code != ErrorCode::kUnknownDelivery) return r;
+    log().warn("rejected ack partner={} delivery_id={} detail={}", in.partner, frame.delivery_id, r.error().detail);
+    replies.push_back({in.routing_id, contracts::encode_envelope(contracts::ErrorFrame{
+                                          ErrorCode::kUnknownDelivery, r.error().detail, frame.delivery_id})});
+    return {};
+  }
+
   // Handles one frame inside the open transaction. An error means the store failed.
   Result<void> handle(Prepared& p, Millis now, std::vector<Outgoing>& replies, std::vector<ReceiptSlot>& receipt_slots) {
     const transport::Incoming& in = p.in;
@@ -219,39 +277,38 @@ struct Broker::Impl {
         [&](auto& frame) -> Result<void> {
           using T = std::decay_t<decltype(frame)>;
           if constexpr (std::is_same_v<T, contracts::Submit>) {
-            PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices, &sealed, &scheduler};
-            auto outcome = process_submit(deps, in.partner, frame, now, &p.checks);
-            if (!outcome) return outcome.error();
-            if (outcome->receipt.status == contracts::ReceiptStatus::kAccepted) {
-              if (p.checks.prepared) {
-                scheduler.remember_prepared(frame.header.contract, frame.header.version, p.checks.digest,
-                                            std::move(p.checks.prepared));
-              }
-              for (auto& r : outcome->reserved) {
-                if (auto sent = scheduler.send_reserved(std::move(r.delivery), r.routing_id, now); !sent) return sent;
-              }
-              for (auto& d : outcome->pending) scheduler.add_pending(std::move(d));
-              if (auto r = after_accept(frame, in.partner, now); !r) return r;
+            auto receipt = submit_one(in, frame, p.checks, now);
+            if (!receipt) return receipt.error();
+            receipt_slots.push_back({replies.size(), {frame.header.message_id}, false});
+            replies.push_back({in.routing_id, contracts::encode_envelope(*receipt)});
+            return {};
+          } else if constexpr (std::is_same_v<T, contracts::SubmitBatch>) {
+            if (frame.messages.empty()) {
+              return reject_frame(in, ErrorCode::kProtocol, "submit batch holds no messages", now, replies);
             }
-            receipt_slots.push_back({replies.size(), frame.header.message_id});
-            audit::sign_receipt(signing_key, outcome->receipt);
-            replies.push_back({in.routing_id, contracts::encode_envelope(outcome->receipt)});
+            // Each message exactly as a single Submit in this turn, in the batch's order.
+            contracts::ReceiptBatch receipts;
+            receipts.receipts.reserve(frame.messages.size());
+            ReceiptSlot slot{replies.size(), {}, true};
+            for (std::size_t i = 0; i < frame.messages.size(); ++i) {
+              SubmitChecks none;
+              auto receipt = submit_one(in, frame.messages[i], i < p.batch_checks.size() ? p.batch_checks[i] : none, now);
+              if (!receipt) return receipt.error();
+              slot.message_ids.push_back(frame.messages[i].header.message_id);
+              receipts.receipts.push_back(std::move(*receipt));
+            }
+            receipt_slots.push_back(std::move(slot));
+            replies.push_back({in.routing_id, encode_receipts(std::move(receipts), options.max_message_bytes)});
+            return {};
+          } else if constexpr (std::is_same_v<T, contracts::AckBatch>) {
+            for (std::uint64_t id : frame.delivery_ids) {
+              if (auto r = ack_one(in, contracts::Ack{id}, now, replies); !r) return r;
+            }
             return {};
           } else if constexpr (std::is_same_v<T, contracts::Ack> || std::is_same_v<T, contracts::Nack>) {
-            Result<void> r = [&] {
-              if constexpr (std::is_same_v<T, contracts::Ack>) {
-                return scheduler.on_ack(in.routing_id, in.partner, frame.delivery_id, now);
-              } else {
-                return scheduler.on_nack(in.routing_id, in.partner, frame.delivery_id, frame.reason, now);
-              }
-            }();
-            if (r || r.error().code != ErrorCode::kUnknownDelivery) return r;
-            log().warn("rejected ack partner={} delivery_id={} detail={}", in.partner, frame.delivery_id, r.error().detail);
-            replies.push_back({in.routing_id, contracts::encode_envelope(contracts::ErrorFrame{
-                                                  ErrorCode::kUnknownDelivery, r.error().detail, frame.delivery_id})});
-            return {};
+            return ack_one(in, frame, now, replies);
           } else if constexpr (std::is_same_v<T, contracts::Credit>) {
-            return scheduler.on_credit(in.routing_id, in.partner, frame.credit, now);
+            return scheduler.on_credit(in.routing_id, in.partner, frame.credit, now, frame.batches);
           } else if constexpr (std::is_same_v<T, contracts::Heartbeat>) {
             replies.push_back({in.routing_id, contracts::encode_envelope(contracts::Heartbeat{now})});
             return {};
@@ -381,13 +438,18 @@ struct Broker::Impl {
       scheduler.reset();
       deliveries.clear();
       for (const auto& slot : receipt_slots) {
-        contracts::Receipt refused;
-        refused.message_id = slot.message_id;
-        refused.status = contracts::ReceiptStatus::kRejected;
-        refused.code = ErrorCode::kStorage;
-        refused.detail = "the broker could not store the message; resubmit it";
-        audit::sign_receipt(signing_key, refused);
-        replies[slot.index].bytes = contracts::encode_envelope(refused);
+        contracts::ReceiptBatch refused_all;
+        for (const auto& message_id : slot.message_ids) {
+          contracts::Receipt refused;
+          refused.message_id = message_id;
+          refused.status = contracts::ReceiptStatus::kRejected;
+          refused.code = ErrorCode::kStorage;
+          refused.detail = "the broker could not store the message; resubmit it";
+          audit::sign_receipt(signing_key, refused);
+          refused_all.receipts.push_back(std::move(refused));
+        }
+        replies[slot.index].bytes = slot.batch ? encode_receipts(std::move(refused_all), options.max_message_bytes)
+                                               : contracts::encode_envelope(refused_all.receipts.front());
       }
       if (auto r = store.begin(); r) {
         if (auto reset = store.reset_in_flight(); reset && store.commit()) {
@@ -412,10 +474,12 @@ struct Broker::Impl {
       if (auto r = socket.send(out.routing_id, out.bytes); !r) {
         auto& refused = unreachable[out.routing_id];
         if (refused.delivery_ids.empty()) {
-          log().warn("delivery not sent, connection retired delivery_id={} detail={}", out.delivery_id,
-                     r.error().detail);
+          log().warn("delivery not sent, connection retired delivery_id={} deliveries={} detail={}",
+                     out.batched_ids.empty() ? out.delivery_id : out.batched_ids.front(),
+                     out.batched_ids.empty() ? 1 : out.batched_ids.size(), r.error().detail);
         }
-        refused.delivery_ids.push_back(out.delivery_id);
+        if (out.batched_ids.empty()) refused.delivery_ids.push_back(out.delivery_id);
+        refused.delivery_ids.insert(refused.delivery_ids.end(), out.batched_ids.begin(), out.batched_ids.end());
         refused.reason = r.error().detail;
       }
     }

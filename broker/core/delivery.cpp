@@ -142,7 +142,7 @@ void DeliveryScheduler::touch(const std::string& routing_id, Millis now) {
 }
 
 Result<void> DeliveryScheduler::on_credit(const std::string& routing_id, const std::string& partner,
-                                          std::uint32_t credit, Millis now) {
+                                          std::uint32_t credit, Millis now, bool batches) {
   if (credit == 0) return drop_session(routing_id, now);
   auto [it, inserted] = sessions_.try_emplace(routing_id);
   Session& s = it->second;
@@ -153,6 +153,7 @@ Result<void> DeliveryScheduler::on_credit(const std::string& routing_id, const s
     credit = options_.max_credit;
   }
   s.credit = credit;
+  s.batches = batches;
   s.last_seen = now;
   dirty_.insert(partner);
   return {};
@@ -383,7 +384,7 @@ Result<void> DeliveryScheduler::send_reserved(store::OutboundDelivery d, const s
 }
 
 Result<void> DeliveryScheduler::send(store::OutboundDelivery& d, std::uint32_t attempt, const std::string& routing_id,
-                                     Millis now, std::vector<Outgoing>& out) {
+                                     Millis now, std::vector<Queued>& out) {
   std::uint32_t shown = attempt;  // every send that left the broker, counted or not
   if (auto u = uncounted_.find(static_cast<std::uint64_t>(d.delivery_id)); u != uncounted_.end()) shown += u->second;
   store::LogEvent e = delivery_event(shown == 1 ? "delivered" : "redelivered", d, now);
@@ -399,14 +400,76 @@ Result<void> DeliveryScheduler::send(store::OutboundDelivery& d, std::uint32_t a
   frame.sender = std::move(d.sender);
   frame.accepted_at = d.accepted_at;
   frame.payload = std::move(d.payload);
-  out.push_back({routing_id, contracts::encode_envelope(frame), frame.delivery_id});
-  InFlight& flight = in_flight_[frame.delivery_id];
+  const std::uint64_t id = frame.delivery_id;
+  auto session = sessions_.find(routing_id);
+  out.push_back({routing_id, std::move(frame), session != sessions_.end() && session->second.batches});
+  InFlight& flight = in_flight_[id];
   flight = InFlight{routing_id, d.recipient, now + options_.ack_timeout.count(), false, attempt, now, std::move(e)};
   return {};
 }
 
+namespace {
+
+// An upper bound of the bytes `d` adds to a DeliverBatch frame: FlatBuffers stores each string or
+// byte vector as a 4-byte length, the bytes, a terminator and padding to 4 (at most len + 8), each
+// vector element as a 4-byte offset, and the Deliver and Header tables with their vtables and
+// 8-byte-aligned scalars in well under 256 bytes.
+std::size_t deliver_size_bound(const contracts::Deliver& d) {
+  std::size_t n = 256;
+  auto text = [&n](const std::string& s) { n += s.size() + 8 + 4; };
+  for (const auto* s : {&d.header.message_id, &d.header.contract, &d.header.case_ref, &d.header.correlation_id,
+                        &d.header.causation_id, &d.header.supersedes, &d.header.origin, &d.sender, &d.payload}) {
+    text(*s);
+  }
+  for (const auto& s : d.header.recipients) text(s);
+  for (const auto& s : d.removed_fields) text(s);
+  return n + 16;  // the two string vectors' lengths and padding
+}
+
+}  // namespace
+
+std::vector<Outgoing> DeliveryScheduler::encode(std::vector<Queued> queued) const {
+  std::vector<Outgoing> out;
+  out.reserve(queued.size());
+  // Per batching connection, in the order its deliveries were made: the batch being filled.
+  struct Filling {
+    contracts::DeliverBatch batch;
+    std::size_t bytes = 64;  // frame, union and vector overhead
+  };
+  std::map<std::string, Filling> filling;
+  auto flush = [&out](const std::string& routing_id, Filling& f) {
+    if (f.batch.deliveries.empty()) return;
+    if (f.batch.deliveries.size() == 1) {
+      const std::uint64_t id = f.batch.deliveries.front().delivery_id;
+      out.push_back({routing_id, contracts::encode_envelope(std::move(f.batch.deliveries.front())), id, {}});
+    } else {
+      std::vector<std::uint64_t> ids;
+      ids.reserve(f.batch.deliveries.size());
+      for (const auto& d : f.batch.deliveries) ids.push_back(d.delivery_id);
+      out.push_back({routing_id, contracts::encode_envelope(f.batch), 0, std::move(ids)});
+    }
+    f = Filling{};
+  };
+  for (auto& q : queued) {
+    if (!q.batches) {
+      const std::uint64_t id = q.frame.delivery_id;
+      out.push_back({q.routing_id, contracts::encode_envelope(q.frame), id, {}});
+      continue;
+    }
+    Filling& f = filling[q.routing_id];
+    const std::size_t bytes = deliver_size_bound(q.frame);
+    if (f.batch.deliveries.size() >= contracts::kMaxBatchMessages || f.bytes + bytes > options_.max_message_bytes) {
+      flush(q.routing_id, f);
+    }
+    f.bytes += bytes;
+    f.batch.deliveries.push_back(std::move(q.frame));
+  }
+  for (auto& [routing_id, f] : filling) flush(routing_id, f);
+  return out;
+}
+
 Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
-  std::vector<Outgoing> out = std::exchange(sent_, {});
+  std::vector<Queued> out = std::exchange(sent_, {});
   std::set<std::string> partners;
   partners.swap(dirty_);
   for (const auto& partner : partners) {
@@ -458,7 +521,7 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
       }
     }
   }
-  return out;
+  return encode(std::move(out));
 }
 
 void DeliveryScheduler::reset() {

@@ -55,6 +55,7 @@ struct Outgoing {
   std::string routing_id;
   std::string bytes;               // an encoded frame
   std::uint64_t delivery_id = 0;   // the delivery a Deliver frame carries; 0 for other frames
+  std::vector<std::uint64_t> batched_ids = {};  // a DeliverBatch frame: the deliveries it carries, in order
 };
 
 class DeliveryScheduler {
@@ -85,8 +86,10 @@ class DeliveryScheduler {
   // Records that a connection spoke (any frame): keeps its session alive.
   void touch(const std::string& routing_id, contracts::Millis now);
   // Credit{n} from a connection of `partner`. n == 0 ends the session and returns its deliveries.
+  // `batches`: the connection takes DeliverBatch frames (as its latest Credit said).
   [[nodiscard]] contracts::Result<void> on_credit(const std::string& routing_id, const std::string& partner,
-                                                  std::uint32_t credit, contracts::Millis now);
+                                                  std::uint32_t credit, contracts::Millis now,
+                                                  bool batches = false);
   // An Ack or Nack that came in on connection `routing_id` of `partner`; that connection (and the
   // one the delivery was sent to) has shown it reads. kUnknownDelivery when `partner` holds no such
   // delivery; kStorage when the store failed.
@@ -140,7 +143,9 @@ class DeliveryScheduler {
   bool has_work(contracts::Millis now) const;
   // Silent sessions end; overdue in-flight deliveries go back to pending.
   [[nodiscard]] contracts::Result<void> expire(contracts::Millis now);
-  // Marks deliveries in flight (or dead) in the store and returns the Deliver frames to send.
+  // Marks deliveries in flight (or dead) in the store and returns the Deliver frames to send. The
+  // deliveries of this pump to a connection that takes batches go out as DeliverBatch frames (in
+  // their order, each frame within max_message_bytes and kMaxBatchMessages; one alone as Deliver).
   [[nodiscard]] contracts::Result<std::vector<Outgoing>> pump(contracts::Millis now);
 
   // After a rolled-back transaction: forget every in-flight delivery (the store still has them
@@ -167,7 +172,16 @@ class DeliveryScheduler {
     std::uint32_t in_flight = 0;
     contracts::Millis last_seen = 0;
     bool answered = false;  // acked or nacked a delivery: it reads what it is sent
+    bool batches = false;   // takes DeliverBatch frames
   };
+  // A Deliver frame made by send(), encoded by pump() alone or in a batch.
+  struct Queued {
+    std::string routing_id;
+    contracts::Deliver frame;
+    bool batches = false;  // its connection takes DeliverBatch frames
+  };
+  // The frames of `queued`, in order per connection.
+  std::vector<Outgoing> encode(std::vector<Queued> queued) const;
   struct InFlight {
     std::string routing_id;
     std::string partner;
@@ -196,7 +210,7 @@ class DeliveryScheduler {
   // `out` and keeps it in flight. The caller has marked it in flight in the store with `attempt`
   // and counted the credit. The frame and the log show `attempt` plus the sends not counted.
   contracts::Result<void> send(store::OutboundDelivery& d, std::uint32_t attempt, const std::string& routing_id,
-                               contracts::Millis now, std::vector<Outgoing>& out);
+                               contracts::Millis now, std::vector<Queued>& out);
   // Redacts `d.payload` for its recipient and logs the policy decision; fills `removed`.
   contracts::Result<void> apply_policy(store::OutboundDelivery& d, std::vector<std::string>& removed,
                                        contracts::Millis now);
@@ -223,7 +237,7 @@ class DeliveryScheduler {
   // dropped out of waiting_ since. Only they get deliveries sent at acceptance, and only when
   // nothing is kept for them.
   std::set<std::string, std::less<>> drained_;
-  std::vector<Outgoing> sent_;                    // frames of send_reserved(), for the next pump()
+  std::vector<Queued> sent_;                      // frames of send_reserved(), for the next pump()
   // By delivery id, sends given back by connections that never answered: they left the broker, so
   // the Deliver frame's `attempt` numbers them, but they do not count toward max_attempts (the
   // store keeps counted attempts only). Memory only; forgotten at ack and dead letter.

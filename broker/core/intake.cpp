@@ -20,6 +20,10 @@ Prepared prepare_frame(transport::Incoming in, contracts::ContractRegistry& regi
       std::span(reinterpret_cast<const std::byte*>(p.in.bytes.data()), p.in.bytes.size()), max_message_bytes);
   if (p.decoded) {
     if (const auto* submit = std::get_if<contracts::Submit>(&*p.decoded)) p.checks = precheck_submit(registry, *submit, sensitive);
+    if (const auto* batch = std::get_if<contracts::SubmitBatch>(&*p.decoded)) {
+      p.batch_checks.reserve(batch->messages.size());
+      for (const auto& m : batch->messages) p.batch_checks.push_back(precheck_submit(registry, m, sensitive));
+    }
   }
   return p;
 }

@@ -35,9 +35,11 @@ struct Prepared {
   // The envelope, or why it could not be read.
   contracts::Result<contracts::Envelope> decoded = contracts::Error{contracts::ErrorCode::kMalformedEnvelope, ""};
   SubmitChecks checks;                             // for a Submit; empty otherwise
+  std::vector<SubmitChecks> batch_checks;          // for a SubmitBatch: one per message, in order
 };
 
-// Decodes one frame (bounded by `max_message_bytes`) and, for a Submit, runs precheck_submit.
+// Decodes one frame (bounded by `max_message_bytes`) and, for a Submit, runs precheck_submit (for
+// a SubmitBatch, on each of its messages).
 // Pure: what the worker does to each frame, also usable inline.
 Prepared prepare_frame(transport::Incoming in, contracts::ContractRegistry& registry, std::size_t max_message_bytes,
                        const SensitiveByContract* sensitive = nullptr);

@@ -47,6 +47,12 @@ int main(int argc, char** argv) {
       {"credit", contracts::Credit{16}},
       {"heartbeat", contracts::Heartbeat{1764000003000}},
       {"error", contracts::ErrorFrame{contracts::ErrorCode::kUnknownDelivery, "no such delivery", 7}},
+      {"credit-batches", contracts::Credit{16, true}},
+      {"submit-batch", contracts::SubmitBatch{{contracts::Submit{header, payload}, contracts::Submit{header, "{}"}}}},
+      {"receipt-batch", contracts::ReceiptBatch{{receipt, receipt}}},
+      {"deliver-batch", contracts::DeliverBatch{{contracts::Deliver{7, 1, header, "DTENV", 1764000002000, payload, {}},
+                                                 contracts::Deliver{8, 2, header, "DTENV", 1764000002000, "{}", {}}}}},
+      {"ack-batch", contracts::AckBatch{{7, 8, 9}}},
   };
   for (const auto& [name, envelope] : frames) {
     std::ofstream out(std::string(argv[1]) + "/" + name + ".bin", std::ios::binary);

@@ -166,6 +166,67 @@ TEST_CASE("bad frames get a named error and the broker keeps serving", "[integra
   others_still_served(h, "ALPHA");
 }
 
+// A SubmitBatch frame whose second message has no header: the whole frame is malformed.
+std::string batch_with_headless_message() {
+  namespace wire = keten::wire;
+  flatbuffers::FlatBufferBuilder fbb;
+  auto good = wire::CreateSubmit(fbb, wire::CreateHeaderDirect(fbb, "m-1", "test.notice", 1, "9990012345"),
+                                 fbb.CreateVector(std::vector<std::uint8_t>{'{', '}'}));
+  auto headless = wire::CreateSubmit(fbb, 0, fbb.CreateVector(std::vector<std::uint8_t>{'{', '}'}));
+  auto batch = wire::CreateSubmitBatch(fbb, fbb.CreateVector(std::vector{good, headless}));
+  wire::FinishFrameBuffer(fbb, wire::CreateFrame(fbb, wire::Body::SubmitBatch, batch.Union()));
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+contracts::SubmitBatch notices(std::size_t n, std::size_t payload_bytes = 0) {
+  contracts::SubmitBatch batch;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto s = test_support::notice();
+    if (payload_bytes) s.payload = std::string(payload_bytes, ' ') + s.payload;
+    batch.messages.push_back(std::move(s));
+  }
+  return batch;
+}
+
+TEST_CASE("bad batch frames get one named error and the broker keeps serving", "[integration][hostile][batch]") {
+  test_support::BrokerHarness h;
+  h.options().max_message_bytes = 64 * 1024;
+  h.start();
+  RawClient raw(h, "ALPHA");
+  const std::string valid = contracts::encode_envelope(notices(3));
+  std::string garbage = valid;
+  for (std::size_t i = 8; i < garbage.size(); i += 7) garbage[i] = static_cast<char>(0xff);  // offsets and lengths
+  struct Case {
+    const char* name;
+    std::string bytes;
+    ErrorCode code;
+  };
+  auto c = GENERATE_COPY(
+      Case{"truncated batch", valid.substr(0, valid.size() / 2), ErrorCode::kMalformedEnvelope},
+      Case{"batch overwritten with garbage", garbage, ErrorCode::kMalformedEnvelope},
+      Case{"batch with a message without header", batch_with_headless_message(), ErrorCode::kMalformedEnvelope},
+      Case{"empty batch", contracts::encode_envelope(contracts::SubmitBatch{}), ErrorCode::kProtocol},
+      Case{"ack batch of more than 1000 ids (within the byte limit)",
+           contracts::encode_envelope(contracts::AckBatch{std::vector<std::uint64_t>(1001, 1)}), ErrorCode::kTooLarge},
+      Case{"batch above max_message_bytes in total", contracts::encode_envelope(notices(4, 20 * 1024)),
+           ErrorCode::kTooLarge},
+      Case{"a receipt batch only the broker may send", contracts::encode_envelope(contracts::ReceiptBatch{}),
+           ErrorCode::kProtocol},
+      Case{"a deliver batch only the broker may send", contracts::encode_envelope(contracts::DeliverBatch{}),
+           ErrorCode::kProtocol});
+  INFO(c.name);
+  raw.send_raw(c.bytes);
+  CHECK(raw.error_code() == c.code);
+
+  raw.send_raw(contracts::encode_envelope(notices(2)));
+  auto e = raw.receive();
+  REQUIRE(std::holds_alternative<contracts::ReceiptBatch>(e));
+  const auto& receipts = std::get<contracts::ReceiptBatch>(e).receipts;
+  REQUIRE(receipts.size() == 2);
+  for (const auto& r : receipts) CHECK(r.status == contracts::ReceiptStatus::kAccepted);
+  others_still_served(h, "ALPHA");
+}
+
 TEST_CASE("a multi-frame message is refused as one error", "[integration][hostile]") {
   test_support::BrokerHarness h;
   h.start();

@@ -727,3 +727,52 @@ TEST_CASE("connections that have answered are served before a partner's others",
   CHECK((*out)[0].routing_id == "b-reader");
   CHECK((*out)[1].routing_id == "b-reader");
 }
+
+// Deliver batching: only a connection whose Credit said `batches` gets DeliverBatch frames; each
+// frame stays within max_message_bytes, the deliveries keep their order, and every one is in flight.
+TEST_CASE("scheduler batches deliveries only for a connection that asked, within max_message_bytes",
+          "[core][delivery][batch]") {
+  Fixture f;
+  f.options.max_message_bytes = 4 * 1024;  // room for a few deliveries of about 600 bytes per frame
+  f.submit(20);
+  const bool batches = GENERATE(false, true);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 100, kT0, batches));
+  REQUIRE(f.store.begin());
+  auto out = f.scheduler.pump(kT0);
+  REQUIRE(out);
+  REQUIRE(f.store.commit());
+  std::vector<std::string> ids;
+  std::size_t batch_frames = 0;
+  for (const auto& o : *out) {
+    CHECK(o.routing_id == "conn-1");
+    CHECK(o.bytes.size() <= f.options.max_message_bytes);
+    auto e = contracts::decode_envelope(std::span(reinterpret_cast<const std::byte*>(o.bytes.data()), o.bytes.size()),
+                                        f.options.max_message_bytes);
+    REQUIRE(e);
+    if (auto* d = std::get_if<contracts::Deliver>(&*e)) {
+      CHECK(o.delivery_id == d->delivery_id);
+      CHECK(o.batched_ids.empty());
+      ids.push_back(d->header.message_id);
+    } else {
+      REQUIRE(batches);
+      const auto& b = std::get<contracts::DeliverBatch>(*e);
+      ++batch_frames;
+      REQUIRE(b.deliveries.size() > 1);
+      REQUIRE(o.batched_ids.size() == b.deliveries.size());
+      for (std::size_t i = 0; i < b.deliveries.size(); ++i) {
+        CHECK(o.batched_ids[i] == b.deliveries[i].delivery_id);
+        ids.push_back(b.deliveries[i].header.message_id);
+      }
+    }
+  }
+  std::vector<std::string> expected;
+  for (int i = 0; i < 20; ++i) expected.push_back("m-" + std::to_string(i));
+  CHECK(ids == expected);
+  CHECK(f.counts().in_flight == 20);
+  if (batches) {
+    CHECK(batch_frames >= 2);  // 20 deliveries do not fit one 4 KiB frame
+    CHECK(out->size() < 20);
+  } else {
+    CHECK(out->size() == 20);
+  }
+}
