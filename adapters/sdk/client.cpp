@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <array>
+#include <variant>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -71,9 +72,11 @@ Error transport_error(std::string_view what, const zmq::error_t& e) {
 }
 
 std::string_view frame_name(const Envelope& envelope) {
-  constexpr std::array<std::string_view, 8> kNames = {"submit", "receipt", "deliver",   "ack",
-                                                      "nack",   "credit",  "heartbeat", "error"};
-  return kNames.at(envelope.index());
+  constexpr std::array<std::string_view, 12> kNames = {"submit",       "receipt",       "deliver",      "ack",
+                                                       "nack",         "credit",        "heartbeat",    "error",
+                                                       "submit batch", "receipt batch", "deliver batch", "ack batch"};
+  static_assert(kNames.size() == std::variant_size_v<Envelope>, "a name for every frame type");
+  return kNames[envelope.index()];
 }
 
 // libzmq may hand over a message that lies inside its receive buffer at any offset, and FlatBuffers
