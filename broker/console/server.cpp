@@ -4,9 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <atomic>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "broker/audit/hash_chain.h"
 #include "broker/audit/replay.h"
@@ -22,6 +20,7 @@
 #include "broker/console/payload_policy.h"
 #include "broker/console/resend.h"
 #include "broker/ops/http_server.h"
+#include "broker/ops/serving_thread.h"
 #include "broker/report/contract_info.h"
 #include "broker/report/render.h"
 #include "broker/report/source.h"
@@ -83,9 +82,7 @@ Result<Millis> time_param(const char* name, const std::string& text) {
 struct ConsoleServer::Impl {
   ConsoleOptions options;
   httplib::Server server;
-  std::thread thread;
-  std::string endpoint;
-  std::atomic<bool> finished{false};
+  std::unique_ptr<ops::ServingThread> serving;  // after `server`: destroyed (stopped, joined) first
 
   Result<store::SqliteStore> open_store(bool read_only) const {
     store::StoreOptions o;
@@ -481,14 +478,11 @@ struct ConsoleServer::Impl {
 
 ConsoleServer::ConsoleServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-ConsoleServer::~ConsoleServer() {
-  stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
+ConsoleServer::~ConsoleServer() = default;
 
-void ConsoleServer::stop() { impl_->server.stop(); }
+void ConsoleServer::stop() { impl_->serving->stop(); }
 
-std::string ConsoleServer::endpoint() const { return impl_->endpoint; }
+std::string ConsoleServer::endpoint() const { return impl_->serving->endpoint(); }
 
 Result<std::unique_ptr<ConsoleServer>> ConsoleServer::start(ConsoleOptions options) {
   auto address = ops::parse_host_port(options.listen);
@@ -505,21 +499,10 @@ Result<std::unique_ptr<ConsoleServer>> ConsoleServer::start(ConsoleOptions optio
   server.set_write_timeout(10, 0);
   server.set_payload_max_length(1 << 20);
   impl->routes();
-  int port = address->port;
-  if (port == 0) {
-    port = server.bind_to_any_port(address->host);
-    if (port <= 0) return Error{ErrorCode::kTransport, "console: cannot bind " + impl->options.listen};
-  } else if (!server.bind_to_port(address->host, port)) {
-    return Error{ErrorCode::kTransport, "console: cannot bind " + impl->options.listen + " (address in use?)"};
-  }
-  const bool v6 = address->host.find(':') != std::string::npos;
-  impl->endpoint = (v6 ? "[" + address->host + "]" : address->host) + ":" + std::to_string(port);
-  impl->thread = std::thread([&server, &finished = impl->finished] {
-    if (!server.listen_after_bind()) log().error("console stopped serving");
-    finished = true;
-  });
-  while (!server.is_running() && !impl->finished) std::this_thread::yield();
-  log().info("console listening endpoint={}", impl->endpoint);
+  auto serving = ops::ServingThread::start(server, *address, "console");
+  if (!serving) return serving.error();
+  impl->serving = std::move(*serving);
+  log().info("console listening endpoint={}", impl->serving->endpoint());
   return std::unique_ptr<ConsoleServer>(new ConsoleServer(std::move(impl)));
 }
 
