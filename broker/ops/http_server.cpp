@@ -3,11 +3,10 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <charconv>
-#include <thread>
 
 #include "broker/ops/log.h"
+#include "broker/ops/serving_thread.h"
 
 namespace broker::ops {
 namespace {
@@ -44,19 +43,14 @@ Result<HostPort> parse_host_port(const std::string& listen) {
 
 struct HttpServer::Impl {
   httplib::Server server;
-  std::thread thread;
-  std::string endpoint;
-  std::atomic<bool> finished{false};
+  std::unique_ptr<ServingThread> serving;  // after `server`: destroyed (stopped, joined) first
 };
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-HttpServer::~HttpServer() {
-  impl_->server.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
+HttpServer::~HttpServer() = default;
 
-std::string HttpServer::endpoint() const { return impl_->endpoint; }
+std::string HttpServer::endpoint() const { return impl_->serving->endpoint(); }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& listen, HttpHandlers handlers) {
   auto address = parse_host_port(listen);
@@ -88,23 +82,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& listen,
     res.set_content(metrics ? metrics() : std::string(), kPrometheusType);
   });
 
-  int port = address->port;
-  if (port == 0) {
-    port = server.bind_to_any_port(address->host);
-    if (port <= 0) return Error{ErrorCode::kTransport, "http: cannot bind " + listen};
-  } else if (!server.bind_to_port(address->host, port)) {
-    return Error{ErrorCode::kTransport, "http: cannot bind " + listen + " (address in use or not local?)"};
-  }
-  bool v6 = address->host.find(':') != std::string::npos;
-  impl->endpoint = (v6 ? "[" + address->host + "]" : address->host) + ":" + std::to_string(port);
-  impl->thread = std::thread([&server, &finished = impl->finished] {
-    if (!server.listen_after_bind()) log().error("http server stopped serving");
-    finished = true;
-  });
-  // stop() only interrupts a server that is running; wait for that before handing it out, so the
-  // destructor can never miss it.
-  while (!server.is_running() && !impl->finished) std::this_thread::yield();
-  log().info("http listening endpoint={}", impl->endpoint);
+  auto serving = ServingThread::start(server, *address, "http");
+  if (!serving) return serving.error();
+  impl->serving = std::move(*serving);
+  log().info("http listening endpoint={}", impl->serving->endpoint());
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 

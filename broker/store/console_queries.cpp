@@ -37,6 +37,17 @@ class Query {
     if (rc == SQLITE_DONE) return false;
     return Error{ErrorCode::kStorage, std::string(what_) + " : " + sqlite3_errmsg(db_)};
   }
+  // Steps through every row, calling on_row() with the statement on it (read it with the *_at
+  // accessors); the first error of preparing, binding or stepping ends the walk.
+  template <class OnRow>
+  Result<void> each(OnRow&& on_row) {
+    for (;;) {
+      auto row = next();
+      if (!row) return row.error();
+      if (!*row) return {};
+      on_row();
+    }
+  }
   std::int64_t int64_at(int c) const { return sqlite3_column_int64(stmt_.get(), c); }
   std::string text_at(int c) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), c));
@@ -158,14 +169,12 @@ Result<std::vector<PartnerSummary>> partner_summaries(SqliteStore& store, Millis
             "SELECT d.recipient, m.contract, COUNT(*), MIN(m.accepted_at) FROM deliveries d JOIN messages m ON "
             "m.seq = d.message_seq WHERE d.state IN (0, 1) GROUP BY d.recipient, m.contract",
             "console backlog");
-    for (;;) {
-      auto row = q.next();
-      if (!row) return row.error();
-      if (!*row) break;
+    auto rows = q.each([&] {
       auto& f = figures(q.text_at(0), q.text_at(1));
       f.undelivered = q.int64_at(2);
       f.oldest_undelivered = q.int64_at(3);
-    }
+    });
+    if (!rows) return rows.error();
   }
   {
     // Dead letters have no index of their own: a scan of the deliveries table
@@ -174,12 +183,10 @@ Result<std::vector<PartnerSummary>> partner_summaries(SqliteStore& store, Millis
             "SELECT d.recipient, m.contract, COUNT(*) FROM deliveries d JOIN messages m ON m.seq = d.message_seq "
             "WHERE d.state = 3 GROUP BY d.recipient, m.contract",
             "console dead letters");
-    for (;;) {
-      auto row = q.next();
-      if (!row) return row.error();
-      if (!*row) break;
+    auto rows = q.each([&] {
       figures(q.text_at(0), q.text_at(1)).dead_letters = q.int64_at(2);
-    }
+    });
+    if (!rows) return rows.error();
   }
   auto from_seq = store.log_seq_since(since);
   if (!from_seq) return from_seq.error();
@@ -188,21 +195,19 @@ Result<std::vector<PartnerSummary>> partner_summaries(SqliteStore& store, Millis
           "event IN ('accepted', 'rejected', 'acknowledged', 'nacked') GROUP BY event, sender, recipient, contract",
           "console partner activity");
   q.int64(static_cast<std::int64_t>(*from_seq));
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) break;
+  auto rows = q.each([&] {
     const std::string event = q.text_at(0);
     const bool produced = event == "accepted" || event == "rejected";
     const std::string partner = produced ? q.text_at(1) : q.text_at(2);
-    if (partner.empty()) continue;  // a refused message from an unknown sender
+    if (partner.empty()) return;  // a refused message from an unknown sender
     auto& s = entry(partner);
     s.last_seen = std::max(s.last_seen, q.int64_at(5));
-    if (!produced) continue;
+    if (!produced) return;
     // A refused message may name no contract (it could not be read that far).
     auto& f = figures(partner, q.text_at(3));
     (event == "accepted" ? f.accepted : f.rejected) += q.int64_at(4);
-  }
+  });
+  if (!rows) return rows.error();
   for (auto& [key, f] : by_contract) {
     auto& s = by_partner[key.first];
     s.undelivered += f.undelivered;
@@ -243,12 +248,10 @@ Result<std::vector<MessageRow>> find_messages(SqliteStore& store, const MessageF
   w.bind(q);
   q.int64(static_cast<std::int64_t>(filter.limit));
   std::vector<MessageRow> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) break;
+  auto rows = q.each([&] {
     out.push_back(message_row(q, 0));
-  }
+  });
+  if (!rows) return rows.error();
   return out;
 }
 
@@ -265,10 +268,7 @@ Result<std::vector<DeadLetter>> find_dead_letters(SqliteStore& store, const Mess
   w.bind(q);
   q.int64(static_cast<std::int64_t>(filter.limit));
   std::vector<DeadLetter> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) break;
+  auto rows = q.each([&] {
     DeadLetter d;
     d.delivery_id = q.int64_at(0);
     d.recipient = q.text_at(1);
@@ -276,21 +276,20 @@ Result<std::vector<DeadLetter>> find_dead_letters(SqliteStore& store, const Mess
     d.dead_at = q.int64_at(3);
     d.message = message_row(q, 4);
     out.push_back(std::move(d));
-  }
+  });
+  if (!rows) return rows.error();
   // Through the message index: a few rows per dead letter.
   for (auto& d : out) {
     Query r(db, "SELECT detail FROM handover_log WHERE message_id = ? AND event = 'resent' ORDER BY seq",
             "console resent rows");
     r.text(d.message.message_id);
-    for (;;) {
-      auto row = r.next();
-      if (!row) return row.error();
-      if (!*row) break;
+    auto resent = r.each([&] {
       auto detail = nlohmann::json::parse(r.text_at(0), nullptr, false);
       if (detail.is_object() && detail.contains("new_message_id") && detail["new_message_id"].is_string()) {
         d.resent_as.push_back(detail["new_message_id"].get<std::string>());
       }
-    }
+    });
+    if (!resent) return resent.error();
   }
   return out;
 }
@@ -328,10 +327,7 @@ Result<std::optional<MessageRecord>> find_message_record(SqliteStore& store, con
             "message_seq = ? ORDER BY id",
             "console message deliveries");
     q.int64(seq);
-    for (;;) {
-      auto row = q.next();
-      if (!row) return row.error();
-      if (!*row) break;
+    auto rows = q.each([&] {
       Delivery d;
       d.id = q.int64_at(0);
       d.message_seq = seq;
@@ -342,17 +338,15 @@ Result<std::optional<MessageRecord>> find_message_record(SqliteStore& store, con
       d.acked_at = q.int64_at(5);
       d.dead_at = q.int64_at(6);
       record.deliveries.push_back(std::move(d));
-    }
+    });
+    if (!rows) return rows.error();
   }
   Query q(db,
           "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient, delivery_id, "
           "payload_digest, detail, prev_hash, hash FROM handover_log WHERE message_id = ? ORDER BY seq",
           "console message log");
   q.text(message_id);
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) break;
+  auto rows = q.each([&] {
     LogEvent e;
     e.seq = static_cast<std::uint64_t>(q.int64_at(0));
     e.at = q.int64_at(1);
@@ -369,7 +363,8 @@ Result<std::optional<MessageRecord>> find_message_record(SqliteStore& store, con
     e.prev_hash = q.text_at(12);
     e.hash = q.text_at(13);
     record.events.push_back(std::move(e));
-  }
+  });
+  if (!rows) return rows.error();
   return std::optional<MessageRecord>(std::move(record));
 }
 

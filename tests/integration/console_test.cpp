@@ -15,7 +15,7 @@
 #include "broker/audit/replay.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/digest.h"
-#include "tests/integration/console_http.h"
+#include "tests/support/http_client.h"
 #include "tests/support/broker_harness.h"
 #include "tests/support/process.h"
 
@@ -23,7 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
-using console_test::http;
+using test_support::http;
 using test_support::BrokerHarness;
 using test_support::ChildProcess;
 

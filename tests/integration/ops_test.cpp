@@ -1,11 +1,8 @@
 // The operator's view of a real `keten serve`: /healthz, /readyz and /metrics over real HTTP with
 // values checked against what the test sent, each alert triggered and found as an `alert` event in
 // the handover log, and the JSON log format. docs/operations.md.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -20,6 +17,7 @@
 
 #include "broker/store/sqlite_store.h"
 #include "tests/support/broker_harness.h"
+#include "tests/support/http_client.h"
 #include "tests/support/process.h"
 
 namespace {
@@ -27,48 +25,7 @@ namespace {
 using namespace std::chrono_literals;
 using test_support::BrokerHarness;
 using test_support::ChildProcess;
-
-struct HttpReply {
-  int status = 0;
-  std::string body;
-};
-
-// GET over a plain TCP socket (HTTP/1.0: the server closes after the reply). status 0 when the
-// connection failed.
-HttpReply http_get(const std::string& endpoint, const std::string& path) {
-  HttpReply reply;
-  auto colon = endpoint.rfind(':');
-  std::string host = endpoint.substr(0, colon);
-  int port = std::stoi(endpoint.substr(colon + 1));
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return reply;
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return reply;
-  }
-  std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + endpoint + "\r\n\r\n";
-  if (send(fd, request.data(), request.size(), 0) != static_cast<ssize_t>(request.size())) {
-    close(fd);
-    return reply;
-  }
-  std::string raw;
-  char buf[8192];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<std::size_t>(n));
-  close(fd);
-  // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody"
-  if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) return reply;
-  reply.status = std::stoi(raw.substr(9, 3));
-  auto body = raw.find("\r\n\r\n");
-  if (body != std::string::npos) reply.body = raw.substr(body + 4);
-  return reply;
-}
+using test_support::http;
 
 // The value of the sample whose name and labels are exactly `series` (as rendered), or nullopt.
 std::optional<double> sample(const std::string& metrics, const std::string& series) {
@@ -136,7 +93,7 @@ struct ServedBroker {
     process->wait(20s);
     process.reset();
   }
-  std::string metrics() const { return http_get(http, "/metrics").body; }
+  std::string metrics() const { return test_support::http(http, "GET", "/metrics").body; }
 };
 
 // The `alert` events of the store's handover log, as parsed details.
@@ -175,9 +132,9 @@ TEST_CASE("keten serve answers /healthz and /readyz and /metrics with the counts
   auto log_path = h.dir() / "serve.log";
   ServedBroker broker(config, log_path, "json");
 
-  CHECK(http_get(broker.http, "/healthz").status == 200);
-  CHECK(eventually([&] { return http_get(broker.http, "/readyz").status == 200; }));  // once the loop runs
-  CHECK(http_get(broker.http, "/nothing-here").status == 404);
+  CHECK(http(broker.http, "GET", "/healthz").status == 200);
+  CHECK(eventually([&] { return http(broker.http, "GET", "/readyz").status == 200; }));  // once the loop runs
+  CHECK(http(broker.http, "GET", "/nothing-here").status == 404);
 
   auto alpha = h.client("ALPHA", {}, broker.endpoint);
   for (int i = 0; i < 3; ++i) {
@@ -318,12 +275,12 @@ TEST_CASE("each alert fires once as an `alert` handover-log event", "[integratio
     // The broker may be inside a turn's transaction right now: wait for it, as any writer would.
     sqlite3_busy_timeout(db, 10'000);
     REQUIRE(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
-    bool unhealthy = eventually([&] { return http_get(broker.http, "/healthz").status == 503; }, 40s);
+    bool unhealthy = eventually([&] { return http(broker.http, "GET", "/healthz").status == 503; }, 40s);
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     CHECK(unhealthy);
   }
   REQUIRE(eventually([&] { return has_alert(alert_events(store_path), "checkpoint_overdue", "checkpoint"); }, 40s));
-  CHECK(eventually([&] { return http_get(broker.http, "/healthz").status == 200; }, 40s));
+  CHECK(eventually([&] { return http(broker.http, "GET", "/healthz").status == 200; }, 40s));
 
   // Each crossing fired once, and the metrics count the alert events.
   events = alert_events(store_path);

@@ -1,25 +1,28 @@
 #pragma once
-// A minimal HTTP/1.0 client for the console tests: one request over a plain loopback socket, the
-// server closes after the reply. status 0 when the connection failed.
+// A minimal HTTP/1.0 client for the integration tests (the console and the ops endpoints): one
+// request over a plain loopback socket, the server closes after the reply. status 0 when the
+// connection failed. The 60 s receive timeout only bounds a hang; no test depends on it.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstdint>
 #include <map>
 #include <string>
 
-namespace console_test {
+namespace test_support {
 
-struct Reply {
+struct HttpReply {
   int status = 0;
   std::map<std::string, std::string> headers;  // names lowercased; repeated ones joined by "\n"
   std::string body;
 };
 
-inline Reply http(const std::string& endpoint, const std::string& method, const std::string& target,
+inline HttpReply http(const std::string& endpoint, const std::string& method, const std::string& target,
                   const std::map<std::string, std::string>& headers = {}, const std::string& body = {}) {
-  Reply reply;
+  HttpReply reply;
   const auto colon = endpoint.rfind(':');
   const std::string host = endpoint.substr(0, colon);
   const int port = std::stoi(endpoint.substr(colon + 1));
@@ -70,4 +73,4 @@ inline Reply http(const std::string& endpoint, const std::string& method, const 
   return reply;
 }
 
-}  // namespace console_test
+}  // namespace test_support

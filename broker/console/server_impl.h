@@ -1,0 +1,77 @@
+#pragma once
+// ConsoleServer::Impl, shared by the files of the console's server and included by them only:
+// server.cpp (lifecycle and routes), server_gate.cpp (who is asking, the purpose and the `log_read`
+// row before case data, store access), server_pages.cpp (the read-only pages) and
+// server_resend.cpp (the resend form's POST). cpp-httplib stays behind this header.
+
+#include <httplib.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/console/html.h"
+#include "broker/console/server.h"
+#include "broker/ops/serving_thread.h"
+#include "broker/store/console_queries.h"
+#include "broker/store/sqlite_store.h"
+#include "contracts/error.h"
+
+namespace broker::console {
+
+// Request helpers (server_gate.cpp).
+std::string param(const httplib::Request& req, const char* key);
+std::string cookie(const httplib::Request& req, std::string_view name);
+// The page in its frame, with the console's headers (no caching, no framing by others, a CSP).
+void send_page(httplib::Response& res, int status, const Frame& frame, const std::string& body);
+// "" = 0; a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time; kConfig naming `name` otherwise.
+contracts::Result<Millis> time_param(const char* name, const std::string& text);
+
+inline constexpr std::string_view kPurposeCookie = "keten_purpose";
+
+struct ConsoleServer::Impl {
+  using Error = contracts::Error;
+  template <class T>
+  using Result = contracts::Result<T>;
+  using Request = httplib::Request;
+  using Response = httplib::Response;
+
+  ConsoleOptions options;
+  httplib::Server server;
+  std::unique_ptr<ops::ServingThread> serving;  // after `server`: destroyed (stopped, joined) first
+
+  // server.cpp
+  void login(const Request& req, Response& res) const;
+  void routes();
+
+  // server_gate.cpp
+  Result<store::SqliteStore> open_store(bool read_only) const;
+  // Appends rows in one transaction of their own.
+  Result<void> append(std::vector<store::LogEvent> events) const;
+  const Viewer* viewer(const Request& req) const;
+  // The viewer, or a 401 with the login form already in `res`.
+  const Viewer* require_viewer(const Request& req, Response& res) const;
+  std::string purpose(const Request& req, Response& res) const;
+  // Before any case data is sent: the purpose (asking for it when missing) and the `log_read` row.
+  // false when the response is already written (the purpose form, or a 503 when the read cannot be
+  // recorded: case data is never shown unrecorded).
+  bool record_read(const Request& req, Response& res, const Viewer& v, const Frame& frame, const std::string& case_ref,
+                   const std::string& partner) const;
+  store::MessageFilter filter_from(const Request& req, const Viewer& v) const;
+  void storage_failure(Response& res, const Frame& frame, const Error& e) const;
+
+  // server_pages.cpp
+  void partners(const Request& req, Response& res) const;
+  void dead_letters(const Request& req, Response& res) const;
+  void messages(const Request& req, Response& res) const;
+  void message(const Request& req, Response& res) const;
+  void case_page(const Request& req, Response& res) const;
+  void contracts_page(const Request& req, Response& res) const;
+  void quality(const Request& req, Response& res) const;
+
+  // server_resend.cpp
+  void resend(const Request& req, Response& res) const;
+};
+
+}  // namespace broker::console

@@ -1,0 +1,205 @@
+#include "broker/console/server_impl.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "broker/audit/hash_chain.h"
+#include "broker/audit/replay.h"
+#include "broker/console/broker_status.h"
+#include "broker/console/case_page.h"
+#include "broker/console/catalogue_page.h"
+#include "broker/console/dead_letters_page.h"
+#include "broker/console/html.h"
+#include "broker/console/log.h"
+#include "broker/console/messages_page.h"
+#include "broker/console/partners_page.h"
+#include "broker/console/payload_policy.h"
+#include "broker/report/contract_info.h"
+#include "broker/report/render.h"
+#include "broker/report/source.h"
+#include "broker/store/console_queries.h"
+#include "broker/store/sqlite_store.h"
+#include "contracts/time.h"
+
+namespace broker::console {
+
+using contracts::ErrorCode;
+using httplib::Request;
+using httplib::Response;
+
+void ConsoleServer::Impl::partners(const Request& req, Response& res) const {
+  const Viewer* v = require_viewer(req, res);
+  if (!v) return;
+  Frame frame{"Partners", "partners", v->label(), 10};
+  auto s = open_store(true);
+  if (!s) return storage_failure(res, frame, s.error());
+  const Millis now = contracts::now_millis();
+  const Millis window = options.partner_window.count();
+  auto rows = store::partner_summaries(*s, now - window);
+  if (!rows) return storage_failure(res, frame, rows.error());
+  std::map<std::string, PartnerLiveness> connections;
+  Liveness live;
+  if (!options.broker_http.empty()) {
+    auto metrics = fetch_metrics(options.broker_http);
+    if (metrics) {
+      connections = parse_partner_liveness(*metrics);
+      live.partners = &connections;
+      // A configured partner that has neither sent nor been sent anything yet.
+      for (const auto& [name, l] : connections) {
+        auto at = std::lower_bound(rows->begin(), rows->end(), name,
+                                   [](const store::PartnerSummary& p, const std::string& n) { return p.partner < n; });
+        if (at == rows->end() || at->partner != name) {
+          store::PartnerSummary quiet;
+          quiet.partner = name;
+          rows->insert(at, std::move(quiet));
+        }
+      }
+    } else {
+      log().warn("broker metrics not read endpoint={} detail={}", options.broker_http, metrics.error().detail);
+      live.problem = metrics.error().detail;
+    }
+  }
+  send_page(res, 200, frame, render_partners(*rows, now, window, live));
+}
+
+void ConsoleServer::Impl::dead_letters(const Request& req, Response& res) const {
+  const Viewer* v = require_viewer(req, res);
+  if (!v) return;
+  Frame frame{"Dead letters", "dead", v->label(), 0};
+  auto filter = filter_from(req, *v);
+  filter.state.clear();
+  if (!record_read(req, res, *v, frame, filter.case_ref, filter.recipient)) return;
+  auto s = open_store(true);
+  if (!s) return storage_failure(res, frame, s.error());
+  auto rows = store::find_dead_letters(*s, filter);
+  if (!rows) return storage_failure(res, frame, rows.error());
+  send_page(res, 200, frame, render_dead_letters(*rows, filter, *v));
+}
+
+void ConsoleServer::Impl::messages(const Request& req, Response& res) const {
+  const Viewer* v = require_viewer(req, res);
+  if (!v) return;
+  Frame frame{"Messages", "messages", v->label(), 0};
+  auto filter = filter_from(req, *v);
+  const std::string from_text = param(req, "from"), to_text = param(req, "to");
+  auto from = time_param("from", from_text);
+  auto to = time_param("to", to_text);
+  if (!from || !to) {
+    return send_page(res, 400, frame, "<p class=\"error\">" + escape((!from ? from : to).error().detail) + "</p>" +
+                                          render_message_search({}, filter, from_text, to_text));
+  }
+  filter.from = *from;
+  filter.to = *to;
+  if (!record_read(req, res, *v, frame, filter.case_ref, filter.recipient)) return;
+  auto s = open_store(true);
+  if (!s) return storage_failure(res, frame, s.error());
+  auto rows = store::find_messages(*s, filter);
+  if (!rows) {
+    if (rows.error().code == ErrorCode::kConfig) {
+      return send_page(res, 400, frame, "<p class=\"error\">" + escape(rows.error().detail) + "</p>");
+    }
+    return storage_failure(res, frame, rows.error());
+  }
+  send_page(res, 200, frame, render_message_search(*rows, filter, from_text, to_text));
+}
+
+void ConsoleServer::Impl::message(const Request& req, Response& res) const {
+  const Viewer* v = require_viewer(req, res);
+  if (!v) return;
+  const std::string id = req.matches[1];
+  Frame frame{"Message " + id, "messages", v->label(), 0};
+  auto s = open_store(true);
+  if (!s) return storage_failure(res, frame, s.error());
+  auto record = store::find_message_record(*s, id);
+  if (!record) return storage_failure(res, frame, record.error());
+  // Whether it exists and which case it belongs to is not shown before the checks below.
+  if (!*record || !v->may_see_case((*record)->row.case_ref)) {
+    return send_page(res, *record ? 403 : 404, frame,
+                     *record ? "<p class=\"error\">This message belongs to a case you may not see.</p>"
+                             : "<p class=\"error\">No message with this id.</p>");
+  }
+  if (!record_read(req, res, *v, frame, (*record)->row.case_ref, "")) return;
+  std::string payload, unreadable, schema;
+  if (v->role == Role::kInspector) {
+    auto content = s->find_message_content(id);
+    if (!content) unreadable = content.error().detail;
+    else if (*content) {
+      payload = (*content)->payload;
+      unreadable = (*content)->unreadable;
+    }
+    if (options.contracts) {
+      const auto& all = options.contracts->all();
+      auto c = all.find(std::make_pair((*record)->row.contract, (*record)->row.version));
+      if (c != all.end()) schema = c->second.schema_json;
+    }
+  }
+  send_page(res, 200, frame, render_message(**record, payload_for(*v, payload, unreadable, schema)));
+}
+
+void ConsoleServer::Impl::case_page(const Request& req, Response& res) const {
+  const Viewer* v = require_viewer(req, res);
+  if (!v) return;
+  const std::string case_ref = param(req, "case");
+  Frame frame{case_ref.empty() ? "Cases" : "Case " + case_ref, "cases", v->label(), 0};
+  if (case_ref.empty()) return send_page(res, 200, frame, render_case_chooser(""));
+  if (!v->may_see_case(case_ref)) {
+    return send_page(res, 403, frame, render_case_chooser("You may not see case " + case_ref + "."));
+  }
+  auto as_of = time_param("as_of", param(req, "as_of"));
+  if (!as_of) return send_page(res, 400, frame, render_case_chooser(as_of.error().detail));
+  const std::string partner = param(req, "partner");
+  if (!record_read(req, res, *v, frame, case_ref, partner)) return;
+  auto s = open_store(true);
+  if (!s) return storage_failure(res, frame, s.error());
+  auto rows = s->read_case_log(case_ref);
+  if (!rows) return storage_failure(res, frame, rows.error());
+  CaseView view;
+  view.case_ref = case_ref;
+  for (const auto& r : *rows) {
+    // The console's own reads are rows of the case too; they are not stops of its story.
+    if (r.event != "log_read") view.event_times.push_back(r.at);
+  }
+  std::sort(view.event_times.begin(), view.event_times.end());
+  view.event_times.erase(std::unique(view.event_times.begin(), view.event_times.end()), view.event_times.end());
+  // The first stop is just before the case began: what nobody knew yet.
+  if (!view.event_times.empty()) view.event_times.insert(view.event_times.begin(), view.event_times.front() - 1);
+  view.partners = audit::build_timeline(*rows, {case_ref, "", 0}).partners;
+  view.verification = audit::verify_rows(*rows);
+  view.timeline = audit::build_timeline(*rows, {case_ref, partner, *as_of});
+  view.replay_html = audit::render_html(view.timeline, view.verification);
+  if (options.contracts) {
+    for (const auto& [key, c] : options.contracts->all()) view.owners[c.name] = c.owners;
+  }
+  send_page(res, 200, frame, render_case(view));
+}
+
+void ConsoleServer::Impl::contracts_page(const Request& req, Response& res) const {
+  const Viewer* v = require_viewer(req, res);
+  if (!v) return;
+  send_page(res, 200, {"Contracts", "contracts", v->label(), 0},
+            render_contracts(options.contracts ? &*options.contracts : nullptr));
+}
+
+void ConsoleServer::Impl::quality(const Request& req, Response& res) const {
+  const Viewer* v = require_viewer(req, res);
+  if (!v) return;
+  Frame frame{"Quality report", "quality", v->label(), 0};
+  const std::string from_text = param(req, "from"), to_text = param(req, "to");
+  auto from = time_param("from", from_text);
+  auto to = time_param("to", to_text);
+  if (!from || !to) {
+    return send_page(res, 400, frame, render_quality(from_text, to_text, "", (!from ? from : to).error().detail));
+  }
+  if (*to != 0 && *to <= *from) {
+    return send_page(res, 400, frame, render_quality(from_text, to_text, "", "the period's end must be after its start"));
+  }
+  report::ReportQuery query{*from, *to, "", ""};
+  auto input = report::read_store(options.store, query, options.payload_key);
+  if (!input) return send_page(res, 500, frame, render_quality(from_text, to_text, "", input.error().detail));
+  if (options.contracts) input->contracts = report::contract_infos(*options.contracts);
+  const auto result = report::compute_quality(*input, query);
+  send_page(res, 200, frame, render_quality(from_text, to_text, report::render_html(result), ""));
+}
+
+}  // namespace broker::console
