@@ -202,7 +202,8 @@ struct Broker::Impl {
         [&](auto& frame) -> Result<void> {
           using T = std::decay_t<decltype(frame)>;
           if constexpr (std::is_same_v<T, contracts::Submit>) {
-            PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices, &sealed, &scheduler};
+            PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices, &sealed, &scheduler,
+                              &options.partners};
             auto outcome = process_submit(deps, in.partner, frame, now, &p.checks);
             if (!outcome) return outcome.error();
             if (outcome->receipt.status == contracts::ReceiptStatus::kAccepted) {
