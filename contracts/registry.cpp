@@ -11,6 +11,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "contracts/builtin_contracts.h"
 #include "contracts/log.h"
 
 namespace contracts {
@@ -23,7 +24,11 @@ using json = nlohmann::json;
 constexpr std::string_view kKeys[] = {"contract", "version",   "description",
                                       "owner",    "consumers", "schema"};
 // Optional keys: absent means the default that docs/contracts.md gives.
-constexpr std::string_view kOptionalKeys[] = {"compatibility", "norms", "projections"};
+constexpr std::string_view kOptionalKeys[] = {"compatibility", "norms", "projections", "purposes"};
+
+// The contract whose `purpose` enum lists the purposes a consent can be given for; a contract's
+// `purposes` must name one of them (docs/contracts.md, "Consent").
+constexpr std::string_view kConsentRegistered = "consent.registered";
 
 // "departure.scheduled": lower-case segments of letters, digits and '-', separated by dots, each
 // starting with a letter. The name goes into file names and log lines, so keep it plain.
@@ -94,6 +99,7 @@ struct ContractFields {
   CompatibilityMode compatibility = CompatibilityMode::kBackward;
   std::vector<Norm> norms;
   std::map<std::string, std::vector<std::string>, std::less<>> projections;
+  std::map<std::string, std::string, std::less<>> purposes;
 };
 
 // What one contract file gave: its name and version when readable (for the duplicate check even
@@ -103,6 +109,29 @@ struct ReadContract {
   std::uint32_t version = 0;
   std::optional<Contract> contract;
 };
+
+// Parses a contract file's text; nullopt (with the problem) when it is not a JSON object.
+std::optional<json> parse_contract_text(const std::string& text, std::vector<std::string>& problems) {
+  json file;
+  try {
+    file = json::parse(text);
+  } catch (const json::exception& e) {
+    std::string what = e.what();
+    if (const auto bracket = what.find("] "); bracket != std::string::npos)
+      what.erase(0, bracket + 2);
+    problems.push_back("not JSON: " + what);
+    return std::nullopt;
+  }
+  if (!file.is_object()) {
+    problems.push_back("must be a JSON object");
+    return std::nullopt;
+  }
+  return file;
+}
+
+ReadContract read_contract_json(const json& file, const fs::path& path,
+                                const std::vector<std::string>& known_partners,
+                                std::vector<std::string>& problems);
 
 // Reads and checks one contract file. Every problem goes to `problems`, without the file name.
 ReadContract read_contract(const fs::path& path, const std::vector<std::string>& known_partners,
@@ -114,20 +143,15 @@ ReadContract read_contract(const fs::path& path, const std::vector<std::string>&
     problems.push_back("cannot read the file");
     return {};
   }
-  json file;
-  try {
-    file = json::parse(text.str());
-  } catch (const json::exception& e) {
-    std::string what = e.what();
-    if (const auto bracket = what.find("] "); bracket != std::string::npos)
-      what.erase(0, bracket + 2);
-    problems.push_back("not JSON: " + what);
-    return {};
-  }
-  if (!file.is_object()) {
-    problems.push_back("must be a JSON object");
-    return {};
-  }
+  auto file = parse_contract_text(text.str(), problems);
+  if (!file) return {};
+  return read_contract_json(*file, path, known_partners, problems);
+}
+
+// The checks of one contract file's parsed JSON; `path` names it (and must match its contract).
+ReadContract read_contract_json(const json& file, const fs::path& path,
+                                const std::vector<std::string>& known_partners,
+                                std::vector<std::string>& problems) {
   const std::size_t problems_before = problems.size();
 
   for (auto it = file.begin(); it != file.end(); ++it) {
@@ -265,13 +289,32 @@ ReadContract read_contract(const fs::path& path, const std::vector<std::string>&
     }
   }
 
+  if (auto purposes = file.find("purposes"); purposes != file.end()) {
+    if (!purposes->is_object()) {
+      problems.push_back("'purposes' must map consumer ids to a consent purpose");
+    }
+    for (auto it = purposes->begin(); purposes->is_object() && it != purposes->end(); ++it) {
+      const std::string& partner = it.key();
+      if (std::find(contract.consumers.begin(), contract.consumers.end(), partner) ==
+          contract.consumers.end()) {
+        problems.push_back("purpose for '" + partner + "', which is not a consumer");
+      }
+      if (!it->is_string() || it->get<std::string>().empty()) {
+        problems.push_back("purpose for '" + partner + "' must be a consent purpose (a string)");
+        continue;
+      }
+      contract.purposes.emplace(partner, it->get<std::string>());
+    }
+  }
+
   ReadContract result{contract.name, contract.version, std::nullopt};
   if (problems.size() == problems_before && validator) {
     result.contract.emplace(Contract{std::move(contract.name), contract.version,
                                      std::move(contract.description), std::move(contract.owners),
                                      std::move(contract.consumers), path, std::move(*validator),
                                      std::move(schema_json), contract.compatibility,
-                                     std::move(contract.norms), std::move(contract.projections)});
+                                     std::move(contract.norms), std::move(contract.projections),
+                                     false, std::move(contract.purposes)});
   }
   return result;
 }
@@ -301,9 +344,101 @@ void check_follow_ups(const std::vector<Contract>& contracts, std::vector<std::s
   }
 }
 
-// The shared walk of load() and lint_contract_set(): every problem as "file: problem".
+// Every contract's declared purposes must be purposes a consent can be registered for: the values
+// of `/purpose` in consent.registered (any version), or no consent could ever cover them.
+void check_purposes(const std::vector<Contract>& contracts, std::vector<std::string>& problems) {
+  std::set<std::string> known;
+  for (const Contract& c : contracts) {
+    if (c.name != kConsentRegistered) continue;
+    const json schema = json::parse(c.schema_json, nullptr, false);
+    const json* values = nullptr;
+    if (schema.is_object() && schema.contains("properties") && schema["properties"].contains("purpose")) {
+      const json& purpose = schema["properties"]["purpose"];
+      if (purpose.contains("enum")) values = &purpose["enum"];
+    }
+    for (const auto& v : values ? *values : json::array()) {
+      if (v.is_string()) known.insert(v.get<std::string>());
+    }
+  }
+  std::string listed;
+  for (const auto& k : known) listed += (listed.empty() ? "" : ", ") + k;
+  for (const Contract& c : contracts) {
+    for (const auto& [consumer, purpose] : c.purposes) {
+      if (known.count(purpose)) continue;
+      problems.push_back(c.path.filename().string() + ": purpose '" + purpose + "' for '" + consumer +
+                         "' is not a purpose of " + std::string(kConsentRegistered) + " (one of: " + listed + ")");
+    }
+  }
+}
+
+// The built-in contract files with the configured parties filled in: `@care-providers` in `owner`
+// and `consumers` becomes the care providers' ids, and with known partners the `recipient` property
+// accepts exactly their ids (a pattern could refuse an id the config allows, like "AIR-KLM" or
+// lower case). A problem here is our own bug; it is reported like a set's.
+std::vector<Contract> read_builtins(const ConfiguredParties& parties, std::vector<std::string>& problems) {
+  std::vector<Contract> out;
+  for (const auto& builtin : builtin_contract_files()) {
+    const std::string where = "built-in " + std::string(builtin.name) + ": ";
+    std::vector<std::string> file_problems;
+    auto file = parse_contract_text(std::string(builtin.text), file_problems);
+    if (file && !parties.care_providers.empty()) {
+      for (const char* key : {"owner", "consumers"}) {
+        auto list = file->find(key);
+        if (list == file->end() || !list->is_array()) continue;
+        json filled = json::array();
+        for (const auto& item : *list) {
+          if (item.is_string() && item.get<std::string>() == kCareProvidersMarker) {
+            for (const auto& id : parties.care_providers) filled.push_back(id);
+          } else {
+            filled.push_back(item);
+          }
+        }
+        *list = std::move(filled);
+      }
+    }
+    if (file && !parties.partners.empty()) {
+      auto schema = file->find("schema");
+      if (schema != file->end() && schema->is_object() && schema->contains("properties") &&
+          (*schema)["properties"].contains("recipient")) {
+        (*schema)["properties"]["recipient"]["enum"] = parties.partners;
+      }
+    }
+    ReadContract read;
+    if (file) read = read_contract_json(*file, fs::path("builtin") / std::string(builtin.name), {}, file_problems);
+    for (const auto& problem : file_problems) problems.push_back(where + problem);
+    if (read.contract) {
+      read.contract->builtin = true;
+      out.push_back(std::move(*read.contract));
+    }
+  }
+  return out;
+}
+
+// A set's own file for a built-in contract replaces it; its `recipient` must then still accept every
+// configured partner id, or a consent for one of them could never be registered.
+void check_recipients(const Contract& contract, const std::vector<std::string>& partners,
+                      std::vector<std::string>& problems) {
+  if (!schema_declares(contract.schema_json, "/recipient")) return;
+  auto validator = PayloadValidator::compile(contract.schema_json);
+  if (!validator) return;  // reported where the file was read
+  for (const auto& id : partners) {
+    const json probe = {{"recipient", id}};
+    for (const auto& error : validator->validate(probe.dump()).errors) {
+      if (error.pointer != "/recipient") continue;
+      problems.push_back(contract.path.filename().string() + ": /recipient refuses the configured partner '" +
+                         id + "' (" + error.reason +
+                         "); accept every partner id, or leave the file out to use the built-in one");
+      break;
+    }
+  }
+}
+
+// The shared walk of load() and lint_contract_set(): every problem as "file: problem". The
+// built-in contracts come first; a set's file of the same name and version replaces one.
+// `known_partners` (lint) checks the set's owners and consumers; `parties` (the broker's config)
+// fills in the built-ins.
 std::vector<std::string> scan(const fs::path& dir, const std::vector<std::string>& known_partners,
-                              std::vector<Contract>& contracts) {
+                              const ConfiguredParties& parties, std::vector<Contract>& contracts) {
   std::vector<std::string> problems;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -340,7 +475,20 @@ std::vector<std::string> scan(const fs::path& dir, const std::vector<std::string
     }
     if (read.contract) contracts.push_back(std::move(*read.contract));
   }
+  for (auto& builtin : read_builtins(parties, problems)) {
+    auto own = std::find_if(contracts.begin(), contracts.end(), [&](const Contract& c) {
+      return c.name == builtin.name && c.version == builtin.version;
+    });
+    if (own == contracts.end()) {
+      contracts.push_back(std::move(builtin));
+      continue;
+    }
+    log().info("contract set replaces a built-in contract contract={} version={} file={}", own->name,
+               own->version, own->path.string());
+    if (!parties.partners.empty()) check_recipients(*own, parties.partners, problems);
+  }
   check_follow_ups(contracts, problems);
+  check_purposes(contracts, problems);
   return problems;
 }
 
@@ -354,9 +502,15 @@ bool Contract::is_consumer(std::string_view partner) const {
   return std::find(consumers.begin(), consumers.end(), partner) != consumers.end();
 }
 
-Result<ContractRegistry> ContractRegistry::load(const std::filesystem::path& dir) {
+std::string_view Contract::purpose_for(std::string_view consumer) const {
+  auto it = purposes.find(consumer);
+  return it == purposes.end() ? std::string_view() : std::string_view(it->second);
+}
+
+Result<ContractRegistry> ContractRegistry::load(const std::filesystem::path& dir,
+                                                const ConfiguredParties& parties) {
   std::vector<Contract> contracts;
-  const std::vector<std::string> problems = scan(dir, {}, contracts);
+  const std::vector<std::string> problems = scan(dir, {}, parties, contracts);
   if (!problems.empty()) {
     std::string detail = problems.front();
     for (std::size_t i = 1; i < problems.size(); ++i) detail += "\n" + problems[i];
@@ -398,7 +552,7 @@ std::vector<std::uint32_t> ContractRegistry::versions(std::string_view name) con
 std::vector<std::string> lint_contract_set(const std::filesystem::path& dir,
                                            const std::vector<std::string>& known_partners) {
   std::vector<Contract> contracts;
-  std::vector<std::string> problems = scan(dir, known_partners, contracts);
+  std::vector<std::string> problems = scan(dir, known_partners, ConfiguredParties{known_partners, {}}, contracts);
   // Compatibility compares the versions that loaded; a broken file is reported above instead.
   const ContractRegistry registry = ContractRegistry::from_contracts(std::move(contracts));
   for (const auto& p : check_compatibility(registry)) {

@@ -30,16 +30,33 @@ struct Contract {
   std::vector<Norm> norms{};  // timeliness norms (contracts/norms.h); evaluated by the broker
   // Per consumer, the payload pointers it receives (top-level properties); absent = everything.
   std::map<std::string, std::vector<std::string>, std::less<>> projections{};
+  bool builtin = false;  // from the broker's built-in files (contracts/builtin), not the set's folder
+  // Per consumer, the consent purpose for which it receives medical fields (`purposes` in the
+  // file); a consent covers that consumer's deliveries of this contract only for this purpose.
+  std::map<std::string, std::string, std::less<>> purposes{};
 
   bool is_owner(std::string_view partner) const;
   bool is_consumer(std::string_view partner) const;
+  // The purpose declared for `consumer`; "" when none (then no consent opens its medical fields).
+  std::string_view purpose_for(std::string_view consumer) const;
+};
+
+// The broker's partners, as its config names them, for what the built-in contracts need.
+struct ConfiguredParties {
+  std::vector<std::string> partners;        // every partner id; empty = not known (tools)
+  std::vector<std::string> care_providers;  // ids with role care-provider
 };
 
 class ContractRegistry {
  public:
-  // Loads every `*.json` file directly in `dir`. Fails with kConfig listing every problem found
-  // (one per line: file, what is wrong) if any file is bad; see lint_contract_set.
-  [[nodiscard]] static Result<ContractRegistry> load(const std::filesystem::path& dir);
+  // Loads the built-in contracts (contracts/builtin_contracts.h) and every `*.json` file directly in
+  // `dir`; a file of the same name and version as a built-in replaces it (logged at info). With
+  // `parties`, the built-ins' owners and consumers are the care providers and their `recipient`
+  // accepts exactly the partner ids; a replacing file's `recipient` must accept every one of them.
+  // Fails with kConfig listing every problem found (one per line: file, what is wrong) if any file
+  // is bad; see lint_contract_set.
+  [[nodiscard]] static Result<ContractRegistry> load(const std::filesystem::path& dir,
+                                                     const ConfiguredParties& parties = {});
 
   // A registry of contracts already read and checked (lint, tests). A later duplicate of a name and
   // version is dropped.
@@ -73,7 +90,7 @@ class ContractRegistry {
   std::map<std::pair<std::string, std::uint32_t>, Contract, std::less<>> contracts_;
 };
 
-// Checks a contract set: each file parses, has the required keys with the right types, its name
+// Checks a contract set, the built-in contracts included: each file parses, has the required keys with the right types, its name
 // matches `<contract>.v<version>.json`, its schema compiles; when `known_partners` is not empty,
 // every owner and consumer is one of them; each version is compatible with the earlier ones under
 // the mode it declares (see check_compatibility). Returns every problem, each "file: problem";

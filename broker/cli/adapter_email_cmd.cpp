@@ -1,14 +1,10 @@
 // keten adapter email --config FILE [--once]: runs the email adapter for one non-chain party.
 #include <CLI/CLI.hpp>
-#include <pthread.h>
-#include <signal.h>
 
 #include <atomic>
-#include <ctime>
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <thread>
 
 #include "adapters/email/config.h"
 #include "adapters/email/email_adapter.h"
@@ -17,41 +13,10 @@
 #include "adapters/email/render.h"
 #include "adapters/email/smtp_sender.h"
 #include "broker/cli/command.h"
+#include "broker/cli/stop_signals.h"
 
 namespace keten_cli {
 namespace {
-
-// SIGTERM and SIGINT are a request to stop, not an interruption. A signal handler would interrupt
-// whatever system call the adapter is in (ZeroMQ's poll fails with EINTR, which surfaced as "broker
-// unreachable", exit 3). Instead both signals are blocked in every thread (the threads ZeroMQ and
-// libcurl start later inherit the mask) and one thread takes them with sigtimedwait and sets the
-// flag the adapter's loop checks between steps, so a stop always ends cleanly with exit 0.
-class StopSignals {
- public:
-  explicit StopSignals(std::atomic<bool>& stop) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-    waiter_ = std::thread([this, &stop] {
-      const timespec tick{0, 200'000'000};  // how often to check whether we are done
-      while (!done_.load()) {
-        if (sigtimedwait(&set_, nullptr, &tick) > 0) stop.store(true);
-      }
-    });
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-  ~StopSignals() {
-    done_.store(true);
-    waiter_.join();
-  }
-
- private:
-  sigset_t set_{};
-  std::atomic<bool> done_{false};
-  std::thread waiter_;
-};
 
 struct EmailOptions {
   std::string config;

@@ -3,7 +3,6 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
-#include <csignal>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -12,13 +11,10 @@
 #include "adapters/file/file_adapter.h"
 #include "adapters/sdk/client.h"
 #include "broker/cli/command.h"
+#include "broker/cli/stop_signals.h"
 
 namespace keten_cli {
 namespace {
-
-std::atomic<bool> g_stop{false};  // for the signal handler only
-
-extern "C" void on_adapter_stop_signal(int) { g_stop.store(true); }
 
 struct AdapterFileOptions {
   std::string config;
@@ -31,6 +27,8 @@ int fail(int code, std::string_view detail) {
 }
 
 int run_adapter(const AdapterFileOptions& options) {
+  std::atomic<bool> stop{false};
+  StopSignals signals(stop);  // before anything starts a thread (the ZeroMQ context does, at connect)
   auto crash_at = file_adapter::crash_point_from_name(options.crash_at);
   if (!crash_at) return fail(kExitUsage, "--crash-at: unknown point " + options.crash_at);
   auto config = file_adapter::load_config(options.config);
@@ -45,11 +43,9 @@ int run_adapter(const AdapterFileOptions& options) {
 
   file_adapter::FileAdapter adapter(*config, *client, profile->partner, *crash_at);
   if (auto r = adapter.prepare(); !r) return fail(kExitFailed, r.error().detail);
-  std::signal(SIGTERM, on_adapter_stop_signal);
-  std::signal(SIGINT, on_adapter_stop_signal);
   adapter.set_event_sink([](const std::string& line) { std::cout << line << std::endl; });
   std::cout << "watching " << config->inbox.string() << std::endl;
-  auto result = adapter.run(g_stop);
+  auto result = adapter.run(stop);
   client->close();
   if (!result) {
     // kStorage: a folder could not be written (the file stays in the inbox); else the broker link.

@@ -226,7 +226,8 @@ struct Broker::Impl {
   // error means the store failed. `checks` from the intake worker, or empty.
   Result<contracts::Receipt> submit_one(const transport::Incoming& in, const contracts::Submit& frame,
                                         SubmitChecks& checks, Millis now) {
-    PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices, &sealed, &scheduler};
+    PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices, &sealed, &scheduler,
+                      &options.partners};
     auto outcome = process_submit(deps, in.partner, frame, now, &checks);
     if (!outcome) return outcome.error();
     if (outcome->receipt.status == contracts::ReceiptStatus::kAccepted) {

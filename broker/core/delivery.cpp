@@ -97,7 +97,8 @@ Result<void> DeliveryScheduler::apply_policy(store::OutboundDelivery& d, std::ve
   view.is_care_provider = role != roles_.end() && role->second == PartnerRole::kCareProvider;
   if (!view.is_care_provider && consents_ && !sensitive.empty()) {
     // Asked at every send, so a withdrawal also covers redeliveries of older messages.
-    view.consent_id = consents_->holding(d.header.case_ref, d.recipient, now).value_or("");
+    view.consent_id =
+        consents_->holding(d.header.case_ref, d.recipient, contract->purpose_for(d.recipient), now).value_or("");
   }
   if (auto p = contract->projections.find(d.recipient); p != contract->projections.end()) {
     view.has_projection = true;

@@ -91,7 +91,7 @@ std::string rejected_detail(contracts::ErrorCode code, const std::string& detail
 }
 
 std::string accepted_detail(const contracts::Header& h, const std::vector<std::string>& recipients,
-                            const std::vector<Skipped>& skipped) {
+                            const std::vector<Skipped>& skipped, std::string_view assurance) {
   // Invalid UTF-8 cannot reach here (the pipeline refuses it in the header); if it ever did,
   // nlohmann's replacement characters keep the detail valid JSON.
   bool plain = true;
@@ -102,6 +102,7 @@ std::string accepted_detail(const contracts::Header& h, const std::vector<std::s
   for (const auto& k : skipped) plain = plain && contracts::is_valid_utf8(k.partner) && contracts::is_valid_utf8(k.reason);
   if (!plain) {
     nlohmann::json j{{"recipients", recipients}};
+    if (!assurance.empty()) j["assurance"] = assurance;
     for (const auto& k : skipped) j["skipped"].push_back({{"partner", k.partner}, {"reason", k.reason}});
     if (!h.correlation_id.empty()) j["correlation_id"] = h.correlation_id;
     if (!h.causation_id.empty()) j["causation_id"] = h.causation_id;
@@ -113,6 +114,10 @@ std::string accepted_detail(const contracts::Header& h, const std::vector<std::s
   }
   std::string out = "{";
   out.reserve(96 + 16 * recipients.size());
+  if (!assurance.empty()) {  // keys in byte order, as nlohmann writes them
+    put_key(out, "assurance");
+    put_json_string(out, assurance);
+  }
   if (!h.causation_id.empty()) {
     put_key(out, "causation_id");
     put_json_string(out, h.causation_id);

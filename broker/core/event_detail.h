@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <utility>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "broker/audit/log_record.h"
@@ -27,10 +28,11 @@ audit::LogRecord message_event(const char* name, const contracts::Header& header
 std::string rejected_detail(contracts::ErrorCode code, const std::string& detail,
                             const std::vector<contracts::FieldError>& errors);
 // {"recipients": [...], "correlation_id", "causation_id", "supersedes", "occurred_at", "recorded_at",
-//  "origin", "skipped": [{"partner","reason"}]}; empty fields are left out. `skipped`: consumers
-//  left out because they do not take this contract version
+//  "origin", "skipped": [{"partner","reason"}], "assurance"}; empty fields are left out. `skipped`:
+//  consumers left out because they do not take this contract version; `assurance`: how the sender
+//  reached the broker (assurance_of in pipeline.h)
 std::string accepted_detail(const contracts::Header& header, const std::vector<std::string>& recipients,
-                            const std::vector<Skipped>& skipped = {});
+                            const std::vector<Skipped>& skipped = {}, std::string_view assurance = {});
 // {"bytes": N, "connection": "..."} for a received frame
 std::string received_detail(std::size_t bytes);
 // {"attempt": N}

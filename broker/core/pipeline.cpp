@@ -51,6 +51,15 @@ struct Submission {
   const std::string digest;
   contracts::Millis now;
   std::optional<contracts::ValidationOutcome> validated;  // from precheck_submit, if it ran
+  std::string_view assurance;  // assurance_of the sender; empty without PipelineDeps::partners
+
+  const PartnerConfig* find_party() const {
+    if (!deps.partners) return nullptr;
+    for (const auto& p : *deps.partners) {
+      if (p.id == sender) return &p;
+    }
+    return nullptr;  // an unknown sender is refused by name when routed
+  }
 
   Result<SubmitOutcome> reject(ErrorCode code, std::string detail, std::vector<FieldError> errors) {
     LogEvent e = message_event("rejected", submit.header, sender, digest, now);
@@ -87,7 +96,7 @@ struct Submission {
   Result<SubmitOutcome> accept(const std::vector<std::string>& recipients, const std::vector<Skipped>& skipped,
                                const contracts::Contract& contract) {
     LogEvent accepted = message_event("accepted", submit.header, sender, digest, now);
-    accepted.detail = accepted_detail(submit.header, recipients, skipped);
+    accepted.detail = accepted_detail(submit.header, recipients, skipped, assurance);
     auto log_seq = deps.store.append_log(std::move(accepted));
     if (!log_seq) return log_seq.error();
 
@@ -153,6 +162,14 @@ struct Submission {
     }
     if (auto errors = check_header(h); !errors.empty()) {
       return reject(ErrorCode::kMalformedEnvelope, "the envelope header is incomplete or invalid", std::move(errors));
+    }
+    if (const PartnerConfig* party = find_party(); party) {
+      if (auto error = check_origin(h, party->role)) {
+        return reject(ErrorCode::kMalformedEnvelope, "origin may only be set by a party served by an adapter; " +
+                                                         sender + " is a " + std::string(to_string(party->role)),
+                      {std::move(*error)});
+      }
+      assurance = assurance_of(party->role, h.origin);
     }
     // Dedupe is per producer: another producer's id is refused without a word about its message.
     auto first = deps.store.find_own_message(sender, h.message_id);
@@ -221,6 +238,21 @@ std::vector<FieldError> check_header(const contracts::Header& h) {
   return errors;
 }
 
+std::optional<FieldError> check_origin(const contracts::Header& h, PartnerRole role) {
+  if (h.origin.empty() || role == PartnerRole::kNonChain) return std::nullopt;
+  if (h.origin.rfind("resend:", 0) == 0) return std::nullopt;
+  return FieldError{"header.origin", "not_adapter",
+                    "only a party served by an adapter (role non-chain) may set origin; this sender is a " +
+                        std::string(to_string(role))};
+}
+
+std::string_view assurance_of(PartnerRole role, std::string_view origin) {
+  if (role != PartnerRole::kNonChain) return "chain-partner";
+  if (origin.rfind("file:", 0) == 0) return "file-adapter";
+  if (origin.rfind("email:", 0) == 0) return "mail-adapter";
+  return "adapter";
+}
+
 SubmitChecks precheck_submit(contracts::ContractRegistry& registry, const contracts::Submit& submit,
                              const SensitiveByContract* sensitive) {
   SubmitChecks checks;
@@ -249,7 +281,7 @@ Result<SubmitOutcome> process_submit(PipelineDeps& deps, const std::string& send
   std::string digest = checks && !checks->digest.empty() ? checks->digest : contracts::sha256_hex(submit.payload);
   std::optional<contracts::ValidationOutcome> validated;
   if (checks) validated = checks->validation;
-  return Submission{deps, sender, submit, std::move(digest), now, std::move(validated)}.run();
+  return Submission{deps, sender, submit, std::move(digest), now, std::move(validated), {}}.run();
 }
 
 }  // namespace broker::core

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/core/options.h"
 #include "broker/core/routing.h"
 #include "broker/core/sealing.h"
 #include "broker/policy/redaction.h"
@@ -43,6 +44,10 @@ struct PipelineDeps {
   // Asked per new delivery whether it can be sent at once (DeliveryScheduler::reserve); nullptr:
   // every delivery is stored pending.
   DeliveryScheduler* scheduler = nullptr;
+  // The configured partners, for who may set header.origin (check_origin) and the assurance level
+  // the accepted event records (assurance_of). nullptr: neither (the broker's own messages, unit
+  // tests of the other steps).
+  const std::vector<PartnerConfig>* partners = nullptr;
 };
 
 // A delivery stored in flight at acceptance, to be sent on the connection the scheduler reserved
@@ -87,5 +92,18 @@ SubmitChecks precheck_submit(contracts::ContractRegistry& registry, const contra
 // Header problems (empty or over-long ids, version 0, control characters), each as a FieldError
 // with a `header.<field>` pointer. Empty when the header is acceptable.
 std::vector<contracts::FieldError> check_header(const contracts::Header& header);
+
+// Only a party served by an adapter (role non-chain: the adapter holds its key and submits for it)
+// says how a message reached the chain, so only its submits may carry `origin`; a chain partner's or
+// care provider's own system submits directly. The one exception is `resend:<message id>`, which
+// `keten log resend` sets for any partner: it names the message resent, not a channel. A
+// FieldError at `header.origin` (code `not_adapter`) when `role` may not set this origin.
+std::optional<contracts::FieldError> check_origin(const contracts::Header& header, PartnerRole role);
+
+// How far the broker can vouch for the way a message reached the chain, recorded as `assurance`
+// in the accepted event: "chain-partner" (the party's own system with its own key: chain partners
+// and care providers), "file-adapter" (origin `file:...`), "mail-adapter" (`email:...`), or
+// "adapter" (another origin, or none, from a party served by an adapter).
+std::string_view assurance_of(PartnerRole role, std::string_view origin);
 
 }  // namespace broker::core

@@ -7,7 +7,12 @@ namespace broker::core {
 contracts::Result<CheckedConfig> check_start_config(const BrokerOptions& options) {
   using contracts::Error;
   using contracts::ErrorCode;
-  auto registry = contracts::ContractRegistry::load(options.contracts);
+  contracts::ConfiguredParties parties;  // for the built-in consent contracts
+  for (const auto& p : options.partners) {
+    parties.partners.push_back(p.id);
+    if (p.role == PartnerRole::kCareProvider) parties.care_providers.push_back(p.id);
+  }
+  auto registry = contracts::ContractRegistry::load(options.contracts, parties);
   if (!registry) return Error{ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + registry.error().detail};
   // The data-protection policy must be able to find every sensitive field before anything is sent.
   auto sensitive = sensitive_by_contract(*registry);

@@ -50,9 +50,10 @@ contracts::Result<void> ConsentRegister::apply(std::string_view contract, const 
 }
 
 std::optional<std::string> ConsentRegister::holding(std::string_view case_ref, std::string_view recipient,
-                                                    contracts::Millis now) const {
+                                                    std::string_view purpose, contracts::Millis now) const {
+  if (purpose.empty()) return std::nullopt;  // the contract declares no purpose for this recipient
   for (auto it = consents_.rbegin(); it != consents_.rend(); ++it) {
-    if (it->case_ref != case_ref || it->recipient != recipient) continue;
+    if (it->case_ref != case_ref || it->recipient != recipient || it->purpose != purpose) continue;
     if (it->withdrawn_at != 0 && it->withdrawn_at <= now) continue;
     if (now >= it->valid_until) continue;
     return it->id;

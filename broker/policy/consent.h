@@ -2,10 +2,11 @@
 // ConsentRegister: which registered consents hold, built from the `consent.registered` and
 // `consent.withdrawn` messages the broker accepted (docs/contracts.md, "Consent"). Pure: the broker
 // feeds it accepted messages in acceptance order and asks it, per delivery, whether a consent covers
-// (case, recipient) at that moment. No store, no clock; nlohmann stays in the .cpp.
+// (case, recipient, purpose) at that moment. No store, no clock; nlohmann stays in the .cpp.
 //
 // Rules: a registration covers (case in the envelope, `recipient`) for its `purpose` until
-// `valid_until` (exclusive). A withdrawal of (case, recipient, purpose) ends every registration for
+// `valid_until` (exclusive): a delivery only when its contract declares that same purpose for the
+// recipient. A withdrawal of (case, recipient, purpose) ends every registration for
 // that triple accepted before it — or only the one with the same `form_ref` when the withdrawal names
 // one. A later registration is a new consent. Deliveries made after a withdrawal, redeliveries of
 // older messages included, no longer see the withdrawn consent.
@@ -45,10 +46,12 @@ class ConsentRegister {
                                               const std::string& case_ref, std::string_view payload,
                                               contracts::Millis accepted_at);
 
-  // The id of a consent covering (case_ref, recipient) at `now`: registered, not withdrawn, not
-  // expired. The latest registration wins when several hold. nullopt when none.
+  // The id of a consent covering (case_ref, recipient, purpose) at `now`: registered for exactly
+  // that purpose, not withdrawn, not expired. `purpose` is the one the contract declares for the
+  // recipient (Contract::purpose_for); "" (none declared) is covered by no consent. The latest
+  // registration wins when several hold. nullopt when none.
   std::optional<std::string> holding(std::string_view case_ref, std::string_view recipient,
-                                     contracts::Millis now) const;
+                                     std::string_view purpose, contracts::Millis now) const;
 
   std::size_t size() const { return consents_.size(); }
   void clear() { consents_.clear(); }

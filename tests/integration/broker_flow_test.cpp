@@ -162,6 +162,9 @@ TEST_CASE("a broker restart loses no accepted message and resends nothing acknow
 
 TEST_CASE("the origin an adapter names travels with the message to its recipients", "[integration]") {
   BrokerHarness h;
+  for (auto& p : h.options().partners) {
+    if (p.id == "ALPHA") p.role = broker::core::PartnerRole::kNonChain;  // served by an adapter
+  }
   h.start();
   auto alpha = h.client("ALPHA");
   auto submit = notice();

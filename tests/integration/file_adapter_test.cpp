@@ -491,3 +491,27 @@ TEST_CASE("delivered-message markers past their retention are removed, newer one
   adapter->signal(SIGTERM);
   REQUIRE(adapter->wait(10s) == 0);
 }
+
+TEST_CASE("SIGTERM and SIGINT stop the file adapter with exit 0 every time, not as an interrupted call",
+          "[integration][file][signal]") {
+  AdapterFixture f("BRAVO");
+  auto alpha = f.harness().client("ALPHA");
+  // A stop while the adapter waits on the broker (right after start), and one right after it
+  // worked (a delivery written to the outbox, a file taken from the inbox), by each signal.
+  for (int round = 0; round < 12; ++round) {
+    const int sig = round % 2 == 0 ? SIGTERM : SIGINT;
+    auto adapter = f.start_adapter();
+    if (round % 4 >= 2) {
+      const auto notice = test_support::notice();
+      REQUIRE(alpha.send(notice)->status == contracts::ReceiptStatus::kAccepted);
+      const fs::path written = f.outbox() / "test.notice" / (notice.header.message_id + ".json");
+      REQUIRE(eventually([&] { return fs::exists(written); }, 20s));
+      const std::string name = "signal-" + std::to_string(round) + ".json";
+      drop(f.inbox(), name, notice_document("999001234" + std::to_string(round % 10)));
+      REQUIRE(eventually([&] { return fs::exists(f.processed() / name) || fs::exists(f.rejected() / name); }, 20s));
+    }
+    adapter->signal(sig);
+    INFO("round " << round << " signal " << sig);
+    CHECK(adapter->wait(30s) == 0);
+  }
+}

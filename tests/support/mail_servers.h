@@ -1,7 +1,8 @@
 #pragma once
 // Real mail servers from Debian packages for the email adapter's tests, started by the test on
-// loopback ports with throwaway configuration in a per-test folder, and stopped by the destructor
-// (recipes: /work/shared/testing/README.md).
+// loopback ports with throwaway configuration in a per-test folder, and stopped by the destructor.
+// The packages come from tools/install-deps.sh; docs/email-adapter.md ("Tests") says what runs
+// against which server.
 
 #include <chrono>
 #include <filesystem>

@@ -33,6 +33,13 @@ using Json = nlohmann::json;
 constexpr const char* kClerk = "clerk@bravo.example";
 constexpr const char* kPartyAddress = "desk@bravo.example";
 
+// BRAVO is the party the email adapter serves: role non-chain, so its submits may carry `origin`.
+void serve_bravo_by_adapter(BrokerHarness& h) {
+  for (auto& p : h.options().partners) {
+    if (p.id == "BRAVO") p.role = broker::core::PartnerRole::kNonChain;
+  }
+}
+
 // Writes BRAVO's profile and the adapter config into `dir`; `source` is the [imap] or [maildir]
 // table (or "").
 // `extra` is appended (e.g. [[csv]] tables); `endpoint` overrides the broker's (one not started yet).
@@ -178,6 +185,7 @@ email::ParsedMail parsed(const std::string& raw) {
 TEST_CASE("a delivery becomes one readable mail with the delivery as JSON, acked once the server took it",
           "[integration][email]") {
   BrokerHarness h;
+  serve_bravo_by_adapter(h);
   h.options().ack_timeout = 500ms;
   h.start();
   test_support::TempDir dir;
@@ -219,6 +227,7 @@ TEST_CASE("a delivery becomes one readable mail with the delivery as JSON, acked
 
 TEST_CASE("a mail the SMTP server refuses is retried until it is accepted", "[integration][email]") {
   BrokerHarness h;
+  serve_bravo_by_adapter(h);
   h.start();
   test_support::TempDir dir;
   SmtpSink sink(dir.path(), 2);
@@ -240,6 +249,7 @@ TEST_CASE("a mail the SMTP server refuses is retried until it is accepted", "[in
 TEST_CASE("a mail the SMTP server always refuses is never dropped: the broker dead-letters it",
           "[integration][email]") {
   BrokerHarness h;
+  serve_bravo_by_adapter(h);
   h.options().max_attempts = 2;
   h.start();
   test_support::TempDir dir;
@@ -262,6 +272,7 @@ TEST_CASE("a mail the SMTP server always refuses is never dropped: the broker de
 
 TEST_CASE("an inbound mail from an allowed sender is submitted, answered and filed", "[integration][email]") {
   BrokerHarness h;
+  serve_bravo_by_adapter(h);
   h.start();
   test_support::TempDir dir;
   SmtpSink sink(dir / "smtp");
@@ -295,6 +306,7 @@ TEST_CASE("an inbound mail from an allowed sender is submitted, answered and fil
 
 TEST_CASE("a rejected inbound mail is answered with every field error in words", "[integration][email]") {
   BrokerHarness h;
+  serve_bravo_by_adapter(h);
   h.start();
   test_support::TempDir dir;
   SmtpSink sink(dir / "smtp");
@@ -324,6 +336,7 @@ TEST_CASE("a rejected inbound mail is answered with every field error in words",
 TEST_CASE("mail from a sender not allowed is not submitted, and is answered or quarantined",
           "[integration][email]") {
   BrokerHarness h;
+  serve_bravo_by_adapter(h);
   h.start();
   test_support::TempDir dir;
   SmtpSink sink(dir / "smtp");
@@ -350,6 +363,7 @@ TEST_CASE("mail from a sender not allowed is not submitted, and is answered or q
 
 TEST_CASE("the same mail sent twice is answered as a duplicate and submitted once", "[integration][email]") {
   BrokerHarness h;
+  serve_bravo_by_adapter(h);
   h.start();
   test_support::TempDir dir;
   SmtpSink sink(dir / "smtp");
@@ -376,6 +390,7 @@ TEST_CASE("the same mail sent twice is answered as a duplicate and submitted onc
 
 TEST_CASE("kill -9 of the adapter mid-way loses and doubles nothing after a restart", "[integration][email][crash]") {
   BrokerHarness h;
+  serve_bravo_by_adapter(h);
   h.options().ack_timeout = 1000ms;
   h.options().session_timeout = 1000ms;
   h.start();
@@ -497,6 +512,7 @@ TEST_CASE("mail is read over STARTTLS from an IMAP server that requires it, trus
 TEST_CASE("SIGTERM and SIGINT stop the adapter with exit 0 every time, not as an interrupted call",
           "[integration][email][signal]") {
   BrokerHarness h;
+  serve_bravo_by_adapter(h);
   h.start();
   test_support::TempDir dir;
   SmtpSink sink(dir / "smtp");
@@ -529,6 +545,7 @@ TEST_CASE("SIGTERM and SIGINT stop the adapter with exit 0 every time, not as an
 TEST_CASE("a broker that is down at start is reported with its endpoint until it comes up",
           "[integration][email]") {
   BrokerHarness h;
+  serve_bravo_by_adapter(h);
   const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(test_support::free_port());
   h.options().listen = endpoint;  // not started yet
   test_support::TempDir dir;
@@ -579,6 +596,7 @@ TEST_CASE("an SMTP refusal is reported with the server's code and text, not curl
 TEST_CASE("a mail that cannot be filed is answered and submitted once, however often it is polled and after a restart",
           "[integration][email]") {
   BrokerHarness h;
+  serve_bravo_by_adapter(h);
   h.start();
   test_support::TempDir dir;
   SmtpSink sink(dir / "smtp");
@@ -630,6 +648,7 @@ TEST_CASE("a mail that cannot be filed is answered and submitted once, however o
 
 TEST_CASE("an IMAP server without MOVE gets the mail filed by COPY, a Deleted flag and EXPUNGE", "[integration][email]") {
   BrokerHarness h;
+  serve_bravo_by_adapter(h);
   h.start();
   test_support::TempDir dir;
   SmtpSink sink(dir / "smtp");
@@ -655,6 +674,7 @@ TEST_CASE("an IMAP server without MOVE gets the mail filed by COPY, a Deleted fl
 
 TEST_CASE("bounces, auto-replies and list mail are never answered, and the log says why", "[integration][email]") {
   BrokerHarness h;
+  serve_bravo_by_adapter(h);
   h.start();
   test_support::TempDir dir;
   SmtpSink sink(dir / "smtp");
@@ -699,6 +719,7 @@ TEST_CASE("bounces, auto-replies and list mail are never answered, and the log s
 TEST_CASE("a CSV attachment is submitted row by row and its refused rows name the clerk's column",
           "[integration][email][csv]") {
   BrokerHarness h;
+  serve_bravo_by_adapter(h);
   h.start();
   test_support::TempDir dir;
   SmtpSink sink(dir / "smtp");

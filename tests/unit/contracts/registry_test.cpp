@@ -109,7 +109,7 @@ TEST_CASE("registry finds contracts by name and version", "[contracts][registry]
   auto registry = ContractRegistry::load(dir.path());
   INFO((registry ? "" : registry.error().detail));
   REQUIRE(registry);
-  CHECK(registry->size() == 3);
+  CHECK(registry->size() == 3 + 2);  // and the two built-in consent contracts
   REQUIRE(registry->find("test.notice", 2) != nullptr);
   CHECK(registry->find("test.notice", 2)->version == 2);
   CHECK(registry->find("test.notice", 2)->path == dir / "test.notice.v2.json");
@@ -147,7 +147,7 @@ TEST_CASE("registry load ignores subfolders and files that are not JSON", "[cont
   auto registry = ContractRegistry::load(dir.path());
   INFO((registry ? "" : registry.error().detail));
   REQUIRE(registry);
-  CHECK(registry->size() == 1);
+  CHECK(registry->size() == 1 + 2);  // and the two built-in consent contracts
 }
 
 TEST_CASE("registry load fails with kConfig listing every problem, one per line",

@@ -1,0 +1,52 @@
+// Who may set header.origin, and the assurance level recorded for each sender.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "broker/core/event_detail.h"
+#include "broker/core/pipeline.h"
+
+using broker::core::PartnerRole;
+
+namespace {
+
+contracts::Header with_origin(const std::string& origin) {
+  contracts::Header h;
+  h.origin = origin;
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("only a party served by an adapter may set origin", "[core][origin]") {
+  CHECK_FALSE(broker::core::check_origin(with_origin("file:AIR-ZZ/a.csv"), PartnerRole::kNonChain));
+  CHECK_FALSE(broker::core::check_origin(with_origin("email:clerk@gem.example"), PartnerRole::kNonChain));
+  for (auto role : {PartnerRole::kChainPartner, PartnerRole::kCareProvider}) {
+    auto error = broker::core::check_origin(with_origin("file:AIR-ZZ/a.csv"), role);
+    REQUIRE(error);
+    CHECK(error->pointer == "header.origin");
+    CHECK(error->code == "not_adapter");
+    CHECK_FALSE(broker::core::check_origin(with_origin(""), role));
+    CHECK_FALSE(broker::core::check_origin(with_origin("resend:0b6d-1"), role));
+  }
+}
+
+TEST_CASE("the assurance level follows the role and the adapter's channel", "[core][origin]") {
+  CHECK(broker::core::assurance_of(PartnerRole::kChainPartner, "") == "chain-partner");
+  CHECK(broker::core::assurance_of(PartnerRole::kCareProvider, "resend:x") == "chain-partner");
+  CHECK(broker::core::assurance_of(PartnerRole::kNonChain, "file:AIR-ZZ/a.csv") == "file-adapter");
+  CHECK(broker::core::assurance_of(PartnerRole::kNonChain, "email:clerk@gem.example") == "mail-adapter");
+  CHECK(broker::core::assurance_of(PartnerRole::kNonChain, "") == "adapter");
+}
+
+TEST_CASE("the accepted detail carries the assurance level, the same on both paths", "[core][origin]") {
+  contracts::Header h;
+  h.origin = "file:AIR-ZZ/a.csv";
+  const auto fast = nlohmann::json::parse(broker::core::accepted_detail(h, {"BRAVO"}, {}, "file-adapter"));
+  CHECK(fast["assurance"] == "file-adapter");
+  CHECK(fast["origin"] == "file:AIR-ZZ/a.csv");
+  h.origin = "bad \xff byte";  // the nlohmann path
+  const auto slow = nlohmann::json::parse(broker::core::accepted_detail(h, {"BRAVO"}, {}, "adapter"));
+  CHECK(slow["assurance"] == "adapter");
+  CHECK(broker::core::accepted_detail(h, {"BRAVO"}).find("assurance") == std::string::npos);
+}
