@@ -17,6 +17,7 @@
 
 #include "broker/store/sqlite_store.h"
 #include "contracts/registry.h"
+#include "contracts/time.h"
 #include "tests/support/broker_harness.h"
 #include "tests/support/process.h"
 
@@ -73,7 +74,7 @@ void accepted(partner::Client& c, const contracts::Submit& s) {
   REQUIRE(r->status == ReceiptStatus::kAccepted);
 }
 
-std::vector<broker::store::LogEvent> log_rows(const BrokerHarness& h) {
+std::vector<broker::store::LogEvent> log_rows(BrokerHarness& h) {
   auto store = broker::store::SqliteStore::open({h.options().store, false, std::chrono::milliseconds(5'000), true});
   REQUIRE(store);
   auto rows = store->read_log(0, 100'000);
@@ -83,7 +84,7 @@ std::vector<broker::store::LogEvent> log_rows(const BrokerHarness& h) {
 
 // The norm_violated rows of `norm`, waiting (bounded, only against a hang) until `message_id` has
 // its `accepted` row: the broker evaluates norms in the turn that accepts the message.
-std::vector<nlohmann::json> violations_after(const BrokerHarness& h, const std::string& message_id,
+std::vector<nlohmann::json> violations_after(BrokerHarness& h, const std::string& message_id,
                                              const std::string& norm) {
   for (int i = 0; i < 600; ++i) {
     const auto rows = log_rows(h);
