@@ -205,7 +205,10 @@ void evaluate_follow_up_at(const Norm& norm, const MessageTimes& message, const 
         first_sender = f.sender;
       }
     }
-    if (first && *first <= due) continue;
+    if (first && *first <= due) {
+      report.met_in_time.push_back({norm.id, expected, first_sender, due, *first});
+      continue;
+    }
     if (!first && now <= due + norm.grace) {
       report.pending.push_back({norm.id, "", expected, due + norm.grace});
       continue;
@@ -568,6 +571,20 @@ std::vector<std::string> lint_linked_times(const Norm& norm, std::string_view li
                        " in " + std::string(linked_contract));
   }
   return problems;
+}
+
+NormViolation MetInTime::as_violation(NormKind kind) const {
+  NormViolation v;
+  v.norm_id = norm_id;
+  v.kind = kind;
+  v.expected_contract = expected_contract;
+  v.late_party = late_party;
+  v.due_at = due_at;
+  v.done_at = done_at;
+  v.late_by = 0;
+  v.explanation = expected_contract + " was met in time (at " + format_rfc3339(done_at) +
+                  ") but reported after the grace, when the obligation had been recorded open";
+  return v;
 }
 
 std::string NormViolation::key(std::string_view message_id) const {

@@ -146,8 +146,21 @@ struct PendingNorm {
   Millis due_at = 0;              // evaluate again at this time if nothing else happens
 };
 
+// A follow_up_at obligation met in time by a follow-up's payload time. Only these can be met in
+// time after they were found open (the follow-up was reported after the grace): the caller closes
+// such an open record with them.
+struct MetInTime {
+  std::string norm_id;
+  std::string expected_contract;
+  std::string late_party;  // the follow-up's sender
+  Millis due_at = 0;
+  Millis done_at = 0;
+  NormViolation as_violation(NormKind kind) const;  // done_at set, late_by 0, for the record
+};
+
 struct NormReport {
   std::vector<NormViolation> violations;
+  std::vector<MetInTime> met_in_time;  // follow_up_at obligations met in time
   std::vector<PendingNorm> pending;   // obligations not met yet and not yet due
   std::vector<std::string> problems;  // norms that could not be evaluated (payload field unusable)
   bool waiting = false;  // a time_before waits for its reference message: evaluate again when a

@@ -139,6 +139,7 @@ ViolationView violation_view(const LogRecord& r) {
   v.done_at = int_at(d, "done_at");
   v.late_by = int_at(d, "by_ms");
   v.open = str_at(d, "state") == "open";
+  v.met_in_time = !v.open && v.done_at != 0 && v.due_at != 0 && v.done_at <= v.due_at;
   v.checked_at = r.at;
   v.corrects = str_at(d, "corrects");
   v.explanation = str_at(d, "explanation");
@@ -174,6 +175,8 @@ std::string describe_violation(const LogRecord& r) {
   text += "; due " + format_time_or(v.due_at, "?");
   if (v.open) {
     text += "; still OPEN at " + format_time(v.checked_at) + ", " + duration_words(v.late_by) + " overdue";
+  } else if (v.met_in_time) {
+    text += "; met in time at " + format_time(v.done_at) + " after all (reported after it was recorded open)";
   } else {
     text += "; met late at " + format_time_or(v.done_at, "?") + ", " + duration_words(v.late_by) + " late";
   }
@@ -370,7 +373,7 @@ std::string render_json(const Timeline& t, const VerifyReport& v) {
                                       {"message_id", r.message_id},
                                       {"late_party", v.late_party},
                                       {"expected_contract", v.expected_contract},
-                                      {"state", v.open ? "open" : "met late"},
+                                      {"state", v.open ? "open" : (v.met_in_time ? "met in time" : "met late")},
                                       {"due_at", v.due_at ? json(format_time(v.due_at)) : json()},
                                       {"done_at", v.done_at ? json(format_time(v.done_at)) : json()},
                                       {"checked_at", format_time(v.checked_at)},
@@ -449,15 +452,17 @@ std::string render_html(const Timeline& t, const VerifyReport& v) {
          "<th>Due (UTC)</th><th>State</th><th>How late</th></tr></thead><tbody>\n";
     for (const auto& r : t.violations) {
       const ViolationView v = violation_view(r);
-      const std::string state = v.open ? "still open at " + format_time(v.checked_at)
-                                       : "met late at " + (v.done_at ? format_time(v.done_at) : std::string("?"));
+      const std::string state = v.open          ? "still open at " + format_time(v.checked_at)
+                                : v.met_in_time ? "met in time at " + format_time(v.done_at) + " after all"
+                                                : "met late at " + (v.done_at ? format_time(v.done_at) : std::string("?"));
       h += "<tr class=\"violation\" data-seq=\"" + std::to_string(r.seq) + "\" data-state=\"" +
            (v.open ? "open" : "met-late") + "\"><td>" + std::to_string(r.seq) + "</td><td>" + html_escape(v.norm) +
            (v.kind.empty() ? "" : " (" + html_escape(v.kind) + ")") + "</td><td>" + html_escape(v.message) +
            (v.corrects.empty() ? "" : " (corrects " + html_escape(short_id(v.corrects)) + ")") + "</td><td>" +
            html_escape(v.late_party) + (v.expected_contract.empty() ? "" : " (" + html_escape(v.expected_contract) + ")") +
            "</td><td class=\"time\">" + html_escape(v.due_at ? format_time(v.due_at) : std::string("?")) + "</td><td>" +
-           html_escape(state) + "</td><td>" + html_escape(duration_words(v.late_by)) + (v.open ? " overdue" : " late") +
+           html_escape(state) + "</td><td>" + html_escape(v.met_in_time ? std::string("not late")
+                                     : duration_words(v.late_by) + (v.open ? " overdue" : " late")) +
            "</td></tr>\n";
     }
     h += "</tbody></table>\n";

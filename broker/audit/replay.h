@@ -59,6 +59,7 @@ struct ViolationView {
   Millis done_at = 0;             // 0 while open
   Millis late_by = 0;             // how late (done - due), or how overdue when the row was written
   bool open = false;              // still not met when the row was written
+  bool met_in_time = false;       // closes an open row: the payload time shows it was met in time
   Millis checked_at = 0;          // when the row was written
   std::string corrects;           // the first message of a correction chain whose obligation this is
   std::string explanation;

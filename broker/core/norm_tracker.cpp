@@ -220,6 +220,21 @@ Result<void> NormTracker::evaluate(const std::string& message_id, Millis now) {
                message_id, m.header.contract, m.header.version, v.norm_id, closed ? "closed" : "open", v.recipient,
                v.expected_contract, v.late_by);
   }
+  // An obligation recorded open and then met in time by a late-reported payload time: close the
+  // record, saying it was met in time, so no report counts it as still open.
+  for (const auto& met : report.met_in_time) {
+    contracts::NormViolation v = met.as_violation(contracts::NormKind::kFollowUpAt);
+    const std::string key = v.key(first);
+    auto recorded = tables_.recorded(key);
+    if (!recorded) return recorded.error();
+    if (*recorded != store::RecordedViolation::kOpen) continue;
+    if (auto r = tables_.record(key, store::RecordedViolation::kClosed); !r) return r;
+    store::LogEvent e = message_event("norm_violated", m.header, m.sender, m.payload_digest, now);
+    e.detail = norm_violation_detail(v, true, key, first == message_id ? std::string() : first);
+    if (auto r = store_.append_log(e); !r) return r.error();
+    log().info("norm_met_in_time message_id={} contract={} v{} norm={} expected={}", message_id, m.header.contract,
+               m.header.version, v.norm_id, v.expected_contract);
+  }
   if (report.waiting) open = true;  // evaluated again when the reference arrives
   if (auto due = report.next_due()) {
     if (auto r = tables_.watch(message_id, *due); !r) return r;

@@ -458,6 +458,8 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
   }
 
   for (const auto& [key, v] : violations) {
+    // Recorded open, then shown met in time by a payload time reported later: not a violation.
+    if (!v.open && v.done_at != 0 && v.due_at != 0 && v.done_at <= v.due_at) continue;
     auto& w = row_for(v.producer, v.contract);
     w.row.has_norms = true;
     ++w.row.norm_violations;

@@ -156,6 +156,24 @@ TEST_CASE("payload-time norms and corrections are evaluated by a running broker 
   }
   CHECK(after.size() == 6);
   CHECK(obligations.size() == 6);
+
+  // No removability check had come (and the STD has passed): the check obligation is open. The
+  // check then arrives, done in time by its checked_at: the open record is closed as met in time.
+  const auto no_check = violations_after(h, correction.header.message_id, "removability-checked-within-24h-before-std");
+  REQUIRE(no_check.size() == 1);
+  CHECK(no_check[0]["state"] == "open");
+  CHECK(no_check[0]["late_party"] == "IND");  // the owner of removability.checked
+  auto ind = h.client("IND");
+  const auto check = submit("removability.checked", sample("removability.checked.valid.json"));
+  accepted(ind, check);
+  const auto closed = violations_after(h, check.header.message_id, "removability-checked-within-24h-before-std");
+  REQUIRE(closed.size() == 2);
+  CHECK(closed[1]["state"] == "closed");
+  CHECK(closed[1]["message_id"] == correction.header.message_id);
+  CHECK(closed[1]["corrects"] == first.header.message_id);
+  CHECK(closed[1]["done_at"] == contracts::parse_rfc3339("2025-03-11T16:45:00+01:00").value());
+  CHECK(closed[1]["by_ms"] == 0);
+  CHECK(closed[1]["key"] == no_check[0]["key"]);
   h.stop();
 
   // keten log replay: each violation says who, due when, how late, open or met late.
@@ -167,6 +185,7 @@ TEST_CASE("payload-time norms and corrections are evaluated by a running broker 
   CHECK_THAT(replay.out, Contains("DVO late; due 2025-03-12T03:05:00.000Z; met late at 2025-03-12T03:25:00.000Z, 20m late"));
   CHECK_THAT(replay.out, Contains("NORM VIOLATED published-72h-before-std (delivered_before) on departure.scheduled v1"));
   CHECK_THAT(replay.out, Contains("KMAR late; due 2025-03-09T06:05:00.000Z; still OPEN at "));
+  CHECK_THAT(replay.out, Contains("met in time at 2025-03-11T15:45:00.000Z after all"));
 
   auto html = test_support::run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase,
                                  "--format", "html"});
@@ -196,4 +215,5 @@ TEST_CASE("payload-time norms and corrections are evaluated by a running broker 
     CHECK_FALSE(v["late_party"].get<std::string>().empty());
   }
   CHECK(published == 6);
+  for (const auto& v : report["violations"]) CHECK(v["norm"] != "removability-checked-within-24h-before-std");
 }

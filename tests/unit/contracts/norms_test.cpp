@@ -513,3 +513,20 @@ TEST_CASE("a whole date as a deadline lasts to the end of that day in UTC", "[co
   CHECK_FALSE(contracts::parse_deadline("2025-02-30"));
   CHECK_FALSE(contracts::parse_deadline("soon"));
 }
+
+TEST_CASE("a follow-up met in time by its payload time says so, so an open record can be closed",
+          "[contracts][norms][payload-times]") {
+  const auto norms = norms_of(kRemovabilityNorm);
+  MessageTimes m = departure(at("2025-03-08T10:00:00+01:00"));
+  m.follow_ups = {linked("removability.checked", "check-ok", at("2025-03-12T06:00:00+01:00"), "IND",
+                         check_at("2025-03-11T16:45:00+01:00"))};
+  const auto report = contracts::evaluate_norms(norms, m, at("2025-03-12T06:00:00+01:00"));
+  CHECK(report.violations.empty());
+  REQUIRE(report.met_in_time.size() == 1);
+  const auto v = report.met_in_time[0].as_violation(NormKind::kFollowUpAt);
+  CHECK(v.done_at == at("2025-03-11T16:45:00+01:00"));
+  CHECK(v.due_at == at("2025-03-12T04:05:00+01:00"));
+  CHECK(v.late_by == 0);
+  CHECK(v.late_party == "IND");
+  CHECK(v.key("dep") == "dep/removability-checked-within-24h-before-std/removability.checked");
+}

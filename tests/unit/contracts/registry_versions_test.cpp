@@ -145,6 +145,14 @@ TEST_CASE("the registry reads norms and projections from the migration-chain set
   REQUIRE(handover->norms.size() == 2);
   CHECK(handover->norms[1].kind == contracts::NormKind::kTimeBefore);
   CHECK(handover->norms[1].expects == std::vector<std::string>{"transport.ordered"});
+  // Dublin v2: the transfer time against the deadline, a whole date.
+  const auto* dublin = registry->find("dublin.claim.status", 2);
+  REQUIRE(dublin != nullptr);
+  REQUIRE(dublin->norms.size() == 3);
+  CHECK(dublin->norms[1].kind == contracts::NormKind::kTimeBefore);
+  CHECK(dublin->norms[1].before == "/transfer_deadline");
+  CHECK(dublin->norms[2].kind == contracts::NormKind::kFollowUpAt);
+  CHECK(dublin->norms[2].grace == 24 * 3600 * 1000);
   const auto* care = registry->find("care.handover.status", 1);
   REQUIRE(care != nullptr);
   REQUIRE(care->projections.count("DTV") == 1);

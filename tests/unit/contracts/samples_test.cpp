@@ -84,6 +84,7 @@ const std::map<std::string, Expected> kInvalidSamples = {
     {"departure.cancelled.invalid-rebooked-without-id.json",
      {"/rebooked_departure_id", "required"}},
     {"departure.cancelled.invalid-transport-id.json", {"/transport_ids_cancelled/0", "pattern"}},
+    {"dublin.claim.status.invalid-transferred-at.json", {"/transferred_at", "format"}},
     {"person.informed.invalid-channel.json", {"/channel", "enum"}},
     {"person.informed.invalid-missing-informed-at.json", {"/informed_at", "required"}},
     {"action-perspective.missing.invalid-reason.json", {"/reason", "enum"}},
