@@ -176,6 +176,19 @@ TEST_CASE("payload-time norms and corrections are evaluated by a running broker 
   CHECK(closed[1]["key"] == no_check[0]["key"]);
   h.stop();
 
+  // The started row says which clock the times come from and whether it was synchronised.
+  bool clock_recorded = false;
+  for (const auto& r : log_rows(h)) {
+    if (r.event != "started") continue;
+    const auto clock = nlohmann::json::parse(r.detail)["clock"];
+    INFO(r.detail);
+    REQUIRE(clock.is_object());
+    CHECK((clock["sync"] == "synchronized" || clock["sync"] == "unsynchronized" || clock["sync"] == "unknown"));
+    CHECK_FALSE(clock["basis"].get<std::string>().empty());
+    clock_recorded = true;
+  }
+  CHECK(clock_recorded);
+
   // keten log replay: each violation says who, due when, how late, open or met late.
   const std::string store = h.options().store.string();
   auto replay = test_support::run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase});
@@ -186,6 +199,7 @@ TEST_CASE("payload-time norms and corrections are evaluated by a running broker 
   CHECK_THAT(replay.out, Contains("NORM VIOLATED published-72h-before-std (delivered_before) on departure.scheduled v1"));
   CHECK_THAT(replay.out, Contains("KMAR late; due 2025-03-09T06:05:00.000Z; still OPEN at "));
   CHECK_THAT(replay.out, Contains("met in time at 2025-03-11T15:45:00.000Z after all"));
+
 
   auto html = test_support::run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase,
                                  "--format", "html"});
