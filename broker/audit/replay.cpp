@@ -170,7 +170,7 @@ std::string describe_violation(const LogRecord& r) {
   const ViolationView v = violation_view(r);
   std::string text = "NORM VIOLATED " + (v.norm.empty() ? std::string("(unnamed norm)") : v.norm);
   if (!v.kind.empty()) text += " (" + v.kind + ")";
-  text += " on " + v.message + ": " + v.late_party + " late";
+  text += " on " + v.message + ": " + v.late_party + (v.met_in_time ? " not late after all" : " late");
   if (!v.expected_contract.empty()) text += " with " + v.expected_contract;
   text += "; due " + format_time_or(v.due_at, "?");
   if (v.open) {

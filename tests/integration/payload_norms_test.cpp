@@ -198,7 +198,8 @@ TEST_CASE("payload-time norms and corrections are evaluated by a running broker 
   CHECK_THAT(replay.out, Contains("DVO late; due 2025-03-12T03:05:00.000Z; met late at 2025-03-12T03:25:00.000Z, 20m late"));
   CHECK_THAT(replay.out, Contains("NORM VIOLATED published-72h-before-std (delivered_before) on departure.scheduled v1"));
   CHECK_THAT(replay.out, Contains("KMAR late; due 2025-03-09T06:05:00.000Z; still OPEN at "));
-  CHECK_THAT(replay.out, Contains("met in time at 2025-03-11T15:45:00.000Z after all"));
+  CHECK_THAT(replay.out, Contains("IND not late after all with removability.checked; due 2025-03-12T03:35:00.000Z; "
+                                  "met in time at 2025-03-11T15:45:00.000Z after all"));
 
 
   auto html = test_support::run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase,
