@@ -132,6 +132,16 @@ std::string describe_norm(const Norm& norm) {
              (norm.field.empty() ? "within " + within + " of " + anchor
                                  : lead + "before `" + norm.field + "`");
       break;
+    case NormKind::kTimeBefore:
+      text = "`" + norm.field + "` falls " + (norm.lead == 0 ? "at or " : lead) + "before `" + norm.before + "`" +
+             (norm.expects.empty() ? "" : " of the latest " + join(norm.expects) + " (same `" + norm.match + "`)");
+      break;
+    case NormKind::kFollowUpAt:
+      text = "expects " + join(norm.expects) + " (same `" + norm.match + "`) whose `" + norm.at + "` falls " +
+             (norm.lead == 0 ? "at or " : lead) + "before `" + norm.field + "`" +
+             (norm.window > 0 ? ", not more than " + format_duration(norm.window) + " before it" : "") +
+             (norm.grace > 0 ? " (reported within " + format_duration(norm.grace) + " after)" : "");
+      break;
   }
   if (!norm.when.empty()) {
     std::vector<std::string> conditions;

@@ -1,5 +1,6 @@
 #include "contracts/norms.h"
 
+#include "contracts/formats.h"
 #include "contracts/time.h"
 
 #include <nlohmann/json.hpp>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <set>
 
 namespace contracts {
@@ -14,12 +16,14 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr std::array<std::pair<NormKind, std::string_view>, 5> kKindNames = {{
+constexpr std::array<std::pair<NormKind, std::string_view>, 7> kKindNames = {{
     {NormKind::kDeliveredBefore, "delivered_before"},
     {NormKind::kDeliveredWithin, "delivered_within"},
     {NormKind::kSubmittedWithin, "submitted_within"},
     {NormKind::kFollowUp, "follow_up"},
     {NormKind::kConfirmedWithin, "confirmed_within"},
+    {NormKind::kTimeBefore, "time_before"},
+    {NormKind::kFollowUpAt, "follow_up_at"},
 }};
 
 constexpr Millis kSecond = 1000;
@@ -31,7 +35,8 @@ bool is_delivery(NormKind kind) {
   return kind == NormKind::kDeliveredBefore || kind == NormKind::kDeliveredWithin;
 }
 bool is_follow_up(NormKind kind) {
-  return kind == NormKind::kFollowUp || kind == NormKind::kConfirmedWithin;
+  return kind == NormKind::kFollowUp || kind == NormKind::kConfirmedWithin ||
+         kind == NormKind::kFollowUpAt;
 }
 
 // The keys each kind takes besides id, kind, description and when.
@@ -42,6 +47,9 @@ std::vector<std::string_view> keys_for(NormKind kind) {
     case NormKind::kSubmittedWithin: return {"field", "within"};
     case NormKind::kFollowUp: return {"expects", "match", "before", "lead", "within", "after"};
     case NormKind::kConfirmedWithin: return {"expects", "match", "within", "after"};
+    case NormKind::kTimeBefore: return {"field", "before", "lead", "reference", "match"};
+    case NormKind::kFollowUpAt:
+      return {"expects", "match", "at", "before", "lead", "window", "grace"};
   }
   return {};
 }
@@ -113,6 +121,113 @@ std::string at_or_acceptance(const Norm& norm) {
   return norm.after.empty() ? "acceptance" : norm.after;
 }
 
+// A payload time that may be a date-time or, for deadlines, a full date (to its end).
+std::optional<Millis> deadline_in(const json& payload, const std::string& pointer) {
+  const json* value = value_at(payload, pointer);
+  if (!value || !value->is_string()) return std::nullopt;
+  return parse_deadline(value->get<std::string>());
+}
+
+std::string rule_before(const Norm& norm, const std::string& where) {
+  return (norm.lead > 0 ? format_duration(norm.lead) + " before " : "at or before ") + where;
+}
+
+template <class TimeAt>
+void evaluate_time_before(const Norm& norm, const MessageTimes& message, const json& payload,
+                          NormReport& report, TimeAt& time_at) {
+  const auto event = time_at(norm, norm.field);
+  if (!event) return;
+  std::optional<Millis> deadline;
+  std::string where = norm.before;
+  if (norm.expects.empty()) {
+    if (!value_at(payload, norm.before)) return;
+    deadline = deadline_in(payload, norm.before);
+  } else {
+    // The latest message of the reference contract for the case: a correction replaces the first.
+    const FollowUpSeen* latest = nullptr;
+    for (const FollowUpSeen& f : message.follow_ups) {
+      if (f.contract != norm.expects.front() || f.payload.empty()) continue;
+      if (!latest || f.accepted_at >= latest->accepted_at) latest = &f;
+    }
+    if (!latest) {
+      report.waiting = true;
+      return;
+    }
+    where = norm.before + " of " + latest->contract + " " + latest->message_id;
+    const json reference = json::parse(latest->payload, nullptr, false);
+    if (reference.is_discarded() || !value_at(reference, norm.before)) return;
+    deadline = deadline_in(reference, norm.before);
+  }
+  if (!deadline) {
+    report.problems.push_back("norm '" + norm.id + "': " + where + " is not a date-time or date");
+    return;
+  }
+  const Millis due = *deadline - norm.lead;
+  if (*event <= due) return;
+  NormViolation v;
+  v.norm_id = norm.id;
+  v.kind = norm.kind;
+  v.due_at = due;
+  v.done_at = *event;
+  v.late_by = *event - due;
+  v.explanation = norm.field + " " + format_rfc3339(*event) + " is " + format_duration(v.late_by) +
+                  " after its deadline (due " + rule_before(norm, where) + ")";
+  report.violations.push_back(std::move(v));
+}
+
+template <class TimeAt>
+void evaluate_follow_up_at(const Norm& norm, const MessageTimes& message, const json& payload,
+                           Millis now, NormReport& report, TimeAt& /*time_at*/) {
+  if (!value_at(payload, norm.field)) return;
+  const auto reference = deadline_in(payload, norm.field);
+  if (!reference) {
+    report.problems.push_back("norm '" + norm.id + "': " + norm.field + " is not a date-time or date");
+    return;
+  }
+  const Millis due = *reference - norm.lead;
+  // Without a window every time counts (the earliest possible time is the lowest Millis).
+  const Millis earliest = norm.window > 0 ? *reference - norm.window : std::numeric_limits<Millis>::min();
+  std::string rule = rule_before(norm, norm.field);
+  if (norm.window > 0) rule += ", not more than " + format_duration(norm.window) + " before it";
+  for (const std::string& expected : norm.expects) {
+    std::optional<Millis> first;
+    std::string first_sender;
+    for (const FollowUpSeen& f : message.follow_ups) {
+      if (f.contract != expected || f.payload.empty()) continue;
+      const json other = json::parse(f.payload, nullptr, false);
+      if (other.is_discarded()) continue;
+      const json* value = value_at(other, norm.at);
+      if (!value || !value->is_string()) continue;
+      const auto t = parse_date_time(value->get<std::string>());
+      if (!t || *t < earliest) continue;
+      if (!first || *t < *first) {
+        first = *t;
+        first_sender = f.sender;
+      }
+    }
+    if (first && *first <= due) {
+      report.met_in_time.push_back({norm.id, expected, first_sender, due, *first});
+      continue;
+    }
+    if (!first && now <= due + norm.grace) {
+      report.pending.push_back({norm.id, "", expected, due + norm.grace});
+      continue;
+    }
+    NormViolation v;
+    v.norm_id = norm.id;
+    v.kind = norm.kind;
+    v.expected_contract = expected;
+    v.due_at = due;
+    v.done_at = first.value_or(0);
+    v.late_by = (first ? *first : now) - due;
+    v.late_party = first_sender;
+    const std::string what = expected + " " + norm.at + " for " + norm.match + " (due " + rule + ")";
+    v.explanation = first ? what + " " + format_duration(v.late_by) + " late"
+                          : what + " is " + format_duration(v.late_by) + " overdue";
+    report.violations.push_back(std::move(v));
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(NormKind kind) {
@@ -120,6 +235,22 @@ std::string_view to_string(NormKind kind) {
     if (k == kind) return name;
   }
   return "?";
+}
+
+bool links_messages(const Norm& norm) { return !norm.expects.empty() && !norm.match.empty(); }
+
+bool reads_linked_payloads(const Norm& norm) {
+  return links_messages(norm) &&
+         (norm.kind == NormKind::kTimeBefore || norm.kind == NormKind::kFollowUpAt);
+}
+
+std::optional<Millis> parse_deadline(std::string_view text) {
+  if (auto t = parse_date_time(text)) return t;
+  if (text.size() != 10 || !is_valid_date(text)) return std::nullopt;
+  // Midnight at the start of the date, then one day on: the whole date counts as in time.
+  auto start = parse_date_time(std::string(text) + "T00:00:00Z");
+  if (!start) return std::nullopt;
+  return *start + kDay;
 }
 
 std::optional<Millis> parse_duration(std::string_view text) {
@@ -232,7 +363,7 @@ ParsedNorms parse_norms(std::string_view norms_json) {
     }
     if (!kind_known) {
       problem("'kind' must be one of delivered_before, delivered_within, submitted_within, "
-              "follow_up, confirmed_within");
+              "follow_up, confirmed_within, time_before, follow_up_at");
       continue;
     }
 
@@ -289,6 +420,31 @@ ParsedNorms parse_norms(std::string_view norms_json) {
         if (!text_of("field", norm.field, true)) problem("needs 'field', the event's pointer");
         if (!has_within) problem("needs 'within', the longest time from the event to acceptance");
         break;
+      case NormKind::kTimeBefore: {
+        if (!text_of("field", norm.field, true)) problem("needs 'field', the pointer to the time that must come first");
+        if (!text_of("before", norm.before, true)) problem("needs 'before', the pointer to the deadline");
+        std::string reference;
+        const bool has_reference = text_of("reference", reference, false);
+        if (has_reference && reference.empty()) problem("'reference' must name a contract");
+        if (has_reference && !reference.empty()) norm.expects.push_back(reference);
+        if (has_reference != item.contains("match")) {
+          problem("'reference' and 'match' go together: the contract holding 'before' and the pointer "
+                  "both messages carry");
+        } else if (has_reference) {
+          text_of("match", norm.match, true);
+        }
+        break;
+      }
+      case NormKind::kFollowUpAt: {
+        if (!text_of("before", norm.field, true)) problem("needs 'before', the pointer to the deadline's reference time");
+        if (!text_of("at", norm.at, true)) problem("needs 'at', the pointer to the time in the follow-up's payload");
+        if (auto w = item.find("window"); w != item.end() && duration_of("window", norm.window) &&
+                                          norm.window <= norm.lead) {
+          problem("'window' must be longer than 'lead', or no time could meet the norm");
+        }
+        if (item.contains("grace")) duration_of("grace", norm.grace);
+        break;
+      }
       case NormKind::kFollowUp: {
         const bool has_before = text_of("before", norm.field, true);
         if (has_before == has_within) {
@@ -366,17 +522,21 @@ std::vector<std::string> lint_norms(const std::vector<Norm>& norms, std::string_
   std::vector<std::string> problems;
   for (const Norm& norm : norms) {
     const std::string name = "norm '" + norm.id + "'";
-    auto need_time = [&](const std::string& pointer, const char* key) {
+    // A deadline of the payload-time kinds may be a whole date (it lasts to the day's end).
+    auto need_time = [&](const std::string& pointer, const char* key, bool date_ok = false) {
       if (pointer.empty()) return;
       std::string format;
       if (!schema_declares(schema_json, pointer, &format)) {
         problems.push_back(name + ": '" + key + "' " + pointer + " is not in the schema");
-      } else if (format != "date-time") {
-        problems.push_back(name + ": '" + key + "' " + pointer +
-                           " must have format date-time in the schema");
+      } else if (format != "date-time" && !(date_ok && format == "date")) {
+        problems.push_back(name + ": '" + key + "' " + pointer + " must have format date-time" +
+                           (date_ok ? " or date" : "") + " in the schema");
       }
     };
-    need_time(norm.field, norm.kind == NormKind::kFollowUp ? "before" : "field");
+    const bool field_is_before = norm.kind == NormKind::kFollowUp || norm.kind == NormKind::kFollowUpAt;
+    need_time(norm.field, field_is_before ? "before" : "field", norm.kind == NormKind::kFollowUpAt);
+    // time_before's deadline with a reference is in the other contract (lint_linked_times).
+    if (norm.kind == NormKind::kTimeBefore && norm.expects.empty()) need_time(norm.before, "before", true);
     need_time(norm.after, "after");
     if (!norm.match.empty() && !schema_declares(schema_json, norm.match)) {
       problems.push_back(name + ": 'match' " + norm.match + " is not in the schema");
@@ -393,6 +553,38 @@ std::vector<std::string> lint_norms(const std::vector<Norm>& norms, std::string_
     }
   }
   return problems;
+}
+
+std::vector<std::string> lint_linked_times(const Norm& norm, std::string_view linked_contract,
+                                           std::string_view linked_schema_json) {
+  std::vector<std::string> problems;
+  const bool time_before = norm.kind == NormKind::kTimeBefore;
+  const std::string& pointer = time_before ? norm.before : norm.at;
+  if (pointer.empty() || !reads_linked_payloads(norm)) return problems;
+  const char* key = time_before ? "before" : "at";
+  std::string format;
+  const std::string where = "norm '" + norm.id + "': '" + key + "' " + pointer + " ";
+  if (!schema_declares(linked_schema_json, pointer, &format)) {
+    problems.push_back(where + "is not in " + std::string(linked_contract));
+  } else if (format != "date-time" && !(time_before && format == "date")) {
+    problems.push_back(where + "must have format date-time" + (time_before ? " or date" : "") +
+                       " in " + std::string(linked_contract));
+  }
+  return problems;
+}
+
+NormViolation MetInTime::as_violation(NormKind kind) const {
+  NormViolation v;
+  v.norm_id = norm_id;
+  v.kind = kind;
+  v.expected_contract = expected_contract;
+  v.late_party = late_party;
+  v.due_at = due_at;
+  v.done_at = done_at;
+  v.late_by = 0;
+  v.explanation = expected_contract + " was met in time (at " + format_rfc3339(done_at) +
+                  ") but reported after the grace, when the obligation had been recorded open";
+  return v;
 }
 
 std::string NormViolation::key(std::string_view message_id) const {
@@ -467,6 +659,15 @@ NormReport evaluate_norms(const std::vector<Norm>& norms, const MessageTimes& me
     });
     if (!applies) continue;
 
+    if (norm.kind == NormKind::kTimeBefore) {
+      evaluate_time_before(norm, message, payload, report, time_at);
+      continue;
+    }
+    if (norm.kind == NormKind::kFollowUpAt) {
+      evaluate_follow_up_at(norm, message, payload, now, report, time_at);
+      continue;
+    }
+
     // The deadline: `field` - lead, or anchor + within.
     std::optional<Millis> due;
     if (norm.kind == NormKind::kDeliveredBefore ||
@@ -495,6 +696,10 @@ NormReport evaluate_norms(const std::vector<Norm>& norms, const MessageTimes& me
                                      : "within " + format_duration(norm.within) + " of " +
                                            at_or_acceptance(norm);
         judge(norm, r.partner, "", *due, done, verb + r.partner + " (due " + rule + ")");
+        if (!report.violations.empty() && report.violations.back().recipient == r.partner &&
+            report.violations.back().norm_id == norm.id) {
+          report.violations.back().late_party = r.partner;
+        }
       }
     } else if (norm.kind == NormKind::kSubmittedWithin) {
       if (message.accepted_at == 0) continue;
@@ -504,18 +709,24 @@ NormReport evaluate_norms(const std::vector<Norm>& norms, const MessageTimes& me
     } else {
       for (const std::string& expected : norm.expects) {
         Millis first = 0;
+        std::string first_sender;
         for (const FollowUpSeen& f : message.follow_ups) {
           if (f.contract == expected && f.accepted_at != 0 &&
               (first == 0 || f.accepted_at < first)) {
             first = f.accepted_at;
+            first_sender = f.sender;
           }
         }
+        const std::size_t before = report.violations.size();
         const std::string rule = norm.field.empty()
                                      ? "within " + format_duration(norm.within) + " of " +
                                            at_or_acceptance(norm)
                                      : format_duration(norm.lead) + " before " + norm.field;
         judge(norm, "", expected, *due, first,
               "follow-up " + expected + " for " + norm.match + " (due " + rule + ")");
+        if (report.violations.size() > before && first != 0) {
+          report.violations.back().late_party = first_sender;
+        }
       }
     }
   }

@@ -327,18 +327,28 @@ void check_follow_ups(const std::vector<Contract>& contracts, std::vector<std::s
       for (const std::string& expected : norm.expects) {
         bool exists = false;
         bool declares = false;
+        // The linked times must be readable in at least one version that declares `match`.
+        std::vector<std::string> time_problems;
+        bool times_ok = false;
         for (const Contract& other : contracts) {
           if (other.name != expected) continue;
           exists = true;
-          declares = declares || schema_declares(other.schema_json, norm.match);
+          if (!schema_declares(other.schema_json, norm.match)) continue;
+          declares = true;
+          auto found = lint_linked_times(norm, expected, other.schema_json);
+          times_ok = times_ok || found.empty();
+          time_problems = std::move(found);
         }
-        const std::string where = contract.path.filename().string() + ": norm '" + norm.id + "': ";
+        if (times_ok) time_problems.clear();
+        const std::string file = contract.path.filename().string() + ": ";
+        const std::string where = file + "norm '" + norm.id + "': ";
         if (!exists) {
           problems.push_back(where + "expects '" + expected + "', which is not in the set");
         } else if (!declares) {
           problems.push_back(where + "'" + expected + "' has no " + norm.match +
                              " to match on");
         }
+        for (const auto& p : time_problems) problems.push_back(file + p);
       }
     }
   }

@@ -92,7 +92,59 @@ std::string view_line(const MessageView& m, bool received) {
   return line + ", payload sha256 " + m.payload_digest.substr(0, 16) + "...";
 }
 
+std::int64_t int_at(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+}
+
+std::string format_time_or(Millis millis, const char* otherwise) {
+  return millis == 0 ? otherwise : format_time(millis);
+}
+
+std::string duration_words(std::int64_t ms) {
+  if (ms < 0) return "-" + duration_words(-ms);
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  std::string out;
+  const std::int64_t parts[] = {86'400'000, 3'600'000, 60'000, 1'000};
+  const char* units[] = {"d", "h", "m", "s"};
+  for (int i = 0; i < 4; ++i) {
+    const std::int64_t n = ms / parts[i];
+    ms %= parts[i];
+    if (n > 0) out += (out.empty() ? "" : " ") + std::to_string(n) + units[i];
+  }
+  return out;
+}
+
+// Who was late: the detail names it (brokers since norms named it); older rows by the recipient
+// column, the expected follow-up, or the message's sender.
+std::string late_party_of(const LogRecord& r, const json& d) {
+  if (auto who = str_at(d, "late_party"); !who.empty()) return who;
+  if (!r.recipient.empty()) return r.recipient;
+  if (auto expected = str_at(d, "expected_contract"); !expected.empty()) return "the producer of " + expected;
+  return r.sender.empty() ? "?" : r.sender;
+}
+
 }  // namespace
+
+ViolationView violation_view(const LogRecord& r) {
+  const json d = parse_detail(r.detail);
+  ViolationView v;
+  v.seq = r.seq;
+  v.norm = str_at(d, "norm");
+  v.kind = str_at(d, "kind");
+  v.message = what(r);
+  v.late_party = late_party_of(r, d);
+  v.expected_contract = str_at(d, "expected_contract");
+  v.due_at = int_at(d, "due_at");
+  v.done_at = int_at(d, "done_at");
+  v.late_by = int_at(d, "by_ms");
+  v.open = str_at(d, "state") == "open";
+  v.met_in_time = !v.open && v.done_at != 0 && v.due_at != 0 && v.done_at <= v.due_at;
+  v.checked_at = r.at;
+  v.corrects = str_at(d, "corrects");
+  v.explanation = str_at(d, "explanation");
+  return v;
+}
 
 std::string format_time(Millis millis) {
   std::time_t seconds = static_cast<std::time_t>(millis / 1000);
@@ -112,6 +164,25 @@ std::string format_time(Millis millis) {
 std::string lane_of(const LogRecord& r) {
   if (is_delivery_event(r.event) && !r.recipient.empty()) return r.recipient;
   return r.sender;
+}
+
+std::string describe_violation(const LogRecord& r) {
+  const ViolationView v = violation_view(r);
+  std::string text = "NORM VIOLATED " + (v.norm.empty() ? std::string("(unnamed norm)") : v.norm);
+  if (!v.kind.empty()) text += " (" + v.kind + ")";
+  text += " on " + v.message + ": " + v.late_party + (v.met_in_time ? " not late after all" : " late");
+  if (!v.expected_contract.empty()) text += " with " + v.expected_contract;
+  text += "; due " + format_time_or(v.due_at, "?");
+  if (v.open) {
+    text += "; still OPEN at " + format_time(v.checked_at) + ", " + duration_words(v.late_by) + " overdue";
+  } else if (v.met_in_time) {
+    text += "; met in time at " + format_time(v.done_at) + " after all (reported after it was recorded open)";
+  } else {
+    text += "; met late at " + format_time_or(v.done_at, "?") + ", " + duration_words(v.late_by) + " late";
+  }
+  if (!v.corrects.empty()) text += "; obligation of " + short_id(v.corrects) + ", which this message corrects";
+  if (!v.explanation.empty()) text += " [" + v.explanation + "]";
+  return text;
 }
 
 std::string describe(const LogRecord& r) {
@@ -157,10 +228,18 @@ std::string describe(const LogRecord& r) {
     return "policy removed " + join(removed) + " from " + what(r) + " for " + r.recipient;
   }
   if (e == "policy_allowed") return "medical fields of " + what(r) + " went to " + r.recipient + " (" + str_at(d, "basis") + ")";
-  if (e == "norm_violated") return "NORM VIOLATED: " + str_at(d, "norm") + " " + str_at(d, "detail");
+  if (e == "norm_violated") return describe_violation(r);
   if (e == "resent") return "operator re-sent " + what(r) + " as " + str_at(d, "new_message_id") + " to " + str_at(d, "target");
   if (e == "log_read") return "log read with '" + str_at(d, "command") + "' by " + str_at(d, "user");
-  if (e == "started") return "broker started (config " + str_at(d, "config_digest").substr(0, 12) + ", contracts " + str_at(d, "contracts_digest").substr(0, 12) + ")";
+  if (e == "started") {
+    std::string text = "broker started (config " + str_at(d, "config_digest").substr(0, 12) + ", contracts " +
+                       str_at(d, "contracts_digest").substr(0, 12);
+    if (auto c = d.find("clock"); c != d.end() && c->is_object()) {
+      text += "; clock " + (str_at(*c, "source").empty() ? std::string("(source unknown)") : str_at(*c, "source")) +
+              ", " + str_at(*c, "sync") + " per " + str_at(*c, "basis");
+    }
+    return text + ")";
+  }
   return e + (r.detail.empty() ? "" : " " + r.detail);
 }
 
@@ -286,7 +365,23 @@ std::string render_json(const Timeline& t, const VerifyReport& v) {
            {"partners", t.partners},
            {"events", events},
            {"norm_violations", json::array()}};
-  for (const auto& r : t.violations) out["norm_violations"].push_back({{"seq", r.seq}, {"description", describe(r)}});
+  for (const auto& r : t.violations) {
+    const ViolationView v = violation_view(r);
+    out["norm_violations"].push_back({{"seq", r.seq},
+                                      {"norm", v.norm},
+                                      {"kind", v.kind},
+                                      {"message_id", r.message_id},
+                                      {"late_party", v.late_party},
+                                      {"expected_contract", v.expected_contract},
+                                      {"state", v.open ? "open" : (v.met_in_time ? "met in time" : "met late")},
+                                      {"due_at", v.due_at ? json(format_time(v.due_at)) : json()},
+                                      {"done_at", v.done_at ? json(format_time(v.done_at)) : json()},
+                                      {"checked_at", format_time(v.checked_at)},
+                                      {"late_by_ms", v.late_by},
+                                      {"late_by", duration_words(v.late_by)},
+                                      {"corrects", v.corrects.empty() ? json() : json(v.corrects)},
+                                      {"description", describe(r)}});
+  }
   if (!t.query.partner.empty()) {
     out["received"] = json::array();
     for (const auto& m : t.received) out["received"].push_back(view_json(m));
@@ -351,7 +446,28 @@ std::string render_html(const Timeline& t, const VerifyReport& v) {
     if (t.sent.empty()) h += "<li>nothing</li>\n";
     h += "</ul>\n";
   }
-  h += "<h2>Norm violations recorded</h2>\n<ul id=\"violations\">";
+  h += "<h2>Norm violations recorded</h2>\n";
+  if (!t.violations.empty()) {
+    h += "<table id=\"violation-table\"><thead><tr><th>Seq</th><th>Norm</th><th>Message</th><th>Who was late</th>"
+         "<th>Due (UTC)</th><th>State</th><th>How late</th></tr></thead><tbody>\n";
+    for (const auto& r : t.violations) {
+      const ViolationView v = violation_view(r);
+      const std::string state = v.open          ? "still open at " + format_time(v.checked_at)
+                                : v.met_in_time ? "met in time at " + format_time(v.done_at) + " after all"
+                                                : "met late at " + (v.done_at ? format_time(v.done_at) : std::string("?"));
+      h += "<tr class=\"violation\" data-seq=\"" + std::to_string(r.seq) + "\" data-state=\"" +
+           (v.open ? "open" : "met-late") + "\"><td>" + std::to_string(r.seq) + "</td><td>" + html_escape(v.norm) +
+           (v.kind.empty() ? "" : " (" + html_escape(v.kind) + ")") + "</td><td>" + html_escape(v.message) +
+           (v.corrects.empty() ? "" : " (corrects " + html_escape(short_id(v.corrects)) + ")") + "</td><td>" +
+           html_escape(v.late_party) + (v.expected_contract.empty() ? "" : " (" + html_escape(v.expected_contract) + ")") +
+           "</td><td class=\"time\">" + html_escape(v.due_at ? format_time(v.due_at) : std::string("?")) + "</td><td>" +
+           html_escape(state) + "</td><td>" + html_escape(v.met_in_time ? std::string("not late")
+                                     : duration_words(v.late_by) + (v.open ? " overdue" : " late")) +
+           "</td></tr>\n";
+    }
+    h += "</tbody></table>\n";
+  }
+  h += "<ul id=\"violations\">";
   for (const auto& r : t.violations) h += "<li>#" + std::to_string(r.seq) + " " + html_escape(describe(r)) + "</li>";
   if (t.violations.empty()) h += "<li>none</li>";
   h += "</ul>\n</body></html>\n";

@@ -4,6 +4,7 @@
 // renderings as text, JSON and one self-contained HTML page. Pure functions; nlohmann stays in
 // replay.cpp.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,30 @@ struct Timeline {
 };
 
 Timeline build_timeline(const std::vector<LogRecord>& rows, const ReplayQuery& query);
+
+// A norm_violated row read for people: who was late, what was due when, by how much, and whether
+// it was still open when the broker looked or was met late. Rows written before `late_party`
+// existed name the recipient, the expected follow-up's producer, or the sender instead.
+struct ViolationView {
+  std::uint64_t seq = 0;
+  std::string norm;
+  std::string kind;
+  std::string message;            // "departure.scheduled v1 (id 3b9a4c1e)"
+  std::string late_party;         // who was late
+  std::string expected_contract;  // a follow-up that came late or not at all
+  Millis due_at = 0;
+  Millis done_at = 0;             // 0 while open
+  Millis late_by = 0;             // how late (done - due), or how overdue when the row was written
+  bool open = false;              // still not met when the row was written
+  bool met_in_time = false;       // closes an open row: the payload time shows it was met in time
+  Millis checked_at = 0;          // when the row was written
+  std::string corrects;           // the first message of a correction chain whose obligation this is
+  std::string explanation;
+};
+ViolationView violation_view(const LogRecord& row);
+// "NORM VIOLATED <norm> (<kind>) on <message>: <who> late; due <t>; still OPEN at <t>, <d> overdue"
+// or "...; met late at <t>, <d> late", then the broker's explanation in brackets.
+std::string describe_violation(const LogRecord& row);
 
 // One sentence for a person, e.g. "KMAR acknowledged departure.scheduled v1 (delivery 4)".
 std::string describe(const LogRecord& row);

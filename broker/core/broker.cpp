@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "broker/audit/signing.h"
+#include "broker/core/clock_status.h"
 #include "broker/core/delivery.h"
 #include "broker/core/event_detail.h"
 #include "broker/core/intake.h"
@@ -538,6 +539,10 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
                                   contract_set_digest(options.contracts), impl->signing_key.public_hex,
                                   options.partners.size(), contract_count,
                                   *previous ? (*previous)->detail : std::string());
+  // The clock the log's times come from, and whether it was synchronised (docs/inspector.md, A19).
+  const ClockStatus clock = read_clock_status();
+  started.detail = add_clock_status(started.detail, clock);
+  log().info("clock source={} sync={} basis={}", clock.source, clock.sync, clock.basis);
   if (auto r = impl->store.append_log(started); !r) {
     impl->store.rollback();
     return r.error();

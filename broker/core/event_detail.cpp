@@ -197,7 +197,8 @@ std::string duplicate_detail(const std::string& first_digest, bool same_payload)
   return nlohmann::json{{"first_payload_digest", first_digest}, {"same_payload", same_payload}}.dump();
 }
 
-std::string norm_violation_detail(const contracts::NormViolation& v, bool was_open) {
+std::string norm_violation_detail(const contracts::NormViolation& v, bool was_open, const std::string& key,
+                                  const std::string& corrects) {
   nlohmann::json j{{"norm", v.norm_id},
                    {"kind", contracts::to_string(v.kind)},
                    {"state", v.done_at == 0 ? "open" : "closed"},
@@ -206,6 +207,9 @@ std::string norm_violation_detail(const contracts::NormViolation& v, bool was_op
                    {"by_ms", v.late_by},
                    {"explanation", v.explanation}};
   if (!v.expected_contract.empty()) j["expected_contract"] = v.expected_contract;
+  if (!v.late_party.empty()) j["late_party"] = v.late_party;
+  if (!key.empty()) j["key"] = key;
+  if (!corrects.empty()) j["corrects"] = corrects;
   if (v.done_at != 0) j["was_open"] = was_open;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -48,10 +48,12 @@ std::string undelivered_detail(std::uint32_t attempt, const std::string& reason)
 std::string duplicate_detail(const std::string& first_digest, bool same_payload);
 
 // {"norm", "kind", "state": "open"|"closed", "due_at", "done_at" (0 while open), "by_ms" (how late),
-//  "expected_contract" (follow-ups), "explanation", and for closed ones "was_open" (the same
-//  obligation was logged open before, so this row is not a new violation)}: a `norm_violated`
-//  event; the recipient is the row's own column
-std::string norm_violation_detail(const contracts::NormViolation& violation, bool was_open);
+//  "expected_contract" (follow-ups), "late_party" (who was late), "explanation", "key" (the
+//  obligation), "corrects" (the first message of a correction chain, whose obligation this is),
+//  and for closed ones "was_open" (the same obligation was logged open before, so this row is not
+//  a new violation)}: a `norm_violated` event; the recipient is the row's own column
+std::string norm_violation_detail(const contracts::NormViolation& violation, bool was_open,
+                                  const std::string& key = "", const std::string& corrects = "");
 
 // Hex SHA-256 of the configuration as the broker uses it (listen, store, contracts, limits,
 // partners with role and public key, the signing public key); secret keys are left out.

@@ -26,8 +26,14 @@ constexpr Millis kNoTimer = std::numeric_limits<Millis>::max();
 // Watched messages evaluated per tick; the rest wait for the next turn.
 constexpr std::size_t kTickBatch = 256;
 
-bool is_follow_up(const contracts::Norm& n) {
-  return n.kind == NormKind::kFollowUp || n.kind == NormKind::kConfirmedWithin;
+// A correction names the message it corrects in `supersedes`, and may itself be corrected; the
+// chain is followed this far back.
+constexpr int kMaxCorrections = 32;
+
+std::string join(const std::vector<std::string>& items, const char* sep) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : sep) + item;
+  return out;
 }
 
 }  // namespace
@@ -37,7 +43,7 @@ NormTracker::NormTracker(store::SqliteStore& store, store::TrackingTables& table
     : store_(store), tables_(tables), registry_(registry) {
   for (const auto& [key, contract] : registry_.all()) {
     for (const auto& norm : contract.norms) {
-      if (!is_follow_up(norm)) continue;
+      if (!contracts::links_messages(norm)) continue;
       for (const auto& expected : norm.expects) expected_by_[expected].push_back(&norm);
     }
   }
@@ -76,9 +82,14 @@ Result<void> NormTracker::on_accepted(const contracts::Header& h, const std::str
       }
     }
   }
+  // A correction replaces the evaluation of the message it corrects: that one is no longer
+  // watched, and the correction carries its obligations on under the same keys (evaluate()).
+  if (!h.supersedes.empty() && h.supersedes != h.message_id) {
+    if (auto r = tables_.unwatch(h.supersedes); !r) return r;
+  }
   if (own) {
     for (const auto& norm : own->norms) {
-      if (!is_follow_up(norm)) continue;
+      if (!contracts::links_messages(norm)) continue;
       auto key = contracts::norm_case_key(norm, payload);
       if (!key || !keyed.emplace(norm.match, *key).second) continue;
       if (auto r = tables_.add_key(norm.match, *key, {h.contract, h.message_id, now}); !r) return r;
@@ -114,6 +125,16 @@ Result<void> NormTracker::tick(Millis now) {
   return load();
 }
 
+std::string NormTracker::late_party(const contracts::NormViolation& v, const std::string& sender) {
+  if (!v.recipient.empty()) return v.recipient;
+  if (v.expected_contract.empty()) return sender;  // the producer was late (submitted, payload times)
+  // A follow-up that never came: whoever may produce it.
+  const auto versions = registry_.versions(v.expected_contract);
+  if (versions.empty()) return "";
+  const contracts::Contract* c = registry_.find(v.expected_contract, versions.back());
+  return c ? join(c->owners, "/") : "";
+}
+
 Result<void> NormTracker::evaluate(const std::string& message_id, Millis now) {
   auto stored = store_.find_message_content(message_id);
   if (!stored) return stored.error();
@@ -139,15 +160,36 @@ Result<void> NormTracker::evaluate(const std::string& message_id, Millis now) {
   }
   std::set<std::string> seen;
   for (const auto& norm : contract->norms) {
-    if (!is_follow_up(norm)) continue;
+    if (!contracts::links_messages(norm)) continue;
     auto key = contracts::norm_case_key(norm, m.payload);
     if (!key) continue;
     auto follow_ups = tables_.keys(norm.match, *key);
     if (!follow_ups) return follow_ups.error();
     for (const auto& f : *follow_ups) {
       if (f.message_id == message_id || !seen.insert(f.message_id).second) continue;
-      times.follow_ups.push_back({f.contract, f.message_id, f.accepted_at});
+      contracts::FollowUpSeen follow_up{f.contract, f.message_id, f.accepted_at, "", ""};
+      // Sender and payload of the linked message, for who was late and for payload-time norms.
+      auto linked = store_.find_message_content(f.message_id);
+      if (!linked) return linked.error();
+      if (*linked) {
+        follow_up.sender = (*linked)->sender;
+        if ((*linked)->unreadable.empty()) follow_up.payload = (*linked)->payload;
+      }
+      times.follow_ups.push_back(std::move(follow_up));
     }
+  }
+
+  // The obligations of a correction are those of the first message it corrects: one late departure
+  // stays one violation however often it is corrected.
+  std::string first = message_id;
+  std::set<std::string> chain{message_id};
+  std::string corrected = m.header.supersedes;
+  for (int hops = 0; hops < kMaxCorrections && !corrected.empty() && chain.insert(corrected).second; ++hops) {
+    auto earlier = store_.find_message_content(corrected);
+    if (!earlier) return earlier.error();
+    if (!*earlier || (*earlier)->header.contract != m.header.contract) break;
+    first = corrected;
+    corrected = (*earlier)->header.supersedes;
   }
 
   contracts::NormReport report = contracts::evaluate_norms(contract->norms, times, now);
@@ -156,8 +198,9 @@ Result<void> NormTracker::evaluate(const std::string& message_id, Millis now) {
                m.header.version, problem);
   }
   bool open = false;
-  for (const auto& v : report.violations) {
-    const std::string key = v.key(message_id);
+  for (auto& v : report.violations) {
+    const std::string key = v.key(first);
+    if (v.late_party.empty()) v.late_party = late_party(v, m.sender);
     const bool closed = v.done_at != 0;
     open = open || !closed;
     auto recorded = tables_.recorded(key);
@@ -169,13 +212,30 @@ Result<void> NormTracker::evaluate(const std::string& message_id, Millis now) {
     }
     store::LogEvent e = message_event("norm_violated", m.header, m.sender, m.payload_digest, now);
     e.recipient = v.recipient;
-    e.detail = norm_violation_detail(v, *recorded == store::RecordedViolation::kOpen);
+    e.detail = norm_violation_detail(v, *recorded == store::RecordedViolation::kOpen, key,
+                                     first == message_id ? std::string() : first);
     if (auto r = store_.append_log(e); !r) return r.error();
     ++violations_recorded_;
     log().info("norm_violated message_id={} contract={} v{} norm={} state={} recipient={} expected={} late_by_ms={}",
                message_id, m.header.contract, m.header.version, v.norm_id, closed ? "closed" : "open", v.recipient,
                v.expected_contract, v.late_by);
   }
+  // An obligation recorded open and then met in time by a late-reported payload time: close the
+  // record, saying it was met in time, so no report counts it as still open.
+  for (const auto& met : report.met_in_time) {
+    contracts::NormViolation v = met.as_violation(contracts::NormKind::kFollowUpAt);
+    const std::string key = v.key(first);
+    auto recorded = tables_.recorded(key);
+    if (!recorded) return recorded.error();
+    if (*recorded != store::RecordedViolation::kOpen) continue;
+    if (auto r = tables_.record(key, store::RecordedViolation::kClosed); !r) return r;
+    store::LogEvent e = message_event("norm_violated", m.header, m.sender, m.payload_digest, now);
+    e.detail = norm_violation_detail(v, true, key, first == message_id ? std::string() : first);
+    if (auto r = store_.append_log(e); !r) return r.error();
+    log().info("norm_met_in_time message_id={} contract={} v{} norm={} expected={}", message_id, m.header.contract,
+               m.header.version, v.norm_id, v.expected_contract);
+  }
+  if (report.waiting) open = true;  // evaluated again when the reference arrives
   if (auto due = report.next_due()) {
     if (auto r = tables_.watch(message_id, *due); !r) return r;
     if (!next_due_ || *due < *next_due_) next_due_ = *due;

@@ -24,6 +24,7 @@ namespace contracts {
 class ContractRegistry;
 struct Contract;
 struct Norm;
+struct NormViolation;
 }  // namespace contracts
 
 namespace broker::core {
@@ -53,6 +54,9 @@ class NormTracker {
  private:
   contracts::Result<void> evaluate(const std::string& message_id, contracts::Millis now);
   bool has_delivery_norms(const std::string& contract, std::uint32_t version);
+  // Who was late when the evaluation did not say: the message's sender, or the owners of a
+  // follow-up that never came ("DVO", "KMAR/DTV").
+  std::string late_party(const contracts::NormViolation& v, const std::string& sender);
 
   store::SqliteStore& store_;
   store::TrackingTables& tables_;

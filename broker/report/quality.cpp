@@ -45,7 +45,9 @@ struct Accepted {
   std::vector<std::string> recipients;
 };
 
-bool is_follow_up_kind(const std::string& kind) { return kind == "follow_up" || kind == "confirmed_within"; }
+bool is_follow_up_kind(const std::string& kind) {
+  return kind == "follow_up" || kind == "confirmed_within" || kind == "follow_up_at";
+}
 
 // Per producer and contract, while counting: samples and reason tallies not yet reduced.
 struct RowWork {
@@ -256,6 +258,8 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
     bool open = false;             // the last record says "state": "open"
     Millis at = 0;                 // first recorded
     std::optional<Millis> by_ms;   // from the last record
+    std::string late_party, expected_contract;
+    Millis due_at = 0, done_at = 0, last_at = 0;
   };
   std::map<std::string, Violation> violations;  // by obligation
   Millis first_seen = 0, last_seen = 0;
@@ -339,6 +343,14 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
       }
       if (d.contains("by_ms")) v.by_ms = int_at(d, "by_ms");
       v.open = str_at(d, "state") == "open";
+      // Who was late: the detail says so (late_party); older rows by the recipient column.
+      v.late_party = str_at(d, "late_party");
+      if (v.late_party.empty()) v.late_party = r.recipient;
+      v.expected_contract = str_at(d, "expected_contract");
+      v.due_at = int_at(d, "due_at");
+      v.done_at = int_at(d, "done_at");
+      v.last_at = r.at;
+      if (auto first = str_at(d, "corrects"); !first.empty()) v.message = first;
       seen(r.at);
       continue;
     }
@@ -446,6 +458,8 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
   }
 
   for (const auto& [key, v] : violations) {
+    // Recorded open, then shown met in time by a payload time reported later: not a violation.
+    if (!v.open && v.done_at != 0 && v.due_at != 0 && v.done_at <= v.due_at) continue;
     auto& w = row_for(v.producer, v.contract);
     w.row.has_norms = true;
     ++w.row.norm_violations;
@@ -460,6 +474,8 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
     count.still_open += v.open;
     if (v.by_ms) late.push_back(*v.by_ms);
     ++week_for(v.at).week.norm_violations;
+    report.violations.push_back({v.contract, v.norm, v.message, v.producer, v.late_party, v.expected_contract,
+                                 v.due_at, v.done_at, v.by_ms.value_or(0), v.last_at, v.open});
   }
 
   // Reduce.
@@ -517,6 +533,8 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
     report.norms.push_back(entry.first);
   }
   for (auto& [key, d] : disputes) report.disputes.push_back(d);
+  std::stable_sort(report.violations.begin(), report.violations.end(),
+                   [](const ViolationLine& a, const ViolationLine& b) { return a.late_by > b.late_by; });
 
   report.period_from = query.from != 0 ? query.from : first_seen;
   report.period_to = query.to != 0 ? query.to : (last_seen == 0 ? 0 : last_seen + 1);

@@ -122,6 +122,21 @@ struct NormCount {
   Distribution late_by;              // detail.by_ms (the last record of each obligation)
 };
 
+// One missed obligation (a norm, a message, a recipient or expected follow-up), as last recorded.
+struct ViolationLine {
+  std::string contract;
+  std::string norm;
+  std::string message_id;            // the first message of a correction chain
+  std::string producer;              // sender of the message the norm belongs to
+  std::string late_party;            // who was late ("" when the row does not say)
+  std::string expected_contract;     // a follow-up that came late or not at all
+  Millis due_at = 0;
+  Millis done_at = 0;                // 0: still open when last recorded
+  Millis late_by = 0;                // how late, or how overdue when last recorded
+  Millis recorded_at = 0;            // the last record's time
+  bool open = false;
+};
+
 struct DisputeCount {
   std::string owner;                 // producer of the disputed message (or the dispute's recipient)
   std::string contract;              // contract of the disputed message, "" when not in the log
@@ -148,6 +163,7 @@ struct QualityReport {
   std::vector<ProducerContract> rows;  // by producer, then contract
   std::vector<Consumer> consumers;     // by consumer
   std::vector<NormCount> norms;        // by contract, norm, producer
+  std::vector<ViolationLine> violations;  // each missed obligation, most late first
   std::vector<DisputeCount> disputes;  // by owner, contract
   std::vector<Week> weeks;             // every ISO week the period touches, in order
 };

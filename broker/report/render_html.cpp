@@ -310,6 +310,24 @@ std::string render_html(const QualityReport& r) {
         << n.missing_follow_ups << "</td><td>" << n.still_open << "</td>" << dist_cell(n.late_by) << "</tr>";
     }
     o << "</table>";
+    o << "<h3>Each missed deadline, most late first</h3><table id=\"violation-table\"><tr><th class=\"name\">Message type"
+         "</th><th class=\"name\">Deadline</th><th class=\"name\">Message</th><th class=\"name\">Who was late</th>"
+         "<th>Due</th><th>State</th><th>How late</th></tr>";
+    for (std::size_t i = 0; i < r.violations.size() && i < kViolationLines; ++i) {
+      const auto& v = r.violations[i];
+      auto at = [](Millis t) { return t == 0 ? std::string("?") : contracts::format_rfc3339(t); };
+      o << "<tr data-state=\"" << (v.open ? "open" : "met-late") << "\"><td class=\"name\">" << esc(v.contract)
+        << "</td><td class=\"name\">" << esc(v.norm) << "</td><td class=\"name\">" << esc(v.message_id.substr(0, 8))
+        << (v.producer.empty() ? "" : " from " + esc(v.producer)) << "</td><td class=\"name\">"
+        << esc(v.late_party.empty() ? "(not named)" : v.late_party)
+        << (v.expected_contract.empty() ? "" : " (" + esc(v.expected_contract) + ")") << "</td><td>" << esc(at(v.due_at))
+        << "</td><td>" << (v.open ? "still open at " + esc(at(v.recorded_at)) : "met late at " + esc(at(v.done_at)))
+        << "</td><td class=\"bad\">" << esc(format_millis(v.late_by)) << (v.open ? " overdue" : " late") << "</td></tr>";
+    }
+    o << "</table>";
+    if (r.violations.size() > kViolationLines) {
+      o << "<p>... and " << (r.violations.size() - kViolationLines) << " more; the JSON report lists every one.</p>";
+    }
   }
   o << "</section>\n";
 

@@ -78,6 +78,14 @@ std::string render_json(const QualityReport& r) {
                                       {"violations", n.violations}, {"missing_follow_ups", n.missing_follow_ups},
                                       {"still_open", n.still_open}, {"late_by", dist(n.late_by)}});
   }
+  out["violations"] = json::array();
+  for (const auto& v : r.violations) {
+    out["violations"].push_back({{"contract", v.contract}, {"norm", v.norm}, {"message_id", v.message_id},
+                                 {"producer", v.producer}, {"late_party", v.late_party},
+                                 {"expected_contract", v.expected_contract}, {"due_at", time_json(v.due_at)},
+                                 {"done_at", time_json(v.done_at)}, {"state", v.open ? "open" : "met late"},
+                                 {"late_by_ms", v.late_by}, {"recorded_at", time_json(v.recorded_at)}});
+  }
   out["disputes"] = json::array();
   for (const auto& d : r.disputes) {
     out["disputes"].push_back({{"owner", d.owner}, {"contract", d.contract}, {"count", d.count}, {"reasons", d.reasons}});

@@ -78,6 +78,15 @@ std::string render_text(const QualityReport& r) {
       << " (missing follow-ups " << n.missing_follow_ups << ", still open " << n.still_open << "); late by " << dist(n.late_by) << "\n";
   }
 
+  o << "\nMissed obligations (most late first)\n";
+  if (r.violations.empty()) o << "  (none recorded)\n";
+  for (std::size_t i = 0; i < r.violations.size() && i < kViolationLines; ++i) {
+    o << "  " << violation_line(r.violations[i]) << "\n";
+  }
+  if (r.violations.size() > kViolationLines) {
+    o << "  ... and " << (r.violations.size() - kViolationLines) << " more (--format json lists every one)\n";
+  }
+
   o << "\nDisputes raised against owners' items\n";
   if (r.disputes.empty()) o << "  (none)\n";
   for (const auto& d : r.disputes) {

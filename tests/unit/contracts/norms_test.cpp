@@ -300,3 +300,233 @@ TEST_CASE("lint_norms checks pointers, formats and recipients against the contra
   CHECK_THAT(problems[1], Catch::Contains("missing") && Catch::Contains("not in the schema"));
   CHECK_THAT(problems[2], Catch::Contains("'AIR-ZZ' is not a consumer"));
 }
+
+// ---- Norms on two payload times: time_before, follow_up_at ----
+
+namespace {
+
+contracts::FollowUpSeen linked(const std::string& contract, const std::string& id, Millis accepted_at,
+                               const std::string& sender, const std::string& payload) {
+  return {contract, id, accepted_at, sender, payload};
+}
+
+// custody.handover.recorded's arrival norm, as in contracts/migration-chain.
+const char* kArrivalNorm = R"([{"id": "arrived-by-latest-arrival", "kind": "time_before",
+    "field": "/arrived_at", "before": "/latest_arrival_at", "reference": "transport.ordered",
+    "match": "/transport_id", "when": {"/half": "giver"}}])";
+
+MessageTimes giver_half(const char* arrived_at) {
+  MessageTimes m;
+  m.message_id = "handover-giver";
+  m.payload = std::string(R"({"transport_id": "TRN-2025-000981", "half": "giver", "arrived_at": ")") +
+              arrived_at + "\"}";
+  m.accepted_at = at("2025-03-12T04:40:00+01:00");
+  return m;
+}
+
+std::string order(const char* latest_arrival_at) {
+  return std::string(R"({"transport_id": "TRN-2025-000981", "pickup_at": "2025-03-12T01:30:00+01:00",)"
+                     R"( "latest_arrival_at": ")") + latest_arrival_at + "\"}";
+}
+
+// departure.scheduled's removability window, as in contracts/migration-chain.
+const char* kRemovabilityNorm = R"([{"id": "removability-checked-within-24h-before-std",
+    "kind": "follow_up_at", "expects": ["removability.checked"], "match": "/departure_id",
+    "at": "/checked_at", "before": "/std", "lead": "PT3H", "window": "PT24H", "grace": "PT1H"}])";
+
+std::string check_at(const char* checked_at) {
+  return std::string(R"({"departure_id": "DEP-2025-000417", "checked_at": ")") + checked_at + "\"}";
+}
+
+}  // namespace
+
+TEST_CASE("a time within one payload after the deadline in the same payload is met late by the difference",
+          "[contracts][norms][payload-times]") {
+  const auto norms = norms_of(R"([{"id": "transfer-by-deadline", "kind": "time_before",
+      "field": "/transferred_at", "before": "/transfer_deadline", "lead": "PT0S"}])");
+  MessageTimes m;
+  m.message_id = "dublin-1";
+  m.accepted_at = at("2025-10-02T12:00:00Z");
+  // A whole date as the deadline: the transfer may happen any time on that day (UTC).
+  m.payload = R"({"transferred_at": "2025-09-30T23:30:00Z", "transfer_deadline": "2025-09-30"})";
+  CHECK(contracts::evaluate_norms(norms, m, m.accepted_at).violations.empty());
+  m.payload = R"({"transferred_at": "2025-10-01T02:15:00Z", "transfer_deadline": "2025-09-30"})";
+  auto report = contracts::evaluate_norms(norms, m, m.accepted_at);
+  REQUIRE(report.violations.size() == 1);
+  const auto& v = report.violations[0];
+  CHECK(v.kind == NormKind::kTimeBefore);
+  CHECK(v.due_at == at("2025-10-01T00:00:00Z"));
+  CHECK(v.done_at == at("2025-10-01T02:15:00Z"));  // met late: the payload says when
+  CHECK(v.late_by == 2 * kHour + 15 * kMinute);
+  CHECK_THAT(v.explanation, Catch::Contains("/transferred_at") && Catch::Contains("2h 15m"));
+  CHECK(report.pending.empty());
+  // Not transferred yet: nothing to compare, nothing reported.
+  m.payload = R"({"transfer_deadline": "2025-09-30"})";
+  report = contracts::evaluate_norms(norms, m, m.accepted_at);
+  CHECK(report.violations.empty());
+  CHECK(report.problems.empty());
+}
+
+TEST_CASE("an arrival after the latest arrival time of the transport order is late, the order read "
+          "from the linked message", "[contracts][norms][payload-times]") {
+  const auto norms = norms_of(kArrivalNorm);
+  MessageTimes m = giver_half("2025-03-12T04:25:00+01:00");
+
+  SECTION("without the order the norm waits for it") {
+    const auto report = contracts::evaluate_norms(norms, m, m.accepted_at);
+    CHECK(report.violations.empty());
+    CHECK(report.pending.empty());
+    CHECK(report.waiting);
+  }
+  SECTION("the order's latest arrival decides; a corrected order replaces the first") {
+    m.follow_ups = {linked("transport.ordered", "order-1", at("2025-03-10T09:00:00+01:00"), "DTV",
+                           order("2025-03-12T04:30:00+01:00"))};
+    CHECK(contracts::evaluate_norms(norms, m, m.accepted_at).violations.empty());
+    m.follow_ups.push_back(linked("transport.ordered", "order-2", at("2025-03-11T09:00:00+01:00"), "DTV",
+                                  order("2025-03-12T04:05:00+01:00")));
+    const auto report = contracts::evaluate_norms(norms, m, m.accepted_at);
+    REQUIRE(report.violations.size() == 1);
+    const auto& v = report.violations[0];
+    CHECK(v.norm_id == "arrived-by-latest-arrival");
+    CHECK(v.due_at == at("2025-03-12T04:05:00+01:00"));
+    CHECK(v.done_at == at("2025-03-12T04:25:00+01:00"));
+    CHECK(v.late_by == 20 * kMinute);
+    CHECK(v.late_party.empty());  // the caller names the sender of the handover
+    CHECK_THAT(v.explanation, Catch::Contains("order-2"));
+  }
+  SECTION("the taker's half is not judged") {
+    m.payload = R"({"transport_id": "TRN-2025-000981", "half": "taker", "arrived_at": "2025-03-12T09:00:00+01:00"})";
+    m.follow_ups = {linked("transport.ordered", "order-1", 1, "DTV", order("2025-03-12T04:05:00+01:00"))};
+    CHECK(contracts::evaluate_norms(norms, m, m.accepted_at).violations.empty());
+  }
+}
+
+TEST_CASE("a removability check counts only inside its window before STD, judged by its checked_at",
+          "[contracts][norms][payload-times]") {
+  const auto norms = norms_of(kRemovabilityNorm);
+  MessageTimes m = departure(at("2025-03-08T10:00:00+01:00"));  // STD 2025-03-12T07:05+01:00
+  const Millis due = at("2025-03-12T04:05:00+01:00");           // STD - 3 h
+
+  SECTION("nothing yet: pending until the deadline plus the grace to report it") {
+    const auto report = contracts::evaluate_norms(norms, m, at("2025-03-12T04:30:00+01:00"));
+    CHECK(report.violations.empty());
+    REQUIRE(report.pending.size() == 1);
+    CHECK(report.pending[0].due_at == due + kHour);
+    CHECK(report.pending[0].expected_contract == "removability.checked");
+  }
+  SECTION("nothing after the grace: open, overdue since the deadline") {
+    const auto report = contracts::evaluate_norms(norms, m, due + 2 * kHour);
+    REQUIRE(report.violations.size() == 1);
+    CHECK(report.violations[0].done_at == 0);
+    CHECK(report.violations[0].late_by == 2 * kHour);
+    CHECK(report.violations[0].expected_contract == "removability.checked");
+  }
+  SECTION("a check two days before STD is too early to count") {
+    m.follow_ups = {linked("removability.checked", "check-old", at("2025-03-10T08:00:00+01:00"), "IND",
+                           check_at("2025-03-10T07:00:00+01:00"))};
+    const auto report = contracts::evaluate_norms(norms, m, due + 2 * kHour);
+    REQUIRE(report.violations.size() == 1);
+    CHECK(report.violations[0].done_at == 0);
+  }
+  SECTION("a check inside the window meets it, whenever it was reported") {
+    m.follow_ups = {linked("removability.checked", "check-ok", due + 30 * kMinute, "IND",
+                           check_at("2025-03-11T16:45:00+01:00"))};
+    const auto report = contracts::evaluate_norms(norms, m, due + 2 * kHour);
+    CHECK(report.violations.empty());
+    CHECK(report.pending.empty());
+  }
+  SECTION("a check after STD - 3 h is met late, by its checked_at, and names who checked") {
+    m.follow_ups = {linked("removability.checked", "check-late", due + 2 * kHour, "IND",
+                           check_at("2025-03-12T05:35:00+01:00"))};
+    const auto report = contracts::evaluate_norms(norms, m, due + 2 * kHour);
+    REQUIRE(report.violations.size() == 1);
+    const auto& v = report.violations[0];
+    CHECK(v.done_at == at("2025-03-12T05:35:00+01:00"));
+    CHECK(v.late_by == 90 * kMinute);
+    CHECK(v.late_party == "IND");
+    CHECK_THAT(v.explanation, Catch::Contains("1h 30m late"));
+  }
+}
+
+TEST_CASE("parse_norms names the problems of the payload-time kinds", "[contracts][norms][payload-times]") {
+  const auto parsed = contracts::parse_norms(R"([
+    {"id": "no-before", "kind": "time_before", "field": "/arrived_at"},
+    {"id": "half-link", "kind": "time_before", "field": "/a", "before": "/b", "reference": "transport.ordered"},
+    {"id": "no-at", "kind": "follow_up_at", "expects": ["x.y"], "match": "/id", "before": "/std"},
+    {"id": "empty-window", "kind": "follow_up_at", "expects": ["x.y"], "match": "/id", "before": "/std",
+     "at": "/t", "lead": "PT3H", "window": "PT2H"},
+    {"id": "wrong-key", "kind": "time_before", "field": "/a", "before": "/b", "within": "PT1H"}])");
+  CHECK(parsed.norms.empty());
+  auto has = [&](const std::string& text) {
+    for (const auto& p : parsed.problems) {
+      if (p.find(text) != std::string::npos) return true;
+    }
+    return false;
+  };
+  CHECK(has("norm 'no-before': needs 'before'"));
+  CHECK(has("norm 'half-link': 'reference' and 'match' go together"));
+  CHECK(has("norm 'no-at': needs 'at'"));
+  CHECK(has("norm 'empty-window': 'window' must be longer than 'lead'"));
+  CHECK(has("norm 'wrong-key': 'within' is not a key of a time_before norm"));
+}
+
+TEST_CASE("lint checks the payload-time pointers here and in the linked contract",
+          "[contracts][norms][payload-times]") {
+  const std::string handover = R"({"type": "object", "properties": {
+      "transport_id": {"type": "string"}, "half": {"type": "string"},
+      "arrived_at": {"type": "string", "format": "date-time"}, "seal": {"type": "string"}}})";
+  const std::string ordered = R"({"type": "object", "properties": {"transport_id": {"type": "string"},
+      "latest_arrival_at": {"type": "string", "format": "date-time"},
+      "deadline_day": {"type": "string", "format": "date"}, "note": {"type": "string"}}})";
+  const auto norms = norms_of(R"([
+    {"id": "ok", "kind": "time_before", "field": "/arrived_at", "before": "/latest_arrival_at",
+     "reference": "transport.ordered", "match": "/transport_id"},
+    {"id": "day-ok", "kind": "time_before", "field": "/arrived_at", "before": "/deadline_day",
+     "reference": "transport.ordered", "match": "/transport_id"},
+    {"id": "field-not-time", "kind": "time_before", "field": "/seal", "before": "/latest_arrival_at",
+     "reference": "transport.ordered", "match": "/transport_id"},
+    {"id": "before-not-time", "kind": "time_before", "field": "/arrived_at", "before": "/note",
+     "reference": "transport.ordered", "match": "/transport_id"},
+    {"id": "before-absent", "kind": "time_before", "field": "/arrived_at", "before": "/gone",
+     "reference": "transport.ordered", "match": "/transport_id"}])");
+  const auto here = contracts::lint_norms(norms, handover, {});
+  REQUIRE(here.size() == 1);
+  CHECK_THAT(here[0], Catch::Contains("field-not-time") && Catch::Contains("date-time"));
+  std::vector<std::string> linked_problems;
+  for (const auto& n : norms) {
+    for (const auto& p : contracts::lint_linked_times(n, "transport.ordered", ordered)) linked_problems.push_back(p);
+  }
+  REQUIRE(linked_problems.size() == 2);
+  CHECK_THAT(linked_problems[0], Catch::Contains("before-not-time") && Catch::Contains("date-time or date"));
+  CHECK_THAT(linked_problems[1], Catch::Contains("before-absent") && Catch::Contains("not in transport.ordered"));
+  // follow_up_at's `at` must be a date-time in the follow-up.
+  const auto window = norms_of(R"([{"id": "w", "kind": "follow_up_at", "expects": ["transport.ordered"],
+      "match": "/transport_id", "at": "/deadline_day", "before": "/arrived_at"}])");
+  const auto at_problems = contracts::lint_linked_times(window[0], "transport.ordered", ordered);
+  REQUIRE(at_problems.size() == 1);
+  CHECK_THAT(at_problems[0], Catch::Contains("'at' /deadline_day must have format date-time in"));
+}
+
+TEST_CASE("a whole date as a deadline lasts to the end of that day in UTC", "[contracts][norms][payload-times]") {
+  CHECK(contracts::parse_deadline("2025-09-30") == at("2025-10-01T00:00:00Z"));
+  CHECK(contracts::parse_deadline("2025-09-30T12:00:00+02:00") == at("2025-09-30T10:00:00Z"));
+  CHECK_FALSE(contracts::parse_deadline("2025-02-30"));
+  CHECK_FALSE(contracts::parse_deadline("soon"));
+}
+
+TEST_CASE("a follow-up met in time by its payload time says so, so an open record can be closed",
+          "[contracts][norms][payload-times]") {
+  const auto norms = norms_of(kRemovabilityNorm);
+  MessageTimes m = departure(at("2025-03-08T10:00:00+01:00"));
+  m.follow_ups = {linked("removability.checked", "check-ok", at("2025-03-12T06:00:00+01:00"), "IND",
+                         check_at("2025-03-11T16:45:00+01:00"))};
+  const auto report = contracts::evaluate_norms(norms, m, at("2025-03-12T06:00:00+01:00"));
+  CHECK(report.violations.empty());
+  REQUIRE(report.met_in_time.size() == 1);
+  const auto v = report.met_in_time[0].as_violation(NormKind::kFollowUpAt);
+  CHECK(v.done_at == at("2025-03-11T16:45:00+01:00"));
+  CHECK(v.due_at == at("2025-03-12T04:05:00+01:00"));
+  CHECK(v.late_by == 0);
+  CHECK(v.late_party == "IND");
+  CHECK(v.key("dep") == "dep/removability-checked-within-24h-before-std/removability.checked");
+}

@@ -132,11 +132,27 @@ TEST_CASE("the registry reads norms and projections from the migration-chain set
   REQUIRE(registry);
   const auto* departure = registry->find("departure.scheduled", 1);
   REQUIRE(departure != nullptr);
-  REQUIRE(departure->norms.size() == 4);
+  REQUIRE(departure->norms.size() == 5);
   CHECK(departure->norms[0].kind == contracts::NormKind::kDeliveredBefore);
   CHECK(departure->norms[0].lead == 72 * 3600 * 1000);
   CHECK(departure->norms[1].expects ==
         std::vector<std::string>{"departure.particulars.published", "transport.ordered"});
+  CHECK(departure->norms[4].kind == contracts::NormKind::kFollowUpAt);
+  CHECK(departure->norms[4].at == "/checked_at");
+  CHECK(departure->norms[4].window == 24 * 3600 * 1000);
+  const auto* handover = registry->find("custody.handover.recorded", 1);
+  REQUIRE(handover != nullptr);
+  REQUIRE(handover->norms.size() == 2);
+  CHECK(handover->norms[1].kind == contracts::NormKind::kTimeBefore);
+  CHECK(handover->norms[1].expects == std::vector<std::string>{"transport.ordered"});
+  // Dublin v2: the transfer time against the deadline, a whole date.
+  const auto* dublin = registry->find("dublin.claim.status", 2);
+  REQUIRE(dublin != nullptr);
+  REQUIRE(dublin->norms.size() == 3);
+  CHECK(dublin->norms[1].kind == contracts::NormKind::kTimeBefore);
+  CHECK(dublin->norms[1].before == "/transfer_deadline");
+  CHECK(dublin->norms[2].kind == contracts::NormKind::kFollowUpAt);
+  CHECK(dublin->norms[2].grace == 24 * 3600 * 1000);
   const auto* care = registry->find("care.handover.status", 1);
   REQUIRE(care != nullptr);
   REQUIRE(care->projections.count("DTV") == 1);
@@ -166,6 +182,27 @@ TEST_CASE("lint finds norms that refer to what does not exist", "[contracts][lin
   CHECK(problems[2] ==
         "test.notice.v2.json: norm 'answer': expects 'test.answer', which is not in the set");
   CHECK_FALSE(ContractRegistry::load(dir.path()));
+}
+
+TEST_CASE("lint checks the times a payload-time norm reads in the linked contract", "[contracts][lint][norms]") {
+  test_support::TempDir dir;
+  write_file(dir / "test.notice.v1.json",
+             notice(1, R"({"id": {"type": "string"}, "at": {"type": "string", "format": "date-time"}})",
+                    R"(, "norms": [
+               {"id": "by-answer-due", "kind": "time_before", "field": "/at", "before": "/note",
+                "reference": "test.answer", "match": "/id"},
+               {"id": "answered-in-time", "kind": "follow_up_at", "expects": ["test.answer"], "match": "/id",
+                "at": "/answered_at", "before": "/at"}])"));
+  write_file(dir / "test.answer.v1.json",
+             R"({"contract": "test.answer", "version": 1, "description": "test", "owner": "B", "consumers": ["A"],
+                 "schema": {"type": "object", "additionalProperties": false, "properties": {
+                   "id": {"type": "string"}, "note": {"type": "string"}}}})");
+  const auto problems = contracts::lint_contract_set(dir.path());
+  INFO(joined(problems));
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0] == "test.notice.v1.json: norm 'by-answer-due': 'before' /note must have format date-time or "
+                       "date in test.answer");
+  CHECK(problems[1] == "test.notice.v1.json: norm 'answered-in-time': 'at' /answered_at is not in test.answer");
 }
 
 TEST_CASE("lint finds projections for strangers and for fields the schema lacks",

@@ -29,8 +29,10 @@ struct Fixture {
   }
 
   // Accepts the message through the pipeline and tells the tracker, in one transaction.
-  void accept(const std::string& id, const std::string& contract, const std::string& payload, Millis now) {
+  void accept(const std::string& id, const std::string& contract, const std::string& payload, Millis now,
+              const std::string& supersedes = "") {
     contracts::Submit s;
+    s.header.supersedes = supersedes;
     s.header.message_id = id;
     s.header.contract = contract;
     s.header.version = 1;
@@ -161,4 +163,52 @@ TEST_CASE("open obligations survive a restart of the tracker", "[core][norms]") 
   auto v = f.violations();
   REQUIRE(v.size() == 1);
   CHECK(v[0]["norm"] == "transport-within-2s");
+}
+
+TEST_CASE("a correction carries the obligations of the message it supersedes, so one late departure counts once",
+          "[core][norms]") {
+  Fixture f;
+  // Departure in 30 minutes: late at once for BRAVO (open), and its transport is due within 2 s.
+  f.accept("dep-a", "test.departure", departure("D-9", kT0 + 30 * 60'000), kT0);
+  REQUIRE(f.violations().size() == 1);
+  // The correction moves STD by five minutes: still late, but the same obligation, already open.
+  f.accept("dep-b", "test.departure", departure("D-9", kT0 + 35 * 60'000), kT0 + 1'000, "dep-a");
+  auto v = f.violations();
+  REQUIRE(v.size() == 1);
+  CHECK(v[0]["message_id"] == "dep-a");
+  CHECK(v[0]["late_party"] == "BRAVO");
+  CHECK(v[0]["key"] == "dep-a/announced-1h-before-std/BRAVO");
+
+  // The timer: the superseded departure is no longer evaluated; the correction's follow-up
+  // obligation is the first message's, once.
+  f.tick(kT0 + 10'000);
+  v = f.violations();
+  REQUIRE(v.size() == 2);
+  CHECK(v[1]["message_id"] == "dep-b");
+  CHECK(v[1]["norm"] == "transport-within-2s");
+  CHECK(v[1]["state"] == "open");
+  CHECK(v[1]["key"] == "dep-a/transport-within-2s/test.transport");
+  CHECK(v[1]["corrects"] == "dep-a");
+  CHECK(v[1]["late_party"] == "ALPHA");  // the owner of test.transport: who should have sent it
+  CHECK(v[1]["by_ms"] == 10'000 - 1'000 - 2'000);
+
+  // BRAVO acknowledges both late: only the correction closes the obligation, once.
+  auto pending = f.store.next_pending("BRAVO", 10);
+  REQUIRE(pending);
+  REQUIRE(pending->size() == 2);
+  REQUIRE(f.store.begin());
+  for (const auto& d : *pending) {
+    REQUIRE(f.store.mark_in_flight(d.delivery_id, 1, kT0 + 11'000));
+    REQUIRE(f.store.mark_acked(d.delivery_id, kT0 + 12'000));
+    REQUIRE(f.tracker.on_progress(d.header.message_id, "test.departure", 1, kT0 + 12'000));
+  }
+  REQUIRE(f.store.commit());
+  v = f.violations();
+  REQUIRE(v.size() == 3);
+  CHECK(v[2]["message_id"] == "dep-b");
+  CHECK(v[2]["state"] == "closed");
+  CHECK(v[2]["was_open"] == true);
+  CHECK(v[2]["key"] == "dep-a/announced-1h-before-std/BRAVO");
+  // Due an hour before the corrected STD.
+  CHECK(v[2]["due_at"] == kT0 + 35 * 60'000 - 3'600'000);
 }
