@@ -112,7 +112,7 @@ Record record_of(Kind kind, const json& d) {
     case Kind::kNormViolated: {
       NormViolated n;
       n.norm = text(d, "norm");
-      n.kind = enum_named<contracts::NormKind, 4>(text(d, "kind"), [](contracts::NormKind k) { return contracts::to_string(k); });
+      n.kind = enum_named<contracts::NormKind, static_cast<std::size_t>(contracts::NormKind::kFollowUpAt)>(text(d, "kind"), [](contracts::NormKind k) { return contracts::to_string(k); });
       n.due_at = integer<Millis>(d, "due_at");
       n.done_at = integer<Millis>(d, "done_at");
       n.by_ms = integer<Millis>(d, "by_ms");

@@ -164,12 +164,68 @@ std::string lane_of(const Event& e) {
   return e.sender;
 }
 
+namespace {
+
+std::string duration_words(std::int64_t ms) {
+  if (ms < 0) return "-" + duration_words(-ms);
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  std::string out;
+  const std::int64_t parts[] = {86'400'000, 3'600'000, 60'000, 1'000};
+  const char* units[] = {"d", "h", "m", "s"};
+  for (int i = 0; i < 4; ++i) {
+    const std::int64_t n = ms / parts[i];
+    ms %= parts[i];
+    if (n > 0) out += (out.empty() ? "" : " ") + std::to_string(n) + units[i];
+  }
+  return out;
+}
+
+// broker/audit/replay.cpp's describe_violation, from the record and the detail's late_party and
+// corrects (which the record does not hold yet).
+std::string describe_violation(const Event& e, const NormViolated& n, const json& d) {
+  auto time_or = [](Millis t) { return t == 0 ? std::string("?") : contracts::format_rfc3339(t); };
+  std::string late_party = d.value("late_party", "");
+  if (late_party.empty()) {
+    late_party = !e.recipient.empty()             ? e.recipient
+                 : !n.expected_contract.empty() ? "the producer of " + n.expected_contract
+                 : e.sender.empty()             ? std::string("?")
+                                                : e.sender;
+  }
+  const bool open = n.is_open();
+  const bool met_in_time = !open && n.done_at != 0 && n.due_at != 0 && n.done_at <= n.due_at;
+  std::string text = "NORM VIOLATED " + (n.norm.empty() ? std::string("(unnamed norm)") : n.norm) + " (" +
+                     std::string(contracts::to_string(n.kind)) + ") on " + what(e) + ": " + late_party + (met_in_time ? " not late after all" : " late");
+  if (!n.expected_contract.empty()) text += " with " + n.expected_contract;
+  text += "; due " + time_or(n.due_at);
+  if (open) {
+    text += "; still OPEN at " + contracts::format_rfc3339(e.at) + ", " + duration_words(n.by_ms) + " overdue";
+  } else if (met_in_time) {
+    text += "; met in time at " + contracts::format_rfc3339(n.done_at) + " after all (reported after it was recorded open)";
+  } else {
+    text += "; met late at " + time_or(n.done_at) + ", " + duration_words(n.by_ms) + " late";
+  }
+  const std::string corrects = d.value("corrects", "");
+  if (!corrects.empty()) text += "; obligation of " + short_id(corrects) + ", which this message corrects";
+  if (!n.explanation.empty()) text += " [" + n.explanation + "]";
+  return text;
+}
+
+}  // namespace
+
 std::string describe(const Event& e) {
   return std::visit(
       Overloaded{
           [&](const Started& s) {
-            return "broker started (config " + s.config_digest.substr(0, 12) + ", contracts " +
-                   s.contracts_digest.substr(0, 12) + ")";
+            std::string text = "broker started (config " + s.config_digest.substr(0, 12) + ", contracts " +
+                               s.contracts_digest.substr(0, 12);
+            // The clock the broker found at start (a field of the detail the record does not hold yet).
+            const json d = detail_object(e);
+            if (auto c = d.find("clock"); c != d.end() && c->is_object()) {
+              const std::string source = c->value("source", "");
+              text += "; clock " + (source.empty() ? std::string("(source unknown)") : source) + ", " +
+                      c->value("sync", "") + " per " + c->value("basis", "");
+            }
+            return text + ")";
           },
           [&](const Received&) { return (e.sender.empty() ? "someone" : e.sender) + " submitted " + what(e); },
           [&](const Rejected& r) {
@@ -208,8 +264,8 @@ std::string describe(const Event& e) {
           [&](const PolicyAllowed& p) {
             return "medical fields of " + what(e) + " went to " + e.recipient + " (" + p.basis + ")";
           },
-          // As replay has always written it: the norm, then a "detail" the row never held.
-          [&](const NormViolated& n) { return "NORM VIOLATED: " + n.norm + " "; },
+          // As replay writes it: who was late, due when, open or met late, by how much.
+          [&](const NormViolated& n) { return describe_violation(e, n, detail_object(e)); },
           [&](const Alert&) {
             const std::string detail = detail_json(e);
             return std::string("alert") + (detail.empty() ? "" : " " + detail);

@@ -158,10 +158,10 @@ TEST_CASE("decode refuses an unknown kind, a kind without its record and out-of-
   CHECK(r.error().detail == "event: alert: alert kind 7 is no known kind");
 
   r = decode_event(build(fb::Detail::NormViolated, [](flatbuffers::FlatBufferBuilder& fbb) {
-    return fb::CreateNormViolated(fbb, 0, static_cast<fb::NormKind>(5)).Union();
+    return fb::CreateNormViolated(fbb, 0, static_cast<fb::NormKind>(7)).Union();
   }));
   REQUIRE_FALSE(r);
-  CHECK(r.error().detail == "event: norm_violated: norm kind 5 is no known kind");
+  CHECK(r.error().detail == "event: norm_violated: norm kind 7 is no known kind");
 
   r = decode_event(build(fb::Detail::Resent, [](flatbuffers::FlatBufferBuilder& fbb) {
     return fb::CreateResent(fbb, 0, 0, static_cast<keten::wire::ReceiptStatus>(3)).Union();
