@@ -204,7 +204,16 @@ Result<Envelope> read_body(const wire::Frame* frame) {
                                                  " entries exceeds the limit of " +
                                                  std::to_string(kMaxBatchMessages) + " per batch"};
         }
-        out.delivery_ids.assign(ids->begin(), ids->end());
+        // Copied byte by byte: this FlatBuffers version's verifier checks a vector's length field for
+        // 4-byte alignment but not its 8-byte elements, so a hostile frame can place them misaligned
+        // (found by fuzz_envelope); reading them through the vector would be a misaligned load.
+        out.delivery_ids.reserve(ids->size());
+        const auto* raw = reinterpret_cast<const std::uint8_t*>(ids->Data());
+        for (flatbuffers::uoffset_t i = 0; i < ids->size(); ++i) {
+          std::uint64_t id = 0;
+          std::memcpy(&id, raw + i * sizeof id, sizeof id);
+          out.delivery_ids.push_back(flatbuffers::EndianScalar(id));
+        }
       }
       return Envelope{std::move(out)};
     }
