@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "broker/store/log_row.h"
 #include "broker/store/sqlite_handle.h"
 
 namespace broker::store {
@@ -342,28 +343,10 @@ Result<std::optional<MessageRecord>> find_message_record(SqliteStore& store, con
     if (!rows) return rows.error();
   }
   Query q(db,
-          "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient, delivery_id, "
-          "payload_digest, detail, prev_hash, hash FROM handover_log WHERE message_id = ? ORDER BY seq",
+          "SELECT " KETEN_LOG_ROW_COLUMNS " FROM handover_log WHERE message_id = ? ORDER BY seq",
           "console message log");
   q.text(message_id);
-  auto rows = q.each([&] {
-    LogEvent e;
-    e.seq = static_cast<std::uint64_t>(q.int64_at(0));
-    e.at = q.int64_at(1);
-    e.event = q.text_at(2);
-    e.message_id = q.text_at(3);
-    e.contract = q.text_at(4);
-    e.version = static_cast<std::uint32_t>(q.int64_at(5));
-    e.case_ref = q.text_at(6);
-    e.sender = q.text_at(7);
-    e.recipient = q.text_at(8);
-    e.delivery_id = q.int64_at(9);
-    e.payload_digest = q.text_at(10);
-    e.detail = q.text_at(11);
-    e.prev_hash = q.text_at(12);
-    e.hash = q.text_at(13);
-    record.events.push_back(std::move(e));
-  });
+  auto rows = q.each([&] { record.events.push_back(read_log_row(q)); });
   if (!rows) return rows.error();
   return std::optional<MessageRecord>(std::move(record));
 }

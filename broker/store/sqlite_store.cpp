@@ -20,6 +20,7 @@
 
 #include "broker/audit/hash_chain.h"
 #include "broker/store/log.h"
+#include "broker/store/log_row.h"
 #include "broker/store/seal.h"
 #include "broker/store/sqlite_handle.h"
 #include "broker/store/store_check.h"
@@ -712,23 +713,19 @@ struct SqliteStore::Impl {
          " WHERE d.recipient = ? AND d.state = ? AND d.state IN (0, 1) ORDER BY d.id LIMIT 1"},
         {&append_log, kAppendLogSql},
         {&read_log,
-         "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient,"
-         " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log WHERE seq >= ?"
+         "SELECT " KETEN_LOG_ROW_COLUMNS " FROM handover_log WHERE seq >= ?"
          " ORDER BY seq LIMIT ?"},
         {&read_case_log,
-         "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient,"
-         " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log WHERE case_ref = ?"
+         "SELECT " KETEN_LOG_ROW_COLUMNS " FROM handover_log WHERE case_ref = ?"
          " ORDER BY seq"},
         // Through the partial index handover_log_started: no scan of the log at start.
         {&last_started,
-         "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient,"
-         " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log"
+         "SELECT " KETEN_LOG_ROW_COLUMNS " FROM handover_log"
          " WHERE event = 'started' ORDER BY seq DESC LIMIT 1"},
         {&read_head, "SELECT seq, hash FROM handover_log ORDER BY seq DESC LIMIT 1"},
         {&log_times_before, "SELECT seq, at FROM handover_log WHERE seq < ? ORDER BY seq DESC LIMIT ?"},
         {&accepted_event,
-         "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient,"
-         " delivery_id, payload_digest, detail, prev_hash, hash FROM handover_log"
+         "SELECT " KETEN_LOG_ROW_COLUMNS " FROM handover_log"
          " WHERE message_id = ? AND event = 'accepted' ORDER BY seq LIMIT 1"},
         {&read_high_water, "SELECT seq FROM sqlite_sequence WHERE name = 'handover_log'"},
         {&find_message_content,
@@ -1177,29 +1174,6 @@ Result<std::optional<Millis>> SqliteStore::oldest_undelivered(std::string_view r
   return oldest;
 }
 
-namespace {
-
-// Reads a row of the read_log / last_started column list.
-LogEvent read_log_row(const Query& q) {
-  LogEvent e;
-  e.seq = static_cast<std::uint64_t>(q.int64_at(0));
-  e.at = q.int64_at(1);
-  e.event = q.text_at(2);
-  e.message_id = q.text_at(3);
-  e.contract = q.text_at(4);
-  e.version = static_cast<std::uint32_t>(q.int64_at(5));
-  e.case_ref = q.text_at(6);
-  e.sender = q.text_at(7);
-  e.recipient = q.text_at(8);
-  e.delivery_id = q.int64_at(9);
-  e.payload_digest = q.text_at(10);
-  e.detail = q.text_at(11);
-  e.prev_hash = q.text_at(12);
-  e.hash = q.text_at(13);
-  return e;
-}
-
-}  // namespace
 
 Result<std::optional<StoredMessage>> SqliteStore::find_message_content(std::string_view message_id) {
   auto q = impl_->query(impl_->find_message_content, "find_message_content");
