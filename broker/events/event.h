@@ -234,4 +234,12 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
+// An event with its place in the log: `seq` is 1, 2, 3, ... in log order, and the event's leaf in
+// the Merkle tree has index seq - 1. What the store hands readers.
+struct LoggedEvent {
+  std::uint64_t seq = 0;
+  Event event;
+  bool operator==(const LoggedEvent&) const = default;
+};
+
 }  // namespace broker::events
