@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all deps configure build test test-fast test-asan soak demo bench clean fuzz fuzz-smoke fuzz-build fuzz-run
+.PHONY: all deps configure build test test-fast test-asan tidy soak demo bench clean fuzz fuzz-smoke fuzz-build fuzz-run
 
 all: build
 
@@ -39,6 +39,12 @@ test-asan: deps $(ASAN_DIR)/build.ninja
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 600
 	$(MAKE) fuzz-smoke
+	tools/tidy.sh $(ASAN_DIR)
+
+# clang-tidy's bug-pattern checks (.clang-tidy) over the product's sources, using a build's
+# compile_commands.json; any finding fails. `make test` runs it on the sanitizer build's database.
+tidy: deps $(BUILD_DIR)/build.ninja
+	tools/tidy.sh $(BUILD_DIR)
 
 # The fault-injection suite (docs/hardening.md, "Fault injection") in its long form: every test
 # tagged [fault], in every test executable, with KETEN_SOAK=1 (more kills, rounds and messages).
