@@ -125,11 +125,12 @@ contracts::Result<CaseExport> write_case_bundle(const LogSource& source, std::st
     return Error{ErrorCode::kMalformedEnvelope, "case " + std::string(case_ref) + " has no event in the signed log" +
                                                     (out.left_out > 0 ? " yet (" + to_string(out.left_out) + " after the latest checkpoint)" : "")};
   }
-  json table = json::array();
-  for (const auto& h : hashes) table.push_back(hash_base64(h));
+  std::string table;  // the hashes' bytes one after the other, as one base64 text
+  table.reserve(hashes.size() * 32);
+  for (const auto& h : hashes) table.append(reinterpret_cast<const char*>(h.data()), h.size());
   out.text = header("case", case_ref, cp->origin, vkey, cp->size, out.events, created_at) +
              line_of(json{{"type", "checkpoint"}, {"note", notes->back()}}) +
-             line_of(json{{"type", "hashes"}, {"hashes", table}}) + lines + end_line(out.events, 1);
+             line_of(json{{"type", "hashes"}, {"hashes", tlog::to_base64(table)}}) + lines + end_line(out.events, 1);
   out.hashes = hashes.size();
   return out;
 }
@@ -182,16 +183,15 @@ contracts::Result<BundleV2> read_bundle_v2(std::string_view text) {
       if (!note) return note.error();
       b.checkpoints.push_back(std::move(*note));
     } else if (*type == "hashes") {
-      auto it = j.find("hashes");
-      if (it == j.end() || !it->is_array()) return at_line(number, "\"hashes\" is missing or not a list");
-      for (std::size_t k = 0; k < it->size(); ++k) {
-        const json& h = (*it)[k];
-        if (!h.is_string()) return at_line(number, "hash #" + to_string(k) + " is not a string");
-        auto bytes = tlog::from_base64(h.get<std::string>(), "hash #" + to_string(k));
-        if (!bytes) return at_line(number, bytes.error().detail);
-        auto hash = tlog::hash_from_bytes(*bytes, "hash #" + to_string(k));
-        if (!hash) return at_line(number, hash.error().detail);
-        b.hashes.push_back(*hash);
+      auto all = line.text("hashes");
+      if (!all) return all.error();
+      auto bytes = tlog::from_base64(*all, "hashes");
+      if (!bytes) return at_line(number, bytes.error().detail);
+      if (bytes->size() % 32 != 0) {
+        return at_line(number, "\"hashes\" is not a whole number of 32-byte hashes (" + to_string(bytes->size()) + " bytes)");
+      }
+      for (std::size_t k = 0; k < bytes->size(); k += 32) {
+        b.hashes.push_back(*tlog::hash_from_bytes(std::string_view(*bytes).substr(k, 32), "hash"));
       }
     } else if (*type == "event") {
       BundleEvent e;
@@ -315,8 +315,7 @@ contracts::Result<CaseBundleReport> verify_case_bundle(const BundleV2& b, const 
         "the header says " + to_string(b.event_count) + " events and the end line " + to_string(b.end_events) +
             ", the bundle holds " + to_string(b.events.size()) + ": an event line was removed or added");
   }
-  std::stable_sort(report.findings.begin(), report.findings.end(),
-                   [](const Finding& x, const Finding& y) { return x.first_seq < y.first_seq; });
+  order_findings(report.findings);
   return report;
 }
 

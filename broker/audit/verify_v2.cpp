@@ -300,6 +300,21 @@ void check_receipts(Run& run, const std::vector<ReceiptFile>& receipts) {
 
 }  // namespace
 
+void order_findings(std::vector<Finding>& findings) {
+  std::stable_sort(findings.begin(), findings.end(),
+                   [](const Finding& a, const Finding& b) { return a.first_seq < b.first_seq; });
+  // A bound that holds an exactly named bad event yields to it: the event is certainly bad,
+  // the bound only says where the first bad one may be.
+  for (std::size_t i = 1; i < findings.size(); ++i) {
+    if (!findings[i].is_exact()) continue;
+    const auto seq = findings[i].first_seq;
+    bool within = true;
+    for (std::size_t k = 0; k < i; ++k) within = within && !findings[k].is_exact() && findings[k].last_seq >= seq;
+    if (within) std::rotate(findings.begin(), findings.begin() + static_cast<std::ptrdiff_t>(i), findings.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    break;
+  }
+}
+
 contracts::Result<LogVerifyReport> verify_log_v2(const LogSource& source, const LogVerifyOptions& options) {
   LogVerifyReport report;
   Run run{source, report, {}, source.node_reader(), 0, {}, {}};
@@ -309,8 +324,7 @@ contracts::Result<LogVerifyReport> verify_log_v2(const LogSource& source, const 
   if (auto r = resolve_key(run, options, *notes); !r) return r.error();
   check_checkpoints(run, *notes);
   check_receipts(run, options.receipts);
-  std::stable_sort(report.findings.begin(), report.findings.end(),
-                   [](const Finding& a, const Finding& b) { return a.first_seq < b.first_seq; });
+  order_findings(report.findings);
   return report;
 }
 

@@ -53,6 +53,10 @@ struct LogVerifyReport {
 [[nodiscard]] contracts::Result<LogVerifyReport> verify_log_v2(const LogSource& source,
                                                                const LogVerifyOptions& options);
 
+// Orders findings by first_seq, except that an exactly named event inside every bound before it
+// comes first (verify_log_v2 and verify_case_bundle call it).
+void order_findings(std::vector<Finding>& findings);
+
 // The report as the CLI prints it: "intact: ..." or "NOT INTACT: first bad event seq N: ...",
 // then one line per further finding (at most `max_findings`).
 std::string format_report(const LogVerifyReport& report, std::size_t max_findings = 10);
