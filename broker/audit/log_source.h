@@ -77,6 +77,7 @@ class MemoryLogSource : public LogSource {
   std::vector<LogEntry>& entries() { return entries_; }
   const std::vector<LogEntry>& entries() const { return entries_; }
   std::vector<std::string>& checkpoints() { return checkpoints_; }
+  const std::vector<std::string>& checkpoints() const { return checkpoints_; }
   // Sets every entry's seq to its position + 1 (a tamperer who renumbers after a deletion).
   void renumber();
   // Recomputes the stored nodes from the entries as they are now.
