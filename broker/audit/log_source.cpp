@@ -54,9 +54,8 @@ contracts::Result<void> MemoryLogSource::append_block(const std::vector<events::
 }
 
 contracts::Result<void> MemoryLogSource::sign_checkpoint(const tlog::NoteSigner& signer) {
-  tlog::MemoryTree tree;
-  for (const auto& entry : entries_) tree.append(entry.bytes);
-  auto note = tlog::sign_checkpoint({signer.name, tree.size(), tree.root(), {}}, signer);
+  // The tree as appended (the stored nodes), O(log n): the entries may have been edited since.
+  auto note = tlog::sign_checkpoint({signer.name, nodes_.size(), nodes_.root(), {}}, signer);
   if (!note) return note.error();
   checkpoints_.push_back(std::move(*note));
   return {};

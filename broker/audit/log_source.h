@@ -71,7 +71,7 @@ class MemoryLogSource : public LogSource {
   // (origin = the signer's name).
   [[nodiscard]] contracts::Result<void> append_block(const std::vector<events::Event>& block,
                                                      const tlog::NoteSigner* signer);
-  // Signs a checkpoint of the current size.
+  // Signs a checkpoint of the tree as appended (the stored nodes, not entries edited since).
   [[nodiscard]] contracts::Result<void> sign_checkpoint(const tlog::NoteSigner& signer);
 
   std::vector<LogEntry>& entries() { return entries_; }

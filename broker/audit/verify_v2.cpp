@@ -1,13 +1,13 @@
 #include "broker/audit/verify_v2.h"
 
 #include <algorithm>
+#include <map>
 
 #include "broker/audit/log_proofs.h"
 #include "broker/audit/signing.h"
 #include "broker/events/codec.h"
 #include "broker/events/render.h"
 #include "broker/tlog/checkpoint.h"
-#include "broker/tlog/proof.h"
 
 namespace broker::audit {
 namespace {
@@ -16,56 +16,97 @@ using contracts::Error;
 using contracts::ErrorCode;
 using std::to_string;
 
+constexpr std::size_t kChunk = 4096;
+
 std::string seqs(std::uint64_t a, std::uint64_t b) {
   return a == b ? "seq " + to_string(a) : "seq " + to_string(a) + ".." + to_string(b);
 }
 
-// One run: the rebuilt tree, the stated key, and the report being filled.
+// One run. The events are streamed once through a CompactTree (O(log n) memory, whatever the
+// log's length); the roots at every size a checkpoint or receipt names are kept as the stream
+// passes them. Only the block that holds a first bad event is read a second time.
 struct Run {
   const LogSource& source;
   LogVerifyReport& report;
-  tlog::MemoryTree tree;
   std::optional<tlog::NodeReader> stored;  // the source's own subtree hashes, if it keeps them
-  std::uint64_t stated_key_seq = 0;        // the latest `started` event with a signing key
+  std::vector<std::uint64_t> targets;      // sizes whose root is needed, ascending, unique
+  std::map<std::uint64_t, tlog::Hash> roots;
+  std::uint64_t events = 0;
+  std::uint64_t stated_key_seq = 0;  // the latest `started` event with a signing key
   std::string stated_key_hex;
   tlog::NoteVerifier verifier;
 
   void add(std::uint64_t first, std::uint64_t last, std::string problem) {
     report.findings.push_back({first, std::max(first, last), std::move(problem)});
   }
-  std::uint64_t size() const { return tree.size(); }
-  tlog::Hash leaf(std::uint64_t index) const { return *tree.reader()(0, index); }
+  std::uint64_t size() const { return events; }
+  // The rebuilt tree's root at `size` (one of the targets, at most the log's size).
+  std::optional<tlog::Hash> root_at(std::uint64_t size) const {
+    auto it = roots.find(size);
+    if (it == roots.end()) return std::nullopt;
+    return it->second;
+  }
 };
+
+// The sizes of every checkpoint (signature not checked yet) and every receipt's checkpoint.
+void collect_targets(Run& run, const std::vector<std::string>& notes, const std::vector<ReceiptFile>& receipts) {
+  for (const auto& note : notes) {
+    if (auto cp = peek_checkpoint(note); cp) run.targets.push_back(cp->size);
+  }
+  for (const auto& r : receipts) {
+    if (auto cp = peek_checkpoint(r.checkpoint); cp) run.targets.push_back(cp->size);
+  }
+  std::sort(run.targets.begin(), run.targets.end());
+  run.targets.erase(std::unique(run.targets.begin(), run.targets.end()), run.targets.end());
+}
 
 // Reads every event in order: the seqs must run 1, 2, 3, ...; each must decode; each is hashed
 // as stored into the rebuilt tree (at its position: leaf index = position, seq = position + 1).
 contracts::Result<void> read_events(Run& run) {
-  auto entries = read_all_entries(run.source);
-  if (!entries) return entries.error();
+  tlog::CompactTree tree;
+  std::size_t next_target = 0;
+  auto record = [&] {
+    while (next_target < run.targets.size() && run.targets[next_target] <= tree.size()) {
+      if (run.targets[next_target] == tree.size()) run.roots[tree.size()] = tree.root();
+      ++next_target;
+    }
+  };
+  record();  // a checkpoint of the empty tree
   bool seq_reported = false;
-  for (std::size_t i = 0; i < entries->size(); ++i) {
-    const LogEntry& entry = (*entries)[i];
-    const std::uint64_t seq = i + 1;
-    if (entry.seq != seq && !seq_reported) {
-      seq_reported = true;
-      run.add(seq, seq, entry.seq > seq
-                            ? "seq " + to_string(seq) + " is missing: the event after seq " + to_string(seq - 1) +
-                                  " is numbered " + to_string(entry.seq) + " (deleted)"
-                            : "the event in place of seq " + to_string(seq) + " is numbered " + to_string(entry.seq) +
-                                  " (inserted, repeated or reordered)");
+  for (std::uint64_t from = 1;;) {
+    auto chunk = run.source.read_entries(from, kChunk);
+    if (!chunk) return chunk.error();
+    if (chunk->empty()) break;
+    for (const LogEntry& entry : *chunk) {
+      const std::uint64_t seq = tree.size() + 1;
+      if (entry.seq != seq && !seq_reported) {
+        seq_reported = true;
+        run.add(seq, seq, entry.seq > seq
+                              ? "seq " + to_string(seq) + " is missing: the event after seq " + to_string(seq - 1) +
+                                    " is numbered " + to_string(entry.seq) + " (deleted)"
+                              : "the event in place of seq " + to_string(seq) + " is numbered " + to_string(entry.seq) +
+                                    " (inserted, repeated or reordered)");
+      }
+      auto event = events::decode_event(entry.bytes);
+      if (!event) {
+        run.add(seq, seq, "event seq " + to_string(seq) + " is corrupt: " + event.error().detail);
+      } else if (const auto* started = std::get_if<events::Started>(&event->record);
+                 started != nullptr && !started->signing_key.empty()) {
+        run.stated_key_seq = seq;
+        run.stated_key_hex = started->signing_key;
+      }
+      tree.append(tlog::leaf_hash(entry.bytes));
+      record();
     }
-    auto event = events::decode_event(entry.bytes);
-    if (!event) {
-      run.add(seq, seq, "event seq " + to_string(seq) + " is corrupt: " + event.error().detail);
-    } else if (const auto* started = std::get_if<events::Started>(&event->record);
-               started != nullptr && !started->signing_key.empty()) {
-      run.stated_key_seq = seq;
-      run.stated_key_hex = started->signing_key;
-    }
-    run.tree.append(entry.bytes);
+    // Continue after the last seq read, whatever it is; a log whose seqs go back must not make
+    // this loop forever (its first bad seq is named above).
+    const std::uint64_t next = chunk->back().seq + 1;
+    if (chunk->size() < kChunk || next <= from) break;
+    from = next;
   }
-  run.report.events = run.tree.size();
-  run.report.root = run.tree.root();
+  run.events = tree.size();
+  run.report.events = tree.size();
+  run.report.root = tree.root();
   return {};
 }
 
@@ -97,6 +138,12 @@ contracts::Result<void> resolve_key(Run& run, const LogVerifyOptions& options, c
   return {};
 }
 
+void add_truncated(Run& run, const std::string& which, std::uint64_t signed_size) {
+  run.add(run.size() + 1, run.size() + 1,
+          "the log ends at seq " + to_string(run.size()) + ", but " + which + " signs " + to_string(signed_size) +
+              " events: " + seqs(run.size() + 1, signed_size) + " are missing (truncated)");
+}
+
 // The first bad event of checkpoint `cp` (number `n`, 1-based), whose root the log does not give
 // (or which is larger than the log): it lies after `good`, the size of the latest checkpoint that
 // matched, and at most at cp.size. It is pinned exactly when the source's stored subtree hashes
@@ -106,11 +153,15 @@ void locate(Run& run, std::uint64_t good, const tlog::Checkpoint& cp, std::size_
   const std::string which = "checkpoint #" + to_string(n) + " (size " + to_string(cp.size) + ")";
   if (run.stored) {
     auto stored_root = tlog::range_root(0, cp.size, *run.stored);
-    if (stored_root && *stored_root == cp.root) {
-      for (std::uint64_t i = good; i < cp.size && i < run.size(); ++i) {
+    const std::uint64_t end = std::min(cp.size, run.size());
+    auto block = end > good ? run.source.read_entries(good + 1, end - good)
+                            : contracts::Result<std::vector<LogEntry>>(std::vector<LogEntry>{});
+    if (stored_root && *stored_root == cp.root && block) {
+      for (std::size_t k = 0; k < block->size(); ++k) {
+        const std::uint64_t i = good + k;  // leaf index
         auto h = (*run.stored)(0, i);
         if (!h) break;
-        if (*h != run.leaf(i)) {
+        if (*h != tlog::leaf_hash((*block)[k].bytes)) {
           run.add(i + 1, i + 1,
                   "event seq " + to_string(i + 1) + " is not the event " + which +
                       " signs: its leaf hash differs from the signed one (the stored subtree hashes give the signed "
@@ -119,17 +170,13 @@ void locate(Run& run, std::uint64_t good, const tlog::Checkpoint& cp, std::size_
         }
       }
       if (run.size() < cp.size) {
-        run.add(run.size() + 1, run.size() + 1,
-                "the log ends at seq " + to_string(run.size()) + ", but " + which + " signs " + to_string(cp.size) +
-                    " events: " + seqs(run.size() + 1, cp.size) + " are missing (truncated)");
+        add_truncated(run, which, cp.size);
         return;
       }
     }
   }
   if (run.size() <= good) {
-    run.add(run.size() + 1, run.size() + 1,
-            "the log ends at seq " + to_string(run.size()) + ", but " + which + " signs " + to_string(cp.size) +
-                " events: " + seqs(run.size() + 1, cp.size) + " are missing (truncated)");
+    add_truncated(run, which, cp.size);
     return;
   }
   const std::uint64_t last = std::min(cp.size, run.size() + 1);
@@ -143,6 +190,10 @@ void locate(Run& run, std::uint64_t good, const tlog::Checkpoint& cp, std::size_
   run.add(good + 1, last, std::move(problem));
 }
 
+// Each checkpoint: signed by the key, not smaller than an earlier one, and its root the rebuilt
+// tree's at its size. Two consecutive checkpoints that both match the rebuilt tree are consistent
+// (the consistency proof between them is computed from the same tree and cannot fail); one that
+// does not match is where the log first differs from what was signed.
 void check_checkpoints(Run& run, const std::vector<std::string>& notes) {
   run.report.checkpoints = notes.size();
   std::uint64_t good = 0;  // size of the latest checkpoint that verified and matched
@@ -171,28 +222,15 @@ void check_checkpoints(Run& run, const std::vector<std::string>& notes) {
                   to_string(previous->size) + ": the log was signed smaller than before (rolled back)");
       any_finding = true;
     }
-    const bool beyond = cp->size > run.size();
-    if (beyond || *run.tree.root_at(cp->size) != cp->root) {
-      if (!located && (cp->size > good || beyond)) {
+    const auto root = run.root_at(cp->size);
+    if (!root || *root != cp->root) {
+      if (!located && (cp->size > good || !root)) {
         located = true;
         locate(run, good, *cp, n);
         any_finding = true;
       }
       previous = *cp;
       continue;
-    }
-    // Both this and the previous signed checkpoint match the rebuilt tree, so they are consistent;
-    // the proof between them is checked anyway, as anyone holding only the two would check it.
-    if (previous && previous->size <= cp->size && previous->size > 0 && !beyond &&
-        previous->size <= run.size() && *run.tree.root_at(previous->size) == previous->root) {
-      auto proof = tlog::consistency_proof(previous->size, cp->size, run.tree.reader());
-      auto ok = proof ? tlog::verify_consistency(previous->size, cp->size, previous->root, cp->root, *proof)
-                      : contracts::Result<void>(proof.error());
-      if (!ok) {
-        run.add(previous->size + 1, cp->size,
-                "checkpoints #" + to_string(n - 1) + " and #" + to_string(n) + " are not consistent: " + ok.error().detail);
-        any_finding = true;
-      }
     }
     ++run.report.checkpoints_ok;
     good = std::max(good, cp->size);
@@ -215,9 +253,11 @@ void check_checkpoints(Run& run, const std::vector<std::string>& notes) {
   }
 }
 
-// A receipt: the broker's signature on it, its checkpoint's signature, a consistency proof from
-// that checkpoint to the log's current tree (the log still extends what the broker signed then:
-// no truncation, no rewriting of anything up to it) and an inclusion proof of its event.
+// A receipt: the broker's signature on it, its checkpoint's signature, that the log extends the
+// tree that checkpoint signs (no truncation, no rewriting of anything up to it), and that its
+// event is the acceptance it claims. With every event at hand, "the log's first S events give the
+// signed root" is the consistency proof from S to the log's tree and every inclusion proof in the
+// tree of S at once, computed from the events themselves (docs/handover-log-format.md §9).
 void check_receipts(Run& run, const std::vector<ReceiptFile>& receipts) {
   std::vector<std::uint64_t> ok_sizes;                         // checkpoints of receipts that passed
   std::vector<std::pair<std::size_t, std::uint64_t>> rewrites;  // finding, its checkpoint's size
@@ -244,26 +284,16 @@ void check_receipts(Run& run, const std::vector<ReceiptFile>& receipts) {
       continue;
     }
     if (cp->size > run.size()) {
-      run.add(run.size() + 1, run.size() + 1,
-              who + ": the broker signed a tree of " + to_string(cp->size) + " events, the log holds " +
-                  to_string(run.size()) + ": " + seqs(run.size() + 1, cp->size) + " are missing (truncated)");
+      add_truncated(run, who + ": the broker's checkpoint in it", cp->size);
       continue;
     }
-    auto proof = tlog::consistency_proof(cp->size, run.size(), run.tree.reader());
-    auto consistent = proof ? tlog::verify_consistency(cp->size, run.size(), cp->root, run.tree.root(), *proof)
-                            : contracts::Result<void>(proof.error());
-    if (!consistent) {
+    const auto root = run.root_at(cp->size);
+    if (!root || *root != cp->root) {
       rewrites.emplace_back(run.report.findings.size(), cp->size);
       run.add(1, cp->size, who + ": the log is not an extension of the tree of " + to_string(cp->size) +
-                               " events the broker signed for this receipt (" + consistent.error().detail +
-                               "): an event at or before seq " + to_string(cp->size) + " was rewritten");
-      continue;
-    }
-    auto inclusion = tlog::inclusion_proof(seq - 1, cp->size, run.tree.reader());
-    auto included = inclusion ? tlog::verify_inclusion(seq - 1, cp->size, run.leaf(seq - 1), *inclusion, cp->root)
-                              : contracts::Result<void>(inclusion.error());
-    if (!included) {
-      run.add(seq, seq, who + ": event seq " + to_string(seq) + " is not in the signed tree: " + included.error().detail);
+                               " events the broker signed for this receipt (its first " + to_string(cp->size) +
+                               " events give another root): an event at or before seq " + to_string(cp->size) +
+                               " was rewritten");
       continue;
     }
     auto entries = run.source.read_entries(seq, 1);
@@ -317,10 +347,11 @@ void order_findings(std::vector<Finding>& findings) {
 
 contracts::Result<LogVerifyReport> verify_log_v2(const LogSource& source, const LogVerifyOptions& options) {
   LogVerifyReport report;
-  Run run{source, report, {}, source.node_reader(), 0, {}, {}};
-  if (auto r = read_events(run); !r) return r.error();
+  Run run{source, report, source.node_reader(), {}, {}, 0, 0, {}, {}};
   auto notes = source.read_checkpoints();
   if (!notes) return notes.error();
+  collect_targets(run, *notes, options.receipts);
+  if (auto r = read_events(run); !r) return r.error();
   if (auto r = resolve_key(run, options, *notes); !r) return r.error();
   check_checkpoints(run, *notes);
   check_receipts(run, options.receipts);

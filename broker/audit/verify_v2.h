@@ -2,9 +2,10 @@
 // Verification of a v2 handover log (one Merkle tree over typed events, signed checkpoints):
 // every event re-hashed and decoded, the tree rebuilt, every checkpoint's signature checked
 // against the key the inspector trusts, each checkpoint's root against the rebuilt tree at its
-// size, consecutive checkpoints by a consistency proof, and receipts partners kept against the
+// size (so consecutive checkpoints are consistent), and receipts partners kept against the
 // whole. Every problem is a Finding that names the first bad event; how exactly it can be named
-// is in docs/handover-log-format.md, "Verifying a v2 log". Pure logic over a LogSource.
+// is in docs/handover-log-format.md §8. Pure logic over a LogSource; one streaming pass over the
+// events with O(log n) memory (plus the block that holds a bad event, read again to pin it).
 
 #include <cstdint>
 #include <optional>

@@ -141,7 +141,7 @@ TEST_CASE("truncation to a checkpoint is named at the first missing event", "[au
   SECTION("the checkpoints truncated too: only a receipt shows it") {
     log.source.checkpoints().resize(7);  // sizes 1, 4, 5, 6, 9, 10, 11
     CHECK(verify(log.source).ok());  // nothing in the log itself says it was longer
-    require_first(verify(log.source, {receipts[5]}), 12, 12, "the log holds 11: seq 12..29 are missing (truncated)");
+    require_first(verify(log.source, {receipts[5]}), 12, 12, "the broker's checkpoint in it signs 29 events: seq 12..29 are missing (truncated)");
   }
 }
 
@@ -241,4 +241,14 @@ TEST_CASE("prove and consistency hand out only proofs that check", "[audit][v2]"
     CHECK_FALSE(broker::audit::prove_consistency(log.source, 6, 5, 51, nodes));
     CHECK_FALSE(broker::audit::prove_consistency(log.source, 5, 52, 51, nodes));
   }
+}
+
+TEST_CASE("a log longer than one read chunk is streamed whole and a late edit is pinned", "[audit][v2][tamper]") {
+  auto log = v2_test::make_log(1000);  // 5001 events: two chunks of the verifier's reads
+  auto r = verify(log.source, {log.receipts.front(), log.receipts.back()});
+  CHECK(r.ok());
+  CHECK(r.events == 5001);
+  CHECK(r.signed_size == 5001);
+  edit(log.source, 4499, [](auto& e) { e.at += 1; });  // seq 4500
+  require_first(verify(log.source), 4500, 4500, "event seq 4500 is not the event checkpoint");
 }
