@@ -270,6 +270,9 @@ contracts::Result<CaseBundleReport> verify_case_bundle(const BundleV2& b, const 
     return report;
   }
   report.checkpoint = *cp;
+  if (cp->origin != b.origin) {
+    add(first_seq, first_seq, "the header names the log '" + b.origin + "', the checkpoint is of '" + cp->origin + "'");
+  }
   if (cp->size != b.tree_size) {
     add(first_seq, first_seq, "the header says the proofs are for a tree of " + to_string(b.tree_size) +
                                   " events, the checkpoint signs " + to_string(cp->size));

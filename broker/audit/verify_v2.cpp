@@ -247,7 +247,7 @@ void check_checkpoints(Run& run, const std::vector<std::string>& notes) {
   run.report.signed_size = good;
   if (!any_finding && good < run.size()) {
     run.add(good + 1, good + 1,
-            seqs(good + 1, run.size()) + " are not covered by any checkpoint signed by " + run.verifier.name +
+            seqs(good + 1, run.size()) + (good + 1 == run.size() ? " is" : " are") + " not covered by any checkpoint signed by " + run.verifier.name +
                 (notes.empty() ? " (the log has no checkpoint)" : " (the latest covers 1.." + to_string(good) + ")") +
                 ": appended after the last checkpoint, or the broker stopped before signing them");
   }

@@ -148,7 +148,7 @@ TEST_CASE("truncation to a checkpoint is named at the first missing event", "[au
 TEST_CASE("events appended after the last checkpoint are named", "[audit][v2][tamper]") {
   auto log = v2_test::make_log(10);
   log.source.entries().push_back({52, log.source.entries()[10].bytes});
-  require_first(verify(log.source), 52, 52, "seq 52 are not covered by any checkpoint signed by keten.example/audit-test");
+  require_first(verify(log.source), 52, 52, "seq 52 is not covered by any checkpoint signed by keten.example/audit-test");
 }
 
 TEST_CASE("checkpoints re-signed with another key are refused even though they verify with their own", "[audit][v2][tamper]") {
