@@ -48,8 +48,9 @@ struct OpenLog {
 // kConfig: cannot be opened (exit 2); kMalformedEnvelope: not a well-formed v2 bundle (exit 1).
 Result<OpenLog> open_source(const LogV2Args& args) {
   if (!args.store.empty()) {
-    // The store's v2 tables are not merged yet: when they are, a LogSource over the store is
-    // returned here and every command below works on it unchanged.
+    // The store's v2 tables are not merged yet. When they are, this returns a
+    // broker::audit::CallbackLogSource over the opened store (callback_source.h shows the few
+    // lines) and every command below works on it unchanged, proofs from its stored nodes.
     return Error{ErrorCode::kConfig, "store " + args.store + " has no v2 log yet: give a v2 bundle with --bundle"};
   }
   auto text = read_file(args.bundle, "bundle");

@@ -4,6 +4,7 @@
 // (one block), 5+5m delivered, 6+5m acknowledged; a checkpoint after every block.
 #include <catch2/catch.hpp>
 
+#include "broker/audit/callback_source.h"
 #include "broker/audit/log_proofs.h"
 #include "broker/audit/verify_v2.h"
 #include "broker/events/codec.h"
@@ -15,7 +16,7 @@ using broker::audit::LogVerifyOptions;
 using broker::audit::LogVerifyReport;
 using broker::audit::MemoryLogSource;
 
-LogVerifyReport verify(const MemoryLogSource& source, std::vector<broker::audit::ReceiptFile> receipts = {},
+LogVerifyReport verify(const broker::audit::LogSource& source, std::vector<broker::audit::ReceiptFile> receipts = {},
                        bool with_key = true) {
   LogVerifyOptions options;
   if (with_key) options.key = v2_test::signer().verifier;
@@ -251,4 +252,34 @@ TEST_CASE("a log longer than one read chunk is streamed whole and a late edit is
   CHECK(r.signed_size == 5001);
   edit(log.source, 4499, [](auto& e) { e.at += 1; });  // seq 4500
   require_first(verify(log.source), 4500, 4500, "event seq 4500 is not the event checkpoint");
+}
+
+TEST_CASE("a source of decoded events through callbacks verifies and proves as the log itself", "[audit][v2]") {
+  auto log = v2_test::make_log(10);
+  const auto& memory = log.source;
+  broker::audit::LogCallbacks calls;
+  calls.read_events = [&](std::uint64_t from, std::size_t limit) -> contracts::Result<std::vector<broker::events::LoggedEvent>> {
+    auto entries = memory.read_entries(from, limit);
+    std::vector<broker::events::LoggedEvent> out;
+    for (const auto& e : *entries) out.push_back({e.seq, *broker::events::decode_event(e.bytes)});
+    return out;
+  };
+  calls.read_checkpoints = [&] { return memory.read_checkpoints(); };
+  calls.node_reader = [&] { return memory.node_reader(); };
+  broker::audit::CallbackLogSource source(std::move(calls));
+  auto r = verify(source, log.receipts);
+  CHECK(r.ok());
+  CHECK(r.events == 51);
+  auto cases = source.read_case_entries(v2_test::kCases[1]);
+  REQUIRE(cases);
+  CHECK(cases->size() == 15);
+  CHECK(broker::audit::prove_event(source, 13, *source.node_reader()));
+  SECTION("an edit behind the callbacks is named as in the log") {
+    edit(log.source, 12, [](auto& e) { e.sender = "EVIL"; });
+    require_first(verify(source), 13, 13, "event seq 13 is not the event checkpoint");
+  }
+  SECTION("no reader at all is an error, not a crash") {
+    broker::audit::CallbackLogSource empty({});
+    CHECK_FALSE(broker::audit::verify_log_v2(empty, {}));
+  }
 }
