@@ -15,12 +15,14 @@ contracts::Result<std::vector<LogEntry>> LogSource::read_case_entries(std::strin
     auto chunk = read_entries(from, kChunk);
     if (!chunk) return chunk.error();
     if (chunk->empty()) break;
+    const std::uint64_t next = chunk->back().seq + 1;
+    const bool last = chunk->size() < kChunk || next <= from;  // seqs that go back end the scan
     for (auto& entry : *chunk) {
       auto event = events::decode_event(entry.bytes);
       if (event && event->case_ref == case_ref) out.push_back(std::move(entry));
     }
-    from = chunk->back().seq + 1;
-    if (chunk->size() < kChunk) break;
+    if (last) break;
+    from = next;
   }
   return out;
 }
