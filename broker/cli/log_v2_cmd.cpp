@@ -161,6 +161,18 @@ int log_v2_verify(const LogV2Args& args) {
   }
   auto report = broker::audit::verify_log_v2(*log->source, options);
   if (!report) return report.error().code == ErrorCode::kConfig ? fail(kExitUsage, report.error().detail) : open_failed(report.error());
+  if (const auto* bundle = dynamic_cast<const broker::audit::BundleSource*>(log->source.get()); bundle != nullptr) {
+    // A bundle also states its own length: an event line removed after the last checkpoint
+    // changes nothing signed, but it changes this count.
+    const auto& b = bundle->bundle();
+    if (b.event_count != b.events.size() || b.end_events != b.events.size()) {
+      const std::uint64_t next = b.events.empty() ? 1 : b.events.back().seq + 1;
+      report->findings.push_back({next, next, "the header says " + std::to_string(b.event_count) + " events and the end line " +
+                                                  std::to_string(b.end_events) + ", the bundle holds " +
+                                                  std::to_string(b.events.size()) + ": an event line was removed or added"});
+      broker::audit::order_findings(report->findings);
+    }
+  }
   std::cout << broker::audit::format_report(*report) << "\n";
   return report->ok() ? kExitOk : kExitFailed;
 }

@@ -9,6 +9,7 @@
 //   log-deleted.bundle        the line of seq 13 removed
 //   log-truncated.bundle      events and checkpoints cut back to the checkpoint of 11 events
 //   log-appended.bundle       one event after the last checkpoint
+//   log-tail-cut.bundle       that unsigned event's line removed again (the counts say 52)
 //   log-resigned.bundle       seq 13 edited and every checkpoint re-signed by another key, same name
 //   receipts-forged/          receipt 3 claiming another message id under the broker's signature
 //   case-edited.bundle        the case's seq 8 edited
@@ -140,6 +141,9 @@ int main(int argc, char** argv) {
     auto s = v2_test::make_log(10).source;
     s.entries().push_back({52, s.entries()[10].bytes});
     write(dir / "log-appended.bundle", log_bundle(s, vkey));
+    auto lines = lines_of(log_bundle(s, vkey));
+    lines.erase(lines.end() - 2);  // the line of seq 52, before the end line
+    write(dir / "log-tail-cut.bundle", join(lines));
   }
 
   const std::string case_ref = v2_test::kCases[1];
