@@ -3,6 +3,7 @@
 // or field, never a crash. Also the size of a 100-event case bundle in a large tree.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <map>
 
 #include "broker/audit/bundle_v2.h"
@@ -10,6 +11,7 @@
 #include "broker/audit/receipt_file.h"
 #include "broker/events/codec.h"
 #include "broker/tlog/base64.h"
+#include "tests/support/temp_dir.h"
 #include "tests/unit/audit/v2_log.h"
 
 namespace {
@@ -328,4 +330,39 @@ TEST_CASE("every single-byte change of a case bundle or receipt file is refused 
     t[i] = static_cast<char>(t[i] ^ 0x01);
     (void)broker::audit::parse_receipt_file(t, "r.json");
   }
+}
+
+TEST_CASE("a receipts folder is read in name order, other files left alone, a bad file named", "[audit][v2][receipt]") {
+  auto log = v2_test::make_log(3);
+  test_support::TempDir dir;
+  for (const auto& r : log.receipts) {
+    std::ofstream(dir.path() / r.name) << broker::audit::format_receipt_file(r.receipt, r.checkpoint);
+  }
+  std::ofstream(dir.path() / "notes.txt") << "not a receipt";
+  auto read = broker::audit::read_receipt_dir(dir.path());
+  REQUIRE(read);
+  REQUIRE(read->size() == 3);
+  CHECK(read->front().name == "receipt-0.json");
+  CHECK(read->back().receipt.message_id == "m-2");
+  std::ofstream(dir.path() / "receipt-9.json") << "{\"format\":\"keten-receipt\"";
+  auto bad = broker::audit::read_receipt_dir(dir.path());
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error().detail, Catch::Contains("receipt receipt-9.json: not a JSON object"));
+  auto missing = broker::audit::read_receipt_dir(dir.path() / "nope");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == contracts::ErrorCode::kConfig);
+}
+
+TEST_CASE("the expected key is a verifier key or a hex key named by the log's origin", "[audit][v2]") {
+  const auto key = v2_test::signer();
+  const std::string vkey = broker::tlog::format_verifier_key(key.verifier);
+  auto a = broker::audit::parse_expected_key(vkey + "\n", "");
+  REQUIRE(a);
+  CHECK(a->id == key.verifier.id);
+  auto b = broker::audit::parse_expected_key(v2_test::receipt_key().public_hex, v2_test::kOrigin);
+  REQUIRE(b);
+  CHECK(b->id == key.verifier.id);
+  CHECK_FALSE(broker::audit::parse_expected_key(v2_test::receipt_key().public_hex, ""));
+  CHECK_FALSE(broker::audit::parse_expected_key("xyz", v2_test::kOrigin));
+  CHECK_FALSE(broker::audit::parse_expected_key(vkey.substr(0, vkey.size() - 2), ""));
 }
