@@ -367,7 +367,7 @@ void add_source(CLI::App* app, LogArgs& args, bool bundle_allowed) {
 
 Command add_log(CLI::App& root) {
   auto args = std::make_shared<LogArgs>();
-  CLI::App* app = root.add_subcommand("log", "Inspect the handover log: verify, export, replay, resend");
+  CLI::App* app = root.add_subcommand("log", "Inspect the handover log: verify, export, replay, resend, prove, consistency");
   app->require_subcommand(1);
   app->footer("Exit codes: 0 ok/intact, 1 not intact or rejected, 2 usage, 3 broker unreachable.\n"
               "Every read of a store is recorded in it as a log_read event (docs/inspector.md).");
