@@ -22,6 +22,7 @@
 #include "broker/audit/signing.h"
 #include "broker/cli/command.h"
 #include "broker/cli/json_output.h"
+#include "broker/cli/log_v2.h"
 #include "broker/console/resend.h"
 #include "broker/store/seal.h"
 #include "broker/store/sqlite_store.h"
@@ -49,6 +50,8 @@ struct LogArgs {
   std::string to_partner;
   std::string payload_key;  // the broker's payload key (hex or file), to read sealed payloads
   double timeout_seconds = 10;
+  std::string receipts;  // verify: a folder of receipt files (v2)
+  std::uint64_t event_seq = 0, from_seq = 0, to_seq = 0;  // prove, consistency (v2)
   std::vector<std::string> argv;  // the command as typed, for the log_read record
 };
 
@@ -156,7 +159,27 @@ std::string summary(const broker::audit::VerifyReport& v) {
   return text;
 }
 
+LogV2Args v2_args(const LogArgs& args) {
+  LogV2Args v;
+  v.store = args.store;
+  v.bundle = args.bundle;
+  v.signing_key = args.signing_key;
+  v.receipts = args.receipts;
+  v.out = args.out;
+  v.case_ref = args.case_ref;
+  v.event = args.event_seq;
+  v.from = args.from_seq;
+  v.to = args.to_seq;
+  return v;
+}
+
+// A v2 log (today: a v2 bundle; docs/handover-log-format.md "Version 2") goes to log_v2_cmd.cpp;
+// a schema-4 store or bundle stays here until the v2 store is merged.
+bool is_v2(const LogArgs& args) { return !args.bundle.empty() && is_v2_bundle_file(args.bundle); }
+
 int verify(const LogArgs& args) {
+  if (is_v2(args)) return log_v2_verify(v2_args(args));
+  if (!args.receipts.empty()) return fail(kExitUsage, "--receipts needs a v2 log (a v2 bundle with --bundle)");
   auto key = expected_key(args);
   if (!key) return fail(kExitUsage, key.error().detail);
   auto data = load_log(args);
@@ -185,6 +208,12 @@ bool write_output(const std::string& path, const std::string& text) {
 }
 
 int export_bundle(const LogArgs& args) {
+  if (!args.bundle.empty()) {
+    if (!is_v2(args)) return fail(kExitUsage, "export --bundle needs a v2 bundle (a schema-4 log is exported from its --store)");
+    if (!args.from.empty() || !args.to.empty()) return fail(kExitUsage, "--from/--to are for schema-4 stores; a v2 export is the whole log or one --case");
+    return log_v2_export(v2_args(args));
+  }
+  if (args.store.empty()) return fail(kExitUsage, "export needs --store or --bundle");
   broker::audit::ExportScope scope;
   scope.case_ref = args.case_ref;
   auto from = optional_time("--from", args.from);
@@ -338,18 +367,23 @@ void add_source(CLI::App* app, LogArgs& args, bool bundle_allowed) {
 
 Command add_log(CLI::App& root) {
   auto args = std::make_shared<LogArgs>();
-  CLI::App* app = root.add_subcommand("log", "Inspect the handover log: verify, export, replay, resend");
+  CLI::App* app = root.add_subcommand("log", "Inspect the handover log: verify, export, replay, resend, prove, consistency");
   app->require_subcommand(1);
   app->footer("Exit codes: 0 ok/intact, 1 not intact or rejected, 2 usage, 3 broker unreachable.\n"
               "Every read of a store is recorded in it as a log_read event (docs/inspector.md).");
 
-  CLI::App* verify_app = app->add_subcommand("verify", "Recompute the hash chain and check the signed checkpoints");
+  CLI::App* verify_app = app->add_subcommand("verify", "Recompute the hash chain or Merkle tree and check the signed checkpoints");
   add_source(verify_app, *args, true);
+  verify_app->add_option("--receipts", args->receipts,
+                         "v2: also check the receipt files (*.json) in this folder against the log: each "
+                         "one's checkpoint must be consistent with the log and hold its event");
 
   CLI::App* export_app = app->add_subcommand("export", "Write the log (or one case or period) as a bundle");
-  add_source(export_app, *args, false);
+  add_source(export_app, *args, true);
   export_app->add_option("--out", args->out, "Bundle file to write (JSON Lines)")->required();
-  export_app->add_option("--case", args->case_ref, "Only this case's rows in full (the others as hashes)");
+  export_app->add_option("--case", args->case_ref,
+                         "Only this case: schema 4, its rows in full and the others as hashes; v2, its events "
+                         "each with an inclusion proof against one signed checkpoint");
   export_app->add_option("--from", args->from, "Only rows at or after this time in full, RFC 3339");
   export_app->add_option("--to", args->to, "Only rows at or before this time in full, RFC 3339");
 
@@ -381,7 +415,18 @@ Command add_log(CLI::App& root) {
                          "The broker's payload_key (64 hex characters or a file), needed when the message's "
                          "payload is sealed (contracts with medical fields)");
 
-  for (CLI::App* sub : {verify_app, export_app, replay_app, resend_app}) {
+  CLI::App* prove_app = app->add_subcommand("prove", "v2: the inclusion proof of one event against the latest signed checkpoint");
+  add_source(prove_app, *args, true);
+  prove_app->add_option("--event", args->event_seq, "The event's seq (1-based; its leaf index is seq - 1)")->required();
+  prove_app->add_option("--out", args->out, "Write the proof (JSON) to this file instead of standard output");
+
+  CLI::App* consistency_app = app->add_subcommand("consistency", "v2: the consistency proof between two tree sizes");
+  add_source(consistency_app, *args, true);
+  consistency_app->add_option("--from", args->from_seq, "The older tree size (events), 1 or more")->required();
+  consistency_app->add_option("--to", args->to_seq, "The newer tree size, at most the log's size")->required();
+  consistency_app->add_option("--out", args->out, "Write the proof (JSON) to this file instead of standard output");
+
+  for (CLI::App* sub : {verify_app, export_app, replay_app, resend_app, prove_app, consistency_app}) {
     CLI::App* self = sub;
     sub->callback([args, self] {
       args->argv.clear();
@@ -392,7 +437,12 @@ Command add_log(CLI::App& root) {
       }
     });
   }
-  return {app, [args, verify_app, export_app, replay_app] {
+  return {app, [args, verify_app, export_app, replay_app, prove_app, consistency_app] {
+            if (prove_app->parsed() || consistency_app->parsed()) {
+              if (args->store.empty() && args->bundle.empty()) return fail(kExitUsage, "give --store or --bundle");
+              if (args->store.empty() && !is_v2(*args)) return fail(kExitUsage, "proofs need a v2 log; " + args->bundle + " is no v2 bundle");
+              return prove_app->parsed() ? log_v2_prove(v2_args(*args)) : log_v2_consistency(v2_args(*args));
+            }
             if (verify_app->parsed()) {
               if (args->store.empty() && args->bundle.empty()) return fail(kExitUsage, "verify needs --store or --bundle");
               return verify(*args);

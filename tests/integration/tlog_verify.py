@@ -3,10 +3,13 @@
 docs/transparency-log.md alone: hashlib for SHA-256, PyNaCl for Ed25519, nothing of Keten's.
 
     tlog_verify.py CHECKPOINT VKEY PROOFS
+    tlog_verify.py --case-bundle BUNDLE VKEY
 
 CHECKPOINT is a signed note (the latest tree head), VKEY a file whose first line is the verifier
-key, PROOFS the JSON of docs/transparency-log.md §8. Prints "ok: ..." and exits 0, or
-"rejected: <reason>" and exits 1; exits 2 on a usage error.
+key, PROOFS the JSON of docs/transparency-log.md §8. BUNDLE is a v2 case bundle as
+docs/handover-log-format.md ("Case bundles") defines it, checked from that page alone: the
+checkpoint's signature, and each event's case and inclusion proof. Prints "ok: ..." and exits 0,
+or "rejected: <reason>" and exits 1; exits 2 on a usage error.
 """
 import base64
 import binascii
@@ -278,7 +281,130 @@ def verify(checkpoint_note, vkey_text, proofs):
             f"{len(older)} earlier checkpoints consistent")
 
 
+# --- v2 case bundles (docs/handover-log-format.md, "Case bundles") -------------------------------
+
+def event_case_ref(data):
+    """The case_ref (slot 4 of the root table) of an event's bytes, read as
+    docs/transparency-log.md §10 "Reading the bytes" says; Rejected when a position is outside."""
+    def u32(p):
+        if p < 0 or p + 4 > len(data):
+            raise Rejected("event: a position outside the bytes")
+        return int.from_bytes(data[p:p + 4], "little")
+
+    def u16(p):
+        if p < 0 or p + 2 > len(data):
+            raise Rejected("event: a position outside the bytes")
+        return int.from_bytes(data[p:p + 2], "little")
+
+    if len(data) < 8 or data[4:8] != b"KEV1":
+        raise Rejected("event: not an event (no KEV1 identifier)")
+    t = u32(0)
+    s = u32(t)
+    s = s - (1 << 32) if s >= 1 << 31 else s
+    vt = t - s
+    vt_size = u16(vt)
+    slot = 4
+    if 4 + 2 * slot + 2 > vt_size:
+        return ""
+    off = u16(vt + 4 + 2 * slot)
+    if off == 0:
+        return ""
+    f = t + off
+    p = f + u32(f)
+    n = u32(p)
+    if p + 4 + n > len(data):
+        raise Rejected("event: a string runs past the end")
+    return data[p + 4:p + 4 + n].decode("utf-8", errors="replace")
+
+
+def verify_case_bundle(text, vkey_text):
+    name, public_key = parse_vkey(vkey_text)
+    if not text.endswith(b"\n"):
+        raise Rejected("the bundle does not end in a newline")
+    header, checkpoints, hashes, events, end = None, [], None, [], None
+    for number, raw in enumerate(text[:-1].split(b"\n"), start=1):
+        try:
+            line = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise Rejected(f"line {number}: not a JSON object")
+        if not isinstance(line, dict) or not isinstance(line.get("type"), str):
+            raise Rejected(f"line {number}: not a JSON object with a type")
+        kind = line["type"]
+        if end is not None:
+            raise Rejected(f"line {number}: text after the end line")
+        if header is None:
+            if kind != "header" or line.get("format") != "keten-log-bundle" or line.get("version") != 2:
+                raise Rejected(f"line {number}: not a version 2 keten-log-bundle header")
+            if line.get("scope") != "case":
+                raise Rejected("not a case bundle")
+            header = line
+        elif kind == "checkpoint":
+            checkpoints.append(line["note"].encode())
+        elif kind == "hashes":
+            table = b64(line["hashes"], "hashes")
+            if len(table) % 32:
+                raise Rejected(f"line {number}: the hash table is not whole 32-byte hashes")
+            hashes = [table[k:k + 32] for k in range(0, len(table), 32)]
+        elif kind == "event":
+            events.append((number, line))
+        elif kind == "end":
+            end = line
+        else:
+            raise Rejected(f"line {number}: unknown line type {kind!r}")
+    if header is None:
+        raise Rejected("the bundle is empty")
+    if end is None:
+        raise Rejected("the bundle stops before its end line")
+    if len(checkpoints) != 1:
+        raise Rejected(f"a case bundle holds one checkpoint, this one {len(checkpoints)}")
+    if hashes is None:
+        raise Rejected("no hashes line")
+    try:
+        size, root = open_checkpoint(checkpoints[0], name, public_key)
+    except Rejected as e:
+        raise Rejected(f"checkpoint: {e}")
+    if size != header["tree_size"]:
+        raise Rejected(f"the header says a tree of {header['tree_size']}, the checkpoint signs {size}")
+    case = header["case"]
+    previous = 0
+    for number, line in events:
+        seq = line["seq"]
+        if not isinstance(seq, int) or seq <= previous:
+            raise Rejected(f"line {number}: the seqs must ascend")
+        previous = seq
+        if seq > size:
+            raise Rejected(f"event seq {seq} is outside the signed tree of {size}")
+        data = b64(line["event"], f"event seq {seq}")
+        ref = event_case_ref(data)
+        if ref != case:
+            raise Rejected(f"event seq {seq} is of case {ref!r}, not of {case}")
+        proof = []
+        for k in line["proof"]:
+            if not isinstance(k, int) or k < 0 or k >= len(hashes):
+                raise Rejected(f"event seq {seq}: its proof names hash #{k}, the bundle has {len(hashes)}")
+            proof.append(hashes[k])
+        try:
+            verify_inclusion(seq - 1, size, leaf_hash(data), proof, root)
+        except Rejected as e:
+            raise Rejected(f"event seq {seq}: {e}")
+    if not (header["events"] == end["events"] == len(events)):
+        raise Rejected(f"the header says {header['events']} events, the end line {end['events']}, "
+                       f"the bundle holds {len(events)}")
+    return f"ok: case {case}, {len(events)} events proven in the tree of {size} events signed by {name}"
+
+
 def main(argv):
+    if len(argv) == 4 and argv[1] == "--case-bundle":
+        with open(argv[2], "rb") as f:
+            bundle = f.read()
+        with open(argv[3], encoding="utf-8") as f:
+            vkey_text = f.readline().strip()
+        try:
+            print(verify_case_bundle(bundle, vkey_text))
+            return 0
+        except (Rejected, KeyError, TypeError) as e:
+            print(f"rejected: {e}" if isinstance(e, Rejected) else f"rejected: a field is missing or of the wrong type: {e}")
+            return 1
     if len(argv) != 4:
         print(__doc__, file=sys.stderr)
         return 2

@@ -1,0 +1,31 @@
+#pragma once
+// `keten log` on a v2 handover log (one Merkle tree over typed events): verify (with receipts),
+// prove, consistency and export, over a LogSource. Today the source is a v2 bundle file; a v2
+// store becomes one more case of open_source() in log_v2_cmd.cpp. log_cmd.cpp parses argv and
+// calls these; docs/inspector.md and docs/handover-log-format.md describe them.
+
+#include <cstdint>
+#include <string>
+
+namespace keten_cli {
+
+struct LogV2Args {
+  std::string store;        // a store (not v2 yet: refused with a clear error)
+  std::string bundle;       // a v2 bundle file
+  std::string signing_key;  // the key checkpoints must carry: verifier key, 64 hex, or a file holding one
+  std::string receipts;     // verify: a folder of receipt files
+  std::string out;          // prove, consistency, export: "" or "-" = standard output
+  std::string case_ref;     // export: one case
+  std::uint64_t event = 0;  // prove: the seq
+  std::uint64_t from = 0, to = 0;  // consistency: tree sizes
+};
+
+// True when `path` is a file whose first line is a v2 bundle header.
+bool is_v2_bundle_file(const std::string& path);
+
+int log_v2_verify(const LogV2Args& args);
+int log_v2_prove(const LogV2Args& args);
+int log_v2_consistency(const LogV2Args& args);
+int log_v2_export(const LogV2Args& args);
+
+}  // namespace keten_cli

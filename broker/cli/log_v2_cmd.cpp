@@ -1,0 +1,251 @@
+// keten log verify|prove|consistency|export on a v2 log. The log is read through a
+// broker::audit::LogSource; open_source() is the one place that knows where it comes from.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <nlohmann/json.hpp>
+
+#include "broker/audit/bundle_v2.h"
+#include "broker/audit/log_proofs.h"
+#include "broker/audit/receipt_file.h"
+#include "broker/audit/verify_v2.h"
+#include "broker/cli/command.h"
+#include "broker/cli/log_v2.h"
+#include "broker/tlog/base64.h"
+#include "contracts/envelope.h"
+
+namespace keten_cli {
+namespace {
+
+using contracts::Error;
+using contracts::ErrorCode;
+using contracts::Result;
+using nlohmann::json;
+
+int fail(int code, const std::string& detail) {
+  std::cerr << "keten log: " << detail << "\n";
+  return code;
+}
+
+Result<std::string> read_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{ErrorCode::kConfig, what + " " + path + ": cannot open"};
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// A v2 log and what the tools need of it beside the LogSource.
+struct OpenLog {
+  std::unique_ptr<broker::audit::LogSource> source;
+  broker::audit::BundleV2 case_bundle;  // scope "case": verified on its own, not a LogSource
+  bool is_case = false;
+  std::string origin;
+  std::string vkey;  // the key the source states, if any
+};
+
+// kConfig: cannot be opened (exit 2); kMalformedEnvelope: not a well-formed v2 bundle (exit 1).
+Result<OpenLog> open_source(const LogV2Args& args) {
+  if (!args.store.empty()) {
+    // The store's v2 tables are not merged yet. When they are, this returns a
+    // broker::audit::CallbackLogSource over the opened store (callback_source.h shows the few
+    // lines) and every command below works on it unchanged, proofs from its stored nodes.
+    return Error{ErrorCode::kConfig, "store " + args.store + " has no v2 log yet: give a v2 bundle with --bundle"};
+  }
+  auto text = read_file(args.bundle, "bundle");
+  if (!text) return text.error();
+  auto bundle = broker::audit::read_bundle_v2(*text);
+  if (!bundle) return Error{ErrorCode::kMalformedEnvelope, "bundle " + args.bundle + ": " + bundle.error().detail};
+  OpenLog log;
+  log.origin = bundle->origin;
+  log.vkey = bundle->vkey;
+  if (bundle->scope == "case") {
+    log.is_case = true;
+    log.case_bundle = std::move(*bundle);
+  } else {
+    log.source = std::make_unique<broker::audit::BundleSource>(std::move(*bundle));
+  }
+  return log;
+}
+
+// --signing-key: a verifier key, 64 hex characters, or a file whose first line is one of them.
+Result<std::optional<broker::tlog::NoteVerifier>> expected_key(const LogV2Args& args, const std::string& origin) {
+  if (args.signing_key.empty()) return std::optional<broker::tlog::NoteVerifier>();
+  std::string text = args.signing_key;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(text, ec)) {
+    auto content = read_file(text, "--signing-key");
+    if (!content) return content.error();
+    text = content->substr(0, content->find('\n'));
+  }
+  auto v = broker::audit::parse_expected_key(text, origin);
+  if (!v) return Error{ErrorCode::kConfig, "--signing-key: " + v.error().detail};
+  return std::optional<broker::tlog::NoteVerifier>(*v);
+}
+
+int open_failed(const Error& e) {
+  if (e.code == ErrorCode::kMalformedEnvelope) {
+    std::cout << "NOT INTACT: " << e.detail << "\n";
+    return kExitFailed;
+  }
+  return fail(kExitUsage, e.detail);
+}
+
+bool write_output(const std::string& path, const std::string& text) {
+  if (path.empty() || path == "-") {
+    std::cout << text;
+    return static_cast<bool>(std::cout);
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  return static_cast<bool>(out);
+}
+
+json proof_json(const broker::tlog::Proof& proof) {
+  json out = json::array();
+  for (const auto& h : proof) out.push_back(broker::audit::hash_base64(h));
+  return out;
+}
+
+// The subtree hashes proofs are read from: the source's own, or a tree built from its entries.
+struct Nodes {
+  std::unique_ptr<broker::tlog::MemoryTree> tree;  // on the heap: `reader` points into it across moves
+  broker::tlog::NodeReader reader;
+};
+Result<Nodes> nodes_of(const broker::audit::LogSource& source) {
+  Nodes n;
+  if (auto stored = source.node_reader(); stored) {
+    n.reader = *stored;
+    return n;
+  }
+  auto tree = broker::audit::build_tree(source);
+  if (!tree) return tree.error();
+  n.tree = std::make_unique<broker::tlog::MemoryTree>(std::move(*tree));
+  n.reader = n.tree->reader();
+  return n;
+}
+
+}  // namespace
+
+bool is_v2_bundle_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string first;
+  if (!in || !std::getline(in, first)) return false;
+  return broker::audit::is_bundle_v2(first);
+}
+
+int log_v2_verify(const LogV2Args& args) {
+  auto log = open_source(args);
+  if (!log) return open_failed(log.error());
+  auto key = expected_key(args, log->origin);
+  if (!key) return fail(kExitUsage, key.error().detail);
+  if (log->is_case) {
+    if (!args.receipts.empty()) return fail(kExitUsage, "--receipts needs the whole log (a store or a whole-log bundle), not a case bundle");
+    auto report = broker::audit::verify_case_bundle(log->case_bundle, *key);
+    if (!report) return fail(kExitUsage, report.error().detail);
+    std::cout << broker::audit::format_case_report(*report, log->case_bundle.case_ref) << "\n";
+    return report->ok() ? kExitOk : kExitFailed;
+  }
+  broker::audit::LogVerifyOptions options;
+  options.key = *key;
+  if (!args.receipts.empty()) {
+    auto receipts = broker::audit::read_receipt_dir(args.receipts);
+    if (!receipts) {
+      if (receipts.error().code == ErrorCode::kConfig) return fail(kExitUsage, receipts.error().detail);
+      std::cout << "NOT INTACT: " << receipts.error().detail << "\n";
+      return kExitFailed;
+    }
+    options.receipts = std::move(*receipts);
+  }
+  auto report = broker::audit::verify_log_v2(*log->source, options);
+  if (!report) return report.error().code == ErrorCode::kConfig ? fail(kExitUsage, report.error().detail) : open_failed(report.error());
+  if (const auto* bundle = dynamic_cast<const broker::audit::BundleSource*>(log->source.get()); bundle != nullptr) {
+    // A bundle also states its own length: an event line removed after the last checkpoint
+    // changes nothing signed, but it changes this count.
+    const auto& b = bundle->bundle();
+    if (b.event_count != b.events.size() || b.end_events != b.events.size()) {
+      const std::uint64_t next = b.events.empty() ? 1 : b.events.back().seq + 1;
+      report->findings.push_back({next, next, "the header says " + std::to_string(b.event_count) + " events and the end line " +
+                                                  std::to_string(b.end_events) + ", the bundle holds " +
+                                                  std::to_string(b.events.size()) + ": an event line was removed or added"});
+      broker::audit::order_findings(report->findings);
+    }
+  }
+  std::cout << broker::audit::format_report(*report) << "\n";
+  return report->ok() ? kExitOk : kExitFailed;
+}
+
+int log_v2_prove(const LogV2Args& args) {
+  auto log = open_source(args);
+  if (!log) return open_failed(log.error());
+  if (log->is_case) return fail(kExitUsage, "prove needs the whole log; a case bundle already holds each event's proof");
+  auto nodes = nodes_of(*log->source);
+  if (!nodes) return open_failed(nodes.error());
+  auto ev = broker::audit::prove_event(*log->source, args.event, nodes->reader);
+  if (!ev) return fail(kExitFailed, ev.error().detail);
+  const json out{{"seq", ev->seq},
+                 {"leaf_index", ev->seq - 1},
+                 {"tree_size", ev->checkpoint.size},
+                 {"event", broker::tlog::to_base64(ev->event)},
+                 {"leaf_hash", broker::audit::hash_base64(ev->leaf)},
+                 {"proof", proof_json(ev->proof)},
+                 {"checkpoint", ev->note}};
+  if (!write_output(args.out, out.dump(2) + "\n")) return fail(kExitFailed, "cannot write " + args.out);
+  return kExitOk;
+}
+
+int log_v2_consistency(const LogV2Args& args) {
+  auto log = open_source(args);
+  if (!log) return open_failed(log.error());
+  if (log->is_case) return fail(kExitUsage, "consistency needs the whole log, not a case bundle");
+  auto nodes = nodes_of(*log->source);
+  if (!nodes) return open_failed(nodes.error());
+  auto entries = broker::audit::read_all_entries(*log->source);
+  if (!entries) return open_failed(entries.error());
+  auto ev = broker::audit::prove_consistency(*log->source, args.from, args.to, entries->size(), nodes->reader);
+  if (!ev) return fail(kExitFailed, ev.error().detail);
+  json out{{"from", ev->from},
+           {"to", ev->to},
+           {"from_root", broker::audit::hash_base64(ev->from_root)},
+           {"to_root", broker::audit::hash_base64(ev->to_root)},
+           {"proof", proof_json(ev->proof)}};
+  if (ev->from_note) out["from_checkpoint"] = *ev->from_note;
+  if (ev->to_note) out["to_checkpoint"] = *ev->to_note;
+  if (!write_output(args.out, out.dump(2) + "\n")) return fail(kExitFailed, "cannot write " + args.out);
+  return kExitOk;
+}
+
+int log_v2_export(const LogV2Args& args) {
+  auto log = open_source(args);
+  if (!log) return open_failed(log.error());
+  if (log->is_case) return fail(kExitUsage, "export reads the whole log, not a case bundle");
+  std::string vkey = log->vkey;
+  if (!args.signing_key.empty()) {
+    auto key = expected_key(args, log->origin);
+    if (!key) return fail(kExitUsage, key.error().detail);
+    vkey = broker::tlog::format_verifier_key(**key);
+  }
+  std::string text;
+  if (args.case_ref.empty()) {
+    auto whole = broker::audit::write_log_bundle(*log->source, contracts::now_millis(), vkey);
+    if (!whole) return open_failed(whole.error());
+    text = std::move(*whole);
+    std::cerr << "keten log: exported the whole log to " << args.out << "\n";
+  } else {
+    auto nodes = nodes_of(*log->source);
+    if (!nodes) return open_failed(nodes.error());
+    auto out = broker::audit::write_case_bundle(*log->source, args.case_ref, nodes->reader, contracts::now_millis(), vkey);
+    if (!out) return fail(kExitFailed, out.error().detail);
+    text = std::move(out->text);
+    std::cerr << "keten log: exported " << out->events << " events of case " << args.case_ref << " with proofs against one checkpoint ("
+              << text.size() << " bytes, " << out->hashes << " distinct proof hashes) to " << args.out;
+    if (out->left_out > 0) std::cerr << "; " << out->left_out << " later events are not signed yet and were left out";
+    std::cerr << "\n";
+  }
+  if (!write_output(args.out, text)) return fail(kExitFailed, "cannot write " + args.out);
+  return kExitOk;
+}
+
+}  // namespace keten_cli
