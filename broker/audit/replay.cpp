@@ -230,7 +230,11 @@ std::string describe(const LogRecord& r) {
   if (e == "policy_allowed") return "medical fields of " + what(r) + " went to " + r.recipient + " (" + str_at(d, "basis") + ")";
   if (e == "norm_violated") return describe_violation(r);
   if (e == "resent") return "operator re-sent " + what(r) + " as " + str_at(d, "new_message_id") + " to " + str_at(d, "target");
-  if (e == "log_read") return "log read with '" + str_at(d, "command") + "' by " + str_at(d, "user");
+  if (e == "log_read") {
+    const std::string purpose = str_at(d, "purpose");
+    return "log read with '" + str_at(d, "command") + "' by " + str_at(d, "user") +
+           (purpose.empty() ? ", purpose not stated" : " for " + purpose);
+  }
   if (e == "started") {
     std::string text = "broker started (config " + str_at(d, "config_digest").substr(0, 12) + ", contracts " +
                        str_at(d, "contracts_digest").substr(0, 12);
