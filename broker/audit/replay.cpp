@@ -230,7 +230,11 @@ std::string describe(const LogRecord& r) {
   if (e == "policy_allowed") return "medical fields of " + what(r) + " went to " + r.recipient + " (" + str_at(d, "basis") + ")";
   if (e == "norm_violated") return describe_violation(r);
   if (e == "resent") return "operator re-sent " + what(r) + " as " + str_at(d, "new_message_id") + " to " + str_at(d, "target");
-  if (e == "log_read") return "log read with '" + str_at(d, "command") + "' by " + str_at(d, "user");
+  if (e == "log_read") {
+    const std::string purpose = str_at(d, "purpose");
+    return "log read with '" + str_at(d, "command") + "' by " + str_at(d, "user") +
+           (purpose.empty() ? ", purpose not stated" : " for " + purpose);
+  }
   if (e == "started") {
     std::string text = "broker started (config " + str_at(d, "config_digest").substr(0, 12) + ", contracts " +
                        str_at(d, "contracts_digest").substr(0, 12);
@@ -249,8 +253,26 @@ Timeline build_timeline(const std::vector<LogRecord>& rows, const ReplayQuery& q
   std::map<std::string, MessageView> messages;  // by message_id, from the accepted events
   std::map<std::string, MessageView> received;
   std::vector<std::string> received_order;
+  // A broker start concerns every case open at the time (deliveries resumed, the clock that run
+  // used): the timeline shows the start in effect at the case's first event and each one up to
+  // its last. A start carries no case of its own.
+  std::uint64_t first_seq = 0, last_seq = 0, start_before = 0;
   for (const auto& r : rows) {
-    if (r.omitted || r.case_ref != q.case_ref) continue;
+    if (r.omitted) continue;
+    if (r.case_ref == q.case_ref && (q.as_of == 0 || r.at <= q.as_of)) {
+      if (first_seq == 0) first_seq = r.seq;
+      last_seq = r.seq;
+    } else if (r.event == "started" && first_seq == 0) {
+      start_before = r.seq;
+    }
+  }
+  auto is_case_start = [&](const LogRecord& r) {
+    return r.event == "started" && r.case_ref.empty() && first_seq != 0 &&
+           (r.seq == start_before || (r.seq > first_seq && r.seq < last_seq));
+  };
+  for (const auto& r : rows) {
+    const bool start = is_case_start(r);
+    if (r.omitted || (r.case_ref != q.case_ref && !start)) continue;
     if (q.as_of != 0 && r.at > q.as_of) continue;
     if (r.event == "accepted") {
       MessageView m;
@@ -292,7 +314,7 @@ Timeline build_timeline(const std::vector<LogRecord>& rows, const ReplayQuery& q
         }
       }
     }
-    if (!q.partner.empty() && r.sender != q.partner && r.recipient != q.partner) continue;
+    if (!q.partner.empty() && !start && r.sender != q.partner && r.recipient != q.partner) continue;
     t.events.push_back(r);
     if (r.event == "norm_violated") t.violations.push_back(r);
     for (const auto& p : {r.sender, r.recipient}) {

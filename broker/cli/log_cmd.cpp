@@ -1,10 +1,7 @@
 // keten log verify|export|replay|resend: the inspector's tools on a store (read-only) or an export
 // bundle. docs/inspector.md describes them; docs/handover-log-format.md the log and the bundle.
 // Every read of a store is itself recorded as a `log_read` row (appended after the read, so what
-// the tool reports is the log as it found it); see recording_store() for the limits.
-#include <pwd.h>
-#include <unistd.h>
-
+// the tool reports is the log as it found it); read_record.h says where it cannot be.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -23,6 +20,7 @@
 #include "broker/cli/command.h"
 #include "broker/cli/json_output.h"
 #include "broker/cli/log_v2.h"
+#include "broker/cli/read_record.h"
 #include "broker/console/resend.h"
 #include "broker/store/seal.h"
 #include "broker/store/sqlite_store.h"
@@ -49,6 +47,7 @@ struct LogArgs {
   std::string message_id;
   std::string to_partner;
   std::string payload_key;  // the broker's payload key (hex or file), to read sealed payloads
+  std::string purpose;      // why the reader reads, for the log_read record
   double timeout_seconds = 10;
   std::string receipts;  // verify: a folder of receipt files (v2)
   std::uint64_t event_seq = 0, from_seq = 0, to_seq = 0;  // prove, consistency (v2)
@@ -58,17 +57,6 @@ struct LogArgs {
 int fail(int code, const std::string& detail) {
   std::cerr << "keten log: " << detail << "\n";
   return code;
-}
-
-std::string who() {
-  std::string user;
-  if (const char* env = std::getenv("USER"); env != nullptr) user = env;
-  if (user.empty()) {
-    if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr) user = pw->pw_name;
-  }
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  return (user.empty() ? "?" : user) + "@" + host + " (uid " + std::to_string(::getuid()) + ")";
 }
 
 Result<contracts::Millis> optional_time(const char* flag, const std::string& text) {
@@ -110,34 +98,15 @@ std::string command_line(const LogArgs& args) {
   return text;
 }
 
-// Appends one row to the store (its own transaction, through the store so the chain stays whole).
-// Needs write access to the file: an inspector's read-only copy cannot record the read, and a
-// bundle is never written to. Then the tool says so on stderr and goes on: refusing to read would
-// not make the read unrecorded-proof, since anyone can open the file with sqlite3.
+// The `resent` rows of a re-send, in the source store (read_record.h says when it cannot be).
 void record(const LogArgs& args, broker::store::LogEvent event) {
   if (args.store.empty()) return;
-  auto store = open_store(args.store, false);
-  Result<void> r;
-  if (!store) {
-    r = store.error();
-  } else if (r = store->begin(); r) {
-    auto seq = store->append_log(event);
-    if (!seq) r = seq.error();
-    if (r) r = store->commit();
-    if (!r) store->rollback();
-  }
-  if (!r) std::cerr << "keten log: warning: this " << event.event << " was not recorded in the log: " << r.error().detail << "\n";
+  (void)append_to_store("keten log", args.store, std::move(event));
 }
 
 void record_read(const LogArgs& args) {
-  broker::store::LogEvent e;
-  e.at = contracts::now_millis();
-  e.event = "log_read";
-  e.case_ref = args.case_ref;
-  e.recipient = args.partner;
-  e.detail = nlohmann::json{{"command", command_line(args)}, {"user", who()}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
-  record(args, std::move(e));
+  (void)keten_cli::record_read("keten log", {args.store, args.bundle, command_line(args), args.purpose,
+                                             args.case_ref, args.partner});
 }
 
 Result<std::string> expected_key(const LogArgs& args) {
@@ -270,7 +239,7 @@ int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
   }
   // The Submit and the `resent` row are built as the console builds them (broker/console/resend.h).
   broker::console::Resender resender(args.into, std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000)));
-  const broker::console::ResendActor actor{who(), args.into, "", ""};
+  const broker::console::ResendActor actor{reader(), args.into, "", ""};
   std::map<std::string, std::string> new_ids;
   int exit = kExitOk;
   for (const auto& m : messages) {
@@ -361,6 +330,9 @@ void add_source(CLI::App* app, LogArgs& args, bool bundle_allowed) {
   } else {
     store->required();
   }
+  app->add_option("--purpose", args.purpose,
+                  "Why you read the log (e.g. an inspection's reference): recorded with the read in the "
+                  "store's log_read event");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // keten report quality: the data-quality report (docs/quality-report.md) from a store, opened
-// read-only, as text, JSON, one HTML page, or a dataquality.report.published payload.
+// read-only, as text, JSON, one HTML page, or a dataquality.report.published payload. The read is
+// recorded in the store as a `log_read` event, as the log tools' reads are (read_record.h).
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "broker/cli/command.h"
 #include "broker/audit/signing.h"
 #include "broker/cli/json_output.h"
+#include "broker/cli/read_record.h"
 #include "broker/report/contract_info.h"
 #include "broker/report/payload.h"
 #include "broker/report/render.h"
@@ -36,6 +38,8 @@ struct ReportArgs {
   std::string out;
   std::string report_id;
   std::string payload_key;  // hex or a file holding it: opens sealed payloads for completeness
+  std::string purpose;      // why, for the log_read record
+  std::string command;      // the command line as typed, for the log_read record
 };
 
 int fail(int code, const std::string& detail) {
@@ -97,12 +101,16 @@ int quality(const ReportArgs& args) {
   }
   if (args.out.empty()) {
     std::cout << text;
-    return std::cout.good() ? kExitOk : kExitFailed;
+    if (!std::cout.good()) return kExitFailed;
+  } else {
+    std::ofstream out(args.out, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) return fail(kExitFailed, "cannot write " + args.out);
   }
-  std::ofstream out(args.out, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return fail(kExitFailed, "cannot write " + args.out);
+  // The report holds counts, not a case's contents, but it read the whole log (and with the
+  // payload key the payloads): recorded like any other read of the store.
+  (void)record_read("keten report", {args.store, "", args.command, args.purpose, "", args.partner});
   return kExitOk;
 }
 
@@ -127,6 +135,16 @@ Command add_report(CLI::App& root) {
   q->add_option("--payload-key", args->payload_key,
                 "The broker's payload key (hex, or a file holding it): counts the fields of sealed (medical) payloads");
   q->add_option("--out", args->out, "Write to this file instead of standard output");
+  q->add_option("--purpose", args->purpose,
+                "Why you read the store (e.g. the PDCA review of a period): recorded with the read in the "
+                "store's log_read event");
+  q->callback([args, q] {
+    args->command = "keten report quality";
+    for (const auto& option : q->get_options()) {
+      if (option->count() == 0 || option->get_name() == "--help") continue;
+      for (const auto& value : option->results()) args->command += " " + option->get_name() + "=" + value;
+    }
+  });
   return {app, [args] { return quality(*args); }};
 }
 

@@ -18,8 +18,19 @@ std::string_view to_string(AlertKind kind) {
 std::vector<Alert> over_threshold(const AlertSnapshot& s, const AlertOptions& o) {
   std::vector<Alert> out;
   if (!o.enabled) return out;
-  auto check = [&](AlertKind kind, const std::string& subject, double value, double threshold) {
-    if (value > threshold) out.push_back({kind, subject, value, threshold});
+  auto check = [&](AlertKind kind, const std::string& subject, double value, double threshold,
+                   const std::set<std::string>& cases = {}) {
+    if (value <= threshold) return;
+    Alert a{kind, subject, value, threshold, {}};
+    for (const auto& c : cases) {
+      if (a.cases.size() == kAlertCases) break;
+      if (!c.empty()) a.cases.push_back(c);
+    }
+    out.push_back(std::move(a));
+  };
+  auto cases_of = [](const std::map<std::string, std::set<std::string>>& by, const std::string& key) {
+    auto it = by.find(key);
+    return it == by.end() ? std::set<std::string>{} : it->second;
   };
   if (o.backlog_max > 0) {
     for (const auto& b : s.backlog) check(AlertKind::kBacklog, b.recipient, double(b.undelivered), double(o.backlog_max));
@@ -32,11 +43,14 @@ std::vector<Alert> over_threshold(const AlertSnapshot& s, const AlertOptions& o)
     }
   }
   if (o.dead_letters_max >= 0) {
-    for (const auto& [recipient, n] : s.dead_letters) check(AlertKind::kDeadLetters, recipient, double(n), double(o.dead_letters_max));
+    for (const auto& [recipient, n] : s.dead_letters) {
+      check(AlertKind::kDeadLetters, recipient, double(n), double(o.dead_letters_max), cases_of(s.dead_letter_cases, recipient));
+    }
   }
   if (o.norm_violations_max >= 0) {
     for (const auto& [contract, n] : s.norm_violations) {
-      check(AlertKind::kNormViolations, contract, double(n), double(o.norm_violations_max));
+      check(AlertKind::kNormViolations, contract, double(n), double(o.norm_violations_max),
+            cases_of(s.norm_violation_cases, contract));
     }
   }
   for (const auto& [partner, silent_ms] : s.partner_silent_ms) {

@@ -37,19 +37,28 @@ struct Alert {
   std::string subject;
   double value = 0;
   double threshold = 0;  // the alert fires when value > threshold
+  // The cases (V-numbers) of the messages the alert is about, sorted: dead_letters and
+  // norm_violations, those counted since the last check (at most kAlertCases); oldest_undelivered,
+  // the oldest message's (filled in by Ops when it fires). Empty for the broker-wide kinds. The alert's log row carries the case when
+  // there is exactly one, so that case's replay shows it.
+  std::vector<std::string> cases{};
   bool operator==(const Alert&) const = default;
 };
+inline constexpr std::size_t kAlertCases = 20;
 
 struct RecipientBacklog {
   std::string recipient;
   std::int64_t undelivered = 0;      // pending + in flight
   std::int64_t oldest_age_ms = 0;    // now - accepted_at of the oldest undelivered message
+  std::int64_t oldest_accepted_at = 0;  // its accepted_at (to find its case when the alert fires)
 };
 
 struct AlertSnapshot {
   std::vector<RecipientBacklog> backlog;                   // recipients with undelivered deliveries
   std::map<std::string, std::int64_t> dead_letters;        // by recipient, since the last check
   std::map<std::string, std::int64_t> norm_violations;     // by contract, since the last check
+  std::map<std::string, std::set<std::string>> dead_letter_cases;     // by recipient, since the last check
+  std::map<std::string, std::set<std::string>> norm_violation_cases;  // by contract, since the last check
   std::map<std::string, std::int64_t> partner_silent_ms;   // every configured partner
   std::uint64_t store_bytes = 0;
   std::uint64_t store_max_bytes = 0;                       // resolved (never 0 when known)

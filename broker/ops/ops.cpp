@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <system_error>
 
 #include "broker/ops/http_server.h"
 #include "broker/ops/log.h"
+#include "broker/store/console_queries.h"
 #include "broker/store/sqlite_store.h"
 
 namespace broker::ops {
@@ -26,8 +28,9 @@ std::uint64_t file_bytes(const std::filesystem::path& path) {
 }
 
 std::string alert_detail(const Alert& a) {
-  return nlohmann::json{{"kind", to_string(a.kind)}, {"subject", a.subject}, {"value", a.value}, {"threshold", a.threshold}}
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  nlohmann::json d{{"kind", to_string(a.kind)}, {"subject", a.subject}, {"value", a.value}, {"threshold", a.threshold}};
+  if (!a.cases.empty()) d["cases"] = a.cases;
+  return d.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 store::LogEvent alert_event(const Alert& a, Millis at) {
@@ -44,6 +47,9 @@ store::LogEvent alert_event(const Alert& a, Millis at) {
     case AlertKind::kStoreNearlyFull:
     case AlertKind::kCheckpointOverdue: break;
   }
+  // An alert about one case's messages is part of that case's record: its replay shows it. One
+  // about several cases names them in the detail and stays one event (counted once).
+  if (a.cases.size() == 1) e.case_ref = a.cases.front();
   e.detail = alert_detail(a);
   return e;
 }
@@ -125,9 +131,44 @@ void Ops::observe(store::SqliteStore& store) {
     if (row.seq != observed_seq_ + 1) read_back(store, row.seq - 1);
     if (row.seq != observed_seq_ + 1) break;  // the gap could not be read: the file has the rest
     count_event(metrics_, tally_, row);
+    note_case(row);
     observed_seq_ = row.seq;
   }
   read_back(store, store.log_head().seq);
+}
+
+void Ops::note_case(const audit::LogRecord& row) {
+  if (row.case_ref.empty()) return;
+  if (row.event == "dead_lettered") dead_letter_cases_[row.recipient].insert(row.case_ref);
+  if (row.event == "norm_violated") norm_violation_cases_[row.contract].insert(row.case_ref);
+}
+
+void Ops::find_oldest_cases(store::SqliteStore& store) {
+  for (auto& [alert, at] : unwritten_) {
+    if (alert.kind != AlertKind::kOldestUndelivered || !alert.cases.empty()) continue;
+    auto b = std::find_if(snapshot_.backlog.begin(), snapshot_.backlog.end(),
+                          [&](const RecipientBacklog& r) { return r.recipient == alert.subject; });
+    if (b == snapshot_.backlog.end() || b->oldest_accepted_at == 0) continue;
+    // Once per firing: the undelivered messages to the recipient accepted in that millisecond.
+    for (const char* state : {"pending", "in_flight"}) {
+      store::MessageFilter f;
+      f.recipient = alert.subject;
+      f.state = state;
+      f.from = b->oldest_accepted_at;
+      f.to = b->oldest_accepted_at + 1;
+      f.limit = 1;
+      auto found = store::find_messages(store, f);
+      if (!found) {
+        log().warn("alert case not found kind={} subject={} detail={}", to_string(alert.kind), alert.subject,
+                   found.error().detail);
+        break;
+      }
+      if (!found->empty() && !found->front().case_ref.empty()) {
+        alert.cases.push_back(found->front().case_ref);
+        break;
+      }
+    }
+  }
 }
 
 void Ops::read_back(store::SqliteStore& store, std::uint64_t up_to) {
@@ -138,7 +179,10 @@ void Ops::read_back(store::SqliteStore& store, std::uint64_t up_to) {
       return;
     }
     if (rows->empty()) return;
-    for (const auto& row : *rows) count_event(metrics_, tally_, row);
+    for (const auto& row : *rows) {
+      count_event(metrics_, tally_, row);
+      note_case(row);
+    }
     observed_seq_ = rows->back().seq;
   }
 }
@@ -155,7 +199,7 @@ void Ops::refresh_gauges(store::SqliteStore& store, const LoopView& view, Millis
     }
     for (const auto& b : *backlog) {
       std::int64_t age = std::max<Millis>(0, now - b.oldest_accepted_at);
-      snapshot_.backlog.push_back({b.recipient, b.undelivered, age});
+      snapshot_.backlog.push_back({b.recipient, b.undelivered, age, b.oldest_accepted_at});
       metrics_.set("keten_backlog", {{"recipient", b.recipient}}, double(b.undelivered));
       metrics_.set("keten_oldest_undelivered_age_seconds", {{"recipient", b.recipient}}, double(age) / 1000.0);
     }
@@ -202,6 +246,10 @@ void Ops::check_alerts(Millis now) {
   snapshot_.dead_letters = std::move(tally_.dead_letters);
   snapshot_.norm_violations = std::move(tally_.norm_violations);
   tally_ = {};
+  snapshot_.dead_letter_cases = std::move(dead_letter_cases_);
+  snapshot_.norm_violation_cases = std::move(norm_violation_cases_);
+  dead_letter_cases_.clear();
+  norm_violation_cases_.clear();
   AlertChanges changes = alerts_.evaluate(snapshot_, context_.options.alerts);
   for (const auto& a : changes.fired) {
     log().warn("alert kind={} subject={} value={} threshold={}", to_string(a.kind), a.subject,
@@ -251,7 +299,10 @@ void Ops::tick(store::SqliteStore& store, const LoopView& view, Millis now) {
   bool check_due = alerts.enabled && now - last_check_ >= alerts.check_interval.count();
   // A check sees the state of now, not of up to a second ago.
   if (check_due || now - last_refresh_ >= kRefreshEvery) refresh_gauges(store, view, now);
-  if (check_due) check_alerts(now);
+  if (check_due) {
+    check_alerts(now);
+    find_oldest_cases(store);
+  }
   append_alerts(store);
   observe(store);  // counts the alert rows just written
 }

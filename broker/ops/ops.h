@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -84,11 +85,17 @@ class Ops {
   void refresh_gauges(store::SqliteStore& store, const LoopView& view, contracts::Millis now);
   void check_alerts(contracts::Millis now);
   void append_alerts(store::SqliteStore& store);
+  // The cases of the rows that alerts count (dead letters, norm violations), since the last check.
+  void note_case(const audit::LogRecord& row);
+  // The case of the oldest undelivered message of each fired oldest_undelivered alert.
+  void find_oldest_cases(store::SqliteStore& store);
 
   OpsContext context_;
   MetricsRegistry metrics_;
   std::unique_ptr<HttpServer> http_;
   EventTally tally_;                                    // since the last alert check
+  std::map<std::string, std::set<std::string>> dead_letter_cases_;     // by recipient, since the last check
+  std::map<std::string, std::set<std::string>> norm_violation_cases_;  // by contract, since the last check
   AlertState alerts_;
   AlertSnapshot snapshot_;                              // as of the last refresh
   std::vector<std::pair<Alert, contracts::Millis>> unwritten_;  // fired (at), not yet in the log

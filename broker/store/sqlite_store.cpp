@@ -361,6 +361,50 @@ Result<bool> prepare_file(const std::filesystem::path& file) {
   return false;
 }
 
+// A read-only open of a WAL store needs the -shm (and -wal) beside it, or the right to create
+// them. On write-protected media (a copy on a read-only disk, a folder and file without write
+// permission) with neither there, SQLite refuses with SQLITE_READONLY or SQLITE_CANTOPEN. Such a
+// store can still be read with the URI parameter immutable=1, which tells SQLite that nobody
+// changes the file: it then takes no locks and never looks for a -wal or -shm. That is only
+// true if no -wal with frames is there: those frames hold committed rows the main file lacks,
+// which an immutable read would silently leave out, so that case is refused instead.
+bool wal_index_unavailable(sqlite3* db) {
+  const int code = sqlite3_errcode(db) & 0xff;
+  return code == SQLITE_READONLY || code == SQLITE_CANTOPEN;
+}
+
+Result<DbHandle> open_immutable(const std::filesystem::path& file) {
+  const std::string path = file.string();
+  std::filesystem::path wal = file;
+  wal += "-wal";
+  std::error_code ec;
+  if (std::filesystem::file_size(wal, ec) > 0 && !ec) {
+    return storage_error("open " + path,
+                         "the store is on write-protected media and its write-ahead log " + wal.string() +
+                             " holds rows not yet in the main file, which SQLite can read only with write "
+                             "access to the folder; copy the store with its -wal to a writable folder");
+  }
+  std::string uri = "file:";
+  for (const char c : path) {  // the characters a URI path may not hold as they are
+    if (c == '%' || c == '?' || c == '#') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
+      uri += kHex[static_cast<unsigned char>(c) & 0xf];
+    } else {
+      uri += c;
+    }
+  }
+  uri += "?immutable=1";
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(uri.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  DbHandle db(raw);
+  if (rc != SQLITE_OK) return sqlite_error("open " + path + " (immutable)", db.get());
+  sqlite3_extended_result_codes(db.get(), 1);
+  return db;
+}
+
 }  // namespace
 
 struct SqliteStore::Impl {
@@ -378,6 +422,7 @@ struct SqliteStore::Impl {
   StmtHandle log_times_before, accepted_event;
   StmtHandle find_message_content, append_checkpoint, read_checkpoints;
   bool read_only = false;
+  bool immutable = false;      // read-only on write-protected media: SQLite's immutable=1, no locks
   bool allow_create = true;    // false for a file that was there before open(): never a new schema in it
   std::optional<StoreLock> lock;  // held by the owner (StoreOptions::owner) for the store's life
   std::string payload_key;     // 32 raw bytes, or "" (seal.h)
@@ -430,7 +475,8 @@ struct SqliteStore::Impl {
     auto mode = query_text(read_only ? "PRAGMA journal_mode" : "PRAGMA journal_mode=WAL",
                            what + " (journal_mode=WAL)");
     if (!mode) return mode.error();
-    const std::string expected = in_memory ? "memory" : "wal";
+    // An immutable connection (write-protected media, open_immutable) reads no WAL and says "delete".
+    const std::string expected = in_memory ? "memory" : immutable ? "delete" : "wal";
     if (!*mode || **mode != expected) {
       return storage_error(what, "journal_mode is " + mode->value_or("?") + ", not " + expected);
     }
@@ -883,7 +929,15 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
   // Until the owner's checks pass, closing must not checkpoint: a refused store keeps its WAL as
   // found (the frames after a bad checksum are what a recovery by hand could still read).
   if (owner) sqlite3_db_config(impl->db.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  if (auto r = impl->configure(options, in_memory); !r) return r.error();
+  if (auto r = impl->configure(options, in_memory); !r) {
+    if (!options.read_only || in_memory || !wal_index_unavailable(impl->db.get())) return r.error();
+    auto db = open_immutable(options.path);
+    if (!db) return db.error();
+    impl->db = std::move(*db);
+    impl->immutable = true;
+    if (auto again = impl->configure(options, in_memory); !again) return again.error();
+    log().info("store opened immutable path={}: write-protected media, no -wal or -shm", path);
+  }
   // Before the schema is checked or upgraded: nothing is written into a damaged file.
   if (owner && options.quick_check) {
     const auto started = std::chrono::steady_clock::now();

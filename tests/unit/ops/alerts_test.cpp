@@ -136,3 +136,30 @@ TEST_CASE("every alert kind has a stable name", "[ops]") {
   CHECK(to_string(AlertKind::kStoreNearlyFull) == "store_nearly_full");
   CHECK(to_string(AlertKind::kCheckpointOverdue) == "checkpoint_overdue");
 }
+
+TEST_CASE("an alert about dead letters or norm violations names the cases of the rows it counts", "[ops]") {
+  AlertSnapshot s = quiet();
+  s.dead_letters = {{"CHARLIE", 2}};
+  s.dead_letter_cases = {{"CHARLIE", {"9990012345", "9990099999"}}};
+  s.norm_violations = {{"transfer.announced", 1}};
+  s.norm_violation_cases = {{"transfer.announced", {"9990012345"}}};
+  const auto fired = over_threshold(s, AlertOptions{});
+  REQUIRE(fired.size() == 2);
+  CHECK(fired[0].kind == AlertKind::kDeadLetters);
+  CHECK(fired[0].cases == std::vector<std::string>{"9990012345", "9990099999"});
+  CHECK(fired[1].kind == AlertKind::kNormViolations);
+  CHECK(fired[1].cases == std::vector<std::string>{"9990012345"});
+
+  SECTION("at most kAlertCases of them") {
+    for (int i = 0; i < 30; ++i) s.dead_letter_cases["CHARLIE"].insert("99900000" + std::to_string(10 + i));
+    CHECK(over_threshold(s, AlertOptions{})[0].cases.size() == kAlertCases);
+  }
+  SECTION("the broker-wide kinds name none") {
+    s.store_bytes = 999;
+    AlertOptions o;
+    o.store_full_percent = 90;
+    for (const auto& a : over_threshold(s, o)) {
+      if (a.kind == AlertKind::kStoreNearlyFull) CHECK(a.cases.empty());
+    }
+  }
+}

@@ -1,0 +1,66 @@
+#include "broker/cli/read_record.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "broker/store/sqlite_store.h"
+#include "contracts/envelope.h"
+
+namespace keten_cli {
+
+std::string reader() {
+  std::string user;
+  if (const char* env = std::getenv("USER"); env != nullptr) user = env;
+  if (user.empty()) {
+    if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr) user = pw->pw_name;
+  }
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return (user.empty() ? "?" : user) + "@" + host + " (uid " + std::to_string(::getuid()) + ")";
+}
+
+bool append_to_store(const std::string& tool, const std::string& store_path, broker::store::LogEvent event) {
+  broker::store::StoreOptions options;
+  options.path = store_path;
+  auto store = broker::store::SqliteStore::open(options);
+  contracts::Result<void> r;
+  if (!store) {
+    r = store.error();
+  } else if (r = store->begin(); r) {
+    auto seq = store->append_log(event);
+    if (!seq) r = seq.error();
+    if (r) r = store->commit();
+    if (!r) store->rollback();
+  }
+  if (r) return true;
+  // Most often a copy on write-protected media, or a file this user may only read: refusing to
+  // read would protect nothing (anyone can open the file with sqlite3), so the read goes on and
+  // the reader is told plainly that it left no trace.
+  std::cerr << tool << ": warning: this " << event.event << " was NOT recorded in " << store_path
+            << " (it cannot be written here: write-protected media, or no write permission): "
+            << r.error().detail << "\n";
+  return false;
+}
+
+bool record_read(const std::string& tool, const ReadRecord& read) {
+  if (read.store.empty()) {
+    std::cerr << tool << ": note: this read of bundle " << read.bundle
+              << " is NOT recorded anywhere: a bundle is a file outside any broker's log\n";
+    return false;
+  }
+  broker::store::LogEvent e;
+  e.at = contracts::now_millis();
+  e.event = "log_read";
+  e.case_ref = read.case_ref;
+  e.recipient = read.partner;
+  nlohmann::json detail{{"command", read.command}, {"user", reader()}};
+  if (!read.purpose.empty()) detail["purpose"] = read.purpose;
+  e.detail = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return append_to_store(tool, read.store, std::move(e));
+}
+
+}  // namespace keten_cli
