@@ -404,10 +404,42 @@ def scenarios(work, host, port, ca, cert, wrong_ca, expired, revoked):
     check(r.returncode == 0 and "api-version: 1.0.0" in r.stdout.lower() and " 200" in r.stdout.split("\r\n")[0],
           "curl: GET /v1/deliveries answers 200 with API-Version")
 
+    example_partner(work, host, port, ca, cert)
     concurrency(work, host, port, ca, cert)
     openapi_examples(alpha, work)
     for c in (alpha, bravo, charlie, stranger):
         c.close()
+
+
+def example_partner(work, host, port, ca, cert):
+    """examples/https-partner/curl-partner.sh: ALPHA sends a folder, BRAVO receives and acks."""
+    script = os.path.join(source_dir, "examples", "https-partner", "curl-partner.sh")
+    outbox, inbox = os.path.join(work, "outbox"), os.path.join(work, "inbox")
+    os.makedirs(outbox)
+    good, bad = message(), message(payload={"location": "MOON"})
+    for name, m in (("good.json", good), ("bad.json", bad)):
+        with open(os.path.join(outbox, name), "w") as f:
+            json.dump(m, f)
+    env = dict(os.environ, KETEN_URL="https://localhost:%d" % port, KETEN_CA=ca.crt, WAIT="3")
+    # curl checks the server's name: localhost resolves to the listener's address here.
+    send = subprocess.run([script, "send", outbox], capture_output=True, text=True, timeout=HANG,
+                          env=dict(env, KETEN_CERT=cert["ALPHA"][0], KETEN_KEY=cert["ALPHA"][1]))
+    check(send.returncode == 1 and os.path.exists(os.path.join(outbox, "sent", "good.json")),
+          "curl-partner.sh send: the good file sent, exit 1 for the refused one (%d %s)" % (send.returncode, send.stderr[-200:]))
+    problem_path = os.path.join(outbox, "refused", "bad.problem.json")
+    check(os.path.exists(problem_path) and json.load(open(problem_path))["code"] == "schema_violation",
+          "curl-partner.sh send: the refused file and its problem beside it")
+    recv = subprocess.run([script, "receive", inbox], capture_output=True, text=True, timeout=HANG,
+                          env=dict(env, KETEN_CERT=cert["BRAVO"][0], KETEN_KEY=cert["BRAVO"][1]))
+    ids = set()
+    for name in os.listdir(inbox) if os.path.isdir(inbox) else []:
+        with open(os.path.join(inbox, name)) as f:
+            ids.update(d["message_id"] for d in json.load(f)["deliveries"])
+    check(recv.returncode == 0 and good["message_id"] in ids,
+          "curl-partner.sh receive: BRAVO writes the delivery to its inbox and acks it (%d %s)" % (recv.returncode, recv.stderr[-200:]))
+    status, _, body = Client(host, port, ca.crt, cert["BRAVO"]).request("GET", "/v1/deliveries?max=1000&wait=0")
+    check(status == 200 and good["message_id"] not in {d["message_id"] for d in body["deliveries"]},
+          "what the script acked is not offered again")
 
 
 def concurrency(work, host, port, ca, cert):
