@@ -120,6 +120,7 @@ struct HttpApi::Impl {
     for (auto it = connections.begin(); it != connections.end();) {
       if (it->done.load()) {
         it->thread.join();
+        ::close(it->fd);
         it = connections.erase(it);
       } else {
         ++it;
@@ -147,10 +148,19 @@ struct HttpApi::Impl {
         ::close(fd);
         continue;
       }
+      // The connection's thread works on a duplicate of the descriptor and closes it; this one stays
+      // open until the thread is joined, so stop() can shut the socket down without racing a close
+      // (and a reuse of the number).
+      const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+      if (own < 0) {
+        ::close(fd);
+        continue;
+      }
       Connection& c = connections.emplace_back();
       c.fd = fd;
-      c.thread = std::thread([this, &c, address = peer_address(addr)] {
-        serve(c.fd, address);
+      c.thread = std::thread([this, &c, own, address = peer_address(addr)] {
+        serve(own, address);
+        ::shutdown(c.fd, SHUT_RDWR);  // the client sees the end now, not when the thread is reaped
         c.done.store(true);
       });
     }
@@ -248,7 +258,10 @@ void HttpApi::stop() {
     // Wakes every connection thread out of its blocking read.
     for (auto& c : impl_->connections) ::shutdown(c.fd, SHUT_RDWR);
   }
-  for (auto& c : impl_->connections) c.thread.join();
+  for (auto& c : impl_->connections) {
+    c.thread.join();
+    ::close(c.fd);
+  }
   impl_->connections.clear();
   impl_->api.reset();  // closes the broker sockets before the context ends
 }
