@@ -180,6 +180,11 @@ HttpReader::Outcome HttpReader::next() {
                                        std::to_string(max_body_) + " bytes (http_api.max_body_bytes)"};
     return out;
   }
+  // A client that asked to be told before it sends the body (curl does for larger bodies) is told
+  // now; otherwise it waits a second for this line before sending anyway.
+  if (length > buffer_.size() && lower(req.header("expect")) == "100-continue") {
+    if (!connection_.write_all("HTTP/1.1 100 Continue\r\n\r\n")) return out;
+  }
   while (buffer_.size() < length) {
     if (!fill()) {
       out.error = HttpReadError{400, "the request ended before its body did"};

@@ -119,7 +119,9 @@ struct RouterSocket::Impl {
     } else {
       text = "mechanism " + mechanism + " not allowed";
     }
-    if (status == "200") {
+    if (status == "200" && user_id.starts_with(kGatewayUserPrefix)) {
+      log().info("partner connect partner={} address={} via=https-api", user_id.substr(kGatewayUserPrefix.size()), address);
+    } else if (status == "200") {
       log().info("partner connect partner={} address={}", user_id, address);
     } else {
       log().warn("connection refused address={} reason={}", address, text);

@@ -192,6 +192,38 @@ def message(contract="test.notice", payload=None, **extra):
     return m
 
 
+def write_config(config, store, broker_extra, server, ca, cert, crl):
+    with open(config, "w") as f:
+        f.write('[broker]\nlisten = "tcp://127.0.0.1:*"\nstore = "%s"\n%s' % (store, broker_extra))
+        f.write('contracts = "%s"\nsecret_key = "keys/broker.secret"\n' % contracts_dir)
+        f.write('payload_key = "%s"\n' % os.urandom(32).hex())  # the test contracts have medical fields
+        f.write('[[partner]]\nid = "ALPHA"\npublic_key = "keys/ALPHA.public"\noin = "%s"\n' % OIN["ALPHA"])
+        f.write('[[partner]]\nid = "BRAVO"\npublic_key = "keys/BRAVO.public"\noin = "%s"\n' % OIN["BRAVO"])
+        f.write('[[partner]]\nid = "CHARLIE"\npublic_key = "keys/CHARLIE.public"\ncert_sha256 = "%s"\n'
+                % fingerprint(cert["CHARLIE"][0]))
+        f.write('[http_api]\nlisten = "127.0.0.1:0"\ncert_file = "%s"\nkey_file = "%s"\nca_file = "%s"\n'
+                % (server[0], server[1], ca.crt))
+        f.write('crl_file = "%s"\nmax_body_bytes = 65536\nmax_wait_s = 60\n' % crl)
+
+
+def rate_limited(work, server, ca, cert, crl):
+    """A second broker with rate_limit 1: the second submit in a row gets 429 with Retry-After."""
+    config = os.path.join(work, "limited.toml")
+    write_config(config, "limited/keten.db", "rate_limit = 1\nrate_burst = 1\n", server, ca, cert, crl)
+    broker, _, host, port = start_broker(config)
+    try:
+        alpha = Client(host, port, ca.crt, cert["ALPHA"])
+        first = alpha.request("POST", "/v1/messages", message())
+        second = alpha.request("POST", "/v1/messages", message())
+        check(first[0] == 201, "rate limit 1/s: the first submit accepted")
+        check(second[0] == 429 and second[2]["code"] == "rate_limited" and second[1].get("Retry-After") == "1",
+              "rate limit 1/s: the next at once gets 429 rate_limited with Retry-After (%s)" % second[0])
+        alpha.close()
+    finally:
+        broker.terminate()
+        broker.wait(timeout=HANG)
+
+
 def start_broker(config):
     broker = subprocess.Popen([keten, "serve", "--config", config], stdout=subprocess.PIPE, text=True)
     lines = {}
@@ -222,17 +254,7 @@ def main():
     crl = ca.revoke(revoked[0])
 
     config = os.path.join(work, "keten.toml")
-    with open(config, "w") as f:
-        f.write('[broker]\nlisten = "tcp://127.0.0.1:*"\nstore = "store/keten.db"\n')
-        f.write('contracts = "%s"\nsecret_key = "keys/broker.secret"\n' % contracts_dir)
-        f.write('payload_key = "%s"\n' % os.urandom(32).hex())  # the test contracts have medical fields
-        f.write('[[partner]]\nid = "ALPHA"\npublic_key = "keys/ALPHA.public"\noin = "%s"\n' % OIN["ALPHA"])
-        f.write('[[partner]]\nid = "BRAVO"\npublic_key = "keys/BRAVO.public"\noin = "%s"\n' % OIN["BRAVO"])
-        f.write('[[partner]]\nid = "CHARLIE"\npublic_key = "keys/CHARLIE.public"\ncert_sha256 = "%s"\n'
-                % fingerprint(cert["CHARLIE"][0]))
-        f.write('[http_api]\nlisten = "127.0.0.1:0"\ncert_file = "%s"\nkey_file = "%s"\nca_file = "%s"\n'
-                % (server[0], server[1], ca.crt))
-        f.write('crl_file = "%s"\nmax_body_bytes = 65536\nmax_wait_s = 60\n' % crl)
+    write_config(config, "store/keten.db", "", server, ca, cert, crl)
     for partner in ("ALPHA", "CHARLIE"):
         with open(os.path.join(work, partner + ".toml"), "w") as f:
             f.write('broker = "ENDPOINT"\nbroker_public_key = "keys/broker.public"\npartner = "%s"\n'
@@ -254,6 +276,7 @@ def main():
             broker.kill()
             check(False, "broker stops on SIGTERM with the HTTPS API running")
     log_checks(os.path.join(work, "store", "keten.db"))
+    rate_limited(work, server, ca, cert, crl)
     print("https_api: %d passed, %d failed" % (checks["passed"], checks["failed"]))
     if checks["failed"] == 0:
         shutil.rmtree(work, ignore_errors=True)
@@ -364,6 +387,39 @@ def scenarios(work, host, port, ca, cert, wrong_ca, expired, revoked):
             check(b"API-Version: 1.0.0" in answer and b"application/problem+json" in answer, "the 413 is problem+json with API-Version")
     status, _, _ = alpha.request("POST", "/v1/messages", message())
     check(status == 201, "the broker still serves after the oversize request")
+    # Expect: 100-continue (curl asks for larger bodies): an oversize body is refused before curl
+    # sends a byte of it; an acceptable one is let through.
+    big = os.path.join(work, "big.json")
+    with open(big, "w") as f:
+        json.dump(message(payload=dict(NOTICE, note="x" * 100000)), f)
+    url = ["https://localhost:%d/v1/messages" % port, "--resolve", "localhost:%d:%s" % (port, host),
+           "-H", "Content-Type: application/json", "-H", "Expect: 100-continue", "-o", "/dev/null",
+           "-w", "%{http_code} %{size_upload}"]
+    r = curl(url + ["--data-binary", "@" + big], ca.crt, cert["ALPHA"])
+    check(r.stdout.split() == ["413", "0"], "curl with Expect: 100-continue and 100 KB: 413, nothing uploaded (%s)" % r.stdout)
+    small = os.path.join(work, "small.json")
+    with open(small, "w") as f:
+        json.dump(message(payload=dict(NOTICE, note="y" * 150)), f)
+    r = curl(url + ["--data-binary", "@" + small], ca.crt, cert["ALPHA"])
+    check(r.stdout.split()[0] == "201" and int(r.stdout.split()[1]) > 0, "curl with Expect: 100-continue, a valid message: 201 (%s)" % r.stdout)
+    body = json.dumps(message()).encode()
+    with socket.create_connection((host, port), timeout=HANG) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+            interim = s.recv(4096)  # before any byte of the body is sent
+            check(interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), "Expect: 100-continue gets 100 Continue first (%r)" % interim[:40])
+            try:
+                s.sendall(body)
+            except OSError:
+                pass
+            final = b""
+            while b"\r\n\r\n" not in final:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                final += chunk
+            check(final.startswith(b"HTTP/1.1 201"), "then the body, and 201")
 
     # Deliveries: BRAVO takes, ALPHA cannot ack them or read them, BRAVO acks; nack and redelivery.
     status, _, body = bravo.request("GET", "/v1/deliveries?max=3&wait=30")
