@@ -45,7 +45,8 @@ contracts::Result<std::unique_ptr<broker::http_api::HttpApi>> start_http_api(con
   }
   auto registry = contracts::ContractRegistry::load(options.contracts, parties);
   if (!registry) return registry.error();
-  broker::http_api::BrokerAddress address{broker_endpoint, broker::transport::curve_public_key(options.secret_key)};
+  broker::http_api::BrokerAddress address{broker_endpoint, broker::transport::curve_public_key(options.secret_key),
+                                          options.ack_timeout};
   return broker::http_api::HttpApi::start(options.http_api, certificates, std::move(keys), std::move(address),
                                           std::make_unique<contracts::ContractRegistry>(std::move(*registry)));
 }

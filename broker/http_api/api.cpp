@@ -293,8 +293,13 @@ std::string CertificateMap::partner_of(const PeerIdentity& peer) const {
 }
 
 Api::Api(const contracts::ContractRegistry& registry, zmq::context_t& context, BrokerAddress broker, GatewayKeys keys,
-         std::chrono::seconds max_wait)
-    : registry_(registry), context_(context), broker_(std::move(broker)), keys_(std::move(keys)), max_wait_(max_wait) {}
+         std::chrono::seconds max_wait, std::chrono::milliseconds ack_timeout)
+    : registry_(registry),
+      context_(context),
+      broker_(std::move(broker)),
+      keys_(std::move(keys)),
+      max_wait_(max_wait),
+      ack_timeout_(ack_timeout) {}
 
 Api::~Api() = default;
 
@@ -443,7 +448,7 @@ DeliverySession* Api::session_of(const std::string& partner, Error* error) {
     *error = socket.error();
     return nullptr;
   }
-  auto session = std::make_unique<DeliverySession>(std::move(*socket));
+  auto session = std::make_unique<DeliverySession>(std::move(*socket), ack_timeout_);
   DeliverySession* out = session.get();
   sessions_[partner] = std::move(session);
   return out;

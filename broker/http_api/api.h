@@ -42,9 +42,10 @@ struct ConnectionState {
 
 class Api {
  public:
-  // `registry` and `context` must outlive the Api. `max_wait` bounds a long poll.
+  // `registry` and `context` must outlive the Api. `max_wait` bounds a long poll; `ack_timeout` is
+  // the broker's (DeliverySession).
   Api(const contracts::ContractRegistry& registry, zmq::context_t& context, BrokerAddress broker, GatewayKeys keys,
-      std::chrono::seconds max_wait);
+      std::chrono::seconds max_wait, std::chrono::milliseconds ack_timeout);
   ~Api();
 
   HttpResponse handle(const HttpRequest& request, ConnectionState& connection);
@@ -67,6 +68,7 @@ class Api {
   BrokerAddress broker_;
   GatewayKeys keys_;
   std::chrono::seconds max_wait_;
+  std::chrono::milliseconds ack_timeout_;
   std::mutex sessions_mu_;
   std::map<std::string, std::unique_ptr<DeliverySession>> sessions_;
 };

@@ -147,9 +147,11 @@ Result<void> DeliverySession::pump(std::chrono::milliseconds timeout, const std:
       const std::uint64_t id = d->delivery_id;
       held_[id] = std::move(*d);
       handed_[id] = false;  // new, or sent again by the broker: offered to the next GET
+      handed_at_.erase(id);
     } else if (auto* batch = std::get_if<contracts::DeliverBatch>(&env)) {
       for (auto& item : batch->deliveries) {
         handed_[item.delivery_id] = false;
+        handed_at_.erase(item.delivery_id);
         held_[item.delivery_id] = std::move(item);
       }
     } else if (std::holds_alternative<contracts::Heartbeat>(env)) {
@@ -160,6 +162,21 @@ Result<void> DeliverySession::pump(std::chrono::milliseconds timeout, const std:
     }
   }
   return {};
+}
+
+void DeliverySession::forget(std::uint64_t id) {
+  held_.erase(id);
+  handed_.erase(id);
+  handed_at_.erase(id);
+}
+
+void DeliverySession::forget_expired() {
+  const auto limit = Clock::now() - ack_timeout_;
+  std::vector<std::uint64_t> expired;
+  for (const auto& [id, at] : handed_at_) {
+    if (at < limit) expired.push_back(id);
+  }
+  for (auto id : expired) forget(id);
 }
 
 Result<std::vector<contracts::Deliver>> DeliverySession::take(std::uint32_t max, std::chrono::milliseconds wait) {
@@ -175,6 +192,7 @@ Result<std::vector<contracts::Deliver>> DeliverySession::take(std::uint32_t max,
       if (out.size() >= max) break;
       if (handed) continue;
       handed = true;
+      handed_at_[id] = Clock::now();
       out.push_back(held_.at(id));
     }
   };
@@ -182,6 +200,7 @@ Result<std::vector<contracts::Deliver>> DeliverySession::take(std::uint32_t max,
   while (true) {
     std::lock_guard lock(mu_);
     if (!opened) {
+      forget_expired();
       if (auto r = set_credit(outstanding() + max); !r) return r.error();
       opened = true;
     }
@@ -220,8 +239,7 @@ Result<void> DeliverySession::answer(std::uint64_t id, bool nack, const std::str
     refused_.erase(it);
     return e;
   }
-  held_.erase(id);
-  handed_.erase(id);
+  forget(id);
   std::uint32_t outstanding = 0;
   for (const auto& [other, handed] : handed_) outstanding += handed ? 1 : 0;
   return set_credit(outstanding);

@@ -54,6 +54,7 @@ class GatewayKeys {
 struct BrokerAddress {
   std::string endpoint;    // e.g. tcp://127.0.0.1:5555
   std::string server_key;  // broker's Curve public key, Z85
+  std::chrono::milliseconds ack_timeout{30'000};  // the broker's ack_timeout_ms
 };
 
 // The broker's endpoint for a local client: a wildcard host (`*`, 0.0.0.0) becomes 127.0.0.1.
@@ -90,7 +91,11 @@ class GatewaySocket {
 // everything the session holds when it ends.
 class DeliverySession {
  public:
-  explicit DeliverySession(GatewaySocket socket) : socket_(std::move(socket)) {}
+  // `ack_timeout` is the broker's ack_timeout_ms: a delivery handed out and not answered that long
+  // is the broker's again (it offers it anew, perhaps on another connection of the partner), so the
+  // session forgets it then.
+  DeliverySession(GatewaySocket socket, std::chrono::milliseconds ack_timeout)
+      : socket_(std::move(socket)), ack_timeout_(ack_timeout) {}
 
   // Up to `max` deliveries not handed out before (or redelivered since), waiting up to `wait` for
   // the first. Empty when none came. kTransport when the socket failed.
@@ -109,11 +114,15 @@ class DeliverySession {
   // heartbeats_out_; returns early once `done()` is true. Called with mu_ held.
   contracts::Result<void> pump(std::chrono::milliseconds timeout, const std::function<bool()>& done);
   contracts::Result<void> set_credit(std::uint32_t credit);
+  void forget_expired();
+  void forget(std::uint64_t id);
 
   std::mutex mu_;
   GatewaySocket socket_;
   std::map<std::uint64_t, contracts::Deliver> held_;  // received, not yet answered
   std::map<std::uint64_t, bool> handed_;              // delivery id -> handed out by a GET
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> handed_at_;
+  std::chrono::milliseconds ack_timeout_;
   std::map<std::uint64_t, contracts::ErrorFrame> refused_;  // UnknownDelivery answers by delivery id
   std::uint32_t credit_ = 0;
   // Heartbeats sent and not yet answered. The broker answers a connection's frames in order, so

@@ -232,7 +232,9 @@ Result<std::unique_ptr<HttpApi>> HttpApi::start(const HttpApiOptions& options, c
   }
   impl->registry = std::move(registry);
   broker.endpoint = local_endpoint(broker.endpoint);
-  impl->api = std::make_unique<Api>(*impl->registry, impl->context, std::move(broker), std::move(keys), options.max_wait);
+  const auto ack_timeout = broker.ack_timeout;
+  impl->api = std::make_unique<Api>(*impl->registry, impl->context, std::move(broker), std::move(keys), options.max_wait,
+                                    ack_timeout);
   auto fd = bind_listener(options.listen, impl->endpoint);
   if (!fd) return fd.error();
   impl->listen_fd = *fd;

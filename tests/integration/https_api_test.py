@@ -206,10 +206,11 @@ def write_config(config, store, broker_extra, server, ca, cert, crl):
         f.write('crl_file = "%s"\nmax_body_bytes = 65536\nmax_wait_s = 60\n' % crl)
 
 
-def rate_limited(work, server, ca, cert, crl):
-    """A second broker with rate_limit 1: the second submit in a row gets 429 with Retry-After."""
+def second_broker(work, server, ca, cert, crl):
+    """A second broker with rate_limit 1 and ack_timeout_ms 1000: the second submit in a row gets
+    429 with Retry-After; a delivery taken and not acked is offered again, to the next GET."""
     config = os.path.join(work, "limited.toml")
-    write_config(config, "limited/keten.db", "rate_limit = 1\nrate_burst = 1\n", server, ca, cert, crl)
+    write_config(config, "limited/keten.db", "rate_limit = 1\nrate_burst = 1\nack_timeout_ms = 1000\n", server, ca, cert, crl)
     broker, _, host, port = start_broker(config)
     try:
         alpha = Client(host, port, ca.crt, cert["ALPHA"])
@@ -219,6 +220,21 @@ def rate_limited(work, server, ca, cert, crl):
         check(second[0] == 429 and second[2]["code"] == "rate_limited" and second[1].get("Retry-After") == "1",
               "rate limit 1/s: the next at once gets 429 rate_limited with Retry-After (%s)" % second[0])
         alpha.close()
+        bravo = Client(host, port, ca.crt, cert["BRAVO"])
+        status, _, body = bravo.request("GET", "/v1/deliveries?max=10&wait=30")
+        taken = body["deliveries"] if status == 200 else []
+        check(len(taken) == 1 and taken[0]["message_id"] == first[2]["message_id"], "BRAVO takes the delivery")
+        again = []
+        deadline = time.time() + HANG
+        while not again and taken and time.time() < deadline:
+            status, _, body = bravo.request("GET", "/v1/deliveries?max=10&wait=10")
+            again = [d for d in body["deliveries"] if d["delivery_id"] == taken[0]["delivery_id"]]
+        check(again and again[0]["attempt"] == taken[0]["attempt"] + 1,
+              "not acked within ack_timeout_ms: offered again with the next attempt")
+        if again:
+            status, _, _ = bravo.request("POST", "/v1/deliveries/%d/ack" % again[0]["delivery_id"])
+            check(status == 204, "the redelivered one is acked")
+        bravo.close()
     finally:
         broker.terminate()
         broker.wait(timeout=HANG)
@@ -276,7 +292,7 @@ def main():
             broker.kill()
             check(False, "broker stops on SIGTERM with the HTTPS API running")
     log_checks(os.path.join(work, "store", "keten.db"))
-    rate_limited(work, server, ca, cert, crl)
+    second_broker(work, server, ca, cert, crl)
     print("https_api: %d passed, %d failed" % (checks["passed"], checks["failed"]))
     if checks["failed"] == 0:
         shutil.rmtree(work, ignore_errors=True)
