@@ -67,6 +67,12 @@ int serve(const ServeArgs& args) {
       std::cerr << "keten serve: " << checked.error().detail << "\n";
       return kExitUsage;
     }
+    if (options->http_api.enabled()) {
+      if (auto checked = broker::http_api::HttpApi::check_files(options->http_api); !checked) {
+        std::cerr << "keten serve: " << checked.error().detail << "\n";
+        return kExitUsage;
+      }
+    }
     std::cout << "ok: " << args.config << ": listen " << options->listen << ", " << options->partners.size()
               << " partners, " << options->supervisors.size() << " supervisors, store " << options->store.string() << ", contracts " << options->contracts.string()
               << "\n";

@@ -247,6 +247,12 @@ Result<std::unique_ptr<HttpApi>> HttpApi::start(const HttpApiOptions& options, c
   return std::unique_ptr<HttpApi>(new HttpApi(std::move(impl)));
 }
 
+Result<void> HttpApi::check_files(const HttpApiOptions& options) {
+  auto tls = TlsContext::create(options);
+  if (!tls) return tls.error();
+  return {};
+}
+
 std::string HttpApi::endpoint() const { return impl_->endpoint; }
 
 void HttpApi::stop() {

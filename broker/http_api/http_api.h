@@ -38,6 +38,10 @@ class HttpApi {
       BrokerAddress broker, std::unique_ptr<contracts::ContractRegistry> registry);
   ~HttpApi();
 
+  // Reads the certificate, key, CA bundle and CRL as start() would, and binds nothing (keten serve
+  // --check-config). kConfig naming the key, the file and OpenSSL's reason.
+  [[nodiscard]] static contracts::Result<void> check_files(const HttpApiOptions& options);
+
   // host:port as bound (the real port when the config said 0).
   std::string endpoint() const;
   void stop();

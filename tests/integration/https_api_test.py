@@ -276,6 +276,14 @@ def main():
             f.write('broker = "ENDPOINT"\nbroker_public_key = "keys/broker.public"\npartner = "%s"\n'
                     'secret_key = "keys/%s.secret"\n' % (partner, partner))
 
+    checked = subprocess.run([keten, "serve", "--config", config, "--check-config"], capture_output=True, text=True)
+    check(checked.returncode == 0, "keten serve --check-config accepts the [http_api] files: " + checked.stderr)
+    bad = os.path.join(work, "bad-key.toml")
+    with open(config) as src, open(bad, "w") as dst:
+        dst.write(src.read().replace('key_file = "%s"' % server[1], 'key_file = "%s"' % cert["ALPHA"][1]))
+    checked = subprocess.run([keten, "serve", "--config", bad, "--check-config"], capture_output=True, text=True)
+    check(checked.returncode == 2 and "http_api.key_file" in checked.stderr,
+          "--check-config: a key that is not the certificate's, exit 2 naming http_api.key_file: " + checked.stderr)
     broker, endpoint, host, port = start_broker(config)
     for partner in ("ALPHA", "CHARLIE"):
         path = os.path.join(work, partner + ".toml")
