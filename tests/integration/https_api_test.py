@@ -415,12 +415,14 @@ def scenarios(work, host, port, ca, cert, wrong_ca, expired, revoked):
     # sends a byte of it; an acceptable one is let through.
     big = os.path.join(work, "big.json")
     with open(big, "w") as f:
-        json.dump(message(payload=dict(NOTICE, note="x" * 100000)), f)
+        json.dump(message(payload=dict(NOTICE, note="x" * 5000000)), f)
     url = ["https://localhost:%d/v1/messages" % port, "--resolve", "localhost:%d:%s" % (port, host),
            "-H", "Content-Type: application/json", "-H", "Expect: 100-continue", "-o", "/dev/null",
            "-w", "%{http_code} %{size_upload}"]
     r = curl(url + ["--data-binary", "@" + big], ca.crt, cert["ALPHA"])
-    check(r.stdout.split() == ["413", "0"], "curl with Expect: 100-continue and 100 KB: 413, nothing uploaded (%s)" % r.stdout)
+    check(r.stdout.split() == ["413", "0"], "curl with Expect: 100-continue and 5 MB: 413, nothing uploaded (%s)" % r.stdout)
+    r = curl(url + ["-H", "Expect:", "--data-binary", "@" + big], ca.crt, cert["ALPHA"])
+    check(r.stdout.split()[:1] == ["413"], "curl sending 5 MB at once (no Expect): it still reads the 413 (%s %s)" % (r.stdout, r.stderr[-120:]))
     small = os.path.join(work, "small.json")
     with open(small, "w") as f:
         json.dump(message(payload=dict(NOTICE, note="y" * 150)), f)
