@@ -66,6 +66,10 @@ std::string title_of(int status) {
   }
 }
 
+// Text from outside (a parser's message quoting the body, a header field) may hold bytes that are
+// not UTF-8: they are replaced in the answer rather than making dump() throw.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 HttpResponse problem_response(const Problem& p, const std::string& instance = {}) {
   json j = json::object();
   j["type"] = "urn:keten:problem:" + p.code;
@@ -83,7 +87,7 @@ HttpResponse problem_response(const Problem& p, const std::string& instance = {}
   HttpResponse r;
   r.status = p.status;
   r.content_type = kProblemJson;
-  r.body = j.dump();
+  r.body = dump(j);
   if (p.status == 429) r.headers["Retry-After"] = "1";
   return r;
 }
@@ -91,7 +95,7 @@ HttpResponse problem_response(const Problem& p, const std::string& instance = {}
 HttpResponse json_response(int status, const json& body) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump();
+  r.body = dump(body);
   return r;
 }
 

@@ -194,10 +194,26 @@ struct HttpApi::Impl {
         break;
       }
       if (!next.request) break;
-      HttpResponse response = api->handle(*next.request, state);
+      HttpResponse response = answer(*next.request, state);
       log().debug("https {} {} partner={} status={}", next.request->method, next.request->path, state.partner, response.status);
       if (!next.request->keep_alive) response.close = true;
       if (!write_response(conn, response) || response.close) break;
+    }
+  }
+
+  // The answer to one request. Api reports every expected failure as an answer; an exception is a
+  // bug, and it ends this request with 500 rather than the process.
+  HttpResponse answer(const HttpRequest& request, ConnectionState& state) {
+    try {
+      return api->handle(request, state);
+    } catch (const std::exception& e) {
+      log().error("https request failed partner={} path={} error={}", state.partner, request.path, e.what());
+      HttpResponse r;
+      r.status = 500;
+      r.content_type = "application/problem+json";
+      r.body = R"({"type":"urn:keten:problem:internal","title":"Internal error","status":500,"code":"internal"})";
+      r.close = true;
+      return r;
     }
   }
 

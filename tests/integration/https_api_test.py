@@ -366,6 +366,8 @@ def scenarios(work, host, port, ca, cert, wrong_ca, expired, revoked):
           "a malformed request: 400 listing every field (%s)" % pointers)
     status, _, problem = alpha.request("POST", "/v1/messages", '{"message_id": "a", "message_id": "b"}')
     check(status == 400 and problem["code"] == "duplicate_key", "a key twice in one object: 400 duplicate_key")
+    status, _, problem = alpha.request("POST", "/v1/messages", b'{"message_id": "\xff\xfe"}')
+    check(status == 400 and problem["code"] == "json", "a body that is not UTF-8: 400 json, and the broker lives on (%s)" % status)
     status, _, problem = alpha.request("POST", "/v1/messages", "not json")
     check(status == 400 and problem["code"] == "json", "a body that is not JSON: 400 json")
     status, _, problem = alpha.request("POST", "/v1/messages", m, headers={"Content-Type": "text/plain"})
