@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -145,11 +146,39 @@ json receipt_json(const contracts::Receipt& r, const std::string& prefix) {
   return j;
 }
 
+// The broker refuses payloads nested deeper than 32 levels; a request may add its own two (a
+// batch, a message). Checked before parsing, since the parsed value is later written out again
+// by recursion, one stack frame per level.
+constexpr std::size_t kMaxDepth = 40;
+
+std::size_t nesting_depth(const std::string& text) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 // Parses JSON, refusing a key named twice in one object (as the broker does for payloads: the
 // API re-serialises the payload, which would otherwise drop one of the two silently).
 std::optional<json> parse_strict(const std::string& text, std::string& problem) {
   std::vector<std::set<std::string>> keys;
   std::string duplicate;
+  if (nesting_depth(text) > kMaxDepth) {
+    problem = "the JSON nests deeper than " + std::to_string(kMaxDepth) + " levels";
+    return std::nullopt;
+  }
   auto callback = [&](int, json::parse_event_t event, json& parsed) {
     if (event == json::parse_event_t::object_start) keys.emplace_back();
     else if (event == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
@@ -375,9 +404,11 @@ HttpResponse Api::post_messages(const HttpRequest& request, ConnectionState& con
   std::string parse_problem;
   auto body = parse_strict(request.body, parse_problem);
   if (!body) {
-    const bool duplicate = parse_problem.rfind("the key", 0) == 0;
-    Problem p{400, duplicate ? "duplicate_key" : "json", "", "the body is not JSON: " + parse_problem};
-    p.errors.push_back({"", duplicate ? "duplicate_key" : "json", parse_problem});
+    const std::string code = parse_problem.rfind("the key", 0) == 0          ? "duplicate_key"
+                             : parse_problem.rfind("the JSON nests", 0) == 0 ? "depth"
+                                                                             : "json";
+    Problem p{400, code, "", "the body is not acceptable JSON: " + parse_problem};
+    p.errors.push_back({"", code, parse_problem});
     return problem_response(p, request.path);
   }
   const bool batch = body->is_array();

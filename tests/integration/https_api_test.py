@@ -211,6 +211,8 @@ def second_broker(work, server, ca, cert, crl):
     429 with Retry-After; a delivery taken and not acked is offered again, to the next GET."""
     config = os.path.join(work, "limited.toml")
     write_config(config, "limited/keten.db", "rate_limit = 1\nrate_burst = 1\nack_timeout_ms = 1000\n", server, ca, cert, crl)
+    text = open(config).read().replace("max_body_bytes = 65536", "max_body_bytes = 4194304")
+    open(config, "w").write(text)
     broker, _, host, port = start_broker(config)
     try:
         alpha = Client(host, port, ca.crt, cert["ALPHA"])
@@ -219,6 +221,12 @@ def second_broker(work, server, ca, cert, crl):
         check(first[0] == 201, "rate limit 1/s: the first submit accepted")
         check(second[0] == 429 and second[2]["code"] == "rate_limited" and second[1].get("Retry-After") == "1",
               "rate limit 1/s: the next at once gets 429 rate_limited with Retry-After (%s)" % second[0])
+        # A payload nested 1.5 million levels deep (3 MB, within this broker's 4 MiB body limit):
+        # refused before it is parsed, where writing it out again would recurse once per level.
+        deep = '{"message_id":"deep","contract":"test.notice","version":1,"case_ref":"1","payload":%s}' % (
+            "[" * 1500000 + "]" * 1500000)
+        status, _, problem = alpha.request("POST", "/v1/messages", deep)
+        check(status == 400 and problem["code"] == "depth", "a payload 1.5 million levels deep: 400 depth (%s)" % status)
         alpha.close()
         bravo = Client(host, port, ca.crt, cert["BRAVO"])
         status, _, body = bravo.request("GET", "/v1/deliveries?max=10&wait=30")
@@ -368,6 +376,8 @@ def scenarios(work, host, port, ca, cert, wrong_ca, expired, revoked):
     check(status == 400 and problem["code"] == "duplicate_key", "a key twice in one object: 400 duplicate_key")
     status, _, problem = alpha.request("POST", "/v1/messages", b'{"message_id": "\xff\xfe"}')
     check(status == 400 and problem["code"] == "json", "a body that is not UTF-8: 400 json, and the broker lives on (%s)" % status)
+    status, _, problem = alpha.request("POST", "/v1/messages", "[" * 30000 + "]" * 30000)
+    check(status == 400 and problem["code"] == "depth", "30000 nested arrays: 400 depth (%s)" % status)
     status, _, problem = alpha.request("POST", "/v1/messages", "not json")
     check(status == 400 and problem["code"] == "json", "a body that is not JSON: 400 json")
     status, _, problem = alpha.request("POST", "/v1/messages", m, headers={"Content-Type": "text/plain"})
