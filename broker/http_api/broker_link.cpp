@@ -18,6 +18,8 @@ using Clock = std::chrono::steady_clock;
 // The longest a poll holds a DeliverySession's mutex, so acks of the same partner are not held up
 // by a long poll.
 constexpr std::chrono::milliseconds kSlice{50};
+// How long a GET that got its first delivery waits for the rest the broker sent in the same turn.
+constexpr std::chrono::milliseconds kSettle{20};
 
 }  // namespace
 
@@ -127,11 +129,25 @@ Result<std::vector<contracts::Receipt>> submit(GatewaySocket& socket, std::vecto
   return Error{ErrorCode::kTimeout, "the broker did not answer within " + std::to_string(timeout.count()) + " ms"};
 }
 
+Result<void> DeliverySession::send_heartbeat() {
+  if (auto r = socket_.send(contracts::Heartbeat{contracts::now_millis()}); !r) return r;
+  ++heartbeats_sent_;
+  return {};
+}
+
 Result<void> DeliverySession::set_credit(std::uint32_t credit) {
-  credit = std::max<std::uint32_t>(credit, 1);  // Credit{0} would be goodbye
   if (credit == credit_) return {};
   credit_ = credit;
-  return socket_.send(contracts::Credit{credit, false});
+  if (auto r = socket_.send(contracts::Credit{credit, false}); !r) return r;
+  if (credit != 0) return {};
+  // Closed only when nothing is handed out: what is held was not seen by anyone, and the broker
+  // now takes it back (as pending, for the next GET), with what is still on its way.
+  held_.clear();
+  handed_.clear();
+  handed_at_.clear();
+  if (auto r = send_heartbeat(); !r) return r;
+  stale_until_ = heartbeats_sent_;
+  return {};
 }
 
 Result<void> DeliverySession::pump(std::chrono::milliseconds timeout, const std::function<bool()>& done) {
@@ -143,19 +159,22 @@ Result<void> DeliverySession::pump(std::chrono::milliseconds timeout, const std:
     if (!frame) return frame.error();
     if (!*frame) return {};
     auto& env = **frame;
-    if (auto* d = std::get_if<contracts::Deliver>(&env)) {
+    const bool stale = heartbeats_answered_ < stale_until_;
+    if (auto* d = std::get_if<contracts::Deliver>(&env); d && stale) {
+      log().debug("delivery taken back by the broker delivery_id={}", d->delivery_id);
+    } else if (d) {
       const std::uint64_t id = d->delivery_id;
       held_[id] = std::move(*d);
       handed_[id] = false;  // new, or sent again by the broker: offered to the next GET
       handed_at_.erase(id);
-    } else if (auto* batch = std::get_if<contracts::DeliverBatch>(&env)) {
+    } else if (auto* batch = std::get_if<contracts::DeliverBatch>(&env); batch && !stale) {
       for (auto& item : batch->deliveries) {
         handed_[item.delivery_id] = false;
         handed_at_.erase(item.delivery_id);
         held_[item.delivery_id] = std::move(item);
       }
     } else if (std::holds_alternative<contracts::Heartbeat>(env)) {
-      if (heartbeats_out_ > 0) --heartbeats_out_;
+      if (heartbeats_answered_ < heartbeats_sent_) ++heartbeats_answered_;
     } else if (auto* e = std::get_if<contracts::ErrorFrame>(&env)) {
       if (e->delivery_id != 0) refused_[e->delivery_id] = std::move(*e);
       else log().warn("broker error on delivery session code={} detail={}", contracts::to_string(e->code), e->detail);
@@ -196,20 +215,42 @@ Result<std::vector<contracts::Deliver>> DeliverySession::take(std::uint32_t max,
       out.push_back(held_.at(id));
     }
   };
+  auto unhanded = [this] {
+    std::uint32_t n = 0;
+    for (const auto& [id, handed] : handed_) n += handed ? 0 : 1;
+    return n;
+  };
   bool opened = false;
   while (true) {
     std::lock_guard lock(mu_);
     if (!opened) {
       forget_expired();
-      if (auto r = set_credit(outstanding() + max); !r) return r.error();
+      asked_ += max;
       opened = true;
     }
-    if (auto r = pump(std::chrono::milliseconds(0), [] { return false; }); !r) return r.error();
+    // The window: what is handed out and not answered, plus what the waiting GETs ask for.
+    if (auto r = set_credit(outstanding() + asked_); !r) {
+      asked_ -= max;
+      return r.error();
+    }
+    if (auto r = pump(std::chrono::milliseconds(0), [] { return false; }); !r) {
+      asked_ -= max;
+      return r.error();
+    }
     collect();
+    if (!out.empty() && out.size() < max) {
+      // The broker sends what the window allows in one turn: let the rest of it arrive, so it
+      // goes out with this answer rather than waiting here for the next GET.
+      const std::uint32_t want = max - static_cast<std::uint32_t>(out.size());
+      (void)pump(kSettle, [&] { return unhanded() >= want; });
+      collect();
+    }
     const auto now = Clock::now();
     if (!out.empty() || now >= deadline) {
-      // The window closes again to what is handed out: nothing more is fetched for nobody.
-      if (auto r = set_credit(outstanding()); !r) return r.error();
+      // The window closes again to what is handed out (and what other GETs wait for): nothing is
+      // fetched for nobody. With nothing handed out it closes entirely (Credit{0}).
+      asked_ -= max;
+      if (auto r = set_credit(outstanding() + asked_); !r) return r.error();
       return out;
     }
     auto slice = std::min(kSlice, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
@@ -220,6 +261,7 @@ Result<std::vector<contracts::Deliver>> DeliverySession::take(std::uint32_t max,
           return false;
         });
         !r) {
+      asked_ -= max;
       return r.error();
     }
   }
@@ -230,10 +272,10 @@ Result<void> DeliverySession::answer(std::uint64_t id, bool nack, const std::str
   refused_.erase(id);
   Result<void> sent = nack ? socket_.send(contracts::Nack{id, reason}) : socket_.send(contracts::Ack{id});
   if (!sent) return sent;
-  if (auto r = socket_.send(contracts::Heartbeat{contracts::now_millis()}); !r) return r;
-  ++heartbeats_out_;
-  if (auto r = pump(timeout, [this] { return heartbeats_out_ == 0; }); !r) return r;
-  if (heartbeats_out_ != 0) return Error{ErrorCode::kTimeout, "the broker did not confirm the answer in time"};
+  if (auto r = send_heartbeat(); !r) return r;
+  auto all_answered = [this] { return heartbeats_answered_ == heartbeats_sent_; };
+  if (auto r = pump(timeout, all_answered); !r) return r;
+  if (!all_answered()) return Error{ErrorCode::kTimeout, "the broker did not confirm the answer in time"};
   if (auto it = refused_.find(id); it != refused_.end()) {
     Error e{it->second.code, it->second.detail};
     refused_.erase(it);
@@ -242,13 +284,13 @@ Result<void> DeliverySession::answer(std::uint64_t id, bool nack, const std::str
   forget(id);
   std::uint32_t outstanding = 0;
   for (const auto& [other, handed] : handed_) outstanding += handed ? 1 : 0;
-  return set_credit(outstanding);
+  return set_credit(outstanding + asked_);
 }
 
 void DeliverySession::keep_alive() {
   std::lock_guard lock(mu_);
-  if (credit_ == 0) return;  // never opened: the broker has nothing to forget
-  if (socket_.send(contracts::Heartbeat{contracts::now_millis()})) ++heartbeats_out_;
+  if (credit_ == 0) return;  // no window: the broker has nothing to forget
+  (void)send_heartbeat();
   (void)pump(std::chrono::milliseconds(0), [] { return false; });
 }
 

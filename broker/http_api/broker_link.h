@@ -111,9 +111,12 @@ class DeliverySession {
 
  private:
   // Reads frames for up to `timeout` (0: only what is queued) into held_, refused_ and
-  // heartbeats_out_; returns early once `done()` is true. Called with mu_ held.
+  // heartbeats_answered_; returns early once `done()` is true. Called with mu_ held.
   contracts::Result<void> pump(std::chrono::milliseconds timeout, const std::function<bool()>& done);
+  // Sets the window. 0 closes it (Credit{0}): the broker takes back what it sent and not yet
+  // handed out, so nothing waits here, counting attempts, while no GET asks for it.
   contracts::Result<void> set_credit(std::uint32_t credit);
+  contracts::Result<void> send_heartbeat();
   void forget_expired();
   void forget(std::uint64_t id);
 
@@ -124,10 +127,15 @@ class DeliverySession {
   std::map<std::uint64_t, std::chrono::steady_clock::time_point> handed_at_;
   std::chrono::milliseconds ack_timeout_;
   std::map<std::uint64_t, contracts::ErrorFrame> refused_;  // UnknownDelivery answers by delivery id
-  std::uint32_t credit_ = 0;
-  // Heartbeats sent and not yet answered. The broker answers a connection's frames in order, so
-  // once every heartbeat sent after an ack is answered, an Error for that ack has arrived if any.
-  std::uint32_t heartbeats_out_ = 0;
+  std::uint32_t asked_ = 0;   // the `max` of the GETs waiting now, together
+  std::uint32_t credit_ = 0;  // 0: no window open (the broker holds no session for this connection)
+  // Heartbeats sent and answered. The broker answers a connection's frames in order, so once every
+  // heartbeat sent after an ack is answered, an Error for that ack has arrived if any; and a
+  // Deliver that arrives before the answer to the heartbeat sent with a Credit{0} was sent before
+  // the broker took everything back (stale_until_), so it is not held.
+  std::uint64_t heartbeats_sent_ = 0;
+  std::uint64_t heartbeats_answered_ = 0;
+  std::uint64_t stale_until_ = 0;
 };
 
 }  // namespace broker::http_api

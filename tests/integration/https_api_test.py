@@ -210,7 +210,8 @@ def second_broker(work, server, ca, cert, crl):
     """A second broker with rate_limit 1 and ack_timeout_ms 1000: the second submit in a row gets
     429 with Retry-After; a delivery taken and not acked is offered again, to the next GET."""
     config = os.path.join(work, "limited.toml")
-    write_config(config, "limited/keten.db", "rate_limit = 1\nrate_burst = 1\nack_timeout_ms = 1000\n", server, ca, cert, crl)
+    write_config(config, "limited/keten.db", "rate_limit = 1\nrate_burst = 1\nack_timeout_ms = 1000\nmax_attempts = 2\n",
+                 server, ca, cert, crl)
     text = open(config).read().replace("max_body_bytes = 65536", "max_body_bytes = 4194304")
     open(config, "w").write(text)
     broker, _, host, port = start_broker(config)
@@ -227,7 +228,6 @@ def second_broker(work, server, ca, cert, crl):
             "[" * 1500000 + "]" * 1500000)
         status, _, problem = alpha.request("POST", "/v1/messages", deep)
         check(status == 400 and problem["code"] == "depth", "a payload 1.5 million levels deep: 400 depth (%s)" % status)
-        alpha.close()
         bravo = Client(host, port, ca.crt, cert["BRAVO"])
         status, _, body = bravo.request("GET", "/v1/deliveries?max=10&wait=30")
         taken = body["deliveries"] if status == 200 else []
@@ -242,7 +242,27 @@ def second_broker(work, server, ca, cert, crl):
         if again:
             status, _, _ = bravo.request("POST", "/v1/deliveries/%d/ack" % again[0]["delivery_id"])
             check(status == 204, "the redelivered one is acked")
+        # A partner that polls seldom: while no GET waits, nothing is held for it in the API, so
+        # the second message does not use up its attempts (max_attempts 2, ack_timeout_ms 1000)
+        # before anyone could see it. ALPHA's empty long poll is the timer.
+        later = (429,)
+        for _ in range(HANG):
+            later = alpha.request("POST", "/v1/messages", message())
+            if later[0] != 429:
+                break
+            alpha.request("GET", "/v1/deliveries?max=1&wait=1")  # a second for the rate limit's next token
+        check(later[0] == 201, "a later submit accepted (%s)" % later[0])
+        if later[0] == 201:
+            alpha.request("GET", "/v1/deliveries?max=1&wait=5")
+            status, _, body = bravo.request("GET", "/v1/deliveries?max=10&wait=30")
+            seen = [d for d in body.get("deliveries", []) if d["message_id"] == later[2]["message_id"]]
+            check(seen and seen[0]["attempt"] == 1,
+                  "a message accepted while BRAVO did not poll comes at its next poll as attempt 1 (%s)" % seen)
+            if seen:
+                status, _, _ = bravo.request("POST", "/v1/deliveries/%d/ack" % seen[0]["delivery_id"])
+                check(status == 204, "and is acked, not dead-lettered (%s)" % status)
         bravo.close()
+        alpha.close()
     finally:
         broker.terminate()
         broker.wait(timeout=HANG)
