@@ -21,7 +21,8 @@ packages=(
   python3-zmq python3-flatbuffers
   python3-nacl  # tests/integration/tlog_verify.py: Ed25519 of the checkpoint notes, outside our C++
   libcurl4-openssl-dev libgmime-3.0-dev dovecot-imapd python3-aiosmtpd
-  openssl  # the email tests' throwaway TLS certificate (STARTTLS against aiosmtpd and dovecot)
+  openssl  # the email tests' throwaway TLS certificate (STARTTLS against aiosmtpd and dovecot); the https_api test's CA and certificates
+  curl  # tests/integration/https_api_test.py and examples/https-partner: a client of the HTTPS API
   libcpp-httplib-dev  # broker/ops: the /healthz, /readyz, /metrics endpoint
   chromium
   python3-websocket  # tests/integration/console_browser.py: drives headless chromium over the DevTools protocol

@@ -5,11 +5,15 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "broker/cli/command.h"
 #include "broker/core/broker.h"
 #include "broker/core/config.h"
 #include "broker/core/start_checks.h"
+#include "broker/http_api/http_api.h"
+#include "broker/transport/router_socket.h"
+#include "contracts/registry.h"
 
 namespace keten_cli {
 namespace {
@@ -29,6 +33,24 @@ extern "C" void on_stop_signal(int) {
   if (g_running) g_running->stop();
 }
 
+contracts::Result<std::unique_ptr<broker::http_api::HttpApi>> start_http_api(const broker::core::BrokerOptions& options,
+                                                                            broker::http_api::GatewayKeys keys,
+                                                                            const std::string& broker_endpoint) {
+  contracts::ConfiguredParties parties;
+  std::vector<broker::http_api::PartnerCertificate> certificates;
+  for (const auto& p : options.partners) {
+    parties.partners.push_back(p.id);
+    if (p.role == broker::core::PartnerRole::kCareProvider) parties.care_providers.push_back(p.id);
+    if (!p.oin.empty() || !p.cert_sha256.empty()) certificates.push_back({p.id, p.oin, p.cert_sha256});
+  }
+  auto registry = contracts::ContractRegistry::load(options.contracts, parties);
+  if (!registry) return registry.error();
+  broker::http_api::BrokerAddress address{broker_endpoint, broker::transport::curve_public_key(options.secret_key),
+                                          options.ack_timeout};
+  return broker::http_api::HttpApi::start(options.http_api, certificates, std::move(keys), std::move(address),
+                                          std::make_unique<contracts::ContractRegistry>(std::move(*registry)));
+}
+
 int serve(const ServeArgs& args) {
   auto options = broker::core::load_config(args.config);
   if (!options) {
@@ -45,10 +67,27 @@ int serve(const ServeArgs& args) {
       std::cerr << "keten serve: " << checked.error().detail << "\n";
       return kExitUsage;
     }
+    if (options->http_api.enabled()) {
+      if (auto checked = broker::http_api::HttpApi::check_files(options->http_api); !checked) {
+        std::cerr << "keten serve: " << checked.error().detail << "\n";
+        return kExitUsage;
+      }
+    }
     std::cout << "ok: " << args.config << ": listen " << options->listen << ", " << options->partners.size()
               << " partners, " << options->supervisors.size() << " supervisors, store " << options->store.string() << ", contracts " << options->contracts.string()
               << "\n";
     return kExitOk;
+  }
+  // The HTTPS API reaches the broker as partner connections with keys made now and held only in
+  // this process; the broker must know those keys before it binds (docs/http-api.md).
+  std::optional<broker::http_api::GatewayKeys> gateway_keys;
+  if (options->http_api.enabled()) {
+    std::vector<std::string> ids;
+    for (const auto& p : options->partners) {
+      if (!p.oin.empty() || !p.cert_sha256.empty()) ids.push_back(p.id);
+    }
+    gateway_keys = broker::http_api::GatewayKeys::generate(ids);
+    options->gateway_keys = gateway_keys->public_to_partner();
   }
   auto broker = broker::core::Broker::start(*options);
   if (!broker) {
@@ -65,7 +104,19 @@ int serve(const ServeArgs& args) {
   // The endpoint line is for scripts that bound port `*` (tests, the demo).
   std::cout << "listening " << (*broker)->endpoint() << std::endl;
   if (auto http = (*broker)->http_endpoint(); !http.empty()) std::cout << "http " << http << std::endl;
+  std::unique_ptr<broker::http_api::HttpApi> https;
+  if (gateway_keys) {
+    auto api = start_http_api(*options, std::move(*gateway_keys), (*broker)->endpoint());
+    if (!api) {
+      g_running = nullptr;
+      std::cerr << "keten serve: " << api.error().detail << "\n";
+      return api.error().code == contracts::ErrorCode::kConfig ? kExitUsage : kExitFailed;
+    }
+    https = std::move(*api);
+    std::cout << "https " << https->endpoint() << std::endl;
+  }
   auto result = (*broker)->run();
+  if (https) https->stop();
   g_running = nullptr;
   if (!result) {
     std::cerr << "keten serve: " << result.error().detail << "\n";

@@ -228,7 +228,7 @@ struct Broker::Impl {
   Result<contracts::Receipt> submit_one(const transport::Incoming& in, const contracts::Submit& frame,
                                         SubmitChecks& checks, Millis now) {
     PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices, &sealed, &scheduler,
-                      &options.partners};
+                      &options.partners, in.via_gateway};
     auto outcome = process_submit(deps, in.partner, frame, now, &checks);
     if (!outcome) return outcome.error();
     if (outcome->receipt.status == contracts::ReceiptStatus::kAccepted) {
@@ -508,6 +508,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   router.secret_key = options.secret_key;
   router.hard_max_bytes = options.max_message_bytes * 4;
   for (const auto& p : options.partners) router.partner_keys[p.public_key] = p.id;
+  router.gateway_keys = options.gateway_keys;
   auto socket = transport::RouterSocket::bind(router);
   if (!socket) return socket.error();
   auto tables = store::TrackingTables::open(*store);

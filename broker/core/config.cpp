@@ -1,5 +1,6 @@
 #include "broker/core/config.h"
 
+#include <cctype>
 #include <set>
 #include <toml++/toml.h>
 
@@ -168,9 +169,28 @@ bool read_takes(Reader& r, const toml::table& t, const std::string& section, Par
   return true;
 }
 
+// `oin` (20 digits, the subject serialNumber of a PKIoverheid certificate) and `cert_sha256` (the
+// certificate's SHA-256 fingerprint as 64 hex digits, colons allowed): how the HTTPS API maps a
+// client certificate to this partner (docs/http-api.md).
+bool read_certificate_mapping(Reader& r, const toml::table& t, const std::string& section, PartnerConfig& p) {
+  if (!r.string(t, section, "oin", p.oin, false)) return false;
+  for (char c : p.oin) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) return r.fail(section + ".oin", t.get("oin"), "must be letters and digits (an OIN is 20 digits)");
+  }
+  std::string fingerprint;
+  if (!r.string(t, section, "cert_sha256", fingerprint, false)) return false;
+  for (char c : fingerprint) {
+    if (c == ':') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return r.fail(section + ".cert_sha256", t.get("cert_sha256"), "must be 64 hex digits");
+    p.cert_sha256 += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (!fingerprint.empty() && p.cert_sha256.size() != 64) return r.fail(section + ".cert_sha256", t.get("cert_sha256"), "must be 64 hex digits");
+  return true;
+}
+
 bool read_partner(Reader& r, const toml::table& t, std::size_t index, BrokerOptions& o) {
   std::string section = "partner[" + std::to_string(index) + "]";
-  if (!r.check_known(t, section, {"id", "name", "role", "public_key", "takes"})) return false;
+  if (!r.check_known(t, section, {"id", "name", "role", "public_key", "takes", "oin", "cert_sha256"})) return false;
   PartnerConfig p;
   std::string role = "chain-partner";
   if (!r.string(t, section, "id", p.id, true)) return false;
@@ -187,6 +207,7 @@ bool read_partner(Reader& r, const toml::table& t, std::size_t index, BrokerOpti
     return r.fail(section + ".role", t.get("role"), "must be chain-partner, care-provider or non-chain");
   }
   if (!r.key(t, section, "public_key", p.public_key)) return false;
+  if (!read_certificate_mapping(r, t, section, p)) return false;
   o.partners.push_back(std::move(p));
   return true;
 }
@@ -197,6 +218,39 @@ bool read_http(Reader& r, const toml::table& t, BrokerOptions& o) {
   if (o.ops.http_listen.empty()) return true;
   auto address = ops::parse_host_port(o.ops.http_listen);
   return address ? true : r.fail("http.listen", t.get("listen"), address.error().detail);
+}
+
+// [http_api]: the HTTPS API (docs/http-api.md). With `listen` set, the server certificate, its key
+// and the CA bundle are required; the files are read when the listener starts.
+bool read_http_api(Reader& r, const toml::table& t, BrokerOptions& o) {
+  if (!r.check_known(t, "http_api", {"listen", "cert_file", "key_file", "ca_file", "crl_file", "max_body_bytes",
+                                     "max_connections", "io_timeout_ms", "max_wait_s"})) {
+    return false;
+  }
+  http_api::HttpApiOptions& a = o.http_api;
+  if (!r.string(t, "http_api", "listen", a.listen, false)) return false;
+  if (a.listen.empty()) return true;
+  if (auto address = ops::parse_host_port(a.listen); !address) return r.fail("http_api.listen", t.get("listen"), address.error().detail);
+  std::string cert, key, ca, crl;
+  if (!r.string(t, "http_api", "cert_file", cert, true) || !r.string(t, "http_api", "key_file", key, true) ||
+      !r.string(t, "http_api", "ca_file", ca, true) || !r.string(t, "http_api", "crl_file", crl, false)) {
+    return false;
+  }
+  a.cert_file = r.resolve(cert);
+  a.key_file = r.resolve(key);
+  a.ca_file = r.resolve(ca);
+  if (!crl.empty()) a.crl_file = r.resolve(crl);
+  std::int64_t body = static_cast<std::int64_t>(a.max_body_bytes), conns = static_cast<std::int64_t>(a.max_connections);
+  std::int64_t io_ms = a.io_timeout.count(), wait_s = a.max_wait.count();
+  if (!r.integer(t, "http_api", "max_body_bytes", 1024, 64 << 20, body)) return false;
+  if (!r.integer(t, "http_api", "max_connections", 1, 10'000, conns)) return false;
+  if (!r.integer(t, "http_api", "io_timeout_ms", 100, 3'600'000, io_ms)) return false;
+  if (!r.integer(t, "http_api", "max_wait_s", 0, 3'600, wait_s)) return false;
+  a.max_body_bytes = static_cast<std::size_t>(body);
+  a.max_connections = static_cast<std::size_t>(conns);
+  a.io_timeout = std::chrono::milliseconds(io_ms);
+  a.max_wait = std::chrono::seconds(wait_s);
+  return true;
 }
 
 // [alerts]: thresholds in docs/configuration.md; 0 (or -1 for the per-check counts) turns one off.
@@ -271,7 +325,8 @@ Result<BrokerOptions> load_config(const std::filesystem::path& path) {
   options.contracts = r.base / options.contracts;
 
   for (const auto& [key, node] : root) {
-    if (key != "broker" && key != "partner" && key != "supervisor" && key != "http" && key != "alerts") {
+    if (key != "broker" && key != "partner" && key != "supervisor" && key != "http" && key != "alerts" &&
+        key != "http_api") {
       r.fail(key.str(), &node, "unknown section");
     }
   }
@@ -318,15 +373,21 @@ Result<BrokerOptions> load_config(const std::filesystem::path& path) {
       }
     }
   }
-  for (const char* name : {"http", "alerts"}) {
+  for (const char* name : {"http", "alerts", "http_api"}) {
     if (const toml::node* node = root.get(name); node && !node->is_table()) r.fail(name, node, "must be a table");
   }
   if (const toml::table* http = root["http"].as_table()) read_http(r, *http, options);
   if (const toml::table* alerts = root["alerts"].as_table()) read_alerts(r, *alerts, options);
+  if (const toml::table* http_api = root["http_api"].as_table()) read_http_api(r, *http_api, options);
   std::set<std::string> ids, keys;
   for (const auto& p : options.partners) {
     if (!ids.insert(p.id).second) r.fail("partner.id", nullptr, "duplicate partner id " + p.id);
     if (!keys.insert(p.public_key).second) r.fail("partner.public_key", nullptr, "partner " + p.id + " reuses another partner's key");
+  }
+  std::set<std::string> oins, fingerprints;
+  for (const auto& p : options.partners) {
+    if (!p.oin.empty() && !oins.insert(p.oin).second) r.fail("partner.oin", nullptr, "partner " + p.id + " reuses another partner's oin");
+    if (!p.cert_sha256.empty() && !fingerprints.insert(p.cert_sha256).second) r.fail("partner.cert_sha256", nullptr, "partner " + p.id + " reuses another partner's cert_sha256");
   }
   for (const auto& s : options.supervisors) {
     if (!ids.insert(s.id).second) r.fail("supervisor.id", nullptr, "id " + s.id + " is already a partner or supervisor");

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/http_api/options.h"
 #include "broker/ops/options.h"
 
 namespace broker::core {
@@ -26,6 +27,10 @@ struct PartnerConfig {
   // Contract name -> the versions this partner takes as a consumer; a contract not listed: every
   // version. A message of another version is not routed to it (docs/contracts.md, "Versions").
   std::map<std::string, std::vector<std::uint32_t>, std::less<>> takes{};
+  // HTTPS API (docs/http-api.md): a client certificate maps to this partner when its subject's
+  // serialNumber is `oin`, or when its SHA-256 fingerprint (64 lowercase hex) is `cert_sha256`.
+  std::string oin{};
+  std::string cert_sha256{};
 };
 
 // A supervisor (an inspectorate): named in the config so the chain's parties are listed in one
@@ -70,6 +75,10 @@ struct BrokerOptions {
   std::vector<PartnerConfig> partners;
   ops::OpsOptions ops;  // [http] and [alerts]: the operator's endpoint and alert thresholds
   std::vector<SupervisorConfig> supervisors{};  // [[supervisor]]: named, never connect
+  http_api::HttpApiOptions http_api{};           // [http_api]: the HTTPS API with mutual TLS; off by default
+  // Curve public key (Z85) -> partner id: the in-memory keys of the HTTPS API's own connections
+  // (http_api::GatewayKeys). Submits over them may carry origin `https:...`, and only they.
+  std::map<std::string, std::string> gateway_keys{};
 };
 
 }  // namespace broker::core

@@ -164,12 +164,13 @@ struct Submission {
       return reject(ErrorCode::kMalformedEnvelope, "the envelope header is incomplete or invalid", std::move(errors));
     }
     if (const PartnerConfig* party = find_party(); party) {
-      if (auto error = check_origin(h, party->role)) {
-        return reject(ErrorCode::kMalformedEnvelope, "origin may only be set by a party served by an adapter; " +
-                                                         sender + " is a " + std::string(to_string(party->role)),
-                      {std::move(*error)});
+      if (auto error = check_origin(h, party->role, deps.via_https)) {
+        const std::string detail = error->code == "not_https" ? error->reason
+                                                               : "origin may only be set by a party served by an adapter; " +
+                                                                     sender + " is a " + std::string(to_string(party->role));
+        return reject(ErrorCode::kMalformedEnvelope, detail, {std::move(*error)});
       }
-      assurance = assurance_of(party->role, h.origin);
+      assurance = assurance_of(party->role, h.origin, deps.via_https);
     }
     // Dedupe is per producer: another producer's id is refused without a word about its message.
     auto first = deps.store.find_own_message(sender, h.message_id);
@@ -238,7 +239,15 @@ std::vector<FieldError> check_header(const contracts::Header& h) {
   return errors;
 }
 
-std::optional<FieldError> check_origin(const contracts::Header& h, PartnerRole role) {
+std::optional<FieldError> check_origin(const contracts::Header& h, PartnerRole role, bool via_https) {
+  const bool https_origin = h.origin.rfind("https:", 0) == 0;
+  if (via_https) {
+    if (https_origin) return std::nullopt;
+    return FieldError{"header.origin", "not_https", "a submit through the HTTPS API carries the API's https: origin"};
+  }
+  if (https_origin) {
+    return FieldError{"header.origin", "not_https", "origin https: is set only by the broker's HTTPS API"};
+  }
   if (h.origin.empty() || role == PartnerRole::kNonChain) return std::nullopt;
   if (h.origin.rfind("resend:", 0) == 0) return std::nullopt;
   return FieldError{"header.origin", "not_adapter",
@@ -246,7 +255,8 @@ std::optional<FieldError> check_origin(const contracts::Header& h, PartnerRole r
                         std::string(to_string(role))};
 }
 
-std::string_view assurance_of(PartnerRole role, std::string_view origin) {
+std::string_view assurance_of(PartnerRole role, std::string_view origin, bool via_https) {
+  if (via_https) return "https";
   if (role != PartnerRole::kNonChain) return "chain-partner";
   if (origin.rfind("file:", 0) == 0) return "file-adapter";
   if (origin.rfind("email:", 0) == 0) return "mail-adapter";

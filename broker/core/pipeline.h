@@ -48,6 +48,9 @@ struct PipelineDeps {
   // the accepted event records (assurance_of). nullptr: neither (the broker's own messages, unit
   // tests of the other steps).
   const std::vector<PartnerConfig>* partners = nullptr;
+  // The submit came through the HTTPS API (transport::Incoming::via_gateway): its origin
+  // `https:...` was set by the API from the client certificate, and only such submits may carry one.
+  bool via_https = false;
 };
 
 // A delivery stored in flight at acceptance, to be sent on the connection the scheduler reserved
@@ -98,12 +101,16 @@ std::vector<contracts::FieldError> check_header(const contracts::Header& header)
 // care provider's own system submits directly. The one exception is `resend:<message id>`, which
 // `keten log resend` sets for any partner: it names the message resent, not a channel. A
 // FieldError at `header.origin` (code `not_adapter`) when `role` may not set this origin.
-std::optional<contracts::FieldError> check_origin(const contracts::Header& header, PartnerRole role);
+// Through the HTTPS API (`via_https`) the origin must be the API's `https:...`; elsewhere an
+// origin starting `https:` is refused, since only the API can vouch for it.
+std::optional<contracts::FieldError> check_origin(const contracts::Header& header, PartnerRole role,
+                                                  bool via_https = false);
 
 // How far the broker can vouch for the way a message reached the chain, recorded as `assurance`
 // in the accepted event: "chain-partner" (the party's own system with its own key: chain partners
 // and care providers), "file-adapter" (origin `file:...`), "mail-adapter" (`email:...`), or
 // "adapter" (another origin, or none, from a party served by an adapter).
-std::string_view assurance_of(PartnerRole role, std::string_view origin);
+// "https" for a submit through the HTTPS API (mutual TLS, the certificate mapped to the partner).
+std::string_view assurance_of(PartnerRole role, std::string_view origin, bool via_https = false);
 
 }  // namespace broker::core

@@ -19,6 +19,9 @@ using contracts::ErrorCode;
 constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
 constexpr const char* kZapDomain = "keten";
 // Each RouterSocket has its own context, so one inproc name serves all of them.
+// The ZAP User-Id of a gateway key's connection: this prefix, then the partner id. poll() strips it
+// and sets Incoming::via_gateway, so nothing outside this file sees it.
+constexpr std::string_view kGatewayUserPrefix = "\x1fgateway:";
 constexpr const char* kMonitorEndpoint = "inproc://keten.router.monitor";
 
 std::string to_string(const zmq::message_t& m) { return std::string(static_cast<const char*>(m.data()), m.size()); }
@@ -51,6 +54,7 @@ struct RouterSocket::Impl {
   zmq::socket_t router{context, zmq::socket_type::router};
   zmq::socket_t monitor{context, zmq::socket_type::pair};  // the router's accept/disconnect events
   std::map<std::string, std::string> partner_by_raw_key;  // 32-byte key -> partner id
+  std::map<std::string, std::string> gateway_by_raw_key;  // 32-byte key -> partner id (HTTPS API)
   ConnectionTracker connections;
 
   // Applies every monitor event queued now; appends the routing ids they show gone to `out`.
@@ -107,11 +111,17 @@ struct RouterSocket::Impl {
         status = "200";
         text = "OK";
         user_id = it->second;
+      } else if (auto g = gateway_by_raw_key.find(to_string(parts[6])); g != gateway_by_raw_key.end()) {
+        status = "200";
+        text = "OK";
+        user_id = std::string(kGatewayUserPrefix) + g->second;
       }
     } else {
       text = "mechanism " + mechanism + " not allowed";
     }
-    if (status == "200") {
+    if (status == "200" && user_id.starts_with(kGatewayUserPrefix)) {
+      log().info("partner connect partner={} address={} via=https-api", user_id.substr(kGatewayUserPrefix.size()), address);
+    } else if (status == "200") {
       log().info("partner connect partner={} address={}", user_id, address);
     } else {
       log().warn("connection refused address={} reason={}", address, text);
@@ -137,6 +147,11 @@ Result<RouterSocket> RouterSocket::bind(const RouterOptions& options) {
     std::string raw = decode_curve_key(key);
     if (raw.empty()) return Error{ErrorCode::kConfig, "partner " + partner + ": public key is not a Z85 Curve key"};
     impl->partner_by_raw_key[raw] = partner;
+  }
+  for (const auto& [key, partner] : options.gateway_keys) {
+    std::string raw = decode_curve_key(key);
+    if (raw.empty()) return Error{ErrorCode::kConfig, "gateway key of " + partner + " is not a Z85 Curve key"};
+    impl->gateway_by_raw_key[raw] = partner;
   }
   try {
     impl->zap.set(zmq::sockopt::linger, 0);
@@ -199,6 +214,10 @@ Result<std::vector<Incoming>> RouterSocket::poll(std::chrono::milliseconds timeo
         if (parts == 0) {
           const char* user_id = zmq_msg_gets(part.handle(), "User-Id");
           in.partner = user_id ? user_id : "";
+          if (in.partner.starts_with(kGatewayUserPrefix)) {
+            in.partner.erase(0, kGatewayUserPrefix.size());
+            in.via_gateway = true;
+          }
           in.bytes = to_string(part);
           impl_->connections.seen(in.routing_id, zmq_msg_get(part.handle(), ZMQ_SRCFD));
         }

@@ -22,6 +22,9 @@ struct RouterOptions {
   std::string endpoint;                            // e.g. "tcp://127.0.0.1:5555" or "tcp://127.0.0.1:*"
   std::string secret_key;                          // broker's Curve secret key, Z85
   std::map<std::string, std::string> partner_keys;  // Curve public key (Z85) -> partner id
+  // Curve public key (Z85) -> partner id for the HTTPS API's own connections (in-memory keys that
+  // only this process holds): their messages come with Incoming::via_gateway set.
+  std::map<std::string, std::string> gateway_keys;
   std::size_t hard_max_bytes = 4 << 20;            // libzmq drops a connection sending more (ZMQ_MAXMSGSIZE)
   std::size_t queue_bytes = 256 << 20;             // what libzmq may queue per connection (see below)
 };
@@ -38,6 +41,7 @@ struct Incoming {
   std::string partner;     // partner id from the ZAP handler (never from the message itself)
   std::string bytes;       // the frame
   bool multipart = false;  // the message had more than one frame (a protocol error)
+  bool via_gateway = false;  // the connection uses a RouterOptions::gateway_keys key (the HTTPS API)
   // Not a message: the connection `routing_id` has ended (the peer disconnected); `partner` and
   // `bytes` are empty. It comes after every message of that connection read so far.
   bool gone = false;

@@ -120,3 +120,36 @@ TEST_CASE("config lists supervisors, which have no key, and keeps ids unique", "
   REQUIRE_FALSE(no_keys);
   CHECK_THAT(no_keys.error().detail, Catch::Contains("supervisor[0].public_key") && Catch::Contains("unknown key"));
 }
+
+TEST_CASE("config reads [http_api] and the certificate mapping of a partner", "[core][config][http_api]") {
+  test_support::TempDir dir;
+  auto path = write(dir, minimal() + "[[partner]]\nid = \"DTV\"\npublic_key = \"" + kKeyB +
+                             "\"\noin = \"00000001003214345000\"\ncert_sha256 = \"AB:" + std::string(62, 'c') + "\"\n"
+                             "[http_api]\nlisten = \"127.0.0.1:8443\"\ncert_file = \"tls/server.crt\"\n"
+                             "key_file = \"tls/server.key\"\nca_file = \"/etc/ca.pem\"\nmax_body_bytes = 4096\n");
+  auto options = broker::core::load_config(path);
+  REQUIRE(options);
+  CHECK(options->http_api.enabled());
+  CHECK(options->http_api.cert_file == dir.path() / "tls/server.crt");
+  CHECK(options->http_api.ca_file == "/etc/ca.pem");
+  CHECK(options->http_api.crl_file.empty());
+  CHECK(options->http_api.max_body_bytes == 4096);
+  REQUIRE(options->partners.size() == 1);
+  CHECK(options->partners[0].oin == "00000001003214345000");
+  CHECK(options->partners[0].cert_sha256 == "ab" + std::string(62, 'c'));
+}
+
+TEST_CASE("config refuses an [http_api] without its certificates and a bad fingerprint", "[core][config][http_api]") {
+  test_support::TempDir dir;
+  auto no_ca = broker::core::load_config(write(dir, minimal() + "[http_api]\nlisten = \"127.0.0.1:8443\"\n"
+                                                                "cert_file = \"a\"\nkey_file = \"b\"\n"));
+  REQUIRE_FALSE(no_ca);
+  CHECK(no_ca.error().detail.find("http_api.ca_file") != std::string::npos);
+  auto short_fp = broker::core::load_config(write(dir, minimal() + "[[partner]]\nid = \"DTV\"\npublic_key = \"" + kKeyB +
+                                                           "\"\ncert_sha256 = \"abcd\"\n"));
+  REQUIRE_FALSE(short_fp);
+  CHECK(short_fp.error().detail.find("cert_sha256") != std::string::npos);
+  auto off = broker::core::load_config(write(dir, minimal()));
+  REQUIRE(off);
+  CHECK_FALSE(off->http_api.enabled());
+}

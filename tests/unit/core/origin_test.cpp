@@ -50,3 +50,22 @@ TEST_CASE("the accepted detail carries the assurance level, the same on both pat
   CHECK(slow["assurance"] == "adapter");
   CHECK(broker::core::accepted_detail(h, {"BRAVO"}).find("assurance") == std::string::npos);
 }
+
+TEST_CASE("an https origin is taken only from the HTTPS API's connections", "[core][origin]") {
+  // Over CurveZMQ no partner, adapter or not, can claim the HTTPS API's origin.
+  for (auto role : {PartnerRole::kChainPartner, PartnerRole::kCareProvider, PartnerRole::kNonChain}) {
+    auto error = broker::core::check_origin(with_origin("https:oin=00000001000000000001;serial=1001;sha256=ab"), role);
+    REQUIRE(error);
+    CHECK(error->pointer == "header.origin");
+    CHECK(error->code == "not_https");
+  }
+  // Through the API a chain partner's submit carries it, and nothing else.
+  CHECK_FALSE(broker::core::check_origin(with_origin("https:serial=1001;sha256=ab"), PartnerRole::kChainPartner, true));
+  for (const char* other : {"", "file:AIR-ZZ/a.csv", "resend:0b6d-1"}) {
+    auto error = broker::core::check_origin(with_origin(other), PartnerRole::kChainPartner, true);
+    REQUIRE(error);
+    CHECK(error->code == "not_https");
+  }
+  CHECK(broker::core::assurance_of(PartnerRole::kChainPartner, "https:serial=1", true) == "https");
+  CHECK(broker::core::assurance_of(PartnerRole::kChainPartner, "https:serial=1", false) == "chain-partner");
+}

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -176,4 +177,30 @@ TEST_CASE("a connection whose peer went away is reported gone after its frames, 
   live.set(zmq::sockopt::rcvtimeo, 10'000);
   REQUIRE(live.recv(m));
   CHECK(m.to_string() == "deliver");
+}
+
+TEST_CASE("a gateway key's frames come as its partner's, marked via_gateway; a partner key's are not", "[transport]") {
+  const Keys broker_keys = curve_keys(), partner_keys = curve_keys(), gateway_keys = curve_keys();
+  RouterOptions options;
+  options.endpoint = "tcp://127.0.0.1:*";
+  options.secret_key = broker_keys.secret_key;
+  options.partner_keys[partner_keys.public_key] = "ALPHA";
+  options.gateway_keys[gateway_keys.public_key] = "ALPHA";
+  auto socket = RouterSocket::bind(options);
+  REQUIRE(socket);
+  zmq::context_t context;
+  auto direct = partner_dealer(context, broker_keys, partner_keys, *socket);
+  auto gateway = partner_dealer(context, broker_keys, gateway_keys, *socket);
+  REQUIRE(direct.send(zmq::buffer(std::string("direct")), zmq::send_flags::none));
+  REQUIRE(gateway.send(zmq::buffer(std::string("gateway")), zmq::send_flags::none));
+  std::map<std::string, broker::transport::Incoming> by_bytes;
+  poll_until(*socket, [&](const broker::transport::Incoming& in) {
+    if (!in.gone) by_bytes[in.bytes] = in;
+    return by_bytes.size() == 2;
+  });
+  REQUIRE(by_bytes.size() == 2);
+  CHECK(by_bytes["direct"].partner == "ALPHA");
+  CHECK_FALSE(by_bytes["direct"].via_gateway);
+  CHECK(by_bytes["gateway"].partner == "ALPHA");
+  CHECK(by_bytes["gateway"].via_gateway);
 }

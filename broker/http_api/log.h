@@ -1,0 +1,7 @@
+#pragma once
+namespace spdlog {
+class logger;
+}
+namespace broker::http_api {
+spdlog::logger& log();  // "http-api"
+}
