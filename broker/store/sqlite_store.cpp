@@ -413,6 +413,10 @@ struct SqliteStore::Impl {
   bool read_only = false;
   bool allow_create = true;    // false for a file that was there before open(): never a new schema in it
   std::optional<StoreLock> lock;  // held by the owner (StoreOptions::owner) for the store's life
+  // The owner's newest checkpoint note, kept after its commit (latest_checkpoint_note without a
+  // read: receipts ask for it after every commit); signed_note until then.
+  std::string signed_note;
+  std::optional<std::string> committed_note;
   std::string payload_key;     // 32 raw bytes, or "" (seal.h)
   // The log's Merkle tree over every event written (committed, and flushed in the open
   // transaction); as it was at begin(), for rollback().
@@ -898,7 +902,9 @@ struct SqliteStore::Impl {
     if (!note) return storage_error("sign checkpoint", note.error().detail);
     auto q = query(insert_tree_checkpoint, "store checkpoint");
     q.int64(at).int64(clamp_to_int64(tree.size())).text(*note);
-    return q.run();
+    if (auto r = q.run(); !r) return r;
+    signed_note = std::move(*note);
+    return {};
   }
 
   // The schema-4 chain's value after event `seq` (docs/handover-log-format.md §2), from the
@@ -1384,6 +1390,8 @@ Result<void> SqliteStore::commit() {
   if (sign) {
     impl_->has_tree_checkpoint = true;
     impl_->last_signed_size = impl_->tree.size();
+    // Only the owner is the one signer of its store; anyone else reads the table.
+    if (impl_->lock) impl_->committed_note = std::move(impl_->signed_note);
   }
   if (impl_->lock) impl_->lock->record({impl_->tree.size(), impl_->root_hex});
   if (impl_->committed.empty()) {
@@ -1738,6 +1746,7 @@ Result<std::vector<events::LoggedEvent>> SqliteStore::read_case_events(std::stri
 }
 
 Result<std::optional<std::string>> SqliteStore::latest_checkpoint_note() {
+  if (impl_->committed_note) return impl_->committed_note;
   auto q = impl_->query(impl_->latest_note, "latest_checkpoint_note");
   auto row = q.next();
   if (!row) return row.error();

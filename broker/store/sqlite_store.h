@@ -256,9 +256,7 @@ class SqliteStore {
   [[nodiscard]] Result<std::optional<std::string>> latest_checkpoint_note();
   // Every signed checkpoint note, oldest first.
   [[nodiscard]] Result<std::vector<std::string>> read_tree_checkpoints();
-  // The number of events in the tree as this store knows it: committed or written in its open
-  // transaction, as of open() or the last begin() (a read-only store does not see another
-  // process's later commits until it is opened again).
+  // The number of events written (committed, or written earlier in the open transaction).
   std::uint64_t tree_size() const;
   // Reads the hash of any complete subtree (level, index) of the tree of the events in the file
   // (tlog::NodeReader): what tlog::inclusion_proof, consistency_proof and range_root need. Levels

@@ -458,3 +458,21 @@ TEST_CASE("a schema-4 store whose chain is broken is not converted", "[store][tl
   CHECK_THAT(refusal(owner(path)), Contains("row seq 7 does not match its chain") && Contains("not converted"));
   CHECK(column(path, "SELECT value FROM meta WHERE key = 'schema_version'") == std::vector<std::string>{"4"});
 }
+
+TEST_CASE("the broker's newest checkpoint note is the one in the file, after every commit", "[store][tlog]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  auto store = ok(SqliteStore::open(owner(path)));
+  tlog::MemoryTree mirror;
+  for (std::uint64_t round = 0; round < 3; ++round) {
+    append(store, mirror, 1 + round * 10, 10);
+    const auto notes = ok(store.read_tree_checkpoints());
+    REQUIRE(notes.size() == round + 1);
+    CHECK(*ok(store.latest_checkpoint_note()) == notes.back());
+    CHECK(opened(notes.back(), store).size == mirror.size());
+  }
+  ok(store.begin());
+  ok(store.append_event(event(31)));
+  store.rollback();  // a rolled-back checkpoint is never handed out
+  CHECK(opened(*ok(store.latest_checkpoint_note()), store).size == 30);
+}
