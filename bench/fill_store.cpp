@@ -8,11 +8,20 @@
 // messages went through. Cases are spread round-robin, so a case's rows are scattered over the
 // whole log, as in a real chain. B is the number of messages per transaction. --json prints one
 // line with the CPU per message (this process, getrusage): the store's share of the cost floor.
+//   fill_store --store PATH --messages N --compare [--batch B]
+// writes N delivered messages twice in one run: through the schema-4 write path (bench/
+// legacy_store.h, into PATH.v4) and through SqliteStore's schema 5 (typed events, one block per
+// transaction, a signed checkpoint per commit), and prints both CPU figures and their ratio.
+// --no-sign leaves the checkpoints out of schema 5 (a broker without a signing key).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
+#include <filesystem>
+
+#include "bench/legacy_store.h"
 #include "bench/proc_stats.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/digest.h"
@@ -54,9 +63,40 @@ store::LogEvent log_row(std::uint64_t message, int step, std::uint64_t cases, st
   return e;
 }
 
-// A delivered message: its row, its acknowledged delivery and its six log rows.
-contracts::Result<void> write_message(store::SqliteStore& s, std::uint64_t message, std::uint64_t cases,
-                                      const std::string& payload, const std::string& digest) {
+// The same six events, typed (what the broker's writers append in schema 5).
+broker::events::Event typed_event(std::uint64_t message, int step, std::uint64_t cases, std::int64_t delivery_id,
+                                  const broker::events::Digest& digest, std::size_t bytes) {
+  namespace events = broker::events;
+  events::Event e;
+  e.at = kEpoch + static_cast<std::int64_t>(message * 6 + step);
+  e.message_id = "m-" + std::to_string(message);
+  e.contract = "departure.scheduled";
+  e.version = 1;
+  e.case_ref = case_ref(message % cases);
+  e.sender = "DTV";
+  if (step >= 2) {
+    e.recipient = "KMAR";
+    e.delivery_id = delivery_id;
+  }
+  e.payload_digest = digest;
+  switch (step) {
+    case 0: e.record = events::Received{bytes}; break;
+    case 1: {
+      events::Accepted a;
+      a.recipients = {"KMAR"};
+      e.record = std::move(a);
+      break;
+    }
+    case 2: e.record = events::Routed{}; break;
+    case 3: e.record = events::Delivered{1}; break;
+    case 4: e.record = events::Redacted{}; break;
+    default: e.record = events::Acknowledged{}; break;
+  }
+  return e;
+}
+
+store::NewMessage new_message(std::uint64_t message, std::uint64_t cases, const std::string& payload,
+                              const std::string& digest) {
   store::NewMessage m;
   m.header.message_id = "m-" + std::to_string(message);
   m.header.contract = "departure.scheduled";
@@ -68,8 +108,16 @@ contracts::Result<void> write_message(store::SqliteStore& s, std::uint64_t messa
   m.payload_digest = digest;
   m.recipients = {"KMAR"};
   m.accepted_at = kEpoch + static_cast<std::int64_t>(message * 6 + 1);
+  return m;
+}
+
+// Schema 5: the message row, its delivery and six typed events.
+contracts::Result<void> write_typed_message(store::SqliteStore& s, std::uint64_t message, std::uint64_t cases,
+                                            const std::string& payload, const std::string& digest,
+                                            const broker::events::Digest& raw_digest) {
+  store::NewMessage m = new_message(message, cases, payload, digest);
   for (int step = 0; step < 2; ++step) {
-    auto seq = s.append_log(log_row(message, step, cases, 0, digest));
+    auto seq = s.append_event(typed_event(message, step, cases, 0, raw_digest, payload.size()));
     if (!seq) return seq.error();
     m.log_seq = *seq;
   }
@@ -80,9 +128,50 @@ contracts::Result<void> write_message(store::SqliteStore& s, std::uint64_t messa
   if (auto r = s.mark_in_flight(*delivery, 1, m.accepted_at + 1); !r) return r.error();
   if (auto r = s.mark_acked(*delivery, m.accepted_at + 4); !r) return r.error();
   for (int step = 2; step < 6; ++step) {
-    if (auto r = s.append_log(log_row(message, step, cases, *delivery, digest)); !r) return r.error();
+    auto r = s.append_event(typed_event(message, step, cases, *delivery, raw_digest, payload.size()));
+    if (!r) return r.error();
   }
   return {};
+}
+
+// CPU per message of writing `total` delivered messages, `batch` per transaction, through the
+// schema-4 path (legacy) or schema 5 (signing a checkpoint per commit when `sign`).
+contracts::Result<double> timed_fill(const std::string& path, bool legacy, bool sign, std::uint64_t total,
+                                     std::uint64_t cases, std::uint64_t batch, const std::string& payload,
+                                     const std::string& digest) {
+  broker::events::Digest raw_digest{};
+  const auto sha = contracts::sha256(payload.data(), payload.size());
+  std::copy(sha.begin(), sha.end(), raw_digest.begin());
+  std::optional<bench::LegacyStore> old;
+  std::optional<store::SqliteStore> now;
+  if (legacy) {
+    auto s = bench::LegacyStore::open(path);
+    if (!s) return s.error();
+    old.emplace(std::move(*s));
+  } else {
+    store::StoreOptions options;
+    options.path = path;
+    options.sync_full = false;
+    if (sign) options.signing_seed = std::string(32, 'b');
+    auto s = store::SqliteStore::open(options);
+    if (!s) return s.error();
+    now.emplace(std::move(*s));
+  }
+  const double cpu_before = bench::self_usage().cpu_seconds;
+  for (std::uint64_t message = 0; message < total;) {
+    if (auto r = legacy ? old->begin() : now->begin(); !r) return r.error();
+    for (std::uint64_t i = 0; i < batch && message < total; ++i, ++message) {
+      if (legacy) {
+        store::LogEvent rows[6];
+        for (int step = 0; step < 6; ++step) rows[step] = log_row(message, step, cases, 0, digest);
+        if (auto r = old->write_message(new_message(message, cases, payload, digest), rows); !r) return r.error();
+      } else if (auto r = write_typed_message(*now, message, cases, payload, digest, raw_digest); !r) {
+        return r.error();
+      }
+    }
+    if (auto r = legacy ? old->commit() : now->commit(); !r) return r.error();
+  }
+  return (bench::self_usage().cpu_seconds - cpu_before) * 1e6 / static_cast<double>(total);
 }
 
 }  // namespace
@@ -90,11 +179,11 @@ contracts::Result<void> write_message(store::SqliteStore& s, std::uint64_t messa
 int main(int argc, char** argv) {
   std::string path;
   std::uint64_t rows = 0, messages = 0, cases = 10'000, batch = 10'000;
-  bool json = false;
+  bool json = false, compare = false, sign = true;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
-    if (flag == "--json") {
-      json = true;
+    if (flag == "--json" || flag == "--compare" || flag == "--no-sign") {
+      (flag == "--json" ? json : flag == "--compare" ? compare : sign) = flag != "--no-sign";
       continue;
     }
     if (i + 1 >= argc) break;
@@ -109,13 +198,32 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: fill_store --store PATH (--rows N | --messages N) [--cases K] [--batch B] [--json]\n");
     return 2;
   }
+  const std::string payload = "{\"remarks\":\"" + std::string(1024 - 14, 'x') + "\"}";
+  const std::string digest = contracts::sha256_hex(payload);
+  if (compare) {
+    if (messages == 0) return fail(contracts::Error{contracts::ErrorCode::kConfig, "--compare needs --messages"});
+    const std::string old_path = path + ".v4";
+    for (const auto& p : {path, old_path}) {
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p + suffix);
+    }
+    auto v4 = timed_fill(old_path, true, false, messages, cases, batch, payload, digest);
+    if (!v4) return fail(v4.error());
+    auto v5 = timed_fill(path, false, sign, messages, cases, batch, payload, digest);
+    if (!v5) return fail(v5.error());
+    std::printf("{\"system\":\"store-cost-compare\",\"messages\":%llu,\"batch\":%llu,\"signed\":%s,"
+                "\"schema4_cpu_us_per_message\":%.2f,\"schema5_cpu_us_per_message\":%.2f,\"ratio\":%.3f}\n",
+                static_cast<unsigned long long>(messages), static_cast<unsigned long long>(batch),
+                sign ? "true" : "false", *v4, *v5, *v5 / *v4);
+    return 0;
+  }
   store::StoreOptions options;
   options.path = path;
   options.sync_full = false;
   auto s = store::SqliteStore::open(options);
   if (!s) return fail(s.error());
-  const std::string payload = "{\"remarks\":\"" + std::string(1024 - 14, 'x') + "\"}";
-  const std::string digest = contracts::sha256_hex(payload);
+  broker::events::Digest raw_digest{};
+  const auto sha = contracts::sha256(payload.data(), payload.size());
+  std::copy(sha.begin(), sha.end(), raw_digest.begin());
   const double cpu_before = bench::self_usage().cpu_seconds;
   const auto started = std::chrono::steady_clock::now();
   const std::uint64_t total = messages != 0 ? messages : (rows + 5) / 6;
@@ -124,13 +232,14 @@ int main(int argc, char** argv) {
     if (auto r = s->begin(); !r) return fail(r.error());
     for (std::uint64_t i = 0; i < batch && message < total; ++i, ++message) {
       if (messages != 0) {
-        if (auto r = write_message(*s, message, cases, payload, digest); !r) return fail(r.error());
+        if (auto r = write_typed_message(*s, message, cases, payload, digest, raw_digest); !r) return fail(r.error());
         written_rows += 6;
         continue;
       }
       for (int step = 0; step < 6 && written_rows < rows; ++step, ++written_rows) {
         const auto delivery = static_cast<std::int64_t>(message + 1);
-        if (auto r = s->append_log(log_row(message, step, cases, delivery, digest)); !r) return fail(r.error());
+        auto r = s->append_event(typed_event(message, step, cases, delivery, raw_digest, payload.size()));
+        if (!r) return fail(r.error());
       }
     }
     if (auto r = s->commit(); !r) return fail(r.error());

@@ -327,7 +327,13 @@ struct Broker::Impl {
     if (signing_key.empty()) return {};
     if (!force && now - last_checkpoint_at < options.checkpoint_interval.count()) return {};
     if (auto r = store.begin(); !r) return r;
-    const store::LogHead head = store.log_head();  // reloaded by begin(): includes other writers
+    // The schema-4 chain's head (the store signs the Merkle tree itself at every commit).
+    auto legacy = store.legacy_log_head();  // after begin(): includes other writers
+    if (!legacy) {
+      store.rollback();
+      return legacy.error();
+    }
+    const store::LogHead head = *legacy;
     if (head.seq == 0 || head.seq == last_checkpoint_seq) {
       store.rollback();
       last_checkpoint_at = now;
@@ -499,6 +505,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   store_options.path = options.store;
   store_options.sync_full = options.sync_full;
   store_options.payload_key = std::move(checked->payload_key);
+  store_options.signing_seed = checked->signing_key.seed;  // the store signs its tree checkpoints
   store_options.owner = true;  // one broker per store; the store is checked before it is served
   store_options.quick_check = options.store_quick_check;
   auto store = store::SqliteStore::open(store_options);

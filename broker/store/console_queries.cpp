@@ -3,9 +3,9 @@
 #include <sqlite3.h>
 
 #include <map>
+#include <variant>
 #include <nlohmann/json.hpp>
 
-#include "broker/store/log_row.h"
 #include "broker/store/sqlite_handle.h"
 
 namespace broker::store {
@@ -97,11 +97,8 @@ struct Where {
 };
 
 void message_clauses(const MessageFilter& f, Where& w) {
-  // One case's messages through the log's case index, not a scan of messages.
-  if (!f.case_ref.empty()) {
-    w.add_text("m.message_id IN (SELECT message_id FROM handover_log WHERE case_ref = ? AND event = 'accepted')",
-               f.case_ref);
-  }
+  // One case's messages (messages has no case index: a scan of messages; docs/console.md, "Costs").
+  if (!f.case_ref.empty()) w.add_text("m.case_ref = ?", f.case_ref);
   if (!f.contract.empty()) w.add_text("m.contract = ?", f.contract);
   if (!f.sender.empty()) w.add_text("m.sender = ?", f.sender);
   if (f.from != 0) w.add_int("m.accepted_at >= ?", f.from);
@@ -191,24 +188,28 @@ Result<std::vector<PartnerSummary>> partner_summaries(SqliteStore& store, Millis
   }
   auto from_seq = store.log_seq_since(since);
   if (!from_seq) return from_seq.error();
-  Query q(db,
-          "SELECT event, sender, recipient, contract, COUNT(*), MAX(at) FROM handover_log WHERE seq >= ? AND "
-          "event IN ('accepted', 'rejected', 'acknowledged', 'nacked') GROUP BY event, sender, recipient, contract",
-          "console partner activity");
-  q.int64(static_cast<std::int64_t>(*from_seq));
-  auto rows = q.each([&] {
-    const std::string event = q.text_at(0);
-    const bool produced = event == "accepted" || event == "rejected";
-    const std::string partner = produced ? q.text_at(1) : q.text_at(2);
-    if (partner.empty()) return;  // a refused message from an unknown sender
-    auto& s = entry(partner);
-    s.last_seen = std::max(s.last_seen, q.int64_at(5));
-    if (!produced) return;
-    // A refused message may name no contract (it could not be read that far).
-    auto& f = figures(partner, q.text_at(3));
-    (event == "accepted" ? f.accepted : f.rejected) += q.int64_at(4);
-  });
-  if (!rows) return rows.error();
+  // The events since then, read from the log's blocks and counted here.
+  for (std::uint64_t seq = *from_seq;;) {
+    constexpr std::size_t kPage = 4096;
+    auto page = store.read_events(seq, kPage);
+    if (!page) return page.error();
+    for (const auto& logged : *page) {
+      const events::Event& e = logged.event;
+      const events::Kind kind = e.kind();
+      const bool produced = kind == events::Kind::kAccepted || kind == events::Kind::kRejected;
+      if (!produced && kind != events::Kind::kAcknowledged && kind != events::Kind::kNacked) continue;
+      const std::string& partner = produced ? e.sender : e.recipient;
+      if (partner.empty()) continue;  // a refused message from an unknown sender
+      auto& s = entry(partner);
+      s.last_seen = std::max(s.last_seen, e.at);
+      if (!produced) continue;
+      // A refused message may name no contract (it could not be read that far).
+      auto& f = figures(partner, e.contract);
+      (kind == events::Kind::kAccepted ? f.accepted : f.rejected) += 1;
+    }
+    if (page->size() < kPage) break;
+    seq = page->back().seq + 1;
+  }
   for (auto& [key, f] : by_contract) {
     auto& s = by_partner[key.first];
     s.undelivered += f.undelivered;
@@ -279,18 +280,16 @@ Result<std::vector<DeadLetter>> find_dead_letters(SqliteStore& store, const Mess
     out.push_back(std::move(d));
   });
   if (!rows) return rows.error();
-  // Through the message index: a few rows per dead letter.
+  // Through the case index: the blocks of the dead letter's case.
   for (auto& d : out) {
-    Query r(db, "SELECT detail FROM handover_log WHERE message_id = ? AND event = 'resent' ORDER BY seq",
-            "console resent rows");
-    r.text(d.message.message_id);
-    auto resent = r.each([&] {
-      auto detail = nlohmann::json::parse(r.text_at(0), nullptr, false);
-      if (detail.is_object() && detail.contains("new_message_id") && detail["new_message_id"].is_string()) {
-        d.resent_as.push_back(detail["new_message_id"].get<std::string>());
+    auto events = store.read_case_events(d.message.case_ref);
+    if (!events) return events.error();
+    for (const auto& logged : *events) {
+      const auto* resent = std::get_if<events::Resent>(&logged.event.record);
+      if (resent != nullptr && logged.event.message_id == d.message.message_id) {
+        d.resent_as.push_back(resent->new_message_id);
       }
-    });
-    if (!resent) return resent.error();
+    }
   }
   return out;
 }
@@ -342,12 +341,13 @@ Result<std::optional<MessageRecord>> find_message_record(SqliteStore& store, con
     });
     if (!rows) return rows.error();
   }
-  Query q(db,
-          "SELECT " KETEN_LOG_ROW_COLUMNS " FROM handover_log WHERE message_id = ? ORDER BY seq",
-          "console message log");
-  q.text(message_id);
-  auto rows = q.each([&] { record.events.push_back(read_log_row(q)); });
+  // The message's events through the case index (an event of the message without its case, such
+  // as a refusal before the case could be read, is not among them).
+  auto rows = store.read_case_log(record.row.case_ref);
   if (!rows) return rows.error();
+  for (auto& row : *rows) {
+    if (row.message_id == message_id) record.events.push_back(std::move(row));
+  }
   return std::optional<MessageRecord>(std::move(record));
 }
 

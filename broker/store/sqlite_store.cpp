@@ -13,18 +13,25 @@
 #include <cstring>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <system_error>
 #include <tuple>
 #include <utility>
 
 #include "broker/audit/hash_chain.h"
+#include "broker/events/codec.h"
+#include "broker/events/legacy.h"
+#include "broker/store/event_block.h"
 #include "broker/store/log.h"
-#include "broker/store/log_row.h"
 #include "broker/store/seal.h"
 #include "broker/store/sqlite_handle.h"
 #include "broker/store/store_check.h"
 #include "broker/store/store_lock.h"
+#include "broker/tlog/checkpoint.h"
+#include "broker/tlog/proof.h"
+#include "broker/tlog/note.h"
 
 namespace broker::store {
 
@@ -50,8 +57,17 @@ using contracts::ErrorCode;
 // 2: messages.sealed (sealed payloads). 3: partial delivery indexes, an index of `started` rows.
 // 4: the CHECK on deliveries.state as equalities; until 3 it read `state IN (0, 1, 2, 3)`, and
 // SQLite codes an IN list of more than two constants as a temporary B-tree built for every row
-// written (docs/performance.md). Older files are upgraded when opened read-write.
-constexpr int kSchemaVersion = 4;
+// written (docs/performance.md). 5: the handover log as blocks of typed events with a Merkle tree
+// and signed checkpoints (log_blocks, log_case_blocks, log_tree_nodes, tree_checkpoints) in place
+// of one hash-chained row per event (handover_log). Older files are upgraded when opened
+// read-write; schema 4's log rows are converted event by event (migrate_v4).
+constexpr int kSchemaVersion = 5;
+
+// Tree nodes are stored at the levels that are multiples of this (8, 16, 24, ...): one stored
+// node per 256 events, and any node in between folded from at most 128 stored ones (or, below
+// level 8, from the leaves of one 256-event tile).
+constexpr unsigned kTileLevels = 8;
+constexpr std::uint64_t kTileWidth = std::uint64_t{1} << kTileLevels;
 
 // The whole layout; docs/store-format.md describes every table, column, index and trigger here and
 // must change with it. Every column is NOT NULL: "absent" is '' or 0, so a row has exactly one
@@ -99,29 +115,46 @@ CREATE INDEX IF NOT EXISTS deliveries_open_by_recipient ON deliveries (recipient
   WHERE state IN (0, 1);
 CREATE INDEX IF NOT EXISTS deliveries_open_by_state ON deliveries (state, recipient)
   WHERE state IN (0, 1);
-CREATE TABLE IF NOT EXISTS handover_log (
-  seq            INTEGER PRIMARY KEY AUTOINCREMENT,
-  at             INTEGER NOT NULL,
-  event          TEXT    NOT NULL CHECK (event <> ''),
-  message_id     TEXT    NOT NULL,
-  contract       TEXT    NOT NULL,
-  version        INTEGER NOT NULL,
-  case_ref       TEXT    NOT NULL,
-  sender         TEXT    NOT NULL,
-  recipient      TEXT    NOT NULL,
-  delivery_id    INTEGER NOT NULL,
-  payload_digest TEXT    NOT NULL,
-  detail         TEXT    NOT NULL,
-  prev_hash      TEXT    NOT NULL,
-  hash           TEXT    NOT NULL
+CREATE TABLE IF NOT EXISTS log_blocks (
+  first_seq INTEGER NOT NULL PRIMARY KEY CHECK (first_seq >= 1),
+  count     INTEGER NOT NULL CHECK (count >= 1),
+  first_at  INTEGER NOT NULL,
+  last_at   INTEGER NOT NULL,
+  events    BLOB    NOT NULL
 );
-CREATE INDEX IF NOT EXISTS handover_log_by_message ON handover_log (message_id, seq);
-CREATE INDEX IF NOT EXISTS handover_log_by_case ON handover_log (case_ref, seq);
-CREATE INDEX IF NOT EXISTS handover_log_started ON handover_log (seq) WHERE event = 'started';
-CREATE TRIGGER IF NOT EXISTS handover_log_no_update BEFORE UPDATE ON handover_log
-BEGIN SELECT RAISE(ABORT, 'handover_log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS handover_log_no_delete BEFORE DELETE ON handover_log
-BEGIN SELECT RAISE(ABORT, 'handover_log is append-only'); END;
+CREATE TABLE IF NOT EXISTS log_case_blocks (
+  case_ref  TEXT    NOT NULL,
+  first_seq INTEGER NOT NULL,
+  PRIMARY KEY (case_ref, first_seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_tree_nodes (
+  level INTEGER NOT NULL,
+  idx   INTEGER NOT NULL,
+  hash  BLOB    NOT NULL CHECK (length(hash) = 32),
+  PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tree_checkpoints (
+  id   INTEGER PRIMARY KEY AUTOINCREMENT,
+  at   INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  note TEXT    NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS log_blocks_no_update BEFORE UPDATE ON log_blocks
+BEGIN SELECT RAISE(ABORT, 'log_blocks is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS log_blocks_no_delete BEFORE DELETE ON log_blocks
+BEGIN SELECT RAISE(ABORT, 'log_blocks is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS log_case_blocks_no_update BEFORE UPDATE ON log_case_blocks
+BEGIN SELECT RAISE(ABORT, 'log_case_blocks is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS log_case_blocks_no_delete BEFORE DELETE ON log_case_blocks
+BEGIN SELECT RAISE(ABORT, 'log_case_blocks is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS log_tree_nodes_no_update BEFORE UPDATE ON log_tree_nodes
+BEGIN SELECT RAISE(ABORT, 'log_tree_nodes is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS log_tree_nodes_no_delete BEFORE DELETE ON log_tree_nodes
+BEGIN SELECT RAISE(ABORT, 'log_tree_nodes is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS tree_checkpoints_no_update BEFORE UPDATE ON tree_checkpoints
+BEGIN SELECT RAISE(ABORT, 'tree_checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS tree_checkpoints_no_delete BEFORE DELETE ON tree_checkpoints
+BEGIN SELECT RAISE(ABORT, 'tree_checkpoints are append-only'); END;
 CREATE TABLE IF NOT EXISTS checkpoints (
   id         INTEGER PRIMARY KEY AUTOINCREMENT,
   at         INTEGER NOT NULL,
@@ -136,11 +169,10 @@ CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 )sql";
 
-// One log row; append_log_chunk repeats its VALUES group.
-constexpr const char* kAppendLogSql =
-    "INSERT INTO handover_log (seq, at, event, message_id, contract, version, case_ref, sender,"
-    " recipient, delivery_id, payload_digest, detail, prev_hash, hash)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+// Schema 4's handover log, read once to convert it (migrate_v4).
+constexpr const char* kV4LogSelect =
+    "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient, delivery_id,"
+    " payload_digest, detail, prev_hash, hash FROM handover_log WHERE seq > ? ORDER BY seq LIMIT 4096";
 
 // Shared by next_pending, find_outbound and find_delivery_header; read_outbound() follows its column
 // order. Without the payload, an empty unsealed one is read in its place (nothing to decrypt).
@@ -418,25 +450,44 @@ struct SqliteStore::Impl {
   StmtHandle reset_in_flight_one, reset_in_flight_all;
   StmtHandle count_one, count_all, recipients_with_pending;
   StmtHandle backlog, oldest_undelivered;
-  StmtHandle append_log, read_log, read_case_log, last_started, read_head, read_high_water;
-  StmtHandle log_times_before, accepted_event;
+  StmtHandle insert_block, insert_case_block, insert_node, insert_tree_checkpoint;
+  StmtHandle read_blocks_from, read_case_blocks, read_nodes, read_tree_end, blocks_before, message_log_seq;
+  StmtHandle latest_note, all_notes, set_meta, get_meta, legacy_anchor;
   StmtHandle find_message_content, append_checkpoint, read_checkpoints;
   bool read_only = false;
   bool immutable = false;      // read-only on write-protected media: SQLite's immutable=1, no locks
   bool allow_create = true;    // false for a file that was there before open(): never a new schema in it
   std::optional<StoreLock> lock;  // held by the owner (StoreOptions::owner) for the store's life
+  // The owner's newest checkpoint note, kept after its commit (latest_checkpoint_note without a
+  // read: receipts ask for it after every commit); signed_note until then.
+  std::string signed_note;
+  std::optional<std::string> committed_note;
   std::string payload_key;     // 32 raw bytes, or "" (seal.h)
-  audit::LogRecord head;       // seq and hash of the last row (seq 0, genesis hash when empty)
-  std::uint64_t high_water = 0;  // highest seq ever assigned (sqlite_sequence)
+  // The log's Merkle tree over every event written (committed, and flushed in the open
+  // transaction); as it was at begin(), for rollback().
+  tlog::CompactTree tree, tree_at_begin;
+  std::string root_hex;  // hex of tree.root()
+  // Appended in the open transaction, not yet written: they become one block at commit() (or
+  // before anything reads the log: write_block).
+  struct Pending {
+    std::string bytes;  // events::encode_event
+    Millis at = 0;
+    std::string case_ref;
+    bool started = false;
+  };
+  std::vector<Pending> pending;
+  bool wrote_in_transaction = false;  // a block was written since begin(): commit() signs
   bool keep_committed = false;
-  // Appended in the open transaction (sealed, seq assigned) but not yet inserted: they go in with
-  // multi-row INSERTs at commit, or before anything reads the log (write_log). One statement per
-  // kLogChunk rows saves the per-statement work, AUTOINCREMENT's sqlite_sequence update included.
-  static constexpr std::size_t kLogChunk = 16;
-  std::vector<audit::LogRecord> unwritten;
-  StmtHandle append_log_chunk;
-  std::vector<audit::LogRecord> uncommitted;  // appended in the open transaction (keep_committed)
-  std::vector<audit::LogRecord> committed;    // committed, not yet taken
+  std::vector<events::LoggedEvent> unwritten_kept;  // pending's events (keep_committed)
+  std::vector<events::LoggedEvent> uncommitted;     // written in the open transaction (keep_committed)
+  std::vector<events::LoggedEvent> committed;       // committed, not yet taken
+  std::string origin;                  // "keten/<log_id>"
+  std::optional<tlog::NoteSigner> signer;
+  std::uint64_t last_signed_size = 0;  // size of the newest tree checkpoint
+  bool has_tree_checkpoint = false;
+  // The schema-4 chain's value after the newest event it was computed for (seq 0: genesis).
+  LogHead legacy_cursor{0, audit::kGenesisHash};
+  std::optional<LogHead> legacy_anchor_meta;  // the schema-4 head recorded at conversion
 
   ~Impl() {
     if (db && !sqlite3_get_autocommit(db.get())) {
@@ -496,7 +547,10 @@ struct SqliteStore::Impl {
     const std::string what = "open " + path;
     if (read_only) return check_read_only_schema(what);
     if (auto r = exec("BEGIN IMMEDIATE", what + " (begin)"); !r) return r;
-    auto result = check_or_create_schema(what);
+    bool convert = false;
+    auto result = check_or_create_schema(what, convert);
+    if (result) result = prepare_all();
+    if (result && convert) result = migrate_v4(what + " (convert schema 4 to 5)");
     if (!result) {
       sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
       return result;
@@ -504,7 +558,9 @@ struct SqliteStore::Impl {
     return exec("COMMIT", what + " (commit schema)");
   }
 
-  Result<void> check_or_create_schema(const std::string& what) {
+  // `convert`: set when the file is of schema 4 (after the steps up to it) and its handover log
+  // must be converted (migrate_v4) before the transaction commits.
+  Result<void> check_or_create_schema(const std::string& what, bool& convert) {
     auto has_meta = query_text(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", what);
     if (!has_meta) return has_meta.error();
@@ -586,29 +642,34 @@ struct SqliteStore::Impl {
       }
       log().info("store upgraded path={} schema_version={}->{}", path, from, to);
     }
-    // Same version: recreates any index or trigger that went missing; a no-op otherwise.
+    // Same version: recreates any index or trigger that went missing; a no-op otherwise. For a
+    // file below 5 it creates the schema-5 tables, which migrate_v4 then fills.
+    convert = version < 5;
     return exec(kSchemaSql, what + " (check schema)");
   }
 
-  // A read-only connection cannot create anything: it only checks the version.
+  // A read-only connection cannot create anything: it only checks the version. A file of an older
+  // schema is not read: the handover log changed form in 5, and converting it is a write.
   Result<void> check_read_only_schema(const std::string& what) {
     auto stored = query_text(
         "SELECT value FROM meta WHERE key = 'schema_version' AND "
         "EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'checkpoints')",
         what);
     if (!stored) return storage_error(what, "not a Keten store of this version: " + stored.error().detail);
-    if (*stored && **stored == "1") {
-      return storage_error(what, "schema version 1, and this keten reads versions 2 to " +
-                                     std::to_string(kSchemaVersion) +
-                                     " read-only; start the broker (keten serve) on it once to upgrade it");
+    if (*stored && **stored != std::to_string(kSchemaVersion)) {
+      long long version = 0;
+      std::from_chars((*stored)->data(), (*stored)->data() + (*stored)->size(), version);
+      if (version >= 1 && version < kSchemaVersion) {
+        return storage_error(what, "schema version " + **stored + ", and this keten reads only version " +
+                                       std::to_string(kSchemaVersion) +
+                                       " read-only; start the broker (keten serve) on it once to convert it");
+      }
     }
-    // Versions 2 and 3 differ from 4 only in indexes and a CHECK, which no read here depends on.
-    if (!*stored || (**stored != std::to_string(kSchemaVersion) && **stored != "2" && **stored != "3")) {
-      return storage_error(what, "not a Keten store of schema version 2 to " + std::to_string(kSchemaVersion));
+    if (!*stored || **stored != std::to_string(kSchemaVersion)) {
+      return storage_error(what, "not a Keten store of schema version " + std::to_string(kSchemaVersion));
     }
     return {};
   }
-
   // With a payload key: a wrong key is found when the store opens, not at the first delivery.
   // The first open with a key seals a fixed text into meta (payload_key_check); later opens only
   // open that. A store without it (from before) is checked once against its newest sealed
@@ -662,26 +723,416 @@ struct SqliteStore::Impl {
     return std::optional<Row>(Row{q.text_at(0), q.blob_at(1), q.text_at(2)});
   }
 
-  // Reloads the head and the high-water mark from the file (another process may have appended).
-  Result<void> load_head() {
-    {
-      auto q = query(read_head, "read log head");
-      auto row = q.next();
-      if (!row) return row.error();
-      head = audit::LogRecord{};
-      head.hash = audit::kGenesisHash;
-      if (*row) {
-        head.seq = static_cast<std::uint64_t>(q.int64_at(0));
-        head.hash = q.text_at(1);
-      }
-    }
-    auto q = query(read_high_water, "read log high water");
+  // --- the handover log's tree ---
+  // The seq of the last event in the file (0 when none).
+  Result<std::uint64_t> file_tree_size() {
+    auto q = query(read_tree_end, "read log size");
     auto row = q.next();
     if (!row) return row.error();
-    high_water = *row ? static_cast<std::uint64_t>(q.int64_at(0)) : 0;
+    return *row ? static_cast<std::uint64_t>(q.int64_at(0)) : std::uint64_t{0};
+  }
+  // Rebuilds the in-memory tree from the file when it does not have the file's size (at open,
+  // and at begin() after another process appended): popcount(size) node reads.
+  Result<void> load_tree() {
+    auto size = file_tree_size();
+    if (!size) return size.error();
+    if (*size == tree.size() && !root_hex.empty()) return {};
+    if (*size == 0) {
+      tree = tlog::CompactTree();
+    } else {
+      TileCache cache;
+      auto restored = tlog::CompactTree::restore(*size, [&](unsigned level, std::uint64_t index) {
+        return read_node(cache, level, index, *size);
+      });
+      if (!restored) return storage_error("read the log's tree", restored.error().detail);
+      tree = std::move(*restored);
+    }
+    root_hex = contracts::hex_of(tree.root());
+    return {};
+  }
+  // Calls f(seq, bytes) for each event with from <= seq <= to, ascending, from the blocks; stops
+  // early when f returns false.
+  template <class F>
+  Result<void> each_event_bytes(std::uint64_t from, std::uint64_t to, std::string_view what, F&& f) {
+    if (from > to || from > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return {};
+    auto q = query(read_blocks_from, what);
+    q.int64(static_cast<std::int64_t>(from));
+    for (;;) {
+      auto row = q.next();
+      if (!row) return row.error();
+      if (!*row) return {};
+      const auto first = static_cast<std::uint64_t>(q.int64_at(0));
+      const auto count = static_cast<std::uint64_t>(q.int64_at(1));
+      if (first > to) return {};
+      const auto* data = static_cast<const char*>(sqlite3_column_blob(read_blocks_from.get(), 2));
+      const std::string_view blob(data == nullptr ? "" : data,
+                                  static_cast<std::size_t>(sqlite3_column_bytes(read_blocks_from.get(), 2)));
+      auto parts = split_block(first, count, blob);
+      if (!parts) return storage_error(what, parts.error().detail);
+      for (std::uint64_t i = 0; i < count; ++i) {
+        const std::uint64_t seq = first + i;
+        if (seq < from) continue;
+        if (seq > to) return {};
+        if (!f(seq, (*parts)[i])) return {};
+      }
+    }
+  }
+  // The event `bytes` hold, or kStorage naming its seq.
+  static Result<events::Event> decode_at(std::uint64_t seq, std::string_view bytes, std::string_view what) {
+    auto event = events::decode_event(bytes);
+    if (!event) {
+      return storage_error(what, "handover log event seq " + std::to_string(seq) +
+                                     " is corrupt (its bytes are not an event): " + event.error().detail);
+    }
+    return event;
+  }
+  Result<std::vector<events::LoggedEvent>> events_between(std::uint64_t from, std::uint64_t to, std::string_view what) {
+    std::vector<events::LoggedEvent> out;
+    Result<void> bad;
+    auto r = each_event_bytes(from, to, what, [&](std::uint64_t seq, std::string_view bytes) {
+      auto event = decode_at(seq, bytes, what);
+      if (!event) {
+        bad = event.error();
+        return false;
+      }
+      out.push_back({seq, std::move(*event)});
+      return true;
+    });
+    if (!r) return r.error();
+    if (!bad) return bad.error();
+    return out;
+  }
+
+  // Hashes read for one NodeReader: (base level, tile index) -> up to 256 consecutive hashes at
+  // the base level, starting at tile index * 256.
+  using TileCache = std::map<std::pair<unsigned, std::uint64_t>, std::vector<tlog::Hash>>;
+  Result<const std::vector<tlog::Hash>*> tile(TileCache& cache, unsigned base, std::uint64_t t, std::uint64_t size) {
+    auto [it, fresh] = cache.try_emplace({base, t});
+    if (!fresh) return &it->second;
+    auto& hashes = it->second;
+    if (base == 0) {
+      const std::uint64_t from = t * kTileWidth + 1;
+      const std::uint64_t to = std::min(size, (t + 1) * kTileWidth);
+      auto r = each_event_bytes(from, to, "read tree leaves", [&](std::uint64_t, std::string_view bytes) {
+        hashes.push_back(tlog::leaf_hash(bytes));
+        return true;
+      });
+      if (!r) {
+        cache.erase(it);
+        return r.error();
+      }
+      return &hashes;
+    }
+    auto q = query(read_nodes, "read tree nodes");
+    q.int64(base).int64(clamp_to_int64(t * kTileWidth)).int64(clamp_to_int64((t + 1) * kTileWidth));
+    for (;;) {
+      auto row = q.next();
+      if (!row) {
+        cache.erase(it);
+        return row.error();
+      }
+      if (!*row) break;
+      if (static_cast<std::uint64_t>(q.int64_at(0)) != t * kTileWidth + hashes.size()) break;  // a gap
+      auto hash = tlog::hash_from_bytes(q.blob_at(1), "tree node");
+      if (!hash) {
+        cache.erase(it);
+        return storage_error("read tree nodes", hash.error().detail);
+      }
+      hashes.push_back(*hash);
+    }
+    return &hashes;
+  }
+  // The hash of the complete subtree (level, index) in a tree of `size` events.
+  Result<tlog::Hash> read_node(TileCache& cache, unsigned level, std::uint64_t index, std::uint64_t size) {
+    const unsigned base = level - level % kTileLevels;
+    const unsigned span = level - base;
+    const std::uint64_t first = index << span;
+    const std::uint64_t count = std::uint64_t{1} << span;
+    const std::uint64_t t = first / kTileWidth;
+    const std::size_t offset = static_cast<std::size_t>(first % kTileWidth);
+    auto hashes = tile(cache, base, t, size);
+    if (!hashes) return hashes.error();
+    if ((*hashes)->size() < offset + count) {
+      return storage_error("read tree node (level " + std::to_string(level) + ", index " + std::to_string(index) + ")",
+                           base == 0 ? "the blocks hold fewer events than the tree covers: events are missing"
+                                     : "the stored node at level " + std::to_string(base) + ", index " +
+                                           std::to_string(first + (*hashes)->size() - offset) +
+                                           " is missing (log_tree_nodes)");
+    }
+    std::vector<tlog::Hash> layer((*hashes)->begin() + offset, (*hashes)->begin() + offset + count);
+    while (layer.size() > 1) {
+      for (std::size_t i = 0; i < layer.size() / 2; ++i) layer[i] = tlog::node_hash(layer[2 * i], layer[2 * i + 1]);
+      layer.resize(layer.size() / 2);
+    }
+    return layer.front();
+  }
+
+  // Writes the pending events as one block: the block row, one case index row per case, the
+  // tree's new stored nodes, the latest `started` seq. On failure the transaction must be rolled
+  // back (rollback() puts the tree back as it was at begin()).
+  Result<void> write_block() {
+    if (pending.empty()) return {};
+    const std::uint64_t first = tree.size() + 1;
+    std::size_t bytes = 0;
+    for (const auto& p : pending) bytes += p.bytes.size() + 4;
+    std::string blob;
+    blob.reserve(bytes);
+    for (const auto& p : pending) append_to_block(blob, p.bytes);
+    {
+      auto q = query(insert_block, "append_event (write block)");
+      q.int64(clamp_to_int64(first))
+          .int64(static_cast<std::int64_t>(pending.size()))
+          .int64(pending.front().at)
+          .int64(pending.back().at)
+          .blob(blob);
+      if (auto r = q.run(); !r) return r;
+    }
+    std::vector<std::string_view> cases;
+    for (const auto& p : pending) {
+      if (!p.case_ref.empty()) cases.push_back(p.case_ref);
+    }
+    std::sort(cases.begin(), cases.end());
+    cases.erase(std::unique(cases.begin(), cases.end()), cases.end());
+    for (auto c : cases) {
+      auto q = query(insert_case_block, "append_event (case index)");
+      q.text(c).int64(clamp_to_int64(first));
+      if (auto r = q.run(); !r) return r;
+    }
+    Result<void> nodes;
+    std::uint64_t started = 0;
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      tree.append(tlog::leaf_hash(pending[i].bytes), [&](unsigned level, std::uint64_t index, const tlog::Hash& h) {
+        if (level == 0 || level % kTileLevels != 0 || !nodes) return;
+        auto q = query(insert_node, "append_event (tree node)");
+        q.int64(level).int64(clamp_to_int64(index)).blob(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+        nodes = q.run();
+      });
+      if (pending[i].started) started = first + i;
+    }
+    if (!nodes) return nodes;
+    if (started != 0) {
+      if (auto r = put_meta("last_started_seq", std::to_string(started)); !r) return r;
+    }
+    root_hex = contracts::hex_of(tree.root());
+    pending.clear();
+    wrote_in_transaction = true;
+    if (keep_committed) {
+      std::move(unwritten_kept.begin(), unwritten_kept.end(), std::back_inserter(uncommitted));
+      unwritten_kept.clear();
+    }
+    return {};
+  }
+  Result<void> put_meta(std::string_view key, std::string_view value) {
+    auto q = query(set_meta, "write meta");
+    q.text(key).text(value);
+    return q.run();
+  }
+  Result<std::optional<std::string>> meta(std::string_view key) {
+    auto q = query(get_meta, "read meta");
+    q.text(key);
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return std::optional<std::string>();
+    return std::optional<std::string>(q.text_at(0));
+  }
+  // Signs a checkpoint of the tree as it is now and stores it (inside the caller's transaction).
+  Result<void> sign_tree(Millis at) {
+    if (!signer) return {};
+    tlog::Checkpoint cp{origin, tree.size(), tree.root(), {}};
+    // The first checkpoint of a converted schema-4 store names the old chain's head.
+    if (!has_tree_checkpoint && legacy_anchor_meta) {
+      cp.extensions.push_back("keten-schema4-head " + std::to_string(legacy_anchor_meta->seq) + " " +
+                              legacy_anchor_meta->hash);
+    }
+    auto note = tlog::sign_checkpoint(cp, *signer);
+    if (!note) return storage_error("sign checkpoint", note.error().detail);
+    auto q = query(insert_tree_checkpoint, "store checkpoint");
+    q.int64(at).int64(clamp_to_int64(tree.size())).text(*note);
+    if (auto r = q.run(); !r) return r;
+    signed_note = std::move(*note);
     return {};
   }
 
+  // The schema-4 chain's value after event `seq` (docs/handover-log-format.md §2), from the
+  // nearest known value at or before it: the cursor, the head recorded at conversion, a signed
+  // schema-4 checkpoint, or genesis.
+  Result<std::string> legacy_hash_at(std::uint64_t seq) {
+    LogHead start{0, audit::kGenesisHash};
+    if (legacy_cursor.seq <= seq && legacy_cursor.seq >= start.seq) start = legacy_cursor;
+    if (legacy_anchor_meta && legacy_anchor_meta->seq <= seq && legacy_anchor_meta->seq > start.seq) {
+      start = *legacy_anchor_meta;
+    }
+    {
+      auto q = query(legacy_anchor, "read schema-4 checkpoints");
+      q.int64(clamp_to_int64(seq));
+      auto row = q.next();
+      if (!row) return row.error();
+      if (*row && static_cast<std::uint64_t>(q.int64_at(0)) > start.seq) {
+        start = LogHead{static_cast<std::uint64_t>(q.int64_at(0)), q.text_at(1)};
+      }
+    }
+    std::string hash = start.hash;
+    Result<void> bad;
+    auto r = each_event_bytes(start.seq + 1, seq, "schema-4 chain", [&](std::uint64_t at, std::string_view bytes) {
+      auto event = decode_at(at, bytes, "schema-4 chain");
+      if (!event) {
+        bad = event.error();
+        return false;
+      }
+      auto row = legacy_row(at, *event);
+      audit::seal(row, hash);
+      hash = std::move(row.hash);
+      return true;
+    });
+    if (!r) return r.error();
+    if (!bad) return bad.error();
+    legacy_cursor = LogHead{seq, hash};
+    return hash;
+  }
+  static LogEvent legacy_row(std::uint64_t seq, const events::Event& event) {
+    const events::LegacyRow l = events::to_legacy_row(event);
+    LogEvent row;
+    row.seq = seq;
+    row.at = l.at;
+    row.event = l.event;
+    row.message_id = l.message_id;
+    row.contract = l.contract;
+    row.version = l.version;
+    row.case_ref = l.case_ref;
+    row.sender = l.sender;
+    row.recipient = l.recipient;
+    row.delivery_id = l.delivery_id;
+    row.payload_digest = l.payload_digest;
+    row.detail = l.detail;
+    return row;
+  }
+  // Rows of `events` (ascending seq) with the schema-4 chain filled in.
+  Result<std::vector<LogEvent>> chained_rows(const std::vector<events::LoggedEvent>& events) {
+    std::vector<LogEvent> rows;
+    rows.reserve(events.size());
+    std::string prev;
+    std::uint64_t prev_seq = 0;
+    for (const auto& e : events) {
+      if (prev.empty() || e.seq != prev_seq + 1) {
+        auto h = legacy_hash_at(e.seq - 1);
+        if (!h) return h.error();
+        prev = std::move(*h);
+      }
+      auto row = legacy_row(e.seq, e.event);
+      audit::seal(row, prev);
+      prev = row.hash;
+      prev_seq = e.seq;
+      rows.push_back(std::move(row));
+    }
+    if (!rows.empty() && rows.back().seq >= legacy_cursor.seq) legacy_cursor = LogHead{rows.back().seq, rows.back().hash};
+    return rows;
+  }
+
+  // Schema 4 -> 5, inside the schema transaction: every handover_log row, in seq order, becomes
+  // a typed event (events::from_legacy_row) in blocks of up to 4096, after its hash is checked
+  // against the chain (a log that no longer verifies is not converted); the old chain's head is
+  // kept in meta (schema4_head) for the first checkpoint; the old table is dropped.
+  Result<void> migrate_v4(const std::string& what) {
+    auto has_log = query_text("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'handover_log'", what);
+    if (!has_log) return has_log.error();
+    if (has_log->value_or("0") == "0") return exec("UPDATE meta SET value = '5' WHERE key = 'schema_version'", what);
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db.get(), kV4LogSelect, -1, &raw, nullptr) != SQLITE_OK) return sqlite_error(what, db.get());
+    StmtHandle select(raw);
+    std::string head = audit::kGenesisHash;
+    std::uint64_t seq = 0;
+    for (;;) {
+      std::vector<Pending> batch;
+      {
+        Query q(db.get(), select.get(), what);
+        q.int64(clamp_to_int64(seq));
+        for (;;) {
+          auto row = q.next();
+          if (!row) return row.error();
+          if (!*row) break;
+          LogEvent r;
+          r.seq = static_cast<std::uint64_t>(q.int64_at(0));
+          r.at = q.int64_at(1);
+          r.event = q.text_at(2);
+          r.message_id = q.text_at(3);
+          r.contract = q.text_at(4);
+          r.version = static_cast<std::uint32_t>(q.int64_at(5));
+          r.case_ref = q.text_at(6);
+          r.sender = q.text_at(7);
+          r.recipient = q.text_at(8);
+          r.delivery_id = q.int64_at(9);
+          r.payload_digest = q.text_at(10);
+          r.detail = q.text_at(11);
+          r.prev_hash = q.text_at(12);
+          r.hash = q.text_at(13);
+          const std::string at_row = " (schema-4 row seq " + std::to_string(r.seq) + ")";
+          if (r.seq != seq + 1) {
+            return storage_error(what, "the schema-4 handover log has no row seq " + std::to_string(seq + 1) +
+                                           " (the next is " + std::to_string(r.seq) +
+                                           "): rows were removed; the store is not converted");
+          }
+          LogEvent check = r;
+          audit::seal(check, head);
+          if (check.hash != r.hash) {
+            return storage_error(what, "the schema-4 handover log's row seq " + std::to_string(r.seq) +
+                                           " does not match its chain: the row was altered; the store is not converted");
+          }
+          auto event = events::from_legacy_row(events::LegacyRow{r.at, r.event, r.message_id, r.contract, r.version,
+                                                                 r.case_ref, r.sender, r.recipient, r.delivery_id,
+                                                                 r.payload_digest, r.detail});
+          if (!event) return storage_error(what + at_row, event.error().detail);
+          head = r.hash;
+          seq = r.seq;
+          batch.push_back({events::encode_event(*event), r.at, r.case_ref, event->kind() == events::Kind::kStarted});
+        }
+      }
+      if (batch.empty()) break;
+      pending = std::move(batch);
+      if (auto r = write_block(); !r) return r;
+    }
+    wrote_in_transaction = false;
+    if (seq > 0) {
+      legacy_anchor_meta = LogHead{seq, head};
+      if (auto r = put_meta("schema4_head", std::to_string(seq) + " " + head); !r) return r;
+    }
+    log().info("store converted path={} schema-4 handover log rows={} head={}", path, seq, head);
+    return exec(
+        "DROP TABLE handover_log; DELETE FROM sqlite_sequence WHERE name = 'handover_log'; "
+        "UPDATE meta SET value = '5' WHERE key = 'schema_version'",
+        what + " (drop handover_log)");
+  }
+  // The log's origin from meta (log_id), made when missing and the store is writable.
+  Result<void> load_origin() {
+    auto id = meta("log_id");
+    if (!id) return id.error();
+    if (!*id) {
+      if (read_only) {
+        origin = "keten/unnamed";
+        return {};
+      }
+      std::random_device random;
+      char text[17];
+      std::snprintf(text, sizeof text, "%08x%08x", random(), random());
+      if (auto r = put_meta("log_id", text); !r) return r;
+      *id = text;
+    }
+    origin = "keten/" + **id;
+    auto anchor = meta("schema4_head");
+    if (!anchor) return anchor.error();
+    if (*anchor) {
+      const auto space = (*anchor)->find(' ');
+      std::uint64_t seq = 0;
+      if (space != std::string::npos) std::from_chars((*anchor)->data(), (*anchor)->data() + space, seq);
+      if (space == std::string::npos || seq == 0) return storage_error("open " + path, "unreadable meta schema4_head");
+      legacy_anchor_meta = LogHead{seq, (*anchor)->substr(space + 1)};
+    }
+    auto latest = query(latest_note, "read checkpoints");
+    auto row = latest.next();
+    if (!row) return row.error();
+    has_tree_checkpoint = *row;
+    if (*row) last_signed_size = static_cast<std::uint64_t>(latest.int64_at(1));
+    return {};
+  }
   Result<void> prepare(StmtHandle& stmt, const char* sql) {
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v3(db.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) !=
@@ -757,23 +1208,28 @@ struct SqliteStore::Impl {
         {&oldest_undelivered,
          "SELECT m.accepted_at FROM deliveries d JOIN messages m ON m.seq = d.message_seq"
          " WHERE d.recipient = ? AND d.state = ? AND d.state IN (0, 1) ORDER BY d.id LIMIT 1"},
-        {&append_log, kAppendLogSql},
-        {&read_log,
-         "SELECT " KETEN_LOG_ROW_COLUMNS " FROM handover_log WHERE seq >= ?"
-         " ORDER BY seq LIMIT ?"},
-        {&read_case_log,
-         "SELECT " KETEN_LOG_ROW_COLUMNS " FROM handover_log WHERE case_ref = ?"
-         " ORDER BY seq"},
-        // Through the partial index handover_log_started: no scan of the log at start.
-        {&last_started,
-         "SELECT " KETEN_LOG_ROW_COLUMNS " FROM handover_log"
-         " WHERE event = 'started' ORDER BY seq DESC LIMIT 1"},
-        {&read_head, "SELECT seq, hash FROM handover_log ORDER BY seq DESC LIMIT 1"},
-        {&log_times_before, "SELECT seq, at FROM handover_log WHERE seq < ? ORDER BY seq DESC LIMIT ?"},
-        {&accepted_event,
-         "SELECT " KETEN_LOG_ROW_COLUMNS " FROM handover_log"
-         " WHERE message_id = ? AND event = 'accepted' ORDER BY seq LIMIT 1"},
-        {&read_high_water, "SELECT seq FROM sqlite_sequence WHERE name = 'handover_log'"},
+        {&insert_block, "INSERT INTO log_blocks (first_seq, count, first_at, last_at, events) VALUES (?, ?, ?, ?, ?)"},
+        {&insert_case_block, "INSERT OR IGNORE INTO log_case_blocks (case_ref, first_seq) VALUES (?, ?)"},
+        {&insert_node, "INSERT INTO log_tree_nodes (level, idx, hash) VALUES (?, ?, ?)"},
+        {&insert_tree_checkpoint, "INSERT INTO tree_checkpoints (at, size, note) VALUES (?, ?, ?)"},
+        // From the block holding ?1 on, through the primary key.
+        {&read_blocks_from,
+         "SELECT first_seq, count, events FROM log_blocks WHERE first_seq >= "
+         "coalesce((SELECT max(first_seq) FROM log_blocks WHERE first_seq <= ?1), 1) ORDER BY first_seq"},
+        {&read_case_blocks,
+         "SELECT b.first_seq, b.count, b.events FROM log_case_blocks c JOIN log_blocks b ON b.first_seq = c.first_seq"
+         " WHERE c.case_ref = ? ORDER BY c.first_seq"},
+        {&read_nodes, "SELECT idx, hash FROM log_tree_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx"},
+        {&read_tree_end, "SELECT first_seq + count - 1 FROM log_blocks ORDER BY first_seq DESC LIMIT 1"},
+        {&blocks_before, "SELECT first_seq, count, events FROM log_blocks WHERE first_seq < ? ORDER BY first_seq DESC"},
+        {&message_log_seq, "SELECT log_seq FROM messages WHERE message_id = ?"},
+        {&latest_note, "SELECT note, size FROM tree_checkpoints ORDER BY id DESC LIMIT 1"},
+        {&all_notes, "SELECT note FROM tree_checkpoints ORDER BY id"},
+        {&set_meta,
+         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
+        {&get_meta, "SELECT value FROM meta WHERE key = ?"},
+        {&legacy_anchor,
+         "SELECT log_seq, head_hash FROM checkpoints WHERE log_seq <= ? ORDER BY log_seq DESC, id DESC LIMIT 1"},
         {&find_message_content,
          "SELECT message_id, contract, version, case_ref, recipients, correlation_id, causation_id,"
          " supersedes, occurred_at, recorded_at, origin, requested_recipients, sender, payload,"
@@ -787,50 +1243,7 @@ struct SqliteStore::Impl {
     for (const auto& [stmt, sql] : statements) {
       if (auto r = prepare(*stmt, sql); !r) return r;
     }
-    std::string chunk = kAppendLogSql;
-    for (std::size_t k = 1; k < kLogChunk; ++k) chunk += ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    return prepare(append_log_chunk, chunk.c_str());
-  }
-
-  static void bind_log_row(Query& q, const audit::LogRecord& row) {
-    q.int64(clamp_to_int64(row.seq))
-        .int64(row.at)
-        .text(row.event)
-        .text(row.message_id)
-        .text(row.contract)
-        .int64(row.version)
-        .text(row.case_ref)
-        .text(row.sender)
-        .text(row.recipient)
-        .int64(row.delivery_id)
-        .text(row.payload_digest)
-        .text(row.detail)
-        .text(row.prev_hash)
-        .text(row.hash);
-  }
-
-  // Inserts the unwritten log rows, kLogChunk per statement, the rest one by one. Written rows
-  // are kept for take_committed_log() when asked. On failure the transaction must be rolled back.
-  Result<void> write_log() {
-    std::size_t i = 0;
-    Result<void> result;
-    for (; result && unwritten.size() - i >= kLogChunk; i += kLogChunk) {
-      auto q = query(append_log_chunk, "append_log");
-      for (std::size_t k = 0; k < kLogChunk; ++k) bind_log_row(q, unwritten[i + k]);
-      result = q.run();
-    }
-    for (; result && i < unwritten.size(); ++i) {
-      auto q = query(append_log, "append_log");
-      bind_log_row(q, unwritten[i]);
-      result = q.run();
-    }
-    if (result && keep_committed) {
-      // Outside a transaction the rows committed with their own statements.
-      auto& list = sqlite3_get_autocommit(db.get()) ? committed : uncommitted;
-      std::move(unwritten.begin(), unwritten.end(), std::back_inserter(list));
-    }
-    unwritten.clear();
-    return result;
+    return {};
   }
 
   // Runs an UPDATE of one delivery by id and fails when no row has that id.
@@ -946,14 +1359,35 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
   }
   if (auto r = impl->ensure_schema(); !r) return r.error();
-  if (auto r = impl->prepare_all(); !r) return r.error();
-  if (auto r = impl->load_head(); !r) return r.error();
+  if (impl->read_only) {  // ensure_schema prepared them for a writer
+    if (auto r = impl->prepare_all(); !r) return r.error();
+  }
+  if (auto r = impl->load_origin(); !r) return r.error();
+  if (!options.signing_seed.empty()) {
+    auto signer = tlog::make_signer(impl->origin, options.signing_seed);
+    if (!signer) return storage_error("open " + path + " (signing key)", signer.error().detail);
+    impl->signer = std::move(*signer);
+  }
+  if (auto r = impl->load_tree(); !r) {
+    // The broker refuses the store (a corrupt block in the tail it must extend). A tool still
+    // opens it to read what can be read: every write fails until the tree loads (begin()).
+    // A file SQLite itself cannot read (damaged pages) is refused to everyone, as before.
+    const bool block_only = r.error().detail.find("handover log block at seq") != std::string::npos;
+    if (owner || !block_only) {
+      return storage_error(owner ? "store " + path : "open " + path,
+                           r.error().detail +
+                               "; restore the store from a backup (docs/operations.md, \"Recovering a damaged store\")");
+    }
+    log().warn("store log tree unreadable path={} detail={}; writes to the log will fail", path, r.error().detail);
+    impl->root_hex.clear();
+  }
   if (auto r = impl->check_payload_key(); !r) return r.error();
   SqliteStore store(std::move(impl));
   if (owner) {
     TailCheck check;
     check.mark = lock->previous_mark();
     check.lock_path = lock->path().string();
+    if (const auto& head = store.impl_->legacy_anchor_meta) check.schema4_head = CommitMark{head->seq, head->hash};
     if (!lock->unreadable().empty()) {
       log().warn("store lock file unreadable path={} detail={}; the committed high-water mark is not checked",
                  check.lock_path, lock->unreadable());
@@ -962,6 +1396,17 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
     if (auto r = check_log_tail(store, path, check); !r) return r.error();
     log().info("store log tail ok path={} head={} ms={}", path, store.log_head().seq,
                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+    // Events a tool appended after the last checkpoint (check_log_tail let them through), or a
+    // log never signed before: signed now, so that the log's whole length is covered.
+    if (store.impl_->signer && store.impl_->tree.size() > 0 &&
+        (!store.impl_->has_tree_checkpoint || store.impl_->last_signed_size != store.impl_->tree.size())) {
+      if (auto r = store.begin(); !r) return r.error();
+      store.impl_->wrote_in_transaction = true;
+      if (auto r = store.commit(); !r) {
+        store.rollback();
+        return r.error();
+      }
+    }
     const LogHead head = store.log_head();
     if (auto r = lock->claim({head.seq, head.hash}, contracts::now_millis()); !r) return r.error();
     store.impl_->lock = std::move(lock);
@@ -974,16 +1419,35 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
 
 Result<void> SqliteStore::begin() {
   impl_->uncommitted.clear();
-  impl_->unwritten.clear();
+  impl_->unwritten_kept.clear();
+  impl_->pending.clear();
+  impl_->wrote_in_transaction = false;
   if (auto r = impl_->query(impl_->begin, "begin").run(); !r) return r;
   // The write lock is ours now; another process may have appended since our last transaction.
-  return impl_->load_head();
+  if (auto r = impl_->load_tree(); !r) {
+    rollback();
+    return r;
+  }
+  impl_->tree_at_begin = impl_->tree;
+  return {};
 }
 
 Result<void> SqliteStore::commit() {
-  if (auto r = impl_->write_log(); !r) return r;
+  if (auto r = impl_->write_block(); !r) return r;
+  const bool sign = impl_->wrote_in_transaction && impl_->signer;
+  if (sign) {
+    if (auto r = impl_->sign_tree(contracts::now_millis()); !r) return r;
+  }
   if (auto r = impl_->query(impl_->commit, "commit").run(); !r) return r;
-  if (impl_->lock) impl_->lock->record({impl_->head.seq, impl_->head.hash});
+  impl_->wrote_in_transaction = false;
+  impl_->tree_at_begin = impl_->tree;
+  if (sign) {
+    impl_->has_tree_checkpoint = true;
+    impl_->last_signed_size = impl_->tree.size();
+    // Only the owner is the one signer of its store; anyone else reads the table.
+    if (impl_->lock) impl_->committed_note = std::move(impl_->signed_note);
+  }
+  if (impl_->lock) impl_->lock->record({impl_->tree.size(), impl_->root_hex});
   if (impl_->committed.empty()) {
     impl_->committed.swap(impl_->uncommitted);
   } else {
@@ -995,26 +1459,30 @@ Result<void> SqliteStore::commit() {
 
 void SqliteStore::keep_committed_log(bool keep) {
   impl_->keep_committed = keep;
+  impl_->unwritten_kept.clear();
   impl_->uncommitted.clear();
   impl_->committed.clear();
 }
 
 std::vector<LogEvent> SqliteStore::take_committed_log() {
   std::vector<LogEvent> rows;
-  rows.swap(impl_->committed);
+  rows.reserve(impl_->committed.size());
+  for (const auto& e : impl_->committed) rows.push_back(Impl::legacy_row(e.seq, e.event));
+  impl_->committed.clear();
   return rows;
 }
 
 void SqliteStore::rollback() {
   impl_->uncommitted.clear();
-  impl_->unwritten.clear();
+  impl_->unwritten_kept.clear();
+  impl_->pending.clear();
+  impl_->wrote_in_transaction = false;
+  // The rolled-back blocks are gone, and so are the leaves they added.
+  impl_->tree = impl_->tree_at_begin;
+  impl_->root_hex = contracts::hex_of(impl_->tree.root());
   if (sqlite3_get_autocommit(impl_->db.get())) return;  // no transaction open
   if (auto r = impl_->query(impl_->rollback, "rollback").run(); !r) {
     log().error("rollback failed path={} detail={}", impl_->path, r.error().detail);
-  }
-  // The rolled-back rows are gone, and so is the head they made.
-  if (auto r = impl_->load_head(); !r) {
-    log().error("reloading the log head failed path={} detail={}", impl_->path, r.error().detail);
   }
 }
 
@@ -1268,106 +1736,189 @@ Result<std::optional<StoredMessage>> SqliteStore::find_message_content(std::stri
   return std::optional<StoredMessage>(std::move(m));
 }
 
-Result<std::uint64_t> SqliteStore::append_log(LogEvent row) {
-  // The table's CHECK, at the call: inside a transaction the row is inserted only at commit.
-  if (row.event.empty()) return storage_error("append_log", "an event needs a name (CHECK event <> '')");
+Result<std::uint64_t> SqliteStore::append_event(events::Event event) {
   if (sqlite3_get_autocommit(impl_->db.get())) {
-    if (auto r = impl_->load_head(); !r) return r.error();
-  }
-  // AUTOINCREMENT would hand out max(highest row, sqlite_sequence) + 1; the store picks the same
-  // number itself because the hash covers the seq.
-  row.seq = std::max(impl_->head.seq, impl_->high_water) + 1;
-  audit::seal(row, impl_->head.hash);
-  impl_->head.seq = row.seq;
-  impl_->head.hash = row.hash;
-  impl_->high_water = row.seq;
-  const std::uint64_t seq = row.seq;
-  impl_->unwritten.push_back(std::move(row));
-  if (sqlite3_get_autocommit(impl_->db.get())) {
-    // Outside a transaction the row commits with its own statement, now.
-    if (auto r = impl_->write_log(); !r) {
-      if (auto reload = impl_->load_head(); !reload) return reload.error();
+    // Outside a transaction: one of its own, committed now.
+    if (auto r = begin(); !r) return r.error();
+    auto seq = append_event(std::move(event));
+    if (!seq) {
+      rollback();
+      return seq;
+    }
+    if (auto r = commit(); !r) {
+      rollback();
       return r.error();
     }
-    if (impl_->lock) impl_->lock->record({impl_->head.seq, impl_->head.hash});
+    return seq;
   }
+  const std::uint64_t seq = impl_->tree.size() + impl_->pending.size() + 1;
+  Impl::Pending p{events::encode_event(event), event.at, event.case_ref, event.kind() == events::Kind::kStarted};
+  impl_->pending.push_back(std::move(p));
+  if (impl_->keep_committed) impl_->unwritten_kept.push_back({seq, std::move(event)});
   return seq;
 }
 
-Result<std::vector<LogEvent>> SqliteStore::read_log(std::uint64_t from_seq, std::size_t limit) {
-  if (auto r = impl_->write_log(); !r) return r.error();  // this transaction's own rows too
-  std::vector<LogEvent> events;
-  // No stored seq can exceed INT64_MAX; binding a larger value would wrap to a negative one.
-  if (limit == 0 ||
-      from_seq > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-    return events;
-  }
-  auto q = impl_->query(impl_->read_log, "read_log");
-  q.int64(static_cast<std::int64_t>(from_seq)).int64(clamp_to_int64(limit));
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return events;
-    events.push_back(read_log_row(q));
-  }
+Result<std::uint64_t> SqliteStore::append_log(LogEvent row) {
+  auto event = events::from_legacy_row(events::LegacyRow{row.at, row.event, row.message_id, row.contract, row.version,
+                                                         row.case_ref, row.sender, row.recipient, row.delivery_id,
+                                                         row.payload_digest, row.detail});
+  if (!event) return storage_error("append_log", event.error().detail);
+  return append_event(std::move(*event));
 }
 
-Result<std::vector<LogEvent>> SqliteStore::read_case_log(std::string_view case_ref) {
-  if (auto r = impl_->write_log(); !r) return r.error();
-  std::vector<LogEvent> events;
-  auto q = impl_->query(impl_->read_case_log, "read_case_log");
+Result<std::vector<events::LoggedEvent>> SqliteStore::read_events(std::uint64_t from_seq, std::size_t limit) {
+  if (auto r = impl_->write_block(); !r) return r.error();  // this transaction's own events too
+  if (limit == 0) return std::vector<events::LoggedEvent>();
+  from_seq = std::max<std::uint64_t>(from_seq, 1);
+  const std::uint64_t to = limit > std::numeric_limits<std::uint64_t>::max() - from_seq
+                               ? std::numeric_limits<std::uint64_t>::max()
+                               : from_seq + limit - 1;
+  return impl_->events_between(from_seq, to, "read_events");
+}
+
+Result<std::vector<events::LoggedEvent>> SqliteStore::read_case_events(std::string_view case_ref) {
+  if (auto r = impl_->write_block(); !r) return r.error();
+  std::vector<events::LoggedEvent> out;
+  if (case_ref.empty()) return out;
+  auto q = impl_->query(impl_->read_case_blocks, "read_case_events");
   q.text(case_ref);
   for (;;) {
     auto row = q.next();
     if (!row) return row.error();
-    if (!*row) return events;
-    events.push_back(read_log_row(q));
+    if (!*row) return out;
+    const auto first = static_cast<std::uint64_t>(q.int64_at(0));
+    const auto count = static_cast<std::uint64_t>(q.int64_at(1));
+    const std::string blob = q.blob_at(2);
+    auto parts = split_block(first, count, blob);
+    if (!parts) return storage_error("read_case_events", parts.error().detail);
+    for (std::uint64_t i = 0; i < count; ++i) {
+      auto event = Impl::decode_at(first + i, (*parts)[i], "read_case_events");
+      if (!event) return event.error();
+      if (event->case_ref == case_ref) out.push_back({first + i, std::move(*event)});
+    }
   }
 }
 
-Result<std::optional<LogEvent>> SqliteStore::last_started_event() {
-  if (auto r = impl_->write_log(); !r) return r.error();
-  auto q = impl_->query(impl_->last_started, "last_started_event");
+Result<std::optional<std::string>> SqliteStore::latest_checkpoint_note() {
+  if (impl_->committed_note) return impl_->committed_note;
+  auto q = impl_->query(impl_->latest_note, "latest_checkpoint_note");
   auto row = q.next();
   if (!row) return row.error();
-  if (!*row) return std::optional<LogEvent>();
-  return std::optional<LogEvent>(read_log_row(q));
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(q.text_at(0));
+}
+
+Result<std::vector<std::string>> SqliteStore::read_tree_checkpoints() {
+  auto q = impl_->query(impl_->all_notes, "read_tree_checkpoints");
+  std::vector<std::string> out;
+  for (;;) {
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back(q.text_at(0));
+  }
+}
+
+std::uint64_t SqliteStore::tree_size() const { return impl_->tree.size(); }
+
+tlog::NodeReader SqliteStore::tree_reader() {
+  auto cache = std::make_shared<Impl::TileCache>();
+  Impl* impl = impl_.get();
+  return [impl, cache](unsigned level, std::uint64_t index) -> Result<tlog::Hash> {
+    if (auto r = impl->write_block(); !r) return r.error();
+    return impl->read_node(*cache, level, index, impl->tree.size());
+  };
+}
+
+const std::string& SqliteStore::log_origin() const { return impl_->origin; }
+
+std::optional<tlog::NoteVerifier> SqliteStore::checkpoint_verifier() const {
+  if (!impl_->signer) return std::nullopt;
+  return impl_->signer->verifier;
+}
+
+Result<std::vector<LogEvent>> SqliteStore::read_log(std::uint64_t from_seq, std::size_t limit) {
+  auto events = read_events(from_seq, limit);
+  if (!events) return events.error();
+  return impl_->chained_rows(*events);
+}
+
+Result<std::vector<LogEvent>> SqliteStore::read_case_log(std::string_view case_ref) {
+  auto events = read_case_events(case_ref);
+  if (!events) return events.error();
+  return impl_->chained_rows(*events);
+}
+
+Result<std::optional<LogEvent>> SqliteStore::last_started_event() {
+  if (auto r = impl_->write_block(); !r) return r.error();
+  auto seq = impl_->meta("last_started_seq");
+  if (!seq) return seq.error();
+  if (!*seq) return std::optional<LogEvent>();
+  std::uint64_t n = 0;
+  std::from_chars((*seq)->data(), (*seq)->data() + (*seq)->size(), n);
+  auto events = read_events(n, 1);
+  if (!events) return events.error();
+  if (events->empty() || events->front().seq != n || events->front().event.kind() != events::Kind::kStarted) {
+    return storage_error("last_started_event", "meta last_started_seq " + **seq + " is not a started event");
+  }
+  return std::optional<LogEvent>(Impl::legacy_row(n, events->front().event));
 }
 
 Result<std::uint64_t> SqliteStore::log_seq_since(Millis at) {
-  if (auto r = impl_->write_log(); !r) return r.error();
-  constexpr std::int64_t kPage = 4096;
-  std::int64_t below = std::numeric_limits<std::int64_t>::max();
-  std::uint64_t first = 0;  // the oldest row seen so far that is at or after `at`; 0 = none yet
+  if (auto r = impl_->write_block(); !r) return r.error();
+  std::uint64_t first = 0;  // the oldest event seen so far that is at or after `at`; 0 = none yet
+  auto q = impl_->query(impl_->blocks_before, "log_seq_since");
+  q.int64(std::numeric_limits<std::int64_t>::max());
   for (;;) {
-    auto q = impl_->query(impl_->log_times_before, "log_seq_since");
-    q.int64(below).int64(kPage);
-    std::int64_t rows = 0;
-    for (;;) {
-      auto row = q.next();
-      if (!row) return row.error();
-      if (!*row) break;
-      ++rows;
-      const auto seq = static_cast<std::uint64_t>(q.int64_at(0));
-      if (q.int64_at(1) < at) return seq + 1;
-      first = seq;
-      below = q.int64_at(0);
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return first == 0 ? impl_->tree.size() + 1 : first;
+    const auto block_first = static_cast<std::uint64_t>(q.int64_at(0));
+    const auto count = static_cast<std::uint64_t>(q.int64_at(1));
+    const std::string blob = q.blob_at(2);
+    auto parts = split_block(block_first, count, blob);
+    if (!parts) return storage_error("log_seq_since", parts.error().detail);
+    for (std::uint64_t i = count; i-- > 0;) {
+      auto event = Impl::decode_at(block_first + i, (*parts)[i], "log_seq_since");
+      if (!event) return event.error();
+      if (event->at < at) return block_first + i + 1;
+      first = block_first + i;
     }
-    if (rows < kPage) return first == 0 ? impl_->head.seq + 1 : first;
   }
 }
 
 Result<std::optional<LogEvent>> SqliteStore::accepted_event(std::string_view message_id) {
-  if (auto r = impl_->write_log(); !r) return r.error();
-  auto q = impl_->query(impl_->accepted_event, "accepted_event");
-  q.text(message_id);
-  auto row = q.next();
-  if (!row) return row.error();
-  if (!*row) return std::optional<LogEvent>();
-  return std::optional<LogEvent>(read_log_row(q));
+  if (auto r = impl_->write_block(); !r) return r.error();
+  std::uint64_t seq = 0;
+  {
+    auto q = impl_->query(impl_->message_log_seq, "accepted_event");
+    q.text(message_id);
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return std::optional<LogEvent>();
+    seq = static_cast<std::uint64_t>(q.int64_at(0));
+  }
+  if (seq == 0) return std::optional<LogEvent>();
+  auto events = read_events(seq, 1);
+  if (!events) return events.error();
+  if (events->empty() || events->front().seq != seq || events->front().event.kind() != events::Kind::kAccepted ||
+      events->front().event.message_id != message_id) {
+    return std::optional<LogEvent>();
+  }
+  return std::optional<LogEvent>(Impl::legacy_row(seq, events->front().event));
 }
 
-LogHead SqliteStore::log_head() const { return LogHead{impl_->head.seq, impl_->head.hash}; }
+LogHead SqliteStore::log_head() const {
+  return LogHead{impl_->tree.size() + impl_->pending.size(), impl_->root_hex};
+}
+
+Result<LogHead> SqliteStore::legacy_log_head() {
+  if (auto r = impl_->write_block(); !r) return r.error();
+  const std::uint64_t size = impl_->tree.size();
+  auto hash = impl_->legacy_hash_at(size);
+  if (!hash) return hash.error();
+  return LogHead{size, std::move(*hash)};
+}
 
 Result<std::int64_t> SqliteStore::append_checkpoint(const audit::Checkpoint& cp) {
   auto q = impl_->query(impl_->append_checkpoint, "append_checkpoint");
@@ -1395,7 +1946,8 @@ Result<std::vector<audit::Checkpoint>> SqliteStore::read_checkpoints() {
 
 Result<audit::LogData> SqliteStore::read_log_data() {
   audit::LogData data;
-  // One read transaction, so rows, checkpoints and the high-water mark are one snapshot.
+  if (auto r = impl_->write_block(); !r) return r.error();
+  // One read transaction, so events and checkpoints are one snapshot.
   const bool own_transaction = sqlite3_get_autocommit(impl_->db.get()) != 0;
   if (own_transaction) {
     if (auto r = impl_->exec("BEGIN", "read_log_data (begin)"); !r) return r.error();
@@ -1403,22 +1955,26 @@ Result<audit::LogData> SqliteStore::read_log_data() {
   auto result = [&]() -> Result<void> {
     constexpr std::size_t kPage = 10'000;
     std::uint64_t from = 1;
+    std::string prev = audit::kGenesisHash;
     for (;;) {
-      auto page = read_log(from, kPage);
+      auto page = impl_->events_between(from, from + kPage - 1, "read_log_data");
       if (!page) return page.error();
-      if (page->empty()) break;
-      from = page->back().seq + 1;
-      for (auto& row : *page) data.rows.push_back(std::move(row));
+      for (const auto& e : *page) {
+        auto row = Impl::legacy_row(e.seq, e.event);
+        audit::seal(row, prev);
+        prev = row.hash;
+        data.rows.push_back(std::move(row));
+      }
       if (page->size() < kPage) break;
+      from += kPage;
     }
     auto checkpoints = read_checkpoints();
     if (!checkpoints) return checkpoints.error();
     data.checkpoints = std::move(*checkpoints);
     if (!data.checkpoints.empty()) data.public_key = data.checkpoints.back().public_key;
-    auto q = impl_->query(impl_->read_high_water, "read log high water");
-    auto row = q.next();
-    if (!row) return row.error();
-    data.high_water = *row ? static_cast<std::uint64_t>(q.int64_at(0)) : 0;
+    auto size = impl_->file_tree_size();
+    if (!size) return size.error();
+    data.high_water = *size;
     return {};
   }();
   if (own_transaction) sqlite3_exec(impl_->db.get(), "COMMIT", nullptr, nullptr, nullptr);

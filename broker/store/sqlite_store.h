@@ -26,6 +26,9 @@
 #include <vector>
 
 #include "broker/audit/log_record.h"
+#include "broker/events/event.h"
+#include "broker/tlog/merkle.h"
+#include "broker/tlog/note.h"
 #include "contracts/envelope.h"
 #include "contracts/error.h"
 
@@ -57,6 +60,11 @@ struct StoreOptions {
   // With `owner`: run SQLite's quick_check over the whole file at open (its cost grows with the
   // file: docs/store-format.md, "Checks at start"). The log's tail is checked either way.
   bool quick_check = true;
+  // The broker's Ed25519 signing key: its 32-byte secret seed (raw), or "" for none. With it the
+  // store signs a checkpoint of the log's Merkle tree (a C2SP signed note whose key name is the
+  // log's origin, log_origin()) at every commit that appended events. Without it nothing is
+  // signed (read-only tools, tests, a broker without a signing key).
+  std::string signing_seed{};
 };
 
 // Stored as these integers in deliveries.state (docs/store-format.md); never renumber.
@@ -120,12 +128,15 @@ struct OutboundDelivery {
   std::string unreadable{};
 };
 
-// One handover-log row (broker/audit/log_record.h). On append the store assigns seq, prev_hash and
-// hash; `omitted` and `content_hash` are for bundles and unused here. The event names are listed in
-// docs/handover-log-format.md.
+// One handover-log event in its schema-4 row form (broker/audit/log_record.h), for the readers
+// that have not moved to events::LoggedEvent yet. The store keeps typed events
+// (docs/store-format.md); these rows are converted on the way in (events::from_legacy_row) and
+// out (events::to_legacy_row). What `prev_hash` and `hash` hold is said at each read below.
 using LogEvent = audit::LogRecord;
 
-// The last row of the handover log: seq 0 and 64 zeros when the log is empty.
+// The head of the handover log. log_head(): seq = the number of events, hash = hex Merkle root of
+// the tree of those events (the empty tree's root, SHA-256 of nothing, when empty).
+// legacy_log_head(): hash = the schema-4 hash chain's value at seq (64 zeros when empty).
 struct LogHead {
   std::uint64_t seq = 0;
   std::string hash;
@@ -226,43 +237,77 @@ class SqliteStore {
   // The accepted message with its payload, or nullopt for an unknown id.
   [[nodiscard]] Result<std::optional<StoredMessage>> find_message_content(std::string_view message_id);
 
-  // --- handover log (append-only: the table refuses UPDATE and DELETE) ---
-  // Appends `event` as the next row: assigns seq (one above every seq ever assigned), chains it
-  // to the head (prev_hash, hash: docs/handover-log-format.md) and returns the seq. The head lives
-  // in memory and is reloaded from the file by begin() and rollback(), so another process (a
-  // `keten log` tool) may append between two transactions of this one. Outside begin()/commit()
-  // the head is reloaded first, which is safe only while no other process writes at that moment.
-  // Inside a transaction the rows are inserted together at commit() (or before the next read of
-  // the log through this store), so an error in one surfaces there and the transaction must be
-  // rolled back, as for any failed write.
+  // --- handover log (append-only; docs/store-format.md) ---
+  // Appends `event` as the next event and returns its seq (1, 2, 3, ...; its Merkle leaf index is
+  // seq - 1). Inside a transaction the events are written at commit() as one block (or before the
+  // next read of the log through this store), their leaves added to the tree, and, with a signing
+  // key, one checkpoint signed over the new tree; an error there fails commit() and the caller
+  // rolls back (no block, node or checkpoint of the transaction stays). Outside begin()/commit()
+  // the event is committed at once in a transaction of its own. begin() reloads the tree when
+  // another process (a `keten log` tool) appended since.
+  [[nodiscard]] Result<std::uint64_t> append_event(events::Event event);
+  // Events with seq >= from_seq, ascending, at most `limit`.
+  [[nodiscard]] Result<std::vector<events::LoggedEvent>> read_events(std::uint64_t from_seq, std::size_t limit);
+  // The events about one case, ascending seq, through the case index (only the blocks holding the
+  // case are read).
+  [[nodiscard]] Result<std::vector<events::LoggedEvent>> read_case_events(std::string_view case_ref);
+  // The newest signed checkpoint note (C2SP tlog-checkpoint text with its signature line), or
+  // nullopt when none was signed.
+  [[nodiscard]] Result<std::optional<std::string>> latest_checkpoint_note();
+  // Every signed checkpoint note, oldest first.
+  [[nodiscard]] Result<std::vector<std::string>> read_tree_checkpoints();
+  // The number of events written (committed, or written earlier in the open transaction).
+  std::uint64_t tree_size() const;
+  // Reads the hash of any complete subtree (level, index) of the tree of the events in the file
+  // (tlog::NodeReader): what tlog::inclusion_proof, consistency_proof and range_root need. Levels
+  // 8, 16, 24, ... are stored; a node in between is folded from at most 128 stored nodes, a node
+  // below level 8 from the leaves of its 256-event tile, hashed from the blocks. The reader caches
+  // the tiles it read; it borrows the store (it must not outlive it or cross a write) and its
+  // errors are kStorage naming the node or the block.
+  tlog::NodeReader tree_reader();
+  // The log's origin, "keten/<16 hex digits>": the first line of every checkpoint and the name of
+  // the signing key in the note, fixed when the store (or its schema-5 conversion) was made.
+  const std::string& log_origin() const;
+  // The key checkpoints are signed with (StoreOptions::signing_seed), or nullopt without one.
+  std::optional<tlog::NoteVerifier> checkpoint_verifier() const;
+
+  // --- the schema-4 row API, kept while readers move to the typed one ---
+  // Converts `event` with events::from_legacy_row (kStorage naming the defect when it cannot be
+  // typed) and appends it as append_event does. seq, prev_hash and hash are ignored.
   [[nodiscard]] Result<std::uint64_t> append_log(LogEvent event);
-  // Rows with seq >= from_seq, ascending, at most `limit`, with their hashes.
+  // As read_events, in row form. prev_hash and hash hold the schema-4 chain recomputed from the
+  // events (docs/handover-log-format.md §2), from the nearest known value at or before the first
+  // row (a signed schema-4 checkpoint, the head recorded at conversion, or seq 0).
   [[nodiscard]] Result<std::vector<LogEvent>> read_log(std::uint64_t from_seq, std::size_t limit);
-  // The rows about one case, ascending seq, through the case index (handover_log_by_case): a
-  // replay that does not read the whole log.
+  // As read_case_events, in row form, with the hashes as read_log gives them.
   [[nodiscard]] Result<std::vector<LogEvent>> read_case_log(std::string_view case_ref);
-  // The first seq of the log's newest stretch of rows at or after `at`: walking back from the head,
-  // the seq after the first row older than `at` (1 when there is none; one above the head when the
-  // newest row is older). With the broker's clock never stepping back, exactly the rows at or after
-  // `at`. Reads (seq, at) pairs through the primary key, as many as that stretch has.
+  // The first seq of the log's newest stretch of events at or after `at`: walking back from the head,
+  // the seq after the first event older than `at` (1 when there is none; one above the head when the
+  // newest event is older). Reads the newest blocks, as many as that stretch spans.
   [[nodiscard]] Result<std::uint64_t> log_seq_since(Millis at);
-  // The `accepted` row of one message, or nullopt (an index lookup, however long the log).
+  // The `accepted` event of one message (through messages.log_seq), or nullopt. prev_hash and hash
+  // are empty.
   [[nodiscard]] Result<std::optional<LogEvent>> accepted_event(std::string_view message_id);
-  // The latest `started` row, or nullopt (an index lookup, however long the log).
+  // The latest `started` event (its seq is kept in meta), or nullopt. prev_hash and hash are empty.
   [[nodiscard]] Result<std::optional<LogEvent>> last_started_event();
-  // The head as of the last append, begin() or rollback().
+  // seq and Merkle root (hex) of the events written so far (see LogHead).
   LogHead log_head() const;
-  // Rows this connection appended in transactions that have since committed, ascending seq, each
-  // handed out once; kept only after keep_committed_log(true). The metrics count them instead of
-  // selecting them again (docs/performance.md). Rolled-back rows never appear.
+  // seq and schema-4 chain hash of the head, computed from the nearest known chain value: what a
+  // broker_audit checkpoint (append_checkpoint) signs until the verifier reads the tree.
+  [[nodiscard]] Result<LogHead> legacy_log_head();
+  // Events this connection appended in transactions that have since committed, as rows (hashes
+  // empty), ascending seq, each handed out once; kept only after keep_committed_log(true). The
+  // metrics count them instead of reading them again (docs/performance.md). Rolled-back events
+  // never appear.
   void keep_committed_log(bool keep);
   std::vector<LogEvent> take_committed_log();
-  // Stores a signed checkpoint (the caller signs; broker/audit/signing.h); returns its id.
+  // Stores a schema-4 checkpoint (broker_audit signing.h; the caller signs); returns its id.
   [[nodiscard]] Result<std::int64_t> append_checkpoint(const audit::Checkpoint& checkpoint);
-  // Every checkpoint, oldest first.
+  // Every schema-4 checkpoint, oldest first.
   [[nodiscard]] Result<std::vector<audit::Checkpoint>> read_checkpoints();
-  // The whole log for verification and export: every row, every checkpoint, the highest seq ever
-  // assigned (sqlite_sequence) and the public key of the latest checkpoint.
+  // The whole log in row form for the schema-4 verifier and export: every event with the
+  // schema-4 chain recomputed from seq 1, every schema-4 checkpoint, high_water = the number of
+  // events, and the public key of the latest schema-4 checkpoint.
   [[nodiscard]] Result<audit::LogData> read_log_data();
 
   // The connection, for the store's satellite tables (broker/store/tracking.h), which share its

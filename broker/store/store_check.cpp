@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "broker/audit/hash_chain.h"
-#include "broker/audit/signing.h"
+#include "broker/events/codec.h"
+#include "broker/tlog/checkpoint.h"
+#include "broker/tlog/proof.h"
 #include "broker/store/sqlite_handle.h"
 #include "broker/store/sqlite_store.h"
 
@@ -25,52 +27,49 @@ Error refused(const std::string& path, const std::string& what) {
 constexpr const char* kRestore =
     "; restore the store from a backup (docs/operations.md, \"Recovering a damaged store\")";
 
-// sqlite_sequence's value for handover_log: the highest seq ever assigned (0 when none).
-Result<std::uint64_t> assigned_high_water(sqlite3* db, const std::string& path) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT seq FROM sqlite_sequence WHERE name = 'handover_log'", -1, &raw, nullptr) !=
-      SQLITE_OK) {
-    return refused(path, std::string("cannot read sqlite_sequence: ") + sqlite3_errmsg(db));
-  }
-  StmtHandle stmt(raw);
-  const int rc = sqlite3_step(stmt.get());
-  if (rc == SQLITE_ROW) return static_cast<std::uint64_t>(sqlite3_column_int64(stmt.get(), 0));
-  if (rc == SQLITE_DONE) return std::uint64_t{0};
-  return refused(path, std::string("cannot read sqlite_sequence: ") + sqlite3_errmsg(db));
+// The note's text: everything up to and including the newline before the blank line that starts
+// its signatures (docs/transparency-log.md).
+std::string_view note_text(std::string_view note) {
+  const auto blank = note.rfind("\n\n");
+  return blank == std::string_view::npos ? note : note.substr(0, blank + 1);
 }
 
-// The row with that seq, or nullopt.
-Result<std::optional<LogEvent>> row_at(SqliteStore& store, std::uint64_t seq) {
-  auto rows = store.read_log(seq, 1);
-  if (!rows) return rows.error();
-  if (rows->empty() || rows->front().seq != seq) return std::optional<LogEvent>();
-  return std::optional<LogEvent>(std::move(rows->front()));
+// The Merkle root of the first `size` events, read through the store's tree reader.
+Result<tlog::Hash> root_at(SqliteStore& store, std::uint64_t size) {
+  if (size == 0) return tlog::empty_root();
+  return tlog::range_root(0, size, store.tree_reader());
 }
 
-// Rows from `from` to the head, each linked to the one before and its hash recomputed.
-Result<void> check_chain(SqliteStore& store, const std::string& path, std::uint64_t from) {
-  constexpr std::size_t kPage = 10'000;
-  std::string prev_hash;  // "" until the first row is read: it is trusted as the start
-  std::uint64_t prev_seq = 0;
-  for (;;) {
-    auto page = store.read_log(from, kPage);
-    if (!page) return refused(path, "cannot read the handover log: " + page.error().detail);
-    for (const auto& row : *page) {
-      if (!prev_hash.empty() && (row.prev_hash != prev_hash || row.seq != prev_seq + 1)) {
-        return refused(path, "the handover log's chain breaks at seq " + std::to_string(row.seq) +
-                                 " (its prev_hash is not the hash of seq " + std::to_string(prev_seq) +
-                                 "): rows were removed or altered" + kRestore);
-      }
-      if (audit::link_hash(row.prev_hash, audit::content_hash(row)) != row.hash) {
-        return refused(path, "the handover log's row seq " + std::to_string(row.seq) +
-                                 " does not match its hash: the row was altered" + kRestore);
-      }
-      prev_hash = row.hash;
-      prev_seq = row.seq;
+// Kinds a tool without the signing key appends (`keten log` records its reads, `keten resend`
+// its resends): accepted after the last checkpoint, and signed at the broker's start.
+bool tool_kind(events::Kind kind) { return kind == events::Kind::kLogRead || kind == events::Kind::kResent; }
+
+// The stored level-8 nodes of the newest `max_events` events against their leaves hashed again
+// from the blocks: an edited event in the tail shows here even where its tile is complete.
+Result<void> check_tail_tiles(SqliteStore& store, const std::string& path, std::size_t max_events) {
+  const std::uint64_t size = store.tree_size();
+  const std::uint64_t complete = size / 256;
+  const std::uint64_t tiles = std::min<std::uint64_t>(complete, max_events / 256 + 1);
+  auto reader = store.tree_reader();
+  for (std::uint64_t t = complete - tiles; t < complete; ++t) {
+    auto events = store.read_events(t * 256 + 1, 256);
+    if (!events) return refused(path, "cannot read the handover log: " + events.error().detail + kRestore);
+    if (events->size() != 256) {
+      return refused(path, "the handover log lacks events between seq " + std::to_string(t * 256 + 1) + " and " +
+                               std::to_string(t * 256 + 256) + kRestore);
     }
-    if (page->size() < kPage) return {};
-    from = page->back().seq + 1;
+    std::vector<tlog::Hash> leaves;
+    for (const auto& e : *events) leaves.push_back(tlog::leaf_hash(events::encode_event(e.event)));
+    auto stored = reader(8, t);
+    if (!stored) return refused(path, "cannot read the log's tree: " + stored.error().detail + kRestore);
+    if (tlog::root_of(leaves) != *stored) {
+      return refused(path, "the handover log's events seq " + std::to_string(t * 256 + 1) + " to " +
+                               std::to_string(t * 256 + 256) +
+                               " do not match the tree node stored over them (level 8, index " + std::to_string(t) +
+                               "): an event there was edited" + kRestore);
+    }
   }
+  return {};
 }
 
 }  // namespace
@@ -98,63 +97,80 @@ Result<void> quick_check(sqlite3* db, const std::string& path) {
 }
 
 Result<void> check_log_tail(SqliteStore& store, const std::string& path, const TailCheck& check) {
-  const LogHead head = store.log_head();
-  auto high_water = assigned_high_water(store.connection(), path);
-  if (!high_water) return high_water.error();
-  if (*high_water > head.seq) {
-    return refused(path, "the handover log ends at seq " + std::to_string(head.seq) + " but seqs up to " +
-                             std::to_string(*high_water) +
-                             " were assigned (sqlite_sequence): rows at its end were removed" + kRestore);
-  }
+  // Every event decodes (a corrupt block is named here) and the blocks hold every seq.
+  const std::uint64_t size = store.tree_size();
+  const std::uint64_t tail_from = size > check.max_rows ? size - check.max_rows + 1 : 1;
 
-  auto checkpoints = store.read_checkpoints();
-  if (!checkpoints) return refused(path, "cannot read the checkpoints: " + checkpoints.error().detail);
-  std::uint64_t chain_from = head.seq > check.max_rows ? head.seq - check.max_rows + 1 : 1;
-  if (!checkpoints->empty()) {
-    const audit::Checkpoint& last = checkpoints->back();
-    const std::string signed_at = "the last signed checkpoint (id " + std::to_string(last.id) + ", seq " +
-                                  std::to_string(last.log_seq) + ")";
-    if (!audit::verify_checkpoint(last)) {
-      return refused(path, signed_at + " has no valid signature: it was altered" + kRestore);
-    }
-    if (last.log_seq > head.seq) {
-      return refused(path, "the handover log ends at seq " + std::to_string(head.seq) + ", before " + signed_at +
-                               ": its newest rows are lost" + kRestore);
-    }
-    if (last.log_seq > 0) {
-      auto row = row_at(store, last.log_seq);
-      if (!row) return refused(path, "cannot read the handover log: " + row.error().detail);
-      if (!*row) {
-        return refused(path, "the handover log has no row seq " + std::to_string(last.log_seq) + ", which " +
-                                 signed_at + " covers" + kRestore);
+  auto latest = store.latest_checkpoint_note();
+  if (!latest) return refused(path, "cannot read the checkpoints: " + latest.error().detail);
+  std::uint64_t signed_size = 0;
+  if (*latest) {
+    auto cp = tlog::parse_checkpoint(note_text(**latest));
+    if (!cp) return refused(path, "the last signed checkpoint is unreadable: " + cp.error().detail + kRestore);
+    const std::string named = "the last signed checkpoint (tree size " + std::to_string(cp->size) + ")";
+    if (auto verifier = store.checkpoint_verifier()) {
+      if (auto opened = tlog::open_checkpoint(**latest, *verifier); !opened) {
+        return refused(path, named + " does not verify with this broker's signing key (" + opened.error().detail +
+                                 "): it was altered, or signed with another key" + kRestore);
       }
-      if ((*row)->hash != last.head_hash) {
-        return refused(path, "the handover log's row seq " + std::to_string(last.log_seq) +
-                                 " is not the one " + signed_at + " signed (another hash)" + kRestore);
+    }
+    if (cp->origin != store.log_origin()) {
+      return refused(path, named + " is of log '" + cp->origin + "', not of this store's log '" +
+                               store.log_origin() + "'" + kRestore);
+    }
+    if (cp->size > size) {
+      return refused(path, "the handover log ends at seq " + std::to_string(size) + ", before " + named +
+                               ": its newest events are lost (the log was truncated)" + kRestore);
+    }
+    auto root = root_at(store, cp->size);
+    if (!root) return refused(path, "cannot read the log's tree: " + root.error().detail + kRestore);
+    if (*root != cp->root) {
+      return refused(path, "the handover log's events up to seq " + std::to_string(cp->size) + " do not match " +
+                               named + " (another Merkle root): events or blocks were edited" + kRestore);
+    }
+    signed_size = cp->size;
+  }
+  // Every event after the checkpoint is read (it must decode), and only tools' events may be there.
+  if (size > 0) {
+    const std::uint64_t from = std::min(tail_from, signed_size + 1);
+    auto events = store.read_events(from, static_cast<std::size_t>(size - from + 1));
+    if (!events) return refused(path, "cannot read the handover log: " + events.error().detail + kRestore);
+    if (events->size() != size - from + 1 || (!events->empty() && events->back().seq != size)) {
+      return refused(path, "the handover log's blocks do not hold every event from seq " + std::to_string(from) +
+                               " to " + std::to_string(size) + ": blocks were removed" + kRestore);
+    }
+    if (*latest) {
+      for (const auto& e : *events) {
+        if (e.seq > signed_size && !tool_kind(e.event.kind())) {
+          return refused(path, "events seq " + std::to_string(signed_size + 1) + " to " + std::to_string(size) +
+                                   " were appended after the last signed checkpoint (tree size " +
+                                   std::to_string(signed_size) + ") without it being signed; seq " +
+                                   std::to_string(e.seq) + " is a '" + std::string(events::to_string(e.event.kind())) +
+                                   "' event, which only the broker writes" + kRestore);
+        }
       }
-      // The rows after it must extend it; the newest max_rows of them when there are more.
-      chain_from = std::max(last.log_seq, chain_from);
     }
   }
-  if (head.seq > 0) {
-    if (auto r = check_chain(store, path, chain_from); !r) return r;
-  }
+  if (auto r = check_tail_tiles(store, path, check.max_rows); !r) return r;
 
   if (check.mark && check.mark->seq > 0) {
     const CommitMark& mark = *check.mark;
     const std::string recorded = " (recorded in " + check.lock_path + ")";
-    if (mark.seq > head.seq) {
-      return refused(path, "the handover log ends at seq " + std::to_string(head.seq) +
+    if (mark.seq > size) {
+      return refused(path, "the handover log ends at seq " + std::to_string(size) +
                                ", but the broker had committed up to seq " + std::to_string(mark.seq) + recorded +
                                ": committed transactions are missing (a damaged " + path +
                                "-wal, or an older copy of the store put in its place). If you restored a backup "
                                "on purpose, remove " + check.lock_path + " and start again" + kRestore);
     }
-    auto row = row_at(store, mark.seq);
-    if (!row) return refused(path, "cannot read the handover log: " + row.error().detail);
-    if (!*row || (*row)->hash != mark.hash) {
-      return refused(path, "the handover log's row seq " + std::to_string(mark.seq) +
-                               " is not the one the broker committed" + recorded +
+    auto root = root_at(store, mark.seq);
+    if (!root) return refused(path, "cannot read the log's tree: " + root.error().detail + kRestore);
+    // A mark written by a schema-4 broker holds that log's chain hash: the head recorded at conversion.
+    const bool schema4_mark = check.schema4_head && check.schema4_head->seq == mark.seq &&
+                              check.schema4_head->hash == mark.hash;
+    if (contracts::hex_of(*root) != mark.hash && !schema4_mark) {
+      return refused(path, "the handover log's events up to seq " + std::to_string(mark.seq) +
+                               " are not the ones the broker committed" + recorded +
                                ": the store file was replaced or altered. If you restored a backup on purpose, "
                                "remove " + check.lock_path + " and start again" + kRestore);
     }

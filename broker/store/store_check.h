@@ -25,18 +25,24 @@ class SqliteStore;
 [[nodiscard]] contracts::Result<void> quick_check(sqlite3* db, const std::string& path);
 
 struct TailCheck {
-  // Rows chained at start when the log has no checkpoint, and at most this many rows after the
-  // last checkpoint (the newest ones; the row the checkpoint signed is always checked).
+  // The newest events read again at start (each must decode, and their complete 256-event tiles
+  // must match the stored tree nodes over them); every event after the last checkpoint is read
+  // whatever this says.
   std::size_t max_rows = 100'000;
   // The previous broker's committed high-water mark (StoreLock::previous_mark), if any.
   std::optional<CommitMark> mark;
   std::string lock_path;  // named in the messages about the mark
+  // A store converted from schema 4: the old chain's head (seq, hash), which a mark written by
+  // a schema-4 broker holds.
+  std::optional<CommitMark> schema4_head;
 };
 
-// The handover log's newest rows: no seq assigned after the last row (sqlite_sequence), the last
-// signed checkpoint's row present with the hash it signed and a valid signature, the rows after it
-// (or the newest max_rows without a checkpoint) chained, and the log reaching the mark with the
-// same hash there.
+// The handover log's blocks against its last signed checkpoint (docs/store-format.md, "Checks at
+// start"): the checkpoint verifies with the store's signing key (when it has one) and names this
+// log; the blocks reach its tree size (not truncated) and the Merkle root of that many events is
+// its root (not edited); every event after it decodes and is one a tool may append without the
+// key (nothing else appended behind the broker's back); the newest max_rows events match the
+// stored tree nodes; and the log reaches the mark with the same root there.
 [[nodiscard]] contracts::Result<void> check_log_tail(SqliteStore& store, const std::string& path,
                                                      const TailCheck& check);
 

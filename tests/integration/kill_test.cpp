@@ -156,5 +156,5 @@ TEST_CASE("kill -9 of the broker under load loses no receipted message",
                    << answered_as_duplicate << " resent after a kill and answered as duplicate");
   CHECK(store.count("SELECT COUNT(*) FROM messages") == messages);
   CHECK(store.count("SELECT COUNT(*) FROM deliveries WHERE state = 3") == 0);
-  CHECK(store.count("SELECT COUNT(*) FROM handover_log WHERE event = 'dead_lettered'") == 0);
+  CHECK(store.event_count("dead_lettered") == 0);
 }

@@ -5,11 +5,15 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "broker/audit/hash_chain.h"
 #include "broker/audit/signing.h"
+#include "broker/events/codec.h"
+#include "broker/store/event_block.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/digest.h"
 #include "tests/support/broker_harness.h"
@@ -89,13 +93,41 @@ broker::audit::LogData read_data(const std::filesystem::path& store_path) {
   return std::move(*data);
 }
 
-void sql(const std::filesystem::path& path, const std::string& statements) {
+// Rewrites the block holding event `seq` behind the store's back, with that event's bytes replaced
+// by `bytes(event)` (a forger re-encoding an edited event, or garbage).
+void rewrite_event(const std::filesystem::path& path, std::uint64_t seq,
+                   const std::function<std::string(const broker::events::Event&)>& bytes) {
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
-  const int rc = sqlite3_exec(raw, statements.c_str(), nullptr, nullptr, nullptr);
-  INFO(sqlite3_errmsg(raw));
-  sqlite3_close(raw);
-  REQUIRE(rc == SQLITE_OK);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(raw, "SELECT first_seq, count, events FROM log_blocks WHERE first_seq <= ? "
+                                  "ORDER BY first_seq DESC LIMIT 1", -1, &st, nullptr) == SQLITE_OK);
+  sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(seq));
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const auto first = static_cast<std::uint64_t>(sqlite3_column_int64(st, 0));
+  const auto count = static_cast<std::uint64_t>(sqlite3_column_int64(st, 1));
+  const std::string blob(static_cast<const char*>(sqlite3_column_blob(st, 2)),
+                         static_cast<std::size_t>(sqlite3_column_bytes(st, 2)));
+  sqlite3_finalize(st);
+  auto parts = broker::store::split_block(first, count, blob);
+  REQUIRE(parts);
+  std::string rebuilt;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    if (first + i != seq) {
+      broker::store::append_to_block(rebuilt, (*parts)[i]);
+      continue;
+    }
+    auto event = broker::events::decode_event((*parts)[i]);
+    REQUIRE(event);
+    broker::store::append_to_block(rebuilt, bytes(*event));
+  }
+  REQUIRE(sqlite3_exec(raw, "DROP TRIGGER log_blocks_no_update", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_prepare_v2(raw, "UPDATE log_blocks SET events = ? WHERE first_seq = ?", -1, &st, nullptr) == SQLITE_OK);
+  sqlite3_bind_blob(st, 1, rebuilt.data(), static_cast<int>(rebuilt.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(first));
+  REQUIRE(sqlite3_step(st) == SQLITE_DONE);
+  sqlite3_finalize(st);
 }
 
 std::string read_file(const std::filesystem::path& path) {
@@ -204,19 +236,32 @@ TEST_CASE("keten log verify names the first bad seq in a tampered store and bund
   CHECK(good.exit_code == 0);
 
   SECTION("store: an edited acknowledgement") {
-    sql(store_path,
-        "DROP TRIGGER handover_log_no_update; UPDATE handover_log SET at = at + 1 WHERE seq = "
-        "(SELECT min(seq) FROM handover_log WHERE event = 'acknowledged')");
+    // The store keeps no hash per event (schema 5): the row verifier rechains the events and finds
+    // the first signed checkpoint the edit breaks, at or after the edited event (naming the event
+    // itself is the Merkle tree's work). The broker refuses the store too.
+    const auto data = read_data(store_path);
     const auto first_ack = [&] {
-      for (const auto& r : read_data(store_path).rows) {
+      for (const auto& r : data.rows) {
         if (r.event == "acknowledged") return r.seq;
       }
       return std::uint64_t{0};
     }();
+    REQUIRE(first_ack > 0);
+    rewrite_event(store_path, first_ack, [](broker::events::Event e) {
+      e.at += 1;
+      return broker::events::encode_event(e);
+    });
+    const auto signed_at = [&] {
+      for (const auto& cp : data.checkpoints) {
+        if (cp.log_seq >= first_ack) return cp.log_seq;
+      }
+      return std::uint64_t{0};
+    }();
+    REQUIRE(signed_at > 0);
     auto bad = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string()});
     INFO(bad.out << bad.err);
     CHECK(bad.exit_code == 1);
-    CHECK_THAT(bad.out, Contains("first bad seq " + std::to_string(first_ack)));
+    CHECK_THAT(bad.out, Contains("NOT INTACT") && Contains("first bad seq " + std::to_string(signed_at)));
   }
   SECTION("bundle: a deleted row") {
     std::istringstream in(read_file(bundle));
@@ -379,16 +424,23 @@ TEST_CASE("keten log replay --fast gives the case's timeline from the case index
   REQUIRE(text.exit_code == 0);
   CHECK_THAT(text.out, Contains("case rows intact") && Contains("keten log verify"));
 
-  // A row of the case altered in the file: the fast replay finds it too, and exits 1.
-  sqlite3* raw = nullptr;
-  REQUIRE(sqlite3_open_v2(store.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
-  const std::string tamper = "DROP TRIGGER handover_log_no_update; UPDATE handover_log SET at = at + 1 WHERE seq = "
-                             "(SELECT min(seq) FROM handover_log WHERE case_ref = '" + std::string(kCase) + "' AND event = 'accepted')";
-  CHECK(sqlite3_exec(raw, tamper.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(raw);
+  // An event of the case whose bytes in its block are no longer an event: the fast replay names
+  // it and exits 1. (An event re-encoded with other values still decodes; the rows the store hands
+  // out carry no stored hash any more, so only the tree and its checkpoints show that edit:
+  // tree_log_test.cpp, and the test above.)
+  std::uint64_t accepted_seq = 0;
+  for (const auto& e : fast_json["events"]) {
+    if (e["event"] == "accepted") {
+      accepted_seq = e["seq"].get<std::uint64_t>();
+      break;
+    }
+  }
+  REQUIRE(accepted_seq > 0);
+  rewrite_event(store, accepted_seq, [](const broker::events::Event&) { return std::string("not an event"); });
   auto tampered = run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase, "--fast"});
+  INFO(tampered.out << tampered.err);
   CHECK(tampered.exit_code == 1);
-  CHECK_THAT(tampered.out, Contains("LOG NOT INTACT"));
+  CHECK_THAT(tampered.err, Contains("handover log event seq " + std::to_string(accepted_seq) + " is corrupt"));
   auto bundle_fast = run({test_support::keten_binary(), "log", "replay", "--bundle", store, "--case", kCase, "--fast"});
   CHECK(bundle_fast.exit_code == 2);
   CHECK_THAT(bundle_fast.err, Contains("--fast needs --store"));

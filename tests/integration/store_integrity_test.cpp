@@ -173,18 +173,18 @@ TEST_CASE("keten serve refuses a store whose WAL lost committed transactions to 
   refused(s, "committed transactions are missing");
 }
 
-TEST_CASE("keten serve refuses a store whose newest log rows were removed", "[integration][fault]") {
+TEST_CASE("keten serve refuses a store whose newest log events were removed", "[integration][fault]") {
   ServeSetup s(true);
-  serve_and_stop(s, 10, SIGTERM);  // the final checkpoint signs the head
-  SECTION("rows removed") {
-    sql(s.store, "DROP TRIGGER handover_log_no_delete;"
-                 "DELETE FROM handover_log WHERE seq > (SELECT max(seq) - 3 FROM handover_log)");
-    refused(s, "were assigned (sqlite_sequence)");
+  serve_and_stop(s, 10, SIGTERM);  // every commit signed a checkpoint of the tree
+  SECTION("the last block and the checkpoints over it removed: the mark tells") {
+    sql(s.store, "DROP TRIGGER log_blocks_no_delete; DROP TRIGGER tree_checkpoints_no_delete;"
+                 "DELETE FROM log_blocks WHERE first_seq = (SELECT max(first_seq) FROM log_blocks);"
+                 "DELETE FROM tree_checkpoints WHERE size > (SELECT max(first_seq + count - 1) FROM log_blocks)");
+    refused(s, "the broker had committed up to seq");
   }
-  SECTION("rows removed and sqlite_sequence set back, the lock file removed too") {
-    sql(s.store, "DROP TRIGGER handover_log_no_delete;"
-                 "DELETE FROM handover_log WHERE seq > (SELECT max(seq) - 3 FROM handover_log);"
-                 "UPDATE sqlite_sequence SET seq = (SELECT max(seq) FROM handover_log) WHERE name = 'handover_log'");
+  SECTION("the last block removed, the lock file removed too: the checkpoint tells") {
+    sql(s.store, "DROP TRIGGER log_blocks_no_delete;"
+                 "DELETE FROM log_blocks WHERE first_seq = (SELECT max(first_seq) FROM log_blocks)");
     std::filesystem::remove(sibling(s.store, ".lock"));
     refused(s, "before the last signed checkpoint");
   }

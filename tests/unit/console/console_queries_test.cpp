@@ -122,6 +122,7 @@ TEST_CASE("dead letters and messages are filtered, limited to an inspector's cas
   resent.at = 7000;
   resent.event = "resent";
   resent.message_id = "m-1";
+  resent.case_ref = "C1";  // as broker/console/resend.cpp writes it: the lookup goes through the case index
   resent.detail = R"({"new_message_id":"m-1b"})";
   REQUIRE(f.s.append_log(resent));
 

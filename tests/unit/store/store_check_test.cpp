@@ -79,14 +79,6 @@ void write_rows(SqliteStore& store, int rows, const std::string& prefix = "m-") 
   ok(store.commit());
 }
 
-void checkpoint(SqliteStore& store) {
-  const auto key = broker::audit::generate_signing_key();
-  const auto head = store.log_head();
-  ok(store.begin());
-  ok(store.append_checkpoint(broker::audit::sign_checkpoint(key, head.seq, head.hash, 5'000)));
-  ok(store.commit());
-}
-
 void sql(const std::filesystem::path& path, const std::string& text) {
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
@@ -232,76 +224,78 @@ TEST_CASE("a missing store file with its WAL still there is refused", "[store][f
   CHECK_FALSE(std::filesystem::exists(path));
 }
 
-TEST_CASE("a store whose log lost the rows the broker committed is refused", "[store][fault]") {
+TEST_CASE("a store whose log lost the events the broker committed is refused", "[store][fault]") {
   test_support::TempDir dir;
   const auto path = dir / "store.db";
   std::uint64_t committed = 0;
   {
     auto store = ok(SqliteStore::open(owner_options(path)));
-    write_rows(store, 5);
+    for (int i = 0; i < 5; ++i) write_rows(store, 1, "m" + std::to_string(i) + "-");  // five blocks
     committed = store.log_head().seq;
   }
-  SECTION("rows removed from the end, sqlite_sequence set back as well") {
-    sql(path, "DROP TRIGGER handover_log_no_delete; DELETE FROM handover_log WHERE seq > 3;"
-              "UPDATE sqlite_sequence SET seq = 3 WHERE name = 'handover_log'");
+  SECTION("blocks removed from the end") {
+    sql(path, "DROP TRIGGER log_blocks_no_delete; DELETE FROM log_blocks WHERE first_seq > 3");
     refused(owner_options(path), "the broker had committed up to seq " + std::to_string(committed));
-    // Without the lock file, the removed rows still show in sqlite_sequence unless set back;
-    // here they were, so a store without its mark opens: the documented limit.
+    // Without the lock file and without a signed checkpoint (this store has no signing key), a
+    // clean cut cannot be told from a shorter log: the store opens. The documented limit.
     std::filesystem::remove(StoreLock::lock_path(path));
     ok(SqliteStore::open(owner_options(path)));
   }
-  SECTION("rows removed from the end, sqlite_sequence left") {
-    sql(path, "DROP TRIGGER handover_log_no_delete; DELETE FROM handover_log WHERE seq > 3");
+  SECTION("blocks removed from the end, the lock file removed, a signed checkpoint there") {
+    {
+      auto signing = owner_options(path);
+      signing.signing_seed = std::string(32, 's');
+      auto store = ok(SqliteStore::open(signing));  // signs the five events at start
+      REQUIRE(ok(store.latest_checkpoint_note()));
+    }
+    sql(path, "DROP TRIGGER log_blocks_no_delete; DELETE FROM log_blocks WHERE first_seq > 3");
     std::filesystem::remove(StoreLock::lock_path(path));
-    refused(owner_options(path), "seqs up to " + std::to_string(committed) + " were assigned");
+    refused(owner_options(path), "before the last signed checkpoint");
   }
-  SECTION("another store with as many rows put in its place") {
+  SECTION("another store with as many events put in its place") {
     std::filesystem::remove(path);
     std::filesystem::remove(with_suffix(path, "-wal"));
     std::filesystem::remove(with_suffix(path, "-shm"));
     auto other = ok(SqliteStore::open(plain_options(path)));
     write_rows(other, 5, "other-");
-    refused(owner_options(path), "is not the one the broker committed");
+    refused(owner_options(path), "are not the ones the broker committed");
   }
 }
 
 TEST_CASE("a store's log tail is checked against its last signed checkpoint", "[store][fault]") {
   test_support::TempDir dir;
   const auto path = dir / "store.db";
+  auto signing = owner_options(path);
+  signing.signing_seed = std::string(32, 's');
   {
-    auto store = ok(SqliteStore::open(owner_options(path)));
-    write_rows(store, 6);
-    checkpoint(store);  // signs seq 6
-    write_rows(store, 3, "late-");
+    auto store = ok(SqliteStore::open(signing));
+    write_rows(store, 6);  // signed at 6
+    write_rows(store, 3, "late-");  // signed at 9
   }
   std::filesystem::remove(StoreLock::lock_path(path));  // the checkpoint alone must tell
-  ok(SqliteStore::open(owner_options(path)));           // intact
+  ok(SqliteStore::open(signing));                       // intact
+  std::filesystem::remove(StoreLock::lock_path(path));
 
   SECTION("the log cut back before the checkpoint") {
-    sql(path, "DROP TRIGGER handover_log_no_delete; DELETE FROM handover_log WHERE seq > 4;"
-              "UPDATE sqlite_sequence SET seq = 4 WHERE name = 'handover_log'");
-    std::filesystem::remove(StoreLock::lock_path(path));
-    refused(owner_options(path), "before the last signed checkpoint");
+    sql(path, "DROP TRIGGER log_blocks_no_delete; DELETE FROM log_blocks WHERE first_seq > 6");
+    refused(signing, "before the last signed checkpoint");
   }
-  SECTION("the signed row altered") {
-    sql(path, "DROP TRIGGER handover_log_no_update; UPDATE handover_log SET hash = prev_hash WHERE seq = 6");
-    std::filesystem::remove(StoreLock::lock_path(path));
-    refused(owner_options(path), "is not the one the last signed checkpoint");
+  SECTION("a signed block altered") {
+    sql(path, "DROP TRIGGER log_blocks_no_update; UPDATE log_blocks SET first_at = 0, "
+              "events = (SELECT events FROM log_blocks WHERE first_seq = 1) WHERE first_seq = 7;"
+              "UPDATE log_blocks SET count = 6 WHERE first_seq = 7");
+    refused(signing, "do not match the last signed checkpoint");
   }
-  SECTION("a row after the checkpoint altered") {
-    sql(path, "DROP TRIGGER handover_log_no_update; UPDATE handover_log SET at = at + 1 WHERE seq = 8");
-    std::filesystem::remove(StoreLock::lock_path(path));
-    refused(owner_options(path), "seq 8 does not match its hash");
-  }
-  SECTION("a row after the checkpoint removed") {
-    sql(path, "DROP TRIGGER handover_log_no_delete; DELETE FROM handover_log WHERE seq = 8");
-    std::filesystem::remove(StoreLock::lock_path(path));
-    refused(owner_options(path), "chain breaks at seq 9");
+  SECTION("a broker's event appended after the checkpoint without the key") {
+    {
+      auto tool = ok(SqliteStore::open(plain_options(path)));
+      write_rows(tool, 1, "forged-");
+    }
+    refused(signing, "were appended after the last signed checkpoint");
   }
   SECTION("the checkpoint's signature altered") {
-    sql(path, "DROP TRIGGER checkpoints_no_update; UPDATE checkpoints SET log_seq = 7");
-    std::filesystem::remove(StoreLock::lock_path(path));
-    refused(owner_options(path), "has no valid signature");
+    sql(path, "DROP TRIGGER tree_checkpoints_no_update; UPDATE tree_checkpoints SET note = replace(note, '\n9\n', '\n8\n')");
+    refused(signing, "does not verify with this broker's signing key");
   }
 }
 
@@ -327,8 +321,11 @@ TEST_CASE("pages overwritten in the middle of a store are found by the check at 
   ok(SqliteStore::open(plain_options(path)));
   // ...the broker's open does...
   refused(owner_options(path), "quick_check");
-  // ...unless told to leave it out (keten serve --no-quick-check): the other checks still pass.
+  // ...unless told to leave it out (keten serve --no-quick-check): then the other checks run,
+  // which read the log's newest events; they pass, or, where the overwritten pages held some of
+  // the log, refuse naming the damage, never a crash.
   auto without = owner_options(path);
   without.quick_check = false;
-  ok(SqliteStore::open(without));
+  auto opened = SqliteStore::open(without);
+  if (!opened) CHECK_THAT(opened.error().detail, Contains("malformed") && Contains("handover log"));
 }

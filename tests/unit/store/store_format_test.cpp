@@ -17,6 +17,7 @@
 #include "broker/store/sqlite_store.h"
 #include "tests/support/ok.h"
 #include "tests/support/temp_dir.h"
+#include "tests/unit/store/schema4_file.h"
 
 namespace {
 
@@ -117,6 +118,20 @@ void create_store(const std::filesystem::path& path) {
   ok(store.commit());
 }
 
+// A schema-4 file as the broker before schema 5 left it: the same message, deliveries and row.
+void create_schema4_store(const std::filesystem::path& path) {
+  test_support::write_schema4_store(path, {sample_event("m-1")});
+  auto db = raw_open(path);
+  raw_exec_ok(db.get(),
+              "INSERT INTO messages (message_id, contract, version, case_ref, sender, correlation_id, causation_id,"
+              " supersedes, occurred_at, recorded_at, accepted_at, requested_recipients, recipients, payload,"
+              " payload_digest, log_seq, origin, sealed) VALUES ('m-1', 'verhuizing.gemeld', 1, 'case-1', 'coa', '',"
+              " '', '', 0, 0, 1000, '[\"ind\"]', '[\"gemeente-utrecht\",\"ind\"]', x'7b7d', '" +
+                  std::string(64, 'a') + "', 1, '', 0);"
+              "INSERT INTO deliveries (message_seq, recipient, state, attempts, last_attempt_at, acked_at, dead_at)"
+              " VALUES (1, 'gemeente-utrecht', 0, 0, 0, 0, 0), (1, 'ind', 0, 0, 0, 0, 0)");
+}
+
 // A fresh store file made by create_store() in its own temporary folder.
 struct CreatedStore {
   test_support::TempDir dir;
@@ -146,12 +161,12 @@ std::string garbage(std::size_t size) {
 
 }  // namespace
 
-TEST_CASE("store file is in WAL mode and records schema version 4", "[store]") {
+TEST_CASE("store file is in WAL mode and records schema version 5", "[store]") {
   const CreatedStore created;
   const auto& path = created.path;
   auto db = raw_open(path);
   CHECK(raw_value(db.get(), "PRAGMA journal_mode") == "wal");
-  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "4");
+  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "5");
   CHECK(raw_value(db.get(), "PRAGMA integrity_check") == "ok");
 }
 
@@ -163,24 +178,30 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
       raw_column(db.get(),
                  "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' "
                  "ORDER BY name") ==
-      std::vector<std::string>{"checkpoints", "deliveries", "handover_log", "messages", "meta"});
+      std::vector<std::string>{"checkpoints", "deliveries", "log_blocks", "log_case_blocks", "log_tree_nodes",
+                               "messages", "meta", "tree_checkpoints"});
   CHECK(raw_column(db.get(),
                    "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
                    "ORDER BY name") ==
-        std::vector<std::string>{"deliveries_open_by_recipient", "deliveries_open_by_state",
-                                 "handover_log_by_case", "handover_log_by_message",
-                                 "handover_log_started"});
+        std::vector<std::string>{"deliveries_open_by_recipient", "deliveries_open_by_state"});
   CHECK(
       raw_column(db.get(), "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name") ==
-      std::vector<std::string>{"checkpoints_no_delete", "checkpoints_no_update",
-                               "handover_log_no_delete", "handover_log_no_update"});
+      std::vector<std::string>{"checkpoints_no_delete", "checkpoints_no_update", "log_blocks_no_delete",
+                               "log_blocks_no_update", "log_case_blocks_no_delete", "log_case_blocks_no_update",
+                               "log_tree_nodes_no_delete", "log_tree_nodes_no_update", "tree_checkpoints_no_delete",
+                               "tree_checkpoints_no_update"});
   CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('deliveries') ORDER BY cid") ==
         std::vector<std::string>{"id", "message_seq", "recipient", "state", "attempts",
                                  "last_attempt_at", "acked_at", "dead_at"});
-  CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('handover_log') ORDER BY cid") ==
-        std::vector<std::string>{"seq", "at", "event", "message_id", "contract", "version",
-                                 "case_ref", "sender", "recipient", "delivery_id", "payload_digest",
-                                 "detail", "prev_hash", "hash"});
+  CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('log_blocks') ORDER BY cid") ==
+        std::vector<std::string>{"first_seq", "count", "first_at", "last_at", "events"});
+  CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('log_case_blocks') ORDER BY cid") ==
+        std::vector<std::string>{"case_ref", "first_seq"});
+  CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('log_tree_nodes') ORDER BY cid") ==
+        std::vector<std::string>{"level", "idx", "hash"});
+  CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('tree_checkpoints') ORDER BY cid") ==
+        std::vector<std::string>{"id", "at", "size", "note"});
+  CHECK_THAT(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'log_id'"), Catch::Matchers::Matches("[0-9a-f]{16}"));
   CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('checkpoints') ORDER BY cid") ==
         std::vector<std::string>{"id", "at", "log_seq", "head_hash", "public_key", "signature"});
   CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('messages') ORDER BY cid") ==
@@ -207,13 +228,13 @@ TEST_CASE("store refuses a newer schema version", "[store]") {
   const auto& path = created.path;
   {
     auto db = raw_open(path);
-    raw_exec_ok(db.get(), "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
+    raw_exec_ok(db.get(), "UPDATE meta SET value = '6' WHERE key = 'schema_version'");
   }
   auto store = SqliteStore::open(options_for(path));
   REQUIRE_FALSE(store.ok());
   CHECK(store.error().code == ErrorCode::kStorage);
   CHECK_THAT(store.error().detail,
-             Contains("schema version 5 is newer") && Contains("(4)") && Contains(path.string()));
+             Contains("schema version 6 is newer") && Contains("(5)") && Contains(path.string()));
 }
 
 TEST_CASE("store refuses an unrecognised schema version", "[store]") {
@@ -249,9 +270,10 @@ TEST_CASE("store refuses a SQLite database that is not a Keten store", "[store]"
   CHECK(raw_value(db.get(), "SELECT count(*) FROM sqlite_master WHERE name = 'meta'") == "0");
 }
 
-TEST_CASE("a schema version 2 store is read as it is read-only and upgraded to 4 read-write", "[store]") {
-  const CreatedStore created;
-  const auto& path = created.path;
+TEST_CASE("a schema version 2 store is refused read-only and upgraded to 5 read-write", "[store]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  create_schema4_store(path);
   {
     // Make it what version 2 wrote: full delivery indexes, no index of `started` rows.
     auto db = raw_open(path);
@@ -265,8 +287,9 @@ TEST_CASE("a schema version 2 store is read as it is read-only and upgraded to 4
   {
     StoreOptions read_only = options_for(path);
     read_only.read_only = true;
-    auto store = ok(SqliteStore::open(read_only));
-    CHECK(ok(store.next_pending("ind", 10)).size() == 1);
+    auto store = SqliteStore::open(read_only);
+    REQUIRE_FALSE(store.ok());
+    CHECK_THAT(store.error().detail, Contains("schema version 2") && Contains("start the broker"));
   }
   {
     auto db = raw_open(path);
@@ -275,20 +298,23 @@ TEST_CASE("a schema version 2 store is read as it is read-only and upgraded to 4
   {
     auto store = ok(SqliteStore::open(options_for(path)));
     CHECK(ok(store.next_pending("ind", 10)).size() == 1);
+    CHECK(ok(store.read_log(1, 10)).size() == 1);
   }
   auto db = raw_open(path);
-  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "4");
+  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "5");
   CHECK(raw_column(db.get(),
                    "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'deliveries%' "
                    "ORDER BY name") ==
         std::vector<std::string>{"deliveries_open_by_recipient", "deliveries_open_by_state"});
-  CHECK(raw_value(db.get(), "SELECT count(*) FROM sqlite_master WHERE name = 'handover_log_started'") == "1");
+  CHECK(raw_value(db.get(), "SELECT count(*) FROM sqlite_master WHERE name LIKE 'handover_log%'") == "0");
+  CHECK(raw_value(db.get(), "SELECT count FROM log_blocks") == "1");
   CHECK(raw_value(db.get(), "PRAGMA integrity_check") == "ok");
 }
 
 TEST_CASE("a schema version 3 store gets its delivery state check as equalities, rows untouched", "[store]") {
-  const CreatedStore created;
-  const auto& path = created.path;
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  create_schema4_store(path);
   std::string fresh_sql;
   {
     // Make it what version 3 wrote: the same table with `state IN (0, 1, 2, 3)`.
@@ -303,9 +329,9 @@ TEST_CASE("a schema version 3 store gets its delivery state check as equalities,
                 "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
   }
   {
-    StoreOptions read_only = options_for(path);  // read-only tools take it as it is
+    StoreOptions read_only = options_for(path);  // read-only tools are told to start the broker once
     read_only.read_only = true;
-    CHECK(ok(ok(SqliteStore::open(read_only)).count_deliveries()).pending == 2);
+    CHECK_FALSE(SqliteStore::open(read_only).ok());
   }
   {
     auto db = raw_open(path);
@@ -325,7 +351,7 @@ TEST_CASE("a schema version 3 store gets its delivery state check as equalities,
     CHECK(sqlite3_exec(db, "UPDATE deliveries SET state = 3 WHERE id = 1", nullptr, nullptr, nullptr) == SQLITE_OK);
   }
   auto db = raw_open(path);
-  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "4");
+  CHECK(raw_value(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") == "5");
   CHECK(raw_value(db.get(), "SELECT sql FROM sqlite_master WHERE name = 'deliveries'") == fresh_sql);
   CHECK(raw_column(db.get(), "SELECT state FROM deliveries ORDER BY id") == std::vector<std::string>{"3", "0"});
   CHECK(raw_value(db.get(), "PRAGMA integrity_check") == "ok");
@@ -396,7 +422,7 @@ TEST_CASE("a store whose table pages were zeroed is refused with a storage error
     page_size = std::stoul(raw_value(db.get(), "PRAGMA page_size"));
     roots = raw_column(db.get(),
                        "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name IN "
-                       "('messages', 'deliveries', 'handover_log')");
+                       "('messages', 'deliveries', 'log_blocks')");
   }
   REQUIRE(roots.size() == 3);
   // A zeroed page, as a lost write leaves it: page type 0 is invalid, so SQLite must notice.
@@ -404,8 +430,8 @@ TEST_CASE("a store whose table pages were zeroed is refused with a storage error
     overwrite(path, (std::stoul(root) - 1) * page_size, std::string(page_size, '\0'));
   }
 
-  // Opening reads the handover log's head (the hash chain continues from it), so the zeroed
-  // handover_log page is noticed at once rather than at the first append.
+  // Opening reads the handover log's tail (the tree continues from it), so the zeroed log_blocks
+  // page is noticed at once rather than at the first append.
   auto store = SqliteStore::open(options_for(path));
   REQUIRE_FALSE(store.ok());
   CHECK(store.error().code == ErrorCode::kStorage);
@@ -416,33 +442,40 @@ TEST_CASE("handover log refuses updates and deletes", "[store]") {
   const CreatedStore created;
   const auto& path = created.path;
   auto db = raw_open(path);
-  CHECK(raw_exec(db.get(), "UPDATE handover_log SET event = 'edited'") != SQLITE_OK);
-  CHECK_THAT(std::string(sqlite3_errmsg(db.get())), Contains("append-only"));
-  CHECK(raw_exec(db.get(), "DELETE FROM handover_log") != SQLITE_OK);
-  CHECK(raw_value(db.get(), "SELECT event FROM handover_log") == "accepted");
+  for (const char* table : {"log_blocks", "log_case_blocks"}) {
+    INFO(table);
+    CHECK(raw_exec(db.get(), std::string("UPDATE ") + table + " SET first_seq = 9") != SQLITE_OK);
+    CHECK_THAT(std::string(sqlite3_errmsg(db.get())), Contains("append-only"));
+    CHECK(raw_exec(db.get(), std::string("DELETE FROM ") + table) != SQLITE_OK);
+  }
+  CHECK(raw_value(db.get(), "SELECT first_seq || ' ' || count FROM log_blocks") == "1 1");
 }
 
-TEST_CASE("handover log never reuses the seq of a deleted last row", "[store]") {
+// Seqs are the tree's leaf indexes + 1, so a store that lost its last block would hand its seq
+// out again; the broker does not start on it (the mark, and a signed checkpoint, name the loss).
+TEST_CASE("handover log: a deleted last block is refused at the broker's start, not reused", "[store]") {
   test_support::TempDir dir;
   const auto path = dir / "store.db";
   std::uint64_t last = 0;
+  auto owner = options_for(path);
+  owner.owner = true;
   {
-    auto store = ok(SqliteStore::open(options_for(path)));
+    auto store = ok(SqliteStore::open(owner));
     ok(store.begin());
     ok(store.append_log(sample_event("m-1")));
+    ok(store.commit());
+    ok(store.begin());
     last = ok(store.append_log(sample_event("m-2")));
     ok(store.commit());
   }
   {
     auto db = raw_open(path);  // what a tamperer would do
-    raw_exec_ok(db.get(), "DROP TRIGGER handover_log_no_delete");
-    raw_exec_ok(db.get(), "DELETE FROM handover_log WHERE seq = " + std::to_string(last));
+    raw_exec_ok(db.get(), "DROP TRIGGER log_blocks_no_delete");
+    raw_exec_ok(db.get(), "DELETE FROM log_blocks WHERE first_seq = " + std::to_string(last));
   }
-  auto store = ok(SqliteStore::open(options_for(path)));
-  ok(store.begin());
-  const std::uint64_t next = ok(store.append_log(sample_event("m-3")));
-  ok(store.commit());
-  CHECK(next > last);
+  auto store = SqliteStore::open(owner);
+  REQUIRE_FALSE(store.ok());
+  CHECK_THAT(store.error().detail, Contains("had committed up to seq " + std::to_string(last)));
 }
 
 TEST_CASE("a second writer gets a storage error while the first holds the lock", "[store]") {
