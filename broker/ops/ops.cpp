@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "broker/audit/log_events.h"
 #include "broker/ops/http_server.h"
 #include "broker/ops/log.h"
 #include "broker/store/sqlite_store.h"
@@ -124,10 +125,20 @@ void Ops::observe(store::SqliteStore& store) {
     if (row.seq <= observed_seq_) continue;
     if (row.seq != observed_seq_ + 1) read_back(store, row.seq - 1);
     if (row.seq != observed_seq_ + 1) break;  // the gap could not be read: the file has the rest
-    count_event(metrics_, tally_, row);
+    count_row(row);
     observed_seq_ = row.seq;
   }
   read_back(store, store.log_head().seq);
+}
+
+// The one place the metrics turn a committed row into a typed event (audit/log_events.h).
+void Ops::count_row(const audit::LogRecord& row) {
+  auto e = audit::logged_event(row);
+  if (!e) {
+    log().warn("metrics could not read a handover-log row detail={}", e.error().detail);
+    return;
+  }
+  count_event(metrics_, tally_, e->event);
 }
 
 void Ops::read_back(store::SqliteStore& store, std::uint64_t up_to) {
@@ -138,7 +149,7 @@ void Ops::read_back(store::SqliteStore& store, std::uint64_t up_to) {
       return;
     }
     if (rows->empty()) return;
-    for (const auto& row : *rows) count_event(metrics_, tally_, row);
+    for (const auto& row : *rows) count_row(row);
     observed_seq_ = rows->back().seq;
   }
 }

@@ -5,29 +5,20 @@
 #include <set>
 #include <tuple>
 
+#include "broker/audit/log_events.h"
+
 namespace broker::report {
 
 namespace {
 
 constexpr const char* kDisputeContract = "dataitem.dispute.raised";
 
-using audit::LogRecord;
+using events::Kind;
+using events::LoggedEvent;
 using nlohmann::json;
 
 constexpr std::size_t kTopReasons = 5;
 constexpr Millis kDay = 86'400'000;
-
-json parse_detail(const std::string& text) {
-  if (text.empty()) return json::object();
-  json j = json::parse(text, nullptr, false);
-  return j.is_object() ? j : json::object();
-}
-
-std::int64_t int_at(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return 0;
-  return it->is_number_float() ? static_cast<std::int64_t>(it->get<double>()) : it->get<std::int64_t>();
-}
 
 std::string str_at(const json& j, const char* key) {
   auto it = j.find(key);
@@ -44,6 +35,11 @@ struct Accepted {
   Millis recorded_at = 0;
   std::vector<std::string> recipients;
 };
+
+// The rejection's error code as its row named it; "" when it named none.
+std::string rejection_code(const events::Rejected& r) {
+  return r.code == contracts::ErrorCode::kNone ? std::string() : std::string(contracts::to_string(r.code));
+}
 
 bool is_follow_up_kind(const std::string& kind) {
   return kind == "follow_up" || kind == "confirmed_within" || kind == "follow_up_at";
@@ -182,10 +178,10 @@ std::pair<std::string, Millis> iso_week(Millis at) {
 
 std::set<std::string> messages_referenced(const ReportInput& input, const ReportQuery& query) {
   std::set<std::string> ids;
-  for (const auto& r : input.rows) {
-    if (r.omitted || !query.contains(r.at)) continue;
+  for (const auto& [seq, r] : input.events) {
+    if (!query.contains(r.at)) continue;
     if (!r.message_id.empty()) ids.insert(r.message_id);
-    if (r.event != "accepted" || r.contract != kDisputeContract) continue;
+    if (r.kind() != Kind::kAccepted || r.contract != kDisputeContract) continue;
     if (auto disputed = dispute_fields(input, r.message_id).disputed_id; !disputed.empty()) ids.insert(disputed);
   }
   return ids;
@@ -207,16 +203,10 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
   // Every accepted message in the whole log: disputes and latencies may refer to messages
   // accepted before the period.
   std::map<std::string, Accepted> accepted;
-  for (const auto& r : input.rows) {
-    if (r.event != "accepted") continue;
-    const json d = parse_detail(r.detail);
-    Accepted a{r.at, r.sender, r.contract, r.version, int_at(d, "occurred_at"), int_at(d, "recorded_at"), {}};
-    if (auto it = d.find("recipients"); it != d.end() && it->is_array()) {
-      for (const auto& x : *it) {
-        if (x.is_string()) a.recipients.push_back(x.get<std::string>());
-      }
-    }
-    accepted.emplace(r.message_id, std::move(a));
+  for (const auto& [seq, r] : input.events) {
+    const auto* d = std::get_if<events::Accepted>(&r.record);
+    if (!d) continue;
+    accepted.emplace(r.message_id, Accepted{r.at, r.sender, r.contract, r.version, d->occurred_at, d->recorded_at, d->recipients});
   }
 
   auto partner_ok = [&](const std::string& a, const std::string& b) {
@@ -268,12 +258,12 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
     last_seen = std::max(last_seen, at);
   };
 
-  for (const auto& r : input.rows) {
-    if (r.omitted || !query.contains(r.at)) continue;
-    const std::string& e = r.event;
+  for (const auto& [seq, r] : input.events) {
+    if (!query.contains(r.at)) continue;
+    const Kind e = r.kind();
 
     // Disputes are counted against the disputed message's producer and contract.
-    if (e == "accepted" && r.contract == kDisputeContract) {
+    if (e == Kind::kAccepted && r.contract == kDisputeContract) {
       const auto [disputed_id, reason] = dispute_fields(input, r.message_id);
       std::string owner, contract;
       if (auto it = accepted.find(disputed_id); !disputed_id.empty() && it != accepted.end()) {
@@ -299,17 +289,17 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
     }
 
     // norm_violated: contract and producer from the row, else from the detail and the message.
-    if (e == "norm_violated") {
-      const json d = parse_detail(r.detail);
-      std::string contract = !r.contract.empty() ? r.contract : str_at(d, "contract");
+    if (const auto facts = audit::norm_facts(r)) {
+      const auto& d = *facts;
+      std::string contract = !r.contract.empty() ? r.contract : d.contract;
       std::string producer = r.sender;
       if (producer.empty()) {
         if (auto it = accepted.find(r.message_id); it != accepted.end()) producer = it->second.sender;
       }
       if (!query.contract.empty() && contract != query.contract) continue;
-      if (!partner_ok(producer, r.recipient.empty() ? str_at(d, "recipient") : r.recipient)) continue;
-      const std::string norm = str_at(d, "norm");
-      std::string kind = str_at(d, "kind");
+      if (!partner_ok(producer, r.recipient.empty() ? d.recipient : r.recipient)) continue;
+      const std::string& norm = d.norm;
+      std::string kind = d.kind;
       if (kind.empty()) {
         auto it = accepted.find(r.message_id);
         const ContractInfo* info = nullptr;
@@ -323,41 +313,40 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
           if (auto k = info->norm_kinds.find(norm); k != info->norm_kinds.end()) kind = k->second;
         }
       }
-      const bool follow_up = is_follow_up_kind(kind) || !str_at(d, "expected_contract").empty();
+      const bool follow_up = is_follow_up_kind(kind) || !d.expected_contract.empty();
       // One obligation (message, norm, recipient or expected contract) counts once, even when the
       // broker records it first while open and again when it is met late; the last by_ms wins.
-      const std::string obligation = str_at(d, "key").empty()
-                                         ? (r.message_id.empty() ? "seq:" + std::to_string(r.seq) : r.message_id) +
-                                               "\n" + norm + "\n" + r.recipient + "\n" + str_at(d, "recipient") +
-                                               "\n" + str_at(d, "expected_contract")
-                                         : str_at(d, "key");
+      const std::string obligation = d.key.empty()
+                                         ? (r.message_id.empty() ? "seq:" + std::to_string(seq) : r.message_id) +
+                                               "\n" + norm + "\n" + r.recipient + "\n" + d.recipient +
+                                               "\n" + d.expected_contract
+                                         : d.key;
       auto [it, fresh] = violations.try_emplace(obligation);
       auto& v = it->second;
       if (fresh) {
         v.contract = contract;
         v.norm = norm;
         v.producer = producer;
-        v.message = r.message_id.empty() ? "seq:" + std::to_string(r.seq) : r.message_id;
+        v.message = r.message_id.empty() ? "seq:" + std::to_string(seq) : r.message_id;
         v.follow_up = follow_up;
         v.at = r.at;
       }
-      if (d.contains("by_ms")) v.by_ms = int_at(d, "by_ms");
-      v.open = str_at(d, "state") == "open";
-      // Who was late: the detail says so (late_party); older rows by the recipient column.
-      v.late_party = str_at(d, "late_party");
-      if (v.late_party.empty()) v.late_party = r.recipient;
-      v.expected_contract = str_at(d, "expected_contract");
-      v.due_at = int_at(d, "due_at");
-      v.done_at = int_at(d, "done_at");
+      if (d.by_ms) v.by_ms = *d.by_ms;
+      v.open = d.open;
+      // Who was late: the event says so (late_party); older ones by the recipient column.
+      v.late_party = d.late_party.empty() ? r.recipient : d.late_party;
+      v.expected_contract = d.expected_contract;
+      v.due_at = d.due_at;
+      v.done_at = d.done_at;
       v.last_at = r.at;
-      if (auto first = str_at(d, "corrects"); !first.empty()) v.message = first;
+      if (!d.corrects.empty()) v.message = d.corrects;
       seen(r.at);
       continue;
     }
 
     if (!query.contract.empty() && r.contract != query.contract) continue;
 
-    if (e == "accepted" || e == "rejected" || e == "duplicate") {
+    if (e == Kind::kAccepted || e == Kind::kRejected || e == Kind::kDuplicate) {
       if (!partner_ok(r.sender, r.sender)) continue;
       auto& w = row_for(r.sender, r.contract);
       auto& wk = week_for(r.at).week;
@@ -366,21 +355,19 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
       ++wk.submitted;
       ++producer_week.first;
       seen(r.at);
-      if (e == "duplicate") {
+      if (e == Kind::kDuplicate) {
         ++w.row.duplicates;
         ++wk.duplicates;
-      } else if (e == "rejected") {
+      } else if (const auto* rejected = std::get_if<events::Rejected>(&r.record)) {
         ++w.row.rejected;
         ++wk.rejected;
         ++producer_week.second;
-        const json d = parse_detail(r.detail);
         bool lacks_required = false;
         std::set<std::pair<std::string, std::string>> once;  // a reason counts once per submission
-        if (auto errors = d.find("errors"); errors != d.end() && errors->is_array()) {
-          for (const auto& err : *errors) {
-            if (!err.is_object()) continue;
-            const std::string pointer = str_at(err, "pointer");
-            const std::string keyword = str_at(err, "code");
+        {
+          for (const auto& err : rejected->errors) {
+            const std::string& pointer = err.pointer;
+            const std::string& keyword = err.code;
             if (!once.insert({pointer, keyword}).second) continue;
             ++w.reasons[{pointer, keyword}];
             if (keyword == "required") {
@@ -399,7 +386,7 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
             }
           }
         }
-        if (once.empty()) ++w.reasons[{"", str_at(d, "code")}];
+        if (once.empty()) ++w.reasons[{"", rejection_code(*rejected)}];
         w.row.lacking_required += lacks_required;
       } else {
         ++w.row.accepted;
@@ -428,26 +415,26 @@ QualityReport compute_quality(const ReportInput& input, const ReportQuery& query
       continue;
     }
 
-    const bool delivery_event = e == "routed" || e == "delivered" || e == "redelivered" ||
-                                e == "acknowledged" || e == "nacked" || e == "dead_lettered";
+    const bool delivery_event = e == Kind::kRouted || e == Kind::kDelivered || e == Kind::kRedelivered ||
+                                e == Kind::kAcknowledged || e == Kind::kNacked || e == Kind::kDeadLettered;
     if (!delivery_event || !partner_ok(r.sender, r.recipient)) continue;
     auto& c = consumer_for(r.recipient);
     seen(r.at);
-    if (e == "routed") {
+    if (e == Kind::kRouted) {
       ++c.routed;
-    } else if (e == "delivered") {
+    } else if (e == Kind::kDelivered) {
       ++c.delivered;
-    } else if (e == "nacked") {
+    } else if (e == Kind::kNacked) {
       ++c.nacked;
-    } else if (e == "redelivered") {
+    } else if (e == Kind::kRedelivered) {
       ++c.redeliveries;
       ++row_for(r.sender, r.contract).row.redeliveries;
       ++week_for(r.at).week.redeliveries;
-    } else if (e == "dead_lettered") {
+    } else if (e == Kind::kDeadLettered) {
       ++c.dead_letters;
       ++row_for(r.sender, r.contract).row.dead_letters;
       ++week_for(r.at).week.dead_letters;
-    } else if (e == "acknowledged") {
+    } else if (e == Kind::kAcknowledged) {
       ++c.acknowledged;
       if (auto a = accepted.find(r.message_id); a != accepted.end()) {
         const Millis latency = r.at - a->second.at;

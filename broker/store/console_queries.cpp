@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "broker/audit/log_events.h"
 #include "broker/store/log_row.h"
 #include "broker/store/sqlite_handle.h"
 
@@ -281,13 +282,16 @@ Result<std::vector<DeadLetter>> find_dead_letters(SqliteStore& store, const Mess
   if (!rows) return rows.error();
   // Through the message index: a few rows per dead letter.
   for (auto& d : out) {
-    Query r(db, "SELECT detail FROM handover_log WHERE message_id = ? AND event = 'resent' ORDER BY seq",
+    Query r(db, "SELECT " KETEN_LOG_ROW_COLUMNS " FROM handover_log WHERE message_id = ? AND event = ? ORDER BY seq",
             "console resent rows");
     r.text(d.message.message_id);
+    r.text(std::string(events::to_string(events::Kind::kResent)));
     auto resent = r.each([&] {
-      auto detail = nlohmann::json::parse(r.text_at(0), nullptr, false);
-      if (detail.is_object() && detail.contains("new_message_id") && detail["new_message_id"].is_string()) {
-        d.resent_as.push_back(detail["new_message_id"].get<std::string>());
+      // Read as a typed event (audit/log_events.h); a row that cannot be typed names no new id.
+      auto e = audit::logged_event(read_log_row(r));
+      if (!e) return;
+      if (const auto* x = std::get_if<events::Resent>(&e->event.record); x && !x->new_message_id.empty()) {
+        d.resent_as.push_back(x->new_message_id);
       }
     });
     if (!resent) return resent.error();

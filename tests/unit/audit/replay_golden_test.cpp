@@ -42,6 +42,13 @@ void check_all(const std::string& stem, const broker::audit::Timeline& t, const 
   check_golden(stem + ".html", broker::audit::render_html(t, v));
 }
 
+// The rows typed at the one boundary readers use (log_events.h).
+broker::audit::EventLog typed(const std::vector<broker::audit::LogRecord>& rows) {
+  auto log = broker::audit::event_log(rows);
+  REQUIRE(log);
+  return *log;
+}
+
 broker::audit::LogData every_kind() {
   auto bundle = broker::audit::read_bundle(read_file(kDir / "every_kind.jsonl"));
   REQUIRE(bundle);
@@ -59,9 +66,11 @@ TEST_CASE("replay renders every event kind as it always has", "[audit][golden]")
   // violations.
   broker::audit::Timeline all;
   all.query.case_ref = "9990012345";
-  all.events = data.rows;
-  for (const auto& r : data.rows) {
-    if (r.event == "norm_violated") all.violations.push_back(r);
+  const auto log = typed(data.rows);
+  all.events = log.events;
+  all.hashes = {log.hashes.begin(), log.hashes.end()};
+  for (const auto& e : log.events) {
+    if (e.event.kind() == broker::events::Kind::kNormViolated) all.violations.push_back(e);
   }
   all.partners = {"DTV", "KMAR", "DVO"};
   check_all("every_kind", all, report);
@@ -69,16 +78,16 @@ TEST_CASE("replay renders every event kind as it always has", "[audit][golden]")
 
 TEST_CASE("replay renders a case, and a partner's view at a moment, as it always has", "[audit][golden]") {
   const auto data = every_kind();
-  check_all("case", broker::audit::build_timeline(data.rows, {"9990012345", "", 0}), broker::audit::verify_log(data, {}));
-  check_all("case_dvo", broker::audit::build_timeline(data.rows, {"9990012345", "DVO", test_support::kT0 + 50'000}),
+  check_all("case", broker::audit::build_timeline(typed(data.rows), {"9990012345", "", 0}), broker::audit::verify_log(data, {}));
+  check_all("case_dvo", broker::audit::build_timeline(typed(data.rows), {"9990012345", "DVO", test_support::kT0 + 50'000}),
             broker::audit::verify_rows(data.rows));
   const auto removal = test_support::seal_all(test_support::removal_case_rows());
   broker::audit::VerifyReport broken;
   broken.ok = false;
   broken.first_bad_seq = 9;
   broken.problem = "hash does not match the row's content";
-  check_all("removal_kmar", broker::audit::build_timeline(removal, {test_support::kCase, "KMAR", test_support::kT0 + 4'000}),
+  check_all("removal_kmar", broker::audit::build_timeline(typed(removal), {test_support::kCase, "KMAR", test_support::kT0 + 4'000}),
             broken);
-  check_all("removal_dvo", broker::audit::build_timeline(removal, {test_support::kCase, "DVO", 0}),
+  check_all("removal_dvo", broker::audit::build_timeline(typed(removal), {test_support::kCase, "DVO", 0}),
             broker::audit::verify_rows(removal));
 }

@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <stdexcept>
+
+#include "broker/events/render.h"
 #include "tests/unit/audit/removal_case.h"
 
 namespace {
@@ -19,7 +22,14 @@ std::vector<std::uint64_t> seqs(const broker::audit::Timeline& t) {
   return out;
 }
 
-const auto kRows = test_support::seal_all(test_support::removal_case_rows());
+// The rows typed at the one boundary readers use (log_events.h).
+broker::audit::EventLog typed(const std::vector<broker::audit::LogRecord>& rows) {
+  auto log = broker::audit::event_log(rows);
+  if (!log) throw std::runtime_error(log.error().detail);
+  return std::move(*log);
+}
+
+const auto kRows = typed(test_support::seal_all(test_support::removal_case_rows()));
 
 }  // namespace
 
@@ -34,13 +44,13 @@ TEST_CASE("the case timeline holds every event of the case in log order and noth
 TEST_CASE("the timeline describes rejections with their reasons", "[audit]") {
   const auto t = build_timeline(kRows, {kCase, "", 0});
   REQUIRE(t.events[8].seq == 10);
-  CHECK(broker::audit::describe(t.events[8]) ==
+  CHECK(broker::events::describe(t.events[8].event) ==
         "broker rejected transport.ordered v1 (id m-bad) from KMAR: not_owner, KMAR may not produce transport.ordered");
-  CHECK(broker::audit::describe(t.events[1]) ==
+  CHECK(broker::events::describe(t.events[1].event) ==
         "broker accepted departure.scheduled v1 (id m-depart) from DTV for KMAR, DVO");
-  CHECK(broker::audit::describe(t.events[6]) == "KMAR acknowledged departure.scheduled v1 (id m-depart)");
-  CHECK(broker::audit::lane_of(t.events[6]) == "KMAR");
-  CHECK(broker::audit::lane_of(t.events[0]) == "DTV");
+  CHECK(broker::events::describe(t.events[6].event) == "KMAR acknowledged departure.scheduled v1 (id m-depart)");
+  CHECK(broker::events::lane_of(t.events[6].event) == "KMAR");
+  CHECK(broker::events::lane_of(t.events[0].event) == "DTV");
 }
 
 TEST_CASE("as of a moment, a partner's view holds exactly what it had received and acknowledged", "[audit]") {
@@ -110,7 +120,7 @@ TEST_CASE("text, json and html renderings carry every event", "[audit]") {
 TEST_CASE("html rendering escapes what partners wrote", "[audit][hostile]") {
   auto rows = test_support::removal_case_rows();
   rows[9].detail = R"({"code":"schema_violation","detail":"<script>alert(1)</script>","errors":[]})";
-  const auto t = build_timeline(test_support::seal_all(rows), {kCase, "", 0});
+  const auto t = build_timeline(typed(test_support::seal_all(rows)), {kCase, "", 0});
   const std::string html = broker::audit::render_html(t, {});
   CHECK_THAT(html, !Contains("<script>alert"));
   CHECK_THAT(html, Contains("&lt;script&gt;"));
@@ -129,12 +139,12 @@ TEST_CASE("a partner's view lists the fields policy removed from its deliveries"
       case_row(2000, "redacted", "m-health", "health.action-perspective.published", "GZA", "DVO", 1,
                R"({"removed":[{"pointer":"/fit_to_travel","rule":"medical:no-consent"}],"basis":""})"),
       case_row(2500, "acknowledged", "m-health", "health.action-perspective.published", "GZA", "DVO", 1)};
-  const auto sealed = test_support::seal_all(rows);
+  const auto sealed = typed(test_support::seal_all(rows));
   const auto t = build_timeline(sealed, {kCase, "DVO", 0});
   REQUIRE(t.received.size() == 1);
   CHECK(t.received[0].removed_fields == std::vector<std::string>{"/fit_to_travel"});
   CHECK(t.received[0].attempts == 2);
-  CHECK(broker::audit::describe(sealed[3]) ==
+  CHECK(broker::events::describe(sealed.events[3].event) ==
         "policy removed /fit_to_travel (medical:no-consent) from health.action-perspective.published v1 (id m-health) "
         "for DVO");
 }

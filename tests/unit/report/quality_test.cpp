@@ -566,8 +566,8 @@ TEST_CASE("a period's report reads only the period and matches the report from t
   for (const auto& query : periods) {
     INFO("period from " << query.from << " to " << query.to << " partner " << query.partner);
     auto windowed = ok(broker::report::read_store(s.path(), query));
-    CHECK(windowed.rows.size() < whole.rows.size());  // it did not read the whole log
-    for (const auto& row : windowed.rows) CHECK((row.at >= query.from || row.event == "accepted"));
+    CHECK(windowed.events.size() < whole.events.size());  // it did not read the whole log
+    for (const auto& [seq, e] : windowed.events) CHECK((e.at >= query.from || e.kind() == broker::events::Kind::kAccepted));
     windowed.contracts = infos();
     auto reference = whole;
     reference.contracts = infos();
