@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -579,4 +582,38 @@ TEST_CASE("a period's report reads only the period and matches the report from t
   const auto week48 = report_of(s.path(), periods[0]);
   CHECK(consumer(week48, "BRAVO").acknowledged == 1);
   CHECK(consumer(week48, "CHARLIE").acknowledged == 2);
+}
+
+// The renderings pinned byte for byte for the scripted scenario under several queries, so that
+// restructuring compute_quality and the renderers shows any change in what they produce. The files
+// under tests/data/report/ were written by the report before compute_quality and render_html were
+// cut into named steps; KETEN_WRITE_GOLDEN=1 rewrites them (then review the diff).
+TEST_CASE("the report's text, JSON and HTML stay byte for byte what they were", "[report][golden]") {
+  test_support::TempDir dir;
+  Scenario s(dir);
+  play(s);
+  s.close();
+  const std::filesystem::path golden = std::filesystem::path(KETEN_SOURCE_DIR) / "tests/data/report";
+  const std::pair<const char*, ReportQuery> queries[] = {{"all", {}},
+                                                         {"week48", {kWeek48, kWeek48 + 7 * 24 * kHour, "", ""}},
+                                                         {"charlie", {0, 0, "CHARLIE", ""}},
+                                                         {"notice", {0, 0, "", "test.notice"}}};
+  for (const auto& [name, query] : queries) {
+    for (bool with_contracts : {true, false}) {
+      const auto r = report_of(s.path(), query, with_contracts ? infos() : std::vector<ContractInfo>{});
+      const std::string stem = std::string(name) + (with_contracts ? "" : "_no_contracts");
+      const std::pair<std::string, std::string> outputs[] = {{stem + ".txt", broker::report::render_text(r)},
+                                                             {stem + ".json", broker::report::render_json(r)},
+                                                             {stem + ".html", broker::report::render_html(r)}};
+      for (const auto& [file, text] : outputs) {
+        INFO(file);
+        if (const char* w = std::getenv("KETEN_WRITE_GOLDEN"); w != nullptr && std::string(w) == "1") {
+          std::ofstream(golden / file, std::ios::binary) << text;
+        }
+        std::ifstream in(golden / file, std::ios::binary);
+        REQUIRE(in);
+        CHECK(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()) == text);
+      }
+    }
+  }
 }
