@@ -116,10 +116,21 @@ MessageView message_view(const events::Event& e) {
 
 bool is_send(Kind k) { return k == Kind::kDelivered || k == Kind::kRedelivered; }
 
-// What the partner had received: first delivery, sends, acknowledgement, dead letter.
+// What the partner had received: first delivery, sends, acknowledgement, dead letter. A send the
+// broker logged and then found it could not hand over (`undelivered`: the connection was gone)
+// is taken back: the partner cannot have read it; when it was the only one, nothing was received.
 void note_delivery(const events::Event& e, const std::map<std::string, MessageView>& messages,
                    std::map<std::string, MessageView>& received, std::vector<std::string>& order) {
-  if (is_send(e.kind())) {
+  if (e.kind() == Kind::kUndelivered) {
+    auto it = received.find(e.message_id);
+    if (it == received.end()) return;
+    if (it->second.attempts > 1) {
+      --it->second.attempts;
+    } else {
+      received.erase(it);
+      order.erase(std::remove(order.begin(), order.end(), e.message_id), order.end());
+    }
+  } else if (is_send(e.kind())) {
     auto known = messages.find(e.message_id);
     auto [it, fresh] = received.try_emplace(e.message_id, known != messages.end() ? known->second : MessageView{});
     if (fresh) {

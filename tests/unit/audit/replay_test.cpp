@@ -148,3 +148,33 @@ TEST_CASE("a partner's view lists the fields policy removed from its deliveries"
         "policy removed /fit_to_travel (medical:no-consent) from health.action-perspective.published v1 (id m-health) "
         "for DVO");
 }
+
+TEST_CASE("a send that never left the broker is not something the partner received", "[audit][regression]") {
+  // The broker logs `delivered` when it queues the frame and `undelivered` when the socket refused
+  // it (the connection was gone): the partner cannot have read it. Replay knew only the names
+  // delivered and redelivered, so it said the partner had received the message at the first time.
+  using test_support::case_row;
+  const std::string c = "departure.scheduled";
+  std::vector<broker::audit::LogRecord> rows = {
+      case_row(0, "accepted", "m-1", c, "DTV", "", 0, R"({"recipients":["KMAR"]})"),
+      case_row(0, "routed", "m-1", c, "DTV", "KMAR", 1),
+      case_row(1000, "delivered", "m-1", c, "DTV", "KMAR", 1, R"({"attempt":1})"),
+      case_row(1001, "undelivered", "m-1", c, "DTV", "KMAR", 1, R"({"attempt":1,"reason":"connection gone"})"),
+      case_row(5000, "delivered", "m-1", c, "DTV", "KMAR", 1, R"({"attempt":1})"),
+      case_row(6000, "redelivered", "m-1", c, "DTV", "KMAR", 1, R"({"attempt":2})"),
+      case_row(6001, "undelivered", "m-1", c, "DTV", "KMAR", 1, R"({"attempt":2,"reason":"connection gone"})"),
+      case_row(7000, "acknowledged", "m-1", c, "DTV", "KMAR", 1)};
+  const auto log = typed(test_support::seal_all(rows));
+  SECTION("as of just after the refused send: nothing received") {
+    const auto t = build_timeline(log, {kCase, "KMAR", kT0 + 2000});
+    CHECK(t.received.empty());
+  }
+  SECTION("later: received at the send that left, each refused send not counted") {
+    const auto t = build_timeline(log, {kCase, "KMAR", 0});
+    REQUIRE(t.received.size() == 1);
+    CHECK(t.received[0].delivered_at == kT0 + 5000);
+    CHECK(t.received[0].attempts == 1);
+    CHECK(t.received[0].acked_at == kT0 + 7000);
+    CHECK(t.received[0].accepted_at == kT0);
+  }
+}
