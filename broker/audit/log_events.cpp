@@ -72,13 +72,14 @@ Result<std::vector<events::LoggedEvent>> logged_events(const std::vector<LogReco
   return out;
 }
 
-Result<EventLog> event_log(const std::vector<LogRecord>& rows) {
-  auto events = logged_events(rows);
-  if (!events) return events.error();
-  EventLog log{std::move(*events), {}};
-  log.hashes.reserve(log.events.size());
+Result<EventLog> event_log(const std::vector<LogRecord>& rows, std::string_view case_ref) {
+  EventLog log;
   for (const auto& row : rows) {
-    if (!row.omitted) log.hashes.emplace(row.seq, row.hash);
+    if (row.omitted || (!case_ref.empty() && row.case_ref != case_ref)) continue;
+    auto e = logged_event(row);
+    if (!e) return e.error();
+    log.events.push_back(std::move(*e));
+    log.hashes.emplace(row.seq, row.hash);
   }
   return log;
 }

@@ -297,8 +297,9 @@ int replay(const LogArgs& args) {
     data = std::move(*loaded);
     report = broker::audit::verify_log(data, {*key});
   }
-  // The rows verified above become typed events here (audit/log_events.h); replay reads only those.
-  auto log = broker::audit::event_log(data.rows);
+  // The case's rows verified above become typed events here (audit/log_events.h); replay reads
+  // only those.
+  auto log = broker::audit::event_log(data.rows, args.case_ref);
   if (!log) return fail(kExitFailed, log.error().detail);
   const auto timeline = broker::audit::build_timeline(*log, {args.case_ref, args.partner, *as_of});
   if (!args.into.empty()) {

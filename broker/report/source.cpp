@@ -22,14 +22,12 @@ Result<std::vector<LoggedEvent>> typed(Result<std::vector<audit::LogRecord>> row
   return audit::logged_events(*rows);
 }
 
-// The events from the first at or after `from` up to the first at or after `to` (0: to the
-// head), ascending seq.
-Result<std::vector<LoggedEvent>> events_between(store::SqliteStore& store, Millis from, Millis to) {
-  auto first = store.log_seq_since(from);
-  if (!first) return first.error();
+// The events from seq `first` up to the first at or after `to` (0: to the head), ascending seq;
+// read and typed a page at a time, so the rows of one page are all that is held beside the events.
+Result<std::vector<LoggedEvent>> events_from(store::SqliteStore& store, std::uint64_t first, Millis to) {
   std::vector<LoggedEvent> out;
   constexpr std::size_t kPage = 10'000;
-  for (std::uint64_t seq = *first;;) {
+  for (std::uint64_t seq = first;;) {
     auto page = typed(store.read_log(seq, kPage));
     if (!page) return page.error();
     for (auto& e : *page) {
@@ -68,17 +66,13 @@ Result<void> add_older_acceptances(store::SqliteStore& store, const ReportQuery&
 
 Result<ReportInput> read_input(store::SqliteStore& store, const ReportQuery& query) {
   ReportInput input;
-  if (query.from == 0) {
-    auto data = store.read_log_data();
-    if (!data) return data.error();
-    auto events = typed(std::move(data->rows));
-    if (!events) return events.error();
-    input.events = std::move(*events);
-  } else {
-    auto events = events_between(store, query.from, query.to);
-    if (!events) return events.error();
-    input.events = std::move(*events);
-  }
+  // Without a period start the whole log (rows past the period's end too, as acceptances a
+  // dispute may name); with one, the events from the first at or after it to the period's end.
+  auto first = query.from == 0 ? Result<std::uint64_t>(1) : store.log_seq_since(query.from);
+  if (!first) return first.error();
+  auto events = events_from(store, *first, query.from == 0 ? 0 : query.to);
+  if (!events) return events.error();
+  input.events = std::move(*events);
   for (const auto& [seq, e] : input.events) {
     if (e.kind() != events::Kind::kAccepted || !query.contains(e.at)) continue;
     auto message = store.find_message_content(e.message_id);
