@@ -237,7 +237,8 @@ class QualityCounter {
       case Kind::kRedelivered:
       case Kind::kAcknowledged:
       case Kind::kNacked:
-      case Kind::kDeadLettered: return count_delivery(e);
+      case Kind::kDeadLettered:
+      case Kind::kUndelivered: return count_delivery(e);
       default: return;
     }
   }
@@ -458,19 +459,25 @@ class QualityCounter {
 
   // routed, delivered, redelivered, acknowledged, nacked, dead_lettered: per consumer; the
   // redeliveries and dead letters also per producer and week, the acknowledgement latency per week.
+  // undelivered: the send logged just before never left the broker, so it is taken back.
   void count_delivery(const events::Event& e) {
     if (!partner_ok(e.sender, e.recipient)) return;
     auto& c = consumer_for(e.recipient);
     seen(e.at);
     switch (e.kind()) {
       case Kind::kRouted: ++c.routed; break;
-      case Kind::kDelivered: ++c.delivered; break;
+      case Kind::kDelivered:
+        ++c.delivered;
+        last_send_[e.delivery_id] = {Kind::kDelivered, e.at};
+        break;
       case Kind::kNacked: ++c.nacked; break;
       case Kind::kRedelivered:
         ++c.redeliveries;
         ++row_for(e.sender, e.contract).row.redeliveries;
         ++week_for(e.at).week.redeliveries;
+        last_send_[e.delivery_id] = {Kind::kRedelivered, e.at};
         break;
+      case Kind::kUndelivered: take_back_send(c, e); break;
       case Kind::kDeadLettered:
         ++c.dead_letters;
         ++row_for(e.sender, e.contract).row.dead_letters;
@@ -486,6 +493,21 @@ class QualityCounter {
         break;
       default: break;
     }
+  }
+
+  // An undelivered event: the delivery's last send counted in the period did not happen.
+  void take_back_send(Consumer& c, const events::Event& e) {
+    auto send = last_send_.find(e.delivery_id);
+    if (send == last_send_.end()) return;
+    const auto [kind, sent_at] = send->second;
+    last_send_.erase(send);
+    if (kind == Kind::kDelivered) {
+      --c.delivered;
+      return;
+    }
+    --c.redeliveries;
+    --row_for(e.sender, e.contract).row.redeliveries;
+    --week_for(sent_at).week.redeliveries;
   }
 
   // Each obligation once, as last recorded; one recorded open and then shown met in time by a
@@ -591,6 +613,7 @@ class QualityCounter {
   std::map<std::pair<std::string, std::string>, DisputeCount> disputes_;
   std::map<Millis, WeekWork> weeks_;
   std::map<std::string, Violation> violations_;  // by obligation
+  std::map<std::int64_t, std::pair<Kind, Millis>> last_send_;  // by delivery id: its last send counted
   Millis first_seen_ = 0, last_seen_ = 0;
 };
 

@@ -617,3 +617,32 @@ TEST_CASE("the report's text, JSON and HTML stay byte for byte what they were", 
     }
   }
 }
+
+TEST_CASE("a send that never left the broker is no delivery and no redelivery", "[report][regression]") {
+  // The broker logs `delivered` or `redelivered` when it queues a frame and `undelivered` when the
+  // socket refused it (the connection was gone): that attempt does not count, and the next send
+  // logs the same attempt again. The report knew nothing of `undelivered` and counted each such
+  // send: two first sends of one message, a redelivery that never happened.
+  test_support::TempDir dir;
+  Scenario s(dir);
+  const Millis t = kWeek47 + kHour;
+  s.accepted("m1", "test.notice", "ALPHA", t, kBare, {"BRAVO"});
+  s.delivery("delivered", "m1", "test.notice", "ALPHA", "BRAVO", t + 10);
+  s.delivery("undelivered", "m1", "test.notice", "ALPHA", "BRAVO", t + 11);
+  s.delivery("delivered", "m1", "test.notice", "ALPHA", "BRAVO", t + 20);
+  s.delivery("redelivered", "m1", "test.notice", "ALPHA", "BRAVO", t + 30'000);
+  s.delivery("undelivered", "m1", "test.notice", "ALPHA", "BRAVO", t + 30'001);
+  s.delivery("redelivered", "m1", "test.notice", "ALPHA", "BRAVO", t + 60'000);
+  s.delivery("acknowledged", "m1", "test.notice", "ALPHA", "BRAVO", t + 61'000);
+  s.close();
+  const auto r = report_of(s.path(), {});
+  const auto& bravo = consumer(r, "BRAVO");
+  CHECK(bravo.routed == 1);
+  CHECK(bravo.delivered == 1);
+  CHECK(bravo.redeliveries == 1);
+  CHECK(bravo.acknowledged == 1);
+  CHECK(row(r, "ALPHA", "test.notice").redeliveries == 1);
+  CHECK(r.totals.redeliveries == 1);
+  REQUIRE_FALSE(r.weeks.empty());
+  CHECK(r.weeks[0].redeliveries == 1);
+}
