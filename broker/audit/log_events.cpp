@@ -75,7 +75,9 @@ Result<std::vector<events::LoggedEvent>> logged_events(const std::vector<LogReco
 Result<EventLog> event_log(const std::vector<LogRecord>& rows, std::string_view case_ref) {
   EventLog log;
   for (const auto& row : rows) {
-    if (row.omitted || (!case_ref.empty() && row.case_ref != case_ref)) continue;
+    // A broker start carries no case but concerns every case open at the time (replay shows it).
+    const bool wanted = case_ref.empty() || row.case_ref == case_ref || (row.case_ref.empty() && row.event == events::to_string(events::Kind::kStarted));
+    if (row.omitted || !wanted) continue;
     auto e = logged_event(row);
     if (!e) return e.error();
     log.events.push_back(std::move(*e));

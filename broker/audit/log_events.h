@@ -36,8 +36,9 @@ struct EventLog {
 // Every row typed, in the rows' order; rows a bundle leaves out of its scope (`omitted`, content
 // not given) are skipped. Fails at the first row logged_event refuses, naming it.
 [[nodiscard]] contracts::Result<std::vector<events::LoggedEvent>> logged_events(const std::vector<LogRecord>& rows);
-// The same with each row's hash. With `case_ref`, only the rows of that case (a replay of one case
-// from a whole log types just those).
+// The same with each row's hash. With `case_ref`, only the rows of that case and the broker's
+// starts, which carry no case but concern every case open at the time (a replay of one case from a
+// whole log types just those).
 [[nodiscard]] contracts::Result<EventLog> event_log(const std::vector<LogRecord>& rows, std::string_view case_ref = {});
 
 // A norm_violated event as readers need it. From the typed record; for an event migrated from a

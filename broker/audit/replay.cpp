@@ -192,9 +192,26 @@ Timeline build_timeline(const EventLog& log, const ReplayQuery& q) {
   std::map<std::string, MessageView> messages;  // by message_id, from the accepted events
   std::map<std::string, MessageView> received;
   std::vector<std::string> received_order;
+  // A broker start concerns every case open at the time (deliveries resumed, the clock that run
+  // used): the timeline shows the start in effect at the case's first event and each one up to
+  // its last. A start carries no case of its own.
+  std::uint64_t first_seq = 0, last_seq = 0, start_before = 0;
+  for (const auto& [seq, e] : log.events) {
+    if (e.case_ref == q.case_ref && (q.as_of == 0 || e.at <= q.as_of)) {
+      if (first_seq == 0) first_seq = seq;
+      last_seq = seq;
+    } else if (e.kind() == Kind::kStarted && first_seq == 0) {
+      start_before = seq;
+    }
+  }
+  auto is_case_start = [&](std::uint64_t seq, const events::Event& e) {
+    return e.kind() == Kind::kStarted && e.case_ref.empty() && first_seq != 0 &&
+           (seq == start_before || (seq > first_seq && seq < last_seq));
+  };
   for (const auto& logged : log.events) {
     const events::Event& e = logged.event;
-    if (e.case_ref != q.case_ref) continue;
+    const bool start = is_case_start(logged.seq, e);
+    if (e.case_ref != q.case_ref && !start) continue;
     if (q.as_of != 0 && e.at > q.as_of) continue;
     if (e.kind() == Kind::kAccepted) {
       MessageView m = message_view(e);
@@ -211,7 +228,7 @@ Timeline build_timeline(const EventLog& log, const ReplayQuery& q) {
         }
       }
     }
-    if (!q.partner.empty() && e.sender != q.partner && e.recipient != q.partner) continue;
+    if (!q.partner.empty() && !start && e.sender != q.partner && e.recipient != q.partner) continue;
     t.events.push_back(logged);
     t.hashes.emplace(logged.seq, log.hash_of(logged.seq));
     if (e.kind() == Kind::kNormViolated) t.violations.push_back(logged);

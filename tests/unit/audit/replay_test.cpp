@@ -178,3 +178,35 @@ TEST_CASE("a send that never left the broker is not something the partner receiv
     CHECK(t.received[0].accepted_at == kT0);
   }
 }
+
+TEST_CASE("a case's timeline shows the broker start in effect at its first event and each restart during it",
+          "[audit]") {
+  using test_support::case_row;
+  auto started = [](contracts::Millis offset, const std::string& clock) {
+    return case_row(offset, "started", "", "", "", "", 0,
+                    R"({"config_digest":"aa","contracts_digest":"bb","clock":{"source":")" + clock +
+                        R"(","sync":"synchronized","basis":"adjtimex"}})",
+                    "");
+  };
+  std::vector<broker::audit::LogRecord> rows = {
+      started(0, "first"),                                                                            // 1
+      started(10, "second"),                                                                          // 2: in effect
+      case_row(100, "accepted", "m1", "departure.scheduled", "DTV", "", 0, R"({"recipients":["KMAR"]})"),  // 3
+      started(200, "third"),                                                                          // 4: during
+      case_row(300, "delivered", "m1", "departure.scheduled", "DTV", "KMAR", 1, R"({"attempt":1})"),  // 5
+      started(400, "fourth"),                                                                         // 6: after
+  };
+  const auto sealed = test_support::seal_all(rows);
+  const auto t = build_timeline(typed(sealed), {kCase, "", 0});
+  CHECK(seqs(t) == std::vector<std::uint64_t>{2, 3, 4, 5});
+  CHECK_THAT(broker::audit::render_text(t, {}), Contains("clock second") && Contains("clock third") &&
+                                                     !Contains("clock first") && !Contains("clock fourth"));
+  // A partner's view keeps them too (KMAR was not party to the acceptance); an as-of cut ends the
+  // case's span there.
+  CHECK(seqs(build_timeline(typed(sealed), {kCase, "KMAR", 0})) == std::vector<std::uint64_t>{2, 4, 5});
+  CHECK(seqs(build_timeline(typed(sealed), {kCase, "", sealed[2].at})) == std::vector<std::uint64_t>{2, 3});
+  // Typed for one case only, the starts are kept.
+  auto one_case = broker::audit::event_log(sealed, kCase);
+  REQUIRE(one_case);
+  CHECK(seqs(build_timeline(*one_case, {kCase, "", 0})) == std::vector<std::uint64_t>{2, 3, 4, 5});
+}
