@@ -5,25 +5,16 @@
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+
+#include "broker/events/render.h"
 #include "contracts/html_escape.h"
 
 namespace broker::audit {
 namespace {
 
+using events::Kind;
+using events::LoggedEvent;
 using nlohmann::json;
-
-json parse_detail(const std::string& detail) {
-  if (detail.empty()) return json::object();
-  json j = json::parse(detail, nullptr, false);
-  return j.is_object() ? j : json::object();
-}
-
-std::string str_at(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end()) return "";
-  if (it->is_string()) return it->get<std::string>();
-  return it->dump();
-}
 
 std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
   std::string out;
@@ -33,15 +24,13 @@ std::string join(const std::vector<std::string>& items, const char* sep = ", ") 
 
 std::string short_id(const std::string& id) { return id.size() > 8 ? id.substr(0, 8) : id; }
 
-std::string what(const LogRecord& r) {
-  if (r.contract.empty()) return "message " + short_id(r.message_id);
-  return r.contract + " v" + std::to_string(r.version) + " (id " + short_id(r.message_id) + ")";
+// The message an event concerns, as the sentences name it (broker/events/render.cpp).
+std::string what(const events::Event& e) {
+  if (e.contract.empty()) return "message " + short_id(e.message_id);
+  return e.contract + " v" + std::to_string(e.version) + " (id " + short_id(e.message_id) + ")";
 }
 
-bool is_delivery_event(const std::string& e) {
-  return e == "routed" || e == "delivered" || e == "redelivered" || e == "acknowledged" || e == "nacked" ||
-         e == "dead_lettered" || e == "redacted" || e == "policy_allowed";
-}
+std::string digest_hex(const events::Event& e) { return e.payload_digest ? events::hex(*e.payload_digest) : std::string(); }
 
 using contracts::html_escape;
 
@@ -92,15 +81,6 @@ std::string view_line(const MessageView& m, bool received) {
   return line + ", payload sha256 " + m.payload_digest.substr(0, 16) + "...";
 }
 
-std::int64_t int_at(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
-}
-
-std::string format_time_or(Millis millis, const char* otherwise) {
-  return millis == 0 ? otherwise : format_time(millis);
-}
-
 std::string duration_words(std::int64_t ms) {
   if (ms < 0) return "-" + duration_words(-ms);
   if (ms < 1000) return std::to_string(ms) + "ms";
@@ -115,34 +95,79 @@ std::string duration_words(std::int64_t ms) {
   return out;
 }
 
-// Who was late: the detail names it (brokers since norms named it); older rows by the recipient
+// Who was late: the event says so (brokers since norms named it); older ones by the recipient
 // column, the expected follow-up, or the message's sender.
-std::string late_party_of(const LogRecord& r, const json& d) {
-  if (auto who = str_at(d, "late_party"); !who.empty()) return who;
-  if (!r.recipient.empty()) return r.recipient;
-  if (auto expected = str_at(d, "expected_contract"); !expected.empty()) return "the producer of " + expected;
-  return r.sender.empty() ? "?" : r.sender;
+std::string late_party_of(const events::Event& e, const NormFacts& f) {
+  if (!f.late_party.empty()) return f.late_party;
+  if (!e.recipient.empty()) return e.recipient;
+  if (!f.expected_contract.empty()) return "the producer of " + f.expected_contract;
+  return e.sender.empty() ? "?" : e.sender;
+}
+
+MessageView message_view(const events::Event& e) {
+  MessageView m;
+  m.message_id = e.message_id;
+  m.contract = e.contract;
+  m.version = e.version;
+  m.sender = e.sender;
+  m.payload_digest = digest_hex(e);
+  return m;
+}
+
+bool is_send(Kind k) { return k == Kind::kDelivered || k == Kind::kRedelivered; }
+
+// What the partner had received: first delivery, sends, acknowledgement, dead letter. A send the
+// broker logged and then found it could not hand over (`undelivered`: the connection was gone)
+// is taken back: the partner cannot have read it; when it was the only one, nothing was received.
+void note_delivery(const events::Event& e, const std::map<std::string, MessageView>& messages,
+                   std::map<std::string, MessageView>& received, std::vector<std::string>& order) {
+  if (e.kind() == Kind::kUndelivered) {
+    auto it = received.find(e.message_id);
+    if (it == received.end()) return;
+    if (it->second.attempts > 1) {
+      --it->second.attempts;
+    } else {
+      received.erase(it);
+      order.erase(std::remove(order.begin(), order.end(), e.message_id), order.end());
+    }
+  } else if (is_send(e.kind())) {
+    auto known = messages.find(e.message_id);
+    auto [it, fresh] = received.try_emplace(e.message_id, known != messages.end() ? known->second : MessageView{});
+    if (fresh) {
+      order.push_back(e.message_id);
+      const Millis accepted_at = it->second.accepted_at;
+      it->second = message_view(e);
+      it->second.accepted_at = accepted_at;
+      it->second.delivered_at = e.at;
+    }
+    ++it->second.attempts;
+  } else if (auto it = received.find(e.message_id); it != received.end()) {
+    if (e.kind() == Kind::kAcknowledged && it->second.acked_at == 0) it->second.acked_at = e.at;
+    if (e.kind() == Kind::kDeadLettered) it->second.dead_at = e.at;
+  }
 }
 
 }  // namespace
 
-ViolationView violation_view(const LogRecord& r) {
-  const json d = parse_detail(r.detail);
+ViolationView violation_view(const LoggedEvent& logged) {
+  const events::Event& e = logged.event;
   ViolationView v;
-  v.seq = r.seq;
-  v.norm = str_at(d, "norm");
-  v.kind = str_at(d, "kind");
-  v.message = what(r);
-  v.late_party = late_party_of(r, d);
-  v.expected_contract = str_at(d, "expected_contract");
-  v.due_at = int_at(d, "due_at");
-  v.done_at = int_at(d, "done_at");
-  v.late_by = int_at(d, "by_ms");
-  v.open = str_at(d, "state") == "open";
+  v.seq = logged.seq;
+  v.checked_at = e.at;
+  const auto f = norm_facts(e);
+  if (!f) return v;
+  v.norm = f->norm;
+  v.kind = f->kind;
+  v.message = what(e);
+  v.late_party = late_party_of(e, *f);
+  v.expected_contract = f->expected_contract;
+  v.due_at = f->due_at;
+  v.done_at = f->done_at;
+  v.late_by = f->by_ms.value_or(0);
+  v.open = f->open;
   v.met_in_time = !v.open && v.done_at != 0 && v.due_at != 0 && v.done_at <= v.due_at;
-  v.checked_at = r.at;
-  v.corrects = str_at(d, "corrects");
-  v.explanation = str_at(d, "explanation");
+  v.corrects = f->corrects;
+  v.explanation = f->explanation;
   return v;
 }
 
@@ -161,93 +186,7 @@ std::string format_time(Millis millis) {
   return buf;
 }
 
-std::string lane_of(const LogRecord& r) {
-  if (is_delivery_event(r.event) && !r.recipient.empty()) return r.recipient;
-  return r.sender;
-}
-
-std::string describe_violation(const LogRecord& r) {
-  const ViolationView v = violation_view(r);
-  std::string text = "NORM VIOLATED " + (v.norm.empty() ? std::string("(unnamed norm)") : v.norm);
-  if (!v.kind.empty()) text += " (" + v.kind + ")";
-  text += " on " + v.message + ": " + v.late_party + (v.met_in_time ? " not late after all" : " late");
-  if (!v.expected_contract.empty()) text += " with " + v.expected_contract;
-  text += "; due " + format_time_or(v.due_at, "?");
-  if (v.open) {
-    text += "; still OPEN at " + format_time(v.checked_at) + ", " + duration_words(v.late_by) + " overdue";
-  } else if (v.met_in_time) {
-    text += "; met in time at " + format_time(v.done_at) + " after all (reported after it was recorded open)";
-  } else {
-    text += "; met late at " + format_time_or(v.done_at, "?") + ", " + duration_words(v.late_by) + " late";
-  }
-  if (!v.corrects.empty()) text += "; obligation of " + short_id(v.corrects) + ", which this message corrects";
-  if (!v.explanation.empty()) text += " [" + v.explanation + "]";
-  return text;
-}
-
-std::string describe(const LogRecord& r) {
-  const json d = parse_detail(r.detail);
-  const std::string& e = r.event;
-  if (e == "received") return (r.sender.empty() ? "someone" : r.sender) + " submitted " + what(r);
-  if (e == "rejected") {
-    std::string text = "broker rejected " + what(r) + " from " + (r.sender.empty() ? "?" : r.sender) + ": " +
-                       str_at(d, "code") + ", " + str_at(d, "detail");
-    if (d.contains("errors") && d["errors"].is_array()) {
-      std::vector<std::string> problems;
-      for (const auto& err : d["errors"]) {
-        problems.push_back(str_at(err, "pointer") + " " + str_at(err, "code") + ": " + str_at(err, "reason"));
-      }
-      if (!problems.empty()) text += " [" + join(problems, "; ") + "]";
-    }
-    return text;
-  }
-  if (e == "accepted") {
-    std::vector<std::string> to;
-    if (d.contains("recipients") && d["recipients"].is_array()) {
-      for (const auto& x : d["recipients"]) to.push_back(x.is_string() ? x.get<std::string>() : x.dump());
-    }
-    std::string text = "broker accepted " + what(r) + " from " + r.sender + " for " + (to.empty() ? "nobody" : join(to));
-    if (d.contains("supersedes")) text += ", superseding " + str_at(d, "supersedes");
-    if (d.contains("origin")) text += ", origin " + str_at(d, "origin");
-    return text;
-  }
-  if (e == "duplicate") return r.sender + " resubmitted " + what(r) + "; the first receipt was returned";
-  if (e == "routed") return what(r) + " queued for " + r.recipient + " (delivery " + std::to_string(r.delivery_id) + ")";
-  if (e == "delivered" || e == "redelivered") {
-    return what(r) + (e == "delivered" ? " delivered to " : " delivered again to ") + r.recipient + " (attempt " +
-           str_at(d, "attempt") + ")";
-  }
-  if (e == "acknowledged") return r.recipient + " acknowledged " + what(r);
-  if (e == "nacked") return r.recipient + " refused " + what(r) + ": " + str_at(d, "reason");
-  if (e == "dead_lettered") return "broker gave up delivering " + what(r) + " to " + r.recipient;
-  if (e == "redacted") {
-    std::vector<std::string> removed;
-    if (auto it = d.find("removed"); it != d.end() && it->is_array()) {
-      for (const auto& f : *it) removed.push_back(str_at(f, "pointer") + " (" + str_at(f, "rule") + ")");
-    }
-    return "policy removed " + join(removed) + " from " + what(r) + " for " + r.recipient;
-  }
-  if (e == "policy_allowed") return "medical fields of " + what(r) + " went to " + r.recipient + " (" + str_at(d, "basis") + ")";
-  if (e == "norm_violated") return describe_violation(r);
-  if (e == "resent") return "operator re-sent " + what(r) + " as " + str_at(d, "new_message_id") + " to " + str_at(d, "target");
-  if (e == "log_read") {
-    const std::string purpose = str_at(d, "purpose");
-    return "log read with '" + str_at(d, "command") + "' by " + str_at(d, "user") +
-           (purpose.empty() ? ", purpose not stated" : " for " + purpose);
-  }
-  if (e == "started") {
-    std::string text = "broker started (config " + str_at(d, "config_digest").substr(0, 12) + ", contracts " +
-                       str_at(d, "contracts_digest").substr(0, 12);
-    if (auto c = d.find("clock"); c != d.end() && c->is_object()) {
-      text += "; clock " + (str_at(*c, "source").empty() ? std::string("(source unknown)") : str_at(*c, "source")) +
-              ", " + str_at(*c, "sync") + " per " + str_at(*c, "basis");
-    }
-    return text + ")";
-  }
-  return e + (r.detail.empty() ? "" : " " + r.detail);
-}
-
-Timeline build_timeline(const std::vector<LogRecord>& rows, const ReplayQuery& q) {
+Timeline build_timeline(const EventLog& log, const ReplayQuery& q) {
   Timeline t;
   t.query = q;
   std::map<std::string, MessageView> messages;  // by message_id, from the accepted events
@@ -257,67 +196,43 @@ Timeline build_timeline(const std::vector<LogRecord>& rows, const ReplayQuery& q
   // used): the timeline shows the start in effect at the case's first event and each one up to
   // its last. A start carries no case of its own.
   std::uint64_t first_seq = 0, last_seq = 0, start_before = 0;
-  for (const auto& r : rows) {
-    if (r.omitted) continue;
-    if (r.case_ref == q.case_ref && (q.as_of == 0 || r.at <= q.as_of)) {
-      if (first_seq == 0) first_seq = r.seq;
-      last_seq = r.seq;
-    } else if (r.event == "started" && first_seq == 0) {
-      start_before = r.seq;
+  for (const auto& [seq, e] : log.events) {
+    if (e.case_ref == q.case_ref && (q.as_of == 0 || e.at <= q.as_of)) {
+      if (first_seq == 0) first_seq = seq;
+      last_seq = seq;
+    } else if (e.kind() == Kind::kStarted && first_seq == 0) {
+      start_before = seq;
     }
   }
-  auto is_case_start = [&](const LogRecord& r) {
-    return r.event == "started" && r.case_ref.empty() && first_seq != 0 &&
-           (r.seq == start_before || (r.seq > first_seq && r.seq < last_seq));
+  auto is_case_start = [&](std::uint64_t seq, const events::Event& e) {
+    return e.kind() == Kind::kStarted && e.case_ref.empty() && first_seq != 0 &&
+           (seq == start_before || (seq > first_seq && seq < last_seq));
   };
-  for (const auto& r : rows) {
-    const bool start = is_case_start(r);
-    if (r.omitted || (r.case_ref != q.case_ref && !start)) continue;
-    if (q.as_of != 0 && r.at > q.as_of) continue;
-    if (r.event == "accepted") {
-      MessageView m;
-      m.message_id = r.message_id;
-      m.contract = r.contract;
-      m.version = r.version;
-      m.sender = r.sender;
-      m.payload_digest = r.payload_digest;
-      m.accepted_at = r.at;
-      messages[r.message_id] = m;
-      if (!q.partner.empty() && r.sender == q.partner) t.sent.push_back(m);
+  for (const auto& logged : log.events) {
+    const events::Event& e = logged.event;
+    const bool start = is_case_start(logged.seq, e);
+    if (e.case_ref != q.case_ref && !start) continue;
+    if (q.as_of != 0 && e.at > q.as_of) continue;
+    if (e.kind() == Kind::kAccepted) {
+      MessageView m = message_view(e);
+      m.accepted_at = e.at;
+      messages[e.message_id] = m;
+      if (!q.partner.empty() && e.sender == q.partner) t.sent.push_back(m);
     }
-    if (!q.partner.empty() && r.recipient == q.partner) {
-      auto known = messages.find(r.message_id);
-      if (r.event == "delivered" || r.event == "redelivered") {
-        auto [it, fresh] = received.try_emplace(r.message_id, known != messages.end() ? known->second : MessageView{});
-        if (fresh) {
-          received_order.push_back(r.message_id);
-          it->second.message_id = r.message_id;
-          it->second.contract = r.contract;
-          it->second.version = r.version;
-          it->second.sender = r.sender;
-          it->second.payload_digest = r.payload_digest;
-          it->second.delivered_at = r.at;
-        }
-        ++it->second.attempts;
-      } else if (auto it = received.find(r.message_id); it != received.end()) {
-        if (r.event == "acknowledged" && it->second.acked_at == 0) it->second.acked_at = r.at;
-        if (r.event == "dead_lettered") it->second.dead_at = r.at;
-      }
-      if (r.event == "redacted") {
-        const json d = parse_detail(r.detail);
-        if (auto it = d.find("removed"); it != d.end() && it->is_array()) {
-          auto& removed = messages[r.message_id].removed_fields;
-          for (const auto& f : *it) {
-            std::string pointer = str_at(f, "pointer");
-            if (std::find(removed.begin(), removed.end(), pointer) == removed.end()) removed.push_back(pointer);
-          }
+    if (!q.partner.empty() && e.recipient == q.partner) {
+      note_delivery(e, messages, received, received_order);
+      if (const auto* redacted = std::get_if<events::Redacted>(&e.record)) {
+        auto& removed = messages[e.message_id].removed_fields;
+        for (const auto& f : redacted->removed) {
+          if (std::find(removed.begin(), removed.end(), f.pointer) == removed.end()) removed.push_back(f.pointer);
         }
       }
     }
-    if (!q.partner.empty() && !start && r.sender != q.partner && r.recipient != q.partner) continue;
-    t.events.push_back(r);
-    if (r.event == "norm_violated") t.violations.push_back(r);
-    for (const auto& p : {r.sender, r.recipient}) {
+    if (!q.partner.empty() && !start && e.sender != q.partner && e.recipient != q.partner) continue;
+    t.events.push_back(logged);
+    t.hashes.emplace(logged.seq, log.hash_of(logged.seq));
+    if (e.kind() == Kind::kNormViolated) t.violations.push_back(logged);
+    for (const auto& p : {e.sender, e.recipient}) {
       if (!p.empty() && std::find(t.partners.begin(), t.partners.end(), p) == t.partners.end()) t.partners.push_back(p);
     }
   }
@@ -334,13 +249,7 @@ std::string render_text(const Timeline& t, const VerifyReport& v) {
   if (!t.query.partner.empty()) out += ", as seen by " + t.query.partner;
   if (t.query.as_of != 0) out += ", as of " + format_time(t.query.as_of);
   out += "\n" + verification_line(v) + "\n\n";
-  for (const auto& r : t.events) {
-    char seq[32];
-    std::snprintf(seq, sizeof seq, "#%-6llu", static_cast<unsigned long long>(r.seq));
-    std::string event = r.event;
-    event.resize(std::max<std::size_t>(event.size(), 13), ' ');
-    out += format_time(r.at) + "  " + seq + " " + event + " " + describe(r) + "\n";
-  }
+  for (const auto& e : t.events) out += events::text_line(e.event, e.seq) + "\n";
   if (t.events.empty()) out += "(no events)\n";
   if (!t.query.partner.empty()) {
     out += "\n" + t.query.partner + " had received " + std::to_string(t.received.size()) + " message(s) about the case:\n";
@@ -350,28 +259,16 @@ std::string render_text(const Timeline& t, const VerifyReport& v) {
   }
   out += "\nNorm violations recorded: ";
   if (t.violations.empty()) out += "none\n";
-  for (const auto& r : t.violations) out += "\n  - #" + std::to_string(r.seq) + " " + describe(r);
+  for (const auto& e : t.violations) out += "\n  - #" + std::to_string(e.seq) + " " + events::describe(e.event);
   if (!t.violations.empty()) out += "\n";
   return out;
 }
 
 std::string render_json(const Timeline& t, const VerifyReport& v) {
-  json events = json::array();
-  for (const auto& r : t.events) {
-    events.push_back({{"seq", r.seq},
-                      {"at", format_time(r.at)},
-                      {"at_ms", r.at},
-                      {"event", r.event},
-                      {"message_id", r.message_id},
-                      {"contract", r.contract},
-                      {"version", r.version},
-                      {"sender", r.sender},
-                      {"recipient", r.recipient},
-                      {"delivery_id", r.delivery_id},
-                      {"payload_digest", r.payload_digest},
-                      {"detail", parse_detail(r.detail)},
-                      {"hash", r.hash},
-                      {"description", describe(r)}});
+  json list = json::array();
+  for (const auto& e : t.events) {
+    auto hash = t.hashes.find(e.seq);
+    list.push_back(events::event_object(e.event, e.seq, hash == t.hashes.end() ? std::string() : hash->second));
   }
   json out{{"case", t.query.case_ref},
            {"partner", t.query.partner.empty() ? json() : json(t.query.partner)},
@@ -385,14 +282,14 @@ std::string render_json(const Timeline& t, const VerifyReport& v) {
              {"signed_up_to", v.signed_up_to},
              {"public_key", v.public_key}}},
            {"partners", t.partners},
-           {"events", events},
+           {"events", list},
            {"norm_violations", json::array()}};
-  for (const auto& r : t.violations) {
-    const ViolationView v = violation_view(r);
-    out["norm_violations"].push_back({{"seq", r.seq},
+  for (const auto& e : t.violations) {
+    const ViolationView v = violation_view(e);
+    out["norm_violations"].push_back({{"seq", e.seq},
                                       {"norm", v.norm},
                                       {"kind", v.kind},
-                                      {"message_id", r.message_id},
+                                      {"message_id", e.event.message_id},
                                       {"late_party", v.late_party},
                                       {"expected_contract", v.expected_contract},
                                       {"state", v.open ? "open" : (v.met_in_time ? "met in time" : "met late")},
@@ -402,7 +299,7 @@ std::string render_json(const Timeline& t, const VerifyReport& v) {
                                       {"late_by_ms", v.late_by},
                                       {"late_by", duration_words(v.late_by)},
                                       {"corrects", v.corrects.empty() ? json() : json(v.corrects)},
-                                      {"description", describe(r)}});
+                                      {"description", events::describe(e.event)}});
   }
   if (!t.query.partner.empty()) {
     out["received"] = json::array();
@@ -443,16 +340,13 @@ std::string render_html(const Timeline& t, const VerifyReport& v) {
   h += "<h2>Timeline</h2>\n<table id=\"timeline\"><thead><tr><th>Time (UTC)</th><th>Seq</th>";
   for (const auto& lane : lanes) h += "<th>" + html_escape(lane) + "</th>";
   h += "</tr></thead><tbody>\n";
-  for (const auto& r : t.events) {
-    const std::string lane = lane_of(r);
-    h += "<tr class=\"event ev-" + html_escape(r.event) + "\" data-seq=\"" + std::to_string(r.seq) + "\" data-event=\"" +
-         html_escape(r.event) + "\"><td class=\"time\">" + html_escape(format_time(r.at)) + "</td><td>" +
-         std::to_string(r.seq) + "</td>";
+  for (const auto& e : t.events) {
+    const std::string lane = events::lane_of(e.event);
+    h += "<tr " + events::html_row_attributes(e.event, e.seq) + "><td class=\"time\">" +
+         html_escape(format_time(e.event.at)) + "</td><td>" + std::to_string(e.seq) + "</td>";
     for (const auto& l : lanes) {
       h += "<td class=\"lane\">";
-      if (l == lane || (lane.empty() && &l == &lanes.front())) {
-        h += "<div class=\"card\"><b>" + html_escape(r.event) + "</b><br>" + html_escape(describe(r)) + "</div>";
-      }
+      if (l == lane || (lane.empty() && &l == &lanes.front())) h += events::html_card(e.event);
       h += "</td>";
     }
     h += "</tr>\n";
@@ -472,13 +366,13 @@ std::string render_html(const Timeline& t, const VerifyReport& v) {
   if (!t.violations.empty()) {
     h += "<table id=\"violation-table\"><thead><tr><th>Seq</th><th>Norm</th><th>Message</th><th>Who was late</th>"
          "<th>Due (UTC)</th><th>State</th><th>How late</th></tr></thead><tbody>\n";
-    for (const auto& r : t.violations) {
-      const ViolationView v = violation_view(r);
+    for (const auto& e : t.violations) {
+      const ViolationView v = violation_view(e);
       const std::string state = v.open          ? "still open at " + format_time(v.checked_at)
                                 : v.met_in_time ? "met in time at " + format_time(v.done_at) + " after all"
                                                 : "met late at " + (v.done_at ? format_time(v.done_at) : std::string("?"));
-      h += "<tr class=\"violation\" data-seq=\"" + std::to_string(r.seq) + "\" data-state=\"" +
-           (v.open ? "open" : "met-late") + "\"><td>" + std::to_string(r.seq) + "</td><td>" + html_escape(v.norm) +
+      h += "<tr class=\"violation\" data-seq=\"" + std::to_string(e.seq) + "\" data-state=\"" +
+           (v.open ? "open" : "met-late") + "\"><td>" + std::to_string(e.seq) + "</td><td>" + html_escape(v.norm) +
            (v.kind.empty() ? "" : " (" + html_escape(v.kind) + ")") + "</td><td>" + html_escape(v.message) +
            (v.corrects.empty() ? "" : " (corrects " + html_escape(short_id(v.corrects)) + ")") + "</td><td>" +
            html_escape(v.late_party) + (v.expected_contract.empty() ? "" : " (" + html_escape(v.expected_contract) + ")") +
@@ -490,7 +384,7 @@ std::string render_html(const Timeline& t, const VerifyReport& v) {
     h += "</tbody></table>\n";
   }
   h += "<ul id=\"violations\">";
-  for (const auto& r : t.violations) h += "<li>#" + std::to_string(r.seq) + " " + html_escape(describe(r)) + "</li>";
+  for (const auto& e : t.violations) h += "<li>#" + std::to_string(e.seq) + " " + html_escape(events::describe(e.event)) + "</li>";
   if (t.violations.empty()) h += "<li>none</li>";
   h += "</ul>\n</body></html>\n";
   return h;

@@ -1,15 +1,17 @@
 #pragma once
-// Replay: the timeline of one case from the handover log alone, optionally narrowed to one
-// partner and cut at a moment (what that partner had received and acknowledged by then), and its
-// renderings as text, JSON and one self-contained HTML page. Pure functions; nlohmann stays in
-// replay.cpp.
+// Replay: the timeline of one case from the handover log's events alone, optionally narrowed to
+// one partner and cut at a moment (what that partner had received and acknowledged by then), and
+// its renderings as text, JSON and one self-contained HTML page. Each event's sentence, text line,
+// JSON object and HTML card come from broker/events/render.h; this file adds what concerns the
+// case as a whole. Pure functions; nlohmann stays in replay.cpp.
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/audit/hash_chain.h"
-#include "broker/audit/log_record.h"
+#include "broker/audit/log_events.h"
 
 namespace broker::audit {
 
@@ -25,7 +27,7 @@ struct MessageView {
   std::string contract;
   std::uint32_t version = 0;
   std::string sender;
-  std::string payload_digest;
+  std::string payload_digest;  // hex
   Millis accepted_at = 0;
   Millis delivered_at = 0;     // first delivery to the partner (0 = not delivered)
   Millis acked_at = 0;         // 0 = not acknowledged by then
@@ -36,18 +38,19 @@ struct MessageView {
 
 struct Timeline {
   ReplayQuery query;
-  std::vector<LogRecord> events;        // the case's rows in seq order, filtered by the query
-  std::vector<std::string> partners;    // partners in the events, in order of first appearance
-  std::vector<MessageView> received;    // with a partner: delivered to it by as_of, in order
-  std::vector<MessageView> sent;        // with a partner: accepted from it by as_of, in order
-  std::vector<LogRecord> violations;    // norm_violated events among `events`
+  std::vector<events::LoggedEvent> events;      // the case's events in seq order, filtered by the query
+  std::unordered_map<std::uint64_t, std::string> hashes;  // of `events`, by seq, as the log gave them
+  std::vector<std::string> partners;            // partners in the events, in order of first appearance
+  std::vector<MessageView> received;            // with a partner: delivered to it by as_of, in order
+  std::vector<MessageView> sent;                // with a partner: accepted from it by as_of, in order
+  std::vector<events::LoggedEvent> violations;  // norm_violated events among `events`
 };
 
-Timeline build_timeline(const std::vector<LogRecord>& rows, const ReplayQuery& query);
+Timeline build_timeline(const EventLog& log, const ReplayQuery& query);
 
-// A norm_violated row read for people: who was late, what was due when, by how much, and whether
-// it was still open when the broker looked or was met late. Rows written before `late_party`
-// existed name the recipient, the expected follow-up's producer, or the sender instead.
+// A norm_violated event read for people: who was late, what was due when, by how much, and
+// whether it was still open when the broker looked or was met late. Events written before
+// `late_party` existed name the recipient, the expected follow-up's producer, or the sender instead.
 struct ViolationView {
   std::uint64_t seq = 0;
   std::string norm;
@@ -57,22 +60,16 @@ struct ViolationView {
   std::string expected_contract;  // a follow-up that came late or not at all
   Millis due_at = 0;
   Millis done_at = 0;             // 0 while open
-  Millis late_by = 0;             // how late (done - due), or how overdue when the row was written
-  bool open = false;              // still not met when the row was written
-  bool met_in_time = false;       // closes an open row: the payload time shows it was met in time
-  Millis checked_at = 0;          // when the row was written
+  Millis late_by = 0;             // how late (done - due), or how overdue when the event was logged
+  bool open = false;              // still not met when the event was logged
+  bool met_in_time = false;       // closes an open one: the payload time shows it was met in time
+  Millis checked_at = 0;          // when the event was logged
   std::string corrects;           // the first message of a correction chain whose obligation this is
   std::string explanation;
 };
-ViolationView violation_view(const LogRecord& row);
-// "NORM VIOLATED <norm> (<kind>) on <message>: <who> late; due <t>; still OPEN at <t>, <d> overdue"
-// or "...; met late at <t>, <d> late", then the broker's explanation in brackets.
-std::string describe_violation(const LogRecord& row);
+// Of a norm_violated event (other kinds give an empty view with seq and time).
+ViolationView violation_view(const events::LoggedEvent& event);
 
-// One sentence for a person, e.g. "KMAR acknowledged departure.scheduled v1 (delivery 4)".
-std::string describe(const LogRecord& row);
-// The partner lane an event belongs to: the recipient for delivery events, else the sender.
-std::string lane_of(const LogRecord& row);
 // UTC with milliseconds: 2025-03-03T08:12:00.000Z.
 std::string format_time(Millis millis);
 

@@ -295,11 +295,15 @@ int replay(const LogArgs& args) {
     data = std::move(*loaded);
     report = broker::audit::verify_log(data, {*key});
   }
-  const auto timeline = broker::audit::build_timeline(data.rows, {args.case_ref, args.partner, *as_of});
+  // The case's rows verified above become typed events here (audit/log_events.h); replay reads
+  // only those.
+  auto log = broker::audit::event_log(data.rows, args.case_ref);
+  if (!log) return fail(kExitFailed, log.error().detail);
+  const auto timeline = broker::audit::build_timeline(*log, {args.case_ref, args.partner, *as_of});
   if (!args.into.empty()) {
     std::vector<std::string> ids;
-    for (const auto& row : timeline.events) {
-      if (row.event == "accepted") ids.push_back(row.message_id);
+    for (const auto& e : timeline.events) {
+      if (e.event.kind() == broker::events::Kind::kAccepted) ids.push_back(e.event.message_id);
     }
     record_read(args);
     return resend_messages(args, ids);

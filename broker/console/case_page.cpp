@@ -1,7 +1,6 @@
 #include "broker/console/case_page.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "broker/console/html.h"
 
@@ -16,33 +15,28 @@ std::size_t stop_index(const std::vector<Millis>& times, Millis as_of) {
   return it == times.begin() ? 0 : static_cast<std::size_t>(it - times.begin()) - 1;
 }
 
-std::string violations(const std::vector<audit::LogRecord>& rows,
+std::string violations(const std::vector<events::LoggedEvent>& logged,
                        const std::map<std::string, std::vector<std::string>>& owners) {
-  if (rows.empty()) return "<p id=\"violations-none\">No norm violations in this view.</p>";
+  if (logged.empty()) return "<p id=\"violations-none\">No norm violations in this view.</p>";
   std::string out = "<div class=\"scroll\"><table id=\"violations\"><thead><tr><th>At</th><th>Norm</th><th>Who</th>"
                     "<th>Late by</th><th>State</th><th>Due</th></tr></thead><tbody>";
-  for (const auto& r : rows) {
-    auto d = nlohmann::json::parse(r.detail, nullptr, false);
-    auto str = [&](const char* key) {
-      return d.is_object() && d.contains(key) && d[key].is_string() ? d[key].get<std::string>() : std::string();
-    };
-    auto num = [&](const char* key) -> Millis {
-      return d.is_object() && d.contains(key) && d[key].is_number_integer() ? d[key].get<Millis>() : 0;
-    };
+  for (const auto& [seq, e] : logged) {
+    const auto f = audit::norm_facts(e);
+    if (!f) continue;
     // A delivery norm names the recipient who had to acknowledge. A follow-up norm was due from
-    // the owner of the expected contract (the row's sender sent the message that started it).
-    std::string who = r.recipient;
-    const std::string expected = str("expected_contract");
+    // the owner of the expected contract (the event's sender sent the message that started it).
+    std::string who = e.recipient;
+    const std::string& expected = f->expected_contract;
     if (who.empty() && !expected.empty()) {
       if (auto it = owners.find(expected); it != owners.end()) {
         for (const auto& o : it->second) who += (who.empty() ? "" : ", ") + o;
       }
       who = who.empty() ? "the producer of " + expected : who + " (" + expected + ")";
     }
-    if (who.empty()) who = r.sender;
-    out += "<tr class=\"bad\"><td>" + time_text(r.at) + "</td><td>" + escape(str("norm")) + "</td><td>" +
-           escape(who.empty() ? "\u2014" : who) + "</td><td>" + age_text(num("by_ms")) + "</td><td>" +
-           escape(str("state")) + "</td><td>" + time_text(num("due_at")) + "</td></tr>";
+    if (who.empty()) who = e.sender;
+    out += "<tr class=\"bad\"><td>" + time_text(e.at) + "</td><td>" + escape(f->norm) + "</td><td>" +
+           escape(who.empty() ? "\u2014" : who) + "</td><td>" + age_text(f->by_ms.value_or(0)) + "</td><td>" +
+           (f->open ? "open" : "closed") + "</td><td>" + time_text(f->due_at) + "</td></tr>";
   }
   return out + "</tbody></table></div>";
 }

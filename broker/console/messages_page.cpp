@@ -1,6 +1,6 @@
 #include "broker/console/messages_page.h"
 
-#include "broker/audit/replay.h"
+#include "broker/events/render.h"
 #include "broker/console/html.h"
 
 namespace broker::console {
@@ -52,7 +52,7 @@ std::string render_message_search(const std::vector<store::MessageRow>& rows, co
   return out + "</tbody></table></div>";
 }
 
-std::string render_message(const store::MessageRecord& m, const PayloadView& payload) {
+std::string render_message(const store::MessageRecord& m, const audit::EventLog& log, const PayloadView& payload) {
   const auto& r = m.row;
   std::string origin = escape(r.origin);
   if (r.origin.rfind("resend:", 0) == 0) origin = "resend of " + message_link(r.origin.substr(7));
@@ -85,10 +85,11 @@ std::string render_message(const store::MessageRecord& m, const PayloadView& pay
          "<code>keten log verify</code> rechecks the chain and its signed checkpoints.</p>"
          "<div class=\"scroll\"><table id=\"events\"><thead><tr><th class=\"num\">Seq</th><th>At</th><th>Event</th>"
          "<th>What happened</th><th>Hash</th></tr></thead><tbody>";
-  for (const auto& e : m.events) {
-    out += "<tr><td class=\"num\">" + std::to_string(e.seq) + "</td><td>" + time_text(e.at) + "</td><td>" +
-           escape(e.event) + "</td><td>" + escape(audit::describe(e)) + "</td><td><code title=\"" + escape(e.hash) +
-           "\">" + escape(e.hash.substr(0, 16)) + "\u2026</code></td></tr>";
+  for (const auto& [seq, e] : log.events) {
+    const std::string& hash = log.hash_of(seq);
+    out += "<tr><td class=\"num\">" + std::to_string(seq) + "</td><td>" + time_text(e.at) + "</td><td>" +
+           escape(std::string(events::to_string(e.kind()))) + "</td><td>" + escape(events::describe(e)) +
+           "</td><td><code title=\"" + escape(hash) + "\">" + escape(hash.substr(0, 16)) + "\u2026</code></td></tr>";
   }
   out += "</tbody></table></div><h2>Payload</h2>";
   if (!payload.reason.empty()) out += "<p class=\"muted\" id=\"payload-note\">" + escape(payload.reason) + "</p>";

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/audit/log_events.h"
 #include "broker/console/payload_policy.h"
 #include "broker/store/console_queries.h"
 
@@ -15,6 +16,7 @@ namespace broker::console {
 std::string render_message_search(const std::vector<store::MessageRow>& rows, const store::MessageFilter& filter,
                                   const std::string& from_text, const std::string& to_text);
 
-std::string render_message(const store::MessageRecord& record, const PayloadView& payload);
+// `log`: the message's events (record.events typed), shown with their hashes.
+std::string render_message(const store::MessageRecord& record, const audit::EventLog& log, const PayloadView& payload);
 
 }  // namespace broker::console

@@ -134,7 +134,9 @@ void ConsoleServer::Impl::message(const Request& req, Response& res) const {
       if (c != all.end()) schema = c->second.schema_json;
     }
   }
-  send_page(res, 200, frame, render_message(**record, payload_for(*v, payload, unreadable, schema)));
+  auto log = audit::event_log((*record)->events);  // the one place its rows become typed events
+  if (!log) return storage_failure(res, frame, log.error());
+  send_page(res, 200, frame, render_message(**record, *log, payload_for(*v, payload, unreadable, schema)));
 }
 
 void ConsoleServer::Impl::case_page(const Request& req, Response& res) const {
@@ -154,19 +156,21 @@ void ConsoleServer::Impl::case_page(const Request& req, Response& res) const {
   if (!s) return storage_failure(res, frame, s.error());
   auto rows = s->read_case_log(case_ref);
   if (!rows) return storage_failure(res, frame, rows.error());
+  auto log = audit::event_log(*rows);  // the one place the case's rows become typed events
+  if (!log) return storage_failure(res, frame, log.error());
   CaseView view;
   view.case_ref = case_ref;
-  for (const auto& r : *rows) {
-    // The console's own reads are rows of the case too; they are not stops of its story.
-    if (r.event != "log_read") view.event_times.push_back(r.at);
+  for (const auto& e : log->events) {
+    // The console's own reads are events of the case too; they are not stops of its story.
+    if (e.event.kind() != events::Kind::kLogRead) view.event_times.push_back(e.event.at);
   }
   std::sort(view.event_times.begin(), view.event_times.end());
   view.event_times.erase(std::unique(view.event_times.begin(), view.event_times.end()), view.event_times.end());
   // The first stop is just before the case began: what nobody knew yet.
   if (!view.event_times.empty()) view.event_times.insert(view.event_times.begin(), view.event_times.front() - 1);
-  view.partners = audit::build_timeline(*rows, {case_ref, "", 0}).partners;
+  view.partners = audit::build_timeline(*log, {case_ref, "", 0}).partners;
   view.verification = audit::verify_rows(*rows);
-  view.timeline = audit::build_timeline(*rows, {case_ref, partner, *as_of});
+  view.timeline = audit::build_timeline(*log, {case_ref, partner, *as_of});
   view.replay_html = audit::render_html(view.timeline, view.verification);
   if (options.contracts) {
     for (const auto& [key, c] : options.contracts->all()) view.owners[c.name] = c.owners;

@@ -1,29 +1,6 @@
 #include "broker/ops/event_metrics.h"
 
-#include <nlohmann/json.hpp>
-
 namespace broker::ops {
-namespace {
-
-// A string field of a row's JSON detail, "" when the detail is not JSON or has no such string.
-std::string detail_field(const std::string& detail, const char* key) {
-  if (detail.empty()) return {};
-  auto j = nlohmann::json::parse(detail, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return {};
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-// A boolean field of the detail object; false when absent or not a boolean.
-bool detail_flag(const std::string& detail, const char* key) {
-  auto j = nlohmann::json::parse(detail, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return false;
-  auto it = j.find(key);
-  return it != j.end() && it->is_boolean() && it->get<bool>();
-}
-
-}  // namespace
-
 void describe_broker_metrics(MetricsRegistry& r) {
   using T = MetricType;
   r.describe("keten_messages_total", T::kCounter, "Submitted messages by contract and outcome (accepted, rejected, duplicate).");
@@ -57,35 +34,43 @@ void count_norm_violation(MetricsRegistry& r, EventTally& tally, const std::stri
   ++tally.norm_violations[contract];
 }
 
-void count_event(MetricsRegistry& r, EventTally& tally, const audit::LogRecord& row) {
-  r.add("keten_handover_log_events_total", {{"event", row.event}});
-  const std::string& e = row.event;
-  if (e == "accepted" || e == "duplicate") {
-    r.add("keten_messages_total", {{"contract", row.contract}, {"outcome", e}});
-  } else if (e == "rejected") {
-    // A frame that never became a submit has no contract: it counts under contract="".
-    std::string reason = detail_field(row.detail, "code");
-    r.add("keten_messages_total", {{"contract", row.contract}, {"outcome", "rejected"}});
-    r.add("keten_rejections_total", {{"contract", row.contract}, {"reason", reason.empty() ? "unknown" : reason}});
-  } else if (e == "delivered") {
-    r.add("keten_deliveries_total", {{"contract", row.contract}, {"recipient", row.recipient}});
-  } else if (e == "redelivered") {
-    r.add("keten_redeliveries_total", {{"contract", row.contract}, {"recipient", row.recipient}});
-  } else if (e == "acknowledged") {
-    r.add("keten_acks_total", {{"contract", row.contract}, {"recipient", row.recipient}});
-  } else if (e == "nacked") {
-    r.add("keten_nacks_total", {{"contract", row.contract}, {"recipient", row.recipient}});
-  } else if (e == "dead_lettered") {
-    r.add("keten_dead_letters_total", {{"contract", row.contract}, {"recipient", row.recipient}});
-    ++tally.dead_letters[row.recipient];
-  } else if (e == "norm_violated") {
-    // One violation per obligation: a late close of an obligation already counted open is not new.
-    if (detail_flag(row.detail, "was_open")) return;
-    std::string norm = detail_field(row.detail, "norm");
-    count_norm_violation(r, tally, row.contract, norm.empty() ? "unknown" : norm);
-  } else if (e == "alert") {
-    std::string kind = detail_field(row.detail, "kind");
-    r.add("keten_alerts_total", {{"kind", kind.empty() ? "unknown" : kind}});
+void count_event(MetricsRegistry& r, EventTally& tally, const events::Event& e) {
+  using events::Kind;
+  const Kind kind = e.kind();
+  r.add("keten_handover_log_events_total", {{"event", std::string(events::to_string(kind))}});
+  switch (kind) {
+    case Kind::kAccepted:
+    case Kind::kDuplicate:
+      r.add("keten_messages_total", {{"contract", e.contract}, {"outcome", std::string(events::to_string(kind))}});
+      break;
+    case Kind::kRejected: {
+      // A frame that never became a submit has no contract: it counts under contract="". A row
+      // that named no code counts under reason="unknown".
+      const auto code = std::get<events::Rejected>(e.record).code;
+      const std::string reason = code == contracts::ErrorCode::kNone ? "unknown" : std::string(contracts::to_string(code));
+      r.add("keten_messages_total", {{"contract", e.contract}, {"outcome", "rejected"}});
+      r.add("keten_rejections_total", {{"contract", e.contract}, {"reason", reason}});
+      break;
+    }
+    case Kind::kDelivered: r.add("keten_deliveries_total", {{"contract", e.contract}, {"recipient", e.recipient}}); break;
+    case Kind::kRedelivered: r.add("keten_redeliveries_total", {{"contract", e.contract}, {"recipient", e.recipient}}); break;
+    case Kind::kAcknowledged: r.add("keten_acks_total", {{"contract", e.contract}, {"recipient", e.recipient}}); break;
+    case Kind::kNacked: r.add("keten_nacks_total", {{"contract", e.contract}, {"recipient", e.recipient}}); break;
+    case Kind::kDeadLettered:
+      r.add("keten_dead_letters_total", {{"contract", e.contract}, {"recipient", e.recipient}});
+      ++tally.dead_letters[e.recipient];
+      break;
+    case Kind::kNormViolated: {
+      // One violation per obligation: a late close of an obligation already counted open is not new.
+      const auto& n = std::get<events::NormViolated>(e.record);
+      if (n.was_open) break;
+      count_norm_violation(r, tally, e.contract, n.norm.empty() ? "unknown" : n.norm);
+      break;
+    }
+    case Kind::kAlert:
+      r.add("keten_alerts_total", {{"kind", std::string(events::to_string(std::get<events::Alert>(e.record).kind))}});
+      break;
+    default: break;  // only keten_handover_log_events_total
   }
 }
 

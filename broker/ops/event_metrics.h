@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "broker/audit/log_record.h"
+#include "broker/events/event.h"
 #include "broker/ops/metrics.h"
 
 namespace broker::ops {
@@ -21,10 +21,10 @@ struct EventTally {
   std::map<std::string, std::int64_t> norm_violations;  // by contract
 };
 
-// Counts one row: keten_handover_log_events_total{event} always, plus the family its event name
-// belongs to (accepted/rejected/duplicate, delivered, redelivered, acknowledged, nacked,
-// dead_lettered, norm_violated, alert). Rows of other events only count in the first.
-void count_event(MetricsRegistry& registry, EventTally& tally, const audit::LogRecord& row);
+// Counts one committed event: keten_handover_log_events_total{event} always, plus the family its
+// kind belongs to (accepted/rejected/duplicate, delivered, redelivered, acknowledged, nacked,
+// dead_lettered, norm_violated, alert). Events of other kinds only count in the first.
+void count_event(MetricsRegistry& registry, EventTally& tally, const events::Event& event);
 
 // Counts a norm violation (keten_norm_violations_total{contract,norm}) and tallies it for alerts.
 void count_norm_violation(MetricsRegistry& registry, EventTally& tally, const std::string& contract,

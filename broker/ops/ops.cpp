@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "broker/audit/log_events.h"
 #include "broker/ops/http_server.h"
 #include "broker/ops/log.h"
 #include "broker/store/console_queries.h"
@@ -130,17 +131,16 @@ void Ops::observe(store::SqliteStore& store) {
     if (row.seq <= observed_seq_) continue;
     if (row.seq != observed_seq_ + 1) read_back(store, row.seq - 1);
     if (row.seq != observed_seq_ + 1) break;  // the gap could not be read: the file has the rest
-    count_event(metrics_, tally_, row);
-    note_case(row);
+    count_row(row);
     observed_seq_ = row.seq;
   }
   read_back(store, store.log_head().seq);
 }
 
-void Ops::note_case(const audit::LogRecord& row) {
-  if (row.case_ref.empty()) return;
-  if (row.event == "dead_lettered") dead_letter_cases_[row.recipient].insert(row.case_ref);
-  if (row.event == "norm_violated") norm_violation_cases_[row.contract].insert(row.case_ref);
+void Ops::note_case(const events::Event& e) {
+  if (e.case_ref.empty()) return;
+  if (e.kind() == events::Kind::kDeadLettered) dead_letter_cases_[e.recipient].insert(e.case_ref);
+  if (e.kind() == events::Kind::kNormViolated) norm_violation_cases_[e.contract].insert(e.case_ref);
 }
 
 void Ops::find_oldest_cases(store::SqliteStore& store) {
@@ -171,6 +171,17 @@ void Ops::find_oldest_cases(store::SqliteStore& store) {
   }
 }
 
+// The one place the metrics turn a committed row into a typed event (audit/log_events.h).
+void Ops::count_row(const audit::LogRecord& row) {
+  auto e = audit::logged_event(row);
+  if (!e) {
+    log().warn("metrics could not read a handover-log row detail={}", e.error().detail);
+    return;
+  }
+  count_event(metrics_, tally_, e->event);
+  note_case(e->event);
+}
+
 void Ops::read_back(store::SqliteStore& store, std::uint64_t up_to) {
   while (up_to > observed_seq_) {
     auto rows = store.read_log(observed_seq_ + 1, std::min<std::uint64_t>(kLogPage, up_to - observed_seq_));
@@ -179,10 +190,7 @@ void Ops::read_back(store::SqliteStore& store, std::uint64_t up_to) {
       return;
     }
     if (rows->empty()) return;
-    for (const auto& row : *rows) {
-      count_event(metrics_, tally_, row);
-      note_case(row);
-    }
+    for (const auto& row : *rows) count_row(row);
     observed_seq_ = rows->back().seq;
   }
 }

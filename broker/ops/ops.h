@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/audit/log_record.h"
 #include "broker/ops/alerts.h"
 #include "broker/ops/event_metrics.h"
 #include "broker/ops/metrics.h"
@@ -86,7 +87,7 @@ class Ops {
   void check_alerts(contracts::Millis now);
   void append_alerts(store::SqliteStore& store);
   // The cases of the rows that alerts count (dead letters, norm violations), since the last check.
-  void note_case(const audit::LogRecord& row);
+  void note_case(const events::Event& e);
   // The case of the oldest undelivered message of each fired oldest_undelivered alert.
   void find_oldest_cases(store::SqliteStore& store);
 
@@ -105,6 +106,8 @@ class Ops {
   contracts::Millis started_at_ = 0;
   // Counts rows observed_seq_+1 .. up_to read from the file (a gap in what the store handed over).
   void read_back(store::SqliteStore& store, std::uint64_t up_to);
+  // Counts one committed row, typed at the boundary (audit/log_events.h); warns on a row that cannot be.
+  void count_row(const audit::LogRecord& row);
   std::uint64_t observed_seq_ = 0;
   contracts::Millis last_refresh_ = 0;
   contracts::Millis last_check_ = 0;

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "broker/audit/log_record.h"
+#include "broker/events/event.h"
 #include "contracts/envelope.h"  // Millis
 
 namespace broker::report {
@@ -38,9 +38,10 @@ struct ReportQuery {
 };
 
 struct ReportInput {
-  // Ascending seq: the whole handover log, or (read_input with a period start) the rows from the
-  // period on plus the older `accepted` rows of the messages they mention or their disputes name.
-  std::vector<audit::LogRecord> rows;
+  // Ascending seq: the whole handover log's events, or (read_input with a period start) the events
+  // from the period on plus the older `accepted` events of the messages they mention or their
+  // disputes name.
+  std::vector<events::LoggedEvent> events;
   std::map<std::string, std::string> payloads;  // message_id -> payload of accepted messages
   // Accepted messages whose payload is stored sealed and could not be opened (no payload key given,
   // or the wrong one): their completeness is unknown, and the report says so instead of "n/a".

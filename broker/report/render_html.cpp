@@ -128,11 +128,8 @@ std::string line_chart(const std::string& id, const std::string& title, const st
 
 std::string pair_name(const ProducerContract& r) { return r.producer + " – " + r.contract; }
 
-}  // namespace
-
-std::string render_html(const QualityReport& r) {
-  const auto& t = r.totals;
-  std::ostringstream o;
+// The document head and the title with the period and the query's filters.
+void write_head(std::ostringstream& o, const QualityReport& r) {
   o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Data quality report "
     << esc(when(r.period_from)) << " – " << esc(when(r.period_to)) << "</title><style>" << kStyle
     << "</style></head><body>\n";
@@ -141,8 +138,11 @@ std::string render_html(const QualityReport& r) {
   if (!r.query.partner.empty()) o << " · only messages from or to <b>" << esc(r.query.partner) << "</b>";
   if (!r.query.contract.empty()) o << " · only message type <b>" << esc(r.query.contract) << "</b>";
   o << "</p>\n";
+}
 
-  // Summary in sentences.
+// The summary in sentences: the totals, and a note when the contracts were not given.
+void write_summary(std::ostringstream& o, const QualityReport& r) {
+  const auto& t = r.totals;
   o << "<section id=\"summary\"><h2>In short</h2><ul class=\"summary\">";
   o << "<li>Partners submitted <b data-figure=\"submitted\">" << t.submitted << "</b> messages. The broker accepted <b data-figure=\"accepted\">"
     << t.accepted << "</b> and refused <b data-figure=\"rejected\">" << t.rejected << "</b> ("
@@ -161,8 +161,10 @@ std::string render_html(const QualityReport& r) {
          "is not shown.</li>";
   }
   o << "</ul></section>\n";
+}
 
-  // Producers.
+// What each producer sent per contract and how much was refused: a bar chart and a table.
+void write_producers(std::ostringstream& o, const QualityReport& r) {
   o << "<section id=\"producers\"><h2>What each partner sent, and how much was refused</h2><p class=\"explain\">"
        "One line per partner (producer) and message type (contract). <i>Refused</i> means the broker did not accept "
        "the message because a field was missing, wrong or not allowed; the partner was told why at once. "
@@ -193,8 +195,10 @@ std::string render_html(const QualityReport& r) {
     o << "</table>";
   }
   o << "</section>\n";
+}
 
-  // Reasons.
+// The most frequent refusal reasons per producer and contract.
+void write_reasons(std::ostringstream& o, const QualityReport& r) {
   o << "<section id=\"reasons\"><h2>Why messages were refused</h2><p class=\"explain\">The fields partners most "
        "often got wrong. <i>Field</i> is the place in the message (a JSON pointer such as <code>/std</code>); "
        "<i>problem</i> is the rule it broke: <code>required</code> = missing, <code>enum</code> = not one of the "
@@ -216,8 +220,10 @@ std::string render_html(const QualityReport& r) {
   reason_rows << "</table>";
   o << (any_reason ? reason_rows.str() : "<p class=\"none\">No message was refused.</p>");
   o << "</section>\n";
+}
 
-  // Completeness.
+// Optional and conditional fields filled in, and the sealed payloads not read.
+void write_completeness(std::ostringstream& o, const QualityReport& r) {
   o << "<section id=\"completeness\"><h2>How complete the messages were</h2><p class=\"explain\">For each field "
        "that a contract makes optional, the share of accepted messages that filled it in. A field marked "
        "<i>conditional</i> is required only in some situations (for example a validity date when a request is "
@@ -248,8 +254,10 @@ std::string render_html(const QualityReport& r) {
          "was made without the broker's payload key).</p>";
   }
   o << "</section>\n";
+}
 
-  // Source delay.
+// Delay at the source (recorded - occurred) and to the broker (accepted - recorded).
+void write_source_delay(std::ostringstream& o, const QualityReport& r) {
   o << "<section id=\"source-delay\"><h2>Delay at the source</h2><p class=\"explain\">How long after something "
        "happened the partner recorded it in its own system (<i>recorded − occurred</i>), and how long after that "
        "it reached the broker (<i>accepted − recorded</i>). Both come from the times the partner states in each "
@@ -262,8 +270,10 @@ std::string render_html(const QualityReport& r) {
       << row.source_delay.count << "</td>" << dist_cell(row.source_delay) << dist_cell(row.submit_delay) << "</tr>";
   }
   o << "</table></section>\n";
+}
 
-  // Latency.
+// Time from acceptance to acknowledgement per recipient: a bar chart and a table.
+void write_latency(std::ostringstream& o, const QualityReport& r) {
   o << "<section id=\"latency\"><h2>How quickly recipients confirmed receipt</h2><p class=\"explain\">For each "
        "recipient, the time from the broker accepting a message to the recipient confirming that it has it "
        "(acknowledgement).</p>";
@@ -292,8 +302,32 @@ std::string render_html(const QualityReport& r) {
   o << "</table>";
   if (r.consumers.empty()) o << "<p class=\"none\">No deliveries in this period.</p>";
   o << "</section>\n";
+}
 
-  // Norms.
+// Each missed obligation, most late first (the first kViolationLines of them).
+void write_violation_lines(std::ostringstream& o, const QualityReport& r) {
+  o << "<h3>Each missed deadline, most late first</h3><table id=\"violation-table\"><tr><th class=\"name\">Message type"
+       "</th><th class=\"name\">Deadline</th><th class=\"name\">Message</th><th class=\"name\">Who was late</th>"
+       "<th>Due</th><th>State</th><th>How late</th></tr>";
+  for (std::size_t i = 0; i < r.violations.size() && i < kViolationLines; ++i) {
+    const auto& v = r.violations[i];
+    auto at = [](Millis t) { return t == 0 ? std::string("?") : contracts::format_rfc3339(t); };
+    o << "<tr data-state=\"" << (v.open ? "open" : "met-late") << "\"><td class=\"name\">" << esc(v.contract)
+      << "</td><td class=\"name\">" << esc(v.norm) << "</td><td class=\"name\">" << esc(v.message_id.substr(0, 8))
+      << (v.producer.empty() ? "" : " from " + esc(v.producer)) << "</td><td class=\"name\">"
+      << esc(v.late_party.empty() ? "(not named)" : v.late_party)
+      << (v.expected_contract.empty() ? "" : " (" + esc(v.expected_contract) + ")") << "</td><td>" << esc(at(v.due_at))
+      << "</td><td>" << (v.open ? "still open at " + esc(at(v.recorded_at)) : "met late at " + esc(at(v.done_at)))
+      << "</td><td class=\"bad\">" << esc(format_millis(v.late_by)) << (v.open ? " overdue" : " late") << "</td></tr>";
+  }
+  o << "</table>";
+  if (r.violations.size() > kViolationLines) {
+    o << "<p>... and " << (r.violations.size() - kViolationLines) << " more; the JSON report lists every one.</p>";
+  }
+}
+
+// Deadlines missed per norm, then each missed obligation, most late first.
+void write_norms(std::ostringstream& o, const QualityReport& r) {
   o << "<section id=\"norms\"><h2>Deadlines missed</h2><p class=\"explain\">Contracts can set deadlines "
        "(norms), such as \"the recipients have the message 48 hours before departure\" or \"a confirmation "
        "follows within 4 hours\". Each line counts how often one was missed, and by how much. <i>Still not done</i>: "
@@ -310,28 +344,13 @@ std::string render_html(const QualityReport& r) {
         << n.missing_follow_ups << "</td><td>" << n.still_open << "</td>" << dist_cell(n.late_by) << "</tr>";
     }
     o << "</table>";
-    o << "<h3>Each missed deadline, most late first</h3><table id=\"violation-table\"><tr><th class=\"name\">Message type"
-         "</th><th class=\"name\">Deadline</th><th class=\"name\">Message</th><th class=\"name\">Who was late</th>"
-         "<th>Due</th><th>State</th><th>How late</th></tr>";
-    for (std::size_t i = 0; i < r.violations.size() && i < kViolationLines; ++i) {
-      const auto& v = r.violations[i];
-      auto at = [](Millis t) { return t == 0 ? std::string("?") : contracts::format_rfc3339(t); };
-      o << "<tr data-state=\"" << (v.open ? "open" : "met-late") << "\"><td class=\"name\">" << esc(v.contract)
-        << "</td><td class=\"name\">" << esc(v.norm) << "</td><td class=\"name\">" << esc(v.message_id.substr(0, 8))
-        << (v.producer.empty() ? "" : " from " + esc(v.producer)) << "</td><td class=\"name\">"
-        << esc(v.late_party.empty() ? "(not named)" : v.late_party)
-        << (v.expected_contract.empty() ? "" : " (" + esc(v.expected_contract) + ")") << "</td><td>" << esc(at(v.due_at))
-        << "</td><td>" << (v.open ? "still open at " + esc(at(v.recorded_at)) : "met late at " + esc(at(v.done_at)))
-        << "</td><td class=\"bad\">" << esc(format_millis(v.late_by)) << (v.open ? " overdue" : " late") << "</td></tr>";
-    }
-    o << "</table>";
-    if (r.violations.size() > kViolationLines) {
-      o << "<p>... and " << (r.violations.size() - kViolationLines) << " more; the JSON report lists every one.</p>";
-    }
+    write_violation_lines(o, r);
   }
   o << "</section>\n";
+}
 
-  // Redeliveries, dead letters, duplicates per producer.
+// Redeliveries, dead letters and duplicates per producer and contract.
+void write_delivery_problems(std::ostringstream& o, const QualityReport& r) {
   o << "<section id=\"delivery-problems\"><h2>Sent again, given up, sent twice</h2><p class=\"explain\">"
        "<i>Sent again</i>: the broker had to deliver a message again because the recipient did not confirm it in "
        "time. <i>Given up</i> (dead letters): the broker stopped trying; someone must follow these up. "
@@ -344,8 +363,10 @@ std::string render_html(const QualityReport& r) {
       << "</td><td>" << row.duplicates << "</td></tr>";
   }
   o << "</table></section>\n";
+}
 
-  // Disputes.
+// Disputes per owner and contract of the disputed message, with their reasons.
+void write_disputes(std::ostringstream& o, const QualityReport& r) {
   o << "<section id=\"disputes\"><h2>Disputes about data</h2><p class=\"explain\">A partner that doubts an item it "
        "received reports it back to the item's owner (a <i>dispute</i>, terugmelding). Counted per owner and "
        "message type of the doubted message, with the reasons given.</p>";
@@ -364,8 +385,10 @@ std::string render_html(const QualityReport& r) {
     o << "</table>";
   }
   o << "</section>\n";
+}
 
-  // Weekly trend.
+// The weekly trend (charts and a table); only when the period spans more than one week.
+void write_trend(std::ostringstream& o, const QualityReport& r) {
   if (r.weeks.size() > 1) {
     std::vector<std::string> labels;
     Series total{"all partners", {}};
@@ -407,12 +430,34 @@ std::string render_html(const QualityReport& r) {
     }
     o << "</table></section>\n";
   }
+}
 
+// How the report is made.
+void write_explanations(std::ostringstream& o) {
   o << "<section id=\"explanations\"><h2>How this report is made</h2><p class=\"explain\">Every figure comes from "
        "the broker's handover log, which records each message received, accepted, refused, delivered and "
        "confirmed, and from the accepted messages themselves (for completeness and disputes). Each event counts "
        "in the period and week in which it happened. The log is tamper-evident; this report only reads it.</p>"
        "</section>\n</body></html>\n";
+}
+
+}  // namespace
+
+// One section per step, in the page's order.
+std::string render_html(const QualityReport& r) {
+  std::ostringstream o;
+  write_head(o, r);
+  write_summary(o, r);
+  write_producers(o, r);
+  write_reasons(o, r);
+  write_completeness(o, r);
+  write_source_delay(o, r);
+  write_latency(o, r);
+  write_norms(o, r);
+  write_delivery_problems(o, r);
+  write_disputes(o, r);
+  write_trend(o, r);
+  write_explanations(o);
   return o.str();
 }
 

@@ -5,74 +5,83 @@
 #include <set>
 #include <system_error>
 
+#include "broker/audit/log_events.h"
 #include "broker/store/sqlite_store.h"
 
 namespace broker::report {
 
 namespace {
 
-// The rows from the first row at or after `from` up to the first row at or after `to` (0: to the
-// head), ascending seq.
-contracts::Result<std::vector<audit::LogRecord>> rows_between(store::SqliteStore& store, Millis from, Millis to) {
-  auto first = store.log_seq_since(from);
-  if (!first) return first.error();
-  std::vector<audit::LogRecord> rows;
-  constexpr std::size_t kPage = 10'000;
-  for (std::uint64_t seq = *first;;) {
-    auto page = store.read_log(seq, kPage);
-    if (!page) return page.error();
-    for (auto& row : *page) {
-      if (to != 0 && row.at >= to) return rows;
-      rows.push_back(std::move(row));
-    }
-    if (page->size() < kPage) break;
-    seq = rows.back().seq + 1;
-  }
-  return rows;
+using contracts::Result;
+using events::LoggedEvent;
+
+// The store's rows as typed events: the one place this reader turns rows into events
+// (audit/log_events.h); nothing after it looks at an event name or a detail text.
+Result<std::vector<LoggedEvent>> typed(Result<std::vector<audit::LogRecord>> rows) {
+  if (!rows) return rows.error();
+  return audit::logged_events(*rows);
 }
 
-// Puts before the period's rows the older `accepted` rows of the messages the report looks up
-// (messages_referenced: the period's messages and the messages its disputes name).
-contracts::Result<void> add_older_acceptances(store::SqliteStore& store, const ReportQuery& query, ReportInput& input) {
-  std::set<std::string> have;
-  for (const auto& row : input.rows) {
-    if (row.event == "accepted") have.insert(row.message_id);
+// The events from seq `first` up to the first at or after `to` (0: to the head), ascending seq;
+// read and typed a page at a time, so the rows of one page are all that is held beside the events.
+Result<std::vector<LoggedEvent>> events_from(store::SqliteStore& store, std::uint64_t first, Millis to) {
+  std::vector<LoggedEvent> out;
+  constexpr std::size_t kPage = 10'000;
+  for (std::uint64_t seq = first;;) {
+    auto page = typed(store.read_log(seq, kPage));
+    if (!page) return page.error();
+    for (auto& e : *page) {
+      if (to != 0 && e.event.at >= to) return out;
+      out.push_back(std::move(e));
+    }
+    if (page->size() < kPage) break;
+    seq = out.back().seq + 1;
   }
-  std::vector<audit::LogRecord> older;
+  return out;
+}
+
+// Puts before the period's events the older `accepted` events of the messages the report looks
+// up (messages_referenced: the period's messages and the messages its disputes name).
+Result<void> add_older_acceptances(store::SqliteStore& store, const ReportQuery& query, ReportInput& input) {
+  std::set<std::string> have;
+  for (const auto& e : input.events) {
+    if (e.event.kind() == events::Kind::kAccepted) have.insert(e.event.message_id);
+  }
+  std::vector<audit::LogRecord> rows;
   for (const auto& id : messages_referenced(input, query)) {
     if (have.count(id)) continue;
     auto row = store.accepted_event(id);
     if (!row) return row.error();
-    if (*row) older.push_back(std::move(**row));
+    if (*row) rows.push_back(std::move(**row));
   }
-  std::sort(older.begin(), older.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
-  older.insert(older.end(), std::make_move_iterator(input.rows.begin()), std::make_move_iterator(input.rows.end()));
-  input.rows = std::move(older);
+  auto older = typed(std::move(rows));
+  if (!older) return older.error();
+  std::sort(older->begin(), older->end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
+  older->insert(older->end(), std::make_move_iterator(input.events.begin()), std::make_move_iterator(input.events.end()));
+  input.events = std::move(*older);
   return {};
 }
 
 }  // namespace
 
-contracts::Result<ReportInput> read_input(store::SqliteStore& store, const ReportQuery& query) {
+Result<ReportInput> read_input(store::SqliteStore& store, const ReportQuery& query) {
   ReportInput input;
-  if (query.from == 0) {
-    auto data = store.read_log_data();
-    if (!data) return data.error();
-    input.rows = std::move(data->rows);
-  } else {
-    auto rows = rows_between(store, query.from, query.to);
-    if (!rows) return rows.error();
-    input.rows = std::move(*rows);
-  }
-  for (const auto& row : input.rows) {
-    if (row.event != "accepted" || !query.contains(row.at)) continue;
-    auto message = store.find_message_content(row.message_id);
+  // Without a period start the whole log (rows past the period's end too, as acceptances a
+  // dispute may name); with one, the events from the first at or after it to the period's end.
+  auto first = query.from == 0 ? Result<std::uint64_t>(1) : store.log_seq_since(query.from);
+  if (!first) return first.error();
+  auto events = events_from(store, *first, query.from == 0 ? 0 : query.to);
+  if (!events) return events.error();
+  input.events = std::move(*events);
+  for (const auto& [seq, e] : input.events) {
+    if (e.kind() != events::Kind::kAccepted || !query.contains(e.at)) continue;
+    auto message = store.find_message_content(e.message_id);
     if (!message) return message.error();
     if (!*message) continue;
     if (!(*message)->unreadable.empty()) {
-      input.sealed_unread.insert(row.message_id);
+      input.sealed_unread.insert(e.message_id);
     } else {
-      input.payloads.emplace(row.message_id, std::move((*message)->payload));
+      input.payloads.emplace(e.message_id, std::move((*message)->payload));
     }
   }
   if (query.from != 0) {
@@ -81,8 +90,8 @@ contracts::Result<ReportInput> read_input(store::SqliteStore& store, const Repor
   return input;
 }
 
-contracts::Result<ReportInput> read_store(const std::filesystem::path& path, const ReportQuery& query,
-                                          std::string payload_key) {
+Result<ReportInput> read_store(const std::filesystem::path& path, const ReportQuery& query,
+                               std::string payload_key) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return contracts::Error{contracts::ErrorCode::kStorage, "no store file at " + path.string()};

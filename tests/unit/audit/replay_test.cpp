@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <stdexcept>
+
+#include "broker/events/render.h"
 #include "tests/unit/audit/removal_case.h"
 
 namespace {
@@ -19,7 +22,14 @@ std::vector<std::uint64_t> seqs(const broker::audit::Timeline& t) {
   return out;
 }
 
-const auto kRows = test_support::seal_all(test_support::removal_case_rows());
+// The rows typed at the one boundary readers use (log_events.h).
+broker::audit::EventLog typed(const std::vector<broker::audit::LogRecord>& rows) {
+  auto log = broker::audit::event_log(rows);
+  if (!log) throw std::runtime_error(log.error().detail);
+  return std::move(*log);
+}
+
+const auto kRows = typed(test_support::seal_all(test_support::removal_case_rows()));
 
 }  // namespace
 
@@ -34,13 +44,13 @@ TEST_CASE("the case timeline holds every event of the case in log order and noth
 TEST_CASE("the timeline describes rejections with their reasons", "[audit]") {
   const auto t = build_timeline(kRows, {kCase, "", 0});
   REQUIRE(t.events[8].seq == 10);
-  CHECK(broker::audit::describe(t.events[8]) ==
+  CHECK(broker::events::describe(t.events[8].event) ==
         "broker rejected transport.ordered v1 (id m-bad) from KMAR: not_owner, KMAR may not produce transport.ordered");
-  CHECK(broker::audit::describe(t.events[1]) ==
+  CHECK(broker::events::describe(t.events[1].event) ==
         "broker accepted departure.scheduled v1 (id m-depart) from DTV for KMAR, DVO");
-  CHECK(broker::audit::describe(t.events[6]) == "KMAR acknowledged departure.scheduled v1 (id m-depart)");
-  CHECK(broker::audit::lane_of(t.events[6]) == "KMAR");
-  CHECK(broker::audit::lane_of(t.events[0]) == "DTV");
+  CHECK(broker::events::describe(t.events[6].event) == "KMAR acknowledged departure.scheduled v1 (id m-depart)");
+  CHECK(broker::events::lane_of(t.events[6].event) == "KMAR");
+  CHECK(broker::events::lane_of(t.events[0].event) == "DTV");
 }
 
 TEST_CASE("as of a moment, a partner's view holds exactly what it had received and acknowledged", "[audit]") {
@@ -110,7 +120,7 @@ TEST_CASE("text, json and html renderings carry every event", "[audit]") {
 TEST_CASE("html rendering escapes what partners wrote", "[audit][hostile]") {
   auto rows = test_support::removal_case_rows();
   rows[9].detail = R"({"code":"schema_violation","detail":"<script>alert(1)</script>","errors":[]})";
-  const auto t = build_timeline(test_support::seal_all(rows), {kCase, "", 0});
+  const auto t = build_timeline(typed(test_support::seal_all(rows)), {kCase, "", 0});
   const std::string html = broker::audit::render_html(t, {});
   CHECK_THAT(html, !Contains("<script>alert"));
   CHECK_THAT(html, Contains("&lt;script&gt;"));
@@ -129,14 +139,44 @@ TEST_CASE("a partner's view lists the fields policy removed from its deliveries"
       case_row(2000, "redacted", "m-health", "health.action-perspective.published", "GZA", "DVO", 1,
                R"({"removed":[{"pointer":"/fit_to_travel","rule":"medical:no-consent"}],"basis":""})"),
       case_row(2500, "acknowledged", "m-health", "health.action-perspective.published", "GZA", "DVO", 1)};
-  const auto sealed = test_support::seal_all(rows);
+  const auto sealed = typed(test_support::seal_all(rows));
   const auto t = build_timeline(sealed, {kCase, "DVO", 0});
   REQUIRE(t.received.size() == 1);
   CHECK(t.received[0].removed_fields == std::vector<std::string>{"/fit_to_travel"});
   CHECK(t.received[0].attempts == 2);
-  CHECK(broker::audit::describe(sealed[3]) ==
+  CHECK(broker::events::describe(sealed.events[3].event) ==
         "policy removed /fit_to_travel (medical:no-consent) from health.action-perspective.published v1 (id m-health) "
         "for DVO");
+}
+
+TEST_CASE("a send that never left the broker is not something the partner received", "[audit][regression]") {
+  // The broker logs `delivered` when it queues the frame and `undelivered` when the socket refused
+  // it (the connection was gone): the partner cannot have read it. Replay knew only the names
+  // delivered and redelivered, so it said the partner had received the message at the first time.
+  using test_support::case_row;
+  const std::string c = "departure.scheduled";
+  std::vector<broker::audit::LogRecord> rows = {
+      case_row(0, "accepted", "m-1", c, "DTV", "", 0, R"({"recipients":["KMAR"]})"),
+      case_row(0, "routed", "m-1", c, "DTV", "KMAR", 1),
+      case_row(1000, "delivered", "m-1", c, "DTV", "KMAR", 1, R"({"attempt":1})"),
+      case_row(1001, "undelivered", "m-1", c, "DTV", "KMAR", 1, R"({"attempt":1,"reason":"connection gone"})"),
+      case_row(5000, "delivered", "m-1", c, "DTV", "KMAR", 1, R"({"attempt":1})"),
+      case_row(6000, "redelivered", "m-1", c, "DTV", "KMAR", 1, R"({"attempt":2})"),
+      case_row(6001, "undelivered", "m-1", c, "DTV", "KMAR", 1, R"({"attempt":2,"reason":"connection gone"})"),
+      case_row(7000, "acknowledged", "m-1", c, "DTV", "KMAR", 1)};
+  const auto log = typed(test_support::seal_all(rows));
+  SECTION("as of just after the refused send: nothing received") {
+    const auto t = build_timeline(log, {kCase, "KMAR", kT0 + 2000});
+    CHECK(t.received.empty());
+  }
+  SECTION("later: received at the send that left, each refused send not counted") {
+    const auto t = build_timeline(log, {kCase, "KMAR", 0});
+    REQUIRE(t.received.size() == 1);
+    CHECK(t.received[0].delivered_at == kT0 + 5000);
+    CHECK(t.received[0].attempts == 1);
+    CHECK(t.received[0].acked_at == kT0 + 7000);
+    CHECK(t.received[0].accepted_at == kT0);
+  }
 }
 
 TEST_CASE("a case's timeline shows the broker start in effect at its first event and each restart during it",
@@ -156,12 +196,17 @@ TEST_CASE("a case's timeline shows the broker start in effect at its first event
       case_row(300, "delivered", "m1", "departure.scheduled", "DTV", "KMAR", 1, R"({"attempt":1})"),  // 5
       started(400, "fourth"),                                                                         // 6: after
   };
-  const auto t = build_timeline(test_support::seal_all(rows), {kCase, "", 0});
+  const auto sealed = test_support::seal_all(rows);
+  const auto t = build_timeline(typed(sealed), {kCase, "", 0});
   CHECK(seqs(t) == std::vector<std::uint64_t>{2, 3, 4, 5});
   CHECK_THAT(broker::audit::render_text(t, {}), Contains("clock second") && Contains("clock third") &&
                                                      !Contains("clock first") && !Contains("clock fourth"));
   // A partner's view keeps them too (KMAR was not party to the acceptance); an as-of cut ends the
   // case's span there.
-  CHECK(seqs(build_timeline(test_support::seal_all(rows), {kCase, "KMAR", 0})) == std::vector<std::uint64_t>{2, 4, 5});
-  CHECK(seqs(build_timeline(test_support::seal_all(rows), {kCase, "", rows[2].at})) == std::vector<std::uint64_t>{2, 3});
+  CHECK(seqs(build_timeline(typed(sealed), {kCase, "KMAR", 0})) == std::vector<std::uint64_t>{2, 4, 5});
+  CHECK(seqs(build_timeline(typed(sealed), {kCase, "", sealed[2].at})) == std::vector<std::uint64_t>{2, 3});
+  // Typed for one case only, the starts are kept.
+  auto one_case = broker::audit::event_log(sealed, kCase);
+  REQUIRE(one_case);
+  CHECK(seqs(build_timeline(*one_case, {kCase, "", 0})) == std::vector<std::uint64_t>{2, 3, 4, 5});
 }

@@ -111,7 +111,7 @@ TEST_CASE("a viewer sees a payload only as its role and the medical policy allow
   SECTION("the message page shows the note and never the removed value") {
     store::MessageRecord m;
     m.row = {"m-1", "test.notice", 1, "9990012345", "ALPHA", 1, "resend:m-0"};
-    const std::string html = render_message(m, payload_for(inspector_viewer(), payload, "", schema));
+    const std::string html = render_message(m, {}, payload_for(inspector_viewer(), payload, "", schema));
     CHECK(has(html, "id=\"payload\""));
     CHECK_FALSE(has(html, "secret-pill"));
     CHECK(has(html, "resend of <a href=\"/messages/m-0\">"));
@@ -137,7 +137,11 @@ TEST_CASE("the case page has one slider stop per event time and says what the pa
   missing.event = "norm_violated";
   missing.sender = "ALPHA";  // sent the message the follow-up answers
   missing.detail = R"({"norm":"transport-within-2d","expected_contract":"test.transport","by_ms":60000,"state":"open"})";
-  v.timeline.violations = {late, missing};
+  for (const auto& row : {late, missing}) {
+    auto e = broker::audit::logged_event(row);
+    REQUIRE(e);
+    v.timeline.violations.push_back(*e);
+  }
   v.owners = {{"test.transport", {"CHARLIE"}}};
   v.replay_html = "<html><body><p>\"quoted\"</p></body></html>";
   const std::string html = render_case(v);

@@ -42,20 +42,12 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("the sentence and the lane are replay's for every kind", "[events][render]") {
-  for (const auto& [row, event] : pairs()) {
-    INFO(row.event << " " << row.detail);
-    CHECK(broker::events::describe(event) == broker::audit::describe(row));
-    CHECK(broker::events::lane_of(event) == broker::audit::lane_of(row));
-  }
-}
-
 TEST_CASE("the text line is the line replay prints for the event", "[events][render]") {
   for (const auto& [row, event] : pairs()) {
     INFO(row.event);
     broker::audit::Timeline t;
     t.query.case_ref = row.case_ref;
-    t.events = {row};
+    t.events = {{row.seq, event}};
     const std::string text = broker::audit::render_text(t, broker::audit::VerifyReport{});
     // "Case ...", the verification line, a blank line, then the event's line (whose sentence may
     // itself hold a newline a partner wrote), then a blank line.
@@ -71,7 +63,8 @@ TEST_CASE("the JSON detail and event object are replay's and the row's", "[event
     CHECK(broker::events::detail_json(event) == row.detail);
     broker::audit::Timeline t;
     t.query.case_ref = row.case_ref;
-    t.events = {row};
+    t.events = {{row.seq, event}};
+    t.hashes[row.seq] = row.hash;
     const auto replay = nlohmann::json::parse(broker::audit::render_json(t, broker::audit::VerifyReport{}));
     CHECK(broker::events::event_object(event, row.seq, row.hash) == replay["events"][0]);
   }
@@ -81,7 +74,7 @@ TEST_CASE("the HTML card and row attributes are replay's", "[events][render]") {
   for (const auto& [row, event] : pairs()) {
     INFO(row.event);
     // Built as replay builds it, so the partner lanes are there.
-    const auto t = broker::audit::build_timeline({row}, broker::audit::ReplayQuery{row.case_ref, "", 0});
+    const auto t = broker::audit::build_timeline({{{row.seq, event}}, {}}, broker::audit::ReplayQuery{row.case_ref, "", 0});
     REQUIRE(t.events.size() == 1);
     const std::string page = broker::audit::render_html(t, broker::audit::VerifyReport{});
     CHECK_THAT(page, Catch::Contains("<tr " + broker::events::html_row_attributes(event, row.seq) + ">"));
@@ -116,16 +109,16 @@ TEST_CASE("replay's scripted removal case renders the same from typed events", "
   auto rows = test_support::removal_case_rows();
   std::uint64_t seq = 0;
   for (auto& row : rows) row.seq = ++seq;
-  const auto t = broker::audit::build_timeline(rows, broker::audit::ReplayQuery{test_support::kCase, "", 0});
+  auto log = broker::audit::event_log(rows);
+  REQUIRE(log);
+  const auto t = broker::audit::build_timeline(*log, broker::audit::ReplayQuery{test_support::kCase, "", 0});
   const auto lines = lines_of(broker::audit::render_text(t, broker::audit::VerifyReport{}));
   REQUIRE(lines.size() > 3 + t.events.size());
   for (std::size_t i = 0; i < t.events.size(); ++i) {
-    const auto& row = t.events[i];
-    INFO(row.seq << " " << row.event);
-    auto event = broker::events::from_legacy_row(events_test::legacy(row));
-    REQUIRE(event);
-    CHECK_FALSE(event->legacy_detail.has_value());
-    CHECK(broker::events::text_line(*event, row.seq) == lines[3 + i]);
+    const auto& e = t.events[i];
+    INFO(e.seq << " " << broker::events::to_string(e.event.kind()));
+    CHECK_FALSE(e.event.legacy_detail.has_value());
+    CHECK(broker::events::text_line(e.event, e.seq) == lines[3 + i]);
   }
 }
 

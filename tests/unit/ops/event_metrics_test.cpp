@@ -2,18 +2,25 @@
 
 #include <catch2/catch.hpp>
 
+#include <stdexcept>
+
+#include "broker/audit/log_events.h"
+
 using namespace broker::ops;
 
 namespace {
 
-broker::audit::LogRecord row(const char* event, const char* contract = "test.notice", const char* recipient = "",
-                             const char* detail = "") {
+// A row as the store holds it, typed at the boundary the metrics read through (audit/log_events.h).
+broker::events::Event row(const char* event, const char* contract = "test.notice", const char* recipient = "",
+                          const char* detail = "") {
   broker::audit::LogRecord r;
   r.event = event;
   r.contract = contract;
   r.recipient = recipient;
   r.detail = detail;
-  return r;
+  auto e = broker::audit::logged_event(r);
+  if (!e) throw std::runtime_error(e.error().detail);
+  return e->event;
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -566,8 +569,8 @@ TEST_CASE("a period's report reads only the period and matches the report from t
   for (const auto& query : periods) {
     INFO("period from " << query.from << " to " << query.to << " partner " << query.partner);
     auto windowed = ok(broker::report::read_store(s.path(), query));
-    CHECK(windowed.rows.size() < whole.rows.size());  // it did not read the whole log
-    for (const auto& row : windowed.rows) CHECK((row.at >= query.from || row.event == "accepted"));
+    CHECK(windowed.events.size() < whole.events.size());  // it did not read the whole log
+    for (const auto& [seq, e] : windowed.events) CHECK((e.at >= query.from || e.kind() == broker::events::Kind::kAccepted));
     windowed.contracts = infos();
     auto reference = whole;
     reference.contracts = infos();
@@ -579,4 +582,67 @@ TEST_CASE("a period's report reads only the period and matches the report from t
   const auto week48 = report_of(s.path(), periods[0]);
   CHECK(consumer(week48, "BRAVO").acknowledged == 1);
   CHECK(consumer(week48, "CHARLIE").acknowledged == 2);
+}
+
+// The renderings pinned byte for byte for the scripted scenario under several queries, so that
+// restructuring compute_quality and the renderers shows any change in what they produce. The files
+// under tests/data/report/ were written by the report before compute_quality and render_html were
+// cut into named steps; KETEN_WRITE_GOLDEN=1 rewrites them (then review the diff).
+TEST_CASE("the report's text, JSON and HTML stay byte for byte what they were", "[report][golden]") {
+  test_support::TempDir dir;
+  Scenario s(dir);
+  play(s);
+  s.close();
+  const std::filesystem::path golden = std::filesystem::path(KETEN_SOURCE_DIR) / "tests/data/report";
+  const std::pair<const char*, ReportQuery> queries[] = {{"all", {}},
+                                                         {"week48", {kWeek48, kWeek48 + 7 * 24 * kHour, "", ""}},
+                                                         {"charlie", {0, 0, "CHARLIE", ""}},
+                                                         {"notice", {0, 0, "", "test.notice"}}};
+  for (const auto& [name, query] : queries) {
+    for (bool with_contracts : {true, false}) {
+      const auto r = report_of(s.path(), query, with_contracts ? infos() : std::vector<ContractInfo>{});
+      const std::string stem = std::string(name) + (with_contracts ? "" : "_no_contracts");
+      const std::pair<std::string, std::string> outputs[] = {{stem + ".txt", broker::report::render_text(r)},
+                                                             {stem + ".json", broker::report::render_json(r)},
+                                                             {stem + ".html", broker::report::render_html(r)}};
+      for (const auto& [file, text] : outputs) {
+        INFO(file);
+        if (const char* w = std::getenv("KETEN_WRITE_GOLDEN"); w != nullptr && std::string(w) == "1") {
+          std::ofstream(golden / file, std::ios::binary) << text;
+        }
+        std::ifstream in(golden / file, std::ios::binary);
+        REQUIRE(in);
+        CHECK(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()) == text);
+      }
+    }
+  }
+}
+
+TEST_CASE("a send that never left the broker is no delivery and no redelivery", "[report][regression]") {
+  // The broker logs `delivered` or `redelivered` when it queues a frame and `undelivered` when the
+  // socket refused it (the connection was gone): that attempt does not count, and the next send
+  // logs the same attempt again. The report knew nothing of `undelivered` and counted each such
+  // send: two first sends of one message, a redelivery that never happened.
+  test_support::TempDir dir;
+  Scenario s(dir);
+  const Millis t = kWeek47 + kHour;
+  s.accepted("m1", "test.notice", "ALPHA", t, kBare, {"BRAVO"});
+  s.delivery("delivered", "m1", "test.notice", "ALPHA", "BRAVO", t + 10);
+  s.delivery("undelivered", "m1", "test.notice", "ALPHA", "BRAVO", t + 11);
+  s.delivery("delivered", "m1", "test.notice", "ALPHA", "BRAVO", t + 20);
+  s.delivery("redelivered", "m1", "test.notice", "ALPHA", "BRAVO", t + 30'000);
+  s.delivery("undelivered", "m1", "test.notice", "ALPHA", "BRAVO", t + 30'001);
+  s.delivery("redelivered", "m1", "test.notice", "ALPHA", "BRAVO", t + 60'000);
+  s.delivery("acknowledged", "m1", "test.notice", "ALPHA", "BRAVO", t + 61'000);
+  s.close();
+  const auto r = report_of(s.path(), {});
+  const auto& bravo = consumer(r, "BRAVO");
+  CHECK(bravo.routed == 1);
+  CHECK(bravo.delivered == 1);
+  CHECK(bravo.redeliveries == 1);
+  CHECK(bravo.acknowledged == 1);
+  CHECK(row(r, "ALPHA", "test.notice").redeliveries == 1);
+  CHECK(r.totals.redeliveries == 1);
+  REQUIRE_FALSE(r.weeks.empty());
+  CHECK(r.weeks[0].redeliveries == 1);
 }
