@@ -109,9 +109,6 @@ struct Outstanding {
   bool alone = false;                      // its batch was refused whole: it goes in its own frame
 };
 
-// A submit frame in flight keeps natural batching honest: while one is unanswered, new messages
-// queue and leave together when it is answered.
-constexpr std::size_t kFramesInFlight = 1;
 constexpr std::size_t kBatchEntryOverhead = 64;  // FlatBuffers offsets and padding per message
 
 struct Client::Impl {
@@ -561,10 +558,10 @@ void Client::Impl::send_ids(const std::vector<std::string>& ids, Clock::time_poi
   frames.push_back(ids);
 }
 
-// Natural batching: while fewer than kFramesInFlight submit frames are unanswered, what queued
-// goes out, as many messages per frame as the limits allow.
+// Natural batching: while fewer than options.frames_in_flight submit frames are unanswered, what
+// queued goes out, as many messages per frame as the limits allow.
 void Client::Impl::send_queued(Clock::time_point now) {
-  while (!queued.empty() && frames_in_flight() < kFramesInFlight) {
+  while (!queued.empty() && frames_in_flight() < options.frames_in_flight) {
     std::vector<std::string> ids;
     std::size_t bytes = 0;
     const std::size_t max_messages =
@@ -814,6 +811,7 @@ Result<Client> Client::connect(const Profile& profile, ClientOptions options) {
   };
   if (options.credit == 0) return config_error("credit must be at least 1");
   if (options.window == 0) return config_error("window must be at least 1");
+  if (options.frames_in_flight == 0) return config_error("frames_in_flight must be at least 1");
   if (profile.failover_after) options.failover_after = *profile.failover_after;
   // The profile's timing keys are the operator's choice for this partner: they win.
   if (profile.receipt_timeout) options.receipt_timeout = *profile.receipt_timeout;

@@ -85,6 +85,10 @@ struct ClientOptions {
   // A SubmitBatch holds at most this many bytes (the broker's max_message_bytes, 1 MiB by
   // default) and at most contracts::kMaxBatchMessages messages.
   std::size_t max_batch_bytes = 1u << 20;
+  // Submit frames unanswered at once. A message submitted while fewer are in flight leaves at
+  // once; the others queue and leave together as the answers come. With 1 the broker idles
+  // while a batch's answer travels back and the next batch comes; 2 keeps it busy. >= 1.
+  std::uint32_t frames_in_flight = 2;
   // Ask the broker for DeliverBatch frames (Credit.batches); receive() hands them out one by one,
   // and ack() batches the acks (AckBatch). false: single Deliver frames, and each ack at once.
   bool delivery_batches = true;

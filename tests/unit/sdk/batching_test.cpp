@@ -42,7 +42,9 @@ contracts::Submit submit_with_id(const std::string& id) {
 TEST_CASE("an idle client sends a submit at once as one Submit frame, without waiting to batch",
           "[sdk][batching]") {
   TestRouter router;
-  auto client = partner::Client::connect(profile_for(router));
+  partner::ClientOptions one_frame;
+  one_frame.frames_in_flight = 1;  // the second message waits for the first's answer
+  auto client = partner::Client::connect(profile_for(router), one_frame);
   REQUIRE(client);
   Answers answers;
   REQUIRE(client->submit_async(submit_with_id("m-1"), answers.callback()));
@@ -64,7 +66,9 @@ TEST_CASE("an idle client sends a submit at once as one Submit frame, without wa
 TEST_CASE("submits queued while one is in flight leave together in one SubmitBatch",
           "[sdk][batching]") {
   TestRouter router;
-  auto client = partner::Client::connect(profile_for(router));
+  partner::ClientOptions one_frame;
+  one_frame.frames_in_flight = 1;  // the second message waits for the first's answer
+  auto client = partner::Client::connect(profile_for(router), one_frame);
   REQUIRE(client);
   Answers answers;
   REQUIRE(client->submit_async(submit_with_id("first"), answers.callback()));
@@ -114,6 +118,7 @@ TEST_CASE("a batch never holds more than the window or max_batch_bytes", "[sdk][
   partner::ClientOptions options;
   options.window = 100;
   options.max_batch_bytes = 3000;  // a few of the ~400-byte submits per frame
+  options.frames_in_flight = 1;
   auto client = partner::Client::connect(profile_for(router), options);
   REQUIRE(client);
   Answers answers;
@@ -155,6 +160,7 @@ TEST_CASE("a full window makes submit_async wait for receipts (back-pressure)", 
   TestRouter router;
   partner::ClientOptions options;
   options.window = 2;
+  options.frames_in_flight = 1;
   options.receipt_timeout = 60s;
   auto result = with_client(profile_for(router), options, [](partner::Client& c) {
     std::vector<std::size_t> outstanding_after;
@@ -194,7 +200,9 @@ TEST_CASE("a full window makes submit_async wait for receipts (back-pressure)", 
 
 TEST_CASE("a batch the broker refuses whole is sent again message by message", "[sdk][batching]") {
   TestRouter router;
-  auto client = partner::Client::connect(profile_for(router));
+  partner::ClientOptions one_frame;
+  one_frame.frames_in_flight = 1;  // the second message waits for the first's answer
+  auto client = partner::Client::connect(profile_for(router), one_frame);
   REQUIRE(client);
   Answers answers;
   REQUIRE(client->submit_async(submit_with_id("first"), answers.callback()));
@@ -236,7 +244,9 @@ TEST_CASE("a batch the broker refuses whole is sent again message by message", "
 
 TEST_CASE("a blocking send batches with the asynchronous submits outstanding", "[sdk][batching]") {
   TestRouter router;
-  auto result = with_client(profile_for(router), {}, [](partner::Client& c) {
+  partner::ClientOptions one_frame;
+  one_frame.frames_in_flight = 1;
+  auto result = with_client(profile_for(router), one_frame, [](partner::Client& c) {
     Answers answers;
     if (!c.submit_async(submit_with_id("async-1"), answers.callback())) throw std::runtime_error("submit");
     if (!c.submit_async(submit_with_id("async-2"), answers.callback())) throw std::runtime_error("submit");
@@ -309,6 +319,7 @@ TEST_CASE("a client with several endpoints fails over and resubmits unanswered m
   profile.brokers = {a->endpoint(), b.endpoint()};
   partner::ClientOptions options;
   options.failover_after = 200ms;  // how long the client tolerates no connection to A
+  options.frames_in_flight = 1;
   options.resend_after = 60s;      // no scheduled resend in this test: only the failover resends
   options.receipt_timeout = 120s;
   auto result = with_client(profile, options, [](partner::Client& c) {
@@ -351,4 +362,33 @@ TEST_CASE("a client with several endpoints fails over and resubmits unanswered m
   CHECK(accepted_ids == std::map<std::string, bool>{{"f0", true}, {"f1", true}, {"f2", true}});
   CHECK(failovers >= 1);
   CHECK(endpoint == b.endpoint());
+}
+
+TEST_CASE("by default two submit frames are in flight before messages queue for a batch",
+          "[sdk][batching]") {
+  TestRouter router;
+  auto client = partner::Client::connect(profile_for(router));  // frames_in_flight = 2
+  REQUIRE(client);
+  Answers answers;
+  for (const char* id : {"m1", "m2", "m3", "m4"}) REQUIRE(client->submit_async(submit_with_id(id), answers.callback()));
+  CHECK(client->frame_counts().submits == 2);  // m1 and m2 at once, each alone
+  auto m1 = router.expect<contracts::Submit>();
+  auto m2 = router.expect<contracts::Submit>();
+  REQUIRE(m1);
+  REQUIRE(m2);
+  CHECK(m1->second.header.message_id == "m1");
+  CHECK(m2->second.header.message_id == "m2");
+  router.send(m1->first, accepted("m1"));
+  REQUIRE(client->poll(10s));
+  auto batch = router.expect<contracts::SubmitBatch>();
+  REQUIRE(batch);
+  REQUIRE(batch->second.messages.size() == 2);
+  CHECK(batch->second.messages[0].header.message_id == "m3");
+  CHECK(batch->second.messages[1].header.message_id == "m4");
+  contracts::ReceiptBatch receipts;
+  receipts.receipts = {accepted("m3"), accepted("m4")};
+  router.send(batch->first, receipts);
+  router.send(m2->first, accepted("m2"));
+  REQUIRE(client->flush(10s));
+  CHECK(answers.by_id.size() == 4);
 }
