@@ -184,9 +184,18 @@ Result<void> FileAdapter::handle_file(const std::string& name) {
         o.errors = std::move(e.errors);
         outcomes.push_back(std::move(o));
       }
-      bool first = true;
-      for (const auto& message : batch->messages) {
-        auto receipt = client_.send(message.submit);
+      // All of the file's messages at once: the SDK sends the first alone and the rest in batches
+      // behind it. The answers come back in the file's order.
+      std::vector<contracts::Submit> submits;
+      submits.reserve(batch->messages.size());
+      for (const auto& message : batch->messages) submits.push_back(message.submit);
+      auto answers = client_.send_all(submits, [this](std::size_t index, const auto&) {
+        if (index == 0) maybe_crash(CrashPoint::kAfterFirstSubmit);
+      });
+      if (!answers) return answers.error();
+      for (std::size_t i = 0; i < batch->messages.size(); ++i) {
+        const auto& message = batch->messages[i];
+        auto& receipt = (*answers)[i];
         if (!receipt) return receipt.error();
         if (receipt->status == contracts::ReceiptStatus::kRejected &&
             receipt->code == ErrorCode::kStorage) {
@@ -198,8 +207,6 @@ Result<void> FileAdapter::handle_file(const std::string& name) {
                     message.row, h.message_id, h.contract, contracts::to_string(receipt->status));
         outcomes.push_back({message.row, message.line, h.message_id, h.contract, h.case_ref,
                             std::move(*receipt), {}});
-        if (first) maybe_crash(CrashPoint::kAfterFirstSubmit);
-        first = false;
       }
       std::stable_sort(outcomes.begin(), outcomes.end(),
                        [](const auto& a, const auto& b) { return a.row < b.row; });

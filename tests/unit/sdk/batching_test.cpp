@@ -392,3 +392,41 @@ TEST_CASE("by default two submit frames are in flight before messages queue for 
   REQUIRE(client->flush(10s));
   CHECK(answers.by_id.size() == 4);
 }
+
+TEST_CASE("send_all returns every answer in input order and batches what queued",
+          "[sdk][batching]") {
+  TestRouter router;
+  partner::ClientOptions options;
+  options.frames_in_flight = 1;
+  options.receipt_timeout = 60s;
+  auto result = with_client(profile_for(router), options, [](partner::Client& c) {
+    std::vector<contracts::Submit> submits;
+    for (const char* id : {"s0", "s1", "s2", "s3"}) submits.push_back(submit_with_id(id));
+    std::vector<std::size_t> arrival;
+    auto answers = c.send_all(submits, [&](std::size_t i, const auto&) { arrival.push_back(i); });
+    return std::make_tuple(std::move(answers), arrival, c.frame_counts());
+  });
+  auto first = router.expect<contracts::Submit>();
+  REQUIRE(first);
+  CHECK(first->second.header.message_id == "s0");
+  router.send(first->first, accepted("s0"));
+  auto batch = router.expect<contracts::SubmitBatch>();
+  REQUIRE(batch);
+  REQUIRE(batch->second.messages.size() == 3);
+  contracts::ReceiptBatch receipts;
+  receipts.receipts = {accepted("s3"), accepted("s1"), accepted("s2")};
+  receipts.receipts[1].status = contracts::ReceiptStatus::kRejected;  // s1
+  router.send(batch->first, receipts);
+
+  auto [answers, arrival, counts] = result.get();
+  REQUIRE(answers);
+  REQUIRE(answers->size() == 4);
+  for (std::size_t i = 0; i < 4; ++i) {
+    REQUIRE((*answers)[i]);
+    CHECK((*answers)[i]->message_id == "s" + std::to_string(i));
+  }
+  CHECK((*answers)[1]->status == contracts::ReceiptStatus::kRejected);
+  CHECK(arrival == std::vector<std::size_t>{0, 3, 1, 2});  // as the receipts came
+  CHECK(counts.submits == 1);
+  CHECK(counts.submit_batches == 1);
+}
