@@ -2,7 +2,8 @@
 // with kill -9 mid-stream; broker B starts on the same store S on another port (A's store lock
 // died with it). The client moves to B and resubmits every unanswered message under its id: every
 // message gets exactly one answer, each is accepted (or a duplicate of A's acceptance), and the
-// store holds each exactly once.
+// store holds each exactly once. A consumer with the same two endpoints follows to B and gets
+// every message, those in flight at the kill again.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,6 +74,23 @@ TEST_CASE("a client with two endpoints fails over after kill -9 and every messag
   options.heartbeat = 1s;
   auto client = partner::Client::connect(profile, options);
   REQUIRE(client);
+  // BRAVO consumes with the same two endpoints: deliveries in flight at the kill come again from B.
+  partner::Profile bravo_profile = h.profile("BRAVO", endpoint_a);
+  bravo_profile.brokers = {endpoint_a, endpoint_b};
+  partner::ClientOptions bravo_options;
+  bravo_options.failover_after = 300ms;
+  bravo_options.heartbeat = 1s;
+  bravo_options.credit = 16;
+  auto bravo = partner::Client::connect(bravo_profile, bravo_options);
+  REQUIRE(bravo);
+  std::set<std::string> consumed;
+  auto consume = [&](std::chrono::milliseconds wait) {
+    auto d = bravo->receive(wait);
+    REQUIRE(d);
+    if (!*d) return;
+    consumed.insert((*d)->header.message_id);
+    REQUIRE(bravo->ack((*d)->delivery_id));
+  };
 
   constexpr int kMessages = 400;
   std::map<std::string, int> answers;  // message id -> callbacks run
@@ -92,9 +111,10 @@ TEST_CASE("a client with two endpoints fails over after kill -9 and every messag
   // A stream to A until 40 are answered; then 20 more at once, so that some are in flight
   // (sent, unanswered) when A is killed.
   int i = 0;
-  while (answers.size() < 40) {
+  while (answers.size() < 40 || consumed.size() < 10) {
     if (i < kMessages / 2) submit(i++);
     REQUIRE(client->poll(10ms));
+    consume(0ms);
   }
   const std::size_t answered_by_a = answers.size();
   for (int k = 0; k < 20; ++k) submit(i++);
@@ -108,6 +128,15 @@ TEST_CASE("a client with two endpoints fails over after kill -9 and every messag
   auto b = serve(config, endpoint_b);
   auto flushed = client->flush(120s);
   REQUIRE(flushed);
+  // Every message reaches BRAVO, the ones in flight at the kill again from B.
+  const auto consume_until = std::chrono::steady_clock::now() + 120s;
+  while (consumed.size() < static_cast<std::size_t>(kMessages) &&
+         std::chrono::steady_clock::now() < consume_until) {
+    consume(1s);
+  }
+  CHECK(consumed.size() == static_cast<std::size_t>(kMessages));
+  CHECK(bravo->endpoint() == endpoint_b);
+  bravo->close();
   CHECK(client->endpoint() == endpoint_b);
   CHECK(client->frame_counts().failovers >= 1);
   client->close();
@@ -134,5 +163,6 @@ TEST_CASE("a client with two endpoints fails over after kill -9 and every messag
     const std::string id = "failover-" + std::to_string(i);
     INFO(id);
     CHECK(events[id]["accepted"] == 1);  // stored once: a resubmission is a duplicate, not a copy
+    CHECK(events[id]["acknowledged"] >= 1);  // by BRAVO (CHARLIE is not connected)
   }
 }
