@@ -83,6 +83,7 @@ bool wait_connected(partner::Client& client, Clock::time_point deadline, Poll po
 void consumer_thread(Shared& s, const partner::Profile& profile) {
   partner::ClientOptions options;
   options.credit = s.options.window;
+  options.delivery_batches = s.options.sdk_batching;
   auto client = partner::Client::connect(profile, options);
   if (!client) return s.fail("consumer connect: " + client.error().detail);
   // The first receive() grants credit; nothing has been sent yet, so it returns empty.
@@ -132,6 +133,8 @@ void consumer_thread(Shared& s, const partner::Profile& profile) {
 
 void producer_thread(Shared& s, const partner::Profile& profile, std::uint32_t lane) {
   partner::ClientOptions options;
+  options.window = s.options.window;
+  options.frames_in_flight = s.options.frames_in_flight;
   auto client = partner::Client::connect(profile, options);
   if (!client) return s.fail("producer connect: " + client.error().detail);
   auto poll = [&] { return static_cast<bool>(client->next_receipt(milliseconds(5))); };
@@ -165,6 +168,11 @@ void producer_thread(Shared& s, const partner::Profile& profile, std::uint32_t l
   };
   // Takes receipts already there; waits up to `wait` for the first one.
   auto drain = [&](milliseconds wait) -> bool {
+    if (s.options.sdk_batching) {  // the callbacks of submit_async run in poll()
+      auto polled = client->poll(wait);
+      if (!polled) s.fail("producer: " + polled.error().detail);
+      return static_cast<bool>(polled);
+    }
     auto next = client->next_receipt(wait);
     if (!next) {
       s.fail("producer: " + next.error().detail);
@@ -206,7 +214,14 @@ void producer_thread(Shared& s, const partner::Profile& profile, std::uint32_t l
     submit.header.recorded_at = submit.header.occurred_at;
     // The send queue can be full for a moment (a burst of a large window): take receipts, retry.
     while (true) {
-      auto sent = client->submit(submit);
+      auto sent = s.options.sdk_batching
+                      ? client->submit_async(submit,
+                                             [&](contracts::Result<contracts::Receipt> r) {
+                                               if (r) return handle(*r);
+                                               --outstanding;
+                                               s.fail("producer: " + r.error().detail);
+                                             })
+                      : client->submit(submit);
       if (sent) break;
       if (Clock::now() > s.deadline) return s.fail("producer submit: " + sent.error().detail);
       if (!drain(milliseconds(5))) return;

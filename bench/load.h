@@ -1,7 +1,8 @@
 #pragma once
 // The load generator of `keten bench`: P producer threads and C consumer threads, each with its own
 // partner::Client (the real client library), against one broker. Producers keep up to `window`
-// submits in flight (Client::submit / next_receipt), paced to an offered rate if one is given;
+// submits unanswered (Client::submit_async with natural batching, or one frame per message with
+// Client::submit / next_receipt: LoadOptions::sdk_batching), paced to an offered rate if one is given;
 // consumers grant `window` credit and acknowledge every delivery. Latency is measured from submit
 // (or, when paced, from the message's due time) to the moment its consumer has acknowledged it.
 
@@ -25,6 +26,11 @@ struct LoadOptions {
   std::string payload;           // the JSON body every message carries
   std::string case_ref = "9990012345";
   std::chrono::milliseconds timeout{120'000};  // give up (and report error) after this
+  // true: the SDK's natural batching (Client::submit_async; consumers take DeliverBatch frames
+  // and ack with AckBatch). false: one frame per message (Client::submit / next_receipt, single
+  // Deliver and Ack frames), as before batching existed.
+  bool sdk_batching = true;
+  std::uint32_t frames_in_flight = 2;  // with sdk_batching: ClientOptions::frames_in_flight
 };
 
 // Runs the load; the report's broker usage is left for the caller. Never throws; a failure is

@@ -166,6 +166,10 @@ Result<void> EmailAdapter::submit_and_answer(const ParsedMail& mail, const std::
   const partner::InboundSource origin{config_.party, "email:" + mail.from};
   std::vector<InboundResult> results;
   std::vector<std::string> problems;
+  // Every message of every attachment goes out together once the mail is read: the SDK sends the
+  // first alone and batches the rest behind it.
+  std::vector<contracts::Submit> submits;
+  std::vector<std::size_t> awaiting;  // submits[i] answers results[awaiting[i]]
   for (std::size_t index = 0; index < mail.attachments.size(); ++index) {
     const Attachment& a = mail.attachments[index];
     const std::string name = a.filename.empty() ? "attachment " + std::to_string(index + 1) : a.filename;
@@ -194,17 +198,14 @@ Result<void> EmailAdapter::submit_and_answer(const ParsedMail& mail, const std::
         m.submit.header.message_id = partner::content_message_id(
             config_.party, "email\n" + key + "\n" + std::to_string(index) + "\n" + std::to_string(m.row));
       }
-      auto receipt = client_.send(m.submit);
-      if (!receipt) return receipt.error();
-      log().info("submitted mail_id={} message_id={} status={} sender={}", key, m.submit.header.message_id,
-                 contracts::to_string(receipt->status), mail.from);
       partner::MessageOutcome o;
       o.row = m.row;
       o.line = m.line;
       o.message_id = m.submit.header.message_id;
       o.contract = m.submit.header.contract;
       o.case_ref = m.submit.header.case_ref;
-      o.receipt = std::move(*receipt);
+      awaiting.push_back(results.size());  // its receipt is filled in below
+      submits.push_back(std::move(m.submit));
       results.push_back({m.row ? name + " row " + std::to_string(m.row) : name, std::move(o), mapping});
     }
     for (auto& e : batch->row_errors) {
@@ -216,6 +217,15 @@ Result<void> EmailAdapter::submit_and_answer(const ParsedMail& mail, const std::
       o.errors = std::move(e.errors);
       results.push_back({e.row ? name + " row " + std::to_string(e.row) : name, std::move(o), mapping});
     }
+  }
+  auto answers = client_.send_all(submits);
+  if (!answers) return answers.error();
+  for (std::size_t i = 0; i < submits.size(); ++i) {
+    auto& receipt = (*answers)[i];
+    if (!receipt) return receipt.error();
+    log().info("submitted mail_id={} message_id={} status={} sender={}", key, submits[i].header.message_id,
+               contracts::to_string(receipt->status), mail.from);
+    results[awaiting[i]].outcome.receipt = std::move(*receipt);
   }
   if (results.empty() && problems.empty()) {
     problems.push_back(

@@ -126,32 +126,64 @@ Result<void> FileAdapter::step(std::chrono::milliseconds wait) {
   return scan_inbox();
 }
 
+// Messages of one scan sent together at most; the files beyond wait for the next scan.
+constexpr std::size_t kMaxMessagesPerScan = 1000;
+
+struct FileAdapter::PreparedFile {
+  std::string name;
+  const partner::CsvMapping* mapping = nullptr;
+  std::vector<partner::MessageOutcome> outcomes;  // file problems and row errors so far
+  std::vector<partner::InboundMessage> messages;  // to submit
+};
+
+// Every ready file of the inbox: read and parse them all, submit all their messages together
+// (the SDK sends the first alone and the rest in SubmitBatch frames behind it), then finish each
+// file with its own answers, in the inbox's order.
 Result<void> FileAdapter::scan_inbox() {
+  std::vector<PreparedFile> files;
+  std::vector<contracts::Submit> submits;
   for (const auto& name : scanner_.ready(InboxScanner::Clock::now())) {
-    auto r = handle_file(name);
+    if (submits.size() >= kMaxMessagesPerScan) break;
+    auto prepared = prepare_file(name);
+    if (!prepared) return prepared.error();
+    if (!*prepared) continue;
+    for (const auto& m : (*prepared)->messages) submits.push_back(m.submit);
+    files.push_back(std::move(**prepared));
+  }
+  if (files.empty()) return {};
+  auto answers = client_.send_all(submits, [this](std::size_t index, const auto&) {
+    if (index == 0) maybe_crash(CrashPoint::kAfterFirstSubmit);
+  });
+  if (!answers) return answers.error();
+  std::size_t first = 0;
+  for (auto& file : files) {
+    auto r = finish_prepared(file, *answers, first);
+    first += file.messages.size();
     if (r) continue;
     if (r.error().code == ErrorCode::kTimeout) {
       // The broker did not answer: the file stays in the inbox and is offered again next scan;
       // what was already accepted comes back as duplicate.
-      log().warn("broker did not take the file; it stays in the inbox name={} detail={}", name,
+      log().warn("broker did not take the file; it stays in the inbox name={} detail={}", file.name,
                  r.error().detail);
-      return {};
+      continue;
     }
     return r;
   }
   return {};
 }
 
-Result<void> FileAdapter::handle_file(const std::string& name) {
+Result<std::optional<FileAdapter::PreparedFile>> FileAdapter::prepare_file(const std::string& name) {
   const fs::path path = config_.inbox / name;
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
-  std::vector<partner::MessageOutcome> outcomes;
-  const partner::CsvMapping* mapping = partner::find_mapping(config_.csv, name);
+  PreparedFile file;
+  file.name = name;
+  file.mapping = partner::find_mapping(config_.csv, name);
+  const partner::CsvMapping* mapping = file.mapping;
   auto file_problem = [&](std::string code, std::string reason) {
     partner::MessageOutcome o;
     o.errors.push_back({"", std::move(code), std::move(reason)});
-    outcomes.push_back(std::move(o));
+    file.outcomes.push_back(std::move(o));
   };
 
   if (!ec && size > config_.max_file_bytes) {
@@ -167,7 +199,7 @@ Result<void> FileAdapter::handle_file(const std::string& name) {
     if (!*content) {
       log().warn("file disappeared before it was read name={}", name);
       scanner_.forget(name);
-      return {};
+      return std::optional<PreparedFile>{};
     }
     const partner::InboundSource source{party_, "file:" + party_ + "/" + name};
     auto batch = mapping != nullptr ? partner::parse_csv(**content, *mapping, source)
@@ -182,29 +214,37 @@ Result<void> FileAdapter::handle_file(const std::string& name) {
         o.contract = mapping != nullptr ? mapping->contract : "";
         o.case_ref = e.case_ref;
         o.errors = std::move(e.errors);
-        outcomes.push_back(std::move(o));
+        file.outcomes.push_back(std::move(o));
       }
-      bool first = true;
-      for (const auto& message : batch->messages) {
-        auto receipt = client_.send(message.submit);
-        if (!receipt) return receipt.error();
-        if (receipt->status == contracts::ReceiptStatus::kRejected &&
-            receipt->code == ErrorCode::kStorage) {
-          // The broker could not commit: not the party's mistake. Keep the file and try again.
-          return Error{ErrorCode::kTimeout, "broker storage failure: " + receipt->detail};
-        }
-        const auto& h = message.submit.header;
-        log().debug("submitted name={} row={} message_id={} contract={} status={}", name,
-                    message.row, h.message_id, h.contract, contracts::to_string(receipt->status));
-        outcomes.push_back({message.row, message.line, h.message_id, h.contract, h.case_ref,
-                            std::move(*receipt), {}});
-        if (first) maybe_crash(CrashPoint::kAfterFirstSubmit);
-        first = false;
-      }
-      std::stable_sort(outcomes.begin(), outcomes.end(),
-                       [](const auto& a, const auto& b) { return a.row < b.row; });
+      file.messages = std::move(batch->messages);
     }
   }
+  return std::optional<PreparedFile>(std::move(file));
+}
+
+// answers[first + i] answers file.messages[i].
+Result<void> FileAdapter::finish_prepared(PreparedFile& file,
+                                          std::vector<Result<contracts::Receipt>>& answers,
+                                          std::size_t first) {
+  const std::string& name = file.name;
+  auto& outcomes = file.outcomes;
+  for (std::size_t i = 0; i < file.messages.size(); ++i) {
+    const auto& message = file.messages[i];
+    auto& receipt = answers[first + i];
+    if (!receipt) return receipt.error();
+    if (receipt->status == contracts::ReceiptStatus::kRejected &&
+        receipt->code == ErrorCode::kStorage) {
+      // The broker could not commit: not the party's mistake. Keep the file and try again.
+      return Error{ErrorCode::kTimeout, "broker storage failure: " + receipt->detail};
+    }
+    const auto& h = message.submit.header;
+    log().debug("submitted name={} row={} message_id={} contract={} status={}", name,
+                message.row, h.message_id, h.contract, contracts::to_string(receipt->status));
+    outcomes.push_back({message.row, message.line, h.message_id, h.contract, h.case_ref,
+                        std::move(*receipt), {}});
+  }
+  std::stable_sort(outcomes.begin(), outcomes.end(),
+                   [](const auto& a, const auto& b) { return a.row < b.row; });
 
   const bool success = std::all_of(outcomes.begin(), outcomes.end(), partner::is_success);
   std::size_t accepted = 0, duplicate = 0, refused = 0;
@@ -215,7 +255,7 @@ Result<void> FileAdapter::handle_file(const std::string& name) {
   }
   if (auto r = finish_file(name, success,
                            success ? std::string()
-                                   : partner::render_report(name, party_, outcomes, mapping));
+                                   : partner::render_report(name, party_, outcomes, file.mapping));
       !r) {
     return r;
   }

@@ -15,6 +15,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "adapters/file/config.h"
 #include "adapters/file/inbox.h"
@@ -65,7 +66,10 @@ class FileAdapter {
 
  private:
   [[nodiscard]] contracts::Result<void> scan_inbox();
-  [[nodiscard]] contracts::Result<void> handle_file(const std::string& name);
+  struct PreparedFile;  // a file read and parsed, its messages not yet answered (file_adapter.cpp)
+  [[nodiscard]] contracts::Result<std::optional<PreparedFile>> prepare_file(const std::string& name);
+  [[nodiscard]] contracts::Result<void> finish_prepared(
+      PreparedFile& file, std::vector<contracts::Result<contracts::Receipt>>& answers, std::size_t first);
   [[nodiscard]] contracts::Result<void> handle_delivery(const contracts::Deliver& deliver);
   [[nodiscard]] contracts::Result<void> finish_file(const std::string& name, bool success,
                                                     const std::string& report);

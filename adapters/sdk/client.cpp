@@ -31,6 +31,8 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <optional>
+#include <unordered_map>
 #include <limits>
 #include <span>
 #include <vector>
@@ -93,14 +95,35 @@ std::span<const std::byte> aligned_bytes(const zmq::message_t& message,
 
 }  // namespace
 
+// One submit_async() (or send()) not yet answered.
+struct Outstanding {
+  contracts::Submit submit;
+  std::string bytes;                       // the message as a single Submit frame
+  std::vector<ReceiptCallback> callbacks;  // more than one when the same id was submitted again
+  std::uint64_t order = 0;                 // submission order: requeued messages keep their place
+  Clock::time_point start;                 // submitted; receipt_timeout counts from here
+  std::optional<ResendSchedule> schedule;  // from the first copy on
+  int copies = 0;
+  std::uint64_t copy_connection = 0;       // the connection the last copy went out on
+  bool on_wire = false;                    // a copy went out on the current socket
+  bool alone = false;                      // its batch was refused whole: it goes in its own frame
+};
+
+constexpr std::size_t kBatchEntryOverhead = 64;  // FlatBuffers offsets and padding per message
+
 struct Client::Impl {
-  Impl(Profile p, ClientOptions o) : profile(std::move(p)), options(o) {}
+  Impl(Profile p, ClientOptions o) : profile(std::move(p)), options(o) {
+    endpoints = profile.brokers.empty() ? std::vector<std::string>{profile.broker} : profile.brokers;
+    profile.broker = endpoints.front();
+  }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
   ~Impl() { close(); }
 
-  Profile profile;
+  Profile profile;  // profile.broker is the endpoint in use, one of `endpoints`
   ClientOptions options;
+  std::vector<std::string> endpoints;
+  std::size_t endpoint_index = 0;
   zmq::context_t context{1};
   zmq::socket_t socket;          // DEALER to the broker
   zmq::socket_t monitor;         // PAIR receiving the DEALER's handshake and disconnect events
@@ -110,16 +133,26 @@ struct Client::Impl {
   bool pipelined = false;                   // submit() was used: keep receipts nobody awaits
   Clock::time_point last_sent = Clock::now();
 
+  // Natural batching (submit_async, send).
+  std::unordered_map<std::string, Outstanding> outstanding;
+  std::deque<std::string> queued;               // ids not on the wire, in submission order
+  std::deque<std::vector<std::string>> frames;  // ids of each submit frame in flight, oldest first
+  std::vector<std::pair<std::vector<ReceiptCallback>, Result<contracts::Receipt>>> answered;
+  std::uint64_t next_order = 0;
+  std::vector<std::uint64_t> acks_waiting;  // acks not yet sent (see Client::ack)
+  FrameCounts counts;
+
   bool credit_granted = false;        // the application wants deliveries
   std::uint32_t credit = 0;           // the window it wants
   bool credit_on_connection = false;  // a Credit has gone out for the current connection
   bool ever_connected = false;
   bool connected = false;         // a handshake succeeded and no disconnect was seen since
   std::uint64_t handshakes = 0;   // successful handshakes so far: a new value is a new connection
+  std::uint64_t disconnects = 0;  // disconnects seen so far
+  Clock::time_point lost_at = Clock::now();  // last disconnect, or when the socket was opened
   bool key_refused = false;       // the broker's ZAP handler said no to our key
   bool handshake_failed = false;  // a handshake failed for another reason (wrong broker key?)
   bool closed = false;
-  std::string receipt_problem;    // why the last awaited Receipt frame is not valid evidence
 
   Result<void> open_socket();
   void close_socket(milliseconds linger) noexcept;
@@ -129,14 +162,31 @@ struct Client::Impl {
   }
   Result<void> grant_credit();
   Result<std::optional<Envelope>> next_frame(Clock::time_point deadline,
-                                             bool until_new_connection = false);
+                                             bool until_connection_change = false);
   void drain_monitor();
   void on_event(std::uint16_t event, std::uint32_t value);
-  std::optional<contracts::Receipt> dispatch(Envelope envelope, const std::string* awaited_id);
+  void dispatch(Envelope envelope);
   std::string connection_problem() const;  // "" when all is well, else why we hear nothing
   std::string no_answer_hint() const;      // connection_problem() as "; ..." for error details
   Result<void> check_open() const;
   void close() noexcept;
+
+  // Natural batching.
+  void on_receipt(contracts::Receipt receipt);
+  void on_frame_error(const contracts::ErrorFrame& error);
+  void answer(const std::string& id, Result<contracts::Receipt> result, bool from_broker = true);
+  std::size_t frames_in_flight();
+  void send_ids(const std::vector<std::string>& ids, Clock::time_point now);
+  void send_queued(Clock::time_point now);
+  void resend_due(Clock::time_point now);
+  void expire(Clock::time_point now);
+  void fail_over(Clock::time_point now);
+  void maintain();
+  Clock::time_point next_wakeup(Clock::time_point deadline) const;
+  std::size_t run_callbacks();
+  template <class Done>
+  Result<void> pump(Clock::time_point deadline, Done done);
+  Result<void> send_acks();
 };
 
 Result<void> Client::Impl::open_socket() {
@@ -176,6 +226,8 @@ Result<void> Client::Impl::open_socket() {
     return transport_error("cannot set up the socket to " + profile.broker, e);
   }
   credit_on_connection = false;
+  connected = false;
+  lost_at = Clock::now();
   return {};
 }
 
@@ -208,7 +260,7 @@ Result<void> Client::Impl::send_bytes(const std::string& bytes) {
 }
 
 Result<void> Client::Impl::grant_credit() {
-  if (auto sent = send_frame(contracts::Credit{credit}); !sent) return sent;
+  if (auto sent = send_frame(contracts::Credit{credit, options.delivery_batches}); !sent) return sent;
   credit_on_connection = true;
   log().debug("granted credit={}", credit);
   return {};
@@ -216,11 +268,12 @@ Result<void> Client::Impl::grant_credit() {
 
 // Waits until `deadline` for one frame from the broker, handling monitor events and sending a
 // heartbeat whenever we have been quiet for options.heartbeat. Polls at least once, so a deadline
-// in the past still picks up a frame that is already there. With `until_new_connection` it also
-// returns (nothing) as soon as a new connection's handshake succeeds.
+// in the past still picks up a frame that is already there. With `until_connection_change` it
+// also returns (nothing) as soon as a new connection's handshake succeeds or the connection drops.
 Result<std::optional<Envelope>> Client::Impl::next_frame(Clock::time_point deadline,
-                                                         bool until_new_connection) {
+                                                         bool until_connection_change) {
   const std::uint64_t handshakes_before = handshakes;
+  const std::uint64_t disconnects_before = disconnects;
   while (true) {
     auto now = Clock::now();
     if (now - last_sent >= options.heartbeat) {
@@ -261,7 +314,10 @@ Result<std::optional<Envelope>> Client::Impl::next_frame(Clock::time_point deadl
                  envelope.error().detail);
     }
     if (Clock::now() >= deadline) return std::optional<Envelope>{};
-    if (until_new_connection && handshakes != handshakes_before) return std::optional<Envelope>{};
+    if (until_connection_change &&
+        (handshakes != handshakes_before || disconnects != disconnects_before)) {
+      return std::optional<Envelope>{};
+    }
   }
 }
 
@@ -304,7 +360,9 @@ void Client::Impl::on_event(std::uint16_t event, std::uint32_t value) {
       if (ever_connected && !key_refused && !handshake_failed) {
         log().info("disconnected broker={} partner={}", profile.broker, profile.partner);
       }
+      if (connected) lost_at = Clock::now();
       connected = false;
+      ++disconnects;
       credit_on_connection = false;
       break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
@@ -324,59 +382,381 @@ void Client::Impl::on_event(std::uint16_t event, std::uint32_t value) {
   }
 }
 
-// Handles one frame from the broker. Returns the receipt for `awaited_id` when this is it.
-std::optional<contracts::Receipt> Client::Impl::dispatch(Envelope envelope,
-                                                         const std::string* awaited_id) {
+// Handles one frame from the broker: receipts answer submits, deliveries wait for receive().
+void Client::Impl::dispatch(Envelope envelope) {
   if (auto* receipt = std::get_if<contracts::Receipt>(&envelope)) {
-    if (awaited_id != nullptr && receipt->message_id == *awaited_id) {
-      receipt_problem.clear();
-      if (!profile.broker_signing_key.empty() &&
-          !contracts::verify_receipt_signature(*receipt, profile.broker_signing_key)) {
-        receipt_problem = receipt->signature.empty()
-                              ? "the receipt is not signed, but the profile names a broker signing key"
-                              : "the receipt's signature does not verify with the broker signing key";
-      }
-      return std::move(*receipt);
-    }
-    if (pipelined) {
-      receipts.push_back(std::move(*receipt));
-      return std::nullopt;
-    }
-    log().debug("ignored a receipt for another message message_id={}", receipt->message_id);
+    on_receipt(std::move(*receipt));
+  } else if (auto* batch = std::get_if<contracts::ReceiptBatch>(&envelope)) {
+    for (auto& r : batch->receipts) on_receipt(std::move(r));
   } else if (auto* deliver = std::get_if<contracts::Deliver>(&envelope)) {
     log().debug("delivery arrived delivery_id={} message_id={} attempt={} bytes={}",
                 deliver->delivery_id, deliver->header.message_id, deliver->attempt,
                 deliver->payload.size());
     pending.push_back(std::move(*deliver));
+  } else if (auto* deliveries = std::get_if<contracts::DeliverBatch>(&envelope)) {
+    log().debug("delivery batch arrived deliveries={}", deliveries->deliveries.size());
+    for (auto& d : deliveries->deliveries) pending.push_back(std::move(d));
   } else if (auto* error = std::get_if<contracts::ErrorFrame>(&envelope)) {
-    // A frame the broker could not read has no message id to answer with a receipt. While a submit
-    // is outstanding, such an error can only be about that submit (acks carry a delivery id).
-    bool about_submit =
-        awaited_id != nullptr && error->delivery_id == 0 &&
-        (error->code == ErrorCode::kTooLarge || error->code == ErrorCode::kMalformedEnvelope);
-    if (about_submit) {
-      contracts::Receipt rejected;
-      rejected.message_id = *awaited_id;
-      rejected.status = contracts::ReceiptStatus::kRejected;
-      rejected.code = error->code;
-      rejected.detail = error->detail;
-      return rejected;
-    }
-    if (pipelined && awaited_id == nullptr && error->delivery_id == 0 &&
-        (error->code == ErrorCode::kTooLarge || error->code == ErrorCode::kMalformedEnvelope)) {
-      contracts::Receipt rejected;  // which pipelined submit it was about is unknown: no id
-      rejected.status = contracts::ReceiptStatus::kRejected;
-      rejected.code = error->code;
-      rejected.detail = error->detail;
-      receipts.push_back(std::move(rejected));
-      return std::nullopt;
-    }
-    log().warn("broker reported an error code={} delivery_id={} detail={}",
-               contracts::to_string(error->code), error->delivery_id, error->detail);
+    on_frame_error(*error);
   } else if (!std::holds_alternative<contracts::Heartbeat>(envelope)) {
     log().warn("ignored an unexpected frame from the broker type={}", frame_name(envelope));
   }
-  return std::nullopt;
+}
+
+void Client::Impl::on_receipt(contracts::Receipt receipt) {
+  if (outstanding.count(receipt.message_id) != 0) {
+    std::string id = receipt.message_id;
+    answer(id, std::move(receipt));
+    return;
+  }
+  if (pipelined) {
+    receipts.push_back(std::move(receipt));
+    return;
+  }
+  log().debug("ignored a receipt for another message message_id={}", receipt.message_id);
+}
+
+// A frame the broker could not read has no message id to answer with a receipt. It is about the
+// oldest submit frame in flight (acks carry a delivery id). A single message gets a Rejected
+// receipt; a batch refused whole is sent again message by message, so that one bad message is
+// refused alone.
+void Client::Impl::on_frame_error(const contracts::ErrorFrame& error) {
+  const bool about_submit =
+      error.delivery_id == 0 &&
+      (error.code == ErrorCode::kTooLarge || error.code == ErrorCode::kMalformedEnvelope);
+  if (about_submit) {
+    (void)frames_in_flight();  // drops answered frames from the front
+    if (!frames.empty()) {
+      std::vector<std::string> ids = std::move(frames.front());
+      frames.pop_front();
+      std::vector<std::string> open;
+      for (auto& id : ids) {
+        if (outstanding.count(id) != 0) open.push_back(std::move(id));
+      }
+      if (open.size() == 1) {
+        contracts::Receipt rejected;
+        rejected.message_id = open.front();
+        rejected.status = contracts::ReceiptStatus::kRejected;
+        rejected.code = error.code;
+        rejected.detail = error.detail;
+        answer(open.front(), std::move(rejected), /*from_broker=*/false);
+        return;
+      }
+      log().warn("broker refused a batch whole, sending its messages one by one messages={} "
+                 "code={} detail={}", open.size(), contracts::to_string(error.code), error.detail);
+      for (auto it = open.rbegin(); it != open.rend(); ++it) {
+        Outstanding& o = outstanding.at(*it);
+        o.alone = true;
+        o.on_wire = false;
+        queued.push_front(*it);
+      }
+      return;
+    }
+    if (pipelined) {
+      contracts::Receipt rejected;  // which pipelined submit it was about is unknown: no id
+      rejected.status = contracts::ReceiptStatus::kRejected;
+      rejected.code = error.code;
+      rejected.detail = error.detail;
+      receipts.push_back(std::move(rejected));
+      return;
+    }
+  }
+  log().warn("broker reported an error code={} delivery_id={} detail={}",
+             contracts::to_string(error.code), error.delivery_id, error.detail);
+}
+
+// Ends an outstanding submit: checks a receipt's signature when the profile names a signing key,
+// and queues its callbacks for run_callbacks().
+void Client::Impl::answer(const std::string& id, Result<contracts::Receipt> result,
+                          bool from_broker) {
+  auto it = outstanding.find(id);
+  if (it == outstanding.end()) return;
+  Outstanding o = std::move(it->second);
+  outstanding.erase(it);
+  if (result && from_broker && !profile.broker_signing_key.empty()) {
+    std::string problem;
+    if (!contracts::verify_receipt_signature(*result, profile.broker_signing_key)) {
+      problem = result->signature.empty()
+                    ? "the receipt is not signed, but the profile names a broker signing key"
+                    : "the receipt's signature does not verify with the broker signing key";
+    } else if (result->status == contracts::ReceiptStatus::kAccepted &&
+               result->payload_digest != contracts::sha256_hex(o.submit.payload)) {
+      problem = "the broker signed a different payload digest than ours";
+    }
+    if (!problem.empty()) {
+      log().warn("receipt refused message_id={} detail={}", id, problem);
+      result = Error{ErrorCode::kProtocol, problem + " (message_id=" + id + ")"};
+    }
+  }
+  if (result) {
+    log().debug("receipt message_id={} status={} after_ms={} copies={}", id,
+                contracts::to_string(result->status), elapsed_ms(o.start), o.copies);
+  }
+  answered.emplace_back(std::move(o.callbacks), std::move(result));
+}
+
+// Submit frames still waiting for an answer; answered ones are dropped from the front.
+std::size_t Client::Impl::frames_in_flight() {
+  auto is_open = [&](const std::vector<std::string>& ids) {
+    return std::any_of(ids.begin(), ids.end(), [&](const std::string& id) {
+      auto it = outstanding.find(id);
+      return it != outstanding.end() && it->second.on_wire;
+    });
+  };
+  std::size_t open = 0;
+  for (auto it = frames.begin(); it != frames.end();) {
+    if (!is_open(*it)) {
+      it = frames.erase(it);
+    } else {
+      ++open;
+      ++it;
+    }
+  }
+  return open;
+}
+
+// Sends these outstanding messages in one frame: a Submit for one, a SubmitBatch for several.
+void Client::Impl::send_ids(const std::vector<std::string>& ids, Clock::time_point now) {
+  if (ids.empty()) return;
+  Result<void> sent;
+  if (ids.size() == 1) {
+    sent = send_bytes(outstanding.at(ids.front()).bytes);
+    if (sent) ++counts.submits;
+  } else {
+    contracts::SubmitBatch batch;
+    batch.messages.reserve(ids.size());
+    for (const auto& id : ids) batch.messages.push_back(outstanding.at(id).submit);
+    sent = send_frame(batch);
+    if (sent) {
+      ++counts.submit_batches;
+      counts.batched_messages += ids.size();
+    }
+  }
+  if (!sent) {  // the send queue is full: the messages stay queued and go later
+    log().debug("submit frame not sent messages={} detail={}", ids.size(), sent.error().detail);
+    for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+      if (!outstanding.at(*it).on_wire) queued.push_front(*it);  // resends retry by schedule
+    }
+    return;
+  }
+  const ResendTiming timing{options.receipt_timeout, options.resend_after, options.resend_max};
+  for (const auto& id : ids) {
+    Outstanding& o = outstanding.at(id);
+    if (!o.schedule) {
+      // receipt_timeout counts from the submit, so the schedule starts there too.
+      o.schedule.emplace(timing, o.start);
+      if (now - o.start >= options.resend_after) o.schedule->resent(now);
+    } else {
+      o.schedule->resent(now);
+    }
+    o.on_wire = true;
+    ++o.copies;
+    // A copy sent while disconnected waits in the socket's queue and leaves on the next connection.
+    o.copy_connection = connected ? handshakes : handshakes + 1;
+  }
+  log().debug("submit frame sent messages={}", ids.size());
+  frames.push_back(ids);
+}
+
+// Natural batching: while fewer than options.frames_in_flight submit frames are unanswered, what
+// queued goes out, as many messages per frame as the limits allow.
+void Client::Impl::send_queued(Clock::time_point now) {
+  while (!queued.empty() && frames_in_flight() < options.frames_in_flight) {
+    std::vector<std::string> ids;
+    std::size_t bytes = 0;
+    const std::size_t max_messages =
+        std::min<std::size_t>(options.window, contracts::kMaxBatchMessages);
+    while (!queued.empty() && ids.size() < max_messages) {
+      auto it = outstanding.find(queued.front());
+      if (it == outstanding.end() || it->second.on_wire) {  // answered meanwhile
+        queued.pop_front();
+        continue;
+      }
+      const Outstanding& o = it->second;
+      const std::size_t size = o.bytes.size() + kBatchEntryOverhead;
+      if (!ids.empty() && (o.alone || bytes + size > options.max_batch_bytes)) break;
+      ids.push_back(queued.front());
+      queued.pop_front();
+      bytes += size;
+      if (o.alone) break;
+    }
+    if (ids.empty()) return;
+    const std::size_t before = queued.size();
+    send_ids(ids, now);
+    if (queued.size() > before) return;  // not sent: the queue is full, try again later
+  }
+}
+
+// Sends again what was not answered: at once on a new connection (a receipt for the old one is
+// lost), else on each message's back-off schedule (docs/protocol.md, "Resending a Submit").
+void Client::Impl::resend_due(Clock::time_point now) {
+  std::vector<std::pair<std::uint64_t, std::string>> due;
+  for (auto& [id, o] : outstanding) {
+    if (!o.on_wire || !o.schedule) continue;
+    if (connected && handshakes > o.copy_connection) {
+      log().warn("connection renewed, resending message_id={} copy={} after_ms={}", id,
+                 o.copies + 1, elapsed_ms(o.start));
+      due.emplace_back(o.order, id);
+    } else if (o.schedule->is_due(now)) {
+      if (connected) {
+        log().warn("no receipt yet, resending message_id={} copy={} after_ms={}", id, o.copies + 1,
+                   elapsed_ms(o.start));
+        due.emplace_back(o.order, id);
+      } else {
+        o.schedule->resent(now);  // the last copy is still queued, or goes on the next connection
+      }
+    }
+  }
+  if (due.empty()) return;
+  std::sort(due.begin(), due.end());
+  const std::size_t max_messages = std::min<std::size_t>(options.window, contracts::kMaxBatchMessages);
+  std::vector<std::string> ids;
+  std::size_t bytes = 0;
+  for (auto& [order, id] : due) {
+    const Outstanding& o = outstanding.at(id);
+    const std::size_t size = o.bytes.size() + kBatchEntryOverhead;
+    if (!ids.empty() && (o.alone || ids.size() == max_messages || bytes + size > options.max_batch_bytes)) {
+      send_ids(ids, now);
+      ids.clear();
+      bytes = 0;
+    }
+    ids.push_back(id);
+    bytes += size;
+    if (o.alone) {
+      send_ids(ids, now);
+      ids.clear();
+      bytes = 0;
+    }
+  }
+  send_ids(ids, now);
+}
+
+// Gives up on messages unanswered for receipt_timeout.
+void Client::Impl::expire(Clock::time_point now) {
+  std::vector<std::string> expired;
+  for (const auto& [id, o] : outstanding) {
+    if (now - o.start >= options.receipt_timeout) expired.push_back(id);
+  }
+  for (const auto& id : expired) {
+    const int copies = outstanding.at(id).copies;
+    answer(id, Error{ErrorCode::kTimeout,
+                     "no receipt for message_id=" + id + " from " + profile.broker + " within " +
+                         std::to_string(options.receipt_timeout.count()) + " ms (" +
+                         std::to_string(copies) + (copies == 1 ? " copy sent)" : " copies sent)") +
+                         no_answer_hint()},
+           /*from_broker=*/false);
+  }
+}
+
+// With several endpoints: after failover_after without a connection, move to the next one and
+// send every unanswered message there again under its own id. Deliveries not yet handed out are
+// dropped: they were the old connection's, and come again.
+void Client::Impl::fail_over(Clock::time_point now) {
+  if (endpoints.size() < 2 || connected || now - lost_at < options.failover_after) return;
+  const std::string from = profile.broker;
+  close_socket(milliseconds{0});
+  endpoint_index = (endpoint_index + 1) % endpoints.size();
+  profile.broker = endpoints[endpoint_index];
+  key_refused = false;
+  handshake_failed = false;
+  ++counts.failovers;
+  if (auto opened = open_socket(); !opened) {
+    log().error("failover failed from={} to={} detail={}", from, profile.broker,
+                opened.error().detail);
+    lost_at = now;
+    return;
+  }
+  std::vector<std::pair<std::uint64_t, std::string>> unanswered;
+  for (auto& [id, o] : outstanding) {
+    if (o.on_wire) unanswered.emplace_back(o.order, id);
+    o.on_wire = false;
+  }
+  std::sort(unanswered.begin(), unanswered.end());
+  for (auto it = unanswered.rbegin(); it != unanswered.rend(); ++it) queued.push_front(it->second);
+  frames.clear();
+  const std::size_t dropped = pending.size();
+  pending.clear();
+  log().warn("failing over from={} to={} unanswered={} deliveries_dropped={}", from,
+             profile.broker, outstanding.size(), dropped);
+  if (credit_granted) {
+    if (auto granted = grant_credit(); !granted)
+      log().warn("could not grant credit detail={}", granted.error().detail);
+  }
+}
+
+void Client::Impl::maintain() {
+  const auto now = Clock::now();
+  expire(now);
+  fail_over(now);
+  resend_due(now);
+  send_queued(now);
+}
+
+// The earliest moment maintain() has something to do, not later than `deadline`.
+Clock::time_point Client::Impl::next_wakeup(Clock::time_point deadline) const {
+  auto wake = deadline;
+  for (const auto& [id, o] : outstanding) {
+    wake = std::min(wake, o.start + options.receipt_timeout);
+    if (o.on_wire && o.schedule) wake = std::min(wake, o.schedule->next_resend());
+  }
+  if (endpoints.size() > 1 && !connected) wake = std::min(wake, lost_at + options.failover_after);
+  return wake;
+}
+
+std::size_t Client::Impl::run_callbacks() {
+  auto batch = std::move(answered);
+  answered.clear();
+  for (auto& [callbacks, result] : batch) {
+    for (auto& callback : callbacks) {
+      if (callback) callback(result);
+    }
+  }
+  return batch.size();
+}
+
+// Reads frames and keeps the submits moving until done() or the deadline.
+template <class Done>
+Result<void> Client::Impl::pump(Clock::time_point deadline, Done done) {
+  while (true) {
+    maintain();
+    run_callbacks();
+    if (done()) return {};
+    auto frame = next_frame(next_wakeup(deadline), /*until_connection_change=*/true);
+    if (!frame) return frame.error();
+    if (*frame) dispatch(std::move(**frame));
+    run_callbacks();
+    if (done()) {
+      maintain();  // what queued behind the answer leaves now
+      return {};
+    }
+    if (Clock::now() >= deadline) {
+      maintain();
+      run_callbacks();
+      return {};
+    }
+  }
+}
+
+Result<void> Client::Impl::send_acks() {
+  if (acks_waiting.empty()) return {};
+  std::vector<std::uint64_t> ids = std::move(acks_waiting);
+  acks_waiting.clear();
+  if (ids.size() == 1) {
+    log().debug("ack delivery_id={}", ids.front());
+    if (auto sent = send_frame(contracts::Ack{ids.front()}); !sent) return sent;
+    ++counts.acks;
+    return {};
+  }
+  for (std::size_t i = 0; i < ids.size(); i += contracts::kMaxBatchMessages) {
+    contracts::AckBatch batch;
+    const std::size_t end = std::min(ids.size(), i + contracts::kMaxBatchMessages);
+    batch.delivery_ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(i),
+                              ids.begin() + static_cast<std::ptrdiff_t>(end));
+    log().debug("ack batch deliveries={}", batch.delivery_ids.size());
+    if (auto sent = send_frame(batch); !sent) return sent;
+    ++counts.ack_batches;
+  }
+  return {};
 }
 
 std::string Client::Impl::connection_problem() const {
@@ -403,6 +783,19 @@ Result<void> Client::Impl::check_open() const {
 void Client::Impl::close() noexcept {
   if (closed) return;
   closed = true;
+  if (socket) {
+    if (auto sent = send_acks(); !sent) {
+      log().debug("could not send the last acks detail={}", sent.error().detail);
+    }
+  }
+  if (!outstanding.empty()) {
+    log().warn("closed with submits unanswered messages={} (their callbacks are not called)",
+               outstanding.size());
+    outstanding.clear();
+    queued.clear();
+    frames.clear();
+  }
+  answered.clear();
   if (credit_granted && socket) {
     if (auto sent = send_frame(contracts::Credit{0}); !sent) {
       log().debug("could not say goodbye detail={}", sent.error().detail);
@@ -417,6 +810,9 @@ Result<Client> Client::connect(const Profile& profile, ClientOptions options) {
     return Error{ErrorCode::kConfig, std::move(detail)};
   };
   if (options.credit == 0) return config_error("credit must be at least 1");
+  if (options.window == 0) return config_error("window must be at least 1");
+  if (options.frames_in_flight == 0) return config_error("frames_in_flight must be at least 1");
+  if (profile.failover_after) options.failover_after = *profile.failover_after;
   // The profile's timing keys are the operator's choice for this partner: they win.
   if (profile.receipt_timeout) options.receipt_timeout = *profile.receipt_timeout;
   if (profile.resend_after) options.resend_after = *profile.resend_after;
@@ -426,6 +822,9 @@ Result<Client> Client::connect(const Profile& profile, ClientOptions options) {
     return config_error("receipt_timeout, resend_after, resend_max and heartbeat must be positive");
   }
   if (profile.broker.empty()) return config_error("no broker endpoint");
+  for (const auto& endpoint : profile.brokers) {
+    if (endpoint.empty()) return config_error("an empty broker endpoint");
+  }
   if (profile.broker_public_key.size() != 40 || profile.secret_key.size() != 40) {
     return config_error("broker_public_key and secret_key must be 40 Z85 characters");
   }
@@ -457,72 +856,142 @@ Result<contracts::Receipt> Client::send(const contracts::Submit& submit) {
   assert(impl_ && "use of a moved-from Client");
   Impl& c = *impl_;
   if (auto open = c.check_open(); !open) return open.error();
-  const std::string& id = submit.header.message_id;
-  const std::string bytes = contracts::encode_envelope(submit);
-  const auto start = Clock::now();
-  ResendSchedule schedule(
-      {c.options.receipt_timeout, c.options.resend_after, c.options.resend_max}, start);
-  int copies = 0;
-  // The connection the last copy went out on. A copy sent while disconnected waits in the socket's
-  // queue and leaves on the next connection, so it counts as sent on that one.
-  std::uint64_t copy_connection = 0;
-  auto send_copy = [&]() -> Result<void> {
-    c.drain_monitor();
-    if (auto sent = c.send_bytes(bytes); !sent) return sent;
-    ++copies;
-    copy_connection = c.connected ? c.handshakes : c.handshakes + 1;
-    return {};
-  };
+  // Shared with the callback, which outlives this call if the pump fails.
+  auto answer = std::make_shared<std::optional<Result<contracts::Receipt>>>();
+  if (auto queued = submit_async(submit, [answer](Result<contracts::Receipt> r) { *answer = std::move(r); });
+      !queued) {
+    return queued.error();
+  }
+  // Every outstanding submit is answered by receipt_timeout at the latest.
+  if (auto pumped = c.pump(Clock::time_point::max(), [&] { return answer->has_value(); }); !pumped)
+    return pumped.error();
+  return std::move(**answer);
+}
 
-  if (auto sent = send_copy(); !sent) return sent.error();
-  log().debug("submitted message_id={} contract={} version={} bytes={}", id, submit.header.contract,
-              submit.header.version, bytes.size());
-  while (true) {
-    auto frame = c.next_frame(schedule.next_resend(), /*until_new_connection=*/true);
-    if (!frame) return frame.error();
-    if (*frame) {
-      c.receipt_problem.clear();
-      // Any receipt with our message id answers, whichever copy it is for.
-      if (auto receipt = c.dispatch(std::move(**frame), &id)) {
-        if (c.receipt_problem.empty() && !c.profile.broker_signing_key.empty() &&
-            receipt->status == contracts::ReceiptStatus::kAccepted &&
-            receipt->payload_digest != contracts::sha256_hex(submit.payload)) {
-          c.receipt_problem = "the broker signed a different payload digest than ours";
-        }
-        if (!c.receipt_problem.empty()) {
-          log().warn("receipt refused message_id={} detail={}", id, c.receipt_problem);
-          return Error{ErrorCode::kProtocol, c.receipt_problem + " (message_id=" + id + ")"};
-        }
-        log().debug("receipt message_id={} status={} after_ms={} copies={}", id,
-                    contracts::to_string(receipt->status), elapsed_ms(start), copies);
-        return std::move(*receipt);
-      }
-    }
-    const auto now = Clock::now();
-    if (schedule.is_expired(now)) {
-      return Error{ErrorCode::kTimeout,
-                   "no receipt for message_id=" + id + " from " + c.profile.broker + " within " +
-                       std::to_string(c.options.receipt_timeout.count()) + " ms (" +
-                       std::to_string(copies) + (copies == 1 ? " copy sent)" : " copies sent)") +
-                       c.no_answer_hint()};
-    }
-    if (c.connected && c.handshakes > copy_connection) {
-      // ZeroMQ reconnected after our copy left: a receipt for it went to the old connection.
-      log().warn("connection renewed, resending message_id={} copy={} after_ms={}", id, copies + 1,
-                 elapsed_ms(start));
-      if (auto sent = send_copy(); !sent) return sent.error();
-      schedule.resent(now);
-    } else if (schedule.is_due(now)) {
-      schedule.resent(now);
-      if (c.connected) {
-        log().warn("no receipt yet, resending message_id={} copy={} after_ms={} next_in_ms={}", id,
-                   copies + 1, elapsed_ms(start), schedule.interval().count());
-        if (auto sent = send_copy(); !sent) return sent.error();
-      }
-      // Not connected: the last copy is still queued, or goes again on the next connection.
+Result<void> Client::submit_async(contracts::Submit submit, ReceiptCallback on_receipt) {
+  assert(impl_ && "use of a moved-from Client");
+  Impl& c = *impl_;
+  if (auto open = c.check_open(); !open) return open.error();
+  if (c.outstanding.size() >= c.options.window) {  // back-pressure: wait for room in the window
+    const auto deadline = Clock::now() + c.options.receipt_timeout;
+    auto pumped = c.pump(deadline, [&] { return c.outstanding.size() < c.options.window; });
+    if (!pumped) return pumped.error();
+    if (c.outstanding.size() >= c.options.window) {
+      return Error{ErrorCode::kTimeout, "the window of " + std::to_string(c.options.window) +
+                                            " unanswered submits stayed full for " +
+                                            std::to_string(c.options.receipt_timeout.count()) +
+                                            " ms" + c.no_answer_hint()};
     }
   }
+  const std::string id = submit.header.message_id;
+  if (auto it = c.outstanding.find(id); it != c.outstanding.end()) {
+    // The same id again while unanswered: one receipt answers both.
+    it->second.callbacks.push_back(std::move(on_receipt));
+    return {};
+  }
+  Outstanding o;
+  o.bytes = contracts::encode_envelope(submit);
+  o.submit = std::move(submit);
+  o.callbacks.push_back(std::move(on_receipt));
+  o.order = c.next_order++;
+  o.start = Clock::now();
+  log().debug("submit queued message_id={} contract={} bytes={}", id, o.submit.header.contract,
+              o.bytes.size());
+  c.outstanding.emplace(id, std::move(o));
+  c.queued.push_back(id);
+  c.drain_monitor();
+  c.send_queued(Clock::now());  // at once when nothing is in flight
+  return {};
 }
+
+Result<std::vector<Result<contracts::Receipt>>> Client::send_all(
+    const std::vector<contracts::Submit>& submits,
+    std::function<void(std::size_t, const Result<contracts::Receipt>&)> on_answer) {
+  assert(impl_ && "use of a moved-from Client");
+  Impl& c = *impl_;
+  if (auto open = c.check_open(); !open) return open.error();
+  // Shared with the callbacks, which outlive this call if it fails half-way; `active` keeps
+  // on_answer from running after we returned.
+  struct State {
+    std::vector<std::optional<Result<contracts::Receipt>>> answers;
+    std::size_t answered = 0;
+    bool active = true;
+    std::function<void(std::size_t, const Result<contracts::Receipt>&)> on_answer;
+  };
+  auto state = std::make_shared<State>();
+  state->answers.resize(submits.size());
+  state->on_answer = std::move(on_answer);
+  struct Deactivate {
+    State& s;
+    ~Deactivate() { s.active = false; }
+  } deactivate{*state};
+  for (std::size_t i = 0; i < submits.size(); ++i) {
+    auto queued = submit_async(submits[i], [state, i](Result<contracts::Receipt> r) {
+      if (!state->active) return;
+      if (state->on_answer) state->on_answer(i, r);
+      state->answers[i] = std::move(r);
+      ++state->answered;
+    });
+    if (!queued) return queued.error();
+  }
+  // Every submit is answered within receipt_timeout of its start.
+  if (auto pumped = c.pump(Clock::time_point::max(),
+                           [&] { return state->answered == submits.size(); });
+      !pumped) {
+    return pumped.error();
+  }
+  std::vector<Result<contracts::Receipt>> out;
+  out.reserve(submits.size());
+  for (auto& a : state->answers) out.push_back(std::move(*a));
+  return out;
+}
+
+Result<std::size_t> Client::poll(milliseconds wait) {
+  assert(impl_ && "use of a moved-from Client");
+  Impl& c = *impl_;
+  if (auto open = c.check_open(); !open) return open.error();
+  std::size_t ran = c.run_callbacks();
+  const auto deadline = Clock::now() + wait;
+  while (true) {
+    c.maintain();
+    ran += c.run_callbacks();
+    if (ran > 0 || c.outstanding.empty() || Clock::now() >= deadline) break;
+    auto frame = c.next_frame(c.next_wakeup(deadline), /*until_connection_change=*/true);
+    if (!frame) return frame.error();
+    if (*frame) c.dispatch(std::move(**frame));
+    ran += c.run_callbacks();
+  }
+  // Take what else has already arrived, without waiting, so one poll answers a whole batch.
+  while (true) {
+    auto frame = c.next_frame(Clock::now() - milliseconds{1});
+    if (!frame) return frame.error();
+    if (!*frame) break;
+    c.dispatch(std::move(**frame));
+  }
+  c.maintain();
+  ran += c.run_callbacks();
+  return ran;
+}
+
+Result<void> Client::flush(milliseconds wait) {
+  assert(impl_ && "use of a moved-from Client");
+  Impl& c = *impl_;
+  if (auto open = c.check_open(); !open) return open.error();
+  if (auto pumped = c.pump(Clock::now() + wait, [&] { return c.outstanding.empty(); }); !pumped)
+    return pumped;
+  if (!c.outstanding.empty()) {
+    return Error{ErrorCode::kTimeout, std::to_string(c.outstanding.size()) +
+                                          " submits still unanswered by " + c.profile.broker +
+                                          c.no_answer_hint()};
+  }
+  return {};
+}
+
+std::size_t Client::outstanding() const { return impl_ ? impl_->outstanding.size() : 0; }
+
+FrameCounts Client::frame_counts() const { return impl_ ? impl_->counts : FrameCounts{}; }
+
+const std::string& Client::endpoint() const { return impl_->profile.broker; }
 
 Result<void> Client::submit(const contracts::Submit& submit) {
   assert(impl_ && "use of a moved-from Client");
@@ -541,7 +1010,7 @@ Result<std::optional<contracts::Receipt>> Client::next_receipt(milliseconds wait
     auto frame = c.next_frame(deadline);
     if (!frame) return frame.error();
     if (!*frame) return std::optional<contracts::Receipt>{};
-    (void)c.dispatch(std::move(**frame), nullptr);
+    c.dispatch(std::move(**frame));
   }
   contracts::Receipt next = std::move(c.receipts.front());
   c.receipts.pop_front();
@@ -569,13 +1038,13 @@ Result<std::optional<contracts::Deliver>> Client::receive(milliseconds wait) {
     if (auto granted = c.grant_credit(); !granted) return granted.error();
   }
 
-  const auto deadline = start + wait;
-  while (c.pending.empty()) {
-    auto frame = c.next_frame(deadline);
-    if (!frame) return frame.error();
-    if (!*frame) return std::optional<contracts::Deliver>{};
-    (void)c.dispatch(std::move(**frame), nullptr);
+  // About to wait: the acks of what was handed out go first, so the broker can refill the window.
+  if (c.pending.empty()) {
+    if (auto sent = c.send_acks(); !sent) return sent.error();
   }
+  if (auto pumped = c.pump(start + wait, [&] { return !c.pending.empty(); }); !pumped)
+    return pumped.error();
+  if (c.pending.empty()) return std::optional<contracts::Deliver>{};
   contracts::Deliver next = std::move(c.pending.front());
   c.pending.pop_front();
   return std::optional<contracts::Deliver>(std::move(next));
@@ -585,8 +1054,10 @@ Result<void> Client::ack(std::uint64_t delivery_id) {
   assert(impl_ && "use of a moved-from Client");
   Impl& c = *impl_;
   if (auto open = c.check_open(); !open) return open;
-  log().debug("ack delivery_id={}", delivery_id);
-  return c.send_frame(contracts::Ack{delivery_id});
+  c.acks_waiting.push_back(delivery_id);
+  // Everything received has been handed out: nothing else to wait for, so it leaves now.
+  if (c.pending.empty() || !c.options.delivery_batches) return c.send_acks();
+  return {};
 }
 
 Result<void> Client::nack(std::uint64_t delivery_id, std::string_view reason) {

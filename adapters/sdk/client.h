@@ -2,16 +2,19 @@
 // partner::Client: what a partner's system uses to talk to a Keten broker over ZeroMQ + CurveZMQ.
 // The only header partners include. Protocol: docs/protocol.md.
 //
-// Threading: a Client belongs to one thread. Movable, not copyable.
+// Threading: a Client belongs to one thread. Movable, not copyable. It starts no thread of its
+// own: the callbacks of submit_async() run on that thread, inside the Client's own calls.
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "contracts/envelope.h"
 #include "contracts/error.h"
@@ -22,7 +25,7 @@ namespace partner {
 using contracts::Result;
 
 // A partner's client profile (TOML, docs/configuration.md):
-//   broker = "tcp://127.0.0.1:5555"
+//   broker = "tcp://127.0.0.1:5555"          # or several: ["tcp://a:5555", "tcp://b:5555"]
 //   broker_public_key = "keys/broker.public"   # Z85 text, or a file holding it
 //   partner = "DTV"
 //   secret_key = "keys/DTV.secret"             # Z85 text, or a file holding it
@@ -30,9 +33,14 @@ using contracts::Result;
 //   receipt_timeout_ms = 30000   # optional: how send() waits for a receipt (ClientOptions)
 //   resend_after_ms = 2000
 //   resend_max_ms = 8000
+//   failover_after_ms = 2000     # optional: with several brokers, how long without a connection
+//                                # before the client moves to the next one
 // Relative paths resolve against the profile's folder.
 struct Profile {
-  std::string broker;             // ZeroMQ endpoint of the broker
+  std::string broker;             // ZeroMQ endpoint of the broker (the first of `brokers`)
+  // Every endpoint the profile lists, in order; the client starts at the first and moves to the
+  // next when the connection is lost (docs/high-availability.md). Empty means {broker}.
+  std::vector<std::string> brokers;
   std::string broker_public_key;  // Z85, 40 characters
   std::string partner;            // our partner id (informational; the broker decides by key)
   std::string secret_key;         // Z85, 40 characters
@@ -45,6 +53,7 @@ struct Profile {
   std::optional<std::chrono::milliseconds> receipt_timeout;
   std::optional<std::chrono::milliseconds> resend_after;
   std::optional<std::chrono::milliseconds> resend_max;
+  std::optional<std::chrono::milliseconds> failover_after;
 };
 
 // Reads a profile. broker, broker_public_key, partner and secret_key are required;
@@ -70,7 +79,36 @@ struct ClientOptions {
   std::chrono::milliseconds heartbeat{5'000};         // send a heartbeat when idle this long
   std::chrono::milliseconds linger{100};    // on close, time queued acks and Credit{0} get to leave
   std::size_t max_frame_bytes = 16u << 20;  // larger frames from the broker are dropped (warn)
+  // Natural batching (submit_async, send): messages unanswered at once, queued or on the wire. A
+  // submit_async() beyond it waits for receipts first (back-pressure). >= 1.
+  std::uint32_t window = 64;
+  // A SubmitBatch holds at most this many bytes (the broker's max_message_bytes, 1 MiB by
+  // default) and at most contracts::kMaxBatchMessages messages.
+  std::size_t max_batch_bytes = 1u << 20;
+  // Submit frames unanswered at once. A message submitted while fewer are in flight leaves at
+  // once; the others queue and leave together as the answers come. With 1 the broker idles
+  // while a batch's answer travels back and the next batch comes; 2 keeps it busy. >= 1.
+  std::uint32_t frames_in_flight = 2;
+  // Ask the broker for DeliverBatch frames (Credit.batches); receive() hands them out one by one,
+  // and ack() batches the acks (AckBatch). false: single Deliver frames, and each ack at once.
+  bool delivery_batches = true;
+  // With several brokers in the profile: move to the next one after this long without a
+  // connection to the current one (lost, or never made). The profile's failover_after_ms wins.
+  std::chrono::milliseconds failover_after{2'000};
 };
+
+// What the client has sent so far, by frame type: lets a test or a bench see the batching.
+struct FrameCounts {
+  std::uint64_t submits = 0;          // single Submit frames
+  std::uint64_t submit_batches = 0;   // SubmitBatch frames
+  std::uint64_t batched_messages = 0; // messages inside those SubmitBatch frames
+  std::uint64_t acks = 0;             // single Ack frames
+  std::uint64_t ack_batches = 0;      // AckBatch frames
+  std::uint64_t failovers = 0;        // moves to another broker endpoint
+};
+
+// The answer to one submit_async(): the receipt, or why none came (kTimeout, kProtocol, ...).
+using ReceiptCallback = std::function<void(Result<contracts::Receipt>)>;
 
 // One connection to the broker: a DEALER socket with CurveZMQ, owned with its own ZeroMQ context.
 // Lives from connect() until close() or destruction. No call throws; every failure is a Result.
@@ -98,7 +136,53 @@ class Client {
   // (and an accepted one the digest of our payload), else kProtocol: the receipt is not evidence.
   // The returned receipt keeps its signature and payload_digest, so the caller can store them as
   // proof of what the broker accepted (verify later with contracts::verify_receipt_signature).
+  //
+  // send() is submit_async() followed by waiting for that one answer, so it batches with the
+  // asynchronous submits outstanding at the time and fails over as they do.
   [[nodiscard]] Result<contracts::Receipt> send(const contracts::Submit& submit);
+
+  // Asynchronous submit with natural batching (docs/protocol.md, "Client behaviour"). When no
+  // submit frame is in flight the message leaves at once as a single Submit; messages submitted
+  // while one is in flight queue, and leave together as one SubmitBatch (at most `window`,
+  // contracts::kMaxBatchMessages and max_batch_bytes) as soon as its answer comes. So an idle
+  // client adds no latency and a busy one sends few frames. Receipts are matched by message id.
+  // Every message is answered exactly once through `on_receipt`: its Receipt (a rejected message
+  // is a Receipt), or an error: kTimeout after receipt_timeout, kProtocol when the receipt's
+  // signature does not verify. Resending, reconnects and failover work as for send().
+  //
+  // Threading: `on_receipt` runs on the caller's thread inside a later call of this Client
+  // (poll, flush, send, receive, or submit_async itself), never on another thread. It must not
+  // call the Client. Back-pressure: with `window` messages unanswered, submit_async() first
+  // waits for receipts (running their callbacks); kTimeout if none comes within receipt_timeout.
+  // kTransport on a closed client; the callback is then not called.
+  [[nodiscard]] Result<void> submit_async(contracts::Submit submit, ReceiptCallback on_receipt);
+
+  // Submits every message with natural batching (the first leaves at once, the others in batches
+  // behind it) and waits until each is answered; element i answers submits[i], as send() would
+  // (a Receipt, or kTimeout / kProtocol for that message alone). `on_answer(i, answer)`, when
+  // given, runs as each answer arrives, in arrival order, on this thread. The call itself fails
+  // only when the socket does (kTransport) or the client is closed.
+  [[nodiscard]] Result<std::vector<Result<contracts::Receipt>>> send_all(
+      const std::vector<contracts::Submit>& submits,
+      std::function<void(std::size_t, const Result<contracts::Receipt>&)> on_answer = {});
+
+  // Reads what the broker sent for up to `wait` (returning as soon as at least one submit was
+  // answered), runs the callbacks of the answered submits, and sends what queued. Returns how
+  // many submits were answered. Deliveries arriving meanwhile wait for receive().
+  [[nodiscard]] Result<std::size_t> poll(std::chrono::milliseconds wait);
+
+  // Waits until every submit_async() is answered (its callback run), up to `wait`; kTimeout if
+  // some are still outstanding then (they stay outstanding).
+  [[nodiscard]] Result<void> flush(std::chrono::milliseconds wait);
+
+  // Submits not yet answered (queued or on the wire).
+  std::size_t outstanding() const;
+
+  // Frames sent so far by type (see FrameCounts).
+  FrameCounts frame_counts() const;
+
+  // The endpoint the client currently talks to.
+  const std::string& endpoint() const;
 
   // Pipelined submitting, for producers that keep many submits in flight on one connection:
   // submit() queues the frame and returns at once; next_receipt() returns the next receipt (or
@@ -117,7 +201,11 @@ class Client {
   // deliveries of a connection silent for about three heartbeats.
   [[nodiscard]] Result<std::optional<contracts::Deliver>> receive(std::chrono::milliseconds wait);
 
-  // Queue the answer to a delivery; kTransport when the socket fails.
+  // Queue the answer to a delivery; kTransport when the socket fails. Acks are batched without
+  // delay: an ack leaves at once when every delivery received so far has been handed out; else
+  // more handed-out deliveries are still being processed, and it waits for the next ack that
+  // finds them all handed out, for the next receive() that has to wait for the broker, or for
+  // close(), which send all waiting acks as one AckBatch.
   [[nodiscard]] Result<void> ack(std::uint64_t delivery_id);
   [[nodiscard]] Result<void> nack(std::uint64_t delivery_id, std::string_view reason);
 
@@ -131,9 +219,10 @@ class Client {
   // us" from "no broker".
   [[nodiscard]] Result<void> check_connection() const;
 
-  // Says goodbye and closes: if credit was granted, sends Credit{0} so the broker puts our
+  // Says goodbye and closes: sends the acks still waiting; if credit was granted, sends Credit{0} so the broker puts our
   // unacknowledged deliveries back at once, then gives queued frames up to `linger` to leave.
-  // Idempotent. Every other call on a closed client returns kTransport.
+  // Submits still outstanding are dropped without their callbacks (call flush() first); their
+  // number is logged. Idempotent. Every other call on a closed client returns kTransport.
   void close();
 
  private:

@@ -25,9 +25,10 @@ using contracts::Error;
 using contracts::ErrorCode;
 
 constexpr std::size_t kZ85KeyChars = 40;  // a 32-byte CurveZMQ key as Z85 text
-constexpr std::array<std::string_view, 8> kProfileKeys = {
+constexpr std::array<std::string_view, 9> kProfileKeys = {
     "broker",          "broker_public_key",  "partner",         "secret_key",
-    "broker_signing_key", "receipt_timeout_ms", "resend_after_ms", "resend_max_ms"};
+    "broker_signing_key", "receipt_timeout_ms", "resend_after_ms", "resend_max_ms",
+    "failover_after_ms"};
 // Bounds of the timing keys: at least a millisecond, at most a day.
 constexpr std::int64_t kMaxTimingMs = 86'400'000;
 
@@ -154,9 +155,25 @@ Result<Profile> load_profile(const fs::path& path) {
   };
 
   Profile profile;
-  auto broker = string_at("broker");
-  if (!broker) return broker.error();
-  profile.broker = std::move(*broker);
+  // broker: one endpoint, or an array of them (the client fails over in that order).
+  if (const auto* list = table.get_as<toml::array>("broker")) {
+    const std::string at = where + ": key broker (line " +
+                           std::to_string(list->source().begin.line) + "): ";
+    for (const auto& element : *list) {
+      const auto* value = element.as_string();
+      if (value == nullptr)
+        return config_error(at + "expected strings, found " + std::string(type_name(element.type())));
+      if (trim(value->get()).empty()) return config_error(at + "an endpoint is empty");
+      profile.brokers.emplace_back(trim(value->get()));
+    }
+    if (profile.brokers.empty()) return config_error(at + "lists no endpoint");
+    profile.broker = profile.brokers.front();
+  } else {
+    auto broker = string_at("broker");
+    if (!broker) return broker.error();
+    profile.broker = std::move(*broker);
+    profile.brokers = {profile.broker};
+  }
   auto partner = string_at("partner");
   if (!partner) return partner.error();
   profile.partner = std::move(*partner);
@@ -213,7 +230,8 @@ Result<Profile> load_profile(const fs::path& path) {
   };
   for (auto [key, field] : {std::pair{"receipt_timeout_ms", &Profile::receipt_timeout},
                             std::pair{"resend_after_ms", &Profile::resend_after},
-                            std::pair{"resend_max_ms", &Profile::resend_max}}) {
+                            std::pair{"resend_max_ms", &Profile::resend_max},
+                            std::pair{"failover_after_ms", &Profile::failover_after}}) {
     auto value = millis_at(key);
     if (!value) return value.error();
     profile.*field = *value;

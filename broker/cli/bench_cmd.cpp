@@ -1,6 +1,8 @@
 // keten bench: load a broker through the real client library and report throughput, end-to-end
 // latency and the broker's CPU time and peak RSS (docs/performance.md). The logic lives in bench/.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <vector>
 
 #include <fstream>
 #include <iostream>
@@ -33,7 +35,45 @@ struct BenchArgs {
   std::string producer_profile, consumer_profile, endpoint;
   int broker_pid = 0;
   double timeout_seconds = 300;
+  bool one_by_one = false;        // the SDK without natural batching
+  std::uint32_t compare_rounds = 0;  // > 0: alternate batching and one-by-one, report the ratio
 };
+
+int fail(int code, const std::string& detail);
+
+// Natural batching against one frame per message on the same broker, alternating so that both
+// see the same machine load; the ratio of median throughputs says what batching buys.
+int compare_batching(const BenchArgs& args, const partner::Profile& producer, const partner::Profile& consumer,
+                     bench::ChildBroker* child) {
+  std::vector<double> batched, single;
+  for (std::uint32_t round = 0; round < args.compare_rounds; ++round) {
+    for (bool batching : {true, false}) {
+      bench::LoadOptions load = args.load;
+      load.sdk_batching = batching;
+      bench::RunReport report = bench::run_load(load, producer, consumer);
+      if (!report.error.empty()) return fail(kExitFailed, report.error);
+      const double throughput = bench::throughput_of(report);
+      (batching ? batched : single).push_back(throughput);
+      std::cout << "round " << round + 1 << " " << (batching ? "natural-batching" : "one-by-one")
+                << " throughput_msg_s=" << static_cast<long long>(throughput)
+                << " latency_p50_us=" << report.latency_us.p50 << " latency_p99_us=" << report.latency_us.p99
+                << "\n" << std::flush;
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  };
+  const double ratio = median(single) > 0 ? median(batched) / median(single) : 0;
+  std::cout << "natural batching / one-by-one throughput (median of " << args.compare_rounds
+            << " rounds): " << static_cast<long long>(median(batched)) << " / "
+            << static_cast<long long>(median(single)) << " msg/s = " << ratio << "x\n";
+  if (child) {
+    std::string how = child->stop();
+    if (how != "exit 0") return fail(kExitFailed, "the broker ended with " + how);
+  }
+  return kExitOk;
+}
 
 int fail(int code, const std::string& detail) {
   std::cerr << "keten bench: " << detail << "\n";
@@ -84,6 +124,8 @@ int run_bench(BenchArgs args) {
     if (!args.json) std::cerr << "keten bench: broker pid " << child->pid() << " at " << child->endpoint() << ", store " << child->store().string() << "\n";
   }
 
+  if (args.compare_rounds > 0) return compare_batching(args, producer, consumer, child.get());
+  args.load.sdk_batching = !args.one_by_one;
   bench::RunReport report = bench::run_load(args.load, producer, consumer);
   if (child) {
     report.broker = child->usage();
@@ -125,6 +167,16 @@ Command add_bench(CLI::App& root) {
   app->add_option("--endpoint", args->endpoint, "With the profiles: override their broker endpoint");
   app->add_option("--broker-pid", args->broker_pid, "With the profiles: read this process's CPU and RSS from /proc");
   app->add_option("--timeout", args->timeout_seconds, "Give up after this many seconds")->capture_default_str();
+  app->add_option("--frames-in-flight", args->load.frames_in_flight,
+                  "With natural batching: submit frames unanswered at once (ClientOptions::frames_in_flight)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000u));
+  app->add_flag("--one-by-one", args->one_by_one,
+                "One frame per message (Submit, Deliver, Ack) instead of the SDK's natural batching");
+  app->add_option("--compare-batching", args->compare_rounds,
+                  "Run ROUNDS rounds of natural batching and of one-by-one, alternating on one broker, "
+                  "and print the throughput ratio")
+      ->check(CLI::Range(1u, 100u));
   return {app, [args] { return run_bench(*args); }};
 }
 

@@ -1,4 +1,5 @@
-// keten send: submits one message with the partner SDK and prints the receipt as one JSON line.
+// keten send: submits one message, several files, or JSON lines from standard input with the
+// partner SDK (batched as the SDK does by itself), and prints one JSON line per message.
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <chrono>
@@ -40,7 +41,9 @@ struct SendOptions {
   double timeout_seconds = 0;
   double resend_after_seconds = 0;
   double resend_max_seconds = 0;
-  std::string payload_file;
+  std::vector<std::string> payload_files;
+  bool lines = false;        // standard input holds JSON lines, one message each
+  std::uint32_t window = 64;  // messages unanswered at once
 };
 
 int fail(int code, std::string_view detail) {
@@ -99,13 +102,17 @@ std::string signed_receipt_json(const contracts::Receipt& receipt, const std::st
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-int send(const SendOptions& options) {
-  auto profile = partner::load_profile(options.profile);
-  if (!profile) return fail(kExitUsage, profile.error().detail);
-
+// One message to send and where it came from ("" when it is the only one).
+struct Item {
   contracts::Submit submit;
-  auto& header = submit.header;
-  header.message_id = options.message_id.empty() ? partner::new_message_id() : options.message_id;
+  std::string file;     // the payload file, for several files
+  std::size_t line = 0; // the line of standard input, with --lines
+};
+
+// The header the flags give; a JSON line may override each field.
+contracts::Result<contracts::Header> header_from_flags(const SendOptions& options) {
+  contracts::Header header;
+  header.message_id = options.message_id;
   header.contract = options.contract;
   header.version = options.version;
   header.case_ref = options.case_ref;
@@ -114,14 +121,135 @@ int send(const SendOptions& options) {
   header.causation_id = options.causation_id;
   header.supersedes = options.supersedes;
   auto occurred_at = optional_time("--occurred-at", options.occurred_at);
-  if (!occurred_at) return fail(kExitUsage, occurred_at.error().detail);
+  if (!occurred_at) return occurred_at.error();
   header.occurred_at = *occurred_at;
   auto recorded_at = optional_time("--recorded-at", options.recorded_at);
-  if (!recorded_at) return fail(kExitUsage, recorded_at.error().detail);
+  if (!recorded_at) return recorded_at.error();
   header.recorded_at = *recorded_at;
-  auto payload = read_payload(options.payload_file);
-  if (!payload) return fail(kExitUsage, payload.error().detail);
-  submit.payload = std::move(*payload);
+  return header;
+}
+
+// One JSON line of --lines: {"payload": {...}} with optional "contract", "version", "case", "id",
+// "to", "correlation", "causation", "supersedes", "occurred_at", "recorded_at" over the flags'.
+contracts::Result<contracts::Submit> submit_from_line(const std::string& text, const contracts::Header& flags,
+                                                      std::size_t number) {
+  const std::string where = "standard input line " + std::to_string(number) + ": ";
+  auto config_error = [&](const std::string& detail) {
+    return contracts::Error{ErrorCode::kConfig, where + detail};
+  };
+  nlohmann::json line;
+  try {
+    line = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    return config_error(std::string("not JSON (") + e.what() + ")");
+  }
+  if (!line.is_object()) return config_error("expected a JSON object with a \"payload\" member");
+  if (!line.contains("payload")) return config_error("no \"payload\" member");
+  contracts::Submit submit;
+  submit.header = flags;
+  submit.header.message_id.clear();  // --id names one message; several lines need several ids
+  auto& h = submit.header;
+  try {
+    for (const auto& [key, value] : line.items()) {
+      if (key == "payload") {
+        submit.payload = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+      } else if (key == "contract") {
+        h.contract = value.get<std::string>();
+      } else if (key == "version") {
+        h.version = value.get<std::uint32_t>();
+      } else if (key == "case") {
+        h.case_ref = value.get<std::string>();
+      } else if (key == "id") {
+        h.message_id = value.get<std::string>();
+      } else if (key == "to") {
+        h.recipients = value.get<std::vector<std::string>>();
+      } else if (key == "correlation") {
+        h.correlation_id = value.get<std::string>();
+      } else if (key == "causation") {
+        h.causation_id = value.get<std::string>();
+      } else if (key == "supersedes") {
+        h.supersedes = value.get<std::string>();
+      } else if (key == "occurred_at" || key == "recorded_at") {
+        auto millis = optional_time(key, value.get<std::string>());
+        if (!millis) return config_error(millis.error().detail);
+        (key == "occurred_at" ? h.occurred_at : h.recorded_at) = *millis;
+      } else {
+        return config_error("unknown member \"" + key + "\"");
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return config_error(std::string("a member has the wrong type (") + e.what() + ")");
+  }
+  if (h.contract.empty()) return config_error("no contract (give \"contract\" or --contract)");
+  if (h.case_ref.empty()) return config_error("no case (give \"case\" or --case)");
+  if (h.version == 0) return config_error("version must be at least 1");
+  if (h.message_id.empty()) h.message_id = partner::new_message_id();
+  return submit;
+}
+
+// Everything to send, or the first input problem (nothing is sent then).
+contracts::Result<std::vector<Item>> read_items(const SendOptions& options) {
+  auto flags = header_from_flags(options);
+  if (!flags) return flags.error();
+  std::vector<Item> items;
+  if (options.lines) {
+    std::string text;
+    std::size_t number = 0;
+    while (std::getline(std::cin, text)) {
+      ++number;
+      if (text.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
+      auto submit = submit_from_line(text, *flags, number);
+      if (!submit) return submit.error();
+      items.push_back({std::move(*submit), "", number});
+    }
+    if (std::cin.bad())
+      return contracts::Error{ErrorCode::kConfig, "standard input: read failed"};
+    if (!options.message_id.empty())
+      return contracts::Error{ErrorCode::kConfig, "--id names one message; with --lines give \"id\" per line"};
+    return items;
+  }
+  if (options.payload_files.size() > 1 && !options.message_id.empty())
+    return contracts::Error{ErrorCode::kConfig, "--id names one message, but " +
+                                                   std::to_string(options.payload_files.size()) +
+                                                   " files were given"};
+  if (options.contract.empty() || options.case_ref.empty())
+    return contracts::Error{ErrorCode::kConfig, "--contract and --case are required (unless --lines)"};
+  for (const auto& file : options.payload_files) {
+    auto payload = read_payload(file);
+    if (!payload) return payload.error();
+    Item item;
+    item.submit.header = *flags;
+    if (item.submit.header.message_id.empty()) item.submit.header.message_id = partner::new_message_id();
+    item.submit.payload = std::move(*payload);
+    if (options.payload_files.size() > 1) item.file = file;
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+// The outcome of one message as one JSON line: the receipt (with its evidence), or why none came.
+std::string result_json(const Item& item, const contracts::Result<contracts::Receipt>& result,
+                        const std::string& signing_key) {
+  nlohmann::json j;
+  if (result) {
+    j = nlohmann::json::parse(signed_receipt_json(*result, signing_key));
+  } else {
+    j["message_id"] = item.submit.header.message_id;
+    j["status"] = "error";
+    j["code"] = std::string(contracts::to_string(result.error().code));
+    j["detail"] = result.error().detail;
+  }
+  if (!item.file.empty()) j["file"] = item.file;
+  if (item.line != 0) j["line"] = item.line;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+int send(const SendOptions& options) {
+  auto profile = partner::load_profile(options.profile);
+  if (!profile) return fail(kExitUsage, profile.error().detail);
+  auto items = read_items(options);
+  if (!items) return fail(kExitUsage, items.error().detail);
+  if (items->empty()) return fail(kExitUsage, "standard input holds no message");
 
   // A flag wins over the profile's key, which wins over the SDK's default (docs/cli.md).
   auto from_flag = [](double seconds, std::optional<std::chrono::milliseconds>& field) {
@@ -130,18 +258,41 @@ int send(const SendOptions& options) {
   from_flag(options.timeout_seconds, profile->receipt_timeout);
   from_flag(options.resend_after_seconds, profile->resend_after);
   from_flag(options.resend_max_seconds, profile->resend_max);
-  auto client = partner::Client::connect(*profile);
+  partner::ClientOptions client_options;
+  client_options.window = options.window;
+  auto client = partner::Client::connect(*profile, client_options);
   if (!client) return fail(exit_code(client.error().code), client.error().detail);
-  auto receipt = client->send(submit);
-  if (!receipt) return fail(exit_code(receipt.error().code), receipt.error().detail);
 
-  std::cout << signed_receipt_json(*receipt, profile->broker_signing_key) << std::endl;
-  if (receipt->status == contracts::ReceiptStatus::kRejected) {
-    std::cerr << "keten send: rejected message_id=" << receipt->message_id
-              << " code=" << contracts::to_string(receipt->code) << ": " << receipt->detail << "\n";
-    return kExitFailed;
+  // Natural batching: the first message leaves at once, the rest in batches behind it.
+  std::vector<std::optional<contracts::Result<contracts::Receipt>>> results(items->size());
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    auto queued = client->submit_async((*items)[i].submit, [&results, i](contracts::Result<contracts::Receipt> r) {
+      results[i] = std::move(r);
+    });
+    if (!queued) results[i] = queued.error();
   }
-  return kExitOk;
+  // Each message is answered within the receipt timeout of its submit; this only bounds a hang.
+  (void)client->flush(std::chrono::hours(24));
+
+  int exit = kExitOk;
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const auto& item = (*items)[i];
+    contracts::Result<contracts::Receipt> result =
+        results[i] ? std::move(*results[i])
+                   : contracts::Result<contracts::Receipt>(contracts::Error{ErrorCode::kTimeout, "no answer"});
+    std::cout << result_json(item, result, profile->broker_signing_key) << "\n";
+    if (!result) {
+      std::cerr << "keten send: message_id=" << item.submit.header.message_id << ": " << result.error().detail
+                << "\n";
+      exit = std::max(exit, exit_code(result.error().code) == kExitUnreachable ? 3 : 1);
+    } else if (result->status == contracts::ReceiptStatus::kRejected) {
+      std::cerr << "keten send: rejected message_id=" << result->message_id
+                << " code=" << contracts::to_string(result->code) << ": " << result->detail << "\n";
+      exit = std::max(exit, 1);
+    }
+  }
+  std::cout.flush();
+  return exit == 3 ? kExitUnreachable : exit == 1 ? kExitFailed : kExitOk;
 }
 
 }  // namespace
@@ -149,17 +300,17 @@ int send(const SendOptions& options) {
 Command add_send(CLI::App& root) {
   auto options = std::make_shared<SendOptions>();
   CLI::App* app =
-      root.add_subcommand("send", "Submit one message and print its receipt as one JSON line");
+      root.add_subcommand("send", "Submit messages and print each receipt as one JSON line");
   app->add_option("--profile", options->profile,
                   "Client profile (TOML: broker, broker_public_key, partner, secret_key)")
       ->required();
-  app->add_option("--contract", options->contract, "Contract name, e.g. departure.scheduled")
-      ->required();
+  app->add_option("--contract", options->contract,
+                  "Contract name, e.g. departure.scheduled (required unless each --lines line names one)");
   app->add_option("--version", options->version, "Contract version")
       ->check(CLI::Range(1u, 0xFFFF'FFFFu))
       ->capture_default_str();
-  app->add_option("--case", options->case_ref, "Case reference (V-number) the message is about")
-      ->required();
+  app->add_option("--case", options->case_ref,
+                  "Case reference (V-number) the message is about (required unless each --lines line names one)");
   app->add_option(
       "--to", options->recipients,
       "Explicit recipient partner id; repeat for several (default: all the contract's consumers)");
@@ -184,14 +335,29 @@ Command add_send(CLI::App& root) {
                   "Longest wait in seconds between two resends; the wait doubles up to it "
                   "(default: the profile's resend_max_ms, else 8)")
       ->check(CLI::Range(0.001, 86'400.0));
-  app->add_option("PAYLOAD_FILE", options->payload_file,
-                  "File holding the JSON payload, or - for standard input")
-      ->required();
+  app->add_option("--window", options->window,
+                  "Messages unanswered at once; those waiting behind the first go out in batches")
+      ->check(CLI::Range(1u, 100'000u))
+      ->capture_default_str();
+  auto* lines = app->add_flag("--lines", options->lines,
+                              "Standard input holds JSON lines, one message each: {\"payload\": {...}} with "
+                              "optional \"contract\", \"version\", \"case\", \"id\", \"to\", \"correlation\", "
+                              "\"causation\", \"supersedes\", \"occurred_at\", \"recorded_at\" over the flags");
+  auto* files = app->add_option("PAYLOAD_FILE", options->payload_files,
+                                "Files each holding one JSON payload (one message each), or - for standard input");
+  lines->excludes(files);
   app->footer(
-      "Prints the receipt as one JSON line.\n"
-      "Exit codes: 0 accepted or duplicate, 1 rejected, 2 usage or configuration error,\n"
-      "3 broker unreachable or no answer in time.");
-  return {app, [options] { return send(*options); }};
+      "Prints one JSON line per message, in input order: the receipt, with \"file\" (several files)\n"
+      "or \"line\" (--lines) saying which input it answers; \"status\":\"error\" when no receipt came.\n"
+      "Exit codes: 0 every message accepted or duplicate, 1 one or more rejected, 2 usage or\n"
+      "configuration error (nothing sent), 3 one or more got no answer (broker unreachable).");
+  return {app, [options, app] {
+    if (!options->lines && options->payload_files.empty()) {
+      std::cerr << "keten send: give PAYLOAD_FILE(s), - for standard input, or --lines\n" << app->help();
+      return kExitUsage;
+    }
+    return send(*options);
+  }};
 }
 
 }  // namespace keten_cli

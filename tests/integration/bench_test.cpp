@@ -97,3 +97,21 @@ TEST_CASE("keten bench runs on a given store in place, run after run") {
   CHECK(counts.pending + counts.in_flight + counts.acked + counts.dead == 600);
   CHECK(counts.acked >= 300);
 }
+
+TEST_CASE("keten bench compares the SDK's natural batching with one frame per message") {
+  auto one_by_one = test_support::run({test_support::keten_binary(), "bench", "--messages", "500", "--window", "16",
+                                       "--one-by-one", "--json"},
+                                      "", 300s);
+  INFO(one_by_one.err);
+  REQUIRE(one_by_one.exit_code == 0);
+  check_figures(nlohmann::json::parse(one_by_one.out), 500);
+
+  auto r = test_support::run({test_support::keten_binary(), "bench", "--messages", "500", "--window", "16",
+                              "--compare-batching", "1"},
+                             "", 300s);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("round 1 natural-batching throughput_msg_s="));
+  CHECK_THAT(r.out, Catch::Contains("round 1 one-by-one throughput_msg_s="));
+  CHECK_THAT(r.out, Catch::Contains("natural batching / one-by-one throughput (median of 1 rounds)"));
+}

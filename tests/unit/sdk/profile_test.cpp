@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "adapters/sdk/client.h"
 #include "tests/support/temp_dir.h"
@@ -249,4 +250,40 @@ TEST_CASE("profile timing key that is no number of milliseconds names the key an
   CHECK_THAT(refused("receipt_timeout_ms = 86400001\n"), Catch::Contains("out of bounds"));
   CHECK_THAT(refused("resend_after_ms = 5000\nresend_max_ms = 1000\n"),
              Catch::Contains("key resend_max_ms: 1000 is below resend_after_ms (5000)"));
+}
+
+TEST_CASE("profile may list several broker endpoints for failover", "[sdk][profile][failover]") {
+  test_support::TempDir dir;
+  Keys broker = make_keys();
+  Keys ours = make_keys();
+  std::string text = profile_text(broker.public_key, ours.secret_key);
+  text.replace(text.find("broker = \"tcp://127.0.0.1:5555\""), 31,
+               "broker = [\"tcp://127.0.0.1:5555\", \"tcp://127.0.0.1:5556\"]\nfailover_after_ms = 500");
+  write(dir / "dtv.toml", text);
+  auto profile = partner::load_profile(dir / "dtv.toml");
+  REQUIRE(profile);
+  CHECK(profile->broker == "tcp://127.0.0.1:5555");
+  CHECK(profile->brokers == std::vector<std::string>{"tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556"});
+  REQUIRE(profile->failover_after);
+  CHECK(profile->failover_after->count() == 500);
+
+  // One endpoint is a list of one.
+  write(dir / "one.toml", profile_text(broker.public_key, ours.secret_key));
+  auto one = partner::load_profile(dir / "one.toml");
+  REQUIRE(one);
+  CHECK(one->brokers == std::vector<std::string>{"tcp://127.0.0.1:5555"});
+
+  // An array with something else than endpoints names the key.
+  text = profile_text(broker.public_key, ours.secret_key);
+  text.replace(text.find("broker = \"tcp://127.0.0.1:5555\""), 31, "broker = [\"tcp://a:1\", 5]");
+  write(dir / "bad.toml", text);
+  auto bad = partner::load_profile(dir / "bad.toml");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == ErrorCode::kConfig);
+  CHECK_THAT(bad.error().detail, Catch::Contains("key broker"));
+  text.replace(text.find("[\"tcp://a:1\", 5]"), 16, "[]");
+  write(dir / "empty.toml", text);
+  auto empty = partner::load_profile(dir / "empty.toml");
+  REQUIRE_FALSE(empty);
+  CHECK_THAT(empty.error().detail, Catch::Contains("lists no endpoint"));
 }
