@@ -33,6 +33,8 @@ void describe_broker_metrics(MetricsRegistry& r) {
   r.describe("keten_acks_total", T::kCounter, "Acknowledged deliveries by contract and recipient.");
   r.describe("keten_nacks_total", T::kCounter, "Negative acknowledgements by contract and recipient.");
   r.describe("keten_dead_letters_total", T::kCounter, "Dead-lettered deliveries by contract and recipient.");
+  r.describe("keten_expired_deliveries_total", T::kCounter,
+             "Deliveries dead-lettered because their contract's ttl passed, by contract and recipient.");
   r.describe("keten_norm_violations_total", T::kCounter, "Timeliness-norm violations by contract and norm.");
   r.describe("keten_alerts_total", T::kCounter, "Alerts fired by kind.");
   r.describe("keten_handover_log_events_total", T::kCounter, "Handover-log rows committed since start, by event.");
@@ -78,6 +80,9 @@ void count_event(MetricsRegistry& r, EventTally& tally, const audit::LogRecord& 
   } else if (e == "dead_lettered") {
     r.add("keten_dead_letters_total", {{"contract", row.contract}, {"recipient", row.recipient}});
     ++tally.dead_letters[row.recipient];
+    if (detail_field(row.detail, "reason") == "expired") {
+      r.add("keten_expired_deliveries_total", {{"contract", row.contract}, {"recipient", row.recipient}});
+    }
   } else if (e == "norm_violated") {
     // One violation per obligation: a late close of an obligation already counted open is not new.
     if (detail_flag(row.detail, "was_open")) return;
