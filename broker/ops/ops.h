@@ -30,6 +30,7 @@ class SqliteStore;
 namespace broker::ops {
 
 class HttpServer;
+class EventStream;
 
 // What Ops needs to know about the broker, fixed at start.
 struct OpsContext {
@@ -87,6 +88,9 @@ class Ops {
 
   OpsContext context_;
   MetricsRegistry metrics_;
+  // GET /events (event_stream.h); null when off. Declared before http_: the server stops first,
+  // after ~Ops closed the stream so that no subscriber holds an HTTP thread.
+  std::unique_ptr<EventStream> stream_;
   std::unique_ptr<HttpServer> http_;
   EventTally tally_;                                    // since the last alert check
   AlertState alerts_;
@@ -98,6 +102,8 @@ class Ops {
   contracts::Millis started_at_ = 0;
   // Counts rows observed_seq_+1 .. up_to read from the file (a gap in what the store handed over).
   void read_back(store::SqliteStore& store, std::uint64_t up_to);
+  // Hands a committed row to the event stream's subscribers (counting what a full queue drops).
+  void publish(const audit::LogRecord& row);
   std::uint64_t observed_seq_ = 0;
   contracts::Millis last_refresh_ = 0;
   contracts::Millis last_check_ = 0;
