@@ -1,6 +1,8 @@
 #include "broker/ops/event_stream.h"
 
 #include <algorithm>
+#include <iterator>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "contracts/time.h"
