@@ -24,7 +24,7 @@ using json = nlohmann::json;
 constexpr std::string_view kKeys[] = {"contract", "version",   "description",
                                       "owner",    "consumers", "schema"};
 // Optional keys: absent means the default that docs/contracts.md gives.
-constexpr std::string_view kOptionalKeys[] = {"compatibility", "norms", "projections", "purposes"};
+constexpr std::string_view kOptionalKeys[] = {"compatibility", "norms", "projections", "purposes", "ttl"};
 
 // The contract whose `purpose` enum lists the purposes a consent can be given for; a contract's
 // `purposes` must name one of them (docs/contracts.md, "Consent").
@@ -100,6 +100,7 @@ struct ContractFields {
   std::vector<Norm> norms;
   std::map<std::string, std::vector<std::string>, std::less<>> projections;
   std::map<std::string, std::string, std::less<>> purposes;
+  Millis ttl = 0;
 };
 
 // What one contract file gave: its name and version when readable (for the duplicate check even
@@ -210,6 +211,17 @@ ReadContract read_contract_json(const json& file, const fs::path& path,
     }
   }
 
+  if (auto ttl = file.find("ttl"); ttl != file.end()) {
+    // Years and months have no fixed length: parse_duration refuses them, as for norms.
+    const auto parsed = ttl->is_string() ? parse_duration(ttl->get<std::string>()) : std::nullopt;
+    if (parsed && *parsed > 0) {
+      contract.ttl = *parsed;
+    } else {
+      problems.push_back("'ttl' must be an ISO 8601 duration above zero in weeks, days, hours, minutes or seconds, "
+                         "like \"PT48H\" or \"P2D\" (no years or months)");
+    }
+  }
+
   if (!contract.name.empty() && contract.version != 0) {
     const std::string expected = contract.name + ".v" + std::to_string(contract.version) + ".json";
     if (path.filename().string() != expected) {
@@ -314,7 +326,7 @@ ReadContract read_contract_json(const json& file, const fs::path& path,
                                      std::move(contract.consumers), path, std::move(*validator),
                                      std::move(schema_json), contract.compatibility,
                                      std::move(contract.norms), std::move(contract.projections),
-                                     false, std::move(contract.purposes)});
+                                     false, std::move(contract.purposes), file.dump(), contract.ttl});
   }
   return result;
 }

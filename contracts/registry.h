@@ -34,6 +34,13 @@ struct Contract {
   // Per consumer, the consent purpose for which it receives medical fields (`purposes` in the
   // file); a consent covers that consumer's deliveries of this contract only for this purpose.
   std::map<std::string, std::string, std::less<>> purposes{};
+  // The file's JSON as the broker read it, re-serialised compactly with sorted keys (white space
+  // and key order do not count); for a built-in, with the configured partners filled in. Its
+  // SHA-256 is the version's text digest in the store's contract history (docs/contracts.md).
+  std::string text{};
+  // `ttl` in the file: a delivery still undelivered this long after acceptance is expired, never
+  // delivered late (docs/contracts.md, "Expiry"). 0 = none.
+  Millis ttl = 0;
 
   bool is_owner(std::string_view partner) const;
   bool is_consumer(std::string_view partner) const;

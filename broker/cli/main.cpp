@@ -22,7 +22,10 @@ int main(int argc, char** argv) {
   std::vector<keten_cli::Command> commands = {
       keten_cli::add_serve(root), keten_cli::add_send(root), keten_cli::add_recv(root),
       keten_cli::add_keygen(root), keten_cli::add_contracts(root), keten_cli::add_log(root), keten_cli::add_bench(root)};
+  // Before `log`, whose app is also parsed when its revalidate subcommand is.
+  commands.insert(commands.begin(), keten_cli::add_log_revalidate(*root.get_subcommand("log")));
   commands.push_back(keten_cli::add_report(root));
+  commands.push_back(keten_cli::add_store(root));
   commands.push_back(keten_cli::add_console(root));
   // `keten adapter file|email`: each adapter registers itself under this parent.
   CLI::App* adapter = root.add_subcommand("adapter", "Run an adapter on behalf of a non-chain party");

@@ -9,6 +9,7 @@
 
 #include "broker/audit/signing.h"
 #include "broker/core/clock_status.h"
+#include "broker/core/contract_history.h"
 #include "broker/core/delivery.h"
 #include "broker/core/event_detail.h"
 #include "broker/core/intake.h"
@@ -93,6 +94,16 @@ void warn_unconfigured_partners(const contracts::ContractRegistry& registry, con
     for (const auto& n : names) list += (list.empty() ? "" : ",") + n;
     log().warn("partner not configured partner={} named_by={} (messages for it are not routed)", id, list);
   }
+}
+
+// Every contract version's text, by digest, the first time it is served (contract_history.h).
+Result<void> record_history(store::SqliteStore& store, const contracts::ContractRegistry& registry, Millis now) {
+  auto history = store::ContractHistory::open(store);
+  if (!history) return history.error();
+  auto added = record_contract_history(registry, *history, now);
+  if (!added) return added.error();
+  if (*added > 0) log().info("contract history recorded new_texts={}", *added);
+  return {};
 }
 
 }  // namespace
@@ -552,6 +563,10 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   started.detail = add_clock_status(started.detail, clock);
   log().info("clock source={} sync={} basis={}", clock.source, clock.sync, clock.basis);
   if (auto r = impl->store.append_log(started); !r) {
+    impl->store.rollback();
+    return r.error();
+  }
+  if (auto r = record_history(impl->store, impl->registry, started.at); !r) {
     impl->store.rollback();
     return r.error();
   }

@@ -213,8 +213,10 @@ bool read_partner(Reader& r, const toml::table& t, std::size_t index, BrokerOpti
 }
 
 bool read_http(Reader& r, const toml::table& t, BrokerOptions& o) {
-  if (!r.check_known(t, "http", {"listen"})) return false;
+  if (!r.check_known(t, "http", {"listen", "event_stream_subscribers", "event_stream_queue"})) return false;
   if (!r.string(t, "http", "listen", o.ops.http_listen, false)) return false;
+  if (!r.integer(t, "http", "event_stream_subscribers", 0, 64, o.ops.event_stream_subscribers)) return false;
+  if (!r.integer(t, "http", "event_stream_queue", 1, 1'000'000, o.ops.event_stream_queue)) return false;
   if (o.ops.http_listen.empty()) return true;
   auto address = ops::parse_host_port(o.ops.http_listen);
   return address ? true : r.fail("http.listen", t.get("listen"), address.error().detail);

@@ -315,7 +315,7 @@ bool DeliveryScheduler::has_work(Millis now) const {
   for (const auto& [id, f] : in_flight_) {
     if (f.deadline <= now) return true;
   }
-  return false;
+  return ttl_sweep_due(now);
 }
 
 Result<void> DeliveryScheduler::expire(Millis now) {
@@ -336,7 +336,7 @@ Result<void> DeliveryScheduler::expire(Millis now) {
     if (!flight.nacked) log().warn("ack overdue delivery_id={} partner={}", id, flight.partner);
     if (auto r = return_to_pending(id, taken_from(flight)); !r) return r;
   }
-  return {};
+  return expire_ttl(now);
 }
 
 void DeliveryScheduler::add_pending(store::OutboundDelivery d) {
@@ -501,6 +501,10 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
         }
         if (batch.empty()) break;
         for (auto& d : batch) {
+          if (ttl_passed(d, now)) {  // never delivered late
+            if (auto r = dead_letter_expired(d, now); !r) return r.error();
+            continue;
+          }
           if (d.attempts >= options_.max_attempts || !d.unreadable.empty()) {
             // Given up: too many sends, or a stored payload that cannot be opened (which no retry
             // mends; the other deliveries go on).

@@ -141,7 +141,8 @@ class DeliveryScheduler {
 
   // True when expire() or pump() has something to do at `now`.
   bool has_work(contracts::Millis now) const;
-  // Silent sessions end; overdue in-flight deliveries go back to pending.
+  // Silent sessions end; overdue in-flight deliveries go back to pending; pending deliveries past
+  // their contract's ttl are dead-lettered as expired.
   [[nodiscard]] contracts::Result<void> expire(contracts::Millis now);
   // Marks deliveries in flight (or dead) in the store and returns the Deliver frames to send. The
   // deliveries of this pump to a connection that takes batches go out as DeliverBatch frames (in
@@ -215,6 +216,15 @@ class DeliveryScheduler {
   contracts::Result<void> apply_policy(store::OutboundDelivery& d, std::vector<std::string>& removed,
                                        contracts::Millis now);
   void release_credit(const InFlight& flight);
+  // Expiry by the contract's ttl (delivery_expiry.cpp; docs/contracts.md, "Expiry"): a delivery
+  // still undelivered ttl after acceptance is dead-lettered with reason "expired", never sent.
+  contracts::Millis ttl_of(const store::OutboundDelivery& d) const;  // 0 = none
+  bool ttl_passed(const store::OutboundDelivery& d, contracts::Millis now) const;
+  contracts::Result<void> dead_letter_expired(const store::OutboundDelivery& d, contracts::Millis now);
+  bool ttl_sweep_due(contracts::Millis now) const;
+  // Expires the pending deliveries past their ttl (at most once a second).
+  contracts::Result<void> expire_ttl(contracts::Millis now);
+  contracts::Millis next_ttl_sweep_ = 0;
 
   store::SqliteStore& store_;
   const BrokerOptions& options_;

@@ -1,5 +1,6 @@
 #include "broker/core/start_checks.h"
 
+#include "broker/core/contract_history.h"
 #include "broker/core/options.h"
 
 namespace broker::core {
@@ -14,6 +15,12 @@ contracts::Result<CheckedConfig> check_start_config(const BrokerOptions& options
   }
   auto registry = contracts::ContractRegistry::load(options.contracts, parties);
   if (!registry) return Error{ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + registry.error().detail};
+  // A version the store has served with another text is refused (contract_history.h).
+  auto history = store::read_contract_history(options.store);
+  if (!history) return history.error();
+  if (auto r = check_contract_history(*registry, *history); !r) {
+    return Error{ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + r.error().detail};
+  }
   // The data-protection policy must be able to find every sensitive field before anything is sent.
   auto sensitive = sensitive_by_contract(*registry);
   if (!sensitive) return sensitive.error();

@@ -1,6 +1,7 @@
 #pragma once
 // The checks Broker::start makes of a configuration before it touches the store or the network:
-// the contract set loads, the data-protection policy finds every sensitive field, a payload key is
+// the contract set loads, no contract version the store has already served changed its text
+// (contract_history.h; the store file is only read), the data-protection policy finds every sensitive field, a payload key is
 // configured when anything is stored sealed, and the signing key parses. `keten serve
 // --check-config` runs exactly these, so a configuration it calls good is never refused by `keten
 // serve` for a reason the check could have seen (what remains is the store and the endpoint, which

@@ -10,6 +10,8 @@ void describe_broker_metrics(MetricsRegistry& r) {
   r.describe("keten_acks_total", T::kCounter, "Acknowledged deliveries by contract and recipient.");
   r.describe("keten_nacks_total", T::kCounter, "Negative acknowledgements by contract and recipient.");
   r.describe("keten_dead_letters_total", T::kCounter, "Dead-lettered deliveries by contract and recipient.");
+  r.describe("keten_expired_deliveries_total", T::kCounter,
+             "Deliveries dead-lettered because their contract's ttl passed, by contract and recipient.");
   r.describe("keten_norm_violations_total", T::kCounter, "Timeliness-norm violations by contract and norm.");
   r.describe("keten_alerts_total", T::kCounter, "Alerts fired by kind.");
   r.describe("keten_handover_log_events_total", T::kCounter, "Handover-log rows committed since start, by event.");
@@ -59,6 +61,9 @@ void count_event(MetricsRegistry& r, EventTally& tally, const events::Event& e) 
     case Kind::kDeadLettered:
       r.add("keten_dead_letters_total", {{"contract", e.contract}, {"recipient", e.recipient}});
       ++tally.dead_letters[e.recipient];
+      if (std::get<events::DeadLettered>(e.record).reason == "expired") {
+        r.add("keten_expired_deliveries_total", {{"contract", e.contract}, {"recipient", e.recipient}});
+      }
       break;
     case Kind::kNormViolated: {
       // One violation per obligation: a late close of an obligation already counted open is not new.

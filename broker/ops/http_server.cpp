@@ -5,6 +5,7 @@
 
 #include <charconv>
 
+#include "broker/ops/event_stream.h"
 #include "broker/ops/log.h"
 #include "broker/ops/serving_thread.h"
 
@@ -57,8 +58,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& listen,
   if (!address) return address.error();
   auto impl = std::make_unique<Impl>();
   auto& server = impl->server;
-  // Scrapes and probes are few; two workers are plenty and keep the thread count small.
-  server.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // Scrapes and probes are few; two workers are plenty and keep the thread count small. Each
+  // /events subscriber holds a worker for as long as it listens: one more per possible subscriber.
+  const std::size_t workers = 2 + (handlers.events ? handlers.event_subscribers : 0);
+  server.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   server.set_read_timeout(5, 0);
   server.set_write_timeout(5, 0);
 
@@ -81,6 +84,53 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& listen,
     res.status = 200;
     res.set_content(metrics ? metrics() : std::string(), kPrometheusType);
   });
+
+  if (handlers.events) {
+    server.Get("/events", [stream = handlers.events](const httplib::Request& req, httplib::Response& res) {
+      EventFilter filter;
+      if (req.has_param("kind")) {
+        const std::string kinds = req.get_param_value("kind");
+        for (std::size_t from = 0; from <= kinds.size();) {
+          const std::size_t comma = std::min(kinds.find(',', from), kinds.size());
+          if (comma > from) filter.kinds.insert(kinds.substr(from, comma - from));
+          from = comma + 1;
+        }
+      }
+      filter.partner = req.get_param_value("partner");
+      filter.contract = req.get_param_value("contract");
+      auto subscriber = stream->subscribe(std::move(filter));
+      if (!subscriber) {
+        res.status = 503;
+        res.set_content("event stream: no more subscribers (http.event_stream_subscribers)\n", "text/plain; charset=utf-8");
+        return;
+      }
+      log().info("event stream subscribed remote={} query={}", req.remote_addr, req.target);
+      res.set_header("Cache-Control", "no-cache");
+      auto first = std::make_shared<bool>(true);
+      res.set_chunked_content_provider(
+          "text/event-stream",
+          [subscriber, first](std::size_t, httplib::DataSink& sink) {
+            std::string out;
+            if (*first) {
+              out = ": subscribed\n\n";  // says the subscription is in place
+              *first = false;
+            } else {
+              std::uint64_t dropped = 0;
+              bool closed = false;
+              auto messages = subscriber->take(std::chrono::seconds(5), dropped, closed);
+              if (closed) return false;
+              if (dropped > 0) out += "event: dropped\ndata: {\"dropped\":" + std::to_string(dropped) + "}\n\n";
+              for (const auto& m : messages) out += m;
+              if (out.empty()) out = ": keepalive\n\n";  // finds a subscriber that went away
+            }
+            return sink.write(out.data(), out.size());
+          },
+          [stream, subscriber](bool) {
+            stream->unsubscribe(subscriber);
+            log().info("event stream ended");
+          });
+    });
+  }
 
   auto serving = ServingThread::start(server, *address, "http");
   if (!serving) return serving.error();

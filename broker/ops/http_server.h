@@ -23,10 +23,16 @@ struct HealthStatus {
   bool healthy() const { return store_writable && socket_bound && loop_alive; }
 };
 
+class EventStream;
+
 struct HttpHandlers {
   std::function<HealthStatus()> health;  // /healthz: 200 when healthy(), else 503
   std::function<bool()> ready;           // /readyz: 200 when true, else 503
   std::function<std::string()> metrics;  // /metrics: 200 with the Prometheus text
+  // /events: Server-Sent Events of the handover log (event_stream.h); null = no /events. Must
+  // outlive the server, and be closed before it stops (or open streams hold its threads).
+  EventStream* events = nullptr;
+  std::size_t event_subscribers = 0;     // extra HTTP threads: one per possible subscriber
 };
 
 // "host:port" or "[v6-host]:port" split into host and port; kConfig naming the problem otherwise.

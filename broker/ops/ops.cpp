@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "broker/audit/log_events.h"
+#include "broker/ops/event_stream.h"
 #include "broker/ops/http_server.h"
 #include "broker/ops/log.h"
 #include "broker/store/console_queries.h"
@@ -58,7 +59,16 @@ store::LogEvent alert_event(const Alert& a, Millis at) {
 }  // namespace
 
 Ops::Ops(OpsContext context) : context_(std::move(context)) {}
-Ops::~Ops() = default;
+Ops::~Ops() {
+  if (stream_) stream_->close();
+}
+
+void Ops::publish(const audit::LogRecord& row) {
+  if (!stream_) return;
+  if (const std::uint64_t dropped = stream_->publish(row); dropped > 0) {
+    metrics_.add("keten_event_stream_dropped_total", {}, static_cast<double>(dropped));
+  }
+}
 
 namespace {
 
@@ -102,6 +112,18 @@ Result<std::unique_ptr<Ops>> Ops::start(OpsContext context, store::SqliteStore& 
     };
     handlers.ready = [self] { return self->ready_.load(); };
     handlers.metrics = [self] { return render_prometheus(self->metrics_.snapshot()); };
+    if (ops->context_.options.event_stream_subscribers > 0) {
+      ops->stream_ = std::make_unique<EventStream>(
+          static_cast<std::size_t>(ops->context_.options.event_stream_subscribers),
+          static_cast<std::size_t>(ops->context_.options.event_stream_queue));
+      handlers.events = ops->stream_.get();
+      ops->metrics_.describe("keten_event_stream_subscribers", MetricType::kGauge, "Subscribers of GET /events.");
+      ops->metrics_.describe("keten_event_stream_dropped_total", MetricType::kCounter,
+                             "Events dropped for /events subscribers whose queue was full.");
+      ops->metrics_.set("keten_event_stream_subscribers", {}, 0);
+      ops->metrics_.add("keten_event_stream_dropped_total", {}, 0);
+      handlers.event_subscribers = static_cast<std::size_t>(ops->context_.options.event_stream_subscribers);
+    }
     auto http = HttpServer::start(ops->context_.options.http_listen, std::move(handlers));
     if (!http) return http.error();
     ops->http_ = std::move(*http);
@@ -132,6 +154,7 @@ void Ops::observe(store::SqliteStore& store) {
     if (row.seq != observed_seq_ + 1) read_back(store, row.seq - 1);
     if (row.seq != observed_seq_ + 1) break;  // the gap could not be read: the file has the rest
     count_row(row);
+    publish(row);
     observed_seq_ = row.seq;
   }
   read_back(store, store.log_head().seq);
@@ -190,13 +213,17 @@ void Ops::read_back(store::SqliteStore& store, std::uint64_t up_to) {
       return;
     }
     if (rows->empty()) return;
-    for (const auto& row : *rows) count_row(row);
+    for (const auto& row : *rows) {
+      count_row(row);
+      publish(row);
+    }
     observed_seq_ = rows->back().seq;
   }
 }
 
 void Ops::refresh_gauges(store::SqliteStore& store, const LoopView& view, Millis now) {
   last_refresh_ = now;
+  if (stream_) metrics_.set("keten_event_stream_subscribers", {}, static_cast<double>(stream_->subscribers()));
   if (auto backlog = read_backlog(store, view); backlog) {
     snapshot_.backlog.clear();
     metrics_.clear("keten_backlog");

@@ -32,6 +32,7 @@ class SqliteStore;
 namespace broker::ops {
 
 class HttpServer;
+class EventStream;
 
 // What Ops needs to know about the broker, fixed at start.
 struct OpsContext {
@@ -93,6 +94,9 @@ class Ops {
 
   OpsContext context_;
   MetricsRegistry metrics_;
+  // GET /events (event_stream.h); null when off. Declared before http_: the server stops first,
+  // after ~Ops closed the stream so that no subscriber holds an HTTP thread.
+  std::unique_ptr<EventStream> stream_;
   std::unique_ptr<HttpServer> http_;
   EventTally tally_;                                    // since the last alert check
   std::map<std::string, std::set<std::string>> dead_letter_cases_;     // by recipient, since the last check
@@ -108,6 +112,8 @@ class Ops {
   void read_back(store::SqliteStore& store, std::uint64_t up_to);
   // Counts one committed row, typed at the boundary (audit/log_events.h); warns on a row that cannot be.
   void count_row(const audit::LogRecord& row);
+  // Hands a committed row to the event stream's subscribers (counting what a full queue drops).
+  void publish(const audit::LogRecord& row);
   std::uint64_t observed_seq_ = 0;
   contracts::Millis last_refresh_ = 0;
   contracts::Millis last_check_ = 0;

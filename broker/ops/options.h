@@ -27,6 +27,11 @@ struct AlertOptions {
 
 struct OpsOptions {
   std::string http_listen;  // "host:port" for /healthz, /readyz, /metrics; "" = no HTTP endpoint
+  // GET /events (Server-Sent Events of the handover log, event_stream.h): at most this many
+  // subscribers at once; 0 = no /events.
+  std::int64_t event_stream_subscribers = 0;
+  // Events queued per subscriber before newer ones are dropped (and counted) for it.
+  std::int64_t event_stream_queue = 1024;
   AlertOptions alerts;
 };
 

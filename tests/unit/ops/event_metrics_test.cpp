@@ -72,11 +72,22 @@ TEST_CASE("alert rows count by kind", "[ops]") {
   CHECK(m.value("keten_alerts_total", {{"kind", "backlog"}}) == 1);
 }
 
+TEST_CASE("a delivery expired by its contract's ttl counts as a dead letter and as expired", "[ops]") {
+  MetricsRegistry m;
+  describe_broker_metrics(m);
+  EventTally tally;
+  count_event(m, tally, row("dead_lettered", "test.notice", "BRAVO", R"({"attempt":0,"reason":"expired"})"));
+  count_event(m, tally, row("dead_lettered", "test.notice", "BRAVO", R"({"attempt":5})"));
+  CHECK(m.value("keten_dead_letters_total", {{"contract", "test.notice"}, {"recipient", "BRAVO"}}) == 2);
+  CHECK(m.value("keten_expired_deliveries_total", {{"contract", "test.notice"}, {"recipient", "BRAVO"}}) == 1);
+  CHECK(tally.dead_letters["BRAVO"] == 2);  // the dead_letters alert sees both
+}
+
 TEST_CASE("every family in docs/operations.md is declared with HELP text", "[ops]") {
   MetricsRegistry m;
   describe_broker_metrics(m);
   auto snap = m.snapshot();
-  CHECK(snap.size() == 23);
+  CHECK(snap.size() == 24);
   for (const auto& f : snap) {
     INFO(f.name);
     CHECK(f.name.rfind("keten_", 0) == 0);

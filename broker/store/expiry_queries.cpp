@@ -1,0 +1,39 @@
+#include "broker/store/expiry_queries.h"
+
+#include <sqlite3.h>
+
+#include "broker/store/sqlite_handle.h"
+
+namespace broker::store {
+
+Result<std::vector<std::int64_t>> pending_accepted_before(SqliteStore& store, std::string_view contract,
+                                                          std::uint32_t version, Millis accepted_before,
+                                                          std::size_t limit) {
+  sqlite3* db = store.connection();
+  auto fail = [db]() {
+    return contracts::Error{contracts::ErrorCode::kStorage, std::string("read expired deliveries : ") + sqlite3_errmsg(db)};
+  };
+  // Pending rows through deliveries_open_by_state; each message by its primary key.
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT d.id FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq "
+                         "WHERE d.state = 0 AND m.contract = ? AND m.version = ? AND m.accepted_at <= ? "
+                         "ORDER BY d.id LIMIT ?",
+                         -1, &raw, nullptr) != SQLITE_OK) {
+    return fail();
+  }
+  StmtHandle stmt(raw);
+  sqlite3_bind_text64(raw, 1, contract.data() ? contract.data() : "", contract.size(), SQLITE_STATIC, SQLITE_UTF8);
+  sqlite3_bind_int64(raw, 2, version);
+  sqlite3_bind_int64(raw, 3, accepted_before);
+  sqlite3_bind_int64(raw, 4, static_cast<std::int64_t>(limit));
+  std::vector<std::int64_t> out;
+  for (;;) {
+    const int rc = sqlite3_step(raw);
+    if (rc == SQLITE_DONE) return out;
+    if (rc != SQLITE_ROW) return fail();
+    out.push_back(sqlite3_column_int64(raw, 0));
+  }
+}
+
+}  // namespace broker::store
