@@ -5,6 +5,10 @@
 #include <memory>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
+#include "broker/ha/log.h"
+
 namespace broker::ha {
 namespace {
 
@@ -20,6 +24,10 @@ std::string one_line(const char* message) {
   return s.empty() ? "unknown libpq error" : s;
 }
 
+// libpq prints server notices (e.g. "relation already exists, skipping") on stderr by default;
+// they belong in our log, at debug.
+void log_notice(void* /*arg*/, const char* message) { log().debug("postgresql notice: {}", one_line(message)); }
+
 }  // namespace
 
 contracts::Result<PgConnection> PgConnection::open(const std::string& conninfo) {
@@ -33,6 +41,7 @@ contracts::Result<PgConnection> PgConnection::open(const std::string& conninfo) 
     PQfinish(conn);
     return contracts::Error{ErrorCode::kStorage, detail};
   }
+  PQsetNoticeProcessor(conn, &log_notice, nullptr);
   return PgConnection(conn);
 }
 
