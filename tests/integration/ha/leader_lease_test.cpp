@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -95,6 +96,45 @@ void write_line(int fd, const std::string& line) {
   const std::string text = line + "\n";
   (void)!write(fd, text.data(), text.size());
 }
+
+// A forked leader process: killed and reaped when the test leaves its scope, however it leaves
+// (a failed REQUIRE included), and killed by the kernel if this test process dies first.
+class LeaderChild {
+ public:
+  // Forks; in the child runs `body` (which must end with _exit) and never returns.
+  template <class F>
+  explicit LeaderChild(F body) {
+    const pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(9);
+      body();
+      _exit(0);
+    }
+    if (pid_ < 0) FAIL("fork failed");
+  }
+  ~LeaderChild() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  LeaderChild(const LeaderChild&) = delete;
+  LeaderChild& operator=(const LeaderChild&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Waits for its exit (the caller ended it, or it ends by itself); returns the wait status.
+  int reap() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
 
 }  // namespace
 
@@ -214,9 +254,7 @@ TEST_CASE("a leader killed with -9 is replaced by the standby with a larger epoc
   test_support::PostgresServer pg;
   int ready[2];
   REQUIRE(pipe2(ready, O_CLOEXEC) == 0);
-  const pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
+  LeaderChild child([&] {
     // The leader process: acquire, report the epoch, then renew on schedule until killed.
     close(ready[0]);
     auto lease = LeaderLease::open(LeaseOptions{pg.conninfo(), "leader-child", kTtl});
@@ -227,18 +265,16 @@ TEST_CASE("a leader killed with -9 is replaced by the standby with a larger epoc
     if (write(ready[1], &value, sizeof value) != sizeof value) _exit(5);
     for (;;) {
       std::this_thread::sleep_until(lease->renew_due());
-      (void)lease->renew();
+      auto r = lease->renew();
+      if (r && *r == RenewOutcome::kLost) _exit(6);
+      if (!r) std::this_thread::sleep_for(milliseconds(50));
     }
-  }
+  });
   close(ready[1]);
   std::int64_t child_epoch = 0;
   const bool reported = read(ready[0], &child_epoch, sizeof child_epoch) == sizeof child_epoch;
   close(ready[0]);
-  if (!reported) {
-    kill(child, SIGKILL);
-    waitpid(child, nullptr, 0);
-    FAIL("the leader child did not become leader");
-  }
+  REQUIRE(reported);
   LeaderLease standby = open_lease(pg, "standby");
   // While the leader lives and renews, the standby stays out, across more than one ttl.
   const auto watch_until = Clock::now() + 2 * kTtl;
@@ -248,8 +284,8 @@ TEST_CASE("a leader killed with -9 is replaced by the standby with a larger epoc
     REQUIRE_FALSE(r->has_value());
     std::this_thread::sleep_for(milliseconds(100));
   }
-  REQUIRE(kill(child, SIGKILL) == 0);
-  REQUIRE(waitpid(child, nullptr, 0) == child);
+  REQUIRE(kill(child.pid(), SIGKILL) == 0);
+  child.reap();
   auto [epoch, takeover] = acquire_polling(standby);
   std::printf("takeover after kill -9 of the leader (ttl %lld ms): %lld ms\n", static_cast<long long>(kTtl.count()),
               static_cast<long long>(takeover.count()));
@@ -319,9 +355,7 @@ TEST_CASE("a leader stopped with SIGSTOP while writing cannot commit after the s
   PgConnection observer = open_writer(pg);
   int report[2];
   REQUIRE(pipe2(report, O_CLOEXEC) == 0);
-  const pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
+  LeaderChild child([&] {
     // The leader process: fenced writes in a loop, renewing on schedule, until the lease or a write
     // says it was deposed; then two more attempts (which must fail too), and a report.
     close(report[0]);
@@ -354,14 +388,10 @@ TEST_CASE("a leader stopped with SIGSTOP while writing cannot commit after the s
     }
     write_line(report[1], "deposed (" + deposed + "), late commits " + std::to_string(committed_after));
     _exit(0);
-  }
+  });
   close(report[1]);
   const std::string first = read_line(report[0]);
-  if (first.empty()) {
-    kill(child, SIGKILL);
-    waitpid(child, nullptr, 0);
-    FAIL("the leader child did not become leader");
-  }
+  REQUIRE_FALSE(first.empty());
   const std::string child_epoch = first;
   auto committed = [&observer, &child_epoch] {
     auto rows = observer.query("count", "SELECT count(*) FROM writes WHERE epoch = $1", {child_epoch});
@@ -372,7 +402,7 @@ TEST_CASE("a leader stopped with SIGSTOP while writing cannot commit after the s
   const auto writing_until = Clock::now() + kHangBound;
   while (committed() < 20 && Clock::now() < writing_until) std::this_thread::sleep_for(milliseconds(20));
   REQUIRE(committed() >= 20);
-  REQUIRE(kill(child, SIGSTOP) == 0);
+  REQUIRE(kill(child.pid(), SIGSTOP) == 0);
   LeaderLease standby = open_lease(pg, "standby");
   auto [epoch, takeover] = acquire_polling(standby);
   const long at_takeover = committed();
@@ -381,12 +411,11 @@ TEST_CASE("a leader stopped with SIGSTOP while writing cannot commit after the s
               static_cast<long long>(kTtl.count()), static_cast<long long>(takeover.count()), at_takeover);
   CHECK(epoch.value > std::stoll(child_epoch));
 
-  REQUIRE(kill(child, SIGCONT) == 0);
+  REQUIRE(kill(child.pid(), SIGCONT) == 0);
   const std::string outcome = read_line(report[0]);
   close(report[0]);
-  int status = 0;
-  if (outcome.empty()) kill(child, SIGKILL);
-  REQUIRE(waitpid(child, &status, 0) == child);
+  if (outcome.empty()) kill(child.pid(), SIGKILL);
+  const int status = child.reap();
   INFO("child: " << outcome);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
