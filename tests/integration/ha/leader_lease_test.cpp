@@ -424,3 +424,40 @@ TEST_CASE("a leader stopped with SIGSTOP while writing cannot commit after the s
   CHECK(committed() == at_takeover);
   CHECK(count_rows(observer, "late") == 0);
 }
+
+TEST_CASE("lease failures are errors naming the step and carrying libpq's message", "[ha][postgres]") {
+  test_support::PostgresServer pg;
+  SECTION("a database that does not exist") {
+    auto lease = LeaderLease::open(LeaseOptions{pg.conninfo() + " dbname=nosuchdb", "a", kTtl});
+    REQUIRE_FALSE(lease);
+    CHECK(lease.error().code == contracts::ErrorCode::kStorage);
+    CHECK_THAT(lease.error().detail, Catch::StartsWith("postgresql connect: ") && Catch::Contains("nosuchdb"));
+  }
+  SECTION("bad options") {
+    auto no_name = LeaderLease::open(LeaseOptions{pg.conninfo(), "", kTtl});
+    REQUIRE_FALSE(no_name);
+    CHECK(no_name.error().code == contracts::ErrorCode::kConfig);
+    auto short_ttl = LeaderLease::open(LeaseOptions{pg.conninfo(), "a", milliseconds(10)});
+    REQUIRE_FALSE(short_ttl);
+    CHECK(short_ttl.error().code == contracts::ErrorCode::kConfig);
+  }
+  SECTION("a server that went away, then came back") {
+    LeaderLease a = open_lease(pg, "a");
+    REQUIRE(a.try_acquire());
+    PgConnection writer = open_writer(pg);
+    pg.restart();
+    // The writer's session was cut: its statement fails with libpq's message, naming the step.
+    auto lost = writer.query("count after restart", "SELECT 1");
+    REQUIRE_FALSE(lost);
+    CHECK_THAT(lost.error().detail, Catch::StartsWith("count after restart: "));
+    CHECK(writer.is_broken());
+    REQUIRE(writer.reconnect());
+    CHECK(writer.query("count after reconnect", "SELECT 1"));
+  }
+  SECTION("renewing without holding the lease") {
+    LeaderLease a = open_lease(pg, "a");
+    auto r = a.renew();
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().detail, Catch::Contains("holds no lease"));
+  }
+}
