@@ -17,6 +17,8 @@ packages=(
   libssl-dev  # contracts/digest: SHA-256 through libcrypto (SHA extensions)
   libmimalloc-dev  # the keten executable's allocator (KETEN_MIMALLOC; not in sanitizer builds)
   libcli11-dev
+  postgresql-15  # tests/support/postgres_server: throwaway clusters (initdb/pg_ctl) for broker/ha's tests
+  libpq-dev  # broker/ha: leader election and fencing on PostgreSQL through libpq
   libtomlplusplus-dev
   python3-zmq python3-flatbuffers
   python3-nacl  # tests/integration/tlog_verify.py: Ed25519 of the checkpoint notes, outside our C++

@@ -1,0 +1,46 @@
+#pragma once
+// PgConnection: one libpq connection (RAII), with text-only queries. Every failure is a
+// contracts::Result error of code kStorage carrying libpq's own message.
+//
+// Threading: one thread at a time (libpq connections are not shared). Movable, not copyable.
+
+#include <string>
+#include <vector>
+
+#include "contracts/error.h"
+
+struct pg_conn;  // libpq's PGconn, kept out of this header
+
+namespace broker::ha {
+
+using PgRow = std::vector<std::string>;  // one row, every column as text (NULL reads as "")
+
+class PgConnection {
+ public:
+  // `conninfo`: a libpq connection string or postgresql:// URI. A connect_timeout of 5 s applies
+  // unless the string sets its own.
+  [[nodiscard]] static contracts::Result<PgConnection> open(const std::string& conninfo);
+
+  PgConnection(PgConnection&&) noexcept;
+  PgConnection& operator=(PgConnection&&) noexcept;
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+  ~PgConnection();
+
+  // Runs one statement with $1.. parameters as text; returns its rows (none for commands).
+  // Error: "<what>: <libpq message>".
+  [[nodiscard]] contracts::Result<std::vector<PgRow>> query(const std::string& what, const std::string& sql,
+                                                            const std::vector<std::string>& params = {});
+  // True once libpq reports the connection lost (server restart, network): call reconnect().
+  bool is_broken() const;
+  // Reconnects with the same parameters (session settings must be made again).
+  [[nodiscard]] contracts::Result<void> reconnect();
+
+  pg_conn* native() { return conn_; }
+
+ private:
+  explicit PgConnection(pg_conn* conn) : conn_(conn) {}
+  pg_conn* conn_ = nullptr;
+};
+
+}  // namespace broker::ha
