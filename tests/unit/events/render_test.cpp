@@ -142,3 +142,43 @@ TEST_CASE("the JSON event object carries the trace, span and processing activity
   CHECK(j["span_id"] == "00f067aa0ba902b7");
   CHECK(j["processing_activity"] == "https://example.org/processing/removal");
 }
+
+TEST_CASE("evidence values render in text, JSON and HTML; a sealed one only when the renderer can open it", "[events][render]") {
+  broker::events::Event e;
+  e.at = events_test::kT0;
+  e.message_id = "m-hap-1";
+  e.contract = "health.action_perspective";
+  e.version = 1;
+  e.case_ref = "9990012345";
+  e.sender = "GZA";
+  broker::events::Accepted a;
+  a.recipients = {"DVO"};
+  a.evidence = {{"/valid_until", "\"2025-03-20T00:00:00Z\"", false}, {"/fit_to_travel", "ciphertext", true}};
+  e.record = a;
+
+  CHECK(broker::events::describe(e) ==
+        "broker accepted health.action_perspective v1 (id m-hap-1) from GZA for DVO; evidence "
+        "/valid_until = \"2025-03-20T00:00:00Z\", /fit_to_travel (sealed)");
+  const broker::events::Unsealer unseal = [](const broker::events::Event&, const broker::events::Evidence& v)
+      -> std::optional<std::string> { return v.value == "ciphertext" ? std::optional<std::string>("false") : std::nullopt; };
+  CHECK_THAT(broker::events::describe(e, unseal), Catch::EndsWith("/fit_to_travel = false (sealed, opened)"));
+  CHECK_THAT(broker::events::text_line(e, 3, unseal), Catch::EndsWith("/fit_to_travel = false (sealed, opened)"));
+
+  const auto closed = broker::events::event_object(e, 3, "h");
+  REQUIRE(closed.contains("evidence"));
+  CHECK(closed["evidence"][0]["value"] == "2025-03-20T00:00:00Z");
+  CHECK(closed["evidence"][1]["sealed"] == true);
+  CHECK_FALSE(closed["evidence"][1].contains("value"));
+  CHECK(closed["detail"]["evidence"][1]["sealed"] == "63697068657274657874");  // hex, never the value
+  const auto opened = broker::events::event_object(e, 3, "h", unseal);
+  CHECK(opened["evidence"][1]["value"] == false);
+
+  const std::string card = broker::events::html_card(e);
+  CHECK_THAT(card, Catch::Contains("/valid_until = &quot;2025-03-20T00:00:00Z&quot;, /fit_to_travel (sealed)"));
+  CHECK_THAT(broker::events::html_card(e, unseal), Catch::Contains("/fit_to_travel = false (sealed, opened)"));
+
+  // Without evidence nothing changes: no key in the event object.
+  a.evidence.clear();
+  e.record = a;
+  CHECK_FALSE(broker::events::event_object(e, 3, "h").contains("evidence"));
+}
