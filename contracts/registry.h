@@ -12,6 +12,7 @@
 
 #include "contracts/compatibility.h"
 #include "contracts/error.h"
+#include "contracts/evidence.h"
 #include "contracts/norms.h"
 #include "contracts/validator.h"
 
@@ -34,6 +35,9 @@ struct Contract {
   // Per consumer, the consent purpose for which it receives medical fields (`purposes` in the
   // file); a consent covers that consumer's deliveries of this contract only for this purpose.
   std::map<std::string, std::string, std::less<>> purposes{};
+  // The fields the schema marks "x-evidence": true (contracts/evidence.h), whose values the
+  // accepted event records.
+  std::vector<EvidenceField> evidence{};
 
   bool is_owner(std::string_view partner) const;
   bool is_consumer(std::string_view partner) const;

@@ -14,6 +14,7 @@
 #include "broker/core/options.h"
 #include "broker/core/routing.h"
 #include "broker/core/sealing.h"
+#include "broker/events/event.h"
 #include "broker/policy/redaction.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/envelope.h"
@@ -48,6 +49,9 @@ struct PipelineDeps {
   // the accepted event records (assurance_of). nullptr: neither (the broker's own messages, unit
   // tests of the other steps).
   const std::vector<PartnerConfig>* partners = nullptr;
+  // The store's payload key (32 raw bytes), which seals the medical evidence values the accepted
+  // event records (evidence.h); "": those values are left out.
+  std::string_view payload_key{};
 };
 
 // A delivery stored in flight at acceptance, to be sent on the connection the scheduler reserved
@@ -101,9 +105,9 @@ std::vector<contracts::FieldError> check_header(const contracts::Header& header)
 std::optional<contracts::FieldError> check_origin(const contracts::Header& header, PartnerRole role);
 
 // How far the broker can vouch for the way a message reached the chain, recorded as `assurance`
-// in the accepted event: "chain-partner" (the party's own system with its own key: chain partners
-// and care providers), "file-adapter" (origin `file:...`), "mail-adapter" (`email:...`), or
-// "adapter" (another origin, or none, from a party served by an adapter).
-std::string_view assurance_of(PartnerRole role, std::string_view origin);
+// in the accepted event: kChainPartner (the party's own system with its own key: chain partners
+// and care providers), kFileAdapter (origin `file:...`), kMailAdapter (`email:...`), or kAdapter
+// (another origin, or none, from a party served by an adapter).
+events::Assurance assurance_of(PartnerRole role, std::string_view origin);
 
 }  // namespace broker::core
