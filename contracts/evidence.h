@@ -18,9 +18,9 @@ struct EvidenceField {
   bool operator==(const EvidenceField&) const = default;
 };
 
-// Every property of a JSON Schema (draft 7) marked "x-evidence": true, in schema order, found
-// through "properties" at any depth (an array property is marked as a whole: its value is the
-// list). kConfig naming the place when the schema is not JSON, when "x-evidence" is not a
+// Every property of a JSON Schema (draft 7) marked "x-evidence": true, found through
+// "properties" at any depth, in pointer order (property names sorted at each level); an array or
+// object property is marked as a whole (its value is the list or object). kConfig naming the place when the schema is not JSON, when "x-evidence" is not a
 // boolean, or when it appears where no single pointer reaches (under items, allOf/anyOf/oneOf,
 // additionalProperties or definitions).
 [[nodiscard]] Result<std::vector<EvidenceField>> evidence_fields(std::string_view schema_json);

@@ -71,3 +71,34 @@ TEST_CASE("evidence values are the fields' compact JSON, in field order, absent 
   CHECK(contracts::evidence_values(fields, "not json").empty());
   CHECK(contracts::evidence_values({}, "{}").empty());
 }
+
+#include <filesystem>
+
+#include "contracts/registry.h"
+
+TEST_CASE("the migration-chain set marks the evidence the inspector's questions need", "[contracts][evidence]") {
+  auto registry = contracts::ContractRegistry::load(std::filesystem::path(KETEN_SOURCE_DIR) / "contracts/migration-chain");
+  INFO((registry ? std::string() : registry.error().detail));
+  REQUIRE(registry);
+  auto fields = [&](const char* name, std::uint32_t version) {
+    const contracts::Contract* c = registry->find(name, version);
+    REQUIRE(c);
+    return c->evidence;
+  };
+  CHECK(fields("health.action-perspective.published", 1) ==
+        std::vector<EvidenceField>{{"/valid_from", true}, {"/valid_until", true}});
+  CHECK(fields("custody.handover.recorded", 1) ==
+        std::vector<EvidenceField>{{"/action_perspective_version_acknowledged", true},
+                                   {"/arrived_at", false},
+                                   {"/belongings_handed_over", false},
+                                   {"/handed_over_at", false}});
+  CHECK(fields("transport.ordered", 1) == std::vector<EvidenceField>{{"/action_perspective_required", false},
+                                                                      {"/latest_arrival_at", false},
+                                                                      {"/pickup_at", false}});
+  CHECK(fields("dublin.claim.status", 2).size() == 4);
+  CHECK(fields("removability.checked", 1).size() == 3);
+  CHECK(fields("transport.cancelled", 1).size() == 3);
+  CHECK(fields("detention.imposed", 1) ==
+        std::vector<EvidenceField>{{"/imposed_at", false}, {"/medical_intake_due_by", true}});
+  CHECK(fields("departure.scheduled", 1).empty());
+}

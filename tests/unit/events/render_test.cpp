@@ -182,3 +182,42 @@ TEST_CASE("evidence values render in text, JSON and HTML; a sealed one only when
   e.record = a;
   CHECK_FALSE(broker::events::event_object(e, 3, "h").contains("evidence"));
 }
+
+TEST_CASE("the hand-written hot details are exactly nlohmann's text", "[events][render]") {
+  // Parsing and dumping again gives nlohmann's one form (keys in byte order, no spaces, its
+  // escapes): the hand-written text must already be it.
+  const std::vector<std::string> texts{"", "plain", "quote \" and \\ back", "tab\tnew\nline\r\x01\x1f\x7f",
+                                       "ünïcode €", "slash / and ~"};
+  for (const auto& t : texts) {
+    for (bool full : {false, true}) {
+      INFO(t << " full=" << full);
+      broker::events::Accepted a;
+      a.recipients = {t, "KMAR"};
+      if (full) {
+        a.correlation_id = t;
+        a.causation_id = t + "c";
+        a.supersedes = t + "s";
+        a.origin = t + "o";
+        a.occurred_at = -5;
+        a.recorded_at = 1764400000000;
+        a.skipped = {{t, t}, {"DJI", "why"}};
+        a.assurance = broker::events::Assurance::kHttps;
+      }
+      broker::events::Event e;
+      e.record = a;
+      const std::string accepted = broker::events::detail_json(e);
+      CHECK(nlohmann::json::parse(accepted).dump() == accepted);
+      e.record = broker::events::Redacted{{{"/" + t, t}, {"/x", "medical:no-consent"}}, t};
+      const std::string redacted = broker::events::detail_json(e);
+      CHECK(nlohmann::json::parse(redacted).dump() == redacted);
+      e.record = broker::events::PolicyAllowed{{}, t};
+      const std::string allowed = broker::events::detail_json(e);
+      CHECK(nlohmann::json::parse(allowed).dump() == allowed);
+    }
+  }
+  broker::events::Event e;
+  e.record = broker::events::Received{4096};
+  CHECK(broker::events::detail_json(e) == R"({"bytes":4096})");
+  e.record = broker::events::Redelivered{7};
+  CHECK(broker::events::detail_json(e) == R"({"attempt":7})");
+}
