@@ -255,6 +255,18 @@ ReadContract read_contract_json(const json& file, const fs::path& path,
       validator.emplace(std::move(*compiled));
     }
   }
+  std::vector<EvidenceField> evidence;
+  if (validator) {
+    if (auto fields = evidence_fields(schema_json); fields) {
+      evidence = std::move(*fields);
+    } else {
+      std::string_view rest = fields.error().detail;  // one problem per line
+      for (std::size_t nl; (nl = rest.find('\n')) != std::string_view::npos; rest.remove_prefix(nl + 1)) {
+        problems.emplace_back(rest.substr(0, nl));
+      }
+      problems.emplace_back(rest);
+    }
+  }
 
   if (auto norms = file.find("norms"); norms != file.end()) {
     ParsedNorms parsed = parse_norms(norms->dump());
@@ -326,7 +338,8 @@ ReadContract read_contract_json(const json& file, const fs::path& path,
                                      std::move(contract.consumers), path, std::move(*validator),
                                      std::move(schema_json), contract.compatibility,
                                      std::move(contract.norms), std::move(contract.projections),
-                                     false, std::move(contract.purposes), file.dump(), contract.ttl});
+                                     false, std::move(contract.purposes), file.dump(), contract.ttl,
+                                     std::move(evidence)});
   }
   return result;
 }

@@ -12,6 +12,7 @@
 
 #include "contracts/compatibility.h"
 #include "contracts/error.h"
+#include "contracts/evidence.h"
 #include "contracts/norms.h"
 #include "contracts/validator.h"
 
@@ -41,6 +42,9 @@ struct Contract {
   // `ttl` in the file: a delivery still undelivered this long after acceptance is expired, never
   // delivered late (docs/contracts.md, "Expiry"). 0 = none.
   Millis ttl = 0;
+  // The fields the schema marks "x-evidence": true (contracts/evidence.h), whose values the
+  // accepted event records.
+  std::vector<EvidenceField> evidence{};
 
   bool is_owner(std::string_view partner) const;
   bool is_consumer(std::string_view partner) const;

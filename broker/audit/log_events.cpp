@@ -100,6 +100,9 @@ std::optional<NormFacts> norm_facts(const events::Event& e) {
   f.expected_contract = n->expected_contract;
   f.explanation = n->explanation;
   f.was_open = n->was_open;
+  f.late_party = n->late_party;
+  f.key = n->key;
+  f.corrects = n->corrects;
   return f;
 }
 

@@ -11,7 +11,8 @@
 #include "broker/core/clock_status.h"
 #include "broker/core/contract_history.h"
 #include "broker/core/delivery.h"
-#include "broker/core/event_detail.h"
+#include "broker/core/event_builders.h"
+#include "broker/core/event_log.h"
 #include "broker/core/intake.h"
 #include "broker/core/limits.h"
 #include "broker/core/log.h"
@@ -120,6 +121,7 @@ struct Broker::Impl {
   std::set<std::string, std::less<>> care_providers;
   VersionChoices choices;
   SealedContracts sealed;  // contract versions whose payloads are stored sealed
+  std::string payload_key;  // 32 raw bytes or "": seals medical evidence values in accepted events
   DeliveryScheduler scheduler;
   policy::ConsentRegister consents;
   RateLimiter rate;
@@ -190,6 +192,7 @@ struct Broker::Impl {
     contracts::Submit report = std::move(*due_report);
     due_report.reset();
     PipelineDeps deps{store, registry, partner_ids, nullptr, nullptr, &backlog, &choices, &sealed};
+    deps.payload_key = payload_key;
     auto outcome = process_submit(deps, options.report_producer, report, now);
     if (!outcome) return outcome.error();
     const auto& receipt = outcome->receipt;
@@ -224,12 +227,11 @@ struct Broker::Impl {
                             Millis now, std::vector<Outgoing>& replies) {
     log().warn("rejected frame partner={} bytes={} code={} detail={}", in.partner, in.bytes.size(),
                contracts::to_string(code), detail);
-    store::LogEvent e;
+    events::Event e;
     e.at = now;
-    e.event = "rejected";
     e.sender = in.partner;
-    e.detail = rejected_detail(code, detail, {});
-    if (auto r = store.append_log(e); !r) return r.error();
+    e.record = rejected_record(code, detail, {});
+    if (auto r = record_event(store, e); !r) return r.error();
     replies.push_back({in.routing_id, contracts::encode_envelope(contracts::ErrorFrame{code, detail, 0})});
     return {};
   }
@@ -239,7 +241,7 @@ struct Broker::Impl {
   Result<contracts::Receipt> submit_one(const transport::Incoming& in, const contracts::Submit& frame,
                                         SubmitChecks& checks, Millis now) {
     PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices, &sealed, &scheduler,
-                      &options.partners, in.via_gateway};
+                      &options.partners, in.via_gateway, payload_key};
     auto outcome = process_submit(deps, in.partner, frame, now, &checks);
     if (!outcome) return outcome.error();
     if (outcome->receipt.status == contracts::ReceiptStatus::kAccepted) {
@@ -515,7 +517,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   store::StoreOptions store_options;
   store_options.path = options.store;
   store_options.sync_full = options.sync_full;
-  store_options.payload_key = std::move(checked->payload_key);
+  store_options.payload_key = checked->payload_key;
   store_options.signing_seed = checked->signing_key.seed;  // the store signs its tree checkpoints
   store_options.owner = true;  // one broker per store; the store is checked before it is served
   store_options.quick_check = options.store_quick_check;
@@ -538,6 +540,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
                                      std::move(checked->sensitive), std::move(*socket));
   impl->signing_key = std::move(checked->signing_key);
   impl->sealed = std::move(checked->sealed);
+  impl->payload_key = std::move(checked->payload_key);
   // No connection survives a restart: whatever was in flight is sent again. The `started` event
   // records which configuration and contract set this run uses (and whether they changed).
   if (auto r = impl->store.begin(); !r) return r.error();
@@ -551,18 +554,21 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
     impl->store.rollback();
     return previous.error();
   }
-  store::LogEvent started;
-  started.at = contracts::now_millis();
-  started.event = "started";
-  started.detail = started_detail(config_digest(options, impl->signing_key.public_hex),
-                                  contract_set_digest(options.contracts), impl->signing_key.public_hex,
-                                  options.partners.size(), contract_count,
-                                  *previous ? (*previous)->detail : std::string());
   // The clock the log's times come from, and whether it was synchronised (docs/inspector.md, A19).
   const ClockStatus clock = read_clock_status();
-  started.detail = add_clock_status(started.detail, clock);
   log().info("clock source={} sync={} basis={}", clock.source, clock.sync, clock.basis);
-  if (auto r = impl->store.append_log(started); !r) {
+  std::optional<events::Started> previous_start;
+  if (*previous) {
+    if (auto e = event_of(**previous); e && std::holds_alternative<events::Started>(e->record)) {
+      previous_start = std::get<events::Started>(std::move(e->record));
+    }
+  }
+  events::Event started;
+  started.at = contracts::now_millis();
+  started.record = started_record(config_digest(options, impl->signing_key.public_hex),
+                                  contract_set_digest(options.contracts), impl->signing_key.public_hex,
+                                  options.partners.size(), contract_count, previous_start, clock);
+  if (auto r = record_event(impl->store, started); !r) {
     impl->store.rollback();
     return r.error();
   }

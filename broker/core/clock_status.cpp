@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <system_error>
 
 namespace broker::core {
@@ -41,15 +40,6 @@ ClockStatus read_clock_status() {
   std::ifstream in("/sys/devices/system/clocksource/clocksource0/current_clocksource");
   if (in) std::getline(in, source);
   return clock_status_from(state, tx.status, static_cast<std::int64_t>(tx.esterror), flag, source);
-}
-
-std::string add_clock_status(const std::string& detail, const ClockStatus& clock) {
-  nlohmann::json j = nlohmann::json::parse(detail, nullptr, false);
-  if (!j.is_object()) return detail;
-  nlohmann::json c{{"source", clock.source}, {"sync", clock.sync}, {"basis", clock.basis}};
-  if (clock.estimated_error_us >= 0) c["estimated_error_us"] = clock.estimated_error_us;
-  j["clock"] = std::move(c);
-  return j.dump();
 }
 
 }  // namespace broker::core

@@ -24,8 +24,4 @@ ClockStatus read_clock_status();
 ClockStatus clock_status_from(int adjtimex_state, int status, std::int64_t esterror_us, bool timesyncd_flag,
                               const std::string& source);
 
-// `detail` (a JSON object) with "clock": {"source","sync","basis","estimated_error_us"?} added;
-// `detail` unchanged when it is not a JSON object.
-std::string add_clock_status(const std::string& detail, const ClockStatus& clock);
-
 }  // namespace broker::core

@@ -6,7 +6,8 @@
 #include <limits>
 #include <optional>
 
-#include "broker/core/event_detail.h"
+#include "broker/core/event_builders.h"
+#include "broker/core/event_log.h"
 #include "broker/core/limits.h"
 #include "broker/core/log.h"
 #include "broker/policy/consent.h"
@@ -25,11 +26,9 @@ using contracts::Result;
 // A nacked delivery waits this long per attempt before it is offered again (bounded by ack_timeout).
 constexpr Millis kNackBackoffPerAttempt = 1'000;
 
-store::LogEvent delivery_event(const char* name, const store::OutboundDelivery& d, Millis now) {
-  store::LogEvent e = message_event(name, d.header, d.sender, d.payload_digest, now);
-  e.recipient = d.recipient;
-  e.delivery_id = d.delivery_id;
-  return e;
+events::Event delivery_event(events::Record record, const store::OutboundDelivery& d, Millis now) {
+  return broker::core::delivery_event(std::move(record), d.header, d.sender, d.payload_digest, d.recipient,
+                                      d.delivery_id, now);
 }
 
 std::string prepared_key(const std::string& contract, std::uint32_t version, const std::string& digest) {
@@ -123,18 +122,16 @@ Result<void> DeliveryScheduler::apply_policy(store::OutboundDelivery& d, std::ve
                                           std::to_string(d.delivery_id) + ": " + decision.error().detail};
   }
   if (decision->removed.empty() && decision->basis.empty()) return {};
-  std::vector<std::pair<std::string, std::string>> removals;
-  for (auto& r : decision->removed) {
-    removed.push_back(r.pointer);
-    removals.emplace_back(std::move(r.pointer), std::move(r.rule));
+  const std::size_t fields = decision->removed.size();
+  for (const auto& r : decision->removed) removed.push_back(r.pointer);
+  if (auto r = record_event(store_, delivery_event(policy_record(std::move(decision->removed), std::move(decision->basis)), d, now));
+      !r) {
+    return r.error();
   }
-  store::LogEvent e = delivery_event(removals.empty() ? "policy_allowed" : "redacted", d, now);
-  e.detail = policy_detail(removals, decision->basis);
-  if (auto r = store_.append_log(std::move(e)); !r) return r.error();
-  if (!removals.empty()) {
-    log().debug("redacted delivery_id={} recipient={} fields={}", d.delivery_id, d.recipient, removals.size());
+  if (fields != 0) {
+    log().debug("redacted delivery_id={} recipient={} fields={}", d.delivery_id, d.recipient, fields);
+    d.payload = std::move(decision->payload);  // otherwise the bytes as submitted
   }
-  if (!removals.empty()) d.payload = std::move(decision->payload);  // otherwise the bytes as submitted
   return {};
 }
 
@@ -206,7 +203,7 @@ Result<void> DeliveryScheduler::on_ack(const std::string& routing_id, const std:
                                       std::uint64_t delivery_id, Millis now) {
   auto id = static_cast<std::int64_t>(delivery_id);
   auto it = in_flight_.find(delivery_id);
-  std::optional<store::LogEvent> row;  // the delivery's log identity: kept in flight, or read back
+  std::optional<events::Event> row;  // the delivery's log identity: kept in flight, or read back
   uncounted_.erase(delivery_id);
   if (it != in_flight_.end() && it->second.partner == partner) {
     mark_answered(routing_id);
@@ -229,17 +226,17 @@ Result<void> DeliveryScheduler::on_ack(const std::string& routing_id, const std:
     mark_answered(routing_id);
     auto d = store_.find_delivery_header(id);
     if (!d) return d.error();
-    if (*d) row = delivery_event("acknowledged", **d, now);
+    if (*d) row = delivery_event(events::Acknowledged{}, **d, now);
     // It may be a pending delivery kept in memory (an ack for one never sent): forget what is
     // kept for this partner, so the pump reads the store, which no longer offers it.
     if ((*state)->state == store::DeliveryState::kPending) mark_dirty(partner);
   }
   if (auto r = store_.mark_acked(id, now); !r) return r;
   if (row) {
-    row->event = "acknowledged";
+    row->record = events::Acknowledged{};
     row->at = now;
     progress_.push_back({row->message_id, row->contract, row->version});
-    if (auto r = store_.append_log(std::move(*row)); !r) return r.error();
+    if (auto r = record_event(store_, *row); !r) return r.error();
   }
   if (backlog_) backlog_->settled(partner);
   log().debug("acknowledged delivery_id={} partner={}", delivery_id, partner);
@@ -257,9 +254,7 @@ Result<void> DeliveryScheduler::on_nack(const std::string& routing_id, const std
   auto d = store_.find_delivery_header(static_cast<std::int64_t>(delivery_id));
   if (!d) return d.error();
   if (*d) {
-    store::LogEvent e = delivery_event("nacked", **d, now);
-    e.detail = reason_detail(reason);
-    if (auto r = store_.append_log(e); !r) return r.error();
+    if (auto r = record_event(store_, delivery_event(events::Nacked{reason}, **d, now)); !r) return r.error();
   }
   log().warn("nacked delivery_id={} partner={} reason={}", delivery_id, partner, reason);
   // Keep it in flight in the store, free the credit, and offer it again after a back-off.
@@ -294,13 +289,12 @@ Result<void> DeliveryScheduler::not_delivered(const std::string& routing_id,
     if (it == in_flight_.end() || it->second.routing_id != routing_id || it->second.nacked) continue;
     // The log said `delivered` when the frame was queued (before the commit, as every log row);
     // this row says it never left, so the log does not claim the partner could have read it.
-    store::LogEvent e = it->second.row;
-    e.event = "undelivered";
+    events::Event e = it->second.row;
     e.at = now;
     std::uint32_t shown = it->second.attempt;  // as the `delivered` row said
     if (auto u = uncounted_.find(id); u != uncounted_.end()) shown += u->second;
-    e.detail = undelivered_detail(shown, reason);
-    if (auto r = store_.append_log(std::move(e)); !r) return r.error();
+    e.record = events::Undelivered{shown, reason};
+    if (auto r = record_event(store_, e); !r) return r.error();
     log().debug("undelivered delivery_id={} partner={} reason={}", id, it->second.partner, reason);
     if (auto r = return_to_pending(id, Taken::kNotSent); !r) return r;
   }
@@ -388,10 +382,10 @@ Result<void> DeliveryScheduler::send(store::OutboundDelivery& d, std::uint32_t a
                                      Millis now, std::vector<Queued>& out) {
   std::uint32_t shown = attempt;  // every send that left the broker, counted or not
   if (auto u = uncounted_.find(static_cast<std::uint64_t>(d.delivery_id)); u != uncounted_.end()) shown += u->second;
-  store::LogEvent e = delivery_event(shown == 1 ? "delivered" : "redelivered", d, now);
-  e.detail = attempt_detail(shown);
-  if (auto r = store_.append_log(e); !r) return r.error();
-  e.detail.clear();  // what an ack row carries (delivery_event without detail)
+  events::Event e = delivery_event(shown == 1 ? events::Record{events::Delivered{shown}}
+                                              : events::Record{events::Redelivered{shown}},
+                                   d, now);
+  if (auto r = record_event(store_, e); !r) return r.error();
   progress_.push_back({d.header.message_id, d.header.contract, d.header.version});
   contracts::Deliver frame;
   if (auto r = apply_policy(d, frame.removed_fields, now); !r) return r.error();
@@ -510,9 +504,9 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
             // mends; the other deliveries go on).
             if (auto r = store_.mark_dead(d.delivery_id, now); !r) return r.error();
             uncounted_.erase(static_cast<std::uint64_t>(d.delivery_id));
-            store::LogEvent e = delivery_event("dead_lettered", d, now);
-            e.detail = d.unreadable.empty() ? attempt_detail(d.attempts) : reason_detail(d.unreadable);
-            if (auto r = store_.append_log(e); !r) return r.error();
+            const events::DeadLettered dead =
+                d.unreadable.empty() ? events::DeadLettered{d.attempts, ""} : events::DeadLettered{0, d.unreadable};
+            if (auto r = record_event(store_, delivery_event(dead, d, now)); !r) return r.error();
             if (backlog_) backlog_->settled(partner);
             log().warn("dead_lettered delivery_id={} message_id={} recipient={} attempts={}", d.delivery_id,
                        d.header.message_id, partner, d.attempts);

@@ -27,7 +27,7 @@
 #include <utility>
 #include <vector>
 
-#include "broker/audit/log_record.h"
+#include "broker/events/event.h"
 #include "broker/core/options.h"
 #include "broker/core/sealing.h"
 #include "broker/policy/redaction.h"
@@ -192,7 +192,7 @@ class DeliveryScheduler {
     contracts::Millis sent_at = 0;
     // The delivery's handover-log identity (message, contract, case, sender, digest, recipient),
     // so an ack is logged without reading the delivery back from the store.
-    audit::LogRecord row;
+    events::Event row;
   };
 
   // How a delivery taken back from a connection counts toward max_attempts.

@@ -7,11 +7,11 @@
 #include <spdlog/spdlog.h>
 
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "broker/core/delivery.h"
-#include "broker/core/event_detail.h"
+#include "broker/core/event_builders.h"
+#include "broker/core/event_log.h"
 #include "broker/core/limits.h"
 #include "broker/core/log.h"
 #include "broker/store/expiry_queries.h"
@@ -45,11 +45,12 @@ bool DeliveryScheduler::ttl_passed(const store::OutboundDelivery& d, Millis now)
 Result<void> DeliveryScheduler::dead_letter_expired(const store::OutboundDelivery& d, Millis now) {
   if (auto r = store_.mark_dead(d.delivery_id, now); !r) return r.error();
   uncounted_.erase(static_cast<std::uint64_t>(d.delivery_id));
-  store::LogEvent e = message_event("dead_lettered", d.header, d.sender, d.payload_digest, now);
-  e.recipient = d.recipient;
-  e.delivery_id = d.delivery_id;
-  e.detail = nlohmann::json{{"attempt", d.attempts}, {"reason", "expired"}}.dump();
-  if (auto r = store_.append_log(std::move(e)); !r) return r.error();
+  const events::DeadLettered dead{static_cast<std::uint32_t>(d.attempts), "expired"};
+  if (auto r = record_event(store_, delivery_event(dead, d.header, d.sender, d.payload_digest, d.recipient,
+                                                   d.delivery_id, now));
+      !r) {
+    return r.error();
+  }
   if (backlog_) backlog_->settled(d.recipient);
   log().warn("expired delivery_id={} message_id={} recipient={} contract={} version={} ttl_ms={} attempts={}",
              d.delivery_id, d.header.message_id, d.recipient, d.header.contract, d.header.version, ttl_of(d),

@@ -6,7 +6,8 @@
 #include <limits>
 #include <set>
 
-#include "broker/core/event_detail.h"
+#include "broker/core/event_builders.h"
+#include "broker/core/event_log.h"
 #include "broker/core/log.h"
 #include "broker/store/sqlite_store.h"
 #include "broker/store/tracking.h"
@@ -210,11 +211,11 @@ Result<void> NormTracker::evaluate(const std::string& message_id, Millis now) {
     if (auto r = tables_.record(key, closed ? store::RecordedViolation::kClosed : store::RecordedViolation::kOpen); !r) {
       return r;
     }
-    store::LogEvent e = message_event("norm_violated", m.header, m.sender, m.payload_digest, now);
+    events::Event e = message_event(norm_record(v, *recorded == store::RecordedViolation::kOpen, key,
+                                                first == message_id ? std::string() : first),
+                                    m.header, m.sender, m.payload_digest, now);
     e.recipient = v.recipient;
-    e.detail = norm_violation_detail(v, *recorded == store::RecordedViolation::kOpen, key,
-                                     first == message_id ? std::string() : first);
-    if (auto r = store_.append_log(e); !r) return r.error();
+    if (auto r = record_event(store_, e); !r) return r.error();
     ++violations_recorded_;
     log().info("norm_violated message_id={} contract={} v{} norm={} state={} recipient={} expected={} late_by_ms={}",
                message_id, m.header.contract, m.header.version, v.norm_id, closed ? "closed" : "open", v.recipient,
@@ -229,9 +230,9 @@ Result<void> NormTracker::evaluate(const std::string& message_id, Millis now) {
     if (!recorded) return recorded.error();
     if (*recorded != store::RecordedViolation::kOpen) continue;
     if (auto r = tables_.record(key, store::RecordedViolation::kClosed); !r) return r;
-    store::LogEvent e = message_event("norm_violated", m.header, m.sender, m.payload_digest, now);
-    e.detail = norm_violation_detail(v, true, key, first == message_id ? std::string() : first);
-    if (auto r = store_.append_log(e); !r) return r.error();
+    const events::Event e = message_event(norm_record(v, true, key, first == message_id ? std::string() : first),
+                                          m.header, m.sender, m.payload_digest, now);
+    if (auto r = record_event(store_, e); !r) return r.error();
     log().info("norm_met_in_time message_id={} contract={} v{} norm={} expected={}", message_id, m.header.contract,
                m.header.version, v.norm_id, v.expected_contract);
   }

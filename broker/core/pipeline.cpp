@@ -5,7 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/core/delivery.h"
-#include "broker/core/event_detail.h"
+#include "broker/core/event_builders.h"
+#include "broker/core/event_log.h"
+#include "broker/core/evidence.h"
 #include "broker/core/limits.h"
 #include "broker/core/log.h"
 #include "broker/core/routing.h"
@@ -22,7 +24,6 @@ using contracts::FieldError;
 using contracts::Receipt;
 using contracts::ReceiptStatus;
 using contracts::Result;
-using store::LogEvent;
 
 constexpr std::size_t kMaxIdBytes = 128;
 
@@ -51,7 +52,7 @@ struct Submission {
   const std::string digest;
   contracts::Millis now;
   std::optional<contracts::ValidationOutcome> validated;  // from precheck_submit, if it ran
-  std::string_view assurance;  // assurance_of the sender; empty without PipelineDeps::partners
+  events::Assurance assurance = events::Assurance::kUnrecorded;  // assurance_of the sender, with PipelineDeps::partners
 
   const PartnerConfig* find_party() const {
     if (!deps.partners) return nullptr;
@@ -62,9 +63,11 @@ struct Submission {
   }
 
   Result<SubmitOutcome> reject(ErrorCode code, std::string detail, std::vector<FieldError> errors) {
-    LogEvent e = message_event("rejected", submit.header, sender, digest, now);
-    e.detail = rejected_detail(code, detail, errors);
-    if (auto r = deps.store.append_log(std::move(e)); !r) return r.error();
+    if (auto r = record_event(deps.store, message_event(rejected_record(code, detail, errors), submit.header, sender,
+                                                        digest, now));
+        !r) {
+      return r.error();
+    }
     log().warn("rejected message_id={} partner={} contract={} v{} code={} errors={} detail={}",
                submit.header.message_id, sender, submit.header.contract, submit.header.version,
                contracts::to_string(code), errors.size(), detail);
@@ -79,9 +82,11 @@ struct Submission {
   }
 
   Result<SubmitOutcome> duplicate(const store::AcceptedMessage& first) {
-    LogEvent e = message_event("duplicate", submit.header, sender, digest, now);
-    e.detail = duplicate_detail(first.payload_digest, first.payload_digest == digest);
-    if (auto r = deps.store.append_log(std::move(e)); !r) return r.error();
+    if (auto r = record_event(deps.store, message_event(duplicate_record(first.payload_digest, first.payload_digest == digest),
+                                                        submit.header, sender, digest, now));
+        !r) {
+      return r.error();
+    }
     log().debug("duplicate message_id={} partner={}", submit.header.message_id, sender);
     SubmitOutcome out;
     out.receipt.message_id = first.message_id;
@@ -95,9 +100,14 @@ struct Submission {
 
   Result<SubmitOutcome> accept(const std::vector<std::string>& recipients, const std::vector<Skipped>& skipped,
                                const contracts::Contract& contract) {
-    LogEvent accepted = message_event("accepted", submit.header, sender, digest, now);
-    accepted.detail = accepted_detail(submit.header, recipients, skipped, assurance);
-    auto log_seq = deps.store.append_log(std::move(accepted));
+    // The values of the contract's evidence fields go into the event (medical ones sealed), so the
+    // log answers for them without the payload.
+    auto evidence = evidence_of(contract.evidence, submit.payload, submit.header.message_id, deps.payload_key);
+    if (!evidence) return evidence.error();
+    const events::Event accepted = message_event(
+        accepted_record(submit.header, recipients, skipped, assurance, std::move(*evidence)), submit.header, sender,
+        digest, now);
+    auto log_seq = record_event(deps.store, accepted);
     if (!log_seq) return log_seq.error();
 
     store::NewMessage m;
@@ -118,10 +128,11 @@ struct Submission {
                                  : deps.store.insert_delivery(*seq, recipient);
       if (!delivery) return delivery.error();
       if (deps.backlog) deps.backlog->added(recipient);
-      LogEvent routed = message_event("routed", submit.header, sender, digest, now);
-      routed.recipient = recipient;
-      routed.delivery_id = *delivery;
-      if (auto r = deps.store.append_log(std::move(routed)); !r) return r.error();
+      if (auto r = record_event(deps.store, delivery_event(events::Routed{}, submit.header, sender, digest, recipient,
+                                                           *delivery, now));
+          !r) {
+        return r.error();
+      }
       if (!routing_id) out.recipients_with_new_deliveries.push_back(recipient);
       if (!deps.scheduler) continue;
       // What next_pending would read back for it.
@@ -150,9 +161,10 @@ struct Submission {
 
   Result<SubmitOutcome> run() {
     const auto& h = submit.header;
-    LogEvent received = message_event("received", h, sender, digest, now);
-    received.detail = received_detail(submit.payload.size());
-    if (auto r = deps.store.append_log(std::move(received)); !r) return r.error();
+    if (auto r = record_event(deps.store, message_event(events::Received{submit.payload.size()}, h, sender, digest, now));
+        !r) {
+      return r.error();
+    }
 
     if (deps.rate && !deps.rate->admit(sender, now)) {
       return reject(ErrorCode::kRateLimited,
@@ -255,12 +267,12 @@ std::optional<FieldError> check_origin(const contracts::Header& h, PartnerRole r
                         std::string(to_string(role))};
 }
 
-std::string_view assurance_of(PartnerRole role, std::string_view origin, bool via_https) {
-  if (via_https) return "https";
-  if (role != PartnerRole::kNonChain) return "chain-partner";
-  if (origin.rfind("file:", 0) == 0) return "file-adapter";
-  if (origin.rfind("email:", 0) == 0) return "mail-adapter";
-  return "adapter";
+events::Assurance assurance_of(PartnerRole role, std::string_view origin, bool via_https) {
+  if (via_https) return events::Assurance::kHttps;
+  if (role != PartnerRole::kNonChain) return events::Assurance::kChainPartner;
+  if (origin.rfind("file:", 0) == 0) return events::Assurance::kFileAdapter;
+  if (origin.rfind("email:", 0) == 0) return events::Assurance::kMailAdapter;
+  return events::Assurance::kAdapter;
 }
 
 SubmitChecks precheck_submit(contracts::ContractRegistry& registry, const contracts::Submit& submit,

@@ -14,6 +14,7 @@
 #include "broker/core/options.h"
 #include "broker/core/routing.h"
 #include "broker/core/sealing.h"
+#include "broker/events/event.h"
 #include "broker/policy/redaction.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/envelope.h"
@@ -51,6 +52,9 @@ struct PipelineDeps {
   // The submit came through the HTTPS API (transport::Incoming::via_gateway): its origin
   // `https:...` was set by the API from the client certificate, and only such submits may carry one.
   bool via_https = false;
+  // The store's payload key (32 raw bytes), which seals the medical evidence values the accepted
+  // event records (evidence.h); "": those values are left out.
+  std::string_view payload_key{};
 };
 
 // A delivery stored in flight at acceptance, to be sent on the connection the scheduler reserved
@@ -107,10 +111,10 @@ std::optional<contracts::FieldError> check_origin(const contracts::Header& heade
                                                   bool via_https = false);
 
 // How far the broker can vouch for the way a message reached the chain, recorded as `assurance`
-// in the accepted event: "chain-partner" (the party's own system with its own key: chain partners
-// and care providers), "file-adapter" (origin `file:...`), "mail-adapter" (`email:...`), or
-// "adapter" (another origin, or none, from a party served by an adapter).
-// "https" for a submit through the HTTPS API (mutual TLS, the certificate mapped to the partner).
-std::string_view assurance_of(PartnerRole role, std::string_view origin, bool via_https = false);
+// in the accepted event: kChainPartner (the party's own system with its own key: chain partners
+// and care providers), kFileAdapter (origin `file:...`), kMailAdapter (`email:...`), or kAdapter
+// (another origin, or none, from a party served by an adapter); kHttps for a submit through the
+// HTTPS API (mutual TLS, the certificate mapped to the partner).
+events::Assurance assurance_of(PartnerRole role, std::string_view origin, bool via_https = false);
 
 }  // namespace broker::core

@@ -28,13 +28,13 @@ Error bad(std::string detail) { return Error{ErrorCode::kMalformedEnvelope, "eve
 // that a field added by a later version is named as such instead of showing up as a
 // non-canonical encoding. The asserts tie the counts to the schema's last field of each table.
 constexpr std::uint16_t kEventSlots = 15;
-constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 13, 1, 3, 8, 2, 0, 1, 1, 0, 1, 2, 2, 2, 8, 4, 5, 3, 2};
+constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 16, 1, 3, 10, 2, 0, 1, 1, 0, 1, 2, 2, 2, 11, 4, 5, 3, 2};
 constexpr std::uint16_t last_slot_count(std::uint16_t vt_offset) { return static_cast<std::uint16_t>((vt_offset - 4) / 2 + 1); }
 static_assert(last_slot_count(fb::Event::VT_DETAIL) == kEventSlots);
-static_assert(last_slot_count(fb::Started::VT_CLOCK_SYNCED) == kRecordSlots[1]);
+static_assert(last_slot_count(fb::Started::VT_CLOCK_ERROR_US) == kRecordSlots[1]);
 static_assert(last_slot_count(fb::Received::VT_BYTES) == kRecordSlots[2]);
 static_assert(last_slot_count(fb::Rejected::VT_ERRORS) == kRecordSlots[3]);
-static_assert(last_slot_count(fb::Accepted::VT_SKIPPED) == kRecordSlots[4]);
+static_assert(last_slot_count(fb::Accepted::VT_ASSURANCE) == kRecordSlots[4]);
 static_assert(last_slot_count(fb::Duplicate::VT_SAME_PAYLOAD) == kRecordSlots[5]);
 static_assert(last_slot_count(fb::Delivered::VT_ATTEMPT) == kRecordSlots[7]);
 static_assert(last_slot_count(fb::Redelivered::VT_ATTEMPT) == kRecordSlots[8]);
@@ -42,7 +42,7 @@ static_assert(last_slot_count(fb::Nacked::VT_REASON) == kRecordSlots[10]);
 static_assert(last_slot_count(fb::DeadLettered::VT_REASON) == kRecordSlots[11]);
 static_assert(last_slot_count(fb::Redacted::VT_BASIS) == kRecordSlots[12]);
 static_assert(last_slot_count(fb::PolicyAllowed::VT_BASIS) == kRecordSlots[13]);
-static_assert(last_slot_count(fb::NormViolated::VT_WAS_OPEN) == kRecordSlots[14]);
+static_assert(last_slot_count(fb::NormViolated::VT_CORRECTS) == kRecordSlots[14]);
 static_assert(last_slot_count(fb::Alert::VT_THRESHOLD) == kRecordSlots[15]);
 static_assert(last_slot_count(fb::Resent::VT_USER) == kRecordSlots[16]);
 static_assert(last_slot_count(fb::LogRead::VT_PURPOSE) == kRecordSlots[17]);
@@ -88,6 +88,15 @@ Offset<Vector<Offset<fb::Removal>>> removals(FlatBufferBuilder& fbb, const std::
   });
 }
 
+// A scalar appended to a table after its first version (events.fbs): written only when it is not
+// its default, so an event that does not use it keeps the bytes an older version gave it.
+template <typename Add>
+void add_appended(FlatBufferBuilder& fbb, Add add) {
+  fbb.ForceDefaults(false);
+  add();
+  fbb.ForceDefaults(true);
+}
+
 struct RecordWriter {
   FlatBufferBuilder& fbb;
 
@@ -98,11 +107,27 @@ struct RecordWriter {
     auto previous_config = s.previous_config_digest ? text(fbb, *s.previous_config_digest) : 0;
     auto previous_contracts = s.previous_contracts_digest ? text(fbb, *s.previous_contracts_digest) : 0;
     auto clock = text(fbb, s.clock_source);
-    return fb::CreateStarted(fbb, config, contracts, key, s.partners, s.contracts, s.config_changed,
-                             s.contracts_changed, previous_config, previous_contracts,
-                             s.previous_config_digest.has_value(), s.previous_contracts_digest.has_value(), clock,
-                             s.clock_synced)
-        .Union();
+    auto basis = text(fbb, s.clock_basis);
+    // The order of the generated CreateStarted (largest scalars first), with the appended
+    // scalars left out at their defaults.
+    fb::StartedBuilder b(fbb);
+    add_appended(fbb, [&] { b.add_clock_error_us(s.clock_error_us); });
+    b.add_clock_basis(basis);
+    b.add_clock_source(clock);
+    b.add_previous_contracts_digest(previous_contracts);
+    b.add_previous_config_digest(previous_config);
+    b.add_contracts(s.contracts);
+    b.add_partners(s.partners);
+    b.add_signing_key(key);
+    b.add_contracts_digest(contracts);
+    b.add_config_digest(config);
+    add_appended(fbb, [&] { b.add_clock_sync(static_cast<fb::ClockSync>(s.clock_sync)); });
+    b.add_clock_synced(s.clock_synced);
+    b.add_has_previous_contracts_digest(s.previous_contracts_digest.has_value());
+    b.add_has_previous_config_digest(s.previous_config_digest.has_value());
+    b.add_contracts_changed(s.contracts_changed);
+    b.add_config_changed(s.config_changed);
+    return b.Finish().Union();
   }
   Offset<void> operator()(const Received& r) const { return fb::CreateReceived(fbb, r.bytes).Union(); }
   Offset<void> operator()(const Rejected& r) const {
@@ -126,9 +151,25 @@ struct RecordWriter {
       auto reason = text(fbb, k.reason);
       return fb::CreateSkipped(fbb, partner, reason);
     });
-    return fb::CreateAccepted(fbb, recipients, correlation, causation, supersedes, a.occurred_at, a.recorded_at,
-                              origin, skipped)
-        .Union();
+    auto evidence = tables(fbb, a.evidence, [&](const Evidence& v) {
+      auto pointer = text(fbb, v.pointer);
+      auto value = v.value.empty() ? 0
+                                   : fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(v.value.data()), v.value.size());
+      return fb::CreateEvidence(fbb, pointer, value, v.sealed);
+    });
+    // The order of the generated CreateAccepted, with the appended assurance left out when unrecorded.
+    fb::AcceptedBuilder b(fbb);
+    b.add_recorded_at(a.recorded_at);
+    b.add_occurred_at(a.occurred_at);
+    b.add_evidence(evidence);
+    b.add_skipped(skipped);
+    b.add_origin(origin);
+    b.add_supersedes(supersedes);
+    b.add_causation_id(causation);
+    b.add_correlation_id(correlation);
+    b.add_recipients(recipients);
+    add_appended(fbb, [&] { b.add_assurance(static_cast<fb::Assurance>(a.assurance)); });
+    return b.Finish().Union();
   }
   Offset<void> operator()(const Duplicate& d) const {
     const fb::Digest first(flatbuffers::span<const std::uint8_t, 32>(d.first_payload_digest));
@@ -154,8 +195,11 @@ struct RecordWriter {
     auto norm = text(fbb, n.norm);
     auto expected = text(fbb, n.expected_contract);
     auto explanation = text(fbb, n.explanation);
+    auto late_party = text(fbb, n.late_party);
+    auto key = text(fbb, n.key);
+    auto corrects = text(fbb, n.corrects);
     return fb::CreateNormViolated(fbb, norm, static_cast<fb::NormKind>(n.kind), n.due_at, n.done_at, n.by_ms,
-                                  expected, explanation, n.was_open)
+                                  expected, explanation, n.was_open, late_party, key, corrects)
         .Union();
   }
   Offset<void> operator()(const Alert& a) const {
@@ -211,9 +255,12 @@ Result<Record> read_record(const fb::Event& e) {
   switch (e.detail_type()) {
     case fb::Detail::Started: {
       const auto* s = e.detail_as_Started();
+      const auto sync = static_cast<std::uint8_t>(s->clock_sync());
+      if (sync > kLastClockSync) return bad("started: clock sync " + std::to_string(sync) + " is no known state");
       Started out{str(s->config_digest()), str(s->contracts_digest()), str(s->signing_key()), s->partners(),
                   s->contracts(), s->config_changed(), s->contracts_changed(), std::nullopt, std::nullopt,
-                  str(s->clock_source()), s->clock_synced()};
+                  str(s->clock_source()), s->clock_synced(), static_cast<ClockSync>(sync), str(s->clock_basis()),
+                  s->clock_error_us()};
       if (s->has_previous_config_digest()) out.previous_config_digest = str(s->previous_config_digest());
       if (s->has_previous_contracts_digest()) out.previous_contracts_digest = str(s->previous_contracts_digest());
       return Record{std::move(out)};
@@ -233,10 +280,21 @@ Result<Record> read_record(const fb::Event& e) {
     }
     case fb::Detail::Accepted: {
       const auto* a = e.detail_as_Accepted();
+      const auto assurance = static_cast<std::uint8_t>(a->assurance());
+      if (assurance > kLastAssurance) {
+        return bad("accepted: assurance " + std::to_string(assurance) + " is no known assurance");
+      }
       Accepted out{strs(a->recipients()), str(a->correlation_id()), str(a->causation_id()), str(a->supersedes()),
-                   a->occurred_at(), a->recorded_at(), str(a->origin()), {}};
+                   a->occurred_at(), a->recorded_at(), str(a->origin()), {}, {}, static_cast<Assurance>(assurance)};
       if (a->skipped()) {
         for (const auto* k : *a->skipped()) out.skipped.push_back({str(k->partner()), str(k->reason())});
+      }
+      if (a->evidence()) {
+        for (const auto* v : *a->evidence()) {
+          std::string value;
+          if (v->value()) value.assign(reinterpret_cast<const char*>(v->value()->data()), v->value()->size());
+          out.evidence.push_back({str(v->pointer()), std::move(value), v->sealed()});
+        }
       }
       return Record{std::move(out)};
     }
@@ -269,7 +327,8 @@ Result<Record> read_record(const fb::Event& e) {
         return bad("norm_violated: norm kind " + std::to_string(kind) + " is no known kind");
       }
       return Record{NormViolated{str(n->norm()), static_cast<contracts::NormKind>(kind), n->due_at(), n->done_at(),
-                                 n->by_ms(), str(n->expected_contract()), str(n->explanation()), n->was_open()}};
+                                 n->by_ms(), str(n->expected_contract()), str(n->explanation()), n->was_open(),
+                                 str(n->late_party()), str(n->key()), str(n->corrects())}};
     }
     case fb::Detail::Alert: {
       const auto* a = e.detail_as_Alert();

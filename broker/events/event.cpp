@@ -15,6 +15,11 @@ constexpr std::array<std::string_view, kLastAlertKind + 1> kAlertNames{
     "backlog", "oldest_undelivered", "dead_letters", "norm_violations", "partner_silent", "store_nearly_full",
     "checkpoint_overdue"};
 
+constexpr std::array<std::string_view, kLastAssurance + 1> kAssuranceNames{
+    "", "chain-partner", "file-adapter", "mail-adapter", "adapter", "https"};
+constexpr std::array<std::string_view, kLastClockSync + 1> kClockSyncNames{"unknown", "synchronized",
+                                                                           "unsynchronized"};
+
 static_assert(std::variant_size_v<Record> == kLastKind, "one record type per kind, in Kind order");
 
 }  // namespace
@@ -34,6 +39,28 @@ std::optional<Kind> kind_from_name(std::string_view name) {
 std::string_view to_string(AlertKind kind) {
   const auto n = static_cast<std::size_t>(kind);
   return n < kAlertNames.size() ? kAlertNames[n] : std::string_view("unknown");
+}
+
+std::string_view to_string(Assurance assurance) {
+  const auto n = static_cast<std::size_t>(assurance);
+  return n < kAssuranceNames.size() ? kAssuranceNames[n] : std::string_view("unknown");
+}
+
+std::string_view to_string(ClockSync sync) {
+  const auto n = static_cast<std::size_t>(sync);
+  return n < kClockSyncNames.size() ? kClockSyncNames[n] : std::string_view("unknown");
+}
+
+std::optional<Digest> digest_from_hex(std::string_view hex_text) {
+  if (hex_text.size() != 64) return std::nullopt;
+  Digest out{};
+  for (std::size_t i = 0; i < 64; ++i) {
+    const char c = hex_text[i];
+    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) return std::nullopt;
+    out[i / 2] = static_cast<std::uint8_t>(out[i / 2] << 4 | v);
+  }
+  return out;
 }
 
 bool Rejected::operator==(const Rejected& o) const {

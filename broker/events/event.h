@@ -54,6 +54,9 @@ using Digest = std::array<std::uint8_t, 32>;   // SHA-256
 using TraceId = std::array<std::uint8_t, 16>;  // W3C trace context trace-id
 using SpanId = std::array<std::uint8_t, 8>;    // W3C trace context parent-id / span id
 
+// The digest in 64 lower-case hex characters; nullopt for anything else.
+std::optional<Digest> digest_from_hex(std::string_view hex_text);
+
 // The operational alerts (broker/ops): same order and names.
 enum class AlertKind : std::uint8_t {
   kBacklog = 0,
@@ -68,6 +71,36 @@ inline constexpr std::uint8_t kLastAlertKind = 6;
 // "backlog", "oldest_undelivered", "dead_letters", "norm_violations", "partner_silent",
 // "store_nearly_full", "checkpoint_overdue".
 std::string_view to_string(AlertKind kind);
+
+// How the sender reached the broker, as far as the broker can vouch for it (events.fbs
+// `Assurance`, same numbers).
+enum class Assurance : std::uint8_t {
+  kUnrecorded = 0,    // not known: events from before it was recorded, the broker's own messages
+  kChainPartner = 1,  // the party's own system with its own key (chain partners, care providers)
+  kFileAdapter = 2,   // a party without its own system, through the file adapter (origin "file:...")
+  kMailAdapter = 3,   // ... through the mail adapter (origin "email:...")
+  kAdapter = 4,       // ... through another adapter, or one that gave no origin
+  kHttps = 5,         // the HTTPS API
+};
+inline constexpr std::uint8_t kLastAssurance = 5;
+// "", "chain-partner", "file-adapter", "mail-adapter", "adapter", "https".
+std::string_view to_string(Assurance assurance);
+
+// The broker's clock at start, as the kernel said (events.fbs `ClockSync`).
+enum class ClockSync : std::uint8_t { kUnknown = 0, kSynchronized = 1, kUnsynchronized = 2 };
+inline constexpr std::uint8_t kLastClockSync = 2;
+// "unknown", "synchronized", "unsynchronized".
+std::string_view to_string(ClockSync sync);
+
+// The value of one field its contract marks as evidence ("x-evidence": true, docs/contracts.md).
+struct Evidence {
+  std::string pointer;  // JSON pointer into the payload, e.g. "/latest_arrival_at"
+  // The value's compact JSON text; when `sealed`, that text sealed under the broker's payload key
+  // (nonce || ciphertext || tag, broker/core/evidence.h), because the field is medical.
+  std::string value;
+  bool sealed = false;
+  bool operator==(const Evidence&) const = default;
+};
 
 struct Removal {
   std::string pointer;  // JSON pointer of a removed field
@@ -95,6 +128,9 @@ struct Started {
   std::optional<std::string> previous_contracts_digest;  // nullopt: no earlier start
   std::string clock_source;  // where the broker's time comes from; "" = not recorded
   bool clock_synced = false; // synchronised at start (meaningful with a clock_source)
+  ClockSync clock_sync = ClockSync::kUnknown;  // the three-way state (with clock_basis)
+  std::string clock_basis;     // what the state was read from ("adjtimex", ...); "" = not recorded
+  std::int64_t clock_error_us = -1;  // the kernel's estimated error; -1 = unknown
   bool operator==(const Started&) const = default;
 };
 
@@ -119,6 +155,8 @@ struct Accepted {
   Millis recorded_at = 0;
   std::string origin;          // adapters: "file:<party>/<name>", "email:<address>"
   std::vector<Skipped> skipped;
+  std::vector<Evidence> evidence;  // the contract's evidence fields present in the payload
+  Assurance assurance = Assurance::kUnrecorded;
   bool operator==(const Accepted&) const = default;
 };
 
@@ -173,6 +211,9 @@ struct NormViolated {
   std::string expected_contract;  // follow-ups: what came late or not at all
   std::string explanation;
   bool was_open = false;  // closed rows: this obligation was logged open before
+  std::string late_party;  // who was late; "" = not recorded
+  std::string key;         // the obligation (the same key open and closed)
+  std::string corrects;    // the first message of the correction chain whose obligation this is
   bool is_open() const { return done_at == 0; }
   bool operator==(const NormViolated&) const = default;
 };

@@ -43,14 +43,18 @@ const json& list(const json& j, const char* key) {
   return it != j.end() && it->is_array() ? *it : kEmpty;
 }
 
-std::optional<Digest> digest_of(std::string_view hex_text) {
-  if (hex_text.size() != 64) return std::nullopt;
-  Digest out{};
-  for (std::size_t i = 0; i < 64; ++i) {
+std::optional<Digest> digest_of(std::string_view hex_text) { return digest_from_hex(hex_text); }
+
+// The bytes of lower-case hex text; "" when it is not that (the byte-for-byte check then keeps
+// the row's text).
+std::string bytes_of_hex(const std::string& hex_text) {
+  if (hex_text.size() % 2 != 0) return {};
+  std::string out(hex_text.size() / 2, '\0');
+  for (std::size_t i = 0; i < hex_text.size(); ++i) {
     const char c = hex_text[i];
-    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (v < 0) return std::nullopt;
-    out[i / 2] = static_cast<std::uint8_t>(out[i / 2] << 4 | v);
+    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) return {};
+    out[i / 2] = static_cast<char>(static_cast<unsigned char>(out[i / 2]) << 4 | v);
   }
   return out;
 }
@@ -71,13 +75,23 @@ std::vector<Removal> removals(const json& d) {
 
 Record record_of(Kind kind, const json& d) {
   switch (kind) {
-    case Kind::kStarted:
-      return Started{text(d, "config_digest"),           text(d, "contracts_digest"),
-                     text(d, "signing_key"),             integer<std::uint32_t>(d, "partners"),
-                     integer<std::uint32_t>(d, "contracts"), flag(d, "config_changed"),
-                     flag(d, "contracts_changed"),       optional_text(d, "previous_config_digest"),
-                     optional_text(d, "previous_contracts_digest"), text(d, "clock_source"),
-                     flag(d, "clock_synced")};
+    case Kind::kStarted: {
+      Started s{text(d, "config_digest"),           text(d, "contracts_digest"),
+                text(d, "signing_key"),             integer<std::uint32_t>(d, "partners"),
+                integer<std::uint32_t>(d, "contracts"), flag(d, "config_changed"),
+                flag(d, "contracts_changed"),       optional_text(d, "previous_config_digest"),
+                optional_text(d, "previous_contracts_digest"), text(d, "clock_source"),
+                flag(d, "clock_synced"), ClockSync::kUnknown, "", -1};
+      // The clock as one object (the broker's form since it read the kernel's clock state).
+      if (auto c = d.find("clock"); c != d.end() && c->is_object()) {
+        s.clock_source = text(*c, "source");
+        s.clock_sync = enum_named<ClockSync, kLastClockSync>(text(*c, "sync"), [](ClockSync k) { return to_string(k); });
+        s.clock_synced = s.clock_sync == ClockSync::kSynchronized;
+        s.clock_basis = text(*c, "basis");
+        s.clock_error_us = c->contains("estimated_error_us") ? integer<std::int64_t>(*c, "estimated_error_us") : -1;
+      }
+      return s;
+    }
     case Kind::kReceived: return Received{integer<std::uint64_t>(d, "bytes")};
     case Kind::kRejected: {
       Rejected r;
@@ -97,6 +111,16 @@ Record record_of(Kind kind, const json& d) {
       a.recorded_at = integer<Millis>(d, "recorded_at");
       a.origin = text(d, "origin");
       for (const auto& k : list(d, "skipped")) a.skipped.push_back({text(k, "partner"), text(k, "reason")});
+      for (const auto& v : list(d, "evidence")) {
+        if (auto sealed = v.find("sealed"); v.is_object() && sealed != v.end()) {
+          a.evidence.push_back({text(v, "pointer"), bytes_of_hex(text(v, "sealed")), true});
+        } else if (auto value = v.find("value"); v.is_object() && value != v.end()) {
+          a.evidence.push_back({text(v, "pointer"), value->dump(-1, ' ', false, json::error_handler_t::replace), false});
+        } else {
+          a.evidence.push_back({text(v, "pointer"), "null", false});
+        }
+      }
+      a.assurance = enum_named<Assurance, kLastAssurance>(text(d, "assurance"), [](Assurance k) { return to_string(k); });
       return a;
     }
     case Kind::kDuplicate:
@@ -119,6 +143,9 @@ Record record_of(Kind kind, const json& d) {
       n.expected_contract = text(d, "expected_contract");
       n.explanation = text(d, "explanation");
       n.was_open = flag(d, "was_open");
+      n.late_party = text(d, "late_party");
+      n.key = text(d, "key");
+      n.corrects = text(d, "corrects");
       return n;
     }
     case Kind::kAlert:

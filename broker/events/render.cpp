@@ -6,6 +6,7 @@
 
 #include "contracts/html_escape.h"
 #include "contracts/time.h"
+#include "contracts/validator.h"
 
 namespace broker::events {
 namespace {
@@ -42,7 +43,12 @@ std::optional<json> record_json(const Record& record) {
                    {"contracts_changed", s.contracts_changed}};
             if (s.previous_config_digest) j["previous_config_digest"] = *s.previous_config_digest;
             if (s.previous_contracts_digest) j["previous_contracts_digest"] = *s.previous_contracts_digest;
-            if (!s.clock_source.empty()) {
+            if (!s.clock_basis.empty()) {
+              // As the broker has written it since it read the kernel's clock state: one object.
+              json c{{"source", s.clock_source}, {"sync", to_string(s.clock_sync)}, {"basis", s.clock_basis}};
+              if (s.clock_error_us >= 0) c["estimated_error_us"] = s.clock_error_us;
+              j["clock"] = std::move(c);
+            } else if (!s.clock_source.empty()) {
               j["clock_source"] = s.clock_source;
               j["clock_synced"] = s.clock_synced;
             }
@@ -64,6 +70,17 @@ std::optional<json> record_json(const Record& record) {
             if (a.occurred_at != 0) j["occurred_at"] = a.occurred_at;
             if (a.recorded_at != 0) j["recorded_at"] = a.recorded_at;
             if (!a.origin.empty()) j["origin"] = a.origin;
+            if (a.assurance != Assurance::kUnrecorded) j["assurance"] = to_string(a.assurance);
+            for (const auto& v : a.evidence) {
+              // A plain value as the JSON value itself; a sealed one as hex, never opened here.
+              json item{{"pointer", v.pointer}};
+              if (v.sealed) {
+                item["sealed"] = hex(reinterpret_cast<const std::uint8_t*>(v.value.data()), v.value.size());
+              } else {
+                item["value"] = json::parse(v.value, nullptr, false);
+              }
+              j["evidence"].push_back(std::move(item));
+            }
             return j;
           },
           [](const Duplicate& d) -> std::optional<json> {
@@ -93,6 +110,9 @@ std::optional<json> record_json(const Record& record) {
                    {"by_ms", n.by_ms},
                    {"explanation", n.explanation}};
             if (!n.expected_contract.empty()) j["expected_contract"] = n.expected_contract;
+            if (!n.late_party.empty()) j["late_party"] = n.late_party;
+            if (!n.key.empty()) j["key"] = n.key;
+            if (!n.corrects.empty()) j["corrects"] = n.corrects;
             if (!n.is_open()) j["was_open"] = n.was_open;
             return j;
           },
@@ -114,6 +134,155 @@ std::optional<json> record_json(const Record& record) {
           [](const Undelivered& u) -> std::optional<json> { return json{{"attempt", u.attempt}, {"reason", u.reason}}; },
       },
       record);
+}
+
+// --- the hot details written by hand ---
+// Four kinds are written once or more per message (received, accepted, delivered or redelivered,
+// and a policy decision per delivery of a sensitive contract). Building an nlohmann object for each
+// cost more than the row's SQL, so their text is written directly: byte for byte what dump() gives
+// (keys in byte order, no spaces, the same escapes; render_test and legacy_test compare them).
+// Text that is not valid UTF-8 takes the nlohmann path, which replaces it.
+
+void put_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0x0f];
+          out += kHex[c & 0x0f];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+void put_key(std::string& out, std::string_view key) {
+  out += out.size() > 1 ? "," : "";
+  put_json_string(out, key);
+  out += ':';
+}
+
+bool all_utf8(std::initializer_list<const std::string*> texts) {
+  for (const auto* t : texts) {
+    if (!contracts::is_valid_utf8(*t)) return false;
+  }
+  return true;
+}
+
+std::optional<std::string> fast_accepted(const Accepted& a) {
+  if (!a.evidence.empty()) return std::nullopt;
+  if (!all_utf8({&a.correlation_id, &a.causation_id, &a.supersedes, &a.origin})) return std::nullopt;
+  for (const auto& r : a.recipients) {
+    if (!contracts::is_valid_utf8(r)) return std::nullopt;
+  }
+  for (const auto& k : a.skipped) {
+    if (!all_utf8({&k.partner, &k.reason})) return std::nullopt;
+  }
+  std::string out = "{";
+  out.reserve(96 + 16 * a.recipients.size());
+  if (a.assurance != Assurance::kUnrecorded) {
+    put_key(out, "assurance");
+    put_json_string(out, to_string(a.assurance));
+  }
+  if (!a.causation_id.empty()) {
+    put_key(out, "causation_id");
+    put_json_string(out, a.causation_id);
+  }
+  if (!a.correlation_id.empty()) {
+    put_key(out, "correlation_id");
+    put_json_string(out, a.correlation_id);
+  }
+  if (a.occurred_at != 0) {
+    put_key(out, "occurred_at");
+    out += std::to_string(a.occurred_at);
+  }
+  if (!a.origin.empty()) {
+    put_key(out, "origin");
+    put_json_string(out, a.origin);
+  }
+  put_key(out, "recipients");
+  out += '[';
+  for (std::size_t i = 0; i < a.recipients.size(); ++i) {
+    if (i) out += ',';
+    put_json_string(out, a.recipients[i]);
+  }
+  out += ']';
+  if (a.recorded_at != 0) {
+    put_key(out, "recorded_at");
+    out += std::to_string(a.recorded_at);
+  }
+  if (!a.skipped.empty()) {
+    put_key(out, "skipped");
+    out += '[';
+    for (std::size_t i = 0; i < a.skipped.size(); ++i) {
+      out += i ? ",{\"partner\":" : "{\"partner\":";
+      put_json_string(out, a.skipped[i].partner);
+      out += ",\"reason\":";
+      put_json_string(out, a.skipped[i].reason);
+      out += '}';
+    }
+    out += ']';
+  }
+  if (!a.supersedes.empty()) {
+    put_key(out, "supersedes");
+    put_json_string(out, a.supersedes);
+  }
+  out += '}';
+  return out;
+}
+
+std::optional<std::string> fast_policy(const std::vector<Removal>& removed, const std::string& basis) {
+  if (!contracts::is_valid_utf8(basis)) return std::nullopt;
+  for (const auto& r : removed) {
+    if (!all_utf8({&r.pointer, &r.rule})) return std::nullopt;
+  }
+  std::string out = "{\"basis\":";
+  out.reserve(32 + basis.size() + 48 * removed.size());
+  put_json_string(out, basis);
+  out += ",\"removed\":[";
+  for (std::size_t i = 0; i < removed.size(); ++i) {
+    out += i ? ",{\"pointer\":" : "{\"pointer\":";
+    put_json_string(out, removed[i].pointer);
+    out += ",\"rule\":";
+    put_json_string(out, removed[i].rule);
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+// The hand-written detail of `record`, or nullopt for the nlohmann path.
+std::optional<std::string> fast_detail(const Record& record) {
+  switch (record.index() + 1) {
+    case static_cast<std::size_t>(Kind::kReceived):
+      return "{\"bytes\":" + std::to_string(std::get<Received>(record).bytes) + "}";
+    case static_cast<std::size_t>(Kind::kDelivered):
+      return "{\"attempt\":" + std::to_string(std::get<Delivered>(record).attempt) + "}";
+    case static_cast<std::size_t>(Kind::kRedelivered):
+      return "{\"attempt\":" + std::to_string(std::get<Redelivered>(record).attempt) + "}";
+    case static_cast<std::size_t>(Kind::kAccepted): return fast_accepted(std::get<Accepted>(record));
+    case static_cast<std::size_t>(Kind::kRedacted): {
+      const auto& r = std::get<Redacted>(record);
+      return fast_policy(r.removed, r.basis);
+    }
+    case static_cast<std::size_t>(Kind::kPolicyAllowed): {
+      const auto& p = std::get<PolicyAllowed>(record);
+      return fast_policy(p.removed, p.basis);
+    }
+    default: return std::nullopt;
+  }
 }
 
 std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
@@ -148,6 +317,7 @@ std::string hex(const std::uint8_t* bytes, std::size_t size) {
 
 std::string detail_json(const Event& e) {
   if (e.legacy_detail) return *e.legacy_detail;
+  if (auto fast = fast_detail(e.record)) return std::move(*fast);
   auto j = record_json(e.record);
   return j ? dump(*j) : std::string();
 }
@@ -180,11 +350,10 @@ std::string duration_words(std::int64_t ms) {
   return out;
 }
 
-// broker/audit/replay.cpp's describe_violation, from the record and the detail's late_party and
-// corrects (which the record does not hold yet).
-std::string describe_violation(const Event& e, const NormViolated& n, const json& d) {
+// broker/audit/replay.cpp's describe_violation, from the record.
+std::string describe_violation(const Event& e, const NormViolated& n) {
   auto time_or = [](Millis t) { return t == 0 ? std::string("?") : contracts::format_rfc3339(t); };
-  std::string late_party = d.value("late_party", "");
+  std::string late_party = n.late_party;
   if (late_party.empty()) {
     late_party = !e.recipient.empty()             ? e.recipient
                  : !n.expected_contract.empty() ? "the producer of " + n.expected_contract
@@ -204,26 +373,38 @@ std::string describe_violation(const Event& e, const NormViolated& n, const json
   } else {
     text += "; met late at " + time_or(n.done_at) + ", " + duration_words(n.by_ms) + " late";
   }
-  const std::string corrects = d.value("corrects", "");
-  if (!corrects.empty()) text += "; obligation of " + short_id(corrects) + ", which this message corrects";
+  if (!n.corrects.empty()) text += "; obligation of " + short_id(n.corrects) + ", which this message corrects";
   if (!n.explanation.empty()) text += " [" + n.explanation + "]";
   return text;
 }
 
+// "/a = 1, /b (sealed), /c = \"x\" (sealed, opened)": the values of the evidence fields; a sealed one
+// only when `unseal` opens it.
+std::string evidence_words(const Event& e, const std::vector<Evidence>& evidence, const Unsealer& unseal) {
+  std::vector<std::string> items;
+  for (const auto& v : evidence) {
+    if (!v.sealed) {
+      items.push_back(v.pointer + " = " + v.value);
+      continue;
+    }
+    std::optional<std::string> opened = unseal ? unseal(e, v) : std::nullopt;
+    items.push_back(opened ? v.pointer + " = " + *opened + " (sealed, opened)" : v.pointer + " (sealed)");
+  }
+  return join(items);
+}
+
 }  // namespace
 
-std::string describe(const Event& e) {
+std::string describe(const Event& e, const Unsealer& unseal) {
   return std::visit(
       Overloaded{
           [&](const Started& s) {
             std::string text = "broker started (config " + s.config_digest.substr(0, 12) + ", contracts " +
                                s.contracts_digest.substr(0, 12);
-            // The clock the broker found at start (a field of the detail the record does not hold yet).
-            const json d = detail_object(e);
-            if (auto c = d.find("clock"); c != d.end() && c->is_object()) {
-              const std::string source = c->value("source", "");
-              text += "; clock " + (source.empty() ? std::string("(source unknown)") : source) + ", " +
-                      c->value("sync", "") + " per " + c->value("basis", "");
+            // The clock the broker found at start.
+            if (!s.clock_basis.empty()) {
+              text += "; clock " + (s.clock_source.empty() ? std::string("(source unknown)") : s.clock_source) +
+                      ", " + std::string(to_string(s.clock_sync)) + " per " + s.clock_basis;
             }
             return text + ")";
           },
@@ -241,6 +422,7 @@ std::string describe(const Event& e) {
                                (a.recipients.empty() ? "nobody" : join(a.recipients));
             if (!a.supersedes.empty()) text += ", superseding " + a.supersedes;
             if (!a.origin.empty()) text += ", origin " + a.origin;
+            if (!a.evidence.empty()) text += "; evidence " + evidence_words(e, a.evidence, unseal);
             return text;
           },
           [&](const Duplicate&) { return e.sender + " resubmitted " + what(e) + "; the first receipt was returned"; },
@@ -265,7 +447,7 @@ std::string describe(const Event& e) {
             return "medical fields of " + what(e) + " went to " + e.recipient + " (" + p.basis + ")";
           },
           // As replay writes it: who was late, due when, open or met late, by how much.
-          [&](const NormViolated& n) { return describe_violation(e, n, detail_object(e)); },
+          [&](const NormViolated& n) { return describe_violation(e, n); },
           [&](const Alert&) {
             const std::string detail = detail_json(e);
             return std::string("alert") + (detail.empty() ? "" : " " + detail);
@@ -280,15 +462,15 @@ std::string describe(const Event& e) {
       e.record);
 }
 
-std::string text_line(const Event& e, std::uint64_t seq) {
+std::string text_line(const Event& e, std::uint64_t seq, const Unsealer& unseal) {
   char number[32];
   std::snprintf(number, sizeof number, "#%-6llu", static_cast<unsigned long long>(seq));
   std::string name(to_string(e.kind()));
   name.resize(std::max<std::size_t>(name.size(), 13), ' ');
-  return contracts::format_rfc3339(e.at) + "  " + number + " " + name + " " + describe(e);
+  return contracts::format_rfc3339(e.at) + "  " + number + " " + name + " " + describe(e, unseal);
 }
 
-json event_object(const Event& e, std::uint64_t seq, std::string_view hash) {
+json event_object(const Event& e, std::uint64_t seq, std::string_view hash, const Unsealer& unseal) {
   json j{{"seq", seq},
               {"at", contracts::format_rfc3339(e.at)},
               {"at_ms", e.at},
@@ -302,16 +484,25 @@ json event_object(const Event& e, std::uint64_t seq, std::string_view hash) {
               {"payload_digest", e.payload_digest ? hex(*e.payload_digest) : std::string()},
               {"detail", detail_object(e)},
               {"hash", hash},
-              {"description", describe(e)}};
+              {"description", describe(e, unseal)}};
+  if (const auto* a = std::get_if<Accepted>(&e.record); a && !a->evidence.empty()) {
+    json& list = j["evidence"] = json::array();
+    for (const auto& v : a->evidence) {
+      json item{{"pointer", v.pointer}, {"sealed", v.sealed}};
+      std::optional<std::string> text = v.sealed ? (unseal ? unseal(e, v) : std::nullopt) : std::optional(v.value);
+      if (text) item["value"] = json::parse(*text, nullptr, false);
+      list.push_back(std::move(item));
+    }
+  }
   if (e.trace_id) j["trace_id"] = hex(*e.trace_id);
   if (e.span_id) j["span_id"] = hex(*e.span_id);
   if (!e.processing_activity.empty()) j["processing_activity"] = e.processing_activity;
   return j;
 }
 
-std::string html_card(const Event& e) {
+std::string html_card(const Event& e, const Unsealer& unseal) {
   return "<div class=\"card\"><b>" + contracts::html_escape(std::string(to_string(e.kind()))) + "</b><br>" +
-         contracts::html_escape(describe(e)) + "</div>";
+         contracts::html_escape(describe(e, unseal)) + "</div>";
 }
 
 std::string html_row_attributes(const Event& e, std::uint64_t seq) {

@@ -2,9 +2,8 @@
 
 #include <sys/timex.h>
 
-#include <nlohmann/json.hpp>
-
 #include "broker/core/clock_status.h"
+#include "broker/core/event_builders.h"
 
 using broker::core::clock_status_from;
 
@@ -25,12 +24,14 @@ TEST_CASE("the clock counts as synchronised only when the kernel says so", "[cor
   CHECK(unknown.sync == "unknown");
 }
 
-TEST_CASE("the started detail gains a clock object and keeps its fields", "[core][clock]") {
+TEST_CASE("the started event records the clock the kernel reports", "[core][clock]") {
   const auto status = broker::core::read_clock_status();  // never fails, whatever the machine
   CHECK((status.sync == "synchronized" || status.sync == "unsynchronized" || status.sync == "unknown"));
-  const auto detail = nlohmann::json::parse(broker::core::add_clock_status(R"({"config_digest":"ab"})", status));
-  CHECK(detail["config_digest"] == "ab");
-  CHECK(detail["clock"]["sync"] == status.sync);
-  CHECK(detail["clock"]["basis"] == status.basis);
-  CHECK(broker::core::add_clock_status("not json", status) == "not json");
+  const auto started = broker::core::started_record("ab", "cd", "", 1, 2, std::nullopt, status);
+  CHECK(started.config_digest == "ab");
+  CHECK(started.clock_source == status.source);
+  CHECK(broker::events::to_string(started.clock_sync) == status.sync);
+  CHECK(started.clock_synced == (status.sync == "synchronized"));
+  CHECK(started.clock_basis == status.basis);
+  CHECK(started.clock_error_us == status.estimated_error_us);
 }

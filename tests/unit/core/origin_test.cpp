@@ -1,10 +1,9 @@
 // Who may set header.origin, and the assurance level recorded for each sender.
 #include <catch2/catch.hpp>
 
-#include <nlohmann/json.hpp>
-
-#include "broker/core/event_detail.h"
+#include "broker/core/event_builders.h"
 #include "broker/core/pipeline.h"
+#include "broker/events/render.h"
 
 using broker::core::PartnerRole;
 
@@ -32,23 +31,26 @@ TEST_CASE("only a party served by an adapter may set origin", "[core][origin]") 
 }
 
 TEST_CASE("the assurance level follows the role and the adapter's channel", "[core][origin]") {
-  CHECK(broker::core::assurance_of(PartnerRole::kChainPartner, "") == "chain-partner");
-  CHECK(broker::core::assurance_of(PartnerRole::kCareProvider, "resend:x") == "chain-partner");
-  CHECK(broker::core::assurance_of(PartnerRole::kNonChain, "file:AIR-ZZ/a.csv") == "file-adapter");
-  CHECK(broker::core::assurance_of(PartnerRole::kNonChain, "email:clerk@gem.example") == "mail-adapter");
-  CHECK(broker::core::assurance_of(PartnerRole::kNonChain, "") == "adapter");
+  using broker::events::Assurance;
+  CHECK(broker::core::assurance_of(PartnerRole::kChainPartner, "") == Assurance::kChainPartner);
+  CHECK(broker::core::assurance_of(PartnerRole::kCareProvider, "resend:x") == Assurance::kChainPartner);
+  CHECK(broker::core::assurance_of(PartnerRole::kNonChain, "file:AIR-ZZ/a.csv") == Assurance::kFileAdapter);
+  CHECK(broker::core::assurance_of(PartnerRole::kNonChain, "email:clerk@gem.example") == Assurance::kMailAdapter);
+  CHECK(broker::core::assurance_of(PartnerRole::kNonChain, "") == Assurance::kAdapter);
 }
 
-TEST_CASE("the accepted detail carries the assurance level, the same on both paths", "[core][origin]") {
+TEST_CASE("the accepted event carries the assurance level, and the row's detail names it", "[core][origin]") {
   contracts::Header h;
   h.origin = "file:AIR-ZZ/a.csv";
-  const auto fast = nlohmann::json::parse(broker::core::accepted_detail(h, {"BRAVO"}, {}, "file-adapter"));
-  CHECK(fast["assurance"] == "file-adapter");
-  CHECK(fast["origin"] == "file:AIR-ZZ/a.csv");
-  h.origin = "bad \xff byte";  // the nlohmann path
-  const auto slow = nlohmann::json::parse(broker::core::accepted_detail(h, {"BRAVO"}, {}, "adapter"));
-  CHECK(slow["assurance"] == "adapter");
-  CHECK(broker::core::accepted_detail(h, {"BRAVO"}).find("assurance") == std::string::npos);
+  const auto a = broker::core::accepted_record(h, {"BRAVO"}, {}, broker::events::Assurance::kFileAdapter);
+  CHECK(a.assurance == broker::events::Assurance::kFileAdapter);
+  CHECK(a.origin == "file:AIR-ZZ/a.csv");
+  const auto e = broker::core::message_event(a, h, "AIR-ZZ", "", 1);
+  CHECK(broker::events::detail_json(e) ==
+        R"({"assurance":"file-adapter","origin":"file:AIR-ZZ/a.csv","recipients":["BRAVO"]})");
+  const auto unrecorded =
+      broker::core::message_event(broker::core::accepted_record(h, {"BRAVO"}, {}, {}), h, "AIR-ZZ", "", 1);
+  CHECK(broker::events::detail_json(unrecorded).find("assurance") == std::string::npos);
 }
 
 TEST_CASE("an https origin is taken only from the HTTPS API's connections", "[core][origin]") {

@@ -137,3 +137,30 @@ TEST_CASE("a read's purpose and the broker's clock source convert and render whe
   CHECK(std::get<broker::events::Started>(s->record).clock_synced);
   CHECK(broker::events::to_legacy_row(*broker::events::decode_event(broker::events::encode_event(*s))) == started);
 }
+
+TEST_CASE("an accepted event's evidence and assurance convert to a schema-4 row and back unchanged", "[events][legacy]") {
+  broker::events::Event e;
+  e.at = events_test::kT0;
+  e.message_id = "m-arrival-1";
+  e.contract = "transport.arrived";
+  e.version = 1;
+  e.case_ref = "9990012345";
+  e.sender = "DVO";
+  broker::events::Accepted a;
+  a.recipients = {"DTV", "KMAR"};
+  a.assurance = broker::events::Assurance::kFileAdapter;
+  a.evidence = {{"/arrived_at", "\"2025-03-12T06:10:00Z\"", false},
+                {"/seals", "[\"S-1\",\"S-2\"]", false},
+                {"/fit_to_travel", std::string("\x00\x01\xfe\xff sealed", 11), true}};
+  e.record = a;
+  const LegacyRow row = broker::events::to_legacy_row(e);
+  CHECK(row.detail ==
+        R"({"assurance":"file-adapter","evidence":[{"pointer":"/arrived_at","value":"2025-03-12T06:10:00Z"},)"
+        R"({"pointer":"/seals","value":["S-1","S-2"]},{"pointer":"/fit_to_travel","sealed":"0001feff207365616c6564"}],)"
+        R"("recipients":["DTV","KMAR"]})");
+  auto back = broker::events::from_legacy_row(row);
+  REQUIRE(back);
+  CHECK_FALSE(back->legacy_detail.has_value());
+  CHECK(*back == e);
+  CHECK(broker::events::decode_event(broker::events::encode_event(e)).value() == e);
+}

@@ -135,3 +135,82 @@ TEST_CASE("the JSON event object carries the trace, span and processing activity
   CHECK(j["span_id"] == "00f067aa0ba902b7");
   CHECK(j["processing_activity"] == "https://example.org/processing/removal");
 }
+
+TEST_CASE("evidence values render in text, JSON and HTML; a sealed one only when the renderer can open it", "[events][render]") {
+  broker::events::Event e;
+  e.at = events_test::kT0;
+  e.message_id = "m-hap-1";
+  e.contract = "health.action_perspective";
+  e.version = 1;
+  e.case_ref = "9990012345";
+  e.sender = "GZA";
+  broker::events::Accepted a;
+  a.recipients = {"DVO"};
+  a.evidence = {{"/valid_until", "\"2025-03-20T00:00:00Z\"", false}, {"/fit_to_travel", "ciphertext", true}};
+  e.record = a;
+
+  CHECK(broker::events::describe(e) ==
+        "broker accepted health.action_perspective v1 (id m-hap-1) from GZA for DVO; evidence "
+        "/valid_until = \"2025-03-20T00:00:00Z\", /fit_to_travel (sealed)");
+  const broker::events::Unsealer unseal = [](const broker::events::Event&, const broker::events::Evidence& v)
+      -> std::optional<std::string> { return v.value == "ciphertext" ? std::optional<std::string>("false") : std::nullopt; };
+  CHECK_THAT(broker::events::describe(e, unseal), Catch::EndsWith("/fit_to_travel = false (sealed, opened)"));
+  CHECK_THAT(broker::events::text_line(e, 3, unseal), Catch::EndsWith("/fit_to_travel = false (sealed, opened)"));
+
+  const auto closed = broker::events::event_object(e, 3, "h");
+  REQUIRE(closed.contains("evidence"));
+  CHECK(closed["evidence"][0]["value"] == "2025-03-20T00:00:00Z");
+  CHECK(closed["evidence"][1]["sealed"] == true);
+  CHECK_FALSE(closed["evidence"][1].contains("value"));
+  CHECK(closed["detail"]["evidence"][1]["sealed"] == "63697068657274657874");  // hex, never the value
+  const auto opened = broker::events::event_object(e, 3, "h", unseal);
+  CHECK(opened["evidence"][1]["value"] == false);
+
+  const std::string card = broker::events::html_card(e);
+  CHECK_THAT(card, Catch::Contains("/valid_until = &quot;2025-03-20T00:00:00Z&quot;, /fit_to_travel (sealed)"));
+  CHECK_THAT(broker::events::html_card(e, unseal), Catch::Contains("/fit_to_travel = false (sealed, opened)"));
+
+  // Without evidence nothing changes: no key in the event object.
+  a.evidence.clear();
+  e.record = a;
+  CHECK_FALSE(broker::events::event_object(e, 3, "h").contains("evidence"));
+}
+
+TEST_CASE("the hand-written hot details are exactly nlohmann's text", "[events][render]") {
+  // Parsing and dumping again gives nlohmann's one form (keys in byte order, no spaces, its
+  // escapes): the hand-written text must already be it.
+  const std::vector<std::string> texts{"", "plain", "quote \" and \\ back", "tab\tnew\nline\r\x01\x1f\x7f",
+                                       "ünïcode €", "slash / and ~"};
+  for (const auto& t : texts) {
+    for (bool full : {false, true}) {
+      INFO(t << " full=" << full);
+      broker::events::Accepted a;
+      a.recipients = {t, "KMAR"};
+      if (full) {
+        a.correlation_id = t;
+        a.causation_id = t + "c";
+        a.supersedes = t + "s";
+        a.origin = t + "o";
+        a.occurred_at = -5;
+        a.recorded_at = 1764400000000;
+        a.skipped = {{t, t}, {"DJI", "why"}};
+        a.assurance = broker::events::Assurance::kHttps;
+      }
+      broker::events::Event e;
+      e.record = a;
+      const std::string accepted = broker::events::detail_json(e);
+      CHECK(nlohmann::json::parse(accepted).dump() == accepted);
+      e.record = broker::events::Redacted{{{"/" + t, t}, {"/x", "medical:no-consent"}}, t};
+      const std::string redacted = broker::events::detail_json(e);
+      CHECK(nlohmann::json::parse(redacted).dump() == redacted);
+      e.record = broker::events::PolicyAllowed{{}, t};
+      const std::string allowed = broker::events::detail_json(e);
+      CHECK(nlohmann::json::parse(allowed).dump() == allowed);
+    }
+  }
+  broker::events::Event e;
+  e.record = broker::events::Received{4096};
+  CHECK(broker::events::detail_json(e) == R"({"bytes":4096})");
+  e.record = broker::events::Redelivered{7};
+  CHECK(broker::events::detail_json(e) == R"({"attempt":7})");
+}
