@@ -30,6 +30,19 @@ contracts::Result<Millis> time_param(const char* name, const std::string& text);
 
 inline constexpr std::string_view kPurposeCookie = "keten_purpose";
 
+// Paging of the lists (server_paging.cpp, paging.h): `per` and `after` read into the filter, and
+// after the query the rows trimmed to the page with the pager's links returned. kConfig for a bad
+// parameter.
+contracts::Result<void> dead_letter_times(const httplib::Request& req, store::MessageFilter& f);
+contracts::Result<std::size_t> message_page(const httplib::Request& req, store::MessageFilter& f);
+contracts::Result<std::size_t> dead_letter_page(const httplib::Request& req, store::MessageFilter& f);
+std::string message_pager(const httplib::Request& req, std::vector<store::MessageRow>& rows, store::MessageFilter& f,
+                          std::size_t per);
+std::string dead_letter_pager(const httplib::Request& req, std::vector<store::DeadLetter>& rows,
+                              store::MessageFilter& f, std::size_t per);
+// The partners after `after` (by name), at most `per`, in place; the pager's links.
+contracts::Result<std::string> partner_page(const httplib::Request& req, std::vector<store::PartnerSummary>& rows);
+
 struct ConsoleServer::Impl {
   using Error = contracts::Error;
   template <class T>

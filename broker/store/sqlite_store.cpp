@@ -99,6 +99,7 @@ CREATE INDEX IF NOT EXISTS deliveries_open_by_recipient ON deliveries (recipient
   WHERE state IN (0, 1);
 CREATE INDEX IF NOT EXISTS deliveries_open_by_state ON deliveries (state, recipient)
   WHERE state IN (0, 1);
+CREATE INDEX IF NOT EXISTS deliveries_dead_by_recipient ON deliveries (recipient, dead_at) WHERE state = 3;
 CREATE TABLE IF NOT EXISTS handover_log (
   seq            INTEGER PRIMARY KEY AUTOINCREMENT,
   at             INTEGER NOT NULL,
