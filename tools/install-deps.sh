@@ -22,6 +22,7 @@ packages=(
   python3-nacl  # tests/integration/tlog_verify.py: Ed25519 of the checkpoint notes, outside our C++
   libcurl4-openssl-dev libgmime-3.0-dev dovecot-imapd python3-aiosmtpd
   openssl  # the email tests' throwaway TLS certificate (STARTTLS against aiosmtpd and dovecot)
+  curl  # tests/integration/console_test.cpp: HTTPS to the console with and without client certificates
   libcpp-httplib-dev  # broker/ops: the /healthz, /readyz, /metrics endpoint
   chromium
   python3-websocket  # tests/integration/console_browser.py: drives headless chromium over the DevTools protocol
