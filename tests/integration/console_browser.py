@@ -162,6 +162,11 @@ def page_through(b, url, rows_js, name, out):
         if pages == 1:
             check(b.js("!!document.getElementById('next-page')"), "%s: no link to the next page" % name)
             layout(b, name, out)
+            # On a phone the "Older" link is on the screen, not pushed out sideways.
+            b.width(390)
+            right = b.js("document.getElementById('next-page').getBoundingClientRect().right")
+            check(0 < right <= 390, "%s: the next-page link ends at %s px on a 390 px screen" % (name, right))
+            b.width(1280)
         if not b.js("!!document.getElementById('next-page')"):
             break
         b.loads(lambda: b.js("document.getElementById('next-page').click()"))
