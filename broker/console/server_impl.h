@@ -93,8 +93,6 @@ struct ConsoleServer::Impl {
   void messages(const Request& req, Response& res) const;
   void message(const Request& req, Response& res) const;
   void case_page(const Request& req, Response& res) const;
-  // server_paging.cpp: /cases without a case, the list of cases a page at a time.
-  void case_list(const Request& req, Response& res, const Viewer& v, const Frame& frame) const;
   void contracts_page(const Request& req, Response& res) const;
   void quality(const Request& req, Response& res) const;
 

@@ -150,7 +150,7 @@ void ConsoleServer::Impl::case_page(const Request& req, Response& res) const {
   if (!v) return;
   const std::string case_ref = param(req, "case");
   Frame frame{case_ref.empty() ? "Cases" : "Case " + case_ref, "cases", v->label(), 0};
-  if (case_ref.empty()) return case_list(req, res, *v, frame);
+  if (case_ref.empty()) return send_page(res, 200, frame, render_case_chooser(""));
   if (!v->may_see_case(case_ref)) {
     return send_page(res, 403, frame, render_case_chooser("You may not see case " + case_ref + "."));
   }

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "broker/console/cases_list_page.h"
-#include "broker/console/html.h"
 #include "broker/console/paging.h"
 
 namespace broker::console {
@@ -74,26 +72,6 @@ std::string dead_letter_pager(const Request& req, std::vector<store::DeadLetter>
   }
   f.limit = per;
   return render_pager(req.path, params_of(req), next, f.before_dead_at == 0);
-}
-
-void ConsoleServer::Impl::case_list(const Request& req, httplib::Response& res, const Viewer& v,
-                                    const Frame& frame) const {
-  auto per = page_size(param(req, "per"));
-  if (!per) return send_page(res, 400, frame, "<p class=\"error\">" + escape(per.error().detail) + "</p>");
-  // Which cases exist is case data: recorded like the other lists.
-  if (!record_read(req, res, v, frame, "", "")) return;
-  auto s = open_store(true);
-  if (!s) return storage_failure(res, frame, s.error());
-  const std::string after = param(req, "after");
-  auto rows = store::list_cases(*s, after, v.cases, *per + 1);
-  if (!rows) return storage_failure(res, frame, rows.error());
-  std::string next;
-  if (rows->size() > *per) {
-    rows->resize(*per);
-    next = rows->back().case_ref;
-  }
-  send_page(res, 200, frame,
-            render_case_list(*rows, v.is_limited()) + render_pager(req.path, params_of(req), next, after.empty()));
 }
 
 Result<std::string> partner_page(const Request& req, std::vector<store::PartnerSummary>& rows) {

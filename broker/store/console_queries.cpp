@@ -331,25 +331,6 @@ Result<std::vector<DeadLetter>> find_dead_letters(SqliteStore& store, const Mess
   return out;
 }
 
-Result<std::vector<CaseSummary>> list_cases(SqliteStore& store, const std::string& after,
-                                            const std::vector<std::string>& cases, std::size_t limit) {
-  std::string sql =
-      "SELECT case_ref, COUNT(*), MIN(at), MAX(at) FROM handover_log WHERE case_ref > ? AND event != 'log_read'";
-  if (!cases.empty()) {
-    sql += " AND case_ref IN (";
-    for (std::size_t i = 0; i < cases.size(); ++i) sql += i == 0 ? "?" : ", ?";
-    sql += ")";
-  }
-  Query q(store.connection(), sql + " GROUP BY case_ref ORDER BY case_ref LIMIT ?", "console list cases");
-  q.text(after);
-  for (const auto& c : cases) q.text(c);
-  q.int64(static_cast<std::int64_t>(limit));
-  std::vector<CaseSummary> out;
-  auto rows = q.each([&] { out.push_back({q.text_at(0), q.int64_at(1), q.int64_at(2), q.int64_at(3)}); });
-  if (!rows) return rows.error();
-  return out;
-}
-
 Result<std::optional<MessageRecord>> find_message_record(SqliteStore& store, const std::string& message_id) {
   sqlite3* db = store.connection();
   MessageRecord record;

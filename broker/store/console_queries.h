@@ -108,20 +108,6 @@ struct DeadLetter {
 // ..."): what a test checks so the list cannot fall back to a scan of the deliveries unnoticed.
 [[nodiscard]] Result<std::vector<std::string>> explain_dead_letters(SqliteStore& store, const MessageFilter& filter);
 
-// A case as the case list shows it: its log rows (the console's own reads left out) and their span.
-struct CaseSummary {
-  std::string case_ref;
-  std::int64_t events = 0;
-  Millis first_at = 0;
-  Millis last_at = 0;
-};
-
-// Cases in byte order of their reference, after `after` ("" = from the first), at most `limit`;
-// only those in `cases` when it is not empty (an inspector's limit). Walks the log's case index
-// in order and stops after the page: keyset paging on the case reference.
-[[nodiscard]] Result<std::vector<CaseSummary>> list_cases(SqliteStore& store, const std::string& after,
-                                                          const std::vector<std::string>& cases, std::size_t limit);
-
 // One message's record: its row, its deliveries and its log rows (through the message index).
 struct MessageRecord {
   MessageRow row;

@@ -223,9 +223,6 @@ def main():
         check_paging(b, a.url, "/partners",
                      "Array.from(document.querySelectorAll('#partners tr[data-partner]')).map(e => e.dataset.partner)",
                      "partners-paged", a.out)
-        check_paging(b, a.url, "/cases",
-                     "Array.from(document.querySelectorAll('#cases tr[data-case]')).map(e => e.dataset.case)",
-                     "cases-paged", a.out)
 
         # An inspector: no resend button, and the POST is refused.
         login(b, a.url, a.inspector_token)

@@ -255,35 +255,6 @@ TEST_CASE("the dead letters of a recipient are read through the partial index, n
   CHECK(text(*plan).find("TEMP B-TREE") == std::string::npos);  // the index gives the order: no sort
 }
 
-TEST_CASE("the case list pages by case reference, without the console's reads, limited to an inspector's cases",
-          "[console][paging]") {
-  Filled f;
-  for (const char* c : {"C3", "C1", "C5", "C2", "C4"}) f.message(std::string("m-") + c, "ALPHA", c, {"BRAVO"}, 1000);
-  store::LogEvent read;
-  read.at = 2000;
-  read.event = "log_read";
-  read.case_ref = "C9";  // a read of a case with no other rows is not a case of the list
-  REQUIRE(f.s.append_log(read));
-  std::vector<std::string> seen;
-  std::string after;
-  for (int pages = 0; pages < 10; ++pages) {
-    auto rows = store::list_cases(f.s, after, {}, 2);
-    REQUIRE(rows);
-    for (const auto& r : *rows) {
-      seen.push_back(r.case_ref);
-      CHECK(r.events == 1);
-      CHECK(r.first_at == 1000);
-    }
-    if (rows->size() < 2) break;
-    after = rows->back().case_ref;
-  }
-  CHECK(seen == std::vector<std::string>{"C1", "C2", "C3", "C4", "C5"});
-  auto limited = store::list_cases(f.s, "C1", {"C1", "C4"}, 10);
-  REQUIRE(limited);
-  REQUIRE(limited->size() == 1);
-  CHECK((*limited)[0].case_ref == "C4");
-}
-
 TEST_CASE("a message record holds its header, deliveries and log rows", "[console]") {
   Filled f;
   const auto m1 = f.message("m-1", "ALPHA", "C1", {"BRAVO"}, 1000);
