@@ -24,7 +24,7 @@ packages=(
   python3-nacl  # tests/integration/tlog_verify.py: Ed25519 of the checkpoint notes, outside our C++
   libcurl4-openssl-dev libgmime-3.0-dev dovecot-imapd python3-aiosmtpd
   openssl  # the email tests' throwaway TLS certificate (STARTTLS against aiosmtpd and dovecot); the https_api test's CA and certificates
-  curl  # tests/integration/https_api_test.py and examples/https-partner: a client of the HTTPS API
+  curl  # tests/integration/https_api_test.py, examples/https-partner and the console test: HTTPS clients
   libcpp-httplib-dev  # broker/ops: the /healthz, /readyz, /metrics endpoint
   chromium
   python3-websocket  # tests/integration/console_browser.py: drives headless chromium over the DevTools protocol

@@ -26,6 +26,7 @@ struct ConsoleArgs {
   std::string payload_key;
   std::string profiles;
   std::string broker_http;
+  std::string tls_cert, tls_key, client_ca;
   double timeout_seconds = 10;
 };
 
@@ -40,6 +41,9 @@ int run_console(const ConsoleArgs& args) {
   options.listen = args.listen;
   options.profiles = args.profiles;
   options.broker_http = args.broker_http;
+  options.tls_cert = args.tls_cert;
+  options.tls_key = args.tls_key;
+  options.client_ca = args.client_ca;
   options.receipt_timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
   auto access = broker::console::AccessList::load(args.access);
   if (!access) return fail(kExitUsage, "--access: " + access.error().detail);
@@ -68,7 +72,7 @@ int run_console(const ConsoleArgs& args) {
     return fail(server.error().code == contracts::ErrorCode::kTransport ? kExitFailed : kExitUsage, server.error().detail);
   }
   // Tests and scripts read the address from this line (the port when 0 was asked for).
-  std::cout << "console listening on http://" << (*server)->endpoint() << "/" << std::endl;
+  std::cout << "console listening on " << ((*server)->tls() ? "https://" : "http://") << (*server)->endpoint() << "/" << std::endl;
   int sig = 0;
   sigwait(&stop_signals, &sig);
   (*server)->stop();
@@ -89,6 +93,11 @@ Command add_console(CLI::App& root) {
   app->add_option("--profiles", args->profiles, "Folder of <partner>.toml client profiles: resend as the original sender");
   app->add_option("--broker-http", args->broker_http,
                   "The broker's operator endpoint host:port ([http] listen): which partners are connected now");
+  app->add_option("--tls-cert", args->tls_cert, "PEM certificate (chain) to serve HTTPS with (with --tls-key)");
+  app->add_option("--tls-key", args->tls_key, "The PEM private key of --tls-cert");
+  app->add_option("--client-ca", args->client_ca,
+                  "PEM CA certificates: ask for a client certificate, refuse one they did not issue, and log in "
+                  "the viewer whose cert_sha256 or cert_subject in --access matches it");
   app->add_option("--timeout", args->timeout_seconds, "Seconds a resend waits for its receipt")->capture_default_str();
   app->footer("Exit codes: 0 stopped by SIGTERM/SIGINT, 1 cannot bind, 2 usage or configuration error.");
   return {app, [args] { return run_console(*args); }};

@@ -94,7 +94,8 @@ Result<AccessList> AccessList::parse(std::string_view toml_text, const std::stri
     if (t == nullptr) return Error{ErrorCode::kConfig, where + ": must be a table ([[viewer]])"};
     for (const auto& [key, value] : *t) {
       const std::string k(key.str());
-      if (k != "name" && k != "role" && k != "token" && k != "token_sha256" && k != "cases") {
+      if (k != "name" && k != "role" && k != "token" && k != "token_sha256" && k != "cert_sha256" &&
+          k != "cert_subject" && k != "cases") {
         return Error{ErrorCode::kConfig, where + ": unknown key \"" + k + "\""};
       }
     }
@@ -113,11 +114,27 @@ Result<AccessList> AccessList::parse(std::string_view toml_text, const std::stri
     }
     const auto* token = t->get_as<std::string>("token");
     const auto* digest = t->get_as<std::string>("token_sha256");
-    if ((token == nullptr) == (digest == nullptr)) {
-      return Error{ErrorCode::kConfig, named + ": give exactly one of `token` and `token_sha256`"};
+    const auto* cert_digest = t->get_as<std::string>("cert_sha256");
+    const auto* cert_subject = t->get_as<std::string>("cert_subject");
+    if ((token != nullptr) + (digest != nullptr) + (cert_digest != nullptr) + (cert_subject != nullptr) != 1) {
+      return Error{ErrorCode::kConfig,
+                   named + ": give exactly one of `token`, `token_sha256`, `cert_sha256` and `cert_subject`"};
     }
     std::string key;
-    if (token != nullptr) {
+    auto* into = &list.by_digest_;
+    if (cert_digest != nullptr) {
+      key = normalise_fingerprint(cert_digest->get());
+      if (!is_hex64(key)) {
+        return Error{ErrorCode::kConfig, named + ": `cert_sha256` must be a SHA-256 fingerprint (64 hex characters)"};
+      }
+      into = &list.by_cert_sha256_;
+    } else if (cert_subject != nullptr) {
+      key = std::string(trim(cert_subject->get()));
+      if (key.find('=') == std::string::npos) {
+        return Error{ErrorCode::kConfig, named + ": `cert_subject` must be a subject like \"CN=anna,O=Example\""};
+      }
+      into = &list.by_cert_subject_;
+    } else if (token != nullptr) {
       if (token->get().size() < kMinTokenLength) {
         return Error{ErrorCode::kConfig, named + ": `token` must have at least " + std::to_string(kMinTokenLength) + " characters"};
       }
@@ -140,8 +157,8 @@ Result<AccessList> AccessList::parse(std::string_view toml_text, const std::stri
       }
       if (viewer.cases.empty()) return Error{ErrorCode::kConfig, named + ": `cases` is empty (leave it out to allow every case)"};
     }
-    if (!list.by_digest_.emplace(key, std::move(viewer)).second) {
-      return Error{ErrorCode::kConfig, named + ": the same token is given to another viewer"};
+    if (!into->emplace(key, std::move(viewer)).second) {
+      return Error{ErrorCode::kConfig, named + ": the same token or certificate is given to another viewer"};
     }
   }
   return list;
@@ -151,6 +168,25 @@ const Viewer* AccessList::find(std::string_view token) const {
   if (token.empty()) return nullptr;
   auto it = by_digest_.find(contracts::sha256_hex(token));
   return it == by_digest_.end() ? nullptr : &it->second;
+}
+
+const Viewer* AccessList::find_certificate(std::string_view sha256_hex, std::string_view subject) const {
+  if (!sha256_hex.empty()) {
+    if (auto it = by_cert_sha256_.find(sha256_hex); it != by_cert_sha256_.end()) return &it->second;
+  }
+  if (!subject.empty()) {
+    if (auto it = by_cert_subject_.find(subject); it != by_cert_subject_.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+std::string normalise_fingerprint(std::string_view text) {
+  std::string out;
+  for (char c : trim(text)) {
+    if (c == ':') continue;
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
 }
 
 std::string request_token(std::string_view authorization, std::string_view cookie_header) {

@@ -6,6 +6,9 @@
 //   name = "anna"                # recorded with every read and resend
 //   role = "operator"            # operator: everything, and resend; inspector: read-only
 //   token_sha256 = "<64 hex>"    # SHA-256 of the token (or `token = "..."`, at least 16 characters)
+//   # or, instead of a token, a client certificate (the console listening with TLS and --client-ca):
+//   # cert_sha256 = "<64 hex>"   # SHA-256 fingerprint of the certificate (colons allowed)
+//   # cert_subject = "CN=anna,O=Example"  # its subject, RFC 2253 (openssl x509 -nameopt RFC2253)
 //   cases = ["9990012345"]       # inspector only: the cases it may see (absent = every case)
 //
 // Pure apart from AccessList::load reading the file. Immutable after load: safe to share between
@@ -45,11 +48,19 @@ class AccessList {
 
   // The viewer this token belongs to, or nullptr.
   const Viewer* find(std::string_view token) const;
-  std::size_t size() const { return by_digest_.size(); }
+  // The viewer a verified client certificate belongs to, by its fingerprint (lowercase hex, no
+  // colons) first, then by its subject (RFC 2253); nullptr when neither is listed.
+  const Viewer* find_certificate(std::string_view sha256_hex, std::string_view subject) const;
+  std::size_t size() const { return by_digest_.size() + by_cert_sha256_.size() + by_cert_subject_.size(); }
 
  private:
   std::map<std::string, Viewer, std::less<>> by_digest_;  // hex SHA-256 of the token -> viewer
+  std::map<std::string, Viewer, std::less<>> by_cert_sha256_;   // certificate fingerprint -> viewer
+  std::map<std::string, Viewer, std::less<>> by_cert_subject_;  // certificate subject -> viewer
 };
+
+// "AB:cd:..." -> "abcd...": a fingerprint as openssl prints it, in the form the access list keeps.
+std::string normalise_fingerprint(std::string_view text);
 
 // The cookie the login form sets (its value is the token).
 inline constexpr std::string_view kSessionCookie = "keten_console";

@@ -1,6 +1,7 @@
 #include "broker/console/dead_letters_page.h"
 
 #include "broker/console/html.h"
+#include "contracts/time.h"
 
 namespace broker::console {
 namespace {
@@ -15,6 +16,8 @@ std::string hidden(const char* name, const std::string& value) {
   return "<input type=\"hidden\" name=\"" + std::string(name) + "\" value=\"" + escape(value) + "\">";
 }
 
+std::string time_value(contracts::Millis at) { return at == 0 ? std::string() : contracts::format_rfc3339(at); }
+
 }  // namespace
 
 std::string render_dead_letters(const std::vector<store::DeadLetter>& rows, const store::MessageFilter& filter,
@@ -23,14 +26,17 @@ std::string render_dead_letters(const std::vector<store::DeadLetter>& rows, cons
                     text_field("recipient", "Recipient", filter.recipient) +
                     text_field("sender", "Producer", filter.sender) +
                     text_field("contract", "Contract", filter.contract) + text_field("case", "Case", filter.case_ref) +
-                    "<button type=\"submit\">Filter</button></form>";
+                    text_field("dead_from", "Dead from", time_value(filter.dead_from)) +
+                    text_field("dead_to", "Dead before", time_value(filter.dead_to)) +
+                    (filter.limit != 0 ? hidden("per", std::to_string(filter.limit)) : std::string()) + "<button type=\"submit\">Filter</button></form>";
   if (viewer.is_limited()) out += "<p class=\"muted\">Only the cases you may see are listed.</p>";
   if (rows.empty()) return out + "<p id=\"none\">No dead letters match.</p>";
   const bool resend = viewer.may_resend();
   if (resend) {
     out += "<form method=\"post\" action=\"/dead-letters/resend\" id=\"resend-form\">" +
            hidden("recipient", filter.recipient) + hidden("sender", filter.sender) +
-           hidden("contract", filter.contract) + hidden("case", filter.case_ref);
+           hidden("contract", filter.contract) + hidden("case", filter.case_ref) +
+           hidden("dead_from", time_value(filter.dead_from)) + hidden("dead_to", time_value(filter.dead_to));
   }
   out += "<div class=\"scroll\"><table id=\"dead-letters\"><thead><tr>";
   if (resend) out += "<th></th>";
@@ -60,8 +66,8 @@ std::string render_dead_letters(const std::vector<store::DeadLetter>& rows, cons
   if (resend) {
     out += "<p><button type=\"submit\" name=\"selected\" value=\"1\" id=\"resend-selected\">Resend selected</button> "
            "<button type=\"submit\" name=\"all\" value=\"1\" class=\"secondary\" id=\"resend-all\" "
-           "onclick=\"return confirm('Resend every dead letter matching this filter?')\">Resend all " +
-           std::to_string(rows.size()) + " matching</button></p></form>"
+           "onclick=\"return confirm('Resend every dead letter matching this filter (the newest 1000 at most)?')\">"
+           "Resend all matching</button></p></form>"
            "<p class=\"muted\">A resend sends the message again as its producer, as a new message linked to the "
            "original (origin <code>resend:&lt;id&gt;</code>), to the dead letter's recipient; the handover log "
            "records it with your name.</p>";

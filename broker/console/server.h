@@ -29,6 +29,12 @@ struct ConsoleOptions {
   std::chrono::milliseconds receipt_timeout{10'000};  // a resend waits this long for its receipt
   std::chrono::milliseconds partner_window{24 * 3600 * 1000};  // the partners page's log window
   std::string broker_http;            // the broker's operator endpoint host:port (its /metrics), or ""
+  // HTTPS: a PEM certificate and its key (both or neither); with client_ca (PEM CA certificates) a
+  // client certificate is asked for, must chain to it when sent, and names a viewer by its
+  // fingerprint or subject in the access file (a client without one may still log in by token).
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
+  std::filesystem::path client_ca;
 };
 
 class ConsoleServer {
@@ -40,6 +46,7 @@ class ConsoleServer {
   ConsoleServer& operator=(const ConsoleServer&) = delete;
 
   std::string endpoint() const;  // "host:port" as bound
+  bool tls() const;              // serving HTTPS
   void stop();                   // stops serving; any thread may call it (the destructor does)
 
  private:

@@ -89,6 +89,7 @@ Result<void> ConsoleServer::Impl::append(std::vector<store::LogEvent> events) co
 }
 
 const Viewer* ConsoleServer::Impl::viewer(const Request& req) const {
+  if (const Viewer* by_certificate = certificate_viewer(req)) return by_certificate;
   return options.access.find(request_token(req.get_header_value("Authorization"), req.get_header_value("Cookie")));
 }
 
@@ -131,12 +132,16 @@ bool ConsoleServer::Impl::record_read(const Request& req, Response& res, const V
     if (k != "purpose") params[k] = val;
   }
   target += query_string(params);
-  e.detail = nlohmann::json{{"command", "console GET " + target},
-                            {"user", v.name},
-                            {"role", to_string(v.role)},
-                            {"purpose", why},
-                            {"via", "console"}}
-                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  nlohmann::json detail{{"command", "console GET " + target},
+                        {"user", v.name},
+                        {"role", to_string(v.role)},
+                        {"purpose", why},
+                        {"via", "console"}};
+  // Logged in by a client certificate: which one (server_tls.cpp).
+  if (const auto c = client_certificate(req); !c.sha256.empty()) {
+    detail["certificate"] = {{"sha256", c.sha256}, {"subject", c.subject}};
+  }
+  e.detail = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (auto r = append({std::move(e)}); !r) {
     log().error("log_read not recorded viewer={} path={} detail={}", v.name, req.path, r.error().detail);
     send_page(res, 503, frame, "<p class=\"error\">This read could not be recorded in the handover log, so it is "

@@ -30,6 +30,30 @@ contracts::Result<Millis> time_param(const char* name, const std::string& text);
 
 inline constexpr std::string_view kPurposeCookie = "keten_purpose";
 
+// Paging of the lists (server_paging.cpp, paging.h): `per` and `after` read into the filter, and
+// after the query the rows trimmed to the page with the pager's links returned. kConfig for a bad
+// parameter.
+contracts::Result<void> dead_letter_times(const httplib::Request& req, store::MessageFilter& f);
+contracts::Result<std::size_t> message_page(const httplib::Request& req, store::MessageFilter& f);
+contracts::Result<std::size_t> dead_letter_page(const httplib::Request& req, store::MessageFilter& f);
+std::string message_pager(const httplib::Request& req, std::vector<store::MessageRow>& rows, store::MessageFilter& f,
+                          std::size_t per);
+std::string dead_letter_pager(const httplib::Request& req, std::vector<store::DeadLetter>& rows,
+                              store::MessageFilter& f, std::size_t per);
+// The partners after `after` (by name), at most `per`, in place; the pager's links.
+contracts::Result<std::string> partner_page(const httplib::Request& req, std::vector<store::PartnerSummary>& rows);
+
+// TLS (server_tls.cpp). The client certificate the handshake verified: its SHA-256 fingerprint
+// (lowercase hex) and subject (RFC 2253); both "" over plain HTTP or without a certificate.
+struct ClientCertificate {
+  std::string sha256;
+  std::string subject;
+};
+ClientCertificate client_certificate(const httplib::Request& req);
+// A plain server, or an SSLServer when options name a certificate; kConfig naming the flag and
+// file that cannot be used.
+contracts::Result<std::unique_ptr<httplib::Server>> make_server(const ConsoleOptions& options);
+
 struct ConsoleServer::Impl {
   using Error = contracts::Error;
   template <class T>
@@ -38,7 +62,7 @@ struct ConsoleServer::Impl {
   using Response = httplib::Response;
 
   ConsoleOptions options;
-  httplib::Server server;
+  std::unique_ptr<httplib::Server> server;  // an httplib::SSLServer with TLS (server_tls.cpp)
   std::unique_ptr<ops::ServingThread> serving;  // after `server`: destroyed (stopped, joined) first
 
   // server.cpp
@@ -50,6 +74,8 @@ struct ConsoleServer::Impl {
   // Appends rows in one transaction of their own.
   Result<void> append(std::vector<store::LogEvent> events) const;
   const Viewer* viewer(const Request& req) const;
+  // server_tls.cpp: the viewer the request's verified client certificate names, or nullptr.
+  const Viewer* certificate_viewer(const Request& req) const;
   // The viewer, or a 401 with the login form already in `res`.
   const Viewer* require_viewer(const Request& req, Response& res) const;
   std::string purpose(const Request& req, Response& res) const;

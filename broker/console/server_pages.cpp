@@ -60,7 +60,9 @@ void ConsoleServer::Impl::partners(const Request& req, Response& res) const {
       live.problem = metrics.error().detail;
     }
   }
-  send_page(res, 200, frame, render_partners(*rows, now, window, live));
+  auto pager = partner_page(req, *rows);
+  if (!pager) return send_page(res, 400, frame, "<p class=\"error\">" + escape(pager.error().detail) + "</p>");
+  send_page(res, 200, frame, render_partners(*rows, now, window, live) + *pager);
 }
 
 void ConsoleServer::Impl::dead_letters(const Request& req, Response& res) const {
@@ -69,12 +71,15 @@ void ConsoleServer::Impl::dead_letters(const Request& req, Response& res) const 
   Frame frame{"Dead letters", "dead", v->label(), 0};
   auto filter = filter_from(req, *v);
   filter.state.clear();
+  auto per = dead_letter_page(req, filter);
+  if (!per) return send_page(res, 400, frame, "<p class=\"error\">" + escape(per.error().detail) + "</p>");
   if (!record_read(req, res, *v, frame, filter.case_ref, filter.recipient)) return;
   auto s = open_store(true);
   if (!s) return storage_failure(res, frame, s.error());
   auto rows = store::find_dead_letters(*s, filter);
   if (!rows) return storage_failure(res, frame, rows.error());
-  send_page(res, 200, frame, render_dead_letters(*rows, filter, *v));
+  const auto pager = dead_letter_pager(req, *rows, filter, *per);
+  send_page(res, 200, frame, render_dead_letters(*rows, filter, *v) + pager);
 }
 
 void ConsoleServer::Impl::messages(const Request& req, Response& res) const {
@@ -91,6 +96,8 @@ void ConsoleServer::Impl::messages(const Request& req, Response& res) const {
   }
   filter.from = *from;
   filter.to = *to;
+  auto per = message_page(req, filter);
+  if (!per) return send_page(res, 400, frame, "<p class=\"error\">" + escape(per.error().detail) + "</p>");
   if (!record_read(req, res, *v, frame, filter.case_ref, filter.recipient)) return;
   auto s = open_store(true);
   if (!s) return storage_failure(res, frame, s.error());
@@ -101,7 +108,8 @@ void ConsoleServer::Impl::messages(const Request& req, Response& res) const {
     }
     return storage_failure(res, frame, rows.error());
   }
-  send_page(res, 200, frame, render_message_search(*rows, filter, from_text, to_text));
+  const auto pager = message_pager(req, *rows, filter, *per);
+  send_page(res, 200, frame, render_message_search(*rows, filter, from_text, to_text) + pager);
 }
 
 void ConsoleServer::Impl::message(const Request& req, Response& res) const {

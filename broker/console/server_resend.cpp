@@ -15,6 +15,13 @@ namespace broker::console {
 using httplib::Request;
 using httplib::Response;
 
+namespace {
+
+// "Resend all matching" resends at most this many of the newest matching dead letters per click.
+constexpr std::size_t kResendAllMax = 1000;
+
+}  // namespace
+
 void ConsoleServer::Impl::resend(const Request& req, Response& res) const {
   const Viewer* v = require_viewer(req, res);
   if (!v) return;
@@ -35,7 +42,10 @@ void ConsoleServer::Impl::resend(const Request& req, Response& res) const {
     ids.push_back(std::atoll(param(req, "one").c_str()));
   } else if (req.has_param("all")) {
     auto filter = filter_from(req, *v);
-    filter.limit = 1000;
+    if (auto t = dead_letter_times(req, filter); !t) {
+      return send_page(res, 400, frame, "<p class=\"error\">" + escape(t.error().detail) + "</p>");
+    }
+    filter.limit = kResendAllMax;
     auto rows = store::find_dead_letters(*s, filter);
     if (!rows) return storage_failure(res, frame, rows.error());
     for (const auto& d : *rows) ids.push_back(d.delivery_id);

@@ -115,7 +115,7 @@ void message_clauses(const MessageFilter& f, Where& w) {
 }
 
 constexpr const char* kMessageColumns =
-    "m.message_id, m.contract, m.version, m.case_ref, m.sender, m.accepted_at, m.origin";
+    "m.message_id, m.contract, m.version, m.case_ref, m.sender, m.accepted_at, m.origin, m.seq";
 
 MessageRow message_row(const Query& q, int first) {
   MessageRow r;
@@ -126,6 +126,7 @@ MessageRow message_row(const Query& q, int first) {
   r.sender = q.text_at(first + 4);
   r.accepted_at = q.int64_at(first + 5);
   r.origin = q.text_at(first + 6);
+  r.seq = q.int64_at(first + 7);
   return r;
 }
 
@@ -137,6 +138,20 @@ std::vector<std::string> json_list(const std::string& text) {
     if (v.is_string()) out.push_back(v.get<std::string>());
   }
   return out;
+}
+
+// The dead letters' own filters and page key, on `deliveries d`: the time it was given up and the
+// (dead_at, id) of the last row of the page before, as a row value so the index on
+// (recipient, dead_at) serves it (docs/console.md, "Paging").
+void dead_letter_clauses(const MessageFilter& f, Where& w) {
+  if (f.dead_from != 0) w.add_int("d.dead_at >= ?", f.dead_from);
+  if (f.dead_to != 0) w.add_int("d.dead_at < ?", f.dead_to);
+  if (f.before_dead_at > 0) {
+    w.add_int("(d.dead_at, d.id) < (?,", f.before_dead_at);
+    w.sql += " ?)";
+    w.ints.push_back(f.before_delivery);
+    w.order.push_back(false);
+  }
 }
 
 }  // namespace
@@ -175,8 +190,8 @@ Result<std::vector<PartnerSummary>> partner_summaries(SqliteStore& store, Millis
     if (!rows) return rows.error();
   }
   {
-    // Dead letters have no index of their own: a scan of the deliveries table
-    // (docs/console.md, "Costs").
+    // Through the partial index of dead letters (deliveries_dead_by_recipient): as large as the
+    // dead letters, not the deliveries table.
     Query q(db,
             "SELECT d.recipient, m.contract, COUNT(*) FROM deliveries d JOIN messages m ON m.seq = d.message_seq "
             "WHERE d.state = 3 GROUP BY d.recipient, m.contract",
@@ -243,6 +258,8 @@ Result<std::vector<MessageRow>> find_messages(SqliteStore& store, const MessageF
     w.texts.insert(w.texts.end(), inner.texts.begin(), inner.texts.end());
     w.ints.insert(w.ints.end(), inner.ints.begin(), inner.ints.end());
   }
+  // The page's key: older than the last row of the page before (the primary key, no OFFSET).
+  if (filter.before_seq > 0) w.add_int("m.seq < ?", filter.before_seq);
   Query q(store.connection(),
           std::string("SELECT ") + kMessageColumns + " FROM messages m WHERE 1 = 1" + w.sql +
               " ORDER BY m.seq DESC LIMIT ?",
@@ -257,16 +274,35 @@ Result<std::vector<MessageRow>> find_messages(SqliteStore& store, const MessageF
   return out;
 }
 
-Result<std::vector<DeadLetter>> find_dead_letters(SqliteStore& store, const MessageFilter& filter) {
-  Where w;
+namespace {
+
+// The dead-letter list's statement and its binds (without the LIMIT's).
+std::string dead_letters_sql(const MessageFilter& filter, Where& w) {
   message_clauses(filter, w);
   if (!filter.recipient.empty()) w.add_text("d.recipient = ?", filter.recipient);
+  dead_letter_clauses(filter, w);
+  return std::string("SELECT d.id, d.recipient, d.attempts, d.dead_at, ") + kMessageColumns +
+         " FROM deliveries d JOIN messages m ON m.seq = d.message_seq WHERE d.state = 3" + w.sql +
+         " ORDER BY d.dead_at DESC, d.id DESC LIMIT ?";
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> explain_dead_letters(SqliteStore& store, const MessageFilter& filter) {
+  Where w;
+  Query q(store.connection(), "EXPLAIN QUERY PLAN " + dead_letters_sql(filter, w), "console explain dead letters");
+  w.bind(q);
+  q.int64(static_cast<std::int64_t>(filter.limit));
+  std::vector<std::string> out;
+  auto rows = q.each([&] { out.push_back(q.text_at(3)); });
+  if (!rows) return rows.error();
+  return out;
+}
+
+Result<std::vector<DeadLetter>> find_dead_letters(SqliteStore& store, const MessageFilter& filter) {
+  Where w;
   sqlite3* db = store.connection();
-  Query q(db,
-          std::string("SELECT d.id, d.recipient, d.attempts, d.dead_at, ") + kMessageColumns +
-              " FROM deliveries d JOIN messages m ON m.seq = d.message_seq WHERE d.state = 3" + w.sql +
-              " ORDER BY d.dead_at DESC, d.id DESC LIMIT ?",
-          "console find dead letters");
+  Query q(db, dead_letters_sql(filter, w), "console find dead letters");
   w.bind(q);
   q.int64(static_cast<std::int64_t>(filter.limit));
   std::vector<DeadLetter> out;
@@ -301,7 +337,7 @@ Result<std::optional<MessageRecord>> find_message_record(SqliteStore& store, con
   {
     Query q(db,
             std::string("SELECT ") + kMessageColumns +
-                ", m.seq, m.correlation_id, m.causation_id, m.supersedes, m.occurred_at, m.recorded_at, "
+                ", m.correlation_id, m.causation_id, m.supersedes, m.occurred_at, m.recorded_at, "
                 "m.requested_recipients, m.recipients, m.payload_digest, m.sealed FROM messages m WHERE "
                 "m.message_id = ?",
             "console message");
@@ -310,7 +346,7 @@ Result<std::optional<MessageRecord>> find_message_record(SqliteStore& store, con
     if (!row) return row.error();
     if (!*row) return std::optional<MessageRecord>{};
     record.row = message_row(q, 0);
-    seq = q.int64_at(7);
+    seq = record.row.seq;
     record.correlation_id = q.text_at(8);
     record.causation_id = q.text_at(9);
     record.supersedes = q.text_at(10);

@@ -59,7 +59,19 @@ struct MessageFilter {
   Millis to = 0;          // accepted before, 0 = no bound
   std::vector<std::string> cases;  // when not empty: only these cases (an inspector's limit)
   std::size_t limit = 200;
+  // Keyset paging (never OFFSET): only rows after the last row of the page before, in the list's
+  // order. Messages: m.seq < before_seq (0 = from the newest). Dead letters: (dead_at, delivery id)
+  // below (before_dead_at, before_delivery) (before_dead_at 0 = from the newest).
+  std::int64_t before_seq = 0;
+  Millis before_dead_at = 0;
+  std::int64_t before_delivery = 0;
+  // Dead letters only: given up at or after / before, 0 = no bound.
+  Millis dead_from = 0;
+  Millis dead_to = 0;
 };
+
+// The most rows one page of a console list may hold.
+inline constexpr std::size_t kMaxPageRows = 200;
 
 struct MessageRow {
   std::string message_id;
@@ -69,6 +81,7 @@ struct MessageRow {
   std::string sender;
   Millis accepted_at = 0;
   std::string origin;  // "resend:<id>" for a re-sent message, else as the producer gave it
+  std::int64_t seq = 0;  // the store's order of acceptance: the message list's page key
 };
 
 // Newest first, at most filter.limit.
@@ -85,8 +98,15 @@ struct DeadLetter {
   std::vector<std::string> resent_as;
 };
 
-// Newest dead letter first, at most filter.limit; `state` is ignored.
+// Newest dead letter first (by dead_at, then delivery id), at most filter.limit; `state` is ignored.
+// With a recipient it walks the partial index deliveries_dead_by_recipient (recipient, dead_at)
+// newest first and stops after the page; without one it reads that index's rows only (the dead
+// letters, not all deliveries).
 [[nodiscard]] Result<std::vector<DeadLetter>> find_dead_letters(SqliteStore& store, const MessageFilter& filter);
+
+// SQLite's plan for find_dead_letters with this filter, one line per step ("SEARCH d USING INDEX
+// ..."): what a test checks so the list cannot fall back to a scan of the deliveries unnoticed.
+[[nodiscard]] Result<std::vector<std::string>> explain_dead_letters(SqliteStore& store, const MessageFilter& filter);
 
 // One message's record: its row, its deliveries and its log rows (through the message index).
 struct MessageRecord {

@@ -150,6 +150,41 @@ def layout(b, name, out):
     b.width(1280)
 
 
+def page_through(b, url, rows_js, name, out):
+    """Follows the list's "Older" links from `url` to the last page; returns every row's key, in order,
+    and the number of pages. Screenshots the first page's paging controls at 1280 and 390 px."""
+    b.goto(url)
+    keys, pages = [], 0
+    while True:
+        pages += 1
+        check(pages <= 50, "%s: the pager does not end" % name)
+        keys += b.js(rows_js)
+        if pages == 1:
+            check(b.js("!!document.getElementById('next-page')"), "%s: no link to the next page" % name)
+            layout(b, name, out)
+            # On a phone the "Older" link is on the screen, not pushed out sideways.
+            b.width(390)
+            right = b.js("document.getElementById('next-page').getBoundingClientRect().right")
+            check(0 < right <= 390, "%s: the next-page link ends at %s px on a 390 px screen" % (name, right))
+            b.width(1280)
+        if not b.js("!!document.getElementById('next-page')"):
+            break
+        b.loads(lambda: b.js("document.getElementById('next-page').click()"))
+        check(b.js("!!document.getElementById('first-page')"), "%s: a later page has no link to the first" % name)
+    return keys, pages
+
+
+def check_paging(b, base, path, rows_js, name, out):
+    """Paged one row a page, the list holds each row of the unpaged list exactly once, in its order."""
+    b.goto(base + path)
+    whole = b.js(rows_js)
+    keys, pages = page_through(b, base + path + ("&" if "?" in path else "?") + "per=1", rows_js, name, out)
+    check(len(whole) > 1 and pages == len(whole),
+          "%s: %d rows came on %d pages of one" % (name, len(whole), pages))
+    check(len(set(keys)) == len(keys), "%s: a row was shown twice while paging: %s" % (name, keys))
+    check(keys == whole, "%s: paging showed %s, the whole list is %s" % (name, keys, whole))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--url", required=True)
@@ -180,6 +215,14 @@ def main():
         check(b.js("document.querySelector('#header').textContent").find("resend of") >= 0,
               "the new message does not say it re-sends the original")
         layout(b, "message", a.out)
+
+        # Paging: one row a page, each row of the list exactly once (the new message makes three).
+        check_paging(b, a.url, "/messages",
+                     "Array.from(document.querySelectorAll('#messages tbody a[href^=\"/messages/\"] code'))"
+                     ".map(e => e.textContent)", "messages-paged", a.out)
+        check_paging(b, a.url, "/partners",
+                     "Array.from(document.querySelectorAll('#partners tr[data-partner]')).map(e => e.dataset.partner)",
+                     "partners-paged", a.out)
 
         # An inspector: no resend button, and the POST is refused.
         login(b, a.url, a.inspector_token)

@@ -7,6 +7,7 @@
 #include <csignal>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -132,9 +133,10 @@ struct Setup {
     process = std::make_unique<ChildProcess>(argv);
     auto line = process->read_line(60s);
     REQUIRE(line);
-    const std::string prefix = "console listening on http://";
+    const std::string prefix = "console listening on http";  // http:// or https://
     REQUIRE(line->rfind(prefix, 0) == 0);
-    return line->substr(prefix.size(), line->size() - prefix.size() - 1);
+    const auto host = line->find("://") + 3;
+    return line->substr(host, line->size() - host - 1);
   }
 
   ~Setup() {
@@ -211,6 +213,200 @@ TEST_CASE("the console answers only a valid token, by bearer header or the login
   CHECK(has(with_cookie.body, "ilse (inspector)"));
   // The partners overview holds counts only: it is not a read of case data.
   CHECK(s.rows("log_read").empty());
+}
+
+// The href of the element with this id in a page, HTML-unescaped ("&amp;" only: the pager's links).
+std::string link(const std::string& body, const std::string& id) {
+  const auto at = body.find("id=\"" + id + "\" href=\"");
+  if (at == std::string::npos) return {};
+  const auto from = body.find("href=\"", at) + 6;
+  std::string href = body.substr(from, body.find('"', from) - from);
+  for (std::size_t amp; (amp = href.find("&amp;")) != std::string::npos;) href.replace(amp, 5, "&");
+  return href;
+}
+
+TEST_CASE("the lists page by key over HTTP: each row once, bad page parameters refused naming them",
+          "[integration][console][paging]") {
+  Setup s;
+  const auto op = bearer(kOperatorToken);
+  // Two accepted messages: one a page, the second page through the first page's "Older" link.
+  auto first = http(s.endpoint, "GET", "/messages?per=1&purpose=paging", op);
+  REQUIRE(first.status == 200);
+  const std::string next = link(first.body, "next-page");
+  REQUIRE_THAT(next, Contains("after="));
+  CHECK(link(first.body, "first-page").empty());
+  // The pager's links leave the purpose out (the browser keeps it in a cookie): give it again.
+  auto second = http(s.endpoint, "GET", next + "&purpose=paging", op);
+  REQUIRE(second.status == 200);
+  CHECK(link(second.body, "next-page").empty());  // the last page
+  CHECK_FALSE(link(second.body, "first-page").empty());
+  // Newest first: the second message sent is on the first page, the dead one on the second.
+  CHECK(has(first.body, s.other_id));
+  CHECK_FALSE(has(first.body, s.dead_id));
+  CHECK(has(second.body, s.dead_id));
+  CHECK_FALSE(has(second.body, s.other_id));
+
+  for (const char* bad : {"/messages?per=0", "/messages?per=201", "/messages?after=x", "/dead-letters?after=12",
+                          "/dead-letters?dead_from=yesterday", "/partners?per=-1"}) {
+    INFO(bad);
+    auto r = http(s.endpoint, "GET", std::string(bad) + "&purpose=paging", op);
+    CHECK(r.status == 400);
+    CHECK(has(r.body, "class=\"error\""));
+  }
+  // The dead letters' time range: given up after 2000, and not before it.
+  auto dead = http(s.endpoint, "GET", "/dead-letters?dead_from=2000-01-01&purpose=paging", op);
+  REQUIRE(dead.status == 200);
+  CHECK(has(dead.body, s.dead_id));
+  auto none = http(s.endpoint, "GET", "/dead-letters?dead_to=2000-01-01&purpose=paging", op);
+  REQUIRE(none.status == 200);
+  CHECK(has(none.body, "No dead letters match."));
+  // Three partners, one a page, each once.
+  std::vector<std::string> partners;
+  std::string target = "/partners?per=1";
+  for (int pages = 0; pages < 10 && !target.empty(); ++pages) {
+    auto page = http(s.endpoint, "GET", target, op);
+    REQUIRE(page.status == 200);
+    for (const char* p : {"ALPHA", "BRAVO", "CHARLIE"}) {
+      if (has(page.body, "<td>" + std::string(p) + "</td><td class=\"connection\"")) partners.push_back(p);
+    }
+    target = link(page.body, "next-page");
+  }
+  CHECK(partners == std::vector<std::string>{"ALPHA", "BRAVO", "CHARLIE"});
+}
+
+// A throwaway PKI made by the openssl command: our CA, someone else's, the console's server
+// certificate and client certificates.
+struct Pki {
+  std::filesystem::path dir;
+
+  explicit Pki(std::filesystem::path d) : dir(std::move(d)) {
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "server.ext") << "subjectAltName=IP:127.0.0.1\n";
+    ca("ca");
+    ca("other-ca");
+    issue("server", "/CN=127.0.0.1", "ca", "server.ext");
+  }
+  void openssl(std::vector<std::string> args) const {
+    args.insert(args.begin(), "/usr/bin/openssl");
+    auto r = test_support::run(args, "", 60s);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  std::string path(const std::string& name) const { return (dir / name).string(); }
+  void ca(const std::string& name) const {
+    openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+             path(name + ".key"), "-out", path(name + ".pem"), "-days", "2", "-subj", "/CN=" + name});
+  }
+  void issue(const std::string& name, const std::string& subject, const std::string& by, const std::string& ext = "") const {
+    openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+             path(name + ".key"), "-out", path(name + ".csr"), "-subj", subject});
+    std::vector<std::string> sign{"x509", "-req", "-in", path(name + ".csr"), "-CA", path(by + ".pem"), "-CAkey",
+                                  path(by + ".key"), "-CAcreateserial", "-out", path(name + ".pem"), "-days", "2"};
+    if (!ext.empty()) sign.insert(sign.end(), {"-extfile", path(ext)});
+    openssl(sign);
+  }
+  // "AB:CD:..." as `openssl x509 -fingerprint -sha256` prints it.
+  std::string fingerprint(const std::string& name) const {
+    auto r = test_support::run({"/usr/bin/openssl", "x509", "-in", path(name + ".pem"), "-noout", "-fingerprint", "-sha256"});
+    REQUIRE(r.exit_code == 0);
+    return r.out.substr(r.out.find('=') + 1, 95);
+  }
+};
+
+// curl over HTTPS trusting `pki`'s CA, with `client`'s certificate unless it is ""; the status
+// code, 0 when the connection or handshake failed.
+struct Curl {
+  int status = 0;
+  int exit_code = 0;
+  std::string body;
+};
+Curl curl(const Pki& pki, const std::string& client, const std::string& url, const std::vector<std::string>& extra = {}) {
+  const std::string body = pki.path("body-" + client + ".html");
+  std::vector<std::string> argv{"/usr/bin/curl", "-sS", "--max-time", "60", "--cacert", pki.path("ca.pem"), "-o", body,
+                                "--write-out", "%{http_code}"};
+  if (!client.empty()) argv.insert(argv.end(), {"--cert", pki.path(client + ".pem"), "--key", pki.path(client + ".key")});
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back(url);
+  auto r = test_support::run(argv, "", 90s);
+  Curl c;
+  c.exit_code = r.exit_code;
+  c.status = std::atoi(r.out.c_str());
+  std::ifstream in(body);
+  c.body.assign(std::istreambuf_iterator<char>(in), {});
+  std::filesystem::remove(body);
+  return c;
+}
+
+TEST_CASE("over TLS a client certificate names its viewer and role; another CA's certificate is refused at the "
+          "handshake",
+          "[integration][console][tls]") {
+  Setup s;
+  Pki pki(s.h.dir() / "pki");
+  pki.issue("carla", "/CN=carla/O=Operations", "ca");
+  pki.issue("ines", "/CN=ines/O=Inspectorate", "ca");
+  pki.issue("mallory", "/CN=carla/O=Operations", "other-ca");  // carla's subject, the wrong issuer
+  // Even listed by its fingerprint, a certificate --client-ca did not issue gets nowhere.
+  std::ofstream(s.h.dir() / "access.toml", std::ios::app)
+      << "\n[[viewer]]\nname = \"carla\"\nrole = \"operator\"\ncert_sha256 = \"" << pki.fingerprint("carla") << "\"\n"
+      << "\n[[viewer]]\nname = \"ines\"\nrole = \"inspector\"\ncert_subject = \"O=Inspectorate,CN=ines\"\n"
+      << "\n[[viewer]]\nname = \"mallory\"\nrole = \"operator\"\ncert_sha256 = \"" << pki.fingerprint("mallory")
+      << "\"\n";
+  std::unique_ptr<ChildProcess> tls;
+  const std::string url = "https://" + s.launch(tls, {"--tls-cert", pki.path("server.pem"), "--tls-key",
+                                                      pki.path("server.key"), "--client-ca", pki.path("ca.pem")});
+
+  auto carla = curl(pki, "carla", url + "/dead-letters?purpose=tls%20test");
+  REQUIRE(carla.status == 200);
+  CHECK(has(carla.body, "carla (operator)"));
+  CHECK(has(carla.body, s.dead_id));
+  CHECK(has(carla.body, "id=\"resend-all\""));
+  // The read is recorded with the certificate that made it.
+  const auto reads = s.rows("log_read");
+  REQUIRE(reads.size() == 1);
+  CHECK(detail(reads[0])["user"] == "carla");
+  std::string fingerprint = pki.fingerprint("carla");
+  fingerprint.erase(std::remove(fingerprint.begin(), fingerprint.end(), ':'), fingerprint.end());
+  std::transform(fingerprint.begin(), fingerprint.end(), fingerprint.begin(), [](unsigned char c) { return std::tolower(c); });
+  CHECK(detail(reads[0])["certificate"]["sha256"] == fingerprint);
+  CHECK(detail(reads[0])["certificate"]["subject"] == "O=Operations,CN=carla");
+
+  auto ines = curl(pki, "ines", url + "/dead-letters?purpose=tls%20test");
+  REQUIRE(ines.status == 200);
+  CHECK(has(ines.body, "ines (inspector)"));
+  CHECK_FALSE(has(ines.body, "resend-all"));
+  auto post = curl(pki, "ines", url + "/dead-letters/resend", {"--data", "all=1"});
+  CHECK(post.status == 403);
+  CHECK(has(post.body, "Only an operator may resend"));
+  CHECK(s.rows("resent").empty());
+
+  auto mallory = curl(pki, "mallory", url + "/partners");
+  CHECK(mallory.status == 0);
+  CHECK(mallory.exit_code != 0);  // the handshake failed: no HTTP at all
+  CHECK(mallory.body.empty());
+
+  // Without a certificate: the token still works, and nothing else does.
+  CHECK(curl(pki, "", url + "/partners").status == 401);
+  auto token = curl(pki, "", url + "/partners", {"-H", "Authorization: Bearer " + kOperatorToken});
+  CHECK(token.status == 200);
+  CHECK(has(token.body, "anna (operator)"));
+}
+
+TEST_CASE("keten console refuses TLS files it cannot use with exit code 2 naming the flag", "[integration][console][tls]") {
+  Setup s;
+  Pki pki(s.h.dir() / "pki");
+  for (const auto& [args, named] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--tls-cert", pki.path("server.pem")}, "--tls-key"},
+           {{"--tls-cert", pki.path("missing.pem"), "--tls-key", pki.path("server.key")}, "--tls-cert"},
+           {{"--tls-cert", pki.path("server.pem"), "--tls-key", pki.path("ca.key")}, "cannot be loaded"}}) {
+    std::vector<std::string> argv{test_support::keten_binary(), "console", "--store", s.h.options().store.string(),
+                                  "--listen", "127.0.0.1:0", "--access", (s.h.dir() / "access.toml").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = test_support::run(argv, "", 60s);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains(named));
+  }
 }
 
 TEST_CASE("case data is shown only with a purpose, and each view is a log_read row with the viewer",
@@ -475,7 +671,8 @@ TEST_CASE("the console in headless chromium: resend as operator, refused as insp
   REQUIRE(resent.size() == 1);
   CHECK(detail(resent[0])["user"] == "anna");
   for (const char* name : {"partners-1280.png", "partners-390.png", "dead-letters-1280.png", "dead-letters-390.png",
-                           "case-1280.png", "case-390.png"}) {
+                           "case-1280.png", "case-390.png", "messages-paged-1280.png", "messages-paged-390.png",
+                           "partners-paged-1280.png", "partners-paged-390.png"}) {
     CHECK(std::filesystem::file_size(shots / name) > 1000);
   }
 }

@@ -61,7 +61,7 @@ TEST_CASE("a bad access file is refused naming the viewer and the problem", "[co
   const std::string head = "[[viewer]]\nname = \"x\"\n";
   CHECK_THAT(problem(""), Contains("no [[viewer]]"));
   CHECK_THAT(problem(head + "role = \"admin\"\ntoken = \"0123456789abcdef\"\n"), Contains("`role` must be"));
-  CHECK_THAT(problem(head + "role = \"operator\"\n"), Contains("exactly one of `token` and `token_sha256`"));
+  CHECK_THAT(problem(head + "role = \"operator\"\n"), Contains("exactly one of `token`, `token_sha256`"));
   CHECK_THAT(problem(head + "role = \"operator\"\ntoken = \"short\"\n"), Contains("at least 16"));
   CHECK_THAT(problem(head + "role = \"operator\"\ntoken_sha256 = \"abc\"\n"), Contains("64 hex"));
   CHECK_THAT(problem(head + "role = \"operator\"\ntoken = \"0123456789abcdef\"\ncases = [\"1\"]\n"),
@@ -76,6 +76,34 @@ TEST_CASE("a bad access file is refused naming the viewer and the problem", "[co
                      "[[viewer]]\nname = \"b\"\nrole = \"operator\"\ntoken = \"0123456789abcdef\"\n"),
              Contains("same token"));
   CHECK_THAT(problem("[[viewer]\n"), Contains("access.toml:1"));
+}
+
+TEST_CASE("a client certificate names a viewer by its fingerprint or its subject", "[console][tls]") {
+  const std::string fingerprint(64, 'a');
+  auto list = AccessList::parse("[[viewer]]\nname = \"carla\"\nrole = \"operator\"\ncert_sha256 = \"" +
+                                    std::string("AA:") + fingerprint.substr(2) +
+                                    "\"\n[[viewer]]\nname = \"ines\"\nrole = \"inspector\"\n"
+                                    "cert_subject = \"O=Inspectorate,CN=ines\"\ncases = [\"1\"]\n",
+                                "access.toml");
+  REQUIRE(list);
+  CHECK(list->size() == 2);
+  const Viewer* carla = list->find_certificate(fingerprint, "CN=whoever");
+  REQUIRE(carla != nullptr);
+  CHECK(carla->name == "carla");
+  CHECK(carla->may_resend());
+  const Viewer* ines = list->find_certificate(std::string(64, 'b'), "O=Inspectorate,CN=ines");
+  REQUIRE(ines != nullptr);
+  CHECK_FALSE(ines->may_resend());
+  CHECK(list->find_certificate(std::string(64, 'b'), "CN=ines,O=Inspectorate") == nullptr);
+  CHECK(list->find_certificate("", "") == nullptr);
+  // A certificate entry is no token.
+  CHECK(list->find(fingerprint) == nullptr);
+  CHECK(normalise_fingerprint(" AB:cd:01 ") == "abcd01");
+
+  const std::string head = "[[viewer]]\nname = \"x\"\nrole = \"operator\"\n";
+  CHECK_THAT(problem(head + "cert_sha256 = \"12:34\"\n"), Contains("`cert_sha256` must be"));
+  CHECK_THAT(problem(head + "cert_subject = \"carla\"\n"), Contains("`cert_subject` must be"));
+  CHECK_THAT(problem(head + "token = \"0123456789abcdef\"\ncert_subject = \"CN=x\"\n"), Contains("exactly one of"));
 }
 
 TEST_CASE("the token comes from a bearer header or the session cookie", "[console]") {
