@@ -51,6 +51,7 @@ struct LogArgs {
   double timeout_seconds = 10;
   std::string receipts;  // verify: a folder of receipt files (v2)
   std::uint64_t event_seq = 0, from_seq = 0, to_seq = 0;  // prove, consistency (v2)
+  bool tree = false;  // export --tree: a v2 bundle from a store
   std::vector<std::string> argv;  // the command as typed, for the log_read record
 };
 
@@ -142,13 +143,14 @@ LogV2Args v2_args(const LogArgs& args) {
   return v;
 }
 
-// A v2 log (today: a v2 bundle; docs/handover-log-format.md "Version 2") goes to log_v2_cmd.cpp;
-// a schema-4 store or bundle stays here until the v2 store is merged.
+// A v2 bundle (docs/handover-log-format.md "Version 2") goes to log_v2_cmd.cpp; a store is read
+// both ways (verify checks the recomputed hash chain here and the Merkle tree there), a schema-4
+// bundle only here.
 bool is_v2(const LogArgs& args) { return !args.bundle.empty() && is_v2_bundle_file(args.bundle); }
 
 int verify(const LogArgs& args) {
   if (is_v2(args)) return log_v2_verify(v2_args(args));
-  if (!args.receipts.empty()) return fail(kExitUsage, "--receipts needs a v2 log (a v2 bundle with --bundle)");
+  if (!args.receipts.empty() && args.store.empty()) return fail(kExitUsage, "--receipts needs a v2 log (a store or a v2 bundle)");
   auto key = expected_key(args);
   if (!key) return fail(kExitUsage, key.error().detail);
   auto data = load_log(args);
@@ -161,8 +163,16 @@ int verify(const LogArgs& args) {
   }
   auto report = broker::audit::verify_log(*data, {*key});
   std::cout << summary(report) << "\n";
+  int code = report.ok ? kExitOk : kExitFailed;
+  if (!args.store.empty()) {
+    // The same events as one Merkle tree against the store's signed tree checkpoints (and the
+    // receipts given): what a bundle exported with --tree is checked against.
+    std::cout << "Merkle tree: " << std::flush;
+    const int tree = log_v2_verify(v2_args(args));
+    if (tree != kExitOk) code = tree == kExitUsage && code == kExitOk ? kExitUsage : kExitFailed;
+  }
   record_read(args);
-  return report.ok ? kExitOk : kExitFailed;
+  return code;
 }
 
 bool write_output(const std::string& path, const std::string& text) {
@@ -183,6 +193,12 @@ int export_bundle(const LogArgs& args) {
     return log_v2_export(v2_args(args));
   }
   if (args.store.empty()) return fail(kExitUsage, "export needs --store or --bundle");
+  if (args.tree) {
+    if (!args.from.empty() || !args.to.empty()) return fail(kExitUsage, "--from/--to are for the hash-chain bundle; --tree exports the whole log or one --case");
+    const int code = log_v2_export(v2_args(args));
+    if (code == kExitOk) record_read(args);
+    return code;
+  }
   broker::audit::ExportScope scope;
   scope.case_ref = args.case_ref;
   auto from = optional_time("--from", args.from);
@@ -360,6 +376,9 @@ Command add_log(CLI::App& root) {
   export_app->add_option("--case", args->case_ref,
                          "Only this case: schema 4, its rows in full and the others as hashes; v2, its events "
                          "each with an inclusion proof against one signed checkpoint");
+  export_app->add_flag("--tree", args->tree,
+                       "From a store: write a v2 bundle (the events of the Merkle tree and its signed "
+                       "checkpoints; with --case, each event of the case with its inclusion proof)");
   export_app->add_option("--from", args->from, "Only rows at or after this time in full, RFC 3339");
   export_app->add_option("--to", args->to, "Only rows at or before this time in full, RFC 3339");
 

@@ -1,7 +1,7 @@
 #pragma once
 // `keten log` on a v2 handover log (one Merkle tree over typed events): verify (with receipts),
-// prove, consistency and export, over a LogSource. Today the source is a v2 bundle file; a v2
-// store becomes one more case of open_source() in log_v2_cmd.cpp. log_cmd.cpp parses argv and
+// prove, consistency and export, over a LogSource: a store (read-only) or a v2 bundle file, told
+// apart in open_source() in log_v2_cmd.cpp. log_cmd.cpp parses argv and
 // calls these; docs/inspector.md and docs/handover-log-format.md describe them.
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 namespace keten_cli {
 
 struct LogV2Args {
-  std::string store;        // a store (not v2 yet: refused with a clear error)
+  std::string store;        // a store, opened read-only
   std::string bundle;       // a v2 bundle file
   std::string signing_key;  // the key checkpoints must carry: verifier key, 64 hex, or a file holding one
   std::string receipts;     // verify: a folder of receipt files

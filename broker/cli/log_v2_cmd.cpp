@@ -9,11 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/audit/bundle_v2.h"
+#include "broker/audit/callback_source.h"
 #include "broker/audit/log_proofs.h"
 #include "broker/audit/receipt_file.h"
 #include "broker/audit/verify_v2.h"
 #include "broker/cli/command.h"
 #include "broker/cli/log_v2.h"
+#include "broker/store/sqlite_store.h"
 #include "broker/tlog/base64.h"
 #include "contracts/envelope.h"
 
@@ -38,6 +40,7 @@ Result<std::string> read_file(const std::string& path, const std::string& what) 
 
 // A v2 log and what the tools need of it beside the LogSource.
 struct OpenLog {
+  std::unique_ptr<broker::store::SqliteStore> store;  // a --store, opened read-only; `source` reads it
   std::unique_ptr<broker::audit::LogSource> source;
   broker::audit::BundleV2 case_bundle;  // scope "case": verified on its own, not a LogSource
   bool is_case = false;
@@ -45,14 +48,31 @@ struct OpenLog {
   std::string vkey;  // the key the source states, if any
 };
 
+// A store, read-only: its events, case index, signed tree checkpoints and stored subtree hashes.
+Result<OpenLog> open_store_source(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Error{ErrorCode::kConfig, "store " + path + " does not exist"};
+  broker::store::StoreOptions options;
+  options.path = path;
+  options.read_only = true;
+  auto store = broker::store::SqliteStore::open(options);
+  if (!store) return Error{ErrorCode::kConfig, "store " + path + ": " + store.error().detail};
+  OpenLog log;
+  log.store = std::make_unique<broker::store::SqliteStore>(std::move(*store));
+  broker::store::SqliteStore* s = log.store.get();
+  broker::audit::LogCallbacks calls;
+  calls.read_events = [s](std::uint64_t from, std::size_t limit) { return s->read_events(from, limit); };
+  calls.read_case_events = [s](std::string_view case_ref) { return s->read_case_events(case_ref); };
+  calls.read_checkpoints = [s] { return s->read_tree_checkpoints(); };
+  calls.node_reader = [s] { return std::optional<broker::tlog::NodeReader>(s->tree_reader()); };
+  log.source = std::make_unique<broker::audit::CallbackLogSource>(std::move(calls));
+  log.origin = s->log_origin();
+  return log;
+}
+
 // kConfig: cannot be opened (exit 2); kMalformedEnvelope: not a well-formed v2 bundle (exit 1).
 Result<OpenLog> open_source(const LogV2Args& args) {
-  if (!args.store.empty()) {
-    // The store's v2 tables are not merged yet. When they are, this returns a
-    // broker::audit::CallbackLogSource over the opened store (callback_source.h shows the few
-    // lines) and every command below works on it unchanged, proofs from its stored nodes.
-    return Error{ErrorCode::kConfig, "store " + args.store + " has no v2 log yet: give a v2 bundle with --bundle"};
-  }
+  if (!args.store.empty()) return open_store_source(args.store);
   auto text = read_file(args.bundle, "bundle");
   if (!text) return text.error();
   auto bundle = broker::audit::read_bundle_v2(*text);
