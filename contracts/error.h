@@ -33,6 +33,9 @@ enum class ErrorCode : std::uint8_t {
   kBacklogFull = 17,         // a recipient's backlog is at its bound; resend later
   kMessageIdTaken = 18,      // another producer already used this message id; choose another
 };
+// The highest code: readers of stored or received codes accept 0..kLastErrorCode. A new code goes
+// above it (and into envelope.fbs's ErrorCode), and this moves with it.
+inline constexpr ErrorCode kLastErrorCode = ErrorCode::kMessageIdTaken;
 
 // Stable lower-case name of a code, used in logs, JSON output and docs ("schema_violation").
 std::string_view to_string(ErrorCode code);

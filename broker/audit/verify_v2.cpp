@@ -34,6 +34,7 @@ struct Run {
   std::uint64_t events = 0;
   std::uint64_t stated_key_seq = 0;  // the latest `started` event with a signing key
   std::string stated_key_hex;
+  std::uint64_t last_broker_seq = 0;  // the latest event of a kind only the broker writes
   tlog::NoteVerifier verifier;
 
   void add(std::uint64_t first, std::uint64_t last, std::string problem) {
@@ -62,6 +63,11 @@ void collect_targets(Run& run, const std::vector<std::string>& notes, const std:
 
 // Reads every event in order: the seqs must run 1, 2, 3, ...; each must decode; each is hashed
 // as stored into the rebuilt tree (at its position: leaf index = position, seq = position + 1).
+// Kinds a tool without the broker's signing key appends (`keten log` records its reads, `keten log
+// resend` its resends): the broker signs them with its next checkpoint, so until then they may
+// follow the last one, as the store's checks at start allow.
+bool written_by_tools(events::Kind kind) { return kind == events::Kind::kLogRead || kind == events::Kind::kResent; }
+
 contracts::Result<void> read_events(Run& run) {
   tlog::CompactTree tree;
   std::size_t next_target = 0;
@@ -88,7 +94,9 @@ contracts::Result<void> read_events(Run& run) {
                                     " (inserted, repeated or reordered)");
       }
       auto event = events::decode_event(entry.bytes);
+      if (event && !written_by_tools(event->kind())) run.last_broker_seq = seq;
       if (!event) {
+        run.last_broker_seq = seq;
         run.add(seq, seq, "event seq " + to_string(seq) + " is corrupt: " + event.error().detail);
       } else if (const auto* started = std::get_if<events::Started>(&event->record);
                  started != nullptr && !started->signing_key.empty()) {
@@ -245,7 +253,12 @@ void check_checkpoints(Run& run, const std::vector<std::string>& notes) {
     }
   }
   run.report.signed_size = good;
-  if (!any_finding && good < run.size()) {
+  if (!any_finding && good < run.size() && notes.empty() && run.stated_key_hex.empty() && run.verifier.name.empty()) {
+    // A broker without a signing key signs nothing: nothing to check the events against.
+    run.report.unsigned_events = run.size();
+  } else if (!any_finding && good < run.size() && run.last_broker_seq <= good && !notes.empty()) {
+    run.report.tool_events_after = run.size() - good;
+  } else if (!any_finding && good < run.size()) {
     run.add(good + 1, good + 1,
             seqs(good + 1, run.size()) + (good + 1 == run.size() ? " is" : " are") + " not covered by any checkpoint signed by " + run.verifier.name +
                 (notes.empty() ? " (the log has no checkpoint)" : " (the latest covers 1.." + to_string(good) + ")") +
@@ -347,7 +360,7 @@ void order_findings(std::vector<Finding>& findings) {
 
 contracts::Result<LogVerifyReport> verify_log_v2(const LogSource& source, const LogVerifyOptions& options) {
   LogVerifyReport report;
-  Run run{source, report, source.node_reader(), {}, {}, 0, 0, {}, {}};
+  Run run{source, report, source.node_reader(), {}, {}, 0, 0, {}, 0, {}};
   auto notes = source.read_checkpoints();
   if (!notes) return notes.error();
   collect_targets(run, *notes, options.receipts);
@@ -376,6 +389,14 @@ std::string format_report(const LogVerifyReport& report, std::size_t max_finding
     if (report.findings.size() > max_findings) text += "\n(" + to_string(report.findings.size() - max_findings) + " more)";
     text += "\nread " + to_string(report.events) + " events, " + to_string(report.checkpoints) + " checkpoint(s)";
     if (!report.key.empty()) text += ", key " + report.key;
+  }
+  if (report.tool_events_after > 0) {
+    text += "\nnote: the last " + to_string(report.tool_events_after) +
+            " event(s) are reads or resends tools recorded after the latest checkpoint; the broker signs them at its next start";
+  }
+  if (report.unsigned_events > 0) {
+    text += "\nnote: no checkpoint and no signing key in the log: the broker ran without a signing key, so the " +
+            to_string(report.unsigned_events) + " event(s) are consistent with each other but signed by no one";
   }
   if (report.key_from_log) {
     text += "\nnote: the checkpoints were checked with the key the log itself states (started event seq " +

@@ -46,6 +46,10 @@ struct LogVerifyReport {
   std::string key;                // the verifier key used (format_verifier_key), "" if none was needed
   bool key_from_log = false;      // true: the key the log states, not one the inspector gave
   std::uint64_t key_seq = 0;      // with key_from_log: the `started` event that states it
+  // Events after the latest checkpoint that tools appended (log_read, resent): allowed, noted.
+  std::uint64_t tool_events_after = 0;
+  // No checkpoint, no key given and none stated: a broker without a signing key. Noted, no finding.
+  std::uint64_t unsigned_events = 0;
   bool ok() const { return findings.empty(); }
 };
 

@@ -311,9 +311,11 @@ Command add_send(CLI::App& root) {
       ->capture_default_str();
   app->add_option("--case", options->case_ref,
                   "Case reference (V-number) the message is about (required unless each --lines line names one)");
+  // One id per --to, so that payload files may follow it: `--to DVO --to KMAR a.json`.
   app->add_option(
-      "--to", options->recipients,
-      "Explicit recipient partner id; repeat for several (default: all the contract's consumers)");
+         "--to", options->recipients,
+         "Explicit recipient partner id; repeat for several (default: all the contract's consumers)")
+      ->allow_extra_args(false);
   app->add_option("--id", options->message_id,
                   "Message id, the idempotency key (default: a new UUID)");
   app->add_option("--correlation", options->correlation_id,

@@ -65,7 +65,7 @@ int backup(const StoreArgs& args) {
   if (fs::file_size(args.to + "-wal", ec) == 0 && !ec) fs::remove(args.to + "-wal", ec);
   fs::remove(args.to + "-shm", ec);
   std::cout << "backup " << args.to << " of " << source.string() << ": " << stats->bytes << " bytes, "
-            << stats->messages << " messages, " << stats->log_rows << " log rows\n"
+            << stats->messages << " messages, " << stats->log_rows << " log events\n"
             << "quick_check: " << stats->quick_check << "\n";
   if (!report.ok) {
     std::cout << "log NOT INTACT: first bad seq " << report.first_bad_seq << ": " << report.problem << "\n";

@@ -77,6 +77,12 @@ DeliveryScheduler::DeliveryScheduler(store::SqliteStore& store, const BrokerOpti
                                      contracts::ContractRegistry* registry, const SensitiveByContract* sensitive)
     : store_(store), options_(options), registry_(registry), sensitive_(sensitive) {
   for (const auto& p : options.partners) roles_[p.id] = p.role;
+  // Without any contract with a ttl the sweep is never due: an idle broker opens no transaction.
+  bool any_ttl = false;
+  if (registry_) {
+    for (const auto& [key, contract] : registry_->all()) any_ttl = any_ttl || contract.ttl > 0;
+  }
+  if (!any_ttl) next_ttl_sweep_ = std::numeric_limits<contracts::Millis>::max();
 }
 
 Result<void> DeliveryScheduler::apply_policy(store::OutboundDelivery& d, std::vector<std::string>& removed,

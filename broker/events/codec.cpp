@@ -269,7 +269,7 @@ Result<Record> read_record(const fb::Event& e) {
     case fb::Detail::Rejected: {
       const auto* r = e.detail_as_Rejected();
       const auto code = static_cast<std::uint8_t>(r->code());
-      if (code > static_cast<std::uint8_t>(ErrorCode::kBacklogFull)) {
+      if (code > static_cast<std::uint8_t>(contracts::kLastErrorCode)) {
         return bad("rejected: error code " + std::to_string(code) + " is no known code");
       }
       Rejected out{static_cast<ErrorCode>(code), str(r->detail()), {}};

@@ -95,7 +95,7 @@ Record record_of(Kind kind, const json& d) {
     case Kind::kReceived: return Received{integer<std::uint64_t>(d, "bytes")};
     case Kind::kRejected: {
       Rejected r;
-      r.code = enum_named<ErrorCode, static_cast<std::size_t>(ErrorCode::kBacklogFull)>(
+      r.code = enum_named<ErrorCode, static_cast<std::size_t>(contracts::kLastErrorCode)>(
           text(d, "code"), [](ErrorCode c) { return contracts::to_string(c); });
       r.detail = text(d, "detail");
       for (const auto& e : list(d, "errors")) r.errors.push_back({text(e, "pointer"), text(e, "code"), text(e, "reason")});

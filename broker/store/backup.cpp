@@ -54,7 +54,7 @@ Result<BackupStats> copy_pages(const std::filesystem::path& source, const std::f
   // What the copy holds, and SQLite's page check of it (the log is verified by the caller).
   struct { const char* sql; std::int64_t* count; std::string* text; } reads[] = {
       {"SELECT count(*) FROM messages", &stats.messages, nullptr},
-      {"SELECT count(*) FROM handover_log", &stats.log_rows, nullptr},
+      {"SELECT coalesce(max(first_seq + count - 1), 0) FROM log_blocks", &stats.log_rows, nullptr},
       {"PRAGMA quick_check", nullptr, &stats.quick_check},
   };
   for (auto& read : reads) {

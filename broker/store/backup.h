@@ -16,7 +16,7 @@ struct BackupStats {
   std::int64_t pages = 0;
   std::int64_t bytes = 0;
   std::int64_t messages = 0;  // rows of `messages` in the copy
-  std::int64_t log_rows = 0;  // rows of `handover_log` in the copy
+  std::int64_t log_rows = 0;  // events in the copy's handover log (its Merkle tree size)
   std::string quick_check;    // "ok", or what SQLite's quick_check of the copy found
 };
 

@@ -111,7 +111,7 @@ send GZA consent.registered "$run/consent.json"
 send GZA health.action-perspective.published health.action-perspective.published.valid.json --to DVO
 receive DVO
 echo "   the log records each decision and its basis, never the values:"
-sqlite3 "$run/keten.db" "select '   ' || event || ' ' || recipient || ' ' || detail from handover_log where event in ('redacted','policy_allowed') and recipient = 'DVO'"
+/usr/bin/python3 "$here/log_events.py" "$keten" "$run/keten.db" lines redacted,policy_allowed DVO
 
 say "What each online partner received (each delivery acknowledged after it was written out)"
 for p in DTV KMAR DJI DVO IND GZA; do receive "$p"; done
@@ -247,8 +247,9 @@ say "Stopping the broker"
 kill -TERM "$broker_pid"
 wait "$broker_pid" && echo "broker stopped cleanly"
 broker_pid=""
-say "Handover log: $(sqlite3 "$run/keten.db" 'select count(*) from handover_log') events; by kind:"
-sqlite3 -column "$run/keten.db" 'select event, count(*) as n from handover_log group by event order by min(seq)'
+/usr/bin/python3 "$here/log_events.py" "$keten" "$run/keten.db" counts >"$run/log-counts.txt"
+say "Handover log: $(head -1 "$run/log-counts.txt") events; by kind:"
+tail -n +2 "$run/log-counts.txt"
 
 # --- the inspector's view: verify the log, replay the case (docs/inspector.md) ----------------
 # Read-only tools on the stopped broker's store; each read is itself recorded in the log.
@@ -265,7 +266,7 @@ say "HTML timeline for the inspector: $timeline"
 # --- the chain manager's view: data quality for the PDCA cycle (docs/quality-report.md) -------
 quality="${KETEN_DEMO_QUALITY:-$(dirname "$keten")/quality-report.html}"
 say "Timeliness norms missed in this run (the sample dates lie in the past, so announcements came late)"
-sqlite3 "$run/keten.db" "select '   ' || contract || ' ' || json_extract(detail, '$.norm') || ' (' || json_extract(detail, '$.state') || '): ' || json_extract(detail, '$.explanation') from handover_log where event = 'norm_violated' limit 6"
+/usr/bin/python3 "$here/log_events.py" "$keten" "$run/keten.db" norms 6
 say "Data-quality report (text; the same as one HTML page for the chain manager: $quality)"
 "$keten" --log-level warn report quality --store "$run/keten.db" --contracts "$here/../../contracts/migration-chain" >"$run/quality.txt"
 sed -n 1,40p "$run/quality.txt"

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -27,6 +26,8 @@ import uuid
 import warnings
 
 keten, source_dir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+sys.path.insert(0, os.path.join(source_dir, "tests", "support"))
+from log_rows import log_rows  # noqa: E402
 contracts_dir = os.path.join(source_dir, "tests", "data", "contracts")
 checks = {"passed": 0, "failed": 0}
 OIN = {"ALPHA": "00000001000000000001", "BRAVO": "00000001000000000002", "STRANGER": "00000001000000000099"}
@@ -648,8 +649,7 @@ def openapi_examples(alpha, work):
 
 def log_checks(store):
     """The handover log's accepted events for HTTPS submits record the origin and the assurance."""
-    db = sqlite3.connect(store)
-    rows = db.execute("SELECT sender, detail FROM handover_log WHERE event = 'accepted'").fetchall()
+    rows = [(r["sender"], r["detail"]) for r in log_rows(keten, store) if r["event"] == "accepted"]
     https = [json.loads(d) for s, d in rows if '"https:' in d]
     check(len(https) >= 100, "the accepted events of HTTPS submits are in the log (%d)" % len(https))
     check(all(d.get("origin", "").startswith("https:oin=%s;serial=" % OIN["ALPHA"]) and d.get("assurance") == "https"

@@ -80,7 +80,7 @@ TEST_CASE("a norm_violated event's facts come from its record or from the detail
   // A typed record without a detail text: the same facts from the record's fields.
   broker::events::Event typed;
   typed.record = broker::events::NormViolated{"notice", contracts::NormKind::kFollowUp, 1000, 5000, 4000,
-                                              "departure.outcome", "late", true};
+                                              "departure.outcome", "late", true, "KMAR", "k-2", "m-1"};
   f = broker::audit::norm_facts(typed);
   REQUIRE(f);
   CHECK(f->kind == "follow_up");
@@ -89,6 +89,9 @@ TEST_CASE("a norm_violated event's facts come from its record or from the detail
   CHECK(f->by_ms == 4000);
   CHECK(f->expected_contract == "departure.outcome");
   CHECK(f->was_open);
+  CHECK(f->late_party == "KMAR");
+  CHECK(f->key == "k-2");
+  CHECK(f->corrects == "m-1");
   // Another kind has none.
   typed.record = broker::events::Acknowledged{};
   CHECK_FALSE(broker::audit::norm_facts(typed));

@@ -68,6 +68,6 @@ TEST_CASE("an https origin is taken only from the HTTPS API's connections", "[co
     REQUIRE(error);
     CHECK(error->code == "not_https");
   }
-  CHECK(broker::core::assurance_of(PartnerRole::kChainPartner, "https:serial=1", true) == "https");
-  CHECK(broker::core::assurance_of(PartnerRole::kChainPartner, "https:serial=1", false) == "chain-partner");
+  CHECK(broker::core::assurance_of(PartnerRole::kChainPartner, "https:serial=1", true) == broker::events::Assurance::kHttps);
+  CHECK(broker::core::assurance_of(PartnerRole::kChainPartner, "https:serial=1", false) == broker::events::Assurance::kChainPartner);
 }
