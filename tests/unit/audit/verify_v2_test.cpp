@@ -152,6 +152,33 @@ TEST_CASE("events appended after the last checkpoint are named", "[audit][v2][ta
   require_first(verify(log.source), 52, 52, "seq 52 is not covered by any checkpoint signed by keten.example/audit-test");
 }
 
+TEST_CASE("reads and resends tools recorded after the last checkpoint are noted, anything else among them named", "[audit][v2][tamper]") {
+  auto log = v2_test::make_log(10);
+  // What `keten log` and `keten log resend` append without the broker's key: allowed, and said.
+  REQUIRE(log.source.append_block({v2_test::event(0, 52, broker::events::LogRead{}),
+                                   v2_test::event(0, 53, broker::events::Resent{})},
+                                  nullptr));
+  auto r = verify(log.source);
+  CHECK(r.ok());
+  CHECK(r.tool_events_after == 2);
+  CHECK_THAT(broker::audit::format_report(r), Catch::Contains("the last 2 event(s) are reads or resends tools recorded"));
+  // A delivery among them only the broker writes: appended behind the signatures.
+  REQUIRE(log.source.append_block({v2_test::event(0, 54, broker::events::Delivered{})}, nullptr));
+  require_first(verify(log.source), 52, 52, "seq 52..54 are not covered by any checkpoint");
+}
+
+TEST_CASE("a log of a broker without a signing key is noted as signed by no one, unless a key is expected", "[audit][v2]") {
+  broker::audit::MemoryLogSource source;
+  REQUIRE(source.append_block({v2_test::event(0, 1, broker::events::Routed{})}, nullptr));
+  LogVerifyOptions options;
+  auto r = broker::audit::verify_log_v2(source, options);
+  REQUIRE(r);
+  CHECK(r->ok());
+  CHECK(r->unsigned_events == 1);
+  CHECK_THAT(broker::audit::format_report(*r), Catch::Contains("signed by no one"));
+  require_first(verify(source), 1, 1, "not covered by any checkpoint");
+}
+
 TEST_CASE("checkpoints re-signed with another key are refused even though they verify with their own", "[audit][v2][tamper]") {
   auto log = v2_test::make_log(10);
   const auto other = v2_test::signer('\x43');
