@@ -28,8 +28,8 @@ packages=(
   libcpp-httplib-dev  # broker/ops: the /healthz, /readyz, /metrics endpoint
   chromium
   python3-websocket  # tests/integration/console_browser.py: drives headless chromium over the DevTools protocol
-  clang-14 libclang-rt-14-dev  # make fuzz / fuzz-smoke: libFuzzer with ASan+UBSan (docs/fuzzing.md)
-  clang-tidy-14  # make tidy (run by make test): the bug-pattern checks in .clang-tidy
+  clang-14 libclang-rt-14-dev  # the ASan+UBSan build of make test; make fuzz / fuzz-smoke: libFuzzer (docs/fuzzing.md)
+  clang-tidy-14  # make tidy: the bug-pattern checks in .clang-tidy
 )
 bench_packages=(
   rabbitmq-server librabbitmq-dev gnuplot-nox  # bench/run.sh: RabbitMQ peer, its C client, plots

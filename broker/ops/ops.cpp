@@ -169,8 +169,9 @@ void Ops::note_case(const events::Event& e) {
 void Ops::find_oldest_cases(store::SqliteStore& store) {
   for (auto& [alert, at] : unwritten_) {
     if (alert.kind != AlertKind::kOldestUndelivered || !alert.cases.empty()) continue;
+    const std::string& subject = alert.subject;  // a structured binding cannot be captured (clang 14)
     auto b = std::find_if(snapshot_.backlog.begin(), snapshot_.backlog.end(),
-                          [&](const RecipientBacklog& r) { return r.recipient == alert.subject; });
+                          [&](const RecipientBacklog& r) { return r.recipient == subject; });
     if (b == snapshot_.backlog.end() || b->oldest_accepted_at == 0) continue;
     // Once per firing: the undelivered messages to the recipient accepted in that millisecond.
     for (const char* state : {"pending", "in_flight"}) {
