@@ -2,8 +2,6 @@
 // when each was accepted and against the newest version in force now (or --as-of). A read of the
 // store like the other `keten log` tools, and recorded as a `log_read` row the same way.
 // docs/inspector.md, "Re-validation".
-#include <pwd.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
@@ -11,11 +9,11 @@
 #include <iostream>
 #include <limits>
 #include <memory>
-#include <nlohmann/json.hpp>
 
 #include "broker/audit/signing.h"
 #include "broker/cli/command.h"
 #include "broker/cli/json_output.h"
+#include "broker/cli/read_record.h"
 #include "broker/lifecycle/revalidation.h"
 #include "broker/store/contract_history.h"
 #include "broker/store/seal.h"
@@ -38,41 +36,6 @@ struct RevalidateArgs {
 int fail(int code, const std::string& detail) {
   std::cerr << "keten log revalidate: " << detail << "\n";
   return code;
-}
-
-std::string who() {
-  std::string user;
-  if (const char* env = std::getenv("USER"); env != nullptr) user = env;
-  if (user.empty()) {
-    if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr) user = pw->pw_name;
-  }
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  return (user.empty() ? "?" : user) + "@" + host + " (uid " + std::to_string(::getuid()) + ")";
-}
-
-// The read as a `log_read` row, appended through the store so the chain stays whole; a store the
-// tool cannot write (an inspector's read-only copy) is said on stderr, as the other tools do.
-void record_read(const RevalidateArgs& args, const std::string& command) {
-  broker::store::StoreOptions o;
-  o.path = args.store;
-  auto store = broker::store::SqliteStore::open(o);
-  contracts::Result<void> r;
-  if (!store) {
-    r = store.error();
-  } else if (r = store->begin(); r) {
-    broker::store::LogEvent e;
-    e.at = contracts::now_millis();
-    e.event = "log_read";
-    e.case_ref = args.case_ref;
-    e.detail = nlohmann::json{{"command", command}, {"user", who()}}.dump(-1, ' ', false,
-                                                                           nlohmann::json::error_handler_t::replace);
-    auto seq = store->append_log(std::move(e));
-    if (!seq) r = seq.error();
-    if (r) r = store->commit();
-    if (!r) store->rollback();
-  }
-  if (!r) std::cerr << "keten log revalidate: warning: this log_read was not recorded in the log: " << r.error().detail << "\n";
 }
 
 int revalidate(const RevalidateArgs& args, const std::string& command) {
@@ -114,7 +77,7 @@ int revalidate(const RevalidateArgs& args, const std::string& command) {
   } else if (std::ofstream file(args.out, std::ios::binary); !(file << text)) {
     return fail(kExitFailed, "cannot write " + args.out);
   }
-  record_read(args, command);
+  record_read("keten log revalidate", ReadRecord{args.store, "", command, "", args.case_ref, ""});
   // A difference is a finding, as a broken chain is for verify: exit 1 so scripts notice it.
   return report.differences == 0 ? kExitOk : kExitFailed;
 }

@@ -8,6 +8,7 @@
 #include "broker/audit/hash_chain.h"
 #include "broker/audit/signing.h"
 #include "broker/cli/command.h"
+#include "broker/cli/log_v2.h"
 #include "broker/core/config.h"
 #include "broker/store/backup.h"
 #include "broker/store/sqlite_store.h"
@@ -62,12 +63,15 @@ int backup(const StoreArgs& args) {
     report = broker::audit::verify_log(*data, {expected});
   }
   // A read-only connection leaves an empty -wal and the -shm behind: the copy is one file.
-  if (fs::file_size(args.to + "-wal", ec) == 0 && !ec) fs::remove(args.to + "-wal", ec);
-  fs::remove(args.to + "-shm", ec);
+  auto one_file = [&] {
+    if (fs::file_size(args.to + "-wal", ec) == 0 && !ec) fs::remove(args.to + "-wal", ec);
+    fs::remove(args.to + "-shm", ec);
+  };
   std::cout << "backup " << args.to << " of " << source.string() << ": " << stats->bytes << " bytes, "
             << stats->messages << " messages, " << stats->log_rows << " log events\n"
             << "quick_check: " << stats->quick_check << "\n";
   if (!report.ok) {
+    one_file();
     std::cout << "log NOT INTACT: first bad seq " << report.first_bad_seq << ": " << report.problem << "\n";
     return kExitFailed;
   }
@@ -75,6 +79,14 @@ int backup(const StoreArgs& args) {
             << " checkpoint(s)";
   if (report.signed_up_to > 0) std::cout << ", signed up to seq " << report.signed_up_to;
   std::cout << "\n";
+  // The same events as one Merkle tree against the copy's signed tree checkpoints.
+  std::cout << "Merkle tree: " << std::flush;
+  LogV2Args tree;
+  tree.store = args.to;
+  tree.signing_key = expected;
+  const int tree_code = log_v2_verify(tree);
+  one_file();
+  if (tree_code != kExitOk) return kExitFailed;
   return stats->quick_check == "ok" ? kExitOk : kExitFailed;
 }
 

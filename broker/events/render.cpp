@@ -437,7 +437,11 @@ std::string describe(const Event& e, const Unsealer& unseal) {
           },
           [&](const Acknowledged&) { return e.recipient + " acknowledged " + what(e); },
           [&](const Nacked& n) { return e.recipient + " refused " + what(e) + ": " + n.reason; },
-          [&](const DeadLettered&) { return "broker gave up delivering " + what(e) + " to " + e.recipient; },
+          [&](const DeadLettered& d) {
+            // Why, when it was not the attempts running out: "expired" (past the contract's ttl),
+            // or a stored payload that cannot be opened.
+            return "broker gave up delivering " + what(e) + " to " + e.recipient + (d.reason.empty() ? "" : ": " + d.reason);
+          },
           [&](const Redacted& r) {
             std::vector<std::string> removed;
             for (const auto& f : r.removed) removed.push_back(f.pointer + " (" + f.rule + ")");

@@ -131,19 +131,29 @@ class Client:
         self.conn = None
 
     def request(self, method, path, body=None, headers=None, timeout=HANG):
-        if self.conn is None:
-            self.conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=timeout)
         data = None if body is None else (body if isinstance(body, (bytes, str)) else json.dumps(body))
         h = {"Content-Type": "application/json"} if data is not None else {}
         h.update(headers or {})
-        try:
-            self.conn.request(method, path, body=data, headers=h)
-            r = self.conn.getresponse()
-            raw = r.read()
-        except (http.client.HTTPException, OSError):
-            self.conn.close()
-            self.conn = None
-            raise
+        for tries_left in (1, 0):
+            reused = self.conn is not None
+            if self.conn is None:
+                self.conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=timeout)
+            try:
+                self.conn.request(method, path, body=data, headers=h)
+                r = self.conn.getresponse()
+                raw = r.read()
+                break
+            except (ssl.SSLEOFError, BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                # A kept-alive connection the broker closed after io_timeout_ms of silence (as
+                # docs/http-api.md says it does): the request never reached it; open a new one.
+                self.conn.close()
+                self.conn = None
+                if not reused or tries_left == 0:
+                    raise
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = None
+                raise
         if r.getheader("Connection", "").lower() == "close":
             self.conn.close()
             self.conn = None
