@@ -31,6 +31,13 @@ struct Answers {
   }
 };
 
+// One frame in flight: a second message waits for the first's answer, and queued ones batch.
+partner::ClientOptions one_frame() {
+  partner::ClientOptions o;
+  o.frames_in_flight = 1;
+  return o;
+}
+
 contracts::Submit submit_with_id(const std::string& id) {
   contracts::Submit s = a_submit();
   s.header.message_id = id;
@@ -42,9 +49,7 @@ contracts::Submit submit_with_id(const std::string& id) {
 TEST_CASE("an idle client sends a submit at once as one Submit frame, without waiting to batch",
           "[sdk][batching]") {
   TestRouter router;
-  partner::ClientOptions one_frame;
-  one_frame.frames_in_flight = 1;  // the second message waits for the first's answer
-  auto client = partner::Client::connect(profile_for(router), one_frame);
+  auto client = partner::Client::connect(profile_for(router), one_frame());
   REQUIRE(client);
   Answers answers;
   REQUIRE(client->submit_async(submit_with_id("m-1"), answers.callback()));
@@ -66,9 +71,7 @@ TEST_CASE("an idle client sends a submit at once as one Submit frame, without wa
 TEST_CASE("submits queued while one is in flight leave together in one SubmitBatch",
           "[sdk][batching]") {
   TestRouter router;
-  partner::ClientOptions one_frame;
-  one_frame.frames_in_flight = 1;  // the second message waits for the first's answer
-  auto client = partner::Client::connect(profile_for(router), one_frame);
+  auto client = partner::Client::connect(profile_for(router), one_frame());
   REQUIRE(client);
   Answers answers;
   REQUIRE(client->submit_async(submit_with_id("first"), answers.callback()));
@@ -200,9 +203,7 @@ TEST_CASE("a full window makes submit_async wait for receipts (back-pressure)", 
 
 TEST_CASE("a batch the broker refuses whole is sent again message by message", "[sdk][batching]") {
   TestRouter router;
-  partner::ClientOptions one_frame;
-  one_frame.frames_in_flight = 1;  // the second message waits for the first's answer
-  auto client = partner::Client::connect(profile_for(router), one_frame);
+  auto client = partner::Client::connect(profile_for(router), one_frame());
   REQUIRE(client);
   Answers answers;
   REQUIRE(client->submit_async(submit_with_id("first"), answers.callback()));
@@ -244,9 +245,7 @@ TEST_CASE("a batch the broker refuses whole is sent again message by message", "
 
 TEST_CASE("a blocking send batches with the asynchronous submits outstanding", "[sdk][batching]") {
   TestRouter router;
-  partner::ClientOptions one_frame;
-  one_frame.frames_in_flight = 1;
-  auto result = with_client(profile_for(router), one_frame, [](partner::Client& c) {
+  auto result = with_client(profile_for(router), one_frame(), [](partner::Client& c) {
     Answers answers;
     if (!c.submit_async(submit_with_id("async-1"), answers.callback())) throw std::runtime_error("submit");
     if (!c.submit_async(submit_with_id("async-2"), answers.callback())) throw std::runtime_error("submit");
