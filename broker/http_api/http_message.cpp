@@ -36,11 +36,11 @@ const char* reason_phrase(int status) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
-    case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 415: return "Unsupported Media Type";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
@@ -73,6 +73,137 @@ std::optional<std::string> url_decode(const std::string& text) {
     }
   }
   return out;
+}
+
+namespace {
+
+using contracts::Error;
+using contracts::ErrorCode;
+
+// A line's bytes may not hold CR, LF or other control characters (tab aside).
+bool has_control(std::string_view line) {
+  return std::any_of(line.begin(), line.end(), [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; });
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+HttpReadError read_error_of(const contracts::Error& error) {
+  return HttpReadError{error.code == ErrorCode::kTooLarge ? 413 : 400, error.detail};
+}
+
+contracts::Result<bool> ChunkedDecoder::feed(std::string& input) {
+  std::size_t pos = 0;  // consumed from the front of input
+  auto need_more = [&]() -> contracts::Result<bool> {
+    input.erase(0, pos);
+    return false;
+  };
+  // The next CRLF-ended line from pos: its text, or nullopt when it has not all arrived yet.
+  // `max` bounds the line (what is buffered while it has not ended); `limit` is the bound named.
+  auto next_line = [&](std::size_t max, std::size_t limit,
+                       const char* what) -> contracts::Result<std::optional<std::string_view>> {
+    const std::string_view rest = std::string_view(input).substr(pos);
+    const std::size_t lf = rest.find('\n');
+    const std::string too_long = std::string(what) + " is longer than " + std::to_string(limit) + " bytes";
+    if (lf == std::string_view::npos) {
+      if (rest.size() > max) return Error{ErrorCode::kProtocol, too_long};
+      return std::optional<std::string_view>();
+    }
+    if (lf == 0 || rest[lf - 1] != '\r') return Error{ErrorCode::kProtocol, std::string(what) + " does not end with CRLF"};
+    if (lf - 1 > max) return Error{ErrorCode::kProtocol, too_long};
+    pos += lf + 1;
+    return std::optional<std::string_view>(rest.substr(0, lf - 1));
+  };
+  while (true) {
+    switch (state_) {
+      case State::kSize: {
+        auto line = next_line(kMaxLineBytes, kMaxLineBytes, "a chunk size line");
+        if (!line) return line.error();
+        if (!*line) return need_more();
+        std::string_view text = **line;
+        if (has_control(text)) return Error{ErrorCode::kProtocol, "a chunk size line holds a control character"};
+        // chunk-size = 1*HEXDIG, then optional extensions (BWS ";" ...), which are ignored.
+        std::size_t digits = 0;
+        std::size_t size = 0;
+        bool over = false;
+        const std::size_t room = max_body_ - body_.size();
+        while (digits < text.size() && hex_value(text[digits]) >= 0) {
+          // Saturates past the limit: no size, however many digits, can overflow.
+          if (!over) {
+            size = size * 16 + static_cast<std::size_t>(hex_value(text[digits]));
+            if (size > room) over = true;
+          }
+          ++digits;
+        }
+        if (digits == 0) {
+          return Error{ErrorCode::kProtocol, "a chunk size is not hexadecimal (\"" + std::string(text.substr(0, 32)) + "\")"};
+        }
+        std::string_view ext = text.substr(digits);
+        while (!ext.empty() && (ext.front() == ' ' || ext.front() == '\t')) ext.remove_prefix(1);
+        if (!ext.empty() && ext.front() != ';') {
+          return Error{ErrorCode::kProtocol, "a chunk size is followed by \"" + std::string(ext.substr(0, 32)) +
+                                                 "\" (only ;extensions may follow it)"};
+        }
+        if (over) {
+          return Error{ErrorCode::kTooLarge, "a chunk of 0x" + std::string(text.substr(0, std::min<std::size_t>(digits, 32))) +
+                                                 " bytes takes the body past the limit of " + std::to_string(max_body_) +
+                                                 " bytes (http_api.max_body_bytes)"};
+        }
+        remaining_ = size;
+        state_ = size == 0 ? State::kTrailers : State::kData;
+        break;
+      }
+      case State::kData: {
+        const std::size_t take = std::min(remaining_, input.size() - pos);
+        body_.append(input, pos, take);
+        pos += take;
+        remaining_ -= take;
+        if (remaining_ > 0) return need_more();
+        state_ = State::kDataEnd;
+        break;
+      }
+      case State::kDataEnd: {
+        if (input.size() - pos < 2) {
+          if (input.size() - pos == 1 && input[pos] != '\r') {
+            return Error{ErrorCode::kProtocol, "a chunk's data is not followed by CRLF (more data than its size said)"};
+          }
+          return need_more();
+        }
+        if (input.compare(pos, 2, "\r\n") != 0) {
+          return Error{ErrorCode::kProtocol, "a chunk's data is not followed by CRLF (more data than its size said)"};
+        }
+        pos += 2;
+        state_ = State::kSize;
+        break;
+      }
+      case State::kTrailers: {
+        auto line = next_line(kMaxTrailerBytes - trailer_bytes_, kMaxTrailerBytes, "the trailer section");
+        if (!line) return line.error();
+        if (!*line) return need_more();
+        trailer_bytes_ += (*line)->size() + 2;
+        if ((*line)->empty()) {
+          state_ = State::kDone;
+          break;
+        }
+        // Trailer fields are ignored (none of them may change how the request is handled), but
+        // each must still be a field line.
+        const std::size_t colon = (*line)->find(':');
+        if (colon == std::string_view::npos || colon == 0 || has_control(**line)) {
+          return Error{ErrorCode::kProtocol, "a trailer line is not a header field"};
+        }
+        break;
+      }
+      case State::kDone:
+        input.erase(0, pos);
+        return true;
+    }
+  }
 }
 
 bool HttpReader::fill() {
@@ -161,9 +292,8 @@ HttpReader::Outcome HttpReader::next() {
   const std::string connection = lower(req.header("connection"));
   if (connection == "close") req.keep_alive = false;
   if (connection == "keep-alive") req.keep_alive = true;
-  if (!req.header("transfer-encoding").empty()) {
-    out.error = HttpReadError{411, "send the body with Content-Length (chunked uploads are not taken)"};
-    return out;
+  if (req.headers.count("transfer-encoding")) {
+    return read_chunked(std::move(req));
   }
   std::size_t length = 0;
   if (std::string cl = req.header("content-length"); !cl.empty()) {
@@ -193,6 +323,40 @@ HttpReader::Outcome HttpReader::next() {
   }
   req.body = buffer_.substr(0, length);
   buffer_.erase(0, length);
+  out.request = std::move(req);
+  return out;
+}
+
+HttpReader::Outcome HttpReader::read_chunked(HttpRequest req) {
+  Outcome out;
+  // Only the chunked coding alone: any other coding (gzip, ...) is not understood (RFC 9112 §6.1).
+  if (lower(req.header("transfer-encoding")) != "chunked") {
+    out.error = HttpReadError{501, "Transfer-Encoding \"" + req.header("transfer-encoding") +
+                                       "\" is not served (only chunked, or a Content-Length body)"};
+    return out;
+  }
+  // Both framings at once is how requests are smuggled past proxies: refused, not guessed at.
+  if (req.headers.count("content-length")) {
+    out.error = HttpReadError{400, "both Transfer-Encoding and Content-Length are set"};
+    return out;
+  }
+  if (buffer_.empty() && lower(req.header("expect")) == "100-continue") {
+    if (!connection_.write_all("HTTP/1.1 100 Continue\r\n\r\n")) return out;
+  }
+  ChunkedDecoder decoder(max_body_);
+  while (true) {
+    auto done = decoder.feed(buffer_);
+    if (!done) {
+      out.error = read_error_of(done.error());
+      return out;
+    }
+    if (*done) break;
+    if (!fill()) {
+      out.error = HttpReadError{400, "the request ended before its last chunk did"};
+      return out;
+    }
+  }
+  req.body = std::move(decoder.body());
   out.request = std::move(req);
   return out;
 }
