@@ -35,7 +35,8 @@ extern "C" void on_stop_signal(int) {
 
 contracts::Result<std::unique_ptr<broker::http_api::HttpApi>> start_http_api(const broker::core::BrokerOptions& options,
                                                                             broker::http_api::GatewayKeys keys,
-                                                                            const std::string& broker_endpoint) {
+                                                                            const std::string& broker_endpoint,
+                                                                            broker::ops::MetricsRegistry* metrics) {
   contracts::ConfiguredParties parties;
   std::vector<broker::http_api::PartnerCertificate> certificates;
   for (const auto& p : options.partners) {
@@ -48,7 +49,7 @@ contracts::Result<std::unique_ptr<broker::http_api::HttpApi>> start_http_api(con
   broker::http_api::BrokerAddress address{broker_endpoint, broker::transport::curve_public_key(options.secret_key),
                                           options.ack_timeout};
   return broker::http_api::HttpApi::start(options.http_api, certificates, std::move(keys), std::move(address),
-                                          std::make_unique<contracts::ContractRegistry>(std::move(*registry)));
+                                          std::make_unique<contracts::ContractRegistry>(std::move(*registry)), metrics);
 }
 
 int serve(const ServeArgs& args) {
@@ -106,7 +107,7 @@ int serve(const ServeArgs& args) {
   if (auto http = (*broker)->http_endpoint(); !http.empty()) std::cout << "http " << http << std::endl;
   std::unique_ptr<broker::http_api::HttpApi> https;
   if (gateway_keys) {
-    auto api = start_http_api(*options, std::move(*gateway_keys), (*broker)->endpoint());
+    auto api = start_http_api(*options, std::move(*gateway_keys), (*broker)->endpoint(), (*broker)->metrics());
     if (!api) {
       g_running = nullptr;
       std::cerr << "keten serve: " << api.error().detail << "\n";

@@ -596,6 +596,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
 
 std::string Broker::endpoint() const { return impl_->socket.endpoint(); }
 std::string Broker::http_endpoint() const { return impl_->ops ? impl_->ops->http_endpoint() : std::string(); }
+ops::MetricsRegistry* Broker::metrics() { return impl_->ops ? &impl_->ops->metrics() : nullptr; }
 
 Result<void> Broker::turn(std::chrono::milliseconds timeout) { return impl_->turn(timeout); }
 

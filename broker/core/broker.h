@@ -14,6 +14,10 @@
 #include "broker/core/options.h"
 #include "contracts/error.h"
 
+namespace broker::ops {
+class MetricsRegistry;
+}
+
 namespace broker::core {
 
 class Broker {
@@ -27,6 +31,9 @@ class Broker {
   std::string endpoint() const;
   // The HTTP endpoint (/healthz, /readyz, /metrics) as bound, "" when [http] listen is not set.
   std::string http_endpoint() const;
+  // The metrics /metrics serves (thread-safe), for components beside the loop that count their
+  // own (the HTTPS API); null when neither [http] listen nor alerts are on.
+  ops::MetricsRegistry* metrics();
 
   // Runs loop turns until stop() is called. Returns an error only when the store or the socket
   // fails for good.

@@ -56,12 +56,12 @@ std::string title_of(int status) {
     case 404: return "Not found";
     case 405: return "Method not allowed";
     case 409: return "Conflict";
-    case 411: return "Length required";
     case 413: return "Content too large";
     case 415: return "Unsupported media type";
     case 429: return "Too many requests";
     case 431: return "Request headers too large";
     case 503: return "The broker could not take the request now";
+    case 501: return "Not implemented";
     case 504: return "The broker did not answer in time";
     default: return "Error";
   }
@@ -339,21 +339,44 @@ Api::~Api() = default;
 HttpResponse Api::read_error(const HttpReadError& error) {
   Problem p;
   p.status = error.status;
-  p.code = error.status == 413 ? "too_large" : error.status == 411 ? "length_required" : "bad_request";
+  p.code = error.status == 413 ? "too_large" : error.status == 501 ? "not_implemented" : "bad_request";
   p.detail = error.detail;
   HttpResponse r = problem_response(p);
   r.close = true;
   return r;
 }
 
-HttpResponse Api::handle(const HttpRequest& request, ConnectionState& connection) {
+namespace {
+
+std::vector<std::string> path_parts(const std::string& path) {
   std::vector<std::string> parts;
-  for (std::size_t start = 1; start <= request.path.size();) {
-    std::size_t slash = request.path.find('/', start);
-    if (slash == std::string::npos) slash = request.path.size();
-    parts.push_back(request.path.substr(start, slash - start));
+  for (std::size_t start = 1; start <= path.size();) {
+    std::size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    parts.push_back(path.substr(start, slash - start));
     start = slash + 1;
   }
+  return parts;
+}
+
+}  // namespace
+
+std::string route_of(const std::string& path) {
+  const auto parts = path_parts(path);
+  if (parts.empty() || parts[0] != "v1") return "other";
+  if (parts.size() == 2 && (parts[1] == "messages" || parts[1] == "deliveries" || parts[1] == "contracts" ||
+                            parts[1] == "openapi.json")) {
+    return "/v1/" + parts[1];
+  }
+  if (parts.size() == 4 && parts[1] == "deliveries" && (parts[3] == "ack" || parts[3] == "nack")) {
+    return "/v1/deliveries/{id}/" + parts[3];
+  }
+  if (parts.size() == 4 && parts[1] == "contracts") return "/v1/contracts/{name}/{version}";
+  return "other";
+}
+
+HttpResponse Api::handle(const HttpRequest& request, ConnectionState& connection) {
+  const std::vector<std::string> parts = path_parts(request.path);
   auto method_not_allowed = [&](const char* allow) {
     Problem p{405, "method_not_allowed", "", request.method + " is not served on " + request.path};
     HttpResponse r = problem_response(p, request.path);

@@ -73,6 +73,11 @@ class Api {
   std::map<std::string, std::unique_ptr<DeliverySession>> sessions_;
 };
 
+// The route a request path falls under, for metric labels: "/v1/messages",
+// "/v1/deliveries/{id}/ack", "/v1/contracts/{name}/{version}", ...; "other" for any path the API
+// does not serve (so a client cannot make a label per path it invents).
+std::string route_of(const std::string& path);
+
 // The OpenAPI 3.0 document of this API (docs/openapi.json, compiled in).
 const std::string& openapi_document();
 

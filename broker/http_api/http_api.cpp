@@ -22,6 +22,7 @@
 #include "broker/http_api/log.h"
 #include "broker/http_api/tls.h"
 #include "broker/ops/http_server.h"
+#include "broker/ops/metrics.h"
 #include "contracts/registry.h"
 
 namespace broker::http_api {
@@ -32,6 +33,35 @@ using contracts::ErrorCode;
 using contracts::Result;
 
 constexpr std::chrono::seconds kKeepAliveInterval{3};  // well within the broker's session_timeout_ms
+
+// The metric families the HTTPS API counts in the broker's registry (docs/operations.md).
+constexpr const char* kRequests = "keten_https_requests_total";
+constexpr const char* kRequestSeconds = "keten_https_request_seconds";
+constexpr const char* kHandshakesRefused = "keten_https_handshakes_refused_total";
+constexpr const char* kConnectionsRefused = "keten_https_connections_refused_total";
+constexpr const char* kConnectionsOpen = "keten_https_connections_open";
+
+void describe_metrics(ops::MetricsRegistry& m) {
+  using ops::MetricType;
+  m.describe(kRequests, MetricType::kCounter,
+             "HTTPS API requests answered, by route, method and status (route unread: refused while being read).");
+  m.describe(kRequestSeconds, MetricType::kHistogram,
+             "HTTPS API time from a request read to its answer ready, by route (long polls included).",
+             {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
+  m.describe(kHandshakesRefused, MetricType::kCounter, "HTTPS TLS handshakes refused, by kind.");
+  m.describe(kConnectionsRefused, MetricType::kCounter, "HTTPS connections closed at accept, by reason.");
+  m.describe(kConnectionsOpen, MetricType::kGauge, "HTTPS TCP connections held (max: http_api.max_connections).");
+  m.set(kConnectionsOpen, {}, 0);
+  m.add(kConnectionsRefused, {{"reason", "max_connections"}}, 0);
+  for (const char* kind : {"unknown_ca", "expired", "revoked", "no_certificate", "protocol", "other"}) {
+    m.add(kHandshakesRefused, {{"kind", kind}}, 0);
+  }
+}
+
+// The method as a label: the two the API serves, anything else as "other".
+std::string method_label(const std::string& method) {
+  return method == "GET" || method == "POST" ? method : "other";
+}
 
 // The origin a certificate's submits carry, recorded in the handover log's accepted event:
 // `https:` then the OIN, the certificate serial and its fingerprint (docs/http-api.md).
@@ -107,6 +137,14 @@ struct HttpApi::Impl {
     std::atomic<bool> done{false};
   };
   std::list<Connection> connections;
+  ops::MetricsRegistry* metrics = nullptr;  // the broker's; null: nothing counted
+  std::size_t open = 0;                     // connections held, as the gauge shows it; guarded by mu
+
+  // With mu held: the gauge of open connections moves with `delta`.
+  void count_open(int delta) {
+    open = delta < 0 ? open - 1 : open + 1;
+    if (metrics) metrics->set(kConnectionsOpen, {}, static_cast<double>(open));
+  }
 
   Impl(HttpApiOptions o, TlsContext t) : options(std::move(o)), tls(std::move(t)) {}
 
@@ -146,6 +184,7 @@ struct HttpApi::Impl {
       if (connections.size() >= options.max_connections) {
         log().warn("https connection refused address={} reason=max_connections {}", peer_address(addr), options.max_connections);
         ::close(fd);
+        if (metrics) metrics->add(kConnectionsRefused, {{"reason", "max_connections"}});
         continue;
       }
       // The connection's thread works on a duplicate of the descriptor and closes it; this one stays
@@ -158,9 +197,14 @@ struct HttpApi::Impl {
       }
       Connection& c = connections.emplace_back();
       c.fd = fd;
+      count_open(+1);
       c.thread = std::thread([this, &c, own, address = peer_address(addr)] {
         serve(own, address);
         ::shutdown(c.fd, SHUT_RDWR);  // the client sees the end now, not when the thread is reaped
+        {
+          std::lock_guard lock(mu);
+          count_open(-1);
+        }
         c.done.store(true);
       });
     }
@@ -171,6 +215,7 @@ struct HttpApi::Impl {
     auto tls_connection = TlsConnection::accept(tls, fd, options.io_timeout);
     if (!tls_connection) {
       log().warn("https handshake refused address={} reason={}", address, tls_connection.error().detail);
+      if (metrics) metrics->add(kHandshakesRefused, {{"kind", refusal_kind(tls_connection.error().detail)}});
       return;
     }
     TlsConnection& conn = *tls_connection;
@@ -190,11 +235,22 @@ struct HttpApi::Impl {
       if (next.error) {
         log().warn("https request refused partner={} address={} status={} detail={}", state.partner, address,
                    next.error->status, next.error->detail);
+        if (metrics) {
+          metrics->add(kRequests, {{"route", "unread"}, {"method", "other"}, {"status", std::to_string(next.error->status)}});
+        }
         (void)write_response(conn, Api::read_error(*next.error));
         break;
       }
       if (!next.request) break;
+      const auto started = std::chrono::steady_clock::now();
       HttpResponse response = answer(*next.request, state);
+      if (metrics) {
+        const std::string route = route_of(next.request->path);
+        metrics->add(kRequests, {{"route", route}, {"method", method_label(next.request->method)},
+                                 {"status", std::to_string(response.status)}});
+        metrics->observe(kRequestSeconds, {{"route", route}},
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      }
       log().debug("https {} {} partner={} status={}", next.request->method, next.request->path, state.partner, response.status);
       if (!next.request->keep_alive) response.close = true;
       if (!write_response(conn, response) || response.close) break;
@@ -235,7 +291,8 @@ HttpApi::~HttpApi() { stop(); }
 
 Result<std::unique_ptr<HttpApi>> HttpApi::start(const HttpApiOptions& options, const std::vector<PartnerCertificate>& partners,
                                                 GatewayKeys keys, BrokerAddress broker,
-                                                std::unique_ptr<contracts::ContractRegistry> registry) {
+                                                std::unique_ptr<contracts::ContractRegistry> registry,
+                                                ops::MetricsRegistry* metrics) {
   auto tls = TlsContext::create(options);
   if (!tls) return tls.error();
   // A client that hangs up while its answer is written must not end the process: writes to a
@@ -247,6 +304,8 @@ Result<std::unique_ptr<HttpApi>> HttpApi::start(const HttpApiOptions& options, c
     if (!p.cert_sha256.empty()) impl->certificates.by_sha256[p.cert_sha256] = p.partner;
   }
   impl->registry = std::move(registry);
+  impl->metrics = metrics;
+  if (metrics) describe_metrics(*metrics);
   broker.endpoint = local_endpoint(broker.endpoint);
   const auto ack_timeout = broker.ack_timeout;
   impl->api = std::make_unique<Api>(*impl->registry, impl->context, std::move(broker), std::move(keys), options.max_wait,

@@ -19,6 +19,9 @@
 namespace contracts {
 class ContractRegistry;
 }
+namespace broker::ops {
+class MetricsRegistry;
+}
 
 namespace broker::http_api {
 
@@ -31,11 +34,13 @@ struct PartnerCertificate {
 class HttpApi {
  public:
   // Loads the certificates, binds `options.listen` and starts serving. `registry` is the broker's
-  // contract set (for GET /v1/contracts); `broker` its endpoint as bound and its public key.
+  // contract set (for GET /v1/contracts); `broker` its endpoint as bound and its public key;
+  // `metrics` the broker's registry (its /metrics), where the keten_https_* families are counted
+  // (docs/operations.md), or null to count nothing. It must outlive the HttpApi.
   // kConfig when a file or setting is bad, kTransport when the address cannot be bound.
   [[nodiscard]] static contracts::Result<std::unique_ptr<HttpApi>> start(
       const HttpApiOptions& options, const std::vector<PartnerCertificate>& partners, GatewayKeys keys,
-      BrokerAddress broker, std::unique_ptr<contracts::ContractRegistry> registry);
+      BrokerAddress broker, std::unique_ptr<contracts::ContractRegistry> registry, ops::MetricsRegistry* metrics);
   ~HttpApi();
 
   // Reads the certificate, key, CA bundle and CRL as start() would, and binds nothing (keten serve

@@ -139,6 +139,23 @@ Result<TlsContext> TlsContext::create(const HttpApiOptions& options) {
   return TlsContext(std::move(impl));
 }
 
+std::string refusal_kind(const std::string& reason) {
+  auto has = [&](const char* text) { return reason.find(text) != std::string::npos; };
+  if (has("certificate revoked")) return "revoked";
+  if (has("certificate has expired") || has("certificate is not yet valid")) return "expired";
+  if (has("unable to get local issuer certificate") || has("unable to verify the first certificate") ||
+      has("self-signed certificate") || has("self signed certificate") || has("unable to get issuer certificate") ||
+      has("certificate signature failure")) {
+    return "unknown_ca";
+  }
+  if (has("peer did not return a certificate")) return "no_certificate";
+  if (has("unsupported protocol") || has("no shared cipher") || has("wrong version number") ||
+      has("version too low") || has("no protocols available")) {
+    return "protocol";
+  }
+  return "other";
+}
+
 struct TlsConnection::Impl {
   int fd = -1;
   SSL* ssl = nullptr;

@@ -25,6 +25,11 @@ struct PeerIdentity {
   std::string sha256;         // SHA-256 fingerprint of the DER certificate, 64 lowercase hex
 };
 
+// The kind of a handshake refusal, from TlsConnection::accept's reason, for the metric label:
+// "unknown_ca", "expired", "revoked", "no_certificate", "protocol" (a TLS version or cipher we do
+// not speak), "other" (a client that hung up or timed out mid-handshake, not TLS at all, ...).
+std::string refusal_kind(const std::string& reason);
+
 class TlsContext {
  public:
   // Loads the server certificate and key, the CA bundle and the CRL file. kConfig naming the file

@@ -81,6 +81,7 @@ class Ops {
   void tick(store::SqliteStore& store, const LoopView& view, contracts::Millis now);
 
   const MetricsRegistry& metrics() const { return metrics_; }
+  MetricsRegistry& metrics() { return metrics_; }  // thread-safe: others may count into it
 
  private:
   explicit Ops(OpsContext context);

@@ -6,14 +6,18 @@ CA, an expired and a revoked certificate and a CRL; starts the broker with [http
 to it with Python's standard library (ssl, http.client) and with curl. Checks the handshake
 refusals, submit (201, 200 duplicate, problem+json with every error), the long poll, ack and nack,
 that one partner cannot ack or read another's deliveries, that an oversize body gets 413 before it
-is sent, that 100 concurrent HTTPS clients and stalled ones do not stall a ZeroMQ partner's
-messages, that the handover log records the https origin, and the OpenAPI document and its examples.
+is sent, chunked bodies (with curl, oversize ones refused at the chunk that crosses the limit,
+malformed framing named), that 100 concurrent HTTPS clients and stalled ones do not stall a ZeroMQ
+partner's messages, that connections above max_connections are closed while the held ones and
+the ZeroMQ side go on, that the keten_https_* metrics move by what was done, that the handover log
+records the https origin, and the OpenAPI document and its examples.
 Prints every failed check and exits non-zero when any failed.
 Usage: https_api_test.py KETEN_BINARY SOURCE_DIR
 """
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -22,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 import warnings
 
@@ -203,7 +208,30 @@ def message(contract="test.notice", payload=None, **extra):
     return m
 
 
-def write_config(config, store, broker_extra, server, ca, cert, crl):
+def scrape(metrics_at):
+    """The broker's /metrics (at host:port) as {(name, ((label, value), ...)): value}."""
+    with urllib.request.urlopen("http://%s/metrics" % metrics_at, timeout=HANG) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
+        if m:
+            labels = tuple(sorted(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or "")))
+            out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def metric(scraped, name, **labels):
+    return scraped.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def moved(before, after, name, **labels):
+    return metric(after, name, **labels) - metric(before, name, **labels)
+
+
+def write_config(config, store, broker_extra, server, ca, cert, crl, api_extra=""):
     with open(config, "w") as f:
         f.write('[broker]\nlisten = "tcp://127.0.0.1:*"\nstore = "%s"\n%s' % (store, broker_extra))
         f.write('contracts = "%s"\nsecret_key = "keys/broker.secret"\n' % contracts_dir)
@@ -212,9 +240,10 @@ def write_config(config, store, broker_extra, server, ca, cert, crl):
         f.write('[[partner]]\nid = "BRAVO"\npublic_key = "keys/BRAVO.public"\noin = "%s"\n' % OIN["BRAVO"])
         f.write('[[partner]]\nid = "CHARLIE"\npublic_key = "keys/CHARLIE.public"\ncert_sha256 = "%s"\n'
                 % fingerprint(cert["CHARLIE"][0]))
+        f.write('[http]\nlisten = "127.0.0.1:0"\n')  # /metrics
         f.write('[http_api]\nlisten = "127.0.0.1:0"\ncert_file = "%s"\nkey_file = "%s"\nca_file = "%s"\n'
                 % (server[0], server[1], ca.crt))
-        f.write('crl_file = "%s"\nmax_body_bytes = 65536\nmax_wait_s = 60\n' % crl)
+        f.write('crl_file = "%s"\nmax_body_bytes = 65536\nmax_wait_s = 60\n%s' % (crl, api_extra))
 
 
 def second_broker(work, server, ca, cert, crl):
@@ -225,7 +254,7 @@ def second_broker(work, server, ca, cert, crl):
                  server, ca, cert, crl)
     text = open(config).read().replace("max_body_bytes = 65536", "max_body_bytes = 4194304")
     open(config, "w").write(text)
-    broker, _, host, port = start_broker(config)
+    broker, _, host, port, _ = start_broker(config)
     try:
         alpha = Client(host, port, ca.crt, cert["ALPHA"])
         first = alpha.request("POST", "/v1/messages", message())
@@ -280,16 +309,20 @@ def second_broker(work, server, ca, cert, crl):
 
 
 def start_broker(config):
+    """The broker, its ZeroMQ endpoint, the HTTPS host and port, and the /metrics host:port."""
     broker = subprocess.Popen([keten, "serve", "--config", config], stdout=subprocess.PIPE, text=True)
     lines = {}
-    for _ in range(2):
+    for _ in range(3):  # listening, http, https
         line = broker.stdout.readline().strip()
         if " " in line:
             key, value = line.split(" ", 1)
             lines[key] = value
-    check("listening" in lines and "https" in lines, "broker prints its ZeroMQ and https endpoints (%s)" % lines)
+        if "https" in lines or not line:
+            break
+    check("listening" in lines and "https" in lines and "http" in lines,
+          "broker prints its ZeroMQ, http and https endpoints (%s)" % lines)
     host, port = lines.get("https", "127.0.0.1:0").rsplit(":", 1)
-    return broker, lines.get("listening", ""), host, int(port)
+    return broker, lines.get("listening", ""), host, int(port), lines.get("http", "")
 
 
 def main():
@@ -323,13 +356,14 @@ def main():
     checked = subprocess.run([keten, "serve", "--config", bad, "--check-config"], capture_output=True, text=True)
     check(checked.returncode == 2 and "http_api.key_file" in checked.stderr,
           "--check-config: a key that is not the certificate's, exit 2 naming http_api.key_file: " + checked.stderr)
-    broker, endpoint, host, port = start_broker(config)
+    broker, endpoint, host, port, metrics_at = start_broker(config)
     for partner in ("ALPHA", "CHARLIE"):
         path = os.path.join(work, partner + ".toml")
         text = open(path).read().replace("ENDPOINT", endpoint)
         open(path, "w").write(text)
     try:
         scenarios(work, host, port, ca, cert, wrong_ca, expired, revoked)
+        metrics_checks(host, port, metrics_at, ca, cert, wrong_ca, expired, revoked)
     finally:
         broker.terminate()
         try:
@@ -340,6 +374,7 @@ def main():
             check(False, "broker stops on SIGTERM with the HTTPS API running")
     log_checks(os.path.join(work, "store", "keten.db"))
     second_broker(work, server, ca, cert, crl)
+    max_connections(work, server, ca, cert, crl)
     print("https_api: %d passed, %d failed" % (checks["passed"], checks["failed"]))
     if checks["failed"] == 0:
         shutil.rmtree(work, ignore_errors=True)
@@ -489,6 +524,7 @@ def scenarios(work, host, port, ca, cert, wrong_ca, expired, revoked):
                     break
                 final += chunk
             check(final.startswith(b"HTTP/1.1 201"), "then the body, and 201")
+    chunked_bodies(work, host, port, ca, cert, url)
 
     # Deliveries: BRAVO takes, ALPHA cannot ack them or read them, BRAVO acks; nack and redelivery.
     status, _, body = bravo.request("GET", "/v1/deliveries?max=3&wait=30")
@@ -534,6 +570,240 @@ def scenarios(work, host, port, ca, cert, wrong_ca, expired, revoked):
     openapi_examples(alpha, work)
     for c in (alpha, bravo, charlie, stranger):
         c.close()
+
+
+def exchange(host, port, ctx, request):
+    """Sends raw request bytes over a fresh TLS connection; the status and the problem (or body) of
+    the first answer, read until the broker closes the connection or the answer is complete."""
+    with socket.create_connection((host, port), timeout=HANG) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            try:
+                s.sendall(request)
+            except OSError:
+                pass  # the broker may answer and close before it took all of a refused body
+            answer = b""
+            while True:
+                try:
+                    chunk = s.recv(65536)
+                except (ssl.SSLError, OSError):
+                    break
+                if not chunk:
+                    break
+                answer += chunk
+                head, _, body = answer.partition(b"\r\n\r\n")
+                length = re.search(rb"Content-Length: (\d+)", head)
+                if length and len(body) >= int(length.group(1)):
+                    break
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1]) if head.startswith(b"HTTP/1.1 ") else 0
+    try:
+        return status, json.loads(body) if body else None, answer
+    except ValueError:
+        return status, None, answer
+
+
+def chunked_bodies(work, host, port, ca, cert, url):
+    """Transfer-Encoding: chunked (RFC 9112 §7.1): with curl, by hand with extensions and trailers
+    and a request after it, oversize (413 at the chunk that crosses the limit) and malformed (400
+    naming the problem)."""
+    ctx = ssl.create_default_context(cafile=ca.crt)
+    ctx.load_cert_chain(*cert["ALPHA"])
+    m = message()
+    path = os.path.join(work, "chunked.json")
+    with open(path, "w") as f:
+        json.dump(m, f)
+    r = curl(url[:-4] + ["-v", "-H", "Transfer-Encoding: chunked", "--data-binary", "@" + path, "-w", "\n%{http_code}"],
+             ca.crt, cert["ALPHA"])
+    body, _, code = r.stdout.rpartition("\n")
+    check("> Transfer-Encoding: chunked" in r.stderr, "curl sends the body chunked (its request shows the header)")
+    check(code == "201" and json.loads(body or "{}").get("message_id") == m["message_id"],
+          "curl -H 'Transfer-Encoding: chunked' --data-binary @file: 201 with the message's receipt (%s %s)" % (code, body[:200]))
+    # 200 kB in curl's chunks against max_body_bytes 64 KiB: 413 at the chunk that crosses it.
+    big = os.path.join(work, "chunked-big.json")
+    with open(big, "w") as f:
+        json.dump(message(payload=dict(NOTICE, note="z" * 200000)), f)
+    r = curl(url[:-4] + ["-H", "Transfer-Encoding: chunked", "-H", "Expect:", "--data-binary", "@" + big, "-o", "/dev/null",
+                         "-w", "%{http_code}"], ca.crt, cert["ALPHA"])
+    check(r.stdout == "413", "curl sending 200 kB chunked: 413 (%s %s)" % (r.stdout, r.stderr[-120:]))
+
+    # By hand: chunk extensions, a trailer, and a second request on the same connection after it.
+    payload = json.dumps(message()).encode()
+    half = len(payload) // 2
+    with socket.create_connection((host, port), timeout=HANG) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n%x;part=one\r\n%s\r\n%X\r\n%s\r\n0\r\nX-Checksum: none\r\n\r\n"
+                      b"GET /v1/contracts HTTP/1.1\r\nHost: x\r\n\r\n"
+                      % (half, payload[:half], len(payload) - half, payload[half:]))
+            answers = b""
+            while answers.count(b"HTTP/1.1 ") < 2 or not answers.rstrip().endswith(b"}"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                answers += chunk
+    check(answers.startswith(b"HTTP/1.1 201") and b"HTTP/1.1 200" in answers[12:],
+          "a chunked body with an extension and a trailer: 201, and the request after it on the same connection: 200 (%r)"
+          % answers[:40])
+
+    # A 100 MB chunk declared: 413 from its size line, having read none of it.
+    status, problem, _ = exchange(host, port, ctx, b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                  b"Transfer-Encoding: chunked\r\n\r\n5F5E100\r\n{\"message_id\":")
+    check(status == 413 and problem["code"] == "too_large" and "65536" in problem["detail"],
+          "a chunk of 100 MB declared: 413 too_large while 14 bytes of it were sent (%s %s)" % (status, problem))
+    hostile = [
+        (b"zz\r\n{}\r\n0\r\n\r\n", 400, "not hexadecimal", "a chunk size that is not hex"),
+        (b"-2\r\n{}\r\n0\r\n\r\n", 400, "not hexadecimal", "a negative chunk size"),
+        (b"FFFFFFFFFFFFFFFFFFFFFFFF\r\n{}\r\n0\r\n\r\n", 413, "limit", "a chunk size past 64 bits"),
+        (b"2\r\n{}}}\r\n0\r\n\r\n", 400, "CRLF", "more data than the chunk size"),
+        (b"2\n{}\r\n0\r\n\r\n", 400, "CRLF", "a size line ending in a bare LF"),
+        (b"2 x\r\n{}\r\n0\r\n\r\n", 400, "followed by", "garbage after the chunk size"),
+    ]
+    for framing, want, names, what in hostile:
+        status, problem, _ = exchange(host, port, ctx, b"POST /v1/messages HTTP/1.1\r\nHost: x\r\n"
+                                      b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + framing)
+        check(status == want and names in (problem or {}).get("detail", ""),
+              "%s: %d naming the problem (%s %s)" % (what, want, status, problem))
+    status, problem, _ = exchange(host, port, ctx, b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                  b"Transfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+    check(status == 400 and "both" in problem["detail"], "Transfer-Encoding and Content-Length together: 400 (%s)" % status)
+    status, problem, _ = exchange(host, port, ctx, b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                  b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n")
+    check(status == 501 and problem["code"] == "not_implemented", "Transfer-Encoding gzip: 501 not_implemented (%s)" % status)
+
+
+def metrics_checks(host, port, metrics_at, ca, cert, wrong_ca, expired, revoked):
+    """The keten_https_* metrics on /metrics move by exactly what this does (nothing else talks to
+    the broker meanwhile)."""
+    def open_connections(want):
+        deadline = time.time() + 30
+        value = None
+        while time.time() < deadline:
+            value = metric(scrape(metrics_at), "keten_https_connections_open")
+            if value == want:
+                break
+            time.sleep(0.1)
+        return value
+
+    got = open_connections(0)
+    check(got == 0, "keten_https_connections_open is 0 once every client closed (%s)" % got)
+    before = scrape(metrics_at)
+    ctx = ssl.create_default_context(cafile=ca.crt)
+    ctx.load_cert_chain(*cert["ALPHA"])
+    alpha = Client(host, port, ca.crt, cert["ALPHA"])
+    for _ in range(3):
+        alpha.request("GET", "/v1/contracts")
+    alpha.request("GET", "/v1/contracts/test.notice/1")
+    alpha.request("GET", "/v1/contracts/test.notice/9")
+    alpha.request("POST", "/v1/messages", message())
+    alpha.request("POST", "/v1/messages", message(payload={"location": "MOON"}))
+    alpha.request("POST", "/v1/deliveries/999999999/ack")
+    alpha.request("GET", "/not/v1/at/all")
+    exchange(host, port, ctx, b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n{")
+    for c in (wrong_ca, expired, revoked, None):
+        handshake_refused(host, port, ca.crt, c)
+    handshake_refused(host, port, ca.crt, cert["ALPHA"], ssl.TLSVersion.TLSv1_1)
+    held = [Client(host, port, ca.crt, cert["BRAVO"]) for _ in range(3)]
+    for c in held:
+        c.request("GET", "/v1/contracts")
+    got = open_connections(4)
+    check(got == 4, "keten_https_connections_open: 4 with four clients kept alive (%s)" % got)
+    after = scrape(metrics_at)
+
+    def requests(route, method, status):
+        return moved(before, after, "keten_https_requests_total", route=route, method=method, status=str(status))
+
+    expected = [("/v1/contracts", "GET", 200, 6), ("/v1/contracts/{name}/{version}", "GET", 200, 1),
+                ("/v1/contracts/{name}/{version}", "GET", 404, 1), ("/v1/messages", "POST", 201, 1),
+                ("/v1/messages", "POST", 400, 1), ("/v1/deliveries/{id}/ack", "POST", 404, 1),
+                ("other", "GET", 404, 1), ("unread", "other", 413, 1)]
+    for route, method, status, n in expected:
+        got = requests(route, method, status)
+        check(got == n, "keten_https_requests_total{route=%s,method=%s,status=%d} moved by %d (%s)" % (route, method, status, n, got))
+    total = sum(v for (name, _), v in after.items() if name == "keten_https_requests_total") - \
+        sum(v for (name, _), v in before.items() if name == "keten_https_requests_total")
+    check(total == 13, "and nothing else was counted: 13 requests in all (%s)" % total)
+    got = moved(before, after, "keten_https_request_seconds_count", route="/v1/contracts")
+    check(got == 6, "keten_https_request_seconds observed the six GET /v1/contracts (%s)" % got)
+    got = moved(before, after, "keten_https_request_seconds_bucket", route="/v1/contracts", le="+Inf")
+    check(got == 6, "and its +Inf bucket counts them (%s)" % got)
+    for kind in ("unknown_ca", "expired", "revoked", "no_certificate", "protocol"):
+        got = moved(before, after, "keten_https_handshakes_refused_total", kind=kind)
+        check(got == 1, "keten_https_handshakes_refused_total{kind=%s} moved by 1 (%s)" % (kind, got))
+    got = moved(before, after, "keten_https_handshakes_refused_total", kind="other")
+    check(got == 0, "no refusal counted as other (%s)" % got)
+    alpha.close()
+    for c in held:
+        c.close()
+    got = open_connections(0)
+    check(got == 0, "keten_https_connections_open back to 0 when they close (%s)" % got)
+
+
+def max_connections(work, server, ca, cert, crl):
+    """A broker with max_connections = 4: four held connections, three more closed at once, the
+    four still served on the same connections, ZeroMQ messages flowing meanwhile, the refusals
+    counted, and a freed slot taken again."""
+    config = os.path.join(work, "four.toml")
+    write_config(config, "four/keten.db", "", server, ca, cert, crl, api_extra="max_connections = 4\n")
+    broker, endpoint, host, port, metrics_at = start_broker(config)
+    profiles = {}
+    for partner in ("ALPHA", "CHARLIE"):
+        profiles[partner] = os.path.join(work, "four-%s.toml" % partner)
+        with open(profiles[partner], "w") as f:
+            f.write('broker = "%s"\nbroker_public_key = "keys/broker.public"\npartner = "%s"\n'
+                    'secret_key = "keys/%s.secret"\n' % (endpoint, partner, partner))
+    ctx = ssl.create_default_context(cafile=ca.crt)
+    ctx.load_cert_chain(*cert["ALPHA"])
+    held = []
+    try:
+        before = scrape(metrics_at)
+        for _ in range(4):
+            conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=HANG)
+            conn.request("GET", "/v1/contracts")
+            r = conn.getresponse()
+            r.read()
+            held.append((conn, conn.sock, r.status))
+        check([h[2] for h in held] == [200] * 4, "four connections up to max_connections = 4 are served")
+        refused = [handshake_refused(host, port, ca.crt, cert["ALPHA"]) for _ in range(3)]
+        check(refused == [True] * 3, "three more connections are closed at once (%s)" % refused)
+        # Meanwhile the ZeroMQ side: ALPHA sends five to CHARLIE with the keten CLI.
+        payload = os.path.join(work, "notice.json")
+        with open(payload, "w") as f:
+            json.dump(NOTICE, f)
+        sent = []
+        for _ in range(5):
+            mid = str(uuid.uuid4())
+            r = subprocess.run([keten, "send", "--profile", profiles["ALPHA"], "--contract", "test.notice",
+                                "--case", "9990012345", "--to", "CHARLIE", "--id", mid, payload],
+                               capture_output=True, text=True, timeout=HANG)
+            if r.returncode == 0:
+                sent.append(mid)
+        r = subprocess.run([keten, "recv", "--profile", profiles["CHARLIE"], "--max", "1000", "--wait", "5"],
+                           capture_output=True, text=True, timeout=HANG)
+        received = {json.loads(line)["message_id"] for line in r.stdout.splitlines() if line.strip()}
+        check(len(sent) == 5 and set(sent) <= received,
+              "with the HTTPS connections at their limit, ZeroMQ submits and deliveries go on (%d sent, %d received)"
+              % (len(sent), len(set(sent) & received)))
+        for conn, sock, _ in held:
+            conn.request("POST", "/v1/messages", body=json.dumps(message()), headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+            check(r.status == 201 and conn.sock is sock, "a held connection still submits, on the same connection (%d)" % r.status)
+        after = scrape(metrics_at)
+        got = moved(before, after, "keten_https_connections_refused_total", reason="max_connections")
+        check(got == 3, "keten_https_connections_refused_total{reason=max_connections} moved by 3 (%s)" % got)
+        check(metric(after, "keten_https_connections_open") == 4, "keten_https_connections_open is 4")
+        held[0][0].close()
+        deadline, taken = time.time() + 30, False
+        while not taken and time.time() < deadline:
+            taken = not handshake_refused(host, port, ca.crt, cert["ALPHA"])
+            if not taken:
+                time.sleep(0.2)
+        check(taken, "a connection closed by its client frees its slot for a new one")
+    finally:
+        for conn, _, _ in held:
+            conn.close()
+        broker.terminate()
+        broker.wait(timeout=HANG)
 
 
 def example_partner(work, host, port, ca, cert):
