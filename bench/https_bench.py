@@ -102,7 +102,7 @@ def main():
     endpoint = lines["listening"]
     host, port = lines["https"].rsplit(":", 1)
     port = int(port)
-    result = {"messages": args.messages, "window": args.window, "payload_bytes": args.size}
+    result = {"system": "https", "messages": args.messages, "window": args.window, "payload_bytes": args.size}
     try:
         for p in OIN:
             with open(os.path.join(work, p + ".toml"), "w") as f:

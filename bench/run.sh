@@ -5,7 +5,11 @@
 # a summary with the ratios, and gnuplot plots into bench/results/, and cleans up after itself.
 #
 #   bench/run.sh [--quick] [--rounds N] [--messages N] [--size BYTES] [--window W] [--backlog N]
-#                [--large-store FILE]
+#                [--large-store FILE] [--https-messages N]
+#
+# The HTTPS API is measured beside ZeroMQ on one broker per round (bench/https_bench.py: ZeroMQ,
+# HTTPS submits single and in batches of 50, HTTPS long-poll deliveries with one ack each), with
+# --https-messages (default 3000) messages over 16 keep-alive connections.
 #
 # --large-store FILE: also runs Keten in alternating rounds on a fresh store and on FILE (a store
 # filled beforehand, e.g. build/bench/fill_store --store FILE --messages 10000000), for target 3b.
@@ -27,15 +31,17 @@ windows="1 8 64 256 1024"
 rates="1000 2000 5000 10000"
 sweep_messages=3000
 rate_seconds=2
+https_messages=3000
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) rounds=1; messages=3000; sweep_messages=1000; rate_seconds=1; shift ;;
+    --quick) rounds=1; messages=3000; sweep_messages=1000; rate_seconds=1; https_messages=800; shift ;;
     --rounds) rounds=$2; shift 2 ;;
     --messages) messages=$2; shift 2 ;;
     --size) size=$2; shift 2 ;;
     --window) window=$2; shift 2 ;;
     --backlog) backlog=$2; shift 2 ;;
     --large-store) large_store=$2; shift 2 ;;
+    --https-messages) https_messages=$2; shift 2 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -117,6 +123,7 @@ run() {
     raw-zmq-curve) line=$("$raw" --json --curve "$@") || true ;;
     rabbitmq) line=$("$rabbit" --json --port "$rabbit_port" "$@") || true ;;
     intake-cost) line=$("$intake_cost" --json --contracts "$root/bench/contracts" "$@") || true ;;
+    https) line=$(TMPDIR=$tmp /usr/bin/python3 "$root/bench/https_bench.py" --keten "$keten" "$@") || true ;;
     store-cost) rm -f "$tmp/floor.db"*
                 line=$("$fill_store" --json --store "$tmp/floor.db" "$@" 2>/dev/null) || true
                 rm -f "$tmp/floor.db"* ;;
@@ -125,6 +132,7 @@ run() {
   echo "{\"label\":\"$label\",\"round\":$round,\"run\":$line}" >> "$results"
   printf '  %-8s %-14s %s\n' "$label" "$system" "$(echo "$line" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin)
 if "throughput" not in j and "cpu_us_per_message" in j: print("%8.1f us of CPU per message" % j["cpu_us_per_message"])
+elif "https_submit_msg_per_s" in j: print("zeromq %.0f msg/s; https submit %.0f (%.2fx), batch %.0f (%.2fx), deliver %.0f (%.2fx)" % (j["zeromq_msg_per_s"], j["https_submit_msg_per_s"], j["https_submit_ratio_to_zeromq"], j.get("https_submit_batch_msg_per_s", 0), j.get("https_submit_batch_ratio_to_zeromq", 0), j["https_deliver_msg_per_s"], j["https_deliver_ratio_to_zeromq"]))
 else: print("%8.0f msg/s  p99 %s us%s" % (j.get("throughput",0), j.get("latency_us",{}).get("p99","?"), ("  ERROR "+j["error"]) if j.get("error") else ""))')"
 }
 
@@ -141,6 +149,11 @@ echo "bench: cost floor, $rounds rounds"
 for r in $(seq 1 "$rounds"); do
   run floor "$r" intake-cost --size "$size" --messages 20000
   run floor "$r" store-cost --messages 30000 --batch 30
+done
+# The HTTPS API beside ZeroMQ: each round one broker, both measured on it (bench/https_bench.py).
+echo "bench: the HTTPS API beside ZeroMQ, $rounds rounds of $https_messages x $size bytes"
+for r in $(seq 1 "$rounds"); do
+  run https "$r" https --messages "$https_messages" --window 16 --batch 50 --size "$size"
 done
 # One fsync of 1 KiB on the filesystem the bench stores use (target 2's "plus one fsync").
 fsync_line=$("$raw" --json --messages 1000 --size "$size" --window 1 --fsync-dir "$tmp" --fsync-count 300)

@@ -137,6 +137,25 @@ def main():
                      f"bench/fill_store) = {total:.0f} µs. On {a.cores} cores that is at most {fmt(ceiling)} msg/s "
                      f"if they did nothing else (no bench clients, no scheduling, no fsync): "
                      f"{fmt(ratio(ceiling, need))}× the {fmt(need)} msg/s target 1 asks for.")
+    # The HTTPS API beside ZeroMQ: both measured on one broker in the same run (bench/https_bench.py).
+    https = [x for x in by.get(("https", "https"), []) if not x.get("error")]
+    if https:
+        h = https[0]
+        lines.append("")
+        lines.append(f"The HTTPS API beside ZeroMQ, one broker per round ({h.get('messages')} messages of "
+                     f"{h.get('payload_bytes')} bytes, {h.get('window')} keep-alive connections, Python's standard library "
+                     f"as the HTTPS client; median of {len(https)} rounds; ratios per round, then their median):")
+        lines.append("")
+        lines.append("| figure | msg/s | HTTPS / ZeroMQ |")
+        lines.append("|---|---|---|")
+        lines.append(f"| ZeroMQ, keten bench (submit and deliver together) | {fmt(figure('https', 'https', 'zeromq_msg_per_s'))} | 1 |")
+        for key, what in (("https_submit", "HTTPS submit, one message per POST"),
+                          ("https_submit_batch", f"HTTPS submit, batches of {h.get('https_submit_batch')} per POST"),
+                          ("https_deliver", "HTTPS deliver: long poll max=100, one ack request each")):
+            if h.get(key + "_msg_per_s") is None:
+                continue
+            lines.append(f"| {what} | {fmt(figure('https', 'https', key + '_msg_per_s'))} | "
+                         f"{fmt(figure('https', 'https', key + '_ratio_to_zeromq'))} |")
     if errors:
         lines.append("")
         lines.append("Runs with errors (left out of the medians):")
