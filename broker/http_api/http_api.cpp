@@ -33,6 +33,10 @@ using contracts::ErrorCode;
 using contracts::Result;
 
 constexpr std::chrono::seconds kKeepAliveInterval{3};  // well within the broker's session_timeout_ms
+// After refusing a request while it was read: how long, and how much, of what the client still
+// sends is read and thrown away before the close (TlsConnection::linger).
+constexpr std::chrono::milliseconds kLinger{2'000};
+constexpr std::size_t kLingerBytes = 64 << 20;
 
 // The metric families the HTTPS API counts in the broker's registry (docs/operations.md).
 constexpr const char* kRequests = "keten_https_requests_total";
@@ -140,9 +144,9 @@ struct HttpApi::Impl {
   ops::MetricsRegistry* metrics = nullptr;  // the broker's; null: nothing counted
   std::size_t open = 0;                     // connections held, as the gauge shows it; guarded by mu
 
-  // With mu held: the gauge of open connections moves with `delta`.
-  void count_open(int delta) {
-    open = delta < 0 ? open - 1 : open + 1;
+  // With mu held: one connection more (opened) or fewer, and the gauge shows it.
+  void count_open(bool opened) {
+    open = opened ? open + 1 : open - 1;
     if (metrics) metrics->set(kConnectionsOpen, {}, static_cast<double>(open));
   }
 
@@ -197,13 +201,13 @@ struct HttpApi::Impl {
       }
       Connection& c = connections.emplace_back();
       c.fd = fd;
-      count_open(+1);
+      count_open(true);
       c.thread = std::thread([this, &c, own, address = peer_address(addr)] {
         serve(own, address);
         ::shutdown(c.fd, SHUT_RDWR);  // the client sees the end now, not when the thread is reaped
         {
           std::lock_guard lock(mu);
-          count_open(-1);
+          count_open(false);
         }
         c.done.store(true);
       });
@@ -238,7 +242,9 @@ struct HttpApi::Impl {
         if (metrics) {
           metrics->add(kRequests, {{"route", "unread"}, {"method", "other"}, {"status", std::to_string(next.error->status)}});
         }
-        (void)write_response(conn, Api::read_error(*next.error));
+        // The client may still be sending the refused body: give it the time to read the answer
+        // before the close (closing on unread data resets the connection, answer and all).
+        if (write_response(conn, Api::read_error(*next.error))) conn.linger(kLinger, kLingerBytes);
         break;
       }
       if (!next.request) break;

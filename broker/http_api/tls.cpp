@@ -213,6 +213,23 @@ std::size_t TlsConnection::read_some(char* buffer, std::size_t max) {
   return got;
 }
 
+void TlsConnection::linger(std::chrono::milliseconds for_at_most, std::size_t max_bytes) {
+  (void)SSL_shutdown(impl_->ssl);
+  ERR_clear_error();
+  ::shutdown(impl_->fd, SHUT_WR);
+  timeval tv{};
+  tv.tv_usec = 200'000;  // each read: a client that went quiet is not waited for
+  setsockopt(impl_->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const auto deadline = std::chrono::steady_clock::now() + for_at_most;
+  std::array<char, 16 * 1024> scratch{};
+  std::size_t drained = 0;
+  while (drained < max_bytes && std::chrono::steady_clock::now() < deadline) {
+    const ssize_t n = ::recv(impl_->fd, scratch.data(), scratch.size(), 0);
+    if (n <= 0) break;
+    drained += static_cast<std::size_t>(n);
+  }
+}
+
 bool TlsConnection::write_all(std::string_view bytes) {
   while (!bytes.empty()) {
     std::size_t written = 0;

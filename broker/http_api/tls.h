@@ -65,6 +65,11 @@ class TlsConnection {
   std::size_t read_some(char* buffer, std::size_t max);
   // Writes all of `bytes`; false when the connection failed or timed out.
   bool write_all(std::string_view bytes);
+  // After an answer that ends the connection while the client may still be sending (a refused
+  // body): sends close_notify, shuts down our sending side, and reads and discards what the
+  // client still sends, for at most `for_at_most` and `max_bytes`, so that closing the socket
+  // does not reset the connection before the client has read the answer. Nothing is kept.
+  void linger(std::chrono::milliseconds for_at_most, std::size_t max_bytes);
 
  private:
   struct Impl;

@@ -622,8 +622,8 @@ def chunked_bodies(work, host, port, ca, cert, url):
     big = os.path.join(work, "chunked-big.json")
     with open(big, "w") as f:
         json.dump(message(payload=dict(NOTICE, note="z" * 200000)), f)
-    r = curl(url[:-4] + ["-H", "Transfer-Encoding: chunked", "-H", "Expect:", "--data-binary", "@" + big, "-o", "/dev/null",
-                         "-w", "%{http_code}"], ca.crt, cert["ALPHA"])
+    r = curl(url[:5] + ["-H", "Transfer-Encoding: chunked", "-H", "Expect:", "--data-binary", "@" + big, "-o", "/dev/null",
+                        "-w", "%{http_code}"], ca.crt, cert["ALPHA"])
     check(r.stdout == "413", "curl sending 200 kB chunked: 413 (%s %s)" % (r.stdout, r.stderr[-120:]))
 
     # By hand: chunk extensions, a trailer, and a second request on the same connection after it.
