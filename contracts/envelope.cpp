@@ -98,6 +98,7 @@ Result<Receipt> read_receipt(const wire::Receipt* r) {
   out.detail = str(r->detail());
   out.payload_digest = str(r->payload_digest());
   out.signature = bytes(r->signature());
+  out.checkpoint = str(r->checkpoint());
   if (r->errors()) {
     for (const auto* e : *r->errors()) {
       if (!e) continue;
@@ -142,6 +143,28 @@ Result<std::vector<T>> read_batch(const flatbuffers::Vector<Offset<WireT>>* v, c
   return out;
 }
 
+// A vector of 64-bit numbers (delivery ids, seqs) of a batch-like frame; kTooLarge above
+// kMaxBatchMessages. Copied byte by byte: this FlatBuffers version's verifier checks a vector's
+// length field for 4-byte alignment but not its 8-byte elements, so a hostile frame can place them
+// misaligned (found by fuzz_envelope); reading them through the vector would be a misaligned load.
+Result<std::vector<std::uint64_t>> read_ids(const flatbuffers::Vector<std::uint64_t>* ids, const char* what) {
+  std::vector<std::uint64_t> out;
+  if (!ids) return out;
+  if (ids->size() > kMaxBatchMessages) {
+    return Error{ErrorCode::kTooLarge, std::string(what) + " of " + std::to_string(ids->size()) +
+                                           " entries exceeds the limit of " + std::to_string(kMaxBatchMessages) +
+                                           " per batch"};
+  }
+  out.reserve(ids->size());
+  const auto* raw = reinterpret_cast<const std::uint8_t*>(ids->Data());
+  for (flatbuffers::uoffset_t i = 0; i < ids->size(); ++i) {
+    std::uint64_t id = 0;
+    std::memcpy(&id, raw + i * sizeof id, sizeof id);
+    out.push_back(flatbuffers::EndianScalar(id));
+  }
+  return out;
+}
+
 Result<Envelope> read_body(const wire::Frame* frame) {
   // The verifier accepts a body type without a body table (an absent union value); every
   // body_as_X() below would then be null.
@@ -172,7 +195,7 @@ Result<Envelope> read_body(const wire::Frame* frame) {
     }
     case wire::Body::Credit: {
       const auto* c = frame->body_as_Credit();
-      return Envelope{Credit{c->credit(), c->batches()}};
+      return Envelope{Credit{c->credit(), c->batches(), c->ack_receipts()}};
     }
     case wire::Body::Heartbeat:
       return Envelope{Heartbeat{frame->body_as_Heartbeat()->sent_at()}};
@@ -196,26 +219,21 @@ Result<Envelope> read_body(const wire::Frame* frame) {
       return Envelope{DeliverBatch{std::move(*d)}};
     }
     case wire::Body::AckBatch: {
-      const auto* ids = frame->body_as_AckBatch()->delivery_ids();
-      AckBatch out;
-      if (ids) {
-        if (ids->size() > kMaxBatchMessages) {
-          return Error{ErrorCode::kTooLarge, "ack batch of " + std::to_string(ids->size()) +
-                                                 " entries exceeds the limit of " +
-                                                 std::to_string(kMaxBatchMessages) + " per batch"};
-        }
-        // Copied byte by byte: this FlatBuffers version's verifier checks a vector's length field for
-        // 4-byte alignment but not its 8-byte elements, so a hostile frame can place them misaligned
-        // (found by fuzz_envelope); reading them through the vector would be a misaligned load.
-        out.delivery_ids.reserve(ids->size());
-        const auto* raw = reinterpret_cast<const std::uint8_t*>(ids->Data());
-        for (flatbuffers::uoffset_t i = 0; i < ids->size(); ++i) {
-          std::uint64_t id = 0;
-          std::memcpy(&id, raw + i * sizeof id, sizeof id);
-          out.delivery_ids.push_back(flatbuffers::EndianScalar(id));
-        }
+      auto ids = read_ids(frame->body_as_AckBatch()->delivery_ids(), "ack batch");
+      if (!ids) return ids.error();
+      return Envelope{AckBatch{std::move(*ids)}};
+    }
+    case wire::Body::AckReceipt: {
+      const auto* a = frame->body_as_AckReceipt();
+      auto ids = read_ids(a->delivery_ids(), "ack receipt");
+      if (!ids) return ids.error();
+      auto seqs = read_ids(a->log_seqs(), "ack receipt");
+      if (!seqs) return seqs.error();
+      if (seqs->size() != ids->size()) {
+        return malformed("ack receipt lists " + std::to_string(ids->size()) + " delivery ids but " +
+                         std::to_string(seqs->size()) + " log seqs");
       }
-      return Envelope{std::move(out)};
+      return Envelope{AckReceipt{std::move(*ids), std::move(*seqs), str(a->checkpoint())}};
     }
     case wire::Body::NONE:
       break;
@@ -242,8 +260,10 @@ Offset<wire::Receipt> write_receipt(FlatBufferBuilder& fbb, const Receipt& r) {
   auto errors_vec = fbb.CreateVector(errors);
   auto digest = fbb.CreateString(r.payload_digest);
   auto signature = write_bytes(fbb, r.signature);
+  // A batch's receipts share one note: the builder stores it once.
+  auto checkpoint = r.checkpoint.empty() ? Offset<flatbuffers::String>() : fbb.CreateSharedString(r.checkpoint);
   return wire::CreateReceipt(fbb, message_id, static_cast<wire::ReceiptStatus>(r.status), recipients, r.log_seq,
-                             r.accepted_at, to_wire(r.code), detail, errors_vec, digest, signature);
+                             r.accepted_at, to_wire(r.code), detail, errors_vec, digest, signature, checkpoint);
 }
 
 Offset<wire::Deliver> write_deliver(FlatBufferBuilder& fbb, const Deliver& d) {
@@ -283,7 +303,7 @@ struct Encoder {
     return {wire::Body::Nack, wire::CreateNack(fbb, n.delivery_id, reason).Union()};
   }
   std::pair<wire::Body, Offset<void>> operator()(const Credit& c) const {
-    return {wire::Body::Credit, wire::CreateCredit(fbb, c.credit, c.batches).Union()};
+    return {wire::Body::Credit, wire::CreateCredit(fbb, c.credit, c.batches, c.ack_receipts).Union()};
   }
   std::pair<wire::Body, Offset<void>> operator()(const Heartbeat& h) const {
     return {wire::Body::Heartbeat, wire::CreateHeartbeat(fbb, h.sent_at).Union()};
@@ -307,6 +327,12 @@ struct Encoder {
   std::pair<wire::Body, Offset<void>> operator()(const AckBatch& b) const {
     auto ids = fbb.CreateVector(b.delivery_ids);
     return {wire::Body::AckBatch, wire::CreateAckBatch(fbb, ids).Union()};
+  }
+  std::pair<wire::Body, Offset<void>> operator()(const AckReceipt& a) const {
+    auto ids = fbb.CreateVector(a.delivery_ids);
+    auto seqs = fbb.CreateVector(a.log_seqs);
+    auto checkpoint = a.checkpoint.empty() ? Offset<flatbuffers::String>() : fbb.CreateString(a.checkpoint);
+    return {wire::Body::AckReceipt, wire::CreateAckReceipt(fbb, ids, seqs, checkpoint).Union()};
   }
 };
 

@@ -54,6 +54,8 @@ struct Receipt {
   std::vector<FieldError> errors;
   std::string payload_digest;  // hex SHA-256 of the payload the receipt is about
   std::string signature;       // 64 raw bytes (Ed25519), or "" when the broker does not sign
+  std::string checkpoint;      // accepted/duplicate: a signed checkpoint note of a tree holding
+                               // event log_seq (not covered by `signature`), or ""
 };
 
 // The bytes a receipt signature covers: message_id, payload_digest, status, log_seq, accepted_at
@@ -77,7 +79,8 @@ struct Ack { std::uint64_t delivery_id = 0; };
 struct Nack { std::uint64_t delivery_id = 0; std::string reason; };
 struct Credit {
   std::uint32_t credit = 0;
-  bool batches = false;  // the connection takes DeliverBatch frames
+  bool batches = false;       // the connection takes DeliverBatch frames
+  bool ack_receipts = false;  // answer this connection's Ack and AckBatch frames with AckReceipts
 };
 struct Heartbeat { Millis sent_at = 0; };
 struct ErrorFrame { ErrorCode code = ErrorCode::kNone; std::string detail; std::uint64_t delivery_id = 0; };
@@ -90,8 +93,17 @@ struct ReceiptBatch { std::vector<Receipt> receipts; };
 struct DeliverBatch { std::vector<Deliver> deliveries; };
 struct AckBatch { std::vector<std::uint64_t> delivery_ids; };
 
+// The answer to an Ack or AckBatch on a connection whose Credit asked for it (docs/protocol.md,
+// "Acknowledgement receipts"): per delivery id the seq of its `acknowledged` event (0 when it was
+// acknowledged before), and the checkpoint signed at the commit, whose tree holds them.
+struct AckReceipt {
+  std::vector<std::uint64_t> delivery_ids;
+  std::vector<std::uint64_t> log_seqs;  // one per delivery id
+  std::string checkpoint;               // signed checkpoint note, or "" without a signing key
+};
+
 using Envelope = std::variant<Submit, Receipt, Deliver, Ack, Nack, Credit, Heartbeat, ErrorFrame, SubmitBatch,
-                              ReceiptBatch, DeliverBatch, AckBatch>;
+                              ReceiptBatch, DeliverBatch, AckBatch, AckReceipt>;
 
 inline constexpr std::size_t kDefaultMaxFrameBytes = 1 << 20;  // 1 MiB
 // Messages (or receipts, deliveries, ack ids) one batch frame may hold. A fixed protocol constant,

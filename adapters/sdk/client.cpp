@@ -36,10 +36,12 @@
 #include <limits>
 #include <span>
 #include <vector>
+#include <utility>
 #include <zmq.hpp>
 
 #include "adapters/sdk/log.h"
 #include "adapters/sdk/resend_schedule.h"
+#include "broker/tlog/checkpoint.h"
 #include "contracts/digest.h"
 
 namespace partner {
@@ -50,6 +52,25 @@ using contracts::Envelope;
 using contracts::Error;
 using contracts::ErrorCode;
 using std::chrono::milliseconds;
+
+// Why an accepted or duplicate receipt's checkpoint is no evidence, or "" when it is: a signed
+// checkpoint note by the broker's key (`public_key_hex`, under the origin the note names) whose
+// tree holds the receipt's event (docs/protocol.md, "Receipt").
+std::string check_receipt_checkpoint(const contracts::Receipt& receipt, const std::string& public_key_hex) {
+  if (receipt.checkpoint.empty()) return "the receipt carries no checkpoint, but the profile names a broker signing key";
+  broker::tlog::PublicKey key{};
+  if (sodium_hex2bin(key.data(), key.size(), public_key_hex.data(), public_key_hex.size(), nullptr, nullptr,
+                     nullptr) != 0) {
+    return "the broker signing key is not 64 hex characters";
+  }
+  auto checkpoint = broker::tlog::open_checkpoint_by_key(receipt.checkpoint, key);
+  if (!checkpoint) return "the receipt's checkpoint does not verify with the broker signing key: " + checkpoint.error().detail;
+  if (checkpoint->size < receipt.log_seq) {
+    return "the receipt's checkpoint (tree size " + std::to_string(checkpoint->size) + ") does not hold its event " +
+           std::to_string(receipt.log_seq);
+  }
+  return {};
+}
 
 constexpr int kHighWaterMark = 1000;  // frames queued each way; credit bounds deliveries anyway
 constexpr int kReconnectIvlMs = 100;  // first reconnect attempt after a broken connection
@@ -74,9 +95,10 @@ Error transport_error(std::string_view what, const zmq::error_t& e) {
 }
 
 std::string_view frame_name(const Envelope& envelope) {
-  constexpr std::array<std::string_view, 12> kNames = {"submit",       "receipt",       "deliver",      "ack",
+  constexpr std::array<std::string_view, 13> kNames = {"submit",       "receipt",       "deliver",      "ack",
                                                        "nack",         "credit",        "heartbeat",    "error",
-                                                       "submit batch", "receipt batch", "deliver batch", "ack batch"};
+                                                       "submit batch", "receipt batch", "deliver batch", "ack batch",
+                                                       "ack receipt"};
   static_assert(kNames.size() == std::variant_size_v<Envelope>, "a name for every frame type");
   return kNames[envelope.index()];
 }
@@ -140,6 +162,7 @@ struct Client::Impl {
   std::vector<std::pair<std::vector<ReceiptCallback>, Result<contracts::Receipt>>> answered;
   std::uint64_t next_order = 0;
   std::vector<std::uint64_t> acks_waiting;  // acks not yet sent (see Client::ack)
+  std::vector<Result<contracts::AckReceipt>> ack_receipts;  // arrived, not yet taken
   FrameCounts counts;
 
   bool credit_granted = false;        // the application wants deliveries
@@ -174,6 +197,7 @@ struct Client::Impl {
   // Natural batching.
   void on_receipt(contracts::Receipt receipt);
   void on_frame_error(const contracts::ErrorFrame& error);
+  void on_ack_receipt(contracts::AckReceipt receipt);
   void answer(const std::string& id, Result<contracts::Receipt> result, bool from_broker = true);
   std::size_t frames_in_flight();
   void send_ids(const std::vector<std::string>& ids, Clock::time_point now);
@@ -260,7 +284,9 @@ Result<void> Client::Impl::send_bytes(const std::string& bytes) {
 }
 
 Result<void> Client::Impl::grant_credit() {
-  if (auto sent = send_frame(contracts::Credit{credit, options.delivery_batches}); !sent) return sent;
+  if (auto sent = send_frame(contracts::Credit{credit, options.delivery_batches, options.ack_receipts}); !sent) {
+    return sent;
+  }
   credit_on_connection = true;
   log().debug("granted credit={}", credit);
   return {};
@@ -398,9 +424,30 @@ void Client::Impl::dispatch(Envelope envelope) {
     for (auto& d : deliveries->deliveries) pending.push_back(std::move(d));
   } else if (auto* error = std::get_if<contracts::ErrorFrame>(&envelope)) {
     on_frame_error(*error);
+  } else if (auto* acked = std::get_if<contracts::AckReceipt>(&envelope)) {
+    on_ack_receipt(std::move(*acked));
   } else if (!std::holds_alternative<contracts::Heartbeat>(envelope)) {
     log().warn("ignored an unexpected frame from the broker type={}", frame_name(envelope));
   }
+}
+
+// An AckReceipt, kept for take_ack_receipts(); with a broker signing key in the profile its
+// checkpoint must verify and hold every event it names, else it is kept as a kProtocol error.
+void Client::Impl::on_ack_receipt(contracts::AckReceipt receipt) {
+  log().debug("ack receipt arrived deliveries={}", receipt.delivery_ids.size());
+  if (profile.broker_signing_key.empty()) {
+    ack_receipts.emplace_back(std::move(receipt));
+    return;
+  }
+  contracts::Receipt probe;  // the checkpoint check, against the highest seq named
+  probe.checkpoint = receipt.checkpoint;
+  for (auto seq : receipt.log_seqs) probe.log_seq = std::max(probe.log_seq, seq);
+  if (auto problem = check_receipt_checkpoint(probe, profile.broker_signing_key); !problem.empty()) {
+    log().warn("ack receipt refused detail={}", problem);
+    ack_receipts.emplace_back(Error{ErrorCode::kProtocol, "ack receipt: " + problem});
+    return;
+  }
+  ack_receipts.emplace_back(std::move(receipt));
 }
 
 void Client::Impl::on_receipt(contracts::Receipt receipt) {
@@ -482,6 +529,8 @@ void Client::Impl::answer(const std::string& id, Result<contracts::Receipt> resu
     } else if (result->status == contracts::ReceiptStatus::kAccepted &&
                result->payload_digest != contracts::sha256_hex(o.submit.payload)) {
       problem = "the broker signed a different payload digest than ours";
+    } else if (result->status != contracts::ReceiptStatus::kRejected) {
+      problem = check_receipt_checkpoint(*result, profile.broker_signing_key);
     }
     if (!problem.empty()) {
       log().warn("receipt refused message_id={} detail={}", id, problem);
@@ -1020,6 +1069,11 @@ Result<std::optional<contracts::Receipt>> Client::next_receipt(milliseconds wait
                  "the receipt's signature does not verify with the broker signing key (message_id=" +
                      next.message_id + ")"};
   }
+  if (!c.profile.broker_signing_key.empty() && next.status != contracts::ReceiptStatus::kRejected) {
+    if (auto problem = check_receipt_checkpoint(next, c.profile.broker_signing_key); !problem.empty()) {
+      return Error{ErrorCode::kProtocol, problem + " (message_id=" + next.message_id + ")"};
+    }
+  }
   return std::optional<contracts::Receipt>(std::move(next));
 }
 
@@ -1048,6 +1102,11 @@ Result<std::optional<contracts::Deliver>> Client::receive(milliseconds wait) {
   contracts::Deliver next = std::move(c.pending.front());
   c.pending.pop_front();
   return std::optional<contracts::Deliver>(std::move(next));
+}
+
+std::vector<Result<contracts::AckReceipt>> Client::take_ack_receipts() {
+  assert(impl_ && "use of a moved-from Client");
+  return std::exchange(impl_->ack_receipts, {});
 }
 
 Result<void> Client::ack(std::uint64_t delivery_id) {

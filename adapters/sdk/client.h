@@ -92,6 +92,10 @@ struct ClientOptions {
   // Ask the broker for DeliverBatch frames (Credit.batches); receive() hands them out one by one,
   // and ack() batches the acks (AckBatch). false: single Deliver frames, and each ack at once.
   bool delivery_batches = true;
+  // Ask the broker to answer every Ack and AckBatch with an AckReceipt (Credit.ack_receipts): the
+  // seq of each `acknowledged` event and the checkpoint signed at their commit, evidence that the
+  // log holds our acknowledgement. Take them with take_ack_receipts().
+  bool ack_receipts = false;
   // With several brokers in the profile: move to the next one after this long without a
   // connection to the current one (lost, or never made). The profile's failover_after_ms wins.
   std::chrono::milliseconds failover_after{2'000};
@@ -133,9 +137,11 @@ class Client {
   // message is a Receipt, not an error; so is a frame-level Error the broker sends instead of a
   // receipt (too_large, malformed_envelope). Deliveries arriving meanwhile wait for receive().
   // With profile.broker_signing_key set, every Receipt frame must carry a valid broker signature
-  // (and an accepted one the digest of our payload), else kProtocol: the receipt is not evidence.
-  // The returned receipt keeps its signature and payload_digest, so the caller can store them as
-  // proof of what the broker accepted (verify later with contracts::verify_receipt_signature).
+  // (and an accepted one the digest of our payload), and every accepted or duplicate one a
+  // checkpoint signed by that key whose tree holds the receipt's event, else kProtocol: the
+  // receipt is not evidence. The returned receipt keeps its signature, payload_digest and
+  // checkpoint, so the caller can store them as proof of what the broker accepted and that its log
+  // held it (a receipt file, broker/audit/receipt_file.h; `keten send --receipts DIR`).
   //
   // send() is submit_async() followed by waiting for that one answer, so it batches with the
   // asynchronous submits outstanding at the time and fails over as they do.
@@ -208,6 +214,13 @@ class Client {
   // close(), which send all waiting acks as one AckBatch.
   [[nodiscard]] Result<void> ack(std::uint64_t delivery_id);
   [[nodiscard]] Result<void> nack(std::uint64_t delivery_id, std::string_view reason);
+
+  // The AckReceipts that arrived so far (options.ack_receipts), oldest first, each handed out once.
+  // They come while receive(), send() or next_receipt() read frames, after the broker committed
+  // the acks (an ack still waiting in ack()'s batch has none yet). With profile.broker_signing_key
+  // set, one whose checkpoint does not verify with that key or does not hold its events is a
+  // kProtocol error in its place.
+  [[nodiscard]] std::vector<Result<contracts::AckReceipt>> take_ack_receipts();
 
   // Changes the number of unacknowledged deliveries the broker may send (>= 1; kConfig for 0) and
   // tells the broker now. receive() grants options.credit unless this was called first.

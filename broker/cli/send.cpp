@@ -6,6 +6,7 @@
 #include <cmath>
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -18,6 +19,7 @@
 #include "adapters/sdk/client.h"
 #include "broker/cli/command.h"
 #include "broker/cli/json_output.h"
+#include "broker/audit/receipt_file.h"
 #include "broker/audit/signing.h"
 
 namespace keten_cli {
@@ -44,6 +46,7 @@ struct SendOptions {
   std::vector<std::string> payload_files;
   bool lines = false;        // standard input holds JSON lines, one message each
   std::uint32_t window = 64;  // messages unanswered at once
+  std::string receipts_dir;   // "": keep no receipt files
 };
 
 int fail(int code, std::string_view detail) {
@@ -99,7 +102,39 @@ std::string signed_receipt_json(const contracts::Receipt& receipt, const std::st
   j["payload_digest"] = receipt.payload_digest;
   j["signature"] = receipt.signature.empty() ? nlohmann::json() : nlohmann::json(broker::audit::to_hex(receipt.signature));
   j["signature_verified"] = !signing_key.empty() && !receipt.signature.empty();
+  if (!receipt.checkpoint.empty()) j["checkpoint"] = receipt.checkpoint;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The receipt file's name for `message_id`: the id with every byte outside [A-Za-z0-9._-] as '_'
+// (a message id may hold '/'), then ".json".
+std::string receipt_file_name(std::string_view message_id) {
+  std::string name;
+  for (char c : message_id) {
+    const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                       c == '_' || c == '-';
+    name += plain ? c : '_';
+  }
+  if (name.empty() || name[0] == '.') name.insert(0, "_");
+  return name + ".json";
+}
+
+// Keeps `receipt` as a receipt file in `dir` (docs/handover-log-format.md, "Receipt files"), written
+// to a temporary name and renamed, so a file in the folder is always whole. kConfig naming the file
+// when it cannot be written.
+contracts::Result<void> keep_receipt(const std::filesystem::path& dir, const contracts::Receipt& receipt) {
+  const auto path = dir / receipt_file_name(receipt.message_id);
+  const auto partial = path.string() + ".partial";
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    out << broker::audit::format_receipt_file(receipt, receipt.checkpoint);
+    out.flush();
+    if (!out) return contracts::Error{ErrorCode::kConfig, "receipt file " + partial + ": write failed"};
+  }
+  std::error_code ec;
+  std::filesystem::rename(partial, path, ec);
+  if (ec) return contracts::Error{ErrorCode::kConfig, "receipt file " + path.string() + ": " + ec.message()};
+  return {};
 }
 
 // One message to send and where it came from ("" when it is the only one).
@@ -249,6 +284,14 @@ int send(const SendOptions& options) {
   if (!profile) return fail(kExitUsage, profile.error().detail);
   auto items = read_items(options);
   if (!items) return fail(kExitUsage, items.error().detail);
+  if (!options.receipts_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.receipts_dir, ec);
+    if (ec || !std::filesystem::is_directory(options.receipts_dir)) {
+      return fail(kExitUsage, "--receipts " + options.receipts_dir + ": not a folder we can write" +
+                                  (ec ? ": " + ec.message() : std::string()));
+    }
+  }
   if (items->empty()) return fail(kExitUsage, "standard input holds no message");
 
   // A flag wins over the profile's key, which wins over the SDK's default (docs/cli.md).
@@ -275,6 +318,7 @@ int send(const SendOptions& options) {
   (void)client->flush(std::chrono::hours(24));
 
   int exit = kExitOk;
+  std::size_t without_checkpoint = 0;  // accepted receipts no file could be made of
   for (std::size_t i = 0; i < items->size(); ++i) {
     const auto& item = (*items)[i];
     contracts::Result<contracts::Receipt> result =
@@ -289,7 +333,19 @@ int send(const SendOptions& options) {
       std::cerr << "keten send: rejected message_id=" << result->message_id
                 << " code=" << contracts::to_string(result->code) << ": " << result->detail << "\n";
       exit = std::max(exit, 1);
+    } else if (!options.receipts_dir.empty()) {
+      if (result->checkpoint.empty()) {
+        ++without_checkpoint;
+      } else if (auto kept = keep_receipt(options.receipts_dir, *result); !kept) {
+        std::cerr << "keten send: " << kept.error().detail << "\n";
+        exit = std::max(exit, 1);
+      }
     }
+  }
+  if (without_checkpoint > 0) {
+    std::cerr << "keten send: " << without_checkpoint
+              << " receipt(s) came without a checkpoint (the broker has no signing key): no receipt file kept\n";
+    exit = std::max(exit, 1);
   }
   std::cout.flush();
   return exit == 3 ? kExitUnreachable : exit == 1 ? kExitFailed : kExitOk;
@@ -341,6 +397,9 @@ Command add_send(CLI::App& root) {
                   "Messages unanswered at once; those waiting behind the first go out in batches")
       ->check(CLI::Range(1u, 100'000u))
       ->capture_default_str();
+  app->add_option("--receipts", options->receipts_dir,
+                  "Folder to keep each accepted or duplicate receipt in, as <message id>.json with the broker's "
+                  "signed checkpoint (check later with keten log verify --receipts)");
   auto* lines = app->add_flag("--lines", options->lines,
                               "Standard input holds JSON lines, one message each: {\"payload\": {...}} with "
                               "optional \"contract\", \"version\", \"case\", \"id\", \"to\", \"correlation\", "

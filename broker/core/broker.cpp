@@ -54,12 +54,20 @@ struct RefusedSends {
   std::string reason;
 };
 
-// Where a receipt (or a SubmitBatch's receipts) sits among a turn's replies, so a failed commit can
-// replace it.
+// A receipt (or a SubmitBatch's receipts) and where it sits among a turn's replies. It is encoded
+// after the commit: then it carries the checkpoint signed at that commit, or, when the commit
+// failed, it is replaced by a refusal.
 struct ReceiptSlot {
   std::size_t index;
-  std::vector<std::string> message_ids;  // one per receipt, in order
-  bool batch = false;                    // a ReceiptBatch frame, else one Receipt
+  contracts::ReceiptBatch receipts;  // one per message, in order
+  bool batch = false;                // a ReceiptBatch frame, else one Receipt
+};
+
+// An AckReceipt and where it sits among a turn's replies, encoded after the commit (with the
+// checkpoint signed at it), or left out when the commit failed or it names no delivery.
+struct AckSlot {
+  std::size_t index;
+  contracts::AckReceipt receipt;
 };
 
 // A SubmitBatch's receipts as one frame within `max_bytes`. Only rejections listing many field
@@ -260,13 +268,20 @@ struct Broker::Impl {
   }
 
   // One Ack or Nack (alone or from an AckBatch). An unknown delivery id is answered with an Error
-  // frame naming it; an error means the store failed.
+  // frame naming it; an error means the store failed. An ack the connection wants answered is
+  // added to `answer` (its delivery id and the seq of its event).
   template <typename AckOrNack>
   Result<void> ack_one(const transport::Incoming& in, const AckOrNack& frame, Millis now,
-                       std::vector<Outgoing>& replies) {
-    Result<void> r = [&] {
+                       std::vector<Outgoing>& replies, contracts::AckReceipt* answer = nullptr) {
+    Result<void> r = [&]() -> Result<void> {
       if constexpr (std::is_same_v<AckOrNack, contracts::Ack>) {
-        return scheduler.on_ack(in.routing_id, in.partner, frame.delivery_id, now);
+        auto seq = scheduler.on_ack(in.routing_id, in.partner, frame.delivery_id, now);
+        if (!seq) return seq.error();
+        if (answer) {
+          answer->delivery_ids.push_back(frame.delivery_id);
+          answer->log_seqs.push_back(*seq);
+        }
+        return {};
       } else {
         return scheduler.on_nack(in.routing_id, in.partner, frame.delivery_id, frame.reason, now);
       }
@@ -278,8 +293,19 @@ struct Broker::Impl {
     return {};
   }
 
+  // The AckReceipt answering an Ack or AckBatch of `in`, when its connection asked for them: its
+  // place among the replies is kept, to be filled after the commit (answer_acks).
+  contracts::AckReceipt* ack_answer(const transport::Incoming& in, std::vector<Outgoing>& replies,
+                                    std::vector<AckSlot>& ack_slots) {
+    if (!scheduler.wants_ack_receipts(in.routing_id)) return nullptr;
+    ack_slots.push_back({replies.size(), {}});
+    replies.push_back({in.routing_id, {}});  // encoded after the commit
+    return &ack_slots.back().receipt;
+  }
+
   // Handles one frame inside the open transaction. An error means the store failed.
-  Result<void> handle(Prepared& p, Millis now, std::vector<Outgoing>& replies, std::vector<ReceiptSlot>& receipt_slots) {
+  Result<void> handle(Prepared& p, Millis now, std::vector<Outgoing>& replies, std::vector<ReceiptSlot>& receipt_slots,
+                      std::vector<AckSlot>& ack_slots) {
     const transport::Incoming& in = p.in;
     // The socket monitor saw the connection end: retire it now, after every frame it sent before.
     if (in.gone) return scheduler.drop_session(in.routing_id, now);
@@ -294,36 +320,37 @@ struct Broker::Impl {
           if constexpr (std::is_same_v<T, contracts::Submit>) {
             auto receipt = submit_one(in, frame, p.checks, now);
             if (!receipt) return receipt.error();
-            receipt_slots.push_back({replies.size(), {frame.header.message_id}, false});
-            replies.push_back({in.routing_id, contracts::encode_envelope(*receipt)});
+            receipt_slots.push_back({replies.size(), {{std::move(*receipt)}}, false});
+            replies.push_back({in.routing_id, {}});  // encoded after the commit
             return {};
           } else if constexpr (std::is_same_v<T, contracts::SubmitBatch>) {
             if (frame.messages.empty()) {
               return reject_frame(in, ErrorCode::kProtocol, "submit batch holds no messages", now, replies);
             }
             // Each message exactly as a single Submit in this turn, in the batch's order.
-            contracts::ReceiptBatch receipts;
-            receipts.receipts.reserve(frame.messages.size());
             ReceiptSlot slot{replies.size(), {}, true};
+            slot.receipts.receipts.reserve(frame.messages.size());
             for (std::size_t i = 0; i < frame.messages.size(); ++i) {
               SubmitChecks none;
               auto receipt = submit_one(in, frame.messages[i], i < p.batch_checks.size() ? p.batch_checks[i] : none, now);
               if (!receipt) return receipt.error();
-              slot.message_ids.push_back(frame.messages[i].header.message_id);
-              receipts.receipts.push_back(std::move(*receipt));
+              slot.receipts.receipts.push_back(std::move(*receipt));
             }
             receipt_slots.push_back(std::move(slot));
-            replies.push_back({in.routing_id, encode_receipts(std::move(receipts), options.max_message_bytes)});
+            replies.push_back({in.routing_id, {}});  // encoded after the commit
             return {};
           } else if constexpr (std::is_same_v<T, contracts::AckBatch>) {
+            auto* answer = ack_answer(in, replies, ack_slots);
             for (std::uint64_t id : frame.delivery_ids) {
-              if (auto r = ack_one(in, contracts::Ack{id}, now, replies); !r) return r;
+              if (auto r = ack_one(in, contracts::Ack{id}, now, replies, answer); !r) return r;
             }
             return {};
-          } else if constexpr (std::is_same_v<T, contracts::Ack> || std::is_same_v<T, contracts::Nack>) {
+          } else if constexpr (std::is_same_v<T, contracts::Ack>) {
+            return ack_one(in, frame, now, replies, ack_answer(in, replies, ack_slots));
+          } else if constexpr (std::is_same_v<T, contracts::Nack>) {
             return ack_one(in, frame, now, replies);
           } else if constexpr (std::is_same_v<T, contracts::Credit>) {
-            return scheduler.on_credit(in.routing_id, in.partner, frame.credit, now, frame.batches);
+            return scheduler.on_credit(in.routing_id, in.partner, frame.credit, now, frame.batches, frame.ack_receipts);
           } else if constexpr (std::is_same_v<T, contracts::Heartbeat>) {
             replies.push_back({in.routing_id, contracts::encode_envelope(contracts::Heartbeat{now})});
             return {};
@@ -332,6 +359,24 @@ struct Broker::Impl {
           }
         },
         *decoded);
+  }
+
+  // After a commit: every accepted or duplicate receipt of the turn carries the checkpoint the
+  // store signed at that commit, whose tree holds the receipt's event (docs/protocol.md, "Receipt").
+  // Without a signing key there is none; a failure to read it is logged and the receipts go without.
+  void anchor_receipts(std::vector<ReceiptSlot>& slots, std::vector<AckSlot>& ack_slots) {
+    if ((slots.empty() && ack_slots.empty()) || signing_key.empty()) return;
+    auto note = store.latest_checkpoint_note();
+    if (!note || !*note) {
+      log().warn("receipts sent without a checkpoint detail={}", note ? "none signed" : note.error().detail);
+      return;
+    }
+    for (auto& slot : slots) {
+      for (auto& receipt : slot.receipts.receipts) {
+        if (receipt.status != contracts::ReceiptStatus::kRejected) receipt.checkpoint = **note;
+      }
+    }
+    for (auto& slot : ack_slots) slot.receipt.checkpoint = **note;
   }
 
   // Signs the log's head in its own transaction when the log grew since the last checkpoint and
@@ -415,6 +460,7 @@ struct Broker::Impl {
 
     std::vector<Outgoing> replies;
     std::vector<ReceiptSlot> receipt_slots;
+    std::vector<AckSlot> ack_slots;
     std::vector<Outgoing> deliveries;
     Result<void> status;
     if (auto r = store.begin(); !r) {
@@ -425,7 +471,7 @@ struct Broker::Impl {
       }
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (!status) break;
-        status = handle(batch.at(i), now, replies, receipt_slots);  // frame i as soon as it is prepared
+        status = handle(batch.at(i), now, replies, receipt_slots, ack_slots);  // frame i as soon as it is prepared
       }
       if (status && due_report) status = publish_report(now);
       if (status) status = scheduler.expire(now);
@@ -458,19 +504,16 @@ struct Broker::Impl {
       if (ops) ops->store_failed();
       scheduler.reset();
       deliveries.clear();
-      for (const auto& slot : receipt_slots) {
-        contracts::ReceiptBatch refused_all;
-        for (const auto& message_id : slot.message_ids) {
+      for (auto& slot : receipt_slots) {
+        for (auto& receipt : slot.receipts.receipts) {
           contracts::Receipt refused;
-          refused.message_id = message_id;
+          refused.message_id = std::move(receipt.message_id);
           refused.status = contracts::ReceiptStatus::kRejected;
           refused.code = ErrorCode::kStorage;
           refused.detail = "the broker could not store the message; resubmit it";
           audit::sign_receipt(signing_key, refused);
-          refused_all.receipts.push_back(std::move(refused));
+          receipt = std::move(refused);
         }
-        replies[slot.index].bytes = slot.batch ? encode_receipts(std::move(refused_all), options.max_message_bytes)
-                                               : contracts::encode_envelope(refused_all.receipts.front());
       }
       if (auto r = store.begin(); r) {
         if (auto reset = store.reset_in_flight(); reset && store.commit()) {
@@ -483,7 +526,17 @@ struct Broker::Impl {
     } else if (auto held = store_errors.clear()) {
       log().info("store failures ended{}", contracts::suppressed_field(*held));
     }
+    if (status) anchor_receipts(receipt_slots, ack_slots);
+    for (auto& slot : receipt_slots) {
+      replies[slot.index].bytes = slot.batch ? encode_receipts(std::move(slot.receipts), options.max_message_bytes)
+                                             : contracts::encode_envelope(slot.receipts.receipts.front());
+    }
+    // Acknowledgements that were not committed get no answer: the deliveries come again.
+    for (auto& slot : ack_slots) {
+      if (status && !slot.receipt.delivery_ids.empty()) replies[slot.index].bytes = contracts::encode_envelope(slot.receipt);
+    }
     for (const auto& out : replies) {
+      if (out.bytes.empty()) continue;  // an ack answer left out
       if (auto r = socket.send(out.routing_id, out.bytes); !r) {
         log().warn("reply not sent detail={}", r.error().detail);
         unreachable[out.routing_id].reason = r.error().detail;

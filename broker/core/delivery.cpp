@@ -146,7 +146,7 @@ void DeliveryScheduler::touch(const std::string& routing_id, Millis now) {
 }
 
 Result<void> DeliveryScheduler::on_credit(const std::string& routing_id, const std::string& partner,
-                                          std::uint32_t credit, Millis now, bool batches) {
+                                          std::uint32_t credit, Millis now, bool batches, bool ack_receipts) {
   if (credit == 0) return drop_session(routing_id, now);
   auto [it, inserted] = sessions_.try_emplace(routing_id);
   Session& s = it->second;
@@ -158,9 +158,15 @@ Result<void> DeliveryScheduler::on_credit(const std::string& routing_id, const s
   }
   s.credit = credit;
   s.batches = batches;
+  s.ack_receipts = ack_receipts;
   s.last_seen = now;
   dirty_.insert(partner);
   return {};
+}
+
+bool DeliveryScheduler::wants_ack_receipts(const std::string& routing_id) const {
+  auto it = sessions_.find(routing_id);
+  return it != sessions_.end() && it->second.ack_receipts;
 }
 
 void DeliveryScheduler::release_credit(const InFlight& flight) {
@@ -205,8 +211,8 @@ Result<void> DeliveryScheduler::return_to_pending(std::uint64_t delivery_id, Tak
   return {};
 }
 
-Result<void> DeliveryScheduler::on_ack(const std::string& routing_id, const std::string& partner,
-                                      std::uint64_t delivery_id, Millis now) {
+Result<std::uint64_t> DeliveryScheduler::on_ack(const std::string& routing_id, const std::string& partner,
+                                               std::uint64_t delivery_id, Millis now) {
   auto id = static_cast<std::int64_t>(delivery_id);
   auto it = in_flight_.find(delivery_id);
   std::optional<events::Event> row;  // the delivery's log identity: kept in flight, or read back
@@ -225,7 +231,7 @@ Result<void> DeliveryScheduler::on_ack(const std::string& routing_id, const std:
     if (!*state || (*state)->recipient != partner) {
       return Error{ErrorCode::kUnknownDelivery, "no delivery " + std::to_string(delivery_id) + " for " + partner};
     }
-    if ((*state)->state == store::DeliveryState::kAcked) return {};
+    if ((*state)->state == store::DeliveryState::kAcked) return std::uint64_t{0};
     if ((*state)->state == store::DeliveryState::kDead) {
       return Error{ErrorCode::kUnknownDelivery, "delivery " + std::to_string(delivery_id) + " was dead-lettered"};
     }
@@ -237,16 +243,19 @@ Result<void> DeliveryScheduler::on_ack(const std::string& routing_id, const std:
     // kept for this partner, so the pump reads the store, which no longer offers it.
     if ((*state)->state == store::DeliveryState::kPending) mark_dirty(partner);
   }
-  if (auto r = store_.mark_acked(id, now); !r) return r;
+  if (auto r = store_.mark_acked(id, now); !r) return r.error();
+  std::uint64_t seq = 0;
   if (row) {
     row->record = events::Acknowledged{};
     row->at = now;
     progress_.push_back({row->message_id, row->contract, row->version});
-    if (auto r = record_event(store_, *row); !r) return r.error();
+    auto logged = record_event(store_, *row);
+    if (!logged) return logged.error();
+    seq = *logged;
   }
   if (backlog_) backlog_->settled(partner);
   log().debug("acknowledged delivery_id={} partner={}", delivery_id, partner);
-  return {};
+  return seq;
 }
 
 Result<void> DeliveryScheduler::on_nack(const std::string& routing_id, const std::string& partner,

@@ -86,15 +86,20 @@ class DeliveryScheduler {
   // Records that a connection spoke (any frame): keeps its session alive.
   void touch(const std::string& routing_id, contracts::Millis now);
   // Credit{n} from a connection of `partner`. n == 0 ends the session and returns its deliveries.
-  // `batches`: the connection takes DeliverBatch frames (as its latest Credit said).
+  // `batches`: the connection takes DeliverBatch frames; `ack_receipts`: it wants its acks answered
+  // (both as its latest Credit said).
   [[nodiscard]] contracts::Result<void> on_credit(const std::string& routing_id, const std::string& partner,
                                                   std::uint32_t credit, contracts::Millis now,
-                                                  bool batches = false);
+                                                  bool batches = false, bool ack_receipts = false);
+  // Whether the latest Credit of connection `routing_id` asked for AckReceipts (false without a
+  // session).
+  bool wants_ack_receipts(const std::string& routing_id) const;
   // An Ack or Nack that came in on connection `routing_id` of `partner`; that connection (and the
-  // one the delivery was sent to) has shown it reads. kUnknownDelivery when `partner` holds no such
-  // delivery; kStorage when the store failed.
-  [[nodiscard]] contracts::Result<void> on_ack(const std::string& routing_id, const std::string& partner,
-                                               std::uint64_t delivery_id, contracts::Millis now);
+  // one the delivery was sent to) has shown it reads. An ack returns the seq of the `acknowledged`
+  // event it logged, 0 for a repeated ack (nothing logged). kUnknownDelivery when `partner` holds
+  // no such delivery; kStorage when the store failed.
+  [[nodiscard]] contracts::Result<std::uint64_t> on_ack(const std::string& routing_id, const std::string& partner,
+                                                        std::uint64_t delivery_id, contracts::Millis now);
   [[nodiscard]] contracts::Result<void> on_nack(const std::string& routing_id, const std::string& partner,
                                                 std::uint64_t delivery_id, const std::string& reason,
                                                 contracts::Millis now);
@@ -174,6 +179,7 @@ class DeliveryScheduler {
     contracts::Millis last_seen = 0;
     bool answered = false;  // acked or nacked a delivery: it reads what it is sent
     bool batches = false;   // takes DeliverBatch frames
+    bool ack_receipts = false;  // its acks are answered with AckReceipts
   };
   // A Deliver frame made by send(), encoded by pump() alone or in a batch.
   struct Queued {

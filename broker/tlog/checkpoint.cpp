@@ -109,4 +109,12 @@ contracts::Result<Checkpoint> open_checkpoint(std::string_view note, const NoteV
   return checkpoint;
 }
 
+contracts::Result<Checkpoint> open_checkpoint_by_key(std::string_view note, const PublicKey& public_key) {
+  const auto end = note.find('\n');
+  if (end == std::string_view::npos) return defect("no origin line");
+  auto verifier = make_verifier(note.substr(0, end), public_key);
+  if (!verifier) return Error{verifier.error().code, "checkpoint: " + verifier.error().detail};
+  return open_checkpoint(note, *verifier);
+}
+
 }  // namespace broker::tlog

@@ -41,5 +41,10 @@ struct Checkpoint {
 // The checkpoint in signed note `note`, when it carries a valid signature by `verifier`
 // (open_note) and its origin is the verifier's key name.
 [[nodiscard]] contracts::Result<Checkpoint> open_checkpoint(std::string_view note, const NoteVerifier& verifier);
+// The checkpoint in signed note `note` of a log whose key is `public_key` under whatever origin
+// the note names (Keten names the key after the log's origin): what a partner holding only the
+// broker's public key checks a receipt's checkpoint with. Errors as open_checkpoint, plus a note
+// whose first line is no valid key name.
+[[nodiscard]] contracts::Result<Checkpoint> open_checkpoint_by_key(std::string_view note, const PublicKey& public_key);
 
 }  // namespace broker::tlog

@@ -11,10 +11,13 @@
 #include <sstream>
 
 #include "broker/audit/hash_chain.h"
+#include "broker/audit/log_proofs.h"
+#include "broker/audit/receipt_file.h"
 #include "broker/audit/signing.h"
 #include "broker/events/codec.h"
 #include "broker/store/event_block.h"
 #include "broker/store/sqlite_store.h"
+#include "broker/tlog/checkpoint.h"
 #include "contracts/digest.h"
 #include "tests/support/broker_harness.h"
 #include "tests/support/process.h"
@@ -282,6 +285,254 @@ TEST_CASE("keten log verify names the first bad seq in a tampered store and bund
     CHECK(bad.exit_code == 1);
     CHECK_THAT(bad.out, Contains("NOT INTACT") && Contains("first bad seq 3"));
   }
+}
+
+// The checkpoint a receipt carries, opened with the broker's public key (hex).
+contracts::Result<broker::tlog::Checkpoint> receipt_checkpoint(const contracts::Receipt& receipt,
+                                                             const std::string& public_hex) {
+  std::string raw;
+  REQUIRE(broker::audit::from_hex(public_hex, raw));
+  broker::tlog::PublicKey key{};
+  std::copy(raw.begin(), raw.end(), key.begin());
+  return broker::tlog::open_checkpoint_by_key(receipt.checkpoint, key);
+}
+
+TEST_CASE("every accepted and duplicate receipt carries a checkpoint signed at its commit that holds its event",
+          "[integration][audit]") {
+  BrokerHarness h;
+  auto key = sign_with(h);
+  h.start();
+  auto alpha = partner::Client::connect(signed_profile(h, "ALPHA", key.public_hex));
+  REQUIRE(alpha);
+  auto submit = notice();
+  auto receipt = alpha->send(submit);
+  REQUIRE(receipt);
+  REQUIRE(receipt->status == ReceiptStatus::kAccepted);
+  auto checkpoint = receipt_checkpoint(*receipt, key.public_hex);
+  INFO(receipt->checkpoint);
+  REQUIRE(checkpoint);
+  CHECK(checkpoint->size >= receipt->log_seq);
+
+  // Several messages answered in one ReceiptBatch: each receipt has the note of its commit.
+  std::vector<contracts::Submit> batch;
+  for (int i = 0; i < 20; ++i) batch.push_back(notice());
+  std::vector<contracts::Result<contracts::Receipt>> answers;
+  for (const auto& m : batch) {
+    REQUIRE(alpha->submit_async(m, [&answers](contracts::Result<contracts::Receipt> r) { answers.push_back(std::move(r)); }));
+  }
+  REQUIRE(alpha->flush(10s));
+  REQUIRE(answers.size() == batch.size());
+  for (const auto& a : answers) {
+    REQUIRE(a);
+    auto cp = receipt_checkpoint(*a, key.public_hex);
+    REQUIRE(cp);
+    CHECK(cp->size >= a->log_seq);
+    CHECK(cp->size > checkpoint->size);  // a later commit, a larger tree
+  }
+
+  // A duplicate's checkpoint is the newest one; its tree still holds the first acceptance.
+  auto again = alpha->send(submit);
+  REQUIRE(again);
+  CHECK(again->status == ReceiptStatus::kDuplicate);
+  auto later = receipt_checkpoint(*again, key.public_hex);
+  REQUIRE(later);
+  CHECK(later->size > checkpoint->size);
+  CHECK(later->size >= again->log_seq);
+
+  // A rejection has no event to anchor.
+  auto bad = notice();
+  bad.payload = "{}";
+  auto rejected = alpha->send(bad);
+  REQUIRE(rejected);
+  CHECK(rejected->status == ReceiptStatus::kRejected);
+  CHECK(rejected->checkpoint.empty());
+}
+
+TEST_CASE("a broker without a signing key sends receipts without a checkpoint, and keten send --receipts says so",
+          "[integration][audit]") {
+  BrokerHarness h;
+  h.start();
+  auto alpha = h.client("ALPHA");
+  auto receipt = alpha.send(notice());
+  REQUIRE(receipt);
+  CHECK(receipt->status == ReceiptStatus::kAccepted);
+  CHECK(receipt->checkpoint.empty());
+
+  write_profiles(h, h.dir() / "profiles", {"ALPHA"});
+  const auto payload = h.dir() / "notice.json";
+  std::ofstream(payload) << notice().payload;
+  const auto kept = h.dir() / "kept";
+  auto sent = run({test_support::keten_binary(), "send", "--profile", (h.dir() / "profiles" / "ALPHA.toml").string(),
+                   "--contract", "test.notice", "--case", kCase, "--receipts", kept.string(), payload.string()});
+  INFO(sent.out << sent.err);
+  CHECK(sent.exit_code == 1);
+  CHECK_THAT(sent.out, Contains("\"status\":\"accepted\""));
+  CHECK_THAT(sent.err, Contains("without a checkpoint") && Contains("no receipt file kept"));
+  CHECK(std::filesystem::is_empty(kept));
+}
+
+TEST_CASE("receipts kept with keten send --receipts expose a store truncated back to a consistent checkpoint",
+          "[integration][audit]") {
+  BrokerHarness h;
+  auto key = sign_with(h);
+  h.start();
+  const auto profile = h.dir() / "ALPHA.toml";
+  std::ofstream(profile) << "broker = \"" << h.endpoint() << "\"\nbroker_public_key = \"" << h.broker_keys().public_key
+                         << "\"\npartner = \"ALPHA\"\nsecret_key = \"" << h.keys("ALPHA").secret_key
+                         << "\"\nbroker_signing_key = \"" << key.public_hex << "\"\n";
+  const auto payload = h.dir() / "notice.json";
+  std::ofstream(payload) << notice().payload;
+  const auto kept = h.dir() / "kept";
+  // Three runs, three commits: each receipt's checkpoint is a later tree than the one before.
+  std::vector<std::string> ids;
+  for (const char* id : {"anchor/1", "anchor-2", "anchor-3"}) {
+    auto sent = run({test_support::keten_binary(), "send", "--profile", profile.string(), "--contract", "test.notice",
+                     "--case", kCase, "--id", id, "--receipts", kept.string(), payload.string()});
+    INFO(sent.out << sent.err);
+    REQUIRE(sent.exit_code == 0);
+    auto line = nlohmann::json::parse(sent.out);
+    CHECK(line["signature_verified"] == true);
+    CHECK_THAT(line["checkpoint"].get<std::string>(), Contains("\n\n— keten/"));
+    ids.push_back(id);
+  }
+  h.stop();
+  // One file per message, named after its id ('/' is not a file name's).
+  REQUIRE(std::filesystem::exists(kept / "anchor_1.json"));
+  REQUIRE(std::filesystem::exists(kept / "anchor-3.json"));
+  auto last = broker::audit::parse_receipt_file(read_file(kept / "anchor-3.json"), "anchor-3.json");
+  REQUIRE(last);
+  CHECK(last->receipt.message_id == "anchor-3");
+
+  const auto store_path = h.options().store;
+  auto verify = [&] {
+    return run({test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key",
+                key.public_hex, "--receipts", kept.string()});
+  };
+  auto good = verify();
+  INFO(good.out << good.err);
+  REQUIRE(good.exit_code == 0);
+
+  // The operator cuts the log back to the tree the first receipt's commit signed: every block,
+  // case index entry and checkpoint after it goes, so the store agrees with itself again.
+  auto first = broker::audit::parse_receipt_file(read_file(kept / "anchor_1.json"), "anchor_1.json");
+  REQUIRE(first);
+  auto cut = broker::audit::peek_checkpoint(first->checkpoint);
+  REQUIRE(cut);
+  const auto size = std::to_string(cut->size);
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open_v2(store_path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
+  const std::string sql =
+      "DROP TRIGGER log_blocks_no_delete; DROP TRIGGER log_case_blocks_no_delete; "
+      "DROP TRIGGER tree_checkpoints_no_delete; DROP TRIGGER checkpoints_no_delete; "
+      "DELETE FROM log_blocks WHERE first_seq > " + size + "; DELETE FROM log_case_blocks WHERE first_seq > " + size +
+      "; DELETE FROM tree_checkpoints WHERE size > " + size + "; DELETE FROM checkpoints WHERE log_seq > " + size + ";";
+  char* error = nullptr;
+  INFO((error ? error : ""));
+  REQUIRE(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, &error) == SQLITE_OK);
+  db.reset();
+
+  auto bad = verify();
+  INFO(bad.out << bad.err);
+  CHECK(bad.exit_code == 1);
+  CHECK_THAT(bad.out, Contains("NOT INTACT") && Contains("truncated") && Contains("anchor-3.json"));
+}
+
+// Reads frames on `client` until AckReceipts naming `count` deliveries came, or 10 s passed.
+std::vector<contracts::AckReceipt> ack_receipts_for(partner::Client& client, std::size_t count) {
+  std::vector<contracts::AckReceipt> out;
+  std::size_t named = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (named < count && std::chrono::steady_clock::now() < deadline) {
+    auto d = client.receive(100ms);
+    REQUIRE(d);
+    REQUIRE_FALSE(d->has_value());  // nothing more to deliver
+    for (auto& r : client.take_ack_receipts()) {
+      INFO((r ? std::string() : r.error().detail));
+      REQUIRE(r);
+      named += r->delivery_ids.size();
+      out.push_back(std::move(*r));
+    }
+  }
+  return out;
+}
+
+TEST_CASE("a recipient that asks for ack receipts gets each acknowledgement's seq and a checkpoint holding it",
+          "[integration][audit]") {
+  BrokerHarness h;
+  auto key = sign_with(h);
+  h.start();
+  auto alpha = partner::Client::connect(signed_profile(h, "ALPHA", key.public_hex));
+  REQUIRE(alpha);
+  for (int i = 0; i < 3; ++i) REQUIRE(alpha->send(notice()));
+
+  partner::ClientOptions wants;
+  wants.ack_receipts = true;
+  auto bravo = partner::Client::connect(signed_profile(h, "BRAVO", key.public_hex), wants);
+  REQUIRE(bravo);
+  std::vector<std::uint64_t> ids;
+  while (ids.size() < 3) {
+    auto d = bravo->receive(5s);
+    REQUIRE(d);
+    REQUIRE(d->has_value());
+    ids.push_back((*d)->delivery_id);
+    REQUIRE(bravo->ack(ids.back()));
+  }
+  auto answers = ack_receipts_for(*bravo, 3);
+  std::map<std::uint64_t, std::uint64_t> seq_of;  // delivery id -> its acknowledged event
+  for (const auto& a : answers) {
+    REQUIRE(a.delivery_ids.size() == a.log_seqs.size());
+    auto cp = receipt_checkpoint([&] {
+      contracts::Receipt r;
+      r.checkpoint = a.checkpoint;
+      return r;
+    }(), key.public_hex);
+    REQUIRE(cp);
+    for (std::size_t i = 0; i < a.delivery_ids.size(); ++i) {
+      CHECK(a.log_seqs[i] > 0);
+      CHECK(cp->size >= a.log_seqs[i]);
+      seq_of[a.delivery_ids[i]] = a.log_seqs[i];
+    }
+  }
+  REQUIRE(seq_of.size() == 3);
+
+  // Acknowledged again: the answer says nothing new was logged.
+  REQUIRE(bravo->ack(ids.front()));
+  auto again = ack_receipts_for(*bravo, 1);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].delivery_ids == std::vector<std::uint64_t>{ids.front()});
+  CHECK(again[0].log_seqs == std::vector<std::uint64_t>{0});
+  bravo->close();
+  alpha->close();
+  h.stop();
+
+  // Each seq is the `acknowledged` event of its delivery.
+  const auto data = read_data(h.options().store);
+  for (const auto& [delivery_id, seq] : seq_of) {
+    REQUIRE(seq <= data.rows.size());
+    const auto& row = data.rows[seq - 1];
+    CHECK(row.seq == seq);
+    CHECK(row.event == "acknowledged");
+    CHECK(row.delivery_id == static_cast<std::int64_t>(delivery_id));
+  }
+}
+
+TEST_CASE("a recipient that does not ask for ack receipts gets none", "[integration][audit]") {
+  BrokerHarness h;
+  sign_with(h);
+  h.start();
+  auto alpha = h.client("ALPHA");
+  REQUIRE(alpha.send(notice()));
+  auto bravo = h.client("BRAVO");
+  auto d = bravo.receive(5s);
+  REQUIRE(d);
+  REQUIRE(d->has_value());
+  REQUIRE(bravo.ack((*d)->delivery_id));
+  // A submit on the same connection is answered after the ack was committed; an AckReceipt would
+  // have come before its Receipt.
+  auto barrier = bravo.send(notice(partner::new_message_id(), "barrier"));
+  REQUIRE(barrier);
+  CHECK(bravo.take_ack_receipts().empty());
 }
 
 TEST_CASE("keten log replay writes an HTML timeline that headless chromium renders with every event",

@@ -22,7 +22,7 @@ import zmq
 
 keten, pydir, contracts_dir = sys.argv[1:4]
 sys.path.insert(0, pydir)
-from keten.wire import (Ack, AckBatch, Body, Credit, Deliver, DeliverBatch, Error,  # noqa: E402
+from keten.wire import (Ack, AckBatch, AckReceipt, Body, Credit, Deliver, DeliverBatch, Error,  # noqa: E402
                         ErrorCode, Frame, Header, Receipt, ReceiptBatch, ReceiptStatus, Submit,
                         SubmitBatch)
 
@@ -103,11 +103,13 @@ def body(frame, cls):
 
 def small_frame(kind, value):
     b = flatbuffers.Builder(64)
-    if kind in ("credit", "credit+batches"):
+    if kind in ("credit", "credit+batches", "credit+batches+ack_receipts"):
         Credit.CreditStart(b)
         Credit.CreditAddCredit(b, value)
-        if kind == "credit+batches":
+        if kind != "credit":
             Credit.CreditAddBatches(b, True)
+        if kind == "credit+batches+ack_receipts":
+            Credit.CreditAddAckReceipts(b, True)
         return finish(b, Body.Body.Credit, Credit.CreditEnd(b))
     Ack.AckStart(b)
     Ack.AckAddDeliveryId(b, value)
@@ -224,11 +226,26 @@ def batches(alpha, bravo, payload, first_id):
     check(batch_frames >= 1 and batch_frames < len(got), "deliveries came batched (%d frames)" % batch_frames)
     check([d.Header().MessageId().decode() for d in got] == accepted, "deliveries in acceptance order")
     unknown = 999999999
+    # Asking for ack receipts: the ack batch is answered with the seq of each acknowledged event.
+    bravo.send(small_frame("credit+batches+ack_receipts", 500))
     bravo.send(ack_batch_frame([d.DeliveryId() for d in got] + [unknown]))
-    frame = read_frame(bravo)
-    check(frame is not None and frame.BodyType() == Body.Body.Error and
-          body(frame, Error.Error).Code() == ErrorCode.ErrorCode.UnknownDelivery and
-          body(frame, Error.Error).DeliveryId() == unknown, "an unknown id in an ack batch answered alone")
+    answers = {}
+    for _ in range(2):
+        frame = read_frame(bravo)
+        if frame is not None:
+            answers[frame.BodyType()] = frame
+    error = answers.get(Body.Body.Error)
+    check(error is not None and body(error, Error.Error).Code() == ErrorCode.ErrorCode.UnknownDelivery and
+          body(error, Error.Error).DeliveryId() == unknown, "an unknown id in an ack batch answered alone")
+    acked = answers.get(Body.Body.AckReceipt)
+    check(acked is not None, "an AckReceipt answers the ack batch")
+    if acked is not None:
+        ar = body(acked, AckReceipt.AckReceipt)
+        ids = [ar.DeliveryIds(i) for i in range(ar.DeliveryIdsLength())]
+        seqs = [ar.LogSeqs(i) for i in range(ar.LogSeqsLength())]
+        check(ids == [d.DeliveryId() for d in got], "the AckReceipt names the acknowledged ids, without the unknown one")
+        check(len(seqs) == len(ids) and all(q > 0 for q in seqs) and len(set(seqs)) == len(seqs),
+              "one distinct acknowledged event seq per delivery")
     bravo.send(small_frame("credit+batches", 500))
     check(read_frame(bravo, 700) is None, "nothing is delivered again after the ack batch")
     return accepted

@@ -64,6 +64,39 @@ TEST_CASE("envelope round-trips receipts with field errors", "[contracts][envelo
   CHECK(back.errors[1].code == "required");
 }
 
+TEST_CASE("envelope round-trips an accepted receipt's evidence, and a batch's shared checkpoint", "[contracts][envelope]") {
+  contracts::Receipt r;
+  r.message_id = "m-2";
+  r.status = contracts::ReceiptStatus::kAccepted;
+  r.log_seq = 17;
+  r.payload_digest = std::string(64, 'a');
+  r.signature = std::string(64, '\x07');
+  r.checkpoint = "keten/0123456789abcdef\n18\nAAAA\n\n\xe2\x80\x94 keten/0123456789abcdef c2ln\n";
+  auto e = decode(contracts::encode_envelope(r));
+  REQUIRE(e);
+  const auto& back = std::get<contracts::Receipt>(*e);
+  CHECK(back.checkpoint == r.checkpoint);
+  CHECK(back.signature == r.signature);
+  CHECK(back.log_seq == 17);
+
+  // One note for every receipt of a batch is stored once: the frame grows by far less than the
+  // note per receipt.
+  contracts::ReceiptBatch batch;
+  for (int i = 0; i < 100; ++i) {
+    r.message_id = "m-" + std::to_string(i);
+    batch.receipts.push_back(r);
+  }
+  const auto with = contracts::encode_envelope(batch);
+  for (auto& each : batch.receipts) each.checkpoint.clear();
+  const auto without = contracts::encode_envelope(batch);
+  CHECK(with.size() < without.size() + r.checkpoint.size() + 100 * 8);
+  auto decoded = decode(with);
+  REQUIRE(decoded);
+  const auto& receipts = std::get<contracts::ReceiptBatch>(*decoded).receipts;
+  REQUIRE(receipts.size() == 100);
+  CHECK(receipts[99].checkpoint == r.checkpoint);
+}
+
 TEST_CASE("envelope round-trips the small frames", "[contracts][envelope]") {
   auto d = contracts::Deliver{77, 3, header(), "DTV", 1741000070000, "{}", {"/medical"}};
   auto e = decode(contracts::encode_envelope(d));

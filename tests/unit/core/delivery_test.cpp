@@ -85,8 +85,9 @@ struct Fixture {
     return frames;
   }
 
-  contracts::Result<void> ack(std::uint64_t id, Millis now, const std::string& partner = "BRAVO",
-                              const std::string& routing_id = "conn-1") {
+  // The seq of the `acknowledged` event the ack logged (0: acknowledged before).
+  contracts::Result<std::uint64_t> ack(std::uint64_t id, Millis now, const std::string& partner = "BRAVO",
+                                       const std::string& routing_id = "conn-1") {
     REQUIRE(store.begin());
     auto r = scheduler.on_ack(routing_id, partner, id, now);
     REQUIRE(store.commit());
@@ -201,8 +202,12 @@ TEST_CASE("scheduler refuses an ack for a delivery the partner does not hold", "
   auto no_such = f.ack(999, kT0);
   REQUIRE_FALSE(no_such);
   CHECK(no_such.error().code == contracts::ErrorCode::kUnknownDelivery);
-  CHECK(f.ack(sent[0].delivery_id, kT0));
-  CHECK(f.ack(sent[0].delivery_id, kT0));  // a repeated ack is harmless
+  auto logged = f.ack(sent[0].delivery_id, kT0);
+  REQUIRE(logged);
+  CHECK(*logged > 0);  // the seq of its `acknowledged` event
+  auto repeated = f.ack(sent[0].delivery_id, kT0);
+  REQUIRE(repeated);   // a repeated ack is harmless
+  CHECK(*repeated == 0);  // and logs nothing
   CHECK(f.counts().acked == 1);
 }
 

@@ -99,6 +99,33 @@ TEST_CASE("a checkpoint is refused when altered, signed by another key or for an
   CHECK_THAT(r.error().detail, Catch::Contains("origin mismatch"));
 }
 
+TEST_CASE("a checkpoint opened by key alone takes the key's name from the note, and nothing else", "[tlog]") {
+  const auto key = signer();
+  const std::string note = *broker::tlog::sign_checkpoint(sample(8), key);
+  auto opened = broker::tlog::open_checkpoint_by_key(note, key.verifier.public_key);
+  REQUIRE(opened.ok());
+  CHECK(*opened == sample(8));
+
+  const auto other = signer(kOrigin, '\x22');
+  auto r = broker::tlog::open_checkpoint_by_key(note, other.verifier.public_key);
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().detail, Catch::StartsWith("checkpoint: unknown key"));
+
+  // A forger renaming the origin: the signature names the old key id, so nothing verifies.
+  std::string renamed = note;
+  renamed.replace(0, kOrigin.size(), "keten.example/forged-log");
+  r = broker::tlog::open_checkpoint_by_key(renamed, key.verifier.public_key);
+  REQUIRE_FALSE(r.ok());
+
+  for (std::string_view garbage : {std::string_view(""), std::string_view("no newline at all"),
+                                   std::string_view("bad name+\n8\nAAAA\n\n")}) {
+    r = broker::tlog::open_checkpoint_by_key(garbage, key.verifier.public_key);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == contracts::ErrorCode::kMalformedEnvelope);
+    CHECK_THAT(r.error().detail, Catch::StartsWith("checkpoint: "));
+  }
+}
+
 TEST_CASE("every defect of a checkpoint's text is named", "[tlog]") {
   const std::string root = "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=";
   CHECK_THAT(parse_error(""), Catch::Contains("missing origin"));
