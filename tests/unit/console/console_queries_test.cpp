@@ -283,8 +283,11 @@ TEST_CASE("the case list pages by each case's newest message: each case once, ne
           "[console][paging]") {
   Filled f;
   // C1 .. C5, then C2 again: C2's newest message is the newest of all.
-  for (int i = 1; i <= 5; ++i) f.message("m-" + std::to_string(i), "ALPHA", "C" + std::to_string(i), {"BRAVO"}, 1000 * i);
-  f.message("m-6", "ALPHA", "C2", {"CHARLIE"}, 6000);
+  for (int i = 1; i <= 5; ++i) {
+    const auto seq = f.message("m-" + std::to_string(i), "ALPHA", "C" + std::to_string(i), {"BRAVO"}, 1000 * i);
+    REQUIRE(f.s.insert_delivery(seq, "BRAVO"));
+  }
+  REQUIRE(f.s.insert_delivery(f.message("m-6", "ALPHA", "C2", {"CHARLIE"}, 6000), "CHARLIE"));
   std::vector<std::string> seen;
   store::CaseFilter page;
   page.limit = 2;
