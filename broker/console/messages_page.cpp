@@ -133,7 +133,7 @@ std::string render_message(const store::MessageRecord& m, const audit::EventLog&
       if (proofs.events[i].seq == seq) p = &proofs.events[i];
     }
     out += "<tr data-seq=\"" + std::to_string(seq) + "\"><td class=\"num\">" + std::to_string(seq) + "</td><td>" +
-           time_text(e.at) + "</td><td>" + escape(std::string(events::to_string(e.kind()))) + "</td><td>" +
+           time_text(e.at) + "</td><td>" + escape(std::string(events::to_string(e.kind()))) + "</td><td class=\"what\">" +
            escape(events::describe(e)) + "</td><td><code title=\"" + escape(hash) + "\">" + escape(hash.substr(0, 16)) +
            "\u2026</code></td>" + proof_cell(r.message_id, seq, p) + "</tr>";
   }
