@@ -42,13 +42,38 @@ Result<tlog::NoteVerifier> stated_key(store::SqliteStore& s, const std::string& 
   return audit::parse_expected_key(st->signing_key, origin);
 }
 
+// The latest checkpoint note ("" none) and a store whose tree holds at least its events.
+struct Latest {
+  std::optional<store::SqliteStore> store;
+  std::string note;
+};
+Result<void> open_latest(const StoreOpener& open, Latest& l) {
+  auto s = open();
+  if (!s) return s.error();
+  auto note = s->latest_checkpoint_note();
+  if (!note) return note.error();
+  if (*note) l.note = **note;
+  auto cp = audit::peek_checkpoint(l.note);
+  if (!l.note.empty() && cp && cp->size > s->tree_size()) {
+    // Signed after this store was opened: the checkpoint is committed with its events, so a
+    // store opened now holds them.
+    auto again = open();
+    if (!again) return again.error();
+    l.store.emplace(std::move(*again));
+  } else {
+    l.store.emplace(std::move(*s));
+  }
+  return {};
+}
+
 }  // namespace
 
-Result<ProofSummary> prove_events(store::SqliteStore& s, const std::vector<std::uint64_t>& seqs) {
+Result<ProofSummary> prove_events(const StoreOpener& open, const std::vector<std::uint64_t>& seqs) {
   ProofSummary out;
-  auto note = s.latest_checkpoint_note();
-  if (!note) return note.error();
-  if (*note) out.note = **note;
+  Latest latest;
+  if (auto r = open_latest(open, latest); !r) return r.error();
+  store::SqliteStore& s = *latest.store;
+  out.note = latest.note;
   std::optional<tlog::Checkpoint> cp;
   if (!out.note.empty()) {
     auto peeked = audit::peek_checkpoint(out.note);
@@ -89,22 +114,23 @@ Result<ProofSummary> prove_events(store::SqliteStore& s, const std::vector<std::
   return out;
 }
 
-Result<audit::InclusionEvidence> prove_one(store::SqliteStore& s, std::uint64_t seq) {
-  auto note = s.latest_checkpoint_note();
-  if (!note) return note.error();
-  if (!*note) return Error{ErrorCode::kMalformedEnvelope, "the log has no signed checkpoint yet"};
-  auto source = latest_source(s, **note);
-  auto nodes = s.tree_reader();
+Result<audit::InclusionEvidence> prove_one(const StoreOpener& open, std::uint64_t seq) {
+  Latest latest;
+  if (auto r = open_latest(open, latest); !r) return r.error();
+  if (latest.note.empty()) return Error{ErrorCode::kMalformedEnvelope, "the log has no signed checkpoint yet"};
+  auto source = latest_source(*latest.store, latest.note);
+  auto nodes = latest.store->tree_reader();
   return audit::prove_event(source, seq, nodes);
 }
 
-Result<audit::CaseExport> case_bundle(store::SqliteStore& s, const std::string& case_ref) {
-  auto note = s.latest_checkpoint_note();
-  if (!note) return note.error();
-  if (!*note) return Error{ErrorCode::kMalformedEnvelope, "the log has no signed checkpoint yet"};
+Result<audit::CaseExport> case_bundle(const StoreOpener& open, const std::string& case_ref) {
+  Latest latest;
+  if (auto r = open_latest(open, latest); !r) return r.error();
+  if (latest.note.empty()) return Error{ErrorCode::kMalformedEnvelope, "the log has no signed checkpoint yet"};
+  store::SqliteStore& s = *latest.store;
   std::string vkey;
   if (auto key = stated_key(s, s.log_origin()); key) vkey = tlog::format_verifier_key(*key);
-  auto source = latest_source(s, **note);
+  auto source = latest_source(s, latest.note);
   auto nodes = s.tree_reader();
   return audit::write_case_bundle(source, case_ref, nodes, contracts::now_millis(), vkey);
 }

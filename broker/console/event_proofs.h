@@ -4,8 +4,15 @@
 // tlog::verify_inclusion against the checkpoint's root before it is handed out) over the store's
 // events and stored subtree hashes. Reads the store; the message page renders the result
 // (messages_page.h). Only the latest checkpoint is read, not every note: prove_event uses no other.
+//
+// Each function opens the store itself through `open` (read-only): a store reads its tree as it
+// was when it was opened, and a broker may commit (events and their checkpoint together) between
+// that open and the read of the latest checkpoint. When the checkpoint is larger than the opened
+// tree, the store is opened once more (it then holds the checkpoint's events), so a busy broker
+// never makes a good proof look broken.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,16 +45,17 @@ struct ProofSummary {
 // the reason (a tampered event or subtree). The checkpoint's signature is checked with the key
 // the log's latest `started` event states (audit::parse_expected_key). kStorage only when the
 // checkpoint itself cannot be read.
-[[nodiscard]] contracts::Result<ProofSummary> prove_events(store::SqliteStore& s, const std::vector<std::uint64_t>& seqs);
+using StoreOpener = std::function<contracts::Result<store::SqliteStore>()>;
+[[nodiscard]] contracts::Result<ProofSummary> prove_events(const StoreOpener& open, const std::vector<std::uint64_t>& seqs);
 
 // The proof of one event against the latest checkpoint, as audit::prove_event makes and checks it;
 // kMalformedEnvelope naming why there is none (no checkpoint covers it yet, it does not verify).
-[[nodiscard]] contracts::Result<audit::InclusionEvidence> prove_one(store::SqliteStore& s, std::uint64_t seq);
+[[nodiscard]] contracts::Result<audit::InclusionEvidence> prove_one(const StoreOpener& open, std::uint64_t seq);
 
 // The case bundle of `case_ref` as `keten log export --store --tree --case` writes it
 // (audit::write_case_bundle, docs/handover-log-format.md §10): its events up to the latest
 // checkpoint, each with its proof, checked by `keten log verify --bundle` offline. The header's
 // vkey is the key the log states ("" when it states none). kMalformedEnvelope as write_case_bundle.
-[[nodiscard]] contracts::Result<audit::CaseExport> case_bundle(store::SqliteStore& s, const std::string& case_ref);
+[[nodiscard]] contracts::Result<audit::CaseExport> case_bundle(const StoreOpener& open, const std::string& case_ref);
 
 }  // namespace broker::console

@@ -148,7 +148,7 @@ void ConsoleServer::Impl::message(const Request& req, Response& res) const {
   if (!log) return storage_failure(res, frame, log.error());
   std::vector<std::uint64_t> seqs;
   for (const auto& e : log->events) seqs.push_back(e.seq);
-  auto proofs = prove_events(*s, seqs);
+  auto proofs = prove_events([this] { return open_store(true); }, seqs);
   if (!proofs) return storage_failure(res, frame, proofs.error());
   send_page(res, 200, frame, render_message(**record, *log, *proofs, payload_for(*v, payload, unreadable, schema)));
 }
@@ -175,7 +175,7 @@ void ConsoleServer::Impl::message_proof(const Request& req, Response& res) const
     return send_page(res, 404, frame, "<p class=\"error\">This message has no event with that seq.</p>");
   }
   if (!record_read(req, res, *v, frame, (*record)->row.case_ref, "")) return;
-  auto ev = prove_one(*s, static_cast<std::uint64_t>(*seq));
+  auto ev = prove_one([this] { return open_store(true); }, static_cast<std::uint64_t>(*seq));
   if (!ev) {
     if (ev.error().code != ErrorCode::kMalformedEnvelope) return storage_failure(res, frame, ev.error());
     return send_page(res, 409, frame, "<p class=\"error\">No proof: " + escape(ev.error().detail) + "</p>");
@@ -234,9 +234,7 @@ void ConsoleServer::Impl::case_bundle_download(const Request& req, Response& res
   if (case_ref.empty()) return send_page(res, 400, frame, render_case_chooser("Which case? case= is missing."));
   if (!v->may_see_case(case_ref)) return send_page(res, 403, frame, render_case_chooser("You may not see case " + case_ref + "."));
   if (!record_read(req, res, *v, frame, case_ref, "")) return;
-  auto s = open_store(true);
-  if (!s) return storage_failure(res, frame, s.error());
-  auto bundle = case_bundle(*s, case_ref);
+  auto bundle = case_bundle([this] { return open_store(true); }, case_ref);
   if (!bundle) {
     if (bundle.error().code != ErrorCode::kMalformedEnvelope) return storage_failure(res, frame, bundle.error());
     return send_page(res, 409, frame, "<p class=\"error\">No bundle: " + escape(bundle.error().detail) + "</p>");
