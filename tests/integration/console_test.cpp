@@ -350,7 +350,7 @@ Curl curl(const Pki& pki, const std::string& client, const std::string& url, con
   return c;
 }
 
-TEST_CASE("over TLS a client certificate names its viewer and role; another CA's certificate is refused at the "
+TEST_CASE("over TLS a client certificate names its viewer and role, another CA's certificate is refused at the "
           "handshake",
           "[integration][console][tls]") {
   Setup s;
@@ -757,8 +757,8 @@ std::uint64_t accepted_seq(Setup& s, const std::string& message_id) {
 
 }  // namespace
 
-TEST_CASE("a message's events are proven against the latest signed checkpoint; the downloaded proof is keten log "
-          "prove's and verifies with the broker's key",
+TEST_CASE("a message's events are proven against the latest signed checkpoint, and the downloaded proof is keten "
+          "log prove's and verifies with the broker's key",
           "[integration][console][proofs]") {
   Setup s(true);
   s.h.stop();  // no checkpoint after this: the console's proofs and keten log prove's are against the same one
