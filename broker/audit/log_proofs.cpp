@@ -1,5 +1,7 @@
 #include "broker/audit/log_proofs.h"
 
+#include <nlohmann/json.hpp>
+
 #include "broker/audit/signing.h"
 #include "broker/tlog/base64.h"
 
@@ -85,6 +87,19 @@ contracts::Result<InclusionEvidence> prove_event(const LogSource& source, std::u
   }
   ev.proof = std::move(*proof);
   return ev;
+}
+
+std::string inclusion_json(const InclusionEvidence& ev) {
+  nlohmann::json proof = nlohmann::json::array();
+  for (const auto& h : ev.proof) proof.push_back(hash_base64(h));
+  const nlohmann::json out{{"seq", ev.seq},
+                           {"leaf_index", ev.seq - 1},
+                           {"tree_size", ev.checkpoint.size},
+                           {"event", tlog::to_base64(ev.event)},
+                           {"leaf_hash", hash_base64(ev.leaf)},
+                           {"proof", std::move(proof)},
+                           {"checkpoint", ev.note}};
+  return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 contracts::Result<ConsistencyEvidence> prove_consistency(const LogSource& source, std::uint64_t from,

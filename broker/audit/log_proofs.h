@@ -45,6 +45,12 @@ struct InclusionEvidence {
 [[nodiscard]] contracts::Result<InclusionEvidence> prove_event(const LogSource& source, std::uint64_t seq,
                                                                const tlog::NodeReader& nodes);
 
+// The JSON of `ev` as `keten log prove` prints it (docs/handover-log-format.md §12): seq,
+// leaf_index, tree_size, event and leaf_hash (base64), proof (base64 hashes, leaf side first) and
+// the checkpoint's signed note; keys sorted, indented by 2, ending in a newline. The console's
+// proof download is the same text.
+std::string inclusion_json(const InclusionEvidence& ev);
+
 struct ConsistencyEvidence {
   std::uint64_t from = 0, to = 0;
   tlog::Hash from_root{}, to_root{};

@@ -205,14 +205,7 @@ int log_v2_prove(const LogV2Args& args) {
   if (!nodes) return open_failed(nodes.error());
   auto ev = broker::audit::prove_event(*log->source, args.event, nodes->reader);
   if (!ev) return fail(kExitFailed, ev.error().detail);
-  const json out{{"seq", ev->seq},
-                 {"leaf_index", ev->seq - 1},
-                 {"tree_size", ev->checkpoint.size},
-                 {"event", broker::tlog::to_base64(ev->event)},
-                 {"leaf_hash", broker::audit::hash_base64(ev->leaf)},
-                 {"proof", proof_json(ev->proof)},
-                 {"checkpoint", ev->note}};
-  if (!write_output(args.out, out.dump(2) + "\n")) return fail(kExitFailed, "cannot write " + args.out);
+  if (!write_output(args.out, broker::audit::inclusion_json(*ev))) return fail(kExitFailed, "cannot write " + args.out);
   return kExitOk;
 }
 

@@ -50,6 +50,26 @@ std::string render_case_chooser(const std::string& problem) {
                "name=\"case\" required></label><button type=\"submit\">Show</button></form>";
 }
 
+std::string render_case_list(const std::vector<store::CaseSummary>& rows, const std::string& prefix, bool limited) {
+  std::string out = "<form class=\"filters\" method=\"get\" action=\"/cases\"><label>Case reference<input type=\"text\" "
+                    "name=\"case\" required></label><button type=\"submit\">Show</button></form>"
+                    "<form class=\"filters\" method=\"get\" action=\"/cases\" id=\"case-search\"><label>Cases starting "
+                    "with<input type=\"text\" name=\"prefix\" value=\"" + escape(prefix) +
+                    "\" size=\"14\"></label><button type=\"submit\">Search</button></form>";
+  if (limited) out += "<p class=\"muted\">Only the cases you are given are listed.</p>";
+  if (rows.empty()) return out + "<p id=\"none\">No cases match.</p>";
+  out += "<div class=\"scroll\"><table id=\"cases\"><thead><tr><th>Case</th><th class=\"num\">Messages</th>"
+         "<th>Partners</th><th>Newest message accepted</th></tr></thead><tbody>";
+  for (const auto& c : rows) {
+    std::string partners;
+    for (std::size_t i = 0; i < c.partners.size(); ++i) partners += (i ? ", " : "") + escape(c.partners[i]);
+    out += "<tr data-case=\"" + escape(c.case_ref) + "\"><td><a href=\"/cases?case=" + url_encode(c.case_ref) + "\">" +
+           escape(c.case_ref) + "</a></td><td class=\"num\">" + std::to_string(c.messages) + "</td><td>" + partners +
+           "</td><td>" + time_text(c.last_accepted_at) + "</td></tr>";
+  }
+  return out + "</tbody></table></div>";
+}
+
 std::string render_case(const CaseView& v) {
   const auto& q = v.timeline.query;
   const std::size_t at = stop_index(v.event_times, q.as_of);

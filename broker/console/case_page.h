@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "broker/audit/replay.h"
+#include "broker/store/console_queries.h"
 
 namespace broker::console {
 
@@ -24,8 +25,11 @@ struct CaseView {
   std::map<std::string, std::vector<std::string>> owners;
 };
 
-// The case chooser when no case is given.
+// The case chooser: a field for one case's reference (shown after a problem with it).
 std::string render_case_chooser(const std::string& problem);
+// The case list (/cases without a case): the search by prefix, then one row per case, newest
+// activity first: its reference (linked to its page), messages, partners and newest message.
+std::string render_case_list(const std::vector<store::CaseSummary>& rows, const std::string& prefix, bool limited);
 std::string render_case(const CaseView& view);
 
 }  // namespace broker::console

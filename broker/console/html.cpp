@@ -36,6 +36,10 @@ button.secondary{background:#5b6b7f}
 .notice{background:#e7f3e8;border:1px solid #9cc9a0;padding:.5rem .8rem;border-radius:4px;margin:.5rem 0}
 .error{background:#fde8e8;border:1px solid #e2a0a0;padding:.5rem .8rem;border-radius:4px;margin:.5rem 0}
 .muted{color:#66758a;font-size:.85rem}
+.yes{color:#1a7f37;font-weight:600}
+.no{color:#b42318;font-weight:600}
+td.proof{white-space:normal;min-width:12rem}
+td.what{white-space:normal;min-width:14rem;overflow-wrap:anywhere}
 .pager{display:flex;flex-wrap:wrap;gap:1.5rem;margin:.7rem 0}
 .pager a{padding:.3rem .2rem}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;background:#fff;padding:.6rem .8rem;border:1px solid #d8dee6;border-radius:4px}

@@ -30,6 +30,41 @@ std::string message_link(const std::string& id) {
   return "<a href=\"/messages/" + url_encode(id) + "\"><code>" + escape(id) + "</code></a>";
 }
 
+// The latest signed checkpoint the proofs are against: its note as signed, and its signature.
+std::string render_checkpoint(const ProofSummary& p) {
+  std::string out = "<h2>Handover log</h2><p class=\"muted\">Each event with its seq in the whole log (its leaf is "
+                    "seq\u00a0\u2212\u00a01 in the log's Merkle tree) and its inclusion proof against the latest "
+                    "signed checkpoint, checked here; download a proof to check it yourself (docs/console.md).</p>";
+  if (p.note.empty()) {
+    return out + "<p id=\"checkpoint\" class=\"muted\" data-signed=\"none\">The log has no signed checkpoint: "
+                 "the broker signs none (no signing key), or has not signed one yet.</p>";
+  }
+  out += "<div id=\"checkpoint\" data-size=\"" + std::to_string(p.tree_size) + "\" data-signed=\"" +
+         (p.signature_ok ? "ok" : "bad") + "\"><p>Latest signed checkpoint: tree of " + std::to_string(p.tree_size) +
+         " events, root <code>" + escape(p.root) + "</code>. Signature: " +
+         (p.signature_ok ? "<span class=\"yes\">verifies</span> with the key the log states, <code>" + escape(p.signature) +
+                               "</code>"
+                         : "<span class=\"no\">" + escape(p.signature) + "</span>") +
+         "</p><pre id=\"checkpoint-note\">" + escape(p.note) + "</pre></div>";
+  return out;
+}
+
+std::string proof_cell(const std::string& message_id, std::uint64_t seq, const EventProof* p) {
+  if (p == nullptr) return "<td class=\"proof\" data-proof=\"none\">\u2014</td>";
+  switch (p->status) {
+    case EventProof::Status::kVerified:
+      return "<td class=\"proof\" data-proof=\"verified\"><span class=\"yes\">verifies</span> (" +
+             std::to_string(p->hashes) + " hashes) <a class=\"proof-json\" download href=\"/messages/" +
+             url_encode(message_id) + "/proof/" + std::to_string(seq) + "\">proof JSON</a></td>";
+    case EventProof::Status::kNotCovered:
+      return "<td class=\"proof\" data-proof=\"not-covered\">not yet covered by a signed checkpoint</td>";
+    case EventProof::Status::kFailed:
+      break;
+  }
+  return "<td class=\"proof bad\" data-proof=\"failed\"><span class=\"no\">does not verify</span>: " +
+         escape(p->detail) + "</td>";
+}
+
 }  // namespace
 
 std::string render_message_search(const std::vector<store::MessageRow>& rows, const store::MessageFilter& filter,
@@ -52,7 +87,8 @@ std::string render_message_search(const std::vector<store::MessageRow>& rows, co
   return out + "</tbody></table></div>";
 }
 
-std::string render_message(const store::MessageRecord& m, const audit::EventLog& log, const PayloadView& payload) {
+std::string render_message(const store::MessageRecord& m, const audit::EventLog& log, const ProofSummary& proofs,
+                           const PayloadView& payload) {
   const auto& r = m.row;
   std::string origin = escape(r.origin);
   if (r.origin.rfind("resend:", 0) == 0) origin = "resend of " + message_link(r.origin.substr(7));
@@ -81,15 +117,25 @@ std::string render_message(const store::MessageRecord& m, const audit::EventLog&
   }
   out += "</tbody></table></div>";
 
-  out += "<h2>Handover log</h2><p class=\"muted\">Each row with its hash in the log's chain; "
-         "<code>keten log verify</code> rechecks the chain and its signed checkpoints.</p>"
-         "<div class=\"scroll\"><table id=\"events\"><thead><tr><th class=\"num\">Seq</th><th>At</th><th>Event</th>"
-         "<th>What happened</th><th>Hash</th></tr></thead><tbody>";
+  out += render_checkpoint(proofs);
+  if (!proofs.note.empty()) {
+    out += "<p class=\"muted\">All of the case's signed events with their proofs in one file: <a id=\"case-bundle\" "
+           "download href=\"/cases/bundle?case=" + url_encode(r.case_ref) + "\">case bundle</a> "
+           "(<code>keten log verify --bundle FILE --signing-key KEY</code>).</p>";
+  }
+  out += "<div class=\"scroll\"><table id=\"events\"><thead><tr><th class=\"num\">Seq</th><th>At</th><th>Event</th>"
+         "<th>What happened</th><th>Hash</th><th>Inclusion proof</th></tr></thead><tbody>";
+  std::size_t i = 0;
   for (const auto& [seq, e] : log.events) {
     const std::string& hash = log.hash_of(seq);
-    out += "<tr><td class=\"num\">" + std::to_string(seq) + "</td><td>" + time_text(e.at) + "</td><td>" +
-           escape(std::string(events::to_string(e.kind()))) + "</td><td>" + escape(events::describe(e)) +
-           "</td><td><code title=\"" + escape(hash) + "\">" + escape(hash.substr(0, 16)) + "\u2026</code></td></tr>";
+    const EventProof* p = nullptr;
+    for (; i < proofs.events.size() && !p; ++i) {
+      if (proofs.events[i].seq == seq) p = &proofs.events[i];
+    }
+    out += "<tr data-seq=\"" + std::to_string(seq) + "\"><td class=\"num\">" + std::to_string(seq) + "</td><td>" +
+           time_text(e.at) + "</td><td>" + escape(std::string(events::to_string(e.kind()))) + "</td><td class=\"what\">" +
+           escape(events::describe(e)) + "</td><td><code title=\"" + escape(hash) + "\">" + escape(hash.substr(0, 16)) +
+           "\u2026</code></td>" + proof_cell(r.message_id, seq, p) + "</tr>";
   }
   out += "</tbody></table></div><h2>Payload</h2>";
   if (!payload.reason.empty()) out += "<p class=\"muted\" id=\"payload-note\">" + escape(payload.reason) + "</p>";

@@ -2,7 +2,8 @@
 // Paging of the console's lists by a stable key, never by OFFSET: a page is "the rows after the last
 // row of the page before" in the list's order, so rows that arrive while a viewer pages do not shift
 // what the next page holds, and each row is shown once. The key travels as the `after` parameter:
-// a message's seq, a dead letter's "<dead_at>.<delivery id>", a partner's name. The page size
+// a message's seq, a dead letter's "<dead_at>.<delivery id>", a partner's name, a case's newest message's
+// seq (the case list). The page size
 // (`per`) is bounded by store::kMaxPageRows. Pure.
 
 #include <cstdint>

@@ -45,7 +45,9 @@ void ConsoleServer::Impl::routes() {
   server->Post("/dead-letters/resend", [this](const Request& req, Response& res) { resend(req, res); });
   server->Get("/messages", [this](const Request& req, Response& res) { messages(req, res); });
   server->Get(R"(/messages/([^/]+))", [this](const Request& req, Response& res) { message(req, res); });
+  server->Get(R"(/messages/([^/]+)/proof/([^/]+))", [this](const Request& req, Response& res) { message_proof(req, res); });
   server->Get("/cases", [this](const Request& req, Response& res) { case_page(req, res); });
+  server->Get("/cases/bundle", [this](const Request& req, Response& res) { case_bundle_download(req, res); });
   server->Get("/contracts", [this](const Request& req, Response& res) { contracts_page(req, res); });
   server->Get("/quality", [this](const Request& req, Response& res) { quality(req, res); });
 }

@@ -40,6 +40,11 @@ std::string message_pager(const httplib::Request& req, std::vector<store::Messag
                           std::size_t per);
 std::string dead_letter_pager(const httplib::Request& req, std::vector<store::DeadLetter>& rows,
                               store::MessageFilter& f, std::size_t per);
+// The case list: `per` and `after` (a case's newest message seq) into the filter; after the query
+// the rows trimmed to the page and the pager's links.
+contracts::Result<std::size_t> case_page_size(const httplib::Request& req, store::CaseFilter& f);
+std::string case_pager(const httplib::Request& req, std::vector<store::CaseSummary>& rows, store::CaseFilter& f,
+                       std::size_t per);
 // The partners after `after` (by name), at most `per`, in place; the pager's links.
 contracts::Result<std::string> partner_page(const httplib::Request& req, std::vector<store::PartnerSummary>& rows);
 
@@ -92,7 +97,13 @@ struct ConsoleServer::Impl {
   void dead_letters(const Request& req, Response& res) const;
   void messages(const Request& req, Response& res) const;
   void message(const Request& req, Response& res) const;
+  // /messages/<id>/proof/<seq>: the event's inclusion proof as `keten log prove` prints it (JSON).
+  void message_proof(const Request& req, Response& res) const;
   void case_page(const Request& req, Response& res) const;
+  // /cases/bundle?case=V: the case bundle as `keten log export --tree --case V` writes it.
+  void case_bundle_download(const Request& req, Response& res) const;
+  // /cases without a case: the paged list of cases the viewer may see.
+  void case_list(const Request& req, Response& res, const Viewer& v, const Frame& frame) const;
   void contracts_page(const Request& req, Response& res) const;
   void quality(const Request& req, Response& res) const;
 

@@ -10,10 +10,12 @@
 #include "broker/console/case_page.h"
 #include "broker/console/catalogue_page.h"
 #include "broker/console/dead_letters_page.h"
+#include "broker/console/event_proofs.h"
 #include "broker/console/html.h"
 #include "broker/console/log.h"
 #include "broker/console/messages_page.h"
 #include "broker/console/partners_page.h"
+#include "broker/console/paging.h"
 #include "broker/console/payload_policy.h"
 #include "broker/report/contract_info.h"
 #include "broker/report/render.h"
@@ -144,7 +146,45 @@ void ConsoleServer::Impl::message(const Request& req, Response& res) const {
   }
   auto log = audit::event_log((*record)->events);  // the one place its rows become typed events
   if (!log) return storage_failure(res, frame, log.error());
-  send_page(res, 200, frame, render_message(**record, *log, payload_for(*v, payload, unreadable, schema)));
+  std::vector<std::uint64_t> seqs;
+  for (const auto& e : log->events) seqs.push_back(e.seq);
+  auto proofs = prove_events([this] { return open_store(true); }, seqs);
+  if (!proofs) return storage_failure(res, frame, proofs.error());
+  send_page(res, 200, frame, render_message(**record, *log, *proofs, payload_for(*v, payload, unreadable, schema)));
+}
+
+void ConsoleServer::Impl::message_proof(const Request& req, Response& res) const {
+  const Viewer* v = require_viewer(req, res);
+  if (!v) return;
+  const std::string id = req.matches[1];
+  Frame frame{"Message " + id, "messages", v->label(), 0};
+  auto seq = seq_key(req.matches[2]);
+  if (!seq) return send_page(res, 400, frame, "<p class=\"error\">The event's seq is not a number.</p>");
+  auto s = open_store(true);
+  if (!s) return storage_failure(res, frame, s.error());
+  auto record = store::find_message_record(*s, id);
+  if (!record) return storage_failure(res, frame, record.error());
+  if (!*record || !v->may_see_case((*record)->row.case_ref)) {
+    return send_page(res, *record ? 403 : 404, frame,
+                     *record ? "<p class=\"error\">This message belongs to a case you may not see.</p>"
+                             : "<p class=\"error\">No message with this id.</p>");
+  }
+  // Only the message's own events: the proof of any other seq is another case's data.
+  const auto& events = (*record)->events;
+  if (std::none_of(events.begin(), events.end(), [&](const store::LogEvent& e) { return e.seq == static_cast<std::uint64_t>(*seq); })) {
+    return send_page(res, 404, frame, "<p class=\"error\">This message has no event with that seq.</p>");
+  }
+  if (!record_read(req, res, *v, frame, (*record)->row.case_ref, "")) return;
+  auto ev = prove_one([this] { return open_store(true); }, static_cast<std::uint64_t>(*seq));
+  if (!ev) {
+    if (ev.error().code != ErrorCode::kMalformedEnvelope) return storage_failure(res, frame, ev.error());
+    return send_page(res, 409, frame, "<p class=\"error\">No proof: " + escape(ev.error().detail) + "</p>");
+  }
+  res.status = 200;
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Content-Disposition", "attachment; filename=\"keten-proof-" + std::to_string(*seq) + ".json\"");
+  res.set_content(audit::inclusion_json(*ev), "application/json");
 }
 
 void ConsoleServer::Impl::case_page(const Request& req, Response& res) const {
@@ -152,7 +192,7 @@ void ConsoleServer::Impl::case_page(const Request& req, Response& res) const {
   if (!v) return;
   const std::string case_ref = param(req, "case");
   Frame frame{case_ref.empty() ? "Cases" : "Case " + case_ref, "cases", v->label(), 0};
-  if (case_ref.empty()) return send_page(res, 200, frame, render_case_chooser(""));
+  if (case_ref.empty()) return case_list(req, res, *v, frame);
   if (!v->may_see_case(case_ref)) {
     return send_page(res, 403, frame, render_case_chooser("You may not see case " + case_ref + "."));
   }
@@ -184,6 +224,42 @@ void ConsoleServer::Impl::case_page(const Request& req, Response& res) const {
     for (const auto& [key, c] : options.contracts->all()) view.owners[c.name] = c.owners;
   }
   send_page(res, 200, frame, render_case(view));
+}
+
+void ConsoleServer::Impl::case_bundle_download(const Request& req, Response& res) const {
+  const Viewer* v = require_viewer(req, res);
+  if (!v) return;
+  const std::string case_ref = param(req, "case");
+  Frame frame{"Case " + case_ref, "cases", v->label(), 0};
+  if (case_ref.empty()) return send_page(res, 400, frame, render_case_chooser("Which case? case= is missing."));
+  if (!v->may_see_case(case_ref)) return send_page(res, 403, frame, render_case_chooser("You may not see case " + case_ref + "."));
+  if (!record_read(req, res, *v, frame, case_ref, "")) return;
+  auto bundle = case_bundle([this] { return open_store(true); }, case_ref);
+  if (!bundle) {
+    if (bundle.error().code != ErrorCode::kMalformedEnvelope) return storage_failure(res, frame, bundle.error());
+    return send_page(res, 409, frame, "<p class=\"error\">No bundle: " + escape(bundle.error().detail) + "</p>");
+  }
+  res.status = 200;
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Content-Disposition", "attachment; filename=\"case-bundle.jsonl\"");
+  res.set_content(bundle->text, "application/x-ndjson");
+}
+
+void ConsoleServer::Impl::case_list(const Request& req, Response& res, const Viewer& v, const Frame& frame) const {
+  store::CaseFilter filter;
+  filter.prefix = param(req, "prefix");
+  filter.cases = v.cases;
+  auto per = case_page_size(req, filter);
+  if (!per) return send_page(res, 400, frame, "<p class=\"error\">" + escape(per.error().detail) + "</p>");
+  // Which cases exist, with their partners, is case data: recorded like the message list.
+  if (!record_read(req, res, v, frame, "", "")) return;
+  auto s = open_store(true);
+  if (!s) return storage_failure(res, frame, s.error());
+  auto rows = store::find_cases(*s, filter);
+  if (!rows) return storage_failure(res, frame, rows.error());
+  const auto pager = case_pager(req, *rows, filter, *per);
+  send_page(res, 200, frame, render_case_list(*rows, filter.prefix, v.is_limited()) + pager);
 }
 
 void ConsoleServer::Impl::contracts_page(const Request& req, Response& res) const {

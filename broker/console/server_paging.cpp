@@ -74,6 +74,26 @@ std::string dead_letter_pager(const Request& req, std::vector<store::DeadLetter>
   return render_pager(req.path, params_of(req), next, f.before_dead_at == 0);
 }
 
+Result<std::size_t> case_page_size(const Request& req, store::CaseFilter& f) {
+  auto per = page_size(param(req, "per"));
+  if (!per) return per.error();
+  auto key = seq_key(param(req, "after"));
+  if (!key) return key.error();
+  f.before_seq = *key;
+  f.limit = *per + 1;
+  return *per;
+}
+
+std::string case_pager(const Request& req, std::vector<store::CaseSummary>& rows, store::CaseFilter& f, std::size_t per) {
+  std::string next;
+  if (rows.size() > per) {
+    rows.resize(per);
+    next = std::to_string(rows.back().last_seq);
+  }
+  f.limit = per;
+  return render_pager(req.path, params_of(req), next, f.before_seq == 0);
+}
+
 Result<std::string> partner_page(const Request& req, std::vector<store::PartnerSummary>& rows) {
   auto per = page_size(param(req, "per"));
   if (!per) return per.error();

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <map>
 #include <variant>
 #include <nlohmann/json.hpp>
@@ -97,7 +98,7 @@ struct Where {
 };
 
 void message_clauses(const MessageFilter& f, Where& w) {
-  // One case's messages (messages has no case index: a scan of messages; docs/console.md, "Costs").
+  // One case's messages: through messages_by_case (case_ref, seq).
   if (!f.case_ref.empty()) w.add_text("m.case_ref = ?", f.case_ref);
   if (!f.contract.empty()) w.add_text("m.contract = ?", f.contract);
   if (!f.sender.empty()) w.add_text("m.sender = ?", f.sender);
@@ -327,6 +328,103 @@ Result<std::vector<DeadLetter>> find_dead_letters(SqliteStore& store, const Mess
       }
     }
   }
+  return out;
+}
+
+namespace {
+
+// The case list's walk: messages newest first, each kept only when it is its case's newest.
+struct CaseWalk {
+  std::string sql;
+  std::vector<std::string> texts;
+};
+CaseWalk case_walk(const CaseFilter& f) {
+  CaseWalk w;
+  w.sql = "SELECT m.case_ref, m.seq, m.accepted_at FROM messages m WHERE m.seq = "
+          "(SELECT MAX(x.seq) FROM messages x WHERE x.case_ref = m.case_ref)";
+  if (f.before_seq > 0) w.sql += " AND m.seq < " + std::to_string(f.before_seq);
+  if (!f.prefix.empty()) {
+    // A byte range: every text starting with the prefix sorts between it and prefix + 0xFF
+    // (no UTF-8 byte is 0xFF).
+    w.sql += " AND m.case_ref >= ? AND m.case_ref < ?";
+    w.texts = {f.prefix, f.prefix + "\xff"};
+  }
+  w.sql += " ORDER BY m.seq DESC LIMIT " + std::to_string(f.limit);
+  return w;
+}
+
+Result<void> case_details(sqlite3* db, CaseSummary& c) {
+  {
+    Query q(db, "SELECT COUNT(*) FROM messages WHERE case_ref = ?", "console case count");
+    q.text(c.case_ref);
+    auto row = q.next();
+    if (!row) return row.error();
+    c.messages = *row ? q.int64_at(0) : 0;
+  }
+  Query q(db,
+          "SELECT sender FROM messages WHERE case_ref = ? UNION SELECT d.recipient FROM messages m JOIN deliveries d "
+          "ON d.message_seq = m.seq WHERE m.case_ref = ? ORDER BY 1",
+          "console case partners");
+  q.text(c.case_ref).text(c.case_ref);
+  return q.each([&] { c.partners.push_back(q.text_at(0)); });
+}
+
+}  // namespace
+
+Result<std::vector<CaseSummary>> find_cases(SqliteStore& store, const CaseFilter& f) {
+  sqlite3* db = store.connection();
+  std::vector<CaseSummary> out;
+  if (!f.cases.empty()) {
+    // An inspector's few named cases: one seek each, then the same order and page key.
+    for (const auto& c : f.cases) {
+      if (c.rfind(f.prefix, 0) != 0) continue;
+      Query q(db, "SELECT seq, accepted_at FROM messages WHERE case_ref = ? ORDER BY seq DESC LIMIT 1", "console case");
+      q.text(c);
+      auto row = q.next();
+      if (!row) return row.error();
+      if (!*row) continue;
+      CaseSummary s;
+      s.case_ref = c;
+      s.last_seq = q.int64_at(0);
+      s.last_accepted_at = q.int64_at(1);
+      if (f.before_seq > 0 && s.last_seq >= f.before_seq) continue;
+      out.push_back(std::move(s));
+    }
+    std::sort(out.begin(), out.end(), [](const CaseSummary& a, const CaseSummary& b) { return a.last_seq > b.last_seq; });
+    if (out.size() > f.limit) out.resize(f.limit);
+  } else {
+    // Without the case index each message of the walk would scan the table: refuse instead.
+    Query has(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'messages_by_case'", "console case index");
+    auto found = has.next();
+    if (!found) return found.error();
+    if (!*found) {
+      return Error{ErrorCode::kStorage, "the store has no index messages_by_case yet: the broker builds it at its next start"};
+    }
+    const auto w = case_walk(f);
+    Query q(db, w.sql, "console cases");
+    for (const auto& t : w.texts) q.text(t);
+    auto rows = q.each([&] {
+      CaseSummary s;
+      s.case_ref = q.text_at(0);
+      s.last_seq = q.int64_at(1);
+      s.last_accepted_at = q.int64_at(2);
+      out.push_back(std::move(s));
+    });
+    if (!rows) return rows.error();
+  }
+  for (auto& c : out) {
+    if (auto r = case_details(db, c); !r) return r.error();
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> explain_cases(SqliteStore& store, const CaseFilter& f) {
+  const auto w = case_walk(f);
+  Query q(store.connection(), "EXPLAIN QUERY PLAN " + w.sql, "console cases plan");
+  for (const auto& t : w.texts) q.text(t);
+  std::vector<std::string> out;
+  auto rows = q.each([&] { out.push_back(q.text_at(3)); });
+  if (!rows) return rows.error();
   return out;
 }
 

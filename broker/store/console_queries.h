@@ -108,6 +108,33 @@ struct DeadLetter {
 // ..."): what a test checks so the list cannot fall back to a scan of the deliveries unnoticed.
 [[nodiscard]] Result<std::vector<std::string>> explain_dead_letters(SqliteStore& store, const MessageFilter& filter);
 
+// The case list: every case with an accepted message, the case whose newest message is newest
+// first. Keyset paging by that message's seq (m.seq < before_seq; 0 = from the newest).
+struct CaseFilter {
+  std::string prefix;              // only case references starting with it ("" = all)
+  std::vector<std::string> cases;  // when not empty: only these cases (an inspector's limit)
+  std::size_t limit = 50;
+  std::int64_t before_seq = 0;
+};
+
+struct CaseSummary {
+  std::string case_ref;
+  std::int64_t last_seq = 0;       // the seq of its newest message: the list's page key
+  Millis last_accepted_at = 0;     // when that message was accepted
+  std::int64_t messages = 0;       // accepted messages of the case
+  std::vector<std::string> partners;  // producers and recipients of its messages, byte order
+};
+
+// At most filter.limit cases. Without `cases` it walks messages newest first (the primary key) from
+// before_seq and keeps a message only when it is its case's newest (a seek in messages_by_case), so
+// a page reads the messages accepted in the stretch of time it covers, never the whole table; with
+// `cases` it seeks each named case. Then per listed case: its count and partners through
+// messages_by_case and the deliveries' (message_seq, recipient) index.
+[[nodiscard]] Result<std::vector<CaseSummary>> find_cases(SqliteStore& store, const CaseFilter& filter);
+
+// SQLite's plan for find_cases' walk with this filter (as explain_dead_letters).
+[[nodiscard]] Result<std::vector<std::string>> explain_cases(SqliteStore& store, const CaseFilter& filter);
+
 // One message's record: its row, its deliveries and its log rows (through the message index).
 struct MessageRecord {
   MessageRow row;

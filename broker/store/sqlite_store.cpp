@@ -116,6 +116,7 @@ CREATE INDEX IF NOT EXISTS deliveries_open_by_recipient ON deliveries (recipient
 CREATE INDEX IF NOT EXISTS deliveries_open_by_state ON deliveries (state, recipient)
   WHERE state IN (0, 1);
 CREATE INDEX IF NOT EXISTS deliveries_dead_by_recipient ON deliveries (recipient, dead_at) WHERE state = 3;
+CREATE INDEX IF NOT EXISTS messages_by_case ON messages (case_ref, seq);
 CREATE TABLE IF NOT EXISTS log_blocks (
   first_seq INTEGER NOT NULL PRIMARY KEY CHECK (first_seq >= 1),
   count     INTEGER NOT NULL CHECK (count >= 1),

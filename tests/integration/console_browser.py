@@ -215,6 +215,11 @@ def main():
         check(b.js("document.querySelector('#header').textContent").find("resend of") >= 0,
               "the new message does not say it re-sends the original")
         layout(b, "message", a.out)
+        # Its events with their proofs against the latest signed checkpoint, each with its download.
+        check(b.js("document.getElementById('checkpoint').dataset.signed") == "ok",
+              "the message page does not show the checkpoint's signature as verified")
+        check(b.js("document.querySelectorAll('#events td.proof[data-proof=verified] a.proof-json').length") >= 1,
+              "no event of the new message shows a verified proof with its download link")
 
         # Paging: one row a page, each row of the list exactly once (the new message makes three).
         check_paging(b, a.url, "/messages",
@@ -259,6 +264,13 @@ def main():
                              "s.dispatchEvent(new Event('change'))"))
         check(int(b.js("document.getElementById('knowledge').dataset.received")) == received_now,
               "moving the slider to the end did not show everything BRAVO received")
+        # The case list: the case is there, and its link opens it.
+        b.goto(a.url + "/cases")
+        row = "#cases tr[data-case='%s'] a" % a.case
+        check(b.js("!!document.querySelector(%s)" % json.dumps(row)), "the case is not in the case list")
+        layout(b, "cases", a.out)
+        b.loads(lambda: b.js("document.querySelector(%s).click()" % json.dumps(row)))
+        check(b.js("!!document.getElementById('slider')"), "the case list's link does not open the case")
         b.goto(a.url + "/quality")
         layout(b, "quality", a.out)
         b.goto(a.url + "/contracts")

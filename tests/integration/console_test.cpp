@@ -14,7 +14,13 @@
 #include <thread>
 
 #include "broker/audit/replay.h"
+#include "broker/audit/signing.h"
+#include "broker/events/codec.h"
+#include "broker/store/event_block.h"
 #include "broker/store/sqlite_store.h"
+#include "broker/tlog/base64.h"
+#include "broker/tlog/checkpoint.h"
+#include "broker/tlog/proof.h"
 #include "contracts/digest.h"
 #include "tests/support/http_client.h"
 #include "tests/support/broker_harness.h"
@@ -74,7 +80,14 @@ struct Setup {
 
   std::string broker_http;  // the broker's operator endpoint (its /metrics)
 
-  Setup() {
+  std::optional<broker::audit::SigningKey> signing;  // with Setup(true): the broker signs its checkpoints
+
+  explicit Setup(bool sign = false) {
+    if (sign) {
+      signing = broker::audit::generate_signing_key();
+      h.options().signing_key = broker::audit::seed_hex(*signing);
+      h.options().checkpoint_interval = 100ms;
+    }
     h.options().max_attempts = 1;
     broker_http = "127.0.0.1:" + std::to_string(free_port());
     h.options().ops.http_listen = broker_http;
@@ -337,7 +350,7 @@ Curl curl(const Pki& pki, const std::string& client, const std::string& url, con
   return c;
 }
 
-TEST_CASE("over TLS a client certificate names its viewer and role; another CA's certificate is refused at the "
+TEST_CASE("over TLS a client certificate names its viewer and role, another CA's certificate is refused at the "
           "handshake",
           "[integration][console][tls]") {
   Setup s;
@@ -643,7 +656,7 @@ TEST_CASE("the case page as a partner at a moment shows what the partner knew th
 
 TEST_CASE("the console in headless chromium: resend as operator, refused as inspector, the slider, small screens",
           "[integration][console][browser]") {
-  Setup s;
+  Setup s(true);  // signed checkpoints: the message page's proofs verify
   const std::filesystem::path shots = std::filesystem::path(test_support::keten_binary()).parent_path() / "console-screenshots";
   std::filesystem::create_directories(shots);
   auto run = test_support::run({"/usr/bin/python3", std::string(KETEN_SOURCE_DIR) + "/tests/integration/console_browser.py",
@@ -672,7 +685,235 @@ TEST_CASE("the console in headless chromium: resend as operator, refused as insp
   CHECK(detail(resent[0])["user"] == "anna");
   for (const char* name : {"partners-1280.png", "partners-390.png", "dead-letters-1280.png", "dead-letters-390.png",
                            "case-1280.png", "case-390.png", "messages-paged-1280.png", "messages-paged-390.png",
-                           "partners-paged-1280.png", "partners-paged-390.png"}) {
+                           "partners-paged-1280.png", "partners-paged-390.png", "cases-1280.png", "cases-390.png"}) {
     CHECK(std::filesystem::file_size(shots / name) > 1000);
   }
+}
+
+namespace {
+
+// The store of `s`, read-write, without the broker's signing key: what it appends is not signed.
+broker::store::SqliteStore writable_store(Setup& s) {
+  broker::store::StoreOptions o;
+  o.path = s.h.options().store;
+  auto store = broker::store::SqliteStore::open(o);
+  REQUIRE(store);
+  return std::move(*store);
+}
+
+// Rewrites the block holding event `seq` behind the store's back, that event's sender changed
+// and the event re-encoded (a forger editing an event), as log_tools_test.cpp does.
+void forge_sender(const std::filesystem::path& path, std::uint64_t seq, const std::string& sender) {
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(raw, "SELECT first_seq, count, events FROM log_blocks WHERE first_seq <= ? "
+                                  "ORDER BY first_seq DESC LIMIT 1", -1, &st, nullptr) == SQLITE_OK);
+  sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(seq));
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const auto first = static_cast<std::uint64_t>(sqlite3_column_int64(st, 0));
+  const auto count = static_cast<std::uint64_t>(sqlite3_column_int64(st, 1));
+  const std::string blob(static_cast<const char*>(sqlite3_column_blob(st, 2)),
+                         static_cast<std::size_t>(sqlite3_column_bytes(st, 2)));
+  sqlite3_finalize(st);
+  auto parts = broker::store::split_block(first, count, blob);
+  REQUIRE(parts);
+  std::string rebuilt;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    if (first + i != seq) {
+      broker::store::append_to_block(rebuilt, (*parts)[i]);
+      continue;
+    }
+    auto event = broker::events::decode_event((*parts)[i]);
+    REQUIRE(event);
+    event->sender = sender;
+    broker::store::append_to_block(rebuilt, broker::events::encode_event(*event));
+  }
+  REQUIRE(sqlite3_exec(raw, "DROP TRIGGER log_blocks_no_update", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_prepare_v2(raw, "UPDATE log_blocks SET events = ? WHERE first_seq = ?", -1, &st, nullptr) == SQLITE_OK);
+  sqlite3_bind_blob(st, 1, rebuilt.data(), static_cast<int>(rebuilt.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(first));
+  REQUIRE(sqlite3_step(st) == SQLITE_DONE);
+  sqlite3_finalize(st);
+}
+
+// The proof cell of event `seq` on a message page: its data-proof value ("verified", ...).
+std::string proof_state(const std::string& body, std::uint64_t seq) {
+  const auto row = body.find("<tr data-seq=\"" + std::to_string(seq) + "\">");
+  if (row == std::string::npos) return "no row";
+  const auto at = body.find("data-proof=\"", row);
+  if (at == std::string::npos || at > body.find("</tr>", row)) return "no proof cell";
+  return body.substr(at + 12, body.find('"', at + 12) - at - 12);
+}
+
+std::uint64_t accepted_seq(Setup& s, const std::string& message_id) {
+  for (const auto& r : s.rows("accepted")) {
+    if (r.message_id == message_id) return r.seq;
+  }
+  FAIL("no accepted event of " << message_id);
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("a message's events are proven against the latest signed checkpoint, and the downloaded proof is keten "
+          "log prove's and verifies with the broker's key",
+          "[integration][console][proofs]") {
+  Setup s(true);
+  s.h.stop();  // no checkpoint after this: the console's proofs and keten log prove's are against the same one
+  const auto all = bearer(kAllCasesToken);
+  const std::uint64_t seq = accepted_seq(s, s.other_id);
+  auto page = http(s.endpoint, "GET", "/messages/" + s.other_id + "?purpose=audit", all);
+  REQUIRE(page.status == 200);
+  CHECK(has(page.body, "data-signed=\"ok\""));
+  CHECK(has(page.body, "id=\"checkpoint-note\">keten/"));  // the note as signed, origin first
+  CHECK(proof_state(page.body, seq) == "verified");
+  const std::string href = "/messages/" + s.other_id + "/proof/" + std::to_string(seq);
+  CHECK(has(page.body, "href=\"" + href + "\""));
+
+  auto proof = http(s.endpoint, "GET", href + "?purpose=audit", all);
+  REQUIRE(proof.status == 200);
+  CHECK_THAT(proof.headers["content-type"], Contains("application/json"));
+  // The same text keten log prove prints for the store.
+  auto cli = test_support::run({test_support::keten_binary(), "log", "prove", "--store", s.h.options().store.string(),
+                                "--event", std::to_string(seq)});
+  INFO(cli.err);
+  REQUIRE(cli.exit_code == 0);
+  CHECK(proof.body == cli.out);
+
+  // Checked offline with the broker's public key (not the one the log states) and tlog alone.
+  const auto j = nlohmann::json::parse(proof.body);
+  broker::tlog::PublicKey pk{};
+  for (std::size_t i = 0; i < pk.size(); ++i) pk[i] = static_cast<unsigned char>(std::stoi(s.signing->public_hex.substr(2 * i, 2), nullptr, 16));
+  const std::string note = j["checkpoint"];
+  auto origin = note.substr(0, note.find('\n'));
+  auto verifier = broker::tlog::make_verifier(origin, pk);
+  REQUIRE(verifier);
+  auto cp = broker::tlog::open_checkpoint(note, *verifier);
+  REQUIRE(cp);
+  CHECK(cp->size == j["tree_size"].get<std::uint64_t>());
+  auto event = broker::tlog::from_base64(j["event"].get<std::string>(), "event");
+  REQUIRE(event);
+  broker::tlog::Proof path;
+  for (const auto& h : j["proof"]) {
+    auto bytes = broker::tlog::from_base64(h.get<std::string>(), "proof");
+    REQUIRE(bytes);
+    auto hash = broker::tlog::hash_from_bytes(*bytes, "proof");
+    REQUIRE(hash);
+    path.push_back(*hash);
+  }
+  CHECK(j["leaf_index"].get<std::uint64_t>() == seq - 1);
+  CHECK(broker::tlog::verify_inclusion(seq - 1, cp->size, broker::tlog::leaf_hash(*event), path, cp->root));
+  // The same proof does not pass for another event's bytes.
+  CHECK_FALSE(broker::tlog::verify_inclusion(seq - 1, cp->size, broker::tlog::leaf_hash(*event + "x"), path, cp->root));
+
+  // The case bundle behind the page's link: keten log verify checks it offline with the broker's key.
+  auto bundle = http(s.endpoint, "GET", "/cases/bundle?case=" + kOtherCase + "&purpose=audit", all);
+  REQUIRE(bundle.status == 200);
+  const auto file = s.h.dir() / "case.bundle";
+  std::ofstream(file, std::ios::binary) << bundle.body;
+  auto verified = test_support::run({test_support::keten_binary(), "log", "verify", "--bundle", file.string(),
+                                     "--signing-key", s.signing->public_hex});
+  INFO(verified.out << verified.err);
+  CHECK(verified.exit_code == 0);
+  CHECK(http(s.endpoint, "GET", "/cases/bundle?case=" + kDeadCase + "&purpose=audit", bearer(kInspectorToken)).status == 403);
+
+  // A proof of an event of another message is not handed out through this message.
+  CHECK(http(s.endpoint, "GET", "/messages/" + s.other_id + "/proof/" + std::to_string(accepted_seq(s, s.dead_id)) +
+                                    "?purpose=audit", all).status == 404);
+  // Nor of a message of a case the inspector may not see.
+  CHECK(http(s.endpoint, "GET", "/messages/" + s.dead_id + "/proof/" + std::to_string(accepted_seq(s, s.dead_id)) +
+                                    "?purpose=audit", bearer(kInspectorToken)).status == 403);
+}
+
+TEST_CASE("an event written after the latest checkpoint is not yet covered, and a forged event does not verify",
+          "[integration][console][proofs]") {
+  Setup s(true);
+  s.h.stop();
+  const auto all = bearer(kAllCasesToken);
+  const std::uint64_t accepted = accepted_seq(s, s.other_id);
+  std::uint64_t late = 0;
+  {
+    auto store = writable_store(s);
+    broker::events::Event e;
+    e.at = contracts::now_millis();
+    e.message_id = s.other_id;
+    e.contract = "test.notice";
+    e.version = 1;
+    e.case_ref = kOtherCase;
+    e.recipient = "BRAVO";
+    e.record = broker::events::Nacked{"a late refusal, written without the signing key"};
+    auto appended = store.append_event(e);
+    REQUIRE(appended);
+    late = *appended;
+  }
+  auto page = http(s.endpoint, "GET", "/messages/" + s.other_id + "?purpose=audit", all);
+  REQUIRE(page.status == 200);
+  CHECK(proof_state(page.body, accepted) == "verified");
+  CHECK(proof_state(page.body, late) == "not-covered");
+  CHECK(has(page.body, "not yet covered by a signed checkpoint"));
+  CHECK(http(s.endpoint, "GET", "/messages/" + s.other_id + "/proof/" + std::to_string(late) + "?purpose=audit", all).status ==
+        409);
+
+  forge_sender(s.h.options().store, accepted, "MALLORY");
+  auto forged = http(s.endpoint, "GET", "/messages/" + s.other_id + "?purpose=audit", all);
+  REQUIRE(forged.status == 200);
+  CHECK(proof_state(forged.body, accepted) == "failed");
+  CHECK(has(forged.body, "does not verify"));
+  auto refused = http(s.endpoint, "GET", "/messages/" + s.other_id + "/proof/" + std::to_string(accepted) + "?purpose=audit", all);
+  CHECK(refused.status == 409);
+  CHECK(has(refused.body, "not in the tree"));
+}
+
+TEST_CASE("a broker without a signing key: the message page says no event is covered by a signed checkpoint",
+          "[integration][console][proofs]") {
+  Setup s;
+  auto page = http(s.endpoint, "GET", "/messages/" + s.other_id + "?purpose=audit", bearer(kAllCasesToken));
+  REQUIRE(page.status == 200);
+  CHECK(has(page.body, "data-signed=\"none\""));
+  CHECK(proof_state(page.body, accepted_seq(s, s.other_id)) == "not-covered");
+  CHECK_FALSE(has(page.body, "data-proof=\"verified\""));
+}
+
+TEST_CASE("the case list pages newest first, each case once, searches by prefix and keeps to an inspector's cases",
+          "[integration][console][paging]") {
+  Setup s;
+  const auto op = bearer(kOperatorToken);
+  // kOtherCase's message was accepted after kDeadCase's: it is on the first page.
+  auto first = http(s.endpoint, "GET", "/cases?per=1&purpose=overview", op);
+  REQUIRE(first.status == 200);
+  CHECK(has(first.body, "data-case=\"" + kOtherCase + "\""));
+  CHECK_FALSE(has(first.body, "data-case=\"" + kDeadCase + "\""));
+  const std::string next = link(first.body, "next-page");
+  REQUIRE_THAT(next, Contains("after="));
+  auto second = http(s.endpoint, "GET", next + "&purpose=overview", op);
+  REQUIRE(second.status == 200);
+  CHECK(has(second.body, "data-case=\"" + kDeadCase + "\""));
+  CHECK_FALSE(has(second.body, "data-case=\"" + kOtherCase + "\""));
+  CHECK(link(second.body, "next-page").empty());
+  // Counts and partners: kDeadCase has ALPHA's one message, to BRAVO and CHARLIE.
+  CHECK(has(second.body, "<td class=\"num\">1</td><td>ALPHA, BRAVO, CHARLIE</td>"));
+
+  auto prefixed = http(s.endpoint, "GET", "/cases?prefix=" + kDeadCase.substr(0, 6) + "&purpose=overview", op);
+  REQUIRE(prefixed.status == 200);
+  CHECK(has(prefixed.body, "data-case=\"" + kDeadCase + "\""));
+  CHECK_FALSE(has(prefixed.body, "data-case=\"" + kOtherCase + "\""));
+  CHECK(http(s.endpoint, "GET", "/cases?per=0&purpose=overview", op).status == 400);
+
+  // ilse is given kOtherCase only.
+  auto limited = http(s.endpoint, "GET", "/cases?purpose=overview", bearer(kInspectorToken));
+  REQUIRE(limited.status == 200);
+  CHECK(has(limited.body, "data-case=\"" + kOtherCase + "\""));
+  CHECK_FALSE(has(limited.body, kDeadCase));
+  auto none = http(s.endpoint, "GET", "/cases?prefix=" + kDeadCase + "&purpose=overview", bearer(kInspectorToken));
+  REQUIRE(none.status == 200);
+  CHECK(has(none.body, "No cases match."));
+  // Which cases exist is case data: each list view is a log_read with its purpose.
+  const auto reads = s.rows("log_read");
+  REQUIRE(reads.size() == 5);
+  CHECK(detail(reads[0])["purpose"] == "overview");
+  // Without a purpose the list is not shown.
+  auto asked = http(s.endpoint, "GET", "/cases", op);
+  CHECK_FALSE(has(asked.body, "data-case="));
 }

@@ -277,3 +277,71 @@ TEST_CASE("a message record holds its header, deliveries and log rows", "[consol
   REQUIRE(none);
   CHECK_FALSE(*none);
 }
+
+TEST_CASE("the case list pages by each case's newest message: each case once, newest first, also when a listed case "
+          "gets a new message while paging",
+          "[console][paging]") {
+  Filled f;
+  // C1 .. C5, then C2 again: C2's newest message is the newest of all.
+  for (int i = 1; i <= 5; ++i) {
+    const auto seq = f.message("m-" + std::to_string(i), "ALPHA", "C" + std::to_string(i), {"BRAVO"}, 1000 * i);
+    REQUIRE(f.s.insert_delivery(seq, "BRAVO"));
+  }
+  REQUIRE(f.s.insert_delivery(f.message("m-6", "ALPHA", "C2", {"CHARLIE"}, 6000), "CHARLIE"));
+  std::vector<std::string> seen;
+  store::CaseFilter page;
+  page.limit = 2;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto rows = store::find_cases(f.s, page);
+    REQUIRE(rows);
+    for (const auto& r : *rows) seen.push_back(r.case_ref);
+    if (pages == 0) {
+      REQUIRE(rows->size() == 2);
+      CHECK((*rows)[0].messages == 2);
+      CHECK((*rows)[0].partners == std::vector<std::string>{"ALPHA", "BRAVO", "CHARLIE"});
+      CHECK((*rows)[0].last_accepted_at == 6000);
+      // C3, on a later page, gets a new message: it moves to the first page, the next pages do not shift.
+      f.message("m-7", "ALPHA", "C3", {"BRAVO"}, 7000);
+    }
+    if (rows->size() < page.limit) break;
+    page.before_seq = rows->back().last_seq;
+  }
+  CHECK(seen == std::vector<std::string>{"C2", "C5", "C4", "C1"});
+
+  store::CaseFilter prefix;
+  prefix.prefix = "C3";
+  auto c3 = store::find_cases(f.s, prefix);
+  REQUIRE(c3);
+  REQUIRE(c3->size() == 1);
+  CHECK((*c3)[0].messages == 2);
+
+  store::CaseFilter limited;
+  limited.cases = {"C1", "C4", "C9"};
+  auto mine = store::find_cases(f.s, limited);
+  REQUIRE(mine);
+  REQUIRE(mine->size() == 2);
+  CHECK((*mine)[0].case_ref == "C4");
+  CHECK((*mine)[1].case_ref == "C1");
+  limited.before_seq = (*mine)[0].last_seq;
+  limited.limit = 1;
+  auto later = store::find_cases(f.s, limited);
+  REQUIRE(later);
+  REQUIRE(later->size() == 1);
+  CHECK((*later)[0].case_ref == "C1");
+}
+
+TEST_CASE("the case list finds each case's newest message through the case index, not by a scan per message",
+          "[console][paging]") {
+  Filled f;
+  f.message("m-1", "ALPHA", "C1", {"BRAVO"}, 1000);
+  store::CaseFilter filter;
+  filter.limit = 51;
+  filter.before_seq = 9;
+  auto plan = store::explain_cases(f.s, filter);
+  REQUIRE(plan);
+  std::string text;
+  for (const auto& line : *plan) text += line + "\n";
+  INFO(text);
+  CHECK(text.find("USING COVERING INDEX messages_by_case (case_ref=?)") != std::string::npos);
+  CHECK(text.find("TEMP B-TREE") == std::string::npos);  // the primary key gives the order: no sort
+}

@@ -111,7 +111,7 @@ TEST_CASE("a viewer sees a payload only as its role and the medical policy allow
   SECTION("the message page shows the note and never the removed value") {
     store::MessageRecord m;
     m.row = {"m-1", "test.notice", 1, "9990012345", "ALPHA", 1, "resend:m-0"};
-    const std::string html = render_message(m, {}, payload_for(inspector_viewer(), payload, "", schema));
+    const std::string html = render_message(m, {}, {}, payload_for(inspector_viewer(), payload, "", schema));
     CHECK(has(html, "id=\"payload\""));
     CHECK_FALSE(has(html, "secret-pill"));
     CHECK(has(html, "resend of <a href=\"/messages/m-0\">"));
@@ -194,4 +194,58 @@ TEST_CASE("the partners page says who is connected, from the broker's metrics", 
   CHECK_FALSE(has(render_partners(rows, 0, 1000), "Connected"));
   CHECK(has(render_partners(rows, 0, 1000, {nullptr, "broker endpoint 127.0.0.1:9 did not answer"}),
             "Connections unknown: broker endpoint 127.0.0.1:9 did not answer"));
+}
+
+TEST_CASE("the message page says for each event whether its proof verifies, and escapes what the store says",
+          "[console][proofs]") {
+  store::MessageRecord m;
+  m.row = {"m-1", "test.notice", 1, "9990012345", "ALPHA", 1, ""};
+  broker::audit::EventLog log;
+  for (std::uint64_t seq : {4, 9, 12}) {
+    broker::events::Event e;
+    e.at = 1000 + static_cast<std::int64_t>(seq);
+    e.message_id = "m-1";
+    e.case_ref = "9990012345";
+    e.recipient = "BRAVO";
+    e.record = broker::events::Nacked{"no"};
+    log.events.push_back({seq, e});
+  }
+  ProofSummary proofs;
+  proofs.note = "keten/0123<script>\n10\nroot\n\n\u2014 keten/0123 sig\n";
+  proofs.tree_size = 10;
+  proofs.signature_ok = true;
+  proofs.signature = "keten/0123+abcd+key";
+  proofs.events = {{4, EventProof::Status::kVerified, 4, ""},
+                   {9, EventProof::Status::kNotCovered, 0, ""},
+                   {12, EventProof::Status::kFailed, 0, "not in the tree <b>"}};
+  const std::string html = render_message(m, log, proofs, {});
+  CHECK(has(html, "data-signed=\"ok\""));
+  CHECK(has(html, "keten/0123&lt;script&gt;"));
+  CHECK_FALSE(has(html, "<script>"));
+  CHECK(has(html, "<tr data-seq=\"4\">"));
+  CHECK(has(html, "data-proof=\"verified\"><span class=\"yes\">verifies</span> (4 hashes) <a class=\"proof-json\" "
+                  "download href=\"/messages/m-1/proof/4\">"));
+  CHECK(has(html, "data-proof=\"not-covered\">not yet covered by a signed checkpoint"));
+  CHECK(has(html, "data-proof=\"failed\"><span class=\"no\">does not verify</span>: not in the tree &lt;b&gt;"));
+  CHECK_FALSE(has(html, "/proof/9"));
+  CHECK_FALSE(has(html, "/proof/12"));
+  // Without a checkpoint: no bundle link, and the page says why nothing is covered.
+  const std::string unsigned_html = render_message(m, log, {}, {});
+  CHECK(has(unsigned_html, "data-signed=\"none\""));
+  CHECK_FALSE(has(unsigned_html, "case-bundle"));
+}
+
+TEST_CASE("the case list links each case and escapes its reference and partners", "[console][paging]") {
+  store::CaseSummary c;
+  c.case_ref = "99<9>";
+  c.last_seq = 3;
+  c.last_accepted_at = 1000;
+  c.messages = 2;
+  c.partners = {"ALPHA", "B&B"};
+  const std::string html = render_case_list({c}, "9\"9", true);
+  CHECK(has(html, "<tr data-case=\"99&lt;9&gt;\"><td><a href=\"/cases?case=99%3C9%3E\">99&lt;9&gt;</a></td>"));
+  CHECK(has(html, "<td class=\"num\">2</td><td>ALPHA, B&amp;B</td>"));
+  CHECK(has(html, "value=\"9&quot;9\""));
+  CHECK(has(html, "Only the cases you are given are listed."));
+  CHECK(has(render_case_list({}, "", false), "No cases match."));
 }

@@ -184,7 +184,7 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
                    "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
                    "ORDER BY name") ==
         std::vector<std::string>{"deliveries_dead_by_recipient", "deliveries_open_by_recipient",
-                                 "deliveries_open_by_state"});
+                                 "deliveries_open_by_state", "messages_by_case"});
   CHECK(
       raw_column(db.get(), "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name") ==
       std::vector<std::string>{"checkpoints_no_delete", "checkpoints_no_update", "log_blocks_no_delete",
