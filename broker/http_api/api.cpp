@@ -143,6 +143,7 @@ json receipt_json(const contracts::Receipt& r, const std::string& prefix) {
   }
   j["payload_digest"] = r.payload_digest;
   if (!r.signature.empty()) j["signature"] = hex(r.signature);
+  if (!r.checkpoint.empty()) j["checkpoint"] = r.checkpoint;
   return j;
 }
 
