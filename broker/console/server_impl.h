@@ -96,6 +96,10 @@ struct ConsoleServer::Impl {
   void partners(const Request& req, Response& res) const;
   void dead_letters(const Request& req, Response& res) const;
   void messages(const Request& req, Response& res) const;
+  // Answers 404 for an unknown message and 403 for one of a case `v` may not see (saying nothing
+  // more about it) and returns true; false when the page may be shown.
+  bool refuse_message(const Viewer& v, const std::optional<store::MessageRecord>& record, const Frame& frame,
+                      Response& res) const;
   void message(const Request& req, Response& res) const;
   // /messages/<id>/proof/<seq>: the event's inclusion proof as `keten log prove` prints it (JSON).
   void message_proof(const Request& req, Response& res) const;

@@ -114,6 +114,15 @@ void ConsoleServer::Impl::messages(const Request& req, Response& res) const {
   send_page(res, 200, frame, render_message_search(*rows, filter, from_text, to_text) + pager);
 }
 
+bool ConsoleServer::Impl::refuse_message(const Viewer& v, const std::optional<store::MessageRecord>& record,
+                                         const Frame& frame, Response& res) const {
+  if (record && v.may_see_case(record->row.case_ref)) return false;
+  send_page(res, record ? 403 : 404, frame,
+            record ? "<p class=\"error\">This message belongs to a case you may not see.</p>"
+                   : "<p class=\"error\">No message with this id.</p>");
+  return true;
+}
+
 void ConsoleServer::Impl::message(const Request& req, Response& res) const {
   const Viewer* v = require_viewer(req, res);
   if (!v) return;
@@ -124,11 +133,7 @@ void ConsoleServer::Impl::message(const Request& req, Response& res) const {
   auto record = store::find_message_record(*s, id);
   if (!record) return storage_failure(res, frame, record.error());
   // Whether it exists and which case it belongs to is not shown before the checks below.
-  if (!*record || !v->may_see_case((*record)->row.case_ref)) {
-    return send_page(res, *record ? 403 : 404, frame,
-                     *record ? "<p class=\"error\">This message belongs to a case you may not see.</p>"
-                             : "<p class=\"error\">No message with this id.</p>");
-  }
+  if (refuse_message(*v, *record, frame, res)) return;
   if (!record_read(req, res, *v, frame, (*record)->row.case_ref, "")) return;
   std::string payload, unreadable, schema;
   if (v->role == Role::kInspector) {
@@ -164,11 +169,7 @@ void ConsoleServer::Impl::message_proof(const Request& req, Response& res) const
   if (!s) return storage_failure(res, frame, s.error());
   auto record = store::find_message_record(*s, id);
   if (!record) return storage_failure(res, frame, record.error());
-  if (!*record || !v->may_see_case((*record)->row.case_ref)) {
-    return send_page(res, *record ? 403 : 404, frame,
-                     *record ? "<p class=\"error\">This message belongs to a case you may not see.</p>"
-                             : "<p class=\"error\">No message with this id.</p>");
-  }
+  if (refuse_message(*v, *record, frame, res)) return;
   // Only the message's own events: the proof of any other seq is another case's data.
   const auto& events = (*record)->events;
   if (std::none_of(events.begin(), events.end(), [&](const store::LogEvent& e) { return e.seq == static_cast<std::uint64_t>(*seq); })) {

@@ -24,6 +24,7 @@
 #include "contracts/digest.h"
 #include "tests/support/http_client.h"
 #include "tests/support/broker_harness.h"
+#include "tests/support/log_tamper.h"
 #include "tests/support/process.h"
 
 namespace {
@@ -701,41 +702,13 @@ broker::store::SqliteStore writable_store(Setup& s) {
   return std::move(*store);
 }
 
-// Rewrites the block holding event `seq` behind the store's back, that event's sender changed
-// and the event re-encoded (a forger editing an event), as log_tools_test.cpp does.
+// Rewrites event `seq` behind the store's back with its sender changed, re-encoded (a forger
+// editing an event).
 void forge_sender(const std::filesystem::path& path, std::uint64_t seq, const std::string& sender) {
-  sqlite3* raw = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
-  std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(raw, "SELECT first_seq, count, events FROM log_blocks WHERE first_seq <= ? "
-                                  "ORDER BY first_seq DESC LIMIT 1", -1, &st, nullptr) == SQLITE_OK);
-  sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(seq));
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  const auto first = static_cast<std::uint64_t>(sqlite3_column_int64(st, 0));
-  const auto count = static_cast<std::uint64_t>(sqlite3_column_int64(st, 1));
-  const std::string blob(static_cast<const char*>(sqlite3_column_blob(st, 2)),
-                         static_cast<std::size_t>(sqlite3_column_bytes(st, 2)));
-  sqlite3_finalize(st);
-  auto parts = broker::store::split_block(first, count, blob);
-  REQUIRE(parts);
-  std::string rebuilt;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    if (first + i != seq) {
-      broker::store::append_to_block(rebuilt, (*parts)[i]);
-      continue;
-    }
-    auto event = broker::events::decode_event((*parts)[i]);
-    REQUIRE(event);
-    event->sender = sender;
-    broker::store::append_to_block(rebuilt, broker::events::encode_event(*event));
-  }
-  REQUIRE(sqlite3_exec(raw, "DROP TRIGGER log_blocks_no_update", nullptr, nullptr, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_prepare_v2(raw, "UPDATE log_blocks SET events = ? WHERE first_seq = ?", -1, &st, nullptr) == SQLITE_OK);
-  sqlite3_bind_blob(st, 1, rebuilt.data(), static_cast<int>(rebuilt.size()), SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(first));
-  REQUIRE(sqlite3_step(st) == SQLITE_DONE);
-  sqlite3_finalize(st);
+  test_support::rewrite_event(path, seq, [&](broker::events::Event e) {
+    e.sender = sender;
+    return broker::events::encode_event(e);
+  });
 }
 
 // The proof cell of event `seq` on a message page: its data-proof value ("verified", ...).
