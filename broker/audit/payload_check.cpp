@@ -93,7 +93,7 @@ std::string describe(const PayloadCheck& c, const std::string& what) {
              "as evidence" + (c.note.empty() ? "" : " [" + c.note + "]");
     case PayloadCheck::State::kSealed:
       return "stored payload of " + what + " is sealed: its values are not shown and its digest not checked "
-             "without the broker's payload key (--payload-key)" + (c.note.empty() ? "" : " [" + c.note + "]");
+             "without the broker's payload key (--payload-key)";
     case PayloadCheck::State::kGone:
       return "stored payload of " + what + " is no longer in the store (removed by retention): only the log's "
              "own evidence values remain" + (c.note.empty() ? "" : " [" + c.note + "]");

@@ -304,7 +304,10 @@ Result<std::unordered_map<std::string, broker::audit::PayloadCheck>> check_paylo
   std::unordered_map<std::string, broker::audit::PayloadCheck> out;
   auto store = open_store(args.store, true, key);
   if (!store) return store.error();
-  auto texts = broker::store::read_contract_history(args.store);
+  // Through the store's own read-only connection (on write-protected media, immutable).
+  auto history = broker::store::ContractHistory::open(*store, true);
+  if (!history) return history.error();
+  auto texts = history->all();
   if (!texts) return texts.error();
   for (const auto& logged : timeline.events) {
     const auto& e = logged.event;
