@@ -223,6 +223,15 @@ int export_bundle(const LogArgs& args) {
   return kExitOk;
 }
 
+// The broker's payload key from --payload-key (32 raw bytes), "" when not given.
+Result<std::string> payload_key_bytes(const LogArgs& args) {
+  if (args.payload_key.empty()) return std::string();
+  auto hex = broker::audit::read_hex_key(args.payload_key, fs::current_path());
+  auto bytes = hex ? broker::store::payload_key_from_hex(*hex) : Result<std::string>(hex.error());
+  if (!bytes) return Error{ErrorCode::kConfig, "--payload-key: " + bytes.error().detail};
+  return bytes;
+}
+
 // Re-sends the accepted messages `ids` (in the given order) into the broker behind --into, each as
 // a new message whose header.origin is "resend:<original message id>", with causation and
 // supersedes mapped to the new ids of messages re-sent in the same run. Records a `resent` row per
@@ -232,14 +241,9 @@ int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
   {
     // Payloads of contracts with medical fields are sealed in the store: reading them back needs
     // the broker's payload key (docs/store-format.md). Verification never does.
-    std::string key;
-    if (!args.payload_key.empty()) {
-      auto hex = broker::audit::read_hex_key(args.payload_key, fs::current_path());
-      auto bytes = hex ? broker::store::payload_key_from_hex(*hex) : Result<std::string>(hex.error());
-      if (!bytes) return fail(kExitUsage, "--payload-key: " + bytes.error().detail);
-      key = std::move(*bytes);
-    }
-    auto store = open_store(args.store, true, std::move(key));
+    auto key = payload_key_bytes(args);
+    if (!key) return fail(kExitUsage, key.error().detail);
+    auto store = open_store(args.store, true, std::move(*key));
     if (!store) return fail(kExitUsage, store.error().detail);
     for (const auto& id : ids) {
       auto m = store->find_message_content(id);
@@ -284,15 +288,6 @@ int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
     record(args, broker::console::resent_event(m, args.to_partner, 0, submit, *receipt, actor, contracts::now_millis()));
   }
   return exit;
-}
-
-// The broker's payload key from --payload-key (32 raw bytes), "" when not given.
-Result<std::string> payload_key_bytes(const LogArgs& args) {
-  if (args.payload_key.empty()) return std::string();
-  auto hex = broker::audit::read_hex_key(args.payload_key, fs::current_path());
-  auto bytes = hex ? broker::store::payload_key_from_hex(*hex) : Result<std::string>(hex.error());
-  if (!bytes) return Error{ErrorCode::kConfig, "--payload-key: " + bytes.error().detail};
-  return bytes;
 }
 
 // Replay on a store: each accepted message of the timeline has its stored payload checked
@@ -401,7 +396,7 @@ int replay(const LogArgs& args) {
     if (!broker::audit::is_finding(c)) continue;
     ++altered;
     std::cerr << "keten log: FINDING: the stored payload of message " << id
-              << " does not match the digest the log recorded when it was accepted\n";
+              << " is not the one the log recorded when it was accepted (changed in the store)\n";
   }
   return report.ok && altered == 0 ? kExitOk : kExitFailed;
 }
