@@ -52,9 +52,32 @@ std::string verification_line(const VerifyReport& v) {
   return line;
 }
 
+// A message's evidence values as a partner's lists show them; a sealed one stays sealed there.
+std::string evidence_words(const std::vector<events::Evidence>& evidence) {
+  std::vector<std::string> items;
+  for (const auto& v : evidence) items.push_back(v.sealed ? v.pointer + " (sealed)" : v.pointer + " = " + v.value);
+  return join(items);
+}
+
+json evidence_json(const std::vector<events::Evidence>& evidence) {
+  json list = json::array();
+  for (const auto& v : evidence) {
+    json item{{"pointer", v.pointer}, {"sealed", v.sealed}};
+    if (!v.sealed) item["value"] = json::parse(v.value, nullptr, false);
+    list.push_back(std::move(item));
+  }
+  return list;
+}
+
+// Is `pointer` the field `removed` or inside it?
+bool under(const std::string& pointer, const std::string& removed) {
+  return pointer == removed || (pointer.size() > removed.size() && pointer.compare(0, removed.size(), removed) == 0 &&
+                                pointer[removed.size()] == '/');
+}
+
 json view_json(const MessageView& m) {
   json removed = m.removed_fields;
-  return json{{"message_id", m.message_id},
+  json view{{"message_id", m.message_id},
               {"contract", m.contract},
               {"version", m.version},
               {"sender", m.sender},
@@ -65,6 +88,8 @@ json view_json(const MessageView& m) {
               {"dead_at", m.dead_at ? json(format_time(m.dead_at)) : json()},
               {"attempts", m.attempts},
               {"removed_fields", removed}};
+  if (!m.evidence.empty()) view["evidence"] = evidence_json(m.evidence);
+  return view;
 }
 
 std::string view_line(const MessageView& m, bool received) {
@@ -78,7 +103,9 @@ std::string view_line(const MessageView& m, bool received) {
   } else {
     line += ", accepted " + format_time(m.accepted_at);
   }
-  return line + ", payload sha256 " + m.payload_digest.substr(0, 16) + "...";
+  line += ", payload sha256 " + m.payload_digest.substr(0, 16) + "...";
+  if (!m.evidence.empty()) line += "; evidence " + evidence_words(m.evidence);
+  return line;
 }
 
 std::string duration_words(std::int64_t ms) {
@@ -111,6 +138,7 @@ MessageView message_view(const events::Event& e) {
   m.version = e.version;
   m.sender = e.sender;
   m.payload_digest = digest_hex(e);
+  if (const auto* a = std::get_if<events::Accepted>(&e.record)) m.evidence = a->evidence;
   return m;
 }
 
@@ -238,18 +266,83 @@ Timeline build_timeline(const EventLog& log, const ReplayQuery& q) {
   }
   for (const auto& id : received_order) {
     MessageView m = received[id];
-    if (auto known = messages.find(id); known != messages.end()) m.removed_fields = known->second.removed_fields;
+    m.evidence.clear();
+    if (auto known = messages.find(id); known != messages.end()) {
+      m.removed_fields = known->second.removed_fields;
+      // Evidence only of what the partner received: not a field policy removed for it.
+      for (const auto& v : known->second.evidence) {
+        if (std::none_of(m.removed_fields.begin(), m.removed_fields.end(),
+                         [&](const std::string& r) { return under(v.pointer, r); })) {
+          m.evidence.push_back(v);
+        }
+      }
+    }
     t.received.push_back(std::move(m));
   }
   return t;
 }
+
+namespace {
+
+// Where a text line's sentence starts: "2025-03-01T09:00:00.000Z #1      accepted      ".
+constexpr std::size_t kContinuation = 24 + 2 + 7 + 1 + 13 + 1;
+
+const PayloadCheck* payload_check_of(const Timeline& t, const events::Event& e) {
+  if (e.kind() != Kind::kAccepted) return nullptr;
+  auto it = t.payload_checks.find(e.message_id);
+  return it == t.payload_checks.end() ? nullptr : &it->second;
+}
+
+std::string payload_summary(const Timeline& t, std::size_t findings) {
+  std::size_t matched = 0, unchecked = 0;
+  for (const auto& [id, c] : t.payload_checks) {
+    matched += c.state == PayloadCheck::State::kMatches ? 1 : 0;
+    unchecked += c.state != PayloadCheck::State::kMatches && !is_finding(c) ? 1 : 0;
+  }
+  std::string line = "Stored payloads checked against the log: " + std::to_string(matched) + " match, " +
+                     std::to_string(unchecked) + " not checked (sealed or gone), ";
+  line += findings == 0 ? std::string("no finding") : std::to_string(findings) + " FINDING(S): changed in the store";
+  return line;
+}
+
+const char* state_name(PayloadCheck::State s) {
+  switch (s) {
+    case PayloadCheck::State::kMatches: return "matches";
+    case PayloadCheck::State::kAltered: return "altered";
+    case PayloadCheck::State::kSealed: return "sealed";
+    case PayloadCheck::State::kUnopenable: return "unopenable";
+    case PayloadCheck::State::kGone: return "gone";
+    case PayloadCheck::State::kNoDigest: return "no_digest";
+  }
+  return "";
+}
+
+json payload_check_json(const PayloadCheck& c, const std::string& what) {
+  json values = json::array();
+  for (const auto& v : c.values) values.push_back({{"pointer", v.pointer}, {"value", json::parse(v.json, nullptr, false)}});
+  return json{{"state", state_name(c.state)},
+              {"logged_digest", c.logged_digest},
+              {"stored_digest", c.stored_digest},
+              {"values", values},
+              {"withheld", c.withheld},
+              {"description", describe(c, what)}};
+}
+
+}  // namespace
 
 std::string render_text(const Timeline& t, const VerifyReport& v) {
   std::string out = "Case " + t.query.case_ref;
   if (!t.query.partner.empty()) out += ", as seen by " + t.query.partner;
   if (t.query.as_of != 0) out += ", as of " + format_time(t.query.as_of);
   out += "\n" + verification_line(v) + "\n\n";
-  for (const auto& e : t.events) out += events::text_line(e.event, e.seq) + "\n";
+  std::size_t findings = 0;
+  for (const auto& e : t.events) {
+    out += events::text_line(e.event, e.seq, t.unseal) + "\n";
+    if (const auto* c = payload_check_of(t, e.event)) {
+      findings += is_finding(*c) ? 1 : 0;
+      out += std::string(kContinuation, ' ') + describe(*c, what(e.event)) + "\n";
+    }
+  }
   if (t.events.empty()) out += "(no events)\n";
   if (!t.query.partner.empty()) {
     out += "\n" + t.query.partner + " had received " + std::to_string(t.received.size()) + " message(s) about the case:\n";
@@ -257,6 +350,7 @@ std::string render_text(const Timeline& t, const VerifyReport& v) {
     out += t.query.partner + " had sent " + std::to_string(t.sent.size()) + " accepted message(s) about the case:\n";
     for (const auto& m : t.sent) out += "  - " + view_line(m, false) + "\n";
   }
+  if (!t.payload_checks.empty()) out += "\n" + payload_summary(t, findings) + "\n";
   out += "\nNorm violations recorded: ";
   if (t.violations.empty()) out += "none\n";
   for (const auto& e : t.violations) out += "\n  - #" + std::to_string(e.seq) + " " + events::describe(e.event);
@@ -268,7 +362,9 @@ std::string render_json(const Timeline& t, const VerifyReport& v) {
   json list = json::array();
   for (const auto& e : t.events) {
     auto hash = t.hashes.find(e.seq);
-    list.push_back(events::event_object(e.event, e.seq, hash == t.hashes.end() ? std::string() : hash->second));
+    json object = events::event_object(e.event, e.seq, hash == t.hashes.end() ? std::string() : hash->second, t.unseal);
+    if (const auto* c = payload_check_of(t, e.event)) object["payload_check"] = payload_check_json(*c, what(e.event));
+    list.push_back(std::move(object));
   }
   json out{{"case", t.query.case_ref},
            {"partner", t.query.partner.empty() ? json() : json(t.query.partner)},
@@ -284,6 +380,11 @@ std::string render_json(const Timeline& t, const VerifyReport& v) {
            {"partners", t.partners},
            {"events", list},
            {"norm_violations", json::array()}};
+  if (!t.payload_checks.empty()) {
+    std::size_t findings = 0;
+    for (const auto& [id, c] : t.payload_checks) findings += is_finding(c) ? 1 : 0;
+    out["payload_findings"] = findings;
+  }
   for (const auto& e : t.violations) {
     const ViolationView v = violation_view(e);
     out["norm_violations"].push_back({{"seq", e.seq},
@@ -346,13 +447,27 @@ std::string render_html(const Timeline& t, const VerifyReport& v) {
          html_escape(format_time(e.event.at)) + "</td><td>" + std::to_string(e.seq) + "</td>";
     for (const auto& l : lanes) {
       h += "<td class=\"lane\">";
-      if (l == lane || (lane.empty() && &l == &lanes.front())) h += events::html_card(e.event);
+      if (l == lane || (lane.empty() && &l == &lanes.front())) {
+        h += events::html_card(e.event, t.unseal);
+        if (const auto* c = payload_check_of(t, e.event)) {
+          // Styled inline: the page's style block is the same with or without payload checks.
+          h += is_finding(*c) ? "<div class=\"finding\" style=\"font-weight:bold;background:#fbe3e3;color:#900\">"
+                              : "<div class=\"payload\" style=\"font-size:.85em;color:#444\">";
+          h += html_escape(describe(*c, what(e.event))) + "</div>";
+        }
+      }
       h += "</td>";
     }
     h += "</tr>\n";
   }
   h += "</tbody></table>\n";
   if (t.events.empty()) h += "<p>No events.</p>\n";
+  if (!t.payload_checks.empty()) {
+    std::size_t findings = 0;
+    for (const auto& [id, c] : t.payload_checks) findings += is_finding(c) ? 1 : 0;
+    h += std::string("<p class=\"") + (findings ? "bad" : "ok") + "\" id=\"payload-checks\">" +
+         html_escape(payload_summary(t, findings)) + "</p>\n";
+  }
   if (!t.query.partner.empty()) {
     h += "<h2>What " + html_escape(t.query.partner) + " had received</h2>\n<ul id=\"received\">\n";
     for (const auto& m : t.received) h += "<li>" + html_escape(view_line(m, true)) + "</li>\n";

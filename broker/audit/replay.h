@@ -12,6 +12,8 @@
 
 #include "broker/audit/hash_chain.h"
 #include "broker/audit/log_events.h"
+#include "broker/audit/payload_check.h"
+#include "broker/events/render.h"
 
 namespace broker::audit {
 
@@ -34,6 +36,9 @@ struct MessageView {
   Millis dead_at = 0;          // 0 = not dead-lettered by then
   std::uint32_t attempts = 0;  // sends to the partner by then
   std::vector<std::string> removed_fields;  // JSON pointers policy removed for the partner
+  // The evidence values the accepted event records (broker/events/event.h); in a partner's
+  // received list only those of fields it received (not removed by policy for it).
+  std::vector<events::Evidence> evidence;
 };
 
 struct Timeline {
@@ -44,6 +49,12 @@ struct Timeline {
   std::vector<MessageView> received;            // with a partner: delivered to it by as_of, in order
   std::vector<MessageView> sent;                // with a partner: accepted from it by as_of, in order
   std::vector<events::LoggedEvent> violations;  // norm_violated events among `events`
+  // Replay on a store only (the CLI fills it): each accepted message's stored payload checked
+  // against the digest its accepted event records (payload_check.h), by message id. With
+  // `partner`, only the messages that partner sent or received.
+  std::unordered_map<std::string, PayloadCheck> payload_checks;
+  // Opens sealed evidence values when the broker's payload key was given; empty: "(sealed)".
+  events::Unsealer unseal;
 };
 
 Timeline build_timeline(const EventLog& log, const ReplayQuery& query);

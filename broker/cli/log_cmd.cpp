@@ -11,10 +11,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/audit/bundle.h"
 #include "broker/audit/hash_chain.h"
+#include "broker/audit/payload_check.h"
 #include "broker/audit/replay.h"
 #include "broker/audit/signing.h"
 #include "broker/cli/command.h"
@@ -22,6 +24,8 @@
 #include "broker/cli/log_v2.h"
 #include "broker/cli/read_record.h"
 #include "broker/console/resend.h"
+#include "broker/core/evidence.h"
+#include "broker/store/contract_history.h"
 #include "broker/store/seal.h"
 #include "broker/store/sqlite_store.h"
 
@@ -219,6 +223,15 @@ int export_bundle(const LogArgs& args) {
   return kExitOk;
 }
 
+// The broker's payload key from --payload-key (32 raw bytes), "" when not given.
+Result<std::string> payload_key_bytes(const LogArgs& args) {
+  if (args.payload_key.empty()) return std::string();
+  auto hex = broker::audit::read_hex_key(args.payload_key, fs::current_path());
+  auto bytes = hex ? broker::store::payload_key_from_hex(*hex) : Result<std::string>(hex.error());
+  if (!bytes) return Error{ErrorCode::kConfig, "--payload-key: " + bytes.error().detail};
+  return bytes;
+}
+
 // Re-sends the accepted messages `ids` (in the given order) into the broker behind --into, each as
 // a new message whose header.origin is "resend:<original message id>", with causation and
 // supersedes mapped to the new ids of messages re-sent in the same run. Records a `resent` row per
@@ -228,14 +241,9 @@ int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
   {
     // Payloads of contracts with medical fields are sealed in the store: reading them back needs
     // the broker's payload key (docs/store-format.md). Verification never does.
-    std::string key;
-    if (!args.payload_key.empty()) {
-      auto hex = broker::audit::read_hex_key(args.payload_key, fs::current_path());
-      auto bytes = hex ? broker::store::payload_key_from_hex(*hex) : Result<std::string>(hex.error());
-      if (!bytes) return fail(kExitUsage, "--payload-key: " + bytes.error().detail);
-      key = std::move(*bytes);
-    }
-    auto store = open_store(args.store, true, std::move(key));
+    auto key = payload_key_bytes(args);
+    if (!key) return fail(kExitUsage, key.error().detail);
+    auto store = open_store(args.store, true, std::move(*key));
     if (!store) return fail(kExitUsage, store.error().detail);
     for (const auto& id : ids) {
       auto m = store->find_message_content(id);
@@ -282,6 +290,46 @@ int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
   return exit;
 }
 
+// Replay on a store: each accepted message of the timeline has its stored payload checked
+// against the digest its accepted event records (broker/audit/payload_check.h); the contract
+// version's evidence fields come from the store's contract history, the text in force when the
+// message was accepted. The reading is here; what may be shown is decided there.
+Result<std::unordered_map<std::string, broker::audit::PayloadCheck>> check_payloads(
+    const LogArgs& args, const broker::audit::Timeline& timeline, const std::string& key) {
+  std::unordered_map<std::string, broker::audit::PayloadCheck> out;
+  auto store = open_store(args.store, true, key);
+  if (!store) return store.error();
+  // Through the store's own read-only connection (on write-protected media, immutable).
+  auto history = broker::store::ContractHistory::open(*store, true);
+  if (!history) return history.error();
+  auto texts = history->all();
+  if (!texts) return texts.error();
+  for (const auto& logged : timeline.events) {
+    const auto& e = logged.event;
+    if (e.kind() != broker::events::Kind::kAccepted || out.count(e.message_id)) continue;
+    broker::audit::StoredPayload stored;
+    auto m = store->find_message_content(e.message_id);
+    if (!m) return m.error();
+    if (!*m) {
+      stored.note = "no message row";
+    } else if (!(*m)->unreadable.empty()) {
+      // Sealed: without a key not readable; with one, not opening is a finding.
+      stored.state = key.empty() ? broker::audit::StoredPayload::State::kSealed
+                                 : broker::audit::StoredPayload::State::kUnopenable;
+      stored.note = (*m)->unreadable;
+    } else {
+      stored.state = broker::audit::StoredPayload::State::kReadable;
+      stored.bytes = std::move((*m)->payload);
+    }
+    std::vector<contracts::EvidenceField> fields;
+    if (const auto* text = broker::store::text_in_force(*texts, e.contract, e.version, e.at)) {
+      if (auto f = broker::audit::contract_evidence_fields(text->text); f) fields = std::move(*f);
+    }
+    out.emplace(e.message_id, broker::audit::check_stored_payload(e, stored, fields));
+  }
+  return out;
+}
+
 int replay(const LogArgs& args) {
   if (args.format != "text" && args.format != "json" && args.format != "html") {
     return fail(kExitUsage, "--format must be text, json or html");
@@ -315,7 +363,20 @@ int replay(const LogArgs& args) {
   // only those.
   auto log = broker::audit::event_log(data.rows, args.case_ref);
   if (!log) return fail(kExitFailed, log.error().detail);
-  const auto timeline = broker::audit::build_timeline(*log, {args.case_ref, args.partner, *as_of});
+  auto timeline = broker::audit::build_timeline(*log, {args.case_ref, args.partner, *as_of});
+  auto payload_key = payload_key_bytes(args);
+  if (!payload_key) return fail(kExitUsage, payload_key.error().detail);
+  if (args.into.empty() && !args.store.empty()) {
+    auto checks = check_payloads(args, timeline, *payload_key);
+    // The timeline is the log's; a store whose payloads cannot be read still has one to show.
+    if (checks) {
+      timeline.payload_checks = std::move(*checks);
+    } else {
+      std::cerr << "keten log: warning: the stored payloads were NOT checked against the log: " << checks.error().detail
+                << "\n";
+    }
+  }
+  if (!payload_key->empty()) timeline.unseal = broker::core::evidence_unsealer(*payload_key);
   if (!args.into.empty()) {
     std::vector<std::string> ids;
     for (const auto& e : timeline.events) {
@@ -330,7 +391,14 @@ int replay(const LogArgs& args) {
   if (!write_output(args.out, text)) return fail(kExitFailed, "cannot write " + args.out);
   record_read(args);
   if (!report.ok) std::cerr << "keten log: warning: the log is not intact: first bad seq " << report.first_bad_seq << "\n";
-  return report.ok ? kExitOk : kExitFailed;
+  std::size_t altered = 0;
+  for (const auto& [id, c] : timeline.payload_checks) {
+    if (!broker::audit::is_finding(c)) continue;
+    ++altered;
+    std::cerr << "keten log: FINDING: the stored payload of message " << id
+              << " is not the one the log recorded when it was accepted (changed in the store)\n";
+  }
+  return report.ok && altered == 0 ? kExitOk : kExitFailed;
 }
 
 int resend(const LogArgs& args) {
@@ -397,7 +465,7 @@ Command add_log(CLI::App& root) {
                          "profile, or a folder of <sender>.toml profiles (needs --store)");
   replay_app->add_option("--timeout", args->timeout_seconds, "Seconds to wait for each receipt")->capture_default_str();
   replay_app->add_option("--payload-key", args->payload_key,
-                         "With --into: the broker's payload_key (64 hex characters or a file), needed to "
+                         "Opens sealed evidence values and (with --store) sealed stored payloads; with --into: the broker's payload_key (64 hex characters or a file), needed to "
                          "re-send messages whose payloads are sealed (contracts with medical fields)");
 
   CLI::App* resend_app = app->add_subcommand("resend", "Operator: re-send one logged message as a new handover");

@@ -321,6 +321,66 @@ outputs["verify store"] = out("verify-store.txt", "log", "verify", "--store", st
 outputs["store " + CASE_A] = out("replay-store-%s.txt" % CASE_A, "log", "replay", "--store", store, "--case", CASE_A,
                                  "--purpose", PURPOSE).stdout
 
+# An inspector given the broker's payload key by the operator opens the sealed evidence values
+# (the read is recorded in the store, the key's file named in the command line).
+payload_key = os.path.join(keys, "broker.payload.secret")
+for case in (CASE_A, CASE_C):
+    outputs["sealed " + case] = out("replay-sealed-%s.txt" % case, "log", "replay", "--store", store, "--case", case,
+                                    "--payload-key", payload_key, "--purpose", PURPOSE).stdout
+outputs["html " + CASE_A] = out("replay-%s.html" % CASE_A, "log", "replay", "--store", store, "--case", CASE_A,
+                                "--format", "html", "--purpose", PURPOSE).stdout
+outputs["json store " + CASE_A] = out("replay-store-%s.json" % CASE_A, "log", "replay", "--store", store, "--case",
+                                      CASE_A, "--format", "json", "--purpose", PURPOSE).stdout
+
+# --- a payload changed in the store after acceptance: a finding, never evidence -------------------
+# The payload table is not tamper-evident, the log is: replay on a store compares each stored
+# payload's SHA-256 with the digest the accepted event recorded. A copy of the store has one plain
+# payload (the airline's booking) and one sealed payload (the warm handover's status) changed.
+import sqlite3  # noqa: E402
+tampered = os.path.join(work, "tampered.db")
+shutil.copy(store, tampered)
+events_a = json.loads(outputs["json " + CASE_A])["events"]
+booking_id = [e["message_id"] for e in events_a if e["contract"] == "flight.booking.confirmed" and e["event"] == "accepted"][0]
+care_id = [e["message_id"] for e in events_a if e["contract"] == "care.handover.status" and e["event"] == "accepted"][0]
+db = sqlite3.connect(tampered)
+booking = bytes(db.execute("SELECT payload FROM messages WHERE message_id = ?", (booking_id,)).fetchone()[0])
+if b'"confirmed"' not in booking or db.execute("SELECT sealed FROM messages WHERE message_id = ?", (booking_id,)).fetchone()[0]:
+    fail("the booking's stored payload is not the plain one expected: %r" % booking[:200])
+db.execute("UPDATE messages SET payload = ? WHERE message_id = ?", (booking.replace(b'"confirmed"', b'"waitlisted"'), booking_id))
+care = bytearray(db.execute("SELECT payload FROM messages WHERE message_id = ?", (care_id,)).fetchone()[0])
+care[-20] ^= 0x01  # one bit of the sealed bytes
+db.execute("UPDATE messages SET payload = ? WHERE message_id = ?", (bytes(care), care_id))
+db.commit()
+db.close()
+for fmt in ("text", "html", "json"):
+    t = keten("log", "replay", "--store", tampered, "--case", CASE_A, "--payload-key", payload_key, "--format", fmt,
+              expect=(1,))
+    outputs["tampered " + fmt] = t.stdout
+    outputs["tampered stderr " + fmt] = t.stderr
+    if "waitlisted" in t.stdout:
+        fail("tampered (%s): the changed value is shown: %s" % (fmt, [l for l in t.stdout.splitlines() if "waitlisted" in l]))
+    if "FINDING" not in t.stderr:
+        fail("tampered (%s): no FINDING on standard error: %s" % (fmt, t.stderr))
+tampered_checks = [
+    ("tampered text", r"FINDING: the stored payload of flight\.booking\.confirmed v1 \(id %s\) does not match the digest "
+                      r"the log recorded when it was accepted \(log sha256 [0-9a-f]{16}\.\.\., store sha256 [0-9a-f]{16}\.\.\.\)" % booking_id[:8]),
+    ("tampered text", r"FINDING: the sealed stored payload of care\.handover\.status v1 \(id %s\) does not open with the payload key" % care_id[:8]),
+    ("tampered text", r"Stored payloads checked against the log: \d+ match, 0 not checked \(sealed or gone\), 2 FINDING\(S\)"),
+    ("tampered html", r'<div class="finding"[^>]*>FINDING: the stored payload of flight\.booking\.confirmed v1'),
+    ("tampered json", r'"state": "altered"'),
+    ("tampered json", r'"payload_findings": 2'),
+    # the untampered store: every payload matches, nothing is a finding
+    ("store " + CASE_A, r"stored payload of flight\.booking\.confirmed v1 \(id %s\) matches the log \(sha256 " % booking_id[:8]),
+    ("store " + CASE_A, r"Stored payloads checked against the log: \d+ match, \d+ not checked \(sealed or gone\), no finding"),
+    ("sealed " + CASE_A, r"stored payload of care\.handover\.status v1 \(id %s\) matches the log" % care_id[:8]),
+    ("sealed " + CASE_A, r"Stored payloads checked against the log: \d+ match, 0 not checked \(sealed or gone\), no finding"),
+    ("store " + CASE_A, r"stored payload of care\.handover\.status v1 \(id %s\) is sealed: its values are not shown" % care_id[:8]),
+]
+for source, pattern in tampered_checks:
+    if not re.search(pattern, outputs[source]):
+        fail("payload check: no line in %s matches %s" % (source, pattern))
+print("a payload changed in a store copy: FINDING, not evidence (text, HTML, JSON), exit 1")
+
 # --- a write-protected copy of the store: replayed and verified, not a byte changed --------------
 media = os.path.join(work, "media")
 os.makedirs(media)
@@ -352,47 +412,62 @@ print("write-protected store copy: verified and replayed, unchanged, the reads s
 # --- A1-A20: the lines that answer each question -------------------------------------------------
 A, B, C = CASE_A, CASE_B, CASE_C
 HAP = r"health\.action-perspective\.published v1"
+T = r'"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d[^"]*"'  # a payload time as evidence shows it (its JSON text)
 QUESTIONS = [
-    ("A1", "partly", [
+    ("A1", "fully", [
         (A, r"broker accepted " + HAP + r" \(id \w+\) from GZA for DVO, KMAR"),
         (A, r"DVO acknowledged " + HAP),
         (A, r"KMAR acknowledged " + HAP),
         (A, r"medical fields of " + HAP + r" \(id \w+\) went to DVO \(consent:"),
         (A, r"transport-parties-24h-before-std \(delivered_before\) on " + HAP + r".*: KMAR late; due "),
-     ], "the perspective's valid_from/valid_until and the transport's action_perspective_required flag are payload "
-        "fields: not in the log or the bundle"),
-    ("A2", "partly", [
+        # evidence: the validity window (sealed in the log; the bundle says so, the key opens it) and
+        # the transport's need of an action perspective, its pickup and latest arrival
+        (A, r"broker accepted " + HAP + r" \(id \w+\) from GZA for DVO, KMAR; evidence /valid_from \(sealed\), /valid_until \(sealed\)"),
+        ("sealed " + A, r"broker accepted " + HAP + r" \(id \w+\) from GZA for DVO, KMAR; evidence /valid_from = \"2025-03-03T09:12:00\+01:00\" \(sealed, opened\), /valid_until = \"2025-03-13T23:59:00\+01:00\" \(sealed, opened\)"),
+        (A, r"broker accepted transport\.ordered v1 \(id \w+\) from DTV for DVO; evidence /action_perspective_required = true, /latest_arrival_at = \"2025-03-12T04:05:00\+01:00\", /pickup_at = \"2025-03-12T01:30:00\+01:00\""),
+     ], ""),
+    ("A2", "fully", [
         (A, r"broker accepted " + HAP + r" \(id \w+\) from GZA for DVO, KMAR, superseding "),
         (A, r"broker accepted custody\.handover\.recorded v1 \(id \w+\) from KMAR"),
-     ], "which version KMAR acknowledged at the handover (action_perspective_version_acknowledged) is payload"),
+        # evidence: the version the taker acknowledged (sealed: a reference to a medical document)
+        ("sealed " + A, r"broker accepted custody\.handover\.recorded v1 \(id \w+\) from KMAR for [^;]*; evidence /action_perspective_version_acknowledged = \{[^}]*\"message_id\":\"%s\"\} \(sealed, opened\)" % hap3["message_id"]),
+     ], ""),
     ("A3", "fully", [
         (A, r"planned-48h-before \(delivered_before\) on transfer\.announced v1 .*: COA late; due 2025-03-04T08:30:00\.000Z; still OPEN"),
         (A, r"COA acknowledged transfer\.announced v1"),
         (A, r"planned-48h-before \(delivered_before\) on transfer\.announced v1 .*: COA late; due 2025-03-04T08:30:00\.000Z; met late at "),
      ], ""),
-    ("A4", "partly", [
+    ("A4", "fully", [
         (A, r"broker accepted care\.handover\.status v1 \(id \w+\) from GZA"),
         (A, r"warm-handover-before-move \(follow_up\) on transfer\.announced v1 .*: GZA late with care\.handover\.status; due 2025-03-06T08:30:00\.000Z; met late at "),
-     ], "the status value (sent, received, not-needed, refused-by-patient) is payload"),
-    ("A5", "partly", [
+        (A, r"broker accepted care\.handover\.status v1 \(id \w+\) from GZA for [^;]*; evidence /channel = \"zorgmail\", /status = \"received\", /status_at = \"2025-03-05T14:10:00\+01:00\""),
+     ], ""),
+    ("A5", "fully", [
         (A, r"broker accepted custody\.handover\.recorded v1 \(id \w+\) from DVO"),
         (A, r"broker accepted custody\.handover\.recorded v1 \(id \w+\) from KMAR"),
         (A, r"taker-half-within-15m \(submitted_within\) on custody\.handover\.recorded v1 .*: KMAR late; due 2025-03-12T02:47:00\.000Z"),
-     ], "arrived_at and latest_arrival_at are payload; that the vehicle was in time shows only as no "
-        "arrived-by-latest-arrival violation"),
+        # evidence: the arrival against the order's latest arrival, and the custody time
+        (A, r"broker accepted custody\.handover\.recorded v1 \(id \w+\) from DVO for [^;]*; evidence /action_perspective_version_acknowledged \(sealed\), /arrived_at = \"2025-03-12T03:18:00\+01:00\", .*/handed_over_at = \"2025-03-12T03:31:00\+01:00\""),
+        (A, r"broker accepted transport\.ordered v1 \(id \w+\) from DTV for DVO; evidence .*/latest_arrival_at = \"2025-03-12T04:05:00\+01:00\""),
+     ], ""),
     ("A6", "fully", [
         (A, r"departure\.particulars\.published v1 \(id \w+\) delivered to KMAR \(attempt 1\)"),
         (A, r"KMAR acknowledged departure\.particulars\.published v1"),
         (A, r"particulars-and-transport-24h-before-std \(follow_up\) on departure\.scheduled v1 .*: DTV late with departure\.particulars\.published; due 2025-03-11T06:05:00\.000Z; met late at "),
      ], ""),
-    ("A7", "not", [
+    ("A7", "fully", [
         (A, r"broker accepted departure\.particulars\.published v1"),
         (A, r"broker accepted custody\.handover\.recorded v1 \(id \w+\) from DVO"),
-     ], "belongings (count, seals) in the particulars and at each handover are payload only"),
-    ("A8", "partly", [
+        # evidence: what was registered at departure, and what each half of the handover counted
+        (A, r"broker accepted departure\.particulars\.published v1 \(id \w+\) from DTV for KMAR; evidence /belongings = \{.*\"item_count\":2,.*\"seal_numbers\":\[\"SEAL-000871\",\"SEAL-000872\"\]"),
+        (A, r"custody\.handover\.recorded v1 \(id \w+\) from DVO for [^;]*; evidence .*/belongings_handed_over = \{\"item_count\":2,\"seal_numbers\":\[\"SEAL-000871\",\"SEAL-000872\"\]\}"),
+        (A, r"custody\.handover\.recorded v1 \(id \w+\) from KMAR for [^;]*; evidence .*/belongings_handed_over = \{\"item_count\":2,\"seal_numbers\":\[\"SEAL-000871\",\"SEAL-000872\"\]\}"),
+     ], ""),
+    ("A8", "fully", [
         (A, r"broker accepted removability\.checked v1 \(id \w+\) from IND"),
         (A, r"removability-checked-within-24h-before-std \(follow_up_at\) .*met in time at 2025-03-11T15:45:00\.000Z after all"),
-     ], "the check's result (removable, blocking reasons) is payload; its checked_at shows only in the norm line"),
+        (A, r"broker accepted removability\.checked v1 \(id \w+\) from IND for [^;]*; evidence /blocking_reasons = \[\], /checked_at = \"2025-03-11T16:45:00\+01:00\", /removable = true"),
+     ], ""),
     ("A9", "fully", [
         (B, r"broker accepted article64\.decided v1 \(id \w+\) from IND"),
         (B, r"broker accepted departure\.cancelled v1 \(id \w+\) from DTV"),
@@ -402,23 +477,30 @@ QUESTIONS = [
         (B, r"COA acknowledged article64\.decided v1"),
         ("json " + B, r'"causation_id": "[0-9a-f-]{36}"'),
      ], ""),
-    ("A10", "partly", [
+    ("A10", "fully", [
         (C, r"broker accepted dublin\.claim\.status v2 \(id \w+\) from IND for DTV, COA, DJI, KMAR, superseding "),
         (C, r"transfer-reported-by-deadline \(follow_up_at\) on dublin\.claim\.status v2 .*due 2025-07-30T00:00:00\.000Z"),
-     ], "accepted_at, transfer_deadline and transferred_at are payload; the transfer reported within the deadline "
-        "did not close the open follow-up row"),
+        # evidence: the claim's acceptance and deadline, and the transfer's time
+        (C, r"broker accepted dublin\.claim\.status v2 \(id \w+\) from IND for DTV, COA, DJI, KMAR; evidence /accepted_at = \"2025-01-29T09:45:00\+01:00\", /transfer_deadline = \"2025-07-29\""),
+        (C, r"broker accepted dublin\.claim\.status v2 \(id \w+\) from IND for DTV, COA, DJI, KMAR, superseding \S+; evidence /accepted_at = \"2025-01-29T09:45:00\+01:00\", /transfer_deadline = \"2025-07-29\", /transferred_at = \"2025-07-20T09:00:00\+02:00\""),
+     ], "the transfer-reported-by-deadline row stays open although the evidence shows the transfer on "
+        "2025-07-20, inside the deadline"),
     ("A11", "partly", [
         (C, r"broker accepted detention\.imposed v1 \(id \w+\) from POL-AVIM for DJI, DTV, IND, RECHTSPRAAK, COA"),
         (C, r"DJI acknowledged detention\.imposed v1"),
         (C, r"court-notified-28-days \(delivered_within\) on detention\.imposed v1 .*: RECHTSPRAAK late; due 2025-03-31T15:20:00\.000Z; met late at "),
         (C, r"policy removed /medical_intake_due_by \(medical:no-consent\) from detention\.imposed v1"),
-     ], "imposed_at shows only as the court norm's due time less 28 days; the medical intake's due and done "
-        "status are payload"),
+        # evidence: when detention was imposed; the intake's due time (sealed, opened with the key)
+        (C, r"broker accepted detention\.imposed v1 \(id \w+\) from POL-AVIM for [^;]*; evidence /imposed_at = \"2025-03-03T16:20:00\+01:00\", /medical_intake_due_by \(sealed\)"),
+        ("sealed " + C, r"evidence /imposed_at = \"2025-03-03T16:20:00\+01:00\", /medical_intake_due_by = \"2025-03-04T16:20:00\+01:00\" \(sealed, opened\)"),
+     ], "whether the medical intake was done: no contract of the chain reports it"),
     ("A12", "fully", [
         ("DVO as of", r"Case 9990012345, as seen by DVO, as of "),
         ("DVO as of", r"DVO had received \d+ message\(s\) about the case:"),
         ("DVO as of", HAP + r" id \S+ from GZA, delivered [^,]+, acknowledged [^,]+, fields removed by policy: /contact_point"),
         ("DVO as of", HAP + r" id \S+ from GZA, delivered [^,]+, acknowledged [^,]+, payload sha256 "),
+        # evidence in the received list, only of fields the partner received
+        ("KMAR", r"departure\.particulars\.published v1 id \S+ from DTV, delivered .*; evidence /belongings = \{.*\"seal_numbers\":\[\"SEAL-000871\",\"SEAL-000872\"\]"),
      ], ""),
     ("A13", "fully", [
         (A, r"medical fields of " + HAP + r" \(id \w+\) went to DVO \(consent:"),
@@ -466,11 +548,21 @@ QUESTIONS = [
         (A, r"started +broker started .*\n(.*\n)*.*started +broker started "),
         ("store " + A, r"log read with 'keten log export .*' by .* for inspection 2025-17 \(scenario\)"),
      ], "retention (Archiefwet, selection lists) is not recorded"),
-    ("A20", "partly", [
+    ("A20", "fully", [
         (A, r"broker accepted person\.informed v1 \(id \w+\) from DTV for IND, COA, DJI, KMAR"),
         (A, r"recorded-within-a-day \(submitted_within\) on person\.informed v1 .*: DTV late; due 2025-03-10T09:30:00\.000Z"),
-     ], "what the person was told (subject, channel, language) is payload; informed_at shows only in the norm line"),
+        (A, r"broker accepted person\.informed v1 \(id \w+\) from DTV for IND, COA, DJI, KMAR; evidence /about_message_id = \"%s\", /channel = \"in-person\", /informed_at = \"2025-03-09T10:30:00\+01:00\", /informed_party = \"person\", /interpreter_used = true, /language = \"fr\", /subject = \"departure-date\"" % departure["message_id"]),
+     ], ""),
 ]
+
+# A partner's received list never shows the evidence of a field policy removed for it.
+for source in ("DVO as of", "KMAR", "GEM-0014"):
+    for line in outputs[source].splitlines():
+        m = re.search(r"fields removed by policy: ([^;]*?), payload sha256 .*; evidence (.*)$", line)
+        if m:
+            for removed in m.group(1).split(", "):
+                if re.search(re.escape(removed) + r"(/| =| \()", m.group(2)):
+                    fail("%s: evidence of %s, which policy removed for the partner: %s" % (source, removed, line))
 
 counts = {"fully": 0, "partly": 0, "not": 0}
 for question, verdict, patterns, missing in QUESTIONS:
@@ -478,7 +570,8 @@ for question, verdict, patterns, missing in QUESTIONS:
         if not re.search(pattern, outputs[source]):
             fail("%s: no line in %s matches %s" % (question, source, pattern))
     counts[verdict] += 1
-    print("%-4s %-6s%s" % (question, verdict, (" (missing: " + missing + ")") if missing else ""))
+    label = "note" if verdict == "fully" else "missing"
+    print("%-4s %-6s%s" % (question, verdict, (" (%s: %s)" % (label, missing)) if missing else ""))
 print("answered fully %(fully)d, partly %(partly)d, not %(not)d of 20" % counts)
 if failures:
     print("%d check(s) failed; outputs in %s" % (len(failures), work))

@@ -100,5 +100,8 @@ TEST_CASE("the migration-chain set marks the evidence the inspector's questions 
   CHECK(fields("transport.cancelled", 1).size() == 3);
   CHECK(fields("detention.imposed", 1) ==
         std::vector<EvidenceField>{{"/imposed_at", false}, {"/medical_intake_due_by", true}});
+  CHECK(fields("care.handover.status", 1) ==
+        std::vector<EvidenceField>{{"/channel", false}, {"/status", false}, {"/status_at", false}});  // A4
+  CHECK(fields("person.informed", 1).size() == 7);  // A20: when, to whom, about what, how, in which language
   CHECK(fields("departure.scheduled", 1).empty());
 }
