@@ -183,7 +183,9 @@ contracts::Result<bool> ChunkedDecoder::feed(std::string& input) {
         break;
       }
       case State::kTrailers: {
-        auto line = next_line(kMaxTrailerBytes - trailer_bytes_, kMaxTrailerBytes, "the trailer section");
+        // A line may use up the section exactly (then trailer_bytes_ passes the limit by its CRLF).
+        const std::size_t room = trailer_bytes_ >= kMaxTrailerBytes ? 0 : kMaxTrailerBytes - trailer_bytes_;
+        auto line = next_line(room, kMaxTrailerBytes, "the trailer section");
         if (!line) return line.error();
         if (!*line) return need_more();
         trailer_bytes_ += (*line)->size() + 2;

@@ -200,6 +200,12 @@ TEST_CASE("chunked: trailers that are not fields, or that never end, are refused
   REQUIRE(d.error);
   CHECK(d.error->code == ErrorCode::kProtocol);
   CHECK(d.error->detail.find("trailer section is longer than") != std::string::npos);
+  // A first trailer line that fills the section to the byte: what follows is still bounded.
+  std::string full = "3\r\nabc\r\n0\r\nX-Pad: " + std::string(ChunkedDecoder::kMaxTrailerBytes - 7, 'p') + "\r\n";
+  for (int i = 0; i < 2000; ++i) full += "X-More: 0123456789\r\n";
+  auto filled = decode_whole(full);
+  REQUIRE(filled.error);
+  CHECK(filled.error->detail.find("trailer section is longer than") != std::string::npos);
   auto bare_lf = decode_whole("3\r\nabc\r\n0\r\nX-A: 1\n\r\n");
   REQUIRE(bare_lf.error);
   CHECK(bare_lf.error->detail.find("CRLF") != std::string::npos);
