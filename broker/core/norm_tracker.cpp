@@ -84,8 +84,19 @@ Result<void> NormTracker::on_accepted(const contracts::Header& h, const std::str
     }
   }
   // A correction replaces the evaluation of the message it corrects: that one is no longer
-  // watched, and the correction carries its obligations on under the same keys (evaluate()).
+  // watched, and the correction carries its obligations on under the same keys (evaluate()). When
+  // the correction is also a follow-up the corrected message waits for (a claim's status reporting
+  // the transfer its acceptance set a deadline for), the corrected message looks once more first,
+  // only to close what it recorded open or record it met late: the correction's own `when` may no
+  // longer hold (stage "transferred", not "accepted"), so nobody else would.
   if (!h.supersedes.empty() && h.supersedes != h.message_id) {
+    if (watchers.erase(h.supersedes) > 0) {
+      auto watched = tables_.watched(h.supersedes);
+      if (!watched) return watched.error();
+      if (*watched) {
+        if (auto r = evaluate(h.supersedes, now, Scope::kCloseOnly); !r) return r;
+      }
+    }
     if (auto r = tables_.unwatch(h.supersedes); !r) return r;
   }
   if (own) {
@@ -136,7 +147,7 @@ std::string NormTracker::late_party(const contracts::NormViolation& v, const std
   return c ? join(c->owners, "/") : "";
 }
 
-Result<void> NormTracker::evaluate(const std::string& message_id, Millis now) {
+Result<void> NormTracker::evaluate(const std::string& message_id, Millis now, Scope scope) {
   auto stored = store_.find_message_content(message_id);
   if (!stored) return stored.error();
   if (!*stored) return tables_.unwatch(message_id);
@@ -203,6 +214,7 @@ Result<void> NormTracker::evaluate(const std::string& message_id, Millis now) {
     const std::string key = v.key(first);
     if (v.late_party.empty()) v.late_party = late_party(v, m.sender);
     const bool closed = v.done_at != 0;
+    if (!closed && scope == Scope::kCloseOnly) continue;
     open = open || !closed;
     auto recorded = tables_.recorded(key);
     if (!recorded) return recorded.error();

@@ -52,7 +52,11 @@ class NormTracker {
   std::uint64_t violations_recorded() const { return violations_recorded_; }
 
  private:
-  contracts::Result<void> evaluate(const std::string& message_id, contracts::Millis now);
+  // How an evaluation may change the records: kFull records what it finds; kCloseOnly (a message
+  // being superseded, looking one last time) only closes what was recorded open and records
+  // obligations met late, never a new open one.
+  enum class Scope { kFull, kCloseOnly };
+  contracts::Result<void> evaluate(const std::string& message_id, contracts::Millis now, Scope scope = Scope::kFull);
   bool has_delivery_norms(const std::string& contract, std::uint32_t version);
   // Who was late when the evaluation did not say: the message's sender, or the owners of a
   // follow-up that never came ("DVO", "KMAR/DTV").

@@ -264,6 +264,8 @@ try:
     # --- (c) detention with a Dublin claim --------------------------------------------------
     print("== (c) detention and Dublin claim, case %s" % CASE_C)
     send("POL-AVIM", "detention.imposed", CASE_C, sample("detention.imposed", v_nummer=CASE_C))
+    # DJI's medical service records the intake (the findings stay in its medical file).
+    send("DJI-MD", "detention.intake.recorded", CASE_C, sample("detention.intake.recorded", v_nummer=CASE_C))
     claim = sample("dublin.claim.status", v_nummer=CASE_C)
     claim_msg = send("IND", "dublin.claim.status", CASE_C, claim, "--version", "2")
     transferred = dict(claim, stage="transferred", transferred_at="2025-07-20T09:00:00+02:00")
@@ -480,12 +482,13 @@ QUESTIONS = [
     ("A10", "fully", [
         (C, r"broker accepted dublin\.claim\.status v2 \(id \w+\) from IND for DTV, COA, DJI, KMAR, superseding "),
         (C, r"transfer-reported-by-deadline \(follow_up_at\) on dublin\.claim\.status v2 .*due 2025-07-30T00:00:00\.000Z"),
+        # the transfer reported by the status that superseded the acceptance meets it after all
+        (C, r"transfer-reported-by-deadline \(follow_up_at\) on dublin\.claim\.status v2 .*met in time at 2025-07-20T07:00:00\.000Z after all"),
         # evidence: the claim's acceptance and deadline, and the transfer's time
         (C, r"broker accepted dublin\.claim\.status v2 \(id \w+\) from IND for DTV, COA, DJI, KMAR; evidence /accepted_at = \"2025-01-29T09:45:00\+01:00\", /transfer_deadline = \"2025-07-29\""),
         (C, r"broker accepted dublin\.claim\.status v2 \(id \w+\) from IND for DTV, COA, DJI, KMAR, superseding \S+; evidence /accepted_at = \"2025-01-29T09:45:00\+01:00\", /transfer_deadline = \"2025-07-29\", /transferred_at = \"2025-07-20T09:00:00\+02:00\""),
-     ], "the transfer-reported-by-deadline row stays open although the evidence shows the transfer on "
-        "2025-07-20, inside the deadline"),
-    ("A11", "partly", [
+     ], ""),
+    ("A11", "fully", [
         (C, r"broker accepted detention\.imposed v1 \(id \w+\) from POL-AVIM for DJI, DTV, IND, RECHTSPRAAK, COA"),
         (C, r"DJI acknowledged detention\.imposed v1"),
         (C, r"court-notified-28-days \(delivered_within\) on detention\.imposed v1 .*: RECHTSPRAAK late; due 2025-03-31T15:20:00\.000Z; met late at "),
@@ -493,7 +496,10 @@ QUESTIONS = [
         # evidence: when detention was imposed; the intake's due time (sealed, opened with the key)
         (C, r"broker accepted detention\.imposed v1 \(id \w+\) from POL-AVIM for [^;]*; evidence /imposed_at = \"2025-03-03T16:20:00\+01:00\", /medical_intake_due_by \(sealed\)"),
         ("sealed " + C, r"evidence /imposed_at = \"2025-03-03T16:20:00\+01:00\", /medical_intake_due_by = \"2025-03-04T16:20:00\+01:00\" \(sealed, opened\)"),
-     ], "whether the medical intake was done: no contract of the chain reports it"),
+        # the intake done, when and where, against that due time
+        (C, r"broker accepted detention\.intake\.recorded v1 \(id \w+\) from DJI-MD for DJI, DTV; evidence /intake_done_at = \"2025-03-04T11:05:00\+01:00\", /location_code = \"DC-0007\""),
+        (C, r"DJI acknowledged detention\.intake\.recorded v1"),
+     ], ""),
     ("A12", "fully", [
         ("DVO as of", r"Case 9990012345, as seen by DVO, as of "),
         ("DVO as of", r"DVO had received \d+ message\(s\) about the case:"),

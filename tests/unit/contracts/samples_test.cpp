@@ -94,6 +94,8 @@ const std::map<std::string, Expected> kInvalidSamples = {
      {"/corrected_by_message_id", "required"}},
     {"transport.cancelled.invalid-reason.json", {"/reason", "enum"}},
     {"transport.cancelled.invalid-transport-id.json", {"/transport_id", "pattern"}},
+    {"detention.intake.recorded.invalid-missing-intake-done-at.json", {"/intake_done_at", "required"}},
+    {"detention.intake.recorded.invalid-findings.json", {"/findings", "additionalProperties"}},
 };
 
 // The contracts of domain/migration-chain.md §2 (C1-C15, the dispute messages, C16-C19), which this
@@ -110,7 +112,7 @@ const std::set<std::string> kChainContracts = {
     "departure.outcome.recorded",
     // The facts the inspector's questions need that the catalogue lacked.
     "person.informed", "action-perspective.missing", "dataitem.dispute.resolved",
-    "transport.cancelled"};
+    "transport.cancelled", "detention.intake.recorded"};
 
 std::string describe(const std::vector<contracts::FieldError>& errors) {
   std::string out;
@@ -226,6 +228,7 @@ TEST_CASE("the migration-chain set tags as medical exactly the fields the domain
       {"action-perspective.missing", {"/reason"}},
       {"dataitem.dispute.resolved", {}},
       {"transport.cancelled", {"/medical_reason"}},
+      {"detention.intake.recorded", {}},
   };
   REQUIRE(expected.size() == kChainContracts.size());
   std::set<std::string> seen;

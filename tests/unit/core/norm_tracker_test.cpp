@@ -5,6 +5,7 @@
 #include "broker/core/norm_tracker.h"
 #include "broker/core/pipeline.h"
 #include "broker/store/tracking.h"
+#include "contracts/norms.h"
 #include "contracts/time.h"
 #include "tests/support/core_fixture.h"
 
@@ -211,4 +212,60 @@ TEST_CASE("a correction carries the obligations of the message it supersedes, so
   CHECK(v[2]["key"] == "dep-a/announced-1h-before-std/BRAVO");
   // Due an hour before the corrected STD.
   CHECK(v[2]["due_at"] == kT0 + 35 * 60'000 - 3'600'000);
+}
+
+namespace {
+
+std::string claim(const std::string& stage, const std::string& done_at = "") {
+  return R"({"claim_id":"C-1","stage":")" + stage + R"(","deadline":"2023-11-10")" +
+         (done_at.empty() ? std::string() : R"(,"done_at":")" + done_at + "\"") + "}";
+}
+
+}  // namespace
+
+// kT0 is 2023-11-14T22:13:20Z: a deadline of 2023-11-10 (due at the end of that day, a day's
+// grace) is past when the accepted claim arrives, so its obligation is recorded open at once.
+TEST_CASE("a correction that reports the awaited time in time closes the open row of the claim it supersedes",
+          "[core][norms]") {
+  Fixture f;
+  f.accept("claim-a", "test.claim", claim("accepted"), kT0);
+  auto v = f.violations();
+  REQUIRE(v.size() == 1);
+  CHECK(v[0]["state"] == "open");
+  CHECK(v[0]["key"] == "claim-a/done-by-deadline/test.claim");
+
+  // The status that supersedes it reports the claim done inside the deadline. Its own norm does
+  // not apply (stage "done"), so before this was mended the open row stayed open for ever.
+  f.accept("claim-b", "test.claim", claim("done", "2023-11-09T12:00:00Z"), kT0 + 1'000, "claim-a");
+  v = f.violations();
+  REQUIRE(v.size() == 2);
+  CHECK(v[1]["message_id"] == "claim-a");
+  CHECK(v[1]["state"] == "closed");
+  CHECK(v[1]["was_open"] == true);
+  CHECK(v[1]["key"] == "claim-a/done-by-deadline/test.claim");
+  CHECK(v[1]["done_at"] == *contracts::parse_date_time("2023-11-09T12:00:00Z"));
+  CHECK(v[1]["by_ms"] == 0);
+
+  // Nothing is watched any more: the timer finds nothing to record.
+  f.tick(kT0 + 30LL * 24 * 3'600'000);
+  CHECK(f.violations().size() == 2);
+}
+
+TEST_CASE("a correction that reports the awaited time late records the claim's row met late, and opens nothing new",
+          "[core][norms]") {
+  Fixture f;
+  f.accept("claim-a", "test.claim", claim("accepted"), kT0);
+  REQUIRE(f.violations().size() == 1);
+  // Done six hours after the end of the deadline's day.
+  f.accept("claim-b", "test.claim", claim("done", "2023-11-11T06:00:00Z"), kT0 + 1'000, "claim-a");
+  auto v = f.violations();
+  REQUIRE(v.size() == 2);
+  CHECK(v[1]["message_id"] == "claim-a");
+  CHECK(v[1]["state"] == "closed");
+  CHECK(v[1]["was_open"] == true);
+  CHECK(v[1]["by_ms"] == 6 * 3'600'000);
+
+  // A second correction (another status, no time) leaves the closed row alone.
+  f.accept("claim-c", "test.claim", claim("done"), kT0 + 2'000, "claim-b");
+  CHECK(f.violations().size() == 2);
 }
