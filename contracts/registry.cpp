@@ -24,7 +24,8 @@ using json = nlohmann::json;
 constexpr std::string_view kKeys[] = {"contract", "version",   "description",
                                       "owner",    "consumers", "schema"};
 // Optional keys: absent means the default that docs/contracts.md gives.
-constexpr std::string_view kOptionalKeys[] = {"compatibility", "norms", "projections", "purposes", "ttl"};
+constexpr std::string_view kOptionalKeys[] = {"compatibility", "norms",    "projections",
+                                              "purposes",      "ttl",      "delivery_bases"};
 
 // The contract whose `purpose` enum lists the purposes a consent can be given for; a contract's
 // `purposes` must name one of them (docs/contracts.md, "Consent").
@@ -101,6 +102,7 @@ struct ContractFields {
   std::map<std::string, std::vector<std::string>, std::less<>> projections;
   std::map<std::string, std::string, std::less<>> purposes;
   Millis ttl = 0;
+  std::map<std::string, std::string, std::less<>> delivery_bases;
 };
 
 // What one contract file gave: its name and version when readable (for the duplicate check even
@@ -331,6 +333,25 @@ ReadContract read_contract_json(const json& file, const fs::path& path,
     }
   }
 
+  if (auto bases = file.find("delivery_bases"); bases != file.end()) {
+    if (!bases->is_object()) {
+      problems.push_back("'delivery_bases' must map consumer ids to the legal basis they receive under");
+    }
+    for (auto it = bases->begin(); bases->is_object() && it != bases->end(); ++it) {
+      const std::string& partner = it.key();
+      if (std::find(contract.consumers.begin(), contract.consumers.end(), partner) ==
+          contract.consumers.end()) {
+        problems.push_back("delivery basis for '" + partner + "', which is not a consumer");
+      }
+      if (!it->is_string() || it->get<std::string>().empty()) {
+        problems.push_back("delivery basis for '" + partner +
+                           "' must name the legal basis or agreement (a non-empty string)");
+        continue;
+      }
+      contract.delivery_bases.emplace(partner, it->get<std::string>());
+    }
+  }
+
   ReadContract result{contract.name, contract.version, std::nullopt};
   if (problems.size() == problems_before && validator) {
     result.contract.emplace(Contract{std::move(contract.name), contract.version,
@@ -340,6 +361,7 @@ ReadContract read_contract_json(const json& file, const fs::path& path,
                                      std::move(contract.norms), std::move(contract.projections),
                                      false, std::move(contract.purposes), file.dump(), contract.ttl,
                                      std::move(evidence)});
+    result.contract->delivery_bases = std::move(contract.delivery_bases);
   }
   return result;
 }
@@ -535,6 +557,11 @@ bool Contract::is_owner(std::string_view partner) const {
 
 bool Contract::is_consumer(std::string_view partner) const {
   return std::find(consumers.begin(), consumers.end(), partner) != consumers.end();
+}
+
+std::string_view Contract::delivery_basis_for(std::string_view consumer) const {
+  auto it = delivery_bases.find(consumer);
+  return it == delivery_bases.end() ? std::string_view() : std::string_view(it->second);
 }
 
 std::string_view Contract::purpose_for(std::string_view consumer) const {

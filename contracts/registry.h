@@ -45,11 +45,17 @@ struct Contract {
   // The fields the schema marks "x-evidence": true (contracts/evidence.h), whose values the
   // accepted event records.
   std::vector<EvidenceField> evidence{};
+  // Per consumer, the legal basis or agreement under which it receives this contract
+  // (`delivery_bases` in the file: "Vw 2000 art. 107; agreement CVG-2024-03"); each `routed` event
+  // to that consumer records it, so the log says on what basis a party outside the chain got what.
+  std::map<std::string, std::string, std::less<>> delivery_bases{};
 
   bool is_owner(std::string_view partner) const;
   bool is_consumer(std::string_view partner) const;
   // The purpose declared for `consumer`; "" when none (then no consent opens its medical fields).
   std::string_view purpose_for(std::string_view consumer) const;
+  // The delivery basis declared for `consumer`; "" when none.
+  std::string_view delivery_basis_for(std::string_view consumer) const;
 };
 
 // The broker's partners, as its config names them, for what the built-in contracts need.

@@ -128,7 +128,8 @@ struct Submission {
                                  : deps.store.insert_delivery(*seq, recipient);
       if (!delivery) return delivery.error();
       if (deps.backlog) deps.backlog->added(recipient);
-      if (auto r = record_event(deps.store, delivery_event(events::Routed{}, submit.header, sender, digest, recipient,
+      events::Routed routed{std::string(contract.delivery_basis_for(recipient))};
+      if (auto r = record_event(deps.store, delivery_event(std::move(routed), submit.header, sender, digest, recipient,
                                                            *delivery, now));
           !r) {
         return r.error();

@@ -28,7 +28,7 @@ Error bad(std::string detail) { return Error{ErrorCode::kMalformedEnvelope, "eve
 // that a field added by a later version is named as such instead of showing up as a
 // non-canonical encoding. The asserts tie the counts to the schema's last field of each table.
 constexpr std::uint16_t kEventSlots = 15;
-constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 16, 1, 3, 10, 2, 0, 1, 1, 0, 1, 2, 2, 2, 11, 4, 5, 3, 2};
+constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 16, 1, 3, 10, 2, 1, 1, 1, 0, 1, 2, 2, 2, 11, 4, 5, 3, 2};
 constexpr std::uint16_t last_slot_count(std::uint16_t vt_offset) { return static_cast<std::uint16_t>((vt_offset - 4) / 2 + 1); }
 static_assert(last_slot_count(fb::Event::VT_DETAIL) == kEventSlots);
 static_assert(last_slot_count(fb::Started::VT_CLOCK_ERROR_US) == kRecordSlots[1]);
@@ -36,6 +36,7 @@ static_assert(last_slot_count(fb::Received::VT_BYTES) == kRecordSlots[2]);
 static_assert(last_slot_count(fb::Rejected::VT_ERRORS) == kRecordSlots[3]);
 static_assert(last_slot_count(fb::Accepted::VT_ASSURANCE) == kRecordSlots[4]);
 static_assert(last_slot_count(fb::Duplicate::VT_SAME_PAYLOAD) == kRecordSlots[5]);
+static_assert(last_slot_count(fb::Routed::VT_BASIS) == kRecordSlots[6]);
 static_assert(last_slot_count(fb::Delivered::VT_ATTEMPT) == kRecordSlots[7]);
 static_assert(last_slot_count(fb::Redelivered::VT_ATTEMPT) == kRecordSlots[8]);
 static_assert(last_slot_count(fb::Nacked::VT_REASON) == kRecordSlots[10]);
@@ -175,7 +176,7 @@ struct RecordWriter {
     const fb::Digest first(flatbuffers::span<const std::uint8_t, 32>(d.first_payload_digest));
     return fb::CreateDuplicate(fbb, &first, d.same_payload).Union();
   }
-  Offset<void> operator()(const Routed&) const { return fb::CreateRouted(fbb).Union(); }
+  Offset<void> operator()(const Routed& r) const { return fb::CreateRouted(fbb, text(fbb, r.basis)).Union(); }
   Offset<void> operator()(const Delivered& d) const { return fb::CreateDelivered(fbb, d.attempt).Union(); }
   Offset<void> operator()(const Redelivered& d) const { return fb::CreateRedelivered(fbb, d.attempt).Union(); }
   Offset<void> operator()(const Acknowledged&) const { return fb::CreateAcknowledged(fbb).Union(); }
@@ -303,7 +304,7 @@ Result<Record> read_record(const fb::Event& e) {
       if (!d->first_payload_digest()) return bad("duplicate: first_payload_digest is missing");
       return Record{Duplicate{array_of<32>(*d->first_payload_digest()), d->same_payload()}};
     }
-    case fb::Detail::Routed: return Record{Routed{}};
+    case fb::Detail::Routed: return Record{Routed{str(e.detail_as_Routed()->basis())}};
     case fb::Detail::Delivered: return Record{Delivered{e.detail_as_Delivered()->attempt()}};
     case fb::Detail::Redelivered: return Record{Redelivered{e.detail_as_Redelivered()->attempt()}};
     case fb::Detail::Acknowledged: return Record{Acknowledged{}};

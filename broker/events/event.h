@@ -167,6 +167,7 @@ struct Duplicate {
 };
 
 struct Routed {
+  std::string basis;  // the contract's delivery basis for this recipient; "" = none declared
   bool operator==(const Routed&) const = default;
 };
 struct Delivered {

@@ -125,7 +125,7 @@ Record record_of(Kind kind, const json& d) {
     }
     case Kind::kDuplicate:
       return Duplicate{digest_of(text(d, "first_payload_digest")).value_or(Digest{}), flag(d, "same_payload")};
-    case Kind::kRouted: return Routed{};
+    case Kind::kRouted: return Routed{text(d, "basis")};
     case Kind::kDelivered: return Delivered{integer<std::uint32_t>(d, "attempt")};
     case Kind::kRedelivered: return Redelivered{integer<std::uint32_t>(d, "attempt")};
     case Kind::kAcknowledged: return Acknowledged{};

@@ -86,7 +86,10 @@ std::optional<json> record_json(const Record& record) {
           [](const Duplicate& d) -> std::optional<json> {
             return json{{"first_payload_digest", hex(d.first_payload_digest)}, {"same_payload", d.same_payload}};
           },
-          [](const Routed&) -> std::optional<json> { return std::nullopt; },
+          [](const Routed& r) -> std::optional<json> {
+            if (r.basis.empty()) return std::nullopt;
+            return json{{"basis", r.basis}};
+          },
           [](const Delivered& d) -> std::optional<json> { return json{{"attempt", d.attempt}}; },
           [](const Redelivered& d) -> std::optional<json> { return json{{"attempt", d.attempt}}; },
           [](const Acknowledged&) -> std::optional<json> { return std::nullopt; },
@@ -426,8 +429,9 @@ std::string describe(const Event& e, const Unsealer& unseal) {
             return text;
           },
           [&](const Duplicate&) { return e.sender + " resubmitted " + what(e) + "; the first receipt was returned"; },
-          [&](const Routed&) {
-            return what(e) + " queued for " + e.recipient + " (delivery " + std::to_string(e.delivery_id) + ")";
+          [&](const Routed& r) {
+            return what(e) + " queued for " + e.recipient + " (delivery " + std::to_string(e.delivery_id) + ")" +
+                   (r.basis.empty() ? "" : ", under " + r.basis);
           },
           [&](const Delivered& d) {
             return what(e) + " delivered to " + e.recipient + " (attempt " + std::to_string(d.attempt) + ")";

@@ -539,10 +539,13 @@ QUESTIONS = [
         (A, r"origin resend:[0-9a-f-]{36}"),
         (A, r"GEM-0014 acknowledged municipality\.departure\.notified v1"),
      ], ""),
-    ("A17", "partly", [
+    ("A17", "fully", [
         (A, r"broker accepted flight\.booking\.confirmed v1 \(id \w+\) from AIR-ZZ for DTV, KMAR, origin file:AIR-ZZ/bookings-2025-03-10\.csv"),
         ("GEM-0014", r"GEM-0014 had received 2 message\(s\) about the case:"),
-     ], "the agreement or legal basis of a non-chain delivery is named nowhere in the log"),
+        # the basis each delivery to the municipality went under, as the contract declared it
+        (A, r"municipality\.departure\.notified v1 \(id \w+\) queued for GEM-0014 \(delivery \d+\), under Vw 2000 art\. 107 lid 4 with the return-cooperation agreement DT&V-GEM-0014 \(NCV-2024-014\)"),
+        ("json " + A, r'"basis": "Vw 2000 art\. 107 lid 4 with the return-cooperation agreement DT&V-GEM-0014 \(NCV-2024-014\) \[proposal\]"'),
+     ], ""),
     ("A18", "fully", [
         ("quality", r"Data-quality report"),
         ("quality", r"DTV / departure\.scheduled\n(.*\n){1,6}  timeliness: [0-9.]+%; norm violations \d+"),

@@ -70,3 +70,38 @@ TEST_CASE("a set's own consent.registered decides which purposes contracts may d
   CHECK(has_problem(problems, "purpose 'safe-transport-and-removal' for 'DVO' is not a purpose of consent.registered "
                               "(one of: continuity-of-care)"));
 }
+
+namespace {
+
+void write_bases(const test_support::TempDir& dir, const std::string& bases) {
+  std::ofstream(dir / "a.notice.v1.json", std::ios::binary)
+      << R"({"contract": "a.notice", "version": 1, "description": "d", "owner": "DTV", "consumers": ["GEM-0014", "KMAR"],)"
+      << R"( "delivery_bases": )" << bases << R"(, "schema": {"type": "object"}})";
+}
+
+}  // namespace
+
+TEST_CASE("a contract names the legal basis each consumer receives it under", "[contracts][registry]") {
+  test_support::TempDir dir;
+  write_bases(dir, R"({"GEM-0014": "agreement NCV-2024-014"})");
+  auto registry = ContractRegistry::load(dir.path());
+  REQUIRE(registry);
+  auto* c = registry->find("a.notice", 1);
+  REQUIRE(c);
+  CHECK(c->delivery_basis_for("GEM-0014") == "agreement NCV-2024-014");
+  CHECK(c->delivery_basis_for("KMAR").empty());
+}
+
+TEST_CASE("lint refuses a delivery basis for a non-consumer, an empty one, or one that is not text",
+          "[contracts][lint]") {
+  test_support::TempDir dir;
+  write_bases(dir, R"({"COA": "x", "KMAR": "", "GEM-0014": 7})");
+  auto problems = contracts::lint_contract_set(dir.path(), {"DTV", "GEM-0014", "KMAR", "COA"});
+  CHECK(has_problem(problems, "a.notice.v1.json: delivery basis for 'COA', which is not a consumer"));
+  CHECK(has_problem(problems, "a.notice.v1.json: delivery basis for 'KMAR' must name the legal basis"));
+  CHECK(has_problem(problems, "a.notice.v1.json: delivery basis for 'GEM-0014' must name the legal basis"));
+  CHECK_FALSE(ContractRegistry::load(dir.path()));
+  write_bases(dir, R"(["agreement"])");
+  CHECK(has_problem(contracts::lint_contract_set(dir.path(), {"DTV", "GEM-0014", "KMAR"}),
+                    "'delivery_bases' must map consumer ids to the legal basis they receive under"));
+}

@@ -389,3 +389,33 @@ TEST_CASE("a rejection with any error code a partner can be answered with surviv
     CHECK(std::get<broker::events::Rejected>(back->record).code == code);
   }
 }
+
+TEST_CASE("a routed event keeps its delivery basis through bytes, schema-4 rows and text; none adds nothing",
+          "[events][codec]") {
+  Event e;
+  e.at = 1'741'600'000'000;
+  e.message_id = "notice-1";
+  e.contract = "municipality.departure.notified";
+  e.version = 1;
+  e.sender = "DTV";
+  e.recipient = "GEM-0014";
+  e.delivery_id = 7;
+  e.record = broker::events::Routed{"agreement NCV-2024-014"};
+  auto decoded = decode_event(encode_event(e));
+  REQUIRE(decoded);
+  CHECK(*decoded == e);
+  auto again = broker::events::from_legacy_row(broker::events::to_legacy_row(e));
+  REQUIRE(again);
+  CHECK(std::get<broker::events::Routed>(again->record).basis == "agreement NCV-2024-014");
+  CHECK(broker::events::text_line(e, 3).find("queued for GEM-0014 (delivery 7), under agreement NCV-2024-014") !=
+        std::string::npos);
+
+  // Without a basis the bytes are those of a routed event before the field existed.
+  Event plain = e;
+  plain.record = broker::events::Routed{};
+  const std::string bytes = encode_event(plain);
+  CHECK(bytes.size() < encode_event(e).size());
+  CHECK(broker::events::text_line(plain, 3).find(", under") == std::string::npos);
+  CHECK(broker::events::event_object(e, 3, "")["detail"]["basis"] == "agreement NCV-2024-014");
+  CHECK_FALSE(broker::events::event_object(plain, 3, "")["detail"].contains("basis"));
+}
