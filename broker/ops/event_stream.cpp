@@ -5,36 +5,39 @@
 #include <utility>
 #include <nlohmann/json.hpp>
 
+#include "broker/events/codec.h"
+#include "broker/events/render.h"
+#include "broker/tlog/merkle.h"
 #include "contracts/time.h"
 
 namespace broker::ops {
 
-bool EventFilter::matches(const audit::LogRecord& row) const {
-  if (!kinds.empty() && kinds.find(row.event) == kinds.end()) return false;
-  if (!partner.empty() && row.sender != partner && row.recipient != partner) return false;
-  if (!contract.empty() && row.contract != contract) return false;
+bool EventFilter::matches(const events::Event& event) const {
+  if (!kinds.empty() && kinds.find(events::to_string(event.kind())) == kinds.end()) return false;
+  if (!partner.empty() && event.sender != partner && event.recipient != partner) return false;
+  if (!contract.empty() && event.contract != contract) return false;
   return true;
 }
 
-std::string sse_message(const audit::LogRecord& row) {
-  nlohmann::json detail = row.detail.empty() ? nlohmann::json::object()
-                                             : nlohmann::json::parse(row.detail, nullptr, false);
-  if (detail.is_discarded()) detail = row.detail;
-  const nlohmann::json data = {{"seq", row.seq},
-                               {"at", contracts::format_rfc3339(row.at)},
-                               {"event", row.event},
-                               {"message_id", row.message_id},
-                               {"contract", row.contract},
-                               {"version", row.version},
-                               {"case", row.case_ref},
-                               {"sender", row.sender},
-                               {"recipient", row.recipient},
-                               {"delivery_id", row.delivery_id},
-                               {"payload_digest", row.payload_digest},
-                               {"detail", detail},
-                               {"hash", row.hash}};
+std::string sse_message(const events::LoggedEvent& logged) {
+  const events::Event& e = logged.event;
+  const std::string_view name = events::to_string(e.kind());
+  const tlog::Hash leaf = tlog::leaf_hash(events::encode_event(e));
+  const nlohmann::json data = {{"seq", logged.seq},
+                               {"at", contracts::format_rfc3339(e.at)},
+                               {"event", name},
+                               {"message_id", e.message_id},
+                               {"contract", e.contract},
+                               {"version", e.version},
+                               {"case", e.case_ref},
+                               {"sender", e.sender},
+                               {"recipient", e.recipient},
+                               {"delivery_id", e.delivery_id},
+                               {"payload_digest", e.payload_digest ? events::hex(*e.payload_digest) : std::string()},
+                               {"detail", events::detail_object(e)},
+                               {"hash", events::hex(leaf)}};
   // One line of data: the JSON dump escapes every line break inside strings.
-  return "id: " + std::to_string(row.seq) + "\nevent: " + row.event + "\ndata: " +
+  return "id: " + std::to_string(logged.seq) + "\nevent: " + std::string(name) + "\ndata: " +
          data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
 }
 
@@ -62,13 +65,13 @@ void EventStream::unsubscribe(const std::shared_ptr<Subscriber>& subscriber) {
   subscribers_.erase(std::remove(subscribers_.begin(), subscribers_.end(), subscriber), subscribers_.end());
 }
 
-std::uint64_t EventStream::publish(const audit::LogRecord& row) {
+std::uint64_t EventStream::publish(const events::LoggedEvent& event) {
   std::lock_guard lock(mutex_);
   std::uint64_t dropped = 0;
   std::string message;  // rendered once, for the first subscriber that wants it
   for (const auto& s : subscribers_) {
-    if (!s->filter_.matches(row)) continue;
-    if (message.empty()) message = sse_message(row);
+    if (!s->filter_.matches(event.event)) continue;
+    if (message.empty()) message = sse_message(event);
     {
       std::lock_guard queue_lock(s->mutex_);
       if (s->queue_.size() >= s->capacity_) {

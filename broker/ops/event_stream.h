@@ -18,23 +18,24 @@
 #include <string>
 #include <vector>
 
-#include "broker/audit/log_record.h"
+#include "broker/events/event.h"
 
 namespace broker::ops {
 
-// Which rows a subscriber wants: every condition given must hold. `partner` matches the row's
+// Which events a subscriber wants: every condition given must hold. `partner` matches the event's
 // sender or recipient.
 struct EventFilter {
   std::set<std::string, std::less<>> kinds;  // event names; empty = all
   std::string partner;
   std::string contract;
-  bool matches(const audit::LogRecord& row) const;
+  bool matches(const events::Event& event) const;
 };
 
-// One SSE message: "id: <seq>\nevent: <name>\ndata: <json>\n\n". The JSON has the row's columns
-// (seq, at, event, message_id, contract, version, case, sender, recipient, delivery_id,
-// payload_digest, detail as an object, hash); no payload exists to leave out.
-std::string sse_message(const audit::LogRecord& row);
+// One SSE message: "id: <seq>\nevent: <name>\ndata: <json>\n\n". The JSON has the event's fields
+// as the handover log names them (seq, at, event, message_id, contract, version, case, sender,
+// recipient, delivery_id, payload_digest, detail as an object) and hash, the event's Merkle leaf
+// hash (hex); no payload exists to leave out.
+std::string sse_message(const events::LoggedEvent& event);
 
 class EventStream {
  public:
@@ -62,9 +63,9 @@ class EventStream {
   // A new subscriber, or nullptr when max_subscribers are subscribed or the stream is closed.
   std::shared_ptr<Subscriber> subscribe(EventFilter filter);
   void unsubscribe(const std::shared_ptr<Subscriber>& subscriber);
-  // Queues `row` for every subscriber whose filter matches; returns how many events were dropped
-  // because a queue was full.
-  std::uint64_t publish(const audit::LogRecord& row);
+  // Queues `event` for every subscriber whose filter matches; returns how many events were dropped
+  // because a queue was full. Renders it only when a subscriber wants it.
+  std::uint64_t publish(const events::LoggedEvent& event);
   // Ends every subscription (their take() returns closed) and refuses new ones.
   void close();
   std::size_t subscribers() const;

@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
-#include "broker/audit/log_events.h"
 #include "broker/ops/event_stream.h"
 #include "broker/ops/http_server.h"
 #include "broker/ops/log.h"
@@ -63,9 +62,11 @@ Ops::~Ops() {
   if (stream_) stream_->close();
 }
 
-void Ops::publish(const audit::LogRecord& row) {
+void Ops::observe_event(const events::LoggedEvent& event) {
+  count_event(metrics_, tally_, event.event);
+  note_case(event.event);
   if (!stream_) return;
-  if (const std::uint64_t dropped = stream_->publish(row); dropped > 0) {
+  if (const std::uint64_t dropped = stream_->publish(event); dropped > 0) {
     metrics_.add("keten_event_stream_dropped_total", {}, static_cast<double>(dropped));
   }
 }
@@ -147,15 +148,15 @@ void Ops::commit_finished(std::chrono::steady_clock::duration took, bool ok) {
 }
 
 void Ops::observe(store::SqliteStore& store) {
-  // The rows the store just committed, counted as they are; only a gap (rows this connection did
-  // not append, or appended before the metrics started) is read back from the file.
-  for (const auto& row : store.take_committed_log()) {
-    if (row.seq <= observed_seq_) continue;
-    if (row.seq != observed_seq_ + 1) read_back(store, row.seq - 1);
-    if (row.seq != observed_seq_ + 1) break;  // the gap could not be read: the file has the rest
-    count_row(row);
-    publish(row);
-    observed_seq_ = row.seq;
+  // The events the store just committed, counted as they were appended (typed: nothing is
+  // rendered or parsed here); only a gap (events this connection did not append, or appended
+  // before the metrics started) is read back from the file.
+  for (const auto& event : store.take_committed_events()) {
+    if (event.seq <= observed_seq_) continue;
+    if (event.seq != observed_seq_ + 1) read_back(store, event.seq - 1);
+    if (event.seq != observed_seq_ + 1) break;  // the gap could not be read: the file has the rest
+    observe_event(event);
+    observed_seq_ = event.seq;
   }
   read_back(store, store.log_head().seq);
 }
@@ -195,30 +196,16 @@ void Ops::find_oldest_cases(store::SqliteStore& store) {
   }
 }
 
-// The one place the metrics turn a committed row into a typed event (audit/log_events.h).
-void Ops::count_row(const audit::LogRecord& row) {
-  auto e = audit::logged_event(row);
-  if (!e) {
-    log().warn("metrics could not read a handover-log row detail={}", e.error().detail);
-    return;
-  }
-  count_event(metrics_, tally_, e->event);
-  note_case(e->event);
-}
-
 void Ops::read_back(store::SqliteStore& store, std::uint64_t up_to) {
   while (up_to > observed_seq_) {
-    auto rows = store.read_log(observed_seq_ + 1, std::min<std::uint64_t>(kLogPage, up_to - observed_seq_));
-    if (!rows) {
-      log().warn("metrics could not read the handover log detail={}", rows.error().detail);
+    auto page = store.read_events(observed_seq_ + 1, std::min<std::uint64_t>(kLogPage, up_to - observed_seq_));
+    if (!page) {
+      log().warn("metrics could not read the handover log detail={}", page.error().detail);
       return;
     }
-    if (rows->empty()) return;
-    for (const auto& row : *rows) {
-      count_row(row);
-      publish(row);
-    }
-    observed_seq_ = rows->back().seq;
+    if (page->empty()) return;
+    for (const auto& event : *page) observe_event(event);
+    observed_seq_ = page->back().seq;
   }
 }
 

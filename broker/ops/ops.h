@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "broker/audit/log_record.h"
+#include "broker/events/event.h"
 #include "broker/ops/alerts.h"
 #include "broker/ops/event_metrics.h"
 #include "broker/ops/metrics.h"
@@ -109,12 +109,11 @@ class Ops {
   contracts::RateLimitedLog write_errors_{std::chrono::seconds(10)};
   std::map<std::string, contracts::Millis> last_seen_;  // by partner; only partners that spoke
   contracts::Millis started_at_ = 0;
-  // Counts rows observed_seq_+1 .. up_to read from the file (a gap in what the store handed over).
+  // Counts events observed_seq_+1 .. up_to read from the file (a gap in what the store handed over).
   void read_back(store::SqliteStore& store, std::uint64_t up_to);
-  // Counts one committed row, typed at the boundary (audit/log_events.h); warns on a row that cannot be.
-  void count_row(const audit::LogRecord& row);
-  // Hands a committed row to the event stream's subscribers (counting what a full queue drops).
-  void publish(const audit::LogRecord& row);
+  // Counts one committed event and hands it to the event stream's subscribers (counting what a
+  // full queue drops).
+  void observe_event(const events::LoggedEvent& event);
   std::uint64_t observed_seq_ = 0;
   contracts::Millis last_refresh_ = 0;
   contracts::Millis last_check_ = 0;

@@ -1466,12 +1466,8 @@ void SqliteStore::keep_committed_log(bool keep) {
   impl_->committed.clear();
 }
 
-std::vector<LogEvent> SqliteStore::take_committed_log() {
-  std::vector<LogEvent> rows;
-  rows.reserve(impl_->committed.size());
-  for (const auto& e : impl_->committed) rows.push_back(Impl::legacy_row(e.seq, e.event));
-  impl_->committed.clear();
-  return rows;
+std::vector<events::LoggedEvent> SqliteStore::take_committed_events() {
+  return std::exchange(impl_->committed, {});
 }
 
 void SqliteStore::rollback() {

@@ -295,12 +295,12 @@ class SqliteStore {
   // seq and schema-4 chain hash of the head, computed from the nearest known chain value: what a
   // broker_audit checkpoint (append_checkpoint) signs until the verifier reads the tree.
   [[nodiscard]] Result<LogHead> legacy_log_head();
-  // Events this connection appended in transactions that have since committed, as rows (hashes
-  // empty), ascending seq, each handed out once; kept only after keep_committed_log(true). The
+  // Events this connection appended in transactions that have since committed, typed as they were
+  // appended, ascending seq, each handed out once; kept only after keep_committed_log(true). The
   // metrics count them instead of reading them again (docs/performance.md). Rolled-back events
   // never appear.
   void keep_committed_log(bool keep);
-  std::vector<LogEvent> take_committed_log();
+  std::vector<events::LoggedEvent> take_committed_events();
   // Stores a schema-4 checkpoint (broker_audit signing.h; the caller signs); returns its id.
   [[nodiscard]] Result<std::int64_t> append_checkpoint(const audit::Checkpoint& checkpoint);
   // Every schema-4 checkpoint, oldest first.

@@ -3,7 +3,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "broker/events/codec.h"
+#include "broker/events/render.h"
 #include "broker/ops/event_stream.h"
+#include "broker/tlog/merkle.h"
 
 namespace {
 
@@ -11,17 +14,21 @@ using broker::ops::EventFilter;
 using broker::ops::EventStream;
 using namespace std::chrono_literals;
 
-broker::audit::LogRecord row(std::uint64_t seq, const char* event, const char* sender = "ALPHA",
-                             const char* recipient = "", const char* contract = "test.notice") {
-  broker::audit::LogRecord r;
-  r.seq = seq;
-  r.event = event;
-  r.sender = sender;
-  r.recipient = recipient;
-  r.contract = contract;
-  r.detail = R"({"attempt":1})";
-  return r;
+broker::events::LoggedEvent row(std::uint64_t seq, broker::events::Record record, const char* sender = "ALPHA",
+                                const char* recipient = "", const char* contract = "test.notice") {
+  broker::events::LoggedEvent e;
+  e.seq = seq;
+  e.event.record = std::move(record);
+  e.event.sender = sender;
+  e.event.recipient = recipient;
+  e.event.contract = contract;
+  return e;
 }
+
+const broker::events::Record kDelivered = broker::events::Delivered{1};
+const broker::events::Record kDeadLettered = broker::events::DeadLettered{3, ""};
+const broker::events::Record kAccepted = broker::events::Accepted{};
+const broker::events::Record kAlert = broker::events::Alert{};
 
 }  // namespace
 
@@ -33,17 +40,21 @@ TEST_CASE("event stream drops and counts for a full subscriber without holding u
   std::uint64_t dropped = 0;
   bool closed = false;
   for (std::uint64_t seq = 1; seq <= 6; ++seq) {
-    dropped_total += stream.publish(row(seq, "accepted"));
+    dropped_total += stream.publish(row(seq, kDelivered));
     if (seq % 2 == 0) CHECK(fast->take(0ms, dropped, closed).size() == 2);  // keeps up
   }
   CHECK(dropped_total == 4);  // the slow one: 6 published, 2 queued
   auto kept = slow->take(0ms, dropped, closed);
   CHECK(kept.size() == 2);
   CHECK(dropped == 4);
-  CHECK(kept[0].rfind("id: 1\nevent: accepted\ndata: {", 0) == 0);
+  CHECK(kept[0].rfind("id: 1\nevent: delivered\ndata: {", 0) == 0);
   const auto data = nlohmann::json::parse(kept[0].substr(kept[0].find("data: ") + 6));
   CHECK(data["seq"] == 1);
+  CHECK(data["event"] == "delivered");
   CHECK(data["detail"]["attempt"] == 1);
+  // hash: the event's Merkle leaf hash, what an inclusion proof for it starts from.
+  const auto leaf = broker::tlog::leaf_hash(broker::events::encode_event(row(1, kDelivered).event));
+  CHECK(data["hash"] == broker::events::hex(leaf));
   CHECK(slow->take(0ms, dropped, closed).empty());
   CHECK(dropped == 0);  // told once
 }
@@ -55,11 +66,11 @@ TEST_CASE("event stream filters by kind, partner and contract", "[ops][events]")
   f.partner = "BRAVO";
   f.contract = "test.notice";
   auto s = stream.subscribe(f);
-  stream.publish(row(1, "dead_lettered", "ALPHA", "BRAVO"));
-  stream.publish(row(2, "dead_lettered", "ALPHA", "CHARLIE"));
-  stream.publish(row(3, "accepted", "BRAVO"));
-  stream.publish(row(4, "alert", "BRAVO", "", "other.contract"));
-  stream.publish(row(5, "alert", "BRAVO", "", "test.notice"));
+  stream.publish(row(1, kDeadLettered, "ALPHA", "BRAVO"));
+  stream.publish(row(2, kDeadLettered, "ALPHA", "CHARLIE"));
+  stream.publish(row(3, kAccepted, "BRAVO"));
+  stream.publish(row(4, kAlert, "BRAVO", "", "other.contract"));
+  stream.publish(row(5, kAlert, "BRAVO", "", "test.notice"));
   std::uint64_t dropped = 0;
   bool closed = false;
   auto got = s->take(0ms, dropped, closed);
