@@ -5,7 +5,6 @@
 #include <set>
 #include <system_error>
 
-#include "broker/audit/log_events.h"
 #include "broker/store/sqlite_store.h"
 
 namespace broker::report {
@@ -15,20 +14,13 @@ namespace {
 using contracts::Result;
 using events::LoggedEvent;
 
-// The store's rows as typed events: the one place this reader turns rows into events
-// (audit/log_events.h); nothing after it looks at an event name or a detail text.
-Result<std::vector<LoggedEvent>> typed(Result<std::vector<audit::LogRecord>> rows) {
-  if (!rows) return rows.error();
-  return audit::logged_events(*rows);
-}
-
-// The events from seq `first` up to the first at or after `to` (0: to the head), ascending seq;
-// read and typed a page at a time, so the rows of one page are all that is held beside the events.
+// The events from seq `first` up to the first at or after `to` (0: to the head), ascending seq,
+// read typed from the store's blocks a page at a time.
 Result<std::vector<LoggedEvent>> events_from(store::SqliteStore& store, std::uint64_t first, Millis to) {
   std::vector<LoggedEvent> out;
   constexpr std::size_t kPage = 10'000;
   for (std::uint64_t seq = first;;) {
-    auto page = typed(store.read_log(seq, kPage));
+    auto page = store.read_events(seq, kPage);
     if (!page) return page.error();
     for (auto& e : *page) {
       if (to != 0 && e.event.at >= to) return out;
@@ -47,18 +39,16 @@ Result<void> add_older_acceptances(store::SqliteStore& store, const ReportQuery&
   for (const auto& e : input.events) {
     if (e.event.kind() == events::Kind::kAccepted) have.insert(e.event.message_id);
   }
-  std::vector<audit::LogRecord> rows;
+  std::vector<LoggedEvent> older;
   for (const auto& id : messages_referenced(input, query)) {
     if (have.count(id)) continue;
-    auto row = store.accepted_event(id);
-    if (!row) return row.error();
-    if (*row) rows.push_back(std::move(**row));
+    auto event = store.accepted_event(id);
+    if (!event) return event.error();
+    if (*event) older.push_back(std::move(**event));
   }
-  auto older = typed(std::move(rows));
-  if (!older) return older.error();
-  std::sort(older->begin(), older->end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
-  older->insert(older->end(), std::make_move_iterator(input.events.begin()), std::make_move_iterator(input.events.end()));
-  input.events = std::move(*older);
+  std::sort(older.begin(), older.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
+  older.insert(older.end(), std::make_move_iterator(input.events.begin()), std::make_move_iterator(input.events.end()));
+  input.events = std::move(older);
   return {};
 }
 

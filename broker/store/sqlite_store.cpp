@@ -1885,7 +1885,7 @@ Result<std::uint64_t> SqliteStore::log_seq_since(Millis at) {
   }
 }
 
-Result<std::optional<LogEvent>> SqliteStore::accepted_event(std::string_view message_id) {
+Result<std::optional<events::LoggedEvent>> SqliteStore::accepted_event(std::string_view message_id) {
   if (auto r = impl_->write_block(); !r) return r.error();
   std::uint64_t seq = 0;
   {
@@ -1893,17 +1893,17 @@ Result<std::optional<LogEvent>> SqliteStore::accepted_event(std::string_view mes
     q.text(message_id);
     auto row = q.next();
     if (!row) return row.error();
-    if (!*row) return std::optional<LogEvent>();
+    if (!*row) return std::optional<events::LoggedEvent>();
     seq = static_cast<std::uint64_t>(q.int64_at(0));
   }
-  if (seq == 0) return std::optional<LogEvent>();
+  if (seq == 0) return std::optional<events::LoggedEvent>();
   auto events = read_events(seq, 1);
   if (!events) return events.error();
   if (events->empty() || events->front().seq != seq || events->front().event.kind() != events::Kind::kAccepted ||
       events->front().event.message_id != message_id) {
-    return std::optional<LogEvent>();
+    return std::optional<events::LoggedEvent>();
   }
-  return std::optional<LogEvent>(Impl::legacy_row(seq, events->front().event));
+  return std::optional<events::LoggedEvent>(std::move(events->front()));
 }
 
 LogHead SqliteStore::log_head() const {

@@ -285,9 +285,8 @@ class SqliteStore {
   // the seq after the first event older than `at` (1 when there is none; one above the head when the
   // newest event is older). Reads the newest blocks, as many as that stretch spans.
   [[nodiscard]] Result<std::uint64_t> log_seq_since(Millis at);
-  // The `accepted` event of one message (through messages.log_seq), or nullopt. prev_hash and hash
-  // are empty.
-  [[nodiscard]] Result<std::optional<LogEvent>> accepted_event(std::string_view message_id);
+  // The `accepted` event of one message (through messages.log_seq), or nullopt.
+  [[nodiscard]] Result<std::optional<events::LoggedEvent>> accepted_event(std::string_view message_id);
   // The latest `started` event (its seq is kept in meta), or nullopt. prev_hash and hash are empty.
   [[nodiscard]] Result<std::optional<LogEvent>> last_started_event();
   // seq and Merkle root (hex) of the events written so far (see LogHead).

@@ -185,12 +185,10 @@ struct EvidenceFixture {
     REQUIRE(out);
     REQUIRE(out->receipt.status == contracts::ReceiptStatus::kAccepted);
     REQUIRE(store.commit());
-    auto row = store.accepted_event(s.header.message_id);
-    REQUIRE(row);
-    REQUIRE(row->has_value());
-    auto e = broker::core::event_of(**row);
-    REQUIRE(e);
-    return *e;
+    auto logged = store.accepted_event(s.header.message_id);
+    REQUIRE(logged);
+    REQUIRE(logged->has_value());
+    return (*logged)->event;
   }
 
   std::vector<broker::store::LogEvent> log() {
