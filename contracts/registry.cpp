@@ -105,6 +105,31 @@ struct ContractFields {
   std::map<std::string, std::string, std::less<>> delivery_bases;
 };
 
+// A key mapping consumer ids to one non-empty text each (`purposes`, `delivery_bases`) into `out`;
+// each problem is named with `noun` ("purpose for 'COA', which is not a consumer").
+void read_consumer_texts(const json& file, std::string_view key, std::string_view noun, std::string_view what,
+                         const std::vector<std::string>& consumers, std::vector<std::string>& problems,
+                         std::map<std::string, std::string, std::less<>>& out) {
+  auto map = file.find(key);
+  if (map == file.end()) return;
+  if (!map->is_object()) {
+    problems.push_back("'" + std::string(key) + "' must map consumer ids to " + std::string(what));
+    return;
+  }
+  for (auto it = map->begin(); it != map->end(); ++it) {
+    const std::string& partner = it.key();
+    if (std::find(consumers.begin(), consumers.end(), partner) == consumers.end()) {
+      problems.push_back(std::string(noun) + " for '" + partner + "', which is not a consumer");
+    }
+    if (!it->is_string() || it->get<std::string>().empty()) {
+      problems.push_back(std::string(noun) + " for '" + partner + "' must be " + std::string(what) +
+                         " (a non-empty string)");
+      continue;
+    }
+    out.emplace(partner, it->get<std::string>());
+  }
+}
+
 // What one contract file gave: its name and version when readable (for the duplicate check even
 // if the file has other problems), and the contract only when it has no problems at all.
 struct ReadContract {
@@ -315,42 +340,10 @@ ReadContract read_contract_json(const json& file, const fs::path& path,
     }
   }
 
-  if (auto purposes = file.find("purposes"); purposes != file.end()) {
-    if (!purposes->is_object()) {
-      problems.push_back("'purposes' must map consumer ids to a consent purpose");
-    }
-    for (auto it = purposes->begin(); purposes->is_object() && it != purposes->end(); ++it) {
-      const std::string& partner = it.key();
-      if (std::find(contract.consumers.begin(), contract.consumers.end(), partner) ==
-          contract.consumers.end()) {
-        problems.push_back("purpose for '" + partner + "', which is not a consumer");
-      }
-      if (!it->is_string() || it->get<std::string>().empty()) {
-        problems.push_back("purpose for '" + partner + "' must be a consent purpose (a string)");
-        continue;
-      }
-      contract.purposes.emplace(partner, it->get<std::string>());
-    }
-  }
-
-  if (auto bases = file.find("delivery_bases"); bases != file.end()) {
-    if (!bases->is_object()) {
-      problems.push_back("'delivery_bases' must map consumer ids to the legal basis they receive under");
-    }
-    for (auto it = bases->begin(); bases->is_object() && it != bases->end(); ++it) {
-      const std::string& partner = it.key();
-      if (std::find(contract.consumers.begin(), contract.consumers.end(), partner) ==
-          contract.consumers.end()) {
-        problems.push_back("delivery basis for '" + partner + "', which is not a consumer");
-      }
-      if (!it->is_string() || it->get<std::string>().empty()) {
-        problems.push_back("delivery basis for '" + partner +
-                           "' must name the legal basis or agreement (a non-empty string)");
-        continue;
-      }
-      contract.delivery_bases.emplace(partner, it->get<std::string>());
-    }
-  }
+  read_consumer_texts(file, "purposes", "purpose", "a consent purpose", contract.consumers, problems,
+                      contract.purposes);
+  read_consumer_texts(file, "delivery_bases", "delivery basis", "the legal basis or agreement they receive under",
+                      contract.consumers, problems, contract.delivery_bases);
 
   ReadContract result{contract.name, contract.version, std::nullopt};
   if (problems.size() == problems_before && validator) {

@@ -98,10 +98,10 @@ TEST_CASE("lint refuses a delivery basis for a non-consumer, an empty one, or on
   write_bases(dir, R"({"COA": "x", "KMAR": "", "GEM-0014": 7})");
   auto problems = contracts::lint_contract_set(dir.path(), {"DTV", "GEM-0014", "KMAR", "COA"});
   CHECK(has_problem(problems, "a.notice.v1.json: delivery basis for 'COA', which is not a consumer"));
-  CHECK(has_problem(problems, "a.notice.v1.json: delivery basis for 'KMAR' must name the legal basis"));
-  CHECK(has_problem(problems, "a.notice.v1.json: delivery basis for 'GEM-0014' must name the legal basis"));
+  CHECK(has_problem(problems, "a.notice.v1.json: delivery basis for 'KMAR' must be the legal basis or agreement they receive under"));
+  CHECK(has_problem(problems, "a.notice.v1.json: delivery basis for 'GEM-0014' must be the legal basis or agreement"));
   CHECK_FALSE(ContractRegistry::load(dir.path()));
   write_bases(dir, R"(["agreement"])");
   CHECK(has_problem(contracts::lint_contract_set(dir.path(), {"DTV", "GEM-0014", "KMAR"}),
-                    "'delivery_bases' must map consumer ids to the legal basis they receive under"));
+                    "'delivery_bases' must map consumer ids to the legal basis or agreement they receive under"));
 }
