@@ -58,7 +58,9 @@ format-check: deps
 
 # What CI (.ci/run) runs after `make test`: the format check, then clang-tidy over the ASan build's
 # compile database, which `make test` has just built (so nothing is configured or compiled again).
-# Both run even when the first fails; either failing fails the target.
+# Both run even when the first fails; either failing fails the target. Measured on two cores: the
+# format check about 1 CPU-minute, clang-tidy about 11 CPU-minutes (159 files), so some 6 minutes
+# on top of `make test`'s 12 in CI.
 ci-checks: deps $(ASAN_DIR)/build.ninja
 	cmake --build $(ASAN_DIR) --target envelope_fbs events_fbs
 	@status=0; \

@@ -33,7 +33,7 @@ command -v "$fmt" >/dev/null 2>&1 || {
 # conforms"): check that clang-format accepts it before looking at any file.
 "$fmt" --style="file:$config" --dump-config >/dev/null 2>&1 </dev/null || {
   echo "format-check: $fmt does not accept $config:" >&2
-  "$fmt" --style="file:$config" --dump-config 2>&1 >/dev/null </dev/null | head -5 >&2
+  "$fmt" --style="file:$config" --dump-config 2>&1 >/dev/null </dev/null | head -5 >&2 || true
   exit 2
 }
 
@@ -113,8 +113,8 @@ for f in "${stale[@]}"; do
   status=1
 done
 if [ "$status" -eq 0 ]; then
-  echo "format-check: clean (${#files[@]} files, $(( ${#files[@]} - ${#pending[@]} )) checked, ${#pending[@]} pending in tools/format-pending.txt)"
+  echo "format-check: clean (${#files[@]} files: $(( ${#files[@]} - ${#pending[@]} )) conform, ${#pending[@]} still pending in tools/format-pending.txt)"
 else
-  echo "format-check: findings above; fix with $fmt -i FILE" >&2
+  echo "format-check: findings above (format a file with $fmt -i FILE; drop conforming files from the list with --update-pending)" >&2
 fi
 exit "$status"

@@ -6,7 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build}"
 db="$build/compile_commands.json"
-[ -f "$db" ] || { echo "tidy: $db missing: configure the build first (make configure)" >&2; exit 2; }
+[ -f "$db" ] || { echo "tidy: $db missing: configure the build first (make configure; build-asan: make test)" >&2; exit 2; }
 tidy="$(command -v clang-tidy-14 || command -v clang-tidy || true)"
 [ -n "$tidy" ] || { echo "tidy: clang-tidy not installed (tools/install-deps.sh installs clang-tidy-14)" >&2; exit 2; }
 # The product's translation units, as the build compiles them.
