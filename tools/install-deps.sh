@@ -29,7 +29,8 @@ packages=(
   chromium
   python3-websocket  # tests/integration/console_browser.py: drives headless chromium over the DevTools protocol
   clang-14 libclang-rt-14-dev  # the ASan+UBSan build of make test; make fuzz / fuzz-smoke: libFuzzer (docs/fuzzing.md)
-  clang-tidy-14  # make tidy: the bug-pattern checks in .clang-tidy
+  clang-tidy-14  # make tidy, make ci-checks: the bug-pattern checks in .clang-tidy
+  clang-format-14  # make format-check, make ci-checks: tools/format-check.sh against .clang-format
 )
 bench_packages=(
   rabbitmq-server librabbitmq-dev gnuplot-nox  # bench/run.sh: RabbitMQ peer, its C client, plots
