@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "broker/store/seal.h"
+#include "broker/store/sqlite_store.h"
 #include "contracts/time.h"
 
 namespace broker::store {
@@ -129,7 +130,7 @@ Result<CaseKeyring::ForReading> CaseKeyring::key_for_reading(std::int64_t id) {
   const contracts::Millis shredded_at = q.int64_at(4);
   if (shredded_at != 0) {
     const std::string reason = q.text_at(5);
-    return ForReading{{}, "payload shredded on " + contracts::format_rfc3339(shredded_at) +
+    return ForReading{{}, std::string(kShreddedPrefix) + contracts::format_rfc3339(shredded_at) +
                               (reason.empty() ? "" : " (" + reason + ")")};
   }
   std::string case_ref = q.text_at(0), message_id = q.text_at(1);

@@ -157,6 +157,11 @@ struct StoredMessage {
   std::string unreadable{};  // as OutboundDelivery::unreadable
 };
 
+// How a payload whose case was shredded reads (StoredMessage::unreadable, OutboundDelivery::
+// unreadable): "payload shredded on <RFC 3339> (retention P5Y of contract X v1, basis Y)".
+inline constexpr std::string_view kShreddedPrefix = "payload shredded on ";
+inline bool is_shredded(std::string_view unreadable) { return unreadable.substr(0, kShreddedPrefix.size()) == kShreddedPrefix; }
+
 struct DeliveryCounts {
   std::int64_t pending = 0, in_flight = 0, acked = 0, dead = 0;
 };
