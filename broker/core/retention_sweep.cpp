@@ -1,5 +1,7 @@
 #include "broker/core/retention_sweep.h"
 
+#include <spdlog/spdlog.h>
+
 #include <set>
 
 #include "broker/core/event_log.h"
