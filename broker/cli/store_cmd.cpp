@@ -104,7 +104,7 @@ int rotate(const StoreArgs& args) {
     std::cerr << "keten store rotate-payload-key: " << detail << "\n";
     return code;
   };
-  auto key_from = [](std::string value, const char* env, const char* option) -> Result<std::string> {
+  auto key_from = [](std::string value, const char* env, const char* option) -> contracts::Result<std::string> {
     if (value.empty()) {
       if (const char* v = std::getenv(env); v != nullptr) value = v;
     }
@@ -113,7 +113,7 @@ int rotate(const StoreArgs& args) {
                               std::string(option) + " (or " + env + "): the payload key, 64 hex characters or a file"};
     }
     auto hex = broker::audit::read_hex_key(value, fs::current_path());
-    auto bytes = hex ? broker::store::payload_key_from_hex(*hex) : Result<std::string>(hex.error());
+    auto bytes = hex ? broker::store::payload_key_from_hex(*hex) : contracts::Result<std::string>(hex.error());
     if (!bytes) return contracts::Error{contracts::ErrorCode::kConfig, std::string(option) + ": " + bytes.error().detail};
     return bytes;
   };

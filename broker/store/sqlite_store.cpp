@@ -765,8 +765,15 @@ struct SqliteStore::Impl {
     auto q = newest_sealed_row();
     if (!q) return q.error();
     if (*q) {
-      const auto& [message_id, sealed, digest] = **q;
-      auto plain = open_payload(payload_key, sealed, payload_associated_data(message_id, digest));
+      const auto& [message_id, sealed, digest, case_key] = **q;
+      // Under a case key: the key is unwrapped with the payload key first (a shredded one says
+      // nothing about the payload key, and is let through).
+      auto key = case_key > 0 ? case_key_for_check(case_key, message_id)
+                              : Result<std::optional<std::string>>(std::optional<std::string>(payload_key));
+      if (!key) return key.error();
+      auto plain = *key ? open_payload(**key, sealed, payload_associated_data(message_id, digest))
+                        : Result<std::string>(std::string());
+      if (key->has_value() && case_key > 0) wipe(**key);
       if (!plain) {
         return storage_error("open " + path, "payload_key does not open the newest sealed payload (message " +
                                                  message_id + "): wrong key, or that row was altered");
@@ -779,14 +786,13 @@ struct SqliteStore::Impl {
     return exec(insert.c_str(), what);
   }
 
-  // message_id, payload and payload_digest of the newest sealed message, or nullopt.
-  Result<std::optional<std::tuple<std::string, std::string, std::string>>> newest_sealed_row() {
+  // message_id, payload, payload_digest and case_key of the newest sealed message, or nullopt.
+  Result<std::optional<std::tuple<std::string, std::string, std::string, std::int64_t>>> newest_sealed_row() {
     const std::string what = "open " + path + " (check payload key)";
     sqlite3_stmt* raw = nullptr;
-    // Rows sealed under a case key say nothing about the payload key directly.
-    const char* sql = has_case_keys ? "SELECT message_id, payload, payload_digest FROM messages WHERE sealed = 1 "
-                                      "AND case_key = 0 ORDER BY seq DESC LIMIT 1"
-                                    : "SELECT message_id, payload, payload_digest FROM messages WHERE sealed = 1 "
+    const char* sql = has_case_keys ? "SELECT message_id, payload, payload_digest, case_key FROM messages "
+                                      "WHERE sealed = 1 ORDER BY seq DESC LIMIT 1"
+                                    : "SELECT message_id, payload, payload_digest, 0 FROM messages WHERE sealed = 1 "
                                       "ORDER BY seq DESC LIMIT 1";
     if (sqlite3_prepare_v2(db.get(), sql, -1, &raw, nullptr) != SQLITE_OK) {
       return sqlite_error(what, db.get());
@@ -795,9 +801,34 @@ struct SqliteStore::Impl {
     Query q(db.get(), stmt.get(), what);
     auto row = q.next();
     if (!row) return row.error();
-    using Row = std::tuple<std::string, std::string, std::string>;
+    using Row = std::tuple<std::string, std::string, std::string, std::int64_t>;
     if (!*row) return std::optional<Row>();
-    return std::optional<Row>(Row{q.text_at(0), q.blob_at(1), q.text_at(2)});
+    return std::optional<Row>(Row{q.text_at(0), q.blob_at(1), q.text_at(2), q.int64_at(3)});
+  }
+
+  // Case key `id` unwrapped with the payload key; nullopt when it was shredded. Only for
+  // check_payload_key: the keyring does the unwrapping everywhere else.
+  Result<std::optional<std::string>> case_key_for_check(std::int64_t id, const std::string& message_id) {
+    const std::string what = "open " + path + " (check payload key)";
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db.get(), "SELECT case_ref, message_id, wrapped_key, shredded_at FROM case_keys WHERE id = ?",
+                           -1, &raw, nullptr) != SQLITE_OK) {
+      return sqlite_error(what, db.get());
+    }
+    StmtHandle stmt(raw);
+    Query q(db.get(), stmt.get(), what);
+    q.int64(id);
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return storage_error(what, "no case key " + std::to_string(id));
+    if (q.int64_at(3) != 0) return std::optional<std::string>();
+    auto key = open_payload(payload_key, q.blob_at(2), case_key_associated_data(q.text_at(0), q.text_at(1)));
+    if (!key) {
+      return storage_error("open " + path, "payload_key does not open the newest sealed payload (message " + message_id +
+                                               ", its case key " + std::to_string(id) +
+                                               "): wrong key, or that row was altered");
+    }
+    return std::optional<std::string>(std::move(*key));
   }
 
   // --- the handover log's tree ---
