@@ -510,6 +510,7 @@ struct SqliteStore::Impl {
   std::string payload_key;     // 32 raw bytes, or "" (seal.h)
   // messages.case_key and case_keys are in the file (always after a read-write open).
   bool has_case_keys = false;
+  int busy_timeout_ms = 0;  // StoreOptions::busy_timeout, restored after truncate_wal
   std::optional<CaseKeyring> keyring;  // with has_case_keys
   CaseKeyring* ring() { return keyring ? &*keyring : nullptr; }
   // The log's Merkle tree over every event written (committed, and flushed in the open
@@ -1442,6 +1443,7 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
   sqlite3_busy_timeout(db.get(), static_cast<int>(timeout));
 
   auto impl = std::make_unique<Impl>();
+  impl->busy_timeout_ms = static_cast<int>(timeout);
   impl->db = std::move(db);
   impl->path = path;
   impl->read_only = options.read_only;
@@ -2142,9 +2144,15 @@ Result<void> SqliteStore::shred_case_key(std::int64_t key_id, Millis at, std::st
 
 Result<void> SqliteStore::truncate_wal() {
   int log_frames = 0, checkpointed = 0;
+  // A TRUNCATE checkpoint waits for readers through the busy handler: not here, where the caller
+  // is the broker loop. A reader in the way makes it fail now; the caller tries again later.
+  sqlite3_busy_timeout(impl_->db.get(), 0);
   const int rc = sqlite3_wal_checkpoint_v2(impl_->db.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
                                            &checkpointed);
-  if (rc != SQLITE_OK) return sqlite_error("checkpoint (truncate) " + impl_->path, impl_->db.get());
+  auto error = rc != SQLITE_OK ? std::optional<Error>(sqlite_error("checkpoint (truncate) " + impl_->path, impl_->db.get()))
+                               : std::nullopt;
+  sqlite3_busy_timeout(impl_->db.get(), impl_->busy_timeout_ms);
+  if (error) return *error;
   return {};
 }
 

@@ -327,8 +327,9 @@ class SqliteStore {
   // when no live key has that id. Inside a transaction, like every write.
   [[nodiscard]] Result<void> shred_case_key(std::int64_t key_id, Millis at, std::string_view reason);
   // A TRUNCATE checkpoint of the WAL: every committed page into the main file and the WAL emptied,
-  // so overwritten bytes (a shredded key) leave the WAL too. Outside a transaction; kStorage when a
-  // reader keeps it from completing (try again later).
+  // so overwritten bytes (a shredded key) leave the WAL too. Outside a transaction. It does not wait
+  // for readers (busy timeout 0 for the call): kStorage when one keeps it from completing (try again
+  // later).
   [[nodiscard]] Result<void> truncate_wal();
 
   // The connection, for the store's satellite tables (broker/store/tracking.h), which share its
