@@ -163,7 +163,7 @@ struct Broker::Impl {
         backlog(options.max_backlog),
         norms(store, tables, registry),
         reports(options, contracts::now_millis()),
-        retention(store, registry, options.retention_sweep_interval),
+        retention(store, registry, options.retention_sweep_interval, contracts::now_millis()),
         intake(std::make_unique<Intake>(registry, options.max_message_bytes, sensitive)) {
     for (const auto& p : options.partners) {
       partner_ids.push_back(p.id);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 
 #include "broker/core/event_log.h"
@@ -15,8 +16,11 @@ using contracts::Millis;
 using contracts::Result;
 
 RetentionSweep::RetentionSweep(store::SqliteStore& store, contracts::ContractRegistry& registry,
-                               std::chrono::milliseconds interval)
-    : store_(store), registry_(registry), interval_(interval.count()) {}
+                               std::chrono::milliseconds interval, Millis start)
+    : store_(store),
+      registry_(registry),
+      interval_(interval.count()),
+      next_(start + std::min<Millis>(interval.count(), kFirstSweepDelay)) {}
 
 bool RetentionSweep::due(Millis now) const { return store_.has_case_keys() && now >= next_; }
 
@@ -60,7 +64,8 @@ Result<void> RetentionSweep::run(Millis now) {
 
 void RetentionSweep::after_commit(bool committed, Millis now) {
   if (!committed) {
-    if (shredded_in_turn_) next_ = now;  // rolled back: sweep again
+    // Rolled back, or the transaction never began: what was due is tried again, a little later.
+    if (shredded_in_turn_ || next_ <= now) next_ = now + std::min(interval_, kRetryAfterFailure);
     shredded_in_turn_ = false;
     return;
   }

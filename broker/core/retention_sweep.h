@@ -20,19 +20,27 @@ namespace broker::core {
 
 class RetentionSweep {
  public:
-  RetentionSweep(store::SqliteStore& store, contracts::ContractRegistry& registry, std::chrono::milliseconds interval);
+  // The first sweep is due at `start` plus the interval, at most kFirstSweepDelay after it (a broker
+  // shreds what became due while it was down soon after it starts, not in its first turn, which
+  // must answer the first connections' handshakes).
+  RetentionSweep(store::SqliteStore& store, contracts::ContractRegistry& registry, std::chrono::milliseconds interval,
+                 contracts::Millis start = 0);
 
   bool due(contracts::Millis now) const;
   // Inside the loop's transaction: shreds what is due at `now` (at most kBatch cases a turn; the
   // next turn goes on when there were more). Does nothing before the next sweep is due.
   [[nodiscard]] contracts::Result<void> run(contracts::Millis now);
-  // After the transaction committed (or rolled back: `committed` false, then the next turn sweeps
-  // again). Checkpoints the WAL when something was shredded; a failure is logged and retried.
+  // After the transaction committed, or rolled back (`committed` false: a sweep that was due then
+  // is tried again kRetryAfterFailure later, so that a store held by another writer does not make
+  // every turn wait for it). Checkpoints the WAL when something was shredded; a failure is logged
+  // and retried after the next commit.
   void after_commit(bool committed, contracts::Millis now);
   // Cases on hold at the last sweep (keten_cases_on_hold); -1 before the first.
   std::int64_t cases_on_hold() const { return on_hold_; }
 
   static constexpr std::size_t kBatch = 200;
+  static constexpr contracts::Millis kFirstSweepDelay = 10'000;
+  static constexpr contracts::Millis kRetryAfterFailure = 60'000;
 
  private:
   store::SqliteStore& store_;

@@ -217,3 +217,20 @@ TEST_CASE("a retention without a payload key is refused at start, naming the con
   INFO((with_key ? std::string() : with_key.error().detail));
   CHECK(with_key);
 }
+
+TEST_CASE("a sweep its turn could not run (the store held by another writer) is retried a minute later, not every turn",
+          "[core][retention]") {
+  test_support::TempDir dir;
+  auto registry = load(contracts_with_retention(dir));
+  auto store = test_support::open_store(dir);
+  // The first sweep comes a little after start, not in the broker's first turn.
+  broker::core::RetentionSweep s(store, registry, std::chrono::hours(1), kT0);
+  CHECK_FALSE(s.due(kT0));
+  CHECK(s.due(kT0 + broker::core::RetentionSweep::kFirstSweepDelay));
+  // The turn's transaction did not begin (another writer holds the store): run() never ran.
+  const Millis now = kT0 + broker::core::RetentionSweep::kFirstSweepDelay;
+  s.after_commit(false, now);
+  CHECK_FALSE(s.due(now + 1));
+  CHECK_FALSE(s.due(now + broker::core::RetentionSweep::kRetryAfterFailure - 1));
+  CHECK(s.due(now + broker::core::RetentionSweep::kRetryAfterFailure));
+}
