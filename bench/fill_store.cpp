@@ -13,6 +13,8 @@
 // legacy_store.h, into PATH.v4) and through SqliteStore's schema 5 (typed events, one block per
 // transaction, a signed checkpoint per commit), and prints both CPU figures and their ratio.
 // --no-sign leaves the checkpoints out of schema 5 (a broker without a signing key).
+// --payload-key opens the store with a (fixed, bench-only) payload key: every payload is then sealed
+// under its case's key (case keys, broker/store/case_keys.h), as a broker with a payload key does.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -179,9 +181,13 @@ contracts::Result<double> timed_fill(const std::string& path, bool legacy, bool 
 int main(int argc, char** argv) {
   std::string path;
   std::uint64_t rows = 0, messages = 0, cases = 10'000, batch = 10'000;
-  bool json = false, compare = false, sign = true;
+  bool json = false, compare = false, sign = true, payload_key = false;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
+    if (flag == "--payload-key") {
+      payload_key = true;
+      continue;
+    }
     if (flag == "--json" || flag == "--compare" || flag == "--no-sign") {
       (flag == "--json" ? json : flag == "--compare" ? compare : sign) = flag != "--no-sign";
       continue;
@@ -195,7 +201,8 @@ int main(int argc, char** argv) {
     else if (flag == "--batch") batch = std::strtoull(value.c_str(), nullptr, 10);
   }
   if (path.empty() || (rows == 0) == (messages == 0) || cases == 0 || batch == 0) {
-    std::fprintf(stderr, "usage: fill_store --store PATH (--rows N | --messages N) [--cases K] [--batch B] [--json]\n");
+    std::fprintf(stderr, "usage: fill_store --store PATH (--rows N | --messages N) [--cases K] [--batch B] [--json] "
+                         "[--payload-key]\n");
     return 2;
   }
   const std::string payload = "{\"remarks\":\"" + std::string(1024 - 14, 'x') + "\"}";
@@ -219,6 +226,7 @@ int main(int argc, char** argv) {
   store::StoreOptions options;
   options.path = path;
   options.sync_full = false;
+  if (payload_key) options.payload_key = std::string(32, 'p');
   auto s = store::SqliteStore::open(options);
   if (!s) return fail(s.error());
   broker::events::Digest raw_digest{};

@@ -24,8 +24,8 @@ using json = nlohmann::json;
 constexpr std::string_view kKeys[] = {"contract", "version",   "description",
                                       "owner",    "consumers", "schema"};
 // Optional keys: absent means the default that docs/contracts.md gives.
-constexpr std::string_view kOptionalKeys[] = {"compatibility", "norms",    "projections",
-                                              "purposes",      "ttl",      "delivery_bases"};
+constexpr std::string_view kOptionalKeys[] = {"compatibility", "delivery_bases", "legal_basis", "norms",
+                                              "projections",   "purposes",       "retention",   "ttl"};
 
 // The contract whose `purpose` enum lists the purposes a consent can be given for; a contract's
 // `purposes` must name one of them (docs/contracts.md, "Consent").
@@ -103,6 +103,8 @@ struct ContractFields {
   std::map<std::string, std::string, std::less<>> purposes;
   Millis ttl = 0;
   std::map<std::string, std::string, std::less<>> delivery_bases;
+  RetentionPeriod retention{};
+  std::string legal_basis{};
 };
 
 // A key mapping consumer ids to one non-empty text each (`purposes`, `delivery_bases`) into `out`;
@@ -249,6 +251,26 @@ ReadContract read_contract_json(const json& file, const fs::path& path,
     }
   }
 
+  if (auto retention = file.find("retention"); retention != file.end()) {
+    // Years and months are allowed here: calendar ones, counted from acceptance (retention.h).
+    const auto parsed = retention->is_string() ? parse_retention(retention->get<std::string>()) : std::nullopt;
+    if (parsed) {
+      contract.retention = *parsed;
+    } else {
+      problems.push_back("'retention' must be an ISO 8601 duration above zero, like \"P5Y\", \"P18M\" or \"P30D\"");
+    }
+  }
+  if (auto basis = file.find("legal_basis"); basis != file.end()) {
+    if (basis->is_string() && !basis->get<std::string>().empty()) {
+      contract.legal_basis = basis->get<std::string>();
+    } else {
+      problems.push_back("'legal_basis' must be a non-empty string (the law or decision the retention rests on)");
+    }
+  }
+  if (!contract.retention.none() && contract.legal_basis.empty()) {
+    problems.push_back("'retention' needs a 'legal_basis' (the law or decision the retention period rests on)");
+  }
+
   if (!contract.name.empty() && contract.version != 0) {
     const std::string expected = contract.name + ".v" + std::to_string(contract.version) + ".json";
     if (path.filename().string() != expected) {
@@ -353,7 +375,8 @@ ReadContract read_contract_json(const json& file, const fs::path& path,
                                      std::move(schema_json), contract.compatibility,
                                      std::move(contract.norms), std::move(contract.projections),
                                      false, std::move(contract.purposes), file.dump(), contract.ttl,
-                                     std::move(evidence)});
+                                     std::move(evidence), std::move(contract.retention),
+                                     std::move(contract.legal_basis)});
     result.contract->delivery_bases = std::move(contract.delivery_bases);
   }
   return result;

@@ -14,6 +14,7 @@
 #include "contracts/error.h"
 #include "contracts/evidence.h"
 #include "contracts/norms.h"
+#include "contracts/retention.h"
 #include "contracts/validator.h"
 
 namespace contracts {
@@ -45,6 +46,12 @@ struct Contract {
   // The fields the schema marks "x-evidence": true (contracts/evidence.h), whose values the
   // accepted event records.
   std::vector<EvidenceField> evidence{};
+  // `retention` in the file (contracts/retention.h; docs/contracts.md, "Retention"): the payloads of
+  // a case are shredded once every message of it is this far past its acceptance. none() = kept for
+  // ever. `legal_basis`: why they may be kept that long, as the file says it (required with
+  // retention).
+  RetentionPeriod retention{};
+  std::string legal_basis{};
   // Per consumer, the legal basis or agreement under which it receives this contract
   // (`delivery_bases` in the file: "Vw 2000 art. 107; agreement CVG-2024-03"); each `routed` event
   // to that consumer records it, so the log says on what basis a party outside the chain got what.

@@ -95,6 +95,10 @@ std::string describe(const PayloadCheck& c, const std::string& what) {
       return "stored payload of " + what + " is sealed: its values are not shown and its digest not checked "
              "without the broker's payload key (--payload-key)";
     case PayloadCheck::State::kGone:
+      // Shredded by retention (its case key destroyed): the store's sentence says when and why.
+      if (c.note.rfind("payload shredded on ", 0) == 0) {
+        return "stored payload of " + what + ": " + c.note + "; only the log's own evidence values remain";
+      }
       return "stored payload of " + what + " is no longer in the store (removed by retention): only the log's "
              "own evidence values remain" + (c.note.empty() ? "" : " [" + c.note + "]");
     case PayloadCheck::State::kNoDigest:

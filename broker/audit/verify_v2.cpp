@@ -66,7 +66,10 @@ void collect_targets(Run& run, const std::vector<std::string>& notes, const std:
 // Kinds a tool without the broker's signing key appends (`keten log` records its reads, `keten log
 // resend` its resends): the broker signs them with its next checkpoint, so until then they may
 // follow the last one, as the store's checks at start allow.
-bool written_by_tools(events::Kind kind) { return kind == events::Kind::kLogRead || kind == events::Kind::kResent; }
+bool written_by_tools(events::Kind kind) {
+  return kind == events::Kind::kLogRead || kind == events::Kind::kResent || kind == events::Kind::kHold ||
+         kind == events::Kind::kRelease;
+}
 
 contracts::Result<void> read_events(Run& run) {
   tlog::CompactTree tree;

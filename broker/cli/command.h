@@ -30,7 +30,8 @@ Command add_log(CLI::App& root);
 // `keten log revalidate`, registered under the `log` app (revalidate_cmd.cpp).
 Command add_log_revalidate(CLI::App& log_app);
 Command add_report(CLI::App& root);
-Command add_store(CLI::App& root);  // keten store backup (store_cmd.cpp)
+Command add_store(CLI::App& root);  // keten store backup|rotate-payload-key (store_cmd.cpp)
+Command add_case(CLI::App& root);   // keten case hold|release (case_cmd.cpp)
 Command add_bench(CLI::App& root);
 Command add_console(CLI::App& root);
 // Registered under `keten adapter` (the `adapter` parent app made in main.cpp).

@@ -254,7 +254,9 @@ int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
       }
       if (!*m) return fail(kExitFailed, "no accepted message with id " + id + " in " + args.store);
       if (!(*m)->unreadable.empty()) {
-        return fail(kExitFailed, (*m)->unreadable + (args.payload_key.empty()
+        // A shredded case is answered as such (retention), whatever key was given.
+        const bool shredded = broker::store::is_shredded((*m)->unreadable);
+        return fail(kExitFailed, (*m)->unreadable + (args.payload_key.empty() && !shredded
                                                          ? " (give the broker's payload key with --payload-key)"
                                                          : ""));
       }
@@ -312,6 +314,10 @@ Result<std::unordered_map<std::string, broker::audit::PayloadCheck>> check_paylo
     if (!m) return m.error();
     if (!*m) {
       stored.note = "no message row";
+    } else if (broker::store::is_shredded((*m)->unreadable)) {
+      // Shredded by retention: gone for good, and said so with when and why.
+      stored.state = broker::audit::StoredPayload::State::kGone;
+      stored.note = (*m)->unreadable;
     } else if (!(*m)->unreadable.empty()) {
       // Sealed: without a key not readable; with one, not opening is a finding.
       stored.state = key.empty() ? broker::audit::StoredPayload::State::kSealed

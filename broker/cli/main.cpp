@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   commands.insert(commands.begin(), keten_cli::add_log_revalidate(*root.get_subcommand("log")));
   commands.push_back(keten_cli::add_report(root));
   commands.push_back(keten_cli::add_store(root));
+  commands.push_back(keten_cli::add_case(root));
   commands.push_back(keten_cli::add_console(root));
   // `keten adapter file|email`: each adapter registers itself under this parent.
   CLI::App* adapter = root.add_subcommand("adapter", "Run an adapter on behalf of a non-chain party");

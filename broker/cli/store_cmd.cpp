@@ -11,6 +11,9 @@
 #include "broker/cli/log_v2.h"
 #include "broker/core/config.h"
 #include "broker/store/backup.h"
+#include "broker/store/retention.h"
+#include "broker/store/seal.h"
+#include "broker/store/store_lock.h"
 #include "broker/store/sqlite_store.h"
 
 namespace keten_cli {
@@ -23,6 +26,8 @@ struct StoreArgs {
   std::string store;
   std::string to;
   std::string signing_key;
+  std::string old_key;  // rotate-payload-key: hex or a file; env KETEN_OLD_PAYLOAD_KEY otherwise
+  std::string new_key;  // hex or a file; env KETEN_NEW_PAYLOAD_KEY otherwise
 };
 
 int fail(int code, const std::string& detail) {
@@ -90,11 +95,64 @@ int backup(const StoreArgs& args) {
   return stats->quick_check == "ok" ? kExitOk : kExitFailed;
 }
 
+// keten store rotate-payload-key: the case keys re-wrapped under a new payload key, no payload
+// rewritten (but those stored before case keys, sealed directly under the old key). The broker must
+// be stopped (the store lock is taken); a rotation cut short is resumed by running it again (each
+// case key's key_id says which key wraps it). docs/operations.md, "Rotating the payload key".
+int rotate(const StoreArgs& args) {
+  auto rotate_fail = [](int code, const std::string& detail) {
+    std::cerr << "keten store rotate-payload-key: " << detail << "\n";
+    return code;
+  };
+  auto key_from = [](std::string value, const char* env, const char* option) -> contracts::Result<std::string> {
+    if (value.empty()) {
+      if (const char* v = std::getenv(env); v != nullptr) value = v;
+    }
+    if (value.empty()) {
+      return contracts::Error{contracts::ErrorCode::kConfig,
+                              std::string(option) + " (or " + env + "): the payload key, 64 hex characters or a file"};
+    }
+    auto hex = broker::audit::read_hex_key(value, fs::current_path());
+    auto bytes = hex ? broker::store::payload_key_from_hex(*hex) : contracts::Result<std::string>(hex.error());
+    if (!bytes) return contracts::Error{contracts::ErrorCode::kConfig, std::string(option) + ": " + bytes.error().detail};
+    return bytes;
+  };
+  auto old_key = key_from(args.old_key, "KETEN_OLD_PAYLOAD_KEY", "--old-key");
+  if (!old_key) return rotate_fail(kExitUsage, old_key.error().detail);
+  auto new_key = key_from(args.new_key, "KETEN_NEW_PAYLOAD_KEY", "--new-key");
+  if (!new_key) return rotate_fail(kExitUsage, new_key.error().detail);
+  if (*old_key == *new_key) return rotate_fail(kExitUsage, "the old and the new key are the same");
+  std::error_code ec;
+  if (!fs::exists(args.store, ec)) return rotate_fail(kExitUsage, "store " + args.store + " does not exist");
+  // No broker may use the store meanwhile: it would wrap new case keys under the old key.
+  auto lock = broker::store::StoreLock::acquire(args.store);
+  if (!lock) return rotate_fail(kExitFailed, lock.error().detail + " (stop the broker first)");
+  broker::store::StoreOptions options;
+  options.path = args.store;
+  options.payload_key = *old_key;
+  auto store = broker::store::SqliteStore::open(options);
+  if (!store) {
+    // Resumed after the key check moved: the store opens with the new key, and what is left is
+    // re-wrapping any row still under the old one.
+    options.payload_key = *new_key;
+    store = broker::store::SqliteStore::open(options);
+    if (!store) return rotate_fail(kExitFailed, store.error().detail);
+  }
+  auto done = broker::store::rotate_payload_key(*store, *old_key, *new_key);
+  if (!done) return rotate_fail(kExitFailed, done.error().detail + " (run it again to resume)");
+  std::cout << "payload key rotated in " << args.store << ": " << done->rewrapped << " case key(s) re-wrapped, "
+            << done->already << " already under the new key, " << done->resealed_legacy
+            << " payload(s) from before case keys sealed again; new key id "
+            << broker::store::payload_key_id(*new_key) << "\n"
+            << "set [broker] payload_key to the new key before starting the broker\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 Command add_store(CLI::App& root) {
   auto args = std::make_shared<StoreArgs>();
-  CLI::App* app = root.add_subcommand("store", "Operate on a broker's store: backup");
+  CLI::App* app = root.add_subcommand("store", "Operate on a broker's store: backup, rotate-payload-key");
   app->require_subcommand(1);
   CLI::App* backup_app =
       app->add_subcommand("backup", "A consistent copy of the store while the broker runs, then the copy verified");
@@ -106,7 +164,16 @@ Command add_store(CLI::App& root) {
                          "The broker's public signing key the copy's checkpoints must carry (64 hex characters or "
                          "a file; default: the key the log states)");
   backup_app->footer("Exit codes: 0 copied and verified, 1 copy failed or not intact, 2 usage.");
-  return {app, [args] { return backup(*args); }};
+  CLI::App* rotate_app = app->add_subcommand(
+      "rotate-payload-key", "Re-wrap the case keys under a new payload key (the broker stopped); resumable");
+  rotate_app->add_option("--store", args->store, "The broker's SQLite store")->required();
+  rotate_app->add_option("--old-key", args->old_key,
+                         "The current payload key: 64 hex characters or a file (default: $KETEN_OLD_PAYLOAD_KEY)");
+  rotate_app->add_option("--new-key", args->new_key,
+                         "The new payload key (`keten keygen broker --payload`): hex or a file "
+                         "(default: $KETEN_NEW_PAYLOAD_KEY)");
+  rotate_app->footer("Exit codes: 0 rotated, 1 failed (run again to resume), 2 usage.");
+  return {app, [args, rotate_app] { return rotate_app->parsed() ? rotate(*args) : backup(*args); }};
 }
 
 }  // namespace keten_cli

@@ -11,6 +11,10 @@ PayloadView payload_for(const Viewer& viewer, std::string_view payload, std::str
     view.reason = "Operators see headers, deliveries and digests, not payloads.";
     return view;
   }
+  if (unreadable.rfind("payload shredded on ", 0) == 0) {
+    view.reason = "The " + std::string(unreadable) + ".";
+    return view;
+  }
   if (!unreadable.empty()) {
     view.reason = "The payload is sealed and the console cannot open it: " + std::string(unreadable);
     return view;

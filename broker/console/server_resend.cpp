@@ -79,7 +79,7 @@ void ConsoleServer::Impl::resend(const Request& req, Response& res) const {
     auto m = s->find_message_content(line.original_id);
     if (!m || !*m || !(*m)->unreadable.empty()) {
       line.problem = !m ? m.error().detail : !*m ? "message not found" : (*m)->unreadable;
-      if (options.payload_key.empty()) line.problem += " (start the console with --payload-key to resend sealed payloads)";
+      if (options.payload_key.empty() && m && *m && !store::is_shredded((*m)->unreadable)) line.problem += " (start the console with --payload-key to resend sealed payloads)";
       lines.push_back(std::move(line));
       continue;
     }

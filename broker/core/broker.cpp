@@ -9,6 +9,7 @@
 
 #include "broker/audit/signing.h"
 #include "broker/core/clock_status.h"
+#include "broker/core/retention_sweep.h"
 #include "broker/core/contract_history.h"
 #include "broker/core/delivery.h"
 #include "broker/core/event_builders.h"
@@ -136,6 +137,7 @@ struct Broker::Impl {
   BacklogBound backlog;
   NormTracker norms;
   ReportSchedule reports;
+  RetentionSweep retention;  // shreds cases past retention (retention_sweep.h)
   std::optional<contracts::Submit> due_report;  // made before the turn's transaction, submitted in it
   // By routing id, connections whose sends failed: retired at the start of the next turn, their
   // unsent deliveries taken back (DeliveryScheduler::not_delivered).
@@ -161,6 +163,7 @@ struct Broker::Impl {
         backlog(options.max_backlog),
         norms(store, tables, registry),
         reports(options, contracts::now_millis()),
+        retention(store, registry, options.retention_sweep_interval, contracts::now_millis()),
         intake(std::make_unique<Intake>(registry, options.max_message_bytes, sensitive)) {
     for (const auto& p : options.partners) {
       partner_ids.push_back(p.id);
@@ -456,7 +459,10 @@ struct Broker::Impl {
       if (auto report = reports.make(store, registry, now)) due_report = std::move(*report);
       else log().error("quality report not made: {}", report.error().detail);
     }
-    if (batch.empty() && unreachable.empty() && !scheduler.has_work(now) && !norms.due(now) && !due_report) return {};
+    if (batch.empty() && unreachable.empty() && !scheduler.has_work(now) && !norms.due(now) && !due_report &&
+        !retention.due(now)) {
+      return {};
+    }
 
     std::vector<Outgoing> replies;
     std::vector<ReceiptSlot> receipt_slots;
@@ -475,6 +481,7 @@ struct Broker::Impl {
       }
       if (status && due_report) status = publish_report(now);
       if (status) status = scheduler.expire(now);
+      if (status) status = retention.run(now);
       if (status) {
         auto pumped = scheduler.pump(now);
         if (pumped) deliveries = std::move(*pumped);
@@ -492,6 +499,11 @@ struct Broker::Impl {
       }
     }
     unreachable.clear();
+    if (!status) store.rollback();  // before the WAL checkpoint below, which needs no transaction open
+    retention.after_commit(bool(status), now);
+    if (ops && retention.cases_on_hold() >= 0) {
+      ops->metrics().set("keten_cases_on_hold", {}, static_cast<double>(retention.cases_on_hold()));
+    }
 
     if (!status) {
       // Nothing of this turn is durable: every submit in it is refused with kStorage, nothing is

@@ -86,7 +86,7 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
                                    "ack_timeout_ms", "max_attempts", "session_timeout_ms", "max_batch", "sync",
                                    "signing_key", "checkpoint_interval_ms", "rate_limit", "rate_burst",
                                    "max_backlog", "max_credit", "payload_key", "report_interval_ms",
-                                   "report_producer"})) {
+                                   "report_producer", "retention_sweep_interval_ms"})) {
     return false;
   }
   std::string store, contracts_dir, sync;
@@ -136,6 +136,9 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
   if (!r.integer(t, "broker", "report_interval_ms", 0, std::int64_t{366} * 86'400'000, report_ms)) return false;
   if (report_ms != 0 && report_ms < 1'000) return r.fail("broker.report_interval_ms", t.get("report_interval_ms"), "must be 0 (off) or at least 1000");
   o.report_interval = std::chrono::milliseconds(report_ms);
+  std::int64_t sweep_ms = o.retention_sweep_interval.count();
+  if (!r.integer(t, "broker", "retention_sweep_interval_ms", 100, std::int64_t{366} * 86'400'000, sweep_ms)) return false;
+  o.retention_sweep_interval = std::chrono::milliseconds(sweep_ms);
   if (!r.string(t, "broker", "report_producer", o.report_producer, false)) return false;
   if (!sync.empty() && sync != "full" && sync != "normal") return r.fail("broker.sync", t.get("sync"), "must be \"full\" or \"normal\"");
   o.max_message_bytes = static_cast<std::size_t>(max_bytes);

@@ -71,6 +71,9 @@ struct BrokerOptions {
   // Publish the data-quality report as a `dataquality.report.published` message this often, on
   // behalf of `report_producer` (an owner of that contract); 0 = never (docs/quality-report.md).
   std::chrono::milliseconds report_interval{0};
+  // How often the retention sweep looks for cases past retention to shred (docs/operations.md,
+  // "Retention"); only with a payload key. An hour by default; tests shorten it.
+  std::chrono::milliseconds retention_sweep_interval{3'600'000};
   std::string report_producer = "DRM";
   std::vector<PartnerConfig> partners;
   ops::OpsOptions ops;  // [http] and [alerts]: the operator's endpoint and alert thresholds

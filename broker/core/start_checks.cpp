@@ -25,6 +25,18 @@ contracts::Result<CheckedConfig> check_start_config(const BrokerOptions& options
   auto sensitive = sensitive_by_contract(*registry);
   if (!sensitive) return sensitive.error();
   SealedContracts sealed = sealed_contracts(*sensitive);
+  // Retention shreds case keys, which only exist under a payload key: without one a retention
+  // period could never be kept, so it is refused rather than silently ignored.
+  if (options.payload_key.empty()) {
+    for (const auto& [key, c] : registry->all()) {
+      if (c.retention.none()) continue;
+      return Error{ErrorCode::kConfig,
+                   "payload_key: contract " + c.name + " v" + std::to_string(c.version) + " (" + c.path.string() +
+                       ") sets retention " + c.retention.text +
+                       ", which is kept by shredding per-case keys wrapped by the payload key; set [broker] "
+                       "payload_key (make one with `keten keygen broker --payload`)"};
+    }
+  }
   auto payload_key = store_payload_key(options, sealed);
   if (!payload_key) return payload_key.error();
   audit::SigningKey signing_key;

@@ -2,7 +2,7 @@
 // The checks Broker::start makes of a configuration before it touches the store or the network:
 // the contract set loads, no contract version the store has already served changed its text
 // (contract_history.h; the store file is only read), the data-protection policy finds every sensitive field, a payload key is
-// configured when anything is stored sealed, and the signing key parses. `keten serve
+// configured when anything is stored sealed or any contract sets a retention, and the signing key parses. `keten serve
 // --check-config` runs exactly these, so a configuration it calls good is never refused by `keten
 // serve` for a reason the check could have seen (what remains is the store and the endpoint, which
 // only starting can test).
@@ -29,7 +29,8 @@ struct CheckedConfig {
 };
 
 // kConfig naming what is wrong: the contract folder and the file, the contract whose sensitive
-// fields cannot be found, the missing or malformed payload key, the malformed signing key.
+// fields cannot be found, the missing or malformed payload key (naming the contract that needs it:
+// medical fields or a retention), the malformed signing key.
 [[nodiscard]] contracts::Result<CheckedConfig> check_start_config(const BrokerOptions& options);
 
 }  // namespace broker::core

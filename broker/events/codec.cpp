@@ -28,7 +28,7 @@ Error bad(std::string detail) { return Error{ErrorCode::kMalformedEnvelope, "eve
 // that a field added by a later version is named as such instead of showing up as a
 // non-canonical encoding. The asserts tie the counts to the schema's last field of each table.
 constexpr std::uint16_t kEventSlots = 15;
-constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 16, 1, 3, 10, 2, 1, 1, 1, 0, 1, 2, 2, 2, 11, 4, 5, 3, 2};
+constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 16, 1, 3, 10, 2, 1, 1, 1, 0, 1, 2, 2, 2, 11, 4, 5, 3, 2, 2, 2, 2};
 constexpr std::uint16_t last_slot_count(std::uint16_t vt_offset) { return static_cast<std::uint16_t>((vt_offset - 4) / 2 + 1); }
 static_assert(last_slot_count(fb::Event::VT_DETAIL) == kEventSlots);
 static_assert(last_slot_count(fb::Started::VT_CLOCK_ERROR_US) == kRecordSlots[1]);
@@ -48,6 +48,9 @@ static_assert(last_slot_count(fb::Alert::VT_THRESHOLD) == kRecordSlots[15]);
 static_assert(last_slot_count(fb::Resent::VT_USER) == kRecordSlots[16]);
 static_assert(last_slot_count(fb::LogRead::VT_PURPOSE) == kRecordSlots[17]);
 static_assert(last_slot_count(fb::Undelivered::VT_REASON) == kRecordSlots[18]);
+static_assert(last_slot_count(fb::Shredded::VT_MESSAGES) == kRecordSlots[19]);
+static_assert(last_slot_count(fb::Hold::VT_USER) == kRecordSlots[20]);
+static_assert(last_slot_count(fb::Release::VT_USER) == kRecordSlots[21]);
 
 // The first slot at or after `known` that `table` (verified) has a field in, if any.
 std::optional<std::size_t> unknown_slot(const flatbuffers::Table& table, std::uint16_t known) {
@@ -223,6 +226,25 @@ struct RecordWriter {
   Offset<void> operator()(const Undelivered& u) const {
     return fb::CreateUndelivered(fbb, u.attempt, text(fbb, u.reason)).Union();
   }
+  Offset<void> operator()(const Shredded& s) const {
+    auto rules = tables(fbb, s.rules, [&](const RetentionRule& r) {
+      auto contract = text(fbb, r.contract);
+      auto retention = text(fbb, r.retention);
+      auto basis = text(fbb, r.legal_basis);
+      return fb::CreateRetentionRule(fbb, contract, r.version, retention, basis);
+    });
+    return fb::CreateShredded(fbb, rules, s.messages).Union();
+  }
+  Offset<void> operator()(const Hold& h) const {
+    auto reason = text(fbb, h.reason);
+    auto user = text(fbb, h.user);
+    return fb::CreateHold(fbb, reason, user).Union();
+  }
+  Offset<void> operator()(const Release& h) const {
+    auto reason = text(fbb, h.reason);
+    auto user = text(fbb, h.user);
+    return fb::CreateRelease(fbb, reason, user).Union();
+  }
 };
 
 // --- reading ---
@@ -353,6 +375,24 @@ Result<Record> read_record(const fb::Event& e) {
     case fb::Detail::Undelivered: {
       const auto* u = e.detail_as_Undelivered();
       return Record{Undelivered{u->attempt(), str(u->reason())}};
+    }
+    case fb::Detail::Shredded: {
+      const auto* s = e.detail_as_Shredded();
+      Shredded out{{}, s->messages()};
+      if (s->rules()) {
+        for (const auto* r : *s->rules()) {
+          out.rules.push_back({str(r->contract()), r->version(), str(r->retention()), str(r->legal_basis())});
+        }
+      }
+      return Record{std::move(out)};
+    }
+    case fb::Detail::Hold: {
+      const auto* h = e.detail_as_Hold();
+      return Record{Hold{str(h->reason()), str(h->user())}};
+    }
+    case fb::Detail::Release: {
+      const auto* h = e.detail_as_Release();
+      return Record{Release{str(h->reason()), str(h->user())}};
     }
     case fb::Detail::NONE: break;
   }

@@ -9,7 +9,8 @@ namespace {
 constexpr std::array<std::string_view, kLastKind> kKindNames{
     "started",  "received", "rejected",      "accepted",       "duplicate",     "routed",
     "delivered", "redelivered", "acknowledged", "nacked",      "dead_lettered", "redacted",
-    "policy_allowed", "norm_violated", "alert", "resent",         "log_read", "undelivered"};
+    "policy_allowed", "norm_violated", "alert", "resent",         "log_read", "undelivered",
+    "shredded", "hold",  "release"};
 
 constexpr std::array<std::string_view, kLastAlertKind + 1> kAlertNames{
     "backlog", "oldest_undelivered", "dead_letters", "norm_violations", "partner_silent", "store_nearly_full",

@@ -42,8 +42,11 @@ enum class Kind : std::uint8_t {
   kResent = 16,
   kLogRead = 17,
   kUndelivered = 18,
+  kShredded = 19,
+  kHold = 20,
+  kRelease = 21,
 };
-inline constexpr std::uint8_t kLastKind = 18;
+inline constexpr std::uint8_t kLastKind = 21;
 
 // The event's name as the handover log has always written it: "started", "dead_lettered", ...
 std::string_view to_string(Kind kind);
@@ -248,10 +251,37 @@ struct Undelivered {
   bool operator==(const Undelivered&) const = default;
 };
 
+// Retention (docs/operations.md, "Retention"). One contract version's rule that made a case due.
+struct RetentionRule {
+  std::string contract;
+  std::uint32_t version = 0;
+  std::string retention;    // ISO 8601 duration as the contract states it ("P5Y")
+  std::string legal_basis;  // as the contract states it
+  bool operator==(const RetentionRule&) const = default;
+};
+// A case's key was destroyed: its payloads can no longer be opened. The case is the event's
+// case_ref; for a message without one, the event's message_id (the key was that message's own).
+struct Shredded {
+  std::vector<RetentionRule> rules;  // every contract version of the case's messages, sorted
+  std::uint32_t messages = 0;        // how many messages the key sealed
+  bool operator==(const Shredded&) const = default;
+};
+// A legal hold put on a case (the event's case_ref) and its release.
+struct Hold {
+  std::string reason;
+  std::string user;  // "user@host (uid N)", as Resent
+  bool operator==(const Hold&) const = default;
+};
+struct Release {
+  std::string reason;
+  std::string user;
+  bool operator==(const Release&) const = default;
+};
+
 // The alternatives in Kind order: index() + 1 is the kind's number.
 using Record = std::variant<Started, Received, Rejected, Accepted, Duplicate, Routed, Delivered, Redelivered,
                             Acknowledged, Nacked, DeadLettered, Redacted, PolicyAllowed, NormViolated, Alert,
-                            Resent, LogRead, Undelivered>;
+                            Resent, LogRead, Undelivered, Shredded, Hold, Release>;
 
 // One event. Empty texts and zero numbers mean "does not apply" (a `started` event has no message).
 struct Event {

@@ -163,6 +163,20 @@ Record record_of(Kind kind, const json& d) {
     }
     case Kind::kLogRead: return LogRead{text(d, "command"), text(d, "user"), text(d, "purpose")};
     case Kind::kUndelivered: return Undelivered{integer<std::uint32_t>(d, "attempt"), text(d, "reason")};
+    // Kinds newer than schema 4: no broker wrote them as rows; read from the detail as rendered.
+    case Kind::kShredded: {
+      Shredded s;
+      s.messages = integer<std::uint32_t>(d, "messages");
+      if (auto it = d.find("rules"); it != d.end() && it->is_array()) {
+        for (const auto& r : *it) {
+          s.rules.push_back({text(r, "contract"), integer<std::uint32_t>(r, "version"), text(r, "retention"),
+                             text(r, "legal_basis")});
+        }
+      }
+      return s;
+    }
+    case Kind::kHold: return Hold{text(d, "reason"), text(d, "user")};
+    case Kind::kRelease: return Release{text(d, "reason"), text(d, "user")};
   }
   return Routed{};  // not reached: every kind is handled above
 }

@@ -135,6 +135,18 @@ std::optional<json> record_json(const Record& record) {
             return j;
           },
           [](const Undelivered& u) -> std::optional<json> { return json{{"attempt", u.attempt}, {"reason", u.reason}}; },
+          [](const Shredded& s) -> std::optional<json> {
+            json rules = json::array();
+            for (const auto& r : s.rules) {
+              rules.push_back(json{{"contract", r.contract},
+                                   {"version", r.version},
+                                   {"retention", r.retention},
+                                   {"legal_basis", r.legal_basis}});
+            }
+            return json{{"rules", std::move(rules)}, {"messages", s.messages}};
+          },
+          [](const Hold& h) -> std::optional<json> { return json{{"reason", h.reason}, {"user", h.user}}; },
+          [](const Release& h) -> std::optional<json> { return json{{"reason", h.reason}, {"user", h.user}}; },
       },
       record);
 }
@@ -353,6 +365,11 @@ std::string duration_words(std::int64_t ms) {
   return out;
 }
 
+// The shredded key's case: the case_ref, or the message of a message without one.
+std::string shred_subject(const Event& e) {
+  return e.case_ref.empty() ? "(none; message " + e.message_id + ")" : e.case_ref;
+}
+
 // broker/audit/replay.cpp's describe_violation, from the record.
 std::string describe_violation(const Event& e, const NormViolated& n) {
   auto time_or = [](Millis t) { return t == 0 ? std::string("?") : contracts::format_rfc3339(t); };
@@ -466,6 +483,17 @@ std::string describe(const Event& e, const Unsealer& unseal) {
           },
           // Replay has no sentence of its own for it yet: the name and the detail, as for alerts.
           [&](const Undelivered&) { return "undelivered " + detail_json(e); },
+          [&](const Shredded& s) {
+            std::vector<std::string> rules;
+            for (const auto& r : s.rules) {
+              rules.push_back(r.contract + " v" + std::to_string(r.version) + " retention " + r.retention +
+                              (r.legal_basis.empty() ? "" : ", basis " + r.legal_basis));
+            }
+            return "payloads of case " + shred_subject(e) + " shredded (" + std::to_string(s.messages) +
+                   " message" + (s.messages == 1 ? "" : "s") + "; " + join(rules) + ")";
+          },
+          [&](const Hold& h) { return "legal hold on case " + e.case_ref + " by " + h.user + ": " + h.reason; },
+          [&](const Release& h) { return "legal hold on case " + e.case_ref + " released by " + h.user + ": " + h.reason; },
       },
       e.record);
 }

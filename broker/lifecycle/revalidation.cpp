@@ -112,7 +112,10 @@ contracts::Result<RevalidationReport> revalidate_case(store::SqliteStore& store,
     const auto* then_text = store::text_in_force(*texts, m.contract, m.version, m.accepted_at);
     r.text_recorded_after = then_text && then_text->first_loaded_at > m.accepted_at;
     r.then = check_against(then_text, payload, validators);
-    if (payload == nullptr && *content) r.then.problem = "payload not readable: " + (*content)->unreadable;
+    if (payload == nullptr && *content) {
+      r.then.problem = store::is_shredded((*content)->unreadable) ? (*content)->unreadable
+                                                                   : "payload not readable: " + (*content)->unreadable;
+    }
     r.today = check_against(store::newest_in_force(*texts, m.contract, as_of), payload, validators);
     if (payload == nullptr && *content) r.today.problem = r.then.problem;
     r.difference = difference_of(r.then, r.today);

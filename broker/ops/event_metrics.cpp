@@ -12,6 +12,9 @@ void describe_broker_metrics(MetricsRegistry& r) {
   r.describe("keten_dead_letters_total", T::kCounter, "Dead-lettered deliveries by contract and recipient.");
   r.describe("keten_expired_deliveries_total", T::kCounter,
              "Deliveries dead-lettered because their contract's ttl passed, by contract and recipient.");
+  r.describe("keten_cases_shredded_total", T::kCounter,
+             "Cases (case keys) shredded because every message of them was past retention, since start.");
+  r.describe("keten_cases_on_hold", T::kGauge, "Cases under legal hold at the last retention sweep.");
   r.describe("keten_norm_violations_total", T::kCounter, "Timeliness-norm violations by contract and norm.");
   r.describe("keten_alerts_total", T::kCounter, "Alerts fired by kind.");
   r.describe("keten_handover_log_events_total", T::kCounter, "Handover-log rows committed since start, by event.");
@@ -75,6 +78,7 @@ void count_event(MetricsRegistry& r, EventTally& tally, const events::Event& e) 
     case Kind::kAlert:
       r.add("keten_alerts_total", {{"kind", std::string(events::to_string(std::get<events::Alert>(e.record).kind))}});
       break;
+    case Kind::kShredded: r.add("keten_cases_shredded_total", {}); break;
     default: break;  // only keten_handover_log_events_total
   }
 }

@@ -444,6 +444,7 @@ class QualityCounter {
     auto info = infos_.find({e.contract, e.version});
     auto payload = input_.payloads.find(e.message_id);
     if (payload == input_.payloads.end() && input_.sealed_unread.count(e.message_id)) ++w.row.payloads_not_read;
+    if (payload == input_.payloads.end() && input_.shredded.count(e.message_id)) ++w.row.payloads_shredded;
     if (info == infos_.end() || payload == input_.payloads.end()) return;
     const json p = json::parse(payload->second, nullptr, false);
     if (!p.is_object()) return;

@@ -46,6 +46,9 @@ struct ReportInput {
   // Accepted messages whose payload is stored sealed and could not be opened (no payload key given,
   // or the wrong one): their completeness is unknown, and the report says so instead of "n/a".
   std::set<std::string> sealed_unread;
+  // Accepted messages whose payload was shredded by retention (docs/operations.md, "Retention"):
+  // gone for good, counted apart from those a payload key would open.
+  std::set<std::string> shredded;
   std::vector<ContractInfo> contracts;       // empty = completeness and norm kinds unknown
 };
 
@@ -83,6 +86,7 @@ struct ProducerContract {
   std::int64_t lacking_required = 0;        // rejected submissions with at least one `required` error
   std::vector<FieldPresence> fields;        // optional and conditional fields (needs --contracts)
   std::int64_t payloads_not_read = 0;       // accepted messages with a sealed payload not opened
+  std::int64_t payloads_shredded = 0;       // accepted messages whose payload retention shredded
   Distribution source_delay;                // recorded_at - occurred_at (header times)
   Distribution submit_delay;                // accepted_at - recorded_at
   std::int64_t redeliveries = 0;

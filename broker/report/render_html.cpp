@@ -247,6 +247,10 @@ void write_completeness(std::ostringstream& o, const QualityReport& r) {
   if (any_field) o << field_rows.str();
   if (!any_field) o << "<p class=\"none\">No optional fields to report (no contract set given, or no accepted messages).</p>";
   for (const auto& row : r.rows) {
+    if (row.payloads_shredded > 0) {
+      o << "<p class=\"none\">" << row.payloads_shredded << " messages of " << esc(row.producer) << " / "
+        << esc(row.contract) << " had their payloads shredded by retention, so their fields are not counted here.</p>";
+    }
     if (row.payloads_not_read == 0) continue;
     o << "<p class=\"none\" data-sealed=\"" << esc(row.producer) << "/" << esc(row.contract) << "\">"
       << row.payloads_not_read << " messages of " << esc(row.producer) << " / " << esc(row.contract)

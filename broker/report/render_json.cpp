@@ -27,7 +27,7 @@ json row_json(const ProducerContract& row) {
                       {"share", f.of ? json(static_cast<double>(f.present) / static_cast<double>(f.of)) : json(nullptr)},
                       {"missing_when_required", f.missing_when_required}});
   }
-  return {{"producer", row.producer},
+  json out{{"producer", row.producer},
           {"contract", row.contract},
           {"submitted", row.submitted},
           {"accepted", row.accepted},
@@ -49,6 +49,9 @@ json row_json(const ProducerContract& row) {
           {"late_messages", row.late_messages},
           {"timeliness_share", share(row.timeliness_share())},
           {"disputes", row.disputes}};
+  // Only where retention shredded payloads, so reports of stores without it keep their form.
+  if (row.payloads_shredded > 0) out["payloads_shredded"] = row.payloads_shredded;
+  return out;
 }
 
 }  // namespace

@@ -49,6 +49,9 @@ std::string render_text(const QualityReport& r) {
       o << "    " << row.payloads_not_read << " sealed payloads not read: their fields are not counted "
         << "(give the broker's payload key with --payload-key)\n";
     }
+    if (row.payloads_shredded > 0) {
+      o << "    " << row.payloads_shredded << " payloads shredded by retention: their fields are not counted\n";
+    }
     for (const auto& f : row.fields) {
       o << "    " << f.pointer << (f.conditional ? " (conditional)" : "") << ": present in " << f.present << " of "
         << f.of;

@@ -68,7 +68,9 @@ Result<ReportInput> read_input(store::SqliteStore& store, const ReportQuery& que
     auto message = store.find_message_content(e.message_id);
     if (!message) return message.error();
     if (!*message) continue;
-    if (!(*message)->unreadable.empty()) {
+    if (store::is_shredded((*message)->unreadable)) {
+      input.shredded.insert(e.message_id);
+    } else if (!(*message)->unreadable.empty()) {
       input.sealed_unread.insert(e.message_id);
     } else {
       input.payloads.emplace(e.message_id, std::move((*message)->payload));

@@ -100,6 +100,33 @@ Result<std::string> open_payload(std::string_view key, std::string_view sealed,
   return out;
 }
 
+std::string generate_case_key() {
+  if (sodium_init() < 0) return {};
+  std::string key(kPayloadKeyBytes, '\0');
+  randombytes_buf(key.data(), key.size());
+  return key;
+}
+
+std::string case_key_associated_data(std::string_view case_ref, std::string_view message_id) {
+  std::string out = "keten.case_key.v1";
+  put_field(out, case_ref);
+  put_field(out, message_id);
+  return out;
+}
+
+std::string payload_key_id(std::string_view key) {
+  if (key.size() != kPayloadKeyBytes || sodium_init() < 0) return {};
+  constexpr std::string_view kLabel = "keten.payload_key_id.v1";
+  unsigned char out[8];
+  crypto_generichash(out, sizeof out, u8(kLabel), kLabel.size(), u8(key), key.size());
+  return audit::to_hex(std::string_view(reinterpret_cast<const char*>(out), sizeof out));
+}
+
+void wipe(std::string& secret) {
+  if (!secret.empty()) sodium_memzero(secret.data(), secret.size());
+  secret.clear();
+}
+
 namespace {
 constexpr std::string_view kKeyCheckText = "keten.payload_key_check.v1";
 }  // namespace

@@ -37,6 +37,17 @@ std::string payload_associated_data(std::string_view message_id, std::string_vie
 [[nodiscard]] contracts::Result<std::string> open_payload(std::string_view key, std::string_view sealed,
                                                           std::string_view associated_data);
 
+// Case keys (docs/store-format.md, "Case keys"): a random 32-byte key per case, wrapped (sealed)
+// under the payload key with associated data naming the case key's row, so a wrapped key copied
+// into another row does not open. A fresh key; "" when libsodium cannot initialise.
+std::string generate_case_key();
+std::string case_key_associated_data(std::string_view case_ref, std::string_view message_id);
+// The id of a payload key as case_keys.key_id records it: 16 hex characters of a keyed BLAKE2b
+// of a fixed label (never the key itself). "" for a key of the wrong size.
+std::string payload_key_id(std::string_view key);
+// Overwrites `secret` with zeros (not optimised away) and empties it.
+void wipe(std::string& secret);
+
 // The store's record of which key seals its payloads (meta.payload_key_check): a fixed text sealed
 // under `key`, as hex. key_check_opens is true when `check_hex` was made with this key.
 [[nodiscard]] contracts::Result<std::string> make_key_check(std::string_view key);

@@ -25,6 +25,7 @@
 #include "broker/events/legacy.h"
 #include "broker/store/event_block.h"
 #include "broker/store/log.h"
+#include "broker/store/case_keys.h"
 #include "broker/store/seal.h"
 #include "broker/store/sqlite_handle.h"
 #include "broker/store/store_check.h"
@@ -171,6 +172,32 @@ CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 )sql";
 
+// Case keys and legal holds (docs/store-format.md, "Case keys"), added to a schema-5 file at its
+// first read-write open by this version (ensure_case_key_schema), as the satellite tables are: the
+// file stays schema 5, and a reader of an older file sees no case key (every message.case_key 0).
+// messages.case_key: 0 = the payload is plaintext (sealed 0) or sealed directly under the payload
+// key (sealed 1, as before case keys); otherwise the id of the case_keys row whose key seals it.
+// One live (unshredded) key per case, or per message without a case (case_ref '', message_id set).
+constexpr const char* kCaseKeySql = R"sql(
+CREATE TABLE IF NOT EXISTS case_keys (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  case_ref     TEXT    NOT NULL,
+  message_id   TEXT    NOT NULL,
+  wrapped_key  BLOB    NOT NULL,
+  key_id       TEXT    NOT NULL,
+  created_at   INTEGER NOT NULL,
+  shredded_at  INTEGER NOT NULL,
+  shred_reason TEXT    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS case_keys_live ON case_keys (case_ref, message_id) WHERE shredded_at = 0;
+CREATE TABLE IF NOT EXISTS case_holds (
+  case_ref TEXT    NOT NULL PRIMARY KEY,
+  since    INTEGER NOT NULL,
+  reason   TEXT    NOT NULL,
+  who      TEXT    NOT NULL
+);
+)sql";
+
 // Schema 4's handover log, read once to convert it (migrate_v4).
 constexpr const char* kV4LogSelect =
     "SELECT seq, at, event, message_id, contract, version, case_ref, sender, recipient, delivery_id,"
@@ -178,13 +205,14 @@ constexpr const char* kV4LogSelect =
 
 // Shared by next_pending, find_outbound and find_delivery_header; read_outbound() follows its column
 // order. Without the payload, an empty unsealed one is read in its place (nothing to decrypt).
-std::string outbound_select(bool with_payload) {
+std::string outbound_select(bool with_payload, bool case_keys) {
   return std::string(
              "SELECT d.id, d.recipient, d.attempts, m.message_id, m.contract, m.version, m.case_ref,"
              " m.recipients, m.correlation_id, m.causation_id, m.supersedes, m.occurred_at, m.recorded_at,"
              " m.sender, ") +
          (with_payload ? "m.payload" : "x''") + ", m.payload_digest, m.accepted_at, m.origin, " +
-         (with_payload ? "m.sealed" : "0") + " FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq ";
+         (with_payload ? "m.sealed" : "0") + ", " + (with_payload && case_keys ? "m.case_key" : "0") +
+         " FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq ";
 }
 
 Error storage_error(std::string_view what, std::string_view detail) {
@@ -304,11 +332,25 @@ Result<DeliveryState> to_state(std::int64_t value, std::string_view what) {
   return static_cast<DeliveryState>(value);
 }
 
-// The stored payload bytes as the reader gets them: opened with `key` when the row is sealed.
-Result<std::string> stored_payload(std::string bytes, bool sealed, std::string_view key,
-                                   std::string_view message_id, std::string_view digest,
+// The stored payload bytes as the reader gets them: opened when the row is sealed, under its case
+// key (case_key > 0; a shredded one gives the shredding's sentence as the error's detail) or else
+// directly under the payload `key`.
+Result<std::string> stored_payload(std::string bytes, bool sealed, std::int64_t case_key, CaseKeyring* keyring,
+                                   std::string_view key, std::string_view message_id, std::string_view digest,
                                    std::string_view what) {
   if (!sealed) return bytes;
+  if (case_key > 0) {
+    if (keyring == nullptr) {
+      return storage_error(std::string(what) + " (message " + std::string(message_id) + ")",
+                           "the payload is sealed under a case key and the store has no case keys");
+    }
+    auto got = keyring->key_for_reading(case_key);
+    if (!got) return storage_error(std::string(what) + " (message " + std::string(message_id) + ")", got.error().detail);
+    if (!got->shredded.empty()) return Error{ErrorCode::kStorage, got->shredded};
+    auto plain = open_payload(got->key, bytes, payload_associated_data(message_id, digest));
+    if (!plain) return storage_error(std::string(what) + " (message " + std::string(message_id) + ")", plain.error().detail);
+    return plain;
+  }
   const std::string where = std::string(what) + " (message " + std::string(message_id) + ")";
   if (key.empty()) {
     return storage_error(where, "the payload is sealed and no payload key is configured (payload_key)");
@@ -319,7 +361,8 @@ Result<std::string> stored_payload(std::string bytes, bool sealed, std::string_v
 }
 
 // Reads a row of kOutboundSelect.
-Result<OutboundDelivery> read_outbound(const Query& q, std::string_view what, std::string_view key) {
+Result<OutboundDelivery> read_outbound(const Query& q, std::string_view what, std::string_view key,
+                                       CaseKeyring* keyring) {
   OutboundDelivery out;
   out.delivery_id = q.int64_at(0);
   out.recipient = q.text_at(1);
@@ -341,8 +384,8 @@ Result<OutboundDelivery> read_outbound(const Query& q, std::string_view what, st
   out.payload_digest = q.text_at(15);
   out.accepted_at = q.int64_at(16);
   out.header.origin = q.text_at(17);
-  auto payload = stored_payload(std::move(out.payload), q.int64_at(18) != 0, key, out.header.message_id,
-                                out.payload_digest, what);
+  auto payload = stored_payload(std::move(out.payload), q.int64_at(18) != 0, q.int64_at(19), keyring, key,
+                                out.header.message_id, out.payload_digest, what);
   if (payload) {
     out.payload = std::move(*payload);
   } else {
@@ -465,6 +508,11 @@ struct SqliteStore::Impl {
   std::string signed_note;
   std::optional<std::string> committed_note;
   std::string payload_key;     // 32 raw bytes, or "" (seal.h)
+  // messages.case_key and case_keys are in the file (always after a read-write open).
+  bool has_case_keys = false;
+  int busy_timeout_ms = 0;  // StoreOptions::busy_timeout, restored after truncate_wal
+  std::optional<CaseKeyring> keyring;  // with has_case_keys
+  CaseKeyring* ring() { return keyring ? &*keyring : nullptr; }
   // The log's Merkle tree over every event written (committed, and flushed in the open
   // transaction); as it was at begin(), for rollback().
   tlog::CompactTree tree, tree_at_begin;
@@ -551,6 +599,7 @@ struct SqliteStore::Impl {
     if (auto r = exec("BEGIN IMMEDIATE", what + " (begin)"); !r) return r;
     bool convert = false;
     auto result = check_or_create_schema(what, convert);
+    if (result) result = ensure_case_key_schema(what);
     if (result) result = prepare_all();
     if (result && convert) result = migrate_v4(what + " (convert schema 4 to 5)");
     if (!result) {
@@ -558,6 +607,31 @@ struct SqliteStore::Impl {
       return result;
     }
     return exec("COMMIT", what + " (commit schema)");
+  }
+
+  // Adds messages.case_key and the case key tables when missing (kCaseKeySql).
+  Result<void> ensure_case_key_schema(const std::string& what) {
+    auto has = query_text("SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'case_key'", what);
+    if (!has) return has.error();
+    if (has->value_or("0") == "0") {
+      if (auto r = exec("ALTER TABLE messages ADD COLUMN case_key INTEGER NOT NULL DEFAULT 0", what + " (case keys)"); !r) {
+        return r;
+      }
+    }
+    if (auto r = exec(kCaseKeySql, what + " (case keys)"); !r) return r;
+    has_case_keys = true;
+    return {};
+  }
+
+  // A read-only connection uses the case keys when the file has them.
+  Result<void> detect_case_keys(const std::string& what) {
+    auto has = query_text(
+        "SELECT (SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'case_key') +"
+        " (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'case_keys')",
+        what);
+    if (!has) return has.error();
+    has_case_keys = has->value_or("0") == "2";
+    return {};
   }
 
   // `convert`: set when the file is of schema 4 (after the steps up to it) and its handover log
@@ -692,8 +766,15 @@ struct SqliteStore::Impl {
     auto q = newest_sealed_row();
     if (!q) return q.error();
     if (*q) {
-      const auto& [message_id, sealed, digest] = **q;
-      auto plain = open_payload(payload_key, sealed, payload_associated_data(message_id, digest));
+      const auto& [message_id, sealed, digest, case_key] = **q;
+      // Under a case key: the key is unwrapped with the payload key first (a shredded one says
+      // nothing about the payload key, and is let through).
+      auto key = case_key > 0 ? case_key_for_check(case_key, message_id)
+                              : Result<std::optional<std::string>>(std::optional<std::string>(payload_key));
+      if (!key) return key.error();
+      auto plain = *key ? open_payload(**key, sealed, payload_associated_data(message_id, digest))
+                        : Result<std::string>(std::string());
+      if (key->has_value() && case_key > 0) wipe(**key);
       if (!plain) {
         return storage_error("open " + path, "payload_key does not open the newest sealed payload (message " +
                                                  message_id + "): wrong key, or that row was altered");
@@ -706,23 +787,49 @@ struct SqliteStore::Impl {
     return exec(insert.c_str(), what);
   }
 
-  // message_id, payload and payload_digest of the newest sealed message, or nullopt.
-  Result<std::optional<std::tuple<std::string, std::string, std::string>>> newest_sealed_row() {
+  // message_id, payload, payload_digest and case_key of the newest sealed message, or nullopt.
+  Result<std::optional<std::tuple<std::string, std::string, std::string, std::int64_t>>> newest_sealed_row() {
     const std::string what = "open " + path + " (check payload key)";
     sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db.get(),
-                           "SELECT message_id, payload, payload_digest FROM messages WHERE sealed = 1 "
-                           "ORDER BY seq DESC LIMIT 1",
-                           -1, &raw, nullptr) != SQLITE_OK) {
+    const char* sql = has_case_keys ? "SELECT message_id, payload, payload_digest, case_key FROM messages "
+                                      "WHERE sealed = 1 ORDER BY seq DESC LIMIT 1"
+                                    : "SELECT message_id, payload, payload_digest, 0 FROM messages WHERE sealed = 1 "
+                                      "ORDER BY seq DESC LIMIT 1";
+    if (sqlite3_prepare_v2(db.get(), sql, -1, &raw, nullptr) != SQLITE_OK) {
       return sqlite_error(what, db.get());
     }
     StmtHandle stmt(raw);
     Query q(db.get(), stmt.get(), what);
     auto row = q.next();
     if (!row) return row.error();
-    using Row = std::tuple<std::string, std::string, std::string>;
+    using Row = std::tuple<std::string, std::string, std::string, std::int64_t>;
     if (!*row) return std::optional<Row>();
-    return std::optional<Row>(Row{q.text_at(0), q.blob_at(1), q.text_at(2)});
+    return std::optional<Row>(Row{q.text_at(0), q.blob_at(1), q.text_at(2), q.int64_at(3)});
+  }
+
+  // Case key `id` unwrapped with the payload key; nullopt when it was shredded. Only for
+  // check_payload_key: the keyring does the unwrapping everywhere else.
+  Result<std::optional<std::string>> case_key_for_check(std::int64_t id, const std::string& message_id) {
+    const std::string what = "open " + path + " (check payload key)";
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db.get(), "SELECT case_ref, message_id, wrapped_key, shredded_at FROM case_keys WHERE id = ?",
+                           -1, &raw, nullptr) != SQLITE_OK) {
+      return sqlite_error(what, db.get());
+    }
+    StmtHandle stmt(raw);
+    Query q(db.get(), stmt.get(), what);
+    q.int64(id);
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return storage_error(what, "no case key " + std::to_string(id));
+    if (q.int64_at(3) != 0) return std::optional<std::string>();
+    auto key = open_payload(payload_key, q.blob_at(2), case_key_associated_data(q.text_at(0), q.text_at(1)));
+    if (!key) {
+      return storage_error("open " + path, "payload_key does not open the newest sealed payload (message " + message_id +
+                                               ", its case key " + std::to_string(id) +
+                                               "): wrong key, or that row was altered");
+    }
+    return std::optional<std::string>(std::move(*key));
   }
 
   // --- the handover log's tree ---
@@ -1152,7 +1259,7 @@ struct SqliteStore::Impl {
     auto row = q.next();
     if (!row) return row.error();
     if (!*row) return std::optional<OutboundDelivery>();
-    auto delivery = read_outbound(q, what, payload_key);
+    auto delivery = read_outbound(q, what, payload_key, ring());
     if (!delivery) return delivery.error();
     return std::optional<OutboundDelivery>(std::move(*delivery));
   }
@@ -1163,10 +1270,21 @@ struct SqliteStore::Impl {
     // the query repeats its WHERE term literally ("state = 0" alone does not imply it), hence the
     // redundant "state IN (0, 1)" in the statements below.
     const std::string next_pending_sql =
-        outbound_select(true) +
+        outbound_select(true, has_case_keys) +
         "WHERE d.recipient = ? AND d.state = 0 AND d.state IN (0, 1) AND d.id < ? ORDER BY d.id LIMIT ?";
-    const std::string find_outbound_sql = outbound_select(true) + "WHERE d.id = ?";
-    const std::string find_delivery_header_sql = outbound_select(false) + "WHERE d.id = ?";
+    const std::string find_outbound_sql = outbound_select(true, has_case_keys) + "WHERE d.id = ?";
+    const std::string find_delivery_header_sql = outbound_select(false, has_case_keys) + "WHERE d.id = ?";
+    const std::string insert_message_sql = std::string(
+        "INSERT INTO messages (message_id, contract, version, case_ref, sender, correlation_id,"
+        " causation_id, supersedes, occurred_at, recorded_at, accepted_at, requested_recipients,"
+        " recipients, payload, payload_digest, log_seq, origin, sealed") +
+        (has_case_keys ? ", case_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                       : ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    const std::string find_message_content_sql = std::string(
+        "SELECT message_id, contract, version, case_ref, recipients, correlation_id, causation_id,"
+        " supersedes, occurred_at, recorded_at, origin, requested_recipients, sender, payload,"
+        " payload_digest, log_seq, accepted_at, sealed, ") +
+        (has_case_keys ? "case_key" : "0") + " FROM messages WHERE message_id = ?";
     const std::pair<StmtHandle*, const char*> statements[] = {
         {&begin, "BEGIN IMMEDIATE"},
         {&commit, "COMMIT"},
@@ -1174,11 +1292,7 @@ struct SqliteStore::Impl {
         {&find_message,
          "SELECT seq, message_id, sender, payload_digest, recipients, log_seq, accepted_at"
          " FROM messages WHERE message_id = ?"},
-        {&insert_message,
-         "INSERT INTO messages (message_id, contract, version, case_ref, sender, correlation_id,"
-         " causation_id, supersedes, occurred_at, recorded_at, accepted_at, requested_recipients,"
-         " recipients, payload, payload_digest, log_seq, origin, sealed)"
-         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+        {&insert_message, insert_message_sql.c_str()},
         {&insert_delivery,
          "INSERT INTO deliveries (message_seq, recipient, state, attempts, last_attempt_at,"
          " acked_at, dead_at) VALUES (?, ?, 0, 0, 0, 0, 0)"},
@@ -1232,10 +1346,7 @@ struct SqliteStore::Impl {
         {&get_meta, "SELECT value FROM meta WHERE key = ?"},
         {&legacy_anchor,
          "SELECT log_seq, head_hash FROM checkpoints WHERE log_seq <= ? ORDER BY log_seq DESC, id DESC LIMIT 1"},
-        {&find_message_content,
-         "SELECT message_id, contract, version, case_ref, recipients, correlation_id, causation_id,"
-         " supersedes, occurred_at, recorded_at, origin, requested_recipients, sender, payload,"
-         " payload_digest, log_seq, accepted_at, sealed FROM messages WHERE message_id = ?"},
+        {&find_message_content, find_message_content_sql.c_str()},
         {&append_checkpoint,
          "INSERT INTO checkpoints (at, log_seq, head_hash, public_key, signature)"
          " VALUES (?, ?, ?, ?, ?)"},
@@ -1332,6 +1443,7 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
   sqlite3_busy_timeout(db.get(), static_cast<int>(timeout));
 
   auto impl = std::make_unique<Impl>();
+  impl->busy_timeout_ms = static_cast<int>(timeout);
   impl->db = std::move(db);
   impl->path = path;
   impl->read_only = options.read_only;
@@ -1362,7 +1474,13 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
   }
   if (auto r = impl->ensure_schema(); !r) return r.error();
   if (impl->read_only) {  // ensure_schema prepared them for a writer
+    if (auto r = impl->detect_case_keys("open " + path); !r) return r.error();
     if (auto r = impl->prepare_all(); !r) return r.error();
+  }
+  if (impl->has_case_keys) {
+    auto ring = CaseKeyring::open(impl->db.get(), impl->payload_key);
+    if (!ring) return storage_error("open " + path, ring.error().detail);
+    impl->keyring.emplace(std::move(*ring));
   }
   if (auto r = impl->load_origin(); !r) return r.error();
   if (!options.signing_seed.empty()) {
@@ -1441,6 +1559,7 @@ Result<void> SqliteStore::commit() {
     if (auto r = impl_->sign_tree(contracts::now_millis()); !r) return r;
   }
   if (auto r = impl_->query(impl_->commit, "commit").run(); !r) return r;
+  if (impl_->keyring) impl_->keyring->transaction_ended(true);
   impl_->wrote_in_transaction = false;
   impl_->tree_at_begin = impl_->tree;
   if (sign) {
@@ -1478,6 +1597,7 @@ void SqliteStore::rollback() {
   // The rolled-back blocks are gone, and so are the leaves they added.
   impl_->tree = impl_->tree_at_begin;
   impl_->root_hex = contracts::hex_of(impl_->tree.root());
+  if (impl_->keyring) impl_->keyring->transaction_ended(false);
   if (sqlite3_get_autocommit(impl_->db.get())) return;  // no transaction open
   if (auto r = impl_->query(impl_->rollback, "rollback").run(); !r) {
     log().error("rollback failed path={} detail={}", impl_->path, r.error().detail);
@@ -1523,14 +1643,21 @@ Result<std::int64_t> SqliteStore::insert_message(const NewMessage& message) {
   auto recipients = encode_strings(message.recipients, "insert_message (recipients)");
   if (!recipients) return recipients.error();
   const contracts::Header& h = message.header;
+  // With a payload key every payload is sealed, under its case's key (case_keys.h).
   std::string sealed;
-  if (message.seal) {
+  std::int64_t case_key = 0;
+  const bool seal = message.seal || (impl_->keyring && impl_->keyring->enabled());
+  if (seal) {
     const std::string what = "insert_message (message " + h.message_id + ")";
     if (impl_->payload_key.empty()) {
       return storage_error(what, "the payload must be sealed and no payload key is configured (payload_key)");
     }
-    auto box = seal_payload(impl_->payload_key, message.payload,
-                            payload_associated_data(h.message_id, message.payload_digest));
+    if (!impl_->keyring) return storage_error(what, "the store has no case keys (opened read-only?)");
+    auto key = impl_->keyring->key_for_new(h.case_ref, h.message_id, message.accepted_at);
+    if (!key) return storage_error(what, key.error().detail);
+    case_key = key->first;
+    auto box = seal_payload(key->second, message.payload, payload_associated_data(h.message_id, message.payload_digest));
+    wipe(key->second);
     if (!box) return storage_error(what, box.error().detail);
     sealed = std::move(*box);
   }
@@ -1548,11 +1675,12 @@ Result<std::int64_t> SqliteStore::insert_message(const NewMessage& message) {
       .int64(message.accepted_at)
       .text(*requested)
       .text(*recipients)
-      .blob(message.seal ? std::string_view(sealed) : std::string_view(message.payload))
+      .blob(seal ? std::string_view(sealed) : std::string_view(message.payload))
       .text(message.payload_digest)
       .int64(clamp_to_int64(message.log_seq))
       .text(h.origin)
-      .int64(message.seal ? 1 : 0);
+      .int64(seal ? 1 : 0);
+  if (impl_->has_case_keys) q.int64(case_key);
   if (auto r = q.run(); !r) return r.error();
   return sqlite3_last_insert_rowid(impl_->db.get());
 }
@@ -1583,7 +1711,7 @@ Result<std::vector<OutboundDelivery>> SqliteStore::next_pending(std::string_view
     auto row = q.next();
     if (!row) return row.error();
     if (!*row) return out;
-    auto delivery = read_outbound(q, "next_pending", impl_->payload_key);
+    auto delivery = read_outbound(q, "next_pending", impl_->payload_key, impl_->ring());
     if (!delivery) return delivery.error();
     out.push_back(std::move(*delivery));
   }
@@ -1723,8 +1851,8 @@ Result<std::optional<StoredMessage>> SqliteStore::find_message_content(std::stri
   m.payload_digest = q.text_at(14);
   m.log_seq = static_cast<std::uint64_t>(q.int64_at(15));
   m.accepted_at = q.int64_at(16);
-  auto payload = stored_payload(std::move(m.payload), q.int64_at(17) != 0, impl_->payload_key,
-                                m.header.message_id, m.payload_digest, "find_message_content");
+  auto payload = stored_payload(std::move(m.payload), q.int64_at(17) != 0, q.int64_at(18), impl_->ring(),
+                                impl_->payload_key, m.header.message_id, m.payload_digest, "find_message_content");
   if (payload) {
     m.payload = std::move(*payload);
   } else {
@@ -1981,5 +2109,47 @@ Result<audit::LogData> SqliteStore::read_log_data() {
 }
 
 sqlite3* SqliteStore::connection() { return impl_->db.get(); }
+
+bool SqliteStore::has_case_keys() const { return impl_->has_case_keys; }
+
+Result<void> SqliteStore::shred_case_key(std::int64_t key_id, Millis at, std::string_view reason) {
+  const std::string what = "shred case key " + std::to_string(key_id);
+  if (!impl_->has_case_keys) return storage_error(what, "the store has no case keys");
+  // secure_delete for this statement only: the old wrapped key's bytes are overwritten in the page.
+  if (auto r = impl_->exec("PRAGMA secure_delete = ON", what); !r) return r;
+  sqlite3_stmt* raw = nullptr;
+  Result<void> result;
+  if (sqlite3_prepare_v2(impl_->db.get(),
+                         "UPDATE case_keys SET wrapped_key = x'', shredded_at = ?, shred_reason = ? "
+                         "WHERE id = ? AND shredded_at = 0",
+                         -1, &raw, nullptr) != SQLITE_OK) {
+    result = sqlite_error(what, impl_->db.get());
+  } else {
+    StmtHandle stmt(raw);
+    Query q(impl_->db.get(), stmt.get(), what);
+    q.int64(at).text(reason).int64(key_id);
+    result = q.run();
+    if (result && sqlite3_changes64(impl_->db.get()) == 0) result = storage_error(what, "no live case key with that id");
+  }
+  const auto off = impl_->exec("PRAGMA secure_delete = OFF", what);
+  if (!result) return result;
+  if (!off) return off;
+  if (impl_->keyring) impl_->keyring->forget(key_id);
+  return {};
+}
+
+Result<void> SqliteStore::truncate_wal() {
+  int log_frames = 0, checkpointed = 0;
+  // A TRUNCATE checkpoint waits for readers through the busy handler: not here, where the caller
+  // is the broker loop. A reader in the way makes it fail now; the caller tries again later.
+  sqlite3_busy_timeout(impl_->db.get(), 0);
+  const int rc = sqlite3_wal_checkpoint_v2(impl_->db.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
+                                           &checkpointed);
+  auto error = rc != SQLITE_OK ? std::optional<Error>(sqlite_error("checkpoint (truncate) " + impl_->path, impl_->db.get()))
+                               : std::nullopt;
+  sqlite3_busy_timeout(impl_->db.get(), impl_->busy_timeout_ms);
+  if (error) return *error;
+  return {};
+}
 
 }  // namespace broker::store

@@ -11,9 +11,11 @@
 // made outside begin()/commit() commits on its own, which is correct but slow.)
 // Errors: every failure is Error{kStorage, "<what> : <cause>"}, the cause being SQLite's message
 // where SQLite failed; nothing throws.
-// Sealed payloads: a message inserted with NewMessage::seal is stored encrypted (seal.h); every read
-// that returns a payload opens it with StoreOptions::payload_key, and a missing or wrong key, or
-// an altered row, is a kStorage error naming the message.
+// Sealed payloads: with a payload key every message is stored encrypted under its case's key
+// (case_keys.h, wrapped by the payload key); without one, a message inserted with NewMessage::seal
+// fails. Rows sealed directly under the payload key before case keys existed still open. Every read
+// that returns a payload opens it, and a missing or wrong key, or an altered row, is a kStorage
+// error naming the message; a shredded case's payload reads as "payload shredded on <time> (<why>)".
 
 #include <chrono>
 #include <cstdint>
@@ -97,8 +99,9 @@ struct NewMessage {
   std::vector<std::string> recipients;   // the resolved recipients
   std::uint64_t log_seq = 0;             // handover-log seq of the "accepted" event
   Millis accepted_at = 0;
-  // Store the payload sealed (XChaCha20-Poly1305 under StoreOptions::payload_key; seal.h): the
-  // broker sets it for contract versions with medical fields. Readers get the plaintext back.
+  // Store the payload sealed: the broker sets it for contract versions with medical fields, which
+  // fail without a payload key. With a payload key every payload is sealed (under its case key)
+  // whatever this says. Readers get the plaintext back.
   bool seal{false};
 };
 
@@ -153,6 +156,11 @@ struct StoredMessage {
   Millis accepted_at = 0;
   std::string unreadable{};  // as OutboundDelivery::unreadable
 };
+
+// How a payload whose case was shredded reads (StoredMessage::unreadable, OutboundDelivery::
+// unreadable): "payload shredded on <RFC 3339> (retention P5Y of contract X v1, basis Y)".
+inline constexpr std::string_view kShreddedPrefix = "payload shredded on ";
+inline bool is_shredded(std::string_view unreadable) { return unreadable.substr(0, kShreddedPrefix.size()) == kShreddedPrefix; }
 
 struct DeliveryCounts {
   std::int64_t pending = 0, in_flight = 0, acked = 0, dead = 0;
@@ -308,6 +316,20 @@ class SqliteStore {
   // schema-4 chain recomputed from seq 1, every schema-4 checkpoint, high_water = the number of
   // events, and the public key of the latest schema-4 checkpoint.
   [[nodiscard]] Result<audit::LogData> read_log_data();
+
+  // --- case keys (case_keys.h; docs/store-format.md, "Case keys") ---
+  // The file has messages.case_key and the case_keys table (always after a read-write open).
+  bool has_case_keys() const;
+  // Destroys case key `key_id` (crypto-shredding): its wrapped bytes are overwritten under
+  // SQLite's secure_delete, shredded_at and shred_reason recorded, and the key wiped from memory.
+  // Every payload sealed under it then reads as "payload shredded on <at> (<reason>)". kStorage
+  // when no live key has that id. Inside a transaction, like every write.
+  [[nodiscard]] Result<void> shred_case_key(std::int64_t key_id, Millis at, std::string_view reason);
+  // A TRUNCATE checkpoint of the WAL: every committed page into the main file and the WAL emptied,
+  // so overwritten bytes (a shredded key) leave the WAL too. Outside a transaction. It does not wait
+  // for readers (busy timeout 0 for the call): kStorage when one keeps it from completing (try again
+  // later).
+  [[nodiscard]] Result<void> truncate_wal();
 
   // The connection, for the store's satellite tables (broker/store/tracking.h), which share its
   // transactions. Nobody else uses it. Log rows of the open transaction are not in the file

@@ -42,7 +42,10 @@ Result<tlog::Hash> root_at(SqliteStore& store, std::uint64_t size) {
 
 // Kinds a tool without the signing key appends (`keten log` records its reads, `keten resend`
 // its resends): accepted after the last checkpoint, and signed at the broker's start.
-bool tool_kind(events::Kind kind) { return kind == events::Kind::kLogRead || kind == events::Kind::kResent; }
+bool tool_kind(events::Kind kind) {
+  return kind == events::Kind::kLogRead || kind == events::Kind::kResent || kind == events::Kind::kHold ||
+         kind == events::Kind::kRelease;
+}
 
 // The stored level-8 nodes of the newest `max_events` events against their leaves hashed again
 // from the blocks: an edited event in the tail shows here even where its tile is complete.

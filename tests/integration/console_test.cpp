@@ -134,7 +134,9 @@ struct Setup {
         << "[[viewer]]\nname = \"ilse\"\nrole = \"inspector\"\ntoken_sha256 = \"" << contracts::sha256_hex(kInspectorToken)
         << "\"\ncases = [\"" << kOtherCase << "\"]\n\n"
         << "[[viewer]]\nname = \"ivo\"\nrole = \"inspector\"\ntoken = \"" << kAllCasesToken << "\"\n";
-    endpoint = launch(console);
+    // The broker has a payload key, so every stored payload is sealed (under its case key): the
+    // console is given the key, as an operator would give it.
+    endpoint = launch(console, {"--payload-key", h.options().payload_key});
   }
 
   // Starts `keten console` on the store with `extra` flags; returns its host:port.
@@ -495,7 +497,9 @@ TEST_CASE("an inspector sees a sealed medical payload only with the payload key,
     REQUIRE(r->status == contracts::ReceiptStatus::kAccepted);
   }
   const std::string path = "/messages/" + health.header.message_id + "?purpose=audit";
-  auto without_key = http(s.endpoint, "GET", path, bearer(kInspectorToken));
+  std::unique_ptr<ChildProcess> keyless;
+  const auto keyless_endpoint = s.launch(keyless);
+  auto without_key = http(keyless_endpoint, "GET", path, bearer(kInspectorToken));
   REQUIRE(without_key.status == 200);
   CHECK(has(without_key.body, "sealed"));
   CHECK_FALSE(has(without_key.body, "LYING"));
@@ -513,6 +517,8 @@ TEST_CASE("an inspector sees a sealed medical payload only with the payload key,
   CHECK_FALSE(has(as_operator.body, "LYING"));
   keyed->signal(SIGTERM);
   CHECK(keyed->wait(30s) == 0);
+  keyless->signal(SIGTERM);
+  CHECK(keyless->wait(30s) == 0);
 }
 
 TEST_CASE("an operator resends a dead letter as a new linked message, recorded with its name, and the recipient "

@@ -157,7 +157,9 @@ TEST_CASE("revalidate tells a payload valid under the rules of its day from one 
   h.stop();
 
   const std::string store = h.options().store.string();
-  auto now = run({test_support::keten_binary(), "log", "revalidate", "--store", store, "--case", kCase, "--format", "json"});
+  // With a payload key every payload is sealed (under its case key): revalidation needs the key.
+  auto now = run({test_support::keten_binary(), "log", "revalidate", "--store", store, "--case", kCase, "--format", "json",
+                  "--payload-key", h.options().payload_key});
   INFO(now.out << now.err);
   CHECK(now.exit_code == 1);  // a difference is a finding
   auto report = nlohmann::json::parse(now.out);
@@ -175,7 +177,7 @@ TEST_CASE("revalidate tells a payload valid under the rules of its day from one 
   // As of the moment it was accepted, today's rules were still version 1: no difference.
   const std::string accepted_at = m["accepted_at"];
   auto then = run({test_support::keten_binary(), "log", "revalidate", "--store", store, "--case", kCase, "--as-of",
-                   accepted_at});
+                   accepted_at, "--payload-key", h.options().payload_key});
   INFO(then.out << then.err);
   CHECK(then.exit_code == 0);
   CHECK_THAT(then.out, Contains("then : v1"));

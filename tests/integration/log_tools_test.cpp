@@ -532,12 +532,14 @@ TEST_CASE("replay --into a second broker yields the same accepted messages, link
   BrokerHarness target;
   target.start();
   write_profiles(target, target.dir() / "profiles", {"ALPHA", "BRAVO", "CHARLIE"});
+  // With a payload key every payload is sealed (under its case key): reading them needs the key.
   auto replay = run({test_support::keten_binary(), "log", "replay", "--store", source.options().store.string(), "--case",
-                     kCase, "--into", (target.dir() / "profiles").string()});
+                     kCase, "--into", (target.dir() / "profiles").string(), "--payload-key", source.options().payload_key});
   INFO(replay.out << replay.err);
   REQUIRE(replay.exit_code == 0);
   auto resend = run({test_support::keten_binary(), "log", "resend", "--store", source.options().store.string(),
-                     "--message", originals[0], "--to", "CHARLIE", "--into", (target.dir() / "profiles").string()});
+                     "--message", originals[0], "--to", "CHARLIE", "--into", (target.dir() / "profiles").string(),
+                     "--payload-key", source.options().payload_key});
   INFO(resend.out << resend.err);
   REQUIRE(resend.exit_code == 0);
   target.stop();

@@ -6,11 +6,42 @@
 
 #include "broker/core/delivery.h"
 #include "broker/core/pipeline.h"
+#include "broker/store/seal.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/registry.h"
 #include "tests/support/core_fixture.h"
 
 namespace {
+
+// Replaces a stored payload behind the store's back with `text`, sealed as the store seals it (under
+// the message's case key, unwrapped with the fixture's payload key), so that a read from the store
+// shows the change.
+void replace_stored_payload(broker::store::SqliteStore& store, const std::string& message_id, const std::string& text) {
+  sqlite3* db = store.connection();
+  sqlite3_stmt* raw = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db,
+                             "SELECT k.case_ref, k.message_id, k.wrapped_key, m.payload_digest FROM messages m "
+                             "JOIN case_keys k ON k.id = m.case_key WHERE m.message_id = ?",
+                             -1, &raw, nullptr) == SQLITE_OK);
+  sqlite3_bind_text(raw, 1, message_id.c_str(), -1, SQLITE_TRANSIENT);
+  REQUIRE(sqlite3_step(raw) == SQLITE_ROW);
+  auto column = [raw](int c) {
+    return std::string(static_cast<const char*>(sqlite3_column_blob(raw, c)),
+                       static_cast<std::size_t>(sqlite3_column_bytes(raw, c)));
+  };
+  const std::string case_ref = column(0), key_owner = column(1), wrapped = column(2), digest = column(3);
+  sqlite3_finalize(raw);
+  auto key = broker::store::open_payload(std::string(32, 'k'), wrapped,
+                                         broker::store::case_key_associated_data(case_ref, key_owner));
+  REQUIRE(key);
+  auto sealed = broker::store::seal_payload(*key, text, broker::store::payload_associated_data(message_id, digest));
+  REQUIRE(sealed);
+  REQUIRE(sqlite3_prepare_v2(db, "UPDATE messages SET payload = ? WHERE message_id = ?", -1, &raw, nullptr) == SQLITE_OK);
+  sqlite3_bind_blob(raw, 1, sealed->data(), static_cast<int>(sealed->size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(raw, 2, message_id.c_str(), -1, SQLITE_TRANSIENT);
+  REQUIRE(sqlite3_step(raw) == SQLITE_DONE);
+  sqlite3_finalize(raw);
+}
 
 using broker::core::DeliveryScheduler;
 using broker::core::Outgoing;
@@ -472,9 +503,7 @@ TEST_CASE("deliveries stored pending while nothing else waits are sent from memo
   CHECK(f.submit(3, true) == 1);  // m-0 at once; m-1 and m-2 stored pending and kept
   CHECK(f.counts().pending == 2);
   // Change what the store holds for m-1: a pump that read it back would send this text.
-  REQUIRE(sqlite3_exec(f.store.connection(),
-                       "UPDATE messages SET payload = CAST('{\"changed\":true}' AS BLOB) WHERE message_id = 'm-1'",
-                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  replace_stored_payload(f.store, "m-1", R"({"changed":true})");
   auto first = f.turn(kT0);
   REQUIRE(f.ids(first) == std::vector<std::string>{"m-0"});
   REQUIRE(f.ack(first[0].delivery_id, kT0 + 1));
@@ -507,9 +536,7 @@ TEST_CASE("the store is read only below the deliveries kept in memory", "[core][
   Fixture f;
   f.submit(3);  // m-0..m-2 pending while nobody is connected: only in the store
   CHECK(f.submit(2, true) == 0);  // m-3, m-4 pending behind them, also kept in memory
-  REQUIRE(sqlite3_exec(f.store.connection(),
-                       "UPDATE messages SET payload = CAST('{\"changed\":true}' AS BLOB) WHERE message_id = 'm-3'",
-                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  replace_stored_payload(f.store, "m-3", R"({"changed":true})");
   REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 10, kT0));
   auto sent = f.turn(kT0);
   REQUIRE(f.ids(sent) == std::vector<std::string>{"m-0", "m-1", "m-2", "m-3", "m-4"});
@@ -542,10 +569,7 @@ TEST_CASE("what is kept in memory is bounded in bytes too: large payloads come f
   }
   REQUIRE(f.store.commit());
   // Mark the oldest and the newest pending message in the store: a send read from the store shows it.
-  for (const char* id : {"m-1", "m-99"}) {
-    const std::string sql = std::string("UPDATE messages SET payload = CAST('{\"changed\":true}' AS BLOB) WHERE message_id = '") + id + "'";
-    REQUIRE(sqlite3_exec(f.store.connection(), sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-  }
+  for (const char* id : {"m-1", "m-99"}) replace_stored_payload(f.store, id, R"({"changed":true})");
   f.options.max_credit = static_cast<std::uint32_t>(n);
   REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", static_cast<std::uint32_t>(n), kT0));
   auto sent = f.turn(kT0);

@@ -147,7 +147,7 @@ TEST_CASE("decode refuses an unknown kind, a kind without its record and out-of-
 
   r = decode_event(build(static_cast<fb::Detail>(200), none));
   REQUIRE_FALSE(r);
-  CHECK(r.error().detail == "event: kind 200 is no known kind (1..18)");
+  CHECK(r.error().detail == "event: kind 200 is no known kind (1..21)");
 
   r = decode_event(build(fb::Detail::Delivered, none));
   REQUIRE_FALSE(r);

@@ -18,7 +18,8 @@ import sys
 
 KINDS = ["started", "received", "rejected", "accepted", "duplicate", "routed", "delivered",
          "redelivered", "acknowledged", "nacked", "dead_lettered", "redacted", "policy_allowed",
-         "norm_violated", "alert", "resent", "log_read", "undelivered"]
+         "norm_violated", "alert", "resent", "log_read", "undelivered",
+         "shredded", "hold", "release"]
 
 
 class Rejected(Exception):

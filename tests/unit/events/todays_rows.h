@@ -145,6 +145,26 @@ inline std::vector<broker::audit::LogRecord> todays_rows() {
   resent.recipient = "COA";
   resent.detail = R"j({"new_message_id":"m-departure-1-resent","status":"accepted","target":"tcp://127.0.0.1:5555","target_log_seq":4711,"user":"beheer@host (uid 1001)"})j";
   rows.push_back(resent);
+
+  // Kinds newer than schema 4 (retention, docs/operations.md): no broker wrote them as rows; here
+  // in the form to_legacy_row gives, so that every kind is covered.
+  broker::audit::LogRecord shredded;
+  shredded.at = kT0 + 200000;
+  shredded.event = "shredded";
+  shredded.case_ref = "9990012345";
+  shredded.detail = R"j({"messages":2,"rules":[{"contract":"departure.scheduled","legal_basis":"Vw 2000 art. 107","retention":"P5Y","version":1}]})j";
+  rows.push_back(shredded);
+  broker::audit::LogRecord hold;
+  hold.at = kT0 + 150000;
+  hold.event = "hold";
+  hold.case_ref = "9990012345";
+  hold.detail = R"j({"reason":"court case 2026/123","user":"beheer@host (uid 1001)"})j";
+  rows.push_back(hold);
+  auto release = hold;
+  release.at = kT0 + 160000;
+  release.event = "release";
+  release.detail = R"j({"reason":"case closed","user":"beheer@host (uid 1001)"})j";
+  rows.push_back(release);
   return rows;
 }
 

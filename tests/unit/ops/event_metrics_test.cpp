@@ -83,11 +83,23 @@ TEST_CASE("a delivery expired by its contract's ttl counts as a dead letter and 
   CHECK(tally.dead_letters["BRAVO"] == 2);  // the dead_letters alert sees both
 }
 
+TEST_CASE("a shredded event counts one case in keten_cases_shredded_total", "[ops][retention]") {
+  MetricsRegistry m;
+  describe_broker_metrics(m);
+  EventTally tally;
+  broker::events::Event e;
+  e.case_ref = "9990012345";
+  e.record = broker::events::Shredded{{{"test.notice", 1, "P5Y", "Vw art. 107"}}, 2};
+  count_event(m, tally, e);
+  count_event(m, tally, e);
+  CHECK(m.value("keten_cases_shredded_total", {}) == 2);
+}
+
 TEST_CASE("every family in docs/operations.md is declared with HELP text", "[ops]") {
   MetricsRegistry m;
   describe_broker_metrics(m);
   auto snap = m.snapshot();
-  CHECK(snap.size() == 24);
+  CHECK(snap.size() == 26);  // with keten_cases_shredded_total and keten_cases_on_hold (retention)
   for (const auto& f : snap) {
     INFO(f.name);
     CHECK(f.name.rfind("keten_", 0) == 0);

@@ -197,16 +197,25 @@ TEST_CASE("the raw store file holds no medical value in clear", "[store][seal]")
   {
     auto store = ok(SqliteStore::open(options_for(path, key_bytes('k'))));
     store_message(store, medical_message("m-1"));
-    store_message(store, medical_message("m-2", /*seal=*/false));  // control: unsealed stays readable
+    // With a payload key every payload is sealed (under its case key), asked for or not.
+    store_message(store, medical_message("m-2", /*seal=*/false));
   }
+  {
+    // Control: without a payload key a message not to be sealed is stored as it came.
+    auto plain = ok(SqliteStore::open(options_for(dir / "plain.db", "")));
+    store_message(plain, medical_message("m-3", /*seal=*/false));
+  }
+  const std::string plain_bytes = file_bytes(dir / "plain.db") + file_bytes(dir.path().string() + "/plain.db-wal");
+  CHECK(plain_bytes.find(kMedical) != std::string::npos);
   auto db = raw_open(path);
   const auto payloads = raw_payloads(db.get());
   REQUIRE(payloads.size() == 2);
-  CHECK(payloads[0].find(kMedical) == std::string::npos);
-  CHECK(payloads[0].find("medication_to_carry") == std::string::npos);
-  CHECK(payloads[1].find(kMedical) != std::string::npos);
+  for (const auto& p : payloads) {
+    CHECK(p.find(kMedical) == std::string::npos);
+    CHECK(p.find("medication_to_carry") == std::string::npos);
+  }
   db.reset();
-  // Byte for byte, the file (and any WAL left) contains the value once: the unsealed control row.
+  // Byte for byte, the file (and any WAL left) does not contain the value.
   std::string bytes = file_bytes(path);
   if (std::filesystem::exists(path.string() + "-wal")) bytes += file_bytes(path.string() + "-wal");
   const auto first = bytes.find("m-1\"}");
@@ -216,7 +225,7 @@ TEST_CASE("the raw store file holds no medical value in clear", "[store][seal]")
     return n;
   }();
   CHECK(first == std::string::npos);  // the sealed row's plaintext tail is nowhere in the file
-  CHECK(count_value == 1);
+  CHECK(count_value == 0);
 }
 
 TEST_CASE("a sealed row is refused with a wrong key or without a key, naming the message", "[store][seal]") {
@@ -247,7 +256,7 @@ TEST_CASE("a sealed row is refused with a wrong key or without a key, naming the
   const auto pending = ok(store.next_pending("DTV", 10));
   REQUIRE(pending.size() == 2);
   CHECK_FALSE(pending[0].unreadable.empty());
-  CHECK(pending[1].unreadable.empty());  // the unsealed row next to it reads normally
+  CHECK_FALSE(pending[1].unreadable.empty());  // sealed too: with a key every payload is
   // The header of the delivery (what a log row needs) reads without the key: nothing is decrypted.
   const auto header = ok(store.find_delivery_header(delivery_id));
   REQUIRE(header.has_value());
@@ -256,10 +265,11 @@ TEST_CASE("a sealed row is refused with a wrong key or without a key, naming the
   CHECK(header->payload.empty());
   CHECK(header->unreadable.empty());
   CHECK_FALSE(header->payload_digest.empty());
-  // Unsealed rows need no key.
+  // The message not asked to be sealed was sealed as well (its case's key): it needs the key too.
   const auto plain = ok(store.find_message_content("plain-1"));
   REQUIRE(plain.has_value());
-  CHECK(plain->payload == medical_message("plain-1").payload);
+  CHECK(plain->payload.empty());
+  CHECK_THAT(plain->unreadable, Contains("no payload key"));
 }
 
 TEST_CASE("a store without a key check is checked against its newest sealed row once, then gets one",

@@ -178,12 +178,12 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
       raw_column(db.get(),
                  "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' "
                  "ORDER BY name") ==
-      std::vector<std::string>{"checkpoints", "deliveries", "log_blocks", "log_case_blocks", "log_tree_nodes",
-                               "messages", "meta", "tree_checkpoints"});
+      std::vector<std::string>{"case_holds", "case_keys", "checkpoints", "deliveries", "log_blocks", "log_case_blocks",
+                               "log_tree_nodes", "messages", "meta", "tree_checkpoints"});
   CHECK(raw_column(db.get(),
                    "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
                    "ORDER BY name") ==
-        std::vector<std::string>{"deliveries_dead_by_recipient", "deliveries_open_by_recipient",
+        std::vector<std::string>{"case_keys_live", "deliveries_dead_by_recipient", "deliveries_open_by_recipient",
                                  "deliveries_open_by_state", "messages_by_case"});
   CHECK(
       raw_column(db.get(), "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name") ==
@@ -209,7 +209,7 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
         std::vector<std::string>{"seq", "message_id", "contract", "version", "case_ref", "sender",
                                  "correlation_id", "causation_id", "supersedes", "occurred_at",
                                  "recorded_at", "accepted_at", "requested_recipients", "recipients",
-                                 "payload", "payload_digest", "log_seq", "origin", "sealed"});
+                                 "payload", "payload_digest", "log_seq", "origin", "sealed", "case_key"});
 }
 
 TEST_CASE("stored recipient lists are JSON arrays other software can read", "[store]") {
