@@ -16,8 +16,8 @@ namespace contracts {
 struct RetentionPeriod {
   int years = 0;
   int months = 0;
-  Millis fixed = 0;   // weeks, days, hours, minutes, seconds
-  std::string text;   // as written; "" = no retention (kept for ever)
+  Millis fixed = 0;  // weeks, days, hours, minutes, seconds
+  std::string text;  // as written; "" = no retention (kept for ever)
   bool none() const { return text.empty(); }
 };
 

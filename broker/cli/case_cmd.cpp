@@ -63,7 +63,8 @@ int change_hold(const CaseArgs& args, bool hold) {
   }
   if (!changed) {
     store->rollback();
-    std::cout << "case " << args.case_ref << (hold ? " is already on hold" : " is not on hold") << ": nothing changed\n";
+    std::cout << "case " << args.case_ref << (hold ? " is already on hold" : " is not on hold")
+              << ": nothing changed\n";
     return kExitOk;
   }
   std::cout << "case " << args.case_ref << (hold ? " on legal hold" : " released from legal hold") << " by " << who
@@ -79,9 +80,10 @@ Command add_case(CLI::App& root) {
   CLI::App* app = root.add_subcommand("case", "Legal hold on a case: hold, release");
   app->require_subcommand(1);
   for (const bool is_hold : {true, false}) {
-    CLI::App* sub = app->add_subcommand(is_hold ? "hold" : "release",
-                                        is_hold ? "Put a case under legal hold: nothing of it is shredded while held"
-                                                : "Lift a legal hold; a case past retention is shredded at the next sweep");
+    CLI::App* sub =
+        app->add_subcommand(is_hold ? "hold" : "release",
+                            is_hold ? "Put a case under legal hold: nothing of it is shredded while held"
+                                    : "Lift a legal hold; a case past retention is shredded at the next sweep");
     sub->add_option("case", args->case_ref, "The case reference (case_ref)")->required();
     sub->add_option("--reason", args->reason, "Why (an investigation, a court case, its end); logged")->required();
     sub->add_option("--store", args->store, "The broker's SQLite store")->required();

@@ -13,8 +13,8 @@
 #include "broker/store/backup.h"
 #include "broker/store/retention.h"
 #include "broker/store/seal.h"
-#include "broker/store/store_lock.h"
 #include "broker/store/sqlite_store.h"
+#include "broker/store/store_lock.h"
 
 namespace keten_cli {
 namespace {
@@ -114,7 +114,8 @@ int rotate(const StoreArgs& args) {
     }
     auto hex = broker::audit::read_hex_key(value, fs::current_path());
     auto bytes = hex ? broker::store::payload_key_from_hex(*hex) : contracts::Result<std::string>(hex.error());
-    if (!bytes) return contracts::Error{contracts::ErrorCode::kConfig, std::string(option) + ": " + bytes.error().detail};
+    if (!bytes)
+      return contracts::Error{contracts::ErrorCode::kConfig, std::string(option) + ": " + bytes.error().detail};
     return bytes;
   };
   auto old_key = key_from(args.old_key, "KETEN_OLD_PAYLOAD_KEY", "--old-key");
@@ -142,8 +143,8 @@ int rotate(const StoreArgs& args) {
   if (!done) return rotate_fail(kExitFailed, done.error().detail + " (run it again to resume)");
   std::cout << "payload key rotated in " << args.store << ": " << done->rewrapped << " case key(s) re-wrapped, "
             << done->already << " already under the new key, " << done->resealed_legacy
-            << " payload(s) from before case keys sealed again; new key id "
-            << broker::store::payload_key_id(*new_key) << "\n"
+            << " payload(s) from before case keys sealed again; new key id " << broker::store::payload_key_id(*new_key)
+            << "\n"
             << "set [broker] payload_key to the new key before starting the broker\n";
   return kExitOk;
 }

@@ -40,7 +40,8 @@ contracts::Millis shortest_retention(contracts::ContractRegistry& registry) {
   contracts::Millis shortest = -1;
   for (const auto& [key, c] : registry.all()) {
     if (c.retention.none()) continue;
-    const contracts::Millis length = c.retention.years * 365 * kDay + c.retention.months * 28 * kDay + c.retention.fixed;
+    const contracts::Millis length =
+        c.retention.years * 365 * kDay + c.retention.months * 28 * kDay + c.retention.fixed;
     if (shortest < 0 || length < shortest) shortest = length;
   }
   return shortest;

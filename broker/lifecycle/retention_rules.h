@@ -16,7 +16,7 @@ namespace broker::lifecycle {
 
 struct RetentionVerdict {
   bool due = false;
-  contracts::Millis due_at = 0;  // when it is (or will be) due; 0 when kept for ever
+  contracts::Millis due_at = 0;              // when it is (or will be) due; 0 when kept for ever
   std::vector<events::RetentionRule> rules;  // per contract version of its messages, sorted
   std::uint32_t messages = 0;
   // The shred_reason the store records and readers quote: "retention P5Y of contract X v1, basis

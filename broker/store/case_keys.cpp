@@ -54,9 +54,10 @@ CaseKeyring::~CaseKeyring() {
 
 Result<std::string> CaseKeyring::unwrap(std::string_view case_ref, std::string_view message_id,
                                         const std::string& wrapped, const std::string& key_id) {
-  const std::string what = "case key of " + (case_ref.empty() ? "message " + std::string(message_id)
-                                                              : "case " + std::string(case_ref));
-  if (payload_key_.empty()) return key_error(what, "the payload is sealed and no payload key is configured (payload_key)");
+  const std::string what =
+      "case key of " + (case_ref.empty() ? "message " + std::string(message_id) : "case " + std::string(case_ref));
+  if (payload_key_.empty())
+    return key_error(what, "the payload is sealed and no payload key is configured (payload_key)");
   if (key_id != key_id_) {
     return key_error(what, "wrapped under payload key " + key_id + ", not the configured one (" + key_id_ +
                                "); finish `keten store rotate-payload-key`, or configure that key");
@@ -130,8 +131,9 @@ Result<CaseKeyring::ForReading> CaseKeyring::key_for_reading(std::int64_t id) {
   const contracts::Millis shredded_at = q.int64_at(4);
   if (shredded_at != 0) {
     const std::string reason = q.text_at(5);
-    return ForReading{{}, std::string(kShreddedPrefix) + contracts::format_rfc3339(shredded_at) +
-                              (reason.empty() ? "" : " (" + reason + ")")};
+    return ForReading{{},
+                      std::string(kShreddedPrefix) + contracts::format_rfc3339(shredded_at) +
+                          (reason.empty() ? "" : " (" + reason + ")")};
   }
   std::string case_ref = q.text_at(0), message_id = q.text_at(1);
   auto key = unwrap(case_ref, message_id, q.blob_at(2), q.text_at(3));

@@ -46,8 +46,8 @@ class CaseKeyring {
   // message `message_id`), made and stored wrapped when there is none (a case whose key was
   // shredded gets a new one: its earlier payloads stay shredded). Returns the row id and the raw key.
   [[nodiscard]] contracts::Result<std::pair<std::int64_t, std::string>> key_for_new(std::string_view case_ref,
-                                                                                   std::string_view message_id,
-                                                                                   contracts::Millis now);
+                                                                                    std::string_view message_id,
+                                                                                    contracts::Millis now);
 
   // What opening a payload sealed under case key `id` needs: the raw key, or, when the key was
   // shredded, `shredded` = "payload shredded on <RFC 3339 time> (<shred_reason>)".
@@ -77,7 +77,7 @@ class CaseKeyring {
   };
   std::map<std::int64_t, Cached> by_id_;
   std::map<std::string, std::int64_t> live_;  // live_key(case_ref, message_id) -> id
-  std::deque<std::int64_t> order_;               // oldest first, for eviction
+  std::deque<std::int64_t> order_;            // oldest first, for eviction
   std::vector<std::int64_t> made_in_transaction_;
 };
 

@@ -57,12 +57,13 @@ Result<std::vector<LiveCaseKey>> live_case_keys(SqliteStore& store, Millis creat
 Result<std::vector<KeyMessages>> case_key_messages(SqliteStore& store, const LiveCaseKey& key) {
   constexpr std::string_view what = "read a case key's messages";
   // Through messages_by_case, or the message id's unique index for a message without a case.
-  auto stmt = prepared(store.connection(),
-                       key.case_ref.empty()
-                           ? "SELECT contract, version, max(accepted_at), count(*) FROM messages "
-                             "WHERE message_id = ? AND case_key = ? GROUP BY contract, version ORDER BY contract, version"
-                           : "SELECT contract, version, max(accepted_at), count(*) FROM messages "
-                             "WHERE case_ref = ? AND case_key = ? GROUP BY contract, version ORDER BY contract, version");
+  auto stmt =
+      prepared(store.connection(),
+               key.case_ref.empty()
+                   ? "SELECT contract, version, max(accepted_at), count(*) FROM messages "
+                     "WHERE message_id = ? AND case_key = ? GROUP BY contract, version ORDER BY contract, version"
+                   : "SELECT contract, version, max(accepted_at), count(*) FROM messages "
+                     "WHERE case_ref = ? AND case_key = ? GROUP BY contract, version ORDER BY contract, version");
   if (!stmt) return stmt.error();
   SqlStep q(store.connection(), *stmt, what);
   q.text(key.case_ref.empty() ? key.message_id : key.case_ref).int64(key.id);
@@ -142,8 +143,9 @@ Result<Rotation> rotate_payload_key(SqliteStore& store, std::string_view old_key
     if (!row) return row.error();
     out.already = static_cast<std::uint64_t>(*row ? q.int64_at(0) : 0);
   }
-  auto select = prepared(db, "SELECT id, case_ref, message_id, wrapped_key FROM case_keys "
-                             "WHERE shredded_at = 0 AND key_id = ? ORDER BY id LIMIT ?");
+  auto select = prepared(db,
+                         "SELECT id, case_ref, message_id, wrapped_key FROM case_keys "
+                         "WHERE shredded_at = 0 AND key_id = ? ORDER BY id LIMIT ?");
   auto update = prepared(db, "UPDATE case_keys SET wrapped_key = ?, key_id = ? WHERE id = ?");
   if (!select) return select.error();
   if (!update) return update.error();
@@ -188,8 +190,9 @@ Result<Rotation> rotate_payload_key(SqliteStore& store, std::string_view old_key
   }
   // Payloads from before case keys, sealed directly under the old key: sealed again (the only
   // payload bytes a rotation rewrites). Those already under the new key open with it and are left.
-  auto legacy = prepared(db, "SELECT seq, message_id, payload_digest, payload FROM messages "
-                             "WHERE sealed = 1 AND case_key = 0 ORDER BY seq");
+  auto legacy = prepared(db,
+                         "SELECT seq, message_id, payload_digest, payload FROM messages "
+                         "WHERE sealed = 1 AND case_key = 0 ORDER BY seq");
   auto reseal = prepared(db, "UPDATE messages SET payload = ? WHERE seq = ?");
   if (!legacy) return legacy.error();
   if (!reseal) return reseal.error();
@@ -226,8 +229,9 @@ Result<Rotation> rotate_payload_key(SqliteStore& store, std::string_view old_key
     }
     auto check = make_key_check(new_key);
     if (!check) return check.error();
-    auto meta = prepared(db, "INSERT INTO meta (key, value) VALUES ('payload_key_check', ?) "
-                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    auto meta = prepared(db,
+                         "INSERT INTO meta (key, value) VALUES ('payload_key_check', ?) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
     if (!meta) return meta.error();
     SqlStep m(db, *meta, what);
     m.text(*check);

@@ -56,9 +56,9 @@ struct CaseHold {
 
 // --- payload-key rotation ---
 struct Rotation {
-  std::uint64_t rewrapped = 0;       // case keys re-wrapped by this call
-  std::uint64_t already = 0;         // case keys found wrapped under the new key (a resumed rotation)
-  std::uint64_t resealed_legacy = 0; // payloads sealed directly under the old key, sealed again under the new
+  std::uint64_t rewrapped = 0;        // case keys re-wrapped by this call
+  std::uint64_t already = 0;          // case keys found wrapped under the new key (a resumed rotation)
+  std::uint64_t resealed_legacy = 0;  // payloads sealed directly under the old key, sealed again under the new
 };
 // Re-wraps every live case key wrapped under `old_key` with `new_key` (32 raw bytes each; rows
 // already under `new_key` are left, so a rotation cut short is resumed by running it again), in

@@ -40,7 +40,8 @@ class SqlStep {
   SqlStep(const SqlStep&) = delete;
   SqlStep& operator=(const SqlStep&) = delete;
   SqlStep& text(std::string_view v) {
-    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_text64(stmt_, ++index_, v.data() ? v.data() : "", v.size(), SQLITE_STATIC, SQLITE_UTF8);
+    if (rc_ == SQLITE_OK)
+      rc_ = sqlite3_bind_text64(stmt_, ++index_, v.data() ? v.data() : "", v.size(), SQLITE_STATIC, SQLITE_UTF8);
     return *this;
   }
   SqlStep& blob(std::string_view v) {

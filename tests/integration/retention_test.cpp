@@ -90,7 +90,8 @@ TEST_CASE("a held case survives its retention while the broker shreds the other,
   const std::string gone_id = send_notice(h, kGone);
 
   // The hold is written by the tool while the broker runs.
-  auto hold = run({test_support::keten_binary(), "case", "hold", kHeld, "--reason", "court case 2026/123", "--store", store});
+  auto hold =
+      run({test_support::keten_binary(), "case", "hold", kHeld, "--reason", "court case 2026/123", "--store", store});
   INFO(hold.out << hold.err);
   REQUIRE(hold.exit_code == 0);
   CHECK_THAT(hold.out, Contains("on legal hold"));
@@ -111,8 +112,9 @@ TEST_CASE("a held case survives its retention while the broker shreds the other,
   }
 
   // Resend and replay name the shredding, when and why.
-  auto resend = run({test_support::keten_binary(), "log", "resend", "--store", store, "--message", gone_id, "--to",
-                     "CHARLIE", "--into", (h.dir() / "no-profiles").string(), "--payload-key", h.options().payload_key});
+  auto resend =
+      run({test_support::keten_binary(), "log", "resend", "--store", store, "--message", gone_id, "--to", "CHARLIE",
+           "--into", (h.dir() / "no-profiles").string(), "--payload-key", h.options().payload_key});
   INFO(resend.out << resend.err);
   CHECK(resend.exit_code == 1);
   CHECK_THAT(resend.err, Contains("payload shredded on") &&
@@ -129,7 +131,8 @@ TEST_CASE("a held case survives its retention while the broker shreds the other,
                           "--payload-key", h.options().payload_key});
   CHECK_THAT(held_replay.out, Contains("matches the log") && !Contains("payload shredded"));
 
-  auto release = run({test_support::keten_binary(), "case", "release", kHeld, "--reason", "case closed", "--store", store});
+  auto release =
+      run({test_support::keten_binary(), "case", "release", kHeld, "--reason", "case closed", "--store", store});
   INFO(release.out << release.err);
   REQUIRE(release.exit_code == 0);
   REQUIRE(wait_shredded(h, kHeld, 30s));

@@ -210,8 +210,8 @@ TEST_CASE("a retention without a payload key is refused at start, naming the con
   auto checked = broker::core::check_start_config(options);
   REQUIRE_FALSE(checked);
   CHECK(checked.error().code == contracts::ErrorCode::kConfig);
-  CHECK_THAT(checked.error().detail, Contains("test.notice v1") && Contains("retention PT10S") &&
-                                         Contains("[broker] payload_key"));
+  CHECK_THAT(checked.error().detail,
+             Contains("test.notice v1") && Contains("retention PT10S") && Contains("[broker] payload_key"));
   options.payload_key = std::string(64, 'a');
   auto with_key = broker::core::check_start_config(options);
   INFO((with_key ? std::string() : with_key.error().detail));

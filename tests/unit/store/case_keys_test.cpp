@@ -125,8 +125,8 @@ TEST_CASE("rows sealed directly under the payload key before case keys still ope
     const auto box = ok(broker::store::seal_payload(key_bytes('k'), m.payload,
                                                     broker::store::payload_associated_data("old", m.payload_digest)));
     sqlite3_stmt* raw = nullptr;
-    REQUIRE(sqlite3_prepare_v2(store.connection(), "UPDATE messages SET payload = ?, case_key = 0", -1, &raw, nullptr) ==
-            SQLITE_OK);
+    REQUIRE(sqlite3_prepare_v2(store.connection(), "UPDATE messages SET payload = ?, case_key = 0", -1, &raw,
+                               nullptr) == SQLITE_OK);
     broker::store::StmtHandle stmt(raw);
     sqlite3_bind_blob(raw, 1, box.data(), static_cast<int>(box.size()), SQLITE_TRANSIENT);
     REQUIRE(sqlite3_step(raw) == SQLITE_DONE);
@@ -150,8 +150,8 @@ TEST_CASE("a shredded case reads as shredded and the raw file holds no trace of 
   put(store, message("m2", "V1"));
   put(store, message("m3", "V2"));
   const std::string wrapped = column(store.connection(), "SELECT wrapped_key FROM case_keys WHERE case_ref = 'V1'")[0];
-  const std::string raw_key = ok(broker::store::open_payload(key_bytes('k'), wrapped,
-                                                             broker::store::case_key_associated_data("V1", "")));
+  const std::string raw_key =
+      ok(broker::store::open_payload(key_bytes('k'), wrapped, broker::store::case_key_associated_data("V1", "")));
   REQUIRE(raw_key.size() == 32);
   const auto keys = ok(broker::store::live_case_keys(store, 10'000));
   REQUIRE(keys.size() == 2);
@@ -166,8 +166,9 @@ TEST_CASE("a shredded case reads as shredded and the raw file holds no trace of 
     REQUIRE(m);
     CHECK(m->payload.empty());
     CHECK(broker::store::is_shredded(m->unreadable));
-    CHECK(m->unreadable == "payload shredded on 1970-01-01T00:00:05.000Z (retention PT1S of contract test.notice v1, "
-                           "basis test)");
+    CHECK(m->unreadable ==
+          "payload shredded on 1970-01-01T00:00:05.000Z (retention PT1S of contract test.notice v1, "
+          "basis test)");
   }
   CHECK(ok(store.find_message_content("m3"))->unreadable.empty());  // another case: untouched
   CHECK(ok(broker::store::count_shredded(store)) == 1);
@@ -203,7 +204,8 @@ TEST_CASE("a case key made in a rolled-back transaction is never used afterwards
   put(store, message("m3", "V1"));
   CHECK(ok(store.find_message_content("m2"))->unreadable.empty());
   CHECK(ok(store.find_message_content("m3"))->unreadable.empty());
-  CHECK(column(store.connection(), "SELECT case_ref FROM case_keys ORDER BY id") == std::vector<std::string>{"V2", "V1"});
+  CHECK(column(store.connection(), "SELECT case_ref FROM case_keys ORDER BY id") ==
+        std::vector<std::string>{"V2", "V1"});
 }
 
 TEST_CASE("legal holds: one per case, released once", "[store][case_keys]") {
@@ -246,8 +248,8 @@ TEST_CASE("payload-key rotation re-wraps the case keys without rewriting a paylo
       const std::string rewrapped = ok(broker::store::seal_payload(new_key, raw_key, ad));
       const std::string id = broker::store::payload_key_id(new_key);
       sqlite3_stmt* raw = nullptr;
-      REQUIRE(sqlite3_prepare_v2(store.connection(), "UPDATE case_keys SET wrapped_key = ?, key_id = ? WHERE id = 1", -1,
-                                 &raw, nullptr) == SQLITE_OK);
+      REQUIRE(sqlite3_prepare_v2(store.connection(), "UPDATE case_keys SET wrapped_key = ?, key_id = ? WHERE id = 1",
+                                 -1, &raw, nullptr) == SQLITE_OK);
       broker::store::StmtHandle stmt(raw);
       sqlite3_bind_blob(raw, 1, rewrapped.data(), static_cast<int>(rewrapped.size()), SQLITE_TRANSIENT);
       sqlite3_bind_text(raw, 2, id.c_str(), -1, SQLITE_TRANSIENT);
@@ -260,7 +262,8 @@ TEST_CASE("payload-key rotation re-wraps the case keys without rewriting a paylo
     const auto wrapped_after = column(store.connection(), "SELECT wrapped_key FROM case_keys ORDER BY id");
     REQUIRE(wrapped_after.size() == wrapped_before.size());
     for (std::size_t i = 0; i < wrapped_after.size(); ++i) CHECK(wrapped_after[i] != wrapped_before[i]);
-    CHECK(column(store.connection(), "SELECT DISTINCT key_id FROM case_keys")[0] == broker::store::payload_key_id(new_key));
+    CHECK(column(store.connection(), "SELECT DISTINCT key_id FROM case_keys")[0] ==
+          broker::store::payload_key_id(new_key));
   }
   // The old key no longer opens the store; the new one opens every payload.
   StoreOptions o;
