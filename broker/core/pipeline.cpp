@@ -104,9 +104,11 @@ struct Submission {
     // log answers for them without the payload.
     auto evidence = evidence_of(contract.evidence, submit.payload, submit.header.message_id, deps.payload_key);
     if (!evidence) return evidence.error();
-    const events::Event accepted = message_event(
-        accepted_record(submit.header, recipients, skipped, assurance, std::move(*evidence)), submit.header, sender,
-        digest, now);
+    events::Accepted record = accepted_record(submit.header, recipients, skipped, assurance, std::move(*evidence));
+    // The retention in force for it, so the log itself says how long its payload may be kept.
+    record.retention = contract.retention.text;
+    record.legal_basis = contract.legal_basis;
+    const events::Event accepted = message_event(std::move(record), submit.header, sender, digest, now);
     auto log_seq = record_event(deps.store, accepted);
     if (!log_seq) return log_seq.error();
 

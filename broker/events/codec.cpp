@@ -28,13 +28,13 @@ Error bad(std::string detail) { return Error{ErrorCode::kMalformedEnvelope, "eve
 // that a field added by a later version is named as such instead of showing up as a
 // non-canonical encoding. The asserts tie the counts to the schema's last field of each table.
 constexpr std::uint16_t kEventSlots = 15;
-constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 16, 1, 3, 10, 2, 1, 1, 1, 0, 1, 2, 2, 2, 11, 4, 5, 3, 2, 2, 2, 2};
+constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 16, 1, 3, 12, 2, 1, 1, 1, 0, 1, 2, 2, 2, 11, 4, 5, 3, 2, 2, 2, 2};
 constexpr std::uint16_t last_slot_count(std::uint16_t vt_offset) { return static_cast<std::uint16_t>((vt_offset - 4) / 2 + 1); }
 static_assert(last_slot_count(fb::Event::VT_DETAIL) == kEventSlots);
 static_assert(last_slot_count(fb::Started::VT_CLOCK_ERROR_US) == kRecordSlots[1]);
 static_assert(last_slot_count(fb::Received::VT_BYTES) == kRecordSlots[2]);
 static_assert(last_slot_count(fb::Rejected::VT_ERRORS) == kRecordSlots[3]);
-static_assert(last_slot_count(fb::Accepted::VT_ASSURANCE) == kRecordSlots[4]);
+static_assert(last_slot_count(fb::Accepted::VT_LEGAL_BASIS) == kRecordSlots[4]);
 static_assert(last_slot_count(fb::Duplicate::VT_SAME_PAYLOAD) == kRecordSlots[5]);
 static_assert(last_slot_count(fb::Routed::VT_BASIS) == kRecordSlots[6]);
 static_assert(last_slot_count(fb::Delivered::VT_ATTEMPT) == kRecordSlots[7]);
@@ -161,10 +161,15 @@ struct RecordWriter {
                                    : fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(v.value.data()), v.value.size());
       return fb::CreateEvidence(fbb, pointer, value, v.sealed);
     });
-    // The order of the generated CreateAccepted, with the appended assurance left out when unrecorded.
+    auto retention = text(fbb, a.retention);
+    auto legal_basis = text(fbb, a.legal_basis);
+    // The order of the generated CreateAccepted, with the appended assurance left out when
+    // unrecorded (and the appended strings, like every string, when empty).
     fb::AcceptedBuilder b(fbb);
     b.add_recorded_at(a.recorded_at);
     b.add_occurred_at(a.occurred_at);
+    b.add_legal_basis(legal_basis);
+    b.add_retention(retention);
     b.add_evidence(evidence);
     b.add_skipped(skipped);
     b.add_origin(origin);
@@ -308,7 +313,8 @@ Result<Record> read_record(const fb::Event& e) {
         return bad("accepted: assurance " + std::to_string(assurance) + " is no known assurance");
       }
       Accepted out{strs(a->recipients()), str(a->correlation_id()), str(a->causation_id()), str(a->supersedes()),
-                   a->occurred_at(), a->recorded_at(), str(a->origin()), {}, {}, static_cast<Assurance>(assurance)};
+                   a->occurred_at(), a->recorded_at(), str(a->origin()), {}, {}, static_cast<Assurance>(assurance),
+                   str(a->retention()), str(a->legal_basis())};
       if (a->skipped()) {
         for (const auto* k : *a->skipped()) out.skipped.push_back({str(k->partner()), str(k->reason())});
       }

@@ -160,6 +160,9 @@ struct Accepted {
   std::vector<Skipped> skipped;
   std::vector<Evidence> evidence;  // the contract's evidence fields present in the payload
   Assurance assurance = Assurance::kUnrecorded;
+  // The contract version's retention period ("P10Y") and its legal basis at acceptance; "" = none.
+  std::string retention{};
+  std::string legal_basis{};
   bool operator==(const Accepted&) const = default;
 };
 

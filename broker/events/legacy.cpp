@@ -121,6 +121,8 @@ Record record_of(Kind kind, const json& d) {
         }
       }
       a.assurance = enum_named<Assurance, kLastAssurance>(text(d, "assurance"), [](Assurance k) { return to_string(k); });
+      a.retention = text(d, "retention");
+      a.legal_basis = text(d, "legal_basis");
       return a;
     }
     case Kind::kDuplicate:

@@ -71,6 +71,8 @@ std::optional<json> record_json(const Record& record) {
             if (a.recorded_at != 0) j["recorded_at"] = a.recorded_at;
             if (!a.origin.empty()) j["origin"] = a.origin;
             if (a.assurance != Assurance::kUnrecorded) j["assurance"] = to_string(a.assurance);
+            if (!a.retention.empty()) j["retention"] = a.retention;
+            if (!a.legal_basis.empty()) j["legal_basis"] = a.legal_basis;
             for (const auto& v : a.evidence) {
               // A plain value as the JSON value itself; a sealed one as hex, never opened here.
               json item{{"pointer", v.pointer}};
@@ -197,7 +199,7 @@ bool all_utf8(std::initializer_list<const std::string*> texts) {
 }
 
 std::optional<std::string> fast_accepted(const Accepted& a) {
-  if (!a.evidence.empty()) return std::nullopt;
+  if (!a.evidence.empty() || !a.retention.empty() || !a.legal_basis.empty()) return std::nullopt;
   if (!all_utf8({&a.correlation_id, &a.causation_id, &a.supersedes, &a.origin})) return std::nullopt;
   for (const auto& r : a.recipients) {
     if (!contracts::is_valid_utf8(r)) return std::nullopt;
@@ -443,6 +445,7 @@ std::string describe(const Event& e, const Unsealer& unseal) {
             if (!a.supersedes.empty()) text += ", superseding " + a.supersedes;
             if (!a.origin.empty()) text += ", origin " + a.origin;
             if (!a.evidence.empty()) text += "; evidence " + evidence_words(e, a.evidence, unseal);
+            if (!a.retention.empty()) text += "; retention " + a.retention + " (" + a.legal_basis + ")";
             return text;
           },
           [&](const Duplicate&) { return e.sender + " resubmitted " + what(e) + "; the first receipt was returned"; },

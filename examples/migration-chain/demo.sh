@@ -252,15 +252,18 @@ say "Handover log: $(head -1 "$run/log-counts.txt") events; by kind:"
 tail -n +2 "$run/log-counts.txt"
 
 # --- the inspector's view: verify the log, replay the case (docs/inspector.md) ----------------
-# Read-only tools on the stopped broker's store; each read is itself recorded in the log.
+# Read-only tools on the stopped broker's store; each read is itself recorded in the log. Every
+# stored payload is sealed under its case's key, so the tools that read payloads (to check them
+# against the log, to count the fields filled in) get the broker's payload key.
+payload_key="$here/keys/broker.payload.secret"
 timeline="${KETEN_DEMO_TIMELINE:-$(dirname "$keten")/case-$case_ref.html}"
 say "Verifying the handover log against the broker's signing key"
 "$keten" --log-level warn log verify --store "$run/keten.db" --signing-key "$here/keys/broker.sign.public"
 say "The timeline of case $case_ref, across all partners"
-"$keten" --log-level warn log replay --store "$run/keten.db" --case "$case_ref"
+"$keten" --log-level warn log replay --store "$run/keten.db" --case "$case_ref" --payload-key "$payload_key"
 say "What KMAR had received about the case, and acknowledged"
-"$keten" --log-level warn log replay --store "$run/keten.db" --case "$case_ref" --partner KMAR | sed -n '/^KMAR had/,$p'
-"$keten" --log-level warn log replay --store "$run/keten.db" --case "$case_ref" --format html --out "$timeline"
+"$keten" --log-level warn log replay --store "$run/keten.db" --case "$case_ref" --partner KMAR --payload-key "$payload_key" | sed -n '/^KMAR had/,$p'
+"$keten" --log-level warn log replay --store "$run/keten.db" --case "$case_ref" --payload-key "$payload_key" --format html --out "$timeline"
 say "HTML timeline for the inspector: $timeline"
 
 # --- the chain manager's view: data quality for the PDCA cycle (docs/quality-report.md) -------
@@ -268,6 +271,6 @@ quality="${KETEN_DEMO_QUALITY:-$(dirname "$keten")/quality-report.html}"
 say "Timeliness norms missed in this run (the sample dates lie in the past, so announcements came late)"
 /usr/bin/python3 "$here/log_events.py" "$keten" "$run/keten.db" norms 6
 say "Data-quality report (text; the same as one HTML page for the chain manager: $quality)"
-"$keten" --log-level warn report quality --store "$run/keten.db" --contracts "$here/../../contracts/migration-chain" >"$run/quality.txt"
+"$keten" --log-level warn report quality --store "$run/keten.db" --contracts "$here/../../contracts/migration-chain" --payload-key "$payload_key" >"$run/quality.txt"
 sed -n 1,40p "$run/quality.txt"
-"$keten" --log-level warn report quality --store "$run/keten.db" --contracts "$here/../../contracts/migration-chain" --format html --out "$quality"
+"$keten" --log-level warn report quality --store "$run/keten.db" --contracts "$here/../../contracts/migration-chain" --payload-key "$payload_key" --format html --out "$quality"

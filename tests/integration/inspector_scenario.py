@@ -236,8 +236,10 @@ try:
             break
         run([REFUSE, gem, "1", "2"], expect=(0, 1))
     wait_for(lambda: count_rows("alert", "dead_letters", "GEM-0014") > 0, "the dead_letters alert")
+    # Every payload is sealed (under its case's key): the operator re-sends with the payload key.
     keten("log", "resend", "--store", store, "--message", notice["message_id"], "--to", "GEM-0014", "--into",
-          profiles, "--purpose", "operator: re-send after the municipality's outage")
+          profiles, "--purpose", "operator: re-send after the municipality's outage",
+          "--payload-key", os.path.join(keys, "broker.payload.secret"))
     receive("GEM-0014")
 
     # --- (b) the article 64 stop ------------------------------------------------------------
@@ -297,6 +299,9 @@ def out(name, *args, expect=(0,)):
 PURPOSE = "inspection 2025-17 (scenario)"
 sign = os.path.join(keys, "broker.sign.public")
 outputs = {}
+# The inspectorate puts the case it investigates on legal hold: nothing of it may be shredded while
+# the inspection runs, whatever its retention (A19). The hold is an event of the case's log.
+keten("case", "hold", CASE_A, "--reason", PURPOSE, "--store", store)
 for case in (CASE_A, CASE_B, CASE_C):
     bundle = os.path.join(work, "case-%s.jsonl" % case)
     keten("log", "export", "--store", store, "--case", case, "--out", bundle, "--purpose", PURPOSE)
@@ -336,8 +341,11 @@ outputs["json store " + CASE_A] = out("replay-store-%s.json" % CASE_A, "log", "r
 
 # --- a payload changed in the store after acceptance: a finding, never evidence -------------------
 # The payload table is not tamper-evident, the log is: replay on a store compares each stored
-# payload's SHA-256 with the digest the accepted event recorded. A copy of the store has one plain
-# payload (the airline's booking) and one sealed payload (the warm handover's status) changed.
+# payload's SHA-256 with the digest the accepted event recorded, and a sealed payload that no
+# longer opens is a finding too. With a payload key every payload is sealed under its case's key,
+# so a copy of the store has one bit of two sealed payloads changed: the airline's booking and the
+# warm handover's status. (A plain payload whose digest no longer matches is the same finding in
+# other words: tests/unit/audit/payload_check_test.cpp.)
 import sqlite3  # noqa: E402
 tampered = os.path.join(work, "tampered.db")
 shutil.copy(store, tampered)
@@ -345,13 +353,12 @@ events_a = json.loads(outputs["json " + CASE_A])["events"]
 booking_id = [e["message_id"] for e in events_a if e["contract"] == "flight.booking.confirmed" and e["event"] == "accepted"][0]
 care_id = [e["message_id"] for e in events_a if e["contract"] == "care.handover.status" and e["event"] == "accepted"][0]
 db = sqlite3.connect(tampered)
-booking = bytes(db.execute("SELECT payload FROM messages WHERE message_id = ?", (booking_id,)).fetchone()[0])
-if b'"confirmed"' not in booking or db.execute("SELECT sealed FROM messages WHERE message_id = ?", (booking_id,)).fetchone()[0]:
-    fail("the booking's stored payload is not the plain one expected: %r" % booking[:200])
-db.execute("UPDATE messages SET payload = ? WHERE message_id = ?", (booking.replace(b'"confirmed"', b'"waitlisted"'), booking_id))
-care = bytearray(db.execute("SELECT payload FROM messages WHERE message_id = ?", (care_id,)).fetchone()[0])
-care[-20] ^= 0x01  # one bit of the sealed bytes
-db.execute("UPDATE messages SET payload = ? WHERE message_id = ?", (bytes(care), care_id))
+for message_id in (booking_id, care_id):
+    sealed = bytearray(db.execute("SELECT payload FROM messages WHERE message_id = ?", (message_id,)).fetchone()[0])
+    if b'"confirmed"' in sealed:
+        fail("the booking is stored in plain text although the store has a payload key")
+    sealed[-20] ^= 0x01  # one bit of the sealed bytes
+    db.execute("UPDATE messages SET payload = ? WHERE message_id = ?", (bytes(sealed), message_id))
 db.commit()
 db.close()
 for fmt in ("text", "html", "json"):
@@ -364,15 +371,14 @@ for fmt in ("text", "html", "json"):
     if "FINDING" not in t.stderr:
         fail("tampered (%s): no FINDING on standard error: %s" % (fmt, t.stderr))
 tampered_checks = [
-    ("tampered text", r"FINDING: the stored payload of flight\.booking\.confirmed v1 \(id %s\) does not match the digest "
-                      r"the log recorded when it was accepted \(log sha256 [0-9a-f]{16}\.\.\., store sha256 [0-9a-f]{16}\.\.\.\)" % booking_id[:8]),
+    ("tampered text", r"FINDING: the sealed stored payload of flight\.booking\.confirmed v1 \(id %s\) does not open with the payload key" % booking_id[:8]),
     ("tampered text", r"FINDING: the sealed stored payload of care\.handover\.status v1 \(id %s\) does not open with the payload key" % care_id[:8]),
     ("tampered text", r"Stored payloads checked against the log: \d+ match, 0 not checked \(sealed or gone\), 2 FINDING\(S\)"),
-    ("tampered html", r'<div class="finding"[^>]*>FINDING: the stored payload of flight\.booking\.confirmed v1'),
-    ("tampered json", r'"state": "altered"'),
+    ("tampered html", r'<div class="finding"[^>]*>FINDING: the sealed stored payload of flight\.booking\.confirmed v1'),
+    ("tampered json", r'"state": "unopenable"'),
     ("tampered json", r'"payload_findings": 2'),
     # the untampered store: every payload matches, nothing is a finding
-    ("store " + CASE_A, r"stored payload of flight\.booking\.confirmed v1 \(id %s\) matches the log \(sha256 " % booking_id[:8]),
+    ("sealed " + CASE_A, r"stored payload of flight\.booking\.confirmed v1 \(id %s\) matches the log \(sha256 " % booking_id[:8]),
     ("store " + CASE_A, r"Stored payloads checked against the log: \d+ match, \d+ not checked \(sealed or gone\), no finding"),
     ("sealed " + CASE_A, r"stored payload of care\.handover\.status v1 \(id %s\) matches the log" % care_id[:8]),
     ("sealed " + CASE_A, r"Stored payloads checked against the log: \d+ match, 0 not checked \(sealed or gone\), no finding"),
@@ -550,13 +556,17 @@ QUESTIONS = [
         ("quality", r"Data-quality report"),
         ("quality", r"DTV / departure\.scheduled\n(.*\n){1,6}  timeliness: [0-9.]+%; norm violations \d+"),
      ], ""),
-    ("A19", "partly", [
+    ("A19", "fully", [
         ("verify " + A, r"intact: \d+ rows, seq 1\.\.\d+, head [0-9a-f]{64}"),
         ("verify " + A, r"checkpoint\(s\), signed by broker key " + signing_public),
         (A, r"#1 +started +broker started \(config \w+, contracts \w+; clock [\w-]+, (synchronized|unsynchronized|unknown) per "),
         (A, r"started +broker started .*\n(.*\n)*.*started +broker started "),
         ("store " + A, r"log read with 'keten log export .*' by .* for inspection 2025-17 \(scenario\)"),
-     ], "retention (Archiefwet, selection lists) is not recorded"),
+        # retention: the period and its basis in force for each message, and the inspection's legal hold
+        (A, r"broker accepted departure\.scheduled v1 \(id \w+\) from DTV for [^;]*;.* retention P10Y \(Archiefwet 1995 art\. 3 and 5 with the producing organisation's selectielijst"),
+        ("json " + A, r'"retention": "P10Y"'),
+        (A, r"hold +legal hold on case 9990012345 by .* \(uid \d+\): inspection 2025-17 \(scenario\)"),
+     ], ""),
     ("A20", "fully", [
         (A, r"broker accepted person\.informed v1 \(id \w+\) from DTV for IND, COA, DJI, KMAR"),
         (A, r"recorded-within-a-day \(submitted_within\) on person\.informed v1 .*: DTV late; due 2025-03-10T09:30:00\.000Z"),

@@ -419,3 +419,27 @@ TEST_CASE("a routed event keeps its delivery basis through bytes, schema-4 rows 
   CHECK(broker::events::event_object(e, 3, "")["detail"]["basis"] == "agreement NCV-2024-014");
   CHECK_FALSE(broker::events::event_object(plain, 3, "")["detail"].contains("basis"));
 }
+
+TEST_CASE("an accepted event keeps its retention and legal basis through bytes, schema-4 rows and text",
+          "[events][codec]") {
+  Event e = full_event();
+  auto& accepted = std::get<broker::events::Accepted>(e.record);
+  accepted.evidence.clear();
+  accepted.retention = "P10Y";
+  accepted.legal_basis = "Archiefwet 1995 art. 5";
+  auto decoded = decode_event(encode_event(e));
+  REQUIRE(decoded);
+  CHECK(*decoded == e);
+  auto again = broker::events::from_legacy_row(broker::events::to_legacy_row(e));
+  REQUIRE(again);
+  CHECK(std::get<broker::events::Accepted>(again->record).retention == "P10Y");
+  CHECK(std::get<broker::events::Accepted>(again->record).legal_basis == "Archiefwet 1995 art. 5");
+  CHECK(broker::events::text_line(e, 1).find("; retention P10Y (Archiefwet 1995 art. 5)") != std::string::npos);
+
+  // Without them: no text, and the bytes of an accepted event before the fields existed.
+  Event plain = full_event();
+  std::get<broker::events::Accepted>(plain.record).evidence.clear();
+  CHECK(broker::events::text_line(plain, 1).find("retention") == std::string::npos);
+  CHECK(encode_event(plain).size() < encode_event(e).size());
+  CHECK_FALSE(broker::events::event_object(plain, 1, "")["detail"].contains("retention"));
+}
