@@ -563,7 +563,7 @@ QUESTIONS = [
         (A, r"started +broker started .*\n(.*\n)*.*started +broker started "),
         ("store " + A, r"log read with 'keten log export .*' by .* for inspection 2025-17 \(scenario\)"),
         # retention: the period and its basis in force for each message, and the inspection's legal hold
-        (A, r"broker accepted departure\.scheduled v1 \(id \w+\) from DTV for [^;]*;.* retention P10Y \(Archiefwet 1995 art\. 3 and 5 with the producing organisation's selectielijst"),
+        (A, r"broker accepted departure\.scheduled v1 \(id \w+\) from DTV for [^;]*;.* retention P10Y \(Archiefwet 1995, the producer's selectielijst \[proposal\]\)"),
         ("json " + A, r'"retention": "P10Y"'),
         (A, r"hold +legal hold on case 9990012345 by .* \(uid \d+\): inspection 2025-17 \(scenario\)"),
      ], ""),
