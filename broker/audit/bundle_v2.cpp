@@ -95,12 +95,13 @@ contracts::Result<CaseExport> write_case_bundle(const LogSource& source, std::st
   if (notes->empty()) return Error{ErrorCode::kMalformedEnvelope, "the log has no signed checkpoint to prove the case against"};
   auto cp = peek_checkpoint(notes->back());
   if (!cp) return Error{ErrorCode::kMalformedEnvelope, "the latest checkpoint: " + cp.error().detail};
-  auto entries = source.read_case_entries(case_ref);
+  auto entries = read_case_and_starts(source, case_ref);
   if (!entries) return entries.error();
   CaseExport out;
   std::map<tlog::Hash, std::uint32_t> index;  // each distinct proof hash once
   std::vector<tlog::Hash> hashes;
   std::string lines;
+  std::size_t case_events = 0;  // written events of the case itself (the others are broker starts)
   for (const auto& e : *entries) {
     if (e.seq == 0 || e.seq > cp->size) {
       ++out.left_out;
@@ -120,8 +121,9 @@ contracts::Result<CaseExport> write_case_bundle(const LogSource& source, std::st
     }
     lines += line_of(json{{"type", "event"}, {"seq", e.seq}, {"event", tlog::to_base64(e.bytes)}, {"proof", refs}});
     ++out.events;
+    if (auto event = events::decode_event(e.bytes); event && event->kind() != events::Kind::kStarted) ++case_events;
   }
-  if (out.events == 0) {
+  if (case_events == 0) {
     return Error{ErrorCode::kMalformedEnvelope, "case " + std::string(case_ref) + " has no event in the signed log" +
                                                     (out.left_out > 0 ? " yet (" + to_string(out.left_out) + " after the latest checkpoint)" : "")};
   }
@@ -293,7 +295,7 @@ contracts::Result<CaseBundleReport> verify_case_bundle(const BundleV2& b, const 
       add(e.seq, e.seq, which + " is corrupt: " + event.error().detail);
       continue;
     }
-    if (event->case_ref != b.case_ref) {
+    if (event->case_ref != b.case_ref && event->kind() != events::Kind::kStarted) {
       add(e.seq, e.seq, which + " is of case '" + event->case_ref + "', not of " + b.case_ref);
     }
     tlog::Proof proof;

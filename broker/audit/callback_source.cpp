@@ -43,4 +43,11 @@ contracts::Result<std::vector<LogEntry>> CallbackLogSource::read_case_entries(st
   return encoded(std::move(*events));
 }
 
+contracts::Result<std::vector<LogEntry>> CallbackLogSource::read_start_entries() const {
+  if (!calls_.read_started_events) return LogSource::read_start_entries();
+  auto events = calls_.read_started_events();
+  if (!events) return events.error();
+  return encoded(std::move(*events));
+}
+
 }  // namespace broker::audit

@@ -27,6 +27,8 @@ struct LogCallbacks {
   std::function<contracts::Result<std::vector<events::LoggedEvent>>(std::uint64_t from, std::size_t limit)> read_events;
   // Optional: one case's events through a case index (else the whole log is read and filtered).
   std::function<contracts::Result<std::vector<events::LoggedEvent>>(std::string_view case_ref)> read_case_events;
+  // Optional: the broker's `started` events through an index (else the whole log is read and filtered).
+  std::function<contracts::Result<std::vector<events::LoggedEvent>>()> read_started_events;
   // The signed checkpoint notes, oldest first.
   std::function<contracts::Result<std::vector<std::string>>()> read_checkpoints;
   // Optional: the stored subtree hashes.
@@ -41,6 +43,7 @@ class CallbackLogSource : public LogSource {
   contracts::Result<std::vector<std::string>> read_checkpoints() const override;
   std::optional<tlog::NodeReader> node_reader() const override;
   contracts::Result<std::vector<LogEntry>> read_case_entries(std::string_view case_ref) const override;
+  contracts::Result<std::vector<LogEntry>> read_start_entries() const override;
 
  private:
   LogCallbacks calls_;

@@ -40,9 +40,13 @@ struct VerifyReport {
   std::uint64_t signed_up_to = 0;   // log_seq of the latest checkpoint that verified
   std::size_t checkpoints = 0;
   std::string public_key;           // the key the checkpoints were checked with
-  // What was checked: "chain" (verify_log: every row from seq 1, linked, and the checkpoints) or
-  // "rows" (verify_rows: only the rows given, each against its own prev_hash).
+  // What was checked: "chain" (verify_log: every row from seq 1, linked, and the checkpoints),
+  // "rows" (verify_rows: only the rows given, each against its own prev_hash) or "proofs" (a v2
+  // log: one case's events, each by an inclusion proof against one signed checkpoint;
+  // case_proofs.h).
   std::string scope = "chain";
+  std::uint64_t proven = 0;   // scope "proofs": events proven; rows - proven came after the checkpoint
+  bool key_from_log = false;  // scope "proofs": checked with the key the log (or bundle) itself states
 };
 
 // Recomputes the chain from seq 1 and checks every checkpoint. Stops at the first problem in the

@@ -136,4 +136,14 @@ contracts::Result<ConsistencyEvidence> prove_consistency(const LogSource& source
   return ev;
 }
 
+contracts::Result<tlog::NoteVerifier> stated_key(const std::optional<events::LoggedEvent>& started, std::string_view origin) {
+  if (!started) return Error{ErrorCode::kConfig, "the log has no started event stating the broker's key"};
+  const auto* st = std::get_if<events::Started>(&started->event.record);
+  if (st == nullptr || st->signing_key.empty()) {
+    return Error{ErrorCode::kConfig,
+                 "the latest started event (seq " + std::to_string(started->seq) + ") states no signing key"};
+  }
+  return parse_expected_key(st->signing_key, origin);
+}
+
 }  // namespace broker::audit

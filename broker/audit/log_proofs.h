@@ -26,6 +26,13 @@ namespace broker::audit {
 // `origin` (the log's origin, from its checkpoints). kConfig naming the defect.
 [[nodiscard]] contracts::Result<tlog::NoteVerifier> parse_expected_key(std::string_view text, std::string_view origin);
 
+// The key a log states for its checkpoints: the signing key of its latest `started` event
+// (`started`, nullopt when the log has none), as a verifier named `origin`. kConfig when there is
+// no started event or it states no key. Not a trust anchor: whoever could rewrite the log could
+// rewrite it; tools say so when they use it.
+[[nodiscard]] contracts::Result<tlog::NoteVerifier> stated_key(const std::optional<events::LoggedEvent>& started,
+                                                               std::string_view origin);
+
 // A Merkle tree over every entry of `source` (the leaf hash of each entry's bytes, in order).
 [[nodiscard]] contracts::Result<tlog::MemoryTree> build_tree(const LogSource& source);
 

@@ -1,5 +1,8 @@
 #include "broker/audit/log_source.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "broker/events/codec.h"
 #include "broker/tlog/checkpoint.h"
 
@@ -9,21 +12,51 @@ namespace {
 constexpr std::size_t kChunk = 4096;
 }
 
-contracts::Result<std::vector<LogEntry>> LogSource::read_case_entries(std::string_view case_ref) const {
+namespace {
+
+// Every entry of `source` whose event decodes and passes `keep`, in log order.
+template <class Keep>
+contracts::Result<std::vector<LogEntry>> scan(const LogSource& source, Keep&& keep) {
   std::vector<LogEntry> out;
   for (std::uint64_t from = 1;;) {
-    auto chunk = read_entries(from, kChunk);
+    auto chunk = source.read_entries(from, kChunk);
     if (!chunk) return chunk.error();
     if (chunk->empty()) break;
     const std::uint64_t next = chunk->back().seq + 1;
     const bool last = chunk->size() < kChunk || next <= from;  // seqs that go back end the scan
     for (auto& entry : *chunk) {
       auto event = events::decode_event(entry.bytes);
-      if (event && event->case_ref == case_ref) out.push_back(std::move(entry));
+      if (event && keep(*event)) out.push_back(std::move(entry));
     }
     if (last) break;
     from = next;
   }
+  return out;
+}
+
+}  // namespace
+
+contracts::Result<std::vector<LogEntry>> LogSource::read_case_entries(std::string_view case_ref) const {
+  return scan(*this, [&](const events::Event& e) { return e.case_ref == case_ref; });
+}
+
+contracts::Result<std::vector<LogEntry>> LogSource::read_start_entries() const {
+  return scan(*this, [](const events::Event& e) { return e.kind() == events::Kind::kStarted; });
+}
+
+contracts::Result<std::vector<LogEntry>> read_case_and_starts(const LogSource& source, std::string_view case_ref) {
+  auto entries = source.read_case_entries(case_ref);
+  if (!entries) return entries.error();
+  auto starts = source.read_start_entries();
+  if (!starts) return starts.error();
+  std::vector<LogEntry> out;
+  out.reserve(entries->size() + starts->size());
+  std::merge(std::make_move_iterator(entries->begin()), std::make_move_iterator(entries->end()),
+             std::make_move_iterator(starts->begin()), std::make_move_iterator(starts->end()), std::back_inserter(out),
+             [](const LogEntry& a, const LogEntry& b) { return a.seq < b.seq; });
+  // A start that is also the case's (none is: starts carry no case) would come twice.
+  out.erase(std::unique(out.begin(), out.end(), [](const LogEntry& a, const LogEntry& b) { return a.seq == b.seq; }),
+            out.end());
   return out;
 }
 

@@ -53,7 +53,15 @@ class LogSource {
   // event (an event that does not decode is skipped: verification names it); a store answers
   // from its case index.
   [[nodiscard]] virtual contracts::Result<std::vector<LogEntry>> read_case_entries(std::string_view case_ref) const;
+  // The `started` events (the broker's starts, which carry no case but concern every case open at
+  // the time), ascending. The default reads the whole log; a store answers from its index.
+  [[nodiscard]] virtual contracts::Result<std::vector<LogEntry>> read_start_entries() const;
 };
+
+// The entries of `case_ref` and the broker's starts, merged in seq order (what a case's replay and
+// its bundle hold).
+[[nodiscard]] contracts::Result<std::vector<LogEntry>> read_case_and_starts(const LogSource& source,
+                                                                            std::string_view case_ref);
 
 // Reads every entry of `source` (in chunks).
 [[nodiscard]] contracts::Result<std::vector<LogEntry>> read_all_entries(const LogSource& source);

@@ -34,8 +34,22 @@ std::string digest_hex(const events::Event& e) { return e.payload_digest ? event
 
 using contracts::html_escape;
 
+}  // namespace
+
 std::string verification_line(const VerifyReport& v) {
   if (!v.ok) return "LOG NOT INTACT: first bad seq " + std::to_string(v.first_bad_seq) + ": " + v.problem;
+  if (v.scope == "proofs") {
+    std::string line = "case events proven: " + std::to_string(v.proven) + " of " + std::to_string(v.rows) +
+                       " events, each by an inclusion proof in the tree of " + std::to_string(v.signed_up_to) +
+                       " events signed by " + v.public_key;
+    if (v.signed_up_to == 0) {
+      line = std::string("case events NOT proven: ") +
+             (v.public_key.empty() ? "the log states no key to check its checkpoints with" : "the log has no signed checkpoint yet");
+    }
+    if (v.rows > v.proven) line += " (" + std::to_string(v.rows - v.proven) + " later events not signed yet)";
+    if (v.key_from_log) line += "; the key is the one the log itself states (give --signing-key to check it against the key you trust)";
+    return line + "; that the case has no other events, and the rest of the log, keten log verify checks";
+  }
   if (v.scope == "rows") {
     return "case rows intact: " + std::to_string(v.rows) +
            " rows, each row's hash recomputed from its content and prev_hash; the chain between them and "
@@ -51,6 +65,8 @@ std::string verification_line(const VerifyReport& v) {
   if (v.signed_up_to < v.last_seq) line += " (seq " + std::to_string(v.signed_up_to + 1) + ".." + std::to_string(v.last_seq) + " not yet signed)";
   return line;
 }
+
+namespace {
 
 // A message's evidence values as a partner's lists show them; a sealed one stays sealed there.
 std::string evidence_words(const std::vector<events::Evidence>& evidence) {

@@ -84,6 +84,9 @@ ViolationView violation_view(const events::LoggedEvent& event);
 // UTC with milliseconds: 2025-03-03T08:12:00.000Z.
 std::string format_time(Millis millis);
 
+// One sentence on what was checked and what it showed ("log intact: ...", "case events proven:
+// ...", "LOG NOT INTACT: ..."): the first line of every rendering, and the console's case page.
+std::string verification_line(const VerifyReport& v);
 std::string render_text(const Timeline& timeline, const VerifyReport& verification);
 std::string render_json(const Timeline& timeline, const VerifyReport& verification);
 // One page with inline CSS, no scripts and no external references.

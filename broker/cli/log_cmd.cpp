@@ -104,7 +104,7 @@ std::string command_line(const LogArgs& args) {
 }
 
 // The `resent` rows of a re-send, in the source store (read_record.h says when it cannot be).
-void record(const LogArgs& args, broker::store::LogEvent event) {
+void record(const LogArgs& args, broker::events::Event event) {
   if (args.store.empty()) return;
   (void)append_to_store("keten log", args.store, std::move(event));
 }
@@ -154,6 +154,17 @@ bool is_v2(const LogArgs& args) { return !args.bundle.empty() && is_v2_bundle_fi
 
 int verify(const LogArgs& args) {
   if (is_v2(args)) return log_v2_verify(v2_args(args));
+  if (!args.store.empty()) {
+    // A store is one Merkle tree with its signed checkpoints; the schema-4 hash chain is checked
+    // as well only where signed checkpoints of that chain exist (docs/inspector.md).
+    auto chain = has_chain_checkpoints(args.store);
+    if (!chain) return fail(kExitUsage, chain.error().detail);
+    if (!*chain) {
+      const int code = log_v2_verify(v2_args(args));
+      record_read(args);
+      return code;
+    }
+  }
   if (!args.receipts.empty() && args.store.empty()) return fail(kExitUsage, "--receipts needs a v2 log (a store or a v2 bundle)");
   auto key = expected_key(args);
   if (!key) return fail(kExitUsage, key.error().detail);
@@ -345,31 +356,29 @@ int replay(const LogArgs& args) {
   }
   auto as_of = optional_time("--as-of", args.as_of);
   if (!as_of) return fail(kExitUsage, as_of.error().detail);
-  auto key = expected_key(args);
-  if (!key) return fail(kExitUsage, key.error().detail);
   if (args.case_rows_only && args.store.empty()) return fail(kExitUsage, "--fast needs --store (a bundle is read whole)");
-  broker::audit::LogData data;
   broker::audit::VerifyReport report;
-  if (args.case_rows_only) {
-    // Only this case's rows, through the case index: independent of the log's length, and checked
-    // row by row only; the report says so (docs/inspector.md).
-    auto store = open_store(args.store, true);
-    if (!store) return fail(kExitUsage, store.error().detail);
-    auto rows = store->read_case_log(args.case_ref);
-    if (!rows) return fail(kExitFailed, rows.error().detail);
-    data.rows = std::move(*rows);
-    report = broker::audit::verify_rows(data.rows);
+  broker::audit::EventLog case_log;
+  if (!args.store.empty() || is_v2(args)) {
+    // A v2 log: only the case's events (a store's case index, or the bundle), each proven against
+    // the latest signed checkpoint (docs/inspector.md, "Replay"). --fast is what this always is now.
+    auto proven = log_v2_case(v2_args(args));
+    if (!proven) return fail(proven.error().code == ErrorCode::kConfig ? kExitUsage : kExitFailed, proven.error().detail);
+    report = std::move(proven->report);
+    case_log.events = std::move(proven->events);
+    case_log.hashes = std::move(proven->leaf_hashes);
   } else {
+    // A schema-4 bundle: the whole chain recomputed, then the case's rows typed (audit/log_events.h).
+    auto key = expected_key(args);
+    if (!key) return fail(kExitUsage, key.error().detail);
     auto loaded = load_log(args);
     if (!loaded) return fail(loaded.error().code == ErrorCode::kMalformedEnvelope ? kExitFailed : kExitUsage, loaded.error().detail);
-    data = std::move(*loaded);
-    report = broker::audit::verify_log(data, {*key});
+    report = broker::audit::verify_log(*loaded, {*key});
+    auto log = broker::audit::event_log(loaded->rows, args.case_ref);
+    if (!log) return fail(kExitFailed, log.error().detail);
+    case_log = std::move(*log);
   }
-  // The case's rows verified above become typed events here (audit/log_events.h); replay reads
-  // only those.
-  auto log = broker::audit::event_log(data.rows, args.case_ref);
-  if (!log) return fail(kExitFailed, log.error().detail);
-  auto timeline = broker::audit::build_timeline(*log, {args.case_ref, args.partner, *as_of});
+  auto timeline = broker::audit::build_timeline(case_log, {args.case_ref, args.partner, *as_of});
   auto payload_key = payload_key_bytes(args);
   if (!payload_key) return fail(kExitUsage, payload_key.error().detail);
   if (args.into.empty() && !args.store.empty()) {
@@ -463,8 +472,8 @@ Command add_log(CLI::App& root) {
   replay_app->add_option("--as-of", args->as_of, "Only events up to this moment, RFC 3339");
   replay_app->add_option("--format", args->format, "text, json or html")->capture_default_str();
   replay_app->add_flag("--fast", args->case_rows_only,
-                       "Read only this case's rows through the case index and check each row's own hash, "
-                       "instead of reading and verifying the whole log (for large stores; run log verify too)");
+                       "Kept for scripts: a replay of a store always reads only the case's events through the "
+                       "case index, each proven against the latest signed checkpoint (run log verify for the rest)");
   replay_app->add_option("--out", args->out, "Write to this file instead of standard output");
   replay_app->add_option("--into", args->into,
                          "Re-send the case's accepted messages, in order, into another broker: a client "

@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <string>
 
+#include "broker/audit/case_proofs.h"
+#include "contracts/error.h"
+
 namespace keten_cli {
 
 struct LogV2Args {
@@ -27,5 +30,17 @@ int log_v2_verify(const LogV2Args& args);
 int log_v2_prove(const LogV2Args& args);
 int log_v2_consistency(const LogV2Args& args);
 int log_v2_export(const LogV2Args& args);
+
+// Whether the store at `path` holds signed checkpoints of the schema-4 hash chain (a store converted
+// from schema 4, or written by a broker from before every commit signed the Merkle tree): then
+// `keten log verify` and `keten store backup` check that chain too. kConfig when it cannot be opened.
+[[nodiscard]] contracts::Result<bool> has_chain_checkpoints(const std::string& path);
+
+// The events of case `args.case_ref`, each proven against the log's latest signed checkpoint
+// (broker/audit/case_proofs.h): from a store through its case index, from a whole-log v2 bundle,
+// or from a case bundle (its own proofs). The key: --signing-key, else the one the log (or
+// bundle) states, which the report then says. kConfig: the source cannot be opened or there is
+// no key (exit 2); kMalformedEnvelope: a damaged bundle (exit 1).
+[[nodiscard]] contracts::Result<broker::audit::ProvenCase> log_v2_case(const LogV2Args& args);
 
 }  // namespace keten_cli

@@ -49,7 +49,9 @@ struct OpenLog {
 };
 
 // A store, read-only: its events, case index, signed tree checkpoints and stored subtree hashes.
-Result<OpenLog> open_store_source(const std::string& path) {
+// `latest_only`: of the checkpoints only the newest (a store signs one per commit; a case's proofs
+// need only the newest, and reading them all would cost as much as the log is long).
+Result<OpenLog> open_store_source(const std::string& path, bool latest_only = false) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return Error{ErrorCode::kConfig, "store " + path + " does not exist"};
   broker::store::StoreOptions options;
@@ -63,7 +65,17 @@ Result<OpenLog> open_store_source(const std::string& path) {
   broker::audit::LogCallbacks calls;
   calls.read_events = [s](std::uint64_t from, std::size_t limit) { return s->read_events(from, limit); };
   calls.read_case_events = [s](std::string_view case_ref) { return s->read_case_events(case_ref); };
-  calls.read_checkpoints = [s] { return s->read_tree_checkpoints(); };
+  calls.read_started_events = [s] { return s->read_started_events(); };
+  if (latest_only) {
+    calls.read_checkpoints = [s]() -> Result<std::vector<std::string>> {
+      auto note = s->latest_checkpoint_note();
+      if (!note) return note.error();
+      if (!*note) return std::vector<std::string>{};
+      return std::vector<std::string>{std::move(**note)};
+    };
+  } else {
+    calls.read_checkpoints = [s] { return s->read_tree_checkpoints(); };
+  }
   calls.node_reader = [s] { return std::optional<broker::tlog::NodeReader>(s->tree_reader()); };
   log.source = std::make_unique<broker::audit::CallbackLogSource>(std::move(calls));
   log.origin = s->log_origin();
@@ -71,8 +83,8 @@ Result<OpenLog> open_store_source(const std::string& path) {
 }
 
 // kConfig: cannot be opened (exit 2); kMalformedEnvelope: not a well-formed v2 bundle (exit 1).
-Result<OpenLog> open_source(const LogV2Args& args) {
-  if (!args.store.empty()) return open_store_source(args.store);
+Result<OpenLog> open_source(const LogV2Args& args, bool latest_checkpoint_only = false) {
+  if (!args.store.empty()) return open_store_source(args.store, latest_checkpoint_only);
   auto text = read_file(args.bundle, "bundle");
   if (!text) return text.error();
   auto bundle = broker::audit::read_bundle_v2(*text);
@@ -259,6 +271,60 @@ int log_v2_export(const LogV2Args& args) {
   }
   if (!write_output(args.out, text)) return fail(kExitFailed, "cannot write " + args.out);
   return kExitOk;
+}
+
+Result<broker::audit::ProvenCase> log_v2_case(const LogV2Args& args) {
+  auto log = open_source(args, true);
+  if (!log) return log.error();
+  if (log->store) {
+    // A broker may commit events and their checkpoint between the open and the read of the
+    // newest checkpoint; a store opened again holds them.
+    auto note = log->store->latest_checkpoint_note();
+    if (!note) return note.error();
+    auto cp = *note ? broker::audit::peek_checkpoint(**note) : Result<broker::tlog::Checkpoint>(broker::tlog::Checkpoint{});
+    if (cp && cp->size > log->store->tree_size()) {
+      log = open_source(args, true);
+      if (!log) return log.error();
+    }
+  }
+  auto key = expected_key(args, log->origin);
+  if (!key) return key.error();
+  if (log->is_case) {
+    if (log->case_bundle.case_ref != args.case_ref) {
+      return Error{ErrorCode::kConfig, "the bundle " + args.bundle + " is of case " + log->case_bundle.case_ref + ", not " + args.case_ref};
+    }
+    return broker::audit::proven_case_of(log->case_bundle, *key);
+  }
+  // No key given: the one the log (or bundle) states, said so in the report; none stated: the
+  // events are shown unproven, and the report says why.
+  bool stated = false;
+  if (!*key) {
+    Result<broker::tlog::NoteVerifier> from_log = Error{ErrorCode::kConfig, "the bundle states no key"};
+    if (log->store) {
+      auto started = log->store->last_started_event();
+      if (!started) return started.error();
+      from_log = broker::audit::stated_key(*started, log->origin);
+    } else if (!log->vkey.empty()) {
+      from_log = broker::audit::parse_expected_key(log->vkey, log->origin);
+    }
+    if (from_log) {
+      *key = *from_log;
+      stated = true;
+    }
+  }
+  auto nodes = nodes_of(*log->source);
+  if (!nodes) return nodes.error();
+  auto proven = broker::audit::prove_case(*log->source, args.case_ref, nodes->reader, *key);
+  if (proven) proven->report.key_from_log = stated;
+  return proven;
+}
+
+Result<bool> has_chain_checkpoints(const std::string& path) {
+  auto log = open_store_source(path, true);
+  if (!log) return log.error();
+  auto checkpoints = log->store->read_checkpoints();
+  if (!checkpoints) return checkpoints.error();
+  return !checkpoints->empty();
 }
 
 }  // namespace keten_cli

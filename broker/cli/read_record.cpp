@@ -5,7 +5,6 @@
 
 #include <cstdlib>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "broker/store/sqlite_store.h"
 #include "contracts/envelope.h"
@@ -23,7 +22,7 @@ std::string reader() {
   return (user.empty() ? "?" : user) + "@" + host + " (uid " + std::to_string(::getuid()) + ")";
 }
 
-bool append_to_store(const std::string& tool, const std::string& store_path, broker::store::LogEvent event) {
+bool append_to_store(const std::string& tool, const std::string& store_path, broker::events::Event event) {
   broker::store::StoreOptions options;
   options.path = store_path;
   auto store = broker::store::SqliteStore::open(options);
@@ -31,7 +30,7 @@ bool append_to_store(const std::string& tool, const std::string& store_path, bro
   if (!store) {
     r = store.error();
   } else if (r = store->begin(); r) {
-    auto seq = store->append_log(event);
+    auto seq = store->append_event(event);
     if (!seq) r = seq.error();
     if (r) r = store->commit();
     if (!r) store->rollback();
@@ -40,7 +39,7 @@ bool append_to_store(const std::string& tool, const std::string& store_path, bro
   // Most often a copy on write-protected media, or a file this user may only read: refusing to
   // read would protect nothing (anyone can open the file with sqlite3), so the read goes on and
   // the reader is told plainly that it left no trace.
-  std::cerr << tool << ": warning: this " << event.event << " was NOT recorded in " << store_path
+  std::cerr << tool << ": warning: this " << broker::events::to_string(event.kind()) << " was NOT recorded in " << store_path
             << " (it cannot be written here: write-protected media, or no write permission): "
             << r.error().detail << "\n";
   return false;
@@ -52,14 +51,11 @@ bool record_read(const std::string& tool, const ReadRecord& read) {
               << " is NOT recorded anywhere: a bundle is a file outside any broker's log\n";
     return false;
   }
-  broker::store::LogEvent e;
+  broker::events::Event e;
   e.at = contracts::now_millis();
-  e.event = "log_read";
   e.case_ref = read.case_ref;
   e.recipient = read.partner;
-  nlohmann::json detail{{"command", read.command}, {"user", reader()}};
-  if (!read.purpose.empty()) detail["purpose"] = read.purpose;
-  e.detail = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  e.record = broker::events::LogRead{read.command, reader(), read.purpose};
   return append_to_store(tool, read.store, std::move(e));
 }
 

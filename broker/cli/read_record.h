@@ -1,14 +1,14 @@
 #pragma once
 // The record of an inspector tool's read: after `keten log verify|export|replay|resend` or
 // `keten report quality` has read a store, one `log_read` event is appended to that store (its own
-// transaction, through SqliteStore so the chain stays whole): who read (user@host, uid), the
+// transaction, through SqliteStore so the Merkle tree stays whole): who read (user@host, uid), the
 // command line, the purpose the reader gave with --purpose, and the case and partner asked about.
 // Where it cannot be recorded (a bundle; a store on write-protected media or without write
 // permission) the tool says so on stderr, with the reason, and goes on. docs/inspector.md.
 
 #include <string>
 
-#include "broker/store/sqlite_store.h"
+#include "broker/events/event.h"
 
 namespace keten_cli {
 
@@ -26,7 +26,7 @@ std::string reader();
 
 // Appends `event` to the store at `store_path` in its own transaction. On failure prints
 // "<tool>: warning: this <event> was NOT recorded in <store>: <why>" to stderr and returns false.
-bool append_to_store(const std::string& tool, const std::string& store_path, broker::store::LogEvent event);
+bool append_to_store(const std::string& tool, const std::string& store_path, broker::events::Event event);
 
 // Records the read described by `read` (a log_read event) or says on stderr why it was not.
 // Returns true when recorded.

@@ -104,12 +104,7 @@ std::string render_case(const CaseView& v) {
            "document.getElementById('case-form').submit();});})();</script>";
   }
   out += std::string("<p class=\"") + (v.verification.ok ? "notice" : "error") + "\" id=\"verification\">" +
-         (v.verification.ok
-              ? "The case's " + std::to_string(v.verification.rows) +
-                    " log rows are intact (each row's hash checked against its content and predecessor; "
-                    "<code>keten log verify</code> checks the whole chain and the signatures)."
-              : "NOT INTACT: first bad seq " + std::to_string(v.verification.first_bad_seq) + ": " +
-                    escape(v.verification.problem)) +
+         escape(audit::verification_line(v.verification)) +
          "</p>";
   if (!q.partner.empty()) {
     const auto& t = v.timeline;

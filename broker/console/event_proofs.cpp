@@ -21,7 +21,9 @@ audit::CallbackLogSource latest_source(store::SqliteStore& s, std::string note) 
   audit::LogCallbacks calls;
   calls.read_events = [&s](std::uint64_t from, std::size_t limit) { return s.read_events(from, limit); };
   calls.read_case_events = [&s](std::string_view case_ref) { return s.read_case_events(case_ref); };
+  calls.read_started_events = [&s] { return s.read_started_events(); };
   calls.read_checkpoints = [note = std::move(note)]() -> Result<std::vector<std::string>> {
+    if (note.empty()) return std::vector<std::string>{};
     return std::vector<std::string>{note};
   };
   return audit::CallbackLogSource(std::move(calls));
@@ -31,15 +33,7 @@ audit::CallbackLogSource latest_source(store::SqliteStore& s, std::string note) 
 Result<tlog::NoteVerifier> stated_key(store::SqliteStore& s, const std::string& origin) {
   auto started = s.last_started_event();
   if (!started) return started.error();
-  if (!*started) return Error{ErrorCode::kConfig, "the log has no started event stating the broker's key"};
-  auto events = s.read_events((*started)->seq, 1);
-  if (!events) return events.error();
-  const events::Started* st = nullptr;
-  if (!events->empty()) st = std::get_if<events::Started>(&events->front().event.record);
-  if (st == nullptr || st->signing_key.empty()) {
-    return Error{ErrorCode::kConfig, "the latest started event (seq " + std::to_string((*started)->seq) + ") states no signing key"};
-  }
-  return audit::parse_expected_key(st->signing_key, origin);
+  return audit::stated_key(*started, origin);
 }
 
 // The latest checkpoint note ("" none) and a store whose tree holds at least its events.
@@ -133,6 +127,23 @@ Result<audit::CaseExport> case_bundle(const StoreOpener& open, const std::string
   auto source = latest_source(s, latest.note);
   auto nodes = s.tree_reader();
   return audit::write_case_bundle(source, case_ref, nodes, contracts::now_millis(), vkey);
+}
+
+Result<audit::ProvenCase> prove_case(const StoreOpener& open, const std::string& case_ref) {
+  Latest latest;
+  if (auto r = open_latest(open, latest); !r) return r.error();
+  store::SqliteStore& s = *latest.store;
+  std::optional<tlog::NoteVerifier> key;
+  bool stated = false;
+  if (auto k = stated_key(s, s.log_origin()); k) {
+    key = *k;
+    stated = true;
+  }
+  auto source = latest_source(s, latest.note);
+  auto nodes = s.tree_reader();
+  auto proven = audit::prove_case(source, case_ref, nodes, key);
+  if (proven) proven->report.key_from_log = stated;
+  return proven;
 }
 
 }  // namespace broker::console

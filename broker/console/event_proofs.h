@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "broker/audit/bundle_v2.h"
+#include "broker/audit/case_proofs.h"
 #include "broker/audit/log_proofs.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/error.h"
@@ -57,5 +58,10 @@ using StoreOpener = std::function<contracts::Result<store::SqliteStore>()>;
 // checkpoint, each with its proof, checked by `keten log verify --bundle` offline. The header's
 // vkey is the key the log states ("" when it states none). kMalformedEnvelope as write_case_bundle.
 [[nodiscard]] contracts::Result<audit::CaseExport> case_bundle(const StoreOpener& open, const std::string& case_ref);
+
+// The events of case `case_ref`, each proven against the latest checkpoint with the key the log
+// states (audit::prove_case; none stated: shown unproven, the report says so): what the case page
+// shows and `keten log replay --store` prints.
+[[nodiscard]] contracts::Result<audit::ProvenCase> prove_case(const StoreOpener& open, const std::string& case_ref);
 
 }  // namespace broker::console

@@ -47,6 +47,7 @@ dl.kv dt{font-weight:600}
 dl.kv dd{margin:0;overflow-wrap:anywhere}
 pre{background:#fff;border:1px solid #d8dee6;padding:.6rem;overflow-x:auto;white-space:pre-wrap;overflow-wrap:anywhere}
 code{overflow-wrap:anywhere}
+#verification{overflow-wrap:anywhere}
 iframe{width:100%;height:70vh;border:1px solid #d8dee6;background:#fff}
 input[type=range]{width:100%}
 .slider{background:#fff;border:1px solid #d8dee6;border-radius:4px;padding:.6rem .8rem;margin:.5rem 0}

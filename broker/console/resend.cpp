@@ -1,7 +1,6 @@
 #include "broker/console/resend.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "adapters/sdk/client.h"
 
@@ -20,12 +19,11 @@ contracts::Submit resend_submit(const store::StoredMessage& original, const std:
   return submit;
 }
 
-store::LogEvent resent_event(const store::StoredMessage& original, const std::string& to_partner,
-                             std::int64_t delivery_id, const contracts::Submit& sent,
-                             const contracts::Receipt& receipt, const ResendActor& actor, contracts::Millis at) {
-  store::LogEvent e;
+events::Event resent_event(const store::StoredMessage& original, const std::string& to_partner,
+                           std::int64_t delivery_id, const contracts::Submit& sent, const contracts::Receipt& receipt,
+                           const ResendActor& actor, contracts::Millis at) {
+  events::Event e;
   e.at = at;
-  e.event = "resent";
   e.message_id = original.header.message_id;
   e.contract = original.header.contract;
   e.version = original.header.version;
@@ -33,15 +31,9 @@ store::LogEvent resent_event(const store::StoredMessage& original, const std::st
   e.sender = original.sender;
   e.recipient = to_partner;
   e.delivery_id = delivery_id;
-  e.payload_digest = original.payload_digest;
-  nlohmann::json detail{{"new_message_id", sent.header.message_id},
-                        {"target", actor.target},
-                        {"status", contracts::to_string(receipt.status)},
-                        {"target_log_seq", receipt.log_seq},
-                        {"user", actor.user}};
-  if (!actor.via.empty()) detail["via"] = actor.via;
-  if (!actor.purpose.empty()) detail["purpose"] = actor.purpose;
-  e.detail = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  e.payload_digest = events::digest_from_hex(original.payload_digest);
+  e.record = events::Resent{sent.header.message_id, actor.target, receipt.status, receipt.log_seq, actor.user,
+                            actor.via, actor.purpose};
   return e;
 }
 

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "broker/events/event.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/envelope.h"
 #include "contracts/error.h"
@@ -39,12 +40,11 @@ struct ResendActor {
   std::string purpose;  // the reason the viewer gave, "" when none was asked
 };
 
-// The `resent` row for the original's store: the original's identity, `recipient` = to_partner,
-// `delivery_id` = the dead letter re-sent (0 when none), and detail {new_message_id, target,
-// status, target_log_seq, user, [via, purpose]}.
-store::LogEvent resent_event(const store::StoredMessage& original, const std::string& to_partner,
-                             std::int64_t delivery_id, const contracts::Submit& sent,
-                             const contracts::Receipt& receipt, const ResendActor& actor, contracts::Millis at);
+// The `resent` event for the original's store: the original's identity, `recipient` = to_partner,
+// `delivery_id` = the dead letter re-sent (0 when none), and what was sent where, by whom and how.
+events::Event resent_event(const store::StoredMessage& original, const std::string& to_partner,
+                           std::int64_t delivery_id, const contracts::Submit& sent, const contracts::Receipt& receipt,
+                           const ResendActor& actor, contracts::Millis at);
 
 // Sends re-sends through client profiles. `profiles` is a folder of <sender>.toml or one profile
 // file (used for every sender).

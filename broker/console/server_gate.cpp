@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
-#include <nlohmann/json.hpp>
 
 #include "broker/console/gate_page.h"
 #include "broker/console/html.h"
@@ -70,12 +69,12 @@ Result<store::SqliteStore> ConsoleServer::Impl::open_store(bool read_only) const
 }
 
 // Appends rows in one transaction of their own.
-Result<void> ConsoleServer::Impl::append(std::vector<store::LogEvent> events) const {
+Result<void> ConsoleServer::Impl::append(std::vector<events::Event> events) const {
   auto s = open_store(false);
   if (!s) return s.error();
   if (auto r = s->begin(); !r) return r;
   for (auto& e : events) {
-    auto seq = s->append_log(std::move(e));
+    auto seq = s->append_event(std::move(e));
     if (!seq) {
       s->rollback();
       return seq.error();
@@ -121,27 +120,23 @@ bool ConsoleServer::Impl::record_read(const Request& req, Response& res, const V
     send_page(res, 200, frame, render_purpose_form(req.path, params));
     return false;
   }
-  store::LogEvent e;
-  e.at = contracts::now_millis();
-  e.event = "log_read";
-  e.case_ref = case_ref;
-  e.recipient = partner;
   std::string target = req.path;
   std::map<std::string, std::string> params;
   for (const auto& [k, val] : req.params) {
     if (k != "purpose") params[k] = val;
   }
   target += query_string(params);
-  nlohmann::json detail{{"command", "console GET " + target},
-                        {"user", v.name},
-                        {"role", to_string(v.role)},
-                        {"purpose", why},
-                        {"via", "console"}};
+  events::Event e;
+  e.at = contracts::now_millis();
+  e.case_ref = case_ref;
+  e.recipient = partner;
+  events::LogRead read{"console GET " + target, v.name, why, std::string(to_string(v.role)), "console"};
   // Logged in by a client certificate: which one (server_tls.cpp).
   if (const auto c = client_certificate(req); !c.sha256.empty()) {
-    detail["certificate"] = {{"sha256", c.sha256}, {"subject", c.subject}};
+    read.certificate_sha256 = c.sha256;
+    read.certificate_subject = c.subject;
   }
-  e.detail = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  e.record = std::move(read);
   if (auto r = append({std::move(e)}); !r) {
     log().error("log_read not recorded viewer={} path={} detail={}", v.name, req.path, r.error().detail);
     send_page(res, 503, frame, "<p class=\"error\">This read could not be recorded in the handover log, so it is "

@@ -77,7 +77,7 @@ struct ConsoleServer::Impl {
   // server_gate.cpp
   Result<store::SqliteStore> open_store(bool read_only) const;
   // Appends rows in one transaction of their own.
-  Result<void> append(std::vector<store::LogEvent> events) const;
+  Result<void> append(std::vector<events::Event> events) const;
   const Viewer* viewer(const Request& req) const;
   // server_tls.cpp: the viewer the request's verified client certificate names, or nullptr.
   const Viewer* certificate_viewer(const Request& req) const;

@@ -16,6 +16,9 @@
 #include "broker/console/messages_page.h"
 #include "broker/console/partners_page.h"
 #include "broker/console/paging.h"
+#include "broker/events/codec.h"
+#include "broker/events/render.h"
+#include "broker/tlog/merkle.h"
 #include "broker/console/payload_policy.h"
 #include "broker/report/contract_info.h"
 #include "broker/report/render.h"
@@ -149,8 +152,9 @@ void ConsoleServer::Impl::message(const Request& req, Response& res) const {
       if (c != all.end()) schema = c->second.schema_json;
     }
   }
-  auto log = audit::event_log((*record)->events);  // the one place its rows become typed events
-  if (!log) return storage_failure(res, frame, log.error());
+  auto log = std::make_optional<audit::EventLog>();
+  log->events = (*record)->events;
+  for (const auto& e : log->events) log->hashes[e.seq] = events::hex(tlog::leaf_hash(events::encode_event(e.event)));
   std::vector<std::uint64_t> seqs;
   for (const auto& e : log->events) seqs.push_back(e.seq);
   auto proofs = prove_events([this] { return open_store(true); }, seqs);
@@ -172,7 +176,7 @@ void ConsoleServer::Impl::message_proof(const Request& req, Response& res) const
   if (refuse_message(*v, *record, frame, res)) return;
   // Only the message's own events: the proof of any other seq is another case's data.
   const auto& events = (*record)->events;
-  if (std::none_of(events.begin(), events.end(), [&](const store::LogEvent& e) { return e.seq == static_cast<std::uint64_t>(*seq); })) {
+  if (std::none_of(events.begin(), events.end(), [&](const events::LoggedEvent& e) { return e.seq == static_cast<std::uint64_t>(*seq); })) {
     return send_page(res, 404, frame, "<p class=\"error\">This message has no event with that seq.</p>");
   }
   if (!record_read(req, res, *v, frame, (*record)->row.case_ref, "")) return;
@@ -201,24 +205,26 @@ void ConsoleServer::Impl::case_page(const Request& req, Response& res) const {
   if (!as_of) return send_page(res, 400, frame, render_case_chooser(as_of.error().detail));
   const std::string partner = param(req, "partner");
   if (!record_read(req, res, *v, frame, case_ref, partner)) return;
-  auto s = open_store(true);
-  if (!s) return storage_failure(res, frame, s.error());
-  auto rows = s->read_case_log(case_ref);
-  if (!rows) return storage_failure(res, frame, rows.error());
-  auto log = audit::event_log(*rows);  // the one place the case's rows become typed events
-  if (!log) return storage_failure(res, frame, log.error());
+  // The case's events through the case index, each proven against the latest signed checkpoint.
+  auto proven = prove_case([this] { return open_store(true); }, case_ref);
+  if (!proven) return storage_failure(res, frame, proven.error());
+  auto log = std::make_optional<audit::EventLog>();
+  log->events = std::move(proven->events);
+  log->hashes = std::move(proven->leaf_hashes);
   CaseView view;
   view.case_ref = case_ref;
   for (const auto& e : log->events) {
-    // The console's own reads are events of the case too; they are not stops of its story.
-    if (e.event.kind() != events::Kind::kLogRead) view.event_times.push_back(e.event.at);
+    // The console's own reads are events of the case too, and the broker's starts concern it; they
+    // are not stops of its story.
+    const auto kind = e.event.kind();
+    if (kind != events::Kind::kLogRead && kind != events::Kind::kStarted) view.event_times.push_back(e.event.at);
   }
   std::sort(view.event_times.begin(), view.event_times.end());
   view.event_times.erase(std::unique(view.event_times.begin(), view.event_times.end()), view.event_times.end());
   // The first stop is just before the case began: what nobody knew yet.
   if (!view.event_times.empty()) view.event_times.insert(view.event_times.begin(), view.event_times.front() - 1);
   view.partners = audit::build_timeline(*log, {case_ref, "", 0}).partners;
-  view.verification = audit::verify_rows(*rows);
+  view.verification = std::move(proven->report);
   view.timeline = audit::build_timeline(*log, {case_ref, partner, *as_of});
   view.replay_html = audit::render_html(view.timeline, view.verification);
   if (options.contracts) {

@@ -624,9 +624,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   log().info("clock source={} sync={} basis={}", clock.source, clock.sync, clock.basis);
   std::optional<events::Started> previous_start;
   if (*previous) {
-    if (auto e = event_of(**previous); e && std::holds_alternative<events::Started>(e->record)) {
-      previous_start = std::get<events::Started>(std::move(e->record));
-    }
+    if (auto* st = std::get_if<events::Started>(&(*previous)->event.record)) previous_start = std::move(*st);
   }
   events::Event started;
   started.at = contracts::now_millis();

@@ -28,7 +28,7 @@ Error bad(std::string detail) { return Error{ErrorCode::kMalformedEnvelope, "eve
 // that a field added by a later version is named as such instead of showing up as a
 // non-canonical encoding. The asserts tie the counts to the schema's last field of each table.
 constexpr std::uint16_t kEventSlots = 15;
-constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 16, 1, 3, 12, 2, 1, 1, 1, 0, 1, 2, 2, 2, 11, 4, 5, 3, 2, 2, 2, 2};
+constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 16, 1, 3, 12, 2, 1, 1, 1, 0, 1, 2, 2, 2, 11, 5, 7, 7, 2, 2, 2, 2};
 constexpr std::uint16_t last_slot_count(std::uint16_t vt_offset) { return static_cast<std::uint16_t>((vt_offset - 4) / 2 + 1); }
 static_assert(last_slot_count(fb::Event::VT_DETAIL) == kEventSlots);
 static_assert(last_slot_count(fb::Started::VT_CLOCK_ERROR_US) == kRecordSlots[1]);
@@ -44,9 +44,9 @@ static_assert(last_slot_count(fb::DeadLettered::VT_REASON) == kRecordSlots[11]);
 static_assert(last_slot_count(fb::Redacted::VT_BASIS) == kRecordSlots[12]);
 static_assert(last_slot_count(fb::PolicyAllowed::VT_BASIS) == kRecordSlots[13]);
 static_assert(last_slot_count(fb::NormViolated::VT_CORRECTS) == kRecordSlots[14]);
-static_assert(last_slot_count(fb::Alert::VT_THRESHOLD) == kRecordSlots[15]);
-static_assert(last_slot_count(fb::Resent::VT_USER) == kRecordSlots[16]);
-static_assert(last_slot_count(fb::LogRead::VT_PURPOSE) == kRecordSlots[17]);
+static_assert(last_slot_count(fb::Alert::VT_CASES) == kRecordSlots[15]);
+static_assert(last_slot_count(fb::Resent::VT_PURPOSE) == kRecordSlots[16]);
+static_assert(last_slot_count(fb::LogRead::VT_CERTIFICATE_SUBJECT) == kRecordSlots[17]);
 static_assert(last_slot_count(fb::Undelivered::VT_REASON) == kRecordSlots[18]);
 static_assert(last_slot_count(fb::Shredded::VT_MESSAGES) == kRecordSlots[19]);
 static_assert(last_slot_count(fb::Hold::VT_USER) == kRecordSlots[20]);
@@ -213,20 +213,28 @@ struct RecordWriter {
   }
   Offset<void> operator()(const Alert& a) const {
     auto subject = text(fbb, a.subject);
-    return fb::CreateAlert(fbb, static_cast<fb::AlertKind>(a.kind), subject, a.value, a.threshold).Union();
+    auto cases = texts(fbb, a.cases);
+    return fb::CreateAlert(fbb, static_cast<fb::AlertKind>(a.kind), subject, a.value, a.threshold, cases).Union();
   }
   Offset<void> operator()(const Resent& r) const {
     auto new_id = text(fbb, r.new_message_id);
     auto target = text(fbb, r.target);
     auto user = text(fbb, r.user);
-    return fb::CreateResent(fbb, new_id, target, static_cast<wire::ReceiptStatus>(r.status), r.target_log_seq, user)
+    auto via = text(fbb, r.via);
+    auto purpose = text(fbb, r.purpose);
+    return fb::CreateResent(fbb, new_id, target, static_cast<wire::ReceiptStatus>(r.status), r.target_log_seq, user,
+                            via, purpose)
         .Union();
   }
   Offset<void> operator()(const LogRead& l) const {
     auto command = text(fbb, l.command);
     auto user = text(fbb, l.user);
     auto purpose = text(fbb, l.purpose);
-    return fb::CreateLogRead(fbb, command, user, purpose).Union();
+    auto role = text(fbb, l.role);
+    auto via = text(fbb, l.via);
+    auto certificate_sha256 = text(fbb, l.certificate_sha256);
+    auto certificate_subject = text(fbb, l.certificate_subject);
+    return fb::CreateLogRead(fbb, command, user, purpose, role, via, certificate_sha256, certificate_subject).Union();
   }
   Offset<void> operator()(const Undelivered& u) const {
     return fb::CreateUndelivered(fbb, u.attempt, text(fbb, u.reason)).Union();
@@ -363,7 +371,7 @@ Result<Record> read_record(const fb::Event& e) {
       const auto* a = e.detail_as_Alert();
       const auto kind = static_cast<std::uint8_t>(a->kind());
       if (kind > kLastAlertKind) return bad("alert: alert kind " + std::to_string(kind) + " is no known kind");
-      return Record{Alert{static_cast<AlertKind>(kind), str(a->subject()), a->value(), a->threshold()}};
+      return Record{Alert{static_cast<AlertKind>(kind), str(a->subject()), a->value(), a->threshold(), strs(a->cases())}};
     }
     case fb::Detail::Resent: {
       const auto* r = e.detail_as_Resent();
@@ -372,11 +380,12 @@ Result<Record> read_record(const fb::Event& e) {
         return bad("resent: receipt status " + std::to_string(status) + " is no known status");
       }
       return Record{Resent{str(r->new_message_id()), str(r->target()), static_cast<contracts::ReceiptStatus>(status),
-                           r->target_log_seq(), str(r->user())}};
+                           r->target_log_seq(), str(r->user()), str(r->via()), str(r->purpose())}};
     }
     case fb::Detail::LogRead: {
       const auto* l = e.detail_as_LogRead();
-      return Record{LogRead{str(l->command()), str(l->user()), str(l->purpose())}};
+      return Record{LogRead{str(l->command()), str(l->user()), str(l->purpose()), str(l->role()), str(l->via()),
+                            str(l->certificate_sha256()), str(l->certificate_subject())}};
     }
     case fb::Detail::Undelivered: {
       const auto* u = e.detail_as_Undelivered();

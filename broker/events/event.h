@@ -229,6 +229,7 @@ struct Alert {
   std::string subject;
   double value = 0;
   double threshold = 0;
+  std::vector<std::string> cases{};  // the cases it is about; one: also the event's case_ref
   bool operator==(const Alert&) const = default;
 };
 struct Resent {
@@ -237,12 +238,18 @@ struct Resent {
   contracts::ReceiptStatus status = contracts::ReceiptStatus::kAccepted;
   std::uint64_t target_log_seq = 0;
   std::string user;    // "user@host (uid N)"
+  std::string via{};     // "console" when re-sent from the console; "" from the CLI
+  std::string purpose{}; // why, as the operator stated it; "" = not stated
   bool operator==(const Resent&) const = default;
 };
 struct LogRead {
   std::string command;  // the command line
   std::string user;
   std::string purpose;  // why, as the reader stated it; "" = not stated
+  std::string role{};     // the console viewer's role ("inspector", ...); "" from a tool
+  std::string via{};      // "console", or "" from a tool
+  std::string certificate_sha256{};   // a console viewer's client certificate (hex SHA-256), if any
+  std::string certificate_subject{};  // its subject
   bool operator==(const LogRead&) const = default;
 };
 

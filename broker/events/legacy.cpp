@@ -42,6 +42,13 @@ const json& list(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_array() ? *it : kEmpty;
 }
+// A list of strings; an item of another type reads as its JSON text (the byte-for-byte check
+// then keeps the original).
+std::vector<std::string> texts(const json& j, const char* key) {
+  std::vector<std::string> out;
+  for (const auto& item : list(j, key)) out.push_back(item.is_string() ? item.get<std::string>() : item.dump());
+  return out;
+}
 
 std::optional<Digest> digest_of(std::string_view hex_text) { return digest_from_hex(hex_text); }
 
@@ -152,7 +159,7 @@ Record record_of(Kind kind, const json& d) {
     }
     case Kind::kAlert:
       return Alert{enum_named<AlertKind, kLastAlertKind>(text(d, "kind"), [](AlertKind k) { return to_string(k); }),
-                   text(d, "subject"), number(d, "value"), number(d, "threshold")};
+                   text(d, "subject"), number(d, "value"), number(d, "threshold"), texts(d, "cases")};
     case Kind::kResent: {
       Resent r;
       r.new_message_id = text(d, "new_message_id");
@@ -161,9 +168,18 @@ Record record_of(Kind kind, const json& d) {
                                                          [](contracts::ReceiptStatus s) { return contracts::to_string(s); });
       r.target_log_seq = integer<std::uint64_t>(d, "target_log_seq");
       r.user = text(d, "user");
+      r.via = text(d, "via");
+      r.purpose = text(d, "purpose");
       return r;
     }
-    case Kind::kLogRead: return LogRead{text(d, "command"), text(d, "user"), text(d, "purpose")};
+    case Kind::kLogRead: {
+      LogRead l{text(d, "command"), text(d, "user"), text(d, "purpose"), text(d, "role"), text(d, "via")};
+      if (auto it = d.find("certificate"); it != d.end() && it->is_object()) {
+        l.certificate_sha256 = text(*it, "sha256");
+        l.certificate_subject = text(*it, "subject");
+      }
+      return l;
+    }
     case Kind::kUndelivered: return Undelivered{integer<std::uint32_t>(d, "attempt"), text(d, "reason")};
     // Kinds newer than schema 4: no broker wrote them as rows; read from the detail as rendered.
     case Kind::kShredded: {

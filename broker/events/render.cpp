@@ -122,18 +122,28 @@ std::optional<json> record_json(const Record& record) {
             return j;
           },
           [](const Alert& a) -> std::optional<json> {
-            return json{{"kind", to_string(a.kind)}, {"subject", a.subject}, {"value", a.value}, {"threshold", a.threshold}};
+            json j{{"kind", to_string(a.kind)}, {"subject", a.subject}, {"value", a.value}, {"threshold", a.threshold}};
+            if (!a.cases.empty()) j["cases"] = a.cases;
+            return j;
           },
           [](const Resent& r) -> std::optional<json> {
-            return json{{"new_message_id", r.new_message_id},
+            json j{{"new_message_id", r.new_message_id},
                         {"target", r.target},
                         {"status", contracts::to_string(r.status)},
                         {"target_log_seq", r.target_log_seq},
                         {"user", r.user}};
+            if (!r.via.empty()) j["via"] = r.via;
+            if (!r.purpose.empty()) j["purpose"] = r.purpose;
+            return j;
           },
           [](const LogRead& l) -> std::optional<json> {
             json j{{"command", l.command}, {"user", l.user}};
             if (!l.purpose.empty()) j["purpose"] = l.purpose;
+            if (!l.role.empty()) j["role"] = l.role;
+            if (!l.via.empty()) j["via"] = l.via;
+            if (!l.certificate_sha256.empty()) {
+              j["certificate"] = {{"sha256", l.certificate_sha256}, {"subject", l.certificate_subject}};
+            }
             return j;
           },
           [](const Undelivered& u) -> std::optional<json> { return json{{"attempt", u.attempt}, {"reason", u.reason}}; },

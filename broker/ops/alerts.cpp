@@ -2,19 +2,6 @@
 
 namespace broker::ops {
 
-std::string_view to_string(AlertKind kind) {
-  switch (kind) {
-    case AlertKind::kBacklog: return "backlog";
-    case AlertKind::kOldestUndelivered: return "oldest_undelivered";
-    case AlertKind::kDeadLetters: return "dead_letters";
-    case AlertKind::kNormViolations: return "norm_violations";
-    case AlertKind::kPartnerSilent: return "partner_silent";
-    case AlertKind::kStoreNearlyFull: return "store_nearly_full";
-    case AlertKind::kCheckpointOverdue: return "checkpoint_overdue";
-  }
-  return "unknown";
-}
-
 std::vector<Alert> over_threshold(const AlertSnapshot& s, const AlertOptions& o) {
   std::vector<Alert> out;
   if (!o.enabled) return out;

@@ -15,22 +15,21 @@
 #include <utility>
 #include <vector>
 
+#include "broker/events/event.h"
 #include "broker/ops/options.h"
 
 namespace broker::ops {
 
-enum class AlertKind : std::uint8_t {
-  kBacklog,            // subject: recipient; value: undelivered deliveries
-  kOldestUndelivered,  // subject: recipient; value: age of the oldest undelivered message, ms
-  kDeadLetters,        // subject: recipient; value: dead letters since the last check
-  kNormViolations,     // subject: contract; value: norm violations since the last check
-  kPartnerSilent,      // subject: partner; value: ms since its last frame
-  kStoreNearlyFull,    // subject: "store"; value: bytes
-  kCheckpointOverdue,  // subject: "checkpoint"; value: ms since the last signing checkpoint
-};
-// "backlog", "oldest_undelivered", "dead_letters", "norm_violations", "partner_silent",
-// "store_nearly_full", "checkpoint_overdue".
-std::string_view to_string(AlertKind kind);
+// The handover log's alert kinds (broker/events/event.h), and their names (events::to_string):
+//   kBacklog            subject: recipient; value: undelivered deliveries
+//   kOldestUndelivered  subject: recipient; value: age of the oldest undelivered message, ms
+//   kDeadLetters        subject: recipient; value: dead letters since the last check
+//   kNormViolations     subject: contract; value: norm violations since the last check
+//   kPartnerSilent      subject: partner; value: ms since its last frame
+//   kStoreNearlyFull    subject: "store"; value: bytes
+//   kCheckpointOverdue  subject: "checkpoint"; value: ms since the last signing checkpoint
+using events::AlertKind;
+using events::to_string;
 
 struct Alert {
   AlertKind kind = AlertKind::kBacklog;

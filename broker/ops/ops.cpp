@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <system_error>
 
 #include "broker/ops/event_stream.h"
@@ -28,17 +27,12 @@ std::uint64_t file_bytes(const std::filesystem::path& path) {
   return ec ? 0 : static_cast<std::uint64_t>(n);
 }
 
-std::string alert_detail(const Alert& a) {
-  nlohmann::json d{{"kind", to_string(a.kind)}, {"subject", a.subject}, {"value", a.value}, {"threshold", a.threshold}};
-  if (!a.cases.empty()) d["cases"] = a.cases;
-  return d.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-store::LogEvent alert_event(const Alert& a, Millis at) {
-  store::LogEvent e;
+// An alert as a handover-log event. The subject also goes where `keten log` filters look for it;
+// an alert about one case's messages is part of that case's record (its replay shows it), one
+// about several names them and stays one event (counted once).
+events::Event alert_event(const Alert& a, Millis at) {
+  events::Event e;
   e.at = at;
-  e.event = "alert";
-  // The subject also goes where `keten log` filters look for it.
   switch (a.kind) {
     case AlertKind::kBacklog:
     case AlertKind::kOldestUndelivered:
@@ -48,10 +42,8 @@ store::LogEvent alert_event(const Alert& a, Millis at) {
     case AlertKind::kStoreNearlyFull:
     case AlertKind::kCheckpointOverdue: break;
   }
-  // An alert about one case's messages is part of that case's record: its replay shows it. One
-  // about several cases names them in the detail and stays one event (counted once).
   if (a.cases.size() == 1) e.case_ref = a.cases.front();
-  e.detail = alert_detail(a);
+  e.record = events::Alert{a.kind, a.subject, a.value, a.threshold, a.cases};
   return e;
 }
 
@@ -298,7 +290,7 @@ void Ops::append_alerts(store::SqliteStore& store) {
     return;
   }
   for (const auto& [alert, at] : unwritten_) {
-    if (auto r = store.append_log(alert_event(alert, at)); !r) {
+    if (auto r = store.append_event(alert_event(alert, at)); !r) {
       store.rollback();
       not_written(r.error().detail);
       return;

@@ -477,10 +477,10 @@ Result<std::optional<MessageRecord>> find_message_record(SqliteStore& store, con
   }
   // The message's events through the case index (an event of the message without its case, such
   // as a refusal before the case could be read, is not among them).
-  auto rows = store.read_case_log(record.row.case_ref);
-  if (!rows) return rows.error();
-  for (auto& row : *rows) {
-    if (row.message_id == message_id) record.events.push_back(std::move(row));
+  auto logged = store.read_case_events(record.row.case_ref);
+  if (!logged) return logged.error();
+  for (auto& e : *logged) {
+    if (e.event.message_id == message_id) record.events.push_back(std::move(e));
   }
   return std::optional<MessageRecord>(std::move(record));
 }

@@ -146,7 +146,7 @@ struct MessageRecord {
   std::string payload_digest;
   bool sealed = false;
   std::vector<Delivery> deliveries;   // by id
-  std::vector<LogEvent> events;       // ascending seq
+  std::vector<events::LoggedEvent> events;  // ascending seq
 };
 
 // nullopt for an unknown id.

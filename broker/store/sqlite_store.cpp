@@ -205,6 +205,13 @@ constexpr const char* kV4LogSelect =
 
 // Shared by next_pending, find_outbound and find_delivery_header; read_outbound() follows its column
 // order. Without the payload, an empty unsealed one is read in its place (nothing to decrypt).
+// The case index's key for the blocks that hold a broker start (`started` events carry no case but
+// concern every case: replay shows them). No case reference is empty, so it is never a case's key.
+constexpr std::string_view kStartsKey = "";
+// meta: present once every start in the log is indexed under kStartsKey (set when the store is
+// created, or by index_starts). The schema's creation writes it as a literal.
+constexpr std::string_view kStartsIndexedMeta = "starts_indexed";
+
 std::string outbound_select(bool with_payload, bool case_keys) {
   return std::string(
              "SELECT d.id, d.recipient, d.attempts, m.message_id, m.contract, m.version, m.case_ref,"
@@ -657,6 +664,10 @@ struct SqliteStore::Impl {
       const std::string insert = "INSERT INTO meta (key, value) VALUES ('schema_version', '" +
                                  std::to_string(kSchemaVersion) + "')";
       if (auto r = exec(insert.c_str(), what + " (create schema)"); !r) return r;
+      // A new log indexes every start from its first event on (kStartsKey).
+      if (auto r = exec("INSERT INTO meta (key, value) VALUES ('starts_indexed', '1')", what + " (create schema)"); !r) {
+        return r;
+      }
       log().info("store created path={} schema_version={}", path, kSchemaVersion);
       return {};
     }
@@ -895,6 +906,63 @@ struct SqliteStore::Impl {
     }
     return event;
   }
+  // The events of the blocks the case index lists under `key` that `keep` accepts, ascending seq.
+  template <class Keep>
+  Result<std::vector<events::LoggedEvent>> indexed_events(std::string_view key, std::string_view what, Keep&& keep) {
+    std::vector<events::LoggedEvent> out;
+    auto q = query(read_case_blocks, what);
+    q.text(key);
+    for (;;) {
+      auto row = q.next();
+      if (!row) return row.error();
+      if (!*row) return out;
+      const auto first = static_cast<std::uint64_t>(q.int64_at(0));
+      const auto count = static_cast<std::uint64_t>(q.int64_at(1));
+      const std::string blob = q.blob_at(2);
+      auto parts = split_block(first, count, blob);
+      if (!parts) return storage_error(what, parts.error().detail);
+      for (std::uint64_t i = 0; i < count; ++i) {
+        auto event = decode_at(first + i, (*parts)[i], what);
+        if (!event) return event.error();
+        if (keep(*event)) out.push_back({first + i, std::move(*event)});
+      }
+    }
+  }
+  // Indexes the blocks that hold a `started` event under kStartsKey, once per store: a store
+  // whose broker started before starts were indexed is read whole here (at the owner's open).
+  Result<void> index_starts() {
+    auto indexed = meta(kStartsIndexedMeta);
+    if (!indexed) return indexed.error();
+    if (*indexed) return {};
+    std::vector<std::uint64_t> blocks;
+    auto q = query(read_blocks_from, "index broker starts");
+    q.int64(1);
+    for (;;) {
+      auto row = q.next();
+      if (!row) return row.error();
+      if (!*row) break;
+      const auto first = static_cast<std::uint64_t>(q.int64_at(0));
+      const auto count = static_cast<std::uint64_t>(q.int64_at(1));
+      const std::string blob = q.blob_at(2);
+      auto parts = split_block(first, count, blob);
+      if (!parts) return storage_error("index broker starts", parts.error().detail);
+      for (const auto& bytes : *parts) {
+        auto event = events::decode_event(bytes);
+        if (event && event->kind() == events::Kind::kStarted) {
+          blocks.push_back(first);
+          break;
+        }
+      }
+    }
+    for (auto first : blocks) {
+      auto insert = query(insert_case_block, "index broker starts");
+      insert.text(kStartsKey).int64(clamp_to_int64(first));
+      if (auto r = insert.run(); !r) return r;
+    }
+    if (auto r = put_meta(kStartsIndexedMeta, "1"); !r) return r;
+    log().info("broker starts indexed path={} blocks={}", path, blocks.size());
+    return {};
+  }
   Result<std::vector<events::LoggedEvent>> events_between(std::uint64_t from, std::uint64_t to, std::string_view what) {
     std::vector<events::LoggedEvent> out;
     Result<void> bad;
@@ -999,6 +1067,7 @@ struct SqliteStore::Impl {
     std::vector<std::string_view> cases;
     for (const auto& p : pending) {
       if (!p.case_ref.empty()) cases.push_back(p.case_ref);
+      if (p.started) cases.push_back(kStartsKey);  // a broker start concerns every case
     }
     std::sort(cases.begin(), cases.end());
     cases.erase(std::unique(cases.begin(), cases.end()), cases.end());
@@ -1527,6 +1596,11 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
         return r.error();
       }
     }
+    if (auto r = store.begin(); !r) return r.error();
+    if (auto r = store.impl_->index_starts(); !r || !(r = store.commit())) {
+      store.rollback();
+      return r.error();
+    }
     const LogHead head = store.log_head();
     if (auto r = lock->claim({head.seq, head.hash}, contracts::now_millis()); !r) return r.error();
     store.impl_->lock = std::move(lock);
@@ -1904,25 +1978,25 @@ Result<std::vector<events::LoggedEvent>> SqliteStore::read_events(std::uint64_t 
 
 Result<std::vector<events::LoggedEvent>> SqliteStore::read_case_events(std::string_view case_ref) {
   if (auto r = impl_->write_block(); !r) return r.error();
+  if (case_ref.empty()) return std::vector<events::LoggedEvent>{};
+  return impl_->indexed_events(case_ref, "read_case_events",
+                               [&](const events::Event& e) { return e.case_ref == case_ref; });
+}
+
+Result<std::vector<events::LoggedEvent>> SqliteStore::read_started_events() {
+  if (auto r = impl_->write_block(); !r) return r.error();
+  auto is_start = [](const events::Event& e) { return e.kind() == events::Kind::kStarted; };
+  auto indexed = impl_->meta(kStartsIndexedMeta);
+  if (!indexed) return indexed.error();
+  if (*indexed) return impl_->indexed_events(kStartsKey, "read_started_events", is_start);
+  // Not indexed yet (a store no broker of this version has opened): the whole log, read once.
   std::vector<events::LoggedEvent> out;
-  if (case_ref.empty()) return out;
-  auto q = impl_->query(impl_->read_case_blocks, "read_case_events");
-  q.text(case_ref);
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    const auto first = static_cast<std::uint64_t>(q.int64_at(0));
-    const auto count = static_cast<std::uint64_t>(q.int64_at(1));
-    const std::string blob = q.blob_at(2);
-    auto parts = split_block(first, count, blob);
-    if (!parts) return storage_error("read_case_events", parts.error().detail);
-    for (std::uint64_t i = 0; i < count; ++i) {
-      auto event = Impl::decode_at(first + i, (*parts)[i], "read_case_events");
-      if (!event) return event.error();
-      if (event->case_ref == case_ref) out.push_back({first + i, std::move(*event)});
-    }
-  }
+  auto r = impl_->each_event_bytes(1, impl_->tree.size(), "read_started_events", [&](std::uint64_t seq, std::string_view bytes) {
+    if (auto event = events::decode_event(bytes); event && is_start(*event)) out.push_back({seq, std::move(*event)});
+    return true;
+  });
+  if (!r) return r.error();
+  return out;
 }
 
 Result<std::optional<std::string>> SqliteStore::latest_checkpoint_note() {
@@ -1975,11 +2049,11 @@ Result<std::vector<LogEvent>> SqliteStore::read_case_log(std::string_view case_r
   return impl_->chained_rows(*events);
 }
 
-Result<std::optional<LogEvent>> SqliteStore::last_started_event() {
+Result<std::optional<events::LoggedEvent>> SqliteStore::last_started_event() {
   if (auto r = impl_->write_block(); !r) return r.error();
   auto seq = impl_->meta("last_started_seq");
   if (!seq) return seq.error();
-  if (!*seq) return std::optional<LogEvent>();
+  if (!*seq) return std::optional<events::LoggedEvent>();
   std::uint64_t n = 0;
   std::from_chars((*seq)->data(), (*seq)->data() + (*seq)->size(), n);
   auto events = read_events(n, 1);
@@ -1987,7 +2061,7 @@ Result<std::optional<LogEvent>> SqliteStore::last_started_event() {
   if (events->empty() || events->front().seq != n || events->front().event.kind() != events::Kind::kStarted) {
     return storage_error("last_started_event", "meta last_started_seq " + **seq + " is not a started event");
   }
-  return std::optional<LogEvent>(Impl::legacy_row(n, events->front().event));
+  return std::optional<events::LoggedEvent>(std::move(events->front()));
 }
 
 Result<std::uint64_t> SqliteStore::log_seq_since(Millis at) {

@@ -259,6 +259,10 @@ class SqliteStore {
   // The events about one case, ascending seq, through the case index (only the blocks holding the
   // case are read).
   [[nodiscard]] Result<std::vector<events::LoggedEvent>> read_case_events(std::string_view case_ref);
+  // Every `started` event (the broker's starts, which concern every case open at the time), ascending
+  // seq: through the case index, which lists the blocks holding one (a store whose starts were not
+  // indexed yet, before a broker of this version opened it, is read whole).
+  [[nodiscard]] Result<std::vector<events::LoggedEvent>> read_started_events();
   // The newest signed checkpoint note (C2SP tlog-checkpoint text with its signature line), or
   // nullopt when none was signed.
   [[nodiscard]] Result<std::optional<std::string>> latest_checkpoint_note();
@@ -295,8 +299,8 @@ class SqliteStore {
   [[nodiscard]] Result<std::uint64_t> log_seq_since(Millis at);
   // The `accepted` event of one message (through messages.log_seq), or nullopt.
   [[nodiscard]] Result<std::optional<events::LoggedEvent>> accepted_event(std::string_view message_id);
-  // The latest `started` event (its seq is kept in meta), or nullopt. prev_hash and hash are empty.
-  [[nodiscard]] Result<std::optional<LogEvent>> last_started_event();
+  // The latest `started` event (its seq is kept in meta), or nullopt.
+  [[nodiscard]] Result<std::optional<events::LoggedEvent>> last_started_event();
   // seq and Merkle root (hex) of the events written so far (see LogHead).
   LogHead log_head() const;
   // seq and schema-4 chain hash of the head, computed from the nearest known chain value: what a

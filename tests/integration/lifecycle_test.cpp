@@ -286,7 +286,6 @@ TEST_CASE("a backup taken under load is a consistent prefix, verifies, and resto
   INFO(backup.out << backup.err);
   REQUIRE(backup.exit_code == 0);
   CHECK_THAT(backup.out, Contains("quick_check: ok"));
-  CHECK_THAT(backup.out, Contains("log intact: seq 1.."));
   CHECK_THAT(backup.out, Contains("Merkle tree: intact: "));
   CHECK((fs::status(copy).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
   CHECK_FALSE(fs::exists(copy.string() + "-wal"));

@@ -581,39 +581,36 @@ TEST_CASE("replay --into a second broker yields the same accepted messages, link
   CHECK(broker::audit::verify_log(source_data, {key.public_hex}).ok);
 }
 
-TEST_CASE("keten log replay --fast gives the case's timeline from the case index, saying what it checked",
+TEST_CASE("keten log replay proves the case's events and the broker's starts against the latest checkpoint",
           "[integration][audit]") {
   BrokerHarness h;
   played_and_stopped(h);
   const std::string store = h.options().store.string();
-  auto full = run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase, "--format", "json"});
+  auto proven = run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase, "--format", "json"});
   auto fast = run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase, "--format", "json", "--fast"});
-  INFO(full.err << fast.err);
-  REQUIRE(full.exit_code == 0);
+  INFO(proven.err << fast.err);
+  REQUIRE(proven.exit_code == 0);
   REQUIRE(fast.exit_code == 0);
-  const auto full_json = nlohmann::json::parse(full.out);
+  const auto proven_json = nlohmann::json::parse(proven.out);
   const auto fast_json = nlohmann::json::parse(fast.out);
-  CHECK(full_json["verification"]["scope"] == "chain");
-  CHECK(fast_json["verification"]["scope"] == "rows");
-  CHECK(fast_json["verification"]["ok"] == true);
-  REQUIRE(fast_json["events"].size() > 0);
-  // The same rows in the same order, plus the log_read row the first replay recorded about the case;
-  // the full replay also shows the broker start in effect (a row of no case, which --fast does not read).
+  CHECK(proven_json["verification"]["scope"] == "proofs");
+  CHECK(proven_json["verification"]["ok"] == true);
+  CHECK(proven_json["verification"]["signed_up_to"].get<std::uint64_t>() > 0);
+  REQUIRE(proven_json["events"].size() > 0);
+  // The broker's start comes first (it concerns every case), then the case's own events.
+  CHECK(proven_json["events"][0]["event"] == "started");
+  for (std::size_t i = 1; i < proven_json["events"].size(); ++i) CHECK(proven_json["events"][i]["event"] != "started");
+  // --fast is accepted and changes nothing but the log_read the first replay recorded.
   auto fast_events = fast_json["events"];
-  auto full_events = nlohmann::json::array();
-  for (const auto& e : full_json["events"]) {
-    if (e["event"] != "started") full_events.push_back(e);
-  }
-  CHECK(full_events.size() + 1 == full_json["events"].size());
-  REQUIRE(fast_events.size() == full_events.size() + 1);
+  REQUIRE(fast_events.size() == proven_json["events"].size() + 1);
   CHECK(fast_events.back()["event"] == "log_read");
   fast_events.erase(fast_events.end() - 1);
-  CHECK(fast_events == full_events);
-  auto text = run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase, "--fast"});
+  CHECK(fast_events == proven_json["events"]);
+  auto text = run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase});
   REQUIRE(text.exit_code == 0);
-  CHECK_THAT(text.out, Contains("case rows intact") && Contains("keten log verify"));
+  CHECK_THAT(text.out, Contains("case events proven: ") && Contains("keten log verify"));
 
-  // An event of the case whose bytes in its block are no longer an event: the fast replay names
+  // An event of the case whose bytes in its block are no longer an event: the replay names
   // it and exits 1. (An event re-encoded with other values still decodes; the rows the store hands
   // out carry no stored hash any more, so only the tree and its checkpoints show that edit:
   // tree_log_test.cpp, and the test above.)
@@ -625,6 +622,19 @@ TEST_CASE("keten log replay --fast gives the case's timeline from the case index
     }
   }
   REQUIRE(accepted_seq > 0);
+  // An event re-encoded with another value still decodes, but the proofs no longer lead to the
+  // signed root: exit 1, not intact. (Every proof whose path holds the edited leaf's subtree
+  // fails, so the first failing one can be an earlier event; keten log verify names the edited one.)
+  const auto received_seq = proven_json["events"][1]["seq"].get<std::uint64_t>();
+  rewrite_event(store, received_seq, [](const broker::events::Event& e) {
+    auto changed = e;
+    changed.at += 1;
+    return broker::events::encode_event(changed);
+  });
+  auto edited = run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase});
+  INFO(edited.out << edited.err);
+  CHECK(edited.exit_code == 1);
+  CHECK_THAT(edited.out, Contains("LOG NOT INTACT: first bad seq ") && Contains("is not in the tree of"));
   rewrite_event(store, accepted_seq, [](const broker::events::Event&) { return std::string("not an event"); });
   auto tampered = run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase, "--fast"});
   INFO(tampered.out << tampered.err);

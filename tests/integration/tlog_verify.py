@@ -283,6 +283,31 @@ def verify(checkpoint_note, vkey_text, proofs):
 
 # --- v2 case bundles (docs/handover-log-format.md, "Case bundles") -------------------------------
 
+KIND_STARTED = 1  # the `detail` union's member for a broker start (handover-log-format.md §1)
+
+
+def event_kind(data):
+    """The kind of an event's bytes: the type byte of its `detail` union, slot 13 of the root
+    table (0 when absent); Rejected when a position is outside."""
+    if len(data) < 8 or data[4:8] != b"KEV1":
+        raise Rejected("event: not an event (no KEV1 identifier)")
+
+    def u(p, n):
+        if p < 0 or p + n > len(data):
+            raise Rejected("event: a position outside the bytes")
+        return int.from_bytes(data[p:p + n], "little")
+
+    t = u(0, 4)
+    s = u(t, 4)
+    s = s - (1 << 32) if s >= 1 << 31 else s
+    vt = t - s
+    slot = 13
+    if 4 + 2 * slot + 2 > u(vt, 2):
+        return 0
+    off = u(vt + 4 + 2 * slot, 2)
+    return 0 if off == 0 else u(t + off, 1)
+
+
 def event_case_ref(data):
     """The case_ref (slot 4 of the root table) of an event's bytes, read as
     docs/transparency-log.md §10 "Reading the bytes" says; Rejected when a position is outside."""
@@ -376,7 +401,7 @@ def verify_case_bundle(text, vkey_text):
             raise Rejected(f"event seq {seq} is outside the signed tree of {size}")
         data = b64(line["event"], f"event seq {seq}")
         ref = event_case_ref(data)
-        if ref != case:
+        if ref != case and not (ref == "" and event_kind(data) == KIND_STARTED):
             raise Rejected(f"event seq {seq} is of case {ref!r}, not of {case}")
         proof = []
         for k in line["proof"]:

@@ -91,15 +91,19 @@ TEST_CASE("a whole-log bundle verifies as the log it came from", "[audit][v2][bu
   }
 }
 
-TEST_CASE("a case bundle verifies offline and holds only that case", "[audit][v2][bundle]") {
+TEST_CASE("a case bundle verifies offline and holds only that case and the broker starts", "[audit][v2][bundle]") {
   auto log = v2_test::make_log(10);
   const std::string text = case_bundle(log);
   auto r = verify_case(text);
   CHECK(r.ok());
-  CHECK(r.proven == 15);  // messages 1, 4, 7: five events each
+  CHECK(r.proven == 16);  // messages 1, 4, 7: five events each, and the broker's start
   CHECK(r.checkpoint.size == 51);
   auto b = broker::audit::read_bundle_v2(text);
-  for (const auto& e : b->events) CHECK(broker::events::decode_event(e.bytes)->case_ref == v2_test::kCases[1]);
+  REQUIRE(b->events.size() == 16);
+  CHECK(broker::events::decode_event(b->events.front().bytes)->kind() == broker::events::Kind::kStarted);
+  for (std::size_t i = 1; i < b->events.size(); ++i) {
+    CHECK(broker::events::decode_event(b->events[i].bytes)->case_ref == v2_test::kCases[1]);
+  }
   SECTION("without a key, the bundle's own vkey, said so") {
     auto stated = broker::audit::write_case_bundle(log.source, v2_test::kCases[1], *log.source.node_reader(), 1,
                                                    broker::tlog::format_verifier_key(v2_test::signer().verifier));
@@ -116,57 +120,61 @@ TEST_CASE("a case bundle names each bad event", "[audit][v2][bundle][tamper]") {
   auto log = v2_test::make_log(10);
   const std::string text = case_bundle(log);
   auto b = *broker::audit::read_bundle_v2(text);
-  // Line 3 (index 3) is the first event line: seq 7 (message 1 received).
-  REQUIRE(b.events.front().seq == 7);
-  const std::string first_b64 = broker::tlog::to_base64(b.events.front().bytes);
+  // Line 4 (index 3) is the broker's start (seq 1); line 5 (index 4) the case's first event: seq 7
+  // (message 1 received).
+  REQUIRE(b.events.front().seq == 1);
+  REQUIRE(b.events[1].seq == 7);
+  const std::string first_b64 = broker::tlog::to_base64(b.events[1].bytes);
   SECTION("an edited event") {
-    auto event = *broker::events::decode_event(b.events[1].bytes);
+    auto event = *broker::events::decode_event(b.events[2].bytes);
     event.recipient = "NOBODY";
-    auto bad = edit_line(text, 4, broker::tlog::to_base64(b.events[1].bytes), broker::tlog::to_base64(broker::events::encode_event(event)));
+    auto bad = edit_line(text, 5, broker::tlog::to_base64(b.events[2].bytes), broker::tlog::to_base64(broker::events::encode_event(event)));
     auto r = verify_case(bad);
     REQUIRE_FALSE(r.ok());
     CHECK(r.findings.front().first_seq == 8);
-    CHECK_THAT(r.findings.front().problem, Catch::Contains("event seq 8 (line 5) is not in the signed tree"));
+    CHECK_THAT(r.findings.front().problem, Catch::Contains("event seq 8 (line 6) is not in the signed tree"));
   }
   SECTION("a corrupt event") {
-    std::string bytes = b.events.front().bytes;
+    std::string bytes = b.events[1].bytes;
     bytes[4] = 'X';
-    auto r = verify_case(edit_line(text, 3, first_b64, broker::tlog::to_base64(bytes)));
+    auto r = verify_case(edit_line(text, 4, first_b64, broker::tlog::to_base64(bytes)));
     REQUIRE_FALSE(r.ok());
-    CHECK_THAT(r.findings.front().problem, Catch::Contains("event seq 7 (line 4) is corrupt: event:"));
+    CHECK_THAT(r.findings.front().problem, Catch::Contains("event seq 7 (line 5) is corrupt: event:"));
   }
   SECTION("a proof for the wrong tree size") {
     auto proof = *broker::tlog::inclusion_proof(6, 20, *log.source.node_reader());
     std::string refs;
     auto lines = lines_of(text);
-    // A fresh hashes line holding only that proof, and the event pointing at it.
+    // The hashes line with that proof appended (the broker start's proof keeps its hashes), and the
+    // event pointing at it.
     std::string table;
+    for (const auto& h : b.hashes) table.append(reinterpret_cast<const char*>(h.data()), h.size());
     for (std::size_t k = 0; k < proof.size(); ++k) {
       table.append(reinterpret_cast<const char*>(proof[k].data()), proof[k].size());
-      refs += (k ? "," : "") + std::to_string(k);
+      refs += (k ? "," : "") + std::to_string(b.hashes.size() + k);
     }
     lines[2] = "{\"hashes\":\"" + broker::tlog::to_base64(table) + "\",\"type\":\"hashes\"}";
-    lines[3] = "{\"event\":\"" + first_b64 + "\",\"proof\":[" + refs + "],\"seq\":7,\"type\":\"event\"}";
+    lines[4] = "{\"event\":\"" + first_b64 + "\",\"proof\":[" + refs + "],\"seq\":7,\"type\":\"event\"}";
     auto r = verify_case(join(lines));
     REQUIRE_FALSE(r.ok());
     CHECK(r.findings.front().first_seq == 7);
-    CHECK_THAT(r.findings.front().problem, Catch::Contains("event seq 7 (line 4) is not in the signed tree"));
+    CHECK_THAT(r.findings.front().problem, Catch::Contains("event seq 7 (line 5) is not in the signed tree"));
   }
   SECTION("an event of another case") {
     auto other = *broker::audit::read_bundle_v2(case_bundle(log, v2_test::kCases[0]));
     auto lines = lines_of(text);
     auto other_lines = lines_of(case_bundle(log, v2_test::kCases[0]));
-    lines[3] = other_lines[3];  // seq 2 of case 0, with its proof refs into the other table
+    lines[4] = other_lines[4];  // seq 2 of case 0, with its proof refs into the other table
     auto r = verify_case(join(lines));
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.findings.front().problem, Catch::Contains("is of case '9990012345', not of 9990022222"));
   }
   SECTION("a deleted event line: the counts disagree") {
     auto lines = lines_of(text);
-    lines.erase(lines.begin() + 5);
+    lines.erase(lines.begin() + 6);
     auto r = verify_case(join(lines));
     REQUIRE_FALSE(r.ok());
-    CHECK_THAT(r.findings.front().problem, Catch::Contains("the header says 15 events and the end line 15, the bundle holds 14"));
+    CHECK_THAT(r.findings.front().problem, Catch::Contains("the header says 16 events and the end line 16, the bundle holds 15"));
   }
   SECTION("a proof naming a hash the bundle does not have") {
     auto r = verify_case(edit_line(text, 3, "\"proof\":[0", "\"proof\":[9999"));
@@ -194,7 +202,7 @@ TEST_CASE("bad bundle input is an error naming the line, never a crash", "[audit
   };
   auto lines = lines_of(text);
   CHECK_THAT(error_of(""), Catch::Contains("the bundle is empty"));
-  CHECK_THAT(error_of(text.substr(0, text.size() - 30)), Catch::Contains("line 9: not a JSON object"));
+  CHECK_THAT(error_of(text.substr(0, text.size() - 30)), Catch::Contains("line 10: not a JSON object"));
   {
     auto l = lines;
     l.insert(l.begin() + 3, "garbage \x01\xff{");
@@ -212,7 +220,7 @@ TEST_CASE("bad bundle input is an error naming the line, never a crash", "[audit
   CHECK_THAT(error_of(edit_line(text, 2, "\"hashes\":\"", "\"hashes\":\"*")), Catch::Contains("line 3: hashes: bad base64"));
   CHECK_THAT(error_of(edit_line(text, 0, "\"version\":2", "\"version\":3")), Catch::Contains("line 1: not a version 2"));
   CHECK_THAT(error_of(edit_line(text, 3, "\"type\":\"event\"", "\"type\":\"evil\"")), Catch::Contains("line 4: unknown line type \"evil\""));
-  CHECK_THAT(error_of(text + "{}\n"), Catch::Contains("line 10: text after the end line"));
+  CHECK_THAT(error_of(text + "{}\n"), Catch::Contains("line 11: text after the end line"));
   // Every truncation of the file is refused or parsed, never a crash.
   for (std::size_t n = 0; n < text.size(); n += 7) (void)broker::audit::read_bundle_v2(text.substr(0, n));
 }

@@ -152,9 +152,10 @@ int main(int argc, char** argv) {
   write(dir / "case.bundle", good);
   const auto bundle = must(broker::audit::read_bundle_v2(good));
   {
-    auto event = must(broker::events::decode_event(bundle.events[1].bytes));  // seq 8
+    // events[0] is the broker's start (seq 1), events[1] the case's seq 7.
+    auto event = must(broker::events::decode_event(bundle.events[2].bytes));  // seq 8
     event.recipient = "NOBODY";
-    write(dir / "case-edited.bundle", replace(good, broker::tlog::to_base64(bundle.events[1].bytes),
+    write(dir / "case-edited.bundle", replace(good, broker::tlog::to_base64(bundle.events[2].bytes),
                                               broker::tlog::to_base64(broker::events::encode_event(event))));
   }
   {
@@ -191,14 +192,14 @@ int main(int argc, char** argv) {
     for (const auto& h : bundle.hashes) table.append(reinterpret_cast<const char*>(h.data()), h.size());
     const std::string old_table = broker::tlog::to_base64(table);
     nlohmann::json refs = nlohmann::json::array();
-    for (auto ref : other_bundle.events.front().proof) {
+    for (auto ref : other_bundle.events[1].proof) {
       refs.push_back(table.size() / 32);
       const auto& h = other_bundle.hashes[ref];
       table.append(reinterpret_cast<const char*>(h.data()), h.size());
     }
     lines[2] = replace(lines[2], old_table, broker::tlog::to_base64(table));
-    lines[3] = nlohmann::json{{"type", "event"}, {"seq", other_bundle.events.front().seq},
-                              {"event", broker::tlog::to_base64(other_bundle.events.front().bytes)}, {"proof", refs}}.dump();
+    lines[4] = nlohmann::json{{"type", "event"}, {"seq", other_bundle.events[1].seq},
+                              {"event", broker::tlog::to_base64(other_bundle.events[1].bytes)}, {"proof", refs}}.dump();
     write(dir / "case-other-case.bundle", join(lines));
   }
   {

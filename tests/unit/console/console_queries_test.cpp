@@ -271,8 +271,9 @@ TEST_CASE("a message record holds its header, deliveries and log rows", "[consol
   CHECK((*r)->deliveries[0].attempts == 2);
   CHECK((*r)->deliveries[0].state == store::DeliveryState::kInFlight);
   REQUIRE((*r)->events.size() == 1);
-  CHECK((*r)->events[0].event == "accepted");
-  CHECK((*r)->events[0].hash.size() == 64);
+  CHECK((*r)->events[0].event.kind() == broker::events::Kind::kAccepted);
+  CHECK((*r)->events[0].event.message_id == "m-1");
+  CHECK((*r)->events[0].seq > 0);
   auto none = store::find_message_record(f.s, "nope");
   REQUIRE(none);
   CHECK_FALSE(*none);

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/console/resend.h"
+#include "broker/events/render.h"
 
 using namespace broker::console;
 
@@ -19,7 +20,7 @@ broker::store::StoredMessage original() {
   m.requested_recipients = {"BRAVO"};
   m.sender = "ALPHA";
   m.payload = R"({"a":1})";
-  m.payload_digest = "d1";
+  m.payload_digest = std::string(64, 'd');
   return m;
 }
 
@@ -40,29 +41,36 @@ TEST_CASE("a resend is a new message linked to the original, with links into the
   CHECK(resend_submit(m, "", {}).header.recipients == std::vector<std::string>{"BRAVO"});
 }
 
-TEST_CASE("the resent row names the original, the operator and how it was done", "[console]") {
+TEST_CASE("the resent event names the original, the operator and how it was done", "[console]") {
   const auto m = original();
   const auto sent = resend_submit(m, "BRAVO", {});
   contracts::Receipt receipt;
   receipt.status = contracts::ReceiptStatus::kAccepted;
   receipt.log_seq = 42;
   auto console = resent_event(m, "BRAVO", 7, sent, receipt, {"anna", "/etc/profiles", "console", "incident 9"}, 1000);
-  CHECK(console.event == "resent");
+  CHECK(console.kind() == broker::events::Kind::kResent);
   CHECK(console.message_id == "m-2");
   CHECK(console.sender == "ALPHA");
   CHECK(console.recipient == "BRAVO");
   CHECK(console.delivery_id == 7);
-  CHECK(console.payload_digest == "d1");
+  REQUIRE(console.payload_digest);
+  CHECK(broker::events::hex(*console.payload_digest) == m.payload_digest);
   CHECK(console.at == 1000);
-  auto d = nlohmann::json::parse(console.detail);
-  CHECK(d["new_message_id"] == sent.header.message_id);
-  CHECK(d["user"] == "anna");
-  CHECK(d["via"] == "console");
-  CHECK(d["purpose"] == "incident 9");
-  CHECK(d["status"] == "accepted");
-  CHECK(d["target_log_seq"] == 42);
-  // keten log's rows keep exactly their keys.
-  auto cli = nlohmann::json::parse(resent_event(m, "", 0, sent, receipt, {"u@h (uid 0)", "p.toml", "", ""}, 1).detail);
+  const auto& r = std::get<broker::events::Resent>(console.record);
+  CHECK(r.new_message_id == sent.header.message_id);
+  CHECK(r.target == "/etc/profiles");
+  CHECK(r.user == "anna");
+  CHECK(r.via == "console");
+  CHECK(r.purpose == "incident 9");
+  CHECK(r.status == contracts::ReceiptStatus::kAccepted);
+  CHECK(r.target_log_seq == 42);
+  // keten log's events render exactly the keys its rows always had.
+  auto cli = nlohmann::json::parse(
+      broker::events::detail_json(resent_event(m, "", 0, sent, receipt, {"u@h (uid 0)", "p.toml", "", ""}, 1)));
   CHECK(cli.size() == 5);
   CHECK_FALSE(cli.contains("via"));
+  // The console's render them too, as the console's rows did.
+  auto d = nlohmann::json::parse(broker::events::detail_json(console));
+  CHECK(d["via"] == "console");
+  CHECK(d["purpose"] == "incident 9");
 }
