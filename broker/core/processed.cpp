@@ -78,8 +78,8 @@ Result<std::uint64_t> record_processed(store::SqliteStore& store, store::Process
   auto d = store.find_delivery_header(id);
   if (!d) return d.error();
   if (!*d) return Error{ErrorCode::kUnknownDelivery, "no delivery " + id_text + " for " + partner};
-  events::Event e = delivery_event(events::Processed{report.outcome, report.reason, (*state)->acked_at},
-                                   (*d)->header, (*d)->sender, (*d)->payload_digest, partner, id, now);
+  events::Event e = delivery_event(events::Processed{report.outcome, report.reason, (*state)->acked_at}, (*d)->header,
+                                   (*d)->sender, (*d)->payload_digest, partner, id, now);
   auto seq = record_event(store, e);
   if (!seq) return seq.error();
   if (auto r = reports.add({id, report.outcome, now, *seq}); !r) return r.error();

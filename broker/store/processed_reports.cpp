@@ -31,8 +31,8 @@ Result<ProcessedReports> ProcessedReports::open(SqliteStore& store) {
   if (sqlite3_exec(impl->db, kProcessedSql, nullptr, nullptr, nullptr) != SQLITE_OK) {
     return sql_error("create processed_reports", impl->db);
   }
-  if (auto r = sql_prepare(impl->db, impl->find,
-                           "SELECT outcome, at, log_seq FROM processed_reports WHERE delivery_id = ?");
+  if (auto r =
+          sql_prepare(impl->db, impl->find, "SELECT outcome, at, log_seq FROM processed_reports WHERE delivery_id = ?");
       !r) {
     return r.error();
   }
@@ -55,10 +55,9 @@ Result<std::optional<ProcessedReport>> ProcessedReports::find(std::int64_t deliv
   auto row = q.next();
   if (!row) return row.error();
   if (!*row) return std::optional<ProcessedReport>();
-  return std::optional<ProcessedReport>(ProcessedReport{delivery_id,
-                                                        q.int64_at(0) == 2 ? contracts::ProcessedOutcome::kRefused
-                                                                           : contracts::ProcessedOutcome::kDone,
-                                                        q.int64_at(1), static_cast<std::uint64_t>(q.int64_at(2))});
+  return std::optional<ProcessedReport>(ProcessedReport{
+      delivery_id, q.int64_at(0) == 2 ? contracts::ProcessedOutcome::kRefused : contracts::ProcessedOutcome::kDone,
+      q.int64_at(1), static_cast<std::uint64_t>(q.int64_at(2))});
 }
 
 Result<void> ProcessedReports::add(const ProcessedReport& report) {
