@@ -235,6 +235,16 @@ Result<Envelope> read_body(const wire::Frame* frame) {
       }
       return Envelope{AckReceipt{std::move(*ids), std::move(*seqs), str(a->checkpoint())}};
     }
+    case wire::Body::Processed: {
+      const auto* p = frame->body_as_Processed();
+      const auto outcome = static_cast<std::uint8_t>(p->outcome());
+      if (outcome != static_cast<std::uint8_t>(ProcessedOutcome::kDone) &&
+          outcome != static_cast<std::uint8_t>(ProcessedOutcome::kRefused)) {
+        return malformed(outcome == 0 ? std::string("processed without an outcome (done or refused)")
+                                      : "processed outcome " + std::to_string(outcome) + " is not done (1) or refused (2)");
+      }
+      return Envelope{Processed{p->delivery_id(), static_cast<ProcessedOutcome>(outcome), str(p->reason())}};
+    }
     case wire::Body::NONE:
       break;
   }
@@ -334,9 +344,22 @@ struct Encoder {
     auto checkpoint = a.checkpoint.empty() ? Offset<flatbuffers::String>() : fbb.CreateString(a.checkpoint);
     return {wire::Body::AckReceipt, wire::CreateAckReceipt(fbb, ids, seqs, checkpoint).Union()};
   }
+  std::pair<wire::Body, Offset<void>> operator()(const Processed& p) const {
+    auto reason = p.reason.empty() ? Offset<flatbuffers::String>() : fbb.CreateString(p.reason);
+    return {wire::Body::Processed,
+            wire::CreateProcessed(fbb, p.delivery_id, static_cast<wire::ProcessedOutcome>(p.outcome), reason).Union()};
+  }
 };
 
 }  // namespace
+
+std::string_view to_string(ProcessedOutcome outcome) {
+  switch (outcome) {
+    case ProcessedOutcome::kDone: return "done";
+    case ProcessedOutcome::kRefused: return "refused";
+  }
+  return "unknown";
+}
 
 std::string_view to_string(ReceiptStatus status) {
   switch (status) {

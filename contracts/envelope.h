@@ -102,8 +102,25 @@ struct AckReceipt {
   std::string checkpoint;               // signed checkpoint note, or "" without a signing key
 };
 
+// What a recipient did with a delivery it acknowledged (docs/protocol.md, "Processed"); stored as
+// these numbers on the wire and in the handover log: never renumber.
+enum class ProcessedOutcome : std::uint8_t { kDone = 1, kRefused = 2 };
+// "done", "refused".
+std::string_view to_string(ProcessedOutcome outcome);
+// A Processed frame's reason: at most this many bytes (the broker refuses a longer one).
+inline constexpr std::size_t kMaxProcessedReasonBytes = 1000;
+
+// The third level of acknowledgement: after the broker's receipt and the recipient's Ack, the
+// recipient reports that it processed the delivery, done or refused (refused needs a reason).
+// Decoding refuses an outcome other than done or refused (kMalformedEnvelope).
+struct Processed {
+  std::uint64_t delivery_id = 0;
+  ProcessedOutcome outcome = ProcessedOutcome::kDone;
+  std::string reason;  // refused: why (required); done: an optional note
+};
+
 using Envelope = std::variant<Submit, Receipt, Deliver, Ack, Nack, Credit, Heartbeat, ErrorFrame, SubmitBatch,
-                              ReceiptBatch, DeliverBatch, AckBatch, AckReceipt>;
+                              ReceiptBatch, DeliverBatch, AckBatch, AckReceipt, Processed>;
 
 inline constexpr std::size_t kDefaultMaxFrameBytes = 1 << 20;  // 1 MiB
 // Messages (or receipts, deliveries, ack ids) one batch frame may hold. A fixed protocol constant,

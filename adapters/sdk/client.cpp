@@ -72,6 +72,7 @@ std::string check_receipt_checkpoint(const contracts::Receipt& receipt, const st
   return {};
 }
 
+constexpr std::size_t kDeliveryErrorsKept = 1000;  // Errors about deliveries kept for take_delivery_errors()
 constexpr int kHighWaterMark = 1000;  // frames queued each way; credit bounds deliveries anyway
 constexpr int kReconnectIvlMs = 100;  // first reconnect attempt after a broken connection
 constexpr int kReconnectIvlMaxMs = 2'000;  // back off to this while the broker stays away
@@ -95,10 +96,10 @@ Error transport_error(std::string_view what, const zmq::error_t& e) {
 }
 
 std::string_view frame_name(const Envelope& envelope) {
-  constexpr std::array<std::string_view, 13> kNames = {"submit",       "receipt",       "deliver",      "ack",
+  constexpr std::array<std::string_view, 14> kNames = {"submit",       "receipt",       "deliver",      "ack",
                                                        "nack",         "credit",        "heartbeat",    "error",
                                                        "submit batch", "receipt batch", "deliver batch", "ack batch",
-                                                       "ack receipt"};
+                                                       "ack receipt",  "processed"};
   static_assert(kNames.size() == std::variant_size_v<Envelope>, "a name for every frame type");
   return kNames[envelope.index()];
 }
@@ -163,6 +164,7 @@ struct Client::Impl {
   std::uint64_t next_order = 0;
   std::vector<std::uint64_t> acks_waiting;  // acks not yet sent (see Client::ack)
   std::vector<Result<contracts::AckReceipt>> ack_receipts;  // arrived, not yet taken
+  std::deque<contracts::ErrorFrame> delivery_errors;        // Errors about a delivery id, not yet taken
   FrameCounts counts;
 
   bool credit_granted = false;        // the application wants deliveries
@@ -510,6 +512,10 @@ void Client::Impl::on_frame_error(const contracts::ErrorFrame& error) {
   }
   log().warn("broker reported an error code={} delivery_id={} detail={}",
              contracts::to_string(error.code), error.delivery_id, error.detail);
+  if (error.delivery_id != 0) {
+    if (delivery_errors.size() == kDeliveryErrorsKept) delivery_errors.pop_front();
+    delivery_errors.push_back(error);
+  }
 }
 
 // Ends an outstanding submit: checks a receipt's signature when the profile names a signing key,
@@ -1107,6 +1113,34 @@ Result<std::optional<contracts::Deliver>> Client::receive(milliseconds wait) {
 std::vector<Result<contracts::AckReceipt>> Client::take_ack_receipts() {
   assert(impl_ && "use of a moved-from Client");
   return std::exchange(impl_->ack_receipts, {});
+}
+
+std::vector<contracts::ErrorFrame> Client::take_delivery_errors() {
+  assert(impl_ && "use of a moved-from Client");
+  std::vector<contracts::ErrorFrame> out(impl_->delivery_errors.begin(), impl_->delivery_errors.end());
+  impl_->delivery_errors.clear();
+  return out;
+}
+
+Result<void> Client::processed(std::uint64_t delivery_id, contracts::ProcessedOutcome outcome, std::string_view reason) {
+  assert(impl_ && "use of a moved-from Client");
+  Impl& c = *impl_;
+  if (auto open = c.check_open(); !open) return open;
+  // The same checks the broker makes on the report itself, so a caller's mistake is named here.
+  if (outcome == contracts::ProcessedOutcome::kRefused && reason.empty()) {
+    return Error{ErrorCode::kProtocol, "a refused delivery needs a reason"};
+  }
+  if (reason.size() > contracts::kMaxProcessedReasonBytes) {
+    return Error{ErrorCode::kTooLarge, "processed reason of " + std::to_string(reason.size()) +
+                                           " bytes exceeds the limit of " +
+                                           std::to_string(contracts::kMaxProcessedReasonBytes)};
+  }
+  // The broker takes a report only after the delivery's Ack: a batched ack leaves first.
+  if (!c.acks_waiting.empty()) {
+    if (auto sent = c.send_acks(); !sent) return sent;
+  }
+  log().debug("processed delivery_id={} outcome={}", delivery_id, contracts::to_string(outcome));
+  return c.send_frame(contracts::Processed{delivery_id, outcome, std::string(reason)});
 }
 
 Result<void> Client::ack(std::uint64_t delivery_id) {

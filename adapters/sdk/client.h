@@ -222,6 +222,20 @@ class Client {
   // kProtocol error in its place.
   [[nodiscard]] std::vector<Result<contracts::AckReceipt>> take_ack_receipts();
 
+  // Reports that we processed an acknowledged delivery (docs/protocol.md, "Processed"): done, or
+  // refused with a reason (required; for done an optional note), one line of at most
+  // contracts::kMaxProcessedReasonBytes. Sends any acks still waiting in ack()'s batch first, since
+  // the broker takes a report only after the delivery's Ack. The broker answers nothing when it
+  // logs the report; a refusal (unknown delivery, not acknowledged, reported before, bad reason)
+  // comes back as an Error frame, kept for take_delivery_errors(). kProtocol or kTooLarge here for
+  // a reason the broker would refuse; kTransport when the socket fails.
+  [[nodiscard]] Result<void> processed(std::uint64_t delivery_id, contracts::ProcessedOutcome outcome,
+                                       std::string_view reason = {});
+  // The Error frames the broker sent about a delivery id (a refused Ack, Nack or Processed) that
+  // arrived so far, oldest first, each handed out once (the newest 1000 are kept). They come while
+  // receive(), send() or next_receipt() read frames.
+  [[nodiscard]] std::vector<contracts::ErrorFrame> take_delivery_errors();
+
   // Changes the number of unacknowledged deliveries the broker may send (>= 1; kConfig for 0) and
   // tells the broker now. receive() grants options.credit unless this was called first.
   [[nodiscard]] Result<void> set_credit(std::uint32_t credit);

@@ -102,6 +102,10 @@ json view_json(const MessageView& m) {
               {"delivered_at", m.delivered_at ? json(format_time(m.delivered_at)) : json()},
               {"acked_at", m.acked_at ? json(format_time(m.acked_at)) : json()},
               {"dead_at", m.dead_at ? json(format_time(m.dead_at)) : json()},
+              {"processed", m.processed_at ? json{{"at", format_time(m.processed_at)},
+                                                  {"outcome", contracts::to_string(m.processed_outcome)},
+                                                  {"reason", m.processed_reason}}
+                                           : json()},
               {"attempts", m.attempts},
               {"removed_fields", removed}};
   if (!m.evidence.empty()) view["evidence"] = evidence_json(m.evidence);
@@ -115,6 +119,10 @@ std::string view_line(const MessageView& m, bool received) {
             std::to_string(m.attempts) + (m.attempts == 1 ? " attempt)" : " attempts)");
     line += m.acked_at ? ", acknowledged " + format_time(m.acked_at) : ", NOT acknowledged";
     if (m.dead_at) line += ", dead-lettered " + format_time(m.dead_at);
+    if (m.processed_at) {
+      line += ", processed " + format_time(m.processed_at) + ": " + std::string(contracts::to_string(m.processed_outcome));
+      if (!m.processed_reason.empty()) line += " (" + m.processed_reason + ")";
+    }
     if (!m.removed_fields.empty()) line += ", fields removed by policy: " + join(m.removed_fields);
   } else {
     line += ", accepted " + format_time(m.accepted_at);
@@ -160,7 +168,8 @@ MessageView message_view(const events::Event& e) {
 
 bool is_send(Kind k) { return k == Kind::kDelivered || k == Kind::kRedelivered; }
 
-// What the partner had received: first delivery, sends, acknowledgement, dead letter. A send the
+// What the partner had received: first delivery, sends, acknowledgement, processing reported, dead
+// letter. A send the
 // broker logged and then found it could not hand over (`undelivered`: the connection was gone)
 // is taken back: the partner cannot have read it; when it was the only one, nothing was received.
 void note_delivery(const events::Event& e, const std::map<std::string, MessageView>& messages,
@@ -188,6 +197,11 @@ void note_delivery(const events::Event& e, const std::map<std::string, MessageVi
   } else if (auto it = received.find(e.message_id); it != received.end()) {
     if (e.kind() == Kind::kAcknowledged && it->second.acked_at == 0) it->second.acked_at = e.at;
     if (e.kind() == Kind::kDeadLettered) it->second.dead_at = e.at;
+    if (const auto* p = std::get_if<events::Processed>(&e.record); p && it->second.processed_at == 0) {
+      it->second.processed_at = e.at;
+      it->second.processed_outcome = p->outcome;
+      it->second.processed_reason = p->reason;
+    }
   }
 }
 

@@ -34,6 +34,10 @@ struct MessageView {
   Millis delivered_at = 0;     // first delivery to the partner (0 = not delivered)
   Millis acked_at = 0;         // 0 = not acknowledged by then
   Millis dead_at = 0;          // 0 = not dead-lettered by then
+  // What the partner reported after acknowledging (the `processed` event): 0 = not reported by then.
+  Millis processed_at = 0;
+  contracts::ProcessedOutcome processed_outcome = contracts::ProcessedOutcome::kDone;
+  std::string processed_reason;  // refused: why; done: the optional note
   std::uint32_t attempts = 0;  // sends to the partner by then
   std::vector<std::string> removed_fields;  // JSON pointers policy removed for the partner
   // The evidence values the accepted event records (broker/events/event.h); in a partner's

@@ -19,11 +19,13 @@
 #include "broker/core/log.h"
 #include "broker/core/norm_tracker.h"
 #include "broker/core/pipeline.h"
+#include "broker/core/processed.h"
 #include "broker/core/report_schedule.h"
 #include "broker/core/start_checks.h"
 #include "broker/ops/ops.h"
 #include "broker/policy/consent.h"
 #include "broker/policy/redaction.h"
+#include "broker/store/processed_reports.h"
 #include "broker/store/sqlite_store.h"
 #include "broker/store/tracking.h"
 #include "broker/transport/router_socket.h"
@@ -122,6 +124,7 @@ struct Broker::Impl {
   BrokerOptions options;
   store::SqliteStore store;
   store::TrackingTables tables;
+  store::ProcessedReports processed;  // deliveries reported processed (processed.h)
   contracts::ContractRegistry registry;
   // Keys point into `registry`; moving a registry (its std::map) keeps its elements where they are.
   SensitiveByContract sensitive;
@@ -150,11 +153,12 @@ struct Broker::Impl {
   contracts::RateLimitedLog checkpoint_errors{kRepeatedErrorInterval};
   contracts::RateLimitedLog store_errors{kRepeatedErrorInterval};
 
-  Impl(BrokerOptions o, store::SqliteStore s, store::TrackingTables t, contracts::ContractRegistry r,
-       SensitiveByContract sens, transport::RouterSocket sock)
+  Impl(BrokerOptions o, store::SqliteStore s, store::TrackingTables t, store::ProcessedReports p,
+       contracts::ContractRegistry r, SensitiveByContract sens, transport::RouterSocket sock)
       : options(std::move(o)),
         store(std::move(s)),
         tables(std::move(t)),
+        processed(std::move(p)),
         registry(std::move(r)),
         sensitive(std::move(sens)),
         socket(std::move(sock)),
@@ -296,6 +300,19 @@ struct Broker::Impl {
     return {};
   }
 
+  // One Processed report (processed.h): logged and not answered, or refused with an Error frame
+  // carrying its delivery id and one warn line. An error means the store failed.
+  Result<void> processed_one(const transport::Incoming& in, const contracts::Processed& frame, Millis now,
+                             std::vector<Outgoing>& replies) {
+    auto seq = record_processed(store, processed, in.partner, frame, now);
+    if (seq || seq.error().code == ErrorCode::kStorage) return seq ? Result<void>{} : Result<void>{seq.error()};
+    log().warn("rejected processed partner={} delivery_id={} code={} detail={}", in.partner, frame.delivery_id,
+               contracts::to_string(seq.error().code), seq.error().detail);
+    replies.push_back({in.routing_id, contracts::encode_envelope(contracts::ErrorFrame{
+                                          seq.error().code, seq.error().detail, frame.delivery_id})});
+    return {};
+  }
+
   // The AckReceipt answering an Ack or AckBatch of `in`, when its connection asked for them: its
   // place among the replies is kept, to be filled after the commit (answer_acks).
   contracts::AckReceipt* ack_answer(const transport::Incoming& in, std::vector<Outgoing>& replies,
@@ -352,6 +369,8 @@ struct Broker::Impl {
             return ack_one(in, frame, now, replies, ack_answer(in, replies, ack_slots));
           } else if constexpr (std::is_same_v<T, contracts::Nack>) {
             return ack_one(in, frame, now, replies);
+          } else if constexpr (std::is_same_v<T, contracts::Processed>) {
+            return processed_one(in, frame, now, replies);
           } else if constexpr (std::is_same_v<T, contracts::Credit>) {
             return scheduler.on_credit(in.routing_id, in.partner, frame.credit, now, frame.batches, frame.ack_receipts);
           } else if constexpr (std::is_same_v<T, contracts::Heartbeat>) {
@@ -598,10 +617,13 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   if (!socket) return socket.error();
   auto tables = store::TrackingTables::open(*store);
   if (!tables) return tables.error();
+  auto processed = store::ProcessedReports::open(*store);
+  if (!processed) return processed.error();
   warn_unconfigured_partners(checked->registry, options);
 
   const std::size_t contract_count = checked->registry.size();
-  auto impl = std::make_unique<Impl>(options, std::move(*store), std::move(*tables), std::move(checked->registry),
+  auto impl = std::make_unique<Impl>(options, std::move(*store), std::move(*tables), std::move(*processed),
+                                     std::move(checked->registry),
                                      std::move(checked->sensitive), std::move(*socket));
   impl->signing_key = std::move(checked->signing_key);
   impl->sealed = std::move(checked->sealed);

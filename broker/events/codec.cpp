@@ -28,7 +28,7 @@ Error bad(std::string detail) { return Error{ErrorCode::kMalformedEnvelope, "eve
 // that a field added by a later version is named as such instead of showing up as a
 // non-canonical encoding. The asserts tie the counts to the schema's last field of each table.
 constexpr std::uint16_t kEventSlots = 15;
-constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 16, 1, 3, 12, 2, 1, 1, 1, 0, 1, 2, 2, 2, 11, 5, 7, 7, 2, 2, 2, 2};
+constexpr std::array<std::uint16_t, kLastKind + 1> kRecordSlots{0, 16, 1, 3, 12, 2, 1, 1, 1, 0, 1, 2, 2, 2, 11, 5, 7, 7, 2, 2, 2, 2, 3};
 constexpr std::uint16_t last_slot_count(std::uint16_t vt_offset) { return static_cast<std::uint16_t>((vt_offset - 4) / 2 + 1); }
 static_assert(last_slot_count(fb::Event::VT_DETAIL) == kEventSlots);
 static_assert(last_slot_count(fb::Started::VT_CLOCK_ERROR_US) == kRecordSlots[1]);
@@ -51,6 +51,7 @@ static_assert(last_slot_count(fb::Undelivered::VT_REASON) == kRecordSlots[18]);
 static_assert(last_slot_count(fb::Shredded::VT_MESSAGES) == kRecordSlots[19]);
 static_assert(last_slot_count(fb::Hold::VT_USER) == kRecordSlots[20]);
 static_assert(last_slot_count(fb::Release::VT_USER) == kRecordSlots[21]);
+static_assert(last_slot_count(fb::Processed::VT_ACKNOWLEDGED_AT) == kRecordSlots[22]);
 
 // The first slot at or after `known` that `table` (verified) has a field in, if any.
 std::optional<std::size_t> unknown_slot(const flatbuffers::Table& table, std::uint16_t known) {
@@ -258,6 +259,10 @@ struct RecordWriter {
     auto user = text(fbb, h.user);
     return fb::CreateRelease(fbb, reason, user).Union();
   }
+  Offset<void> operator()(const Processed& p) const {
+    auto reason = text(fbb, p.reason);
+    return fb::CreateProcessed(fbb, static_cast<wire::ProcessedOutcome>(p.outcome), reason, p.acknowledged_at).Union();
+  }
 };
 
 // --- reading ---
@@ -408,6 +413,15 @@ Result<Record> read_record(const fb::Event& e) {
     case fb::Detail::Release: {
       const auto* h = e.detail_as_Release();
       return Record{Release{str(h->reason()), str(h->user())}};
+    }
+    case fb::Detail::Processed: {
+      const auto* p = e.detail_as_Processed();
+      const auto outcome = static_cast<std::uint8_t>(p->outcome());
+      if (outcome != static_cast<std::uint8_t>(contracts::ProcessedOutcome::kDone) &&
+          outcome != static_cast<std::uint8_t>(contracts::ProcessedOutcome::kRefused)) {
+        return bad("processed: outcome " + std::to_string(outcome) + " is not done (1) or refused (2)");
+      }
+      return Record{Processed{static_cast<contracts::ProcessedOutcome>(outcome), str(p->reason()), p->acknowledged_at()}};
     }
     case fb::Detail::NONE: break;
   }

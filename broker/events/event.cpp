@@ -10,7 +10,7 @@ constexpr std::array<std::string_view, kLastKind> kKindNames{
     "started",  "received", "rejected",      "accepted",       "duplicate",     "routed",
     "delivered", "redelivered", "acknowledged", "nacked",      "dead_lettered", "redacted",
     "policy_allowed", "norm_violated", "alert", "resent",         "log_read", "undelivered",
-    "shredded", "hold",  "release"};
+    "shredded", "hold",  "release", "processed"};
 
 constexpr std::array<std::string_view, kLastAlertKind + 1> kAlertNames{
     "backlog", "oldest_undelivered", "dead_letters", "norm_violations", "partner_silent", "store_nearly_full",

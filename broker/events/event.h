@@ -45,8 +45,9 @@ enum class Kind : std::uint8_t {
   kShredded = 19,
   kHold = 20,
   kRelease = 21,
+  kProcessed = 22,
 };
-inline constexpr std::uint8_t kLastKind = 21;
+inline constexpr std::uint8_t kLastKind = 22;
 
 // The event's name as the handover log has always written it: "started", "dead_lettered", ...
 std::string_view to_string(Kind kind);
@@ -288,10 +289,20 @@ struct Release {
   bool operator==(const Release&) const = default;
 };
 
+// The recipient (the event's recipient) reported that it processed the delivery (delivery_id),
+// which it had acknowledged at `acknowledged_at`: the third level after the broker's receipt
+// (accepted) and the recipient's acknowledgement (acknowledged). docs/protocol.md, "Processed".
+struct Processed {
+  contracts::ProcessedOutcome outcome = contracts::ProcessedOutcome::kDone;
+  std::string reason;  // refused: why; done: an optional note
+  Millis acknowledged_at = 0;
+  bool operator==(const Processed&) const = default;
+};
+
 // The alternatives in Kind order: index() + 1 is the kind's number.
 using Record = std::variant<Started, Received, Rejected, Accepted, Duplicate, Routed, Delivered, Redelivered,
                             Acknowledged, Nacked, DeadLettered, Redacted, PolicyAllowed, NormViolated, Alert,
-                            Resent, LogRead, Undelivered, Shredded, Hold, Release>;
+                            Resent, LogRead, Undelivered, Shredded, Hold, Release, Processed>;
 
 // One event. Empty texts and zero numbers mean "does not apply" (a `started` event has no message).
 struct Event {

@@ -195,6 +195,10 @@ Record record_of(Kind kind, const json& d) {
     }
     case Kind::kHold: return Hold{text(d, "reason"), text(d, "user")};
     case Kind::kRelease: return Release{text(d, "reason"), text(d, "user")};
+    case Kind::kProcessed:
+      return Processed{text(d, "outcome") == "refused" ? contracts::ProcessedOutcome::kRefused
+                                                        : contracts::ProcessedOutcome::kDone,
+                       text(d, "reason"), integer<Millis>(d, "acknowledged_at")};
   }
   return Routed{};  // not reached: every kind is handled above
 }

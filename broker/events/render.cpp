@@ -159,6 +159,11 @@ std::optional<json> record_json(const Record& record) {
           },
           [](const Hold& h) -> std::optional<json> { return json{{"reason", h.reason}, {"user", h.user}}; },
           [](const Release& h) -> std::optional<json> { return json{{"reason", h.reason}, {"user", h.user}}; },
+          [](const Processed& p) -> std::optional<json> {
+            json j{{"outcome", contracts::to_string(p.outcome)}, {"acknowledged_at", p.acknowledged_at}};
+            if (!p.reason.empty()) j["reason"] = p.reason;
+            return j;
+          },
       },
       record);
 }
@@ -327,7 +332,8 @@ std::string what(const Event& e) {
 
 bool is_delivery_kind(Kind k) {
   return k == Kind::kRouted || k == Kind::kDelivered || k == Kind::kRedelivered || k == Kind::kAcknowledged ||
-         k == Kind::kNacked || k == Kind::kDeadLettered || k == Kind::kRedacted || k == Kind::kPolicyAllowed;
+         k == Kind::kNacked || k == Kind::kDeadLettered || k == Kind::kRedacted || k == Kind::kPolicyAllowed ||
+         k == Kind::kProcessed;
 }
 
 }  // namespace
@@ -507,6 +513,16 @@ std::string describe(const Event& e, const Unsealer& unseal) {
           },
           [&](const Hold& h) { return "legal hold on case " + e.case_ref + " by " + h.user + ": " + h.reason; },
           [&](const Release& h) { return "legal hold on case " + e.case_ref + " released by " + h.user + ": " + h.reason; },
+          [&](const Processed& p) {
+            std::string text = e.recipient + " processed " + what(e) + " (delivery " + std::to_string(e.delivery_id) + "): ";
+            if (p.outcome == contracts::ProcessedOutcome::kRefused) return text + "refused: " + p.reason;
+            text += "done";
+            if (!p.reason.empty()) text += " (" + p.reason + ")";
+            if (p.acknowledged_at != 0 && e.at >= p.acknowledged_at) {
+              text += ", " + duration_words(e.at - p.acknowledged_at) + " after the acknowledgement";
+            }
+            return text;
+          },
       },
       e.record);
 }

@@ -369,7 +369,8 @@ std::string route_of(const std::string& path) {
                             parts[1] == "openapi.json")) {
     return "/v1/" + parts[1];
   }
-  if (parts.size() == 4 && parts[1] == "deliveries" && (parts[3] == "ack" || parts[3] == "nack")) {
+  if (parts.size() == 4 && parts[1] == "deliveries" &&
+      (parts[3] == "ack" || parts[3] == "nack" || parts[3] == "processed")) {
     return "/v1/deliveries/{id}/" + parts[3];
   }
   if (parts.size() == 4 && parts[1] == "contracts") return "/v1/contracts/{name}/{version}";
@@ -407,6 +408,10 @@ HttpResponse Api::handle(const HttpRequest& request, ConnectionState& connection
   if (parts.size() == 4 && parts[0] == "v1" && parts[1] == "deliveries" && (parts[3] == "ack" || parts[3] == "nack")) {
     if (request.method != "POST") return method_not_allowed("POST");
     return answer_delivery(request, connection, parts[2], parts[3] == "nack");
+  }
+  if (parts.size() == 4 && parts[0] == "v1" && parts[1] == "deliveries" && parts[3] == "processed") {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return report_processed(request, connection, parts[2]);
   }
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "contracts") {
     if (request.method != "GET") return method_not_allowed("GET");
@@ -572,6 +577,41 @@ HttpResponse Api::answer_delivery(const HttpRequest& request, ConnectionState& c
   if (!answered) {
     const auto code = answered.error().code;
     return problem_response(Problem{status_of(code), std::string(contracts::to_string(code)), "", answered.error().detail},
+                            request.path);
+  }
+  HttpResponse r;
+  r.status = 204;
+  return r;
+}
+
+HttpResponse Api::report_processed(const HttpRequest& request, ConnectionState& connection, const std::string& id_text) {
+  auto id = parse_number(id_text);
+  if (!id || *id == 0) {
+    return problem_response(Problem{404, "unknown_delivery", "", "no delivery " + id_text + " for " + connection.partner},
+                            request.path);
+  }
+  std::string parse_problem;
+  auto body = parse_strict(request.body, parse_problem);
+  const bool outcome_ok = body && body->is_object() && body->contains("outcome") && (*body)["outcome"].is_string() &&
+                          ((*body)["outcome"] == "done" || (*body)["outcome"] == "refused");
+  const bool reason_ok = body && body->is_object() && (!body->contains("reason") || (*body)["reason"].is_string());
+  if (!outcome_ok || !reason_ok) {
+    Problem p{400, "malformed_request", "", "a processed body is {\"outcome\": \"done\"|\"refused\", \"reason\": \"...\"}"};
+    if (!outcome_ok) p.errors.push_back({"/outcome", "enum", "outcome must be \"done\" or \"refused\""});
+    if (!reason_ok) p.errors.push_back({"/reason", "type", "reason must be a string"});
+    return problem_response(p, request.path);
+  }
+  contracts::Processed report;
+  report.delivery_id = *id;
+  report.outcome = (*body)["outcome"] == "refused" ? contracts::ProcessedOutcome::kRefused : contracts::ProcessedOutcome::kDone;
+  report.reason = body->value("reason", "");
+  Error error;
+  DeliverySession* session = session_of(connection.partner, &error);
+  if (!session) return problem_response(Problem{503, "unavailable", "", error.detail}, request.path);
+  auto reported = session->report_processed(report, std::chrono::seconds(10));
+  if (!reported) {
+    const auto code = reported.error().code;
+    return problem_response(Problem{status_of(code), std::string(contracts::to_string(code)), "", reported.error().detail},
                             request.path);
   }
   HttpResponse r;

@@ -60,6 +60,8 @@ class Api {
   HttpResponse get_deliveries(const HttpRequest& request, ConnectionState& connection);
   HttpResponse answer_delivery(const HttpRequest& request, ConnectionState& connection, const std::string& id,
                                bool nack);
+  // POST /v1/deliveries/{id}/processed: {"outcome": "done"|"refused", "reason": "..."}, 204 when logged.
+  HttpResponse report_processed(const HttpRequest& request, ConnectionState& connection, const std::string& id);
   HttpResponse get_contracts(const ConnectionState& connection) const;
   HttpResponse get_contract(const ConnectionState& connection, const std::string& name, const std::string& version) const;
 

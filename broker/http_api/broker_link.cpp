@@ -287,6 +287,22 @@ Result<void> DeliverySession::answer(std::uint64_t id, bool nack, const std::str
   return set_credit(outstanding + asked_);
 }
 
+Result<void> DeliverySession::report_processed(const contracts::Processed& report, std::chrono::milliseconds timeout) {
+  std::lock_guard lock(mu_);
+  refused_.erase(report.delivery_id);
+  if (auto sent = socket_.send(report); !sent) return sent;
+  if (auto r = send_heartbeat(); !r) return r;
+  auto all_answered = [this] { return heartbeats_answered_ == heartbeats_sent_; };
+  if (auto r = pump(timeout, all_answered); !r) return r;
+  if (!all_answered()) return Error{ErrorCode::kTimeout, "the broker did not confirm the report in time"};
+  if (auto it = refused_.find(report.delivery_id); it != refused_.end()) {
+    Error e{it->second.code, it->second.detail};
+    refused_.erase(it);
+    return e;
+  }
+  return {};
+}
+
 void DeliverySession::keep_alive() {
   std::lock_guard lock(mu_);
   if (credit_ == 0) return;  // no window: the broker has nothing to forget

@@ -105,6 +105,12 @@ class DeliverySession {
   // did not answer in time.
   [[nodiscard]] contracts::Result<void> answer(std::uint64_t id, bool nack, const std::string& reason,
                                                std::chrono::milliseconds timeout);
+  // Reports an acknowledged delivery processed (docs/protocol.md, "Processed") and waits for the
+  // broker to have taken it: the broker's refusal (kUnknownDelivery, kProtocol, kTooLarge) as an
+  // error, kTimeout when it did not answer in time. Needs no delivery held here: any connection of
+  // the partner may report.
+  [[nodiscard]] contracts::Result<void> report_processed(const contracts::Processed& report,
+                                                         std::chrono::milliseconds timeout);
   // Keeps the connection alive for the broker (a Heartbeat) and reads what arrived. Called by the
   // API's housekeeping thread every few seconds.
   void keep_alive();
@@ -126,7 +132,7 @@ class DeliverySession {
   std::map<std::uint64_t, bool> handed_;              // delivery id -> handed out by a GET
   std::map<std::uint64_t, std::chrono::steady_clock::time_point> handed_at_;
   std::chrono::milliseconds ack_timeout_;
-  std::map<std::uint64_t, contracts::ErrorFrame> refused_;  // UnknownDelivery answers by delivery id
+  std::map<std::uint64_t, contracts::ErrorFrame> refused_;  // Error answers (acks, reports) by delivery id
   std::uint32_t asked_ = 0;   // the `max` of the GETs waiting now, together
   std::uint32_t credit_ = 0;  // 0: no window open (the broker holds no session for this connection)
   // Heartbeats sent and answered. The broker answers a connection's frames in order, so once every

@@ -238,7 +238,8 @@ class QualityCounter {
       case Kind::kAcknowledged:
       case Kind::kNacked:
       case Kind::kDeadLettered:
-      case Kind::kUndelivered: return count_delivery(e);
+      case Kind::kUndelivered:
+      case Kind::kProcessed: return count_delivery(e);
       default: return;
     }
   }
@@ -458,8 +459,9 @@ class QualityCounter {
     for (const auto& f : info->second->conditional_fields) count(f, true);
   }
 
-  // routed, delivered, redelivered, acknowledged, nacked, dead_lettered: per consumer; the
-  // redeliveries and dead letters also per producer and week, the acknowledgement latency per week.
+  // routed, delivered, redelivered, acknowledged, nacked, dead_lettered, processed: per consumer;
+  // the redeliveries and dead letters also per producer and week, the acknowledgement latency per
+  // week. A processed event carries its acknowledgement's time: the processing time needs no other.
   // undelivered: the send logged just before never left the broker, so it is taken back.
   void count_delivery(const events::Event& e) {
     if (!partner_ok(e.sender, e.recipient)) return;
@@ -492,6 +494,14 @@ class QualityCounter {
           week_for(e.at).latencies.push_back(latency);
         }
         break;
+      case Kind::kProcessed: {
+        const auto& p = std::get<events::Processed>(e.record);
+        ++(p.outcome == contracts::ProcessedOutcome::kRefused ? c.processed_refused : c.processed_done);
+        if (p.acknowledged_at != 0 && e.at >= p.acknowledged_at) {
+          consumer_processing_[e.recipient].push_back(e.at - p.acknowledged_at);
+        }
+        break;
+      }
       default: break;
     }
   }
@@ -576,6 +586,7 @@ class QualityCounter {
   void reduce_consumers(QualityReport& report) {
     for (auto& [id, c] : consumers_) {
       c.latency = distribution(consumer_latencies_[id]);
+      c.processing = distribution(consumer_processing_[id]);
       report.consumers.push_back(c);
     }
   }
@@ -610,6 +621,7 @@ class QualityCounter {
   std::map<std::pair<std::string, std::string>, RowWork> rows_;
   std::map<std::string, Consumer> consumers_;
   std::map<std::string, std::vector<Millis>> consumer_latencies_;
+  std::map<std::string, std::vector<Millis>> consumer_processing_;  // processed.at - acknowledged_at
   std::map<std::tuple<std::string, std::string, std::string>, std::pair<NormCount, std::vector<Millis>>> norms_;
   std::map<std::pair<std::string, std::string>, DisputeCount> disputes_;
   std::map<Millis, WeekWork> weeks_;

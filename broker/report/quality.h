@@ -115,6 +115,9 @@ struct Consumer {
   std::int64_t redeliveries = 0;
   std::int64_t dead_letters = 0;
   Distribution latency;              // acknowledged.at - accepted.at of the message
+  std::int64_t processed_done = 0;     // processed events with outcome done
+  std::int64_t processed_refused = 0;  // ... refused (the recipient could not process it)
+  Distribution processing;           // processed.at - acknowledged_at (the time it took to process)
 };
 
 struct NormCount {

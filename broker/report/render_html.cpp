@@ -276,6 +276,26 @@ void write_source_delay(std::ostringstream& o, const QualityReport& r) {
   o << "</table></section>\n";
 }
 
+// What recipients reported after acknowledging (processed: done or refused) and how long from the
+// acknowledgement to that report: a table of the recipients that reported any.
+void write_processing(std::ostringstream& o, const QualityReport& r) {
+  bool any = false;
+  for (const auto& c : r.consumers) any = any || c.processed_done + c.processed_refused > 0;
+  if (!any) return;
+  o << "<h3>Processed by the recipient</h3><p class=\"explain\">After acknowledging a delivery, a recipient "
+       "may report that it processed it: done, or refused with a reason (shown in the case's replay). The time "
+       "runs from the acknowledgement to that report.</p>";
+  o << "<table id=\"processed-table\"><tr><th class=\"name\">Recipient</th><th>Done</th><th>Refused</th>"
+       "<th>p50</th><th>p95</th><th>max</th></tr>";
+  for (const auto& c : r.consumers) {
+    if (c.processed_done + c.processed_refused == 0) continue;
+    o << "<tr data-consumer=\"" << esc(c.consumer) << "\"><td class=\"name\">" << esc(c.consumer) << "</td><td>"
+      << c.processed_done << "</td><td" << (c.processed_refused ? " class=\"bad\"" : "") << ">"
+      << c.processed_refused << "</td>" << dist_cell(c.processing) << "</tr>";
+  }
+  o << "</table>";
+}
+
 // Time from acceptance to acknowledgement per recipient: a bar chart and a table.
 void write_latency(std::ostringstream& o, const QualityReport& r) {
   o << "<section id=\"latency\"><h2>How quickly recipients confirmed receipt</h2><p class=\"explain\">For each "
@@ -305,6 +325,7 @@ void write_latency(std::ostringstream& o, const QualityReport& r) {
   }
   o << "</table>";
   if (r.consumers.empty()) o << "<p class=\"none\">No deliveries in this period.</p>";
+  write_processing(o, r);
   o << "</section>\n";
 }
 

@@ -73,7 +73,8 @@ std::string render_json(const QualityReport& r) {
     out["consumers"].push_back({{"consumer", c.consumer}, {"routed", c.routed}, {"delivered", c.delivered},
                                 {"acknowledged", c.acknowledged}, {"nacked", c.nacked},
                                 {"redeliveries", c.redeliveries}, {"dead_letters", c.dead_letters},
-                                {"latency", dist(c.latency)}});
+                                {"latency", dist(c.latency)}, {"processed_done", c.processed_done},
+                                {"processed_refused", c.processed_refused}, {"processing", dist(c.processing)}});
   }
   out["norm_violations"] = json::array();
   for (const auto& n : r.norms) {

@@ -72,6 +72,10 @@ std::string render_text(const QualityReport& r) {
     o << "  " << c.consumer << ": routed " << c.routed << ", delivered " << c.delivered << ", acknowledged "
       << c.acknowledged << ", nacked " << c.nacked << ", redeliveries " << c.redeliveries << ", dead letters "
       << c.dead_letters << "; latency " << dist(c.latency) << "\n";
+    if (c.processed_done + c.processed_refused > 0) {
+      o << "    processed: done " << c.processed_done << ", refused " << c.processed_refused
+        << "; acknowledged -> processed " << dist(c.processing) << "\n";
+    }
   }
 
   o << "\nNorm violations\n";

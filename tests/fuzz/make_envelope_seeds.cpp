@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
       {"deliver-batch", contracts::DeliverBatch{{contracts::Deliver{7, 1, header, "DTENV", 1764000002000, payload, {}},
                                                  contracts::Deliver{8, 2, header, "DTENV", 1764000002000, "{}", {}}}}},
       {"ack-batch", contracts::AckBatch{{7, 8, 9}}},
+      {"processed", contracts::Processed{7, contracts::ProcessedOutcome::kRefused, "case unknown here"}},
   };
   for (const auto& [name, envelope] : frames) {
     std::ofstream out(std::string(argv[1]) + "/" + name + ".bin", std::ios::binary);

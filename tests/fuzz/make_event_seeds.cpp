@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
       {"resent", R"j({"new_message_id":"m-2","status":"accepted","target":"tcp://127.0.0.1:5555","target_log_seq":4711,"user":"u@h (uid 1)"})j"},
       {"undelivered", R"j({"attempt":1,"reason":"connection gone"})j"},
       {"log_read", R"j({"command":"keten log replay --case 9990012345","user":"u@h (uid 1)"})j"},
+      {"processed", R"j({"acknowledged_at":1740999999000,"outcome":"refused","reason":"case unknown here"})j"},
   };
   auto write = [&](const std::string& name, const broker::events::Event& e) {
     std::ofstream(std::string(argv[1]) + "/" + name + ".kev", std::ios::binary) << broker::events::encode_event(e);

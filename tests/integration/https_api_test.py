@@ -398,7 +398,7 @@ def scenarios(work, host, port, ca, cert, wrong_ca, expired, revoked):
 
     # The API document and the version header.
     status, headers, doc = alpha.request("GET", "/v1/openapi.json")
-    check(status == 200 and headers.get("API-Version") == "1.0.0", "GET /v1/openapi.json: 200 with API-Version")
+    check(status == 200 and headers.get("API-Version") == "1.1.0", "GET /v1/openapi.json: 200 with API-Version")
     with open(os.path.join(source_dir, "docs", "openapi.json")) as f:
         check(doc == json.load(f), "the served OpenAPI document is docs/openapi.json")
 
@@ -406,7 +406,7 @@ def scenarios(work, host, port, ca, cert, wrong_ca, expired, revoked):
     status, headers, body = stranger.request("GET", "/v1/contracts")
     check(status == 401 and headers.get("Content-Type") == "application/problem+json" and body["code"] == "unknown_certificate",
           "a valid certificate mapped to no partner: 401 problem+json (%s)" % status)
-    check(headers.get("API-Version") == "1.0.0", "API-Version on an error answer")
+    check(headers.get("API-Version") == "1.1.0", "API-Version on an error answer")
     status, _, body = charlie.request("GET", "/v1/contracts")
     notice = [c for c in (body or {}).get("contracts", []) if c["name"] == "test.notice" and c["version"] == 1]
     check(status == 200 and notice and notice[0]["roles"] == ["consumer"], "CHARLIE (by fingerprint) sees its consumer role")
@@ -486,7 +486,7 @@ def scenarios(work, host, port, ca, cert, wrong_ca, expired, revoked):
                     break
                 answer += chunk
             check(answer.startswith(b"HTTP/1.1 413"), "a body of 10 MB declared: 413 while the client has sent 14 bytes of it")
-            check(b"API-Version: 1.0.0" in answer and b"application/problem+json" in answer, "the 413 is problem+json with API-Version")
+            check(b"API-Version: 1.1.0" in answer and b"application/problem+json" in answer, "the 413 is problem+json with API-Version")
     status, _, _ = alpha.request("POST", "/v1/messages", message())
     check(status == 201, "the broker still serves after the oversize request")
     # Expect: 100-continue (curl asks for larger bodies): an oversize body is refused before curl
@@ -545,9 +545,26 @@ def scenarios(work, host, port, ca, cert, wrong_ca, expired, revoked):
     status, _, problem = alpha.request("POST", "/v1/deliveries/%d/ack" % got[0]["delivery_id"])
     check(status == 404 and problem["code"] == "unknown_delivery", "ALPHA cannot ack BRAVO's delivery: 404 (%s)" % status)
     status, headers, _ = bravo.request("POST", "/v1/deliveries/%d/ack" % got[0]["delivery_id"])
-    check(status == 204 and headers.get("API-Version") == "1.0.0", "BRAVO acks its delivery: 204")
+    check(status == 204 and headers.get("API-Version") == "1.1.0", "BRAVO acks its delivery: 204")
     status, _, _ = bravo.request("POST", "/v1/deliveries/999999999/ack")
     check(status == 404, "an ack of a delivery that does not exist: 404")
+    # Processed (docs/protocol.md, "Processed"): after the ack, once, refused only with a reason.
+    acked = got[0]["delivery_id"]
+    status, _, problem = bravo.request("POST", "/v1/deliveries/%d/processed" % got[2]["delivery_id"], {"outcome": "done"})
+    check(status == 400 and "not acknowledged" in problem.get("detail", ""),
+          "processed before the ack: 400 naming it (%s %s)" % (status, problem))
+    status, _, problem = bravo.request("POST", "/v1/deliveries/%d/processed" % acked, {"outcome": "refused"})
+    check(status == 400 and "needs a reason" in problem.get("detail", ""), "refused without a reason: 400 (%s)" % status)
+    status, _, problem = bravo.request("POST", "/v1/deliveries/%d/processed" % acked, {"outcome": "maybe"})
+    check(status == 400 and problem["errors"][0]["pointer"] == "/outcome", "an unknown outcome: 400 at /outcome (%s)" % status)
+    status, _, problem = alpha.request("POST", "/v1/deliveries/%d/processed" % acked, {"outcome": "done"})
+    check(status == 404, "ALPHA cannot report BRAVO's delivery processed: 404 (%s)" % status)
+    status, headers, _ = bravo.request("POST", "/v1/deliveries/%d/processed" % acked,
+                                       {"outcome": "refused", "reason": "case closed here"})
+    check(status == 204, "BRAVO reports its acknowledged delivery refused with a reason: 204 (%s)" % status)
+    status, _, problem = bravo.request("POST", "/v1/deliveries/%d/processed" % acked, {"outcome": "done"})
+    check(status == 400 and "reported processed before" in problem.get("detail", ""),
+          "a second report: 400, the first stands (%s)" % status)
     status, _, _ = bravo.request("POST", "/v1/deliveries/%d/nack" % got[1]["delivery_id"], {"reason": "not now"})
     check(status == 204, "BRAVO nacks a delivery: 204")
     status, _, body = bravo.request("GET", "/v1/deliveries?max=1000&wait=30")
@@ -562,7 +579,7 @@ def scenarios(work, host, port, ca, cert, wrong_ca, expired, revoked):
     # With curl: the same flow from the command line.
     r = curl(["-i", "https://localhost:%d/v1/deliveries?max=1&wait=1" % port, "--resolve", "localhost:%d:%s" % (port, host)],
              ca.crt, cert["BRAVO"])
-    check(r.returncode == 0 and "api-version: 1.0.0" in r.stdout.lower() and " 200" in r.stdout.split("\r\n")[0],
+    check(r.returncode == 0 and "api-version: 1.1.0" in r.stdout.lower() and " 200" in r.stdout.split("\r\n")[0],
           "curl: GET /v1/deliveries answers 200 with API-Version")
 
     example_partner(work, host, port, ca, cert)
@@ -900,7 +917,7 @@ def openapi_examples(alpha, work):
         check(r.returncode == 0, "openapi-spec-validator accepts docs/openapi.json: " + r.stderr[-300:])
     else:
         print("note: openapi_spec_validator not installed; the document is checked for structure only")
-    check(doc["openapi"].startswith("3.0") and doc["info"]["version"] == "1.0.0", "OpenAPI 3.0, version 1.0.0")
+    check(doc["openapi"].startswith("3.0") and doc["info"]["version"] == "1.1.0", "OpenAPI 3.0, version 1.1.0")
     # Every example: run it and expect an answer the document lists for that operation.
     for path, item in doc["paths"].items():
         for method, op in item.items():
@@ -924,7 +941,7 @@ def openapi_examples(alpha, work):
             for body in bodies:
                 status, headers, _ = alpha.request(method.upper(), url, body)
                 check(str(status) in op["responses"], "example %s %s: %d is a documented answer" % (method.upper(), url, status))
-                check(headers.get("API-Version") == "1.0.0", "example %s %s: API-Version" % (method.upper(), url))
+                check(headers.get("API-Version") == "1.1.0", "example %s %s: API-Version" % (method.upper(), url))
 
 
 def log_checks(store):

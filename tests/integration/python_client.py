@@ -2,7 +2,8 @@
 """A Keten client written from docs/protocol.md alone, in Python (python3-zmq, python3-flatbuffers).
 
 It starts the real `keten serve`, submits a valid and an invalid message as ALPHA, receives and
-acknowledges the delivery as BRAVO; then speaks the batch frames: a SubmitBatch of 100 messages
+acknowledges the delivery as BRAVO and reports it processed (refused with a reason; before the ack, without a
+reason and twice each refused); then speaks the batch frames: a SubmitBatch of 100 messages
 (one invalid, two duplicates) answered by one ReceiptBatch in order, an empty batch, a damaged
 batch, an oversize batch, a DeliverBatch to a consumer that asked for them and one AckBatch; then
 kills the broker with SIGKILL, restarts it on the same store and checks that every message a batch
@@ -23,8 +24,8 @@ import zmq
 keten, pydir, contracts_dir = sys.argv[1:4]
 sys.path.insert(0, pydir)
 from keten.wire import (Ack, AckBatch, AckReceipt, Body, Credit, Deliver, DeliverBatch, Error,  # noqa: E402
-                        ErrorCode, Frame, Header, Receipt, ReceiptBatch, ReceiptStatus, Submit,
-                        SubmitBatch)
+                        ErrorCode, Frame, Header, Processed, ProcessedOutcome, Receipt, ReceiptBatch,
+                        ReceiptStatus, Submit, SubmitBatch)
 
 checks = {"passed": 0, "failed": 0}
 
@@ -93,6 +94,18 @@ def ack_batch_frame(ids):
     AckBatch.AckBatchStart(b)
     AckBatch.AckBatchAddDeliveryIds(b, vec)
     return finish(b, Body.Body.AckBatch, AckBatch.AckBatchEnd(b))
+
+
+def processed_frame(delivery_id, outcome, reason=""):
+    """A Processed report (docs/protocol.md, "Processed"): outcome done or refused, with a reason."""
+    b = flatbuffers.Builder(64 + len(reason))
+    text = b.CreateString(reason) if reason else None
+    Processed.ProcessedStart(b)
+    Processed.ProcessedAddDeliveryId(b, delivery_id)
+    Processed.ProcessedAddOutcome(b, outcome)
+    if text is not None:
+        Processed.ProcessedAddReason(b, text)
+    return finish(b, Body.Body.Processed, Processed.ProcessedEnd(b))
 
 
 def body(frame, cls):
@@ -304,9 +317,20 @@ def main():
         check(deliver.Attempt() == 1, "first attempt")
         check(bytes(deliver.Payload(i) for i in range(deliver.PayloadLength())) == payload.encode(),
               "payload arrives unchanged")
+        Outcome = ProcessedOutcome.ProcessedOutcome
+        bravo.send(processed_frame(deliver.DeliveryId(), Outcome.Done))
+        expect_error(bravo, ErrorCode.ErrorCode.Protocol, "processed before the ack")
         bravo.send(small_frame("ack", deliver.DeliveryId()))
         bravo.send(small_frame("credit", 8))
         check(read_frame(bravo, 700) is None, "nothing is delivered again after the ack")
+        # Processed: refused needs a reason; the first report is logged (nothing answers it), a
+        # second is refused naming the first.
+        bravo.send(processed_frame(deliver.DeliveryId(), Outcome.Refused))
+        expect_error(bravo, ErrorCode.ErrorCode.Protocol, "processed refused without a reason")
+        bravo.send(processed_frame(deliver.DeliveryId(), Outcome.Refused, "case unknown here"))
+        check(read_frame(bravo, 700) is None, "a processed report is not answered")
+        bravo.send(processed_frame(deliver.DeliveryId(), Outcome.Done))
+        expect_error(bravo, ErrorCode.ErrorCode.Protocol, "a second processed report")
 
         accepted = batches(alpha, bravo, payload, message_id)
         for s in (alpha, bravo):

@@ -175,7 +175,7 @@ TEST_CASE("envelope refuses a body type without a body", "[contracts][envelope][
   auto kind = GENERATE(wire::Body::Submit, wire::Body::Receipt, wire::Body::Deliver, wire::Body::Ack,
                        wire::Body::Nack, wire::Body::Credit, wire::Body::Heartbeat, wire::Body::Error,
                        wire::Body::SubmitBatch, wire::Body::ReceiptBatch, wire::Body::DeliverBatch,
-                       wire::Body::AckBatch);
+                       wire::Body::AckBatch, wire::Body::AckReceipt, wire::Body::Processed);
   flatbuffers::FlatBufferBuilder fbb;
   wire::FinishFrameBuffer(fbb, wire::CreateFrame(fbb, kind, /*body=*/0));
   auto e = decode(std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
@@ -297,4 +297,33 @@ TEST_CASE("envelope survives every single-byte corruption of a submit batch", "[
     if (!decode(bytes)) ++refused;  // never a crash or an out-of-bounds read (the ASan run checks)
   }
   CHECK(refused > 0);
+}
+
+TEST_CASE("envelope round-trips a processed report, done with a note and refused with its reason",
+          "[contracts][envelope][processed]") {
+  auto done = decode(contracts::encode_envelope(contracts::Processed{12, contracts::ProcessedOutcome::kDone, ""}));
+  REQUIRE(done);
+  const auto& d = std::get<contracts::Processed>(*done);
+  CHECK(d.delivery_id == 12);
+  CHECK(d.outcome == contracts::ProcessedOutcome::kDone);
+  CHECK(d.reason.empty());
+  auto refused = decode(contracts::encode_envelope(
+      contracts::Processed{13, contracts::ProcessedOutcome::kRefused, "case unknown here"}));
+  REQUIRE(refused);
+  CHECK(std::get<contracts::Processed>(*refused).outcome == contracts::ProcessedOutcome::kRefused);
+  CHECK(std::get<contracts::Processed>(*refused).reason == "case unknown here");
+  CHECK(contracts::to_string(contracts::ProcessedOutcome::kRefused) == "refused");
+}
+
+TEST_CASE("envelope refuses a processed report without an outcome or with an unknown one",
+          "[contracts][envelope][processed][hostile]") {
+  namespace wire = keten::wire;
+  auto outcome = GENERATE(0, 3, 255);
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = wire::CreateProcessed(fbb, 5, static_cast<wire::ProcessedOutcome>(outcome)).Union();
+  wire::FinishFrameBuffer(fbb, wire::CreateFrame(fbb, wire::Body::Processed, body));
+  auto e = decode(std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
+  REQUIRE_FALSE(e);
+  CHECK(e.error().code == ErrorCode::kMalformedEnvelope);
+  CHECK_THAT(e.error().detail, Catch::Contains(outcome == 0 ? "without an outcome" : "is not done (1) or refused (2)"));
 }

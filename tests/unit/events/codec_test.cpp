@@ -147,7 +147,7 @@ TEST_CASE("decode refuses an unknown kind, a kind without its record and out-of-
 
   r = decode_event(build(static_cast<fb::Detail>(200), none));
   REQUIRE_FALSE(r);
-  CHECK(r.error().detail == "event: kind 200 is no known kind (1..21)");
+  CHECK(r.error().detail == "event: kind 200 is no known kind (1..22)");
 
   r = decode_event(build(fb::Detail::Delivered, none));
   REQUIRE_FALSE(r);
@@ -176,6 +176,12 @@ TEST_CASE("decode refuses an unknown kind, a kind without its record and out-of-
   }));
   REQUIRE_FALSE(r);
   CHECK(r.error().detail == "event: resent: receipt status 3 is no known status");
+
+  r = decode_event(build(fb::Detail::Processed, [](flatbuffers::FlatBufferBuilder& fbb) {
+    return fb::CreateProcessed(fbb, static_cast<keten::wire::ProcessedOutcome>(0)).Union();
+  }));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().detail == "event: processed: outcome 0 is not done (1) or refused (2)");
 
   r = decode_event(build(fb::Detail::Duplicate, [](flatbuffers::FlatBufferBuilder& fbb) {
     return fb::CreateDuplicate(fbb, nullptr, true).Union();
@@ -442,4 +448,43 @@ TEST_CASE("an accepted event keeps its retention and legal basis through bytes, 
   CHECK(broker::events::text_line(plain, 1).find("retention") == std::string::npos);
   CHECK(encode_event(plain).size() < encode_event(e).size());
   CHECK_FALSE(broker::events::event_object(plain, 1, "")["detail"].contains("retention"));
+}
+
+TEST_CASE("a processed event keeps outcome, reason and acknowledgement time through bytes, schema-4 rows and text",
+          "[events][codec][processed]") {
+  Event e;
+  e.at = 1'741'600'090'000;
+  e.message_id = "m-1";
+  e.contract = "departure.scheduled";
+  e.version = 1;
+  e.case_ref = "9990012345";
+  e.sender = "DTV";
+  e.recipient = "KMAR";
+  e.delivery_id = 7;
+  e.record = broker::events::Processed{contracts::ProcessedOutcome::kRefused, "case unknown here", 1'741'600'000'000};
+  auto decoded = decode_event(encode_event(e));
+  REQUIRE(decoded);
+  CHECK(*decoded == e);
+  CHECK(decoded->kind() == broker::events::Kind::kProcessed);
+  auto again = broker::events::from_legacy_row(broker::events::to_legacy_row(e));
+  REQUIRE(again);
+  CHECK(*again == e);
+  CHECK(broker::events::text_line(e, 3).find(
+            "KMAR processed departure.scheduled v1 (id m-1) (delivery 7): refused: case unknown here") != std::string::npos);
+  const auto object = broker::events::event_object(e, 3, "");
+  CHECK(object["event"] == "processed");
+  CHECK(object["detail"]["outcome"] == "refused");
+  CHECK(object["detail"]["reason"] == "case unknown here");
+  CHECK(object["detail"]["acknowledged_at"] == 1'741'600'000'000);
+
+  // Done: no reason is written, and the time since the acknowledgement is said.
+  Event done = e;
+  done.record = broker::events::Processed{contracts::ProcessedOutcome::kDone, "", 1'741'600'000'000};
+  CHECK(*decode_event(encode_event(done)) == done);
+  CHECK(encode_event(done).size() < encode_event(e).size());
+  CHECK(broker::events::text_line(done, 4).find("(delivery 7): done, 1m 30s after the acknowledgement") !=
+        std::string::npos);
+  CHECK_FALSE(broker::events::event_object(done, 4, "")["detail"].contains("reason"));
+  // Its lane is the recipient's, as the other delivery events'.
+  CHECK(broker::events::lane_of(done) == "KMAR");
 }

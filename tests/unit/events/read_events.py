@@ -19,7 +19,7 @@ import sys
 KINDS = ["started", "received", "rejected", "accepted", "duplicate", "routed", "delivered",
          "redelivered", "acknowledged", "nacked", "dead_lettered", "redacted", "policy_allowed",
          "norm_violated", "alert", "resent", "log_read", "undelivered",
-         "shredded", "hold", "release"]
+         "shredded", "hold", "release", "processed"]
 
 
 class Rejected(Exception):
@@ -140,6 +140,10 @@ def check(path):
             expect("was_open", r.scalar(7, "B"), 1)
         if name == "alert":
             expect("value", r.scalar(2, "d"), 1250.0)
+        if name == "processed":
+            expect("outcome", r.scalar(0, "B"), 2)  # refused
+            expect("reason", r.string(1), "case unknown here")
+            expect("acknowledged_at", r.scalar(2, "q"), 1740999999000)
         if name == "duplicate":
             expect("first_payload_digest", r.raw(0, 32), b"\xaa" * 32)
     elif name == "trace":

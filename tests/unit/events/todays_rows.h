@@ -165,6 +165,10 @@ inline std::vector<broker::audit::LogRecord> todays_rows() {
   release.event = "release";
   release.detail = R"j({"reason":"case closed","user":"beheer@host (uid 1001)"})j";
   rows.push_back(release);
+  // Processed (docs/protocol.md, "Processed"): KMAR refused the delivery it acknowledged at +2000.
+  rows.push_back(delivery_row("processed", dep, 2500, "KMAR", 1,
+                              R"j({"acknowledged_at":)j" + std::to_string(kT0 + 2000) +
+                                  R"j(,"outcome":"refused","reason":"case unknown here"})j"));
   return rows;
 }
 

@@ -14,6 +14,7 @@ TEST_CASE("a request path is labelled by its route, ids and names taken out", "[
   CHECK(route_of("/v1/deliveries") == "/v1/deliveries");
   CHECK(route_of("/v1/deliveries/123/ack") == "/v1/deliveries/{id}/ack");
   CHECK(route_of("/v1/deliveries/456/nack") == "/v1/deliveries/{id}/nack");
+  CHECK(route_of("/v1/deliveries/456/processed") == "/v1/deliveries/{id}/processed");
   CHECK(route_of("/v1/contracts") == "/v1/contracts");
   CHECK(route_of("/v1/contracts/test.notice/1") == "/v1/contracts/{name}/{version}");
   CHECK(route_of("/v1/openapi.json") == "/v1/openapi.json");

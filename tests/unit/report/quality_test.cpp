@@ -111,6 +111,15 @@ class Scenario {
     log("norm_violated", id, "test.notice", sender, recipient, 0, at, detail.dump());
   }
 
+  // A processed event as broker/core's record_processed writes it: the delivery's columns, the
+  // outcome, the reason and when the delivery was acknowledged.
+  void processed(const std::string& id, const std::string& sender, const std::string& recipient, Millis acked_at,
+                 Millis at, const std::string& outcome, const std::string& reason = "") {
+    json detail{{"acknowledged_at", acked_at}, {"outcome", outcome}};
+    if (!reason.empty()) detail["reason"] = reason;
+    log("processed", id, "test.notice", sender, recipient, deliveries_.at(id + "/" + recipient), at, detail.dump());
+  }
+
   void close() { store_.reset(); }
 
  private:
@@ -645,4 +654,50 @@ TEST_CASE("a send that never left the broker is no delivery and no redelivery", 
   CHECK(r.totals.redeliveries == 1);
   REQUIRE_FALSE(r.weeks.empty());
   CHECK(r.weeks[0].redeliveries == 1);
+}
+
+TEST_CASE("processed reports count per recipient by outcome, with the time from acknowledgement to report",
+          "[report][processed]") {
+  test_support::TempDir dir;
+  Scenario s(dir);
+  const Millis t = kWeek47 + kHour;
+  for (const char* id : {"m1", "m2", "m3"}) {
+    s.accepted(id, "test.notice", "ALPHA", t, kBare, {"BRAVO", "CHARLIE"});
+    s.delivery("delivered", id, "test.notice", "ALPHA", "BRAVO", t + 10);
+    s.delivery("acknowledged", id, "test.notice", "ALPHA", "BRAVO", t + 1'000);
+  }
+  s.processed("m1", "ALPHA", "BRAVO", t + 1'000, t + 61'000, "done");
+  s.processed("m2", "ALPHA", "BRAVO", t + 1'000, t + 121'000, "done", "filed");
+  s.processed("m3", "ALPHA", "BRAVO", t + 1'000, t + 3'601'000, "refused", "case unknown here");
+  s.close();
+  const auto r = report_of(s.path(), {});
+  const auto& bravo = consumer(r, "BRAVO");
+  CHECK(bravo.processed_done == 2);
+  CHECK(bravo.processed_refused == 1);
+  CHECK(bravo.processing.count == 3);
+  CHECK(bravo.processing.p50 == 120'000);
+  CHECK(bravo.processing.max == 3'600'000);
+  // CHARLIE was routed the messages and reported nothing.
+  const auto& charlie = consumer(r, "CHARLIE");
+  CHECK(charlie.processed_done + charlie.processed_refused == 0);
+  CHECK(charlie.processing.count == 0);
+
+  const std::string text = broker::report::render_text(r);
+  CHECK_THAT(text, Contains("processed: done 2, refused 1"));
+  const json j = json::parse(broker::report::render_json(r));
+  bool seen = false;
+  for (const auto& c : j["consumers"]) {
+    if (c["consumer"] != "BRAVO") continue;
+    seen = true;
+    CHECK(c["processed_done"] == 2);
+    CHECK(c["processed_refused"] == 1);
+    CHECK(c["processing"]["count"] == 3);
+  }
+  CHECK(seen);
+  const std::string html = broker::report::render_html(r);
+  CHECK_THAT(html, Contains("id=\"processed-table\""));
+  CHECK_THAT(html, Contains("<tr data-consumer=\"BRAVO\"><td class=\"name\">BRAVO</td><td>2</td><td class=\"bad\">1</td>"));
+  // The contract filter applies to processed events as to the other delivery events.
+  const auto other = report_of(s.path(), {0, 0, "", "test.handover"});
+  for (const auto& c : other.consumers) CHECK(c.processed_done + c.processed_refused == 0);
 }

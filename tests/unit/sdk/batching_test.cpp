@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "adapters/sdk/client.h"
@@ -428,4 +429,52 @@ TEST_CASE("send_all returns every answer in input order and batches what queued"
   CHECK(arrival == std::vector<std::size_t>{0, 3, 1, 2});  // as the receipts came
   CHECK(counts.submits == 1);
   CHECK(counts.submit_batches == 1);
+}
+
+TEST_CASE("processed sends the acks still waiting in the batch first, and the broker's refusal is handed out",
+          "[sdk][processed]") {
+  TestRouter router;
+  partner::ClientOptions options;
+  options.credit = 8;
+  auto result = with_client(profile_for(router), options, [](partner::Client& c) {
+    auto first = c.receive(10s);
+    if (!first || !*first) throw std::runtime_error("no delivery");
+    const std::uint64_t id = (*first)->delivery_id;
+    // Two more are received and not handed out: this ack waits in the batch.
+    if (!c.ack(id)) throw std::runtime_error("ack");
+    if (!c.processed(id, contracts::ProcessedOutcome::kRefused, "case unknown here")) throw std::runtime_error("processed");
+    // What the client refuses itself, before sending.
+    auto no_reason = c.processed(id, contracts::ProcessedOutcome::kRefused);
+    auto too_long =
+        c.processed(id, contracts::ProcessedOutcome::kDone, std::string(contracts::kMaxProcessedReasonBytes + 1, 'x'));
+    // The router's Error arrives while the client reads.
+    std::vector<contracts::ErrorFrame> errors;
+    for (int i = 0; i < 50 && errors.empty(); ++i) {
+      (void)c.receive(100ms);
+      errors = c.take_delivery_errors();
+    }
+    return std::make_tuple(no_reason.error().code, too_long.error().code, errors);
+  });
+
+  auto credit = router.expect<contracts::Credit>();
+  REQUIRE(credit);
+  contracts::DeliverBatch batch;
+  for (std::uint64_t id = 21; id <= 23; ++id) batch.deliveries.push_back(a_delivery(id));
+  router.send(credit->first, batch);
+  auto ack = router.expect<contracts::Ack>();
+  REQUIRE(ack);
+  CHECK(ack->second.delivery_id == 21);
+  auto processed = router.expect<contracts::Processed>();
+  REQUIRE(processed);
+  CHECK(processed->second.delivery_id == 21);
+  CHECK(processed->second.outcome == contracts::ProcessedOutcome::kRefused);
+  CHECK(processed->second.reason == "case unknown here");
+  router.send(credit->first, contracts::ErrorFrame{ErrorCode::kProtocol, "delivery 21 was reported processed before", 21});
+
+  auto [no_reason, too_long, errors] = result.get();
+  CHECK(no_reason == ErrorCode::kProtocol);
+  CHECK(too_long == ErrorCode::kTooLarge);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].delivery_id == 21);
+  CHECK(errors[0].code == ErrorCode::kProtocol);
 }
