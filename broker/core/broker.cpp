@@ -596,7 +596,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   router.gateway_keys = options.gateway_keys;
   auto socket = transport::RouterSocket::bind(router);
   if (!socket) return socket.error();
-  auto tables = store::TrackingTables::open(*store);
+  auto tables = store::TrackingTables::open(*store, checked->payload_key);
   if (!tables) return tables.error();
   warn_unconfigured_partners(checked->registry, options);
 

@@ -1,5 +1,6 @@
 #include "broker/store/retention.h"
 
+#include "broker/audit/signing.h"
 #include "broker/store/seal.h"
 #include "broker/store/sql_step.h"
 
@@ -32,6 +33,38 @@ Result<void> in_transaction(SqliteStore& store, Body body) {
     return r;
   }
   return {};
+}
+
+// meta.norm_hash_key (tracking.h), when there is one: wrapped under the new key. Left when it opens
+// with the new key already (a resumed rotation).
+Result<void> rewrap_norm_hash_key(sqlite3* db, std::string_view old_key, std::string_view new_key) {
+  constexpr std::string_view what = "rotate payload key (norm hash key)";
+  auto read = prepared(db, "SELECT value FROM meta WHERE key = 'norm_hash_key'");
+  if (!read) return read.error();
+  std::string sealed;
+  {
+    SqlStep q(db, *read, what);
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return {};
+    if (!audit::from_hex(q.text_at(0), sealed)) {
+      return Error{ErrorCode::kStorage, std::string(what) + " : meta norm_hash_key is not hex"};
+    }
+  }
+  if (open_payload(new_key, sealed, kNormHashKeyAssociatedData)) return {};
+  auto key = open_payload(old_key, sealed, kNormHashKeyAssociatedData);
+  if (!key) {
+    return Error{ErrorCode::kStorage, std::string(what) + " : opens with neither key: " + key.error().detail};
+  }
+  auto resealed = seal_payload(new_key, *key, kNormHashKeyAssociatedData);
+  wipe(*key);
+  if (!resealed) return resealed.error();
+  auto update = prepared(db, "UPDATE meta SET value = ? WHERE key = 'norm_hash_key'");
+  if (!update) return update.error();
+  const std::string hex = audit::to_hex(*resealed);
+  SqlStep u(db, *update, what);
+  u.text(hex);
+  return u.run();
 }
 
 }  // namespace
@@ -235,7 +268,8 @@ Result<Rotation> rotate_payload_key(SqliteStore& store, std::string_view old_key
     if (!meta) return meta.error();
     SqlStep m(db, *meta, what);
     m.text(*check);
-    return m.run();
+    if (auto ran = m.run(); !ran) return ran;
+    return rewrap_norm_hash_key(db, old_key, new_key);
   });
   if (!r) return r.error();
   return out;
