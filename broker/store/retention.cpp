@@ -3,6 +3,7 @@
 #include "broker/audit/signing.h"
 #include "broker/store/seal.h"
 #include "broker/store/sql_step.h"
+#include "broker/store/transaction.h"
 
 namespace broker::store {
 namespace {
@@ -20,19 +21,13 @@ Error no_case_keys(std::string_view what) {
   return Error{ErrorCode::kStorage, std::string(what) + " : the store has no case keys (open it read-write once)"};
 }
 
-// Runs `body` in a transaction of its own (begin/commit on the store; rollback on failure).
+// Runs `body` in a transaction of its own (rolled back when it fails).
 template <typename Body>
 Result<void> in_transaction(SqliteStore& store, Body body) {
-  if (auto r = store.begin(); !r) return r;
-  if (auto r = body(); !r) {
-    store.rollback();
-    return r;
-  }
-  if (auto r = store.commit(); !r) {
-    store.rollback();
-    return r;
-  }
-  return {};
+  auto transaction = Transaction::begin(store);
+  if (!transaction) return transaction.error();
+  if (auto r = body(); !r) return r;
+  return transaction->commit();
 }
 
 // meta.norm_hash_key (tracking.h), when there is one: wrapped under the new key. Left when it opens
