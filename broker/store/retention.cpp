@@ -73,13 +73,9 @@ Result<std::vector<LiveCaseKey>> live_case_keys(SqliteStore& store, Millis creat
   if (!stmt) return stmt.error();
   SqlStep q(store.connection(), *stmt, what);
   q.int64(created_before);
-  std::vector<LiveCaseKey> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back({q.int64_at(0), q.text_at(1), q.text_at(2), q.int64_at(3)});
-  }
+  return q.collect([](const SqlStep& s) {
+    return LiveCaseKey{s.int64_at(0), s.text_at(1), s.text_at(2), s.int64_at(3)};
+  });
 }
 
 Result<std::vector<KeyMessages>> case_key_messages(SqliteStore& store, const LiveCaseKey& key) {
@@ -95,14 +91,10 @@ Result<std::vector<KeyMessages>> case_key_messages(SqliteStore& store, const Liv
   if (!stmt) return stmt.error();
   SqlStep q(store.connection(), *stmt, what);
   q.text(key.case_ref.empty() ? key.message_id : key.case_ref).int64(key.id);
-  std::vector<KeyMessages> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back({q.text_at(0), static_cast<std::uint32_t>(q.int64_at(1)), q.int64_at(2),
-                   static_cast<std::uint32_t>(q.int64_at(3))});
-  }
+  return q.collect([](const SqlStep& s) {
+    return KeyMessages{s.text_at(0), static_cast<std::uint32_t>(s.int64_at(1)), s.int64_at(2),
+                       static_cast<std::uint32_t>(s.int64_at(3))};
+  });
 }
 
 Result<std::uint64_t> count_shredded(SqliteStore& store) {
@@ -143,13 +135,7 @@ Result<std::vector<CaseHold>> case_holds(SqliteStore& store) {
   auto stmt = prepared(store.connection(), "SELECT case_ref, since, reason, who FROM case_holds ORDER BY case_ref");
   if (!stmt) return stmt.error();
   SqlStep q(store.connection(), *stmt, "read case holds");
-  std::vector<CaseHold> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back({q.text_at(0), q.int64_at(1), q.text_at(2), q.text_at(3)});
-  }
+  return q.collect([](const SqlStep& s) { return CaseHold{s.text_at(0), s.int64_at(1), s.text_at(2), s.text_at(3)}; });
 }
 
 Result<Rotation> rotate_payload_key(SqliteStore& store, std::string_view old_key, std::string_view new_key,
@@ -188,12 +174,11 @@ Result<Rotation> rotate_payload_key(SqliteStore& store, std::string_view old_key
       {
         SqlStep q(db, *select, what);
         q.text(old_id).int64(static_cast<std::int64_t>(batch));
-        for (;;) {
-          auto row = q.next();
-          if (!row) return row.error();
-          if (!*row) break;
-          rows.push_back({q.int64_at(0), q.text_at(1), q.text_at(2), q.blob_at(3)});
-        }
+        auto read = q.collect([](const SqlStep& s) {
+          return Row{s.int64_at(0), s.text_at(1), s.text_at(2), s.blob_at(3)};
+        });
+        if (!read) return read.error();
+        rows = std::move(*read);
       }
       for (auto& row : rows) {
         const std::string ad = case_key_associated_data(row.case_ref, row.message_id);
@@ -232,12 +217,11 @@ Result<Rotation> rotate_payload_key(SqliteStore& store, std::string_view old_key
     std::vector<Row> rows;
     {
       SqlStep q(db, *legacy, what);
-      for (;;) {
-        auto row = q.next();
-        if (!row) return row.error();
-        if (!*row) break;
-        rows.push_back({q.int64_at(0), q.text_at(1), q.text_at(2), q.blob_at(3)});
-      }
+      auto read = q.collect([](const SqlStep& s) {
+        return Row{s.int64_at(0), s.text_at(1), s.text_at(2), s.blob_at(3)};
+      });
+      if (!read) return read.error();
+      rows = std::move(*read);
     }
     for (auto& row : rows) {
       const std::string ad = payload_associated_data(row.message_id, row.digest);

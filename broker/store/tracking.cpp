@@ -110,12 +110,9 @@ Result<std::size_t> hash_plaintext_rows(sqlite3* db, const std::string& hash_key
   std::vector<Row> rows;
   {
     SqlStep q(db, select, what);
-    for (;;) {
-      auto row = q.next();
-      if (!row) return row.error();
-      if (!*row) break;
-      rows.push_back({q.text_at(0), q.text_at(1), q.text_at(2)});
-    }
+    auto read = q.collect([](const SqlStep& s) { return Row{s.text_at(0), s.text_at(1), s.text_at(2)}; });
+    if (!read) return read.error();
+    rows = std::move(*read);
   }
   if (rows.empty()) return std::size_t{0};
   if (auto r = sql_prepare(db, update,
@@ -249,13 +246,7 @@ Result<std::vector<NormKey>> TrackingTables::keys(std::string_view pointer, std:
   const std::string stored = impl_->stored(case_key);
   auto q = impl_->step(impl_->keys, "read norm keys");
   q.text(pointer).text(stored);
-  std::vector<NormKey> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back({q.text_at(0), q.text_at(1), q.int64_at(2)});
-  }
+  return q.collect([](const SqlStep& s) { return NormKey{s.text_at(0), s.text_at(1), s.int64_at(2)}; });
 }
 
 Result<void> TrackingTables::watch(std::string_view message_id, Millis due_at) {
@@ -273,13 +264,7 @@ Result<bool> TrackingTables::watched(std::string_view message_id) {
 Result<std::vector<std::string>> TrackingTables::due(Millis now, std::size_t limit) {
   auto q = impl_->step(impl_->due, "read due watches");
   q.int64(now).int64(static_cast<std::int64_t>(limit));
-  std::vector<std::string> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back(q.text_at(0));
-  }
+  return q.collect([](const SqlStep& s) { return s.text_at(0); });
 }
 
 Result<std::optional<Millis>> TrackingTables::next_due() {
@@ -307,24 +292,19 @@ Result<void> TrackingTables::record(std::string_view key, RecordedViolation stat
 Result<std::vector<DeliveryTimes>> TrackingTables::deliveries_of(std::string_view message_id) {
   auto q = impl_->step(impl_->deliveries_of, "read deliveries of message");
   q.text(message_id);
-  std::vector<DeliveryTimes> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back({q.text_at(0), static_cast<std::uint32_t>(q.int64_at(1)), q.int64_at(2), q.int64_at(3)});
-  }
+  return q.collect([](const SqlStep& s) {
+    return DeliveryTimes{s.text_at(0), static_cast<std::uint32_t>(s.int64_at(1)), s.int64_at(2), s.int64_at(3)};
+  });
 }
 
 Result<std::map<std::string, std::uint64_t, std::less<>>> TrackingTables::backlog_counts() {
   auto q = impl_->step(impl_->backlog_counts, "count backlog");
   std::map<std::string, std::uint64_t, std::less<>> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out[q.text_at(0)] = static_cast<std::uint64_t>(q.int64_at(1));
+  if (auto r = q.each_row([&](const SqlStep& s) { out[s.text_at(0)] = static_cast<std::uint64_t>(s.int64_at(1)); });
+      !r) {
+    return r.error();
   }
+  return out;
 }
 
 Result<std::vector<std::string>> TrackingTables::message_ids_of(const std::vector<std::string>& contracts) {
@@ -337,12 +317,7 @@ Result<std::vector<std::string>> TrackingTables::message_ids_of(const std::vecto
   if (auto r = impl_->prepare(stmt, sql.c_str()); !r) return r.error();
   auto q = impl_->step(stmt, "read messages of contracts");
   for (const auto& c : contracts) q.text(c);
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back(q.text_at(0));
-  }
+  return q.collect([](const SqlStep& s) { return s.text_at(0); });
 }
 
 }  // namespace broker::store
