@@ -1,6 +1,7 @@
 #include "contracts/norms.h"
 
 #include "contracts/formats.h"
+#include "contracts/iso_duration.h"
 #include "contracts/time.h"
 
 #include <nlohmann/json.hpp>
@@ -31,12 +32,9 @@ constexpr Millis kMinute = 60 * kSecond;
 constexpr Millis kHour = 60 * kMinute;
 constexpr Millis kDay = 24 * kHour;
 
-bool is_delivery(NormKind kind) {
-  return kind == NormKind::kDeliveredBefore || kind == NormKind::kDeliveredWithin;
-}
+bool is_delivery(NormKind kind) { return kind == NormKind::kDeliveredBefore || kind == NormKind::kDeliveredWithin; }
 bool is_follow_up(NormKind kind) {
-  return kind == NormKind::kFollowUp || kind == NormKind::kConfirmedWithin ||
-         kind == NormKind::kFollowUpAt;
+  return kind == NormKind::kFollowUp || kind == NormKind::kConfirmedWithin || kind == NormKind::kFollowUpAt;
 }
 
 // The keys each kind takes besides id, kind, description and when.
@@ -48,8 +46,7 @@ std::vector<std::string_view> keys_for(NormKind kind) {
     case NormKind::kFollowUp: return {"expects", "match", "before", "lead", "within", "after"};
     case NormKind::kConfirmedWithin: return {"expects", "match", "within", "after"};
     case NormKind::kTimeBefore: return {"field", "before", "lead", "reference", "match"};
-    case NormKind::kFollowUpAt:
-      return {"expects", "match", "at", "before", "lead", "window", "grace"};
+    case NormKind::kFollowUpAt: return {"expects", "match", "at", "before", "lead", "window", "grace"};
   }
   return {};
 }
@@ -105,9 +102,7 @@ const json* schema_node(const json& root, std::string_view pointer) {
     }
     auto items = node->find("items");
     const bool index = token == "*" || (!token.empty() && std::all_of(token.begin(), token.end(),
-                                                                      [](char c) {
-                                                                        return c >= '0' && c <= '9';
-                                                                      }));
+                                                                      [](char c) { return c >= '0' && c <= '9'; }));
     if (index && items != node->end() && items->is_object()) {
       node = resolve(&*items);
       continue;
@@ -117,9 +112,7 @@ const json* schema_node(const json& root, std::string_view pointer) {
   return node;
 }
 
-std::string at_or_acceptance(const Norm& norm) {
-  return norm.after.empty() ? "acceptance" : norm.after;
-}
+std::string at_or_acceptance(const Norm& norm) { return norm.after.empty() ? "acceptance" : norm.after; }
 
 // A payload time that may be a date-time or, for deadlines, a full date (to its end).
 std::optional<Millis> deadline_in(const json& payload, const std::string& pointer) {
@@ -133,8 +126,8 @@ std::string rule_before(const Norm& norm, const std::string& where) {
 }
 
 template <class TimeAt>
-void evaluate_time_before(const Norm& norm, const MessageTimes& message, const json& payload,
-                          NormReport& report, TimeAt& time_at) {
+void evaluate_time_before(const Norm& norm, const MessageTimes& message, const json& payload, NormReport& report,
+                          TimeAt& time_at) {
   const auto event = time_at(norm, norm.field);
   if (!event) return;
   std::optional<Millis> deadline;
@@ -176,8 +169,8 @@ void evaluate_time_before(const Norm& norm, const MessageTimes& message, const j
 }
 
 template <class TimeAt>
-void evaluate_follow_up_at(const Norm& norm, const MessageTimes& message, const json& payload,
-                           Millis now, NormReport& report, TimeAt& /*time_at*/) {
+void evaluate_follow_up_at(const Norm& norm, const MessageTimes& message, const json& payload, Millis now,
+                           NormReport& report, TimeAt& /*time_at*/) {
   if (!value_at(payload, norm.field)) return;
   const auto reference = deadline_in(payload, norm.field);
   if (!reference) {
@@ -240,8 +233,7 @@ std::string_view to_string(NormKind kind) {
 bool links_messages(const Norm& norm) { return !norm.expects.empty() && !norm.match.empty(); }
 
 bool reads_linked_payloads(const Norm& norm) {
-  return links_messages(norm) &&
-         (norm.kind == NormKind::kTimeBefore || norm.kind == NormKind::kFollowUpAt);
+  return links_messages(norm) && (norm.kind == NormKind::kTimeBefore || norm.kind == NormKind::kFollowUpAt);
 }
 
 std::optional<Millis> parse_deadline(std::string_view text) {
@@ -254,43 +246,20 @@ std::optional<Millis> parse_deadline(std::string_view text) {
 }
 
 std::optional<Millis> parse_duration(std::string_view text) {
-  if (text.size() < 3 || text[0] != 'P') return std::nullopt;
+  auto parts = scan_iso_duration(text);
+  if (!parts) return std::nullopt;
   Millis total = 0;
-  bool in_time = false;
-  bool any = false;
-  std::string order = "WD";  // designators still allowed, in order
-  std::size_t i = 1;
-  while (i < text.size()) {
-    if (text[i] == 'T') {
-      if (in_time || i + 1 == text.size()) return std::nullopt;
-      in_time = true;
-      order = "HMS";
-      ++i;
-      continue;
+  for (const auto& [unit, value] : *parts) {
+    switch (unit) {
+      case DurationUnit::kYears:
+      case DurationUnit::kMonths: return std::nullopt;  // no fixed length
+      case DurationUnit::kWeeks: total += value * 7 * kDay; break;
+      case DurationUnit::kDays: total += value * kDay; break;
+      case DurationUnit::kHours: total += value * kHour; break;
+      case DurationUnit::kMinutes: total += value * kMinute; break;
+      case DurationUnit::kSeconds: total += value * kSecond; break;
     }
-    std::int64_t value = 0;
-    const std::size_t start = i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      if (value > 1'000'000) return std::nullopt;
-      value = value * 10 + (text[i] - '0');
-      ++i;
-    }
-    if (i == start || i == text.size()) return std::nullopt;
-    const auto at = order.find(text[i]);
-    if (at == std::string::npos) return std::nullopt;
-    order.erase(0, at + 1);
-    switch (text[i]) {
-      case 'W': total += value * 7 * kDay; break;
-      case 'D': total += value * kDay; break;
-      case 'H': total += value * kHour; break;
-      case 'M': total += value * kMinute; break;
-      case 'S': total += value * kSecond; break;
-      default: return std::nullopt;
-    }
-    any = true;
-    ++i;
   }
-  if (!any) return std::nullopt;
   return total;
 }
 
@@ -362,8 +331,9 @@ ParsedNorms parse_norms(std::string_view norms_json) {
       }
     }
     if (!kind_known) {
-      problem("'kind' must be one of delivered_before, delivered_within, submitted_within, "
-              "follow_up, confirmed_within, time_before, follow_up_at");
+      problem(
+          "'kind' must be one of delivered_before, delivered_within, submitted_within, "
+          "follow_up, confirmed_within, time_before, follow_up_at");
       continue;
     }
 
@@ -428,18 +398,20 @@ ParsedNorms parse_norms(std::string_view norms_json) {
         if (has_reference && reference.empty()) problem("'reference' must name a contract");
         if (has_reference && !reference.empty()) norm.expects.push_back(reference);
         if (has_reference != item.contains("match")) {
-          problem("'reference' and 'match' go together: the contract holding 'before' and the pointer "
-                  "both messages carry");
+          problem(
+              "'reference' and 'match' go together: the contract holding 'before' and the pointer "
+              "both messages carry");
         } else if (has_reference) {
           text_of("match", norm.match, true);
         }
         break;
       }
       case NormKind::kFollowUpAt: {
-        if (!text_of("before", norm.field, true)) problem("needs 'before', the pointer to the deadline's reference time");
+        if (!text_of("before", norm.field, true))
+          problem("needs 'before', the pointer to the deadline's reference time");
         if (!text_of("at", norm.at, true)) problem("needs 'at', the pointer to the time in the follow-up's payload");
-        if (auto w = item.find("window"); w != item.end() && duration_of("window", norm.window) &&
-                                          norm.window <= norm.lead) {
+        if (auto w = item.find("window");
+            w != item.end() && duration_of("window", norm.window) && norm.window <= norm.lead) {
           problem("'window' must be longer than 'lead', or no time could meet the norm");
         }
         if (item.contains("grace")) duration_of("grace", norm.grace);
@@ -567,8 +539,8 @@ std::vector<std::string> lint_linked_times(const Norm& norm, std::string_view li
   if (!schema_declares(linked_schema_json, pointer, &format)) {
     problems.push_back(where + "is not in " + std::string(linked_contract));
   } else if (format != "date-time" && !(time_before && format == "date")) {
-    problems.push_back(where + "must have format date-time" + (time_before ? " or date" : "") +
-                       " in " + std::string(linked_contract));
+    problems.push_back(where + "must have format date-time" + (time_before ? " or date" : "") + " in " +
+                       std::string(linked_contract));
   }
   return problems;
 }
@@ -588,8 +560,7 @@ NormViolation MetInTime::as_violation(NormKind kind) const {
 }
 
 std::string NormViolation::key(std::string_view message_id) const {
-  return std::string(message_id) + "/" + norm_id + "/" +
-         (recipient.empty() ? expected_contract : recipient);
+  return std::string(message_id) + "/" + norm_id + "/" + (recipient.empty() ? expected_contract : recipient);
 }
 
 std::optional<Millis> NormReport::next_due() const {
@@ -623,8 +594,8 @@ NormReport evaluate_norms(const std::vector<Norm>& norms, const MessageTimes& me
   }
 
   // One obligation: done at `done` (0 = not yet), due at `due`.
-  auto judge = [&](const Norm& norm, const std::string& recipient, const std::string& expected,
-                   Millis due, Millis done, const std::string& what) {
+  auto judge = [&](const Norm& norm, const std::string& recipient, const std::string& expected, Millis due, Millis done,
+                   const std::string& what) {
     if (done != 0 && done <= due) return;
     if (done == 0 && now <= due) {
       report.pending.push_back({norm.id, recipient, expected, due});
@@ -670,8 +641,7 @@ NormReport evaluate_norms(const std::vector<Norm>& norms, const MessageTimes& me
 
     // The deadline: `field` - lead, or anchor + within.
     std::optional<Millis> due;
-    if (norm.kind == NormKind::kDeliveredBefore ||
-        (norm.kind == NormKind::kFollowUp && !norm.field.empty())) {
+    if (norm.kind == NormKind::kDeliveredBefore || (norm.kind == NormKind::kFollowUp && !norm.field.empty())) {
       if (auto t = time_at(norm, norm.field)) due = *t - norm.lead;
     } else if (norm.kind == NormKind::kSubmittedWithin) {
       if (auto t = time_at(norm, norm.field)) due = *t + norm.within;
@@ -686,15 +656,13 @@ NormReport evaluate_norms(const std::vector<Norm>& norms, const MessageTimes& me
       const std::string verb = norm.acknowledged ? "acknowledged by " : "delivered to ";
       for (const RecipientTimes& r : message.recipients) {
         if (!norm.recipients.empty() &&
-            std::find(norm.recipients.begin(), norm.recipients.end(), r.partner) ==
-                norm.recipients.end()) {
+            std::find(norm.recipients.begin(), norm.recipients.end(), r.partner) == norm.recipients.end()) {
           continue;
         }
         const Millis done = norm.acknowledged ? r.acked_at : r.delivered_at;
         const std::string rule = norm.kind == NormKind::kDeliveredBefore
                                      ? format_duration(norm.lead) + " before " + norm.field
-                                     : "within " + format_duration(norm.within) + " of " +
-                                           at_or_acceptance(norm);
+                                     : "within " + format_duration(norm.within) + " of " + at_or_acceptance(norm);
         judge(norm, r.partner, "", *due, done, verb + r.partner + " (due " + rule + ")");
         if (!report.violations.empty() && report.violations.back().recipient == r.partner &&
             report.violations.back().norm_id == norm.id) {
@@ -704,26 +672,22 @@ NormReport evaluate_norms(const std::vector<Norm>& norms, const MessageTimes& me
     } else if (norm.kind == NormKind::kSubmittedWithin) {
       if (message.accepted_at == 0) continue;
       judge(norm, "", "", *due, message.accepted_at,
-            "accepted by the broker (due within " + format_duration(norm.within) + " of " +
-                norm.field + ")");
+            "accepted by the broker (due within " + format_duration(norm.within) + " of " + norm.field + ")");
     } else {
       for (const std::string& expected : norm.expects) {
         Millis first = 0;
         std::string first_sender;
         for (const FollowUpSeen& f : message.follow_ups) {
-          if (f.contract == expected && f.accepted_at != 0 &&
-              (first == 0 || f.accepted_at < first)) {
+          if (f.contract == expected && f.accepted_at != 0 && (first == 0 || f.accepted_at < first)) {
             first = f.accepted_at;
             first_sender = f.sender;
           }
         }
         const std::size_t before = report.violations.size();
         const std::string rule = norm.field.empty()
-                                     ? "within " + format_duration(norm.within) + " of " +
-                                           at_or_acceptance(norm)
+                                     ? "within " + format_duration(norm.within) + " of " + at_or_acceptance(norm)
                                      : format_duration(norm.lead) + " before " + norm.field;
-        judge(norm, "", expected, *due, first,
-              "follow-up " + expected + " for " + norm.match + " (due " + rule + ")");
+        judge(norm, "", expected, *due, first, "follow-up " + expected + " for " + norm.match + " (due " + rule + ")");
         if (report.violations.size() > before && first != 0) {
           report.violations.back().late_party = first_sender;
         }

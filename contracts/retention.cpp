@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "contracts/iso_duration.h"
+
 namespace contracts {
 namespace {
 
@@ -39,51 +41,22 @@ unsigned days_in_month(std::int64_t y, unsigned m) {
 }  // namespace
 
 std::optional<RetentionPeriod> parse_retention(std::string_view text) {
-  if (text.size() < 3 || text[0] != 'P') return std::nullopt;
+  auto parts = scan_iso_duration(text);
+  if (!parts) return std::nullopt;
   RetentionPeriod out;
   out.text = std::string(text);
-  bool in_time = false, any = false;
-  std::string order = "YMWD";  // designators still allowed, in order
-  std::size_t i = 1;
-  while (i < text.size()) {
-    if (text[i] == 'T') {
-      if (in_time || i + 1 == text.size()) return std::nullopt;
-      in_time = true;
-      order = "HMS";
-      ++i;
-      continue;
+  for (const auto& [unit, value] : *parts) {
+    switch (unit) {
+      case DurationUnit::kYears: out.years = static_cast<int>(value); break;
+      case DurationUnit::kMonths: out.months = static_cast<int>(value); break;
+      case DurationUnit::kWeeks: out.fixed += value * 7 * kDay; break;
+      case DurationUnit::kDays: out.fixed += value * kDay; break;
+      case DurationUnit::kHours: out.fixed += value * kHour; break;
+      case DurationUnit::kMinutes: out.fixed += value * kMinute; break;
+      case DurationUnit::kSeconds: out.fixed += value * kSecond; break;
     }
-    std::int64_t value = 0;
-    const std::size_t start = i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      if (value > 1'000'000) return std::nullopt;
-      value = value * 10 + (text[i] - '0');
-      ++i;
-    }
-    if (i == start || i == text.size()) return std::nullopt;
-    const auto at = order.find(text[i]);
-    if (at == std::string::npos) return std::nullopt;
-    order.erase(0, at + 1);
-    if (!in_time) {
-      switch (text[i]) {
-        case 'Y': out.years = static_cast<int>(value); break;
-        case 'M': out.months = static_cast<int>(value); break;
-        case 'W': out.fixed += value * 7 * kDay; break;
-        case 'D': out.fixed += value * kDay; break;
-        default: return std::nullopt;
-      }
-    } else {
-      switch (text[i]) {
-        case 'H': out.fixed += value * kHour; break;
-        case 'M': out.fixed += value * kMinute; break;
-        case 'S': out.fixed += value * kSecond; break;
-        default: return std::nullopt;
-      }
-    }
-    any = true;
-    ++i;
   }
-  if (!any || (out.years == 0 && out.months == 0 && out.fixed == 0)) return std::nullopt;
+  if (out.years == 0 && out.months == 0 && out.fixed == 0) return std::nullopt;
   return out;
 }
 

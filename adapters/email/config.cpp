@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include "contracts/toml_file.h"
+
 namespace email {
 namespace {
 
@@ -130,15 +132,9 @@ std::string address_domain(const std::string& address) {
 
 Result<EmailConfig> load_email_config(const fs::path& file) {
   const std::string where = "email config " + file.string() + ": ";
-  toml::table root;
-  try {
-    root = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    std::ostringstream detail;
-    detail << where << e.description() << " (line " << e.source().begin.line << ", column "
-           << e.source().begin.column << ")";
-    return Error{ErrorCode::kConfig, detail.str()};
-  }
+  auto parsed = contracts::read_toml_file(file);
+  if (!parsed) return parsed.error();
+  toml::table& root = *parsed;
   const fs::path base = file.parent_path();
   std::vector<std::string> errors;
   EmailConfig c;

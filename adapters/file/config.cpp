@@ -8,6 +8,8 @@
 #include <iterator>
 #include <set>
 
+#include "contracts/toml_file.h"
+
 namespace file_adapter {
 namespace {
 
@@ -22,25 +24,19 @@ Result<FileAdapterConfig> load_config(const fs::path& path) {
   const std::string where = path.string();
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{ErrorCode::kConfig, where + ": cannot open"};
+  // Read once: the [[csv]] tables are parsed again from the same text by the SDK's reader.
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-
-  toml::table table;
-  try {
-    table = toml::parse(text, where);
-  } catch (const toml::parse_error& e) {
-    const auto& begin = e.source().begin;
-    return Error{ErrorCode::kConfig, where + ": line " + std::to_string(begin.line) + ", column " +
-                                         std::to_string(begin.column) + ": " +
-                                         std::string(e.description())};
-  }
+  auto parsed = contracts::parse_toml(text, where);
+  if (!parsed) return parsed.error();
+  const toml::table& table = *parsed;
   static const std::set<std::string, std::less<>> kKeys = {
-      "profile", "inbox",  "outbox",         "processed",       "rejected", "state",
-      "stable_ms", "poll_ms", "max_file_bytes", "marker_retention_days", "ignore_suffixes", "watch",  "csv"};
+      "profile",         "inbox",     "outbox",  "processed",      "rejected",
+      "state",           "stable_ms", "poll_ms", "max_file_bytes", "marker_retention_days",
+      "ignore_suffixes", "watch",     "csv"};
   for (const auto& [key, node] : table) {
     if (kKeys.count(key.str()) == 0) {
       return Error{ErrorCode::kConfig, where + ": key " + std::string(key.str()) + " (line " +
-                                           std::to_string(node.source().begin.line) +
-                                           "): unknown key"};
+                                           std::to_string(node.source().begin.line) + "): unknown key"};
     }
   }
 
@@ -53,22 +49,19 @@ Result<FileAdapterConfig> load_config(const fs::path& path) {
     }
     const auto* value = node->as_string();
     if (value == nullptr || value->get().empty()) {
-      return Error{ErrorCode::kConfig,
-                   where + ": key " + std::string(key) + ": expected a non-empty path"};
+      return Error{ErrorCode::kConfig, where + ": key " + std::string(key) + ": expected a non-empty path"};
     }
     fs::path p(value->get());
     out = (p.is_relative() ? base / p : p).lexically_normal();
     return {};
   };
-  auto integer_at = [&](std::string_view key, std::int64_t low, std::int64_t high,
-                        std::int64_t& out) -> Result<void> {
+  auto integer_at = [&](std::string_view key, std::int64_t low, std::int64_t high, std::int64_t& out) -> Result<void> {
     const toml::node* node = table.get(key);
     if (node == nullptr) return {};
     const auto* value = node->as_integer();
     if (value == nullptr || value->get() < low || value->get() > high) {
-      return Error{ErrorCode::kConfig, where + ": key " + std::string(key) +
-                                           ": expected an integer in " + std::to_string(low) +
-                                           " .. " + std::to_string(high)};
+      return Error{ErrorCode::kConfig, where + ": key " + std::string(key) + ": expected an integer in " +
+                                           std::to_string(low) + " .. " + std::to_string(high)};
     }
     out = value->get();
     return {};
@@ -77,10 +70,8 @@ Result<FileAdapterConfig> load_config(const fs::path& path) {
   FileAdapterConfig config;
   for (auto [key, required, out] :
        {std::tuple{"profile", true, &config.profile}, std::tuple{"inbox", true, &config.inbox},
-        std::tuple{"outbox", true, &config.outbox},
-        std::tuple{"processed", false, &config.processed},
-        std::tuple{"rejected", false, &config.rejected},
-        std::tuple{"state", false, &config.state}}) {
+        std::tuple{"outbox", true, &config.outbox}, std::tuple{"processed", false, &config.processed},
+        std::tuple{"rejected", false, &config.rejected}, std::tuple{"state", false, &config.state}}) {
     if (auto r = path_at(key, required, *out); !r) return r.error();
   }
   if (config.processed.empty()) config.processed = config.inbox / "processed";
@@ -117,8 +108,7 @@ Result<FileAdapterConfig> load_config(const fs::path& path) {
     for (const auto& item : *list) {
       const auto* s = item.as_string();
       if (s == nullptr || s->get().empty()) {
-        return Error{ErrorCode::kConfig,
-                     where + ": key ignore_suffixes: expected a list of non-empty strings"};
+        return Error{ErrorCode::kConfig, where + ": key ignore_suffixes: expected a list of non-empty strings"};
       }
       config.ignore_suffixes.push_back(s->get());
     }

@@ -3,9 +3,9 @@
 #include "adapters/sdk/inbound.h"
 #include "adapters/sdk/csv_columns.h"
 
-#include <nlohmann/json.hpp>
 #include <sodium.h>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <cctype>
@@ -18,6 +18,7 @@
 
 #include "contracts/formats.h"
 #include "contracts/time.h"
+#include "contracts/toml_file.h"
 #include "contracts/validator.h"
 
 namespace partner {
@@ -50,10 +51,14 @@ std::optional<Millis> to_millis(std::string_view text) {
 
 // The fields that make a message what it is; the id is derived from exactly these.
 std::string canonical(const contracts::Header& header, const json& payload) {
-  json c = {{"contract", header.contract},     {"version", header.version},
-            {"case", header.case_ref},         {"to", header.recipients},
-            {"occurred_at", header.occurred_at}, {"correlation_id", header.correlation_id},
-            {"causation_id", header.causation_id}, {"payload", payload}};
+  json c = {{"contract", header.contract},
+            {"version", header.version},
+            {"case", header.case_ref},
+            {"to", header.recipients},
+            {"occurred_at", header.occurred_at},
+            {"correlation_id", header.correlation_id},
+            {"causation_id", header.causation_id},
+            {"payload", payload}};
   return c.dump();  // nlohmann objects keep keys sorted: the text is canonical
 }
 
@@ -122,8 +127,7 @@ Result<std::vector<CsvRecord>> split_csv(std::string_view text, char delimiter) 
 // Converts one cell to its JSON type; nullopt plus a reason when it does not fit.
 std::optional<json> convert(std::string_view cell, CellType type, std::string& reason) {
   switch (type) {
-    case CellType::kString:
-      return json(std::string(cell));
+    case CellType::kString: return json(std::string(cell));
     case CellType::kInteger: {
       std::string_view digits = cell;
       if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
@@ -140,8 +144,7 @@ std::optional<json> convert(std::string_view cell, CellType type, std::string& r
       if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
       double value = 0;
       auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-      if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() ||
-          !std::isfinite(value)) {
+      if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() || !std::isfinite(value)) {
         reason = "must be a number with a point as decimal separator, such as 2.5";
         return std::nullopt;
       }
@@ -164,38 +167,32 @@ std::optional<json> convert(std::string_view cell, CellType type, std::string& r
 
 // ---- TOML mapping reader -------------------------------------------------------------------
 
-std::string line_of(const toml::node& node) {
-  return " (line " + std::to_string(node.source().begin.line) + ")";
-}
+std::string line_of(const toml::node& node) { return " (line " + std::to_string(node.source().begin.line) + ")"; }
 
 Result<std::optional<std::string>> optional_string(const toml::table& table, std::string_view key,
                                                    const std::string& where) {
   const toml::node* node = table.get(key);
   if (node == nullptr) return std::optional<std::string>{};
   if (const auto* s = node->as_string()) return std::optional<std::string>{std::string(s->get())};
-  return Error{ErrorCode::kConfig, where + "." + std::string(key) + line_of(*node) +
-                                       ": expected a string"};
+  return Error{ErrorCode::kConfig, where + "." + std::string(key) + line_of(*node) + ": expected a string"};
 }
 
 Result<CsvColumn> read_column(const toml::node& node, const std::string& where) {
   const auto* table = node.as_table();
   if (table == nullptr) {
     return Error{ErrorCode::kConfig,
-                 where + line_of(node) +
-                     ": expected a table such as { column = \"seats\", field = \"/seats\" }"};
+                 where + line_of(node) + ": expected a table such as { column = \"seats\", field = \"/seats\" }"};
   }
   static const std::set<std::string, std::less<>> kKeys = {"column", "field", "type", "required"};
   for (const auto& [key, value] : *table) {
     if (kKeys.count(key.str()) == 0) {
-      return Error{ErrorCode::kConfig, where + "." + std::string(key.str()) +
-                                           line_of(value) + ": unknown key"};
+      return Error{ErrorCode::kConfig, where + "." + std::string(key.str()) + line_of(value) + ": unknown key"};
     }
   }
   CsvColumn column;
   auto name = optional_string(*table, "column", where);
   if (!name) return name.error();
-  if (!*name || trim(**name).empty())
-    return Error{ErrorCode::kConfig, where + ".column: missing or empty"};
+  if (!*name || trim(**name).empty()) return Error{ErrorCode::kConfig, where + ".column: missing or empty"};
   column.column = std::string(trim(**name));
   auto field = optional_string(*table, "field", where);
   if (!field) return field.error();
@@ -223,21 +220,18 @@ Result<CsvColumn> read_column(const toml::node& node, const std::string& where) 
   }
   if (const toml::node* required = table->get("required")) {
     const auto* b = required->as_boolean();
-    if (b == nullptr)
-      return Error{ErrorCode::kConfig, where + ".required: expected true or false"};
+    if (b == nullptr) return Error{ErrorCode::kConfig, where + ".required: expected true or false"};
     column.required = b->get();
   }
   return column;
 }
 
 Result<CsvMapping> read_mapping(const toml::table& table, const std::string& where) {
-  static const std::set<std::string, std::less<>> kKeys = {
-      "contract", "version", "files", "case_column", "occurred_at_column", "delimiter",
-      "outbound", "columns"};
+  static const std::set<std::string, std::less<>> kKeys = {"contract",           "version",   "files",    "case_column",
+                                                           "occurred_at_column", "delimiter", "outbound", "columns"};
   for (const auto& [key, value] : table) {
     if (kKeys.count(key.str()) == 0) {
-      return Error{ErrorCode::kConfig, where + "." + std::string(key.str()) +
-                                           line_of(value) + ": unknown key"};
+      return Error{ErrorCode::kConfig, where + "." + std::string(key.str()) + line_of(value) + ": unknown key"};
     }
   }
   CsvMapping mapping;
@@ -264,8 +258,7 @@ Result<CsvMapping> read_mapping(const toml::table& table, const std::string& whe
   auto delimiter = optional_string(table, "delimiter", where);
   if (!delimiter) return delimiter.error();
   if (*delimiter) {
-    if ((*delimiter)->size() != 1 || (**delimiter)[0] == '"' || (**delimiter)[0] == '\n' ||
-        (**delimiter)[0] == '\r') {
+    if ((*delimiter)->size() != 1 || (**delimiter)[0] == '"' || (**delimiter)[0] == '\n' || (**delimiter)[0] == '\r') {
       return Error{ErrorCode::kConfig, where + ".delimiter: must be one character, such as \";\""};
     }
     mapping.delimiter = (**delimiter)[0];
@@ -288,8 +281,7 @@ Result<CsvMapping> read_mapping(const toml::table& table, const std::string& whe
     // A column may also be the case or occurred_at column (a time both in the header and the
     // payload is common); mapping one column to two fields is a mistake.
     if (!seen_columns.insert(column->column).second) {
-      return Error{ErrorCode::kConfig,
-                   at + ".column: column " + with_quotes(column->column) + " is mapped twice"};
+      return Error{ErrorCode::kConfig, at + ".column: column " + with_quotes(column->column) + " is mapped twice"};
     }
     if (!seen_fields.insert(column->field).second)
       return Error{ErrorCode::kConfig, at + ".field: " + column->field + " is mapped twice"};
@@ -333,21 +325,15 @@ std::string csv_cell(std::string_view text) {
 
 std::string_view to_string(CellType type) {
   switch (type) {
-    case CellType::kString:
-      return "string";
-    case CellType::kInteger:
-      return "integer";
-    case CellType::kNumber:
-      return "number";
-    case CellType::kBoolean:
-      return "boolean";
+    case CellType::kString: return "string";
+    case CellType::kInteger: return "integer";
+    case CellType::kNumber: return "number";
+    case CellType::kBoolean: return "boolean";
   }
   return "string";
 }
 
-bool matches(const CsvMapping& mapping, std::string_view file_name) {
-  return glob_match(mapping.files, file_name);
-}
+bool matches(const CsvMapping& mapping, std::string_view file_name) { return glob_match(mapping.files, file_name); }
 
 const CsvMapping* find_mapping(const std::vector<CsvMapping>& mappings, std::string_view file_name) {
   for (const auto& mapping : mappings) {
@@ -356,24 +342,16 @@ const CsvMapping* find_mapping(const std::vector<CsvMapping>& mappings, std::str
   return nullptr;
 }
 
-Result<std::vector<CsvMapping>> parse_csv_mappings(std::string_view toml_text,
-                                                   std::string_view source) {
+Result<std::vector<CsvMapping>> parse_csv_mappings(std::string_view toml_text, std::string_view source) {
   const std::string where(source);
-  toml::table table;
-  try {
-    table = toml::parse(toml_text, where);
-  } catch (const toml::parse_error& e) {
-    const auto& begin = e.source().begin;
-    return Error{ErrorCode::kConfig, where + ": line " + std::to_string(begin.line) + ", column " +
-                                         std::to_string(begin.column) + ": " +
-                                         std::string(e.description())};
-  }
+  auto parsed = contracts::parse_toml(toml_text, where);
+  if (!parsed) return parsed.error();
+  const toml::table& table = *parsed;
   std::vector<CsvMapping> mappings;
   const toml::node* csv = table.get("csv");
   if (csv == nullptr) return mappings;
   const toml::array* list = csv->as_array();
-  if (list == nullptr)
-    return Error{ErrorCode::kConfig, where + ": csv: expected [[csv]] tables"};
+  if (list == nullptr) return Error{ErrorCode::kConfig, where + ": csv: expected [[csv]] tables"};
   for (std::size_t i = 0; i < list->size(); ++i) {
     const std::string at = where + ": csv[" + std::to_string(i + 1) + "]";
     const auto* t = list->get(i)->as_table();
@@ -397,8 +375,7 @@ std::string content_message_id(std::string_view party, std::string_view canonica
   std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
   crypto_hash_sha256_state state;
   crypto_hash_sha256_init(&state);
-  crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(party.data()),
-                            party.size());
+  crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(party.data()), party.size());
   const unsigned char separator = 0;
   crypto_hash_sha256_update(&state, &separator, 1);
   crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(canonical_content.data()),
@@ -417,8 +394,7 @@ std::string content_message_id(std::string_view party, std::string_view canonica
 }
 
 Result<InboundBatch> parse_json_document(std::string_view content, const InboundSource& source) {
-  if (!contracts::is_valid_utf8(content))
-    return Error{ErrorCode::kInvalidPayload, "the file is not UTF-8 text"};
+  if (!contracts::is_valid_utf8(content)) return Error{ErrorCode::kInvalidPayload, "the file is not UTF-8 text"};
   json doc = json::parse(content, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return Error{ErrorCode::kInvalidPayload, "the file is not valid JSON"};
   if (!doc.is_object()) {
@@ -432,27 +408,24 @@ Result<InboundBatch> parse_json_document(std::string_view content, const Inbound
     auto it = doc.find(key);
     if (it == doc.end()) {
       if (required) {
-        problems.errors.push_back(
-            field_error(std::string("/") + key, "required", "is missing"));
+        problems.errors.push_back(field_error(std::string("/") + key, "required", "is missing"));
       }
       return;
     }
     if (!it->is_string() || trim(it->get<std::string>()).empty()) {
-      problems.errors.push_back(
-          field_error(std::string("/") + key, "type", "must be a non-empty text"));
+      problems.errors.push_back(field_error(std::string("/") + key, "type", "must be a non-empty text"));
       return;
     }
     out = std::string(trim(it->get<std::string>()));
   };
   static const std::set<std::string, std::less<>> kKeys = {
-      "contract", "case", "payload", "id", "version", "occurred_at", "to", "correlation_id",
-      "causation_id"};
+      "contract", "case", "payload", "id", "version", "occurred_at", "to", "correlation_id", "causation_id"};
   for (const auto& item : doc.items()) {
     if (kKeys.count(item.key()) == 0) {
-      problems.errors.push_back(field_error(
-          "/" + item.key(), "additionalProperties",
-          "is not a known key (use contract, case, payload, id, version, occurred_at, to, "
-          "correlation_id, causation_id)"));
+      problems.errors.push_back(
+          field_error("/" + item.key(), "additionalProperties",
+                      "is not a known key (use contract, case, payload, id, version, occurred_at, to, "
+                      "correlation_id, causation_id)"));
     }
   }
   text_at("contract", true, header.contract);
@@ -464,8 +437,7 @@ Result<InboundBatch> parse_json_document(std::string_view content, const Inbound
   text_at("causation_id", false, header.causation_id);
   header.version = 1;
   if (auto it = doc.find("version"); it != doc.end()) {
-    if (!it->is_number_unsigned() || it->get<std::uint64_t>() < 1 ||
-        it->get<std::uint64_t>() > 0xFFFF'FFFFu) {
+    if (!it->is_number_unsigned() || it->get<std::uint64_t>() < 1 || it->get<std::uint64_t>() > 0xFFFF'FFFFu) {
       problems.errors.push_back(field_error("/version", "type", "must be a whole number >= 1"));
     } else {
       header.version = static_cast<std::uint32_t>(it->get<std::uint64_t>());
@@ -477,19 +449,17 @@ Result<InboundBatch> parse_json_document(std::string_view content, const Inbound
     if (auto millis = to_millis(occurred_at)) {
       header.occurred_at = *millis;
     } else {
-      problems.errors.push_back(field_error(
-          "/occurred_at", "format", std::string(contracts::describe(contracts::Format::kDateTime))));
+      problems.errors.push_back(
+          field_error("/occurred_at", "format", std::string(contracts::describe(contracts::Format::kDateTime))));
     }
   }
   if (auto it = doc.find("to"); it != doc.end()) {
     if (it->is_string()) {
       header.recipients.push_back(it->get<std::string>());
-    } else if (it->is_array() &&
-               std::all_of(it->begin(), it->end(), [](const json& j) { return j.is_string(); })) {
+    } else if (it->is_array() && std::all_of(it->begin(), it->end(), [](const json& j) { return j.is_string(); })) {
       for (const auto& r : *it) header.recipients.push_back(r.get<std::string>());
     } else {
-      problems.errors.push_back(
-          field_error("/to", "type", "must be a partner id or a list of partner ids"));
+      problems.errors.push_back(field_error("/to", "type", "must be a partner id or a list of partner ids"));
     }
   }
   auto payload = doc.find("payload");
@@ -513,8 +483,7 @@ Result<InboundBatch> parse_json_document(std::string_view content, const Inbound
   return batch;
 }
 
-Result<InboundBatch> parse_csv(std::string_view content, const CsvMapping& mapping,
-                               const InboundSource& source) {
+Result<InboundBatch> parse_csv(std::string_view content, const CsvMapping& mapping, const InboundSource& source) {
   if (!contracts::is_valid_utf8(content))
     return Error{ErrorCode::kInvalidPayload, "the file is not UTF-8 text (save it as CSV UTF-8)"};
   if (content.substr(0, 3) == "\xEF\xBB\xBF") content.remove_prefix(3);
@@ -550,9 +519,9 @@ Result<InboundBatch> parse_csv(std::string_view content, const CsvMapping& mappi
   if (!missing.empty()) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + with_quotes(m);
-    return Error{ErrorCode::kInvalidPayload,
-                 "the header line lacks the column(s) " + list + " (the " + mapping.contract +
-                     " mapping expects them; the delimiter is " + with_quotes(std::string(1, mapping.delimiter)) + ")"};
+    return Error{ErrorCode::kInvalidPayload, "the header line lacks the column(s) " + list + " (the " +
+                                                 mapping.contract + " mapping expects them; the delimiter is " +
+                                                 with_quotes(std::string(1, mapping.delimiter)) + ")"};
   }
 
   InboundBatch batch;
@@ -562,10 +531,10 @@ Result<InboundBatch> parse_csv(std::string_view content, const CsvMapping& mappi
     problems.row = r;
     problems.line = record.line;
     if (record.cells.size() != header_cells.size()) {
-      problems.errors.push_back(field_error(
-          "", "columns",
-          "the row has " + std::to_string(record.cells.size()) + " cells, the header has " +
-              std::to_string(header_cells.size()) + " (check the delimiter and quotes)"));
+      problems.errors.push_back(field_error("", "columns",
+                                            "the row has " + std::to_string(record.cells.size()) +
+                                                " cells, the header has " + std::to_string(header_cells.size()) +
+                                                " (check the delimiter and quotes)"));
       batch.row_errors.push_back(std::move(problems));
       continue;
     }
@@ -575,9 +544,9 @@ Result<InboundBatch> parse_csv(std::string_view content, const CsvMapping& mappi
     header.case_ref = std::string(trim(record.cells[*case_index]));
     problems.case_ref = header.case_ref;
     if (header.case_ref.empty()) {
-      problems.errors.push_back(field_error("header.case_ref", "required",
-                                            "the case reference (column " +
-                                                with_quotes(mapping.case_column) + ") is empty"));
+      problems.errors.push_back(
+          field_error("header.case_ref", "required",
+                      "the case reference (column " + with_quotes(mapping.case_column) + ") is empty"));
     }
     if (occurred_index) {
       auto text = trim(record.cells[*occurred_index]);
@@ -585,10 +554,9 @@ Result<InboundBatch> parse_csv(std::string_view content, const CsvMapping& mappi
         if (auto millis = to_millis(text)) {
           header.occurred_at = *millis;
         } else {
-          problems.errors.push_back(field_error(
-              "header.occurred_at", "format",
-              "column " + with_quotes(mapping.occurred_at_column) + " " +
-                  std::string(contracts::describe(contracts::Format::kDateTime))));
+          problems.errors.push_back(field_error("header.occurred_at", "format",
+                                                "column " + with_quotes(mapping.occurred_at_column) + " " +
+                                                    std::string(contracts::describe(contracts::Format::kDateTime))));
         }
       }
     }
@@ -598,8 +566,8 @@ Result<InboundBatch> parse_csv(std::string_view content, const CsvMapping& mappi
       auto cell = trim(record.cells[column_index[c]]);
       if (cell.empty()) {
         if (column.required) {
-          problems.errors.push_back(field_error(
-              column.field, "required", "column " + with_quotes(column.column) + " is empty"));
+          problems.errors.push_back(
+              field_error(column.field, "required", "column " + with_quotes(column.column) + " is empty"));
         }
         continue;
       }
@@ -614,9 +582,9 @@ Result<InboundBatch> parse_csv(std::string_view content, const CsvMapping& mappi
         payload[json::json_pointer(column.field)] = std::move(*value);
       } catch (const json::exception&) {
         // Two pointers that clash (one a scalar, the other inside it): the mapping is at fault.
-        problems.errors.push_back(field_error(
-            column.field, "mapping",
-            "column " + with_quotes(column.column) + " cannot be placed; the mapping's fields clash"));
+        problems.errors.push_back(
+            field_error(column.field, "mapping",
+                        "column " + with_quotes(column.column) + " cannot be placed; the mapping's fields clash"));
       }
     }
     if (!problems.errors.empty()) {
@@ -635,8 +603,7 @@ Result<InboundBatch> parse_csv(std::string_view content, const CsvMapping& mappi
   return batch;
 }
 
-Result<std::string> render_csv(const CsvMapping& mapping, std::string_view case_ref,
-                               std::string_view payload) {
+Result<std::string> render_csv(const CsvMapping& mapping, std::string_view case_ref, std::string_view payload) {
   json doc = json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object())
     return Error{ErrorCode::kInvalidPayload, "the payload is not a JSON object"};

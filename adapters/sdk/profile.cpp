@@ -7,15 +7,16 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <optional>
-#include <utility>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <sstream>
 #include <system_error>
+#include <utility>
 
 #include "adapters/sdk/client.h"
 #include "adapters/sdk/log.h"
+#include "contracts/toml_file.h"
 
 namespace partner {
 namespace {
@@ -25,10 +26,9 @@ using contracts::Error;
 using contracts::ErrorCode;
 
 constexpr std::size_t kZ85KeyChars = 40;  // a 32-byte CurveZMQ key as Z85 text
-constexpr std::array<std::string_view, 9> kProfileKeys = {
-    "broker",          "broker_public_key",  "partner",         "secret_key",
-    "broker_signing_key", "receipt_timeout_ms", "resend_after_ms", "resend_max_ms",
-    "failover_after_ms"};
+constexpr std::array<std::string_view, 9> kProfileKeys = {"broker",          "broker_public_key",  "partner",
+                                                          "secret_key",      "broker_signing_key", "receipt_timeout_ms",
+                                                          "resend_after_ms", "resend_max_ms",      "failover_after_ms"};
 // Bounds of the timing keys: at least a millisecond, at most a day.
 constexpr std::int64_t kMaxTimingMs = 86'400'000;
 
@@ -54,8 +54,7 @@ Result<std::string> read_text_file(const fs::path& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return config_error("is a directory");
   std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr)
-    return config_error(std::string("cannot open (") + std::strerror(errno) + ")");
+  if (file == nullptr) return config_error(std::string("cannot open (") + std::strerror(errno) + ")");
   std::string text;
   std::array<char, 4096> buffer{};
   std::size_t n = 0;
@@ -74,26 +73,16 @@ fs::path resolve(std::string_view value, const fs::path& base) {
 
 std::string_view type_name(toml::node_type type) {
   switch (type) {
-    case toml::node_type::none:
-      return "nothing";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
+    case toml::node_type::none: return "nothing";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
   }
   return "an unknown type";
 }
@@ -112,17 +101,9 @@ void warn_if_shared(const fs::path& key_file) {
 
 Result<Profile> load_profile(const fs::path& path) {
   const std::string where = "profile " + path.string();
-  auto text = read_text_file(path);
-  if (!text) return config_error(where + ": " + text.error().detail);
-
-  toml::table table;
-  try {
-    table = toml::parse(*text, path.string());
-  } catch (const toml::parse_error& e) {
-    const auto& begin = e.source().begin;
-    return config_error(where + ": line " + std::to_string(begin.line) + ", column " +
-                        std::to_string(begin.column) + ": " + std::string(e.description()));
-  }
+  auto parsed = contracts::read_toml_file(path);
+  if (!parsed) return parsed.error();
+  const toml::table& table = *parsed;
 
   for (const auto& [key, node] : table) {
     bool known = false;
@@ -139,12 +120,10 @@ Result<Profile> load_profile(const fs::path& path) {
     if (node == nullptr) return config_error(where + ": key " + std::string(key) + ": missing");
     const auto* value = node->as_string();
     if (value == nullptr) {
-      return config_error(where + ": key " + std::string(key) + " (line " +
-                          std::to_string(node->source().begin.line) +
+      return config_error(where + ": key " + std::string(key) + " (line " + std::to_string(node->source().begin.line) +
                           "): expected a string, found " + std::string(type_name(node->type())));
     }
-    if (trim(value->get()).empty())
-      return config_error(where + ": key " + std::string(key) + ": is empty");
+    if (trim(value->get()).empty()) return config_error(where + ": key " + std::string(key) + ": is empty");
     return std::string(trim(value->get()));
   };
   const fs::path base = path.has_parent_path() ? path.parent_path() : fs::path(".");
@@ -157,8 +136,7 @@ Result<Profile> load_profile(const fs::path& path) {
   Profile profile;
   // broker: one endpoint, or an array of them (the client fails over in that order).
   if (const auto* list = table.get_as<toml::array>("broker")) {
-    const std::string at = where + ": key broker (line " +
-                           std::to_string(list->source().begin.line) + "): ";
+    const std::string at = where + ": key broker (line " + std::to_string(list->source().begin.line) + "): ";
     for (const auto& element : *list) {
       const auto* value = element.as_string();
       if (value == nullptr)
@@ -215,8 +193,8 @@ Result<Profile> load_profile(const fs::path& path) {
   auto millis_at = [&](std::string_view key) -> Result<std::optional<std::chrono::milliseconds>> {
     const toml::node* node = table.get(key);
     if (node == nullptr) return std::optional<std::chrono::milliseconds>{};
-    const std::string at = where + ": key " + std::string(key) + " (line " +
-                           std::to_string(node->source().begin.line) + "): ";
+    const std::string at =
+        where + ": key " + std::string(key) + " (line " + std::to_string(node->source().begin.line) + "): ";
     const auto* value = node->as_integer();
     if (value == nullptr) {
       return config_error(at + "expected a whole number of milliseconds, found " +
@@ -228,18 +206,17 @@ Result<Profile> load_profile(const fs::path& path) {
     }
     return std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(value->get()));
   };
-  for (auto [key, field] : {std::pair{"receipt_timeout_ms", &Profile::receipt_timeout},
-                            std::pair{"resend_after_ms", &Profile::resend_after},
-                            std::pair{"resend_max_ms", &Profile::resend_max},
-                            std::pair{"failover_after_ms", &Profile::failover_after}}) {
+  for (auto [key, field] :
+       {std::pair{"receipt_timeout_ms", &Profile::receipt_timeout},
+        std::pair{"resend_after_ms", &Profile::resend_after}, std::pair{"resend_max_ms", &Profile::resend_max},
+        std::pair{"failover_after_ms", &Profile::failover_after}}) {
     auto value = millis_at(key);
     if (!value) return value.error();
     profile.*field = *value;
   }
   if (profile.resend_after && profile.resend_max && *profile.resend_max < *profile.resend_after) {
-    return config_error(where + ": key resend_max_ms: " +
-                        std::to_string(profile.resend_max->count()) + " is below resend_after_ms (" +
-                        std::to_string(profile.resend_after->count()) + ")");
+    return config_error(where + ": key resend_max_ms: " + std::to_string(profile.resend_max->count()) +
+                        " is below resend_after_ms (" + std::to_string(profile.resend_after->count()) + ")");
   }
 
   fs::path secret_file = resolve(*secret_value, base);

@@ -44,8 +44,7 @@ int run_email(const EmailOptions& options) {
   client_options.credit = 4;
   auto client = partner::Client::connect(config->profile, client_options);
   if (!client) {
-    return fail(client.error().code == contracts::ErrorCode::kConfig ? kExitUsage : kExitUnreachable,
-                client.error().detail);
+    return fail(exit_code(client.error().code), client.error().detail);
   }
   email::SmtpSender smtp(config->smtp);
   std::unique_ptr<email::MailSource> source;
@@ -54,7 +53,7 @@ int run_email(const EmailOptions& options) {
   std::optional<email::HandledMails> handled;
   if (source) {
     auto opened = email::HandledMails::open(config->handled_file, email::kHandledRetention, contracts::now_millis());
-    if (!opened) return fail(kExitFailed, opened.error().detail);
+    if (!opened) return fail(exit_code(opened.error().code), opened.error().detail);
     handled = std::move(*opened);
   }
   email::EmailAdapter adapter(*config, *client, smtp, source.get(), *texts, handled ? &*handled : nullptr);

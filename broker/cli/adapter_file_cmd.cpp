@@ -37,20 +37,18 @@ int run_adapter(const AdapterFileOptions& options) {
   if (!profile) return fail(kExitUsage, profile.error().detail);
   auto client = partner::Client::connect(*profile);
   if (!client) {
-    const bool config_error = client.error().code == contracts::ErrorCode::kConfig;
-    return fail(config_error ? kExitUsage : kExitUnreachable, client.error().detail);
+    return fail(exit_code(client.error().code), client.error().detail);
   }
 
   file_adapter::FileAdapter adapter(*config, *client, profile->partner, *crash_at);
-  if (auto r = adapter.prepare(); !r) return fail(kExitFailed, r.error().detail);
+  if (auto r = adapter.prepare(); !r) return fail(exit_code(r.error().code), r.error().detail);
   adapter.set_event_sink([](const std::string& line) { std::cout << line << std::endl; });
   std::cout << "watching " << config->inbox.string() << std::endl;
   auto result = adapter.run(stop);
   client->close();
   if (!result) {
     // kStorage: a folder could not be written (the file stays in the inbox); else the broker link.
-    const bool disk = result.error().code == contracts::ErrorCode::kStorage;
-    return fail(disk ? kExitFailed : kExitUnreachable, result.error().detail);
+    return fail(exit_code(result.error().code), result.error().detail);
   }
   return kExitOk;
 }
@@ -59,8 +57,8 @@ int run_adapter(const AdapterFileOptions& options) {
 
 Command add_adapter_file(CLI::App& adapter) {
   auto options = std::make_shared<AdapterFileOptions>();
-  CLI::App* app = adapter.add_subcommand(
-      "file", "Exchange files with a non-chain party: inbox files in, deliveries to the outbox");
+  CLI::App* app =
+      adapter.add_subcommand("file", "Exchange files with a non-chain party: inbox files in, deliveries to the outbox");
   app->add_option("--config", options->config,
                   "Adapter config (TOML: profile, inbox, outbox, [[csv]] mappings; "
                   "docs/file-adapter.md)")

@@ -11,6 +11,7 @@
 #include "broker/cli/read_record.h"
 #include "broker/store/retention.h"
 #include "broker/store/sqlite_store.h"
+#include "broker/store/transaction.h"
 
 namespace keten_cli {
 namespace {
@@ -38,7 +39,8 @@ int change_hold(const CaseArgs& args, bool hold) {
   const contracts::Millis now = contracts::now_millis();
   const std::string who = reader();
   bool changed = false;
-  if (auto r = store->begin(); !r) return fail(kExitFailed, r.error().detail);
+  auto transaction = broker::store::Transaction::begin(*store);
+  if (!transaction) return fail(kExitFailed, transaction.error().detail);
   auto done = [&]() -> contracts::Result<void> {
     auto c = hold ? broker::store::hold_case(*store, {args.case_ref, now, args.reason, who})
                   : broker::store::release_case(*store, args.case_ref);
@@ -55,14 +57,10 @@ int change_hold(const CaseArgs& args, bool hold) {
     }
     auto seq = store->append_event(std::move(e));
     if (!seq) return seq.error();
-    return store->commit();
+    return transaction->commit();
   }();
-  if (!done) {
-    store->rollback();
-    return fail(kExitFailed, done.error().detail);
-  }
+  if (!done) return fail(kExitFailed, done.error().detail);  // rolled back
   if (!changed) {
-    store->rollback();
     std::cout << "case " << args.case_ref << (hold ? " is already on hold" : " is not on hold")
               << ": nothing changed\n";
     return kExitOk;

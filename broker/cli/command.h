@@ -4,17 +4,13 @@
 
 #include <functional>
 
+#include "broker/cli/exit_codes.h"  // kExitOk, kExitFailed, kExitUsage, kExitUnreachable, exit_code
+
 namespace CLI {
 class App;
 }
 
 namespace keten_cli {
-
-// Exit codes shared by every subcommand (docs/cli.md).
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;       // rejected, problems found, verification failed
-inline constexpr int kExitUsage = 2;        // bad arguments or configuration
-inline constexpr int kExitUnreachable = 3;  // broker unreachable or no answer in time
 
 struct Command {
   CLI::App* app = nullptr;

@@ -69,7 +69,7 @@ int run_console(const ConsoleArgs& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   auto server = broker::console::ConsoleServer::start(std::move(options));
   if (!server) {
-    return fail(server.error().code == contracts::ErrorCode::kTransport ? kExitFailed : kExitUsage, server.error().detail);
+    return fail(exit_code(server.error().code, Peer::kSelf), server.error().detail);
   }
   // Tests and scripts read the address from this line (the port when 0 was asked for).
   std::cout << "console listening on " << ((*server)->tls() ? "https://" : "http://") << (*server)->endpoint() << "/" << std::endl;

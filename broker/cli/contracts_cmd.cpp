@@ -19,6 +19,7 @@
 #include "broker/policy/coverage.h"
 #include "contracts/catalogue.h"
 #include "contracts/registry.h"
+#include "contracts/toml_file.h"
 
 namespace keten_cli {
 namespace {
@@ -33,14 +34,12 @@ struct LintOptions {
 // Also fills `kinds` with each partner's role (default chain-partner, as the broker reads it).
 std::optional<std::vector<std::string>> read_partner_ids(const std::string& path,
                                                          broker::policy::PartnerKinds& kinds) {
-  toml::table config;
-  try {
-    config = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    std::cerr << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
-              << e.description() << "\n";
+  auto parsed = contracts::read_toml_file(path);
+  if (!parsed) {
+    std::cerr << parsed.error().detail << "\n";
     return std::nullopt;
   }
+  const toml::table& config = *parsed;
   const toml::array* partners = config["partner"].as_array();
   if (partners == nullptr || partners->empty()) {
     std::cerr << path << ": no [[partner]] tables\n";

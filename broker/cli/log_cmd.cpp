@@ -174,7 +174,7 @@ int verify(const LogArgs& args) {
       std::cout << "NOT INTACT: " << data.error().detail << "\n";
       return kExitFailed;
     }
-    return fail(kExitUsage, data.error().detail);
+    return fail(exit_code(data.error().code), data.error().detail);
   }
   auto report = broker::audit::verify_log(*data, {*key});
   std::cout << summary(report) << "\n";
@@ -284,7 +284,7 @@ int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
     auto receipt = resender.send(m.sender, submit);
     if (!receipt) {
       if (receipt.error().code == ErrorCode::kConfig) return fail(kExitUsage, receipt.error().detail);
-      return fail(kExitUnreachable, "resend of " + m.header.message_id + ": " + receipt.error().detail);
+      return fail(exit_code(receipt.error().code), "resend of " + m.header.message_id + ": " + receipt.error().detail);
     }
     new_ids[m.header.message_id] = submit.header.message_id;
     nlohmann::json line{{"original_message_id", m.header.message_id},
@@ -372,7 +372,7 @@ int replay(const LogArgs& args) {
     auto key = expected_key(args);
     if (!key) return fail(kExitUsage, key.error().detail);
     auto loaded = load_log(args);
-    if (!loaded) return fail(loaded.error().code == ErrorCode::kMalformedEnvelope ? kExitFailed : kExitUsage, loaded.error().detail);
+    if (!loaded) return fail(exit_code(loaded.error().code), loaded.error().detail);
     report = broker::audit::verify_log(*loaded, {*key});
     auto log = broker::audit::event_log(loaded->rows, args.case_ref);
     if (!log) return fail(kExitFailed, log.error().detail);

@@ -121,7 +121,7 @@ int open_failed(const Error& e) {
     std::cout << "NOT INTACT: " << e.detail << "\n";
     return kExitFailed;
   }
-  return fail(kExitUsage, e.detail);
+  return fail(exit_code(e.code), e.detail);
 }
 
 bool write_output(const std::string& path, const std::string& text) {
@@ -192,7 +192,7 @@ int log_v2_verify(const LogV2Args& args) {
     options.receipts = std::move(*receipts);
   }
   auto report = broker::audit::verify_log_v2(*log->source, options);
-  if (!report) return report.error().code == ErrorCode::kConfig ? fail(kExitUsage, report.error().detail) : open_failed(report.error());
+  if (!report) return open_failed(report.error());
   if (const auto* bundle = dynamic_cast<const broker::audit::BundleSource*>(log->source.get()); bundle != nullptr) {
     // A bundle also states its own length: an event line removed after the last checkpoint
     // changes nothing signed, but it changes this count.

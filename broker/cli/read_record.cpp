@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "broker/store/sqlite_store.h"
+#include "broker/store/transaction.h"
 #include "contracts/envelope.h"
 
 namespace keten_cli {
@@ -29,18 +30,18 @@ bool append_to_store(const std::string& tool, const std::string& store_path, bro
   contracts::Result<void> r;
   if (!store) {
     r = store.error();
-  } else if (r = store->begin(); r) {
+  } else if (auto transaction = broker::store::Transaction::begin(*store); !transaction) {
+    r = transaction.error();
+  } else {
     auto seq = store->append_event(event);
-    if (!seq) r = seq.error();
-    if (r) r = store->commit();
-    if (!r) store->rollback();
+    r = seq ? transaction->commit() : contracts::Result<void>(seq.error());  // else rolled back at scope exit
   }
   if (r) return true;
   // Most often a copy on write-protected media, or a file this user may only read: refusing to
   // read would protect nothing (anyone can open the file with sqlite3), so the read goes on and
   // the reader is told plainly that it left no trace.
-  std::cerr << tool << ": warning: this " << broker::events::to_string(event.kind()) << " was NOT recorded in " << store_path
-            << " (it cannot be written here: write-protected media, or no write permission): "
+  std::cerr << tool << ": warning: this " << broker::events::to_string(event.kind()) << " was NOT recorded in "
+            << store_path << " (it cannot be written here: write-protected media, or no write permission): "
             << r.error().detail << "\n";
   return false;
 }

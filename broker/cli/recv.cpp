@@ -56,8 +56,7 @@ int recv(const RecvOptions& options) {
   client_options.credit = options.max > 0 ? std::min(options.max, kMaxCredit) : kMaxCredit;
   auto client = partner::Client::connect(*profile, client_options);
   if (!client) {
-    return fail(client.error().code == ErrorCode::kConfig ? kExitUsage : kExitUnreachable,
-                client.error().detail);
+    return fail(exit_code(client.error().code), client.error().detail);
   }
 
   const auto wait = std::chrono::milliseconds(std::llround(options.wait_seconds * 1000));

@@ -54,20 +54,6 @@ int fail(int code, std::string_view detail) {
   return code;
 }
 
-// A failure the SDK reports: configuration is the user's to fix (2); a silent or unreachable
-// broker is 3; anything else means the broker did not take the message (1).
-int exit_code(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kConfig:
-      return kExitUsage;
-    case ErrorCode::kTimeout:
-    case ErrorCode::kTransport:
-      return kExitUnreachable;
-    default:
-      return kExitFailed;
-  }
-}
-
 contracts::Result<std::string> read_payload(const std::string& file) {
   if (file == "-") {
     std::string bytes((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());

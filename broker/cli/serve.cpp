@@ -95,9 +95,7 @@ int serve(const ServeArgs& args) {
     std::cerr << "keten serve: " << broker.error().detail << "\n";
     // A store that is refused at start (damaged, emptied, not a Keten store, served by another
     // broker) is for the operator to fix, as a bad configuration is: exit 2, as docs/cli.md says.
-    const auto code = broker.error().code;
-    return code == contracts::ErrorCode::kConfig || code == contracts::ErrorCode::kStorage ? kExitUsage
-                                                                                         : kExitFailed;
+    return exit_code(broker.error().code, Peer::kSelf);
   }
   g_running = broker->get();
   std::signal(SIGTERM, on_stop_signal);
@@ -111,7 +109,7 @@ int serve(const ServeArgs& args) {
     if (!api) {
       g_running = nullptr;
       std::cerr << "keten serve: " << api.error().detail << "\n";
-      return api.error().code == contracts::ErrorCode::kConfig ? kExitUsage : kExitFailed;
+      return exit_code(api.error().code, Peer::kSelf);
     }
     https = std::move(*api);
     std::cout << "https " << https->endpoint() << std::endl;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "contracts/digest.h"
+#include "contracts/toml_file.h"
 
 namespace broker::console {
 namespace {
@@ -70,13 +71,9 @@ Result<AccessList> AccessList::load(const std::filesystem::path& path) {
 }
 
 Result<AccessList> AccessList::parse(std::string_view toml_text, const std::string& origin) {
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, origin);
-  } catch (const toml::parse_error& e) {
-    return Error{ErrorCode::kConfig, origin + ":" + std::to_string(e.source().begin.line) + ": " +
-                                         std::string(e.description())};
-  }
+  auto parsed = contracts::parse_toml(toml_text, origin);
+  if (!parsed) return parsed.error();
+  const toml::table& root = *parsed;
   for (const auto& [key, node] : root) {
     if (key.str() != "viewer") return Error{ErrorCode::kConfig, origin + ": unknown key \"" + std::string(key.str()) + "\" (expected [[viewer]] tables)"};
   }

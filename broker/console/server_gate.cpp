@@ -7,6 +7,7 @@
 #include "broker/console/gate_page.h"
 #include "broker/console/html.h"
 #include "broker/console/log.h"
+#include "broker/store/transaction.h"
 #include "contracts/time.h"
 
 namespace broker::console {
@@ -72,19 +73,13 @@ Result<store::SqliteStore> ConsoleServer::Impl::open_store(bool read_only) const
 Result<void> ConsoleServer::Impl::append(std::vector<events::Event> events) const {
   auto s = open_store(false);
   if (!s) return s.error();
-  if (auto r = s->begin(); !r) return r;
+  auto transaction = store::Transaction::begin(*s);
+  if (!transaction) return transaction.error();
   for (auto& e : events) {
     auto seq = s->append_event(std::move(e));
-    if (!seq) {
-      s->rollback();
-      return seq.error();
-    }
+    if (!seq) return seq.error();  // the transaction rolls back
   }
-  if (auto r = s->commit(); !r) {
-    s->rollback();
-    return r;
-  }
-  return {};
+  return transaction->commit();
 }
 
 const Viewer* ConsoleServer::Impl::viewer(const Request& req) const {

@@ -28,6 +28,7 @@
 #include "broker/store/processed_reports.h"
 #include "broker/store/sqlite_store.h"
 #include "broker/store/tracking.h"
+#include "broker/store/transaction.h"
 #include "broker/transport/router_socket.h"
 #include "contracts/rate_limited_log.h"
 #include "contracts/registry.h"
@@ -406,28 +407,19 @@ struct Broker::Impl {
   Result<void> checkpoint(Millis now, bool force) {
     if (signing_key.empty()) return {};
     if (!force && now - last_checkpoint_at < options.checkpoint_interval.count()) return {};
-    if (auto r = store.begin(); !r) return r;
+    auto transaction = store::Transaction::begin(store);  // rolled back on every early return
+    if (!transaction) return transaction.error();
     // The schema-4 chain's head (the store signs the Merkle tree itself at every commit).
     auto legacy = store.legacy_log_head();  // after begin(): includes other writers
-    if (!legacy) {
-      store.rollback();
-      return legacy.error();
-    }
+    if (!legacy) return legacy.error();
     const store::LogHead head = *legacy;
     if (head.seq == 0 || head.seq == last_checkpoint_seq) {
-      store.rollback();
       last_checkpoint_at = now;
       return {};
     }
     auto id = store.append_checkpoint(audit::sign_checkpoint(signing_key, head.seq, head.hash, now));
-    if (!id) {
-      store.rollback();
-      return id.error();
-    }
-    if (auto r = store.commit(); !r) {
-      store.rollback();
-      return r;
-    }
+    if (!id) return id.error();
+    if (auto r = transaction->commit(); !r) return r;
     last_checkpoint_at = now;
     last_checkpoint_seq = head.seq;
     log().debug("checkpoint signed id={} log_seq={}", *id, head.seq);
@@ -615,7 +607,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   router.gateway_keys = options.gateway_keys;
   auto socket = transport::RouterSocket::bind(router);
   if (!socket) return socket.error();
-  auto tables = store::TrackingTables::open(*store);
+  auto tables = store::TrackingTables::open(*store, checked->payload_key);
   if (!tables) return tables.error();
   auto processed = store::ProcessedReports::open(*store);
   if (!processed) return processed.error();
@@ -630,17 +622,12 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   impl->payload_key = std::move(checked->payload_key);
   // No connection survives a restart: whatever was in flight is sent again. The `started` event
   // records which configuration and contract set this run uses (and whether they changed).
-  if (auto r = impl->store.begin(); !r) return r.error();
+  auto transaction = store::Transaction::begin(impl->store);  // rolled back on every early return
+  if (!transaction) return transaction.error();
   auto reset = impl->store.reset_in_flight();
-  if (!reset) {
-    impl->store.rollback();
-    return reset.error();
-  }
+  if (!reset) return reset.error();
   auto previous = impl->store.last_started_event();
-  if (!previous) {
-    impl->store.rollback();
-    return previous.error();
-  }
+  if (!previous) return previous.error();
   // The clock the log's times come from, and whether it was synchronised (docs/inspector.md, A19).
   const ClockStatus clock = read_clock_status();
   log().info("clock source={} sync={} basis={}", clock.source, clock.sync, clock.basis);
@@ -653,15 +640,9 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   started.record = started_record(config_digest(options, impl->signing_key.public_hex),
                                   contract_set_digest(options.contracts), impl->signing_key.public_hex,
                                   options.partners.size(), contract_count, previous_start, clock);
-  if (auto r = record_event(impl->store, started); !r) {
-    impl->store.rollback();
-    return r.error();
-  }
-  if (auto r = record_history(impl->store, impl->registry, started.at); !r) {
-    impl->store.rollback();
-    return r.error();
-  }
-  if (auto r = impl->store.commit(); !r) return r.error();
+  if (auto r = record_event(impl->store, started); !r) return r.error();
+  if (auto r = record_history(impl->store, impl->registry, started.at); !r) return r.error();
+  if (auto r = transaction->commit(); !r) return r.error();
   impl->last_checkpoint_at = started.at;
   if (auto r = impl->load_state(); !r) return r.error();
   auto pending = impl->store.recipients_with_pending();

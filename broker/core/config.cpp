@@ -7,6 +7,7 @@
 #include "broker/audit/signing.h"
 #include "broker/ops/http_server.h"
 #include "contracts/keys.h"
+#include "contracts/toml_file.h"
 
 namespace broker::core {
 namespace {
@@ -316,14 +317,9 @@ std::string_view to_string(PartnerRole role) {
 }
 
 Result<BrokerOptions> load_config(const std::filesystem::path& path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path.string());
-  } catch (const toml::parse_error& e) {
-    const auto& src = e.source().begin;
-    return Error{ErrorCode::kConfig, path.string() + ":" + std::to_string(src.line) + ":" +
-                                         std::to_string(src.column) + ": " + std::string(e.description())};
-  }
+  auto parsed = contracts::read_toml_file(path);
+  if (!parsed) return parsed.error();
+  const toml::table& root = *parsed;
   Reader r{path, path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path(), {}};
   BrokerOptions options;
   options.store = r.base / options.store;

@@ -10,6 +10,7 @@
 #include "broker/ops/log.h"
 #include "broker/store/console_queries.h"
 #include "broker/store/sqlite_store.h"
+#include "broker/store/transaction.h"
 
 namespace broker::ops {
 namespace {
@@ -284,20 +285,19 @@ void Ops::append_alerts(store::SqliteStore& store) {
       log().warn("alert events not written, retrying detail={}{}", detail, contracts::suppressed_field(*held));
     }
   };
-  if (auto r = store.begin(); !r) {
+  auto transaction = store::Transaction::begin(store);
+  if (!transaction) {
     store_writable_ = false;
-    not_written(r.error().detail);
+    not_written(transaction.error().detail);
     return;
   }
   for (const auto& [alert, at] : unwritten_) {
     if (auto r = store.append_event(alert_event(alert, at)); !r) {
-      store.rollback();
       not_written(r.error().detail);
-      return;
+      return;  // the transaction rolls back
     }
   }
-  if (auto r = store.commit(); !r) {
-    store.rollback();
+  if (auto r = transaction->commit(); !r) {
     store_writable_ = false;
     not_written(r.error().detail);
     return;

@@ -1,7 +1,9 @@
 #include "broker/store/retention.h"
 
+#include "broker/audit/signing.h"
 #include "broker/store/seal.h"
 #include "broker/store/sql_step.h"
+#include "broker/store/transaction.h"
 
 namespace broker::store {
 namespace {
@@ -19,19 +21,45 @@ Error no_case_keys(std::string_view what) {
   return Error{ErrorCode::kStorage, std::string(what) + " : the store has no case keys (open it read-write once)"};
 }
 
-// Runs `body` in a transaction of its own (begin/commit on the store; rollback on failure).
+// Runs `body` in a transaction of its own (rolled back when it fails).
 template <typename Body>
 Result<void> in_transaction(SqliteStore& store, Body body) {
-  if (auto r = store.begin(); !r) return r;
-  if (auto r = body(); !r) {
-    store.rollback();
-    return r;
+  auto transaction = Transaction::begin(store);
+  if (!transaction) return transaction.error();
+  if (auto r = body(); !r) return r;
+  return transaction->commit();
+}
+
+// meta.norm_hash_key (tracking.h), when there is one: wrapped under the new key. Left when it opens
+// with the new key already (a resumed rotation).
+Result<void> rewrap_norm_hash_key(sqlite3* db, std::string_view old_key, std::string_view new_key) {
+  constexpr std::string_view what = "rotate payload key (norm hash key)";
+  auto read = prepared(db, "SELECT value FROM meta WHERE key = 'norm_hash_key'");
+  if (!read) return read.error();
+  std::string sealed;
+  {
+    SqlStep q(db, *read, what);
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return {};
+    if (!audit::from_hex(q.text_at(0), sealed)) {
+      return Error{ErrorCode::kStorage, std::string(what) + " : meta norm_hash_key is not hex"};
+    }
   }
-  if (auto r = store.commit(); !r) {
-    store.rollback();
-    return r;
+  if (open_payload(new_key, sealed, kNormHashKeyAssociatedData)) return {};
+  auto key = open_payload(old_key, sealed, kNormHashKeyAssociatedData);
+  if (!key) {
+    return Error{ErrorCode::kStorage, std::string(what) + " : opens with neither key: " + key.error().detail};
   }
-  return {};
+  auto resealed = seal_payload(new_key, *key, kNormHashKeyAssociatedData);
+  wipe(*key);
+  if (!resealed) return resealed.error();
+  auto update = prepared(db, "UPDATE meta SET value = ? WHERE key = 'norm_hash_key'");
+  if (!update) return update.error();
+  const std::string hex = audit::to_hex(*resealed);
+  SqlStep u(db, *update, what);
+  u.text(hex);
+  return u.run();
 }
 
 }  // namespace
@@ -45,13 +73,9 @@ Result<std::vector<LiveCaseKey>> live_case_keys(SqliteStore& store, Millis creat
   if (!stmt) return stmt.error();
   SqlStep q(store.connection(), *stmt, what);
   q.int64(created_before);
-  std::vector<LiveCaseKey> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back({q.int64_at(0), q.text_at(1), q.text_at(2), q.int64_at(3)});
-  }
+  return q.collect([](const SqlStep& s) {
+    return LiveCaseKey{s.int64_at(0), s.text_at(1), s.text_at(2), s.int64_at(3)};
+  });
 }
 
 Result<std::vector<KeyMessages>> case_key_messages(SqliteStore& store, const LiveCaseKey& key) {
@@ -67,14 +91,10 @@ Result<std::vector<KeyMessages>> case_key_messages(SqliteStore& store, const Liv
   if (!stmt) return stmt.error();
   SqlStep q(store.connection(), *stmt, what);
   q.text(key.case_ref.empty() ? key.message_id : key.case_ref).int64(key.id);
-  std::vector<KeyMessages> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back({q.text_at(0), static_cast<std::uint32_t>(q.int64_at(1)), q.int64_at(2),
-                   static_cast<std::uint32_t>(q.int64_at(3))});
-  }
+  return q.collect([](const SqlStep& s) {
+    return KeyMessages{s.text_at(0), static_cast<std::uint32_t>(s.int64_at(1)), s.int64_at(2),
+                       static_cast<std::uint32_t>(s.int64_at(3))};
+  });
 }
 
 Result<std::uint64_t> count_shredded(SqliteStore& store) {
@@ -115,13 +135,7 @@ Result<std::vector<CaseHold>> case_holds(SqliteStore& store) {
   auto stmt = prepared(store.connection(), "SELECT case_ref, since, reason, who FROM case_holds ORDER BY case_ref");
   if (!stmt) return stmt.error();
   SqlStep q(store.connection(), *stmt, "read case holds");
-  std::vector<CaseHold> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back({q.text_at(0), q.int64_at(1), q.text_at(2), q.text_at(3)});
-  }
+  return q.collect([](const SqlStep& s) { return CaseHold{s.text_at(0), s.int64_at(1), s.text_at(2), s.text_at(3)}; });
 }
 
 Result<Rotation> rotate_payload_key(SqliteStore& store, std::string_view old_key, std::string_view new_key,
@@ -160,12 +174,11 @@ Result<Rotation> rotate_payload_key(SqliteStore& store, std::string_view old_key
       {
         SqlStep q(db, *select, what);
         q.text(old_id).int64(static_cast<std::int64_t>(batch));
-        for (;;) {
-          auto row = q.next();
-          if (!row) return row.error();
-          if (!*row) break;
-          rows.push_back({q.int64_at(0), q.text_at(1), q.text_at(2), q.blob_at(3)});
-        }
+        auto read = q.collect([](const SqlStep& s) {
+          return Row{s.int64_at(0), s.text_at(1), s.text_at(2), s.blob_at(3)};
+        });
+        if (!read) return read.error();
+        rows = std::move(*read);
       }
       for (auto& row : rows) {
         const std::string ad = case_key_associated_data(row.case_ref, row.message_id);
@@ -204,12 +217,11 @@ Result<Rotation> rotate_payload_key(SqliteStore& store, std::string_view old_key
     std::vector<Row> rows;
     {
       SqlStep q(db, *legacy, what);
-      for (;;) {
-        auto row = q.next();
-        if (!row) return row.error();
-        if (!*row) break;
-        rows.push_back({q.int64_at(0), q.text_at(1), q.text_at(2), q.blob_at(3)});
-      }
+      auto read = q.collect([](const SqlStep& s) {
+        return Row{s.int64_at(0), s.text_at(1), s.text_at(2), s.blob_at(3)};
+      });
+      if (!read) return read.error();
+      rows = std::move(*read);
     }
     for (auto& row : rows) {
       const std::string ad = payload_associated_data(row.message_id, row.digest);
@@ -235,7 +247,8 @@ Result<Rotation> rotate_payload_key(SqliteStore& store, std::string_view old_key
     if (!meta) return meta.error();
     SqlStep m(db, *meta, what);
     m.text(*check);
-    return m.run();
+    if (auto ran = m.run(); !ran) return ran;
+    return rewrap_norm_hash_key(db, old_key, new_key);
   });
   if (!r) return r.error();
   return out;

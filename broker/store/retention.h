@@ -64,7 +64,8 @@ struct Rotation {
 // already under `new_key` are left, so a rotation cut short is resumed by running it again), in
 // transactions of `batch` rows; payloads sealed under case keys are not touched. Payloads stored
 // before case keys, sealed directly under the old key, are sealed again under the new one. Last,
-// meta.payload_key_check is made for the new key: from then on the store opens only with it.
+// meta.payload_key_check is made for the new key (and meta.norm_hash_key, the norm tracker's
+// hashing secret, re-wrapped under it): from then on the store opens only with it.
 // The store must have been opened with the old key, or with the new one when resuming after the
 // key check was already moved, and by nobody else (the broker stopped).
 [[nodiscard]] Result<Rotation> rotate_payload_key(SqliteStore& store, std::string_view old_key,

@@ -64,12 +64,11 @@ std::string payload_associated_data(std::string_view message_id, std::string_vie
   return out;
 }
 
-Result<std::string> seal_payload(std::string_view key, std::string_view plaintext,
-                                 std::string_view associated_data) {
+Result<std::string> seal_payload(std::string_view key, std::string_view plaintext, std::string_view associated_data) {
   if (auto r = check_key(key); !r) return r.error();
-  std::string out(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + plaintext.size() +
-                      crypto_aead_xchacha20poly1305_ietf_ABYTES,
-                  '\0');
+  std::string out(
+      crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + plaintext.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES,
+      '\0');
   auto* nonce = reinterpret_cast<unsigned char*>(out.data());
   randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
   unsigned long long written = 0;
@@ -80,8 +79,7 @@ Result<std::string> seal_payload(std::string_view key, std::string_view plaintex
   return out;
 }
 
-Result<std::string> open_payload(std::string_view key, std::string_view sealed,
-                                 std::string_view associated_data) {
+Result<std::string> open_payload(std::string_view key, std::string_view sealed, std::string_view associated_data) {
   if (auto r = check_key(key); !r) return r.error();
   if (sealed.size() < kSealOverheadBytes) {
     return seal_error("sealed payload is " + std::to_string(sealed.size()) + " bytes, shorter than the " +
@@ -92,8 +90,8 @@ Result<std::string> open_payload(std::string_view key, std::string_view sealed,
   std::string out(box.size() - crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
   unsigned long long written = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(out.data()), &written, nullptr,
-                                                 u8(box), box.size(), u8(associated_data),
-                                                 associated_data.size(), nonce, u8(key)) != 0) {
+                                                 u8(box), box.size(), u8(associated_data), associated_data.size(),
+                                                 nonce, u8(key)) != 0) {
     return seal_error("sealed payload does not open: wrong payload key, or the row was altered or moved");
   }
   out.resize(written);
@@ -120,6 +118,14 @@ std::string payload_key_id(std::string_view key) {
   unsigned char out[8];
   crypto_generichash(out, sizeof out, u8(kLabel), kLabel.size(), u8(key), key.size());
   return audit::to_hex(std::string_view(reinterpret_cast<const char*>(out), sizeof out));
+}
+
+std::string norm_key_digest(std::string_view hash_key, std::string_view value) {
+  if (hash_key.size() != kPayloadKeyBytes || sodium_init() < 0) return {};
+  unsigned char out[32];
+  crypto_generichash(out, sizeof out, u8(value), value.size(), u8(hash_key), hash_key.size());
+  return std::string(kNormKeyDigestPrefix) +
+         audit::to_hex(std::string_view(reinterpret_cast<const char*>(out), sizeof out));
 }
 
 void wipe(std::string& secret) {

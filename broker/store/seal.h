@@ -48,6 +48,18 @@ std::string payload_key_id(std::string_view key);
 // Overwrites `secret` with zeros (not optimised away) and empties it.
 void wipe(std::string& secret);
 
+// Norm keys (docs/store-format.md, "Tracking tables"): the values norm_keys matches follow-ups by
+// are stored as keyed hashes, never as the payload's text. The hashing key is a random 32-byte
+// secret (generate_case_key) kept in meta.norm_hash_key, wrapped under the payload key with this
+// associated data, so a payload-key rotation re-wraps it and the stored hashes stay valid.
+inline constexpr std::string_view kNormHashKeyAssociatedData = "keten.norm_hash_key.v1";
+// What norm_keys.case_key holds for `value` under `hash_key` (32 raw bytes): "k1:" and 64 hex
+// characters of a keyed BLAKE2b-256. A JSON text never starts with 'k', so a value stored as
+// plaintext (before hashing, or in a store without a payload key) is told apart. "" for a key of
+// the wrong size.
+std::string norm_key_digest(std::string_view hash_key, std::string_view value);
+inline constexpr std::string_view kNormKeyDigestPrefix = "k1:";
+
 // The store's record of which key seals its payloads (meta.payload_key_check): a fixed text sealed
 // under `key`, as hex. key_check_opens is true when `check_hex` was made with this key.
 [[nodiscard]] contracts::Result<std::string> make_key_check(std::string_view key);

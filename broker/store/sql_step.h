@@ -1,7 +1,7 @@
 #pragma once
 // SqlStep: one use of a prepared statement for the store's satellite files (case_keys.cpp,
-// retention.cpp): binds left to right, steps, reads columns, and resets the statement on scope
-// exit so no read stays open between calls. Text and blobs are bound SQLITE_STATIC: they must
+// retention.cpp, tracking.cpp): binds left to right, steps (one row, or each_row/collect over all),
+// reads columns, and resets the statement on scope exit so no read stays open between calls. Text and blobs are bound SQLITE_STATIC: they must
 // outlive the step, which they do as the calling function's locals or arguments. Failures are
 // Error{kStorage, "<what> : <SQLite's message>"}. Private to broker_store.
 
@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "broker/store/sqlite_handle.h"
 #include "contracts/error.h"
@@ -66,6 +68,24 @@ class SqlStep {
     auto r = next();
     if (!r) return r.error();
     return {};
+  }
+  // Calls `on_row(*this)` for every row; the first failing step ends it with its error.
+  template <typename OnRow>
+  [[nodiscard]] contracts::Result<void> each_row(OnRow on_row) {
+    for (;;) {
+      auto row = next();
+      if (!row) return row.error();
+      if (!*row) return {};
+      on_row(static_cast<const SqlStep&>(*this));
+    }
+  }
+  // Every row, each made into a value by `read(step)`, in order.
+  template <typename Read>
+  [[nodiscard]] auto collect(Read read)
+      -> contracts::Result<std::vector<decltype(read(std::declval<const SqlStep&>()))>> {
+    std::vector<decltype(read(std::declval<const SqlStep&>()))> out;
+    if (auto r = each_row([&](const SqlStep& s) { out.push_back(read(s)); }); !r) return r.error();
+    return out;
   }
   std::int64_t int64_at(int c) const { return sqlite3_column_int64(stmt_, c); }
   std::string text_at(int c) const {

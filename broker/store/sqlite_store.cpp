@@ -30,6 +30,7 @@
 #include "broker/store/sqlite_handle.h"
 #include "broker/store/store_check.h"
 #include "broker/store/store_lock.h"
+#include "broker/store/transaction.h"
 #include "broker/tlog/checkpoint.h"
 #include "broker/tlog/proof.h"
 #include "broker/tlog/note.h"
@@ -1589,12 +1590,10 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
     // log never signed before: signed now, so that the log's whole length is covered.
     if (store.impl_->signer && store.impl_->tree.size() > 0 &&
         (!store.impl_->has_tree_checkpoint || store.impl_->last_signed_size != store.impl_->tree.size())) {
-      if (auto r = store.begin(); !r) return r.error();
+      auto transaction = Transaction::begin(store);
+      if (!transaction) return transaction.error();
       store.impl_->wrote_in_transaction = true;
-      if (auto r = store.commit(); !r) {
-        store.rollback();
-        return r.error();
-      }
+      if (auto r = transaction->commit(); !r) return r.error();
     }
     if (auto r = store.begin(); !r) return r.error();
     if (auto r = store.impl_->index_starts(); !r || !(r = store.commit())) {

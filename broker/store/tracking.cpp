@@ -1,8 +1,16 @@
 #include "broker/store/tracking.h"
 
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
-#include "broker/store/sqlite_handle.h"
+#include <string>
+#include <vector>
+
+#include "broker/audit/signing.h"
+#include "broker/store/log.h"
+#include "broker/store/seal.h"
+#include "broker/store/sql_step.h"
+#include "broker/store/transaction.h"
 
 namespace broker::store {
 namespace {
@@ -33,96 +41,188 @@ CREATE TABLE IF NOT EXISTS norm_recorded (
 CREATE INDEX IF NOT EXISTS messages_by_contract ON messages (contract, seq);
 )sql";
 
-Error storage_error(std::string_view what, sqlite3* db) {
-  return Error{ErrorCode::kStorage, std::string(what) + " : " + sqlite3_errmsg(db)};
+Error storage_error(std::string_view what, sqlite3* db) { return sql_error(what, db); }
+
+// The norm hash key: meta.norm_hash_key opened with the payload key, or made and stored at the
+// first open with one. Without a payload key, "" (values stay plaintext, as the payloads do), unless
+// the store already holds hashes: then tracking could never match them again, so it refuses.
+Result<std::string> load_hash_key(sqlite3* db, std::string_view payload_key) {
+  constexpr std::string_view what = "open tracking tables (norm hash key)";
+  StmtHandle read;
+  if (auto r = sql_prepare(db, read, "SELECT value FROM meta WHERE key = 'norm_hash_key'"); !r) return r.error();
+  SqlStep q(db, read, what);
+  auto row = q.next();
+  if (!row) return row.error();
+  if (payload_key.empty()) {
+    if (!*row) return std::string();
+    return Error{ErrorCode::kStorage, std::string(what) +
+                                          " : the store's norm keys are hashed under its payload key (meta "
+                                          "norm_hash_key): open it with the payload key"};
+  }
+  if (*row) {
+    std::string sealed;
+    if (!audit::from_hex(q.text_at(0), sealed)) {
+      return Error{ErrorCode::kStorage, std::string(what) + " : meta norm_hash_key is not hex"};
+    }
+    auto key = open_payload(payload_key, sealed, kNormHashKeyAssociatedData);
+    if (!key) {
+      return Error{ErrorCode::kStorage,
+                   std::string(what) + " : the payload key does not open meta norm_hash_key: " + key.error().detail};
+    }
+    return key;
+  }
+  std::string key = generate_case_key();
+  if (key.empty()) return Error{ErrorCode::kStorage, std::string(what) + " : libsodium failed to initialise"};
+  auto sealed = seal_payload(payload_key, key, kNormHashKeyAssociatedData);
+  if (!sealed) {
+    wipe(key);
+    return sealed.error();
+  }
+  StmtHandle insert;
+  if (auto r = sql_prepare(db, insert, "INSERT INTO meta (key, value) VALUES ('norm_hash_key', ?)"); !r) {
+    wipe(key);
+    return r.error();
+  }
+  const std::string hex = audit::to_hex(*sealed);
+  SqlStep w(db, insert, what);
+  w.text(hex);
+  if (auto r = w.run(); !r) {
+    wipe(key);
+    return r.error();
+  }
+  return key;
 }
 
-// One use of a prepared statement; resets it on scope exit. Text is bound SQLITE_STATIC: it must
-// outlive the Step, which it does as the calling function's argument.
-class Step {
- public:
-  Step(sqlite3* db, sqlite3_stmt* stmt, std::string_view what) : db_(db), stmt_(stmt), what_(what) {}
-  ~Step() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
+// Rows written before values were hashed (or while the store had no payload key) are hashed in
+// place, under secure_delete so the plaintext's bytes are overwritten in the file's pages.
+// Returns how many rows were plaintext.
+Result<std::size_t> hash_plaintext_rows(sqlite3* db, const std::string& hash_key) {
+  constexpr std::string_view what = "hash plaintext norm keys";
+  StmtHandle select, update, drop;
+  if (auto r = sql_prepare(db, select,
+                           "SELECT pointer, case_key, message_id FROM norm_keys WHERE substr(case_key, 1, 3) <> 'k1:'");
+      !r) {
+    return r.error();
   }
-  Step(const Step&) = delete;
-  Step& operator=(const Step&) = delete;
-  Step& text(std::string_view v) {
-    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_text64(stmt_, ++index_, v.data() ? v.data() : "", v.size(), SQLITE_STATIC, SQLITE_UTF8);
-    return *this;
+  struct Row {
+    std::string pointer, case_key, message_id;
+  };
+  std::vector<Row> rows;
+  {
+    SqlStep q(db, select, what);
+    auto read = q.collect([](const SqlStep& s) { return Row{s.text_at(0), s.text_at(1), s.text_at(2)}; });
+    if (!read) return read.error();
+    rows = std::move(*read);
   }
-  Step& int64(std::int64_t v) {
-    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_int64(stmt_, ++index_, v);
-    return *this;
+  if (rows.empty()) return std::size_t{0};
+  if (auto r = sql_prepare(db, update,
+                           "UPDATE OR IGNORE norm_keys SET case_key = ? WHERE pointer = ? AND case_key = ? "
+                           "AND message_id = ?");
+      !r) {
+    return r.error();
   }
-  Result<bool> next() {
-    if (rc_ != SQLITE_OK) return Error{ErrorCode::kStorage, std::string(what_) + " : " + sqlite3_errstr(rc_)};
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return storage_error(what_, db_);
+  if (auto r = sql_prepare(db, drop, "DELETE FROM norm_keys WHERE substr(case_key, 1, 3) <> 'k1:'"); !r) {
+    return r.error();
   }
-  Result<void> run() {
-    auto r = next();
-    if (!r) return r.error();
-    return {};
+  if (sqlite3_exec(db, "PRAGMA secure_delete = ON", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return storage_error(what, db);
   }
-  std::int64_t int64_at(int c) const { return sqlite3_column_int64(stmt_, c); }
-  std::string text_at(int c) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, c));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, c))) : std::string();
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_;
-  std::string_view what_;
-  int index_ = 0;
-  int rc_ = SQLITE_OK;
-};
+  auto body = [&]() -> Result<void> {
+    for (const auto& row : rows) {
+      const std::string digest = norm_key_digest(hash_key, row.case_key);
+      SqlStep u(db, update, what);
+      u.text(digest).text(row.pointer).text(row.case_key).text(row.message_id);
+      if (auto r = u.run(); !r) return r;
+    }
+    SqlStep d(db, drop, what);  // a plaintext row whose hashed twin was there already
+    return d.run();
+  };
+  auto done = body();
+  const bool off = sqlite3_exec(db, "PRAGMA secure_delete = OFF", nullptr, nullptr, nullptr) == SQLITE_OK;
+  if (!done) return done.error();
+  if (!off) return storage_error(what, db);
+  return rows.size();
+}
 
 }  // namespace
 
 struct TrackingTables::Impl {
   sqlite3* db = nullptr;  // owned by the SqliteStore
+  std::string hash_key;   // 32 raw bytes, or "": norm key values stored as they are (no payload key)
   StmtHandle add_key, keys, watch, unwatch, watched, due, next_due, recorded, record;
   StmtHandle deliveries_of, backlog_counts;
 
-  Result<void> prepare(StmtHandle& stmt, const char* sql) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
-      return storage_error(std::string("prepare ") + sql, db);
-    }
-    stmt.reset(raw);
-    return {};
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() { wipe(hash_key); }
+
+  Result<void> prepare(StmtHandle& stmt, const char* sql) { return sql_prepare(db, stmt, sql); }
+  SqlStep step(const StmtHandle& s, std::string_view what) { return SqlStep(db, s, what); }
+  // What norm_keys.case_key holds for `value`.
+  std::string stored(std::string_view value) const {
+    return hash_key.empty() ? std::string(value) : norm_key_digest(hash_key, value);
   }
-  Step step(const StmtHandle& s, std::string_view what) { return Step(db, s.get(), what); }
 };
 
-Result<TrackingTables> TrackingTables::open(SqliteStore& store) {
+Result<TrackingTables> TrackingTables::open(SqliteStore& store, std::string_view payload_key) {
   auto impl = std::make_unique<Impl>();
   impl->db = store.connection();
   if (sqlite3_exec(impl->db, kTrackingSql, nullptr, nullptr, nullptr) != SQLITE_OK) {
     return storage_error("create tracking tables", impl->db);
   }
-  struct { StmtHandle* stmt; const char* sql; } statements[] = {
-      {&impl->add_key, "INSERT OR IGNORE INTO norm_keys (pointer, case_key, message_id, contract, accepted_at) VALUES (?, ?, ?, ?, ?)"},
-      {&impl->keys, "SELECT contract, message_id, accepted_at FROM norm_keys WHERE pointer = ? AND case_key = ? ORDER BY accepted_at, message_id"},
-      {&impl->watch, "INSERT INTO norm_watch (message_id, due_at) VALUES (?, ?) ON CONFLICT (message_id) DO UPDATE SET due_at = excluded.due_at"},
+  struct {
+    StmtHandle* stmt;
+    const char* sql;
+  } statements[] = {
+      {&impl->add_key,
+       "INSERT OR IGNORE INTO norm_keys (pointer, case_key, message_id, contract, accepted_at) VALUES (?, ?, ?, ?, ?)"},
+      {&impl->keys,
+       "SELECT contract, message_id, accepted_at FROM norm_keys WHERE pointer = ? AND case_key = ? ORDER BY "
+       "accepted_at, message_id"},
+      {&impl->watch,
+       "INSERT INTO norm_watch (message_id, due_at) VALUES (?, ?) ON CONFLICT (message_id) DO UPDATE SET due_at = "
+       "excluded.due_at"},
       {&impl->unwatch, "DELETE FROM norm_watch WHERE message_id = ?"},
       {&impl->watched, "SELECT 1 FROM norm_watch WHERE message_id = ?"},
       {&impl->due, "SELECT message_id FROM norm_watch WHERE due_at <= ? ORDER BY due_at LIMIT ?"},
       {&impl->next_due, "SELECT min(due_at) FROM norm_watch"},
       {&impl->recorded, "SELECT state FROM norm_recorded WHERE key = ?"},
-      {&impl->record, "INSERT INTO norm_recorded (key, state) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state"},
-      {&impl->deliveries_of, "SELECT d.recipient, d.attempts, d.last_attempt_at, d.acked_at FROM deliveries AS d "
-                             "JOIN messages AS m ON m.seq = d.message_seq WHERE m.message_id = ? ORDER BY d.id"},
+      {&impl->record,
+       "INSERT INTO norm_recorded (key, state) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state"},
+      {&impl->deliveries_of,
+       "SELECT d.recipient, d.attempts, d.last_attempt_at, d.acked_at FROM deliveries AS d "
+       "JOIN messages AS m ON m.seq = d.message_seq WHERE m.message_id = ? ORDER BY d.id"},
       {&impl->backlog_counts, "SELECT recipient, count(*) FROM deliveries WHERE state IN (0, 1) GROUP BY recipient"},
   };
   for (auto& s : statements) {
     if (auto r = impl->prepare(*s.stmt, s.sql); !r) return r.error();
   }
+  // The hash key and the rows still plaintext: in a transaction of their own unless the caller
+  // has one open.
+  std::optional<Transaction> own;
+  if (sqlite3_get_autocommit(impl->db) != 0) {
+    auto t = Transaction::begin(store);
+    if (!t) return t.error();
+    own.emplace(std::move(*t));
+  }
+  auto key = load_hash_key(impl->db, payload_key);
+  if (!key) return key.error();
+  impl->hash_key = std::move(*key);
+  std::size_t hashed = 0;
+  if (!impl->hash_key.empty()) {
+    auto n = hash_plaintext_rows(impl->db, impl->hash_key);
+    if (!n) return n.error();
+    hashed = *n;
+  }
+  if (own) {
+    if (auto r = own->commit(); !r) return r.error();
+    if (hashed > 0) {
+      // The plaintext may still be in the WAL's older frames: move everything into the file.
+      if (auto r = store.truncate_wal(); !r) log().warn("norm keys hashed but wal not truncated: {}", r.error().detail);
+    }
+  }
+  if (hashed > 0) log().info("norm keys hashed rows={}", hashed);
   return TrackingTables(std::move(impl));
 }
 
@@ -132,20 +232,21 @@ TrackingTables& TrackingTables::operator=(TrackingTables&&) noexcept = default;
 TrackingTables::~TrackingTables() = default;
 
 Result<void> TrackingTables::add_key(std::string_view pointer, std::string_view case_key, const NormKey& key) {
+  const std::string stored = impl_->stored(case_key);
   return impl_->step(impl_->add_key, "add norm key")
-      .text(pointer).text(case_key).text(key.message_id).text(key.contract).int64(key.accepted_at).run();
+      .text(pointer)
+      .text(stored)
+      .text(key.message_id)
+      .text(key.contract)
+      .int64(key.accepted_at)
+      .run();
 }
 
 Result<std::vector<NormKey>> TrackingTables::keys(std::string_view pointer, std::string_view case_key) {
+  const std::string stored = impl_->stored(case_key);
   auto q = impl_->step(impl_->keys, "read norm keys");
-  q.text(pointer).text(case_key);
-  std::vector<NormKey> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back({q.text_at(0), q.text_at(1), q.int64_at(2)});
-  }
+  q.text(pointer).text(stored);
+  return q.collect([](const SqlStep& s) { return NormKey{s.text_at(0), s.text_at(1), s.int64_at(2)}; });
 }
 
 Result<void> TrackingTables::watch(std::string_view message_id, Millis due_at) {
@@ -163,13 +264,7 @@ Result<bool> TrackingTables::watched(std::string_view message_id) {
 Result<std::vector<std::string>> TrackingTables::due(Millis now, std::size_t limit) {
   auto q = impl_->step(impl_->due, "read due watches");
   q.int64(now).int64(static_cast<std::int64_t>(limit));
-  std::vector<std::string> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back(q.text_at(0));
-  }
+  return q.collect([](const SqlStep& s) { return s.text_at(0); });
 }
 
 Result<std::optional<Millis>> TrackingTables::next_due() {
@@ -197,24 +292,19 @@ Result<void> TrackingTables::record(std::string_view key, RecordedViolation stat
 Result<std::vector<DeliveryTimes>> TrackingTables::deliveries_of(std::string_view message_id) {
   auto q = impl_->step(impl_->deliveries_of, "read deliveries of message");
   q.text(message_id);
-  std::vector<DeliveryTimes> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back({q.text_at(0), static_cast<std::uint32_t>(q.int64_at(1)), q.int64_at(2), q.int64_at(3)});
-  }
+  return q.collect([](const SqlStep& s) {
+    return DeliveryTimes{s.text_at(0), static_cast<std::uint32_t>(s.int64_at(1)), s.int64_at(2), s.int64_at(3)};
+  });
 }
 
 Result<std::map<std::string, std::uint64_t, std::less<>>> TrackingTables::backlog_counts() {
   auto q = impl_->step(impl_->backlog_counts, "count backlog");
   std::map<std::string, std::uint64_t, std::less<>> out;
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out[q.text_at(0)] = static_cast<std::uint64_t>(q.int64_at(1));
+  if (auto r = q.each_row([&](const SqlStep& s) { out[s.text_at(0)] = static_cast<std::uint64_t>(s.int64_at(1)); });
+      !r) {
+    return r.error();
   }
+  return out;
 }
 
 Result<std::vector<std::string>> TrackingTables::message_ids_of(const std::vector<std::string>& contracts) {
@@ -227,12 +317,7 @@ Result<std::vector<std::string>> TrackingTables::message_ids_of(const std::vecto
   if (auto r = impl_->prepare(stmt, sql.c_str()); !r) return r.error();
   auto q = impl_->step(stmt, "read messages of contracts");
   for (const auto& c : contracts) q.text(c);
-  for (;;) {
-    auto row = q.next();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back(q.text_at(0));
-  }
+  return q.collect([](const SqlStep& s) { return s.text_at(0); });
 }
 
 }  // namespace broker::store

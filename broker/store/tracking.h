@@ -19,7 +19,7 @@
 
 namespace broker::store {
 
-// A message's value at a follow-up norm's `match` pointer (its case key for that pointer).
+// A message whose payload has a follow-up norm's `match` pointer (its case key for that pointer).
 struct NormKey {
   std::string contract;
   std::string message_id;
@@ -39,8 +39,13 @@ enum class RecordedViolation : std::uint8_t { kNone, kOpen, kClosed };
 
 class TrackingTables {
  public:
-  // Creates the tables when missing (inside its own transaction when none is open).
-  [[nodiscard]] static Result<TrackingTables> open(SqliteStore& store);
+  // Creates the tables when missing. `payload_key` is the store's (32 raw bytes, or ""): with it,
+  // the case-key values norm_keys matches by are stored as keyed hashes (seal.h, norm_key_digest)
+  // under a secret wrapped in meta.norm_hash_key, made at the first open with a key; rows from
+  // before (plaintext) are hashed then, under secure_delete, and the WAL truncated. Without it the
+  // values are stored as they are (the payloads are plaintext too), and a store whose norm keys are
+  // hashed is refused (kStorage). Inside its own transaction when none is open.
+  [[nodiscard]] static Result<TrackingTables> open(SqliteStore& store, std::string_view payload_key = {});
   TrackingTables(TrackingTables&&) noexcept;
   TrackingTables& operator=(TrackingTables&&) noexcept;
   ~TrackingTables();

@@ -10,11 +10,14 @@
 
 namespace test_support {
 
+// The payload key of open_store's stores.
+inline const std::string kTestPayloadKey(32, 'k');
+
 inline broker::store::SqliteStore open_store(const TempDir& dir) {
   broker::store::StoreOptions options;
   options.path = dir / "k.db";
   options.sync_full = false;
-  options.payload_key = std::string(32, 'k');  // the test contracts have medical fields (sealed)
+  options.payload_key = kTestPayloadKey;  // the test contracts have medical fields (sealed)
   auto s = broker::store::SqliteStore::open(options);
   REQUIRE(s);
   return std::move(*s);

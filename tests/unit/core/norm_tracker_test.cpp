@@ -8,6 +8,7 @@
 #include "contracts/norms.h"
 #include "contracts/time.h"
 #include "tests/support/core_fixture.h"
+#include "tests/support/file_bytes.h"
 
 namespace {
 
@@ -24,7 +25,7 @@ struct Fixture {
   broker::core::NormTracker tracker{store, tables, registry};
 
   static broker::store::TrackingTables open_tables(broker::store::SqliteStore& s) {
-    auto t = broker::store::TrackingTables::open(s);
+    auto t = broker::store::TrackingTables::open(s, test_support::kTestPayloadKey);
     REQUIRE(t);
     return std::move(*t);
   }
@@ -268,4 +269,19 @@ TEST_CASE("a correction that reports the awaited time late records the claim's r
   // A second correction (another status, no time) leaves the closed row alone.
   f.accept("claim-c", "test.claim", claim("done"), kT0 + 2'000, "claim-b");
   CHECK(f.violations().size() == 2);
+}
+
+TEST_CASE("tracking a sealed contract's message leaves its case-key value in neither the store nor its WAL",
+          "[core][norms]") {
+  Fixture f;
+  // test.departure has medical fields: its payload is sealed, and the tracker keeps its
+  // departure_id (the follow-up norm's match) as a keyed hash.
+  f.accept("tr-9", "test.transport", R"({"departure_id":"D-SECRET-4711"})", kT0 - 1'000);
+  f.accept("dep-9", "test.departure", departure("D-SECRET-4711", kT0 + 48 * 3'600'000), kT0);
+  const auto bytes = test_support::store_bytes(f.dir / "k.db");
+  REQUIRE(!bytes.empty());
+  CHECK(bytes.find("D-SECRET-4711") == std::string::npos);
+  // And the follow-up was matched: the departure's obligation is met, nothing is watched for it.
+  f.tick(kT0 + 72 * 3'600'000);
+  for (const auto& v : f.violations()) CHECK(v["norm"] != "transport-within-2s");
 }

@@ -19,8 +19,7 @@ fs::path write_config(const test_support::TempDir& dir, const std::string& text)
 
 }  // namespace
 
-TEST_CASE("adapter config resolves paths against its folder and fills the defaults",
-          "[file][config]") {
+TEST_CASE("adapter config resolves paths against its folder and fills the defaults", "[file][config]") {
   test_support::TempDir dir;
   auto path = write_config(dir, R"(
 profile = "AIR-ZZ.toml"
@@ -64,7 +63,7 @@ TEST_CASE("adapter config refuses what it does not understand, naming the key", 
       {base + "marker_retention_days = -1\n", "key marker_retention_days"},
       {base + "ignore_suffixes = \".tmp\"\n", "key ignore_suffixes"},
       {base + "[[csv]]\ncontract = \"a.b\"\n", "csv[1].files"},
-      {base + "inbox = \"again\"\n", "line 4"},
+      {base + "inbox = \"again\"\n", ".toml:4:"},
   }));
   test_support::TempDir dir;
   auto config = file_adapter::load_config(write_config(dir, bad.text));

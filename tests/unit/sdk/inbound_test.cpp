@@ -56,8 +56,7 @@ TEST_CASE("a JSON document becomes one submit with its header fields", "[sdk][in
   CHECK(json::parse(batch->messages[0].submit.payload) == json{{"a", "x"}, {"b", 1}});
 }
 
-TEST_CASE("a JSON document's message id depends on its content, not on its layout",
-          "[sdk][inbound]") {
+TEST_CASE("a JSON document's message id depends on its content, not on its layout", "[sdk][inbound]") {
   auto id = [](const std::string& text, const std::string& party = "PTR-001") {
     auto b = partner::parse_json_document(text, {party, "file:x"});
     REQUIRE(b);
@@ -73,18 +72,16 @@ TEST_CASE("a JSON document's message id depends on its content, not on its layou
   CHECK(id(R"({"contract":"c.x","case":"1","id":"given-1","payload":{}})") == "given-1");
 }
 
-TEST_CASE("a JSON document with missing or unknown keys yields one row error naming each key",
-          "[sdk][inbound]") {
+TEST_CASE("a JSON document with missing or unknown keys yields one row error naming each key", "[sdk][inbound]") {
   auto batch = partner::parse_json_document(
-      R"({"contract":"c.x","payload":[1],"colour":"red","occurred_at":"yesterday","version":0})",
-      kSource);
+      R"({"contract":"c.x","payload":[1],"colour":"red","occurred_at":"yesterday","version":0})", kSource);
   REQUIRE(batch);
   CHECK(batch->messages.empty());
   REQUIRE(batch->row_errors.size() == 1);
   std::vector<std::string> pointers;
   for (const auto& e : batch->row_errors[0].errors) pointers.push_back(e.pointer);
-  CHECK_THAT(pointers, Catch::Matchers::UnorderedEquals(std::vector<std::string>{
-                           "/colour", "/case", "/version", "/occurred_at", "/payload"}));
+  CHECK_THAT(pointers, Catch::Matchers::UnorderedEquals(
+                           std::vector<std::string>{"/colour", "/case", "/version", "/occurred_at", "/payload"}));
 }
 
 TEST_CASE("a file that is not a JSON object is refused as a whole", "[sdk][inbound]") {
@@ -106,14 +103,13 @@ TEST_CASE("a CSV file becomes one submit per row with typed, nested fields", "[s
   CHECK(first.submit.header.contract == "flight.booking.confirmed");
   CHECK(first.submit.header.version == 1);
   CHECK(first.submit.header.occurred_at == 1741593600000);
-  CHECK(json::parse(first.submit.payload) ==
-        json{{"booking_ref", "ZZ-ABC123"}, {"flight", {{"number", "ZZ1234"}}}, {"seats", 3},
-             {"escort_required", true}});
+  CHECK(
+      json::parse(first.submit.payload) ==
+      json{{"booking_ref", "ZZ-ABC123"}, {"flight", {{"number", "ZZ1234"}}}, {"seats", 3}, {"escort_required", true}});
   const auto& second = batch->messages[1];
   CHECK(second.submit.header.occurred_at == 0);
   CHECK(json::parse(second.submit.payload) ==
-        json{{"booking_ref", "ZZ-DEF,456"}, {"flight", {{"number", "ZZ1234"}}},
-             {"escort_required", false}});
+        json{{"booking_ref", "ZZ-DEF,456"}, {"flight", {{"number", "ZZ1234"}}}, {"escort_required", false}});
   CHECK(first.submit.header.message_id != second.submit.header.message_id);
 }
 
@@ -129,8 +125,7 @@ TEST_CASE("a CSV row keeps its message id when dropped again in another file", "
   CHECK(alone->messages[0].submit.header.message_id == whole->messages[1].submit.header.message_id);
 }
 
-TEST_CASE("a bad CSV row is reported with its line and field, the others still become messages",
-          "[sdk][inbound]") {
+TEST_CASE("a bad CSV row is reported with its line and field, the others still become messages", "[sdk][inbound]") {
   const std::string csv =
       "v_number,booked_at,booking,flight,seats,escort\n"
       "9990012345,2025-03-10T09:00:00+01:00,ZZ-ABC123,ZZ1234,3,yes\n"
@@ -151,37 +146,30 @@ TEST_CASE("a bad CSV row is reported with its line and field, the others still b
   CHECK(bad.case_ref == "9990012346");
   std::vector<std::string> pointers;
   for (const auto& e : bad.errors) pointers.push_back(e.pointer);
-  CHECK(pointers == std::vector<std::string>{"header.occurred_at", "/booking_ref", "/seats",
-                                             "/escort_required"});
-  CHECK_THAT(bad.errors[2].reason, Catch::Matchers::Contains("\"seats\"") &&
-                                       Catch::Matchers::Contains("whole number"));
+  CHECK(pointers == std::vector<std::string>{"header.occurred_at", "/booking_ref", "/seats", "/escort_required"});
+  CHECK_THAT(bad.errors[2].reason, Catch::Matchers::Contains("\"seats\"") && Catch::Matchers::Contains("whole number"));
   CHECK(batch->row_errors[1].line == 4);
   CHECK_THAT(batch->row_errors[1].errors[0].reason, Catch::Matchers::Contains("4 cells"));
   CHECK(batch->row_errors[2].line == 6);
   CHECK(batch->row_errors[2].errors[0].pointer == "header.case_ref");
 }
 
-TEST_CASE("a CSV file without a mapped column or with a broken quote is refused as a whole",
-          "[sdk][inbound]") {
+TEST_CASE("a CSV file without a mapped column or with a broken quote is refused as a whole", "[sdk][inbound]") {
   SECTION("missing column") {
     auto batch = partner::parse_csv("v_number,booking\n1,2\n", booking_mapping(), kSource);
     REQUIRE_FALSE(batch);
     CHECK_THAT(batch.error().detail, Catch::Matchers::Contains("\"flight\""));
   }
   SECTION("unterminated quote") {
-    auto batch = partner::parse_csv(
-        "v_number,booked_at,booking,flight,seats,escort\n1,,\"ZZ,ZZ1,1,no\n", booking_mapping(),
-        kSource);
+    auto batch = partner::parse_csv("v_number,booked_at,booking,flight,seats,escort\n1,,\"ZZ,ZZ1,1,no\n",
+                                    booking_mapping(), kSource);
     REQUIRE_FALSE(batch);
     CHECK_THAT(batch.error().detail, Catch::Matchers::Contains("line 2"));
   }
-  SECTION("empty file") {
-    CHECK_FALSE(partner::parse_csv("", booking_mapping(), kSource));
-  }
+  SECTION("empty file") { CHECK_FALSE(partner::parse_csv("", booking_mapping(), kSource)); }
 }
 
-TEST_CASE("a CSV with a semicolon delimiter, a BOM and a quoted line break parses",
-          "[sdk][inbound]") {
+TEST_CASE("a CSV with a semicolon delimiter, a BOM and a quoted line break parses", "[sdk][inbound]") {
   auto mapping = booking_mapping();
   mapping.delimiter = ';';
   const std::string csv =
@@ -239,27 +227,28 @@ TEST_CASE("a bad csv mapping names the table and key", "[sdk][inbound]") {
       {head + "columns = [{ column = \"x\", field = \"/x\", colour = 1 }]\n", "csv[1].columns[1].colour"},
       {head + "columns = []\n", "csv[1].columns"},
       {head + "delimiter = \"ab\"\ncolumns = [{ column = \"x\", field = \"/x\" }]\n", "csv[1].delimiter"},
-      {head + "columns = [{ column = \"x\", field = \"/x\" }, { column = \"x\", field = \"/y\" }]\n", "csv[1].columns[2].column"},
+      {head + "columns = [{ column = \"x\", field = \"/x\" }, { column = \"x\", field = \"/y\" }]\n",
+       "csv[1].columns[2].column"},
       {"[[csv]]\nfiles = \"*.csv\"\n", "csv[1].contract"},
-      {"[[csv]\n", "line 1"},
+      {"[[csv]\n", "adapter.toml:1:"},
   }));
   auto mappings = partner::parse_csv_mappings(bad.toml, "adapter.toml");
   REQUIRE_FALSE(mappings);
   CHECK(mappings.error().code == ErrorCode::kConfig);
-  CHECK_THAT(mappings.error().detail, Catch::Matchers::StartsWith("adapter.toml: ") &&
-                                          Catch::Matchers::Contains(bad.expect));
+  CHECK_THAT(mappings.error().detail,
+             Catch::Matchers::StartsWith("adapter.toml:") && Catch::Matchers::Contains(bad.expect));
 }
 
 TEST_CASE("render_csv writes the case column and the mapped fields", "[sdk][inbound]") {
-  auto csv = partner::render_csv(booking_mapping(), "9990012345",
-                                 R"({"booking_ref":"ZZ,1","flight":{"number":"ZZ1"},"seats":2,"escort_required":false})");
+  auto csv =
+      partner::render_csv(booking_mapping(), "9990012345",
+                          R"({"booking_ref":"ZZ,1","flight":{"number":"ZZ1"},"seats":2,"escort_required":false})");
   REQUIRE(csv);
   CHECK(*csv == "v_number,booking,flight,seats,escort\r\n9990012345,\"ZZ,1\",ZZ1,2,no\r\n");
   CHECK_FALSE(partner::render_csv(booking_mapping(), "1", "[]"));
 }
 
-TEST_CASE("the clerk's report lists every message with its status, field, column and problem",
-          "[sdk][inbound]") {
+TEST_CASE("the clerk's report lists every message with its status, field, column and problem", "[sdk][inbound]") {
   contracts::Receipt accepted;
   accepted.message_id = "m1";
   accepted.status = contracts::ReceiptStatus::kAccepted;
@@ -287,9 +276,10 @@ TEST_CASE("the clerk's report lists every message with its status, field, column
   CHECK(second["status"] == "rejected");
   CHECK(second["line"] == 3);
   CHECK(second["code"] == "schema_violation");
-  CHECK(second["errors"][0] ==
-        json{{"field", "/flight/number"}, {"column", "flight"}, {"problem", "must look like ZZ1234"},
-             {"code", "pattern"}});
+  CHECK(second["errors"][0] == json{{"field", "/flight/number"},
+                                    {"column", "flight"},
+                                    {"problem", "must look like ZZ1234"},
+                                    {"code", "pattern"}});
   CHECK(report["messages"][2]["code"] == "not_sent");
   CHECK(report["messages"][2]["errors"][0]["column"] == "seats");
   CHECK(partner::is_success(outcomes[0]));
@@ -297,8 +287,7 @@ TEST_CASE("the clerk's report lists every message with its status, field, column
   CHECK_FALSE(partner::is_success(outcomes[2]));
 }
 
-TEST_CASE("an outbound document carries the header, the sender and the payload as JSON",
-          "[sdk][inbound]") {
+TEST_CASE("an outbound document carries the header, the sender and the payload as JSON", "[sdk][inbound]") {
   contracts::Deliver d;
   d.delivery_id = 7;
   d.attempt = 2;

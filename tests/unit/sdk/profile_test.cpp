@@ -104,9 +104,8 @@ TEST_CASE("profile that is not TOML names the line and column", "[sdk][profile]"
   auto profile = partner::load_profile(dir / "p.toml");
   REQUIRE_FALSE(profile);
   CHECK(profile.error().code == ErrorCode::kConfig);
-  CHECK_THAT(profile.error().detail,
-             Catch::StartsWith("profile " + (dir / "p.toml").string() + ": line 2"));
-  CHECK_THAT(profile.error().detail, Catch::Contains("column"));
+  // As every config's syntax error reads (contracts/toml_file.h): file:line:column.
+  CHECK_THAT(profile.error().detail, Catch::StartsWith((dir / "p.toml").string() + ":2:"));
 }
 
 TEST_CASE("profile key of the wrong type names the key and line", "[sdk][profile]") {
@@ -118,8 +117,7 @@ TEST_CASE("profile key of the wrong type names the key and line", "[sdk][profile
 
   auto profile = partner::load_profile(dir / "p.toml");
   REQUIRE_FALSE(profile);
-  CHECK_THAT(profile.error().detail,
-             Catch::Contains("key broker (line 1): expected a string, found an integer"));
+  CHECK_THAT(profile.error().detail, Catch::Contains("key broker (line 1): expected a string, found an integer"));
 }
 
 TEST_CASE("profile key of the wrong length is refused naming the key", "[sdk][profile]") {
@@ -141,8 +139,7 @@ TEST_CASE("profile key of the wrong length is refused naming the key", "[sdk][pr
     auto profile = partner::load_profile(dir / "p.toml");
     REQUIRE_FALSE(profile);
     CHECK_THAT(profile.error().detail, Catch::Contains("key broker_public_key: key file "));
-    CHECK_THAT(profile.error().detail,
-               Catch::Contains("broker.public: expected 40 Z85 characters"));
+    CHECK_THAT(profile.error().detail, Catch::Contains("broker.public: expected 40 Z85 characters"));
     CHECK_THAT(profile.error().detail, Catch::Contains("found 41"));
   }
   SECTION("a key file that does not exist") {
@@ -159,8 +156,7 @@ TEST_CASE("missing profile file names the file", "[sdk][profile]") {
   auto profile = partner::load_profile(dir / "absent.toml");
   REQUIRE_FALSE(profile);
   CHECK(profile.error().code == ErrorCode::kConfig);
-  CHECK_THAT(profile.error().detail,
-             Catch::StartsWith("profile " + (dir / "absent.toml").string() + ": cannot open"));
+  CHECK_THAT(profile.error().detail, Catch::StartsWith((dir / "absent.toml").string() + ": cannot open (No such file"));
 }
 
 TEST_CASE("read_key takes a key inline or from the first line of a file", "[sdk][profile]") {
@@ -217,8 +213,7 @@ TEST_CASE("profile timing keys are optional whole milliseconds", "[sdk][profile]
   CHECK_FALSE(plain->resend_after);
   CHECK_FALSE(plain->resend_max);
 
-  write(dir / "all.toml",
-        base + "receipt_timeout_ms = 60000\nresend_after_ms = 500\nresend_max_ms = 4000\n");
+  write(dir / "all.toml", base + "receipt_timeout_ms = 60000\nresend_after_ms = 500\nresend_max_ms = 4000\n");
   auto timed = partner::load_profile(dir / "all.toml");
   REQUIRE(timed);
   CHECK(timed->receipt_timeout == std::chrono::milliseconds(60'000));
@@ -226,8 +221,7 @@ TEST_CASE("profile timing keys are optional whole milliseconds", "[sdk][profile]
   CHECK(timed->resend_max == std::chrono::milliseconds(4'000));
 }
 
-TEST_CASE("profile timing key that is no number of milliseconds names the key and line",
-          "[sdk][profile]") {
+TEST_CASE("profile timing key that is no number of milliseconds names the key and line", "[sdk][profile]") {
   test_support::TempDir dir;
   Keys broker = make_keys();
   Keys ours = make_keys();
@@ -244,9 +238,8 @@ TEST_CASE("profile timing key that is no number of milliseconds names the key an
                              "milliseconds, found a string"));
   CHECK_THAT(refused("resend_after_ms = 1.5\n"),
              Catch::Contains("key resend_after_ms (line 5): expected a whole number"));
-  CHECK_THAT(refused("resend_after_ms = 0\n"),
-             Catch::Contains("key resend_after_ms (line 5): 0 is out of bounds "
-                             "(1 to 86400000 ms)"));
+  CHECK_THAT(refused("resend_after_ms = 0\n"), Catch::Contains("key resend_after_ms (line 5): 0 is out of bounds "
+                                                               "(1 to 86400000 ms)"));
   CHECK_THAT(refused("receipt_timeout_ms = 86400001\n"), Catch::Contains("out of bounds"));
   CHECK_THAT(refused("resend_after_ms = 5000\nresend_max_ms = 1000\n"),
              Catch::Contains("key resend_max_ms: 1000 is below resend_after_ms (5000)"));

@@ -17,6 +17,7 @@
 #include "broker/store/sqlite_handle.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/digest.h"
+#include "tests/support/file_bytes.h"
 #include "tests/support/ok.h"
 #include "tests/support/temp_dir.h"
 
@@ -27,6 +28,7 @@ using broker::store::SqliteStore;
 using broker::store::StoreOptions;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
+using test_support::file_bytes;
 using test_support::ok;
 
 std::string key_bytes(char fill) { return std::string(broker::store::kPayloadKeyBytes, fill); }
@@ -70,11 +72,6 @@ std::vector<std::string> column(sqlite3* db, const char* sql) {
     out.emplace_back(p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(raw, 0))) : std::string());
   }
   return out;
-}
-
-std::string file_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "broker/store/sqlite_handle.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/digest.h"
+#include "tests/support/file_bytes.h"
 #include "tests/support/ok.h"
 #include "tests/support/temp_dir.h"
 
@@ -30,6 +31,7 @@ using broker::store::StmtHandle;
 using broker::store::StoreOptions;
 using Catch::Matchers::Contains;
 using contracts::ErrorCode;
+using test_support::file_bytes;
 using test_support::ok;
 
 // A medical value that must never be readable in the file.
@@ -102,11 +104,6 @@ std::vector<std::string> raw_payloads(sqlite3* db) {
   return out;
 }
 
-std::string file_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 }  // namespace
 
 TEST_CASE("seal and open round-trip, each seal with a fresh nonce", "[store][seal]") {
@@ -143,8 +140,7 @@ TEST_CASE("a sealed payload does not open when anything about it changed", "[sto
       {"truncated", key, sealed.substr(0, sealed.size() - 1), ad},
       {"shorter than nonce and tag", key, sealed.substr(0, 39), ad},
       {"empty", key, "", ad},
-      {"other message id (row swap)", key, sealed,
-       broker::store::payload_associated_data("m-2", std::string(64, 'a'))},
+      {"other message id (row swap)", key, sealed, broker::store::payload_associated_data("m-2", std::string(64, 'a'))},
       {"other digest", key, sealed, broker::store::payload_associated_data("m-1", std::string(64, 'b'))},
       {"ids re-split", key, sealed, broker::store::payload_associated_data("m-1a", std::string(63, 'a'))},
   };
@@ -272,8 +268,7 @@ TEST_CASE("a sealed row is refused with a wrong key or without a key, naming the
   CHECK_THAT(plain->unreadable, Contains("no payload key"));
 }
 
-TEST_CASE("a store without a key check is checked against its newest sealed row once, then gets one",
-          "[store][seal]") {
+TEST_CASE("a store without a key check is checked against its newest sealed row once, then gets one", "[store][seal]") {
   test_support::TempDir dir;
   const auto path = dir / "store.db";
   {
@@ -309,19 +304,19 @@ TEST_CASE("a sealed payload moved to another row or altered in the file does not
     store_message(store, medical_message("m-2"));
     store_message(store, medical_message("m-3"));  // untouched: the store still opens
   }
-  const std::string attack = GENERATE(
-      as<std::string>{},
-      // swap the two sealed payloads between the rows
-      "UPDATE messages SET payload = CASE message_id WHEN 'm-1' THEN (SELECT payload FROM messages WHERE "
-      "message_id = 'm-2') ELSE (SELECT payload FROM messages WHERE message_id = 'm-1') END "
-      "WHERE message_id IN ('m-1', 'm-2')",
-      // flip one byte in the middle of m-1's ciphertext
-      "UPDATE messages SET payload = substr(payload, 1, 30) || "
-      "CASE WHEN substr(payload, 31, 1) = x'00' THEN x'01' ELSE x'00' END || substr(payload, 32) "
-      "WHERE message_id = 'm-1'",
-      // point m-1 at another digest (which the associated data binds)
-      "UPDATE messages SET payload_digest = (SELECT payload_digest FROM messages WHERE message_id = 'm-2') "
-      "WHERE message_id = 'm-1'");
+  const std::string attack =
+      GENERATE(as<std::string>{},
+               // swap the two sealed payloads between the rows
+               "UPDATE messages SET payload = CASE message_id WHEN 'm-1' THEN (SELECT payload FROM messages WHERE "
+               "message_id = 'm-2') ELSE (SELECT payload FROM messages WHERE message_id = 'm-1') END "
+               "WHERE message_id IN ('m-1', 'm-2')",
+               // flip one byte in the middle of m-1's ciphertext
+               "UPDATE messages SET payload = substr(payload, 1, 30) || "
+               "CASE WHEN substr(payload, 31, 1) = x'00' THEN x'01' ELSE x'00' END || substr(payload, 32) "
+               "WHERE message_id = 'm-1'",
+               // point m-1 at another digest (which the associated data binds)
+               "UPDATE messages SET payload_digest = (SELECT payload_digest FROM messages WHERE message_id = 'm-2') "
+               "WHERE message_id = 'm-1'");
   INFO(attack);
   {
     auto db = raw_open(path);
@@ -385,7 +380,8 @@ TEST_CASE("a schema version 1 store is upgraded on a read-write open and refused
   }
   const auto read_only = SqliteStore::open(options_for(path, "", /*read_only=*/true));
   REQUIRE_FALSE(read_only.ok());
-  CHECK_THAT(read_only.error().detail, Contains("schema version 1") && Contains("start the broker (keten serve) on it once"));
+  CHECK_THAT(read_only.error().detail,
+             Contains("schema version 1") && Contains("start the broker (keten serve) on it once"));
 
   {
     auto store = ok(SqliteStore::open(options_for(path, key_bytes('k'))));
@@ -397,8 +393,8 @@ TEST_CASE("a schema version 1 store is upgraded on a read-write open and refused
   }
   auto db = raw_open(path);
   sqlite3_stmt* raw = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'", -1, &raw,
-                             nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_prepare_v2(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'", -1, &raw, nullptr) ==
+          SQLITE_OK);
   StmtHandle stmt(raw);
   REQUIRE(sqlite3_step(stmt.get()) == SQLITE_ROW);
   CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0))) == "5");
