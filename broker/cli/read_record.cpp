@@ -41,8 +41,9 @@ bool append_to_store(const std::string& tool, const std::string& store_path, bro
   // read would protect nothing (anyone can open the file with sqlite3), so the read goes on and
   // the reader is told plainly that it left no trace.
   std::cerr << tool << ": warning: this " << broker::events::to_string(event.kind()) << " was NOT recorded in "
-            << store_path << " (it cannot be written here: write-protected media, or no write permission): "
-            << r.error().detail << "\n";
+            << store_path
+            << " (it cannot be written here: write-protected media, or no write permission): " << r.error().detail
+            << "\n";
   return false;
 }
 
