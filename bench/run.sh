@@ -54,7 +54,8 @@ if [ -f "$build/build.ninja" ]; then
 else
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
-cmake --build "$build" --target keten raw_zmq rabbit_bench intake_cost fill_store
+# keten-bench: `keten bench` runs it from beside keten (not part of the production binary).
+cmake --build "$build" --target keten keten-bench raw_zmq rabbit_bench intake_cost fill_store
 keten=$build/keten
 raw=$build/bench/raw_zmq
 rabbit=$build/bench/rabbit_bench
