@@ -1,6 +1,7 @@
 #pragma once
-// The broker's Ed25519 signing key and the messages it signs: checkpoints of the log head and
-// receipts. libsodium stays in signing.cpp. docs/handover-log-format.md §4 gives the exact bytes.
+// The broker's Ed25519 signing key and the messages it signs: receipts, and the schema-4
+// checkpoints of the hash chain's head that older brokers signed. libsodium stays in signing.cpp.
+// docs/handover-log-format.md §4 gives the exact bytes.
 
 #include <filesystem>
 #include <string>
@@ -32,7 +33,9 @@ std::string seed_hex(const SigningKey& key);
 
 // The bytes a checkpoint signature covers.
 std::string checkpoint_message(std::uint64_t log_seq, Millis at, std::string_view head_hash);
-// A signed checkpoint of the head (log_seq, head_hash) at time `at`.
+// A signed schema-4 checkpoint of the chain's head (log_seq, head_hash) at time `at`. The broker
+// no longer signs these (its store signs tree checkpoints, tlog/checkpoint.h); stores written by
+// older brokers hold them, and tests make such stores with it.
 Checkpoint sign_checkpoint(const SigningKey& key, std::uint64_t log_seq, std::string_view head_hash,
                            Millis at);
 // True when the checkpoint's signature verifies with its public key.

@@ -395,7 +395,8 @@ std::string format_report(const LogVerifyReport& report, std::size_t max_finding
   }
   if (report.tool_events_after > 0) {
     text += "\nnote: the last " + to_string(report.tool_events_after) +
-            " event(s) are reads or resends tools recorded after the latest checkpoint; the broker signs them at its next start";
+            " event(s) are reads or resends tools recorded after the latest checkpoint; the broker signs them within its "
+            "checkpoint interval while it runs, else at its next start";
   }
   if (report.unsigned_events > 0) {
     text += "\nnote: no checkpoint and no signing key in the log: the broker ran without a signing key, so the " +

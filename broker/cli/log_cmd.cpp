@@ -148,15 +148,16 @@ LogV2Args v2_args(const LogArgs& args) {
 }
 
 // A v2 bundle (docs/handover-log-format.md "Version 2") goes to log_v2_cmd.cpp; a store is read
-// both ways (verify checks the recomputed hash chain here and the Merkle tree there), a schema-4
-// bundle only here.
+// there (its Merkle tree), and also here (the recomputed hash chain) when it holds schema-4
+// checkpoints, which only older brokers signed; a schema-4 bundle only here.
 bool is_v2(const LogArgs& args) { return !args.bundle.empty() && is_v2_bundle_file(args.bundle); }
 
 int verify(const LogArgs& args) {
   if (is_v2(args)) return log_v2_verify(v2_args(args));
   if (!args.store.empty()) {
     // A store is one Merkle tree with its signed checkpoints; the schema-4 hash chain is checked
-    // as well only where signed checkpoints of that chain exist (docs/inspector.md).
+    // as well only where signed checkpoints of that chain exist: a store an older broker wrote
+    // (docs/inspector.md). A broker of this version signs only the tree.
     auto chain = has_chain_checkpoints(args.store);
     if (!chain) return fail(kExitUsage, chain.error().detail);
     if (!*chain) {
@@ -230,6 +231,11 @@ int export_bundle(const LogArgs& args) {
   for (const auto& row : data->rows) in_scope += scope.contains(row) ? 1 : 0;
   std::cerr << "keten log: exported " << in_scope << " of " << data->rows.size() << " rows and "
             << data->checkpoints.size() << " checkpoints to " << args.out << "\n";
+  if (data->checkpoints.empty()) {
+    // A broker of this version signs only the Merkle tree (docs/handover-log-format.md §4).
+    std::cerr << "keten log: note: the store holds no signed checkpoint of the schema-4 hash chain, so this bundle "
+                 "carries none; `keten log export --tree` writes the v2 bundle with the store's signed tree checkpoints\n";
+  }
   record_read(args);
   return kExitOk;
 }

@@ -56,7 +56,8 @@ int backup(const StoreArgs& args) {
   if (!stats) return fail(kExitFailed, stats.error().detail);
 
   // The copy checked as an inspector would: it opens as a store, and its log is intact (the
-  // schema-4 hash chain too where the copy holds checkpoints of it).
+  // schema-4 hash chain too where the copy holds checkpoints of it, which only older brokers
+  // signed; a broker of this version signs only the tree).
   auto one_file = [&] {
     if (fs::file_size(args.to + "-wal", ec) == 0 && !ec) fs::remove(args.to + "-wal", ec);
     fs::remove(args.to + "-shm", ec);

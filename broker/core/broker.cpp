@@ -147,8 +147,7 @@ struct Broker::Impl {
   // unsent deliveries taken back (DeliveryScheduler::not_delivered).
   std::map<std::string, RefusedSends> unreachable;
   audit::SigningKey signing_key;         // empty: no checkpoints, unsigned receipts
-  Millis last_checkpoint_at = 0;
-  std::uint64_t last_checkpoint_seq = 0;  // head seq the last checkpoint signed
+  Millis last_checkpoint_at = 0;          // the log was last known covered by a signed checkpoint
   std::unique_ptr<ops::Ops> ops;          // metrics, HTTP endpoint, alerts; null when all are off
   std::unique_ptr<Intake> intake;         // decodes and validates the next batch while this one is stored
   contracts::RateLimitedLog checkpoint_errors{kRepeatedErrorInterval};
@@ -402,27 +401,22 @@ struct Broker::Impl {
     for (auto& slot : ack_slots) slot.receipt.checkpoint = **note;
   }
 
-  // Signs the log's head in its own transaction when the log grew since the last checkpoint and
-  // the interval has passed (or `force`, at shutdown). docs/handover-log-format.md §4.
+  // Every checkpoint_interval (or `force`, at shutdown), in its own transaction: has the store sign
+  // a checkpoint of the log's Merkle tree when it holds events no checkpoint covers. The store signs
+  // one at every commit that appends, so those are events another process appended since (a `keten
+  // log` tool's log_read). On success the whole log is covered as of `now`: what the checkpoint age
+  // (ops) counts from. The broker signs no schema-4 checkpoints (docs/handover-log-format.md §4, §7).
   Result<void> checkpoint(Millis now, bool force) {
     if (signing_key.empty()) return {};
     if (!force && now - last_checkpoint_at < options.checkpoint_interval.count()) return {};
-    auto transaction = store::Transaction::begin(store);  // rolled back on every early return
+    auto transaction = store::Transaction::begin(store);  // rolled back unless there is something to sign
     if (!transaction) return transaction.error();
-    // The schema-4 chain's head (the store signs the Merkle tree itself at every commit).
-    auto legacy = store.legacy_log_head();  // after begin(): includes other writers
-    if (!legacy) return legacy.error();
-    const store::LogHead head = *legacy;
-    if (head.seq == 0 || head.seq == last_checkpoint_seq) {
-      last_checkpoint_at = now;
-      return {};
+    // After begin(): the tree includes what other writers appended.
+    if (store.sign_uncovered_at_commit()) {
+      if (auto r = transaction->commit(); !r) return r;
+      log().debug("checkpoint signed over events other writers appended tree_size={}", store.tree_size());
     }
-    auto id = store.append_checkpoint(audit::sign_checkpoint(signing_key, head.seq, head.hash, now));
-    if (!id) return id.error();
-    if (auto r = transaction->commit(); !r) return r;
     last_checkpoint_at = now;
-    last_checkpoint_seq = head.seq;
-    log().debug("checkpoint signed id={} log_seq={}", *id, head.seq);
     return {};
   }
 

@@ -55,7 +55,8 @@ struct BrokerOptions {
   // Ed25519 signing key seed, 64 hex characters (`keten keygen --signing`); "" = the broker signs
   // no checkpoints and no receipts.
   std::string signing_key;
-  // Sign a checkpoint of the handover log's head this often while the log grows, and at shutdown.
+  // The store signs a tree checkpoint at every commit that appends; this often (and at shutdown)
+  // the broker has it sign one over events other processes appended since (a tool's log_read).
   std::chrono::milliseconds checkpoint_interval{60'000};
   // Admission limits (broker/core/limits.h). Per partner: submits per second (0 = unlimited) with a
   // burst after a quiet spell; per recipient: deliveries not yet acknowledged or dead-lettered

@@ -27,7 +27,8 @@ namespace broker::ops {
 //   kNormViolations     subject: contract; value: norm violations since the last check
 //   kPartnerSilent      subject: partner; value: ms since its last frame
 //   kStoreNearlyFull    subject: "store"; value: bytes
-//   kCheckpointOverdue  subject: "checkpoint"; value: ms since the last signing checkpoint
+//   kCheckpointOverdue  subject: "checkpoint"; value: ms since the log was last known covered by a
+//                       signed tree checkpoint
 using events::AlertKind;
 using events::to_string;
 

@@ -28,7 +28,7 @@ void describe_broker_metrics(MetricsRegistry& r) {
   r.describe("keten_store_max_bytes", T::kGauge, "The store size the store_nearly_full alert measures against.");
   r.describe("keten_store_commit_seconds", T::kHistogram, "Duration of a store commit (the fsync), by result.",
              {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
-  r.describe("keten_checkpoint_age_seconds", T::kGauge, "Seconds since the last signing checkpoint (signing brokers).");
+  r.describe("keten_checkpoint_age_seconds", T::kGauge, "Seconds since the handover log was last known covered by a signed checkpoint (signing brokers).");
   r.describe("keten_handover_log_seq", T::kGauge, "Sequence number of the handover log's head.");
   r.describe("keten_alerts_active", T::kGauge, "Alerts currently active.");
   r.describe("keten_ready", T::kGauge, "1 when the broker is ready (start-up recovery done, not stopping).");

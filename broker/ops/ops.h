@@ -41,13 +41,15 @@ struct OpsContext {
   std::vector<std::string> partners;                  // configured partner ids
   std::chrono::milliseconds session_timeout{15'000};  // a partner silent this long is not connected
   std::chrono::milliseconds checkpoint_interval{60'000};
-  bool signing = false;                               // the broker signs checkpoints
+  bool signing = false;                               // the broker's store signs tree checkpoints
 };
 
 // The loop's state at a tick.
 struct LoopView {
   std::size_t sessions = 0;
-  contracts::Millis last_checkpoint_at = 0;  // or the last time there was nothing to sign
+  // When the broker last found every event of the log covered by a signed tree checkpoint (after
+  // having the store sign one over what other processes appended, or finding nothing to sign).
+  contracts::Millis last_checkpoint_at = 0;
   // Undelivered deliveries per recipient as the loop counts them (core/limits.h BacklogBound);
   // null: counted in the store (a scan of the whole backlog, which grows with it).
   const std::map<std::string, std::uint64_t, std::less<>>* undelivered = nullptr;

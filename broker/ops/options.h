@@ -20,8 +20,8 @@ struct AlertOptions {
   std::map<std::string, std::chrono::milliseconds> partner_silent_after_by_partner;  // overrides by id
   std::uint64_t store_max_bytes = 0;                  // 0 = store size + free space on its filesystem
   std::int64_t store_full_percent = 90;               // alert when the store passes this share of the max
-  // Since the last signing checkpoint; 0 = three times the broker's checkpoint interval. Only with
-  // a signing key.
+  // Since the log was last known covered by a signed tree checkpoint; 0 = three times the broker's
+  // checkpoint interval. Only with a signing key.
   std::chrono::milliseconds checkpoint_overdue_after{0};
 };
 

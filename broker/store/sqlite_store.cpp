@@ -2018,6 +2018,13 @@ Result<std::vector<std::string>> SqliteStore::read_tree_checkpoints() {
   }
 }
 
+bool SqliteStore::sign_uncovered_at_commit() {
+  if (!impl_->signer || impl_->tree.size() == 0) return false;
+  if (impl_->has_tree_checkpoint && impl_->last_signed_size == impl_->tree.size()) return false;
+  impl_->wrote_in_transaction = true;  // as open() does for a tail tools appended while it was stopped
+  return true;
+}
+
 std::uint64_t SqliteStore::tree_size() const { return impl_->tree.size(); }
 
 tlog::NodeReader SqliteStore::tree_reader() {

@@ -268,6 +268,12 @@ class SqliteStore {
   [[nodiscard]] Result<std::optional<std::string>> latest_checkpoint_note();
   // Every signed checkpoint note, oldest first.
   [[nodiscard]] Result<std::vector<std::string>> read_tree_checkpoints();
+  // Inside a transaction, with a signing key: when the tree holds events that no signed checkpoint
+  // covers (another process appended them since, e.g. a `keten log` tool's log_read), commit()
+  // signs a checkpoint of the tree as it does after an append. Returns whether there are such
+  // events (false without a signing key). The broker calls it every checkpoint_interval and at
+  // shutdown.
+  bool sign_uncovered_at_commit();
   // The number of events written (committed, or written earlier in the open transaction).
   std::uint64_t tree_size() const;
   // Reads the hash of any complete subtree (level, index) of the tree of the events in the file

@@ -101,7 +101,8 @@ TEST_CASE("a full disk is logged once per interval while the broker idles, not o
     return;
   }
   h.options().store = h.dir() / "small-disk" / "keten.db";
-  // With a signing key the loop also tries to sign a checkpoint every interval: that fails too.
+  // With a signing key the loop also looks every interval for events to sign (a transaction of
+  // its own), which may fail too.
   h.options().signing_key = broker::audit::seed_hex(broker::audit::generate_signing_key());
   h.options().checkpoint_interval = 1s;
 

@@ -18,6 +18,7 @@ is asserted; what is missing is named) or not. Usage: inspector_scenario.py KETE
 REFUSE_DELIVERIES (tests/support/refuse_deliveries.cpp).
 KETEN_SCENARIO_KEEP=DIR keeps every output in DIR.
 """
+import base64
 import json
 import os
 import re
@@ -152,6 +153,9 @@ for p in PARTNERS:
                 'secret_key = "../keys/%s.secret"\nbroker_signing_key = "../keys/broker.sign.public"\n'
                 % (endpoint, p, p))
 signing_public = open(os.path.join(keys, "broker.sign.public")).read().strip()
+PURPOSE = "inspection 2025-17 (scenario)"
+# The broker's verifier key as the tree checks name it: <origin>+<key id>+base64(0x01 || key).
+VKEY = r"keten/[0-9a-f]{16}\+[0-9a-f]{8}\+" + re.escape(base64.b64encode(b"\x01" + bytes.fromhex(signing_public)).decode())
 
 try:
     # --- (a) the removal ----------------------------------------------------------------------
@@ -281,6 +285,11 @@ try:
     stop_broker()
     start_broker()
     receive("COA")
+    # The inspectorate has the case it investigates put on legal hold: nothing of it may be
+    # shredded while the inspection runs, whatever its retention (A19). The hold is an event of the
+    # case's log, appended by the tool while the broker runs; the broker signs it (within its
+    # checkpoint interval, at the latest when it stops), so the case's bundle proves it too.
+    keten("case", "hold", CASE_A, "--reason", PURPOSE, "--store", store)
     stop_broker()
 except BaseException:
     if broker:
@@ -296,15 +305,13 @@ def out(name, *args, expect=(0,)):
     return p
 
 
-PURPOSE = "inspection 2025-17 (scenario)"
 sign = os.path.join(keys, "broker.sign.public")
 outputs = {}
-# The inspectorate puts the case it investigates on legal hold: nothing of it may be shredded while
-# the inspection runs, whatever its retention (A19). The hold is an event of the case's log.
-keten("case", "hold", CASE_A, "--reason", PURPOSE, "--store", store)
 for case in (CASE_A, CASE_B, CASE_C):
     bundle = os.path.join(work, "case-%s.jsonl" % case)
-    keten("log", "export", "--store", store, "--case", case, "--out", bundle, "--purpose", PURPOSE)
+    # --tree: the broker signs only tree checkpoints, so only the v2 bundle carries its signature
+    # (each event's inclusion proof against one signed checkpoint).
+    keten("log", "export", "--store", store, "--tree", "--case", case, "--out", bundle, "--purpose", PURPOSE)
     outputs["verify " + case] = out("verify-%s.txt" % case, "log", "verify", "--bundle", bundle, "--signing-key",
                                     sign).stdout
     outputs[case] = out("replay-%s.txt" % case, "log", "replay", "--bundle", bundle, "--case", case,
@@ -315,12 +322,13 @@ bundle_a = os.path.join(work, "case-%s.jsonl" % CASE_A)
 # What KMAR could know about case (a) just after GZA withdrew the consent (A12).
 withdrawn_at = json.loads(outputs["json " + CASE_A])["events"]
 withdrawn_at = [e["at"] for e in withdrawn_at if e["contract"] == "consent.withdrawn" and e["event"] == "accepted"][0]
+# (A v2 bundle's replay checks each event's proof: it needs the broker's key.)
 outputs["DVO as of"] = out("replay-DVO-as-of.txt", "log", "replay", "--bundle", bundle_a, "--case", CASE_A,
-                           "--partner", "DVO", "--as-of", withdrawn_at).stdout
+                           "--partner", "DVO", "--as-of", withdrawn_at, "--signing-key", sign).stdout
 outputs["KMAR"] = out("replay-KMAR.txt", "log", "replay", "--bundle", bundle_a, "--case", CASE_A, "--partner",
-                      "KMAR").stdout
+                      "KMAR", "--signing-key", sign).stdout
 outputs["GEM-0014"] = out("replay-GEM-0014.txt", "log", "replay", "--bundle", bundle_a, "--case", CASE_A,
-                          "--partner", "GEM-0014").stdout
+                          "--partner", "GEM-0014", "--signing-key", sign).stdout
 outputs["quality"] = out("quality.txt", "report", "quality", "--store", store, "--contracts", CONTRACTS,
                          "--purpose", PURPOSE).stdout
 outputs["verify store"] = out("verify-store.txt", "log", "verify", "--store", store, "--signing-key", sign,
@@ -557,8 +565,9 @@ QUESTIONS = [
         ("quality", r"DTV / departure\.scheduled\n(.*\n){1,6}  timeliness: [0-9.]+%; norm violations \d+"),
      ], ""),
     ("A19", "fully", [
-        ("verify " + A, r"intact: \d+ rows, seq 1\.\.\d+, head [0-9a-f]{64}"),
-        ("verify " + A, r"checkpoint\(s\), signed by broker key " + signing_public),
+        ("verify " + A, r"intact: case 9990012345, \d+ events, each proven in the tree of \d+ events signed by " + VKEY),
+        ("verify store", r"intact: \d+ events, root [A-Za-z0-9+/]{43}=\n\d+ checkpoint\(s\), signed by " + VKEY +
+         r", the latest covers seq 1\.\.\d+"),
         (A, r"#1 +started +broker started \(config \w+, contracts \w+; clock [\w-]+, (synchronized|unsynchronized|unknown) per "),
         (A, r"started +broker started .*\n(.*\n)*.*started +broker started "),
         ("store " + A, r"log read with 'keten log export .*' by .* for inspection 2025-17 \(scenario\)"),

@@ -1,5 +1,6 @@
-// The handover log end to end: signed receipts checked by the SDK, checkpoints signed by a running
-// broker, and the inspector's `keten log` commands run as the built binary on a real store.
+// The handover log end to end: signed receipts checked by the SDK, tree checkpoints signed by a
+// running broker's store, and the inspector's `keten log` commands run as the built binary on a
+// real store (and on one as an older broker left it, with schema-4 checkpoints as well).
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -8,7 +9,9 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
+#include <thread>
 
 #include "broker/audit/hash_chain.h"
 #include "broker/audit/log_proofs.h"
@@ -27,6 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
 using contracts::ReceiptStatus;
 using test_support::BrokerHarness;
 using test_support::notice;
@@ -35,7 +39,8 @@ using test_support::run;
 
 const std::string kCase = "9990012345";
 
-// A broker with a signing key that checkpoints every 100 ms.
+// A broker with a signing key that looks for events to sign every 100 ms (its own are signed at
+// every commit).
 broker::audit::SigningKey sign_with(BrokerHarness& h) {
   auto key = broker::audit::generate_signing_key();
   h.options().signing_key = broker::audit::seed_hex(key);
@@ -89,6 +94,66 @@ broker::audit::SigningKey played_and_stopped(BrokerHarness& h) {
   return key;
 }
 
+// The tree checkpoints of a store (oldest first), its tree size, and how many schema-4 checkpoints
+// it holds.
+struct Signed {
+  std::vector<std::string> notes;
+  std::uint64_t tree_size = 0;
+  std::size_t schema4_checkpoints = 0;
+};
+
+Signed read_signed(const std::filesystem::path& store_path) {
+  broker::store::StoreOptions o;
+  o.path = store_path;
+  o.read_only = true;
+  auto store = broker::store::SqliteStore::open(o);
+  REQUIRE(store);
+  auto notes = store->read_tree_checkpoints();
+  REQUIRE(notes);
+  auto schema4 = store->read_checkpoints();
+  REQUIRE(schema4);
+  return {std::move(*notes), store->tree_size(), schema4->size()};
+}
+
+// The checkpoint in `note`, opened with the broker's public key (hex); fails the test otherwise.
+broker::tlog::Checkpoint open_note(const std::string& note, const std::string& public_hex) {
+  std::string raw;
+  REQUIRE(broker::audit::from_hex(public_hex, raw));
+  broker::tlog::PublicKey key{};
+  REQUIRE(raw.size() == key.size());
+  std::copy(raw.begin(), raw.end(), key.begin());
+  auto cp = broker::tlog::open_checkpoint_by_key(note, key);
+  INFO(note);
+  REQUIRE(cp);
+  return *cp;
+}
+
+// The store as an older broker left it (before issue #18): that broker also signed schema-4 checkpoints of
+// the hash chain's head (in a transaction of their own, as Broker::checkpoint did), here one over
+// the whole log.
+void add_schema4_checkpoint(const std::filesystem::path& store_path, const broker::audit::SigningKey& key) {
+  broker::store::StoreOptions o;
+  o.path = store_path;
+  auto store = broker::store::SqliteStore::open(o);
+  REQUIRE(store);
+  REQUIRE(store->begin());
+  auto head = store->legacy_log_head();
+  REQUIRE(head);
+  REQUIRE(store->append_checkpoint(broker::audit::sign_checkpoint(key, head->seq, head->hash, contracts::now_millis())));
+  REQUIRE(store->commit());
+}
+
+// Whether the tree check's finding in `out` (`NOT INTACT: first bad event seq N` or `... in seq
+// A..B`, the block the signed checkpoints narrow it to) names event `seq`.
+bool names_bad_event(const std::string& out, std::uint64_t seq) {
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex(R"(NOT INTACT: first bad event (?:seq (\d+)|in seq (\d+)\.\.(\d+)))"))) {
+    return false;
+  }
+  if (m[1].matched) return std::stoull(m[1]) == seq;
+  return std::stoull(m[2]) <= seq && seq <= std::stoull(m[3]);
+}
+
 broker::audit::LogData read_data(const std::filesystem::path& store_path) {
   broker::store::StoreOptions o;
   o.path = store_path;
@@ -133,29 +198,47 @@ TEST_CASE("the SDK refuses a receipt that does not verify with the profile's bro
   CHECK_THAT(receipt.error().detail, Contains("signature"));
 }
 
-TEST_CASE("a running broker signs checkpoints and keten log verify passes on its store", "[integration][audit]") {
+TEST_CASE("a running broker's store signs tree checkpoints, the broker no schema-4 ones, and keten log verify "
+          "checks the tree",
+          "[integration][audit]") {
   BrokerHarness h;
-  auto key = played_and_stopped(h);  // the final checkpoint covers everything
+  auto key = played_and_stopped(h);  // every commit signed, the last one covers everything
   const auto store_path = h.options().store;
   auto data = read_data(store_path);
-  REQUIRE_FALSE(data.checkpoints.empty());
-  CHECK(data.checkpoints.back().log_seq == data.rows.back().seq);
   CHECK(data.rows.front().event == "started");
   CHECK_THAT(data.rows.front().detail, Contains("config_digest") && Contains("contracts_digest"));
+  const auto events = std::to_string(data.rows.size());
+  {
+    const auto signed_log = read_signed(store_path);
+    CHECK(signed_log.schema4_checkpoints == 0);  // issue #18: the broker signs only the tree
+    REQUIRE_FALSE(signed_log.notes.empty());
+    CHECK(signed_log.tree_size == data.rows.size());
+    CHECK(open_note(signed_log.notes.back(), key.public_hex).size == signed_log.tree_size);
+  }
 
   auto result = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key",
                      key.public_hex});
   INFO(result.out << result.err);
   CHECK(result.exit_code == 0);
-  CHECK_THAT(result.out, Contains("intact") && Contains("up to seq " + std::to_string(data.rows.back().seq)));
-  // The verification itself is recorded, chained, after the signed head.
+  // Only the tree's check: no schema-4 checkpoints, so no hash-chain line before it.
+  CHECK_THAT(result.out, Contains("intact: " + events + " events, root ") &&
+                             Contains("the latest covers seq 1.." + events) && Contains("signed by keten/") &&
+                             !Contains("rows, seq") && !Contains("Merkle tree:"));
+  // The verification itself is recorded after the signed tree: a tool's event the broker signs
+  // at its next checkpoint or start, which verify notes (and it verifies).
   auto after = read_data(store_path);
   REQUIRE(after.rows.size() == data.rows.size() + 1);
   CHECK(after.rows.back().event == "log_read");
   CHECK_THAT(after.rows.back().detail, Contains("keten log verify"));
-  CHECK(broker::audit::verify_log(after, {key.public_hex}).ok);
+  auto again = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key",
+                    key.public_hex});
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.out, Contains("intact: " + std::to_string(after.rows.size()) + " events, root ") &&
+                            Contains("the latest covers seq 1.." + events) &&
+                            Contains("the last 1 event(s) are reads or resends tools recorded after the latest checkpoint"));
 
-  SECTION("a restarted broker records whether config and contracts changed") {
+  SECTION("a restarted broker signs the tools' events and records whether config and contracts changed") {
     h.start();  // the harness now binds the port the first run got instead of `*`: a change
     h.stop();
     h.start();  // same again: no change
@@ -168,8 +251,101 @@ TEST_CASE("a running broker signs checkpoints and keten log verify passes on its
     REQUIRE(started.size() == 3);
     CHECK_THAT(started[1], Contains("\"config_changed\":true") && Contains("\"contracts_changed\":false"));
     CHECK_THAT(started[2], Contains("\"config_changed\":false") && Contains("\"contracts_changed\":false"));
-    CHECK(broker::audit::verify_log(restarted, {key.public_hex}).ok);
-    CHECK(restarted.checkpoints.back().log_seq == restarted.rows.back().seq);
+    const auto signed_log = read_signed(store_path);
+    CHECK(signed_log.schema4_checkpoints == 0);
+    CHECK(signed_log.tree_size == restarted.rows.size());
+    CHECK(open_note(signed_log.notes.back(), key.public_hex).size == signed_log.tree_size);
+    auto verified = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string(),
+                         "--signing-key", key.public_hex});
+    INFO(verified.out << verified.err);
+    CHECK(verified.exit_code == 0);
+    CHECK_THAT(verified.out, Contains("intact: " + std::to_string(restarted.rows.size()) + " events, root ") &&
+                                 Contains("the latest covers seq 1.." + std::to_string(restarted.rows.size())) &&
+                                 !Contains("reads or resends tools recorded"));
+  }
+}
+
+TEST_CASE("a running broker signs, within its checkpoint interval, the events a tool appended meanwhile",
+          "[integration][audit]") {
+  BrokerHarness h;
+  auto key = sign_with(h);
+  h.start();
+  play_case(h, key.public_hex);
+  const auto store_path = h.options().store;
+  // While the broker runs: the tool's log_read goes into the store after the broker's last commit.
+  auto verified = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key",
+                       key.public_hex});
+  INFO(verified.out << verified.err);
+  REQUIRE(verified.exit_code == 0);
+  Signed signed_log;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  do {
+    std::this_thread::sleep_for(100ms);
+    signed_log = read_signed(store_path);
+  } while ((signed_log.notes.empty() || open_note(signed_log.notes.back(), key.public_hex).size < signed_log.tree_size) &&
+           std::chrono::steady_clock::now() < deadline);
+  const auto data = read_data(store_path);
+  REQUIRE(data.rows.back().event == "log_read");
+  REQUIRE_FALSE(signed_log.notes.empty());
+  CHECK(open_note(signed_log.notes.back(), key.public_hex).size == data.rows.size());
+  CHECK(signed_log.schema4_checkpoints == 0);
+  h.stop();
+  auto stopped = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key",
+                      key.public_hex});
+  INFO(stopped.out << stopped.err);
+  CHECK(stopped.exit_code == 0);
+  CHECK_THAT(stopped.out, Contains("intact: ") && !Contains("reads or resends tools recorded"));
+}
+
+TEST_CASE("a store an older broker left with schema-4 checkpoints gets the hash chain's check and the tree's",
+          "[integration][audit]") {
+  BrokerHarness h;
+  auto key = played_and_stopped(h);
+  const auto store_path = h.options().store;
+  add_schema4_checkpoint(store_path, key);
+  const auto data = read_data(store_path);
+  REQUIRE(data.checkpoints.size() == 1);
+  const auto seqs = std::to_string(data.rows.size());
+
+  auto verified = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key",
+                       key.public_hex});
+  INFO(verified.out << verified.err);
+  CHECK(verified.exit_code == 0);
+  CHECK_THAT(verified.out, Contains("intact: " + seqs + " rows, seq 1.." + seqs + ", head " + data.rows.back().hash) &&
+                               Contains("1 checkpoint(s), signed by broker key " + key.public_hex + ", up to seq " + seqs) &&
+                               Contains("Merkle tree: intact: " + seqs + " events, root "));
+
+  const auto copy = h.dir() / "backup.db";
+  auto backup = run({test_support::keten_binary(), "store", "backup", "--store", store_path.string(), "--to",
+                     copy.string(), "--signing-key", key.public_hex});
+  INFO(backup.out << backup.err);
+  CHECK(backup.exit_code == 0);
+  // The copy was taken after verify's log_read: one event more than the chain's checkpoint signed.
+  const auto in_copy = std::to_string(data.rows.size() + 1);
+  CHECK_THAT(backup.out, Contains("hash chain intact: seq 1.." + in_copy) &&
+                             Contains("1 checkpoint(s), signed up to seq " + seqs) &&
+                             Contains("Merkle tree: intact: " + in_copy + " events, root "));
+
+  SECTION("an edited acknowledgement fails both checks") {
+    // The store keeps no hash per event (schema 5): the row verifier rechains the events and finds
+    // the first signed schema-4 checkpoint the edit breaks, at or after the edited event; the
+    // Merkle tree's check names the event (or its block).
+    const auto first_ack = [&] {
+      for (const auto& r : data.rows) {
+        if (r.event == "acknowledged") return r.seq;
+      }
+      return std::uint64_t{0};
+    }();
+    REQUIRE(first_ack > 0);
+    rewrite_event(store_path, first_ack, [](broker::events::Event e) {
+      e.at += 1;
+      return broker::events::encode_event(e);
+    });
+    auto bad = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string()});
+    INFO(bad.out << bad.err);
+    CHECK(bad.exit_code == 1);
+    CHECK_THAT(bad.out, Contains("NOT INTACT: first bad seq " + seqs) && Contains("Merkle tree: NOT INTACT: "));
+    CHECK(names_bad_event(bad.out, first_ack));
   }
 }
 
@@ -186,9 +362,9 @@ TEST_CASE("keten log verify names the first bad seq in a tampered store and bund
   CHECK(good.exit_code == 0);
 
   SECTION("store: an edited acknowledgement") {
-    // The store keeps no hash per event (schema 5): the row verifier rechains the events and finds
-    // the first signed checkpoint the edit breaks, at or after the edited event (naming the event
-    // itself is the Merkle tree's work). The broker refuses the store too.
+    // The broker signed no schema-4 checkpoints, so only the Merkle tree is checked: it names the
+    // edited event, or the block of it the signed checkpoints narrow it to. (A store with schema-4
+    // checkpoints: the test above.) The broker refuses the store too.
     const auto data = read_data(store_path);
     const auto first_ack = [&] {
       for (const auto& r : data.rows) {
@@ -201,17 +377,11 @@ TEST_CASE("keten log verify names the first bad seq in a tampered store and bund
       e.at += 1;
       return broker::events::encode_event(e);
     });
-    const auto signed_at = [&] {
-      for (const auto& cp : data.checkpoints) {
-        if (cp.log_seq >= first_ack) return cp.log_seq;
-      }
-      return std::uint64_t{0};
-    }();
-    REQUIRE(signed_at > 0);
     auto bad = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string()});
     INFO(bad.out << bad.err);
     CHECK(bad.exit_code == 1);
-    CHECK_THAT(bad.out, Contains("NOT INTACT") && Contains("first bad seq " + std::to_string(signed_at)));
+    CHECK_THAT(bad.out, StartsWith("NOT INTACT: first bad event ") && !Contains("rows, seq"));
+    CHECK(names_bad_event(bad.out, first_ack));
   }
   SECTION("bundle: a deleted row") {
     std::istringstream in(read_file(bundle));

@@ -476,3 +476,44 @@ TEST_CASE("the broker's newest checkpoint note is the one in the file, after eve
   store.rollback();  // a rolled-back checkpoint is never handed out
   CHECK(opened(*ok(store.latest_checkpoint_note()), store).size == 30);
 }
+
+TEST_CASE("a running owner signs, on request, the events a tool appended since its last checkpoint", "[store][tlog]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  auto store = ok(SqliteStore::open(owner(path)));
+  tlog::MemoryTree mirror;
+  append(store, mirror, 1, 5);
+  REQUIRE(ok(store.read_tree_checkpoints()).size() == 1);
+
+  // Nothing uncovered: nothing to sign, and the commit adds no checkpoint.
+  ok(store.begin());
+  CHECK_FALSE(store.sign_uncovered_at_commit());
+  ok(store.commit());
+  CHECK(ok(store.read_tree_checkpoints()).size() == 1);
+
+  {  // a tool (no key) appends while the owner runs
+    auto tool = ok(SqliteStore::open(plain(path)));
+    auto read = event(6);
+    read.record = events::LogRead{"keten log verify", "inspector", "audit"};
+    ok(tool.append_event(read));
+    CHECK(ok(tool.read_tree_checkpoints()).size() == 1);
+  }
+  ok(store.begin());  // reloads the tree: 6 events, the checkpoint covers 5
+  CHECK(store.tree_size() == 6);
+  CHECK(store.sign_uncovered_at_commit());
+  ok(store.commit());
+  const auto notes = ok(store.read_tree_checkpoints());
+  REQUIRE(notes.size() == 2);
+  CHECK(opened(notes.back(), store).size == 6);
+  CHECK(*ok(store.latest_checkpoint_note()) == notes.back());
+
+  ok(store.begin());
+  CHECK_FALSE(store.sign_uncovered_at_commit());  // covered now
+  store.rollback();
+
+  // Without a signing key there is nothing to sign with.
+  auto tool = ok(SqliteStore::open(plain(path)));
+  ok(tool.begin());
+  CHECK_FALSE(tool.sign_uncovered_at_commit());
+  tool.rollback();
+}
