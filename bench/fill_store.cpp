@@ -6,13 +6,16 @@
 // delivered, redacted, acknowledged). With --messages it also gets its `messages` row (a 1 KiB
 // plaintext payload) and one acknowledged delivery to KMAR: the history a store holds after N
 // messages went through. Cases are spread round-robin, so a case's rows are scattered over the
-// whole log, as in a real chain. B is the number of messages per transaction. --json prints one
-// line with the CPU per message (this process, getrusage): the store's share of the cost floor.
+// whole log, as in a real chain. B is the number of messages per transaction (default 512, the
+// most one turn of the broker's loop takes in); each commit signs a checkpoint with a fixed,
+// bench-only key whose public half the store states, as a broker with a signing key does, so that
+// `keten log replay --store` proves against it. --json prints one line with the CPU per message
+// (this process, getrusage): the store's share of the cost floor.
 //   fill_store --store PATH --messages N --compare [--batch B]
 // writes N delivered messages twice in one run: through the schema-4 write path (bench/
 // legacy_store.h, into PATH.v4) and through SqliteStore's schema 5 (typed events, one block per
 // transaction, a signed checkpoint per commit), and prints both CPU figures and their ratio.
-// --no-sign leaves the checkpoints out of schema 5 (a broker without a signing key).
+// --no-sign leaves the checkpoints out (a broker without a signing key).
 // --payload-key opens the store with a (fixed, bench-only) payload key: every payload is then sealed
 // under its case's key (case keys, broker/store/case_keys.h), as a broker with a payload key does.
 #include <chrono>
@@ -136,6 +139,9 @@ contracts::Result<void> write_typed_message(store::SqliteStore& s, std::uint64_t
   return {};
 }
 
+// The checkpoints' signing seed: bench-only, never a broker's.
+const std::string kBenchSeed(32, 'b');
+
 // CPU per message of writing `total` delivered messages, `batch` per transaction, through the
 // schema-4 path (legacy) or schema 5 (signing a checkpoint per commit when `sign`).
 contracts::Result<double> timed_fill(const std::string& path, bool legacy, bool sign, std::uint64_t total,
@@ -154,7 +160,7 @@ contracts::Result<double> timed_fill(const std::string& path, bool legacy, bool 
     store::StoreOptions options;
     options.path = path;
     options.sync_full = false;
-    if (sign) options.signing_seed = std::string(32, 'b');
+    if (sign) options.signing_seed = kBenchSeed;
     auto s = store::SqliteStore::open(options);
     if (!s) return s.error();
     now.emplace(std::move(*s));
@@ -180,7 +186,7 @@ contracts::Result<double> timed_fill(const std::string& path, bool legacy, bool 
 
 int main(int argc, char** argv) {
   std::string path;
-  std::uint64_t rows = 0, messages = 0, cases = 10'000, batch = 10'000;
+  std::uint64_t rows = 0, messages = 0, cases = 10'000, batch = 512;
   bool json = false, compare = false, sign = true, payload_key = false;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -202,7 +208,7 @@ int main(int argc, char** argv) {
   }
   if (path.empty() || (rows == 0) == (messages == 0) || cases == 0 || batch == 0) {
     std::fprintf(stderr, "usage: fill_store --store PATH (--rows N | --messages N) [--cases K] [--batch B] [--json] "
-                         "[--payload-key]\n");
+                         "[--payload-key] [--no-sign] [--compare]\n");
     return 2;
   }
   const std::string payload = "{\"remarks\":\"" + std::string(1024 - 14, 'x') + "\"}";
@@ -227,6 +233,7 @@ int main(int argc, char** argv) {
   options.path = path;
   options.sync_full = false;
   if (payload_key) options.payload_key = std::string(32, 'p');
+  if (sign) options.signing_seed = kBenchSeed;
   auto s = store::SqliteStore::open(options);
   if (!s) return fail(s.error());
   broker::events::Digest raw_digest{};

@@ -18,7 +18,8 @@ contracts::Error missing(const char* what) {
 
 }  // namespace
 
-contracts::Result<std::vector<LogEntry>> CallbackLogSource::read_entries(std::uint64_t from_seq, std::size_t limit) const {
+contracts::Result<std::vector<LogEntry>> CallbackLogSource::read_entries(std::uint64_t from_seq,
+                                                                         std::size_t limit) const {
   if (calls_.read_entries) return calls_.read_entries(from_seq, limit);
   if (!calls_.read_events) return missing("read_entries or read_events");
   auto events = calls_.read_events(from_seq, limit);
@@ -37,6 +38,7 @@ std::optional<tlog::NodeReader> CallbackLogSource::node_reader() const {
 }
 
 contracts::Result<std::vector<LogEntry>> CallbackLogSource::read_case_entries(std::string_view case_ref) const {
+  if (calls_.read_case_entries) return calls_.read_case_entries(case_ref);
   if (!calls_.read_case_events) return LogSource::read_case_entries(case_ref);
   auto events = calls_.read_case_events(case_ref);
   if (!events) return events.error();
@@ -44,6 +46,7 @@ contracts::Result<std::vector<LogEntry>> CallbackLogSource::read_case_entries(st
 }
 
 contracts::Result<std::vector<LogEntry>> CallbackLogSource::read_start_entries() const {
+  if (calls_.read_start_entries) return calls_.read_start_entries();
   if (!calls_.read_started_events) return LogSource::read_start_entries();
   auto events = calls_.read_started_events();
   if (!events) return events.error();

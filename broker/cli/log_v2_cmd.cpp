@@ -64,8 +64,8 @@ Result<OpenLog> open_store_source(const std::string& path, bool latest_only = fa
   broker::store::SqliteStore* s = log.store.get();
   broker::audit::LogCallbacks calls;
   calls.read_events = [s](std::uint64_t from, std::size_t limit) { return s->read_events(from, limit); };
-  calls.read_case_events = [s](std::string_view case_ref) { return s->read_case_events(case_ref); };
-  calls.read_started_events = [s] { return s->read_started_events(); };
+  calls.read_case_entries = [s](std::string_view case_ref) { return s->read_case_entries(case_ref); };
+  calls.read_start_entries = [s] { return s->read_start_entries(); };
   if (latest_only) {
     calls.read_checkpoints = [s]() -> Result<std::vector<std::string>> {
       auto note = s->latest_checkpoint_note();

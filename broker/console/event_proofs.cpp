@@ -20,8 +20,8 @@ using contracts::Result;
 audit::CallbackLogSource latest_source(store::SqliteStore& s, std::string note) {
   audit::LogCallbacks calls;
   calls.read_events = [&s](std::uint64_t from, std::size_t limit) { return s.read_events(from, limit); };
-  calls.read_case_events = [&s](std::string_view case_ref) { return s.read_case_events(case_ref); };
-  calls.read_started_events = [&s] { return s.read_started_events(); };
+  calls.read_case_entries = [&s](std::string_view case_ref) { return s.read_case_entries(case_ref); };
+  calls.read_start_entries = [&s] { return s.read_start_entries(); };
   calls.read_checkpoints = [note = std::move(note)]() -> Result<std::vector<std::string>> {
     if (note.empty()) return std::vector<std::string>{};
     return std::vector<std::string>{note};

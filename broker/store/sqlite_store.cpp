@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -21,8 +22,10 @@
 #include <utility>
 
 #include "broker/audit/hash_chain.h"
+#include "broker/audit/log_source.h"
 #include "broker/events/codec.h"
 #include "broker/events/legacy.h"
+#include "broker/store/blob_reader.h"
 #include "broker/store/event_block.h"
 #include "broker/store/log.h"
 #include "broker/store/case_keys.h"
@@ -70,6 +73,12 @@ constexpr int kSchemaVersion = 5;
 // level 8, from the leaves of one 256-event tile).
 constexpr unsigned kTileLevels = 8;
 constexpr std::uint64_t kTileWidth = std::uint64_t{1} << kTileLevels;
+
+// A transaction's events are written as blocks of at most this many bytes (an event larger than
+// that alone in its block). SQLite keeps a large value as a chain of overflow pages that a read at
+// an offset walks from the start, so the block size bounds what reading one event or one tile's
+// leaf hashes costs: at most eight 4 KiB pages walked (docs/store-format.md, "log_blocks").
+constexpr std::size_t kBlockBytes = 32 * 1024;
 
 // The whole layout; docs/store-format.md describes every table, column, index and trigger here and
 // must change with it. Every column is NOT NULL: "absent" is '' or 0, so a row has exactly one
@@ -129,6 +138,7 @@ CREATE TABLE IF NOT EXISTS log_blocks (
 CREATE TABLE IF NOT EXISTS log_case_blocks (
   case_ref  TEXT    NOT NULL,
   first_seq INTEGER NOT NULL,
+  positions BLOB    NOT NULL DEFAULT x'',
   PRIMARY KEY (case_ref, first_seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS log_tree_nodes (
@@ -197,6 +207,24 @@ CREATE TABLE IF NOT EXISTS case_holds (
   reason   TEXT    NOT NULL,
   who      TEXT    NOT NULL
 );
+)sql";
+
+// The event index (docs/store-format.md, "log_case_blocks" and "log_leaves"), added to a schema-5
+// file at its first read-write open by this version (ensure_event_index_schema): where each case's
+// events sit inside their blocks (log_case_blocks.positions, event_block.h), and per block the tree
+// hashes its appends completed below level 8 (its leaves, then levels 1 to 7), so that a case's
+// replay reads its own events' bytes and proves each from stored hashes without reading or hashing
+// the events around them. Rows written before have no positions and no hashes: the readers fall
+// back to reading those blocks whole.
+constexpr const char* kEventIndexSql = R"sql(
+CREATE TABLE IF NOT EXISTS log_leaves (
+  first_seq INTEGER NOT NULL PRIMARY KEY,
+  hashes    BLOB    NOT NULL CHECK (length(hashes) >= 32 AND length(hashes) % 32 = 0)
+);
+CREATE TRIGGER IF NOT EXISTS log_leaves_no_update BEFORE UPDATE ON log_leaves
+BEGIN SELECT RAISE(ABORT, 'log_leaves is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS log_leaves_no_delete BEFORE DELETE ON log_leaves
+BEGIN SELECT RAISE(ABORT, 'log_leaves is append-only'); END;
 )sql";
 
 // Schema 4's handover log, read once to convert it (migrate_v4).
@@ -503,8 +531,9 @@ struct SqliteStore::Impl {
   StmtHandle reset_in_flight_one, reset_in_flight_all;
   StmtHandle count_one, count_all, recipients_with_pending;
   StmtHandle backlog, oldest_undelivered;
-  StmtHandle insert_block, insert_case_block, insert_node, insert_tree_checkpoint;
-  StmtHandle read_blocks_from, read_case_blocks, read_nodes, read_tree_end, blocks_before, message_log_seq;
+  StmtHandle insert_block, insert_case_block, insert_leaves, insert_node, insert_tree_checkpoint;
+  StmtHandle read_blocks_from, read_case_index, read_block, leaf_blocks, read_nodes, read_tree_end, blocks_before;
+  StmtHandle message_log_seq;
   StmtHandle latest_note, all_notes, set_meta, get_meta, legacy_anchor;
   StmtHandle find_message_content, append_checkpoint, read_checkpoints;
   bool read_only = false;
@@ -518,6 +547,8 @@ struct SqliteStore::Impl {
   std::string payload_key;     // 32 raw bytes, or "" (seal.h)
   // messages.case_key and case_keys are in the file (always after a read-write open).
   bool has_case_keys = false;
+  // log_case_blocks.positions and log_leaves are in the file (always after a read-write open).
+  bool has_event_index = false;
   int busy_timeout_ms = 0;  // StoreOptions::busy_timeout, restored after truncate_wal
   std::optional<CaseKeyring> keyring;  // with has_case_keys
   CaseKeyring* ring() { return keyring ? &*keyring : nullptr; }
@@ -608,6 +639,7 @@ struct SqliteStore::Impl {
     bool convert = false;
     auto result = check_or_create_schema(what, convert);
     if (result) result = ensure_case_key_schema(what);
+    if (result) result = ensure_event_index_schema(what);
     if (result) result = prepare_all();
     if (result && convert) result = migrate_v4(what + " (convert schema 4 to 5)");
     if (!result) {
@@ -628,6 +660,33 @@ struct SqliteStore::Impl {
     }
     if (auto r = exec(kCaseKeySql, what + " (case keys)"); !r) return r;
     has_case_keys = true;
+    return {};
+  }
+
+  // Adds log_case_blocks.positions and log_leaves when missing (kEventIndexSql).
+  Result<void> ensure_event_index_schema(const std::string& what) {
+    auto has = query_text("SELECT count(*) FROM pragma_table_info('log_case_blocks') WHERE name = 'positions'", what);
+    if (!has) return has.error();
+    if (has->value_or("0") == "0") {
+      if (auto r = exec("ALTER TABLE log_case_blocks ADD COLUMN positions BLOB NOT NULL DEFAULT x''",
+                        what + " (event index)");
+          !r) {
+        return r;
+      }
+    }
+    if (auto r = exec(kEventIndexSql, what + " (event index)"); !r) return r;
+    has_event_index = true;
+    return {};
+  }
+
+  // A read-only connection uses the event index when the file has it.
+  Result<void> detect_event_index(const std::string& what) {
+    auto has = query_text(
+        "SELECT (SELECT count(*) FROM pragma_table_info('log_case_blocks') WHERE name = 'positions') +"
+        " (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'log_leaves')",
+        what);
+    if (!has) return has.error();
+    has_event_index = has->value_or("0") == "2";
     return {};
   }
 
@@ -863,7 +922,7 @@ struct SqliteStore::Impl {
     } else {
       TileCache cache;
       auto restored = tlog::CompactTree::restore(*size, [&](unsigned level, std::uint64_t index) {
-        return read_node(cache, level, index, *size);
+        return read_node(cache, level, index, *size, Leaves::kFromEvents);
       });
       if (!restored) return storage_error("read the log's tree", restored.error().detail);
       tree = std::move(*restored);
@@ -907,27 +966,81 @@ struct SqliteStore::Impl {
     }
     return event;
   }
-  // The events of the blocks the case index lists under `key` that `keep` accepts, ascending seq.
+  // The entries the case index lists under `key`, ascending seq. Where an index row has positions
+  // (event_block.h) only those events' bytes are read (BlobReader), each checked against the length
+  // prefix before it; a row without them (written before the event index), or whose positions do
+  // not match its block, has its block read whole and the events `keep` accepts taken from it (an
+  // event that does not decode is taken too, for the caller to name). The bytes are as stored:
+  // nothing here decodes what positions point at (verification does).
   template <class Keep>
-  Result<std::vector<events::LoggedEvent>> indexed_events(std::string_view key, std::string_view what, Keep&& keep) {
-    std::vector<events::LoggedEvent> out;
-    auto q = query(read_case_blocks, what);
+  Result<std::vector<audit::LogEntry>> indexed_entries(std::string_view key, std::string_view what, Keep&& keep) {
+    std::vector<audit::LogEntry> out;
+    BlobReader blocks(db.get(), "log_blocks", "events");
+    std::string prefix;
+    auto q = query(read_case_index, what);
     q.text(key);
     for (;;) {
       auto row = q.next();
       if (!row) return row.error();
       if (!*row) return out;
       const auto first = static_cast<std::uint64_t>(q.int64_at(0));
-      const auto count = static_cast<std::uint64_t>(q.int64_at(1));
-      const std::string blob = q.blob_at(2);
-      auto parts = split_block(first, count, blob);
-      if (!parts) return storage_error(what, parts.error().detail);
-      for (std::uint64_t i = 0; i < count; ++i) {
-        auto event = decode_at(first + i, (*parts)[i], what);
-        if (!event) return event.error();
-        if (keep(*event)) out.push_back({first + i, std::move(*event)});
-      }
+      const auto count = static_cast<std::uint64_t>(q.int64_at(2));
+      if (count == 0) continue;  // a case row whose block is gone: verification names the loss
+      const std::size_t kept = out.size();
+      if (read_positioned(blocks, first, count, q.blob_at(1), prefix, out)) continue;
+      out.resize(kept);  // what a mismatched row had added
+      if (auto r = whole_block_entries(first, what, keep, out); !r) return r.error();
     }
+  }
+  // The events `positions` names in the block at `first`, appended to `out`; false when the row
+  // has no positions or they do not match the block (the caller reads it whole instead).
+  bool read_positioned(BlobReader& blocks, std::uint64_t first, std::uint64_t count, const std::string& positions,
+                       std::string& prefix, std::vector<audit::LogEntry>& out) {
+    if (positions.empty()) return false;
+    auto parsed = parse_positions(first, positions);
+    if (!parsed || !blocks.open(clamp_to_int64(first))) return false;
+    for (const auto& p : *parsed) {
+      if (p.index >= count) return false;
+      if (!blocks.read(p.offset - 4, 4, prefix) || length_prefix(prefix) != p.length) return false;
+      audit::LogEntry entry{first + p.index, {}};
+      if (!blocks.read(p.offset, p.length, entry.bytes)) return false;
+      out.push_back(std::move(entry));
+    }
+    return true;
+  }
+  // The events of the block at `first` that `keep` accepts (or that do not decode); none when the
+  // block is not there.
+  template <class Keep>
+  Result<void> whole_block_entries(std::uint64_t first, std::string_view what, Keep& keep,
+                                   std::vector<audit::LogEntry>& out) {
+    auto q = query(read_block, what);
+    q.int64(clamp_to_int64(first));
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return {};
+    const auto count = static_cast<std::uint64_t>(q.int64_at(0));
+    const std::string blob = q.blob_at(1);
+    auto parts = split_block(first, count, blob);
+    if (!parts) return storage_error(what, parts.error().detail);
+    for (std::uint64_t i = 0; i < count; ++i) {
+      auto event = events::decode_event((*parts)[i]);
+      if (!event || keep(*event)) out.push_back({first + i, std::string((*parts)[i])});
+    }
+    return {};
+  }
+  // indexed_entries decoded; kStorage naming the first event that does not decode.
+  template <class Keep>
+  Result<std::vector<events::LoggedEvent>> indexed_events(std::string_view key, std::string_view what, Keep&& keep) {
+    auto entries = indexed_entries(key, what, keep);
+    if (!entries) return entries.error();
+    std::vector<events::LoggedEvent> out;
+    out.reserve(entries->size());
+    for (auto& e : *entries) {
+      auto event = decode_at(e.seq, e.bytes, what);
+      if (!event) return event.error();
+      if (keep(*event)) out.push_back({e.seq, std::move(*event)});
+    }
+    return out;
   }
   // Indexes the blocks that hold a `started` event under kStartsKey, once per store: a store
   // whose broker started before starts were indexed is read whole here (at the owner's open).
@@ -935,7 +1048,7 @@ struct SqliteStore::Impl {
     auto indexed = meta(kStartsIndexedMeta);
     if (!indexed) return indexed.error();
     if (*indexed) return {};
-    std::vector<std::uint64_t> blocks;
+    std::vector<std::pair<std::uint64_t, std::string>> blocks;  // first_seq, positions of its starts
     auto q = query(read_blocks_from, "index broker starts");
     q.int64(1);
     for (;;) {
@@ -947,17 +1060,21 @@ struct SqliteStore::Impl {
       const std::string blob = q.blob_at(2);
       auto parts = split_block(first, count, blob);
       if (!parts) return storage_error("index broker starts", parts.error().detail);
-      for (const auto& bytes : *parts) {
+      std::string positions;
+      for (std::size_t i = 0; i < parts->size(); ++i) {
+        const std::string_view bytes = (*parts)[i];
         auto event = events::decode_event(bytes);
         if (event && event->kind() == events::Kind::kStarted) {
-          blocks.push_back(first);
-          break;
+          append_position(positions, {static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(bytes.data() - blob.data()),
+                                      static_cast<std::uint32_t>(bytes.size())});
         }
       }
+      if (!positions.empty()) blocks.emplace_back(first, std::move(positions));
     }
-    for (auto first : blocks) {
+    for (const auto& [first, positions] : blocks) {
       auto insert = query(insert_case_block, "index broker starts");
       insert.text(kStartsKey).int64(clamp_to_int64(first));
+      if (has_event_index) insert.blob(positions);
       if (auto r = insert.run(); !r) return r;
     }
     if (auto r = put_meta(kStartsIndexedMeta, "1"); !r) return r;
@@ -981,114 +1098,154 @@ struct SqliteStore::Impl {
     return out;
   }
 
-  // Hashes read for one NodeReader: (base level, tile index) -> up to 256 consecutive hashes at
-  // the base level, starting at tile index * 256.
-  using TileCache = std::map<std::pair<unsigned, std::uint64_t>, std::vector<tlog::Hash>>;
-  Result<const std::vector<tlog::Hash>*> tile(TileCache& cache, unsigned base, std::uint64_t t, std::uint64_t size) {
+  // One 256-wide tile of the tree as read for a NodeReader: levels[j] holds the complete subtree
+  // hashes at level base + j from index (t * 256) >> j on. levels[0] is read (the stored level-`base`
+  // nodes, or the leaves); the others come with it (the leaves' tile: stored per block in
+  // log_leaves) or are folded from it once, so that every node of a tile costs one read.
+  struct Tile {
+    std::array<std::vector<tlog::Hash>, kTileLevels> levels;
+  };
+  using TileCache = std::map<std::pair<unsigned, std::uint64_t>, Tile>;
+  // Where the leaves' tiles come from: log_leaves when a block has its row there (proofs: a wrong
+  // stored hash only makes a proof fail), or always the events' own bytes (load_tree: the check at
+  // start that the blocks match the last checkpoint must hash what the blocks hold).
+  enum class Leaves { kStored, kFromEvents };
+
+  static void fold(Tile& tile) {
+    for (unsigned j = 1; j < kTileLevels; ++j) {
+      const auto& below = tile.levels[j - 1];
+      auto& level = tile.levels[j];
+      level.clear();
+      level.reserve(below.size() / 2);
+      for (std::size_t i = 0; i + 1 < below.size(); i += 2) level.push_back(tlog::node_hash(below[i], below[i + 1]));
+    }
+  }
+  Result<const Tile*> tile(TileCache& cache, unsigned base, std::uint64_t t, std::uint64_t size, Leaves leaves) {
     auto [it, fresh] = cache.try_emplace({base, t});
     if (!fresh) return &it->second;
-    auto& hashes = it->second;
+    if (auto r = read_tile(it->second, base, t, size, leaves); !r) {
+      cache.erase(it);
+      return r.error();
+    }
+    return &it->second;
+  }
+  Result<void> read_tile(Tile& tile, unsigned base, std::uint64_t t, std::uint64_t size, Leaves leaves) {
     if (base == 0) {
       const std::uint64_t from = t * kTileWidth + 1;
       const std::uint64_t to = std::min(size, (t + 1) * kTileWidth);
+      if (leaves == Leaves::kStored) {
+        auto stored = stored_tile(tile, t, from, to);
+        if (!stored) return stored.error();
+        if (*stored) return {};
+        tile = Tile{};  // a block without its hashes (written before log_leaves): hashed from the events
+      }
+      auto& hashes = tile.levels[0];
       auto r = each_event_bytes(from, to, "read tree leaves", [&](std::uint64_t, std::string_view bytes) {
         hashes.push_back(tlog::leaf_hash(bytes));
         return true;
       });
-      if (!r) {
-        cache.erase(it);
-        return r.error();
-      }
-      return &hashes;
+      if (!r) return r;
+      fold(tile);
+      return {};
     }
+    auto& hashes = tile.levels[0];
     auto q = query(read_nodes, "read tree nodes");
     q.int64(base).int64(clamp_to_int64(t * kTileWidth)).int64(clamp_to_int64((t + 1) * kTileWidth));
     for (;;) {
       auto row = q.next();
-      if (!row) {
-        cache.erase(it);
-        return row.error();
-      }
+      if (!row) return row.error();
       if (!*row) break;
       if (static_cast<std::uint64_t>(q.int64_at(0)) != t * kTileWidth + hashes.size()) break;  // a gap
       auto hash = tlog::hash_from_bytes(q.blob_at(1), "tree node");
-      if (!hash) {
-        cache.erase(it);
-        return storage_error("read tree nodes", hash.error().detail);
-      }
+      if (!hash) return storage_error("read tree nodes", hash.error().detail);
       hashes.push_back(*hash);
     }
-    return &hashes;
+    fold(tile);
+    return {};
+  }
+  // The leaves' tile t (seqs from..to) from the stored tree hashes of the blocks holding those seqs
+  // (log_leaves, docs/store-format.md): a block's row holds, level by level from 0 to 7, the hashes
+  // its appends completed; the nodes of tile t are in the rows of the blocks holding its seqs.
+  // false when a block has no row, or one of another length, or the rows leave a gap: then the
+  // caller hashes the events.
+  Result<bool> stored_tile(Tile& tile, std::uint64_t t, std::uint64_t from, std::uint64_t to) {
+    if (!has_event_index) return false;
+    BlobReader rows(db.get(), "log_leaves", "hashes");
+    std::string bytes;
+    auto q = query(leaf_blocks, "read tree hashes");
+    q.int64(clamp_to_int64(from)).int64(clamp_to_int64(to));
+    for (;;) {
+      auto row = q.next();
+      if (!row) return row.error();
+      if (!*row) break;
+      if (q.int64_at(2) == 0) return false;
+      const auto first = static_cast<std::uint64_t>(q.int64_at(0));
+      const std::uint64_t a = first - 1;                                       // the block's leaf indexes a..b
+      const std::uint64_t b = a + static_cast<std::uint64_t>(q.int64_at(1)) - 1;
+      auto stored = rows.open(clamp_to_int64(first));
+      if (!stored) return stored.error();
+      std::uint64_t total = 0;
+      for (unsigned j = 0; j < kTileLevels; ++j) total += ((b + 1) >> j) - (a >> j);
+      if (*stored != total * 32) return false;
+      std::uint64_t segment = 0;  // where level j's hashes start in the row, in hashes
+      for (unsigned j = 0; j < kTileLevels; ++j) {
+        const std::uint64_t first_index = a >> j;
+        const std::uint64_t count = ((b + 1) >> j) - first_index;
+        // The tile's complete nodes at level j, within the tree of `to` leaves.
+        const std::uint64_t lo = std::max(first_index, (t * kTileWidth) >> j);
+        const std::uint64_t hi = std::min({first_index + count, ((t + 1) * kTileWidth) >> j, to >> j});
+        if (lo < hi) {
+          auto& level = tile.levels[j];
+          if (lo != ((t * kTileWidth) >> j) + level.size()) return false;  // a gap
+          if (auto r = rows.read((segment + lo - first_index) * 32, (hi - lo) * 32, bytes); !r) return r.error();
+          for (std::size_t at = 0; at < bytes.size(); at += 32) {
+            tlog::Hash h;
+            std::memcpy(h.data(), bytes.data() + at, h.size());
+            level.push_back(h);
+          }
+        }
+        segment += count;
+      }
+    }
+    return tile.levels[0].size() == to - from + 1;
   }
   // The hash of the complete subtree (level, index) in a tree of `size` events.
-  Result<tlog::Hash> read_node(TileCache& cache, unsigned level, std::uint64_t index, std::uint64_t size) {
+  Result<tlog::Hash> read_node(TileCache& cache, unsigned level, std::uint64_t index, std::uint64_t size,
+                               Leaves leaves = Leaves::kStored) {
     const unsigned base = level - level % kTileLevels;
     const unsigned span = level - base;
-    const std::uint64_t first = index << span;
-    const std::uint64_t count = std::uint64_t{1} << span;
-    const std::uint64_t t = first / kTileWidth;
-    const std::size_t offset = static_cast<std::size_t>(first % kTileWidth);
-    auto hashes = tile(cache, base, t, size);
-    if (!hashes) return hashes.error();
-    if ((*hashes)->size() < offset + count) {
-      return storage_error("read tree node (level " + std::to_string(level) + ", index " + std::to_string(index) + ")",
-                           base == 0 ? "the blocks hold fewer events than the tree covers: events are missing"
-                                     : "the stored node at level " + std::to_string(base) + ", index " +
-                                           std::to_string(first + (*hashes)->size() - offset) +
-                                           " is missing (log_tree_nodes)");
-    }
-    std::vector<tlog::Hash> layer((*hashes)->begin() + offset, (*hashes)->begin() + offset + count);
-    while (layer.size() > 1) {
-      for (std::size_t i = 0; i < layer.size() / 2; ++i) layer[i] = tlog::node_hash(layer[2 * i], layer[2 * i + 1]);
-      layer.resize(layer.size() / 2);
-    }
-    return layer.front();
+    const std::uint64_t t = (index << span) / kTileWidth;
+    auto got = tile(cache, base, t, size, leaves);
+    if (!got) return got.error();
+    const auto& at_level = (*got)->levels[span];
+    const std::uint64_t offset = index - ((t * kTileWidth) >> span);
+    if (offset < at_level.size()) return at_level[offset];
+    const std::size_t read = (*got)->levels[0].size();
+    return storage_error("read tree node (level " + std::to_string(level) + ", index " + std::to_string(index) + ")",
+                         base == 0 ? "the blocks hold fewer events than the tree covers: events are missing"
+                                   : "the stored node at level " + std::to_string(base) + ", index " +
+                                         std::to_string(t * kTileWidth + read) + " is missing (log_tree_nodes)");
   }
 
-  // Writes the pending events as one block: the block row, one case index row per case, the
-  // tree's new stored nodes, the latest `started` seq. On failure the transaction must be rolled
-  // back (rollback() puts the tree back as it was at begin()).
+  // Writes the pending events as blocks of at most kBlockBytes (an event larger than that alone):
+  // per block its row, one case index row per case with the case's positions, and its tree hashes
+  // (leaves and the subtrees below level 8 its appends completed); the tree's new stored nodes; the
+  // latest `started` seq. On failure the transaction must be rolled back (rollback() puts the tree
+  // back as it was at begin()).
   Result<void> write_block() {
     if (pending.empty()) return {};
-    const std::uint64_t first = tree.size() + 1;
-    std::size_t bytes = 0;
-    for (const auto& p : pending) bytes += p.bytes.size() + 4;
-    std::string blob;
-    blob.reserve(bytes);
-    for (const auto& p : pending) append_to_block(blob, p.bytes);
-    {
-      auto q = query(insert_block, "append_event (write block)");
-      q.int64(clamp_to_int64(first))
-          .int64(static_cast<std::int64_t>(pending.size()))
-          .int64(pending.front().at)
-          .int64(pending.back().at)
-          .blob(blob);
-      if (auto r = q.run(); !r) return r;
-    }
-    std::vector<std::string_view> cases;
-    for (const auto& p : pending) {
-      if (!p.case_ref.empty()) cases.push_back(p.case_ref);
-      if (p.started) cases.push_back(kStartsKey);  // a broker start concerns every case
-    }
-    std::sort(cases.begin(), cases.end());
-    cases.erase(std::unique(cases.begin(), cases.end()), cases.end());
-    for (auto c : cases) {
-      auto q = query(insert_case_block, "append_event (case index)");
-      q.text(c).int64(clamp_to_int64(first));
-      if (auto r = q.run(); !r) return r;
-    }
-    Result<void> nodes;
     std::uint64_t started = 0;
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-      tree.append(tlog::leaf_hash(pending[i].bytes), [&](unsigned level, std::uint64_t index, const tlog::Hash& h) {
-        if (level == 0 || level % kTileLevels != 0 || !nodes) return;
-        auto q = query(insert_node, "append_event (tree node)");
-        q.int64(level).int64(clamp_to_int64(index)).blob(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
-        nodes = q.run();
-      });
-      if (pending[i].started) started = first + i;
+    std::size_t from = 0;
+    while (from < pending.size()) {
+      std::size_t to = from + 1;
+      std::size_t bytes = pending[from].bytes.size() + 4;
+      while (to < pending.size() && bytes + pending[to].bytes.size() + 4 <= kBlockBytes) {
+        bytes += pending[to].bytes.size() + 4;
+        ++to;
+      }
+      if (auto r = write_one_block(from, to, bytes, started); !r) return r;
+      from = to;
     }
-    if (!nodes) return nodes;
     if (started != 0) {
       if (auto r = put_meta("last_started_seq", std::to_string(started)); !r) return r;
     }
@@ -1100,6 +1257,59 @@ struct SqliteStore::Impl {
       unwritten_kept.clear();
     }
     return {};
+  }
+  // The block of pending[from, to) (`bytes` long): the events appended to the tree, the block's
+  // row, its case index rows, its tree hashes (log_leaves), the stored nodes its appends completed.
+  Result<void> write_one_block(std::size_t from, std::size_t to, std::size_t bytes, std::uint64_t& started) {
+    const std::uint64_t first = tree.size() + 1;
+    std::string blob;
+    blob.reserve(bytes);
+    // Where each case's events (and the starts, under kStartsKey) sit in the block.
+    std::map<std::string_view, std::string> positions;
+    // The hashes the appends complete at levels 0 to 7, each level's in index order.
+    std::array<std::string, kTileLevels> hashes;
+    hashes[0].reserve((to - from) * 32);
+    Result<void> nodes;
+    for (std::size_t i = from; i < to; ++i) {
+      const auto& p = pending[i];
+      const EventPosition at{static_cast<std::uint32_t>(i - from), append_to_block(blob, p.bytes),
+                             static_cast<std::uint32_t>(p.bytes.size())};
+      if (!p.case_ref.empty()) append_position(positions[p.case_ref], at);
+      if (p.started) append_position(positions[kStartsKey], at);  // a broker start concerns every case
+      tree.append(tlog::leaf_hash(p.bytes), [&](unsigned level, std::uint64_t index, const tlog::Hash& h) {
+        const std::string_view bytes(reinterpret_cast<const char*>(h.data()), h.size());
+        if (level < kTileLevels) {
+          hashes[level].append(bytes);
+          return;
+        }
+        if (level % kTileLevels != 0 || !nodes) return;
+        auto q = query(insert_node, "append_event (tree node)");
+        q.int64(level).int64(clamp_to_int64(index)).blob(bytes);
+        nodes = q.run();
+      });
+      if (p.started) started = tree.size();
+    }
+    if (!nodes) return nodes;
+    {
+      auto q = query(insert_block, "append_event (write block)");
+      q.int64(clamp_to_int64(first))
+          .int64(static_cast<std::int64_t>(to - from))
+          .int64(pending[from].at)
+          .int64(pending[to - 1].at)
+          .blob(blob);
+      if (auto r = q.run(); !r) return r;
+    }
+    for (const auto& [c, at] : positions) {
+      auto q = query(insert_case_block, "append_event (case index)");
+      q.text(c).int64(clamp_to_int64(first)).blob(at);
+      if (auto r = q.run(); !r) return r;
+    }
+    std::string all;
+    all.reserve(hashes[0].size() * 2);
+    for (const auto& level : hashes) all += level;
+    auto q = query(insert_leaves, "append_event (tree hashes)");
+    q.int64(clamp_to_int64(first)).blob(all);
+    return q.run();
   }
   Result<void> put_meta(std::string_view key, std::string_view value) {
     auto q = query(set_meta, "write meta");
@@ -1395,16 +1605,38 @@ struct SqliteStore::Impl {
          "SELECT m.accepted_at FROM deliveries d JOIN messages m ON m.seq = d.message_seq"
          " WHERE d.recipient = ? AND d.state = ? AND d.state IN (0, 1) ORDER BY d.id LIMIT 1"},
         {&insert_block, "INSERT INTO log_blocks (first_seq, count, first_at, last_at, events) VALUES (?, ?, ?, ?, ?)"},
-        {&insert_case_block, "INSERT OR IGNORE INTO log_case_blocks (case_ref, first_seq) VALUES (?, ?)"},
+        // OR REPLACE: a row of the same block can only be left from a log cut back behind the store's
+        // back (docs/store-format.md, "Checks at start"); the new block's index replaces it.
+        {&insert_case_block, has_event_index
+                                 ? "INSERT OR REPLACE INTO log_case_blocks (case_ref, first_seq, positions) VALUES (?, ?, ?)"
+                                 : "INSERT OR IGNORE INTO log_case_blocks (case_ref, first_seq) VALUES (?, ?)"},
+        {&insert_leaves,
+         has_event_index ? "INSERT OR REPLACE INTO log_leaves (first_seq, hashes) VALUES (?, ?)" : "SELECT 1"},
         {&insert_node, "INSERT INTO log_tree_nodes (level, idx, hash) VALUES (?, ?, ?)"},
         {&insert_tree_checkpoint, "INSERT INTO tree_checkpoints (at, size, note) VALUES (?, ?, ?)"},
         // From the block holding ?1 on, through the primary key.
         {&read_blocks_from,
          "SELECT first_seq, count, events FROM log_blocks WHERE first_seq >= "
          "coalesce((SELECT max(first_seq) FROM log_blocks WHERE first_seq <= ?1), 1) ORDER BY first_seq"},
-        {&read_case_blocks,
-         "SELECT b.first_seq, b.count, b.events FROM log_case_blocks c JOIN log_blocks b ON b.first_seq = c.first_seq"
-         " WHERE c.case_ref = ? ORDER BY c.first_seq"},
+        // With each block's count (0: no such block, as a truncated log has); first_seq and count
+        // come from the block row's first page, never its events.
+        {&read_case_index, has_event_index
+                               ? "SELECT c.first_seq, c.positions, coalesce(b.count, 0) FROM log_case_blocks c"
+                                 " LEFT JOIN log_blocks b ON b.first_seq = c.first_seq WHERE c.case_ref = ?"
+                                 " ORDER BY c.first_seq"
+                               : "SELECT c.first_seq, x'', coalesce(b.count, 0) FROM log_case_blocks c"
+                                 " LEFT JOIN log_blocks b ON b.first_seq = c.first_seq WHERE c.case_ref = ?"
+                                 " ORDER BY c.first_seq"},
+        {&read_block, "SELECT count, events FROM log_blocks WHERE first_seq = ?"},
+        // The blocks holding seqs ?1..?2, each with whether log_leaves has its leaf hashes.
+        {&leaf_blocks, has_event_index
+                           ? "SELECT b.first_seq, b.count, l.first_seq IS NOT NULL FROM log_blocks b"
+                             " LEFT JOIN log_leaves l ON l.first_seq = b.first_seq WHERE b.first_seq >= "
+                             "coalesce((SELECT max(first_seq) FROM log_blocks WHERE first_seq <= ?1), 1)"
+                             " AND b.first_seq <= ?2 ORDER BY b.first_seq"
+                           : "SELECT first_seq, count, 0 FROM log_blocks WHERE first_seq >= "
+                             "coalesce((SELECT max(first_seq) FROM log_blocks WHERE first_seq <= ?1), 1)"
+                             " AND first_seq <= ?2 ORDER BY first_seq"},
         {&read_nodes, "SELECT idx, hash FROM log_tree_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx"},
         {&read_tree_end, "SELECT first_seq + count - 1 FROM log_blocks ORDER BY first_seq DESC LIMIT 1"},
         {&blocks_before, "SELECT first_seq, count, events FROM log_blocks WHERE first_seq < ? ORDER BY first_seq DESC"},
@@ -1545,6 +1777,7 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
   if (auto r = impl->ensure_schema(); !r) return r.error();
   if (impl->read_only) {  // ensure_schema prepared them for a writer
     if (auto r = impl->detect_case_keys("open " + path); !r) return r.error();
+    if (auto r = impl->detect_event_index("open " + path); !r) return r.error();
     if (auto r = impl->prepare_all(); !r) return r.error();
   }
   if (impl->has_case_keys) {
@@ -1975,6 +2208,12 @@ Result<std::vector<events::LoggedEvent>> SqliteStore::read_events(std::uint64_t 
   return impl_->events_between(from_seq, to, "read_events");
 }
 
+namespace {
+
+bool is_start(const events::Event& e) { return e.kind() == events::Kind::kStarted; }
+
+}  // namespace
+
 Result<std::vector<events::LoggedEvent>> SqliteStore::read_case_events(std::string_view case_ref) {
   if (auto r = impl_->write_block(); !r) return r.error();
   if (case_ref.empty()) return std::vector<events::LoggedEvent>{};
@@ -1982,19 +2221,41 @@ Result<std::vector<events::LoggedEvent>> SqliteStore::read_case_events(std::stri
                                [&](const events::Event& e) { return e.case_ref == case_ref; });
 }
 
-Result<std::vector<events::LoggedEvent>> SqliteStore::read_started_events() {
+Result<std::vector<audit::LogEntry>> SqliteStore::read_case_entries(std::string_view case_ref) {
   if (auto r = impl_->write_block(); !r) return r.error();
-  auto is_start = [](const events::Event& e) { return e.kind() == events::Kind::kStarted; };
+  if (case_ref.empty()) return std::vector<audit::LogEntry>{};
+  return impl_->indexed_entries(case_ref, "read_case_entries",
+                                [&](const events::Event& e) { return e.case_ref == case_ref; });
+}
+
+Result<std::vector<audit::LogEntry>> SqliteStore::read_start_entries() {
+  if (auto r = impl_->write_block(); !r) return r.error();
   auto indexed = impl_->meta(kStartsIndexedMeta);
   if (!indexed) return indexed.error();
-  if (*indexed) return impl_->indexed_events(kStartsKey, "read_started_events", is_start);
+  if (*indexed) return impl_->indexed_entries(kStartsKey, "read_start_entries", is_start);
   // Not indexed yet (a store no broker of this version has opened): the whole log, read once.
-  std::vector<events::LoggedEvent> out;
-  auto r = impl_->each_event_bytes(1, impl_->tree.size(), "read_started_events", [&](std::uint64_t seq, std::string_view bytes) {
-    if (auto event = events::decode_event(bytes); event && is_start(*event)) out.push_back({seq, std::move(*event)});
+  std::vector<audit::LogEntry> out;
+  auto r = impl_->each_event_bytes(1, impl_->tree.size(), "read_start_entries", [&](std::uint64_t seq, std::string_view bytes) {
+    auto event = events::decode_event(bytes);
+    if (!event || is_start(*event)) out.push_back({seq, std::string(bytes)});
     return true;
   });
   if (!r) return r.error();
+  return out;
+}
+
+Result<std::vector<events::LoggedEvent>> SqliteStore::read_started_events() {
+  auto entries = read_start_entries();
+  if (!entries) return entries.error();
+  std::vector<events::LoggedEvent> out;
+  for (auto& e : *entries) {
+    auto event = events::decode_event(e.bytes);
+    if (!event) {
+      return storage_error("read_started_events", "handover log event seq " + std::to_string(e.seq) +
+                                                      " is corrupt (its bytes are not an event): " + event.error().detail);
+    }
+    if (is_start(*event)) out.push_back({e.seq, std::move(*event)});
+  }
   return out;
 }
 
@@ -2033,6 +2294,15 @@ tlog::NodeReader SqliteStore::tree_reader() {
   return [impl, cache](unsigned level, std::uint64_t index) -> Result<tlog::Hash> {
     if (auto r = impl->write_block(); !r) return r.error();
     return impl->read_node(*cache, level, index, impl->tree.size());
+  };
+}
+
+tlog::NodeReader SqliteStore::event_tree_reader() {
+  auto cache = std::make_shared<Impl::TileCache>();
+  Impl* impl = impl_.get();
+  return [impl, cache](unsigned level, std::uint64_t index) -> Result<tlog::Hash> {
+    if (auto r = impl->write_block(); !r) return r.error();
+    return impl->read_node(*cache, level, index, impl->tree.size(), Impl::Leaves::kFromEvents);
   };
 }
 

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "broker/audit/log_record.h"
+#include "broker/audit/log_source.h"
 #include "broker/events/event.h"
 #include "broker/tlog/merkle.h"
 #include "broker/tlog/note.h"
@@ -256,13 +257,21 @@ class SqliteStore {
   [[nodiscard]] Result<std::uint64_t> append_event(events::Event event);
   // Events with seq >= from_seq, ascending, at most `limit`.
   [[nodiscard]] Result<std::vector<events::LoggedEvent>> read_events(std::uint64_t from_seq, std::size_t limit);
-  // The events about one case, ascending seq, through the case index (only the blocks holding the
-  // case are read).
+  // The events about one case, ascending seq, through the case index: it names, per block, where
+  // the case's events sit in it, and only those bytes are read (a block indexed before this
+  // version, or whose bytes no longer match the index, is read whole). kStorage when an event
+  // does not decode.
   [[nodiscard]] Result<std::vector<events::LoggedEvent>> read_case_events(std::string_view case_ref);
+  // As read_case_events, the stored bytes undecoded, for verification (audit::LogSource): an event
+  // the index points at is handed out whatever its bytes; from a block read whole, the events of
+  // the case and every event that does not decode.
+  [[nodiscard]] Result<std::vector<audit::LogEntry>> read_case_entries(std::string_view case_ref);
   // Every `started` event (the broker's starts, which concern every case open at the time), ascending
-  // seq: through the case index, which lists the blocks holding one (a store whose starts were not
-  // indexed yet, before a broker of this version opened it, is read whole).
+  // seq: through the case index, which lists where they are (a store whose starts were not indexed
+  // yet, before a broker of this version opened it, is read whole).
   [[nodiscard]] Result<std::vector<events::LoggedEvent>> read_started_events();
+  // As read_started_events, the stored bytes undecoded (see read_case_entries).
+  [[nodiscard]] Result<std::vector<audit::LogEntry>> read_start_entries();
   // The newest signed checkpoint note (C2SP tlog-checkpoint text with its signature line), or
   // nullopt when none was signed.
   [[nodiscard]] Result<std::optional<std::string>> latest_checkpoint_note();
@@ -279,10 +288,15 @@ class SqliteStore {
   // Reads the hash of any complete subtree (level, index) of the tree of the events in the file
   // (tlog::NodeReader): what tlog::inclusion_proof, consistency_proof and range_root need. Levels
   // 8, 16, 24, ... are stored; a node in between is folded from at most 128 stored nodes, a node
-  // below level 8 from the leaves of its 256-event tile, hashed from the blocks. The reader caches
+  // below level 8 from the leaves of its 256-event tile: the leaf hashes stored per block
+  // (log_leaves), or, for blocks without them, hashed from the blocks' events. The reader caches
   // the tiles it read; it borrows the store (it must not outlive it or cross a write) and its
   // errors are kStorage naming the node or the block.
   tlog::NodeReader tree_reader();
+  // As tree_reader, with every hash below level 8 computed from the events' own bytes, never taken
+  // from the stored leaf hashes (log_leaves): for checks of what the blocks hold against a signed
+  // root (store_check.h), where a stored hash must not stand in for an edited event.
+  tlog::NodeReader event_tree_reader();
   // The log's origin, "keten/<16 hex digits>": the first line of every checkpoint and the name of
   // the signing key in the note, fixed when the store (or its schema-5 conversion) was made.
   const std::string& log_origin() const;

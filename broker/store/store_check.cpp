@@ -34,10 +34,10 @@ std::string_view note_text(std::string_view note) {
   return blank == std::string_view::npos ? note : note.substr(0, blank + 1);
 }
 
-// The Merkle root of the first `size` events, read through the store's tree reader.
+// The Merkle root of the first `size` events, the leaves hashed from the blocks' events.
 Result<tlog::Hash> root_at(SqliteStore& store, std::uint64_t size) {
   if (size == 0) return tlog::empty_root();
-  return tlog::range_root(0, size, store.tree_reader());
+  return tlog::range_root(0, size, store.event_tree_reader());
 }
 
 // Kinds a tool without the signing key appends (`keten log` records its reads, `keten resend`

@@ -179,7 +179,7 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
                  "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' "
                  "ORDER BY name") ==
       std::vector<std::string>{"case_holds", "case_keys", "checkpoints", "deliveries", "log_blocks", "log_case_blocks",
-                               "log_tree_nodes", "messages", "meta", "tree_checkpoints"});
+                               "log_leaves", "log_tree_nodes", "messages", "meta", "tree_checkpoints"});
   CHECK(raw_column(db.get(),
                    "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
                    "ORDER BY name") ==
@@ -189,7 +189,7 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
       raw_column(db.get(), "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name") ==
       std::vector<std::string>{"checkpoints_no_delete", "checkpoints_no_update", "log_blocks_no_delete",
                                "log_blocks_no_update", "log_case_blocks_no_delete", "log_case_blocks_no_update",
-                               "log_tree_nodes_no_delete", "log_tree_nodes_no_update", "tree_checkpoints_no_delete",
+                               "log_leaves_no_delete", "log_leaves_no_update", "log_tree_nodes_no_delete", "log_tree_nodes_no_update", "tree_checkpoints_no_delete",
                                "tree_checkpoints_no_update"});
   CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('deliveries') ORDER BY cid") ==
         std::vector<std::string>{"id", "message_seq", "recipient", "state", "attempts",
@@ -197,7 +197,9 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
   CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('log_blocks') ORDER BY cid") ==
         std::vector<std::string>{"first_seq", "count", "first_at", "last_at", "events"});
   CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('log_case_blocks') ORDER BY cid") ==
-        std::vector<std::string>{"case_ref", "first_seq"});
+        std::vector<std::string>{"case_ref", "first_seq", "positions"});
+  CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('log_leaves') ORDER BY cid") ==
+        std::vector<std::string>{"first_seq", "hashes"});
   CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('log_tree_nodes') ORDER BY cid") ==
         std::vector<std::string>{"level", "idx", "hash"});
   CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('tree_checkpoints') ORDER BY cid") ==
@@ -444,7 +446,7 @@ TEST_CASE("handover log refuses updates and deletes", "[store]") {
   const CreatedStore created;
   const auto& path = created.path;
   auto db = raw_open(path);
-  for (const char* table : {"log_blocks", "log_case_blocks"}) {
+  for (const char* table : {"log_blocks", "log_case_blocks", "log_leaves"}) {
     INFO(table);
     CHECK(raw_exec(db.get(), std::string("UPDATE ") + table + " SET first_seq = 9") != SQLITE_OK);
     CHECK_THAT(std::string(sqlite3_errmsg(db.get())), Contains("append-only"));

@@ -4,6 +4,7 @@
 // a schema-4 file; corrupt blocks.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
@@ -134,7 +135,8 @@ tlog::Checkpoint opened(const std::string& note, const SqliteStore& store) {
 
 }  // namespace
 
-TEST_CASE("one transaction's events are one block, indexed by case, with its complete tiles stored", "[store][tlog]") {
+TEST_CASE("one transaction's events are blocks of at most 32 KiB, indexed by case, with its complete tiles stored",
+          "[store][tlog]") {
   test_support::TempDir dir;
   const auto path = dir / "store.db";
   auto store = ok(SqliteStore::open(plain(path)));
@@ -148,10 +150,34 @@ TEST_CASE("one transaction's events are one block, indexed by case, with its com
   ok(store.commit());
   append(store, mirror, 601, 3, "V-LATE");
 
+  // The first transaction's 600 events fill blocks in order, each as many as fit in 32 KiB (with
+  // their 4-byte lengths); the second's 3 are one block.
+  std::vector<std::string> blocks, case_rows;
+  std::uint64_t first = 1;
+  while (first <= 600) {
+    std::uint64_t last = first;
+    std::size_t bytes = events::encode_event(event(first, first % 2 == 0 ? "V-EVEN" : "V-ODD")).size() + 4;
+    while (last < 600) {
+      const std::size_t next = events::encode_event(event(last + 1, (last + 1) % 2 == 0 ? "V-EVEN" : "V-ODD")).size() + 4;
+      if (bytes + next > 32 * 1024) break;
+      bytes += next;
+      ++last;
+    }
+    blocks.push_back(std::to_string(first) + " " + std::to_string(last - first + 1) + " " +
+                     std::to_string(1000 + first) + " " + std::to_string(1000 + last));
+    case_rows.push_back("V-EVEN " + std::to_string(first));
+    case_rows.push_back("V-ODD " + std::to_string(first));
+    first = last + 1;
+  }
+  REQUIRE(blocks.size() >= 2);  // the events are about 150 bytes: 600 do not fit in one block
+  blocks.push_back("601 3 1601 1603");
+  case_rows.push_back("V-LATE 601");
+  std::sort(case_rows.begin(), case_rows.end());
   CHECK(column(path, "SELECT first_seq || ' ' || count || ' ' || first_at || ' ' || last_at FROM log_blocks "
-                     "ORDER BY first_seq") == std::vector<std::string>{"1 600 1001 1600", "601 3 1601 1603"});
-  CHECK(column(path, "SELECT case_ref || ' ' || first_seq FROM log_case_blocks ORDER BY case_ref") ==
-        std::vector<std::string>{"V-EVEN 1", "V-LATE 601", "V-ODD 1"});
+                     "ORDER BY first_seq") == blocks);
+  CHECK(column(path, "SELECT max(length(events)) <= 32768 FROM log_blocks") == std::vector<std::string>{"1"});
+  CHECK(column(path, "SELECT case_ref || ' ' || first_seq FROM log_case_blocks ORDER BY case_ref, first_seq") ==
+        case_rows);
   // 603 events: two complete 256-event tiles, so two level-8 nodes and nothing else.
   CHECK(column(path, "SELECT level || ' ' || idx FROM log_tree_nodes ORDER BY level, idx") ==
         std::vector<std::string>{"8 0", "8 1"});
@@ -351,8 +377,9 @@ TEST_CASE("the broker refuses a store whose blocks do not match its last checkpo
                                          Contains("edited"));
   }
   SECTION("an edited event under a stored tile") {
-    std::vector<events::Event> forged;
-    for (std::uint64_t n = 6; n <= 305; ++n) forged.push_back(event(n));
+    std::vector<events::Event> forged;  // the first block of the 300-event transaction, one event edited
+    const auto count = std::stoull(column(path, "SELECT count FROM log_blocks WHERE first_seq = 6").front());
+    for (std::uint64_t n = 6; n < 6 + count; ++n) forged.push_back(event(n));
     forged[10].recipient = "DVO";
     replace_block(path, 6, forged);
     CHECK_THAT(refusal(owner(path)), Contains("events seq 1 to 256 do not match the tree node stored over them"));
