@@ -1209,6 +1209,12 @@ struct SqliteStore::Impl {
     }
     return tile.levels[0].size() == to - from + 1;
   }
+  // A NodeReader over this store (SqliteStore::tree_reader). The tree size its nodes are read in is
+  // fixed at its first read: a writer's own tree (with the blocks of its open transaction); for a
+  // read-only store the file's size then, which a checkpoint another process (the broker) signed
+  // after this store was opened may need: a proof against it reads nodes and leaves past the size
+  // this store saw at open.
+  tlog::NodeReader node_reader(Leaves leaves);
   // The hash of the complete subtree (level, index) in a tree of `size` events.
   Result<tlog::Hash> read_node(TileCache& cache, unsigned level, std::uint64_t index, std::uint64_t size,
                                Leaves leaves = Leaves::kStored) {
@@ -2288,23 +2294,27 @@ bool SqliteStore::sign_uncovered_at_commit() {
 
 std::uint64_t SqliteStore::tree_size() const { return impl_->tree.size(); }
 
-tlog::NodeReader SqliteStore::tree_reader() {
-  auto cache = std::make_shared<Impl::TileCache>();
-  Impl* impl = impl_.get();
-  return [impl, cache](unsigned level, std::uint64_t index) -> Result<tlog::Hash> {
-    if (auto r = impl->write_block(); !r) return r.error();
-    return impl->read_node(*cache, level, index, impl->tree.size());
+tlog::NodeReader SqliteStore::Impl::node_reader(Leaves leaves) {
+  auto cache = std::make_shared<TileCache>();
+  auto size = std::make_shared<std::optional<std::uint64_t>>();
+  return [this, cache, size, leaves](unsigned level, std::uint64_t index) -> Result<tlog::Hash> {
+    if (auto r = write_block(); !r) return r.error();
+    if (!*size) {
+      std::uint64_t n = tree.size();
+      if (read_only) {
+        auto in_file = file_tree_size();
+        if (!in_file) return in_file.error();
+        n = std::max(n, *in_file);
+      }
+      *size = n;
+    }
+    return read_node(*cache, level, index, **size, leaves);
   };
 }
 
-tlog::NodeReader SqliteStore::event_tree_reader() {
-  auto cache = std::make_shared<Impl::TileCache>();
-  Impl* impl = impl_.get();
-  return [impl, cache](unsigned level, std::uint64_t index) -> Result<tlog::Hash> {
-    if (auto r = impl->write_block(); !r) return r.error();
-    return impl->read_node(*cache, level, index, impl->tree.size(), Impl::Leaves::kFromEvents);
-  };
-}
+tlog::NodeReader SqliteStore::tree_reader() { return impl_->node_reader(Impl::Leaves::kStored); }
+
+tlog::NodeReader SqliteStore::event_tree_reader() { return impl_->node_reader(Impl::Leaves::kFromEvents); }
 
 const std::string& SqliteStore::log_origin() const { return impl_->origin; }
 

@@ -291,7 +291,9 @@ class SqliteStore {
   // below level 8 from the leaves of its 256-event tile: the leaf hashes stored per block
   // (log_leaves), or, for blocks without them, hashed from the blocks' events. The reader caches
   // the tiles it read; it borrows the store (it must not outlive it or cross a write) and its
-  // errors are kStorage naming the node or the block.
+  // errors are kStorage naming the node or the block. It reads the tree of the size the file has at
+  // its first read (a read-only store: with what another process committed since open(), so that a
+  // checkpoint the broker signed meanwhile can be proven against).
   tlog::NodeReader tree_reader();
   // As tree_reader, with every hash below level 8 computed from the events' own bytes, never taken
   // from the stored leaf hashes (log_leaves): for checks of what the blocks hold against a signed

@@ -346,3 +346,42 @@ TEST_CASE("positions: twelve bytes each, ascending, refused with the block named
   CHECK(broker::store::append_to_block(block, "de") == 11);
   CHECK(broker::store::length_prefix(std::string_view(block).substr(7, 4)) == 2);
 }
+
+TEST_CASE("a read-only store proves events against a checkpoint its writer signed after it was opened",
+          "[store][tlog][live]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  tlog::MemoryTree mirror;
+  auto writer_store = ok(SqliteStore::open(writer(path)));
+  fill(writer_store, mirror);
+  auto tool = ok(SqliteStore::open(reader(path)));  // a tool beside a running broker
+  const std::uint64_t seen_at_open = tool.tree_size();
+  ok(writer_store.begin());
+  for (std::uint64_t n = 1045; n < 1345; ++n) {
+    mirror.append(events::encode_event(event(n, "V-B")));
+    ok(writer_store.append_event(event(n, "V-B")));
+  }
+  ok(writer_store.commit());
+  const auto note = ok(tool.latest_checkpoint_note());
+  REQUIRE(note.has_value());
+  const auto key = ok(tlog::make_signer(tool.log_origin(), kSeed)).verifier;
+  const auto cp = ok(tlog::open_checkpoint(*note, key));
+  REQUIRE(cp.size == mirror.size());
+  REQUIRE(cp.size > seen_at_open);
+  // The newest event, and one whose lowest siblings lie past what the tool saw at open.
+  for (std::uint64_t index : {seen_at_open - 1, cp.size - 1}) {
+    const auto proof = ok(tlog::inclusion_proof(index, cp.size, tool.tree_reader()));
+    CHECK(proof == ok(tlog::inclusion_proof(index, cp.size, mirror.reader())));
+  }
+  broker::audit::LogCallbacks calls;
+  calls.read_case_entries = [&](std::string_view c) { return tool.read_case_entries(c); };
+  calls.read_start_entries = [&] { return tool.read_start_entries(); };
+  calls.read_checkpoints = [&]() -> contracts::Result<std::vector<std::string>> {
+    return std::vector<std::string>{*note};
+  };
+  broker::audit::CallbackLogSource source(std::move(calls));
+  const auto proven = ok(broker::audit::prove_case(source, "V-B", tool.tree_reader(), key));
+  CHECK(proven.report.ok);
+  CHECK(proven.report.proven == proven.report.rows);
+  CHECK(proven.report.rows == scanned(writer_store, "V-B").size() + 2);
+}
