@@ -4,12 +4,12 @@
 // the process start and the rendering that `keten log replay` adds. For the log v2 target "case
 // replay with verified inclusion < 50 ms" (docs/performance.md, "Case replay with proofs").
 //
-//   case_replay --store PATH [--cases K] [--samples N] [--signing-key KEY] [--json]
+//   case_replay --store PATH [--cases K] [--samples N] [--case V] [--signing-key KEY] [--json]
 //
 // PATH is a store filled by bench/fill_store (cases V000000000 .. V<K-1>, default K 10000). N cases
 // spread over that range (default 50) are replayed once each, in a fresh proof reader each, as
 // separate `keten log replay` runs would. KEY: the checkpoints' key (64 hex characters or a note
-// verifier key); default the key fill_store signs with. Prints the store's open time and the
+// verifier key); default the key fill_store signs with. --case V replays case V N times instead. Prints the store's open time and the
 // median, 90th percentile and maximum time per case, with the events per case; exit 1 when a case
 // is not fully proven.
 #include <algorithm>
