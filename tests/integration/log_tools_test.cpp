@@ -166,6 +166,23 @@ broker::audit::LogData read_data(const std::filesystem::path& store_path) {
   return std::move(*data);
 }
 
+// Re-encodes the first `acknowledged` event of `data` one millisecond later in the store behind
+// its back (it still decodes; only the tree shows the edit) and returns its seq.
+std::uint64_t edit_first_acknowledgement(const std::filesystem::path& store_path, const broker::audit::LogData& data) {
+  std::uint64_t seq = 0;
+  for (const auto& r : data.rows) {
+    if (r.event == "acknowledged") {
+      seq = r.seq;
+      break;
+    }
+  }
+  REQUIRE(seq > 0);
+  rewrite_event(store_path, seq, [](broker::events::Event e) {
+    e.at += 1;
+    return broker::events::encode_event(e);
+  });
+  return seq;
+}
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -331,17 +348,7 @@ TEST_CASE("a store an older broker left with schema-4 checkpoints gets the hash 
     // The store keeps no hash per event (schema 5): the row verifier rechains the events and finds
     // the first signed schema-4 checkpoint the edit breaks, at or after the edited event; the
     // Merkle tree's check names the event (or its block).
-    const auto first_ack = [&] {
-      for (const auto& r : data.rows) {
-        if (r.event == "acknowledged") return r.seq;
-      }
-      return std::uint64_t{0};
-    }();
-    REQUIRE(first_ack > 0);
-    rewrite_event(store_path, first_ack, [](broker::events::Event e) {
-      e.at += 1;
-      return broker::events::encode_event(e);
-    });
+    const auto first_ack = edit_first_acknowledgement(store_path, data);
     auto bad = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string()});
     INFO(bad.out << bad.err);
     CHECK(bad.exit_code == 1);
@@ -367,17 +374,7 @@ TEST_CASE("keten log verify names the first bad seq in a tampered store and bund
     // edited event, or the block of it the signed checkpoints narrow it to. (A store with schema-4
     // checkpoints: the test above.) The broker refuses the store too.
     const auto data = read_data(store_path);
-    const auto first_ack = [&] {
-      for (const auto& r : data.rows) {
-        if (r.event == "acknowledged") return r.seq;
-      }
-      return std::uint64_t{0};
-    }();
-    REQUIRE(first_ack > 0);
-    rewrite_event(store_path, first_ack, [](broker::events::Event e) {
-      e.at += 1;
-      return broker::events::encode_event(e);
-    });
+    const auto first_ack = edit_first_acknowledgement(store_path, data);
     auto bad = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string()});
     INFO(bad.out << bad.err);
     CHECK(bad.exit_code == 1);

@@ -82,6 +82,12 @@ void fill(SqliteStore& store, tlog::MemoryTree& mirror) {
   }
 }
 
+// fill() into a new store at `path`, closed again.
+void fill_file(const std::filesystem::path& path, tlog::MemoryTree& mirror) {
+  auto store = ok(SqliteStore::open(writer(path)));
+  fill(store, mirror);
+}
+
 void exec(const std::filesystem::path& path, const std::string& text) {
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
@@ -177,10 +183,7 @@ TEST_CASE("a store whose index has no positions (written before them) reads its 
   test_support::TempDir dir;
   const auto path = dir / "store.db";
   tlog::MemoryTree mirror;
-  {
-    auto store = ok(SqliteStore::open(writer(path)));
-    fill(store, mirror);
-  }
+  fill_file(path, mirror);
   // As a file of the version before: no positions column, no leaf hashes.
   exec(path, "ALTER TABLE log_case_blocks DROP COLUMN positions; DROP TABLE log_leaves;");
   std::vector<events::LoggedEvent> before;
@@ -219,10 +222,7 @@ TEST_CASE("an event rewritten with another length does not hide behind stale pos
   test_support::TempDir dir;
   const auto path = dir / "store.db";
   tlog::MemoryTree mirror;
-  {
-    auto store = ok(SqliteStore::open(writer(path)));
-    fill(store, mirror);
-  }
+  fill_file(path, mirror);
   // seq 400 is V-B's (400 % 3 == 1), in the 700-event block at 305; every later event moves.
   test_support::rewrite_event(path, 400, [](const events::Event& e) {
     auto forged = e;
@@ -255,10 +255,7 @@ TEST_CASE("positions that are garbage or point past their block are passed over 
   test_support::TempDir dir;
   const auto path = dir / "store.db";
   tlog::MemoryTree mirror;
-  {
-    auto store = ok(SqliteStore::open(writer(path)));
-    fill(store, mirror);
-  }
+  fill_file(path, mirror);
   std::vector<events::LoggedEvent> expected;
   {
     auto store = ok(SqliteStore::open(reader(path)));
@@ -279,10 +276,7 @@ TEST_CASE("proof hashes from stored leaves are those of the events, and a forged
   test_support::TempDir dir;
   const auto path = dir / "store.db";
   tlog::MemoryTree mirror;
-  {
-    auto store = ok(SqliteStore::open(writer(path)));
-    fill(store, mirror);
-  }
+  fill_file(path, mirror);
   const std::uint64_t size = mirror.size();
   {
     auto store = ok(SqliteStore::open(reader(path)));
