@@ -30,6 +30,7 @@
 #include "broker/audit/log_record.h"
 #include "broker/audit/log_source.h"
 #include "broker/events/event.h"
+#include "broker/store/store.h"
 #include "broker/tlog/merkle.h"
 #include "broker/tlog/note.h"
 #include "contracts/envelope.h"
@@ -70,111 +71,13 @@ struct StoreOptions {
   std::string signing_seed{};
 };
 
-// Stored as these integers in deliveries.state (docs/store-format.md); never renumber.
-enum class DeliveryState : std::uint8_t { kPending = 0, kInFlight = 1, kAcked = 2, kDead = 3 };
-// "pending", "in_flight", "acked", "dead".
-std::string_view to_string(DeliveryState state);
-
-// An accepted message as stored; enough to answer a resubmission with the first receipt.
-struct AcceptedMessage {
-  std::int64_t seq = 0;                  // store's row id
-  std::string message_id;
-  std::string sender;
-  std::string payload_digest;            // hex SHA-256 of the payload bytes
-  std::vector<std::string> recipients;
-  std::uint64_t log_seq = 0;             // handover-log seq of the "accepted" event
-  Millis accepted_at = 0;
-};
-
-// What a message id refers to for one producer (SqliteStore::find_own_message).
-struct IdClaim {
-  std::optional<AcceptedMessage> own;  // the producer's own earlier message with this id
-  bool taken = false;                  // another producer's message holds this id
-};
-
-struct NewMessage {
-  contracts::Header header;              // header.recipients is what the producer asked for
-  std::string sender;                    // authenticated partner id
-  std::string payload;                   // as submitted
-  std::string payload_digest;            // hex SHA-256 of payload
-  std::vector<std::string> recipients;   // the resolved recipients
-  std::uint64_t log_seq = 0;             // handover-log seq of the "accepted" event
-  Millis accepted_at = 0;
-  // Store the payload sealed: the broker sets it for contract versions with medical fields, which
-  // fail without a payload key. With a payload key every payload is sealed (under its case key)
-  // whatever this says. Readers get the plaintext back.
-  bool seal{false};
-};
-
-struct Delivery {
-  std::int64_t id = 0;
-  std::int64_t message_seq = 0;
-  std::string recipient;
-  DeliveryState state = DeliveryState::kPending;
-  std::uint32_t attempts = 0;            // how many times it was sent
-  Millis last_attempt_at = 0;            // 0 = never sent
-  Millis acked_at = 0;                   // 0 = not acknowledged
-  Millis dead_at = 0;                    // 0 = not dead-lettered
-};
-
-// A delivery joined with its message: what the broker needs to build a Deliver frame.
-struct OutboundDelivery {
-  std::int64_t delivery_id = 0;
-  std::string recipient;
-  std::uint32_t attempts = 0;            // sends so far (0 = never sent)
-  contracts::Header header;              // header.recipients = the resolved recipients
-  std::string sender;
-  std::string payload;
-  std::string payload_digest;
-  Millis accepted_at = 0;
-  // Not empty when the stored payload is sealed and cannot be opened (no key, wrong key, tampered
-  // row): why; `payload` is then empty. One bad row must not stop the others.
-  std::string unreadable{};
-};
-
 // One handover-log event in its schema-4 row form (broker/audit/log_record.h), for the readers
 // that have not moved to events::LoggedEvent yet. The store keeps typed events
 // (docs/store-format.md); these rows are converted on the way in (events::from_legacy_row) and
 // out (events::to_legacy_row). What `prev_hash` and `hash` hold is said at each read below.
 using LogEvent = audit::LogRecord;
 
-// The head of the handover log. log_head(): seq = the number of events, hash = hex Merkle root of
-// the tree of those events (the empty tree's root, SHA-256 of nothing, when empty).
-// legacy_log_head(): hash = the schema-4 hash chain's value at seq (64 zeros when empty).
-struct LogHead {
-  std::uint64_t seq = 0;
-  std::string hash;
-};
-
-// An accepted message with its content: what a resend needs.
-struct StoredMessage {
-  contracts::Header header;              // header.recipients = the resolved recipients
-  std::vector<std::string> requested_recipients;
-  std::string sender;
-  std::string payload;
-  std::string payload_digest;
-  std::uint64_t log_seq = 0;
-  Millis accepted_at = 0;
-  std::string unreadable{};  // as OutboundDelivery::unreadable
-};
-
-// How a payload whose case was shredded reads (StoredMessage::unreadable, OutboundDelivery::
-// unreadable): "payload shredded on <RFC 3339> (retention P5Y of contract X v1, basis Y)".
-inline constexpr std::string_view kShreddedPrefix = "payload shredded on ";
-inline bool is_shredded(std::string_view unreadable) { return unreadable.substr(0, kShreddedPrefix.size()) == kShreddedPrefix; }
-
-struct DeliveryCounts {
-  std::int64_t pending = 0, in_flight = 0, acked = 0, dead = 0;
-};
-
-// A recipient's undelivered (pending or in-flight) deliveries (docs/operations.md).
-struct RecipientBacklog {
-  std::string recipient;
-  std::int64_t undelivered = 0;
-  Millis oldest_accepted_at = 0;  // accepted_at of the oldest undelivered message
-};
-
-class SqliteStore {
+class SqliteStore final : public Store {
  public:
   // Opens the store, or creates it (mode 0600, and so its -wal and -shm) when nothing is at the
   // path (WAL, schema created or checked). A file that is there is never made into a new store:
@@ -186,65 +89,65 @@ class SqliteStore {
   SqliteStore& operator=(SqliteStore&&) noexcept;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
-  ~SqliteStore();
+  ~SqliteStore() override;
 
   // BEGIN IMMEDIATE: takes the write lock now (waiting up to busy_timeout). Fails inside a
   // transaction.
-  [[nodiscard]] Result<void> begin();
-  [[nodiscard]] Result<void> commit();
+  [[nodiscard]] Result<void> begin() override;
+  [[nodiscard]] Result<void> commit() override;
   // Discards the open transaction's writes; does nothing when none is open (SQLite may already
   // have rolled back after an I/O error). A failure here is logged, as nobody can handle it.
-  void rollback();
+  void rollback() override;
 
   // --- messages (inside a transaction for writes) ---
   // The message with that id, or nullopt.
-  [[nodiscard]] Result<std::optional<AcceptedMessage>> find_message(std::string_view message_id);
+  [[nodiscard]] Result<std::optional<AcceptedMessage>> find_message(std::string_view message_id) override;
   // The dedupe lookup of a Submit: `producer`'s own earlier message with that id (answered with its
   // first receipt), or `taken` when another producer's message holds the id. Message ids stay
   // unique in the store, so a taken id cannot be stored again; of the other producer's message
   // nothing is returned.
-  [[nodiscard]] Result<IdClaim> find_own_message(std::string_view producer, std::string_view message_id);
+  [[nodiscard]] Result<IdClaim> find_own_message(std::string_view producer, std::string_view message_id) override;
   // Returns the new row's seq. A message_id already stored fails (kStorage): check find_message
   // first.
-  [[nodiscard]] Result<std::int64_t> insert_message(const NewMessage& message);
+  [[nodiscard]] Result<std::int64_t> insert_message(const NewMessage& message) override;
 
   // --- deliveries ---
   // A pending delivery of message `message_seq`; returns its id (the wire delivery_id; ids are
   // never reused). Fails for an unknown message_seq or a second delivery to the same recipient.
-  [[nodiscard]] Result<std::int64_t> insert_delivery(std::int64_t message_seq, std::string_view recipient);
+  [[nodiscard]] Result<std::int64_t> insert_delivery(std::int64_t message_seq, std::string_view recipient) override;
   // The same delivery already in flight, first attempt at `at`: what insert_delivery followed by
   // mark_in_flight(id, 1, at) leaves, in one write (a delivery sent the moment it is accepted).
   [[nodiscard]] Result<std::int64_t> insert_delivery_sent(std::int64_t message_seq, std::string_view recipient,
-                                                          Millis at);
+                                                          Millis at) override;
   // Up to `limit` pending deliveries for `recipient` with an id below `before_id`, oldest (lowest
   // id) first; empty when none.
   [[nodiscard]] Result<std::vector<OutboundDelivery>> next_pending(
       std::string_view recipient, std::size_t limit,
-      std::int64_t before_id = std::numeric_limits<std::int64_t>::max());
+      std::int64_t before_id = std::numeric_limits<std::int64_t>::max()) override;
   // The delivery joined with its message, in any state; nullopt for an unknown id.
-  [[nodiscard]] Result<std::optional<OutboundDelivery>> find_outbound(std::int64_t delivery_id);
+  [[nodiscard]] Result<std::optional<OutboundDelivery>> find_outbound(std::int64_t delivery_id) override;
   // The same without the payload (left empty, nothing decrypted): enough for a log row.
-  [[nodiscard]] Result<std::optional<OutboundDelivery>> find_delivery_header(std::int64_t delivery_id);
-  [[nodiscard]] Result<std::optional<Delivery>> find_delivery(std::int64_t delivery_id);
+  [[nodiscard]] Result<std::optional<OutboundDelivery>> find_delivery_header(std::int64_t delivery_id) override;
+  [[nodiscard]] Result<std::optional<Delivery>> find_delivery(std::int64_t delivery_id) override;
   // State changes. They do not check the previous state (the broker decides); an unknown
   // delivery_id fails with kStorage. mark_in_flight stores `attempts` and `at` as given.
   [[nodiscard]] Result<void> mark_in_flight(std::int64_t delivery_id, std::uint32_t attempts, Millis at);
-  [[nodiscard]] Result<void> mark_acked(std::int64_t delivery_id, Millis at);
-  [[nodiscard]] Result<void> mark_pending(std::int64_t delivery_id);
-  [[nodiscard]] Result<void> mark_dead(std::int64_t delivery_id, Millis at);
+  [[nodiscard]] Result<void> mark_acked(std::int64_t delivery_id, Millis at) override;
+  [[nodiscard]] Result<void> mark_pending(std::int64_t delivery_id) override;
+  [[nodiscard]] Result<void> mark_dead(std::int64_t delivery_id, Millis at) override;
   // Every in-flight delivery (for `recipient`, or all when empty) back to pending; returns how many.
-  [[nodiscard]] Result<std::int64_t> reset_in_flight(std::string_view recipient = {});
-  [[nodiscard]] Result<DeliveryCounts> count_deliveries(std::string_view recipient = {});
+  [[nodiscard]] Result<std::int64_t> reset_in_flight(std::string_view recipient = {}) override;
+  [[nodiscard]] Result<DeliveryCounts> count_deliveries(std::string_view recipient = {}) override;
   // Recipients with at least one pending delivery, each once, in byte order.
-  [[nodiscard]] Result<std::vector<std::string>> recipients_with_pending();
+  [[nodiscard]] Result<std::vector<std::string>> recipients_with_pending() override;
   // Every recipient with undelivered deliveries, in byte order.
-  [[nodiscard]] Result<std::vector<RecipientBacklog>> backlog();
+  [[nodiscard]] Result<std::vector<RecipientBacklog>> backlog() override;
   // accepted_at of the oldest message `recipient` has not acknowledged (pending or in flight), or
   // nullopt when there is none. Two index seeks, whatever the backlog's size (backlog() scans it).
-  [[nodiscard]] Result<std::optional<Millis>> oldest_undelivered(std::string_view recipient);
+  [[nodiscard]] Result<std::optional<Millis>> oldest_undelivered(std::string_view recipient) override;
 
   // The accepted message with its payload, or nullopt for an unknown id.
-  [[nodiscard]] Result<std::optional<StoredMessage>> find_message_content(std::string_view message_id);
+  [[nodiscard]] Result<std::optional<StoredMessage>> find_message_content(std::string_view message_id) override;
 
   // --- handover log (append-only; docs/store-format.md) ---
   // Appends `event` as the next event and returns its seq (1, 2, 3, ...; its Merkle leaf index is
@@ -254,14 +157,14 @@ class SqliteStore {
   // rolls back (no block, node or checkpoint of the transaction stays). Outside begin()/commit()
   // the event is committed at once in a transaction of its own. begin() reloads the tree when
   // another process (a `keten log` tool) appended since.
-  [[nodiscard]] Result<std::uint64_t> append_event(events::Event event);
+  [[nodiscard]] Result<std::uint64_t> append_event(events::Event event) override;
   // Events with seq >= from_seq, ascending, at most `limit`.
-  [[nodiscard]] Result<std::vector<events::LoggedEvent>> read_events(std::uint64_t from_seq, std::size_t limit);
+  [[nodiscard]] Result<std::vector<events::LoggedEvent>> read_events(std::uint64_t from_seq, std::size_t limit) override;
   // The events about one case, ascending seq, through the case index: it names, per block, where
   // the case's events sit in it, and only those bytes are read (a block indexed before this
   // version, or whose bytes no longer match the index, is read whole). kStorage when an event
   // does not decode.
-  [[nodiscard]] Result<std::vector<events::LoggedEvent>> read_case_events(std::string_view case_ref);
+  [[nodiscard]] Result<std::vector<events::LoggedEvent>> read_case_events(std::string_view case_ref) override;
   // As read_case_events, the stored bytes undecoded, for verification (audit::LogSource): an event
   // the index points at is handed out whatever its bytes; from a block read whole, the events of
   // the case and every event that does not decode.
@@ -269,22 +172,22 @@ class SqliteStore {
   // Every `started` event (the broker's starts, which concern every case open at the time), ascending
   // seq: through the case index, which lists where they are (a store whose starts were not indexed
   // yet, before a broker of this version opened it, is read whole).
-  [[nodiscard]] Result<std::vector<events::LoggedEvent>> read_started_events();
+  [[nodiscard]] Result<std::vector<events::LoggedEvent>> read_started_events() override;
   // As read_started_events, the stored bytes undecoded (see read_case_entries).
   [[nodiscard]] Result<std::vector<audit::LogEntry>> read_start_entries();
   // The newest signed checkpoint note (C2SP tlog-checkpoint text with its signature line), or
   // nullopt when none was signed.
-  [[nodiscard]] Result<std::optional<std::string>> latest_checkpoint_note();
+  [[nodiscard]] Result<std::optional<std::string>> latest_checkpoint_note() override;
   // Every signed checkpoint note, oldest first.
-  [[nodiscard]] Result<std::vector<std::string>> read_tree_checkpoints();
+  [[nodiscard]] Result<std::vector<std::string>> read_tree_checkpoints() override;
   // Inside a transaction, with a signing key: when the tree holds events that no signed checkpoint
   // covers (another process appended them since, e.g. a `keten log` tool's log_read), commit()
   // signs a checkpoint of the tree as it does after an append. Returns whether there are such
   // events (false without a signing key). The broker calls it every checkpoint_interval and at
   // shutdown.
-  bool sign_uncovered_at_commit();
+  bool sign_uncovered_at_commit() override;
   // The number of events written (committed, or written earlier in the open transaction).
-  std::uint64_t tree_size() const;
+  std::uint64_t tree_size() const override;
   // Reads the hash of any complete subtree (level, index) of the tree of the events in the file
   // (tlog::NodeReader): what tlog::inclusion_proof, consistency_proof and range_root need. Levels
   // 8, 16, 24, ... are stored; a node in between is folded from at most 128 stored nodes, a node
@@ -294,16 +197,16 @@ class SqliteStore {
   // errors are kStorage naming the node or the block. It reads the tree of the size the file has at
   // its first read (a read-only store: with what another process committed since open(), so that a
   // checkpoint the broker signed meanwhile can be proven against).
-  tlog::NodeReader tree_reader();
+  tlog::NodeReader tree_reader() override;
   // As tree_reader, with every hash below level 8 computed from the events' own bytes, never taken
   // from the stored leaf hashes (log_leaves): for checks of what the blocks hold against a signed
   // root (store_check.h), where a stored hash must not stand in for an edited event.
   tlog::NodeReader event_tree_reader();
   // The log's origin, "keten/<16 hex digits>": the first line of every checkpoint and the name of
   // the signing key in the note, fixed when the store (or its schema-5 conversion) was made.
-  const std::string& log_origin() const;
+  const std::string& log_origin() const override;
   // The key checkpoints are signed with (StoreOptions::signing_seed), or nullopt without one.
-  std::optional<tlog::NoteVerifier> checkpoint_verifier() const;
+  std::optional<tlog::NoteVerifier> checkpoint_verifier() const override;
 
   // --- the schema-4 row API, kept while readers move to the typed one ---
   // Converts `event` with events::from_legacy_row (kStorage naming the defect when it cannot be
@@ -318,13 +221,13 @@ class SqliteStore {
   // The first seq of the log's newest stretch of events at or after `at`: walking back from the head,
   // the seq after the first event older than `at` (1 when there is none; one above the head when the
   // newest event is older). Reads the newest blocks, as many as that stretch spans.
-  [[nodiscard]] Result<std::uint64_t> log_seq_since(Millis at);
+  [[nodiscard]] Result<std::uint64_t> log_seq_since(Millis at) override;
   // The `accepted` event of one message (through messages.log_seq), or nullopt.
-  [[nodiscard]] Result<std::optional<events::LoggedEvent>> accepted_event(std::string_view message_id);
+  [[nodiscard]] Result<std::optional<events::LoggedEvent>> accepted_event(std::string_view message_id) override;
   // The latest `started` event (its seq is kept in meta), or nullopt.
-  [[nodiscard]] Result<std::optional<events::LoggedEvent>> last_started_event();
+  [[nodiscard]] Result<std::optional<events::LoggedEvent>> last_started_event() override;
   // seq and Merkle root (hex) of the events written so far (see LogHead).
-  LogHead log_head() const;
+  LogHead log_head() const override;
   // seq and schema-4 chain hash of the head, computed from the nearest known chain value: what a
   // broker_audit checkpoint (append_checkpoint) signs until the verifier reads the tree.
   [[nodiscard]] Result<LogHead> legacy_log_head();
@@ -332,8 +235,8 @@ class SqliteStore {
   // appended, ascending seq, each handed out once; kept only after keep_committed_log(true). The
   // metrics count them instead of reading them again (docs/performance.md). Rolled-back events
   // never appear.
-  void keep_committed_log(bool keep);
-  std::vector<events::LoggedEvent> take_committed_events();
+  void keep_committed_log(bool keep) override;
+  std::vector<events::LoggedEvent> take_committed_events() override;
   // Stores a schema-4 checkpoint (broker_audit signing.h; the caller signs); returns its id.
   [[nodiscard]] Result<std::int64_t> append_checkpoint(const audit::Checkpoint& checkpoint);
   // Every schema-4 checkpoint, oldest first.
