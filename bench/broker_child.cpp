@@ -61,14 +61,17 @@ void write_file(const fs::path& path, const std::string& text) {
   out << text;
 }
 
-// Waits up to `timeout` for the first complete line of the file at `path` (the child's stdout);
+// Waits up to `timeout` for the first complete line of the file at `path` (the child's stdout) that
+// starts with `prefix` (a broker on PostgreSQL prints "standby" and "leader epoch" lines first);
 // "" when none came or the child `pid` exited first (then `exited` is set: it has been reaped).
-std::string first_line(const fs::path& path, pid_t pid, std::chrono::milliseconds timeout, bool& exited) {
+std::string first_line(const fs::path& path, const std::string& prefix, pid_t pid, std::chrono::milliseconds timeout,
+                       bool& exited) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     std::ifstream in(path);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (auto end = text.find('\n'); end != std::string::npos) return text.substr(0, end);
+    for (std::string line; std::getline(in, line);) {
+      if (!in.eof() && line.rfind(prefix, 0) == 0) return line;  // a complete line (ends in a newline)
+    }
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       exited = true;
@@ -95,12 +98,16 @@ contracts::Result<std::unique_ptr<ChildBroker>> ChildBroker::start(const ChildBr
   KeyPair broker;
   if (!make_keys(broker)) return Error{ErrorCode::kConfig, "zmq_curve_keypair failed (libzmq without CurveZMQ?)"};
   b->broker_public_key_ = broker.public_key;
-  const std::string store = options.store.empty() ? "store/keten.db" : fs::absolute(options.store).string();
+  const bool on_postgres = is_postgres_url(options.store.string());
+  const std::string store = options.store.empty() ? "store/keten.db"
+                            : on_postgres         ? options.store.string()
+                                                  : fs::absolute(options.store).string();
   std::string config = "[broker]\nlisten = \"tcp://127.0.0.1:*\"\nstore = \"" + store + "\"\ncontracts = \"" +
                        fs::absolute(options.contracts).string() + "\"\nsecret_key = \"" + broker.secret_key +
                        "\"\nsync = \"" + (options.sync_full ? "full" : "normal") +
                        "\"\nmax_batch = " + std::to_string(options.max_batch) + "\n" +
-                       "payload_key = \"" + payload_key_for(options.store) + "\"\n";
+                       "payload_key = \"" + (on_postgres ? random_hex_key() : payload_key_for(options.store)) +
+                       "\"\n";
   for (const auto& id : options.partners) {
     KeyPair k;
     if (!make_keys(k)) return Error{ErrorCode::kConfig, "zmq_curve_keypair failed"};
@@ -129,9 +136,9 @@ contracts::Result<std::unique_ptr<ChildBroker>> ChildBroker::start(const ChildBr
   }
   b->pid_ = pid;
   bool exited = false;
-  std::string line = first_line(out_path, pid, options.start_timeout, exited);
-  if (exited) b->pid_ = -1;
   const std::string prefix = "listening ";
+  std::string line = first_line(out_path, prefix, pid, options.start_timeout, exited);
+  if (exited) b->pid_ = -1;
   if (line.rfind(prefix, 0) != 0) {
     std::ifstream log(log_path);
     std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());

@@ -20,6 +20,11 @@
 
 namespace bench {
 
+// A postgresql:// (or postgres://) URI rather than a file path.
+inline bool is_postgres_url(const std::string& store) {
+  return store.rfind("postgresql://", 0) == 0 || store.rfind("postgres://", 0) == 0;
+}
+
 struct ChildBrokerOptions {
   std::filesystem::path keten_binary;  // the `keten` executable to run
   std::filesystem::path contracts;     // contract-set folder
@@ -29,7 +34,9 @@ struct ChildBrokerOptions {
   std::string log_level = "warn";      // --log-level of the child (its log goes to broker.log)
   bool keep_dir = false;
   std::filesystem::path dir;           // "" = a fresh folder under the system temp folder
-  std::filesystem::path store;         // "" = a new store in the folder; else this file, used in place
+  // "" = a new store in the folder; else this file, used in place, or a postgresql:// URI (a fresh
+  // database: the payload key is made anew for each run)
+  std::filesystem::path store;
   std::chrono::milliseconds start_timeout{20'000};  // how long to wait for the "listening" line
 };
 
@@ -45,7 +52,8 @@ class ChildBroker {
   pid_t pid() const { return pid_; }
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path store() const {
-    return options_.store.empty() ? dir_ / "store" / "keten.db" : std::filesystem::absolute(options_.store);
+    if (options_.store.empty()) return dir_ / "store" / "keten.db";
+    return is_postgres_url(options_.store.string()) ? options_.store : std::filesystem::absolute(options_.store);
   }
   partner::Profile profile(const std::string& partner) const;
   ProcessUsage usage() const;  // /proc of the running child

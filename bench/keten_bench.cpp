@@ -196,7 +196,8 @@ void add_options(CLI::App* app, BenchArgs* args) {
       ->capture_default_str();
   app->add_flag("--keep", args->keep, "Keep the bench broker's folder (store, broker.log)");
   app->add_option("--store", args->store,
-                  "Bench broker's store file, used in place (e.g. one filled by bench/fill_store); default a new one")
+                  "Bench broker's store file, used in place (e.g. one filled by bench/fill_store), or a "
+                  "postgresql:// URI of an empty database; default a new file")
       ->check(CLI::ExistingFile);
   app->add_option("--producer-profile", args->producer_profile, "Target a running broker: the producer's profile");
   app->add_option("--consumer-profile", args->consumer_profile, "Target a running broker: the consumer's profile");

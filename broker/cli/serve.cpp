@@ -2,6 +2,9 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <csignal>
 #include <iostream>
 #include <memory>
@@ -10,6 +13,7 @@
 #include "broker/cli/command.h"
 #include "broker/core/broker.h"
 #include "broker/core/config.h"
+#include "broker/core/leadership.h"
 #include "broker/core/start_checks.h"
 #include "broker/http_api/http_api.h"
 #include "broker/transport/router_socket.h"
@@ -28,9 +32,43 @@ struct ServeArgs {
 };
 
 broker::core::Broker* g_running = nullptr;  // for the signal handler only
+std::atomic<bool> g_stop_waiting{false};     // a standby stops waiting for the lease
 
 extern "C" void on_stop_signal(int) {
   if (g_running) g_running->stop();
+  g_stop_waiting.store(true);
+}
+
+// How often a standby tries to take the leader lease.
+constexpr std::chrono::milliseconds kStandbyPoll{100};
+
+// This instance's name in the leader lease: [broker] instance, or <host>:<pid>.
+std::string instance_name(const broker::core::BrokerOptions& options) {
+  if (!options.instance.empty()) return options.instance;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host[0] ? host : "localhost") + ":" + std::to_string(getpid());
+}
+
+// On PostgreSQL: waits as a standby until this instance holds the leader lease. nullopt with exit
+// code 0 when stopped while waiting; an exit code for bad lease options.
+std::optional<int> lead(const broker::core::BrokerOptions& options, std::optional<broker::core::Leadership>& out) {
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
+  broker::ha::LeaseOptions lease;
+  lease.conninfo = options.store_url;
+  lease.holder = instance_name(options);
+  lease.ttl = options.lease_ttl;
+  std::cout << "standby " << lease.holder << std::endl;  // for scripts: waiting for the lease
+  auto led = broker::core::Leadership::wait(std::move(lease), kStandbyPoll, g_stop_waiting);
+  if (!led) {
+    std::cerr << "keten serve: " << led.error().detail << "\n";
+    return kExitUsage;
+  }
+  if (!*led) return kExitOk;  // stopped before it ever led
+  std::cout << "leader epoch " << (*led)->epoch().value << std::endl;
+  out = std::move(*led);
+  return std::nullopt;
 }
 
 contracts::Result<std::unique_ptr<broker::http_api::HttpApi>> start_http_api(const broker::core::BrokerOptions& options,
@@ -59,7 +97,11 @@ int serve(const ServeArgs& args) {
     return kExitUsage;
   }
   if (!args.listen.empty()) options->listen = args.listen;
-  if (!args.store.empty()) options->store = args.store;
+  if (args.store.rfind("postgresql://", 0) == 0 || args.store.rfind("postgres://", 0) == 0) {
+    options->store_url = args.store;
+  } else if (!args.store.empty()) {
+    options->store = args.store;
+  }
   if (!args.http_listen.empty()) options->ops.http_listen = args.http_listen;
   if (args.no_quick_check) options->store_quick_check = false;
   if (args.check_config) {
@@ -75,7 +117,8 @@ int serve(const ServeArgs& args) {
       }
     }
     std::cout << "ok: " << args.config << ": listen " << options->listen << ", " << options->partners.size()
-              << " partners, " << options->supervisors.size() << " supervisors, store " << options->store.string() << ", contracts " << options->contracts.string()
+              << " partners, " << options->supervisors.size() << " supervisors, store "
+              << (options->store_url.empty() ? options->store.string() : std::string("postgresql")) << ", contracts " << options->contracts.string()
               << "\n";
     return kExitOk;
   }
@@ -90,7 +133,11 @@ int serve(const ServeArgs& args) {
     gateway_keys = broker::http_api::GatewayKeys::generate(ids);
     options->gateway_keys = gateway_keys->public_to_partner();
   }
-  auto broker = broker::core::Broker::start(*options);
+  std::optional<broker::core::Leadership> leadership;
+  if (!options->store_url.empty()) {
+    if (auto exit = lead(*options, leadership)) return *exit;
+  }
+  auto broker = broker::core::Broker::start(*options, std::move(leadership));
   if (!broker) {
     std::cerr << "keten serve: " << broker.error().detail << "\n";
     // A store that is refused at start (damaged, emptied, not a Keten store, served by another
@@ -131,7 +178,7 @@ Command add_serve(CLI::App& root) {
   CLI::App* app = root.add_subcommand("serve", "Run the broker");
   app->add_option("--config", args->config, "Broker configuration (TOML)")->required();
   app->add_option("--listen", args->listen, "ZeroMQ endpoint to bind, overrides [broker] listen");
-  app->add_option("--store", args->store, "SQLite store file, overrides [broker] store");
+  app->add_option("--store", args->store, "SQLite store file or postgresql:// URI, overrides [broker] store");
   app->add_option("--http-listen", args->http_listen,
                   "host:port for /healthz, /readyz and /metrics, overrides [http] listen");
   app->add_flag("--check-config", args->check_config, "Check the configuration and exit (0 ok, 2 bad)");

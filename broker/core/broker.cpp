@@ -15,6 +15,7 @@
 #include "broker/core/event_builders.h"
 #include "broker/core/event_log.h"
 #include "broker/core/intake.h"
+#include "broker/core/leadership.h"
 #include "broker/core/limits.h"
 #include "broker/core/log.h"
 #include "broker/core/norm_tracker.h"
@@ -25,6 +26,7 @@
 #include "broker/ops/ops.h"
 #include "broker/policy/consent.h"
 #include "broker/policy/redaction.h"
+#include "broker/store/pg_store.h"
 #include "broker/store/processed_reports.h"
 #include "broker/store/sqlite_store.h"
 #include "broker/store/tracking.h"
@@ -123,7 +125,10 @@ Result<void> record_history(store::SqliteStore& store, const contracts::Contract
 
 struct Broker::Impl {
   BrokerOptions options;
-  store::SqliteStore store;
+  std::unique_ptr<store::Store> owned_store;
+  store::Store& store;
+  store::SqliteStore* sqlite;  // the same store on SQLite; null on PostgreSQL
+  std::optional<Leadership> leadership;  // on PostgreSQL: the lease this instance leads by
   store::TrackingTables tables;
   store::ProcessedReports processed;  // deliveries reported processed (processed.h)
   contracts::ContractRegistry registry;
@@ -141,7 +146,9 @@ struct Broker::Impl {
   BacklogBound backlog;
   NormTracker norms;
   ReportSchedule reports;
-  RetentionSweep retention;  // shreds cases past retention (retention_sweep.h)
+  // Shreds cases past retention (retention_sweep.h). On SQLite only: a PostgreSQL store has no case
+  // keys yet.
+  std::optional<RetentionSweep> retention;
   std::optional<contracts::Submit> due_report;  // made before the turn's transaction, submitted in it
   // By routing id, connections whose sends failed: retired at the start of the next turn, their
   // unsent deliveries taken back (DeliveryScheduler::not_delivered).
@@ -153,10 +160,13 @@ struct Broker::Impl {
   contracts::RateLimitedLog checkpoint_errors{kRepeatedErrorInterval};
   contracts::RateLimitedLog store_errors{kRepeatedErrorInterval};
 
-  Impl(BrokerOptions o, store::SqliteStore s, store::TrackingTables t, store::ProcessedReports p,
-       contracts::ContractRegistry r, SensitiveByContract sens, transport::RouterSocket sock)
+  Impl(BrokerOptions o, std::unique_ptr<store::Store> s, store::SqliteStore* sq, store::TrackingTables t,
+       store::ProcessedReports p, contracts::ContractRegistry r, SensitiveByContract sens,
+       transport::RouterSocket sock)
       : options(std::move(o)),
-        store(std::move(s)),
+        owned_store(std::move(s)),
+        store(*owned_store),
+        sqlite(sq),
         tables(std::move(t)),
         processed(std::move(p)),
         registry(std::move(r)),
@@ -167,7 +177,6 @@ struct Broker::Impl {
         backlog(options.max_backlog),
         norms(store, tables, registry),
         reports(options, contracts::now_millis()),
-        retention(store, registry, options.retention_sweep_interval, contracts::now_millis()),
         intake(std::make_unique<Intake>(registry, options.max_message_bytes, sensitive)) {
     for (const auto& p : options.partners) {
       partner_ids.push_back(p.id);
@@ -175,6 +184,7 @@ struct Broker::Impl {
       if (!p.takes.empty()) choices[p.id] = p.takes;
     }
     scheduler.attach(&consents, &backlog);
+    if (sqlite) retention.emplace(*sqlite, registry, options.retention_sweep_interval, contracts::now_millis());
   }
 
   // Rebuilds what the loop keeps in memory beside the store: the consent register, the backlog
@@ -424,6 +434,10 @@ struct Broker::Impl {
   // answers the oldest batch the worker has finished. Under load the worker prepares batch n+1
   // while this thread handles batch n; when traffic pauses, the last batch is taken the next turn.
   Result<void> turn(std::chrono::milliseconds timeout) {
+    // A leader that can no longer be sure of its lease stops at once (its commits are fenced anyway).
+    if (leadership) {
+      if (auto r = leadership->keep(); !r) return r;
+    }
     const bool busy = intake->outstanding() > 0;
     // Refused sends are retired (and their deliveries offered elsewhere) without waiting for traffic.
     const bool waiting = busy || !unreachable.empty();
@@ -465,7 +479,7 @@ struct Broker::Impl {
       else log().error("quality report not made: {}", report.error().detail);
     }
     if (batch.empty() && unreachable.empty() && !scheduler.has_work(now) && !norms.due(now) && !due_report &&
-        !retention.due(now)) {
+        !(retention && retention->due(now))) {
       return {};
     }
 
@@ -486,7 +500,7 @@ struct Broker::Impl {
       }
       if (status && due_report) status = publish_report(now);
       if (status) status = scheduler.expire(now);
-      if (status) status = retention.run(now);
+      if (status && retention) status = retention->run(now);
       if (status) {
         auto pumped = scheduler.pump(now);
         if (pumped) deliveries = std::move(*pumped);
@@ -505,11 +519,16 @@ struct Broker::Impl {
     }
     unreachable.clear();
     if (!status) store.rollback();  // before the WAL checkpoint below, which needs no transaction open
-    retention.after_commit(bool(status), now);
-    if (ops && retention.cases_on_hold() >= 0) {
-      ops->metrics().set("keten_cases_on_hold", {}, static_cast<double>(retention.cases_on_hold()));
+    if (retention) retention->after_commit(bool(status), now);
+    if (ops && retention && retention->cases_on_hold() >= 0) {
+      ops->metrics().set("keten_cases_on_hold", {}, static_cast<double>(retention->cases_on_hold()));
     }
 
+    if (!status && status.error().detail.rfind("fenced:", 0) == 0) {
+      // Another instance leads now: this one answers nothing more and stops. Its clients move to
+      // the new leader and resubmit what was not answered (docs/high-availability.md).
+      return Error{ErrorCode::kStorage, "leadership lost: " + status.error().detail};
+    }
     if (!status) {
       // Nothing of this turn is durable: every submit in it is refused with kStorage, nothing is
       // delivered, and the in-flight view starts over from the store.
@@ -517,10 +536,20 @@ struct Broker::Impl {
         log().error("store failure, batch of {} frames refused: {}{}", batch.size(), status.error().detail,
                     contracts::suppressed_field(*held));
       }
+      // On PostgreSQL the connection may have gone mid-commit, and then whether the commit took
+      // effect is unknown: nothing of this turn is answered at all (refusing a message that was in
+      // fact stored would be wrong). Clients resend what has no answer; the dedupe answers each
+      // message once, with its first receipt if it was stored.
+      const bool outcome_unknown = store.connection_lost();
       store.rollback();
       if (ops) ops->store_failed();
       scheduler.reset();
       deliveries.clear();
+      if (outcome_unknown) {
+        replies.clear();
+        receipt_slots.clear();
+        ack_slots.clear();
+      }
       for (auto& slot : receipt_slots) {
         for (auto& receipt : slot.receipts.receipts) {
           contracts::Receipt refused;
@@ -581,18 +610,46 @@ struct Broker::Impl {
 Broker::Broker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Broker::~Broker() = default;
 
-Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
-  auto checked = check_start_config(options);
-  if (!checked) return checked.error();
+namespace {
+
+// The store `options` name: the SQLite file (owned: locked, checked at start), or the PostgreSQL
+// database, whose writes are fenced by `leadership`'s epoch.
+Result<std::unique_ptr<store::Store>> open_store(const BrokerOptions& options, const CheckedConfig& checked,
+                                                 const std::optional<Leadership>& leadership) {
+  if (!options.store_url.empty()) {
+    if (!leadership) {
+      return Error{ErrorCode::kConfig, "a broker on PostgreSQL starts only as the leader (Leadership::wait)"};
+    }
+    store::PgStoreOptions pg;
+    pg.conninfo = options.store_url;
+    pg.payload_key = checked.payload_key;
+    pg.signing_seed = checked.signing_key.seed;
+    pg.epoch = leadership->epoch();
+    pg.idle_transaction_limit = options.lease_ttl;
+    auto store = store::PgStore::open(pg);
+    if (!store) return store.error();
+    return std::unique_ptr<store::Store>(std::make_unique<store::PgStore>(std::move(*store)));
+  }
   store::StoreOptions store_options;
   store_options.path = options.store;
   store_options.sync_full = options.sync_full;
-  store_options.payload_key = checked->payload_key;
-  store_options.signing_seed = checked->signing_key.seed;  // the store signs its tree checkpoints
+  store_options.payload_key = checked.payload_key;
+  store_options.signing_seed = checked.signing_key.seed;  // the store signs its tree checkpoints
   store_options.owner = true;  // one broker per store; the store is checked before it is served
   store_options.quick_check = options.store_quick_check;
   auto store = store::SqliteStore::open(store_options);
   if (!store) return store.error();
+  return std::unique_ptr<store::Store>(std::make_unique<store::SqliteStore>(std::move(*store)));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std::optional<Leadership> leadership) {
+  auto checked = check_start_config(options);
+  if (!checked) return checked.error();
+  auto store = open_store(options, *checked, leadership);
+  if (!store) return store.error();
+  auto* sqlite = dynamic_cast<store::SqliteStore*>(store->get());
   transport::RouterOptions router;
   router.endpoint = options.listen;
   router.secret_key = options.secret_key;
@@ -601,14 +658,16 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   router.gateway_keys = options.gateway_keys;
   auto socket = transport::RouterSocket::bind(router);
   if (!socket) return socket.error();
-  auto tables = store::TrackingTables::open(*store, checked->payload_key);
+  auto* pg = dynamic_cast<store::PgStore*>(store->get());
+  auto tables = sqlite ? store::TrackingTables::open(*sqlite, checked->payload_key)
+                       : store::TrackingTables::open(*pg, checked->payload_key);
   if (!tables) return tables.error();
-  auto processed = store::ProcessedReports::open(*store);
+  auto processed = sqlite ? store::ProcessedReports::open(*sqlite) : store::ProcessedReports::open(*pg);
   if (!processed) return processed.error();
   warn_unconfigured_partners(checked->registry, options);
 
   const std::size_t contract_count = checked->registry.size();
-  auto impl = std::make_unique<Impl>(options, std::move(*store), std::move(*tables), std::move(*processed),
+  auto impl = std::make_unique<Impl>(options, std::move(*store), sqlite, std::move(*tables), std::move(*processed),
                                      std::move(checked->registry),
                                      std::move(checked->sensitive), std::move(*socket));
   impl->signing_key = std::move(checked->signing_key);
@@ -635,7 +694,10 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
                                   contract_set_digest(options.contracts), impl->signing_key.public_hex,
                                   options.partners.size(), contract_count, previous_start, clock);
   if (auto r = record_event(impl->store, started); !r) return r.error();
-  if (auto r = record_history(impl->store, impl->registry, started.at); !r) return r.error();
+  // The contract texts by digest (revalidation, replay): kept in the SQLite store only, so far.
+  if (impl->sqlite) {
+    if (auto r = record_history(*impl->sqlite, impl->registry, started.at); !r) return r.error();
+  }
   if (auto r = transaction->commit(); !r) return r.error();
   impl->last_checkpoint_at = started.at;
   if (auto r = impl->load_state(); !r) return r.error();
@@ -643,14 +705,17 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options) {
   if (!pending) return pending.error();
   impl->scheduler.mark_dirty(*pending);
   if (!options.ops.http_listen.empty() || options.ops.alerts.enabled) {
-    ops::OpsContext context{options.ops, options.store, impl->partner_ids, options.session_timeout,
+    ops::OpsContext context{options.ops, options.store_url.empty() ? options.store : std::filesystem::path(),
+                            impl->partner_ids, options.session_timeout,
                             options.checkpoint_interval, !impl->signing_key.empty()};
     auto ops = ops::Ops::start(std::move(context), impl->store, started.at);
     if (!ops) return ops.error();
     impl->ops = std::move(*ops);
   }
+  impl->leadership = std::move(leadership);
   log().info("broker started endpoint={} partners={} contracts={} store={} requeued={}", impl->socket.endpoint(),
-             options.partners.size(), impl->registry.size(), options.store.string(), *reset);
+             options.partners.size(), impl->registry.size(),
+             options.store_url.empty() ? options.store.string() : std::string("postgresql"), *reset);
   return std::unique_ptr<Broker>(new Broker(std::move(impl)));
 }
 
@@ -673,6 +738,7 @@ Result<void> Broker::run() {
   if (auto r = impl_->checkpoint(contracts::now_millis(), true); !r) {
     log().error("final checkpoint failed: {}", r.error().detail);
   }
+  if (impl_->leadership) impl_->leadership->release();
   log().info("broker stopped");
   return {};
 }

@@ -9,8 +9,10 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "broker/core/leadership.h"
 #include "broker/core/options.h"
 #include "contracts/error.h"
 
@@ -23,8 +25,11 @@ namespace broker::core {
 class Broker {
  public:
   // Opens the store, loads the contract set, binds the socket, and returns deliveries left in flight
-  // by a previous run to pending. kConfig / kStorage / kTransport naming what failed.
-  [[nodiscard]] static contracts::Result<std::unique_ptr<Broker>> start(const BrokerOptions& options);
+  // by a previous run to pending. kConfig / kStorage / kTransport naming what failed. On PostgreSQL
+  // (options.store_url) only as the leader: `leadership` from Leadership::wait, whose epoch fences
+  // every commit; the loop renews it, and run() returns "leadership lost: ..." when it is lost.
+  [[nodiscard]] static contracts::Result<std::unique_ptr<Broker>> start(
+      const BrokerOptions& options, std::optional<Leadership> leadership = std::nullopt);
   ~Broker();
 
   // The bound endpoint, with the real port when the config said `*`.

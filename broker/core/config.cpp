@@ -87,7 +87,8 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
                                    "ack_timeout_ms", "max_attempts", "session_timeout_ms", "max_batch", "sync",
                                    "signing_key", "checkpoint_interval_ms", "rate_limit", "rate_burst",
                                    "max_backlog", "max_credit", "payload_key", "report_interval_ms",
-                                   "report_producer", "retention_sweep_interval_ms"})) {
+                                   "report_producer", "retention_sweep_interval_ms", "instance",
+                                   "lease_ttl_ms"})) {
     return false;
   }
   std::string store, contracts_dir, sync;
@@ -95,7 +96,15 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
   if (!r.string(t, "broker", "store", store, false)) return false;
   if (!r.string(t, "broker", "contracts", contracts_dir, false)) return false;
   if (!r.key(t, "broker", "secret_key", o.secret_key)) return false;
-  if (!store.empty()) o.store = r.resolve(store);
+  if (store.rfind("postgresql://", 0) == 0 || store.rfind("postgres://", 0) == 0) {
+    o.store_url = store;
+  } else if (!store.empty()) {
+    o.store = r.resolve(store);
+  }
+  if (!r.string(t, "broker", "instance", o.instance, false)) return false;
+  std::int64_t lease_ms = o.lease_ttl.count();
+  if (!r.integer(t, "broker", "lease_ttl_ms", 500, 600'000, lease_ms)) return false;
+  o.lease_ttl = std::chrono::milliseconds(lease_ms);
   if (!contracts_dir.empty()) o.contracts = r.resolve(contracts_dir);
   std::int64_t max_bytes = static_cast<std::int64_t>(o.max_message_bytes);
   std::int64_t ack_ms = o.ack_timeout.count(), session_ms = o.session_timeout.count();

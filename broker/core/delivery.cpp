@@ -12,7 +12,7 @@
 #include "broker/core/log.h"
 #include "broker/policy/consent.h"
 #include "broker/policy/redaction.h"
-#include "broker/store/sqlite_store.h"
+#include "broker/store/store.h"
 #include "contracts/registry.h"
 
 namespace broker::core {
@@ -73,7 +73,7 @@ void DeliveryScheduler::remember_prepared(const std::string& contract, std::uint
   }
 }
 
-DeliveryScheduler::DeliveryScheduler(store::SqliteStore& store, const BrokerOptions& options,
+DeliveryScheduler::DeliveryScheduler(store::Store& store, const BrokerOptions& options,
                                      contracts::ContractRegistry* registry, const SensitiveByContract* sensitive)
     : store_(store), options_(options), registry_(registry), sensitive_(sensitive) {
   for (const auto& p : options.partners) roles_[p.id] = p.role;

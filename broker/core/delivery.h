@@ -35,7 +35,7 @@
 #include "contracts/error.h"
 
 namespace broker::store {
-class SqliteStore;
+class Store;
 struct OutboundDelivery;
 }
 namespace contracts {
@@ -65,7 +65,7 @@ class DeliveryScheduler {
   // (broker/policy): medical fields only to care providers, projections per consumer; each
   // decision is a handover-log event. Without a registry, payloads go as submitted (unit tests of
   // the delivery rules); a registry without `sensitive` sends nothing (fails closed).
-  DeliveryScheduler(store::SqliteStore& store, const BrokerOptions& options,
+  DeliveryScheduler(store::Store& store, const BrokerOptions& options,
                     contracts::ContractRegistry* registry = nullptr, const SensitiveByContract* sensitive = nullptr);
 
   // Optional collaborators (nullptr = not used): the consent register the policy asks per delivery,
@@ -232,7 +232,7 @@ class DeliveryScheduler {
   contracts::Result<void> expire_ttl(contracts::Millis now);
   contracts::Millis next_ttl_sweep_ = 0;
 
-  store::SqliteStore& store_;
+  store::Store& store_;
   const BrokerOptions& options_;
   contracts::ContractRegistry* registry_;
   std::map<std::string, PartnerRole, std::less<>> roles_;

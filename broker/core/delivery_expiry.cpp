@@ -14,8 +14,7 @@
 #include "broker/core/event_log.h"
 #include "broker/core/limits.h"
 #include "broker/core/log.h"
-#include "broker/store/expiry_queries.h"
-#include "broker/store/sqlite_store.h"
+#include "broker/store/store.h"
 #include "contracts/registry.h"
 
 namespace broker::core {
@@ -69,7 +68,7 @@ Result<void> DeliveryScheduler::expire_ttl(Millis now) {
     for (const auto& [key, contract] : registry_->all()) {
       if (contract.ttl <= 0) continue;
       any_ttl = true;
-      auto ids = store::pending_accepted_before(store_, contract.name, contract.version, now - contract.ttl,
+      auto ids = store_.pending_accepted_before(contract.name, contract.version, now - contract.ttl,
                                                 kTtlSweepBatch);
       if (!ids) return ids.error();
       if (ids->size() == kTtlSweepBatch) next_ttl_sweep_ = now;  // more to do: the next turn goes on

@@ -4,7 +4,7 @@
 
 namespace broker::core {
 
-contracts::Result<std::uint64_t> record_event(store::SqliteStore& store, const events::Event& event) {
+contracts::Result<std::uint64_t> record_event(store::Store& store, const events::Event& event) {
   return store.append_event(event);
 }
 

@@ -9,7 +9,7 @@
 #include "broker/core/event_builders.h"
 #include "broker/core/event_log.h"
 #include "broker/core/log.h"
-#include "broker/store/sqlite_store.h"
+#include "broker/store/store.h"
 #include "broker/store/tracking.h"
 #include "contracts/norms.h"
 #include "contracts/registry.h"
@@ -39,7 +39,7 @@ std::string join(const std::vector<std::string>& items, const char* sep) {
 
 }  // namespace
 
-NormTracker::NormTracker(store::SqliteStore& store, store::TrackingTables& tables,
+NormTracker::NormTracker(store::Store& store, store::TrackingTables& tables,
                          contracts::ContractRegistry& registry)
     : store_(store), tables_(tables), registry_(registry) {
   for (const auto& [key, contract] : registry_.all()) {

@@ -17,7 +17,7 @@
 #include "contracts/error.h"
 
 namespace broker::store {
-class SqliteStore;
+class Store;
 class TrackingTables;
 }  // namespace broker::store
 namespace contracts {
@@ -32,7 +32,7 @@ namespace broker::core {
 class NormTracker {
  public:
   // `store`, `tables` and `registry` must outlive the tracker.
-  NormTracker(store::SqliteStore& store, store::TrackingTables& tables, contracts::ContractRegistry& registry);
+  NormTracker(store::Store& store, store::TrackingTables& tables, contracts::ContractRegistry& registry);
 
   // Reads when the next watched obligation falls due (at start and after a rollback).
   [[nodiscard]] contracts::Result<void> load();
@@ -62,7 +62,7 @@ class NormTracker {
   // follow-up that never came ("DVO", "KMAR/DTV").
   std::string late_party(const contracts::NormViolation& v, const std::string& sender);
 
-  store::SqliteStore& store_;
+  store::Store& store_;
   store::TrackingTables& tables_;
   contracts::ContractRegistry& registry_;
   // Contract name -> the follow-up norms (of any contract) that expect it.

@@ -12,7 +12,7 @@
 #include "broker/core/log.h"
 #include "broker/core/routing.h"
 #include "broker/policy/consent.h"
-#include "broker/store/sqlite_store.h"
+#include "broker/store/store.h"
 #include "contracts/digest.h"
 #include "contracts/registry.h"
 

@@ -16,7 +16,7 @@
 #include "broker/core/sealing.h"
 #include "broker/events/event.h"
 #include "broker/policy/redaction.h"
-#include "broker/store/sqlite_store.h"
+#include "broker/store/store.h"
 #include "contracts/envelope.h"
 #include "contracts/error.h"
 #include "contracts/validator.h"
@@ -33,7 +33,7 @@ class BacklogBound;
 class DeliveryScheduler;
 
 struct PipelineDeps {
-  store::SqliteStore& store;
+  store::Store& store;
   contracts::ContractRegistry& registry;
   const std::vector<std::string>& partner_ids;  // every configured partner
   // Optional admission rules (nullptr = not applied; unit tests of the other steps):

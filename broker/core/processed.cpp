@@ -10,7 +10,7 @@
 #include "broker/core/event_log.h"
 #include "broker/core/log.h"
 #include "broker/store/processed_reports.h"
-#include "broker/store/sqlite_store.h"
+#include "broker/store/store.h"
 #include "contracts/validator.h"
 
 namespace broker::core {
@@ -48,7 +48,7 @@ std::optional<Error> check_reason(const contracts::Processed& report) {
 
 }  // namespace
 
-Result<std::uint64_t> record_processed(store::SqliteStore& store, store::ProcessedReports& reports,
+Result<std::uint64_t> record_processed(store::Store& store, store::ProcessedReports& reports,
                                        const std::string& partner, const contracts::Processed& report,
                                        contracts::Millis now) {
   if (auto bad = check_reason(report)) return *bad;

@@ -22,7 +22,7 @@
 #include "contracts/error.h"
 
 namespace broker::store {
-class SqliteStore;
+class Store;
 class ProcessedReports;
 }  // namespace broker::store
 
@@ -30,7 +30,7 @@ namespace broker::core {
 
 // Checks and logs `report` from a connection of `partner`: the seq of its `processed` event, a
 // refusal as above, or kStorage when the store failed (the caller rolls back).
-[[nodiscard]] contracts::Result<std::uint64_t> record_processed(store::SqliteStore& store,
+[[nodiscard]] contracts::Result<std::uint64_t> record_processed(store::Store& store,
                                                                 store::ProcessedReports& reports,
                                                                 const std::string& partner,
                                                                 const contracts::Processed& report,

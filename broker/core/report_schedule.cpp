@@ -10,7 +10,7 @@ namespace broker::core {
 ReportSchedule::ReportSchedule(const BrokerOptions& options, contracts::Millis start)
     : interval_(options.report_interval.count()), from_(start), next_at_(start + options.report_interval.count()) {}
 
-contracts::Result<contracts::Submit> ReportSchedule::make(store::SqliteStore& store,
+contracts::Result<contracts::Submit> ReportSchedule::make(store::Store& store,
                                                           const contracts::ContractRegistry& registry,
                                                           contracts::Millis now) {
   const report::ReportQuery query{from_, now, "", ""};

@@ -14,7 +14,7 @@
 #include "contracts/error.h"
 
 namespace broker::store {
-class SqliteStore;
+class Store;
 }
 namespace contracts {
 class ContractRegistry;
@@ -31,7 +31,7 @@ class ReportSchedule {
 
   bool due(contracts::Millis now) const { return interval_ > 0 && now >= next_at_; }
   // The report for [previous, now) as a Submit from options.report_producer; moves the schedule on.
-  [[nodiscard]] contracts::Result<contracts::Submit> make(store::SqliteStore& store,
+  [[nodiscard]] contracts::Result<contracts::Submit> make(store::Store& store,
                                                           const contracts::ContractRegistry& registry,
                                                           contracts::Millis now);
 

@@ -9,7 +9,7 @@
 #include "broker/ops/http_server.h"
 #include "broker/ops/log.h"
 #include "broker/store/console_queries.h"
-#include "broker/store/sqlite_store.h"
+#include "broker/store/store.h"
 #include "broker/store/transaction.h"
 
 namespace broker::ops {
@@ -68,7 +68,7 @@ namespace {
 
 // The backlog per recipient. With the loop's counts, only the oldest undelivered message of each
 // recipient is looked up (an index seek), so a refresh costs the same with 10 or 10M undelivered.
-contracts::Result<std::vector<store::RecipientBacklog>> read_backlog(store::SqliteStore& store, const LoopView& view) {
+contracts::Result<std::vector<store::RecipientBacklog>> read_backlog(store::Store& store, const LoopView& view) {
   if (!view.undelivered) return store.backlog();
   std::vector<store::RecipientBacklog> out;
   for (const auto& [recipient, count] : *view.undelivered) {
@@ -82,7 +82,7 @@ contracts::Result<std::vector<store::RecipientBacklog>> read_backlog(store::Sqli
 
 }  // namespace
 
-Result<std::unique_ptr<Ops>> Ops::start(OpsContext context, store::SqliteStore& store, Millis now) {
+Result<std::unique_ptr<Ops>> Ops::start(OpsContext context, store::Store& store, Millis now) {
   std::unique_ptr<Ops> ops(new Ops(std::move(context)));
   describe_broker_metrics(ops->metrics_);
   ops->observed_seq_ = store.log_head().seq;
@@ -140,7 +140,7 @@ void Ops::commit_finished(std::chrono::steady_clock::duration took, bool ok) {
                    std::chrono::duration<double>(took).count());
 }
 
-void Ops::observe(store::SqliteStore& store) {
+void Ops::observe(store::Store& store) {
   // The events the store just committed, counted as they were appended (typed: nothing is
   // rendered or parsed here); only a gap (events this connection did not append, or appended
   // before the metrics started) is read back from the file.
@@ -160,36 +160,25 @@ void Ops::note_case(const events::Event& e) {
   if (e.kind() == events::Kind::kNormViolated) norm_violation_cases_[e.contract].insert(e.case_ref);
 }
 
-void Ops::find_oldest_cases(store::SqliteStore& store) {
+void Ops::find_oldest_cases(store::Store& store) {
   for (auto& [alert, at] : unwritten_) {
     if (alert.kind != AlertKind::kOldestUndelivered || !alert.cases.empty()) continue;
     const std::string& subject = alert.subject;  // a structured binding cannot be captured (clang 14)
     auto b = std::find_if(snapshot_.backlog.begin(), snapshot_.backlog.end(),
                           [&](const RecipientBacklog& r) { return r.recipient == subject; });
     if (b == snapshot_.backlog.end() || b->oldest_accepted_at == 0) continue;
-    // Once per firing: the undelivered messages to the recipient accepted in that millisecond.
-    for (const char* state : {"pending", "in_flight"}) {
-      store::MessageFilter f;
-      f.recipient = alert.subject;
-      f.state = state;
-      f.from = b->oldest_accepted_at;
-      f.to = b->oldest_accepted_at + 1;
-      f.limit = 1;
-      auto found = store::find_messages(store, f);
-      if (!found) {
-        log().warn("alert case not found kind={} subject={} detail={}", to_string(alert.kind), alert.subject,
-                   found.error().detail);
-        break;
-      }
-      if (!found->empty() && !found->front().case_ref.empty()) {
-        alert.cases.push_back(found->front().case_ref);
-        break;
-      }
+    // Once per firing: an undelivered message to the recipient accepted in that millisecond.
+    auto found = store.undelivered_case_at(alert.subject, b->oldest_accepted_at);
+    if (!found) {
+      log().warn("alert case not found kind={} subject={} detail={}", to_string(alert.kind), alert.subject,
+                 found.error().detail);
+      continue;
     }
+    if (*found) alert.cases.push_back(std::move(**found));
   }
 }
 
-void Ops::read_back(store::SqliteStore& store, std::uint64_t up_to) {
+void Ops::read_back(store::Store& store, std::uint64_t up_to) {
   while (up_to > observed_seq_) {
     auto page = store.read_events(observed_seq_ + 1, std::min<std::uint64_t>(kLogPage, up_to - observed_seq_));
     if (!page) {
@@ -202,7 +191,7 @@ void Ops::read_back(store::SqliteStore& store, std::uint64_t up_to) {
   }
 }
 
-void Ops::refresh_gauges(store::SqliteStore& store, const LoopView& view, Millis now) {
+void Ops::refresh_gauges(store::Store& store, const LoopView& view, Millis now) {
   last_refresh_ = now;
   if (stream_) metrics_.set("keten_event_stream_subscribers", {}, static_cast<double>(stream_->subscribers()));
   if (auto backlog = read_backlog(store, view); backlog) {
@@ -237,16 +226,17 @@ void Ops::refresh_gauges(store::SqliteStore& store, const LoopView& view, Millis
   metrics_.set("keten_connected_partners", {}, double(connected));
   metrics_.set("keten_sessions", {}, double(view.sessions));
 
-  const auto& path = context_.store_path;
-  snapshot_.store_bytes = file_bytes(path) + file_bytes(path.string() + "-wal");
-  snapshot_.store_max_bytes = context_.options.alerts.store_max_bytes;
-  if (snapshot_.store_max_bytes == 0) {
-    std::error_code ec;
-    auto space = std::filesystem::space(path.parent_path().empty() ? "." : path.parent_path(), ec);
-    if (!ec) snapshot_.store_max_bytes = snapshot_.store_bytes + static_cast<std::uint64_t>(space.available);
+  if (const auto& path = context_.store_path; !path.empty()) {  // empty: a PostgreSQL store, sized by its server
+    snapshot_.store_bytes = file_bytes(path) + file_bytes(path.string() + "-wal");
+    snapshot_.store_max_bytes = context_.options.alerts.store_max_bytes;
+    if (snapshot_.store_max_bytes == 0) {
+      std::error_code ec;
+      auto space = std::filesystem::space(path.parent_path().empty() ? "." : path.parent_path(), ec);
+      if (!ec) snapshot_.store_max_bytes = snapshot_.store_bytes + static_cast<std::uint64_t>(space.available);
+    }
+    metrics_.set("keten_store_size_bytes", {}, double(snapshot_.store_bytes));
+    metrics_.set("keten_store_max_bytes", {}, double(snapshot_.store_max_bytes));
   }
-  metrics_.set("keten_store_size_bytes", {}, double(snapshot_.store_bytes));
-  metrics_.set("keten_store_max_bytes", {}, double(snapshot_.store_max_bytes));
 
   if (context_.signing) {
     snapshot_.since_checkpoint_ms = now - view.last_checkpoint_at;
@@ -278,7 +268,7 @@ void Ops::check_alerts(Millis now) {
   metrics_.set("keten_alerts_active", {}, double(alerts_.active_count()));
 }
 
-void Ops::append_alerts(store::SqliteStore& store) {
+void Ops::append_alerts(store::Store& store) {
   if (unwritten_.empty()) return;
   auto not_written = [this](const std::string& detail) {
     if (auto held = write_errors_.admit(detail)) {
@@ -307,7 +297,7 @@ void Ops::append_alerts(store::SqliteStore& store) {
   unwritten_.clear();
 }
 
-void Ops::tick(store::SqliteStore& store, const LoopView& view, Millis now) {
+void Ops::tick(store::Store& store, const LoopView& view, Millis now) {
   last_turn_ = now;
   observe(store);  // the check below sees every committed row
   const auto& alerts = context_.options.alerts;

@@ -26,7 +26,7 @@
 #include "contracts/rate_limited_log.h"
 
 namespace broker::store {
-class SqliteStore;
+class Store;
 }
 
 namespace broker::ops {
@@ -37,7 +37,7 @@ class EventStream;
 // What Ops needs to know about the broker, fixed at start.
 struct OpsContext {
   OpsOptions options;
-  std::filesystem::path store_path;
+  std::filesystem::path store_path;  // the SQLite file; empty on PostgreSQL (no size metrics)
   std::vector<std::string> partners;                  // configured partner ids
   std::chrono::milliseconds session_timeout{15'000};  // a partner silent this long is not connected
   std::chrono::milliseconds checkpoint_interval{60'000};
@@ -61,7 +61,7 @@ class Ops {
   // (kConfig / kTransport naming the address when that fails). `now` is the broker's start time:
   // a partner not seen yet counts as seen then.
   [[nodiscard]] static contracts::Result<std::unique_ptr<Ops>> start(OpsContext context,
-                                                                     store::SqliteStore& store,
+                                                                     store::Store& store,
                                                                      contracts::Millis now);
   ~Ops();
 
@@ -76,24 +76,24 @@ class Ops {
   // A store transaction failed: /healthz reports the store as not writable until a commit succeeds.
   void store_failed() { store_writable_ = false; }
   // After a commit: counts the handover-log rows appended since the last call.
-  void observe(store::SqliteStore& store);
+  void observe(store::Store& store);
   // Once per loop turn, outside any transaction: refreshes the gauges at most once a second and
   // runs the alert check every check_interval, appending fired alerts in their own transaction
   // (kept and retried next time when the store refuses). Logs its own store errors.
-  void tick(store::SqliteStore& store, const LoopView& view, contracts::Millis now);
+  void tick(store::Store& store, const LoopView& view, contracts::Millis now);
 
   const MetricsRegistry& metrics() const { return metrics_; }
   MetricsRegistry& metrics() { return metrics_; }  // thread-safe: others may count into it
 
  private:
   explicit Ops(OpsContext context);
-  void refresh_gauges(store::SqliteStore& store, const LoopView& view, contracts::Millis now);
+  void refresh_gauges(store::Store& store, const LoopView& view, contracts::Millis now);
   void check_alerts(contracts::Millis now);
-  void append_alerts(store::SqliteStore& store);
+  void append_alerts(store::Store& store);
   // The cases of the rows that alerts count (dead letters, norm violations), since the last check.
   void note_case(const events::Event& e);
   // The case of the oldest undelivered message of each fired oldest_undelivered alert.
-  void find_oldest_cases(store::SqliteStore& store);
+  void find_oldest_cases(store::Store& store);
 
   OpsContext context_;
   MetricsRegistry metrics_;
@@ -112,7 +112,7 @@ class Ops {
   std::map<std::string, contracts::Millis> last_seen_;  // by partner; only partners that spoke
   contracts::Millis started_at_ = 0;
   // Counts events observed_seq_+1 .. up_to read from the file (a gap in what the store handed over).
-  void read_back(store::SqliteStore& store, std::uint64_t up_to);
+  void read_back(store::Store& store, std::uint64_t up_to);
   // Counts one committed event and hands it to the event stream's subscribers (counting what a
   // full queue drops).
   void observe_event(const events::LoggedEvent& event);

@@ -16,7 +16,7 @@ using events::LoggedEvent;
 
 // The events from seq `first` up to the first at or after `to` (0: to the head), ascending seq,
 // read typed from the store's blocks a page at a time.
-Result<std::vector<LoggedEvent>> events_from(store::SqliteStore& store, std::uint64_t first, Millis to) {
+Result<std::vector<LoggedEvent>> events_from(store::Store& store, std::uint64_t first, Millis to) {
   std::vector<LoggedEvent> out;
   constexpr std::size_t kPage = 10'000;
   for (std::uint64_t seq = first;;) {
@@ -34,7 +34,7 @@ Result<std::vector<LoggedEvent>> events_from(store::SqliteStore& store, std::uin
 
 // Puts before the period's events the older `accepted` events of the messages the report looks
 // up (messages_referenced: the period's messages and the messages its disputes name).
-Result<void> add_older_acceptances(store::SqliteStore& store, const ReportQuery& query, ReportInput& input) {
+Result<void> add_older_acceptances(store::Store& store, const ReportQuery& query, ReportInput& input) {
   std::set<std::string> have;
   for (const auto& e : input.events) {
     if (e.event.kind() == events::Kind::kAccepted) have.insert(e.event.message_id);
@@ -54,7 +54,7 @@ Result<void> add_older_acceptances(store::SqliteStore& store, const ReportQuery&
 
 }  // namespace
 
-Result<ReportInput> read_input(store::SqliteStore& store, const ReportQuery& query) {
+Result<ReportInput> read_input(store::Store& store, const ReportQuery& query) {
   ReportInput input;
   // Without a period start the whole log (rows past the period's end too, as acceptances a
   // dispute may name); with one, the events from the first at or after it to the period's end.

@@ -17,14 +17,14 @@
 #include "contracts/error.h"
 
 namespace broker::store {
-class SqliteStore;
+class Store;
 }
 
 namespace broker::report {
 
 // The payloads are opened with the store's payload key. The same from a store already open (the broker's own handle, between its transactions): what a
 // scheduled publication uses.
-[[nodiscard]] contracts::Result<ReportInput> read_input(store::SqliteStore& store, const ReportQuery& query);
+[[nodiscard]] contracts::Result<ReportInput> read_input(store::Store& store, const ReportQuery& query);
 
 // Fails with kStorage naming the file when it is missing or not a Keten store. `payload_key` (32 raw
 // bytes, or "") opens sealed payloads; without it those messages are listed in

@@ -485,4 +485,19 @@ Result<std::optional<MessageRecord>> find_message_record(SqliteStore& store, con
   return std::optional<MessageRecord>(std::move(record));
 }
 
+Result<std::optional<std::string>> SqliteStore::undelivered_case_at(std::string_view recipient, Millis accepted_at) {
+  for (const char* state : {"pending", "in_flight"}) {
+    MessageFilter f;
+    f.recipient = std::string(recipient);
+    f.state = state;
+    f.from = accepted_at;
+    f.to = accepted_at + 1;
+    f.limit = 1;
+    auto found = find_messages(*this, f);
+    if (!found) return found.error();
+    if (!found->empty() && !found->front().case_ref.empty()) return std::optional<std::string>(found->front().case_ref);
+  }
+  return std::optional<std::string>();
+}
+
 }  // namespace broker::store

@@ -1,15 +1,16 @@
-#include "broker/store/expiry_queries.h"
-
+// SqliteStore::pending_accepted_before: the read the expiry of deliveries needs (docs/contracts.md,
+// "Expiry").
 #include <sqlite3.h>
 
 #include "broker/store/sqlite_handle.h"
+#include "broker/store/sqlite_store.h"
 
 namespace broker::store {
 
-Result<std::vector<std::int64_t>> pending_accepted_before(SqliteStore& store, std::string_view contract,
+Result<std::vector<std::int64_t>> SqliteStore::pending_accepted_before(std::string_view contract,
                                                           std::uint32_t version, Millis accepted_before,
                                                           std::size_t limit) {
-  sqlite3* db = store.connection();
+  sqlite3* db = connection();
   auto fail = [db]() {
     return contracts::Error{contracts::ErrorCode::kStorage, std::string("read expired deliveries : ") + sqlite3_errmsg(db)};
   };

@@ -1,7 +1,7 @@
 #pragma once
 // The reads and writes retention by crypto-shredding and legal holds need (docs/operations.md,
 // "Retention"), over the store's case_keys and case_holds tables through its connection, as
-// expiry_queries.h does: which live case keys there are, which messages each seals, the holds, and
+// tracking.h does: which live case keys there are, which messages each seals, the holds, and
 // the payload-key rotation that re-wraps case keys. Shredding itself is SqliteStore::shred_case_key.
 // The rules (when a case is due) are broker/lifecycle/retention_rules.h.
 //

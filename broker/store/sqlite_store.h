@@ -145,6 +145,13 @@ class SqliteStore final : public Store {
   // accepted_at of the oldest message `recipient` has not acknowledged (pending or in flight), or
   // nullopt when there is none. Two index seeks, whatever the backlog's size (backlog() scans it).
   [[nodiscard]] Result<std::optional<Millis>> oldest_undelivered(std::string_view recipient) override;
+  // Defined in console_queries.cpp (a console query: store::find_messages).
+  [[nodiscard]] Result<std::optional<std::string>> undelivered_case_at(std::string_view recipient,
+                                                                       Millis accepted_at) override;
+  // Defined in expiry_queries.cpp.
+  [[nodiscard]] Result<std::vector<std::int64_t>> pending_accepted_before(std::string_view contract, std::uint32_t version,
+                                                                         Millis accepted_before,
+                                                                         std::size_t limit) override;
 
   // The accepted message with its payload, or nullopt for an unknown id.
   [[nodiscard]] Result<std::optional<StoredMessage>> find_message_content(std::string_view message_id) override;

@@ -144,6 +144,10 @@ class Store {
   // Discards the open transaction's writes; does nothing when none is open. A failure here is
   // logged, as nobody can handle it.
   virtual void rollback() = 0;
+  // True when the last failure was the loss of the connection to a database server (PostgreSQL):
+  // a commit that failed then may or may not have taken effect. Never for SQLite, whose commit
+  // either happened or did not.
+  virtual bool connection_lost() const { return false; }
 
   // --- messages (inside a transaction for writes) ---
   // The message with that id, or nullopt.
@@ -193,6 +197,17 @@ class Store {
   // accepted_at of the oldest message `recipient` has not acknowledged (pending or in flight), or
   // nullopt when there is none.
   [[nodiscard]] virtual Result<std::optional<Millis>> oldest_undelivered(std::string_view recipient) = 0;
+  // The case of a message `recipient` has not acknowledged (pending or in flight) that was accepted
+  // in the millisecond `accepted_at` (what oldest_undelivered returned), or nullopt: the case an
+  // alert about the oldest undelivered message names.
+  [[nodiscard]] virtual Result<std::optional<std::string>> undelivered_case_at(std::string_view recipient,
+                                                                               Millis accepted_at) = 0;
+  // Ids of up to `limit` pending deliveries of messages of `contract` v`version` accepted at or
+  // before `accepted_before`, lowest id first (the expiry of deliveries past their contract's ttl).
+  [[nodiscard]] virtual Result<std::vector<std::int64_t>> pending_accepted_before(std::string_view contract,
+                                                                                  std::uint32_t version,
+                                                                                  Millis accepted_before,
+                                                                                  std::size_t limit) = 0;
 
   // --- handover log (append-only; docs/store-format.md) ---
   // Appends `event` as the next event and returns its seq (1, 2, 3, ...; its Merkle leaf index is

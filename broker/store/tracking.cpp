@@ -10,6 +10,7 @@
 #include "broker/store/log.h"
 #include "broker/store/seal.h"
 #include "broker/store/sql_step.h"
+#include "broker/store/tracking_backend.h"
 #include "broker/store/transaction.h"
 
 namespace broker::store {
@@ -43,54 +44,31 @@ CREATE INDEX IF NOT EXISTS messages_by_contract ON messages (contract, seq);
 
 Error storage_error(std::string_view what, sqlite3* db) { return sql_error(what, db); }
 
-// The norm hash key: meta.norm_hash_key opened with the payload key, or made and stored at the
-// first open with one. Without a payload key, "" (values stay plaintext, as the payloads do), unless
-// the store already holds hashes: then tracking could never match them again, so it refuses.
+// The norm hash key from meta.norm_hash_key: read it, and store the one made at the first open
+// with a payload key (norm_hash_key in tracking_backend.h decides).
 Result<std::string> load_hash_key(sqlite3* db, std::string_view payload_key) {
   constexpr std::string_view what = "open tracking tables (norm hash key)";
   StmtHandle read;
   if (auto r = sql_prepare(db, read, "SELECT value FROM meta WHERE key = 'norm_hash_key'"); !r) return r.error();
-  SqlStep q(db, read, what);
-  auto row = q.next();
-  if (!row) return row.error();
-  if (payload_key.empty()) {
-    if (!*row) return std::string();
-    return Error{ErrorCode::kStorage, std::string(what) +
-                                          " : the store's norm keys are hashed under its payload key (meta "
-                                          "norm_hash_key): open it with the payload key"};
+  std::optional<std::string> stored;
+  {
+    SqlStep q(db, read, what);
+    auto row = q.next();
+    if (!row) return row.error();
+    if (*row) stored = q.text_at(0);
   }
-  if (*row) {
-    std::string sealed;
-    if (!audit::from_hex(q.text_at(0), sealed)) {
-      return Error{ErrorCode::kStorage, std::string(what) + " : meta norm_hash_key is not hex"};
+  auto key = norm_hash_key(stored, payload_key);
+  if (!key) return key.error();
+  if (!key->new_sealed_hex.empty()) {
+    StmtHandle insert;
+    if (auto r = sql_prepare(db, insert, "INSERT INTO meta (key, value) VALUES ('norm_hash_key', ?)"); !r) {
+      return r.error();
     }
-    auto key = open_payload(payload_key, sealed, kNormHashKeyAssociatedData);
-    if (!key) {
-      return Error{ErrorCode::kStorage,
-                   std::string(what) + " : the payload key does not open meta norm_hash_key: " + key.error().detail};
-    }
-    return key;
+    SqlStep w(db, insert, what);
+    w.text(key->new_sealed_hex);
+    if (auto r = w.run(); !r) return r.error();
   }
-  std::string key = generate_case_key();
-  if (key.empty()) return Error{ErrorCode::kStorage, std::string(what) + " : libsodium failed to initialise"};
-  auto sealed = seal_payload(payload_key, key, kNormHashKeyAssociatedData);
-  if (!sealed) {
-    wipe(key);
-    return sealed.error();
-  }
-  StmtHandle insert;
-  if (auto r = sql_prepare(db, insert, "INSERT INTO meta (key, value) VALUES ('norm_hash_key', ?)"); !r) {
-    wipe(key);
-    return r.error();
-  }
-  const std::string hex = audit::to_hex(*sealed);
-  SqlStep w(db, insert, what);
-  w.text(hex);
-  if (auto r = w.run(); !r) {
-    wipe(key);
-    return r.error();
-  }
-  return key;
+  return std::move(key->key);
 }
 
 // Rows written before values were hashed (or while the store had no payload key) are hashed in
@@ -144,29 +122,96 @@ Result<std::size_t> hash_plaintext_rows(sqlite3* db, const std::string& hash_key
   return rows.size();
 }
 
-}  // namespace
-
-struct TrackingTables::Impl {
+// The SQLite backend: the tables in the store's file, through its connection.
+struct SqliteTracking final : TrackingTables::Impl {
   sqlite3* db = nullptr;  // owned by the SqliteStore
-  std::string hash_key;   // 32 raw bytes, or "": norm key values stored as they are (no payload key)
-  StmtHandle add_key, keys, watch, unwatch, watched, due, next_due, recorded, record;
-  StmtHandle deliveries_of, backlog_counts;
-
-  Impl() = default;
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
-  ~Impl() { wipe(hash_key); }
+  StmtHandle add_key_, keys_, watch_, unwatch_, watched_, due_, next_due_, recorded_, record_;
+  StmtHandle deliveries_of_, backlog_counts_;
 
   Result<void> prepare(StmtHandle& stmt, const char* sql) { return sql_prepare(db, stmt, sql); }
   SqlStep step(const StmtHandle& s, std::string_view what) { return SqlStep(db, s, what); }
-  // What norm_keys.case_key holds for `value`.
-  std::string stored(std::string_view value) const {
-    return hash_key.empty() ? std::string(value) : norm_key_digest(hash_key, value);
+
+  Result<void> add_key(std::string_view pointer, std::string_view stored_value, const NormKey& key) override {
+    return step(add_key_, "add norm key")
+        .text(pointer)
+        .text(stored_value)
+        .text(key.message_id)
+        .text(key.contract)
+        .int64(key.accepted_at)
+        .run();
+  }
+  Result<std::vector<NormKey>> keys(std::string_view pointer, std::string_view stored_value) override {
+    auto q = step(keys_, "read norm keys");
+    q.text(pointer).text(stored_value);
+    return q.collect([](const SqlStep& s) { return NormKey{s.text_at(0), s.text_at(1), s.int64_at(2)}; });
+  }
+  Result<void> watch(std::string_view message_id, Millis due_at) override {
+    return step(watch_, "watch message").text(message_id).int64(due_at).run();
+  }
+  Result<void> unwatch(std::string_view message_id) override {
+    return step(unwatch_, "unwatch message").text(message_id).run();
+  }
+  Result<bool> watched(std::string_view message_id) override {
+    return step(watched_, "read watch").text(message_id).next();
+  }
+  Result<std::vector<std::string>> due(Millis now, std::size_t limit) override {
+    auto q = step(due_, "read due watches");
+    q.int64(now).int64(static_cast<std::int64_t>(limit));
+    return q.collect([](const SqlStep& s) { return s.text_at(0); });
+  }
+  Result<std::optional<Millis>> next_due() override {
+    auto q = step(next_due_, "read next due");
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row || sqlite3_column_type(next_due_.get(), 0) == SQLITE_NULL) return std::optional<Millis>();
+    return std::optional<Millis>(q.int64_at(0));
+  }
+  Result<RecordedViolation> recorded(std::string_view key) override {
+    auto q = step(recorded_, "read recorded violation");
+    q.text(key);
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return RecordedViolation::kNone;
+    return q.int64_at(0) == 2 ? RecordedViolation::kClosed : RecordedViolation::kOpen;
+  }
+  Result<void> record(std::string_view key, RecordedViolation state) override {
+    const std::int64_t value = state == RecordedViolation::kClosed ? 2 : 1;
+    return step(record_, "record violation").text(key).int64(value).run();
+  }
+  Result<std::vector<DeliveryTimes>> deliveries_of(std::string_view message_id) override {
+    auto q = step(deliveries_of_, "read deliveries of message");
+    q.text(message_id);
+    return q.collect([](const SqlStep& s) {
+      return DeliveryTimes{s.text_at(0), static_cast<std::uint32_t>(s.int64_at(1)), s.int64_at(2), s.int64_at(3)};
+    });
+  }
+  Result<std::map<std::string, std::uint64_t, std::less<>>> backlog_counts() override {
+    auto q = step(backlog_counts_, "count backlog");
+    std::map<std::string, std::uint64_t, std::less<>> out;
+    if (auto r = q.each_row([&](const SqlStep& s) { out[s.text_at(0)] = static_cast<std::uint64_t>(s.int64_at(1)); });
+        !r) {
+      return r.error();
+    }
+    return out;
+  }
+  Result<std::vector<std::string>> message_ids_of(const std::vector<std::string>& contracts) override {
+    std::vector<std::string> out;
+    if (contracts.empty()) return out;
+    std::string sql = "SELECT message_id FROM messages WHERE contract IN (";
+    for (std::size_t i = 0; i < contracts.size(); ++i) sql += i ? ", ?" : "?";
+    sql += ") ORDER BY seq";
+    StmtHandle stmt;
+    if (auto r = prepare(stmt, sql.c_str()); !r) return r.error();
+    auto q = step(stmt, "read messages of contracts");
+    for (const auto& c : contracts) q.text(c);
+    return q.collect([](const SqlStep& s) { return s.text_at(0); });
   }
 };
 
+}  // namespace
+
 Result<TrackingTables> TrackingTables::open(SqliteStore& store, std::string_view payload_key) {
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<SqliteTracking>();
   impl->db = store.connection();
   if (sqlite3_exec(impl->db, kTrackingSql, nullptr, nullptr, nullptr) != SQLITE_OK) {
     return storage_error("create tracking tables", impl->db);
@@ -175,25 +220,25 @@ Result<TrackingTables> TrackingTables::open(SqliteStore& store, std::string_view
     StmtHandle* stmt;
     const char* sql;
   } statements[] = {
-      {&impl->add_key,
+      {&impl->add_key_,
        "INSERT OR IGNORE INTO norm_keys (pointer, case_key, message_id, contract, accepted_at) VALUES (?, ?, ?, ?, ?)"},
-      {&impl->keys,
+      {&impl->keys_,
        "SELECT contract, message_id, accepted_at FROM norm_keys WHERE pointer = ? AND case_key = ? ORDER BY "
        "accepted_at, message_id"},
-      {&impl->watch,
+      {&impl->watch_,
        "INSERT INTO norm_watch (message_id, due_at) VALUES (?, ?) ON CONFLICT (message_id) DO UPDATE SET due_at = "
        "excluded.due_at"},
-      {&impl->unwatch, "DELETE FROM norm_watch WHERE message_id = ?"},
-      {&impl->watched, "SELECT 1 FROM norm_watch WHERE message_id = ?"},
-      {&impl->due, "SELECT message_id FROM norm_watch WHERE due_at <= ? ORDER BY due_at LIMIT ?"},
-      {&impl->next_due, "SELECT min(due_at) FROM norm_watch"},
-      {&impl->recorded, "SELECT state FROM norm_recorded WHERE key = ?"},
-      {&impl->record,
+      {&impl->unwatch_, "DELETE FROM norm_watch WHERE message_id = ?"},
+      {&impl->watched_, "SELECT 1 FROM norm_watch WHERE message_id = ?"},
+      {&impl->due_, "SELECT message_id FROM norm_watch WHERE due_at <= ? ORDER BY due_at LIMIT ?"},
+      {&impl->next_due_, "SELECT min(due_at) FROM norm_watch"},
+      {&impl->recorded_, "SELECT state FROM norm_recorded WHERE key = ?"},
+      {&impl->record_,
        "INSERT INTO norm_recorded (key, state) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state"},
-      {&impl->deliveries_of,
+      {&impl->deliveries_of_,
        "SELECT d.recipient, d.attempts, d.last_attempt_at, d.acked_at FROM deliveries AS d "
        "JOIN messages AS m ON m.seq = d.message_seq WHERE m.message_id = ? ORDER BY d.id"},
-      {&impl->backlog_counts, "SELECT recipient, count(*) FROM deliveries WHERE state IN (0, 1) GROUP BY recipient"},
+      {&impl->backlog_counts_, "SELECT recipient, count(*) FROM deliveries WHERE state IN (0, 1) GROUP BY recipient"},
   };
   for (auto& s : statements) {
     if (auto r = impl->prepare(*s.stmt, s.sql); !r) return r.error();
@@ -226,98 +271,70 @@ Result<TrackingTables> TrackingTables::open(SqliteStore& store, std::string_view
   return TrackingTables(std::move(impl));
 }
 
+Result<NormHashKey> norm_hash_key(const std::optional<std::string>& stored_hex, std::string_view payload_key) {
+  constexpr std::string_view what = "open tracking tables (norm hash key)";
+  if (payload_key.empty()) {
+    if (!stored_hex) return NormHashKey{};
+    return Error{ErrorCode::kStorage, std::string(what) +
+                                          " : the store's norm keys are hashed under its payload key (meta "
+                                          "norm_hash_key): open it with the payload key"};
+  }
+  if (stored_hex) {
+    std::string sealed;
+    if (!audit::from_hex(*stored_hex, sealed)) {
+      return Error{ErrorCode::kStorage, std::string(what) + " : meta norm_hash_key is not hex"};
+    }
+    auto key = open_payload(payload_key, sealed, kNormHashKeyAssociatedData);
+    if (!key) {
+      return Error{ErrorCode::kStorage,
+                   std::string(what) + " : the payload key does not open meta norm_hash_key: " + key.error().detail};
+    }
+    return NormHashKey{std::move(*key), {}};
+  }
+  NormHashKey made{generate_case_key(), {}};
+  if (made.key.empty()) return Error{ErrorCode::kStorage, std::string(what) + " : libsodium failed to initialise"};
+  auto sealed = seal_payload(payload_key, made.key, kNormHashKeyAssociatedData);
+  if (!sealed) return sealed.error();  // `made` wipes its key
+  made.new_sealed_hex = audit::to_hex(*sealed);
+  return made;
+}
+
+NormHashKey::~NormHashKey() { wipe(key); }
+
+TrackingTables::Impl::~Impl() { wipe(hash_key); }
+
 TrackingTables::TrackingTables(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TrackingTables::TrackingTables(TrackingTables&&) noexcept = default;
 TrackingTables& TrackingTables::operator=(TrackingTables&&) noexcept = default;
 TrackingTables::~TrackingTables() = default;
 
+std::string TrackingTables::stored(std::string_view value) const {
+  return impl_->hash_key.empty() ? std::string(value) : norm_key_digest(impl_->hash_key, value);
+}
+
 Result<void> TrackingTables::add_key(std::string_view pointer, std::string_view case_key, const NormKey& key) {
-  const std::string stored = impl_->stored(case_key);
-  return impl_->step(impl_->add_key, "add norm key")
-      .text(pointer)
-      .text(stored)
-      .text(key.message_id)
-      .text(key.contract)
-      .int64(key.accepted_at)
-      .run();
+  return impl_->add_key(pointer, stored(case_key), key);
 }
-
 Result<std::vector<NormKey>> TrackingTables::keys(std::string_view pointer, std::string_view case_key) {
-  const std::string stored = impl_->stored(case_key);
-  auto q = impl_->step(impl_->keys, "read norm keys");
-  q.text(pointer).text(stored);
-  return q.collect([](const SqlStep& s) { return NormKey{s.text_at(0), s.text_at(1), s.int64_at(2)}; });
+  return impl_->keys(pointer, stored(case_key));
 }
-
 Result<void> TrackingTables::watch(std::string_view message_id, Millis due_at) {
-  return impl_->step(impl_->watch, "watch message").text(message_id).int64(due_at).run();
+  return impl_->watch(message_id, due_at);
 }
-
-Result<void> TrackingTables::unwatch(std::string_view message_id) {
-  return impl_->step(impl_->unwatch, "unwatch message").text(message_id).run();
-}
-
-Result<bool> TrackingTables::watched(std::string_view message_id) {
-  return impl_->step(impl_->watched, "read watch").text(message_id).next();
-}
-
-Result<std::vector<std::string>> TrackingTables::due(Millis now, std::size_t limit) {
-  auto q = impl_->step(impl_->due, "read due watches");
-  q.int64(now).int64(static_cast<std::int64_t>(limit));
-  return q.collect([](const SqlStep& s) { return s.text_at(0); });
-}
-
-Result<std::optional<Millis>> TrackingTables::next_due() {
-  auto q = impl_->step(impl_->next_due, "read next due");
-  auto row = q.next();
-  if (!row) return row.error();
-  if (!*row || sqlite3_column_type(impl_->next_due.get(), 0) == SQLITE_NULL) return std::optional<Millis>();
-  return std::optional<Millis>(q.int64_at(0));
-}
-
-Result<RecordedViolation> TrackingTables::recorded(std::string_view key) {
-  auto q = impl_->step(impl_->recorded, "read recorded violation");
-  q.text(key);
-  auto row = q.next();
-  if (!row) return row.error();
-  if (!*row) return RecordedViolation::kNone;
-  return q.int64_at(0) == 2 ? RecordedViolation::kClosed : RecordedViolation::kOpen;
-}
-
-Result<void> TrackingTables::record(std::string_view key, RecordedViolation state) {
-  const std::int64_t value = state == RecordedViolation::kClosed ? 2 : 1;
-  return impl_->step(impl_->record, "record violation").text(key).int64(value).run();
-}
-
+Result<void> TrackingTables::unwatch(std::string_view message_id) { return impl_->unwatch(message_id); }
+Result<bool> TrackingTables::watched(std::string_view message_id) { return impl_->watched(message_id); }
+Result<std::vector<std::string>> TrackingTables::due(Millis now, std::size_t limit) { return impl_->due(now, limit); }
+Result<std::optional<Millis>> TrackingTables::next_due() { return impl_->next_due(); }
+Result<RecordedViolation> TrackingTables::recorded(std::string_view key) { return impl_->recorded(key); }
+Result<void> TrackingTables::record(std::string_view key, RecordedViolation state) { return impl_->record(key, state); }
 Result<std::vector<DeliveryTimes>> TrackingTables::deliveries_of(std::string_view message_id) {
-  auto q = impl_->step(impl_->deliveries_of, "read deliveries of message");
-  q.text(message_id);
-  return q.collect([](const SqlStep& s) {
-    return DeliveryTimes{s.text_at(0), static_cast<std::uint32_t>(s.int64_at(1)), s.int64_at(2), s.int64_at(3)};
-  });
+  return impl_->deliveries_of(message_id);
 }
-
 Result<std::map<std::string, std::uint64_t, std::less<>>> TrackingTables::backlog_counts() {
-  auto q = impl_->step(impl_->backlog_counts, "count backlog");
-  std::map<std::string, std::uint64_t, std::less<>> out;
-  if (auto r = q.each_row([&](const SqlStep& s) { out[s.text_at(0)] = static_cast<std::uint64_t>(s.int64_at(1)); });
-      !r) {
-    return r.error();
-  }
-  return out;
+  return impl_->backlog_counts();
 }
-
 Result<std::vector<std::string>> TrackingTables::message_ids_of(const std::vector<std::string>& contracts) {
-  std::vector<std::string> out;
-  if (contracts.empty()) return out;
-  std::string sql = "SELECT message_id FROM messages WHERE contract IN (";
-  for (std::size_t i = 0; i < contracts.size(); ++i) sql += i ? ", ?" : "?";
-  sql += ") ORDER BY seq";
-  StmtHandle stmt;
-  if (auto r = impl_->prepare(stmt, sql.c_str()); !r) return r.error();
-  auto q = impl_->step(stmt, "read messages of contracts");
-  for (const auto& c : contracts) q.text(c);
-  return q.collect([](const SqlStep& s) { return s.text_at(0); });
+  return impl_->message_ids_of(contracts);
 }
 
 }  // namespace broker::store

@@ -1,6 +1,6 @@
 #pragma once
-// TrackingTables: the broker's bookkeeping beside the messages, in the same SQLite file and the same
-// transactions as SqliteStore (it uses its connection): what the norm tracker needs to survive a
+// TrackingTables: the broker's bookkeeping beside the messages, in the store's own file or database
+// and its transactions (it uses the store's connection; SQLite or PostgreSQL): what the norm tracker needs to survive a
 // restart (case keys of messages, messages watched for open obligations, violations recorded), and
 // the reads over deliveries the broker's limits and norms need. Layout: docs/store-format.md,
 // "Tracking tables".
@@ -18,6 +18,8 @@
 #include "broker/store/sqlite_store.h"
 
 namespace broker::store {
+
+class PgStore;
 
 // A message whose payload has a follow-up norm's `match` pointer (its case key for that pointer).
 struct NormKey {
@@ -46,6 +48,10 @@ class TrackingTables {
   // values are stored as they are (the payloads are plaintext too), and a store whose norm keys are
   // hashed is refused (kStorage). Inside its own transaction when none is open.
   [[nodiscard]] static Result<TrackingTables> open(SqliteStore& store, std::string_view payload_key = {});
+  // The same tables in a PostgreSQL store's database and transactions (tracking_pg.cpp, in lib
+  // broker_store_pg). A store whose norm keys were written without a payload key cannot be given
+  // one later (kStorage says so), nor the other way round.
+  [[nodiscard]] static Result<TrackingTables> open(PgStore& store, std::string_view payload_key = {});
   TrackingTables(TrackingTables&&) noexcept;
   TrackingTables& operator=(TrackingTables&&) noexcept;
   ~TrackingTables();
@@ -75,9 +81,12 @@ class TrackingTables {
   // Ids of accepted messages of these contracts, in acceptance order.
   [[nodiscard]] Result<std::vector<std::string>> message_ids_of(const std::vector<std::string>& contracts);
 
- private:
+  // What a backend implements (tracking_backend.h; private to the store libraries).
   struct Impl;
+
+ private:
   explicit TrackingTables(std::unique_ptr<Impl> impl);
+  std::string stored(std::string_view value) const;  // what norm_keys.case_key holds for `value`
   std::unique_ptr<Impl> impl_;
 };
 

@@ -4,7 +4,7 @@
 
 namespace broker::store {
 
-Result<Transaction> Transaction::begin(SqliteStore& store) {
+Result<Transaction> Transaction::begin(Store& store) {
   if (auto r = store.begin(); !r) return r.error();
   return Transaction(store);
 }
@@ -17,7 +17,7 @@ Transaction::~Transaction() {
 
 Result<void> Transaction::commit() {
   if (store_ == nullptr) return contracts::Error{contracts::ErrorCode::kStorage, "commit : no open transaction"};
-  SqliteStore* store = std::exchange(store_, nullptr);
+  Store* store = std::exchange(store_, nullptr);
   if (auto r = store->commit(); !r) {
     store->rollback();
     return r;

@@ -1,19 +1,19 @@
 #pragma once
-// Transaction: one SqliteStore transaction as an object. begin() opens it; commit() commits it
+// Transaction: one Store transaction as an object. begin() opens it; commit() commits it
 // (and rolls back when the commit fails); a Transaction destroyed without a successful commit()
 // rolls back, so an early `return r.error()` can never leave the store inside a transaction.
 // For the places that pair begin()/commit()/rollback() around one piece of work; the broker
 // loop's group commit (broker/core) keeps its own pairing.
 //
-// Threading and errors as SqliteStore: one thread; every failure is Error{kStorage, ...}.
+// Threading and errors as Store: one thread; every failure is Error{kStorage, ...}.
 
-#include "broker/store/sqlite_store.h"
+#include "broker/store/store.h"
 
 namespace broker::store {
 
 class Transaction {
  public:
-  [[nodiscard]] static Result<Transaction> begin(SqliteStore& store);
+  [[nodiscard]] static Result<Transaction> begin(Store& store);
   Transaction(Transaction&& other) noexcept;
   Transaction& operator=(Transaction&&) = delete;
   Transaction(const Transaction&) = delete;
@@ -25,8 +25,8 @@ class Transaction {
   [[nodiscard]] Result<void> commit();
 
  private:
-  explicit Transaction(SqliteStore& store) : store_(&store) {}
-  SqliteStore* store_;  // nullptr once committed, rolled back or moved from
+  explicit Transaction(Store& store) : store_(&store) {}
+  Store* store_;  // nullptr once committed, rolled back or moved from
 };
 
 }  // namespace broker::store

@@ -109,6 +109,10 @@ std::string PostgresServer::conninfo() const {
   return "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=postgres user=keten sslmode=disable gssencmode=disable";
 }
 
+std::string PostgresServer::url() const {
+  return "postgresql://keten@127.0.0.1:" + std::to_string(port_) + "/postgres?sslmode=disable&gssencmode=disable";
+}
+
 void PostgresServer::restart() {
   std::string out;
   if (run_tool({tool("pg_ctl"), "-D", data_.string(), "-l", (dir_ / "server.log").string(), "-m", "fast", "-w",

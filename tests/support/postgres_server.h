@@ -29,6 +29,8 @@ class PostgresServer {
 
   // A libpq connection string for the server.
   std::string conninfo() const;
+  // The same as a postgresql:// URI (what `[broker] store` and `keten serve --store` take).
+  std::string url() const;
   int port() const { return port_; }
 
   // pg_ctl restart -m fast: every client connection is cut; returns once the server accepts
