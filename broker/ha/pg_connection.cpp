@@ -89,6 +89,16 @@ contracts::Result<std::vector<PgRow>> PgConnection::query(const std::string& wha
 
 bool PgConnection::is_broken() const { return conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK; }
 
+bool PgConnection::in_transaction() const {
+  if (conn_ == nullptr) return false;
+  const PGTransactionStatusType status = PQtransactionStatus(conn_);
+  return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
+}
+
+bool PgConnection::transaction_failed() const {
+  return conn_ != nullptr && PQtransactionStatus(conn_) == PQTRANS_INERROR;
+}
+
 contracts::Result<void> PgConnection::reconnect() {
   PQreset(conn_);
   if (PQstatus(conn_) != CONNECTION_OK) {

@@ -33,6 +33,12 @@ class PgConnection {
                                                             const std::vector<std::string>& params = {});
   // True once libpq reports the connection lost (server restart, network): call reconnect().
   bool is_broken() const;
+  // True while a transaction is open on the session (BEGIN sent, no COMMIT or ROLLBACK yet),
+  // including one a failed statement aborted (only ROLLBACK ends it).
+  bool in_transaction() const;
+  // True while the open transaction was aborted by a failed statement: PostgreSQL would answer a
+  // COMMIT with a rollback, so a caller must not take COMMIT's success for a commit.
+  bool transaction_failed() const;
   // Reconnects with the same parameters (session settings must be made again).
   [[nodiscard]] contracts::Result<void> reconnect();
 

@@ -4,7 +4,7 @@
 // SqliteStore (one file, embedded, the default) and PgStore (PostgreSQL, several broker instances
 // with one leader whose every commit is fenced: docs/high-availability.md). The value types below
 // are the store's vocabulary for both; what a method promises is said here once and holds for
-// both backends (the conformance suite, tests/integration/store_conformance_test.cpp, runs the
+// both backends (the conformance suite, tests/integration/store/store_conformance_test.cpp, runs the
 // same cases against each).
 //
 // Threading: a Store belongs to one thread (the broker loop).

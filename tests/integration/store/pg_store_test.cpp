@@ -1,0 +1,304 @@
+// PgStore against a real PostgreSQL 15: what only a shared database has. A deposed leader's commit
+// is fenced, a new leader continues the same log, an instance sees what another appended, a server
+// restart is survived, instances starting together create the tables once, and a checkpoint that
+// does not match the stored log is refused. The Store contract itself: store_conformance_test.cpp.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "broker/events/codec.h"
+#include "broker/ha/fence.h"
+#include "broker/ha/leader_lease.h"
+#include "broker/ha/pg_connection.h"
+#include "broker/store/pg_store.h"
+#include "broker/tlog/checkpoint.h"
+#include "broker/tlog/memory_tree.h"
+#include "broker/tlog/proof.h"
+#include "tests/integration/store/store_backends.h"
+#include "tests/support/ok.h"
+
+namespace events = broker::events;
+namespace tlog = broker::tlog;
+using broker::ha::Epoch;
+using broker::ha::LeaderLease;
+using broker::ha::LeaseOptions;
+using broker::ha::PgConnection;
+using broker::store::PgStore;
+using broker::store::PgStoreOptions;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+using test_support::ok;
+
+namespace {
+
+PgStore open_store(const std::string& conninfo, std::optional<Epoch> epoch = std::nullopt,
+                   const std::string& seed = store_test::kSigningSeed) {
+  PgStoreOptions o;
+  o.conninfo = conninfo;
+  o.signing_seed = seed;
+  o.epoch = epoch;
+  return ok(PgStore::open(o));
+}
+
+LeaderLease open_lease(const std::string& conninfo, const std::string& holder) {
+  return ok(LeaderLease::open(LeaseOptions{conninfo, holder, std::chrono::milliseconds(1'000)}));
+}
+
+std::int64_t count_rows(const std::string& conninfo, const std::string& table) {
+  auto conn = ok(PgConnection::open(conninfo));
+  const auto rows = ok(conn.query("count", "SELECT count(*) FROM " + table));
+  return std::stoll(rows.at(0).at(0));
+}
+
+// `count` events in one transaction, mirrored in `mirror`.
+void append(PgStore& store, tlog::MemoryTree& mirror, std::int64_t& n, int count) {
+  ok(store.begin());
+  for (int i = 0; i < count; ++i) {
+    auto e = store_test::delivered(++n);
+    mirror.append(events::encode_event(e));
+    CHECK(ok(store.append_event(std::move(e))) == static_cast<std::uint64_t>(n));
+  }
+  ok(store.commit());
+}
+
+}  // namespace
+
+TEST_CASE("a leader whose lease was taken over cannot commit: no message, delivery, block or checkpoint of it exists",
+          "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  auto old_lease = open_lease(db, "old");
+  const Epoch mine = *ok(old_lease.try_acquire());
+  auto store = open_store(db, mine);
+  ok(store.append_event(store_test::delivered(1)));  // committed while still leader
+  REQUIRE(count_rows(db, "keten_tree_checkpoints") == 1);
+
+  ok(store.begin());
+  const auto seq = ok(store.insert_message(store_test::message("msg-1")));
+  ok(store.insert_delivery(seq, "ind"));
+  ok(store.append_event(store_test::delivered(2)));
+  // Meanwhile the lease is given up (as if it expired) and a standby takes over.
+  ok(old_lease.release());
+  auto new_lease = open_lease(db, "new");
+  const auto taken = ok(new_lease.try_acquire());
+  REQUIRE(taken);
+  REQUIRE(taken->value > mine.value);
+
+  auto commit = store.commit();
+  REQUIRE_FALSE(commit);
+  CHECK(commit.error().code == contracts::ErrorCode::kStorage);
+  CHECK_THAT(commit.error().detail, StartsWith("fenced:"));
+  CHECK_THAT(commit.error().detail, Contains("held by new"));
+  store.rollback();
+  CHECK(store.tree_size() == 1);
+
+  CHECK(count_rows(db, "keten_messages") == 0);
+  CHECK(count_rows(db, "keten_deliveries") == 0);
+  CHECK(count_rows(db, "keten_log_blocks") == 1);
+  CHECK(count_rows(db, "keten_log_case_blocks") == 1);
+  CHECK(count_rows(db, "keten_tree_checkpoints") == 1);
+  // An event appended on its own is fenced the same way.
+  auto alone = store.append_event(store_test::delivered(3));
+  REQUIRE_FALSE(alone);
+  CHECK_THAT(alone.error().detail, StartsWith("fenced:"));
+  CHECK(count_rows(db, "keten_log_blocks") == 1);
+}
+
+TEST_CASE("a new leader on the same database continues the log: seq, tree and a checkpoint consistent with the old",
+          "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  auto lease_a = open_lease(db, "a");
+  const Epoch epoch_a = *ok(lease_a.try_acquire());
+  auto a = open_store(db, epoch_a);
+  tlog::MemoryTree mirror;
+  std::int64_t n = 0;
+  append(a, mirror, n, 300);
+  append(a, mirror, n, 3);
+  const auto old_note = *ok(a.latest_checkpoint_note());
+
+  // b, a standby that opened the store before the takeover, becomes leader.
+  auto b_unfenced = open_store(db);
+  ok(lease_a.release());
+  auto lease_b = open_lease(db, "b");
+  const Epoch epoch_b = *ok(lease_b.try_acquire());
+  auto b = open_store(db, epoch_b);
+  CHECK(b.log_origin() == a.log_origin());
+  CHECK(b.tree_size() == 303);
+  CHECK(b.log_head().hash == contracts::hex_of(mirror.root()));
+  append(b, mirror, n, 2);
+  CHECK(b.log_head().seq == 305);
+
+  const auto verifier = *b.checkpoint_verifier();
+  const auto before = ok(tlog::open_checkpoint(old_note, verifier));
+  const auto after = ok(tlog::open_checkpoint(*ok(b.latest_checkpoint_note()), verifier));
+  CHECK(before.size == 303);
+  CHECK(after.size == 305);
+  CHECK(after.root == mirror.root());
+  const auto proof = ok(tlog::consistency_proof(before.size, after.size, b.tree_reader()));
+  ok(tlog::verify_consistency(before.size, after.size, before.root, after.root, proof));
+  // Every checkpoint, old leader's and new, extends the one before it.
+  const auto notes = ok(b.read_tree_checkpoints());
+  REQUIRE(notes.size() == 3);
+
+  // The deposed leader can no longer append.
+  auto late = a.append_event(store_test::delivered(999));
+  REQUIRE_FALSE(late);
+  CHECK_THAT(late.error().detail, StartsWith("fenced:"));
+  CHECK(ok(b_unfenced.read_events(304, 10)).size() == 2);
+}
+
+TEST_CASE("begin() sees what another instance appended since, and the tree and seqs continue from there",
+          "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  auto a = open_store(db);
+  auto b = open_store(db);
+  tlog::MemoryTree mirror;
+  std::int64_t n = 0;
+  append(a, mirror, n, 2);
+  CHECK(b.tree_size() == 0);  // as of its open
+  append(b, mirror, n, 3);    // begin() reloaded the tree: seqs 3..5
+  CHECK(b.tree_size() == 5);
+  CHECK(b.log_head().hash == contracts::hex_of(mirror.root()));
+  append(a, mirror, n, 1);
+  CHECK(a.log_head().seq == 6);
+  CHECK(a.log_head().hash == contracts::hex_of(mirror.root()));
+  // Both signed: every checkpoint extends the one before.
+  const auto notes = ok(a.read_tree_checkpoints());
+  REQUIRE(notes.size() == 3);
+  const auto verifier = *a.checkpoint_verifier();
+  for (std::size_t i = 1; i < notes.size(); ++i) {
+    const auto m = ok(tlog::open_checkpoint(notes[i - 1], verifier));
+    const auto k = ok(tlog::open_checkpoint(notes[i], verifier));
+    const auto proof = ok(tlog::consistency_proof(m.size, k.size, a.tree_reader()));
+    ok(tlog::verify_consistency(m.size, k.size, m.root, k.root, proof));
+  }
+  // What b appended needs no new checkpoint from a: it is covered.
+  ok(a.begin());
+  CHECK_FALSE(a.sign_uncovered_at_commit());
+  ok(a.commit());
+}
+
+TEST_CASE("after a PostgreSQL restart the next statement fails with libpq's message and the store reconnects",
+          "[pg_store]") {
+  test_support::PostgresServer server;  // its own: the restart must not cut the other tests' server
+  auto store = open_store(server.conninfo());
+  tlog::MemoryTree mirror;
+  std::int64_t n = 0;
+  append(store, mirror, n, 2);
+  server.restart();
+
+  auto lost = store.count_deliveries();
+  REQUIRE_FALSE(lost);
+  CHECK(lost.error().code == contracts::ErrorCode::kStorage);
+  CHECK_THAT(lost.error().detail, StartsWith("count_deliveries: "));
+  INFO(lost.error().detail);
+  CHECK(store.is_broken());
+
+  // begin() reconnects by itself; the log continues.
+  append(store, mirror, n, 1);
+  CHECK(store.log_head().hash == contracts::hex_of(mirror.root()));
+  CHECK(ok(store.read_events(1, 10)).size() == 3);
+  CHECK(ok(store.count_deliveries()).pending == 0);
+
+  // A transaction cut by a restart is gone; reconnect() makes the store usable again.
+  ok(store.begin());
+  ok(store.insert_message(store_test::message("msg-1")));
+  ok(store.append_event(store_test::delivered(++n)));
+  server.restart();
+  auto commit = store.commit();
+  REQUIRE_FALSE(commit);
+  store.rollback();
+  ok(store.reconnect());
+  CHECK_FALSE(ok(store.find_message("msg-1")));
+  CHECK(store.tree_size() == 3);
+}
+
+TEST_CASE("instances starting together on a new database create the tables once and share one origin", "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  std::vector<std::string> origins(4);
+  std::vector<std::string> errors(4);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < origins.size(); ++i) {
+    threads.emplace_back([&, i] {
+      PgStoreOptions o;
+      o.conninfo = db;
+      auto store = PgStore::open(o);
+      if (store) {
+        origins[i] = store->log_origin();
+      } else {
+        errors[i] = store.error().detail;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (std::size_t i = 0; i < origins.size(); ++i) {
+    INFO("instance " << i << ": " << errors[i]);
+    CHECK(errors[i].empty());
+    CHECK(origins[i] == origins[0]);
+  }
+  CHECK(origins[0].size() == 22);
+}
+
+TEST_CASE("a store whose newest checkpoint does not match its log is refused at open", "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  auto store = open_store(db);
+  tlog::MemoryTree mirror;
+  std::int64_t n = 0;
+  append(store, mirror, n, 3);
+  // A checkpoint signed by the same key over more events than the blocks hold (a log cut back).
+  auto forged = ok(tlog::sign_checkpoint(tlog::Checkpoint{store.log_origin(), 5, mirror.root(), {}},
+                                         ok(tlog::make_signer(store.log_origin(), store_test::kSigningSeed))));
+  auto conn = ok(PgConnection::open(db));
+  ok(conn.query("forge", "INSERT INTO keten_tree_checkpoints (at, size, note) VALUES (1, 5, $1)", {forged}));
+  PgStoreOptions o;
+  o.conninfo = db;
+  o.signing_seed = store_test::kSigningSeed;
+  auto refused = PgStore::open(o);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == contracts::ErrorCode::kStorage);
+  CHECK_THAT(refused.error().detail, Contains("the newest checkpoint does not match the stored log"));
+  CHECK_THAT(refused.error().detail, Contains("covers 5 events, the log holds 3"));
+
+  // One over the right size with another root: refused as well.
+  auto wrong_root = ok(tlog::sign_checkpoint(tlog::Checkpoint{store.log_origin(), 2, mirror.root(), {}},
+                                             ok(tlog::make_signer(store.log_origin(), store_test::kSigningSeed))));
+  ok(conn.query("forge", "INSERT INTO keten_tree_checkpoints (at, size, note) VALUES (1, 2, $1)", {wrong_root}));
+  refused = PgStore::open(o);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().detail, Contains("has root"));
+  // The log's tables are append-only.
+  auto edit = conn.query("edit", "DELETE FROM keten_log_blocks");
+  REQUIRE_FALSE(edit);
+  CHECK_THAT(edit.error().detail, Contains("keten_log_blocks is append-only"));
+}
+
+TEST_CASE("a payload sealed under another key reads as unreadable, and the other rows still read", "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  PgStoreOptions o;
+  o.conninfo = db;
+  o.payload_key = store_test::kPayloadKey;
+  auto store = ok(PgStore::open(o));
+  ok(store.begin());
+  const auto seq = ok(store.insert_message(store_test::message("msg-1")));
+  const auto id = ok(store.insert_delivery(seq, "ind"));
+  ok(store.commit());
+  // The raw row holds no plaintext.
+  auto conn = ok(PgConnection::open(db));
+  const auto raw = ok(conn.query("raw", "SELECT encode(payload, 'escape') FROM keten_messages"));
+  CHECK(raw.at(0).at(0).find("Jansen") == std::string::npos);
+
+  o.payload_key = std::string(32, '\x01');
+  auto wrong = ok(PgStore::open(o));
+  const auto content = ok(wrong.find_message_content("msg-1"));
+  REQUIRE(content);
+  CHECK(content->payload.empty());
+  CHECK_THAT(content->unreadable, Contains("msg-1"));
+  const auto outbound = ok(wrong.find_outbound(id));
+  CHECK_FALSE(outbound->unreadable.empty());
+  o.payload_key.clear();
+  auto none = ok(PgStore::open(o));
+  CHECK_THAT(ok(none.find_message_content("msg-1"))->unreadable, Contains("no payload key"));
+}
