@@ -3,6 +3,8 @@
 # rounds, with the same payload size and window (docs/performance.md). Installs what it needs
 # (tools/install-deps.sh --bench), starts a throwaway RabbitMQ on loopback, writes JSON lines,
 # a summary with the ratios, and gnuplot plots into bench/results/, and cleans up after itself.
+# The main comparison also runs Keten with its store on PostgreSQL (system keten-pg: a throwaway
+# PostgreSQL 15 cluster on loopback, fsync and synchronous_commit on, a fresh database per run).
 #
 #   bench/run.sh [--quick] [--rounds N] [--messages N] [--size BYTES] [--window W] [--backlog N]
 #                [--large-store FILE] [--https-messages N]
@@ -78,6 +80,10 @@ echo "[]." > "$tmp/enabled_plugins"
 echo "[]." > "$tmp/advanced.config"
 printf 'listeners.tcp.default = 127.0.0.1:%s\nloopback_users.guest = true\n' "$rabbit_port" > "$tmp/rabbitmq.conf"
 rabbit_pid=""
+pg_dir=""
+pg_bin=${KETEN_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+# PostgreSQL refuses to run as root: as root, the cluster belongs to `nobody`.
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u nobody -- "$@"; else "$@"; fi; }
 
 cleanup() {
   if [ -n "$rabbit_pid" ]; then
@@ -89,6 +95,10 @@ cleanup() {
   for p in $(pgrep -x epmd 2>/dev/null || true); do
     if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "ERL_EPMD_PORT=$ERL_EPMD_PORT"; then kill "$p" 2>/dev/null || true; fi
   done
+  if [ -n "$pg_dir" ]; then
+    as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$pg_dir"
+  fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -111,6 +121,22 @@ if [ -z "$started" ]; then
 fi
 rabbit_version=$(/usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" version 2>/dev/null || echo "?")
 
+# --- a throwaway PostgreSQL for keten-pg: durable settings, loopback only, trust authentication ---
+pg_port=$((port_base + 3))  # +1, +2: RabbitMQ's distribution and epmd ports
+pg_dir=$(mktemp -d /tmp/keten-bench-pg-XXXXXX)
+[ "$(id -u)" = 0 ] && chown nobody "$pg_dir"
+echo "bench: starting PostgreSQL on 127.0.0.1:$pg_port (data in $pg_dir)"
+as_pg "$pg_bin/initdb" -D "$pg_dir/data" -U keten --auth=trust -E UTF8 > "$pg_dir/initdb.out" 2>&1
+as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 \
+  -o "-p $pg_port -k '' -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on" start > /dev/null
+pg_runs=0
+# A fresh database for each keten-pg run; its URI.
+pg_database() {
+  pg_runs=$((pg_runs + 1))
+  "$pg_bin/psql" -q -h 127.0.0.1 -p "$pg_port" -U keten -d postgres -c "CREATE DATABASE bench$pg_runs" >&2
+  echo "postgresql://keten@127.0.0.1:$pg_port/bench$pg_runs?sslmode=disable"
+}
+
 mkdir -p "$out"
 results=$out/results.jsonl
 : > "$results"
@@ -120,6 +146,8 @@ run() {
   local line
   case "$system" in
     keten) line=$(TMPDIR=$tmp "$keten" --log-level warn bench --json "$@") || true ;;
+    keten-pg) line=$(TMPDIR=$tmp "$keten" --log-level warn bench --json --store "$(pg_database)" "$@" |
+                     /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); j["system"]="keten-pg"; print(json.dumps(j))') || true ;;
     raw-zmq) line=$("$raw" --json "$@") || true ;;
     raw-zmq-curve) line=$("$raw" --json --curve "$@") || true ;;
     rabbitmq) line=$("$rabbit" --json --port "$rabbit_port" "$@") || true ;;
@@ -140,7 +168,7 @@ else: print("%8.0f msg/s  p99 %s us%s" % (j.get("throughput",0), j.get("latency_
 echo "bench: main comparison, $rounds alternating rounds of $messages x $size bytes, window $window"
 for r in $(seq 1 "$rounds"); do
   # Alternate the order so drift of the machine (other load, page cache) hits every system alike.
-  if [ $((r % 2)) -eq 1 ]; then order="keten rabbitmq raw-zmq raw-zmq-curve"; else order="raw-zmq-curve raw-zmq rabbitmq keten"; fi
+  if [ $((r % 2)) -eq 1 ]; then order="keten keten-pg rabbitmq raw-zmq raw-zmq-curve"; else order="raw-zmq-curve raw-zmq rabbitmq keten-pg keten"; fi
   for s in $order; do run main "$r" "$s" --messages "$messages" --size "$size" --window "$window"; done
 done
 # The cost floor: CPU per message of work Keten cannot skip, each part alone on this machine (the

@@ -7,7 +7,7 @@ import json
 import statistics
 from collections import defaultdict
 
-SYSTEMS = ["keten", "rabbitmq", "raw-zmq", "raw-zmq-curve"]
+SYSTEMS = ["keten", "keten-pg", "rabbitmq", "raw-zmq", "raw-zmq-curve"]
 
 
 def load(path):
@@ -87,6 +87,11 @@ def main():
     lines.append("")
     lines.append(f"Ratios: throughput Keten/RabbitMQ {fmt(ratio(kt, rt))}, Keten/raw ZeroMQ {fmt(ratio(kt, zt))}; "
                  f"p99 Keten/RabbitMQ {fmt(ratio(kp, rp))}, Keten/raw ZeroMQ {fmt(ratio(kp, zp))}.")
+    kpg = figure("main", "keten-pg", "throughput")
+    if kpg is not None:
+        lines.append(f"Keten on PostgreSQL (keten-pg: the store in a local PostgreSQL 15 with fsync and synchronous_commit on, "
+                     f"one broker, lease and fencing as in production): {fmt(kpg)} msg/s = {fmt(ratio(kpg, kt))}× Keten on SQLite, "
+                     f"{fmt(ratio(kpg, rt))}× RabbitMQ; p99 {fmt(ratio(figure('main', 'keten-pg', 'latency_us.p99'), kp))}× SQLite's.")
     lines.append("Broker CPU and RSS: the Keten broker process (/proc); for raw ZeroMQ both ends and their I/O threads (one process, getrusage); not measured for RabbitMQ.")
     lines.append(f"fsync of 1 KiB on the bench store's filesystem: p50 {fsync.get('p50', 'n/a')} µs, p99 {fsync.get('p99', 'n/a')} µs.")
     lines.append("")

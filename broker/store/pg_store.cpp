@@ -684,4 +684,34 @@ Result<std::optional<Millis>> PgStore::oldest_undelivered(std::string_view recip
   return std::optional<Millis>(int_at(rows->front(), 0));
 }
 
+Result<std::optional<std::string>> PgStore::undelivered_case_at(std::string_view recipient, Millis accepted_at) {
+  auto rows = impl_->query("undelivered case",
+                           "SELECT m.case_ref FROM keten_deliveries d JOIN keten_messages m ON m.seq = d.message_seq"
+                           " WHERE d.recipient = $1 AND d.state IN (0, 1) AND m.accepted_at = $2 AND m.case_ref <> ''"
+                           " ORDER BY d.id LIMIT 1",
+                           {std::string(recipient), std::to_string(accepted_at)});
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(rows->front()[0]));
+}
+
+Result<std::vector<std::int64_t>> PgStore::pending_accepted_before(std::string_view contract, std::uint32_t version,
+                                                                   Millis accepted_before, std::size_t limit) {
+  auto rows = impl_->query("read expired deliveries",
+                           "SELECT d.id FROM keten_deliveries d JOIN keten_messages m ON m.seq = d.message_seq"
+                           " WHERE d.state = 0 AND m.contract = $1 AND m.version = $2 AND m.accepted_at <= $3"
+                           " ORDER BY d.id LIMIT $4",
+                           {std::string(contract), std::to_string(version), std::to_string(accepted_before),
+                            std::to_string(limit)});
+  if (!rows) return rows.error();
+  std::vector<std::int64_t> ids;
+  ids.reserve(rows->size());
+  for (const auto& row : *rows) ids.push_back(int_at(row, 0));
+  return ids;
+}
+
+bool PgStore::connection_lost() const { return impl_->conn.is_broken(); }
+
+ha::PgConnection& PgStore::connection() { return impl_->conn; }
+
 }  // namespace broker::store

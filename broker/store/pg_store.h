@@ -33,6 +33,7 @@
 
 #include "broker/events/event.h"
 #include "broker/ha/epoch.h"
+#include "broker/ha/pg_connection.h"
 #include "broker/store/store.h"
 #include "broker/tlog/merkle.h"
 #include "broker/tlog/note.h"
@@ -98,6 +99,11 @@ class PgStore final : public Store {
   [[nodiscard]] Result<std::vector<std::string>> recipients_with_pending() override;
   [[nodiscard]] Result<std::vector<RecipientBacklog>> backlog() override;
   [[nodiscard]] Result<std::optional<Millis>> oldest_undelivered(std::string_view recipient) override;
+  [[nodiscard]] Result<std::optional<std::string>> undelivered_case_at(std::string_view recipient,
+                                                                       Millis accepted_at) override;
+  [[nodiscard]] Result<std::vector<std::int64_t>> pending_accepted_before(std::string_view contract, std::uint32_t version,
+                                                                         Millis accepted_before,
+                                                                         std::size_t limit) override;
 
   // The log: as Store says. The events of a transaction are written at commit() (or before the
   // next read of the log through this store) as blocks of at most 32 KiB, as SqliteStore does.
@@ -124,6 +130,12 @@ class PgStore final : public Store {
   std::vector<events::LoggedEvent> take_committed_events() override;
 
   // --- the connection ---
+  // True when the last failure was the loss of the connection (is_broken()): a commit that failed
+  // then may have taken effect or not.
+  bool connection_lost() const override;
+  // The connection, for the store's satellite tables (TrackingTables, ProcessedReports on
+  // PostgreSQL), which share its transactions. Nobody else uses it.
+  ha::PgConnection& connection();
   // True once the connection was lost (the statement that met the loss failed).
   bool is_broken() const;
   // Connects again with the same settings (the idle-transaction limit made again) and reloads the

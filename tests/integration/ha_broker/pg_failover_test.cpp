@@ -122,11 +122,12 @@ struct PgChain {
   broker::store::PgStore open_store() {
     broker::store::PgStoreOptions options;
     options.conninfo = pg.conninfo();
-    options.payload_key = h.options().payload_key;
+    REQUIRE(broker::audit::from_hex(h.options().payload_key, options.payload_key));  // hex in the config
     std::string seed;
     REQUIRE(broker::audit::from_hex(signing_seed_hex, seed));
     options.signing_seed = seed;
     auto store = broker::store::PgStore::open(options);
+    INFO((store ? std::string() : store.error().detail));
     REQUIRE(store);
     return std::move(*store);
   }
@@ -134,6 +135,8 @@ struct PgChain {
 
 // Submits from ALPHA and consumes at BRAVO, counting answers and deliveries per message id.
 struct Traffic {
+  Traffic(partner::Client& p, partner::Client& c, std::string id_prefix)
+      : producer(p), consumer(c), prefix(std::move(id_prefix)) {}
   partner::Client& producer;
   partner::Client& consumer;
   std::string prefix;
@@ -254,7 +257,7 @@ TEST_CASE(
   auto b = chain.start("broker-b", chain.endpoint_b);
   auto producer = chain.client("ALPHA");
   auto consumer = chain.client("BRAVO");
-  Traffic traffic{producer, consumer, "pg-kill-"};
+  Traffic traffic(producer, consumer, "pg-kill-");
   constexpr int kMessages = 400;
 
   traffic.pump_until(40, 10, kMessages / 2);
@@ -288,7 +291,7 @@ TEST_CASE("a leader frozen with SIGSTOP while the standby takes over commits not
   auto b = chain.start("broker-b", chain.endpoint_b);
   auto producer = chain.client("ALPHA");
   auto consumer = chain.client("BRAVO");
-  Traffic traffic{producer, consumer, "pg-stop-"};
+  Traffic traffic(producer, consumer, "pg-stop-");
   constexpr int kMessages = 200;
   traffic.pump_until(40, 10, kMessages / 2);
 
@@ -302,11 +305,10 @@ TEST_CASE("a leader frozen with SIGSTOP while the standby takes over commits not
   const auto stopped_at = Clock::now();
   a->signal(SIGSTOP);
   for (int k = 0; k < 10; ++k) {
-    REQUIRE((*frozen_client)
-                ->submit_async(test_support::notice("pg-frozen-" + std::to_string(k)),
-                               [](contracts::Result<contracts::Receipt>) {}));
+    REQUIRE(frozen_client->submit_async(test_support::notice("pg-frozen-" + std::to_string(k)),
+                                        [](contracts::Result<contracts::Receipt>) {}));
   }
-  (void)(*frozen_client)->poll(10ms);
+  (void)frozen_client->poll(10ms);
   while (traffic.next < kMessages) traffic.submit();
   PgChain::await_leading(*b, chain.endpoint_b, 60s);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - stopped_at);
@@ -315,9 +317,9 @@ TEST_CASE("a leader frozen with SIGSTOP while the standby takes over commits not
 
   // A wakes: it finds its lease gone and stops before it writes anything.
   a->signal(SIGCONT);
-  for (int k = 0; k < 50; ++k) (void)(*frozen_client)->poll(20ms);
+  for (int k = 0; k < 50; ++k) (void)frozen_client->poll(20ms);
   REQUIRE(a->wait(60s) == 1);
-  (*frozen_client)->close();
+  frozen_client->close();
   producer.close();
   consumer.close();
   traffic.check_answers(kMessages);
@@ -337,7 +339,7 @@ TEST_CASE("a PostgreSQL restart under load: the leader reconnects and loses noth
   PgChain::await_leading(*a, chain.endpoint_a, 60s);
   auto producer = chain.client("ALPHA");
   auto consumer = chain.client("BRAVO");
-  Traffic traffic{producer, consumer, "pg-restart-"};
+  Traffic traffic(producer, consumer, "pg-restart-");
   constexpr int kMessages = 300;
   traffic.pump_until(40, 10, kMessages / 2);
   for (int k = 0; k < 20; ++k) traffic.submit();
