@@ -6,8 +6,11 @@
 # The main comparison also runs Keten with its store on PostgreSQL (system keten-pg: a throwaway
 # PostgreSQL 15 cluster on loopback, fsync and synchronous_commit on, a fresh database per run).
 #
-#   bench/run.sh [--quick] [--rounds N] [--messages N] [--size BYTES] [--window W] [--backlog N]
-#                [--large-store FILE] [--https-messages N]
+#   bench/run.sh [--quick] [--main-only] [--rounds N] [--messages N] [--size BYTES] [--window W]
+#                [--backlog N] [--large-store FILE] [--https-messages N]
+#
+# --main-only: only the main comparison (Keten on SQLite and on PostgreSQL, RabbitMQ, raw ZeroMQ),
+# without the cost floor, the HTTPS API, the window and rate sweeps.
 #
 # The HTTPS API is measured beside ZeroMQ on one broker per round (bench/https_bench.py: ZeroMQ,
 # HTTPS submits single and in batches of 50, HTTPS long-poll deliveries with one ack each), with
@@ -34,9 +37,11 @@ rates="1000 2000 5000 10000"
 sweep_messages=3000
 rate_seconds=2
 https_messages=3000
+main_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) rounds=1; messages=3000; sweep_messages=1000; rate_seconds=1; https_messages=800; shift ;;
+    --main-only) main_only=1; shift ;;
     --rounds) rounds=$2; shift 2 ;;
     --messages) messages=$2; shift 2 ;;
     --size) size=$2; shift 2 ;;
@@ -171,6 +176,7 @@ for r in $(seq 1 "$rounds"); do
   if [ $((r % 2)) -eq 1 ]; then order="keten keten-pg rabbitmq raw-zmq raw-zmq-curve"; else order="raw-zmq-curve raw-zmq rabbitmq keten-pg keten"; fi
   for s in $order; do run main "$r" "$s" --messages "$messages" --size "$size" --window "$window"; done
 done
+if [ "$main_only" = 0 ]; then
 # The cost floor: CPU per message of work Keten cannot skip, each part alone on this machine (the
 # transport's share comes from the raw-zmq-curve runs above): the intake's work on one Submit, and
 # the store's rows for one delivered message (30 per transaction, as the broker's turns at W=64).
@@ -204,6 +210,8 @@ for rate in $rates; do
     run "rate=$rate" 1 "$s" --messages "$n" --size "$size" --window "$window" --rate "$rate"
   done
 done
+
+fi  # main_only
 
 if [ "$backlog" -gt 0 ]; then
   echo "bench: broker RSS with a backlog of $backlog undelivered messages (no consumer connected)"

@@ -47,7 +47,7 @@ struct BrokerOptions {
   // instances may share one database; one leads, the others wait (docs/high-availability.md).
   std::string store_url;
   std::string instance;                            // name in the leader lease; "" = <host>:<pid>
-  std::chrono::milliseconds lease_ttl{5'000};      // leader lease length (PostgreSQL only)
+  std::chrono::milliseconds lease_ttl{3'000};      // leader lease length (PostgreSQL only)
   std::filesystem::path contracts = "contracts";  // contract-set folder
   std::string secret_key;                         // broker's Curve secret key, Z85
   std::size_t max_message_bytes = 1 << 20;        // bytes; larger frames are rejected unread

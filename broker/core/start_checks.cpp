@@ -15,8 +15,11 @@ contracts::Result<CheckedConfig> check_start_config(const BrokerOptions& options
   }
   auto registry = contracts::ContractRegistry::load(options.contracts, parties);
   if (!registry) return Error{ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + registry.error().detail};
-  // A version the store has served with another text is refused (contract_history.h).
-  auto history = store::read_contract_history(options.store);
+  // A version the store has served with another text is refused (contract_history.h). The
+  // PostgreSQL store keeps no contract history yet (docs/high-availability.md, "Not done yet").
+  auto history = options.store_url.empty() ? store::read_contract_history(options.store)
+                                           : contracts::Result<std::vector<store::ContractText>>(
+                                                 std::vector<store::ContractText>{});
   if (!history) return history.error();
   if (auto r = check_contract_history(*registry, *history); !r) {
     return Error{ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + r.error().detail};
@@ -35,6 +38,17 @@ contracts::Result<CheckedConfig> check_start_config(const BrokerOptions& options
                        ") sets retention " + c.retention.text +
                        ", which is kept by shredding per-case keys wrapped by the payload key; set [broker] "
                        "payload_key (make one with `keten keygen broker --payload`)"};
+    }
+  }
+  // The PostgreSQL store has no per-case keys yet, so it cannot shred a case: a retention period
+  // is refused there rather than silently not kept.
+  if (!options.store_url.empty()) {
+    for (const auto& [key, c] : registry->all()) {
+      if (c.retention.none()) continue;
+      return Error{ErrorCode::kConfig, "store: contract " + c.name + " v" + std::to_string(c.version) + " (" +
+                                           c.path.string() + ") sets retention " + c.retention.text +
+                                           ", which is kept by shredding per-case keys; the PostgreSQL store has "
+                                           "none yet: use the SQLite store for this contract set"};
     }
   }
   auto payload_key = store_payload_key(options, sealed);

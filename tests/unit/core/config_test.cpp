@@ -46,6 +46,26 @@ TEST_CASE("config keeps defaults for keys not given", "[core][config]") {
   CHECK(options->sync_full);
 }
 
+TEST_CASE("a postgresql:// store is a database URI, not a path, and takes an instance name and a lease ttl",
+          "[core][config]") {
+  test_support::TempDir dir;
+  const std::string url = "postgresql://keten@db.example:5432/keten?sslmode=verify-full";
+  auto options = broker::core::load_config(write(
+      dir, "[broker]\nstore = \"" + url + "\"\ninstance = \"broker-a\"\nlease_ttl_ms = 2500\nsecret_key = \"" +
+               std::string(kKeyA) + "\"\n"));
+  REQUIRE(options);
+  CHECK(options->store_url == url);
+  CHECK(options->instance == "broker-a");
+  CHECK(options->lease_ttl == std::chrono::milliseconds(2500));
+  auto sqlite = broker::core::load_config(write(dir, minimal()));
+  REQUIRE(sqlite);
+  CHECK(sqlite->store_url.empty());
+  CHECK(sqlite->lease_ttl == std::chrono::milliseconds(3000));
+  auto too_short = broker::core::load_config(write(dir, minimal() + "lease_ttl_ms = 10\n"));
+  REQUIRE_FALSE(too_short);
+  CHECK(too_short.error().detail.find("lease_ttl_ms") != std::string::npos);
+}
+
 TEST_CASE("config errors name the key and the place", "[core][config]") {
   test_support::TempDir dir;
   struct Case {

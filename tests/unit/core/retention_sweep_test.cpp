@@ -218,6 +218,20 @@ TEST_CASE("a retention without a payload key is refused at start, naming the con
   CHECK(with_key);
 }
 
+TEST_CASE("a retention on a PostgreSQL store is refused at start, naming the contract: it could not be kept",
+          "[core][retention][config]") {
+  test_support::TempDir dir;
+  broker::core::BrokerOptions options;
+  options.contracts = contracts_with_retention(dir);
+  options.store_url = "postgresql://keten@127.0.0.1:1/none";  // never connected: the check comes first
+  options.payload_key = std::string(64, 'a');
+  auto checked = broker::core::check_start_config(options);
+  REQUIRE_FALSE(checked);
+  CHECK(checked.error().code == contracts::ErrorCode::kConfig);
+  CHECK_THAT(checked.error().detail,
+             Contains("test.notice v1") && Contains("retention PT10S") && Contains("PostgreSQL store"));
+}
+
 TEST_CASE("a sweep its turn could not run (the store held by another writer) is retried a minute later, not every turn",
           "[core][retention]") {
   test_support::TempDir dir;
