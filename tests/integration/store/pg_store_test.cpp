@@ -302,3 +302,29 @@ TEST_CASE("a payload sealed under another key reads as unreadable, and the other
   auto none = ok(PgStore::open(o));
   CHECK_THAT(ok(none.find_message_content("msg-1"))->unreadable, Contains("no payload key"));
 }
+
+TEST_CASE("the database has the tables, indexes and triggers docs/store-format.md lists under On PostgreSQL",
+          "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  auto store = open_store(db);
+  auto conn = ok(PgConnection::open(db));
+  auto names = [&](const std::string& sql) {
+    std::vector<std::string> out;
+    for (const auto& row : ok(conn.query("names", sql))) out.push_back(row.at(0));
+    return out;
+  };
+  CHECK(names("SELECT tablename FROM pg_tables WHERE tablename LIKE 'keten\\_%' ORDER BY tablename COLLATE \"C\"") ==
+        std::vector<std::string>{"keten_deliveries", "keten_log_blocks", "keten_log_case_blocks",
+                                 "keten_log_tree_nodes", "keten_messages", "keten_meta", "keten_tree_checkpoints"});
+  CHECK(names("SELECT indexname FROM pg_indexes WHERE tablename LIKE 'keten\\_%' AND indexname NOT LIKE '%pkey'"
+              " AND indexname NOT LIKE '%\\_key' ORDER BY indexname COLLATE \"C\"") ==
+        std::vector<std::string>{"keten_deliveries_dead_by_recipient", "keten_deliveries_open_by_recipient",
+                                 "keten_deliveries_open_by_state", "keten_messages_by_case"});
+  CHECK(names("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname COLLATE \"C\"") ==
+        std::vector<std::string>{"keten_log_blocks_append_only", "keten_log_case_blocks_append_only",
+                                 "keten_log_tree_nodes_append_only", "keten_tree_checkpoints_append_only"});
+  CHECK(names("SELECT column_name FROM information_schema.columns WHERE table_name = 'keten_log_blocks'"
+              " ORDER BY ordinal_position") ==
+        std::vector<std::string>{"first_seq", "count", "first_at", "last_at", "events"});
+  CHECK(names("SELECT key FROM keten_meta ORDER BY key") == std::vector<std::string>{"log_id", "schema_version"});
+}
