@@ -328,3 +328,30 @@ TEST_CASE("the database has the tables, indexes and triggers docs/store-format.m
         std::vector<std::string>{"first_seq", "count", "first_at", "last_at", "events"});
   CHECK(names("SELECT key FROM keten_meta ORDER BY key") == std::vector<std::string>{"log_id", "schema_version"});
 }
+
+TEST_CASE("a transaction left idle past the limit (a frozen leader) is ended by the server and leaves nothing",
+          "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  PgStoreOptions o;
+  o.conninfo = db;
+  o.signing_seed = store_test::kSigningSeed;
+  o.idle_transaction_limit = std::chrono::milliseconds(300);
+  auto store = ok(PgStore::open(o));
+  ok(store.begin());
+  ok(store.insert_message(store_test::message("msg-1")));
+  ok(store.append_event(store_test::delivered(1)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'000));  // frozen, holding the write lock
+  // Meanwhile another instance is not held up for longer than the limit.
+  auto other = open_store(db);
+  ok(other.append_event(store_test::delivered(2)));
+  auto commit = store.commit();
+  REQUIRE_FALSE(commit);
+  INFO(commit.error().detail);
+  store.rollback();
+  CHECK(count_rows(db, "keten_messages") == 0);
+  CHECK(count_rows(db, "keten_log_blocks") == 1);
+  // The next transaction reconnects and continues after the other instance's event.
+  ok(store.begin());
+  CHECK(ok(store.append_event(store_test::delivered(3))) == 2);
+  ok(store.commit());
+}
