@@ -344,7 +344,10 @@ Result<void> PgStore::begin() {
 
 Result<void> PgStore::commit() {
   Impl& s = *impl_;
-  if (s.conn.is_broken() || !s.conn.in_transaction()) return storage_error("commit", "no transaction is open");
+  if (s.conn.is_broken()) {
+    return storage_error("commit", "the connection to PostgreSQL was lost; the transaction is gone (roll back)");
+  }
+  if (!s.conn.in_transaction()) return storage_error("commit", "no transaction is open");
   if (auto r = s.write_block(); !r) return r;
   const bool sign = s.wrote_in_transaction && s.signer;
   if (sign) {

@@ -355,3 +355,21 @@ TEST_CASE("a transaction left idle past the limit (a frozen leader) is ended by 
   CHECK(ok(store.append_event(store_test::delivered(3))) == 2);
   ok(store.commit());
 }
+
+TEST_CASE("commit() after a failed statement fails instead of reporting PostgreSQL's silent rollback as a commit",
+          "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  auto store = open_store(db);
+  ok(store.begin());
+  ok(store.insert_message(store_test::message("msg-1")));
+  ok(store.commit());
+  ok(store.begin());
+  ok(store.insert_message(store_test::message("msg-2")));
+  REQUIRE_FALSE(store.insert_message(store_test::message("msg-1")));  // a duplicate id: the transaction aborts
+  auto commit = store.commit();
+  REQUIRE_FALSE(commit);
+  CHECK_THAT(commit.error().detail, Contains("a statement of the transaction failed"));
+  store.rollback();
+  CHECK_FALSE(ok(store.find_message("msg-2")));
+  CHECK(count_rows(db, "keten_messages") == 1);
+}
