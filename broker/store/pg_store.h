@@ -116,7 +116,9 @@ class PgStore final : public Store {
   LogHead log_head() const override;
   // Levels 8, 16, ... are stored (keten_log_tree_nodes); a node in between is folded from at most
   // 128 of them, a node below level 8 from the leaves of its 256-event tile, hashed from the
-  // events' bytes. Caches the tiles it read; the tree's size is fixed at its first read.
+  // events' bytes. Caches the tiles it read; the tree's size is fixed at its first read: this
+  // store's tree inside a transaction, else the log's size in the database then (so a standby proves
+  // events against a checkpoint the leader signed after the standby's last begin()).
   tlog::NodeReader tree_reader() override;
   const std::string& log_origin() const override;
   std::optional<tlog::NoteVerifier> checkpoint_verifier() const override;

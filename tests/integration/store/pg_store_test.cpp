@@ -148,6 +148,10 @@ TEST_CASE("a new leader on the same database continues the log: seq, tree and a 
   REQUIRE_FALSE(late);
   CHECK_THAT(late.error().detail, StartsWith("fenced:"));
   CHECK(ok(b_unfenced.read_events(304, 10)).size() == 2);
+  // The standby that opened at 303 proves the new leader's event 305 against its checkpoint.
+  const auto inclusion = ok(tlog::inclusion_proof(304, after.size, b_unfenced.tree_reader()));
+  const auto leaf = tlog::leaf_hash(events::encode_event(ok(b_unfenced.read_events(305, 1)).at(0).event));
+  ok(tlog::verify_inclusion(304, after.size, leaf, inclusion, after.root));
 }
 
 TEST_CASE("begin() sees what another instance appended since, and the tree and seqs continue from there",
