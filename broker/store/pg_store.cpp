@@ -266,6 +266,28 @@ Result<void> PgStore::Impl::ensure_schema() {
   return {};
 }
 
+Result<void> PgStore::Impl::check_payload_key() {
+  if (payload_key.empty()) return {};
+  auto check = make_key_check(payload_key);
+  if (!check) return check.error();
+  // The first open with a key records it; a race between two first opens keeps one record.
+  if (auto r =
+          query("check payload key",
+                "INSERT INTO keten_meta (key, value) VALUES ('payload_key_check', $1) ON CONFLICT (key) DO NOTHING",
+                {*check});
+      !r) {
+    return r.error();
+  }
+  auto stored = query("check payload key", "SELECT value FROM keten_meta WHERE key = 'payload_key_check'");
+  if (!stored) return stored.error();
+  if (stored->empty() || !key_check_opens(payload_key, stored->front()[0])) {
+    return storage_error("open postgresql store",
+                         "payload_key does not open the store's key check (keten_meta payload_key_check): not the key "
+                         "this store's payloads are sealed with");
+  }
+  return {};
+}
+
 void PgStore::Impl::forget_transaction() {
   uncommitted.clear();
   unwritten_kept.clear();
@@ -293,6 +315,7 @@ Result<PgStore> PgStore::open(const PgStoreOptions& options) {
   impl->idle_limit = options.idle_transaction_limit;
   if (auto r = impl->configure_session(); !r) return r.error();
   if (auto r = impl->ensure_schema(); !r) return r.error();
+  if (auto r = impl->check_payload_key(); !r) return r.error();
   if (!options.signing_seed.empty()) {
     auto signer = tlog::make_signer(impl->origin, options.signing_seed);
     if (!signer) return storage_error("open postgresql store (signing key)", signer.error().detail);

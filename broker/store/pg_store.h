@@ -61,7 +61,8 @@ class PgStore final : public Store {
   // Connects, creates the tables when absent (under a transaction-scoped advisory lock, so
   // instances starting together do not race; the log's origin is drawn then), limits idle
   // transactions, and loads the log's tree. kStorage when the server cannot be reached, the payload
-  // key has the wrong size, or the newest checkpoint does not match the stored log (its size above
+  // key has the wrong size or is not the one the store's first keyed open recorded
+  // (keten_meta payload_key_check), or the newest checkpoint does not match the stored log (its size above
   // the log's, its root not the tree's at that size, or, with a signing key, its signature).
   [[nodiscard]] static Result<PgStore> open(const PgStoreOptions& options);
 

@@ -279,7 +279,8 @@ TEST_CASE("a store whose newest checkpoint does not match its log is refused at 
   CHECK_THAT(edit.error().detail, Contains("keten_log_blocks is append-only"));
 }
 
-TEST_CASE("a payload sealed under another key reads as unreadable, and the other rows still read", "[pg_store]") {
+TEST_CASE("another payload key is refused at open, and a payload that does not open reads as unreadable",
+          "[pg_store]") {
   const std::string db = store_test::fresh_database();
   PgStoreOptions o;
   o.conninfo = db;
@@ -288,23 +289,33 @@ TEST_CASE("a payload sealed under another key reads as unreadable, and the other
   ok(store.begin());
   const auto seq = ok(store.insert_message(store_test::message("msg-1")));
   const auto id = ok(store.insert_delivery(seq, "ind"));
+  ok(store.insert_message(store_test::message("msg-2")));
   ok(store.commit());
-  // The raw row holds no plaintext.
+  // The raw rows hold no plaintext.
   auto conn = ok(PgConnection::open(db));
-  const auto raw = ok(conn.query("raw", "SELECT encode(payload, 'escape') FROM keten_messages"));
-  CHECK(raw.at(0).at(0).find("Jansen") == std::string::npos);
+  for (const auto& row : ok(conn.query("raw", "SELECT encode(payload, 'escape') FROM keten_messages"))) {
+    CHECK(row.at(0).find("Jansen") == std::string::npos);
+  }
 
   o.payload_key = std::string(32, '\x01');
-  auto wrong = ok(PgStore::open(o));
-  const auto content = ok(wrong.find_message_content("msg-1"));
+  auto wrong = PgStore::open(o);
+  REQUIRE_FALSE(wrong);
+  CHECK_THAT(wrong.error().detail, Contains("not the key this store's payloads are sealed with"));
+
+  // A row altered behind the store's back: that payload is unreadable, the others still read.
+  ok(conn.query("alter",
+                "UPDATE keten_messages SET payload = set_byte(payload, 30, get_byte(payload, 30) # 1)"
+                " WHERE message_id = 'msg-1'"));
+  const auto content = ok(store.find_message_content("msg-1"));
   REQUIRE(content);
   CHECK(content->payload.empty());
   CHECK_THAT(content->unreadable, Contains("msg-1"));
-  const auto outbound = ok(wrong.find_outbound(id));
-  CHECK_FALSE(outbound->unreadable.empty());
+  CHECK_FALSE(ok(store.find_outbound(id))->unreadable.empty());
+  CHECK(ok(store.find_message_content("msg-2"))->payload == store_test::message("x").payload);
+  // Without a key, every sealed payload says why it cannot be read.
   o.payload_key.clear();
   auto none = ok(PgStore::open(o));
-  CHECK_THAT(ok(none.find_message_content("msg-1"))->unreadable, Contains("no payload key"));
+  CHECK_THAT(ok(none.find_message_content("msg-2"))->unreadable, Contains("no payload key"));
 }
 
 TEST_CASE("the database has the tables, indexes and triggers docs/store-format.md lists under On PostgreSQL",
