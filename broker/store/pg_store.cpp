@@ -321,9 +321,14 @@ Result<PgStore> PgStore::open(const PgStoreOptions& options) {
     if (!signer) return storage_error("open postgresql store (signing key)", signer.error().detail);
     impl->signer = std::move(*signer);
   }
-  if (auto r = impl->load_tree(/*force=*/true); !r) return r.error();
+  // The tree and the newest checkpoint from one snapshot: another instance committing in between
+  // would otherwise leave a checkpoint over more events than the tree just loaded.
+  if (auto r = impl->query("open: snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !r) return r.error();
+  auto loaded = impl->load_tree(/*force=*/true);
+  if (loaded) loaded = impl->check_newest_checkpoint();
+  if (auto r = impl->query("open: end snapshot", loaded ? "COMMIT" : "ROLLBACK"); !r && loaded) return r.error();
+  if (!loaded) return loaded.error();
   impl->tree_at_begin = impl->tree;
-  if (auto r = impl->check_newest_checkpoint(); !r) return r.error();
   log().info("postgresql store opened origin={} events={} fenced_epoch={}", impl->origin, impl->tree.size(),
              options.epoch ? std::to_string(options.epoch->value) : std::string("none"));
   return PgStore(std::move(impl));

@@ -388,3 +388,70 @@ TEST_CASE("commit() after a failed statement fails instead of reporting PostgreS
   CHECK_FALSE(ok(store.find_message("msg-2")));
   CHECK(count_rows(db, "keten_messages") == 1);
 }
+
+TEST_CASE(
+    "two instances appending at once never interleave inside a transaction, and every checkpoint extends the last",
+    "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  constexpr int kTransactions = 25, kPerTransaction = 4;
+  std::vector<std::string> errors(2);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {
+      PgStoreOptions o;
+      o.conninfo = db;
+      o.signing_seed = store_test::kSigningSeed;
+      auto store = PgStore::open(o);
+      if (!store) {
+        errors[w] = store.error().detail;
+        return;
+      }
+      for (int t = 0; t < kTransactions && errors[w].empty(); ++t) {
+        auto step = [&]() -> contracts::Result<void> {
+          if (auto r = store->begin(); !r) return r;
+          for (int i = 0; i < kPerTransaction; ++i) {
+            // delivery_id: writer, transaction and position, to check the grouping afterwards.
+            auto seq = store->append_event(store_test::delivered(w * 100'000 + t * 100 + i));
+            if (!seq) return seq.error();
+          }
+          return store->commit();
+        };
+        if (auto r = step(); !r) {
+          store->rollback();
+          errors[w] = r.error().detail;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(errors[0] == "");
+  CHECK(errors[1] == "");
+
+  auto reader = open_store(db);
+  const auto all = ok(reader.read_events(1, 1'000));
+  REQUIRE(all.size() == 2 * kTransactions * kPerTransaction);
+  tlog::MemoryTree mirror;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CHECK(all[i].seq == i + 1);
+    mirror.append(events::encode_event(all[i].event));
+    // Each transaction's events are consecutive: positions 0..3 of one writer's transaction.
+    CHECK(all[i].event.delivery_id % 100 == static_cast<std::int64_t>(i % kPerTransaction));
+    if (i % kPerTransaction != 0) CHECK(all[i].event.delivery_id == all[i - 1].event.delivery_id + 1);
+  }
+  CHECK(reader.log_head().hash == contracts::hex_of(mirror.root()));
+  const auto notes = ok(reader.read_tree_checkpoints());
+  REQUIRE(notes.size() == 2 * kTransactions);
+  const auto verifier = *reader.checkpoint_verifier();
+  auto tree = reader.tree_reader();
+  tlog::Checkpoint previous;
+  for (const auto& note : notes) {
+    const auto cp = ok(tlog::open_checkpoint(note, verifier));
+    CHECK(cp.root == ok(mirror.root_at(cp.size)));
+    if (previous.size > 0) {
+      REQUIRE(cp.size > previous.size);
+      ok(tlog::verify_consistency(previous.size, cp.size, previous.root, cp.root,
+                                  ok(tlog::consistency_proof(previous.size, cp.size, tree))));
+    }
+    previous = cp;
+  }
+}
