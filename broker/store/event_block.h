@@ -1,5 +1,6 @@
 #pragma once
-// Private to broker_store: the bytes of one handover-log block (docs/store-format.md,
+// Private to the store libraries (broker_store, and broker_store_pg, which writes the same
+// blocks on PostgreSQL): the bytes of one handover-log block (docs/store-format.md,
 // "log_blocks"): the canonical encoded events of one transaction, each preceded by its length as
 // a 4-byte big-endian integer, in seq order. Pure functions.
 

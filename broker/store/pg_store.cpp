@@ -266,6 +266,28 @@ Result<void> PgStore::Impl::ensure_schema() {
   return {};
 }
 
+Result<void> PgStore::Impl::check_payload_key() {
+  if (payload_key.empty()) return {};
+  auto check = make_key_check(payload_key);
+  if (!check) return check.error();
+  // The first open with a key records it; a race between two first opens keeps one record.
+  if (auto r =
+          query("check payload key",
+                "INSERT INTO keten_meta (key, value) VALUES ('payload_key_check', $1) ON CONFLICT (key) DO NOTHING",
+                {*check});
+      !r) {
+    return r.error();
+  }
+  auto stored = query("check payload key", "SELECT value FROM keten_meta WHERE key = 'payload_key_check'");
+  if (!stored) return stored.error();
+  if (stored->empty() || !key_check_opens(payload_key, stored->front()[0])) {
+    return storage_error("open postgresql store",
+                         "payload_key does not open the store's key check (keten_meta payload_key_check): not the key "
+                         "this store's payloads are sealed with");
+  }
+  return {};
+}
+
 void PgStore::Impl::forget_transaction() {
   uncommitted.clear();
   unwritten_kept.clear();
@@ -293,14 +315,20 @@ Result<PgStore> PgStore::open(const PgStoreOptions& options) {
   impl->idle_limit = options.idle_transaction_limit;
   if (auto r = impl->configure_session(); !r) return r.error();
   if (auto r = impl->ensure_schema(); !r) return r.error();
+  if (auto r = impl->check_payload_key(); !r) return r.error();
   if (!options.signing_seed.empty()) {
     auto signer = tlog::make_signer(impl->origin, options.signing_seed);
     if (!signer) return storage_error("open postgresql store (signing key)", signer.error().detail);
     impl->signer = std::move(*signer);
   }
-  if (auto r = impl->load_tree(/*force=*/true); !r) return r.error();
+  // The tree and the newest checkpoint from one snapshot: another instance committing in between
+  // would otherwise leave a checkpoint over more events than the tree just loaded.
+  if (auto r = impl->query("open: snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !r) return r.error();
+  auto loaded = impl->load_tree(/*force=*/true);
+  if (loaded) loaded = impl->check_newest_checkpoint();
+  if (auto r = impl->query("open: end snapshot", loaded ? "COMMIT" : "ROLLBACK"); !r && loaded) return r.error();
+  if (!loaded) return loaded.error();
   impl->tree_at_begin = impl->tree;
-  if (auto r = impl->check_newest_checkpoint(); !r) return r.error();
   log().info("postgresql store opened origin={} events={} fenced_epoch={}", impl->origin, impl->tree.size(),
              options.epoch ? std::to_string(options.epoch->value) : std::string("none"));
   return PgStore(std::move(impl));
@@ -344,7 +372,10 @@ Result<void> PgStore::begin() {
 
 Result<void> PgStore::commit() {
   Impl& s = *impl_;
-  if (s.conn.is_broken() || !s.conn.in_transaction()) return storage_error("commit", "no transaction is open");
+  if (s.conn.is_broken()) {
+    return storage_error("commit", "the connection to PostgreSQL was lost; the transaction is gone (roll back)");
+  }
+  if (!s.conn.in_transaction()) return storage_error("commit", "no transaction is open");
   if (auto r = s.write_block(); !r) return r;
   const bool sign = s.wrote_in_transaction && s.signer;
   if (sign) {

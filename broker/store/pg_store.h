@@ -62,7 +62,8 @@ class PgStore final : public Store {
   // Connects, creates the tables when absent (under a transaction-scoped advisory lock, so
   // instances starting together do not race; the log's origin is drawn then), limits idle
   // transactions, and loads the log's tree. kStorage when the server cannot be reached, the payload
-  // key has the wrong size, or the newest checkpoint does not match the stored log (its size above
+  // key has the wrong size or is not the one the store's first keyed open recorded
+  // (keten_meta payload_key_check), or the newest checkpoint does not match the stored log (its size above
   // the log's, its root not the tree's at that size, or, with a signing key, its signature).
   [[nodiscard]] static Result<PgStore> open(const PgStoreOptions& options);
 
@@ -122,7 +123,9 @@ class PgStore final : public Store {
   LogHead log_head() const override;
   // Levels 8, 16, ... are stored (keten_log_tree_nodes); a node in between is folded from at most
   // 128 of them, a node below level 8 from the leaves of its 256-event tile, hashed from the
-  // events' bytes. Caches the tiles it read; the tree's size is fixed at its first read.
+  // events' bytes. Caches the tiles it read; the tree's size is fixed at its first read: this
+  // store's tree inside a transaction, else the log's size in the database then (so a standby proves
+  // events against a checkpoint the leader signed after the standby's last begin()).
   tlog::NodeReader tree_reader() override;
   const std::string& log_origin() const override;
   std::optional<tlog::NoteVerifier> checkpoint_verifier() const override;

@@ -82,6 +82,9 @@ struct PgStore::Impl {
   // pg_store.cpp
   [[nodiscard]] contracts::Result<void> configure_session();
   [[nodiscard]] contracts::Result<void> ensure_schema();
+  // With a payload key: records it (keten_meta payload_key_check, seal.h's make_key_check) at the
+  // first open with one, and refuses another key at later opens.
+  [[nodiscard]] contracts::Result<void> check_payload_key();
   void forget_transaction();  // the open transaction's log state, dropped (rollback, lost session)
 
   // pg_store_log.cpp

@@ -476,7 +476,17 @@ tlog::NodeReader PgStore::tree_reader() {
   Impl* s = impl_.get();
   return [s, cache, size](unsigned level, std::uint64_t index) -> Result<tlog::Hash> {
     if (auto r = s->write_block(); !r) return r.error();
-    if (!*size) *size = s->tree.size();
+    if (!*size) {
+      std::uint64_t n = s->tree.size();
+      // Outside a transaction, the log as the database has it now: what another instance (the
+      // leader) committed since, so that its newer checkpoints can be proven against.
+      if (!s->conn.is_broken() && !s->conn.in_transaction()) {
+        auto stored = s->stored_size();
+        if (!stored) return stored.error();
+        n = std::max(n, *stored);
+      }
+      *size = n;
+    }
     return s->read_node(*cache, level, index, **size);
   };
 }

@@ -148,6 +148,10 @@ TEST_CASE("a new leader on the same database continues the log: seq, tree and a 
   REQUIRE_FALSE(late);
   CHECK_THAT(late.error().detail, StartsWith("fenced:"));
   CHECK(ok(b_unfenced.read_events(304, 10)).size() == 2);
+  // The standby that opened at 303 proves the new leader's event 305 against its checkpoint.
+  const auto inclusion = ok(tlog::inclusion_proof(304, after.size, b_unfenced.tree_reader()));
+  const auto leaf = tlog::leaf_hash(events::encode_event(ok(b_unfenced.read_events(305, 1)).at(0).event));
+  ok(tlog::verify_inclusion(304, after.size, leaf, inclusion, after.root));
 }
 
 TEST_CASE("begin() sees what another instance appended since, and the tree and seqs continue from there",
@@ -275,7 +279,8 @@ TEST_CASE("a store whose newest checkpoint does not match its log is refused at 
   CHECK_THAT(edit.error().detail, Contains("keten_log_blocks is append-only"));
 }
 
-TEST_CASE("a payload sealed under another key reads as unreadable, and the other rows still read", "[pg_store]") {
+TEST_CASE("another payload key is refused at open, and a payload that does not open reads as unreadable",
+          "[pg_store]") {
   const std::string db = store_test::fresh_database();
   PgStoreOptions o;
   o.conninfo = db;
@@ -284,21 +289,169 @@ TEST_CASE("a payload sealed under another key reads as unreadable, and the other
   ok(store.begin());
   const auto seq = ok(store.insert_message(store_test::message("msg-1")));
   const auto id = ok(store.insert_delivery(seq, "ind"));
+  ok(store.insert_message(store_test::message("msg-2")));
   ok(store.commit());
-  // The raw row holds no plaintext.
+  // The raw rows hold no plaintext.
   auto conn = ok(PgConnection::open(db));
-  const auto raw = ok(conn.query("raw", "SELECT encode(payload, 'escape') FROM keten_messages"));
-  CHECK(raw.at(0).at(0).find("Jansen") == std::string::npos);
+  for (const auto& row : ok(conn.query("raw", "SELECT encode(payload, 'escape') FROM keten_messages"))) {
+    CHECK(row.at(0).find("Jansen") == std::string::npos);
+  }
 
   o.payload_key = std::string(32, '\x01');
-  auto wrong = ok(PgStore::open(o));
-  const auto content = ok(wrong.find_message_content("msg-1"));
+  auto wrong = PgStore::open(o);
+  REQUIRE_FALSE(wrong);
+  CHECK_THAT(wrong.error().detail, Contains("not the key this store's payloads are sealed with"));
+
+  // A row altered behind the store's back: that payload is unreadable, the others still read.
+  ok(conn.query("alter",
+                "UPDATE keten_messages SET payload = set_byte(payload, 30, get_byte(payload, 30) # 1)"
+                " WHERE message_id = 'msg-1'"));
+  const auto content = ok(store.find_message_content("msg-1"));
   REQUIRE(content);
   CHECK(content->payload.empty());
   CHECK_THAT(content->unreadable, Contains("msg-1"));
-  const auto outbound = ok(wrong.find_outbound(id));
-  CHECK_FALSE(outbound->unreadable.empty());
+  CHECK_FALSE(ok(store.find_outbound(id))->unreadable.empty());
+  CHECK(ok(store.find_message_content("msg-2"))->payload == store_test::message("x").payload);
+  // Without a key, every sealed payload says why it cannot be read.
   o.payload_key.clear();
   auto none = ok(PgStore::open(o));
-  CHECK_THAT(ok(none.find_message_content("msg-1"))->unreadable, Contains("no payload key"));
+  CHECK_THAT(ok(none.find_message_content("msg-2"))->unreadable, Contains("no payload key"));
+}
+
+TEST_CASE("the database has the tables, indexes and triggers docs/store-format.md lists under On PostgreSQL",
+          "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  auto store = open_store(db);
+  auto conn = ok(PgConnection::open(db));
+  auto names = [&](const std::string& sql) {
+    std::vector<std::string> out;
+    for (const auto& row : ok(conn.query("names", sql))) out.push_back(row.at(0));
+    return out;
+  };
+  CHECK(names("SELECT tablename FROM pg_tables WHERE tablename LIKE 'keten\\_%' ORDER BY tablename COLLATE \"C\"") ==
+        std::vector<std::string>{"keten_deliveries", "keten_log_blocks", "keten_log_case_blocks",
+                                 "keten_log_tree_nodes", "keten_messages", "keten_meta", "keten_tree_checkpoints"});
+  CHECK(names("SELECT indexname FROM pg_indexes WHERE tablename LIKE 'keten\\_%' AND indexname NOT LIKE '%pkey'"
+              " AND indexname NOT LIKE '%\\_key' ORDER BY indexname COLLATE \"C\"") ==
+        std::vector<std::string>{"keten_deliveries_dead_by_recipient", "keten_deliveries_open_by_recipient",
+                                 "keten_deliveries_open_by_state", "keten_messages_by_case"});
+  CHECK(names("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname COLLATE \"C\"") ==
+        std::vector<std::string>{"keten_log_blocks_append_only", "keten_log_case_blocks_append_only",
+                                 "keten_log_tree_nodes_append_only", "keten_tree_checkpoints_append_only"});
+  CHECK(names("SELECT column_name FROM information_schema.columns WHERE table_name = 'keten_log_blocks'"
+              " ORDER BY ordinal_position") ==
+        std::vector<std::string>{"first_seq", "count", "first_at", "last_at", "events"});
+  CHECK(names("SELECT key FROM keten_meta ORDER BY key") == std::vector<std::string>{"log_id", "schema_version"});
+}
+
+TEST_CASE("a transaction left idle past the limit (a frozen leader) is ended by the server and leaves nothing",
+          "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  PgStoreOptions o;
+  o.conninfo = db;
+  o.signing_seed = store_test::kSigningSeed;
+  o.idle_transaction_limit = std::chrono::milliseconds(300);
+  auto store = ok(PgStore::open(o));
+  ok(store.begin());
+  ok(store.insert_message(store_test::message("msg-1")));
+  ok(store.append_event(store_test::delivered(1)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'000));  // frozen, holding the write lock
+  // Meanwhile another instance is not held up for longer than the limit.
+  auto other = open_store(db);
+  ok(other.append_event(store_test::delivered(2)));
+  auto commit = store.commit();
+  REQUIRE_FALSE(commit);
+  INFO(commit.error().detail);
+  store.rollback();
+  CHECK(count_rows(db, "keten_messages") == 0);
+  CHECK(count_rows(db, "keten_log_blocks") == 1);
+  // The next transaction reconnects and continues after the other instance's event.
+  ok(store.begin());
+  CHECK(ok(store.append_event(store_test::delivered(3))) == 2);
+  ok(store.commit());
+}
+
+TEST_CASE("commit() after a failed statement fails instead of reporting PostgreSQL's silent rollback as a commit",
+          "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  auto store = open_store(db);
+  ok(store.begin());
+  ok(store.insert_message(store_test::message("msg-1")));
+  ok(store.commit());
+  ok(store.begin());
+  ok(store.insert_message(store_test::message("msg-2")));
+  REQUIRE_FALSE(store.insert_message(store_test::message("msg-1")));  // a duplicate id: the transaction aborts
+  auto commit = store.commit();
+  REQUIRE_FALSE(commit);
+  CHECK_THAT(commit.error().detail, Contains("a statement of the transaction failed"));
+  store.rollback();
+  CHECK_FALSE(ok(store.find_message("msg-2")));
+  CHECK(count_rows(db, "keten_messages") == 1);
+}
+
+TEST_CASE(
+    "two instances appending at once never interleave inside a transaction, and every checkpoint extends the last",
+    "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  constexpr int kTransactions = 25, kPerTransaction = 4;
+  std::vector<std::string> errors(2);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {
+      PgStoreOptions o;
+      o.conninfo = db;
+      o.signing_seed = store_test::kSigningSeed;
+      auto store = PgStore::open(o);
+      if (!store) {
+        errors[w] = store.error().detail;
+        return;
+      }
+      for (int t = 0; t < kTransactions && errors[w].empty(); ++t) {
+        auto step = [&]() -> contracts::Result<void> {
+          if (auto r = store->begin(); !r) return r;
+          for (int i = 0; i < kPerTransaction; ++i) {
+            // delivery_id: writer, transaction and position, to check the grouping afterwards.
+            auto seq = store->append_event(store_test::delivered(w * 100'000 + t * 100 + i));
+            if (!seq) return seq.error();
+          }
+          return store->commit();
+        };
+        if (auto r = step(); !r) {
+          store->rollback();
+          errors[w] = r.error().detail;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(errors[0] == "");
+  CHECK(errors[1] == "");
+
+  auto reader = open_store(db);
+  const auto all = ok(reader.read_events(1, 1'000));
+  REQUIRE(all.size() == 2 * kTransactions * kPerTransaction);
+  tlog::MemoryTree mirror;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CHECK(all[i].seq == i + 1);
+    mirror.append(events::encode_event(all[i].event));
+    // Each transaction's events are consecutive: positions 0..3 of one writer's transaction.
+    CHECK(all[i].event.delivery_id % 100 == static_cast<std::int64_t>(i % kPerTransaction));
+    if (i % kPerTransaction != 0) CHECK(all[i].event.delivery_id == all[i - 1].event.delivery_id + 1);
+  }
+  CHECK(reader.log_head().hash == contracts::hex_of(mirror.root()));
+  const auto notes = ok(reader.read_tree_checkpoints());
+  REQUIRE(notes.size() == 2 * kTransactions);
+  const auto verifier = *reader.checkpoint_verifier();
+  auto tree = reader.tree_reader();
+  tlog::Checkpoint previous;
+  for (const auto& note : notes) {
+    const auto cp = ok(tlog::open_checkpoint(note, verifier));
+    CHECK(cp.root == ok(mirror.root_at(cp.size)));
+    if (previous.size > 0) {
+      REQUIRE(cp.size > previous.size);
+      ok(tlog::verify_consistency(previous.size, cp.size, previous.root, cp.root,
+                                  ok(tlog::consistency_proof(previous.size, cp.size, tree))));
+    }
+    previous = cp;
+  }
 }
