@@ -135,16 +135,25 @@ int serve(const ServeArgs& args) {
   }
   std::optional<broker::core::Leadership> leadership;
   if (!options->store_url.empty()) {
+    // A configuration that cannot start must not take the lease from a standby that could.
+    if (auto checked = broker::core::check_start_config(*options); !checked) {
+      std::cerr << "keten serve: " << checked.error().detail << "\n";
+      return kExitUsage;
+    }
     if (auto exit = lead(*options, leadership)) return *exit;
   }
   auto broker = broker::core::Broker::start(*options, std::move(leadership));
   if (!broker) {
     std::cerr << "keten serve: " << broker.error().detail << "\n";
+    // Another instance took the lease over while this one started (PostgreSQL): as when it is
+    // lost while serving.
+    if (broker.error().detail.find("fenced:") != std::string::npos) return kExitFailed;
     // A store that is refused at start (damaged, emptied, not a Keten store, served by another
     // broker) is for the operator to fix, as a bad configuration is: exit 2, as docs/cli.md says.
     return exit_code(broker.error().code, Peer::kSelf);
   }
   g_running = broker->get();
+  if (g_stop_waiting.load()) g_running->stop();  // a stop signal that came while it started
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGINT, on_stop_signal);
   // The endpoint line is for scripts that bound port `*` (tests, the demo).

@@ -159,6 +159,7 @@ struct Broker::Impl {
   std::unique_ptr<Intake> intake;         // decodes and validates the next batch while this one is stored
   contracts::RateLimitedLog checkpoint_errors{kRepeatedErrorInterval};
   contracts::RateLimitedLog store_errors{kRepeatedErrorInterval};
+  bool state_stale = false;  // load_state() failed: read it again before the next turn's work
 
   Impl(BrokerOptions o, std::unique_ptr<store::Store> s, store::SqliteStore* sq, store::TrackingTables t,
        store::ProcessedReports p, contracts::ContractRegistry r, SensitiveByContract sens,
@@ -188,9 +189,12 @@ struct Broker::Impl {
   }
 
   // Rebuilds what the loop keeps in memory beside the store: the consent register, the backlog
-  // counts and the norm timer. At start, and after a rolled-back transaction.
+  // counts and the norm timer. At start, and after a rolled-back transaction. All or nothing: when
+  // a read fails (the database gone) the old state stays and `state_stale` says it must be read
+  // again before anything is delivered (a consent register left empty would deliver medical data
+  // redacted to a partner whose consent holds).
   Result<void> load_state() {
-    consents.clear();
+    policy::ConsentRegister fresh;
     auto ids = tables.message_ids_of({std::string(policy::kConsentRegistered), std::string(policy::kConsentWithdrawn)});
     if (!ids) return ids.error();
     for (const auto& id : *ids) {
@@ -202,14 +206,17 @@ struct Broker::Impl {
         continue;
       }
       const auto& h = (*m)->header;
-      if (auto r = consents.apply(h.contract, id, h.case_ref, (*m)->payload, (*m)->accepted_at); !r) {
+      if (auto r = fresh.apply(h.contract, id, h.case_ref, (*m)->payload, (*m)->accepted_at); !r) {
         log().warn("consent message not applied message_id={} detail={}", id, r.error().detail);
       }
     }
     auto counts = tables.backlog_counts();
     if (!counts) return counts.error();
+    if (auto r = norms.load(); !r) return r;
+    consents = std::move(fresh);
     backlog.reset(std::move(*counts));
-    return norms.load();
+    state_stale = false;
+    return {};
   }
 
   // The scheduled quality report, submitted on behalf of report_producer like any message.
@@ -488,7 +495,10 @@ struct Broker::Impl {
     std::vector<AckSlot> ack_slots;
     std::vector<Outgoing> deliveries;
     Result<void> status;
-    if (auto r = store.begin(); !r) {
+    if (state_stale) status = load_state();  // nothing is handled or delivered on a stale state
+    if (!status) {
+      // the failure path below answers (or not) and retries next turn
+    } else if (auto r = store.begin(); !r) {
       status = r;
     } else {
       for (const auto& [routing_id, refused] : unreachable) {
@@ -511,6 +521,7 @@ struct Broker::Impl {
         status = norms.on_progress(p.message_id, p.contract, p.version, now);
       }
       if (status && norms.due(now)) status = norms.tick(now);
+      if (status && leadership) status = leadership->keep();
       if (status) {
         auto commit_started = std::chrono::steady_clock::now();
         status = store.commit();
@@ -524,10 +535,12 @@ struct Broker::Impl {
       ops->metrics().set("keten_cases_on_hold", {}, static_cast<double>(retention->cases_on_hold()));
     }
 
-    if (!status && status.error().detail.rfind("fenced:", 0) == 0) {
+    if (!status && (status.error().detail.rfind("fenced:", 0) == 0 ||
+                    status.error().detail.rfind("leadership lost:", 0) == 0)) {
       // Another instance leads now: this one answers nothing more and stops. Its clients move to
       // the new leader and resubmit what was not answered (docs/high-availability.md).
-      return Error{ErrorCode::kStorage, "leadership lost: " + status.error().detail};
+      const auto& detail = status.error().detail;
+      return Error{ErrorCode::kStorage, detail.rfind("leadership lost:", 0) == 0 ? detail : "leadership lost: " + detail};
     }
     if (!status) {
       // Nothing of this turn is durable: every submit in it is refused with kStorage, nothing is
@@ -568,7 +581,10 @@ struct Broker::Impl {
           store.rollback();
         }
       }
-      if (auto r = load_state(); !r) log().error("reloading state after a failed commit: {}", r.error().detail);
+      if (auto r = load_state(); !r) {
+        state_stale = true;
+        log().error("reloading state after a failed commit: {}", r.error().detail);
+      }
     } else if (auto held = store_errors.clear()) {
       log().info("store failures ended{}", contracts::suppressed_field(*held));
     }

@@ -31,9 +31,12 @@ void log_notice(void* /*arg*/, const char* message) { log().debug("postgresql no
 }  // namespace
 
 contracts::Result<PgConnection> PgConnection::open(const std::string& conninfo) {
-  // connect_timeout first, then the caller's string expanded: its own settings win.
-  const char* keys[] = {"connect_timeout", "dbname", nullptr};
-  const char* values[] = {"5", conninfo.c_str(), nullptr};
+  // Defaults first, then the caller's string expanded: its own settings win. TCP keepalives and a
+  // user timeout so that a cut network fails a statement within about ten seconds instead of
+  // leaving the caller blocked in libpq (a leader's loop, a standby's lease).
+  const char* keys[] = {"connect_timeout",  "keepalives",       "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "tcp_user_timeout", "dbname",          nullptr};
+  const char* values[] = {"5", "1", "5", "2", "3", "10000", conninfo.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return contracts::Error{ErrorCode::kStorage, "postgresql connect: out of memory"};
   if (PQstatus(conn) != CONNECTION_OK) {

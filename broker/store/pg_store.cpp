@@ -136,6 +136,18 @@ const char* const kSchema[] = {
     " FOR EACH ROW EXECUTE FUNCTION keten_append_only()",
     "CREATE OR REPLACE TRIGGER keten_tree_checkpoints_append_only BEFORE UPDATE OR DELETE ON keten_tree_checkpoints"
     " FOR EACH ROW EXECUTE FUNCTION keten_append_only()",
+    // The tables beside the messages (TrackingTables and ProcessedReports on PostgreSQL:
+    // tracking_pg.cpp, processed_reports_pg.cpp), made here under the same lock.
+    "CREATE TABLE IF NOT EXISTS keten_norm_keys (pointer text NOT NULL, case_key text NOT NULL,"
+    " message_id text NOT NULL, contract text NOT NULL, accepted_at bigint NOT NULL,"
+    " PRIMARY KEY (pointer, case_key, message_id))",
+    "CREATE TABLE IF NOT EXISTS keten_norm_watch (message_id text PRIMARY KEY, due_at bigint NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS keten_norm_watch_by_due ON keten_norm_watch (due_at)",
+    "CREATE TABLE IF NOT EXISTS keten_norm_recorded (key text PRIMARY KEY,"
+    " state smallint NOT NULL CHECK (state IN (1, 2)))",
+    "CREATE INDEX IF NOT EXISTS keten_messages_by_contract ON keten_messages (contract, seq)",
+    "CREATE TABLE IF NOT EXISTS keten_processed_reports (delivery_id bigint PRIMARY KEY,"
+    " outcome smallint NOT NULL CHECK (outcome = 1 OR outcome = 2), at bigint NOT NULL, log_seq bigint NOT NULL)",
     "INSERT INTO keten_meta (key, value) VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING",
 };
 
@@ -232,6 +244,11 @@ PgStore::Impl::~Impl() {
 
 Result<void> PgStore::Impl::configure_session() {
   if (auto r = ha::limit_idle_transactions(conn, idle_limit); !r) return r;
+  // A lock held by a frozen writer of another instance (the advisory write lock, a row) is waited
+  // for at most this long: the statement fails and the turn is refused instead of hanging.
+  if (auto r = query("set lock_timeout", "SET lock_timeout = " + std::to_string(idle_limit.count())); !r) {
+    return r.error();
+  }
   // from_bytea reads the hex form, whatever the server's default.
   if (auto r = query("set bytea_output", "SET bytea_output = 'hex'"); !r) return r.error();
   return {};
@@ -728,12 +745,12 @@ Result<std::optional<std::string>> PgStore::undelivered_case_at(std::string_view
 
 Result<std::vector<std::int64_t>> PgStore::pending_accepted_before(std::string_view contract, std::uint32_t version,
                                                                    Millis accepted_before, std::size_t limit) {
-  auto rows = impl_->query("read expired deliveries",
-                           "SELECT d.id FROM keten_deliveries d JOIN keten_messages m ON m.seq = d.message_seq"
-                           " WHERE d.state = 0 AND m.contract = $1 AND m.version = $2 AND m.accepted_at <= $3"
-                           " ORDER BY d.id LIMIT $4",
-                           {std::string(contract), std::to_string(version), std::to_string(accepted_before),
-                            std::to_string(limit)});
+  auto rows = impl_->query(
+      "read expired deliveries",
+      "SELECT d.id FROM keten_deliveries d JOIN keten_messages m ON m.seq = d.message_seq"
+      " WHERE d.state = 0 AND m.contract = $1 AND m.version = $2 AND m.accepted_at <= $3"
+      " ORDER BY d.id LIMIT $4",
+      {std::string(contract), std::to_string(version), std::to_string(accepted_before), std::to_string(limit)});
   if (!rows) return rows.error();
   std::vector<std::int64_t> ids;
   ids.reserve(rows->size());

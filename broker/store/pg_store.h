@@ -102,9 +102,9 @@ class PgStore final : public Store {
   [[nodiscard]] Result<std::optional<Millis>> oldest_undelivered(std::string_view recipient) override;
   [[nodiscard]] Result<std::optional<std::string>> undelivered_case_at(std::string_view recipient,
                                                                        Millis accepted_at) override;
-  [[nodiscard]] Result<std::vector<std::int64_t>> pending_accepted_before(std::string_view contract, std::uint32_t version,
-                                                                         Millis accepted_before,
-                                                                         std::size_t limit) override;
+  [[nodiscard]] Result<std::vector<std::int64_t>> pending_accepted_before(std::string_view contract,
+                                                                          std::uint32_t version, Millis accepted_before,
+                                                                          std::size_t limit) override;
 
   // The log: as Store says. The events of a transaction are written at commit() (or before the
   // next read of the log through this store) as blocks of at most 32 KiB, as SqliteStore does.

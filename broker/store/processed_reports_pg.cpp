@@ -50,15 +50,8 @@ class PgProcessed final : public ProcessedReports::Impl {
 }  // namespace
 
 Result<ProcessedReports> ProcessedReports::open(PgStore& store) {
-  ha::PgConnection& conn = store.connection();
-  if (auto r = conn.query("create keten_processed_reports",
-                          "CREATE TABLE IF NOT EXISTS keten_processed_reports (delivery_id bigint PRIMARY KEY,"
-                          " outcome smallint NOT NULL CHECK (outcome = 1 OR outcome = 2), at bigint NOT NULL,"
-                          " log_seq bigint NOT NULL)");
-      !r) {
-    return r.error();
-  }
-  return ProcessedReports(std::make_unique<PgProcessed>(conn));
+  // The table is PgStore's (made at its open).
+  return ProcessedReports(std::make_unique<PgProcessed>(store.connection()));
 }
 
 }  // namespace broker::store

@@ -14,17 +14,6 @@ namespace {
 using contracts::Error;
 using contracts::ErrorCode;
 
-const char* const kTrackingSchema[] = {
-    "CREATE TABLE IF NOT EXISTS keten_norm_keys (pointer text NOT NULL, case_key text NOT NULL,"
-    " message_id text NOT NULL, contract text NOT NULL, accepted_at bigint NOT NULL,"
-    " PRIMARY KEY (pointer, case_key, message_id))",
-    "CREATE TABLE IF NOT EXISTS keten_norm_watch (message_id text PRIMARY KEY, due_at bigint NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS keten_norm_watch_by_due ON keten_norm_watch (due_at)",
-    "CREATE TABLE IF NOT EXISTS keten_norm_recorded (key text PRIMARY KEY,"
-    " state smallint NOT NULL CHECK (state IN (1, 2)))",
-    "CREATE INDEX IF NOT EXISTS keten_messages_by_contract ON keten_messages (contract, seq)",
-};
-
 std::int64_t to_i64(const std::string& text) {
   std::int64_t v = 0;
   std::from_chars(text.data(), text.data() + text.size(), v);
@@ -45,7 +34,7 @@ class PgTracking final : public TrackingTables::Impl {
   Result<std::vector<NormKey>> keys(std::string_view pointer, std::string_view stored_value) override {
     auto rows = conn_.query("read norm keys",
                             "SELECT contract, message_id, accepted_at FROM keten_norm_keys"
-                            " WHERE pointer = $1 AND case_key = $2 ORDER BY accepted_at, message_id",
+                            " WHERE pointer = $1 AND case_key = $2 ORDER BY accepted_at, message_id COLLATE \"C\"",
                             {std::string(pointer), std::string(stored_value)});
     if (!rows) return rows.error();
     std::vector<NormKey> out;
@@ -153,6 +142,15 @@ Result<std::string> load_hash_key(ha::PgConnection& conn, std::string_view paylo
   auto key = norm_hash_key(*stored, payload_key);
   if (!key) return key.error();
   if (key->new_sealed_hex.empty()) return std::move(key->key);
+  // SQLite hashes rows written before the store had a payload key (tracking.cpp); this backend
+  // does not, so such rows, which would never match again, are refused rather than missed.
+  auto plain = conn.query("open tracking tables (plaintext norm keys)", "SELECT 1 FROM keten_norm_keys LIMIT 1");
+  if (!plain) return plain.error();
+  if (!plain->empty()) {
+    return Error{ErrorCode::kStorage,
+                 "open tracking tables (norm hash key): the store's norm keys were written without a payload key; a "
+                 "PostgreSQL store cannot be given one later"};
+  }
   auto inserted = conn.query("open tracking tables (store norm hash key)",
                              "INSERT INTO keten_meta (key, value) VALUES ('norm_hash_key', $1)"
                              " ON CONFLICT (key) DO NOTHING RETURNING key",
@@ -169,13 +167,22 @@ Result<std::string> load_hash_key(ha::PgConnection& conn, std::string_view paylo
 }  // namespace
 
 Result<TrackingTables> TrackingTables::open(PgStore& store, std::string_view payload_key) {
+  // The tables are PgStore's (made at its open). The hash key is read, or made and stored, in a
+  // transaction of its own (fenced, as every write of a leader) unless the caller has one open.
   ha::PgConnection& conn = store.connection();
-  for (const char* sql : kTrackingSchema) {
-    if (auto r = conn.query("create tracking tables", sql); !r) return r.error();
+  const bool own = !conn.in_transaction();
+  if (own) {
+    if (auto r = store.begin(); !r) return r.error();
   }
   auto impl = std::make_unique<PgTracking>(conn);
   auto key = load_hash_key(conn, payload_key);
-  if (!key) return key.error();
+  if (key && own) {
+    if (auto r = store.commit(); !r) key = r.error();
+  }
+  if (!key) {
+    if (own) store.rollback();
+    return key.error();
+  }
   impl->hash_key = std::move(*key);
   return TrackingTables(std::move(impl));
 }

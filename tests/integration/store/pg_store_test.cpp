@@ -330,11 +330,14 @@ TEST_CASE("the database has the tables, indexes and triggers docs/store-format.m
   };
   CHECK(names("SELECT tablename FROM pg_tables WHERE tablename LIKE 'keten\\_%' ORDER BY tablename COLLATE \"C\"") ==
         std::vector<std::string>{"keten_deliveries", "keten_log_blocks", "keten_log_case_blocks",
-                                 "keten_log_tree_nodes", "keten_messages", "keten_meta", "keten_tree_checkpoints"});
+                                 "keten_log_tree_nodes", "keten_messages", "keten_meta", "keten_norm_keys",
+                                 "keten_norm_recorded", "keten_norm_watch", "keten_processed_reports",
+                                 "keten_tree_checkpoints"});
   CHECK(names("SELECT indexname FROM pg_indexes WHERE tablename LIKE 'keten\\_%' AND indexname NOT LIKE '%pkey'"
               " AND indexname NOT LIKE '%\\_key' ORDER BY indexname COLLATE \"C\"") ==
         std::vector<std::string>{"keten_deliveries_dead_by_recipient", "keten_deliveries_open_by_recipient",
-                                 "keten_deliveries_open_by_state", "keten_messages_by_case"});
+                                 "keten_deliveries_open_by_state", "keten_messages_by_case",
+                                 "keten_messages_by_contract", "keten_norm_watch_by_due"});
   CHECK(names("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname COLLATE \"C\"") ==
         std::vector<std::string>{"keten_log_blocks_append_only", "keten_log_case_blocks_append_only",
                                  "keten_log_tree_nodes_append_only", "keten_tree_checkpoints_append_only"});

@@ -194,3 +194,16 @@ TEST_CASE("a delivery reported processed is found by its id, and a second report
   store.rollback();
   CHECK(ok(reports.find(7))->outcome == contracts::ProcessedOutcome::kRefused);
 }
+
+TEST_CASE("a PostgreSQL store whose norm keys were stored in clear refuses a payload key later, saying why",
+          "[store][pg_store]") {
+  auto b = make_backend("postgresql");
+  auto tables = open_tracking(*b.store, {});
+  ok(b.store->begin());
+  ok(tables.add_key("/v_number", "V-1", NormKey{"departure.scheduled", "m-1", 1'000}));
+  ok(b.store->commit());
+  auto keyed = b.open_again({store_test::kPayloadKey, {}});
+  auto refused = TrackingTables::open(dynamic_cast<broker::store::PgStore&>(*keyed), store_test::kPayloadKey);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().detail, Catch::Matchers::Contains("written without a payload key"));
+}
