@@ -30,8 +30,7 @@ namespace broker::core {
 
 // Checks and logs `report` from a connection of `partner`: the seq of its `processed` event, a
 // refusal as above, or kStorage when the store failed (the caller rolls back).
-[[nodiscard]] contracts::Result<std::uint64_t> record_processed(store::Store& store,
-                                                                store::ProcessedReports& reports,
+[[nodiscard]] contracts::Result<std::uint64_t> record_processed(store::Store& store, store::ProcessedReports& reports,
                                                                 const std::string& partner,
                                                                 const contracts::Processed& report,
                                                                 contracts::Millis now);
