@@ -198,7 +198,12 @@ void add_options(CLI::App* app, BenchArgs* args) {
   app->add_option("--store", args->store,
                   "Bench broker's store file, used in place (e.g. one filled by bench/fill_store), or a "
                   "postgresql:// URI of an empty database; default a new file")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            if (bench::is_postgres_url(value)) return std::string();
+            return CLI::ExistingFile(value);
+          },
+          "FILE|URI"));
   app->add_option("--producer-profile", args->producer_profile, "Target a running broker: the producer's profile");
   app->add_option("--consumer-profile", args->consumer_profile, "Target a running broker: the consumer's profile");
   app->add_option("--endpoint", args->endpoint, "With the profiles: override their broker endpoint");

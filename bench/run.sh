@@ -134,12 +134,12 @@ echo "bench: starting PostgreSQL on 127.0.0.1:$pg_port (data in $pg_dir)"
 as_pg "$pg_bin/initdb" -D "$pg_dir/data" -U keten --auth=trust -E UTF8 > "$pg_dir/initdb.out" 2>&1
 as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 \
   -o "-p $pg_port -k '' -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on" start > /dev/null
-pg_runs=0
-# A fresh database for each keten-pg run; its URI.
+# A fresh database for each keten-pg run; its URI. (Called in a command substitution, a subshell:
+# the name must not depend on a counter kept in a variable.)
 pg_database() {
-  pg_runs=$((pg_runs + 1))
-  "$pg_bin/psql" -q -h 127.0.0.1 -p "$pg_port" -U keten -d postgres -c "CREATE DATABASE bench$pg_runs" >&2
-  echo "postgresql://keten@127.0.0.1:$pg_port/bench$pg_runs?sslmode=disable"
+  local name="bench_$(date +%s%N)"
+  "$pg_bin/psql" -q -h 127.0.0.1 -p "$pg_port" -U keten -d postgres -c "CREATE DATABASE $name" >&2
+  echo "postgresql://keten@127.0.0.1:$pg_port/$name?sslmode=disable"
 }
 
 mkdir -p "$out"
@@ -240,7 +240,7 @@ echo "bench: summary"
 /usr/bin/python3 "$root/bench/summarize.py" "$results" "$out" \
   --machine "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)" \
   --rabbitmq "$rabbit_version" --cores "$(nproc)"
-if command -v gnuplot >/dev/null; then
+if [ "$main_only" = 0 ] && command -v gnuplot >/dev/null; then
   (cd "$out" && gnuplot "$root/bench/plots.gp")
   echo "bench: plots in $out/throughput_vs_window.png and $out/p99_vs_rate.png"
 fi

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <cstring>
 #include <memory>
 #include <utility>
 
@@ -48,12 +49,14 @@ contracts::Result<PgConnection> PgConnection::open(const std::string& conninfo) 
   return PgConnection(conn);
 }
 
-PgConnection::PgConnection(PgConnection&& other) noexcept : conn_(std::exchange(other.conn_, nullptr)) {}
+PgConnection::PgConnection(PgConnection&& other) noexcept
+    : conn_(std::exchange(other.conn_, nullptr)), prepared_(std::move(other.prepared_)) {}
 
 PgConnection& PgConnection::operator=(PgConnection&& other) noexcept {
   if (this != &other) {
     if (conn_ != nullptr) PQfinish(conn_);
     conn_ = std::exchange(other.conn_, nullptr);
+    prepared_ = std::move(other.prepared_);
   }
   return *this;
 }
@@ -62,13 +65,40 @@ PgConnection::~PgConnection() {
   if (conn_ != nullptr) PQfinish(conn_);
 }
 
+contracts::Result<std::string> PgConnection::prepared_name(const std::string& what, const std::string& sql,
+                                                           int params) {
+  constexpr std::size_t kMaxPrepared = 256;
+  if (auto it = prepared_.find(sql); it != prepared_.end()) return it->second;
+  std::size_t start = sql.find_first_not_of(" \n");
+  auto starts_with = [&](const char* word) { return sql.compare(start, std::strlen(word), word) == 0; };
+  if (start == std::string::npos || prepared_.size() >= kMaxPrepared ||
+      !(starts_with("SELECT") || starts_with("INSERT") || starts_with("UPDATE") || starts_with("DELETE") ||
+        starts_with("WITH"))) {
+    return std::string();
+  }
+  std::string name = "keten_" + std::to_string(prepared_.size() + 1);
+  std::unique_ptr<PGresult, decltype(&PQclear)> res(PQprepare(conn_, name.c_str(), sql.c_str(), params, nullptr),
+                                                    &PQclear);
+  if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+    const char* message = res ? PQresultErrorMessage(res.get()) : nullptr;
+    if (message == nullptr || *message == '\0') message = PQerrorMessage(conn_);
+    return contracts::Error{ErrorCode::kStorage, what + ": " + one_line(message)};
+  }
+  prepared_.emplace(sql, name);
+  return name;
+}
+
 contracts::Result<std::vector<PgRow>> PgConnection::query(const std::string& what, const std::string& sql,
                                                           const std::vector<std::string>& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p.c_str());
+  auto name = prepared_name(what, sql, static_cast<int>(values.size()));
+  if (!name) return name.error();
+  const int n_params = static_cast<int>(values.size());
   std::unique_ptr<PGresult, decltype(&PQclear)> res(
-      PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0),
+      name->empty() ? PQexecParams(conn_, sql.c_str(), n_params, nullptr, values.data(), nullptr, nullptr, 0)
+                    : PQexecPrepared(conn_, name->c_str(), n_params, values.data(), nullptr, nullptr, 0),
       &PQclear);
   if (!res) return contracts::Error{ErrorCode::kStorage, what + ": " + one_line(PQerrorMessage(conn_))};
   const ExecStatusType status = PQresultStatus(res.get());
@@ -103,6 +133,7 @@ bool PgConnection::transaction_failed() const {
 }
 
 contracts::Result<void> PgConnection::reconnect() {
+  prepared_.clear();  // a new session has none
   PQreset(conn_);
   if (PQstatus(conn_) != CONNECTION_OK) {
     return contracts::Error{ErrorCode::kStorage, "postgresql reconnect: " + one_line(PQerrorMessage(conn_))};

@@ -5,6 +5,7 @@
 // Threading: one thread at a time (libpq connections are not shared). Movable, not copyable.
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "contracts/error.h"
@@ -28,7 +29,9 @@ class PgConnection {
   ~PgConnection();
 
   // Runs one statement with $1.. parameters as text; returns its rows (none for commands).
-  // Error: "<what>: <libpq message>".
+  // Error: "<what>: <libpq message>". A SELECT, INSERT, UPDATE, DELETE or WITH statement is
+  // prepared on the session the first time its text is run and executed as prepared from then on
+  // (the server parses and plans it once); at most 256 texts are kept, and reconnect() forgets them.
   [[nodiscard]] contracts::Result<std::vector<PgRow>> query(const std::string& what, const std::string& sql,
                                                             const std::vector<std::string>& params = {});
   // True once libpq reports the connection lost (server restart, network): call reconnect().
@@ -46,7 +49,12 @@ class PgConnection {
 
  private:
   explicit PgConnection(pg_conn* conn) : conn_(conn) {}
+  // The name of `sql`'s prepared statement, preparing it first; "" when it is not to be prepared
+  // (another kind of statement, or the cache is full). An error when preparing it failed.
+  [[nodiscard]] contracts::Result<std::string> prepared_name(const std::string& what, const std::string& sql,
+                                                             int params);
   pg_conn* conn_ = nullptr;
+  std::unordered_map<std::string, std::string> prepared_;  // statement text -> prepared name
 };
 
 }  // namespace broker::ha
