@@ -428,7 +428,7 @@ int resend(const LogArgs& args) {
 }
 
 void add_source(CLI::App* app, LogArgs& args, bool bundle_allowed) {
-  auto* store = app->add_option("--store", args.store, "The broker's SQLite store (opened read-only)");
+  auto* store = app->add_option("--store", args.store, "The broker's SQLite store, or a postgresql:// URI for verify, prove, consistency and export --tree (opened read-only)");
   if (bundle_allowed) {
     auto* bundle = app->add_option("--bundle", args.bundle, "An export bundle (JSON Lines) instead of a store");
     store->excludes(bundle);

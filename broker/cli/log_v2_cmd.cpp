@@ -2,6 +2,7 @@
 // broker::audit::LogSource; open_source() is the one place that knows where it comes from.
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "broker/audit/verify_v2.h"
 #include "broker/cli/command.h"
 #include "broker/cli/log_v2.h"
+#include "broker/store/pg_store.h"
 #include "broker/store/sqlite_store.h"
 #include "broker/tlog/base64.h"
 #include "contracts/envelope.h"
@@ -40,7 +42,7 @@ Result<std::string> read_file(const std::string& path, const std::string& what) 
 
 // A v2 log and what the tools need of it beside the LogSource.
 struct OpenLog {
-  std::unique_ptr<broker::store::SqliteStore> store;  // a --store, opened read-only; `source` reads it
+  std::unique_ptr<broker::store::Store> store;  // a --store, opened read-only; `source` reads it
   std::unique_ptr<broker::audit::LogSource> source;
   broker::audit::BundleV2 case_bundle;  // scope "case": verified on its own, not a LogSource
   bool is_case = false;
@@ -48,10 +50,47 @@ struct OpenLog {
   std::string vkey;  // the key the source states, if any
 };
 
+// The checkpoints a source reads: all, or (`latest_only`) only the newest (a store signs one per
+// commit; a case's proofs need only the newest, and reading them all would cost as much as the log
+// is long).
+std::function<Result<std::vector<std::string>>()> checkpoints_of(broker::store::Store* s, bool latest_only) {
+  if (!latest_only) return [s] { return s->read_tree_checkpoints(); };
+  return [s]() -> Result<std::vector<std::string>> {
+    auto note = s->latest_checkpoint_note();
+    if (!note) return note.error();
+    if (!*note) return std::vector<std::string>{};
+    return std::vector<std::string>{std::move(**note)};
+  };
+}
+
+// A store in PostgreSQL (a postgresql:// URI), read-only: its events (decoded and encoded again:
+// decode_event refuses non-canonical bytes, so these are the stored bytes), case index, signed
+// tree checkpoints and stored subtree hashes.
+Result<OpenLog> open_postgres_source(const std::string& url, bool latest_only) {
+  broker::store::PgStoreOptions options;
+  options.conninfo = url;
+  options.read_only = true;
+  auto store = broker::store::PgStore::open(options);
+  if (!store) return Error{ErrorCode::kConfig, "store " + url + ": " + store.error().detail};
+  OpenLog log;
+  log.store = std::make_unique<broker::store::PgStore>(std::move(*store));
+  broker::store::Store* s = log.store.get();
+  broker::audit::LogCallbacks calls;
+  calls.read_events = [s](std::uint64_t from, std::size_t limit) { return s->read_events(from, limit); };
+  calls.read_case_events = [s](std::string_view case_ref) { return s->read_case_events(case_ref); };
+  calls.read_started_events = [s] { return s->read_started_events(); };
+  calls.read_checkpoints = checkpoints_of(s, latest_only);
+  calls.node_reader = [s] { return std::optional<broker::tlog::NodeReader>(s->tree_reader()); };
+  log.source = std::make_unique<broker::audit::CallbackLogSource>(std::move(calls));
+  log.origin = s->log_origin();
+  return log;
+}
+
 // A store, read-only: its events, case index, signed tree checkpoints and stored subtree hashes.
 // `latest_only`: of the checkpoints only the newest (a store signs one per commit; a case's proofs
 // need only the newest, and reading them all would cost as much as the log is long).
 Result<OpenLog> open_store_source(const std::string& path, bool latest_only = false) {
+  if (broker::store::is_postgres_url(path)) return open_postgres_source(path, latest_only);
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return Error{ErrorCode::kConfig, "store " + path + " does not exist"};
   broker::store::StoreOptions options;
@@ -61,21 +100,12 @@ Result<OpenLog> open_store_source(const std::string& path, bool latest_only = fa
   if (!store) return Error{ErrorCode::kConfig, "store " + path + ": " + store.error().detail};
   OpenLog log;
   log.store = std::make_unique<broker::store::SqliteStore>(std::move(*store));
-  broker::store::SqliteStore* s = log.store.get();
+  auto* s = static_cast<broker::store::SqliteStore*>(log.store.get());
   broker::audit::LogCallbacks calls;
   calls.read_events = [s](std::uint64_t from, std::size_t limit) { return s->read_events(from, limit); };
   calls.read_case_entries = [s](std::string_view case_ref) { return s->read_case_entries(case_ref); };
   calls.read_start_entries = [s] { return s->read_start_entries(); };
-  if (latest_only) {
-    calls.read_checkpoints = [s]() -> Result<std::vector<std::string>> {
-      auto note = s->latest_checkpoint_note();
-      if (!note) return note.error();
-      if (!*note) return std::vector<std::string>{};
-      return std::vector<std::string>{std::move(**note)};
-    };
-  } else {
-    calls.read_checkpoints = [s] { return s->read_tree_checkpoints(); };
-  }
+  calls.read_checkpoints = checkpoints_of(s, latest_only);
   calls.node_reader = [s] { return std::optional<broker::tlog::NodeReader>(s->tree_reader()); };
   log.source = std::make_unique<broker::audit::CallbackLogSource>(std::move(calls));
   log.origin = s->log_origin();
@@ -320,9 +350,10 @@ Result<broker::audit::ProvenCase> log_v2_case(const LogV2Args& args) {
 }
 
 Result<bool> has_chain_checkpoints(const std::string& path) {
+  if (broker::store::is_postgres_url(path)) return false;  // the schema-4 chain was never kept there
   auto log = open_store_source(path, true);
   if (!log) return log.error();
-  auto checkpoints = log->store->read_checkpoints();
+  auto checkpoints = static_cast<broker::store::SqliteStore&>(*log->store).read_checkpoints();
   if (!checkpoints) return checkpoints.error();
   return !checkpoints->empty();
 }

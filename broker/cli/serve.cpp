@@ -16,6 +16,7 @@
 #include "broker/core/leadership.h"
 #include "broker/core/start_checks.h"
 #include "broker/http_api/http_api.h"
+#include "broker/store/pg_store.h"
 #include "broker/transport/router_socket.h"
 #include "contracts/registry.h"
 
@@ -97,7 +98,7 @@ int serve(const ServeArgs& args) {
     return kExitUsage;
   }
   if (!args.listen.empty()) options->listen = args.listen;
-  if (args.store.rfind("postgresql://", 0) == 0 || args.store.rfind("postgres://", 0) == 0) {
+  if (broker::store::is_postgres_url(args.store)) {
     options->store_url = args.store;
   } else if (!args.store.empty()) {
     options->store = args.store;

@@ -6,6 +6,7 @@
 
 #include "broker/audit/signing.h"
 #include "broker/ops/http_server.h"
+#include "broker/store/pg_store.h"
 #include "contracts/keys.h"
 #include "contracts/toml_file.h"
 
@@ -96,7 +97,7 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
   if (!r.string(t, "broker", "store", store, false)) return false;
   if (!r.string(t, "broker", "contracts", contracts_dir, false)) return false;
   if (!r.key(t, "broker", "secret_key", o.secret_key)) return false;
-  if (store.rfind("postgresql://", 0) == 0 || store.rfind("postgres://", 0) == 0) {
+  if (store::is_postgres_url(store)) {
     o.store_url = store;
   } else if (!store.empty()) {
     o.store = r.resolve(store);

@@ -283,6 +283,29 @@ Result<void> PgStore::Impl::ensure_schema() {
   return {};
 }
 
+Result<void> PgStore::Impl::read_schema() {
+  if (auto r = query("open read-only", "SET default_transaction_read_only = on"); !r) return r.error();
+  auto tables = query("open read-only", "SELECT to_regclass('keten_meta') IS NOT NULL");
+  if (!tables) return tables.error();
+  if (tables->empty() || tables->front()[0] != "t") {
+    return storage_error("open postgresql store", "the database holds no Keten store (no keten_meta table)");
+  }
+  auto rows = query("open read-only", "SELECT key, value FROM keten_meta WHERE key IN ('log_id', 'payload_key_check')");
+  if (!rows) return rows.error();
+  std::string check;
+  for (const auto& row : *rows) {
+    if (row[0] == "log_id") origin = "keten/" + row[1];
+    if (row[0] == "payload_key_check") check = row[1];
+  }
+  if (origin.empty()) return storage_error("open postgresql store", "keten_meta has no log_id");
+  if (!payload_key.empty() && !check.empty() && !key_check_opens(payload_key, check)) {
+    return storage_error("open postgresql store",
+                         "payload_key does not open the store's key check (keten_meta payload_key_check): not the key "
+                         "this store's payloads are sealed with");
+  }
+  return {};
+}
+
 Result<void> PgStore::Impl::check_payload_key() {
   if (payload_key.empty()) return {};
   auto check = make_key_check(payload_key);
@@ -331,8 +354,12 @@ Result<PgStore> PgStore::open(const PgStoreOptions& options) {
   impl->epoch = options.epoch;
   impl->idle_limit = options.idle_transaction_limit;
   if (auto r = impl->configure_session(); !r) return r.error();
-  if (auto r = impl->ensure_schema(); !r) return r.error();
-  if (auto r = impl->check_payload_key(); !r) return r.error();
+  if (options.read_only) {
+    if (auto r = impl->read_schema(); !r) return r.error();
+  } else {
+    if (auto r = impl->ensure_schema(); !r) return r.error();
+    if (auto r = impl->check_payload_key(); !r) return r.error();
+  }
   if (!options.signing_seed.empty()) {
     auto signer = tlog::make_signer(impl->origin, options.signing_seed);
     if (!signer) return storage_error("open postgresql store (signing key)", signer.error().detail);

@@ -55,7 +55,16 @@ struct PgStoreOptions {
   // idle_in_transaction_session_timeout of the store's session (ha::limit_idle_transactions): a
   // transaction left idle longer (a frozen process) is ended by the server. Use the lease ttl.
   std::chrono::milliseconds idle_transaction_limit{5'000};
+  // Open for reading only (the inspector's tools): nothing is created or recorded, the session is
+  // read-only (every write fails), and a database without Keten's tables is refused.
+  bool read_only = false;
 };
+
+// Whether `store` (a configured store, a --store argument) names a PostgreSQL database: a
+// postgresql:// or postgres:// URI, rather than a file.
+inline bool is_postgres_url(std::string_view store) {
+  return store.substr(0, 13) == "postgresql://" || store.substr(0, 11) == "postgres://";
+}
 
 class PgStore final : public Store {
  public:

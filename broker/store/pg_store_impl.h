@@ -82,6 +82,9 @@ struct PgStore::Impl {
   // pg_store.cpp
   [[nodiscard]] contracts::Result<void> configure_session();
   [[nodiscard]] contracts::Result<void> ensure_schema();
+  // Read-only open: the origin from keten_meta (kStorage when the tables are not there) and the
+  // payload key against the recorded check, without writing either.
+  [[nodiscard]] contracts::Result<void> read_schema();
   // With a payload key: records it (keten_meta payload_key_check, seal.h's make_key_check) at the
   // first open with one, and refuses another key at later opens.
   [[nodiscard]] contracts::Result<void> check_payload_key();
