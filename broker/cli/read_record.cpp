@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <memory>
 #include <iostream>
+#include <memory>
 
 #include "broker/store/pg_store.h"
 #include "broker/store/sqlite_store.h"

@@ -14,6 +14,7 @@
 #include "broker/ha/fence.h"
 #include "broker/store/log.h"
 #include "broker/store/pg_store_impl.h"
+#include "broker/store/row_values.h"
 #include "broker/store/seal.h"
 
 namespace broker::store {
@@ -160,33 +161,6 @@ std::string outbound_select(bool with_payload) {
          (with_payload ? "m.payload" : "'\\x'::bytea") + ", m.payload_digest, m.accepted_at, m.origin, " +
          (with_payload ? "m.sealed" : "0") +
          " FROM keten_deliveries AS d JOIN keten_messages AS m ON m.seq = d.message_seq ";
-}
-
-Result<std::string> encode_strings(const std::vector<std::string>& items, std::string_view what) {
-  try {
-    return nlohmann::json(items).dump();  // strict: invalid UTF-8 throws rather than being altered
-  } catch (const nlohmann::json::exception& e) {
-    return storage_error(what, e.what());
-  }
-}
-
-Result<std::vector<std::string>> decode_strings(std::string_view text, std::string_view what) {
-  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_array()) return storage_error(what, "not a JSON array");
-  std::vector<std::string> items;
-  items.reserve(json.size());
-  for (auto& item : json) {
-    if (!item.is_string()) return storage_error(what, "JSON array holds a non-string");
-    items.push_back(std::move(item.get_ref<std::string&>()));
-  }
-  return items;
-}
-
-Result<DeliveryState> to_state(std::int64_t value, std::string_view what) {
-  if (value < 0 || value > static_cast<std::int64_t>(DeliveryState::kDead)) {
-    return storage_error(what, "unknown delivery state " + std::to_string(value));
-  }
-  return static_cast<DeliveryState>(value);
 }
 
 // The stored payload as the reader gets it: opened under the payload key when sealed.

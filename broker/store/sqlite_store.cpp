@@ -28,6 +28,7 @@
 #include "broker/store/blob_reader.h"
 #include "broker/store/event_block.h"
 #include "broker/store/log.h"
+#include "broker/store/row_values.h"
 #include "broker/store/case_keys.h"
 #include "broker/store/seal.h"
 #include "broker/store/sqlite_handle.h"
@@ -340,33 +341,6 @@ class Query {
   int index_ = 0;
   int bind_rc_ = SQLITE_OK;
 };
-
-Result<std::string> encode_strings(const std::vector<std::string>& items, std::string_view what) {
-  try {
-    return nlohmann::json(items).dump();  // strict: invalid UTF-8 throws rather than being altered
-  } catch (const nlohmann::json::exception& e) {
-    return storage_error(what, e.what());
-  }
-}
-
-Result<std::vector<std::string>> decode_strings(std::string_view text, std::string_view what) {
-  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_array()) return storage_error(what, "not a JSON array");
-  std::vector<std::string> items;
-  items.reserve(json.size());
-  for (auto& item : json) {
-    if (!item.is_string()) return storage_error(what, "JSON array holds a non-string");
-    items.push_back(std::move(item.get_ref<std::string&>()));
-  }
-  return items;
-}
-
-Result<DeliveryState> to_state(std::int64_t value, std::string_view what) {
-  if (value < 0 || value > static_cast<std::int64_t>(DeliveryState::kDead)) {
-    return storage_error(what, "unknown delivery state " + std::to_string(value));
-  }
-  return static_cast<DeliveryState>(value);
-}
 
 // The stored payload bytes as the reader gets them: opened when the row is sealed, under its case
 // key (case_key > 0; a shredded one gives the shredding's sentence as the error's detail) or else

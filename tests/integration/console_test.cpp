@@ -34,27 +34,13 @@ using Catch::Matchers::Contains;
 using test_support::http;
 using test_support::BrokerHarness;
 using test_support::ChildProcess;
+using test_support::free_port;
 
 const std::string kDeadCase = "9990012345";
 const std::string kOtherCase = "9990067890";
 const std::string kOperatorToken = "operator-token-0123456789";
 const std::string kInspectorToken = "inspector-token-0123456789";  // limited to kOtherCase
 const std::string kAllCasesToken = "inspector-all-cases-token";
-
-// A loopback port the kernel just handed out (the broker's HTTP options take a fixed port; 0
-// would hide the port from the test).
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = 0;
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = 60s) {
   const auto deadline = std::chrono::steady_clock::now() + limit;

@@ -28,22 +28,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using test_support::ChildProcess;
+using test_support::free_port;
 using test_support::keten_binary;
-
-// A loopback port nothing listens on now (bound and released by the kernel's choice).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::unique_ptr<ChildProcess> serve(const std::filesystem::path& config, const std::string& listen) {
   auto process = std::make_unique<ChildProcess>(

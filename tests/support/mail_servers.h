@@ -81,8 +81,4 @@ class ImapRefusing {
   int port_ = 0;
 };
 
-// A free loopback TCP port: bound to port 0 and released (another process could take it before
-// the server binds it; good enough for servers that need their port in a config file).
-int free_port();
-
 }  // namespace test_support

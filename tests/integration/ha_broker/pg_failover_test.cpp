@@ -38,6 +38,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using test_support::ChildProcess;
+using test_support::free_port;
 using test_support::keten_binary;
 
 // The lease's ttl: 1 s, so that the cases stay short; KETEN_TEST_LEASE_TTL_MS measures another
@@ -46,20 +47,6 @@ const int kLeaseTtlMs = [] {
   const char* env = std::getenv("KETEN_TEST_LEASE_TTL_MS");
   return env != nullptr ? std::atoi(env) : 1000;
 }();
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // The harness's files with the store on `pg`, a signing key and a short lease.
 struct PgChain {
