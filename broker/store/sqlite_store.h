@@ -131,7 +131,7 @@ class SqliteStore final : public Store {
   [[nodiscard]] Result<std::optional<Delivery>> find_delivery(std::int64_t delivery_id) override;
   // State changes. They do not check the previous state (the broker decides); an unknown
   // delivery_id fails with kStorage. mark_in_flight stores `attempts` and `at` as given.
-  [[nodiscard]] Result<void> mark_in_flight(std::int64_t delivery_id, std::uint32_t attempts, Millis at);
+  [[nodiscard]] Result<void> mark_in_flight(std::int64_t delivery_id, std::uint32_t attempts, Millis at) override;
   [[nodiscard]] Result<void> mark_acked(std::int64_t delivery_id, Millis at) override;
   [[nodiscard]] Result<void> mark_pending(std::int64_t delivery_id) override;
   [[nodiscard]] Result<void> mark_dead(std::int64_t delivery_id, Millis at) override;
