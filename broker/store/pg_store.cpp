@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <iterator>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <utility>
 
@@ -457,19 +456,6 @@ Result<std::optional<AcceptedMessage>> PgStore::find_message(std::string_view me
   message.log_seq = static_cast<std::uint64_t>(int_at(row, 5));
   message.accepted_at = int_at(row, 6);
   return std::optional<AcceptedMessage>(std::move(message));
-}
-
-Result<IdClaim> PgStore::find_own_message(std::string_view producer, std::string_view message_id) {
-  auto first = find_message(message_id);
-  if (!first) return first.error();
-  IdClaim claim;
-  if (!*first) return claim;
-  if ((*first)->sender == producer) {
-    claim.own = std::move(*first);
-  } else {
-    claim.taken = true;  // the other producer's message stays here: no field of it leaves
-  }
-  return claim;
 }
 
 Result<std::int64_t> PgStore::insert_message(const NewMessage& message) {

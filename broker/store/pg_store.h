@@ -87,7 +87,6 @@ class PgStore final : public Store {
   void rollback() override;
 
   [[nodiscard]] Result<std::optional<AcceptedMessage>> find_message(std::string_view message_id) override;
-  [[nodiscard]] Result<IdClaim> find_own_message(std::string_view producer, std::string_view message_id) override;
   [[nodiscard]] Result<std::int64_t> insert_message(const NewMessage& message) override;
   [[nodiscard]] Result<std::optional<StoredMessage>> find_message_content(std::string_view message_id) override;
 

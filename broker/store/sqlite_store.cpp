@@ -15,7 +15,6 @@
 #include <iterator>
 #include <limits>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <system_error>
 #include <tuple>
@@ -40,20 +39,6 @@
 #include "broker/tlog/note.h"
 
 namespace broker::store {
-
-std::string_view to_string(DeliveryState state) {
-  switch (state) {
-    case DeliveryState::kPending:
-      return "pending";
-    case DeliveryState::kInFlight:
-      return "in_flight";
-    case DeliveryState::kAcked:
-      return "acked";
-    case DeliveryState::kDead:
-      return "dead";
-  }
-  return "unknown";
-}
 
 namespace {
 
@@ -1907,19 +1892,6 @@ Result<std::optional<AcceptedMessage>> SqliteStore::find_message(std::string_vie
   message.log_seq = static_cast<std::uint64_t>(q.int64_at(5));
   message.accepted_at = q.int64_at(6);
   return std::optional<AcceptedMessage>(std::move(message));
-}
-
-Result<IdClaim> SqliteStore::find_own_message(std::string_view producer, std::string_view message_id) {
-  auto first = find_message(message_id);
-  if (!first) return first.error();
-  IdClaim claim;
-  if (!*first) return claim;
-  if ((*first)->sender == producer) {
-    claim.own = std::move(*first);
-  } else {
-    claim.taken = true;  // the other producer's message stays here: no field of it leaves
-  }
-  return claim;
 }
 
 Result<std::int64_t> SqliteStore::insert_message(const NewMessage& message) {

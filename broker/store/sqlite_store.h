@@ -102,11 +102,6 @@ class SqliteStore final : public Store {
   // --- messages (inside a transaction for writes) ---
   // The message with that id, or nullopt.
   [[nodiscard]] Result<std::optional<AcceptedMessage>> find_message(std::string_view message_id) override;
-  // The dedupe lookup of a Submit: `producer`'s own earlier message with that id (answered with its
-  // first receipt), or `taken` when another producer's message holds the id. Message ids stay
-  // unique in the store, so a taken id cannot be stored again; of the other producer's message
-  // nothing is returned.
-  [[nodiscard]] Result<IdClaim> find_own_message(std::string_view producer, std::string_view message_id) override;
   // Returns the new row's seq. A message_id already stored fails (kStorage): check find_message
   // first.
   [[nodiscard]] Result<std::int64_t> insert_message(const NewMessage& message) override;

@@ -86,6 +86,13 @@ struct PgChain {
     return process;
   }
 
+  // broker-a, leading on endpoint_a.
+  std::unique_ptr<ChildProcess> start_leader() {
+    auto a = start("broker-a", endpoint_a);
+    await_leading(*a, endpoint_a, 60s);
+    return a;
+  }
+
   // Waits (up to `bound`) until `process` leads and listens on `listen`.
   static void await_leading(ChildProcess& process, const std::string& listen, std::chrono::seconds bound) {
     auto line = process.read_line(bound);
@@ -228,8 +235,7 @@ void check_store(PgChain& chain, const std::string& prefix, int total) {
 TEST_CASE("two brokers on one PostgreSQL database: one leads, the other waits and does not serve",
           "[integration][ha]") {
   PgChain chain;
-  auto a = chain.start("broker-a", chain.endpoint_a);
-  PgChain::await_leading(*a, chain.endpoint_a, 60s);
+  auto a = chain.start_leader();
   auto b = chain.start("broker-b", chain.endpoint_b);
   CHECK_FALSE(b->read_line(3 * std::chrono::milliseconds(kLeaseTtlMs)));  // still waiting: no leader line
   // A clean stop hands over at once: B leads without waiting for the lease to run out.
@@ -245,8 +251,7 @@ TEST_CASE(
     "nothing is accepted twice, every delivery is acknowledged",
     "[integration][ha]") {
   PgChain chain;
-  auto a = chain.start("broker-a", chain.endpoint_a);
-  PgChain::await_leading(*a, chain.endpoint_a, 60s);
+  auto a = chain.start_leader();
   auto b = chain.start("broker-b", chain.endpoint_b);
   auto producer = chain.client("ALPHA");
   auto consumer = chain.client("BRAVO");
@@ -300,8 +305,7 @@ TEST_CASE(
 TEST_CASE("a leader frozen with SIGSTOP while the standby takes over commits nothing after it wakes",
           "[integration][ha]") {
   PgChain chain;
-  auto a = chain.start("broker-a", chain.endpoint_a);
-  PgChain::await_leading(*a, chain.endpoint_a, 60s);
+  auto a = chain.start_leader();
   auto b = chain.start("broker-b", chain.endpoint_b);
   auto producer = chain.client("ALPHA");
   auto consumer = chain.client("BRAVO");
@@ -349,8 +353,7 @@ TEST_CASE("a leader frozen with SIGSTOP while the standby takes over commits not
 
 TEST_CASE("a PostgreSQL restart under load: the leader reconnects and loses nothing", "[integration][ha]") {
   PgChain chain;
-  auto a = chain.start("broker-a", chain.endpoint_a);
-  PgChain::await_leading(*a, chain.endpoint_a, 60s);
+  auto a = chain.start_leader();
   auto producer = chain.client("ALPHA");
   auto consumer = chain.client("BRAVO");
   Traffic traffic(producer, consumer, "pg-restart-");
