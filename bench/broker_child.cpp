@@ -107,7 +107,7 @@ contracts::Result<std::unique_ptr<ChildBroker>> ChildBroker::start(const ChildBr
                        "\"\nsync = \"" + (options.sync_full ? "full" : "normal") +
                        "\"\nmax_batch = " + std::to_string(options.max_batch) + "\n" +
                        "payload_key = \"" + (on_postgres ? random_hex_key() : payload_key_for(options.store)) +
-                       "\"\n";
+                       "\"\n" + options.broker_keys;
   for (const auto& id : options.partners) {
     KeyPair k;
     if (!make_keys(k)) return Error{ErrorCode::kConfig, "zmq_curve_keypair failed"};

@@ -31,6 +31,7 @@ struct ChildBrokerOptions {
   std::vector<std::string> partners = {"DTV", "KMAR"};
   bool sync_full = true;               // [broker] sync = "full": fsync'd commits (power-loss safe)
   std::size_t max_batch = 512;         // [broker] max_batch
+  std::string broker_keys;              // more `key = value` lines for the [broker] section
   std::string log_level = "warn";      // --log-level of the child (its log goes to broker.log)
   bool keep_dir = false;
   std::filesystem::path dir;           // "" = a fresh folder under the system temp folder

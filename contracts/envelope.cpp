@@ -440,4 +440,37 @@ bool verify_receipt_signature(const Receipt& receipt, std::string_view public_ke
                                      key) == 0;
 }
 
+namespace {
+
+// Little-endian reads at `at`, within `bytes` (checked by the caller).
+std::uint32_t read_u32(std::string_view bytes, std::size_t at) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
+  return v;
+}
+std::uint16_t read_u16(std::string_view bytes, std::size_t at) {
+  return static_cast<std::uint16_t>(static_cast<unsigned char>(bytes[at]) |
+                                    (static_cast<unsigned char>(bytes[at + 1]) << 8));
+}
+
+}  // namespace
+
+bool is_submit_frame(std::string_view bytes) {
+  // The root table's offset, its vtable (table position minus the signed offset stored there), and
+  // field 0 of Frame, `body_type`: one byte in the table. Every read is bounds-checked; anything
+  // that does not lead to a byte is "not a submit" (decode_envelope names what is wrong later).
+  if (bytes.size() < 8) return false;
+  const std::size_t table = read_u32(bytes, 0);
+  if (table > bytes.size() - 4) return false;
+  const auto soffset = static_cast<std::int32_t>(read_u32(bytes, table));
+  const std::int64_t vtable = static_cast<std::int64_t>(table) - soffset;
+  if (vtable < 0 || static_cast<std::uint64_t>(vtable) > bytes.size() - 6) return false;
+  const auto vt = static_cast<std::size_t>(vtable);
+  if (read_u16(bytes, vt) < 6) return false;  // no entry for field 0
+  const std::size_t field = read_u16(bytes, vt + 4);
+  if (field == 0 || table + field >= bytes.size()) return false;
+  const auto type = static_cast<wire::Body>(static_cast<unsigned char>(bytes[table + field]));
+  return type == wire::Body::Submit || type == wire::Body::SubmitBatch;
+}
+
 }  // namespace contracts

@@ -14,6 +14,7 @@
 #include "broker/core/delivery.h"
 #include "broker/core/event_builders.h"
 #include "broker/core/event_log.h"
+#include "broker/core/admission.h"
 #include "broker/core/intake.h"
 #include "broker/core/leadership.h"
 #include "broker/core/limits.h"
@@ -157,6 +158,8 @@ struct Broker::Impl {
   Millis last_checkpoint_at = 0;          // the log was last known covered by a signed checkpoint
   std::unique_ptr<ops::Ops> ops;          // metrics, HTTP endpoint, alerts; null when all are off
   std::unique_ptr<Intake> intake;         // decodes and validates the next batch while this one is stored
+  Admission admission;                    // frames read, held per partner until a turn takes them
+  contracts::RateLimitedLog refusals{kRepeatedErrorInterval};  // frames Admission refused, per partner
   contracts::RateLimitedLog checkpoint_errors{kRepeatedErrorInterval};
   contracts::RateLimitedLog store_errors{kRepeatedErrorInterval};
   bool state_stale = false;  // load_state() failed: read it again before the next turn's work
@@ -178,7 +181,8 @@ struct Broker::Impl {
         backlog(options.max_backlog),
         norms(store, tables, registry),
         reports(options, contracts::now_millis()),
-        intake(std::make_unique<Intake>(registry, options.max_message_bytes, sensitive)) {
+        intake(std::make_unique<Intake>(registry, options.max_message_bytes, sensitive)),
+        admission(AdmissionLimits{options.turn_bytes, options.partner_queue_bytes, options.max_connections_per_partner}) {
     for (const auto& p : options.partners) {
       partner_ids.push_back(p.id);
       if (p.role == PartnerRole::kCareProvider) care_providers.insert(p.id);
@@ -445,20 +449,46 @@ struct Broker::Impl {
     if (leadership) {
       if (auto r = leadership->keep(); !r) return r;
     }
-    const bool busy = intake->outstanding() > 0;
+    const bool busy = intake->outstanding() > 0 || !admission.empty();
     // Refused sends are retired (and their deliveries offered elsewhere) without waiting for traffic.
     const bool waiting = busy || !unreachable.empty();
-    auto polled = socket.poll(waiting ? std::chrono::milliseconds(0) : timeout, options.max_batch, kBatchBytes);
-    if (!polled) return polled.error();
-    const bool arrived = !polled->empty();
-    if (arrived) intake->push(std::move(*polled));
+    // Frames are read while Admission holds less than kBatchBytes; a turn takes its share of them.
+    if (admission.held_bytes() < kBatchBytes) {
+      auto polled = socket.poll(waiting ? std::chrono::milliseconds(0) : timeout, options.max_batch,
+                                kBatchBytes - admission.held_bytes());
+      if (!polled) return polled.error();
+      for (auto& in : *polled) admit(std::move(in));
+    }
+    auto frames = admission.take();
+    const bool arrived = !frames.empty();
+    if (arrived) intake->push(std::move(frames));
     Intake::TakenBatch batch;
     if (intake->outstanding() > 1 || (!arrived && busy)) batch = intake->take();
     return handle_batch(std::move(batch), contracts::now_millis());
   }
 
-  // Handles the batches still with the intake worker (at shutdown), reading nothing new.
+  // Holds a frame just read for a later turn, or answers it at once when Admission refuses it (a
+  // partner over its connection or queue limit): the error says which and that a resend later is
+  // welcome. Nothing of it is read or stored; the refusal is logged at most once per interval per
+  // partner and counted in keten_frames_refused_total.
+  void admit(transport::Incoming in) {
+    const std::string partner = in.partner, routing_id = in.routing_id;
+    auto refused = admission.offer(std::move(in));
+    if (!refused) return;
+    if (auto held = refusals.admit(partner)) {
+      log().warn("frame refused partner={} detail={}{}", partner, refused->detail, contracts::suppressed_field(*held));
+    }
+    if (ops) ops->metrics().add("keten_frames_refused_total", {{"partner", partner}});
+    if (auto r = socket.send(routing_id, contracts::encode_envelope(contracts::ErrorFrame{refused->code, refused->detail, 0}));
+        !r) {
+      log().debug("refusal not sent detail={}", r.error().detail);
+    }
+  }
+
+  // Handles the frames Admission holds and the batches still with the intake worker (at
+  // shutdown), reading nothing new.
   Result<void> drain() {
+    while (!admission.empty()) intake->push(admission.take());
     while (intake->outstanding() > 0) {
       if (auto r = handle_batch(intake->take(), contracts::now_millis()); !r) return r;
     }

@@ -89,7 +89,8 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
                                    "signing_key", "checkpoint_interval_ms", "rate_limit", "rate_burst",
                                    "max_backlog", "max_credit", "payload_key", "report_interval_ms",
                                    "report_producer", "retention_sweep_interval_ms", "instance",
-                                   "lease_ttl_ms"})) {
+                                   "lease_ttl_ms", "turn_bytes", "partner_queue_bytes",
+                                   "max_connections_per_partner"})) {
     return false;
   }
   std::string store, contracts_dir, sync;
@@ -115,6 +116,15 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
   if (!r.integer(t, "broker", "session_timeout_ms", 100, 86'400'000, session_ms)) return false;
   if (!r.integer(t, "broker", "max_attempts", 1, 1000, attempts)) return false;
   if (!r.integer(t, "broker", "max_batch", 1, 100'000, batch)) return false;
+  std::int64_t turn_bytes = static_cast<std::int64_t>(o.turn_bytes);
+  std::int64_t queue_bytes = static_cast<std::int64_t>(o.partner_queue_bytes);
+  std::int64_t connections = static_cast<std::int64_t>(o.max_connections_per_partner);
+  if (!r.integer(t, "broker", "turn_bytes", 1024, 1 << 30, turn_bytes)) return false;
+  if (!r.integer(t, "broker", "partner_queue_bytes", 1024, std::int64_t{1} << 32, queue_bytes)) return false;
+  if (!r.integer(t, "broker", "max_connections_per_partner", 1, 100'000, connections)) return false;
+  o.turn_bytes = static_cast<std::size_t>(turn_bytes);
+  o.partner_queue_bytes = static_cast<std::size_t>(queue_bytes);
+  o.max_connections_per_partner = static_cast<std::size_t>(connections);
   if (!r.string(t, "broker", "sync", sync, false)) return false;
   std::string signing;
   if (!r.string(t, "broker", "signing_key", signing, false)) return false;

@@ -138,6 +138,14 @@ std::string config_digest(const BrokerOptions& o, const std::string& signing_pub
                    {"signing_public_key", signing_public_key},
                    {"partners", partners}};
   for (const auto& sup : o.supervisors) j["supervisors"].push_back({{"id", sup.id}, {"name", sup.name}});
+  // Keys added later count only when set away from their default, so a config that does not use
+  // them keeps the digest it had.
+  const BrokerOptions defaults;
+  if (o.turn_bytes != defaults.turn_bytes) j["turn_bytes"] = o.turn_bytes;
+  if (o.partner_queue_bytes != defaults.partner_queue_bytes) j["partner_queue_bytes"] = o.partner_queue_bytes;
+  if (o.max_connections_per_partner != defaults.max_connections_per_partner) {
+    j["max_connections_per_partner"] = o.max_connections_per_partner;
+  }
   return contracts::sha256_hex(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 

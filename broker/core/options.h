@@ -54,7 +54,14 @@ struct BrokerOptions {
   std::chrono::milliseconds ack_timeout{30'000};  // redeliver a delivery not acked after this
   std::uint32_t max_attempts = 10;                // counted attempts before a delivery is dead-lettered
   std::chrono::milliseconds session_timeout{15'000};  // forget a connection silent this long
-  std::size_t max_batch = 512;                    // frames per loop turn (one transaction)
+  std::size_t max_batch = 512;                    // frames read per poll
+  // Fairness between partners (admission.h): a turn takes frames round-robin across partners up to
+  // this many bytes (at least one frame); a partner holds at most partner_queue_bytes of frames read
+  // and not yet handled, and at most max_connections_per_partner connections; more is refused at
+  // once with rate_limited (resend later).
+  std::size_t turn_bytes = 64 << 10;
+  std::size_t partner_queue_bytes = 8 << 20;
+  std::size_t max_connections_per_partner = 16;
   bool sync_full = true;                          // SQLite synchronous=FULL (else NORMAL)
   bool store_quick_check = true;                  // PRAGMA quick_check of the whole store at start (keten serve --no-quick-check)
   // Ed25519 signing key seed, 64 hex characters (`keten keygen --signing`); "" = the broker signs

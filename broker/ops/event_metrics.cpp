@@ -17,6 +17,8 @@ void describe_broker_metrics(MetricsRegistry& r) {
   r.describe("keten_cases_on_hold", T::kGauge, "Cases under legal hold at the last retention sweep.");
   r.describe("keten_norm_violations_total", T::kCounter, "Timeliness-norm violations by contract and norm.");
   r.describe("keten_alerts_total", T::kCounter, "Alerts fired by kind.");
+  r.describe("keten_frames_refused_total", T::kCounter,
+             "Frames refused unread by partner: over max_connections_per_partner or partner_queue_bytes.");
   r.describe("keten_handover_log_events_total", T::kCounter, "Handover-log rows committed since start, by event.");
   r.describe("keten_backlog", T::kGauge, "Undelivered (pending or in-flight) deliveries per recipient.");
   r.describe("keten_oldest_undelivered_age_seconds", T::kGauge, "Age of the oldest undelivered message per recipient.");

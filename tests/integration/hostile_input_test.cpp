@@ -475,6 +475,54 @@ TEST_CASE("a flood from one partner does not stop another partner's message", "[
   WARN("flood: CHARLIE's message accepted and delivered after " << took.count() << " ms, " << during << " flood frames sent");
 }
 
+// Fairness (docs/operations.md, "Fairness"): a partner may not multiply its share of the broker by
+// opening connections. The connection over the limit is answered rate_limited, naming the limit;
+// the partner's other connections and other partners go on; a closed connection frees its place.
+TEST_CASE("a partner opening more connections than max_connections_per_partner gets rate_limited on the extra one",
+          "[integration][hostile]") {
+  test_support::BrokerHarness h;
+  h.options().max_connections_per_partner = 2;
+  h.start();
+  auto submit = [](const std::string& id) {
+    auto s = test_support::notice();
+    s.header.message_id = id;
+    return contracts::encode_envelope(s);
+  };
+  RawClient first(h, "ALPHA"), second(h, "ALPHA");
+  first.send_raw(submit("conn-limit-1"));
+  CHECK(first.receipt().status == contracts::ReceiptStatus::kAccepted);
+  second.send_raw(submit("conn-limit-2"));
+  CHECK(second.receipt().status == contracts::ReceiptStatus::kAccepted);
+  {
+    RawClient third(h, "ALPHA");
+    third.send_raw(submit("conn-limit-3"));
+    auto answer = third.receive();
+    REQUIRE(std::holds_alternative<contracts::ErrorFrame>(answer));
+    const auto& error = std::get<contracts::ErrorFrame>(answer);
+    CHECK(error.code == ErrorCode::kRateLimited);
+    CHECK_THAT(error.detail, Catch::Contains("partner ALPHA") && Catch::Contains("max_connections_per_partner"));
+  }
+  // The refused message was not stored: the same id is accepted (not a duplicate) once there is room.
+  valid_message_flows(h, "BRAVO", "CHARLIE");  // another partner is not affected
+  first.send_raw(submit("conn-limit-4"));
+  CHECK(first.receipt().status == contracts::ReceiptStatus::kAccepted);  // nor are the open ones
+  second.socket.close();  // frees a place once the broker sees the connection gone
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  bool accepted = false;
+  while (!accepted && std::chrono::steady_clock::now() < deadline) {
+    RawClient again(h, "ALPHA");
+    again.send_raw(submit("conn-limit-3"));
+    auto answer = again.receive();
+    if (auto* r = std::get_if<contracts::Receipt>(&answer)) {
+      CHECK(r->status == contracts::ReceiptStatus::kAccepted);
+      accepted = true;
+    } else {
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  CHECK(accepted);
+}
+
 TEST_CASE("an ack for a delivery the partner never got is refused", "[integration][hostile]") {
   test_support::BrokerHarness h;
   h.start();

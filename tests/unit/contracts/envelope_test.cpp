@@ -327,3 +327,41 @@ TEST_CASE("envelope refuses a processed report without an outcome or with an unk
   CHECK(e.error().code == ErrorCode::kMalformedEnvelope);
   CHECK_THAT(e.error().detail, Catch::Contains(outcome == 0 ? "without an outcome" : "is not done (1) or refused (2)"));
 }
+
+TEST_CASE("is_submit_frame tells submits from other frames by the union type alone", "[envelope]") {
+  contracts::Submit s;
+  s.header.message_id = "m-1";
+  s.header.contract = "departure.scheduled";
+  s.header.version = 1;
+  s.payload = R"({"a":1})";
+  CHECK(contracts::is_submit_frame(contracts::encode_envelope(s)));
+  CHECK(contracts::is_submit_frame(contracts::encode_envelope(contracts::SubmitBatch{{s, s}})));
+  CHECK_FALSE(contracts::is_submit_frame(contracts::encode_envelope(contracts::Ack{7})));
+  CHECK_FALSE(contracts::is_submit_frame(contracts::encode_envelope(contracts::Credit{64})));
+  CHECK_FALSE(contracts::is_submit_frame(contracts::encode_envelope(contracts::Heartbeat{1})));
+}
+
+TEST_CASE("is_submit_frame never reads outside a truncated or garbage frame", "[envelope]") {
+  contracts::Submit s;
+  s.header.message_id = "m-1";
+  s.payload = "{}";
+  const std::string whole = contracts::encode_envelope(s);
+  for (std::size_t n = 0; n < whole.size(); ++n) {
+    const bool submit = contracts::is_submit_frame(std::string_view(whole.data(), n));  // ASan checks every read
+    if (n < 8) CHECK_FALSE(submit);
+  }
+  CHECK(contracts::is_submit_frame(whole));
+  CHECK_FALSE(contracts::is_submit_frame(""));
+  CHECK_FALSE(contracts::is_submit_frame(std::string(8, '\xff')));
+  CHECK_FALSE(contracts::is_submit_frame(std::string("\x04\x00\x00\x00\x80\x00\x00\x00", 8)));
+  std::string random(4096, '\0');
+  std::uint32_t x = 12345;
+  for (int round = 0; round < 200; ++round) {
+    for (auto& c : random) {
+      x = x * 1664525u + 1013904223u;
+      c = static_cast<char>(x >> 24);
+    }
+    (void)contracts::is_submit_frame(random);
+  }
+  SUCCEED("no read outside the frames (the ASan build checks each)");
+}

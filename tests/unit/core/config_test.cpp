@@ -119,6 +119,26 @@ TEST_CASE("config reads limits and the versions a partner takes", "[core][config
                                          Catch::Contains("versions must be integers of 1 or more"));
 }
 
+TEST_CASE("config reads the fairness limits and refuses a connection limit of 0", "[core][config]") {
+  test_support::TempDir dir;
+  auto defaults = broker::core::load_config(write(dir, minimal()));
+  REQUIRE(defaults);
+  CHECK(defaults->turn_bytes == 64 * 1024);
+  CHECK(defaults->partner_queue_bytes == 8 * 1024 * 1024);
+  CHECK(defaults->max_connections_per_partner == 16);
+  auto path = write(dir, minimal() + "turn_bytes = 131072\npartner_queue_bytes = 2097152\n"
+                                     "max_connections_per_partner = 4\n");
+  auto options = broker::core::load_config(path);
+  INFO((options ? "" : options.error().detail));
+  REQUIRE(options);
+  CHECK(options->turn_bytes == 131072);
+  CHECK(options->partner_queue_bytes == 2097152);
+  CHECK(options->max_connections_per_partner == 4);
+  auto refused = broker::core::load_config(write(dir, minimal() + "max_connections_per_partner = 0\n"));
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().detail, Catch::Contains("broker.max_connections_per_partner"));
+}
+
 TEST_CASE("config lists supervisors, which have no key, and keeps ids unique", "[core][config]") {
   test_support::TempDir dir;
   auto path = write(dir, minimal() + "[[partner]]\nid = \"DTV\"\npublic_key = \"" + std::string(kKeyB) + "\"\n"
