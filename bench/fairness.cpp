@@ -62,7 +62,8 @@ fs::path contract_folder(const fs::path& dir) {
   std::ofstream(dir / "departure.quiet.v1.json")
       << replaced(replaced(contract, "\"contract\": \"departure.scheduled\"", "\"contract\": \"departure.quiet\""),
                   "\"owner\": \"DTV\"", "\"owner\": \"COA\"");
-  fs::copy_file(from / "samples" / "departure.scheduled.valid.json", dir / "samples" / "departure.scheduled.valid.json");
+  fs::copy_file(from / "samples" / "departure.scheduled.valid.json",
+                dir / "samples" / "departure.scheduled.valid.json");
   return dir;
 }
 
@@ -150,8 +151,8 @@ Phase phase(bench::ChildBroker& broker, partner::Client& quiet, const std::strin
   for (auto due = started; Clock::now() - started < std::chrono::duration<double>(o.seconds); due += period) {
     std::this_thread::sleep_until(due);
     const auto sent = Clock::now();
-    auto receipt = quiet.send(message("departure.quiet", "quiet-" + std::to_string(::getpid()) + "-" +
-                                                             std::to_string(quiet_next++), payload));
+    auto receipt = quiet.send(message(
+        "departure.quiet", "quiet-" + std::to_string(::getpid()) + "-" + std::to_string(quiet_next++), payload));
     if (!receipt || receipt->status != contracts::ReceiptStatus::kAccepted) {
       failure = receipt ? "quiet message not accepted: " + receipt->detail : receipt.error().detail;
       break;
@@ -182,8 +183,9 @@ int main(int argc, char** argv) try {
   const bool json = args.str("json", "") == "1";
   if (o.connections < 1 || o.frames < 1 || o.batch < 1 || o.batch > 1000 || o.quiet_rate <= 0 || o.seconds <= 0 ||
       rounds < 1) {
-    throw std::invalid_argument("--flood-connections, --flood-frames, --quiet-rate, --seconds and --rounds must be "
-                                "positive, --flood-batch 1..1000");
+    throw std::invalid_argument(
+        "--flood-connections, --flood-frames, --quiet-rate, --seconds and --rounds must be "
+        "positive, --flood-batch 1..1000");
   }
   bench::ChildBrokerOptions options;
   options.keten_binary = args.str("keten", "");
@@ -226,26 +228,28 @@ int main(int argc, char** argv) try {
     flood_p50.push_back(static_cast<double>(flooded.receipt.p50));
     flood_rate.push_back(flooded.flood_rate);
     if (!json) {
-      std::printf("round %d: quiet alone p50 %llu p99 %llu max %llu us (%zu); during the flood p50 %llu p99 %llu max "
-                  "%llu us (%zu), flood %.0f msg/s\n",
-                  r, static_cast<unsigned long long>(alone.receipt.p50),
-                  static_cast<unsigned long long>(alone.receipt.p99), static_cast<unsigned long long>(alone.receipt.max),
-                  alone.receipt.count, static_cast<unsigned long long>(flooded.receipt.p50),
-                  static_cast<unsigned long long>(flooded.receipt.p99),
-                  static_cast<unsigned long long>(flooded.receipt.max), flooded.receipt.count, flooded.flood_rate);
+      std::printf(
+          "round %d: quiet alone p50 %llu p99 %llu max %llu us (%zu); during the flood p50 %llu p99 %llu max "
+          "%llu us (%zu), flood %.0f msg/s\n",
+          r, static_cast<unsigned long long>(alone.receipt.p50), static_cast<unsigned long long>(alone.receipt.p99),
+          static_cast<unsigned long long>(alone.receipt.max), alone.receipt.count,
+          static_cast<unsigned long long>(flooded.receipt.p50), static_cast<unsigned long long>(flooded.receipt.p99),
+          static_cast<unsigned long long>(flooded.receipt.max), flooded.receipt.count, flooded.flood_rate);
     }
   }
   const double a99 = bench::median(alone_p99), f99 = bench::median(flood_p99);
   if (json) {
-    std::printf("{\"system\":\"keten-fairness\",\"flood_connections\":%zu,\"flood_frames\":%zu,\"flood_batch\":%zu,"
-                "\"quiet_rate\":%.1f,\"rounds\":%d,\"quiet_alone_p50_us\":%.0f,\"quiet_alone_p99_us\":%.0f,"
-                "\"quiet_flood_p50_us\":%.0f,\"quiet_flood_p99_us\":%.0f,\"flood_msg_per_s\":%.0f,\"p99_ratio\":%.2f}\n",
-                o.connections, o.frames, o.batch, o.quiet_rate, rounds, bench::median(alone_p50), a99,
-                bench::median(flood_p50), f99, bench::median(flood_rate), a99 > 0 ? f99 / a99 : 0.0);
+    std::printf(
+        "{\"system\":\"keten-fairness\",\"flood_connections\":%zu,\"flood_frames\":%zu,\"flood_batch\":%zu,"
+        "\"quiet_rate\":%.1f,\"rounds\":%d,\"quiet_alone_p50_us\":%.0f,\"quiet_alone_p99_us\":%.0f,"
+        "\"quiet_flood_p50_us\":%.0f,\"quiet_flood_p99_us\":%.0f,\"flood_msg_per_s\":%.0f,\"p99_ratio\":%.2f}\n",
+        o.connections, o.frames, o.batch, o.quiet_rate, rounds, bench::median(alone_p50), a99, bench::median(flood_p50),
+        f99, bench::median(flood_rate), a99 > 0 ? f99 / a99 : 0.0);
   } else {
-    std::printf("median of %d rounds: quiet receipt p99 alone %.0f us, during the flood %.0f us (ratio %.2f); flood "
-                "%.0f msg/s over %zu connections\n",
-                rounds, a99, f99, a99 > 0 ? f99 / a99 : 0.0, bench::median(flood_rate), o.connections);
+    std::printf(
+        "median of %d rounds: quiet receipt p99 alone %.0f us, during the flood %.0f us (ratio %.2f); flood "
+        "%.0f msg/s over %zu connections\n",
+        rounds, a99, f99, a99 > 0 ? f99 / a99 : 0.0, bench::median(flood_rate), o.connections);
   }
   (*broker)->stop();
   return 0;

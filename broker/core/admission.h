@@ -30,9 +30,9 @@
 namespace broker::core {
 
 struct AdmissionLimits {
-  std::size_t turn_bytes = 64 << 10;           // frames taken per turn (at least one)
-  std::size_t partner_bytes = 8 << 20;         // held per partner; at least one max-size frame
-  std::size_t connections_per_partner = 16;    // open connections per partner
+  std::size_t turn_bytes = 64 << 10;         // frames taken per turn (at least one)
+  std::size_t partner_bytes = 8 << 20;       // held per partner; at least one max-size frame
+  std::size_t connections_per_partner = 16;  // open connections per partner
 };
 
 class Admission {
@@ -58,10 +58,10 @@ class Admission {
   void hold(const std::string& partner, transport::Incoming in);
 
   AdmissionLimits limits_;
-  std::map<std::string, Queue> queues_;                     // partner -> frames held
-  std::map<std::string, std::string> partner_of_;           // open routing id -> partner
-  std::map<std::string, std::set<std::string>> open_;       // partner -> its open routing ids (counted)
-  std::string next_;                                        // the partner whose frame the next turn takes first
+  std::map<std::string, Queue> queues_;                // partner -> frames held
+  std::map<std::string, std::string> partner_of_;      // open routing id -> partner
+  std::map<std::string, std::set<std::string>> open_;  // partner -> its open routing ids (counted)
+  std::string next_;                                   // the partner whose frame the next turn takes first
   std::size_t held_bytes_ = 0;
   std::size_t held_frames_ = 0;
 };

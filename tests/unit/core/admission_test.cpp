@@ -81,8 +81,7 @@ TEST_CASE("a turn takes at least one frame even when that frame is larger than t
   CHECK(a.take().empty());
 }
 
-TEST_CASE("two flooding partners alternate across turns instead of the first one starving the second",
-          "[admission]") {
+TEST_CASE("two flooding partners alternate across turns instead of the first one starving the second", "[admission]") {
   Admission a(limits(1));  // one frame per turn
   for (int i = 0; i < 3; ++i) {
     REQUIRE_FALSE(a.offer(frame("AAA", "a", 100)));
@@ -142,8 +141,7 @@ TEST_CASE("a frame larger than partner_queue_bytes is still admitted into an emp
   CHECK(a.offer(submit("DTV", "r1", 10)));
 }
 
-TEST_CASE("a partner's connection beyond max_connections_per_partner is refused until one is gone",
-          "[admission]") {
+TEST_CASE("a partner's connection beyond max_connections_per_partner is refused until one is gone", "[admission]") {
   Admission a(limits(1 << 20, 1 << 20, 2));
   REQUIRE_FALSE(a.offer(frame("DTV", "r1", 10)));
   REQUIRE_FALSE(a.offer(frame("DTV", "r2", 10)));
