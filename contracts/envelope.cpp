@@ -1,4 +1,5 @@
 #include "contracts/envelope.h"
+#include "contracts/frame_peek.h"
 
 #include <chrono>
 #include <cstring>

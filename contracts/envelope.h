@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <span>
 #include <string>
-#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -136,12 +135,6 @@ inline constexpr std::size_t kMaxBatchMessages = 1000;
 // would a single frame. An empty batch decodes (the broker refuses it, naming why).
 [[nodiscard]] Result<Envelope> decode_envelope(std::span<const std::byte> bytes,
                                                std::size_t max_bytes = kDefaultMaxFrameBytes);
-
-// Whether a frame says it is a Submit or a SubmitBatch, read from its union type alone (bounds-
-// checked, nothing else verified, a few byte reads): the broker's admission bounds what a partner
-// may have waiting by submits only. A frame too short or malformed to tell is false; decoding it
-// later names what is wrong.
-bool is_submit_frame(std::string_view bytes);
 
 // Encodes one frame; the result is the bytes of one ZeroMQ message.
 std::string encode_envelope(const Envelope& envelope);

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "contracts/envelope.h"
+#include "contracts/frame_peek.h"
 
 namespace broker::core {
 

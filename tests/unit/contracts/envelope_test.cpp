@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "contracts/envelope.h"
+#include "contracts/frame_peek.h"
 #include "contracts/envelope_generated.h"
 
 namespace {

@@ -3,6 +3,7 @@
 #include "broker/core/admission.h"
 
 #include "contracts/envelope.h"
+#include "contracts/frame_peek.h"
 
 #include <catch2/catch.hpp>
 
