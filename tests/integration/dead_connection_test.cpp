@@ -161,8 +161,9 @@ TEST_CASE("connections of a consumer that take credit and vanish or never read l
           "[integration][fault]") {
   test_support::BrokerHarness h;
   h.options().max_attempts = 5;
-  h.options().ack_timeout = 500ms;     // the never-reading connections give deliveries back quickly
-  h.options().session_timeout = 120s;  // only the socket tells the broker a connection is gone
+  h.options().ack_timeout = 500ms;                // the never-reading connections give deliveries back quickly
+  h.options().session_timeout = 120s;             // only the socket tells the broker a connection is gone
+  h.options().max_connections_per_partner = 200;  // the 100 connections below are the point here
   h.start();
   StoreReader store(h.options().store);
   zmq::context_t ctx;

@@ -99,7 +99,7 @@ TEST_CASE("every family in docs/operations.md is declared with HELP text", "[ops
   MetricsRegistry m;
   describe_broker_metrics(m);
   auto snap = m.snapshot();
-  CHECK(snap.size() == 26);  // with keten_cases_shredded_total and keten_cases_on_hold (retention)
+  CHECK(snap.size() == 27);  // with keten_cases_shredded_total, keten_cases_on_hold and keten_frames_refused_total
   for (const auto& f : snap) {
     INFO(f.name);
     CHECK(f.name.rfind("keten_", 0) == 0);
