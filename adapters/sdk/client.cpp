@@ -170,6 +170,9 @@ struct Client::Impl {
   bool credit_granted = false;        // the application wants deliveries
   std::uint32_t credit = 0;           // the window it wants
   bool credit_on_connection = false;  // a Credit has gone out for the current connection
+  // The broker refused a frame of ours unread (RateLimited: over the partner's connection or queue
+  // limit), which may have been our Credit: next_frame() grants it again at this time.
+  std::optional<Clock::time_point> regrant_at;
   bool ever_connected = false;
   bool connected = false;         // a handshake succeeded and no disconnect was seen since
   std::uint64_t handshakes = 0;   // successful handshakes so far: a new value is a new connection
@@ -304,12 +307,17 @@ Result<std::optional<Envelope>> Client::Impl::next_frame(Clock::time_point deadl
   const std::uint64_t disconnects_before = disconnects;
   while (true) {
     auto now = Clock::now();
-    if (now - last_sent >= options.heartbeat) {
+    if (regrant_at && now >= *regrant_at) {  // a Credit the broker may have refused (on_frame_error)
+      regrant_at.reset();
+      if (auto sent = grant_credit(); !sent) return sent.error();
+      now = Clock::now();
+    } else if (now - last_sent >= options.heartbeat) {
       if (auto sent = send_frame(contracts::Heartbeat{contracts::now_millis()}); !sent)
         return sent.error();
       now = Clock::now();
     }
     auto until = std::min(deadline, last_sent + options.heartbeat);
+    if (regrant_at) until = std::min(until, *regrant_at);
     auto timeout = std::max(milliseconds{0}, std::chrono::ceil<milliseconds>(until - now));
 
     std::array<zmq::pollitem_t, 2> items = {
@@ -512,6 +520,12 @@ void Client::Impl::on_frame_error(const contracts::ErrorFrame& error) {
   }
   log().warn("broker reported an error code={} delivery_id={} detail={}",
              contracts::to_string(error.code), error.delivery_id, error.detail);
+  if (error.code == ErrorCode::kRateLimited && error.delivery_id == 0 && credit_granted) {
+    // Which frame was refused is unknown; if it was our Credit the broker holds no window for us.
+    // Granting it again is harmless (Credit sets the window), and waiting a second keeps a
+    // connection that stays over the limit from refusals back to back.
+    regrant_at = Clock::now() + std::chrono::seconds(1);
+  }
   if (error.delivery_id != 0) {
     if (delivery_errors.size() == kDeliveryErrorsKept) delivery_errors.pop_front();
     delivery_errors.push_back(error);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -521,6 +522,43 @@ TEST_CASE("a partner opening more connections than max_connections_per_partner g
     }
   }
   CHECK(accepted);
+}
+
+// The SDK consumer whose Credit was refused for the connection limit grants it again (a second
+// after each refusal), so it receives as soon as one of its partner's connections closes.
+TEST_CASE("a consumer refused for the connection limit receives once a place frees, without reconnecting",
+          "[integration][hostile]") {
+  test_support::BrokerHarness h;
+  h.options().max_connections_per_partner = 1;
+  h.start();
+  RawClient holder(h, "CHARLIE");  // CHARLIE's one place
+  holder.send_raw(contracts::encode_envelope(contracts::Heartbeat{contracts::now_millis()}));
+  REQUIRE(std::holds_alternative<contracts::Heartbeat>(holder.receive()));
+
+  auto submit = test_support::notice();
+  submit.header.recipients = {"CHARLIE"};
+  auto alpha = h.client("ALPHA", lively());
+  auto receipt = alpha.send(submit);
+  REQUIRE(receipt);
+  REQUIRE(receipt->status == contracts::ReceiptStatus::kAccepted);
+
+  auto consumer = h.client("CHARLIE", lively());
+  for (int i = 0; i < 3; ++i) {  // refused meanwhile: nothing comes (and the client keeps asking)
+    auto nothing = consumer.receive(500ms);
+    REQUIRE(nothing);
+    CHECK_FALSE(nothing->has_value());
+  }
+  holder.socket.close();
+  std::optional<contracts::Deliver> got;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!got && std::chrono::steady_clock::now() < deadline) {
+    auto d = consumer.receive(1s);
+    REQUIRE(d);
+    got = std::move(*d);
+  }
+  REQUIRE(got);
+  CHECK(got->header.message_id == submit.header.message_id);
+  CHECK(consumer.ack(got->delivery_id));
 }
 
 TEST_CASE("an ack for a delivery the partner never got is refused", "[integration][hostile]") {
