@@ -1,11 +1,13 @@
 #pragma once
 // Admission: what the loop reads from the socket, held per partner, and which frames make up the
-// next turn. Two rules keep one partner from slowing the others (docs/operations.md, "Fairness"):
+// next turn. Its rules keep one partner from slowing the others (docs/operations.md, "Fairness"):
 //
-//   - A turn takes frames round-robin across the partners that have frames held, one frame of
-//     each in turn, until the turn holds `turn_bytes` (always at least one frame). Every receipt
-//     of a turn leaves after its commit, so a short turn is what a quiet partner waits for; a
-//     partner sending much only makes its own frames wait longer.
+//   - A turn first takes the frames that finish work (acks, credit, heartbeats, processed
+//     reports: everything but submits), round-robin across partners, up to `turn_bytes`. Then
+//     submits, round-robin across partners (one frame of each in turn), up to `turn_bytes` more,
+//     and at least one when some wait. Every receipt of a turn leaves after its commit, so a short
+//     turn is what a quiet partner waits for; a partner sending much only makes its own submits
+//     wait longer, and a consumer's acks never wait behind submits.
 //   - A partner holds at most `partner_bytes` of frames read and not yet taken: a submit frame
 //     beyond is refused (acks, credit and the like never are: they finish work, not add to it).
 //     And at most `connections_per_partner` connections (HTTPS API connections not counted: that
@@ -42,7 +44,8 @@ class Admission {
   // Holds `in`, or returns why it is refused (the frame is then not held; answer it).
   std::optional<contracts::Error> offer(transport::Incoming in);
 
-  // The next turn's frames, round-robin across partners, in each partner's arrival order.
+  // The next turn's frames: those that finish work, then submits, each lane round-robin across
+  // partners and in each partner's arrival order.
   std::vector<transport::Incoming> take();
 
   bool empty() const { return held_frames_ == 0; }
@@ -51,17 +54,27 @@ class Admission {
   std::size_t connections(const std::string& partner) const;
 
  private:
+  // Per partner two lanes, each in arrival order: frames that finish work, and submits (with the
+  // gone notices, which thus come after both).
   struct Queue {
-    std::deque<transport::Incoming> frames;
+    std::deque<transport::Incoming> control;
+    std::deque<transport::Incoming> submits;
     std::size_t bytes = 0;
+    bool empty() const { return control.empty() && submits.empty(); }
   };
-  void hold(const std::string& partner, transport::Incoming in);
+  using Lane = std::deque<transport::Incoming> Queue::*;
+  void hold(const std::string& partner, transport::Incoming in, bool submit);
+  // Moves frames of `lane` into `out`, round-robin across partners from `next`, until `budget`
+  // bytes (at least one frame when `at_least_one`).
+  void take_lane(Lane lane, std::string& next, std::size_t budget, bool at_least_one,
+                 std::vector<transport::Incoming>& out);
 
   AdmissionLimits limits_;
   std::map<std::string, Queue> queues_;                // partner -> frames held
   std::map<std::string, std::string> partner_of_;      // open routing id -> partner
   std::map<std::string, std::set<std::string>> open_;  // partner -> its open routing ids (counted)
-  std::string next_;                                   // the partner whose frame the next turn takes first
+  std::string next_control_;                           // per lane, the partner whose frame the next turn takes first
+  std::string next_submit_;
   std::size_t held_bytes_ = 0;
   std::size_t held_frames_ = 0;
 };

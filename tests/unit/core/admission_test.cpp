@@ -59,15 +59,36 @@ AdmissionLimits limits(std::size_t turn, std::size_t queue = 1 << 20, std::size_
 }  // namespace
 
 TEST_CASE("a quiet partner's frame does not wait behind a flooding partner's queue", "[admission]") {
-  Admission a(limits(4096));
-  for (int i = 0; i < 100; ++i) REQUIRE_FALSE(a.offer(frame("DTV", "flood", 1024)));
-  REQUIRE_FALSE(a.offer(frame("COA", "quiet", 1024)));
+  const std::size_t size = submit("DTV", "flood", 1000).bytes.size();
+  Admission a(limits(4 * size));
+  for (int i = 0; i < 100; ++i) REQUIRE_FALSE(a.offer(submit("DTV", "flood", 1000)));
+  REQUIRE_FALSE(a.offer(submit("COA", "quiet", 1000)));
   const auto turn = a.take();
-  // Four 1 KiB frames fill the turn; the quiet partner's is among them though it came 101st.
+  // Four frames fill the turn; the quiet partner's is among them though it came 101st.
   CHECK(turn.size() == 4);
   const auto partners = partners_of(turn);
   CHECK(std::count(partners.begin(), partners.end(), "COA") == 1);
-  CHECK(a.held_bytes() == 97 * 1024);
+  CHECK(a.held_bytes() == 97 * size);
+}
+
+TEST_CASE("a consumer's acks and credit do not wait behind submits", "[admission]") {
+  const std::size_t size = submit("DTV", "p", 1000).bytes.size();
+  Admission a(limits(size));
+  for (int i = 0; i < 10; ++i) REQUIRE_FALSE(a.offer(submit("DTV", "p", 1000)));
+  for (std::uint64_t i = 1; i <= 5; ++i) {
+    REQUIRE_FALSE(a.offer(Incoming{"c", "KMAR", contracts::encode_envelope(contracts::AckBatch{{i}})}));
+  }
+  const auto partners = partners_of(a.take());
+  // Every ack (well under turn_bytes together), then one submit.
+  CHECK(partners == std::vector<std::string>{"KMAR", "KMAR", "KMAR", "KMAR", "KMAR", "DTV"});
+}
+
+TEST_CASE("a turn full of acks still takes one submit, so submits are never starved", "[admission]") {
+  Admission a(limits(1024));
+  REQUIRE_FALSE(a.offer(submit("DTV", "p", 100)));
+  REQUIRE_FALSE(a.offer(frame("KMAR", "c", 5000)));  // not a submit: the other lane
+  const auto partners = partners_of(a.take());
+  CHECK(partners == std::vector<std::string>{"KMAR", "DTV"});
 }
 
 TEST_CASE("a turn takes at least one frame even when that frame is larger than turn_bytes", "[admission]") {
@@ -85,8 +106,8 @@ TEST_CASE("a turn takes at least one frame even when that frame is larger than t
 TEST_CASE("two flooding partners alternate across turns instead of the first one starving the second", "[admission]") {
   Admission a(limits(1));  // one frame per turn
   for (int i = 0; i < 3; ++i) {
-    REQUIRE_FALSE(a.offer(frame("AAA", "a", 100)));
-    REQUIRE_FALSE(a.offer(frame("BBB", "b", 100)));
+    REQUIRE_FALSE(a.offer(submit("AAA", "a", 100)));
+    REQUIRE_FALSE(a.offer(submit("BBB", "b", 100)));
   }
   std::vector<std::string> order;
   while (!a.empty()) {
@@ -173,11 +194,13 @@ TEST_CASE("a gone notice is not handed over before the frames its connection sen
   REQUIRE_FALSE(a.offer(frame("DTV", "r1", 100)));
   REQUIRE_FALSE(a.offer(frame("DTV", "r1", 100)));
   REQUIRE_FALSE(a.offer(gone("r1")));
-  REQUIRE_FALSE(a.offer(gone("never-seen")));  // a connection that sent nothing held: goes at once
+  REQUIRE_FALSE(a.offer(gone("never-seen")));  // a connection that sent nothing held
   std::vector<std::string> order;
   while (!a.empty()) {
     for (const auto& p : partners_of(a.take())) order.push_back(p);
   }
-  CHECK(order == std::vector<std::string>{"gone:never-seen", "DTV", "DTV", "gone:r1"});
+  // The notices come after the frames that were held before them (the DTV frames here are not
+  // submits: the other lane, taken first).
+  CHECK(order == std::vector<std::string>{"DTV", "DTV", "gone:never-seen", "gone:r1"});
   CHECK(a.connections("DTV") == 0);
 }
