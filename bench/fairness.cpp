@@ -31,6 +31,7 @@
 #include "bench/args.h"
 #include "bench/broker_child.h"
 #include "bench/payload.h"
+#include "bench/raw_client.h"
 #include "bench/stats.h"
 #include "contracts/envelope.h"
 
@@ -67,39 +68,20 @@ fs::path contract_folder(const fs::path& dir) {
   return dir;
 }
 
-contracts::Submit message(const std::string& contract, const std::string& id, const std::string& payload) {
-  contracts::Submit s;
-  s.header.message_id = id;
-  s.header.contract = contract;
-  s.header.version = 1;
-  s.header.case_ref = "9990012345";
-  s.header.occurred_at = contracts::now_millis();
-  s.header.recorded_at = s.header.occurred_at;
-  s.payload = payload;
-  return s;
-}
-
 // One raw flooding connection: keeps `frames` SubmitBatch frames of `batch` messages unanswered
 // until `stop`, counting accepted messages.
 void flood(const partner::Profile& p, const std::string& payload, const std::string& prefix, std::size_t frames,
            std::size_t batch, const std::atomic<bool>& stop, std::atomic<std::uint64_t>& accepted) {
   zmq::context_t ctx;
   zmq::socket_t socket{ctx, zmq::socket_type::dealer};
-  socket.set(zmq::sockopt::linger, 0);
-  socket.set(zmq::sockopt::curve_serverkey, p.broker_public_key);
-  char public_key[41] = {};
-  if (zmq_curve_public(public_key, p.secret_key.c_str()) != 0) throw std::runtime_error("bad secret key");
-  socket.set(zmq::sockopt::curve_publickey, std::string(public_key));
-  socket.set(zmq::sockopt::curve_secretkey, p.secret_key);
-  socket.set(zmq::sockopt::rcvtimeo, 200);
-  socket.connect(p.broker);
+  bench::connect_as(socket, p, 200);
   std::uint64_t next = 0;
   std::size_t unanswered = 0;
   while (!stop.load()) {
     while (unanswered < frames) {
       contracts::SubmitBatch frame;
       for (std::size_t i = 0; i < batch; ++i) {
-        frame.messages.push_back(message("departure.scheduled", prefix + std::to_string(next++), payload));
+        frame.messages.push_back(bench::bench_submit("departure.scheduled", prefix + std::to_string(next++), payload));
       }
       socket.send(zmq::buffer(contracts::encode_envelope(frame)), zmq::send_flags::none);
       ++unanswered;
@@ -151,7 +133,7 @@ Phase phase(bench::ChildBroker& broker, partner::Client& quiet, const std::strin
   for (auto due = started; Clock::now() - started < std::chrono::duration<double>(o.seconds); due += period) {
     std::this_thread::sleep_until(due);
     const auto sent = Clock::now();
-    auto receipt = quiet.send(message(
+    auto receipt = quiet.send(bench::bench_submit(
         "departure.quiet", "quiet-" + std::to_string(::getpid()) + "-" + std::to_string(quiet_next++), payload));
     if (!receipt || receipt->status != contracts::ReceiptStatus::kAccepted) {
       failure = receipt ? "quiet message not accepted: " + receipt->detail : receipt.error().detail;

@@ -10,7 +10,10 @@
 #                [--backlog N] [--large-store FILE] [--https-messages N]
 #
 # --main-only: only the main comparison (Keten on SQLite and on PostgreSQL, RabbitMQ, raw ZeroMQ),
-# without the cost floor, the HTTPS API, the window and rate sweeps.
+# without the cost floor, the HTTPS API, the fairness run, the window and rate sweeps.
+#
+# Fairness (bench/fairness): a quiet partner's receipt latency alone and while another partner
+# floods over 16 connections, in alternating phases on one broker.
 #
 # The HTTPS API is measured beside ZeroMQ on one broker per round (bench/https_bench.py: ZeroMQ,
 # HTTPS submits single and in batches of 50, HTTPS long-poll deliveries with one ack each), with
@@ -62,7 +65,7 @@ else
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
 # keten-bench: `keten bench` runs it from beside keten (not part of the production binary).
-cmake --build "$build" --target keten keten-bench raw_zmq rabbit_bench intake_cost fill_store
+cmake --build "$build" --target keten keten-bench raw_zmq rabbit_bench intake_cost fill_store fairness
 keten=$build/keten
 raw=$build/bench/raw_zmq
 rabbit=$build/bench/rabbit_bench
@@ -158,6 +161,7 @@ run() {
     rabbitmq) line=$("$rabbit" --json --port "$rabbit_port" "$@") || true ;;
     intake-cost) line=$("$intake_cost" --json --contracts "$root/bench/contracts" "$@") || true ;;
     https) line=$(TMPDIR=$tmp /usr/bin/python3 "$root/bench/https_bench.py" --keten "$keten" "$@") || true ;;
+    fairness) line=$(TMPDIR=$tmp "$build/bench/fairness" --json --keten "$keten" "$@") || true ;;
     store-cost) rm -f "$tmp/floor.db"*
                 line=$("$fill_store" --json --store "$tmp/floor.db" "$@" 2>/dev/null) || true
                 rm -f "$tmp/floor.db"* ;;
@@ -166,6 +170,7 @@ run() {
   echo "{\"label\":\"$label\",\"round\":$round,\"run\":$line}" >> "$results"
   printf '  %-8s %-14s %s\n' "$label" "$system" "$(echo "$line" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin)
 if "throughput" not in j and "cpu_us_per_message" in j: print("%8.1f us of CPU per message" % j["cpu_us_per_message"])
+elif "quiet_flood_p99_us" in j: print("quiet partner receipt p99 %.0f us alone, %.0f us during the flood (%.0f msg/s)" % (j["quiet_alone_p99_us"], j["quiet_flood_p99_us"], j["flood_msg_per_s"]))
 elif "https_submit_msg_per_s" in j: print("zeromq %.0f msg/s; https submit %.0f (%.2fx), batch %.0f (%.2fx), deliver %.0f (%.2fx)" % (j["zeromq_msg_per_s"], j["https_submit_msg_per_s"], j["https_submit_ratio_to_zeromq"], j.get("https_submit_batch_msg_per_s", 0), j.get("https_submit_batch_ratio_to_zeromq", 0), j["https_deliver_msg_per_s"], j["https_deliver_ratio_to_zeromq"]))
 else: print("%8.0f msg/s  p99 %s us%s" % (j.get("throughput",0), j.get("latency_us",{}).get("p99","?"), ("  ERROR "+j["error"]) if j.get("error") else ""))')"
 }
@@ -190,6 +195,10 @@ echo "bench: the HTTPS API beside ZeroMQ, $rounds rounds of $https_messages x $s
 for r in $(seq 1 "$rounds"); do
   run https "$r" https --messages "$https_messages" --window 16 --batch 50 --size "$size"
 done
+# Fairness: a quiet partner's receipts alone and while another partner floods over 16 connections
+# (bench/fairness; its own alternating phases on one broker).
+echo "bench: fairness under a flood, $rounds rounds"
+run fairness 1 fairness --flood-connections 16 --rounds "$rounds" --seconds 4
 # One fsync of 1 KiB on the filesystem the bench stores use (target 2's "plus one fsync").
 fsync_line=$("$raw" --json --messages 1000 --size "$size" --window 1 --fsync-dir "$tmp" --fsync-count 300)
 echo "{\"label\":\"fsync\",\"round\":1,\"run\":$fsync_line}" >> "$results"

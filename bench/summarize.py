@@ -161,6 +161,15 @@ def main():
                 continue
             lines.append(f"| {what} | {fmt(figure('https', 'https', key + '_msg_per_s'))} | "
                          f"{fmt(figure('https', 'https', key + '_ratio_to_zeromq'))} |")
+    # A quiet partner's receipts while another floods (bench/fairness: medians over its own rounds).
+    fair = [x for x in by.get(("fairness", "keten-fairness"), []) if not x.get("error")]
+    if fair:
+        f = fair[0]
+        lines.append("")
+        lines.append(f"Fairness: the quiet partner's receipt p99 was {f['quiet_alone_p99_us'] / 1000:.1f} ms alone and "
+                     f"{f['quiet_flood_p99_us'] / 1000:.1f} ms while another partner flooded over "
+                     f"{f['flood_connections']} connections ({fmt(f['flood_msg_per_s'])} msg/s accepted; medians of "
+                     f"{f['rounds']} alternating rounds; the issue's bound is 50 ms).")
     if errors:
         lines.append("")
         lines.append("Runs with errors (left out of the medians):")

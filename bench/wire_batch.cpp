@@ -24,6 +24,7 @@
 #include "bench/args.h"
 #include "bench/broker_child.h"
 #include "bench/payload.h"
+#include "bench/raw_client.h"
 #include "contracts/envelope.h"
 
 namespace {
@@ -39,26 +40,11 @@ struct Run {
 
   Run(const partner::Profile& p, std::string body, std::string id_prefix)
       : payload(std::move(body)), prefix(std::move(id_prefix)) {
-    socket.set(zmq::sockopt::linger, 0);
-    socket.set(zmq::sockopt::curve_serverkey, p.broker_public_key);
-    char public_key[41] = {};
-    if (zmq_curve_public(public_key, p.secret_key.c_str()) != 0) throw std::runtime_error("bad secret key");
-    socket.set(zmq::sockopt::curve_publickey, std::string(public_key));
-    socket.set(zmq::sockopt::curve_secretkey, p.secret_key);
-    socket.set(zmq::sockopt::rcvtimeo, 60'000);
-    socket.connect(p.broker);
+    bench::connect_as(socket, p, 60'000);
   }
 
   contracts::Submit next() {
-    contracts::Submit s;
-    s.header.message_id = prefix + "-" + std::to_string(next_id++);
-    s.header.contract = "departure.scheduled";
-    s.header.version = 1;
-    s.header.case_ref = "9990012345";
-    s.header.occurred_at = contracts::now_millis();
-    s.header.recorded_at = s.header.occurred_at;
-    s.payload = payload;
-    return s;
+    return bench::bench_submit("departure.scheduled", prefix + "-" + std::to_string(next_id++), payload);
   }
 
   void send(const contracts::Envelope& e) { socket.send(zmq::buffer(contracts::encode_envelope(e)), zmq::send_flags::none); }
