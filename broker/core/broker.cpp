@@ -159,7 +159,8 @@ struct Broker::Impl {
   std::unique_ptr<ops::Ops> ops;          // metrics, HTTP endpoint, alerts; null when all are off
   std::unique_ptr<Intake> intake;         // decodes and validates the next batch while this one is stored
   Admission admission;                    // frames read, held per partner until a turn takes them
-  contracts::RateLimitedLog refusals{kRepeatedErrorInterval};  // frames Admission refused, per partner
+  std::map<std::string, contracts::RateLimitedLog> refusals;  // frames Admission refused, by partner
+  contracts::RateLimitedLog anchor_errors{kRepeatedErrorInterval};  // receipts that went without a checkpoint
   contracts::RateLimitedLog checkpoint_errors{kRepeatedErrorInterval};
   contracts::RateLimitedLog store_errors{kRepeatedErrorInterval};
   bool state_stale = false;  // load_state() failed: read it again before the next turn's work
@@ -411,9 +412,13 @@ struct Broker::Impl {
     if ((slots.empty() && ack_slots.empty()) || signing_key.empty()) return;
     auto note = store.latest_checkpoint_note();
     if (!note || !*note) {
-      log().warn("receipts sent without a checkpoint detail={}", note ? "none signed" : note.error().detail);
+      const std::string detail = note ? "none signed" : note.error().detail;
+      if (auto held = anchor_errors.admit(detail)) {
+        log().warn("receipts sent without a checkpoint detail={}{}", detail, contracts::suppressed_field(*held));
+      }
       return;
     }
+    anchor_errors.clear();
     for (auto& slot : slots) {
       for (auto& receipt : slot.receipts.receipts) {
         if (receipt.status != contracts::ReceiptStatus::kRejected) receipt.checkpoint = **note;
@@ -475,7 +480,7 @@ struct Broker::Impl {
     const std::string partner = in.partner, routing_id = in.routing_id;
     auto refused = admission.offer(std::move(in));
     if (!refused) return;
-    if (auto held = refusals.admit(partner)) {
+    if (auto held = refusals.try_emplace(partner, kRepeatedErrorInterval).first->second.admit(partner)) {
       log().warn("frame refused partner={} detail={}{}", partner, refused->detail, contracts::suppressed_field(*held));
     }
     if (ops) ops->metrics().add("keten_frames_refused_total", {{"partner", partner}});
