@@ -15,6 +15,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tests/support/free_port.h"
+
 namespace test_support {
 namespace {
 
@@ -25,24 +27,6 @@ std::string read_text(const fs::path& path) {
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
-}
-
-// A free loopback port: bound to port 0 and released. Another process may take it before the
-// server binds it; the constructor then tries another.
-int pick_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("postgres test server: socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    throw std::runtime_error("postgres test server: could not bind a free port");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 }  // namespace
@@ -78,7 +62,7 @@ PostgresServer::PostgresServer() {
   const fs::path base_conf = data_ / "postgresql.conf";
   const std::string base = read_text(base_conf);
   for (int attempt = 0;; ++attempt) {
-    port_ = pick_port();
+    port_ = free_port();
     {
       std::ofstream conf(base_conf, std::ios::trunc);
       conf << base << "\n# tests/support/postgres_server.cpp: loopback only, fast, not durable\n"

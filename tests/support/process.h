@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/free_port.h"
+
 namespace test_support {
 
 struct RunResult {
@@ -24,10 +26,8 @@ RunResult run(const std::vector<std::string>& argv, const std::string& stdin_tex
 // The path of the built keten binary.
 std::string keten_binary();
 
-// A free loopback TCP port: bound to port 0 and released (another process could take it before
-// the server binds it; good enough for servers that need their port in a config file or on their
-// command line).
-int free_port();
+// free_port() (free_port.h): a loopback port for servers that need it in a config file or on
+// their command line.
 
 // Renders the HTML file in Debian's headless chromium (installed by tools/install-deps.sh), with no
 // network and a throwaway profile, and returns the DOM it built (`out`). exit_code -1 and a reason
