@@ -24,6 +24,7 @@
 #include "broker/core/processed.h"
 #include "broker/core/report_schedule.h"
 #include "broker/core/start_checks.h"
+#include "broker/core/turn_answers.h"
 #include "broker/ops/ops.h"
 #include "broker/policy/consent.h"
 #include "broker/policy/redaction.h"
@@ -60,37 +61,6 @@ struct RefusedSends {
   std::vector<std::uint64_t> delivery_ids;
   std::string reason;
 };
-
-// A receipt (or a SubmitBatch's receipts) and where it sits among a turn's replies. It is encoded
-// after the commit: then it carries the checkpoint signed at that commit, or, when the commit
-// failed, it is replaced by a refusal.
-struct ReceiptSlot {
-  std::size_t index;
-  contracts::ReceiptBatch receipts;  // one per message, in order
-  bool batch = false;                // a ReceiptBatch frame, else one Receipt
-};
-
-// An AckReceipt and where it sits among a turn's replies, encoded after the commit (with the
-// checkpoint signed at it), or left out when the commit failed or it names no delivery.
-struct AckSlot {
-  std::size_t index;
-  contracts::AckReceipt receipt;
-};
-
-// A SubmitBatch's receipts as one frame within `max_bytes`. Only rejections listing many field
-// errors can make it larger: those lists (not covered by the receipt signature) are then cut to
-// their first entry, and dropped if that is not enough; code and detail still say why.
-std::string encode_receipts(contracts::ReceiptBatch batch, std::size_t max_bytes) {
-  std::string bytes = contracts::encode_envelope(batch);
-  for (std::size_t keep : {std::size_t{1}, std::size_t{0}}) {
-    if (bytes.size() <= max_bytes) break;
-    for (auto& r : batch.receipts) {
-      if (r.errors.size() > keep) r.errors.resize(keep);
-    }
-    bytes = contracts::encode_envelope(batch);
-  }
-  return bytes;
-}
 
 // A contract naming an owner or consumer the config lacks is legal (one config may serve part of a
 // chain), but nothing is routed to a partner the broker does not know: say so once, at start.
@@ -261,7 +231,7 @@ struct Broker::Impl {
 
   // Rejects a frame that never became a Submit: logged, recorded, answered with an Error frame.
   Result<void> reject_frame(const transport::Incoming& in, ErrorCode code, const std::string& detail,
-                            Millis now, std::vector<Outgoing>& replies) {
+                            Millis now, TurnAnswers& answers) {
     log().warn("rejected frame partner={} bytes={} code={} detail={}", in.partner, in.bytes.size(),
                contracts::to_string(code), detail);
     events::Event e;
@@ -269,7 +239,7 @@ struct Broker::Impl {
     e.sender = in.partner;
     e.record = rejected_record(code, detail, {});
     if (auto r = record_event(store, e); !r) return r.error();
-    replies.push_back({in.routing_id, contracts::encode_envelope(contracts::ErrorFrame{code, detail, 0})});
+    answers.reply(in.routing_id, contracts::encode_envelope(contracts::ErrorFrame{code, detail, 0}));
     return {};
   }
 
@@ -300,8 +270,8 @@ struct Broker::Impl {
   // frame naming it; an error means the store failed. An ack the connection wants answered is
   // added to `answer` (its delivery id and the seq of its event).
   template <typename AckOrNack>
-  Result<void> ack_one(const transport::Incoming& in, const AckOrNack& frame, Millis now,
-                       std::vector<Outgoing>& replies, contracts::AckReceipt* answer = nullptr) {
+  Result<void> ack_one(const transport::Incoming& in, const AckOrNack& frame, Millis now, TurnAnswers& answers,
+                       contracts::AckReceipt* answer = nullptr) {
     Result<void> r = [&]() -> Result<void> {
       if constexpr (std::is_same_v<AckOrNack, contracts::Ack>) {
         auto seq = scheduler.on_ack(in.routing_id, in.partner, frame.delivery_id, now);
@@ -317,44 +287,40 @@ struct Broker::Impl {
     }();
     if (r || r.error().code != ErrorCode::kUnknownDelivery) return r;
     log().warn("rejected ack partner={} delivery_id={} detail={}", in.partner, frame.delivery_id, r.error().detail);
-    replies.push_back({in.routing_id, contracts::encode_envelope(contracts::ErrorFrame{
-                                          ErrorCode::kUnknownDelivery, r.error().detail, frame.delivery_id})});
+    answers.reply(in.routing_id, contracts::encode_envelope(contracts::ErrorFrame{ErrorCode::kUnknownDelivery,
+                                                                                  r.error().detail, frame.delivery_id}));
     return {};
   }
 
   // One Processed report (processed.h): logged and not answered, or refused with an Error frame
   // carrying its delivery id and one warn line. An error means the store failed.
   Result<void> processed_one(const transport::Incoming& in, const contracts::Processed& frame, Millis now,
-                             std::vector<Outgoing>& replies) {
+                             TurnAnswers& answers) {
     auto seq = record_processed(store, processed, in.partner, frame, now);
     if (seq || seq.error().code == ErrorCode::kStorage) return seq ? Result<void>{} : Result<void>{seq.error()};
     log().warn("rejected processed partner={} delivery_id={} code={} detail={}", in.partner, frame.delivery_id,
                contracts::to_string(seq.error().code), seq.error().detail);
-    replies.push_back({in.routing_id, contracts::encode_envelope(contracts::ErrorFrame{
-                                          seq.error().code, seq.error().detail, frame.delivery_id})});
+    answers.reply(in.routing_id, contracts::encode_envelope(
+                                     contracts::ErrorFrame{seq.error().code, seq.error().detail, frame.delivery_id}));
     return {};
   }
 
   // The AckReceipt answering an Ack or AckBatch of `in`, when its connection asked for them: its
-  // place among the replies is kept, to be filled after the commit (answer_acks).
-  contracts::AckReceipt* ack_answer(const transport::Incoming& in, std::vector<Outgoing>& replies,
-                                    std::vector<AckSlot>& ack_slots) {
+  // place among the answers is kept, to be sent after the commit.
+  contracts::AckReceipt* ack_answer(const transport::Incoming& in, TurnAnswers& answers) {
     if (!scheduler.wants_ack_receipts(in.routing_id)) return nullptr;
-    ack_slots.push_back({replies.size(), {}});
-    replies.push_back({in.routing_id, {}});  // encoded after the commit
-    return &ack_slots.back().receipt;
+    return &answers.ack_receipt(in.routing_id);
   }
 
   // Handles one frame inside the open transaction. An error means the store failed.
-  Result<void> handle(Prepared& p, Millis now, std::vector<Outgoing>& replies, std::vector<ReceiptSlot>& receipt_slots,
-                      std::vector<AckSlot>& ack_slots) {
+  Result<void> handle(Prepared& p, Millis now, TurnAnswers& answers) {
     const transport::Incoming& in = p.in;
     // The socket monitor saw the connection end: retire it now, after every frame it sent before.
     if (in.gone) return scheduler.drop_session(in.routing_id, now);
     scheduler.touch(in.routing_id, now);
-    if (in.multipart) return reject_frame(in, ErrorCode::kMalformedEnvelope, "a message must be exactly one frame", now, replies);
+    if (in.multipart) return reject_frame(in, ErrorCode::kMalformedEnvelope, "a message must be exactly one frame", now, answers);
     auto& decoded = p.decoded;
-    if (!decoded) return reject_frame(in, decoded.error().code, decoded.error().detail, now, replies);
+    if (!decoded) return reject_frame(in, decoded.error().code, decoded.error().detail, now, answers);
 
     return std::visit(
         [&](auto& frame) -> Result<void> {
@@ -362,44 +328,42 @@ struct Broker::Impl {
           if constexpr (std::is_same_v<T, contracts::Submit>) {
             auto receipt = submit_one(in, frame, p.checks, now);
             if (!receipt) return receipt.error();
-            receipt_slots.push_back({replies.size(), {{std::move(*receipt)}}, false});
-            replies.push_back({in.routing_id, {}});  // encoded after the commit
+            answers.receipt(in.routing_id, std::move(*receipt));  // sent after the commit
             return {};
           } else if constexpr (std::is_same_v<T, contracts::SubmitBatch>) {
             if (frame.messages.empty()) {
-              return reject_frame(in, ErrorCode::kProtocol, "submit batch holds no messages", now, replies);
+              return reject_frame(in, ErrorCode::kProtocol, "submit batch holds no messages", now, answers);
             }
             // Each message exactly as a single Submit in this turn, in the batch's order.
-            ReceiptSlot slot{replies.size(), {}, true};
-            slot.receipts.receipts.reserve(frame.messages.size());
+            contracts::ReceiptBatch receipts;
+            receipts.receipts.reserve(frame.messages.size());
             for (std::size_t i = 0; i < frame.messages.size(); ++i) {
               SubmitChecks none;
               auto receipt = submit_one(in, frame.messages[i], i < p.batch_checks.size() ? p.batch_checks[i] : none, now);
               if (!receipt) return receipt.error();
-              slot.receipts.receipts.push_back(std::move(*receipt));
+              receipts.receipts.push_back(std::move(*receipt));
             }
-            receipt_slots.push_back(std::move(slot));
-            replies.push_back({in.routing_id, {}});  // encoded after the commit
+            answers.receipts(in.routing_id, std::move(receipts));  // sent after the commit
             return {};
           } else if constexpr (std::is_same_v<T, contracts::AckBatch>) {
-            auto* answer = ack_answer(in, replies, ack_slots);
+            auto* answer = ack_answer(in, answers);
             for (std::uint64_t id : frame.delivery_ids) {
-              if (auto r = ack_one(in, contracts::Ack{id}, now, replies, answer); !r) return r;
+              if (auto r = ack_one(in, contracts::Ack{id}, now, answers, answer); !r) return r;
             }
             return {};
           } else if constexpr (std::is_same_v<T, contracts::Ack>) {
-            return ack_one(in, frame, now, replies, ack_answer(in, replies, ack_slots));
+            return ack_one(in, frame, now, answers, ack_answer(in, answers));
           } else if constexpr (std::is_same_v<T, contracts::Nack>) {
-            return ack_one(in, frame, now, replies);
+            return ack_one(in, frame, now, answers);
           } else if constexpr (std::is_same_v<T, contracts::Processed>) {
-            return processed_one(in, frame, now, replies);
+            return processed_one(in, frame, now, answers);
           } else if constexpr (std::is_same_v<T, contracts::Credit>) {
             return scheduler.on_credit(in.routing_id, in.partner, frame.credit, now, frame.batches, frame.ack_receipts);
           } else if constexpr (std::is_same_v<T, contracts::Heartbeat>) {
-            replies.push_back({in.routing_id, contracts::encode_envelope(contracts::Heartbeat{now})});
+            answers.reply(in.routing_id, contracts::encode_envelope(contracts::Heartbeat{now}));
             return {};
           } else {
-            return reject_frame(in, ErrorCode::kProtocol, "the broker does not accept this frame type", now, replies);
+            return reject_frame(in, ErrorCode::kProtocol, "the broker does not accept this frame type", now, answers);
           }
         },
         *decoded);
@@ -408,8 +372,8 @@ struct Broker::Impl {
   // After a commit: every accepted or duplicate receipt of the turn carries the checkpoint the
   // store signed at that commit, whose tree holds the receipt's event (docs/protocol.md, "Receipt").
   // Without a signing key there is none; a failure to read it is logged and the receipts go without.
-  void anchor_receipts(std::vector<ReceiptSlot>& slots, std::vector<AckSlot>& ack_slots) {
-    if ((slots.empty() && ack_slots.empty()) || signing_key.empty()) return;
+  void anchor_receipts(TurnAnswers& answers) {
+    if (!answers.waiting() || signing_key.empty()) return;
     auto note = store.latest_checkpoint_note();
     if (!note || !*note) {
       const std::string detail = note ? "none signed" : note.error().detail;
@@ -419,12 +383,7 @@ struct Broker::Impl {
       return;
     }
     anchor_errors.clear();
-    for (auto& slot : slots) {
-      for (auto& receipt : slot.receipts.receipts) {
-        if (receipt.status != contracts::ReceiptStatus::kRejected) receipt.checkpoint = **note;
-      }
-    }
-    for (auto& slot : ack_slots) slot.receipt.checkpoint = **note;
+    answers.anchor(**note);
   }
 
   // Every checkpoint_interval (or `force`, at shutdown), in its own transaction: has the store sign
@@ -500,7 +459,44 @@ struct Broker::Impl {
     return {};
   }
 
+  // One turn's work on a batch the intake finished (possibly empty): the periodic work first,
+  // then, when there is anything to do, one transaction, and the answers and deliveries after it.
   Result<void> handle_batch(Intake::TakenBatch batch, Millis now) {
+    periodic(batch, now);
+    if (batch.empty() && unreachable.empty() && !scheduler.has_work(now) && !norms.due(now) && !due_report &&
+        !(retention && retention->due(now))) {
+      return {};
+    }
+    TurnAnswers answers;
+    std::vector<Outgoing> deliveries;
+    Result<void> status = transact(batch, now, answers, deliveries);
+    unreachable.clear();
+    if (!status) store.rollback();  // before the WAL checkpoint below, which needs no transaction open
+    if (retention) retention->after_commit(bool(status), now);
+    if (ops && retention && retention->cases_on_hold() >= 0) {
+      ops->metrics().set("keten_cases_on_hold", {}, static_cast<double>(retention->cases_on_hold()));
+    }
+    if (!status && (status.error().detail.rfind("fenced:", 0) == 0 ||
+                    status.error().detail.rfind("leadership lost:", 0) == 0)) {
+      // Another instance leads now: this one answers nothing more and stops. Its clients move to
+      // the new leader and resubmit what was not answered (docs/high-availability.md).
+      const auto& detail = status.error().detail;
+      return Error{ErrorCode::kStorage, detail.rfind("leadership lost:", 0) == 0 ? detail : "leadership lost: " + detail};
+    }
+    if (!status) {
+      recover(status.error(), batch.size(), answers);
+      deliveries.clear();
+    } else {
+      if (auto held = store_errors.clear()) log().info("store failures ended{}", contracts::suppressed_field(*held));
+      anchor_receipts(answers);
+    }
+    send(answers.take(options.max_message_bytes), deliveries);
+    return {};
+  }
+
+  // What runs every turn before the transaction: the checkpoint of other writers' events, the ops
+  // tick, and the quality report when it is due (read outside the transaction).
+  void periodic(const Intake::TakenBatch& batch, Millis now) {
     // A failed checkpoint is retried next turn; it does not stop the broker.
     if (auto r = checkpoint(now, false); !r) {
       if (auto held = checkpoint_errors.admit(r.error().detail)) {
@@ -516,131 +512,92 @@ struct Broker::Impl {
       ops->tick(store, {scheduler.session_count(), last_checkpoint_at, &backlog.counts()}, now);
     }
     if (reports.due(now)) {
-      // Read outside the transaction; a failure is logged and the next interval tries again.
+      // A failure is logged and the next interval tries again.
       if (auto report = reports.make(store, registry, now)) due_report = std::move(*report);
       else log().error("quality report not made: {}", report.error().detail);
     }
-    if (batch.empty() && unreachable.empty() && !scheduler.has_work(now) && !norms.due(now) && !due_report &&
-        !(retention && retention->due(now))) {
-      return {};
-    }
+  }
 
-    std::vector<Outgoing> replies;
-    std::vector<ReceiptSlot> receipt_slots;
-    std::vector<AckSlot> ack_slots;
-    std::vector<Outgoing> deliveries;
-    Result<void> status;
-    if (state_stale) status = load_state();  // nothing is handled or delivered on a stale state
-    if (!status) {
-      // the failure path below answers (or not) and retries next turn
-    } else if (auto r = store.begin(); !r) {
-      status = r;
-    } else {
-      for (const auto& [routing_id, refused] : unreachable) {
-        if (status = scheduler.not_delivered(routing_id, refused.delivery_ids, refused.reason, now); !status) break;
-      }
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (!status) break;
-        status = handle(batch.at(i), now, replies, receipt_slots, ack_slots);  // frame i as soon as it is prepared
-      }
-      if (status && due_report) status = publish_report(now);
-      if (status) status = scheduler.expire(now);
-      if (status && retention) status = retention->run(now);
-      if (status) {
-        auto pumped = scheduler.pump(now);
-        if (pumped) deliveries = std::move(*pumped);
-        else status = pumped.error();
-      }
-      for (const auto& p : scheduler.take_progress()) {
-        if (!status) break;
-        status = norms.on_progress(p.message_id, p.contract, p.version, now);
-      }
-      if (status && norms.due(now)) status = norms.tick(now);
-      if (status && leadership) status = leadership->keep();
-      if (status) {
-        auto commit_started = std::chrono::steady_clock::now();
-        status = store.commit();
-        if (ops) ops->commit_finished(std::chrono::steady_clock::now() - commit_started, bool(status));
-      }
+  // The turn's transaction: connections whose sends failed are retired, every frame of the batch
+  // handled, the report published, deliveries expired and pumped, norms evaluated, and the commit.
+  // An error means nothing of it is durable (the caller rolls back).
+  Result<void> transact(Intake::TakenBatch& batch, Millis now, TurnAnswers& answers, std::vector<Outgoing>& deliveries) {
+    if (state_stale) {
+      if (auto r = load_state(); !r) return r;  // nothing is handled or delivered on a stale state
     }
-    unreachable.clear();
-    if (!status) store.rollback();  // before the WAL checkpoint below, which needs no transaction open
-    if (retention) retention->after_commit(bool(status), now);
-    if (ops && retention && retention->cases_on_hold() >= 0) {
-      ops->metrics().set("keten_cases_on_hold", {}, static_cast<double>(retention->cases_on_hold()));
+    if (auto r = store.begin(); !r) return r;
+    for (const auto& [routing_id, refused] : unreachable) {
+      if (auto r = scheduler.not_delivered(routing_id, refused.delivery_ids, refused.reason, now); !r) return r;
     }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (auto r = handle(batch.at(i), now, answers); !r) return r;  // frame i as soon as it is prepared
+    }
+    if (due_report) {
+      if (auto r = publish_report(now); !r) return r;
+    }
+    if (auto r = scheduler.expire(now); !r) return r;
+    if (retention) {
+      if (auto r = retention->run(now); !r) return r;
+    }
+    auto pumped = scheduler.pump(now);
+    if (!pumped) return pumped.error();
+    deliveries = std::move(*pumped);
+    for (const auto& p : scheduler.take_progress()) {
+      if (auto r = norms.on_progress(p.message_id, p.contract, p.version, now); !r) return r;
+    }
+    if (norms.due(now)) {
+      if (auto r = norms.tick(now); !r) return r;
+    }
+    if (leadership) {
+      if (auto r = leadership->keep(); !r) return r;
+    }
+    auto commit_started = std::chrono::steady_clock::now();
+    auto committed = store.commit();
+    if (ops) ops->commit_finished(std::chrono::steady_clock::now() - commit_started, bool(committed));
+    return committed;
+  }
 
-    if (!status && (status.error().detail.rfind("fenced:", 0) == 0 ||
-                    status.error().detail.rfind("leadership lost:", 0) == 0)) {
-      // Another instance leads now: this one answers nothing more and stops. Its clients move to
-      // the new leader and resubmit what was not answered (docs/high-availability.md).
-      const auto& detail = status.error().detail;
-      return Error{ErrorCode::kStorage, detail.rfind("leadership lost:", 0) == 0 ? detail : "leadership lost: " + detail};
+  // After a failed turn (rolled back): nothing of it is durable. Every submit in it is refused
+  // with kStorage, nothing is delivered, and the in-flight view starts over from the store.
+  void recover(const Error& failure, std::size_t frames, TurnAnswers& answers) {
+    if (auto held = store_errors.admit(failure.detail)) {
+      log().error("store failure, batch of {} frames refused: {}{}", frames, failure.detail,
+                  contracts::suppressed_field(*held));
     }
-    if (!status) {
-      // Nothing of this turn is durable: every submit in it is refused with kStorage, nothing is
-      // delivered, and the in-flight view starts over from the store.
-      if (auto held = store_errors.admit(status.error().detail)) {
-        log().error("store failure, batch of {} frames refused: {}{}", batch.size(), status.error().detail,
-                    contracts::suppressed_field(*held));
+    // On PostgreSQL the connection may have gone mid-commit, and then whether the commit took
+    // effect is unknown: nothing of this turn is answered at all (refusing a message that was in
+    // fact stored would be wrong). Clients resend what has no answer; the dedupe answers each
+    // message once, with its first receipt if it was stored.
+    const bool outcome_unknown = store.connection_lost();
+    store.rollback();
+    if (ops) ops->store_failed();
+    scheduler.reset();
+    (void)scheduler.take_progress();  // the norm tracker looks at nothing of a rolled-back turn
+    if (outcome_unknown) answers.forget();
+    answers.refuse(signing_key);
+    if (auto r = store.begin(); r) {
+      if (auto reset = store.reset_in_flight(); reset && store.commit()) {
+        // in-flight rows are pending again; the next pump resends them
+      } else {
+        store.rollback();
       }
-      // On PostgreSQL the connection may have gone mid-commit, and then whether the commit took
-      // effect is unknown: nothing of this turn is answered at all (refusing a message that was in
-      // fact stored would be wrong). Clients resend what has no answer; the dedupe answers each
-      // message once, with its first receipt if it was stored.
-      const bool outcome_unknown = store.connection_lost();
-      store.rollback();
-      if (ops) ops->store_failed();
-      scheduler.reset();
-      deliveries.clear();
-      if (outcome_unknown) {
-        replies.clear();
-        receipt_slots.clear();
-        ack_slots.clear();
-      }
-      for (auto& slot : receipt_slots) {
-        for (auto& receipt : slot.receipts.receipts) {
-          contracts::Receipt refused;
-          refused.message_id = std::move(receipt.message_id);
-          refused.status = contracts::ReceiptStatus::kRejected;
-          refused.code = ErrorCode::kStorage;
-          refused.detail = "the broker could not store the message; resubmit it";
-          audit::sign_receipt(signing_key, refused);
-          receipt = std::move(refused);
-        }
-      }
-      if (auto r = store.begin(); r) {
-        if (auto reset = store.reset_in_flight(); reset && store.commit()) {
-          // in-flight rows are pending again; the next pump resends them
-        } else {
-          store.rollback();
-        }
-      }
-      if (auto r = load_state(); !r) {
-        state_stale = true;
-        log().error("reloading state after a failed commit: {}", r.error().detail);
-      }
-    } else if (auto held = store_errors.clear()) {
-      log().info("store failures ended{}", contracts::suppressed_field(*held));
     }
-    if (status) anchor_receipts(receipt_slots, ack_slots);
-    for (auto& slot : receipt_slots) {
-      replies[slot.index].bytes = slot.batch ? encode_receipts(std::move(slot.receipts), options.max_message_bytes)
-                                             : contracts::encode_envelope(slot.receipts.receipts.front());
+    if (auto r = load_state(); !r) {
+      state_stale = true;
+      log().error("reloading state after a failed commit: {}", r.error().detail);
     }
-    // Acknowledgements that were not committed get no answer: the deliveries come again.
-    for (auto& slot : ack_slots) {
-      if (status && !slot.receipt.delivery_ids.empty()) replies[slot.index].bytes = contracts::encode_envelope(slot.receipt);
-    }
+  }
+
+  // After the turn: the answers, then the deliveries. A connection the socket refuses is retired
+  // next turn; a delivery it refused never reached the connection, so it does not count as an
+  // attempt (docs/protocol.md, "Delivery").
+  void send(const std::vector<Outgoing>& replies, const std::vector<Outgoing>& deliveries) {
     for (const auto& out : replies) {
-      if (out.bytes.empty()) continue;  // an ack answer left out
       if (auto r = socket.send(out.routing_id, out.bytes); !r) {
         log().warn("reply not sent detail={}", r.error().detail);
         unreachable[out.routing_id].reason = r.error().detail;
       }
     }
-    // A delivery the socket refuses never reached the connection: it does not count as an attempt,
-    // and the connection is retired next turn (docs/protocol.md, "Delivery").
     for (const auto& out : deliveries) {
       if (auto r = socket.send(out.routing_id, out.bytes); !r) {
         auto& refused = unreachable[out.routing_id];
@@ -654,7 +611,6 @@ struct Broker::Impl {
         refused.reason = r.error().detail;
       }
     }
-    return {};
   }
 };
 

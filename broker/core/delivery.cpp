@@ -10,8 +10,6 @@
 #include "broker/core/event_log.h"
 #include "broker/core/limits.h"
 #include "broker/core/log.h"
-#include "broker/policy/consent.h"
-#include "broker/policy/redaction.h"
 #include "broker/store/store.h"
 #include "contracts/registry.h"
 
@@ -26,57 +24,14 @@ using contracts::Result;
 // A nacked delivery waits this long per attempt before it is offered again (bounded by ack_timeout).
 constexpr Millis kNackBackoffPerAttempt = 1'000;
 
-events::Event delivery_event(events::Record record, const store::OutboundDelivery& d, Millis now) {
-  return broker::core::delivery_event(std::move(record), d.header, d.sender, d.payload_digest, d.recipient,
-                                      d.delivery_id, now);
-}
-
-std::string prepared_key(const std::string& contract, std::uint32_t version, const std::string& digest) {
-  std::string key = contract;
-  key += '\0';
-  key += std::to_string(version);
-  key += '\0';
-  key += digest;
-  return key;
-}
-
-// What a kept pending delivery holds in memory, roughly: its payload and header.
-std::size_t kept_bytes(const store::OutboundDelivery& d) { return d.payload.size() + 256; }
-
-// What a kept prepared payload holds in memory, roughly.
-std::size_t prepared_size(const std::string& key, const policy::PreparedPayload& p) {
-  std::size_t n = key.size() + p.without_medical.size() + 64;
-  for (const auto& m : p.medical) n += m.size() + 32;
-  return n;
-}
-
 }  // namespace
-
-void DeliveryScheduler::remember_prepared(const std::string& contract, std::uint32_t version,
-                                          const std::string& payload_digest,
-                                          std::shared_ptr<const policy::PreparedPayload> prepared) {
-  if (!prepared) return;
-  std::string key = prepared_key(contract, version, payload_digest);
-  prepared_bytes_ += prepared_size(key, *prepared);
-  if (auto it = prepared_.find(key); it != prepared_.end()) {
-    prepared_bytes_ -= prepared_size(key, *it->second);
-    it->second = std::move(prepared);
-  } else {
-    prepared_.emplace(key, std::move(prepared));
-    prepared_order_.push_back(std::move(key));
-  }
-  while (!prepared_order_.empty() && (prepared_order_.size() > kPreparedKept || prepared_bytes_ > kPreparedBytes)) {
-    auto oldest = prepared_.find(prepared_order_.front());
-    prepared_bytes_ -= prepared_size(oldest->first, *oldest->second);
-    prepared_.erase(oldest);
-    prepared_order_.pop_front();
-  }
-}
 
 DeliveryScheduler::DeliveryScheduler(store::Store& store, const BrokerOptions& options,
                                      contracts::ContractRegistry* registry, const SensitiveByContract* sensitive)
-    : store_(store), options_(options), registry_(registry), sensitive_(sensitive) {
-  for (const auto& p : options.partners) roles_[p.id] = p.role;
+    : store_(store),
+      options_(options),
+      registry_(registry),
+      policy_(store, options.partners, registry, sensitive) {
   // Without any contract with a ttl the sweep is never due: an idle broker opens no transaction.
   bool any_ttl = false;
   if (registry_) {
@@ -85,106 +40,34 @@ DeliveryScheduler::DeliveryScheduler(store::Store& store, const BrokerOptions& o
   if (!any_ttl) next_ttl_sweep_ = std::numeric_limits<contracts::Millis>::max();
 }
 
-Result<void> DeliveryScheduler::apply_policy(store::OutboundDelivery& d, std::vector<std::string>& removed,
-                                             Millis now) {
-  if (!registry_) return {};
-  contracts::Contract* contract = registry_->find(d.header.contract, d.header.version);
-  if (!contract) return {};  // a contract removed from the set since acceptance: nothing to apply
-  if (!sensitive_) {
-    // Fail closed: never send a payload whose sensitive fields were not looked up.
-    return Error{ErrorCode::kConfig, "the delivery policy has no sensitive fields for the contract set"};
-  }
-  static const std::vector<policy::SensitiveField> kNone;
-  auto found = sensitive_->find(contract);
-  const auto& sensitive = found == sensitive_->end() ? kNone : found->second;
-  policy::RecipientView view;
-  auto role = roles_.find(d.recipient);
-  view.is_care_provider = role != roles_.end() && role->second == PartnerRole::kCareProvider;
-  if (!view.is_care_provider && consents_ && !sensitive.empty()) {
-    // Asked at every send, so a withdrawal also covers redeliveries of older messages.
-    view.consent_id =
-        consents_->holding(d.header.case_ref, d.recipient, contract->purpose_for(d.recipient), now).value_or("");
-  }
-  if (auto p = contract->projections.find(d.recipient); p != contract->projections.end()) {
-    view.has_projection = true;
-    view.projection = p->second;
-  }
-  if (sensitive.empty() && !view.has_projection) return {};
-  contracts::Result<policy::Redaction> decision = policy::Redaction{};
-  if (view.has_projection) {
-    decision = policy::redact(d.payload, sensitive, view);
-  } else if (auto kept = prepared_.find(prepared_key(d.header.contract, d.header.version, d.payload_digest));
-             kept != prepared_.end()) {
-    decision = policy::redact_prepared(d.payload, *kept->second, view);
-  } else if (auto prepared = policy::prepare_payload(d.payload, sensitive)) {
-    decision = policy::redact_prepared(d.payload, *prepared, view);
-  } else {
-    decision = prepared.error();
-  }
-  if (!decision) {
-    // The payload was validated JSON on the way in; not being able to read it now is a bug. Send
-    // nothing rather than something unfiltered.
-    return Error{ErrorCode::kStorage, "policy could not read the payload of delivery " +
-                                          std::to_string(d.delivery_id) + ": " + decision.error().detail};
-  }
-  if (decision->removed.empty() && decision->basis.empty()) return {};
-  const std::size_t fields = decision->removed.size();
-  for (const auto& r : decision->removed) removed.push_back(r.pointer);
-  if (auto r = record_event(store_, delivery_event(policy_record(std::move(decision->removed), std::move(decision->basis)), d, now));
-      !r) {
-    return r.error();
-  }
-  if (fields != 0) {
-    log().debug("redacted delivery_id={} recipient={} fields={}", d.delivery_id, d.recipient, fields);
-    d.payload = std::move(decision->payload);  // otherwise the bytes as submitted
-  }
-  return {};
-}
-
-void DeliveryScheduler::touch(const std::string& routing_id, Millis now) {
-  if (auto it = sessions_.find(routing_id); it != sessions_.end()) it->second.last_seen = now;
-}
+void DeliveryScheduler::touch(const std::string& routing_id, Millis now) { sessions_.touch(routing_id, now); }
 
 Result<void> DeliveryScheduler::on_credit(const std::string& routing_id, const std::string& partner,
                                           std::uint32_t credit, Millis now, bool batches, bool ack_receipts) {
   if (credit == 0) return drop_session(routing_id, now);
-  auto [it, inserted] = sessions_.try_emplace(routing_id);
-  Session& s = it->second;
-  if (inserted) log().info("session open partner={} credit={}", partner, credit);
-  s.partner = partner;
+  if (sessions_.credit(routing_id, partner, std::min(credit, options_.max_credit), now, batches, ack_receipts)) {
+    log().info("session open partner={} credit={}", partner, credit);
+  }
   if (credit > options_.max_credit) {
     log().info("credit capped partner={} asked={} max_credit={}", partner, credit, options_.max_credit);
-    credit = options_.max_credit;
   }
-  s.credit = credit;
-  s.batches = batches;
-  s.ack_receipts = ack_receipts;
-  s.last_seen = now;
-  dirty_.insert(partner);
+  pending_.wake(partner);
   return {};
 }
 
 bool DeliveryScheduler::wants_ack_receipts(const std::string& routing_id) const {
-  auto it = sessions_.find(routing_id);
-  return it != sessions_.end() && it->second.ack_receipts;
+  return sessions_.wants_ack_receipts(routing_id);
 }
 
 void DeliveryScheduler::release_credit(const InFlight& flight) {
   if (flight.nacked) return;
-  if (auto it = sessions_.find(flight.routing_id); it != sessions_.end() && it->second.in_flight > 0) {
-    --it->second.in_flight;
-  }
-  dirty_.insert(flight.partner);
-}
-
-void DeliveryScheduler::mark_answered(const std::string& routing_id) {
-  if (auto it = sessions_.find(routing_id); it != sessions_.end()) it->second.answered = true;
+  sessions_.release(flight.routing_id);
+  pending_.wake(flight.partner);
 }
 
 DeliveryScheduler::Taken DeliveryScheduler::taken_from(const InFlight& flight) const {
   if (flight.nacked) return Taken::kCounted;  // the partner read it and refused it
-  auto s = sessions_.find(flight.routing_id);
-  return s != sessions_.end() && s->second.answered ? Taken::kCounted : Taken::kUnproven;
+  return sessions_.answered(flight.routing_id) ? Taken::kCounted : Taken::kUnproven;
 }
 
 Result<void> DeliveryScheduler::return_to_pending(std::uint64_t delivery_id, Taken taken) {
@@ -218,8 +101,8 @@ Result<std::uint64_t> DeliveryScheduler::on_ack(const std::string& routing_id, c
   std::optional<events::Event> row;  // the delivery's log identity: kept in flight, or read back
   uncounted_.erase(delivery_id);
   if (it != in_flight_.end() && it->second.partner == partner) {
-    mark_answered(routing_id);
-    mark_answered(it->second.routing_id);
+    sessions_.mark_answered(routing_id);
+    sessions_.mark_answered(it->second.routing_id);
     row = std::move(it->second.row);
     release_credit(it->second);
     in_flight_.erase(it);
@@ -235,7 +118,7 @@ Result<std::uint64_t> DeliveryScheduler::on_ack(const std::string& routing_id, c
     if ((*state)->state == store::DeliveryState::kDead) {
       return Error{ErrorCode::kUnknownDelivery, "delivery " + std::to_string(delivery_id) + " was dead-lettered"};
     }
-    mark_answered(routing_id);
+    sessions_.mark_answered(routing_id);
     auto d = store_.find_delivery_header(id);
     if (!d) return d.error();
     if (*d) row = delivery_event(events::Acknowledged{}, **d, now);
@@ -264,8 +147,8 @@ Result<void> DeliveryScheduler::on_nack(const std::string& routing_id, const std
   if (it == in_flight_.end() || it->second.partner != partner || it->second.nacked) {
     return Error{ErrorCode::kUnknownDelivery, "no delivery " + std::to_string(delivery_id) + " in flight for " + partner};
   }
-  mark_answered(routing_id);
-  mark_answered(it->second.routing_id);
+  sessions_.mark_answered(routing_id);
+  sessions_.mark_answered(it->second.routing_id);
   auto d = store_.find_delivery_header(static_cast<std::int64_t>(delivery_id));
   if (!d) return d.error();
   if (*d) {
@@ -281,15 +164,14 @@ Result<void> DeliveryScheduler::on_nack(const std::string& routing_id, const std
 }
 
 Result<void> DeliveryScheduler::drop_session(const std::string& routing_id, Millis /*now*/) {
-  auto it = sessions_.find(routing_id);
-  if (it == sessions_.end()) return {};
-  const Taken taken = it->second.answered ? Taken::kCounted : Taken::kUnproven;
+  auto closed = sessions_.close(routing_id);
+  if (!closed) return {};
+  const Taken taken = closed->answered ? Taken::kCounted : Taken::kUnproven;
   std::vector<std::uint64_t> orphaned;
   for (const auto& [id, flight] : in_flight_) {
     if (flight.routing_id == routing_id && !flight.nacked) orphaned.push_back(id);
   }
-  log().info("session closed partner={} returned={}", it->second.partner, orphaned.size());
-  sessions_.erase(it);
+  log().info("session closed partner={} returned={}", closed->partner, orphaned.size());
   for (auto id : orphaned) {
     if (auto r = return_to_pending(id, taken); !r) return r;
   }
@@ -317,10 +199,8 @@ Result<void> DeliveryScheduler::not_delivered(const std::string& routing_id,
 }
 
 bool DeliveryScheduler::has_work(Millis now) const {
-  if (!dirty_.empty() || !sent_.empty()) return true;
-  for (const auto& [id, s] : sessions_) {
-    if (now - s.last_seen > options_.session_timeout.count()) return true;
-  }
+  if (pending_.any_awake() || !sent_.empty()) return true;
+  if (sessions_.any_silent(now, options_.session_timeout.count())) return true;
   for (const auto& [id, f] : in_flight_) {
     if (f.deadline <= now) return true;
   }
@@ -328,12 +208,9 @@ bool DeliveryScheduler::has_work(Millis now) const {
 }
 
 Result<void> DeliveryScheduler::expire(Millis now) {
-  std::vector<std::string> silent;
-  for (const auto& [routing_id, s] : sessions_) {
-    if (now - s.last_seen > options_.session_timeout.count()) silent.push_back(routing_id);
-  }
-  for (const auto& routing_id : silent) {
-    log().info("session silent partner={} after_ms={}", sessions_[routing_id].partner, options_.session_timeout.count());
+  for (const auto& routing_id : sessions_.silent(now, options_.session_timeout.count())) {
+    log().info("session silent partner={} after_ms={}", sessions_.find(routing_id)->partner,
+               options_.session_timeout.count());
     if (auto r = drop_session(routing_id, now); !r) return r;
   }
   std::vector<std::uint64_t> overdue;
@@ -348,73 +225,33 @@ Result<void> DeliveryScheduler::expire(Millis now) {
   return expire_ttl(now);
 }
 
-void DeliveryScheduler::add_pending(store::OutboundDelivery d) {
-  dirty_.insert(d.recipient);
-  Kept& kept = waiting_[d.recipient];
-  kept.bytes += kept_bytes(d);
-  kept.queue.push_back(std::move(d));
-  while (!kept.queue.empty() && (kept.queue.size() > kWaitingKept || kept.bytes > kWaitingBytes)) {
-    // The oldest kept one stays pending in the store only: the store now holds pending deliveries
-    // older than the queue's front, which the pump reads from there first.
-    drained_.erase(kept.queue.front().recipient);
-    kept.bytes -= kept_bytes(kept.queue.front());
-    kept.queue.pop_front();
-  }
-}
-
-std::vector<std::pair<const std::string, DeliveryScheduler::Session>*> DeliveryScheduler::sessions_of(
-    const std::string& partner) {
-  // Connections that have shown they read come first: a partner's stale or never-reading
-  // connections get only what its working ones have no room for.
-  std::vector<std::pair<const std::string, Session>*> out;
-  for (auto& entry : sessions_) {
-    if (entry.second.partner == partner && entry.second.answered) out.push_back(&entry);
-  }
-  for (auto& entry : sessions_) {
-    if (entry.second.partner == partner && !entry.second.answered) out.push_back(&entry);
-  }
-  return out;
-}
+void DeliveryScheduler::add_pending(store::OutboundDelivery d) { pending_.add(std::move(d)); }
 
 std::optional<std::string> DeliveryScheduler::reserve(const std::string& recipient) {
-  if (drained_.find(recipient) == drained_.end()) return std::nullopt;
-  if (auto w = waiting_.find(recipient); w != waiting_.end() && !w->second.queue.empty()) return std::nullopt;
-  for (auto* entry : sessions_of(recipient)) {
-    auto& [routing_id, session] = *entry;
-    if (session.in_flight < session.credit) {
-      ++session.in_flight;
-      return routing_id;
-    }
-  }
-  return std::nullopt;
+  if (!pending_.nothing_waits(recipient)) return std::nullopt;
+  return sessions_.reserve(recipient);
 }
 
 Result<void> DeliveryScheduler::send_reserved(store::OutboundDelivery d, const std::string& routing_id, Millis now) {
-  return send(d, 1, routing_id, now, sent_);
+  return send(std::move(d), 1, routing_id, now, sent_);
 }
 
-Result<void> DeliveryScheduler::send(store::OutboundDelivery& d, std::uint32_t attempt, const std::string& routing_id,
+Result<void> DeliveryScheduler::send(store::OutboundDelivery d, std::uint32_t attempt, const std::string& routing_id,
                                      Millis now, std::vector<Queued>& out) {
+  const auto id = static_cast<std::uint64_t>(d.delivery_id);
   std::uint32_t shown = attempt;  // every send that left the broker, counted or not
-  if (auto u = uncounted_.find(static_cast<std::uint64_t>(d.delivery_id)); u != uncounted_.end()) shown += u->second;
+  if (auto u = uncounted_.find(id); u != uncounted_.end()) shown += u->second;
   events::Event e = delivery_event(shown == 1 ? events::Record{events::Delivered{shown}}
                                               : events::Record{events::Redelivered{shown}},
                                    d, now);
   if (auto r = record_event(store_, e); !r) return r.error();
   progress_.push_back({d.header.message_id, d.header.contract, d.header.version});
-  contracts::Deliver frame;
-  if (auto r = apply_policy(d, frame.removed_fields, now); !r) return r.error();
-  frame.delivery_id = static_cast<std::uint64_t>(d.delivery_id);
-  frame.attempt = shown;
-  frame.header = std::move(d.header);
-  frame.sender = std::move(d.sender);
-  frame.accepted_at = d.accepted_at;
-  frame.payload = std::move(d.payload);
-  const std::uint64_t id = frame.delivery_id;
-  auto session = sessions_.find(routing_id);
-  out.push_back({routing_id, std::move(frame), session != sessions_.end() && session->second.batches});
-  InFlight& flight = in_flight_[id];
-  flight = InFlight{routing_id, d.recipient, now + options_.ack_timeout.count(), false, attempt, now, std::move(e)};
+  std::string partner = d.recipient;
+  auto cleared = policy_.clear(std::move(d), shown, now);
+  if (!cleared) return cleared.error();
+  out.push_back({routing_id, std::move(*cleared), sessions_.batches(routing_id)});
+  in_flight_[id] = InFlight{routing_id, std::move(partner), now + options_.ack_timeout.count(), false, attempt, now,
+                            std::move(e)};
   return {};
 }
 
@@ -462,54 +299,47 @@ std::vector<Outgoing> DeliveryScheduler::encode(std::vector<Queued> queued) cons
   };
   for (auto& q : queued) {
     if (!q.batches) {
-      const std::uint64_t id = q.frame.delivery_id;
-      out.push_back({q.routing_id, contracts::encode_envelope(q.frame), id, {}});
+      const std::uint64_t id = q.frame.frame().delivery_id;
+      out.push_back({q.routing_id, contracts::encode_envelope(q.frame.frame()), id, {}});
       continue;
     }
     Filling& f = filling[q.routing_id];
-    const std::size_t bytes = deliver_size_bound(q.frame);
+    const std::size_t bytes = deliver_size_bound(q.frame.frame());
     if (f.batch.deliveries.size() >= contracts::kMaxBatchMessages || f.bytes + bytes > options_.max_message_bytes) {
       flush(q.routing_id, f);
     }
     f.bytes += bytes;
-    f.batch.deliveries.push_back(std::move(q.frame));
+    f.batch.deliveries.push_back(std::move(q.frame).take());
   }
   for (auto& [routing_id, f] : filling) flush(routing_id, f);
   return out;
 }
 
+Result<void> DeliveryScheduler::dead_letter(const store::OutboundDelivery& d, Millis now) {
+  if (auto r = store_.mark_dead(d.delivery_id, now); !r) return r.error();
+  uncounted_.erase(static_cast<std::uint64_t>(d.delivery_id));
+  const events::DeadLettered dead =
+      d.unreadable.empty() ? events::DeadLettered{d.attempts, ""} : events::DeadLettered{0, d.unreadable};
+  if (auto r = record_event(store_, delivery_event(dead, d, now)); !r) return r.error();
+  if (backlog_) backlog_->settled(d.recipient);
+  log().warn("dead_lettered delivery_id={} message_id={} recipient={} attempts={}", d.delivery_id,
+             d.header.message_id, d.recipient, d.attempts);
+  return {};
+}
+
 Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
   std::vector<Queued> out = std::exchange(sent_, {});
-  std::set<std::string> partners;
-  partners.swap(dirty_);
-  for (const auto& partner : partners) {
-    for (auto* entry : sessions_of(partner)) {
+  const PendingQueue::StoreRead read = [this](const std::string& partner, std::size_t wanted, std::int64_t below) {
+    return store_.next_pending(partner, wanted, below);
+  };
+  for (const auto& partner : pending_.take_awake()) {
+    for (auto* entry : sessions_.of_partner(partner)) {
       auto& [routing_id, session] = *entry;
-      while (session.in_flight < session.credit) {
-        const std::size_t wanted = session.credit - session.in_flight;
-        std::vector<store::OutboundDelivery> batch;
-        auto w = waiting_.find(partner);
-        const bool kept = w != waiting_.end() && !w->second.queue.empty();
-        if (drained_.find(partner) == drained_.end()) {
-          // Pending deliveries older than what is kept here are only in the store: read those.
-          auto read = store_.next_pending(partner, wanted,
-                                          kept ? w->second.queue.front().delivery_id
-                                               : std::numeric_limits<std::int64_t>::max());
-          if (!read) return read.error();
-          batch = std::move(*read);
-          // Short of what was asked: the store holds nothing older than what is kept here.
-          if (batch.size() < wanted) drained_.insert(partner);
-        }
-        if (batch.empty() && kept && drained_.find(partner) != drained_.end()) {
-          auto& queue = w->second.queue;
-          while (batch.size() < wanted && !queue.empty()) {
-            w->second.bytes -= kept_bytes(queue.front());
-            batch.push_back(std::move(queue.front()));
-            queue.pop_front();
-          }
-        }
-        if (batch.empty()) break;
-        for (auto& d : batch) {
+      while (session.has_room()) {
+        auto batch = pending_.next(partner, session.credit - session.in_flight, read);
+        if (!batch) return batch.error();
+        if (batch->empty()) break;
+        for (auto& d : *batch) {
           if (ttl_passed(d, now)) {  // never delivered late
             if (auto r = dead_letter_expired(d, now); !r) return r.error();
             continue;
@@ -517,19 +347,12 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
           if (d.attempts >= options_.max_attempts || !d.unreadable.empty()) {
             // Given up: too many sends, or a stored payload that cannot be opened (which no retry
             // mends; the other deliveries go on).
-            if (auto r = store_.mark_dead(d.delivery_id, now); !r) return r.error();
-            uncounted_.erase(static_cast<std::uint64_t>(d.delivery_id));
-            const events::DeadLettered dead =
-                d.unreadable.empty() ? events::DeadLettered{d.attempts, ""} : events::DeadLettered{0, d.unreadable};
-            if (auto r = record_event(store_, delivery_event(dead, d, now)); !r) return r.error();
-            if (backlog_) backlog_->settled(partner);
-            log().warn("dead_lettered delivery_id={} message_id={} recipient={} attempts={}", d.delivery_id,
-                       d.header.message_id, partner, d.attempts);
+            if (auto r = dead_letter(d, now); !r) return r.error();
             continue;
           }
-          std::uint32_t attempt = d.attempts + 1;
+          const std::uint32_t attempt = d.attempts + 1;
           if (auto r = store_.mark_in_flight(d.delivery_id, attempt, now); !r) return r.error();
-          if (auto r = send(d, attempt, routing_id, now, out); !r) return r.error();
+          if (auto r = send(std::move(d), attempt, routing_id, now, out); !r) return r.error();
           ++session.in_flight;
         }
       }
@@ -540,13 +363,9 @@ Result<std::vector<Outgoing>> DeliveryScheduler::pump(Millis now) {
 
 void DeliveryScheduler::reset() {
   in_flight_.clear();
-  drained_.clear();
-  waiting_.clear();
+  pending_.clear();
   sent_.clear();
-  for (auto& [routing_id, s] : sessions_) {
-    s.in_flight = 0;
-    dirty_.insert(s.partner);
-  }
+  for (const auto& partner : sessions_.clear_in_flight()) pending_.wake(partner);
 }
 
 }  // namespace broker::core

@@ -15,21 +15,28 @@
 // and never reads) does not count either (it left: the next frame's number is one higher). Acks
 // are accepted from any connection of the recipient partner.
 //
+// Its parts: Sessions (sessions.h) knows the connections and their windows, PendingQueue
+// (pending_queue.h) which recipients to look at and what is kept of their pending deliveries,
+// DeliveryPolicy (delivery_policy.h) what each recipient may see; this class holds the in-flight
+// set and the rules of attempts, redelivery and dead letters.
+//
 // Threading: the broker loop thread only.
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "broker/events/event.h"
+#include "broker/core/delivery_policy.h"
 #include "broker/core/options.h"
+#include "broker/core/outgoing.h"
+#include "broker/core/pending_queue.h"
 #include "broker/core/sealing.h"
+#include "broker/core/sessions.h"
+#include "broker/events/event.h"
 #include "broker/policy/redaction.h"
 #include "contracts/envelope.h"
 #include "contracts/error.h"
@@ -51,13 +58,6 @@ namespace broker::core {
 
 class BacklogBound;
 
-struct Outgoing {
-  std::string routing_id;
-  std::string bytes;               // an encoded frame
-  std::uint64_t delivery_id = 0;   // the delivery a Deliver frame carries; 0 for other frames
-  std::vector<std::uint64_t> batched_ids = {};  // a DeliverBatch frame: the deliveries it carries, in order
-};
-
 class DeliveryScheduler {
  public:
   // `store`, `options`, `registry` and `sensitive` must outlive the scheduler. With a registry and
@@ -71,7 +71,7 @@ class DeliveryScheduler {
   // Optional collaborators (nullptr = not used): the consent register the policy asks per delivery,
   // and the backlog bound told when a delivery leaves the backlog (acknowledged or dead).
   void attach(policy::ConsentRegister* consents, BacklogBound* backlog) {
-    consents_ = consents;
+    policy_.attach(consents);
     backlog_ = backlog;
   }
 
@@ -118,16 +118,13 @@ class DeliveryScheduler {
   // Pending deliveries of `partner` changed other than through add_pending (stored by someone
   // else, returned to pending, acknowledged unsent): forget what is kept for it, so the next pump
   // reads the store.
-  void mark_dirty(const std::string& partner) {
-    drained_.erase(partner);
-    waiting_.erase(partner);
-    dirty_.insert(partner);
-  }
+  void mark_dirty(const std::string& partner) { pending_.forget(partner); }
   // A delivery just stored pending, as next_pending would read it. The scheduler keeps the newest
-  // of each recipient, at most kWaitingKept and about kWaitingBytes; the pump reads from the store
-  // only the pending deliveries older than those, and sends the kept ones from memory.
-  static constexpr std::size_t kWaitingKept = 1024;
-  static constexpr std::size_t kWaitingBytes = 4u << 20;
+  // of each recipient, at most kWaitingKept and about kWaitingBytes (pending_queue.h); the pump
+  // reads from the store only the pending deliveries older than those, and sends the kept ones
+  // from memory.
+  static constexpr std::size_t kWaitingKept = PendingQueue::kKept;
+  static constexpr std::size_t kWaitingBytes = PendingQueue::kKeptBytes;
   void add_pending(store::OutboundDelivery d);
   // Partners to look at on the next pump (at start-up: everyone with pending deliveries).
   void mark_dirty(const std::vector<std::string>& partners) {
@@ -162,29 +159,22 @@ class DeliveryScheduler {
   // prepared): its deliveries use it instead of parsing the payload again. The latest are kept, at
   // most kPreparedKept and about kPreparedBytes; a delivery of an older one (a backlog, after a
   // restart) prepares anew.
-  static constexpr std::size_t kPreparedKept = 4096;
-  static constexpr std::size_t kPreparedBytes = 16u << 20;
-  std::size_t prepared_count() const { return prepared_.size(); }
+  static constexpr std::size_t kPreparedKept = DeliveryPolicy::kPreparedKept;
+  static constexpr std::size_t kPreparedBytes = DeliveryPolicy::kPreparedBytes;
+  std::size_t prepared_count() const { return policy_.prepared_count(); }
   void remember_prepared(const std::string& contract, std::uint32_t version, const std::string& payload_digest,
-                         std::shared_ptr<const policy::PreparedPayload> prepared);
+                         std::shared_ptr<const policy::PreparedPayload> prepared) {
+    policy_.remember_prepared(contract, version, payload_digest, std::move(prepared));
+  }
 
   std::size_t session_count() const { return sessions_.size(); }
   std::size_t in_flight_count() const { return in_flight_.size(); }
 
  private:
-  struct Session {
-    std::string partner;
-    std::uint32_t credit = 0;
-    std::uint32_t in_flight = 0;
-    contracts::Millis last_seen = 0;
-    bool answered = false;  // acked or nacked a delivery: it reads what it is sent
-    bool batches = false;   // takes DeliverBatch frames
-    bool ack_receipts = false;  // its acks are answered with AckReceipts
-  };
   // A Deliver frame made by send(), encoded by pump() alone or in a batch.
   struct Queued {
     std::string routing_id;
-    contracts::Deliver frame;
+    ClearedDeliver frame;
     bool batches = false;  // its connection takes DeliverBatch frames
   };
   // The frames of `queued`, in order per connection.
@@ -210,18 +200,16 @@ class DeliveryScheduler {
   contracts::Result<void> return_to_pending(std::uint64_t delivery_id, Taken taken);
   // kCounted or kUnproven for an in-flight delivery, by what its connection has shown.
   Taken taken_from(const InFlight& flight) const;
-  void mark_answered(const std::string& routing_id);
-  // The sessions of `partner`, those that have answered first (each group in routing-id order).
-  std::vector<std::pair<const std::string, Session>*> sessions_of(const std::string& partner);
-  // Logs `d` as sent (attempt `attempt`, which counts), applies the policy, appends its frame to
-  // `out` and keeps it in flight. The caller has marked it in flight in the store with `attempt`
-  // and counted the credit. The frame and the log show `attempt` plus the sends not counted.
-  contracts::Result<void> send(store::OutboundDelivery& d, std::uint32_t attempt, const std::string& routing_id,
+  // Logs `d` as sent (attempt `attempt`, which counts), has the policy clear it, appends its frame
+  // to `out` and keeps it in flight. The caller has marked it in flight in the store with
+  // `attempt` and counted the credit. The frame and the log show `attempt` plus the sends not
+  // counted.
+  contracts::Result<void> send(store::OutboundDelivery d, std::uint32_t attempt, const std::string& routing_id,
                                contracts::Millis now, std::vector<Queued>& out);
-  // Redacts `d.payload` for its recipient and logs the policy decision; fills `removed`.
-  contracts::Result<void> apply_policy(store::OutboundDelivery& d, std::vector<std::string>& removed,
-                                       contracts::Millis now);
+  // A delivery held by a connection is finished or taken back: its place in the window is free.
   void release_credit(const InFlight& flight);
+  // A delivery given up after max_attempts, or whose stored payload cannot be opened.
+  contracts::Result<void> dead_letter(const store::OutboundDelivery& d, contracts::Millis now);
   // Expiry by the contract's ttl (delivery_expiry.cpp; docs/contracts.md, "Expiry"): a delivery
   // still undelivered ttl after acceptance is dead-lettered with reason "expired", never sent.
   contracts::Millis ttl_of(const store::OutboundDelivery& d) const;  // 0 = none
@@ -235,35 +223,17 @@ class DeliveryScheduler {
   store::Store& store_;
   const BrokerOptions& options_;
   contracts::ContractRegistry* registry_;
-  std::map<std::string, PartnerRole, std::less<>> roles_;
-  const SensitiveByContract* sensitive_;
-  std::map<std::string, Session> sessions_;       // by routing id
+  DeliveryPolicy policy_;
+  Sessions sessions_;
+  PendingQueue pending_;
   std::map<std::uint64_t, InFlight> in_flight_;   // by delivery id
-  std::set<std::string> dirty_;                   // partners that may have sendable deliveries
-  // Per partner, the newest pending deliveries (add_pending), oldest first: every pending delivery
-  // of the partner with an id from the front's on is here, so together with what the store holds
-  // below the front's id they are all of its pending rows. Cleared for a partner by mark_dirty.
-  struct Kept {
-    std::deque<store::OutboundDelivery> queue;
-    std::size_t bytes = 0;  // kept_bytes() of the queue
-  };
-  std::map<std::string, Kept, std::less<>> waiting_;
-  // Partners with nothing pending in the store below waiting_'s front (or at all, when nothing is
-  // kept): the last next_pending for them came back short, and nothing went back to pending or
-  // dropped out of waiting_ since. Only they get deliveries sent at acceptance, and only when
-  // nothing is kept for them.
-  std::set<std::string, std::less<>> drained_;
   std::vector<Queued> sent_;                      // frames of send_reserved(), for the next pump()
   // By delivery id, sends given back by connections that never answered: they left the broker, so
   // the Deliver frame's `attempt` numbers them, but they do not count toward max_attempts (the
   // store keeps counted attempts only). Memory only; forgotten at ack and dead letter.
   std::map<std::uint64_t, std::uint32_t> uncounted_;
-  policy::ConsentRegister* consents_ = nullptr;
   BacklogBound* backlog_ = nullptr;
   std::vector<Progress> progress_;
-  std::map<std::string, std::shared_ptr<const policy::PreparedPayload>> prepared_;  // by prepared_key()
-  std::deque<std::string> prepared_order_;                                          // oldest first
-  std::size_t prepared_bytes_ = 0;                                                  // of prepared_
 };
 
 }  // namespace broker::core

@@ -45,11 +45,7 @@ Result<void> DeliveryScheduler::dead_letter_expired(const store::OutboundDeliver
   if (auto r = store_.mark_dead(d.delivery_id, now); !r) return r.error();
   uncounted_.erase(static_cast<std::uint64_t>(d.delivery_id));
   const events::DeadLettered dead{static_cast<std::uint32_t>(d.attempts), "expired"};
-  if (auto r = record_event(store_, delivery_event(dead, d.header, d.sender, d.payload_digest, d.recipient,
-                                                   d.delivery_id, now));
-      !r) {
-    return r.error();
-  }
+  if (auto r = record_event(store_, delivery_event(dead, d, now)); !r) return r.error();
   if (backlog_) backlog_->settled(d.recipient);
   log().warn("expired delivery_id={} message_id={} recipient={} contract={} version={} ttl_ms={} attempts={}",
              d.delivery_id, d.header.message_id, d.recipient, d.header.contract, d.header.version, ttl_of(d),

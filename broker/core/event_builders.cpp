@@ -5,6 +5,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "broker/store/store.h"
 #include "contracts/digest.h"
 #include "contracts/norms.h"
 
@@ -32,6 +33,10 @@ events::Event delivery_event(events::Record record, const contracts::Header& h, 
   e.recipient = recipient;
   e.delivery_id = delivery_id;
   return e;
+}
+
+events::Event delivery_event(events::Record record, const store::OutboundDelivery& d, contracts::Millis at) {
+  return delivery_event(std::move(record), d.header, d.sender, d.payload_digest, d.recipient, d.delivery_id, at);
 }
 
 events::Rejected rejected_record(contracts::ErrorCode code, std::string detail, std::vector<contracts::FieldError> errors) {

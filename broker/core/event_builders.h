@@ -23,6 +23,9 @@
 namespace contracts {
 struct NormViolation;
 }
+namespace broker::store {
+struct OutboundDelivery;
+}
 
 namespace broker::core {
 
@@ -34,6 +37,8 @@ events::Event message_event(events::Record record, const contracts::Header& head
 events::Event delivery_event(events::Record record, const contracts::Header& header, const std::string& sender,
                              std::string_view payload_digest_hex, const std::string& recipient,
                              std::int64_t delivery_id, contracts::Millis at);
+// The same for a delivery as the store hands it out.
+events::Event delivery_event(events::Record record, const store::OutboundDelivery& d, contracts::Millis at);
 
 events::Rejected rejected_record(contracts::ErrorCode code, std::string detail, std::vector<contracts::FieldError> errors);
 // The header's optional columns, the recipients, the consumers left out because they do not take

@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 #include <sqlite3.h>
+#include <type_traits>
 
 #include "broker/core/delivery.h"
 #include "broker/core/pipeline.h"
@@ -42,6 +43,11 @@ void replace_stored_payload(broker::store::SqliteStore& store, const std::string
   REQUIRE(sqlite3_step(raw) == SQLITE_DONE);
   sqlite3_finalize(raw);
 }
+
+// The delivery policy cannot be skipped: only DeliveryPolicy::clear makes the frames the
+// scheduler sends (delivery_policy.h). Compiling this file checks it.
+static_assert(!std::is_constructible_v<broker::core::ClearedDeliver, contracts::Deliver>,
+              "a Deliver frame must pass DeliveryPolicy::clear to be sent");
 
 using broker::core::DeliveryScheduler;
 using broker::core::Outgoing;
@@ -157,6 +163,16 @@ TEST_CASE("scheduler respects the credit window and refills it on ack", "[core][
   CHECK(next[0].header.message_id == "m-2");
   CHECK(f.counts().acked == 1);
   CHECK(f.counts().in_flight == 2);
+}
+
+TEST_CASE("a credit above max_credit holds no more than max_credit deliveries", "[core][delivery]") {
+  Fixture f;
+  f.options.max_credit = 2;
+  f.submit(5);
+  REQUIRE(f.scheduler.on_credit("conn-1", "BRAVO", 1'000'000, kT0));
+  CHECK(f.turn(kT0).size() == 2);
+  CHECK(f.turn(kT0).empty());
+  CHECK(f.counts().pending == 3);
 }
 
 TEST_CASE("scheduler redelivers after the ack timeout with the next attempt number", "[core][delivery]") {

@@ -1,0 +1,138 @@
+// TurnAnswers (broker/core/turn_answers.h): a turn's answers in order, and what the commit's
+// outcome does to receipts and ack answers. Pure logic: frames are decoded back to check them.
+#include "broker/core/turn_answers.h"
+
+#include <catch2/catch.hpp>
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "broker/audit/signing.h"
+
+namespace {
+
+using broker::core::Outgoing;
+using broker::core::TurnAnswers;
+
+contracts::Envelope decode(const Outgoing& out) {
+  auto e =
+      contracts::decode_envelope(std::span(reinterpret_cast<const std::byte*>(out.bytes.data()), out.bytes.size()));
+  REQUIRE(e);
+  return *e;
+}
+
+contracts::Receipt accepted(const std::string& id) {
+  contracts::Receipt r;
+  r.message_id = id;
+  r.status = contracts::ReceiptStatus::kAccepted;
+  r.log_seq = 7;
+  return r;
+}
+
+contracts::Receipt rejected(const std::string& id, std::size_t field_errors) {
+  contracts::Receipt r;
+  r.message_id = id;
+  r.status = contracts::ReceiptStatus::kRejected;
+  r.code = contracts::ErrorCode::kSchemaViolation;
+  r.detail = "payload violates the contract";
+  for (std::size_t i = 0; i < field_errors; ++i) {
+    r.errors.push_back({"/items/" + std::to_string(i), "type", std::string(200, 'e')});
+  }
+  return r;
+}
+
+// A turn as the loop makes it: an error, a receipt, an ack answer, a batch of receipts.
+TurnAnswers sample_turn() {
+  TurnAnswers answers;
+  answers.reply("c1", contracts::encode_envelope(contracts::ErrorFrame{contracts::ErrorCode::kProtocol, "bad", 0}));
+  answers.receipt("c2", accepted("m-1"));
+  auto& ack = answers.ack_receipt("c3");
+  ack.delivery_ids = {41};
+  ack.log_seqs = {9};
+  answers.receipts("c2", contracts::ReceiptBatch{{accepted("m-2"), rejected("m-3", 1)}});
+  return answers;
+}
+
+std::vector<std::string> routing_ids(const std::vector<Outgoing>& out) {
+  std::vector<std::string> ids;
+  for (const auto& o : out) ids.push_back(o.routing_id);
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("a committed turn answers in arrival order and anchors all but rejections", "[core][answers]") {
+  TurnAnswers answers = sample_turn();
+  CHECK(answers.waiting());
+  answers.anchor("checkpoint-note");
+  auto out = answers.take(1 << 20);
+  REQUIRE(routing_ids(out) == std::vector<std::string>{"c1", "c2", "c3", "c2"});
+  CHECK(std::holds_alternative<contracts::ErrorFrame>(decode(out[0])));
+  CHECK(std::get<contracts::Receipt>(decode(out[1])).checkpoint == "checkpoint-note");
+  CHECK(std::get<contracts::AckReceipt>(decode(out[2])).checkpoint == "checkpoint-note");
+  auto batch = std::get<contracts::ReceiptBatch>(decode(out[3]));
+  REQUIRE(batch.receipts.size() == 2);
+  CHECK(batch.receipts[0].checkpoint == "checkpoint-note");
+  CHECK(batch.receipts[1].checkpoint.empty());  // a rejection is in no tree
+  CHECK_FALSE(answers.waiting());               // take() empties the turn
+  CHECK(answers.take(1 << 20).empty());
+}
+
+TEST_CASE("a failed commit refuses every receipt with storage and leaves ack answers out", "[core][answers]") {
+  TurnAnswers answers = sample_turn();
+  const auto key = broker::audit::generate_signing_key();
+  answers.refuse(key);
+  auto out = answers.take(1 << 20);
+  REQUIRE(routing_ids(out) == std::vector<std::string>{"c1", "c2", "c2"});  // no ack answer: they come again
+  auto single = std::get<contracts::Receipt>(decode(out[1]));
+  CHECK(single.message_id == "m-1");
+  CHECK(single.status == contracts::ReceiptStatus::kRejected);
+  CHECK(single.code == contracts::ErrorCode::kStorage);
+  CHECK(single.signature.size() == 64);
+  CHECK(single.checkpoint.empty());
+  auto batch = std::get<contracts::ReceiptBatch>(decode(out[2]));
+  REQUIRE(batch.receipts.size() == 2);
+  for (const auto& r : batch.receipts) CHECK(r.code == contracts::ErrorCode::kStorage);
+  CHECK(batch.receipts[1].message_id == "m-3");
+}
+
+TEST_CASE("a commit of unknown outcome answers nothing, not even errors", "[core][answers]") {
+  TurnAnswers answers = sample_turn();
+  answers.forget();
+  answers.refuse(broker::audit::generate_signing_key());  // as the loop does after forget
+  CHECK(answers.take(1 << 20).empty());
+}
+
+TEST_CASE("an ack answer naming no delivery is not sent", "[core][answers]") {
+  TurnAnswers answers;
+  (void)answers.ack_receipt("c1");  // every ack in it named an unknown delivery
+  answers.anchor("note");
+  CHECK(answers.take(1 << 20).empty());
+}
+
+TEST_CASE("an anchor without a checkpoint leaves receipts as they are", "[core][answers]") {
+  TurnAnswers answers;
+  answers.receipt("c1", accepted("m-1"));
+  answers.anchor("");
+  auto out = answers.take(1 << 20);
+  REQUIRE(out.size() == 1);
+  CHECK(std::get<contracts::Receipt>(decode(out[0])).checkpoint.empty());
+}
+
+TEST_CASE("a receipt batch over the frame limit loses its field-error lists, not its receipts", "[core][answers]") {
+  TurnAnswers answers;
+  contracts::ReceiptBatch batch;
+  for (int i = 0; i < 20; ++i) batch.receipts.push_back(rejected("m-" + std::to_string(i), 50));
+  const std::size_t full = contracts::encode_envelope(batch).size();
+  answers.receipts("c1", batch);
+  auto out = answers.take(full / 10);  // room for one error each, not fifty
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].bytes.size() <= full / 10);
+  auto got = std::get<contracts::ReceiptBatch>(decode(out[0]));
+  REQUIRE(got.receipts.size() == 20);
+  for (const auto& r : got.receipts) {
+    CHECK(r.errors.size() == 1);
+    CHECK(r.code == contracts::ErrorCode::kSchemaViolation);
+  }
+}
