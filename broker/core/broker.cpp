@@ -19,6 +19,7 @@
 #include "broker/core/leadership.h"
 #include "broker/core/limits.h"
 #include "broker/core/log.h"
+#include "broker/core/loop_state.h"
 #include "broker/core/norm_tracker.h"
 #include "broker/core/pipeline.h"
 #include "broker/core/processed.h"
@@ -112,10 +113,8 @@ struct Broker::Impl {
   SealedContracts sealed;  // contract versions whose payloads are stored sealed
   std::string payload_key;  // 32 raw bytes or "": seals medical evidence values in accepted events
   DeliveryScheduler scheduler;
-  policy::ConsentRegister consents;
   RateLimiter rate;
-  BacklogBound backlog;
-  NormTracker norms;
+  LoopState state;  // consents, backlog counts, norm obligations: rebuilt from the store
   ReportSchedule reports;
   // Shreds cases past retention (retention_sweep.h). On SQLite only: a PostgreSQL store has no case
   // keys yet.
@@ -133,7 +132,6 @@ struct Broker::Impl {
   contracts::RateLimitedLog anchor_errors{kRepeatedErrorInterval};  // receipts that went without a checkpoint
   contracts::RateLimitedLog checkpoint_errors{kRepeatedErrorInterval};
   contracts::RateLimitedLog store_errors{kRepeatedErrorInterval};
-  bool state_stale = false;  // load_state() failed: read it again before the next turn's work
 
   Impl(BrokerOptions o, std::unique_ptr<store::Store> s, store::SqliteStore* sq, store::TrackingTables t,
        store::ProcessedReports p, contracts::ContractRegistry r, SensitiveByContract sens,
@@ -149,8 +147,7 @@ struct Broker::Impl {
         socket(std::move(sock)),
         scheduler(store, options, &registry, &sensitive),
         rate(options.rate_limit, options.rate_burst),
-        backlog(options.max_backlog),
-        norms(store, tables, registry),
+        state(store, tables, registry, options.max_backlog),
         reports(options, contracts::now_millis()),
         intake(std::make_unique<Intake>(registry, options.max_message_bytes, sensitive)),
         admission(AdmissionLimits{options.turn_bytes, options.partner_queue_bytes, options.max_connections_per_partner}) {
@@ -159,46 +156,15 @@ struct Broker::Impl {
       if (p.role == PartnerRole::kCareProvider) care_providers.insert(p.id);
       if (!p.takes.empty()) choices[p.id] = p.takes;
     }
-    scheduler.attach(&consents, &backlog);
+    scheduler.attach(&state.consents(), &state.backlog());
     if (sqlite) retention.emplace(*sqlite, registry, options.retention_sweep_interval, contracts::now_millis());
-  }
-
-  // Rebuilds what the loop keeps in memory beside the store: the consent register, the backlog
-  // counts and the norm timer. At start, and after a rolled-back transaction. All or nothing: when
-  // a read fails (the database gone) the old state stays and `state_stale` says it must be read
-  // again before anything is delivered (a consent register left empty would deliver medical data
-  // redacted to a partner whose consent holds).
-  Result<void> load_state() {
-    policy::ConsentRegister fresh;
-    auto ids = tables.message_ids_of({std::string(policy::kConsentRegistered), std::string(policy::kConsentWithdrawn)});
-    if (!ids) return ids.error();
-    for (const auto& id : *ids) {
-      auto m = store.find_message_content(id);
-      if (!m) return m.error();
-      if (!*m) continue;
-      if (!(*m)->unreadable.empty()) {
-        log().error("consent message not readable message_id={} detail={}", id, (*m)->unreadable);
-        continue;
-      }
-      const auto& h = (*m)->header;
-      if (auto r = fresh.apply(h.contract, id, h.case_ref, (*m)->payload, (*m)->accepted_at); !r) {
-        log().warn("consent message not applied message_id={} detail={}", id, r.error().detail);
-      }
-    }
-    auto counts = tables.backlog_counts();
-    if (!counts) return counts.error();
-    if (auto r = norms.load(); !r) return r;
-    consents = std::move(fresh);
-    backlog.reset(std::move(*counts));
-    state_stale = false;
-    return {};
   }
 
   // The scheduled quality report, submitted on behalf of report_producer like any message.
   Result<void> publish_report(Millis now) {
     contracts::Submit report = std::move(*due_report);
     due_report.reset();
-    PipelineDeps deps{store, registry, partner_ids, nullptr, nullptr, &backlog, &choices, &sealed};
+    PipelineDeps deps{store, registry, partner_ids, nullptr, nullptr, &state.backlog(), &choices, &sealed};
     deps.payload_key = payload_key;
     auto outcome = process_submit(deps, options.report_producer, report, now);
     if (!outcome) return outcome.error();
@@ -211,22 +177,10 @@ struct Broker::Impl {
     scheduler.mark_dirty(outcome->recipients_with_new_deliveries);
     log().info("quality report published message_id={} report_id={} recipients={}", report.header.message_id,
                report.header.case_ref, receipt.recipients.size());
-    if (receipt.status == contracts::ReceiptStatus::kAccepted) return after_accept(report, options.report_producer, now);
-    return {};
-  }
-
-  // What an accepted message changes beyond the store rows the pipeline wrote.
-  Result<void> after_accept(const contracts::Submit& frame, const std::string& sender, Millis now) {
-    const auto& h = frame.header;
-    if (policy::is_consent_contract(h.contract)) {
-      if (auto r = consents.apply(h.contract, h.message_id, h.case_ref, frame.payload, now); !r) {
-        log().warn("consent message not applied message_id={} detail={}", h.message_id, r.error().detail);
-      } else {
-        log().info("consent {} message_id={} case={} sender={}", h.contract == policy::kConsentRegistered ? "registered" : "withdrawn",
-                   h.message_id, h.case_ref, sender);
-      }
+    if (receipt.status == contracts::ReceiptStatus::kAccepted) {
+      return state.after_accept(report, options.report_producer, now);
     }
-    return norms.on_accepted(h, sender, frame.payload, now);
+    return {};
   }
 
   // Rejects a frame that never became a Submit: logged, recorded, answered with an Error frame.
@@ -247,7 +201,7 @@ struct Broker::Impl {
   // error means the store failed. `checks` from the intake worker, or empty.
   Result<contracts::Receipt> submit_one(const transport::Incoming& in, const contracts::Submit& frame,
                                         SubmitChecks& checks, Millis now) {
-    PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &backlog, &choices, &sealed, &scheduler,
+    PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &state.backlog(), &choices, &sealed, &scheduler,
                       &options.partners, in.via_gateway, payload_key};
     auto outcome = process_submit(deps, in.partner, frame, now, &checks);
     if (!outcome) return outcome.error();
@@ -260,7 +214,7 @@ struct Broker::Impl {
         if (auto sent = scheduler.send_reserved(std::move(r.delivery), r.routing_id, now); !sent) return sent.error();
       }
       for (auto& d : outcome->pending) scheduler.add_pending(std::move(d));
-      if (auto r = after_accept(frame, in.partner, now); !r) return r.error();
+      if (auto r = state.after_accept(frame, in.partner, now); !r) return r.error();
     }
     audit::sign_receipt(signing_key, outcome->receipt);
     return std::move(outcome->receipt);
@@ -463,7 +417,7 @@ struct Broker::Impl {
   // then, when there is anything to do, one transaction, and the answers and deliveries after it.
   Result<void> handle_batch(Intake::TakenBatch batch, Millis now) {
     periodic(batch, now);
-    if (batch.empty() && unreachable.empty() && !scheduler.has_work(now) && !norms.due(now) && !due_report &&
+    if (batch.empty() && unreachable.empty() && !scheduler.has_work(now) && !state.norms().due(now) && !due_report &&
         !(retention && retention->due(now))) {
       return {};
     }
@@ -509,7 +463,7 @@ struct Broker::Impl {
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (!batch.partner(i).empty()) ops->frame_from(batch.partner(i), now);  // not a `gone` notice
       }
-      ops->tick(store, {scheduler.session_count(), last_checkpoint_at, &backlog.counts()}, now);
+      ops->tick(store, {scheduler.session_count(), last_checkpoint_at, &state.backlog().counts()}, now);
     }
     if (reports.due(now)) {
       // A failure is logged and the next interval tries again.
@@ -522,8 +476,8 @@ struct Broker::Impl {
   // handled, the report published, deliveries expired and pumped, norms evaluated, and the commit.
   // An error means nothing of it is durable (the caller rolls back).
   Result<void> transact(Intake::TakenBatch& batch, Millis now, TurnAnswers& answers, std::vector<Outgoing>& deliveries) {
-    if (state_stale) {
-      if (auto r = load_state(); !r) return r;  // nothing is handled or delivered on a stale state
+    if (state.stale()) {
+      if (auto r = state.reload(); !r) return r;  // nothing is handled or delivered on a stale state
     }
     if (auto r = store.begin(); !r) return r;
     for (const auto& [routing_id, refused] : unreachable) {
@@ -543,10 +497,10 @@ struct Broker::Impl {
     if (!pumped) return pumped.error();
     deliveries = std::move(*pumped);
     for (const auto& p : scheduler.take_progress()) {
-      if (auto r = norms.on_progress(p.message_id, p.contract, p.version, now); !r) return r;
+      if (auto r = state.norms().on_progress(p.message_id, p.contract, p.version, now); !r) return r;
     }
-    if (norms.due(now)) {
-      if (auto r = norms.tick(now); !r) return r;
+    if (state.norms().due(now)) {
+      if (auto r = state.norms().tick(now); !r) return r;
     }
     if (leadership) {
       if (auto r = leadership->keep(); !r) return r;
@@ -582,8 +536,7 @@ struct Broker::Impl {
         store.rollback();
       }
     }
-    if (auto r = load_state(); !r) {
-      state_stale = true;
+    if (auto r = state.reload(); !r) {
       log().error("reloading state after a failed commit: {}", r.error().detail);
     }
   }
@@ -707,7 +660,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std:
   }
   if (auto r = transaction->commit(); !r) return r.error();
   impl->last_checkpoint_at = started.at;
-  if (auto r = impl->load_state(); !r) return r.error();
+  if (auto r = impl->state.reload(); !r) return r.error();
   auto pending = impl->store.recipients_with_pending();
   if (!pending) return pending.error();
   impl->scheduler.mark_dirty(*pending);
