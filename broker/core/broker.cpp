@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "broker/audit/signing.h"
+#include "broker/core/checkpoints.h"
 #include "broker/core/clock_status.h"
 #include "broker/core/retention_sweep.h"
 #include "broker/core/contract_history.h"
@@ -124,13 +125,11 @@ struct Broker::Impl {
   // unsent deliveries taken back (DeliveryScheduler::not_delivered).
   std::map<std::string, RefusedSends> unreachable;
   audit::SigningKey signing_key;         // empty: no checkpoints, unsigned receipts
-  Millis last_checkpoint_at = 0;          // the log was last known covered by a signed checkpoint
+  std::optional<Checkpoints> checkpoints;  // made in start(), once the signing key is known
   std::unique_ptr<ops::Ops> ops;          // metrics, HTTP endpoint, alerts; null when all are off
   std::unique_ptr<Intake> intake;         // decodes and validates the next batch while this one is stored
   Admission admission;                    // frames read, held per partner until a turn takes them
   std::map<std::string, contracts::RateLimitedLog> refusals;  // frames Admission refused, by partner
-  contracts::RateLimitedLog anchor_errors{kRepeatedErrorInterval};  // receipts that went without a checkpoint
-  contracts::RateLimitedLog checkpoint_errors{kRepeatedErrorInterval};
   contracts::RateLimitedLog store_errors{kRepeatedErrorInterval};
 
   Impl(BrokerOptions o, std::unique_ptr<store::Store> s, store::SqliteStore* sq, store::TrackingTables t,
@@ -323,42 +322,6 @@ struct Broker::Impl {
         *decoded);
   }
 
-  // After a commit: every accepted or duplicate receipt of the turn carries the checkpoint the
-  // store signed at that commit, whose tree holds the receipt's event (docs/protocol.md, "Receipt").
-  // Without a signing key there is none; a failure to read it is logged and the receipts go without.
-  void anchor_receipts(TurnAnswers& answers) {
-    if (!answers.waiting() || signing_key.empty()) return;
-    auto note = store.latest_checkpoint_note();
-    if (!note || !*note) {
-      const std::string detail = note ? "none signed" : note.error().detail;
-      if (auto held = anchor_errors.admit(detail)) {
-        log().warn("receipts sent without a checkpoint detail={}{}", detail, contracts::suppressed_field(*held));
-      }
-      return;
-    }
-    anchor_errors.clear();
-    answers.anchor(**note);
-  }
-
-  // Every checkpoint_interval (or `force`, at shutdown), in its own transaction: has the store sign
-  // a checkpoint of the log's Merkle tree when it holds events no checkpoint covers. The store signs
-  // one at every commit that appends, so those are events another process appended since (a `keten
-  // log` tool's log_read). On success the whole log is covered as of `now`: what the checkpoint age
-  // (ops) counts from. The broker signs no schema-4 checkpoints (docs/handover-log-format.md §4, §7).
-  Result<void> checkpoint(Millis now, bool force) {
-    if (signing_key.empty()) return {};
-    if (!force && now - last_checkpoint_at < options.checkpoint_interval.count()) return {};
-    auto transaction = store::Transaction::begin(store);  // rolled back unless there is something to sign
-    if (!transaction) return transaction.error();
-    // After begin(): the tree includes what other writers appended.
-    if (store.sign_uncovered_at_commit()) {
-      if (auto r = transaction->commit(); !r) return r;
-      log().debug("checkpoint signed over events other writers appended tree_size={}", store.tree_size());
-    }
-    last_checkpoint_at = now;
-    return {};
-  }
-
   // One loop turn: reads what arrived and hands it to the intake worker, then stores, commits and
   // answers the oldest batch the worker has finished. Under load the worker prepares batch n+1
   // while this thread handles batch n; when traffic pauses, the last batch is taken the next turn.
@@ -442,7 +405,7 @@ struct Broker::Impl {
       deliveries.clear();
     } else {
       if (auto held = store_errors.clear()) log().info("store failures ended{}", contracts::suppressed_field(*held));
-      anchor_receipts(answers);
+      checkpoints->anchor(answers);
     }
     send(answers.take(options.max_message_bytes), deliveries);
     return {};
@@ -451,19 +414,12 @@ struct Broker::Impl {
   // What runs every turn before the transaction: the checkpoint of other writers' events, the ops
   // tick, and the quality report when it is due (read outside the transaction).
   void periodic(const Intake::TakenBatch& batch, Millis now) {
-    // A failed checkpoint is retried next turn; it does not stop the broker.
-    if (auto r = checkpoint(now, false); !r) {
-      if (auto held = checkpoint_errors.admit(r.error().detail)) {
-        log().error("checkpoint failed: {}{}", r.error().detail, contracts::suppressed_field(*held));
-      }
-    } else if (auto held = checkpoint_errors.clear()) {
-      log().info("checkpoint failures ended{}", contracts::suppressed_field(*held));
-    }
+    (void)checkpoints->keep_covered(now);  // logged; a failed checkpoint is retried next turn
     if (ops) {
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (!batch.partner(i).empty()) ops->frame_from(batch.partner(i), now);  // not a `gone` notice
       }
-      ops->tick(store, {scheduler.session_count(), last_checkpoint_at, &state.backlog().counts()}, now);
+      ops->tick(store, {scheduler.session_count(), checkpoints->covered_at(), &state.backlog().counts()}, now);
     }
     if (reports.due(now)) {
       // A failure is logged and the next interval tries again.
@@ -631,6 +587,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std:
                                      std::move(checked->registry),
                                      std::move(checked->sensitive), std::move(*socket));
   impl->signing_key = std::move(checked->signing_key);
+  impl->checkpoints.emplace(impl->store, options.checkpoint_interval, !impl->signing_key.empty());
   impl->sealed = std::move(checked->sealed);
   impl->payload_key = std::move(checked->payload_key);
   // No connection survives a restart: whatever was in flight is sent again. The `started` event
@@ -659,7 +616,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std:
     if (auto r = record_history(*impl->sqlite, impl->registry, started.at); !r) return r.error();
   }
   if (auto r = transaction->commit(); !r) return r.error();
-  impl->last_checkpoint_at = started.at;
+  impl->checkpoints->covered_at(started.at);
   if (auto r = impl->state.reload(); !r) return r.error();
   auto pending = impl->store.recipients_with_pending();
   if (!pending) return pending.error();
@@ -695,9 +652,7 @@ Result<void> Broker::run() {
   }
   if (auto r = impl_->drain(); !r) log().error("frames received before the stop not handled: {}", r.error().detail);
   if (impl_->ops) impl_->ops->set_ready(false);
-  if (auto r = impl_->checkpoint(contracts::now_millis(), true); !r) {
-    log().error("final checkpoint failed: {}", r.error().detail);
-  }
+  (void)impl_->checkpoints->keep_covered(contracts::now_millis(), true);  // a failure is logged
   if (impl_->leadership) impl_->leadership->release();
   log().info("broker stopped");
   return {};
