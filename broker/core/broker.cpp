@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "broker/audit/signing.h"
+#include "broker/core/clock.h"
 #include "broker/core/clock_status.h"
 #include "broker/core/retention_sweep.h"
 #include "broker/core/contract_history.h"
@@ -126,6 +127,7 @@ Result<void> record_history(store::SqliteStore& store, const contracts::Contract
 
 struct Broker::Impl {
   BrokerOptions options;
+  Clock clock;  // every `now` of the loop (Broker::start); declared before the members built with it
   std::unique_ptr<store::Store> owned_store;
   store::Store& store;
   store::SqliteStore* sqlite;  // the same store on SQLite; null on PostgreSQL
@@ -167,8 +169,9 @@ struct Broker::Impl {
 
   Impl(BrokerOptions o, std::unique_ptr<store::Store> s, store::SqliteStore* sq, store::TrackingTables t,
        store::ProcessedReports p, contracts::ContractRegistry r, SensitiveByContract sens,
-       transport::RouterSocket sock)
+       transport::RouterSocket sock, Clock c)
       : options(std::move(o)),
+        clock(std::move(c)),
         owned_store(std::move(s)),
         store(*owned_store),
         sqlite(sq),
@@ -181,7 +184,7 @@ struct Broker::Impl {
         rate(options.rate_limit, options.rate_burst),
         backlog(options.max_backlog),
         norms(store, tables, registry),
-        reports(options, contracts::now_millis()),
+        reports(options, clock()),
         intake(std::make_unique<Intake>(registry, options.max_message_bytes, sensitive)),
         admission(AdmissionLimits{options.turn_bytes, options.partner_queue_bytes, options.max_connections_per_partner}) {
     for (const auto& p : options.partners) {
@@ -190,7 +193,7 @@ struct Broker::Impl {
       if (!p.takes.empty()) choices[p.id] = p.takes;
     }
     scheduler.attach(&consents, &backlog);
-    if (sqlite) retention.emplace(*sqlite, registry, options.retention_sweep_interval, contracts::now_millis());
+    if (sqlite) retention.emplace(*sqlite, registry, options.retention_sweep_interval, clock());
   }
 
   // Rebuilds what the loop keeps in memory beside the store: the consent register, the backlog
@@ -469,7 +472,7 @@ struct Broker::Impl {
     if (arrived) intake->push(std::move(frames));
     Intake::TakenBatch batch;
     if (intake->outstanding() > 1 || (!arrived && busy)) batch = intake->take();
-    return handle_batch(std::move(batch), contracts::now_millis());
+    return handle_batch(std::move(batch), clock());
   }
 
   // Holds a frame just read for a later turn, or answers it at once when Admission refuses it (a
@@ -495,7 +498,7 @@ struct Broker::Impl {
   Result<void> drain() {
     while (!admission.empty()) intake->push(admission.take());
     while (intake->outstanding() > 0) {
-      if (auto r = handle_batch(intake->take(), contracts::now_millis()); !r) return r;
+      if (auto r = handle_batch(intake->take(), clock()); !r) return r;
     }
     return {};
   }
@@ -695,7 +698,9 @@ Result<std::unique_ptr<store::Store>> open_store(const BrokerOptions& options, c
 
 }  // namespace
 
-Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std::optional<Leadership> leadership) {
+Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std::optional<Leadership> leadership,
+                                              Clock loop_clock) {
+  if (!loop_clock) return Error{ErrorCode::kConfig, "the broker needs a clock (clock.h: system_clock())"};
   auto checked = check_start_config(options);
   if (!checked) return checked.error();
   auto store = open_store(options, *checked, leadership);
@@ -720,7 +725,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std:
   const std::size_t contract_count = checked->registry.size();
   auto impl = std::make_unique<Impl>(options, std::move(*store), sqlite, std::move(*tables), std::move(*processed),
                                      std::move(checked->registry),
-                                     std::move(checked->sensitive), std::move(*socket));
+                                     std::move(checked->sensitive), std::move(*socket), std::move(loop_clock));
   impl->signing_key = std::move(checked->signing_key);
   impl->sealed = std::move(checked->sealed);
   impl->payload_key = std::move(checked->payload_key);
@@ -740,7 +745,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std:
     if (auto* st = std::get_if<events::Started>(&(*previous)->event.record)) previous_start = std::move(*st);
   }
   events::Event started;
-  started.at = contracts::now_millis();
+  started.at = impl->clock();
   started.record = started_record(config_digest(options, impl->signing_key.public_hex),
                                   contract_set_digest(options.contracts), impl->signing_key.public_hex,
                                   options.partners.size(), contract_count, previous_start, clock);
@@ -786,7 +791,7 @@ Result<void> Broker::run() {
   }
   if (auto r = impl_->drain(); !r) log().error("frames received before the stop not handled: {}", r.error().detail);
   if (impl_->ops) impl_->ops->set_ready(false);
-  if (auto r = impl_->checkpoint(contracts::now_millis(), true); !r) {
+  if (auto r = impl_->checkpoint(impl_->clock(), true); !r) {
     log().error("final checkpoint failed: {}", r.error().detail);
   }
   if (impl_->leadership) impl_->leadership->release();
