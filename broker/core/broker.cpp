@@ -9,6 +9,7 @@
 
 #include "broker/audit/signing.h"
 #include "broker/core/checkpoints.h"
+#include "broker/core/clock.h"
 #include "broker/core/clock_status.h"
 #include "broker/core/retention_sweep.h"
 #include "broker/core/contract_history.h"
@@ -98,6 +99,7 @@ Result<void> record_history(store::SqliteStore& store, const contracts::Contract
 
 struct Broker::Impl {
   BrokerOptions options;
+  Clock clock;  // every `now` of the loop (Broker::start); declared before the members built with it
   std::unique_ptr<store::Store> owned_store;
   store::Store& store;
   store::SqliteStore* sqlite;  // the same store on SQLite; null on PostgreSQL
@@ -134,8 +136,9 @@ struct Broker::Impl {
 
   Impl(BrokerOptions o, std::unique_ptr<store::Store> s, store::SqliteStore* sq, store::TrackingTables t,
        store::ProcessedReports p, contracts::ContractRegistry r, SensitiveByContract sens,
-       transport::RouterSocket sock)
+       transport::RouterSocket sock, Clock c)
       : options(std::move(o)),
+        clock(std::move(c)),
         owned_store(std::move(s)),
         store(*owned_store),
         sqlite(sq),
@@ -147,7 +150,7 @@ struct Broker::Impl {
         scheduler(store, options, &registry, &sensitive),
         rate(options.rate_limit, options.rate_burst),
         state(store, tables, registry, options.max_backlog),
-        reports(options, contracts::now_millis()),
+        reports(options, clock()),
         intake(std::make_unique<Intake>(registry, options.max_message_bytes, sensitive)),
         admission(AdmissionLimits{options.turn_bytes, options.partner_queue_bytes, options.max_connections_per_partner}) {
     for (const auto& p : options.partners) {
@@ -156,7 +159,7 @@ struct Broker::Impl {
       if (!p.takes.empty()) choices[p.id] = p.takes;
     }
     scheduler.attach(&state.consents(), &state.backlog());
-    if (sqlite) retention.emplace(*sqlite, registry, options.retention_sweep_interval, contracts::now_millis());
+    if (sqlite) retention.emplace(*sqlite, registry, options.retention_sweep_interval, clock());
   }
 
   // The scheduled quality report, submitted on behalf of report_producer like any message.
@@ -345,7 +348,7 @@ struct Broker::Impl {
     if (arrived) intake->push(std::move(frames));
     Intake::TakenBatch batch;
     if (intake->outstanding() > 1 || (!arrived && busy)) batch = intake->take();
-    return handle_batch(std::move(batch), contracts::now_millis());
+    return handle_batch(std::move(batch), clock());
   }
 
   // Holds a frame just read for a later turn, or answers it at once when Admission refuses it (a
@@ -371,7 +374,7 @@ struct Broker::Impl {
   Result<void> drain() {
     while (!admission.empty()) intake->push(admission.take());
     while (intake->outstanding() > 0) {
-      if (auto r = handle_batch(intake->take(), contracts::now_millis()); !r) return r;
+      if (auto r = handle_batch(intake->take(), clock()); !r) return r;
     }
     return {};
   }
@@ -560,7 +563,9 @@ Result<std::unique_ptr<store::Store>> open_store(const BrokerOptions& options, c
 
 }  // namespace
 
-Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std::optional<Leadership> leadership) {
+Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std::optional<Leadership> leadership,
+                                              Clock loop_clock) {
+  if (!loop_clock) return Error{ErrorCode::kConfig, "the broker needs a clock (clock.h: system_clock())"};
   auto checked = check_start_config(options);
   if (!checked) return checked.error();
   auto store = open_store(options, *checked, leadership);
@@ -585,7 +590,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std:
   const std::size_t contract_count = checked->registry.size();
   auto impl = std::make_unique<Impl>(options, std::move(*store), sqlite, std::move(*tables), std::move(*processed),
                                      std::move(checked->registry),
-                                     std::move(checked->sensitive), std::move(*socket));
+                                     std::move(checked->sensitive), std::move(*socket), std::move(loop_clock));
   impl->signing_key = std::move(checked->signing_key);
   impl->checkpoints.emplace(impl->store, options.checkpoint_interval, !impl->signing_key.empty());
   impl->sealed = std::move(checked->sealed);
@@ -606,7 +611,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std:
     if (auto* st = std::get_if<events::Started>(&(*previous)->event.record)) previous_start = std::move(*st);
   }
   events::Event started;
-  started.at = contracts::now_millis();
+  started.at = impl->clock();
   started.record = started_record(config_digest(options, impl->signing_key.public_hex),
                                   contract_set_digest(options.contracts), impl->signing_key.public_hex,
                                   options.partners.size(), contract_count, previous_start, clock);
@@ -652,7 +657,7 @@ Result<void> Broker::run() {
   }
   if (auto r = impl_->drain(); !r) log().error("frames received before the stop not handled: {}", r.error().detail);
   if (impl_->ops) impl_->ops->set_ready(false);
-  (void)impl_->checkpoints->keep_covered(contracts::now_millis(), true);  // a failure is logged
+  (void)impl_->checkpoints->keep_covered(impl_->clock(), true);  // a failure is logged
   if (impl_->leadership) impl_->leadership->release();
   log().info("broker stopped");
   return {};

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "broker/core/clock.h"
 #include "broker/core/leadership.h"
 #include "broker/core/options.h"
 #include "contracts/error.h"
@@ -28,8 +29,10 @@ class Broker {
   // by a previous run to pending. kConfig / kStorage / kTransport naming what failed. On PostgreSQL
   // (options.store_url) only as the leader: `leadership` from Leadership::wait, whose epoch fences
   // every commit; the loop renews it, and run() returns "leadership lost: ..." when it is lost.
+  // Every time the loop works with (deadlines, timers, the events' `at`) comes from `clock`
+  // (clock.h), read on the loop's thread; tests hand in one they advance themselves.
   [[nodiscard]] static contracts::Result<std::unique_ptr<Broker>> start(
-      const BrokerOptions& options, std::optional<Leadership> leadership = std::nullopt);
+      const BrokerOptions& options, std::optional<Leadership> leadership = std::nullopt, Clock clock = system_clock());
   ~Broker();
 
   // The bound endpoint, with the real port when the config said `*`.

@@ -88,7 +88,7 @@ Result<std::unique_ptr<Ops>> Ops::start(OpsContext context, store::Store& store,
   ops->observed_seq_ = store.log_head().seq;
   store.keep_committed_log(true);
   ops->started_at_ = now;
-  ops->last_turn_ = now;
+  ops->last_turn_ = contracts::now_millis();
   ops->last_check_ = now;
   ops->metrics_.set("keten_ready", {}, 0);
   ops->metrics_.set("keten_alerts_active", {}, 0);
@@ -298,7 +298,9 @@ void Ops::append_alerts(store::Store& store) {
 }
 
 void Ops::tick(store::Store& store, const LoopView& view, Millis now) {
-  last_turn_ = now;
+  // Real time, not the loop's `now` (broker/core/clock.h: a test's clock may stand still or jump):
+  // /healthz compares it with the system clock on the HTTP thread to tell a loop that stalled.
+  last_turn_ = contracts::now_millis();
   observe(store);  // the check below sees every committed row
   const auto& alerts = context_.options.alerts;
   bool check_due = alerts.enabled && now - last_check_ >= alerts.check_interval.count();

@@ -79,7 +79,8 @@ class Ops {
   void observe(store::Store& store);
   // Once per loop turn, outside any transaction: refreshes the gauges at most once a second and
   // runs the alert check every check_interval, appending fired alerts in their own transaction
-  // (kept and retried next time when the store refuses). Logs its own store errors.
+  // (kept and retried next time when the store refuses). Logs its own store errors. `now` is the
+  // loop's clock (broker/core/clock.h); /healthz judges the loop's liveness on the system clock.
   void tick(store::Store& store, const LoopView& view, contracts::Millis now);
 
   const MetricsRegistry& metrics() const { return metrics_; }
@@ -121,7 +122,7 @@ class Ops {
   contracts::Millis last_check_ = 0;
   std::atomic<bool> ready_{false};
   std::atomic<bool> store_writable_{true};
-  std::atomic<contracts::Millis> last_turn_{0};
+  std::atomic<contracts::Millis> last_turn_{0};  // system clock at the last tick (/healthz), whatever the loop's clock
 };
 
 }  // namespace broker::ops

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/support/broker_harness.h"
+#include "tests/support/manual_clock.h"
 #include "tests/support/receive.h"
 
 namespace {
@@ -9,6 +10,7 @@ namespace {
 using namespace std::chrono_literals;
 using contracts::ReceiptStatus;
 using test_support::BrokerHarness;
+using test_support::ManualClock;
 using test_support::notice;
 using test_support::receive_one;
 
@@ -115,15 +117,47 @@ TEST_CASE("a recipient that was offline gets everything when it connects", "[int
 }
 
 TEST_CASE("a delivery that is not acknowledged is delivered again", "[integration]") {
+  ManualClock clock;  // outlives the broker
   BrokerHarness h;
+  h.use_clock(clock.clock());
   h.options().ack_timeout = 300ms;
+  h.start();
+  auto alpha = h.client("ALPHA");
+  auto bravo = h.client("BRAVO");
+  REQUIRE(alpha.send(notice()));
+  auto first = receive_one(bravo);  // sent: its ack deadline runs from the clock's now
+  CHECK(first.attempt == 1);
+  clock.advance(301ms);
+  auto second = receive_one(bravo);  // no ack: the broker sends it again after ack_timeout
+  CHECK(second.delivery_id == first.delivery_id);
+  CHECK(second.attempt == 2);
+  REQUIRE(bravo.ack(second.delivery_id));
+}
+
+// The default ack_timeout is 30 s: only a clock the test moves lets a test see it pass.
+TEST_CASE("an unacknowledged delivery is not sent again before the default ack_timeout, and is at once after it",
+          "[integration]") {
+  ManualClock clock;  // outlives the broker
+  BrokerHarness h;
+  h.use_clock(clock.clock());
+  REQUIRE(h.options().ack_timeout == 30s);
+  // The jumps below would otherwise also make BRAVO's connection silent (session_timeout 15 s), which
+  // returns its delivery for another reason.
+  h.options().session_timeout = 10min;
   h.start();
   auto alpha = h.client("ALPHA");
   auto bravo = h.client("BRAVO");
   REQUIRE(alpha.send(notice()));
   auto first = receive_one(bravo);
   CHECK(first.attempt == 1);
-  auto second = receive_one(bravo);  // no ack: the broker sends it again after ack_timeout
+
+  clock.advance(29s);
+  auto early = bravo.receive(300ms);  // a few loop turns at the new time
+  REQUIRE(early);
+  CHECK_FALSE(early->has_value());
+
+  clock.advance(2s);
+  auto second = receive_one(bravo, 5s);  // well before the 30 s the wall clock would take
   CHECK(second.delivery_id == first.delivery_id);
   CHECK(second.attempt == 2);
   REQUIRE(bravo.ack(second.delivery_id));

@@ -13,6 +13,7 @@
 #include "broker/core/start_checks.h"
 #include "broker/store/sqlite_store.h"
 #include "tests/support/broker_harness.h"
+#include "tests/support/manual_clock.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -23,6 +24,7 @@ using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
 using contracts::ReceiptStatus;
 using test_support::BrokerHarness;
+using test_support::ManualClock;
 using test_support::notice;
 using test_support::run;
 using test_support::TempDir;
@@ -194,13 +196,16 @@ TEST_CASE("a delivery past its contract's ttl is expired, never delivered late",
   const fs::path contracts = copy_contracts(contracts_dir, true);
   // Version 1 of test.notice expires after one second; version 2 has no ttl.
   replace_in(contracts / "test.notice.v1.json", "\"owner\":", "\"ttl\": \"PT1S\",\n  \"owner\":");
+  ManualClock clock;  // outlives the broker
   BrokerHarness h({"ALPHA", "BRAVO", "CHARLIE"}, contracts);
+  h.use_clock(clock.clock());
   const std::string kCase = "9990055555";
   h.start();
   // Nobody is connected to take it: both consumers' deliveries wait.
   const std::string late = send_notice(h, kCase, 1);
 
   // The broker expires them on its own once the ttl has passed (no consumer needs to come back).
+  clock.advance(2s);  // past the ttl, and past the next ttl sweep (one a second)
   std::vector<broker::store::LogEvent> expired;
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   while (expired.size() < 2 && std::chrono::steady_clock::now() < deadline) {

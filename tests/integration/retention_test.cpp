@@ -12,6 +12,7 @@
 
 #include "broker/store/sqlite_store.h"
 #include "tests/support/broker_harness.h"
+#include "tests/support/manual_clock.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -21,6 +22,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
 using test_support::BrokerHarness;
+using test_support::ManualClock;
 using test_support::run;
 using test_support::TempDir;
 
@@ -81,7 +83,9 @@ bool wait_shredded(const BrokerHarness& h, const std::string& case_ref, std::chr
 TEST_CASE("a held case survives its retention while the broker shreds the other, and is shredded after release",
           "[integration][retention]") {
   TempDir contracts_dir;
+  ManualClock clock;  // outlives the broker
   BrokerHarness h({"ALPHA", "BRAVO", "CHARLIE"}, contracts_with_retention(contracts_dir));
+  h.use_clock(clock.clock());
   h.options().retention_sweep_interval = 200ms;
   const std::string store = (h.dir() / "store" / "keten.db").string();
   const std::string kHeld = "9990077001", kGone = "9990077002";
@@ -99,9 +103,12 @@ TEST_CASE("a held case survives its retention while the broker shreds the other,
   CHECK(again.exit_code == 0);
   CHECK_THAT(again.out, Contains("already on hold"));
 
+  clock.advance(4s);  // both cases past their retention (3 s)
   REQUIRE(wait_shredded(h, kGone, 30s));
-  // Well past its own deadline too, the held case is kept.
-  std::this_thread::sleep_for(1s);
+  // Well past its own deadline too, the held case is kept. A sweep is due at the new time, so the
+  // loop has swept and committed by the time it answers a submit sent after the advance.
+  clock.advance(1h);
+  send_notice(h, "9990077003");  // a barrier
   CHECK(count_event(h, kHeld, "shredded") == 0);
   CHECK(count_event(h, kHeld, "hold") == 1);
   const auto shredded = case_rows(h, kGone);
@@ -135,6 +142,7 @@ TEST_CASE("a held case survives its retention while the broker shreds the other,
       run({test_support::keten_binary(), "case", "release", kHeld, "--reason", "case closed", "--store", store});
   INFO(release.out << release.err);
   REQUIRE(release.exit_code == 0);
+  clock.advance(1s);  // the next sweep is due
   REQUIRE(wait_shredded(h, kHeld, 30s));
   CHECK(count_event(h, kHeld, "release") == 1);
   (void)held_id;

@@ -37,7 +37,7 @@ BrokerHarness::~BrokerHarness() { stop(); }
 void BrokerHarness::start() {
   if (broker_) return;
   if (!endpoint_.empty()) options_.listen = endpoint_;  // a restart keeps the port
-  auto broker = broker::core::Broker::start(options_);
+  auto broker = broker::core::Broker::start(options_, std::nullopt, clock_);
   if (!broker) throw std::runtime_error("broker start: " + broker.error().detail);
   broker_ = std::move(*broker);
   endpoint_ = broker_->endpoint();

@@ -9,10 +9,12 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "adapters/sdk/client.h"
 #include "broker/core/broker.h"
+#include "broker/core/clock.h"
 #include "broker/core/options.h"
 #include "tests/support/temp_dir.h"
 
@@ -35,6 +37,10 @@ class BrokerHarness {
   ~BrokerHarness();
 
   broker::core::BrokerOptions& options() { return options_; }  // change before start()
+  // The clock the broker's loop reads (default: the system clock), given at the next start(); a
+  // test of a broker timeout passes a ManualClock's (tests/support/manual_clock.h), which must
+  // outlive the broker.
+  void use_clock(broker::core::Clock clock) { clock_ = std::move(clock); }
   void start();    // starts the in-process broker (throws on failure)
   void stop();     // stops it and joins the thread
   void restart() { stop(); start(); }
@@ -55,6 +61,7 @@ class BrokerHarness {
  private:
   TempDir dir_;
   broker::core::BrokerOptions options_;
+  broker::core::Clock clock_ = broker::core::system_clock();
   CurveKeys broker_keys_;
   std::map<std::string, CurveKeys> keys_;
   std::unique_ptr<broker::core::Broker> broker_;
