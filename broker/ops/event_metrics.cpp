@@ -59,11 +59,21 @@ void count_event(MetricsRegistry& r, EventTally& tally, const events::Event& e) 
       r.add("keten_rejections_total", {{"contract", e.contract}, {"reason", reason}});
       break;
     }
-    case Kind::kDelivered: r.add("keten_deliveries_total", {{"contract", e.contract}, {"recipient", e.recipient}}); break;
-    case Kind::kRedelivered: r.add("keten_redeliveries_total", {{"contract", e.contract}, {"recipient", e.recipient}}); break;
-    case Kind::kAcknowledged: r.add("keten_acks_total", {{"contract", e.contract}, {"recipient", e.recipient}}); break;
+    case Kind::kUndelivered: tally.undone_sends.insert(e.delivery_id); break;
+    case Kind::kDelivered:
+    case Kind::kRedelivered:
+      // The send after an undelivered one repeats its attempt (docs/protocol.md, "Delivery").
+      if (tally.undone_sends.erase(e.delivery_id) > 0) break;
+      r.add(kind == Kind::kDelivered ? "keten_deliveries_total" : "keten_redeliveries_total",
+            {{"contract", e.contract}, {"recipient", e.recipient}});
+      break;
+    case Kind::kAcknowledged:
+      tally.undone_sends.erase(e.delivery_id);
+      r.add("keten_acks_total", {{"contract", e.contract}, {"recipient", e.recipient}});
+      break;
     case Kind::kNacked: r.add("keten_nacks_total", {{"contract", e.contract}, {"recipient", e.recipient}}); break;
     case Kind::kDeadLettered:
+      tally.undone_sends.erase(e.delivery_id);
       r.add("keten_dead_letters_total", {{"contract", e.contract}, {"recipient", e.recipient}});
       ++tally.dead_letters[e.recipient];
       if (std::get<events::DeadLettered>(e.record).reason == "expired") {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <system_error>
+#include <utility>
 
 #include "broker/ops/event_stream.h"
 #include "broker/ops/http_server.h"
@@ -249,9 +250,8 @@ void Ops::refresh_gauges(store::Store& store, const LoopView& view, Millis now) 
 
 void Ops::check_alerts(Millis now) {
   last_check_ = now;
-  snapshot_.dead_letters = std::move(tally_.dead_letters);
-  snapshot_.norm_violations = std::move(tally_.norm_violations);
-  tally_ = {};
+  snapshot_.dead_letters = std::exchange(tally_.dead_letters, {});
+  snapshot_.norm_violations = std::exchange(tally_.norm_violations, {});  // undone_sends stays
   snapshot_.dead_letter_cases = std::move(dead_letter_cases_);
   snapshot_.norm_violation_cases = std::move(norm_violation_cases_);
   dead_letter_cases_.clear();

@@ -102,7 +102,7 @@ class Ops {
   // after ~Ops closed the stream so that no subscriber holds an HTTP thread.
   std::unique_ptr<EventStream> stream_;
   std::unique_ptr<HttpServer> http_;
-  EventTally tally_;                                    // since the last alert check
+  EventTally tally_;  // dead letters and violations since the last alert check; undone sends since start
   std::map<std::string, std::set<std::string>> dead_letter_cases_;     // by recipient, since the last check
   std::map<std::string, std::set<std::string>> norm_violation_cases_;  // by contract, since the last check
   AlertState alerts_;

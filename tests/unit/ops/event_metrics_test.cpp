@@ -106,3 +106,46 @@ TEST_CASE("every family in docs/operations.md is declared with HELP text", "[ops
     CHECK_FALSE(f.help.empty());
   }
 }
+
+namespace {
+
+broker::events::Event send_event(broker::events::Record record, std::int64_t delivery_id) {
+  broker::events::Event e;
+  e.contract = "test.notice";
+  e.recipient = "BRAVO";
+  e.delivery_id = delivery_id;
+  e.record = std::move(record);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("a send the socket refused and repeated under the same number is counted once", "[ops]") {
+  using namespace broker::events;
+  MetricsRegistry m;
+  describe_broker_metrics(m);
+  EventTally tally;
+  const Labels bravo{{"contract", "test.notice"}, {"recipient", "BRAVO"}};
+  // Delivery 1: sent, refused by the socket, sent again with the same attempt number, acked.
+  for (const auto& e : {send_event(Delivered{1}, 1), send_event(Undelivered{1, "connection gone"}, 1),
+                        send_event(Delivered{1}, 1), send_event(Acknowledged{}, 1)}) {
+    count_event(m, tally, e);
+  }
+  CHECK(m.value("keten_deliveries_total", bravo) == 1);
+  // Delivery 2: a redelivery refused and repeated counts once as a redelivery.
+  for (const auto& e : {send_event(Delivered{1}, 2), send_event(Redelivered{2}, 2),
+                        send_event(Undelivered{2, "queue full"}, 2), send_event(Redelivered{2}, 2)}) {
+    count_event(m, tally, e);
+  }
+  CHECK(m.value("keten_deliveries_total", bravo) == 2);
+  CHECK(m.value("keten_redeliveries_total", bravo) == 1);
+  CHECK(tally.undone_sends.empty());
+  // Delivery 3: refused, then dead-lettered without another send: nothing is kept for it, and a
+  // later delivery with another id counts as usual.
+  count_event(m, tally, send_event(Delivered{1}, 3));
+  count_event(m, tally, send_event(Undelivered{1, "gone"}, 3));
+  count_event(m, tally, send_event(DeadLettered{1, "expired"}, 3));
+  CHECK(tally.undone_sends.empty());
+  count_event(m, tally, send_event(Delivered{1}, 4));
+  CHECK(m.value("keten_deliveries_total", bravo) == 4);
+}
