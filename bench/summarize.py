@@ -142,6 +142,49 @@ def main():
                      f"bench/fill_store) = {total:.0f} µs. On {a.cores} cores that is at most {fmt(ceiling)} msg/s "
                      f"if they did nothing else (no bench clients, no scheduling, no fsync): "
                      f"{fmt(ratio(ceiling, need))}× the {fmt(need)} msg/s target 1 asks for.")
+    # Targets of the batched-protocol issue (#19), from the same runs.
+    kcpu = figure("main", "keten", "broker.cpu_us_per_message")
+    r5 = figure("rate=5000", "rabbitmq", "latency_us.p99")
+    fair = [x for x in by.get(("fairness", "keten-fairness"), []) if not x.get("error")]
+    lines.append("")
+    lines.append("| target (issue #19) | measured | status |")
+    lines.append("|---|---|---|")
+    if kt is not None and rt:
+        lines.append(f"| durable throughput ≥ 2× RabbitMQ (W=64, 1 KiB, confirms and acks) | Keten {fmt(kt)} msg/s = "
+                     f"{fmt(ratio(kt, rt))}× RabbitMQ ({fmt(rt)}) | {'met' if kt >= 2 * rt else 'not met'} |")
+    if kcpu is not None:
+        lines.append(f"| broker CPU ≤ 60 µs per message | {fmt(kcpu)} µs | {'met' if kcpu <= 60 else 'not met'} |")
+    if k5 is not None and r5 is not None:
+        lines.append(f"| p99 at 5k msg/s offered ≤ RabbitMQ's at the same rate | Keten {fmt(k5)} µs, RabbitMQ {fmt(r5)} µs "
+                     f"= {fmt(ratio(k5, r5))}× (one run per system) | {'met' if k5 <= r5 else 'not met'} |")
+    if intake is not None:
+        lines.append(f"| intake ≤ 25 µs per 1 KiB departure.scheduled (bench/intake_cost) | {intake:.1f} µs (median; rounds "
+                     f"{', '.join(f'{x:.1f}' for x in sorted(x.get('cpu_us_per_message') for x in by.get(('floor', 'intake-cost'), [])))}) "
+                     f"| {'met' if intake <= 25 else 'not met'} |")
+    if fair:
+        f = fair[0]
+        lines.append(f"| a quiet partner's receipt p99 < 50 ms while another floods | {f['quiet_flood_p99_us'] / 1000:.1f} ms "
+                     f"({f['flood_connections']} flooding connections) | {'met' if f['quiet_flood_p99_us'] < 50000 else 'not met'} |")
+    # What stands between the result and 4× RabbitMQ: the CPU budget per message that rate leaves on
+    # these cores against the parts measured alone in this run.
+    if None not in (transport, intake, store, kcpu) and rt:
+        total = 2 * transport + intake + store
+        lines.append("")
+        lines.append(f"What stands between the result and 4× RabbitMQ ({fmt(4 * rt)} msg/s), CPU µs per message on "
+                     f"{a.cores} cores (every process of the machine shares the budget: broker, both clients, their I/O threads):")
+        lines.append("")
+        lines.append("| figure | µs per message |")
+        lines.append("|---|---|")
+        lines.append(f"| budget at 4× RabbitMQ ({fmt(4 * rt)} msg/s) | {a.cores * 1e6 / (4 * rt):.1f} |")
+        lines.append(f"| budget at 2× RabbitMQ ({fmt(2 * rt)} msg/s) | {a.cores * 1e6 / (2 * rt):.1f} |")
+        lines.append(f"| budget at Keten's own rate ({fmt(kt)} msg/s) | {a.cores * 1e6 / kt:.1f} |")
+        lines.append(f"| transport: two CurveZMQ round trips, both ends | {2 * transport:.1f} |")
+        lines.append(f"| intake: decode, digest, validation, redaction preparation | {intake:.1f} |")
+        lines.append(f"| store: the message, its delivery, six events, no fsync | {store:.1f} |")
+        lines.append(f"| sum of the parts measured alone | {total:.1f} |")
+        lines.append(f"| the broker process as measured (its end of the transport, intake, store, fsync, the loop) | {kcpu:.1f} |")
+        lines.append(f"| the broker beyond its parts (broker − intake − store − one end of each round trip) | "
+                     f"{kcpu - intake - store - transport:.1f} |")
     # The HTTPS API beside ZeroMQ: both measured on one broker in the same run (bench/https_bench.py).
     https = [x for x in by.get(("https", "https"), []) if not x.get("error")]
     if https:

@@ -29,8 +29,6 @@
 #include "broker/core/start_checks.h"
 #include "broker/core/turn_answers.h"
 #include "broker/ops/ops.h"
-#include "broker/policy/consent.h"
-#include "broker/policy/redaction.h"
 #include "broker/store/pg_store.h"
 #include "broker/store/processed_reports.h"
 #include "broker/store/sqlite_store.h"

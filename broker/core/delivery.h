@@ -41,10 +41,6 @@
 #include "contracts/envelope.h"
 #include "contracts/error.h"
 
-namespace broker::store {
-class Store;
-struct OutboundDelivery;
-}
 namespace contracts {
 class ContractRegistry;
 struct Contract;

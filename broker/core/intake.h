@@ -9,12 +9,14 @@
 // so that its deliveries need not parse it again.
 //
 // Threading: push, outstanding, take and TakenBatch from the loop thread only. A TakenBatch asked
-// for a frame that is not ready prepares the batch's next unclaimed frame itself beside the worker.
+// for a frame that is not ready helps check the messages of that frame when it is a SubmitBatch the
+// worker has opened, and otherwise prepares the batch's next unclaimed frame itself beside the
+// worker; the worker likewise helps with a SubmitBatch the loop opened. So both threads validate
+// the messages of one large batch frame at once.
 // Both read the contract registry (immutable while the broker runs); each thread has its own
 // validator state.
 
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,8 +36,8 @@ struct Prepared {
   transport::Incoming in;
   // The envelope, or why it could not be read.
   contracts::Result<contracts::Envelope> decoded = contracts::Error{contracts::ErrorCode::kMalformedEnvelope, ""};
-  SubmitChecks checks;                             // for a Submit; empty otherwise
-  std::vector<SubmitChecks> batch_checks;          // for a SubmitBatch: one per message, in order
+  SubmitChecks checks;                     // for a Submit; empty otherwise
+  std::vector<SubmitChecks> batch_checks;  // for a SubmitBatch: one per message, in order
 };
 
 // Decodes one frame (bounded by `max_message_bytes`) and, for a Submit, runs precheck_submit (for
@@ -81,7 +83,7 @@ class Intake {
   TakenBatch take();
 
  private:
-  using Preparer = std::function<Prepared(transport::Incoming)>;
+  struct Preparation;
   struct State;
   std::unique_ptr<State> state_;
 };

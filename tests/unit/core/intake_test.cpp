@@ -30,7 +30,8 @@ TEST_CASE("prepare_frame decodes, digests and validates a submit ahead of the lo
   REQUIRE(p.checks.validation);
   CHECK(p.checks.validation->ok());
 
-  auto bad = broker::core::prepare_frame(frame("c1", notice_submit("m-2", R"({"planned_at":"yesterday"})")), registry, 1 << 20);
+  auto bad = broker::core::prepare_frame(frame("c1", notice_submit("m-2", R"({"planned_at":"yesterday"})")), registry,
+                                         1 << 20);
   REQUIRE(bad.checks.validation);
   CHECK(bad.checks.validation->code == contracts::ErrorCode::kSchemaViolation);
 
@@ -66,7 +67,8 @@ TEST_CASE("intake hands batches back in the order they were pushed, each frame p
   for (int b = 0; b < kBatches; ++b) {
     std::vector<Incoming> frames;
     for (int i = 0; i < 5; ++i) {
-      frames.push_back(frame("c" + std::to_string(b), notice_submit("m-" + std::to_string(b) + "-" + std::to_string(i), kValid)));
+      frames.push_back(
+          frame("c" + std::to_string(b), notice_submit("m-" + std::to_string(b) + "-" + std::to_string(i), kValid)));
     }
     intake.push(std::move(frames));
   }
@@ -116,6 +118,45 @@ TEST_CASE("a taken batch names its partners at once and gives each frame once it
     }
   }
   CHECK(intake.take().empty());
+}
+
+TEST_CASE("a large SubmitBatch checked by two threads at once keeps each message's checks in its slot",
+          "[core][intake]") {
+  auto registry = test_support::load_test_contracts();
+  const broker::core::SensitiveByContract none;
+  broker::core::Intake intake(registry, 1 << 20, none);
+  // Every seventh message is refused by the schema and every payload differs, so a check stored in
+  // another message's slot, or a slot left empty, shows in its digest or its outcome.
+  const auto payload = [](int round, int k) {
+    return k % 7 == 3 ? std::string(R"({"planned_at":"yesterday"})")
+                      : R"({"planned_at":"2025-03-0)" + std::to_string(1 + k % 9) +
+                            R"(T09:00:00Z","location":"AZC-TER-APEL","items":[],"note":")" + std::to_string(round) +
+                            "-" + std::to_string(k) + R"("})";
+  };
+  for (int round = 0; round < 30; ++round) {
+    contracts::SubmitBatch big;
+    for (int k = 0; k < 64; ++k) big.messages.push_back(notice_submit("m-" + std::to_string(k), payload(round, k)));
+    std::vector<Incoming> frames;
+    frames.push_back(frame("c", big));
+    frames.push_back(frame("c", contracts::Ack{7}));
+    frames.push_back(frame("c", contracts::SubmitBatch{{notice_submit("last", kValid)}}));
+    intake.push(std::move(frames));
+    // Taken at once: the loop helps with the first frame's messages while the worker checks them.
+    auto batch = intake.take();
+    REQUIRE(batch.size() == 3);
+    const auto& first = batch.at(0);
+    REQUIRE(first.decoded);
+    REQUIRE(first.batch_checks.size() == 64);
+    for (int k = 0; k < 64; ++k) {
+      const auto& checks = first.batch_checks[static_cast<std::size_t>(k)];
+      CHECK(checks.digest == contracts::sha256_hex(payload(round, k)));
+      REQUIRE(checks.validation);
+      CHECK(checks.validation->ok() == (k % 7 != 3));
+    }
+    CHECK(std::get<contracts::Ack>(*batch.at(1).decoded).delivery_id == 7);
+    REQUIRE(batch.at(2).batch_checks.size() == 1);
+    CHECK(batch.at(2).batch_checks[0].validation->ok());
+  }
 }
 
 TEST_CASE("intake stops cleanly with batches still queued", "[core][intake]") {
