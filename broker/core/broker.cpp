@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "broker/audit/signing.h"
+#include "broker/core/chain.h"
 #include "broker/core/checkpoints.h"
 #include "broker/core/clock.h"
 #include "broker/core/clock_status.h"
@@ -104,15 +105,8 @@ struct Broker::Impl {
   std::optional<Leadership> leadership;  // on PostgreSQL: the lease this instance leads by
   store::TrackingTables tables;
   store::ProcessedReports processed;  // deliveries reported processed (processed.h)
-  contracts::ContractRegistry registry;
-  // Keys point into `registry`; moving a registry (its std::map) keeps its elements where they are.
-  SensitiveByContract sensitive;
+  Chain chain;  // the contract set, the partners, what is sealed: fixed while the broker runs
   transport::RouterSocket socket;
-  std::vector<std::string> partner_ids;
-  std::set<std::string, std::less<>> care_providers;
-  VersionChoices choices;
-  SealedContracts sealed;  // contract versions whose payloads are stored sealed
-  std::string payload_key;  // 32 raw bytes or "": seals medical evidence values in accepted events
   DeliveryScheduler scheduler;
   RateLimiter rate;
   LoopState state;  // consents, backlog counts, norm obligations: rebuilt from the store
@@ -133,8 +127,7 @@ struct Broker::Impl {
   contracts::RateLimitedLog store_errors{kRepeatedErrorInterval};
 
   Impl(BrokerOptions o, std::unique_ptr<store::Store> s, store::SqliteStore* sq, store::TrackingTables t,
-       store::ProcessedReports p, contracts::ContractRegistry r, SensitiveByContract sens,
-       transport::RouterSocket sock, Clock c)
+       store::ProcessedReports p, Chain ch, transport::RouterSocket sock, Clock c)
       : options(std::move(o)),
         clock(std::move(c)),
         owned_store(std::move(s)),
@@ -142,30 +135,34 @@ struct Broker::Impl {
         sqlite(sq),
         tables(std::move(t)),
         processed(std::move(p)),
-        registry(std::move(r)),
-        sensitive(std::move(sens)),
+        chain(std::move(ch)),
         socket(std::move(sock)),
-        scheduler(store, options, &registry, &sensitive),
+        scheduler(store, options, &chain.registry, &chain.sensitive),
         rate(options.rate_limit, options.rate_burst),
-        state(store, tables, registry, options.max_backlog),
+        state(store, tables, chain.registry, options.max_backlog),
         reports(options, clock()),
-        intake(std::make_unique<Intake>(registry, options.max_message_bytes, sensitive)),
+        intake(std::make_unique<Intake>(chain.registry, options.max_message_bytes, chain.sensitive)),
         admission(AdmissionLimits{options.turn_bytes, options.partner_queue_bytes, options.max_connections_per_partner}) {
-    for (const auto& p : options.partners) {
-      partner_ids.push_back(p.id);
-      if (p.role == PartnerRole::kCareProvider) care_providers.insert(p.id);
-      if (!p.takes.empty()) choices[p.id] = p.takes;
-    }
     scheduler.attach(&state.consents(), &state.backlog());
-    if (sqlite) retention.emplace(*sqlite, registry, options.retention_sweep_interval, clock());
+    if (sqlite) retention.emplace(*sqlite, chain.registry, options.retention_sweep_interval, clock());
+  }
+
+  // What every submit's pipeline reads of the chain and the loop: the stored, routed and counted
+  // parts. A partner's submit adds the admission rules (submit_one).
+  PipelineDeps pipeline_deps() {
+    PipelineDeps deps{store, chain.registry, chain.partner_ids};
+    deps.backlog = &state.backlog();
+    deps.choices = &chain.choices;
+    deps.sealed = &chain.sealed;
+    deps.payload_key = chain.payload_key;
+    return deps;
   }
 
   // The scheduled quality report, submitted on behalf of report_producer like any message.
   Result<void> publish_report(Millis now) {
     contracts::Submit report = std::move(*due_report);
     due_report.reset();
-    PipelineDeps deps{store, registry, partner_ids, nullptr, nullptr, &state.backlog(), &choices, &sealed};
-    deps.payload_key = payload_key;
+    auto deps = pipeline_deps();
     auto outcome = process_submit(deps, options.report_producer, report, now);
     if (!outcome) return outcome.error();
     const auto& receipt = outcome->receipt;
@@ -201,8 +198,13 @@ struct Broker::Impl {
   // error means the store failed. `checks` from the intake worker, or empty.
   Result<contracts::Receipt> submit_one(const transport::Incoming& in, const contracts::Submit& frame,
                                         SubmitChecks& checks, Millis now) {
-    PipelineDeps deps{store, registry, partner_ids, &care_providers, &rate, &state.backlog(), &choices, &sealed, &scheduler,
-                      &options.partners, in.via_gateway, payload_key};
+    // A partner's submit meets every admission rule; the broker's own report above meets none.
+    auto deps = pipeline_deps();
+    deps.care_providers = &chain.care_providers;
+    deps.rate = &rate;
+    deps.scheduler = &scheduler;
+    deps.partners = &options.partners;
+    deps.via_https = in.via_gateway;
     auto outcome = process_submit(deps, in.partner, frame, now, &checks);
     if (!outcome) return outcome.error();
     if (outcome->receipt.status == contracts::ReceiptStatus::kAccepted) {
@@ -424,7 +426,7 @@ struct Broker::Impl {
     }
     if (reports.due(now)) {
       // A failure is logged and the next interval tries again.
-      if (auto report = reports.make(store, registry, now)) due_report = std::move(*report);
+      if (auto report = reports.make(store, chain.registry, now)) due_report = std::move(*report);
       else log().error("quality report not made: {}", report.error().detail);
     }
   }
@@ -586,13 +588,12 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std:
   warn_unconfigured_partners(checked->registry, options);
 
   const std::size_t contract_count = checked->registry.size();
+  auto chain = Chain::make(options.partners, std::move(checked->registry), std::move(checked->sensitive),
+                           std::move(checked->sealed), std::move(checked->payload_key));
   auto impl = std::make_unique<Impl>(options, std::move(*store), sqlite, std::move(*tables), std::move(*processed),
-                                     std::move(checked->registry),
-                                     std::move(checked->sensitive), std::move(*socket), std::move(loop_clock));
+                                     std::move(chain), std::move(*socket), std::move(loop_clock));
   impl->signing_key = std::move(checked->signing_key);
   impl->checkpoints.emplace(impl->store, options.checkpoint_interval, !impl->signing_key.empty());
-  impl->sealed = std::move(checked->sealed);
-  impl->payload_key = std::move(checked->payload_key);
   // No connection survives a restart: whatever was in flight is sent again. The `started` event
   // records which configuration and contract set this run uses (and whether they changed).
   auto transaction = store::Transaction::begin(impl->store);  // rolled back on every early return
@@ -616,7 +617,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std:
   if (auto r = record_event(impl->store, started); !r) return r.error();
   // The contract texts by digest (revalidation, replay): kept in the SQLite store only, so far.
   if (impl->sqlite) {
-    if (auto r = record_history(*impl->sqlite, impl->registry, started.at); !r) return r.error();
+    if (auto r = record_history(*impl->sqlite, impl->chain.registry, started.at); !r) return r.error();
   }
   if (auto r = transaction->commit(); !r) return r.error();
   impl->checkpoints->covered_at(started.at);
@@ -626,7 +627,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std:
   impl->scheduler.mark_dirty(*pending);
   if (!options.ops.http_listen.empty() || options.ops.alerts.enabled) {
     ops::OpsContext context{options.ops, options.store_url.empty() ? options.store : std::filesystem::path(),
-                            impl->partner_ids, options.session_timeout,
+                            impl->chain.partner_ids, options.session_timeout,
                             options.checkpoint_interval, !impl->signing_key.empty()};
     auto ops = ops::Ops::start(std::move(context), impl->store, started.at);
     if (!ops) return ops.error();
@@ -634,7 +635,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std:
   }
   impl->leadership = std::move(leadership);
   log().info("broker started endpoint={} partners={} contracts={} store={} requeued={}", impl->socket.endpoint(),
-             options.partners.size(), impl->registry.size(),
+             options.partners.size(), impl->chain.registry.size(),
              options.store_url.empty() ? options.store.string() : std::string("postgresql"), *reset);
   return std::unique_ptr<Broker>(new Broker(std::move(impl)));
 }
