@@ -33,6 +33,7 @@
 #include "broker/store/sqlite_handle.h"
 #include "broker/store/store_check.h"
 #include "broker/store/store_lock.h"
+#include "broker/store/wal_gathering.h"
 #include "broker/store/transaction.h"
 #include "broker/tlog/checkpoint.h"
 #include "broker/tlog/proof.h"
@@ -1701,7 +1702,9 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
   // A file path exists by now (prepare_file), so SQLite never creates one with its own mode.
   const int flags = options.read_only ? SQLITE_OPEN_READONLY
                                       : SQLITE_OPEN_READWRITE | (in_memory ? SQLITE_OPEN_CREATE : 0);
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  // A writer that syncs every commit gathers its log writes into one per commit (wal_gathering.h).
+  const char* vfs = !options.read_only && options.sync_full && !in_memory ? wal_gathering_vfs() : nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, vfs);
   DbHandle db(raw);  // sqlite3_open_v2 may hand back a handle even when it fails
   if (rc != SQLITE_OK) return sqlite_error("open " + path, db.get());
   sqlite3_extended_result_codes(db.get(), 1);
