@@ -532,9 +532,10 @@ Broker::~Broker() = default;
 namespace {
 
 // The store `options` name: the SQLite file (owned: locked, checked at start), or the PostgreSQL
-// database, whose writes are fenced by `leadership`'s epoch.
+// database, whose writes are fenced by `leadership`'s epoch. Its checkpoints are signed at the
+// times of `clock`, the loop's.
 Result<std::unique_ptr<store::Store>> open_store(const BrokerOptions& options, const CheckedConfig& checked,
-                                                 const std::optional<Leadership>& leadership) {
+                                                 const std::optional<Leadership>& leadership, const Clock& clock) {
   if (!options.store_url.empty()) {
     if (!leadership) {
       return Error{ErrorCode::kConfig, "a broker on PostgreSQL starts only as the leader (Leadership::wait)"};
@@ -545,6 +546,7 @@ Result<std::unique_ptr<store::Store>> open_store(const BrokerOptions& options, c
     pg.signing_seed = checked.signing_key.seed;
     pg.epoch = leadership->epoch();
     pg.idle_transaction_limit = options.lease_ttl;
+    pg.clock = clock;
     auto store = store::PgStore::open(pg);
     if (!store) return store.error();
     return std::unique_ptr<store::Store>(std::make_unique<store::PgStore>(std::move(*store)));
@@ -556,6 +558,7 @@ Result<std::unique_ptr<store::Store>> open_store(const BrokerOptions& options, c
   store_options.signing_seed = checked.signing_key.seed;  // the store signs its tree checkpoints
   store_options.owner = true;  // one broker per store; the store is checked before it is served
   store_options.quick_check = options.store_quick_check;
+  store_options.clock = clock;
   auto store = store::SqliteStore::open(store_options);
   if (!store) return store.error();
   return std::unique_ptr<store::Store>(std::make_unique<store::SqliteStore>(std::move(*store)));
@@ -568,7 +571,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std:
   if (!loop_clock) return Error{ErrorCode::kConfig, "the broker needs a clock (clock.h: system_clock())"};
   auto checked = check_start_config(options);
   if (!checked) return checked.error();
-  auto store = open_store(options, *checked, leadership);
+  auto store = open_store(options, *checked, leadership, loop_clock);
   if (!store) return store.error();
   auto* sqlite = dynamic_cast<store::SqliteStore*>(store->get());
   transport::RouterOptions router;

@@ -325,6 +325,7 @@ Result<PgStore> PgStore::open(const PgStoreOptions& options) {
   auto impl = std::make_unique<Impl>(std::move(*conn));
   impl->payload_key = options.payload_key;
   impl->epoch = options.epoch;
+  impl->clock = options.clock;
   impl->idle_limit = options.idle_transaction_limit;
   if (auto r = impl->configure_session(); !r) return r.error();
   if (options.read_only) {
@@ -396,7 +397,7 @@ Result<void> PgStore::commit() {
   if (auto r = s.write_block(); !r) return r;
   const bool sign = s.wrote_in_transaction && s.signer;
   if (sign) {
-    if (auto r = s.sign_tree(contracts::now_millis()); !r) return r;
+    if (auto r = s.sign_tree(s.clock ? s.clock() : contracts::now_millis()); !r) return r;
   }
   // Last before COMMIT, so that the lease row's lock lasts only until COMMIT (fence.h).
   if (s.epoch) {

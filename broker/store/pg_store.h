@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -58,6 +59,8 @@ struct PgStoreOptions {
   // Open for reading only (the inspector's tools): nothing is created or recorded, the session is
   // read-only (every write fails), and a database without Keten's tables is refused.
   bool read_only = false;
+  // When a checkpoint is signed (as StoreOptions::clock); empty: the system clock.
+  std::function<std::int64_t()> clock{};
 };
 
 // Whether `store` (a configured store, a --store argument) names a PostgreSQL database: a

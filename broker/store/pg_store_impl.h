@@ -53,6 +53,7 @@ struct PgStore::Impl {
   ha::PgConnection conn;
   std::string payload_key;  // 32 raw bytes, or ""
   std::optional<ha::Epoch> epoch;
+  std::function<std::int64_t()> clock;  // PgStoreOptions::clock; empty: the system clock
   std::chrono::milliseconds idle_limit{5'000};
   std::string origin;  // "keten/<log_id>"
   std::optional<tlog::NoteSigner> signer;

@@ -532,6 +532,7 @@ struct SqliteStore::Impl {
   std::vector<events::LoggedEvent> committed;       // committed, not yet taken
   std::string origin;                  // "keten/<log_id>"
   std::optional<tlog::NoteSigner> signer;
+  std::function<std::int64_t()> clock;  // StoreOptions::clock; empty: the system clock
   std::uint64_t last_signed_size = 0;  // size of the newest tree checkpoint
   bool has_tree_checkpoint = false;
   // The schema-4 chain's value after the newest event it was computed for (seq 0: genesis).
@@ -1759,6 +1760,7 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
     if (!signer) return storage_error("open " + path + " (signing key)", signer.error().detail);
     impl->signer = std::move(*signer);
   }
+  impl->clock = options.clock;
   if (auto r = impl->load_tree(); !r) {
     // The broker refuses the store (a corrupt block in the tail it must extend). A tool still
     // opens it to read what can be read: every write fails until the tree loads (begin()).
@@ -1830,7 +1832,7 @@ Result<void> SqliteStore::commit() {
   if (auto r = impl_->write_block(); !r) return r;
   const bool sign = impl_->wrote_in_transaction && impl_->signer;
   if (sign) {
-    if (auto r = impl_->sign_tree(contracts::now_millis()); !r) return r;
+    if (auto r = impl_->sign_tree(impl_->clock ? impl_->clock() : contracts::now_millis()); !r) return r;
   }
   if (auto r = impl_->query(impl_->commit, "commit").run(); !r) return r;
   if (impl_->keyring) impl_->keyring->transaction_ended(true);

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -69,6 +70,9 @@ struct StoreOptions {
   // log's origin, log_origin()) at every commit that appended events. Without it nothing is
   // signed (read-only tools, tests, a broker without a signing key).
   std::string signing_seed{};
+  // When a checkpoint is signed, in Unix ms: the broker's clock (core/clock.h), so that its
+  // checkpoints and its events share one time; empty: the system clock.
+  std::function<std::int64_t()> clock{};
 };
 
 // One handover-log event in its schema-4 row form (broker/audit/log_record.h), for the readers

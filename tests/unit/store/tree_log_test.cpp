@@ -297,6 +297,21 @@ TEST_CASE("every commit that appended signs one checkpoint, consistent with the 
   CHECK(ok(unsigned_store.read_tree_checkpoints()).size() == 3);
 }
 
+TEST_CASE("a checkpoint is stamped with the clock the store was given, not the system clock", "[store][tlog]") {
+  test_support::TempDir dir;
+  // A time far from now: a store that read the system clock would stamp something else.
+  contracts::Millis now = 1'234'567'000;
+  auto o = plain(dir / "k.db", kSeed);
+  o.clock = [&now] { return now; };
+  auto store = ok(SqliteStore::open(o));
+  tlog::MemoryTree mirror;
+  append(store, mirror, 1, 3);
+  now += 5'000;
+  append(store, mirror, 4, 2);
+  CHECK(column(dir / "k.db", "SELECT CAST(at AS TEXT) FROM tree_checkpoints ORDER BY id") ==
+        std::vector<std::string>{"1234567000", "1234572000"});
+}
+
 TEST_CASE("a rolled-back transaction leaves no block, case row, tree node or checkpoint", "[store][tlog]") {
   test_support::TempDir dir;
   const auto path = dir / "store.db";
