@@ -246,6 +246,27 @@ TEST_CASE("instances starting together on a new database create the tables once 
   CHECK(origins[0].size() == 22);
 }
 
+TEST_CASE("a checkpoint on PostgreSQL is stamped with the clock the store was given", "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  // A time far from now: a store that read the system clock would stamp something else.
+  contracts::Millis now = 1'234'567'000;
+  PgStoreOptions o;
+  o.conninfo = db;
+  o.signing_seed = store_test::kSigningSeed;
+  o.clock = [&now] { return now; };
+  auto store = ok(PgStore::open(o));
+  tlog::MemoryTree mirror;
+  std::int64_t n = 0;
+  append(store, mirror, n, 2);
+  now += 5'000;
+  append(store, mirror, n, 1);
+  auto conn = ok(PgConnection::open(db));
+  const auto rows = ok(conn.query("stamps", "SELECT at FROM keten_tree_checkpoints ORDER BY id"));
+  REQUIRE(rows.size() == 2);
+  CHECK(rows.at(0).at(0) == "1234567000");
+  CHECK(rows.at(1).at(0) == "1234572000");
+}
+
 TEST_CASE("a store whose newest checkpoint does not match its log is refused at open", "[pg_store]") {
   const std::string db = store_test::fresh_database();
   auto store = open_store(db);
