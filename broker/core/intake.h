@@ -11,8 +11,9 @@
 // Threading: push, outstanding, take and TakenBatch from the loop thread only. A TakenBatch asked
 // for a frame that is not ready helps check the messages of that frame when it is a SubmitBatch the
 // worker has opened, and otherwise prepares the batch's next unclaimed frame itself beside the
-// worker; the worker likewise helps with a SubmitBatch the loop opened. So both threads validate
-// the messages of one large batch frame at once.
+// worker. The worker, once no frame of a batch it works on is left unclaimed, helps with the
+// messages still unclaimed in that batch, a SubmitBatch the loop opened included. So both threads
+// validate the messages of one large batch frame at once.
 // Both read the contract registry (immutable while the broker runs); each thread has its own
 // validator state.
 
