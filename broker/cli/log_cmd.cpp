@@ -23,9 +23,11 @@
 #include "broker/cli/json_output.h"
 #include "broker/cli/log_v2.h"
 #include "broker/cli/read_record.h"
+#include "broker/cli/tool_store.h"
 #include "broker/console/resend.h"
 #include "broker/core/evidence.h"
 #include "broker/store/contract_history.h"
+#include "broker/store/pg_store.h"
 #include "broker/store/seal.h"
 #include "broker/store/sqlite_store.h"
 
@@ -53,10 +55,10 @@ struct LogArgs {
   std::string payload_key;  // the broker's payload key (hex or file), to read sealed payloads
   std::string purpose;      // why the reader reads, for the log_read record
   double timeout_seconds = 10;
-  std::string receipts;  // verify: a folder of receipt files (v2)
+  std::string receipts;                                   // verify: a folder of receipt files (v2)
   std::uint64_t event_seq = 0, from_seq = 0, to_seq = 0;  // prove, consistency (v2)
-  bool tree = false;  // export --tree: a v2 bundle from a store
-  std::vector<std::string> argv;  // the command as typed, for the log_read record
+  bool tree = false;                                      // export --tree: a v2 bundle from a store
+  std::vector<std::string> argv;                          // the command as typed, for the log_read record
 };
 
 int fail(int code, const std::string& detail) {
@@ -71,23 +73,14 @@ Result<contracts::Millis> optional_time(const char* flag, const std::string& tex
   return t;
 }
 
-Result<broker::store::SqliteStore> open_store(const std::string& path, bool read_only,
-                                              std::string payload_key = {}) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return Error{ErrorCode::kConfig, "store " + path + " does not exist"};
-  broker::store::StoreOptions options;
-  options.path = path;
-  options.read_only = read_only;
-  options.payload_key = std::move(payload_key);
-  return broker::store::SqliteStore::open(options);
-}
-
-// The log from --store (opened read-only) or --bundle.
+// The schema-4 log from --store (a store file, opened read-only) or --bundle.
 Result<broker::audit::LogData> load_log(const LogArgs& args) {
   if (!args.store.empty()) {
-    auto store = open_store(args.store, true);
+    auto store = open_tool_store(args.store, {});
     if (!store) return store.error();
-    return store->read_log_data();
+    auto* file = dynamic_cast<broker::store::SqliteStore*>(store->get());
+    if (!file) return Error{ErrorCode::kConfig, "store " + args.store + " never kept the schema-4 hash chain"};
+    return file->read_log_data();
   }
   std::ifstream in(args.bundle, std::ios::binary);
   if (!in) return Error{ErrorCode::kConfig, "bundle " + args.bundle + ": cannot open"};
@@ -110,8 +103,8 @@ void record(const LogArgs& args, broker::events::Event event) {
 }
 
 void record_read(const LogArgs& args) {
-  (void)keten_cli::record_read("keten log", {args.store, args.bundle, command_line(args), args.purpose,
-                                             args.case_ref, args.partner});
+  (void)keten_cli::record_read(
+      "keten log", {args.store, args.bundle, command_line(args), args.purpose, args.case_ref, args.partner});
 }
 
 Result<std::string> expected_key(const LogArgs& args) {
@@ -123,9 +116,10 @@ Result<std::string> expected_key(const LogArgs& args) {
 
 std::string summary(const broker::audit::VerifyReport& v) {
   if (!v.ok) return "NOT INTACT: first bad seq " + std::to_string(v.first_bad_seq) + ": " + v.problem;
-  std::string text = "intact: " + std::to_string(v.rows) + " rows, seq 1.." + std::to_string(v.last_seq) +
-                     ", head " + v.head_hash + "\n" + std::to_string(v.checkpoints) + " checkpoint(s)";
-  if (v.signed_up_to > 0) text += ", signed by broker key " + v.public_key + ", up to seq " + std::to_string(v.signed_up_to);
+  std::string text = "intact: " + std::to_string(v.rows) + " rows, seq 1.." + std::to_string(v.last_seq) + ", head " +
+                     v.head_hash + "\n" + std::to_string(v.checkpoints) + " checkpoint(s)";
+  if (v.signed_up_to > 0)
+    text += ", signed by broker key " + v.public_key + ", up to seq " + std::to_string(v.signed_up_to);
   if (v.signed_up_to < v.last_seq) {
     text += "\nnote: seq " + std::to_string(v.signed_up_to + 1) + ".." + std::to_string(v.last_seq) +
             " are chained but not yet covered by a signed checkpoint";
@@ -166,7 +160,8 @@ int verify(const LogArgs& args) {
       return code;
     }
   }
-  if (!args.receipts.empty() && args.store.empty()) return fail(kExitUsage, "--receipts needs a v2 log (a store or a v2 bundle)");
+  if (!args.receipts.empty() && args.store.empty())
+    return fail(kExitUsage, "--receipts needs a v2 log (a store or a v2 bundle)");
   auto key = expected_key(args);
   if (!key) return fail(kExitUsage, key.error().detail);
   auto data = load_log(args);
@@ -204,13 +199,20 @@ bool write_output(const std::string& path, const std::string& text) {
 
 int export_bundle(const LogArgs& args) {
   if (!args.bundle.empty()) {
-    if (!is_v2(args)) return fail(kExitUsage, "export --bundle needs a v2 bundle (a schema-4 log is exported from its --store)");
-    if (!args.from.empty() || !args.to.empty()) return fail(kExitUsage, "--from/--to are for schema-4 stores; a v2 export is the whole log or one --case");
+    if (!is_v2(args))
+      return fail(kExitUsage, "export --bundle needs a v2 bundle (a schema-4 log is exported from its --store)");
+    if (!args.from.empty() || !args.to.empty())
+      return fail(kExitUsage, "--from/--to are for schema-4 stores; a v2 export is the whole log or one --case");
     return log_v2_export(v2_args(args));
   }
   if (args.store.empty()) return fail(kExitUsage, "export needs --store or --bundle");
-  if (args.tree) {
-    if (!args.from.empty() || !args.to.empty()) return fail(kExitUsage, "--from/--to are for the hash-chain bundle; --tree exports the whole log or one --case");
+  // A PostgreSQL store never kept the schema-4 chain: its export is always the v2 bundle.
+  if (args.tree || broker::store::is_postgres_url(args.store)) {
+    if (!args.from.empty() || !args.to.empty()) {
+      return fail(kExitUsage,
+                  "--from/--to are for the hash-chain bundle of a store file; --tree (and any export of a "
+                  "postgresql:// store) writes the whole log or one --case");
+    }
     const int code = log_v2_export(v2_args(args));
     if (code == kExitOk) record_read(args);
     return code;
@@ -233,8 +235,9 @@ int export_bundle(const LogArgs& args) {
             << data->checkpoints.size() << " checkpoints to " << args.out << "\n";
   if (data->checkpoints.empty()) {
     // A broker of this version signs only the Merkle tree (docs/handover-log-format.md §4).
-    std::cerr << "keten log: note: the store holds no signed checkpoint of the schema-4 hash chain, so this bundle "
-                 "carries none; `keten log export --tree` writes the v2 bundle with the store's signed tree checkpoints\n";
+    std::cerr
+        << "keten log: note: the store holds no signed checkpoint of the schema-4 hash chain, so this bundle "
+           "carries none; `keten log export --tree` writes the v2 bundle with the store's signed tree checkpoints\n";
   }
   record_read(args);
   return kExitOk;
@@ -260,14 +263,14 @@ int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
     // the broker's payload key (docs/store-format.md). Verification never does.
     auto key = payload_key_bytes(args);
     if (!key) return fail(kExitUsage, key.error().detail);
-    auto store = open_store(args.store, true, std::move(*key));
+    auto store = open_tool_store(args.store, {true, std::move(*key)});
     if (!store) return fail(kExitUsage, store.error().detail);
     for (const auto& id : ids) {
-      auto m = store->find_message_content(id);
+      auto m = (*store)->find_message_content(id);
       if (!m) {
-        return fail(kExitFailed, m.error().detail + (args.payload_key.empty()
-                                                         ? " (give the broker's payload key with --payload-key)"
-                                                         : ""));
+        return fail(
+            kExitFailed,
+            m.error().detail + (args.payload_key.empty() ? " (give the broker's payload key with --payload-key)" : ""));
       }
       if (!*m) return fail(kExitFailed, "no accepted message with id " + id + " in " + args.store);
       if (!(*m)->unreadable.empty()) {
@@ -281,7 +284,8 @@ int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
     }
   }
   // The Submit and the `resent` row are built as the console builds them (broker/console/resend.h).
-  broker::console::Resender resender(args.into, std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000)));
+  broker::console::Resender resender(args.into,
+                                     std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000)));
   const broker::console::ResendActor actor{reader(), args.into, "", ""};
   std::map<std::string, std::string> new_ids;
   int exit = kExitOk;
@@ -304,7 +308,8 @@ int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
       exit = kExitFailed;
     }
     std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
-    record(args, broker::console::resent_event(m, args.to_partner, 0, submit, *receipt, actor, contracts::now_millis()));
+    record(args,
+           broker::console::resent_event(m, args.to_partner, 0, submit, *receipt, actor, contracts::now_millis()));
   }
   return exit;
 }
@@ -316,18 +321,24 @@ int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
 Result<std::unordered_map<std::string, broker::audit::PayloadCheck>> check_payloads(
     const LogArgs& args, const broker::audit::Timeline& timeline, const std::string& key) {
   std::unordered_map<std::string, broker::audit::PayloadCheck> out;
-  auto store = open_store(args.store, true, key);
+  auto store = open_tool_store(args.store, {true, key});
   if (!store) return store.error();
-  // Through the store's own read-only connection (on write-protected media, immutable).
-  auto history = broker::store::ContractHistory::open(*store, true);
-  if (!history) return history.error();
-  auto texts = history->all();
-  if (!texts) return texts.error();
+  // The contract texts in force are kept in a store file (through its own read-only connection:
+  // on write-protected media, immutable); a PostgreSQL store keeps none yet, so no evidence
+  // fields are shown from it.
+  std::vector<broker::store::ContractText> texts;
+  if (auto* file = dynamic_cast<broker::store::SqliteStore*>(store->get())) {
+    auto history = broker::store::ContractHistory::open(*file, true);
+    if (!history) return history.error();
+    auto all = history->all();
+    if (!all) return all.error();
+    texts = std::move(*all);
+  }
   for (const auto& logged : timeline.events) {
     const auto& e = logged.event;
     if (e.kind() != broker::events::Kind::kAccepted || out.count(e.message_id)) continue;
     broker::audit::StoredPayload stored;
-    auto m = store->find_message_content(e.message_id);
+    auto m = (*store)->find_message_content(e.message_id);
     if (!m) return m.error();
     if (!*m) {
       stored.note = "no message row";
@@ -337,15 +348,15 @@ Result<std::unordered_map<std::string, broker::audit::PayloadCheck>> check_paylo
       stored.note = (*m)->unreadable;
     } else if (!(*m)->unreadable.empty()) {
       // Sealed: without a key not readable; with one, not opening is a finding.
-      stored.state = key.empty() ? broker::audit::StoredPayload::State::kSealed
-                                 : broker::audit::StoredPayload::State::kUnopenable;
+      stored.state =
+          key.empty() ? broker::audit::StoredPayload::State::kSealed : broker::audit::StoredPayload::State::kUnopenable;
       stored.note = (*m)->unreadable;
     } else {
       stored.state = broker::audit::StoredPayload::State::kReadable;
       stored.bytes = std::move((*m)->payload);
     }
     std::vector<contracts::EvidenceField> fields;
-    if (const auto* text = broker::store::text_in_force(*texts, e.contract, e.version, e.at)) {
+    if (const auto* text = broker::store::text_in_force(texts, e.contract, e.version, e.at)) {
       if (auto f = broker::audit::contract_evidence_fields(text->text); f) fields = std::move(*f);
     }
     out.emplace(e.message_id, broker::audit::check_stored_payload(e, stored, fields));
@@ -362,14 +373,16 @@ int replay(const LogArgs& args) {
   }
   auto as_of = optional_time("--as-of", args.as_of);
   if (!as_of) return fail(kExitUsage, as_of.error().detail);
-  if (args.case_rows_only && args.store.empty()) return fail(kExitUsage, "--fast needs --store (a bundle is read whole)");
+  if (args.case_rows_only && args.store.empty())
+    return fail(kExitUsage, "--fast needs --store (a bundle is read whole)");
   broker::audit::VerifyReport report;
   broker::audit::EventLog case_log;
   if (!args.store.empty() || is_v2(args)) {
     // A v2 log: only the case's events (a store's case index, or the bundle), each proven against
     // the latest signed checkpoint (docs/inspector.md, "Replay"). --fast is what this always is now.
     auto proven = log_v2_case(v2_args(args));
-    if (!proven) return fail(proven.error().code == ErrorCode::kConfig ? kExitUsage : kExitFailed, proven.error().detail);
+    if (!proven)
+      return fail(proven.error().code == ErrorCode::kConfig ? kExitUsage : kExitFailed, proven.error().detail);
     report = std::move(proven->report);
     case_log.events = std::move(proven->events);
     case_log.hashes = std::move(proven->leaf_hashes);
@@ -411,7 +424,8 @@ int replay(const LogArgs& args) {
                                              : broker::audit::render_text(timeline, report);
   if (!write_output(args.out, text)) return fail(kExitFailed, "cannot write " + args.out);
   record_read(args);
-  if (!report.ok) std::cerr << "keten log: warning: the log is not intact: first bad seq " << report.first_bad_seq << "\n";
+  if (!report.ok)
+    std::cerr << "keten log: warning: the log is not intact: first bad seq " << report.first_bad_seq << "\n";
   std::size_t altered = 0;
   for (const auto& [id, c] : timeline.payload_checks) {
     if (!broker::audit::is_finding(c)) continue;
@@ -428,7 +442,8 @@ int resend(const LogArgs& args) {
 }
 
 void add_source(CLI::App* app, LogArgs& args, bool bundle_allowed) {
-  auto* store = app->add_option("--store", args.store, "The broker's SQLite store, or a postgresql:// URI for verify, prove, consistency and export --tree (opened read-only)");
+  auto* store =
+      app->add_option("--store", args.store, "The broker's SQLite store or a postgresql:// URI (opened read-only)");
   if (bundle_allowed) {
     auto* bundle = app->add_option("--bundle", args.bundle, "An export bundle (JSON Lines) instead of a store");
     store->excludes(bundle);
@@ -448,12 +463,15 @@ void add_source(CLI::App* app, LogArgs& args, bool bundle_allowed) {
 
 Command add_log(CLI::App& root) {
   auto args = std::make_shared<LogArgs>();
-  CLI::App* app = root.add_subcommand("log", "Inspect the handover log: verify, export, replay, resend, prove, consistency");
+  CLI::App* app =
+      root.add_subcommand("log", "Inspect the handover log: verify, export, replay, resend, prove, consistency");
   app->require_subcommand(1);
-  app->footer("Exit codes: 0 ok/intact, 1 not intact or rejected, 2 usage, 3 broker unreachable.\n"
-              "Every read of a store is recorded in it as a log_read event (docs/inspector.md).");
+  app->footer(
+      "Exit codes: 0 ok/intact, 1 not intact or rejected, 2 usage, 3 broker unreachable.\n"
+      "Every read of a store is recorded in it as a log_read event (docs/inspector.md).");
 
-  CLI::App* verify_app = app->add_subcommand("verify", "Recompute the hash chain or Merkle tree and check the signed checkpoints");
+  CLI::App* verify_app =
+      app->add_subcommand("verify", "Recompute the hash chain or Merkle tree and check the signed checkpoints");
   add_source(verify_app, *args, true);
   verify_app->add_option("--receipts", args->receipts,
                          "v2: also check the receipt files (*.json) in this folder against the log: each "
@@ -486,7 +504,8 @@ Command add_log(CLI::App& root) {
                          "profile, or a folder of <sender>.toml profiles (needs --store)");
   replay_app->add_option("--timeout", args->timeout_seconds, "Seconds to wait for each receipt")->capture_default_str();
   replay_app->add_option("--payload-key", args->payload_key,
-                         "Opens sealed evidence values and (with --store) sealed stored payloads; with --into: the broker's payload_key (64 hex characters or a file), needed to "
+                         "Opens sealed evidence values and (with --store) sealed stored payloads; with --into: the "
+                         "broker's payload_key (64 hex characters or a file), needed to "
                          "re-send messages whose payloads are sealed (contracts with medical fields)");
 
   CLI::App* resend_app = app->add_subcommand("resend", "Operator: re-send one logged message as a new handover");
@@ -499,7 +518,8 @@ Command add_log(CLI::App& root) {
                          "The broker's payload_key (64 hex characters or a file), needed when the message's "
                          "payload is sealed (contracts with medical fields)");
 
-  CLI::App* prove_app = app->add_subcommand("prove", "v2: the inclusion proof of one event against the latest signed checkpoint");
+  CLI::App* prove_app =
+      app->add_subcommand("prove", "v2: the inclusion proof of one event against the latest signed checkpoint");
   add_source(prove_app, *args, true);
   prove_app->add_option("--event", args->event_seq, "The event's seq (1-based; its leaf index is seq - 1)")->required();
   prove_app->add_option("--out", args->out, "Write the proof (JSON) to this file instead of standard output");
@@ -524,16 +544,19 @@ Command add_log(CLI::App& root) {
   return {app, [args, verify_app, export_app, replay_app, prove_app, consistency_app] {
             if (prove_app->parsed() || consistency_app->parsed()) {
               if (args->store.empty() && args->bundle.empty()) return fail(kExitUsage, "give --store or --bundle");
-              if (args->store.empty() && !is_v2(*args)) return fail(kExitUsage, "proofs need a v2 log; " + args->bundle + " is no v2 bundle");
+              if (args->store.empty() && !is_v2(*args))
+                return fail(kExitUsage, "proofs need a v2 log; " + args->bundle + " is no v2 bundle");
               return prove_app->parsed() ? log_v2_prove(v2_args(*args)) : log_v2_consistency(v2_args(*args));
             }
             if (verify_app->parsed()) {
-              if (args->store.empty() && args->bundle.empty()) return fail(kExitUsage, "verify needs --store or --bundle");
+              if (args->store.empty() && args->bundle.empty())
+                return fail(kExitUsage, "verify needs --store or --bundle");
               return verify(*args);
             }
             if (export_app->parsed()) return export_bundle(*args);
             if (replay_app->parsed()) {
-              if (args->store.empty() && args->bundle.empty()) return fail(kExitUsage, "replay needs --store or --bundle");
+              if (args->store.empty() && args->bundle.empty())
+                return fail(kExitUsage, "replay needs --store or --bundle");
               return replay(*args);
             }
             return resend(*args);

@@ -7,8 +7,7 @@
 #include <iostream>
 #include <memory>
 
-#include "broker/store/pg_store.h"
-#include "broker/store/sqlite_store.h"
+#include "broker/cli/tool_store.h"
 #include "broker/store/transaction.h"
 #include "contracts/envelope.h"
 
@@ -25,26 +24,8 @@ std::string reader() {
   return (user.empty() ? "?" : user) + "@" + host + " (uid " + std::to_string(::getuid()) + ")";
 }
 
-// The store at `store_path` for one append: the SQLite file, or the PostgreSQL database of a
-// postgresql:// URI (not fenced: a tool is not the leader; the leader signs what it appended at its
-// next checkpoint interval, as on SQLite).
-contracts::Result<std::unique_ptr<broker::store::Store>> open_for_append(const std::string& store_path) {
-  if (broker::store::is_postgres_url(store_path)) {
-    broker::store::PgStoreOptions options;
-    options.conninfo = store_path;
-    auto store = broker::store::PgStore::open(options);
-    if (!store) return store.error();
-    return std::unique_ptr<broker::store::Store>(std::make_unique<broker::store::PgStore>(std::move(*store)));
-  }
-  broker::store::StoreOptions options;
-  options.path = store_path;
-  auto store = broker::store::SqliteStore::open(options);
-  if (!store) return store.error();
-  return std::unique_ptr<broker::store::Store>(std::make_unique<broker::store::SqliteStore>(std::move(*store)));
-}
-
 bool append_to_store(const std::string& tool, const std::string& store_path, broker::events::Event event) {
-  auto store = open_for_append(store_path);
+  auto store = open_tool_store(store_path, {false, {}});
   contracts::Result<void> r;
   if (!store) {
     r = store.error();

@@ -1,7 +1,7 @@
 #pragma once
 // The record of an inspector tool's read: after `keten log verify|export|replay|resend` or
 // `keten report quality` has read a store, one `log_read` event is appended to that store (its own
-// transaction, through SqliteStore so the Merkle tree stays whole): who read (user@host, uid), the
+// transaction, through the store so that the Merkle tree stays whole): who read (user@host, uid), the
 // command line, the purpose the reader gave with --purpose, and the case and partner asked about.
 // Where it cannot be recorded (a bundle; a store on write-protected media or without write
 // permission) the tool says so on stderr, with the reason, and goes on. docs/inspector.md.

@@ -9,14 +9,16 @@
 #include <memory>
 #include <string>
 
-#include "broker/cli/command.h"
 #include "broker/audit/signing.h"
+#include "broker/cli/command.h"
 #include "broker/cli/json_output.h"
 #include "broker/cli/read_record.h"
+#include "broker/cli/tool_store.h"
 #include "broker/report/contract_info.h"
 #include "broker/report/payload.h"
 #include "broker/report/render.h"
 #include "broker/report/source.h"
+#include "broker/store/pg_store.h"
 #include "broker/store/seal.h"
 #include "contracts/registry.h"
 
@@ -74,7 +76,13 @@ int quality(const ReportArgs& args) {
     if (!bytes) return fail(kExitUsage, "--payload-key: " + bytes.error().detail);
     payload_key = std::move(*bytes);
   }
-  auto input = broker::report::read_store(args.store, query, std::move(payload_key));
+  Result<broker::report::ReportInput> input = Error{ErrorCode::kStorage, ""};
+  if (broker::store::is_postgres_url(args.store)) {
+    auto store = open_tool_store(args.store, {true, std::move(payload_key)});
+    input = store ? broker::report::read_input(**store, query) : Result<broker::report::ReportInput>(store.error());
+  } else {
+    input = broker::report::read_store(args.store, query, std::move(payload_key));
+  }
   if (!input) return fail(kExitFailed, input.error().detail);
   if (!args.contracts.empty()) {
     auto registry = contracts::ContractRegistry::load(args.contracts);
@@ -90,9 +98,9 @@ int quality(const ReportArgs& args) {
     }
     broker::report::PayloadOptions options;
     options.report_id = args.report_id.empty() ? broker::report::default_report_id(report) : args.report_id;
-    options.generated_at = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+    options.generated_at =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     text = broker::report::build_quality_payload(report, options) + "\n";
   } else {
     text = args.format == "html"   ? broker::report::render_html(report)
@@ -120,10 +128,12 @@ Command add_report(CLI::App& root) {
   auto args = std::make_shared<ReportArgs>();
   CLI::App* app = root.add_subcommand("report", "Reports computed from a store: data quality");
   app->require_subcommand(1);
-  CLI::App* q = app->add_subcommand(
-      "quality", "Per producer and contract: submitted, accepted, rejected and why, completeness, delays, "
-                 "norm violations, redeliveries, dead letters, duplicates, disputes; weekly trends");
-  q->add_option("--store", args->store, "The broker's SQLite store (opened read-only)")->required();
+  CLI::App* q =
+      app->add_subcommand("quality",
+                          "Per producer and contract: submitted, accepted, rejected and why, completeness, delays, "
+                          "norm violations, redeliveries, dead letters, duplicates, disputes; weekly trends");
+  q->add_option("--store", args->store, "The broker's SQLite store or a postgresql:// URI (opened read-only)")
+      ->required();
   q->add_option("--contracts", args->contracts, "The contract set folder (for completeness and norm kinds)");
   q->add_option("--from", args->from, "Period start, inclusive: RFC 3339 or YYYY-MM-DD (UTC)");
   q->add_option("--to", args->to, "Period end, exclusive: RFC 3339 or YYYY-MM-DD (UTC)");

@@ -1,7 +1,7 @@
 #pragma once
-// Reads what the quality report needs from a store file, opened read-only: the handover log's rows
+// Reads what the quality report needs from a store, opened read-only: the handover log's rows
 // and the payloads of the messages accepted in the period (for completeness and disputes). The
-// store is not changed; no log_read row is written (the report holds counts, not case contents).
+// store is not changed here (`keten report quality` records its read afterwards, read_record.h).
 // With a period start (`query.from` > 0) only the rows from there to the period's end (or the
 // head) are read, plus the
 // older `accepted` rows of the messages they mention or their disputes name (messages_referenced;
@@ -29,7 +29,7 @@ namespace broker::report {
 // Fails with kStorage naming the file when it is missing or not a Keten store. `payload_key` (32 raw
 // bytes, or "") opens sealed payloads; without it those messages are listed in
 // ReportInput::sealed_unread and their completeness is reported as not read.
-[[nodiscard]] contracts::Result<ReportInput> read_store(const std::filesystem::path& store,
-                                                        const ReportQuery& query, std::string payload_key = {});
+[[nodiscard]] contracts::Result<ReportInput> read_store(const std::filesystem::path& store, const ReportQuery& query,
+                                                        std::string payload_key = {});
 
 }  // namespace broker::report

@@ -140,7 +140,8 @@ void add_schema4_checkpoint(const std::filesystem::path& store_path, const broke
   REQUIRE(store->begin());
   auto head = store->legacy_log_head();
   REQUIRE(head);
-  REQUIRE(store->append_checkpoint(broker::audit::sign_checkpoint(key, head->seq, head->hash, contracts::now_millis())));
+  REQUIRE(
+      store->append_checkpoint(broker::audit::sign_checkpoint(key, head->seq, head->hash, contracts::now_millis())));
   REQUIRE(store->commit());
 }
 
@@ -191,16 +192,6 @@ std::string read_file(const std::filesystem::path& path) {
   return s.str();
 }
 
-// Client profiles for every partner of `h`, as files in `dir` (inline keys).
-void write_profiles(const BrokerHarness& h, const std::filesystem::path& dir, const std::vector<std::string>& partners) {
-  std::filesystem::create_directories(dir);
-  for (const auto& id : partners) {
-    std::ofstream(dir / (id + ".toml")) << "broker = \"" << h.endpoint() << "\"\nbroker_public_key = \""
-                                        << h.broker_keys().public_key << "\"\npartner = \"" << id
-                                        << "\"\nsecret_key = \"" << h.keys(id).secret_key << "\"\n";
-  }
-}
-
 }  // namespace
 
 TEST_CASE("the SDK refuses a receipt that does not verify with the profile's broker key", "[integration][audit]") {
@@ -216,9 +207,10 @@ TEST_CASE("the SDK refuses a receipt that does not verify with the profile's bro
   CHECK_THAT(receipt.error().detail, Contains("signature"));
 }
 
-TEST_CASE("a running broker's store signs tree checkpoints, the broker no schema-4 ones, and keten log verify "
-          "checks the tree",
-          "[integration][audit]") {
+TEST_CASE(
+    "a running broker's store signs tree checkpoints, the broker no schema-4 ones, and keten log verify "
+    "checks the tree",
+    "[integration][audit]") {
   BrokerHarness h;
   auto key = played_and_stopped(h);  // every commit signed, the last one covers everything
   const auto store_path = h.options().store;
@@ -234,8 +226,8 @@ TEST_CASE("a running broker's store signs tree checkpoints, the broker no schema
     CHECK(open_note(signed_log.notes.back(), key.public_hex).size == signed_log.tree_size);
   }
 
-  auto result = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key",
-                     key.public_hex});
+  auto result = run(
+      {test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key", key.public_hex});
   INFO(result.out << result.err);
   CHECK(result.exit_code == 0);
   // Only the tree's check: no schema-4 checkpoints, so no hash-chain line before it.
@@ -248,13 +240,14 @@ TEST_CASE("a running broker's store signs tree checkpoints, the broker no schema
   REQUIRE(after.rows.size() == data.rows.size() + 1);
   CHECK(after.rows.back().event == "log_read");
   CHECK_THAT(after.rows.back().detail, Contains("keten log verify"));
-  auto again = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key",
-                    key.public_hex});
+  auto again = run(
+      {test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key", key.public_hex});
   INFO(again.out << again.err);
   CHECK(again.exit_code == 0);
-  CHECK_THAT(again.out, Contains("intact: " + std::to_string(after.rows.size()) + " events, root ") &&
-                            Contains("the latest covers seq 1.." + events) &&
-                            Contains("the last 1 event(s) are reads or resends tools recorded after the latest checkpoint"));
+  CHECK_THAT(again.out,
+             Contains("intact: " + std::to_string(after.rows.size()) + " events, root ") &&
+                 Contains("the latest covers seq 1.." + events) &&
+                 Contains("the last 1 event(s) are reads or resends tools recorded after the latest checkpoint"));
 
   SECTION("a restarted broker signs the tools' events and records whether config and contracts changed") {
     h.start();  // the harness now binds the port the first run got instead of `*`: a change
@@ -273,8 +266,8 @@ TEST_CASE("a running broker's store signs tree checkpoints, the broker no schema
     CHECK(signed_log.schema4_checkpoints == 0);
     CHECK(signed_log.tree_size == restarted.rows.size());
     CHECK(open_note(signed_log.notes.back(), key.public_hex).size == signed_log.tree_size);
-    auto verified = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string(),
-                         "--signing-key", key.public_hex});
+    auto verified = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key",
+                         key.public_hex});
     INFO(verified.out << verified.err);
     CHECK(verified.exit_code == 0);
     CHECK_THAT(verified.out, Contains("intact: " + std::to_string(restarted.rows.size()) + " events, root ") &&
@@ -291,8 +284,8 @@ TEST_CASE("a running broker signs, within its checkpoint interval, the events a 
   play_case(h, key.public_hex);
   const auto store_path = h.options().store;
   // While the broker runs: the tool's log_read goes into the store after the broker's last commit.
-  auto verified = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key",
-                       key.public_hex});
+  auto verified = run(
+      {test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key", key.public_hex});
   INFO(verified.out << verified.err);
   REQUIRE(verified.exit_code == 0);
   Signed signed_log;
@@ -300,16 +293,17 @@ TEST_CASE("a running broker signs, within its checkpoint interval, the events a 
   do {
     std::this_thread::sleep_for(100ms);
     signed_log = read_signed(store_path);
-  } while ((signed_log.notes.empty() || open_note(signed_log.notes.back(), key.public_hex).size < signed_log.tree_size) &&
-           std::chrono::steady_clock::now() < deadline);
+  } while (
+      (signed_log.notes.empty() || open_note(signed_log.notes.back(), key.public_hex).size < signed_log.tree_size) &&
+      std::chrono::steady_clock::now() < deadline);
   const auto data = read_data(store_path);
   REQUIRE(data.rows.back().event == "log_read");
   REQUIRE_FALSE(signed_log.notes.empty());
   CHECK(open_note(signed_log.notes.back(), key.public_hex).size == data.rows.size());
   CHECK(signed_log.schema4_checkpoints == 0);
   h.stop();
-  auto stopped = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key",
-                      key.public_hex});
+  auto stopped = run(
+      {test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key", key.public_hex});
   INFO(stopped.out << stopped.err);
   CHECK(stopped.exit_code == 0);
   CHECK_THAT(stopped.out, Contains("intact: ") && !Contains("reads or resends tools recorded"));
@@ -325,13 +319,14 @@ TEST_CASE("a store an older broker left with schema-4 checkpoints gets the hash 
   REQUIRE(data.checkpoints.size() == 1);
   const auto seqs = std::to_string(data.rows.size());
 
-  auto verified = run({test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key",
-                       key.public_hex});
+  auto verified = run(
+      {test_support::keten_binary(), "log", "verify", "--store", store_path.string(), "--signing-key", key.public_hex});
   INFO(verified.out << verified.err);
   CHECK(verified.exit_code == 0);
-  CHECK_THAT(verified.out, Contains("intact: " + seqs + " rows, seq 1.." + seqs + ", head " + data.rows.back().hash) &&
-                               Contains("1 checkpoint(s), signed by broker key " + key.public_hex + ", up to seq " + seqs) &&
-                               Contains("Merkle tree: intact: " + seqs + " events, root "));
+  CHECK_THAT(verified.out,
+             Contains("intact: " + seqs + " rows, seq 1.." + seqs + ", head " + data.rows.back().hash) &&
+                 Contains("1 checkpoint(s), signed by broker key " + key.public_hex + ", up to seq " + seqs) &&
+                 Contains("Merkle tree: intact: " + seqs + " events, root "));
 
   const auto copy = h.dir() / "backup.db";
   auto backup = run({test_support::keten_binary(), "store", "backup", "--store", store_path.string(), "--to",
@@ -362,8 +357,8 @@ TEST_CASE("keten log verify names the first bad seq in a tampered store and bund
   played_and_stopped(h);
   const auto store_path = h.options().store;
   const auto bundle = h.dir() / "full.jsonl";
-  auto exported = run({test_support::keten_binary(), "log", "export", "--store", store_path.string(), "--out",
-                       bundle.string()});
+  auto exported =
+      run({test_support::keten_binary(), "log", "export", "--store", store_path.string(), "--out", bundle.string()});
   REQUIRE(exported.exit_code == 0);
   auto good = run({test_support::keten_binary(), "log", "verify", "--bundle", bundle.string()});
   INFO(good.out << good.err);
@@ -404,7 +399,7 @@ TEST_CASE("keten log verify names the first bad seq in a tampered store and bund
 
 // The checkpoint a receipt carries, opened with the broker's public key (hex).
 contracts::Result<broker::tlog::Checkpoint> receipt_checkpoint(const contracts::Receipt& receipt,
-                                                             const std::string& public_hex) {
+                                                               const std::string& public_hex) {
   std::string raw;
   REQUIRE(broker::audit::from_hex(public_hex, raw));
   broker::tlog::PublicKey key{};
@@ -412,9 +407,10 @@ contracts::Result<broker::tlog::Checkpoint> receipt_checkpoint(const contracts::
   return broker::tlog::open_checkpoint_by_key(receipt.checkpoint, key);
 }
 
-TEST_CASE("the SDK verifies signed receipts; each accepted or duplicate one carries a checkpoint signed at its "
-          "commit that holds its event",
-          "[integration][audit]") {
+TEST_CASE(
+    "the SDK verifies signed receipts; each accepted or duplicate one carries a checkpoint signed at its "
+    "commit that holds its event",
+    "[integration][audit]") {
   BrokerHarness h;
   auto key = sign_with(h);
   h.start();
@@ -437,7 +433,8 @@ TEST_CASE("the SDK verifies signed receipts; each accepted or duplicate one carr
   for (int i = 0; i < 20; ++i) batch.push_back(notice());
   std::vector<contracts::Result<contracts::Receipt>> answers;
   for (const auto& m : batch) {
-    REQUIRE(alpha->submit_async(m, [&answers](contracts::Result<contracts::Receipt> r) { answers.push_back(std::move(r)); }));
+    REQUIRE(alpha->submit_async(
+        m, [&answers](contracts::Result<contracts::Receipt> r) { answers.push_back(std::move(r)); }));
   }
   REQUIRE(alpha->flush(10s));
   REQUIRE(answers.size() == batch.size());
@@ -480,7 +477,7 @@ TEST_CASE("a broker without a signing key sends receipts without a checkpoint, a
   CHECK(receipt->status == ReceiptStatus::kAccepted);
   CHECK(receipt->checkpoint.empty());
 
-  write_profiles(h, h.dir() / "profiles", {"ALPHA"});
+  test_support::write_profiles(h, h.dir() / "profiles", {"ALPHA"});
   const auto payload = h.dir() / "notice.json";
   std::ofstream(payload) << notice().payload;
   const auto kept = h.dir() / "kept";
@@ -547,7 +544,8 @@ TEST_CASE("receipts kept with keten send --receipts expose a store truncated bac
   const std::string sql =
       "DROP TRIGGER log_blocks_no_delete; DROP TRIGGER log_case_blocks_no_delete; "
       "DROP TRIGGER tree_checkpoints_no_delete; DROP TRIGGER checkpoints_no_delete; "
-      "DELETE FROM log_blocks WHERE first_seq > " + size + "; DELETE FROM log_case_blocks WHERE first_seq > " + size +
+      "DELETE FROM log_blocks WHERE first_seq > " +
+      size + "; DELETE FROM log_case_blocks WHERE first_seq > " + size +
       "; DELETE FROM tree_checkpoints WHERE size > " + size + "; DELETE FROM checkpoints WHERE log_seq > " + size + ";";
   char* error = nullptr;
   INFO((error ? error : ""));
@@ -604,11 +602,13 @@ TEST_CASE("a recipient that asks for ack receipts gets each acknowledgement's se
   std::map<std::uint64_t, std::uint64_t> seq_of;  // delivery id -> its acknowledged event
   for (const auto& a : answers) {
     REQUIRE(a.delivery_ids.size() == a.log_seqs.size());
-    auto cp = receipt_checkpoint([&] {
-      contracts::Receipt r;
-      r.checkpoint = a.checkpoint;
-      return r;
-    }(), key.public_hex);
+    auto cp = receipt_checkpoint(
+        [&] {
+          contracts::Receipt r;
+          r.checkpoint = a.checkpoint;
+          return r;
+        }(),
+        key.public_hex);
     REQUIRE(cp);
     for (std::size_t i = 0; i < a.delivery_ids.size(); ++i) {
       CHECK(a.log_seqs[i] > 0);
@@ -699,10 +699,11 @@ TEST_CASE("replay --into a second broker yields the same accepted messages, link
 
   BrokerHarness target;
   target.start();
-  write_profiles(target, target.dir() / "profiles", {"ALPHA", "BRAVO", "CHARLIE"});
+  test_support::write_profiles(target, target.dir() / "profiles", {"ALPHA", "BRAVO", "CHARLIE"});
   // With a payload key every payload is sealed (under its case key): reading them needs the key.
-  auto replay = run({test_support::keten_binary(), "log", "replay", "--store", source.options().store.string(), "--case",
-                     kCase, "--into", (target.dir() / "profiles").string(), "--payload-key", source.options().payload_key});
+  auto replay =
+      run({test_support::keten_binary(), "log", "replay", "--store", source.options().store.string(), "--case", kCase,
+           "--into", (target.dir() / "profiles").string(), "--payload-key", source.options().payload_key});
   INFO(replay.out << replay.err);
   REQUIRE(replay.exit_code == 0);
   auto resend = run({test_support::keten_binary(), "log", "resend", "--store", source.options().store.string(),
@@ -754,8 +755,10 @@ TEST_CASE("keten log replay proves the case's events and the broker's starts aga
   BrokerHarness h;
   played_and_stopped(h);
   const std::string store = h.options().store.string();
-  auto proven = run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase, "--format", "json"});
-  auto fast = run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase, "--format", "json", "--fast"});
+  auto proven =
+      run({test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase, "--format", "json"});
+  auto fast = run(
+      {test_support::keten_binary(), "log", "replay", "--store", store, "--case", kCase, "--format", "json", "--fast"});
   INFO(proven.err << fast.err);
   REQUIRE(proven.exit_code == 0);
   REQUIRE(fast.exit_code == 0);

@@ -92,6 +92,16 @@ std::filesystem::path BrokerHarness::write_files(const std::string& endpoint) co
   return dir_ / "keten.toml";
 }
 
+void write_profiles(const BrokerHarness& h, const std::filesystem::path& dir,
+                    const std::vector<std::string>& partners) {
+  std::filesystem::create_directories(dir);
+  for (const auto& id : partners) {
+    std::ofstream(dir / (id + ".toml")) << "broker = \"" << h.endpoint() << "\"\nbroker_public_key = \""
+                                        << h.broker_keys().public_key << "\"\npartner = \"" << id
+                                        << "\"\nsecret_key = \"" << h.keys(id).secret_key << "\"\n";
+  }
+}
+
 contracts::Submit notice(const std::string& message_id, const std::string& case_ref) {
   contracts::Submit s;
   s.header.message_id = message_id;
@@ -100,7 +110,8 @@ contracts::Submit notice(const std::string& message_id, const std::string& case_
   s.header.case_ref = case_ref;
   s.header.occurred_at = contracts::now_millis() - 60'000;
   s.header.recorded_at = contracts::now_millis() - 30'000;
-  s.payload = R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[{"id":"AB1234","count":2}]})";
+  s.payload =
+      R"({"planned_at":"2025-03-05T06:00:00+01:00","location":"AZC-TER-APEL","items":[{"id":"AB1234","count":2}]})";
   return s;
 }
 

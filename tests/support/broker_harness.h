@@ -41,9 +41,12 @@ class BrokerHarness {
   // test of a broker timeout passes a ManualClock's (tests/support/manual_clock.h), which must
   // outlive the broker.
   void use_clock(broker::core::Clock clock) { clock_ = std::move(clock); }
-  void start();    // starts the in-process broker (throws on failure)
-  void stop();     // stops it and joins the thread
-  void restart() { stop(); start(); }
+  void start();  // starts the in-process broker (throws on failure)
+  void stop();   // stops it and joins the thread
+  void restart() {
+    stop();
+    start();
+  }
 
   const std::string& endpoint() const { return endpoint_; }
   // A profile for `partner` pointing at `endpoint` (default: the in-process broker's).
@@ -68,6 +71,10 @@ class BrokerHarness {
   std::thread thread_;
   std::string endpoint_;
 };
+
+// Client profiles for each of `partners` of `h`, as files `<partner>.toml` in `dir` (inline keys):
+// what `keten send`, `keten log resend --into DIR` and the adapters read.
+void write_profiles(const BrokerHarness& h, const std::filesystem::path& dir, const std::vector<std::string>& partners);
 
 // A Submit of test.notice from ALPHA's point of view, valid unless the test changes it.
 contracts::Submit notice(const std::string& message_id = partner::new_message_id(),

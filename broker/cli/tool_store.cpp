@@ -1,0 +1,38 @@
+#include "broker/cli/tool_store.h"
+
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "broker/store/pg_store.h"
+#include "broker/store/sqlite_store.h"
+
+namespace keten_cli {
+
+contracts::Result<std::unique_ptr<broker::store::Store>> open_tool_store(const std::string& path,
+                                                                         ToolStoreOptions options) {
+  if (broker::store::is_postgres_url(path)) {
+    // Not fenced: a tool is not the leader. A tool that appends (its log_read event) leaves the
+    // signing to the leader's next checkpoint, as on a file.
+    broker::store::PgStoreOptions pg;
+    pg.conninfo = path;
+    pg.read_only = options.read_only;
+    pg.payload_key = std::move(options.payload_key);
+    auto store = broker::store::PgStore::open(pg);
+    if (!store) return store.error();
+    return std::unique_ptr<broker::store::Store>(std::make_unique<broker::store::PgStore>(std::move(*store)));
+  }
+  std::error_code ec;
+  if (options.read_only && !std::filesystem::exists(path, ec)) {
+    return contracts::Error{contracts::ErrorCode::kConfig, "store " + path + " does not exist"};
+  }
+  broker::store::StoreOptions file;
+  file.path = path;
+  file.read_only = options.read_only;
+  file.payload_key = std::move(options.payload_key);
+  auto store = broker::store::SqliteStore::open(file);
+  if (!store) return store.error();
+  return std::unique_ptr<broker::store::Store>(std::make_unique<broker::store::SqliteStore>(std::move(*store)));
+}
+
+}  // namespace keten_cli

@@ -1,0 +1,25 @@
+#pragma once
+// The store a command names with --store: a SQLite file, or the PostgreSQL database of a
+// postgresql:// URI (docs/high-availability.md). The inspector's tools read either the same way
+// through store::Store; what only a file holds (the schema-4 chain, the contract history) is read
+// where the caller asks for a SqliteStore.
+
+#include <memory>
+#include <string>
+
+#include "broker/store/store.h"
+#include "contracts/error.h"
+
+namespace keten_cli {
+
+struct ToolStoreOptions {
+  bool read_only = true;    // a tool that only reads: nothing is created or written
+  std::string payload_key;  // 32 raw bytes to open sealed payloads, "" for none
+};
+
+// Opens the store at `path`. kConfig naming the path when a file does not exist; the store's own
+// error when it cannot be opened.
+[[nodiscard]] contracts::Result<std::unique_ptr<broker::store::Store>> open_tool_store(const std::string& path,
+                                                                                       ToolStoreOptions options);
+
+}  // namespace keten_cli
