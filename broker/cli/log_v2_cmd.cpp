@@ -16,6 +16,7 @@
 #include "broker/audit/verify_v2.h"
 #include "broker/cli/command.h"
 #include "broker/cli/log_v2.h"
+#include "broker/cli/tool_store.h"
 #include "broker/store/pg_store.h"
 #include "broker/store/sqlite_store.h"
 #include "broker/tlog/base64.h"
@@ -63,48 +64,30 @@ std::function<Result<std::vector<std::string>>()> checkpoints_of(broker::store::
   };
 }
 
-// A store in PostgreSQL (a postgresql:// URI), read-only: its events (decoded and encoded again:
-// decode_event refuses non-canonical bytes, so these are the stored bytes), case index, signed
-// tree checkpoints and stored subtree hashes.
-Result<OpenLog> open_postgres_source(const std::string& url, bool latest_only) {
-  broker::store::PgStoreOptions options;
-  options.conninfo = url;
-  options.read_only = true;
-  auto store = broker::store::PgStore::open(options);
-  if (!store) return Error{ErrorCode::kConfig, "store " + url + ": " + store.error().detail};
+// A store, read-only (a file, or a PostgreSQL database by its postgresql:// URI): its events, case
+// index, signed tree checkpoints and stored subtree hashes. A file hands over the case's entries
+// as stored; a database its events (decoded and encoded again: decode_event refuses non-canonical
+// bytes, so these are the stored bytes). `latest_only`: of the checkpoints only the newest (a
+// store signs one per commit; a case's proofs need only the newest, and reading them all would
+// cost as much as the log is long).
+Result<OpenLog> open_store_source(const std::string& path, bool latest_only = false) {
+  auto opened = open_tool_store(path, {});
+  if (!opened) {
+    if (opened.error().code == ErrorCode::kConfig) return opened.error();
+    return Error{ErrorCode::kConfig, "store " + path + ": " + opened.error().detail};
+  }
   OpenLog log;
-  log.store = std::make_unique<broker::store::PgStore>(std::move(*store));
+  log.store = std::move(*opened);
   broker::store::Store* s = log.store.get();
   broker::audit::LogCallbacks calls;
   calls.read_events = [s](std::uint64_t from, std::size_t limit) { return s->read_events(from, limit); };
-  calls.read_case_events = [s](std::string_view case_ref) { return s->read_case_events(case_ref); };
-  calls.read_started_events = [s] { return s->read_started_events(); };
-  calls.read_checkpoints = checkpoints_of(s, latest_only);
-  calls.node_reader = [s] { return std::optional<broker::tlog::NodeReader>(s->tree_reader()); };
-  log.source = std::make_unique<broker::audit::CallbackLogSource>(std::move(calls));
-  log.origin = s->log_origin();
-  return log;
-}
-
-// A store, read-only: its events, case index, signed tree checkpoints and stored subtree hashes.
-// `latest_only`: of the checkpoints only the newest (a store signs one per commit; a case's proofs
-// need only the newest, and reading them all would cost as much as the log is long).
-Result<OpenLog> open_store_source(const std::string& path, bool latest_only = false) {
-  if (broker::store::is_postgres_url(path)) return open_postgres_source(path, latest_only);
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return Error{ErrorCode::kConfig, "store " + path + " does not exist"};
-  broker::store::StoreOptions options;
-  options.path = path;
-  options.read_only = true;
-  auto store = broker::store::SqliteStore::open(options);
-  if (!store) return Error{ErrorCode::kConfig, "store " + path + ": " + store.error().detail};
-  OpenLog log;
-  log.store = std::make_unique<broker::store::SqliteStore>(std::move(*store));
-  auto* s = static_cast<broker::store::SqliteStore*>(log.store.get());
-  broker::audit::LogCallbacks calls;
-  calls.read_events = [s](std::uint64_t from, std::size_t limit) { return s->read_events(from, limit); };
-  calls.read_case_entries = [s](std::string_view case_ref) { return s->read_case_entries(case_ref); };
-  calls.read_start_entries = [s] { return s->read_start_entries(); };
+  if (auto* file = dynamic_cast<broker::store::SqliteStore*>(s)) {
+    calls.read_case_entries = [file](std::string_view case_ref) { return file->read_case_entries(case_ref); };
+    calls.read_start_entries = [file] { return file->read_start_entries(); };
+  } else {
+    calls.read_case_events = [s](std::string_view case_ref) { return s->read_case_events(case_ref); };
+    calls.read_started_events = [s] { return s->read_started_events(); };
+  }
   calls.read_checkpoints = checkpoints_of(s, latest_only);
   calls.node_reader = [s] { return std::optional<broker::tlog::NodeReader>(s->tree_reader()); };
   log.source = std::make_unique<broker::audit::CallbackLogSource>(std::move(calls));
