@@ -17,6 +17,7 @@
 #include "broker/ha/epoch.h"
 #include "broker/ha/pg_connection.h"
 #include "broker/store/pg_store.h"
+#include "broker/store/tree_tiles.h"
 #include "broker/tlog/merkle.h"
 #include "broker/tlog/note.h"
 #include "contracts/error.h"
@@ -24,8 +25,6 @@
 namespace broker::store::pg {
 
 // Tree nodes are stored at the levels that are multiples of 8 (as SqliteStore's log_tree_nodes).
-inline constexpr unsigned kTileLevels = 8;
-inline constexpr std::uint64_t kTileWidth = std::uint64_t{1} << kTileLevels;
 // A transaction's events are written as blocks of at most this many bytes (as SqliteStore).
 inline constexpr std::size_t kBlockBytes = 32 * 1024;
 // The case index's key for the blocks that hold a broker start (as SqliteStore).
@@ -116,15 +115,12 @@ struct PgStore::Impl {
                                                                                    std::string_view what, Keep&& keep,
                                                                                    bool newest_only = false);
 
-  // One 256-wide tile of the tree: levels[j] holds the complete subtree hashes at level base + j.
-  struct Tile {
-    std::array<std::vector<tlog::Hash>, pg::kTileLevels> levels;
-  };
-  using TileCache = std::map<std::pair<unsigned, std::uint64_t>, Tile>;
+  // The node (level, index) of the tree of `size` events, through `cache` (tree_tiles.h).
   [[nodiscard]] contracts::Result<tlog::Hash> read_node(TileCache& cache, unsigned level, std::uint64_t index,
                                                         std::uint64_t size);
+  // Fills tile t at level `base`: the leaves' tile from the events' bytes, a higher one from the
+  // stored nodes of keten_log_tree_nodes.
   [[nodiscard]] contracts::Result<void> read_tile(Tile& tile, unsigned base, std::uint64_t t, std::uint64_t size);
-  static void fold(Tile& tile);  // levels 1.. from levels[0]
 
   // pg_store.cpp: one delivery joined with its message (with or without the payload); an UPDATE
   // of one delivery by id ($1, then `params`) that fails when no row has that id.

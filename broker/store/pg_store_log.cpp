@@ -34,20 +34,6 @@ Result<events::Event> decode_at(std::uint64_t seq, std::string_view bytes, std::
   return event;
 }
 
-}  // namespace
-
-void PgStore::Impl::fold(Tile& tile) {
-  for (unsigned j = 1; j < pg::kTileLevels; ++j) {
-    const auto& below = tile.levels[j - 1];
-    auto& level = tile.levels[j];
-    level.clear();
-    level.reserve(below.size() / 2);
-    for (std::size_t i = 0; i + 1 < below.size(); i += 2) level.push_back(tlog::node_hash(below[i], below[i + 1]));
-  }
-}
-
-namespace {
-
 // The bytes of the events `positions` names in `block`, or nullopt when the positions do not
 // match the block (then it is read whole).
 std::optional<std::vector<std::pair<std::uint64_t, std::string_view>>> positioned(std::uint64_t first,
@@ -227,8 +213,8 @@ Result<std::vector<events::LoggedEvent>> PgStore::Impl::indexed_events(std::stri
 Result<void> PgStore::Impl::read_tile(Tile& tile, unsigned base, std::uint64_t t, std::uint64_t size) {
   auto& hashes = tile.levels[0];
   if (base == 0) {  // the leaves, hashed from the events' own bytes
-    const std::uint64_t from = t * pg::kTileWidth + 1;
-    const std::uint64_t to = std::min(size, (t + 1) * pg::kTileWidth);
+    const std::uint64_t from = t * kTileWidth + 1;
+    const std::uint64_t to = std::min(size, (t + 1) * kTileWidth);
     auto r = each_event_bytes(from, to, "read tree leaves", [&](std::uint64_t, std::string_view bytes) {
       hashes.push_back(tlog::leaf_hash(bytes));
       return true;
@@ -240,10 +226,10 @@ Result<void> PgStore::Impl::read_tile(Tile& tile, unsigned base, std::uint64_t t
   auto rows = query("read tree nodes",
                     "SELECT idx, hash FROM keten_log_tree_nodes WHERE level = $1 AND idx >= $2 AND idx < $3"
                     " ORDER BY idx",
-                    {std::to_string(base), pg::bigint(t * pg::kTileWidth), pg::bigint((t + 1) * pg::kTileWidth)});
+                    {std::to_string(base), pg::bigint(t * kTileWidth), pg::bigint((t + 1) * kTileWidth)});
   if (!rows) return rows.error();
   for (const auto& row : *rows) {
-    if (static_cast<std::uint64_t>(int_at(row, 0)) != t * pg::kTileWidth + hashes.size()) break;  // a gap
+    if (static_cast<std::uint64_t>(int_at(row, 0)) != t * kTileWidth + hashes.size()) break;  // a gap
     auto bytes = pg::from_bytea(row[1], "read tree nodes");
     if (!bytes) return bytes.error();
     auto hash = tlog::hash_from_bytes(*bytes, "tree node");
@@ -255,25 +241,9 @@ Result<void> PgStore::Impl::read_tile(Tile& tile, unsigned base, std::uint64_t t
 }
 
 Result<tlog::Hash> PgStore::Impl::read_node(TileCache& cache, unsigned level, std::uint64_t index, std::uint64_t size) {
-  const unsigned base = level - level % pg::kTileLevels;
-  const unsigned span = level - base;
-  const std::uint64_t t = (index << span) / pg::kTileWidth;
-  auto [it, fresh] = cache.try_emplace({base, t});
-  if (fresh) {
-    if (auto r = read_tile(it->second, base, t, size); !r) {
-      cache.erase(it);
-      return r.error();
-    }
-  }
-  const Tile& tile = it->second;
-  const auto& at_level = tile.levels[span];
-  const std::uint64_t offset = index - ((t * pg::kTileWidth) >> span);
-  if (offset < at_level.size()) return at_level[offset];
-  return storage_error("read tree node (level " + std::to_string(level) + ", index " + std::to_string(index) + ")",
-                       base == 0 ? "the blocks hold fewer events than the tree covers: events are missing"
-                                 : "the stored node at level " + std::to_string(base) + ", index " +
-                                       std::to_string(t * pg::kTileWidth + tile.levels[0].size()) +
-                                       " is missing (keten_log_tree_nodes)");
+  return cache.node(
+      level, index, [&](Tile& tile, unsigned base, std::uint64_t t) { return read_tile(tile, base, t, size); },
+      "keten_log_tree_nodes");
 }
 
 Result<void> PgStore::Impl::write_block() {
@@ -300,7 +270,7 @@ Result<void> PgStore::Impl::write_block() {
       if (!p.case_ref.empty()) append_position(positions[p.case_ref], at);
       if (p.started) append_position(positions[pg::kStartsKey], at);  // a broker start concerns every case
       tree.append(tlog::leaf_hash(p.bytes), [&](unsigned level, std::uint64_t index, const tlog::Hash& h) {
-        if (level == 0 || level % pg::kTileLevels != 0 || !nodes) return;
+        if (level == 0 || level % kTileLevels != 0 || !nodes) return;
         auto r =
             query("append_event (tree node)", "INSERT INTO keten_log_tree_nodes (level, idx, hash) VALUES ($1, $2, $3)",
                   {std::to_string(level), pg::bigint(index),
@@ -471,7 +441,7 @@ std::uint64_t PgStore::tree_size() const { return impl_->tree.size(); }
 LogHead PgStore::log_head() const { return LogHead{impl_->tree.size() + impl_->pending.size(), impl_->root_hex}; }
 
 tlog::NodeReader PgStore::tree_reader() {
-  auto cache = std::make_shared<Impl::TileCache>();
+  auto cache = std::make_shared<TileCache>();
   auto size = std::make_shared<std::optional<std::uint64_t>>();
   Impl* s = impl_.get();
   return [s, cache, size](unsigned level, std::uint64_t index) -> Result<tlog::Hash> {

@@ -35,6 +35,7 @@
 #include "broker/store/store_lock.h"
 #include "broker/store/wal_gathering.h"
 #include "broker/store/transaction.h"
+#include "broker/store/tree_tiles.h"
 #include "broker/tlog/checkpoint.h"
 #include "broker/tlog/proof.h"
 #include "broker/tlog/note.h"
@@ -58,8 +59,6 @@ constexpr int kSchemaVersion = 5;
 // Tree nodes are stored at the levels that are multiples of this (8, 16, 24, ...): one stored
 // node per 256 events, and any node in between folded from at most 128 stored ones (or, below
 // level 8, from the leaves of one 256-event tile).
-constexpr unsigned kTileLevels = 8;
-constexpr std::uint64_t kTileWidth = std::uint64_t{1} << kTileLevels;
 
 // A transaction's events are written as blocks of at most this many bytes (an event larger than
 // that alone in its block). SQLite keeps a large value as a chain of overflow pages that a read at
@@ -1059,37 +1058,13 @@ struct SqliteStore::Impl {
     return out;
   }
 
-  // One 256-wide tile of the tree as read for a NodeReader: levels[j] holds the complete subtree
-  // hashes at level base + j from index (t * 256) >> j on. levels[0] is read (the stored level-`base`
-  // nodes, or the leaves); the others come with it (the leaves' tile: stored per block in
-  // log_leaves) or are folded from it once, so that every node of a tile costs one read.
-  struct Tile {
-    std::array<std::vector<tlog::Hash>, kTileLevels> levels;
-  };
-  using TileCache = std::map<std::pair<unsigned, std::uint64_t>, Tile>;
   // Where the leaves' tiles come from: log_leaves when a block has its row there (proofs: a wrong
   // stored hash only makes a proof fail), or always the events' own bytes (load_tree: the check at
   // start that the blocks match the last checkpoint must hash what the blocks hold).
   enum class Leaves { kStored, kFromEvents };
 
-  static void fold(Tile& tile) {
-    for (unsigned j = 1; j < kTileLevels; ++j) {
-      const auto& below = tile.levels[j - 1];
-      auto& level = tile.levels[j];
-      level.clear();
-      level.reserve(below.size() / 2);
-      for (std::size_t i = 0; i + 1 < below.size(); i += 2) level.push_back(tlog::node_hash(below[i], below[i + 1]));
-    }
-  }
-  Result<const Tile*> tile(TileCache& cache, unsigned base, std::uint64_t t, std::uint64_t size, Leaves leaves) {
-    auto [it, fresh] = cache.try_emplace({base, t});
-    if (!fresh) return &it->second;
-    if (auto r = read_tile(it->second, base, t, size, leaves); !r) {
-      cache.erase(it);
-      return r.error();
-    }
-    return &it->second;
-  }
+  // Fills tile t at level `base` (tree_tiles.h): the leaves' tile from `leaves`, a higher one
+  // from the stored nodes of log_tree_nodes.
   Result<void> read_tile(Tile& tile, unsigned base, std::uint64_t t, std::uint64_t size, Leaves leaves) {
     if (base == 0) {
       const std::uint64_t from = t * kTileWidth + 1;
@@ -1179,19 +1154,9 @@ struct SqliteStore::Impl {
   // The hash of the complete subtree (level, index) in a tree of `size` events.
   Result<tlog::Hash> read_node(TileCache& cache, unsigned level, std::uint64_t index, std::uint64_t size,
                                Leaves leaves = Leaves::kStored) {
-    const unsigned base = level - level % kTileLevels;
-    const unsigned span = level - base;
-    const std::uint64_t t = (index << span) / kTileWidth;
-    auto got = tile(cache, base, t, size, leaves);
-    if (!got) return got.error();
-    const auto& at_level = (*got)->levels[span];
-    const std::uint64_t offset = index - ((t * kTileWidth) >> span);
-    if (offset < at_level.size()) return at_level[offset];
-    const std::size_t read = (*got)->levels[0].size();
-    return storage_error("read tree node (level " + std::to_string(level) + ", index " + std::to_string(index) + ")",
-                         base == 0 ? "the blocks hold fewer events than the tree covers: events are missing"
-                                   : "the stored node at level " + std::to_string(base) + ", index " +
-                                         std::to_string(t * kTileWidth + read) + " is missing (log_tree_nodes)");
+    return cache.node(
+        level, index, [&](Tile& tile, unsigned base, std::uint64_t t) { return read_tile(tile, base, t, size, leaves); },
+        "log_tree_nodes");
   }
 
   // Writes the pending events as blocks of at most kBlockBytes (an event larger than that alone):

@@ -1,0 +1,43 @@
+#include "broker/store/tree_tiles.h"
+
+#include <string>
+
+namespace broker::store {
+
+void fold(Tile& tile) {
+  for (unsigned j = 1; j < kTileLevels; ++j) {
+    const auto& below = tile.levels[j - 1];
+    auto& level = tile.levels[j];
+    level.clear();
+    level.reserve(below.size() / 2);
+    for (std::size_t i = 0; i + 1 < below.size(); i += 2) level.push_back(tlog::node_hash(below[i], below[i + 1]));
+  }
+}
+
+contracts::Result<tlog::Hash> TileCache::node(unsigned level, std::uint64_t index, const ReadTile& read,
+                                              std::string_view nodes_table) {
+  const unsigned base = level - level % kTileLevels;
+  const unsigned span = level - base;
+  const std::uint64_t t = (index << span) / kTileWidth;
+  auto [it, fresh] = tiles_.try_emplace({base, t});
+  if (fresh) {
+    if (auto r = read(it->second, base, t); !r) {
+      tiles_.erase(it);
+      return r.error();
+    }
+  }
+  const Tile& tile = it->second;
+  const auto& at_level = tile.levels[span];
+  const std::uint64_t offset = index - ((t * kTileWidth) >> span);
+  if (offset < at_level.size()) return at_level[offset];
+  const std::string what = "read tree node (level " + std::to_string(level) + ", index " + std::to_string(index) + ")";
+  return contracts::Error{
+      contracts::ErrorCode::kStorage,
+      what + ": " +
+          (base == 0 ? std::string("the blocks hold fewer events than the tree covers: events are missing")
+                     : "the stored node at level " + std::to_string(base) + ", index " +
+                           std::to_string(t * kTileWidth + tile.levels[0].size()) + " is missing (" +
+                           std::string(nodes_table) + ")")};
+}
+
+}  // namespace broker::store

@@ -1,0 +1,52 @@
+#pragma once
+// The tiles of the handover log's Merkle tree as a store's NodeReader reads them
+// (docs/store-format.md, "log_tree_nodes"): a store keeps the nodes at levels 0, 8, 16, ... (the
+// leaves are the events' hashes); a node in between is folded from the 256-wide tile of stored
+// nodes below it. A TileCache reads each tile once per reader, so a proof reads about one tile per
+// eight levels, and the proofs of one case share the upper tiles. The reading of a tile is the
+// store's (SqliteStore, PgStore); which node of which tile, and what is missing when a tile falls
+// short, is here, once.
+//
+// Threading: a TileCache belongs to one reader.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "broker/tlog/merkle.h"
+#include "contracts/error.h"
+
+namespace broker::store {
+
+inline constexpr unsigned kTileLevels = 8;
+inline constexpr std::uint64_t kTileWidth = std::uint64_t{1} << kTileLevels;
+
+// Tile t at base level `base`: levels[j] holds the complete subtree hashes at level base + j from
+// index (t * kTileWidth) >> j on, as many as are complete.
+struct Tile {
+  std::array<std::vector<tlog::Hash>, kTileLevels> levels;
+};
+
+// Levels 1.. of `tile` from its levels[0].
+void fold(Tile& tile);
+
+class TileCache {
+ public:
+  // Fills an empty tile t at level `base`: levels[0] at least, and the levels above it (fold).
+  using ReadTile = std::function<contracts::Result<void>(Tile& tile, unsigned base, std::uint64_t t)>;
+
+  // The node at (level, index), its tile read through `read` the first time it is needed. kStorage
+  // when the tile holds fewer nodes than that: events are missing (levels below 8), or a stored
+  // node of `nodes_table` is.
+  [[nodiscard]] contracts::Result<tlog::Hash> node(unsigned level, std::uint64_t index, const ReadTile& read,
+                                                   std::string_view nodes_table);
+
+ private:
+  std::map<std::pair<unsigned, std::uint64_t>, Tile> tiles_;  // by (base level, tile index)
+};
+
+}  // namespace broker::store
