@@ -35,7 +35,7 @@ int change_hold(const CaseArgs& args, bool hold) {
   broker::store::StoreOptions options;
   options.path = args.store;
   auto store = broker::store::SqliteStore::open(options);
-  if (!store) return fail(kExitFailed, store.error().detail);
+  if (!store) return fail(kExitUsage, store.error().detail);  // cannot be opened: 2, as for every command
   const contracts::Millis now = contracts::now_millis();
   const std::string who = reader();
   bool changed = false;
@@ -86,7 +86,9 @@ Command add_case(CLI::App& root) {
     sub->add_option("--reason", args->reason, "Why (an investigation, a court case, its end); logged")->required();
     sub->add_option("--store", args->store, "The broker's SQLite store")->required();
     sub->callback([hold, is_hold] { *hold = is_hold; });
-    sub->footer("Exit codes: 0 done (or nothing to change), 1 store failure, 2 usage.");
+    sub->footer(
+        "Exit codes: 0 done (or nothing to change), 1 the change failed in the store, 2 usage or a store that "
+        "cannot be opened.");
   }
   return {app, [args, hold] { return change_hold(*args, *hold); }};
 }

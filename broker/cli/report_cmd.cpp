@@ -11,6 +11,7 @@
 
 #include "broker/audit/signing.h"
 #include "broker/cli/command.h"
+#include "broker/cli/exit_codes.h"
 #include "broker/cli/json_output.h"
 #include "broker/cli/read_record.h"
 #include "broker/cli/tool_store.h"
@@ -83,7 +84,8 @@ int quality(const ReportArgs& args) {
   } else {
     input = broker::report::read_store(args.store, query, std::move(payload_key));
   }
-  if (!input) return fail(kExitFailed, input.error().detail);
+  // A store that cannot be opened or read is 2, as for every command (docs/cli.md, "Exit codes").
+  if (!input) return fail(exit_code(input.error().code), input.error().detail);
   if (!args.contracts.empty()) {
     auto registry = contracts::ContractRegistry::load(args.contracts);
     if (!registry) return fail(kExitUsage, "--contracts " + args.contracts + ": " + registry.error().detail);

@@ -215,8 +215,13 @@ TEST_CASE("keten report quality without the payload key says sealed payloads wer
 TEST_CASE("keten report quality refuses bad arguments and a missing store", "[integration][report]") {
   test_support::TempDir dir;
   auto missing = run({test_support::keten_binary(), "report", "quality", "--store", (dir / "none.db").string()});
-  CHECK(missing.exit_code == 1);
+  CHECK(missing.exit_code == 2);  // a store that cannot be opened, as for every command
   CHECK_THAT(missing.err, Contains("none.db"));
+  const auto text = dir / "notes.txt";
+  std::ofstream(text) << "not a store\n";
+  auto not_store = run({test_support::keten_binary(), "report", "quality", "--store", text.string()});
+  CHECK(not_store.exit_code == 2);
+  CHECK_THAT(not_store.err, Contains("notes.txt") && Contains("not a database"));
   auto format = run({test_support::keten_binary(), "report", "quality", "--store", (dir / "none.db").string(),
                      "--format", "pdf"});
   CHECK(format.exit_code == 2);

@@ -102,6 +102,13 @@ TEST_CASE("a held case survives its retention while the broker shreds the other,
   auto again = run({test_support::keten_binary(), "case", "hold", kHeld, "--reason", "twice", "--store", store});
   CHECK(again.exit_code == 0);
   CHECK_THAT(again.out, Contains("already on hold"));
+  // A file that is not a store cannot be opened: exit 2, as for every command (docs/cli.md).
+  const auto notes = h.dir() / "notes.txt";
+  std::ofstream(notes) << "not a store\n";
+  auto not_store =
+      run({test_support::keten_binary(), "case", "hold", kHeld, "--reason", "x", "--store", notes.string()});
+  CHECK(not_store.exit_code == 2);
+  CHECK_THAT(not_store.err, Contains("not a database"));
 
   clock.advance(4s);  // both cases past their retention (3 s)
   REQUIRE(wait_shredded(h, kGone, 30s));
