@@ -11,6 +11,7 @@
 #include "broker/store/event_block.h"
 #include "broker/store/pg_store.h"
 #include "broker/store/pg_store_impl.h"
+#include "broker/store/stored_events.h"
 #include "broker/tlog/checkpoint.h"
 #include "broker/tlog/proof.h"
 
@@ -24,15 +25,6 @@ using pg::storage_error;
 
 // Blocks read per query when walking the log.
 constexpr int kBlocksPerRead = 64;
-
-Result<events::Event> decode_at(std::uint64_t seq, std::string_view bytes, std::string_view what) {
-  auto event = events::decode_event(bytes);
-  if (!event) {
-    return storage_error(what, "handover log event seq " + std::to_string(seq) +
-                                   " is corrupt (its bytes are not an event): " + event.error().detail);
-  }
-  return event;
-}
 
 // The bytes of the events `positions` names in `block`, or nullopt when the positions do not
 // match the block (then it is read whole).
@@ -161,20 +153,7 @@ Result<void> PgStore::Impl::each_event_bytes(std::uint64_t from, std::uint64_t t
 
 Result<std::vector<events::LoggedEvent>> PgStore::Impl::events_between(std::uint64_t from, std::uint64_t to,
                                                                        std::string_view what) {
-  std::vector<events::LoggedEvent> out;
-  Result<void> bad;
-  auto r = each_event_bytes(from, to, what, [&](std::uint64_t seq, std::string_view bytes) {
-    auto event = decode_at(seq, bytes, what);
-    if (!event) {
-      bad = event.error();
-      return false;
-    }
-    out.push_back({seq, std::move(*event)});
-    return true;
-  });
-  if (!r) return r.error();
-  if (!bad) return bad.error();
-  return out;
+  return decode_stored_events([&](auto&& f) { return each_event_bytes(from, to, what, f); }, what);
 }
 
 template <class Keep>
@@ -202,7 +181,7 @@ Result<std::vector<events::LoggedEvent>> PgStore::Impl::indexed_events(std::stri
       for (std::uint64_t i = 0; i < count; ++i) chosen->emplace_back(first + i, (*parts)[i]);
     }
     for (const auto& [seq, bytes] : *chosen) {
-      auto event = decode_at(seq, bytes, what);
+      auto event = decode_stored_event(seq, bytes, what);
       if (!event) return event.error();
       if (keep(*event)) out.push_back({seq, std::move(*event)});
     }
@@ -402,7 +381,7 @@ Result<std::uint64_t> PgStore::log_seq_since(Millis at) {
       auto parts = split_block(block_first, count, *blob);
       if (!parts) return storage_error("log_seq_since", parts.error().detail);
       for (std::uint64_t i = count; i-- > 0;) {
-        auto event = decode_at(block_first + i, (*parts)[i], "log_seq_since");
+        auto event = decode_stored_event(block_first + i, (*parts)[i], "log_seq_since");
         if (!event) return event.error();
         if (event->at < at) return block_first + i + 1;
         first = block_first + i;

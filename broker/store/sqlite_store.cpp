@@ -34,6 +34,7 @@
 #include "broker/store/store_check.h"
 #include "broker/store/store_lock.h"
 #include "broker/store/wal_gathering.h"
+#include "broker/store/stored_events.h"
 #include "broker/store/transaction.h"
 #include "broker/store/tree_tiles.h"
 #include "broker/tlog/checkpoint.h"
@@ -918,14 +919,6 @@ struct SqliteStore::Impl {
     }
   }
   // The event `bytes` hold, or kStorage naming its seq.
-  static Result<events::Event> decode_at(std::uint64_t seq, std::string_view bytes, std::string_view what) {
-    auto event = events::decode_event(bytes);
-    if (!event) {
-      return storage_error(what, "handover log event seq " + std::to_string(seq) +
-                                     " is corrupt (its bytes are not an event): " + event.error().detail);
-    }
-    return event;
-  }
   // The entries the case index lists under `key`, ascending seq. Where an index row has positions
   // (event_block.h) only those events' bytes are read (BlobReader), each checked against the length
   // prefix before it; a row without them (written before the event index), or whose positions do
@@ -996,7 +989,7 @@ struct SqliteStore::Impl {
     std::vector<events::LoggedEvent> out;
     out.reserve(entries->size());
     for (auto& e : *entries) {
-      auto event = decode_at(e.seq, e.bytes, what);
+      auto event = decode_stored_event(e.seq, e.bytes, what);
       if (!event) return event.error();
       if (keep(*event)) out.push_back({e.seq, std::move(*event)});
     }
@@ -1042,20 +1035,7 @@ struct SqliteStore::Impl {
     return {};
   }
   Result<std::vector<events::LoggedEvent>> events_between(std::uint64_t from, std::uint64_t to, std::string_view what) {
-    std::vector<events::LoggedEvent> out;
-    Result<void> bad;
-    auto r = each_event_bytes(from, to, what, [&](std::uint64_t seq, std::string_view bytes) {
-      auto event = decode_at(seq, bytes, what);
-      if (!event) {
-        bad = event.error();
-        return false;
-      }
-      out.push_back({seq, std::move(*event)});
-      return true;
-    });
-    if (!r) return r.error();
-    if (!bad) return bad.error();
-    return out;
+    return decode_stored_events([&](auto&& f) { return each_event_bytes(from, to, what, f); }, what);
   }
 
   // Where the leaves' tiles come from: log_leaves when a block has its row there (proofs: a wrong
@@ -1295,7 +1275,7 @@ struct SqliteStore::Impl {
     std::string hash = start.hash;
     Result<void> bad;
     auto r = each_event_bytes(start.seq + 1, seq, "schema-4 chain", [&](std::uint64_t at, std::string_view bytes) {
-      auto event = decode_at(at, bytes, "schema-4 chain");
+      auto event = decode_stored_event(at, bytes, "schema-4 chain");
       if (!event) {
         bad = event.error();
         return false;
@@ -2281,7 +2261,7 @@ Result<std::uint64_t> SqliteStore::log_seq_since(Millis at) {
     auto parts = split_block(block_first, count, blob);
     if (!parts) return storage_error("log_seq_since", parts.error().detail);
     for (std::uint64_t i = count; i-- > 0;) {
-      auto event = Impl::decode_at(block_first + i, (*parts)[i], "log_seq_since");
+      auto event = decode_stored_event(block_first + i, (*parts)[i], "log_seq_since");
       if (!event) return event.error();
       if (event->at < at) return block_first + i + 1;
       first = block_first + i;
