@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# clang-tidy over the product's sources (not tests, benches or generated code) with the checks in
+# clang-tidy over the product's sources and its benches (not tests or generated code) with the checks in
 # .clang-tidy: bug patterns that are defects when they fire. Any finding fails the run.
 #   tools/tidy.sh [BUILD_DIR]   (default build; needs its compile_commands.json)
 set -euo pipefail
@@ -10,7 +10,7 @@ db="$build/compile_commands.json"
 tidy="$(command -v clang-tidy-14 || command -v clang-tidy || true)"
 [ -n "$tidy" ] || { echo "tidy: clang-tidy not installed (tools/install-deps.sh installs clang-tidy-14)" >&2; exit 2; }
 # The product's translation units, as the build compiles them.
-# Only files of this checkout's broker/, contracts/ and adapters/: never generated code (which lives
+# Only files of this checkout's broker/, contracts/, adapters/ and bench/: never generated code (which lives
 # in a build folder) and never another checkout's files.
 mapfile -t files < <(/usr/bin/python3 - "$db" "$root" <<'PY'
 import json, sys, os, re
@@ -18,7 +18,7 @@ db, root = sys.argv[1], os.path.realpath(sys.argv[2])
 seen = set()
 for entry in json.load(open(db)):
     f = os.path.realpath(os.path.join(entry["directory"], entry["file"]))
-    if not re.match(r"(broker|contracts|adapters)/", os.path.relpath(f, root)):
+    if not re.match(r"(broker|contracts|adapters|bench)/", os.path.relpath(f, root)):
         continue
     if f not in seen:
         seen.add(f)
