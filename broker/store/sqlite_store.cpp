@@ -57,10 +57,6 @@ using contracts::ErrorCode;
 // read-write; schema 4's log rows are converted event by event (migrate_v4).
 constexpr int kSchemaVersion = 5;
 
-// Tree nodes are stored at the levels that are multiples of this (8, 16, 24, ...): one stored
-// node per 256 events, and any node in between folded from at most 128 stored ones (or, below
-// level 8, from the leaves of one 256-event tile).
-
 // A transaction's events are written as blocks of at most this many bytes (an event larger than
 // that alone in its block). SQLite keeps a large value as a chain of overflow pages that a read at
 // an offset walks from the start, so the block size bounds what reading one event or one tile's
@@ -918,7 +914,6 @@ struct SqliteStore::Impl {
       }
     }
   }
-  // The event `bytes` hold, or kStorage naming its seq.
   // The entries the case index lists under `key`, ascending seq. Where an index row has positions
   // (event_block.h) only those events' bytes are read (BlobReader), each checked against the length
   // prefix before it; a row without them (written before the event index), or whose positions do

@@ -22,6 +22,9 @@
 
 namespace broker::store {
 
+// Tree nodes are stored at the levels that are multiples of this (8, 16, 24, ...): one stored node
+// per 256 events, and any node in between folded from at most 128 stored ones (or, below level 8,
+// from the leaves of one 256-event tile).
 inline constexpr unsigned kTileLevels = 8;
 inline constexpr std::uint64_t kTileWidth = std::uint64_t{1} << kTileLevels;
 
