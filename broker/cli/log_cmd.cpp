@@ -57,7 +57,8 @@ struct LogArgs {
   double timeout_seconds = 10;
   std::string receipts;                                   // verify: a folder of receipt files (v2)
   std::uint64_t event_seq = 0, from_seq = 0, to_seq = 0;  // prove, consistency (v2)
-  bool tree = false;                                      // export --tree: a v2 bundle from a store
+  bool tree = false;                                      // export --tree: a v2 bundle (the default)
+  bool chain = false;                                     // export --chain: the schema-4 hash-chain bundle
   std::vector<std::string> argv;                          // the command as typed, for the log_read record
 };
 
@@ -147,7 +148,11 @@ LogV2Args v2_args(const LogArgs& args) {
 bool is_v2(const LogArgs& args) { return !args.bundle.empty() && is_v2_bundle_file(args.bundle); }
 
 int verify(const LogArgs& args) {
-  if (is_v2(args)) return log_v2_verify(v2_args(args));
+  if (is_v2(args)) {
+    const int code = log_v2_verify(v2_args(args));
+    record_read(args);  // a bundle: says that the read is recorded nowhere
+    return code;
+  }
   if (!args.store.empty()) {
     // A store is one Merkle tree with its signed checkpoints; the schema-4 hash chain is checked
     // as well only where signed checkpoints of that chain exist: a store an older broker wrote
@@ -206,13 +211,20 @@ int export_bundle(const LogArgs& args) {
     return log_v2_export(v2_args(args));
   }
   if (args.store.empty()) return fail(kExitUsage, "export needs --store or --bundle");
-  // A PostgreSQL store never kept the schema-4 chain: its export is always the v2 bundle.
-  if (args.tree || broker::store::is_postgres_url(args.store)) {
-    if (!args.from.empty() || !args.to.empty()) {
-      return fail(kExitUsage,
-                  "--from/--to are for the hash-chain bundle of a store file; --tree (and any export of a "
-                  "postgresql:// store) writes the whole log or one --case");
-    }
+  // A store's export is the v2 bundle (the whole log, or one case with its proofs), unless the
+  // schema-4 hash-chain bundle is asked for: --chain, or a period (--from/--to), which only it has.
+  // A PostgreSQL store never kept the schema-4 chain.
+  const bool period = !args.from.empty() || !args.to.empty();
+  if (args.tree && (args.chain || period)) {
+    return fail(kExitUsage,
+                "--tree writes the whole log or one --case; --chain (or --from/--to) the hash-chain bundle");
+  }
+  if (broker::store::is_postgres_url(args.store) && (args.chain || period)) {
+    return fail(
+        kExitUsage,
+        "a postgresql:// store never kept the schema-4 hash chain: --chain and --from/--to are for store files");
+  }
+  if (!args.chain && !period) {
     const int code = log_v2_export(v2_args(args));
     if (code == kExitOk) record_read(args);
     return code;
@@ -235,9 +247,9 @@ int export_bundle(const LogArgs& args) {
             << data->checkpoints.size() << " checkpoints to " << args.out << "\n";
   if (data->checkpoints.empty()) {
     // A broker of this version signs only the Merkle tree (docs/handover-log-format.md §4).
-    std::cerr
-        << "keten log: note: the store holds no signed checkpoint of the schema-4 hash chain, so this bundle "
-           "carries none; `keten log export --tree` writes the v2 bundle with the store's signed tree checkpoints\n";
+    std::cerr << "keten log: note: the store holds no signed checkpoint of the schema-4 hash chain, so this bundle "
+                 "carries none; `keten log export` without --chain writes the v2 bundle with the store's signed tree "
+                 "checkpoints\n";
   }
   record_read(args);
   return kExitOk;
@@ -484,10 +496,15 @@ Command add_log(CLI::App& root) {
                          "Only this case: schema 4, its rows in full and the others as hashes; v2, its events "
                          "each with an inclusion proof against one signed checkpoint");
   export_app->add_flag("--tree", args->tree,
-                       "From a store: write a v2 bundle (the events of the Merkle tree and its signed "
-                       "checkpoints; with --case, each event of the case with its inclusion proof)");
-  export_app->add_option("--from", args->from, "Only rows at or after this time in full, RFC 3339");
-  export_app->add_option("--to", args->to, "Only rows at or before this time in full, RFC 3339");
+                       "From a store: the v2 bundle (the events of the Merkle tree and its signed checkpoints; "
+                       "with --case, each event of the case with its inclusion proof). The default");
+  export_app->add_flag("--chain", args->chain,
+                       "From a store file: the schema-4 hash-chain bundle instead (every row as JSON, those "
+                       "outside a --case as hashes), which --from/--to also select");
+  export_app->add_option("--from", args->from,
+                         "With the hash-chain bundle: only rows at or after this time in full, RFC 3339");
+  export_app->add_option("--to", args->to,
+                         "With the hash-chain bundle: only rows at or before this time in full, RFC 3339");
 
   CLI::App* replay_app = app->add_subcommand("replay", "The timeline of one case, or what a partner knew when");
   add_source(replay_app, *args, true);

@@ -357,8 +357,8 @@ TEST_CASE("keten log verify names the first bad seq in a tampered store and bund
   played_and_stopped(h);
   const auto store_path = h.options().store;
   const auto bundle = h.dir() / "full.jsonl";
-  auto exported =
-      run({test_support::keten_binary(), "log", "export", "--store", store_path.string(), "--out", bundle.string()});
+  auto exported = run({test_support::keten_binary(), "log", "export", "--store", store_path.string(), "--chain",
+                       "--out", bundle.string()});
   REQUIRE(exported.exit_code == 0);
   auto good = run({test_support::keten_binary(), "log", "verify", "--bundle", bundle.string()});
   INFO(good.out << good.err);
@@ -645,8 +645,8 @@ TEST_CASE("keten log replay writes an HTML timeline that headless chromium rende
   played_and_stopped(h);
   const auto store_path = h.options().store;
   const auto bundle = h.dir() / "case.jsonl";
-  REQUIRE(run({test_support::keten_binary(), "log", "export", "--store", store_path.string(), "--out", bundle.string(),
-               "--case", kCase})
+  REQUIRE(run({test_support::keten_binary(), "log", "export", "--store", store_path.string(), "--chain", "--out",
+               bundle.string(), "--case", kCase})
               .exit_code == 0);
   CHECK_THAT(read_file(bundle), !Contains("9990099999"));
   const auto html = h.dir() / "case.html";

@@ -25,7 +25,7 @@ def log_rows(keten, store):
             target.close()
             source.close()
         bundle = os.path.join(tmp, "log.jsonl")
-        p = subprocess.run([keten, "--log-level", "error", "log", "export", "--store", copy, "--out", bundle],
+        p = subprocess.run([keten, "--log-level", "error", "log", "export", "--store", copy, "--chain", "--out", bundle],
                            capture_output=True, text=True, timeout=120)
         if p.returncode != 0:
             raise RuntimeError("keten log export failed (%d): %s" % (p.returncode, p.stderr.strip()))
