@@ -2,9 +2,9 @@
 """Prints handover-log events of a broker's store for the demo, while the broker runs or after.
 
 The log is one Merkle tree of typed events stored in blocks, not a table to query: this takes a
-consistent copy of the store with SQLite's online backup and has `keten log export` write the
-copy's log as a bundle (docs/handover-log-format.md), whose lines are the events with their
-columns and detail. The export records its read in the copy only.
+consistent copy of the store with SQLite's online backup and has `keten log export --chain` write
+the copy's log as the hash-chain bundle (docs/handover-log-format.md, section 6), whose lines are
+the events with their columns and detail. The export records its read in the copy only.
 
   log_events.py KETEN STORE lines  EVENT[,EVENT] [RECIPIENT]   one line per event: event recipient detail
   log_events.py KETEN STORE counts                            events per kind, in order of first use
@@ -27,7 +27,7 @@ def events(keten, store):
         target.close()
         source.close()
         bundle = os.path.join(tmp, "log.jsonl")
-        subprocess.run([keten, "--log-level", "error", "log", "export", "--store", copy, "--out", bundle],
+        subprocess.run([keten, "--log-level", "error", "log", "export", "--store", copy, "--chain", "--out", bundle],
                        check=True, capture_output=True)
         with open(bundle, encoding="utf-8") as f:
             rows = [json.loads(line) for line in f]
