@@ -2,7 +2,7 @@
 
 The log is one Merkle tree of typed events stored in blocks, so a test does not query a table: it
 takes a consistent copy of the store with SQLite's online backup (the broker keeps running) and
-has `keten log export` write the copy's log as a bundle, whose lines are the events in the form
+has `keten log export --chain` write the copy's log as the hash-chain bundle, whose lines are the events in the form
 docs/handover-log-format.md gives (event, case_ref, recipient, detail as a JSON text, ...). The
 export records its read in the copy, never in the broker's store, so polling leaves no trace there.
 """
