@@ -408,8 +408,8 @@ std::string render_json(const Timeline& t, const VerifyReport& v) {
              {"signed_up_to", v.signed_up_to},
              {"public_key", v.public_key}}},
            {"partners", t.partners},
-           {"events", list},
            {"norm_violations", json::array()}};
+  out["events"] = std::move(list);  // moved in: an initializer list would copy every event
   if (!t.payload_checks.empty()) {
     std::size_t findings = 0;
     for (const auto& [id, c] : t.payload_checks) findings += is_finding(c) ? 1 : 0;
