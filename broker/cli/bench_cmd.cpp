@@ -2,32 +2,18 @@
 // with the same arguments, in this process's place. The load generator is not part of the production
 // binary (issue #25): keten-bench is built and installed with keten, and `keten bench --help` is
 // keten-bench's help. Exit 2 when there is no runnable keten-bench beside keten.
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <iostream>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "broker/cli/command.h"
+#include "broker/cli/exec_beside.h"
 
 namespace keten_cli {
 namespace {
 
 int run_keten_bench(const CLI::App& root, const std::vector<std::string>& bench_args) {
-  std::error_code ec;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) {
-    std::cerr << "keten bench: cannot read /proc/self/exe to find keten-bench beside keten: " << ec.message() << "\n";
-    return kExitUsage;
-  }
-  const std::string bench = (self.parent_path() / "keten-bench").string();
-  std::vector<std::string> args = {bench};
+  std::vector<std::string> args = {"keten-bench"};
   // keten's own options given before `bench` apply to keten-bench as well.
   for (const char* name : {"--log-level", "--log-format"}) {
     const CLI::Option* option = root.get_option(name);
@@ -37,22 +23,10 @@ int run_keten_bench(const CLI::App& root, const std::vector<std::string>& bench_
     }
   }
   args.insert(args.end(), bench_args.begin(), bench_args.end());
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  std::cout.flush();
-  std::fflush(nullptr);
-  ::execv(bench.c_str(), argv.data());
-  const int error = errno;
-  if (error == ENOENT) {
-    std::cerr << "keten bench: " << bench
-              << " not found. The bench is its own executable, keten-bench, built and installed beside keten "
-                 "(cmake --build BUILD --target keten-bench)\n";
-  } else {
-    std::cerr << "keten bench: cannot run " << bench << ": " << std::strerror(error) << "\n";
-  }
-  return kExitUsage;
+  return exec_beside({"keten bench", "keten-bench",
+                      "The bench is its own executable, keten-bench, built and installed beside keten "
+                      "(cmake --build BUILD --target keten-bench)"},
+                     args);
 }
 
 }  // namespace

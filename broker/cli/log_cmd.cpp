@@ -21,10 +21,10 @@
 #include "broker/audit/signing.h"
 #include "broker/cli/command.h"
 #include "broker/cli/json_output.h"
+#include "broker/cli/log_resend.h"
 #include "broker/cli/log_v2.h"
 #include "broker/cli/read_record.h"
 #include "broker/cli/tool_store.h"
-#include "broker/console/resend.h"
 #include "broker/core/evidence.h"
 #include "broker/store/contract_history.h"
 #include "broker/store/pg_store.h"
@@ -95,12 +95,6 @@ std::string command_line(const LogArgs& args) {
   std::string text = "keten log";
   for (const auto& a : args.argv) text += " " + a;
   return text;
-}
-
-// The `resent` rows of a re-send, in the source store (read_record.h says when it cannot be).
-void record(const LogArgs& args, broker::events::Event event) {
-  if (args.store.empty()) return;
-  (void)append_to_store("keten log", args.store, std::move(event));
 }
 
 void record_read(const LogArgs& args) {
@@ -264,82 +258,23 @@ Result<std::string> payload_key_bytes(const LogArgs& args) {
   return bytes;
 }
 
-// Re-sends the accepted messages `ids` (in the given order) into the broker behind --into, each as
-// a new message whose header.origin is "resend:<original message id>", with causation and
-// supersedes mapped to the new ids of messages re-sent in the same run. Records a `resent` row per
-// message in the source store. One JSON line per message on stdout.
-int resend_messages(const LogArgs& args, const std::vector<std::string>& ids) {
-  std::vector<broker::store::StoredMessage> messages;
-  {
-    // Payloads of contracts with medical fields are sealed in the store: reading them back needs
-    // the broker's payload key (docs/store-format.md). Verification never does.
-    auto key = payload_key_bytes(args);
-    if (!key) return fail(kExitUsage, key.error().detail);
-    auto store = open_tool_store(args.store, {true, std::move(*key)});
-    if (!store) return fail(kExitUsage, store.error().detail);
-    for (const auto& id : ids) {
-      auto m = (*store)->find_message_content(id);
-      if (!m) {
-        return fail(
-            kExitFailed,
-            m.error().detail + (args.payload_key.empty() ? " (give the broker's payload key with --payload-key)" : ""));
-      }
-      if (!*m) return fail(kExitFailed, "no accepted message with id " + id + " in " + args.store);
-      if (!(*m)->unreadable.empty()) {
-        // A shredded case is answered as such (retention), whatever key was given.
-        const bool shredded = broker::store::is_shredded((*m)->unreadable);
-        return fail(kExitFailed, (*m)->unreadable + (args.payload_key.empty() && !shredded
-                                                         ? " (give the broker's payload key with --payload-key)"
-                                                         : ""));
-      }
-      messages.push_back(std::move(**m));
-    }
-  }
-  // The Submit and the `resent` row are built as the console builds them (broker/console/resend.h).
-  broker::console::Resender resender(args.into,
-                                     std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000)));
-  const broker::console::ResendActor actor{reader(), args.into, "", ""};
-  std::map<std::string, std::string> new_ids;
-  int exit = kExitOk;
-  for (const auto& m : messages) {
-    const auto submit = broker::console::resend_submit(m, args.to_partner, new_ids);
-    auto receipt = resender.send(m.sender, submit);
-    if (!receipt) {
-      if (receipt.error().code == ErrorCode::kConfig) return fail(kExitUsage, receipt.error().detail);
-      return fail(exit_code(receipt.error().code), "resend of " + m.header.message_id + ": " + receipt.error().detail);
-    }
-    new_ids[m.header.message_id] = submit.header.message_id;
-    nlohmann::json line{{"original_message_id", m.header.message_id},
-                        {"message_id", submit.header.message_id},
-                        {"status", contracts::to_string(receipt->status)},
-                        {"log_seq", receipt->log_seq},
-                        {"payload_digest", receipt->payload_digest}};
-    if (receipt->status == contracts::ReceiptStatus::kRejected) {
-      line["code"] = contracts::to_string(receipt->code);
-      line["detail"] = receipt->detail;
-      exit = kExitFailed;
-    }
-    std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
-    record(args,
-           broker::console::resent_event(m, args.to_partner, 0, submit, *receipt, actor, contracts::now_millis()));
-  }
-  return exit;
+ResendRequest resend_request(const LogArgs& args, std::string payload_key) {
+  return {args.store, args.into, std::move(payload_key), args.to_partner, args.timeout_seconds};
 }
 
 // Replay on a store: each accepted message of the timeline has its stored payload checked
 // against the digest its accepted event records (broker/audit/payload_check.h); the contract
 // version's evidence fields come from the store's contract history, the text in force when the
 // message was accepted. The reading is here; what may be shown is decided there.
+// `store` was opened with the payload key when `keyed`.
 Result<std::unordered_map<std::string, broker::audit::PayloadCheck>> check_payloads(
-    const LogArgs& args, const broker::audit::Timeline& timeline, const std::string& key) {
+    broker::store::Store& store, const broker::audit::Timeline& timeline, bool keyed) {
   std::unordered_map<std::string, broker::audit::PayloadCheck> out;
-  auto store = open_tool_store(args.store, {true, key});
-  if (!store) return store.error();
   // The contract texts in force are kept in a store file (through its own read-only connection:
   // on write-protected media, immutable); a PostgreSQL store keeps none yet, so no evidence
   // fields are shown from it.
   std::vector<broker::store::ContractText> texts;
-  if (auto* file = dynamic_cast<broker::store::SqliteStore*>(store->get())) {
+  if (auto* file = dynamic_cast<broker::store::SqliteStore*>(&store)) {
     auto history = broker::store::ContractHistory::open(*file, true);
     if (!history) return history.error();
     auto all = history->all();
@@ -350,7 +285,7 @@ Result<std::unordered_map<std::string, broker::audit::PayloadCheck>> check_paylo
     const auto& e = logged.event;
     if (e.kind() != broker::events::Kind::kAccepted || out.count(e.message_id)) continue;
     broker::audit::StoredPayload stored;
-    auto m = (*store)->find_message_content(e.message_id);
+    auto m = store.find_message_content(e.message_id);
     if (!m) return m.error();
     if (!*m) {
       stored.note = "no message row";
@@ -361,7 +296,7 @@ Result<std::unordered_map<std::string, broker::audit::PayloadCheck>> check_paylo
     } else if (!(*m)->unreadable.empty()) {
       // Sealed: without a key not readable; with one, not opening is a finding.
       stored.state =
-          key.empty() ? broker::audit::StoredPayload::State::kSealed : broker::audit::StoredPayload::State::kUnopenable;
+          keyed ? broker::audit::StoredPayload::State::kUnopenable : broker::audit::StoredPayload::State::kSealed;
       stored.note = (*m)->unreadable;
     } else {
       stored.state = broker::audit::StoredPayload::State::kReadable;
@@ -387,12 +322,29 @@ int replay(const LogArgs& args) {
   if (!as_of) return fail(kExitUsage, as_of.error().detail);
   if (args.case_rows_only && args.store.empty())
     return fail(kExitUsage, "--fast needs --store (a bundle is read whole)");
+  auto payload_key = payload_key_bytes(args);
+  if (!payload_key) return fail(kExitUsage, payload_key.error().detail);
+  // A store is opened once, with the payload key: the case's events and its messages' payloads are
+  // read through the same connection. A key that does not open it leaves the payloads unchecked
+  // (said below); the case is still read, through a store opened without it.
+  std::unique_ptr<broker::store::Store> store;
+  std::string unchecked;  // why the stored payloads were not checked
+  if (!args.store.empty()) {
+    auto keyed = open_tool_store(args.store, {true, *payload_key});
+    if (keyed) {
+      store = std::move(*keyed);
+    } else if (!payload_key->empty()) {
+      unchecked = keyed.error().detail;
+    }
+  }
   broker::audit::VerifyReport report;
   broker::audit::EventLog case_log;
   if (!args.store.empty() || is_v2(args)) {
     // A v2 log: only the case's events (a store's case index, or the bundle), each proven against
     // the latest signed checkpoint (docs/inspector.md, "Replay"). --fast is what this always is now.
-    auto proven = log_v2_case(v2_args(args));
+    auto case_args = v2_args(args);
+    if (unchecked.empty()) case_args.payload_key = *payload_key;
+    auto proven = log_v2_case(case_args, &store);
     if (!proven)
       return fail(proven.error().code == ErrorCode::kConfig ? kExitUsage : kExitFailed, proven.error().detail);
     report = std::move(proven->report);
@@ -410,10 +362,10 @@ int replay(const LogArgs& args) {
     case_log = std::move(*log);
   }
   auto timeline = broker::audit::build_timeline(case_log, {args.case_ref, args.partner, *as_of});
-  auto payload_key = payload_key_bytes(args);
-  if (!payload_key) return fail(kExitUsage, payload_key.error().detail);
-  if (args.into.empty() && !args.store.empty()) {
-    auto checks = check_payloads(args, timeline, *payload_key);
+  if (args.into.empty() && store) {
+    auto checks = unchecked.empty() ? check_payloads(*store, timeline, !payload_key->empty())
+                                    : Result<std::unordered_map<std::string, broker::audit::PayloadCheck>>(
+                                          Error{ErrorCode::kStorage, unchecked});
     // The timeline is the log's; a store whose payloads cannot be read still has one to show.
     if (checks) {
       timeline.payload_checks = std::move(*checks);
@@ -422,6 +374,7 @@ int replay(const LogArgs& args) {
                 << "\n";
     }
   }
+  store.reset();  // before the read is recorded through a connection of its own
   if (!payload_key->empty()) timeline.unseal = broker::core::evidence_unsealer(*payload_key);
   if (!args.into.empty()) {
     std::vector<std::string> ids;
@@ -429,7 +382,7 @@ int replay(const LogArgs& args) {
       if (e.event.kind() == broker::events::Kind::kAccepted) ids.push_back(e.event.message_id);
     }
     record_read(args);
-    return resend_messages(args, ids);
+    return resend_messages(resend_request(args, *payload_key), ids);
   }
   std::string text = args.format == "html"   ? broker::audit::render_html(timeline, report)
                      : args.format == "json" ? broker::audit::render_json(timeline, report)
@@ -449,8 +402,10 @@ int replay(const LogArgs& args) {
 }
 
 int resend(const LogArgs& args) {
+  auto key = payload_key_bytes(args);
+  if (!key) return fail(kExitUsage, key.error().detail);
   record_read(args);
-  return resend_messages(args, {args.message_id});
+  return resend_messages(resend_request(args, *key), {args.message_id});
 }
 
 void add_source(CLI::App* app, LogArgs& args, bool bundle_allowed) {

@@ -5,9 +5,11 @@
 // calls these; docs/inspector.md and docs/handover-log-format.md describe them.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "broker/audit/case_proofs.h"
+#include "broker/store/store.h"
 #include "contracts/error.h"
 
 namespace keten_cli {
@@ -21,6 +23,7 @@ struct LogV2Args {
   std::string case_ref;     // export: one case
   std::uint64_t event = 0;  // prove: the seq
   std::uint64_t from = 0, to = 0;  // consistency: tree sizes
+  std::string payload_key;  // replay: 32 raw bytes the store is opened with to read sealed payloads; "" none
 };
 
 // True when `path` is a file whose first line is a v2 bundle header.
@@ -40,7 +43,11 @@ int log_v2_export(const LogV2Args& args);
 // (broker/audit/case_proofs.h): from a store through its case index, from a whole-log v2 bundle,
 // or from a case bundle (its own proofs). The key: --signing-key, else the one the log (or
 // bundle) states, which the report then says. kConfig: the source cannot be opened or there is
-// no key (exit 2); kMalformedEnvelope: a damaged bundle (exit 1).
-[[nodiscard]] contracts::Result<broker::audit::ProvenCase> log_v2_case(const LogV2Args& args);
+// no key (exit 2); kMalformedEnvelope: a damaged bundle (exit 1). `store`, when not null: in, the
+// store of args.store already opened read-only by the caller (null: opened here, with
+// args.payload_key); out, the store the case was read from (opened again when a broker had signed
+// a newer checkpoint meanwhile), so that the caller reads the case's messages from it.
+[[nodiscard]] contracts::Result<broker::audit::ProvenCase> log_v2_case(
+    const LogV2Args& args, std::unique_ptr<broker::store::Store>* store = nullptr);
 
 }  // namespace keten_cli

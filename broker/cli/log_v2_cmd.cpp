@@ -70,14 +70,9 @@ std::function<Result<std::vector<std::string>>()> checkpoints_of(broker::store::
 // bytes, so these are the stored bytes). `latest_only`: of the checkpoints only the newest (a
 // store signs one per commit; a case's proofs need only the newest, and reading them all would
 // cost as much as the log is long).
-Result<OpenLog> open_store_source(const std::string& path, bool latest_only = false) {
-  auto opened = open_tool_store(path, {});
-  if (!opened) {
-    if (opened.error().code == ErrorCode::kConfig) return opened.error();
-    return Error{ErrorCode::kConfig, "store " + path + ": " + opened.error().detail};
-  }
+Result<OpenLog> store_source(std::unique_ptr<broker::store::Store> store, bool latest_only) {
   OpenLog log;
-  log.store = std::move(*opened);
+  log.store = std::move(store);
   broker::store::Store* s = log.store.get();
   broker::audit::LogCallbacks calls;
   calls.read_events = [s](std::uint64_t from, std::size_t limit) { return s->read_events(from, limit); };
@@ -95,9 +90,19 @@ Result<OpenLog> open_store_source(const std::string& path, bool latest_only = fa
   return log;
 }
 
+// `payload_key`: 32 raw bytes to open sealed payloads with (replay's payload checks), "" for none.
+Result<OpenLog> open_store_source(const std::string& path, bool latest_only = false, std::string payload_key = {}) {
+  auto opened = open_tool_store(path, {true, std::move(payload_key)});
+  if (!opened) {
+    if (opened.error().code == ErrorCode::kConfig) return opened.error();
+    return Error{ErrorCode::kConfig, "store " + path + ": " + opened.error().detail};
+  }
+  return store_source(std::move(*opened), latest_only);
+}
+
 // kConfig: cannot be opened (exit 2); kMalformedEnvelope: not a well-formed v2 bundle (exit 1).
 Result<OpenLog> open_source(const LogV2Args& args, bool latest_checkpoint_only = false) {
-  if (!args.store.empty()) return open_store_source(args.store, latest_checkpoint_only);
+  if (!args.store.empty()) return open_store_source(args.store, latest_checkpoint_only, args.payload_key);
   auto text = read_file(args.bundle, "bundle");
   if (!text) return text.error();
   auto bundle = broker::audit::read_bundle_v2(*text);
@@ -286,8 +291,8 @@ int log_v2_export(const LogV2Args& args) {
   return kExitOk;
 }
 
-Result<broker::audit::ProvenCase> log_v2_case(const LogV2Args& args) {
-  auto log = open_source(args, true);
+Result<broker::audit::ProvenCase> log_v2_case(const LogV2Args& args, std::unique_ptr<broker::store::Store>* store) {
+  auto log = store && *store ? store_source(std::move(*store), true) : open_source(args, true);
   if (!log) return log.error();
   if (log->store) {
     // A broker may commit events and their checkpoint between the open and the read of the
@@ -329,6 +334,7 @@ Result<broker::audit::ProvenCase> log_v2_case(const LogV2Args& args) {
   if (!nodes) return nodes.error();
   auto proven = broker::audit::prove_case(*log->source, args.case_ref, nodes->reader, *key);
   if (proven) proven->report.key_from_log = stated;
+  if (store) *store = std::move(log->store);
   return proven;
 }
 

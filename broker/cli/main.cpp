@@ -1,27 +1,22 @@
-// keten: the one executable. Chooses log sinks and levels, then runs one subcommand.
+// keten-full: every keten command, with every library. `keten` (front_main.cpp) runs the log tools
+// itself and this executable, in its place, for everything else; run directly it does the same.
 #include <CLI/CLI.hpp>
-#include <spdlog/cfg/env.h>
-#include <spdlog/spdlog.h>
-
 #include <vector>
 
 #include "broker/cli/command.h"
-#include "broker/ops/json_log.h"
+#include "broker/cli/exec_beside.h"
+#include "broker/cli/root_app.h"
 
 int main(int argc, char** argv) {
-  CLI::App root{"keten: a broker for schema-validated messages between the partners of a chain"};
+  keten_cli::remember_command_line(argc, argv);
+  CLI::App root{"keten: a broker for schema-validated messages between the partners of a chain", "keten"};
   root.require_subcommand(1);
-  std::string log_level = "info";
-  root.add_option("--log-level", log_level, "trace|debug|info|warn|error|off (also SPDLOG_LEVEL)")
-      ->capture_default_str();
-  std::string log_format = "text";
-  root.add_option("--log-format", log_format, "text|json: json writes one JSON object per log line (docs/operations.md)")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  keten_cli::RootOptions options;
+  keten_cli::add_root_options(root, options);
 
   std::vector<keten_cli::Command> commands = {
-      keten_cli::add_serve(root), keten_cli::add_send(root), keten_cli::add_recv(root),
-      keten_cli::add_keygen(root), keten_cli::add_contracts(root), keten_cli::add_log(root), keten_cli::add_bench(root)};
+      keten_cli::add_serve(root),     keten_cli::add_send(root), keten_cli::add_recv(root), keten_cli::add_keygen(root),
+      keten_cli::add_contracts(root), keten_cli::add_log(root),  keten_cli::add_bench(root)};
   // Before `log`, whose app is also parsed when its revalidate subcommand is.
   commands.insert(commands.begin(), keten_cli::add_log_revalidate(*root.get_subcommand("log")));
   commands.push_back(keten_cli::add_report(root));
@@ -33,19 +28,5 @@ int main(int argc, char** argv) {
   adapter->require_subcommand(1);
   commands.push_back(keten_cli::add_adapter_email(*adapter));
   commands.push_back(keten_cli::add_adapter_file(*adapter));
-
-  try {
-    root.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int code = root.exit(e);
-    return code == 0 ? 0 : keten_cli::kExitUsage;
-  }
-
-  spdlog::set_level(spdlog::level::from_str(log_level));
-  if (log_format == "json") spdlog::set_formatter(broker::ops::make_json_formatter());
-  spdlog::cfg::load_env_levels();
-  for (auto& command : commands) {
-    if (command.app->parsed()) return command.run();
-  }
-  return keten_cli::kExitUsage;
+  return keten_cli::parse_and_run(root, options, commands, argc, argv);
 }

@@ -11,17 +11,7 @@ namespace keten_cli {
 
 contracts::Result<std::unique_ptr<broker::store::Store>> open_tool_store(const std::string& path,
                                                                          ToolStoreOptions options) {
-  if (broker::store::is_postgres_url(path)) {
-    // Not fenced: a tool is not the leader. A tool that appends (its log_read event) leaves the
-    // signing to the leader's next checkpoint, as on a file.
-    broker::store::PgStoreOptions pg;
-    pg.conninfo = path;
-    pg.read_only = options.read_only;
-    pg.payload_key = std::move(options.payload_key);
-    auto store = broker::store::PgStore::open(pg);
-    if (!store) return store.error();
-    return std::unique_ptr<broker::store::Store>(std::make_unique<broker::store::PgStore>(std::move(*store)));
-  }
+  if (broker::store::is_postgres_url(path)) return open_postgres_tool_store(path, std::move(options));
   std::error_code ec;
   if (options.read_only && !std::filesystem::exists(path, ec)) {
     return contracts::Error{contracts::ErrorCode::kConfig, "store " + path + " does not exist"};

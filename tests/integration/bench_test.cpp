@@ -130,7 +130,10 @@ TEST_CASE("keten bench compares the SDK's natural batching with one frame per me
 
 TEST_CASE("keten bench without keten-bench beside it says where it looked and exits 2") {
   test_support::TempDir dir;
-  copy_executable(test_support::keten_binary(), dir / "keten");  // keten alone
+  // keten and keten-full (which runs `keten bench`), without keten-bench.
+  copy_executable(test_support::keten_binary(), dir / "keten");
+  copy_executable((std::filesystem::path(test_support::keten_binary()).parent_path() / "keten-full").string(),
+                  dir / "keten-full");
   auto r = test_support::run({(dir / "keten").string(), "bench", "--messages", "200", "--json"}, "", 60s);
   INFO(r.err);
   CHECK(r.exit_code == 2);

@@ -200,3 +200,66 @@ TEST_CASE("keten contracts lint passes the migration-chain set and lists every p
   CHECK(bad.exit_code == 1);
   CHECK_THAT(bad.out, Catch::Contains("a.v1.json") && Catch::Contains("c.v1.json"));
 }
+
+TEST_CASE("keten runs the log tools itself and hands every other command to keten-full beside it",
+          "[integration][cli][front]") {
+  test_support::TempDir alone;
+  {
+    ServedBroker b;
+    auto payload = b.h.dir() / "notice.json";
+    std::ofstream(payload) << kValid;
+    REQUIRE(run({keten_binary(), "send", "--profile", b.profile("ALPHA"), "--contract", "test.notice", "--case",
+                 "9990012345", "--id", "front-1", payload.string()})
+                .exit_code == 0);
+    b.process->signal(SIGTERM);  // stopped: its store is whole in one file
+    REQUIRE(b.process->wait(10s));
+    std::filesystem::copy_file(b.h.dir() / "store" / "keten.db", alone / "keten.db");
+  }
+  std::filesystem::copy_file(keten_binary(), alone / "keten");
+  std::filesystem::permissions(alone / "keten", std::filesystem::perms::owner_all);
+  const std::string keten = (alone / "keten").string();
+  const std::string copy = (alone / "keten.db").string();
+
+  // Without keten-full beside it, `keten` still verifies and replays a store: it runs them itself.
+  auto verified = run({keten, "log", "verify", "--store", copy});
+  INFO(verified.err);
+  CHECK(verified.exit_code == 0);
+  CHECK_THAT(verified.out, Catch::Contains("intact"));
+  auto replayed = run({keten, "--log-level", "warn", "log", "replay", "--store", copy, "--case", "9990012345",
+                       "--format", "json"});
+  INFO(replayed.err);
+  REQUIRE(replayed.exit_code == 0);
+  CHECK(nlohmann::json::parse(replayed.out)["events"].size() >= 2);
+
+  // Any other command needs keten-full: it says where it looked, and exits 2.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{keten, "keygen", "--out", (alone / "k").string()},
+        std::vector<std::string>{keten, "--help"},
+        std::vector<std::string>{keten, "log", "replay", "--store", copy, "--case", "9990012345", "--into", "p/"},
+        std::vector<std::string>{keten, "log", "verify", "--store", "postgresql://nobody@127.0.0.1:1/keten"}}) {
+    auto r = run(args);
+    INFO(args.back() << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains((alone / "keten-full").string() + " not found"));
+  }
+
+  // With it, the same command line runs there, in the same process.
+  std::filesystem::copy_file(std::filesystem::path(keten_binary()).parent_path() / "keten-full", alone / "keten-full");
+  std::filesystem::permissions(alone / "keten-full", std::filesystem::perms::owner_all);
+  auto help = run({keten, "--help"});
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.out, Catch::Contains("serve") && Catch::Contains("adapter") && Catch::Contains("log"));
+}
+
+TEST_CASE("keten loads none of the network libraries: they are keten-full's", "[integration][cli][front]") {
+  auto keten = run({"/usr/bin/readelf", "-d", keten_binary()});
+  REQUIRE(keten.exit_code == 0);
+  auto full = run({"/usr/bin/readelf", "-d", (std::filesystem::path(keten_binary()).parent_path() / "keten-full").string()});
+  REQUIRE(full.exit_code == 0);
+  CHECK_THAT(keten.out, Catch::Contains("libsqlite3") && Catch::Contains("libsodium"));
+  for (const char* library : {"libzmq", "libpq", "libcurl", "libgmime", "libcpp-httplib", "libssl"}) {
+    INFO(library);
+    CHECK_THAT(keten.out, !Catch::Contains(library));
+    CHECK_THAT(full.out, Catch::Contains(library));
+  }
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""The inspector's case replay as a whole process, as an inspector types it, in one run.
+
+Times `keten log replay --store STORE --case V --format F` (the small `keten`, which runs the log
+tools itself) against the same command line run by `keten-full` (every subcommand, every library:
+what `keten` was before), alternating the two on each case, and the start alone of each (`log
+verify` without a source: a usage error, so nothing is read). Prints one JSON object: the median
+wall time of each in milliseconds, and keten's as a ratio to keten-full's. docs/performance.md,
+"Starting the inspector's tools".
+
+  bench/replay_process.py --store FILE [--build DIR] [--cases N] [--rounds R] [--format text|json|html]
+
+The cases are V000000001.. as bench/fill_store names them (--cases: how many of them, spread over
+the log). Each replay appends its own log_read event to STORE, as any read by an inspector does.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+
+def timed(argv):
+    started = time.perf_counter()
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return (time.perf_counter() - started) * 1000, done
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "build"))
+    parser.add_argument("--cases", type=int, default=5)
+    parser.add_argument("--case-count", type=int, default=10000, help="cases in the store (fill_store --cases)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--format", default="json", choices=["text", "json", "html"])
+    args = parser.parse_args()
+
+    binaries = {name: os.path.join(args.build, name) for name in ("keten", "keten-full")}
+    cases = ["V%09d" % (1 + i * (args.case_count // max(args.cases, 1))) for i in range(args.cases)]
+    replay = {name: [] for name in binaries}
+    start = {name: [] for name in binaries}
+    for _ in range(args.rounds):
+        for case in cases:
+            for name, binary in binaries.items():
+                ms, done = timed([binary, "--log-level", "warn", "log", "replay", "--store", args.store, "--case", case,
+                                  "--format", args.format])
+                if done.returncode != 0:
+                    sys.exit("%s log replay --case %s: exit %d: %s" % (name, case, done.returncode,
+                                                                        done.stderr.decode(errors="replace")))
+                replay[name].append(ms)
+        for name, binary in binaries.items():
+            ms, done = timed([binary, "log", "verify"])
+            if done.returncode != 2:
+                sys.exit("%s log verify without a source: exit %d, expected 2" % (name, done.returncode))
+            start[name].append(ms)
+
+    median = {name: statistics.median(values) for name, values in replay.items()}
+    started = {name: statistics.median(values) for name, values in start.items()}
+    print(json.dumps({
+        "store": args.store,
+        "format": args.format,
+        "cases": cases,
+        "rounds": args.rounds,
+        "replay_ms_median": {name: round(v, 1) for name, v in median.items()},
+        "replay_ms_max": {name: round(max(v), 1) for name, v in replay.items()},
+        "start_ms_median": {name: round(v, 1) for name, v in started.items()},
+        "replay_ratio_keten_to_full": round(median["keten"] / median["keten-full"], 3),
+        "start_ratio_keten_to_full": round(started["keten"] / started["keten-full"], 3),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

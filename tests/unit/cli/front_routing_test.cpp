@@ -1,0 +1,53 @@
+// Which command lines the small `keten` runs itself (broker/cli/front_routing.h): the log tools on a
+// store file or bundle; anything that needs a library only keten-full loads goes there.
+#include "broker/cli/front_routing.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+using keten_cli::runs_in_front;
+using Args = std::vector<std::string>;
+
+TEST_CASE("the inspector's log tools on a store file or bundle run in keten itself", "[cli][front]") {
+  for (const char* tool : {"verify", "export", "replay", "prove", "consistency"}) {
+    CAPTURE(tool);
+    CHECK(runs_in_front({"log", tool, "--store", "/var/lib/keten/keten.db"}));
+    CHECK(runs_in_front({"log", tool, "--bundle=case.bundle", "--case", "V1"}));
+  }
+  CHECK(runs_in_front({"log", "replay", "--store", "s.db", "--case", "V1", "--format", "html", "--out", "t.html"}));
+}
+
+TEST_CASE("keten's own options before the subcommand do not hide it", "[cli][front]") {
+  CHECK(runs_in_front({"--log-level", "warn", "log", "verify", "--store", "s.db"}));
+  CHECK(runs_in_front({"--log-level=warn", "--log-format", "json", "log", "replay", "--bundle", "b", "--case", "V"}));
+  // A value that looks like a subcommand is a value.
+  CHECK_FALSE(runs_in_front({"--log-level", "log", "serve"}));
+}
+
+TEST_CASE("every other command runs in keten-full", "[cli][front]") {
+  for (const Args& args :
+       {Args{}, Args{"serve", "--config", "broker.toml"}, Args{"send", "--profile", "p.toml"},
+        Args{"report", "quality", "--store", "s.db"}, Args{"bench"}, Args{"adapter", "file"}, Args{"log"},
+        Args{"log", "resend", "--store", "s.db"}, Args{"log", "revalidate", "--store", "s.db"},
+        Args{"--log-level", "warn"}, Args{"verify", "log"}}) {
+    CAPTURE(args);
+    CHECK_FALSE(runs_in_front(args));
+  }
+}
+
+TEST_CASE("help lists every command, so it comes from keten-full", "[cli][front]") {
+  for (const char* help : {"-h", "--help", "--help-all"}) {
+    CAPTURE(help);
+    CHECK_FALSE(runs_in_front({help}));
+    CHECK_FALSE(runs_in_front({"log", help}));
+    CHECK_FALSE(runs_in_front({"log", "replay", help}));
+  }
+}
+
+TEST_CASE("a re-send through ZeroMQ or a PostgreSQL store is keten-full's", "[cli][front]") {
+  CHECK_FALSE(runs_in_front({"log", "replay", "--store", "s.db", "--case", "V1", "--into", "profiles/"}));
+  CHECK_FALSE(runs_in_front({"log", "replay", "--store", "s.db", "--case", "V1", "--into=profiles/"}));
+  CHECK_FALSE(runs_in_front({"log", "verify", "--store", "postgresql://keten@db/keten"}));
+  CHECK_FALSE(runs_in_front({"log", "export", "--store=postgres://db/keten", "--out", "b"}));
+}
