@@ -247,6 +247,7 @@ std::string format_time(Millis millis) {
 Timeline build_timeline(const EventLog& log, const ReplayQuery& q) {
   Timeline t;
   t.query = q;
+  t.events.reserve(log.events.size());  // at most all of them; no copies on growth
   std::map<std::string, MessageView> messages;  // by message_id, from the accepted events
   std::map<std::string, MessageView> received;
   std::vector<std::string> received_order;

@@ -1,4 +1,4 @@
-// keten: the command users and scripts run. It runs the inspector's log tools itself, and hands
+// keten: the command users and scripts run. It runs the inspector's tools itself, and hands
 // every other command line to keten-full beside it, in its place (front_routing.h says which and
 // why; docs/cli.md, "One command, two executables").
 #include <CLI/CLI.hpp>
@@ -17,6 +17,6 @@ int main(int argc, char** argv) {
   root.require_subcommand(1);
   keten_cli::RootOptions options;
   keten_cli::add_root_options(root, options);
-  const std::vector<keten_cli::Command> commands = {keten_cli::add_log(root)};
+  const std::vector<keten_cli::Command> commands = {keten_cli::add_log(root), keten_cli::add_report(root)};
   return keten_cli::parse_and_run(root, options, commands, argc, argv);
 }

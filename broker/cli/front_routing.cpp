@@ -22,10 +22,16 @@ bool needs_full(std::string_view arg) {
   return arg.find("postgresql://") != std::string_view::npos || arg.find("postgres://") != std::string_view::npos;
 }
 
+// The inspector's tools: a command and one of its subcommands.
+bool is_inspector_tool(std::string_view command, std::string_view sub) {
+  constexpr std::array<std::string_view, 5> kLogTools = {"verify", "export", "replay", "prove", "consistency"};
+  if (command == "log") return std::find(kLogTools.begin(), kLogTools.end(), sub) != kLogTools.end();
+  return command == "report" && sub == "quality";
+}
+
 }  // namespace
 
 bool runs_in_front(const std::vector<std::string>& args) {
-  constexpr std::array<std::string_view, 5> kLogTools = {"verify", "export", "replay", "prove", "consistency"};
   std::size_t i = 0;
   while (i < args.size()) {
     if (is_global_option_with_value(args[i])) {
@@ -36,8 +42,7 @@ bool runs_in_front(const std::vector<std::string>& args) {
       break;
     }
   }
-  if (i + 1 >= args.size() || args[i] != "log") return false;
-  if (std::find(kLogTools.begin(), kLogTools.end(), args[i + 1]) == kLogTools.end()) return false;
+  if (i + 1 >= args.size() || !is_inspector_tool(args[i], args[i + 1])) return false;
   return std::none_of(args.begin(), args.end(), [](const std::string& arg) { return needs_full(arg); });
 }
 

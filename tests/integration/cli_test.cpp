@@ -201,7 +201,7 @@ TEST_CASE("keten contracts lint passes the migration-chain set and lists every p
   CHECK_THAT(bad.out, Catch::Contains("a.v1.json") && Catch::Contains("c.v1.json"));
 }
 
-TEST_CASE("keten runs the log tools itself and hands every other command to keten-full beside it",
+TEST_CASE("keten runs the inspector's tools itself and hands every other command to keten-full beside it",
           "[integration][cli][front]") {
   test_support::TempDir alone;
   {
@@ -220,7 +220,8 @@ TEST_CASE("keten runs the log tools itself and hands every other command to kete
   const std::string keten = (alone / "keten").string();
   const std::string copy = (alone / "keten.db").string();
 
-  // Without keten-full beside it, `keten` still verifies and replays a store: it runs them itself.
+  // Without keten-full beside it, `keten` still verifies, replays and reports on a store: it runs
+  // them itself.
   auto verified = run({keten, "log", "verify", "--store", copy});
   INFO(verified.err);
   CHECK(verified.exit_code == 0);
@@ -230,6 +231,10 @@ TEST_CASE("keten runs the log tools itself and hands every other command to kete
   INFO(replayed.err);
   REQUIRE(replayed.exit_code == 0);
   CHECK(nlohmann::json::parse(replayed.out)["events"].size() >= 2);
+  auto report = run({keten, "--log-level", "warn", "report", "quality", "--store", copy, "--format", "json"});
+  INFO(report.err);
+  REQUIRE(report.exit_code == 0);
+  CHECK(nlohmann::json::parse(report.out)["totals"]["accepted"] == 1);
 
   // Any other command needs keten-full: it says where it looked, and exits 2.
   for (const std::vector<std::string>& args :

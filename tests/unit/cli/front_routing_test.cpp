@@ -1,5 +1,5 @@
-// Which command lines the small `keten` runs itself (broker/cli/front_routing.h): the log tools on a
-// store file or bundle; anything that needs a library only keten-full loads goes there.
+// Which command lines the small `keten` runs itself (broker/cli/front_routing.h): the inspector's
+// tools on a store file or bundle; anything that needs a library only keten-full loads goes there.
 #include "broker/cli/front_routing.h"
 
 #include <catch2/catch.hpp>
@@ -9,13 +9,14 @@
 using keten_cli::runs_in_front;
 using Args = std::vector<std::string>;
 
-TEST_CASE("the inspector's log tools on a store file or bundle run in keten itself", "[cli][front]") {
+TEST_CASE("the inspector's tools on a store file or bundle run in keten itself", "[cli][front]") {
   for (const char* tool : {"verify", "export", "replay", "prove", "consistency"}) {
     CAPTURE(tool);
     CHECK(runs_in_front({"log", tool, "--store", "/var/lib/keten/keten.db"}));
     CHECK(runs_in_front({"log", tool, "--bundle=case.bundle", "--case", "V1"}));
   }
   CHECK(runs_in_front({"log", "replay", "--store", "s.db", "--case", "V1", "--format", "html", "--out", "t.html"}));
+  CHECK(runs_in_front({"report", "quality", "--store", "s.db", "--format", "json"}));
 }
 
 TEST_CASE("keten's own options before the subcommand do not hide it", "[cli][front]") {
@@ -27,8 +28,8 @@ TEST_CASE("keten's own options before the subcommand do not hide it", "[cli][fro
 
 TEST_CASE("every other command runs in keten-full", "[cli][front]") {
   for (const Args& args :
-       {Args{}, Args{"serve", "--config", "broker.toml"}, Args{"send", "--profile", "p.toml"},
-        Args{"report", "quality", "--store", "s.db"}, Args{"bench"}, Args{"adapter", "file"}, Args{"log"},
+       {Args{}, Args{"serve", "--config", "broker.toml"}, Args{"send", "--profile", "p.toml"}, Args{"report"},
+        Args{"quality", "report"}, Args{"case", "hold", "V1"}, Args{"bench"}, Args{"adapter", "file"}, Args{"log"},
         Args{"log", "resend", "--store", "s.db"}, Args{"log", "revalidate", "--store", "s.db"},
         Args{"--log-level", "warn"}, Args{"verify", "log"}}) {
     CAPTURE(args);
@@ -50,4 +51,5 @@ TEST_CASE("a re-send through ZeroMQ or a PostgreSQL store is keten-full's", "[cl
   CHECK_FALSE(runs_in_front({"log", "replay", "--store", "s.db", "--case", "V1", "--into=profiles/"}));
   CHECK_FALSE(runs_in_front({"log", "verify", "--store", "postgresql://keten@db/keten"}));
   CHECK_FALSE(runs_in_front({"log", "export", "--store=postgres://db/keten", "--out", "b"}));
+  CHECK_FALSE(runs_in_front({"report", "quality", "--store", "postgresql:///keten"}));
 }
