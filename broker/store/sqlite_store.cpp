@@ -873,19 +873,37 @@ struct SqliteStore::Impl {
   Result<void> load_tree() {
     auto size = file_tree_size();
     if (!size) return size.error();
-    if (*size == tree.size() && !root_hex.empty()) return {};
-    if (*size == 0) {
+    return restore_tree(*size);
+  }
+  Result<void> restore_tree(std::uint64_t size) {
+    tree_deferred = false;
+    if (size == tree.size() && !root_hex.empty()) return {};
+    if (size == 0) {
       tree = tlog::CompactTree();
     } else {
       TileCache cache;
-      auto restored = tlog::CompactTree::restore(*size, [&](unsigned level, std::uint64_t index) {
-        return read_node(cache, level, index, *size, Leaves::kFromEvents);
+      auto restored = tlog::CompactTree::restore(size, [&](unsigned level, std::uint64_t index) {
+        return read_node(cache, level, index, size, Leaves::kFromEvents);
       });
       if (!restored) return storage_error("read the log's tree", restored.error().detail);
       tree = std::move(*restored);
     }
     root_hex = contracts::hex_of(tree.root());
     return {};
+  }
+  // A read-only store has its tree's right edge restored only when its root is asked for
+  // (log_head): the tools read events and proofs by the tree's size alone, and the restore reads
+  // and hashes up to 255 events of the last tile (about a third of a read-only open). When the
+  // restore fails (a corrupt block in the tail) the root is "", as for a tool's open before.
+  bool tree_deferred = false;
+  std::uint64_t deferred_size = 0;  // the file's tree size at open, while tree_deferred
+  std::uint64_t tree_size_now() const { return tree_deferred ? deferred_size : tree.size(); }
+  void restore_deferred_tree() {
+    if (!tree_deferred) return;
+    if (auto r = restore_tree(deferred_size); !r) {
+      log().warn("store log tree unreadable path={} detail={}", path, r.error().detail);
+      root_hex.clear();
+    }
   }
   // Calls f(seq, bytes) for each event with from <= seq <= to, ascending, from the blocks; stops
   // early when f returns false.
@@ -1701,7 +1719,12 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
     impl->signer = std::move(*signer);
   }
   impl->clock = options.clock;
-  if (auto r = impl->load_tree(); !r) {
+  if (impl->read_only) {
+    auto size = impl->file_tree_size();
+    if (!size) return storage_error("open " + path, size.error().detail);
+    impl->tree_deferred = true;
+    impl->deferred_size = *size;
+  } else if (auto r = impl->load_tree(); !r) {
     // The broker refuses the store (a corrupt block in the tail it must extend). A tool still
     // opens it to read what can be read: every write fails until the tree loads (begin()).
     // A file SQLite itself cannot read (damaged pages) is refused to everyone, as before.
@@ -2132,7 +2155,7 @@ Result<std::vector<audit::LogEntry>> SqliteStore::read_start_entries() {
   if (*indexed) return impl_->indexed_entries(kStartsKey, "read_start_entries", is_start);
   // Not indexed yet (a store no broker of this version has opened): the whole log, read once.
   std::vector<audit::LogEntry> out;
-  auto r = impl_->each_event_bytes(1, impl_->tree.size(), "read_start_entries", [&](std::uint64_t seq, std::string_view bytes) {
+  auto r = impl_->each_event_bytes(1, impl_->tree_size_now(), "read_start_entries", [&](std::uint64_t seq, std::string_view bytes) {
     auto event = events::decode_event(bytes);
     if (!event || is_start(*event)) out.push_back({seq, std::string(bytes)});
     return true;
@@ -2183,7 +2206,7 @@ bool SqliteStore::sign_uncovered_at_commit() {
   return true;
 }
 
-std::uint64_t SqliteStore::tree_size() const { return impl_->tree.size(); }
+std::uint64_t SqliteStore::tree_size() const { return impl_->tree_size_now(); }
 
 tlog::NodeReader SqliteStore::Impl::node_reader(Leaves leaves) {
   auto cache = std::make_shared<TileCache>();
@@ -2191,7 +2214,7 @@ tlog::NodeReader SqliteStore::Impl::node_reader(Leaves leaves) {
   return [this, cache, size, leaves](unsigned level, std::uint64_t index) -> Result<tlog::Hash> {
     if (auto r = write_block(); !r) return r.error();
     if (!*size) {
-      std::uint64_t n = tree.size();
+      std::uint64_t n = tree_size_now();
       if (read_only) {
         auto in_file = file_tree_size();
         if (!in_file) return in_file.error();
@@ -2249,7 +2272,7 @@ Result<std::uint64_t> SqliteStore::log_seq_since(Millis at) {
   for (;;) {
     auto row = q.next();
     if (!row) return row.error();
-    if (!*row) return first == 0 ? impl_->tree.size() + 1 : first;
+    if (!*row) return first == 0 ? impl_->tree_size_now() + 1 : first;
     const auto block_first = static_cast<std::uint64_t>(q.int64_at(0));
     const auto count = static_cast<std::uint64_t>(q.int64_at(1));
     const std::string blob = q.blob_at(2);
@@ -2286,12 +2309,13 @@ Result<std::optional<events::LoggedEvent>> SqliteStore::accepted_event(std::stri
 }
 
 LogHead SqliteStore::log_head() const {
+  impl_->restore_deferred_tree();
   return LogHead{impl_->tree.size() + impl_->pending.size(), impl_->root_hex};
 }
 
 Result<LogHead> SqliteStore::legacy_log_head() {
   if (auto r = impl_->write_block(); !r) return r.error();
-  const std::uint64_t size = impl_->tree.size();
+  const std::uint64_t size = impl_->tree_size_now();
   auto hash = impl_->legacy_hash_at(size);
   if (!hash) return hash.error();
   return LogHead{size, std::move(*hash)};

@@ -51,7 +51,9 @@ struct StoreOptions {
   // How long begin() and other statements wait for a lock another connection holds.
   std::chrono::milliseconds busy_timeout{5'000};
   // Open with SQLITE_OPEN_READONLY: every write fails; the file must exist with this schema
-  // version (inspectors' tools).
+  // version (inspectors' tools). The log's tree is read by its size from the file at open; its
+  // right edge (for the root) is restored at the first log_head(), and a tail that cannot be read
+  // then gives an empty root hash, with a warning.
   bool read_only = false;
   // The payload key: 32 raw bytes (broker/store/seal.h), or "" for none. Needed to write a
   // NewMessage with seal = true and to read a sealed payload back; without it those fail with
