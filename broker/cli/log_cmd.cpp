@@ -281,6 +281,8 @@ Result<std::unordered_map<std::string, broker::audit::PayloadCheck>> check_paylo
     if (!all) return all.error();
     texts = std::move(*all);
   }
+  static const std::vector<contracts::EvidenceField> kNoFields;
+  std::unordered_map<const broker::store::ContractText*, std::vector<contracts::EvidenceField>> fields_of;
   for (const auto& logged : timeline.events) {
     const auto& e = logged.event;
     if (e.kind() != broker::events::Kind::kAccepted || out.count(e.message_id)) continue;
@@ -302,11 +304,16 @@ Result<std::unordered_map<std::string, broker::audit::PayloadCheck>> check_paylo
       stored.state = broker::audit::StoredPayload::State::kReadable;
       stored.bytes = std::move((*m)->payload);
     }
-    std::vector<contracts::EvidenceField> fields;
+    const std::vector<contracts::EvidenceField>* fields = &kNoFields;
     if (const auto* text = broker::store::text_in_force(texts, e.contract, e.version, e.at)) {
-      if (auto f = broker::audit::contract_evidence_fields(text->text); f) fields = std::move(*f);
+      // Each contract text is parsed once, however many of the case's messages it governs.
+      auto [known, added] = fields_of.try_emplace(text);
+      if (added) {
+        if (auto f = broker::audit::contract_evidence_fields(text->text); f) known->second = std::move(*f);
+      }
+      fields = &known->second;
     }
-    out.emplace(e.message_id, broker::audit::check_stored_payload(e, stored, fields));
+    out.emplace(e.message_id, broker::audit::check_stored_payload(e, stored, *fields));
   }
   return out;
 }
