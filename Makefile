@@ -115,7 +115,7 @@ fuzz-smoke:
 	$(MAKE) fuzz-run FUZZ_RUN_SECONDS=$(FUZZ_SMOKE_SECONDS)
 
 # Sets everything up and plays one removal case of the migration chain end to end. Builds only the
-# `keten` command the demo runs (keten and keten-full, which the target `keten` brings along), not
+# `keten` command the demo runs (keten, keten-inspect and keten-full: the target `keten` brings all three), not
 # the tests and benchmarks (nor keten-bench, which `keten bench` runs: bench/run.sh builds it).
 demo: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target keten

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """The inspector's case replay as a whole process, as an inspector types it, in one run.
 
-Times `keten log replay --store STORE --case V --format F` (the small `keten`, which runs the log
-tools itself) against the same command line run by `keten-full` (every subcommand, every library:
-what `keten` was before), alternating the two on each case, and the start alone of each (`log
-verify` without a source: a usage error, so nothing is read). Prints one JSON object: the median
-wall time of each in milliseconds, and keten's as a ratio to keten-full's. docs/performance.md,
-"Starting the inspector's tools".
+Times `keten log replay --store STORE --case V --format F` (`keten` runs it in keten-inspect,
+which loads only what the inspector's tools need) against the same command line run by
+`keten-full` (every subcommand, every library: what `keten` was before), alternating the two on
+each case; the start alone of each (`log verify` without a source: a usage error, so nothing is
+read); and what `keten` adds to a command it hands to keten-full (`--help` through `keten` against
+`keten-full --help`). Prints one JSON object: the median wall time of each in milliseconds, and
+the ratios. docs/performance.md, "Starting the inspector's tools".
 
   bench/replay_process.py --store FILE [--build DIR] [--cases N] [--rounds R] [--format text|json|html]
 
@@ -42,6 +43,7 @@ def main():
     cases = ["V%09d" % (1 + i * (args.case_count // max(args.cases, 1))) for i in range(args.cases)]
     replay = {name: [] for name in binaries}
     start = {name: [] for name in binaries}
+    handed = {name: [] for name in binaries}
     for _ in range(args.rounds):
         for case in cases:
             for name, binary in binaries.items():
@@ -56,9 +58,14 @@ def main():
             if done.returncode != 2:
                 sys.exit("%s log verify without a source: exit %d, expected 2" % (name, done.returncode))
             start[name].append(ms)
+            ms, done = timed([binary, "--help"])
+            if done.returncode != 0:
+                sys.exit("%s --help: exit %d" % (name, done.returncode))
+            handed[name].append(ms)
 
     median = {name: statistics.median(values) for name, values in replay.items()}
     started = {name: statistics.median(values) for name, values in start.items()}
+    helped = {name: statistics.median(values) for name, values in handed.items()}
     print(json.dumps({
         "store": args.store,
         "format": args.format,
@@ -67,8 +74,10 @@ def main():
         "replay_ms_median": {name: round(v, 1) for name, v in median.items()},
         "replay_ms_max": {name: round(max(v), 1) for name, v in replay.items()},
         "start_ms_median": {name: round(v, 1) for name, v in started.items()},
+        "help_ms_median": {name: round(v, 1) for name, v in helped.items()},
         "replay_ratio_keten_to_full": round(median["keten"] / median["keten-full"], 3),
         "start_ratio_keten_to_full": round(started["keten"] / started["keten-full"], 3),
+        "help_ratio_keten_to_full": round(helped["keten"] / helped["keten-full"], 3),
     }, indent=2))
 
 

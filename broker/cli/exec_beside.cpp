@@ -52,8 +52,9 @@ void remember_command_line(int argc, char** argv) { command_line().assign(argv, 
 
 int run_keten_full() {
   return exec_beside({"keten", "keten-full",
-                      "keten is two executables built and installed together: keten runs the log tools itself and "
-                      "keten-full every other command (cmake --build BUILD --target keten-full)"},
+                      "keten is three executables built and installed together: keten, keten-inspect (the "
+                      "inspector's tools) and keten-full (every command); cmake --build BUILD --target keten "
+                      "builds all three"},
                      command_line());
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Running another of keten's executables in this process's place: the one of that name in the
-// folder of this process's own executable (/proc/self/exe). `keten` runs keten-full for the
-// commands it does not hold itself (front_routing.h); `keten bench` runs keten-bench. The process
+// folder of this process's own executable (/proc/self/exe). keten-inspect runs keten-full for the
+// command lines it does not hold (front_routing.h); `keten bench` runs keten-bench. The process
 // keeps its pid, so whoever started `keten serve` still holds the broker's pid.
 
 #include <string>
@@ -24,8 +24,8 @@ int exec_beside(const ExecBeside& what, const std::vector<std::string>& args);
 void remember_command_line(int argc, char** argv);
 
 // Runs keten-full, the executable with every command and library, beside this one with this
-// process's command line (remember_command_line). What `keten` does for a command line it does not
-// run itself. Returns only when keten-full cannot be run (kExitUsage).
+// process's command line (remember_command_line). What keten-inspect does for a command line it
+// does not run itself. Returns only when keten-full cannot be run (kExitUsage).
 int run_keten_full();
 
 }  // namespace keten_cli

@@ -31,19 +31,22 @@ bool is_inspector_tool(std::string_view command, std::string_view sub) {
 
 }  // namespace
 
-bool runs_in_front(const std::vector<std::string>& args) {
-  std::size_t i = 0;
-  while (i < args.size()) {
-    if (is_global_option_with_value(args[i])) {
+bool runs_in_inspect(int argc, const char* const* argv) {
+  int i = 1;
+  while (i < argc) {
+    if (is_global_option_with_value(argv[i])) {
       i += 2;
-    } else if (is_global_option_assigned(args[i])) {
+    } else if (is_global_option_assigned(argv[i])) {
       ++i;
     } else {
       break;
     }
   }
-  if (i + 1 >= args.size() || !is_inspector_tool(args[i], args[i + 1])) return false;
-  return std::none_of(args.begin(), args.end(), [](const std::string& arg) { return needs_full(arg); });
+  if (i + 1 >= argc || !is_inspector_tool(argv[i], argv[i + 1])) return false;
+  for (int j = 1; j < argc; ++j) {
+    if (needs_full(argv[j])) return false;
+  }
+  return true;
 }
 
 }  // namespace keten_cli

@@ -201,7 +201,13 @@ TEST_CASE("keten contracts lint passes the migration-chain set and lists every p
   CHECK_THAT(bad.out, Catch::Contains("a.v1.json") && Catch::Contains("c.v1.json"));
 }
 
-TEST_CASE("keten runs the inspector's tools itself and hands every other command to keten-full beside it",
+// A copy of the built executable `name` (keten, keten-inspect, keten-full) in `dir`.
+void copy_built(const std::string& name, const std::filesystem::path& dir) {
+  std::filesystem::copy_file(std::filesystem::path(keten_binary()).parent_path() / name, dir / name);
+  std::filesystem::permissions(dir / name, std::filesystem::perms::owner_all);
+}
+
+TEST_CASE("keten runs the inspector's tools in keten-inspect and every other command in keten-full",
           "[integration][cli][front]") {
   test_support::TempDir alone;
   {
@@ -215,13 +221,17 @@ TEST_CASE("keten runs the inspector's tools itself and hands every other command
     REQUIRE(b.process->wait(10s));
     std::filesystem::copy_file(b.h.dir() / "store" / "keten.db", alone / "keten.db");
   }
-  std::filesystem::copy_file(keten_binary(), alone / "keten");
-  std::filesystem::permissions(alone / "keten", std::filesystem::perms::owner_all);
+  copy_built("keten", alone.path());
   const std::string keten = (alone / "keten").string();
   const std::string copy = (alone / "keten.db").string();
 
-  // Without keten-full beside it, `keten` still verifies, replays and reports on a store: it runs
-  // them itself.
+  // keten alone runs nothing itself: it names the executable it looked for.
+  auto none = run({keten, "log", "verify", "--store", copy});
+  CHECK(none.exit_code == 2);
+  CHECK_THAT(none.err, Catch::Contains((alone / "keten-inspect").string() + " not found"));
+
+  // With keten-inspect and without keten-full, keten still verifies, replays and reports on a store.
+  copy_built("keten-inspect", alone.path());
   auto verified = run({keten, "log", "verify", "--store", copy});
   INFO(verified.err);
   CHECK(verified.exit_code == 0);
@@ -236,35 +246,42 @@ TEST_CASE("keten runs the inspector's tools itself and hands every other command
   REQUIRE(report.exit_code == 0);
   CHECK(nlohmann::json::parse(report.out)["totals"]["accepted"] == 1);
 
-  // Any other command needs keten-full: it says where it looked, and exits 2.
+  // Any other command needs keten-full, through keten or through keten-inspect run directly.
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{keten, "keygen", "--out", (alone / "k").string()},
         std::vector<std::string>{keten, "--help"},
         std::vector<std::string>{keten, "log", "replay", "--store", copy, "--case", "9990012345", "--into", "p/"},
-        std::vector<std::string>{keten, "log", "verify", "--store", "postgresql://nobody@127.0.0.1:1/keten"}}) {
+        std::vector<std::string>{keten, "log", "verify", "--store", "postgresql://nobody@127.0.0.1:1/keten"},
+        std::vector<std::string>{(alone / "keten-inspect").string(), "serve", "--config", "x.toml"}}) {
     auto r = run(args);
-    INFO(args.back() << ": " << r.err);
+    INFO(args.front() << " " << args[1] << ": " << r.err);
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains((alone / "keten-full").string() + " not found"));
   }
 
   // With it, the same command line runs there, in the same process.
-  std::filesystem::copy_file(std::filesystem::path(keten_binary()).parent_path() / "keten-full", alone / "keten-full");
-  std::filesystem::permissions(alone / "keten-full", std::filesystem::perms::owner_all);
+  copy_built("keten-full", alone.path());
   auto help = run({keten, "--help"});
   CHECK(help.exit_code == 0);
   CHECK_THAT(help.out, Catch::Contains("serve") && Catch::Contains("adapter") && Catch::Contains("log"));
 }
 
-TEST_CASE("keten loads none of the network libraries: they are keten-full's", "[integration][cli][front]") {
+TEST_CASE("keten loads libc alone and keten-inspect none of the network libraries: they are keten-full's",
+          "[integration][cli][front]") {
+  const auto dir = std::filesystem::path(keten_binary()).parent_path();
   auto keten = run({"/usr/bin/readelf", "-d", keten_binary()});
   REQUIRE(keten.exit_code == 0);
-  auto full = run({"/usr/bin/readelf", "-d", (std::filesystem::path(keten_binary()).parent_path() / "keten-full").string()});
+  auto inspect = run({"/usr/bin/readelf", "-d", (dir / "keten-inspect").string()});
+  REQUIRE(inspect.exit_code == 0);
+  auto full = run({"/usr/bin/readelf", "-d", (dir / "keten-full").string()});
   REQUIRE(full.exit_code == 0);
-  CHECK_THAT(keten.out, Catch::Contains("libsqlite3") && Catch::Contains("libsodium"));
+  CHECK_THAT(keten.out, Catch::Contains("libc.so"));
+  CHECK_THAT(inspect.out, Catch::Contains("libsqlite3") && Catch::Contains("libsodium"));
+  CHECK_THAT(keten.out, !Catch::Contains("libsqlite3") && !Catch::Contains("libsodium"));
   for (const char* library : {"libzmq", "libpq", "libcurl", "libgmime", "libcpp-httplib", "libssl"}) {
     INFO(library);
     CHECK_THAT(keten.out, !Catch::Contains(library));
+    CHECK_THAT(inspect.out, !Catch::Contains(library));
     CHECK_THAT(full.out, Catch::Contains(library));
   }
 }

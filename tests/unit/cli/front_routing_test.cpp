@@ -1,15 +1,26 @@
-// Which command lines the small `keten` runs itself (broker/cli/front_routing.h): the inspector's
-// tools on a store file or bundle; anything that needs a library only keten-full loads goes there.
+// Which executable runs a command line (broker/cli/front_routing.h): keten-inspect for the
+// inspector's tools on a store file or bundle; anything that needs a library only keten-full loads
+// goes there.
 #include "broker/cli/front_routing.h"
 
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-using keten_cli::runs_in_front;
 using Args = std::vector<std::string>;
 
-TEST_CASE("the inspector's tools on a store file or bundle run in keten itself", "[cli][front]") {
+namespace {
+
+// runs_in_inspect on `args` as a command line after argv[0].
+bool runs_in_front(const Args& args) {
+  std::vector<const char*> argv = {"keten"};
+  for (const auto& arg : args) argv.push_back(arg.c_str());
+  return keten_cli::runs_in_inspect(static_cast<int>(argv.size()), argv.data());
+}
+
+}  // namespace
+
+TEST_CASE("the inspector's tools on a store file or bundle run in keten-inspect", "[cli][front]") {
   for (const char* tool : {"verify", "export", "replay", "prove", "consistency"}) {
     CAPTURE(tool);
     CHECK(runs_in_front({"log", tool, "--store", "/var/lib/keten/keten.db"}));

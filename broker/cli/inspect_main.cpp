@@ -1,6 +1,6 @@
-// keten: the command users and scripts run. It runs the inspector's tools itself, and hands
-// every other command line to keten-full beside it, in its place (front_routing.h says which and
-// why; docs/cli.md, "One command, two executables").
+// keten-inspect: the inspector's tools, which `keten` (dispatch_main.cpp) runs for their command
+// lines (front_routing.h says which and why; docs/cli.md, "One command, three executables"). Run
+// directly with any other command line it runs keten-full beside it, in its place.
 #include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
@@ -12,7 +12,7 @@
 
 int main(int argc, char** argv) {
   keten_cli::remember_command_line(argc, argv);
-  if (!keten_cli::runs_in_front(std::vector<std::string>(argv + 1, argv + argc))) return keten_cli::run_keten_full();
+  if (!keten_cli::runs_in_inspect(argc, argv)) return keten_cli::run_keten_full();
   CLI::App root{"keten: a broker for schema-validated messages between the partners of a chain", "keten"};
   root.require_subcommand(1);
   keten_cli::RootOptions options;
