@@ -2,7 +2,6 @@
 // lines (front_routing.h says which and why; docs/cli.md, "One command, three executables"). Run
 // directly with any other command line it runs keten-full beside it, in its place.
 #include <CLI/CLI.hpp>
-#include <string>
 #include <vector>
 
 #include "broker/cli/command.h"

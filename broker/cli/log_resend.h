@@ -1,8 +1,8 @@
 #pragma once
 // `keten log resend` and `keten log replay --into`: logged messages re-sent into a broker through
 // ZeroMQ, each as a new handover (broker/console/resend.h builds them as the console does). In
-// keten-full only: the small `keten` hands these command lines to keten-full (front_routing.h) and
-// links log_resend_elsewhere.cpp instead, which runs keten-full.
+// keten-full only: `keten` hands these command lines to keten-full (front_routing.h), and
+// keten-inspect links log_resend_elsewhere.cpp instead, which runs keten-full.
 
 #include <string>
 #include <vector>

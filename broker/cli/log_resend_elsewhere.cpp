@@ -1,4 +1,4 @@
-// The small `keten` has no ZeroMQ: a re-send runs in keten-full, with this command line
+// keten-inspect has no ZeroMQ: a re-send runs in keten-full, with this command line
 // (log_resend.h). front_routing.h sends such command lines there before anything is read, so
 // this runs only for one it did not recognise.
 #include "broker/cli/exec_beside.h"

@@ -1,5 +1,6 @@
-// keten-full: every keten command, with every library. `keten` (front_main.cpp) runs the log tools
-// itself and this executable, in its place, for everything else; run directly it does the same.
+// keten-full: every keten command, with every library. `keten` (dispatch_main.cpp) runs this
+// executable, in its place, for every command line but the inspector's tools (front_routing.h);
+// run directly it runs those too.
 #include <CLI/CLI.hpp>
 #include <vector>
 

@@ -1,7 +1,6 @@
 #pragma once
-// What main() of both executables does the same way (front_main.cpp for `keten`, main.cpp for
-// keten-full): keten's own options, chosen before the subcommand, and running the one subcommand
-// parsed.
+// What main() of keten-inspect (inspect_main.cpp) and keten-full (main.cpp) does the same way:
+// keten's own options, chosen before the subcommand, and running the one subcommand parsed.
 
 #include <string>
 #include <vector>

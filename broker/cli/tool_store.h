@@ -22,7 +22,7 @@ struct ToolStoreOptions {
 [[nodiscard]] contracts::Result<std::unique_ptr<broker::store::Store>> open_tool_store(const std::string& path,
                                                                                        ToolStoreOptions options);
 
-// The PostgreSQL half of open_tool_store: tool_store_pg.cpp in keten-full; in the small `keten`
+// The PostgreSQL half of open_tool_store: tool_store_pg.cpp in keten-full; in keten-inspect
 // (no libpq), tool_store_elsewhere.cpp, which runs keten-full with this command line instead.
 [[nodiscard]] contracts::Result<std::unique_ptr<broker::store::Store>> open_postgres_tool_store(
     const std::string& url, ToolStoreOptions options);

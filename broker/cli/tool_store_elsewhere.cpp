@@ -1,4 +1,4 @@
-// The small `keten` has no libpq: a command on a postgresql:// store runs in keten-full, with this
+// keten-inspect has no libpq: a command on a postgresql:// store runs in keten-full, with this
 // command line (tool_store.h). front_routing.h sends such command lines there before anything is
 // read, so this runs only for one it did not recognise.
 #include "broker/cli/exec_beside.h"
