@@ -179,6 +179,29 @@ struct Traffic {
     const auto until = Clock::now() + 120s;
     while (consumed.size() < static_cast<std::size_t>(total) && Clock::now() < until) consume(1s);
   }
+  // Keeps consuming (a redelivery is acknowledged again) until the database holds an
+  // `acknowledged` event for each of the `total` messages, or 60 s passed. An Ack is sent without
+  // an answer: closing the consumer and stopping the broker right after the last ones could lose
+  // them in flight (the deliveries would come again to the next consumer), which is not what
+  // these tests are about.
+  void await_acknowledged(PgChain& chain, int total) {
+    auto store = chain.open_store();
+    std::set<std::string> acknowledged;
+    std::uint64_t seq = 1;
+    const auto until = Clock::now() + 60s;
+    while (acknowledged.size() < static_cast<std::size_t>(total) && Clock::now() < until) {
+      auto page = store.read_events(seq, 1000);
+      REQUIRE(page);
+      for (const auto& e : *page) {
+        seq = e.seq + 1;
+        if (e.event.kind() == broker::events::Kind::kAcknowledged && e.event.message_id.rfind(prefix, 0) == 0) {
+          acknowledged.insert(e.event.message_id);
+        }
+      }
+      if (page->empty()) consume(100ms);
+    }
+    CHECK(acknowledged.size() == static_cast<std::size_t>(total));
+  }
   // Every message answered once and not rejected.
   void check_answers(int total) const {
     CHECK(errors.empty());
@@ -338,6 +361,7 @@ TEST_CASE(
   traffic.finish(kMessages);
   CHECK(producer.endpoint() == chain.endpoint_b);
   CHECK(consumer.endpoint() == chain.endpoint_b);
+  traffic.await_acknowledged(chain, kMessages);
   producer.close();
   consumer.close();
   traffic.check_answers(kMessages);
@@ -403,6 +427,7 @@ TEST_CASE("a leader frozen with SIGSTOP while the standby takes over commits not
   a->signal(SIGCONT);
   for (int k = 0; k < 50; ++k) (void)frozen_client->poll(20ms);
   REQUIRE(a->wait(60s) == 1);
+  traffic.await_acknowledged(chain, kMessages);
   frozen_client->close();
   producer.close();
   consumer.close();
@@ -433,6 +458,7 @@ TEST_CASE("a PostgreSQL restart under load: the leader reconnects and loses noth
             << std::endl;
   while (traffic.next < kMessages) traffic.submit();
   traffic.finish(kMessages);
+  traffic.await_acknowledged(chain, kMessages);
   producer.close();
   consumer.close();
   traffic.check_answers(kMessages);
