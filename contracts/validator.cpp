@@ -32,6 +32,7 @@
 #include <set>
 #include <utility>
 
+#include "contracts/fast_schema.h"
 #include "contracts/formats.h"
 
 namespace contracts {
@@ -874,6 +875,7 @@ struct PayloadValidator::Impl {
   // so that branch k runs first. Only rejected payloads pay for this.
   std::vector<std::unique_ptr<valijson::Schema>> all_of_variants;
   std::vector<SchemaNode> nodes;                                     // nodes[0] is the root
+  std::optional<FastSchema> fast;  // none: the schema uses something the fast path does not model
 };
 
 PayloadValidator::PayloadValidator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -932,10 +934,21 @@ Result<PayloadValidator> PayloadValidator::compile(std::string_view schema_json)
   } catch (const std::exception& e) {
     return Error{ErrorCode::kConfig, std::string("schema does not compile: ") + e.what()};
   }
+  impl->fast = FastSchema::compile(document);
   return PayloadValidator(std::move(impl));
 }
 
+bool PayloadValidator::accepts_fast(std::string_view payload, JsonSpans& spans) const {
+  // One level below the limit: the full parser and this one need not agree on how it is counted.
+  return impl_->fast && first_invalid_utf8(payload) == kNoError && spans.parse(payload, kMaxPayloadDepth - 1) &&
+         impl_->fast->accepts(spans);
+}
+
 ValidationOutcome PayloadValidator::validate(std::string_view payload, nlohmann::json* parsed) {
+  if (parsed == nullptr) {
+    thread_local JsonSpans spans;  // keeps its vector between calls
+    if (accepts_fast(payload, spans)) return {};
+  }
   ValidationOutcome outcome;
   if (const std::size_t bad = first_invalid_utf8(payload); bad != kNoError) {
     outcome.code = ErrorCode::kInvalidPayload;

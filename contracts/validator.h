@@ -13,6 +13,7 @@
 
 #include "contracts/envelope.h"
 #include "contracts/error.h"
+#include "contracts/json_spans.h"
 
 namespace contracts {
 
@@ -64,7 +65,14 @@ class PayloadValidator {
   // from several threads at once (each thread has its own regex cache).
   // `document`, when given, receives the parsed payload if it is valid (for a caller that needs
   // the parsed form too; it is left as it was otherwise).
+  // A payload the fast path (fast_schema.h) finds valid is accepted without the full parse; any
+  // other is checked the full way, which alone names errors.
   ValidationOutcome validate(std::string_view payload, nlohmann::json* document = nullptr);
+
+  // The fast path alone: true when `payload` is certainly valid (UTF-8, JSON within the payload
+  // limits, the schema and its formats), with `spans` its parse, for a caller that needs the values
+  // too. False (not sure): call validate(). Always false for a schema the fast path does not model.
+  [[nodiscard]] bool accepts_fast(std::string_view payload, JsonSpans& spans) const;
 
  private:
   struct Impl;

@@ -290,6 +290,18 @@ SubmitChecks precheck_submit(contracts::ContractRegistry& registry, const contra
     checks.validation = contract->validator.validate(submit.payload);
     return checks;
   }
+  // The fast path: the spans the validator checked give the prepared form too (no DOM at all).
+  thread_local contracts::JsonSpans spans;  // keeps its vector between calls
+  if (contract->validator.accepts_fast(submit.payload, spans)) {
+    checks.validation = contracts::ValidationOutcome{};
+    auto prepared = policy::prepare_from_spans(spans, fields->second);
+    if (!prepared) {  // a float in it: the text is written from the DOM, as before
+      auto parsed = policy::prepare_payload(submit.payload, fields->second);
+      if (parsed) prepared = std::move(*parsed);
+    }
+    if (prepared) checks.prepared = std::make_shared<const policy::PreparedPayload>(std::move(*prepared));
+    return checks;
+  }
   // One parse for both: the validator hands over the document it checked.
   nlohmann::json document;
   checks.validation = contract->validator.validate(submit.payload, &document);

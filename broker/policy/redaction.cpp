@@ -184,21 +184,48 @@ Result<std::vector<SensitiveField>> sensitive_fields(std::string_view schema_jso
 
 namespace {
 
-// Drops removals nested inside another removal, then erases the rest deepest / highest index
-// first (so earlier erasures do not shift later pointers). Returns what was erased, sorted.
-std::vector<std::pair<std::string, std::string>> erase_removals(Json& doc,
-                                                                std::vector<std::pair<std::string, std::string>> removals) {
+// Sorts removals and drops those equal to or inside another (a medical field inside a removed
+// subtree is removed with it).
+template <typename Removal>
+std::vector<Removal> outermost(std::vector<Removal> removals) {
   std::sort(removals.begin(), removals.end());
-  std::vector<std::pair<std::string, std::string>> kept;
+  std::vector<Removal> kept;
   for (auto& r : removals) {
     if (!kept.empty() && (r.first == kept.back().first || r.first.rfind(kept.back().first + "/", 0) == 0)) continue;
     kept.push_back(std::move(r));
   }
+  return kept;
+}
+
+// Drops removals nested inside another removal, then erases the rest deepest / highest index
+// first (so earlier erasures do not shift later pointers). Returns what was erased, sorted.
+std::vector<std::pair<std::string, std::string>> erase_removals(Json& doc,
+                                                                std::vector<std::pair<std::string, std::string>> removals) {
+  auto kept = outermost(std::move(removals));
   std::vector<std::string> order;
   for (const auto& r : kept) order.push_back(r.first);
   std::sort(order.begin(), order.end(), erase_before);
   for (const auto& p : order) erase(doc, p);
   return kept;
+}
+
+// find_matches over spans: the pointer and the value's index of every match.
+void find_span_matches(const contracts::JsonSpans& spans, std::uint32_t at, const std::vector<std::string_view>& pattern,
+                       std::size_t step, const std::string& pointer,
+                       std::vector<std::pair<std::string, std::uint32_t>>& out) {
+  if (step == pattern.size()) {
+    out.emplace_back(pointer, at);
+    return;
+  }
+  const std::string_view seg = pattern[step];
+  const contracts::JsonValue& v = spans.at(at);
+  const bool object = v.kind == contracts::JsonValue::Kind::kObject;
+  if (!object && v.kind != contracts::JsonValue::Kind::kArray) return;
+  std::uint32_t c = v.first_child;
+  for (std::uint32_t i = 0; i < v.count; ++i, c = spans.at(c).next_sibling) {
+    const std::string token = object ? contracts::escape_pointer_token(spans.key_of(spans.at(c))) : std::to_string(i);
+    if (seg == "*" || seg == token) find_span_matches(spans, c, pattern, step + 1, pointer + "/" + token, out);
+  }
 }
 
 std::vector<std::string> medical_in(const Json& doc, const std::vector<SensitiveField>& sensitive) {
@@ -225,6 +252,24 @@ PreparedPayload prepare_parsed_payload(nlohmann::json document, const std::vecto
   if (removals.empty()) return out;
   for (auto& r : erase_removals(document, std::move(removals))) out.medical.push_back(std::move(r.first));
   out.without_medical = document.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return out;
+}
+
+std::optional<PreparedPayload> prepare_from_spans(const contracts::JsonSpans& spans,
+                                                  const std::vector<SensitiveField>& sensitive) {
+  std::vector<std::pair<std::string, std::uint32_t>> matches;
+  for (const auto& field : sensitive) {
+    if (field.sensitivity == "medical") find_span_matches(spans, 0, segments(field.pattern), 0, "", matches);
+  }
+  PreparedPayload out;
+  if (matches.empty()) return out;
+  std::vector<std::uint32_t> skip;
+  for (auto& [pointer, index] : outermost(std::move(matches))) {
+    out.medical.push_back(std::move(pointer));
+    skip.push_back(index);
+  }
+  std::sort(skip.begin(), skip.end());
+  if (!contracts::write_canonical(spans, skip, out.without_medical)) return std::nullopt;
   return out;
 }
 

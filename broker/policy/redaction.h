@@ -8,11 +8,14 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <optional>
+
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "contracts/error.h"
+#include "contracts/json_spans.h"
 
 namespace broker::policy {
 
@@ -65,6 +68,11 @@ struct PreparedPayload {
                                                                  const std::vector<SensitiveField>& sensitive);
 // The same from a payload already parsed (the validator's document, contracts/validator.h).
 PreparedPayload prepare_parsed_payload(nlohmann::json document, const std::vector<SensitiveField>& sensitive);
+// The same from the payload's spans (the validator's fast path, contracts/json_spans.h), without a
+// DOM: the same pointers and, byte for byte, the same text. nullopt when that text cannot be
+// written from the spans (a float in the payload): then prepare_payload().
+[[nodiscard]] std::optional<PreparedPayload> prepare_from_spans(const contracts::JsonSpans& spans,
+                                                                const std::vector<SensitiveField>& sensitive);
 // redact() for a recipient without a projection (`recipient.has_projection` is ignored), from a
 // prepared payload: the same removals, basis and, when something is removed, the same text.
 // When nothing is removed the payload is `payload` as given (redact() re-serialises it).

@@ -210,3 +210,34 @@ TEST_CASE("a prepared payload redacts exactly as redact() for every view without
   REQUIRE_FALSE(bad);
   CHECK(bad.error().code == contracts::ErrorCode::kInvalidPayload);
 }
+
+TEST_CASE("a payload prepared from its spans is the one prepared from its DOM, byte for byte", "[policy][fast]") {
+  const auto sensitive = fields();
+  const std::vector<std::string> payloads = {
+      kPayload,
+      R"({"transport_requirements":["NONE"],"contact_point":"x"})",  // no medical field
+      R"({"legs":[{"flight":"ZZ1","oxygen":true},{"flight":"ZZ2"},{"oxygen":false}]})",
+      R"( { "escort" : { "medication_days" : 3 , "level" : "NONE" } , "fit_to_travel" : "no" } )",
+      R"({"z":"\u00e9\n\"q\"","fit_to_travel":"n\\o","a":[{},[]],"~key/x":"y","B":null})",
+      R"({"legs":[{"oxygen":true},{"oxygen":true}],"escort":{"medication_days":-7}})",
+  };
+  for (const auto& payload : payloads) {
+    INFO(payload);
+    contracts::JsonSpans spans;
+    REQUIRE(spans.parse(payload, 31));
+    auto quick = broker::policy::prepare_from_spans(spans, sensitive);
+    REQUIRE(quick);
+    const auto dom = broker::policy::prepare_parsed_payload(json::parse(payload), sensitive);
+    CHECK(quick->medical == dom.medical);
+    CHECK(quick->without_medical == dom.without_medical);
+  }
+  // A float in what is kept: nlohmann prints it its own way, so the DOM writes the text.
+  contracts::JsonSpans spans;
+  REQUIRE(spans.parse(R"({"fit_to_travel":"no","weight":1.5})", 31));
+  CHECK_FALSE(broker::policy::prepare_from_spans(spans, sensitive));
+  // ... but without a medical field nothing is written: no text, nothing to refuse.
+  REQUIRE(spans.parse(R"({"weight":1.5})", 31));
+  auto none = broker::policy::prepare_from_spans(spans, sensitive);
+  REQUIRE(none);
+  CHECK(none->medical.empty());
+}
