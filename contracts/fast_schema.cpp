@@ -54,8 +54,8 @@ struct Node {
   // objects
   std::vector<std::pair<std::string, int>> properties;  // sorted by name
   std::vector<std::string> required;
-  bool closed = false;       // additionalProperties: false
-  int additional = -1;       // additionalProperties: {schema}
+  bool closed = false;  // additionalProperties: false
+  int additional = -1;  // additionalProperties: {schema}
   // arrays
   int items = -1;
   std::optional<std::uint64_t> min_items, max_items;
@@ -78,7 +78,7 @@ std::uint8_t type_bit(const std::string& name) {
 }
 
 bool is_annotation(const std::string& key) {
-  static const char* const kNames[] = {"description", "title", "examples", "default", "$comment", "$schema",
+  static const char* const kNames[] = {"description", "title", "examples", "default",   "$comment", "$schema",
                                        "definitions", "$defs", "readOnly", "writeOnly", "$id"};
   for (const char* name : kNames) {
     if (key == name) return true;
@@ -87,7 +87,8 @@ bool is_annotation(const std::string& key) {
 }
 
 std::optional<std::uint64_t> count_of(const json& value) {
-  if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<std::int64_t>() >= 0)) return std::nullopt;
+  if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<std::int64_t>() >= 0))
+    return std::nullopt;
   return value.get<std::uint64_t>();
 }
 
@@ -298,14 +299,13 @@ bool FastSchema::Impl::check(const JsonSpans& spans, std::uint32_t at, int node_
     case Kind::kArray:
       if (!check_array(spans, v, node, steps)) return false;
       break;
-    default:
-      break;
+    default: break;
   }
   for (const int branch : node.all_of) {
     if (!check(spans, at, branch, steps)) return false;
   }
-  if (!node.any_of.empty() &&
-      std::none_of(node.any_of.begin(), node.any_of.end(), [&](int branch) { return check(spans, at, branch, steps); })) {
+  if (!node.any_of.empty() && std::none_of(node.any_of.begin(), node.any_of.end(),
+                                           [&](int branch) { return check(spans, at, branch, steps); })) {
     return false;
   }
   if (node.if_ >= 0) {
@@ -331,8 +331,7 @@ bool FastSchema::Impl::check_string(const JsonSpans& spans, const JsonValue& v, 
     if ((node.min_length && n < *node.min_length) || (node.max_length && n > *node.max_length)) return false;
   }
   if (node.format != Format::kUnchecked && !matches_format(node.format, text)) return false;
-  if (node.regex >= 0 &&
-      !std::regex_search(text.begin(), text.end(), regexes[static_cast<std::size_t>(node.regex)])) {
+  if (node.regex >= 0 && !std::regex_search(text.begin(), text.end(), regexes[static_cast<std::size_t>(node.regex)])) {
     return false;
   }
   return true;
@@ -347,7 +346,8 @@ bool FastSchema::Impl::check_number(const JsonSpans& spans, const JsonValue& v, 
     if (std::from_chars(text.data(), text.data() + text.size(), n).ec != std::errc()) return false;
     if (n > (std::int64_t{1} << 53) || n < -(std::int64_t{1} << 53)) return false;  // exact as a double only below
     value = static_cast<double>(n);
-  } else if (std::from_chars(text.data(), text.data() + text.size(), value).ec != std::errc() || !std::isfinite(value)) {
+  } else if (std::from_chars(text.data(), text.data() + text.size(), value).ec != std::errc() ||
+             !std::isfinite(value)) {
     return false;
   }
   return !(node.minimum && value < *node.minimum) && !(node.maximum && value > *node.maximum);

@@ -1,4 +1,5 @@
 #include "contracts/json_spans.h"
+#include "contracts/json_text.h"
 
 #include <algorithm>
 #include <charconv>
@@ -225,33 +226,8 @@ class Parser {
   mutable std::vector<std::string_view> keys_;
 };
 
-void write_string(std::string_view decoded, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (const char ch : decoded) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
-
-bool write_value(const JsonSpans& spans, std::uint32_t index, const std::vector<std::uint32_t>& skip, std::string& out) {
+bool write_value(const JsonSpans& spans, std::uint32_t index, const std::vector<std::uint32_t>& skip,
+                 std::string& out) {
   const JsonValue& v = spans.at(index);
   switch (v.kind) {
     case JsonValue::Kind::kNull: out += "null"; return true;
@@ -261,7 +237,7 @@ bool write_value(const JsonSpans& spans, std::uint32_t index, const std::vector<
     case JsonValue::Kind::kFloat: return false;
     case JsonValue::Kind::kString:
       if (v.escaped) {
-        write_string(spans.string_of(v), out);
+        append_json_string(out, spans.string_of(v));
       } else {  // nothing in it needs escaping: no quote, backslash or control character
         out += '"';
         out += spans.raw(v);
@@ -287,8 +263,9 @@ bool write_value(const JsonSpans& spans, std::uint32_t index, const std::vector<
         if (!std::binary_search(skip.begin(), skip.end(), c)) members.push_back(c);
       }
       // std::map<std::string> order: bytes compared as unsigned char, as string_view compares them.
-      std::sort(members.begin(), members.end(),
-                [&](std::uint32_t a, std::uint32_t b) { return spans.raw_key(spans.at(a)) < spans.raw_key(spans.at(b)); });
+      std::sort(members.begin(), members.end(), [&](std::uint32_t a, std::uint32_t b) {
+        return spans.raw_key(spans.at(a)) < spans.raw_key(spans.at(b));
+      });
       out += '{';
       bool first = true;
       for (const auto c : members) {

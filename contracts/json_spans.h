@@ -29,9 +29,9 @@ struct JsonValue {
   std::uint32_t end = 0;
   std::uint32_t key_begin = 0;  // for an object's member: its key's bytes between the quotes
   std::uint32_t key_end = 0;
-  std::uint32_t count = 0;          // arrays and objects: how many children
-  std::uint32_t first_child = 0;    // index of the first child (when count > 0)
-  std::uint32_t next_sibling = 0;   // index of the next child of the same parent; 0: the last
+  std::uint32_t count = 0;         // arrays and objects: how many children
+  std::uint32_t first_child = 0;   // index of the first child (when count > 0)
+  std::uint32_t next_sibling = 0;  // index of the next child of the same parent; 0: the last
 };
 
 class JsonSpans {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "contracts/html_escape.h"
+#include "contracts/json_text.h"
 #include "contracts/time.h"
 #include "contracts/validator.h"
 
@@ -175,34 +176,9 @@ std::optional<json> record_json(const Record& record) {
 // (keys in byte order, no spaces, the same escapes; render_test and legacy_test compare them).
 // Text that is not valid UTF-8 takes the nlohmann path, which replaces it.
 
-void put_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0x0f];
-          out += kHex[c & 0x0f];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
 void put_key(std::string& out, std::string_view key) {
   out += out.size() > 1 ? "," : "";
-  put_json_string(out, key);
+  contracts::append_json_string(out, key);
   out += ':';
 }
 
@@ -226,15 +202,15 @@ std::optional<std::string> fast_accepted(const Accepted& a) {
   out.reserve(96 + 16 * a.recipients.size());
   if (a.assurance != Assurance::kUnrecorded) {
     put_key(out, "assurance");
-    put_json_string(out, to_string(a.assurance));
+    contracts::append_json_string(out, to_string(a.assurance));
   }
   if (!a.causation_id.empty()) {
     put_key(out, "causation_id");
-    put_json_string(out, a.causation_id);
+    contracts::append_json_string(out, a.causation_id);
   }
   if (!a.correlation_id.empty()) {
     put_key(out, "correlation_id");
-    put_json_string(out, a.correlation_id);
+    contracts::append_json_string(out, a.correlation_id);
   }
   if (a.occurred_at != 0) {
     put_key(out, "occurred_at");
@@ -242,13 +218,13 @@ std::optional<std::string> fast_accepted(const Accepted& a) {
   }
   if (!a.origin.empty()) {
     put_key(out, "origin");
-    put_json_string(out, a.origin);
+    contracts::append_json_string(out, a.origin);
   }
   put_key(out, "recipients");
   out += '[';
   for (std::size_t i = 0; i < a.recipients.size(); ++i) {
     if (i) out += ',';
-    put_json_string(out, a.recipients[i]);
+    contracts::append_json_string(out, a.recipients[i]);
   }
   out += ']';
   if (a.recorded_at != 0) {
@@ -260,16 +236,16 @@ std::optional<std::string> fast_accepted(const Accepted& a) {
     out += '[';
     for (std::size_t i = 0; i < a.skipped.size(); ++i) {
       out += i ? ",{\"partner\":" : "{\"partner\":";
-      put_json_string(out, a.skipped[i].partner);
+      contracts::append_json_string(out, a.skipped[i].partner);
       out += ",\"reason\":";
-      put_json_string(out, a.skipped[i].reason);
+      contracts::append_json_string(out, a.skipped[i].reason);
       out += '}';
     }
     out += ']';
   }
   if (!a.supersedes.empty()) {
     put_key(out, "supersedes");
-    put_json_string(out, a.supersedes);
+    contracts::append_json_string(out, a.supersedes);
   }
   out += '}';
   return out;
@@ -282,13 +258,13 @@ std::optional<std::string> fast_policy(const std::vector<Removal>& removed, cons
   }
   std::string out = "{\"basis\":";
   out.reserve(32 + basis.size() + 48 * removed.size());
-  put_json_string(out, basis);
+  contracts::append_json_string(out, basis);
   out += ",\"removed\":[";
   for (std::size_t i = 0; i < removed.size(); ++i) {
     out += i ? ",{\"pointer\":" : "{\"pointer\":";
-    put_json_string(out, removed[i].pointer);
+    contracts::append_json_string(out, removed[i].pointer);
     out += ",\"rule\":";
-    put_json_string(out, removed[i].rule);
+    contracts::append_json_string(out, removed[i].rule);
     out += '}';
   }
   out += "]}";

@@ -8,9 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,18 +16,12 @@
 #include "contracts/json_spans.h"
 #include "contracts/registry.h"
 #include "contracts/validator.h"
+#include "tests/support/file_bytes.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The full validator's verdict: validate() with a document asked for never takes the fast path.
 bool full_accepts(contracts::PayloadValidator& validator, const std::string& payload) {
@@ -54,10 +46,26 @@ std::vector<std::string> altered(const std::string& text, std::mt19937& random) 
   if (!doc.is_discarded()) {
     std::vector<std::string> pointers;
     pointers_of(doc, "", pointers);
-    const json replacements[] = {"",   "x",   0,    -1,  1.5, true, nullptr, json::object(), json::array(),
-                                 "2025-13-45T00:00:00Z", "2025-03-12T07:05:00+01:00", "AMS", "forced",
-                                 std::string(300, 'y'), 123456789012, "7d0f3b7e-2f7a-4c8e-9a55-0e0b7a9a1c01",
-                                 "a@b.example", "2025-02-30", json::array({"x", "x"}), json::array({1, 1})};
+    const json replacements[] = {"",
+                                 "x",
+                                 0,
+                                 -1,
+                                 1.5,
+                                 true,
+                                 nullptr,
+                                 json::object(),
+                                 json::array(),
+                                 "2025-13-45T00:00:00Z",
+                                 "2025-03-12T07:05:00+01:00",
+                                 "AMS",
+                                 "forced",
+                                 std::string(300, 'y'),
+                                 123456789012,
+                                 "7d0f3b7e-2f7a-4c8e-9a55-0e0b7a9a1c01",
+                                 "a@b.example",
+                                 "2025-02-30",
+                                 json::array({"x", "x"}),
+                                 json::array({1, 1})};
     for (const auto& pointer : pointers) {
       if (pointer.empty()) continue;
       const json::json_pointer p(pointer);
@@ -111,8 +119,9 @@ struct SetUnderTest {
 
 }  // namespace
 
-TEST_CASE("the fast path accepts nothing the full validator refuses, on every contract and thousands of altered payloads",
-          "[contracts][fast]") {
+TEST_CASE(
+    "the fast path accepts nothing the full validator refuses, on every contract and thousands of altered payloads",
+    "[contracts][fast]") {
   std::mt19937 random(20261207);
   std::size_t checked = 0, accepted_fast = 0, compiled = 0;
   for (const char* folder : {"contracts/migration-chain", "bench/contracts"}) {
@@ -133,7 +142,7 @@ TEST_CASE("the fast path accepts nothing the full validator refuses, on every co
       contracts::JsonSpans spans;
       bool fast_seen = false;
       for (const auto& sample : samples) {
-        for (const auto& payload : altered(read_file(sample), random)) {
+        for (const auto& payload : altered(test_support::file_bytes(sample), random)) {
           ++checked;
           if (!validator.accepts_fast(payload, spans)) continue;
           fast_seen = true;
@@ -162,18 +171,17 @@ TEST_CASE("the fast path takes every valid sample of the migration chain and the
       auto& validator = const_cast<contracts::PayloadValidator&>(contract.validator);
       contracts::JsonSpans spans;
       INFO(folder << " " << key.first << " v" << key.second);
-      CHECK(validator.accepts_fast(read_file(sample), spans));
+      CHECK(validator.accepts_fast(test_support::file_bytes(sample), spans));
     }
   }
 }
 
 TEST_CASE("a schema with a keyword the fast path does not model is checked the full way only", "[contracts][fast]") {
-  for (const char* schema : {R"({"type": "object", "patternProperties": {"^x": {"type": "string"}}})",
-                             R"({"type": "integer", "multipleOf": 3})",
-                             R"({"oneOf": [{"type": "string"}, {"type": "integer"}]})",
-                             R"({"type": "array", "items": [{"type": "string"}]})",
-                             R"({"enum": [1.5, 2]})",
-                             R"({"$ref": "other.json#/x"})"}) {
+  for (const char* schema :
+       {R"({"type": "object", "patternProperties": {"^x": {"type": "string"}}})",
+        R"({"type": "integer", "multipleOf": 3})", R"({"oneOf": [{"type": "string"}, {"type": "integer"}]})",
+        R"({"type": "array", "items": [{"type": "string"}]})", R"({"enum": [1.5, 2]})",
+        R"({"$ref": "other.json#/x"})"}) {
     INFO(schema);
     CHECK_FALSE(contracts::FastSchema::compile(json::parse(schema)));
   }

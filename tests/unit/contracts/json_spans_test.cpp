@@ -26,15 +26,16 @@ void check_agrees(const std::string& text) {
   const json doc = full(text);
   REQUIRE_FALSE(doc.is_discarded());
   std::string canonical;
-  if (write_canonical(spans, {}, canonical)) CHECK(canonical == doc.dump(-1, ' ', false, json::error_handler_t::replace));
+  if (write_canonical(spans, {}, canonical))
+    CHECK(canonical == doc.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 // A random JSON text with the characters that make parsers disagree: escapes, non-ASCII, numbers
 // of every shape, nesting, white space.
 std::string random_json(std::mt19937& random, int depth) {
   auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
-  static const char* const kStrings[] = {"\"a\"", "\"\"", "\"\\n\\t\\\"\\\\\\/\"", "\"\\u00e9\\u0041\"", "\"é€😀\"",
-                                         "\"\\u0000x\"", "\"\\u001f\"", "\"~/\""};
+  static const char* const kStrings[] = {"\"a\"",   "\"\"",         "\"\\n\\t\\\"\\\\\\/\"", "\"\\u00e9\\u0041\"",
+                                         "\"é€😀\"", "\"\\u0000x\"", "\"\\u001f\"",           "\"~/\""};
   static const char* const kNumbers[] = {"0", "-1", "123456789012345678", "1.5", "-0.0", "1e3", "2E-2", "10"};
   static const char* const kSpace[] = {"", " ", "\n", "\t ", "\r\n"};
   const int kind = depth > 3 ? pick(4) : pick(6);
@@ -55,7 +56,8 @@ std::string random_json(std::mt19937& random, int depth) {
       s += "{";
       const int n = pick(4);
       static const char* const kKeys[] = {"\"k\"", "\"b\"", "\"a\"", "\"é\"", "\"B\"", "\"k2\"", "\"~1\""};
-      for (int i = 0; i < n; ++i) s += std::string(i ? "," : "") + kKeys[pick(7)] + ":" + random_json(random, depth + 1);
+      for (int i = 0; i < n; ++i)
+        s += std::string(i ? "," : "") + kKeys[pick(7)] + ":" + random_json(random, depth + 1);
       s += "}";
     }
   }
@@ -66,13 +68,33 @@ std::string random_json(std::mt19937& random, int depth) {
 
 TEST_CASE("spans refuse what the full parser refuses, and what it reads differently", "[contracts][spans]") {
   JsonSpans spans;
-  for (const char* text : {"", " ", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "1e", "+1", "tru", "nul",
-                           "\"a", "\"\\x\"", "\"\\u12\"", "\"a\tb\"", "{\"a\" 1}", "[1 2]", "1 2", "{} x",
-                           "\xef\xbb\xbf{}",              // a byte order mark: the full parser's business
-                           "\"\\ud83d\\ude00\"",          // surrogates: left to the full parser
-                           "-0", "1234567890123456789",   // read by range by the full parser
-                           "{\"a\":1,\"a\":2}",           // a key twice: refused by the full parser
-                           "{\"a\\u0062\":1}"}) {         // escaped keys: left to the full parser
+  for (const char* text : {"",
+                           " ",
+                           "{",
+                           "[1,]",
+                           "{\"a\":1,}",
+                           "01",
+                           "1.",
+                           ".5",
+                           "-",
+                           "1e",
+                           "+1",
+                           "tru",
+                           "nul",
+                           "\"a",
+                           "\"\\x\"",
+                           "\"\\u12\"",
+                           "\"a\tb\"",
+                           "{\"a\" 1}",
+                           "[1 2]",
+                           "1 2",
+                           "{} x",
+                           "\xef\xbb\xbf{}",      // a byte order mark: the full parser's business
+                           "\"\\ud83d\\ude00\"",  // surrogates: left to the full parser
+                           "-0",
+                           "1234567890123456789",  // read by range by the full parser
+                           "{\"a\":1,\"a\":2}",    // a key twice: refused by the full parser
+                           "{\"a\\u0062\":1}"}) {  // escaped keys: left to the full parser
     INFO(text);
     CHECK_FALSE(spans.parse(text, 31));
   }
@@ -102,7 +124,8 @@ TEST_CASE("spans read values where the full parser reads them", "[contracts][spa
   CHECK(a.next_sibling == 0);
 }
 
-TEST_CASE("the canonical text is nlohmann's dump byte for byte, and leaves out what it is told to", "[contracts][spans]") {
+TEST_CASE("the canonical text is nlohmann's dump byte for byte, and leaves out what it is told to",
+          "[contracts][spans]") {
   for (const char* text : {R"({"b":1,"a":[true,false,null,"\u0001\u001f\"\\\/\b\f\n\r\t"],"B":{"é":"€","e":"x"}})",
                            R"([])", R"({})", R"("just a string")", R"(-123)", R"({"z":{"y":{"x":[[],[{}]]}}})"}) {
     check_agrees(text);
@@ -117,7 +140,8 @@ TEST_CASE("the canonical text is nlohmann's dump byte for byte, and leaves out w
   CHECK_FALSE(write_canonical(spans, {}, out));  // nlohmann prints floats its own way
 }
 
-TEST_CASE("random JSON texts and their mutations: spans never accept what the full parser refuses", "[contracts][spans]") {
+TEST_CASE("random JSON texts and their mutations: spans never accept what the full parser refuses",
+          "[contracts][spans]") {
   std::mt19937 random(7);
   const std::string bytes = "\"\\{}[],:0123456789.-+eE tu\x01\xc3";
   std::size_t parsed = 0;

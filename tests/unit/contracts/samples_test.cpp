@@ -4,26 +4,18 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "contracts/registry.h"
+#include "tests/support/file_bytes.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
 const fs::path kSetDir = fs::path(KETEN_SOURCE_DIR) / "contracts/migration-chain";
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 struct Expected {
   std::string pointer;
@@ -141,7 +133,7 @@ TEST_CASE("every migration-chain sample is accepted or rejected as its name says
     auto* contract = registry->find(name, registry->versions(name).back());
     REQUIRE(contract != nullptr);
 
-    const auto outcome = contract->validator.validate(read_file(entry.path()));
+    const auto outcome = contract->validator.validate(test_support::file_bytes(entry.path()));
     INFO(describe(outcome.errors));
     if (valid) {
       CHECK(outcome.ok());
@@ -234,7 +226,7 @@ TEST_CASE("the migration-chain set tags as medical exactly the fields the domain
   std::set<std::string> seen;
   for (const auto& entry : fs::directory_iterator(kSetDir)) {
     if (entry.path().extension() != ".json") continue;
-    const auto file = nlohmann::json::parse(read_file(entry.path()));
+    const auto file = nlohmann::json::parse(test_support::file_bytes(entry.path()));
     const std::string name = file.at("contract").get<std::string>();
     if (kChainContracts.count(name) == 0) continue;  // an adapter's contract: not in §2
     INFO(name);
@@ -292,7 +284,7 @@ TEST_CASE("every migration-chain schema is closed at every level and has no free
           "[contracts][samples]") {
   for (const auto& entry : fs::directory_iterator(kSetDir)) {
     if (entry.path().extension() != ".json") continue;
-    const auto file = nlohmann::json::parse(read_file(entry.path()));
+    const auto file = nlohmann::json::parse(test_support::file_bytes(entry.path()));
     const std::string name = file.at("contract").get<std::string>();
     if (kChainContracts.count(name) == 0) continue;
     INFO(name);

@@ -20,23 +20,15 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <string>
 
 #include "contracts/registry.h"
+#include "tests/support/file_bytes.h"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 struct Cost {
   double wall_us;
@@ -64,9 +56,9 @@ TEST_CASE("validate of a departure.scheduled payload costs microseconds", "[cont
   REQUIRE(registry);
   auto* contract = registry->find("departure.scheduled", 1);
   REQUIRE(contract != nullptr);
-  const std::string valid = read_file(dir / "samples/departure.scheduled.valid.json");
+  const std::string valid = test_support::file_bytes(dir / "samples/departure.scheduled.valid.json");
   const std::string invalid =
-      read_file(dir / "samples/departure.scheduled.invalid-std-date-time.json");
+      test_support::file_bytes(dir / "samples/departure.scheduled.invalid-std-date-time.json");
   auto& validator = contract->validator;
 
   // Few rounds: this runs with the unit tests, in Debug and under sanitizers too.
@@ -76,7 +68,7 @@ TEST_CASE("validate of a departure.scheduled payload costs microseconds", "[cont
   const Cost bad = measure(kRounds, [&] { return !validator.validate(invalid).ok(); });
 
   // The same schema handed to valijson with its `format` keywords, as a plain integration would.
-  const auto schema_json = nlohmann::json::parse(read_file(dir / "departure.scheduled.v1.json"));
+  const auto schema_json = nlohmann::json::parse(test_support::file_bytes(dir / "departure.scheduled.v1.json"));
   valijson::Schema schema;
   valijson::SchemaParser(valijson::SchemaParser::kDraft7)
       .populateSchema(valijson::adapters::NlohmannJsonAdapter(schema_json["schema"]), schema);
