@@ -2,7 +2,9 @@
 // (contracts/migration-chain and tests/data/contracts). Input: "<contract name>\n<payload>"; a name
 // that is not in the sets picks a contract by hash, so mutated names still reach a validator.
 // Besides ASan/UBSan, checks the outcome's shape: a rejection carries at least one error, each
-// with a code and a reason; an acceptance carries none.
+// with a code and a reason; an acceptance carries none. And the fast path (contracts/fast_schema.h)
+// against the full validator: it never accepts a payload the full validator refuses, and what its
+// one-pass parser reads, nlohmann reads too, writing the same canonical text.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -12,6 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "contracts/json_spans.h"
 #include "contracts/registry.h"
 
 namespace {
@@ -57,11 +62,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view name = newline == std::string_view::npos ? std::string_view() : input.substr(0, newline);
   const std::string_view payload = newline == std::string_view::npos ? input : input.substr(newline + 1);
 
-  const auto outcome = contracts_set.pick(name).validator.validate(payload);
+  auto& validator = contracts_set.pick(name).validator;
+  const auto outcome = validator.validate(payload);
   if (outcome.ok() != outcome.errors.empty()) fail("ok() disagrees with the error list");
   for (const auto& error : outcome.errors) {
     if (error.code.empty() || error.reason.empty()) fail("an error without a code or a reason");
     if (!error.pointer.empty() && error.pointer[0] != '/') fail("an error pointer that is not a JSON pointer");
+  }
+  nlohmann::json document;  // asking for the document takes the full path
+  const bool full_ok = validator.validate(payload, &document).ok();
+  if (outcome.ok() != full_ok) fail("validate() and the full validator disagree");
+  contracts::JsonSpans spans;
+  if (validator.accepts_fast(payload, spans) && !full_ok) fail("the fast path accepted a payload the full validator refuses");
+  if (contracts::is_valid_utf8(payload) && spans.parse(payload, contracts::kMaxPayloadDepth - 1)) {
+    const auto parsed = nlohmann::json::parse(payload, nullptr, false);
+    if (parsed.is_discarded()) fail("spans read a text nlohmann refuses");
+    std::string canonical;
+    if (contracts::write_canonical(spans, {}, canonical) && canonical != parsed.dump()) {
+      fail("the canonical text differs from nlohmann's dump");
+    }
   }
   return 0;
 }
