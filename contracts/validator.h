@@ -65,8 +65,9 @@ class PayloadValidator {
   // from several threads at once (each thread has its own regex cache).
   // `document`, when given, receives the parsed payload if it is valid (for a caller that needs
   // the parsed form too; it is left as it was otherwise).
-  // A payload the fast path (fast_schema.h) finds valid is accepted without the full parse; any
-  // other is checked the full way, which alone names errors.
+  // Without `document`, a payload the fast path (fast_schema.h) finds valid is accepted without
+  // the full parse; any other, and every payload when `document` is given, is checked the full
+  // way, which alone names errors.
   ValidationOutcome validate(std::string_view payload, nlohmann::json* document = nullptr);
 
   // The fast path alone: true when `payload` is certainly valid (UTF-8, JSON within the payload
