@@ -73,7 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool full_ok = validator.validate(payload, &document).ok();
   if (outcome.ok() != full_ok) fail("validate() and the full validator disagree");
   contracts::JsonSpans spans;
-  if (validator.accepts_fast(payload, spans) && !full_ok) fail("the fast path accepted a payload the full validator refuses");
+  if (validator.accepts_fast(payload, spans) && !full_ok)
+    fail("the fast path accepted a payload the full validator refuses");
   if (contracts::is_valid_utf8(payload) && spans.parse(payload, contracts::kMaxPayloadDepth - 1)) {
     const auto parsed = nlohmann::json::parse(payload, nullptr, false);
     if (parsed.is_discarded()) fail("spans read a text nlohmann refuses");
