@@ -23,7 +23,8 @@ using Kind = JsonValue::Kind;
 // Type bits; 0 in Node::types means any type.
 constexpr std::uint8_t kNull = 1, kBoolean = 2, kInteger = 4, kNumber = 8, kString = 16, kArray = 32, kObject = 64;
 
-constexpr int kMaxSteps = 64;  // $ref/allOf/anyOf/if hops at one value: a loop means "not sure"
+constexpr int kMaxSteps =
+    64;  // checks on one path from the root (its depth plus $ref/allOf/anyOf/if hops): past it, not sure
 
 // One value of an enum or const: JSON equality is modelled for these kinds only, whose text says
 // their value (an integer's digits are canonical in the subset JsonSpans parses).

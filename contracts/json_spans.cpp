@@ -325,10 +325,6 @@ std::string JsonSpans::string_of(const JsonValue& v) const {
   return v.escaped ? decode_json_string(raw(v)) : std::string(raw(v));
 }
 
-std::string JsonSpans::key_of(const JsonValue& v) const {
-  return v.key_escaped ? decode_json_string(raw_key(v)) : std::string(raw_key(v));
-}
-
 bool write_canonical(const JsonSpans& spans, const std::vector<std::uint32_t>& skip, std::string& out) {
   out.clear();
   out.reserve(spans.text().size());

@@ -23,9 +23,8 @@ namespace contracts {
 struct JsonValue {
   enum class Kind : std::uint8_t { kNull, kFalse, kTrue, kInteger, kFloat, kString, kArray, kObject };
   Kind kind = Kind::kNull;
-  bool escaped = false;      // a string value with a backslash escape (decode it to read it)
-  bool key_escaped = false;  // the member's key, likewise
-  std::uint32_t begin = 0;   // the value's text: a string's bytes between its quotes
+  bool escaped = false;     // a string value with a backslash escape (decode it to read it)
+  std::uint32_t begin = 0;  // the value's text: a string's bytes between its quotes
   std::uint32_t end = 0;
   std::uint32_t key_begin = 0;  // for an object's member: its key's bytes between the quotes
   std::uint32_t key_end = 0;
@@ -44,13 +43,13 @@ class JsonSpans {
   [[nodiscard]] const JsonValue& at(std::uint32_t index) const { return values_[index]; }
   [[nodiscard]] std::string_view text() const { return text_; }
 
-  // A string value's or a key's bytes (raw) and decoded.
+  // A string value's bytes (raw, escapes as written) and decoded. A key's bytes are its value:
+  // keys written with an escape are not in the subset.
   [[nodiscard]] std::string_view raw(const JsonValue& v) const { return text_.substr(v.begin, v.end - v.begin); }
   [[nodiscard]] std::string_view raw_key(const JsonValue& v) const {
     return text_.substr(v.key_begin, v.key_end - v.key_begin);
   }
   [[nodiscard]] std::string string_of(const JsonValue& v) const;
-  [[nodiscard]] std::string key_of(const JsonValue& v) const;
 
  private:
   std::string_view text_;

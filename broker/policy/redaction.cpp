@@ -223,7 +223,7 @@ void find_span_matches(const contracts::JsonSpans& spans, std::uint32_t at, cons
   if (!object && v.kind != contracts::JsonValue::Kind::kArray) return;
   std::uint32_t c = v.first_child;
   for (std::uint32_t i = 0; i < v.count; ++i, c = spans.at(c).next_sibling) {
-    const std::string token = object ? contracts::escape_pointer_token(spans.key_of(spans.at(c))) : std::to_string(i);
+    const std::string token = object ? contracts::escape_pointer_token(spans.raw_key(spans.at(c))) : std::to_string(i);
     if (seg == "*" || seg == token) find_span_matches(spans, c, pattern, step + 1, pointer + "/" + token, out);
   }
 }

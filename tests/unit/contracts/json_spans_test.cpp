@@ -109,7 +109,7 @@ TEST_CASE("spans read values where the full parser reads them", "[contracts][spa
   REQUIRE(root.kind == contracts::JsonValue::Kind::kObject);
   REQUIRE(root.count == 2);
   const auto& b = spans.at(root.first_child);
-  CHECK(spans.key_of(b) == "b");
+  CHECK(spans.raw_key(b) == "b");
   REQUIRE(b.count == 3);
   const auto& one = spans.at(b.first_child);
   CHECK(one.kind == contracts::JsonValue::Kind::kInteger);
@@ -120,7 +120,7 @@ TEST_CASE("spans read values where the full parser reads them", "[contracts][spa
   CHECK(three.escaped);
   CHECK(spans.string_of(three) == "x\n\xc3\xa9");
   const auto& a = spans.at(b.next_sibling);
-  CHECK(spans.key_of(a) == "a");
+  CHECK(spans.raw_key(a) == "a");
   CHECK(a.next_sibling == 0);
 }
 
