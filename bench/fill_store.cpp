@@ -8,8 +8,9 @@
 // messages went through. Cases are spread round-robin, so a case's rows are scattered over the
 // whole log, as in a real chain. B is the number of messages per transaction (default 512, the
 // most one turn of the broker's loop takes in); each commit signs a checkpoint with a fixed,
-// bench-only key whose public half the store states, as a broker with a signing key does, so that
-// `keten log replay --store` proves against it. --json prints one line with the CPU per message
+// bench-only key. No `started` event states its public half, as a broker's log would: `keten log
+// replay --store` proves against it when given it with --signing-key (bench/replay_process.py
+// does), and shows the events unproven without. --json prints one line with the CPU per message
 // (this process, getrusage): the store's share of the cost floor.
 //   fill_store --store PATH --messages N --compare [--batch B]
 // writes N delivered messages twice in one run: through the schema-4 write path (bench/

@@ -10,9 +10,15 @@ read); and what `keten` adds to a command it hands to keten-full (`--help` throu
 the ratios. docs/performance.md, "Starting the inspector's tools".
 
   bench/replay_process.py --store FILE [--build DIR] [--cases N] [--rounds R] [--format text|json|html]
+                          [--signing-key HEX]
 
 The cases are V000000001.. as bench/fill_store names them (--cases: how many of them, spread over
 the log). Each replay appends its own log_read event to STORE, as any read by an inspector does.
+Each replay proves every event of its case against the latest signed checkpoint: --signing-key is
+the checkpoints' verifier key, by default the public half of fill_store's bench-only seed (a
+fill_store log states no key, so without one the events would be shown unproven, and a run would
+time less than the inspector's replay). Before timing, each case is replayed once and its output
+must say that its events were proven.
 """
 import argparse
 import json
@@ -29,6 +35,12 @@ def timed(argv):
     return (time.perf_counter() - started) * 1000, done
 
 
+def bench_verifier_key():
+    """The verifier key of bench/fill_store's checkpoints: Ed25519 from the seed of 32 'b' bytes."""
+    import nacl.signing
+    return nacl.signing.SigningKey(b"b" * 32).verify_key.encode().hex()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True)
@@ -37,10 +49,19 @@ def main():
     parser.add_argument("--case-count", type=int, default=10000, help="cases in the store (fill_store --cases)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--format", default="json", choices=["text", "json", "html"])
+    parser.add_argument("--signing-key", default=None, help="checkpoint verifier key (default: fill_store's)")
     args = parser.parse_args()
+    key = args.signing_key or bench_verifier_key()
 
     binaries = {name: os.path.join(args.build, name) for name in ("keten", "keten-full")}
     cases = ["V%09d" % (1 + i * (args.case_count // max(args.cases, 1))) for i in range(args.cases)]
+    for case in cases:
+        done = subprocess.run([binaries["keten"], "--log-level", "warn", "log", "replay", "--store", args.store,
+                               "--case", case, "--format", "text", "--signing-key", key],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if done.returncode != 0 or b"case events proven: " not in done.stdout:
+            sys.exit("log replay --case %s did not prove the case's events (exit %d): %s%s" % (
+                case, done.returncode, done.stdout[:400].decode(errors="replace"), done.stderr.decode(errors="replace")))
     replay = {name: [] for name in binaries}
     start = {name: [] for name in binaries}
     handed = {name: [] for name in binaries}
@@ -48,7 +69,7 @@ def main():
         for case in cases:
             for name, binary in binaries.items():
                 ms, done = timed([binary, "--log-level", "warn", "log", "replay", "--store", args.store, "--case", case,
-                                  "--format", args.format])
+                                  "--format", args.format, "--signing-key", key])
                 if done.returncode != 0:
                     sys.exit("%s log replay --case %s: exit %d: %s" % (name, case, done.returncode,
                                                                         done.stderr.decode(errors="replace")))
@@ -68,6 +89,7 @@ def main():
     helped = {name: statistics.median(values) for name, values in handed.items()}
     print(json.dumps({
         "store": args.store,
+        "proven_with": key,
         "format": args.format,
         "cases": cases,
         "rounds": args.rounds,

@@ -24,17 +24,18 @@ std::string reader() {
   return (user.empty() ? "?" : user) + "@" + host + " (uid " + std::to_string(::getuid()) + ")";
 }
 
-bool append_to_store(const std::string& tool, const std::string& store_path, broker::events::Event event) {
-  auto store = open_tool_store(store_path, {false, {}});
-  contracts::Result<void> r;
-  if (!store) {
-    r = store.error();
-  } else if (auto transaction = broker::store::Transaction::begin(**store); !transaction) {
-    r = transaction.error();
-  } else {
-    auto seq = (*store)->append_event(event);
-    r = seq ? transaction->commit() : contracts::Result<void>(seq.error());  // else rolled back at scope exit
-  }
+namespace {
+
+contracts::Result<void> append(broker::store::Store& store, const broker::events::Event& event) {
+  auto transaction = broker::store::Transaction::begin(store);
+  if (!transaction) return transaction.error();
+  auto seq = store.append_event(event);
+  return seq ? transaction->commit() : contracts::Result<void>(seq.error());  // else rolled back at scope exit
+}
+
+// True when `r` succeeded; else says on stderr that `event` was not recorded, and why.
+bool recorded(const std::string& tool, const std::string& store_path, const broker::events::Event& event,
+              const contracts::Result<void>& r) {
   if (r) return true;
   // Most often a copy on write-protected media, or a file this user may only read: refusing to
   // read would protect nothing (anyone can open the file with sqlite3), so the read goes on and
@@ -46,18 +47,38 @@ bool append_to_store(const std::string& tool, const std::string& store_path, bro
   return false;
 }
 
+broker::events::Event read_event(const ReadRecord& read) {
+  broker::events::Event e;
+  e.at = contracts::now_millis();
+  e.case_ref = read.case_ref;
+  e.recipient = read.partner;
+  e.record = broker::events::LogRead{read.command, reader(), read.purpose};
+  return e;
+}
+
+}  // namespace
+
+bool append_to_store(const std::string& tool, const std::string& store_path, broker::events::Event event) {
+  auto store = open_tool_store(store_path, {false, {}});
+  return recorded(tool, store_path, event, store ? append(**store, event) : store.error());
+}
+
+bool append_to_store(const std::string& tool, broker::store::Store& store, const std::string& store_path,
+                     broker::events::Event event) {
+  return recorded(tool, store_path, event, append(store, event));
+}
+
 bool record_read(const std::string& tool, const ReadRecord& read) {
   if (read.store.empty()) {
     std::cerr << tool << ": note: this read of bundle " << read.bundle
               << " is NOT recorded anywhere: a bundle is a file outside any broker's log\n";
     return false;
   }
-  broker::events::Event e;
-  e.at = contracts::now_millis();
-  e.case_ref = read.case_ref;
-  e.recipient = read.partner;
-  e.record = broker::events::LogRead{read.command, reader(), read.purpose};
-  return append_to_store(tool, read.store, std::move(e));
+  return append_to_store(tool, read.store, read_event(read));
+}
+
+bool record_read(const std::string& tool, const ReadRecord& read, broker::store::Store& store) {
+  return append_to_store(tool, store, read.store, read_event(read));
 }
 
 }  // namespace keten_cli

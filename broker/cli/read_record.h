@@ -10,6 +10,10 @@
 
 #include "broker/events/event.h"
 
+namespace broker::store {
+class Store;
+}
+
 namespace keten_cli {
 
 struct ReadRecord {
@@ -27,9 +31,14 @@ std::string reader();
 // Appends `event` to the store at `store_path` in its own transaction. On failure prints
 // "<tool>: warning: this <event> was NOT recorded in <store>: <why>" to stderr and returns false.
 bool append_to_store(const std::string& tool, const std::string& store_path, broker::events::Event event);
+// The same through `store`, already open for writing (`store_path` names it in the warning).
+bool append_to_store(const std::string& tool, broker::store::Store& store, const std::string& store_path,
+                     broker::events::Event event);
 
 // Records the read described by `read` (a log_read event) or says on stderr why it was not.
 // Returns true when recorded.
 bool record_read(const std::string& tool, const ReadRecord& read);
+// The same through `store`, the store at read.store already open for writing.
+bool record_read(const std::string& tool, const ReadRecord& read, broker::store::Store& store);
 
 }  // namespace keten_cli

@@ -13,7 +13,8 @@ contracts::Result<std::unique_ptr<broker::store::Store>> open_tool_store(const s
                                                                          ToolStoreOptions options) {
   if (broker::store::is_postgres_url(path)) return open_postgres_tool_store(path, std::move(options));
   std::error_code ec;
-  if (options.read_only && !std::filesystem::exists(path, ec)) {
+  // A tool never creates a store, even one it opens to record its read.
+  if (!std::filesystem::exists(path, ec)) {
     return contracts::Error{contracts::ErrorCode::kConfig, "store " + path + " does not exist"};
   }
   broker::store::StoreOptions file;

@@ -13,12 +13,12 @@
 namespace keten_cli {
 
 struct ToolStoreOptions {
-  bool read_only = true;    // a tool that only reads: nothing is created or written
+  bool read_only = true;    // a tool that only reads: nothing is written
   std::string payload_key;  // 32 raw bytes to open sealed payloads, "" for none
 };
 
-// Opens the store at `path`. kConfig naming the path when a file does not exist; the store's own
-// error when it cannot be opened.
+// Opens the store at `path`. kConfig naming the path when a file does not exist (a tool never
+// creates one); the store's own error when it cannot be opened.
 [[nodiscard]] contracts::Result<std::unique_ptr<broker::store::Store>> open_tool_store(const std::string& path,
                                                                                        ToolStoreOptions options);
 

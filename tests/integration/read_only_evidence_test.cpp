@@ -276,6 +276,19 @@ TEST_CASE("on a writable store copy a read adds its log_read event with the purp
   CHECK_THAT(shown.out, Contains("for inspection 2025-17"));
 }
 
+TEST_CASE("a replay of a store path that does not exist is refused and creates nothing",
+          "[integration][audit][read-only]") {
+  // The replay opens the store for writing (to record its read through the same connection): that
+  // open must still never make a new store where the inspector mistyped a path.
+  test_support::TempDir dir;
+  const fs::path missing = dir / "no-such-store.db";
+  auto replay = keten({"log", "replay", "--store", missing.string(), "--case", kCase});
+  INFO(replay.out << replay.err);
+  CHECK(replay.exit_code == 2);
+  CHECK_THAT(replay.err, Contains("store " + missing.string() + " does not exist"));
+  CHECK(fs::is_empty(dir.path()));
+}
+
 TEST_CASE("reading an export bundle changes nothing and says the read is not recorded",
           "[integration][audit][read-only]") {
   BrokerHarness h;
