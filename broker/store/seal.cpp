@@ -1,8 +1,12 @@
 #include "broker/store/seal.h"
 
+#include <pthread.h>
 #include <sodium.h>
 
+#include <atomic>
 #include <cstdint>
+#include <cstring>
+#include <mutex>
 
 #include "broker/audit/signing.h"
 
@@ -28,6 +32,38 @@ Result<void> check_key(std::string_view key) {
   }
   if (sodium_init() < 0) return seal_error("libsodium failed to initialise");
   return {};
+}
+
+// Nonces: 16 random bytes drawn once per thread, then a 64-bit count (little-endian), so that a
+// seal costs no system call (randombytes_buf made one getrandom per payload: 1.7 % of the broker's
+// CPU under load). Under one key no two seals share a nonce: within a thread the count differs,
+// and two threads or processes draw their 128-bit prefixes independently (a collision is as likely
+// as guessing a random 128-bit value). A child process after fork() would inherit its parent's
+// prefix and count, and so repeat its nonces: fork bumps a generation that makes every thread draw
+// a new prefix before its next seal.
+std::atomic<std::uint64_t> fork_generation{0};
+
+void nonce_after_fork() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+void next_nonce(unsigned char* nonce) {
+  static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == 16 + 8);
+  static std::once_flag registered;
+  std::call_once(registered, [] { ::pthread_atfork(nullptr, nullptr, nonce_after_fork); });
+  struct State {
+    unsigned char prefix[16];
+    std::uint64_t count = 0;
+    std::uint64_t generation = ~std::uint64_t{0};  // none drawn yet
+  };
+  thread_local State state;
+  const std::uint64_t generation = fork_generation.load(std::memory_order_relaxed);
+  if (state.generation != generation || state.count == ~std::uint64_t{0}) {
+    randombytes_buf(state.prefix, sizeof state.prefix);
+    state.count = 0;
+    state.generation = generation;
+  }
+  std::memcpy(nonce, state.prefix, sizeof state.prefix);
+  const std::uint64_t n = state.count++;
+  for (int i = 0; i < 8; ++i) nonce[16 + i] = static_cast<unsigned char>(n >> (8 * i));
 }
 
 void put_field(std::string& out, std::string_view field) {
@@ -70,7 +106,7 @@ Result<std::string> seal_payload(std::string_view key, std::string_view plaintex
       crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + plaintext.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES,
       '\0');
   auto* nonce = reinterpret_cast<unsigned char*>(out.data());
-  randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  next_nonce(nonce);
   unsigned long long written = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &written,
                                              u8(plaintext), plaintext.size(), u8(associated_data),

@@ -1,8 +1,9 @@
 #pragma once
 // Sealing of stored payloads (docs/store-format.md, "Sealed payloads"): XChaCha20-Poly1305 (IETF
-// AEAD, libsodium) under the broker's 32-byte payload key, a fresh random nonce per row, and
-// associated data that binds the ciphertext to its row, so a sealed payload copied into another
-// row does not open. Pure functions over bytes: no SQL, no files. libsodium stays in the .cpp.
+// AEAD, libsodium) under the broker's 32-byte payload key, a nonce of its own per seal (16 random
+// bytes drawn once per thread, then a count; drawn again after fork), and associated data that
+// binds the ciphertext to its row, so a sealed payload copied into another row does not open. Pure
+// functions over bytes: no SQL, no files. libsodium stays in the .cpp.
 //
 // Sealed form: nonce (24 bytes) || ciphertext || tag (16 bytes).
 

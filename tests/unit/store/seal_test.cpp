@@ -5,13 +5,17 @@
 #include "broker/store/seal.h"
 
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "broker/audit/hash_chain.h"
@@ -117,6 +121,67 @@ TEST_CASE("seal and open round-trip, each seal with a fresh nonce", "[store][sea
     CHECK(ok(broker::store::open_payload(key, a, ad)) == plain);
     CHECK(ok(broker::store::open_payload(key, b, ad)) == plain);
   }
+}
+
+namespace {
+
+std::string nonce_of(const std::string& sealed) { return sealed.substr(0, 24); }
+
+}  // namespace
+
+TEST_CASE("no two seals share a nonce: not in one thread, not across threads, not in a forked child", "[store][seal]") {
+  const std::string key = key_bytes('k');
+  const std::string ad = broker::store::payload_associated_data("m-1", std::string(64, 'a'));
+  auto seal_n = [&](int n) {
+    std::vector<std::string> nonces;
+    for (int i = 0; i < n; ++i) nonces.push_back(nonce_of(ok(broker::store::seal_payload(key, "{}", ad))));
+    return nonces;
+  };
+  std::set<std::string> seen;
+  auto add_all = [&](const std::vector<std::string>& nonces) {
+    for (const auto& n : nonces) CHECK(seen.insert(n).second);
+  };
+  const auto here = seal_n(1000);
+  add_all(here);
+  // Within a thread: one prefix, then a count.
+  CHECK(here.front().substr(0, 16) == here.back().substr(0, 16));
+  std::vector<std::string> other;
+  std::thread([&] { other = seal_n(1000); }).join();
+  add_all(other);
+  CHECK(other.front().substr(0, 16) != here.front().substr(0, 16));
+
+  // A forked child continues from this thread's state: it must not repeat what the parent seals next.
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(fds[0]);
+    std::string out;
+    for (int i = 0; i < 100; ++i) {
+      auto sealed = broker::store::seal_payload(key, "{}", ad);
+      if (!sealed) ::_exit(2);
+      out += nonce_of(*sealed);
+    }
+    const bool written = ::write(fds[1], out.data(), out.size()) == static_cast<ssize_t>(out.size());
+    ::_exit(written ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string from_child;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;)
+    from_child.append(buffer, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  REQUIRE(from_child.size() == 100 * 24);
+  std::vector<std::string> child_nonces;
+  for (std::size_t at = 0; at < from_child.size(); at += 24) child_nonces.push_back(from_child.substr(at, 24));
+  add_all(child_nonces);
+  add_all(seal_n(100));  // the parent's next seals
+  CHECK(seen.size() == 2200);
 }
 
 TEST_CASE("a sealed payload does not open when anything about it changed", "[store][seal]") {
