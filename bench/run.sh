@@ -23,6 +23,10 @@
 # filled beforehand, e.g. build/bench/fill_store --store FILE --messages 10000000), for target 3b.
 # The runs add their messages to FILE.
 #
+# --p99-at RATE: only the latency at RATE msg/s offered, Keten against RabbitMQ in N (--rounds)
+# alternating rounds of 5 s each (the batched-protocol issue's "p99 at 5k msg/s offered"); prints
+# each system's median p99 and their ratio, and skips everything else.
+#
 # Environment: BUILD_DIR (default build), OUT (default bench/results).
 set -euo pipefail
 
@@ -41,6 +45,7 @@ sweep_messages=3000
 rate_seconds=2
 https_messages=3000
 main_only=0
+p99_rate=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) rounds=1; messages=3000; sweep_messages=1000; rate_seconds=1; https_messages=800; shift ;;
@@ -52,6 +57,7 @@ while [ $# -gt 0 ]; do
     --backlog) backlog=$2; shift 2 ;;
     --large-store) large_store=$2; shift 2 ;;
     --https-messages) https_messages=$2; shift 2 ;;
+    --p99-at) p99_rate=$2; shift 2 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -174,6 +180,30 @@ elif "quiet_flood_p99_us" in j: print("quiet partner receipt p99 %.0f us alone, 
 elif "https_submit_msg_per_s" in j: print("zeromq %.0f msg/s; https submit %.0f (%.2fx), batch %.0f (%.2fx), deliver %.0f (%.2fx)" % (j["zeromq_msg_per_s"], j["https_submit_msg_per_s"], j["https_submit_ratio_to_zeromq"], j.get("https_submit_batch_msg_per_s", 0), j.get("https_submit_batch_ratio_to_zeromq", 0), j["https_deliver_msg_per_s"], j["https_deliver_ratio_to_zeromq"]))
 else: print("%8.0f msg/s  p99 %s us%s" % (j.get("throughput",0), j.get("latency_us",{}).get("p99","?"), ("  ERROR "+j["error"]) if j.get("error") else ""))')"
 }
+
+if [ "$p99_rate" -gt 0 ]; then
+  n=$(( p99_rate * 5 ))
+  echo "bench: p99 at $p99_rate msg/s offered, $rounds alternating rounds of $n x $size bytes, window $window"
+  for r in $(seq 1 "$rounds"); do
+    if [ $((r % 2)) -eq 1 ]; then order="keten rabbitmq"; else order="rabbitmq keten"; fi
+    for s in $order; do run "p99-at" "$r" "$s" --messages "$n" --size "$size" --window "$window" --rate "$p99_rate"; done
+  done
+  /usr/bin/python3 - "$results" <<'PY'
+import json, statistics, sys
+runs = [json.loads(line) for line in open(sys.argv[1])]
+p99 = {}
+for r in runs:
+    j = r["run"]
+    if "latency_us" in j and not j.get("error"):
+        p99.setdefault(j["system"], []).append(j["latency_us"]["p99"])
+med = {s: statistics.median(v) for s, v in p99.items()}
+for s, v in sorted(p99.items()):
+    print("  %-9s p99 median %8.0f us  (runs: %s)" % (s, med[s], ", ".join("%.0f" % x for x in v)))
+if "keten" in med and "rabbitmq" in med:
+    print("  keten / rabbitmq p99: %.2f" % (med["keten"] / med["rabbitmq"]))
+PY
+  exit 0
+fi
 
 echo "bench: main comparison, $rounds alternating rounds of $messages x $size bytes, window $window"
 for r in $(seq 1 "$rounds"); do

@@ -63,11 +63,6 @@ bool append_to_store(const std::string& tool, const std::string& store_path, bro
   return recorded(tool, store_path, event, store ? append(**store, event) : store.error());
 }
 
-bool append_to_store(const std::string& tool, broker::store::Store& store, const std::string& store_path,
-                     broker::events::Event event) {
-  return recorded(tool, store_path, event, append(store, event));
-}
-
 bool record_read(const std::string& tool, const ReadRecord& read) {
   if (read.store.empty()) {
     std::cerr << tool << ": note: this read of bundle " << read.bundle
@@ -78,7 +73,8 @@ bool record_read(const std::string& tool, const ReadRecord& read) {
 }
 
 bool record_read(const std::string& tool, const ReadRecord& read, broker::store::Store& store) {
-  return append_to_store(tool, store, read.store, read_event(read));
+  const auto event = read_event(read);
+  return recorded(tool, read.store, event, append(store, event));
 }
 
 }  // namespace keten_cli

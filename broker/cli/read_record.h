@@ -31,9 +31,6 @@ std::string reader();
 // Appends `event` to the store at `store_path` in its own transaction. On failure prints
 // "<tool>: warning: this <event> was NOT recorded in <store>: <why>" to stderr and returns false.
 bool append_to_store(const std::string& tool, const std::string& store_path, broker::events::Event event);
-// The same through `store`, already open for writing (`store_path` names it in the warning).
-bool append_to_store(const std::string& tool, broker::store::Store& store, const std::string& store_path,
-                     broker::events::Event event);
 
 // Records the read described by `read` (a log_read event) or says on stderr why it was not.
 // Returns true when recorded.
