@@ -19,12 +19,19 @@ contracts::Result<tlog::Hash> TileCache::node(unsigned level, std::uint64_t inde
   const unsigned base = level - level % kTileLevels;
   const unsigned span = level - base;
   const std::uint64_t t = (index << span) / kTileWidth;
-  auto [it, fresh] = tiles_.try_emplace({base, t});
+  const Key key{base, t};
+  const bool low = base <= kTileLevels;
+  if (low && low_tiles_.size() >= kLowTilesKept && tiles_.count(key) == 0) {
+    tiles_.erase(low_tiles_.front());
+    low_tiles_.pop_front();
+  }
+  auto [it, fresh] = tiles_.try_emplace(key);
   if (fresh) {
     if (auto r = read(it->second, base, t); !r) {
       tiles_.erase(it);
       return r.error();
     }
+    if (low) low_tiles_.push_back(key);
   }
   const Tile& tile = it->second;
   const auto& at_level = tile.levels[span];

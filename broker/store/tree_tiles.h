@@ -7,10 +7,18 @@
 // store's (SqliteStore, PgStore); which node of which tile, and what is missing when a tile falls
 // short, is here, once.
 //
+// A TileCache keeps every tile above level 8 it read (a 10M-message log has four at level 16), and
+// of the tiles at levels 0 and 8 only the kLowTilesKept read last: a case's events cluster (a
+// message's events are adjacent), so its proofs reuse the tiles they read last, and a reader that
+// kept every tile grew by 8–16 KiB per tile, a page fault per 4 KiB of it (about 6 ms of a 600-event
+// case's replay; docs/performance.md, round 9).
+//
 // Threading: a TileCache belongs to one reader.
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <string_view>
@@ -27,6 +35,8 @@ namespace broker::store {
 // from the leaves of one 256-event tile).
 inline constexpr unsigned kTileLevels = 8;
 inline constexpr std::uint64_t kTileWidth = std::uint64_t{1} << kTileLevels;
+// How many tiles at levels 0 and 8 a TileCache keeps.
+inline constexpr std::size_t kLowTilesKept = 32;
 
 // Tile t at base level `base`: levels[j] holds the complete subtree hashes at level base + j from
 // index (t * kTileWidth) >> j on, as many as are complete.
@@ -49,7 +59,9 @@ class TileCache {
                                                    std::string_view nodes_table);
 
  private:
-  std::map<std::pair<unsigned, std::uint64_t>, Tile> tiles_;  // by (base level, tile index)
+  using Key = std::pair<unsigned, std::uint64_t>;  // (base level, tile index)
+  std::map<Key, Tile> tiles_;
+  std::deque<Key> low_tiles_;  // the tiles kept at levels 0 and 8, oldest first
 };
 
 }  // namespace broker::store
