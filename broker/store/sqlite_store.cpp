@@ -942,7 +942,6 @@ struct SqliteStore::Impl {
   Result<std::vector<audit::LogEntry>> indexed_entries(std::string_view key, std::string_view what, Keep&& keep) {
     std::vector<audit::LogEntry> out;
     BlobReader blocks(db.get(), "log_blocks", "events");
-    std::string prefix;
     auto q = query(read_case_index, what);
     q.text(key);
     for (;;) {
@@ -953,7 +952,7 @@ struct SqliteStore::Impl {
       const auto count = static_cast<std::uint64_t>(q.int64_at(2));
       if (count == 0) continue;  // a case row whose block is gone: verification names the loss
       const std::size_t kept = out.size();
-      if (read_positioned(blocks, first, count, q.blob_at(1), prefix, out)) continue;
+      if (read_positioned(blocks, first, count, q.blob_at(1), out)) continue;
       out.resize(kept);  // what a mismatched row had added
       if (auto r = whole_block_entries(first, what, keep, out); !r) return r.error();
     }
@@ -961,15 +960,17 @@ struct SqliteStore::Impl {
   // The events `positions` names in the block at `first`, appended to `out`; false when the row
   // has no positions or they do not match the block (the caller reads it whole instead).
   bool read_positioned(BlobReader& blocks, std::uint64_t first, std::uint64_t count, const std::string& positions,
-                       std::string& prefix, std::vector<audit::LogEntry>& out) {
+                       std::vector<audit::LogEntry>& out) {
     if (positions.empty()) return false;
     auto parsed = parse_positions(first, positions);
     if (!parsed || !blocks.open(clamp_to_int64(first))) return false;
     for (const auto& p : *parsed) {
       if (p.index >= count) return false;
-      if (!blocks.read(p.offset - 4, 4, prefix) || length_prefix(prefix) != p.length) return false;
+      // The event with its length prefix in one read: the prefix must say what the positions say.
       audit::LogEntry entry{first + p.index, {}};
-      if (!blocks.read(p.offset, p.length, entry.bytes)) return false;
+      if (!blocks.read(p.offset - 4, std::uint64_t{p.length} + 4, entry.bytes)) return false;
+      if (length_prefix(std::string_view(entry.bytes).substr(0, 4)) != p.length) return false;
+      entry.bytes.erase(0, 4);
       out.push_back(std::move(entry));
     }
     return true;
