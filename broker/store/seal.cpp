@@ -35,7 +35,7 @@ Result<void> check_key(std::string_view key) {
 }
 
 // Nonces: 16 random bytes drawn once per thread, then a 64-bit count (little-endian), so that a
-// seal costs no system call (randombytes_buf made one getrandom per payload: 1.7 % of the broker's
+// seal costs no system call (randombytes_buf made one getrandom per payload: 1.6 % of the broker's
 // CPU under load). Under one key no two seals share a nonce: within a thread the count differs,
 // and two threads or processes draw their 128-bit prefixes independently (a collision is as likely
 // as guessing a random 128-bit value). A child process after fork() would inherit its parent's
