@@ -347,14 +347,14 @@ int replay(const LogArgs& args) {
   // that does not open it leaves the payloads unchecked (said below); the case is still read,
   // through a store opened without it.
   std::unique_ptr<broker::store::Store> store;
-  const broker::store::Store* writable = nullptr;  // the store opened for writing, while it is `store`
-  std::string unchecked;                           // why the stored payloads were not checked
+  bool writable = false;  // `store` is open for writing
+  std::string unchecked;  // why the stored payloads were not checked
   if (!args.store.empty()) {
     Result<std::unique_ptr<broker::store::Store>> opened = Error{ErrorCode::kConfig, "a payload key: read-only"};
     if (payload_key->empty()) opened = open_tool_store(args.store, {false, {}});
     if (opened) {
       store = std::move(*opened);
-      writable = store.get();
+      writable = true;
     } else if (opened = open_tool_store(args.store, {true, *payload_key}); opened) {
       store = std::move(*opened);
     } else if (!payload_key->empty()) {
@@ -368,7 +368,9 @@ int replay(const LogArgs& args) {
     // the latest signed checkpoint (docs/inspector.md, "Replay"). --fast is what this always is now.
     auto case_args = v2_args(args);
     if (unchecked.empty()) case_args.payload_key = *payload_key;
-    auto proven = log_v2_case(case_args, &store);
+    bool reopened = false;
+    auto proven = log_v2_case(case_args, &store, &reopened);
+    if (reopened) writable = false;  // the case was read again, from a store opened read-only
     if (!proven)
       return fail(proven.error().code == ErrorCode::kConfig ? kExitUsage : kExitFailed, proven.error().detail);
     report = std::move(proven->report);
@@ -398,10 +400,9 @@ int replay(const LogArgs& args) {
                 << "\n";
     }
   }
-  // The read is recorded through the store read, when it was opened for writing and is still the
-  // one read (a case re-read after a broker's commit reads a store opened again, read-only).
+  // The read is recorded through the store read, when that one is open for writing.
   auto record = [&] {
-    if (store && store.get() == writable) {
+    if (store && writable) {
       record_read(args, *store);
     } else {
       store.reset();

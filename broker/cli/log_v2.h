@@ -15,15 +15,15 @@
 namespace keten_cli {
 
 struct LogV2Args {
-  std::string store;        // a store, opened read-only
-  std::string bundle;       // a v2 bundle file
-  std::string signing_key;  // the key checkpoints must carry: verifier key, 64 hex, or a file holding one
-  std::string receipts;     // verify: a folder of receipt files
-  std::string out;          // prove, consistency, export: "" or "-" = standard output
-  std::string case_ref;     // export: one case
-  std::uint64_t event = 0;  // prove: the seq
+  std::string store;               // a store, opened read-only
+  std::string bundle;              // a v2 bundle file
+  std::string signing_key;         // the key checkpoints must carry: verifier key, 64 hex, or a file holding one
+  std::string receipts;            // verify: a folder of receipt files
+  std::string out;                 // prove, consistency, export: "" or "-" = standard output
+  std::string case_ref;            // export: one case
+  std::uint64_t event = 0;         // prove: the seq
   std::uint64_t from = 0, to = 0;  // consistency: tree sizes
-  std::string payload_key;  // replay: 32 raw bytes the store is opened with to read sealed payloads; "" none
+  std::string payload_key;         // replay: 32 raw bytes the store is opened with to read sealed payloads; "" none
 };
 
 // True when `path` is a file whose first line is a v2 bundle header.
@@ -44,10 +44,11 @@ int log_v2_export(const LogV2Args& args);
 // or from a case bundle (its own proofs). The key: --signing-key, else the one the log (or
 // bundle) states, which the report then says. kConfig: the source cannot be opened or there is
 // no key (exit 2); kMalformedEnvelope: a damaged bundle (exit 1). `store`, when not null: in, the
-// store of args.store already opened read-only by the caller (null: opened here, with
-// args.payload_key); out, the store the case was read from (opened again when a broker had signed
-// a newer checkpoint meanwhile), so that the caller reads the case's messages from it.
+// store of args.store already opened by the caller (null: opened here, read-only, with
+// args.payload_key); out, the store the case was read from, so that the caller reads the case's
+// messages from it: the one given, or, when a broker had signed a newer checkpoint meanwhile, one
+// opened again read-only, and then `*reopened` (when not null) is set.
 [[nodiscard]] contracts::Result<broker::audit::ProvenCase> log_v2_case(
-    const LogV2Args& args, std::unique_ptr<broker::store::Store>* store = nullptr);
+    const LogV2Args& args, std::unique_ptr<broker::store::Store>* store = nullptr, bool* reopened = nullptr);
 
 }  // namespace keten_cli

@@ -6,8 +6,8 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "broker/audit/bundle_v2.h"
 #include "broker/audit/callback_source.h"
@@ -192,7 +192,8 @@ int log_v2_verify(const LogV2Args& args) {
   auto key = expected_key(args, log->origin);
   if (!key) return fail(kExitUsage, key.error().detail);
   if (log->is_case) {
-    if (!args.receipts.empty()) return fail(kExitUsage, "--receipts needs the whole log (a store or a whole-log bundle), not a case bundle");
+    if (!args.receipts.empty())
+      return fail(kExitUsage, "--receipts needs the whole log (a store or a whole-log bundle), not a case bundle");
     auto report = broker::audit::verify_case_bundle(log->case_bundle, *key);
     if (!report) return fail(kExitUsage, report.error().detail);
     std::cout << broker::audit::format_case_report(*report, log->case_bundle.case_ref) << "\n";
@@ -217,9 +218,10 @@ int log_v2_verify(const LogV2Args& args) {
     const auto& b = bundle->bundle();
     if (b.event_count != b.events.size() || b.end_events != b.events.size()) {
       const std::uint64_t next = b.events.empty() ? 1 : b.events.back().seq + 1;
-      report->findings.push_back({next, next, "the header says " + std::to_string(b.event_count) + " events and the end line " +
-                                                  std::to_string(b.end_events) + ", the bundle holds " +
-                                                  std::to_string(b.events.size()) + ": an event line was removed or added"});
+      report->findings.push_back({next, next,
+                                  "the header says " + std::to_string(b.event_count) + " events and the end line " +
+                                      std::to_string(b.end_events) + ", the bundle holds " +
+                                      std::to_string(b.events.size()) + ": an event line was removed or added"});
       broker::audit::order_findings(report->findings);
     }
   }
@@ -230,7 +232,8 @@ int log_v2_verify(const LogV2Args& args) {
 int log_v2_prove(const LogV2Args& args) {
   auto log = open_source(args);
   if (!log) return open_failed(log.error());
-  if (log->is_case) return fail(kExitUsage, "prove needs the whole log; a case bundle already holds each event's proof");
+  if (log->is_case)
+    return fail(kExitUsage, "prove needs the whole log; a case bundle already holds each event's proof");
   auto nodes = nodes_of(*log->source);
   if (!nodes) return open_failed(nodes.error());
   auto ev = broker::audit::prove_event(*log->source, args.event, nodes->reader);
@@ -279,11 +282,13 @@ int log_v2_export(const LogV2Args& args) {
   } else {
     auto nodes = nodes_of(*log->source);
     if (!nodes) return open_failed(nodes.error());
-    auto out = broker::audit::write_case_bundle(*log->source, args.case_ref, nodes->reader, contracts::now_millis(), vkey);
+    auto out =
+        broker::audit::write_case_bundle(*log->source, args.case_ref, nodes->reader, contracts::now_millis(), vkey);
     if (!out) return fail(kExitFailed, out.error().detail);
     text = std::move(out->text);
-    std::cerr << "keten log: exported " << out->events << " events of case " << args.case_ref << " with proofs against one checkpoint ("
-              << text.size() << " bytes, " << out->hashes << " distinct proof hashes) to " << args.out;
+    std::cerr << "keten log: exported " << out->events << " events of case " << args.case_ref
+              << " with proofs against one checkpoint (" << text.size() << " bytes, " << out->hashes
+              << " distinct proof hashes) to " << args.out;
     if (out->left_out > 0) std::cerr << "; " << out->left_out << " later events are not signed yet and were left out";
     std::cerr << "\n";
   }
@@ -291,7 +296,8 @@ int log_v2_export(const LogV2Args& args) {
   return kExitOk;
 }
 
-Result<broker::audit::ProvenCase> log_v2_case(const LogV2Args& args, std::unique_ptr<broker::store::Store>* store) {
+Result<broker::audit::ProvenCase> log_v2_case(const LogV2Args& args, std::unique_ptr<broker::store::Store>* store,
+                                              bool* reopened) {
   auto log = store && *store ? store_source(std::move(*store), true) : open_source(args, true);
   if (!log) return log.error();
   if (log->store) {
@@ -299,17 +305,20 @@ Result<broker::audit::ProvenCase> log_v2_case(const LogV2Args& args, std::unique
     // newest checkpoint; a store opened again holds them.
     auto note = log->store->latest_checkpoint_note();
     if (!note) return note.error();
-    auto cp = *note ? broker::audit::peek_checkpoint(**note) : Result<broker::tlog::Checkpoint>(broker::tlog::Checkpoint{});
+    auto cp =
+        *note ? broker::audit::peek_checkpoint(**note) : Result<broker::tlog::Checkpoint>(broker::tlog::Checkpoint{});
     if (cp && cp->size > log->store->tree_size()) {
       log = open_source(args, true);
       if (!log) return log.error();
+      if (reopened) *reopened = true;
     }
   }
   auto key = expected_key(args, log->origin);
   if (!key) return key.error();
   if (log->is_case) {
     if (log->case_bundle.case_ref != args.case_ref) {
-      return Error{ErrorCode::kConfig, "the bundle " + args.bundle + " is of case " + log->case_bundle.case_ref + ", not " + args.case_ref};
+      return Error{ErrorCode::kConfig,
+                   "the bundle " + args.bundle + " is of case " + log->case_bundle.case_ref + ", not " + args.case_ref};
     }
     return broker::audit::proven_case_of(log->case_bundle, *key);
   }
