@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -280,7 +281,11 @@ Result<std::unordered_map<std::string, broker::audit::PayloadCheck>> check_paylo
   // on write-protected media, immutable); a PostgreSQL store keeps none yet, so no evidence
   // fields are shown from it.
   std::vector<broker::store::ContractText> texts;
+  std::optional<broker::store::SqliteStore::ReadSnapshot> snapshot;  // the payloads in one read transaction
   if (auto* file = dynamic_cast<broker::store::SqliteStore*>(&store)) {
+    auto begun = file->read_snapshot();
+    if (!begun) return begun.error();
+    snapshot.emplace(std::move(*begun));
     auto history = broker::store::ContractHistory::open(*file, true);
     if (!history) return history.error();
     auto all = history->all();

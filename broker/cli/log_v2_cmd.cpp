@@ -313,6 +313,13 @@ Result<broker::audit::ProvenCase> log_v2_case(const LogV2Args& args, std::unique
       if (reopened) *reopened = true;
     }
   }
+  // The proof's reads in one read transaction (sqlite_store.h, read_snapshot).
+  std::optional<broker::store::SqliteStore::ReadSnapshot> snapshot;
+  if (auto* file = dynamic_cast<broker::store::SqliteStore*>(log->store.get())) {
+    auto begun = file->read_snapshot();
+    if (!begun) return begun.error();
+    snapshot.emplace(std::move(*begun));
+  }
   auto key = expected_key(args, log->origin);
   if (!key) return key.error();
   if (log->is_case) {

@@ -1095,28 +1095,31 @@ struct SqliteStore::Impl {
   }
   // The leaves' tile t (seqs from..to) from the stored tree hashes of the blocks holding those seqs
   // (log_leaves, docs/store-format.md): a block's row holds, level by level from 0 to 7, the hashes
-  // its appends completed; the nodes of tile t are in the rows of the blocks holding its seqs.
-  // false when a block has no row, or one of another length, or the rows leave a gap: then the
-  // caller hashes the events.
+  // its appends completed; the nodes of tile t are in the rows of the blocks holding its seqs. Only
+  // log_leaves is read: a row's length gives its block's event count, and the rows of consecutive
+  // blocks follow each other without a gap (log_blocks' pages, a third of a tile's reads, are not
+  // needed). false when a block has no row, or one of a length no block has, or the rows leave a
+  // gap: then the caller hashes the events.
   Result<bool> stored_tile(Tile& tile, std::uint64_t t, std::uint64_t from, std::uint64_t to) {
     if (!has_event_index) return false;
     BlobReader rows(db.get(), "log_leaves", "hashes");
     std::string bytes;
     auto q = query(leaf_blocks, "read tree hashes");
     q.int64(clamp_to_int64(from)).int64(clamp_to_int64(to));
+    std::uint64_t next = 0;  // the first seq of the block after the last row read
     for (;;) {
       auto row = q.next();
       if (!row) return row.error();
       if (!*row) break;
-      if (q.int64_at(2) == 0) return false;
       const auto first = static_cast<std::uint64_t>(q.int64_at(0));
-      const std::uint64_t a = first - 1;                                       // the block's leaf indexes a..b
-      const std::uint64_t b = a + static_cast<std::uint64_t>(q.int64_at(1)) - 1;
+      if (first == 0 || (next != 0 && first != next)) return false;  // a block without its row
       auto stored = rows.open(clamp_to_int64(first));
       if (!stored) return stored.error();
-      std::uint64_t total = 0;
-      for (unsigned j = 0; j < kTileLevels; ++j) total += ((b + 1) >> j) - (a >> j);
-      if (*stored != total * 32) return false;
+      const std::uint64_t a = first - 1;  // the block's leaf indexes a..b
+      const std::uint64_t events = *stored % 32 == 0 ? block_events_from_hash_count(a, *stored / 32) : 0;
+      if (events == 0) return false;
+      const std::uint64_t b = a + events - 1;
+      next = first + events;
       std::uint64_t segment = 0;  // where level j's hashes start in the row, in hashes
       for (unsigned j = 0; j < kTileLevels; ++j) {
         const std::uint64_t first_index = a >> j;
@@ -1554,15 +1557,12 @@ struct SqliteStore::Impl {
                                  " LEFT JOIN log_blocks b ON b.first_seq = c.first_seq WHERE c.case_ref = ?"
                                  " ORDER BY c.first_seq"},
         {&read_block, "SELECT count, events FROM log_blocks WHERE first_seq = ?"},
-        // The blocks holding seqs ?1..?2, each with whether log_leaves has its leaf hashes.
+        // The log_leaves rows of the blocks holding seqs ?1..?2, from the last row at or before ?1.
         {&leaf_blocks, has_event_index
-                           ? "SELECT b.first_seq, b.count, l.first_seq IS NOT NULL FROM log_blocks b"
-                             " LEFT JOIN log_leaves l ON l.first_seq = b.first_seq WHERE b.first_seq >= "
-                             "coalesce((SELECT max(first_seq) FROM log_blocks WHERE first_seq <= ?1), 1)"
-                             " AND b.first_seq <= ?2 ORDER BY b.first_seq"
-                           : "SELECT first_seq, count, 0 FROM log_blocks WHERE first_seq >= "
-                             "coalesce((SELECT max(first_seq) FROM log_blocks WHERE first_seq <= ?1), 1)"
-                             " AND first_seq <= ?2 ORDER BY first_seq"},
+                           ? "SELECT first_seq FROM log_leaves WHERE first_seq >= "
+                             "coalesce((SELECT max(first_seq) FROM log_leaves WHERE first_seq <= ?1), 1)"
+                             " AND first_seq <= ?2 ORDER BY first_seq"
+                           : "SELECT 1"},
         {&read_nodes, "SELECT idx, hash FROM log_tree_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx"},
         {&read_tree_end, "SELECT first_seq + count - 1 FROM log_blocks ORDER BY first_seq DESC LIMIT 1"},
         {&blocks_before, "SELECT first_seq, count, events FROM log_blocks WHERE first_seq < ? ORDER BY first_seq DESC"},
@@ -1841,6 +1841,20 @@ void SqliteStore::rollback() {
   if (sqlite3_get_autocommit(impl_->db.get())) return;  // no transaction open
   if (auto r = impl_->query(impl_->rollback, "rollback").run(); !r) {
     log().error("rollback failed path={} detail={}", impl_->path, r.error().detail);
+  }
+}
+
+Result<SqliteStore::ReadSnapshot> SqliteStore::read_snapshot() {
+  if (sqlite3_get_autocommit(impl_->db.get()) == 0) return ReadSnapshot(nullptr);
+  if (auto r = impl_->exec("BEGIN", "read_snapshot (begin)"); !r) return r.error();
+  return ReadSnapshot(impl_->db.get());
+}
+
+SqliteStore::ReadSnapshot::~ReadSnapshot() {
+  if (db_ == nullptr || sqlite3_get_autocommit(db_) != 0) return;
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    log().warn("read snapshot: COMMIT failed, rolled back detail={}", sqlite3_errmsg(db_));
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "broker/store/tree_tiles.h"
 
+#include <algorithm>
 #include <string>
 
 namespace broker::store {
@@ -12,6 +13,28 @@ void fold(Tile& tile) {
     level.reserve(below.size() / 2);
     for (std::size_t i = 0; i + 1 < below.size(); i += 2) level.push_back(tlog::node_hash(below[i], below[i + 1]));
   }
+}
+
+std::uint64_t block_tree_hash_count(std::uint64_t first_leaf, std::uint64_t count) {
+  std::uint64_t total = 0;
+  for (unsigned j = 0; j < kTileLevels; ++j) total += ((first_leaf + count) >> j) - (first_leaf >> j);
+  return total;
+}
+
+std::uint64_t block_events_from_hash_count(std::uint64_t first_leaf, std::uint64_t hashes) {
+  // The count grows with the events (level 0 alone adds one per event): the least count of
+  // events in 1..hashes that completes at least `hashes`.
+  std::uint64_t lo = 1;
+  std::uint64_t hi = std::max<std::uint64_t>(hashes, 1);
+  while (lo < hi) {
+    const std::uint64_t mid = lo + (hi - lo) / 2;
+    if (block_tree_hash_count(first_leaf, mid) < hashes) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo > 0 && block_tree_hash_count(first_leaf, lo) == hashes ? lo : 0;
 }
 
 contracts::Result<tlog::Hash> TileCache::node(unsigned level, std::uint64_t index, const ReadTile& read,

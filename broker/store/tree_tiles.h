@@ -47,6 +47,14 @@ struct Tile {
 // Levels 1.. of `tile` from its levels[0].
 void fold(Tile& tile);
 
+// A log_leaves row (docs/store-format.md) holds, for a block of `count` events whose first leaf
+// is `first_leaf`, the hashes its appends completed at levels 0 to 7: this many.
+[[nodiscard]] std::uint64_t block_tree_hash_count(std::uint64_t first_leaf, std::uint64_t count);
+// The inverse: the number of events of a block at `first_leaf` whose log_leaves row holds
+// `hashes` hashes; 0 when no block there holds that many (the row is damaged, or of another
+// layout), so that a reader falls back to the events.
+[[nodiscard]] std::uint64_t block_events_from_hash_count(std::uint64_t first_leaf, std::uint64_t hashes);
+
 class TileCache {
  public:
   // Fills an empty tile t at level `base`: levels[0] at least, and the levels above it (fold).

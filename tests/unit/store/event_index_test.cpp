@@ -316,6 +316,29 @@ TEST_CASE("proof hashes from stored leaves are those of the events, and a forged
   CHECK_FALSE(tlog::verify_inclusion(601, size, leaf, proof, mirror.root()).ok());
 }
 
+TEST_CASE(
+    "a block whose leaf hashes are missing or cut short has its tile hashed from the events, and proves as before",
+    "[store][tlog][hostile]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  tlog::MemoryTree mirror;
+  fill_file(path, mirror);
+  const std::uint64_t size = mirror.size();
+  // The one-event block at seq 304 sits inside the tile of seqs 257-512, between blocks that keep
+  // their rows; the last block's row loses its last hash.
+  exec(path,
+       "DROP TRIGGER log_leaves_no_delete; DROP TRIGGER log_leaves_no_update;"
+       "DELETE FROM log_leaves WHERE first_seq = 304;"
+       "UPDATE log_leaves SET hashes = substr(hashes, 1, length(hashes) - 32) WHERE first_seq = 1005;");
+  auto store = ok(SqliteStore::open(reader(path)));
+  for (std::uint64_t index : {std::uint64_t{256}, std::uint64_t{302}, std::uint64_t{303}, std::uint64_t{304},
+                              std::uint64_t{511}, std::uint64_t{1004}, size - 1}) {
+    INFO("leaf " << index);
+    CHECK(ok(tlog::inclusion_proof(index, size, store.tree_reader())) ==
+          ok(tlog::inclusion_proof(index, size, mirror.reader())));
+  }
+}
+
 TEST_CASE("positions: twelve bytes each, ascending, refused with the block named otherwise", "[store][tlog]") {
   std::string positions;
   broker::store::append_position(positions, {0, 4, 10});

@@ -86,3 +86,40 @@ TEST_CASE("begin fails while another transaction of the store is open", "[store]
   auto t = ok(Transaction::begin(store));
   CHECK_FALSE(Transaction::begin(store));
 }
+
+TEST_CASE("a read snapshot sees one state of the file until it ends: a commit made meanwhile shows after",
+          "[store][transaction][snapshot]") {
+  test_support::TempDir dir;
+  auto writer = open_store(dir);
+  {
+    auto t = ok(Transaction::begin(writer));
+    ok(writer.insert_message(message("m0")));
+    ok(t.commit());
+  }
+  broker::store::StoreOptions o;
+  o.path = dir / "keten.db";
+  o.read_only = true;
+  auto reader = ok(SqliteStore::open(o));
+  {
+    auto snapshot = ok(reader.read_snapshot());
+    REQUIRE(ok(reader.find_message("m0")));  // the snapshot's first read fixes what it sees
+    auto t = ok(Transaction::begin(writer));
+    ok(writer.insert_message(message("m1")));
+    ok(t.commit());
+    CHECK_FALSE(ok(reader.find_message("m1")));
+    auto moved = std::move(snapshot);  // ends once, where it ended up
+    CHECK_FALSE(ok(reader.find_message("m1")));
+  }
+  CHECK(ok(reader.find_message("m1")));
+}
+
+TEST_CASE("a read snapshot inside a transaction leaves the transaction as it is", "[store][transaction][snapshot]") {
+  test_support::TempDir dir;
+  auto store = open_store(dir);
+  auto t = ok(Transaction::begin(store));
+  ok(store.insert_message(message("m1")));
+  { auto snapshot = ok(store.read_snapshot()); }
+  CHECK(ok(store.find_message("m1")));
+  ok(t.commit());  // still open after the snapshot ended: a commit keeps the write
+  CHECK(ok(store.find_message("m1")));
+}

@@ -87,3 +87,27 @@ TEST_CASE("a tile cache names what is missing when a tile holds fewer nodes than
   REQUIRE_FALSE(upper);
   CHECK_THAT(upper.error().detail, Catch::Matchers::Contains("level 8, index 10 is missing (log_tree_nodes)"));
 }
+
+TEST_CASE("a block's event count is read back from its log_leaves row's length, and a length no block has is 0",
+          "[store][tiles]") {
+  using broker::store::block_events_from_hash_count;
+  using broker::store::block_tree_hash_count;
+  // The layout's worked example: a first block of three events holds three leaves and one level-1 node.
+  CHECK(block_tree_hash_count(0, 3) == 4);
+  CHECK(block_tree_hash_count(0, 256) == 510);  // 256 + 128 + ... + 2: level 8 is log_tree_nodes'
+  CHECK(block_tree_hash_count(255, 1) == 8);    // the tile's last leaf completes a node at every level below 8
+  for (std::uint64_t first : {0ULL, 1ULL, 7ULL, 200ULL, 255ULL, 256ULL, 65535ULL, 1'000'003ULL}) {
+    for (std::uint64_t count : {1ULL, 2ULL, 3ULL, 29ULL, 180ULL, 256ULL, 257ULL, 1000ULL}) {
+      INFO("first leaf " << first << ", " << count << " events");
+      CHECK(block_events_from_hash_count(first, block_tree_hash_count(first, count)) == count);
+    }
+  }
+  // One event at leaf 1 completes its leaf and the level-1 node over leaves 0 and 1; a first block
+  // of one event holds one hash, of two events three: none holds two.
+  CHECK(block_tree_hash_count(1, 1) == 2);
+  CHECK(block_tree_hash_count(1, 2) == 3);
+  CHECK(block_tree_hash_count(0, 1) == 1);
+  CHECK(block_tree_hash_count(0, 2) == 3);
+  CHECK(block_events_from_hash_count(0, 2) == 0);  // one event holds 1, two hold 3
+  CHECK(block_events_from_hash_count(5, 0) == 0);
+}
