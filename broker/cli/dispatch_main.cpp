@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "broker/cli/front_routing.h"
@@ -19,7 +20,14 @@ constexpr int kExitUsage = 2;  // broker/cli/exit_codes.h: the executable to run
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* name = keten_cli::runs_in_inspect(argc, argv) ? "keten-inspect" : "keten-full";
+  const bool inspect = keten_cli::runs_in_inspect(argc, argv);
+  const char* name = inspect ? "keten-inspect" : "keten-full";
+  if (inspect) {
+    char tunables[1024];
+    if (keten_cli::inspect_tunables(std::getenv("GLIBC_TUNABLES"), tunables, sizeof tunables)) {
+      ::setenv("GLIBC_TUNABLES", tunables, 1);
+    }
+  }
   char self[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) {
