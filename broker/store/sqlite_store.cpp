@@ -198,7 +198,11 @@ CREATE TABLE IF NOT EXISTS case_holds (
 // hashes its appends completed below level 8 (its leaves, then levels 1 to 7), so that a case's
 // replay reads its own events' bytes and proves each from stored hashes without reading or hashing
 // the events around them. Rows written before have no positions and no hashes: the readers fall
-// back to reading those blocks whole.
+// back to reading those blocks whole. With them, each complete tile of stored tree nodes folded
+// (log_node_tiles: its 256 nodes and the 254 above them inside it), written when the tile
+// completes, so that a proof reads one row instead of 256 and hashes none of them; tiles completed
+// before (filled in at the owner's open, fill_node_tiles) and the last, incomplete one are
+// folded from log_tree_nodes.
 constexpr const char* kEventIndexSql = R"sql(
 CREATE TABLE IF NOT EXISTS log_leaves (
   first_seq INTEGER NOT NULL PRIMARY KEY,
@@ -208,6 +212,16 @@ CREATE TRIGGER IF NOT EXISTS log_leaves_no_update BEFORE UPDATE ON log_leaves
 BEGIN SELECT RAISE(ABORT, 'log_leaves is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS log_leaves_no_delete BEFORE DELETE ON log_leaves
 BEGIN SELECT RAISE(ABORT, 'log_leaves is append-only'); END;
+CREATE TABLE IF NOT EXISTS log_node_tiles (
+  id     INTEGER PRIMARY KEY CHECK (id = (level << 40) + idx),
+  level  INTEGER NOT NULL CHECK (level >= 8 AND level % 8 = 0),
+  idx    INTEGER NOT NULL CHECK (idx >= 0 AND idx < (1 << 40)),
+  hashes BLOB    NOT NULL CHECK (length(hashes) = 16320)
+);
+CREATE TRIGGER IF NOT EXISTS log_node_tiles_no_update BEFORE UPDATE ON log_node_tiles
+BEGIN SELECT RAISE(ABORT, 'log_node_tiles is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS log_node_tiles_no_delete BEFORE DELETE ON log_node_tiles
+BEGIN SELECT RAISE(ABORT, 'log_node_tiles is append-only'); END;
 )sql";
 
 // Schema 4's handover log, read once to convert it (migrate_v4).
@@ -307,6 +321,12 @@ class Query {
     const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
     const int size = sqlite3_column_bytes(stmt_, column);
     return data == nullptr ? std::string() : std::string(data, static_cast<std::size_t>(size));
+  }
+  // The blob without a copy: valid until the next step or reset.
+  std::string_view blob_view_at(int column) const {
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+    const int size = sqlite3_column_bytes(stmt_, column);
+    return data == nullptr ? std::string_view() : std::string_view(data, static_cast<std::size_t>(size));
   }
 
  private:
@@ -487,8 +507,9 @@ struct SqliteStore::Impl {
   StmtHandle reset_in_flight_one, reset_in_flight_all;
   StmtHandle count_one, count_all, recipients_with_pending;
   StmtHandle backlog, oldest_undelivered;
-  StmtHandle insert_block, insert_case_block, insert_leaves, insert_node, insert_tree_checkpoint;
-  StmtHandle read_blocks_from, read_case_index, read_block, leaf_blocks, read_nodes, read_tree_end, blocks_before;
+  StmtHandle insert_block, insert_case_block, insert_leaves, insert_node, insert_node_tile, insert_tree_checkpoint;
+  StmtHandle read_blocks_from, read_case_index, read_block, leaf_blocks, read_nodes, read_node_tile, node_tiles_at,
+      read_tree_end, blocks_before;
   StmtHandle message_log_seq;
   StmtHandle latest_note, all_notes, set_meta, get_meta, legacy_anchor;
   StmtHandle find_message_content, append_checkpoint, read_checkpoints;
@@ -503,6 +524,7 @@ struct SqliteStore::Impl {
   std::string payload_key;     // 32 raw bytes, or "" (seal.h)
   // messages.case_key and case_keys are in the file (always after a read-write open).
   bool has_case_keys = false;
+  bool has_node_tiles = false;  // log_node_tiles is there (kEventIndexSql)
   // log_case_blocks.positions and log_leaves are in the file (always after a read-write open).
   bool has_event_index = false;
   int busy_timeout_ms = 0;  // StoreOptions::busy_timeout, restored after truncate_wal
@@ -633,6 +655,7 @@ struct SqliteStore::Impl {
     }
     if (auto r = exec(kEventIndexSql, what + " (event index)"); !r) return r;
     has_event_index = true;
+    has_node_tiles = true;
     return {};
   }
 
@@ -644,6 +667,9 @@ struct SqliteStore::Impl {
         what);
     if (!has) return has.error();
     has_event_index = has->value_or("0") == "2";
+    auto tiles = query_text("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'log_node_tiles'", what);
+    if (!tiles) return tiles.error();
+    has_node_tiles = tiles->value_or("0") == "1";
     return {};
   }
 
@@ -1009,6 +1035,38 @@ struct SqliteStore::Impl {
     }
     return out;
   }
+  // The complete tiles of stored nodes without their log_node_tiles row (completed before the
+  // table was kept), folded and stored, at the owner's open: a 60M-event log has 915 at level 8.
+  Result<void> fill_node_tiles() {
+    if (!has_node_tiles) return {};
+    const std::uint64_t size = tree.size();
+    std::uint64_t filled = 0;
+    for (unsigned base = kTileLevels; base + kTileLevels < 64 && (size >> (base + kTileLevels)) > 0;
+         base += kTileLevels) {
+      const std::uint64_t complete = size >> (base + kTileLevels);
+      std::vector<std::uint64_t> missing;
+      {
+        auto q = query(node_tiles_at, "fill tree node tiles");
+        q.int64(base);
+        std::uint64_t next = 0;  // the first tile index not yet seen
+        for (;;) {
+          auto row = q.next();
+          if (!row) return row.error();
+          if (!*row) break;
+          const auto t = static_cast<std::uint64_t>(q.int64_at(0));
+          for (; next < std::min(t, complete); ++next) missing.push_back(next);
+          next = std::max(next, t + 1);
+        }
+        for (; next < complete; ++next) missing.push_back(next);
+      }
+      for (const std::uint64_t t : missing) {
+        if (auto r = store_node_tile(base, t); !r) return r;
+      }
+      filled += missing.size();
+    }
+    if (filled > 0) log().info("tree node tiles stored path={} tiles={}", path, filled);
+    return {};
+  }
   // Indexes the blocks that hold a `started` event under kStartsKey, once per store: a store
   // whose broker started before starts were indexed is read whole here (at the owner's open).
   Result<void> index_starts() {
@@ -1078,6 +1136,11 @@ struct SqliteStore::Impl {
       fold(tile);
       return {};
     }
+    if (has_node_tiles) {
+      auto folded = stored_node_tile(tile, base, t);
+      if (!folded) return folded.error();
+      if (*folded) return {};
+    }
     auto& hashes = tile.levels[0];
     auto q = query(read_nodes, "read tree nodes");
     q.int64(base).int64(clamp_to_int64(t * kTileWidth)).int64(clamp_to_int64((t + 1) * kTileWidth));
@@ -1092,6 +1155,46 @@ struct SqliteStore::Impl {
     }
     fold(tile);
     return {};
+  }
+  // Tile t of stored nodes at level `base` as log_node_tiles keeps it once complete: its levels
+  // one after the other, 256, 128, ..., 2 hashes. false when there is no row (the tile is not
+  // complete, or completed before the table): then the caller folds it from log_tree_nodes.
+  Result<bool> stored_node_tile(Tile& tile, unsigned base, std::uint64_t t) {
+    auto q = query(read_node_tile, "read tree node tile");
+    q.int64(base).int64(clamp_to_int64(t));
+    auto row = q.next();
+    if (!row) return row.error();
+    if (!*row) return false;
+    const std::string_view bytes = q.blob_view_at(0);
+    if (bytes.size() != kNodeTileBytes) return false;
+    std::size_t at = 0;
+    for (unsigned j = 0; j < kTileLevels; ++j) {
+      auto& level = tile.levels[j];
+      level.resize(kTileWidth >> j);
+      for (auto& h : level) {
+        std::memcpy(h.data(), bytes.data() + at, h.size());
+        at += h.size();
+      }
+    }
+    return true;
+  }
+  // Writes tile t of stored nodes at level `base` folded (log_node_tiles), once the node above
+  // it (level base + 8, index t) is stored: its 256 nodes are all in log_tree_nodes then.
+  Result<void> store_node_tile(unsigned base, std::uint64_t t) {
+    Tile tile;
+    if (auto r = read_tile(tile, base, t, 0, Leaves::kStored); !r) return r;
+    std::string bytes;
+    bytes.reserve(kNodeTileBytes);
+    for (unsigned j = 0; j < kTileLevels; ++j) {
+      if (tile.levels[j].size() != (kTileWidth >> j)) {
+        return storage_error("store tree node tile", "level " + std::to_string(base) + " tile " + std::to_string(t) +
+                                                          " is not complete in log_tree_nodes");
+      }
+      for (const auto& h : tile.levels[j]) bytes.append(reinterpret_cast<const char*>(h.data()), h.size());
+    }
+    auto q = query(insert_node_tile, "store tree node tile");
+    q.int64(base).int64(clamp_to_int64(t)).blob(bytes);
+    return q.run();
   }
   // The leaves' tile t (seqs from..to) from the stored tree hashes of the blocks holding those seqs
   // (log_leaves, docs/store-format.md): a block's row holds, level by level from 0 to 7, the hashes
@@ -1215,6 +1318,8 @@ struct SqliteStore::Impl {
         auto q = query(insert_node, "append_event (tree node)");
         q.int64(level).int64(clamp_to_int64(index)).blob(bytes);
         nodes = q.run();
+        // The tile of nodes below this one is complete: kept folded.
+        if (nodes && has_node_tiles && level >= 2 * kTileLevels) nodes = store_node_tile(level - kTileLevels, index);
       });
       if (p.started) started = tree.size();
     }
@@ -1542,6 +1647,8 @@ struct SqliteStore::Impl {
         {&insert_leaves,
          has_event_index ? "INSERT OR REPLACE INTO log_leaves (first_seq, hashes) VALUES (?, ?)" : "SELECT 1"},
         {&insert_node, "INSERT INTO log_tree_nodes (level, idx, hash) VALUES (?, ?, ?)"},
+        {&insert_node_tile, has_node_tiles ? "INSERT OR REPLACE INTO log_node_tiles (id, level, idx, hashes) VALUES ((?1 << 40) + ?2, ?1, ?2, ?3)"
+                                           : "SELECT 1"},
         {&insert_tree_checkpoint, "INSERT INTO tree_checkpoints (at, size, note) VALUES (?, ?, ?)"},
         // From the block holding ?1 on, through the primary key.
         {&read_blocks_from,
@@ -1564,6 +1671,10 @@ struct SqliteStore::Impl {
                              " AND first_seq <= ?2 ORDER BY first_seq"
                            : "SELECT 1"},
         {&read_nodes, "SELECT idx, hash FROM log_tree_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx"},
+        {&read_node_tile,
+         has_node_tiles ? "SELECT hashes FROM log_node_tiles WHERE id = (?1 << 40) + ?2" : "SELECT NULL WHERE 0"},
+        {&node_tiles_at,
+         has_node_tiles ? "SELECT idx FROM log_node_tiles WHERE id >= (?1 << 40) AND id < ((?1 + 1) << 40) ORDER BY id" : "SELECT NULL WHERE 0"},
         {&read_tree_end, "SELECT first_seq + count - 1 FROM log_blocks ORDER BY first_seq DESC LIMIT 1"},
         {&blocks_before, "SELECT first_seq, count, events FROM log_blocks WHERE first_seq < ? ORDER BY first_seq DESC"},
         {&message_log_seq, "SELECT log_seq FROM messages WHERE message_id = ?"},
@@ -1763,7 +1874,8 @@ Result<SqliteStore> SqliteStore::open(const StoreOptions& options) {
       if (auto r = transaction->commit(); !r) return r.error();
     }
     if (auto r = store.begin(); !r) return r.error();
-    if (auto r = store.impl_->index_starts(); !r || !(r = store.commit())) {
+    if (auto r = store.impl_->index_starts();
+        !r || !(r = store.impl_->fill_node_tiles()) || !(r = store.commit())) {
       store.rollback();
       return r.error();
     }

@@ -35,6 +35,8 @@ namespace broker::store {
 // from the leaves of one 256-event tile).
 inline constexpr unsigned kTileLevels = 8;
 inline constexpr std::uint64_t kTileWidth = std::uint64_t{1} << kTileLevels;
+// A complete tile of stored nodes kept folded (log_node_tiles): 256 + 128 + ... + 2 hashes.
+inline constexpr std::size_t kNodeTileBytes = (2 * kTileWidth - 2) * 32;
 // How many tiles at levels 0 and 8 a TileCache keeps.
 inline constexpr std::size_t kLowTilesKept = 32;
 

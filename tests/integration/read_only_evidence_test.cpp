@@ -134,7 +134,7 @@ std::string tables_but_log(const fs::path& store) {
   };
   std::vector<std::string> tables;
   sqlite3_exec(
-      raw, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('handover_log', 'log_blocks', 'log_case_blocks', 'log_leaves', 'log_tree_nodes', 'tree_checkpoints', 'sqlite_sequence') ORDER BY name",
+      raw, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('handover_log', 'log_blocks', 'log_case_blocks', 'log_leaves', 'log_node_tiles', 'log_tree_nodes', 'tree_checkpoints', 'sqlite_sequence') ORDER BY name",
       [](void* t, int, char** v, char**) {
         static_cast<std::vector<std::string>*>(t)->push_back(v[0]);
         return 0;

@@ -179,7 +179,8 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
                  "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' "
                  "ORDER BY name") ==
       std::vector<std::string>{"case_holds", "case_keys", "checkpoints", "deliveries", "log_blocks", "log_case_blocks",
-                               "log_leaves", "log_tree_nodes", "messages", "meta", "tree_checkpoints"});
+                               "log_leaves", "log_node_tiles", "log_tree_nodes", "messages", "meta",
+                               "tree_checkpoints"});
   CHECK(raw_column(db.get(),
                    "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
                    "ORDER BY name") ==
@@ -189,7 +190,9 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
       raw_column(db.get(), "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name") ==
       std::vector<std::string>{"checkpoints_no_delete", "checkpoints_no_update", "log_blocks_no_delete",
                                "log_blocks_no_update", "log_case_blocks_no_delete", "log_case_blocks_no_update",
-                               "log_leaves_no_delete", "log_leaves_no_update", "log_tree_nodes_no_delete", "log_tree_nodes_no_update", "tree_checkpoints_no_delete",
+                               "log_leaves_no_delete", "log_leaves_no_update", "log_node_tiles_no_delete",
+                               "log_node_tiles_no_update", "log_tree_nodes_no_delete", "log_tree_nodes_no_update",
+                               "tree_checkpoints_no_delete",
                                "tree_checkpoints_no_update"});
   CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('deliveries') ORDER BY cid") ==
         std::vector<std::string>{"id", "message_seq", "recipient", "state", "attempts",
@@ -200,6 +203,8 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
         std::vector<std::string>{"case_ref", "first_seq", "positions"});
   CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('log_leaves') ORDER BY cid") ==
         std::vector<std::string>{"first_seq", "hashes"});
+  CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('log_node_tiles') ORDER BY cid") ==
+        std::vector<std::string>{"id", "level", "idx", "hashes"});
   CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('log_tree_nodes') ORDER BY cid") ==
         std::vector<std::string>{"level", "idx", "hash"});
   CHECK(raw_column(db.get(), "SELECT name FROM pragma_table_info('tree_checkpoints') ORDER BY cid") ==

@@ -559,3 +559,58 @@ TEST_CASE("a running owner signs, on request, the events a tool appended since i
   CHECK_FALSE(tool.sign_uncovered_at_commit());
   tool.rollback();
 }
+
+TEST_CASE("a complete tile of stored nodes is kept folded: proofs read it, the owner fills one in, a forged one "
+          "proves nothing",
+          "[store][tlog]") {
+  test_support::TempDir dir;
+  const auto path = dir / "store.db";
+  tlog::MemoryTree mirror;
+  {
+    auto store = ok(SqliteStore::open(plain(path)));
+    // 65 536 events complete the first tile of level-8 nodes, and the level-16 node over it.
+    std::uint64_t n = 1;
+    for (std::uint64_t size : {40'000, 25'536, 3'000}) {
+      append(store, mirror, n, size);
+      n += size;
+    }
+  }
+  const std::uint64_t size = mirror.size();
+  REQUIRE(column(path, "SELECT level || ' ' || idx || ' ' || length(hashes) FROM log_node_tiles") ==
+          std::vector<std::string>{"8 0 16320"});
+  // Its levels one after the other: the 256 stored nodes first; its top two fold to the level-16 node.
+  CHECK(column(path, "SELECT substr(hashes, 1, 32) = (SELECT hash FROM log_tree_nodes WHERE level = 8 AND idx = 0)"
+                     " FROM log_node_tiles") == std::vector<std::string>{"1"});
+  const auto tile = column(path, "SELECT hashes FROM log_node_tiles").front();
+  tlog::Hash left;
+  tlog::Hash right;
+  std::copy_n(tile.end() - 64, 32, left.begin());
+  std::copy_n(tile.end() - 32, 32, right.begin());
+  const auto top = tlog::node_hash(left, right);
+  CHECK(column(path, "SELECT hash FROM log_tree_nodes WHERE level = 16 AND idx = 0") ==
+        std::vector<std::string>{std::string(top.begin(), top.end())});
+  const std::vector<std::uint64_t> leaves = {0, 300, 25'856, 40'000, 65'535, 65'536, size - 1};
+  {
+    auto store = ok(SqliteStore::open(plain(path)));
+    for (const std::uint64_t index : leaves) {
+      INFO("leaf " << index);
+      CHECK(ok(tlog::inclusion_proof(index, size, store.tree_reader())) ==
+            ok(tlog::inclusion_proof(index, size, mirror.reader())));
+    }
+  }
+  // Without its row (a file of the version before), the owner's open folds and stores it again.
+  sql(path, "DROP TRIGGER log_node_tiles_no_delete; DELETE FROM log_node_tiles;");
+  ok(SqliteStore::open(owner(path)));
+  CHECK(column(path, "SELECT hashes FROM log_node_tiles") == std::vector<std::string>{tile});
+  // A forger overwrites stored node 100 inside the row: the proofs through it no longer verify.
+  sql(path,
+      "DROP TRIGGER log_node_tiles_no_update;"
+      "UPDATE log_node_tiles SET hashes = CAST(substr(hashes, 1, 3200) || zeroblob(32) || substr(hashes, 3233) AS BLOB);");
+  auto store = ok(SqliteStore::open(plain(path)));
+  const std::uint64_t behind = 101 * 256;  // node 101's leaves have node 100 as their level-8 sibling
+  const auto proof = ok(tlog::inclusion_proof(behind, size, store.tree_reader()));
+  const auto leaf = tlog::leaf_hash(events::encode_event(event(behind + 1)));
+  CHECK_FALSE(tlog::verify_inclusion(behind, size, leaf, proof, mirror.root()).ok());
+  const auto elsewhere = ok(tlog::inclusion_proof(size - 1, size, store.tree_reader()));
+  CHECK(elsewhere == ok(tlog::inclusion_proof(size - 1, size, mirror.reader())));
+}
