@@ -10,10 +10,12 @@ read); and what `keten` adds to a command it hands to keten-full (`--help` throu
 the ratios. docs/performance.md, "Starting the inspector's tools".
 
   bench/replay_process.py --store FILE [--build DIR] [--cases N] [--rounds R] [--format text|json|html]
-                          [--signing-key HEX]
+                          [--signing-key HEX] [--first-case K]
 
 The cases are V000000001.. as bench/fill_store names them (--cases: how many of them, spread over
-the log). Each replay appends its own log_read event to STORE, as any read by an inspector does.
+the log, from case K on). Each replay appends its own log_read event to STORE, as any read by an
+inspector does, so a case replayed often grows (its later events are unsigned, read but not
+proven); a new run can start at another --first-case to replay cases of their filled size.
 Each replay proves every event of its case against the latest signed checkpoint: --signing-key is
 the checkpoints' verifier key, by default the public half of fill_store's bench-only seed (a
 fill_store log states no key, so without one the events would be shown unproven, and a run would
@@ -47,6 +49,9 @@ def main():
     parser.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "build"))
     parser.add_argument("--cases", type=int, default=5)
     parser.add_argument("--case-count", type=int, default=10000, help="cases in the store (fill_store --cases)")
+    parser.add_argument("--first-case", type=int, default=1,
+                        help="number of the first case replayed (each replay adds a log_read event to its case:"
+                             " a later run can start elsewhere to replay cases of their filled size)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--format", default="json", choices=["text", "json", "html"])
     parser.add_argument("--signing-key", default=None, help="checkpoint verifier key (default: fill_store's)")
@@ -54,7 +59,8 @@ def main():
     key = args.signing_key or bench_verifier_key()
 
     binaries = {name: os.path.join(args.build, name) for name in ("keten", "keten-full")}
-    cases = ["V%09d" % (1 + i * (args.case_count // max(args.cases, 1))) for i in range(args.cases)]
+    cases = ["V%09d" % (1 + (args.first_case - 1 + i * (args.case_count // max(args.cases, 1))) % args.case_count)
+             for i in range(args.cases)]
     for case in cases:
         done = subprocess.run([binaries["keten"], "--log-level", "warn", "log", "replay", "--store", args.store,
                                "--case", case, "--format", "text", "--signing-key", key],

@@ -6,7 +6,7 @@
 // keten-inspect runs `keten log verify|export|replay|prove|consistency` and `keten report quality`
 // on a store file or a bundle: the inspector's tools, which need SQLite, libsodium and OpenSSL's
 // SHA-256 and nothing of the network. Without the ZeroMQ, PostgreSQL, HTTP and mail libraries it
-// starts in about 13 ms instead of about 35 (docs/performance.md, "Starting the inspector's
+// starts in about 8 ms instead of about 35 (docs/performance.md, "Starting the inspector's
 // tools"). Everything else — every other command, --help (whose text lists them all), `--into`
 // (a re-send through ZeroMQ) and a postgresql:// store — runs in keten-full. When in doubt,
 // keten-full: it runs every command line.
