@@ -219,7 +219,8 @@ class SqliteStore final : public Store {
   std::uint64_t tree_size() const override;
   // Reads the hash of any complete subtree (level, index) of the tree of the events in the file
   // (tlog::NodeReader): what tlog::inclusion_proof, consistency_proof and range_root need. Levels
-  // 8, 16, 24, ... are stored; a node in between is folded from at most 128 stored nodes, a node
+  // 8, 16, 24, ... are stored; a node in between is read from its tile of 256 stored nodes, kept
+  // folded once complete (log_node_tiles) and else folded from the stored nodes; a node
   // below level 8 from the leaves of its 256-event tile: the leaf hashes stored per block
   // (log_leaves), or, for blocks without them, hashed from the blocks' events. The reader caches
   // the tiles it read; it borrows the store (it must not outlive it or cross a write) and its
