@@ -37,6 +37,11 @@ std::optional<tlog::NodeReader> CallbackLogSource::node_reader() const {
   return calls_.node_reader();
 }
 
+std::optional<ShortcutCheck> CallbackLogSource::shortcut_check() const {
+  if (!calls_.shortcut_check) return std::nullopt;
+  return calls_.shortcut_check();
+}
+
 contracts::Result<std::vector<LogEntry>> CallbackLogSource::read_case_entries(std::string_view case_ref) const {
   if (calls_.read_case_entries) return calls_.read_case_entries(case_ref);
   if (!calls_.read_case_events) return LogSource::read_case_entries(case_ref);

@@ -38,6 +38,8 @@ struct LogCallbacks {
   std::function<contracts::Result<std::vector<std::string>>()> read_checkpoints;
   // Optional: the stored subtree hashes.
   std::function<std::optional<tlog::NodeReader>()> node_reader;
+  // Optional: proofs without the store's shortcut rows (log_source.h, ShortcutCheck).
+  std::function<std::optional<ShortcutCheck>()> shortcut_check;
 };
 
 class CallbackLogSource : public LogSource {
@@ -47,6 +49,7 @@ class CallbackLogSource : public LogSource {
   contracts::Result<std::vector<LogEntry>> read_entries(std::uint64_t from_seq, std::size_t limit) const override;
   contracts::Result<std::vector<std::string>> read_checkpoints() const override;
   std::optional<tlog::NodeReader> node_reader() const override;
+  std::optional<ShortcutCheck> shortcut_check() const override;
   contracts::Result<std::vector<LogEntry>> read_case_entries(std::string_view case_ref) const override;
   contracts::Result<std::vector<LogEntry>> read_start_entries() const override;
 

@@ -31,6 +31,10 @@ struct ProvenCase {
   // checkpoint), head_hash = its root (hex), checkpoints = 1 when one was used, public_key = the
   // verifier key, first_bad_seq/problem = the first event that failed.
   VerifyReport report;
+  // Shortcut rows of the store (log_source.h, ShortcutCheck) found damaged while proving: each
+  // named by its row. The events whose proofs read them were proven without them, so the report
+  // may be ok while the store was edited; a caller must show these as findings.
+  std::vector<std::string> damaged_shortcuts;
   // report.proven: events whose inclusion proof led to the signed root; the others after the
   // checkpoint were not signed yet (when report.ok). report.key_from_log: the key was the one the
   // bundle states (a store's caller sets it when it used the key the log states).
@@ -38,7 +42,9 @@ struct ProvenCase {
 
 // The case `case_ref` of `source`, every event the latest checkpoint covers proven through `nodes`.
 // The checkpoint must open with `key`; nullopt (a log that states no key): the events are read and
-// none is proven (the report says so). An error only when the source cannot be read; every defect
+// none is proven (the report says so). A proof that fails through `nodes` is tried again without the
+// source's shortcut rows, when it has a ShortcutCheck: if it holds, the event counts as proven and
+// the damaged rows go to damaged_shortcuts, not the report. An error only when the source cannot be read; every defect
 // of the log (a bad signature, a proof that fails, an event that does not decode) is in the report.
 [[nodiscard]] contracts::Result<ProvenCase> prove_case(const LogSource& source, std::string_view case_ref,
                                                        const tlog::NodeReader& nodes,

@@ -11,6 +11,7 @@
 // events::encode_event of each (decode_event refuses non-canonical bytes, so that is the same).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,16 @@ struct LogEntry {
   bool operator==(const LogEntry&) const = default;
 };
 
+// A store's way to tell a damaged shortcut from a damaged event. A store keeps, beside the events
+// and the stored subtree hashes, rows that only speed proofs up (a SQLite file's log_leaves and
+// log_node_tiles). When a proof through node_reader() fails, the proof is tried again through
+// `from_sources`, which takes none of them; when it holds there, the event is in the log and
+// `damaged(seq, tree_size)` names the shortcut rows that proof read and that are wrong.
+struct ShortcutCheck {
+  tlog::NodeReader from_sources;
+  std::function<contracts::Result<std::vector<std::string>>(std::uint64_t seq, std::uint64_t tree_size)> damaged;
+};
+
 // A v2 log, read-only. Implementations need not be thread-safe; every call may fail with the
 // source's own error (kStorage for a store, kMalformedEnvelope for a damaged file), which callers
 // pass on unchanged.
@@ -49,6 +60,9 @@ class LogSource {
   // does not). The verifier never trusts them: it uses them only after they reproduce a signed
   // root, to pin a bad event inside a block (verify_v2.h). Borrowed: valid while the source is.
   virtual std::optional<tlog::NodeReader> node_reader() const { return std::nullopt; }
+  // When the source keeps shortcut rows beside its stored hashes: how to prove without them and
+  // name the damaged ones (ShortcutCheck). Borrowed, as node_reader.
+  virtual std::optional<ShortcutCheck> shortcut_check() const { return std::nullopt; }
   // The entries of case `case_ref`, ascending. The default reads the whole log and decodes each
   // event (an event that does not decode is skipped: verification names it); a store answers
   // from its case index.

@@ -1112,8 +1112,10 @@ struct SqliteStore::Impl {
 
   // Where the leaves' tiles come from: log_leaves when a block has its row there (proofs: a wrong
   // stored hash only makes a proof fail), or always the events' own bytes (load_tree: the check at
-  // start that the blocks match the last checkpoint must hash what the blocks hold).
-  enum class Leaves { kStored, kFromEvents };
+  // start that the blocks match the last checkpoint must hash what the blocks hold). kFromSources
+  // also folds every higher tile from log_tree_nodes, never from log_node_tiles: no shortcut at all
+  // (source_tree_reader).
+  enum class Leaves { kStored, kFromEvents, kFromSources };
 
   // Fills tile t at level `base` (tree_tiles.h): the leaves' tile from `leaves`, a higher one
   // from the stored nodes of log_tree_nodes.
@@ -1136,7 +1138,7 @@ struct SqliteStore::Impl {
       fold(tile);
       return {};
     }
-    if (has_node_tiles) {
+    if (has_node_tiles && leaves != Leaves::kFromSources) {
       auto folded = stored_node_tile(tile, base, t);
       if (!folded) return folded.error();
       if (*folded) return {};
@@ -1195,6 +1197,59 @@ struct SqliteStore::Impl {
     auto q = query(insert_node_tile, "store tree node tile");
     q.int64(base).int64(clamp_to_int64(t)).blob(bytes);
     return q.run();
+  }
+  // The shortcut rows a proof of leaf `leaf` in a tree of `size` events reads (its leaves' tile in
+  // log_leaves, the tiles above it in log_node_tiles) that differ from what they stand for: the
+  // tile hashed from the events, folded from log_tree_nodes. Each named by its row, into `out`.
+  Result<void> name_damaged_shortcuts(std::uint64_t leaf, std::uint64_t size, std::vector<std::string>& out) {
+    auto add = [&](std::string row) {
+      if (std::find(out.begin(), out.end(), row) == out.end()) out.push_back(std::move(row));
+    };
+    // The first level and position where two tiles differ; nullopt when they are the same.
+    auto first_difference = [](const Tile& a, const Tile& b) -> std::optional<std::pair<unsigned, std::uint64_t>> {
+      for (unsigned j = 0; j < kTileLevels; ++j) {
+        const auto& x = a.levels[j];
+        const auto& y = b.levels[j];
+        for (std::uint64_t p = 0; p < std::max(x.size(), y.size()); ++p) {
+          if (p >= x.size() || p >= y.size() || x[p] != y[p]) return std::make_pair(j, p);
+        }
+      }
+      return std::nullopt;
+    };
+    const std::uint64_t t = leaf / kTileWidth;
+    Tile stored;
+    auto has_rows = stored_tile(stored, t, t * kTileWidth + 1, std::min(size, (t + 1) * kTileWidth));
+    if (!has_rows) return has_rows.error();
+    if (*has_rows) {
+      Tile hashed;
+      if (auto r = read_tile(hashed, 0, t, size, Leaves::kFromEvents); !r) return r;
+      if (auto at = first_difference(stored, hashed)) {
+        // A node is kept in the row of the block whose append completed it: its last leaf's.
+        const std::uint64_t last_seq = t * kTileWidth + ((at->second + 1) << at->first);
+        auto q = query(leaf_blocks, "name a damaged log_leaves row");
+        q.int64(clamp_to_int64(last_seq)).int64(clamp_to_int64(last_seq));
+        auto row = q.next();
+        if (!row) return row.error();
+        const std::string first = *row ? std::to_string(q.int64_at(0)) : "?";
+        add("log_leaves row first_seq=" + first + " (its level-" + std::to_string(at->first) +
+            " hash for events up to seq " + std::to_string(last_seq) + " is not the events' own)");
+      }
+    }
+    if (!has_node_tiles) return {};
+    for (unsigned base = kTileLevels; base < 64 && (size >> base) != 0; base += kTileLevels) {
+      const std::uint64_t nt = base + kTileLevels < 64 ? leaf >> (base + kTileLevels) : 0;
+      Tile kept;
+      auto found = stored_node_tile(kept, base, nt);
+      if (!found) return found.error();
+      if (!*found) continue;
+      Tile folded;
+      if (auto r = read_tile(folded, base, nt, size, Leaves::kFromSources); !r) return r;
+      if (first_difference(kept, folded)) {
+        add("log_node_tiles row id=" + std::to_string((static_cast<std::uint64_t>(base) << 40) + nt) + " (level " +
+            std::to_string(base) + ", tile " + std::to_string(nt) + ": not the fold of its log_tree_nodes)");
+      }
+    }
+    return {};
   }
   // The leaves' tile t (seqs from..to) from the stored tree hashes of the blocks holding those seqs
   // (log_leaves, docs/store-format.md): a block's row holds, level by level from 0 to 7, the hashes
@@ -2356,6 +2411,20 @@ tlog::NodeReader SqliteStore::Impl::node_reader(Leaves leaves) {
 tlog::NodeReader SqliteStore::tree_reader() { return impl_->node_reader(Impl::Leaves::kStored); }
 
 tlog::NodeReader SqliteStore::event_tree_reader() { return impl_->node_reader(Impl::Leaves::kFromEvents); }
+
+tlog::NodeReader SqliteStore::source_tree_reader() { return impl_->node_reader(Impl::Leaves::kFromSources); }
+
+Result<std::vector<std::string>> SqliteStore::damaged_shortcuts(std::uint64_t seq, std::uint64_t size) {
+  std::vector<std::string> out;
+  if (seq == 0 || size == 0 || seq > size) return out;
+  if (auto r = impl_->write_block(); !r) return r.error();
+  // The proof reads the tiles on its leaf's path, and those on the tree's right edge (the subtree
+  // of the events after the leaf's).
+  for (std::uint64_t leaf : {seq - 1, size - 1}) {
+    if (auto r = impl_->name_damaged_shortcuts(leaf, size, out); !r) return r.error();
+  }
+  return out;
+}
 
 const std::string& SqliteStore::log_origin() const { return impl_->origin; }
 

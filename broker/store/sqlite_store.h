@@ -232,6 +232,15 @@ class SqliteStore final : public Store {
   // from the stored leaf hashes (log_leaves): for checks of what the blocks hold against a signed
   // root (store_check.h), where a stored hash must not stand in for an edited event.
   tlog::NodeReader event_tree_reader();
+  // As tree_reader, taking no stored shortcut: hashes below level 8 from the events' own bytes,
+  // higher ones folded from the stored nodes (log_tree_nodes), never from log_leaves or
+  // log_node_tiles. For a proof through tree_reader that failed: when it holds through this one,
+  // the event is in the log and a shortcut row is damaged (damaged_shortcuts names it).
+  tlog::NodeReader source_tree_reader();
+  // The shortcut rows a proof of event `seq` in a tree of `size` events reads (log_leaves,
+  // log_node_tiles) that are not what they stand for, each named by its row ("log_leaves row
+  // first_seq=513 (...)"); empty when they all match. kStorage when the store cannot be read.
+  [[nodiscard]] Result<std::vector<std::string>> damaged_shortcuts(std::uint64_t seq, std::uint64_t size);
   // The log's origin, "keten/<16 hex digits>": the first line of every checkpoint and the name of
   // the signing key in the note, fixed when the store (or its schema-5 conversion) was made.
   const std::string& log_origin() const override;

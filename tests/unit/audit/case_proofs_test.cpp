@@ -4,6 +4,7 @@
 // in the report as what they are.
 #include <catch2/catch.hpp>
 
+#include "broker/audit/callback_source.h"
 #include "broker/audit/case_proofs.h"
 #include "broker/audit/replay.h"
 #include "broker/events/codec.h"
@@ -139,5 +140,56 @@ TEST_CASE("a case bundle replays the same events as the log it came from", "[aud
     auto none = broker::audit::proven_case_of(*bundle, std::nullopt);
     REQUIRE_FALSE(none);
     CHECK(none.error().code == contracts::ErrorCode::kConfig);
+  }
+}
+
+TEST_CASE("a proof that fails only through a source's shortcut rows proves the event and names the rows, not the event",
+          "[audit][v2][replay][tamper]") {
+  auto log = v2_test::make_log(10);
+  const auto real = *log.source.node_reader();
+  // Stored hashes that are all wrong, as if every shortcut row had been zeroed.
+  const broker::tlog::NodeReader zeroed = [](unsigned, std::uint64_t) -> contracts::Result<broker::tlog::Hash> {
+    return broker::tlog::Hash{};
+  };
+  std::vector<std::uint64_t> asked;  // the seqs whose damage was asked for
+  auto source_with = [&](broker::tlog::NodeReader from_sources) {
+    broker::audit::LogCallbacks calls;
+    calls.read_entries = [&](std::uint64_t from, std::size_t limit) { return log.source.read_entries(from, limit); };
+    calls.read_checkpoints = [&] { return log.source.read_checkpoints(); };
+    calls.shortcut_check = [&asked, from_sources] {
+      return std::optional<broker::audit::ShortcutCheck>(broker::audit::ShortcutCheck{
+          from_sources, [&asked](std::uint64_t seq, std::uint64_t) -> contracts::Result<std::vector<std::string>> {
+            asked.push_back(seq);
+            return std::vector<std::string>{"log_leaves row first_seq=1"};
+          }});
+    };
+    return broker::audit::CallbackLogSource(std::move(calls));
+  };
+  SECTION("the proof holds without them: proven, the row named once") {
+    const auto source = source_with(real);
+    auto r = broker::audit::prove_case(source, v2_test::kCases[1], zeroed, v2_test::signer().verifier);
+    REQUIRE(r);
+    CHECK(r->report.ok);
+    CHECK(r->report.proven == 16);
+    CHECK(r->damaged_shortcuts == std::vector<std::string>{"log_leaves row first_seq=1"});
+    CHECK(asked.size() == 16);
+  }
+  SECTION("it fails without them too: the event is named, no row is") {
+    const auto source = source_with(zeroed);
+    auto r = broker::audit::prove_case(source, v2_test::kCases[1], zeroed, v2_test::signer().verifier);
+    REQUIRE(r);
+    CHECK_FALSE(r->report.ok);
+    CHECK(r->report.proven == 0);
+    CHECK(r->report.first_bad_seq == r->events.front().seq);
+    CHECK(r->damaged_shortcuts.empty());
+    CHECK(asked.empty());
+  }
+  SECTION("an intact store is never asked") {
+    const auto source = source_with(zeroed);
+    auto r = broker::audit::prove_case(source, v2_test::kCases[1], real, v2_test::signer().verifier);
+    REQUIRE(r);
+    CHECK(r->report.ok);
+    CHECK(r->damaged_shortcuts.empty());
+    CHECK(asked.empty());
   }
 }

@@ -283,6 +283,9 @@ TEST_CASE("proof hashes from stored leaves are those of the events, and a forged
     for (std::uint64_t index : {std::uint64_t{0}, std::uint64_t{3}, std::uint64_t{303}, std::uint64_t{600}, size - 1}) {
       CHECK(ok(tlog::inclusion_proof(index, size, store.tree_reader())) ==
             ok(tlog::inclusion_proof(index, size, mirror.reader())));
+      // Intact: no shortcut row is named, in whole tiles, the last partial one, or a smaller tree.
+      CHECK(ok(store.damaged_shortcuts(index + 1, size)).empty());
+      CHECK(ok(store.damaged_shortcuts(index + 1, index + 1)).empty());
     }
   }
   // A forger overwrites the stored leaf hash of seq 601.
@@ -314,6 +317,13 @@ TEST_CASE("proof hashes from stored leaves are those of the events, and a forged
   const auto leaf = tlog::leaf_hash(events::encode_event(event(602, "V-C")));
   const auto proof = ok(tlog::inclusion_proof(601, size, store.tree_reader()));
   CHECK_FALSE(tlog::verify_inclusion(601, size, leaf, proof, mirror.root()).ok());
+  // Without the shortcut rows the event proves, and the forged row is the one named.
+  const auto again = ok(tlog::inclusion_proof(601, size, store.source_tree_reader()));
+  CHECK(tlog::verify_inclusion(601, size, leaf, again, mirror.root()).ok());
+  CHECK(ok(store.damaged_shortcuts(602, size)) ==
+        std::vector<std::string>{"log_leaves row first_seq=" + std::to_string(first) +
+                                 " (its level-0 hash for events up to seq 601 is not the events' own)"});
+  CHECK(ok(store.damaged_shortcuts(1, size)).empty());  // tile 0 and the last tile are intact
 }
 
 TEST_CASE(

@@ -611,6 +611,14 @@ TEST_CASE("a complete tile of stored nodes is kept folded: proofs read it, the o
   const auto proof = ok(tlog::inclusion_proof(behind, size, store.tree_reader()));
   const auto leaf = tlog::leaf_hash(events::encode_event(event(behind + 1)));
   CHECK_FALSE(tlog::verify_inclusion(behind, size, leaf, proof, mirror.root()).ok());
+  // Without the shortcut rows it proves, and the forged row is named by its id.
+  CHECK(tlog::verify_inclusion(behind, size, leaf, ok(tlog::inclusion_proof(behind, size, store.source_tree_reader())),
+                               mirror.root())
+            .ok());
+  CHECK(ok(store.damaged_shortcuts(behind + 1, size)) ==
+        std::vector<std::string>{"log_node_tiles row id=" + std::to_string(std::uint64_t{8} << 40) +
+                                 " (level 8, tile 0: not the fold of its log_tree_nodes)"});
+  CHECK(ok(store.damaged_shortcuts(size, size)).empty());  // the last leaf's tiles hold no node tile
   const auto elsewhere = ok(tlog::inclusion_proof(size - 1, size, store.tree_reader()));
   CHECK(elsewhere == ok(tlog::inclusion_proof(size - 1, size, mirror.reader())));
 }
