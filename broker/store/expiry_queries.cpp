@@ -14,7 +14,7 @@ Result<std::vector<std::int64_t>> SqliteStore::pending_accepted_before(std::stri
   auto fail = [db]() {
     return contracts::Error{contracts::ErrorCode::kStorage, std::string("read expired deliveries : ") + sqlite3_errmsg(db)};
   };
-  // Pending rows through deliveries_open_by_state; each message by its primary key.
+  // The contract's messages through messages_by_contract, each one's delivery by its (message_seq, recipient) index.
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db,
                          "SELECT d.id FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq "

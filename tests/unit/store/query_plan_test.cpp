@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/store/sqlite_handle.h"
 #include "broker/store/sqlite_store.h"
 #include "contracts/digest.h"
 #include "tests/support/ok.h"
@@ -18,6 +19,22 @@ namespace {
 using broker::store::SqliteStore;
 
 using test_support::ok;
+
+// True when every scan in the plan of `sql` walks deliveries_open_by_recipient (the partial index
+// of undelivered rows) and nothing else.
+bool backlog_scans_only(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &raw, nullptr) != SQLITE_OK) return false;
+  broker::store::StmtHandle plan(raw);
+  bool only = true;
+  while (sqlite3_step(raw) == SQLITE_ROW) {
+    const std::string detail = reinterpret_cast<const char*>(sqlite3_column_text(raw, 3));
+    if (detail.rfind("SCAN", 0) == 0 && detail.find("INDEX deliveries_open_by_recipient") == std::string::npos) {
+      only = false;
+    }
+  }
+  return only;
+}
 
 }  // namespace
 
@@ -85,7 +102,10 @@ TEST_CASE("the per-message statements use indexes, not table scans", "[store]") 
        stmt = sqlite3_next_stmt(store.connection(), stmt)) {
     const std::string sql = sqlite3_sql(stmt);
     if (sql.find("sqlite_sequence") != std::string::npos) continue;  // SQLite's own one-row-per-table list
-    if (sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0) > 0) scanning.push_back(sql);
+    if (sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0) == 0) continue;
+    // The queries run at start walk the whole open-delivery index: partial, it is the backlog's
+    // size, not the history's. Any other scan, or a scan of a table, is a finding.
+    if (!backlog_scans_only(store.connection(), sql)) scanning.push_back(sql);
   }
   std::string listed;
   for (const auto& sql : scanning) listed += "\n  " + sql;

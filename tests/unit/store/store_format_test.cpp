@@ -185,7 +185,7 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
                    "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
                    "ORDER BY name") ==
         std::vector<std::string>{"case_keys_live", "deliveries_dead_by_recipient", "deliveries_open_by_recipient",
-                                 "deliveries_open_by_state", "messages_by_case"});
+                                 "messages_by_case"});
   CHECK(
       raw_column(db.get(), "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name") ==
       std::vector<std::string>{"checkpoints_no_delete", "checkpoints_no_update", "log_blocks_no_delete",
@@ -313,8 +313,7 @@ TEST_CASE("a schema version 2 store is refused read-only and upgraded to 5 read-
   CHECK(raw_column(db.get(),
                    "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'deliveries%' "
                    "ORDER BY name") ==
-        std::vector<std::string>{"deliveries_dead_by_recipient", "deliveries_open_by_recipient",
-                                 "deliveries_open_by_state"});
+        std::vector<std::string>{"deliveries_dead_by_recipient", "deliveries_open_by_recipient"});
   CHECK(raw_value(db.get(), "SELECT count(*) FROM sqlite_master WHERE name LIKE 'handover_log%'") == "0");
   CHECK(raw_value(db.get(), "SELECT count FROM log_blocks") == "1");
   CHECK(raw_value(db.get(), "PRAGMA integrity_check") == "ok");
