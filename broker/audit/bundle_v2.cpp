@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/audit/log_proofs.h"
+#include "broker/audit/rooted_proof.h"
 #include "broker/events/codec.h"
 #include "broker/tlog/base64.h"
 #include "broker/tlog/proof.h"
@@ -102,16 +103,16 @@ contracts::Result<CaseExport> write_case_bundle(const LogSource& source, std::st
   std::vector<tlog::Hash> hashes;
   std::string lines;
   std::size_t case_events = 0;  // written events of the case itself (the others are broker starts)
+  RootedProver prover(source, nodes);  // proofs past a changed shortcut row, the row named
   for (const auto& e : *entries) {
     if (e.seq == 0 || e.seq > cp->size) {
       ++out.left_out;
       continue;
     }
-    auto proof = tlog::inclusion_proof(e.seq - 1, cp->size, nodes);
-    if (!proof) return proof.error();
-    if (auto ok = tlog::verify_inclusion(e.seq - 1, cp->size, tlog::leaf_hash(e.bytes), *proof, cp->root); !ok) {
+    auto proof = prover.prove(e.seq, cp->size, tlog::leaf_hash(e.bytes), cp->root);
+    if (!proof) {
       return Error{ErrorCode::kMalformedEnvelope, "event seq " + to_string(e.seq) + " is not in the tree the latest checkpoint signs (" +
-                                                      ok.error().detail + "): run keten log verify"};
+                                                      proof.error().detail + "): run keten log verify"};
     }
     json refs = json::array();
     for (const auto& h : *proof) {
@@ -134,6 +135,7 @@ contracts::Result<CaseExport> write_case_bundle(const LogSource& source, std::st
              line_of(json{{"type", "checkpoint"}, {"note", notes->back()}}) +
              line_of(json{{"type", "hashes"}, {"hashes", tlog::to_base64(table)}}) + lines + end_line(out.events, 1);
   out.hashes = hashes.size();
+  out.damaged_shortcuts = prover.damaged();
   return out;
 }
 

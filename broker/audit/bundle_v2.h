@@ -52,6 +52,9 @@ struct CaseExport {
   std::size_t events = 0;        // events written
   std::size_t left_out = 0;      // the case's events after the latest checkpoint (not yet signed)
   std::size_t hashes = 0;        // distinct proof hashes
+  // Shortcut rows of the store found changed (rooted_proof.h): the proofs written were built
+  // without them and verify; the caller shows these as findings.
+  std::vector<std::string> damaged_shortcuts;
 };
 
 // The case bundle of `case_ref`: its events up to the latest checkpoint, each with its inclusion

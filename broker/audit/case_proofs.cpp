@@ -1,8 +1,8 @@
 #include "broker/audit/case_proofs.h"
 
-#include <algorithm>
 #include <string>
 
+#include "broker/audit/rooted_proof.h"
 #include "broker/events/codec.h"
 #include "broker/events/render.h"
 #include "broker/tlog/checkpoint.h"
@@ -58,25 +58,7 @@ Result<ProvenCase> prove_case(const LogSource& source, std::string_view case_ref
     }
   }
   out.report.rows = entries->size();
-  std::optional<std::optional<ShortcutCheck>> check;  // asked for at the first proof that fails
-  // The proof of event `seq` without the shortcut rows: true when it holds (the damaged rows named).
-  auto holds_without_shortcuts = [&](std::uint64_t seq, const tlog::Hash& leaf) -> Result<bool> {
-    if (!check) check = source.shortcut_check();
-    if (!*check) return false;
-    auto proof = tlog::inclusion_proof(seq - 1, cp->size, (*check)->from_sources);
-    if (!proof || !tlog::verify_inclusion(seq - 1, cp->size, leaf, *proof, cp->root)) return false;
-    auto named = (*check)->damaged(seq, cp->size);
-    if (!named) return named.error();
-    if (named->empty()) {
-      named->push_back("a stored hash the proof of event seq " + to_string(seq) +
-                       " read is not the events' own (the row was not found)");
-    }
-    for (auto& row : *named) {
-      auto& all = out.damaged_shortcuts;
-      if (std::find(all.begin(), all.end(), row) == all.end()) all.push_back(std::move(row));
-    }
-    return true;
-  };
+  RootedProver prover(source, nodes);  // proofs past a changed shortcut row, the row named
   for (const auto& e : *entries) {
     const tlog::Hash leaf = tlog::leaf_hash(e.bytes);
     auto event = events::decode_event(e.bytes);
@@ -90,26 +72,19 @@ Result<ProvenCase> prove_case(const LogSource& source, std::string_view case_ref
                    std::string(case_ref) + ": the case index is wrong");
     }
     if (cp && e.seq >= 1 && e.seq <= cp->size) {
-      auto proof = tlog::inclusion_proof(e.seq - 1, cp->size, nodes);
-      auto ok =
-          proof ? tlog::verify_inclusion(e.seq - 1, cp->size, leaf, *proof, cp->root) : Result<void>(proof.error());
-      bool proven = static_cast<bool>(ok);
-      if (!proven) {
-        auto held = holds_without_shortcuts(e.seq, leaf);
-        if (!held) return held.error();
-        proven = *held;
-      }
-      if (proven) {
+      auto proof = prover.prove(e.seq, cp->size, leaf, cp->root);
+      if (proof) {
         ++out.report.proven;
       } else {
         mark_bad(out.report, e.seq,
                  "event seq " + to_string(e.seq) + " is not in the tree of " + to_string(cp->size) +
-                     " events the latest checkpoint signs: " + ok.error().detail);
+                     " events the latest checkpoint signs: " + proof.error().detail);
       }
     }
     out.leaf_hashes[e.seq] = events::hex(leaf);
     out.events.push_back({e.seq, std::move(*event)});
   }
+  out.damaged_shortcuts = prover.damaged();
   return out;
 }
 

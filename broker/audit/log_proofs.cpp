@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "broker/audit/rooted_proof.h"
 #include "broker/audit/signing.h"
 #include "broker/tlog/base64.h"
 
@@ -79,13 +80,14 @@ contracts::Result<InclusionEvidence> prove_event(const LogSource& source, std::u
     return malformed("no signed checkpoint covers seq " + std::to_string(seq) + " yet (the latest is " +
                      (notes->empty() ? std::string("none") : "older") + ")");
   }
-  auto proof = tlog::inclusion_proof(seq - 1, ev.checkpoint.size, nodes);
-  if (!proof) return proof.error();
-  if (auto ok = tlog::verify_inclusion(seq - 1, ev.checkpoint.size, ev.leaf, *proof, ev.checkpoint.root); !ok) {
+  RootedProver prover(source, nodes);
+  auto proof = prover.prove(seq, ev.checkpoint.size, ev.leaf, ev.checkpoint.root);
+  if (!proof) {
     return malformed("event seq " + std::to_string(seq) + " is not in the tree the checkpoint of size " +
-                     std::to_string(ev.checkpoint.size) + " signs (" + ok.error().detail + "): run keten log verify");
+                     std::to_string(ev.checkpoint.size) + " signs (" + proof.error().detail + "): run keten log verify");
   }
   ev.proof = std::move(*proof);
+  ev.damaged_shortcuts = prover.damaged();
   return ev;
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "broker/audit/log_source.h"
 #include "broker/tlog/checkpoint.h"
@@ -43,6 +44,9 @@ struct InclusionEvidence {
   tlog::Checkpoint checkpoint;  // the tree the proof is against
   std::string note;             // that checkpoint's signed note
   tlog::Proof proof;
+  // Shortcut rows of the store found changed (rooted_proof.h): the proof was built without them
+  // and verifies; the caller shows these as findings.
+  std::vector<std::string> damaged_shortcuts;
 };
 
 // The proof that event `seq` is in the latest checkpoint of `source` whose size covers it.

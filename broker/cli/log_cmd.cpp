@@ -440,12 +440,8 @@ int replay(const LogArgs& args) {
     std::cerr << "keten log: FINDING: the stored payload of message " << id
               << " is not the one the log recorded when it was accepted (changed in the store)\n";
   }
-  for (const auto& row : damaged_shortcuts) {
-    // The events are proven without the row; the store was still changed after it was written.
-    std::cerr << "keten log: FINDING: " << row
-              << ": a stored shortcut of the log's tree was changed in the store; the case's events were proven "
-                 "without it\n";
-  }
+  // The events are proven without the rows; the store was still changed after it was written.
+  report_damaged_shortcuts(damaged_shortcuts, "the case's events were proven without it");
   return report.ok && altered == 0 && damaged_shortcuts.empty() ? kExitOk : kExitFailed;
 }
 

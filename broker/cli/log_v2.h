@@ -4,9 +4,12 @@
 // apart in open_source() in log_v2_cmd.cpp. log_cmd.cpp parses argv and
 // calls these; docs/inspector.md and docs/handover-log-format.md describe them.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "broker/audit/case_proofs.h"
 #include "broker/store/store.h"
@@ -50,5 +53,10 @@ int log_v2_export(const LogV2Args& args);
 // opened again read-only, and then `*reopened` (when not null) is set.
 [[nodiscard]] contracts::Result<broker::audit::ProvenCase> log_v2_case(
     const LogV2Args& args, std::unique_ptr<broker::store::Store>* store = nullptr, bool* reopened = nullptr);
+
+// Says on standard error, as a FINDING each, which shortcut rows of a store's tree were found
+// changed while proving (broker/audit/rooted_proof.h), followed by `what_holds` (what was proven
+// without them). Returns how many: a command that found any exits 1.
+std::size_t report_damaged_shortcuts(const std::vector<std::string>& rows, std::string_view what_holds);
 
 }  // namespace keten_cli

@@ -234,6 +234,14 @@ int log_v2_verify(const LogV2Args& args) {
   return report->ok() ? kExitOk : kExitFailed;
 }
 
+std::size_t report_damaged_shortcuts(const std::vector<std::string>& rows, std::string_view what_holds) {
+  for (const auto& row : rows) {
+    std::cerr << "keten log: FINDING: " << row << ": a stored shortcut of the log's tree was changed in the store; "
+              << what_holds << "\n";
+  }
+  return rows.size();
+}
+
 int log_v2_prove(const LogV2Args& args) {
   auto log = open_source(args);
   if (!log) return open_failed(log.error());
@@ -244,6 +252,8 @@ int log_v2_prove(const LogV2Args& args) {
   auto ev = broker::audit::prove_event(*log->source, args.event, nodes->reader);
   if (!ev) return fail(kExitFailed, ev.error().detail);
   if (!write_output(args.out, broker::audit::inclusion_json(*ev))) return fail(kExitFailed, "cannot write " + args.out);
+  if (report_damaged_shortcuts(ev->damaged_shortcuts, "the proof written was built without it and verifies") > 0)
+    return kExitFailed;
   return kExitOk;
 }
 
@@ -279,6 +289,7 @@ int log_v2_export(const LogV2Args& args) {
     vkey = broker::tlog::format_verifier_key(**key);
   }
   std::string text;
+  std::vector<std::string> damaged;  // shortcut rows found changed while proving (findings)
   if (args.case_ref.empty()) {
     auto whole = broker::audit::write_log_bundle(*log->source, contracts::now_millis(), vkey);
     if (!whole) return open_failed(whole.error());
@@ -291,6 +302,7 @@ int log_v2_export(const LogV2Args& args) {
         broker::audit::write_case_bundle(*log->source, args.case_ref, nodes->reader, contracts::now_millis(), vkey);
     if (!out) return fail(kExitFailed, out.error().detail);
     text = std::move(out->text);
+    damaged = std::move(out->damaged_shortcuts);
     std::cerr << "keten log: exported " << out->events << " events of case " << args.case_ref
               << " with proofs against one checkpoint (" << text.size() << " bytes, " << out->hashes
               << " distinct proof hashes) to " << args.out;
@@ -298,6 +310,7 @@ int log_v2_export(const LogV2Args& args) {
     std::cerr << "\n";
   }
   if (!write_output(args.out, text)) return fail(kExitFailed, "cannot write " + args.out);
+  if (report_damaged_shortcuts(damaged, "the bundle's proofs were built without it and verify") > 0) return kExitFailed;
   return kExitOk;
 }
 

@@ -227,6 +227,17 @@ void ConsoleServer::Impl::case_page(const Request& req, Response& res) const {
   view.verification = std::move(proven->report);
   view.timeline = audit::build_timeline(*log, {case_ref, partner, *as_of});
   view.replay_html = audit::render_html(view.timeline, view.verification);
+  // A shortcut row of the store's tree found changed: the events were proven without it, and the
+  // page says so first (docs/console.md).
+  std::string findings;
+  for (const auto& row : proven->damaged_shortcuts) {
+    console::log().warn("case page found a changed shortcut row case_ref={} row=\"{}\"", case_ref, row);
+    findings += "<div class=\"finding\" style=\"font-weight:bold;background:#fbe3e3;color:#900\">FINDING: " +
+                escape(row) +
+                ": a stored shortcut of the log's tree was changed in the store; the case's events were proven "
+                "without it</div>\n";
+  }
+  view.replay_html = findings + view.replay_html;
   if (options.contracts) {
     for (const auto& [key, c] : options.contracts->all()) view.owners[c.name] = c.owners;
   }

@@ -17,6 +17,7 @@
 #include "broker/audit/signing.h"
 #include "broker/events/codec.h"
 #include "broker/store/event_block.h"
+#include "broker/store/sqlite_handle.h"
 #include "broker/store/sqlite_store.h"
 #include "broker/tlog/base64.h"
 #include "broker/tlog/checkpoint.h"
@@ -791,6 +792,39 @@ TEST_CASE("a message's events are proven against the latest signed checkpoint, a
   // Nor of a message of a case the inspector may not see.
   CHECK(http(s.endpoint, "GET", "/messages/" + s.dead_id + "/proof/" + std::to_string(accepted_seq(s, s.dead_id)) +
                                     "?purpose=audit", bearer(kInspectorToken)).status == 403);
+}
+
+TEST_CASE("a changed shortcut row of the store's tree is a finding on the case page, not a failed event, and the case "
+          "bundle still verifies",
+          "[integration][console][proofs][tamper]") {
+  Setup s(true);
+  s.h.stop();
+  {
+    // Every stored leaf hash zeroed: a proof through them cannot reach the signed root.
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open_v2(s.h.options().store.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+    broker::store::DbHandle db(raw);
+    REQUIRE(sqlite3_exec(raw, "DROP TRIGGER log_leaves_no_update; UPDATE log_leaves SET hashes = zeroblob(length(hashes))",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+  const auto all = bearer(kAllCasesToken);
+  auto page = http(s.endpoint, "GET", "/cases?case=" + kOtherCase + "&purpose=audit", all);
+  REQUIRE(page.status == 200);
+  CHECK(has(page.body, "FINDING: log_leaves row first_seq="));
+  // In the timeline's frame (srcdoc: its HTML escaped once), above the events.
+  CHECK(has(page.body, "&lt;div class=&quot;finding&quot;"));
+  CHECK(has(page.body, "the case&#39;s events were proven without it"));
+  CHECK_FALSE(has(page.body, "LOG NOT INTACT"));
+  CHECK(has(page.body, "case events proven: "));
+
+  auto bundle = http(s.endpoint, "GET", "/cases/bundle?case=" + kOtherCase + "&purpose=audit", all);
+  REQUIRE(bundle.status == 200);
+  const auto file = s.h.dir() / "case.bundle";
+  std::ofstream(file, std::ios::binary) << bundle.body;
+  auto verified = test_support::run({test_support::keten_binary(), "log", "verify", "--bundle", file.string(),
+                                     "--signing-key", s.signing->public_hex});
+  INFO(verified.out << verified.err);
+  CHECK(verified.exit_code == 0);
 }
 
 TEST_CASE("an event written after the latest checkpoint is not yet covered, and a forged event does not verify",

@@ -420,7 +420,18 @@ intact = re.search(r"case events proven: (\d+) of (\d+) events", outputs["store 
 if not proven or not intact or proven.group(1) != intact.group(1) or "NOT INTACT" in t.stdout:
     fail("shortcut row: the case's events are not all proven without it: %s (intact: %s)"
          % (proven and proven.group(0), intact and intact.group(0)))
-print("a shortcut row of the tree edited in a store copy: the row named as a FINDING, every event still proven")
+# The case exported from that copy: the bundle's proofs are built without the row and verify
+# offline; the row is a finding (exit 1). One event's proof alike.
+shortcut_bundle = os.path.join(work, "shortcut-%s.jsonl" % CASE_A)
+t = keten("log", "export", "--store", shortcut, "--tree", "--case", CASE_A, "--out", shortcut_bundle, expect=(1,))
+if "FINDING: log_leaves row first_seq=" not in t.stderr or "the bundle's proofs were built without it" not in t.stderr:
+    fail("shortcut row: export names no FINDING: %s" % t.stderr)
+keten("log", "verify", "--bundle", shortcut_bundle, "--signing-key", sign)
+t = keten("log", "prove", "--store", shortcut, "--event", "2", expect=(1,))
+if "FINDING: log_leaves row first_seq=" not in t.stderr or json.loads(t.stdout)["seq"] != 2:
+    fail("shortcut row: prove names no FINDING or writes no proof: %s %s" % (t.stdout, t.stderr))
+print("a shortcut row of the tree edited in a store copy: the row named as a FINDING (replay, export, prove), "
+      "every event still proven, the exported bundle verifies")
 
 # --- a write-protected copy of the store: replayed and verified, not a byte changed --------------
 media = os.path.join(work, "media")
