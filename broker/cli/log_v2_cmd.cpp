@@ -79,11 +79,7 @@ Result<OpenLog> store_source(std::unique_ptr<broker::store::Store> store, bool l
   if (auto* file = dynamic_cast<broker::store::SqliteStore*>(s)) {
     calls.read_case_entries = [file](std::string_view case_ref) { return file->read_case_entries(case_ref); };
     calls.read_start_entries = [file] { return file->read_start_entries(); };
-    calls.shortcut_check = [file] {
-      return std::optional<broker::audit::ShortcutCheck>(broker::audit::ShortcutCheck{
-          file->source_tree_reader(),
-          [file](std::uint64_t seq, std::uint64_t size) { return file->damaged_shortcuts(seq, size); }});
-    };
+    calls.shortcut_check = [file] { return std::optional(file->shortcut_check()); };
   } else {
     calls.read_case_events = [s](std::string_view case_ref) { return s->read_case_events(case_ref); };
     calls.read_started_events = [s] { return s->read_started_events(); };

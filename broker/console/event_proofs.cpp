@@ -23,11 +23,7 @@ audit::CallbackLogSource latest_source(store::SqliteStore& s, std::string note) 
   calls.read_case_entries = [&s](std::string_view case_ref) { return s.read_case_entries(case_ref); };
   calls.read_start_entries = [&s] { return s.read_start_entries(); };
   // Proofs past a changed shortcut row of the store, the row named (audit/rooted_proof.h).
-  calls.shortcut_check = [&s] {
-    return std::optional<audit::ShortcutCheck>(
-        audit::ShortcutCheck{s.source_tree_reader(),
-                             [&s](std::uint64_t seq, std::uint64_t size) { return s.damaged_shortcuts(seq, size); }});
-  };
+  calls.shortcut_check = [&s] { return std::optional(s.shortcut_check()); };
   calls.read_checkpoints = [note = std::move(note)]() -> Result<std::vector<std::string>> {
     if (note.empty()) return std::vector<std::string>{};
     return std::vector<std::string>{note};

@@ -2417,6 +2417,10 @@ tlog::NodeReader SqliteStore::event_tree_reader() { return impl_->node_reader(Im
 
 tlog::NodeReader SqliteStore::source_tree_reader() { return impl_->node_reader(Impl::Leaves::kFromSources); }
 
+audit::ShortcutCheck SqliteStore::shortcut_check() {
+  return {source_tree_reader(), [this](std::uint64_t seq, std::uint64_t size) { return damaged_shortcuts(seq, size); }};
+}
+
 Result<std::vector<std::string>> SqliteStore::damaged_shortcuts(std::uint64_t seq, std::uint64_t size) {
   std::vector<std::string> out;
   if (seq == 0 || size == 0 || seq > size) return out;

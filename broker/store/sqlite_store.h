@@ -241,6 +241,9 @@ class SqliteStore final : public Store {
   // log_node_tiles) that are not what they stand for, each named by its row ("log_leaves row
   // first_seq=513 (...)"); empty when they all match. kStorage when the store cannot be read.
   [[nodiscard]] Result<std::vector<std::string>> damaged_shortcuts(std::uint64_t seq, std::uint64_t size);
+  // The two above as a LogSource hands them to the evidence tools (audit::ShortcutCheck); borrows
+  // this store.
+  audit::ShortcutCheck shortcut_check();
   // The log's origin, "keten/<16 hex digits>": the first line of every checkpoint and the name of
   // the signing key in the note, fixed when the store (or its schema-5 conversion) was made.
   const std::string& log_origin() const override;
