@@ -1197,29 +1197,4 @@ void Client::close() {
   if (impl_) impl_->close();
 }
 
-std::string new_message_id() {
-  static const bool sodium_ready = [] {
-    if (sodium_init() < 0) {
-      log().error("sodium_init failed; message ids come from randombytes without it");
-      return false;
-    }
-    return true;
-  }();
-  (void)sodium_ready;
-
-  std::array<unsigned char, 16> bytes{};
-  randombytes_buf(bytes.data(), bytes.size());
-  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0F) | 0x40);  // version 4
-  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3F) | 0x80);  // RFC 4122 variant
-  constexpr std::string_view kHex = "0123456789abcdef";
-  std::string id;
-  id.reserve(36);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) id.push_back('-');
-    id.push_back(kHex[bytes[i] >> 4]);
-    id.push_back(kHex[bytes[i] & 0x0F]);
-  }
-  return id;
-}
-
 }  // namespace partner

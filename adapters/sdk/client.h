@@ -258,8 +258,8 @@ class Client {
   std::unique_ptr<Impl> impl_;
 };
 
-// A fresh message id: random UUID v4 text, lower-case, 36 characters (libsodium randombytes).
-// Thread-safe.
+// A fresh message id: UUID v7 text, lower-case, 36 characters, later ids sorting later
+// (message_id.h says why). Thread-safe.
 std::string new_message_id();
 
 }  // namespace partner
