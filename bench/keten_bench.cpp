@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -209,6 +210,14 @@ void add_options(CLI::App* app, BenchArgs* args) {
   app->add_option("--endpoint", args->endpoint, "With the profiles: override their broker endpoint");
   app->add_option("--broker-pid", args->broker_pid, "With the profiles: read this process's CPU and RSS from /proc");
   app->add_option("--timeout", args->timeout_seconds, "Give up after this many seconds")->capture_default_str();
+  app->add_option("--ids", args->load.ids,
+                  "How message ids sort: counter (run-N, the default), ordered (as the SDK's UUID v7 ids), random (as "
+                  "UUID v4 ids)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, bench::LoadOptions::Ids>{{"counter", bench::LoadOptions::Ids::kCounter},
+                                                         {"ordered", bench::LoadOptions::Ids::kOrdered},
+                                                         {"random", bench::LoadOptions::Ids::kRandom}},
+          CLI::ignore_case));
   app->add_option("--frames-in-flight", args->load.frames_in_flight,
                   "With natural batching: submit frames unanswered at once (ClientOptions::frames_in_flight)")
       ->capture_default_str()

@@ -48,15 +48,11 @@ struct Shared {
     if (error.empty()) error = what;
     abort = true;
   }
-  std::string message_id(std::uint64_t index) const { return run_id + "-" + std::to_string(index); }
+  std::string message_id(std::uint64_t index) const { return bench_message_id(options.ids, run_id, index); }
   // The index in a message id of this run, or nullopt for a foreign id.
   std::optional<std::uint64_t> index_of(const std::string& id) const {
-    if (id.size() <= run_id.size() + 1 || id.compare(0, run_id.size(), run_id) != 0 || id[run_id.size()] != '-')
-      return std::nullopt;
-    std::uint64_t index = 0;
-    const char* first = id.data() + run_id.size() + 1;
-    auto [ptr, ec] = std::from_chars(first, id.data() + id.size(), index);
-    if (ec != std::errc{} || ptr != id.data() + id.size() || index >= options.messages) return std::nullopt;
+    auto index = bench_message_index(run_id, id);
+    if (index && *index >= options.messages) return std::nullopt;
     return index;
   }
   void note_done() {
@@ -257,6 +253,39 @@ std::string random_run_id() {
 }
 
 }  // namespace
+
+std::string bench_message_id(LoadOptions::Ids ids, const std::string& run_id, std::uint64_t index) {
+  switch (ids) {
+    case LoadOptions::Ids::kCounter: return run_id + "-" + std::to_string(index);
+    case LoadOptions::Ids::kOrdered: {
+      std::string digits = std::to_string(index);
+      return run_id + "-" + std::string(20 - digits.size(), '0') + digits;
+    }
+    case LoadOptions::Ids::kRandom: {
+      // splitmix64's finaliser: a bijection, so distinct messages never share a prefix by design.
+      std::uint64_t z = index + 0x9E37'79B9'7F4A'7C15ULL;
+      z = (z ^ (z >> 30)) * 0xBF58'476D'1CE4'E5B9ULL;
+      z = (z ^ (z >> 27)) * 0x94D0'49BB'1331'11EBULL;
+      z ^= z >> 31;
+      static constexpr char kHex[] = "0123456789abcdef";
+      std::string hash(16, '0');
+      for (int i = 15; i >= 0; --i, z >>= 4) hash[static_cast<std::size_t>(i)] = kHex[z & 15];
+      return run_id + "-" + hash + "-" + std::to_string(index);
+    }
+  }
+  return run_id + "-" + std::to_string(index);
+}
+
+std::optional<std::uint64_t> bench_message_index(const std::string& run_id, const std::string& id) {
+  if (id.size() <= run_id.size() + 1 || id.compare(0, run_id.size(), run_id) != 0 || id[run_id.size()] != '-')
+    return std::nullopt;
+  const auto last_dash = id.rfind('-');  // the index is the id's last part in every style
+  std::uint64_t index = 0;
+  const char* first = id.data() + last_dash + 1;
+  auto [ptr, ec] = std::from_chars(first, id.data() + id.size(), index);
+  if (ec != std::errc{} || ptr != id.data() + id.size() || first == ptr) return std::nullopt;
+  return index;
+}
 
 RunReport run_load(const LoadOptions& options, const partner::Profile& producer, const partner::Profile& consumer) {
   RunReport report;

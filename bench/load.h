@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "adapters/sdk/client.h"
@@ -31,7 +32,18 @@ struct LoadOptions {
   // Deliver and Ack frames), as before batching existed.
   bool sdk_batching = true;
   std::uint32_t frames_in_flight = 2;  // with sdk_batching: ClientOptions::frames_in_flight
+  // How message ids sort in the broker's index, which decides how many of its pages a commit
+  // writes: kCounter "<run>-N" (the bench's ids before, N in decimal, so "-10" sorts before "-9"),
+  // kOrdered "<run>-<N in 20 digits>" (in the order made, as the SDK's UUID v7 ids are), kRandom
+  // "<run>-<16 hex digits of a hash of N>-N" (scattered over the index, as UUID v4 ids are).
+  enum class Ids { kCounter, kOrdered, kRandom };
+  Ids ids = Ids::kCounter;
 };
+
+// The message id of message `index` of run `run_id` in style `ids`, and the index back from one
+// (nullopt: not an id of that run). Pure.
+std::string bench_message_id(LoadOptions::Ids ids, const std::string& run_id, std::uint64_t index);
+std::optional<std::uint64_t> bench_message_index(const std::string& run_id, const std::string& id);
 
 // Runs the load; the report's broker usage is left for the caller. Never throws; a failure is
 // reported in RunReport::error with what was measured so far.
