@@ -359,13 +359,23 @@ json payload_check_json(const PayloadCheck& c, const std::string& what) {
               {"description", describe(c, what)}};
 }
 
+// The headline of the store's changed shortcut rows (Timeline::damaged_shortcuts, not empty).
+std::string shortcut_summary(const Timeline& t) {
+  return "FINDING: " + std::to_string(t.damaged_shortcuts.size()) +
+         " stored shortcut row(s) of the log's tree were changed in the store; the case's events were proven "
+         "without them:";
+}
+
 }  // namespace
 
 std::string render_text(const Timeline& t, const VerifyReport& v) {
   std::string out = "Case " + t.query.case_ref;
   if (!t.query.partner.empty()) out += ", as seen by " + t.query.partner;
   if (t.query.as_of != 0) out += ", as of " + format_time(t.query.as_of);
-  out += "\n" + verification_line(v) + "\n\n";
+  out += "\n" + verification_line(v) + "\n";
+  if (!t.damaged_shortcuts.empty()) out += shortcut_summary(t) + "\n";
+  for (const auto& row : t.damaged_shortcuts) out += "  - " + row + "\n";
+  out += "\n";
   std::size_t findings = 0;
   for (const auto& e : t.events) {
     out += events::text_line(e.event, e.seq, t.unseal) + "\n";
@@ -411,6 +421,7 @@ std::string render_json(const Timeline& t, const VerifyReport& v) {
            {"partners", t.partners},
            {"norm_violations", json::array()}};
   out["events"] = std::move(list);  // moved in: an initializer list would copy every event
+  if (!t.damaged_shortcuts.empty()) out["damaged_shortcuts"] = t.damaged_shortcuts;  // findings (replay.h)
   if (!t.payload_checks.empty()) {
     std::size_t findings = 0;
     for (const auto& [id, c] : t.payload_checks) findings += is_finding(c) ? 1 : 0;
@@ -467,6 +478,11 @@ std::string render_html(const Timeline& t, const VerifyReport& v) {
        "</style></head><body>\n";
   h += "<h1>" + html_escape(title) + "</h1>\n";
   h += std::string("<p class=\"") + (v.ok ? "ok" : "bad") + "\" id=\"verification\">" + html_escape(verification_line(v)) + "</p>\n";
+  if (!t.damaged_shortcuts.empty()) {
+    h += "<div class=\"bad\" id=\"damaged-shortcuts\"><p>" + html_escape(shortcut_summary(t)) + "</p><ul>\n";
+    for (const auto& row : t.damaged_shortcuts) h += "<li>" + html_escape(row) + "</li>\n";
+    h += "</ul></div>\n";
+  }
   h += "<p>Each row is one event of the handover log, in log order. The column says which partner it "
        "concerns: the sender for submissions, the recipient for deliveries and acknowledgements.</p>\n";
   h += "<h2>Timeline</h2>\n<table id=\"timeline\"><thead><tr><th>Time (UTC)</th><th>Seq</th>";

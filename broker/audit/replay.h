@@ -57,6 +57,10 @@ struct Timeline {
   // against the digest its accepted event records (payload_check.h), by message id. With
   // `partner`, only the messages that partner sent or received.
   std::unordered_map<std::string, PayloadCheck> payload_checks;
+  // Replay on a store only (the CLI fills it): the store's shortcut rows of its tree found changed
+  // while the case's events were proven without them (rooted_proof.h), each named. Findings: the
+  // events hold, the file was changed after it was written.
+  std::vector<std::string> damaged_shortcuts;
   // Opens sealed evidence values when the broker's payload key was given; empty: "(sealed)".
   events::Unsealer unseal;
 };

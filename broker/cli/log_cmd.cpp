@@ -395,6 +395,7 @@ int replay(const LogArgs& args) {
     case_log = std::move(*log);
   }
   auto timeline = broker::audit::build_timeline(case_log, {args.case_ref, args.partner, *as_of});
+  timeline.damaged_shortcuts = damaged_shortcuts;  // shown in the output, and on standard error below
   if (args.into.empty() && store) {
     auto checks = unchecked.empty() ? check_payloads(*store, timeline, !payload_key->empty())
                                     : Result<std::unordered_map<std::string, broker::audit::PayloadCheck>>(

@@ -1,5 +1,6 @@
 #include "broker/console/event_proofs.h"
 
+#include <algorithm>
 #include <optional>
 #include <variant>
 
@@ -101,6 +102,10 @@ Result<ProofSummary> prove_events(const StoreOpener& open, const std::vector<std
     } else if (auto ev = audit::prove_event(source, seq, nodes); ev) {
       p.status = EventProof::Status::kVerified;
       p.hashes = ev->proof.size();
+      for (auto& row : ev->damaged_shortcuts) {
+        auto& seen = out.damaged_shortcuts;
+        if (std::find(seen.begin(), seen.end(), row) == seen.end()) seen.push_back(std::move(row));
+      }
     } else {
       p.status = EventProof::Status::kFailed;
       p.detail = ev.error().detail;

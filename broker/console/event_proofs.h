@@ -39,6 +39,9 @@ struct ProofSummary {
   bool signature_ok = false;      // the note verifies with the key the log states
   std::string signature;          // that key (verifier key form), or why the signature was not checked / failed
   std::vector<EventProof> events; // one per seq asked for, in that order
+  // The store's shortcut rows of its tree found changed while proving (audit/rooted_proof.h),
+  // each once: the events' proofs were built without them and verify; the rows are a finding.
+  std::vector<std::string> damaged_shortcuts;
 };
 
 // The latest checkpoint and each event's proof against it. A seq after the checkpoint's size is

@@ -46,6 +46,12 @@ std::string render_checkpoint(const ProofSummary& p) {
                                "</code>"
                          : "<span class=\"no\">" + escape(p.signature) + "</span>") +
          "</p><pre id=\"checkpoint-note\">" + escape(p.note) + "</pre></div>";
+  if (!p.damaged_shortcuts.empty()) {
+    out += "<div class=\"error\" id=\"damaged-shortcuts\"><p>FINDING: stored shortcut rows of the log's tree were "
+           "changed in the store; the proofs below were built without them and verify:</p><ul>";
+    for (const auto& row : p.damaged_shortcuts) out += "<li>" + escape(row) + "</li>";
+    out += "</ul></div>";
+  }
   return out;
 }
 

@@ -159,6 +159,8 @@ void ConsoleServer::Impl::message(const Request& req, Response& res) const {
   for (const auto& e : log->events) seqs.push_back(e.seq);
   auto proofs = prove_events([this] { return open_store(true); }, seqs);
   if (!proofs) return storage_failure(res, frame, proofs.error());
+  for (const auto& row : proofs->damaged_shortcuts)
+    console::log().warn("message page found a changed shortcut row message_id={} row=\"{}\"", id, row);
   send_page(res, 200, frame, render_message(**record, *log, *proofs, payload_for(*v, payload, unreadable, schema)));
 }
 
@@ -226,18 +228,12 @@ void ConsoleServer::Impl::case_page(const Request& req, Response& res) const {
   view.partners = audit::build_timeline(*log, {case_ref, "", 0}).partners;
   view.verification = std::move(proven->report);
   view.timeline = audit::build_timeline(*log, {case_ref, partner, *as_of});
-  view.replay_html = audit::render_html(view.timeline, view.verification);
   // A shortcut row of the store's tree found changed: the events were proven without it, and the
-  // page says so first (docs/console.md).
-  std::string findings;
-  for (const auto& row : proven->damaged_shortcuts) {
+  // replay says so above its timeline (docs/console.md).
+  for (const auto& row : proven->damaged_shortcuts)
     console::log().warn("case page found a changed shortcut row case_ref={} row=\"{}\"", case_ref, row);
-    findings += "<div class=\"finding\" style=\"font-weight:bold;background:#fbe3e3;color:#900\">FINDING: " +
-                escape(row) +
-                ": a stored shortcut of the log's tree was changed in the store; the case's events were proven "
-                "without it</div>\n";
-  }
-  view.replay_html = findings + view.replay_html;
+  view.timeline.damaged_shortcuts = std::move(proven->damaged_shortcuts);
+  view.replay_html = audit::render_html(view.timeline, view.verification);
   if (options.contracts) {
     for (const auto& [key, c] : options.contracts->all()) view.owners[c.name] = c.owners;
   }

@@ -816,12 +816,20 @@ TEST_CASE("a changed shortcut row of the store's tree is a finding on the case p
   const auto all = bearer(kAllCasesToken);
   auto page = http(s.endpoint, "GET", "/cases?case=" + kOtherCase + "&purpose=audit", all);
   REQUIRE(page.status == 200);
-  CHECK(has(page.body, "FINDING: log_leaves row first_seq="));
-  // In the timeline's frame (srcdoc: its HTML escaped once), above the events.
-  CHECK(has(page.body, "&lt;div class=&quot;finding&quot;"));
-  CHECK(has(page.body, "the case&#39;s events were proven without it"));
+  // In the timeline's frame (srcdoc: its HTML escaped once), above the events, by the replay's own renderer.
+  CHECK(has(page.body, "&lt;div class=&quot;bad&quot; id=&quot;damaged-shortcuts&quot;&gt;"));
+  CHECK(has(page.body, "FINDING: 1 stored shortcut row(s)"));
+  CHECK(has(page.body, "&lt;li&gt;log_leaves row first_seq="));
   CHECK_FALSE(has(page.body, "LOG NOT INTACT"));
   CHECK(has(page.body, "case events proven: "));
+
+  // The message page: each event's proof verifies without the row, and the row is named above them.
+  auto message = http(s.endpoint, "GET", "/messages/" + s.other_id + "?purpose=audit", all);
+  REQUIRE(message.status == 200);
+  CHECK(has(message.body, "data-proof=\"verified\""));
+  CHECK_FALSE(has(message.body, "data-proof=\"failed\""));
+  CHECK(has(message.body, "id=\"damaged-shortcuts\""));
+  CHECK(has(message.body, "<li>log_leaves row first_seq="));
 
   check_case_bundle_verifies(s, kOtherCase, all);
 }

@@ -420,6 +420,13 @@ intact = re.search(r"case events proven: (\d+) of (\d+) events", outputs["store 
 if not proven or not intact or proven.group(1) != intact.group(1) or "NOT INTACT" in t.stdout:
     fail("shortcut row: the case's events are not all proven without it: %s (intact: %s)"
          % (proven and proven.group(0), intact and intact.group(0)))
+if not re.search(r"FINDING: \d+ stored shortcut row\(s\) of the log's tree were changed in the store", t.stdout) \
+        or "  - log_leaves row first_seq=" not in t.stdout:
+    fail("shortcut row: the replay's own output does not name the row: %s" % t.stdout)
+t = keten("log", "replay", "--store", shortcut, "--case", CASE_A, "--format", "json", expect=(1,))
+rows = json.loads(t.stdout).get("damaged_shortcuts", [])
+if not rows or not all(r.startswith("log_leaves row first_seq=") for r in rows):
+    fail("shortcut row: the JSON replay does not list the row: %s" % rows)
 # The case exported from that copy: the bundle's proofs are built without the row and verify
 # offline; the row is a finding (exit 1). One event's proof alike.
 shortcut_bundle = os.path.join(work, "shortcut-%s.jsonl" % CASE_A)

@@ -117,6 +117,29 @@ TEST_CASE("text, json and html renderings carry every event", "[audit]") {
   CHECK_THAT(html, !Contains("http://") && !Contains("https://") && !Contains("<script"));
 }
 
+TEST_CASE("a changed shortcut row of the store is named in every rendering, not hidden on standard error",
+          "[audit][tamper]") {
+  auto t = build_timeline(kRows, {kCase, "", 0});
+  broker::audit::VerifyReport ok;
+  ok.rows = ok.last_seq = ok.signed_up_to = 17;
+  const std::string row = "log_leaves row first_seq=1 (its level-0 hash for events up to seq 256 is not the events' own)";
+  SECTION("an intact store: no finding in any rendering") {
+    CHECK_THAT(broker::audit::render_text(t, ok), !Contains("FINDING"));
+    CHECK_THAT(broker::audit::render_json(t, ok), !Contains("damaged_shortcuts"));
+    CHECK_THAT(broker::audit::render_html(t, ok), !Contains("damaged-shortcuts"));
+  }
+  SECTION("a changed row: named in text, json and html") {
+    t.damaged_shortcuts = {row, "<b>log_node_tiles row id=7</b>"};
+    const std::string text = broker::audit::render_text(t, ok);
+    CHECK_THAT(text, Contains("FINDING: 2 stored shortcut row(s)") && Contains("  - " + row + "\n"));
+    const std::string json = broker::audit::render_json(t, ok);
+    CHECK_THAT(json, Contains("\"damaged_shortcuts\": [") && Contains("its level-0 hash for events up to seq 256"));
+    const std::string html = broker::audit::render_html(t, ok);
+    CHECK_THAT(html, Contains("id=\"damaged-shortcuts\"") && Contains("<li>log_leaves row first_seq=1"));
+    CHECK_THAT(html, Contains("&lt;b&gt;log_node_tiles") && !Contains("<b>log_node_tiles"));
+  }
+}
+
 TEST_CASE("html rendering escapes what partners wrote", "[audit][hostile]") {
   auto rows = test_support::removal_case_rows();
   rows[9].detail = R"({"code":"schema_violation","detail":"<script>alert(1)</script>","errors":[]})";
