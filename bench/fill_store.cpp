@@ -130,9 +130,10 @@ contracts::Result<void> write_typed_message(store::SqliteStore& s, std::uint64_t
   }
   auto seq = s.insert_message(m);
   if (!seq) return seq.error();
-  auto delivery = s.insert_delivery(*seq, "KMAR");
+  // As the broker writes a delivery sent the moment it is accepted (core/pipeline.cpp): inserted
+  // in flight in one write, then acknowledged.
+  auto delivery = s.insert_delivery_sent(*seq, "KMAR", m.accepted_at + 1);
   if (!delivery) return delivery.error();
-  if (auto r = s.mark_in_flight(*delivery, 1, m.accepted_at + 1); !r) return r.error();
   if (auto r = s.mark_acked(*delivery, m.accepted_at + 4); !r) return r.error();
   for (int step = 2; step < 6; ++step) {
     auto r = s.append_event(typed_event(message, step, cases, *delivery, raw_digest, payload.size()));
