@@ -7,19 +7,23 @@
 
 namespace broker::store {
 
-Result<std::vector<std::int64_t>> SqliteStore::pending_accepted_before(std::string_view contract,
-                                                          std::uint32_t version, Millis accepted_before,
-                                                          std::size_t limit) {
+Result<std::vector<std::int64_t>> SqliteStore::pending_accepted_before(std::string_view contract, std::uint32_t version,
+                                                                       Millis accepted_before, std::size_t limit) {
   sqlite3* db = connection();
   auto fail = [db]() {
-    return contracts::Error{contracts::ErrorCode::kStorage, std::string("read expired deliveries : ") + sqlite3_errmsg(db)};
+    return contracts::Error{contracts::ErrorCode::kStorage,
+                            std::string("read expired deliveries : ") + sqlite3_errmsg(db)};
   };
-  // The contract's messages through messages_by_contract, each one's delivery by its (message_seq, recipient) index.
+  // The undelivered rows through deliveries_open_by_recipient, each one's message by its seq: a
+  // sweep (once a second per contract with a ttl, on the loop) costs the backlog, not the history.
+  // The partial index's "state IN (0, 1)" is repeated literally ("state = 0" alone does not imply
+  // it), and "+d.id" keeps SQLite from walking the whole table in id order to save the sort (it
+  // did: 15 ms a sweep on a store of 300 000 delivered messages, 10 µs with the index).
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db,
                          "SELECT d.id FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq "
-                         "WHERE d.state = 0 AND m.contract = ? AND m.version = ? AND m.accepted_at <= ? "
-                         "ORDER BY d.id LIMIT ?",
+                         "WHERE d.state = 0 AND d.state IN (0, 1) AND m.contract = ? AND m.version = ? "
+                         "AND m.accepted_at <= ? ORDER BY +d.id LIMIT ?",
                          -1, &raw, nullptr) != SQLITE_OK) {
     return fail();
   }

@@ -112,3 +112,73 @@ TEST_CASE("the per-message statements use indexes, not table scans", "[store]") 
   INFO("statements that scanned a table:" << listed);
   CHECK(scanning.empty());
 }
+
+namespace {
+
+// A message to KMAR of `contract` accepted at `at`, its delivery left pending or acknowledged.
+std::int64_t add_delivered(SqliteStore& store, int n, const std::string& contract, std::int64_t at, bool acked) {
+  broker::store::NewMessage m;
+  m.header.message_id = "m-" + std::to_string(n);
+  m.header.contract = contract;
+  m.header.version = 1;
+  m.header.case_ref = "V" + std::to_string(n % 7);
+  m.sender = "DTV";
+  m.payload = R"({"n":1})";
+  m.payload_digest = contracts::sha256_hex(m.payload);
+  m.recipients = {"KMAR"};
+  m.accepted_at = at;
+  const auto seq = ok(store.insert_message(m));
+  const auto delivery = ok(store.insert_delivery_sent(seq, "KMAR", at));
+  if (acked) {
+    ok(store.mark_acked(delivery, at + 1));
+  } else {
+    ok(store.mark_pending(delivery));
+  }
+  return delivery;
+}
+
+int count_steps(void* steps) {
+  ++*static_cast<long*>(steps);
+  return 0;
+}
+
+// SQLite's virtual-machine steps (in tens) that pending_accepted_before takes.
+long sweep_steps(SqliteStore& store, std::vector<std::int64_t>& found) {
+  long steps = 0;
+  sqlite3_progress_handler(store.connection(), 10, count_steps, &steps);
+  found = ok(store.pending_accepted_before("departure.scheduled", 1, 1'700'000'000'500, 100));
+  sqlite3_progress_handler(store.connection(), 0, nullptr, nullptr);
+  return steps;
+}
+
+}  // namespace
+
+TEST_CASE("the ttl sweep reads the undelivered deliveries, not the delivered history", "[store][regression]") {
+  // It ran once a second per contract with a ttl, on the loop, and walked every delivery ever
+  // stored: 15 ms a sweep at 300 000 delivered messages, half a second at ten million.
+  test_support::TempDir dir;
+  broker::store::StoreOptions options;
+  options.path = dir / "store.db";
+  options.sync_full = false;
+  auto store = ok(SqliteStore::open(options));
+  const std::int64_t t0 = 1'700'000'000'000;
+  int n = 0;
+  ok(store.begin());
+  std::vector<std::int64_t> expected;
+  for (int i = 0; i < 3; ++i) expected.push_back(add_delivered(store, n++, "departure.scheduled", t0 + i, false));
+  add_delivered(store, n++, "departure.scheduled", t0 + 900, false);  // pending, accepted after the cut
+  add_delivered(store, n++, "transport.ordered", t0 + 5, false);      // pending, another contract
+  for (int i = 0; i < 100; ++i) add_delivered(store, n++, "departure.scheduled", t0 + 10, true);
+  ok(store.commit());
+  std::vector<std::int64_t> found;
+  const long small_history = sweep_steps(store, found);
+  CHECK(found == expected);
+
+  ok(store.begin());
+  for (int i = 0; i < 5'000; ++i) add_delivered(store, n++, "departure.scheduled", t0 + 10, true);
+  ok(store.commit());
+  const long large_history = sweep_steps(store, found);
+  CHECK(found == expected);
+  INFO("steps with 100 delivered: " << small_history << "0, with 5 100: " << large_history << "0");
+  CHECK(large_history <= small_history + 5);
+}
