@@ -262,7 +262,7 @@ std::string bench_message_id(LoadOptions::Ids ids, const std::string& run_id, st
       return run_id + "-" + std::string(20 - digits.size(), '0') + digits;
     }
     case LoadOptions::Ids::kRandom: {
-      // splitmix64's finaliser: a bijection, so distinct messages never share a prefix by design.
+      // splitmix64's finaliser: a bijection, so no two messages get the same hash.
       std::uint64_t z = index + 0x9E37'79B9'7F4A'7C15ULL;
       z = (z ^ (z >> 30)) * 0xBF58'476D'1CE4'E5B9ULL;
       z = (z ^ (z >> 27)) * 0x94D0'49BB'1331'11EBULL;
