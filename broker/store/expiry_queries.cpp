@@ -17,11 +17,13 @@ Result<std::vector<std::int64_t>> SqliteStore::pending_accepted_before(std::stri
   // The undelivered rows through deliveries_open_by_recipient, each one's message by its seq: a
   // sweep (once a second per contract with a ttl, on the loop) costs the backlog, not the history.
   // The partial index's "state IN (0, 1)" is repeated literally ("state = 0" alone does not imply
-  // it), and "+d.id" keeps SQLite from walking the whole table in id order to save the sort (it
-  // did: 15 ms a sweep on a store of 300 000 delivered messages, 10 µs with the index).
+  // it); CROSS JOIN keeps deliveries the outer loop (SQLite would otherwise start from the
+  // contract's messages through messages_by_contract, every one ever stored: 275 ms a sweep on a
+  // store of 300 000 delivered messages); "+d.id" keeps it from walking the whole table in id
+  // order to save the sort. 0.13 ms on that store.
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db,
-                         "SELECT d.id FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq "
+                         "SELECT d.id FROM deliveries AS d CROSS JOIN messages AS m ON m.seq = d.message_seq "
                          "WHERE d.state = 0 AND d.state IN (0, 1) AND m.contract = ? AND m.version = ? "
                          "AND m.accepted_at <= ? ORDER BY +d.id LIMIT ?",
                          -1, &raw, nullptr) != SQLITE_OK) {

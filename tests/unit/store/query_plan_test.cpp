@@ -10,6 +10,7 @@
 
 #include "broker/store/sqlite_handle.h"
 #include "broker/store/sqlite_store.h"
+#include "broker/store/tracking.h"
 #include "contracts/digest.h"
 #include "tests/support/ok.h"
 #include "tests/support/temp_dir.h"
@@ -154,13 +155,16 @@ long sweep_steps(SqliteStore& store, std::vector<std::int64_t>& found) {
 }  // namespace
 
 TEST_CASE("the ttl sweep reads the undelivered deliveries, not the delivered history", "[store][regression]") {
-  // It ran once a second per contract with a ttl, on the loop, and walked every delivery ever
-  // stored: 15 ms a sweep at 300 000 delivered messages, half a second at ten million.
+  // It ran once a second per contract with a ttl, on the loop, and read every delivered message of
+  // the contract ever stored: 275 ms a sweep at 300 000 delivered messages.
   test_support::TempDir dir;
   broker::store::StoreOptions options;
   options.path = dir / "store.db";
   options.sync_full = false;
   auto store = ok(SqliteStore::open(options));
+  // With every index a serving broker's store has: the tracking tables add messages_by_contract,
+  // through which SQLite preferred to start, from every message of the contract ever stored.
+  auto tracking = ok(broker::store::TrackingTables::open(store));
   const std::int64_t t0 = 1'700'000'000'000;
   int n = 0;
   ok(store.begin());
