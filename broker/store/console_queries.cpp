@@ -486,18 +486,20 @@ Result<std::optional<MessageRecord>> find_message_record(SqliteStore& store, con
 }
 
 Result<std::optional<std::string>> SqliteStore::undelivered_case_at(std::string_view recipient, Millis accepted_at) {
-  for (const char* state : {"pending", "in_flight"}) {
-    MessageFilter f;
-    f.recipient = std::string(recipient);
-    f.state = state;
-    f.from = accepted_at;
-    f.to = accepted_at + 1;
-    f.limit = 1;
-    auto found = find_messages(*this, f);
-    if (!found) return found.error();
-    if (!found->empty() && !found->front().case_ref.empty()) return std::optional<std::string>(found->front().case_ref);
-  }
-  return std::optional<std::string>();
+  // Through the recipient's undelivered rows (deliveries_open_by_recipient: the literal
+  // "state IN (0, 1)" is the partial index's own term), each one's message by its seq: what the
+  // backlog costs, not the history. The console's message filter found this by walking every
+  // message (250 ms at 300 000 stored), on the loop, each time an oldest-undelivered alert fired.
+  Query q(connection(),
+          "SELECT m.case_ref FROM deliveries AS d CROSS JOIN messages AS m ON m.seq = d.message_seq "
+          "WHERE d.recipient = ? AND d.state IN (0, 1) AND m.accepted_at = ? AND m.case_ref <> '' "
+          "ORDER BY +d.id LIMIT 1",
+          "read the case of an undelivered message");
+  q.text(std::string(recipient)).int64(accepted_at);
+  auto row = q.next();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(q.text_at(0));
 }
 
 }  // namespace broker::store

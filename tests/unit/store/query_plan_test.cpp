@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -143,20 +144,38 @@ int count_steps(void* steps) {
   return 0;
 }
 
-// SQLite's virtual-machine steps (in tens) that pending_accepted_before takes.
-long sweep_steps(SqliteStore& store, std::vector<std::int64_t>& found) {
+// SQLite's virtual-machine steps (in tens) that `read` takes on the store's connection.
+template <class Read>
+long steps_of(SqliteStore& store, Read read) {
   long steps = 0;
   sqlite3_progress_handler(store.connection(), 10, count_steps, &steps);
-  found = ok(store.pending_accepted_before("departure.scheduled", 1, 1'700'000'000'500, 100));
+  read();
   sqlite3_progress_handler(store.connection(), 0, nullptr, nullptr);
   return steps;
 }
 
+// The reads the loop runs on its own (the ttl sweep, the oldest-undelivered alert's case) against
+// a store of a few undelivered messages and the given delivered history.
+struct LoopReads {
+  std::vector<std::int64_t> expired;
+  std::optional<std::string> alert_case, none_case;
+  long steps = 0;
+  void run(SqliteStore& store, std::int64_t t0) {
+    steps = steps_of(store, [&] {
+      expired = ok(store.pending_accepted_before("departure.scheduled", 1, t0 + 500, 100));
+      alert_case = ok(store.undelivered_case_at("KMAR", t0 + 1));
+      none_case = ok(store.undelivered_case_at("KMAR", t0 + 10));  // only acknowledged ones then
+    });
+  }
+};
+
 }  // namespace
 
-TEST_CASE("the ttl sweep reads the undelivered deliveries, not the delivered history", "[store][regression]") {
-  // It ran once a second per contract with a ttl, on the loop, and read every delivered message of
-  // the contract ever stored: 275 ms a sweep at 300 000 delivered messages.
+TEST_CASE("the loop's own reads (the ttl sweep, an alert's case) cost the backlog, not the delivered history",
+          "[store][regression]") {
+  // They ran on the loop and read every delivered message: the ttl sweep once a second per
+  // contract with a ttl (275 ms at 300 000 delivered messages), the alert's case each time an
+  // oldest-undelivered alert fired (250 ms).
   test_support::TempDir dir;
   broker::store::StoreOptions options;
   options.path = dir / "store.db";
@@ -174,15 +193,20 @@ TEST_CASE("the ttl sweep reads the undelivered deliveries, not the delivered his
   add_delivered(store, n++, "transport.ordered", t0 + 5, false);      // pending, another contract
   for (int i = 0; i < 100; ++i) add_delivered(store, n++, "departure.scheduled", t0 + 10, true);
   ok(store.commit());
-  std::vector<std::int64_t> found;
-  const long small_history = sweep_steps(store, found);
-  CHECK(found == expected);
+  LoopReads small;
+  small.run(store, t0);
+  CHECK(small.expired == expected);
+  CHECK(small.alert_case == std::optional<std::string>("V1"));
+  CHECK_FALSE(small.none_case);
 
   ok(store.begin());
   for (int i = 0; i < 5'000; ++i) add_delivered(store, n++, "departure.scheduled", t0 + 10, true);
   ok(store.commit());
-  const long large_history = sweep_steps(store, found);
-  CHECK(found == expected);
-  INFO("steps with 100 delivered: " << small_history << "0, with 5 100: " << large_history << "0");
-  CHECK(large_history <= small_history + 5);
+  LoopReads large;
+  large.run(store, t0);
+  CHECK(large.expired == expected);
+  CHECK(large.alert_case == std::optional<std::string>("V1"));
+  CHECK_FALSE(large.none_case);
+  INFO("steps with 100 delivered: " << small.steps << "0, with 5 100: " << large.steps << "0");
+  CHECK(large.steps <= small.steps + 5);
 }
