@@ -34,17 +34,22 @@ Result<void> RetentionSweep::run(Millis now) {
   if (shortest < 0) return {};  // no contract states a retention: nothing is ever due
   std::set<std::string, std::less<>> held;
   for (const auto& h : *holds) held.insert(h.case_ref);
-  auto keys = store::live_case_keys(store_, now - shortest);
+  turn_from_id_ = from_id_;
+  auto keys = store::live_case_keys(store_, now - shortest, from_id_);
   if (!keys) return keys.error();
+  from_id_ = 0;  // unless this turn stops short of the last key
+  judged_ = 0;
   std::size_t shredded = 0;
   for (const auto& key : *keys) {
     if (!key.case_ref.empty() && held.count(key.case_ref) > 0) continue;
     auto messages = store::case_key_messages(store_, key);
     if (!messages) return messages.error();
+    ++judged_;
     const auto verdict = lifecycle::judge_case(*messages, registry_, now);
     if (!verdict.due) continue;
     if (shredded == kBatch) {
-      next_ = now;  // more to do: the next turn goes on
+      next_ = now;  // more to do: the next turn goes on, from this key
+      from_id_ = key.id;
       break;
     }
     if (auto r = store_.shred_case_key(key.id, now, verdict.reason); !r) return r;
@@ -64,11 +69,14 @@ Result<void> RetentionSweep::run(Millis now) {
 
 void RetentionSweep::after_commit(bool committed, Millis now) {
   if (!committed) {
-    // Rolled back, or the transaction never began: what was due is tried again, a little later.
+    // Rolled back, or the transaction never began: what was due is tried again, a little later,
+    // from where this turn began.
     if (shredded_in_turn_ || next_ <= now) next_ = now + std::min(interval_, kRetryAfterFailure);
+    from_id_ = turn_from_id_;  // (the same when run() did not run since the last commit)
     shredded_in_turn_ = false;
     return;
   }
+  turn_from_id_ = from_id_;  // committed: a later rollback goes back no further than here
   if (shredded_in_turn_) wal_dirty_ = true;
   shredded_in_turn_ = false;
   if (!wal_dirty_) return;

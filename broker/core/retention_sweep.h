@@ -11,6 +11,7 @@
 // back; the next sweep tries again).
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 #include "broker/store/sqlite_store.h"
@@ -37,6 +38,9 @@ class RetentionSweep {
   void after_commit(bool committed, contracts::Millis now);
   // Cases on hold at the last sweep (keten_cases_on_hold); -1 before the first.
   std::int64_t cases_on_hold() const { return on_hold_; }
+  // The live keys the last run() judged: a sweep of many due cases goes on, turn by turn, from the
+  // key where the turn before stopped, so each key is judged about once a sweep.
+  std::size_t judged_in_last_run() const { return judged_; }
 
   static constexpr std::size_t kBatch = 200;
   static constexpr contracts::Millis kFirstSweepDelay = 10'000;
@@ -50,6 +54,9 @@ class RetentionSweep {
   bool shredded_in_turn_ = false;
   bool wal_dirty_ = false;  // shredded since the last successful WAL checkpoint
   std::int64_t on_hold_ = -1;
+  std::int64_t from_id_ = 0;       // the sweep under way goes on from this case key id
+  std::int64_t turn_from_id_ = 0;  // where this turn's run() began: again after a rollback
+  std::size_t judged_ = 0;
 };
 
 }  // namespace broker::core

@@ -64,15 +64,15 @@ Result<void> rewrap_norm_hash_key(sqlite3* db, std::string_view old_key, std::st
 
 }  // namespace
 
-Result<std::vector<LiveCaseKey>> live_case_keys(SqliteStore& store, Millis created_before) {
+Result<std::vector<LiveCaseKey>> live_case_keys(SqliteStore& store, Millis created_before, std::int64_t from_id) {
   constexpr std::string_view what = "read live case keys";
   if (!store.has_case_keys()) return std::vector<LiveCaseKey>{};
   auto stmt = prepared(store.connection(),
                        "SELECT id, case_ref, message_id, created_at FROM case_keys WHERE shredded_at = 0 "
-                       "AND created_at <= ? ORDER BY id");
+                       "AND id >= ? AND created_at <= ? ORDER BY id");
   if (!stmt) return stmt.error();
   SqlStep q(store.connection(), *stmt, what);
-  q.int64(created_before);
+  q.int64(from_id).int64(created_before);
   return q.collect([](const SqlStep& s) {
     return LiveCaseKey{s.int64_at(0), s.text_at(1), s.text_at(2), s.int64_at(3)};
   });

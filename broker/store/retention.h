@@ -25,8 +25,10 @@ struct LiveCaseKey {
   std::string message_id;
   Millis created_at = 0;  // when its first message was stored
 };
-// Live keys made at or before `created_before` (a key made later cannot be due yet), by id.
-[[nodiscard]] Result<std::vector<LiveCaseKey>> live_case_keys(SqliteStore& store, Millis created_before);
+// Live keys made at or before `created_before` (a key made later cannot be due yet), by id, from
+// id `from_id` on. Through case_keys_live_by_id: the live keys only, never the shredded ones.
+[[nodiscard]] Result<std::vector<LiveCaseKey>> live_case_keys(SqliteStore& store, Millis created_before,
+                                                              std::int64_t from_id = 0);
 
 // The messages one case key seals, per contract version: how many and the newest acceptance.
 struct KeyMessages {

@@ -182,6 +182,7 @@ CREATE TABLE IF NOT EXISTS case_keys (
   shred_reason TEXT    NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS case_keys_live ON case_keys (case_ref, message_id) WHERE shredded_at = 0;
+CREATE INDEX IF NOT EXISTS case_keys_live_by_id ON case_keys (id, created_at) WHERE shredded_at = 0;
 CREATE TABLE IF NOT EXISTS case_holds (
   case_ref TEXT    NOT NULL PRIMARY KEY,
   since    INTEGER NOT NULL,

@@ -248,3 +248,57 @@ TEST_CASE("a sweep its turn could not run (the store held by another writer) is 
   CHECK_FALSE(s.due(now + broker::core::RetentionSweep::kRetryAfterFailure - 1));
   CHECK(s.due(now + broker::core::RetentionSweep::kRetryAfterFailure));
 }
+
+TEST_CASE(
+    "a sweep of more due cases than one turn takes goes on where the last turn stopped, and a rolled-back turn "
+    "is done again",
+    "[core][retention]") {
+  test_support::TempDir dir;
+  auto registry = load(contracts_with_retention(dir, "PT1H"));
+  auto store = test_support::open_store(dir);
+  // 450 due cases, and before, between and after them 150 that are not due (a message that came
+  // later keeps each alive): each turn must not judge again the keys the turns before passed.
+  constexpr int kDue = 450;
+  constexpr int kAlive = 150;
+  const Millis now = kT0 + 2 * 3'600'000;
+  int alive = 0;
+  for (int i = 0; i < kDue; ++i) {
+    put(store, "due-" + std::to_string(i), "D" + std::to_string(i), 1, kT0);
+    if (i % 3 == 0) {
+      const std::string c = "A" + std::to_string(alive++);
+      put(store, "alive-" + c, c, 1, kT0);
+      put(store, "alive-late-" + c, c, 1, now - 1);
+    }
+  }
+  REQUIRE(alive == kAlive);
+  broker::core::RetentionSweep s(store, registry, std::chrono::hours(1));
+  constexpr auto kBatch = broker::core::RetentionSweep::kBatch;
+  std::size_t judged = 0;
+
+  sweep(s, store, now);
+  CHECK(shred_events(store).size() == kBatch);
+  judged += s.judged_in_last_run();
+  CHECK(s.due(now));  // more to do: the next turn goes on
+
+  // A turn that shreds the next batch and then rolls back: the batch is shredded again later.
+  ok(store.begin());
+  ok(s.run(now));
+  store.rollback();
+  s.after_commit(false, now);
+  CHECK(shred_events(store).size() == kBatch);
+  CHECK_FALSE(s.due(now));
+  const Millis retry = now + broker::core::RetentionSweep::kRetryAfterFailure;
+  CHECK(s.due(retry));
+
+  sweep(s, store, retry);
+  CHECK(shred_events(store).size() == 2 * kBatch);
+  judged += s.judged_in_last_run();
+  sweep(s, store, retry);
+  CHECK(shred_events(store).size() == kDue);
+  judged += s.judged_in_last_run();
+  CHECK_FALSE(s.due(retry));  // the sweep is over until the next interval
+  for (int i = 0; i < kDue; ++i) REQUIRE(shredded(store, "due-" + std::to_string(i)));
+  CHECK_FALSE(shredded(store, "alive-A0"));
+  // Every live key judged once, and the two keys each turn stopped at once more.
+  CHECK(judged == static_cast<std::size_t>(kDue + kAlive + 2));
+}
