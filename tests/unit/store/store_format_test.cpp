@@ -184,8 +184,8 @@ TEST_CASE("store file has the tables, indexes and triggers docs/store-format.md 
   CHECK(raw_column(db.get(),
                    "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
                    "ORDER BY name") ==
-        std::vector<std::string>{"case_keys_live", "deliveries_dead_by_recipient", "deliveries_open_by_recipient",
-                                 "messages_by_case"});
+        std::vector<std::string>{"case_keys_live", "case_keys_live_by_id", "deliveries_dead_by_recipient",
+                                 "deliveries_open_by_recipient", "messages_by_case"});
   CHECK(
       raw_column(db.get(), "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name") ==
       std::vector<std::string>{"checkpoints_no_delete", "checkpoints_no_update", "log_blocks_no_delete",
