@@ -30,10 +30,10 @@ std::string format_uuid(const UuidBytes& bytes) {
 
 UuidBytes uuid_v7(std::uint64_t unix_ms, std::uint16_t counter, std::uint64_t random) {
   UuidBytes b{};
-  for (int i = 0; i < 6; ++i) b[static_cast<std::size_t>(i)] = static_cast<unsigned char>(unix_ms >> (40 - 8 * i));
+  for (std::size_t i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(unix_ms >> (40 - 8 * i));
   b[6] = static_cast<unsigned char>(0x70 | ((counter >> 8) & 0x0F));  // version 7, rand_a's high 4 bits
   b[7] = static_cast<unsigned char>(counter & 0xFF);
-  for (int i = 0; i < 8; ++i) b[static_cast<std::size_t>(8 + i)] = static_cast<unsigned char>(random >> (56 - 8 * i));
+  for (std::size_t i = 0; i < 8; ++i) b[8 + i] = static_cast<unsigned char>(random >> (56 - 8 * i));
   b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // the RFC 9562 variant
   return b;
 }
