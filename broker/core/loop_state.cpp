@@ -15,7 +15,7 @@ LoopState::LoopState(store::Store& store, store::TrackingTables& tables, contrac
 contracts::Result<void> LoopState::reload() {
   stale_ = true;
   policy::ConsentRegister fresh;
-  auto ids = tables_.message_ids_of({std::string(policy::kConsentRegistered), std::string(policy::kConsentWithdrawn)});
+  auto ids = tables_.consent_message_ids();
   if (!ids) return ids.error();
   for (const auto& id : *ids) {
     auto m = store_.find_message_content(id);

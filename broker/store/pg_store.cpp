@@ -145,7 +145,11 @@ const char* const kSchema[] = {
     "CREATE INDEX IF NOT EXISTS keten_norm_watch_by_due ON keten_norm_watch (due_at)",
     "CREATE TABLE IF NOT EXISTS keten_norm_recorded (key text PRIMARY KEY,"
     " state smallint NOT NULL CHECK (state IN (1, 2)))",
-    "CREATE INDEX IF NOT EXISTS keten_messages_by_contract ON keten_messages (contract, seq)",
+    // Only the consent messages, which the consent register is rebuilt from at start (SQLite's
+    // messages_consent; keten_messages_by_contract held every message's contract).
+    "DROP INDEX IF EXISTS keten_messages_by_contract",
+    "CREATE INDEX IF NOT EXISTS keten_messages_consent ON keten_messages (seq)"
+    " WHERE contract IN ('consent.registered', 'consent.withdrawn')",
     "CREATE TABLE IF NOT EXISTS keten_processed_reports (delivery_id bigint PRIMARY KEY,"
     " outcome smallint NOT NULL CHECK (outcome = 1 OR outcome = 2), at bigint NOT NULL, log_seq bigint NOT NULL)",
     "INSERT INTO keten_meta (key, value) VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING",

@@ -78,8 +78,10 @@ class TrackingTables {
   [[nodiscard]] Result<std::vector<DeliveryTimes>> deliveries_of(std::string_view message_id);
   // Per recipient, deliveries pending or in flight (its backlog).
   [[nodiscard]] Result<std::map<std::string, std::uint64_t, std::less<>>> backlog_counts();
-  // Ids of accepted messages of these contracts, in acceptance order.
-  [[nodiscard]] Result<std::vector<std::string>> message_ids_of(const std::vector<std::string>& contracts);
+  // Ids of the accepted `consent.registered` and `consent.withdrawn` messages, in acceptance order,
+  // for the consent register (the contract names are policy::kConsentRegistered/kConsentWithdrawn's;
+  // the store holds them as SQL, in its partial index messages_consent).
+  [[nodiscard]] Result<std::vector<std::string>> consent_message_ids();
 
   // What a backend implements (tracking_backend.h; private to the store libraries).
   struct Impl;

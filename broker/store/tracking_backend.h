@@ -51,7 +51,7 @@ struct TrackingTables::Impl {
   virtual Result<void> record(std::string_view key, RecordedViolation state) = 0;
   virtual Result<std::vector<DeliveryTimes>> deliveries_of(std::string_view message_id) = 0;
   virtual Result<std::map<std::string, std::uint64_t, std::less<>>> backlog_counts() = 0;
-  virtual Result<std::vector<std::string>> message_ids_of(const std::vector<std::string>& contracts) = 0;
+  virtual Result<std::vector<std::string>> consent_message_ids() = 0;
 };
 
 }  // namespace broker::store

@@ -358,7 +358,7 @@ TEST_CASE("the database has the tables, indexes and triggers docs/store-format.m
               " AND indexname NOT LIKE '%\\_key' ORDER BY indexname COLLATE \"C\"") ==
         std::vector<std::string>{"keten_deliveries_dead_by_recipient", "keten_deliveries_open_by_recipient",
                                  "keten_deliveries_open_by_state", "keten_messages_by_case",
-                                 "keten_messages_by_contract", "keten_norm_watch_by_due"});
+                                 "keten_messages_consent", "keten_norm_watch_by_due"});
   CHECK(names("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname COLLATE \"C\"") ==
         std::vector<std::string>{"keten_log_blocks_append_only", "keten_log_case_blocks_append_only",
                                  "keten_log_tree_nodes_append_only", "keten_tree_checkpoints_append_only"});

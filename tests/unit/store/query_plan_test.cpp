@@ -211,3 +211,49 @@ TEST_CASE("the loop's own reads (the ttl sweep, an alert's case) cost the backlo
   INFO("steps with 100 delivered: " << small.steps << "0, with 5 100: " << large.steps << "0");
   CHECK(large.steps <= small.steps + 5);
 }
+
+TEST_CASE("the consent register's start-up read costs the consent messages, not every message", "[store][regression]") {
+  // It went through messages_by_contract (contract, seq), an index of every message's contract
+  // that each commit wrote a page or two of for a read made only at start. Now a partial index
+  // holds the consent messages alone, and a store opened with the old index loses it.
+  test_support::TempDir dir;
+  broker::store::StoreOptions options;
+  options.path = dir / "store.db";
+  options.sync_full = false;
+  auto store = ok(SqliteStore::open(options));
+  REQUIRE(sqlite3_exec(store.connection(), "CREATE INDEX messages_by_contract ON messages (contract, seq)", nullptr,
+                       nullptr, nullptr) == SQLITE_OK);
+  auto tracking = ok(broker::store::TrackingTables::open(store));
+  auto index_names = [&] {
+    std::vector<std::string> names;
+    sqlite3_stmt* raw = nullptr;
+    REQUIRE(sqlite3_prepare_v2(store.connection(),
+                               "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' AND "
+                               "sql IS NOT NULL ORDER BY name",
+                               -1, &raw, nullptr) == SQLITE_OK);
+    broker::store::StmtHandle stmt(raw);
+    while (sqlite3_step(raw) == SQLITE_ROW) names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(raw, 0)));
+    return names;
+  };
+  CHECK(index_names() == std::vector<std::string>{"messages_by_case", "messages_consent"});
+
+  const std::int64_t t0 = 1'700'000'000'000;
+  int n = 0;
+  ok(store.begin());
+  add_delivered(store, n++, "consent.registered", t0, true);
+  add_delivered(store, n++, "departure.scheduled", t0 + 1, true);
+  add_delivered(store, n++, "consent.withdrawn", t0 + 2, true);
+  ok(store.commit());
+  std::vector<std::string> ids;
+  const long small = steps_of(store, [&] { ids = ok(tracking.consent_message_ids()); });
+  CHECK(ids == std::vector<std::string>{"m-0", "m-2"});
+
+  ok(store.begin());
+  for (int i = 0; i < 5'000; ++i) add_delivered(store, n++, "departure.scheduled", t0 + 10, true);
+  add_delivered(store, n++, "consent.registered", t0 + 20, true);
+  ok(store.commit());
+  const long large = steps_of(store, [&] { ids = ok(tracking.consent_message_ids()); });
+  CHECK(ids == std::vector<std::string>{"m-0", "m-2", "m-5003"});
+  INFO("steps with 3 messages: " << small << "0, with 5 004: " << large << "0");
+  CHECK(large <= small + 5);
+}
