@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "broker/audit/signing.h"
@@ -79,23 +81,52 @@ Result<std::string> load_hash_key(sqlite3* db, std::string_view payload_key) {
 // Rows written before values were hashed (or while the store had no payload key) are hashed in
 // place, under secure_delete so the plaintext's bytes are overwritten in the file's pages.
 // Returns how many rows were plaintext.
+//
+// This runs at every open with a payload key, so finding none must not read every row: a hashed
+// value starts with "k1:", so the plaintext ones of a pointer are the two key ranges of the
+// primary key (pointer, case_key, ...) on either side of that prefix (';' follows ':'). The
+// pointers, a handful (one per norm `match`), are found by seeking past each in turn. So the
+// search costs a few seeks per pointer, not a row per stored message.
 Result<std::size_t> hash_plaintext_rows(sqlite3* db, const std::string& hash_key) {
   constexpr std::string_view what = "hash plaintext norm keys";
-  StmtHandle select, update, drop;
-  if (auto r = sql_prepare(db, select,
-                           "SELECT pointer, case_key, message_id FROM norm_keys WHERE substr(case_key, 1, 3) <> 'k1:'");
-      !r) {
-    return r.error();
+  StmtHandle first_pointer, next_pointer, select, update, drop;
+  const std::pair<StmtHandle*, const char*> reads[] = {
+      {&first_pointer, "SELECT pointer FROM norm_keys ORDER BY pointer LIMIT 1"},
+      {&next_pointer, "SELECT pointer FROM norm_keys WHERE pointer > ? ORDER BY pointer LIMIT 1"},
+      {&select,
+       "SELECT pointer, case_key, message_id FROM norm_keys WHERE pointer = ?1 AND case_key < 'k1:' UNION ALL "
+       "SELECT pointer, case_key, message_id FROM norm_keys WHERE pointer = ?1 AND case_key >= 'k1;'"},
+  };
+  for (const auto& [stmt, sql] : reads) {
+    if (auto r = sql_prepare(db, *stmt, sql); !r) return r.error();
   }
   struct Row {
     std::string pointer, case_key, message_id;
   };
   std::vector<Row> rows;
+  std::optional<std::string> pointer;
   {
-    SqlStep q(db, select, what);
-    auto read = q.collect([](const SqlStep& s) { return Row{s.text_at(0), s.text_at(1), s.text_at(2)}; });
-    if (!read) return read.error();
-    rows = std::move(*read);
+    SqlStep q(db, first_pointer, what);
+    auto row = q.next();
+    if (!row) return row.error();
+    if (*row) pointer = q.text_at(0);
+  }
+  while (pointer) {
+    std::optional<std::string> next;
+    {
+      SqlStep q(db, select, what);
+      q.text(*pointer);
+      auto read = q.each_row([&](const SqlStep& s) { rows.push_back(Row{s.text_at(0), s.text_at(1), s.text_at(2)}); });
+      if (!read) return read.error();
+    }
+    {
+      SqlStep q(db, next_pointer, what);
+      q.text(*pointer);
+      auto row = q.next();
+      if (!row) return row.error();
+      if (*row) next = q.text_at(0);
+    }
+    pointer = std::move(next);
   }
   if (rows.empty()) return std::size_t{0};
   if (auto r = sql_prepare(db, update,
