@@ -28,6 +28,7 @@ struct ConsoleArgs {
   std::string broker_http;
   std::string tls_cert, tls_key, client_ca;
   double timeout_seconds = 10;
+  std::int64_t search_rows = 50'000;
 };
 
 int fail(int code, const std::string& detail) {
@@ -44,6 +45,7 @@ int run_console(const ConsoleArgs& args) {
   options.tls_cert = args.tls_cert;
   options.tls_key = args.tls_key;
   options.client_ca = args.client_ca;
+  options.search_rows = args.search_rows;
   options.receipt_timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
   auto access = broker::console::AccessList::load(args.access);
   if (!access) return fail(kExitUsage, "--access: " + access.error().detail);
@@ -99,6 +101,10 @@ Command add_console(CLI::App& root) {
                   "PEM CA certificates: ask for a client certificate, refuse one they did not issue, and log in "
                   "the viewer whose cert_sha256 or cert_subject in --access matches it");
   app->add_option("--timeout", args->timeout_seconds, "Seconds a resend waits for its receipt")->capture_default_str();
+  app->add_option("--search-rows", args->search_rows,
+                  "A message search without a case reads at most this many messages a page (0: all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app->footer("Exit codes: 0 stopped by SIGTERM/SIGINT, 1 cannot bind, 2 usage or configuration error.");
   return {app, [args] { return run_console(*args); }};
 }

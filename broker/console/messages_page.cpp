@@ -81,6 +81,12 @@ std::string render_message_search(const std::vector<store::MessageRow>& rows, co
                     state_select(filter.state) + field("from", "Accepted from", from_text, "2025-03-01") +
                     field("to", "before", to_text, "2025-03-02T12:00:00Z") +
                     "<button type=\"submit\">Search</button></form>";
+  if (filter.min_seq > 0) {
+    out += "<p class=\"muted\" id=\"search-window\">Searched back to message number " +
+           std::to_string(filter.min_seq) +
+           " (the store numbers messages in the order it accepted them); \u201cOlder\u201d searches on "
+           "from there. A case in the search is found at once, however old.</p>";
+  }
   if (rows.empty()) return out + "<p id=\"none\">No messages match.</p>";
   out += "<p class=\"muted\">" + std::to_string(rows.size()) + " message(s), newest first (at most " +
          std::to_string(filter.limit) + ").</p><div class=\"scroll\"><table id=\"messages\"><thead><tr><th>Accepted</th>"

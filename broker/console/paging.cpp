@@ -47,6 +47,13 @@ contracts::Result<std::pair<contracts::Millis, std::int64_t>> dead_letter_key(co
   return std::pair<contracts::Millis, std::int64_t>{at, id};
 }
 
+std::int64_t search_floor(std::int64_t before_seq, store::SeqRange range, std::int64_t search_rows) {
+  if (search_rows <= 0) return 0;
+  const std::int64_t top = before_seq > 0 ? before_seq : range.highest + 1;
+  const std::int64_t floor = top - search_rows;
+  return floor > range.lowest ? floor : 0;
+}
+
 std::string dead_letter_key_text(contracts::Millis dead_at, std::int64_t delivery_id) {
   return std::to_string(dead_at) + "." + std::to_string(delivery_id);
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "broker/store/console_queries.h"
 #include "contracts/envelope.h"
 #include "contracts/error.h"
 
@@ -26,6 +27,12 @@ inline constexpr std::size_t kDefaultPageRows = 50;
 // A dead-letter list's key "<dead_at>.<delivery id>": {0, 0} for ""; kConfig naming `after` otherwise.
 [[nodiscard]] contracts::Result<std::pair<contracts::Millis, std::int64_t>> dead_letter_key(const std::string& text);
 std::string dead_letter_key_text(contracts::Millis dead_at, std::int64_t delivery_id);
+
+// A message search that no index serves (no case given) examines at most `search_rows` messages
+// per page: those below `before_seq` (0 = from the newest, `range.highest`). Returns the lowest seq
+// it may examine (MessageFilter::min_seq), or 0 when that window reaches the store's oldest
+// message, so the search is whole. search_rows <= 0: no bound.
+std::int64_t search_floor(std::int64_t before_seq, store::SeqRange range, std::int64_t search_rows);
 
 // The links under a list: to its first page (when this is not it) and to the next one (when
 // `next_key` is not ""), keeping the list's other parameters (`params` without "after").

@@ -28,6 +28,9 @@ struct ConsoleOptions {
   std::filesystem::path profiles;     // folder of <partner>.toml client profiles for resend, or ""
   std::chrono::milliseconds receipt_timeout{10'000};  // a resend waits this long for its receipt
   std::chrono::milliseconds partner_window{24 * 3600 * 1000};  // the partners page's log window
+  // A message search without a case examines at most this many messages per page (paging.h,
+  // search_floor); "Older" goes on below them. 0 = the whole store at once.
+  std::int64_t search_rows = 50'000;
   std::string broker_http;            // the broker's operator endpoint host:port (its /metrics), or ""
   // HTTPS: a PEM certificate and its key (both or neither); with client_ca (PEM CA certificates) a
   // client certificate is asked for, must chain to it when sent, and names a viewer by its

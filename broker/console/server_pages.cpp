@@ -106,6 +106,11 @@ void ConsoleServer::Impl::messages(const Request& req, Response& res) const {
   if (!record_read(req, res, *v, frame, filter.case_ref, filter.recipient)) return;
   auto s = open_store(true);
   if (!s) return storage_failure(res, frame, s.error());
+  if (filter.case_ref.empty() && filter.cases.empty()) {  // else messages_by_case serves it
+    auto range = store::message_seq_range(*s);
+    if (!range) return storage_failure(res, frame, range.error());
+    filter.min_seq = search_floor(filter.before_seq, *range, options.search_rows);
+  }
   auto rows = store::find_messages(*s, filter);
   if (!rows) {
     if (rows.error().code == ErrorCode::kConfig) {

@@ -58,6 +58,8 @@ std::string message_pager(const Request& req, std::vector<store::MessageRow>& ro
   if (rows.size() > per) {
     rows.resize(per);
     next = std::to_string(rows.back().seq);
+  } else if (f.min_seq > 0) {
+    next = std::to_string(f.min_seq);  // the search stopped there: older messages are unsearched
   }
   f.limit = per;
   return render_pager(req.path, params_of(req), next, f.before_seq == 0);

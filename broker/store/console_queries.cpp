@@ -242,6 +242,16 @@ Result<std::vector<PartnerSummary>> partner_summaries(SqliteStore& store, Millis
   return out;
 }
 
+Result<SeqRange> message_seq_range(SqliteStore& store) {
+  // Two subqueries: SQLite answers a lone min() or max() of the rowid with one seek each.
+  Query q(store.connection(), "SELECT (SELECT min(seq) FROM messages), (SELECT max(seq) FROM messages)",
+          "console message range");
+  SeqRange range;
+  auto rows = q.each([&] { range = SeqRange{q.int64_at(0), q.int64_at(1)}; });
+  if (!rows) return rows.error();
+  return range;
+}
+
 Result<std::vector<MessageRow>> find_messages(SqliteStore& store, const MessageFilter& filter) {
   Where w;
   message_clauses(filter, w);
@@ -261,6 +271,7 @@ Result<std::vector<MessageRow>> find_messages(SqliteStore& store, const MessageF
   }
   // The page's key: older than the last row of the page before (the primary key, no OFFSET).
   if (filter.before_seq > 0) w.add_int("m.seq < ?", filter.before_seq);
+  if (filter.min_seq > 0) w.add_int("m.seq >= ?", filter.min_seq);
   Query q(store.connection(),
           std::string("SELECT ") + kMessageColumns + " FROM messages m WHERE 1 = 1" + w.sql +
               " ORDER BY m.seq DESC LIMIT ?",

@@ -63,6 +63,9 @@ struct MessageFilter {
   // order. Messages: m.seq < before_seq (0 = from the newest). Dead letters: (dead_at, delivery id)
   // below (before_dead_at, before_delivery) (before_dead_at 0 = from the newest).
   std::int64_t before_seq = 0;
+  // Messages only: m.seq >= min_seq (0 = no bound). The console bounds a search that no index
+  // serves to a window of seqs (paging.h, search_floor), so a page costs the window, not the store.
+  std::int64_t min_seq = 0;
   Millis before_dead_at = 0;
   std::int64_t before_delivery = 0;
   // Dead letters only: given up at or after / before, 0 = no bound.
@@ -86,6 +89,13 @@ struct MessageRow {
 
 // Newest first, at most filter.limit.
 [[nodiscard]] Result<std::vector<MessageRow>> find_messages(SqliteStore& store, const MessageFilter& filter);
+
+// The lowest and highest message seq in the store ({0, 0} when it holds none): two seeks.
+struct SeqRange {
+  std::int64_t lowest = 0;
+  std::int64_t highest = 0;
+};
+[[nodiscard]] Result<SeqRange> message_seq_range(SqliteStore& store);
 
 // A dead-lettered delivery with its message.
 struct DeadLetter {

@@ -277,6 +277,44 @@ TEST_CASE("the lists page by key over HTTP: each row once, bad page parameters r
   CHECK(partners == std::vector<std::string>{"ALPHA", "BRAVO", "CHARLIE"});
 }
 
+TEST_CASE("a message search without a case reads a window of messages a page and goes on below it through Older",
+          "[integration][console][paging]") {
+  Setup s;
+  const auto op = bearer(kOperatorToken);
+  std::unique_ptr<ChildProcess> narrow;
+  // A window of one message: each page of ALPHA's messages reads one, newest first.
+  const auto endpoint = s.launch(narrow, {"--payload-key", s.h.options().payload_key, "--search-rows", "1"});
+  auto first = http(endpoint, "GET", "/messages?sender=ALPHA&purpose=paging", op);
+  REQUIRE(first.status == 200);
+  CHECK(has(first.body, s.other_id));
+  CHECK_FALSE(has(first.body, s.dead_id));
+  CHECK(has(first.body, "id=\"search-window\""));
+  const std::string next = link(first.body, "next-page");
+  REQUIRE_THAT(next, Contains("after="));
+  auto second = http(endpoint, "GET", next + "&purpose=paging", op);
+  REQUIRE(second.status == 200);
+  CHECK(has(second.body, s.dead_id));
+  CHECK_FALSE(has(second.body, s.other_id));
+  CHECK_FALSE(has(second.body, "id=\"search-window\""));  // it reached the oldest message
+  CHECK(link(second.body, "next-page").empty());
+  // A window with no match says so and still leads on.
+  auto none = http(endpoint, "GET", "/messages?case=" + std::string(kDeadCase) + "&purpose=paging", op);
+  REQUIRE(none.status == 200);
+  CHECK(has(none.body, s.dead_id));  // a case is found through its index, whatever the window
+  CHECK_FALSE(has(none.body, "id=\"search-window\""));
+  auto empty = http(endpoint, "GET", "/messages?state=dead&purpose=paging", op);  // only the older one
+  REQUIRE(empty.status == 200);
+  CHECK(has(empty.body, "No messages match."));
+  CHECK(has(empty.body, "id=\"search-window\""));
+  const std::string on = link(empty.body, "next-page");
+  REQUIRE_FALSE(on.empty());
+  auto found = http(endpoint, "GET", on + "&purpose=paging", op);
+  REQUIRE(found.status == 200);
+  CHECK(has(found.body, s.dead_id));
+  narrow->signal(SIGTERM);
+  narrow->wait(30s);
+}
+
 // A throwaway PKI made by the openssl command: our CA, someone else's, the console's server
 // certificate and client certificates.
 struct Pki {

@@ -1,6 +1,7 @@
 // The console's queries against a real SQLite store filled through SqliteStore's own writes.
 #include <catch2/catch.hpp>
 
+#include "broker/console/paging.h"
 #include "broker/store/console_queries.h"
 #include "tests/support/temp_dir.h"
 
@@ -187,6 +188,59 @@ TEST_CASE("the message list pages by seq: each message exactly once, also when n
     if (pages == 0) f.message("m-new", "ALPHA", "C1", {"BRAVO"}, 9000);
   }
   CHECK(seen == std::vector<std::string>{"m-7", "m-6", "m-5", "m-4", "m-3", "m-2", "m-1"});
+}
+
+TEST_CASE("a message search without a case reads only its window of seqs, and paging on from the window's floor "
+          "finds each match once",
+          "[console][paging]") {
+  // A filter no index serves (a producer, a contract, a time) walked the messages newest first
+  // until it had a page: the whole store when few matched (330 ms at 300 000 messages). The
+  // console now bounds each page to a window of seqs (search_floor) and pages on below it.
+  Filled f;
+  std::vector<std::int64_t> seqs;
+  for (int i = 1; i <= 9; ++i) seqs.push_back(f.message("m-" + std::to_string(i), i % 4 == 1 ? "RARE" : "ALPHA", "C1",
+                                                        {"BRAVO"}, 1000 * i));
+  const auto range = store::message_seq_range(f.s);
+  REQUIRE(range);
+  CHECK(range->lowest == seqs.front());
+  CHECK(range->highest == seqs.back());
+
+  // RARE sent m-1, m-5 and m-9. Windows of three seqs, one page of up to 10 rows each.
+  store::MessageFilter page;
+  page.sender = "RARE";
+  page.limit = 10;
+  std::vector<std::vector<std::string>> pages;
+  for (int n = 0; n < 10; ++n) {
+    page.min_seq = broker::console::search_floor(page.before_seq, *range, 3);
+    auto rows = store::find_messages(f.s, page);
+    REQUIRE(rows);
+    std::vector<std::string> ids;
+    for (const auto& r : *rows) ids.push_back(r.message_id);
+    pages.push_back(ids);
+    if (page.min_seq == 0) break;  // the window reached the oldest message
+    page.before_seq = page.min_seq;
+  }
+  CHECK(pages == std::vector<std::vector<std::string>>{{"m-9"}, {"m-5"}, {"m-1"}});
+
+  // Unbounded (search_rows 0) or given a case, one page holds all three.
+  page.before_seq = 0;
+  page.min_seq = broker::console::search_floor(0, *range, 0);
+  CHECK(page.min_seq == 0);
+  CHECK(store::find_messages(f.s, page)->size() == 3);
+}
+
+TEST_CASE("the search window starts below the page key, or above the newest message, and is whole when it reaches "
+          "the oldest",
+          "[console][paging]") {
+  using broker::console::search_floor;
+  const store::SeqRange range{101, 1000};
+  CHECK(search_floor(0, range, 100) == 901);     // the newest 100: 901..1000
+  CHECK(search_floor(500, range, 100) == 400);   // below the page key 500: 400..499
+  CHECK(search_floor(150, range, 100) == 0);     // 50..149 reaches the oldest (101): whole
+  CHECK(search_floor(201, range, 100) == 0);     // 101..200: exactly down to the oldest
+  CHECK(search_floor(202, range, 100) == 102);
+  CHECK(search_floor(0, range, 0) == 0);         // no bound
+  CHECK(search_floor(0, store::SeqRange{}, 100) == 0);  // an empty store
 }
 
 TEST_CASE("dead letters page by (dead_at, delivery id): each once, also when several died at the same moment",
