@@ -48,6 +48,8 @@ using contracts::Millis;
 using contracts::Result;
 
 constexpr std::chrono::milliseconds kIdlePoll{100};
+// How long a turn of the wind-down at a stop waits for frames.
+constexpr std::chrono::milliseconds kWindDownPoll{20};
 // Memory a flood of large frames can make the broker hold (docs/operations.md, "Memory"): each poll
 // takes at most this many bytes of frames (and at least one frame), and at most three polls' worth
 // are in hand at once (one stored, two with the intake worker). What libzmq queues per connection
@@ -125,6 +127,7 @@ struct Broker::Impl {
   Admission admission;                    // frames read, held per partner until a turn takes them
   std::map<std::string, contracts::RateLimitedLog> refusals;  // frames Admission refused, by partner
   contracts::RateLimitedLog store_errors{kRepeatedErrorInterval};
+  bool stopping = false;  // winding down after a stop (wind_down): nothing new is delivered
 
   Impl(BrokerOptions o, std::unique_ptr<store::Store> s, store::SqliteStore* sq, store::TrackingTables t,
        store::ProcessedReports p, Chain ch, transport::RouterSocket sock, Clock c)
@@ -202,7 +205,7 @@ struct Broker::Impl {
     auto deps = pipeline_deps();
     deps.care_providers = &chain.care_providers;
     deps.rate = &rate;
-    deps.scheduler = &scheduler;
+    deps.scheduler = stopping ? nullptr : &scheduler;  // stopping: stored as pending, sent after a restart
     deps.partners = &options.partners;
     deps.via_https = in.via_gateway;
     auto outcome = process_submit(deps, in.partner, frame, now, &checks);
@@ -369,6 +372,27 @@ struct Broker::Impl {
     }
   }
 
+  // The wind-down at a stop (Broker::run): from now on nothing new is delivered (the pump is
+  // skipped, and accepted messages wait as pending); turns go on while deliveries are in flight,
+  // for at most `grace` and until `more_stops` says a second stop came.
+  Result<void> wind_down(std::chrono::milliseconds grace, const std::atomic<int>& stops) {
+    stopping = true;
+    if (ops) ops->set_ready(false);
+    const std::size_t before = scheduler.in_flight_count();
+    if (grace.count() <= 0 || before == 0) return {};
+    log().info("stopping: no new deliveries; waiting for {} in flight, at most {} ms", before, grace.count());
+    const auto until = std::chrono::steady_clock::now() + grace;
+    while (scheduler.in_flight_count() > 0 && stops.load() < 2 && std::chrono::steady_clock::now() < until) {
+      if (auto r = turn(kWindDownPoll); !r) return r;
+    }
+    if (const std::size_t left = scheduler.in_flight_count(); left > 0) {
+      log().info("stopping with {} deliveries in flight: they are sent again after the restart", left);
+    } else {
+      log().info("stopping: every delivery in flight was answered");
+    }
+    return {};
+  }
+
   // Handles the frames Admission holds and the batches still with the intake worker (at
   // shutdown), reading nothing new.
   Result<void> drain() {
@@ -452,9 +476,11 @@ struct Broker::Impl {
     if (retention) {
       if (auto r = retention->run(now); !r) return r;
     }
-    auto pumped = scheduler.pump(now);
-    if (!pumped) return pumped.error();
-    deliveries = std::move(*pumped);
+    if (!stopping) {
+      auto pumped = scheduler.pump(now);
+      if (!pumped) return pumped.error();
+      deliveries = std::move(*pumped);
+    }
     for (const auto& p : scheduler.take_progress()) {
       if (auto r = state.norms().on_progress(p.message_id, p.contract, p.version, now); !r) return r;
     }
@@ -651,14 +677,17 @@ Result<void> Broker::turn(std::chrono::milliseconds timeout) { return impl_->tur
 
 Result<void> Broker::run() {
   if (impl_->ops) impl_->ops->set_ready(true);
-  while (!stop_.load()) {
+  while (stops_.load() == 0) {
     if (auto r = impl_->turn(kIdlePoll); !r) {
       log().error("broker loop failed: {}", r.error().detail);
       return r;
     }
   }
+  if (auto r = impl_->wind_down(impl_->options.stop_grace, stops_); !r) {
+    log().error("broker loop failed while stopping: {}", r.error().detail);
+    return r;
+  }
   if (auto r = impl_->drain(); !r) log().error("frames received before the stop not handled: {}", r.error().detail);
-  if (impl_->ops) impl_->ops->set_ready(false);
   (void)impl_->checkpoints->keep_covered(impl_->clock(), true);  // a failure is logged
   if (impl_->leadership) impl_->leadership->release();
   log().info("broker stopped");

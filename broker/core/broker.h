@@ -43,19 +43,24 @@ class Broker {
   // own (the HTTPS API); null when neither [http] listen nor alerts are on.
   ops::MetricsRegistry* metrics();
 
-  // Runs loop turns until stop() is called. Returns an error only when the store or the socket
-  // fails for good.
+  // Runs loop turns until stop() is called, then winds down: no new deliveries go out, and while
+  // deliveries are in flight the broker serves everything else (acks, submits, credit, heartbeats)
+  // for at most BrokerOptions::stop_grace, so that a planned stop does not make their recipients
+  // get them again. A second stop() ends that wait. Returns an error only when the store or the
+  // socket fails for good.
   [[nodiscard]] contracts::Result<void> run();
   // One loop turn: wait up to `timeout` for frames, process them in one transaction, send replies.
   [[nodiscard]] contracts::Result<void> turn(std::chrono::milliseconds timeout);
 
-  void stop() { stop_.store(true); }
+  // Async-signal-safe (a lock-free atomic): serve's SIGTERM handler calls it.
+  void stop() { stops_.fetch_add(1); }
 
  private:
   struct Impl;
   explicit Broker(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  std::atomic<bool> stop_{false};
+  std::atomic<int> stops_{0};  // stop() calls: the first winds down, the second ends the wind-down
+  static_assert(std::atomic<int>::is_always_lock_free);
 };
 
 }  // namespace broker::core

@@ -90,7 +90,7 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
                                    "max_backlog", "max_credit", "payload_key", "report_interval_ms",
                                    "report_producer", "retention_sweep_interval_ms", "instance",
                                    "lease_ttl_ms", "turn_bytes", "partner_queue_bytes",
-                                   "max_connections_per_partner"})) {
+                                   "max_connections_per_partner", "stop_grace_ms"})) {
     return false;
   }
   std::string store, contracts_dir, sync;
@@ -114,6 +114,9 @@ bool read_broker(Reader& r, const toml::table& t, BrokerOptions& o) {
   if (!r.integer(t, "broker", "max_message_bytes", 1024, 64 << 20, max_bytes)) return false;
   if (!r.integer(t, "broker", "ack_timeout_ms", 100, 86'400'000, ack_ms)) return false;
   if (!r.integer(t, "broker", "session_timeout_ms", 100, 86'400'000, session_ms)) return false;
+  std::int64_t grace_ms = o.stop_grace.count();
+  if (!r.integer(t, "broker", "stop_grace_ms", 0, 600'000, grace_ms)) return false;
+  o.stop_grace = std::chrono::milliseconds(grace_ms);
   if (!r.integer(t, "broker", "max_attempts", 1, 1000, attempts)) return false;
   if (!r.integer(t, "broker", "max_batch", 1, 100'000, batch)) return false;
   std::int64_t turn_bytes = static_cast<std::int64_t>(o.turn_bytes);

@@ -52,6 +52,10 @@ struct BrokerOptions {
   std::string secret_key;                         // broker's Curve secret key, Z85
   std::size_t max_message_bytes = 1 << 20;        // bytes; larger frames are rejected unread
   std::chrono::milliseconds ack_timeout{30'000};  // redeliver a delivery not acked after this
+  // At a stop (SIGTERM): no new deliveries go out, everything else is served, for at most this long
+  // while deliveries are in flight, so that their acks arrive and a restart does not send them
+  // again (broker.h, Broker::run). 0 = stop at once.
+  std::chrono::milliseconds stop_grace{2'000};
   std::uint32_t max_attempts = 10;                // counted attempts before a delivery is dead-lettered
   std::chrono::milliseconds session_timeout{15'000};  // forget a connection silent this long
   std::size_t max_batch = 512;                    // frames read per poll

@@ -26,6 +26,7 @@ BrokerHarness::BrokerHarness(std::vector<std::string> partners, std::filesystem:
   options_.secret_key = broker_keys_.secret_key;
   options_.payload_key = broker::store::generate_payload_key_hex();  // the test contracts have medical fields
   options_.sync_full = false;  // tests check crash safety with kill -9, not power loss
+  options_.stop_grace = std::chrono::milliseconds(0);  // stop at once; the wind-down's own tests set it
   for (const auto& id : partners) {
     keys_[id] = make_keys();
     options_.partners.push_back({id, id + " (test)", broker::core::PartnerRole::kChainPartner, keys_[id].public_key});
@@ -82,7 +83,8 @@ std::filesystem::path BrokerHarness::write_files(const std::string& endpoint) co
   std::string config = "[broker]\nlisten = \"" + endpoint + "\"\nstore = \"store/keten.db\"\ncontracts = \"" +
                        options_.contracts.string() + "\"\nsecret_key = \"keys/broker.secret\"\nsync = \"full\"\n" +
                        "payload_key = \"" + options_.payload_key + "\"\n" +
-                       "ack_timeout_ms = " + std::to_string(options_.ack_timeout.count()) + "\n";
+                       "ack_timeout_ms = " + std::to_string(options_.ack_timeout.count()) + "\n" +
+                       "stop_grace_ms = " + std::to_string(options_.stop_grace.count()) + "\n";
   for (const auto& [id, k] : keys_) {
     write(keys_dir / (id + ".public"), k.public_key + "\n");
     write(keys_dir / (id + ".secret"), k.secret_key + "\n");

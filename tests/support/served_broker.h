@@ -66,6 +66,13 @@ class ServedBroker {
     REQUIRE(process_->wait(std::chrono::seconds(30)) == -SIGKILL);
     process_.reset();
   }
+  // Waits for the process to end after signals the test sent: its exit status (nullopt: still
+  // running after `limit`; it is then killed by the destructor).
+  std::optional<int> wait(std::chrono::milliseconds limit) {
+    auto status = process_->wait(limit);
+    if (status) process_.reset();
+    return status;
+  }
   // SIGTERM and a clean exit (0).
   void stop() {
     process_->signal(SIGTERM);
