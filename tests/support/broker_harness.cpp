@@ -25,7 +25,7 @@ BrokerHarness::BrokerHarness(std::vector<std::string> partners, std::filesystem:
   options_.contracts = std::move(contracts);
   options_.secret_key = broker_keys_.secret_key;
   options_.payload_key = broker::store::generate_payload_key_hex();  // the test contracts have medical fields
-  options_.sync_full = false;  // tests check crash safety with kill -9, not power loss
+  options_.sync_full = false;                          // tests check crash safety with kill -9, not power loss
   options_.stop_grace = std::chrono::milliseconds(0);  // stop at once; the wind-down's own tests set it
   for (const auto& id : partners) {
     keys_[id] = make_keys();

@@ -357,8 +357,8 @@ TEST_CASE("the database has the tables, indexes and triggers docs/store-format.m
   CHECK(names("SELECT indexname FROM pg_indexes WHERE tablename LIKE 'keten\\_%' AND indexname NOT LIKE '%pkey'"
               " AND indexname NOT LIKE '%\\_key' ORDER BY indexname COLLATE \"C\"") ==
         std::vector<std::string>{"keten_deliveries_dead_by_recipient", "keten_deliveries_open_by_recipient",
-                                 "keten_deliveries_open_by_state", "keten_messages_by_case",
-                                 "keten_messages_consent", "keten_norm_watch_by_due"});
+                                 "keten_deliveries_open_by_state", "keten_messages_by_case", "keten_messages_consent",
+                                 "keten_norm_watch_by_due"});
   CHECK(names("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname COLLATE \"C\"") ==
         std::vector<std::string>{"keten_log_blocks_append_only", "keten_log_case_blocks_append_only",
                                  "keten_log_tree_nodes_append_only", "keten_tree_checkpoints_append_only"});

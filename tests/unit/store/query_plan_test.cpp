@@ -232,7 +232,8 @@ TEST_CASE("the consent register's start-up read costs the consent messages, not 
                                "sql IS NOT NULL ORDER BY name",
                                -1, &raw, nullptr) == SQLITE_OK);
     broker::store::StmtHandle stmt(raw);
-    while (sqlite3_step(raw) == SQLITE_ROW) names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(raw, 0)));
+    while (sqlite3_step(raw) == SQLITE_ROW)
+      names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(raw, 0)));
     return names;
   };
   CHECK(index_names() == std::vector<std::string>{"messages_by_case", "messages_consent"});

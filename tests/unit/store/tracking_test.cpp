@@ -116,7 +116,8 @@ TEST_CASE("plaintext norm keys on either side of the hashed prefix are all found
     ok(store.begin());
     int n = 0;
     for (const char* pointer : {"/a", "/b/c", "/z"}) {
-      for (const char* v : values) ok(tables.add_key(pointer, v, NormKey{"test.departure", "m-" + std::to_string(n++), 1}));
+      for (const char* v : values)
+        ok(tables.add_key(pointer, v, NormKey{"test.departure", "m-" + std::to_string(n++), 1}));
     }
     ok(store.commit());
   }
