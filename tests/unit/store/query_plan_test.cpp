@@ -38,14 +38,19 @@ bool backlog_scans_only(sqlite3* db, const std::string& sql) {
   return only;
 }
 
+// A new store in `dir`, without a sync per commit.
+SqliteStore open_store(const test_support::TempDir& dir) {
+  broker::store::StoreOptions options;
+  options.path = dir / "store.db";
+  options.sync_full = false;
+  return ok(SqliteStore::open(options));
+}
+
 }  // namespace
 
 TEST_CASE("the per-message statements use indexes, not table scans", "[store]") {
   test_support::TempDir dir;
-  broker::store::StoreOptions options;
-  options.path = dir / "store.db";
-  options.sync_full = false;
-  auto store = ok(SqliteStore::open(options));
+  auto store = open_store(dir);
 
   std::vector<std::int64_t> deliveries;
   for (int i = 0; i < 200; ++i) {
@@ -177,10 +182,7 @@ TEST_CASE("the loop's own reads (the ttl sweep, an alert's case) cost the backlo
   // contract with a ttl (275 ms at 300 000 delivered messages), the alert's case each time an
   // oldest-undelivered alert fired (250 ms).
   test_support::TempDir dir;
-  broker::store::StoreOptions options;
-  options.path = dir / "store.db";
-  options.sync_full = false;
-  auto store = ok(SqliteStore::open(options));
+  auto store = open_store(dir);
   // With every index a serving broker's store has: the tracking tables add messages_by_contract,
   // through which SQLite preferred to start, from every message of the contract ever stored.
   auto tracking = ok(broker::store::TrackingTables::open(store));
@@ -217,10 +219,7 @@ TEST_CASE("the consent register's start-up read costs the consent messages, not 
   // that each commit wrote a page or two of for a read made only at start. Now a partial index
   // holds the consent messages alone, and a store opened with the old index loses it.
   test_support::TempDir dir;
-  broker::store::StoreOptions options;
-  options.path = dir / "store.db";
-  options.sync_full = false;
-  auto store = ok(SqliteStore::open(options));
+  auto store = open_store(dir);
   REQUIRE(sqlite3_exec(store.connection(), "CREATE INDEX messages_by_contract ON messages (contract, seq)", nullptr,
                        nullptr, nullptr) == SQLITE_OK);
   auto tracking = ok(broker::store::TrackingTables::open(store));
