@@ -374,7 +374,7 @@ struct Broker::Impl {
 
   // The wind-down at a stop (Broker::run): from now on nothing new is delivered (the pump is
   // skipped, and accepted messages wait as pending); turns go on while deliveries are in flight,
-  // for at most `grace` and until `more_stops` says a second stop came.
+  // for at most `grace`, and until `stops` counts a second stop.
   Result<void> wind_down(std::chrono::milliseconds grace, const std::atomic<int>& stops) {
     stopping = true;
     if (ops) ops->set_ready(false);
