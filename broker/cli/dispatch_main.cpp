@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 #include "broker/cli/front_routing.h"
@@ -22,12 +21,6 @@ constexpr int kExitUsage = 2;  // broker/cli/exit_codes.h: the executable to run
 int main(int argc, char** argv) {
   const bool inspect = keten_cli::runs_in_inspect(argc, argv);
   const char* name = inspect ? "keten-inspect" : "keten-full";
-  if (inspect) {
-    char tunables[1024];
-    if (keten_cli::inspect_tunables(std::getenv("GLIBC_TUNABLES"), tunables, sizeof tunables)) {
-      ::setenv("GLIBC_TUNABLES", tunables, 1);
-    }
-  }
   char self[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) {

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
-#include <cstring>
 #include <string_view>
 
 namespace keten_cli {
@@ -49,19 +47,6 @@ bool runs_in_inspect(int argc, const char* const* argv) {
     if (needs_full(argv[j])) return false;
   }
   return true;
-}
-
-bool inspect_tunables(const char* current, char* out, std::size_t size) {
-  constexpr const char* kHugePages = "glibc.malloc.hugetlb=1";
-  int n = 0;
-  if (current == nullptr || *current == '\0') {
-    n = std::snprintf(out, size, "%s", kHugePages);
-  } else if (std::strstr(current, "glibc.malloc.hugetlb=") != nullptr) {
-    n = std::snprintf(out, size, "%s", current);
-  } else {
-    n = std::snprintf(out, size, "%s:%s", current, kHugePages);
-  }
-  return n >= 0 && static_cast<std::size_t>(n) < size;
 }
 
 }  // namespace keten_cli

@@ -18,14 +18,4 @@ namespace keten_cli {
 // `argv[0]` is the program; the command line is argv[1..argc).
 bool runs_in_inspect(int argc, const char* const* argv);
 
-// keten-inspect runs with glibc's malloc asking for transparent huge pages
-// (`glibc.malloc.hugetlb=1`): a replay touches about 8 MiB of new heap, one page fault per 4 KiB
-// otherwise, and faults are dear on a virtual machine (about 5 ms of a 57 ms replay;
-// docs/performance.md, round 10). Where the kernel gives huge pages only on request (THP
-// "madvise") this is what asks; with "never" it changes nothing. The GLIBC_TUNABLES value to run
-// it with, from the caller's (`current`, null when unset): the caller's with the tunable added,
-// unless it sets glibc.malloc.hugetlb itself. Written to `out` (`size` bytes, NUL-terminated);
-// false when it does not fit, and then the caller's environment is left as it is.
-bool inspect_tunables(const char* current, char* out, std::size_t size);
-
 }  // namespace keten_cli

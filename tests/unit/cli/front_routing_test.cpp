@@ -64,19 +64,3 @@ TEST_CASE("a re-send through ZeroMQ or a PostgreSQL store is keten-full's", "[cl
   CHECK_FALSE(in_inspect({"log", "export", "--store=postgres://db/keten", "--out", "b"}));
   CHECK_FALSE(in_inspect({"report", "quality", "--store", "postgresql:///keten"}));
 }
-
-TEST_CASE("keten-inspect runs with malloc on huge pages, added to the caller's tunables and never over its own choice",
-          "[cli][front]") {
-  char out[64];
-  REQUIRE(keten_cli::inspect_tunables(nullptr, out, sizeof out));
-  CHECK(std::string(out) == "glibc.malloc.hugetlb=1");
-  REQUIRE(keten_cli::inspect_tunables("", out, sizeof out));
-  CHECK(std::string(out) == "glibc.malloc.hugetlb=1");
-  REQUIRE(keten_cli::inspect_tunables("glibc.malloc.arena_max=2", out, sizeof out));
-  CHECK(std::string(out) == "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1");
-  REQUIRE(keten_cli::inspect_tunables("glibc.malloc.hugetlb=0", out, sizeof out));
-  CHECK(std::string(out) == "glibc.malloc.hugetlb=0");
-  // Too long for the buffer: false, and the caller leaves the environment alone.
-  const std::string long_value(80, 'x');
-  CHECK_FALSE(keten_cli::inspect_tunables(long_value.c_str(), out, sizeof out));
-}
