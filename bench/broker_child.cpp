@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "bench/bench_signing.h"
 #include "bench/proc_stats.h"
 
 namespace bench {
@@ -107,7 +108,8 @@ contracts::Result<std::unique_ptr<ChildBroker>> ChildBroker::start(const ChildBr
                        "\"\nsync = \"" + (options.sync_full ? "full" : "normal") +
                        "\"\nmax_batch = " + std::to_string(options.max_batch) + "\n" +
                        "payload_key = \"" + (on_postgres ? random_hex_key() : payload_key_for(options.store)) +
-                       "\"\n" + options.broker_keys;
+                       "\"\n" + (options.signs ? "signing_key = \"" + bench_signing_seed_hex() + "\"\n" : "") +
+                       options.broker_keys;
   for (const auto& id : options.partners) {
     KeyPair k;
     if (!make_keys(k)) return Error{ErrorCode::kConfig, "zmq_curve_keypair failed"};

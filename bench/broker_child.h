@@ -30,6 +30,7 @@ struct ChildBrokerOptions {
   std::filesystem::path contracts;     // contract-set folder
   std::vector<std::string> partners = {"DTV", "KMAR"};
   bool sync_full = true;               // [broker] sync = "full": fsync'd commits (power-loss safe)
+  bool signs = true;                   // [broker] signing_key (bench_signing.h): receipts and checkpoints signed, as in production
   std::size_t max_batch = 512;         // [broker] max_batch
   std::string broker_keys;              // more `key = value` lines for the [broker] section
   std::string log_level = "warn";      // --log-level of the child (its log goes to broker.log)

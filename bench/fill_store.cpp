@@ -27,6 +27,7 @@
 
 #include <filesystem>
 
+#include "bench/bench_signing.h"
 #include "bench/legacy_store.h"
 #include "bench/proc_stats.h"
 #include "broker/audit/signing.h"
@@ -142,8 +143,8 @@ contracts::Result<void> write_typed_message(store::SqliteStore& s, std::uint64_t
   return {};
 }
 
-// The checkpoints' signing seed: bench-only, never a broker's.
-const std::string kBenchSeed(32, 'b');
+// The checkpoints' signing seed: bench-only, never a broker's (bench_signing.h).
+const std::string kBenchSeed = bench::bench_signing_seed();
 
 // A broker that signs states its key's public half in its `started` event, which `keten log replay`
 // proves against when given no --signing-key: so does a filled store, before its messages.

@@ -41,6 +41,7 @@ struct BenchArgs {
   std::string pad_field = "remarks";
   bool json = false;
   bool sync_normal = false;
+  bool no_signing = false;
   std::size_t max_batch = 512;
   bool keep = false;
   std::string store;
@@ -140,6 +141,7 @@ int run_bench(BenchArgs args) {
                                           : " (--keten)"));
     options.contracts = args.contracts;
     options.sync_full = !args.sync_normal;
+    options.signs = !args.no_signing;
     options.max_batch = args.max_batch;
     options.keep_dir = args.keep;
     options.store = args.store;
@@ -195,6 +197,9 @@ void add_options(CLI::App* app, BenchArgs* args) {
                 "Bench broker with sync = \"normal\" (no fsync per commit; not durable)");
   app->add_option("--max-batch", args->max_batch, "Bench broker's max_batch (frames per transaction)")
       ->capture_default_str();
+  app->add_flag(
+      "--no-signing", args->no_signing,
+      "Bench broker without a signing key: receipts and checkpoints unsigned (to measure what signing costs)");
   app->add_flag("--keep", args->keep, "Keep the bench broker's folder (store, broker.log)");
   app->add_option("--store", args->store,
                   "Bench broker's store file, used in place (e.g. one filled by bench/fill_store), or a "

@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <sodium.h>
 
 #include "contracts/envelope_generated.h"
 #include "contracts/canonical.h"
@@ -100,6 +99,9 @@ Result<Receipt> read_receipt(const wire::Receipt* r) {
   out.payload_digest = str(r->payload_digest());
   out.signature = bytes(r->signature());
   out.checkpoint = str(r->checkpoint());
+  out.signed_count = r->signed_count();
+  out.signed_index = r->signed_index();
+  out.signed_path = bytes(r->signed_path());
   if (r->errors()) {
     for (const auto* e : *r->errors()) {
       if (!e) continue;
@@ -273,8 +275,10 @@ Offset<wire::Receipt> write_receipt(FlatBufferBuilder& fbb, const Receipt& r) {
   auto signature = write_bytes(fbb, r.signature);
   // A batch's receipts share one note: the builder stores it once.
   auto checkpoint = r.checkpoint.empty() ? Offset<flatbuffers::String>() : fbb.CreateSharedString(r.checkpoint);
+  auto path = r.signed_path.empty() ? Offset<flatbuffers::Vector<std::uint8_t>>() : write_bytes(fbb, r.signed_path);
   return wire::CreateReceipt(fbb, message_id, static_cast<wire::ReceiptStatus>(r.status), recipients, r.log_seq,
-                             r.accepted_at, to_wire(r.code), detail, errors_vec, digest, signature, checkpoint);
+                             r.accepted_at, to_wire(r.code), detail, errors_vec, digest, signature, checkpoint,
+                             r.signed_count, r.signed_index, path);
 }
 
 Offset<wire::Deliver> write_deliver(FlatBufferBuilder& fbb, const Deliver& d) {
@@ -425,20 +429,12 @@ std::string receipt_signed_bytes(const Receipt& r) {
   return out;
 }
 
-bool verify_receipt_signature(const Receipt& receipt, std::string_view public_key_hex) {
-  unsigned char key[crypto_sign_PUBLICKEYBYTES];
-  std::size_t key_len = 0;
-  if (public_key_hex.size() != 2 * sizeof key ||
-      sodium_hex2bin(key, sizeof key, public_key_hex.data(), public_key_hex.size(), nullptr, &key_len,
-                     nullptr) != 0 ||
-      key_len != sizeof key) {
-    return false;
-  }
-  if (receipt.signature.size() != crypto_sign_BYTES) return false;
-  const std::string message = receipt_signed_bytes(receipt);
-  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(receipt.signature.data()),
-                                     reinterpret_cast<const unsigned char*>(message.data()), message.size(),
-                                     key) == 0;
+std::string receipt_tree_signed_bytes(std::uint64_t count, std::string_view root) {
+  std::string out;
+  put_text(out, "keten.receipts.v2");
+  put_int(out, static_cast<std::int64_t>(count));
+  put_text(out, root);
+  return out;
 }
 
 namespace {

@@ -56,14 +56,22 @@ struct Receipt {
   std::string signature;       // 64 raw bytes (Ed25519), or "" when the broker does not sign
   std::string checkpoint;      // accepted/duplicate: a signed checkpoint note of a tree holding
                                // event log_seq (not covered by `signature`), or ""
+  // What `signature` covers (docs/handover-log-format.md §5). 0: this receipt's signed bytes
+  // alone (version 1). n >= 1: the root of a Merkle tree over the signed bytes of n receipts, one
+  // signature for all the receipts of a commit (version 2); this receipt is leaf signed_index, and
+  // signed_path is its inclusion proof (32-byte hashes, leaf side first).
+  std::uint32_t signed_count = 0;
+  std::uint32_t signed_index = 0;
+  std::string signed_path;
 };
 
-// The bytes a receipt signature covers: message_id, payload_digest, status, log_seq, accepted_at
-// and code, each length-prefixed or fixed-width (docs/handover-log-format.md §5).
+// The bytes a receipt's leaf in the tree of receipts is made of, and what a version-1 signature
+// covers: message_id, payload_digest, status, log_seq, accepted_at and code, each length-prefixed
+// or fixed-width (docs/handover-log-format.md §5).
 std::string receipt_signed_bytes(const Receipt& receipt);
-// True when receipt.signature is a valid Ed25519 signature of receipt_signed_bytes(receipt) by the
-// key `public_key_hex` (64 hex characters). False for a missing or malformed signature or key.
-bool verify_receipt_signature(const Receipt& receipt, std::string_view public_key_hex);
+// What a version-2 signature covers: the number of receipts and the root (32 bytes) of their tree.
+std::string receipt_tree_signed_bytes(std::uint64_t count, std::string_view root);
+// Checking a signature of either version: broker/tlog/receipt_signature.h (it needs the tree).
 
 struct Deliver {
   std::uint64_t delivery_id = 0;

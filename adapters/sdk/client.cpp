@@ -42,6 +42,7 @@
 #include "adapters/sdk/log.h"
 #include "adapters/sdk/resend_schedule.h"
 #include "broker/tlog/checkpoint.h"
+#include "broker/tlog/receipt_signature.h"
 #include "contracts/digest.h"
 
 namespace partner {
@@ -542,7 +543,7 @@ void Client::Impl::answer(const std::string& id, Result<contracts::Receipt> resu
   outstanding.erase(it);
   if (result && from_broker && !profile.broker_signing_key.empty()) {
     std::string problem;
-    if (!contracts::verify_receipt_signature(*result, profile.broker_signing_key)) {
+    if (!broker::tlog::verify_receipt_signature(*result, profile.broker_signing_key)) {
       problem = result->signature.empty()
                     ? "the receipt is not signed, but the profile names a broker signing key"
                     : "the receipt's signature does not verify with the broker signing key";
@@ -1084,7 +1085,7 @@ Result<std::optional<contracts::Receipt>> Client::next_receipt(milliseconds wait
   contracts::Receipt next = std::move(c.receipts.front());
   c.receipts.pop_front();
   if (!c.profile.broker_signing_key.empty() && !next.message_id.empty() &&
-      !contracts::verify_receipt_signature(next, c.profile.broker_signing_key)) {
+      !broker::tlog::verify_receipt_signature(next, c.profile.broker_signing_key)) {
     return Error{ErrorCode::kProtocol,
                  "the receipt's signature does not verify with the broker signing key (message_id=" +
                      next.message_id + ")"};

@@ -52,6 +52,12 @@ std::string format_receipt_file(const contracts::Receipt& r, std::string_view ch
          {"accepted_at", r.accepted_at},
          {"signature", to_hex(r.signature)},
          {"checkpoint", std::string(checkpoint_note)}};
+  if (r.signed_count > 0) {  // a signature over the tree of a commit's receipts: version 2
+    j["version"] = 2;
+    j["signed_count"] = r.signed_count;
+    j["signed_index"] = r.signed_index;
+    j["signed_path"] = to_hex(r.signed_path);
+  }
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -59,7 +65,8 @@ contracts::Result<ReceiptFile> parse_receipt_file(std::string_view text, std::st
   const json j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return bad(name, "not a JSON object");
   if (j.value("format", json()) != kFormat) return bad(name, "\"format\" is not \"keten-receipt\"");
-  if (j.value("version", json()) != 1) return bad(name, "\"version\" is not 1");
+  const json version = j.value("version", json());
+  if (version != 1 && version != 2) return bad(name, "\"version\" is not 1 or 2");
   auto text_field = [&](const char* key) -> const json* {
     auto it = j.find(key);
     return it != j.end() && it->is_string() ? &*it : nullptr;
@@ -88,6 +95,21 @@ contracts::Result<ReceiptFile> parse_receipt_file(std::string_view text, std::st
   out.receipt.accepted_at = j["accepted_at"].get<std::int64_t>();
   if (!from_hex(j["signature"].get<std::string>(), out.receipt.signature)) return bad(name, "\"signature\" is not hex");
   out.checkpoint = j["checkpoint"].get<std::string>();
+  if (version == 2) {
+    for (const char* key : {"signed_count", "signed_index"}) {
+      auto it = j.find(key);
+      if (it == j.end() || !it->is_number_unsigned() || it->get<std::uint64_t>() > 0xFFFFFFFFu) {
+        return bad(name, std::string("\"") + key + "\" is missing or not an unsigned 32-bit integer");
+      }
+    }
+    if (text_field("signed_path") == nullptr) return bad(name, "\"signed_path\" is missing or not a string");
+    out.receipt.signed_count = j["signed_count"].get<std::uint32_t>();
+    out.receipt.signed_index = j["signed_index"].get<std::uint32_t>();
+    if (out.receipt.signed_count == 0) return bad(name, "\"signed_count\" must be 1 or more in version 2");
+    if (!from_hex(j["signed_path"].get<std::string>(), out.receipt.signed_path)) {
+      return bad(name, "\"signed_path\" is not hex");
+    }
+  }
   return out;
 }
 

@@ -1,4 +1,5 @@
 #include "broker/audit/signing.h"
+#include "broker/tlog/receipt_signature.h"
 #include "contracts/canonical.h"
 
 #include <sodium.h>
@@ -122,12 +123,38 @@ bool verify_checkpoint(const Checkpoint& cp) {
   return crypto_sign_verify_detached(u8(sig), u8(message), message.size(), u8(key)) == 0;
 }
 
-void sign_receipt(const SigningKey& key, contracts::Receipt& receipt) {
+void sign_receipt_alone(const SigningKey& key, contracts::Receipt& receipt) {
   if (key.empty()) return;
   const std::string message = contracts::receipt_signed_bytes(receipt);
   unsigned char sig[crypto_sign_BYTES];
   crypto_sign_detached(sig, nullptr, u8(message), message.size(), u8(key.secret));
   receipt.signature.assign(reinterpret_cast<const char*>(sig), sizeof sig);
+  receipt.signed_count = 0;
+  receipt.signed_index = 0;
+  receipt.signed_path.clear();
+}
+
+contracts::Result<void> sign_receipts(const SigningKey& key, std::span<contracts::Receipt* const> receipts) {
+  if (key.empty() || receipts.empty()) return {};
+  auto tree = tlog::receipt_tree(receipts);
+  if (!tree) return tree.error();
+  const std::string message = contracts::receipt_tree_signed_bytes(
+      receipts.size(), std::string_view(reinterpret_cast<const char*>(tree->root.data()), tree->root.size()));
+  unsigned char sig[crypto_sign_BYTES];
+  crypto_sign_detached(sig, nullptr, u8(message), message.size(), u8(key.secret));
+  for (std::size_t i = 0; i < receipts.size(); ++i) {
+    contracts::Receipt& receipt = *receipts[i];
+    receipt.signature.assign(reinterpret_cast<const char*>(sig), sizeof sig);
+    receipt.signed_count = static_cast<std::uint32_t>(receipts.size());
+    receipt.signed_index = static_cast<std::uint32_t>(i);
+    receipt.signed_path = std::move(tree->paths[i]);
+  }
+  return {};
+}
+
+contracts::Result<void> sign_receipt(const SigningKey& key, contracts::Receipt& receipt) {
+  contracts::Receipt* one[] = {&receipt};
+  return sign_receipts(key, one);
 }
 
 }  // namespace broker::audit

@@ -4,6 +4,7 @@
 // docs/handover-log-format.md §4 gives the exact bytes.
 
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -41,8 +42,15 @@ Checkpoint sign_checkpoint(const SigningKey& key, std::uint64_t log_seq, std::st
 // True when the checkpoint's signature verifies with its public key.
 bool verify_checkpoint(const Checkpoint& checkpoint);
 
-// Sets receipt.signature (64 raw bytes) over contracts::receipt_signed_bytes(receipt).
-void sign_receipt(const SigningKey& key, contracts::Receipt& receipt);
+// Signs `receipts` with one signature (version 2, docs/handover-log-format.md §5): the root of the
+// tree over their signed bytes (tlog/receipt_signature.h). Sets each one's signature, signed_count,
+// signed_index and signed_path. Nothing without a key, or for no receipts.
+[[nodiscard]] contracts::Result<void> sign_receipts(const SigningKey& key, std::span<contracts::Receipt* const> receipts);
+// One receipt alone in version 2 (a tree of one).
+[[nodiscard]] contracts::Result<void> sign_receipt(const SigningKey& key, contracts::Receipt& receipt);
+// Version 1, as brokers signed each receipt before: receipt.signature over its signed bytes alone.
+// Brokers no longer write these; partners keep them, and tests make them with this.
+void sign_receipt_alone(const SigningKey& key, contracts::Receipt& receipt);
 
 // Lower-case hex of bytes, and back (nullopt-like "" plus false on bad input).
 std::string to_hex(std::string_view bytes);

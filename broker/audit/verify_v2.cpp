@@ -8,6 +8,7 @@
 #include "broker/events/codec.h"
 #include "broker/events/render.h"
 #include "broker/tlog/checkpoint.h"
+#include "broker/tlog/receipt_signature.h"
 
 namespace broker::audit {
 namespace {
@@ -288,7 +289,7 @@ void check_receipts(Run& run, const std::vector<ReceiptFile>& receipts) {
       continue;
     }
     if (!r.receipt.signature.empty() &&
-        !contracts::verify_receipt_signature(r.receipt, to_hex(std::string_view(
+        !tlog::verify_receipt_signature(r.receipt, to_hex(std::string_view(
                                                             reinterpret_cast<const char*>(run.verifier.public_key.data()),
                                                             run.verifier.public_key.size())))) {
       run.add(seq, seq, who + ": the receipt's signature does not verify with " + run.verifier.name +

@@ -88,6 +88,11 @@ std::string signed_receipt_json(const contracts::Receipt& receipt, const std::st
   j["payload_digest"] = receipt.payload_digest;
   j["signature"] = receipt.signature.empty() ? nlohmann::json() : nlohmann::json(broker::audit::to_hex(receipt.signature));
   j["signature_verified"] = !signing_key.empty() && !receipt.signature.empty();
+  if (receipt.signed_count > 0) {  // one signature over the commit's receipts (handover-log-format.md §5)
+    j["signed_count"] = receipt.signed_count;
+    j["signed_index"] = receipt.signed_index;
+    j["signed_path"] = broker::audit::to_hex(receipt.signed_path);
+  }
   if (!receipt.checkpoint.empty()) j["checkpoint"] = receipt.checkpoint;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -221,8 +221,7 @@ struct Broker::Impl {
       for (auto& d : outcome->pending) scheduler.add_pending(std::move(d));
       if (auto r = state.after_accept(frame, in.partner, now); !r) return r.error();
     }
-    audit::sign_receipt(signing_key, outcome->receipt);
-    return std::move(outcome->receipt);
+    return std::move(outcome->receipt);  // signed with the turn's other receipts after the commit
   }
 
   // One Ack or Nack (alone or from an AckBatch). An unknown delivery id is answered with an Error
@@ -433,6 +432,7 @@ struct Broker::Impl {
     } else {
       if (auto held = store_errors.clear()) log().info("store failures ended{}", contracts::suppressed_field(*held));
       checkpoints->anchor(answers);
+      sign_receipts(answers);
     }
     send(answers.take(options.max_message_bytes), deliveries);
     return {};
@@ -496,6 +496,12 @@ struct Broker::Impl {
     return committed;
   }
 
+  // The turn's receipts, one signature over them all. A failure (never seen: the tree is built in
+  // memory) sends them unsigned, which a client that checks signatures reports.
+  void sign_receipts(TurnAnswers& answers) {
+    if (auto r = answers.sign(signing_key); !r) log().error("receipts of this turn unsigned: {}", r.error().detail);
+  }
+
   // After a failed turn (rolled back): nothing of it is durable. Every submit in it is refused
   // with kStorage, nothing is delivered, and the in-flight view starts over from the store.
   void recover(const Error& failure, std::size_t frames, TurnAnswers& answers) {
@@ -513,7 +519,7 @@ struct Broker::Impl {
     scheduler.reset();
     (void)scheduler.take_progress();  // the norm tracker looks at nothing of a rolled-back turn
     if (outcome_unknown) answers.forget();
-    answers.refuse(signing_key);
+    if (auto r = answers.refuse(signing_key); !r) log().error("receipts of the refused batch unsigned: {}", r.error().detail);
     if (auto r = store.begin(); r) {
       if (auto reset = store.reset_in_flight(); reset && store.commit()) {
         // in-flight rows are pending again; the next pump resends them

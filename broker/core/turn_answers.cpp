@@ -52,7 +52,15 @@ void TurnAnswers::anchor(const std::string& checkpoint) {
   for (auto& slot : acks_) slot.receipt.checkpoint = checkpoint;
 }
 
-void TurnAnswers::refuse(const audit::SigningKey& key) {
+contracts::Result<void> TurnAnswers::sign(const audit::SigningKey& key) {
+  std::vector<contracts::Receipt*> all;
+  for (auto& slot : receipts_) {
+    for (auto& receipt : slot.batch.receipts) all.push_back(&receipt);
+  }
+  return audit::sign_receipts(key, all);
+}
+
+contracts::Result<void> TurnAnswers::refuse(const audit::SigningKey& key) {
   for (auto& slot : receipts_) {
     for (auto& receipt : slot.batch.receipts) {
       contracts::Receipt refused;
@@ -60,11 +68,11 @@ void TurnAnswers::refuse(const audit::SigningKey& key) {
       refused.status = contracts::ReceiptStatus::kRejected;
       refused.code = contracts::ErrorCode::kStorage;
       refused.detail = "the broker could not store the message; resubmit it";
-      audit::sign_receipt(key, refused);
       receipt = std::move(refused);
     }
   }
   acks_dropped_ = true;
+  return sign(key);
 }
 
 void TurnAnswers::forget() {

@@ -42,9 +42,12 @@ class TurnAnswers {
   bool waiting() const { return !receipts_.empty() || !acks_.empty(); }
   // Committed: the waiting answers carry `checkpoint` ("" when none could be read: they go without).
   void anchor(const std::string& checkpoint);
-  // The commit failed: each receipt becomes a `storage` refusal signed with `key`; ack answers
-  // are left out.
-  void refuse(const audit::SigningKey& key);
+  // After anchor (committed) or refuse: every waiting receipt signed with `key` by one signature
+  // over the tree of them all (docs/handover-log-format.md §5, version 2); nothing without a key.
+  [[nodiscard]] contracts::Result<void> sign(const audit::SigningKey& key);
+  // The commit failed: each receipt becomes a `storage` refusal, signed with `key` as sign() does;
+  // ack answers are left out.
+  [[nodiscard]] contracts::Result<void> refuse(const audit::SigningKey& key);
   // The commit's outcome is unknown: nothing of the turn is answered.
   void forget();
 

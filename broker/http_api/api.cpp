@@ -143,6 +143,11 @@ json receipt_json(const contracts::Receipt& r, const std::string& prefix) {
   }
   j["payload_digest"] = r.payload_digest;
   if (!r.signature.empty()) j["signature"] = hex(r.signature);
+  if (r.signed_count > 0) {  // the signature covers the commit's receipts (handover-log-format.md §5)
+    j["signed_count"] = r.signed_count;
+    j["signed_index"] = r.signed_index;
+    j["signed_path"] = hex(r.signed_path);
+  }
   if (!r.checkpoint.empty()) j["checkpoint"] = r.checkpoint;
   return j;
 }

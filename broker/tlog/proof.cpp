@@ -100,8 +100,8 @@ contracts::Result<Proof> consistency_proof(std::uint64_t m, std::uint64_t n_, co
   return collect(reader, [&](auto visit) { walk_consistency(m, n_, visit); });
 }
 
-contracts::Result<void> verify_inclusion(std::uint64_t index, std::uint64_t size, const Hash& leaf,
-                                         std::span<const Hash> proof, const Hash& root) {
+contracts::Result<Hash> root_from_inclusion(std::uint64_t index, std::uint64_t size, const Hash& leaf,
+                                            std::span<const Hash> proof) {
   if (index >= size) return defect("leaf index " + n(index) + " is not below the tree size " + n(size));
   const std::size_t want = inclusion_proof_size(index, size);
   if (proof.size() != want) {
@@ -128,9 +128,16 @@ contracts::Result<void> verify_inclusion(std::uint64_t index, std::uint64_t size
     sn >>= 1;
   }
   if (sn != 0) return defect("wrong proof length: the path ends below the root");
-  if (r != root) {
+  return r;
+}
+
+contracts::Result<void> verify_inclusion(std::uint64_t index, std::uint64_t size, const Hash& leaf,
+                                         std::span<const Hash> proof, const Hash& root) {
+  auto r = root_from_inclusion(index, size, leaf, proof);
+  if (!r) return r.error();
+  if (*r != root) {
     return defect("root mismatch: the inclusion proof of leaf " + n(index) + " in a tree of " + n(size) +
-                  " leads to " + short_hex(r) + "…, the tree's root is " + short_hex(root) + "…");
+                  " leads to " + short_hex(*r) + "…, the tree's root is " + short_hex(root) + "…");
   }
   return {};
 }

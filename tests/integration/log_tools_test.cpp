@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -22,6 +24,7 @@
 #include "broker/store/event_block.h"
 #include "broker/store/sqlite_store.h"
 #include "broker/tlog/checkpoint.h"
+#include "broker/tlog/receipt_signature.h"
 #include "contracts/digest.h"
 #include "tests/support/broker_harness.h"
 #include "tests/support/log_tamper.h"
@@ -422,7 +425,7 @@ TEST_CASE(
   REQUIRE(receipt->status == ReceiptStatus::kAccepted);
   CHECK(receipt->signature.size() == 64);
   CHECK(receipt->payload_digest == contracts::sha256_hex(submit.payload));
-  CHECK(contracts::verify_receipt_signature(*receipt, key.public_hex));
+  CHECK(broker::tlog::verify_receipt_signature(*receipt, key.public_hex));
   auto checkpoint = receipt_checkpoint(*receipt, key.public_hex);
   INFO(receipt->checkpoint);
   REQUIRE(checkpoint);
@@ -438,13 +441,19 @@ TEST_CASE(
   }
   REQUIRE(alpha->flush(10s));
   REQUIRE(answers.size() == batch.size());
+  // The receipts a commit answers share one signature over the tree of them (version 2): the
+  // queued messages went out together, so some commit answered several.
+  std::uint32_t most_signed_together = 0;
   for (const auto& a : answers) {
     REQUIRE(a);
+    CHECK(broker::tlog::verify_receipt_signature(*a, key.public_hex));
+    most_signed_together = std::max(most_signed_together, a->signed_count);
     auto cp = receipt_checkpoint(*a, key.public_hex);
     REQUIRE(cp);
     CHECK(cp->size >= a->log_seq);
     CHECK(cp->size > checkpoint->size);  // a later commit, a larger tree
   }
+  CHECK(most_signed_together > 1);
 
   // A duplicate is signed over the first acceptance; its checkpoint is the newest one, whose tree
   // still holds that acceptance.
@@ -452,7 +461,7 @@ TEST_CASE(
   REQUIRE(again);
   CHECK(again->status == ReceiptStatus::kDuplicate);
   CHECK(again->log_seq == receipt->log_seq);
-  CHECK(contracts::verify_receipt_signature(*again, key.public_hex));
+  CHECK(broker::tlog::verify_receipt_signature(*again, key.public_hex));
   auto later = receipt_checkpoint(*again, key.public_hex);
   REQUIRE(later);
   CHECK(later->size > checkpoint->size);
@@ -530,6 +539,25 @@ TEST_CASE("receipts kept with keten send --receipts expose a store truncated bac
   auto good = verify();
   INFO(good.out << good.err);
   REQUIRE(good.exit_code == 0);
+
+  // The independent verifier (tlog_verify.py, written from docs/handover-log-format.md) checks
+  // each kept receipt against the broker's public key; one with its seq changed fails.
+  const auto public_key = h.dir() / "broker.sign.public";
+  std::ofstream(public_key) << key.public_hex << "\n";
+  const std::string python_verifier = std::string(KETEN_SOURCE_DIR) + "/tests/integration/tlog_verify.py";
+  for (const char* file : {"anchor_1.json", "anchor-2.json", "anchor-3.json"}) {
+    auto checked = run({"/usr/bin/python3", python_verifier, "--receipt", (kept / file).string(), public_key.string()});
+    INFO(file << ": " << checked.out << checked.err);
+    CHECK(checked.exit_code == 0);
+    CHECK_THAT(checked.out, StartsWith("ok: receipt ") && Contains("signed as leaf 0 of 1"));
+  }
+  auto edited = nlohmann::json::parse(read_file(kept / "anchor-2.json"));
+  edited["log_seq"] = edited["log_seq"].get<std::uint64_t>() + 1;
+  std::ofstream(h.dir() / "edited.json") << edited.dump() << "\n";
+  auto refused =
+      run({"/usr/bin/python3", python_verifier, "--receipt", (h.dir() / "edited.json").string(), public_key.string()});
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.out, Contains("rejected: receipt anchor-2: bad signature"));
 
   // The operator cuts the log back to the tree the first receipt's commit signed: every block,
   // case index entry and checkpoint after it goes, so the store agrees with itself again.

@@ -4,11 +4,14 @@ docs/transparency-log.md alone: hashlib for SHA-256, PyNaCl for Ed25519, nothing
 
     tlog_verify.py CHECKPOINT VKEY PROOFS
     tlog_verify.py --case-bundle BUNDLE VKEY
+    tlog_verify.py --receipt RECEIPT_FILE PUBLIC_KEY_FILE
 
 CHECKPOINT is a signed note (the latest tree head), VKEY a file whose first line is the verifier
 key, PROOFS the JSON of docs/transparency-log.md §8. BUNDLE is a v2 case bundle as
 docs/handover-log-format.md ("Case bundles") defines it, checked from that page alone: the
-checkpoint's signature, and each event's case and inclusion proof. Prints "ok: ..." and exits 0,
+checkpoint's signature, and each event's case and inclusion proof. RECEIPT_FILE is a receipt file
+(docs/handover-log-format.md, "Receipt files"), checked against the broker's Ed25519 public key
+(64 hex characters on the first line of PUBLIC_KEY_FILE). Prints "ok: ..." and exits 0,
 or "rejected: <reason>" and exits 1; exits 2 on a usage error.
 """
 import base64
@@ -183,7 +186,8 @@ def inclusion_path_length(i, n):
     return length
 
 
-def verify_inclusion(i, n, leaf, proof, root):
+def root_from_path(i, n, leaf, proof):
+    """The root an inclusion proof leads to (RFC 9162 2.1.3.2 without the final comparison)."""
     if i >= n:
         raise Rejected(f"inclusion: index {i} not below size {n}")
     if len(proof) != inclusion_path_length(i, n):
@@ -202,7 +206,13 @@ def verify_inclusion(i, n, leaf, proof, root):
             r = node_hash(r, p)
         fn >>= 1
         sn >>= 1
-    if sn != 0 or r != root:
+    if sn != 0:
+        raise Rejected(f"inclusion of {i} in {n}: the proof ends below the root")
+    return r
+
+
+def verify_inclusion(i, n, leaf, proof, root):
+    if root_from_path(i, n, leaf, proof) != root:
         raise Rejected(f"inclusion of {i} in {n}: the proof does not lead to the root")
 
 
@@ -418,7 +428,60 @@ def verify_case_bundle(text, vkey_text):
     return f"ok: case {case}, {len(events)} events proven in the tree of {size} events signed by {name}"
 
 
+def text(data):
+    return len(data).to_bytes(4, "big") + data
+
+
+def integer(value):
+    return value.to_bytes(8, "big", signed=True)
+
+
+def receipt_signed_bytes(r):
+    """docs/handover-log-format.md 5: what a receipt's leaf (version 2) or signature (version 1) covers."""
+    return (text(b"keten.receipt.v1") + text(r["message_id"].encode()) + text(r["payload_digest"].encode())
+            + text(r["status"].encode()) + integer(r["log_seq"]) + integer(r["accepted_at"])
+            + text(r["code"].encode()))
+
+
+def verify_receipt_file(data, public_key_hex):
+    """A receipt file (docs/handover-log-format.md, "Receipt files") against the broker's Ed25519
+    public key: version 1 signs the receipt alone, version 2 the root of the tree of a commit's
+    receipts, to which the file's path must lead from the receipt's leaf."""
+    r = json.loads(data)
+    if r.get("format") != "keten-receipt":
+        raise Rejected('not a receipt file ("format" is not "keten-receipt")')
+    signed = receipt_signed_bytes(r)
+    if r["version"] == 1:
+        message, how = signed, "alone (version 1)"
+    elif r["version"] == 2:
+        count, index = r["signed_count"], r["signed_index"]
+        path = binascii.unhexlify(r["signed_path"])
+        if count < 1 or len(path) % 32:
+            raise Rejected("version 2: signed_count below 1, or a path that is not whole 32-byte hashes")
+        proof = [path[k:k + 32] for k in range(0, len(path), 32)]
+        root = root_from_path(index, count, leaf_hash(signed), proof)
+        message, how = text(b"keten.receipts.v2") + integer(count) + text(root), f"as leaf {index} of {count}"
+    else:
+        raise Rejected(f"unknown receipt file version {r['version']}")
+    try:
+        nacl.signing.VerifyKey(binascii.unhexlify(public_key_hex)).verify(message, binascii.unhexlify(r["signature"]))
+    except nacl.exceptions.BadSignatureError:
+        raise Rejected(f"receipt {r['message_id']}: bad signature") from None
+    return f"ok: receipt {r['message_id']} ({r['status']}, seq {r['log_seq']}) signed {how}"
+
+
 def main(argv):
+    if len(argv) == 4 and argv[1] == "--receipt":
+        with open(argv[2], "rb") as f:
+            data = f.read()
+        with open(argv[3], encoding="utf-8") as f:
+            public_key_hex = f.readline().strip()
+        try:
+            print(verify_receipt_file(data, public_key_hex))
+            return 0
+        except (Rejected, KeyError, TypeError, ValueError, binascii.Error) as e:
+            print(f"rejected: {e}" if isinstance(e, Rejected) else f"rejected: a field is missing or malformed: {e}")
+            return 1
     if len(argv) == 4 and argv[1] == "--case-bundle":
         with open(argv[2], "rb") as f:
             bundle = f.read()

@@ -11,6 +11,7 @@
 #include "broker/audit/receipt_file.h"
 #include "broker/events/codec.h"
 #include "broker/tlog/base64.h"
+#include "broker/tlog/receipt_signature.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/audit/v2_log.h"
 
@@ -235,7 +236,7 @@ TEST_CASE("receipt files round-trip and bad ones are named", "[audit][v2][receip
   CHECK(back->receipt.signature == rf.receipt.signature);
   CHECK(back->receipt.log_seq == 3);
   CHECK(back->checkpoint == rf.checkpoint);
-  CHECK(contracts::verify_receipt_signature(back->receipt, v2_test::receipt_key().public_hex));
+  CHECK(broker::tlog::verify_receipt_signature(back->receipt, v2_test::receipt_key().public_hex));
   auto bad = [&](std::string t) {
     auto r = broker::audit::parse_receipt_file(t, "r.json");
     REQUIRE_FALSE(r);

@@ -6,6 +6,7 @@
 // is a fixed test key (seed 32 x 0x42), so the files are the same on every run.
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -87,7 +88,8 @@ inline Log make_log(int messages) {
       d.fill(static_cast<std::uint8_t>(m));
       r.payload_digest = broker::audit::to_hex(std::string(reinterpret_cast<const char*>(d.data()), d.size()));
     }
-    broker::audit::sign_receipt(rkey, r);
+    if (auto signed_ok = broker::audit::sign_receipt(rkey, r); !signed_ok)
+      throw std::runtime_error(signed_ok.error().detail);
     log.receipts.push_back({"receipt-" + std::to_string(m) + ".json", r, log.source.checkpoints().back()});
     block({event(t + 100, m, Delivered{1}, "KMAR")});
     block({event(t + 200, m, Acknowledged{}, "KMAR")});

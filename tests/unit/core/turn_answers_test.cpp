@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "broker/audit/signing.h"
+#include "broker/tlog/receipt_signature.h"
 
 namespace {
 
@@ -79,28 +80,61 @@ TEST_CASE("a committed turn answers in arrival order and anchors all but rejecti
   CHECK(answers.take(1 << 20).empty());
 }
 
+TEST_CASE("a turn's receipts, single and batched, are signed by one signature that each verifies alone",
+          "[core][answers]") {
+  TurnAnswers answers = sample_turn();
+  const auto key = broker::audit::generate_signing_key();
+  answers.anchor("checkpoint-note");
+  REQUIRE(answers.sign(key));
+  auto out = answers.take(1 << 20);
+  REQUIRE(out.size() == 4);
+  std::vector<contracts::Receipt> receipts = {std::get<contracts::Receipt>(decode(out[1]))};
+  const auto batch = std::get<contracts::ReceiptBatch>(decode(out[3]));
+  for (const auto& r : batch.receipts) receipts.push_back(r);
+  REQUIRE(receipts.size() == 3);
+  for (std::size_t i = 0; i < receipts.size(); ++i) {
+    CAPTURE(i);
+    CHECK(receipts[i].signed_count == 3);  // the single receipt, then the batch's two, in order
+    CHECK(receipts[i].signed_index == i);
+    CHECK(receipts[i].signature == receipts[0].signature);
+    CHECK(broker::tlog::verify_receipt_signature(receipts[i], key.public_hex));
+  }
+}
+
+TEST_CASE("a turn without a signing key sends its receipts unsigned", "[core][answers]") {
+  TurnAnswers answers = sample_turn();
+  REQUIRE(answers.sign(broker::audit::SigningKey{}));
+  auto out = answers.take(1 << 20);
+  const auto single = std::get<contracts::Receipt>(decode(out[1]));
+  CHECK(single.signature.empty());
+  CHECK(single.signed_count == 0);
+}
+
 TEST_CASE("a failed commit refuses every receipt with storage and leaves ack answers out", "[core][answers]") {
   TurnAnswers answers = sample_turn();
   const auto key = broker::audit::generate_signing_key();
-  answers.refuse(key);
+  REQUIRE(answers.refuse(key));
   auto out = answers.take(1 << 20);
   REQUIRE(routing_ids(out) == std::vector<std::string>{"c1", "c2", "c2"});  // no ack answer: they come again
   auto single = std::get<contracts::Receipt>(decode(out[1]));
   CHECK(single.message_id == "m-1");
   CHECK(single.status == contracts::ReceiptStatus::kRejected);
   CHECK(single.code == contracts::ErrorCode::kStorage);
-  CHECK(single.signature.size() == 64);
   CHECK(single.checkpoint.empty());
+  CHECK(broker::tlog::verify_receipt_signature(single, key.public_hex));
   auto batch = std::get<contracts::ReceiptBatch>(decode(out[2]));
   REQUIRE(batch.receipts.size() == 2);
-  for (const auto& r : batch.receipts) CHECK(r.code == contracts::ErrorCode::kStorage);
+  for (const auto& r : batch.receipts) {
+    CHECK(r.code == contracts::ErrorCode::kStorage);
+    CHECK(broker::tlog::verify_receipt_signature(r, key.public_hex));
+  }
   CHECK(batch.receipts[1].message_id == "m-3");
 }
 
 TEST_CASE("a commit of unknown outcome answers nothing, not even errors", "[core][answers]") {
   TurnAnswers answers = sample_turn();
   answers.forget();
-  answers.refuse(broker::audit::generate_signing_key());  // as the loop does after forget
+  REQUIRE(answers.refuse(broker::audit::generate_signing_key()));  // as the loop does after forget
   CHECK(answers.take(1 << 20).empty());
 }
 
