@@ -519,7 +519,9 @@ struct Broker::Impl {
     scheduler.reset();
     (void)scheduler.take_progress();  // the norm tracker looks at nothing of a rolled-back turn
     if (outcome_unknown) answers.forget();
-    if (auto r = answers.refuse(signing_key); !r) log().error("receipts of the refused batch unsigned: {}", r.error().detail);
+    if (auto r = answers.refuse(signing_key); !r) {
+      log().error("receipts of the refused batch unsigned: {}", r.error().detail);
+    }
     if (auto r = store.begin(); r) {
       if (auto reset = store.reset_in_flight(); reset && store.commit()) {
         // in-flight rows are pending again; the next pump resends them

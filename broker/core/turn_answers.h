@@ -3,7 +3,8 @@
 // frames and heartbeats are final when added. Receipts and ack answers wait for the turn's commit,
 // because what they may say depends on it (docs/protocol.md, "Receipt"):
 //   - committed: every receipt but a rejection, and every ack answer, carries the checkpoint the
-//     store signed at that commit (anchor);
+//     store signed at that commit (anchor), and all the turn's receipts are signed by one
+//     signature over the tree of them (sign; docs/handover-log-format.md §5);
 //   - failed: every receipt becomes a `storage` refusal (resubmit) and ack answers are left out
 //     (the deliveries come again) (refuse);
 //   - outcome unknown (the PostgreSQL connection broke during the commit): nothing is answered at
