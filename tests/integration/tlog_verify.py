@@ -470,29 +470,24 @@ def verify_receipt_file(data, public_key_hex):
     return f"ok: receipt {r['message_id']} ({r['status']}, seq {r['log_seq']}) signed {how}"
 
 
+def check_file(verify_file, path, key_path):
+    """verify_file(file bytes, the key file's first line) on the two files; prints its verdict."""
+    with open(path, "rb") as f:
+        data = f.read()
+    with open(key_path, encoding="utf-8") as f:
+        key_line = f.readline().strip()
+    try:
+        print(verify_file(data, key_line))
+        return 0
+    except (Rejected, KeyError, TypeError, ValueError, binascii.Error) as e:
+        print(f"rejected: {e}" if isinstance(e, Rejected) else f"rejected: a field is missing or malformed: {e}")
+        return 1
+
+
 def main(argv):
-    if len(argv) == 4 and argv[1] == "--receipt":
-        with open(argv[2], "rb") as f:
-            data = f.read()
-        with open(argv[3], encoding="utf-8") as f:
-            public_key_hex = f.readline().strip()
-        try:
-            print(verify_receipt_file(data, public_key_hex))
-            return 0
-        except (Rejected, KeyError, TypeError, ValueError, binascii.Error) as e:
-            print(f"rejected: {e}" if isinstance(e, Rejected) else f"rejected: a field is missing or malformed: {e}")
-            return 1
-    if len(argv) == 4 and argv[1] == "--case-bundle":
-        with open(argv[2], "rb") as f:
-            bundle = f.read()
-        with open(argv[3], encoding="utf-8") as f:
-            vkey_text = f.readline().strip()
-        try:
-            print(verify_case_bundle(bundle, vkey_text))
-            return 0
-        except (Rejected, KeyError, TypeError) as e:
-            print(f"rejected: {e}" if isinstance(e, Rejected) else f"rejected: a field is missing or of the wrong type: {e}")
-            return 1
+    modes = {"--receipt": verify_receipt_file, "--case-bundle": verify_case_bundle}
+    if len(argv) == 4 and argv[1] in modes:
+        return check_file(modes[argv[1]], argv[2], argv[3])
     if len(argv) != 4:
         print(__doc__, file=sys.stderr)
         return 2
