@@ -160,6 +160,8 @@ int run_bench(BenchArgs args) {
   args.load.sdk_batching = !args.one_by_one;
   bench::RunReport report = bench::run_load(args.load, producer, consumer);
   if (child) {
+    report.config.broker_settings = std::string("sync=") + (args.sync_normal ? "normal" : "full") +
+                                    (args.no_signing ? " signing=off" : " signing=on");
     report.broker = child->usage();
     std::string how = child->stop();
     if (how != "exit 0" && report.error.empty()) report.error = "the broker ended with " + how;

@@ -38,6 +38,7 @@ std::string to_json(const RunReport& r) {
   j["consumers"] = r.config.consumers;
   j["rate"] = r.config.rate;
   if (!r.config.contract.empty()) j["contract"] = r.config.contract;
+  if (!r.config.broker_settings.empty()) j["broker_settings"] = r.config.broker_settings;
   j["submitted"] = r.submitted;
   j["accepted"] = r.accepted;
   j["rejected"] = r.rejected;
@@ -68,7 +69,8 @@ std::string to_table(const RunReport& r) {
   out << r.config.system << ": " << r.config.messages << " messages of " << r.config.payload_bytes << " bytes, "
       << r.config.producers << " producer(s), " << r.config.consumers << " consumer(s), window " << r.config.window
       << ", " << (r.config.rate > 0 ? "offered " + fixed(r.config.rate, 0) + " msg/s" : "unpaced")
-      << (r.config.contract.empty() ? "" : ", contract " + r.config.contract) << "\n";
+      << (r.config.contract.empty() ? "" : ", contract " + r.config.contract)
+      << (r.config.broker_settings.empty() ? "" : ", broker " + r.config.broker_settings) << "\n";
   row("accepted / rejected", std::to_string(r.accepted) + " / " + std::to_string(r.rejected));
   row("delivered (acked)", std::to_string(r.delivered) + (r.redelivered ? " (+" + std::to_string(r.redelivered) + " redelivered)" : ""));
   row("duration", fixed(r.seconds, 3) + " s");

@@ -18,6 +18,7 @@ struct RunConfig {
   std::uint32_t consumers = 0;
   double rate = 0;                 // offered msg/s over all producers; 0 = as fast as possible
   std::string contract;            // keten only
+  std::string broker_settings;     // keten-bench's own broker, e.g. "sync=full signing=on"; "" otherwise
 };
 
 struct ProcessUsage {

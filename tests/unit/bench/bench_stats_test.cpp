@@ -126,6 +126,10 @@ TEST_CASE("report JSON carries throughput, latency percentiles and broker usage"
   CHECK(j["broker"]["peak_rss_bytes"] == 10 << 20);
   CHECK(j["broker"]["cpu_us_per_message"] == Approx(125.0));
   CHECK(j["error"].is_null());
+  CHECK_FALSE(j.contains("broker_settings"));  // a broker the bench did not start: not known
+  r.config.broker_settings = "sync=full signing=on";
+  CHECK(nlohmann::json::parse(bench::to_json(r))["broker_settings"] == "sync=full signing=on");
+  CHECK(bench::to_table(r).find("broker sync=full signing=on") != std::string::npos);
 
   bench::RunReport backlog;  // no consumers: throughput counts accepted messages
   backlog.config.consumers = 0;
