@@ -37,15 +37,15 @@ std::size_t consistency_proof_size(std::uint64_t m, std::uint64_t n);
 [[nodiscard]] contracts::Result<Proof> consistency_proof(std::uint64_t m, std::uint64_t n,
                                                          const NodeReader& reader);
 
-// Ok when `proof` shows that `leaf` (a leaf hash) is leaf `index` of the tree of `size` leaves
-// whose root is `root`. An error names the defect: index not below size, the wrong number of
-// hashes, or the root the proof leads to when it is not `root`.
 // The root that `proof` leads to from leaf `index` (its hash `leaf`) in a tree of `size`
 // (RFC 9162 §2.1.3.2 without the last comparison): kMalformedEnvelope when the proof has the
 // wrong length for that index and size. For a root that is then checked some other way, as a
 // receipt's is by the signature over it (receipt_signature.h).
 [[nodiscard]] contracts::Result<Hash> root_from_inclusion(std::uint64_t index, std::uint64_t size, const Hash& leaf,
                                                           std::span<const Hash> proof);
+// Ok when `proof` shows that `leaf` (a leaf hash) is leaf `index` of the tree of `size` leaves
+// whose root is `root`. An error names the defect: index not below size, the wrong number of
+// hashes, or the root the proof leads to when it is not `root`.
 [[nodiscard]] contracts::Result<void> verify_inclusion(std::uint64_t index, std::uint64_t size,
                                                        const Hash& leaf, std::span<const Hash> proof,
                                                        const Hash& root);
