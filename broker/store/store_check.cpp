@@ -132,6 +132,14 @@ Result<void> check_log_tail(SqliteStore& store, const std::string& path, const T
                                named + " (another Merkle root): events or blocks were edited" + kRestore);
     }
     signed_size = cp->size;
+    // A broker without the key would append events no checkpoint covers, and every later start,
+    // with the key or without, would refuse them as appended behind the broker's back.
+    if (!store.checkpoint_verifier()) {
+      return refused(path, "the handover log is signed (" + named + " of log '" + cp->origin +
+                               "'), and this broker has no [broker] signing_key: the events it appended would not "
+                               "be signed, and every later start would refuse the store for them. Set "
+                               "[broker] signing_key to the key that signed this log");
+    }
   }
   // Every event after the checkpoint is read (it must decode), and only tools' events may be there.
   if (size > 0) {

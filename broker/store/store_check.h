@@ -42,7 +42,8 @@ struct TailCheck {
 // log; the blocks reach its tree size (not truncated) and the Merkle root of that many events is
 // its root (not edited); every event after it decodes and is one a tool may append without the
 // key (nothing else appended behind the broker's back); the newest max_rows events match the
-// stored tree nodes; and the log reaches the mark with the same root there.
+// stored tree nodes; and the log reaches the mark with the same root there. A store with a signed
+// checkpoint is refused to a broker without a signing key, whose events no checkpoint would cover.
 [[nodiscard]] contracts::Result<void> check_log_tail(SqliteStore& store, const std::string& path,
                                                      const TailCheck& check);
 

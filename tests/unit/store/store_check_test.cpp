@@ -293,6 +293,13 @@ TEST_CASE("a store's log tail is checked against its last signed checkpoint", "[
     }
     refused(signing, "were appended after the last signed checkpoint");
   }
+  SECTION("a broker without the signing key, which would append events no checkpoint covers") {
+    refused(owner_options(path), "the handover log is signed (the last signed checkpoint (tree size 9)");
+    refused(owner_options(path), "this broker has no [broker] signing_key");
+    // Refused before it wrote anything: the broker with the key still starts on it.
+    auto store = ok(SqliteStore::open(signing));
+    CHECK(store.tree_size() == 9);
+  }
   SECTION("the checkpoint's signature altered") {
     sql(path, "DROP TRIGGER tree_checkpoints_no_update; UPDATE tree_checkpoints SET note = replace(note, '\n9\n', '\n8\n')");
     refused(signing, "does not verify with this broker's signing key");
