@@ -190,6 +190,24 @@ TEST_CASE("keten serve refuses a store whose newest log events were removed", "[
   }
 }
 
+TEST_CASE("keten serve without the signing key refuses a signed store and leaves it to start with the key",
+          "[integration][fault]") {
+  ServeSetup s(true);
+  serve_and_stop(s, 3, SIGTERM);
+  std::ifstream in(s.config);
+  const std::string keyed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  const auto line = keyed.find("signing_key = ");
+  REQUIRE(line != std::string::npos);
+  std::string keyless = keyed;
+  keyless.erase(line, keyless.find('\n', line) - line + 1);
+  std::ofstream(s.config, std::ios::trunc) << keyless;
+  refused(s, "this broker has no [broker] signing_key");
+  refused(s, "this broker has no [broker] signing_key");  // the refusal wrote nothing
+  std::ofstream(s.config, std::ios::trunc) << keyed;
+  started(s);
+}
+
 TEST_CASE("a second keten serve on the same store exits 2 naming the holder; read-only tools still run",
           "[integration][fault]") {
   ServeSetup s(true);
