@@ -544,7 +544,7 @@ void Client::Impl::answer(const std::string& id, Result<contracts::Receipt> resu
   if (result && from_broker && !profile.broker_signing_key.empty()) {
     std::string problem;
     if (!broker::tlog::verify_receipt_signature(*result, profile.broker_signing_key)) {
-      problem = result->signature.empty()
+      problem = broker::tlog::receipt_signature_version(*result) == 0
                     ? "the receipt is not signed, but the profile names a broker signing key"
                     : "the receipt's signature does not verify with the broker signing key";
     } else if (result->status == contracts::ReceiptStatus::kAccepted &&

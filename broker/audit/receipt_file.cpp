@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/audit/signing.h"
+#include "broker/tlog/receipt_signature.h"
 
 namespace broker::audit {
 namespace {
@@ -52,8 +53,8 @@ std::string format_receipt_file(const contracts::Receipt& r, std::string_view ch
          {"accepted_at", r.accepted_at},
          {"signature", to_hex(r.signature)},
          {"checkpoint", std::string(checkpoint_note)}};
-  if (r.signed_count > 0) {  // a signature over the tree of a commit's receipts: version 2
-    j["version"] = 2;
+  if (r.signed_count > 0) {  // a signature over the tree of a commit's receipts: version 2 or 3
+    j["version"] = tlog::receipt_signature_version(r) == 3 ? 3 : 2;
     j["signed_count"] = r.signed_count;
     j["signed_index"] = r.signed_index;
     j["signed_path"] = to_hex(r.signed_path);
@@ -66,7 +67,7 @@ contracts::Result<ReceiptFile> parse_receipt_file(std::string_view text, std::st
   if (j.is_discarded() || !j.is_object()) return bad(name, "not a JSON object");
   if (j.value("format", json()) != kFormat) return bad(name, "\"format\" is not \"keten-receipt\"");
   const json version = j.value("version", json());
-  if (version != 1 && version != 2) return bad(name, "\"version\" is not 1 or 2");
+  if (version != 1 && version != 2 && version != 3) return bad(name, "\"version\" is not 1, 2 or 3");
   auto text_field = [&](const char* key) -> const json* {
     auto it = j.find(key);
     return it != j.end() && it->is_string() ? &*it : nullptr;
@@ -95,7 +96,7 @@ contracts::Result<ReceiptFile> parse_receipt_file(std::string_view text, std::st
   out.receipt.accepted_at = j["accepted_at"].get<std::int64_t>();
   if (!from_hex(j["signature"].get<std::string>(), out.receipt.signature)) return bad(name, "\"signature\" is not hex");
   out.checkpoint = j["checkpoint"].get<std::string>();
-  if (version == 2) {
+  if (version != 1) {
     for (const char* key : {"signed_count", "signed_index"}) {
       auto it = j.find(key);
       if (it == j.end() || !it->is_number_unsigned() || it->get<std::uint64_t>() > 0xFFFFFFFFu) {
@@ -105,10 +106,14 @@ contracts::Result<ReceiptFile> parse_receipt_file(std::string_view text, std::st
     if (text_field("signed_path") == nullptr) return bad(name, "\"signed_path\" is missing or not a string");
     out.receipt.signed_count = j["signed_count"].get<std::uint32_t>();
     out.receipt.signed_index = j["signed_index"].get<std::uint32_t>();
-    if (out.receipt.signed_count == 0) return bad(name, "\"signed_count\" must be 1 or more in version 2");
+    if (out.receipt.signed_count == 0) return bad(name, "\"signed_count\" must be 1 or more in versions 2 and 3");
     if (!from_hex(j["signed_path"].get<std::string>(), out.receipt.signed_path)) {
       return bad(name, "\"signed_path\" is not hex");
     }
+  }
+  if (version == 3) {  // signed by its checkpoint, which must then be the receipt's own
+    if (!out.receipt.signature.empty()) return bad(name, "\"signature\" must be empty in version 3");
+    out.receipt.checkpoint = out.checkpoint;
   }
   return out;
 }

@@ -288,7 +288,7 @@ void check_receipts(Run& run, const std::vector<ReceiptFile>& receipts) {
                             " (a forged receipt, or one of another log)");
       continue;
     }
-    if (!r.receipt.signature.empty() &&
+    if (tlog::receipt_signature_version(r.receipt) != 0 &&
         !tlog::verify_receipt_signature(r.receipt, to_hex(std::string_view(
                                                             reinterpret_cast<const char*>(run.verifier.public_key.data()),
                                                             run.verifier.public_key.size())))) {

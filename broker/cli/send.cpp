@@ -21,6 +21,7 @@
 #include "broker/cli/json_output.h"
 #include "broker/audit/receipt_file.h"
 #include "broker/audit/signing.h"
+#include "broker/tlog/receipt_signature.h"
 
 namespace keten_cli {
 namespace {
@@ -87,7 +88,7 @@ std::string signed_receipt_json(const contracts::Receipt& receipt, const std::st
   auto j = nlohmann::json::parse(receipt_json(receipt));
   j["payload_digest"] = receipt.payload_digest;
   j["signature"] = receipt.signature.empty() ? nlohmann::json() : nlohmann::json(broker::audit::to_hex(receipt.signature));
-  j["signature_verified"] = !signing_key.empty() && !receipt.signature.empty();
+  j["signature_verified"] = !signing_key.empty() && broker::tlog::receipt_signature_version(receipt) != 0;
   if (receipt.signed_count > 0) {  // one signature over the commit's receipts (handover-log-format.md §5)
     j["signed_count"] = receipt.signed_count;
     j["signed_index"] = receipt.signed_index;

@@ -490,14 +490,24 @@ struct Broker::Impl {
     if (leadership) {
       if (auto r = leadership->keep(); !r) return r;
     }
+    // The receipts' tree goes into the checkpoint the commit signs: one signature for both. Without
+    // it (never seen: the tree is built in memory) they are signed apart after the commit.
+    if (!signing_key.empty()) {
+      if (auto line = answers.receipts_extension(); !line) {
+        log().error("receipts of this turn signed apart: {}", line.error().detail);
+      } else if (!line->empty()) {
+        store.extend_next_checkpoint(std::move(*line));
+      }
+    }
     auto commit_started = std::chrono::steady_clock::now();
     auto committed = store.commit();
     if (ops) ops->commit_finished(std::chrono::steady_clock::now() - commit_started, bool(committed));
     return committed;
   }
 
-  // The turn's receipts, one signature over them all. A failure (never seen: the tree is built in
-  // memory) sends them unsigned, which a client that checks signatures reports.
+  // The turn's receipts, one signature over them all: the commit's checkpoint's, or one of their
+  // own. A failure (never seen: the tree is built in memory) sends them unsigned, which a client
+  // that checks signatures reports.
   void sign_receipts(TurnAnswers& answers) {
     if (auto r = answers.sign(signing_key); !r) log().error("receipts of this turn unsigned: {}", r.error().detail);
   }

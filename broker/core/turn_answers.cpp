@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "broker/audit/signing.h"
+#include "broker/tlog/receipt_signature.h"
 
 namespace broker::core {
 namespace {
@@ -42,7 +43,21 @@ contracts::AckReceipt& TurnAnswers::ack_receipt(const std::string& routing_id) {
   return acks_.back().receipt;
 }
 
+contracts::Result<std::string> TurnAnswers::receipts_extension() {
+  std::vector<const contracts::Receipt*> all;
+  for (const auto& slot : receipts_) {
+    for (const auto& receipt : slot.batch.receipts) all.push_back(&receipt);
+  }
+  if (all.empty()) return std::string();
+  auto tree = tlog::receipt_tree(all);
+  if (!tree) return tree.error();
+  paths_ = std::move(tree->paths);
+  extension_ = tlog::receipts_extension(all.size(), tree->root);
+  return extension_;
+}
+
 void TurnAnswers::anchor(const std::string& checkpoint) {
+  checkpoint_ = checkpoint;
   if (checkpoint.empty()) return;
   for (auto& slot : receipts_) {
     for (auto& receipt : slot.batch.receipts) {
@@ -56,6 +71,21 @@ contracts::Result<void> TurnAnswers::sign(const audit::SigningKey& key) {
   std::vector<contracts::Receipt*> all;
   for (auto& slot : receipts_) {
     for (auto& receipt : slot.batch.receipts) all.push_back(&receipt);
+  }
+  // Version 3 when the store signed the line into this commit's checkpoint (one of its extension
+  // lines, each ending in a newline, before the blank line).
+  const auto lines_end = checkpoint_.find("\n\n");
+  const auto at = extension_.empty() ? std::string::npos : checkpoint_.find("\n" + extension_ + "\n");
+  if (at != std::string::npos && at < lines_end && paths_.size() == all.size()) {
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      contracts::Receipt& receipt = *all[i];
+      receipt.checkpoint = checkpoint_;
+      receipt.signature.clear();
+      receipt.signed_count = static_cast<std::uint32_t>(all.size());
+      receipt.signed_index = static_cast<std::uint32_t>(i);
+      receipt.signed_path = std::move(paths_[i]);
+    }
+    return {};
   }
   return audit::sign_receipts(key, all);
 }
@@ -72,6 +102,8 @@ contracts::Result<void> TurnAnswers::refuse(const audit::SigningKey& key) {
     }
   }
   acks_dropped_ = true;
+  extension_.clear();  // the refusals are other receipts, and no checkpoint names them
+  checkpoint_.clear();
   return sign(key);
 }
 

@@ -3,8 +3,10 @@
 // frames and heartbeats are final when added. Receipts and ack answers wait for the turn's commit,
 // because what they may say depends on it (docs/protocol.md, "Receipt"):
 //   - committed: every receipt but a rejection, and every ack answer, carries the checkpoint the
-//     store signed at that commit (anchor), and all the turn's receipts are signed by one
-//     signature over the tree of them (sign; docs/handover-log-format.md §5);
+//     store signed at that commit (anchor), and all the turn's receipts are covered by one
+//     signature over the tree of them (docs/handover-log-format.md §5): that checkpoint's, when
+//     the store signed the tree's root into it (receipts_extension before the commit; version 3,
+//     and then every receipt carries the checkpoint), else one of their own (version 2; sign);
 //   - failed: every receipt becomes a `storage` refusal (resubmit) and ack answers are left out
 //     (the deliveries come again) (refuse);
 //   - outcome unknown (the PostgreSQL connection broke during the commit): nothing is answered at
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "broker/core/outgoing.h"
+#include "contracts/error.h"
 #include "contracts/envelope.h"
 
 namespace broker::audit {
@@ -41,10 +44,16 @@ class TurnAnswers {
 
   // Whether a receipt or an ack answer waits for the commit.
   bool waiting() const { return !receipts_.empty() || !acks_.empty(); }
+  // Before the commit, the receipts final: the checkpoint extension line naming the tree of all
+  // the waiting receipts (tlog/receipt_signature.h), for the store to sign into the commit's
+  // checkpoint; "" when no receipt waits.
+  [[nodiscard]] contracts::Result<std::string> receipts_extension();
   // Committed: the waiting answers carry `checkpoint` ("" when none could be read: they go without).
   void anchor(const std::string& checkpoint);
-  // After anchor (committed) or refuse: every waiting receipt signed with `key` by one signature
-  // over the tree of them all (docs/handover-log-format.md §5, version 2); nothing without a key.
+  // After anchor (committed) or refuse: every waiting receipt covered by one signature over the
+  // tree of them all. When the anchored checkpoint holds receipts_extension's line, that is the
+  // checkpoint's own signature (version 3); otherwise a signature with `key` (version 2); nothing
+  // without a key.
   [[nodiscard]] contracts::Result<void> sign(const audit::SigningKey& key);
   // The commit failed: each receipt becomes a `storage` refusal, signed with `key` as sign() does;
   // ack answers are left out.
@@ -70,6 +79,9 @@ class TurnAnswers {
   std::deque<Receipts> receipts_;  // a deque: references handed out stay valid
   std::deque<Acks> acks_;
   bool acks_dropped_ = false;
+  std::string extension_;   // receipts_extension's line, "" when none was asked for
+  std::string checkpoint_;  // anchor's
+  std::vector<std::string> paths_;  // with extension_: each receipt's path, in order
 };
 
 }  // namespace broker::core

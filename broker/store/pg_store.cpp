@@ -306,6 +306,7 @@ Result<void> PgStore::Impl::check_payload_key() {
 }
 
 void PgStore::Impl::forget_transaction() {
+  next_extensions.clear();
   uncommitted.clear();
   unwritten_kept.clear();
   pending.clear();
@@ -413,6 +414,7 @@ Result<void> PgStore::commit() {
   }
   if (auto r = s.query("commit", "COMMIT"); !r) return r.error();
   s.wrote_in_transaction = false;
+  s.next_extensions.clear();
   s.tree_at_begin = s.tree;
   if (sign) {
     s.has_tree_checkpoint = true;

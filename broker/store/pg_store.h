@@ -130,6 +130,7 @@ class PgStore final : public Store {
   [[nodiscard]] Result<std::optional<std::string>> latest_checkpoint_note() override;
   [[nodiscard]] Result<std::vector<std::string>> read_tree_checkpoints() override;
   bool sign_uncovered_at_commit() override;
+  void extend_next_checkpoint(std::string line) override;
   std::uint64_t tree_size() const override;
   LogHead log_head() const override;
   // Levels 8, 16, ... are stored (keten_log_tree_nodes); a node in between is folded from at most

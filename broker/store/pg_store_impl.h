@@ -69,6 +69,7 @@ struct PgStore::Impl {
   };
   std::vector<Pending> pending;       // appended in the open transaction, not yet written
   bool wrote_in_transaction = false;  // a block was written (or signing asked for): commit() signs
+  std::vector<std::string> next_extensions;  // for the checkpoint commit() signs (extend_next_checkpoint)
   bool keep_committed = false;
   std::vector<events::LoggedEvent> unwritten_kept, uncommitted, committed;
   std::uint64_t last_signed_size = 0;  // size of the newest tree checkpoint

@@ -284,7 +284,7 @@ Result<void> PgStore::Impl::write_block() {
 
 Result<void> PgStore::Impl::sign_tree(contracts::Millis at) {
   if (!signer) return {};
-  const tlog::Checkpoint cp{origin, tree.size(), tree.root(), {}};
+  const tlog::Checkpoint cp{origin, tree.size(), tree.root(), std::exchange(next_extensions, {})};
   auto note = tlog::sign_checkpoint(cp, *signer);
   if (!note) return storage_error("sign checkpoint", note.error().detail);
   auto r = query("store checkpoint", "INSERT INTO keten_tree_checkpoints (at, size, note) VALUES ($1, $2, $3)",
@@ -407,6 +407,8 @@ Result<std::vector<std::string>> PgStore::read_tree_checkpoints() {
   for (auto& row : *rows) out.push_back(std::move(row[0]));
   return out;
 }
+
+void PgStore::extend_next_checkpoint(std::string line) { impl_->next_extensions.push_back(std::move(line)); }
 
 bool PgStore::sign_uncovered_at_commit() {
   if (!impl_->signer || impl_->tree.size() == 0) return false;

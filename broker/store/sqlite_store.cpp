@@ -519,6 +519,8 @@ struct SqliteStore::Impl {
   // The owner's newest checkpoint note, kept after its commit (latest_checkpoint_note without a
   // read: receipts ask for it after every commit); signed_note until then.
   std::string signed_note;
+  // Extension lines for the checkpoint this transaction's commit signs (extend_next_checkpoint).
+  std::vector<std::string> next_extensions;
   std::optional<std::string> committed_note;
   std::string payload_key;     // 32 raw bytes, or "" (seal.h)
   // messages.case_key and case_keys are in the file (always after a read-write open).
@@ -1419,11 +1421,11 @@ struct SqliteStore::Impl {
   // Signs a checkpoint of the tree as it is now and stores it (inside the caller's transaction).
   Result<void> sign_tree(Millis at) {
     if (!signer) return {};
-    tlog::Checkpoint cp{origin, tree.size(), tree.root(), {}};
+    tlog::Checkpoint cp{origin, tree.size(), tree.root(), std::exchange(next_extensions, {})};
     // The first checkpoint of a converted schema-4 store names the old chain's head.
     if (!has_tree_checkpoint && legacy_anchor_meta) {
-      cp.extensions.push_back("keten-schema4-head " + std::to_string(legacy_anchor_meta->seq) + " " +
-                              legacy_anchor_meta->hash);
+      cp.extensions.insert(cp.extensions.begin(), "keten-schema4-head " + std::to_string(legacy_anchor_meta->seq) +
+                                                      " " + legacy_anchor_meta->hash);
     }
     auto note = tlog::sign_checkpoint(cp, *signer);
     if (!note) return storage_error("sign checkpoint", note.error().detail);
@@ -1971,6 +1973,7 @@ Result<void> SqliteStore::commit() {
   if (auto r = impl_->query(impl_->commit, "commit").run(); !r) return r;
   if (impl_->keyring) impl_->keyring->transaction_ended(true);
   impl_->wrote_in_transaction = false;
+  impl_->next_extensions.clear();
   impl_->tree_at_begin = impl_->tree;
   if (sign) {
     impl_->has_tree_checkpoint = true;
@@ -2000,6 +2003,7 @@ std::vector<events::LoggedEvent> SqliteStore::take_committed_events() {
 }
 
 void SqliteStore::rollback() {
+  impl_->next_extensions.clear();
   impl_->uncommitted.clear();
   impl_->unwritten_kept.clear();
   impl_->pending.clear();
@@ -2384,6 +2388,8 @@ Result<std::vector<std::string>> SqliteStore::read_tree_checkpoints() {
     out.push_back(q.text_at(0));
   }
 }
+
+void SqliteStore::extend_next_checkpoint(std::string line) { impl_->next_extensions.push_back(std::move(line)); }
 
 bool SqliteStore::sign_uncovered_at_commit() {
   if (!impl_->signer || impl_->tree.size() == 0) return false;

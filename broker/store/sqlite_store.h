@@ -215,6 +215,7 @@ class SqliteStore final : public Store {
   // events (false without a signing key). The broker calls it every checkpoint_interval and at
   // shutdown.
   bool sign_uncovered_at_commit() override;
+  void extend_next_checkpoint(std::string line) override;
   // The number of events written (committed, or written earlier in the open transaction).
   std::uint64_t tree_size() const override;
   // Reads the hash of any complete subtree (level, index) of the tree of the events in the file

@@ -240,6 +240,11 @@ class Store {
   // covers (another process appended them), commit() signs a checkpoint of the tree as it does
   // after an append. Returns whether there are such events (false without a signing key).
   virtual bool sign_uncovered_at_commit() = 0;
+  // Inside a transaction: an extension line (tlog/checkpoint.h) for the checkpoint commit() signs,
+  // if it signs one (with a signing key, when the transaction appended). Forgotten at the end of
+  // the transaction either way. The broker puts the root of the turn's receipts here
+  // (tlog/receipt_signature.h, version 3).
+  virtual void extend_next_checkpoint(std::string line) = 0;
   // The number of events written (committed, or written earlier in the open transaction).
   virtual std::uint64_t tree_size() const = 0;
   // seq and Merkle root (hex) of the events written so far.

@@ -2,6 +2,11 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <optional>
+
+#include "broker/tlog/base64.h"
+#include "broker/tlog/checkpoint.h"
 #include "broker/tlog/memory_tree.h"
 #include "broker/tlog/proof.h"
 
@@ -10,20 +15,39 @@ namespace {
 
 std::string_view bytes_of(const Hash& hash) { return {reinterpret_cast<const char*>(hash.data()), hash.size()}; }
 
-// The message a receipt's signature covers, or "" when its proof does not lead to a root.
-std::string signed_message(const contracts::Receipt& receipt) {
-  if (receipt.signed_count == 0) return receipt.signed_path.empty() ? contracts::receipt_signed_bytes(receipt) : "";
-  if (receipt.signed_path.size() % Hash{}.size() != 0) return "";
+// The root of the receipt tree (versions 2 and 3) that the receipt's path leads to.
+std::optional<Hash> tree_root(const contracts::Receipt& receipt) {
+  if (receipt.signed_path.size() % Hash{}.size() != 0) return std::nullopt;
   Proof proof(receipt.signed_path.size() / Hash{}.size());
   for (std::size_t i = 0; i < proof.size(); ++i) {
     auto hash = hash_from_bytes(std::string_view(receipt.signed_path).substr(i * Hash{}.size(), Hash{}.size()), "path");
-    if (!hash) return "";
+    if (!hash) return std::nullopt;
     proof[i] = *hash;
   }
   auto root = root_from_inclusion(receipt.signed_index, receipt.signed_count,
                                   leaf_hash(contracts::receipt_signed_bytes(receipt)), proof);
+  if (!root) return std::nullopt;
+  return *root;
+}
+
+// The message a receipt's own signature covers (versions 1 and 2), or "" when its proof does not
+// lead to a root.
+std::string signed_message(const contracts::Receipt& receipt) {
+  if (receipt.signed_count == 0) return receipt.signed_path.empty() ? contracts::receipt_signed_bytes(receipt) : "";
+  auto root = tree_root(receipt);
   if (!root) return "";
   return contracts::receipt_tree_signed_bytes(receipt.signed_count, bytes_of(*root));
+}
+
+// Version 3: the receipt's checkpoint verifies with the key and names the root its path leads to.
+bool verify_by_checkpoint(const contracts::Receipt& receipt, const PublicKey& key) {
+  auto checkpoint = open_checkpoint_by_key(receipt.checkpoint, key);
+  if (!checkpoint) return false;
+  auto root = tree_root(receipt);
+  if (!root) return false;
+  const std::string line = receipts_extension(receipt.signed_count, *root);
+  return std::find(checkpoint->extensions.begin(), checkpoint->extensions.end(), line) !=
+         checkpoint->extensions.end();
 }
 
 }  // namespace
@@ -45,6 +69,15 @@ contracts::Result<ReceiptTree> receipt_tree(std::span<const contracts::Receipt* 
   return out;
 }
 
+std::string receipts_extension(std::uint64_t count, const Hash& root) {
+  return "keten-receipts " + std::to_string(count) + " " + to_base64(bytes_of(root));
+}
+
+int receipt_signature_version(const contracts::Receipt& receipt) {
+  if (!receipt.signature.empty()) return receipt.signed_count == 0 ? 1 : 2;
+  return receipt.signed_count > 0 && !receipt.checkpoint.empty() ? 3 : 0;
+}
+
 bool verify_receipt_signature(const contracts::Receipt& receipt, std::string_view public_key_hex) {
   unsigned char key[crypto_sign_PUBLICKEYBYTES];
   std::size_t key_len = 0;
@@ -52,6 +85,11 @@ bool verify_receipt_signature(const contracts::Receipt& receipt, std::string_vie
       sodium_hex2bin(key, sizeof key, public_key_hex.data(), public_key_hex.size(), nullptr, &key_len, nullptr) != 0 ||
       key_len != sizeof key) {
     return false;
+  }
+  if (receipt_signature_version(receipt) == 3) {
+    PublicKey public_key{};
+    std::copy(std::begin(key), std::end(key), public_key.begin());
+    return verify_by_checkpoint(receipt, public_key);
   }
   if (receipt.signature.size() != crypto_sign_BYTES) return false;
   const std::string message = signed_message(receipt);

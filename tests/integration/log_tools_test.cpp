@@ -549,7 +549,8 @@ TEST_CASE("receipts kept with keten send --receipts expose a store truncated bac
     auto checked = run({"/usr/bin/python3", python_verifier, "--receipt", (kept / file).string(), public_key.string()});
     INFO(file << ": " << checked.out << checked.err);
     CHECK(checked.exit_code == 0);
-    CHECK_THAT(checked.out, StartsWith("ok: receipt ") && Contains("signed as leaf 0 of 1"));
+    // Version 3: the commit's checkpoint signs the receipts' tree (handover-log-format.md §5).
+    CHECK_THAT(checked.out, StartsWith("ok: receipt ") && Contains("signed as leaf 0 of 1 by its checkpoint"));
   }
   auto edited = nlohmann::json::parse(read_file(kept / "anchor-2.json"));
   edited["log_seq"] = edited["log_seq"].get<std::uint64_t>() + 1;
@@ -557,7 +558,8 @@ TEST_CASE("receipts kept with keten send --receipts expose a store truncated bac
   auto refused =
       run({"/usr/bin/python3", python_verifier, "--receipt", (h.dir() / "edited.json").string(), public_key.string()});
   CHECK(refused.exit_code == 1);
-  CHECK_THAT(refused.out, Contains("rejected: receipt anchor-2: bad signature"));
+  CHECK_THAT(refused.out, Contains("rejected: receipt anchor-2: its checkpoint names no tree of 1 receipts with the "
+                                   "root its path leads to"));
 
   // The operator cuts the log back to the tree the first receipt's commit signed: every block,
   // case index entry and checkpoint after it goes, so the store agrees with itself again.

@@ -446,21 +446,37 @@ def receipt_signed_bytes(r):
 def verify_receipt_file(data, public_key_hex):
     """A receipt file (docs/handover-log-format.md, "Receipt files") against the broker's Ed25519
     public key: version 1 signs the receipt alone, version 2 the root of the tree of a commit's
-    receipts, to which the file's path must lead from the receipt's leaf."""
+    receipts, to which the file's path must lead from the receipt's leaf; in version 3 the
+    receipt's checkpoint note is signed by the key and names that root in a keten-receipts line."""
     r = json.loads(data)
     if r.get("format") != "keten-receipt":
         raise Rejected('not a receipt file ("format" is not "keten-receipt")')
     signed = receipt_signed_bytes(r)
-    if r["version"] == 1:
-        message, how = signed, "alone (version 1)"
-    elif r["version"] == 2:
+    if r["version"] in (2, 3):
         count, index = r["signed_count"], r["signed_index"]
         path = binascii.unhexlify(r["signed_path"])
         if count < 1 or len(path) % 32:
-            raise Rejected("version 2: signed_count below 1, or a path that is not whole 32-byte hashes")
+            raise Rejected(f"version {r['version']}: signed_count below 1, or a path that is not whole 32-byte hashes")
         proof = [path[k:k + 32] for k in range(0, len(path), 32)]
         root = root_from_path(index, count, leaf_hash(signed), proof)
-        message, how = text(b"keten.receipts.v2") + integer(count) + text(root), f"as leaf {index} of {count}"
+        how = f"as leaf {index} of {count}"
+    if r["version"] == 1:
+        message, how = signed, "alone (version 1)"
+    elif r["version"] == 2:
+        message = text(b"keten.receipts.v2") + integer(count) + text(root)
+    elif r["version"] == 3:
+        if r["signature"] != "":
+            raise Rejected("version 3: a signature of its own")
+        note = r["checkpoint"].encode()
+        origin = note.split(b"\n", 1)[0].decode()
+        verified = open_note(note, origin, binascii.unhexlify(public_key_hex))
+        parse_checkpoint(verified, origin)
+        lines = verified[:-1].decode().split("\n")
+        line = f"keten-receipts {count} {base64.b64encode(root).decode()}"
+        if line not in lines[3:]:
+            raise Rejected(f"receipt {r['message_id']}: its checkpoint names no tree of {count} receipts "
+                           "with the root its path leads to")
+        return f"ok: receipt {r['message_id']} ({r['status']}, seq {r['log_seq']}) signed {how} by its checkpoint"
     else:
         raise Rejected(f"unknown receipt file version {r['version']}")
     try:

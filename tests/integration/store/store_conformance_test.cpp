@@ -495,11 +495,13 @@ TEST_CASE(
   CHECK(again->log_origin() == origin);
   CHECK(again->log_head().hash == contracts::hex_of(mirror.root()));
   ok(again->begin());
+  again->extend_next_checkpoint("keten-receipts 1 conformance");  // signed into this commit's checkpoint
   auto e = store_test::delivered(++n);
   mirror.append(events::encode_event(e));
   ok(again->append_event(e));
   ok(again->commit());
   const auto next = ok(tlog::open_checkpoint(*ok(again->latest_checkpoint_note()), *verifier));
+  CHECK(next.extensions == std::vector<std::string>{"keten-receipts 1 conformance"});
   CHECK(next.size == 309);
   CHECK(next.root == mirror.root());
   const auto proof = ok(tlog::consistency_proof(308, 309, again->tree_reader()));

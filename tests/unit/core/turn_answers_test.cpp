@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "broker/audit/signing.h"
+#include "broker/tlog/checkpoint.h"
+#include "broker/tlog/merkle.h"
+#include "broker/tlog/note.h"
 #include "broker/tlog/receipt_signature.h"
 
 namespace {
@@ -98,6 +101,95 @@ TEST_CASE("a turn's receipts, single and batched, are signed by one signature th
     CHECK(receipts[i].signed_index == i);
     CHECK(receipts[i].signature == receipts[0].signature);
     CHECK(broker::tlog::verify_receipt_signature(receipts[i], key.public_hex));
+  }
+}
+
+namespace {
+
+// The note a store signs at a commit: a tree of 12 events, with `extension` when not empty.
+std::string checkpoint_note(const broker::audit::SigningKey& key, const std::string& extension) {
+  auto signer = broker::tlog::make_signer("keten.example/answers", key.seed);
+  REQUIRE(signer);
+  broker::tlog::Checkpoint cp{"keten.example/answers", 12, broker::tlog::leaf_hash("x"), {}};
+  if (!extension.empty()) cp.extensions.push_back(extension);
+  auto note = broker::tlog::sign_checkpoint(cp, *signer);
+  REQUIRE(note);
+  return *note;
+}
+
+// Every receipt the frames carry, single and batched, in order.
+std::vector<contracts::Receipt> receipts_of(const std::vector<Outgoing>& out) {
+  std::vector<contracts::Receipt> receipts;
+  for (const auto& o : out) {
+    const auto frame = decode(o);
+    if (const auto* single = std::get_if<contracts::Receipt>(&frame)) receipts.push_back(*single);
+    if (const auto* batch = std::get_if<contracts::ReceiptBatch>(&frame)) {
+      receipts.insert(receipts.end(), batch->receipts.begin(), batch->receipts.end());
+    }
+  }
+  return receipts;
+}
+
+}  // namespace
+
+TEST_CASE("a turn's receipts are signed by the commit's checkpoint when it names their tree, each alone",
+          "[core][answers]") {
+  TurnAnswers answers = sample_turn();
+  const auto key = broker::audit::generate_signing_key();
+  auto line = answers.receipts_extension();
+  REQUIRE(line);
+  CHECK_THAT(*line, Catch::Matchers::StartsWith("keten-receipts 3 "));
+  const std::string note = checkpoint_note(key, *line);
+  answers.anchor(note);
+  REQUIRE(answers.sign(key));
+  auto receipts = receipts_of(answers.take(1 << 20));
+  REQUIRE(receipts.size() == 3);
+  for (std::size_t i = 0; i < receipts.size(); ++i) {
+    CAPTURE(i);
+    CHECK(receipts[i].signature.empty());     // no signature of its own: the note's covers it
+    CHECK(receipts[i].checkpoint == note);    // the rejection too: it is a leaf of the same tree
+    CHECK(receipts[i].signed_count == 3);
+    CHECK(receipts[i].signed_index == i);
+    CHECK(broker::tlog::receipt_signature_version(receipts[i]) == 3);
+    CHECK(broker::tlog::verify_receipt_signature(receipts[i], key.public_hex));
+    CHECK_FALSE(broker::tlog::verify_receipt_signature(receipts[i], broker::audit::generate_signing_key().public_hex));
+    auto edited = receipts[i];
+    edited.log_seq += 1;
+    CHECK_FALSE(broker::tlog::verify_receipt_signature(edited, key.public_hex));
+    auto other_note = receipts[i];
+    other_note.checkpoint = checkpoint_note(key, "");  // signed by the key, but names no receipts
+    CHECK_FALSE(broker::tlog::verify_receipt_signature(other_note, key.public_hex));
+  }
+}
+
+TEST_CASE("a checkpoint that does not name the turn's receipts leaves them signed apart", "[core][answers]") {
+  TurnAnswers answers = sample_turn();
+  const auto key = broker::audit::generate_signing_key();
+  REQUIRE(answers.receipts_extension());
+  answers.anchor(checkpoint_note(key, ""));  // the store signed no line: nothing was appended, say
+  REQUIRE(answers.sign(key));
+  const auto receipts = receipts_of(answers.take(1 << 20));
+  REQUIRE(receipts.size() == 3);
+  for (const auto& r : receipts) {
+    CHECK(broker::tlog::receipt_signature_version(r) == 2);
+    CHECK(broker::tlog::verify_receipt_signature(r, key.public_hex));
+  }
+}
+
+TEST_CASE("a turn refused after its receipts' line was handed to the store signs the refusals apart",
+          "[core][answers]") {
+  TurnAnswers answers = sample_turn();
+  const auto key = broker::audit::generate_signing_key();
+  auto line = answers.receipts_extension();
+  REQUIRE(line);
+  answers.anchor(checkpoint_note(key, *line));  // even a note with the line: refusals are other receipts
+  REQUIRE(answers.refuse(key));
+  const auto receipts = receipts_of(answers.take(1 << 20));
+  REQUIRE(receipts.size() == 3);
+  for (const auto& r : receipts) {
+    CHECK(r.code == contracts::ErrorCode::kStorage);
+    CHECK(broker::tlog::receipt_signature_version(r) == 2);
+    CHECK(broker::tlog::verify_receipt_signature(r, key.public_hex));
   }
 }
 

@@ -297,6 +297,31 @@ TEST_CASE("every commit that appended signs one checkpoint, consistent with the 
   CHECK(ok(unsigned_store.read_tree_checkpoints()).size() == 3);
 }
 
+TEST_CASE("an extension line goes into the checkpoint its transaction's commit signs, and no other",
+          "[store][tlog]") {
+  test_support::TempDir dir;
+  auto store = ok(SqliteStore::open(plain(dir / "store.db", kSeed)));
+  tlog::MemoryTree mirror;
+  ok(store.begin());
+  store.extend_next_checkpoint("keten-receipts 2 line-one");
+  ok(store.append_event(event(1)));
+  mirror.append(events::encode_event(event(1)));
+  ok(store.commit());
+  CHECK(opened(*ok(store.latest_checkpoint_note()), store).extensions ==
+        std::vector<std::string>{"keten-receipts 2 line-one"});
+  ok(store.begin());  // rolled back: its line is forgotten with it
+  store.extend_next_checkpoint("keten-receipts 1 rolled-back");
+  ok(store.append_event(event(2)));
+  store.rollback();
+  ok(store.begin());  // committed without appending: nothing signed, the line forgotten
+  store.extend_next_checkpoint("keten-receipts 1 unsigned");
+  ok(store.commit());
+  append(store, mirror, 2, 1);
+  const auto notes = ok(store.read_tree_checkpoints());
+  REQUIRE(notes.size() == 2);
+  CHECK(opened(notes.back(), store).extensions.empty());
+}
+
 TEST_CASE("a checkpoint is stamped with the clock the store was given, not the system clock", "[store][tlog]") {
   test_support::TempDir dir;
   // A time far from now: a store that read the system clock would stamp something else.
