@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "broker/core/outgoing.h"
-#include "contracts/error.h"
 #include "contracts/envelope.h"
+#include "contracts/error.h"
 
 namespace broker::audit {
 struct SigningKey;
@@ -79,8 +79,8 @@ class TurnAnswers {
   std::deque<Receipts> receipts_;  // a deque: references handed out stay valid
   std::deque<Acks> acks_;
   bool acks_dropped_ = false;
-  std::string extension_;   // receipts_extension's line, "" when none was asked for
-  std::string checkpoint_;  // anchor's
+  std::string extension_;           // receipts_extension's line, "" when none was asked for
+  std::string checkpoint_;          // anchor's
   std::vector<std::string> paths_;  // with extension_: each receipt's path, in order
 };
 

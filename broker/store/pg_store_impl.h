@@ -67,8 +67,8 @@ struct PgStore::Impl {
     std::string case_ref;
     bool started = false;
   };
-  std::vector<Pending> pending;       // appended in the open transaction, not yet written
-  bool wrote_in_transaction = false;  // a block was written (or signing asked for): commit() signs
+  std::vector<Pending> pending;              // appended in the open transaction, not yet written
+  bool wrote_in_transaction = false;         // a block was written (or signing asked for): commit() signs
   std::vector<std::string> next_extensions;  // for the checkpoint commit() signs (extend_next_checkpoint)
   bool keep_committed = false;
   std::vector<events::LoggedEvent> unwritten_kept, uncommitted, committed;

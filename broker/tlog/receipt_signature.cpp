@@ -46,8 +46,7 @@ bool verify_by_checkpoint(const contracts::Receipt& receipt, const PublicKey& ke
   auto root = tree_root(receipt);
   if (!root) return false;
   const std::string line = receipts_extension(receipt.signed_count, *root);
-  return std::find(checkpoint->extensions.begin(), checkpoint->extensions.end(), line) !=
-         checkpoint->extensions.end();
+  return std::find(checkpoint->extensions.begin(), checkpoint->extensions.end(), line) != checkpoint->extensions.end();
 }
 
 }  // namespace

@@ -146,8 +146,8 @@ TEST_CASE("a turn's receipts are signed by the commit's checkpoint when it names
   REQUIRE(receipts.size() == 3);
   for (std::size_t i = 0; i < receipts.size(); ++i) {
     CAPTURE(i);
-    CHECK(receipts[i].signature.empty());     // no signature of its own: the note's covers it
-    CHECK(receipts[i].checkpoint == note);    // the rejection too: it is a leaf of the same tree
+    CHECK(receipts[i].signature.empty());   // no signature of its own: the note's covers it
+    CHECK(receipts[i].checkpoint == note);  // the rejection too: it is a leaf of the same tree
     CHECK(receipts[i].signed_count == 3);
     CHECK(receipts[i].signed_index == i);
     CHECK(broker::tlog::receipt_signature_version(receipts[i]) == 3);
