@@ -516,11 +516,11 @@ struct SqliteStore::Impl {
   bool immutable = false;      // read-only on write-protected media: SQLite's immutable=1, no locks
   bool allow_create = true;    // false for a file that was there before open(): never a new schema in it
   std::optional<StoreLock> lock;  // held by the owner (StoreOptions::owner) for the store's life
+  // Extension lines for the checkpoint this transaction's commit signs (extend_next_checkpoint).
+  std::vector<std::string> next_extensions;
   // The owner's newest checkpoint note, kept after its commit (latest_checkpoint_note without a
   // read: receipts ask for it after every commit); signed_note until then.
   std::string signed_note;
-  // Extension lines for the checkpoint this transaction's commit signs (extend_next_checkpoint).
-  std::vector<std::string> next_extensions;
   std::optional<std::string> committed_note;
   std::string payload_key;     // 32 raw bytes, or "" (seal.h)
   // messages.case_key and case_keys are in the file (always after a read-write open).
