@@ -16,7 +16,12 @@
 // writes N delivered messages twice in one run: through the schema-4 write path (bench/
 // legacy_store.h, into PATH.v4) and through SqliteStore's schema 5 (typed events, one block per
 // transaction, a signed checkpoint per commit), and prints both CPU figures and their ratio.
-// --no-sign leaves the checkpoints out (a broker without a signing key).
+// --no-sign leaves the checkpoints out (a broker without a signing key). --lean adds a third
+// figure, an upper bound for the store redesign the log v2 issue names (docs/performance.md,
+// round 15): the same six typed events, but instead of the message's row, its delivery and their
+// indexes, only what that design would keep per message: an id index entry (message id -> seq)
+// for the dedupe, the payloads of a transaction in one row, and one acknowledged-through mark per
+// recipient per transaction (in-order acknowledgements; no row for a delivery in flight).
 // --payload-key opens the store with a (fixed, bench-only) payload key: every payload is then sealed
 // under its case's key (case keys, broker/store/case_keys.h), as a broker with a payload key does.
 #include <chrono>
@@ -24,8 +29,11 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <filesystem>
+
+#include <sqlite3.h>
 
 #include "bench/bench_signing.h"
 #include "bench/legacy_store.h"
@@ -161,11 +169,101 @@ contracts::Result<void> state_bench_key(store::SqliteStore& s) {
   return s.commit();
 }
 
+// The lean layout's per-message rows (--lean, above), on the store's own connection and in its
+// transactions. Measurement only: nothing reads these tables.
+class LeanRows {
+ public:
+  static contracts::Result<LeanRows> open(sqlite3* db) {
+    const char* schema =
+        "CREATE TABLE IF NOT EXISTS lean_ids (message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS lean_payloads (first_seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS lean_acked (recipient TEXT PRIMARY KEY, through INTEGER NOT NULL) WITHOUT ROWID;";
+    if (sqlite3_exec(db, schema, nullptr, nullptr, nullptr) != SQLITE_OK) return error(db);
+    LeanRows rows;
+    rows.db_ = db;
+    for (auto [sql, out] : {std::pair{"INSERT INTO lean_ids VALUES (?1, ?2)", &rows.id_},
+                            std::pair{"INSERT INTO lean_payloads VALUES (?1, ?2)", &rows.payloads_},
+                            std::pair{"INSERT INTO lean_acked VALUES (?1, ?2) ON CONFLICT (recipient) DO UPDATE "
+                                      "SET through = excluded.through",
+                                      &rows.acked_}}) {
+      if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr) != SQLITE_OK) return error(db);
+    }
+    return rows;
+  }
+  LeanRows(LeanRows&& o) noexcept
+      : db_(std::exchange(o.db_, nullptr)),
+        id_(std::exchange(o.id_, nullptr)),
+        payloads_(std::exchange(o.payloads_, nullptr)),
+        acked_(std::exchange(o.acked_, nullptr)) {}
+  LeanRows& operator=(LeanRows&&) = delete;
+  ~LeanRows() {
+    for (sqlite3_stmt* s : {id_, payloads_, acked_}) sqlite3_finalize(s);
+  }
+
+  contracts::Result<void> message(const std::string& id, std::uint64_t seq, const std::string& payload) {
+    sqlite3_bind_text(id_, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(id_, 2, static_cast<sqlite3_int64>(seq));
+    if (auto r = step(id_); !r) return r;
+    payloads_text_ += payload;
+    if (first_seq_ == 0) first_seq_ = seq;
+    last_seq_ = seq;
+    return {};
+  }
+  // At the end of a transaction, before its commit.
+  contracts::Result<void> flush() {
+    if (first_seq_ == 0) return {};
+    sqlite3_bind_int64(payloads_, 1, static_cast<sqlite3_int64>(first_seq_));
+    sqlite3_bind_blob(payloads_, 2, payloads_text_.data(), static_cast<int>(payloads_text_.size()), SQLITE_STATIC);
+    if (auto r = step(payloads_); !r) return r;
+    sqlite3_bind_text(acked_, 1, "KMAR", 4, SQLITE_STATIC);
+    sqlite3_bind_int64(acked_, 2, static_cast<sqlite3_int64>(last_seq_));
+    if (auto r = step(acked_); !r) return r;
+    payloads_text_.clear();
+    first_seq_ = last_seq_ = 0;
+    return {};
+  }
+
+ private:
+  LeanRows() = default;
+  static contracts::Error error(sqlite3* db) {
+    return contracts::Error{contracts::ErrorCode::kStorage, std::string("lean rows: ") + sqlite3_errmsg(db)};
+  }
+  contracts::Result<void> step(sqlite3_stmt* s) {
+    const int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) return error(db_);
+    return {};
+  }
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* id_ = nullptr;
+  sqlite3_stmt* payloads_ = nullptr;
+  sqlite3_stmt* acked_ = nullptr;
+  std::string payloads_text_;
+  std::uint64_t first_seq_ = 0, last_seq_ = 0;
+};
+
+// A delivered message in the lean layout: its six typed events and its lean rows.
+contracts::Result<void> write_lean_message(store::SqliteStore& s, LeanRows& lean, std::uint64_t message,
+                                           std::uint64_t cases, const std::string& payload,
+                                           const broker::events::Digest& raw_digest) {
+  std::uint64_t accepted = 0;
+  for (int step = 0; step < 6; ++step) {
+    const auto delivery = step < 2 ? 0 : static_cast<std::int64_t>(message + 1);
+    auto seq = s.append_event(typed_event(message, step, cases, delivery, raw_digest, payload.size()));
+    if (!seq) return seq.error();
+    if (step == 1) accepted = *seq;
+  }
+  return lean.message("m-" + std::to_string(message), accepted, payload);
+}
+
+enum class Layout { kSchema4, kSchema5, kLean };
+
 // CPU per message of writing `total` delivered messages, `batch` per transaction, through the
-// schema-4 path (legacy) or schema 5 (signing a checkpoint per commit when `sign`).
-contracts::Result<double> timed_fill(const std::string& path, bool legacy, bool sign, std::uint64_t total,
+// schema-4 path, schema 5 (signing a checkpoint per commit when `sign`) or the lean layout.
+contracts::Result<double> timed_fill(const std::string& path, Layout layout, bool sign, std::uint64_t total,
                                      std::uint64_t cases, std::uint64_t batch, const std::string& payload,
                                      const std::string& digest) {
+  const bool legacy = layout == Layout::kSchema4;
   broker::events::Digest raw_digest{};
   const auto sha = contracts::sha256(payload.data(), payload.size());
   std::copy(sha.begin(), sha.end(), raw_digest.begin());
@@ -184,6 +282,12 @@ contracts::Result<double> timed_fill(const std::string& path, bool legacy, bool 
     if (!s) return s.error();
     now.emplace(std::move(*s));
   }
+  std::optional<LeanRows> lean;
+  if (layout == Layout::kLean) {
+    auto rows = LeanRows::open(now->connection());
+    if (!rows) return rows.error();
+    lean.emplace(std::move(*rows));
+  }
   const double cpu_before = bench::self_usage().cpu_seconds;
   for (std::uint64_t message = 0; message < total;) {
     if (auto r = legacy ? old->begin() : now->begin(); !r) return r.error();
@@ -192,9 +296,14 @@ contracts::Result<double> timed_fill(const std::string& path, bool legacy, bool 
         store::LogEvent rows[6];
         for (int step = 0; step < 6; ++step) rows[step] = log_row(message, step, cases, 0, digest);
         if (auto r = old->write_message(new_message(message, cases, payload, digest), rows); !r) return r.error();
+      } else if (lean) {
+        if (auto r = write_lean_message(*now, *lean, message, cases, payload, raw_digest); !r) return r.error();
       } else if (auto r = write_typed_message(*now, message, cases, payload, digest, raw_digest); !r) {
         return r.error();
       }
+    }
+    if (lean) {
+      if (auto r = lean->flush(); !r) return r.error();
     }
     if (auto r = legacy ? old->commit() : now->commit(); !r) return r.error();
   }
@@ -206,11 +315,11 @@ contracts::Result<double> timed_fill(const std::string& path, bool legacy, bool 
 int main(int argc, char** argv) {
   std::string path;
   std::uint64_t rows = 0, messages = 0, cases = 10'000, batch = 512;
-  bool json = false, compare = false, sign = true, payload_key = false;
+  bool json = false, compare = false, sign = true, payload_key = false, lean = false;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
-    if (flag == "--payload-key") {
-      payload_key = true;
+    if (flag == "--payload-key" || flag == "--lean") {
+      (flag == "--lean" ? lean : payload_key) = true;
       continue;
     }
     if (flag == "--json" || flag == "--compare" || flag == "--no-sign") {
@@ -227,25 +336,33 @@ int main(int argc, char** argv) {
   }
   if (path.empty() || (rows == 0) == (messages == 0) || cases == 0 || batch == 0) {
     std::fprintf(stderr, "usage: fill_store --store PATH (--rows N | --messages N) [--cases K] [--batch B] [--json] "
-                         "[--payload-key] [--no-sign] [--compare]\n");
+                         "[--payload-key] [--no-sign] [--compare [--lean]]\n");
     return 2;
   }
   const std::string payload = "{\"remarks\":\"" + std::string(1024 - 14, 'x') + "\"}";
   const std::string digest = contracts::sha256_hex(payload);
   if (compare) {
     if (messages == 0) return fail(contracts::Error{contracts::ErrorCode::kConfig, "--compare needs --messages"});
-    const std::string old_path = path + ".v4";
-    for (const auto& p : {path, old_path}) {
+    const std::string old_path = path + ".v4", lean_path = path + ".lean";
+    for (const auto& p : {path, old_path, lean_path}) {
       for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p + suffix);
     }
-    auto v4 = timed_fill(old_path, true, false, messages, cases, batch, payload, digest);
+    auto v4 = timed_fill(old_path, Layout::kSchema4, false, messages, cases, batch, payload, digest);
     if (!v4) return fail(v4.error());
-    auto v5 = timed_fill(path, false, sign, messages, cases, batch, payload, digest);
+    auto v5 = timed_fill(path, Layout::kSchema5, sign, messages, cases, batch, payload, digest);
     if (!v5) return fail(v5.error());
+    std::string lean_fields;
+    if (lean) {
+      auto figure = timed_fill(lean_path, Layout::kLean, sign, messages, cases, batch, payload, digest);
+      if (!figure) return fail(figure.error());
+      char text[128];
+      std::snprintf(text, sizeof text, ",\"lean_cpu_us_per_message\":%.2f,\"lean_ratio\":%.3f", *figure, *figure / *v4);
+      lean_fields = text;
+    }
     std::printf("{\"system\":\"store-cost-compare\",\"messages\":%llu,\"batch\":%llu,\"signed\":%s,"
-                "\"schema4_cpu_us_per_message\":%.2f,\"schema5_cpu_us_per_message\":%.2f,\"ratio\":%.3f}\n",
+                "\"schema4_cpu_us_per_message\":%.2f,\"schema5_cpu_us_per_message\":%.2f,\"ratio\":%.3f%s}\n",
                 static_cast<unsigned long long>(messages), static_cast<unsigned long long>(batch),
-                sign ? "true" : "false", *v4, *v5, *v5 / *v4);
+                sign ? "true" : "false", *v4, *v5, *v5 / *v4, lean_fields.c_str());
     return 0;
   }
   store::StoreOptions options;
