@@ -130,17 +130,27 @@ std::vector<contracts::Receipt> receipts_of(const std::vector<Outgoing>& out) {
   return receipts;
 }
 
+// The sample turn after a commit whose checkpoint the store signed with the turn's receipts line.
+struct AnchoredTurn {
+  TurnAnswers answers = sample_turn();
+  broker::audit::SigningKey key = broker::audit::generate_signing_key();
+  std::string note;
+
+  AnchoredTurn() {
+    auto line = answers.receipts_extension();
+    REQUIRE(line);
+    CHECK_THAT(*line, Catch::Matchers::StartsWith("keten-receipts 3 "));
+    note = checkpoint_note(key, *line);
+    answers.anchor(note);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a turn's receipts are signed by the commit's checkpoint when it names their tree, each alone",
           "[core][answers]") {
-  TurnAnswers answers = sample_turn();
-  const auto key = broker::audit::generate_signing_key();
-  auto line = answers.receipts_extension();
-  REQUIRE(line);
-  CHECK_THAT(*line, Catch::Matchers::StartsWith("keten-receipts 3 "));
-  const std::string note = checkpoint_note(key, *line);
-  answers.anchor(note);
+  AnchoredTurn turn;
+  auto& [answers, key, note] = turn;
   REQUIRE(answers.sign(key));
   auto receipts = receipts_of(answers.take(1 << 20));
   REQUIRE(receipts.size() == 3);
@@ -178,11 +188,8 @@ TEST_CASE("a checkpoint that does not name the turn's receipts leaves them signe
 
 TEST_CASE("a turn refused after its receipts' line was handed to the store signs the refusals apart",
           "[core][answers]") {
-  TurnAnswers answers = sample_turn();
-  const auto key = broker::audit::generate_signing_key();
-  auto line = answers.receipts_extension();
-  REQUIRE(line);
-  answers.anchor(checkpoint_note(key, *line));  // even a note with the line: refusals are other receipts
+  AnchoredTurn turn;  // even anchored to a note with the line: the refusals are other receipts
+  auto& [answers, key, note] = turn;
   REQUIRE(answers.refuse(key));
   const auto receipts = receipts_of(answers.take(1 << 20));
   REQUIRE(receipts.size() == 3);
