@@ -320,6 +320,44 @@ void check_inspector_tools(PgChain& chain, int total) {
 
 }  // namespace
 
+TEST_CASE("a broker without the signing key is refused a signed PostgreSQL store, which then serves with the key",
+          "[integration][ha]") {
+  using Catch::Matchers::Contains;
+  PgChain chain;
+  {
+    auto a = chain.start_leader();
+    auto alpha = chain.client("ALPHA");
+    auto receipt = alpha.send(test_support::notice("signed-1"));
+    REQUIRE(receipt);
+    REQUIRE(receipt->status == contracts::ReceiptStatus::kAccepted);
+    a->signal(SIGTERM);
+    REQUIRE(a->wait(60s) == 0);
+  }
+  const std::uint64_t events = chain.open_store().tree_size();
+  std::ifstream in(chain.config);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string toml = text.str();
+  const auto line = toml.find("signing_key = ");
+  REQUIRE(line != std::string::npos);
+  toml.erase(line, toml.find('\n', line) - line + 1);
+  toml.replace(toml.find("[broker]\n"), 9, "[broker]\ninstance = \"broker-keyless\"\n");
+  const auto keyless = chain.h.dir() / "keyless.toml";
+  std::ofstream(keyless) << toml;
+  auto refused = test_support::run(
+      {keten_binary(), "serve", "--config", keyless.string(), "--listen", chain.endpoint_a, "--store", chain.pg.url()},
+      "", 120s);
+  INFO("stdout: " << refused.out << "\nstderr: " << refused.err);
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err,
+             Contains("the handover log is signed") && Contains("this broker has no [broker] signing_key"));
+  CHECK(refused.out.find("listening") == std::string::npos);
+  CHECK(chain.open_store().tree_size() == events);  // it wrote nothing
+  auto a = chain.start_leader();                    // the broker with the key serves the store as before
+  a->signal(SIGTERM);
+  REQUIRE(a->wait(60s) == 0);
+}
+
 TEST_CASE("two brokers on one PostgreSQL database: one leads, the other waits and does not serve",
           "[integration][ha]") {
   PgChain chain;
