@@ -35,7 +35,6 @@
 #include "broker/store/sqlite_store.h"
 #include "broker/store/tracking.h"
 #include "broker/store/transaction.h"
-#include "broker/tlog/checkpoint.h"
 #include "broker/transport/router_socket.h"
 #include "contracts/rate_limited_log.h"
 #include "contracts/registry.h"
@@ -594,21 +593,6 @@ Result<std::unique_ptr<store::Store>> open_store(const BrokerOptions& options, c
     pg.clock = clock;
     auto store = store::PgStore::open(pg);
     if (!store) return store.error();
-    // As the SQLite store's check at start (store_check.h): a broker without the key would append
-    // events no checkpoint covers, and a later broker with the key would sign over them unseen.
-    if (pg.signing_seed.empty()) {
-      auto note = store->latest_checkpoint_note();
-      if (!note) return note.error();
-      if (*note) {
-        const auto text = std::string_view(**note).substr(0, (*note)->find("\n\n") + 1);
-        auto cp = tlog::parse_checkpoint(text);
-        return Error{ErrorCode::kStorage,
-                     "store postgresql: the handover log is signed (its last signed checkpoint" +
-                         (cp ? " (tree size " + std::to_string(cp->size) + ") of log '" + cp->origin + "'" : std::string()) +
-                         "), and this broker has no [broker] signing_key: the events it appended would not be signed. "
-                         "Set [broker] signing_key to the key that signed this log"};
-      }
-    }
     return std::unique_ptr<store::Store>(std::make_unique<store::PgStore>(std::move(*store)));
   }
   store::StoreOptions store_options;

@@ -11,6 +11,7 @@
 #include "broker/store/event_block.h"
 #include "broker/store/pg_store.h"
 #include "broker/store/pg_store_impl.h"
+#include "broker/store/store_check.h"
 #include "broker/store/stored_events.h"
 #include "broker/tlog/checkpoint.h"
 #include "broker/tlog/proof.h"
@@ -98,6 +99,13 @@ Result<void> PgStore::Impl::check_newest_checkpoint() {
   }
   if (!cp) return fail(cp.error().detail);
   if (cp->origin != origin) return fail("its origin is " + cp->origin + ", the log's is " + origin);
+  // A leader (a broker) without the key: the events it appended would be signed over, unseen, by
+  // the next broker with it (store_check.h).
+  if (!signer && epoch) {
+    return storage_error(
+        "open postgresql store",
+        unsigned_broker_refusal("the last signed checkpoint (tree size " + std::to_string(cp->size) + ")", cp->origin));
+  }
   if (cp->size > tree.size()) {
     return fail("it covers " + std::to_string(cp->size) + " events, the log holds " + std::to_string(tree.size()));
   }

@@ -99,6 +99,13 @@ Result<void> quick_check(sqlite3* db, const std::string& path) {
   return refused(path, "damaged pages: the integrity check (quick_check) found: " + joined + kRestore);
 }
 
+std::string unsigned_broker_refusal(const std::string& checkpoint, const std::string& origin) {
+  return "the handover log is signed (" + checkpoint + " of log '" + origin +
+         "'), and this broker has no [broker] signing_key: the events it appended would not be signed, and "
+         "the store's checks would no longer tell them from events appended behind the broker's back. Set "
+         "[broker] signing_key to the key that signed this log";
+}
+
 Result<void> check_log_tail(SqliteStore& store, const std::string& path, const TailCheck& check) {
   // Every event decodes (a corrupt block is named here) and the blocks hold every seq.
   const std::uint64_t size = store.tree_size();
@@ -134,12 +141,7 @@ Result<void> check_log_tail(SqliteStore& store, const std::string& path, const T
     signed_size = cp->size;
     // A broker without the key would append events no checkpoint covers, and every later start,
     // with the key or without, would refuse them as appended behind the broker's back.
-    if (!store.checkpoint_verifier()) {
-      return refused(path, "the handover log is signed (" + named + " of log '" + cp->origin +
-                               "'), and this broker has no [broker] signing_key: the events it appended would not "
-                               "be signed, and every later start would refuse the store for them. Set "
-                               "[broker] signing_key to the key that signed this log");
-    }
+    if (!store.checkpoint_verifier()) return refused(path, unsigned_broker_refusal(named, cp->origin));
   }
   // Every event after the checkpoint is read (it must decode), and only tools' events may be there.
   if (size > 0) {

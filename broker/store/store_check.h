@@ -47,4 +47,9 @@ struct TailCheck {
 [[nodiscard]] contracts::Result<void> check_log_tail(SqliteStore& store, const std::string& path,
                                                      const TailCheck& check);
 
+// What a broker without a signing key is told about a store whose log has a signed checkpoint
+// (`checkpoint`, e.g. "the last signed checkpoint (tree size 9)", of log `origin`): the SQLite
+// store's check above and the PostgreSQL store's leader open refuse it with this.
+std::string unsigned_broker_refusal(const std::string& checkpoint, const std::string& origin);
+
 }  // namespace broker::store

@@ -353,7 +353,13 @@ TEST_CASE("a broker without the signing key is refused a signed PostgreSQL store
              Contains("the handover log is signed") && Contains("this broker has no [broker] signing_key"));
   CHECK(refused.out.find("listening") == std::string::npos);
   CHECK(chain.open_store().tree_size() == events);  // it wrote nothing
-  auto a = chain.start_leader();                    // the broker with the key serves the store as before
+  broker::store::PgStoreOptions tool;               // a tool without the key (no lease, no epoch) still reads it
+  tool.conninfo = chain.pg.conninfo();
+  tool.read_only = true;
+  auto read = broker::store::PgStore::open(tool);
+  INFO((read ? std::string() : read.error().detail));
+  CHECK(read);
+  auto a = chain.start_leader();  // the broker with the key serves the store as before
   a->signal(SIGTERM);
   REQUIRE(a->wait(60s) == 0);
 }
