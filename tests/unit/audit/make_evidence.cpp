@@ -2,6 +2,7 @@
 // checkpoint per commit) for the CLI tests and the independent Python verifier
 // (tests/integration/tlog_verify.py --case-bundle), and one tampered copy per way of cheating:
 //   vkey                      the verifier key, one line
+//   public_key                the same key's Ed25519 public key in hex, one line (receipt files)
 //   log.bundle                the whole log (v2 bundle)
 //   case.bundle               case 9990022222 (15 events) with proofs against the latest checkpoint
 //   receipts/                 the producer's receipt file of each message
@@ -110,6 +111,10 @@ int main(int argc, char** argv) {
   const auto other = v2_test::signer('\x43');
   const std::string vkey = broker::tlog::format_verifier_key(key.verifier);
   write(dir / "vkey", vkey + "\n");
+  write(dir / "public_key",
+        broker::audit::to_hex(std::string_view(reinterpret_cast<const char*>(key.verifier.public_key.data()),
+                                               key.verifier.public_key.size())) +
+            "\n");
 
   const auto log = v2_test::make_log(10);
   write(dir / "log.bundle", log_bundle(log.source, vkey));
