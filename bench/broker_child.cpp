@@ -169,6 +169,18 @@ partner::Profile ChildBroker::profile(const std::string& partner) const {
   return p;
 }
 
+std::string ChildBroker::signing_public_key() const {
+  if (!options_.signs || sodium_init() < 0) return {};
+  const std::string seed = bench_signing_seed();
+  std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> public_key{};
+  std::array<unsigned char, crypto_sign_SECRETKEYBYTES> secret_key{};
+  crypto_sign_seed_keypair(public_key.data(), secret_key.data(), reinterpret_cast<const unsigned char*>(seed.data()));
+  sodium_memzero(secret_key.data(), secret_key.size());
+  std::array<char, 2 * crypto_sign_PUBLICKEYBYTES + 1> hex{};
+  sodium_bin2hex(hex.data(), hex.size(), public_key.data(), public_key.size());
+  return std::string(hex.data(), 2 * crypto_sign_PUBLICKEYBYTES);
+}
+
 ProcessUsage ChildBroker::usage() const {
   if (pid_ <= 0) return {};
   return read_process_usage(pid_);

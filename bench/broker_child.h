@@ -58,6 +58,9 @@ class ChildBroker {
     return is_postgres_url(options_.store.string()) ? options_.store : std::filesystem::absolute(options_.store);
   }
   partner::Profile profile(const std::string& partner) const;
+  // The public half of the key the broker signs with (64 hex characters), "" when it does not sign:
+  // what a partner's profile names as broker_signing_key.
+  std::string signing_public_key() const;
   ProcessUsage usage() const;  // /proc of the running child
   // SIGTERM and wait up to 30 s (then SIGKILL). Returns the exit status text ("exit 0", ...).
   std::string stop();

@@ -42,6 +42,7 @@ struct BenchArgs {
   bool json = false;
   bool sync_normal = false;
   bool no_signing = false;
+  bool verify_receipts = false;
   std::size_t max_batch = 512;
   bool keep = false;
   std::string store;
@@ -122,6 +123,9 @@ int run_bench(BenchArgs args) {
   if (!args.producer_profile.empty() || !args.consumer_profile.empty()) {
     if (args.producer_profile.empty() || args.consumer_profile.empty())
       return fail(kExitUsage, "--producer-profile and --consumer-profile go together");
+    if (args.verify_receipts)
+      return fail(kExitUsage,
+                  "--verify-receipts is for the bench's own broker: name broker_signing_key in the producer profile");
     auto p = partner::load_profile(args.producer_profile);
     if (!p) return fail(kExitUsage, p.error().detail);
     auto c = partner::load_profile(args.consumer_profile);
@@ -130,6 +134,8 @@ int run_bench(BenchArgs args) {
     consumer = *c;
     if (!args.endpoint.empty()) producer.broker = consumer.broker = args.endpoint;
   } else {
+    if (args.verify_receipts && args.no_signing)
+      return fail(kExitUsage, "--verify-receipts needs a signing broker: leave out --no-signing");
     bench::ChildBrokerOptions options;
     options.keten_binary = args.keten.empty() ? keten_beside_self() : args.keten;
     if (options.keten_binary.empty())
@@ -151,6 +157,7 @@ int run_bench(BenchArgs args) {
     child = std::move(*started);
     producer = child->profile("DTV");
     consumer = child->profile("KMAR");
+    if (args.verify_receipts) producer.broker_signing_key = child->signing_public_key();
     if (!args.json)
       std::cerr << "keten-bench: broker pid " << child->pid() << " at " << child->endpoint() << ", store "
                 << child->store().string() << "\n";
@@ -161,7 +168,8 @@ int run_bench(BenchArgs args) {
   bench::RunReport report = bench::run_load(args.load, producer, consumer);
   if (child) {
     report.config.broker_settings = std::string("sync=") + (args.sync_normal ? "normal" : "full") +
-                                    (args.no_signing ? " signing=off" : " signing=on");
+                                    (args.no_signing ? " signing=off" : " signing=on") +
+                                    (args.verify_receipts ? " producer-verifies-receipts" : "");
     report.broker = child->usage();
     std::string how = child->stop();
     if (how != "exit 0" && report.error.empty()) report.error = "the broker ended with " + how;
@@ -202,6 +210,9 @@ void add_options(CLI::App* app, BenchArgs* args) {
   app->add_flag(
       "--no-signing", args->no_signing,
       "Bench broker without a signing key: receipts and checkpoints unsigned (to measure what signing costs)");
+  app->add_flag("--verify-receipts", args->verify_receipts,
+                "The producers check every receipt's signature and checkpoint with the bench broker's public "
+                "key, as a partner whose profile names broker_signing_key does (see the clients' CPU)");
   app->add_flag("--keep", args->keep, "Keep the bench broker's folder (store, broker.log)");
   app->add_option("--store", args->store,
                   "Bench broker's store file, used in place (e.g. one filled by bench/fill_store), or a "

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bench/pacing.h"
+#include "bench/proc_stats.h"
 
 namespace bench {
 namespace {
@@ -316,8 +317,12 @@ RunReport run_load(const LoadOptions& options, const partner::Profile& producer,
   while (s.producers_ready < options.producers && !s.abort && Clock::now() < s.deadline)
     std::this_thread::sleep_for(milliseconds(5));
   s.start_ticks = Clock::now().time_since_epoch().count();
+  const ProcessUsage before = self_usage();
   s.go = true;
   for (auto& t : threads) t.join();
+  report.clients = self_usage();
+  report.clients.cpu_seconds -= before.cpu_seconds;
+  report.clients.source = "in-process getrusage, from the start signal";
 
   report.submitted = s.submitted;
   report.accepted = s.accepted;

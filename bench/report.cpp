@@ -18,6 +18,11 @@ std::string fixed(double value, int decimals) {
   return buffer;
 }
 
+// CPU seconds per message in microseconds; 0 without messages.
+double per_message(double cpu_seconds, std::uint64_t messages) {
+  return messages > 0 ? cpu_seconds * 1e6 / static_cast<double>(messages) : 0.0;
+}
+
 std::string mib(std::uint64_t bytes) { return fixed(static_cast<double>(bytes) / (1024.0 * 1024.0), 1) + " MiB"; }
 
 }  // namespace
@@ -51,11 +56,18 @@ std::string to_json(const RunReport& r) {
   if (r.broker.known) {
     j["broker"] = {{"source", r.broker.source},
                    {"cpu_seconds", r.broker.cpu_seconds},
-                   {"cpu_us_per_message", r.accepted > 0 ? r.broker.cpu_seconds * 1e6 / static_cast<double>(r.accepted) : 0.0},
+                   {"cpu_us_per_message", per_message(r.broker.cpu_seconds, r.accepted)},
                    {"peak_rss_bytes", r.broker.peak_rss_bytes},
                    {"rss_bytes", r.broker.rss_bytes}};
   } else {
     j["broker"] = nullptr;
+  }
+  if (r.clients.known) {
+    j["clients"] = {{"source", r.clients.source},
+                    {"cpu_seconds", r.clients.cpu_seconds},
+                    {"cpu_us_per_message", per_message(r.clients.cpu_seconds, r.accepted)}};
+  } else {
+    j["clients"] = nullptr;
   }
   j["error"] = r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error);
   return j.dump();
@@ -82,10 +94,13 @@ std::string to_table(const RunReport& r) {
   if (r.latency_us.count > 0) row("end to end", lat(r.latency_us));
   if (r.receipt_us.count > 0) row("receipt", lat(r.receipt_us));
   if (r.broker.known) {
-    row("broker CPU", fixed(r.broker.cpu_seconds, 2) + " s (" +
-                          fixed(r.accepted ? r.broker.cpu_seconds * 1e6 / static_cast<double>(r.accepted) : 0, 1) +
+    row("broker CPU", fixed(r.broker.cpu_seconds, 2) + " s (" + fixed(per_message(r.broker.cpu_seconds, r.accepted), 1) +
                           " us/msg)");
     row("broker peak RSS", mib(r.broker.peak_rss_bytes) + " (now " + mib(r.broker.rss_bytes) + ")");
+  }
+  if (r.clients.known) {
+    row("clients' CPU", fixed(r.clients.cpu_seconds, 2) + " s (" +
+                            fixed(per_message(r.clients.cpu_seconds, r.accepted), 1) + " us/msg)");
   }
   if (!r.error.empty()) row("ERROR", r.error);
   return out.str();

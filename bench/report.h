@@ -41,6 +41,7 @@ struct RunReport {
   Percentiles latency_us;          // submit (or due time) -> acknowledged delivery
   Percentiles receipt_us;          // submit (or due time) -> receipt / confirm
   ProcessUsage broker;
+  ProcessUsage clients;            // the bench process's own producers and consumers, from the start signal on
   std::string error;               // "" when the run completed
 };
 
@@ -48,7 +49,8 @@ struct RunReport {
 double throughput_of(const RunReport& report);
 
 // {"system":..,"throughput":..,"latency_us":{"p50","p99","p999","max","mean","count"},
-//  "receipt_us":{..},"messages":..,"delivered":..,"broker":{"cpu_seconds","peak_rss_bytes",..},..}
+//  "receipt_us":{..},"messages":..,"delivered":..,"broker":{"cpu_seconds","peak_rss_bytes",..},
+//  "clients":{"cpu_seconds","cpu_us_per_message"} or null,..}
 std::string to_json(const RunReport& report);
 std::string to_table(const RunReport& report);
 

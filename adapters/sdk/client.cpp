@@ -19,7 +19,6 @@
 //   grants its credit again, since the broker delivers nothing to a connection before a Credit.
 #include "adapters/sdk/client.h"
 
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <zmq.h>
 
@@ -55,16 +54,11 @@ using contracts::ErrorCode;
 using std::chrono::milliseconds;
 
 // Why an accepted or duplicate receipt's checkpoint is no evidence, or "" when it is: a signed
-// checkpoint note by the broker's key (`public_key_hex`, under the origin the note names) whose
-// tree holds the receipt's event (docs/protocol.md, "Receipt").
-std::string check_receipt_checkpoint(const contracts::Receipt& receipt, const std::string& public_key_hex) {
+// checkpoint note by the broker's key (`verifier`, under the origin the note names) whose tree
+// holds the receipt's event (docs/protocol.md, "Receipt").
+std::string check_receipt_checkpoint(const contracts::Receipt& receipt, broker::tlog::ReceiptVerifier& verifier) {
   if (receipt.checkpoint.empty()) return "the receipt carries no checkpoint, but the profile names a broker signing key";
-  broker::tlog::PublicKey key{};
-  if (sodium_hex2bin(key.data(), key.size(), public_key_hex.data(), public_key_hex.size(), nullptr, nullptr,
-                     nullptr) != 0) {
-    return "the broker signing key is not 64 hex characters";
-  }
-  auto checkpoint = broker::tlog::open_checkpoint_by_key(receipt.checkpoint, key);
+  auto checkpoint = verifier.open_checkpoint(receipt.checkpoint);
   if (!checkpoint) return "the receipt's checkpoint does not verify with the broker signing key: " + checkpoint.error().detail;
   if (checkpoint->size < receipt.log_seq) {
     return "the receipt's checkpoint (tree size " + std::to_string(checkpoint->size) + ") does not hold its event " +
@@ -146,6 +140,9 @@ struct Client::Impl {
 
   Profile profile;  // profile.broker is the endpoint in use, one of `endpoints`
   ClientOptions options;
+  // profile.broker_signing_key's verifier (set at connect when the profile names one): remembers
+  // the checkpoint notes it verified, so a commit's receipts cost one verification together.
+  std::optional<broker::tlog::ReceiptVerifier> receipt_verifier;
   std::vector<std::string> endpoints;
   std::size_t endpoint_index = 0;
   zmq::context_t context{1};
@@ -446,14 +443,14 @@ void Client::Impl::dispatch(Envelope envelope) {
 // checkpoint must verify and hold every event it names, else it is kept as a kProtocol error.
 void Client::Impl::on_ack_receipt(contracts::AckReceipt receipt) {
   log().debug("ack receipt arrived deliveries={}", receipt.delivery_ids.size());
-  if (profile.broker_signing_key.empty()) {
+  if (!receipt_verifier) {
     ack_receipts.emplace_back(std::move(receipt));
     return;
   }
   contracts::Receipt probe;  // the checkpoint check, against the highest seq named
   probe.checkpoint = receipt.checkpoint;
   for (auto seq : receipt.log_seqs) probe.log_seq = std::max(probe.log_seq, seq);
-  if (auto problem = check_receipt_checkpoint(probe, profile.broker_signing_key); !problem.empty()) {
+  if (auto problem = check_receipt_checkpoint(probe, *receipt_verifier); !problem.empty()) {
     log().warn("ack receipt refused detail={}", problem);
     ack_receipts.emplace_back(Error{ErrorCode::kProtocol, "ack receipt: " + problem});
     return;
@@ -541,9 +538,9 @@ void Client::Impl::answer(const std::string& id, Result<contracts::Receipt> resu
   if (it == outstanding.end()) return;
   Outstanding o = std::move(it->second);
   outstanding.erase(it);
-  if (result && from_broker && !profile.broker_signing_key.empty()) {
+  if (result && from_broker && receipt_verifier) {
     std::string problem;
-    if (!broker::tlog::verify_receipt_signature(*result, profile.broker_signing_key)) {
+    if (!receipt_verifier->verify(*result)) {
       problem = broker::tlog::receipt_signature_version(*result) == 0
                     ? "the receipt is not signed, but the profile names a broker signing key"
                     : "the receipt's signature does not verify with the broker signing key";
@@ -551,7 +548,7 @@ void Client::Impl::answer(const std::string& id, Result<contracts::Receipt> resu
                result->payload_digest != contracts::sha256_hex(o.submit.payload)) {
       problem = "the broker signed a different payload digest than ours";
     } else if (result->status != contracts::ReceiptStatus::kRejected) {
-      problem = check_receipt_checkpoint(*result, profile.broker_signing_key);
+      problem = check_receipt_checkpoint(*result, *receipt_verifier);
     }
     if (!problem.empty()) {
       log().warn("receipt refused message_id={} detail={}", id, problem);
@@ -907,7 +904,15 @@ Result<Client> Client::connect(const Profile& profile, ClientOptions options) {
     complete.public_key = derived.data();
   }
 
+  std::optional<broker::tlog::ReceiptVerifier> receipt_verifier;
+  if (!complete.broker_signing_key.empty()) {
+    auto verifier = broker::tlog::ReceiptVerifier::from_hex(complete.broker_signing_key);
+    if (!verifier) return verifier.error();
+    receipt_verifier = std::move(*verifier);
+  }
+
   auto impl = std::make_unique<Impl>(std::move(complete), options);
+  impl->receipt_verifier = std::move(receipt_verifier);
   if (auto opened = impl->open_socket(); !opened) {
     impl->closed = true;
     return opened.error();
@@ -1084,14 +1089,13 @@ Result<std::optional<contracts::Receipt>> Client::next_receipt(milliseconds wait
   }
   contracts::Receipt next = std::move(c.receipts.front());
   c.receipts.pop_front();
-  if (!c.profile.broker_signing_key.empty() && !next.message_id.empty() &&
-      !broker::tlog::verify_receipt_signature(next, c.profile.broker_signing_key)) {
+  if (c.receipt_verifier && !next.message_id.empty() && !c.receipt_verifier->verify(next)) {
     return Error{ErrorCode::kProtocol,
                  "the receipt's signature does not verify with the broker signing key (message_id=" +
                      next.message_id + ")"};
   }
-  if (!c.profile.broker_signing_key.empty() && next.status != contracts::ReceiptStatus::kRejected) {
-    if (auto problem = check_receipt_checkpoint(next, c.profile.broker_signing_key); !problem.empty()) {
+  if (c.receipt_verifier && next.status != contracts::ReceiptStatus::kRejected) {
+    if (auto problem = check_receipt_checkpoint(next, *c.receipt_verifier); !problem.empty()) {
       return Error{ErrorCode::kProtocol, problem + " (message_id=" + next.message_id + ")"};
     }
   }

@@ -120,8 +120,9 @@ using ReceiptCallback = std::function<void(Result<contracts::Receipt>)>;
 class Client {
  public:
   // Sets up the socket and connects (ZeroMQ connects in the background; nothing blocks here).
-  // kConfig for unusable options, keys or endpoint; kTransport when ZeroMQ fails otherwise. An
-  // unreachable broker or a refused key shows later, as kTimeout from send().
+  // kConfig for unusable options, keys (a broker_signing_key that is not 64 hex characters
+  // included) or endpoint; kTransport when ZeroMQ fails otherwise. An unreachable broker or a
+  // refused key shows later, as kTimeout from send().
   [[nodiscard]] static Result<Client> connect(const Profile& profile, ClientOptions options = {});
 
   Client(Client&&) noexcept;
@@ -141,7 +142,9 @@ class Client {
   // checkpoint signed by that key whose tree holds the receipt's event, else kProtocol: the
   // receipt is not evidence. The returned receipt keeps its signature, payload_digest and
   // checkpoint, so the caller can store them as proof of what the broker accepted and that its log
-  // held it (a receipt file, broker/audit/receipt_file.h; `keten send --receipts DIR`).
+  // held it (a receipt file, broker/audit/receipt_file.h; `keten send --receipts DIR`). The
+  // client remembers the last few checkpoint notes it verified, so the receipts of one commit,
+  // which share one, cost one signature check together.
   //
   // send() is submit_async() followed by waiting for that one answer, so it batches with the
   // asynchronous submits outstanding at the time and fails over as they do.

@@ -39,14 +39,34 @@ std::string signed_message(const contracts::Receipt& receipt) {
   return contracts::receipt_tree_signed_bytes(receipt.signed_count, bytes_of(*root));
 }
 
-// Version 3: the receipt's checkpoint verifies with the key and names the root its path leads to.
-bool verify_by_checkpoint(const contracts::Receipt& receipt, const PublicKey& key) {
-  auto checkpoint = open_checkpoint_by_key(receipt.checkpoint, key);
+// Version 3: the receipt's checkpoint (opened by `open`) names the root its path leads to.
+template <typename Open>
+bool verify_by_checkpoint(const contracts::Receipt& receipt, Open&& open) {
+  auto checkpoint = open(receipt.checkpoint);
   if (!checkpoint) return false;
   auto root = tree_root(receipt);
   if (!root) return false;
   const std::string line = receipts_extension(receipt.signed_count, *root);
   return std::find(checkpoint->extensions.begin(), checkpoint->extensions.end(), line) != checkpoint->extensions.end();
+}
+
+std::optional<PublicKey> key_from_hex(std::string_view public_key_hex) {
+  PublicKey key{};
+  std::size_t key_len = 0;
+  if (public_key_hex.size() != 2 * key.size() ||
+      sodium_hex2bin(key.data(), key.size(), public_key_hex.data(), public_key_hex.size(), nullptr, &key_len,
+                     nullptr) != 0 ||
+      key_len != key.size()) {
+    return std::nullopt;
+  }
+  return key;
+}
+
+bool verify_detached(std::string_view signature, std::string_view message, const PublicKey& key) {
+  return signature.size() == crypto_sign_BYTES &&
+         crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature.data()),
+                                     reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                                     key.data()) == 0;
 }
 
 }  // namespace
@@ -78,23 +98,55 @@ int receipt_signature_version(const contracts::Receipt& receipt) {
 }
 
 bool verify_receipt_signature(const contracts::Receipt& receipt, std::string_view public_key_hex) {
-  unsigned char key[crypto_sign_PUBLICKEYBYTES];
-  std::size_t key_len = 0;
-  if (public_key_hex.size() != 2 * sizeof key ||
-      sodium_hex2bin(key, sizeof key, public_key_hex.data(), public_key_hex.size(), nullptr, &key_len, nullptr) != 0 ||
-      key_len != sizeof key) {
-    return false;
-  }
+  const auto key = key_from_hex(public_key_hex);
+  if (!key) return false;
   if (receipt_signature_version(receipt) == 3) {
-    PublicKey public_key{};
-    std::copy(std::begin(key), std::end(key), public_key.begin());
-    return verify_by_checkpoint(receipt, public_key);
+    return verify_by_checkpoint(receipt, [&](std::string_view note) { return open_checkpoint_by_key(note, *key); });
   }
-  if (receipt.signature.size() != crypto_sign_BYTES) return false;
   const std::string message = signed_message(receipt);
-  if (message.empty()) return false;
-  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(receipt.signature.data()),
-                                     reinterpret_cast<const unsigned char*>(message.data()), message.size(), key) == 0;
+  return !message.empty() && verify_detached(receipt.signature, message, *key);
+}
+
+contracts::Result<ReceiptVerifier> ReceiptVerifier::from_hex(std::string_view public_key_hex) {
+  const auto key = key_from_hex(public_key_hex);
+  if (!key) {
+    return contracts::Error{contracts::ErrorCode::kConfig, "the broker signing key is not 64 hex characters: '" +
+                                                               std::string(public_key_hex.substr(0, 80)) + "'"};
+  }
+  return ReceiptVerifier(*key);
+}
+
+bool ReceiptVerifier::verify(const contracts::Receipt& receipt) {
+  if (receipt_signature_version(receipt) == 3) {
+    return verify_by_checkpoint(receipt, [this](std::string_view note) { return open_checkpoint(note); });
+  }
+  const std::string message = signed_message(receipt);
+  return !message.empty() && verified_signature(receipt.signature, message);
+}
+
+contracts::Result<Checkpoint> ReceiptVerifier::open_checkpoint(std::string_view note) {
+  for (const auto& [known, checkpoint] : notes_) {
+    if (known == note) return checkpoint;
+  }
+  ++signature_checks_;
+  auto opened = open_checkpoint_by_key(note, key_);
+  if (!opened) return opened;
+  if (notes_.size() == kRemembered) notes_.pop_back();
+  notes_.emplace_front(std::string(note), *opened);
+  return opened;
+}
+
+bool ReceiptVerifier::verified_signature(std::string_view signature, std::string_view message) {
+  if (signature.size() != crypto_sign_BYTES) return false;  // fixed width: the pair below is unambiguous
+  std::string both;
+  both.reserve(signature.size() + message.size());
+  both.append(signature).append(message);
+  if (std::find(signatures_.begin(), signatures_.end(), both) != signatures_.end()) return true;
+  ++signature_checks_;
+  if (!verify_detached(signature, message, key_)) return false;
+  if (signatures_.size() == kRemembered) signatures_.pop_back();
+  signatures_.push_front(std::move(both));
+  return true;
 }
 
 }  // namespace broker::tlog

@@ -8,14 +8,17 @@
 // Version 3 needs no signature of its own: the checkpoint note the store signs at that commit
 // carries the tree's size and root as an extension line (receipts_extension), and each receipt
 // carries that note, its index and its path; one Ed25519 signature per commit for the log and the
-// receipts together. Pure functions; thread-safe.
+// receipts together. The free functions are pure and thread-safe; a ReceiptVerifier belongs to one
+// reader.
 
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "broker/tlog/checkpoint.h"
 #include "broker/tlog/merkle.h"
 #include "contracts/envelope.h"
 
@@ -40,5 +43,34 @@ std::string receipts_extension(std::uint64_t count, const Hash& root);
 bool verify_receipt_signature(const contracts::Receipt& receipt, std::string_view public_key_hex);
 // Which version signed the receipt (above), 0 when it carries no signature of any version.
 int receipt_signature_version(const contracts::Receipt& receipt);
+
+// verify_receipt_signature and open_checkpoint_by_key for one broker key, remembering the last few
+// checkpoint notes and version-2 signatures that verified, by their exact bytes. The receipts of
+// one commit all carry the same note (or the same signature over the same root), so a reader that
+// checks every receipt, as the SDK does, makes one Ed25519 verification per commit instead of one
+// or two per receipt (about 40 µs each on the bench machine; docs/performance.md, round 16).
+// A failed verification is never remembered. Not thread-safe: one per reader.
+class ReceiptVerifier {
+ public:
+  // kConfig when `public_key_hex` is not 64 hex characters.
+  [[nodiscard]] static contracts::Result<ReceiptVerifier> from_hex(std::string_view public_key_hex);
+
+  // verify_receipt_signature with this key.
+  [[nodiscard]] bool verify(const contracts::Receipt& receipt);
+  // open_checkpoint_by_key with this key.
+  [[nodiscard]] contracts::Result<Checkpoint> open_checkpoint(std::string_view note);
+  // Ed25519 verifications made so far (what remembering saves).
+  [[nodiscard]] std::uint64_t signature_checks() const { return signature_checks_; }
+
+ private:
+  explicit ReceiptVerifier(const PublicKey& key) : key_(key) {}
+  bool verified_signature(std::string_view signature, std::string_view message);
+
+  static constexpr std::size_t kRemembered = 4;
+  PublicKey key_{};
+  std::uint64_t signature_checks_ = 0;
+  std::deque<std::pair<std::string, Checkpoint>> notes_;  // newest first
+  std::deque<std::string> signatures_;                    // signature || message, newest first
+};
 
 }  // namespace broker::tlog

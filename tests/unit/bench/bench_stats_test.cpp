@@ -125,6 +125,11 @@ TEST_CASE("report JSON carries throughput, latency percentiles and broker usage"
   CHECK(j["delivered"] == 2000);
   CHECK(j["broker"]["peak_rss_bytes"] == 10 << 20);
   CHECK(j["broker"]["cpu_us_per_message"] == Approx(125.0));
+  CHECK(j["clients"].is_null());  // not measured: null, not zero
+  r.clients.known = true;
+  r.clients.cpu_seconds = 0.1;
+  CHECK(nlohmann::json::parse(bench::to_json(r))["clients"]["cpu_us_per_message"] == Approx(50.0));
+  CHECK(bench::to_table(r).find("clients' CPU          0.10 s (50.0 us/msg)") != std::string::npos);
   CHECK(j["error"].is_null());
   CHECK_FALSE(j.contains("broker_settings"));  // a broker the bench did not start: not known
   r.config.broker_settings = "sync=full signing=on";

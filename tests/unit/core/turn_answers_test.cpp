@@ -172,6 +172,68 @@ TEST_CASE("a turn's receipts are signed by the commit's checkpoint when it names
   }
 }
 
+TEST_CASE("a receipt verifier checks a commit's shared note once and still refuses each edited receipt",
+          "[core][answers]") {
+  AnchoredTurn turn;
+  auto& [answers, key, note] = turn;
+  REQUIRE(answers.sign(key));
+  const auto receipts = receipts_of(answers.take(1 << 20));
+  REQUIRE(receipts.size() == 3);
+  auto verifier = broker::tlog::ReceiptVerifier::from_hex(key.public_hex);
+  REQUIRE(verifier);
+  for (const auto& receipt : receipts) CHECK(verifier->verify(receipt));
+  CHECK(verifier->signature_checks() == 1);  // three receipts, one note, one verification
+
+  // Remembering the note lets no edited receipt through: each still proves its own leaf.
+  auto edited = receipts[1];
+  edited.log_seq += 1;
+  CHECK_FALSE(verifier->verify(edited));
+  // A note of other bytes is verified anew and refused (its signature broken), every time.
+  auto forged = receipts[0];
+  REQUIRE(forged.checkpoint.size() > 10);
+  forged.checkpoint[forged.checkpoint.size() - 10] ^= 1;  // inside the base64 signature
+  CHECK_FALSE(verifier->verify(forged));
+  CHECK_FALSE(verifier->verify(forged));
+  CHECK(verifier->signature_checks() == 3);
+  CHECK_FALSE(verifier->open_checkpoint(forged.checkpoint));
+  // Another broker's key refuses the genuine receipts.
+  auto other = broker::tlog::ReceiptVerifier::from_hex(broker::audit::generate_signing_key().public_hex);
+  REQUIRE(other);
+  CHECK_FALSE(other->verify(receipts[0]));
+}
+
+TEST_CASE("a receipt verifier checks a version-2 signature once per commit and refuses a changed one",
+          "[core][answers]") {
+  TurnAnswers answers = sample_turn();
+  const auto key = broker::audit::generate_signing_key();
+  answers.anchor("checkpoint-note");  // no receipts line: signed apart (version 2)
+  REQUIRE(answers.sign(key));
+  const auto receipts = receipts_of(answers.take(1 << 20));
+  REQUIRE(receipts.size() == 3);
+  auto verifier = broker::tlog::ReceiptVerifier::from_hex(key.public_hex);
+  REQUIRE(verifier);
+  for (const auto& receipt : receipts) {
+    CHECK(broker::tlog::receipt_signature_version(receipt) == 2);
+    CHECK(verifier->verify(receipt));
+  }
+  CHECK(verifier->signature_checks() == 1);
+  auto changed = receipts[2];
+  changed.signature[5] ^= 1;
+  CHECK_FALSE(verifier->verify(changed));
+  changed.signature.pop_back();  // short: refused before it is compared with what was verified
+  CHECK_FALSE(verifier->verify(changed));
+}
+
+TEST_CASE("a receipt verifier refuses a key that is not 64 hex characters", "[core][answers]") {
+  for (const std::string& bad : std::vector<std::string>{"", "abc", std::string(64, 'g'), std::string(66, 'a')}) {
+    CAPTURE(bad);
+    auto verifier = broker::tlog::ReceiptVerifier::from_hex(bad);
+    REQUIRE_FALSE(verifier);
+    CHECK(verifier.error().code == contracts::ErrorCode::kConfig);
+    CHECK_THAT(verifier.error().detail, Catch::Matchers::Contains("64 hex characters"));
+  }
+}
+
 TEST_CASE("a checkpoint that does not name the turn's receipts leaves them signed apart", "[core][answers]") {
   TurnAnswers answers = sample_turn();
   const auto key = broker::audit::generate_signing_key();
