@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <iterator>
 #include <limits>
@@ -15,6 +16,7 @@
 #include "broker/store/pg_store_impl.h"
 #include "broker/store/row_values.h"
 #include "broker/store/seal.h"
+#include "broker/store/store_check.h"
 
 namespace broker::store {
 namespace pg {
@@ -354,7 +356,22 @@ Result<PgStore> PgStore::open(const PgStoreOptions& options) {
   impl->tree_at_begin = impl->tree;
   log().info("postgresql store opened origin={} events={} fenced_epoch={}", impl->origin, impl->tree.size(),
              options.epoch ? std::to_string(options.epoch->value) : std::string("none"));
-  return PgStore(std::move(impl));
+  PgStore store(std::move(impl));
+  if (options.epoch && !options.read_only) {
+    // A leader (a broker) extends the log: its tail is checked first, as a SQLite broker's is
+    // (store_check.h): every event after the last checkpoint decodes and is a tool's, and the
+    // newest events match the tree nodes stored over them.
+    const auto started = std::chrono::steady_clock::now();
+    if (auto r =
+            check_log_against_checkpoint(store, store.tree_reader(), "postgresql store", options.tail_check_events);
+        !r) {
+      return r.error();
+    }
+    log().info(
+        "postgresql store log tail ok head={} ms={}", store.tree_size(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+  }
+  return store;
 }
 
 bool PgStore::is_broken() const { return impl_->conn.is_broken(); }

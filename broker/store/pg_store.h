@@ -23,6 +23,7 @@
 // inserted with NewMessage::seal fails. A payload that does not open reads as `unreadable`.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -56,6 +57,12 @@ struct PgStoreOptions {
   // idle_in_transaction_session_timeout of the store's session (ha::limit_idle_transactions): a
   // transaction left idle longer (a frozen process) is ended by the server. Use the lease ttl.
   std::chrono::milliseconds idle_transaction_limit{5'000};
+  // A leader's open (with an epoch) checks the log's tail first (store_check.h,
+  // check_log_against_checkpoint): every event after the last signed checkpoint, and the complete
+  // tiles of this many newest events against their stored tree nodes. Fewer than a SQLite broker's
+  // 100 000, because the check is part of every failover: about 0.1 s here against 0.8 s
+  // (docs/high-availability.md).
+  std::size_t tail_check_events = 10'000;
   // Open for reading only (the inspector's tools): nothing is created or recorded, the session is
   // read-only (every write fails), and a database without Keten's tables is refused.
   bool read_only = false;

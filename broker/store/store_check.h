@@ -12,6 +12,7 @@
 #include <string>
 
 #include "broker/store/store_lock.h"
+#include "broker/tlog/merkle.h"
 #include "contracts/error.h"
 
 struct sqlite3;
@@ -19,6 +20,7 @@ struct sqlite3;
 namespace broker::store {
 
 class SqliteStore;
+class Store;
 
 // PRAGMA quick_check over the whole file: every b-tree page is read and checked (O(file size);
 // docs/store-format.md gives the measured cost). kStorage with SQLite's first findings.
@@ -36,6 +38,13 @@ struct TailCheck {
   // a schema-4 broker holds.
   std::optional<CommitMark> schema4_head;
 };
+
+// What check_log_tail checks through the Store interface alone, so that the PostgreSQL store's
+// leader open runs it too: everything below but the mark. `event_reader` reads the tree's nodes
+// with the leaves hashed from the blocks' events (SqliteStore::event_tree_reader, PgStore's
+// tree_reader); `where` names the store in the messages ("store <path>", "postgresql store").
+[[nodiscard]] contracts::Result<void> check_log_against_checkpoint(Store& store, const tlog::NodeReader& event_reader,
+                                                                   const std::string& where, std::size_t max_rows);
 
 // The handover log's blocks against its last signed checkpoint (docs/store-format.md, "Checks at
 // start"): the checkpoint verifies with the store's signing key (when it has one) and names this

@@ -1,7 +1,7 @@
 // PgStore against a real PostgreSQL 15: what only a shared database has. A deposed leader's commit
 // is fenced, a new leader continues the same log, an instance sees what another appended, a server
-// restart is survived, instances starting together create the tables once, and a checkpoint that
-// does not match the stored log is refused. The Store contract itself: store_conformance_test.cpp.
+// restart is survived, instances starting together create the tables once, a checkpoint that
+// does not match the stored log is refused, and a new leader checks the log's tail before it serves. The Store contract itself: store_conformance_test.cpp.
 
 #include <catch2/catch.hpp>
 
@@ -298,6 +298,77 @@ TEST_CASE("a store whose newest checkpoint does not match its log is refused at 
   auto edit = conn.query("edit", "DELETE FROM keten_log_blocks");
   REQUIRE_FALSE(edit);
   CHECK_THAT(edit.error().detail, Contains("keten_log_blocks is append-only"));
+}
+
+TEST_CASE("a leader's open refuses broker events appended after the last signed checkpoint, not a tool's",
+          "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  tlog::MemoryTree mirror;
+  std::int64_t n = 0;
+  {
+    auto signed_store = open_store(db);
+    append(signed_store, mirror, n, 3);  // signed: tree size 3
+  }
+  auto lease = open_lease(db, "a");
+  const Epoch epoch = *ok(lease.try_acquire());
+  {
+    // A tool without the key records a read: a leader opens the store and will sign it over.
+    auto tool = open_store(db, std::nullopt, /*seed=*/"");
+    events::Event read;
+    read.at = 5'000;
+    read.record = events::LogRead{"keten log replay --case V-1", "inspector", "audit"};
+    CHECK(ok(tool.append_event(std::move(read))) == 4);
+  }
+  ok(open_store(db, epoch).latest_checkpoint_note());
+  {
+    // Something without the key writes what only the broker writes.
+    auto behind_the_back = open_store(db, std::nullopt, /*seed=*/"");
+    CHECK(ok(behind_the_back.append_event(store_test::delivered(5))) == 5);
+  }
+  PgStoreOptions leader;
+  leader.conninfo = db;
+  leader.signing_seed = store_test::kSigningSeed;
+  leader.epoch = epoch;
+  auto refused = PgStore::open(leader);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == contracts::ErrorCode::kStorage);
+  CHECK_THAT(refused.error().detail, StartsWith("postgresql store : "));
+  CHECK_THAT(refused.error().detail, Contains("events seq 4 to 5 were appended after the last signed checkpoint "
+                                              "(tree size 3) without it being signed; seq 5 is a 'delivered' event"));
+  // A tool (no fencing epoch) still opens it, to read what is there.
+  CHECK(open_store(db).tree_size() == 5);
+}
+
+TEST_CASE("a leader's open names an event edited inside a complete tile, which the checkpoint's root misses",
+          "[pg_store]") {
+  const std::string db = store_test::fresh_database();
+  tlog::MemoryTree mirror;
+  std::int64_t n = 0;
+  {
+    auto store = open_store(db);
+    append(store, mirror, n, 300);  // tile 0 (events 1..256) complete, its level-8 node stored
+  }
+  // Event 10's message id "m-10" becomes "n-10" in its block, past the append-only triggers
+  // (a superuser's session in replica mode fires none): it still decodes.
+  auto conn = ok(PgConnection::open(db));
+  ok(conn.query("replica", "SET session_replication_role = replica"));
+  ok(conn.query("edit",
+                "UPDATE keten_log_blocks SET events = overlay(events placing convert_to('n-10', 'UTF8') from "
+                "position(convert_to('m-10', 'UTF8') in events) for 4) WHERE first_seq = (SELECT max(first_seq) "
+                "FROM keten_log_blocks WHERE first_seq <= 10)"));
+  CHECK(ok(open_store(db).read_events(10, 1)).at(0).event.message_id == "n-10");
+
+  // The checkpoint's root is folded from the stored node over tile 0, so the check every open makes
+  // passes; the leader's check of the tail's tiles does not.
+  auto lease = open_lease(db, "a");
+  PgStoreOptions leader;
+  leader.conninfo = db;
+  leader.signing_seed = store_test::kSigningSeed;
+  leader.epoch = *ok(lease.try_acquire());
+  auto refused = PgStore::open(leader);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().detail, Contains("the handover log's events seq 1 to 256 do not match the tree node "
+                                              "stored over them (level 8, index 0): an event there was edited"));
 }
 
 TEST_CASE("another payload key is refused at open, and a payload that does not open reads as unreadable",
