@@ -73,6 +73,9 @@ constexpr int kReconnectIvlMs = 100;  // first reconnect attempt after a broken 
 constexpr int kReconnectIvlMaxMs = 2'000;  // back off to this while the broker stays away
 constexpr int kBrokerSilenceFactor =
     3;  // the broker drops a connection silent this many heartbeats
+// How long a client that only looks without waiting (next_frame with nothing left of its
+// deadline) may go without reading its socket monitor's events.
+constexpr milliseconds kMonitorLookInterval{10};
 constexpr int kMonitorEvents =
     ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
@@ -175,6 +178,7 @@ struct Client::Impl {
   bool connected = false;         // a handshake succeeded and no disconnect was seen since
   std::uint64_t handshakes = 0;   // successful handshakes so far: a new value is a new connection
   std::uint64_t disconnects = 0;  // disconnects seen so far
+  Clock::time_point monitor_read_at = Clock::now();  // when next_frame() last polled or drained the monitor
   Clock::time_point lost_at = Clock::now();  // last disconnect, or when the socket was opened
   bool key_refused = false;       // the broker's ZAP handler said no to our key
   bool handshake_failed = false;  // a handshake failed for another reason (wrong broker key?)
@@ -318,20 +322,31 @@ Result<std::optional<Envelope>> Client::Impl::next_frame(Clock::time_point deadl
     if (regrant_at) until = std::min(until, *regrant_at);
     auto timeout = std::max(milliseconds{0}, std::chrono::ceil<milliseconds>(until - now));
 
-    std::array<zmq::pollitem_t, 2> items = {
-        {{socket.handle(), 0, ZMQ_POLLIN, 0}, {monitor.handle(), 0, ZMQ_POLLIN, 0}}};
     zmq::message_t message;
     bool received = false;
     try {
-      zmq::poll(items.data(), items.size(), timeout);
-      if ((items[1].revents & ZMQ_POLLIN) != 0) drain_monitor();
-      if ((items[0].revents & ZMQ_POLLIN) != 0) {
+      if (timeout == milliseconds{0}) {
+        // A look that must not wait (poll(0) after each submit): a receive that does not wait costs
+        // libzmq's fork check (getpid) and one poll() when nothing is there, where zmq_poll on the
+        // socket and the monitor costs five system calls (docs/performance.md, round 16). The
+        // monitor is still read at least every kMonitorLookInterval.
+        if (now - monitor_read_at >= kMonitorLookInterval) {
+          drain_monitor();
+          monitor_read_at = now;
+        }
         received = socket.recv(message, zmq::recv_flags::dontwait).has_value();
-        if (received && message.more()) {  // the protocol is one frame per message
-          log().warn("dropped a multi-part message from the broker");
-          received = false;
-          while (message.more() && socket.recv(message, zmq::recv_flags::dontwait)) {
-          }
+      } else {
+        std::array<zmq::pollitem_t, 2> items = {
+            {{socket.handle(), 0, ZMQ_POLLIN, 0}, {monitor.handle(), 0, ZMQ_POLLIN, 0}}};
+        zmq::poll(items.data(), items.size(), timeout);
+        monitor_read_at = Clock::now();
+        if ((items[1].revents & ZMQ_POLLIN) != 0) drain_monitor();
+        if ((items[0].revents & ZMQ_POLLIN) != 0) received = socket.recv(message, zmq::recv_flags::dontwait).has_value();
+      }
+      if (received && message.more()) {  // the protocol is one frame per message
+        log().warn("dropped a multi-part message from the broker");
+        received = false;
+        while (message.more() && socket.recv(message, zmq::recv_flags::dontwait)) {
         }
       }
     } catch (const zmq::error_t& e) {

@@ -54,14 +54,17 @@ class SseClient {
     }
     return true;
   }
-  // Reads until `count` events named `event` have arrived; their data objects.
+  // Reads until `count` events named `event` have arrived, or 60 s have passed (the broker's
+  // keepalives would keep a plain read going for ever); their data objects.
   std::vector<nlohmann::json> events(const std::string& event, std::size_t count) {
     std::vector<nlohmann::json> out;
     const std::string marker = "event: " + event + "\ndata: ";
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
     std::size_t at = 0;
     while (out.size() < count) {
       auto found = received_.find(marker, at);
       if (found == std::string::npos || received_.find("\n\n", found) == std::string::npos) {
+        if (std::chrono::steady_clock::now() > deadline) break;
         char buf[8192];
         const ssize_t n = recv(fd_, buf, sizeof buf, 0);
         if (n <= 0) break;
@@ -104,7 +107,8 @@ TEST_CASE("event stream subscribers get the committed events they asked for whil
   // A subscriber that never reads past the subscription, with a tiny receive buffer, and wants
   // every event: each message is 4 rows in one loop turn (received, accepted, routed twice), more
   // than its queue of 3 holds, so it loses events whether or not its socket has filled. The
-  // filtered subscribers get one row per turn (one producer waiting for each receipt).
+  // filtered subscribers get one row per turn, and the producer sends the next message only when
+  // they have read it: however slowly the machine runs their writer, their queues never fill.
   SseClient slow(http, "/events", 1024);
   SseClient accepted(http, "/events?kind=accepted&contract=test.notice");
   SseClient charlie(http, "/events?kind=routed,acknowledged&partner=CHARLIE");
@@ -120,6 +124,8 @@ TEST_CASE("event stream subscribers get the committed events they asked for whil
       REQUIRE(receipt);
       REQUIRE(receipt->status == contracts::ReceiptStatus::kAccepted);  // never slowed into refusing
       ids.push_back(submit.header.message_id);
+      REQUIRE(accepted.events("accepted", ids.size()).size() == ids.size());
+      REQUIRE(charlie.events("routed", ids.size()).size() == ids.size());
     }
   }
 
