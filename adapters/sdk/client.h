@@ -177,7 +177,9 @@ class Client {
 
   // Reads what the broker sent for up to `wait` (returning as soon as at least one submit was
   // answered), runs the callbacks of the answered submits, and sends what queued. Returns how
-  // many submits were answered. Deliveries arriving meanwhile wait for receive().
+  // many submits were answered. Deliveries arriving meanwhile wait for receive(). poll(0), after
+  // each submit_async, is cheap: one non-blocking receive (connection events are read at least
+  // every 10 ms by such calls, and at every wait).
   [[nodiscard]] Result<std::size_t> poll(std::chrono::milliseconds wait);
 
   // Waits until every submit_async() is answered (its callback run), up to `wait`; kTimeout if
