@@ -65,6 +65,16 @@ void append(PgStore& store, tlog::MemoryTree& mirror, std::int64_t& n, int count
   ok(store.commit());
 }
 
+// A fresh database whose log holds `count` events, appended in one transaction and signed.
+std::string database_with_signed_events(int count) {
+  const std::string db = store_test::fresh_database();
+  tlog::MemoryTree mirror;
+  std::int64_t n = 0;
+  auto store = open_store(db);
+  append(store, mirror, n, count);
+  return db;
+}
+
 }  // namespace
 
 TEST_CASE("a leader whose lease was taken over cannot commit: no message, delivery, block or checkpoint of it exists",
@@ -302,13 +312,7 @@ TEST_CASE("a store whose newest checkpoint does not match its log is refused at 
 
 TEST_CASE("a leader's open refuses broker events appended after the last signed checkpoint, not a tool's",
           "[pg_store]") {
-  const std::string db = store_test::fresh_database();
-  tlog::MemoryTree mirror;
-  std::int64_t n = 0;
-  {
-    auto signed_store = open_store(db);
-    append(signed_store, mirror, n, 3);  // signed: tree size 3
-  }
+  const std::string db = database_with_signed_events(3);  // a checkpoint at tree size 3
   auto lease = open_lease(db, "a");
   const Epoch epoch = *ok(lease.try_acquire());
   {
@@ -341,13 +345,8 @@ TEST_CASE("a leader's open refuses broker events appended after the last signed 
 
 TEST_CASE("a leader's open names an event edited inside a complete tile, which the checkpoint's root misses",
           "[pg_store]") {
-  const std::string db = store_test::fresh_database();
-  tlog::MemoryTree mirror;
-  std::int64_t n = 0;
-  {
-    auto store = open_store(db);
-    append(store, mirror, n, 300);  // tile 0 (events 1..256) complete, its level-8 node stored
-  }
+  // Tile 0 (events 1..256) complete, its level-8 node stored.
+  const std::string db = database_with_signed_events(300);
   // Event 10's message id "m-10" becomes "n-10" in its block, past the append-only triggers
   // (a superuser's session in replica mode fires none): it still decodes.
   auto conn = ok(PgConnection::open(db));
