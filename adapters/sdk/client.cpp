@@ -178,7 +178,12 @@ struct Client::Impl {
   bool connected = false;         // a handshake succeeded and no disconnect was seen since
   std::uint64_t handshakes = 0;   // successful handshakes so far: a new value is a new connection
   std::uint64_t disconnects = 0;  // disconnects seen so far
-  Clock::time_point monitor_read_at = Clock::now();  // when next_frame() last polled or drained the monitor
+  Clock::time_point monitor_read_at = Clock::now();  // when the monitor was last polled or drained
+  // No unanswered message times out or is due for a resend before walk_at (a lower bound: an
+  // answer does not raise it), and no new connection was seen since the last walk while
+  // walked_handshakes == handshakes. maintain() walks `outstanding` only when either changed.
+  Clock::time_point walk_at = Clock::time_point::min();
+  std::uint64_t walked_handshakes = 0;
   Clock::time_point lost_at = Clock::now();  // last disconnect, or when the socket was opened
   bool key_refused = false;       // the broker's ZAP handler said no to our key
   bool handshake_failed = false;  // a handshake failed for another reason (wrong broker key?)
@@ -194,6 +199,9 @@ struct Client::Impl {
   Result<std::optional<Envelope>> next_frame(Clock::time_point deadline,
                                              bool until_connection_change = false);
   void drain_monitor();
+  // drain_monitor() when kMonitorLookInterval has passed since the monitor was last read: an
+  // empty read costs two system calls, too many for every frame or submit.
+  void look_at_monitor(Clock::time_point now);
   void on_event(std::uint16_t event, std::uint32_t value);
   void dispatch(Envelope envelope);
   std::string connection_problem() const;  // "" when all is well, else why we hear nothing
@@ -213,6 +221,8 @@ struct Client::Impl {
   void expire(Clock::time_point now);
   void fail_over(Clock::time_point now);
   void maintain();
+  // Lowers walk_at to `o`'s next timeout or resend; called whenever either may have moved earlier.
+  void due_by(const Outstanding& o);
   Clock::time_point next_wakeup(Clock::time_point deadline) const;
   std::size_t run_callbacks();
   template <class Done>
@@ -330,10 +340,7 @@ Result<std::optional<Envelope>> Client::Impl::next_frame(Clock::time_point deadl
         // libzmq's fork check (getpid) and one poll() when nothing is there, where zmq_poll on the
         // socket and the monitor costs five system calls (docs/performance.md, round 16). The
         // monitor is still read at least every kMonitorLookInterval.
-        if (now - monitor_read_at >= kMonitorLookInterval) {
-          drain_monitor();
-          monitor_read_at = now;
-        }
+        look_at_monitor(now);
         received = socket.recv(message, zmq::recv_flags::dontwait).has_value();
       } else {
         std::array<zmq::pollitem_t, 2> items = {
@@ -368,6 +375,12 @@ Result<std::optional<Envelope>> Client::Impl::next_frame(Clock::time_point deadl
       return std::optional<Envelope>{};
     }
   }
+}
+
+void Client::Impl::look_at_monitor(Clock::time_point now) {
+  if (now - monitor_read_at < kMonitorLookInterval) return;
+  drain_monitor();
+  monitor_read_at = now;
 }
 
 void Client::Impl::drain_monitor() {
@@ -633,6 +646,7 @@ void Client::Impl::send_ids(const std::vector<std::string>& ids, Clock::time_poi
     }
     o.on_wire = true;
     ++o.copies;
+    due_by(o);
     // A copy sent while disconnected waits in the socket's queue and leaves on the next connection.
     o.copy_connection = connected ? handshakes : handshakes + 1;
   }
@@ -768,19 +782,28 @@ void Client::Impl::fail_over(Clock::time_point now) {
 
 void Client::Impl::maintain() {
   const auto now = Clock::now();
-  expire(now);
+  // The walks over every unanswered message only when one may be due: poll(0) after each submit
+  // calls this once per message.
+  const bool walk = now >= walk_at || handshakes != walked_handshakes;
+  if (walk) expire(now);
   fail_over(now);
-  resend_due(now);
+  if (walk) {
+    resend_due(now);
+    walk_at = Clock::time_point::max();
+    for (const auto& [id, o] : outstanding) due_by(o);
+    walked_handshakes = handshakes;
+  }
   send_queued(now);
+}
+
+void Client::Impl::due_by(const Outstanding& o) {
+  walk_at = std::min(walk_at, o.start + options.receipt_timeout);
+  if (o.on_wire && o.schedule) walk_at = std::min(walk_at, o.schedule->next_resend());
 }
 
 // The earliest moment maintain() has something to do, not later than `deadline`.
 Clock::time_point Client::Impl::next_wakeup(Clock::time_point deadline) const {
-  auto wake = deadline;
-  for (const auto& [id, o] : outstanding) {
-    wake = std::min(wake, o.start + options.receipt_timeout);
-    if (o.on_wire && o.schedule) wake = std::min(wake, o.schedule->next_resend());
-  }
+  auto wake = std::min(deadline, walk_at);
   if (endpoints.size() > 1 && !connected) wake = std::min(wake, lost_at + options.failover_after);
   return wake;
 }
@@ -987,10 +1010,14 @@ Result<void> Client::submit_async(contracts::Submit submit, ReceiptCallback on_r
   o.start = Clock::now();
   log().debug("submit queued message_id={} contract={} bytes={}", id, o.submit.header.contract,
               o.bytes.size());
-  c.outstanding.emplace(id, std::move(o));
+  c.due_by(c.outstanding.emplace(id, std::move(o)).first->second);
   c.queued.push_back(id);
-  c.drain_monitor();
-  c.send_queued(Clock::now());  // at once when nothing is in flight
+  // Whether the connection is up decides which connection the frame counts for: read what the
+  // monitor saw, at most every kMonitorLookInterval (a stale view costs at most one resend, which
+  // the broker's dedupe answers).
+  const auto now = Clock::now();
+  c.look_at_monitor(now);
+  c.send_queued(now);  // at once when nothing is in flight
   return {};
 }
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -76,6 +77,58 @@ TEST_CASE("client resends the same message id on the same connection when no rec
   auto receipt = result.get();
   REQUIRE(receipt);
   CHECK(receipt->status == contracts::ReceiptStatus::kAccepted);
+}
+
+// The client looks at its unanswered messages only when one may be due: a message submitted
+// after others were answered must still be resent, and time out, on its own schedule.
+TEST_CASE("client resends and times out a later message, not only the first after it connected",
+          "[sdk][client]") {
+  TestRouter router;
+  partner::ClientOptions options;
+  options.resend_after = 200ms;
+  options.receipt_timeout = 3s;
+  const contracts::Submit first = a_submit(), second = a_submit(), third = a_submit();
+  auto result = with_client(profile_for(router), options, [=](partner::Client& c) {
+    std::vector<contracts::Result<contracts::Receipt>> receipts;
+    receipts.push_back(c.send(first));
+    // Idle past the first message's resend time, with nothing unanswered: the client's look then
+    // finds nothing due at all.
+    std::this_thread::sleep_for(300ms);
+    (void)c.poll(0ms);
+    receipts.push_back(c.send(second));
+    receipts.push_back(c.send(third));
+    return receipts;
+  });
+
+  auto copy = router.expect<contracts::Submit>();
+  REQUIRE(copy);
+  CHECK(copy->second.header.message_id == first.header.message_id);
+  router.send(copy->first, accepted(first.header.message_id));
+  // The second message is answered only after its resend.
+  auto second_copy = router.expect<contracts::Submit>();
+  REQUIRE(second_copy);
+  CHECK(second_copy->second.header.message_id == second.header.message_id);
+  auto second_resent = router.expect<contracts::Submit>();
+  REQUIRE(second_resent);
+  CHECK(second_resent->second.header.message_id == second.header.message_id);
+  router.send(second_resent->first, accepted(second.header.message_id));
+  // The third is never answered: resent, then given up at receipt_timeout.
+  auto third_copy = router.expect<contracts::Submit>();
+  REQUIRE(third_copy);
+  CHECK(third_copy->second.header.message_id == third.header.message_id);
+  auto third_resent = router.expect<contracts::Submit>();
+  REQUIRE(third_resent);
+  CHECK(third_resent->second.header.message_id == third.header.message_id);
+
+  REQUIRE(result.wait_for(10s) == std::future_status::ready);
+  auto receipts = result.get();
+  REQUIRE(receipts.size() == 3);
+  REQUIRE(receipts[0]);
+  CHECK(receipts[0]->status == contracts::ReceiptStatus::kAccepted);
+  REQUIRE(receipts[1]);
+  CHECK(receipts[1]->message_id == second.header.message_id);
+  REQUIRE_FALSE(receipts[2]);
+  CHECK(receipts[2].error().code == contracts::ErrorCode::kTimeout);
 }
 
 TEST_CASE("client takes a slow receipt for its first copy after it has resent", "[sdk][client]") {
