@@ -178,8 +178,10 @@ class Client {
   // Reads what the broker sent for up to `wait` (returning as soon as at least one submit was
   // answered), runs the callbacks of the answered submits, and sends what queued. Returns how
   // many submits were answered. Deliveries arriving meanwhile wait for receive(). poll(0), after
-  // each submit_async, is cheap: one non-blocking receive (connection events are read at least
-  // every 10 ms by such calls, and at every wait).
+  // each submit_async, is cheap: one non-blocking receive, and a look at the unanswered messages
+  // only when one may be due for a resend or timeout. Such calls and submit_async() read
+  // connection events at most every 10 ms (every wait reads them); a reconnect seen that late
+  // costs at most one extra copy, which the broker answers as a duplicate.
   [[nodiscard]] Result<std::size_t> poll(std::chrono::milliseconds wait);
 
   // Waits until every submit_async() is answered (its callback run), up to `wait`; kTimeout if
