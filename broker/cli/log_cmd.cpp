@@ -277,9 +277,8 @@ ResendRequest resend_request(const LogArgs& args, std::string payload_key) {
 Result<std::unordered_map<std::string, broker::audit::PayloadCheck>> check_payloads(
     broker::store::Store& store, const broker::audit::Timeline& timeline, bool keyed) {
   std::unordered_map<std::string, broker::audit::PayloadCheck> out;
-  // The contract texts in force are kept in a store file (through its own read-only connection:
-  // on write-protected media, immutable); a PostgreSQL store keeps none yet, so no evidence
-  // fields are shown from it.
+  // The contract texts in force: the store file's (through its own read-only connection: on
+  // write-protected media, immutable), or the PostgreSQL database's.
   std::vector<broker::store::ContractText> texts;
   std::optional<broker::store::SqliteStore::ReadSnapshot> snapshot;  // the payloads in one read transaction
   if (auto* file = dynamic_cast<broker::store::SqliteStore*>(&store)) {
@@ -289,6 +288,10 @@ Result<std::unordered_map<std::string, broker::audit::PayloadCheck>> check_paylo
     auto history = broker::store::ContractHistory::open(*file, true);
     if (!history) return history.error();
     auto all = history->all();
+    if (!all) return all.error();
+    texts = std::move(*all);
+  } else {
+    auto all = keten_cli::postgres_contract_history(store);
     if (!all) return all.error();
     texts = std::move(*all);
   }

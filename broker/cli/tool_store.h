@@ -1,12 +1,14 @@
 #pragma once
 // The store a command names with --store: a SQLite file, or the PostgreSQL database of a
 // postgresql:// URI (docs/high-availability.md). The inspector's tools read either the same way
-// through store::Store; what only a file holds (the schema-4 chain, the contract history) is read
-// where the caller asks for a SqliteStore.
+// through store::Store; what only a file holds (the schema-4 chain) is read where the caller asks
+// for a SqliteStore.
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "broker/store/contract_history.h"
 #include "broker/store/store.h"
 #include "contracts/error.h"
 
@@ -26,5 +28,10 @@ struct ToolStoreOptions {
 // (no libpq), tool_store_elsewhere.cpp, which runs keten-full with this command line instead.
 [[nodiscard]] contracts::Result<std::unique_ptr<broker::store::Store>> open_postgres_tool_store(
     const std::string& url, ToolStoreOptions options);
+
+// The contract history of a store open_postgres_tool_store opened (contract_history.h); empty for
+// any other store. In keten-inspect, which opens no PostgreSQL store, always empty.
+[[nodiscard]] contracts::Result<std::vector<broker::store::ContractText>> postgres_contract_history(
+    broker::store::Store& store);
 
 }  // namespace keten_cli

@@ -15,4 +15,8 @@ contracts::Result<std::unique_ptr<broker::store::Store>> open_postgres_tool_stor
       "store " + url + ": PostgreSQL is read by keten-full, which did not start (exit " + std::to_string(exit) + ")"};
 }
 
+contracts::Result<std::vector<broker::store::ContractText>> postgres_contract_history(broker::store::Store& /*store*/) {
+  return std::vector<broker::store::ContractText>{};
+}
+
 }  // namespace keten_cli

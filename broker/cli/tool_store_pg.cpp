@@ -21,4 +21,12 @@ contracts::Result<std::unique_ptr<broker::store::Store>> open_postgres_tool_stor
   return std::unique_ptr<broker::store::Store>(std::make_unique<broker::store::PgStore>(std::move(*store)));
 }
 
+contracts::Result<std::vector<broker::store::ContractText>> postgres_contract_history(broker::store::Store& store) {
+  auto* pg = dynamic_cast<broker::store::PgStore*>(&store);
+  if (!pg) return std::vector<broker::store::ContractText>{};
+  auto history = broker::store::ContractHistory::open(*pg, true);
+  if (!history) return history.error();
+  return history->all();
+}
+
 }  // namespace keten_cli

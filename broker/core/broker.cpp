@@ -87,8 +87,10 @@ void warn_unconfigured_partners(const contracts::ContractRegistry& registry, con
 }
 
 // Every contract version's text, by digest, the first time it is served (contract_history.h).
-Result<void> record_history(store::SqliteStore& store, const contracts::ContractRegistry& registry, Millis now) {
-  auto history = store::ContractHistory::open(store);
+Result<void> record_history(store::Store& store, const contracts::ContractRegistry& registry, Millis now) {
+  auto* sqlite = dynamic_cast<store::SqliteStore*>(&store);
+  auto history = sqlite ? store::ContractHistory::open(*sqlite)
+                        : store::ContractHistory::open(dynamic_cast<store::PgStore&>(store));
   if (!history) return history.error();
   auto added = record_contract_history(registry, *history, now);
   if (!added) return added.error();
@@ -662,10 +664,8 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerOptions& options, std:
                                   contract_set_digest(options.contracts), impl->signing_key.public_hex,
                                   options.partners.size(), contract_count, previous_start, clock);
   if (auto r = record_event(impl->store, started); !r) return r.error();
-  // The contract texts by digest (revalidation, replay): kept in the SQLite store only, so far.
-  if (impl->sqlite) {
-    if (auto r = record_history(*impl->sqlite, impl->chain.registry, started.at); !r) return r.error();
-  }
+  // The contract texts by digest (the check at the next start, revalidation, replay).
+  if (auto r = record_history(impl->store, impl->chain.registry, started.at); !r) return r.error();
   if (auto r = transaction->commit(); !r) return r.error();
   impl->checkpoints->covered_at(started.at);
   if (auto r = impl->state.reload(); !r) return r.error();

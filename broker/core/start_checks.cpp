@@ -4,6 +4,21 @@
 #include "broker/core/options.h"
 
 namespace broker::core {
+namespace {
+
+// kConfig naming the contract folder and what changed when `registry` holds a version `stored`
+// was served with under another text; the store's error when it could not be read.
+contracts::Result<void> check_served_texts(const contracts::ContractRegistry& registry,
+                                           const contracts::Result<std::vector<store::ContractText>>& stored,
+                                           const BrokerOptions& options) {
+  if (!stored) return stored.error();
+  if (auto r = check_contract_history(registry, *stored); !r) {
+    return contracts::Error{contracts::ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + r.error().detail};
+  }
+  return {};
+}
+
+}  // namespace
 
 contracts::Result<CheckedConfig> check_start_config(const BrokerOptions& options) {
   using contracts::Error;
@@ -15,14 +30,10 @@ contracts::Result<CheckedConfig> check_start_config(const BrokerOptions& options
   }
   auto registry = contracts::ContractRegistry::load(options.contracts, parties);
   if (!registry) return Error{ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + registry.error().detail};
-  // A version the store has served with another text is refused (contract_history.h). The
-  // PostgreSQL store keeps no contract history yet (docs/high-availability.md, "Not done yet").
-  auto history = options.store_url.empty() ? store::read_contract_history(options.store)
-                                           : contracts::Result<std::vector<store::ContractText>>(
-                                                 std::vector<store::ContractText>{});
-  if (!history) return history.error();
-  if (auto r = check_contract_history(*registry, *history); !r) {
-    return Error{ErrorCode::kConfig, "contracts " + options.contracts.string() + ": " + r.error().detail};
+  // A version the store file has served with another text is refused (contract_history.h); on
+  // PostgreSQL last, as it needs the database (so what the configuration alone shows comes first).
+  if (options.store_url.empty()) {
+    if (auto r = check_served_texts(*registry, store::read_contract_history(options.store), options); !r) return r.error();
   }
   // The data-protection policy must be able to find every sensitive field before anything is sent.
   auto sensitive = sensitive_by_contract(*registry);
@@ -58,6 +69,11 @@ contracts::Result<CheckedConfig> check_start_config(const BrokerOptions& options
     auto key = audit::signing_key_from_hex(options.signing_key);
     if (!key) return Error{ErrorCode::kConfig, "signing_key: " + key.error().detail};
     signing_key = std::move(*key);
+  }
+  if (!options.store_url.empty()) {
+    if (auto r = check_served_texts(*registry, store::read_pg_contract_history(options.store_url), options); !r) {
+      return r.error();
+    }
   }
   return CheckedConfig{std::move(*registry), std::move(*sensitive), std::move(sealed), std::move(*payload_key),
                        std::move(signing_key)};

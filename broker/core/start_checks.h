@@ -1,7 +1,8 @@
 #pragma once
-// The checks Broker::start makes of a configuration before it touches the store or the network:
+// The checks Broker::start makes of a configuration before it writes to the store or opens the network:
 // the contract set loads, no contract version the store has already served changed its text
-// (contract_history.h; the store file is only read), the data-protection policy finds every sensitive field, a payload key is
+// (contract_history.h; the store file is only read; a PostgreSQL database is read last, through a
+// connection of its own), the data-protection policy finds every sensitive field, a payload key is
 // configured when anything is stored sealed or any contract sets a retention, and the signing key parses. `keten serve
 // --check-config` runs exactly these, so a configuration it calls good is never refused by `keten
 // serve` for a reason the check could have seen (what remains is the store and the endpoint, which

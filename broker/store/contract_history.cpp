@@ -73,17 +73,53 @@ Result<std::vector<ContractText>> read_all(sqlite3* db) {
   }
 }
 
-}  // namespace
-
-struct ContractHistory::Impl {
+// The SQLite backend: the table in the store's file, through its connection.
+struct SqliteHistory final : ContractHistory::Impl {
   sqlite3* db = nullptr;  // owned by the SqliteStore
-  bool read_only = false;
+
+  Result<bool> record(const ContractText& t) override {
+    auto q = prepare(db,
+                     "INSERT OR IGNORE INTO contract_texts (contract, version, digest, text, file, builtin, first_loaded_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    if (!q) return q.error();
+    sqlite3_stmt* s = q->get();
+    sqlite3_bind_text64(s, 1, t.contract.data(), t.contract.size(), SQLITE_STATIC, SQLITE_UTF8);
+    sqlite3_bind_int64(s, 2, t.version);
+    sqlite3_bind_text64(s, 3, t.digest.data(), t.digest.size(), SQLITE_STATIC, SQLITE_UTF8);
+    sqlite3_bind_text64(s, 4, t.text.data(), t.text.size(), SQLITE_STATIC, SQLITE_UTF8);
+    sqlite3_bind_text64(s, 5, t.file.data(), t.file.size(), SQLITE_STATIC, SQLITE_UTF8);
+    sqlite3_bind_int64(s, 6, t.builtin ? 1 : 0);
+    sqlite3_bind_int64(s, 7, t.first_loaded_at);
+    if (sqlite3_step(s) != SQLITE_DONE) return storage_error("record contract text", db);
+    return sqlite3_changes(db) > 0;
+  }
+
+  Result<std::vector<ContractText>> all() override { return read_all(db); }
+
+  Result<std::vector<CaseMessage>> case_messages(std::string_view case_ref, Millis until) override {
+    auto q = prepare(db,
+                     "SELECT message_id, contract, version, accepted_at FROM messages WHERE case_ref = ? AND accepted_at <= ? "
+                     "ORDER BY seq");
+    if (!q) return q.error();
+    sqlite3_stmt* s = q->get();
+    sqlite3_bind_text64(s, 1, case_ref.data() ? case_ref.data() : "", case_ref.size(), SQLITE_STATIC, SQLITE_UTF8);
+    sqlite3_bind_int64(s, 2, until);
+    std::vector<CaseMessage> out;
+    for (;;) {
+      const int rc = sqlite3_step(s);
+      if (rc == SQLITE_DONE) return out;
+      if (rc != SQLITE_ROW) return storage_error("read messages of case", db);
+      out.push_back({text_at(s, 0), text_at(s, 1), static_cast<std::uint32_t>(sqlite3_column_int64(s, 2)),
+                     sqlite3_column_int64(s, 3)});
+    }
+  }
 };
 
+}  // namespace
+
 Result<ContractHistory> ContractHistory::open(SqliteStore& store, bool read_only) {
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<SqliteHistory>();
   impl->db = store.connection();
-  impl->read_only = read_only;
   if (!read_only && sqlite3_exec(impl->db, kHistorySql, nullptr, nullptr, nullptr) != SQLITE_OK) {
     return storage_error("create contract history", impl->db);
   }
@@ -95,41 +131,12 @@ ContractHistory::ContractHistory(ContractHistory&&) noexcept = default;
 ContractHistory& ContractHistory::operator=(ContractHistory&&) noexcept = default;
 ContractHistory::~ContractHistory() = default;
 
-Result<bool> ContractHistory::record(const ContractText& t) {
-  auto q = prepare(impl_->db,
-                   "INSERT OR IGNORE INTO contract_texts (contract, version, digest, text, file, builtin, first_loaded_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?)");
-  if (!q) return q.error();
-  sqlite3_stmt* s = q->get();
-  sqlite3_bind_text64(s, 1, t.contract.data(), t.contract.size(), SQLITE_STATIC, SQLITE_UTF8);
-  sqlite3_bind_int64(s, 2, t.version);
-  sqlite3_bind_text64(s, 3, t.digest.data(), t.digest.size(), SQLITE_STATIC, SQLITE_UTF8);
-  sqlite3_bind_text64(s, 4, t.text.data(), t.text.size(), SQLITE_STATIC, SQLITE_UTF8);
-  sqlite3_bind_text64(s, 5, t.file.data(), t.file.size(), SQLITE_STATIC, SQLITE_UTF8);
-  sqlite3_bind_int64(s, 6, t.builtin ? 1 : 0);
-  sqlite3_bind_int64(s, 7, t.first_loaded_at);
-  if (sqlite3_step(s) != SQLITE_DONE) return storage_error("record contract text", impl_->db);
-  return sqlite3_changes(impl_->db) > 0;
-}
+Result<bool> ContractHistory::record(const ContractText& t) { return impl_->record(t); }
 
-Result<std::vector<ContractText>> ContractHistory::all() { return read_all(impl_->db); }
+Result<std::vector<ContractText>> ContractHistory::all() { return impl_->all(); }
 
 Result<std::vector<CaseMessage>> ContractHistory::case_messages(std::string_view case_ref, Millis until) {
-  auto q = prepare(impl_->db,
-                   "SELECT message_id, contract, version, accepted_at FROM messages WHERE case_ref = ? AND accepted_at <= ? "
-                   "ORDER BY seq");
-  if (!q) return q.error();
-  sqlite3_stmt* s = q->get();
-  sqlite3_bind_text64(s, 1, case_ref.data() ? case_ref.data() : "", case_ref.size(), SQLITE_STATIC, SQLITE_UTF8);
-  sqlite3_bind_int64(s, 2, until);
-  std::vector<CaseMessage> out;
-  for (;;) {
-    const int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) return out;
-    if (rc != SQLITE_ROW) return storage_error("read messages of case", impl_->db);
-    out.push_back({text_at(s, 0), text_at(s, 1), static_cast<std::uint32_t>(sqlite3_column_int64(s, 2)),
-                   sqlite3_column_int64(s, 3)});
-  }
+  return impl_->case_messages(case_ref, until);
 }
 
 Result<std::vector<ContractText>> read_contract_history(const std::filesystem::path& path) {

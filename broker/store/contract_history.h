@@ -1,8 +1,9 @@
 #pragma once
 // ContractHistory: every contract version's text the broker has served, stored by digest in the
-// store's file (table contract_texts, beside the store's own tables and in its transactions, as
-// tracking.h does). A contract's rules at time T are rebuilt from it: the text of that name and
-// version first loaded at or before T. Layout: docs/store-format.md, "Contract history".
+// store's file or database (table contract_texts, on PostgreSQL keten_contract_texts, beside the
+// store's own tables and in its transactions, as tracking.h does). A contract's rules at time T are
+// rebuilt from it: the text of that name and version first loaded at or before T. Layout:
+// docs/store-format.md, "Contract history" and "On PostgreSQL".
 //
 // Threading and errors as SqliteStore: one thread; every failure is Error{kStorage, ...}.
 
@@ -17,6 +18,8 @@
 #include "broker/store/sqlite_store.h"
 
 namespace broker::store {
+
+class PgStore;
 
 // One version's text as first loaded.
 struct ContractText {
@@ -42,6 +45,10 @@ class ContractHistory {
   // Creates the table when missing (a writable store), or reads what is there (a store opened
   // read-only: a store older than the history has none, and every lookup finds nothing).
   [[nodiscard]] static Result<ContractHistory> open(SqliteStore& store, bool read_only = false);
+  // The same in a PostgreSQL store's database and transactions (contract_history_pg.cpp, in lib
+  // broker_store_pg). The table is PgStore's, made at its read-write open; a database older than
+  // it reads as an empty history.
+  [[nodiscard]] static Result<ContractHistory> open(PgStore& store, bool read_only = false);
   ContractHistory(ContractHistory&&) noexcept;
   ContractHistory& operator=(ContractHistory&&) noexcept;
   ~ContractHistory();
@@ -53,8 +60,15 @@ class ContractHistory {
   // The messages of a case accepted at or before `until`, in acceptance order.
   [[nodiscard]] Result<std::vector<CaseMessage>> case_messages(std::string_view case_ref, Millis until);
 
+  // What a backend implements: the three calls above (contract_history.cpp, contract_history_pg.cpp).
+  struct Impl {
+    virtual ~Impl() = default;
+    virtual Result<bool> record(const ContractText& text) = 0;
+    virtual Result<std::vector<ContractText>> all() = 0;
+    virtual Result<std::vector<CaseMessage>> case_messages(std::string_view case_ref, Millis until) = 0;
+  };
+
  private:
-  struct Impl;
   explicit ContractHistory(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -63,6 +77,10 @@ class ContractHistory {
 // whatever the store's schema version: what the checks at start compare a contract set with before
 // the store is opened. Empty when the file does not exist or holds no history.
 [[nodiscard]] Result<std::vector<ContractText>> read_contract_history(const std::filesystem::path& path);
+// The same from the PostgreSQL database at `conninfo` (a libpq connection string or URI), through
+// a connection of its own (contract_history_pg.cpp). Empty when the database has no history table
+// yet (a new database, or one a version before the history made).
+[[nodiscard]] Result<std::vector<ContractText>> read_pg_contract_history(const std::string& conninfo);
 
 // The text of `contract` v`version` in force at `at`: the one first loaded last at or before
 // `at`, else (a message older than the history) the earliest; nullopt when none is stored.

@@ -154,6 +154,11 @@ const char* const kSchema[] = {
     " WHERE contract IN ('consent.registered', 'consent.withdrawn')",
     "CREATE TABLE IF NOT EXISTS keten_processed_reports (delivery_id bigint PRIMARY KEY,"
     " outcome smallint NOT NULL CHECK (outcome = 1 OR outcome = 2), at bigint NOT NULL, log_seq bigint NOT NULL)",
+    // Every contract version's text the broker served, by digest (contract_history.h).
+    "CREATE TABLE IF NOT EXISTS keten_contract_texts (contract text NOT NULL, version bigint NOT NULL,"
+    " digest text NOT NULL, text text NOT NULL, file text NOT NULL,"
+    " builtin smallint NOT NULL CHECK (builtin IN (0, 1)), first_loaded_at bigint NOT NULL,"
+    " PRIMARY KEY (contract, version, digest))",
     "INSERT INTO keten_meta (key, value) VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING",
 };
 

@@ -29,12 +29,14 @@
 #include "broker/audit/signing.h"
 #include "broker/events/codec.h"
 #include "broker/ha/pg_connection.h"
+#include "broker/store/contract_history.h"
 #include "broker/store/pg_store.h"
 #include "broker/tlog/checkpoint.h"
 #include "broker/tlog/memory_tree.h"
 #include "tests/support/broker_harness.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -43,6 +45,13 @@ using Clock = std::chrono::steady_clock;
 using test_support::ChildProcess;
 using test_support::free_port;
 using test_support::keten_binary;
+
+namespace {
+std::vector<broker::store::ContractText> ok_texts(contracts::Result<std::vector<broker::store::ContractText>> r) {
+  if (!r) FAIL("reading the contract history: " << r.error().detail);
+  return std::move(*r);
+}
+}  // namespace
 
 // The lease's ttl: 1 s, so that the cases stay short; KETEN_TEST_LEASE_TTL_MS measures another
 // (docs/high-availability.md reports the default's, 3000).
@@ -60,7 +69,9 @@ struct PgChain {
   std::string endpoint_a = "tcp://127.0.0.1:" + std::to_string(free_port());
   std::string endpoint_b = "tcp://127.0.0.1:" + std::to_string(free_port());
 
-  PgChain() {
+  // The brokers' contract set: `contracts` (default the test set).
+  explicit PgChain(const std::filesystem::path& contracts = test_support::test_contracts_dir())
+      : h({"ALPHA", "BRAVO", "CHARLIE"}, contracts) {
     config = h.write_files("tcp://127.0.0.1:*");
     std::ifstream in(config);
     std::stringstream text;
@@ -360,6 +371,55 @@ TEST_CASE("a broker without the signing key is refused a signed PostgreSQL store
   INFO((read ? std::string() : read.error().detail));
   CHECK(read);
   auto a = chain.start_leader();  // the broker with the key serves the store as before
+  a->signal(SIGTERM);
+  REQUIRE(a->wait(60s) == 0);
+}
+
+TEST_CASE("a broker on PostgreSQL records the contract texts it serves and refuses a served version with another text",
+          "[integration][ha]") {
+  using Catch::Matchers::Contains;
+  test_support::TempDir folder;
+  const auto contracts = folder / "contracts";
+  std::filesystem::copy(test_support::test_contracts_dir(), contracts, std::filesystem::copy_options::recursive);
+  PgChain chain(contracts);
+  {
+    auto a = chain.start_leader();
+    a->signal(SIGTERM);
+    REQUIRE(a->wait(60s) == 0);
+  }
+  const auto served = ok_texts(broker::store::read_pg_contract_history(chain.pg.url()));
+  CHECK(std::any_of(served.begin(), served.end(), [](const broker::store::ContractText& t) {
+    return t.contract == "test.notice" && t.version == 1 && !t.builtin;
+  }));
+
+  // The same version with another text (a rule changed) is refused, by --check-config and by
+  // serve, before anything is written; the text as served is taken again.
+  const auto file = contracts / "test.notice.v1.json";
+  std::string original;
+  {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    original = text.str();
+  }
+  std::string edited = original;
+  const auto rule = edited.find("\"maxLength\": 200");
+  REQUIRE(rule != std::string::npos);
+  edited.replace(rule, 16, "\"maxLength\": 20");
+  std::ofstream(file) << edited;
+  const auto events = chain.open_store().tree_size();
+  for (const bool check_only : {true, false}) {
+    std::vector<std::string> args{keten_binary(), "serve",          "--config", chain.config.string(),
+                                  "--listen",     chain.endpoint_a, "--store",  chain.pg.url()};
+    if (check_only) args.push_back("--check-config");
+    auto refused = test_support::run(args, "", 120s);
+    INFO("stdout: " << refused.out << "\nstderr: " << refused.err);
+    CHECK(refused.exit_code == 2);
+    CHECK_THAT(refused.err, Contains("test.notice v1 was first served on") && Contains("test.notice.v1.json"));
+  }
+  CHECK(chain.open_store().tree_size() == events);  // nothing written
+  std::ofstream(file) << original;
+  auto a = chain.start_leader();
   a->signal(SIGTERM);
   REQUIRE(a->wait(60s) == 0);
 }

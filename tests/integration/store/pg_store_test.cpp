@@ -14,6 +14,7 @@
 #include "broker/ha/fence.h"
 #include "broker/ha/leader_lease.h"
 #include "broker/ha/pg_connection.h"
+#include "broker/store/contract_history.h"
 #include "broker/store/pg_store.h"
 #include "broker/tlog/checkpoint.h"
 #include "broker/tlog/memory_tree.h"
@@ -420,10 +421,10 @@ TEST_CASE("the database has the tables, indexes and triggers docs/store-format.m
     return out;
   };
   CHECK(names("SELECT tablename FROM pg_tables WHERE tablename LIKE 'keten\\_%' ORDER BY tablename COLLATE \"C\"") ==
-        std::vector<std::string>{"keten_deliveries", "keten_log_blocks", "keten_log_case_blocks",
-                                 "keten_log_tree_nodes", "keten_messages", "keten_meta", "keten_norm_keys",
-                                 "keten_norm_recorded", "keten_norm_watch", "keten_processed_reports",
-                                 "keten_tree_checkpoints"});
+        std::vector<std::string>{"keten_contract_texts", "keten_deliveries", "keten_log_blocks",
+                                 "keten_log_case_blocks", "keten_log_tree_nodes", "keten_messages", "keten_meta",
+                                 "keten_norm_keys", "keten_norm_recorded", "keten_norm_watch",
+                                 "keten_processed_reports", "keten_tree_checkpoints"});
   CHECK(names("SELECT indexname FROM pg_indexes WHERE tablename LIKE 'keten\\_%' AND indexname NOT LIKE '%pkey'"
               " AND indexname NOT LIKE '%\\_key' ORDER BY indexname COLLATE \"C\"") ==
         std::vector<std::string>{"keten_deliveries_dead_by_recipient", "keten_deliveries_open_by_recipient",
@@ -436,6 +437,56 @@ TEST_CASE("the database has the tables, indexes and triggers docs/store-format.m
               " ORDER BY ordinal_position") ==
         std::vector<std::string>{"first_seq", "count", "first_at", "last_at", "events"});
   CHECK(names("SELECT key FROM keten_meta ORDER BY key") == std::vector<std::string>{"log_id", "schema_version"});
+}
+
+TEST_CASE(
+    "the contract history on PostgreSQL keeps each text once and reads back in order; a database without it reads "
+    "empty",
+    "[pg_store]") {
+  using broker::store::ContractHistory;
+  using broker::store::ContractText;
+  const std::string db = store_test::fresh_database();
+  // Before any store made the table (a new database, or one from before the history): nothing.
+  CHECK(ok(broker::store::read_pg_contract_history(db)).empty());
+
+  auto store = open_store(db);
+  auto history = ok(ContractHistory::open(store));
+  const ContractText notice_v1{"test.notice", 1,    std::string(64, 'a'), "{\"v\":1}", "test.notice.v1.json",
+                               false,         1'000};
+  ContractText changed = notice_v1;  // the same version served later with another text
+  changed.digest = std::string(64, 'b');
+  changed.text = "{\"v\":2}";
+  changed.first_loaded_at = 2'000;
+  const ContractText consent{"consent.registered", 1, std::string(64, 'c'), "{}", "(built-in)", true, 1'000};
+  ok(store.begin());
+  CHECK(ok(history.record(changed)));
+  CHECK(ok(history.record(notice_v1)));
+  CHECK(ok(history.record(consent)));
+  CHECK_FALSE(ok(history.record(notice_v1)));  // the same name, version and digest: kept once
+  ok(store.commit());
+
+  const auto all = ok(history.all());
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].contract == "consent.registered");
+  CHECK(all[0].builtin);
+  CHECK(all[1].digest == notice_v1.digest);  // by contract, version, then first loaded
+  CHECK(all[1].text == notice_v1.text);
+  CHECK(all[1].file == notice_v1.file);
+  CHECK(all[1].first_loaded_at == 1'000);
+  CHECK_FALSE(all[1].builtin);
+  CHECK(all[2].digest == changed.digest);
+  const auto read = ok(broker::store::read_pg_contract_history(db));  // a connection of its own
+  REQUIRE(read.size() == 3);
+  CHECK(read[2].text == changed.text);
+  CHECK(read[1].version == 1);
+
+  // A record in a transaction that is rolled back leaves nothing.
+  ok(store.begin());
+  ContractText other = notice_v1;
+  other.contract = "test.claim";
+  CHECK(ok(history.record(other)));
+  store.rollback();
+  CHECK(ok(history.all()).size() == 3);
 }
 
 TEST_CASE("a transaction left idle past the limit (a frozen leader) is ended by the server and leaves nothing",
