@@ -15,7 +15,9 @@
 #include "broker/cli/json_output.h"
 #include "broker/cli/read_record.h"
 #include "broker/lifecycle/revalidation.h"
+#include "broker/cli/tool_store.h"
 #include "broker/store/contract_history.h"
+#include "broker/store/pg_store.h"
 #include "broker/store/seal.h"
 #include "broker/store/sqlite_store.h"
 
@@ -53,19 +55,16 @@ int revalidate(const RevalidateArgs& args, const std::string& command) {
     if (!bytes) return fail(kExitUsage, "--payload-key: " + bytes.error().detail);
     key = std::move(*bytes);
   }
-  std::error_code ec;
-  if (!fs::exists(args.store, ec)) return fail(kExitUsage, "store " + args.store + " does not exist");
   broker::lifecycle::RevalidationReport report;
   {
-    broker::store::StoreOptions o;
-    o.path = args.store;
-    o.read_only = true;
-    o.payload_key = std::move(key);
-    auto store = broker::store::SqliteStore::open(o);
+    // A store file or a postgresql:// database, opened read-only (tool_store.h).
+    auto store = open_tool_store(args.store, {true, std::move(key)});
     if (!store) return fail(kExitUsage, store.error().detail);
-    auto history = broker::store::ContractHistory::open(*store, true);
+    auto* file = dynamic_cast<broker::store::SqliteStore*>(store->get());
+    auto history = file ? broker::store::ContractHistory::open(*file, true)
+                        : broker::store::ContractHistory::open(dynamic_cast<broker::store::PgStore&>(**store), true);
     if (!history) return fail(kExitFailed, history.error().detail);
-    auto r = broker::lifecycle::revalidate_case(*store, *history, args.case_ref,
+    auto r = broker::lifecycle::revalidate_case(**store, *history, args.case_ref,
                                                 args.as_of.empty() ? contracts::now_millis() : as_of);
     if (!r) return fail(kExitFailed, r.error().detail);
     report = std::move(*r);
@@ -88,7 +87,8 @@ Command add_log_revalidate(CLI::App& log_app) {
   auto args = std::make_shared<RevalidateArgs>();
   CLI::App* app = log_app.add_subcommand(
       "revalidate", "Re-validate a case's stored payloads against the contract text of the day and today's");
-  app->add_option("--store", args->store, "The broker's SQLite store (opened read-only)")->required();
+  app->add_option("--store", args->store, "The broker's store: a SQLite file or a postgresql:// URI (opened read-only)")
+      ->required();
   app->add_option("--case", args->case_ref, "Case reference (V-number)")->required();
   app->add_option("--as-of", args->as_of,
                   "Only messages accepted up to this moment, RFC 3339; 'today' is then the newest contract "

@@ -92,7 +92,7 @@ void check_text(std::ostringstream& out, const char* label, const Check& c) {
 
 }  // namespace
 
-contracts::Result<RevalidationReport> revalidate_case(store::SqliteStore& store, store::ContractHistory& history,
+contracts::Result<RevalidationReport> revalidate_case(store::Store& store, store::ContractHistory& history,
                                                       const std::string& case_ref, contracts::Millis as_of) {
   RevalidationReport report{case_ref, as_of, {}, 0};
   auto texts = history.all();

@@ -52,7 +52,7 @@ struct RevalidationReport {
 // Every message of `case_ref` accepted at or before `as_of`, in acceptance order. `store` must be
 // able to open sealed payloads (StoreOptions::payload_key) or those messages are "unchecked".
 // kStorage when the store fails.
-[[nodiscard]] contracts::Result<RevalidationReport> revalidate_case(store::SqliteStore& store,
+[[nodiscard]] contracts::Result<RevalidationReport> revalidate_case(store::Store& store,
                                                                     store::ContractHistory& history,
                                                                     const std::string& case_ref,
                                                                     contracts::Millis as_of);

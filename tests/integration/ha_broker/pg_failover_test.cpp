@@ -384,6 +384,10 @@ TEST_CASE("a broker on PostgreSQL records the contract texts it serves and refus
   PgChain chain(contracts);
   {
     auto a = chain.start_leader();
+    auto alpha = chain.client("ALPHA");
+    auto receipt = alpha.send(test_support::notice("history-1", "9990054321"));
+    REQUIRE(receipt);
+    REQUIRE(receipt->status == contracts::ReceiptStatus::kAccepted);
     a->signal(SIGTERM);
     REQUIRE(a->wait(60s) == 0);
   }
@@ -422,6 +426,24 @@ TEST_CASE("a broker on PostgreSQL records the contract texts it serves and refus
   auto a = chain.start_leader();
   a->signal(SIGTERM);
   REQUIRE(a->wait(60s) == 0);
+
+  // Re-validation reads the database's history: the message against the text it was accepted under.
+  auto revalidated =
+      test_support::run({keten_binary(), "log", "revalidate", "--store", chain.pg.url(), "--case", "9990054321",
+                         "--format", "json", "--payload-key", chain.h.options().payload_key});
+  INFO("stdout: " << revalidated.out << "\nstderr: " << revalidated.err);
+  REQUIRE((revalidated.exit_code == 0 || revalidated.exit_code == 1));  // 1: a difference with today's version
+  const auto report = nlohmann::json::parse(revalidated.out);
+  REQUIRE(report.at("messages").size() == 1);
+  const auto& m = report.at("messages").at(0);
+  CHECK(m.at("message_id") == "history-1");
+  CHECK(m.at("then").at("version") == 1);
+  CHECK(m.at("then").at("valid") == true);
+  const auto notice_v1 = std::find_if(served.begin(), served.end(), [](const broker::store::ContractText& t) {
+    return t.contract == "test.notice" && t.version == 1;
+  });
+  REQUIRE(notice_v1 != served.end());
+  CHECK(m.at("then").at("text_digest") == notice_v1->digest);
 }
 
 TEST_CASE("two brokers on one PostgreSQL database: one leads, the other waits and does not serve",
