@@ -1,20 +1,13 @@
 // ContractHistory on PostgreSQL: the table of contract_history.cpp as keten_contract_texts, in the
 // PgStore's database and transactions (through its connection), and read_pg_contract_history()
 // through a connection of its own. docs/store-format.md, "On PostgreSQL".
-#include <charconv>
-
 #include "broker/ha/pg_connection.h"
 #include "broker/store/contract_history.h"
 #include "broker/store/pg_store.h"
+#include "broker/store/pg_store_impl.h"
 
 namespace broker::store {
 namespace {
-
-std::int64_t to_i64(const std::string& text) {
-  std::int64_t v = 0;
-  std::from_chars(text.data(), text.data() + text.size(), v);
-  return v;
-}
 
 // Whether the database has the table: a database a version before the history made has none.
 Result<bool> has_table(ha::PgConnection& conn) {
@@ -35,7 +28,8 @@ Result<std::vector<ContractText>> read_all(ha::PgConnection& conn) {
   if (!rows) return rows.error();
   out.reserve(rows->size());
   for (const auto& r : *rows) {
-    out.push_back({r[0], static_cast<std::uint32_t>(to_i64(r[1])), r[2], r[3], r[4], r[5] == "1", to_i64(r[6])});
+    out.push_back(
+        {r[0], static_cast<std::uint32_t>(pg::int_at(r, 1)), r[2], r[3], r[4], r[5] == "1", pg::int_at(r, 6)});
   }
   return out;
 }
@@ -65,7 +59,8 @@ class PgHistory final : public ContractHistory::Impl {
     if (!rows) return rows.error();
     std::vector<CaseMessage> out;
     out.reserve(rows->size());
-    for (const auto& r : *rows) out.push_back({r[0], r[1], static_cast<std::uint32_t>(to_i64(r[2])), to_i64(r[3])});
+    for (const auto& r : *rows)
+      out.push_back({r[0], r[1], static_cast<std::uint32_t>(pg::int_at(r, 2)), pg::int_at(r, 3)});
     return out;
   }
 

@@ -1,20 +1,13 @@
 // ProcessedReports on PostgreSQL: the table of processed_reports.cpp as keten_processed_reports, in
 // the PgStore's database and transactions (through its connection). docs/store-format.md, "On
 // PostgreSQL".
-#include <charconv>
-
 #include "broker/ha/pg_connection.h"
 #include "broker/store/pg_store.h"
+#include "broker/store/pg_store_impl.h"
 #include "broker/store/processed_reports.h"
 
 namespace broker::store {
 namespace {
-
-std::int64_t to_i64(const std::string& text) {
-  std::int64_t v = 0;
-  std::from_chars(text.data(), text.data() + text.size(), v);
-  return v;
-}
 
 class PgProcessed final : public ProcessedReports::Impl {
  public:
@@ -29,7 +22,7 @@ class PgProcessed final : public ProcessedReports::Impl {
     const auto& r = (*rows)[0];
     return std::optional<ProcessedReport>(ProcessedReport{
         delivery_id, r[0] == "2" ? contracts::ProcessedOutcome::kRefused : contracts::ProcessedOutcome::kDone,
-        to_i64(r[1]), static_cast<std::uint64_t>(to_i64(r[2]))});
+        pg::int_at(r, 1), static_cast<std::uint64_t>(pg::int_at(r, 2))});
   }
 
   Result<void> add(const ProcessedReport& report) override {

@@ -6,6 +6,7 @@
 
 #include "broker/ha/pg_connection.h"
 #include "broker/store/pg_store.h"
+#include "broker/store/pg_store_impl.h"
 #include "broker/store/tracking_backend.h"
 
 namespace broker::store {
@@ -13,12 +14,6 @@ namespace {
 
 using contracts::Error;
 using contracts::ErrorCode;
-
-std::int64_t to_i64(const std::string& text) {
-  std::int64_t v = 0;
-  std::from_chars(text.data(), text.data() + text.size(), v);
-  return v;
-}
 
 class PgTracking final : public TrackingTables::Impl {
  public:
@@ -38,7 +33,7 @@ class PgTracking final : public TrackingTables::Impl {
                             {std::string(pointer), std::string(stored_value)});
     if (!rows) return rows.error();
     std::vector<NormKey> out;
-    for (auto& r : *rows) out.push_back(NormKey{std::move(r[0]), std::move(r[1]), to_i64(r[2])});
+    for (auto& r : *rows) out.push_back(NormKey{std::move(r[0]), std::move(r[1]), pg::int_at(r, 2)});
     return out;
   }
   Result<void> watch(std::string_view message_id, Millis due_at) override {
@@ -69,7 +64,7 @@ class PgTracking final : public TrackingTables::Impl {
     auto rows = conn_.query("read next due", "SELECT min(due_at) FROM keten_norm_watch");
     if (!rows) return rows.error();
     if (rows->empty() || (*rows)[0][0].empty()) return std::optional<Millis>();  // NULL reads as ""
-    return std::optional<Millis>(to_i64((*rows)[0][0]));
+    return std::optional<Millis>(pg::int_at((*rows)[0], 0));
   }
   Result<RecordedViolation> recorded(std::string_view key) override {
     auto rows = conn_.query("read recorded violation", "SELECT state FROM keten_norm_recorded WHERE key = $1",
@@ -92,8 +87,8 @@ class PgTracking final : public TrackingTables::Impl {
     if (!rows) return rows.error();
     std::vector<DeliveryTimes> out;
     for (auto& r : *rows) {
-      out.push_back(
-          DeliveryTimes{std::move(r[0]), static_cast<std::uint32_t>(to_i64(r[1])), to_i64(r[2]), to_i64(r[3])});
+      out.push_back(DeliveryTimes{std::move(r[0]), static_cast<std::uint32_t>(pg::int_at(r, 1)), pg::int_at(r, 2),
+                                  pg::int_at(r, 3)});
     }
     return out;
   }
@@ -102,7 +97,7 @@ class PgTracking final : public TrackingTables::Impl {
         "count backlog", "SELECT recipient, count(*) FROM keten_deliveries WHERE state IN (0, 1) GROUP BY recipient");
     if (!rows) return rows.error();
     std::map<std::string, std::uint64_t, std::less<>> out;
-    for (auto& r : *rows) out[r[0]] = static_cast<std::uint64_t>(to_i64(r[1]));
+    for (auto& r : *rows) out[r[0]] = static_cast<std::uint64_t>(pg::int_at(r, 1));
     return out;
   }
   Result<std::vector<std::string>> consent_message_ids() override {
