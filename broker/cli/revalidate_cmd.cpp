@@ -17,9 +17,7 @@
 #include "broker/lifecycle/revalidation.h"
 #include "broker/cli/tool_store.h"
 #include "broker/store/contract_history.h"
-#include "broker/store/pg_store.h"
 #include "broker/store/seal.h"
-#include "broker/store/sqlite_store.h"
 
 namespace keten_cli {
 namespace {
@@ -60,9 +58,7 @@ int revalidate(const RevalidateArgs& args, const std::string& command) {
     // A store file or a postgresql:// database, opened read-only (tool_store.h).
     auto store = open_tool_store(args.store, {true, std::move(key)});
     if (!store) return fail(kExitUsage, store.error().detail);
-    auto* file = dynamic_cast<broker::store::SqliteStore*>(store->get());
-    auto history = file ? broker::store::ContractHistory::open(*file, true)
-                        : broker::store::ContractHistory::open(dynamic_cast<broker::store::PgStore&>(**store), true);
+    auto history = broker::store::ContractHistory::open(**store, true);
     if (!history) return fail(kExitFailed, history.error().detail);
     auto r = broker::lifecycle::revalidate_case(**store, *history, args.case_ref,
                                                 args.as_of.empty() ? contracts::now_millis() : as_of);

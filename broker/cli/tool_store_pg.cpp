@@ -22,9 +22,8 @@ contracts::Result<std::unique_ptr<broker::store::Store>> open_postgres_tool_stor
 }
 
 contracts::Result<std::vector<broker::store::ContractText>> postgres_contract_history(broker::store::Store& store) {
-  auto* pg = dynamic_cast<broker::store::PgStore*>(&store);
-  if (!pg) return std::vector<broker::store::ContractText>{};
-  auto history = broker::store::ContractHistory::open(*pg, true);
+  if (!dynamic_cast<broker::store::PgStore*>(&store)) return std::vector<broker::store::ContractText>{};
+  auto history = broker::store::ContractHistory::open(store, true);
   if (!history) return history.error();
   return history->all();
 }

@@ -88,9 +88,7 @@ void warn_unconfigured_partners(const contracts::ContractRegistry& registry, con
 
 // Every contract version's text, by digest, the first time it is served (contract_history.h).
 Result<void> record_history(store::Store& store, const contracts::ContractRegistry& registry, Millis now) {
-  auto* sqlite = dynamic_cast<store::SqliteStore*>(&store);
-  auto history = sqlite ? store::ContractHistory::open(*sqlite)
-                        : store::ContractHistory::open(dynamic_cast<store::PgStore&>(store));
+  auto history = store::ContractHistory::open(store);
   if (!history) return history.error();
   auto added = record_contract_history(registry, *history, now);
   if (!added) return added.error();

@@ -49,6 +49,9 @@ class ContractHistory {
   // broker_store_pg). The table is PgStore's, made at its read-write open; a database older than
   // it reads as an empty history.
   [[nodiscard]] static Result<ContractHistory> open(PgStore& store, bool read_only = false);
+  // Either of the two, as `store` is (contract_history_pg.cpp: it needs both); kStorage for a store
+  // of another kind.
+  [[nodiscard]] static Result<ContractHistory> open(Store& store, bool read_only = false);
   ContractHistory(ContractHistory&&) noexcept;
   ContractHistory& operator=(ContractHistory&&) noexcept;
   ~ContractHistory();

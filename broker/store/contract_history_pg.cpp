@@ -1,10 +1,12 @@
 // ContractHistory on PostgreSQL: the table of contract_history.cpp as keten_contract_texts, in the
 // PgStore's database and transactions (through its connection), and read_pg_contract_history()
-// through a connection of its own. docs/store-format.md, "On PostgreSQL".
+// through a connection of its own; and open(Store&), which chooses between the two backends.
+// docs/store-format.md, "On PostgreSQL".
 #include "broker/ha/pg_connection.h"
 #include "broker/store/contract_history.h"
 #include "broker/store/pg_store.h"
 #include "broker/store/pg_store_impl.h"
+#include "broker/store/sqlite_store.h"
 
 namespace broker::store {
 namespace {
@@ -73,6 +75,13 @@ class PgHistory final : public ContractHistory::Impl {
 Result<ContractHistory> ContractHistory::open(PgStore& store, bool read_only) {
   (void)read_only;  // the table is PgStore's (made at its read-write open); reads check that it exists
   return ContractHistory(std::make_unique<PgHistory>(store.connection()));
+}
+
+Result<ContractHistory> ContractHistory::open(Store& store, bool read_only) {
+  if (auto* file = dynamic_cast<SqliteStore*>(&store)) return open(*file, read_only);
+  if (auto* database = dynamic_cast<PgStore*>(&store)) return open(*database, read_only);
+  return contracts::Error{contracts::ErrorCode::kStorage,
+                          "contract history: a store that is neither SQLite nor PostgreSQL"};
 }
 
 Result<std::vector<ContractText>> read_pg_contract_history(const std::string& conninfo) {
